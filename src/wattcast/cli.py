@@ -1,0 +1,227 @@
+"""The ``wattcast`` command line."""
+
+from __future__ import annotations
+
+import time
+import warnings
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from importlib import resources
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+import wattcast
+from wattcast.config import ModelConfig, WindowConfig, parse_duration
+from wattcast.errors import InputError, WattcastError
+from wattcast.workflows.forecast import ForecastRequest, ForecastRun, run_forecast
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    help="Forecast building energy meters, with uncertainty bands, and catch waste.",
+)
+err = Console(stderr=True)
+out = Console()
+
+EXIT_INPUT = 2
+
+
+@contextmanager
+def user_errors() -> Iterator[None]:
+    """Show wattcast's errors as one line and exit 2; show warnings as one line each."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", wattcast.WattcastWarning)
+        try:
+            yield
+        except WattcastError as exc:
+            _print_warnings(caught)
+            err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+            raise typer.Exit(EXIT_INPUT) from None
+    _print_warnings(caught)
+
+
+def _print_warnings(caught: list[warnings.WarningMessage]) -> None:
+    for item in caught:
+        if issubclass(item.category, wattcast.WattcastWarning):
+            err.print(f"[yellow]warning:[/] {item.message}", highlight=False, soft_wrap=True)
+
+
+@contextmanager
+def meter_progress(total: int) -> Iterator[Callable[[str], None] | None]:
+    """A progress bar of meters trained, on an interactive terminal only."""
+    if not err.is_terminal:
+        yield None
+        return
+    columns = (
+        TextColumn("training"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("meters"),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, console=err, transient=True) as progress:
+        task = progress.add_task("train", total=total or None)
+        yield lambda _meter: progress.advance(task)
+
+
+def _split(value: str | None) -> tuple[str, ...]:
+    return tuple(v.strip() for v in value.split(",") if v.strip()) if value else ()
+
+
+def _meter_extras(items: list[str]) -> tuple[tuple[str, Path], ...]:
+    pairs = []
+    for item in items:
+        meter, sep, path = item.rpartition("=")
+        if not sep or not meter:
+            raise InputError(f"`--meter-extras` must look like 'METER=FILE'. Got {item!r}.")
+        pairs.append((meter, Path(path)))
+    return tuple(pairs)
+
+
+def _print_profile(run: ForecastRun, import_seconds: float) -> None:
+    timings = run.fleet.timings_
+    table = Table(title="wattcast profile")
+    for column in ("stage", "calls", "total s", "mean s", "max s"):
+        table.add_column(column, justify="left" if column == "stage" else "right")
+    for row in timings.table().itertuples(index=False):
+        table.add_row(
+            row.stage, str(row.calls), f"{row.total_s:.4f}", f"{row.mean_s:.4f}", f"{row.max_s:.4f}"
+        )
+    out.print(table)
+    total = sum(s for name, s in timings.records if name not in ("fit",))
+    out.print(
+        f"fit-time sum {timings.fit_sum:.3f} s | training wall {timings.train_wall:.3f} s | "
+        f"cores {timings.cores} | parallel efficiency {timings.efficiency:.2f}"
+    )
+    out.print(f"job total (in process) {total:.3f} s | imports {import_seconds:.3f} s")
+
+
+DataArg = Annotated[Path, typer.Argument(help="Meter readings: CSV or Parquet, wide or long.")]
+
+
+@app.command()
+def forecast(
+    data: DataArg,
+    out_path: Annotated[Path, typer.Option("--out", help="Forecast file (.csv or .parquet).")],
+    extras: Annotated[list[Path], typer.Option("--extras", help="Extra features table.")] = [],  # noqa: B006
+    meter_extras: Annotated[
+        list[str], typer.Option("--meter-extras", help="Per-meter extras, METER=FILE.")
+    ] = [],  # noqa: B006
+    calendar: Annotated[
+        list[Path], typer.Option("--calendar", help="iCalendar of no-school/closed days.")
+    ] = [],  # noqa: B006
+    holidays: Annotated[
+        str | None, typer.Option(help="Public holidays of a country, e.g. US or US-MA.")
+    ] = None,
+    meters: Annotated[
+        str | None, typer.Option(help="Comma-separated meters (default all).")
+    ] = None,
+    input: Annotated[str, typer.Option("--input", help="History per window.")] = "28D",
+    gap: Annotated[str, typer.Option(help="Time between data end and the forecast.")] = "1D",
+    output: Annotated[str, typer.Option(help="Length of the forecast period.")] = "1D",
+    sample_freq: Annotated[str, typer.Option(help="History aggregated per this.")] = "1D",
+    agg: Annotated[str, typer.Option(help="mean, sum, min, max or median.")] = "mean",
+    time_attrs: Annotated[
+        str, typer.Option(help="Calendar attributes of the target period.")
+    ] = "day_of_week,day_of_year",
+    trees: Annotated[int, typer.Option(help="Trees per forest.")] = 100,
+    estimator: Annotated[str, typer.Option(help="Forest type per meter.")] = "profile-forest",
+    interval: Annotated[str, typer.Option(help="tree-std, quantile or conformal.")] = "tree-std",
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+    n_jobs: Annotated[int, typer.Option(help="Cores used in total (-1: all).")] = 1,
+    backend: Annotated[str, typer.Option(help="auto, loky (processes) or threading.")] = "auto",
+    confidence: Annotated[float, typer.Option(help="Band confidence.")] = 0.95,
+    tz: Annotated[str | None, typer.Option(help="Zone of the site, e.g. America/New_York.")] = None,
+    as_of: Annotated[str | None, typer.Option(help="Ignore readings after this time.")] = None,
+    save_model: Annotated[Path | None, typer.Option(help="Save the fitted fleet here.")] = None,
+    profile: Annotated[bool, typer.Option("--profile", help="Print stage timings.")] = False,
+) -> None:
+    """Forecast every meter's next period after the gap, with an uncertainty band."""
+    started = time.perf_counter()
+    with user_errors():
+        request = ForecastRequest(
+            data=data,
+            out=out_path,
+            window=WindowConfig.from_strings(
+                input, gap, output, sample_freq, agg, _split(time_attrs)
+            ),
+            model=ModelConfig(
+                estimator=estimator,
+                n_estimators=trees,
+                seed=seed,
+                confidence=confidence,
+                interval=interval,
+            ),
+            extras=tuple(extras),
+            meter_extras=_meter_extras(meter_extras),
+            calendars=tuple(calendar),
+            holidays=holidays,
+            meters=_split(meters),
+            tz=tz,
+            as_of=as_of,
+            n_jobs=n_jobs,
+            backend=backend,
+            save_model=save_model,
+        )
+        with meter_progress(len(request.meters)) as on_done:
+            run = run_forecast(request, on_done)
+    out.print(
+        f"wrote {len(run.forecast.frame)} rows for {len(run.fleet.meters_)} meters to {run.out}"
+    )
+    if profile:
+        _print_profile(run, started - wattcast.IMPORT_STARTED)
+
+
+@app.command()
+def demo(
+    out_dir: Annotated[Path, typer.Option(help="Folder for the demo's outputs.")] = Path(
+        "wattcast-demo"
+    ),
+    n_jobs: Annotated[int, typer.Option(help="Cores used in total (-1: all).")] = 2,
+    profile: Annotated[bool, typer.Option("--profile", help="Print stage timings.")] = False,
+) -> None:
+    """Forecast the bundled Andover High School meters (7 panels, 15-minute data)."""
+    started = time.perf_counter()
+    bundled = resources.files("wattcast") / "datasets" / "andover"
+    with user_errors(), resources.as_file(bundled) as folder:
+        request = ForecastRequest(
+            data=folder / "meters.csv.gz",
+            out=out_dir / "forecast.csv",
+            extras=(folder / "daily_extras.csv",),
+            n_jobs=n_jobs,
+        )
+        with meter_progress(7) as on_done:
+            run = run_forecast(request, on_done)
+    _print_summary(run)
+    if profile:
+        _print_profile(run, started - wattcast.IMPORT_STARTED)
+
+
+def _print_summary(run: ForecastRun) -> None:
+    frame = run.forecast.frame
+    hours = run.fleet.frame_.interval / parse_duration("1h", "interval")
+    table = Table(title=f"Forecast for {run.fleet.forecast_start_:%A %Y-%m-%d}")
+    for column in ("meter", "energy kWh", "peak kW", "mean band kW"):
+        table.add_column(column, justify="left" if column == "meter" else "right")
+    for meter, group in frame.groupby("meter", sort=False):
+        table.add_row(
+            str(meter),
+            f"{group['mean'].sum() * hours:,.0f}",
+            f"{group['mean'].max():,.1f}",
+            f"{(group['upper'] - group['lower']).mean():,.1f}",
+        )
+    out.print(table)
+    out.print(f"forecast written to {run.out.resolve()}")
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,140 @@
+"""Small frozen configuration objects shared by the API, the CLI and the workers."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from wattcast.errors import InputError
+
+AGGREGATIONS = ("mean", "sum", "min", "max", "median")
+INTERVAL_METHODS = ("tree-std", "quantile", "conformal")
+ESTIMATORS = ("profile-forest", "profile-extra-trees", "random-forest", "extra-trees")
+
+
+def parse_duration(value: str | pd.Timedelta, name: str) -> pd.Timedelta:
+    """Parse ``value`` as a positive duration such as ``"28D"`` or ``"15min"``."""
+    try:
+        delta = pd.Timedelta(value)
+    except (TypeError, ValueError):
+        raise InputError(
+            f"`{name}` must be a duration such as '1D' or '15min'. Got {value!r}."
+        ) from None
+    if pd.isna(delta) or delta <= pd.Timedelta(0):
+        raise InputError(f"`{name}` must be a positive duration. Got {value!r}.")
+    return delta
+
+
+@dataclass(frozen=True)
+class WindowConfig:
+    """How training windows are cut from history.
+
+    A window is ``input`` of history, then ``gap`` that is not used, then the
+    ``output`` period that is forecast. Windows advance by ``output``.
+    """
+
+    input: pd.Timedelta = pd.Timedelta("28D")
+    gap: pd.Timedelta = pd.Timedelta("1D")
+    output: pd.Timedelta = pd.Timedelta("1D")
+    sample_freq: pd.Timedelta = pd.Timedelta("1D")
+    agg: str = "mean"
+    time_attrs: tuple[str, ...] = ("day_of_week", "day_of_year")
+    max_gap: pd.Timedelta = pd.Timedelta("2h")
+
+    @classmethod
+    def from_strings(
+        cls,
+        input: str = "28D",
+        gap: str = "1D",
+        output: str = "1D",
+        sample_freq: str = "1D",
+        agg: str = "mean",
+        time_attrs: tuple[str, ...] | list[str] = ("day_of_week", "day_of_year"),
+        max_gap: str = "2h",
+    ) -> WindowConfig:
+        config = cls(
+            input=parse_duration(input, "input"),
+            gap=_parse_gap(gap),
+            output=parse_duration(output, "output"),
+            sample_freq=parse_duration(sample_freq, "sample_freq"),
+            agg=agg,
+            time_attrs=tuple(time_attrs),
+            max_gap=parse_duration(max_gap, "max_gap"),
+        )
+        config.validate()
+        return config
+
+    def validate(self) -> None:
+        if self.agg not in AGGREGATIONS:
+            raise InputError(f"`agg` must be one of {', '.join(AGGREGATIONS)}. Got {self.agg!r}.")
+        if self.input % self.sample_freq:
+            raise InputError(
+                f"`input` ({self.input}) must be a whole number of `sample_freq` "
+                f"({self.sample_freq})."
+            )
+        for name in ("gap", "output"):
+            if getattr(self, name) % self.sample_freq:
+                raise InputError(
+                    f"`{name}` ({getattr(self, name)}) must be a whole number of "
+                    f"`sample_freq` ({self.sample_freq}) so that windows stay aligned."
+                )
+
+    def describe(self) -> dict[str, Any]:
+        """Settings as plain strings, for run logs."""
+        out = {k: str(v) for k, v in asdict(self).items() if isinstance(v, pd.Timedelta)}
+        out.update(agg=self.agg, time_attrs=list(self.time_attrs))
+        return out
+
+
+def _parse_gap(value: str | pd.Timedelta) -> pd.Timedelta:
+    try:
+        delta = pd.Timedelta(value)
+    except (TypeError, ValueError):
+        raise InputError(f"`gap` must be a duration such as '1D'. Got {value!r}.") from None
+    if pd.isna(delta) or delta < pd.Timedelta(0):
+        raise InputError(f"`gap` must be a duration of zero or more. Got {value!r}.")
+    return delta
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Which estimator is trained per meter and how its band is made."""
+
+    estimator: str = "profile-forest"
+    n_estimators: int = 100
+    params: dict[str, Any] = field(default_factory=dict)
+    seed: int | None = 0
+    confidence: float = 0.95
+    interval: str = "tree-std"
+    recency_half_life: pd.Timedelta | None = None
+
+    def validate(self) -> None:
+        if self.estimator not in ESTIMATORS:
+            raise InputError(
+                f"`estimator` must be one of {', '.join(ESTIMATORS)}. Got {self.estimator!r}."
+            )
+        if not isinstance(self.n_estimators, int) or self.n_estimators < 1:
+            raise InputError(f"`trees` must be a positive integer. Got {self.n_estimators!r}.")
+        if not 0 < self.confidence < 1:
+            raise InputError(
+                f"`confidence` must be between 0 and 1 (e.g. 0.95). Got {self.confidence!r}."
+            )
+        if self.interval not in INTERVAL_METHODS:
+            raise InputError(
+                f"`interval` must be one of {', '.join(INTERVAL_METHODS)}. Got {self.interval!r}."
+            )
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "estimator": self.estimator,
+            "n_estimators": self.n_estimators,
+            "params": dict(self.params),
+            "seed": self.seed,
+            "confidence": self.confidence,
+            "interval": self.interval,
+            "recency_half_life": None
+            if self.recency_half_life is None
+            else str(self.recency_half_life),
+        }

@@ -1,0 +1,80 @@
+"""The central structure: readings of many meters on one regular wall-clock grid."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+
+@dataclass
+class MeterFrame:
+    """Readings of ``M`` meters on one regular grid of local wall-clock times.
+
+    ``values`` has one row per interval and one column per meter (NaN where a
+    reading is missing). Times are local wall-clock times in ``tz`` (or naive
+    data taken as it is), so that every day has the same number of rows and
+    the daily profile never shifts at a DST change: the repeated hour in
+    autumn is averaged and the skipped hour in spring is a short gap.
+    """
+
+    values: np.ndarray
+    start: pd.Timestamp
+    interval: pd.Timedelta
+    meters: tuple[str, ...]
+    tz: str | None = None
+    source: str = "<frame>"
+    filled: dict[str, int] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        # One memory layout everywhere, so reductions add up in the same order
+        # and the same readings always give bitwise the same features.
+        self.values = np.ascontiguousarray(self.values, dtype=np.float64)
+        if self.values.ndim != 2 or self.values.shape[1] != len(self.meters):
+            raise ValueError("values must be a 2-D array with one column per meter")
+
+    @property
+    def n_steps(self) -> int:
+        return self.values.shape[0]
+
+    @property
+    def end(self) -> pd.Timestamp:
+        """Wall-clock time just after the last row."""
+        return self.start + self.n_steps * self.interval
+
+    @property
+    def index(self) -> pd.DatetimeIndex:
+        return pd.date_range(self.start, periods=self.n_steps, freq=self.interval)
+
+    def to_frame(self) -> pd.DataFrame:
+        """The readings as a wide DataFrame indexed by wall-clock time."""
+        return pd.DataFrame(self.values, index=self.index, columns=list(self.meters))
+
+    def select(self, meters: list[str] | tuple[str, ...]) -> MeterFrame:
+        positions = [self.meters.index(m) for m in meters]
+        return MeterFrame(
+            self.values[:, positions],
+            self.start,
+            self.interval,
+            tuple(meters),
+            self.tz,
+            self.source,
+            {m: self.filled.get(m, 0) for m in meters},
+        )
+
+    def slice_steps(self, first: int, stop: int) -> MeterFrame:
+        return MeterFrame(
+            self.values[first:stop],
+            self.start + first * self.interval,
+            self.interval,
+            self.meters,
+            self.tz,
+            self.source,
+            dict(self.filled),
+        )
+
+    def truncate_before(self, as_of: pd.Timestamp) -> MeterFrame:
+        """Keep only rows that end at or before ``as_of`` (wall-clock time)."""
+        stop = int((as_of - self.start) // self.interval)
+        return self.slice_steps(0, max(0, min(stop, self.n_steps)))

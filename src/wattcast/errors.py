@@ -1,0 +1,46 @@
+"""Errors and warnings raised by wattcast.
+
+Every problem with a user's input raises :class:`InputError` with a one-line
+message naming the file, column or row and what was expected; the command line
+turns it into exit code 2. Warnings have their own classes so that users can
+filter them with :func:`warnings.filterwarnings`.
+"""
+
+from __future__ import annotations
+
+
+class WattcastError(Exception):
+    """Base class of the errors wattcast raises on purpose."""
+
+
+class InputError(WattcastError, ValueError):
+    """The input data, extras or settings are not what wattcast expects."""
+
+
+class MeterFitError(WattcastError, RuntimeError):
+    """Training or forecasting one meter failed; the message names the meter."""
+
+    def __init__(self, meter: str, reason: str) -> None:
+        super().__init__(f"meter {meter!r}: {reason}")
+        self.meter = meter
+        self.reason = reason
+
+    def __reduce__(self) -> tuple[type, tuple[str, str]]:
+        # Lets the error cross from a worker process with its meter intact.
+        return (type(self), (self.meter, self.reason))
+
+
+class WattcastWarning(UserWarning):
+    """Base class of wattcast's warnings."""
+
+
+class DuplicateRowsWarning(WattcastWarning):
+    """Exact duplicate rows were found in an input file and dropped."""
+
+
+class GapFilledWarning(WattcastWarning):
+    """Missing readings were filled in to make a forecast possible."""
+
+
+class FewWindowsWarning(WattcastWarning):
+    """A meter has few complete training windows; its forecast may be poor."""

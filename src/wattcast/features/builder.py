@@ -1,0 +1,137 @@
+"""Assemble the features of every window and meter once, over the whole fleet array."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from wattcast.config import WindowConfig
+from wattcast.data.cleaning import fill_for_forecast
+from wattcast.data.meter_frame import MeterFrame
+from wattcast.features.calendar_attrs import calendar_features
+from wattcast.features.day_calendar import DayCalendar
+from wattcast.features.extras import ExtraTable
+from wattcast.features.history import forecast_history, history_features, history_names
+from wattcast.features.windows import WindowLayout, make_layout
+
+
+@dataclass(frozen=True)
+class MeterData:
+    """One meter's training rows and its forecast row."""
+
+    X: np.ndarray  # (n_windows, n_features), only complete windows
+    Y: np.ndarray  # (n_windows, output_steps)
+    age_steps: np.ndarray  # grid steps from each target start to the forecast start
+    X_forecast: np.ndarray  # (1, n_features)
+    feature_names: tuple[str, ...]
+
+
+@dataclass
+class FeatureSet:
+    """Features of all windows of all meters; the last row is the forecast."""
+
+    layout: WindowLayout
+    meters: tuple[str, ...]
+    target_times: pd.DatetimeIndex  # n_windows + 1, wall-clock
+    history: np.ndarray  # (n_windows + 1, M, blocks)
+    common: np.ndarray  # (n_windows + 1, n_common)
+    targets: np.ndarray  # (n_windows, output_steps, M)
+    history_names: list[str]
+    common_names: list[str]
+    meter_extras: dict[str, tuple[np.ndarray, list[str]]] = field(default_factory=dict)
+
+    @property
+    def forecast_time(self) -> pd.Timestamp:
+        return self.target_times[-1]
+
+    def meter_data(self, meter: str) -> MeterData:
+        j = self.meters.index(meter)
+        parts = [self.history[:, j, :], self.common]
+        names = [*self.history_names, *self.common_names]
+        if meter in self.meter_extras:
+            extra, extra_names = self.meter_extras[meter]
+            parts.append(extra)
+            names.extend(extra_names)
+        X_all = np.hstack(parts)
+        X, Y = X_all[:-1], self.targets[:, :, j]
+        complete = ~(np.isnan(X).any(axis=1) | np.isnan(Y).any(axis=1))
+        age = self.layout.forecast_start - self.layout.target_starts
+        return MeterData(X[complete], Y[complete], age[complete], X_all[-1:], tuple(names))
+
+
+def build_features(
+    frame: MeterFrame,
+    config: WindowConfig,
+    extras: Sequence[ExtraTable] = (),
+    calendars: Sequence[DayCalendar] = (),
+    meter_extras: Mapping[str, Sequence[ExtraTable]] | None = None,
+) -> FeatureSet:
+    """Compute windows and features once for every meter of ``frame``.
+
+    ``frame`` must be trimmed to whole output periods and have its short gaps filled.
+    """
+    layout = make_layout(config, frame.interval, frame.n_steps, frame.source)
+    starts = np.append(layout.target_starts, layout.forecast_start)
+    target_times = pd.DatetimeIndex(frame.start + starts * frame.interval)
+    forecast_time = target_times[-1]
+
+    latest = fill_for_forecast(frame.values[-layout.input_steps :], frame.interval, frame.meters)
+    history = np.concatenate(
+        [
+            history_features(frame.values, layout, config.agg),
+            forecast_history(latest, layout, config.agg),
+        ]
+    )
+    common, common_names = _period_features(target_times, config, extras, calendars, forecast_time)
+    per_meter = {}
+    for meter, tables in (meter_extras or {}).items():
+        if tables:
+            per_meter[meter] = _extra_features(target_times, config.output, tables, forecast_time)
+    rows = layout.target_starts[:, None] + np.arange(layout.output_steps)
+    return FeatureSet(
+        layout=layout,
+        meters=frame.meters,
+        target_times=target_times,
+        history=history,
+        common=common,
+        targets=frame.values[rows],
+        history_names=history_names(layout, config.agg),
+        common_names=common_names,
+        meter_extras=per_meter,
+    )
+
+
+def _period_features(
+    target_times: pd.DatetimeIndex,
+    config: WindowConfig,
+    extras: Sequence[ExtraTable],
+    calendars: Sequence[DayCalendar],
+    forecast_time: pd.Timestamp,
+) -> tuple[np.ndarray, list[str]]:
+    parts = [calendar_features(target_times, config.time_attrs)]
+    names = list(config.time_attrs)
+    if extras:
+        values, extra_names = _extra_features(target_times, config.output, extras, forecast_time)
+        parts.append(values)
+        names.extend(extra_names)
+    for calendar in calendars:
+        parts.append(calendar.features(target_times, config.output))
+        names.append(calendar.name)
+    return np.hstack(parts), names
+
+
+def _extra_features(
+    target_times: pd.DatetimeIndex,
+    output: pd.Timedelta,
+    tables: Sequence[ExtraTable],
+    forecast_time: pd.Timestamp,
+) -> tuple[np.ndarray, list[str]]:
+    parts, names = [], []
+    for table in tables:
+        table.check_covers(forecast_time, output)
+        parts.append(table.features(target_times, output))
+        names.extend(table.feature_names(output))
+    return np.hstack(parts), names

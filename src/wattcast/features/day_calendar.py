@@ -1,0 +1,88 @@
+"""Special days (no school, public holidays) as a feature of each target period.
+
+Leakage rule: calendars are published ahead, so a target period may use its
+own flag. For periods longer than a day the feature is the share of days flagged.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Container
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from wattcast.errors import InputError
+
+
+@dataclass(frozen=True)
+class DayCalendar:
+    """A named set of dates."""
+
+    name: str
+    dates: Container[dt.date]
+
+    @classmethod
+    def from_ics(cls, path: str | Path) -> DayCalendar:
+        """All days covered by the events of an iCalendar file (all-day or timed)."""
+        import icalendar
+
+        path = Path(path)
+        if not path.exists():
+            raise InputError(f"{path}: calendar file not found.")
+        try:
+            calendar = icalendar.Calendar.from_ical(path.read_bytes())
+        except ValueError as exc:
+            raise InputError(f"{path}: not a valid iCalendar file ({exc}).") from None
+        days: set[dt.date] = set()
+        for event in calendar.walk("VEVENT"):
+            if event.get("DTSTART") is None:
+                continue
+            days.update(_event_days(event))
+        name = "cal_" + "".join(ch if ch.isalnum() else "_" for ch in path.stem)
+        return cls(name, frozenset(days))
+
+    @classmethod
+    def from_holidays(cls, country: str) -> DayCalendar:
+        """Public holidays of ``country`` (``US``, or with a subdivision ``US-MA``).
+
+        Years are filled in as dates are looked up.
+        """
+        import holidays
+
+        code, _, subdiv = country.partition("-")
+        try:
+            table = holidays.country_holidays(code, subdiv=subdiv or None)
+        except NotImplementedError:
+            raise InputError(
+                f"`holidays` country {country!r} is not known; expected an ISO code such as "
+                "'US' or 'US-MA'."
+            ) from None
+        return cls("holiday", table)
+
+    def features(self, target_times: pd.DatetimeIndex, output: pd.Timedelta) -> np.ndarray:
+        """Share of the days in each target period that are in the calendar."""
+        n_days = max(1, int(output // pd.Timedelta("1D")))
+        flags = np.zeros(len(target_times))
+        for k in range(n_days):
+            days = (target_times + pd.Timedelta(days=k)).date
+            flags += np.fromiter((d in self.dates for d in days), dtype=float, count=len(days))
+        return (flags / n_days)[:, None]
+
+
+def _event_days(event: object) -> list[dt.date]:
+    start = event.get("DTSTART").dt  # type: ignore[attr-defined]
+    end_prop = event.get("DTEND")  # type: ignore[attr-defined]
+    end = end_prop.dt if end_prop is not None else None
+    all_day = not isinstance(start, dt.datetime)
+    first = start if all_day else start.date()
+    if end is None:
+        return [first]
+    if all_day:
+        last = end - dt.timedelta(days=1)  # DTEND of an all-day event is exclusive
+    else:
+        last = (end - dt.timedelta(microseconds=1)).date()
+    count = (last - first).days + 1
+    return [first + dt.timedelta(days=k) for k in range(max(count, 1))]

@@ -1,0 +1,109 @@
+"""Extra features from tables at any frequency (daily temperature, a no-school flag...).
+
+Leakage rule: a target period only sees the values the table gives for that
+period (its forecast, for weather), never readings of the meters.
+A value holds from its timestamp until the next row (forward fill). A table
+coarser than the output period gives one value per period; a finer one gives
+several, each kept as its own feature (``temp+06:00``...).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from wattcast.data.loading import (
+    infer_interval,
+    parse_timestamps,
+    read_table,
+    source_of,
+    to_numeric_column,
+)
+from wattcast.errors import InputError
+
+
+@dataclass(frozen=True)
+class ExtraTable:
+    """A table of extra features indexed by local wall-clock time."""
+
+    times: pd.DatetimeIndex
+    values: np.ndarray  # (rows, columns)
+    columns: tuple[str, ...]
+    freq: pd.Timedelta
+    source: str
+
+    @classmethod
+    def load(cls, path: str | Path | pd.DataFrame, tz: str | None = None) -> ExtraTable:
+        frame = path if isinstance(path, pd.DataFrame) else read_table(path)
+        if isinstance(path, pd.DataFrame) and isinstance(frame.index, pd.DatetimeIndex):
+            frame = frame.reset_index()
+        if frame.shape[1] < 2:
+            raise InputError(
+                f"{source_of(frame)}: expected a timestamp or date column then one column "
+                "per extra feature."
+            )
+        times = parse_timestamps(frame, frame.columns[0], tz)
+        columns = tuple(str(c) for c in frame.columns[1:])
+        values = np.column_stack([to_numeric_column(frame, c) for c in frame.columns[1:]])
+        order = np.argsort(times.asi8, kind="stable")
+        times, values = times[order], values[order]
+        if times.has_duplicates:
+            position = int(order[np.flatnonzero(times.duplicated())[0]])
+            raise InputError(
+                f"{source_of(frame)}: timestamp {times[times.duplicated()][0]} appears more "
+                f"than once (row {position + 1}); expected one row per time."
+            )
+        freq = infer_interval(times, source_of(frame))
+        return cls(times, values, columns, freq, source_of(frame))
+
+    def offsets(self, output: pd.Timedelta) -> list[pd.Timedelta]:
+        """Where inside a target period each feature's value is read."""
+        if self.freq >= output:
+            return [pd.Timedelta(0)]
+        return [k * self.freq for k in range(int(output // self.freq))]
+
+    def feature_names(self, output: pd.Timedelta) -> list[str]:
+        offsets = self.offsets(output)
+        if len(offsets) == 1:
+            return list(self.columns)
+        return [f"{c}+{_clock(o)}" for c in self.columns for o in offsets]
+
+    def features(self, target_times: pd.DatetimeIndex, output: pd.Timedelta) -> np.ndarray:
+        """``(len(target_times), n_features)``; NaN where the table has no value."""
+        blocks = []
+        for column in range(len(self.columns)):
+            for offset in self.offsets(output):
+                blocks.append(self._lookup(target_times + offset, column))
+        return np.column_stack(blocks)
+
+    def _lookup(self, when: pd.DatetimeIndex, column: int) -> np.ndarray:
+        position = self.times.searchsorted(when, side="right") - 1
+        covered = (position >= 0) & (when < self.times[-1] + self.freq)
+        out = np.full(len(when), np.nan)
+        out[covered] = self.values[position[covered], column]
+        return out
+
+    def check_covers(self, start: pd.Timestamp, output: pd.Timedelta) -> None:
+        """Fail clearly when the table does not reach over the forecast period."""
+        last_needed = start + self.offsets(output)[-1]
+        if self.times[0] > start or self.times[-1] + self.freq <= last_needed:
+            raise InputError(
+                f"{self.source}: extras cover {self.times[0]} .. {self.times[-1]} but the "
+                f"forecast period {start} .. {start + output} needs values; add rows for it."
+            )
+        values = self.features(pd.DatetimeIndex([start]), output)
+        if np.isnan(values).any():
+            names = self.feature_names(output)
+            missing = names[int(np.flatnonzero(np.isnan(values[0]))[0])]
+            raise InputError(
+                f"{self.source}, column {missing.split('+')[0]!r}: no value for the forecast "
+                f"period starting {start}; expected a number."
+            )
+
+
+def _clock(offset: pd.Timedelta) -> str:
+    minutes = int(offset.total_seconds() // 60)
+    return f"{minutes // 60:02d}:{minutes % 60:02d}"

@@ -1,0 +1,310 @@
+"""The fleet forecaster: one multi-output forest per meter, trained in parallel."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import joblib
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator
+from sklearn.utils.validation import check_is_fitted
+
+from wattcast import __version__
+from wattcast.config import ModelConfig, WindowConfig
+from wattcast.data.cleaning import fill_short_gaps, trim_to_periods
+from wattcast.data.loading import load_meters
+from wattcast.data.meter_frame import MeterFrame
+from wattcast.errors import InputError
+from wattcast.features.builder import FeatureSet, build_features
+from wattcast.features.day_calendar import DayCalendar
+from wattcast.features.extras import ExtraTable
+from wattcast.models.forecast import COLUMNS, Forecast, period_instants
+from wattcast.models.meter_model import MeterModel
+from wattcast.models.parallel import train_meters
+from wattcast.timing import Timings
+
+SAVE_FORMAT = 1
+DataLike = str | Path | pd.DataFrame | MeterFrame
+ExtrasLike = str | Path | pd.DataFrame | ExtraTable
+
+
+class Fleet(BaseEstimator):
+    """Forecast every meter of a site: the next output period after a gap.
+
+    Parameters
+    ----------
+    window : how training windows are cut (input, gap, output, sample_freq, agg,
+        calendar attributes); defaults to 28 days aggregated daily, 1-day gap,
+        1-day output.
+    model : estimator, trees, seed, confidence and band method.
+    n_jobs : cores used in total (-1: all).
+    backend : ``"loky"`` (worker processes), ``"threading"`` or ``"auto"`` (threads
+        below 64 meters, where starting processes costs more than it saves).
+
+    Examples
+    --------
+    >>> fleet = Fleet(n_jobs=2).fit("meters.csv", extras=["extras.csv"])  # doctest: +SKIP
+    >>> fleet.predict().frame.head()  # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        window: WindowConfig | None = None,
+        model: ModelConfig | None = None,
+        n_jobs: int | None = 1,
+        backend: str = "auto",
+    ) -> None:
+        self.window = window
+        self.model = model
+        self.n_jobs = n_jobs
+        self.backend = backend
+
+    # -- configuration -------------------------------------------------
+    @property
+    def window_config(self) -> WindowConfig:
+        return self.window or WindowConfig()
+
+    @property
+    def model_config(self) -> ModelConfig:
+        return self.model or ModelConfig()
+
+    # -- training ------------------------------------------------------
+    def fit(
+        self,
+        data: DataLike,
+        extras: Sequence[ExtrasLike] = (),
+        meter_extras: Mapping[str, Sequence[ExtrasLike]] | None = None,
+        calendars: Sequence[DayCalendar | str | Path] = (),
+        tz: str | None = None,
+        meters: Sequence[str] | None = None,
+        as_of: str | pd.Timestamp | None = None,
+        on_meter_done: Callable[[str], None] | None = None,
+    ) -> Fleet:
+        """Train one forest per meter on every complete window of ``data``.
+
+        ``as_of`` replays a past night: readings after it are ignored.
+        """
+        window, model = self.window_config, self.model_config
+        window.validate()
+        model.validate()
+        timings = Timings()
+        with timings.stage("load"):
+            frame = _as_meter_frame(data, tz, meters)
+            tables = [_as_extra(e, frame.tz) for e in extras]
+            per_meter = {
+                m: [_as_extra(e, frame.tz) for e in items]
+                for m, items in (meter_extras or {}).items()
+            }
+            day_calendars = [_as_calendar(c) for c in calendars]
+        with timings.stage("validate"):
+            _check_meter_extras(per_meter, frame)
+            frame = _prepare(frame, window, as_of)
+        with timings.stage("features"):
+            features = build_features(frame, window, tables, day_calendars, per_meter)
+        models = self._train(features, frame, model, timings, on_meter_done)
+        self.frame_ = frame
+        self.extras_ = tables
+        self.meter_extras_ = per_meter
+        self.calendars_ = day_calendars
+        self.meters_ = frame.meters
+        self.models_ = models
+        self._set_forecast_rows(features)
+        self.timings_ = timings
+        return self
+
+    def _train(
+        self,
+        features: FeatureSet,
+        frame: MeterFrame,
+        model: ModelConfig,
+        timings: Timings,
+        on_meter_done: Callable[[str], None] | None,
+    ) -> dict[str, MeterModel]:
+        tasks = ((m, features.meter_data(m)) for m in frame.meters)
+        interval_hours = frame.interval.total_seconds() / 3600
+        models, wall, cores = train_meters(
+            tasks,
+            model,
+            interval_hours,
+            self.n_jobs,
+            self.backend,
+            on_meter_done,
+            n_meters=len(frame.meters),
+        )
+        for meter in frame.meters:
+            timings.add("fit", models[meter].fit_seconds)
+            timings.fit_seconds[meter] = models[meter].fit_seconds
+        timings.add("train (wall)", wall)
+        timings.train_wall, timings.cores = wall, cores
+        return {m: models[m] for m in frame.meters}
+
+    def _set_forecast_rows(self, features: FeatureSet) -> None:
+        self.forecast_start_ = features.forecast_time
+        self.forecast_rows_ = {m: features.meter_data(m).X_forecast for m in self.meters_}
+        self.n_windows_ = {m: self.models_[m].n_windows for m in self.meters_}
+
+    # -- forecasting ---------------------------------------------------
+    def predict(self) -> Forecast:
+        """Forecast the output period after the data's last complete period + gap."""
+        check_is_fitted(self, "models_")
+        timings = Timings()
+        with timings.stage("predict"):
+            frames = [self._predict_meter(m) for m in self.meters_]
+            frame = pd.concat(frames, ignore_index=True)[COLUMNS]
+        self.timings_.merge(timings)
+        return Forecast(frame, self.run_log())
+
+    def _predict_meter(self, meter: str) -> pd.DataFrame:
+        config = self.model_config
+        mean, std, lower, upper = self.models_[meter].forecast(self.forecast_rows_[meter], config)
+        steps = len(mean)
+        instants, slots = period_instants(
+            self.forecast_start_, steps, self.frame_.interval, self.frame_.tz
+        )
+        return pd.DataFrame(
+            {
+                "meter": meter,
+                "timestamp": instants,
+                "mean": mean[slots],
+                "std": std[slots],
+                "lower": lower[slots],
+                "upper": upper[slots],
+            }
+        )
+
+    def update(
+        self,
+        data: DataLike,
+        extras: Sequence[ExtrasLike] | None = None,
+        as_of: str | pd.Timestamp | None = None,
+    ) -> Fleet:
+        """Add newer readings (and extras) and move the forecast on, without refitting."""
+        check_is_fitted(self, "models_")
+        window = self.window_config
+        with self.timings_.stage("update"):
+            new = _as_meter_frame(data, self.frame_.tz, list(self.meters_))
+            if new.interval != self.frame_.interval:
+                raise InputError(
+                    f"{new.source}: interval {new.interval} differs from the fitted data's "
+                    f"{self.frame_.interval}."
+                )
+            frame = _prepare(_merge(self.frame_, new), window, as_of)
+            if extras is not None:
+                self.extras_ = [_as_extra(e, frame.tz) for e in extras]
+            features = build_features(
+                frame, window, self.extras_, self.calendars_, self.meter_extras_
+            )
+            for meter in self.meters_:
+                if features.meter_data(meter).feature_names != self.models_[meter].feature_names:
+                    raise InputError(
+                        f"meter {meter!r}: the new data gives other features than the "
+                        "fitted model uses; refit instead."
+                    )
+            self.frame_ = frame
+            self._set_forecast_rows(features)
+        return self
+
+    # -- records -------------------------------------------------------
+    def run_log(self) -> dict[str, Any]:
+        """Everything this forecast was made with."""
+        check_is_fitted(self, "models_")
+        frame = self.frame_
+        common = next(iter(self.models_.values())).feature_names
+        return {
+            "wattcast_version": __version__,
+            "data_source": frame.source,
+            "data_start": str(frame.start),
+            "data_end": str(frame.end),
+            "tz": frame.tz,
+            "interval": str(frame.interval),
+            "forecast_start": str(self.forecast_start_),
+            **self.window_config.describe(),
+            **self.model_config.describe(),
+            "n_jobs": self.n_jobs,
+            "backend": self.backend,
+            "meters": list(self.meters_),
+            "features": list(common),
+            "meter_features": {m: list(self.models_[m].feature_names) for m in self.meters_},
+            "training_windows": dict(self.n_windows_),
+            "filled_readings": dict(frame.filled),
+            "timings": self.timings_.summary(),
+        }
+
+    def save(self, path: str | Path) -> Path:
+        """Save the fitted fleet with joblib (trusted files only: it is a pickle)."""
+        check_is_fitted(self, "models_")
+        path = Path(path)
+        joblib.dump({"format": SAVE_FORMAT, "wattcast_version": __version__, "fleet": self}, path)
+        return path
+
+    @classmethod
+    def load(cls, path: str | Path) -> Fleet:
+        payload = joblib.load(path)
+        if not isinstance(payload, dict) or payload.get("format") != SAVE_FORMAT:
+            raise InputError(f"{path}: not a fleet saved by this version of wattcast.")
+        return payload["fleet"]
+
+
+def _as_meter_frame(data: DataLike, tz: str | None, meters: Sequence[str] | None) -> MeterFrame:
+    if isinstance(data, MeterFrame):
+        return data.select(list(meters)) if meters else data
+    frame = load_meters(data, tz=tz, meters=list(meters) if meters else None)
+    return frame
+
+
+def _as_extra(extra: ExtrasLike, tz: str | None) -> ExtraTable:
+    return extra if isinstance(extra, ExtraTable) else ExtraTable.load(extra, tz)
+
+
+def _as_calendar(calendar: DayCalendar | str | Path) -> DayCalendar:
+    return calendar if isinstance(calendar, DayCalendar) else DayCalendar.from_ics(calendar)
+
+
+def _check_meter_extras(per_meter: Mapping[str, Sequence[ExtraTable]], frame: MeterFrame) -> None:
+    unknown = [m for m in per_meter if m not in frame.meters]
+    if unknown:
+        raise InputError(
+            f"meter extras given for {unknown[0]!r}, which is not a meter of {frame.source}."
+        )
+
+
+def _to_wall(when: str | pd.Timestamp, tz: str | None) -> pd.Timestamp:
+    stamp = pd.Timestamp(when)
+    if stamp.tzinfo is not None:
+        stamp = (stamp.tz_convert(tz) if tz else stamp).tz_localize(None)
+    return stamp
+
+
+def _prepare(
+    frame: MeterFrame, window: WindowConfig, as_of: str | pd.Timestamp | None
+) -> MeterFrame:
+    """Cut at ``as_of``, trim partial periods and fill short gaps."""
+    if as_of is not None:
+        frame = frame.truncate_before(_to_wall(as_of, frame.tz))
+    trimmed = trim_to_periods(frame, window.output)
+    if trimmed.n_steps == 0:
+        raise InputError(f"{frame.source}: no complete {window.output} period of readings.")
+    return fill_short_gaps(trimmed, window.max_gap)
+
+
+def _merge(old: MeterFrame, new: MeterFrame) -> MeterFrame:
+    """Readings of ``old`` extended (and overwritten where they overlap) by ``new``."""
+    combined = old.to_frame().combine_first(new.to_frame())
+    newer = new.to_frame()
+    combined.loc[newer.index, newer.columns] = newer.where(
+        newer.notna(), combined.loc[newer.index, newer.columns]
+    )
+    full = pd.date_range(combined.index[0], combined.index[-1], freq=old.interval)
+    combined = combined.reindex(full)[list(old.meters)]
+    return MeterFrame(
+        combined.to_numpy(dtype=np.float64),
+        full[0],
+        old.interval,
+        old.meters,
+        old.tz,
+        new.source,
+        dict(old.filled),
+    )

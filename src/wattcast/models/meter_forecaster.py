@@ -1,0 +1,69 @@
+"""Forecaster for a single meter: a series in, a banded forecast out."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pandas as pd
+from sklearn.base import BaseEstimator
+from sklearn.utils.validation import check_is_fitted
+
+from wattcast.config import ModelConfig, WindowConfig
+from wattcast.errors import InputError
+from wattcast.features.day_calendar import DayCalendar
+from wattcast.models.fleet import ExtrasLike, Fleet
+
+
+class MeterForecaster(BaseEstimator):
+    """One meter's forecaster: ``fit(series)`` then ``predict()``.
+
+    ``series`` is a pandas Series indexed by timestamps (its name is the meter's).
+    The same windows, features and estimator as :class:`Fleet`.
+    """
+
+    def __init__(
+        self,
+        window: WindowConfig | None = None,
+        model: ModelConfig | None = None,
+        n_jobs: int | None = 1,
+    ) -> None:
+        self.window = window
+        self.model = model
+        self.n_jobs = n_jobs
+
+    def fit(
+        self,
+        series: pd.Series,
+        extras: Sequence[ExtrasLike] = (),
+        calendars: Sequence[DayCalendar | str] = (),
+        tz: str | None = None,
+        as_of: str | pd.Timestamp | None = None,
+    ) -> MeterForecaster:
+        if not isinstance(series, pd.Series) or not isinstance(series.index, pd.DatetimeIndex):
+            raise InputError(
+                "`series` must be a pandas Series indexed by timestamps. "
+                f"Got {type(series).__name__}."
+            )
+        name = str(series.name) if series.name is not None else "meter"
+        table = series.rename(name).rename_axis("timestamp").reset_index()
+        self.fleet_ = Fleet(self.window, self.model, self.n_jobs, backend="threading").fit(
+            table, extras=extras, calendars=calendars, tz=tz, as_of=as_of
+        )
+        self.meter_ = name
+        return self
+
+    def predict(self) -> pd.DataFrame:
+        """Columns timestamp, mean, std, lower, upper for the next output period."""
+        check_is_fitted(self, "fleet_")
+        frame = self.fleet_.predict().frame
+        return frame.drop(columns="meter").reset_index(drop=True)
+
+    def update(self, series: pd.Series) -> MeterForecaster:
+        check_is_fitted(self, "fleet_")
+        table = series.rename(self.meter_).rename_axis("timestamp").reset_index()
+        self.fleet_.update(table)
+        return self
+
+    def run_log(self) -> dict[str, object]:
+        check_is_fitted(self, "fleet_")
+        return self.fleet_.run_log()

@@ -1,0 +1,114 @@
+"""One meter's fitted forest and how it turns a feature row into a banded forecast."""
+
+from __future__ import annotations
+
+import zlib
+from dataclasses import dataclass
+
+import numpy as np
+
+from wattcast.config import ModelConfig
+from wattcast.features.builder import MeterData
+from wattcast.models import intervals
+from wattcast.models.profile_forest import ProfileForestRegressor, TreeChunk
+
+ESTIMATOR_SETTINGS = {
+    # name: (trees, n_components)
+    "profile-forest": ("random", 6),
+    "profile-extra-trees": ("extra", 6),
+    "random-forest": ("random", None),
+    "extra-trees": ("extra", None),
+}
+
+
+def meter_seed(seed: int | None, meter: str) -> int | None:
+    """A per-meter seed that depends only on the run's seed and the meter's name.
+
+    So a meter's forecast is the same whichever other meters are trained with
+    it, in whatever order, on whatever worker.
+    """
+    if seed is None:
+        return None
+    return (int(seed) * 1_000_003 + zlib.crc32(meter.encode())) % (2**31 - 1)
+
+
+def make_estimator(config: ModelConfig, seed: int | None, n_jobs: int) -> ProfileForestRegressor:
+    trees, components = ESTIMATOR_SETTINGS[config.estimator]
+    params = {"trees": trees, "n_components": components, **config.params}
+    return ProfileForestRegressor(
+        n_estimators=config.n_estimators, random_state=seed, n_jobs=n_jobs, **params
+    )
+
+
+@dataclass
+class MeterModel:
+    """A fitted meter: its estimator, feature names and calibration."""
+
+    meter: str
+    estimator: ProfileForestRegressor
+    feature_names: tuple[str, ...]
+    n_windows: int
+    conformal_radius: np.ndarray | None
+    fit_seconds: float
+
+    def forecast(
+        self, X: np.ndarray, config: ModelConfig
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Mean, spread of the trees, lower and upper band for one feature row."""
+        per_tree = self.estimator.tree_predictions(X)[:, 0, :]
+        mean, std = per_tree.mean(axis=0), per_tree.std(axis=0)
+        if config.interval == "quantile":
+            weights = self.estimator.forest_weights(X)[0]
+            lower, upper = intervals.quantile_band(
+                self.estimator.y_train_, weights, config.confidence
+            )
+        elif config.interval == "conformal" and self.conformal_radius is not None:
+            lower, upper = mean - self.conformal_radius, mean + self.conformal_radius
+        else:
+            lower, upper = intervals.tree_std_band(mean, std, config.confidence)
+        return mean, std, lower, upper
+
+
+@dataclass
+class MeterJob:
+    """A meter ready to train: validated data, split targets and its chunks of trees."""
+
+    meter: str
+    estimator: ProfileForestRegressor
+    X: np.ndarray
+    Y: np.ndarray
+    Z: np.ndarray
+    sample_weight: np.ndarray | None
+    chunks: list[tuple[int, int | None]]
+    feature_names: tuple[str, ...]
+
+
+def plan_meter(meter: str, data: MeterData, config: ModelConfig, interval_hours: float) -> MeterJob:
+    """Validate one meter's rows and lay out its chunks of trees."""
+    weight = None
+    if config.recency_half_life is not None:
+        half_life = config.recency_half_life.total_seconds() / 3600
+        weight = 0.5 ** (data.age_steps * interval_hours / half_life)
+    estimator = make_estimator(config, meter_seed(config.seed, meter), n_jobs=1)
+    X, Y, chunks = estimator.plan(data.X, data.Y)
+    return MeterJob(
+        meter, estimator, X, Y, estimator.split_targets(Y), weight, chunks, data.feature_names
+    )
+
+
+def finish_meter(job: MeterJob, chunks: list[TreeChunk], config: ModelConfig) -> MeterModel:
+    """Assemble a meter's fitted chunks and calibrate its band."""
+    estimator = job.estimator.assemble(chunks, job.Y)
+    radius = None
+    if config.interval == "conformal":
+        oob = estimator.oob_prediction_
+        has = ~np.isnan(oob).any(axis=1)
+        radius = intervals.conformal_radius((job.Y - oob)[has], config.confidence)
+    return MeterModel(
+        job.meter,
+        estimator,
+        job.feature_names,
+        len(job.X),
+        radius,
+        sum(c.seconds for c in chunks),
+    )

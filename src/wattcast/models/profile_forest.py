@@ -1,0 +1,241 @@
+"""A multi-output forest for load profiles whose splits are searched on a few
+principal components of the profile while its leaves keep the full profile.
+
+A random forest with 96 outputs spends nearly all its time evaluating split
+impurity over all 96 outputs. Daily load profiles are highly correlated across
+the day, so the mean squared error of a split is almost entirely carried by a
+handful of principal components. Trees here choose splits on those components
+(``n_components``; ``None`` uses the raw outputs like a plain random forest),
+then every leaf predicts the weighted mean of the in-bag training profiles that
+fall into it, in kW. The trees are scikit-learn's own forests fitted on the
+components; with ``n_components=None`` this is exactly scikit-learn's
+``RandomForestRegressor`` (or ``ExtraTreesRegressor``).
+
+Keeping, per tree, which leaf each training sample falls in and its bootstrap
+weight also gives the per-tree predictions (spread of the trees), quantile
+regression forest weights and out-of-bag predictions without storing a
+profile per leaf.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+from joblib import Parallel, delayed
+from sklearn.base import BaseEstimator, RegressorMixin
+from sklearn.ensemble import ExtraTreesRegressor, RandomForestRegressor
+from sklearn.utils import check_random_state
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+FORESTS = {"random": RandomForestRegressor, "extra": ExtraTreesRegressor}
+MAX_SEED = np.iinfo(np.int32).max
+
+
+@dataclass
+class TreeChunk:
+    """A few fitted trees with what a profile forest keeps of them.
+
+    Forests are fitted in chunks of trees so that many meters' work splits
+    evenly over the workers and the result does not depend on how many there are.
+    """
+
+    trees: list
+    leaves: np.ndarray  # (trees, n_train): leaf of every training row
+    weights: np.ndarray  # (trees, n_train): in-bag weight of every training row
+    oob_sum: np.ndarray | None  # (n_train, outputs): summed out-of-bag predictions
+    oob_count: np.ndarray | None  # (n_train,)
+    seconds: float
+
+
+def fit_chunk(
+    X: np.ndarray,
+    Y: np.ndarray,
+    Z: np.ndarray,
+    sample_weight: np.ndarray | None,
+    params: dict,
+    n_trees: int,
+    seed: int | None,
+    with_oob: bool,
+) -> TreeChunk:
+    """Fit ``n_trees`` trees on the split targets ``Z``; runs inside a worker."""
+    start = time.perf_counter()
+    forest = FORESTS[params["trees"]](
+        n_estimators=n_trees,
+        max_features=params["max_features"],
+        min_samples_leaf=params["min_samples_leaf"],
+        max_samples=params["max_samples"],
+        bootstrap=params["bootstrap"],
+        random_state=seed,
+        n_jobs=1,
+    )
+    forest.fit(X, Z, sample_weight=sample_weight)
+    X32 = np.ascontiguousarray(X, dtype=np.float32)
+    leaves = apply_trees(forest.estimators_, X32)
+    weights = _in_bag_weights(forest, sample_weight, len(X))
+    oob_sum = oob_count = None
+    if with_oob:
+        per_tree = _leaf_weights(leaves, leaves, weights) @ Y
+        out = (weights == 0)[:, :, None]
+        oob_sum, oob_count = (per_tree * out).sum(axis=0), out[:, :, 0].sum(axis=0)
+    return TreeChunk(
+        forest.estimators_, leaves, weights, oob_sum, oob_count, time.perf_counter() - start
+    )
+
+
+def apply_trees(trees: list, X32: np.ndarray) -> np.ndarray:
+    """``(trees, n)`` leaf index of each row in each tree."""
+    return np.stack([tree.apply(X32, check_input=False) for tree in trees]).astype(np.int32)
+
+
+def _in_bag_weights(
+    forest: RandomForestRegressor, sample_weight: np.ndarray | None, n: int
+) -> np.ndarray:
+    """Weight of each training row in each tree, as the trees were fitted."""
+    if forest.bootstrap:
+        # scikit-learn draws the bootstrap (weighted by sample_weight) and fits
+        # each tree with the draw counts as its sample weights.
+        return np.stack(
+            [np.bincount(drawn, minlength=n) for drawn in forest.estimators_samples_]
+        ).astype(np.float64)
+    weight = np.ones(n) if sample_weight is None else np.asarray(sample_weight, float)
+    return np.tile(weight, (len(forest.estimators_), 1))
+
+
+def _leaf_weights(
+    query_leaves: np.ndarray, train_leaves: np.ndarray, train_weights: np.ndarray
+) -> np.ndarray:
+    """``(trees, n_query, n_train)``: normalised weight of training rows sharing a leaf."""
+    same = query_leaves[:, :, None] == train_leaves[:, None, :]
+    weights = same * train_weights[:, None, :]
+    return weights / weights.sum(axis=2, keepdims=True)
+
+
+class ProfileForestRegressor(RegressorMixin, BaseEstimator):
+    """Forest of trees that split on principal components and predict full profiles.
+
+    Parameters
+    ----------
+    n_estimators : number of trees.
+    n_components : principal components of the outputs used to search splits;
+        ``None`` searches on the raw outputs.
+    trees : ``"random"`` (random forest) or ``"extra"`` (extremely randomized trees).
+    max_features, min_samples_leaf, max_samples, bootstrap : as in scikit-learn's forests.
+    chunk_size : trees fitted per task; ``None`` fits all trees as one forest (then,
+        with ``n_components=None``, identical to scikit-learn's forest of the same seed).
+    random_state : seed; the same seed gives bitwise identical forecasts.
+    n_jobs : threads used to fit chunks here (tree building releases the GIL).
+    """
+
+    def __init__(
+        self,
+        n_estimators: int = 100,
+        n_components: int | None = 6,
+        trees: str = "random",
+        max_features: float | int | str | None = 1.0,
+        min_samples_leaf: int = 1,
+        max_samples: float | int | None = None,
+        bootstrap: bool = True,
+        chunk_size: int | None = 25,
+        random_state: int | None = None,
+        n_jobs: int | None = None,
+    ) -> None:
+        self.n_estimators = n_estimators
+        self.n_components = n_components
+        self.trees = trees
+        self.max_features = max_features
+        self.min_samples_leaf = min_samples_leaf
+        self.max_samples = max_samples
+        self.bootstrap = bootstrap
+        self.chunk_size = chunk_size
+        self.random_state = random_state
+        self.n_jobs = n_jobs
+
+    # -- fitting in chunks ---------------------------------------------------
+    def plan(
+        self, X: np.ndarray, y: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, list[tuple[int, int | None]]]:
+        """Validate, learn the split targets and lay out the chunks: (X, Y, chunks)."""
+        X, y = validate_data(self, X, y, multi_output=True, dtype=np.float64)
+        Y = y.reshape(len(y), -1)
+        self._split_targets(Y)
+        return X, Y, self.chunk_plan()
+
+    def chunk_plan(self) -> list[tuple[int, int | None]]:
+        """``(n_trees, seed)`` of every chunk; fixed by the parameters alone."""
+        size = self.chunk_size or self.n_estimators
+        if size >= self.n_estimators:
+            return [(self.n_estimators, self.random_state)]
+        counts = [size] * (self.n_estimators // size)
+        if self.n_estimators % size:
+            counts.append(self.n_estimators % size)
+        seeds = check_random_state(self.random_state).randint(MAX_SEED, size=len(counts))
+        return [(c, int(s)) for c, s in zip(counts, seeds, strict=True)]
+
+    def split_targets(self, Y: np.ndarray) -> np.ndarray:
+        """The targets the trees split on: principal component scores or ``Y`` itself."""
+        if self.components_ is None:
+            return Y
+        return (Y - self.target_mean_) @ self.components_.T
+
+    def chunk_params(self) -> dict:
+        return {
+            "trees": self.trees,
+            "max_features": self.max_features,
+            "min_samples_leaf": self.min_samples_leaf,
+            "max_samples": self.max_samples,
+            "bootstrap": self.bootstrap,
+        }
+
+    def fit(
+        self, X: np.ndarray, y: np.ndarray, sample_weight: np.ndarray | None = None
+    ) -> ProfileForestRegressor:
+        X, Y, chunks = self.plan(X, y)
+        Z = self.split_targets(Y)
+        params = self.chunk_params()
+        fitted = Parallel(n_jobs=self.n_jobs, prefer="threads")(
+            delayed(fit_chunk)(X, Y, Z, sample_weight, params, n, seed, False) for n, seed in chunks
+        )
+        return self.assemble(fitted, Y)
+
+    def assemble(self, chunks: list[TreeChunk], Y: np.ndarray) -> ProfileForestRegressor:
+        """Join fitted chunks (in plan order) into this forest."""
+        self.estimators_ = [tree for chunk in chunks for tree in chunk.trees]
+        self.train_leaves_ = np.concatenate([c.leaves for c in chunks])
+        self.train_weights_ = np.concatenate([c.weights for c in chunks])
+        self.y_train_ = Y
+        self.n_outputs_ = Y.shape[1]
+        if all(c.oob_sum is not None for c in chunks):
+            total = sum(c.oob_sum for c in chunks)
+            count = sum(c.oob_count for c in chunks)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                self.oob_prediction_ = total / count[:, None]
+        return self
+
+    def _split_targets(self, Y: np.ndarray) -> None:
+        self.target_mean_ = Y.mean(axis=0)
+        if self.n_components is None or self.n_components >= min(Y.shape):
+            self.components_ = None
+            return
+        _, _, vt = np.linalg.svd(Y - self.target_mean_, full_matrices=False)
+        self.components_ = vt[: self.n_components]
+
+    # -- prediction ------------------------------------------------------------
+    def _check_X(self, X: np.ndarray) -> np.ndarray:
+        check_is_fitted(self, "estimators_")
+        X = validate_data(self, X, reset=False, dtype=np.float32)
+        return np.ascontiguousarray(X, dtype=np.float32)
+
+    def tree_predictions(self, X: np.ndarray) -> np.ndarray:
+        """``(trees, n, outputs)``: every tree's prediction."""
+        leaves = apply_trees(self.estimators_, self._check_X(X))
+        return _leaf_weights(leaves, self.train_leaves_, self.train_weights_) @ self.y_train_
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        return self.tree_predictions(X).mean(axis=0)
+
+    def forest_weights(self, X: np.ndarray) -> np.ndarray:
+        """``(n, n_train)`` weights of the training profiles (quantile regression forest)."""
+        leaves = apply_trees(self.estimators_, self._check_X(X))
+        return _leaf_weights(leaves, self.train_leaves_, self.train_weights_).mean(axis=0)

@@ -1,0 +1,94 @@
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+from conftest import synthetic_wide
+from typer.testing import CliRunner
+
+from wattcast.cli import app
+
+runner = CliRunner()
+
+
+def test_forecast_writes_exactly_the_tidy_columns(tmp_path: Path, andover: Path) -> None:
+    out = tmp_path / "f.csv"
+    result = runner.invoke(
+        app,
+        [
+            "forecast",
+            str(andover / "meters.csv.gz"),
+            "--extras",
+            str(andover / "daily_extras.csv"),
+            "--meters",
+            "Main (kW),Gym (kW)",
+            "--trees",
+            "10",
+            "--n-jobs",
+            "2",
+            "--out",
+            str(out),
+            "--profile",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    frame = pd.read_csv(out)
+    assert list(frame.columns) == ["meter", "timestamp", "mean", "std", "lower", "upper"]
+    assert len(frame) == 2 * 96
+    assert frame["timestamp"].iloc[0] == "2017-03-19T00:00:00"
+    for text in ("load", "features", "fit", "predict", "write", "parallel efficiency", "imports"):
+        assert text in result.output
+
+
+def test_zone_aware_output_has_offsets(tmp_path: Path) -> None:
+    data = tmp_path / "m.csv"
+    synthetic_wide(days=35).to_csv(data, index=False)
+    out = tmp_path / "f.parquet"
+    result = runner.invoke(
+        app, ["forecast", str(data), "--tz", "Europe/Paris", "--trees", "5", "--out", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    frame = pd.read_parquet(out)
+    assert str(frame["timestamp"].dt.tz) == "Europe/Paris"
+
+
+def test_bad_input_exits_2_with_one_line_and_no_traceback(tmp_path: Path) -> None:
+    data = tmp_path / "m.csv"
+    data.write_text("timestamp,A\n2021-01-01 00:00,1\n2021-01-01 00:15,oops\n")
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "wattcast.cli",
+            "forecast",
+            str(data),
+            "--out",
+            str(tmp_path / "f.csv"),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1, proc.stderr
+    assert "column 'A', line 3: expected a number, got 'oops'" in lines[0]
+    assert "Traceback" not in proc.stderr
+
+
+def test_bad_setting_exits_2(tmp_path: Path, wide_csv: Path) -> None:
+    result = runner.invoke(
+        app, ["forecast", str(wide_csv), "--gap", "-1D", "--out", str(tmp_path / "f.csv")]
+    )
+    assert result.exit_code == 2
+    assert "`gap` must be a duration of zero or more" in result.output
+
+
+def test_demo_runs_on_bundled_data(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["demo", "--out-dir", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    frame = pd.read_csv(tmp_path / "forecast.csv")
+    assert frame["meter"].nunique() == 7 and len(frame) == 7 * 96
+    assert "Collins Center (kW)" in result.output

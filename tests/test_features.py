@@ -1,0 +1,154 @@
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import synthetic_wide
+
+from wattcast import DayCalendar, ExtraTable, InputError, WindowConfig, load_meters
+from wattcast.data.cleaning import fill_short_gaps, trim_to_periods
+from wattcast.features.builder import build_features
+
+
+def prepared(frame_df: pd.DataFrame, config: WindowConfig):
+    frame = load_meters(frame_df)
+    return fill_short_gaps(trim_to_periods(frame, config.output), config.max_gap)
+
+
+def test_partial_first_and_last_days_are_trimmed() -> None:
+    df = synthetic_wide(days=5).iloc[10:-7]
+    frame = prepared(df, WindowConfig())
+    assert frame.start == pd.Timestamp("2021-01-05")
+    assert frame.n_steps == 3 * 96
+
+
+def test_short_gap_takes_last_week_then_long_gap_stays_missing() -> None:
+    df = synthetic_wide(days=21)
+    values = df["A (kW)"].to_numpy().copy()
+    week = 7 * 96
+    values[week + 40 : week + 44] = np.nan  # 1 hour: short
+    values[2 * week + 10 : 2 * week + 30] = np.nan  # 5 hours: long
+    df["A (kW)"] = values
+    frame = prepared(df, WindowConfig())
+    filled = frame.values[:, 0]
+    np.testing.assert_array_equal(filled[week + 40 : week + 44], values[40:44])
+    assert np.isnan(filled[2 * week + 10 : 2 * week + 30]).all()
+    assert frame.filled["A (kW)"] == 4
+
+
+def test_short_gap_without_last_week_is_interpolated() -> None:
+    df = synthetic_wide(days=3)
+    df.loc[50:51, "A (kW)"] = np.nan
+    frame = prepared(df, WindowConfig())
+    a = df["A (kW)"].to_numpy()
+    expected = a[49] + (a[52] - a[49]) * np.array([1, 2]) / 3
+    np.testing.assert_allclose(frame.values[50:52, 0], expected)
+
+
+def test_history_features_equal_a_per_window_computation() -> None:
+    config = WindowConfig.from_strings(input="7D", gap="1D", output="1D", sample_freq="6h")
+    frame = prepared(synthetic_wide(days=20), config)
+    features = build_features(frame, config)
+    layout = features.layout
+    for row, start in enumerate(layout.target_starts):
+        history = frame.values[
+            start - layout.gap_steps - layout.input_steps : start - layout.gap_steps
+        ]
+        expected = history.reshape(-1, 24, 2).mean(axis=1).T
+        np.testing.assert_allclose(features.history[row], expected)
+        np.testing.assert_array_equal(features.targets[row], frame.values[start : start + 96])
+
+
+def test_windows_touching_a_long_gap_are_left_out_of_training() -> None:
+    df = synthetic_wide(days=40)
+    df.loc[30 * 96 : 30 * 96 + 20, "A (kW)"] = np.nan
+    config = WindowConfig.from_strings(input="7D")
+    features = build_features(prepared(df, config), config)
+    a, b = features.meter_data("A (kW)"), features.meter_data("B (kW)")
+    # Day 30 is a target once and inside the input of 7 later windows.
+    assert len(b.X) - len(a.X) == 8
+
+
+def test_leakage_forecast_row_ignores_readings_after_the_cut_off() -> None:
+    config = WindowConfig.from_strings(input="7D")
+    df = synthetic_wide(days=30)
+    base = build_features(prepared(df.iloc[: 25 * 96], config), config)
+    changed = df.copy()
+    changed.loc[25 * 96 :, "A (kW)"] = 1e6  # readings after the cut-off
+    cut = build_features(prepared(changed.iloc[: 25 * 96], config), config)
+    np.testing.assert_array_equal(
+        base.meter_data("A (kW)").X_forecast, cut.meter_data("A (kW)").X_forecast
+    )
+    assert base.forecast_time == pd.Timestamp("2021-01-04") + pd.Timedelta("26D")
+
+
+def test_calendar_attributes_are_validated() -> None:
+    config = WindowConfig.from_strings(input="7D", time_attrs=("day_of_week", "nonsense"))
+    with pytest.raises(InputError, match="unknown attribute 'nonsense'"):
+        build_features(prepared(synthetic_wide(days=20), config), config)
+
+
+def test_hourly_extras_become_several_features_per_day(tmp_path: Path) -> None:
+    times = pd.date_range("2021-01-01", "2021-03-01", freq="6h")
+    table = pd.DataFrame({"time": times, "temp": np.arange(len(times), dtype=float)})
+    extras = ExtraTable.load(table)
+    config = WindowConfig.from_strings(input="7D")
+    features = build_features(prepared(synthetic_wide(days=20), config), config, [extras])
+    assert features.common_names[-4:] == ["temp+00:00", "temp+06:00", "temp+12:00", "temp+18:00"]
+    first_target = features.target_times[0]
+    row = features.common[0, -4:]
+    expected = table.set_index("time").loc[
+        first_target : first_target + pd.Timedelta("18h"), "temp"
+    ]
+    np.testing.assert_array_equal(row, expected.to_numpy())
+
+
+def test_extras_must_cover_the_forecast_period(tmp_path: Path) -> None:
+    path = tmp_path / "extras.csv"
+    days = pd.date_range("2021-01-04", periods=20, freq="D")
+    pd.DataFrame({"date": days.date, "temp": 1.0}).to_csv(path, index=False)
+    config = WindowConfig.from_strings(input="7D")
+    with pytest.raises(
+        InputError, match=r"extras\.csv: extras cover .* forecast period 2021-01-25"
+    ):
+        build_features(prepared(synthetic_wide(days=20), config), config, [ExtraTable.load(path)])
+
+
+def test_ics_all_day_and_multi_day_events(tmp_path: Path) -> None:
+    path = tmp_path / "closed.ics"
+    path.write_text(
+        "BEGIN:VCALENDAR\nVERSION:2.0\n"
+        "BEGIN:VEVENT\nDTSTART;VALUE=DATE:20210105\nDTEND;VALUE=DATE:20210106\nSUMMARY:one\nEND:VEVENT\n"
+        "BEGIN:VEVENT\nDTSTART;VALUE=DATE:20210111\nDTEND;VALUE=DATE:20210114\nSUMMARY:three\nEND:VEVENT\n"
+        "END:VCALENDAR\n"
+    )
+    calendar = DayCalendar.from_ics(path)
+    assert set(calendar.dates) == {dt.date(2021, 1, d) for d in (5, 11, 12, 13)}
+    flags = calendar.features(pd.date_range("2021-01-10", periods=5, freq="D"), pd.Timedelta("1D"))
+    np.testing.assert_array_equal(flags[:, 0], [0, 1, 1, 1, 0])
+
+
+def test_public_holidays() -> None:
+    calendar = DayCalendar.from_holidays("US")
+    flags = calendar.features(pd.DatetimeIndex(["2021-07-04", "2021-07-06"]), pd.Timedelta("1D"))
+    np.testing.assert_array_equal(flags[:, 0], [1, 0])
+    with pytest.raises(InputError, match="country 'XX' is not known"):
+        DayCalendar.from_holidays("XX")
+
+
+def test_too_little_history_is_an_error() -> None:
+    config = WindowConfig()
+    with pytest.raises(InputError, match="need at least input \\+ gap \\+ output = 30 days"):
+        build_features(prepared(synthetic_wide(days=20), config), config)
+
+
+def test_config_errors_name_the_setting() -> None:
+    with pytest.raises(InputError, match=r"`gap` must be a duration"):
+        WindowConfig.from_strings(gap="tomorrow")
+    with pytest.raises(
+        InputError, match=r"`input` \(28 days 00:00:00\) must be a whole number of `sample_freq`"
+    ):
+        WindowConfig.from_strings(sample_freq="5D")

@@ -1,0 +1,157 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import synthetic_wide
+from sklearn.ensemble import RandomForestRegressor
+
+from wattcast import (
+    Fleet,
+    InputError,
+    MeterFitError,
+    MeterForecaster,
+    ModelConfig,
+    ProfileForestRegressor,
+    WindowConfig,
+)
+
+FAST = ModelConfig(n_estimators=12)
+WEEK = WindowConfig.from_strings(input="7D")
+
+
+def xy(seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(120, 6))
+    Y = np.outer(X[:, 0], np.sin(np.linspace(0, 3, 24))) + rng.normal(0, 0.1, (120, 24))
+    return X, Y
+
+
+def test_without_components_it_is_scikit_learns_random_forest() -> None:
+    X, Y = xy()
+    ours = ProfileForestRegressor(
+        n_estimators=20, n_components=None, chunk_size=None, random_state=3
+    ).fit(X, Y)
+    theirs = RandomForestRegressor(n_estimators=20, random_state=3).fit(X, Y)
+    np.testing.assert_allclose(ours.predict(X[:5]), theirs.predict(X[:5]), rtol=1e-12)
+
+
+def test_component_splits_keep_full_profiles_in_leaves() -> None:
+    X, Y = xy()
+    forest = ProfileForestRegressor(n_estimators=30, n_components=2, random_state=0).fit(
+        X[:100], Y[:100]
+    )
+    per_tree = forest.tree_predictions(X[100:])
+    assert per_tree.shape == (30, 20, 24)
+    error = np.sqrt(np.mean((per_tree.mean(axis=0) - Y[100:]) ** 2))
+    assert error < 0.5 * Y[100:].std()
+    # a leaf's prediction is a weighted mean of real training profiles
+    weights = forest.forest_weights(X[100:101])
+    np.testing.assert_allclose(weights @ forest.y_train_, per_tree.mean(axis=0)[:1])
+
+
+def test_chunks_make_results_independent_of_threads() -> None:
+    X, Y = xy()
+    one = ProfileForestRegressor(n_estimators=40, chunk_size=10, random_state=1, n_jobs=1).fit(X, Y)
+    two = ProfileForestRegressor(n_estimators=40, chunk_size=10, random_state=1, n_jobs=2).fit(X, Y)
+    np.testing.assert_array_equal(one.predict(X), two.predict(X))
+
+
+def fit_fleet(
+    df: pd.DataFrame, n_jobs: int, backend: str, model: ModelConfig = FAST
+) -> pd.DataFrame:
+    return Fleet(WEEK, model, n_jobs=n_jobs, backend=backend).fit(df).predict().frame
+
+
+@pytest.mark.parametrize("backend", ["threading", "loky"])
+def test_same_seed_same_forecast_serial_and_parallel(backend: str) -> None:
+    df = synthetic_wide(days=30, meters=("A", "B", "C"))
+    serial = fit_fleet(df, 1, backend)
+    parallel = fit_fleet(df, 2, backend)
+    pd.testing.assert_frame_equal(serial, parallel, check_exact=True)
+    assert not serial.equals(fit_fleet(df, 1, backend, ModelConfig(n_estimators=12, seed=1)))
+
+
+def test_forecast_has_the_period_after_the_gap_and_a_band() -> None:
+    df = synthetic_wide(days=30)
+    frame = fit_fleet(df, 1, "threading")
+    assert list(frame.columns) == ["meter", "timestamp", "mean", "std", "lower", "upper"]
+    assert len(frame) == 2 * 96
+    # last complete day 2021-02-02, the gap is 2021-02-03
+    assert frame["timestamp"].min() == pd.Timestamp("2021-02-04")
+    assert (frame["lower"] <= frame["mean"]).all() and (frame["mean"] <= frame["upper"]).all()
+
+
+@pytest.mark.parametrize("interval", ["quantile", "conformal"])
+def test_other_band_methods(interval: str) -> None:
+    frame = fit_fleet(
+        synthetic_wide(days=30), 1, "threading", ModelConfig(n_estimators=20, interval=interval)
+    )
+    width = frame["upper"] - frame["lower"]
+    assert (width > 0).all() and (width < 100).all()
+
+
+def test_dst_day_has_92_quarter_hours_in_zone() -> None:
+    df = synthetic_wide(days=40, start="2021-02-01")  # data ends 2021-03-12, forecast 2021-03-14
+    fleet = Fleet(WEEK, FAST).fit(df, tz="America/New_York")
+    frame = fleet.predict().frame
+    per_meter = frame[frame["meter"] == "A (kW)"]
+    assert len(per_meter) == 92
+    assert str(per_meter["timestamp"].iloc[0]) == "2021-03-14 00:00:00-05:00"
+    assert str(per_meter["timestamp"].iloc[8]) == "2021-03-14 03:00:00-04:00"
+
+
+def test_a_failing_meter_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    df = synthetic_wide(days=30)
+    model = ModelConfig(n_estimators=4, params={"max_features": "bogus"})
+    with pytest.raises(MeterFitError, match="meter 'A \\(kW\\)'"):
+        Fleet(WEEK, model, n_jobs=2, backend="loky").fit(df)
+
+
+def test_save_load_and_update_without_refit(tmp_path: Path) -> None:
+    df = synthetic_wide(days=40)
+    fleet = Fleet(WEEK, FAST).fit(df.iloc[: 35 * 96])
+    path = fleet.save(tmp_path / "fleet.joblib")
+    loaded = Fleet.load(path)
+    pd.testing.assert_frame_equal(loaded.predict().frame, fleet.predict().frame)
+    trees_before = loaded.models_["A (kW)"].estimator.estimators_[0]
+    loaded.update(df.iloc[33 * 96 :])
+    moved = loaded.predict().frame
+    assert moved["timestamp"].min() == pd.Timestamp("2021-02-14")
+    assert loaded.models_["A (kW)"].estimator.estimators_[0] is trees_before
+    refit = Fleet(WEEK, FAST).fit(df)
+    assert refit.forecast_rows_["A (kW)"].tolist() == loaded.forecast_rows_["A (kW)"].tolist()
+    (tmp_path / "junk.joblib").write_bytes(b"not a fleet")
+    with pytest.raises(Exception):  # noqa: B017 - joblib's own error for an unreadable file
+        Fleet.load(tmp_path / "junk.joblib")
+
+
+def test_run_log_records_settings() -> None:
+    fleet = Fleet(WEEK, FAST).fit(synthetic_wide(days=30))
+    log = fleet.predict().settings
+    assert log["input"] == "7 days 00:00:00" and log["n_estimators"] == 12
+    assert log["features"][:2] == ["mean[t-7]", "mean[t-6]"]
+    assert log["training_windows"]["A (kW)"] == 30 - 8
+    assert log["forecast_start"] == "2021-02-04 00:00:00"
+
+
+def test_single_meter_forecaster() -> None:
+    df = synthetic_wide(days=30)
+    series = df.set_index("timestamp")["A (kW)"]
+    forecaster = MeterForecaster(WEEK, FAST).fit(series)
+    single = forecaster.predict()
+    fleet = Fleet(WEEK, FAST).fit(df[["timestamp", "A (kW)"]]).predict().frame
+    np.testing.assert_array_equal(single["mean"].to_numpy(), fleet["mean"].to_numpy())
+    with pytest.raises(InputError, match="`series` must be a pandas Series"):
+        MeterForecaster().fit(df)
+
+
+def test_meter_extras_add_features_to_that_meter_only() -> None:
+    df = synthetic_wide(days=30)
+    days = pd.date_range("2021-01-01", periods=60, freq="D")
+    table = pd.DataFrame({"date": days, "occupancy": np.arange(60.0)})
+    fleet = Fleet(WEEK, FAST).fit(df, meter_extras={"B (kW)": [table]})
+    assert "occupancy" in fleet.models_["B (kW)"].feature_names
+    assert "occupancy" not in fleet.models_["A (kW)"].feature_names
