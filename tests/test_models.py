@@ -106,7 +106,7 @@ def test_dst_day_has_92_quarter_hours_in_zone() -> None:
 def test_a_failing_meter_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
     df = synthetic_wide(days=30)
     model = ModelConfig(n_estimators=4, params={"max_features": "bogus"})
-    with pytest.raises(MeterFitError, match="meter 'A \\(kW\\)'"):
+    with pytest.raises(MeterFitError, match=r"meter '[AB] \(kW\)': InvalidParameterError"):
         Fleet(WEEK, model, n_jobs=2, backend="loky").fit(df)
 
 
