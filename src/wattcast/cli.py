@@ -10,6 +10,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Annotated
 
+import pandas as pd
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -17,7 +18,13 @@ from rich.table import Table
 
 import wattcast
 from wattcast.config import ModelConfig, WindowConfig, parse_duration
+from wattcast.data.loading import load_meters
 from wattcast.errors import InputError, WattcastError
+from wattcast.evaluation.baselines import BASELINES
+from wattcast.evaluation.metrics import g14_pass
+from wattcast.features.day_calendar import DayCalendar
+from wattcast.features.extras import ExtraTable
+from wattcast.workflows.backtest import backtest as run_backtest
 from wattcast.workflows.forecast import ForecastRequest, ForecastRun, run_forecast
 
 app = typer.Typer(
@@ -27,6 +34,8 @@ app = typer.Typer(
 )
 err = Console(stderr=True)
 out = Console()
+if not out.is_terminal:  # files and pipes get full tables rather than 80 columns
+    out = Console(width=160)
 
 EXIT_INPUT = 2
 
@@ -102,61 +111,89 @@ def _print_profile(run: ForecastRun, import_seconds: float) -> None:
 
 
 DataArg = Annotated[Path, typer.Argument(help="Meter readings: CSV or Parquet, wide or long.")]
+ExtrasOpt = Annotated[list[Path], typer.Option("--extras", help="Extra features table.")]
+MeterExtrasOpt = Annotated[list[str], typer.Option(help="Per-meter extras, METER=FILE.")]
+CalendarOpt = Annotated[list[Path], typer.Option("--calendar", help="iCalendar of closed days.")]
+HolidaysOpt = Annotated[str | None, typer.Option(help="Public holidays, e.g. US or US-MA.")]
+MetersOpt = Annotated[str | None, typer.Option(help="Comma-separated meters (default all).")]
+InputOpt = Annotated[str, typer.Option("--input", help="History per window.")]
+GapOpt = Annotated[str, typer.Option(help="Time between data end and the forecast.")]
+OutputOpt = Annotated[str, typer.Option(help="Length of the forecast period.")]
+SampleFreqOpt = Annotated[str, typer.Option(help="History aggregated per this.")]
+AggOpt = Annotated[str, typer.Option(help="mean, sum, min, max or median.")]
+TimeAttrsOpt = Annotated[str, typer.Option(help="Calendar attributes of the target period.")]
+TreesOpt = Annotated[int, typer.Option(help="Trees per forest.")]
+EstimatorOpt = Annotated[str, typer.Option(help="Forest type per meter.")]
+IntervalOpt = Annotated[str, typer.Option(help="Band: tree-std, quantile or conformal.")]
+SeedOpt = Annotated[int, typer.Option(help="Random seed.")]
+NJobsOpt = Annotated[int, typer.Option(help="Cores used in total (-1: all).")]
+BackendOpt = Annotated[str, typer.Option(help="auto, loky (processes) or threading.")]
+ConfidenceOpt = Annotated[float, typer.Option(help="Band confidence.")]
+TzOpt = Annotated[str | None, typer.Option(help="Zone of the site, e.g. America/New_York.")]
+ProfileOpt = Annotated[bool, typer.Option("--profile", help="Print stage timings.")]
+
+
+def _configs(
+    input: str, gap: str, output: str, sample_freq: str, agg: str, time_attrs: str,
+    trees: int, estimator: str, interval: str, seed: int, confidence: float,
+) -> tuple[WindowConfig, ModelConfig]:  # fmt: skip
+    window = WindowConfig.from_strings(input, gap, output, sample_freq, agg, _split(time_attrs))
+    model = ModelConfig(
+        estimator=estimator, n_estimators=trees, seed=seed, confidence=confidence,
+        interval=interval,
+    )  # fmt: skip
+    model.validate()
+    return window, model
 
 
 @app.command()
 def forecast(
     data: DataArg,
     out_path: Annotated[Path, typer.Option("--out", help="Forecast file (.csv or .parquet).")],
-    extras: Annotated[list[Path], typer.Option("--extras", help="Extra features table.")] = [],  # noqa: B006
-    meter_extras: Annotated[
-        list[str], typer.Option("--meter-extras", help="Per-meter extras, METER=FILE.")
-    ] = [],  # noqa: B006
-    calendar: Annotated[
-        list[Path], typer.Option("--calendar", help="iCalendar of no-school/closed days.")
-    ] = [],  # noqa: B006
-    holidays: Annotated[
-        str | None, typer.Option(help="Public holidays of a country, e.g. US or US-MA.")
-    ] = None,
-    meters: Annotated[
-        str | None, typer.Option(help="Comma-separated meters (default all).")
-    ] = None,
-    input: Annotated[str, typer.Option("--input", help="History per window.")] = "28D",
-    gap: Annotated[str, typer.Option(help="Time between data end and the forecast.")] = "1D",
-    output: Annotated[str, typer.Option(help="Length of the forecast period.")] = "1D",
-    sample_freq: Annotated[str, typer.Option(help="History aggregated per this.")] = "1D",
-    agg: Annotated[str, typer.Option(help="mean, sum, min, max or median.")] = "mean",
-    time_attrs: Annotated[
-        str, typer.Option(help="Calendar attributes of the target period.")
-    ] = "day_of_week,day_of_year",
-    trees: Annotated[int, typer.Option(help="Trees per forest.")] = 100,
-    estimator: Annotated[str, typer.Option(help="Forest type per meter.")] = "profile-forest",
-    interval: Annotated[str, typer.Option(help="tree-std, quantile or conformal.")] = "tree-std",
-    seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
-    n_jobs: Annotated[int, typer.Option(help="Cores used in total (-1: all).")] = 1,
-    backend: Annotated[str, typer.Option(help="auto, loky (processes) or threading.")] = "auto",
-    confidence: Annotated[float, typer.Option(help="Band confidence.")] = 0.95,
-    tz: Annotated[str | None, typer.Option(help="Zone of the site, e.g. America/New_York.")] = None,
+    extras: ExtrasOpt = [],  # noqa: B006
+    meter_extras: MeterExtrasOpt = [],  # noqa: B006
+    calendar: CalendarOpt = [],  # noqa: B006
+    holidays: HolidaysOpt = None,
+    meters: MetersOpt = None,
+    input: InputOpt = "28D",
+    gap: GapOpt = "1D",
+    output: OutputOpt = "1D",
+    sample_freq: SampleFreqOpt = "1D",
+    agg: AggOpt = "mean",
+    time_attrs: TimeAttrsOpt = "day_of_week,day_of_year",
+    trees: TreesOpt = 100,
+    estimator: EstimatorOpt = "profile-forest",
+    interval: IntervalOpt = "tree-std",
+    seed: SeedOpt = 0,
+    n_jobs: NJobsOpt = 1,
+    backend: BackendOpt = "auto",
+    confidence: ConfidenceOpt = 0.95,
+    tz: TzOpt = None,
     as_of: Annotated[str | None, typer.Option(help="Ignore readings after this time.")] = None,
     save_model: Annotated[Path | None, typer.Option(help="Save the fitted fleet here.")] = None,
-    profile: Annotated[bool, typer.Option("--profile", help="Print stage timings.")] = False,
+    profile: ProfileOpt = False,
 ) -> None:
     """Forecast every meter's next period after the gap, with an uncertainty band."""
     started = time.perf_counter()
     with user_errors():
+        window, model = _configs(
+            input,
+            gap,
+            output,
+            sample_freq,
+            agg,
+            time_attrs,
+            trees,
+            estimator,
+            interval,
+            seed,
+            confidence,
+        )
         request = ForecastRequest(
             data=data,
             out=out_path,
-            window=WindowConfig.from_strings(
-                input, gap, output, sample_freq, agg, _split(time_attrs)
-            ),
-            model=ModelConfig(
-                estimator=estimator,
-                n_estimators=trees,
-                seed=seed,
-                confidence=confidence,
-                interval=interval,
-            ),
+            window=window,
+            model=model,
             extras=tuple(extras),
             meter_extras=_meter_extras(meter_extras),
             calendars=tuple(calendar),
@@ -175,6 +212,86 @@ def forecast(
     )
     if profile:
         _print_profile(run, started - wattcast.IMPORT_STARTED)
+
+
+@app.command()
+def backtest(
+    data: DataArg,
+    out_path: Annotated[Path, typer.Option("--out", help="Metrics table (.csv).")],
+    predictions_out: Annotated[
+        Path | None, typer.Option(help="Every forecast reading with its actual (.csv).")
+    ] = None,
+    days: Annotated[int, typer.Option(help="Periods to backtest, the latest ones.")] = 28,
+    refit: Annotated[str, typer.Option(help="daily or weekly.")] = "daily",
+    extras: ExtrasOpt = [],  # noqa: B006
+    calendar: CalendarOpt = [],  # noqa: B006
+    holidays: HolidaysOpt = None,
+    meters: MetersOpt = None,
+    input: InputOpt = "28D",
+    gap: GapOpt = "1D",
+    output: OutputOpt = "1D",
+    sample_freq: SampleFreqOpt = "1D",
+    agg: AggOpt = "mean",
+    time_attrs: TimeAttrsOpt = "day_of_week,day_of_year",
+    trees: TreesOpt = 100,
+    estimator: EstimatorOpt = "profile-forest",
+    interval: IntervalOpt = "tree-std",
+    seed: SeedOpt = 0,
+    n_jobs: NJobsOpt = 1,
+    backend: BackendOpt = "auto",
+    confidence: ConfidenceOpt = 0.95,
+    tz: TzOpt = None,
+) -> None:
+    """Rolling-origin backtest against baselines: refit, forecast and score each period."""
+    with user_errors():
+        window, model = _configs(
+            input,
+            gap,
+            output,
+            sample_freq,
+            agg,
+            time_attrs,
+            trees,
+            estimator,
+            interval,
+            seed,
+            confidence,
+        )
+        frame = load_meters(data, tz=tz, meters=list(_split(meters)) or None)
+        tables = [ExtraTable.load(e, frame.tz) for e in extras]
+        calendars = [DayCalendar.from_ics(c) for c in calendar]
+        if holidays:
+            calendars.append(DayCalendar.from_holidays(holidays))
+        started = time.perf_counter()
+        result = run_backtest(frame, window, model, days, tables, calendars, refit, n_jobs, backend)
+        elapsed = time.perf_counter() - started
+        metrics = result.metrics(confidence)
+        out_path.parent.mkdir(parents=True, exist_ok=True)
+        metrics.to_csv(out_path, index=False, float_format="%.4g")
+        if predictions_out is not None:
+            predictions_out.parent.mkdir(parents=True, exist_ok=True)
+            predictions = result.predictions.copy()
+            predictions["timestamp"] = predictions["timestamp"].map(lambda t: t.isoformat())
+            predictions.to_csv(predictions_out, index=False, float_format="%.6g")
+    _print_backtest(metrics, days, result.refits, elapsed)
+
+
+def _print_backtest(metrics: pd.DataFrame, days: int, refits: int, elapsed: float) -> None:
+    table = Table(title=f"Backtest: last {days} periods, {refits} refits, {elapsed:.1f} s")
+    columns = ("meter", "CV(RMSE) %", "NMBE %", "coverage %", "last week", "persistence",
+               "previous day", "G14 hourly")  # fmt: skip
+    for column in columns:
+        table.add_column(column, justify="left" if column == "meter" else "right")
+    wide = metrics.set_index(["meter", "method"])
+    for meter in dict.fromkeys(metrics["meter"]):
+        row = wide.loc[(meter, "wattcast")]
+        baseline = [f"{wide.loc[(meter, b), 'cv_rmse']:.1f}" for b in BASELINES]
+        table.add_row(
+            str(meter), f"{row['cv_rmse']:.1f}", f"{row['nmbe']:+.1f}", f"{row['coverage']:.1f}",
+            *baseline, "pass" if g14_pass(row) else "fail",
+        )  # fmt: skip
+    out.print(table)
+    out.print("baseline columns: CV(RMSE) % of each baseline on the same periods")
 
 
 @app.command()

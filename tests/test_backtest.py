@@ -1,0 +1,94 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import synthetic_wide
+from typer.testing import CliRunner
+
+from wattcast import ModelConfig, WindowConfig, load_meters
+from wattcast.cli import app
+from wattcast.evaluation.baselines import baseline_forecasts
+from wattcast.evaluation.metrics import metrics_table, score
+from wattcast.workflows.backtest import backtest
+
+WEEK = WindowConfig.from_strings(input="7D")
+FAST = ModelConfig(n_estimators=10)
+
+
+def test_metrics_follow_their_definitions() -> None:
+    actual = np.array([10.0, 20.0, 30.0, 0.1])
+    mean = np.array([12.0, 18.0, 33.0, 1.0])
+    lower, upper = mean - 2.5, mean + 2.5
+    s = score(actual, mean, lower, upper, 0.95)
+    level = actual.mean()
+    assert s["cv_rmse"] == pytest.approx(np.sqrt(np.mean((mean - actual) ** 2)) / level * 100)
+    assert s["nmbe"] == pytest.approx((mean - actual).sum() / (4 * level) * 100)
+    # MAPE leaves out the reading under 5 % of the mean
+    assert s["mape"] == pytest.approx(np.mean([2 / 10, 2 / 20, 3 / 30]) * 100)
+    assert s["coverage"] == pytest.approx(75.0)
+    assert s["mean_width"] == pytest.approx(5.0)
+
+
+def test_pooled_row_is_the_median_and_skips_idle_meters() -> None:
+    rows = []
+    for meter, level in (("a", 10.0), ("b", 20.0), ("c", 40.0), ("idle", 0.0)):
+        for k in range(4):
+            actual = level + k if level else 0.001 * k
+            rows.append({"meter": meter, "actual": actual, "m": actual + 1.0})
+    table = metrics_table(pd.DataFrame(rows), ["m"], 0.95)
+    pooled = table[table["meter"] == "(median of meters)"].iloc[0]
+    per_meter = table[table["meter"].isin(["a", "b", "c"])]["cv_rmse"]
+    assert pooled["cv_rmse"] == pytest.approx(per_meter.median())
+
+
+def test_baselines_use_only_readings_before_the_cut_off() -> None:
+    frame = load_meters(synthetic_wide(days=20))
+    day = 96
+    target = frame.start + pd.Timedelta("15D")
+    cutoff = target - pd.Timedelta("1D")
+    base = baseline_forecasts(frame, target, cutoff, day)
+    start = 15 * day
+    np.testing.assert_array_equal(base["last_week"], frame.values[start - 7 * day : start - 6 * day])
+    np.testing.assert_array_equal(base["previous_day"], frame.values[start - 2 * day : start - day])
+    expected = np.mean([frame.values[start - k * day : start - (k - 1) * day] for k in range(2, 9)], axis=0)
+    np.testing.assert_allclose(base["persistence"], expected)
+
+
+def test_backtest_never_reads_at_or_after_the_cut_off() -> None:
+    df = synthetic_wide(days=40)
+    frame = load_meters(df)
+    honest = backtest(frame, WEEK, FAST, periods=1).predictions
+    # Spoil every reading from the cut-off on (the gap day and the target day).
+    spoiled = df.copy()
+    spoiled.iloc[38 * 96 :, 1:] = 1e6
+    cheat = backtest(load_meters(spoiled), WEEK, FAST, periods=1).predictions
+    for column in ("mean", "lower", "upper", "last_week", "persistence", "previous_day"):
+        np.testing.assert_array_equal(honest[column], cheat[column])
+    assert (cheat["actual"] == 1e6).all()
+
+
+def test_weekly_refit_fits_less_often_with_the_same_first_day() -> None:
+    frame = load_meters(synthetic_wide(days=40))
+    daily = backtest(frame, WEEK, FAST, periods=8, refit="daily")
+    weekly = backtest(frame, WEEK, FAST, periods=8, refit="weekly")
+    assert (daily.refits, weekly.refits) == (8, 2)
+    first = daily.predictions["timestamp"] < daily.predictions["timestamp"].min() + pd.Timedelta("1D")
+    np.testing.assert_array_equal(daily.predictions["mean"][first], weekly.predictions["mean"][first])
+
+
+def test_backtest_cli_writes_metrics_and_predictions(tmp_path: Path) -> None:
+    data = tmp_path / "m.csv"
+    synthetic_wide(days=30).to_csv(data, index=False)
+    metrics, preds = tmp_path / "metrics.csv", tmp_path / "preds.csv"
+    args = ["backtest", str(data), "--input", "7D", "--days", "3", "--trees", "10",
+            "--out", str(metrics), "--predictions-out", str(preds)]  # fmt: skip
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    table = pd.read_csv(metrics)
+    assert list(table.columns) == ["meter", "method", "n", "mean_actual", "cv_rmse", "nmbe", "mae", "mape", "coverage", "mean_width", "pinball"]
+    assert set(table["method"]) == {"wattcast", "last_week", "persistence", "previous_day"}
+    assert list(pd.read_csv(preds).columns)[:6] == ["meter", "timestamp", "actual", "mean", "lower", "upper"]
+    assert "G14" in result.output
