@@ -51,9 +51,13 @@ def test_baselines_use_only_readings_before_the_cut_off() -> None:
     cutoff = target - pd.Timedelta("1D")
     base = baseline_forecasts(frame, target, cutoff, day)
     start = 15 * day
-    np.testing.assert_array_equal(base["last_week"], frame.values[start - 7 * day : start - 6 * day])
+    np.testing.assert_array_equal(
+        base["last_week"], frame.values[start - 7 * day : start - 6 * day]
+    )
     np.testing.assert_array_equal(base["previous_day"], frame.values[start - 2 * day : start - day])
-    expected = np.mean([frame.values[start - k * day : start - (k - 1) * day] for k in range(2, 9)], axis=0)
+    expected = np.mean(
+        [frame.values[start - k * day : start - (k - 1) * day] for k in range(2, 9)], axis=0
+    )
     np.testing.assert_allclose(base["persistence"], expected)
 
 
@@ -75,8 +79,12 @@ def test_weekly_refit_fits_less_often_with_the_same_first_day() -> None:
     daily = backtest(frame, WEEK, FAST, periods=8, refit="daily")
     weekly = backtest(frame, WEEK, FAST, periods=8, refit="weekly")
     assert (daily.refits, weekly.refits) == (8, 2)
-    first = daily.predictions["timestamp"] < daily.predictions["timestamp"].min() + pd.Timedelta("1D")
-    np.testing.assert_array_equal(daily.predictions["mean"][first], weekly.predictions["mean"][first])
+    first = daily.predictions["timestamp"] < daily.predictions["timestamp"].min() + pd.Timedelta(
+        "1D"
+    )
+    np.testing.assert_array_equal(
+        daily.predictions["mean"][first], weekly.predictions["mean"][first]
+    )
 
 
 def test_backtest_cli_writes_metrics_and_predictions(tmp_path: Path) -> None:
@@ -88,7 +96,26 @@ def test_backtest_cli_writes_metrics_and_predictions(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
     table = pd.read_csv(metrics)
-    assert list(table.columns) == ["meter", "method", "n", "mean_actual", "cv_rmse", "nmbe", "mae", "mape", "coverage", "mean_width", "pinball"]
+    assert list(table.columns) == [
+        "meter",
+        "method",
+        "n",
+        "mean_actual",
+        "cv_rmse",
+        "nmbe",
+        "mae",
+        "mape",
+        "coverage",
+        "mean_width",
+        "pinball",
+    ]
     assert set(table["method"]) == {"wattcast", "last_week", "persistence", "previous_day"}
-    assert list(pd.read_csv(preds).columns)[:6] == ["meter", "timestamp", "actual", "mean", "lower", "upper"]
+    assert list(pd.read_csv(preds).columns)[:6] == [
+        "meter",
+        "timestamp",
+        "actual",
+        "mean",
+        "lower",
+        "upper",
+    ]
     assert "G14" in result.output

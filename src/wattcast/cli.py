@@ -17,6 +17,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 import wattcast
+from wattcast import cli_store
 from wattcast.config import ModelConfig, WindowConfig, parse_duration
 from wattcast.data.loading import load_meters
 from wattcast.errors import InputError, WattcastError
@@ -334,6 +335,9 @@ def _print_summary(run: ForecastRun) -> None:
         )
     out.print(table)
     out.print(f"forecast written to {run.out.resolve()}")
+
+
+cli_store.register(app, out, user_errors)
 
 
 def main() -> None:

@@ -109,6 +109,7 @@ class ModelConfig:
     confidence: float = 0.95
     interval: str = "tree-std"
     recency_half_life: pd.Timedelta | None = None
+    scale_targets: bool = False
 
     def validate(self) -> None:
         if self.estimator not in ESTIMATORS:
@@ -133,7 +134,8 @@ class ModelConfig:
             "params": dict(self.params),
             "seed": self.seed,
             "confidence": self.confidence,
-            "interval": self.interval,
+            "interval_method": self.interval,
+            "scale_targets": self.scale_targets,
             "recency_half_life": None
             if self.recency_half_life is None
             else str(self.recency_half_life),

@@ -27,6 +27,8 @@ class MeterData:
     age_steps: np.ndarray  # grid steps from each target start to the forecast start
     X_forecast: np.ndarray  # (1, n_features)
     feature_names: tuple[str, ...]
+    level: np.ndarray  # (n_windows,) recent mean reading before each target
+    level_forecast: float
 
 
 @dataclass
@@ -39,6 +41,7 @@ class FeatureSet:
     history: np.ndarray  # (n_windows + 1, M, blocks)
     common: np.ndarray  # (n_windows + 1, n_common)
     targets: np.ndarray  # (n_windows, output_steps, M)
+    levels: np.ndarray  # (n_windows + 1, M): mean of the input's last week (or all of it)
     history_names: list[str]
     common_names: list[str]
     meter_extras: dict[str, tuple[np.ndarray, list[str]]] = field(default_factory=dict)
@@ -59,7 +62,16 @@ class FeatureSet:
         X, Y = X_all[:-1], self.targets[:, :, j]
         complete = ~(np.isnan(X).any(axis=1) | np.isnan(Y).any(axis=1))
         age = self.layout.forecast_start - self.layout.target_starts
-        return MeterData(X[complete], Y[complete], age[complete], X_all[-1:], tuple(names))
+        level = self.levels[:, j]
+        return MeterData(
+            X[complete],
+            Y[complete],
+            age[complete],
+            X_all[-1:],
+            tuple(names),
+            level[:-1][complete],
+            float(level[-1]),
+        )
 
 
 def build_features(
@@ -91,6 +103,9 @@ def build_features(
         if tables:
             per_meter[meter] = _extra_features(target_times, config.output, tables, forecast_time)
     rows = layout.target_starts[:, None] + np.arange(layout.output_steps)
+    levels = np.vstack(
+        [_recent_levels(frame, layout), latest[-_level_steps(frame, layout) :].mean(axis=0)]
+    )
     return FeatureSet(
         layout=layout,
         meters=frame.meters,
@@ -98,6 +113,7 @@ def build_features(
         history=history,
         common=common,
         targets=frame.values[rows],
+        levels=levels,
         history_names=history_names(layout, config.agg),
         common_names=common_names,
         meter_extras=per_meter,
@@ -135,3 +151,22 @@ def _extra_features(
         parts.append(table.features(target_times, output))
         names.extend(table.feature_names(output))
     return np.hstack(parts), names
+
+
+LEVEL_SPAN = pd.Timedelta("7D")
+
+
+def _level_steps(frame: MeterFrame, layout: WindowLayout) -> int:
+    return min(layout.input_steps, int(LEVEL_SPAN // frame.interval))
+
+
+def _recent_levels(frame: MeterFrame, layout: WindowLayout) -> np.ndarray:
+    """``(n_windows, M)`` mean reading over the last week of each window's input.
+
+    Leakage rule: the span ends where the window's history ends, a gap before
+    its target.
+    """
+    span = _level_steps(frame, layout)
+    sums = np.vstack([np.zeros((1, frame.values.shape[1])), np.cumsum(frame.values, axis=0)])
+    end = layout.target_starts - layout.gap_steps
+    return (sums[end] - sums[end - span]) / span

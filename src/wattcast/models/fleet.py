@@ -82,11 +82,16 @@ class Fleet(BaseEstimator):
         meters: Sequence[str] | None = None,
         as_of: str | pd.Timestamp | None = None,
         on_meter_done: Callable[[str], None] | None = None,
+        on_error: str = "raise",
     ) -> Fleet:
         """Train one forest per meter on every complete window of ``data``.
 
         ``as_of`` replays a past night: readings after it are ignored.
+        ``on_error="skip"`` records a meter that fails in ``failed_`` (meter ->
+        reason) and trains the others; ``"raise"`` stops at the first failure.
         """
+        if on_error not in ("raise", "skip"):
+            raise InputError(f"`on_error` must be 'raise' or 'skip'. Got {on_error!r}.")
         window, model = self.window_config, self.model_config
         window.validate()
         model.validate()
@@ -104,12 +109,17 @@ class Fleet(BaseEstimator):
             frame = _prepare(frame, window, as_of)
         with timings.stage("features"):
             features = build_features(frame, window, tables, day_calendars, per_meter)
-        models = self._train(features, frame, model, timings, on_meter_done)
+        failures: dict[str, str] | None = {} if on_error == "skip" else None
+        models = self._train(features, frame, model, timings, on_meter_done, failures)
+        if not models:
+            first = next(iter((failures or {}).items()), ("", "no meters"))
+            raise InputError(f"every meter failed; first: meter {first[0]!r}: {first[1]}")
+        self.failed_ = dict(failures or {})
         self.frame_ = frame
         self.extras_ = tables
         self.meter_extras_ = per_meter
         self.calendars_ = day_calendars
-        self.meters_ = frame.meters
+        self.meters_ = tuple(m for m in frame.meters if m in models)
         self.models_ = models
         self._set_forecast_rows(features)
         self.timings_ = timings
@@ -122,6 +132,7 @@ class Fleet(BaseEstimator):
         model: ModelConfig,
         timings: Timings,
         on_meter_done: Callable[[str], None] | None,
+        failures: dict[str, str] | None,
     ) -> dict[str, MeterModel]:
         tasks = ((m, features.meter_data(m)) for m in frame.meters)
         interval_hours = frame.interval.total_seconds() / 3600
@@ -133,17 +144,21 @@ class Fleet(BaseEstimator):
             self.backend,
             on_meter_done,
             n_meters=len(frame.meters),
+            failures=failures,
         )
-        for meter in frame.meters:
+        trained = [m for m in frame.meters if m in models]
+        for meter in trained:
             timings.add("fit", models[meter].fit_seconds)
             timings.fit_seconds[meter] = models[meter].fit_seconds
         timings.add("train (wall)", wall)
         timings.train_wall, timings.cores = wall, cores
-        return {m: models[m] for m in frame.meters}
+        return {m: models[m] for m in trained}
 
     def _set_forecast_rows(self, features: FeatureSet) -> None:
         self.forecast_start_ = features.forecast_time
-        self.forecast_rows_ = {m: features.meter_data(m).X_forecast for m in self.meters_}
+        data = {m: features.meter_data(m) for m in self.meters_}
+        self.forecast_rows_ = {m: d.X_forecast for m, d in data.items()}
+        self.forecast_levels_ = {m: d.level_forecast for m, d in data.items()}
         self.n_windows_ = {m: self.models_[m].n_windows for m in self.meters_}
 
     # -- forecasting ---------------------------------------------------
@@ -159,7 +174,9 @@ class Fleet(BaseEstimator):
 
     def _predict_meter(self, meter: str) -> pd.DataFrame:
         config = self.model_config
-        mean, std, lower, upper = self.models_[meter].forecast(self.forecast_rows_[meter], config)
+        mean, std, lower, upper = self.models_[meter].forecast(
+            self.forecast_rows_[meter], config, self.forecast_levels_[meter]
+        )
         steps = len(mean)
         instants, slots = period_instants(
             self.forecast_start_, steps, self.frame_.interval, self.frame_.tz

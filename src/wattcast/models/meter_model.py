@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from wattcast.config import ModelConfig
+from wattcast.errors import InputError
 from wattcast.features.builder import MeterData
 from wattcast.models import intervals
 from wattcast.models.profile_forest import ProfileForestRegressor, TreeChunk
@@ -50,11 +51,19 @@ class MeterModel:
     n_windows: int
     conformal_radius: np.ndarray | None
     fit_seconds: float
+    level_floor: float | None = None  # set when targets were scaled by the recent level
 
     def forecast(
-        self, X: np.ndarray, config: ModelConfig
+        self, X: np.ndarray, config: ModelConfig, level: float = 1.0
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Mean, spread of the trees, lower and upper band for one feature row."""
+        scale = 1.0 if self.level_floor is None else max(level, self.level_floor)
+        mean, std, lower, upper = self._scaled_forecast(X, config)
+        return mean * scale, std * scale, lower * scale, upper * scale
+
+    def _scaled_forecast(
+        self, X: np.ndarray, config: ModelConfig
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         per_tree = self.estimator.tree_predictions(X)[:, 0, :]
         mean, std = per_tree.mean(axis=0), per_tree.std(axis=0)
         if config.interval == "quantile":
@@ -81,18 +90,37 @@ class MeterJob:
     sample_weight: np.ndarray | None
     chunks: list[tuple[int, int | None]]
     feature_names: tuple[str, ...]
+    level_floor: float | None
 
 
 def plan_meter(meter: str, data: MeterData, config: ModelConfig, interval_hours: float) -> MeterJob:
     """Validate one meter's rows and lay out its chunks of trees."""
+    if len(data.X) == 0:
+        raise InputError(
+            "no complete training window (readings missing, or gaps longer than max_gap, "
+            "in every window)."
+        )
     weight = None
     if config.recency_half_life is not None:
         half_life = config.recency_half_life.total_seconds() / 3600
         weight = 0.5 ** (data.age_steps * interval_hours / half_life)
     estimator = make_estimator(config, meter_seed(config.seed, meter), n_jobs=1)
-    X, Y, chunks = estimator.plan(data.X, data.Y)
+    targets, floor = data.Y, None
+    if config.scale_targets:
+        # Profiles relative to the recent level; the floor keeps idle meters sane.
+        floor = max(0.1 * float(np.mean(data.level)), 1e-9) if len(data.level) else 1e-9
+        targets = data.Y / np.maximum(data.level, floor)[:, None]
+    X, Y, chunks = estimator.plan(data.X, targets)
     return MeterJob(
-        meter, estimator, X, Y, estimator.split_targets(Y), weight, chunks, data.feature_names
+        meter,
+        estimator,
+        X,
+        Y,
+        estimator.split_targets(Y),
+        weight,
+        chunks,
+        data.feature_names,
+        floor,
     )
 
 
@@ -111,4 +139,5 @@ def finish_meter(job: MeterJob, chunks: list[TreeChunk], config: ModelConfig) ->
         len(job.X),
         radius,
         sum(c.seconds for c in chunks),
+        job.level_floor,
     )

@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures.process import BrokenProcessPool
 from contextlib import nullcontext
 
 from joblib import Parallel, delayed, effective_n_jobs
+from joblib.externals.loky.process_executor import TerminatedWorkerError
 from threadpoolctl import threadpool_limits
 
 from wattcast.config import ModelConfig
@@ -25,6 +27,7 @@ from wattcast.models.meter_model import MeterJob, MeterModel, finish_meter, plan
 from wattcast.models.profile_forest import TreeChunk, fit_chunk
 
 BACKENDS = ("auto", "loky", "threading")
+WORKER_DIED = (TerminatedWorkerError, BrokenProcessPool)
 #: Below this many meters "auto" trains in threads of this process: starting
 #: worker processes (each importing scikit-learn) costs more than a small fleet's
 #: training, and tree building releases the GIL anyway.
@@ -40,9 +43,13 @@ def resolve_backend(backend: str, n_meters: int) -> str:
 
 
 def chunk_task(
-    job: MeterJob, index: int, with_oob: bool, in_worker_process: bool
-) -> tuple[str, int, TreeChunk]:
-    """Fit one chunk of one meter's trees; runs inside a worker. Errors name the meter."""
+    job: MeterJob, index: int, with_oob: bool, in_worker_process: bool, tolerate: bool
+) -> tuple[str, int, TreeChunk | MeterFitError]:
+    """Fit one chunk of one meter's trees; runs inside a worker. Errors name the meter.
+
+    With ``tolerate`` the error is returned instead of raised, so that the other
+    meters carry on.
+    """
     n_trees, seed = job.chunks[index]
     limits = threadpool_limits(limits=1) if in_worker_process else nullcontext()
     try:
@@ -58,7 +65,10 @@ def chunk_task(
                 with_oob,
             )
     except Exception as exc:
-        raise MeterFitError(job.meter, f"{type(exc).__name__}: {exc}") from None
+        error = MeterFitError(job.meter, f"{type(exc).__name__}: {exc}")
+        if tolerate:
+            return job.meter, index, error
+        raise error from None
     return job.meter, index, chunk
 
 
@@ -70,8 +80,13 @@ def train_meters(
     backend: str = "auto",
     on_done: Callable[[str], None] | None = None,
     n_meters: int = 0,
+    failures: dict[str, str] | None = None,
 ) -> tuple[dict[str, MeterModel], float, int]:
-    """Fit every meter; return the models, the training wall time and the cores used."""
+    """Fit every meter; return the models, the training wall time and the cores used.
+
+    When ``failures`` is given, a meter that fails is recorded there (meter ->
+    reason) and the others carry on; otherwise the first failure is raised.
+    """
     backend = resolve_backend(backend, n_meters)
     cores = effective_n_jobs(n_jobs or 1)
     processes = backend == "loky" and cores > 1
@@ -80,16 +95,24 @@ def train_meters(
     models: dict[str, MeterModel] = {}
     with_oob = config.interval == "conformal"
 
+    tolerate = failures is not None
+
     def calls() -> Iterator[object]:
         for meter, data in tasks:
             try:
                 job = plan_meter(meter, data, config, interval_hours)
             except Exception as exc:
-                raise MeterFitError(meter, f"{type(exc).__name__}: {exc}") from None
+                reason = (
+                    str(exc) if isinstance(exc, WattcastError) else f"{type(exc).__name__}: {exc}"
+                )
+                if failures is None:
+                    raise MeterFitError(meter, reason) from None
+                failures[meter] = reason
+                continue
             jobs[meter] = job
             done[meter] = [None] * len(job.chunks)
             for index in range(len(job.chunks)):
-                yield delayed(chunk_task)(job, index, with_oob, processes)
+                yield delayed(chunk_task)(job, index, with_oob, processes, tolerate)
 
     start = time.perf_counter()
     # In-process training shares this process's BLAS pools: hold them to one
@@ -101,6 +124,13 @@ def train_meters(
             Parallel(n_jobs=cores, backend=backend, return_as="generator_unordered") as run,
         ):
             for meter, index, chunk in run(calls()):
+                if isinstance(chunk, MeterFitError):
+                    failures[meter] = chunk.reason  # type: ignore[index]
+                    jobs.pop(meter, None)
+                    done.pop(meter, None)
+                    continue
+                if meter not in done:  # an earlier chunk of this meter failed
+                    continue
                 done[meter][index] = chunk
                 if all(c is not None for c in done[meter]):
                     models[meter] = finish_meter(jobs.pop(meter), done.pop(meter), config)
@@ -108,7 +138,7 @@ def train_meters(
                         on_done(meter)
     except MeterFitError:
         raise
-    except Exception as exc:  # a worker process died (killed, out of memory, crashed)
+    except WORKER_DIED as exc:  # a worker process died (killed, out of memory, crashed)
         pending = ", ".join(repr(m) for m in done)
         raise WattcastError(
             f"a worker process stopped ({type(exc).__name__}) while training meter(s) "

@@ -1,0 +1,194 @@
+"""Accuracy of candidate settings on the Andover backtest; writes docs/accuracy.md.
+
+Protocol (issue #4): the last 28 days, daily refit, day after tomorrow,
+15-minute readings, the daily extras giving each target day's no-school flag
+and temperature. Per setting: median over the six meters with load of the
+per-meter CV(RMSE) and NMBE, coverage of the nominal band, mean band width,
+the training time of all 28 refits, and the per-meter CV(RMSE). The day-type
+split (school weekday / no-school weekday / weekend) pools the six meters.
+
+    python bench/accuracy.py [--only NAME ...] [--n-jobs 2] [--days 28]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+import warnings
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from wattcast import DayCalendar, ExtraTable, ModelConfig, WindowConfig, load_meters
+from wattcast.workflows.backtest import backtest
+
+ROOT = Path(__file__).resolve().parent.parent
+NOAA = ROOT / "bench" / "data" / "noaa_daily_temperature.csv"
+
+# name -> (window overrides, model overrides, extras set)
+CANDIDATES: dict[str, tuple[dict, dict, str]] = {
+    "2017 design: random forest, 96 outputs": ({}, {"estimator": "random-forest"}, "daily"),
+    "profile forest (6 components)": ({}, {}, "daily"),
+    "profile extra trees": ({}, {"estimator": "profile-extra-trees"}, "daily"),
+    "targets scaled by last week's level": ({}, {"scale_targets": True}, "daily"),
+    "input 7D": ({"input": "7D"}, {}, "daily"),
+    "input 7D, targets scaled": ({"input": "7D"}, {"scale_targets": True}, "daily"),
+    "input 14D": ({"input": "14D"}, {}, "daily"),
+    "input 7D hourly": ({"input": "7D", "sample_freq": "1h"}, {}, "daily"),
+    "input 7D, min leaf 2": ({"input": "7D"}, {"params": {"min_samples_leaf": 2}}, "daily"),
+    "input 7D, recency 60D": ({"input": "7D"}, {"recency_half_life": "60D"}, "daily"),
+    "input 7D + iCalendars": ({"input": "7D"}, {}, "daily+ics"),
+    "input 7D + NOAA TMAX/TMIN": ({"input": "7D"}, {}, "noaa"),
+    "input 7D, quantile band": ({"input": "7D"}, {"interval": "quantile"}, "daily"),
+    "input 7D, conformal band": ({"input": "7D"}, {"interval": "conformal"}, "daily"),
+}  # fmt: skip
+
+
+def extras_for(kind: str, folder: Path) -> tuple[list[ExtraTable], list[DayCalendar]]:
+    daily = ExtraTable.load(folder / "daily_extras.csv")
+    if kind == "daily":
+        return [daily], []
+    if kind == "daily+ics":
+        ics = [
+            DayCalendar.from_ics(folder / n)
+            for n in ("no_school_2016-17.ics", "half_days_2016-17.ics")
+        ]
+        return [daily], ics
+    noaa = pd.read_csv(NOAA)
+    table = pd.DataFrame(
+        {
+            "date": pd.to_datetime(noaa["DATE"].astype(str), format="%Y%m%d"),
+            "tmax": noaa["TMAX"],
+            "tmin": noaa["TMIN"],
+        }
+    )
+    flags = pd.read_csv(folder / "daily_extras.csv", index_col=0)[["noschool"]]
+    flags.index = pd.to_datetime(flags.index)
+    return [ExtraTable.load(flags.rename_axis("date").reset_index()), ExtraTable.load(table)], []
+
+
+def day_types(extras_csv: Path, timestamps: pd.Series) -> pd.Series:
+    flags = pd.read_csv(extras_csv, index_col=0)["noschool"]
+    flags.index = pd.to_datetime(flags.index).date
+    days = pd.DatetimeIndex(timestamps)
+    weekend = days.day_of_week >= 5
+    noschool = np.array([flags.get(d, 0) == 1 for d in days.date])
+    kind = np.where(weekend, "weekend", np.where(noschool, "no-school weekday", "school weekday"))
+    return pd.Series(kind, index=timestamps.index)
+
+
+def evaluate(name: str, folder: Path, days: int, n_jobs: int) -> dict:
+    window_over, model_over, extras_kind = CANDIDATES[name]
+    window = WindowConfig.from_strings(**window_over)
+    model_kwargs = dict(model_over)
+    if "recency_half_life" in model_kwargs:
+        model_kwargs["recency_half_life"] = pd.Timedelta(model_kwargs["recency_half_life"])
+    model = ModelConfig(**model_kwargs)
+    tables, calendars = extras_for(extras_kind, folder)
+    frame = load_meters(folder / "meters.csv.gz")
+    started = time.perf_counter()
+    result = backtest(frame, window, model, days, tables, calendars, n_jobs=n_jobs)
+    wall = time.perf_counter() - started
+    metrics = result.metrics(model.confidence)
+    ours = metrics[metrics["method"] == "wattcast"].set_index("meter")
+    pooled = ours.loc["(median of meters)"]
+    preds = result.predictions
+    loaded = preds[preds["meter"] != "Chiller (kW)"]
+    kinds = day_types(folder / "daily_extras.csv", loaded["timestamp"])
+    by_type = {}
+    for kind, group in loaded.groupby(kinds):
+        err = group["mean"] - group["actual"]
+        by_type[kind] = float(np.sqrt(np.mean(err**2)) / group["actual"].mean() * 100)
+    inside = (loaded["actual"] >= loaded["lower"]) & (loaded["actual"] <= loaded["upper"])
+    return {
+        "setting": name,
+        "median_cv_rmse": pooled["cv_rmse"],
+        "median_nmbe": pooled["nmbe"],
+        "coverage": float(inside.mean() * 100),
+        "mean_width": float((loaded["upper"] - loaded["lower"]).mean()),
+        "fit_s": result.fit_seconds,
+        "wall_s": wall,
+        "per_meter": {
+            m: round(float(v), 1) for m, v in ours["cv_rmse"].items() if m != "(median of meters)"
+        },
+        "by_day_type": by_type,
+        "baselines": {
+            b: float(
+                metrics[(metrics["method"] == b) & (metrics["meter"] == "(median of meters)")][
+                    "cv_rmse"
+                ].iloc[0]
+            )
+            for b in ("last_week", "persistence", "previous_day")
+        },
+    }
+
+
+def write_markdown(rows: list[dict], path: Path, days: int) -> None:
+    meters = list(rows[0]["per_meter"])
+    short = [m.replace(" (kW)", "").split(" |")[0] for m in meters]
+    lines = [
+        "# Accuracy on the Andover backtest",
+        "",
+        f"Generated by `python bench/accuracy.py` (last {days} days, daily refit, day after",
+        "tomorrow, 15-minute readings, 100 trees, seed 0, 2 cores). CV(RMSE) and NMBE are the",
+        "median over the six meters with load (Chiller is idle); coverage is of the nominal",
+        "95 % band over those six meters; fit is the training time of all refits.",
+        "",
+        "| setting | median CV(RMSE) % | median NMBE % | coverage % | band kW | fit s | "
+        + " | ".join(short)
+        + " |",
+        "|---|---:|---:|---:|---:|---:|" + "---:|" * len(meters),
+    ]
+    for r in rows:
+        per = " | ".join(f"{r['per_meter'][m]:.1f}" for m in meters)
+        lines.append(
+            f"| {r['setting']} | {r['median_cv_rmse']:.1f} | {r['median_nmbe']:+.1f} | "
+            f"{r['coverage']:.1f} | {r['mean_width']:.1f} | {r['fit_s']:.1f} | {per} |"
+        )
+    lines += [
+        "",
+        "CV(RMSE) % by day type, pooled over the six meters:",
+        "",
+        "| setting | school weekday | no-school weekday | weekend |",
+        "|---|---:|---:|---:|",
+    ]
+    for r in rows:
+        t = r["by_day_type"]
+        lines.append(
+            f"| {r['setting']} | {t.get('school weekday', np.nan):.1f} | "
+            f"{t.get('no-school weekday', np.nan):.1f} | {t.get('weekend', np.nan):.1f} |"
+        )
+    b = rows[0]["baselines"]
+    lines += ["", "Baselines on the same periods (median CV(RMSE) %): "
+              f"same time last week {b['last_week']:.1f}, persistence ensemble "
+              f"{b['persistence']:.1f}, previous day {b['previous_day']:.1f}.", ""]  # fmt: skip
+    path.write_text("\n".join(lines))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--only", nargs="*", default=None)
+    parser.add_argument("--n-jobs", type=int, default=2)
+    parser.add_argument("--days", type=int, default=28)
+    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "accuracy.md")
+    args = parser.parse_args()
+    warnings.simplefilter("ignore")
+    names = args.only or list(CANDIDATES)
+    folder = Path(str(resources.files("wattcast") / "datasets" / "andover"))
+    rows = []
+    results_dir = ROOT / "bench" / "results"
+    results_dir.mkdir(exist_ok=True)
+    for name in names:
+        row = evaluate(name, folder, args.days, args.n_jobs)
+        rows.append(row)
+        print(json.dumps(row), flush=True)
+    (results_dir / "accuracy.json").write_text(json.dumps(rows, indent=1))
+    write_markdown(rows, args.out, args.days)
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()
