@@ -155,3 +155,15 @@ def test_meter_extras_add_features_to_that_meter_only() -> None:
     fleet = Fleet(WEEK, FAST).fit(df, meter_extras={"B (kW)": [table]})
     assert "occupancy" in fleet.models_["B (kW)"].feature_names
     assert "occupancy" not in fleet.models_["A (kW)"].feature_names
+
+
+def test_out_of_bag_predictions_match_a_direct_computation() -> None:
+    from wattcast.models.profile_forest import _leaf_weights, _oob_sums
+
+    X, Y = xy()
+    forest = ProfileForestRegressor(n_estimators=15, max_samples=0.5, random_state=2).fit(X, Y)
+    total, count = _oob_sums(forest.train_leaves_, forest.train_weights_, Y)
+    per_tree = _leaf_weights(forest.train_leaves_, forest.train_leaves_, forest.train_weights_) @ Y
+    out = forest.train_weights_ == 0
+    np.testing.assert_allclose(total, (per_tree * out[:, :, None]).sum(axis=0))
+    np.testing.assert_array_equal(count, out.sum(axis=0))

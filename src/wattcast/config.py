@@ -107,7 +107,7 @@ class ModelConfig:
     params: dict[str, Any] = field(default_factory=dict)
     seed: int | None = 0
     confidence: float = 0.95
-    interval: str = "tree-std"
+    interval: str = "conformal"
     recency_half_life: pd.Timedelta | None = None
     scale_targets: bool = False
 

@@ -37,7 +37,7 @@ SCHEMA: dict[str, dict[str, tuple[tuple[type, ...], str, Any]]] = {
         "trees": ((int,), "an integer", 100),
         "seed": ((int,), "an integer", 0),
         "confidence": ((float, int), "a number between 0 and 1", 0.95),
-        "interval": ((str,), "tree-std, quantile or conformal", "tree-std"),
+        "interval": ((str,), "tree-std, quantile or conformal", "conformal"),
         "scale_targets": ((bool,), "true or false", False),
         "n_jobs": ((int,), "an integer", 1),
     },
@@ -75,7 +75,7 @@ estimator = "profile-forest"
 trees = 100
 seed = 0
 confidence = 0.95
-interval = "tree-std"            # tree-std, quantile or conformal
+interval = "conformal"           # conformal (calibrated), quantile or tree-std
 scale_targets = false
 n_jobs = 1                       # cores used in total
 

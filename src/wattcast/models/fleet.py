@@ -41,8 +41,7 @@ class Fleet(BaseEstimator):
         1-day output.
     model : estimator, trees, seed, confidence and band method.
     n_jobs : cores used in total (-1: all).
-    backend : ``"loky"`` (worker processes), ``"threading"`` or ``"auto"`` (threads
-        below 64 meters, where starting processes costs more than it saves).
+    backend : ``"auto"`` or ``"loky"`` (worker processes), or ``"threading"``.
 
     Examples
     --------
@@ -143,7 +142,6 @@ class Fleet(BaseEstimator):
             self.n_jobs,
             self.backend,
             on_meter_done,
-            n_meters=len(frame.meters),
             failures=failures,
         )
         trained = [m for m in frame.meters if m in models]

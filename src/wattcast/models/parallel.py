@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import nullcontext
 
-from joblib import Parallel, delayed, effective_n_jobs
+from joblib import Parallel, delayed, effective_n_jobs, parallel_config
 from joblib.externals.loky.process_executor import TerminatedWorkerError
 from threadpoolctl import threadpool_limits
 
@@ -28,22 +28,17 @@ from wattcast.models.profile_forest import TreeChunk, fit_chunk
 
 BACKENDS = ("auto", "loky", "threading")
 WORKER_DIED = (TerminatedWorkerError, BrokenProcessPool)
-#: Below this many meters "auto" trains in threads of this process: starting
-#: worker processes (each importing scikit-learn) costs more than a small fleet's
-#: training, and tree building releases the GIL anyway.
-PROCESSES_FROM_METERS = 64
-
-
-def resolve_backend(backend: str, n_meters: int) -> str:
+def resolve_backend(backend: str) -> str:
     if backend not in BACKENDS:
         raise WattcastError(f"`backend` must be one of {', '.join(BACKENDS)}. Got {backend!r}.")
-    if backend == "auto":
-        return "loky" if n_meters >= PROCESSES_FROM_METERS else "threading"
-    return backend
+    # Measured on the Andover job (bench/seed_workload.py, 2 cores): threads
+    # gain nothing, as scikit-learn's per-tree Python work holds the GIL; worker
+    # processes do. One core trains in this process either way.
+    return "loky" if backend == "auto" else backend
 
 
 def chunk_task(
-    job: MeterJob, index: int, with_oob: bool, in_worker_process: bool, tolerate: bool
+    job: MeterJob, index: int, with_oob: bool, tolerate: bool
 ) -> tuple[str, int, TreeChunk | MeterFitError]:
     """Fit one chunk of one meter's trees; runs inside a worker. Errors name the meter.
 
@@ -51,19 +46,11 @@ def chunk_task(
     meters carry on.
     """
     n_trees, seed = job.chunks[index]
-    limits = threadpool_limits(limits=1) if in_worker_process else nullcontext()
     try:
-        with limits:
-            chunk = fit_chunk(
-                job.X,
-                job.Y,
-                job.Z,
-                job.sample_weight,
-                job.estimator.chunk_params(),
-                n_trees,
-                seed,
-                with_oob,
-            )
+        chunk = fit_chunk(
+            job.X, job.Y, job.Z, job.sample_weight, job.estimator.chunk_params(),
+            n_trees, seed, with_oob,
+        )  # fmt: skip
     except Exception as exc:
         error = MeterFitError(job.meter, f"{type(exc).__name__}: {exc}")
         if tolerate:
@@ -79,7 +66,6 @@ def train_meters(
     n_jobs: int | None = 1,
     backend: str = "auto",
     on_done: Callable[[str], None] | None = None,
-    n_meters: int = 0,
     failures: dict[str, str] | None = None,
 ) -> tuple[dict[str, MeterModel], float, int]:
     """Fit every meter; return the models, the training wall time and the cores used.
@@ -87,7 +73,7 @@ def train_meters(
     When ``failures`` is given, a meter that fails is recorded there (meter ->
     reason) and the others carry on; otherwise the first failure is raised.
     """
-    backend = resolve_backend(backend, n_meters)
+    backend = resolve_backend(backend)
     cores = effective_n_jobs(n_jobs or 1)
     processes = backend == "loky" and cores > 1
     jobs: dict[str, MeterJob] = {}
@@ -112,16 +98,24 @@ def train_meters(
             jobs[meter] = job
             done[meter] = [None] * len(job.chunks)
             for index in range(len(job.chunks)):
-                yield delayed(chunk_task)(job, index, with_oob, processes, tolerate)
+                yield delayed(chunk_task)(job, index, with_oob, tolerate)
 
     start = time.perf_counter()
-    # In-process training shares this process's BLAS pools: hold them to one
-    # thread for the whole call rather than per thread (the limits are global).
-    limits = nullcontext() if processes else threadpool_limits(limits=1)
+    # Busy threads never exceed the cores: worker processes start with BLAS and
+    # OpenMP pools of one thread (joblib sets their environment once per
+    # worker), and this process's pools are held to one thread for the whole
+    # call (the limits are process-wide, so not per thread); idle BLAS threads
+    # here would otherwise spin and steal the workers' cores.
+    workers_limit = (
+        parallel_config(backend, inner_max_num_threads=1) if processes else nullcontext()
+    )
     try:
         with (
-            limits,
-            Parallel(n_jobs=cores, backend=backend, return_as="generator_unordered") as run,
+            workers_limit,
+            threadpool_limits(limits=1),
+            Parallel(
+                n_jobs=cores, backend=backend, return_as="generator_unordered", batch_size=1
+            ) as run,
         ):
             for meter, index, chunk in run(calls()):
                 if isinstance(chunk, MeterFitError):

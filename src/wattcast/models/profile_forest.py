@@ -19,6 +19,7 @@ profile per leaf.
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass
 
@@ -47,6 +48,7 @@ class TreeChunk:
     oob_sum: np.ndarray | None  # (n_train, outputs): summed out-of-bag predictions
     oob_count: np.ndarray | None  # (n_train,)
     seconds: float  # CPU time spent fitting
+    span: tuple[float, float, int] = (0.0, 0.0, 0)  # perf_counter start, end, process id
 
 
 def fit_chunk(
@@ -61,7 +63,7 @@ def fit_chunk(
 ) -> TreeChunk:
     """Fit ``n_trees`` trees on the split targets ``Z``; runs inside a worker."""
     # CPU time of this thread: in a thread pool, waiting for the GIL is not work.
-    start = time.thread_time()
+    start, wall_start = time.thread_time(), time.perf_counter()
     forest = FORESTS[params["trees"]](
         n_estimators=n_trees,
         max_features=params["max_features"],
@@ -77,12 +79,38 @@ def fit_chunk(
     weights = _in_bag_weights(forest, sample_weight, len(X))
     oob_sum = oob_count = None
     if with_oob:
-        per_tree = _leaf_weights(leaves, leaves, weights) @ Y
-        out = (weights == 0)[:, :, None]
-        oob_sum, oob_count = (per_tree * out).sum(axis=0), out[:, :, 0].sum(axis=0)
+        oob_sum, oob_count = _oob_sums(leaves, weights, Y)
     return TreeChunk(
-        forest.estimators_, leaves, weights, oob_sum, oob_count, time.thread_time() - start
+        forest.estimators_,
+        leaves,
+        weights,
+        oob_sum,
+        oob_count,
+        time.thread_time() - start,
+        (wall_start, time.perf_counter(), os.getpid()),
     )
+
+
+def _oob_sums(
+    leaves: np.ndarray, weights: np.ndarray, Y: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Sum of out-of-bag predictions of every training row, and their count.
+
+    Per tree, the leaf profiles are computed once (leaves x rows, times Y) and
+    gathered for the rows the tree did not see.
+    """
+    total, count = np.zeros_like(Y), np.zeros(len(Y))
+    for tree_leaves, tree_weights in zip(leaves, weights, strict=True):
+        out = tree_weights == 0
+        if not out.any():
+            continue
+        ids, row_leaf = np.unique(tree_leaves, return_inverse=True)
+        members = np.zeros((len(ids), len(Y)))
+        members[row_leaf, np.arange(len(Y))] = tree_weights
+        profiles = (members @ Y) / members.sum(axis=1, keepdims=True)
+        total[out] += profiles[row_leaf[out]]
+        count[out] += 1
+    return total, count
 
 
 def apply_trees(trees: list, X32: np.ndarray) -> np.ndarray:
