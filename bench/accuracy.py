@@ -29,21 +29,25 @@ ROOT = Path(__file__).resolve().parent.parent
 NOAA = ROOT / "bench" / "data" / "noaa_daily_temperature.csv"
 
 # name -> (window overrides, model overrides, extras set)
+FULL_TREES = {"max_samples": None, "min_samples_leaf": 1}
+STD = {"interval": "tree-std"}
 CANDIDATES: dict[str, tuple[dict, dict, str]] = {
-    "2017 design: random forest, 96 outputs": ({}, {"estimator": "random-forest"}, "daily"),
-    "profile forest (6 components)": ({}, {}, "daily"),
+    "2017 design: random forest, 96 outputs, 2-sigma band": (
+        {}, {"estimator": "random-forest", **STD}, "daily"),
+    "profile forest, full bootstrap, leaves of 1": ({}, {"params": FULL_TREES, **STD}, "daily"),
+    "default: profile forest, half bootstrap, leaves of 2, conformal": ({}, {}, "daily"),
+    "default, seed 1": ({}, {"seed": 1}, "daily"),
+    "default, seed 2": ({}, {"seed": 2}, "daily"),
+    "default, tree-std band": ({}, STD, "daily"),
+    "default, quantile band": ({}, {"interval": "quantile"}, "daily"),
     "profile extra trees": ({}, {"estimator": "profile-extra-trees"}, "daily"),
     "targets scaled by last week's level": ({}, {"scale_targets": True}, "daily"),
     "input 7D": ({"input": "7D"}, {}, "daily"),
-    "input 7D, targets scaled": ({"input": "7D"}, {"scale_targets": True}, "daily"),
     "input 14D": ({"input": "14D"}, {}, "daily"),
     "input 7D hourly": ({"input": "7D", "sample_freq": "1h"}, {}, "daily"),
-    "input 7D, min leaf 2": ({"input": "7D"}, {"params": {"min_samples_leaf": 2}}, "daily"),
-    "input 7D, recency 60D": ({"input": "7D"}, {"recency_half_life": "60D"}, "daily"),
-    "input 7D + iCalendars": ({"input": "7D"}, {}, "daily+ics"),
-    "input 7D + NOAA TMAX/TMIN": ({"input": "7D"}, {}, "noaa"),
-    "input 7D, quantile band": ({"input": "7D"}, {"interval": "quantile"}, "daily"),
-    "input 7D, conformal band": ({"input": "7D"}, {"interval": "conformal"}, "daily"),
+    "recency half-life 60D": ({}, {"recency_half_life": "60D"}, "daily"),
+    "+ no-school and half-day iCalendars": ({}, {}, "daily+ics"),
+    "NOAA TMAX/TMIN instead of daily temp": ({}, {}, "noaa"),
 }  # fmt: skip
 
 

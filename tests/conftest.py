@@ -43,3 +43,39 @@ def wide_csv(tmp_path: Path) -> Path:
     path = tmp_path / "meters.csv"
     synthetic_wide().to_csv(path, index=False)
     return path
+
+
+def write_site(
+    folder: Path,
+    source: Path,
+    extras: tuple[Path, ...] = (),
+    trees: int = 10,
+    tz: str | None = None,
+    share: float = 0.2,
+    input: str = "7D",
+) -> Path:
+    """A site configuration with a store in ``folder``."""
+    lines = [
+        "[data]", f'source = "{source}"', *([f'tz = "{tz}"'] if tz else []),
+        "[extras]", "common = [" + ", ".join(f'"{e}"' for e in extras) + "]",
+        "[model]", f"trees = {trees}", f'input = "{input}"',
+        "[store]", 'path = "site.db"', f"max_failed_share = {share}",
+    ]  # fmt: skip
+    path = folder / "site.toml"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+@pytest.fixture(scope="session")
+def andover_nights(tmp_path_factory: pytest.TempPathFactory, andover: Path) -> Path:
+    """14 nights of the Andover data replayed into a store; returns the site config."""
+    from wattcast.site import SiteConfig
+    from wattcast.workflows.nightly import run_nightly
+
+    folder = tmp_path_factory.mktemp("andover_nights")
+    config = write_site(folder, andover / "meters.csv.gz", (andover / "daily_extras.csv",),
+                        tz="America/New_York", input="28D")  # fmt: skip
+    site = SiteConfig.load(config)
+    for night in pd.date_range("2017-02-20", periods=14, freq="D"):
+        run_nightly(site, night)
+    return config

@@ -6,12 +6,13 @@ import sqlite3
 import subprocess
 import sys
 import time
+from io import StringIO
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import synthetic_wide
+from conftest import synthetic_wide, write_site
 from typer.testing import CliRunner
 
 from wattcast import InputError
@@ -22,19 +23,6 @@ from wattcast.workflows import nightly
 from wattcast.workflows.nightly import StoreBusyError, replay_run, run_nightly, store_lock
 
 runner = CliRunner()
-
-
-def write_site(tmp_path: Path, source: Path, extras: list[Path] = (), trees: int = 10,
-               tz: str | None = None, share: float = 0.2, input: str = "7D") -> Path:  # fmt: skip
-    lines = [
-        "[data]", f'source = "{source}"', *([f'tz = "{tz}"'] if tz else []),
-        "[extras]", f"common = {[str(e) for e in extras]!r}".replace("'", '"'),
-        "[model]", f"trees = {trees}", f'input = "{input}"',
-        "[store]", 'path = "site.db"', f"max_failed_share = {share}",
-    ]  # fmt: skip
-    path = tmp_path / "site.toml"
-    path.write_text("\n".join(lines) + "\n")
-    return path
 
 
 @pytest.fixture
@@ -50,14 +38,9 @@ def current_per_meter_day(store: ForecastStore, tz: str | None = None) -> pd.Ser
     return current.groupby(["meter", "day"]).size()
 
 
-def test_fourteen_nights_of_andover(tmp_path: Path, andover: Path) -> None:
-    config = write_site(tmp_path, andover / "meters.csv.gz", [andover / "daily_extras.csv"],
-                        tz="America/New_York", input="28D")  # fmt: skip
-    nights = pd.date_range("2017-02-20", periods=14, freq="D")
-    for night in nights:
-        result = runner.invoke(app, ["run", "--config", str(config), "--as-of", str(night.date())])
-        assert result.exit_code == 0, result.output
-    store = ForecastStore(tmp_path / "site.db")
+def test_fourteen_nights_of_andover(andover_nights: Path) -> None:
+    config = andover_nights
+    store = ForecastStore(config.parent / "site.db")
     assert len(store.runs()) == 14 and (store.runs()["status"] == "ok").all()
     counts = current_per_meter_day(store, "America/New_York")
     assert counts.index.get_level_values("day").nunique() == 14
@@ -74,8 +57,6 @@ def test_fourteen_nights_of_andover(tmp_path: Path, andover: Path) -> None:
     # savings equal an independent computation (kW readings, 15 minutes each)
     result = runner.invoke(app, ["savings", "--config", str(config), "--format", "csv"])
     assert result.exit_code == 0, result.output
-    from io import StringIO
-
     reported = pd.read_csv(StringIO(result.output)).set_index("meter")
     for meter, group in joined.groupby("meter"):
         potential = np.clip(group["actual"] - group["mean"], 0, None).sum() * 0.25

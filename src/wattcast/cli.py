@@ -10,6 +10,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Annotated
 
+import numpy as np
 import pandas as pd
 import typer
 from rich.console import Console
@@ -242,6 +243,7 @@ def backtest(
     backend: BackendOpt = "auto",
     confidence: ConfidenceOpt = 0.95,
     tz: TzOpt = None,
+    plot_path: Annotated[Path | None, typer.Option("--plot", help="PNG of every meter.")] = None,
 ) -> None:
     """Rolling-origin backtest against baselines: refit, forecast and score each period."""
     with user_errors():
@@ -274,6 +276,12 @@ def backtest(
             predictions = result.predictions.copy()
             predictions["timestamp"] = predictions["timestamp"].map(lambda t: t.isoformat())
             predictions.to_csv(predictions_out, index=False, float_format="%.6g")
+        if plot_path is not None:
+            from wattcast.evaluation.anomalies import unit_of
+            from wattcast.reporting.figures import meters_png
+
+            units = {m: unit_of(m) for m in frame.meters}
+            meters_png(result.predictions, units, frame.tz, plot_path)
     _print_backtest(metrics, days, result.refits, elapsed)
 
 
@@ -293,6 +301,54 @@ def _print_backtest(metrics: pd.DataFrame, days: int, refits: int, elapsed: floa
         )  # fmt: skip
     out.print(table)
     out.print("baseline columns: CV(RMSE) % of each baseline on the same periods")
+
+
+@app.command()
+def plot(
+    data: DataArg,
+    forecast_file: Annotated[Path, typer.Option("--forecast", help="A forecast file.")],
+    meter: Annotated[str, typer.Option(help="The meter to draw.")],
+    out_path: Annotated[Path, typer.Option("--out", help="PNG file to write.")],
+    days_before: Annotated[int, typer.Option(help="Days of actuals before the forecast.")] = 3,
+    tz: TzOpt = None,
+) -> None:
+    """One PNG of a meter's actuals, forecast and band, for slides and email."""
+    from wattcast.evaluation.anomalies import unit_of
+    from wattcast.reporting.figures import meter_png
+
+    with user_errors():
+        frame = load_meters(data, tz=tz, meters=[meter])
+        forecast = _read_forecast(forecast_file, meter, frame.tz)
+        times = pd.DatetimeIndex(forecast["timestamp"])
+        wall = times.tz_localize(None) if times.tz is not None else times
+        history = frame.to_frame()[meter]
+        start = wall[0] - pd.Timedelta(days=days_before)
+        before = history[(history.index >= start) & (history.index < wall[0])]
+        actual = history.reindex(wall).to_numpy()
+        nan = np.full(len(before), np.nan)
+        before_times = before.index.tz_localize(frame.tz) if frame.tz else before.index
+        table = pd.concat([
+            pd.DataFrame({"timestamp": before_times, "actual": before.to_numpy(),
+                          "mean": nan, "lower": nan, "upper": nan}),
+            forecast.assign(actual=actual)[["timestamp", "actual", "mean", "lower", "upper"]],
+        ], ignore_index=True)  # fmt: skip
+        path = meter_png(table, meter, unit_of(meter), frame.tz, out_path)
+    out.print(f"wrote {path}")
+
+
+def _read_forecast(path: Path, meter: str, tz: str | None) -> pd.DataFrame:
+    if not path.exists():
+        raise InputError(f"{path}: forecast file not found.")
+    table = pd.read_parquet(path) if path.suffix in (".parquet", ".pq") else pd.read_csv(path)
+    missing = [c for c in ("meter", "timestamp", "mean", "lower", "upper") if c not in table]
+    if missing:
+        raise InputError(f"{path}: no column {missing[0]!r}; expected a wattcast forecast file.")
+    table = table[table["meter"] == meter]
+    if table.empty:
+        raise InputError(f"{path}: no forecast of meter {meter!r}.")
+    stamps = pd.to_datetime(table["timestamp"], utc=tz is not None, format="ISO8601")
+    table = table.assign(timestamp=stamps.dt.tz_convert(tz) if tz else stamps)
+    return table.reset_index(drop=True)
 
 
 @app.command()

@@ -146,6 +146,32 @@ def register(app: typer.Typer, out: Console, user_errors: object) -> None:
         out.print(table)
 
     @app.command()
+    def report(
+        out_path: Annotated[Path, typer.Option("--out", help="HTML file to write.")],
+        config: ConfigOpt = Path("site.toml"),
+        store: StoreOpt = None,
+        days: Annotated[int, typer.Option(help="Days shown, up to the newest forecast.")] = 14,
+        meter: Annotated[list[str], typer.Option(help="Only these meters.")] = [],  # noqa: B006
+        metrics: Annotated[
+            Path | None, typer.Option(help="Backtest metrics (wattcast backtest --out).")
+        ] = None,
+        tariff: Annotated[float | None, typer.Option(help="Price per kWh for costs.")] = None,
+        currency: Annotated[str, typer.Option(help="Currency sign for costs.")] = "$",
+    ) -> None:
+        """One self-contained HTML page: forecast bands, actuals, anomalies, savings, runs."""
+        from wattcast.reporting.report import collect, render, write_report
+
+        with user_errors():  # type: ignore[operator]
+            db, tz = _store(config, store)
+            data = collect(db, days, tz, list(meter) or None, _units(config))
+            table = pd.read_csv(metrics) if metrics is not None else None
+            path = write_report(render(data, table, tariff, currency), out_path)
+        out.print(
+            f"wrote {path}: {data.readings['meter'].nunique()} meters, "
+            f"{data.since:%Y-%m-%d} .. {data.until:%Y-%m-%d}, {len(data.events)} events"
+        )
+
+    @app.command()
     def schedule(
         at: Annotated[str, typer.Option(help="Local time of day to run, HH:MM.")] = "01:30",
         config: ConfigOpt = Path("site.toml"),

@@ -28,6 +28,8 @@ from wattcast.models.profile_forest import TreeChunk, fit_chunk
 
 BACKENDS = ("auto", "loky", "threading")
 WORKER_DIED = (TerminatedWorkerError, BrokenProcessPool)
+
+
 def resolve_backend(backend: str) -> str:
     if backend not in BACKENDS:
         raise WattcastError(f"`backend` must be one of {', '.join(BACKENDS)}. Got {backend!r}.")
