@@ -239,37 +239,31 @@ class ForecastStore:
             raise InputError(f"{self.path}: no run {run_id}.")
         return json.loads(frame["settings"].iloc[0])
 
+    def _filtered(
+        self, sql: str, order: str, time_column: str, since: str | None, meter: str | None
+    ) -> pd.DataFrame:
+        """``sql`` (ending in a WHERE clause) narrowed to ``since`` and ``meter``."""
+        params: list[str] = []
+        for column, value in ((f"{time_column} >=", since), ("meter =", meter)):
+            if value:
+                sql += f" AND {column} ?"
+                params.append(value)
+        return self.query(f"{sql} ORDER BY {order}", tuple(params))
+
     def current_forecasts(self, since: str | None = None, meter: str | None = None) -> pd.DataFrame:
         sql = "SELECT * FROM forecasts WHERE current = 1"
-        params: list[str] = []
-        if since:
-            sql += " AND timestamp >= ?"
-            params.append(since)
-        if meter:
-            sql += " AND meter = ?"
-            params.append(meter)
-        return self.query(sql + " ORDER BY meter, timestamp", tuple(params))
+        return self._filtered(sql, "meter, timestamp", "timestamp", since, meter)
 
     def forecasts_with_actuals(self, since: str | None = None) -> pd.DataFrame:
         sql = """SELECT f.meter, f.timestamp, a.value AS actual, f.mean, f.lower, f.upper, f.run_id
                  FROM forecasts f JOIN actuals a ON a.meter = f.meter AND a.timestamp = f.timestamp
                  WHERE f.current = 1"""
-        params: tuple = ()
-        if since:
-            sql += " AND f.timestamp >= ?"
-            params = (since,)
-        return self.query(sql + " ORDER BY f.meter, f.timestamp", params)
+        return self._filtered(sql, "f.meter, f.timestamp", "f.timestamp", since, None)
 
     def anomalies(self, since: str | None = None, meter: str | None = None) -> pd.DataFrame:
-        sql = "SELECT * FROM anomalies WHERE 1 = 1"
-        params: list[str] = []
-        if since:
-            sql += " AND start >= ?"
-            params.append(since)
-        if meter:
-            sql += " AND meter = ?"
-            params.append(meter)
-        return self.query(sql + " ORDER BY start, meter", tuple(params))
+        return self._filtered(
+            "SELECT * FROM anomalies WHERE 1 = 1", "start, meter", "start", since, meter
+        )
 
 
 def iso_utc(times: pd.Series) -> pd.Series:
