@@ -167,3 +167,23 @@ def test_out_of_bag_predictions_match_a_direct_computation() -> None:
     out = forest.train_weights_ == 0
     np.testing.assert_allclose(total, (per_tree * out[:, :, None]).sum(axis=0))
     np.testing.assert_array_equal(count, out.sum(axis=0))
+
+
+def test_dask_cluster_gives_the_same_forecasts_as_local_workers() -> None:
+    distributed = pytest.importorskip("distributed")
+    from wattcast.workflows.cluster import dask_client
+
+    df = synthetic_wide(days=30, meters=("A", "B", "C"))
+    local = fit_fleet(df, 2, "loky")
+    with dask_client("local:2") as client:
+        assert isinstance(client, distributed.Client)
+        on_dask = Fleet(WEEK, FAST, backend="dask").fit(df).predict().frame
+    pd.testing.assert_frame_equal(local, on_dask, check_exact=True)
+
+
+def test_dask_without_a_client_is_a_clear_error() -> None:
+    pytest.importorskip("distributed")
+    from wattcast import WattcastError
+
+    with pytest.raises(WattcastError, match="needs a Dask client: pass --scheduler"):
+        Fleet(WEEK, FAST, backend="dask").fit(synthetic_wide(days=30))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 import warnings
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from importlib import resources
 from pathlib import Path
 from typing import Annotated
@@ -133,6 +133,18 @@ BackendOpt = Annotated[str, typer.Option(help="auto, loky (processes) or threadi
 ConfidenceOpt = Annotated[float, typer.Option(help="Band confidence.")]
 TzOpt = Annotated[str | None, typer.Option(help="Zone of the site, e.g. America/New_York.")]
 ProfileOpt = Annotated[bool, typer.Option("--profile", help="Print stage timings.")]
+SchedulerOpt = Annotated[
+    str | None, typer.Option(help="Train on Dask: tcp://HOST:PORT or local:N workers.")
+]
+
+
+def cluster(scheduler: str | None) -> AbstractContextManager[object]:
+    """A Dask client while training when ``--scheduler`` is given."""
+    if scheduler is None:
+        return nullcontext()
+    from wattcast.workflows.cluster import dask_client
+
+    return dask_client(scheduler)
 
 
 def _configs(
@@ -173,6 +185,7 @@ def forecast(
     tz: TzOpt = None,
     as_of: Annotated[str | None, typer.Option(help="Ignore readings after this time.")] = None,
     save_model: Annotated[Path | None, typer.Option(help="Save the fitted fleet here.")] = None,
+    scheduler: SchedulerOpt = None,
     profile: ProfileOpt = False,
 ) -> None:
     """Forecast every meter's next period after the gap, with an uncertainty band."""
@@ -204,10 +217,10 @@ def forecast(
             tz=tz,
             as_of=as_of,
             n_jobs=n_jobs,
-            backend=backend,
+            backend="dask" if scheduler else backend,
             save_model=save_model,
         )
-        with meter_progress(len(request.meters)) as on_done:
+        with cluster(scheduler), meter_progress(len(request.meters)) as on_done:
             run = run_forecast(request, on_done)
     out.print(
         f"wrote {len(run.forecast.frame)} rows for {len(run.fleet.meters_)} meters to {run.out}"

@@ -26,8 +26,82 @@ from wattcast.features.builder import MeterData
 from wattcast.models.meter_model import MeterJob, MeterModel, finish_meter, plan_meter
 from wattcast.models.profile_forest import TreeChunk, fit_chunk
 
-BACKENDS = ("auto", "loky", "threading")
+BACKENDS = ("auto", "loky", "threading", "dask")
+#: A task lost with its Dask worker is run again elsewhere this many times.
+DASK_RETRIES = 3
 WORKER_DIED = (TerminatedWorkerError, BrokenProcessPool)
+
+
+def dask_cores() -> int:
+    """Cores of the Dask cluster of the current client (see wattcast.workflows.cluster)."""
+    from distributed import get_client
+
+    try:
+        client = get_client()
+    except ValueError:
+        raise WattcastError(
+            "`backend` 'dask' needs a Dask client: pass --scheduler tcp://HOST:PORT or local:N."
+        ) from None
+    return max(1, sum(client.ncores().values()))
+
+
+def _dask_errors() -> tuple[type[BaseException], ...]:
+    try:
+        from distributed import KilledWorker
+    except ImportError:
+        return ()
+    return (KilledWorker,)
+
+
+def _joblib_results(
+    chunks: Iterator[tuple[MeterJob, int]],
+    backend: str,
+    cores: int,
+    with_oob: bool,
+    tolerate: bool,
+) -> Iterator[tuple[str, int, TreeChunk | MeterFitError]]:
+    """Results as they finish, from loky worker processes or threads of this process."""
+    processes = backend == "loky" and cores > 1
+    # Worker processes start with BLAS and OpenMP pools of one thread (joblib
+    # sets their environment once per worker).
+    limits = parallel_config(backend, inner_max_num_threads=1) if processes else nullcontext()
+    calls = (delayed(chunk_task)(job, index, with_oob, tolerate) for job, index in chunks)
+    with (
+        limits,
+        Parallel(
+            n_jobs=cores, backend=backend, return_as="generator_unordered", batch_size=1
+        ) as run,
+    ):
+        yield from run(calls)
+
+
+def _dask_results(
+    chunks: Iterator[tuple[MeterJob, int]],
+    backend: str,
+    cores: int,
+    with_oob: bool,
+    tolerate: bool,
+) -> Iterator[tuple[str, int, TreeChunk | MeterFitError]]:
+    """Results as they finish on the Dask cluster of the current client.
+
+    Each meter's data goes to the cluster once (scattered) and serves all its
+    chunks; a task lost with its worker is run again elsewhere.
+    """
+    from distributed import as_completed, get_client
+
+    client = get_client()
+    scattered: dict[str, object] = {}
+    futures = []
+    for job, index in chunks:
+        if job.meter not in scattered:
+            scattered[job.meter] = client.scatter(job, hash=False)
+        futures.append(
+            client.submit(chunk_task, scattered[job.meter], index, with_oob, tolerate,
+                          retries=DASK_RETRIES, pure=False)
+        )  # fmt: skip
+    for future in as_completed(futures):
+        yield future.result()
+        future.release()
 
 
 def resolve_backend(backend: str) -> str:
@@ -76,8 +150,7 @@ def train_meters(
     reason) and the others carry on; otherwise the first failure is raised.
     """
     backend = resolve_backend(backend)
-    cores = effective_n_jobs(n_jobs or 1)
-    processes = backend == "loky" and cores > 1
+    cores = dask_cores() if backend == "dask" else effective_n_jobs(n_jobs or 1)
     jobs: dict[str, MeterJob] = {}
     done: dict[str, list[TreeChunk | None]] = {}
     models: dict[str, MeterModel] = {}
@@ -85,7 +158,7 @@ def train_meters(
 
     tolerate = failures is not None
 
-    def calls() -> Iterator[object]:
+    def chunks() -> Iterator[tuple[MeterJob, int]]:
         for meter, data in tasks:
             try:
                 job = plan_meter(meter, data, config, interval_hours)
@@ -100,26 +173,17 @@ def train_meters(
             jobs[meter] = job
             done[meter] = [None] * len(job.chunks)
             for index in range(len(job.chunks)):
-                yield delayed(chunk_task)(job, index, with_oob, tolerate)
+                yield job, index
 
     start = time.perf_counter()
-    # Busy threads never exceed the cores: worker processes start with BLAS and
-    # OpenMP pools of one thread (joblib sets their environment once per
-    # worker), and this process's pools are held to one thread for the whole
-    # call (the limits are process-wide, so not per thread); idle BLAS threads
-    # here would otherwise spin and steal the workers' cores.
-    workers_limit = (
-        parallel_config(backend, inner_max_num_threads=1) if processes else nullcontext()
-    )
     try:
-        with (
-            workers_limit,
-            threadpool_limits(limits=1),
-            Parallel(
-                n_jobs=cores, backend=backend, return_as="generator_unordered", batch_size=1
-            ) as run,
-        ):
-            for meter, index, chunk in run(calls()):
+        # Busy threads never exceed the cores: this process's BLAS and OpenMP
+        # pools are held to one thread for the whole call (the limits are
+        # process-wide, so not per thread); idle BLAS threads here would
+        # otherwise spin and steal the workers' cores.
+        with threadpool_limits(limits=1):
+            run = _dask_results if backend == "dask" else _joblib_results
+            for meter, index, chunk in run(chunks(), backend, cores, with_oob, tolerate):
                 if isinstance(chunk, MeterFitError):
                     failures[meter] = chunk.reason  # type: ignore[index]
                     jobs.pop(meter, None)
@@ -134,7 +198,10 @@ def train_meters(
                         on_done(meter)
     except MeterFitError:
         raise
-    except WORKER_DIED as exc:  # a worker process died (killed, out of memory, crashed)
+    except (
+        *WORKER_DIED,
+        *_dask_errors(),
+    ) as exc:  # a worker process died (killed, out of memory, crashed)
         pending = ", ".join(repr(m) for m in done)
         raise WattcastError(
             f"a worker process stopped ({type(exc).__name__}) while training meter(s) "
