@@ -317,6 +317,84 @@ def _print_backtest(metrics: pd.DataFrame, days: int, refits: int, elapsed: floa
 
 
 @app.command()
+def fleet(
+    data: Annotated[Path, typer.Argument(help="Long-format Parquet: a file or a folder.")],
+    out_dir: Annotated[Path, typer.Option("--out", help="Folder for the forecast parts.")],
+    batch_meters: Annotated[int, typer.Option(help="Meters read and trained at once.")] = 200,
+    input: InputOpt = "28D",
+    gap: GapOpt = "1D",
+    output: OutputOpt = "1D",
+    sample_freq: SampleFreqOpt = "1D",
+    agg: AggOpt = "mean",
+    time_attrs: TimeAttrsOpt = "day_of_week,day_of_year",
+    trees: TreesOpt = 100,
+    estimator: EstimatorOpt = "profile-forest",
+    interval: IntervalOpt = "conformal",
+    seed: SeedOpt = 0,
+    n_jobs: NJobsOpt = 1,
+    backend: BackendOpt = "auto",
+    confidence: ConfidenceOpt = 0.95,
+    tz: TzOpt = None,
+    as_of: Annotated[str | None, typer.Option(help="Ignore readings after this time.")] = None,
+    scheduler: SchedulerOpt = None,
+) -> None:
+    """Forecast thousands of meters in batches; a re-run resumes where one stopped."""
+    from wattcast.workflows.fleet_job import FleetRequest, run_fleet
+
+    with user_errors():
+        window, model = _configs(
+            input,
+            gap,
+            output,
+            sample_freq,
+            agg,
+            time_attrs,
+            trees,
+            estimator,
+            interval,
+            seed,
+            confidence,
+        )
+        request = FleetRequest(
+            data, out_dir, window, model, batch_meters, tz, as_of, n_jobs,
+            "dask" if scheduler else backend,
+        )  # fmt: skip
+        with cluster(scheduler), fleet_progress() as on_done:
+            summary = run_fleet(request, on_done)
+    rate = summary.meters / summary.seconds if summary.seconds else float("nan")
+    out.print(
+        f"{summary.meters} meters forecast in {summary.batches} batches ({summary.skipped} "
+        f"already done, {len(summary.failed)} failed) in {summary.seconds:.1f} s, "
+        f"{rate:.1f} meters/s; read {summary.read_seconds:.1f} s, train "
+        f"{summary.train_seconds:.1f} s, write {summary.write_seconds:.1f} s -> {out_dir}"
+    )
+
+
+@contextmanager
+def fleet_progress() -> Iterator[Callable[[int, int], None] | None]:
+    """Meters done, rate and time left, on an interactive terminal only."""
+    if not err.is_terminal:
+        yield None
+        return
+    from rich.progress import TaskProgressColumn, TimeRemainingColumn
+
+    columns = (
+        TextColumn("meters"), BarColumn(), MofNCompleteColumn(), TaskProgressColumn(),
+        TextColumn("{task.fields[rate]}"), TimeElapsedColumn(), TimeRemainingColumn(),
+    )  # fmt: skip
+    with Progress(*columns, console=err, transient=True) as progress:
+        task = progress.add_task("meters", total=None, rate="")
+        started = time.perf_counter()
+
+        def advance(count: int, total: int) -> None:
+            progress.update(task, total=total, advance=count)
+            done = progress.tasks[0].completed
+            progress.update(task, rate=f"{done / (time.perf_counter() - started):.1f} meters/s")
+
+        yield advance
+
+
+@app.command()
 def plot(
     data: DataArg,
     forecast_file: Annotated[Path, typer.Option("--forecast", help="A forecast file.")],

@@ -190,9 +190,12 @@ def _long_to_arrays(
             meter = f"meter {names[long['m'].iloc[first]]!r}"
             _raise_conflict(frame, int(long.index[first]), long["t"].iloc[first], meter)
     # Readings of the hour repeated when clocks go back are averaged.
-    wide = long.pivot_table(index="t", columns="m", values="v", aggfunc="mean", dropna=False)
-    wide = wide.reindex(columns=range(len(names)))
-    return pd.DatetimeIndex(wide.index), wide.to_numpy(dtype="float64"), [str(n) for n in names]
+    if clash.any():
+        long = long.groupby(["t", "m"], sort=False, as_index=False)["v"].mean()
+    row, times_unique = pd.factorize(long["t"], sort=True)
+    grid = np.full((len(times_unique), len(names)), np.nan)
+    grid[row, long["m"].to_numpy()] = long["v"].to_numpy()
+    return pd.DatetimeIndex(times_unique), grid, [str(n) for n in names]
 
 
 def _warn_duplicates(frame: pd.DataFrame, count: int) -> None:
