@@ -35,7 +35,9 @@ def andover_profiles(days: int) -> np.ndarray:
     with resources.as_file(folder / "meters.csv.gz") as path:
         frame = load_meters(path)
     first_monday = int((7 - frame.start.day_of_week) % 7) * 96
-    values = frame.values[first_monday:, [i for i, m in enumerate(frame.meters) if "Chiller" not in m]]
+    values = frame.values[
+        first_monday:, [i for i, m in enumerate(frame.meters) if "Chiller" not in m]
+    ]
     weeks = values[: (len(values) // (7 * 96)) * 7 * 96]
     reps = -(-days * 96 // len(weeks))
     return np.tile(weeks, (reps, 1))[: days * 96]

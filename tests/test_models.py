@@ -187,3 +187,25 @@ def test_dask_without_a_client_is_a_clear_error() -> None:
 
     with pytest.raises(WattcastError, match="needs a Dask client: pass --scheduler"):
         Fleet(WEEK, FAST, backend="dask").fit(synthetic_wide(days=30))
+
+
+def test_grouping_chunks_into_tasks_does_not_change_forecasts() -> None:
+    from wattcast import load_meters
+    from wattcast.features.builder import build_features
+    from wattcast.models.parallel import task_indices, train_meters
+
+    assert task_indices(4, 100, 2) == [(0, 1, 2, 3)]
+    assert task_indices(4, 3, 2) == [(0,), (1,), (2,), (3,)]
+    frame = load_meters(synthetic_wide(days=20))
+    features = build_features(frame, WEEK)
+    model = ModelConfig(n_estimators=40)
+
+    def forecasts(n_meters: int | None) -> list[np.ndarray]:
+        tasks = ((m, features.meter_data(m)) for m in frame.meters)
+        models, _, _ = train_meters(tasks, model, 0.25, 2, "loky", n_meters=n_meters)
+        return [
+            models[m].forecast(features.meter_data(m).X_forecast, model)[0] for m in frame.meters
+        ]
+
+    for per_chunk, per_meter in zip(forecasts(None), forecasts(1000), strict=True):
+        np.testing.assert_array_equal(per_chunk, per_meter)

@@ -176,7 +176,9 @@ def _long_to_arrays(
             f"{source_of(frame)}, column {lookup['meter']!r}, {row_label(frame, missing[0])}: "
             "empty meter name."
         )
-    codes, names = pd.factorize(meter_col.astype(str), sort=True)
+    if not isinstance(meter_col.dtype, pd.CategoricalDtype):
+        meter_col = meter_col.astype(str)
+    codes, names = pd.factorize(meter_col, sort=True)
     long = pd.DataFrame({"t": times, "m": codes, "v": values})
     exact = long.duplicated()
     if exact.any():

@@ -51,7 +51,7 @@ class ParquetFleet:
     def read(self, meters: list[str]) -> pd.DataFrame:
         """The long-format rows of ``meters``."""
         table = self.dataset.to_table(columns=COLUMNS, filter=self._ds.field("meter").isin(meters))
-        frame = table.to_pandas()
+        frame = table.to_pandas(strings_to_categorical=True)  # one name per meter, not per row
         frame.attrs["source"] = str(self.path)
         frame.attrs["kind"] = "parquet"
         return frame

@@ -143,6 +143,7 @@ class Fleet(BaseEstimator):
             self.backend,
             on_meter_done,
             failures=failures,
+            n_meters=len(frame.meters),
         )
         trained = [m for m in frame.meters if m in models]
         for meter in trained:

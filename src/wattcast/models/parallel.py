@@ -27,6 +27,8 @@ from wattcast.models.meter_model import MeterJob, MeterModel, finish_meter, plan
 from wattcast.models.profile_forest import TreeChunk, fit_chunk
 
 BACKENDS = ("auto", "loky", "threading", "dask")
+#: Meters per core from which a task trains a whole meter rather than one chunk.
+TASKS_PER_CORE = 4
 #: A task lost with its Dask worker is run again elsewhere this many times.
 DASK_RETRIES = 3
 WORKER_DIED = (TerminatedWorkerError, BrokenProcessPool)
@@ -54,18 +56,18 @@ def _dask_errors() -> tuple[type[BaseException], ...]:
 
 
 def _joblib_results(
-    chunks: Iterator[tuple[MeterJob, int]],
+    chunks: Iterator[tuple[MeterJob, tuple[int, ...]]],
     backend: str,
     cores: int,
     with_oob: bool,
     tolerate: bool,
-) -> Iterator[tuple[str, int, TreeChunk | MeterFitError]]:
+) -> Iterator[list[tuple[str, int, TreeChunk | MeterFitError]]]:
     """Results as they finish, from loky worker processes or threads of this process."""
     processes = backend == "loky" and cores > 1
     # Worker processes start with BLAS and OpenMP pools of one thread (joblib
     # sets their environment once per worker).
     limits = parallel_config(backend, inner_max_num_threads=1) if processes else nullcontext()
-    calls = (delayed(chunk_task)(job, index, with_oob, tolerate) for job, index in chunks)
+    calls = (delayed(chunk_task)(job, indices, with_oob, tolerate) for job, indices in chunks)
     with (
         limits,
         Parallel(
@@ -76,12 +78,12 @@ def _joblib_results(
 
 
 def _dask_results(
-    chunks: Iterator[tuple[MeterJob, int]],
+    chunks: Iterator[tuple[MeterJob, tuple[int, ...]]],
     backend: str,
     cores: int,
     with_oob: bool,
     tolerate: bool,
-) -> Iterator[tuple[str, int, TreeChunk | MeterFitError]]:
+) -> Iterator[list[tuple[str, int, TreeChunk | MeterFitError]]]:
     """Results as they finish on the Dask cluster of the current client.
 
     Each meter's data goes to the cluster once (scattered) and serves all its
@@ -92,11 +94,11 @@ def _dask_results(
     client = get_client()
     scattered: dict[str, object] = {}
     futures = []
-    for job, index in chunks:
+    for job, indices in chunks:
         if job.meter not in scattered:
             scattered[job.meter] = client.scatter(job, hash=False)
         futures.append(
-            client.submit(chunk_task, scattered[job.meter], index, with_oob, tolerate,
+            client.submit(chunk_task, scattered[job.meter], indices, with_oob, tolerate,
                           retries=DASK_RETRIES, pure=False)
         )  # fmt: skip
     for future in as_completed(futures):
@@ -114,25 +116,40 @@ def resolve_backend(backend: str) -> str:
 
 
 def chunk_task(
-    job: MeterJob, index: int, with_oob: bool, tolerate: bool
-) -> tuple[str, int, TreeChunk | MeterFitError]:
-    """Fit one chunk of one meter's trees; runs inside a worker. Errors name the meter.
+    job: MeterJob, indices: tuple[int, ...], with_oob: bool, tolerate: bool
+) -> list[tuple[str, int, TreeChunk | MeterFitError]]:
+    """Fit some chunks of one meter's trees; runs inside a worker. Errors name the meter.
 
     With ``tolerate`` the error is returned instead of raised, so that the other
     meters carry on.
     """
-    n_trees, seed = job.chunks[index]
-    try:
-        chunk = fit_chunk(
-            job.X, job.Y, job.Z, job.sample_weight, job.estimator.chunk_params(),
-            n_trees, seed, with_oob,
-        )  # fmt: skip
-    except Exception as exc:
-        error = MeterFitError(job.meter, f"{type(exc).__name__}: {exc}")
-        if tolerate:
-            return job.meter, index, error
-        raise error from None
-    return job.meter, index, chunk
+    results: list[tuple[str, int, TreeChunk | MeterFitError]] = []
+    for index in indices:
+        n_trees, seed = job.chunks[index]
+        try:
+            chunk = fit_chunk(
+                job.X, job.Y, job.Z, job.sample_weight, job.estimator.chunk_params(),
+                n_trees, seed, with_oob,
+            )  # fmt: skip
+        except Exception as exc:
+            error = MeterFitError(job.meter, f"{type(exc).__name__}: {exc}")
+            if tolerate:
+                return [*results, (job.meter, index, error)]
+            raise error from None
+        results.append((job.meter, index, chunk))
+    return results
+
+
+def task_indices(n_chunks: int, n_meters: int | None, cores: int) -> list[tuple[int, ...]]:
+    """How one meter's chunks are grouped into tasks.
+
+    With many meters per core, one task per meter keeps the per-task cost low;
+    with few, one task per chunk keeps every core busy. The chunks (and so the
+    results) are the same either way.
+    """
+    if n_meters is not None and n_meters >= TASKS_PER_CORE * cores:
+        return [tuple(range(n_chunks))]
+    return [(index,) for index in range(n_chunks)]
 
 
 def train_meters(
@@ -143,6 +160,7 @@ def train_meters(
     backend: str = "auto",
     on_done: Callable[[str], None] | None = None,
     failures: dict[str, str] | None = None,
+    n_meters: int | None = None,
 ) -> tuple[dict[str, MeterModel], float, int]:
     """Fit every meter; return the models, the training wall time and the cores used.
 
@@ -158,7 +176,7 @@ def train_meters(
 
     tolerate = failures is not None
 
-    def chunks() -> Iterator[tuple[MeterJob, int]]:
+    def chunks() -> Iterator[tuple[MeterJob, tuple[int, ...]]]:
         for meter, data in tasks:
             try:
                 job = plan_meter(meter, data, config, interval_hours)
@@ -172,8 +190,8 @@ def train_meters(
                 continue
             jobs[meter] = job
             done[meter] = [None] * len(job.chunks)
-            for index in range(len(job.chunks)):
-                yield job, index
+            for indices in task_indices(len(job.chunks), n_meters, cores):
+                yield job, indices
 
     start = time.perf_counter()
     try:
@@ -183,7 +201,8 @@ def train_meters(
         # otherwise spin and steal the workers' cores.
         with threadpool_limits(limits=1):
             run = _dask_results if backend == "dask" else _joblib_results
-            for meter, index, chunk in run(chunks(), backend, cores, with_oob, tolerate):
+            results = run(chunks(), backend, cores, with_oob, tolerate)
+            for meter, index, chunk in (item for batch in results for item in batch):
                 if isinstance(chunk, MeterFitError):
                     failures[meter] = chunk.reason  # type: ignore[index]
                     jobs.pop(meter, None)
