@@ -6,6 +6,9 @@ process from loading the file to the written forecast (imports reported apart),
 median of 5 runs, and prints the per-stage table of the median run.
 
     python bench/seed_workload.py [--runs 5] [--n-jobs 2] [--backend auto]
+
+With more than one core it also runs the job on one core, in the same process,
+and prints the speed-up and the parallel efficiency measured from the two.
 """
 
 from __future__ import annotations
@@ -66,6 +69,17 @@ def main() -> None:
     print(
         f"speed-up over the 2017 design ({REFERENCE_SECONDS} s): {REFERENCE_SECONDS / median:.1f}x"
     )
+    if args.n_jobs > 1:
+        with resources.as_file(bundled) as folder, tempfile.TemporaryDirectory() as tmp:
+            serial = [
+                one_run(folder, Path(tmp) / f"s{k}.csv", 1, args.backend)[0]
+                for k in range(args.runs)
+            ]
+        ratio = statistics.median(serial) / median
+        print(
+            f"same run, 1 core: median {statistics.median(serial):.3f} s | speed-up on "
+            f"{args.n_jobs} cores {ratio:.2f}x | efficiency {ratio / args.n_jobs:.2f}"
+        )
 
 
 if __name__ == "__main__":

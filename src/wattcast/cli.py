@@ -320,7 +320,7 @@ def _print_backtest(metrics: pd.DataFrame, days: int, refits: int, elapsed: floa
 def fleet(
     data: Annotated[Path, typer.Argument(help="Long-format Parquet: a file or a folder.")],
     out_dir: Annotated[Path, typer.Option("--out", help="Folder for the forecast parts.")],
-    batch_meters: Annotated[int, typer.Option(help="Meters read and trained at once.")] = 200,
+    batch_meters: Annotated[int, typer.Option(help="Meters read and trained at once.")] = 100,
     input: InputOpt = "28D",
     gap: GapOpt = "1D",
     output: OutputOpt = "1D",

@@ -32,7 +32,7 @@ class FleetRequest:
     out: Path
     window: WindowConfig = field(default_factory=WindowConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
-    batch_meters: int = 200
+    batch_meters: int = 100
     tz: str | None = None
     as_of: str | None = None
     n_jobs: int = 1
