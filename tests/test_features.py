@@ -152,3 +152,24 @@ def test_config_errors_name_the_setting() -> None:
         InputError, match=r"`input` \(28 days 00:00:00\) must be a whole number of `sample_freq`"
     ):
         WindowConfig.from_strings(sample_freq="5D")
+
+
+def test_workday_combines_weekdays_with_closed_day_flags() -> None:
+    days = pd.date_range("2021-01-01", periods=60, freq="D")
+    closed = np.zeros(60)
+    closed[[18, 19]] = 1  # Tuesday 19 and Wednesday 20 January are closed
+    extras = ExtraTable.load(pd.DataFrame({"date": days, "noschool": closed}))
+    config = WindowConfig.from_strings(input="7D", closed_flags=["noschool"])
+    features = build_features(prepared(synthetic_wide(days=30), config), config, [extras])
+    assert features.common_names[-1] == "workday"
+    work = pd.Series(features.common[:, -1], index=features.target_times)
+    assert work["2021-01-18"] == 1 and work["2021-01-19"] == 0 and work["2021-01-20"] == 0
+    assert work["2021-01-23"] == 0 and work["2021-01-25"] == 1  # a Saturday, a Monday
+
+
+def test_unknown_closed_flag_is_named() -> None:
+    days = pd.date_range("2021-01-01", periods=60, freq="D")
+    extras = ExtraTable.load(pd.DataFrame({"date": days, "temp": 1.0}))
+    config = WindowConfig.from_strings(input="7D", closed_flags=["noschool"])
+    with pytest.raises(InputError, match="`closed_flags` names 'noschool', which no extras table has"):
+        build_features(prepared(synthetic_wide(days=30), config), config, [extras])

@@ -133,6 +133,9 @@ BackendOpt = Annotated[str, typer.Option(help="auto, loky (processes) or threadi
 ConfidenceOpt = Annotated[float, typer.Option(help="Band confidence.")]
 TzOpt = Annotated[str | None, typer.Option(help="Zone of the site, e.g. America/New_York.")]
 ProfileOpt = Annotated[bool, typer.Option("--profile", help="Print stage timings.")]
+ClosedFlagOpt = Annotated[
+    list[str], typer.Option("--closed-flag", help="Extras column of closed days, e.g. noschool.")
+]
 SchedulerOpt = Annotated[
     str | None, typer.Option(help="Train on Dask: tcp://HOST:PORT or local:N workers.")
 ]
@@ -150,8 +153,11 @@ def cluster(scheduler: str | None) -> AbstractContextManager[object]:
 def _configs(
     input: str, gap: str, output: str, sample_freq: str, agg: str, time_attrs: str,
     trees: int, estimator: str, interval: str, seed: int, confidence: float,
+    closed_flags: tuple[str, ...] = (),
 ) -> tuple[WindowConfig, ModelConfig]:  # fmt: skip
-    window = WindowConfig.from_strings(input, gap, output, sample_freq, agg, _split(time_attrs))
+    window = WindowConfig.from_strings(
+        input, gap, output, sample_freq, agg, _split(time_attrs), closed_flags=closed_flags
+    )
     model = ModelConfig(
         estimator=estimator, n_estimators=trees, seed=seed, confidence=confidence,
         interval=interval,
@@ -167,6 +173,7 @@ def forecast(
     extras: ExtrasOpt = [],  # noqa: B006
     meter_extras: MeterExtrasOpt = [],  # noqa: B006
     calendar: CalendarOpt = [],  # noqa: B006
+    closed_flag: ClosedFlagOpt = [],  # noqa: B006
     holidays: HolidaysOpt = None,
     meters: MetersOpt = None,
     input: InputOpt = "28D",
@@ -203,6 +210,7 @@ def forecast(
             interval,
             seed,
             confidence,
+            tuple(closed_flag),
         )
         request = ForecastRequest(
             data=data,
@@ -240,6 +248,7 @@ def backtest(
     refit: Annotated[str, typer.Option(help="daily or weekly.")] = "daily",
     extras: ExtrasOpt = [],  # noqa: B006
     calendar: CalendarOpt = [],  # noqa: B006
+    closed_flag: ClosedFlagOpt = [],  # noqa: B006
     holidays: HolidaysOpt = None,
     meters: MetersOpt = None,
     input: InputOpt = "28D",
@@ -272,6 +281,7 @@ def backtest(
             interval,
             seed,
             confidence,
+            tuple(closed_flag),
         )
         frame = load_meters(data, tz=tz, meters=list(_split(meters)) or None)
         tables = [ExtraTable.load(e, frame.tz) for e in extras]
@@ -457,6 +467,7 @@ def demo(
         request = ForecastRequest(
             data=folder / "meters.csv.gz",
             out=out_dir / "forecast.csv",
+            window=WindowConfig(closed_flags=("noschool",)),
             extras=(folder / "daily_extras.csv",),
             n_jobs=n_jobs,
         )

@@ -33,6 +33,8 @@ class WindowConfig:
 
     A window is ``input`` of history, then ``gap`` that is not used, then the
     ``output`` period that is forecast. Windows advance by ``output``.
+    ``closed_flags`` names extras columns that mark closed days (e.g. ``noschool``);
+    with them or with day calendars, a ``workday`` feature is added.
     """
 
     input: pd.Timedelta = pd.Timedelta("28D")
@@ -42,6 +44,7 @@ class WindowConfig:
     agg: str = "mean"
     time_attrs: tuple[str, ...] = ("day_of_week", "day_of_year")
     max_gap: pd.Timedelta = pd.Timedelta("2h")
+    closed_flags: tuple[str, ...] = ()
 
     @classmethod
     def from_strings(
@@ -53,6 +56,7 @@ class WindowConfig:
         agg: str = "mean",
         time_attrs: tuple[str, ...] | list[str] = ("day_of_week", "day_of_year"),
         max_gap: str = "2h",
+        closed_flags: tuple[str, ...] | list[str] = (),
     ) -> WindowConfig:
         config = cls(
             input=parse_duration(input, "input"),
@@ -62,6 +66,7 @@ class WindowConfig:
             agg=agg,
             time_attrs=tuple(time_attrs),
             max_gap=parse_duration(max_gap, "max_gap"),
+            closed_flags=tuple(closed_flags),
         )
         config.validate()
         return config
@@ -84,7 +89,9 @@ class WindowConfig:
     def describe(self) -> dict[str, Any]:
         """Settings as plain strings, for run logs."""
         out = {k: str(v) for k, v in asdict(self).items() if isinstance(v, pd.Timedelta)}
-        out.update(agg=self.agg, time_attrs=list(self.time_attrs))
+        out.update(
+            agg=self.agg, time_attrs=list(self.time_attrs), closed_flags=list(self.closed_flags)
+        )
         return out
 
 

@@ -24,6 +24,7 @@ SCHEMA: dict[str, dict[str, tuple[tuple[type, ...], str, Any]]] = {
         "common": ((list,), "a list of paths", []),
         "calendars": ((list,), "a list of .ics paths", []),
         "holidays": ((str,), "a country code such as 'US-MA'", None),
+        "closed_flags": ((list,), "a list of extras column names", []),
         "meters": ((dict,), "a table of meter = [paths]", {}),
     },
     "model": {
@@ -61,6 +62,7 @@ meters = []                      # meters to forecast; empty: all
 common = []                      # tables of extra features, e.g. ["daily_extras.csv"]
 calendars = []                   # iCalendar files of no-school/closed days
 # holidays = "US-MA"             # public holidays of a country (and subdivision)
+closed_flags = []                # extras columns marking closed days, e.g. ["noschool"]
 # [extras.meters]                # extras for single meters
 # "Gym (kW)" = ["gym_bookings.csv"]
 
@@ -141,6 +143,7 @@ class SiteConfig:
                 model["sample_freq"],
                 model["agg"],
                 tuple(model["time_attrs"]),
+                closed_flags=tuple(extras["closed_flags"]),
             ),
             model=ModelConfig(
                 estimator=model["estimator"],

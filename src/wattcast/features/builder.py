@@ -11,6 +11,7 @@ import pandas as pd
 from wattcast.config import WindowConfig
 from wattcast.data.cleaning import fill_for_forecast
 from wattcast.data.meter_frame import MeterFrame
+from wattcast.errors import InputError
 from wattcast.features.calendar_attrs import calendar_features
 from wattcast.features.day_calendar import DayCalendar
 from wattcast.features.extras import ExtraTable
@@ -136,7 +137,30 @@ def _period_features(
     for calendar in calendars:
         parts.append(calendar.features(target_times, config.output))
         names.append(calendar.name)
+    closed = [names.index(c) for c in config.closed_flags if c in names]
+    missing = [c for c in config.closed_flags if c not in names]
+    if missing:
+        raise InputError(
+            f"`closed_flags` names {missing[0]!r}, which no extras table has; "
+            f"extra features: {', '.join(names[len(config.time_attrs) :]) or 'none'}."
+        )
+    if closed or calendars:
+        table = np.hstack(parts)
+        columns = closed + [names.index(c.name) for c in calendars]
+        parts.append(workday(target_times, table[:, columns])[:, None])
+        names.append("workday")
     return np.hstack(parts), names
+
+
+def workday(target_times: pd.DatetimeIndex, closed: np.ndarray) -> np.ndarray:
+    """1 for a Monday-to-Friday period that no calendar or flag marks closed.
+
+    Leakage rule: built from the target period's own calendar and flags, which
+    are known in advance.
+    """
+    weekday = np.asarray(target_times.day_of_week < 5)
+    is_closed = np.nan_to_num(closed, nan=0.0).max(axis=1) > 0 if closed.size else False
+    return (weekday & ~is_closed).astype(np.float64)
 
 
 def _extra_features(
