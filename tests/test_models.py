@@ -209,3 +209,13 @@ def test_grouping_chunks_into_tasks_does_not_change_forecasts() -> None:
 
     for per_chunk, per_meter in zip(forecasts(None), forecasts(1000), strict=True):
         np.testing.assert_array_equal(per_chunk, per_meter)
+
+
+@pytest.mark.parametrize("interval", ["tree-std", "conformal"])
+def test_band_never_goes_below_the_lowest_reading(interval: str) -> None:
+    df = synthetic_wide(days=30)
+    df["A (kW)"] = np.where(df["timestamp"].dt.hour < 6, 0.0, df["A (kW)"])  # idle nights
+    frame = fit_fleet(df, 1, "threading", ModelConfig(n_estimators=20, interval=interval))
+    a = frame[frame["meter"] == "A (kW)"]
+    assert a["lower"].min() >= 0.0
+    assert (a["lower"] <= a["mean"]).all()

@@ -317,6 +317,9 @@ def _print_backtest(metrics: pd.DataFrame, days: int, refits: int, elapsed: floa
     wide = metrics.set_index(["meter", "method"])
     for meter in dict.fromkeys(metrics["meter"]):
         row = wide.loc[(meter, "wattcast")]
+        if not np.isfinite(row["cv_rmse"]):  # a meter reading about zero: nothing to score
+            table.add_row(str(meter), "idle", "", "", "", "", "", "n/a")
+            continue
         baseline = [f"{wide.loc[(meter, b), 'cv_rmse']:.1f}" for b in BASELINES]
         table.add_row(
             str(meter), f"{row['cv_rmse']:.1f}", f"{row['nmbe']:+.1f}", f"{row['coverage']:.1f}",

@@ -79,7 +79,9 @@ class MeterModel:
             lower, upper = mean - self.conformal_radius, mean + self.conformal_radius
         else:
             lower, upper = intervals.tree_std_band(mean, std, config.confidence)
-        return mean, std, lower, upper
+        # No reading below the lowest one in training (a kW meter never draws < 0).
+        floor = self.estimator.y_train_.min()
+        return mean, std, np.maximum(lower, floor), np.maximum(upper, floor)
 
 
 @dataclass
