@@ -219,3 +219,31 @@ def test_band_never_goes_below_the_lowest_reading(interval: str) -> None:
     a = frame[frame["meter"] == "A (kW)"]
     assert a["lower"].min() >= 0.0
     assert (a["lower"] <= a["mean"]).all()
+
+
+def test_dask_worker_lost_mid_run_still_accounts_for_every_meter() -> None:
+    pytest.importorskip("distributed")
+    import os
+    import signal
+
+    from wattcast.workflows.cluster import dask_client
+
+    meters = tuple(f"M{i:02d}" for i in range(24))
+    df = synthetic_wide(days=40, meters=meters)
+    model = ModelConfig(n_estimators=50)
+    local = Fleet(WEEK, model, n_jobs=2).fit(df).predict().frame
+    with dask_client("local:2") as client:
+        victim = next(iter(client.run(os.getpid).values()))
+        killed: list[int] = []
+
+        def kill_once(_meter: str) -> None:
+            if not killed:
+                os.kill(victim, signal.SIGKILL)  # a worker dies while others are queued
+                killed.append(victim)
+
+        fleet = Fleet(WEEK, model, backend="dask").fit(df, on_meter_done=kill_once)
+        on_dask = fleet.predict().frame
+        alive = set(client.run(os.getpid).values())
+    assert killed and victim not in alive
+    assert fleet.meters_ == meters and fleet.failed_ == {}
+    pd.testing.assert_frame_equal(local, on_dask, check_exact=True)

@@ -86,19 +86,25 @@ def _dask_results(
 ) -> Iterator[list[tuple[str, int, TreeChunk | MeterFitError]]]:
     """Results as they finish on the Dask cluster of the current client.
 
-    Each meter's data goes to the cluster once (scattered) and serves all its
-    chunks; a task lost with its worker is run again elsewhere.
+    Each meter's data goes to the cluster once: inside its task when the meter
+    is one task (many meters), or scattered to every worker when its chunks are
+    separate tasks (few meters). Either way a task lost with its worker can run
+    again elsewhere, its data still at hand (data held by the lost worker alone
+    would be gone with it).
     """
     from distributed import as_completed, get_client
 
     client = get_client()
-    scattered: dict[str, object] = {}
+    shared: dict[str, object] = {}
     futures = []
     for job, indices in chunks:
-        if job.meter not in scattered:
-            scattered[job.meter] = client.scatter(job, hash=False)
+        data: object = job
+        if len(indices) < len(job.chunks):
+            if job.meter not in shared:
+                shared[job.meter] = client.scatter(job, hash=False, broadcast=True)
+            data = shared[job.meter]
         futures.append(
-            client.submit(chunk_task, scattered[job.meter], indices, with_oob, tolerate,
+            client.submit(chunk_task, data, indices, with_oob, tolerate,
                           retries=DASK_RETRIES, pure=False)
         )  # fmt: skip
     for future in as_completed(futures):
