@@ -25,7 +25,7 @@ def fleet_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
-def request(fleet_dir: Path, out: Path, batch: int = 5) -> FleetRequest:
+def request(fleet_dir: Path, out: Path | None, batch: int = 5) -> FleetRequest:
     return FleetRequest(fleet_dir, out, WindowConfig.from_strings(input="7D"),
                         ModelConfig(n_estimators=8), batch_meters=batch, n_jobs=1)  # fmt: skip
 
@@ -76,3 +76,42 @@ def test_meters_in_other_zones_keep_their_own_local_days(fleet_dir: Path, tmp_pa
     for meter, group in forecast.groupby("meter"):
         first = pd.Timestamp(group["timestamp"].min()).tz_convert(zones[meter])
         assert (first.hour, first.minute) == (0, 0)
+
+
+def test_store_receives_batches_and_a_crashed_run_resumes(
+    fleet_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dataclasses import replace
+
+    from wattcast.store.sqlite_store import ForecastStore
+    from wattcast.workflows import fleet_job
+
+    store_path = tmp_path / "fleet.db"
+    req = replace(request(fleet_dir, None), store=store_path)
+    original = fleet_job._forecast_batch
+    calls = {"n": 0}
+
+    def crash_on_third_batch(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise KeyboardInterrupt  # the job is stopped mid-run
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(fleet_job, "_forecast_batch", crash_on_third_batch)
+    with pytest.raises(KeyboardInterrupt):
+        run_fleet(req)
+    store = ForecastStore(store_path)
+    runs = store.runs()
+    assert list(runs["status"]) == ["running"]
+    stored = store.run_meters(int(runs["id"].iloc[0]))
+    assert 2 <= len(stored) <= 10  # two whole batches (by zone, up to 5), nothing of the third
+    assert set(store.current_forecasts()["meter"]) == stored
+
+    monkeypatch.setattr(fleet_job, "_forecast_batch", original)
+    summary = run_fleet(req)
+    assert summary.run_id == int(runs["id"].iloc[0]) and summary.skipped == len(stored)
+    runs = store.runs()
+    assert list(runs["status"]) == ["ok"] and int(runs["n_meters"].iloc[0]) == 12
+    current = store.current_forecasts()
+    assert current["meter"].nunique() == 12
+    assert not current.duplicated(["meter", "timestamp"]).any()

@@ -332,7 +332,12 @@ def _print_backtest(metrics: pd.DataFrame, days: int, refits: int, elapsed: floa
 @app.command()
 def fleet(
     data: Annotated[Path, typer.Argument(help="Long-format Parquet: a file or a folder.")],
-    out_dir: Annotated[Path, typer.Option("--out", help="Folder for the forecast parts.")],
+    out_dir: Annotated[
+        Path | None, typer.Option("--out", help="Folder for the forecast parts (Parquet).")
+    ] = None,
+    store: Annotated[
+        Path | None, typer.Option(help="Store file: one run, written batch by batch.")
+    ] = None,
     batch_meters: Annotated[int, typer.Option(help="Meters read and trained at once.")] = 100,
     input: InputOpt = "28D",
     gap: GapOpt = "1D",
@@ -370,7 +375,7 @@ def fleet(
         )
         request = FleetRequest(
             data, out_dir, window, model, batch_meters, tz, as_of, n_jobs,
-            "dask" if scheduler else backend,
+            "dask" if scheduler else backend, store,
         )  # fmt: skip
         with cluster(scheduler), fleet_progress() as on_done:
             summary = run_fleet(request, on_done)
@@ -379,7 +384,9 @@ def fleet(
         f"{summary.meters} meters forecast in {summary.batches} batches ({summary.skipped} "
         f"already done, {len(summary.failed)} failed) in {summary.seconds:.1f} s, "
         f"{rate:.1f} meters/s; read {summary.read_seconds:.1f} s, train "
-        f"{summary.train_seconds:.1f} s, write {summary.write_seconds:.1f} s -> {out_dir}"
+        f"{summary.train_seconds:.1f} s, write {summary.write_seconds:.1f} s -> "
+        + " and ".join(str(p) for p in (out_dir, store) if p is not None)
+        + (f" (run {summary.run_id})" if summary.run_id is not None else "")
     )
 
 

@@ -30,7 +30,7 @@ CREATE TABLE IF NOT EXISTS runs (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     started_utc TEXT NOT NULL,
     finished_utc TEXT NOT NULL,
-    status TEXT NOT NULL CHECK (status IN ('ok', 'partial', 'failed')),
+    status TEXT NOT NULL CHECK (status IN ('running', 'ok', 'partial', 'failed')),
     message TEXT,
     wattcast_version TEXT NOT NULL,
     as_of TEXT,
@@ -70,6 +70,7 @@ CREATE TABLE IF NOT EXISTS forecasts (
 );
 CREATE UNIQUE INDEX IF NOT EXISTS forecasts_current
     ON forecasts (meter, timestamp) WHERE current = 1;
+CREATE INDEX IF NOT EXISTS forecasts_run ON forecasts (run_id, current);
 CREATE TABLE IF NOT EXISTS actuals (
     meter TEXT NOT NULL,
     timestamp TEXT NOT NULL,
@@ -140,33 +141,85 @@ class ForecastStore:
             )
 
     # -- writing ------------------------------------------------------------
-    def write_run(self, record: RunRecord) -> int:
-        """Store a whole run atomically; return its id."""
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction: all of it is stored, or none."""
         with self.connect() as db:
             db.execute("BEGIN IMMEDIATE")
             try:
-                run_id = self._insert_run(db, record)
-                self._insert_forecasts(db, run_id, record.forecasts)
-                db.executemany(
-                    "INSERT INTO run_meters VALUES (?, ?, ?, ?)",
-                    [
-                        (run_id, m, "ok" if reason is None else "failed", reason)
-                        for m, reason in record.meter_status.items()
-                    ],
-                )
-                db.executemany(
-                    "INSERT OR REPLACE INTO actuals VALUES (?, ?, ?, ?)",
-                    [
-                        (m, t, float(v), run_id)
-                        for m, t, v in _rows(record.actuals, ["meter", "timestamp", "value"])
-                    ],
-                )
-                self._insert_anomalies(db, run_id, record.anomalies)
+                yield db
                 db.execute("COMMIT")
             except BaseException:
                 db.execute("ROLLBACK")
                 raise
+
+    def write_run(self, record: RunRecord) -> int:
+        """Store a whole run atomically; return its id."""
+        with self._transaction() as db:
+            run_id = self._insert_run(db, record)
+            self._insert_forecasts(db, run_id, record.forecasts)
+            self._insert_meter_status(db, run_id, record.meter_status)
+            db.executemany(
+                "INSERT OR REPLACE INTO actuals VALUES (?, ?, ?, ?)",
+                [
+                    (m, t, float(v), run_id)
+                    for m, t, v in _rows(record.actuals, ["meter", "timestamp", "value"])
+                ],
+            )
+            self._insert_anomalies(db, run_id, record.anomalies)
         return run_id
+
+    # -- runs written in batches (fleets) ------------------------------------
+    def begin_run(self, record: RunRecord) -> int:
+        """Open a run that receives its forecasts batch by batch (status 'running')."""
+        with self._transaction() as db:
+            return self._insert_run(db, record)
+
+    def write_batch(
+        self, run_id: int, forecasts: pd.DataFrame, meter_status: dict[str, str | None]
+    ) -> None:
+        """Add one batch of meters to an open run, atomically."""
+        with self._transaction() as db:
+            self._insert_forecasts(db, run_id, forecasts)
+            self._insert_meter_status(db, run_id, meter_status)
+
+    def finish_run(self, run_id: int, status: str, message: str, timings: object) -> None:
+        with self._transaction() as db:
+            n_meters, n_failed = db.execute(
+                "SELECT COUNT(*), COALESCE(SUM(status = 'failed'), 0) FROM run_meters "
+                "WHERE run_id = ?",
+                (run_id,),
+            ).fetchone()
+            db.execute(
+                """UPDATE runs SET status = ?, message = ?, finished_utc = ?, timings = ?,
+                   n_meters = ?, n_failed = ? WHERE id = ?""",
+                (status, message, pd.Timestamp.now(tz="UTC").isoformat(),
+                 json.dumps(timings, default=str), n_meters, n_failed, run_id),
+            )  # fmt: skip
+
+    def open_run(self, key: str) -> int | None:
+        """The unfinished run made with settings ``key`` (to resume), if any."""
+        row = self.query(
+            "SELECT id FROM runs WHERE status = 'running' "
+            "AND json_extract(settings, '$.resume_key') = ? ORDER BY id DESC LIMIT 1",
+            (key,),
+        )
+        return None if row.empty else int(row["id"].iloc[0])
+
+    def run_meters(self, run_id: int) -> set[str]:
+        frame = self.query("SELECT meter FROM run_meters WHERE run_id = ?", (run_id,))
+        return set(frame["meter"])
+
+    def _insert_meter_status(
+        self, db: sqlite3.Connection, run_id: int, meter_status: dict[str, str | None]
+    ) -> None:
+        db.executemany(
+            "INSERT INTO run_meters VALUES (?, ?, ?, ?)",
+            [
+                (run_id, m, "ok" if reason is None else "failed", reason)
+                for m, reason in meter_status.items()
+            ],
+        )
 
     def _insert_run(self, db: sqlite3.Connection, record: RunRecord) -> int:
         s = record.settings

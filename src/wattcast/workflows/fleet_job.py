@@ -2,34 +2,39 @@
 
 Meters are read, trained and forecast one batch at a time, so memory is
 bounded by a batch. Meters are grouped by zone (each group on its own
-wall-clock grid). Each batch's forecasts land in their own Parquet file,
-written under a temporary name and renamed, so a crash loses at most the batch
-in flight; run again with the same output folder and finished meters are
-skipped (resume).
+wall-clock grid). Each batch's forecasts land in their own Parquet file
+(written under a temporary name and renamed) and/or in the store, one
+transaction per batch under one run that stays 'running' until the last
+batch. A crash loses at most the batch in flight; run again with the same
+settings and the finished meters are skipped (resume).
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import time
 import warnings
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
+from wattcast import __version__
 from wattcast.config import ModelConfig, WindowConfig
 from wattcast.data.loading import load_meters
 from wattcast.data.parquet_fleet import ParquetFleet, meter_zones
 from wattcast.errors import InputError, WattcastWarning
 from wattcast.models.fleet import Fleet
+from wattcast.store.sqlite_store import ForecastStore, RunRecord
 
 
 @dataclass(frozen=True)
 class FleetRequest:
     data: Path
-    out: Path
+    out: Path | None
     window: WindowConfig = field(default_factory=WindowConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
     batch_meters: int = 100
@@ -37,12 +42,14 @@ class FleetRequest:
     as_of: str | None = None
     n_jobs: int = 1
     backend: str = "auto"
+    store: Path | None = None
 
 
 @dataclass
 class FleetSummary:
     meters: int = 0
     skipped: int = 0
+    run_id: int | None = None
     failed: dict[str, str] = field(default_factory=dict)
     batches: int = 0
     seconds: float = 0.0
@@ -70,20 +77,31 @@ def run_fleet(
             f"`batch_meters` must be a positive integer. Got {request.batch_meters!r}."
         )
     source = ParquetFleet(request.data)
-    request.out.mkdir(parents=True, exist_ok=True)
-    done = finished_meters(request.out)
+    if request.out is None and request.store is None:
+        raise InputError("give an output folder (--out), a store (--store) or both.")
+    done: set[str] = set()
+    if request.out is not None:
+        request.out.mkdir(parents=True, exist_ok=True)
+        done |= finished_meters(request.out)
+    store, run_id = _open_store_run(request)
+    if store is not None:
+        done |= store.run_meters(run_id)  # type: ignore[arg-type]
     meters = [m for m in source.meters() if m not in done]
-    summary = FleetSummary(skipped=len(done))
+    summary = FleetSummary(skipped=len(done), run_id=run_id)
     zones = meter_zones(request.data, meters, request.tz)
     by_zone: dict[str | None, list[str]] = {}
     for meter in meters:
         by_zone.setdefault(zones[meter], []).append(meter)
-    part = len(list(request.out.glob("batch-*.parquet")))
+    part = len(list(request.out.glob("batch-*.parquet"))) if request.out is not None else 0
     for zone, names in by_zone.items():
         for batch, rows in _timed_batches(source, names, request.batch_meters, summary):
-            forecast = _forecast_batch(request, rows, zone, summary)
+            forecast, failed = _forecast_batch(request, rows, zone, summary)
             with_write = time.perf_counter()
-            _write_part(forecast, request.out / f"batch-{part:05d}.parquet")
+            if request.out is not None:
+                _write_part(forecast, request.out / f"batch-{part:05d}.parquet")
+            if store is not None:
+                status = {m: failed.get(m) for m in batch}
+                store.write_batch(run_id, forecast, status)  # type: ignore[arg-type]
             summary.write_seconds += time.perf_counter() - with_write
             part += 1
             summary.batches += 1
@@ -91,7 +109,50 @@ def run_fleet(
             if on_meters_done is not None:
                 on_meters_done(len(batch), len(meters))
     summary.seconds = time.perf_counter() - started
+    if store is not None:
+        status = "partial" if summary.failed else "ok"
+        message = f"{len(summary.failed)} meter(s) failed" if summary.failed else ""
+        store.finish_run(run_id, status, message, asdict(summary))  # type: ignore[arg-type]
     return summary
+
+
+def resume_key(request: FleetRequest) -> str:
+    """What makes two fleet runs the same run (so the second resumes the first)."""
+    parts = {
+        "data": str(Path(request.data).resolve()),
+        "window": request.window.describe(),
+        "model": request.model.describe(),
+        "as_of": request.as_of,
+        "tz": request.tz,
+    }
+    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _open_store_run(request: FleetRequest) -> tuple[ForecastStore | None, int | None]:
+    """The store and the run to write into: an unfinished one with the same settings, or new."""
+    if request.store is None:
+        return None, None
+    store = ForecastStore(request.store)
+    key = resume_key(request)
+    run_id = store.open_run(key)
+    if run_id is None:
+        now = pd.Timestamp.now(tz="UTC").isoformat()
+        settings = {
+            "wattcast_version": __version__,
+            "data_source": str(request.data),
+            "as_of": request.as_of,
+            "tz": request.tz,
+            **request.window.describe(),
+            **request.model.describe(),
+            "n_jobs": request.n_jobs,
+            "backend": request.backend,
+            "batch_meters": request.batch_meters,
+            "resume_key": key,
+        }
+        record = RunRecord(now, now, "running", "", settings, {}, pd.DataFrame(), {},
+                           pd.DataFrame(), pd.DataFrame())  # fmt: skip
+        run_id = store.begin_run(record)
+    return store, run_id
 
 
 def _timed_batches(source: ParquetFleet, names: list[str], size: int, summary: FleetSummary):
@@ -108,7 +169,7 @@ def _timed_batches(source: ParquetFleet, names: list[str], size: int, summary: F
 
 def _forecast_batch(
     request: FleetRequest, rows: pd.DataFrame, zone: str | None, summary: FleetSummary
-) -> pd.DataFrame:
+) -> tuple[pd.DataFrame, dict[str, str]]:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", WattcastWarning)  # gaps are expected in a fleet
         frame = load_meters(rows, tz=zone)
@@ -118,10 +179,9 @@ def _forecast_batch(
     summary.failed.update(fleet.failed_)
     summary.train_seconds += fleet.timings_.train_wall
     summary.fit_seconds += fleet.timings_.fit_sum
-    forecast["timestamp"] = (
-        pd.DatetimeIndex(forecast["timestamp"]).tz_convert("UTC") if zone else forecast["timestamp"]
-    )
-    return forecast
+    if zone:  # one UTC column across zones
+        forecast["timestamp"] = pd.DatetimeIndex(forecast["timestamp"]).tz_convert("UTC")
+    return forecast, dict(fleet.failed_)
 
 
 def _write_part(forecast: pd.DataFrame, path: Path) -> None:
