@@ -183,7 +183,10 @@ class ForecastStore:
             self._insert_forecasts(db, run_id, forecasts)
             self._insert_meter_status(db, run_id, meter_status)
 
-    def finish_run(self, run_id: int, status: str, message: str, timings: object) -> None:
+    def finish_run(
+        self, run_id: int, status: str, message: str, timings: object,
+        forecast_start: str | None = None,
+    ) -> None:  # fmt: skip
         with self._transaction() as db:
             n_meters, n_failed = db.execute(
                 "SELECT COUNT(*), COALESCE(SUM(status = 'failed'), 0) FROM run_meters "
@@ -192,9 +195,10 @@ class ForecastStore:
             ).fetchone()
             db.execute(
                 """UPDATE runs SET status = ?, message = ?, finished_utc = ?, timings = ?,
-                   n_meters = ?, n_failed = ? WHERE id = ?""",
+                   n_meters = ?, n_failed = ?, forecast_start = COALESCE(?, forecast_start)
+                   WHERE id = ?""",
                 (status, message, pd.Timestamp.now(tz="UTC").isoformat(),
-                 json.dumps(timings, default=str), n_meters, n_failed, run_id),
+                 json.dumps(timings, default=str), n_meters, n_failed, forecast_start, run_id),
             )  # fmt: skip
 
     def open_run(self, key: str) -> int | None:

@@ -50,6 +50,7 @@ class FleetSummary:
     meters: int = 0
     skipped: int = 0
     run_id: int | None = None
+    forecast_start: str | None = None
     failed: dict[str, str] = field(default_factory=dict)
     batches: int = 0
     seconds: float = 0.0
@@ -96,6 +97,8 @@ def run_fleet(
     for zone, names in by_zone.items():
         for batch, rows in _timed_batches(source, names, request.batch_meters, summary):
             forecast, failed = _forecast_batch(request, rows, zone, summary)
+            if summary.forecast_start is None and len(forecast):
+                summary.forecast_start = str(forecast["timestamp"].min())
             with_write = time.perf_counter()
             if request.out is not None:
                 _write_part(forecast, request.out / f"batch-{part:05d}.parquet")
@@ -112,7 +115,7 @@ def run_fleet(
     if store is not None:
         status = "partial" if summary.failed else "ok"
         message = f"{len(summary.failed)} meter(s) failed" if summary.failed else ""
-        store.finish_run(run_id, status, message, asdict(summary))  # type: ignore[arg-type]
+        store.finish_run(run_id, status, message, asdict(summary), summary.forecast_start)  # type: ignore[arg-type]
     return summary
 
 
