@@ -15,7 +15,7 @@ import pytest
 from conftest import synthetic_wide, write_site
 from typer.testing import CliRunner
 
-from wattcast import InputError
+from wattcast import GapFilledWarning, InputError
 from wattcast.cli import app
 from wattcast.site import SiteConfig
 from wattcast.store.sqlite_store import ForecastStore
@@ -112,7 +112,8 @@ def test_a_failing_meter_is_recorded_and_others_stored(tmp_path: Path) -> None:
     data = tmp_path / "m.csv"
     df.to_csv(data, index=False)
     site = SiteConfig.load(write_site(tmp_path, data, share=0.5))
-    summary = run_nightly(site)
+    with pytest.warns(GapFilledWarning, match="C \\(kW\\)"):
+        summary = run_nightly(site)
     assert summary.status == "partial" and summary.exit_code == 0
     assert "no complete training window" in summary.failed["C (kW)"]
     store = ForecastStore(site.store)
@@ -120,7 +121,8 @@ def test_a_failing_meter_is_recorded_and_others_stored(tmp_path: Path) -> None:
     status = store.query("SELECT meter, status, reason FROM run_meters").set_index("meter")
     assert status.loc["C (kW)", "status"] == "failed"
     strict = SiteConfig.load(write_site(tmp_path, data, share=0.2))
-    assert run_nightly(strict).exit_code == 1
+    with pytest.warns(GapFilledWarning):
+        assert run_nightly(strict).exit_code == 1
 
 
 def test_second_job_on_the_same_store_stops_clearly(
