@@ -171,5 +171,7 @@ def test_unknown_closed_flag_is_named() -> None:
     days = pd.date_range("2021-01-01", periods=60, freq="D")
     extras = ExtraTable.load(pd.DataFrame({"date": days, "temp": 1.0}))
     config = WindowConfig.from_strings(input="7D", closed_flags=["noschool"])
-    with pytest.raises(InputError, match="`closed_flags` names 'noschool', which no extras table has"):
+    with pytest.raises(
+        InputError, match="`closed_flags` names 'noschool', which no extras table has"
+    ):
         build_features(prepared(synthetic_wide(days=30), config), config, [extras])
