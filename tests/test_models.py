@@ -196,7 +196,7 @@ def test_grouping_chunks_into_tasks_does_not_change_forecasts() -> None:
 
     assert task_indices(4, 100, 2) == [(0, 1, 2, 3)]
     assert task_indices(4, 3, 2) == [(0,), (1,), (2,), (3,)]
-    frame = load_meters(synthetic_wide(days=20))
+    frame = load_meters(synthetic_wide(days=30))
     features = build_features(frame, WEEK)
     model = ModelConfig(n_estimators=40)
 
@@ -247,3 +247,11 @@ def test_dask_worker_lost_mid_run_still_accounts_for_every_meter() -> None:
     assert killed and victim not in alive
     assert fleet.meters_ == meters and fleet.failed_ == {}
     pd.testing.assert_frame_equal(local, on_dask, check_exact=True)
+
+
+def test_few_training_windows_warn_with_the_meter() -> None:
+    from wattcast import FewWindowsWarning
+
+    df = synthetic_wide(days=16)  # 7-day input, 1-day gap: 8 windows
+    with pytest.warns(FewWindowsWarning, match=r"meter '[AB] \(kW\)' has only 8 complete"):
+        Fleet(WEEK, FAST).fit(df)

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import warnings
 import zlib
 from dataclasses import dataclass
 
 import numpy as np
 
 from wattcast.config import ModelConfig
-from wattcast.errors import InputError
+from wattcast.errors import FewWindowsWarning, InputError
 from wattcast.features.builder import MeterData
 from wattcast.models import intervals
 from wattcast.models.profile_forest import ProfileForestRegressor, TreeChunk
@@ -25,6 +26,10 @@ ESTIMATOR_SETTINGS: dict[str, dict[str, object]] = {
     "random-forest": {"trees": "random", "n_components": None},
     "extra-trees": {"trees": "extra", "n_components": None},
 }  # fmt: skip
+
+
+#: Fewer complete training windows than this draw a FewWindowsWarning.
+FEW_WINDOWS = 14
 
 
 def meter_seed(seed: int | None, meter: str) -> int | None:
@@ -105,6 +110,13 @@ def plan_meter(meter: str, data: MeterData, config: ModelConfig, interval_hours:
         raise InputError(
             "no complete training window (readings missing, or gaps longer than max_gap, "
             "in every window)."
+        )
+    if len(data.X) < FEW_WINDOWS:
+        warnings.warn(
+            f"meter {meter!r} has only {len(data.X)} complete training window(s); "
+            "its forecast rests on little history.",
+            FewWindowsWarning,
+            stacklevel=2,
         )
     weight = None
     if config.recency_half_life is not None:

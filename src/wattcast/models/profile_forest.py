@@ -68,7 +68,7 @@ def fit_chunk(
         n_estimators=n_trees,
         max_features=params["max_features"],
         min_samples_leaf=params["min_samples_leaf"],
-        max_samples=params["max_samples"],
+        max_samples=_bootstrap_size(params["max_samples"], len(X)),
         bootstrap=params["bootstrap"],
         random_state=seed,
         n_jobs=1,
@@ -111,6 +111,18 @@ def _oob_sums(
         total[out] += profiles[row_leaf[out]]
         count[out] += 1
     return total, count
+
+
+def _bootstrap_size(max_samples: float | int | None, n: int) -> int | None:
+    """A fractional ``max_samples`` as a number of windows.
+
+    scikit-learn takes a fraction of the *sum of sample weights* when weights are
+    given, which with recency weights (all below 1) would draw only a handful of
+    windows; here it is always a fraction of the windows.
+    """
+    if max_samples is None or isinstance(max_samples, int | np.integer):
+        return max_samples
+    return max(int(max_samples * n), 1)
 
 
 def apply_trees(trees: list, X32: np.ndarray) -> np.ndarray:
