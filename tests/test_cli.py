@@ -92,3 +92,23 @@ def test_demo_runs_on_bundled_data(tmp_path: Path) -> None:
     frame = pd.read_csv(tmp_path / "forecast.csv")
     assert frame["meter"].nunique() == 7 and len(frame) == 7 * 96
     assert "Collins Center (kW)" in result.output
+
+
+def test_bad_settings_are_one_line_errors(tmp_path: Path, wide_csv: Path) -> None:
+    cases = {
+        (
+            "--tz",
+            "Not/AZone",
+        ): "`tz` must be a time zone name such as 'America/New_York'. Got 'Not/AZone'.",
+        ("--as-of", "garbage"): "`as_of` must be a timestamp such as '2017-03-01'",
+        ("--input", "10"): "`input` must be a duration with a unit, such as '28D'",
+        ("--agg", "avg"): "`agg` must be one of mean, sum, min, max, median. Got 'avg'.",
+        ("--trees", "0"): "`trees` must be a positive integer. Got 0.",
+        ("--confidence", "2"): "`confidence` must be between 0 and 1",
+    }
+    for args, message in cases.items():
+        result = runner.invoke(
+            app, ["forecast", str(wide_csv), *args, "--out", str(tmp_path / "f.csv")]
+        )
+        assert result.exit_code == 2, (args, result.output)
+        assert message in result.output, (args, result.output)

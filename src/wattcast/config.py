@@ -16,6 +16,7 @@ ESTIMATORS = ("profile-forest", "profile-extra-trees", "random-forest", "extra-t
 
 def parse_duration(value: str | pd.Timedelta, name: str) -> pd.Timedelta:
     """Parse ``value`` as a positive duration such as ``"28D"`` or ``"15min"``."""
+    _require_unit(value, name)
     try:
         delta = pd.Timedelta(value)
     except (TypeError, ValueError):
@@ -95,7 +96,53 @@ class WindowConfig:
         return out
 
 
+def _require_unit(value: object, name: str) -> None:
+    """A bare number would be read as nanoseconds: ask for the unit instead."""
+    if isinstance(value, int | float) or (isinstance(value, str) and _is_number(value)):
+        raise InputError(
+            f"`{name}` must be a duration with a unit, such as '28D', '1h' or '15min'. "
+            f"Got {value!r}."
+        )
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def check_zone(tz: str | None) -> str | None:
+    """``tz`` if it names a known time zone."""
+    if tz is None:
+        return None
+    import zoneinfo
+
+    try:
+        zoneinfo.ZoneInfo(tz)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise InputError(
+            f"`tz` must be a time zone name such as 'America/New_York'. Got {tz!r}."
+        ) from None
+    return tz
+
+
+def parse_timestamp(value: str | pd.Timestamp, name: str) -> pd.Timestamp:
+    try:
+        stamp = pd.Timestamp(value)
+    except (TypeError, ValueError):
+        raise InputError(
+            f"`{name}` must be a timestamp such as '2017-03-01' or '2017-03-01T00:00'. "
+            f"Got {value!r}."
+        ) from None
+    if pd.isna(stamp):
+        raise InputError(f"`{name}` must be a timestamp. Got {value!r}.")
+    return stamp
+
+
 def _parse_gap(value: str | pd.Timedelta) -> pd.Timedelta:
+    _require_unit(value, "gap")
     try:
         delta = pd.Timedelta(value)
     except (TypeError, ValueError):

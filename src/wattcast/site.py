@@ -9,7 +9,7 @@ from typing import Any
 
 import pandas as pd
 
-from wattcast.config import ModelConfig, WindowConfig
+from wattcast.config import ModelConfig, WindowConfig, check_zone
 from wattcast.errors import InputError
 
 # section -> key -> (expected type(s), type name shown in errors, default)
@@ -129,7 +129,7 @@ class SiteConfig:
                 raise InputError(f"{origin}: [data] units must be 'kW' or 'kWh'. Got {unit!r}.")
         return cls(
             source=base / data["source"],
-            tz=data["tz"],
+            tz=check_zone(data["tz"]),
             meters=tuple(data["meters"]),
             units=dict(data["units"]),
             extras=tuple(base / p for p in extras["common"]),

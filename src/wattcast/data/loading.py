@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from wattcast.config import check_zone
 from wattcast.data.meter_frame import MeterFrame
 from wattcast.errors import DuplicateRowsWarning, InputError
 
@@ -130,6 +131,7 @@ def load_meters(
     meters: list[str] | None = None,
 ) -> MeterFrame:
     """Load a meter export into a :class:`MeterFrame` on a regular wall-clock grid."""
+    check_zone(tz)
     frame = path if isinstance(path, pd.DataFrame) else read_table(path)
     if is_long_format(frame):
         times, values, names = _long_to_arrays(frame, tz)

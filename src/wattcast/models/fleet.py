@@ -13,7 +13,7 @@ from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
 from wattcast import __version__
-from wattcast.config import ModelConfig, WindowConfig
+from wattcast.config import ModelConfig, WindowConfig, parse_timestamp
 from wattcast.data.cleaning import fill_short_gaps, trim_to_periods
 from wattcast.data.loading import load_meters
 from wattcast.data.meter_frame import MeterFrame
@@ -288,7 +288,7 @@ def _check_meter_extras(per_meter: Mapping[str, Sequence[ExtraTable]], frame: Me
 
 
 def _to_wall(when: str | pd.Timestamp, tz: str | None) -> pd.Timestamp:
-    stamp = pd.Timestamp(when)
+    stamp = parse_timestamp(when, "as_of")
     if stamp.tzinfo is not None:
         stamp = (stamp.tz_convert(tz) if tz else stamp).tz_localize(None)
     return stamp
