@@ -119,3 +119,14 @@ def test_backtest_cli_writes_metrics_and_predictions(tmp_path: Path) -> None:
         "upper",
     ]
     assert "G14" in result.output
+
+
+def test_too_many_periods_is_a_clear_error() -> None:
+    from wattcast import InputError
+
+    frame = load_meters(synthetic_wide(days=20))
+    with pytest.raises(
+        InputError, match=r"`days` asks for 15 periods but the data leave room for 10"
+    ):
+        backtest(frame, WEEK, FAST, periods=15)
+    assert len(backtest(frame, WEEK, FAST, periods=10).predictions) == 10 * 2 * 96

@@ -57,6 +57,14 @@ def backtest(
         raise InputError(f"`days` must be a positive number of periods. Got {periods!r}.")
     frame = trim_to_periods(frame, window.output)
     last_start = frame.end - window.output
+    # the first target needs one whole training window before its cut-off
+    earliest = frame.start + window.input + 2 * window.gap + window.output
+    room = int((last_start - earliest) // window.output) + 1 if last_start >= earliest else 0
+    if periods > room:
+        raise InputError(
+            f"{frame.source}: `days` asks for {periods} periods but the data leave room for "
+            f"{room} (each needs input + gap + output of history before its cut-off)."
+        )
     parts, fit_seconds, refits = [], 0.0, 0
     fleet: Fleet | None = None
     for k in range(periods):
