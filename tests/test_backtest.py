@@ -121,6 +121,7 @@ def test_backtest_cli_writes_metrics_and_predictions(tmp_path: Path) -> None:
     assert "G14" in result.output
 
 
+@pytest.mark.filterwarnings("ignore::wattcast.FewWindowsWarning")
 def test_too_many_periods_is_a_clear_error() -> None:
     from wattcast import InputError
 
