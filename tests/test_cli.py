@@ -112,3 +112,21 @@ def test_bad_settings_are_one_line_errors(tmp_path: Path, wide_csv: Path) -> Non
         )
         assert result.exit_code == 2, (args, result.output)
         assert message in result.output, (args, result.output)
+
+
+def test_estimator_parameters_from_the_command_line(tmp_path: Path, wide_csv: Path) -> None:
+    outs = []
+    for extra in ([], ["--param", "min_samples_leaf=6", "--param", "max_samples=None"]):
+        out = tmp_path / f"f{len(extra)}.csv"
+        result = runner.invoke(app, ["forecast", str(wide_csv), "--input", "7D", "--trees", "10",
+                                     *extra, "--out", str(out)])  # fmt: skip
+        assert result.exit_code == 0, result.output
+        outs.append(pd.read_csv(out))
+    assert not outs[0]["mean"].equals(outs[1]["mean"])
+    result = runner.invoke(app, ["forecast", str(wide_csv), "--param", "max_depht=3",
+                                 "--out", str(tmp_path / "x.csv")])  # fmt: skip
+    assert result.exit_code == 2 and "max_depht" in result.output and "meter '" in result.output
+    result = runner.invoke(
+        app, ["forecast", str(wide_csv), "--param", "oops", "--out", str(tmp_path / "x.csv")]
+    )
+    assert result.exit_code == 2 and "`--param` must look like 'NAME=VALUE'" in result.output

@@ -84,6 +84,27 @@ def _split(value: str | None) -> tuple[str, ...]:
     return tuple(v.strip() for v in value.split(",") if v.strip()) if value else ()
 
 
+def _estimator_params(items: tuple[str, ...]) -> dict[str, object]:
+    """``KEY=VALUE`` pairs for the estimator; numbers and None are converted."""
+    params: dict[str, object] = {}
+    for item in items:
+        key, sep, text = item.partition("=")
+        if not sep or not key.isidentifier():
+            raise InputError(f"`--param` must look like 'NAME=VALUE'. Got {item!r}.")
+        value: object = text
+        if text.lower() == "none":
+            value = None
+        else:
+            for kind in (int, float):
+                try:
+                    value = kind(text)
+                    break
+                except ValueError:
+                    continue
+        params[key] = value
+    return params
+
+
 def _meter_extras(items: list[str]) -> tuple[tuple[str, Path], ...]:
     pairs = []
     for item in items:
@@ -133,6 +154,9 @@ BackendOpt = Annotated[str, typer.Option(help="auto, loky (processes) or threadi
 ConfidenceOpt = Annotated[float, typer.Option(help="Band confidence.")]
 TzOpt = Annotated[str | None, typer.Option(help="Zone of the site, e.g. America/New_York.")]
 ProfileOpt = Annotated[bool, typer.Option("--profile", help="Print stage timings.")]
+ParamOpt = Annotated[
+    list[str], typer.Option("--param", help="Estimator parameter NAME=VALUE (repeatable).")
+]
 ClosedFlagOpt = Annotated[
     list[str], typer.Option("--closed-flag", help="Extras column of closed days, e.g. noschool.")
 ]
@@ -154,12 +178,14 @@ def _configs(
     input: str, gap: str, output: str, sample_freq: str, agg: str, time_attrs: str,
     trees: int, estimator: str, interval: str, seed: int, confidence: float,
     closed_flags: tuple[str, ...] = (),
+    params: tuple[str, ...] = (),
 ) -> tuple[WindowConfig, ModelConfig]:  # fmt: skip
     window = WindowConfig.from_strings(
         input, gap, output, sample_freq, agg, _split(time_attrs), closed_flags=closed_flags
     )
     model = ModelConfig(
         estimator=estimator, n_estimators=trees, seed=seed, confidence=confidence,
+        params=_estimator_params(params),
         interval=interval,
     )  # fmt: skip
     model.validate()
@@ -174,6 +200,7 @@ def forecast(
     meter_extras: MeterExtrasOpt = [],  # noqa: B006
     calendar: CalendarOpt = [],  # noqa: B006
     closed_flag: ClosedFlagOpt = [],  # noqa: B006
+    param: ParamOpt = [],  # noqa: B006
     holidays: HolidaysOpt = None,
     meters: MetersOpt = None,
     input: InputOpt = "28D",
@@ -211,6 +238,7 @@ def forecast(
             seed,
             confidence,
             tuple(closed_flag),
+            tuple(param),
         )
         request = ForecastRequest(
             data=data,
@@ -249,6 +277,7 @@ def backtest(
     extras: ExtrasOpt = [],  # noqa: B006
     calendar: CalendarOpt = [],  # noqa: B006
     closed_flag: ClosedFlagOpt = [],  # noqa: B006
+    param: ParamOpt = [],  # noqa: B006
     holidays: HolidaysOpt = None,
     meters: MetersOpt = None,
     input: InputOpt = "28D",
@@ -282,6 +311,7 @@ def backtest(
             seed,
             confidence,
             tuple(closed_flag),
+            tuple(param),
         )
         frame = load_meters(data, tz=tz, meters=list(_split(meters)) or None)
         tables = [ExtraTable.load(e, frame.tz) for e in extras]
