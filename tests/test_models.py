@@ -202,7 +202,7 @@ def test_grouping_chunks_into_tasks_does_not_change_forecasts() -> None:
 
     def forecasts(n_meters: int | None) -> list[np.ndarray]:
         tasks = ((m, features.meter_data(m)) for m in frame.meters)
-        models, _, _ = train_meters(tasks, model, 0.25, 2, "loky", n_meters=n_meters)
+        models = train_meters(tasks, model, 0.25, 2, "loky", n_meters=n_meters).models
         return [
             models[m].forecast(features.meter_data(m).X_forecast, model)[0] for m in frame.meters
         ]

@@ -135,7 +135,7 @@ class Fleet(BaseEstimator):
     ) -> dict[str, MeterModel]:
         tasks = ((m, features.meter_data(m)) for m in frame.meters)
         interval_hours = frame.interval.total_seconds() / 3600
-        models, wall, cores = train_meters(
+        result = train_meters(
             tasks,
             model,
             interval_hours,
@@ -145,6 +145,9 @@ class Fleet(BaseEstimator):
             failures=failures,
             n_meters=len(frame.meters),
         )
+        models, wall, cores = result.models, result.wall, result.cores
+        if result.startup:
+            timings.add("start workers", result.startup)
         trained = [m for m in frame.meters if m in models]
         for meter in trained:
             timings.add("fit", models[meter].fit_seconds)
