@@ -51,15 +51,25 @@ class FeatureSet:
     def forecast_time(self) -> pd.Timestamp:
         return self.target_times[-1]
 
-    def meter_data(self, meter: str) -> MeterData:
+    def _columns(self, meter: str, rows: slice) -> tuple[np.ndarray, list[str]]:
+        """``meter``'s feature matrix over ``rows`` of the windows, and its names."""
         j = self.meters.index(meter)
-        parts = [self.history[:, j, :], self.common]
+        parts = [self.history[rows, j, :], self.common[rows]]
         names = [*self.history_names, *self.common_names]
         if meter in self.meter_extras:
             extra, extra_names = self.meter_extras[meter]
-            parts.append(extra)
+            parts.append(extra[rows])
             names.extend(extra_names)
-        X_all = np.hstack(parts)
+        return np.hstack(parts), names
+
+    def forecast_row(self, meter: str) -> tuple[np.ndarray, tuple[str, ...], float]:
+        """The forecast's feature row, the feature names and the recent level."""
+        row, names = self._columns(meter, slice(-1, None))
+        return row, tuple(names), float(self.levels[-1, self.meters.index(meter)])
+
+    def meter_data(self, meter: str) -> MeterData:
+        j = self.meters.index(meter)
+        X_all, names = self._columns(meter, slice(None))
         X, Y = X_all[:-1], self.targets[:, :, j]
         complete = ~(np.isnan(X).any(axis=1) | np.isnan(Y).any(axis=1))
         age = self.layout.forecast_start - self.layout.target_starts

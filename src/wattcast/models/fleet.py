@@ -158,9 +158,9 @@ class Fleet(BaseEstimator):
 
     def _set_forecast_rows(self, features: FeatureSet) -> None:
         self.forecast_start_ = features.forecast_time
-        data = {m: features.meter_data(m) for m in self.meters_}
-        self.forecast_rows_ = {m: d.X_forecast for m, d in data.items()}
-        self.forecast_levels_ = {m: d.level_forecast for m, d in data.items()}
+        rows = {m: features.forecast_row(m) for m in self.meters_}
+        self.forecast_rows_ = {m: row for m, (row, _, _) in rows.items()}
+        self.forecast_levels_ = {m: level for m, (_, _, level) in rows.items()}
         self.n_windows_ = {m: self.models_[m].n_windows for m in self.meters_}
 
     # -- forecasting ---------------------------------------------------
@@ -217,7 +217,7 @@ class Fleet(BaseEstimator):
                 frame, window, self.extras_, self.calendars_, self.meter_extras_
             )
             for meter in self.meters_:
-                if features.meter_data(meter).feature_names != self.models_[meter].feature_names:
+                if features.forecast_row(meter)[1] != self.models_[meter].feature_names:
                     raise InputError(
                         f"meter {meter!r}: the new data gives other features than the "
                         "fitted model uses; refit instead."
