@@ -203,9 +203,7 @@ def test_grouping_chunks_into_tasks_does_not_change_forecasts() -> None:
     def forecasts(n_meters: int | None) -> list[np.ndarray]:
         tasks = ((m, features.meter_data(m)) for m in frame.meters)
         models = train_meters(tasks, model, 0.25, 2, "loky", n_meters=n_meters).models
-        return [
-            models[m].forecast(features.meter_data(m).X_forecast, model)[0] for m in frame.meters
-        ]
+        return [models[m].forecast(features.forecast_row(m)[0], model)[0] for m in frame.meters]
 
     for per_chunk, per_meter in zip(forecasts(None), forecasts(1000), strict=True):
         np.testing.assert_array_equal(per_chunk, per_meter)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import inspect
 import time
 import warnings
 from collections.abc import Callable, Iterator
@@ -178,48 +180,81 @@ def cluster(scheduler: str | None) -> AbstractContextManager[object]:
     return dask_client(scheduler)
 
 
+#: Window and model options shared by forecast, backtest and fleet: (name, type, default).
+MODEL_OPTIONS: tuple[tuple[str, object, object], ...] = (
+    ("input", InputOpt, "28D"),
+    ("gap", GapOpt, "1D"),
+    ("output", OutputOpt, "1D"),
+    ("sample_freq", SampleFreqOpt, "1D"),
+    ("agg", AggOpt, "mean"),
+    ("time_attrs", TimeAttrsOpt, "day_of_week,day_of_year"),
+    ("closed_flag", ClosedFlagOpt, []),
+    ("trees", TreesOpt, 100),
+    ("estimator", EstimatorOpt, "profile-forest"),
+    ("param", ParamOpt, []),
+    ("interval", IntervalOpt, "conformal"),
+    ("seed", SeedOpt, 0),
+    ("confidence", ConfidenceOpt, 0.95),
+)
+
+
+def model_options(command: Callable[..., None]) -> Callable[..., None]:
+    """Give ``command`` the shared window and model options.
+
+    The command declares ``window`` and ``model`` parameters instead; they
+    arrive built and validated from the options.
+    """
+    own = [
+        p
+        for p in inspect.signature(command, eval_str=True).parameters.values()
+        if p.name not in ("window", "model")
+    ]
+    shared = [
+        inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=kind)
+        for name, kind, default in MODEL_OPTIONS
+    ]
+
+    @functools.wraps(command)
+    def with_configs(**values: object) -> None:
+        flags = {name: values.pop(name) for name, _, _ in MODEL_OPTIONS}
+        with user_errors():
+            window, model = _configs(**flags)  # type: ignore[arg-type]
+        command(window=window, model=model, **values)
+
+    with_configs.__signature__ = inspect.Signature(own + shared)  # type: ignore[attr-defined]
+    return with_configs
+
+
 def _configs(
     input: str, gap: str, output: str, sample_freq: str, agg: str, time_attrs: str,
-    trees: int, estimator: str, interval: str, seed: int, confidence: float,
-    closed_flags: tuple[str, ...] = (),
-    params: tuple[str, ...] = (),
+    closed_flag: list[str], trees: int, estimator: str, param: list[str], interval: str,
+    seed: int, confidence: float,
 ) -> tuple[WindowConfig, ModelConfig]:  # fmt: skip
     window = WindowConfig.from_strings(
-        input, gap, output, sample_freq, agg, _split(time_attrs), closed_flags=closed_flags
+        input, gap, output, sample_freq, agg, _split(time_attrs), closed_flags=tuple(closed_flag)
     )
     model = ModelConfig(
         estimator=estimator, n_estimators=trees, seed=seed, confidence=confidence,
-        params=_estimator_params(params),
-        interval=interval,
+        params=_estimator_params(tuple(param)), interval=interval,
     )  # fmt: skip
     model.validate()
     return window, model
 
 
 @app.command()
+@model_options
 def forecast(
+    window: WindowConfig,
+    model: ModelConfig,
     data: DataArg,
     out_path: Annotated[Path, typer.Option("--out", help="Forecast file (.csv or .parquet).")],
     extras: ExtrasOpt = [],  # noqa: B006
     meter_extras: MeterExtrasOpt = [],  # noqa: B006
     calendar: CalendarOpt = [],  # noqa: B006
-    closed_flag: ClosedFlagOpt = [],  # noqa: B006
-    param: ParamOpt = [],  # noqa: B006
     holidays: HolidaysOpt = None,
     meters: MetersOpt = None,
-    input: InputOpt = "28D",
-    gap: GapOpt = "1D",
-    output: OutputOpt = "1D",
-    sample_freq: SampleFreqOpt = "1D",
-    agg: AggOpt = "mean",
-    time_attrs: TimeAttrsOpt = "day_of_week,day_of_year",
-    trees: TreesOpt = 100,
-    estimator: EstimatorOpt = "profile-forest",
-    interval: IntervalOpt = "conformal",
-    seed: SeedOpt = 0,
     n_jobs: NJobsOpt = 1,
     backend: BackendOpt = "auto",
-    confidence: ConfidenceOpt = 0.95,
     tz: TzOpt = None,
     as_of: Annotated[str | None, typer.Option(help="Ignore readings after this time.")] = None,
     save_model: Annotated[Path | None, typer.Option(help="Save the fitted fleet here.")] = None,
@@ -229,21 +264,6 @@ def forecast(
     """Forecast every meter's next period after the gap, with an uncertainty band."""
     started = time.perf_counter()
     with user_errors():
-        window, model = _configs(
-            input,
-            gap,
-            output,
-            sample_freq,
-            agg,
-            time_attrs,
-            trees,
-            estimator,
-            interval,
-            seed,
-            confidence,
-            tuple(closed_flag),
-            tuple(param),
-        )
         request = ForecastRequest(
             data=data,
             out=out_path,
@@ -270,7 +290,10 @@ def forecast(
 
 
 @app.command()
+@model_options
 def backtest(
+    window: WindowConfig,
+    model: ModelConfig,
     data: DataArg,
     out_path: Annotated[Path, typer.Option("--out", help="Metrics table (.csv).")],
     predictions_out: Annotated[
@@ -280,43 +303,15 @@ def backtest(
     refit: Annotated[str, typer.Option(help="daily or weekly.")] = "daily",
     extras: ExtrasOpt = [],  # noqa: B006
     calendar: CalendarOpt = [],  # noqa: B006
-    closed_flag: ClosedFlagOpt = [],  # noqa: B006
-    param: ParamOpt = [],  # noqa: B006
     holidays: HolidaysOpt = None,
     meters: MetersOpt = None,
-    input: InputOpt = "28D",
-    gap: GapOpt = "1D",
-    output: OutputOpt = "1D",
-    sample_freq: SampleFreqOpt = "1D",
-    agg: AggOpt = "mean",
-    time_attrs: TimeAttrsOpt = "day_of_week,day_of_year",
-    trees: TreesOpt = 100,
-    estimator: EstimatorOpt = "profile-forest",
-    interval: IntervalOpt = "conformal",
-    seed: SeedOpt = 0,
     n_jobs: NJobsOpt = 1,
     backend: BackendOpt = "auto",
-    confidence: ConfidenceOpt = 0.95,
     tz: TzOpt = None,
     plot_path: Annotated[Path | None, typer.Option("--plot", help="PNG of every meter.")] = None,
 ) -> None:
     """Rolling-origin backtest against baselines: refit, forecast and score each period."""
     with user_errors():
-        window, model = _configs(
-            input,
-            gap,
-            output,
-            sample_freq,
-            agg,
-            time_attrs,
-            trees,
-            estimator,
-            interval,
-            seed,
-            confidence,
-            tuple(closed_flag),
-            tuple(param),
-        )
         frame = load_meters(data, tz=tz, meters=list(_split(meters)) or None)
         tables = [ExtraTable.load(e, frame.tz) for e in extras]
         calendars = [DayCalendar.from_ics(c) for c in calendar]
@@ -325,7 +320,7 @@ def backtest(
         started = time.perf_counter()
         result = run_backtest(frame, window, model, days, tables, calendars, refit, n_jobs, backend)
         elapsed = time.perf_counter() - started
-        metrics = result.metrics(confidence)
+        metrics = result.metrics(model.confidence)
         out_path.parent.mkdir(parents=True, exist_ok=True)
         metrics.to_csv(out_path, index=False, float_format="%.4g")
         if predictions_out is not None:
@@ -364,7 +359,10 @@ def _print_backtest(metrics: pd.DataFrame, days: int, refits: int, elapsed: floa
 
 
 @app.command()
+@model_options
 def fleet(
+    window: WindowConfig,
+    model: ModelConfig,
     data: Annotated[Path, typer.Argument(help="Long-format Parquet: a file or a folder.")],
     out_dir: Annotated[
         Path | None, typer.Option("--out", help="Folder for the forecast parts (Parquet).")
@@ -373,19 +371,8 @@ def fleet(
         Path | None, typer.Option(help="Store file: one run, written batch by batch.")
     ] = None,
     batch_meters: Annotated[int, typer.Option(help="Meters read and trained at once.")] = 100,
-    input: InputOpt = "28D",
-    gap: GapOpt = "1D",
-    output: OutputOpt = "1D",
-    sample_freq: SampleFreqOpt = "1D",
-    agg: AggOpt = "mean",
-    time_attrs: TimeAttrsOpt = "day_of_week,day_of_year",
-    trees: TreesOpt = 100,
-    estimator: EstimatorOpt = "profile-forest",
-    interval: IntervalOpt = "conformal",
-    seed: SeedOpt = 0,
     n_jobs: NJobsOpt = 1,
     backend: BackendOpt = "auto",
-    confidence: ConfidenceOpt = 0.95,
     tz: TzOpt = None,
     as_of: Annotated[str | None, typer.Option(help="Ignore readings after this time.")] = None,
     scheduler: SchedulerOpt = None,
@@ -394,19 +381,6 @@ def fleet(
     from wattcast.workflows.fleet_job import FleetRequest, run_fleet
 
     with user_errors():
-        window, model = _configs(
-            input,
-            gap,
-            output,
-            sample_freq,
-            agg,
-            time_attrs,
-            trees,
-            estimator,
-            interval,
-            seed,
-            confidence,
-        )
         request = FleetRequest(
             data, out_dir, window, model, batch_meters, tz, as_of, n_jobs,
             "dask" if scheduler else backend, store,

@@ -133,7 +133,8 @@ def load_meters(
     """Load a meter export into a :class:`MeterFrame` on a regular wall-clock grid."""
     check_zone(tz)
     frame = path if isinstance(path, pd.DataFrame) else read_table(path)
-    if is_long_format(frame):
+    long = is_long_format(frame)
+    if long:  # duplicates are handled per (timestamp, meter) while pivoting
         times, values, names = _long_to_arrays(frame, tz)
     else:
         times, values, names = _wide_to_arrays(frame, tz)
@@ -146,7 +147,8 @@ def load_meters(
             )
         keep = [names.index(m) for m in meters]
         values, names = values[:, keep], list(meters)
-    times, values = _drop_duplicate_times(frame, times, values, tz)
+    if not long:
+        times, values = _drop_duplicate_times(frame, times, values, tz)
     return _to_grid(frame, times, values, tuple(names), tz)
 
 

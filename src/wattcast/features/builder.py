@@ -21,15 +21,13 @@ from wattcast.features.windows import WindowLayout, make_layout
 
 @dataclass(frozen=True)
 class MeterData:
-    """One meter's training rows and its forecast row."""
+    """One meter's training rows (its forecast row: :meth:`FeatureSet.forecast_row`)."""
 
     X: np.ndarray  # (n_windows, n_features), only complete windows
     Y: np.ndarray  # (n_windows, output_steps)
     age_steps: np.ndarray  # grid steps from each target start to the forecast start
-    X_forecast: np.ndarray  # (1, n_features)
     feature_names: tuple[str, ...]
     level: np.ndarray  # (n_windows,) recent mean reading before each target
-    level_forecast: float
 
 
 @dataclass
@@ -69,8 +67,8 @@ class FeatureSet:
 
     def meter_data(self, meter: str) -> MeterData:
         j = self.meters.index(meter)
-        X_all, names = self._columns(meter, slice(None))
-        X, Y = X_all[:-1], self.targets[:, :, j]
+        X, names = self._columns(meter, slice(None, -1))
+        Y = self.targets[:, :, j]
         complete = ~(np.isnan(X).any(axis=1) | np.isnan(Y).any(axis=1))
         age = self.layout.forecast_start - self.layout.target_starts
         level = self.levels[:, j]
@@ -78,10 +76,8 @@ class FeatureSet:
             X[complete],
             Y[complete],
             age[complete],
-            X_all[-1:],
             tuple(names),
             level[:-1][complete],
-            float(level[-1]),
         )
 
 

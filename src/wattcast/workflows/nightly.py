@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from wattcast import __version__
+from wattcast.config import ModelConfig, WindowConfig
 from wattcast.data.loading import load_meters
 from wattcast.data.meter_frame import MeterFrame
 from wattcast.errors import WattcastError
@@ -243,8 +244,6 @@ def _join_forecasts(store: ForecastStore, actuals: pd.DataFrame) -> pd.DataFrame
 
 def site_from_settings(settings: dict[str, Any], store: Path) -> SiteConfig:
     """The site configuration a stored run was made with."""
-    from wattcast.config import ModelConfig, WindowConfig
-
     window = dict(settings["window_config"])
     for key in ("input", "gap", "output", "sample_freq", "max_gap"):
         window[key] = pd.Timedelta(window[key])
