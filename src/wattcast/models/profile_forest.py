@@ -26,12 +26,20 @@ from dataclasses import dataclass
 import numpy as np
 from joblib import Parallel, delayed
 from sklearn.base import BaseEstimator, RegressorMixin
-from sklearn.ensemble import ExtraTreesRegressor, RandomForestRegressor
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-FORESTS = {"random": RandomForestRegressor, "extra": ExtraTreesRegressor}
-MAX_SEED = np.iinfo(np.int32).max
+from wattcast.models.tree_growing import (
+    MAX_SEED,
+    TreeSpec,
+    bootstrap_weights,
+    grow_tree,
+    tree_seeds,
+)
+
+#: The splitter of each kind of tree: random forests search the best threshold,
+#: extremely randomized trees draw one at random per feature.
+SPLITTERS = {"random": "best", "extra": "random"}
 
 
 @dataclass
@@ -61,27 +69,30 @@ def fit_chunk(
     seed: int | None,
     with_oob: bool,
 ) -> TreeChunk:
-    """Fit ``n_trees`` trees on the split targets ``Z``; runs inside a worker."""
+    """Fit ``n_trees`` trees on the split targets ``Z``; runs inside a worker.
+
+    Bagged as scikit-learn's forests bag, so a single chunk seeded like a
+    ``RandomForestRegressor`` grows the same trees.
+    """
     # CPU time of this thread: in a thread pool, waiting for the GIL is not work.
     start, wall_start = time.thread_time(), time.perf_counter()
-    forest = FORESTS[params["trees"]](
-        n_estimators=n_trees,
-        max_features=params["max_features"],
-        min_samples_leaf=params["min_samples_leaf"],
-        max_samples=_bootstrap_size(params["max_samples"], len(X)),
-        bootstrap=params["bootstrap"],
-        random_state=seed,
-        n_jobs=1,
-    )
-    forest.fit(X, Z, sample_weight=sample_weight)
     X32 = np.ascontiguousarray(X, dtype=np.float32)
-    leaves = apply_trees(forest.estimators_, X32)
-    weights = _in_bag_weights(forest, sample_weight, len(X))
+    Z = np.ascontiguousarray(Z, dtype=np.float64)
+    spec = TreeSpec(SPLITTERS[params["trees"]], params["max_features"], params["min_samples_leaf"])
+    spec.public_tree(0)._validate_params()  # scikit-learn's own parameter checks
+    seeds = tree_seeds(seed, n_trees)
+    weights = _in_bag_weights(params, seeds, sample_weight, len(X))
+    unweighted = not params["bootstrap"] and sample_weight is None
+    trees = [
+        grow_tree(X32, Z, None if unweighted else w, spec, s)
+        for w, s in zip(weights, seeds, strict=True)
+    ]
+    leaves = apply_trees(trees, X32)
     oob_sum = oob_count = None
     if with_oob:
         oob_sum, oob_count = _oob_sums(leaves, weights, Y)
     return TreeChunk(
-        forest.estimators_,
+        trees,
         leaves,
         weights,
         oob_sum,
@@ -126,22 +137,20 @@ def _bootstrap_size(max_samples: float | int | None, n: int) -> int | None:
 
 
 def apply_trees(trees: list, X32: np.ndarray) -> np.ndarray:
-    """``(trees, n)`` leaf index of each row in each tree."""
-    return np.stack([tree.apply(X32, check_input=False) for tree in trees]).astype(np.int32)
+    """``(trees, n)`` leaf index of each row in each tree (``X32``: C-ordered float32)."""
+    return np.stack([tree.tree_.apply(X32) for tree in trees]).astype(np.int32)
 
 
 def _in_bag_weights(
-    forest: RandomForestRegressor, sample_weight: np.ndarray | None, n: int
+    params: dict, seeds: list[int], sample_weight: np.ndarray | None, n: int
 ) -> np.ndarray:
-    """Weight of each training row in each tree, as the trees were fitted."""
-    if forest.bootstrap:
-        # scikit-learn draws the bootstrap (weighted by sample_weight) and fits
-        # each tree with the draw counts as its sample weights.
-        return np.stack(
-            [np.bincount(drawn, minlength=n) for drawn in forest.estimators_samples_]
-        ).astype(np.float64)
+    """``(trees, n)``: the sample weight each tree is grown with."""
+    if params["bootstrap"]:
+        drawn = _bootstrap_size(params["max_samples"], n) or n
+        weight = None if sample_weight is None else np.asarray(sample_weight, float)
+        return np.stack([bootstrap_weights(s, n, drawn, weight) for s in seeds])
     weight = np.ones(n) if sample_weight is None else np.asarray(sample_weight, float)
-    return np.tile(weight, (len(forest.estimators_), 1))
+    return np.tile(weight, (len(seeds), 1))
 
 
 def _leaf_weights(
