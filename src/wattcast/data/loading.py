@@ -223,6 +223,8 @@ def _drop_duplicate_times(
     frame: pd.DataFrame, times: pd.DatetimeIndex, values: np.ndarray, tz: str | None
 ) -> tuple[pd.DatetimeIndex, np.ndarray]:
     """Drop exact duplicate rows; average the hour repeated when clocks go back."""
+    if not times.has_duplicates:  # nothing to drop: skip the row-wise comparison
+        return times, values
     table = pd.DataFrame(values)
     table.insert(0, "__t", times)
     exact = table.duplicated().to_numpy()

@@ -41,7 +41,8 @@ class Fleet(BaseEstimator):
         1-day output.
     model : estimator, trees, seed, confidence and band method.
     n_jobs : cores used in total (-1: all).
-    backend : ``"auto"`` or ``"loky"`` (worker processes), or ``"threading"``.
+    backend : ``"auto"`` or ``"threading"`` (threads of this process), ``"loky"``
+        (worker processes) or ``"dask"``.
 
     Examples
     --------

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from joblib import Parallel, delayed
+from scipy import sparse
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
@@ -107,21 +108,22 @@ def _oob_sums(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Sum of out-of-bag predictions of every training row, and their count.
 
-    Per tree, the leaf profiles are computed once (leaves x rows, times Y) and
-    gathered for the rows the tree did not see.
+    The leaves of all trees are numbered together; one sparse product gives
+    every leaf's in-bag profile, a second sums them over the trees that left
+    each row out of their bootstrap.
     """
-    total, count = np.zeros_like(Y), np.zeros(len(Y))
-    for tree_leaves, tree_weights in zip(leaves, weights, strict=True):
-        out = tree_weights == 0
-        if not out.any():
-            continue
-        ids, row_leaf = np.unique(tree_leaves, return_inverse=True)
-        members = np.zeros((len(ids), len(Y)))
-        members[row_leaf, np.arange(len(Y))] = tree_weights
-        profiles = (members @ Y) / members.sum(axis=1, keepdims=True)
-        total[out] += profiles[row_leaf[out]]
-        count[out] += 1
-    return total, count
+    n_trees, n = leaves.shape
+    offsets = np.arange(n_trees)[:, None] * (int(leaves.max()) + 1)
+    _, leaf = np.unique(leaves + offsets, return_inverse=True)
+    leaf, rows = leaf.ravel(), np.tile(np.arange(n), n_trees)
+    n_leaves = int(leaf.max()) + 1
+    members = sparse.csr_matrix((weights.ravel(), (leaf, rows)), shape=(n_leaves, n))
+    profiles = (members @ Y) / np.asarray(members.sum(axis=1))
+    out = (weights == 0).ravel()
+    left_out = sparse.csr_matrix(
+        (np.ones(out.sum()), (rows[out], leaf[out])), shape=(n, n_leaves)
+    )
+    return left_out @ profiles, (weights == 0).sum(axis=0).astype(np.float64)
 
 
 def _bootstrap_size(max_samples: float | int | None, n: int) -> int | None:
