@@ -120,9 +120,7 @@ def _oob_sums(
     members = sparse.csr_matrix((weights.ravel(), (leaf, rows)), shape=(n_leaves, n))
     profiles = (members @ Y) / np.asarray(members.sum(axis=1))
     out = (weights == 0).ravel()
-    left_out = sparse.csr_matrix(
-        (np.ones(out.sum()), (rows[out], leaf[out])), shape=(n, n_leaves)
-    )
+    left_out = sparse.csr_matrix((np.ones(out.sum()), (rows[out], leaf[out])), shape=(n, n_leaves))
     return left_out @ profiles, (weights == 0).sum(axis=0).astype(np.float64)
 
 
