@@ -73,6 +73,18 @@ def test_exact_duplicate_rows_are_dropped_with_a_count(tmp_path: Path) -> None:
     assert frame.n_steps == 192
 
 
+def test_long_exports_drop_duplicates_and_average_the_repeated_hour(tmp_path: Path) -> None:
+    index = pd.date_range("2016-11-06", periods=16, freq="15min", tz="America/New_York")
+    long = pd.DataFrame({"timestamp": [t.isoformat() for t in index], "meter": "A",
+                         "value": np.arange(16.0)})  # fmt: skip
+    pd.concat([long, long.iloc[:3]]).to_csv(tmp_path / "l.csv", index=False)
+    with pytest.warns(DuplicateRowsWarning, match="dropped 3 exact duplicate"):
+        loaded = load_meters(tmp_path / "l.csv", tz="America/New_York")
+    assert loaded.n_steps == 12
+    assert loaded.values[4, 0] == pytest.approx((4 + 8) / 2)
+    assert loaded.values[0, 0] == 0
+
+
 @pytest.mark.parametrize(
     ("text", "message"),
     [

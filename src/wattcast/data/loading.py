@@ -183,6 +183,13 @@ def _long_to_arrays(
     if not isinstance(meter_col.dtype, pd.CategoricalDtype):
         meter_col = meter_col.astype(str)
     codes, names = pd.factorize(meter_col, sort=True)
+    row, times_unique = pd.factorize(times, sort=True)
+    cell = row.astype(np.int64) * len(names) + codes
+    if np.bincount(cell, minlength=len(times_unique) * len(names)).max(initial=0) <= 1:
+        # One reading per meter and timestamp: nothing to drop or average.
+        grid = np.full((len(times_unique), len(names)), np.nan)
+        grid[row, codes] = values
+        return pd.DatetimeIndex(times_unique), grid, [str(n) for n in names]
     long = pd.DataFrame({"t": times, "m": codes, "v": values})
     exact = long.duplicated()
     if exact.any():
