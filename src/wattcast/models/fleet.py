@@ -9,8 +9,10 @@ from typing import Any
 import joblib
 import numpy as np
 import pandas as pd
+from joblib import Parallel, delayed, effective_n_jobs
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
+from threadpoolctl import threadpool_limits
 
 from wattcast import __version__
 from wattcast.config import ModelConfig, WindowConfig, parse_timestamp
@@ -169,8 +171,13 @@ class Fleet(BaseEstimator):
         """Forecast the output period after the data's last complete period + gap."""
         check_is_fitted(self, "models_")
         timings = Timings()
-        with timings.stage("predict"):
-            frames = [self._predict_meter(m) for m in self.meters_]
+        # Meters are forecast in threads (leaf look-ups and small products release
+        # the GIL), each with one BLAS thread so that results never depend on n_jobs.
+        cores = 1 if self.backend == "dask" else effective_n_jobs(self.n_jobs or 1)
+        with timings.stage("predict"), threadpool_limits(limits=1):
+            frames = Parallel(n_jobs=cores, prefer="threads")(
+                delayed(self._predict_meter)(m) for m in self.meters_
+            )
             frame = pd.concat(frames, ignore_index=True)[COLUMNS]
         self.timings_.merge(timings)
         return Forecast(frame, self.run_log())

@@ -16,7 +16,8 @@ import json
 import os
 import time
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -25,6 +26,7 @@ import pandas as pd
 from wattcast import __version__
 from wattcast.config import ModelConfig, WindowConfig
 from wattcast.data.loading import load_meters
+from wattcast.data.meter_frame import MeterFrame
 from wattcast.data.parquet_fleet import ParquetFleet, meter_zones
 from wattcast.errors import InputError, WattcastWarning
 from wattcast.models.fleet import Fleet
@@ -94,23 +96,27 @@ def run_fleet(
     for meter in meters:
         by_zone.setdefault(zones[meter], []).append(meter)
     part = len(list(request.out.glob("batch-*.parquet"))) if request.out is not None else 0
-    for zone, names in by_zone.items():
-        for batch, rows in _timed_batches(source, names, request.batch_meters, summary):
-            forecast, failed = _forecast_batch(request, rows, zone, summary)
-            if summary.forecast_start is None and len(forecast):
-                summary.forecast_start = str(forecast["timestamp"].min())
-            with_write = time.perf_counter()
-            if request.out is not None:
-                _write_part(forecast, request.out / f"batch-{part:05d}.parquet")
-            if store is not None:
-                status = {m: failed.get(m) for m in batch}
-                store.write_batch(run_id, forecast, status)  # type: ignore[arg-type]
-            summary.write_seconds += time.perf_counter() - with_write
-            part += 1
-            summary.batches += 1
-            summary.meters += len(batch)
-            if on_meters_done is not None:
-                on_meters_done(len(batch), len(meters))
+    # Gaps and short histories are expected in a fleet; the filter is set once
+    # here, for the reading thread too (filters are process-wide).
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", WattcastWarning)
+        for zone, names in by_zone.items():
+            for batch, frame in _read_ahead(source, names, request.batch_meters, zone, summary):
+                forecast, failed = _forecast_batch(request, frame, zone, summary)
+                if summary.forecast_start is None and len(forecast):
+                    summary.forecast_start = str(forecast["timestamp"].min())
+                with_write = time.perf_counter()
+                if request.out is not None:
+                    _write_part(forecast, request.out / f"batch-{part:05d}.parquet")
+                if store is not None:
+                    status = {m: failed.get(m) for m in batch}
+                    store.write_batch(run_id, forecast, status)  # type: ignore[arg-type]
+                summary.write_seconds += time.perf_counter() - with_write
+                part += 1
+                summary.batches += 1
+                summary.meters += len(batch)
+                if on_meters_done is not None:
+                    on_meters_done(len(batch), len(meters))
     summary.seconds = time.perf_counter() - started
     if store is not None:
         status = "partial" if summary.failed else "ok"
@@ -158,27 +164,39 @@ def _open_store_run(request: FleetRequest) -> tuple[ForecastStore | None, int | 
     return store, run_id
 
 
-def _timed_batches(source: ParquetFleet, names: list[str], size: int, summary: FleetSummary):
-    iterator = source.batches(names, size)
-    while True:
+def _read_ahead(
+    source: ParquetFleet, names: list[str], size: int, zone: str | None, summary: FleetSummary
+) -> Iterator[tuple[list[str], MeterFrame]]:
+    """Batches of meters read and checked, the next one in a background thread.
+
+    Reading and checking the next batch (Parquet, pandas) overlaps the training
+    of the current one, so the cores are not idle between batches.
+    """
+    batches = source.batches(names, size)
+
+    def load_next() -> tuple[list[str], MeterFrame] | None:
         start = time.perf_counter()
-        try:
-            batch, rows = next(iterator)
-        except StopIteration:
-            return
+        item = next(batches, None)
+        if item is None:
+            return None
+        batch, rows = item
+        frame = load_meters(rows, tz=zone)
         summary.read_seconds += time.perf_counter() - start
-        yield batch, rows
+        return batch, frame
+
+    with ThreadPoolExecutor(max_workers=1) as reader:
+        pending = reader.submit(load_next)
+        while (item := pending.result()) is not None:
+            pending = reader.submit(load_next)
+            yield item
 
 
 def _forecast_batch(
-    request: FleetRequest, rows: pd.DataFrame, zone: str | None, summary: FleetSummary
+    request: FleetRequest, frame: MeterFrame, zone: str | None, summary: FleetSummary
 ) -> tuple[pd.DataFrame, dict[str, str]]:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", WattcastWarning)  # gaps are expected in a fleet
-        frame = load_meters(rows, tz=zone)
-        fleet = Fleet(request.window, request.model, n_jobs=request.n_jobs, backend=request.backend)
-        fleet.fit(frame, as_of=request.as_of, on_error="skip")
-        forecast = fleet.predict().frame
+    fleet = Fleet(request.window, request.model, n_jobs=request.n_jobs, backend=request.backend)
+    fleet.fit(frame, as_of=request.as_of, on_error="skip")
+    forecast = fleet.predict().frame
     summary.failed.update(fleet.failed_)
     summary.train_seconds += fleet.timings_.train_wall
     summary.fit_seconds += fleet.timings_.fit_sum
