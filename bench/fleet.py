@@ -2,12 +2,13 @@
 
 For each N (meters x 365 days of 15-minute data, made by bench/make_fleet.py
 and cached under bench/data/fleets/), runs the whole `wattcast fleet` job
-(read, train, forecast, write) in a fresh process with 1 and 2 loky workers and
-on a 2-worker Dask LocalCluster, and prints one table row per run; parallel
-efficiency is the 1-worker wall time over (2 x the 2-worker wall time), measured
-in the same run. Writes bench/results/fleet.csv and bench/results/fleet.png.
+(read, train, forecast, write into a store) in a fresh process on 1 core, on 2
+cores with threads (the default) and with 2 loky worker processes, and on a
+2-worker Dask LocalCluster, and prints one table row per run; parallel
+efficiency is the 1-core wall time over (2 x the 2-core wall time), measured in
+the same run. Writes bench/results/fleet.csv and bench/results/fleet.png.
 
-    python bench/fleet.py [--sizes 10 100 1000] [--big] [--only loky-2]
+    python bench/fleet.py [--sizes 10 100 1000] [--big] [--only threads-2]
 """
 
 from __future__ import annotations
@@ -27,8 +28,9 @@ ROOT = Path(__file__).resolve().parent.parent
 CACHE = ROOT / "bench" / "data" / "fleets"
 RESULTS = ROOT / "bench" / "results"
 RUNS = {
-    "loky-1": ["--n-jobs", "1"],
-    "loky-2": ["--n-jobs", "2"],
+    "cores-1": ["--n-jobs", "1"],
+    "threads-2": ["--n-jobs", "2"],  # the default backend
+    "loky-2": ["--n-jobs", "2", "--backend", "loky"],
     "dask-2": ["--scheduler", "local:2"],
 }
 
@@ -51,7 +53,7 @@ def run_job(data: Path, options: list[str]) -> dict[str, float]:
         start = time.perf_counter()
         subprocess.run(
             [sys.executable, "-m", "wattcast.cli", "fleet", str(data),
-             "--out", str(Path(tmp) / "f"), *options],
+             "--store", str(Path(tmp) / "store.sqlite"), *options],
             check=True, capture_output=True,
         )  # fmt: skip
         wall = time.perf_counter() - start
@@ -98,13 +100,14 @@ def main() -> None:
             print(pd.DataFrame([row]).to_string(index=False, header=len(rows) == 1), flush=True)
     table = pd.DataFrame(rows)
     walls = table.pivot(index="meters", columns="run", values="wall_s")
-    if {"loky-1", "loky-2"} <= set(walls.columns):
-        efficiency = walls["loky-1"] / (2 * walls["loky-2"])
-        print("parallel efficiency at 2 workers:", efficiency.round(2).to_dict())
-    if {"dask-2", "loky-2"} <= set(walls.columns):
+    for run in ("threads-2", "loky-2"):
+        if {"cores-1", run} <= set(walls.columns):
+            efficiency = walls["cores-1"] / (2 * walls[run])
+            print(f"parallel efficiency, {run}:", efficiency.round(2).to_dict())
+    if {"dask-2", "threads-2"} <= set(walls.columns):
         print(
-            "Dask / loky wall time at 2 workers:",
-            (walls["dask-2"] / walls["loky-2"]).round(2).to_dict(),
+            "Dask / local threads wall time at 2 workers:",
+            (walls["dask-2"] / walls["threads-2"]).round(2).to_dict(),
         )
     RESULTS.mkdir(exist_ok=True)
     table.to_csv(RESULTS / "fleet.csv", index=False)

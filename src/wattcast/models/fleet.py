@@ -29,6 +29,8 @@ from wattcast.models.parallel import train_meters
 from wattcast.timing import Timings
 
 SAVE_FORMAT = 1
+#: From this many meters, forecasts are computed in parallel threads.
+PARALLEL_PREDICT_MIN_METERS = 32
 DataLike = str | Path | pd.DataFrame | MeterFrame
 ExtrasLike = str | Path | pd.DataFrame | ExtraTable
 
@@ -171,9 +173,12 @@ class Fleet(BaseEstimator):
         """Forecast the output period after the data's last complete period + gap."""
         check_is_fitted(self, "models_")
         timings = Timings()
-        # Meters are forecast in threads (leaf look-ups and small products release
-        # the GIL), each with one BLAS thread so that results never depend on n_jobs.
+        # Many meters are forecast in threads (leaf look-ups and small products
+        # release the GIL); a few are quicker in this thread than a pool is to start.
+        # One BLAS thread each, so that results never depend on n_jobs.
         cores = 1 if self.backend == "dask" else effective_n_jobs(self.n_jobs or 1)
+        if len(self.meters_) < PARALLEL_PREDICT_MIN_METERS:
+            cores = 1
         with timings.stage("predict"), threadpool_limits(limits=1):
             frames = Parallel(n_jobs=cores, prefer="threads")(
                 delayed(self._predict_meter)(m) for m in self.meters_

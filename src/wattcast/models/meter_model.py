@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import warnings
 import zlib
 from dataclasses import dataclass
@@ -102,10 +103,12 @@ class MeterJob:
     chunks: list[tuple[int, int | None]]
     feature_names: tuple[str, ...]
     level_floor: float | None
+    plan_seconds: float = 0.0  # CPU time of validating and learning the split targets
 
 
 def plan_meter(meter: str, data: MeterData, config: ModelConfig, interval_hours: float) -> MeterJob:
     """Validate one meter's rows and lay out its chunks of trees."""
+    started = time.thread_time()
     if len(data.X) == 0:
         raise InputError(
             "no complete training window (readings missing, or gaps longer than max_gap, "
@@ -139,11 +142,17 @@ def plan_meter(meter: str, data: MeterData, config: ModelConfig, interval_hours:
         chunks,
         data.feature_names,
         floor,
+        time.thread_time() - started,
     )
 
 
 def finish_meter(job: MeterJob, chunks: list[TreeChunk], config: ModelConfig) -> MeterModel:
-    """Assemble a meter's fitted chunks and calibrate its band."""
+    """Assemble a meter's fitted chunks and calibrate its band.
+
+    The meter's fit time is the CPU time of all of it: split targets, trees and
+    calibration, wherever each part ran.
+    """
+    started = time.thread_time()
     estimator = job.estimator.assemble(chunks, job.Y)
     radius = None
     if config.interval == "conformal":
@@ -156,6 +165,6 @@ def finish_meter(job: MeterJob, chunks: list[TreeChunk], config: ModelConfig) ->
         job.feature_names,
         len(job.X),
         radius,
-        sum(c.seconds for c in chunks),
+        job.plan_seconds + sum(c.seconds for c in chunks) + time.thread_time() - started,
         job.level_floor,
     )
