@@ -78,6 +78,8 @@ def fit_chunk(
     # CPU time of this thread: in a thread pool, waiting for the GIL is not work.
     start, wall_start = time.thread_time(), time.perf_counter()
     X32 = np.ascontiguousarray(X, dtype=np.float32)
+    # The splitter reads one feature of many rows at a time: columns contiguous.
+    X32_columns = np.asfortranarray(X32)
     Z = np.ascontiguousarray(Z, dtype=np.float64)
     spec = TreeSpec(SPLITTERS[params["trees"]], params["max_features"], params["min_samples_leaf"])
     spec.public_tree(0)._validate_params()  # scikit-learn's own parameter checks
@@ -85,7 +87,7 @@ def fit_chunk(
     weights = _in_bag_weights(params, seeds, sample_weight, len(X))
     unweighted = not params["bootstrap"] and sample_weight is None
     trees = [
-        grow_tree(X32, Z, None if unweighted else w, spec, s)
+        grow_tree(X32_columns, Z, None if unweighted else w, spec, s)
         for w, s in zip(weights, seeds, strict=True)
     ]
     leaves = apply_trees(trees, X32)
