@@ -4,10 +4,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
-from wattcast import ModelConfig, WindowConfig
+from wattcast import InputError, ModelConfig, WindowConfig
 from wattcast.data.parquet_fleet import ParquetFleet
 from wattcast.workflows.fleet_job import FleetRequest, run_fleet
 
@@ -115,3 +116,35 @@ def test_store_receives_batches_and_a_crashed_run_resumes(
     current = store.current_forecasts()
     assert current["meter"].nunique() == 12
     assert not current.duplicated(["meter", "timestamp"]).any()
+
+
+def test_batches_read_only_their_meters_from_unsorted_partitions(tmp_path: Path) -> None:
+    rng = np.random.default_rng(0)
+    times = pd.date_range("2021-01-01", periods=50, freq="15min", tz="UTC")
+    rows = pd.DataFrame({
+        "timestamp": np.tile(times, 6),
+        "meter": np.repeat([f"m{k}" for k in (5, 1, 4, 0, 3, 2)], 50),
+        "value": rng.normal(size=300),
+    }).sample(frac=1, random_state=1)  # fmt: skip
+    folder = tmp_path / "fleet"
+    for part in range(3):
+        chunk = rows.iloc[part * 100 : (part + 1) * 100]
+        (folder / f"group={part}").mkdir(parents=True)
+        chunk.to_parquet(folder / f"group={part}" / "p.parquet", index=False, row_group_size=40)
+    fleet = ParquetFleet(folder)
+    assert fleet.meters() == [f"m{k}" for k in range(6)]
+    batch = fleet.read(["m4", "m0"])
+    assert sorted(batch["meter"].unique()) == ["m0", "m4"]
+    expected = rows[rows["meter"].isin(["m4", "m0"])]
+    assert len(batch) == len(expected) == 100
+    np.testing.assert_allclose(np.sort(batch["value"]), np.sort(expected["value"]))
+    with pytest.raises(InputError, match="no meter named 'm9'"):
+        fleet.read(["m9"])
+
+
+def test_rows_without_a_meter_name_are_an_error(tmp_path: Path) -> None:
+    rows = pd.DataFrame({"timestamp": pd.date_range("2021-01-01", periods=3, freq="15min"),
+                         "meter": ["a", None, "a"], "value": [1.0, 2.0, 3.0]})  # fmt: skip
+    rows.to_parquet(tmp_path / "f.parquet", index=False)
+    with pytest.raises(InputError, match=r"f\.parquet, column 'meter': 1 row\(s\) without"):
+        ParquetFleet(tmp_path / "f.parquet").meters()
