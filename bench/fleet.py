@@ -62,6 +62,17 @@ def run_job(data: Path, options: list[str]) -> dict[str, float]:
     return {"wall_s": wall, "cpu_s": cpu, "peak_rss_mb": after.ru_maxrss / 1024}
 
 
+def _merge_saved(table: pd.DataFrame, saved: Path) -> pd.DataFrame:
+    """This run's rows, plus the saved rows of sizes and runs it did not measure."""
+    if not saved.exists():
+        return table
+    earlier = pd.read_csv(saved)
+    measured = set(zip(table["meters"], table["run"], strict=True))
+    keep = [(m, r) not in measured for m, r in zip(earlier["meters"], earlier["run"], strict=True)]
+    merged = pd.concat([earlier[keep], table], ignore_index=True)
+    return merged.sort_values(["meters", "run"], kind="stable", ignore_index=True)
+
+
 def plot(table: pd.DataFrame, path: Path) -> None:
     import matplotlib
 
@@ -98,7 +109,7 @@ def main() -> None:
             row["per_meter_s"] = row["wall_s"] / meters
             rows.append(row)
             print(pd.DataFrame([row]).to_string(index=False, header=len(rows) == 1), flush=True)
-    table = pd.DataFrame(rows)
+    table = _merge_saved(pd.DataFrame(rows), RESULTS / "fleet.csv")
     walls = table.pivot(index="meters", columns="run", values="wall_s")
     for run in ("threads-2", "loky-2"):
         if {"cores-1", run} <= set(walls.columns):
