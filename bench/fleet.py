@@ -6,7 +6,8 @@ and cached under bench/data/fleets/), runs the whole `wattcast fleet` job
 cores with threads (the default) and with 2 loky worker processes, and on a
 2-worker Dask LocalCluster, and prints one table row per run; parallel
 efficiency is the 1-core wall time over (2 x the 2-core wall time), measured in
-the same run. Writes bench/results/fleet.csv and bench/results/fleet.png.
+the same run. Writes bench/results/fleet.csv (keeping the saved rows of sizes
+and runs not measured this time) and bench/results/fleet.png.
 
     python bench/fleet.py [--sizes 10 100 1000] [--big] [--only threads-2]
 """
