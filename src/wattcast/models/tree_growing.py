@@ -33,13 +33,14 @@ MAX_SEED = np.iinfo(np.int32).max
 
 @dataclass(frozen=True)
 class TreeSpec:
-    """Settings of every tree of a forest, resolved for the training matrix."""
+    """Settings shared by every tree of a forest, as ``DecisionTreeRegressor`` takes them."""
 
     splitter: str  # "best" (random forest) or "random" (extremely randomized trees)
     max_features: float | int | str | None
     min_samples_leaf: int
 
     def public_tree(self, seed: int) -> DecisionTreeRegressor:
+        """An unfitted scikit-learn tree with these settings and ``seed``."""
         return DecisionTreeRegressor(
             splitter=self.splitter,
             max_features=self.max_features,
