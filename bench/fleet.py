@@ -84,6 +84,7 @@ def plot(table: pd.DataFrame, path: Path) -> None:
     for run, group in table.groupby("run"):
         left.plot(group["meters"], group["wall_s"], marker="o", label=run)
         right.plot(group["meters"], group["peak_rss_mb"], marker="o", label=run)
+    left.set_yscale("log")
     for ax, label in ((left, "wall time (s)"), (right, "peak RSS of one process (MB)")):
         ax.set_xscale("log")
         ax.set_xlabel("meters (365 days, 15-minute)")
