@@ -7,6 +7,10 @@ with no forest running threads of its own inside a worker (no nested
 parallelism). BLAS and OpenMP pools are held to one thread during training, so
 busy threads never exceed ``n_jobs`` and results do not depend on the thread
 count. Fitted trees are returned by the workers and assembled by the caller.
+
+Workers are threads of this process by default (tree growing releases the GIL,
+see :mod:`wattcast.models.tree_growing`), loky worker processes with
+``backend="loky"``, or the workers of a Dask cluster with ``backend="dask"``.
 """
 
 from __future__ import annotations
