@@ -26,7 +26,7 @@ from wattcast.data.loading import load_meters
 from wattcast.errors import InputError, WattcastError
 from wattcast.evaluation.baselines import BASELINES
 from wattcast.evaluation.metrics import g14_pass
-from wattcast.features.day_calendar import DayCalendar
+from wattcast.features.day_calendar import DayCalendar, with_holidays
 from wattcast.features.extras import ExtraTable
 from wattcast.workflows.backtest import backtest as run_backtest
 from wattcast.workflows.forecast import ForecastRequest, ForecastRun, run_forecast
@@ -314,9 +314,7 @@ def backtest(
     with user_errors():
         frame = load_meters(data, tz=tz, meters=list(_split(meters)) or None)
         tables = [ExtraTable.load(e, frame.tz) for e in extras]
-        calendars = [DayCalendar.from_ics(c) for c in calendar]
-        if holidays:
-            calendars.append(DayCalendar.from_holidays(holidays))
+        calendars = with_holidays([DayCalendar.from_ics(c) for c in calendar], holidays)
         started = time.perf_counter()
         result = run_backtest(frame, window, model, days, tables, calendars, refit, n_jobs, backend)
         elapsed = time.perf_counter() - started

@@ -7,14 +7,17 @@ own flag. For periods longer than a day the feature is the share of days flagged
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Container
+from collections.abc import Container, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 import pandas as pd
 
 from wattcast.errors import InputError
+
+CalendarT = TypeVar("CalendarT")
 
 
 @dataclass(frozen=True)
@@ -70,6 +73,13 @@ class DayCalendar:
             days = (target_times + pd.Timedelta(days=k)).date
             flags += np.fromiter((d in self.dates for d in days), dtype=float, count=len(days))
         return (flags / n_days)[:, None]
+
+
+def with_holidays(
+    calendars: Sequence[CalendarT], country: str | None
+) -> list[CalendarT | DayCalendar]:
+    """``calendars`` plus the public holidays of ``country`` (ISO code), when given."""
+    return [*calendars, *([DayCalendar.from_holidays(country)] if country else [])]
 
 
 def _event_days(event: object) -> list[dt.date]:

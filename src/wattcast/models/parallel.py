@@ -41,6 +41,11 @@ TASKS_AHEAD = 2
 DASK_RETRIES = 3
 WORKER_DIED = (TerminatedWorkerError, BrokenProcessPool)
 
+#: Tasks: a meter ready to train and which of its chunks of trees to fit.
+Tasks = Iterator[tuple[MeterJob, tuple[int, ...]]]
+#: Results of tasks as they finish: (meter, chunk index, fitted chunk or error).
+Results = Iterator[list[tuple[str, int, TreeChunk | MeterFitError]]]
+
 
 def dask_cores() -> int:
     """Cores of the Dask cluster of the current client (see wattcast.workflows.cluster)."""
@@ -63,13 +68,7 @@ def _dask_errors() -> tuple[type[BaseException], ...]:
     return (KilledWorker,)
 
 
-def _loky_results(
-    chunks: Iterator[tuple[MeterJob, tuple[int, ...]]],
-    backend: str,
-    cores: int,
-    with_oob: bool,
-    tolerate: bool,
-) -> Iterator[list[tuple[str, int, TreeChunk | MeterFitError]]]:
+def _loky_results(chunks: Tasks, cores: int, with_oob: bool, tolerate: bool) -> Results:
     """Results as they finish, from loky worker processes."""
     # Worker processes start with BLAS and OpenMP pools of one thread (joblib
     # sets their environment once per worker).
@@ -83,13 +82,7 @@ def _loky_results(
         yield from run(calls)
 
 
-def _thread_results(
-    chunks: Iterator[tuple[MeterJob, tuple[int, ...]]],
-    backend: str,
-    cores: int,
-    with_oob: bool,
-    tolerate: bool,
-) -> Iterator[list[tuple[str, int, TreeChunk | MeterFitError]]]:
+def _thread_results(chunks: Tasks, cores: int, with_oob: bool, tolerate: bool) -> Results:
     """Results as they finish, from threads of this process (or this thread for one core).
 
     A standard-library pool: it starts and stops in well under a millisecond
@@ -148,13 +141,7 @@ def start_workers(cores: int) -> float:
     return time.perf_counter() - started
 
 
-def _dask_results(
-    chunks: Iterator[tuple[MeterJob, tuple[int, ...]]],
-    backend: str,
-    cores: int,
-    with_oob: bool,
-    tolerate: bool,
-) -> Iterator[list[tuple[str, int, TreeChunk | MeterFitError]]]:
+def _dask_results(chunks: Tasks, cores: int, with_oob: bool, tolerate: bool) -> Results:
     """Results as they finish on the Dask cluster of the current client.
 
     Each meter's data goes to the cluster once: inside its task when the meter
@@ -264,7 +251,7 @@ def train_meters(
 
     tolerate = failures is not None
 
-    def chunks() -> Iterator[tuple[MeterJob, tuple[int, ...]]]:
+    def chunks() -> Tasks:
         for meter, data in tasks:
             try:
                 job = plan_meter(meter, data, config, interval_hours)
@@ -294,7 +281,7 @@ def train_meters(
                 run = _dask_results
             elif backend == "loky" and cores > 1:
                 run = _loky_results
-            results = run(chunks(), backend, cores, with_oob, tolerate)
+            results = run(chunks(), cores, with_oob, tolerate)
             for meter, index, chunk in (item for batch in results for item in batch):
                 if isinstance(chunk, MeterFitError):
                     failures[meter] = chunk.reason  # type: ignore[index]

@@ -7,9 +7,10 @@ the day, so the mean squared error of a split is almost entirely carried by a
 handful of principal components. Trees here choose splits on those components
 (``n_components``; ``None`` uses the raw outputs like a plain random forest),
 then every leaf predicts the weighted mean of the in-bag training profiles that
-fall into it, in kW. The trees are scikit-learn's own forests fitted on the
-components; with ``n_components=None`` this is exactly scikit-learn's
-``RandomForestRegressor`` (or ``ExtraTreesRegressor``).
+fall into it, in kW. The trees are scikit-learn's decision trees, grown and
+bagged as its forests grow them (:mod:`wattcast.models.tree_growing`); with
+``n_components=None`` and one chunk this is exactly scikit-learn's
+``RandomForestRegressor`` (or ``ExtraTreesRegressor`` with the same bootstrap).
 
 Keeping, per tree, which leaf each training sample falls in and its bootstrap
 weight also gives the per-tree predictions (spread of the trees), quantile

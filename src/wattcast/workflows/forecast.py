@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from wattcast.config import ModelConfig, WindowConfig
-from wattcast.features.day_calendar import DayCalendar
+from wattcast.features.day_calendar import with_holidays
 from wattcast.models.fleet import Fleet
 from wattcast.models.forecast import Forecast
 
@@ -43,9 +43,7 @@ def run_forecast(
     request: ForecastRequest, on_meter_done: Callable[[str], None] | None = None
 ) -> ForecastRun:
     """Load, train every meter, forecast and write; every stage is timed on the fleet."""
-    calendars: list[DayCalendar | Path] = list(request.calendars)
-    if request.holidays:
-        calendars.append(DayCalendar.from_holidays(request.holidays))
+    calendars = with_holidays(request.calendars, request.holidays)
     per_meter: dict[str, list[Path]] = {}
     for meter, path in request.meter_extras:
         per_meter.setdefault(meter, []).append(path)

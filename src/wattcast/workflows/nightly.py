@@ -24,7 +24,7 @@ from wattcast.data.loading import load_meters
 from wattcast.data.meter_frame import MeterFrame
 from wattcast.errors import WattcastError
 from wattcast.evaluation.anomalies import detect_events
-from wattcast.features.day_calendar import DayCalendar
+from wattcast.features.day_calendar import with_holidays
 from wattcast.models.fleet import Fleet
 from wattcast.site import SiteConfig
 from wattcast.store.sqlite_store import ForecastStore, RunRecord, iso_utc
@@ -106,9 +106,7 @@ def site_settings(site: SiteConfig, as_of: pd.Timestamp | None) -> dict[str, Any
 
 
 def fit_site(site: SiteConfig, frame: MeterFrame, as_of: pd.Timestamp | None) -> Fleet:
-    calendars: list[DayCalendar | Path] = list(site.calendars)
-    if site.holidays:
-        calendars.append(DayCalendar.from_holidays(site.holidays))
+    calendars = with_holidays(site.calendars, site.holidays)
     fleet = Fleet(site.window, site.model, n_jobs=site.n_jobs)
     return fleet.fit(
         frame,
