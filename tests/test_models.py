@@ -192,10 +192,10 @@ def test_dask_without_a_client_is_a_clear_error() -> None:
 def test_grouping_chunks_into_tasks_does_not_change_forecasts() -> None:
     from wattcast import load_meters
     from wattcast.features.builder import build_features
-    from wattcast.models.parallel import task_indices, train_meters
+    from wattcast.models.parallel import train_meters, whole_meter_tasks
 
-    assert task_indices(4, 100, 2) == [(0, 1, 2, 3)]
-    assert task_indices(4, 3, 2) == [(0,), (1,), (2,), (3,)]
+    assert whole_meter_tasks(100, 2) and not whole_meter_tasks(3, 2)
+    assert not whole_meter_tasks(None, 1)
     frame = load_meters(synthetic_wide(days=30))
     features = build_features(frame, WEEK)
     model = ModelConfig(n_estimators=40)
@@ -247,9 +247,13 @@ def test_dask_worker_lost_mid_run_still_accounts_for_every_meter() -> None:
     pd.testing.assert_frame_equal(local, on_dask, check_exact=True)
 
 
-def test_few_training_windows_warn_with_the_meter() -> None:
+@pytest.mark.parametrize("n_meters, backend", [(2, "threading"), (8, "loky")])
+def test_few_training_windows_warn_with_the_meter(n_meters: int, backend: str) -> None:
+    """Also when whole meters train in worker processes, where warnings would be lost."""
     from wattcast import FewWindowsWarning
 
-    df = synthetic_wide(days=16)  # 7-day input, 1-day gap: 8 windows
-    with pytest.warns(FewWindowsWarning, match=r"meter '[AB] \(kW\)' has only 8 complete"):
-        Fleet(WEEK, FAST).fit(df)
+    meters = tuple(f"M{i} (kW)" for i in range(n_meters))
+    df = synthetic_wide(days=16, meters=meters)  # 7-day input, 1-day gap: 8 windows
+    with pytest.warns(FewWindowsWarning, match=r"meter 'M\d \(kW\)' has only 8 complete") as seen:
+        Fleet(WEEK, FAST, n_jobs=2, backend=backend).fit(df)
+    assert len([w for w in seen if w.category is FewWindowsWarning]) == n_meters

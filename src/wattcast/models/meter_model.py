@@ -13,7 +13,7 @@ from wattcast.config import ModelConfig
 from wattcast.errors import FewWindowsWarning, InputError
 from wattcast.features.builder import MeterData
 from wattcast.models import intervals
-from wattcast.models.profile_forest import ProfileForestRegressor, TreeChunk
+from wattcast.models.profile_forest import ProfileForestRegressor, TreeChunk, fit_chunk
 
 #: Estimator presets. The profile forests' bootstrap of half the windows and
 #: leaves of at least two windows were chosen on the Andover backtest
@@ -106,9 +106,12 @@ class MeterJob:
     plan_seconds: float = 0.0  # CPU time of validating and learning the split targets
 
 
-def plan_meter(meter: str, data: MeterData, config: ModelConfig, interval_hours: float) -> MeterJob:
-    """Validate one meter's rows and lay out its chunks of trees."""
-    started = time.thread_time()
+def check_windows(meter: str, data: MeterData) -> None:
+    """Refuse a meter with no complete window; warn when it has few.
+
+    Called where the user's warnings are seen (the calling process), before the
+    meter goes to a worker: a warning raised in a worker process is lost.
+    """
     if len(data.X) == 0:
         raise InputError(
             "no complete training window (readings missing, or gaps longer than max_gap, "
@@ -119,8 +122,13 @@ def plan_meter(meter: str, data: MeterData, config: ModelConfig, interval_hours:
             f"meter {meter!r} has only {len(data.X)} complete training window(s); "
             "its forecast rests on little history.",
             FewWindowsWarning,
-            stacklevel=2,
+            stacklevel=3,
         )
+
+
+def plan_meter(meter: str, data: MeterData, config: ModelConfig, interval_hours: float) -> MeterJob:
+    """Validate one meter's rows (see :func:`check_windows`) and lay out its chunks of trees."""
+    started = time.thread_time()
     weight = None
     if config.recency_half_life is not None:
         half_life = config.recency_half_life.total_seconds() / 3600
@@ -168,3 +176,17 @@ def finish_meter(job: MeterJob, chunks: list[TreeChunk], config: ModelConfig) ->
         job.plan_seconds + sum(c.seconds for c in chunks) + time.thread_time() - started,
         job.level_floor,
     )
+
+
+def fit_meter(
+    meter: str, data: MeterData, config: ModelConfig, interval_hours: float
+) -> MeterModel:
+    """Plan, grow and calibrate one meter in this thread (a worker's whole-meter task)."""
+    job = plan_meter(meter, data, config, interval_hours)
+    with_oob = config.interval == "conformal"
+    params = job.estimator.chunk_params()
+    chunks = [
+        fit_chunk(job.X, job.Y, job.Z, job.sample_weight, params, n_trees, seed, with_oob)
+        for n_trees, seed in job.chunks
+    ]
+    return finish_meter(job, chunks, config)

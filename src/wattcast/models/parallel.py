@@ -1,12 +1,15 @@
 """Train many meters in parallel without oversubscribing the machine.
 
-``n_jobs`` is the number of cores used in total. Work is split into tasks of
-one meter's chunk of trees (see :class:`~wattcast.models.profile_forest.TreeChunk`),
-so that a few meters still keep every core busy and many meters balance evenly,
-with no forest running threads of its own inside a worker (no nested
-parallelism). BLAS and OpenMP pools are held to one thread during training, so
-busy threads never exceed ``n_jobs`` and results do not depend on the thread
-count. Fitted trees are returned by the workers and assembled by the caller.
+``n_jobs`` is the number of cores used in total. With many meters per core a
+task is a whole meter, planned, grown and calibrated inside the worker, so the
+calling thread only hands out meters and collects models (on 16 cores it would
+otherwise be the bottleneck). With few meters a task is one chunk of a meter's
+trees (see :class:`~wattcast.models.profile_forest.TreeChunk`), so that a few
+meters still keep every core busy. No forest runs threads of its own inside a
+worker (no nested parallelism). BLAS and OpenMP pools are held to one thread
+during training, so busy threads never exceed ``n_jobs`` and results do not
+depend on the thread count. Fitted trees are returned by the workers and
+assembled by the caller.
 
 Workers are threads of this process by default (tree growing releases the GIL,
 see :mod:`wattcast.models.tree_growing`), loky worker processes with
@@ -29,7 +32,14 @@ from threadpoolctl import threadpool_limits
 from wattcast.config import ModelConfig
 from wattcast.errors import MeterFitError, WattcastError
 from wattcast.features.builder import MeterData
-from wattcast.models.meter_model import MeterJob, MeterModel, finish_meter, plan_meter
+from wattcast.models.meter_model import (
+    MeterJob,
+    MeterModel,
+    check_windows,
+    finish_meter,
+    fit_meter,
+    plan_meter,
+)
 from wattcast.models.profile_forest import TreeChunk, fit_chunk
 
 BACKENDS = ("auto", "loky", "threading", "dask")
@@ -41,10 +51,34 @@ TASKS_AHEAD = 2
 DASK_RETRIES = 3
 WORKER_DIED = (TerminatedWorkerError, BrokenProcessPool)
 
-#: Tasks: a meter ready to train and which of its chunks of trees to fit.
-Tasks = Iterator[tuple[MeterJob, tuple[int, ...]]]
-#: Results of tasks as they finish: (meter, chunk index, fitted chunk or error).
-Results = Iterator[list[tuple[str, int, TreeChunk | MeterFitError]]]
+#: The chunk index of a whole-meter task's result.
+WHOLE_METER = -1
+
+
+@dataclass(frozen=True)
+class MeterTask:
+    """A whole meter for one worker: its rows, planned, grown and calibrated there."""
+
+    meter: str
+    data: MeterData
+    config: ModelConfig
+    interval_hours: float
+
+
+@dataclass(frozen=True)
+class ChunkTask:
+    """Some chunks of trees of a meter planned by the caller."""
+
+    job: MeterJob
+    indices: tuple[int, ...]
+
+
+Task = MeterTask | ChunkTask
+Tasks = Iterator[Task]
+#: (meter, chunk index or WHOLE_METER, fitted chunk, fitted meter or error).
+Outcome = tuple[str, int, TreeChunk | MeterModel | MeterFitError]
+#: Results of tasks as they finish.
+Results = Iterator[list[Outcome]]
 
 
 def dask_cores() -> int:
@@ -68,11 +102,11 @@ def _dask_errors() -> tuple[type[BaseException], ...]:
     return (KilledWorker,)
 
 
-def _loky_results(chunks: Tasks, cores: int, with_oob: bool, tolerate: bool) -> Results:
+def _loky_results(tasks: Tasks, cores: int, with_oob: bool, tolerate: bool) -> Results:
     """Results as they finish, from loky worker processes."""
     # Worker processes start with BLAS and OpenMP pools of one thread (joblib
     # sets their environment once per worker).
-    calls = (delayed(chunk_task)(job, indices, with_oob, tolerate) for job, indices in chunks)
+    calls = (delayed(run_task)(task, with_oob, tolerate) for task in tasks)
     with (
         parallel_config("loky", inner_max_num_threads=1),
         Parallel(
@@ -82,7 +116,7 @@ def _loky_results(chunks: Tasks, cores: int, with_oob: bool, tolerate: bool) -> 
         yield from run(calls)
 
 
-def _thread_results(chunks: Tasks, cores: int, with_oob: bool, tolerate: bool) -> Results:
+def _thread_results(tasks: Tasks, cores: int, with_oob: bool, tolerate: bool) -> Results:
     """Results as they finish, from threads of this process (or this thread for one core).
 
     A standard-library pool: it starts and stops in well under a millisecond
@@ -90,17 +124,16 @@ def _thread_results(chunks: Tasks, cores: int, with_oob: bool, tolerate: bool) -
     the Andover job. Tasks are planned lazily, a few ahead of the free threads.
     """
     if cores == 1:
-        for job, indices in chunks:
-            yield chunk_task(job, indices, with_oob, tolerate)
+        for task in tasks:
+            yield run_task(task, with_oob, tolerate)
         return
-    tasks = iter(chunks)
     with ThreadPoolExecutor(max_workers=cores, thread_name_prefix="wattcast") as pool:
         running: set[Future] = set()
 
         def submit_next() -> None:
-            item = next(tasks, None)
-            if item is not None:
-                running.add(pool.submit(chunk_task, item[0], item[1], with_oob, tolerate))
+            task = next(tasks, None)
+            if task is not None:
+                running.add(pool.submit(run_task, task, with_oob, tolerate))
 
         for _ in range(TASKS_AHEAD * cores):
             submit_next()
@@ -141,12 +174,12 @@ def start_workers(cores: int) -> float:
     return time.perf_counter() - started
 
 
-def _dask_results(chunks: Tasks, cores: int, with_oob: bool, tolerate: bool) -> Results:
+def _dask_results(tasks: Tasks, cores: int, with_oob: bool, tolerate: bool) -> Results:
     """Results as they finish on the Dask cluster of the current client.
 
     Each meter's data goes to the cluster once: inside its task when the meter
-    is one task (many meters), or scattered to every worker when its chunks are
-    separate tasks (few meters). Either way a task lost with its worker can run
+    is one task (many meters), or planned here and scattered to every worker
+    when its chunks are separate tasks (few meters). Either way a task lost with its worker can run
     again elsewhere, its data still at hand (data held by the lost worker alone
     would be gone with it).
     """
@@ -155,16 +188,15 @@ def _dask_results(chunks: Tasks, cores: int, with_oob: bool, tolerate: bool) -> 
     client = get_client()
     shared: dict[str, object] = {}
     futures = []
-    for job, indices in chunks:
-        data: object = job
-        if len(indices) < len(job.chunks):
-            if job.meter not in shared:
-                shared[job.meter] = client.scatter(job, hash=False, broadcast=True)
-            data = shared[job.meter]
-        futures.append(
-            client.submit(chunk_task, data, indices, with_oob, tolerate,
-                          retries=DASK_RETRIES, pure=False)
-        )  # fmt: skip
+    for task in tasks:
+        if isinstance(task, ChunkTask) and len(task.indices) < len(task.job.chunks):
+            meter = task.job.meter
+            if meter not in shared:
+                shared[meter] = client.scatter(task.job, hash=False, broadcast=True)
+            call = (chunk_task, shared[meter], task.indices)
+        else:
+            call = (run_task, task)
+        futures.append(client.submit(*call, with_oob, tolerate, retries=DASK_RETRIES, pure=False))
     for future in as_completed(futures):
         yield future.result()
         future.release()
@@ -189,15 +221,34 @@ class TrainResult:
     startup: float  # starting the worker pool (0 when warm or in-process)
 
 
-def chunk_task(
-    job: MeterJob, indices: tuple[int, ...], with_oob: bool, tolerate: bool
-) -> list[tuple[str, int, TreeChunk | MeterFitError]]:
-    """Fit some chunks of one meter's trees; runs inside a worker. Errors name the meter.
+def failure_reason(exc: Exception) -> str:
+    """Why a meter failed, for its MeterFitError: our own errors speak for themselves."""
+    return str(exc) if isinstance(exc, WattcastError) else f"{type(exc).__name__}: {exc}"
+
+
+def run_task(task: Task, with_oob: bool, tolerate: bool) -> list[Outcome]:
+    """Run one task inside a worker. Errors name the meter.
 
     With ``tolerate`` the error is returned instead of raised, so that the other
     meters carry on.
     """
-    results: list[tuple[str, int, TreeChunk | MeterFitError]] = []
+    if isinstance(task, ChunkTask):
+        return chunk_task(task.job, task.indices, with_oob, tolerate)
+    try:
+        model = fit_meter(task.meter, task.data, task.config, task.interval_hours)
+    except Exception as exc:
+        error = MeterFitError(task.meter, failure_reason(exc))
+        if tolerate:
+            return [(task.meter, WHOLE_METER, error)]
+        raise error from None
+    return [(task.meter, WHOLE_METER, model)]
+
+
+def chunk_task(
+    job: MeterJob, indices: tuple[int, ...], with_oob: bool, tolerate: bool
+) -> list[Outcome]:
+    """Fit some chunks of one meter's trees (see :func:`run_task`)."""
+    results: list[Outcome] = []
     for index in indices:
         n_trees, seed = job.chunks[index]
         try:
@@ -206,7 +257,7 @@ def chunk_task(
                 n_trees, seed, with_oob,
             )  # fmt: skip
         except Exception as exc:
-            error = MeterFitError(job.meter, f"{type(exc).__name__}: {exc}")
+            error = MeterFitError(job.meter, failure_reason(exc))
             if tolerate:
                 return [*results, (job.meter, index, error)]
             raise error from None
@@ -214,16 +265,14 @@ def chunk_task(
     return results
 
 
-def task_indices(n_chunks: int, n_meters: int | None, cores: int) -> list[tuple[int, ...]]:
-    """How one meter's chunks are grouped into tasks.
+def whole_meter_tasks(n_meters: int | None, cores: int) -> bool:
+    """Whether each task is a whole meter (many meters per core) or one chunk of trees.
 
-    With many meters per core, one task per meter keeps the per-task cost low;
-    with few, one task per chunk keeps every core busy. The chunks (and so the
-    results) are the same either way.
+    Whole meters keep the per-task cost low and take planning and calibration
+    off the calling thread; chunks keep every core busy when meters are few.
+    The forecasts are the same either way.
     """
-    if n_meters is not None and n_meters >= TASKS_PER_CORE * cores:
-        return [tuple(range(n_chunks))]
-    return [(index,) for index in range(n_chunks)]
+    return n_meters is not None and n_meters >= TASKS_PER_CORE * cores
 
 
 def train_meters(
@@ -244,29 +293,44 @@ def train_meters(
     """
     backend = resolve_backend(backend)
     cores = dask_cores() if backend == "dask" else effective_n_jobs(n_jobs or 1)
+    whole = whole_meter_tasks(n_meters, cores)
+    pending: set[str] = set()  # meters handed out and not yet fitted
     jobs: dict[str, MeterJob] = {}
     done: dict[str, list[TreeChunk | None]] = {}
     models: dict[str, MeterModel] = {}
     with_oob = config.interval == "conformal"
 
-    tolerate = failures is not None
+    def fail(meter: str, error: MeterFitError) -> None:
+        if failures is None:
+            raise error
+        failures[meter] = error.reason
+        pending.discard(meter)
+        jobs.pop(meter, None)
+        done.pop(meter, None)
 
-    def chunks() -> Tasks:
+    def fitted(model: MeterModel) -> None:
+        models[model.meter] = model
+        pending.discard(model.meter)
+        if on_done is not None:
+            on_done(model.meter)
+
+    def planned() -> Tasks:
         for meter, data in tasks:
             try:
+                check_windows(meter, data)
+                if whole:
+                    pending.add(meter)
+                    yield MeterTask(meter, data, config, interval_hours)
+                    continue
                 job = plan_meter(meter, data, config, interval_hours)
             except Exception as exc:
-                reason = (
-                    str(exc) if isinstance(exc, WattcastError) else f"{type(exc).__name__}: {exc}"
-                )
-                if failures is None:
-                    raise MeterFitError(meter, reason) from None
-                failures[meter] = reason
+                fail(meter, MeterFitError(meter, failure_reason(exc)))
                 continue
+            pending.add(meter)
             jobs[meter] = job
             done[meter] = [None] * len(job.chunks)
-            for indices in task_indices(len(job.chunks), n_meters, cores):
-                yield job, indices
+            for index in range(len(job.chunks)):
+                yield ChunkTask(job, (index,))
 
     startup = start_workers(cores) if backend == "loky" and cores > 1 else 0.0
     start = time.perf_counter()
@@ -281,29 +345,24 @@ def train_meters(
                 run = _dask_results
             elif backend == "loky" and cores > 1:
                 run = _loky_results
-            results = run(chunks(), cores, with_oob, tolerate)
-            for meter, index, chunk in (item for batch in results for item in batch):
-                if isinstance(chunk, MeterFitError):
-                    failures[meter] = chunk.reason  # type: ignore[index]
-                    jobs.pop(meter, None)
-                    done.pop(meter, None)
-                    continue
-                if meter not in done:  # an earlier chunk of this meter failed
-                    continue
-                done[meter][index] = chunk
-                if all(c is not None for c in done[meter]):
-                    models[meter] = finish_meter(jobs.pop(meter), done.pop(meter), config)
-                    if on_done is not None:
-                        on_done(meter)
+            results = run(planned(), cores, with_oob, failures is not None)
+            for meter, index, outcome in (item for batch in results for item in batch):
+                if isinstance(outcome, MeterFitError):
+                    fail(meter, outcome)
+                elif isinstance(outcome, MeterModel):
+                    fitted(outcome)
+                elif meter in done:  # else an earlier chunk of this meter failed
+                    done[meter][index] = outcome
+                    if all(c is not None for c in done[meter]):
+                        fitted(finish_meter(jobs.pop(meter), done.pop(meter), config))
     except MeterFitError:
         raise
     except (
         *WORKER_DIED,
         *_dask_errors(),
     ) as exc:  # a worker process died (killed, out of memory, crashed)
-        pending = ", ".join(repr(m) for m in done)
         raise WattcastError(
             f"a worker process stopped ({type(exc).__name__}) while training meter(s) "
-            f"{pending}; {len(models)} meter(s) had finished."
+            f"{', '.join(repr(m) for m in sorted(pending))}; {len(models)} meter(s) had finished."
         ) from None
     return TrainResult(models, time.perf_counter() - start, cores, startup)
