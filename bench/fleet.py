@@ -5,8 +5,9 @@ and cached under bench/data/fleets/), runs the whole `wattcast fleet` job
 (read, train, forecast, write into a store) in a fresh process, by default on
 1 core, on 2 cores with threads (the default) and with 2 loky worker
 processes, and on a 2-worker Dask LocalCluster. A run is named BACKEND-CORES
-(cores-1, threads-K, loky-K, dask-K); ``--cores 1 2 4 8 16`` adds threads-K
-for each K. Each run is repeated ``--repeats`` times and the median kept.
+(cores-1, auto-K for the default backend, threads-K, loky-K, dask-K);
+``--cores 1 2 4 8 16`` adds threads-K for each K. Each run is repeated
+``--repeats`` times and the median kept.
 
 Two parallel efficiencies are printed, both measured in the same invocation:
 the whole job's (1-core wall time over K x the K-core wall time) and
@@ -37,7 +38,7 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parent.parent
 CACHE = ROOT / "bench" / "data" / "fleets"
 RESULTS = ROOT / "bench" / "results"
-DEFAULT_RUNS = ["cores-1", "threads-2", "loky-2", "dask-2"]
+DEFAULT_RUNS = ["cores-1", "threads-2", "loky-2", "dask-2"]  # auto is threads on 2 cores
 
 
 def run_options(run: str) -> tuple[list[str], int]:
@@ -45,12 +46,10 @@ def run_options(run: str) -> tuple[list[str], int]:
     backend, cores = run.rsplit("-", 1)
     if backend == "dask":
         return ["--scheduler", f"local:{cores}"], int(cores)
-    options = ["--n-jobs", cores]
-    if backend == "loky":
-        options += ["--backend", "loky"]
-    elif backend not in ("threads", "cores"):
-        raise SystemExit(f"run names are cores-1, threads-K, loky-K or dask-K. Got {run!r}.")
-    return options, int(cores)
+    backends = {"cores": "auto", "auto": "auto", "threads": "threading", "loky": "loky"}
+    if backend not in backends:
+        raise SystemExit(f"runs are cores-1, auto-K, threads-K, loky-K or dask-K. Got {run!r}.")
+    return ["--n-jobs", cores, "--backend", backends[backend]], int(cores)
 
 
 def fleet_data(meters: int, days: int) -> Path:

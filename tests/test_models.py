@@ -15,6 +15,7 @@ from wattcast import (
     MeterForecaster,
     ModelConfig,
     ProfileForestRegressor,
+    WattcastError,
     WindowConfig,
 )
 
@@ -183,10 +184,34 @@ def test_dask_cluster_gives_the_same_forecasts_as_local_workers() -> None:
 
 def test_dask_without_a_client_is_a_clear_error() -> None:
     pytest.importorskip("distributed")
-    from wattcast import WattcastError
-
     with pytest.raises(WattcastError, match="needs a Dask client: pass --scheduler"):
         Fleet(WEEK, FAST, backend="dask").fit(synthetic_wide(days=30))
+
+
+@pytest.mark.parametrize(
+    "backend, cores, meters, expected",
+    [
+        ("auto", 2, 10_000, "threading"),  # few cores: threads whatever the fleet
+        ("auto", 16, 100, "threading"),  # too few meters to repay starting 16 processes
+        ("auto", 16, 1000, "loky"),
+        ("auto", 16, None, "threading"),
+        ("threading", 16, 1000, "threading"),
+        ("dask", 2, 7, "dask"),
+    ],
+)
+def test_auto_backend_moves_to_processes_for_big_fleets_on_many_cores(
+    backend: str, cores: int, meters: int | None, expected: str
+) -> None:
+    from wattcast.models.parallel import resolve_backend
+
+    assert resolve_backend(backend, cores, meters) == expected
+
+
+def test_unknown_backend_is_refused() -> None:
+    from wattcast.models.parallel import resolve_backend
+
+    with pytest.raises(WattcastError, match=r"`backend` must be one of auto, loky.*Got 'mpi'"):
+        resolve_backend("mpi")
 
 
 def test_grouping_chunks_into_tasks_does_not_change_forecasts() -> None:

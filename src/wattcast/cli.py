@@ -156,7 +156,13 @@ EstimatorOpt = Annotated[str, typer.Option(help="Forest type per meter.")]
 IntervalOpt = Annotated[str, typer.Option(help="Band: tree-std, quantile or conformal.")]
 SeedOpt = Annotated[int, typer.Option(help="Random seed.")]
 NJobsOpt = Annotated[int, typer.Option(help="Cores used in total (-1: all).")]
-BackendOpt = Annotated[str, typer.Option(help="auto (threads), threading or loky (processes).")]
+BackendOpt = Annotated[
+    str,
+    typer.Option(
+        help="threading, loky (processes) or auto: threads, processes beyond 4 cores for "
+        "16 meters per core or more."
+    ),
+]
 ConfidenceOpt = Annotated[float, typer.Option(help="Band confidence.")]
 TzOpt = Annotated[str | None, typer.Option(help="Zone of the site, e.g. America/New_York.")]
 ProfileOpt = Annotated[bool, typer.Option("--profile", help="Print stage timings.")]

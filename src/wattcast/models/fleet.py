@@ -45,8 +45,9 @@ class Fleet(BaseEstimator):
         1-day output.
     model : estimator, trees, seed, confidence and band method.
     n_jobs : cores used in total (-1: all).
-    backend : ``"auto"`` or ``"threading"`` (threads of this process), ``"loky"``
-        (worker processes) or ``"dask"``.
+    backend : ``"threading"`` (threads of this process), ``"loky"`` (worker
+        processes), ``"dask"``, or ``"auto"``: threads, and worker processes
+        beyond 4 cores for 16 meters per core or more.
 
     Examples
     --------

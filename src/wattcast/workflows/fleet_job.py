@@ -22,6 +22,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import pandas as pd
+from joblib import effective_n_jobs
 
 from wattcast import __version__
 from wattcast.config import ModelConfig, WindowConfig
@@ -30,6 +31,7 @@ from wattcast.data.meter_frame import MeterFrame
 from wattcast.data.parquet_fleet import ParquetFleet, meter_zones
 from wattcast.errors import InputError, WattcastWarning
 from wattcast.models.fleet import Fleet
+from wattcast.models.parallel import resolve_backend
 from wattcast.store.sqlite_store import ForecastStore, RunRecord
 
 
@@ -91,6 +93,8 @@ def run_fleet(
         done |= store.run_meters(run_id)  # type: ignore[arg-type]
     meters = [m for m in source.meters() if m not in done]
     summary = FleetSummary(skipped=len(done), run_id=run_id)
+    # One backend for the whole job: worker processes, once started, serve every batch.
+    backend = resolve_backend(request.backend, effective_n_jobs(request.n_jobs), len(meters))
     zones = meter_zones(request.data, meters, request.tz)
     by_zone: dict[str | None, list[str]] = {}
     for meter in meters:
@@ -102,7 +106,7 @@ def run_fleet(
         warnings.simplefilter("ignore", WattcastWarning)
         for zone, names in by_zone.items():
             for batch, frame in _read_ahead(source, names, request.batch_meters, zone, summary):
-                forecast, failed = _forecast_batch(request, frame, zone, summary)
+                forecast, failed = _forecast_batch(request, backend, frame, zone, summary)
                 if summary.forecast_start is None and len(forecast):
                     summary.forecast_start = str(forecast["timestamp"].min())
                 with_write = time.perf_counter()
@@ -192,9 +196,13 @@ def _read_ahead(
 
 
 def _forecast_batch(
-    request: FleetRequest, frame: MeterFrame, zone: str | None, summary: FleetSummary
+    request: FleetRequest,
+    backend: str,
+    frame: MeterFrame,
+    zone: str | None,
+    summary: FleetSummary,
 ) -> tuple[pd.DataFrame, dict[str, str]]:
-    fleet = Fleet(request.window, request.model, n_jobs=request.n_jobs, backend=request.backend)
+    fleet = Fleet(request.window, request.model, n_jobs=request.n_jobs, backend=backend)
     fleet.fit(frame, as_of=request.as_of, on_error="skip")
     forecast = fleet.predict().frame
     summary.failed.update(fleet.failed_)
