@@ -111,6 +111,34 @@ def test_a_failing_meter_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
         Fleet(WEEK, model, n_jobs=2, backend="loky").fit(df)
 
 
+class _EndsItsWorker:
+    """Unpickled in a worker process, ends that process at once (a crash, an OOM kill)."""
+
+    def __reduce__(self) -> tuple:
+        import os
+
+        return (os._exit, (3,))
+
+
+@pytest.mark.parametrize("n_meters", [2, 8])  # chunks of a meter, or whole meters, per task
+def test_a_worker_that_dies_gives_an_error_naming_the_meters_not_a_hang(n_meters: int) -> None:
+    import dataclasses
+
+    from wattcast import load_meters
+    from wattcast.features.builder import build_features
+    from wattcast.models.parallel import train_meters
+
+    frame = load_meters(synthetic_wide(days=30, meters=tuple(f"M{i}" for i in range(n_meters))))
+    features = build_features(frame, WEEK)
+    data = {m: features.meter_data(m) for m in frame.meters}
+    victim = frame.meters[-1]
+    data[victim] = dataclasses.replace(data[victim], age_steps=_EndsItsWorker())
+    if n_meters == 2:  # chunk tasks carry the planned job, not the rows
+        data[victim] = dataclasses.replace(data[victim], feature_names=_EndsItsWorker())
+    with pytest.raises(WattcastError, match=rf"a worker process stopped .*'{victim}'"):
+        train_meters(data.items(), FAST, 0.25, 2, "loky", n_meters=n_meters)
+
+
 def test_save_load_and_update_without_refit(tmp_path: Path) -> None:
     df = synthetic_wide(days=40)
     fleet = Fleet(WEEK, FAST).fit(df.iloc[: 35 * 96])

@@ -184,9 +184,9 @@ def _dask_results(tasks: Tasks, cores: int, with_oob: bool, tolerate: bool) -> R
 
     Each meter's data goes to the cluster once: inside its task when the meter
     is one task (many meters), or planned here and scattered to every worker
-    when its chunks are separate tasks (few meters). Either way a task lost with its worker can run
-    again elsewhere, its data still at hand (data held by the lost worker alone
-    would be gone with it).
+    when its chunks are separate tasks (few meters). Either way a task lost
+    with its worker can run again elsewhere, its data still at hand (data held
+    by the lost worker alone would be gone with it).
     """
     from distributed import as_completed, get_client
 
