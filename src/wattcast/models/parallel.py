@@ -335,15 +335,14 @@ def train_meters(
         for meter, data in tasks:
             try:
                 check_windows(meter, data)
-                if whole:
-                    pending.add(meter)
-                    yield MeterTask(meter, data, config, interval_hours)
-                    continue
-                job = plan_meter(meter, data, config, interval_hours)
+                job = None if whole else plan_meter(meter, data, config, interval_hours)
             except Exception as exc:
                 fail(meter, MeterFitError(meter, failure_reason(exc)))
                 continue
             pending.add(meter)
+            if job is None:  # planned in the worker
+                yield MeterTask(meter, data, config, interval_hours)
+                continue
             jobs[meter] = job
             done[meter] = [None] * len(job.chunks)
             for index in range(len(job.chunks)):
