@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -55,6 +56,9 @@ def test_batches_cover_every_meter_once_and_resume(fleet_dir: Path, tmp_path: Pa
     summary = run_fleet(request(fleet_dir, out))
     parts = sorted(out.glob("batch-*.parquet"))
     assert summary.meters == 12 and len(parts) == summary.batches >= 3
+    # what trained, and how busy it kept its one core (CPU time within wall time)
+    assert (summary.backend, summary.cores) == ("threading", 1)
+    assert 0.0 < summary.parallel_efficiency <= 1.0
     forecast = pd.concat(pd.read_parquet(p) for p in parts)
     assert forecast.groupby("meter").size().eq(96).sum() + len(summary.failed) >= 12
     assert forecast.duplicated(["meter", "timestamp"]).sum() == 0
@@ -148,3 +152,21 @@ def test_rows_without_a_meter_name_are_an_error(tmp_path: Path) -> None:
     rows.to_parquet(tmp_path / "f.parquet", index=False)
     with pytest.raises(InputError, match=r"f\.parquet, column 'meter': 1 row\(s\) without"):
         ParquetFleet(tmp_path / "f.parquet").meters()
+
+
+def test_fleet_command_reports_what_trained_and_its_efficiency(
+    fleet_dir: Path, tmp_path: Path
+) -> None:
+    from typer.testing import CliRunner
+
+    from wattcast.cli import app
+
+    result = CliRunner().invoke(
+        app,
+        ["fleet", str(fleet_dir), "--out", str(tmp_path / "f"), "--input", "7D", "--trees", "8",
+         "--batch-meters", "6", "--n-jobs", "2"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    line = result.output.replace("\n", " ")
+    assert "12 meters forecast" in line
+    assert re.search(r"threading on 2 core\(s\), parallel efficiency \d\.\d\d", line), line

@@ -396,7 +396,9 @@ def fleet(
         f"{summary.meters} meters forecast in {summary.batches} batches ({summary.skipped} "
         f"already done, {len(summary.failed)} failed) in {summary.seconds:.1f} s, "
         f"{rate:.1f} meters/s; read {summary.read_seconds:.1f} s, train "
-        f"{summary.train_seconds:.1f} s, write {summary.write_seconds:.1f} s -> "
+        f"{summary.train_seconds:.1f} s ({summary.backend} on {summary.cores} core(s), "
+        f"parallel efficiency {summary.parallel_efficiency:.2f}), write "
+        f"{summary.write_seconds:.1f} s -> "
         + " and ".join(str(p) for p in (out_dir, store) if p is not None)
         + (f" (run {summary.run_id})" if summary.run_id is not None else "")
     )

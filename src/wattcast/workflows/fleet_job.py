@@ -62,6 +62,9 @@ class FleetSummary:
     fit_seconds: float = 0.0
     read_seconds: float = 0.0
     write_seconds: float = 0.0
+    backend: str = ""  # what trained: threading, loky or dask (``auto`` resolved)
+    cores: int = 1
+    parallel_efficiency: float = float("nan")  # fit-time sum / (cores x training wall)
 
 
 def finished_meters(out: Path) -> set[str]:
@@ -122,6 +125,9 @@ def run_fleet(
                 if on_meters_done is not None:
                     on_meters_done(len(batch), len(meters))
     summary.seconds = time.perf_counter() - started
+    summary.backend = backend
+    if summary.train_seconds > 0:
+        summary.parallel_efficiency = summary.fit_seconds / (summary.cores * summary.train_seconds)
     if store is not None:
         status = "partial" if summary.failed else "ok"
         message = f"{len(summary.failed)} meter(s) failed" if summary.failed else ""
@@ -208,6 +214,7 @@ def _forecast_batch(
     summary.failed.update(fleet.failed_)
     summary.train_seconds += fleet.timings_.train_wall
     summary.fit_seconds += fleet.timings_.fit_sum
+    summary.cores = fleet.timings_.cores
     if zone:  # one UTC column across zones
         forecast["timestamp"] = pd.DatetimeIndex(forecast["timestamp"]).tz_convert("UTC")
     return forecast, dict(fleet.failed_)
