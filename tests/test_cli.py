@@ -40,6 +40,7 @@ def test_forecast_writes_exactly_the_tidy_columns(tmp_path: Path, andover: Path)
     assert frame["timestamp"].iloc[0] == "2017-03-19T00:00:00"
     for text in ("load", "features", "fit", "predict", "write", "parallel efficiency", "imports"):
         assert text in result.output
+    assert "cores 2 (threading)" in result.output  # what `--backend auto` chose
 
 
 def test_zone_aware_output_has_offsets(tmp_path: Path) -> None:

@@ -131,7 +131,8 @@ def _print_profile(run: ForecastRun, import_seconds: float) -> None:
     startup = sum(s for name, s in timings.records if name == "start workers")
     out.print(
         f"fit-time sum {timings.fit_sum:.3f} s | training wall {timings.train_wall:.3f} s | "
-        f"cores {timings.cores} | parallel efficiency {timings.efficiency:.2f}"
+        f"cores {timings.cores} ({timings.backend}) | parallel efficiency "
+        f"{timings.efficiency:.2f}"
     )
     out.print(
         f"job total (in process) {total:.3f} s, {total - startup:.3f} s without starting "

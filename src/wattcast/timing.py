@@ -18,6 +18,7 @@ class Timings:
     fit_seconds: dict[str, float] = field(default_factory=dict)
     train_wall: float = 0.0
     cores: int = 1
+    backend: str = ""  # the workers that trained: threading, loky or dask
 
     @contextmanager
     def stage(self, name: str) -> Iterator[None]:
@@ -35,6 +36,7 @@ class Timings:
         self.fit_seconds.update(other.fit_seconds)
         if other.train_wall:
             self.train_wall, self.cores = other.train_wall, other.cores
+            self.backend = other.backend
 
     @property
     def fit_sum(self) -> float:
@@ -56,10 +58,11 @@ class Timings:
             columns={"total": "total_s", "mean": "mean_s", "max": "max_s"}
         )
 
-    def summary(self) -> dict[str, float]:
+    def summary(self) -> dict[str, float | str]:
         return {
             "fit_sum_s": self.fit_sum,
             "train_wall_s": self.train_wall,
             "cores": self.cores,
+            "backend": self.backend,
             "parallel_efficiency": self.efficiency,
         }

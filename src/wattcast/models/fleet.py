@@ -159,7 +159,7 @@ class Fleet(BaseEstimator):
             timings.add("fit", models[meter].fit_seconds)
             timings.fit_seconds[meter] = models[meter].fit_seconds
         timings.add("train (wall)", wall)
-        timings.train_wall, timings.cores = wall, cores
+        timings.train_wall, timings.cores, timings.backend = wall, cores, result.backend
         return {m: models[m] for m in trained}
 
     def _set_forecast_rows(self, features: FeatureSet) -> None:

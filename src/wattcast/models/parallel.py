@@ -236,6 +236,7 @@ class TrainResult:
     wall: float  # training, after the workers are up
     cores: int
     startup: float  # starting the worker pool (0 when warm or in-process)
+    backend: str  # what ``auto`` resolved to
 
 
 def failure_reason(exc: Exception) -> str:
@@ -381,4 +382,4 @@ def train_meters(
             f"a worker process stopped ({type(exc).__name__}) while training meter(s) "
             f"{', '.join(repr(m) for m in sorted(pending))}; {len(models)} meter(s) had finished."
         ) from None
-    return TrainResult(models, time.perf_counter() - start, cores, startup)
+    return TrainResult(models, time.perf_counter() - start, cores, startup, backend)

@@ -125,7 +125,6 @@ def run_fleet(
                 if on_meters_done is not None:
                     on_meters_done(len(batch), len(meters))
     summary.seconds = time.perf_counter() - started
-    summary.backend = backend
     if summary.train_seconds > 0:
         summary.parallel_efficiency = summary.fit_seconds / (summary.cores * summary.train_seconds)
     if store is not None:
@@ -214,7 +213,7 @@ def _forecast_batch(
     summary.failed.update(fleet.failed_)
     summary.train_seconds += fleet.timings_.train_wall
     summary.fit_seconds += fleet.timings_.fit_sum
-    summary.cores = fleet.timings_.cores
+    summary.cores, summary.backend = fleet.timings_.cores, fleet.timings_.backend
     if zone:  # one UTC column across zones
         forecast["timestamp"] = pd.DatetimeIndex(forecast["timestamp"]).tz_convert("UTC")
     return forecast, dict(fleet.failed_)
