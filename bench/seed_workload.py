@@ -62,7 +62,8 @@ def main() -> None:
     summary = run.fleet.timings_.summary()
     print(
         f"fit-time sum {summary['fit_sum_s']:.3f} s | training wall {summary['train_wall_s']:.3f} s"
-        f" | cores {summary['cores']} | parallel efficiency {summary['parallel_efficiency']:.2f}"
+        f" | cores {summary['cores']} ({summary['backend']}) | parallel efficiency "
+        f"{summary['parallel_efficiency']:.2f}"
     )
     print(f"runs (s): {', '.join(f'{s:.3f}' for s in seconds)}")
     print(f"job total, median of {args.runs}: {median:.3f} s | imports {IMPORTS:.3f} s")
