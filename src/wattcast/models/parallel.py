@@ -23,7 +23,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from joblib import Parallel, delayed, effective_n_jobs, parallel_config
 from joblib.externals.loky.process_executor import TerminatedWorkerError
@@ -293,6 +293,70 @@ def whole_meter_tasks(n_meters: int | None, cores: int) -> bool:
     return n_meters is not None and n_meters >= TASKS_PER_CORE * cores
 
 
+@dataclass
+class _Ledger:
+    """Which meters were handed out, their chunks fitted so far, and what came of them."""
+
+    config: ModelConfig
+    interval_hours: float
+    whole: bool  # one task per meter (else one per chunk, planned here)
+    failures: dict[str, str] | None  # None: the first failure is raised
+    on_done: Callable[[str], None] | None
+    pending: set[str] = field(default_factory=set)  # handed out, not yet fitted
+    jobs: dict[str, MeterJob] = field(default_factory=dict)
+    done: dict[str, list[TreeChunk | None]] = field(default_factory=dict)
+    models: dict[str, MeterModel] = field(default_factory=dict)
+
+    def tasks(self, meters: Iterable[tuple[str, MeterData]]) -> Tasks:
+        """Tasks for the meters, lazily: a meter is planned when a worker is about to be free."""
+        for meter, data in meters:
+            plan = None
+            try:
+                check_windows(meter, data)
+                if not self.whole:
+                    plan = plan_meter(meter, data, self.config, self.interval_hours)
+            except Exception as exc:
+                self.fail(meter, MeterFitError(meter, failure_reason(exc)))
+                continue
+            self.pending.add(meter)
+            if plan is None:  # planned in the worker
+                yield MeterTask(meter, data, self.config, self.interval_hours)
+                continue
+            self.jobs[meter] = plan
+            self.done[meter] = [None] * len(plan.chunks)
+            for index in range(len(plan.chunks)):
+                yield ChunkTask(plan, (index,))
+
+    def record(
+        self, meter: str, index: int, outcome: TreeChunk | MeterModel | MeterFitError
+    ) -> None:
+        """Take one result: a fitted meter, a fitted chunk (a meter is done with its last) or an
+        error."""
+        if isinstance(outcome, MeterFitError):
+            self.fail(meter, outcome)
+        elif isinstance(outcome, MeterModel):
+            self.fitted(outcome)
+        elif meter in self.done:  # else an earlier chunk of this meter failed
+            self.done[meter][index] = outcome
+            if all(c is not None for c in self.done[meter]):
+                chunks = [c for c in self.done.pop(meter) if c is not None]
+                self.fitted(finish_meter(self.jobs.pop(meter), chunks, self.config))
+
+    def fail(self, meter: str, error: MeterFitError) -> None:
+        if self.failures is None:
+            raise error
+        self.failures[meter] = error.reason
+        self.pending.discard(meter)
+        self.jobs.pop(meter, None)
+        self.done.pop(meter, None)
+
+    def fitted(self, model: MeterModel) -> None:
+        self.models[model.meter] = model
+        self.pending.discard(model.meter)
+        if self.on_done is not None:
+            self.on_done(model.meter)
+
+
 def train_meters(
     tasks: Iterable[tuple[str, MeterData]],
     config: ModelConfig,
@@ -303,8 +367,8 @@ def train_meters(
     failures: dict[str, str] | None = None,
     n_meters: int | None = None,
 ) -> TrainResult:
-    """Fit every meter; return the models, the training wall time, the cores used and the
-    time taken to start the worker pool.
+    """Fit every meter; return the models, the training wall time, the cores used, the
+    time taken to start the worker pool and the backend that trained.
 
     When ``failures`` is given, a meter that fails is recorded there (meter ->
     reason) and the others carry on; otherwise the first failure is raised.
@@ -312,44 +376,13 @@ def train_meters(
     cores = dask_cores() if backend == "dask" else effective_n_jobs(n_jobs or 1)
     backend = resolve_backend(backend, cores, n_meters)
     whole = whole_meter_tasks(n_meters, cores)
-    pending: set[str] = set()  # meters handed out and not yet fitted
-    jobs: dict[str, MeterJob] = {}
-    done: dict[str, list[TreeChunk | None]] = {}
-    models: dict[str, MeterModel] = {}
-    with_oob = config.interval == "conformal"
-
-    def fail(meter: str, error: MeterFitError) -> None:
-        if failures is None:
-            raise error
-        failures[meter] = error.reason
-        pending.discard(meter)
-        jobs.pop(meter, None)
-        done.pop(meter, None)
-
-    def fitted(model: MeterModel) -> None:
-        models[model.meter] = model
-        pending.discard(model.meter)
-        if on_done is not None:
-            on_done(model.meter)
-
-    def planned() -> Tasks:
-        for meter, data in tasks:
-            try:
-                check_windows(meter, data)
-                job = None if whole else plan_meter(meter, data, config, interval_hours)
-            except Exception as exc:
-                fail(meter, MeterFitError(meter, failure_reason(exc)))
-                continue
-            pending.add(meter)
-            if job is None:  # planned in the worker
-                yield MeterTask(meter, data, config, interval_hours)
-                continue
-            jobs[meter] = job
-            done[meter] = [None] * len(job.chunks)
-            for index in range(len(job.chunks)):
-                yield ChunkTask(job, (index,))
-
-    startup = start_workers(cores) if backend == "loky" and cores > 1 else 0.0
+    ledger = _Ledger(config, interval_hours, whole, failures, on_done)
+    run = _thread_results  # threads, or this thread for one core
+    if backend == "dask":
+        run = _dask_results
+    elif backend == "loky" and cores > 1:
+        run = _loky_results
+    startup = start_workers(cores) if run is _loky_results else 0.0
     start = time.perf_counter()
     try:
         # Busy threads never exceed the cores: this process's BLAS and OpenMP
@@ -357,29 +390,17 @@ def train_meters(
         # process-wide, so not per thread); idle BLAS threads here would
         # otherwise spin and steal the workers' cores.
         with threadpool_limits(limits=1):
-            run = _thread_results  # threads, or this thread for one core
-            if backend == "dask":
-                run = _dask_results
-            elif backend == "loky" and cores > 1:
-                run = _loky_results
-            results = run(planned(), cores, with_oob, failures is not None)
-            for meter, index, outcome in (item for batch in results for item in batch):
-                if isinstance(outcome, MeterFitError):
-                    fail(meter, outcome)
-                elif isinstance(outcome, MeterModel):
-                    fitted(outcome)
-                elif meter in done:  # else an earlier chunk of this meter failed
-                    done[meter][index] = outcome
-                    if all(c is not None for c in done[meter]):
-                        fitted(finish_meter(jobs.pop(meter), done.pop(meter), config))
+            with_oob = config.interval == "conformal"
+            results = run(ledger.tasks(tasks), cores, with_oob, failures is not None)
+            for batch in results:
+                for meter, index, outcome in batch:
+                    ledger.record(meter, index, outcome)
     except MeterFitError:
         raise
-    except (
-        *WORKER_DIED,
-        *_dask_errors(),
-    ) as exc:  # a worker process died (killed, out of memory, crashed)
+    except (*WORKER_DIED, *_dask_errors()) as exc:  # killed, out of memory, crashed
+        pending = ", ".join(repr(m) for m in sorted(ledger.pending))
         raise WattcastError(
             f"a worker process stopped ({type(exc).__name__}) while training meter(s) "
-            f"{', '.join(repr(m) for m in sorted(pending))}; {len(models)} meter(s) had finished."
+            f"{pending}; {len(ledger.models)} meter(s) had finished."
         ) from None
-    return TrainResult(models, time.perf_counter() - start, cores, startup, backend)
+    return TrainResult(ledger.models, time.perf_counter() - start, cores, startup, backend)
