@@ -59,6 +59,10 @@ def test_batches_cover_every_meter_once_and_resume(fleet_dir: Path, tmp_path: Pa
     # what trained, and how busy it kept its one core (CPU time within wall time)
     assert (summary.backend, summary.cores) == ("threading", 1)
     assert 0.0 < summary.parallel_efficiency <= 1.0
+    # the stages on the main thread follow one another inside the job's time
+    stages = (summary.prepare_seconds, summary.train_seconds, summary.predict_seconds,
+              summary.write_seconds)  # fmt: skip
+    assert min(stages) > 0 and sum(stages) <= summary.seconds
     forecast = pd.concat(pd.read_parquet(p) for p in parts)
     assert forecast.groupby("meter").size().eq(96).sum() + len(summary.failed) >= 12
     assert forecast.duplicated(["meter", "timestamp"]).sum() == 0
@@ -167,6 +171,7 @@ def test_fleet_command_reports_what_trained_and_its_efficiency(
          "--batch-meters", "6", "--n-jobs", "2"],
     )  # fmt: skip
     assert result.exit_code == 0, result.output
-    line = result.output.replace("\n", " ")
+    line = " ".join(result.output.split())  # the terminal may wrap the line
     assert "12 meters forecast" in line
+    assert re.search(r"prepare \d+\.\d s, train .* forecast \d+\.\d s, write", line), line
     assert re.search(r"threading on 2 core\(s\), parallel efficiency \d\.\d\d", line), line

@@ -396,9 +396,10 @@ def fleet(
     out.print(
         f"{summary.meters} meters forecast in {summary.batches} batches ({summary.skipped} "
         f"already done, {len(summary.failed)} failed) in {summary.seconds:.1f} s, "
-        f"{rate:.1f} meters/s; read {summary.read_seconds:.1f} s, train "
-        f"{summary.train_seconds:.1f} s ({summary.backend} on {summary.cores} core(s), "
-        f"parallel efficiency {summary.parallel_efficiency:.2f}), write "
+        f"{rate:.1f} meters/s; read {summary.read_seconds:.1f} s (beside training), "
+        f"prepare {summary.prepare_seconds:.1f} s, train {summary.train_seconds:.1f} s "
+        f"({summary.backend} on {summary.cores} core(s), parallel efficiency "
+        f"{summary.parallel_efficiency:.2f}), forecast {summary.predict_seconds:.1f} s, write "
         f"{summary.write_seconds:.1f} s -> "
         + " and ".join(str(p) for p in (out_dir, store) if p is not None)
         + (f" (run {summary.run_id})" if summary.run_id is not None else "")

@@ -60,7 +60,9 @@ class FleetSummary:
     seconds: float = 0.0
     train_seconds: float = 0.0
     fit_seconds: float = 0.0
-    read_seconds: float = 0.0
+    read_seconds: float = 0.0  # in a background thread, beside training
+    prepare_seconds: float = 0.0  # checking the readings and computing features
+    predict_seconds: float = 0.0
     write_seconds: float = 0.0
     backend: str = ""  # what trained: threading, loky or dask (``auto`` resolved)
     cores: int = 1
@@ -211,6 +213,9 @@ def _forecast_batch(
     fleet.fit(frame, as_of=request.as_of, on_error="skip")
     forecast = fleet.predict().frame
     summary.failed.update(fleet.failed_)
+    stages = dict(fleet.timings_.table()[["stage", "total_s"]].itertuples(index=False))
+    summary.prepare_seconds += stages.get("validate", 0.0) + stages.get("features", 0.0)
+    summary.predict_seconds += stages.get("predict", 0.0)
     summary.train_seconds += fleet.timings_.train_wall
     summary.fit_seconds += fleet.timings_.fit_sum
     summary.cores, summary.backend = fleet.timings_.cores, fleet.timings_.backend
