@@ -396,7 +396,8 @@ def fleet(
     out.print(
         f"{summary.meters} meters forecast in {summary.batches} batches ({summary.skipped} "
         f"already done, {len(summary.failed)} failed) in {summary.seconds:.1f} s, "
-        f"{rate:.1f} meters/s; read {summary.read_seconds:.1f} s (beside training), "
+        f"{rate:.1f} meters/s; read {summary.read_seconds:.1f} s (after the first batch beside "
+        "training), "
         f"prepare {summary.prepare_seconds:.1f} s, train {summary.train_seconds:.1f} s "
         f"({summary.backend} on {summary.cores} core(s), parallel efficiency "
         f"{summary.parallel_efficiency:.2f}), forecast {summary.predict_seconds:.1f} s, write "

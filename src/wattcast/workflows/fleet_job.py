@@ -60,7 +60,7 @@ class FleetSummary:
     seconds: float = 0.0
     train_seconds: float = 0.0
     fit_seconds: float = 0.0
-    read_seconds: float = 0.0  # in a background thread, beside training
+    read_seconds: float = 0.0  # in a background thread: the next batch beside training
     prepare_seconds: float = 0.0  # checking the readings and computing features
     predict_seconds: float = 0.0
     write_seconds: float = 0.0
