@@ -128,7 +128,7 @@ def _print_profile(run: ForecastRun, import_seconds: float) -> None:
         )
     out.print(table)
     total = sum(s for name, s in timings.records if name != "fit")
-    startup = sum(s for name, s in timings.records if name == "start workers")
+    startup = timings.seconds("start workers")
     out.print(
         f"fit-time sum {timings.fit_sum:.3f} s | training wall {timings.train_wall:.3f} s | "
         f"cores {timings.cores} ({timings.backend}) | parallel efficiency "

@@ -38,6 +38,10 @@ class Timings:
             self.train_wall, self.cores = other.train_wall, other.cores
             self.backend = other.backend
 
+    def seconds(self, *stages: str) -> float:
+        """Total seconds of the named stages."""
+        return sum(s for name, s in self.records if name in stages)
+
     @property
     def fit_sum(self) -> float:
         return sum(self.fit_seconds.values())

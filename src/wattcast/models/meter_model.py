@@ -105,6 +105,13 @@ class MeterJob:
     level_floor: float | None
     plan_seconds: float = 0.0  # CPU time of validating and learning the split targets
 
+    def fit_chunk(self, index: int, with_oob: bool) -> TreeChunk:
+        """Grow chunk ``index`` of this meter's trees."""
+        n_trees, seed = self.chunks[index]
+        params = self.estimator.chunk_params()
+        return fit_chunk(self.X, self.Y, self.Z, self.sample_weight, params, n_trees, seed,
+                         with_oob)  # fmt: skip
+
 
 def check_windows(meter: str, data: MeterData) -> None:
     """Refuse a meter with no complete window; warn when it has few.
@@ -184,9 +191,5 @@ def fit_meter(
     """Plan, grow and calibrate one meter in this thread (a worker's whole-meter task)."""
     job = plan_meter(meter, data, config, interval_hours)
     with_oob = config.interval == "conformal"
-    params = job.estimator.chunk_params()
-    chunks = [
-        fit_chunk(job.X, job.Y, job.Z, job.sample_weight, params, n_trees, seed, with_oob)
-        for n_trees, seed in job.chunks
-    ]
+    chunks = [job.fit_chunk(index, with_oob) for index in range(len(job.chunks))]
     return finish_meter(job, chunks, config)

@@ -24,6 +24,7 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
+from functools import partial
 
 from joblib import Parallel, delayed, effective_n_jobs, parallel_config
 from joblib.externals.loky.process_executor import TerminatedWorkerError
@@ -40,7 +41,7 @@ from wattcast.models.meter_model import (
     fit_meter,
     plan_meter,
 )
-from wattcast.models.profile_forest import TreeChunk, fit_chunk
+from wattcast.models.profile_forest import TreeChunk
 
 BACKENDS = ("auto", "loky", "threading", "dask")
 #: Meters per core from which a task trains a whole meter rather than one chunk.
@@ -72,18 +73,18 @@ class MeterTask:
 
 @dataclass(frozen=True)
 class ChunkTask:
-    """Some chunks of trees of a meter planned by the caller."""
+    """One chunk of trees of a meter planned by the caller."""
 
     job: MeterJob
-    indices: tuple[int, ...]
+    index: int
 
 
 Task = MeterTask | ChunkTask
 Tasks = Iterator[Task]
 #: (meter, chunk index or WHOLE_METER, fitted chunk, fitted meter or error).
 Outcome = tuple[str, int, TreeChunk | MeterModel | MeterFitError]
-#: Results of tasks as they finish.
-Results = Iterator[list[Outcome]]
+#: The outcomes of tasks as they finish.
+Results = Iterator[Outcome]
 
 
 def dask_cores() -> int:
@@ -194,11 +195,11 @@ def _dask_results(tasks: Tasks, cores: int, with_oob: bool, tolerate: bool) -> R
     shared: dict[str, object] = {}
     futures = []
     for task in tasks:
-        if isinstance(task, ChunkTask) and len(task.indices) < len(task.job.chunks):
+        if isinstance(task, ChunkTask) and len(task.job.chunks) > 1:
             meter = task.job.meter
             if meter not in shared:
                 shared[meter] = client.scatter(task.job, hash=False, broadcast=True)
-            call = (chunk_task, shared[meter], task.indices)
+            call = (chunk_task, shared[meter], task.index)
         else:
             call = (run_task, task)
         futures.append(client.submit(*call, with_oob, tolerate, retries=DASK_RETRIES, pure=False))
@@ -244,43 +245,34 @@ def failure_reason(exc: Exception) -> str:
     return str(exc) if isinstance(exc, WattcastError) else f"{type(exc).__name__}: {exc}"
 
 
-def run_task(task: Task, with_oob: bool, tolerate: bool) -> list[Outcome]:
+def run_task(task: Task, with_oob: bool, tolerate: bool) -> Outcome:
     """Run one task inside a worker. Errors name the meter.
 
     With ``tolerate`` the error is returned instead of raised, so that the other
     meters carry on.
     """
     if isinstance(task, ChunkTask):
-        return chunk_task(task.job, task.indices, with_oob, tolerate)
+        return chunk_task(task.job, task.index, with_oob, tolerate)
+    fit = partial(fit_meter, task.meter, task.data, task.config, task.interval_hours)
+    return _guarded(task.meter, WHOLE_METER, fit, tolerate)
+
+
+def chunk_task(job: MeterJob, index: int, with_oob: bool, tolerate: bool) -> Outcome:
+    """Grow one chunk of a planned meter's trees (see :func:`run_task`)."""
+    return _guarded(job.meter, index, partial(job.fit_chunk, index, with_oob), tolerate)
+
+
+def _guarded(
+    meter: str, index: int, fit: Callable[[], TreeChunk | MeterModel], tolerate: bool
+) -> Outcome:
+    """The outcome of ``fit()``; an error becomes a MeterFitError that names the meter."""
     try:
-        model = fit_meter(task.meter, task.data, task.config, task.interval_hours)
+        return meter, index, fit()
     except Exception as exc:
-        error = MeterFitError(task.meter, failure_reason(exc))
+        error = MeterFitError(meter, failure_reason(exc))
         if tolerate:
-            return [(task.meter, WHOLE_METER, error)]
+            return meter, index, error
         raise error from None
-    return [(task.meter, WHOLE_METER, model)]
-
-
-def chunk_task(
-    job: MeterJob, indices: tuple[int, ...], with_oob: bool, tolerate: bool
-) -> list[Outcome]:
-    """Fit some chunks of one meter's trees (see :func:`run_task`)."""
-    results: list[Outcome] = []
-    for index in indices:
-        n_trees, seed = job.chunks[index]
-        try:
-            chunk = fit_chunk(
-                job.X, job.Y, job.Z, job.sample_weight, job.estimator.chunk_params(),
-                n_trees, seed, with_oob,
-            )  # fmt: skip
-        except Exception as exc:
-            error = MeterFitError(job.meter, failure_reason(exc))
-            if tolerate:
-                return [*results, (job.meter, index, error)]
-            raise error from None
-        results.append((job.meter, index, chunk))
-    return results
 
 
 def whole_meter_tasks(n_meters: int | None, cores: int) -> bool:
@@ -325,7 +317,7 @@ class _Ledger:
             self.jobs[meter] = plan
             self.done[meter] = [None] * len(plan.chunks)
             for index in range(len(plan.chunks)):
-                yield ChunkTask(plan, (index,))
+                yield ChunkTask(plan, index)
 
     def record(
         self, meter: str, index: int, outcome: TreeChunk | MeterModel | MeterFitError
@@ -392,9 +384,8 @@ def train_meters(
         with threadpool_limits(limits=1):
             with_oob = config.interval == "conformal"
             results = run(ledger.tasks(tasks), cores, with_oob, failures is not None)
-            for batch in results:
-                for meter, index, outcome in batch:
-                    ledger.record(meter, index, outcome)
+            for meter, index, outcome in results:
+                ledger.record(meter, index, outcome)
     except MeterFitError:
         raise
     except (*WORKER_DIED, *_dask_errors()) as exc:  # killed, out of memory, crashed

@@ -66,7 +66,17 @@ class FleetSummary:
     write_seconds: float = 0.0
     backend: str = ""  # what trained: threading, loky or dask (``auto`` resolved)
     cores: int = 1
-    parallel_efficiency: float = float("nan")  # fit-time sum / (cores x training wall)
+
+    @property
+    def parallel_efficiency(self) -> float:
+        """Fit-time sum over (cores x training wall time)."""
+        if self.train_seconds <= 0:
+            return float("nan")
+        return self.fit_seconds / (self.cores * self.train_seconds)
+
+    def record(self) -> dict[str, object]:
+        """Every figure, for the store."""
+        return {**asdict(self), "parallel_efficiency": self.parallel_efficiency}
 
 
 def finished_meters(out: Path) -> set[str]:
@@ -127,12 +137,10 @@ def run_fleet(
                 if on_meters_done is not None:
                     on_meters_done(len(batch), len(meters))
     summary.seconds = time.perf_counter() - started
-    if summary.train_seconds > 0:
-        summary.parallel_efficiency = summary.fit_seconds / (summary.cores * summary.train_seconds)
     if store is not None:
         status = "partial" if summary.failed else "ok"
         message = f"{len(summary.failed)} meter(s) failed" if summary.failed else ""
-        store.finish_run(run_id, status, message, asdict(summary), summary.forecast_start)  # type: ignore[arg-type]
+        store.finish_run(run_id, status, message, summary.record(), summary.forecast_start)  # type: ignore[arg-type]
     return summary
 
 
@@ -213,9 +221,8 @@ def _forecast_batch(
     fleet.fit(frame, as_of=request.as_of, on_error="skip")
     forecast = fleet.predict().frame
     summary.failed.update(fleet.failed_)
-    stages = dict(fleet.timings_.table()[["stage", "total_s"]].itertuples(index=False))
-    summary.prepare_seconds += stages.get("validate", 0.0) + stages.get("features", 0.0)
-    summary.predict_seconds += stages.get("predict", 0.0)
+    summary.prepare_seconds += fleet.timings_.seconds("validate", "features")
+    summary.predict_seconds += fleet.timings_.seconds("predict")
     summary.train_seconds += fleet.timings_.train_wall
     summary.fit_seconds += fleet.timings_.fit_sum
     summary.cores, summary.backend = fleet.timings_.cores, fleet.timings_.backend
