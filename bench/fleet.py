@@ -1,7 +1,7 @@
 """Fleet scaling: wall time, CPU time, per-meter cost and peak memory vs fleet size and cores.
 
 For each N (meters x 365 days of 15-minute data, made by bench/make_fleet.py
-and cached under bench/data/fleets/), runs the whole `wattcast fleet` job
+and cached under bench/data/fleets/), runs the whole `wattcast forecast` job
 (read, train, forecast, write into a store) in a fresh process, by default on
 1 core, on 2 cores with threads (the default) and with 2 loky worker
 processes, and on a 2-worker Dask LocalCluster. A run is named BACKEND-CORES
@@ -42,7 +42,7 @@ DEFAULT_RUNS = ["cores-1", "threads-2", "loky-2", "dask-2"]  # auto is threads o
 
 
 def run_options(run: str) -> tuple[list[str], int]:
-    """`wattcast fleet` options and cores of a run named BACKEND-CORES."""
+    """`wattcast forecast` options and cores of a run named BACKEND-CORES."""
     backend, cores = run.rsplit("-", 1)
     if backend == "dask":
         return ["--scheduler", f"local:{cores}"], int(cores)
@@ -71,7 +71,7 @@ def run_job(data: Path, options: list[str]) -> dict[str, float]:
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
         start = time.perf_counter()
         subprocess.run(
-            [sys.executable, "-m", "wattcast.cli", "fleet", str(data), "--store", str(store),
+            [sys.executable, "-m", "wattcast", "forecast", str(data), "--store", str(store),
              *options],
             check=True, capture_output=True,
         )  # fmt: skip

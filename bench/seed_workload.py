@@ -22,7 +22,8 @@ from pathlib import Path
 
 STARTED = time.perf_counter()
 import wattcast  # noqa: E402
-from wattcast.workflows.forecast import ForecastRequest, run_forecast  # noqa: E402
+from wattcast.spec import RunSpec  # noqa: E402
+from wattcast.workflows.pipeline import run_job  # noqa: E402
 
 IMPORTS = time.perf_counter() - STARTED
 
@@ -31,16 +32,14 @@ REFERENCE_SECONDS = 3.5
 
 
 def one_run(folder: Path, out: Path, n_jobs: int, backend: str) -> tuple[float, object]:
-    request = ForecastRequest(
-        data=folder / "meters.csv.gz",
-        out=out,
-        extras=(folder / "daily_extras.csv",),
-        n_jobs=n_jobs,
-        backend=backend,
-    )
+    spec = RunSpec().with_flags({
+        "data.source": str(folder / "meters.csv.gz"),
+        "extras.common": [str(folder / "daily_extras.csv")],
+        "model.n_jobs": str(n_jobs), "model.backend": backend,
+    })  # fmt: skip
     start = time.perf_counter()
-    run = run_forecast(request)
-    return time.perf_counter() - start, run
+    summary = run_job(spec, "forecast", out=out)
+    return time.perf_counter() - start, summary
 
 
 def main() -> None:
@@ -58,8 +57,8 @@ def main() -> None:
     median = statistics.median(seconds)
     run = results[seconds.index(sorted(seconds)[len(seconds) // 2])][1]
     print(f"wattcast {wattcast.__version__} | n_jobs {args.n_jobs} | backend {args.backend}")
-    print(run.fleet.timings_.table().to_string(index=False, float_format=lambda v: f"{v:.4f}"))
-    summary = run.fleet.timings_.summary()
+    print(run.timings.table().to_string(index=False, float_format=lambda v: f"{v:.4f}"))
+    summary = run.timings.summary()
     print(
         f"fit-time sum {summary['fit_sum_s']:.3f} s | training wall {summary['train_wall_s']:.3f} s"
         f" | cores {summary['cores']} ({summary['backend']}) | parallel efficiency "

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
@@ -53,8 +55,9 @@ def write_site(
     tz: str | None = None,
     share: float = 0.2,
     input: str = "7D",
+    more: str = "",
 ) -> Path:
-    """A site configuration with a store in ``folder``."""
+    """A site configuration with a store in ``folder`` (``more``: extra TOML at the end)."""
     lines = [
         "[data]", f'source = "{source}"', *([f'tz = "{tz}"'] if tz else []),
         "[extras]", "common = [" + ", ".join(f'"{e}"' for e in extras) + "]",
@@ -62,20 +65,46 @@ def write_site(
         "[store]", 'path = "site.db"', f"max_failed_share = {share}",
     ]  # fmt: skip
     path = folder / "site.toml"
-    path.write_text("\n".join(lines) + "\n")
+    path.write_text("\n".join(lines) + "\n" + more)
     return path
+
+
+@dataclass(frozen=True)
+class CliResult:
+    exit_code: int
+    stdout: str
+    stderr: str
+
+    @property
+    def output(self) -> str:
+        return self.stdout + self.stderr
+
+
+@pytest.fixture
+def cli(capsys: pytest.CaptureFixture[str]) -> Callable[..., CliResult]:
+    """Run the command line in this process: ``cli("forecast", path, "--out", out)``."""
+    from wattcast.cli import main
+
+    def run(*args: object) -> CliResult:
+        capsys.readouterr()
+        code = main([str(a) for a in args])
+        captured = capsys.readouterr()
+        return CliResult(code, captured.out, captured.err)
+
+    return run
 
 
 @pytest.fixture(scope="session")
 def andover_nights(tmp_path_factory: pytest.TempPathFactory, andover: Path) -> Path:
     """14 nights of the Andover data replayed into a store; returns the site config."""
-    from wattcast.site import SiteConfig
-    from wattcast.workflows.nightly import run_nightly
+    from wattcast.spec import RunSpec
+    from wattcast.workflows.pipeline import run_job
 
     folder = tmp_path_factory.mktemp("andover_nights")
     config = write_site(folder, andover / "meters.csv.gz", (andover / "daily_extras.csv",),
-                        tz="America/New_York", input="28D")  # fmt: skip
-    site = SiteConfig.load(config)
+                        tz="America/New_York", input="28D",
+                        more='[alerts]\ntariff = 0.2\n')  # fmt: skip
+    spec = RunSpec.from_toml(config)
     for night in pd.date_range("2017-02-20", periods=14, freq="D"):
-        run_nightly(site, night)
+        run_job(spec, "run", night)
     return config

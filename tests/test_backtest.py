@@ -6,10 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 from conftest import synthetic_wide
-from typer.testing import CliRunner
 
 from wattcast import ModelConfig, WindowConfig, load_meters
-from wattcast.cli import app
 from wattcast.evaluation.baselines import baseline_forecasts
 from wattcast.evaluation.metrics import metrics_table, score
 from wattcast.workflows.backtest import backtest
@@ -87,13 +85,13 @@ def test_weekly_refit_fits_less_often_with_the_same_first_day() -> None:
     )
 
 
-def test_backtest_cli_writes_metrics_and_predictions(tmp_path: Path) -> None:
+def test_backtest_cli_writes_metrics_and_predictions(tmp_path: Path, cli) -> None:
     data = tmp_path / "m.csv"
     synthetic_wide(days=30).to_csv(data, index=False)
     metrics, preds = tmp_path / "metrics.csv", tmp_path / "preds.csv"
     args = ["backtest", str(data), "--input", "7D", "--days", "3", "--trees", "10",
             "--out", str(metrics), "--predictions-out", str(preds)]  # fmt: skip
-    result = CliRunner().invoke(app, args)
+    result = cli(*args)
     assert result.exit_code == 0, result.output
     table = pd.read_csv(metrics)
     assert list(table.columns) == [

@@ -1,55 +1,35 @@
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
 
 import pandas as pd
-from conftest import synthetic_wide
-from typer.testing import CliRunner
-
-from wattcast.cli import app
-
-runner = CliRunner()
+import pytest
+from conftest import synthetic_wide, write_site
 
 
-def test_forecast_writes_exactly_the_tidy_columns(tmp_path: Path, andover: Path) -> None:
+def test_forecast_writes_exactly_the_tidy_columns(tmp_path: Path, andover: Path, cli) -> None:
     out = tmp_path / "f.csv"
-    result = runner.invoke(
-        app,
-        [
-            "forecast",
-            str(andover / "meters.csv.gz"),
-            "--extras",
-            str(andover / "daily_extras.csv"),
-            "--meters",
-            "Main (kW),Gym (kW)",
-            "--trees",
-            "10",
-            "--n-jobs",
-            "2",
-            "--out",
-            str(out),
-            "--profile",
-        ],
-    )
+    result = cli("forecast", andover / "meters.csv.gz", "--extras", andover / "daily_extras.csv",
+                 "--meters", "Main (kW),Gym (kW)", "--trees", "10", "--n-jobs", "2",
+                 "--out", out, "--profile")  # fmt: skip
     assert result.exit_code == 0, result.output
     frame = pd.read_csv(out)
     assert list(frame.columns) == ["meter", "timestamp", "mean", "std", "lower", "upper"]
     assert len(frame) == 2 * 96
     assert frame["timestamp"].iloc[0] == "2017-03-19T00:00:00"
-    for text in ("load", "features", "fit", "predict", "write", "parallel efficiency", "imports"):
-        assert text in result.output
-    assert "cores 2 (threading)" in result.output  # what `--backend auto` chose
+    for text in ("load", "features", "fit", "predict", "parallel efficiency", "imports"):
+        assert text in result.stdout
+    assert "cores 2 (threading)" in result.stdout  # what `--backend auto` chose
 
 
-def test_zone_aware_output_has_offsets(tmp_path: Path) -> None:
+def test_zone_aware_output_has_offsets(tmp_path: Path, cli) -> None:
     data = tmp_path / "m.csv"
     synthetic_wide(days=35).to_csv(data, index=False)
     out = tmp_path / "f.parquet"
-    result = runner.invoke(
-        app, ["forecast", str(data), "--tz", "Europe/Paris", "--trees", "5", "--out", str(out)]
-    )
+    result = cli("forecast", data, "--tz", "Europe/Paris", "--trees", "5", "--out", out)
     assert result.exit_code == 0, result.output
     frame = pd.read_parquet(out)
     assert str(frame["timestamp"].dt.tz) == "Europe/Paris"
@@ -59,75 +39,157 @@ def test_bad_input_exits_2_with_one_line_and_no_traceback(tmp_path: Path) -> Non
     data = tmp_path / "m.csv"
     data.write_text("timestamp,A\n2021-01-01 00:00,1\n2021-01-01 00:15,oops\n")
     proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "wattcast.cli",
-            "forecast",
-            str(data),
-            "--out",
-            str(tmp_path / "f.csv"),
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+        [sys.executable, "-m", "wattcast", "forecast", str(data), "--out", str(tmp_path / "f.csv")],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
     assert proc.returncode == 2
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1, proc.stderr
     assert "column 'A', line 3: expected a number, got 'oops'" in lines[0]
     assert "Traceback" not in proc.stderr
+    assert not (tmp_path / "f.csv").exists()
 
 
-def test_bad_setting_exits_2(tmp_path: Path, wide_csv: Path) -> None:
-    result = runner.invoke(
-        app, ["forecast", str(wide_csv), "--gap", "-1D", "--out", str(tmp_path / "f.csv")]
-    )
-    assert result.exit_code == 2
-    assert "`gap` must be a duration of zero or more" in result.output
-
-
-def test_demo_runs_on_bundled_data(tmp_path: Path) -> None:
-    result = runner.invoke(app, ["demo", "--out-dir", str(tmp_path)])
+def test_demo_runs_on_bundled_data(tmp_path: Path, cli) -> None:
+    result = cli("demo", "--out-dir", tmp_path)
     assert result.exit_code == 0, result.output
     frame = pd.read_csv(tmp_path / "forecast.csv")
     assert frame["meter"].nunique() == 7 and len(frame) == 7 * 96
-    assert "Collins Center (kW)" in result.output
+    assert "Collins Center (kW)" in result.stdout
+    assert (tmp_path / "site.toml").is_file()
 
 
-def test_bad_settings_are_one_line_errors(tmp_path: Path, wide_csv: Path) -> None:
-    cases = {
-        (
-            "--tz",
-            "Not/AZone",
-        ): "`tz` must be a time zone name such as 'America/New_York'. Got 'Not/AZone'.",
-        ("--as-of", "garbage"): "`as_of` must be a timestamp such as '2017-03-01'",
-        ("--input", "10"): "`input` must be a duration with a unit, such as '28D'",
-        ("--agg", "avg"): "`agg` must be one of mean, sum, min, max, median. Got 'avg'.",
-        ("--trees", "0"): "`trees` must be a positive integer. Got 0.",
-        ("--confidence", "2"): "`confidence` must be between 0 and 1",
-    }
-    for args, message in cases.items():
-        result = runner.invoke(
-            app, ["forecast", str(wide_csv), *args, "--out", str(tmp_path / "f.csv")]
-        )
-        assert result.exit_code == 2, (args, result.output)
-        assert message in result.output, (args, result.output)
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("--tz", "Not/AZone"), "`--tz` must be a time zone name such as 'America/New_York'."),
+        (("--as-of", "garbage"), "`as_of` must be a timestamp such as '2017-03-01'"),
+        (("--input", "10"), "`--input` must be a duration such as '28D', '1h' or '15min'"),
+        (("--gap", "-1D"), "`--gap` must be a duration such as '28D', '1h' or '15min' (zero"),
+        (("--agg", "avg"), "`--agg` must be one of mean, sum, min, max, median. Got 'avg'."),
+        (("--trees", "0"), "`--trees` must be an integer of at least 1. Got '0'."),
+        (("--trees", "many"), "`--trees` must be an integer of at least 1. Got 'many'."),
+        (("--confidence", "2"), "`--confidence` must be a number strictly between 0 and 1"),
+        (("--n-jobs", "0"), "`--n-jobs` must be a positive number of cores, or -1 for all"),
+        (("--params", "trees=bogus"), "`params` has no parameter 'trees' for the profile-forest"),
+        (("--param", "max_depht=3"), "`params` has no parameter 'max_depht'"),
+        (("--param", "oops"), "`--params` must be a table of parameter = value. Got 'oops'."),
+        (("--params", "min_samples_leaf=0"), "`params` min_samples_leaf must be an integer of at"),
+        (("--backend", "gpu"), "`--backend` must be one of auto, threading, loky, dask."),
+        (("--scheduler", "nowhere"), "`scheduler` must be tcp://HOST:PORT or local:N."),
+        (("--on-error", "maybe"), "`--on-error` must be one of skip, fail. Got 'maybe'."),
+        (("--meters", "Z (kW)"), "no meter named 'Z (kW)'; meters: A (kW), B (kW)."),
+        (("--unknown-flag", "1"), "No such option: --unknown-flag"),
+    ],
+)
+def test_bad_settings_are_one_line_errors(
+    tmp_path: Path, wide_csv: Path, cli, args: tuple[str, ...], message: str
+) -> None:
+    result = cli("forecast", wide_csv, *args, "--out", tmp_path / "f.csv")
+    assert result.exit_code == 2, result.output
+    assert result.stderr.count("\n") == 1 and message in result.stderr, result.stderr
+    assert "Traceback" not in result.output and not (tmp_path / "f.csv").exists()
 
 
-def test_estimator_parameters_from_the_command_line(tmp_path: Path, wide_csv: Path) -> None:
+def test_messages_print_brackets_literally(tmp_path: Path, wide_csv: Path, cli) -> None:
+    config = tmp_path / "site.toml"
+    config.write_text(f'[data]\nsource = "{wide_csv}"\n[model]\ntrees = "many"\n')
+    result = cli("forecast", "--config", config, "--out", tmp_path / "f.csv")
+    assert result.exit_code == 2
+    assert "[model] trees must be an integer of at least 1. Got 'many'." in result.stderr
+    config.write_text("[modle]\ntrees = 3\n")
+    result = cli("forecast", "--config", config, "--out", tmp_path / "f.csv")
+    assert "unknown section [modle]; expected one of data, extras" in result.stderr
+
+
+def test_estimator_parameters_from_the_command_line(tmp_path: Path, wide_csv: Path, cli) -> None:
     outs = []
     for extra in ([], ["--param", "min_samples_leaf=6", "--param", "max_samples=None"]):
         out = tmp_path / f"f{len(extra)}.csv"
-        result = runner.invoke(app, ["forecast", str(wide_csv), "--input", "7D", "--trees", "10",
-                                     *extra, "--out", str(out)])  # fmt: skip
+        result = cli("forecast", wide_csv, "--input", "7D", "--trees", "10", *extra, "--out", out)
         assert result.exit_code == 0, result.output
         outs.append(pd.read_csv(out))
     assert not outs[0]["mean"].equals(outs[1]["mean"])
-    result = runner.invoke(app, ["forecast", str(wide_csv), "--param", "max_depht=3",
-                                 "--out", str(tmp_path / "x.csv")])  # fmt: skip
-    assert result.exit_code == 2 and "max_depht" in result.output and "meter '" in result.output
-    result = runner.invoke(
-        app, ["forecast", str(wide_csv), "--param", "oops", "--out", str(tmp_path / "x.csv")]
-    )
-    assert result.exit_code == 2 and "`--param` must look like 'NAME=VALUE'" in result.output
+    config = tmp_path / "site.toml"
+    config.write_text(f'[data]\nsource = "{wide_csv}"\n[model]\ninput = "7D"\ntrees = 10\n'
+                      "params = { min_samples_leaf = 6, max_samples = \"none\" }\n")  # fmt: skip
+    result = cli("forecast", "--config", config, "--out", tmp_path / "toml.csv")
+    assert result.exit_code == 0, result.output
+    pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "toml.csv"), outs[1])
+
+
+def test_one_failing_meter_does_not_stop_the_others(tmp_path: Path, cli) -> None:
+    df = synthetic_wide(days=40, meters=("A (kW)", "B (kW)", "C (kW)"))
+    df.loc[96 * 3 :, "C (kW)"] = float("nan")
+    data = tmp_path / "m.csv"
+    df.to_csv(data, index=False)
+    out = tmp_path / "f.csv"
+    ok = cli("forecast", data, "--input", "7D", "--trees", "5", "--max-failed-share", "0.5",
+             "--out", out)  # fmt: skip
+    assert ok.exit_code == 0, ok.output
+    assert set(pd.read_csv(out)["meter"]) == {"A (kW)", "B (kW)"}
+    assert "failed: C (kW): no complete training window" in ok.stdout
+    strict = cli("forecast", data, "--input", "7D", "--trees", "5", "--out", out)
+    assert strict.exit_code == 1  # a third failed, more than the default 0.2
+    stop = cli("forecast", data, "--input", "7D", "--trees", "5", "--on-error", "fail",
+               "--out", tmp_path / "g.csv")  # fmt: skip
+    assert stop.exit_code == 2 and "meter 'C (kW)'" in stop.stderr
+    assert not (tmp_path / "g.csv").exists()
+
+
+def test_warnings_are_printed_once_each(tmp_path: Path, cli) -> None:
+    df = synthetic_wide(days=40)
+    df.loc[len(df) - 40 :, "A (kW)"] = float("nan")  # a gap in the latest input window
+    data = tmp_path / "m.csv"
+    df.to_csv(data, index=False)
+    result = cli("backtest", data, "--input", "7D", "--trees", "5", "--days", "3",
+                 "--out", tmp_path / "m.csv.out.csv")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    lines = [line for line in result.stderr.splitlines() if line.startswith("warning:")]
+    assert len(lines) == len(set(lines))
+
+
+LIGHT = """
+import sys
+from wattcast.cli import main
+code = main(sys.argv[1:])
+heavy = sorted({m.split(".")[0] for m in sys.modules} & {"pandas", "sklearn", "plotly",
+                                                          "scipy", "matplotlib", "pyarrow"})
+print("HEAVY=" + ",".join(heavy))
+sys.exit(code)
+"""
+
+
+@pytest.mark.parametrize("command", [["--help"], ["history"], ["anomalies"], ["savings"],
+                                     ["anomalies", "--format", "json"]])  # fmt: skip
+def test_light_commands_do_not_import_the_science_stack(
+    andover_nights: Path, command: list[str]
+) -> None:
+    args = command if command == ["--help"] else [*command, "--config", str(andover_nights)]
+    proc = subprocess.run([sys.executable, "-c", LIGHT, *args], capture_output=True, text=True,
+                          check=False)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip().splitlines()[-1] == "HEAVY=", proc.stdout[-300:]
+
+
+def test_wrong_meter_name_lists_the_meters(andover_nights: Path, cli) -> None:
+    result = cli("anomalies", "--config", andover_nights, "--meter", "Main")
+    assert result.exit_code == 2
+    assert "no meter named 'Main'; meters: Chiller (kW), Collins Center (kW)" in result.stderr
+
+
+def test_anomalies_json_uses_the_one_vocabulary(andover_nights: Path, cli) -> None:
+    result = cli("anomalies", "--config", andover_nights, "--format", "json")
+    events = json.loads(result.stdout)
+    assert events and set(events[0]) == {"id", "meter", "start", "end", "readings",
+                                         "peak_excess_kw", "kwh_above_band",
+                                         "kwh_above_forecast", "cost", "status"}  # fmt: skip
+    assert events[0]["start"].endswith(("-05:00", "-04:00"))
+    assert events[0]["cost"] == pytest.approx(0.2 * events[0]["kwh_above_band"])
+
+
+def test_run_without_a_store_is_refused(tmp_path: Path, wide_csv: Path, cli) -> None:
+    config = write_site(tmp_path, wide_csv)
+    config.write_text(config.read_text().replace('path = "site.db"\n', ""))
+    result = cli("run", "--config", config)
+    assert result.exit_code == 2 and "`run` records into a store" in result.stderr

@@ -105,10 +105,31 @@ def test_dst_day_has_92_quarter_hours_in_zone() -> None:
 
 
 def test_a_failing_meter_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    from wattcast.models import parallel
+
+    original = parallel.plan_meter
+
+    def broken(meter, *args, **kwargs):
+        if meter == "B (kW)":
+            raise ZeroDivisionError("no luck")
+        return original(meter, *args, **kwargs)
+
+    monkeypatch.setattr(parallel, "plan_meter", broken)
+    df = synthetic_wide(days=30)
+    model = ModelConfig(n_estimators=4)
+    with pytest.raises(MeterFitError, match=r"meter 'B \(kW\)': ZeroDivisionError: no luck"):
+        Fleet(WEEK, model, n_jobs=2, backend="threading").fit(df)
+    fleet = Fleet(WEEK, model, n_jobs=2, backend="threading").fit(df, on_error="skip")
+    assert fleet.meters_ == ("A (kW)",) and "no luck" in fleet.failed_["B (kW)"]
+
+
+def test_bad_estimator_parameters_are_refused_before_any_work() -> None:
     df = synthetic_wide(days=30)
     model = ModelConfig(n_estimators=4, params={"max_features": "bogus"})
-    with pytest.raises(MeterFitError, match=r"meter '[AB] \(kW\)': InvalidParameterError"):
+    with pytest.raises(InputError, match=r"`params` max_features must be .*Got 'bogus'"):
         Fleet(WEEK, model, n_jobs=2, backend="loky").fit(df)
+    with pytest.raises(InputError, match=r"`params` has no parameter 'trees'"):
+        Fleet(WEEK, ModelConfig(params={"trees": "bogus"})).fit(df)
 
 
 class _EndsItsWorker:

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import dataclasses
+import json
 import os
 import signal
 import sqlite3
@@ -13,94 +15,91 @@ import numpy as np
 import pandas as pd
 import pytest
 from conftest import synthetic_wide, write_site
-from typer.testing import CliRunner
 
-from wattcast import GapFilledWarning, InputError
-from wattcast.cli import app
-from wattcast.site import SiteConfig
-from wattcast.store.sqlite_store import ForecastStore
-from wattcast.workflows import nightly
-from wattcast.workflows.nightly import StoreBusyError, replay_run, run_nightly, store_lock
-
-runner = CliRunner()
+from wattcast import GapFilledWarning
+from wattcast.spec import RunSpec
+from wattcast.store import lock
+from wattcast.store.lock import StoreBusyError, store_lock
+from wattcast.store.store import ForecastStore
+from wattcast.store.times import from_epoch
+from wattcast.workflows.pipeline import replay, run_job
 
 
 @pytest.fixture
-def site(tmp_path: Path) -> SiteConfig:
+def spec(tmp_path: Path) -> RunSpec:
     data = tmp_path / "meters.csv"
     synthetic_wide(days=40).to_csv(data, index=False)
-    return SiteConfig.load(write_site(tmp_path, data))
+    return RunSpec.from_toml(write_site(tmp_path, data))
 
 
 def current_per_meter_day(store: ForecastStore, tz: str | None = None) -> pd.Series:
     current = store.current_forecasts()
-    current["day"] = nightly.stored_times(current["timestamp"], tz).dt.date
+    current["day"] = pd.DatetimeIndex(from_epoch(current["t"], tz)).date
     return current.groupby(["meter", "day"]).size()
 
 
-def test_fourteen_nights_of_andover(andover_nights: Path) -> None:
-    config = andover_nights
-    store = ForecastStore(config.parent / "site.db")
-    assert len(store.runs()) == 14 and (store.runs()["status"] == "ok").all()
+def test_fourteen_nights_of_andover(andover_nights: Path, cli) -> None:
+    store = ForecastStore(RunSpec.from_toml(andover_nights).store.path)
+    runs = store.runs()
+    assert len(runs) == 14 and {r["status"] for r in runs} == {"ok"}
     counts = current_per_meter_day(store, "America/New_York")
     assert counts.index.get_level_values("day").nunique() == 14
     assert len(counts) == 7 * 14 and (counts == 96).all()
 
-    # anomalies exactly on the readings whose actual exceeds the band
+    # every reading above the band is in exactly one event (minor ones included)
     joined = store.forecasts_with_actuals()
     above = joined[joined["actual"] > joined["upper"]]
-    events = store.anomalies()
-    assert len(above) > 0
-    assert events["readings"].sum() == len(above)
-    assert set(events["meter"]) == set(above["meter"])
+    events = store.events(statuses=("minor", "new", "alerted", "acked", "expected"))
+    assert len(above) > 0 and sum(e["readings"] for e in events) == len(above)
+    for event in events:
+        mine = above[above["meter"] == event["meter"]]
+        inside = mine[(mine["t"] >= event["start"]) & (mine["t"] < event["end"])]
+        assert len(inside) == event["readings"]
 
-    # savings equal an independent computation (kW readings, 15 minutes each)
-    result = runner.invoke(app, ["savings", "--config", str(config), "--format", "csv"])
+    # savings add the alerted events' energy, and agree with the listing to the kWh
+    result = cli("savings", "--config", andover_nights, "--format", "csv")
     assert result.exit_code == 0, result.output
-    reported = pd.read_csv(StringIO(result.output)).set_index("meter")
-    for meter, group in joined.groupby("meter"):
-        potential = np.clip(group["actual"] - group["mean"], 0, None).sum() * 0.25
-        conservative = np.clip(group["actual"] - group["upper"], 0, None).sum() * 0.25
-        assert reported.loc[meter, "potential_kwh"] == pytest.approx(potential)
-        assert reported.loc[meter, "conservative_kwh"] == pytest.approx(conservative)
-    assert events["energy_above_band"].sum() == pytest.approx(reported["conservative_kwh"].sum())
+    savings = pd.read_csv(StringIO(result.stdout)).set_index("meter")
+    listed = json.loads(cli("anomalies", "--config", andover_nights, "--format", "json").stdout)
+    listed = pd.DataFrame(listed)
+    assert savings["kwh_above_band"].sum() == pytest.approx(listed["kwh_above_band"].sum())
+    assert savings["events"].sum() == len(listed)
+    assert savings["cost"].sum() == pytest.approx(0.2 * listed["kwh_above_band"].sum())
 
 
-def test_same_night_twice_keeps_one_current_set(site: SiteConfig) -> None:
-    first = run_nightly(site, pd.Timestamp("2021-02-01"))
-    second = run_nightly(site, pd.Timestamp("2021-02-01"))
-    store = ForecastStore(site.store)
+def test_same_night_twice_keeps_one_current_set(spec: RunSpec) -> None:
+    first = run_job(spec, "run", "2021-02-01")
+    second = run_job(spec, "run", "2021-02-01")
+    store = ForecastStore(spec.store.path)
     assert (current_per_meter_day(store) == 96).all()
     assert len(store.current_forecasts()) == 2 * 96
-    runs = store.runs().set_index("id")
-    assert runs.loc[first.run_id, "superseded_by"] == second.run_id
+    runs = {r["id"]: r for r in store.runs()}
+    assert runs[first.run_id]["superseded_by"] == second.run_id
     history = store.query("SELECT COUNT(*) AS n FROM forecasts")["n"].iloc[0]
-    assert history == 2 * 2 * 96  # the older set is kept, marked superseded
+    assert history == 2 * 2 * 96  # the older set is kept until pruned
 
 
-def test_record_reproduces_the_forecast(site: SiteConfig) -> None:
-    summary = run_nightly(site, pd.Timestamp("2021-02-03"))
-    store = ForecastStore(site.store)
-    stored = store.query("SELECT * FROM forecasts WHERE run_id = ?", (summary.run_id,))
-    again = replay_run(site.store, summary.run_id)
+def test_record_reproduces_the_forecast(spec: RunSpec, tmp_path: Path) -> None:
+    summary = run_job(spec, "run", "2021-02-03")
+    store = ForecastStore(spec.store.path)
+    stored = store.current_forecasts()
+    again = replay(store, summary.run_id, tmp_path / "again.parquet")
     np.testing.assert_array_equal(stored["mean"].to_numpy(), again["mean"].to_numpy())
     np.testing.assert_array_equal(stored["upper"].to_numpy(), again["upper"].to_numpy())
 
 
-def test_as_of_uses_nothing_later(tmp_path: Path, site: SiteConfig) -> None:
-    honest = run_nightly(site, pd.Timestamp("2021-02-01"))
+def test_as_of_uses_nothing_later(tmp_path: Path, spec: RunSpec) -> None:
+    honest = run_job(spec, "run", "2021-02-01")
     df = synthetic_wide(days=40)
     df.loc[df["timestamp"] >= "2021-02-01", ["A (kW)", "B (kW)"]] = 1e6
     spoiled = tmp_path / "spoiled.csv"
     df.to_csv(spoiled, index=False)
-    from dataclasses import replace
-
-    other = replace(site, source=spoiled, store=tmp_path / "other.db")
-    cheat = run_nightly(other, pd.Timestamp("2021-02-01"))
-    a = ForecastStore(site.store).query(
+    other = spec.with_flags({"data.source": str(spoiled), "store.path": str(tmp_path / "o.db")})
+    cheat = run_job(other, "run", "2021-02-01")
+    a = ForecastStore(spec.store.path).query(
         "SELECT mean, upper FROM forecasts WHERE run_id = ?", (honest.run_id,)
     )
-    b = ForecastStore(other.store).query(
+    b = ForecastStore(other.store.path).query(
         "SELECT mean, upper FROM forecasts WHERE run_id = ?", (cheat.run_id,)
     )
     pd.testing.assert_frame_equal(a, b)
@@ -111,55 +110,55 @@ def test_a_failing_meter_is_recorded_and_others_stored(tmp_path: Path) -> None:
     df.loc[96 * 3 :, "C (kW)"] = np.nan  # C stops reporting after three days
     data = tmp_path / "m.csv"
     df.to_csv(data, index=False)
-    site = SiteConfig.load(write_site(tmp_path, data, share=0.5))
+    spec = RunSpec.from_toml(write_site(tmp_path, data, share=0.5))
     with pytest.warns(GapFilledWarning, match="C \\(kW\\)"):
-        summary = run_nightly(site)
+        summary = run_job(spec, "run")
     assert summary.status == "partial" and summary.exit_code == 0
     assert "no complete training window" in summary.failed["C (kW)"]
-    store = ForecastStore(site.store)
+    store = ForecastStore(spec.store.path)
     assert set(store.current_forecasts()["meter"]) == {"A (kW)", "B (kW)"}
-    status = store.query("SELECT meter, status, reason FROM run_meters").set_index("meter")
+    status = store.query(
+        "SELECT m.name, r.status, r.reason FROM run_meters r JOIN meters m ON m.id = r.meter_id"
+    ).set_index("name")
     assert status.loc["C (kW)", "status"] == "failed"
-    strict = SiteConfig.load(write_site(tmp_path, data, share=0.2))
+    strict = spec.with_flags({"store.max_failed_share": "0.2"})
     with pytest.warns(GapFilledWarning):
-        assert run_nightly(strict).exit_code == 1
+        assert run_job(strict, "run").exit_code == 1
 
 
 def test_second_job_on_the_same_store_stops_clearly(
-    site: SiteConfig, monkeypatch: pytest.MonkeyPatch
+    spec: RunSpec, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(nightly, "LOCK_WAIT_SECONDS", 0.3)
+    monkeypatch.setattr(lock, "LOCK_WAIT_SECONDS", 0.3)
     busy = pytest.raises(StoreBusyError, match="another wattcast job is running on this store")
     started = time.monotonic()
-    with store_lock(site.store), busy:  # the first job holds the store
-        run_nightly(site, pd.Timestamp("2021-02-01"))
+    with store_lock(spec.store.path), busy:  # the first job holds the store
+        run_job(spec, "run", "2021-02-01")
     assert time.monotonic() - started < 5
-    assert run_nightly(site, pd.Timestamp("2021-02-01")).status == "ok"  # free again
+    assert run_job(spec, "run", "2021-02-01").status == "ok"  # free again
 
 
 KILLER = """
 import sys, time
 from pathlib import Path
-import pandas as pd
-from wattcast.site import SiteConfig
-from wattcast.store import sqlite_store
-from wattcast.workflows.nightly import run_nightly
+from wattcast.spec import RunSpec
+from wattcast.store import store
+from wattcast.workflows.pipeline import run_job
 
-original = sqlite_store.ForecastStore._insert_anomalies
-def slow(self, db, run_id, anomalies):
-    original(self, db, run_id, anomalies)
-    Path(sys.argv[2]).touch()   # forecasts are written, the transaction is open
-    time.sleep(60)
-sqlite_store.ForecastStore._insert_anomalies = slow
-run_nightly(SiteConfig.load(sys.argv[1]), pd.Timestamp("2021-02-02"))
+original = store.ForecastStore._insert_forecasts
+def slow(self, db, run_id, ids, forecasts):
+    original(self, db, run_id, ids, forecasts)
+    if "B (kW)" in set(forecasts["meter"]):
+        Path(sys.argv[2]).touch()   # B's forecasts are written, its transaction is open
+        time.sleep(60)
+store.ForecastStore._insert_forecasts = slow
+run_job(RunSpec.from_toml(sys.argv[1]).with_flags({"model.batch_meters": "1"}), "run",
+        "2021-02-02")
 """
 
 
-def test_kill_during_the_store_write_leaves_no_partial_run(
-    tmp_path: Path, site: SiteConfig
-) -> None:
-    run_nightly(site, pd.Timestamp("2021-02-01"))
-    before = ForecastStore(site.store).current_forecasts()
+def test_a_killed_run_keeps_its_batches_and_resumes(tmp_path: Path, spec: RunSpec) -> None:
+    run_job(spec, "run", "2021-02-01")
     script, flag = tmp_path / "killer.py", tmp_path / "writing"
     script.write_text(KILLER)
     proc = subprocess.Popen([sys.executable, str(script), str(tmp_path / "site.toml"), str(flag)])
@@ -169,53 +168,73 @@ def test_kill_during_the_store_write_leaves_no_partial_run(
     assert flag.exists(), "the job never reached the store write"
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
-    store = ForecastStore(site.store)
-    assert len(store.runs()) == 1
-    pd.testing.assert_frame_equal(store.current_forecasts(), before)
-    with sqlite3.connect(site.store) as db:
+    store = ForecastStore(spec.store.path)
+    with sqlite3.connect(spec.store.path) as db:
         assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
-    assert run_nightly(site, pd.Timestamp("2021-02-02")).status == "ok"  # and it goes on
+    killed = store.runs()[-1]
+    assert killed["status"] == "running" and store.done_meters(killed["id"]) == {"A (kW)"}
+    # A's batch of the killed night is stored; B's transaction left nothing
+    newest = store.current_forecasts().groupby("meter")["run_id"].max()
+    assert newest["A (kW)"] == killed["id"] and newest["B (kW)"] < killed["id"]
+    again = run_job(spec.with_flags({"model.batch_meters": "1"}), "run", "2021-02-02")
+    assert again.run_id == killed["id"] and again.skipped == 1 and again.meters == 1
+    assert store.run(killed["id"])["status"] == "ok"
+    assert set(store.current_forecasts().groupby("meter")["run_id"].max()) == {killed["id"]}
 
 
-def test_config_errors_name_key_and_type(tmp_path: Path) -> None:
-    path = tmp_path / "site.toml"
-    path.write_text('[data]\nsource = "m.csv"\n[model]\ntrees = "many"\n')
-    with pytest.raises(InputError, match=r"\[model\] trees must be an integer. Got 'many'"):
-        SiteConfig.load(path)
-    path.write_text('[data]\nsource = "m.csv"\nsorce = 1\n')
-    with pytest.raises(InputError, match=r"unknown key \[data\] sorce"):
-        SiteConfig.load(path)
-
-
-def test_init_writes_a_config_that_loads(tmp_path: Path) -> None:
-    path = tmp_path / "site.toml"
-    assert runner.invoke(app, ["init", str(path)]).exit_code == 0
-    site = SiteConfig.load(path)
-    assert site.model.n_estimators == 100 and site.store == tmp_path / "wattcast.db"
-    assert runner.invoke(app, ["init", str(path)]).exit_code == 2
-
-
-def test_export_history_and_cron(tmp_path: Path, site: SiteConfig) -> None:
-    run_nightly(site, pd.Timestamp("2021-02-01"))
-    config = str(tmp_path / "site.toml")
-    out = tmp_path / "f.parquet"
-    result = runner.invoke(
-        app,
-        [
-            "export",
-            "--what",
-            "forecasts",
-            "--format",
-            "parquet",
-            "--out",
-            str(out),
-            "--config",
-            config,
-        ],
+def test_meters_keep_their_own_zone_and_local_days(tmp_path: Path) -> None:
+    df = synthetic_wide(days=30, meters=("NY (kW)", "CHI (kW)"))
+    stamps = pd.DatetimeIndex(df.pop("timestamp"))
+    long = pd.concat([
+        pd.DataFrame({"timestamp": stamps.tz_localize(zone).tz_convert("UTC"), "meter": meter,
+                      "value": df[meter]})
+        for meter, zone in (("NY (kW)", "America/New_York"), ("CHI (kW)", "America/Chicago"))
+    ])  # fmt: skip
+    long.to_parquet(tmp_path / "long.parquet", index=False)
+    (tmp_path / "zones.csv").write_text(
+        "meter,zone\nNY (kW),America/New_York\nCHI (kW),America/Chicago\n"
     )
+    spec = RunSpec().with_flags({
+        "data.source": str(tmp_path / "long.parquet"), "data.zones": str(tmp_path / "zones.csv"),
+        "model.trees": "5", "model.input": "7D", "store.path": str(tmp_path / "s.db"),
+    })  # fmt: skip
+    summary = run_job(spec, "run", "2021-01-30", out=tmp_path / "f.csv")
+    assert summary.batches == 2  # one per zone
+    forecast = pd.read_csv(tmp_path / "f.csv").set_index("meter")
+    assert forecast.loc["NY (kW)", "timestamp"].iloc[0] == "2021-01-31T00:00:00-05:00"
+    assert forecast.loc["CHI (kW)", "timestamp"].iloc[0] == "2021-01-31T00:00:00-06:00"
+    store = ForecastStore(spec.store.path)
+    zones = dict(store.query("SELECT name, zone FROM meters").values)
+    assert zones == {"NY (kW)": "America/New_York", "CHI (kW)": "America/Chicago"}
+    first = store.current_forecasts().groupby("meter")["t"].min()
+    assert first["CHI (kW)"] - first["NY (kW)"] == 3600  # midnight an hour later in Chicago
+
+
+def test_init_writes_a_config_that_loads(tmp_path: Path, cli) -> None:
+    path = tmp_path / "site.toml"
+    assert cli("init", path).exit_code == 0
+    spec = RunSpec.from_toml(path)
+    assert spec.model.trees == 100 and spec.store.path == tmp_path / "wattcast.db"
+    assert spec.data.source == tmp_path / "meters.csv"
+    again = cli("init", path)
+    assert again.exit_code == 2 and "already exists" in again.stderr
+
+
+def test_export_history_and_cron(tmp_path: Path, spec: RunSpec, cli) -> None:
+    run_job(spec, "run", "2021-02-01")
+    config = tmp_path / "site.toml"
+    out = tmp_path / "f.parquet"
+    result = cli("export", "--what", "forecasts", "--format", "parquet", "--out", out,
+                 "--config", config)  # fmt: skip
     assert result.exit_code == 0, result.output
     assert len(pd.read_parquet(out)) == 2 * 96
-    result = runner.invoke(app, ["history", "--config", config])
-    assert result.exit_code == 0 and "profile-forest" in result.output
-    result = runner.invoke(app, ["schedule", "--at", "01:30", "--print-cron", "--config", config])
-    assert result.output.startswith("30 1 * * * ") and "run --config" in result.output
+    result = cli("history", "--config", config)
+    assert result.exit_code == 0 and "profile-forest" in result.stdout
+    result = cli("schedule", "--at", "01:30", "--print-cron", "--config", config)
+    assert result.stdout.startswith("30 1 * * * ") and "run --config" in result.stdout
+
+
+def test_settings_are_stored_and_read_back(spec: RunSpec) -> None:
+    summary = run_job(spec, "run", "2021-02-01")
+    stored = json.loads(ForecastStore(spec.store.path).run(summary.run_id)["spec"])
+    assert RunSpec.from_settings(stored) == dataclasses.replace(spec)

@@ -1,32 +1,44 @@
-"""wattcast: forecast building energy meters and catch waste."""
+"""wattcast: forecast building energy meters and catch waste.
+
+The names below are imported when first used, so that ``import wattcast`` (and
+the command line) start without loading pandas or scikit-learn.
+"""
 
 from __future__ import annotations
 
+import importlib
 import time as _time
+from typing import Any
 
 #: When the package started importing; the command line reports import time from it.
 IMPORT_STARTED = _time.perf_counter()
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
-from wattcast.config import ModelConfig, WindowConfig  # noqa: E402
-from wattcast.data.loading import load_meters  # noqa: E402
-from wattcast.data.meter_frame import MeterFrame  # noqa: E402
 from wattcast.errors import (  # noqa: E402
     DuplicateRowsWarning,
     FewWindowsWarning,
     GapFilledWarning,
     InputError,
     MeterFitError,
+    NonFiniteWarning,
     WattcastError,
     WattcastWarning,
 )
-from wattcast.features.day_calendar import DayCalendar  # noqa: E402
-from wattcast.features.extras import ExtraTable  # noqa: E402
-from wattcast.models.fleet import Fleet  # noqa: E402
-from wattcast.models.forecast import Forecast  # noqa: E402
-from wattcast.models.meter_forecaster import MeterForecaster  # noqa: E402
-from wattcast.models.profile_forest import ProfileForestRegressor  # noqa: E402
+
+_LAZY = {
+    "DayCalendar": "wattcast.features.day_calendar",
+    "ExtraTable": "wattcast.features.extras",
+    "Fleet": "wattcast.models.fleet",
+    "Forecast": "wattcast.models.forecast",
+    "MeterForecaster": "wattcast.models.meter_forecaster",
+    "MeterFrame": "wattcast.data.meter_frame",
+    "ModelConfig": "wattcast.config",
+    "ProfileForestRegressor": "wattcast.models.profile_forest",
+    "RunSpec": "wattcast.spec",
+    "WindowConfig": "wattcast.config",
+    "load_meters": "wattcast.data.sources",
+}
 
 __all__ = [
     "DayCalendar",
@@ -41,10 +53,24 @@ __all__ = [
     "MeterForecaster",
     "MeterFrame",
     "ModelConfig",
+    "NonFiniteWarning",
     "ProfileForestRegressor",
+    "RunSpec",
     "WattcastError",
     "WattcastWarning",
     "WindowConfig",
     "__version__",
     "load_meters",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'wattcast' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

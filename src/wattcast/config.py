@@ -176,6 +176,9 @@ class ModelConfig:
             raise InputError(
                 f"`confidence` must be between 0 and 1 (e.g. 0.95). Got {self.confidence!r}."
             )
+        from wattcast.models.estimator_params import check_params
+
+        check_params(self.estimator, self.params)
         if self.interval not in INTERVAL_METHODS:
             raise InputError(
                 f"`interval` must be one of {', '.join(INTERVAL_METHODS)}. Got {self.interval!r}."

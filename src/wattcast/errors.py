@@ -17,6 +17,18 @@ class InputError(WattcastError, ValueError):
     """The input data, extras or settings are not what wattcast expects."""
 
 
+class AllMetersFailedError(InputError):
+    """Every meter of a fit failed; ``failures`` maps each meter to its reason."""
+
+    def __init__(self, failures: dict[str, str]) -> None:
+        meter, reason = next(iter(failures.items()), ("", "no meters"))
+        super().__init__(f"every meter failed; first: meter {meter!r}: {reason}")
+        self.failures = failures
+
+    def __reduce__(self) -> tuple[type, tuple[dict[str, str]]]:
+        return (type(self), (self.failures,))
+
+
 class MeterFitError(WattcastError, RuntimeError):
     """Training or forecasting one meter failed; the message names the meter."""
 
@@ -40,6 +52,10 @@ class DuplicateRowsWarning(WattcastWarning):
 
 class GapFilledWarning(WattcastWarning):
     """Missing readings were filled in to make a forecast possible."""
+
+
+class NonFiniteWarning(WattcastWarning):
+    """Readings that are not finite numbers (inf, -inf) were treated as missing."""
 
 
 class FewWindowsWarning(WattcastWarning):

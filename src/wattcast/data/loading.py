@@ -1,47 +1,114 @@
-"""Read meter exports (CSV or Parquet, wide or long) into a :class:`MeterFrame`.
+"""Turn a meter table (wide or long) into a :class:`MeterFrame` on a regular grid.
 
+Files are opened in :mod:`wattcast.data.sources`; this module works on the table.
 Every check here fails with one line naming the file, the column and the first
 bad row (``line`` for CSV, counting the header as line 1; ``row`` for Parquet).
+
+Readings that are not finite (``inf``, ``-inf``, as divisions by zero in some
+building-management exports give) are treated as missing, with a
+:class:`~wattcast.errors.NonFiniteWarning` that counts them and names the first
+line: like any gap, they are filled when short and keep windows out of training
+when long.
 """
 
 from __future__ import annotations
 
 import warnings
-from pathlib import Path
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 from wattcast.config import check_zone
 from wattcast.data.meter_frame import MeterFrame
-from wattcast.errors import DuplicateRowsWarning, InputError
+from wattcast.errors import DuplicateRowsWarning, InputError, NonFiniteWarning
 
 LONG_COLUMNS = ("timestamp", "meter", "value")
+#: Names a long table's timestamp column commonly has (compared in lower case).
+TIME_NAMES = ("timestamp", "time", "datetime", "date_time", "date", "ts", "local_time")
 
 
-def read_table(path: str | Path) -> pd.DataFrame:
-    """Read a CSV (optionally compressed) or Parquet file as it is."""
-    path = Path(path)
-    if not path.exists():
-        raise InputError(f"{path}: file not found.")
-    suffixes = [s.lower() for s in path.suffixes]
-    try:
-        if suffixes and suffixes[-1] in (".parquet", ".pq"):
-            frame = pd.read_parquet(path)
-        elif ".csv" in suffixes or ".txt" in suffixes:
-            frame = pd.read_csv(path)
-        else:
-            raise InputError(f"{path}: unknown file type; expected .csv, .csv.gz or .parquet.")
-    except pd.errors.EmptyDataError:
-        raise InputError(f"{path}: file is empty; expected a header row and readings.") from None
-    except (pd.errors.ParserError, UnicodeDecodeError, OSError) as exc:
-        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise InputError(f"{path}: cannot be read as a table ({first_line}).") from None
-    if frame.shape[1] == 0 or frame.shape[0] == 0:
-        raise InputError(f"{path}: file is empty; expected a header row and readings.")
-    frame.attrs["source"] = str(path)
-    frame.attrs["kind"] = "parquet" if suffixes[-1] in (".parquet", ".pq") else "csv"
-    return frame
+@dataclass(frozen=True)
+class Layout:
+    """Where the timestamps, meter names and readings are in a table."""
+
+    timestamp: str
+    meter: str | None = None  # None: wide, one column per meter
+    value: str | None = None
+
+    @property
+    def long(self) -> bool:
+        return self.meter is not None
+
+
+def detect_layout(
+    frame: pd.DataFrame,
+    timestamp: str | None = None,
+    meter: str | None = None,
+    value: str | None = None,
+) -> Layout:
+    """Tell a long table (timestamp, meter, value) from a wide one by its content.
+
+    Named columns win (``meter``/``value`` make it long). Otherwise a table whose
+    columns are ``timestamp, meter, value`` is long, and so is a three-column table
+    with one column of text names that repeat beside one column of numbers, whatever
+    the columns are called; every other table is wide (timestamps, then one column
+    per meter).
+    """
+    columns = [str(c) for c in frame.columns]
+    for name, what in ((timestamp, "timestamps"), (meter, "meter names"), (value, "readings")):
+        if name is not None and name not in columns:
+            raise InputError(
+                f"{source_of(frame)}: no column {name!r} ({what}); columns are "
+                f"{', '.join(repr(c) for c in columns)}."
+            )
+    if meter is not None or value is not None:
+        return _named_long_layout(frame, columns, timestamp, meter, value)
+    lowered = {c.strip().lower(): c for c in columns}
+    if set(LONG_COLUMNS) <= set(lowered):
+        return Layout(timestamp or lowered["timestamp"], lowered["meter"], lowered["value"])
+    time_column = timestamp or columns[0]
+    others = [c for c in columns if c != time_column]
+    if len(others) == 2:
+        text = [c for c in others if _mostly_text(frame[c])]
+        if len(text) == 1 and frame[text[0]].nunique(dropna=True) < len(frame):
+            return Layout(time_column, text[0], next(c for c in others if c != text[0]))
+    return Layout(time_column)
+
+
+def _named_long_layout(
+    frame: pd.DataFrame, columns: list[str], timestamp: str | None, meter: str | None,
+    value: str | None,
+) -> Layout:  # fmt: skip
+    given = {c for c in (timestamp, meter, value) if c is not None}
+    time_column = timestamp or _time_column(columns, given)
+    rest = [c for c in columns if c not in given | {time_column}]
+    if meter is None or value is None:
+        if len(rest) != 1:
+            missing = "--meter-column" if meter is None else "--value-column"
+            raise InputError(
+                f"{source_of(frame)}: a long table needs its meter and value columns; give "
+                f"{missing} too (columns are {', '.join(repr(c) for c in columns)})."
+            )
+        meter, value = (rest[0], value) if meter is None else (meter, rest[0])
+    return Layout(time_column, meter, value)
+
+
+def _time_column(columns: list[str], taken: set[str]) -> str:
+    free = [c for c in columns if c not in taken]
+    named = [c for c in free if c.strip().lower() in TIME_NAMES]
+    return (named or free or columns)[0]
+
+
+def _mostly_text(column: pd.Series) -> bool:
+    """Whether a column holds names rather than numbers (judged on its first rows)."""
+    if pd.api.types.is_numeric_dtype(column) or pd.api.types.is_datetime64_any_dtype(column):
+        return False
+    head = column.iloc[:1000].dropna()
+    if head.empty:
+        return False
+    numbers = pd.to_numeric(head.astype(str), errors="coerce")
+    return bool(numbers.isna().mean() > 0.5)
 
 
 def row_label(frame: pd.DataFrame, position: int) -> str:
@@ -106,38 +173,51 @@ def _to_datetime(text: pd.Series) -> pd.DatetimeIndex:
 
 
 def to_numeric_column(frame: pd.DataFrame, column: str) -> np.ndarray:
-    """Column as float64; text that is not a number is an error, blanks are missing."""
+    """Column as float64; text that is not a number is an error, blanks are missing.
+
+    Non-finite readings (``inf``) become missing, with a counted warning.
+    """
     raw = frame[column]
     if pd.api.types.is_numeric_dtype(raw) and not pd.api.types.is_bool_dtype(raw):
-        return raw.to_numpy(dtype="float64", na_value=np.nan)
-    numbers = pd.to_numeric(raw, errors="coerce")
-    bad = np.flatnonzero(numbers.isna().to_numpy() & raw.notna().to_numpy())
-    if len(bad):
-        raise InputError(
-            f"{source_of(frame)}, column {column!r}, {row_label(frame, bad[0])}: "
-            f"expected a number, got {str(raw.iloc[bad[0]])!r}."
+        values = raw.to_numpy(dtype="float64", na_value=np.nan)
+    else:
+        numbers = pd.to_numeric(raw, errors="coerce")
+        bad = np.flatnonzero(numbers.isna().to_numpy() & raw.notna().to_numpy())
+        if len(bad):
+            hint = ""
+            if column != frame.columns[-1] or frame.shape[1] > 2:
+                hint = " (a long table? name its columns with --meter-column and --value-column)"
+            raise InputError(
+                f"{source_of(frame)}, column {column!r}, {row_label(frame, bad[0])}: "
+                f"expected a number, got {str(raw.iloc[bad[0]])!r}{hint}."
+            )
+        values = numbers.to_numpy(dtype="float64", na_value=np.nan)
+    infinite = np.isinf(values)
+    if infinite.any():
+        first = int(np.flatnonzero(infinite)[0])
+        warnings.warn(
+            f"{source_of(frame)}, column {column!r}: {int(infinite.sum())} non-finite "
+            f"reading(s) treated as missing, the first on {row_label(frame, first)}.",
+            NonFiniteWarning,
+            stacklevel=4,
         )
-    return numbers.to_numpy(dtype="float64", na_value=np.nan)
+        values = np.where(infinite, np.nan, values)
+    return values
 
 
-def is_long_format(frame: pd.DataFrame) -> bool:
-    lowered = {str(c).strip().lower() for c in frame.columns}
-    return set(LONG_COLUMNS) <= lowered
-
-
-def load_meters(
-    path: str | Path | pd.DataFrame,
+def table_to_meters(
+    frame: pd.DataFrame,
     tz: str | None = None,
     meters: list[str] | None = None,
+    layout: Layout | None = None,
 ) -> MeterFrame:
-    """Load a meter export into a :class:`MeterFrame` on a regular wall-clock grid."""
+    """A meter table (as read, wide or long) on a regular wall-clock grid."""
     check_zone(tz)
-    frame = path if isinstance(path, pd.DataFrame) else read_table(path)
-    long = is_long_format(frame)
-    if long:  # duplicates are handled per (timestamp, meter) while pivoting
-        times, values, names = _long_to_arrays(frame, tz)
+    layout = layout or detect_layout(frame)
+    if layout.long:  # duplicates are handled per (timestamp, meter) while pivoting
+        times, values, names = _long_to_arrays(frame, tz, layout)
     else:
-        times, values, names = _wide_to_arrays(frame, tz)
+        times, values, names = _wide_to_arrays(frame, tz, layout)
     if meters:
         unknown = [m for m in meters if m not in names]
         if unknown:
@@ -147,37 +227,41 @@ def load_meters(
             )
         keep = [names.index(m) for m in meters]
         values, names = values[:, keep], list(meters)
-    if not long:
+    if not layout.long:
         times, values = _drop_duplicate_times(frame, times, values, tz)
     return _to_grid(frame, times, values, tuple(names), tz)
 
 
 def _wide_to_arrays(
-    frame: pd.DataFrame, tz: str | None
+    frame: pd.DataFrame, tz: str | None, layout: Layout
 ) -> tuple[pd.DatetimeIndex, np.ndarray, list[str]]:
-    if frame.shape[1] < 2:
+    columns = [c for c in frame.columns if str(c) != layout.timestamp]
+    if not columns:
         raise InputError(
             f"{source_of(frame)}: expected a timestamp column then one column per meter "
             "(wide), or columns timestamp,meter,value (long)."
         )
-    time_column = frame.columns[0]
-    names = [str(c) for c in frame.columns[1:]]
-    times = parse_timestamps(frame, time_column, tz)
-    values = np.column_stack([to_numeric_column(frame, c) for c in frame.columns[1:]])
-    return times, values, names
+    times = parse_timestamps(frame, _column(frame, layout.timestamp), tz)
+    values = np.column_stack([to_numeric_column(frame, c) for c in columns])
+    return times, values, [str(c) for c in columns]
+
+
+def _column(frame: pd.DataFrame, name: str) -> object:
+    """The column label whose text is ``name`` (labels may be numbers)."""
+    return next(c for c in frame.columns if str(c) == name)
 
 
 def _long_to_arrays(
-    frame: pd.DataFrame, tz: str | None
+    frame: pd.DataFrame, tz: str | None, layout: Layout
 ) -> tuple[pd.DatetimeIndex, np.ndarray, list[str]]:
-    lookup = {str(c).strip().lower(): c for c in frame.columns}
-    times = parse_timestamps(frame, lookup["timestamp"], tz)
-    values = to_numeric_column(frame, lookup["value"])
-    meter_col = frame[lookup["meter"]]
+    assert layout.meter is not None and layout.value is not None
+    times = parse_timestamps(frame, _column(frame, layout.timestamp), tz)
+    values = to_numeric_column(frame, _column(frame, layout.value))
+    meter_col = frame[_column(frame, layout.meter)]
     missing = np.flatnonzero(meter_col.isna().to_numpy())
     if len(missing):
         raise InputError(
-            f"{source_of(frame)}, column {lookup['meter']!r}, {row_label(frame, missing[0])}: "
+            f"{source_of(frame)}, column {layout.meter!r}, {row_label(frame, missing[0])}: "
             "empty meter name."
         )
     if not isinstance(meter_col.dtype, pd.CategoricalDtype):

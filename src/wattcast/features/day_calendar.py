@@ -28,23 +28,23 @@ class DayCalendar:
     dates: Container[dt.date]
 
     @classmethod
-    def from_ics(cls, path: str | Path) -> DayCalendar:
-        """All days covered by the events of an iCalendar file (all-day or timed)."""
-        import icalendar
+    def from_ics(cls, path: str | Path, name: str | None = None) -> DayCalendar:
+        """All days covered by the events of an iCalendar file (all-day or timed).
+
+        The feature is named ``name``, by default ``cal_`` and the file's name.
+        """
+        from wattcast.data.sources import read_file_bytes
 
         path = Path(path)
-        if not path.exists():
-            raise InputError(f"{path}: calendar file not found.")
-        try:
-            calendar = icalendar.Calendar.from_ical(path.read_bytes())
-        except ValueError as exc:
-            raise InputError(f"{path}: not a valid iCalendar file ({exc}).") from None
+        default = "cal_" + "".join(ch if ch.isalnum() else "_" for ch in path.stem)
+        return cls.from_ics_bytes(read_file_bytes(path, "calendar"), name or default, str(path))
+
+    @classmethod
+    def from_ics_bytes(cls, data: bytes, name: str, source: str = "<calendar>") -> DayCalendar:
+        """A calendar from the text of an iCalendar file."""
         days: set[dt.date] = set()
-        for event in calendar.walk("VEVENT"):
-            if event.get("DTSTART") is None:
-                continue
+        for event in ics_events(data, source):
             days.update(_event_days(event))
-        name = "cal_" + "".join(ch if ch.isalnum() else "_" for ch in path.stem)
         return cls(name, frozenset(days))
 
     @classmethod
@@ -80,6 +80,17 @@ def with_holidays(
 ) -> list[CalendarT | DayCalendar]:
     """``calendars`` plus the public holidays of ``country`` (ISO code), when given."""
     return [*calendars, *([DayCalendar.from_holidays(country)] if country else [])]
+
+
+def ics_events(data: bytes, source: str) -> list[object]:
+    """The events (with a start) of an iCalendar file's text."""
+    import icalendar
+
+    try:
+        calendar = icalendar.Calendar.from_ical(data)
+    except (ValueError, IndexError, KeyError) as exc:
+        raise InputError(f"{source}: not a valid iCalendar file ({exc}).") from None
+    return [e for e in calendar.walk("VEVENT") if e.get("DTSTART") is not None]
 
 
 def _event_days(event: object) -> list[dt.date]:

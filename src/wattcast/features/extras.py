@@ -18,7 +18,6 @@ import pandas as pd
 from wattcast.data.loading import (
     infer_interval,
     parse_timestamps,
-    read_table,
     source_of,
     to_numeric_column,
 )
@@ -37,8 +36,20 @@ class ExtraTable:
 
     @classmethod
     def load(cls, path: str | Path | pd.DataFrame, tz: str | None = None) -> ExtraTable:
-        frame = path if isinstance(path, pd.DataFrame) else read_table(path)
-        if isinstance(path, pd.DataFrame) and isinstance(frame.index, pd.DatetimeIndex):
+        """A table from a file (CSV or Parquet) or a DataFrame; see :meth:`from_frame`."""
+        if isinstance(path, pd.DataFrame):
+            return cls.from_frame(path, tz)
+        from wattcast.data.sources import read_table
+
+        return cls.from_frame(read_table(path), tz)
+
+    @classmethod
+    def from_frame(cls, frame: pd.DataFrame, tz: str | None = None) -> ExtraTable:
+        """A table whose first column (or index) holds times, then one column per feature.
+
+        Naive times are local times of ``tz``; zone-aware ones are converted to it.
+        """
+        if isinstance(frame.index, pd.DatetimeIndex):
             frame = frame.reset_index()
         if frame.shape[1] < 2:
             raise InputError(

@@ -17,9 +17,9 @@ from threadpoolctl import threadpool_limits
 from wattcast import __version__
 from wattcast.config import ModelConfig, WindowConfig, parse_timestamp
 from wattcast.data.cleaning import fill_short_gaps, trim_to_periods
-from wattcast.data.loading import load_meters
+from wattcast.data.loading import table_to_meters
 from wattcast.data.meter_frame import MeterFrame
-from wattcast.errors import InputError
+from wattcast.errors import AllMetersFailedError, InputError
 from wattcast.features.builder import FeatureSet, build_features
 from wattcast.features.day_calendar import DayCalendar
 from wattcast.features.extras import ExtraTable
@@ -31,8 +31,8 @@ from wattcast.timing import Timings
 SAVE_FORMAT = 1
 #: From this many meters, forecasts are computed in parallel threads.
 PARALLEL_PREDICT_MIN_METERS = 32
-DataLike = str | Path | pd.DataFrame | MeterFrame
-ExtrasLike = str | Path | pd.DataFrame | ExtraTable
+DataLike = pd.DataFrame | MeterFrame
+ExtrasLike = pd.DataFrame | ExtraTable
 
 
 class Fleet(BaseEstimator):
@@ -51,7 +51,8 @@ class Fleet(BaseEstimator):
 
     Examples
     --------
-    >>> fleet = Fleet(n_jobs=2).fit("meters.csv", extras=["extras.csv"])  # doctest: +SKIP
+    >>> from wattcast import load_meters
+    >>> fleet = Fleet(n_jobs=2).fit(load_meters("meters.csv"))  # doctest: +SKIP
     >>> fleet.predict().frame.head()  # doctest: +SKIP
     """
 
@@ -82,7 +83,7 @@ class Fleet(BaseEstimator):
         data: DataLike,
         extras: Sequence[ExtrasLike] = (),
         meter_extras: Mapping[str, Sequence[ExtrasLike]] | None = None,
-        calendars: Sequence[DayCalendar | str | Path] = (),
+        calendars: Sequence[DayCalendar] = (),
         tz: str | None = None,
         meters: Sequence[str] | None = None,
         as_of: str | pd.Timestamp | None = None,
@@ -91,9 +92,21 @@ class Fleet(BaseEstimator):
     ) -> Fleet:
         """Train one forest per meter on every complete window of ``data``.
 
-        ``as_of`` replays a past night: readings after it are ignored.
-        ``on_error="skip"`` records a meter that fails in ``failed_`` (meter ->
-        reason) and trains the others; ``"raise"`` stops at the first failure.
+        Parameters
+        ----------
+        data : readings of the meters: a :class:`MeterFrame` or a DataFrame laid out
+            like a meter file, wide or long (read files with
+            :func:`wattcast.load_meters`).
+        extras : tables of extra features (:class:`ExtraTable` or DataFrames whose
+            first column or index holds times), for every meter.
+        meter_extras : extra tables of single meters, meter -> tables.
+        calendars : :class:`DayCalendar` s of closed days (and half days).
+        tz : zone of naive timestamps in DataFrames.
+        meters : train only these meters.
+        as_of : replay a past night: readings after it are ignored.
+        on_meter_done : called with each meter's name when it is trained.
+        on_error : ``"skip"`` records a meter that fails in ``failed_`` (meter ->
+            reason) and trains the others; ``"raise"`` stops at the first failure.
         """
         if on_error not in ("raise", "skip"):
             raise InputError(f"`on_error` must be 'raise' or 'skip'. Got {on_error!r}.")
@@ -111,15 +124,15 @@ class Fleet(BaseEstimator):
             day_calendars = [_as_calendar(c) for c in calendars]
         with timings.stage("validate"):
             _check_meter_extras(per_meter, frame)
-            frame = _prepare(frame, window, as_of)
+            frame, missing = _prepare(frame, window, as_of)
         with timings.stage("features"):
             features = build_features(frame, window, tables, day_calendars, per_meter)
         failures: dict[str, str] | None = {} if on_error == "skip" else None
         models = self._train(features, frame, model, timings, on_meter_done, failures)
         if not models:
-            first = next(iter((failures or {}).items()), ("", "no meters"))
-            raise InputError(f"every meter failed; first: meter {first[0]!r}: {first[1]}")
+            raise AllMetersFailedError(dict(failures or {}))
         self.failed_ = dict(failures or {})
+        self.missing_ = missing
         self.frame_ = frame
         self.extras_ = tables
         self.meter_extras_ = per_meter
@@ -224,7 +237,7 @@ class Fleet(BaseEstimator):
                     f"{new.source}: interval {new.interval} differs from the fitted data's "
                     f"{self.frame_.interval}."
                 )
-            frame = _prepare(_merge(self.frame_, new), window, as_of)
+            frame, self.missing_ = _prepare(_merge(self.frame_, new), window, as_of)
             if extras is not None:
                 self.extras_ = [_as_extra(e, frame.tz) for e in extras]
             features = build_features(
@@ -267,33 +280,77 @@ class Fleet(BaseEstimator):
         }
 
     def save(self, path: str | Path) -> Path:
-        """Save the fitted fleet with joblib (trusted files only: it is a pickle)."""
+        """Save the fitted fleet with joblib (trusted files only: it is a pickle).
+
+        The file records the wattcast and scikit-learn versions it was made with;
+        :meth:`load` refuses a file made with others, since trees pickled by one
+        scikit-learn release are not guaranteed to load into another.
+        """
         check_is_fitted(self, "models_")
         path = Path(path)
-        joblib.dump({"format": SAVE_FORMAT, "wattcast_version": __version__, "fleet": self}, path)
+        joblib.dump({"format": SAVE_FORMAT, "versions": saved_versions(), "fleet": self}, path)
         return path
 
     @classmethod
     def load(cls, path: str | Path) -> Fleet:
-        payload = joblib.load(path)
+        """A fleet saved by :meth:`save` with this wattcast and scikit-learn."""
+        path = Path(path)
+        if not path.is_file():
+            raise InputError(f"{path}: saved fleet not found.")
+        try:
+            payload = joblib.load(path)
+        except Exception as exc:  # a damaged or foreign file fails in many ways
+            raise InputError(
+                f"{path}: not a fleet saved by wattcast ({type(exc).__name__}: {exc})."
+            ) from None
         if not isinstance(payload, dict) or payload.get("format") != SAVE_FORMAT:
             raise InputError(f"{path}: not a fleet saved by this version of wattcast.")
+        saved, here = payload.get("versions", {}), saved_versions()
+        for package, version in here.items():
+            if saved.get(package) != version:
+                raise InputError(
+                    f"{path}: saved with {package} {saved.get(package)}, but {version} is "
+                    f"installed; refit the fleet (or install {package}=={saved.get(package)})."
+                )
         return payload["fleet"]
+
+
+def saved_versions() -> dict[str, str]:
+    """The versions a saved fleet depends on."""
+    import sklearn
+
+    return {"wattcast": __version__, "scikit-learn": sklearn.__version__}
 
 
 def _as_meter_frame(data: DataLike, tz: str | None, meters: Sequence[str] | None) -> MeterFrame:
     if isinstance(data, MeterFrame):
         return data.select(list(meters)) if meters else data
-    frame = load_meters(data, tz=tz, meters=list(meters) if meters else None)
-    return frame
+    if isinstance(data, pd.DataFrame):
+        return table_to_meters(data, tz, list(meters) if meters else None)
+    raise InputError(
+        "`data` must be a MeterFrame or a DataFrame of readings; read files with "
+        f"wattcast.load_meters(path). Got {type(data).__name__}."
+    )
 
 
 def _as_extra(extra: ExtrasLike, tz: str | None) -> ExtraTable:
-    return extra if isinstance(extra, ExtraTable) else ExtraTable.load(extra, tz)
+    if isinstance(extra, ExtraTable):
+        return extra
+    if isinstance(extra, pd.DataFrame):
+        return ExtraTable.from_frame(extra, tz)
+    raise InputError(
+        "`extras` must be ExtraTables or DataFrames; read files with ExtraTable.load(path). "
+        f"Got {type(extra).__name__}."
+    )
 
 
-def _as_calendar(calendar: DayCalendar | str | Path) -> DayCalendar:
-    return calendar if isinstance(calendar, DayCalendar) else DayCalendar.from_ics(calendar)
+def _as_calendar(calendar: DayCalendar) -> DayCalendar:
+    if not isinstance(calendar, DayCalendar):
+        raise InputError(
+            "`calendars` must be DayCalendars; read .ics files with DayCalendar.from_ics(path). "
+            f"Got {type(calendar).__name__}."
+        )
+    return calendar
 
 
 def _check_meter_extras(per_meter: Mapping[str, Sequence[ExtraTable]], frame: MeterFrame) -> None:
@@ -313,14 +370,20 @@ def _to_wall(when: str | pd.Timestamp, tz: str | None) -> pd.Timestamp:
 
 def _prepare(
     frame: MeterFrame, window: WindowConfig, as_of: str | pd.Timestamp | None
-) -> MeterFrame:
-    """Cut at ``as_of``, trim partial periods and fill short gaps."""
+) -> tuple[MeterFrame, dict[str, int]]:
+    """Cut at ``as_of``, trim partial periods and fill short gaps.
+
+    Also counts, per meter, the readings missing from the latest input window
+    (before any filling), which the run records.
+    """
     if as_of is not None:
         frame = frame.truncate_before(_to_wall(as_of, frame.tz))
     trimmed = trim_to_periods(frame, window.output)
     if trimmed.n_steps == 0:
         raise InputError(f"{frame.source}: no complete {window.output} period of readings.")
-    return fill_short_gaps(trimmed, window.max_gap)
+    latest = trimmed.values[-max(1, int(window.input // trimmed.interval)) :]
+    missing = dict(zip(trimmed.meters, np.isnan(latest).sum(axis=0).tolist(), strict=True))
+    return fill_short_gaps(trimmed, window.max_gap), missing
 
 
 def _merge(old: MeterFrame, new: MeterFrame) -> MeterFrame:

@@ -21,11 +21,11 @@ from wattcast.models.profile_forest import ProfileForestRegressor, TreeChunk, fi
 #: leaves, and faster. ``random-forest`` is the plain 96-output forest of the
 #: 2017 design.
 ESTIMATOR_SETTINGS: dict[str, dict[str, object]] = {
-    "profile-forest": {"trees": "random", "n_components": 6, "max_samples": 0.5,
+    "profile-forest": {"tree_type": "random", "n_components": 6, "max_samples": 0.5,
                        "min_samples_leaf": 2},
-    "profile-extra-trees": {"trees": "extra", "n_components": 6, "min_samples_leaf": 2},
-    "random-forest": {"trees": "random", "n_components": None},
-    "extra-trees": {"trees": "extra", "n_components": None},
+    "profile-extra-trees": {"tree_type": "extra", "n_components": 6, "min_samples_leaf": 2},
+    "random-forest": {"tree_type": "random", "n_components": None},
+    "extra-trees": {"tree_type": "extra", "n_components": None},
 }  # fmt: skip
 
 

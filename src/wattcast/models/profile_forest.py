@@ -31,6 +31,7 @@ from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from wattcast.models.estimator_params import CONSTRAINTS, check_params
 from wattcast.models.tree_growing import (
     MAX_SEED,
     TreeSpec,
@@ -82,8 +83,9 @@ def fit_chunk(
     # The splitter reads one feature of many rows at a time: columns contiguous.
     X32_columns = np.asfortranarray(X32)
     Z = np.ascontiguousarray(Z, dtype=np.float64)
-    spec = TreeSpec(SPLITTERS[params["trees"]], params["max_features"], params["min_samples_leaf"])
-    spec.public_tree(0)._validate_params()  # scikit-learn's own parameter checks
+    spec = TreeSpec(
+        SPLITTERS[params["tree_type"]], params["max_features"], params["min_samples_leaf"]
+    )
     seeds = tree_seeds(seed, n_trees)
     weights = _in_bag_weights(params, seeds, sample_weight, len(X))
     unweighted = not params["bootstrap"] and sample_weight is None
@@ -173,7 +175,7 @@ class ProfileForestRegressor(RegressorMixin, BaseEstimator):
     n_estimators : number of trees.
     n_components : principal components of the outputs used to search splits;
         ``None`` searches on the raw outputs.
-    trees : ``"random"`` (random forest) or ``"extra"`` (extremely randomized trees).
+    tree_type : ``"random"`` (random forest) or ``"extra"`` (extremely randomized trees).
     max_features, min_samples_leaf, max_samples, bootstrap : as in scikit-learn's forests.
     chunk_size : trees fitted per task; ``None`` fits all trees as one forest (then,
         with ``n_components=None``, identical to scikit-learn's forest of the same seed).
@@ -185,7 +187,7 @@ class ProfileForestRegressor(RegressorMixin, BaseEstimator):
         self,
         n_estimators: int = 100,
         n_components: int | None = 6,
-        trees: str = "random",
+        tree_type: str = "random",
         max_features: float | int | str | None = 1.0,
         min_samples_leaf: int = 1,
         max_samples: float | int | None = None,
@@ -196,7 +198,7 @@ class ProfileForestRegressor(RegressorMixin, BaseEstimator):
     ) -> None:
         self.n_estimators = n_estimators
         self.n_components = n_components
-        self.trees = trees
+        self.tree_type = tree_type
         self.max_features = max_features
         self.min_samples_leaf = min_samples_leaf
         self.max_samples = max_samples
@@ -210,6 +212,7 @@ class ProfileForestRegressor(RegressorMixin, BaseEstimator):
         self, X: np.ndarray, y: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray, list[tuple[int, int | None]]]:
         """Validate, learn the split targets and lay out the chunks: (X, Y, chunks)."""
+        check_params("profile forest", {k: getattr(self, k) for k in CONSTRAINTS})
         X, y = validate_data(self, X, y, multi_output=True, dtype=np.float64)
         Y = y.reshape(len(y), -1)
         self._split_targets(Y)
@@ -234,7 +237,7 @@ class ProfileForestRegressor(RegressorMixin, BaseEstimator):
 
     def chunk_params(self) -> dict:
         return {
-            "trees": self.trees,
+            "tree_type": self.tree_type,
             "max_features": self.max_features,
             "min_samples_leaf": self.min_samples_leaf,
             "max_samples": self.max_samples,

@@ -64,3 +64,42 @@ def meters_png(frame: pd.DataFrame, units: dict[str, str], tz: str | None, out: 
     fig.savefig(out)
     plt.close(fig)
     return out
+
+
+def forecast_png(
+    data: Path, forecast_file: Path, meter: str, out: Path, days_before: int, tz: str | None
+) -> Path:
+    """A meter's actuals before and during a forecast file's period, with its band."""
+    import numpy as np
+
+    from wattcast.data.sources import load_meters, read_table
+    from wattcast.evaluation.events import unit_of
+
+    frame = load_meters(data, tz=tz, meters=[meter])
+    forecast = _forecast_of(read_table(forecast_file), forecast_file, meter, frame.tz)
+    times = pd.DatetimeIndex(forecast["timestamp"])
+    wall = times.tz_localize(None) if times.tz is not None else times
+    history = frame.to_frame()[meter]
+    start = wall[0] - pd.Timedelta(days=days_before)
+    before = history[(history.index >= start) & (history.index < wall[0])]
+    nan = np.full(len(before), np.nan)
+    before_times = before.index.tz_localize(frame.tz, ambiguous="NaT", nonexistent="NaT") \
+        if frame.tz else before.index  # fmt: skip
+    table = pd.concat([
+        pd.DataFrame({"timestamp": before_times, "actual": before.to_numpy(), "mean": nan,
+                      "lower": nan, "upper": nan}),
+        forecast.assign(actual=history.reindex(wall).to_numpy())[
+            ["timestamp", "actual", "mean", "lower", "upper"]],
+    ], ignore_index=True)  # fmt: skip
+    return meter_png(table.dropna(subset=["timestamp"]), meter, unit_of(meter), frame.tz, out)
+
+
+def _forecast_of(table: pd.DataFrame, path: Path, meter: str, tz: str | None) -> pd.DataFrame:
+    missing = [c for c in ("meter", "timestamp", "mean", "lower", "upper") if c not in table]
+    if missing:
+        raise InputError(f"{path}: no column {missing[0]!r}; expected a wattcast forecast file.")
+    table = table[table["meter"] == meter]
+    if table.empty:
+        raise InputError(f"{path}: no forecast of meter {meter!r}.")
+    stamps = pd.to_datetime(table["timestamp"], utc=tz is not None, format="ISO8601")
+    return table.assign(timestamp=stamps.dt.tz_convert(tz) if tz else stamps).reset_index(drop=True)

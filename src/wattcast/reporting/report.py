@@ -1,250 +1,299 @@
-"""A self-contained HTML report of the store: forecasts, actuals, anomalies, savings.
+"""The HTML report of a store: a headline, every meter in one table, the worst in detail.
 
-The page has no outside links: plotly's script is inlined once, styles are
-inline, so it opens offline. Times are shown in the site's zone.
+One self-contained page with no outside links: static SVG charts drawn here,
+inline styles. It opens with what an energy manager acts on (yesterday and this
+week: events, energy above the band and its cost, the worst meters, and how
+accurate the forecasts were against the actuals), then one table of all meters,
+then charts and events of the ``detail`` worst meters, backtest accuracy when
+given, and the run log. Events and savings come from the same rows as
+``wattcast anomalies`` and ``wattcast savings``, so the figures agree to the kWh.
 """
 
 from __future__ import annotations
 
 import html
+import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from wattcast import __version__
 from wattcast.errors import InputError
-from wattcast.evaluation.anomalies import savings as savings_table
-from wattcast.evaluation.anomalies import unit_of
 from wattcast.evaluation.metrics import g14_pass
-from wattcast.store.sqlite_store import ForecastStore
-from wattcast.workflows.nightly import stored_times
+from wattcast.evaluation.savings import savings
+from wattcast.reporting.listing import check_meter, event_rows
+from wattcast.reporting.svg import meter_chart
+from wattcast.spec import RunSpec
+from wattcast.store.store import ForecastStore
+from wattcast.store.times import from_epoch
 
 STYLE = """
-body { font-family: system-ui, sans-serif; margin: 24px; color: #222; }
+body { font-family: system-ui, sans-serif; margin: 24px; color: #222; max-width: 1100px; }
 h1 { margin-bottom: 4px; } .muted { color: #666; }
 table { border-collapse: collapse; margin: 8px 0 20px; font-size: 14px; }
 th, td { border-bottom: 1px solid #ddd; padding: 4px 10px; text-align: right; }
 th:first-child, td:first-child { text-align: left; }
 .fail { color: #b30000; font-weight: 600; } .pass { color: #006d2c; }
+.cards { display: flex; gap: 16px; flex-wrap: wrap; }
+.card { border: 1px solid #ddd; border-radius: 6px; padding: 10px 16px; min-width: 200px; }
+.card b { font-size: 22px; display: block; }
+svg.chart { width: 100%; height: auto; }
 section.meter { margin-top: 28px; }
+.legend span { margin-right: 14px; font-size: 13px; }
 """
+LEGEND = (
+    "<p class='legend'><span style='color:#08519c'>&#9644; forecast</span>"
+    "<span style='color:#6baed6'>&#9632; band</span><span>&#9644; actual</span>"
+    "<span style='color:#d62728'>&#9679; above the band</span>"
+    "<span style='color:#e6550d'>&#9632; event</span></p>"
+)
 
 
 @dataclass(frozen=True)
 class ReportData:
-    since: pd.Timestamp  # first day shown, local
-    until: pd.Timestamp
-    tz: str | None
-    readings: pd.DataFrame  # meter, timestamp (local), mean, lower, upper, actual (NaN if none)
-    events: pd.DataFrame
-    savings: pd.DataFrame
-    runs: pd.DataFrame
-    units: dict[str, str]
+    since: pd.Timestamp  # first local day shown
+    until: pd.Timestamp  # end of the last local day shown
+    readings: pd.DataFrame  # meter, zone, unit, t, mean, lower, upper, actual, x (hours)
+    events: list[dict[str, Any]]
+    accuracy: pd.DataFrame  # meter -> n, cv_rmse, nmbe, coverage
+    runs: list[dict[str, Any]]
+    tariff: float | None
+    currency: str
 
 
 def collect(
-    store: ForecastStore,
-    days: int,
-    tz: str | None,
-    meters: list[str] | None = None,
-    units: dict[str, str] | None = None,
+    store: ForecastStore, spec: RunSpec, days: int, meters: list[str] | None = None
 ) -> ReportData:
-    """The last ``days`` days of forecasts up to the newest one, with their actuals."""
-    forecasts = store.current_forecasts()
-    if forecasts.empty:
+    """The last ``days`` local days up to the newest forecast, with their actuals."""
+    for meter in meters or []:
+        check_meter(store, meter)
+    newest = store.query("SELECT MAX(t_last) AS t FROM runs")["t"].iloc[0]
+    if newest is None or pd.isna(newest):
         raise InputError(f"{store.path}: no forecasts yet; run `wattcast run` first.")
-    actuals = store.query("SELECT meter, timestamp, value AS actual FROM actuals")
-    readings = forecasts.merge(actuals, on=["meter", "timestamp"], how="left")
-    readings["timestamp"] = stored_times(readings["timestamp"], tz)
-    if meters:
-        unknown = sorted(set(meters) - set(readings["meter"]))
-        if unknown:
-            raise InputError(f"{store.path}: no forecasts of meter {unknown[0]!r}.")
-        readings = readings[readings["meter"].isin(meters)]
-    until = readings["timestamp"].max()
-    since = (until - pd.Timedelta(days=days)).normalize() + pd.Timedelta(days=1)
-    readings = readings[readings["timestamp"] >= since].reset_index(drop=True)
-    interval = _interval(readings)
-    units = {m: unit_of(m, units) for m in readings["meter"].unique()}
-    events = store.anomalies()
-    for column in ("start", "end"):
-        events[column] = stored_times(events[column], tz)
-    events = events[(events["start"] >= since) & events["meter"].isin(readings["meter"])]
-    observed = readings.dropna(subset=["actual"])
-    return ReportData(
-        since=since,
-        until=until,
-        tz=tz,
-        readings=readings,
-        events=events.reset_index(drop=True),
-        savings=savings_table(observed, interval, units),
-        runs=store.runs(),
-        units=units,
-    )
+    low = int(newest) - (days + 2) * 86400
+    readings = store.current_forecasts(since=low, meters=meters)
+    actuals = store.actuals(since=low, meters=meters)
+    readings = readings.merge(actuals[["meter", "t", "actual"]], on=["meter", "t"], how="left")
+    readings["wall"] = _wall(readings)
+    until = readings["wall"].max().normalize() + pd.Timedelta(days=1)
+    since = until - pd.Timedelta(days=days)
+    readings = readings[readings["wall"] >= since].reset_index(drop=True)
+    readings["x"] = (readings["wall"] - since) / pd.Timedelta("1h")
+    events = [e for e in event_rows(store, spec.alerts.tariff, f"{since:%Y-%m-%d}")
+              if not meters or e["meter"] in meters]  # fmt: skip
+    return ReportData(since, until, readings, events, _accuracy(readings), store.runs(30),
+                      spec.alerts.tariff, spec.alerts.currency)  # fmt: skip
 
 
-def _interval(readings: pd.DataFrame) -> pd.Timedelta:
-    steps = readings.groupby("meter")["timestamp"].diff().dropna()
-    return steps.mode().iloc[0] if len(steps) else pd.Timedelta("15min")
+def _wall(readings: pd.DataFrame) -> pd.Series:
+    """Each reading's local wall-clock time in its meter's zone."""
+    wall = pd.Series(pd.NaT, index=readings.index, dtype="datetime64[ns]")
+    for zone, rows in readings.groupby(readings["zone"].fillna(""), sort=False).groups.items():
+        stamps = pd.DatetimeIndex(from_epoch(readings.loc[rows, "t"].to_numpy(), zone or None))
+        wall.loc[rows] = (stamps.tz_localize(None) if stamps.tz is not None else stamps).to_numpy()
+    return wall
 
 
-def render(
-    data: ReportData, metrics: pd.DataFrame | None = None, tariff: float | None = None,
-    currency: str = "$",
+def _accuracy(readings: pd.DataFrame) -> pd.DataFrame:
+    """Per meter, the forecasts against the actuals shown: CV(RMSE), NMBE, band coverage."""
+    rows = []
+    for meter, group in readings.dropna(subset=["actual"]).groupby("meter", sort=True):
+        actual, mean = group["actual"].to_numpy(), group["mean"].to_numpy()
+        level = actual.mean()
+        scale = level if abs(level) > 1e-9 * max(1.0, np.abs(actual).max()) else np.nan
+        inside = (actual >= group["lower"].to_numpy()) & (actual <= group["upper"].to_numpy())
+        rows.append({
+            "meter": meter, "n": len(group),
+            "cv_rmse": np.sqrt(np.mean((mean - actual) ** 2)) / scale * 100,
+            "nmbe": (mean - actual).sum() / (len(group) * scale) * 100,
+            "coverage": inside.mean() * 100,
+        })  # fmt: skip
+    columns = ["meter", "n", "cv_rmse", "nmbe", "coverage"]
+    return pd.DataFrame(rows, columns=columns).set_index("meter")
+
+
+def build_report(
+    store: ForecastStore, spec: RunSpec, out: Path, days: int, meters: list[str] | None,
+    metrics: Path | None, detail: int,
 ) -> str:  # fmt: skip
-    """The report as one HTML page."""
-    import plotly.graph_objects as go
-    import plotly.io as pio
+    """Write the report; a line saying what it holds."""
+    if days < 1 or detail < 0:
+        raise InputError(f"`--days` must be at least 1 and `--detail` at least 0. Got {days}.")
+    data = collect(store, spec, days, meters)
+    table = None
+    if metrics is not None:
+        from wattcast.data.sources import read_table
 
-    summary = _summary(data, tariff)
+        table = read_table(metrics)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(render(data, table, detail), encoding="utf-8")
+    return (f"wrote {out} ({out.stat().st_size / 1e6:.2f} MB): "
+            f"{data.readings['meter'].nunique()} meters, {data.since:%Y-%m-%d} .. "
+            f"{data.until - pd.Timedelta(days=1):%Y-%m-%d}, {len(data.events)} events")  # fmt: skip
+
+
+def render(data: ReportData, metrics: pd.DataFrame | None = None, detail: int = 20) -> str:
+    """The report as one HTML page."""
+    per_meter = _meter_table(data)
+    worst = list(per_meter.index[:detail])
+    last = data.until - pd.Timedelta(days=1)
     parts = [
         "<!DOCTYPE html><html><head><meta charset='utf-8'>",
-        f"<title>wattcast report {data.since:%Y-%m-%d} .. {data.until:%Y-%m-%d}</title>",
+        f"<title>wattcast report {data.since:%Y-%m-%d} .. {last:%Y-%m-%d}</title>",
         f"<style>{STYLE}</style></head><body>",
         "<h1>wattcast report</h1>",
-        f"<p class='muted'>Period {data.since:%Y-%m-%d} .. {data.until:%Y-%m-%d %H:%M}"
-        f"{' (' + html.escape(data.tz) + ')' if data.tz else ''}; "
-        f"{summary.shape[0]} meters; made by wattcast {__version__}.</p>",
-        "<h2>Summary</h2>",
-        _table(summary, currency, tariff is not None, "summary"),
+        f"<p class='muted'>Period {data.since:%Y-%m-%d} .. {last:%Y-%m-%d} (each meter's local "
+        f"days); {len(per_meter)} meters; made by wattcast {__version__}.</p>",
+        _headline(data, per_meter),
+        "<h2>All meters</h2>",
+        "<p class='muted'>Worst first. kwh_above_band and kwh_above_forecast are counted within "
+        "events; cv_rmse, nmbe and coverage (in %) compare the forecasts with the actuals of "
+        "the period (nmbe above 0: forecasts above the actuals).</p>",
+        _html_table(per_meter.reset_index(), "meters", data.currency),
+        f"<h2>The {len(worst)} worst meters in detail</h2>" if worst else "",
+        LEGEND if worst else "",
     ]
-    meters = list(summary["meter"])
-    for index, meter in enumerate(meters):
-        frame = data.readings[data.readings["meter"] == meter].sort_values("timestamp")
-        figure = _figure(go, frame, meter, data.units[meter], data.tz)
-        chart = pio.to_html(figure, full_html=False, include_plotlyjs=index == 0,
-                            div_id=f"chart-{index}", config={"displaylogo": False})  # fmt: skip
-        events = data.events[data.events["meter"] == meter]
-        parts += [
-            f"<section class='meter'><h2>{html.escape(meter)}</h2>",
-            f"<div class='wattcast-chart' data-meter='{html.escape(meter)}'>{chart}</div>",
-            _events_table(events, data.units[meter]),
-            "</section>",
-        ]
+    for meter in worst:
+        parts.append(_meter_section(data, meter))
     if metrics is not None:
         parts += ["<h2>Backtest accuracy</h2>", _accuracy_table(metrics)]
     parts += ["<h2>Run log</h2>", _runs_table(data.runs), "</body></html>"]
     return "\n".join(parts)
 
 
-def _summary(data: ReportData, tariff: float | None) -> pd.DataFrame:
-    counts = data.events.groupby("meter").size()
-    table = data.savings.rename(
-        columns={"conservative_kwh": "kWh above band", "potential_kwh": "kWh above forecast"}
-    )
-    table.insert(1, "events", [int(counts.get(m, 0)) for m in table["meter"]])
-    if tariff is not None:
-        table["cost above band"] = table["kWh above band"] * tariff
-    table = table.drop(columns=["readings"])
-    missing = sorted(set(data.readings["meter"]) - set(table["meter"]))
-    if missing:  # meters with no actuals yet
-        table = pd.concat([table, pd.DataFrame({"meter": missing, "events": 0})], ignore_index=True)
-    return table.sort_values(["kWh above band", "meter"], ascending=[False, True],
-                             na_position="last").reset_index(drop=True)  # fmt: skip
-
-
-def _figure(go: object, frame: pd.DataFrame, meter: str, unit: str, tz: str | None) -> object:
-    times = pd.DatetimeIndex(frame["timestamp"])
-    local = times.tz_localize(None) if times.tz is not None else times
-    fig = go.Figure()  # type: ignore[attr-defined]
-    fig.add_scatter(x=local, y=frame["upper"], line={"width": 0}, name="upper band",
-                    hoverinfo="skip", showlegend=False)  # fmt: skip
-    fig.add_scatter(x=local, y=frame["lower"], fill="tonexty", fillcolor="rgba(66,146,198,0.25)",
-                    line={"width": 0}, name="band")  # fmt: skip
-    fig.add_scatter(x=local, y=frame["mean"], name="forecast", line={"color": "#08519c"})
-    if frame["actual"].notna().any():
-        fig.add_scatter(x=local, y=frame["actual"], name="actual",
-                        line={"color": "#222", "width": 1})  # fmt: skip
-        above = (frame["actual"] > frame["upper"]).to_numpy()
-        fig.add_scatter(x=local[above], y=frame["actual"][above], mode="markers",
-                        name="above band", marker={"color": "#d62728", "size": 6})  # fmt: skip
-    fig.update_layout(  # type: ignore[attr-defined]
-        height=340, margin={"l": 60, "r": 20, "t": 30, "b": 50}, hovermode="x unified",
-        xaxis_title=f"local time ({tz})" if tz else "time", yaxis_title=unit,
-        legend={"orientation": "h", "y": 1.12},
+def _meter_table(data: ReportData) -> pd.DataFrame:
+    rows = {r["meter"]: r for r in savings(data.events, data.tariff)}
+    meters = sorted(data.readings["meter"].unique())
+    table = pd.DataFrame(
+        [{k: rows.get(m, {}).get(k, 0) for k in ("events", "kwh_above_band",
+                                                   "kwh_above_forecast")} for m in meters],
+        index=pd.Index(meters, name="meter"),
     )  # fmt: skip
-    return fig
+    if data.tariff is not None:
+        table["cost"] = table["kwh_above_band"] * data.tariff
+    table = table.join(data.accuracy[["cv_rmse", "nmbe", "coverage"]])
+    order = table.assign(name=table.index).sort_values(
+        ["kwh_above_band", "events", "name"], ascending=[False, False, True]
+    )
+    return order.drop(columns="name")
 
 
-def _cell(value: object, currency: str = "", money: bool = False) -> str:
+def _headline(data: ReportData, per_meter: pd.DataFrame) -> str:
+    with_actuals = data.readings.dropna(subset=["actual"])
+    if with_actuals.empty:
+        return "<p class='muted'>No actuals recorded yet in this period.</p>"
+    yesterday = with_actuals["wall"].max().normalize()
+    week = yesterday - pd.Timedelta(days=6)
+    cards = [_card(f"Yesterday, {yesterday:%a %d %b}", _events_between(data, yesterday, 1)),
+             _card(f"This week, {week:%d %b} .. {yesterday:%d %b}",
+                   _events_between(data, week, 7))]  # fmt: skip
+    accuracy = data.accuracy["cv_rmse"].replace([np.inf, -np.inf], np.nan).dropna()
+    inside = (with_actuals["actual"] >= with_actuals["lower"]) & (
+        with_actuals["actual"] <= with_actuals["upper"]
+    )
+    headline = f"{accuracy.median():.1f} % CV(RMSE)" if len(accuracy) else "n/a"
+    cards.append(f"<div class='card'>Forecast accuracy<b>{headline}</b>median over "
+                 f"{len(accuracy)} meters; {inside.mean() * 100:.1f} % of actuals inside the "
+                 "band</div>")  # fmt: skip
+    worst = per_meter[per_meter["kwh_above_band"] > 0].head(5)
+    listing = ", ".join(f"{html.escape(m)} ({row.kwh_above_band:,.1f} kWh)"
+                        for m, row in worst.iterrows()) or "none"  # fmt: skip
+    worst_line = f"<p><b>Worst meters</b> (energy above the band in the period): {listing}</p>"
+    return f"<div class='cards'>{''.join(cards)}</div>{worst_line}"
+
+
+def _events_between(data: ReportData, start: pd.Timestamp, days: int) -> dict[str, float]:
+    end = start + pd.Timedelta(days=days)
+    chosen = [e for e in data.events
+              if start <= pd.Timestamp(e["start"][:19]) < end]  # fmt: skip
+    kwh = sum(e["kwh_above_band"] for e in chosen)
+    cost = None if data.tariff is None else kwh * data.tariff
+    return {"events": len(chosen), "kwh": kwh, "cost": cost}  # type: ignore[dict-item]
+
+
+def _card(title: str, figures: dict[str, float]) -> str:
+    cost = "" if figures["cost"] is None else f", cost {figures['cost']:,.2f}"
+    return (f"<div class='card'>{html.escape(title)}<b>{figures['events']:.0f} events</b>"
+            f"{figures['kwh']:,.1f} kWh above the band{cost}</div>")  # fmt: skip
+
+
+def _meter_section(data: ReportData, meter: str) -> str:
+    frame = data.readings[data.readings["meter"] == meter].sort_values("t")
+    unit = str(frame["unit"].iloc[0])
+    events = [e for e in data.events if e["meter"] == meter]
+    spans = [_span(data, frame, e) for e in events]
+    chart = meter_chart(frame, unit, data.since, spans, title=meter)
+    return (f"<section class='meter'><h2>{html.escape(meter)}</h2>"
+            f"<div class='wattcast-chart' data-meter='{html.escape(meter)}'>{chart}</div>"
+            f"{_events_table(events, data.currency)}</section>")  # fmt: skip
+
+
+def _span(data: ReportData, frame: pd.DataFrame, event: dict[str, Any]) -> tuple[float, float]:
+    start, end = pd.Timestamp(event["start"][:19]), pd.Timestamp(event["end"][:19])
+    return ((start - data.since) / pd.Timedelta("1h"), (end - data.since) / pd.Timedelta("1h"))
+
+
+def _events_table(events: list[dict[str, Any]], currency: str) -> str:
+    if not events:
+        return "<p class='muted'>No events in this period.</p>"
+    columns = ("id", "start", "end", "readings", "peak_excess_kw", "kwh_above_band",
+               "kwh_above_forecast", "cost", "status")  # fmt: skip
+    rows = [{c: e[c] for c in columns} for e in sorted(events, key=lambda e: e["start"])]
+    for row in rows:
+        row["start"], row["end"] = row["start"][:16].replace("T", " "), row["end"][11:16]
+    return _html_table(pd.DataFrame(rows, columns=columns), "events", currency)
+
+
+def _cell(column: str, value: object, currency: str) -> str:
+    if value is None or (isinstance(value, float) and not np.isfinite(value)):
+        return "n/a"
     if isinstance(value, float | np.floating):
-        if np.isnan(value):
-            return "-"
-        return f"{currency}{value:,.2f}" if money else f"{value:,.1f}"
+        return f"{currency}{value:,.2f}" if column == "cost" else f"{value:,.1f}"
     return html.escape(str(value))
 
 
-def _table(frame: pd.DataFrame, currency: str, money: bool, css: str) -> str:
+def _html_table(frame: pd.DataFrame, css: str, currency: str) -> str:
     head = "".join(f"<th>{html.escape(str(c))}</th>" for c in frame.columns)
-    rows = []
-    for row in frame.itertuples(index=False):
-        cells = [
-            _cell(v, currency, money and c.startswith("cost"))
-            for c, v in zip(frame.columns, row, strict=True)
-        ]
-        rows.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
-    return f"<table class='{css}'><tr>{head}</tr>{''.join(rows)}</table>"
-
-
-def _events_table(events: pd.DataFrame, unit: str) -> str:
-    if events.empty:
-        return "<p class='muted'>No readings above the band.</p>"
-    table = pd.DataFrame(
-        {
-            "start": events["start"].dt.strftime("%Y-%m-%d %H:%M"),
-            "duration": (events["end"] - events["start"]).map(_duration),
-            f"peak excess ({unit})": events["peak_excess"],
-            "kWh above band": events["energy_above_band"],
-            "kWh above forecast": events["energy_above_mean"],
-        }
-    )
-    return _table(table, "", False, "events")
-
-
-def _duration(delta: pd.Timedelta) -> str:
-    minutes = int(delta.total_seconds() // 60)
-    return f"{minutes // 60} h {minutes % 60:02d} min" if minutes >= 60 else f"{minutes} min"
+    body = "".join(
+        "<tr>" + "".join(f"<td>{_cell(str(c), v, currency)}</td>"
+                         for c, v in zip(frame.columns, row, strict=True)) + "</tr>"
+        for row in frame.itertuples(index=False)
+    )  # fmt: skip
+    return f"<table class='{css}'><tr>{head}</tr>{body}</table>"
 
 
 def _accuracy_table(metrics: pd.DataFrame) -> str:
     ours = metrics[metrics["method"] == "wattcast"]
     rows = []
     for row in ours.itertuples(index=False):
-        verdict = "pass" if g14_pass(pd.Series(row._asdict())) else "fail"
-        rows.append(
-            f"<tr><td>{html.escape(str(row.meter))}</td><td>{row.cv_rmse:.1f}</td>"
-            f"<td>{row.nmbe:+.1f}</td><td>{row.coverage:.1f}</td>"
-            f"<td class='{verdict}'>{verdict}</td></tr>"
-        )
-    head = "<tr><th>meter</th><th>CV(RMSE) %</th><th>NMBE %</th><th>coverage %</th>" \
-           "<th>ASHRAE G14 hourly</th></tr>"  # fmt: skip
+        scores = pd.Series(row._asdict())
+        verdict = "pass" if g14_pass(scores) else "fail"
+        rows.append(f"<tr><td>{html.escape(str(row.meter))}</td>"
+                    f"<td>{_cell('', float(row.cv_rmse), '')}</td>"
+                    f"<td>{_cell('', float(row.nmbe), '')}</td>"
+                    f"<td>{_cell('', float(row.coverage), '')}</td>"
+                    f"<td class='{verdict}'>{verdict}</td></tr>")  # fmt: skip
+    head = ("<tr><th>meter</th><th>CV(RMSE) %</th><th>NMBE % (+: over-forecast)</th>"
+            "<th>coverage %</th><th>ASHRAE G14 hourly</th></tr>")  # fmt: skip
     return f"<table class='accuracy'>{head}{''.join(rows)}</table>"
 
 
-def _runs_table(runs: pd.DataFrame) -> str:
-    import json
-
+def _runs_table(runs: list[dict[str, Any]]) -> str:
     rows = []
-    for row in runs.sort_values("id", ascending=False).itertuples(index=False):
-        s = json.loads(row.settings)
-        settings = ", ".join(
-            f"{key} {s.get(key, '')}"
-            for key in ("estimator", "n_estimators", "input", "interval_method", "seed")
-        )
-        rows.append(
-            "<tr>" + "".join(f"<td>{html.escape(str(v))}</td>" for v in (
-                row.id, str(row.started_utc)[:19], row.status, row.forecast_start or "",
-                settings, f"{row.n_meters - row.n_failed}/{row.n_meters}",
-            )) + "</tr>"
-        )  # fmt: skip
-    head = "<tr><th>run</th><th>started (UTC)</th><th>status</th><th>forecast period</th>" \
-           "<th>settings</th><th>meters ok</th></tr>"  # fmt: skip
+    for run in sorted(runs, key=lambda r: -r["id"]):
+        spec = json.loads(run["spec"] or "{}").get("model", {})
+        settings = ", ".join(f"{k} {spec[k]}" for k in ("estimator", "trees", "input", "seed")
+                             if k in spec)  # fmt: skip
+        weather = json.loads(run["weather"]) if run["weather"] else {}
+        cells = (run["id"], run["started_utc"][:19], run["command"], run["status"],
+                 run["forecast_start"] or "", settings, weather.get("provider", ""),
+                 weather.get("fallback") or "", f"{run['n_meters'] - run['n_failed']}/"
+                 f"{run['n_meters']}")  # fmt: skip
+        rows.append("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in cells) + "</tr>")
+    head = ("<tr><th>run</th><th>started (UTC)</th><th>command</th><th>status</th>"
+            "<th>forecast period</th><th>settings</th><th>weather</th><th>fallback</th>"
+            "<th>meters ok</th></tr>")  # fmt: skip
     return f"<table class='runs'>{head}{''.join(rows)}</table>"
-
-
-def write_report(html_text: str, out: Path) -> Path:
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(html_text, encoding="utf-8")
-    return out

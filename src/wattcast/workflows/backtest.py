@@ -7,8 +7,9 @@ obey the same cut-off.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -16,12 +17,15 @@ import pandas as pd
 from wattcast.config import ModelConfig, WindowConfig
 from wattcast.data.cleaning import trim_to_periods
 from wattcast.data.meter_frame import MeterFrame
-from wattcast.errors import InputError
+from wattcast.errors import AllMetersFailedError, InputError
 from wattcast.evaluation.baselines import BASELINES, baseline_forecasts
 from wattcast.evaluation.metrics import metrics_table
 from wattcast.features.day_calendar import DayCalendar
 from wattcast.features.extras import ExtraTable
 from wattcast.models.fleet import Fleet
+from wattcast.spec import RunSpec
+from wattcast.workflows.cluster import cluster
+from wattcast.workflows.inputs import ReadStats, load_inputs, read_batches
 
 REFIT_EVERY = {"daily": 1, "weekly": 7}
 PREDICTION_COLUMNS = ["meter", "timestamp", "actual", "mean", "lower", "upper"]
@@ -32,6 +36,7 @@ class BacktestResult:
     predictions: pd.DataFrame  # PREDICTION_COLUMNS, then one column per baseline
     fit_seconds: float  # training wall time, all refits
     refits: int
+    failed: dict[str, str] = field(default_factory=dict)  # meter -> why it was left out
 
     def metrics(self, confidence: float) -> pd.DataFrame:
         frame = self.predictions.rename(columns={"mean": "wattcast"})
@@ -49,8 +54,14 @@ def backtest(
     refit: str = "daily",
     n_jobs: int | None = 1,
     backend: str = "auto",
+    on_error: str = "raise",
+    meter_extras: Mapping[str, Sequence[ExtraTable]] | None = None,
 ) -> BacktestResult:
-    """Forecast each of the last ``periods`` output periods from the data before its gap."""
+    """Forecast each of the last ``periods`` output periods from the data before its gap.
+
+    With ``on_error="skip"`` a meter that fails in any refit is left out of the
+    predictions and named in ``failed`` with its reason; the others are scored.
+    """
     if refit not in REFIT_EVERY:
         raise InputError(f"`refit` must be daily or weekly. Got {refit!r}.")
     if periods < 1:
@@ -66,19 +77,74 @@ def backtest(
             f"{room} (each needs input + gap + output of history before its cut-off)."
         )
     parts, fit_seconds, refits = [], 0.0, 0
+    failed: dict[str, str] = {}
     fleet: Fleet | None = None
     for k in range(periods):
         target = last_start - (periods - 1 - k) * window.output
         cutoff = target - window.gap
         if k % REFIT_EVERY[refit] == 0 or fleet is None:
             fleet = Fleet(window, model, n_jobs=n_jobs, backend=backend)
-            fleet.fit(frame, extras=extras, calendars=calendars, as_of=cutoff)
+            fleet.fit(frame, extras=extras, meter_extras=meter_extras, calendars=calendars,
+                      as_of=cutoff, on_error=on_error)  # fmt: skip
+            failed.update(fleet.failed_)
             fit_seconds += fleet.timings_.train_wall
             refits += 1
         else:
             fleet.update(frame, as_of=cutoff)
         parts.append(_with_actuals(fleet.predict().frame, frame, target, cutoff))
-    return BacktestResult(pd.concat(parts, ignore_index=True), fit_seconds, refits)
+    predictions = pd.concat(parts, ignore_index=True)
+    predictions = predictions[~predictions["meter"].isin(failed)].reset_index(drop=True)
+    return BacktestResult(predictions, fit_seconds, refits, failed)
+
+
+def run_backtest(
+    spec: RunSpec, progress: Callable[[int, int], None] | None = None
+) -> BacktestResult:
+    """The backtest of every meter that ``spec`` names, a batch of meters at a time."""
+    inputs = load_inputs(spec)
+    window, model = spec.window_config(), spec.model_config()
+    on_error = "raise" if spec.store.on_error == "fail" else "skip"
+    results: list[BacktestResult] = []
+    stats = ReadStats()
+    with cluster(spec.model.scheduler):
+        backend = "dask" if spec.model.scheduler else spec.model.backend
+        for zone, names, frame in read_batches(inputs, spec.model.batch_meters, set(), stats):
+            if isinstance(frame, InputError):
+                if on_error == "raise":
+                    raise frame
+                results.append(_failed(names, str(frame)))
+                continue
+            try:
+                results.append(backtest(
+                    frame, window, model, spec.backtest.days, inputs.extras_in(zone),
+                    inputs.calendars, spec.backtest.refit, spec.model.n_jobs, backend, on_error,
+                    inputs.meter_extras_in(zone, names),
+                ))  # fmt: skip
+            except AllMetersFailedError as exc:
+                results.append(_failed(names, None, exc.failures))
+            if progress is not None:
+                progress(len(names), len(inputs.meters))
+    return _combined(results)
+
+
+def _failed(names: list[str], reason: str | None, failures: dict[str, str] | None = None
+            ) -> BacktestResult:  # fmt: skip
+    failed = failures or dict.fromkeys(names, reason or "failed")
+    return BacktestResult(pd.DataFrame(columns=PREDICTION_COLUMNS), 0.0, 0, failed)
+
+
+def _combined(results: list[BacktestResult]) -> BacktestResult:
+    failed = {m: r for result in results for m, r in result.failed.items()}
+    scored = [r.predictions for r in results if len(r.predictions)]
+    if not scored:
+        meter, reason = next(iter(failed.items()), ("", "no meters"))
+        raise InputError(f"no meter could be backtested; first: meter {meter!r}: {reason}")
+    return BacktestResult(
+        pd.concat(scored, ignore_index=True),
+        sum(r.fit_seconds for r in results),
+        max(r.refits for r in results),
+        failed,
+    )
 
 
 def _with_actuals(
@@ -98,3 +164,26 @@ def _with_actuals(
     for name, values in baselines.items():
         out[name] = values[rows - rows.min(), cols]
     return out.dropna(subset=["actual"])
+
+
+def write_backtest(
+    result: BacktestResult, spec: RunSpec, metrics_out: Path | None,
+    predictions_out: Path | None, plot_out: Path | None,
+) -> pd.DataFrame:  # fmt: skip
+    """The metrics table, written with the predictions and a plot where asked."""
+    metrics = result.metrics(spec.model.confidence)
+    if metrics_out is not None:
+        metrics_out.parent.mkdir(parents=True, exist_ok=True)
+        metrics.to_csv(metrics_out, index=False, float_format="%.4g")
+    if predictions_out is not None:
+        predictions_out.parent.mkdir(parents=True, exist_ok=True)
+        predictions = result.predictions.copy()
+        predictions["timestamp"] = predictions["timestamp"].map(lambda t: t.isoformat())
+        predictions.to_csv(predictions_out, index=False, float_format="%.6g")
+    if plot_out is not None:
+        from wattcast.evaluation.events import unit_of
+        from wattcast.reporting.figures import meters_png
+
+        units = {m: unit_of(m, spec.data.units) for m in result.predictions["meter"].unique()}
+        meters_png(result.predictions, units, spec.data.tz, plot_out)
+    return metrics

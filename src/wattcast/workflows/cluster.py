@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 
 from wattcast.errors import InputError
 
@@ -47,3 +47,8 @@ def dask_client(scheduler: str) -> Iterator[object]:
         yield client
     finally:
         client.close()
+
+
+def cluster(scheduler: str | None) -> AbstractContextManager[object]:
+    """A Dask client for the job when ``scheduler`` is given, else nothing."""
+    return nullcontext() if scheduler is None else dask_client(scheduler)

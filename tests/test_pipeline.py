@@ -9,9 +9,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from wattcast import InputError, ModelConfig, WindowConfig
-from wattcast.data.parquet_fleet import ParquetFleet
-from wattcast.workflows.fleet_job import FleetRequest, run_fleet
+from wattcast import InputError
+from wattcast.data.loading import Layout
+from wattcast.data.sources import ParquetDataset
+from wattcast.spec import RunSpec
+from wattcast.store.store import ForecastStore
+from wattcast.workflows import pipeline
+from wattcast.workflows.pipeline import run_job
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -27,9 +31,13 @@ def fleet_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
-def request(fleet_dir: Path, out: Path | None, batch: int = 5) -> FleetRequest:
-    return FleetRequest(fleet_dir, out, WindowConfig.from_strings(input="7D"),
-                        ModelConfig(n_estimators=8), batch_meters=batch, n_jobs=1)  # fmt: skip
+def spec(fleet_dir: Path, batch: int = 5, store: Path | None = None) -> RunSpec:
+    flags = {"data.source": str(fleet_dir), "model.input": "7D", "model.trees": "8",
+             "model.batch_meters": str(batch), "store.path": store and str(store)}  # fmt: skip
+    return RunSpec().with_flags(flags)
+
+
+LONG = Layout("timestamp", "meter", "value")
 
 
 def test_generator_is_deterministic_and_partitioned(fleet_dir: Path, tmp_path: Path) -> None:
@@ -45,15 +53,15 @@ def test_generator_is_deterministic_and_partitioned(fleet_dir: Path, tmp_path: P
         "group=0002",
         "meters.csv",
     ]
-    a = ParquetFleet(fleet_dir).read(["meter-00007 (kW)"])
-    b = ParquetFleet(again).read(["meter-00007 (kW)"])
+    a = ParquetDataset(fleet_dir, LONG).rows(["meter-00007 (kW)"])
+    b = ParquetDataset(again, LONG).rows(["meter-00007 (kW)"])
     pd.testing.assert_frame_equal(a, b)
     assert set(a["meter"]) == {"meter-00007 (kW)"}
 
 
 def test_batches_cover_every_meter_once_and_resume(fleet_dir: Path, tmp_path: Path) -> None:
     out = tmp_path / "forecasts"
-    summary = run_fleet(request(fleet_dir, out))
+    summary = run_job(spec(fleet_dir), "forecast", out=out)
     parts = sorted(out.glob("batch-*.parquet"))
     assert summary.meters == 12 and len(parts) == summary.batches >= 3
     # what trained, and how busy it kept its one core (CPU time within wall time)
@@ -69,7 +77,7 @@ def test_batches_cover_every_meter_once_and_resume(fleet_dir: Path, tmp_path: Pa
     # a crash after some batches: drop the last part and run again
     lost = set(pd.read_parquet(parts[-1])["meter"])
     parts[-1].unlink()
-    again = run_fleet(request(fleet_dir, out))
+    again = run_job(spec(fleet_dir), "forecast", out=out)
     assert again.skipped + again.meters == 12 and again.meters == len(lost)
     rerun = pd.concat(pd.read_parquet(p) for p in sorted(out.glob("batch-*.parquet")))
     pd.testing.assert_frame_equal(
@@ -80,50 +88,45 @@ def test_batches_cover_every_meter_once_and_resume(fleet_dir: Path, tmp_path: Pa
 
 def test_meters_in_other_zones_keep_their_own_local_days(fleet_dir: Path, tmp_path: Path) -> None:
     zones = pd.read_csv(fleet_dir / "meters.csv").set_index("meter")["zone"]
-    run_fleet(request(fleet_dir, tmp_path / "f", batch=12))
+    run_job(spec(fleet_dir, batch=12), "forecast", out=tmp_path / "f")
     forecast = pd.concat(pd.read_parquet(p) for p in (tmp_path / "f").glob("batch-*.parquet"))
     for meter, group in forecast.groupby("meter"):
         first = pd.Timestamp(group["timestamp"].min()).tz_convert(zones[meter])
         assert (first.hour, first.minute) == (0, 0)
 
 
-def test_store_receives_batches_and_a_crashed_run_resumes(
+def test_store_receives_batches_and_a_stopped_run_resumes(
     fleet_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from dataclasses import replace
-
-    from wattcast.store.sqlite_store import ForecastStore
-    from wattcast.workflows import fleet_job
-
     store_path = tmp_path / "fleet.db"
-    req = replace(request(fleet_dir, None), store=store_path)
-    original = fleet_job._forecast_batch
+    job = spec(fleet_dir, store=store_path)
+    original = pipeline._one_batch
     calls = {"n": 0}
 
-    def crash_on_third_batch(*args, **kwargs):
+    def stop_on_third_batch(*args, **kwargs):
         calls["n"] += 1
         if calls["n"] == 3:
             raise KeyboardInterrupt  # the job is stopped mid-run
         return original(*args, **kwargs)
 
-    monkeypatch.setattr(fleet_job, "_forecast_batch", crash_on_third_batch)
+    monkeypatch.setattr(pipeline, "_one_batch", stop_on_third_batch)
     with pytest.raises(KeyboardInterrupt):
-        run_fleet(req)
+        run_job(job, "run")
     store = ForecastStore(store_path)
     runs = store.runs()
-    assert list(runs["status"]) == ["running"]
-    stored = store.run_meters(int(runs["id"].iloc[0]))
+    assert [r["status"] for r in runs] == ["running"]
+    stored = store.done_meters(runs[0]["id"])
     assert 2 <= len(stored) <= 10  # two whole batches (by zone, up to 5), nothing of the third
     assert set(store.current_forecasts()["meter"]) == stored
 
-    monkeypatch.setattr(fleet_job, "_forecast_batch", original)
-    summary = run_fleet(req)
-    assert summary.run_id == int(runs["id"].iloc[0]) and summary.skipped == len(stored)
+    monkeypatch.setattr(pipeline, "_one_batch", original)
+    summary = run_job(job, "run")
+    assert summary.run_id == runs[0]["id"] and summary.skipped == len(stored)
     runs = store.runs()
-    assert list(runs["status"]) == ["ok"] and int(runs["n_meters"].iloc[0]) == 12
+    assert [r["status"] for r in runs] == ["ok"] and runs[0]["n_meters"] == 12
     current = store.current_forecasts()
     assert current["meter"].nunique() == 12
-    assert not current.duplicated(["meter", "timestamp"]).any()
+    assert not current.duplicated(["meter", "t"]).any()
 
 
 def test_batches_read_only_their_meters_from_unsorted_partitions(tmp_path: Path) -> None:
@@ -139,15 +142,15 @@ def test_batches_read_only_their_meters_from_unsorted_partitions(tmp_path: Path)
         chunk = rows.iloc[part * 100 : (part + 1) * 100]
         (folder / f"group={part}").mkdir(parents=True)
         chunk.to_parquet(folder / f"group={part}" / "p.parquet", index=False, row_group_size=40)
-    fleet = ParquetFleet(folder)
+    fleet = ParquetDataset(folder, LONG)
     assert fleet.meters() == [f"m{k}" for k in range(6)]
-    batch = fleet.read(["m4", "m0"])
+    batch = fleet.rows(["m4", "m0"])
     assert sorted(batch["meter"].unique()) == ["m0", "m4"]
     expected = rows[rows["meter"].isin(["m4", "m0"])]
     assert len(batch) == len(expected) == 100
     np.testing.assert_allclose(np.sort(batch["value"]), np.sort(expected["value"]))
     with pytest.raises(InputError, match="no meter named 'm9'"):
-        fleet.read(["m9"])
+        fleet.rows(["m9"])
 
 
 def test_rows_without_a_meter_name_are_an_error(tmp_path: Path) -> None:
@@ -155,23 +158,16 @@ def test_rows_without_a_meter_name_are_an_error(tmp_path: Path) -> None:
                          "meter": ["a", None, "a"], "value": [1.0, 2.0, 3.0]})  # fmt: skip
     rows.to_parquet(tmp_path / "f.parquet", index=False)
     with pytest.raises(InputError, match=r"f\.parquet, column 'meter': 1 row\(s\) without"):
-        ParquetFleet(tmp_path / "f.parquet").meters()
+        ParquetDataset(tmp_path / "f.parquet", LONG).meters()
 
 
 def test_fleet_command_reports_what_trained_and_its_efficiency(
-    fleet_dir: Path, tmp_path: Path
+    fleet_dir: Path, tmp_path: Path, cli
 ) -> None:
-    from typer.testing import CliRunner
-
-    from wattcast.cli import app
-
-    result = CliRunner().invoke(
-        app,
-        ["fleet", str(fleet_dir), "--out", str(tmp_path / "f"), "--input", "7D", "--trees", "8",
-         "--batch-meters", "6", "--n-jobs", "2"],
-    )  # fmt: skip
+    result = cli("fleet", fleet_dir, "--out", tmp_path / "f", "--input", "7D", "--trees", "8",
+                 "--batch-meters", "6", "--n-jobs", "2")  # fmt: skip
     assert result.exit_code == 0, result.output
-    line = " ".join(result.output.split())  # the terminal may wrap the line
+    line = " ".join(result.stdout.split())
     assert "12 meters forecast" in line
-    assert re.search(r"prepare \d+\.\d s, train .* forecast \d+\.\d s, write", line), line
+    assert re.search(r"prepare \d+\.\d s, train .* forecast \d+\.\d s, record", line), line
     assert re.search(r"threading on 2 core\(s\), parallel efficiency \d\.\d\d", line), line

@@ -1,0 +1,61 @@
+"""The ``wattcast`` command line.
+
+Thin commands: flags and the site file become a :class:`~wattcast.spec.RunSpec`,
+which a workflow runs. pandas, scikit-learn and the rest are imported inside the
+commands that need them, so ``wattcast --help``, ``history`` and ``anomalies``
+start at once. Every error a user can cause ends in one line and exit code 2.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from wattcast.cli import jobs, site_commands, store_commands
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    help="Forecast building energy meters, with uncertainty bands, and catch waste.",
+)
+jobs.register(app)
+store_commands.register(app)
+site_commands.register(app)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; usage errors end in one line and exit code 2."""
+    from wattcast.cli.console import EXIT_INPUT, error_line
+
+    command = typer.main.get_command(app)
+    try:
+        result = command.main(args=argv, prog_name="wattcast", standalone_mode=False)
+    except typer.Exit as exc:
+        return exc.exit_code
+    except typer.Abort:
+        error_line("aborted.")
+        return 1
+    except _usage_errors() as exc:
+        error_line(exc.format_message().strip().replace("\n", " "))  # type: ignore[attr-defined]
+        return EXIT_INPUT
+    return result if isinstance(result, int) else 0
+
+
+def _usage_errors() -> tuple[type[Exception], ...]:
+    """Click's usage errors, vendored by recent typer or from click itself."""
+    errors: list[type[Exception]] = []
+    if hasattr(typer, "TyperException"):
+        errors.append(typer.TyperException)
+    try:
+        import click
+
+        errors.append(click.ClickException)
+    except ImportError:
+        pass
+    return tuple(errors)
+
+
+def entry_point() -> None:
+    sys.exit(main())

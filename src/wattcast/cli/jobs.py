@@ -1,0 +1,287 @@
+"""The job commands: forecast, backtest, run (the nightly job), fleet (an alias) and demo.
+
+Each is flags -> :class:`~wattcast.spec.RunSpec` -> a workflow; pandas and
+scikit-learn are imported inside the commands.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+import wattcast
+from wattcast.cli.console import err, out, say, user_errors
+from wattcast.cli.options import spec_options
+from wattcast.spec import RunSpec
+
+if TYPE_CHECKING:
+    from wattcast.workflows.pipeline import JobSummary
+
+DataArg = Annotated[
+    Path | None,
+    typer.Argument(help="Meter readings: a CSV or Parquet file (wide or long) or a folder of "
+                        "Parquet partitions. Default: [data] source of --config."),
+]  # fmt: skip
+AsOfOpt = Annotated[
+    str | None, typer.Option(help="Replay the night of this time (ignore later readings).")
+]
+OutOpt = Annotated[
+    Path | None,
+    typer.Option("--out", help="Forecast file (.csv, .csv.gz, .parquet) or folder of parts."),
+]
+ProfileOpt = Annotated[bool, typer.Option("--profile", help="Print stage timings.")]
+JOB_SECTIONS = ("data", "extras", "model", "store")
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(forecast)
+    app.command("fleet", hidden=True, help="The same as forecast (kept for earlier scripts).")(
+        forecast
+    )
+    app.command()(backtest)
+    app.command()(run)
+    app.command()(demo)
+
+
+@spec_options(JOB_SECTIONS)
+def forecast(
+    spec: RunSpec,
+    data: DataArg = None,
+    out_path: OutOpt = None,
+    as_of: AsOfOpt = None,
+    profile: ProfileOpt = False,
+) -> None:
+    """Forecast every meter's next period after the gap, with an uncertainty band.
+
+    With --store the forecasts are recorded in the store as a nightly run records
+    them (actuals and events included).
+    """
+    summary = _job(spec, "forecast", as_of, out_path)
+    _finish(summary, profile)
+
+
+@spec_options(JOB_SECTIONS, default_config=Path("site.toml"))
+def run(
+    spec: RunSpec,
+    data: DataArg = None,
+    as_of: AsOfOpt = None,
+    out_path: OutOpt = None,
+    profile: ProfileOpt = False,
+) -> None:
+    """The nightly job: actuals, training, forecast, store, events (reads site.toml by default)."""
+    with user_errors():
+        if spec.store.path is None:
+            raise wattcast.InputError(
+                "`run` records into a store: set [store] path in the configuration or --store."
+            )
+    summary = _job(spec, "run", as_of, out_path)
+    _finish(summary, profile)
+
+
+def _job(spec: RunSpec, command: str, as_of: str | None, out_path: Path | None) -> JobSummary:
+    started = time.perf_counter()
+    with user_errors():
+        from wattcast.workflows.pipeline import run_job
+
+        with meter_progress() as progress:
+            summary = run_job(spec, command, as_of, out_path, progress)
+    summary.record["imports_seconds"] = started - wattcast.IMPORT_STARTED
+    return summary
+
+
+def _finish(summary: JobSummary, profile: bool) -> None:
+    for line in summary_lines(summary):
+        say(line)
+    for meter, reason in list(summary.failed.items())[:20]:
+        say(f"  failed: {meter}: {reason}")
+    if len(summary.failed) > 20:
+        say(f"  ... and {len(summary.failed) - 20} more failed meters (wattcast history)")
+    if profile:
+        print_profile(summary)
+    if summary.exit_code:
+        raise typer.Exit(summary.exit_code)
+
+
+def summary_lines(summary: JobSummary) -> list[str]:
+    """The closing lines of a job: what it forecast, what it recorded, where the time went."""
+    run = f"run {summary.run_id} {summary.status}: " if summary.run_id is not None else ""
+    period = f"{summary.forecast_start} .. {summary.forecast_end}"
+    lines = [
+        f"{run}{summary.meters} meters forecast ({len(summary.failed)} failed, "
+        f"{summary.skipped} already done) for {period} in {summary.batches} batch(es), "
+        f"{summary.seconds:.1f} s" + (f" -> {summary.out}" if summary.out else ""),
+        f"read {summary.read_seconds:.1f} s (beside training), prepare "
+        f"{summary.prepare_seconds:.1f} s, train {summary.train_seconds:.1f} s "
+        f"({summary.backend} on {summary.cores} core(s), parallel efficiency "
+        f"{summary.parallel_efficiency:.2f}), forecast {summary.predict_seconds:.1f} s, record "
+        f"{summary.record_seconds:.1f} s, write {summary.write_seconds:.1f} s",
+    ]
+    if summary.run_id is not None:
+        lines.append(f"actuals recorded: {summary.actuals}; events: " + events_line(summary))
+    return lines
+
+
+def events_line(summary: JobSummary) -> str:
+    """The events this job made or grew, by their own local day."""
+    if not summary.events:
+        return "none"
+    from wattcast.store.times import format_epoch
+
+    by_day: dict[str, list[float]] = {}
+    for event in summary.events:
+        day = format_epoch(event["start"], event["zone"])[:10]
+        by_day.setdefault(day, []).append(event["kwh_above_band"])
+    return "; ".join(f"{day}: {len(kwh)} ({sum(kwh):,.1f} kWh above band)"
+                     for day, kwh in sorted(by_day.items()))  # fmt: skip
+
+
+def print_profile(summary: JobSummary) -> None:
+    from rich.table import Table
+
+    timings = summary.timings
+    table = Table(title="wattcast profile (last batch)")
+    for column in ("stage", "calls", "total s", "mean s", "max s"):
+        table.add_column(column, justify="left" if column == "stage" else "right")
+    for row in timings.table().itertuples(index=False):
+        table.add_row(row.stage, str(row.calls), f"{row.total_s:.4f}", f"{row.mean_s:.4f}",
+                      f"{row.max_s:.4f}")  # fmt: skip
+    out.print(table)
+    say(
+        f"fit-time sum {timings.fit_sum:.3f} s | training wall {timings.train_wall:.3f} s | "
+        f"cores {timings.cores} ({timings.backend}) | parallel efficiency "
+        f"{timings.efficiency:.2f}"
+    )
+    say(f"job total (in process) {summary.seconds:.3f} s | imports "
+        f"{summary.record.get('imports_seconds', float('nan')):.3f} s")  # fmt: skip
+
+
+@contextmanager
+def meter_progress() -> Iterator[Callable[[int, int], None] | None]:
+    """Meters done, rate and time left, on an interactive terminal only."""
+    if not err.is_terminal:
+        yield None
+        return
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TaskProgressColumn,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )  # fmt: skip
+
+    columns = (TextColumn("meters"), BarColumn(), MofNCompleteColumn(), TaskProgressColumn(),
+               TimeElapsedColumn(), TimeRemainingColumn())  # fmt: skip
+    with Progress(*columns, console=err, transient=True) as progress:
+        task = progress.add_task("meters", total=None)
+
+        def advance(count: int, total: int) -> None:
+            progress.update(task, total=total, advance=count)
+
+        yield advance
+
+
+@spec_options(
+    ("data", "extras", "model", "backtest", "store"), exclude=("store.path", "store.keep")
+)
+def backtest(
+    spec: RunSpec,
+    data: DataArg = None,
+    out_path: Annotated[Path | None, typer.Option("--out", help="Metrics table (.csv).")] = None,
+    predictions_out: Annotated[
+        Path | None, typer.Option(help="Every forecast reading with its actual (.csv).")
+    ] = None,
+    plot_path: Annotated[Path | None, typer.Option("--plot", help="PNG of every meter.")] = None,
+) -> None:
+    """Rolling-origin backtest against baselines: refit, forecast and score each period."""
+    with user_errors():
+        from wattcast.workflows.backtest import run_backtest, write_backtest
+
+        started = time.perf_counter()
+        with meter_progress() as progress:
+            result = run_backtest(spec, progress)
+        elapsed = time.perf_counter() - started
+        metrics = write_backtest(result, spec, out_path, predictions_out, plot_path)
+    print_backtest(metrics, spec.backtest.days, result.refits, elapsed)
+    for meter, reason in result.failed.items():
+        say(f"  left out: {meter}: {reason}")
+
+
+def print_backtest(metrics: Any, days: int, refits: int, elapsed: float) -> None:
+    import numpy as np
+    from rich.table import Table
+
+    from wattcast.evaluation.baselines import BASELINES
+    from wattcast.evaluation.metrics import g14_pass
+
+    table = Table(title=f"Backtest: last {days} periods, {refits} refits, {elapsed:.1f} s")
+    columns = ("meter", "CV(RMSE) %", "NMBE %", "coverage %", "last week", "persistence",
+               "previous day", "G14 hourly")  # fmt: skip
+    for column in columns:
+        table.add_column(column, justify="left" if column == "meter" else "right")
+    wide = metrics.set_index(["meter", "method"])
+    for meter in dict.fromkeys(metrics["meter"]):
+        row = wide.loc[(meter, "wattcast")]
+        if not np.isfinite(row["cv_rmse"]):  # a meter reading about zero: nothing to score
+            table.add_row(str(meter), "n/a", "", "", "", "", "", "n/a")
+            continue
+        baseline = [_pct(wide.loc[(meter, b), "cv_rmse"]) for b in BASELINES]
+        table.add_row(
+            str(meter), _pct(row["cv_rmse"]), f"{row['nmbe']:+.1f}", _pct(row["coverage"]),
+            *baseline, "pass" if g14_pass(row) else "fail",
+        )  # fmt: skip
+    out.print(table)
+    say("baseline columns: CV(RMSE) % of each baseline on the same readings")
+
+
+def _pct(value: float) -> str:
+    return "n/a" if value != value or value in (float("inf"), float("-inf")) else f"{value:.1f}"
+
+
+def demo(
+    out_dir: Annotated[Path, typer.Option(help="Folder for the demo's outputs.")] = Path(
+        "wattcast-demo"
+    ),
+    n_jobs: Annotated[int, typer.Option(help="Cores used in total (-1: all).")] = 2,
+    profile: ProfileOpt = False,
+) -> None:
+    """Forecast the bundled Andover High School meters (7 panels, 15-minute data).
+
+    Also writes a site configuration of the nightly job over the same data into
+    the demo folder, to try `wattcast run` with.
+    """
+    with user_errors():
+        from wattcast.workflows.demo import demo_spec
+
+        spec = demo_spec(out_dir, n_jobs)
+    summary = _job(spec, "forecast", None, out_dir / "forecast.csv")
+    print_demo(summary, out_dir)
+    if profile:
+        print_profile(summary)
+
+
+def print_demo(summary: JobSummary, out_dir: Path) -> None:
+    import pandas as pd
+    from rich.table import Table
+
+    frame = pd.read_csv(out_dir / "forecast.csv")
+    first = frame[frame["meter"] == frame["meter"].iloc[0]]["timestamp"].iloc[:2]
+    stamps = pd.to_datetime(first, utc=True, format="ISO8601")
+    hours = (stamps.iloc[1] - stamps.iloc[0]) / pd.Timedelta("1h")
+    table = Table(title=f"Forecast for {summary.forecast_start}")
+    for column in ("meter", "energy kWh", "peak kW", "mean band kW"):
+        table.add_column(column, justify="left" if column == "meter" else "right")
+    for meter, group in frame.groupby("meter", sort=False):
+        table.add_row(str(meter), f"{group['mean'].sum() * hours:,.0f}",
+                      f"{group['mean'].max():,.1f}",
+                      f"{(group['upper'] - group['lower']).mean():,.1f}")  # fmt: skip
+    out.print(table)
+    say(f"forecast written to {(out_dir / 'forecast.csv').resolve()}")
+    say(f"the nightly job over the same data: wattcast run --config {out_dir / 'site.toml'} "
+        "--as-of 2017-03-10")  # fmt: skip

@@ -1,0 +1,102 @@
+"""Command-line options made from the run specification's fields.
+
+A job command declares which sections of :class:`~wattcast.spec.RunSpec` it
+takes; :func:`spec_options` gives it one option per field of those sections
+(the flag named after the TOML key, see :meth:`Option.flag_name`) plus
+``--config``, and hands the command a built and validated ``spec`` instead.
+Values arrive as text and are read by the spec itself, so a bad value gets the
+same one-line message from a flag as from the TOML file.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from wattcast.spec import Option, RunSpec, Switch, options
+
+ConfigOpt = Annotated[
+    Path | None,
+    typer.Option("--config", help="Site configuration (TOML); flags override its settings."),
+]
+
+
+def _parameter(section: str, key: str, meta: Option, default: object) -> inspect.Parameter | None:
+    flag = meta.flag_name(key)
+    if flag is None:
+        return None
+    names = [f"--{flag}", *(f"--{alias}" for alias in meta.aliases)]
+    shown = "" if default in (None, [], {}) else f" [default: {_shown(default)}]"
+    help_text = f"{meta.help}{shown} (TOML: [{section}] {key})"
+    if isinstance(meta.kind, Switch):
+        names = [f"--{flag}/--no-{flag}"]
+        kind: Any = bool | None
+    elif meta.kind.many:
+        kind = list[str] | None
+    else:
+        kind = str | None
+    option = typer.Option(*names, help=help_text, show_default=False)
+    return inspect.Parameter(f"{section}__{key}", inspect.Parameter.KEYWORD_ONLY, default=None,
+                             annotation=Annotated[kind, option])  # fmt: skip
+
+
+def _shown(value: object) -> str:
+    if isinstance(value, list):
+        return ",".join(str(v) for v in value)
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
+
+def spec_options(
+    sections: Sequence[str], exclude: Sequence[str] = (), default_config: Path | None = None
+) -> Callable[[Callable[..., None]], Callable[..., None]]:
+    """Give a command the options of ``sections`` (``section.key`` in ``exclude`` left out).
+
+    The command declares a ``spec`` parameter (and may declare ``data`` for the
+    readings as an argument); it receives the :class:`RunSpec` built from
+    ``--config`` (or ``default_config`` when that file exists) and the flags given.
+    """
+
+    def decorate(command: Callable[..., None]) -> Callable[..., None]:
+        own = [p for p in inspect.signature(command, eval_str=True).parameters.values()
+               if p.name != "spec"]  # fmt: skip
+        defaults = RunSpec().to_settings()
+        added = [
+            parameter
+            for section, key, meta in options()
+            if section in sections and f"{section}.{key}" not in exclude
+            if (parameter := _parameter(section, key, meta, defaults[section][key])) is not None
+        ]
+        config = inspect.Parameter("config", inspect.Parameter.KEYWORD_ONLY, default=None,
+                                   annotation=ConfigOpt)  # fmt: skip
+
+        @functools.wraps(command)
+        def with_spec(**values: Any) -> None:
+            from wattcast.cli.console import user_errors
+
+            flags = {name.replace("__", "."): values.pop(name) for name in list(values)
+                     if "__" in name}  # fmt: skip
+            if "data" in values and values["data"] is not None:
+                flags["data.source"] = str(values["data"])
+            with user_errors():
+                spec = build_spec(values.pop("config"), flags, default_config)
+            command(spec=spec, **values)
+
+        with_spec.__signature__ = inspect.Signature([*own, config, *added])  # type: ignore[attr-defined]
+        return with_spec
+
+    return decorate
+
+
+def build_spec(
+    config: Path | None, flags: dict[str, object], default_config: Path | None = None
+) -> RunSpec:
+    """The specification of ``config`` (or a default one) with the given flags."""
+    if config is None and default_config is not None and default_config.is_file():
+        config = default_config
+    base = RunSpec.from_toml(config) if config is not None else RunSpec()
+    return base.with_flags(flags)

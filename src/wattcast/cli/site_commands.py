@@ -1,0 +1,127 @@
+"""Commands around the site: init, schedule, report and plot."""
+
+from __future__ import annotations
+
+import datetime as dt
+import shlex
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from wattcast.cli.console import say, user_errors
+from wattcast.errors import InputError
+
+ConfigOpt = Annotated[
+    Path | None, typer.Option("--config", help="Site configuration (TOML); default site.toml.")
+]
+StoreOpt = Annotated[Path | None, typer.Option("--store", help="Store file (overrides config).")]
+
+
+def register(app: typer.Typer) -> None:
+    for command in (init, schedule, report, plot):
+        app.command()(command)
+
+
+def init(
+    path: Annotated[Path, typer.Argument(help="Where to write the example.")] = Path("site.toml"),
+    force: Annotated[bool, typer.Option(help="Overwrite an existing file.")] = False,
+) -> None:
+    """Write a commented site configuration with every option at its default."""
+    from wattcast.spec import example_toml
+
+    with user_errors():
+        if path.exists() and not force:
+            raise InputError(f"{path}: already exists; pass --force to overwrite it.")
+        path.write_text(example_toml(), encoding="utf-8")
+    say(f"wrote {path}; edit its data source and run: wattcast run --config {path}")
+
+
+def schedule(
+    at: Annotated[str, typer.Option(help="Local time of day to run, HH:MM.")] = "01:30",
+    config: Annotated[Path, typer.Option("--config", help="Site configuration (TOML).")] = Path(
+        "site.toml"
+    ),
+    print_cron: Annotated[bool, typer.Option(help="Print a crontab line instead.")] = False,
+    log: Annotated[Path, typer.Option(help="Log file of the runs.")] = Path("wattcast.log"),
+) -> None:
+    """Run the nightly job every day at a time (or print the crontab line)."""
+    with user_errors():
+        hour, minute = _clock(at)
+    command = [sys.executable, "-m", "wattcast", "run", "--config", str(config.resolve())]
+    if print_cron:
+        line = " ".join(shlex.quote(c) for c in command)
+        say(f"{minute} {hour} * * * {line} >> {shlex.quote(str(log.resolve()))} 2>&1")
+        return
+    while True:
+        wait = _seconds_until(hour, minute)
+        say(f"next run in {wait / 3600:.1f} h; logging to {log}")
+        time.sleep(wait)
+        with log.open("a") as handle:
+            handle.write(f"--- {dt.datetime.now().isoformat(timespec='seconds')}\n")
+            handle.flush()
+            code = subprocess.call(command, stdout=handle, stderr=subprocess.STDOUT)
+            handle.write(f"--- exit {code}\n")
+
+
+def _clock(at: str) -> tuple[int, int]:
+    try:
+        hour, minute = (int(p) for p in at.split(":"))
+        dt.time(hour, minute)
+    except ValueError:
+        raise InputError(f"`--at` must be a time of day HH:MM. Got {at!r}.") from None
+    return hour, minute
+
+
+def _seconds_until(hour: int, minute: int) -> float:
+    now = dt.datetime.now()
+    nxt = now.replace(hour=hour, minute=minute, second=0, microsecond=0)
+    if nxt <= now:
+        nxt += dt.timedelta(days=1)
+    return (nxt - now).total_seconds()
+
+
+def report(
+    out_path: Annotated[Path, typer.Option("--out", help="HTML file to write.")],
+    config: ConfigOpt = None,
+    store: StoreOpt = None,
+    days: Annotated[int, typer.Option(help="Days shown, up to the newest forecast.")] = 14,
+    meter: Annotated[list[str] | None, typer.Option(help="Only these meters.")] = None,
+    metrics: Annotated[
+        Path | None, typer.Option(help="Backtest metrics (wattcast backtest --out).")
+    ] = None,
+    tariff: Annotated[
+        float | None, typer.Option(help="Price per kWh (default [alerts] tariff).")
+    ] = None,
+    detail: Annotated[int, typer.Option(help="Meters shown in detail, the worst first.")] = 20,
+) -> None:
+    """One self-contained HTML page: headline, events, savings, forecasts against actuals."""
+    from wattcast.cli.store_commands import open_store
+
+    with user_errors():
+        from wattcast.reporting.report import build_report
+
+        db, spec = open_store(config, store)
+        if tariff is not None:
+            spec = spec.with_flags({"alerts.tariff": tariff})
+        summary = build_report(db, spec, out_path, days, meter or None, metrics, detail)
+    say(summary)
+
+
+def plot(
+    data: Annotated[Path, typer.Argument(help="Meter readings (as for forecast).")],
+    forecast_file: Annotated[Path, typer.Option("--forecast", help="A forecast file.")],
+    meter: Annotated[str, typer.Option(help="The meter to draw.")],
+    out_path: Annotated[Path, typer.Option("--out", help="PNG file to write.")],
+    days_before: Annotated[int, typer.Option(help="Days of actuals before the forecast.")] = 3,
+    tz: Annotated[str | None, typer.Option(help="Zone of the readings.")] = None,
+) -> None:
+    """One PNG of a meter's actuals, forecast and band, for slides and e-mail."""
+    with user_errors():
+        from wattcast.reporting.figures import forecast_png
+
+        path = forecast_png(data, forecast_file, meter, out_path, days_before, tz)
+    say(f"wrote {path}")

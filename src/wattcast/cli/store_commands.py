@@ -1,0 +1,243 @@
+"""Commands that read and look after the store: history, anomalies, savings, export, check, prune.
+
+``history``, ``anomalies`` and ``savings`` use only the standard library and
+SQLite, so they answer at once; ``export`` imports pandas.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from wattcast.cli.console import emit, say, user_errors
+from wattcast.cli.options import build_spec
+from wattcast.errors import InputError
+from wattcast.spec import RunSpec
+
+SITE = Path("site.toml")
+ConfigOpt = Annotated[
+    Path | None, typer.Option("--config", help="Site configuration (TOML); default site.toml.")
+]
+StoreOpt = Annotated[Path | None, typer.Option("--store", help="Store file (overrides config).")]
+SinceOpt = Annotated[
+    str | None, typer.Option(help="Only from this date, e.g. 2017-03-01 (each meter's own day).")
+]
+UntilOpt = Annotated[str | None, typer.Option(help="Only before this date.")]
+FormatOpt = Annotated[str, typer.Option(help="table, csv or json.")]
+
+anomalies_app = typer.Typer(
+    help="List events (actual use above the band), or mark one reviewed: anomalies ack ID.",
+    invoke_without_command=True,
+    no_args_is_help=False,
+)
+
+
+def open_store(config: Path | None, store: Path | None) -> tuple[Any, RunSpec]:
+    """The store named by ``--store`` or the configuration, and the configuration."""
+    from wattcast.store.store import ForecastStore
+
+    flags = {} if store is None else {"store.path": str(store)}
+    spec = build_spec(config, flags, SITE)
+    if spec.store.path is None:
+        raise InputError("no store given: pass --store, or --config with [store] path.")
+    return ForecastStore(spec.store.path, create=False), spec
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(anomalies_app, name="anomalies")
+    for command in (history, savings, export, check, prune):
+        app.command()(command)
+
+
+def history(
+    config: ConfigOpt = None,
+    store: StoreOpt = None,
+    last: Annotated[int, typer.Option(help="The last this many runs.")] = 30,
+) -> None:
+    """Runs with status, data range, forecast period, settings and timings."""
+    from rich.table import Table
+    from rich.text import Text
+
+    from wattcast.cli.console import out
+
+    with user_errors():
+        db, _ = open_store(config, store)
+        runs = db.runs(last)
+    rows = [_history_row(run) for run in runs]
+    shown = [c for c in HISTORY_COLUMNS if c in ("run", "status") or any(r[c] for r in rows)]
+    table = Table(title=f"wattcast runs in {db.path}")
+    for column in shown:
+        table.add_column(column, no_wrap=column != "settings")
+    for row in rows:
+        table.add_row(*[Text(str(row[c])) for c in shown])
+    out.print(table)
+    failed = [r for r in runs if r["status"] == "failed" and r["message"]]
+    for run in failed[-5:]:
+        say(f"run {run['id']} failed: {run['message']}")
+
+
+HISTORY_COLUMNS = ("run", "started (UTC)", "command", "status", "as of", "data", "forecast",
+                   "settings", "weather", "meters ok", "seconds", "superseded by")  # fmt: skip
+
+
+def _history_row(run: dict[str, Any]) -> dict[str, object]:
+    record = json.loads(run["record"] or "{}")
+    data = f"{_day(record.get('data_start'))}..{_day(record.get('data_end'))}" if record else ""
+    return dict(zip(HISTORY_COLUMNS, (
+        run["id"], run["started_utc"][:16].replace("T", " "), run["command"], run["status"],
+        _day(run["as_of"]), data, _day(run["forecast_start"]), settings_digest(run),
+        weather_digest(run["weather"]), f"{run['n_meters'] - run['n_failed']}/{run['n_meters']}",
+        f"{_seconds(run):.1f}", run["superseded_by"] or "",
+    ), strict=True))  # fmt: skip
+
+
+def _day(text: str | None) -> str:
+    """A stored time as its date, or date and time when not at midnight."""
+    if not text:
+        return ""
+    text = str(text).replace("T", " ")
+    return text[:10] if text[11:19] in ("", "00:00:00") else text[:16]
+
+
+def settings_digest(run: dict[str, Any]) -> str:
+    """The model settings a run was made with, in a few words."""
+    spec = json.loads(run["spec"] or "{}").get("model")
+    if not spec:
+        return "(release 0.1 settings)" if run["command"] == "run" and run["spec"] == "{}" else ""
+    return (f"{spec['estimator']} {spec['trees']} trees, {spec['input']}/{spec['gap']}/"
+            f"{spec['output']}, seed {spec['seed']}")  # fmt: skip
+
+
+def weather_digest(weather: str | None) -> str:
+    if not weather:
+        return ""
+    w = json.loads(weather)
+    covered = w.get("covered") or ["", ""]
+    fallback = f", fallback {w['fallback']}" if w.get("fallback") else ""
+    return f"{w.get('provider')} {covered[0]} .. {covered[1]}{fallback}"
+
+
+def _seconds(run: dict[str, Any]) -> float:
+    import datetime as dt
+
+    if not run["finished_utc"]:
+        return float("nan")
+    start = dt.datetime.fromisoformat(run["started_utc"])
+    return (dt.datetime.fromisoformat(run["finished_utc"]) - start).total_seconds()
+
+
+@anomalies_app.callback()
+def anomalies(
+    ctx: typer.Context,
+    config: ConfigOpt = None,
+    store: StoreOpt = None,
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+    meter: Annotated[str | None, typer.Option(help="Only this meter.")] = None,
+    format: FormatOpt = "table",
+) -> None:
+    """List events: actual use above the band (fields in the README, "Events")."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from wattcast.reporting.listing import EVENT_COLUMNS, event_rows
+
+    with user_errors():
+        db, spec = open_store(config, store)
+        rows = event_rows(db, spec.alerts.tariff, since, until, meter)
+        emit(rows, EVENT_COLUMNS, format, "Events")
+
+
+@anomalies_app.command("ack")
+def ack(
+    event_id: Annotated[int, typer.Argument(help="The event's id (see wattcast anomalies).")],
+    note: Annotated[str | None, typer.Option(help="Why, or what was done.")] = None,
+    config: ConfigOpt = None,
+    store: StoreOpt = None,
+) -> None:
+    """Mark an event reviewed: it is never alerted again."""
+    with user_errors():
+        db, _ = open_store(config, store)
+        event = db.set_event_status(event_id, "acked", note)
+    say(f"event {event_id} of {event['meter']} acked" + (f": {note}" if note else ""))
+
+
+def savings(
+    config: ConfigOpt = None,
+    store: StoreOpt = None,
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+    format: FormatOpt = "table",
+) -> None:
+    """Energy that could have been saved, per meter, counted within events."""
+    from wattcast.evaluation.savings import COLUMNS
+    from wattcast.evaluation.savings import savings as savings_rows
+    from wattcast.reporting.listing import event_rows
+
+    with user_errors():
+        db, spec = open_store(config, store)
+        events = event_rows(db, spec.alerts.tariff, since, until)
+        emit(savings_rows(events, spec.alerts.tariff), COLUMNS, format, "Savings (kWh)")
+
+
+def export(
+    what: Annotated[str, typer.Option(help="forecasts, actuals, comparison, anomalies or runs.")],
+    out_path: Annotated[Path, typer.Option("--out", help="Output file.")],
+    format: Annotated[str, typer.Option(help="csv or parquet.")] = "csv",
+    config: ConfigOpt = None,
+    store: StoreOpt = None,
+    since: SinceOpt = None,
+) -> None:
+    """Export forecasts, actuals, forecast against actual, events or runs.
+
+    Times are each meter's local time with its offset (Parquet: zone-aware, in the
+    meters' one zone or UTC).
+    """
+    with user_errors():
+        from wattcast.workflows.exports import export_table
+
+        db, spec = open_store(config, store)
+        rows = export_table(db, spec, what, format, out_path, since)
+    say(f"wrote {rows} {what} rows to {out_path}")
+
+
+def check(config: ConfigOpt = None, store: StoreOpt = None) -> None:
+    """Integrity, schema version, runs and size of the store (exit 2 if damaged)."""
+    from wattcast.store.maintenance import check as check_store
+
+    with user_errors():
+        flags = {} if store is None else {"store.path": str(store)}
+        spec = build_spec(config, flags, SITE)
+        if spec.store.path is None:
+            raise InputError("no store given: pass --store, or --config with [store] path.")
+        report = check_store(spec.store.path)
+    for key, value in report.items():
+        say(f"{key}: {value}")
+    if report.get("meter_nights"):
+        say(f"bytes per meter-night: {report['bytes'] / report['meter_nights']:,.0f}")
+    if not report["ok"]:
+        with user_errors():
+            raise InputError(f"{report['path']}: damaged ({'; '.join(report['integrity'])}).")
+
+
+def prune(
+    config: ConfigOpt = None,
+    store: StoreOpt = None,
+    keep: Annotated[
+        str | None,
+        typer.Option(help="Also delete rows older than this, e.g. 400D (default: [store] keep)."),
+    ] = None,
+) -> None:
+    """Delete superseded forecasts, and rows older than --keep, in one transaction."""
+    from wattcast.store.maintenance import prune as prune_store
+
+    with user_errors():
+        flags: dict[str, object] = {"store.keep": keep}
+        if store is not None:
+            flags["store.path"] = str(store)
+        db, spec = open_store(config, store)
+        spec = spec.with_flags(flags)
+        deleted = prune_store(db, spec.store.keep)
+    say("deleted " + ", ".join(f"{n} {table}" for table, n in deleted.items()))

@@ -1,0 +1,418 @@
+"""Where readings come from: the one place that opens the user's input files.
+
+A :class:`Source` lists its meters and reads any group of them, on one zone's
+wall-clock grid, as a :class:`~wattcast.data.meter_frame.MeterFrame`:
+
+* a CSV file (optionally compressed) or a Parquet file, wide or long, is read once
+  and its meters are cut out of it batch by batch;
+* a long Parquet file or a folder of Parquet partitions (as ``bench/make_fleet.py``
+  writes) is indexed by row group once, and each batch reads only its own row
+  groups, so memory is bounded by a batch and not by the fleet.
+
+CSV text may be UTF-8 (with or without a byte-order mark), UTF-16 with a BOM,
+or Windows-1252 / Latin-1 as Windows building-management exports write it;
+``encoding = "auto"`` tells them apart. Separators ``,`` ``;`` tab and ``|``
+are recognised from the header line, and ``;`` files may use decimal commas.
+Unreadable files end in :class:`~wattcast.errors.InputError` naming the file.
+"""
+
+from __future__ import annotations
+
+import bz2
+import gzip
+import lzma
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from wattcast.data.loading import Layout, detect_layout, table_to_meters
+from wattcast.data.meter_frame import MeterFrame
+from wattcast.errors import InputError
+
+PARQUET_SUFFIXES = (".parquet", ".pq")
+CSV_SUFFIXES = (".csv", ".txt", ".tsv")
+_OPENERS = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}
+_SEPARATORS = (",", ";", "\t", "|")
+_DECIMAL_COMMA = re.compile(r"(^|;)\s*-?\d+,\d+\s*(;|$)")
+#: Encodings tried in turn by ``encoding = "auto"``; Latin-1 decodes any byte.
+AUTO_ENCODINGS = ("utf-8-sig", "cp1252", "latin-1")
+
+
+# -- single files ------------------------------------------------------------------
+def read_table(path: str | Path, encoding: str = "auto") -> pd.DataFrame:
+    """A CSV (optionally compressed) or Parquet file as it is, its source in ``attrs``."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{path}: file not found.")
+    suffixes = [s.lower() for s in path.suffixes]
+    if suffixes and suffixes[-1] in PARQUET_SUFFIXES:
+        frame, kind = _read_parquet(path), "parquet"
+    elif any(s in CSV_SUFFIXES for s in suffixes):
+        frame, kind = _read_csv(path, encoding), "csv"
+    else:
+        raise InputError(f"{path}: unknown file type; expected .csv, .csv.gz or .parquet.")
+    if frame.shape[1] == 0 or frame.shape[0] == 0:
+        raise InputError(f"{path}: file is empty; expected a header row and readings.")
+    frame.attrs["source"] = str(path)
+    frame.attrs["kind"] = kind
+    return frame
+
+
+def _read_parquet(path: Path, **options: Any) -> pd.DataFrame:
+    with parquet_errors(path):
+        return pd.read_parquet(path, **options)
+
+
+@contextmanager
+def parquet_errors(path: Path) -> Iterator[None]:
+    """Turn pyarrow's errors on a damaged or foreign file into one line naming it."""
+    try:
+        import pyarrow as pa
+    except ImportError:
+        raise InputError(
+            f"{path}: reading Parquet needs pyarrow: pip install 'wattcast[parquet]'."
+        ) from None
+    try:
+        yield
+    except (pa.ArrowException, OSError) as exc:
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise InputError(f"{path}: not a readable Parquet file ({reason}).") from None
+
+
+def _read_csv(path: Path, encoding: str) -> pd.DataFrame:
+    head = _head_bytes(path)
+    tried = _encodings(head, encoding)
+    for position, name in enumerate(tried):
+        try:
+            options = _csv_dialect(head.decode(name, errors="replace"))
+            frame = pd.read_csv(path, encoding=name, **options)
+        except UnicodeDecodeError as exc:
+            if position + 1 < len(tried):
+                continue
+            raise InputError(
+                f"{path}: cannot be read as {name} text ({exc.reason} at byte {exc.start}); "
+                "pass --encoding, e.g. cp1252 or utf-16."
+            ) from None
+        except pd.errors.EmptyDataError:
+            raise InputError(
+                f"{path}: file is empty; expected a header row and readings."
+            ) from None
+        except (pd.errors.ParserError, OSError, EOFError, ValueError) as exc:
+            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise InputError(f"{path}: cannot be read as a table ({reason}).") from None
+        frame.attrs["encoding"] = name
+        return frame
+    raise AssertionError("unreachable")
+
+
+def _head_bytes(path: Path, size: int = 65536) -> bytes:
+    opener = _OPENERS.get(path.suffix.lower(), open)
+    try:
+        with opener(path, "rb") as handle:
+            return handle.read(size)
+    except (OSError, EOFError, lzma.LZMAError) as exc:
+        raise InputError(f"{path}: cannot be read ({exc}).") from None
+
+
+def _encodings(head: bytes, encoding: str) -> tuple[str, ...]:
+    if encoding != "auto":
+        try:
+            "".encode(encoding)
+        except LookupError:
+            raise InputError(
+                "`encoding` must be an encoding name such as 'utf-8' or 'cp1252'. "
+                f"Got {encoding!r}."
+            ) from None
+        return (encoding,)
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return ("utf-16",)
+    return AUTO_ENCODINGS
+
+
+def _csv_dialect(head: str) -> dict[str, Any]:
+    """Separator (from the header line) and decimal mark of a CSV file."""
+    lines = head.splitlines()
+    header = lines[0] if lines else ""
+    separator = max(_SEPARATORS, key=header.count)
+    if header.count(separator) == 0:
+        separator = ","
+    options: dict[str, Any] = {"sep": separator}
+    if separator == ";" and any(_DECIMAL_COMMA.search(line) for line in lines[1:20]):
+        options["decimal"] = ","
+    return options
+
+
+def read_file_bytes(path: str | Path, what: str) -> bytes:
+    """The bytes of an input file that is not a table (an iCalendar file...)."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{path}: {what} file not found.")
+    return path.read_bytes()
+
+
+def read_zones(path: str | Path) -> dict[str, str]:
+    """``meter -> zone`` from a CSV with columns ``meter,zone``; zone names are checked."""
+    import zoneinfo
+
+    table = read_table(path)
+    missing = [c for c in ("meter", "zone") if c not in table.columns]
+    if missing:
+        raise InputError(f"{path}: no column {missing[0]!r}; expected columns meter,zone.")
+    zones: dict[str, str] = {}
+    for position, (meter, zone) in enumerate(zip(table["meter"], table["zone"], strict=True)):
+        try:
+            zoneinfo.ZoneInfo(str(zone))
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            raise InputError(
+                f"{path}, column 'zone', line {position + 2}: {zone!r} is not a time zone "
+                "name; expected e.g. 'America/New_York'."
+            ) from None
+        zones[str(meter)] = str(zone)
+    return zones
+
+
+# -- sources of many meters ----------------------------------------------------------
+class Source:
+    """Meters of one input, read a group at a time."""
+
+    path: Path
+
+    def meters(self) -> list[str]:
+        raise NotImplementedError
+
+    def read(self, meters: list[str], tz: str | None) -> MeterFrame:
+        """``meters`` on the wall-clock grid of ``tz``."""
+        raise NotImplementedError
+
+
+class TableSource(Source):
+    """A CSV or Parquet file read once; batches are cut out of it."""
+
+    def __init__(self, path: Path, frame: pd.DataFrame, layout: Layout) -> None:
+        self.path, self.frame, self.layout = path, frame, layout
+        if layout.long:
+            column = frame[layout.meter]
+            if not isinstance(column.dtype, pd.CategoricalDtype):
+                # Names as categories: batches select by code, and "7" stays a name.
+                frame[layout.meter] = column.where(column.isna(), column.astype(str)).astype(
+                    "category"
+                )
+
+    def meters(self) -> list[str]:
+        if not self.layout.long:
+            return [str(c) for c in self.frame.columns if str(c) != self.layout.timestamp]
+        return sorted(str(c) for c in self.frame[self.layout.meter].cat.categories)
+
+    def read(self, meters: list[str], tz: str | None) -> MeterFrame:
+        frame = self.frame
+        if self.layout.long:
+            rows = frame[frame[self.layout.meter].isin(meters)]
+            rows.attrs = frame.attrs
+            return table_to_meters(rows, tz, meters, self.layout)
+        return table_to_meters(frame, tz, meters, self.layout)
+
+
+class WideParquetSource(Source):
+    """A wide Parquet file: a batch reads its own columns only."""
+
+    def __init__(self, path: Path, columns: list[str], timestamp: str) -> None:
+        self.path, self.columns, self.timestamp = path, columns, timestamp
+
+    def meters(self) -> list[str]:
+        return [c for c in self.columns if c != self.timestamp]
+
+    def read(self, meters: list[str], tz: str | None) -> MeterFrame:
+        frame = _read_parquet(self.path, columns=[self.timestamp, *meters])
+        frame.attrs.update(source=str(self.path), kind="parquet")
+        return table_to_meters(frame, tz, meters, Layout(self.timestamp))
+
+
+class ParquetDataset(Source):
+    """A long Parquet file or a folder of partitions, indexed by row group.
+
+    One pass over the meter column (read as a dictionary, so names are not
+    decoded row by row) records which row groups hold each meter; a batch then
+    reads only its meters' row groups, and only the three columns it needs.
+    """
+
+    def __init__(self, path: Path, layout: Layout) -> None:
+        import pyarrow.dataset as ds
+
+        self.path, self.layout, self._ds = path, layout, ds
+        with parquet_errors(path):
+            names_as_codes = ds.ParquetFileFormat(
+                read_options=ds.ParquetReadOptions(dictionary_columns=[layout.meter])
+            )
+            self.dataset = ds.dataset(
+                path, format=names_as_codes, partitioning="hive", exclude_invalid_files=True
+            )
+        self.columns = [layout.timestamp, layout.meter, layout.value]
+        missing = [c for c in self.columns if c not in self.dataset.schema.names]
+        if missing:
+            raise InputError(
+                f"{path}: no column {missing[0]!r}; expected long format (timestamp, meter, "
+                "value) or --timestamp-column, --meter-column and --value-column."
+            )
+        self._row_groups: dict[str, list[Any]] | None = None
+
+    def _index(self) -> dict[str, list[Any]]:
+        """Meter -> the row groups (fragments) that hold its readings; built once."""
+        if self._row_groups is None:
+            index: dict[str, list[Any]] = {}
+            with parquet_errors(self.path):
+                for fragment in self.dataset.get_fragments():
+                    for row_group in fragment.split_by_row_group():
+                        column = row_group.to_table(
+                            columns=[self.layout.meter], schema=self.dataset.schema
+                        ).column(self.layout.meter)
+                        for name in _names(column, row_group.path, self.layout.meter):
+                            index.setdefault(name, []).append(row_group)
+            self._row_groups = index
+        return self._row_groups
+
+    def meters(self) -> list[str]:
+        return sorted(self._index())
+
+    def rows(self, meters: list[str]) -> pd.DataFrame:
+        """The long-format rows of ``meters``."""
+        import pyarrow as pa
+
+        index = self._index()
+        unknown = [m for m in meters if m not in index]
+        if unknown:
+            raise InputError(f"{self.path}: no meter named {unknown[0]!r}.")
+        row_groups = {id(g): g for m in meters for g in index[m]}.values()
+        wanted = self._ds.field(self.layout.meter).isin(meters)
+        with parquet_errors(self.path):
+            tables = [
+                g.to_table(columns=self.columns, filter=wanted, schema=self.dataset.schema)
+                for g in row_groups
+            ]
+            table = pa.concat_tables(tables).unify_dictionaries()
+        frame = table.to_pandas(strings_to_categorical=True)  # one name per meter, not per row
+        frame.attrs.update(source=str(self.path), kind="parquet")
+        return frame
+
+    def read(self, meters: list[str], tz: str | None) -> MeterFrame:
+        return table_to_meters(self.rows(meters), tz, meters, self.layout)
+
+
+def _names(column: Any, source: str, name: str) -> set[str]:
+    """Distinct meter names of a (dictionary-encoded) column."""
+    names: set[str] = set()
+    for chunk in column.chunks:
+        if chunk.null_count:
+            raise InputError(
+                f"{source}, column {name!r}: {chunk.null_count} row(s) without a meter name."
+            )
+        present = chunk.unique()
+        if hasattr(present, "dictionary"):
+            present = present.dictionary.take(present.indices)
+        names.update(str(n) for n in present.to_pylist())
+    return names
+
+
+def open_source(
+    path: str | Path,
+    encoding: str = "auto",
+    timestamp_column: str | None = None,
+    meter_column: str | None = None,
+    value_column: str | None = None,
+) -> Source:
+    """The source behind ``path``: a file (CSV or Parquet, wide or long) or a folder."""
+    path = Path(path)
+    named = (timestamp_column, meter_column, value_column)
+    if path.is_dir():
+        return ParquetDataset(path, _parquet_layout(path, _dataset_columns(path), *named))
+    if not path.exists():
+        raise InputError(f"{path}: file not found.")
+    if path.suffix.lower() in PARQUET_SUFFIXES:
+        with parquet_errors(path):
+            import pyarrow.parquet as pq
+
+            columns = list(pq.read_schema(path).names)
+        layout = _parquet_layout(path, columns, *named)
+        if layout.long:
+            return ParquetDataset(path, layout)
+        return WideParquetSource(path, columns, layout.timestamp)
+    frame = read_table(path, encoding)
+    return TableSource(path, frame, detect_layout(frame, *named))
+
+
+def _dataset_columns(path: Path) -> list[str]:
+    import pyarrow.dataset as ds
+
+    with parquet_errors(path):
+        return list(ds.dataset(path, partitioning="hive", exclude_invalid_files=True).schema.names)
+
+
+def _parquet_layout(
+    path: Path, columns: list[str], timestamp: str | None, meter: str | None, value: str | None
+) -> Layout:
+    """The layout of a Parquet input from its schema (no rows are read)."""
+    empty = pd.DataFrame(columns=columns)
+    empty.attrs["source"] = str(path)
+    layout = detect_layout(empty, timestamp, meter, value)
+    if not layout.long and path.is_dir():
+        raise InputError(
+            f"{path}: a folder of Parquet partitions must be long (timestamp, meter, value); "
+            "name other columns with --meter-column and --value-column."
+        )
+    return layout
+
+
+def meter_zones(
+    source: Source, meters: list[str], zones_file: Path | None, default: str | None
+) -> dict[str, str | None]:
+    """Each meter's zone: from ``zones_file`` (meter,zone), else ``default``.
+
+    A folder of partitions may carry its ``meters.csv`` (meter,zone) inside, as
+    ``bench/make_fleet.py`` writes it; it is used when no zones file is given.
+    """
+    if zones_file is None and source.path.is_dir() and (source.path / "meters.csv").is_file():
+        zones_file = source.path / "meters.csv"
+    zones: dict[str, str | None] = dict.fromkeys(meters, default)
+    if zones_file is not None:
+        given = read_zones(zones_file)
+        zones.update({m: z for m, z in given.items() if m in zones})
+    return zones
+
+
+def load_meters(
+    data: str | Path | pd.DataFrame,
+    tz: str | None = None,
+    meters: list[str] | None = None,
+    encoding: str = "auto",
+) -> MeterFrame:
+    """Read meter readings (a file, a folder of partitions or a table) into a MeterFrame.
+
+    Parameters
+    ----------
+    data : a CSV or Parquet file (wide or long), a folder of long Parquet
+        partitions, or a DataFrame laid out like such a file.
+    tz : zone of the readings; naive timestamps are its local times, zone-aware
+        ones are converted to it.
+    meters : only these meters (default all).
+    encoding : of CSV text; ``"auto"`` tells UTF-8 from Windows-1252.
+    """
+    if isinstance(data, pd.DataFrame):
+        return table_to_meters(data, tz, meters)
+    source = open_source(data, encoding)
+    names = meters or source.meters()
+    check_meters(source, names)
+    return source.read(list(names), tz)
+
+
+def check_meters(source: Source, meters: list[str]) -> None:
+    """Refuse names that are not meters of ``source``, listing the ones that are."""
+    known = set(source.meters())
+    unknown = [m for m in meters if m not in known]
+    if unknown:
+        listed = sorted(known)
+        more = f" and {len(listed) - 20} more" if len(listed) > 20 else ""
+        shown = ", ".join(listed[:20]) + more
+        raise InputError(f"{source.path}: no meter named {unknown[0]!r}; meters: {shown}.")

@@ -1,0 +1,103 @@
+"""Durations such as ``28D``, ``15min`` or ``1h30min``, parsed without pandas.
+
+The command line parses every setting before it decides what to import, so the
+settings of commands that only read the store (``history``, ``anomalies``)
+never pull in pandas. The checks that tie window lengths together live here too,
+shared by the run specification and :class:`wattcast.config.WindowConfig`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+from wattcast.errors import InputError
+
+_UNITS = {
+    "w": dt.timedelta(weeks=1), "week": dt.timedelta(weeks=1), "weeks": dt.timedelta(weeks=1),
+    "d": dt.timedelta(days=1), "day": dt.timedelta(days=1), "days": dt.timedelta(days=1),
+    "h": dt.timedelta(hours=1), "hr": dt.timedelta(hours=1), "hour": dt.timedelta(hours=1),
+    "hours": dt.timedelta(hours=1),
+    "m": dt.timedelta(minutes=1), "t": dt.timedelta(minutes=1), "min": dt.timedelta(minutes=1),
+    "minute": dt.timedelta(minutes=1), "minutes": dt.timedelta(minutes=1),
+    "s": dt.timedelta(seconds=1), "sec": dt.timedelta(seconds=1),
+    "second": dt.timedelta(seconds=1), "seconds": dt.timedelta(seconds=1),
+}  # fmt: skip
+_PART = re.compile(r"\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]+)")
+AGGREGATIONS = ("mean", "sum", "min", "max", "median")
+
+
+def parse_duration(value: object, name: str, *, zero_ok: bool = False) -> dt.timedelta:
+    """``value`` as a positive duration (or zero, with ``zero_ok``).
+
+    Accepts one or more ``<number><unit>`` parts, e.g. ``28D``, ``15min``, ``1h30min``,
+    ``2 days``; units are weeks, days, hours, minutes and seconds.
+    """
+    if isinstance(value, dt.timedelta):
+        delta = value
+    else:
+        delta = _parse_text(value, name)
+    if delta < dt.timedelta(0) or (delta == dt.timedelta(0) and not zero_ok):
+        qualifier = "of zero or more" if zero_ok else "positive"
+        raise InputError(f"`{name}` must be a {qualifier} duration. Got {value!r}.")
+    return delta
+
+
+def _parse_text(value: object, name: str) -> dt.timedelta:
+    if not isinstance(value, str) or _is_number(value):
+        raise InputError(
+            f"`{name}` must be a duration with a unit, such as '28D', '1h' or '15min'. "
+            f"Got {value!r}."
+        )
+    text, total, position = value.strip(), dt.timedelta(0), 0
+    for match in _PART.finditer(text):
+        word = match.group(2)
+        unit = None if word == "M" else _UNITS.get(word.lower())  # "M" would be months
+        if match.start() != position or unit is None:
+            break
+        total += float(match.group(1)) * unit
+        position = match.end()
+    if position != len(text) or not text:
+        raise InputError(
+            f"`{name}` must be a duration such as '28D', '1h' or '15min'. Got {value!r}."
+        )
+    return total
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def format_duration(delta: dt.timedelta) -> str:
+    """A compact form that :func:`parse_duration` reads back: ``28D``, ``1h30min``, ``0D``."""
+    seconds = round(delta.total_seconds())
+    parts = []
+    for unit, size in (("D", 86400), ("h", 3600), ("min", 60), ("s", 1)):
+        count, seconds = divmod(seconds, size)
+        if count:
+            parts.append(f"{count}{unit}")
+    return "".join(parts) or "0D"
+
+
+def check_window(
+    input: dt.timedelta, gap: dt.timedelta, output: dt.timedelta, sample_freq: dt.timedelta,
+    agg: str,
+) -> None:  # fmt: skip
+    """Window lengths that fit together: whole numbers of ``sample_freq``."""
+    if agg not in AGGREGATIONS:
+        raise InputError(f"`agg` must be one of {', '.join(AGGREGATIONS)}. Got {agg!r}.")
+    if input % sample_freq:
+        raise InputError(
+            f"`input` ({format_duration(input)}) must be a whole number of `sample_freq` "
+            f"({format_duration(sample_freq)})."
+        )
+    for name, value in (("gap", gap), ("output", output)):
+        if value % sample_freq:
+            raise InputError(
+                f"`{name}` ({format_duration(value)}) must be a whole number of `sample_freq` "
+                f"({format_duration(sample_freq)}) so that windows stay aligned."
+            )

@@ -1,0 +1,59 @@
+"""Events as every output lists them (CLI, exports, report, digest): one vocabulary.
+
+Plain Python and SQLite, so the light commands can use it. Times are ISO 8601 in
+each meter's own zone; ``cost`` is ``kwh_above_band`` times the tariff.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from wattcast.errors import InputError
+from wattcast.evaluation.savings import event_cost
+from wattcast.store.store import ForecastStore
+from wattcast.store.times import epoch_of, format_epoch
+
+#: An event's fields, in order (defined in the README, "Events").
+EVENT_COLUMNS = ("id", "meter", "start", "end", "readings", "peak_excess_kw", "kwh_above_band",
+                 "kwh_above_forecast", "cost", "status")  # fmt: skip
+LISTED = ("new", "alerted", "acked", "expected")
+
+
+def event_rows(
+    store: ForecastStore, tariff: float | None, since: str | None = None,
+    until: str | None = None, meter: str | None = None, statuses: tuple[str, ...] = LISTED,
+) -> list[dict[str, Any]]:  # fmt: skip
+    """Events that end after ``since`` and start before ``until`` (dates read in each
+    meter's own zone), oldest first; each has its epoch times in ``start_t``/``end_t``."""
+    if meter is not None:
+        check_meter(store, meter)
+    margin = 86400  # a day either side: the exact bound is each meter's own midnight
+    low = None if since is None else parse_day(since, "since") - margin
+    high = None if until is None else parse_day(until, "until") + margin
+    rows = []
+    for event in store.events(low, meter, statuses, high):
+        if since is not None and event["end"] <= epoch_of(since, event["zone"]):
+            continue
+        if until is not None and event["start"] >= epoch_of(until, event["zone"]):
+            continue
+        event["start_t"], event["end_t"] = event["start"], event["end"]
+        event["start"] = format_epoch(event["start"], event["zone"])
+        event["end"] = format_epoch(event["end"], event["zone"])
+        event["cost"] = event_cost(event, tariff)
+        rows.append(event)
+    return rows
+
+
+def check_meter(store: ForecastStore, meter: str) -> None:
+    meters = store.meters()
+    if meter not in meters:
+        names = ", ".join(sorted(meters)[:20]) + (" ..." if len(meters) > 20 else "")
+        raise InputError(f"{store.path}: no meter named {meter!r}; meters: {names}.")
+
+
+def parse_day(text: str, name: str) -> int:
+    """Epoch seconds of a date a user typed (read as UTC; callers widen by a day)."""
+    try:
+        return epoch_of(text, None)
+    except ValueError:
+        raise InputError(f"`--{name}` must be a date such as 2017-03-01. Got {text!r}.") from None

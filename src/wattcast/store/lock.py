@@ -1,0 +1,51 @@
+"""One job at a time on a store: an advisory lock on a file beside it."""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from wattcast.errors import WattcastError
+
+LOCK_WAIT_SECONDS = 5.0
+
+
+class StoreBusyError(WattcastError):
+    """Another job holds the store."""
+
+
+@contextmanager
+def store_lock(store: Path, wait: float | None = None) -> Iterator[None]:
+    """Hold the store for one job; a second job waits ``wait`` seconds, then stops.
+
+    The lock is the operating system's (``flock``), so a job that is killed
+    releases it at once; the file beside the store records the holder's process id.
+    """
+    wait = LOCK_WAIT_SECONDS if wait is None else wait
+    path = store.with_name(store.name + ".lock")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle = open(path, "a+")  # noqa: SIM115 - held for the whole job
+    deadline = time.monotonic() + wait
+    try:
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise StoreBusyError(
+                        f"{store}: another wattcast job is running on this store; "
+                        f"waited {wait:.0f} s. Try again when it has finished."
+                    ) from None
+                time.sleep(0.1)
+        handle.seek(0)
+        handle.truncate()
+        handle.write(str(os.getpid()))
+        handle.flush()
+        yield
+    finally:
+        handle.close()

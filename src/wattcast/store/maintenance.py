@@ -1,0 +1,104 @@
+"""Looking after a store: its health (``wattcast check``) and its size (``wattcast prune``)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+from wattcast.errors import InputError
+from wattcast.store.store import SQLITE_HEADER, ForecastStore
+
+
+def check(path: Path) -> dict[str, Any]:
+    """Integrity, schema version, runs and size of a store, read without changing it.
+
+    A file that SQLite cannot read at all is reported too (``ok`` False), never repaired.
+    """
+    if not path.is_file():
+        raise InputError(f"{path}: store not found.")
+    report: dict[str, Any] = {"path": str(path), "bytes": _bytes(path), "ok": False}
+    with path.open("rb") as handle:
+        if handle.read(len(SQLITE_HEADER)) != SQLITE_HEADER:
+            report["integrity"] = ["not an SQLite database"]
+            return report
+    try:
+        db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    except sqlite3.Error as exc:
+        report["integrity"] = [str(exc)]
+        return report
+    try:
+        report["integrity"] = [row[0] for row in db.execute("PRAGMA integrity_check")]
+        report.update(_contents(db))
+        report["ok"] = report["integrity"] == ["ok"]
+    except sqlite3.Error as exc:
+        report["integrity"] = [*report.get("integrity", []), str(exc)]
+    finally:
+        db.close()
+    return report
+
+
+def _bytes(path: Path) -> int:
+    wal = path.with_name(path.name + "-wal")
+    return path.stat().st_size + (wal.stat().st_size if wal.exists() else 0)
+
+
+def _contents(db: sqlite3.Connection) -> dict[str, Any]:
+    tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    if "meta" not in tables:
+        return {"schema_version": None, "note": "not a wattcast store (no meta table)"}
+    version = db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+    out: dict[str, Any] = {"schema_version": None if version is None else int(version[0])}
+    if "runs" in tables:
+        out["runs"] = dict(db.execute("SELECT status, COUNT(*) FROM runs GROUP BY status"))
+    for table in ("meters", "forecasts", "actuals", "events"):
+        if table in tables:
+            out[table] = db.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
+    if out["schema_version"] == 2:
+        nights = db.execute(
+            "SELECT COUNT(*) FROM run_meters r JOIN runs u ON u.id = r.run_id "
+            "WHERE r.status = 'ok' AND u.superseded_by IS NULL"
+        ).fetchone()[0]
+        out["meter_nights"] = nights
+    return out
+
+
+def prune(store: ForecastStore, keep: dt.timedelta | None) -> dict[str, int]:
+    """Delete superseded forecasts, and with ``keep`` every row older than that.
+
+    Age counts back from the newest forecast in the store, so replaying old nights
+    never empties it. One transaction: all of it happens, or none.
+    """
+    deleted = {"forecasts": 0, "actuals": 0, "events": 0, "runs": 0}
+    with store.transaction() as db:
+        deleted["forecasts"] += _superseded(db)
+        if keep is not None:
+            newest = db.execute("SELECT MAX(t_last) FROM runs").fetchone()[0]
+            if newest is not None:
+                cutoff = int(newest - keep.total_seconds())
+                for table, column in (("forecasts", "t"), ("actuals", "t"), ("events", "end")):
+                    cursor = db.execute(f"DELETE FROM {table} WHERE {column} < ?", (cutoff,))
+                    deleted[table] += cursor.rowcount
+                old = "SELECT id FROM runs WHERE status != 'running' AND COALESCE(t_last, 0) < ?"
+                db.execute(f"DELETE FROM run_meters WHERE run_id IN ({old})", (cutoff,))
+                cursor = db.execute(f"DELETE FROM runs WHERE id IN ({old})", (cutoff,))
+                deleted["runs"] += cursor.rowcount
+    return deleted
+
+
+def _superseded(db: sqlite3.Connection) -> int:
+    """Delete forecasts that a later run made for the same meter and time."""
+    runs = db.execute("SELECT id, t_first, t_last FROM runs WHERE t_first IS NOT NULL "
+                      "ORDER BY id").fetchall()  # fmt: skip
+    total = 0
+    for position, (run_id, first, last) in enumerate(runs):
+        later = [r for r, f, t in runs[position + 1 :] if t >= first and f <= last]
+        for newer in later:
+            cursor = db.execute(
+                "DELETE FROM forecasts WHERE run_id = ? AND EXISTS (SELECT 1 FROM forecasts g "
+                "WHERE g.run_id = ? AND g.meter_id = forecasts.meter_id AND g.t = forecasts.t)",
+                (run_id, newer),
+            )
+            total += cursor.rowcount
+    return total

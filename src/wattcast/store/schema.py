@@ -1,0 +1,225 @@
+"""The store's tables, and the migration of stores written by earlier releases.
+
+Schema 2 is laid out for fleets: meters have integer ids, times are integer
+epoch seconds (UTC for meters with a zone; the wall clock read as UTC for
+meters without one), and the big tables are ``WITHOUT ROWID`` tables keyed so
+that each night appends: forecasts by (run, meter, time), actuals by (meter,
+time). A forecast is current when no later run forecast the same meter and
+time. A night costs about 7 KB per meter (docs/performance.md).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sqlite3
+from pathlib import Path
+
+SCHEMA_VERSION = 2
+
+TABLES = """
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE meters (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    zone TEXT,
+    unit TEXT NOT NULL DEFAULT 'kW'
+);
+CREATE TABLE runs (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    command TEXT NOT NULL,
+    started_utc TEXT NOT NULL,
+    finished_utc TEXT,
+    status TEXT NOT NULL CHECK (status IN ('running', 'ok', 'partial', 'failed')),
+    message TEXT NOT NULL DEFAULT '',
+    wattcast_version TEXT NOT NULL,
+    as_of TEXT,
+    resume_key TEXT,
+    spec TEXT NOT NULL,
+    record TEXT NOT NULL DEFAULT '{}',
+    timings TEXT NOT NULL DEFAULT '{}',
+    weather TEXT,
+    forecast_start TEXT,
+    forecast_end TEXT,
+    t_first INTEGER,
+    t_last INTEGER,
+    n_meters INTEGER NOT NULL DEFAULT 0,
+    n_failed INTEGER NOT NULL DEFAULT 0,
+    superseded_by INTEGER REFERENCES runs(id)
+);
+CREATE INDEX runs_period ON runs (t_last, t_first);
+CREATE TABLE run_meters (
+    run_id INTEGER NOT NULL,
+    meter_id INTEGER NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('ok', 'failed')),
+    reason TEXT,
+    method TEXT,
+    windows INTEGER,
+    missing INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (run_id, meter_id)
+) WITHOUT ROWID;
+CREATE TABLE forecasts (
+    run_id INTEGER NOT NULL,
+    meter_id INTEGER NOT NULL,
+    t INTEGER NOT NULL,
+    mean REAL NOT NULL,
+    lower REAL NOT NULL,
+    upper REAL NOT NULL,
+    PRIMARY KEY (run_id, meter_id, t)
+) WITHOUT ROWID;
+CREATE TABLE actuals (
+    meter_id INTEGER NOT NULL,
+    t INTEGER NOT NULL,
+    value REAL NOT NULL,
+    run_id INTEGER NOT NULL,
+    PRIMARY KEY (meter_id, t)
+) WITHOUT ROWID;
+CREATE TABLE events (
+    id INTEGER PRIMARY KEY,
+    meter_id INTEGER NOT NULL,
+    start INTEGER NOT NULL,
+    end INTEGER NOT NULL,
+    readings INTEGER NOT NULL,
+    peak_excess_kw REAL NOT NULL,
+    kwh_above_band REAL NOT NULL,
+    kwh_above_forecast REAL NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('minor', 'new', 'alerted', 'acked', 'expected')),
+    note TEXT,
+    first_run INTEGER NOT NULL,
+    run_id INTEGER NOT NULL
+);
+CREATE INDEX events_meter_end ON events (meter_id, end);
+CREATE INDEX events_start ON events (start);
+"""
+
+#: The schema of release 0.1 (kept to migrate its stores and to test that migration).
+V1_TABLES = """
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE runs (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, started_utc TEXT NOT NULL, finished_utc TEXT NOT NULL,
+    status TEXT NOT NULL, message TEXT, wattcast_version TEXT NOT NULL, as_of TEXT,
+    data_source TEXT, data_start TEXT, data_end TEXT, tz TEXT, interval TEXT,
+    forecast_start TEXT, input TEXT, gap TEXT, output TEXT, sample_freq TEXT, agg TEXT,
+    time_attrs TEXT, extra_features TEXT, meter_features TEXT, estimator TEXT,
+    estimator_params TEXT, n_jobs INTEGER, settings TEXT NOT NULL, timings TEXT,
+    n_meters INTEGER NOT NULL DEFAULT 0, n_failed INTEGER NOT NULL DEFAULT 0,
+    superseded_by INTEGER REFERENCES runs(id)
+);
+CREATE TABLE run_meters (run_id INTEGER NOT NULL, meter TEXT NOT NULL, status TEXT NOT NULL,
+    reason TEXT, PRIMARY KEY (run_id, meter));
+CREATE TABLE forecasts (run_id INTEGER NOT NULL, meter TEXT NOT NULL, timestamp TEXT NOT NULL,
+    mean REAL NOT NULL, std REAL NOT NULL, lower REAL NOT NULL, upper REAL NOT NULL,
+    current INTEGER NOT NULL DEFAULT 1, PRIMARY KEY (run_id, meter, timestamp));
+CREATE TABLE actuals (meter TEXT NOT NULL, timestamp TEXT NOT NULL, value REAL NOT NULL,
+    run_id INTEGER NOT NULL, PRIMARY KEY (meter, timestamp));
+CREATE TABLE anomalies (meter TEXT NOT NULL, start TEXT NOT NULL, end TEXT NOT NULL,
+    readings INTEGER NOT NULL, peak_excess REAL NOT NULL, energy_above_band REAL NOT NULL,
+    energy_above_mean REAL NOT NULL, unit TEXT NOT NULL, run_id INTEGER NOT NULL,
+    PRIMARY KEY (meter, start));
+"""
+
+
+def create(db: sqlite3.Connection) -> None:
+    """The tables of a new store (inside the caller's transaction)."""
+    for statement in _statements(TABLES):
+        db.execute(statement)
+    db.execute("INSERT INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+
+
+def _statements(script: str) -> list[str]:
+    return [s.strip() for s in script.split(";") if s.strip()]
+
+
+def backup(db: sqlite3.Connection, path: Path, version: int) -> Path:
+    """Copy the whole store beside itself before a migration touches it."""
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+    target = path.with_name(f"{path.name}.v{version}-{stamp}.bak")
+    with sqlite3.connect(target) as copy:
+        db.backup(copy)
+    copy.close()
+    return target
+
+
+def migrate_v1(db: sqlite3.Connection) -> None:
+    """Schema 1 -> 2, inside the caller's transaction: the same runs, forecasts, actuals
+    and events, with meter ids and epoch times. Old run settings stay in the record."""
+    old = {name: f"v1_{name}" for name in ("runs", "run_meters", "forecasts", "actuals",
+                                           "anomalies")}  # fmt: skip
+    for name, renamed in old.items():
+        db.execute(f"ALTER TABLE {name} RENAME TO {renamed}")
+    for statement in _statements(TABLES):
+        if not statement.startswith("CREATE TABLE meta"):
+            db.execute(statement)
+    zone = _v1_zone(db)
+    names = [r[0] for r in db.execute(
+        "SELECT meter FROM v1_forecasts UNION SELECT meter FROM v1_actuals "
+        "UNION SELECT meter FROM v1_anomalies UNION SELECT meter FROM v1_run_meters")]  # fmt: skip
+    units = dict(db.execute("SELECT meter, unit FROM v1_anomalies GROUP BY meter").fetchall())
+    for name in sorted(names):
+        unit = units.get(name) or ("kWh" if "(kwh)" in name.lower() else "kW")
+        db.execute("INSERT INTO meters (name, zone, unit) VALUES (?, ?, ?)", (name, zone, unit))
+    ids = dict(db.execute("SELECT name, id FROM meters").fetchall())
+    _copy_runs(db)
+    db.executemany(
+        "INSERT INTO run_meters (run_id, meter_id, status, reason) VALUES (?, ?, ?, ?)",
+        [(r, ids[m], s, why) for r, m, s, why in
+         db.execute("SELECT run_id, meter, status, reason FROM v1_run_meters")],
+    )  # fmt: skip
+    db.executemany(
+        "INSERT INTO forecasts VALUES (?, ?, ?, ?, ?, ?)",
+        [(r, ids[m], epoch(t), mean, lo, up) for r, m, t, mean, lo, up in db.execute(
+            "SELECT run_id, meter, timestamp, mean, lower, upper FROM v1_forecasts")],
+    )  # fmt: skip
+    db.executemany(
+        "INSERT INTO actuals VALUES (?, ?, ?, ?)",
+        [(ids[m], epoch(t), v, r) for m, t, v, r in
+         db.execute("SELECT meter, timestamp, value, run_id FROM v1_actuals")],
+    )  # fmt: skip
+    db.executemany(
+        "INSERT INTO events (meter_id, start, end, readings, peak_excess_kw, kwh_above_band, "
+        "kwh_above_forecast, status, first_run, run_id) VALUES (?, ?, ?, ?, ?, ?, ?, 'new', ?, ?)",
+        [(ids[m], epoch(s), epoch(e), n, peak, band, mean, r, r)
+         for m, s, e, n, peak, band, mean, r in db.execute(
+            "SELECT meter, start, end, readings, peak_excess, energy_above_band, "
+            "energy_above_mean, run_id FROM v1_anomalies")],
+    )  # fmt: skip
+    db.execute(
+        """UPDATE runs SET t_first = (SELECT MIN(t) FROM forecasts f WHERE f.run_id = runs.id),
+                           t_last = (SELECT MAX(t) FROM forecasts f WHERE f.run_id = runs.id)"""
+    )
+    for renamed in old.values():
+        db.execute(f"DROP TABLE {renamed}")
+    db.execute("UPDATE meta SET value = '2' WHERE key = 'schema_version'")
+
+
+def _v1_zone(db: sqlite3.Connection) -> str | None:
+    row = db.execute(
+        "SELECT tz FROM v1_runs WHERE tz IS NOT NULL ORDER BY id DESC LIMIT 1"
+    ).fetchone()
+    return None if row is None else row[0]
+
+
+def _copy_runs(db: sqlite3.Connection) -> None:
+    rows = db.execute(
+        "SELECT id, started_utc, finished_utc, status, message, wattcast_version, as_of, "
+        "forecast_start, settings, timings, n_meters, n_failed, superseded_by FROM v1_runs"
+    ).fetchall()
+    for (run_id, started, finished, status, message, version, as_of, start, settings, timings,
+         n_meters, n_failed, superseded) in rows:  # fmt: skip
+        record = {"release_0_1_settings": json.loads(settings or "{}")}
+        db.execute(
+            """INSERT INTO runs (id, command, started_utc, finished_utc, status, message,
+               wattcast_version, as_of, spec, record, timings, forecast_start, n_meters,
+               n_failed, superseded_by) VALUES (?, 'run', ?, ?, ?, ?, ?, ?, '{}', ?, ?, ?, ?, ?,
+               ?)""",
+            (run_id, started, finished, status, message or "", version, as_of,
+             json.dumps(record), timings or "{}", start, n_meters, n_failed, superseded),
+        )  # fmt: skip
+
+
+def epoch(text: str) -> int:
+    """Epoch seconds of a stored ISO time; naive times are read as UTC (see the module)."""
+    stamp = dt.datetime.fromisoformat(text)
+    if stamp.tzinfo is None:
+        stamp = stamp.replace(tzinfo=dt.UTC)
+    return int(stamp.timestamp())

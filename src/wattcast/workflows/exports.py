@@ -1,0 +1,139 @@
+"""Tables out of the store: forecasts, actuals, forecast against actual, events, runs.
+
+One time convention for every output: a time is the meter's local time with its
+UTC offset (ISO 8601 in CSV and JSON); Parquet holds zone-aware timestamps, in
+the meters' zone when they share one, else in UTC. Meters without a zone keep
+naive times. Every reading column is in the meter's own unit, named in ``unit``.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from wattcast.errors import InputError
+from wattcast.spec import RunSpec
+from wattcast.store.store import ForecastStore
+from wattcast.store.times import epoch_of, from_epoch
+
+WHAT = ("forecasts", "actuals", "comparison", "anomalies", "runs")
+
+
+def export_table(
+    store: ForecastStore, spec: RunSpec, what: str, format: str, out: Path,
+    since: str | None = None,
+) -> int:  # fmt: skip
+    """Write one export; the number of rows."""
+    if what not in WHAT:
+        raise InputError(f"`--what` must be one of {', '.join(WHAT)}. Got {what!r}.")
+    if format not in ("csv", "parquet"):
+        raise InputError(f"`--format` must be csv or parquet. Got {format!r}.")
+    low = None if since is None else epoch_of(since, None) - 86400
+    table = _TABLES[what](store, spec, low)
+    if since is not None and "timestamp" in table:
+        table = table[_local_on_or_after(table, since)]
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if format == "csv":
+        _text_times(table).to_csv(out, index=False)
+    else:
+        _typed_times(table).to_parquet(out, index=False)
+    return len(table)
+
+
+def _forecasts(store: ForecastStore, spec: RunSpec, low: int | None) -> pd.DataFrame:
+    sql = """SELECT m.name AS meter, m.zone AS zone, m.unit AS unit, f.t AS t, f.mean, f.lower,
+                    f.upper, f.run_id FROM forecasts f JOIN meters m ON m.id = f.meter_id"""
+    where = " WHERE f.t >= ?" if low else ""
+    order = " ORDER BY m.name, f.t, f.run_id"
+    table = store.query(sql + where + order, (low,) if low else ())
+    table["current"] = table["run_id"] == table.groupby(["meter", "t"])["run_id"].transform("max")
+    return _with_times(table, ["meter", "timestamp", "mean", "lower", "upper", "unit", "run_id",
+                               "current"])  # fmt: skip
+
+
+def _actuals(store: ForecastStore, spec: RunSpec, low: int | None) -> pd.DataFrame:
+    table = store.actuals(since=low)
+    return _with_times(table, ["meter", "timestamp", "actual", "unit"])
+
+
+def _comparison(store: ForecastStore, spec: RunSpec, low: int | None) -> pd.DataFrame:
+    table = store.forecasts_with_actuals(since=low)
+    table["above_band"] = table["actual"] > table["upper"]
+    table["error"] = table["mean"] - table["actual"]
+    return _with_times(table, ["meter", "timestamp", "actual", "mean", "lower", "upper",
+                               "error", "above_band", "unit", "run_id"])  # fmt: skip
+
+
+def _anomalies(store: ForecastStore, spec: RunSpec, low: int | None) -> pd.DataFrame:
+    rows = store.events(since=low)
+    table = pd.DataFrame(rows, columns=["id", "meter", "zone", "unit", "start", "end", "readings",
+                                        "peak_excess_kw", "kwh_above_band",
+                                        "kwh_above_forecast", "status", "note"])  # fmt: skip
+    tariff = spec.alerts.tariff
+    table["cost"] = table["kwh_above_band"] * tariff if tariff is not None else np.nan
+    for column in ("start", "end"):
+        table[column] = _times(table[column].to_numpy(), table["zone"])
+    return table[["id", "meter", "start", "end", "readings", "peak_excess_kw", "kwh_above_band",
+                  "kwh_above_forecast", "cost", "status", "note", "unit"]]  # fmt: skip
+
+
+def _runs(store: ForecastStore, spec: RunSpec, low: int | None) -> pd.DataFrame:
+    table = pd.DataFrame(store.runs())
+    if table.empty:
+        return table
+    return table.drop(columns=["resume_key", "t_first", "t_last"])
+
+
+_TABLES = {"forecasts": _forecasts, "actuals": _actuals, "comparison": _comparison,
+           "anomalies": _anomalies, "runs": _runs}  # fmt: skip
+
+
+def _with_times(table: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    table = table.copy()
+    table["timestamp"] = _times(table["t"].to_numpy(), table["zone"])
+    return table[columns]
+
+
+def _times(seconds: np.ndarray, zones: pd.Series) -> pd.Series:
+    """Each epoch time in its row's zone, as a Series of Timestamps (object dtype)."""
+    out = pd.Series([None] * len(seconds), index=zones.index, dtype=object)
+    for zone, rows in zones.groupby(zones.fillna(""), sort=False).groups.items():
+        positions = zones.index.get_indexer(rows)
+        stamps = from_epoch(seconds[positions], zone or None)
+        out.iloc[positions] = list(stamps)
+    return out
+
+
+def _local_on_or_after(table: pd.DataFrame, since: str) -> np.ndarray:
+    day = pd.Timestamp(since)
+    return np.array([(t.tz_localize(None) if t.tzinfo else t) >= day
+                     for t in table["timestamp"]], dtype=bool)  # fmt: skip
+
+
+def _text_times(table: pd.DataFrame) -> pd.DataFrame:
+    out = table.copy()
+    for column in ("timestamp", "start", "end"):
+        if column in out and len(out) and isinstance(out[column].iloc[0], pd.Timestamp):
+            out[column] = out[column].map(lambda t: t.isoformat())
+    for column in ("spec", "record", "timings", "weather"):
+        if column in out:
+            out[column] = out[column].map(lambda v: v if v is None else json.dumps(json.loads(v)))
+    return out
+
+
+def _typed_times(table: pd.DataFrame) -> pd.DataFrame:
+    out = table.copy()
+    for column in ("timestamp", "start", "end"):
+        if column in out and len(out) and isinstance(out[column].iloc[0], pd.Timestamp):
+            zones = {str(t.tzinfo) for t in out[column] if t.tzinfo is not None}
+            naive = any(t.tzinfo is None for t in out[column])
+            zone = next(iter(zones)) if len(zones) == 1 and not naive else "UTC"
+            out[column] = (
+                pd.DatetimeIndex([t.tz_convert(zone) if t.tzinfo else t for t in out[column]])
+                if zones
+                else pd.DatetimeIndex(list(out[column]))
+            )
+    return out

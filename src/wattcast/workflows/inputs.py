@@ -1,0 +1,148 @@
+"""The one loading step: every input file of a job is opened here, once, up front.
+
+:func:`load_inputs` checks and reads what a :class:`~wattcast.spec.RunSpec`
+names (the readings' source, zones, extras, calendars) before any store or
+output is touched, so a bad file stops the job with one line and leaves nothing
+behind. :func:`read_batches` then hands out the meters a batch at a time, each
+batch on its own zone's wall clock, reading the next batch in a background
+thread while the current one trains.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from wattcast.data.meter_frame import MeterFrame
+from wattcast.data.sources import Source, check_meters, meter_zones, open_source, read_table
+from wattcast.errors import InputError
+from wattcast.evaluation.events import unit_of
+from wattcast.features.day_calendar import DayCalendar
+from wattcast.features.extras import ExtraTable
+from wattcast.spec import RunSpec
+
+
+@dataclass
+class JobInputs:
+    """What every batch of a job shares, read once."""
+
+    source: Source
+    meters: list[str]
+    zones: dict[str, str | None]
+    units: dict[str, str]
+    extras: list[pd.DataFrame]  # as read; times are placed in each batch's zone
+    meter_extras: dict[str, list[pd.DataFrame]]
+    calendars: list[DayCalendar]
+    _in_zone: dict[str | None, list[ExtraTable]] = field(default_factory=dict)
+
+    def groups(self, skip: set[str] = frozenset()) -> dict[str | None, list[str]]:  # type: ignore[assignment]
+        """Meters to do, by zone (in the order of the source)."""
+        out: dict[str | None, list[str]] = {}
+        for meter in self.meters:
+            if meter not in skip:
+                out.setdefault(self.zones[meter], []).append(meter)
+        return out
+
+    def extras_in(self, zone: str | None) -> list[ExtraTable]:
+        """The common extras on ``zone``'s wall clock (built once per zone)."""
+        if zone not in self._in_zone:
+            self._in_zone[zone] = [ExtraTable.from_frame(t, zone) for t in self.extras]
+        return self._in_zone[zone]
+
+    def meter_extras_in(self, zone: str | None, meters: list[str]) -> dict[str, list[ExtraTable]]:
+        return {
+            m: [ExtraTable.from_frame(t, zone) for t in self.meter_extras[m]]
+            for m in meters
+            if m in self.meter_extras
+        }
+
+
+def load_inputs(spec: RunSpec) -> JobInputs:
+    """Open and check every input that ``spec`` names."""
+    data, extras = spec.data, spec.extras
+    if data.source is None:
+        raise InputError(
+            "no meter readings given: name a file or folder (DATA, or [data] source in the "
+            "configuration)."
+        )
+    source = open_source(
+        data.source, data.encoding, data.timestamp_column, data.meter_column, data.value_column
+    )
+    meters = list(data.meters) or source.meters()
+    check_meters(source, meters)
+    _check_named_meters(meters, data.units, "units")
+    _check_named_meters(meters, extras.meter_extras, "meter_extras")
+    zones = meter_zones(source, meters, data.zones, data.tz)
+    tables = [_extras_table(path, data.encoding, data.tz) for path in extras.common]
+    per_meter = {
+        m: [_extras_table(path, data.encoding, zones[m]) for path in paths]
+        for m, paths in extras.meter_extras.items()
+    }
+    calendars = [DayCalendar.from_ics(path) for path in extras.calendars]
+    if extras.holidays:
+        calendars.append(DayCalendar.from_holidays(extras.holidays))
+    units = {m: unit_of(m, data.units) for m in meters}
+    return JobInputs(source, meters, zones, units, tables, per_meter, calendars)
+
+
+def _extras_table(path: Path, encoding: str, zone: str | None) -> pd.DataFrame:
+    table = read_table(path, encoding)
+    ExtraTable.from_frame(table, zone)  # checked now, before any work
+    return table
+
+
+def _check_named_meters(meters: list[str], named: dict[str, object], option: str) -> None:
+    unknown = [m for m in named if m not in meters]
+    if unknown:
+        raise InputError(
+            f"`{option}` names meter {unknown[0]!r}, which is not among the meters read "
+            f"({', '.join(meters[:10])}{' ...' if len(meters) > 10 else ''})."
+        )
+
+
+@dataclass
+class ReadStats:
+    """Seconds spent reading and checking batches (in the background thread)."""
+
+    seconds: float = 0.0
+
+
+def read_batches(
+    inputs: JobInputs, size: int, skip: set[str], stats: ReadStats
+) -> Iterator[tuple[str | None, list[str], MeterFrame | InputError]]:
+    """``(zone, meters, frame)`` per batch; the next batch is read while this one trains.
+
+    Reading and checking a batch (Parquet or CSV, pandas) overlaps the training of
+    the previous one, so the cores are not idle between batches. A batch that
+    cannot be read comes as the error instead of a frame, so the others go on.
+    """
+    work = [
+        (zone, names[start : start + size])
+        for zone, names in inputs.groups(skip).items()
+        for start in range(0, len(names), size)
+    ]
+
+    def load(index: int) -> tuple[str | None, list[str], MeterFrame | InputError]:
+        started = time.perf_counter()
+        zone, names = work[index]
+        try:
+            frame: MeterFrame | InputError = inputs.source.read(names, zone)
+        except InputError as exc:
+            frame = exc
+        stats.seconds += time.perf_counter() - started
+        return zone, names, frame
+
+    if not work:
+        return
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="wattcast-read") as reader:
+        pending = reader.submit(load, 0)
+        for index in range(len(work)):
+            item = pending.result()
+            if index + 1 < len(work):
+                pending = reader.submit(load, index + 1)
+            yield item

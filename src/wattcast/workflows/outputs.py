@@ -1,0 +1,118 @@
+"""Forecast files, written batch by batch as a job goes.
+
+* ``forecast.csv`` (or ``.csv.gz``): ``meter,timestamp,mean,std,lower,upper``, each
+  timestamp ISO 8601 in its meter's zone with the offset (naive without a zone);
+* ``forecast.parquet``: the same columns, timestamps zone-aware (in the one zone of
+  the meters, or UTC when they have several);
+* a folder (a path without a file suffix): one Parquet part per batch, so a job
+  that stopped resumes with the meters not yet written.
+
+A file is written under a temporary name and renamed when the job ends, so it
+is whole or absent; a part is renamed into place as soon as it is written.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pandas as pd
+
+from wattcast.errors import InputError
+
+COLUMNS = ["meter", "timestamp", "mean", "std", "lower", "upper"]
+
+
+def is_folder(path: Path) -> bool:
+    return path.is_dir() or not path.suffix
+
+
+class ForecastWriter:
+    """Writes a job's forecasts to ``path`` (a file or a folder of parts)."""
+
+    def __init__(self, path: Path, zones: set[str | None]) -> None:
+        self.path = path
+        self.folder = is_folder(path)
+        suffix = "".join(path.suffixes[-2:]).lower()
+        if not self.folder and not (
+            path.suffix.lower() in (".csv", ".parquet", ".pq") or suffix == ".csv.gz"
+        ):
+            raise InputError(f"{path}: unknown output type; expected .csv, .parquet or a folder.")
+        self.parquet = not self.folder and path.suffix.lower() in (".parquet", ".pq")
+        # Parquet holds one zone per column: the meters' own when they share one.
+        named = {z for z in zones if z}
+        self.parquet_zone = next(iter(named)) if len(named) == 1 and None not in zones else "UTC"
+        self._temporary = path.with_name(path.name + ".partial")
+        self._parquet_writer = None
+        self._rows = 0
+        self._parts = len(list(path.glob("batch-*.parquet"))) if path.is_dir() else 0
+
+    def done_meters(self) -> set[str]:
+        """Meters already in a folder's parts (a job resumes without them)."""
+        if not self.path.is_dir():
+            return set()
+        done: set[str] = set()
+        for part in sorted(self.path.glob("batch-*.parquet")):
+            done.update(pd.read_parquet(part, columns=["meter"])["meter"].unique())
+        return done
+
+    def write(self, forecast: pd.DataFrame) -> None:
+        if forecast.empty:
+            return
+        if self.folder:
+            self._write_part(forecast)
+        elif self.parquet:
+            self._append_parquet(forecast)
+        else:
+            self._append_csv(forecast)
+        self._rows += len(forecast)
+
+    def _write_part(self, forecast: pd.DataFrame) -> None:
+        self.path.mkdir(parents=True, exist_ok=True)
+        part = self.path / f"batch-{self._parts:05d}.parquet"
+        temporary = part.with_name(part.name + ".partial")
+        self._typed(forecast).to_parquet(temporary, index=False)
+        os.replace(temporary, part)
+        self._parts += 1
+
+    def _append_csv(self, forecast: pd.DataFrame) -> None:
+        out = forecast[COLUMNS].copy()
+        out["timestamp"] = out["timestamp"].map(lambda t: t.isoformat())
+        first = self._rows == 0
+        if first:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        compression = "gzip" if self.path.name.lower().endswith(".gz") else None
+        out.to_csv(self._temporary, index=False, float_format="%.6g", header=first,
+                   mode="w" if first else "a", compression=compression)  # fmt: skip
+
+    def _append_parquet(self, forecast: pd.DataFrame) -> None:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        table = pa.Table.from_pandas(self._typed(forecast), preserve_index=False)
+        if self._parquet_writer is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._parquet_writer = pq.ParquetWriter(self._temporary, table.schema)
+        self._parquet_writer.write_table(table)
+
+    def _typed(self, forecast: pd.DataFrame) -> pd.DataFrame:
+        """Timestamps of one zone for a Parquet column."""
+        out = forecast[COLUMNS].copy()
+        stamps = pd.DatetimeIndex(out["timestamp"])
+        if stamps.tz is not None:
+            out["timestamp"] = stamps.tz_convert(self.parquet_zone)
+        return out
+
+    def close(self) -> Path:
+        """Put the file in place (a job that wrote nothing leaves nothing)."""
+        if self._parquet_writer is not None:
+            self._parquet_writer.close()
+        if not self.folder and self._temporary.exists():
+            os.replace(self._temporary, self.path)
+        return self.path
+
+    def discard(self) -> None:
+        """Remove what a failed job wrote to a single file (parts of a folder stay)."""
+        if self._parquet_writer is not None:
+            self._parquet_writer.close()
+        self._temporary.unlink(missing_ok=True)

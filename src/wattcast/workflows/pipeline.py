@@ -1,0 +1,411 @@
+"""The batch engine behind ``forecast`` and the nightly ``run``.
+
+Data flows one way: source -> batches (one zone each) -> frame -> features ->
+models -> forecasts -> the forecast file and/or the store. With a store, each
+batch also records the actuals that have arrived for earlier forecasts and the
+events they give, all in one transaction per batch under one run (see
+:mod:`wattcast.store.store`). The store is held by one job at a time; a run that
+was killed resumes with the meters it had not written, and a finished night
+run again supersedes the earlier forecasts.
+
+Leakage rule: with ``as_of`` the job sees exactly what it would have seen that
+night: readings after ``as_of`` (on each meter's own wall clock) are used
+neither for training and features nor as actuals.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from contextlib import ExitStack
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from wattcast.data.meter_frame import MeterFrame
+from wattcast.errors import AllMetersFailedError, InputError, WattcastError
+from wattcast.evaluation.events import Thresholds, update_events
+from wattcast.models.fleet import Fleet
+from wattcast.spec import RunSpec
+from wattcast.store.lock import store_lock
+from wattcast.store.store import Batch, ForecastStore
+from wattcast.store.times import from_epoch, to_epoch
+from wattcast.timing import Timings
+from wattcast.workflows.cluster import cluster
+from wattcast.workflows.inputs import JobInputs, ReadStats, load_inputs, read_batches
+from wattcast.workflows.outputs import ForecastWriter
+
+#: Called after each batch with (meters done in it, meters to do in all).
+Progress = Callable[[int, int], None]
+
+
+@dataclass
+class JobSummary:
+    """What a job did, with the time of every stage (read overlaps training)."""
+
+    command: str
+    run_id: int | None = None
+    status: str = "ok"
+    meters: int = 0
+    skipped: int = 0
+    failed: dict[str, str] = field(default_factory=dict)
+    batches: int = 0
+    seconds: float = 0.0
+    read_seconds: float = 0.0
+    prepare_seconds: float = 0.0
+    train_seconds: float = 0.0
+    fit_seconds: float = 0.0
+    predict_seconds: float = 0.0
+    record_seconds: float = 0.0
+    write_seconds: float = 0.0
+    backend: str = ""
+    cores: int = 1
+    forecast_start: str | None = None  # wall clock of the meters' own zones
+    forecast_end: str | None = None
+    actuals: int = 0
+    events: list[dict[str, Any]] = field(default_factory=list)  # events it made or grew
+    exit_code: int = 0
+    out: Path | None = None
+    timings: Timings = field(default_factory=Timings)  # the last batch's stages, for --profile
+    record: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def parallel_efficiency(self) -> float:
+        """Fit-time sum over (cores x training wall time)."""
+        if self.train_seconds <= 0:
+            return float("nan")
+        return self.fit_seconds / (self.cores * self.train_seconds)
+
+    def figures(self) -> dict[str, object]:
+        """Every figure, for the store."""
+        skip = {"failed", "events", "timings", "record", "out"}
+        figures = {k: v for k, v in asdict(self).items() if k not in skip}
+        return {**figures, "parallel_efficiency": self.parallel_efficiency}
+
+
+@dataclass
+class _Job:
+    """A job in progress: its settings, inputs, outputs and running figures."""
+
+    spec: RunSpec
+    inputs: JobInputs
+    summary: JobSummary
+    as_of: pd.Timestamp | None
+    backend: str
+    thresholds: Thresholds
+    store: ForecastStore | None = None
+    writer: ForecastWriter | None = None
+    record: dict[str, Any] = field(default_factory=dict)
+
+
+def run_job(
+    spec: RunSpec,
+    command: str,
+    as_of: str | pd.Timestamp | None = None,
+    out: Path | None = None,
+    progress: Progress | None = None,
+) -> JobSummary:
+    """Forecast every meter of ``spec``, writing ``out`` and/or the store of ``spec``."""
+    started = time.perf_counter()
+    if out is None and spec.store.path is None:
+        raise InputError("give a forecast file or folder (--out), a store (--store), or both.")
+    stamp = _as_of(as_of)
+    inputs = load_inputs(spec)  # every input checked before anything is written
+    job = _Job(spec, inputs, JobSummary(command, out=out), stamp, _backend(spec, inputs),
+               spec.thresholds())  # fmt: skip
+    with ExitStack() as stack:
+        if spec.store.path is not None:
+            stack.enter_context(store_lock(spec.store.path))
+            job.store = ForecastStore(spec.store.path)
+        if out is not None:
+            job.writer = ForecastWriter(out, set(inputs.zones.values()))
+        stack.enter_context(cluster(spec.model.scheduler))
+        run_id = _open_run(job, command)
+        try:
+            _run_batches(job, progress)
+        except BaseException as exc:
+            _abandon(job, run_id, command, exc)
+            raise
+        if job.writer is not None:
+            job.writer.close()
+        job.summary.seconds = time.perf_counter() - started
+        _close_run(job, run_id)
+    return job.summary
+
+
+def _as_of(as_of: str | pd.Timestamp | None) -> pd.Timestamp | None:
+    if as_of is None:
+        return None
+    from wattcast.config import parse_timestamp
+
+    return parse_timestamp(as_of, "as_of")
+
+
+def _backend(spec: RunSpec, inputs: JobInputs) -> str:
+    """One backend for the whole job: worker processes, once started, serve every batch."""
+    from joblib import effective_n_jobs
+
+    from wattcast.models.parallel import resolve_backend
+
+    if spec.model.scheduler is not None:
+        return "dask"
+    cores = effective_n_jobs(spec.model.n_jobs)
+    return resolve_backend(spec.model.backend, cores, len(inputs.meters))
+
+
+def _open_run(job: _Job, command: str) -> int | None:
+    """The run to write into (an unfinished one of the same job, or new) and what is done."""
+    skip: set[str] = set()
+    run_id = None
+    if job.writer is not None:
+        skip |= job.writer.done_meters()
+    if job.store is not None:
+        key = resume_key(job.spec, command, job.as_of)
+        run_id = job.store.resumable_run(key)
+        if run_id is None:
+            run_id = job.store.begin_run(command, job.spec.to_settings(), _iso(job.as_of), key,
+                                         _utc_now())  # fmt: skip
+        skip |= job.store.done_meters(run_id)
+    job.summary.run_id = run_id
+    job.summary.skipped = len(skip & set(job.inputs.meters))
+    job.record["skip"] = skip
+    return run_id
+
+
+def resume_key(spec: RunSpec, command: str, as_of: pd.Timestamp | None) -> str:
+    """What makes two jobs the same job, so that the second resumes the first."""
+    return f"{command}|{_iso(as_of)}|{spec.digest('data', 'extras', 'model')}"
+
+
+def _iso(stamp: pd.Timestamp | None) -> str | None:
+    return None if stamp is None else stamp.isoformat()
+
+
+def _utc_now() -> str:
+    return pd.Timestamp.now(tz="UTC").isoformat()
+
+
+def _run_batches(job: _Job, progress: Progress | None) -> None:
+    stats = ReadStats()
+    skip = job.record.pop("skip")
+    total = len(job.inputs.meters) - job.summary.skipped
+    size = job.spec.model.batch_meters
+    batch_errors: list[InputError] = []
+    for zone, names, frame in read_batches(job.inputs, size, skip, stats):
+        if isinstance(frame, InputError):
+            _fail_batch(job, names, zone, str(frame), batch_errors, frame)
+        else:
+            _one_batch(job, zone, names, frame, batch_errors)
+        job.summary.batches += 1
+        job.summary.meters += len(names)
+        if progress is not None:
+            progress(len(names), total)
+    job.summary.read_seconds = stats.seconds
+    if batch_errors and len(job.summary.failed) == job.summary.meters:
+        raise batch_errors[0]  # nothing worked, for one reason: say it as it is
+
+
+def _one_batch(
+    job: _Job, zone: str | None, names: list[str], frame: MeterFrame, errors: list[InputError]
+) -> None:
+    fleet = Fleet(job.spec.window_config(), job.spec.model_config(),
+                  n_jobs=job.spec.model.n_jobs, backend=job.backend)  # fmt: skip
+    on_error = "raise" if job.spec.store.on_error == "fail" else "skip"
+    try:
+        fleet.fit(frame, extras=job.inputs.extras_in(zone),
+                  meter_extras=job.inputs.meter_extras_in(zone, names),
+                  calendars=job.inputs.calendars, as_of=job.as_of, on_error=on_error)  # fmt: skip
+    except AllMetersFailedError as exc:
+        _fail_batch(job, names, zone, None, errors, None, exc.failures)
+        return
+    except InputError as exc:
+        if on_error == "raise":
+            raise
+        _fail_batch(job, names, zone, str(exc), errors, exc)
+        return
+    forecast = fleet.predict().frame
+    _account(job, fleet, forecast)
+    recorded = _record_batch(job, zone, names, frame, fleet, forecast)
+    started = time.perf_counter()
+    if job.writer is not None:
+        job.writer.write(forecast)
+    if job.store is not None:
+        job.store.write_batch(job.summary.run_id, recorded)  # type: ignore[arg-type]
+    job.summary.write_seconds += time.perf_counter() - started
+
+
+def _fail_batch(
+    job: _Job, names: list[str], zone: str | None, reason: str | None, errors: list[InputError],
+    error: InputError | None, failures: dict[str, str] | None = None,
+) -> None:  # fmt: skip
+    """Every meter of a batch failed: record why, go on with the others."""
+    failures = failures or dict.fromkeys(names, reason or "failed")
+    job.summary.failed.update(failures)
+    if error is not None:
+        errors.append(error)
+    if job.store is not None:
+        job.store.write_batch(job.summary.run_id,  # type: ignore[arg-type]
+                              Batch(_meter_info(job, names, zone), dict(failures)))  # fmt: skip
+
+
+def _meter_info(job: _Job, names: list[str], zone: str | None) -> dict[str, tuple[str | None, str]]:
+    return {m: (zone, job.inputs.units[m]) for m in names}
+
+
+def _account(job: _Job, fleet: Fleet, forecast: pd.DataFrame) -> None:
+    """Add a batch's stage times and outcome to the job's figures."""
+    summary, timings = job.summary, fleet.timings_
+    summary.failed.update(fleet.failed_)
+    summary.prepare_seconds += timings.seconds("validate", "features")
+    summary.predict_seconds += timings.seconds("predict")
+    summary.train_seconds += timings.train_wall
+    summary.fit_seconds += timings.fit_sum
+    summary.cores, summary.backend = timings.cores, timings.backend
+    summary.timings = timings
+    start = str(fleet.forecast_start_)
+    end = str(fleet.forecast_start_ + job.spec.window_config().output)
+    summary.forecast_start = min(filter(None, (summary.forecast_start, start)))
+    summary.forecast_end = max(filter(None, (summary.forecast_end, end)))
+    _merge_record(job.record, fleet)
+
+
+def _merge_record(record: dict[str, Any], fleet: Fleet) -> None:
+    """What the data gave, over every batch: range, interval, features, windows, fills."""
+    log = fleet.run_log()
+    record.setdefault("data_start", log["data_start"])
+    record["data_start"] = min(record["data_start"], log["data_start"])
+    record["data_end"] = max(record.get("data_end", log["data_end"]), log["data_end"])
+    record["interval"] = log["interval"]
+    record.setdefault("features", log["features"])
+    windows = list(log["training_windows"].values())
+    record["training_windows_min"] = min([*windows, record.get("training_windows_min", 10**9)])
+    record["filled_readings"] = record.get("filled_readings", 0) + sum(
+        log["filled_readings"].values()
+    )
+    record["zones"] = sorted({*record.get("zones", []), str(log["tz"])})
+
+
+def _record_batch(
+    job: _Job, zone: str | None, names: list[str], frame: MeterFrame, fleet: Fleet,
+    forecast: pd.DataFrame,
+) -> Batch:  # fmt: skip
+    """The batch's store rows: forecasts, statuses, new actuals and their events."""
+    status: dict[str, str | None] = dict.fromkeys(names)
+    status.update(fleet.failed_)
+    details = {m: {"method": "forest", "windows": fleet.n_windows_.get(m),
+                   "missing": fleet.missing_.get(m, 0)} for m in fleet.meters_}  # fmt: skip
+    rows = forecast[["meter", "mean", "lower", "upper"]].assign(t=to_epoch(forecast["timestamp"]))
+    batch = Batch(_meter_info(job, names, zone), status, rows, details=details)
+    if job.store is not None:
+        started = time.perf_counter()
+        seen = frame if job.as_of is None else frame.truncate_before(_wall(job.as_of, zone))
+        batch.actuals, batch.events = _actuals_and_events(job, seen, zone, names)
+        job.summary.actuals += len(batch.actuals)
+        job.summary.record_seconds += time.perf_counter() - started
+    return batch
+
+
+def _wall(stamp: pd.Timestamp, zone: str | None) -> pd.Timestamp:
+    if stamp.tzinfo is not None:
+        return (stamp.tz_convert(zone) if zone else stamp).tz_localize(None)
+    return stamp
+
+
+def _actuals_and_events(
+    job: _Job, frame: MeterFrame, zone: str | None, names: list[str]
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Readings now available for stored forecasts that had none, and the events they give."""
+    store = job.store
+    assert store is not None
+    known = store.meters()
+    ids = {known[m][0]: m for m in names if m in known}
+    empty = pd.DataFrame(columns=["meter", "t", "value"])
+    if not ids or frame.n_steps == 0:
+        return empty, pd.DataFrame()
+    since, until = _epoch_span(frame, zone)
+    pending = store.pending_forecasts(list(ids), since, until)
+    if pending.empty:
+        return empty, pd.DataFrame()
+    pending["meter"] = pending["meter_id"].map(ids)
+    pending["actual"] = _values_at(frame, zone, pending)
+    readings = pending.dropna(subset=["actual"])
+    actuals = readings[["meter", "t"]].assign(value=readings["actual"].to_numpy())
+    previous = store.continuing_events(list(ids), int(readings["t"].min()) - _join_gap(job))
+    previous["meter"] = previous["meter_id"].map(ids)
+    events = update_events(readings, previous, frame.interval, job.inputs.units, job.thresholds)
+    return actuals.reset_index(drop=True), events
+
+
+def _join_gap(job: _Job) -> int:
+    return int(job.thresholds.join_gap.total_seconds())
+
+
+def _epoch_span(frame: MeterFrame, zone: str | None) -> tuple[int, int]:
+    """Epoch seconds of the first reading and just after the last (of this wall clock)."""
+    wall = pd.DatetimeIndex([frame.start, frame.end])
+    if zone:
+        wall = wall.tz_localize(zone, ambiguous="NaT", nonexistent="shift_forward")
+        if wall.isna().any():  # an ambiguous boundary: the hour's earlier instant
+            wall = pd.DatetimeIndex([frame.start, frame.end]).tz_localize(
+                zone, ambiguous=np.array([True, True]), nonexistent="shift_forward"
+            )
+    first, last = to_epoch(wall)
+    return int(first), int(last)
+
+
+def _values_at(frame: MeterFrame, zone: str | None, rows: pd.DataFrame) -> np.ndarray:
+    """The readings of ``frame`` at the (meter, epoch time) of ``rows``."""
+    wall = pd.DatetimeIndex(from_epoch(rows["t"].to_numpy(), zone))
+    if wall.tz is not None:
+        wall = wall.tz_localize(None)
+    index = ((wall - frame.start) // frame.interval).to_numpy()
+    columns = np.array([frame.meters.index(m) for m in rows["meter"]])
+    inside = (index >= 0) & (index < frame.n_steps)
+    values = np.full(len(rows), np.nan)
+    values[inside] = frame.values[index[inside], columns[inside]]
+    return values
+
+
+def _close_run(job: _Job, run_id: int | None) -> None:
+    summary = job.summary
+    share = len(summary.failed) / max(summary.meters + summary.skipped, 1)
+    summary.exit_code = 1 if share > job.spec.store.max_failed_share else 0
+    summary.status = "partial" if summary.failed else "ok"
+    summary.record = job.record
+    if job.store is None or run_id is None:
+        return
+    message = f"{len(summary.failed)} meter(s) failed" if summary.failed else ""
+    job.store.finish_run(run_id, summary.status, message, record=job.record,
+                         timings=summary.figures(),
+                         period=(summary.forecast_start, summary.forecast_end),
+                         finished_utc=_utc_now())  # fmt: skip
+    summary.events = _events_of_run(job.store, run_id)
+
+
+def _events_of_run(store: ForecastStore, run_id: int) -> list[dict[str, Any]]:
+    rows = store.query("SELECT id FROM events WHERE run_id = ? AND status != 'minor'", (run_id,))
+    return store.events_by_id([int(i) for i in rows["id"]]) if len(rows) else []
+
+
+def _abandon(job: _Job, run_id: int | None, command: str, exc: BaseException) -> None:
+    """A job stopped by an error: drop a half-written file, record the failure."""
+    if job.writer is not None:
+        job.writer.discard()
+    if job.store is not None and isinstance(exc, WattcastError):
+        job.store.record_failure(run_id, command, job.spec.to_settings(), _iso(job.as_of),
+                                 str(exc), _utc_now(), _utc_now())  # fmt: skip
+
+
+def replay(store: ForecastStore, run_id: int, out: Path) -> pd.DataFrame:
+    """Make a stored run's forecast again from its recorded settings (nothing is stored)."""
+    import dataclasses
+
+    run = store.run(run_id)
+    spec = RunSpec.from_settings(json.loads(run["spec"]))
+    spec = dataclasses.replace(spec, store=dataclasses.replace(spec.store, path=None))
+    run_job(spec, "forecast", run["as_of"], out)
+    return pd.read_parquet(out) if out.suffix == ".parquet" else pd.read_csv(out)
