@@ -384,6 +384,10 @@ def _close_run(job: _Job, run_id: int | None) -> None:
                          period=(summary.forecast_start, summary.forecast_end),
                          finished_utc=_utc_now())  # fmt: skip
     summary.events = _events_of_run(job.store, run_id)
+    if job.spec.store.keep is not None:
+        from wattcast.store.maintenance import prune
+
+        prune(job.store, job.spec.store.keep)
 
 
 def _events_of_run(store: ForecastStore, run_id: int) -> list[dict[str, Any]]:

@@ -1,0 +1,150 @@
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from conftest import synthetic_wide, write_site
+
+from wattcast import InputError
+from wattcast.spec import RunSpec
+from wattcast.store import schema
+from wattcast.store.maintenance import check, prune
+from wattcast.store.store import ForecastStore, StoreMigratedWarning
+from wattcast.workflows.pipeline import run_job
+
+
+@pytest.fixture
+def spec(tmp_path: Path) -> RunSpec:
+    data = tmp_path / "meters.csv"
+    synthetic_wide(days=40).to_csv(data, index=False)
+    return RunSpec.from_toml(write_site(tmp_path, data))
+
+
+def damaged(path: Path, content: bytes) -> bytes:
+    path.write_bytes(content)
+    return content
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda p: damaged(p, b"hello, this is not a database at all" * 10),
+         "not a wattcast store (not an SQLite database)"),
+        (lambda p: damaged(p, b"SQLite format 3\x00" + b"\x07" * 500),
+         "the store cannot be read"),
+    ],
+)  # fmt: skip
+def test_garbage_and_foreign_stores_are_refused_and_left_alone(
+    tmp_path: Path, spec: RunSpec, cli, make, message: str
+) -> None:
+    store = tmp_path / "site.db"
+    before = make(store)
+    for command in (["run", "--config", tmp_path / "site.toml"], ["history", "--store", store],
+                    ["anomalies", "--store", store], ["check", "--store", store]):  # fmt: skip
+        result = cli(*command)
+        assert result.exit_code == 2, (command, result.output)
+        assert message in result.stderr or "damaged" in result.stderr, (command, result.stderr)
+        assert result.stderr.count("\n") <= 2 and "Traceback" not in result.output
+    assert store.read_bytes() == before
+
+
+def test_a_truncated_store_is_refused_never_overwritten(tmp_path: Path, spec: RunSpec, cli) -> None:
+    run_job(spec, "run", "2021-02-01")
+    store = spec.store.path
+    with sqlite3.connect(store) as db:
+        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    whole = store.read_bytes()
+    store.write_bytes(whole[: len(whole) // 2])
+    cut = store.read_bytes()
+    result = cli("run", "--config", tmp_path / "site.toml", "--as-of", "2021-02-02")
+    assert result.exit_code == 2 and str(store) in result.stderr, result.output
+    assert "Traceback" not in result.output
+    assert store.read_bytes() == cut
+
+
+def test_a_foreign_sqlite_file_and_a_newer_store(tmp_path: Path) -> None:
+    foreign = tmp_path / "other.db"
+    with sqlite3.connect(foreign) as db:
+        db.execute("CREATE TABLE cats (name TEXT)")
+    with pytest.raises(InputError, match="an SQLite database, but not a wattcast store"):
+        ForecastStore(foreign)
+    newer = tmp_path / "newer.db"
+    ForecastStore(newer)
+    with sqlite3.connect(newer) as db:
+        db.execute("UPDATE meta SET value = '99' WHERE key = 'schema_version'")
+    with pytest.raises(InputError, match="schema version 99 was written by a newer wattcast"):
+        ForecastStore(newer)
+
+
+def test_a_release_0_1_store_is_backed_up_then_migrated(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    with sqlite3.connect(path) as db:
+        db.executescript(schema.V1_TABLES)
+        db.execute("INSERT INTO meta VALUES ('schema_version', '1')")
+        db.execute(
+            "INSERT INTO runs (id, started_utc, finished_utc, status, wattcast_version, tz, "
+            "settings, n_meters) VALUES (1, '2021-02-01T00:00:00+00:00', "
+            "'2021-02-01T00:01:00+00:00', 'ok', '0.1.0', 'Europe/Paris', '{\"seed\": 0}', 1)"
+        )
+        db.execute("INSERT INTO run_meters VALUES (1, 'A (kW)', 'ok', NULL)")
+        db.executemany(
+            "INSERT INTO forecasts VALUES (1, 'A (kW)', ?, 10.0, 1.0, 8.0, 12.0, 1)",
+            [("2021-02-02T23:00:00+00:00",), ("2021-02-02T23:15:00+00:00",)],
+        )
+        db.execute("INSERT INTO actuals VALUES ('A (kW)', '2021-02-02T23:00:00+00:00', 13, 1)")
+        db.execute(
+            "INSERT INTO anomalies VALUES ('A (kW)', '2021-02-02T23:00:00+00:00', "
+            "'2021-02-02T23:15:00+00:00', 1, 1.0, 0.25, 0.75, 'kW', 1)"
+        )
+    before = path.read_bytes()
+    with pytest.warns(StoreMigratedWarning, match="upgraded from schema 1 to 2"):
+        store = ForecastStore(path)
+    backups = list(tmp_path.glob("old.db.v1-*.bak"))
+    assert len(backups) == 1 and backups[0].read_bytes()[:16] == before[:16]
+    with sqlite3.connect(backups[0]) as db:  # the backup is the old store, whole
+        assert db.execute("SELECT COUNT(*) FROM forecasts").fetchone()[0] == 2
+    current = store.current_forecasts()
+    assert list(current["t"]) == [1612306800, 1612307700] and set(current["zone"]) == {
+        "Europe/Paris"
+    }
+    assert store.actuals()["actual"].tolist() == [13.0]
+    event = store.events()[0]
+    assert (event["meter"], event["kwh_above_band"], event["status"]) == ("A (kW)", 0.25, "new")
+    record = json.loads(store.run(1)["record"])
+    assert record["release_0_1_settings"] == {"seed": 0}
+
+
+def test_check_reports_integrity_version_runs_and_size(spec: RunSpec, cli, tmp_path) -> None:
+    run_job(spec, "run", "2021-02-01")
+    run_job(spec, "run", "2021-02-02")
+    report = check(spec.store.path)
+    assert report["ok"] and report["integrity"] == ["ok"] and report["schema_version"] == 2
+    assert report["runs"] == {"ok": 2} and report["forecasts"] == 4 * 96
+    result = cli("check", "--config", tmp_path / "site.toml")
+    assert result.exit_code == 0 and "integrity: ['ok']" in result.stdout
+
+
+def test_prune_keeps_current_forecasts_and_recent_rows(spec: RunSpec, cli, tmp_path) -> None:
+    for night in ("2021-02-01", "2021-02-01", "2021-02-05"):
+        run_job(spec, "run", night)
+    store = ForecastStore(spec.store.path)
+    current = store.current_forecasts()
+    deleted = prune(store, None)
+    assert deleted["forecasts"] == 2 * 96  # the superseded night
+    pd.testing.assert_frame_equal(store.current_forecasts(), current)
+    result = cli("prune", "--config", tmp_path / "site.toml", "--keep", "2D")
+    assert result.exit_code == 0, result.output
+    left = store.current_forecasts()
+    assert left["t"].min() >= current["t"].max() - 2 * 86400
+    assert len(store.runs()) < 3
+
+
+def test_keep_prunes_after_every_night(spec: RunSpec) -> None:
+    keeping = spec.with_flags({"store.keep": "3D"})
+    for night in ("2021-02-01", "2021-02-03", "2021-02-08"):
+        run_job(keeping, "run", night)
+    store = ForecastStore(spec.store.path)
+    assert store.current_forecasts()["t"].min() >= store.current_forecasts()["t"].max() - 3 * 86400
