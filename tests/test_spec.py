@@ -78,14 +78,14 @@ def test_legacy_keys_still_read(tmp_path: Path) -> None:
             '[model]\ntrees = "many"\n',
             r"\[model\] trees must be an integer of at least 1. "
             r"Got 'many'.",
-        ),  # fmt: skip
+        ),
         ("[data]\nsorce = 1\n", r"unknown key \[data\] sorce; expected one of source, tz"),
         ("[modle]\n", r"unknown section \[modle\]; expected one of data, extras"),
         (
             '[model]\ninput = "10D"\nsample_freq = "3D"\n',
             r"`input` \(10D\) must be a whole "
             r"number of `sample_freq` \(3D\)",
-        ),  # fmt: skip
+        ),
         ("[model]\nparams = { trees = 3 }\n", r"`params` has no parameter 'trees'"),
         ("[model]\nn_jobs = 0\n", r"\[model\] n_jobs must be a positive number of cores"),
         ("[store]\nmax_failed_share = 1.5\n", r"max_failed_share must be a number from 0 to 1"),
