@@ -20,8 +20,15 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
-import pyarrow.parquet as pq
+
+try:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+except ImportError:
+    raise SystemExit(
+        "bench/make_fleet.py writes Parquet and needs pyarrow: pip install 'wattcast[parquet]' "
+        "(or 'wattcast[all]' for everything the benchmarks use)."
+    ) from None
 
 from wattcast import load_meters
 

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from conftest import synthetic_wide
 
-from wattcast import DuplicateRowsWarning, InputError, load_meters
+from wattcast import DuplicateRowsWarning, InputError, NonFiniteWarning, load_meters
 
 
 def write(tmp_path: Path, text: str, name: str = "m.csv") -> Path:
@@ -124,3 +124,108 @@ def test_unknown_meter_is_named(wide_csv: Path) -> None:
 def test_missing_file(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="file not found"):
         load_meters(tmp_path / "nope.csv")
+
+
+# -- files as building-management systems write them ---------------------------------
+def test_latin1_export_with_a_degree_sign_in_a_header(tmp_path: Path) -> None:
+    frame = synthetic_wide(days=3).rename(columns={"A (kW)": "Temp (°F)"})
+    path = tmp_path / "bms.csv"
+    path.write_bytes(frame.to_csv(index=False).encode("cp1252"))
+    loaded = load_meters(path)
+    assert loaded.meters == ("Temp (°F)", "B (kW)")
+    np.testing.assert_allclose(loaded.values[:, 1], frame["B (kW)"].to_numpy())
+    forced = tmp_path / "forced.csv"
+    forced.write_bytes(frame.to_csv(index=False).encode("latin-1"))
+    assert load_meters(forced, encoding="latin-1").meters == loaded.meters
+    with pytest.raises(InputError, match=r"bms\.csv: cannot be read as utf-8 text .*--encoding"):
+        load_meters(path, encoding="utf-8")
+
+
+def test_utf16_and_byte_order_marks_and_semicolons(tmp_path: Path) -> None:
+    frame = synthetic_wide(days=3)
+    expected = load_meters(frame)
+    utf16 = tmp_path / "u16.csv"
+    utf16.write_bytes(frame.to_csv(index=False).encode("utf-16"))
+    bom = tmp_path / "bom.csv"
+    bom.write_bytes(b"\xef\xbb\xbf" + frame.to_csv(index=False).encode())
+    semicolons = tmp_path / "eu.csv"
+    semicolons.write_text(frame.to_csv(index=False, sep=";", decimal=","))
+    for path in (utf16, bom, semicolons):
+        loaded = load_meters(path)
+        assert loaded.meters == expected.meters, path
+        np.testing.assert_allclose(loaded.values, expected.values, err_msg=str(path))
+
+
+@pytest.mark.parametrize("columns", [("time", "point", "reading"), ("Date", "Meter ID", "kWh")])
+def test_long_tables_are_told_by_content_whatever_their_columns(
+    tmp_path: Path, columns: tuple[str, str, str]
+) -> None:
+    wide = synthetic_wide(days=3)
+    long = wide.melt(id_vars="timestamp", var_name="meter", value_name="value")
+    long.columns = list(columns)
+    path = tmp_path / "long.csv"
+    long.to_csv(path, index=False)
+    loaded = load_meters(path)
+    assert loaded.meters == ("A (kW)", "B (kW)")
+    np.testing.assert_allclose(loaded.values, load_meters(wide).values)
+
+
+def test_named_long_columns(tmp_path: Path, cli) -> None:
+    wide = synthetic_wide(days=30)
+    long = wide.melt(id_vars="timestamp", var_name="meter", value_name="reading")
+    long["site"] = "north"  # a fourth column: content alone cannot tell
+    path = tmp_path / "long.csv"
+    long.to_csv(path, index=False)
+    result = cli("forecast", path, "--input", "7D", "--trees", "5", "--out", tmp_path / "f.csv")
+    assert result.exit_code == 2
+    assert "long table? name its columns with --meter-column and --value-column" in result.stderr
+    result = cli("forecast", path, "--meter-column", "meter", "--value-column", "reading",
+                 "--input", "7D", "--trees", "5", "--out", tmp_path / "f.csv")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert set(pd.read_csv(tmp_path / "f.csv")["meter"]) == {"A (kW)", "B (kW)"}
+    result = cli("forecast", path, "--value-column", "kwh", "--out", tmp_path / "g.csv")
+    assert result.exit_code == 2 and "no column 'kwh' (readings); columns are" in result.stderr
+
+
+def test_non_finite_readings_are_missing_with_a_counted_warning(tmp_path: Path) -> None:
+    frame = synthetic_wide(days=3)
+    text = frame.to_csv(index=False).splitlines()
+    for line in (5, 9):  # lines 5 and 9 of the file (the header is line 1)
+        stamp, _, rest = text[line - 1].partition(",")
+        text[line - 1] = f"{stamp},inf,{rest.split(',')[1]}"
+    path = tmp_path / "inf.csv"
+    path.write_text("\n".join(text) + "\n")
+    with pytest.warns(NonFiniteWarning, match=r"column 'A \(kW\)': 2 non-finite reading\(s\) "
+                                              r"treated as missing, the first on line 5"):  # fmt: skip
+        loaded = load_meters(path)
+    assert np.isnan(loaded.values[[3, 7], 0]).all() and np.isfinite(loaded.values[:, 1]).all()
+
+
+def test_damaged_parquet_is_one_line(tmp_path: Path, cli) -> None:
+    path = tmp_path / "m.parquet"
+    synthetic_wide(days=30).to_parquet(path)
+    path.write_bytes(path.read_bytes()[: len(path.read_bytes()) // 2])
+    with pytest.raises(InputError, match=r"m\.parquet: not a readable Parquet file"):
+        load_meters(path)
+    result = cli("forecast", path, "--out", tmp_path / "f.csv")
+    assert result.exit_code == 2 and result.stderr.count("\n") == 1
+    folder = tmp_path / "fleet"
+    (folder / "group=0").mkdir(parents=True)
+    (folder / "group=0" / "p.parquet").write_bytes(b"PAR1 not really")
+    result = cli("forecast", folder, "--out", tmp_path / "g")
+    assert result.exit_code == 2 and "fleet" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_factorizing_times_on_the_grid_matches_pandas() -> None:
+    from wattcast.data.loading import factorize_times
+
+    rng = np.random.default_rng(0)
+    stamps = pd.date_range("2021-03-01", periods=500, freq="15min").repeat(3)
+    cases = [stamps[rng.permutation(len(stamps))],
+             pd.DatetimeIndex(["2021-01-01 00:00:07", "2021-01-01", "2021-01-05 03:00"]),
+             pd.DatetimeIndex(["2021-01-01", "2030-01-01"])]  # fmt: skip
+    for times in cases:
+        rows, unique = factorize_times(times)
+        expected_rows, expected_unique = pd.factorize(times, sort=True)
+        np.testing.assert_array_equal(rows, expected_rows)
+        assert unique.equals(pd.DatetimeIndex(expected_unique))

@@ -331,3 +331,21 @@ def test_few_training_windows_warn_with_the_meter(n_meters: int, backend: str) -
     with pytest.warns(FewWindowsWarning, match=r"meter 'M\d \(kW\)' has only 8 complete") as seen:
         Fleet(WEEK, FAST, n_jobs=2, backend=backend).fit(df)
     assert len([w for w in seen if w.category is FewWindowsWarning]) == n_meters
+
+
+def test_a_saved_fleet_checks_versions_at_load(tmp_path: Path) -> None:
+    import joblib
+
+    fleet = Fleet(WEEK, FAST).fit(synthetic_wide(days=20))
+    path = fleet.save(tmp_path / "fleet.joblib")
+    again = Fleet.load(path)
+    pd.testing.assert_frame_equal(again.predict().frame, fleet.predict().frame)
+    payload = joblib.load(path)
+    payload["versions"]["scikit-learn"] = "0.24.2"
+    joblib.dump(payload, tmp_path / "old.joblib")
+    with pytest.raises(InputError, match=r"saved with scikit-learn 0\.24\.2, but .* is installed; "
+                                         r"refit the fleet"):  # fmt: skip
+        Fleet.load(tmp_path / "old.joblib")
+    (tmp_path / "junk.joblib").write_bytes(b"not a pickle")
+    with pytest.raises(InputError, match=r"junk\.joblib: not a fleet saved by wattcast"):
+        Fleet.load(tmp_path / "junk.joblib")

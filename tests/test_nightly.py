@@ -16,7 +16,6 @@ import pandas as pd
 import pytest
 from conftest import synthetic_wide, write_site
 
-from wattcast import GapFilledWarning
 from wattcast.spec import RunSpec
 from wattcast.store import lock
 from wattcast.store.lock import StoreBusyError, store_lock
@@ -111,10 +110,9 @@ def test_a_failing_meter_is_recorded_and_others_stored(tmp_path: Path) -> None:
     data = tmp_path / "m.csv"
     df.to_csv(data, index=False)
     spec = RunSpec.from_toml(write_site(tmp_path, data, share=0.5))
-    with pytest.warns(GapFilledWarning, match="C \\(kW\\)"):
-        summary = run_job(spec, "run")
+    summary = run_job(spec, "run")
     assert summary.status == "partial" and summary.exit_code == 0
-    assert "no complete training window" in summary.failed["C (kW)"]
+    assert "no readings in the latest 7D input window" in summary.failed["C (kW)"]
     store = ForecastStore(spec.store.path)
     assert set(store.current_forecasts()["meter"]) == {"A (kW)", "B (kW)"}
     status = store.query(
@@ -122,8 +120,7 @@ def test_a_failing_meter_is_recorded_and_others_stored(tmp_path: Path) -> None:
     ).set_index("name")
     assert status.loc["C (kW)", "status"] == "failed"
     strict = spec.with_flags({"store.max_failed_share": "0.2"})
-    with pytest.warns(GapFilledWarning):
-        assert run_job(strict, "run").exit_code == 1
+    assert run_job(strict, "run").exit_code == 1
 
 
 def test_second_job_on_the_same_store_stops_clearly(

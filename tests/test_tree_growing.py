@@ -57,5 +57,41 @@ def test_forest_is_the_same_without_the_direct_builder(monkeypatch: pytest.Monke
         return forest.fit(X[:120], Y[:120]).tree_predictions(X[120:])
 
     direct = fit()
-    monkeypatch.setattr(tree_growing, "_direct_builder_matches", lambda: False)
+    monkeypatch.setattr(tree_growing, "direct_builder_problem", lambda: "a test")
     np.testing.assert_array_equal(fit(), direct)
+
+
+def test_the_guard_trips_on_other_trees_warns_once_and_is_recorded(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    real = tree_growing._grow_directly
+
+    def off_by_one_seed(X32, Z, weight, spec, seed):  # internals that grow other trees
+        return real(X32, Z, weight, spec, seed + 1)
+
+    check = tree_growing.direct_builder_problem.__wrapped__
+    assert check() is None
+    monkeypatch.setattr(tree_growing, "_grow_directly", off_by_one_seed)
+    with pytest.warns(tree_growing.DirectBuilderWarning, match="cannot be called directly"):
+        assert "differ" in check()
+
+    def gone(*args, **kwargs):  # internals that changed shape
+        raise AttributeError("module 'sklearn.tree._tree' has no attribute 'Tree'")
+
+    monkeypatch.setattr(tree_growing, "_grow_directly", gone)
+    with pytest.warns(tree_growing.DirectBuilderWarning, match="AttributeError"):
+        assert check().startswith("AttributeError")
+
+
+def test_the_builder_in_use_is_in_the_run_log(monkeypatch: pytest.MonkeyPatch) -> None:
+    from conftest import synthetic_wide
+
+    from wattcast import Fleet, ModelConfig, WindowConfig
+
+    window, model = WindowConfig.from_strings(input="7D"), ModelConfig(n_estimators=4)
+    fleet = Fleet(window, model).fit(synthetic_wide(days=20))
+    assert fleet.run_log()["tree_builder"] == "direct"
+    monkeypatch.setattr(tree_growing, "direct_builder_problem", lambda: "a test")
+    assert Fleet(window, model).fit(synthetic_wide(days=20)).run_log()["tree_builder"] == (
+        "public (a test)"
+    )

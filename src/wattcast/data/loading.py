@@ -56,6 +56,8 @@ def detect_layout(
     per meter).
     """
     columns = [str(c) for c in frame.columns]
+    if not columns:
+        raise InputError(f"{source_of(frame)}: no columns; expected timestamps and readings.")
     for name, what in ((timestamp, "timestamps"), (meter, "meter names"), (value, "readings")):
         if name is not None and name not in columns:
             raise InputError(
@@ -160,8 +162,11 @@ def _to_datetime(text: pd.Series) -> pd.DatetimeIndex:
     best: pd.DatetimeIndex | None = None
     for kwargs in attempts:
         try:
-            parsed = pd.DatetimeIndex(pd.to_datetime(values, errors="coerce", **kwargs))
-        except (ValueError, TypeError):
+            with warnings.catch_warnings():
+                # pandas 2 warns (and later ones raise) on several UTC offsets in one column
+                warnings.simplefilter("error", FutureWarning)
+                parsed = pd.DatetimeIndex(pd.to_datetime(values, errors="coerce", **kwargs))
+        except (ValueError, TypeError, FutureWarning):
             # Several UTC offsets in one column (e.g. across a DST change).
             parsed = pd.DatetimeIndex(pd.to_datetime(values, errors="coerce", utc=True, **kwargs))
         if best is None or parsed.isna().sum() < best.isna().sum():

@@ -247,9 +247,7 @@ class ParquetDataset(Source):
             names_as_codes = ds.ParquetFileFormat(
                 read_options=ds.ParquetReadOptions(dictionary_columns=[layout.meter])
             )
-            self.dataset = ds.dataset(
-                path, format=names_as_codes, partitioning="hive", exclude_invalid_files=True
-            )
+            self.dataset = _dataset(path, names_as_codes)
         self.columns = [layout.timestamp, layout.meter, layout.value]
         missing = [c for c in self.columns if c not in self.dataset.schema.names]
         if missing:
@@ -343,11 +341,27 @@ def open_source(
     return TableSource(path, frame, detect_layout(frame, *named))
 
 
-def _dataset_columns(path: Path) -> list[str]:
+def _dataset(path: Path, format: Any = "parquet") -> Any:
+    """A Parquet file, or every Parquet file under a folder (hive partitions).
+
+    Every Parquet file is read, so a damaged partition is an error rather than
+    meters silently missing; other files (a meters.csv of zones) are left aside.
+    """
     import pyarrow.dataset as ds
 
+    if not path.is_dir():
+        return ds.dataset(path, format=format)
+    files = sorted(str(p) for p in path.rglob("*") if p.suffix.lower() in PARQUET_SUFFIXES)
+    if not files:
+        raise InputError(f"{path}: no Parquet files (.parquet) in this folder.")
+    partitioning = ds.HivePartitioning.discover()
+    return ds.dataset(files, format=format, partitioning=partitioning,
+                      partition_base_dir=str(path))  # fmt: skip
+
+
+def _dataset_columns(path: Path) -> list[str]:
     with parquet_errors(path):
-        return list(ds.dataset(path, partitioning="hive", exclude_invalid_files=True).schema.names)
+        return list(_dataset(path).schema.names)
 
 
 def _parquet_layout(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -9,7 +10,6 @@ import numpy as np
 import pandas as pd
 
 from wattcast.config import WindowConfig
-from wattcast.data.cleaning import fill_for_forecast
 from wattcast.data.meter_frame import MeterFrame
 from wattcast.errors import InputError
 from wattcast.features.calendar_attrs import calendar_features
@@ -44,6 +44,7 @@ class FeatureSet:
     history_names: list[str]
     common_names: list[str]
     meter_extras: dict[str, tuple[np.ndarray, list[str]]] = field(default_factory=dict)
+    taken_blocks: dict[str, int] = field(default_factory=dict)  # forecast row blocks imputed
 
     @property
     def forecast_time(self) -> pd.Timestamp:
@@ -97,22 +98,18 @@ def build_features(
     target_times = pd.DatetimeIndex(frame.start + starts * frame.interval)
     forecast_time = target_times[-1]
 
-    latest = fill_for_forecast(frame.values[-layout.input_steps :], frame.interval, frame.meters)
-    history = np.concatenate(
-        [
-            history_features(frame.values, layout, config.agg),
-            forecast_history(latest, layout, config.agg),
-        ]
-    )
+    latest = frame.values[-layout.input_steps :]
+    week = pd.Timedelta("7D")
+    week_blocks = int(week // config.sample_freq) if not week % config.sample_freq else 0
+    forecast_row, taken = forecast_history(latest, layout, config.agg, week_blocks)
+    history = np.concatenate([history_features(frame.values, layout, config.agg), forecast_row])
     common, common_names = _period_features(target_times, config, extras, calendars, forecast_time)
     per_meter = {}
     for meter, tables in (meter_extras or {}).items():
         if tables:
             per_meter[meter] = _extra_features(target_times, config.output, tables, forecast_time)
     rows = layout.target_starts[:, None] + np.arange(layout.output_steps)
-    levels = np.vstack(
-        [_recent_levels(frame, layout), latest[-_level_steps(frame, layout) :].mean(axis=0)]
-    )
+    levels = np.vstack([_recent_levels(frame, layout), _latest_level(latest, frame, layout)])
     return FeatureSet(
         layout=layout,
         meters=frame.meters,
@@ -124,6 +121,7 @@ def build_features(
         history_names=history_names(layout, config.agg),
         common_names=common_names,
         meter_extras=per_meter,
+        taken_blocks=dict(zip(frame.meters, taken.sum(axis=1).tolist(), strict=True)),
     )
 
 
@@ -188,6 +186,18 @@ LEVEL_SPAN = pd.Timedelta("7D")
 
 def _level_steps(frame: MeterFrame, layout: WindowLayout) -> int:
     return min(layout.input_steps, int(LEVEL_SPAN // frame.interval))
+
+
+def _latest_level(latest: np.ndarray, frame: MeterFrame, layout: WindowLayout) -> np.ndarray:
+    """``(M,)`` mean reading over the last week of the forecast's input (what is there)."""
+    recent = latest[-_level_steps(frame, layout) :]
+    if not np.isnan(recent).any():
+        return recent.mean(axis=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # a meter with no reading stays NaN
+        level = np.nanmean(recent, axis=0)
+        whole = np.nanmean(latest, axis=0)
+    return np.where(np.isnan(level), whole, level)
 
 
 def _recent_levels(frame: MeterFrame, layout: WindowLayout) -> np.ndarray:

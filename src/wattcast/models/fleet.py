@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -19,13 +20,15 @@ from wattcast.config import ModelConfig, WindowConfig, parse_timestamp
 from wattcast.data.cleaning import fill_short_gaps, trim_to_periods
 from wattcast.data.loading import table_to_meters
 from wattcast.data.meter_frame import MeterFrame
-from wattcast.errors import AllMetersFailedError, InputError
+from wattcast.errors import AllMetersFailedError, GapFilledWarning, InputError, MeterFitError
+from wattcast.durations import format_duration
 from wattcast.features.builder import FeatureSet, build_features
 from wattcast.features.day_calendar import DayCalendar
 from wattcast.features.extras import ExtraTable
 from wattcast.models.forecast import COLUMNS, Forecast, period_instants
 from wattcast.models.meter_model import MeterModel
 from wattcast.models.parallel import train_meters
+from wattcast.models.tree_growing import tree_builder
 from wattcast.timing import Timings
 
 SAVE_FORMAT = 1
@@ -113,6 +116,8 @@ class Fleet(BaseEstimator):
         window, model = self.window_config, self.model_config
         window.validate()
         model.validate()
+        # Checked here, in the caller's process, so that a fallback is seen and recorded.
+        self.tree_builder_ = tree_builder()
         timings = Timings()
         with timings.stage("load"):
             frame = _as_meter_frame(data, tz, meters)
@@ -128,7 +133,8 @@ class Fleet(BaseEstimator):
         with timings.stage("features"):
             features = build_features(frame, window, tables, day_calendars, per_meter)
         failures: dict[str, str] | None = {} if on_error == "skip" else None
-        models = self._train(features, frame, model, timings, on_meter_done, failures)
+        ready = _forecastable(features, frame, window, failures)
+        models = self._train(features, frame, ready, model, timings, on_meter_done, failures)
         if not models:
             raise AllMetersFailedError(dict(failures or {}))
         self.failed_ = dict(failures or {})
@@ -147,12 +153,13 @@ class Fleet(BaseEstimator):
         self,
         features: FeatureSet,
         frame: MeterFrame,
+        meters: list[str],
         model: ModelConfig,
         timings: Timings,
         on_meter_done: Callable[[str], None] | None,
         failures: dict[str, str] | None,
     ) -> dict[str, MeterModel]:
-        tasks = ((m, features.meter_data(m)) for m in frame.meters)
+        tasks = ((m, features.meter_data(m)) for m in meters)
         interval_hours = frame.interval.total_seconds() / 3600
         result = train_meters(
             tasks,
@@ -162,7 +169,7 @@ class Fleet(BaseEstimator):
             self.backend,
             on_meter_done,
             failures=failures,
-            n_meters=len(frame.meters),
+            n_meters=len(meters),
         )
         models, wall, cores = result.models, result.wall, result.cores
         if result.startup:
@@ -276,6 +283,8 @@ class Fleet(BaseEstimator):
             "meter_features": {m: list(self.models_[m].feature_names) for m in self.meters_},
             "training_windows": dict(self.n_windows_),
             "filled_readings": dict(frame.filled),
+            "missing_readings": dict(self.missing_),
+            "tree_builder": self.tree_builder_,
             "timings": self.timings_.summary(),
         }
 
@@ -351,6 +360,38 @@ def _as_calendar(calendar: DayCalendar) -> DayCalendar:
             f"Got {type(calendar).__name__}."
         )
     return calendar
+
+
+def _forecastable(
+    features: FeatureSet, frame: MeterFrame, window: WindowConfig, failures: dict[str, str] | None
+) -> list[str]:
+    """Meters whose forecast has inputs; each gap in a meter's latest input window is said
+    once. A meter with no reading there fails (``failures``), or raises without it."""
+    steps = int(window.input // frame.interval)
+    missing = np.isnan(frame.values[-steps:]).sum(axis=0)
+    ready = []
+    for j, meter in enumerate(frame.meters):
+        row, _, _ = features.forecast_row(meter)
+        if np.isnan(row).any():
+            reason = (f"no readings in the latest {format_duration(window.input)} input window "
+                      f"({frame.end - window.input:%Y-%m-%d} .. {frame.end:%Y-%m-%d}): nothing "
+                      "to forecast from")  # fmt: skip
+            if failures is None:
+                raise MeterFitError(meter, reason)
+            failures[meter] = reason
+            continue
+        if missing[j]:
+            taken = features.taken_blocks.get(meter, 0)
+            warnings.warn(
+                f"meter {meter!r}: {missing[j]} of {steps} readings missing in the latest "
+                f"{format_duration(window.input)} input window; its forecast uses the readings that are there"
+                + (f" ({taken} of {features.layout.history_blocks} history values taken from "
+                   "the same weekdays)" if taken else "") + ".",
+                GapFilledWarning,
+                stacklevel=3,
+            )  # fmt: skip
+        ready.append(meter)
+    return ready
 
 
 def _check_meter_extras(per_meter: Mapping[str, Sequence[ExtraTable]], frame: MeterFrame) -> None:

@@ -173,7 +173,8 @@ def finish_meter(job: MeterJob, chunks: list[TreeChunk], config: ModelConfig) ->
     if config.interval == "conformal":
         oob = estimator.oob_prediction_
         has = ~np.isnan(oob).any(axis=1)
-        radius = intervals.conformal_radius((job.Y - oob)[has], config.confidence)
+        if has.any():  # else no window was left out of any tree: the trees' spread instead
+            radius = intervals.conformal_radius((job.Y - oob)[has], config.confidence)
     return MeterModel(
         job.meter,
         estimator,

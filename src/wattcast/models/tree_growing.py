@@ -8,9 +8,14 @@ is grown by scikit-learn's own Cython builder, splitter and criterion, called
 directly, then wrapped in a fitted ``DecisionTreeRegressor``.
 
 The direct call uses scikit-learn internals, so it is checked once per process
-against ``DecisionTreeRegressor.fit`` on a small problem: if the trees differ, or
-the internals changed shape, every tree is grown through the public
-``DecisionTreeRegressor.fit`` instead (same trees, slower).
+against ``DecisionTreeRegressor.fit`` on small problems (weighted and unweighted
+rows, C- and Fortran-ordered features, both splitters), comparing the trees and
+their predictions: if anything differs, or the internals changed shape, every
+tree is grown through the public ``DecisionTreeRegressor.fit`` instead (same
+trees, slower), a :class:`DirectBuilderWarning` says why, once, and the run
+records it. Measured (``bench/tree_builder.py``): the public fit takes 2.0-2.3x
+as long, and 1.4-1.6x even with ``check_input=False`` and parameter validation
+off, so the direct path is kept.
 
 Bagging follows scikit-learn's forests: per-tree seeds drawn one after another
 from the forest's seed, the bootstrap drawn from the tree's seed (in proportion
@@ -22,13 +27,20 @@ from __future__ import annotations
 
 import functools
 import threading
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
 from sklearn.tree import DecisionTreeRegressor
 from sklearn.utils import check_random_state
 
+from wattcast.errors import WattcastWarning
+
 MAX_SEED = np.iinfo(np.int32).max
+
+
+class DirectBuilderWarning(WattcastWarning):
+    """scikit-learn's tree builder cannot be called directly here; trees grow slower."""
 
 
 @dataclass(frozen=True)
@@ -71,7 +83,7 @@ def grow_tree(
     X32: np.ndarray, Z: np.ndarray, weight: np.ndarray | None, spec: TreeSpec, seed: int
 ) -> DecisionTreeRegressor:
     """One fitted tree on float32 features ``X32`` and float64 targets ``Z``."""
-    if _direct_builder_matches():
+    if direct_builder_problem() is None:
         return _grow_directly(X32, Z, weight, spec, seed)
     return spec.public_tree(seed).fit(X32, Z, sample_weight=weight)
 
@@ -128,22 +140,61 @@ def _resolve_max_features(max_features: float | int | str | None, n_features: in
     return max(1, int(max_features * n_features))
 
 
-@functools.cache
 def _direct_builder_matches() -> bool:
     """Whether growing directly gives scikit-learn's trees in the installed version."""
+    return direct_builder_problem() is None
+
+
+def tree_builder() -> str:
+    """How trees are grown in this process: ``direct``, or ``public (why)``."""
+    problem = direct_builder_problem()
+    return "direct" if problem is None else f"public ({problem})"
+
+
+@functools.cache
+def direct_builder_problem() -> str | None:
+    """Why trees cannot be grown directly here (None: they can); checked once per process."""
     rng = np.random.default_rng(0)
     X32 = rng.normal(size=(60, 5)).astype(np.float32)
+    X32[:, 2] = rng.integers(0, 7, 60)  # ties, like a day of week
     Z = np.column_stack([X32[:, 0] * 2 + rng.normal(size=60), rng.normal(size=60)])
-    weight = np.bincount(rng.integers(0, 60, 60), minlength=60).astype(np.float64)
-    for spec, seed in [(TreeSpec("best", 0.6, 2), 7), (TreeSpec("random", None, 1), 8)] * 2:
+    counts = np.bincount(rng.integers(0, 60, 60), minlength=60).astype(np.float64)
+    cases = [
+        (TreeSpec("best", 0.6, 2), 7, counts, np.asfortranarray(X32)),
+        (TreeSpec("best", None, 2), 9, None, np.asfortranarray(X32)),
+        (TreeSpec("random", None, 1), 8, counts, X32),
+        (TreeSpec("best", 1.0, 1), 5, None, X32),
+    ]
+    for spec, seed, weight, features in cases:
         try:
-            direct = _grow_directly(X32, Z, weight, spec, seed).tree_
-        except (ImportError, AttributeError, TypeError, ValueError, KeyError):
-            return False
+            direct = _grow_directly(features, Z, weight, spec, seed)
+            same_predictions = np.array_equal(
+                direct.predict(X32), _public(spec, seed, weight, X32, Z)
+            )
+        except (ImportError, AttributeError, TypeError, ValueError, KeyError) as exc:
+            return _fall_back(f"{type(exc).__name__}: {exc}")
         public = spec.public_tree(seed).fit(X32, Z, sample_weight=weight).tree_
-        if not _same_tree(direct, public):
-            return False
-    return True
+        if not _same_tree(direct.tree_, public) or not same_predictions:
+            return _fall_back("its trees differ from DecisionTreeRegressor.fit's")
+    return None
+
+
+def _public(spec: TreeSpec, seed: int, weight: np.ndarray | None, X: np.ndarray,
+            Z: np.ndarray) -> np.ndarray:  # fmt: skip
+    return spec.public_tree(seed).fit(X, Z, sample_weight=weight).predict(X)
+
+
+def _fall_back(problem: str) -> str:
+    import sklearn
+
+    warnings.warn(
+        f"scikit-learn {sklearn.__version__}: its tree builder cannot be called directly "
+        f"({problem}); trees are grown with DecisionTreeRegressor.fit, the same trees about "
+        "twice as slowly.",
+        DirectBuilderWarning,
+        stacklevel=2,
+    )
+    return problem
 
 
 def _same_tree(a: object, b: object) -> bool:

@@ -205,8 +205,10 @@ def _run_batches(job: _Job, progress: Progress | None) -> None:
         if progress is not None:
             progress(len(names), total)
     job.summary.read_seconds = stats.seconds
-    if batch_errors and len(job.summary.failed) == job.summary.meters:
-        raise batch_errors[0]  # nothing worked, for one reason: say it as it is
+    if job.summary.meters and len(job.summary.failed) == job.summary.meters:
+        if batch_errors:
+            raise batch_errors[0]  # nothing worked, for one reason: say it as it is
+        raise AllMetersFailedError(job.summary.failed)
 
 
 def _one_batch(
@@ -287,6 +289,9 @@ def _merge_record(record: dict[str, Any], fleet: Fleet) -> None:
         log["filled_readings"].values()
     )
     record["zones"] = sorted({*record.get("zones", []), str(log["tz"])})
+    record["tree_builder"] = log["tree_builder"]
+    missing = sum(log["missing_readings"].values())
+    record["missing_readings"] = record.get("missing_readings", 0) + missing
 
 
 def _record_batch(
