@@ -8,6 +8,7 @@ start at once. Every error a user can cause ends in one line and exit code 2.
 
 from __future__ import annotations
 
+import os
 import sys
 
 import typer
@@ -58,4 +59,25 @@ def _usage_errors() -> tuple[type[Exception], ...]:
 
 
 def entry_point() -> None:
-    sys.exit(main())
+    """The ``wattcast`` program: run the command, then leave at once.
+
+    After a job the interpreter holds the whole science stack; tearing it down
+    object by object takes a few tenths of a second, which nothing needs: the
+    outputs are written and closed by then. So the process ends right after its
+    output is flushed, unless worker processes (a loky pool, a Dask cluster) may
+    still run, which a normal exit shuts down.
+    """
+    code = main()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    if not _workers_may_run():
+        os._exit(code)
+    sys.exit(code)
+
+
+def _workers_may_run() -> bool:
+    if "distributed" in sys.modules:
+        return True
+    loky = sys.modules.get("joblib.externals.loky.reusable_executor")
+    # joblib's pool of worker processes, when one was started (unknown layout: assume so)
+    return loky is not None and getattr(loky, "_executor", True) is not None

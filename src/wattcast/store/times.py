@@ -9,11 +9,10 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-import numpy as np
 
-
-def to_epoch(times: Any) -> np.ndarray:
+def to_epoch(times: Any) -> Any:
     """Epoch seconds of timestamps (a pandas Series or index, aware or naive)."""
+    import numpy as np
     import pandas as pd
 
     index = pd.DatetimeIndex(times)
@@ -25,6 +24,7 @@ def to_epoch(times: Any) -> np.ndarray:
 
 def from_epoch(seconds: Any, zone: str | None) -> Any:
     """Timestamps of epoch seconds: aware in ``zone``, or naive without one."""
+    import numpy as np
     import pandas as pd
 
     times = pd.to_datetime(np.asarray(seconds, dtype=np.int64), unit="s", utc=zone is not None)
