@@ -25,7 +25,6 @@ from pathlib import Path
 
 import numpy as np
 import sklearn
-from sklearn.tree import DecisionTreeRegressor
 
 from wattcast import ExtraTable, WindowConfig, load_meters
 from wattcast.features.builder import build_features

@@ -20,8 +20,8 @@ from wattcast.config import ModelConfig, WindowConfig, parse_timestamp
 from wattcast.data.cleaning import fill_short_gaps, trim_to_periods
 from wattcast.data.loading import table_to_meters
 from wattcast.data.meter_frame import MeterFrame
-from wattcast.errors import AllMetersFailedError, GapFilledWarning, InputError, MeterFitError
 from wattcast.durations import format_duration
+from wattcast.errors import AllMetersFailedError, GapFilledWarning, InputError, MeterFitError
 from wattcast.features.builder import FeatureSet, build_features
 from wattcast.features.day_calendar import DayCalendar
 from wattcast.features.extras import ExtraTable
@@ -382,14 +382,15 @@ def _forecastable(
             continue
         if missing[j]:
             taken = features.taken_blocks.get(meter, 0)
+            imputed = (f" ({taken} of {features.layout.history_blocks} history values taken "
+                       "from the same weekdays)" if taken else "")  # fmt: skip
             warnings.warn(
                 f"meter {meter!r}: {missing[j]} of {steps} readings missing in the latest "
-                f"{format_duration(window.input)} input window; its forecast uses the readings that are there"
-                + (f" ({taken} of {features.layout.history_blocks} history values taken from "
-                   "the same weekdays)" if taken else "") + ".",
+                f"{format_duration(window.input)} input window; its forecast uses the readings "
+                f"that are there{imputed}.",
                 GapFilledWarning,
                 stacklevel=3,
-            )  # fmt: skip
+            )
         ready.append(meter)
     return ready
 
