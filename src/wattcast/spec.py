@@ -407,6 +407,50 @@ class ModelSection:
 
 
 @dataclass(frozen=True)
+class WeatherSection:
+    """[weather]: the weather of the forecast period, fetched each night, with a fallback."""
+
+    provider: str | None = option(
+        None, Text(("open-meteo", "ghcnd", "file")),
+        "Where weather comes from: open-meteo, ghcnd (a NOAA station file) or file.",
+        flag="weather",
+    )  # fmt: skip
+    latitude: float | None = option(None, Number(-90.0, 90.0), "The site's latitude (open-meteo).")
+    longitude: float | None = option(
+        None, Number(-180.0, 180.0), "The site's longitude (open-meteo)."
+    )
+    url: str | None = option(
+        None, Text(expected="a URL such as http://localhost:8080"),
+        "Base URL of a self-hosted Open-Meteo (default: the public service).", flag="weather-url",
+    )  # fmt: skip
+    variables: tuple[str, ...] = option(
+        ("temperature",), Many(Text(), "a list of variable names", split_commas=True),
+        "Weather variables, as features (temperature: the daily mean, or hourly).",
+        flag="weather-variables",
+    )  # fmt: skip
+    path: Path | None = option(
+        None, FilePath(), "The NOAA GHCN-Daily CSV (ghcnd) or weather table (file).",
+        flag="weather-path",
+    )  # fmt: skip
+    units: str = option(
+        "F", Text(("F", "C")), "Temperature units of a GHCN-Daily file (read as °C).",
+        flag="weather-units",
+    )  # fmt: skip
+    station: str | None = option(
+        None, Text(), "The station of a GHCN-Daily file with several.", flag="weather-station"
+    )
+    fallback: str = option(
+        "climatology", Text(("climatology", "drop", "fail")),
+        "When the forecast period's weather is missing: climatology, drop or fail.",
+        flag="weather-fallback",
+    )  # fmt: skip
+    timeout: dt.timedelta = option(
+        dt.timedelta(seconds=20), Duration(), "Time to wait for the weather service.",
+        flag="weather-timeout",
+    )  # fmt: skip
+
+
+@dataclass(frozen=True)
 class StoreSection:
     """[store]: where runs are recorded, and what makes a run fail."""
 
@@ -460,6 +504,7 @@ class RunSpec:
     data: DataSection = field(default_factory=DataSection)
     extras: ExtrasSection = field(default_factory=ExtrasSection)
     model: ModelSection = field(default_factory=ModelSection)
+    weather: WeatherSection = field(default_factory=WeatherSection)
     store: StoreSection = field(default_factory=StoreSection)
     alerts: AlertsSection = field(default_factory=AlertsSection)
     backtest: BacktestSection = field(default_factory=BacktestSection)
@@ -529,6 +574,7 @@ class RunSpec:
         check_params(model.estimator, model.params)
         if model.scheduler is not None:
             _check_scheduler(model.scheduler)
+        _check_weather(self.weather)
         return self
 
     # -- writing -----------------------------------------------------------
@@ -622,6 +668,16 @@ def _shown(raw: object) -> str:
     if isinstance(raw, list | tuple) and len(raw) == 1:
         raw = raw[0]
     return repr(raw)
+
+
+def _check_weather(weather: WeatherSection) -> None:
+    needs = {"open-meteo": ("latitude", "longitude"), "ghcnd": ("path",), "file": ("path",)}
+    for key in needs.get(weather.provider or "", ()):
+        if getattr(weather, key) is None:
+            raise InputError(
+                f"[weather] provider {weather.provider!r} needs [weather] {key} "
+                f"(--{'weather-path' if key == 'path' else key})."
+            )
 
 
 def _check_scheduler(scheduler: str) -> None:

@@ -35,7 +35,7 @@ OutOpt = Annotated[
     typer.Option("--out", help="Forecast file (.csv, .csv.gz, .parquet) or folder of parts."),
 ]
 ProfileOpt = Annotated[bool, typer.Option("--profile", help="Print stage timings.")]
-JOB_SECTIONS = ("data", "extras", "model", "store")
+JOB_SECTIONS = ("data", "extras", "model", "weather", "store")
 
 
 def register(app: typer.Typer) -> None:

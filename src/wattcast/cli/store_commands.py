@@ -56,31 +56,37 @@ def history(
     config: ConfigOpt = None,
     store: StoreOpt = None,
     last: Annotated[int, typer.Option(help="The last this many runs.")] = 30,
+    format: FormatOpt = "table",
 ) -> None:
-    """Runs with status, data range, forecast period, settings and timings."""
-    from rich.table import Table
-    from rich.text import Text
-
-    from wattcast.cli.console import out
-
+    """Runs with status, forecast period, settings, weather and timings (csv/json: all)."""
     with user_errors():
         db, _ = open_store(config, store)
-        runs = db.runs(last)
-    rows = [_history_row(run) for run in runs]
-    shown = [c for c in HISTORY_COLUMNS if c in ("run", "status") or any(r[c] for r in rows)]
-    table = Table(title=f"wattcast runs in {db.path}")
-    for column in shown:
-        table.add_column(column, no_wrap=column != "settings")
-    for row in rows:
-        table.add_row(*[Text(str(row[c])) for c in shown])
-    out.print(table)
-    failed = [r for r in runs if r["status"] == "failed" and r["message"]]
-    for run in failed[-5:]:
-        say(f"run {run['id']} failed: {run['message']}")
+        rows = [_history_row(run) for run in db.runs(last)]
+        if format == "table":
+            shown = [c for c in TABLE_COLUMNS if c in ("run", "status") or any(r[c] for r in rows)]
+        else:
+            shown = list(HISTORY_COLUMNS)
+        emit(rows, shown, format, f"wattcast runs in {db.path}")
+    for row in [r for r in rows if r["status"] == "failed" and r["message"]][-5:]:
+        say(f"run {row['run']} failed: {row['message']}")
 
 
-HISTORY_COLUMNS = ("run", "started (UTC)", "command", "status", "as of", "data", "forecast",
-                   "settings", "weather", "meters ok", "seconds", "superseded by")  # fmt: skip
+HISTORY_COLUMNS = (
+    "run",
+    "started_utc",
+    "command",
+    "status",
+    "as_of",
+    "data",
+    "forecast",
+    "settings",
+    "weather",
+    "meters_ok",
+    "seconds",
+    "superseded_by",
+    "message",
+)
+TABLE_COLUMNS = tuple(c for c in HISTORY_COLUMNS if c not in ("data", "message"))
 
 
 def _history_row(run: dict[str, Any]) -> dict[str, object]:
@@ -90,7 +96,7 @@ def _history_row(run: dict[str, Any]) -> dict[str, object]:
         run["id"], run["started_utc"][:16].replace("T", " "), run["command"], run["status"],
         _day(run["as_of"]), data, _day(run["forecast_start"]), settings_digest(run),
         weather_digest(run["weather"]), f"{run['n_meters'] - run['n_failed']}/{run['n_meters']}",
-        f"{_seconds(run):.1f}", run["superseded_by"] or "",
+        f"{_seconds(run):.1f}", run["superseded_by"] or "", run["message"],
     ), strict=True))  # fmt: skip
 
 
@@ -107,17 +113,16 @@ def settings_digest(run: dict[str, Any]) -> str:
     spec = json.loads(run["spec"] or "{}").get("model")
     if not spec:
         return "(release 0.1 settings)" if run["command"] == "run" and run["spec"] == "{}" else ""
-    return (f"{spec['estimator']} {spec['trees']} trees, {spec['input']}/{spec['gap']}/"
+    return (f"{spec['estimator']} x{spec['trees']}, {spec['input']}/{spec['gap']}/"
             f"{spec['output']}, seed {spec['seed']}")  # fmt: skip
 
 
 def weather_digest(weather: str | None) -> str:
+    """A run's weather in a few words: its provider, and the fallback when one was used."""
     if not weather:
         return ""
     w = json.loads(weather)
-    covered = w.get("covered") or ["", ""]
-    fallback = f", fallback {w['fallback']}" if w.get("fallback") else ""
-    return f"{w.get('provider')} {covered[0]} .. {covered[1]}{fallback}"
+    return f"{w.get('provider')}" + (f" ({w['fallback']})" if w.get("fallback") else "")
 
 
 def _seconds(run: dict[str, Any]) -> float:

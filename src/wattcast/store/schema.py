@@ -5,7 +5,9 @@ epoch seconds (UTC for meters with a zone; the wall clock read as UTC for
 meters without one), and the big tables are ``WITHOUT ROWID`` tables keyed so
 that each night appends: forecasts by (run, meter, time), actuals by (meter,
 time). A forecast is current when no later run forecast the same meter and
-time. A night costs about 7 KB per meter (docs/performance.md).
+time. A night costs about 7 KB per meter (docs/performance.md). Weather fetched from
+a provider is kept (``weather``: values by local time, and for forecasts the
+night they were fetched for), and so is every delivery of alerts.
 """
 
 from __future__ import annotations
@@ -90,6 +92,26 @@ CREATE TABLE events (
 );
 CREATE INDEX events_meter_end ON events (meter_id, end);
 CREATE INDEX events_start ON events (start);
+CREATE TABLE weather (
+    provider TEXT NOT NULL,
+    location TEXT NOT NULL,
+    variable TEXT NOT NULL,
+    kind TEXT NOT NULL CHECK (kind IN ('observed', 'forecast')),
+    issued TEXT NOT NULL,
+    t INTEGER NOT NULL,
+    value REAL NOT NULL,
+    fetched_utc TEXT NOT NULL,
+    PRIMARY KEY (provider, location, variable, kind, issued, t)
+) WITHOUT ROWID;
+CREATE TABLE deliveries (
+    id INTEGER PRIMARY KEY,
+    run_id INTEGER NOT NULL,
+    channel TEXT NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('sent', 'failed')),
+    events TEXT NOT NULL,
+    detail TEXT,
+    at_utc TEXT NOT NULL
+);
 """
 
 #: The schema of release 0.1 (kept to migrate its stores and to test that migration).

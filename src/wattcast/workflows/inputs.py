@@ -48,6 +48,11 @@ class JobInputs:
                 out.setdefault(self.zones[meter], []).append(meter)
         return out
 
+    def add_extra(self, table: pd.DataFrame) -> None:
+        """Another common extras table (the night's weather), for every zone."""
+        self.extras.append(table)
+        self._in_zone.clear()
+
     def extras_in(self, zone: str | None) -> list[ExtraTable]:
         """The common extras on ``zone``'s wall clock (built once per zone)."""
         if zone not in self._in_zone:

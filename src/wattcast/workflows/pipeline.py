@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from wattcast.data.cleaning import trim_to_periods
 from wattcast.data.meter_frame import MeterFrame
 from wattcast.errors import AllMetersFailedError, InputError, WattcastError
 from wattcast.evaluation.events import Thresholds, update_events
@@ -97,6 +98,7 @@ class _Job:
     as_of: pd.Timestamp | None
     backend: str
     thresholds: Thresholds
+    now: pd.Timestamp
     store: ForecastStore | None = None
     writer: ForecastWriter | None = None
     record: dict[str, Any] = field(default_factory=dict)
@@ -108,15 +110,20 @@ def run_job(
     as_of: str | pd.Timestamp | None = None,
     out: Path | None = None,
     progress: Progress | None = None,
+    now: pd.Timestamp | None = None,
 ) -> JobSummary:
-    """Forecast every meter of ``spec``, writing ``out`` and/or the store of ``spec``."""
+    """Forecast every meter of ``spec``, writing ``out`` and/or the store of ``spec``.
+
+    ``now`` (default: the clock) tells a night happening now from a replay of a past
+    one (``as_of``), which asks the weather provider what was forecast back then.
+    """
     started = time.perf_counter()
     if out is None and spec.store.path is None:
         raise InputError("give a forecast file or folder (--out), a store (--store), or both.")
     stamp = _as_of(as_of)
     inputs = load_inputs(spec)  # every input checked before anything is written
     job = _Job(spec, inputs, JobSummary(command, out=out), stamp, _backend(spec, inputs),
-               spec.thresholds())  # fmt: skip
+               spec.thresholds(), now or pd.Timestamp.now(tz="UTC"))  # fmt: skip
     with ExitStack() as stack:
         if spec.store.path is not None:
             stack.enter_context(store_lock(spec.store.path))
@@ -196,6 +203,12 @@ def _run_batches(job: _Job, progress: Progress | None) -> None:
     size = job.spec.model.batch_meters
     batch_errors: list[InputError] = []
     for zone, names, frame in read_batches(job.inputs, size, skip, stats):
+        if (
+            job.spec.weather.provider
+            and "weather" not in job.record
+            and isinstance(frame, MeterFrame)
+        ):
+            _add_weather(job, frame, zone)
         if isinstance(frame, InputError):
             _fail_batch(job, names, zone, str(frame), batch_errors, frame)
         else:
@@ -209,6 +222,26 @@ def _run_batches(job: _Job, progress: Progress | None) -> None:
         if batch_errors:
             raise batch_errors[0]  # nothing worked, for one reason: say it as it is
         raise AllMetersFailedError(job.summary.failed)
+
+
+def _add_weather(job: _Job, frame: MeterFrame, zone: str | None) -> None:
+    """The night's weather (fetched once, on the first batch's dates) joins the extras."""
+    from wattcast.weather.night import Night, weather_for_night
+
+    window = job.spec.window_config()
+    cutoff = frame.end if job.as_of is None else _wall(job.as_of, zone)
+    seen = frame.truncate_before(cutoff)
+    first = trim_to_periods(seen, window.output).end + window.gap
+    as_of = job.now if job.as_of is None else job.as_of
+    if as_of.tzinfo is None:
+        as_of = as_of.tz_localize(zone or "UTC")
+    live = job.now - as_of < pd.Timedelta(days=3)
+    frequency = "daily" if window.output >= pd.Timedelta("1D") else "hourly"
+    night = Night(seen.start, cutoff, (first, first + window.output), frequency, live)
+    weather = weather_for_night(job.spec.weather, night, job.spec.data.tz or zone, job.store)
+    job.record["weather"] = weather.record
+    if weather.table is not None:
+        job.inputs.add_extra(weather.table)
 
 
 def _one_batch(
@@ -387,7 +420,7 @@ def _close_run(job: _Job, run_id: int | None) -> None:
     job.store.finish_run(run_id, summary.status, message, record=job.record,
                          timings=summary.figures(),
                          period=(summary.forecast_start, summary.forecast_end),
-                         finished_utc=_utc_now())  # fmt: skip
+                         weather=job.record.get("weather"), finished_utc=_utc_now())  # fmt: skip
     summary.events = _events_of_run(job.store, run_id)
     if job.spec.store.keep is not None:
         from wattcast.store.maintenance import prune

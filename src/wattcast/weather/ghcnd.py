@@ -1,0 +1,81 @@
+"""NOAA GHCN-Daily station files, exactly as NOAA's Climate Data Online gives them.
+
+``STATION,DATE,TMAX,TMIN[,TOBS,...]`` (``NAME`` and other columns may come too),
+one row per day, ``DATE`` as ``YYYYMMDD`` or ``YYYY-MM-DD``, temperatures in °F
+(the standard download) or °C (metric): ``units`` says which. The table gives
+``temperature``, the mean of ``TMAX`` and ``TMIN`` in °C, and every other
+numeric element as it is.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from wattcast.data.sources import read_table
+from wattcast.errors import InputError
+
+TEMPERATURES = ("TMAX", "TMIN", "TAVG", "TOBS")
+
+
+def read_ghcnd(path: Path, units: str, station: str | None = None) -> pd.DataFrame:
+    """A daily weather table (``time``, a midnight per day, then variables) from a GHCN-Daily
+    CSV."""
+    table = read_table(path)
+    missing = [c for c in ("STATION", "DATE") if c not in table.columns]
+    if missing:
+        raise InputError(
+            f"{path}: no column {missing[0]!r}; expected a NOAA GHCN-Daily file "
+            "(STATION,DATE,TMAX,TMIN,...)."
+        )
+    table = _one_station(table, path, station)
+    dates = _dates(table, path)
+    out = pd.DataFrame({"time": dates})
+    for column in table.columns:
+        if column in ("STATION", "DATE", "NAME", "time") or column.endswith("_ATTRIBUTES"):
+            continue
+        values = pd.to_numeric(table[column], errors="coerce").to_numpy(dtype=float)
+        if np.isnan(values).all():
+            continue
+        out[column] = _celsius(values, units) if column in TEMPERATURES else values
+    if "TMAX" in out and "TMIN" in out:
+        out["temperature"] = (out["TMAX"] + out["TMIN"]) / 2
+    elif "TAVG" in out:
+        out["temperature"] = out["TAVG"]
+    else:
+        raise InputError(f"{path}: no TMAX and TMIN (or TAVG) columns: no temperature.")
+    return out.sort_values("time").drop_duplicates("time", keep="last").reset_index(drop=True)
+
+
+def _one_station(table: pd.DataFrame, path: Path, station: str | None) -> pd.DataFrame:
+    stations = list(dict.fromkeys(table["STATION"].astype(str)))
+    if station is not None:
+        if station not in stations:
+            raise InputError(f"{path}: no station {station!r}; stations: {', '.join(stations)}.")
+        return table[table["STATION"].astype(str) == station]
+    if len(stations) > 1:
+        raise InputError(
+            f"{path}: {len(stations)} stations ({', '.join(stations[:5])}); choose one with "
+            "[weather] station."
+        )
+    return table
+
+
+def _dates(table: pd.DataFrame, path: Path) -> pd.DatetimeIndex:
+    text = table["DATE"].astype(str).str.strip()
+    dates = pd.to_datetime(text, format="%Y%m%d", errors="coerce")
+    dashed = pd.to_datetime(text, format="%Y-%m-%d", errors="coerce")
+    dates = dates.fillna(dashed)
+    bad = np.flatnonzero(dates.isna().to_numpy())
+    if len(bad):
+        raise InputError(
+            f"{path}, column 'DATE', line {bad[0] + 2}: cannot read {text.iloc[bad[0]]!r} as a "
+            "date; expected YYYYMMDD or YYYY-MM-DD."
+        )
+    return pd.DatetimeIndex(dates)
+
+
+def _celsius(values: np.ndarray, units: str) -> np.ndarray:
+    return (values - 32.0) * 5.0 / 9.0 if units == "F" else values

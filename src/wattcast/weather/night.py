@@ -1,0 +1,259 @@
+"""The weather a night's job uses: what was measured before it, and the forecast of its period.
+
+For a night (its cut-off, ``as_of``) the job needs the weather of the days its
+training windows cover, and of the forecast period. Providers:
+
+* ``open-meteo``: past days from ``/v1/archive`` (and, for the last days the
+  archive does not have yet, from the forecast service), the forecast period
+  from ``/v1/forecast``; a replayed night (``as_of`` in the past) asks the
+  historical forecasts instead, by explicit dates, so it gets the weather it
+  would have had. Every value fetched is kept in the store (provider, location,
+  variable, time, value, when it was fetched, and for forecasts the night they
+  were fetched for): a night run again uses the same numbers, and a night with
+  the service down uses the forecasts fetched on earlier nights when they cover
+  its period (each live night fetches a week ahead).
+* ``ghcnd``: a NOAA GHCN-Daily station file (:mod:`wattcast.weather.ghcnd`).
+* ``file``: a table in the extras format that the user's own script keeps current.
+
+When the forecast period's weather is still missing, ``fallback`` decides:
+``climatology`` (default, :mod:`wattcast.weather.fallback`), ``drop`` (the
+models are trained without weather that night) or ``fail``. Every run records
+``{"provider", "fallback", "covered": [first day, last day]}``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from wattcast.errors import InputError
+from wattcast.weather.fallback import climatology
+from wattcast.weather.open_meteo import OpenMeteo, WeatherError
+
+#: Open-Meteo's names of the variables wattcast calls by a plain name.
+OPEN_METEO_NAMES = {("daily", "temperature"): "temperature_2m_mean",
+                    ("hourly", "temperature"): "temperature_2m"}  # fmt: skip
+#: A live night fetches the forecast this many days past its period's start.
+AHEAD_DAYS = 7
+
+
+@dataclass(frozen=True)
+class Night:
+    """What weather a night needs, in the site's local wall-clock time."""
+
+    start: pd.Timestamp  # first day of the readings
+    cutoff: pd.Timestamp  # the night: nothing at or after it has been measured
+    period: tuple[pd.Timestamp, pd.Timestamp]  # the forecast period, [start, end)
+    frequency: str  # "daily" or "hourly"
+    live: bool  # a night happening now (else a replay of a past one)
+
+    def times(self, first: pd.Timestamp, stop: pd.Timestamp) -> pd.DatetimeIndex:
+        step = "1D" if self.frequency == "daily" else "1h"
+        return pd.date_range(first.normalize() if self.frequency == "daily" else first,
+                             stop - pd.Timedelta(step), freq=step)  # fmt: skip
+
+
+@dataclass
+class Weather:
+    """A night's weather table (``time`` then one column per variable) and its record."""
+
+    table: pd.DataFrame | None
+    record: dict[str, Any] = field(default_factory=dict)
+
+
+def weather_for_night(section: Any, night: Night, zone: str | None, store: Any = None) -> Weather:
+    """The weather of ``night`` from the provider of ``section`` (a ``[weather]`` section)."""
+    provider = _provider(section, night, zone, store)
+    history = provider.history()
+    period = night.times(*night.period)
+    notes = []
+    try:
+        ahead = provider.ahead()
+    except WeatherError as exc:
+        ahead, notes = _empty(section), [str(exc)]
+    ahead = ahead[ahead["time"].isin(period)]
+    missing = period[~period.isin(ahead.dropna()["time"])]
+    record = {"provider": section.provider, "fallback": None,
+              "covered": _covered(pd.concat([history, ahead]))}  # fmt: skip
+    if notes:
+        record["note"] = notes[0]
+    if len(missing):
+        filled = _fall_back(section, history, missing, night, provider.name, notes)
+        if filled is None:
+            return Weather(None, {**record, "fallback": "drop"})
+        ahead = pd.concat([ahead.dropna(), filled], ignore_index=True)
+        record["fallback"] = section.fallback
+    table = pd.concat([history, ahead], ignore_index=True).sort_values("time")
+    table = table.drop_duplicates("time", keep="last").reset_index(drop=True)
+    return Weather(table, record)
+
+
+def _fall_back(
+    section: Any, history: pd.DataFrame, missing: pd.DatetimeIndex, night: Night, name: str,
+    notes: list[str],
+) -> pd.DataFrame | None:  # fmt: skip
+    why = f" ({notes[0]})" if notes else ""
+    days = f"{missing[0]:%Y-%m-%d} .. {missing[-1]:%Y-%m-%d}"
+    if section.fallback == "fail":
+        raise InputError(
+            f"weather: {name} gave no weather for {days}{why}; [weather] fallback is 'fail'."
+        )
+    if section.fallback == "drop":
+        return None
+    filled = climatology(history, missing, night.cutoff)
+    if filled.drop(columns="time").isna().any().any():
+        return None  # no history to make it from: the night goes without weather
+    return filled
+
+
+def _covered(table: pd.DataFrame) -> list[str] | None:
+    known = table.dropna()
+    if known.empty:
+        return None
+    return [f"{known['time'].min():%Y-%m-%d}", f"{known['time'].max():%Y-%m-%d}"]
+
+
+def _empty(section: Any) -> pd.DataFrame:
+    return pd.DataFrame(columns=["time", *section.variables]).astype({"time": "datetime64[ns]"})
+
+
+# -- providers -------------------------------------------------------------------
+class _TableProvider:
+    """A provider that is a table read from a file (GHCN-Daily or the extras format)."""
+
+    def __init__(self, name: str, table: pd.DataFrame, night: Night) -> None:
+        self.name, self.night = name, night
+        self.table = table
+
+    def history(self) -> pd.DataFrame:
+        return self.table[self.table["time"] < self.night.cutoff].reset_index(drop=True)
+
+    def ahead(self) -> pd.DataFrame:
+        return self.table[self.table["time"] >= self.night.period[0]].reset_index(drop=True)
+
+
+def _provider(section: Any, night: Night, zone: str | None, store: Any) -> Any:
+    if section.provider == "ghcnd":
+        from wattcast.weather.ghcnd import read_ghcnd
+
+        table = read_ghcnd(section.path, section.units, section.station)
+        return _TableProvider("ghcnd", _choose(table, section, section.path), night)
+    if section.provider == "file":
+        return _TableProvider("the weather file", _weather_file(section, zone), night)
+    client = OpenMeteo(section.latitude, section.longitude, section.url,
+                       section.timeout.total_seconds())  # fmt: skip
+    return _OpenMeteoProvider(client, section, night, zone, store)
+
+
+def _choose(table: pd.DataFrame, section: Any, source: object) -> pd.DataFrame:
+    missing = [v for v in section.variables if v not in table.columns]
+    if missing:
+        columns = ", ".join(c for c in table.columns if c != "time")
+        raise InputError(f"{source}: no weather variable {missing[0]!r}; it has {columns}.")
+    return table[["time", *section.variables]]
+
+
+def _weather_file(section: Any, zone: str | None) -> pd.DataFrame:
+    from wattcast.data.sources import read_table
+    from wattcast.features.extras import ExtraTable
+
+    extra = ExtraTable.from_frame(read_table(section.path), zone)
+    table = pd.DataFrame(extra.values, columns=list(extra.columns))
+    table.insert(0, "time", extra.times)
+    if list(section.variables) == ["temperature"] and "temperature" not in table:
+        return table  # the file's own columns, whatever they are called
+    return _choose(table, section, section.path)
+
+
+class _OpenMeteoProvider:
+    """Open-Meteo through the store's weather cache (see the module docstring)."""
+
+    name = "open-meteo"
+
+    def __init__(self, client: OpenMeteo, section: Any, night: Night, zone: str | None,
+                 store: Any) -> None:  # fmt: skip
+        self.client, self.section, self.night, self.store = client, section, night, store
+        self.zone = zone or "GMT"
+        self.issued = f"{night.cutoff:%Y-%m-%d}"
+
+    def _names(self) -> dict[str, str]:
+        return {
+            v: OPEN_METEO_NAMES.get((self.night.frequency, v), v) for v in self.section.variables
+        }
+
+    def _fetch(self, endpoint: str, first: pd.Timestamp, last: pd.Timestamp) -> pd.DataFrame:
+        names = self._names()
+        answer = self.client.fetch(endpoint, self.night.frequency, list(names.values()),
+                                   f"{first:%Y-%m-%d}", f"{last:%Y-%m-%d}", self.zone)  # fmt: skip
+        table = pd.DataFrame({"time": pd.to_datetime(answer.times)})
+        for ours, theirs in names.items():
+            table[ours] = np.array([np.nan if v is None else v for v in answer.values[theirs]])
+        return table
+
+    def history(self) -> pd.DataFrame:
+        """Measured weather before the night: the cache, then the archive, then (for the last
+        days the archive lacks) the forecast service."""
+        wanted = self.night.times(self.night.start, self.night.cutoff)
+        table = self._cached("observed", wanted)
+        for endpoint in ("archive", "forecast" if self.night.live else "historical"):
+            missing = wanted[~wanted.isin(table.dropna()["time"])]
+            if not len(missing):
+                break
+            try:
+                fetched = self._fetch(endpoint, missing[0], missing[-1])
+            except WeatherError:
+                break  # the forecast is what matters; past gaps only drop training windows
+            self._keep(fetched, "observed", "")
+            table = pd.concat([table, fetched], ignore_index=True)
+        return _latest(table, wanted)
+
+    def ahead(self) -> pd.DataFrame:
+        """The forecast of the night's period: fetched for this night before, or now, or
+        (the service failing) the latest fetched on an earlier night."""
+        period = self.night.times(*self.night.period)
+        cached = self._cached("forecast", period, issued=self.issued)
+        if period.isin(cached.dropna()["time"]).all():
+            return cached
+        last = self.night.period[1] - pd.Timedelta(days=1)
+        if self.night.live:
+            last = max(last, self.night.period[0] + pd.Timedelta(days=AHEAD_DAYS - 1))
+        try:
+            fetched = self._fetch("forecast" if self.night.live else "historical",
+                                  self.night.period[0], last)  # fmt: skip
+        except WeatherError:
+            earlier = self._cached("forecast", period, issued=None)
+            if earlier.empty:
+                raise
+            return earlier
+        self._keep(fetched, "forecast", self.issued)
+        return fetched
+
+    def _cached(
+        self, kind: str, times: pd.DatetimeIndex, issued: str | None = None
+    ) -> pd.DataFrame:
+        if self.store is None or not len(times):
+            return _empty(self.section)
+        return self.store.cached_weather(
+            self.name,
+            self.client.location,
+            list(self.section.variables),
+            kind,
+            times[0],
+            times[-1],
+            issued or self.issued,
+            exact=issued is not None,
+        )
+
+    def _keep(self, table: pd.DataFrame, kind: str, issued: str) -> None:
+        if self.store is not None and not table.empty:
+            self.store.cache_weather(self.name, self.client.location, table, kind, issued,
+                                     dt.datetime.now(dt.UTC).isoformat())  # fmt: skip
+
+
+def _latest(table: pd.DataFrame, wanted: pd.DatetimeIndex) -> pd.DataFrame:
+    table = table[table["time"].isin(wanted)].dropna(how="all", subset=table.columns[1:])
+    return table.drop_duplicates("time", keep="last").sort_values("time").reset_index(drop=True)
