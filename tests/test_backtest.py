@@ -129,3 +129,34 @@ def test_too_many_periods_is_a_clear_error() -> None:
     ):
         backtest(frame, WEEK, FAST, periods=15)
     assert len(backtest(frame, WEEK, FAST, periods=10).predictions) == 10 * 2 * 96
+
+
+def test_the_nightly_protocol_uses_only_what_the_night_knew(tmp_path: Path, cli) -> None:
+    df = synthetic_wide(days=40)
+    data = tmp_path / "m.csv"
+    df.to_csv(data, index=False)
+    days = pd.date_range("2021-01-04", periods=42, freq="D")
+    weather = tmp_path / "weather.csv"
+    pd.DataFrame({"date": days, "temperature": np.arange(42.0)}).to_csv(weather, index=False)
+    flags = tmp_path / "flags.csv"
+    pd.DataFrame({"date": days, "closed": (days.day_of_week == 2).astype(int)}).to_csv(
+        flags, index=False
+    )
+    common = ["backtest", data, "--input", "7D", "--days", "3", "--trees", "8",
+              "--weather", "file", "--weather-path", weather, "--extras", flags,
+              "--closed-flag", "closed"]  # fmt: skip
+    observed = cli(*common, "--predictions-out", tmp_path / "o.csv")
+    nightly = cli(*common, "--protocol", "nightly", "--predictions-out", tmp_path / "n.csv")
+    assert observed.exit_code == 0 and nightly.exit_code == 0, nightly.output
+    a, b = pd.read_csv(tmp_path / "o.csv"), pd.read_csv(tmp_path / "n.csv")
+    assert len(a) == len(b) == 3 * 2 * 96 and not np.allclose(a["mean"], b["mean"])
+
+    # the nightly protocol is blind to the target days' weather: spoiling it changes
+    # nothing there, while the observed protocol sees it
+    spoiled = np.where(days >= "2021-02-12", -100.0, np.arange(42.0))  # the last target day
+    pd.DataFrame({"date": days, "temperature": spoiled}).to_csv(weather, index=False)
+    again = cli(*common, "--protocol", "nightly", "--predictions-out", tmp_path / "n2.csv")
+    seen = cli(*common, "--predictions-out", tmp_path / "o2.csv")
+    assert again.exit_code == 0 and seen.exit_code == 0
+    pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "n2.csv"), b)
+    assert not np.allclose(pd.read_csv(tmp_path / "o2.csv")["mean"], a["mean"])

@@ -173,3 +173,19 @@ def test_unknown_closed_flag_is_named() -> None:
         InputError, match="`closed_flags` names 'noschool', which no extras table has"
     ):
         build_features(prepared(synthetic_wide(days=30), config), config, [extras])
+
+
+def test_half_days_are_a_feature_of_their_own_not_closed_days(andover: Path) -> None:
+    half = DayCalendar.from_ics(andover / "half_days_2016-17.ics", "half_day", closed=False)
+    # timed events stored in UTC count on their local day (X-WR-TIMEZONE), not the next one
+    assert dt.date(2016, 9, 23) in half.dates and dt.date(2016, 9, 24) not in half.dates
+    closed = DayCalendar.from_ics(andover / "no_school_2016-17.ics")
+    config = WindowConfig.from_strings(input="7D")
+    frame = prepared(synthetic_wide(days=30, start="2016-11-14"), config)
+    features = build_features(frame, config, [], [closed, half])
+    names = features.common_names
+    assert names[-3:] == [closed.name, "half_day", "workday"]
+    rows = pd.DatetimeIndex(features.target_times)
+    table = pd.DataFrame(features.common, columns=names, index=rows)
+    assert table.loc["2016-11-23", "half_day"] == 1 and table.loc["2016-11-23", "workday"] == 1
+    assert table.loc["2016-11-24", "workday"] == 0  # Thanksgiving: closed

@@ -30,7 +30,9 @@ def tables(draw: st.DrawFn) -> dict[str, object]:
     values = rng.gamma(2.0, 10.0, size=(steps, len(meters)))
     for _ in range(draw(st.integers(0, 3))):  # gaps, short and long
         first = rng.integers(0, steps)
-        values[first : first + rng.integers(1, steps // 3 + 2), rng.integers(0, len(meters))] = np.nan
+        values[first : first + rng.integers(1, steps // 3 + 2), rng.integers(0, len(meters))] = (
+            np.nan
+        )
     stamps = pd.date_range(start, periods=steps, freq=interval)
     return {
         "meters": meters, "stamps": stamps, "values": values, "zone": zone,

@@ -349,6 +349,10 @@ class ExtrasSection:
         (), Many(FilePath(), "a list of .ics paths"),
         "iCalendar files of closed days (no school, shutdowns).", aliases=("calendar",),
     )  # fmt: skip
+    half_days: tuple[Path, ...] = option(
+        (), Many(FilePath(), "a list of .ics paths"),
+        "iCalendar files of half days (early closing): a feature of their own.",
+    )  # fmt: skip
     holidays: str | None = option(
         None, Text(expected="a country code such as 'US' or 'US-MA'"),
         "Public holidays of a country (and subdivision), e.g. US or US-MA.",
@@ -495,6 +499,11 @@ class BacktestSection:
 
     days: int = option(28, Whole(1), "Periods to backtest, the latest ones.")
     refit: str = option("daily", Text(("daily", "weekly")), "How often the models are refit.")
+    protocol: str = option(
+        "observed", Text(("observed", "nightly")),
+        "observed: extras as recorded; nightly: only what the night knew (weather forecast or "
+        "fallback, closures from calendars).",
+    )  # fmt: skip
 
 
 @dataclass(frozen=True)

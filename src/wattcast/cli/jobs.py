@@ -188,7 +188,8 @@ def meter_progress() -> Iterator[Callable[[int, int], None] | None]:
 
 
 @spec_options(
-    ("data", "extras", "model", "backtest", "store"), exclude=("store.path", "store.keep")
+    ("data", "extras", "model", "weather", "backtest", "store"),
+    exclude=("store.path", "store.keep"),
 )
 def backtest(
     spec: RunSpec,

@@ -148,9 +148,10 @@ def _period_features(
             f"`closed_flags` names {missing[0]!r}, which no extras table has; "
             f"extra features: {', '.join(names[len(config.time_attrs) :]) or 'none'}."
         )
-    if closed or calendars:
+    shut = [c for c in calendars if c.closed]
+    if closed or shut:
         table = np.hstack(parts)
-        columns = closed + [names.index(c.name) for c in calendars]
+        columns = closed + [names.index(c.name) for c in shut]
         parts.append(workday(target_times, table[:, columns])[:, None])
         names.append("workday")
     return np.hstack(parts), names

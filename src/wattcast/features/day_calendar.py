@@ -22,30 +22,40 @@ CalendarT = TypeVar("CalendarT")
 
 @dataclass(frozen=True)
 class DayCalendar:
-    """A named set of dates."""
+    """A named set of dates; ``closed`` days (no school, holidays) make a day no workday,
+    other kinds (half days) are features of their own."""
 
     name: str
     dates: Container[dt.date]
+    closed: bool = True
 
     @classmethod
-    def from_ics(cls, path: str | Path, name: str | None = None) -> DayCalendar:
+    def from_ics(
+        cls, path: str | Path, name: str | None = None, closed: bool = True
+    ) -> DayCalendar:
         """All days covered by the events of an iCalendar file (all-day or timed).
 
         The feature is named ``name``, by default ``cal_`` and the file's name.
+        Timed events count on the local days of the calendar's own zone
+        (``X-WR-TIMEZONE``), so an evening event stored in UTC is not a day late.
         """
         from wattcast.data.sources import read_file_bytes
 
         path = Path(path)
         default = "cal_" + "".join(ch if ch.isalnum() else "_" for ch in path.stem)
-        return cls.from_ics_bytes(read_file_bytes(path, "calendar"), name or default, str(path))
+        data = read_file_bytes(path, "calendar")
+        return cls.from_ics_bytes(data, name or default, str(path), closed)
 
     @classmethod
-    def from_ics_bytes(cls, data: bytes, name: str, source: str = "<calendar>") -> DayCalendar:
+    def from_ics_bytes(
+        cls, data: bytes, name: str, source: str = "<calendar>", closed: bool = True
+    ) -> DayCalendar:
         """A calendar from the text of an iCalendar file."""
+        events, zone = ics_events(data, source)
         days: set[dt.date] = set()
-        for event in ics_events(data, source):
-            days.update(_event_days(event))
-        return cls(name, frozenset(days))
+        for event in events:
+            days.update(_event_days(event, zone))
+        return cls(name, frozenset(days), closed)
 
     @classmethod
     def from_holidays(cls, country: str) -> DayCalendar:
@@ -82,28 +92,64 @@ def with_holidays(
     return [*calendars, *([DayCalendar.from_holidays(country)] if country else [])]
 
 
-def ics_events(data: bytes, source: str) -> list[object]:
-    """The events (with a start) of an iCalendar file's text."""
+def ics_events(data: bytes, source: str) -> tuple[list[object], str | None]:
+    """The events (with a start) of an iCalendar file's text, and its zone if it names one."""
     import icalendar
 
     try:
         calendar = icalendar.Calendar.from_ical(data)
     except (ValueError, IndexError, KeyError) as exc:
         raise InputError(f"{source}: not a valid iCalendar file ({exc}).") from None
-    return [e for e in calendar.walk("VEVENT") if e.get("DTSTART") is not None]
+    zone = calendar.get("X-WR-TIMEZONE")
+    events = [e for e in calendar.walk("VEVENT") if e.get("DTSTART") is not None]
+    return events, None if zone is None else str(zone)
 
 
-def _event_days(event: object) -> list[dt.date]:
+def ics_periods(
+    data: bytes, source: str, zone: str | None
+) -> list[tuple[dt.datetime, dt.datetime]]:
+    """``[start, end)`` of every event as zone-aware times: all-day events span their local
+    days in ``zone`` (or the calendar's own), timed events keep their instants."""
+    from zoneinfo import ZoneInfo
+
+    events, own = ics_events(data, source)
+    tz = ZoneInfo(zone or own or "UTC")
+    periods = []
+    for event in events:
+        start = event.get("DTSTART").dt  # type: ignore[attr-defined]
+        end_prop = event.get("DTEND")  # type: ignore[attr-defined]
+        end = end_prop.dt if end_prop is not None else None
+        if not isinstance(start, dt.datetime):  # all day: local midnights
+            start = dt.datetime.combine(start, dt.time(), tz)
+            end = dt.datetime.combine(end, dt.time(), tz) if end else start + dt.timedelta(days=1)
+        else:
+            start = start if start.tzinfo else start.replace(tzinfo=tz)
+            end = end if end is None or end.tzinfo else end.replace(tzinfo=tz)
+            end = end or start
+        periods.append((start, end))
+    return periods
+
+
+def _local(moment: dt.datetime, zone: str | None) -> dt.datetime:
+    """A timed event's moment on the calendar's local clock (naive)."""
+    if moment.tzinfo is not None and zone:
+        from zoneinfo import ZoneInfo
+
+        moment = moment.astimezone(ZoneInfo(zone))
+    return moment.replace(tzinfo=None)
+
+
+def _event_days(event: object, zone: str | None = None) -> list[dt.date]:
     start = event.get("DTSTART").dt  # type: ignore[attr-defined]
     end_prop = event.get("DTEND")  # type: ignore[attr-defined]
     end = end_prop.dt if end_prop is not None else None
     all_day = not isinstance(start, dt.datetime)
-    first = start if all_day else start.date()
+    first = start if all_day else _local(start, zone).date()
     if end is None:
         return [first]
     if all_day:
         last = end - dt.timedelta(days=1)  # DTEND of an all-day event is exclusive
     else:
-        last = (end - dt.timedelta(microseconds=1)).date()
+        last = (_local(end, zone) - dt.timedelta(microseconds=1)).date()
     count = (last - first).days + 1
     return [first + dt.timedelta(days=k) for k in range(max(count, 1))]

@@ -50,6 +50,7 @@ class Night:
     period: tuple[pd.Timestamp, pd.Timestamp]  # the forecast period, [start, end)
     frequency: str  # "daily" or "hourly"
     live: bool  # a night happening now (else a replay of a past one)
+    honest: bool = False  # a backtest night: a file of measurements gives no forecast
 
     def times(self, first: pd.Timestamp, stop: pd.Timestamp) -> pd.DatetimeIndex:
         step = "1D" if self.frequency == "daily" else "1h"
@@ -133,6 +134,8 @@ class _TableProvider:
         return self.table[self.table["time"] < self.night.cutoff].reset_index(drop=True)
 
     def ahead(self) -> pd.DataFrame:
+        if self.night.honest:  # measured after the night: not known at its cut-off
+            return self.table.iloc[:0]
         return self.table[self.table["time"] >= self.night.period[0]].reset_index(drop=True)
 
 

@@ -10,7 +10,9 @@ where there is no value), and ``daily_units``. No API key. Requests have a
 timeout and are retried a few times with backoff on connection errors and on
 429/5xx answers; an error answer (``{"error": true, "reason": ...}``), a body
 that is not that JSON, or a failed connection end in :class:`WeatherError`,
-which the nightly job turns into its fallback.
+which the nightly job turns into its fallback. Once the service has failed
+that way, the client asks it nothing more (a night does not wait out the
+retries of every request when the service is down).
 """
 
 from __future__ import annotations
@@ -64,6 +66,7 @@ class OpenMeteo:
     ) -> None:
         self.latitude, self.longitude, self.url, self.timeout = latitude, longitude, url, timeout
         self._pool: Any = None
+        self._down: str | None = None  # why the service is not answering, once it failed
 
     @property
     def location(self) -> str:
@@ -84,6 +87,16 @@ class OpenMeteo:
         return parse(self._get(base + PATHS[endpoint], query), frequency, variables)
 
     def _get(self, url: str, query: dict[str, str]) -> bytes:
+        if self._down is not None:
+            raise WeatherError(self._down)
+        try:
+            return self._request(url, query)
+        except WeatherError as exc:
+            if "no answer" in str(exc) or "HTTP 5" in str(exc):
+                self._down = str(exc)
+            raise
+
+    def _request(self, url: str, query: dict[str, str]) -> bytes:
         import urllib3
 
         if self._pool is None:

@@ -7,6 +7,7 @@ obey the same cut-off.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,7 +26,7 @@ from wattcast.features.extras import ExtraTable
 from wattcast.models.fleet import Fleet
 from wattcast.spec import RunSpec
 from wattcast.workflows.cluster import cluster
-from wattcast.workflows.inputs import ReadStats, load_inputs, read_batches
+from wattcast.workflows.inputs import JobInputs, ReadStats, load_inputs, read_batches
 
 REFIT_EVERY = {"daily": 1, "weekly": 7}
 PREDICTION_COLUMNS = ["meter", "timestamp", "actual", "mean", "lower", "upper"]
@@ -49,7 +50,7 @@ def backtest(
     window: WindowConfig,
     model: ModelConfig,
     periods: int = 28,
-    extras: Sequence[ExtraTable] = (),
+    extras: Sequence[ExtraTable] | Callable[[pd.Timestamp], Sequence[ExtraTable]] = (),
     calendars: Sequence[DayCalendar] = (),
     refit: str = "daily",
     n_jobs: int | None = 1,
@@ -59,6 +60,8 @@ def backtest(
 ) -> BacktestResult:
     """Forecast each of the last ``periods`` output periods from the data before its gap.
 
+    ``extras`` are tables, or a function of a night's cut-off giving the tables that
+    night would have had (the nightly protocol's weather); then every night refits.
     With ``on_error="skip"`` a meter that fails in any refit is left out of the
     predictions and named in ``failed`` with its reason; the others are scored.
     """
@@ -82,9 +85,10 @@ def backtest(
     for k in range(periods):
         target = last_start - (periods - 1 - k) * window.output
         cutoff = target - window.gap
-        if k % REFIT_EVERY[refit] == 0 or fleet is None:
+        if k % REFIT_EVERY[refit] == 0 or fleet is None or callable(extras):
+            tables = extras(cutoff) if callable(extras) else extras
             fleet = Fleet(window, model, n_jobs=n_jobs, backend=backend)
-            fleet.fit(frame, extras=extras, meter_extras=meter_extras, calendars=calendars,
+            fleet.fit(frame, extras=tables, meter_extras=meter_extras, calendars=calendars,
                       as_of=cutoff, on_error=on_error)  # fmt: skip
             failed.update(fleet.failed_)
             fit_seconds += fleet.timings_.train_wall
@@ -103,6 +107,9 @@ def run_backtest(
     """The backtest of every meter that ``spec`` names, a batch of meters at a time."""
     inputs = load_inputs(spec)
     window, model = spec.window_config(), spec.model_config()
+    if spec.backtest.protocol == "nightly":  # flags recorded after the fact are not known
+        window = dataclasses.replace(window, closed_flags=())
+        inputs.extras.clear()
     on_error = "raise" if spec.store.on_error == "fail" else "skip"
     results: list[BacktestResult] = []
     stats = ReadStats()
@@ -116,7 +123,7 @@ def run_backtest(
                 continue
             try:
                 results.append(backtest(
-                    frame, window, model, spec.backtest.days, inputs.extras_in(zone),
+                    frame, window, model, spec.backtest.days, _extras(spec, inputs, frame, zone),
                     inputs.calendars, spec.backtest.refit, spec.model.n_jobs, backend, on_error,
                     inputs.meter_extras_in(zone, names),
                 ))  # fmt: skip
@@ -125,6 +132,38 @@ def run_backtest(
             if progress is not None:
                 progress(len(names), len(inputs.meters))
     return _combined(results)
+
+
+def _extras(
+    spec: RunSpec, inputs: JobInputs, frame: MeterFrame, zone: str | None
+) -> Sequence[ExtraTable] | Callable[[pd.Timestamp], Sequence[ExtraTable]]:
+    """The batch's extras: as given, with the weather of ``[weather]`` when there is some.
+
+    Observed protocol: the weather measured on every day, the target days' included.
+    Nightly protocol: for each night, the weather measured before its cut-off and the
+    forecast of its period that the night could have had (or the fallback).
+    """
+    tables = inputs.extras_in(zone)
+    if not spec.weather.provider:
+        return tables
+    from wattcast.features.extras import ExtraTable
+    from wattcast.weather.night import Night, weather_for_night
+
+    window = spec.window_config()
+    frequency = "daily" if window.output >= pd.Timedelta("1D") else "hourly"
+    weather_zone = spec.data.tz or zone
+
+    def night_weather(cutoff: pd.Timestamp, first: pd.Timestamp, honest: bool) -> list[ExtraTable]:
+        period = (first, first + window.output)
+        night = Night(frame.start, cutoff, period, frequency, live=False, honest=honest)
+        found = weather_for_night(spec.weather, night, weather_zone)
+        if found.table is None:
+            return list(tables)
+        return [*tables, ExtraTable.from_frame(found.table, zone)]
+
+    if spec.backtest.protocol == "observed":
+        return night_weather(frame.end, frame.end, honest=False)
+    return lambda cutoff: night_weather(cutoff, cutoff + window.gap, honest=True)
 
 
 def _failed(names: list[str], reason: str | None, failures: dict[str, str] | None = None

@@ -21,6 +21,7 @@ tz = "America/New_York"
 [extras]
 common = ["data/daily_extras.csv"]   # daily temperature and a no-school flag
 closed_flags = ["noschool"]
+half_days = ["data/half_days_2016-17.ics"]
 
 [model]
 n_jobs = 2

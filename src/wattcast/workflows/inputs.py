@@ -89,10 +89,20 @@ def load_inputs(spec: RunSpec) -> JobInputs:
         for m, paths in extras.meter_extras.items()
     }
     calendars = [DayCalendar.from_ics(path) for path in extras.calendars]
+    if extras.half_days:
+        calendars.append(_half_days(extras.half_days))
     if extras.holidays:
         calendars.append(DayCalendar.from_holidays(extras.holidays))
     units = {m: unit_of(m, data.units) for m in meters}
     return JobInputs(source, meters, zones, units, tables, per_meter, calendars)
+
+
+def _half_days(paths: tuple[Path, ...]) -> DayCalendar:
+    """Every half-day calendar as one ``half_day`` feature (not a closed day)."""
+    days: set[object] = set()
+    for path in paths:
+        days.update(DayCalendar.from_ics(path).dates)  # type: ignore[arg-type]
+    return DayCalendar("half_day", frozenset(days), closed=False)
 
 
 def _extras_table(path: Path, encoding: str, zone: str | None) -> pd.DataFrame:

@@ -1,0 +1,210 @@
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import write_site
+from weather_standin import StandIn
+
+from wattcast import InputError
+from wattcast.spec import RunSpec
+from wattcast.store.store import ForecastStore
+from wattcast.weather.open_meteo import WeatherError, parse
+from wattcast.workflows.pipeline import run_job
+
+ROOT = Path(__file__).resolve().parent.parent
+NOAA = ROOT / "bench" / "data" / "noaa_daily_temperature.csv"
+
+
+@pytest.fixture(autouse=True)
+def quick_retries(monkeypatch: pytest.MonkeyPatch) -> None:
+    from wattcast.weather import open_meteo
+
+    monkeypatch.setattr(open_meteo, "BACKOFF", 0.01)  # the same retries, shorter waits
+
+
+def andover_temperature(day: dt.date) -> float:
+    """A mean daily temperature in °C with a season, as the stand-in's 'truth'."""
+    return round(-2.0 + 12.0 * np.sin(2 * np.pi * (day.timetuple().tm_yday - 110) / 365), 1)
+
+
+def site(folder: Path, andover: Path, weather: str) -> RunSpec:
+    config = write_site(folder, andover / "meters.csv.gz", tz="America/New_York", input="28D",
+                        more=f"[weather]\n{weather}\n")  # fmt: skip
+    return RunSpec.from_toml(config)
+
+
+def open_meteo(url: str) -> str:
+    return (f'provider = "open-meteo"\nlatitude = 42.6583\nlongitude = -71.137\nurl = "{url}"\n'
+            'timeout = "1s"')  # fmt: skip
+
+
+def weather_of(store: ForecastStore, run_id: int) -> dict:
+    return json.loads(store.run(run_id)["weather"])
+
+
+def test_a_night_asks_the_service_then_runs_on_when_it_is_stopped(
+    tmp_path: Path, andover: Path
+) -> None:
+    with StandIn(andover_temperature) as service:
+        spec = site(tmp_path, andover, open_meteo(service.url))
+        first = run_job(spec, "run", "2017-03-10")
+    store = ForecastStore(spec.store.path)
+    assert first.exit_code == 0 and len(store.current_forecasts()) == 7 * 96
+    assert weather_of(store, first.run_id) == {"provider": "open-meteo", "fallback": None,
+                                               "covered": ["2016-09-02", "2017-03-11"]}  # fmt: skip
+    paths = {path for path, _ in service.requests}
+    assert paths == {"/v1/archive", "/v1/forecast"}
+    for _, query in service.requests:
+        assert (query["latitude"], query["longitude"]) == ("42.6583", "-71.137")
+        assert query["daily"] == "temperature_2m_mean" and query["timezone"] == "America/New_York"
+    ahead = [q for p, q in service.requests if p == "/v1/forecast" and q["start_date"] >= "2017-03"]
+    assert ahead[-1]["start_date"] == "2017-03-11"  # the replayed night's period, by its dates
+    # the service is gone: the night still runs, on the site's own climatology
+    later = run_job(spec, "run", "2017-03-16")
+    assert later.exit_code == 0 and later.meters == 7 and not later.failed
+    forecasts = store.query("SELECT COUNT(*) AS n FROM forecasts WHERE run_id = ?",
+                            (later.run_id,))["n"].iloc[0]  # fmt: skip
+    assert forecasts == 672
+    record = weather_of(store, later.run_id)
+    assert record["fallback"] == "climatology" and "no answer" in record["note"]
+
+
+def test_a_night_run_again_uses_the_same_numbers(tmp_path: Path, andover: Path) -> None:
+    with StandIn(andover_temperature) as service:
+        spec = site(tmp_path, andover, open_meteo(service.url))
+        first = run_job(spec, "run", "2017-03-10", out=tmp_path / "a.csv")
+        service.values = lambda day: 40.0  # the provider's numbers change...
+        asked = len(service.requests)
+        again = run_job(spec, "run", "2017-03-10", out=tmp_path / "b.csv")
+    assert len(service.requests) == asked  # ...but nothing was asked again
+    assert (tmp_path / "a.csv").read_bytes() == (tmp_path / "b.csv").read_bytes()
+    store = ForecastStore(spec.store.path)
+    assert weather_of(store, again.run_id)["fallback"] is None
+    assert store.runs()[0]["superseded_by"] == again.run_id != first.run_id
+
+
+def test_a_live_night_without_the_service_uses_an_earlier_nights_forecast(
+    tmp_path: Path, andover: Path
+) -> None:
+    with StandIn(andover_temperature) as service:
+        spec = site(tmp_path, andover, open_meteo(service.url))
+        night = pd.Timestamp("2017-03-10", tz="America/New_York")
+        run_job(spec, "run", "2017-03-10", now=night)  # live: fetches a week ahead
+    assert any(q.get("end_date") == "2017-03-17" for _, q in service.requests)
+    summary = run_job(spec, "run", "2017-03-11", now=night + pd.Timedelta(days=1))
+    record = weather_of(ForecastStore(spec.store.path), summary.run_id)
+    assert record["fallback"] is None and record["covered"][1] >= "2017-03-12"
+
+
+@pytest.mark.parametrize(
+    ("mode", "note"),
+    [("slow", "no answer"), ("error", "HTTP 500"), ("garbage", "not JSON"),
+     ("refuse", "HTTP 400 (Parameter start_date is out of range)")],
+)  # fmt: skip
+def test_a_misbehaving_service_never_fails_the_night(
+    tmp_path: Path, andover: Path, mode: str, note: str
+) -> None:
+    with StandIn(andover_temperature, mode=mode) as service:
+        spec = site(tmp_path, andover, open_meteo(service.url))
+        summary = run_job(spec, "run", "2017-03-10")
+    assert summary.exit_code == 0 and not summary.failed
+    record = weather_of(ForecastStore(spec.store.path), summary.run_id)
+    # no history either: the night goes without weather rather than failing
+    assert record["fallback"] == "drop" and note in record["note"]
+
+
+def test_a_range_that_stops_short_falls_back_for_what_is_missing(
+    tmp_path: Path, andover: Path
+) -> None:
+    with StandIn(andover_temperature, mode="short") as service:
+        spec = site(tmp_path, andover, open_meteo(service.url))
+        summary = run_job(spec, "run", "2017-03-10")
+    record = weather_of(ForecastStore(spec.store.path), summary.run_id)
+    assert record["fallback"] == "climatology" and summary.exit_code == 0
+
+
+def test_fallbacks_fail_and_drop(tmp_path: Path, andover: Path, cli) -> None:
+    with StandIn(andover_temperature, mode="error") as service:
+        spec = site(tmp_path, andover, open_meteo(service.url) + '\nfallback = "fail"')
+        with pytest.raises(InputError, match=r"weather: open-meteo gave no weather for "
+                                             r"2017-03-11 .. 2017-03-11 \(.*HTTP 500"):  # fmt: skip
+            run_job(spec, "run", "2017-03-10")
+        result = cli("run", "--config", tmp_path / "site.toml", "--as-of", "2017-03-10")
+        assert result.exit_code == 2 and result.stderr.count("\n") == 1
+    with StandIn(andover_temperature) as service:
+        dropping = site(tmp_path, andover, open_meteo(service.url) + '\nfallback = "drop"')
+        service.mode = "error"
+        summary = run_job(dropping, "run", "2017-03-10")
+    assert summary.exit_code == 0
+
+
+def test_ghcnd_station_file_as_downloaded(tmp_path: Path, andover: Path) -> None:
+    ghcnd = f'provider = "ghcnd"\npath = "{NOAA}"\nunits = "F"'
+    spec = site(tmp_path, andover, ghcnd)
+    summary = run_job(spec, "run", "2017-03-10")
+    store = ForecastStore(spec.store.path)
+    assert weather_of(store, summary.run_id)["fallback"] is None
+    features = json.loads(store.run(summary.run_id)["record"])["features"]
+    assert "temperature" in features
+    short = tmp_path / "short.csv"
+    table = pd.read_csv(NOAA, dtype={"DATE": str})
+    table[table["DATE"] <= "20170304"].to_csv(short, index=False)
+    spec = spec.with_flags({"weather.path": str(short)})
+    summary = run_job(spec, "run", "2017-03-10")
+    record = weather_of(store, summary.run_id)
+    assert record["fallback"] == "climatology" and record["covered"][1] == "2017-03-04"
+
+
+def test_ghcnd_files_from_climate_data_online_and_their_errors(tmp_path: Path) -> None:
+    from wattcast.weather.ghcnd import read_ghcnd
+
+    cdo = tmp_path / "cdo.csv"
+    cdo.write_text('"STATION","NAME","DATE","TMAX","TMIN"\n'
+                   '"USC00194105","LOWELL, MA US","2017-03-01","50","32"\n'
+                   '"USC00194105","LOWELL, MA US","2017-03-02","",""\n')  # fmt: skip
+    table = read_ghcnd(cdo, "F")
+    assert table["temperature"].iloc[0] == pytest.approx(((50 + 32) / 2 - 32) * 5 / 9)
+    assert np.isnan(table["temperature"].iloc[1])
+    two = tmp_path / "two.csv"
+    two.write_text("STATION,DATE,TMAX,TMIN\nA,20170301,1,0\nB,20170301,2,1\n")
+    with pytest.raises(InputError, match=r"2 stations \(A, B\); choose one with \[weather\]"):
+        read_ghcnd(two, "C")
+    assert read_ghcnd(two, "C", station="B")["TMAX"].tolist() == [2.0]
+    bad = tmp_path / "bad.csv"
+    bad.write_text("STATION,DATE,TMAX,TMIN\nA,March 1st,1,0\n")
+    with pytest.raises(InputError, match=r"bad\.csv, column 'DATE', line 2: cannot read"):
+        read_ghcnd(bad, "C")
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [(b"not json", "not JSON"), (b"[1, 2]", "not an object"),
+     (b'{"error": true, "reason": "Latitude must be in range"}', "refused: Latitude must be"),
+     (b'{"daily": {"temperature_2m_mean": [1]}}', "no daily block with times"),
+     (b'{"daily": {"time": ["2017-03-01"], "temperature_2m_mean": [1, 2]}}',
+      "no daily 'temperature_2m_mean' values")],
+)  # fmt: skip
+def test_answers_are_read_as_documented(body: bytes, message: str) -> None:
+    with pytest.raises(WeatherError, match=message):
+        parse(body, "daily", ["temperature_2m_mean"])
+    good = parse(b'{"utc_offset_seconds": -18000, "timezone": "America/New_York",'
+                 b'"daily_units": {"temperature_2m_mean": "\xc2\xb0C"},'
+                 b'"daily": {"time": ["2017-03-01", "2017-03-02"],'
+                 b'"temperature_2m_mean": [1.5, null]}}', "daily", ["temperature_2m_mean"])  # fmt: skip
+    assert good.values["temperature_2m_mean"] == [1.5, None] and good.utc_offset_seconds == -18000
+    assert good.units["temperature_2m_mean"] == "°C"
+
+
+def test_weather_needs_its_location_or_file(tmp_path: Path) -> None:
+    path = tmp_path / "site.toml"
+    path.write_text('[weather]\nprovider = "open-meteo"\nlatitude = 42.6\n')
+    with pytest.raises(InputError, match=r"provider 'open-meteo' needs \[weather\] longitude"):
+        RunSpec.from_toml(path)
+    path.write_text('[weather]\nprovider = "ghcnd"\n')
+    with pytest.raises(InputError, match=r"needs \[weather\] path \(--weather-path\)"):
+        RunSpec.from_toml(path)
