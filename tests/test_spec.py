@@ -47,8 +47,8 @@ def test_every_option_has_one_name_as_key_and_flag() -> None:
     for section, key, meta in options():
         flag = meta.flag_name(key)
         # the flag is the key, or names the section where the key alone says little
-        dashed = key.replace("_", "-")
-        assert flag in (None, dashed, section, f"{section}-{dashed}")
+        dashed, table = key.replace("_", "-"), section.split(".")[-1]
+        assert flag in (None, dashed, table, f"{table}-{dashed}")
         assert meta.help.endswith(".")
 
 

@@ -287,6 +287,11 @@ def option(default: object, kind: Kind, help: str, **how: Any) -> Any:
     return field(default=default, metadata=meta)
 
 
+def subsection(section_type: type) -> Any:
+    """A field that is a table of its own inside a section (``[alerts.email]``)."""
+    return field(default_factory=section_type, metadata={"subsection": section_type})
+
+
 def _days(n: int) -> dt.timedelta:
     return dt.timedelta(days=n)
 
@@ -475,8 +480,38 @@ class StoreSection:
 
 
 @dataclass(frozen=True)
+class EmailSection:
+    """[alerts.email]: the nightly digest by e-mail."""
+
+    host: str | None = option(None, Text(expected="a host name"), "SMTP server of the digest.",
+                              flag="email-host")  # fmt: skip
+    port: int = option(25, Whole(1), "Its port.", flag="email-port")
+    sender: str | None = option(None, Text(expected="an address"), "From address.",
+                                flag="email-sender")  # fmt: skip
+    to: tuple[str, ...] = option(
+        (), Many(Text(), "a list of addresses", split_commas=True), "Recipients.", flag="email-to"
+    )
+    username: str | None = option(None, Text(), "SMTP login, when the server asks for one.",
+                                  flag="email-username")  # fmt: skip
+    password_env: str | None = option(
+        None, Text(expected="the name of an environment variable"),
+        "Environment variable that holds the SMTP password.", flag="email-password-env",
+    )  # fmt: skip
+    starttls: bool = option(False, Switch(), "Upgrade the connection with STARTTLS.",
+                            flag="email-starttls")  # fmt: skip
+
+
+@dataclass(frozen=True)
+class WebhookSection:
+    """[alerts.webhook]: new events POSTed as JSON (Slack and Teams show its text)."""
+
+    url: str | None = option(None, Text(expected="a URL"), "Where new events are POSTed.",
+                             flag="webhook-url")  # fmt: skip
+
+
+@dataclass(frozen=True)
 class AlertsSection:
-    """[alerts]: which flagged readings make an event, and what energy costs."""
+    """[alerts]: which flagged readings make an event, what energy costs, who hears of it."""
 
     min_duration: dt.timedelta = option(
         dt.timedelta(minutes=30), Duration(zero_ok=True),
@@ -491,6 +526,16 @@ class AlertsSection:
     )  # fmt: skip
     tariff: float | None = option(None, Number(0.0), "Price per kWh, for the cost of events.")
     currency: str = option("$", Text(), "Currency sign shown with costs.")
+    expected: tuple[Path, ...] = option(
+        (), Many(FilePath(), "a list of .ics paths"),
+        "iCalendar files of scheduled use (bookings): events during them are expected.",
+    )  # fmt: skip
+    meter_expected: dict[str, tuple[Path, ...]] = option(
+        {}, Table(Many(FilePath(), "paths"), "a table of meter = [paths]"),
+        "Scheduled use of one meter, METER=FILE.ics.",
+    )  # fmt: skip
+    email: EmailSection = subsection(EmailSection)
+    webhook: WebhookSection = subsection(WebhookSection)
 
 
 @dataclass(frozen=True)
@@ -539,11 +584,12 @@ class RunSpec:
     def with_flags(self, flags: Mapping[str, object]) -> RunSpec:
         """This specification with the options given on the command line.
 
-        ``flags`` maps ``section.key`` to the raw flag value; ``None`` (not given) is skipped.
+        ``flags`` maps ``section.key`` (``alerts.email.host``) to the raw flag value;
+        ``None`` (not given) is skipped.
         """
-        changed: dict[str, dict[str, object]] = {}
-        for section, key, meta in options():
-            raw = flags.get(f"{section}.{key}")
+        spec = self
+        for path, key, meta in options():
+            raw = flags.get(f"{path}.{key}")
             if raw is None or (meta.kind.many and not raw):
                 continue
             try:
@@ -551,12 +597,8 @@ class RunSpec:
             except Bad as exc:
                 flag = meta.flag_name(key) or key
                 raise InputError(f"`--{flag}` must be {exc}. Got {_shown(raw)}.") from None
-            changed.setdefault(section, {})[key] = value
-        sections = {
-            name: dataclasses.replace(getattr(self, name), **values)
-            for name, values in changed.items()
-        }
-        return dataclasses.replace(self, **sections).validated()
+            spec = _replaced(spec, path.split("."), key, value)
+        return spec.validated()
 
     @classmethod
     def _build(cls, raw: Mapping[str, Any], base: Path | None, origin: str) -> RunSpec:
@@ -587,12 +629,15 @@ class RunSpec:
         return self
 
     # -- writing -----------------------------------------------------------
-    def to_settings(self) -> dict[str, dict[str, object]]:
+    def to_settings(self) -> dict[str, Any]:
         """Every option as plain JSON values; :meth:`from_settings` reads it back."""
-        out: dict[str, dict[str, object]] = {}
-        for section, key, meta in options():
-            value = getattr(getattr(self, section), key)
-            out.setdefault(section, {})[key] = None if value is None else meta.kind.dump(value)
+        out: dict[str, Any] = {}
+        for path, key, meta in options():
+            value = getattr(_at(self, path), key)
+            table = out
+            for part in path.split("."):
+                table = table.setdefault(part, {})
+            table[key] = None if value is None else meta.kind.dump(value)
         return out
 
     def digest(self, *sections: str) -> str:
@@ -646,17 +691,39 @@ def _section_types() -> dict[str, type]:
 
 
 def options() -> Iterator[tuple[str, str, Option]]:
-    """Every option: (section, key, its :class:`Option`), in the order of the sections."""
+    """Every option: (its table, as ``alerts.email``; its key; its :class:`Option`)."""
     for section, section_type in _section_types().items():
-        for f in dataclasses.fields(section_type):
-            yield section, f.name, f.metadata["option"]
+        yield from _options_of(section_type, section)
+
+
+def _options_of(section_type: type, path: str) -> Iterator[tuple[str, str, Option]]:
+    for f in dataclasses.fields(section_type):
+        if "subsection" in f.metadata:
+            yield from _options_of(f.metadata["subsection"], f"{path}.{f.name}")
+        else:
+            yield path, f.name, f.metadata["option"]
+
+
+def _at(spec: object, path: str) -> Any:
+    for part in path.split("."):
+        spec = getattr(spec, part)
+    return spec
+
+
+def _replaced(node: Any, path: list[str], key: str, value: object) -> Any:
+    """``node`` with the option ``key`` of its table at ``path`` set to ``value``."""
+    if not path:
+        return dataclasses.replace(node, **{key: value})
+    child = getattr(node, path[0])
+    return dataclasses.replace(node, **{path[0]: _replaced(child, path[1:], key, value)})
 
 
 def _read_section(
     section_type: type, name: str, given: Mapping[str, Any], base: Path | None, origin: str
 ) -> object:
-    fields = {f.name: f.metadata["option"] for f in dataclasses.fields(section_type)}
-    renamed = {old: key for key, meta in fields.items() for old in meta.legacy}
+    fields = {f.name: f.metadata for f in dataclasses.fields(section_type)}
+    renamed = {old: key for key, meta in fields.items() if "option" in meta
+               for old in meta["option"].legacy}  # fmt: skip
     values: dict[str, object] = {}
     for raw_key, raw in given.items():
         key = renamed.get(raw_key, raw_key)
@@ -666,8 +733,14 @@ def _read_section(
             )
         if raw is None:
             continue
+        if "subsection" in fields[key]:
+            if not isinstance(raw, Mapping):
+                raise InputError(f"{origin}[{name}.{key}] must be a table of settings.")
+            values[key] = _read_section(fields[key]["subsection"], f"{name}.{key}", raw, base,
+                                        origin)  # fmt: skip
+            continue
         try:
-            values[key] = fields[key].kind.parse(raw, base)
+            values[key] = fields[key]["option"].kind.parse(raw, base)
         except Bad as exc:
             raise InputError(f"{origin}[{name}] {key} must be {exc}. Got {_shown(raw)}.") from None
     return section_type(**values)
@@ -705,7 +778,6 @@ def example_toml() -> str:
         "# Command-line flags override these settings; `wattcast --help` lists them.",
         "",
     ]
-    settings = RunSpec().to_settings()
     shown = {"data.source": '"meters.csv"', "data.tz": '"America/New_York"',
              "store.path": '"wattcast.db"'}  # fmt: skip
     section = None
@@ -715,9 +787,17 @@ def example_toml() -> str:
             section = name
         value = shown.get(f"{name}.{key}")
         prefix = "" if value is not None else "# "
-        value = value or _toml_value(settings[name][key])
+        value = value or _toml_value(default_of(name, key))
         lines.append(f"{prefix}{key} = {value}".ljust(44) + f"# {meta.help}")
     return "\n".join(lines) + "\n"
+
+
+def default_of(path: str, key: str) -> object:
+    """An option's default as it is written in settings (JSON)."""
+    table: Any = RunSpec().to_settings()
+    for part in path.split("."):
+        table = table[part]
+    return table[key]
 
 
 def _toml_value(value: object) -> str:
@@ -739,11 +819,10 @@ def _toml_value(value: object) -> str:
 def options_table() -> str:
     """The README's table of options: TOML key, flag, default and meaning."""
     rows = ["| TOML | flag | default | meaning |", "|---|---|---|---|"]
-    settings = RunSpec().to_settings()
     for name, key, meta in options():
         flag = meta.flag_name(key)
         flags = ", ".join(f"`--{f}`" for f in ([flag] if flag else []) + list(meta.aliases))
-        default = settings[name][key]
+        default = default_of(name, key)
         shown = "" if default in (None, [], {}) else f"`{_toml_value(default)}`"
         rows.append(f"| `[{name}] {key}` | {flags or 'argument DATA'} | {shown} | {meta.help} |")
     return "\n".join(rows)

@@ -35,7 +35,7 @@ OutOpt = Annotated[
     typer.Option("--out", help="Forecast file (.csv, .csv.gz, .parquet) or folder of parts."),
 ]
 ProfileOpt = Annotated[bool, typer.Option("--profile", help="Print stage timings.")]
-JOB_SECTIONS = ("data", "extras", "model", "weather", "store")
+JOB_SECTIONS = ("data", "extras", "model", "weather", "store", "alerts")
 
 
 def register(app: typer.Typer) -> None:
@@ -123,6 +123,15 @@ def summary_lines(summary: JobSummary) -> list[str]:
     ]
     if summary.run_id is not None:
         lines.append(f"actuals recorded: {summary.actuals}; events: " + events_line(summary))
+    weather = summary.record.get("weather")
+    if weather:
+        covered = " .. ".join(weather.get("covered") or ["nothing"])
+        lines.append(f"weather: {weather['provider']}, covered {covered}, fallback "
+                     f"{weather['fallback'] or 'none'}"
+                     + (f" ({weather['note']})" if weather.get("note") else ""))  # fmt: skip
+    for sent in summary.deliveries:
+        outcome = "sent" if sent["error"] is None else f"failed ({sent['error']})"
+        lines.append(f"alerts by {sent['channel']}: {outcome}, {sent['events']} event(s)")
     return lines
 
 
@@ -130,11 +139,9 @@ def events_line(summary: JobSummary) -> str:
     """The events this job made or grew, by their own local day."""
     if not summary.events:
         return "none"
-    from wattcast.store.times import format_epoch
-
     by_day: dict[str, list[float]] = {}
     for event in summary.events:
-        day = format_epoch(event["start"], event["zone"])[:10]
+        day = event["start"][:10]
         by_day.setdefault(day, []).append(event["kwh_above_band"])
     return "; ".join(f"{day}: {len(kwh)} ({sum(kwh):,.1f} kWh above band)"
                      for day, kwh in sorted(by_day.items()))  # fmt: skip

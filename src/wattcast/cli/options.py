@@ -18,7 +18,7 @@ from typing import Annotated, Any
 
 import typer
 
-from wattcast.spec import Option, RunSpec, Switch, options
+from wattcast.spec import Option, RunSpec, Switch, default_of, options
 
 ConfigOpt = Annotated[
     Path | None,
@@ -41,7 +41,8 @@ def _parameter(section: str, key: str, meta: Option, default: object) -> inspect
     else:
         kind = str | None
     option = typer.Option(*names, help=help_text, show_default=False)
-    return inspect.Parameter(f"{section}__{key}", inspect.Parameter.KEYWORD_ONLY, default=None,
+    name = f"{section.replace('.', '__')}__{key}"
+    return inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=None,
                              annotation=Annotated[kind, option])  # fmt: skip
 
 
@@ -64,12 +65,11 @@ def spec_options(
     def decorate(command: Callable[..., None]) -> Callable[..., None]:
         own = [p for p in inspect.signature(command, eval_str=True).parameters.values()
                if p.name != "spec"]  # fmt: skip
-        defaults = RunSpec().to_settings()
         added = [
             parameter
             for section, key, meta in options()
-            if section in sections and f"{section}.{key}" not in exclude
-            if (parameter := _parameter(section, key, meta, defaults[section][key])) is not None
+            if section.split(".")[0] in sections and f"{section}.{key}" not in exclude
+            if (parameter := _parameter(section, key, meta, default_of(section, key))) is not None
         ]
         config = inspect.Parameter("config", inspect.Parameter.KEYWORD_ONLY, default=None,
                                    annotation=ConfigOpt)  # fmt: skip

@@ -108,10 +108,16 @@ CREATE TABLE deliveries (
     run_id INTEGER NOT NULL,
     channel TEXT NOT NULL,
     status TEXT NOT NULL CHECK (status IN ('sent', 'failed')),
-    events TEXT NOT NULL,
+    events INTEGER NOT NULL,
     detail TEXT,
     at_utc TEXT NOT NULL
 );
+CREATE TABLE delivered (
+    channel TEXT NOT NULL,
+    event_id INTEGER NOT NULL,
+    delivery_id INTEGER NOT NULL,
+    PRIMARY KEY (channel, event_id)
+) WITHOUT ROWID;
 """
 
 #: The schema of release 0.1 (kept to migrate its stores and to test that migration).

@@ -330,6 +330,65 @@ class ForecastStore:
                         finished_utc=finished_utc)  # fmt: skip
         return run_id
 
+    # -- deliveries of alerts ------------------------------------------------
+    def undelivered(self, channel: str) -> list[dict[str, Any]]:
+        """Events to alert (new, or alerted on another channel) not yet sent on ``channel``."""
+        with self.connect() as db:
+            db.row_factory = sqlite3.Row
+            rows = db.execute(
+                """SELECT e.*, m.name AS meter, m.zone AS zone, m.unit AS unit FROM events e
+                   JOIN meters m ON m.id = e.meter_id WHERE e.status IN ('new', 'alerted')
+                   AND NOT EXISTS (SELECT 1 FROM delivered d WHERE d.channel = ?
+                                   AND d.event_id = e.id) ORDER BY e.start""",
+                (channel,),
+            )
+            return [dict(r) for r in rows]
+
+    def record_delivery(
+        self, run_id: int, channel: str, event_ids: Sequence[int], error: str | None, at_utc: str
+    ) -> None:
+        """One message sent (``error`` None: its events are delivered) or not."""
+        with self.transaction() as db:
+            cursor = db.execute(
+                "INSERT INTO deliveries (run_id, channel, status, events, detail, at_utc) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (run_id, channel, "sent" if error is None else "failed", len(event_ids), error,
+                 at_utc),
+            )  # fmt: skip
+            if error is None:
+                db.executemany(
+                    "INSERT OR IGNORE INTO delivered VALUES (?, ?, ?)",
+                    [(channel, int(e), cursor.lastrowid) for e in event_ids],
+                )
+
+    def mark_alerted(self, channels: Sequence[str]) -> None:
+        """New events delivered on every channel become 'alerted'."""
+        if not channels:
+            return
+        marks = ",".join("?" * len(channels))
+        with self.transaction() as db:
+            db.execute(
+                f"""UPDATE events SET status = 'alerted' WHERE status = 'new' AND
+                    (SELECT COUNT(DISTINCT channel) FROM delivered d WHERE d.event_id = events.id
+                     AND d.channel IN ({marks})) = ?""",
+                (*channels, len(channels)),
+            )
+
+    def add_to_record(self, run_id: int, key: str, value: object) -> None:
+        """Add what happened after a run closed (its deliveries) to its record."""
+        with self.transaction() as db:
+            row = db.execute("SELECT record FROM runs WHERE id = ?", (run_id,)).fetchone()
+            record = json.loads(row[0] or "{}") if row else {}
+            record[key] = value
+            db.execute("UPDATE runs SET record = ? WHERE id = ?",
+                       (json.dumps(record, default=str), run_id))  # fmt: skip
+
+    def deliveries(self, run_id: int) -> list[dict[str, Any]]:
+        with self.connect() as db:
+            db.row_factory = sqlite3.Row
+            rows = db.execute("SELECT * FROM deliveries WHERE run_id = ? ORDER BY id", (run_id,))
+            return [dict(r) for r in rows]
+
     # -- the weather cache ---------------------------------------------------
     def cache_weather(
         self, provider: str, location: str, table: Any, kind: str, issued: str, fetched_utc: str

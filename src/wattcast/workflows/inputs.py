@@ -38,6 +38,7 @@ class JobInputs:
     extras: list[pd.DataFrame]  # as read; times are placed in each batch's zone
     meter_extras: dict[str, list[pd.DataFrame]]
     calendars: list[DayCalendar]
+    expected: dict[str, list[tuple[int, int]]] = field(default_factory=dict)  # meter, "*": all
     _in_zone: dict[str | None, list[ExtraTable]] = field(default_factory=dict)
 
     def groups(self, skip: set[str] = frozenset()) -> dict[str | None, list[str]]:  # type: ignore[assignment]
@@ -52,6 +53,11 @@ class JobInputs:
         """Another common extras table (the night's weather), for every zone."""
         self.extras.append(table)
         self._in_zone.clear()
+
+    def expected_use(self, meters: list[str]) -> dict[str, list[tuple[int, int]]]:
+        """Scheduled use of ``meters`` (epoch seconds, ``[start, end)``), global and their own."""
+        common = self.expected.get("*", [])
+        return {m: common + self.expected.get(m, []) for m in meters}
 
     def extras_in(self, zone: str | None) -> list[ExtraTable]:
         """The common extras on ``zone``'s wall clock (built once per zone)."""
@@ -94,7 +100,24 @@ def load_inputs(spec: RunSpec) -> JobInputs:
     if extras.holidays:
         calendars.append(DayCalendar.from_holidays(extras.holidays))
     units = {m: unit_of(m, data.units) for m in meters}
-    return JobInputs(source, meters, zones, units, tables, per_meter, calendars)
+    _check_named_meters(meters, spec.alerts.meter_expected, "meter_expected")
+    expected = {"*": _periods(spec.alerts.expected, data.tz)}
+    expected.update(
+        {m: _periods(paths, zones[m]) for m, paths in spec.alerts.meter_expected.items()}
+    )
+    return JobInputs(source, meters, zones, units, tables, per_meter, calendars, expected)
+
+
+def _periods(paths: tuple[Path, ...], zone: str | None) -> list[tuple[int, int]]:
+    """The events of iCalendar files as ``[start, end)`` in epoch seconds."""
+    from wattcast.data.sources import read_file_bytes
+    from wattcast.features.day_calendar import ics_periods
+
+    periods = []
+    for path in paths:
+        for start, end in ics_periods(read_file_bytes(path, "calendar"), str(path), zone):
+            periods.append((int(start.timestamp()), int(end.timestamp())))
+    return periods
 
 
 def _half_days(paths: tuple[Path, ...]) -> DayCalendar:

@@ -68,7 +68,8 @@ class JobSummary:
     forecast_start: str | None = None  # wall clock of the meters' own zones
     forecast_end: str | None = None
     actuals: int = 0
-    events: list[dict[str, Any]] = field(default_factory=list)  # events it made or grew
+    events: list[dict[str, Any]] = field(default_factory=list)  # the events of its night
+    deliveries: list[dict[str, Any]] = field(default_factory=list)  # alerts it sent
     exit_code: int = 0
     out: Path | None = None
     timings: Timings = field(default_factory=Timings)  # the last batch's stages, for --profile
@@ -83,7 +84,7 @@ class JobSummary:
 
     def figures(self) -> dict[str, object]:
         """Every figure, for the store."""
-        skip = {"failed", "events", "timings", "record", "out"}
+        skip = {"failed", "events", "deliveries", "timings", "record", "out"}
         figures = {k: v for k, v in asdict(self).items() if k not in skip}
         return {**figures, "parallel_efficiency": self.parallel_efficiency}
 
@@ -374,7 +375,9 @@ def _actuals_and_events(
     actuals = readings[["meter", "t"]].assign(value=readings["actual"].to_numpy())
     previous = store.continuing_events(list(ids), int(readings["t"].min()) - _join_gap(job))
     previous["meter"] = previous["meter_id"].map(ids)
-    events = update_events(readings, previous, frame.interval, job.inputs.units, job.thresholds)
+    expected = job.inputs.expected_use(names)
+    events = update_events(readings, previous, frame.interval, job.inputs.units, job.thresholds,
+                           expected)  # fmt: skip
     return actuals.reset_index(drop=True), events
 
 
@@ -421,16 +424,29 @@ def _close_run(job: _Job, run_id: int | None) -> None:
                          timings=summary.figures(),
                          period=(summary.forecast_start, summary.forecast_end),
                          weather=job.record.get("weather"), finished_utc=_utc_now())  # fmt: skip
-    summary.events = _events_of_run(job.store, run_id)
+    summary.events = _events_of_night(job)
     if job.spec.store.keep is not None:
         from wattcast.store.maintenance import prune
 
         prune(job.store, job.spec.store.keep)
+    if summary.command == "run":
+        from wattcast.delivery.deliver import channels, deliver
+
+        if channels(job.spec):
+            summary.deliveries = deliver(job.store, job.spec, run_id)
+            job.store.add_to_record(run_id, "deliveries", summary.deliveries)
 
 
-def _events_of_run(store: ForecastStore, run_id: int) -> list[dict[str, Any]]:
-    rows = store.query("SELECT id FROM events WHERE run_id = ? AND status != 'minor'", (run_id,))
-    return store.events_by_id([int(i) for i in rows["id"]]) if len(rows) else []
+def _events_of_night(job: _Job) -> list[dict[str, Any]]:
+    """The events of the day whose actuals this night completes (a re-run finds them too)."""
+    from wattcast.reporting.listing import event_rows
+
+    end = job.record.get("data_end")
+    if job.store is None or end is None:
+        return []
+    last = pd.Timestamp(end)
+    first = last - job.spec.window_config().output
+    return event_rows(job.store, job.spec.alerts.tariff, f"{first:%Y-%m-%d}", f"{last:%Y-%m-%d}")
 
 
 def _abandon(job: _Job, run_id: int | None, command: str, exc: BaseException) -> None:

@@ -1,0 +1,71 @@
+"""After every nightly run: alerts to the channels of ``[alerts.email]`` and ``[alerts.webhook]``.
+
+Each channel gets the events it has not had yet (new ones, or ones another channel
+already carried); an event is ``alerted`` once every channel has carried it. The
+e-mail digest goes out every night (with the forecast against the actuals even
+without events); the webhook only when there are new events. A delivery that
+fails is logged (a warning), recorded with the run, retried the next night with
+the events it missed, and never fails the run. Nothing is sent twice for the
+same event on the same channel. Acked and expected events are never sent.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import warnings
+from typing import Any
+
+from wattcast.errors import WattcastWarning
+from wattcast.store.store import ForecastStore
+
+
+class DeliveryWarning(WattcastWarning):
+    """An alert could not be delivered; it is tried again the next night."""
+
+
+def channels(spec: Any) -> list[str]:
+    alerts = spec.alerts
+    found = []
+    if alerts.email.host and alerts.email.to and alerts.email.sender:
+        found.append("email")
+    if alerts.webhook.url:
+        found.append("webhook")
+    return found
+
+
+def deliver(store: ForecastStore, spec: Any, run_id: int) -> list[dict[str, Any]]:
+    """Send this night's alerts; what each channel did (never raises for a channel)."""
+    from wattcast.delivery import digest as digests
+
+    done = []
+    configured = channels(spec)
+    site = spec.data.tz or str(spec.data.source.name if spec.data.source else "site")
+    for channel in configured:
+        events = store.undelivered(channel)
+        if channel == "webhook" and not events:
+            continue
+        try:
+            digest = digests.compose(store, events, spec.alerts.tariff, spec.alerts.currency,
+                                     site)  # fmt: skip
+            _send(channel, spec, digest, run_id)
+            error = None
+        except Exception as exc:  # any failure of a channel: logged, recorded, retried
+            error = f"{type(exc).__name__}: {exc}"
+            warnings.warn(f"{channel} alert not delivered ({error}); it is tried again next night.",
+                          DeliveryWarning, stacklevel=2)  # fmt: skip
+        ids = [e["id"] for e in events]
+        store.record_delivery(run_id, channel, ids, error, dt.datetime.now(dt.UTC).isoformat())
+        done.append({"channel": channel, "events": len(ids), "error": error})
+    store.mark_alerted(configured)
+    return done
+
+
+def _send(channel: str, spec: Any, digest: Any, run_id: int) -> None:
+    if channel == "email":
+        from wattcast.delivery.email import send
+
+        send(spec.alerts.email, digest)
+    else:
+        from wattcast.delivery.webhook import send as post
+
+        post(spec.alerts.webhook, digest, run_id)

@@ -1,0 +1,198 @@
+"""Alerts an energy manager acts on: thresholds, expected use, review, e-mail and webhook."""
+
+from __future__ import annotations
+
+import email
+import json
+import re
+import socket
+import threading
+from email import policy
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from conftest import write_site
+
+from wattcast.spec import RunSpec
+from wattcast.store.store import ForecastStore
+from wattcast.workflows.pipeline import run_job
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class Mailbox:
+    """A real SMTP server on this machine (aiosmtpd) that keeps what it receives."""
+
+    def __init__(self) -> None:
+        from aiosmtpd.controller import Controller
+
+        self.messages: list[email.message.EmailMessage] = []
+        self.port = free_port()
+        self.controller = Controller(self, hostname="127.0.0.1", port=self.port)
+
+    async def handle_DATA(self, server, session, envelope) -> str:  # noqa: N802 - aiosmtpd's name
+        self.messages.append(email.message_from_bytes(envelope.content, policy=policy.default))
+        return "250 OK"
+
+    def __enter__(self) -> Mailbox:
+        self.controller.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.controller.stop()
+
+
+class Receiver:
+    """A local HTTP server that keeps the JSON POSTed to it (``failing``: answers 500)."""
+
+    def __init__(self) -> None:
+        self.posts: list[dict] = []
+        self.failing = False
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 - the http.server name
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                if receiver.failing:
+                    self.send_response(500)
+                else:
+                    receiver.posts.append(json.loads(body))
+                    self.send_response(200)
+                self.end_headers()
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self) -> Receiver:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def alerts_site(folder: Path, andover: Path, mailbox: Mailbox, receiver: Receiver,
+                more: str = "") -> RunSpec:  # fmt: skip
+    config = write_site(
+        folder, andover / "meters.csv.gz", (andover / "daily_extras.csv",), trees=30,
+        tz="America/New_York", input="28D",
+        more=("[alerts]\nmin_duration = \"30min\"\nmin_energy = 5.0\ntariff = 0.2\n" + more
+              + f'[alerts.email]\nhost = "127.0.0.1"\nport = {mailbox.port}\n'
+              'sender = "wattcast@school.example"\nto = ["energy@school.example"]\n'
+              f'[alerts.webhook]\nurl = "{receiver.url}"\n'),
+    )  # fmt: skip
+    return RunSpec.from_toml(config).with_flags({"extras.closed_flags": ["noschool"]})
+
+
+def test_nightly_digests_and_webhook_send_each_event_once(tmp_path: Path, andover: Path) -> None:
+    pytest.importorskip("aiosmtpd")
+    with Mailbox() as mailbox, Receiver() as receiver:
+        spec = alerts_site(tmp_path, andover, mailbox, receiver)
+        nights = pd.date_range("2017-03-02", periods=6, freq="D")
+        for k, night in enumerate(nights):
+            receiver.failing = k == 3  # the webhook is down one night
+            summary = run_job(spec, "run", night)
+            assert summary.exit_code == 0  # a failed delivery never fails the run
+        assert len(mailbox.messages) <= len(nights) - 1 + 1  # at most one a night
+    store = ForecastStore(spec.store.path)
+    events = {e["id"]: e for e in store.events()}
+    assert events, "the replayed week has events"
+    mailed = [json_ids(m) for m in mailbox.messages]
+    posted = [[e["id"] for e in p["events"]] for p in receiver.posts]
+    for sent in (mailed, posted):
+        flat = [i for ids in sent for i in ids]
+        assert len(flat) == len(set(flat)), "an event was sent twice on one channel"
+        assert set(flat) == {i for i, e in events.items() if e["status"] == "alerted"}
+    # the worst new event is named in the subject; text and HTML, and its chart inline
+    message = next(m for m in mailbox.messages if json_ids(m))
+    worst = max((events[i] for i in json_ids(message)), key=lambda e: e["kwh_above_band"])
+    assert f"worst {worst['meter']}" in message["Subject"]
+    kinds = {part.get_content_type() for part in message.walk()}
+    assert {"text/plain", "text/html"} <= kinds and ({"image/png"} & kinds or
+                                                     {"image/svg+xml"} & kinds)  # fmt: skip
+    assert "forecast against actual" in message.get_body(("plain",)).get_content()
+    # the webhook's JSON has a text Slack and Teams show, and the events in one vocabulary
+    assert receiver.posts and all(isinstance(p["text"], str) for p in receiver.posts)
+    assert set(receiver.posts[0]["events"][0]) == {"id", "meter", "start", "end", "readings",
+                                                   "peak_excess_kw", "kwh_above_band",
+                                                   "kwh_above_forecast", "cost", "status"}  # fmt: skip
+    # the failed night is recorded with its run, and its events went out the next night
+    deliveries = store.query("SELECT * FROM deliveries")
+    failed = deliveries[deliveries["status"] == "failed"]
+    assert list(failed["channel"]) == ["webhook"] and "HTTP 500" in failed["detail"].iloc[0]
+    record = json.loads(store.run(int(failed["run_id"].iloc[0]))["record"])
+    assert any(d["channel"] == "webhook" and d["error"] for d in record["deliveries"])
+
+
+def json_ids(message: email.message.EmailMessage) -> list[int]:
+    """The event ids a digest lists (the text part says 'event N')."""
+    text = message.get_body(("plain",)).get_content()
+    return [int(n) for n in re.findall(r"; event (\d+)\)", text)]
+
+
+def test_acked_and_expected_events_are_never_alerted(tmp_path: Path, andover: Path, cli) -> None:
+    pytest.importorskip("aiosmtpd")
+    with Mailbox() as mailbox, Receiver() as receiver:
+        spec = alerts_site(tmp_path, andover, mailbox, receiver)
+        receiver.failing = True  # nothing leaves on the webhook: events stay 'new'
+        for night in pd.date_range("2017-03-02", periods=4, freq="D"):
+            run_job(spec, "run", night)
+        store = ForecastStore(spec.store.path)
+        pending = store.undelivered("webhook")
+        assert pending, "events waiting for the webhook"
+        target = pending[0]["id"]
+        result = cli("anomalies", "ack", target, "--note", "stage lights, booked",
+                     "--config", tmp_path / "site.toml")  # fmt: skip
+        assert result.exit_code == 0 and "acked" in result.stdout
+        receiver.failing = False
+        run_job(spec, "run", "2017-03-06")
+    sent = [e["id"] for p in receiver.posts for e in p["events"]]
+    assert target not in sent and sent
+    acked = store.events_by_id([target])[0]
+    assert (acked["status"], acked["note"]) == ("acked", "stage lights, booked")
+    result = cli("anomalies", "ack", 99999, "--config", tmp_path / "site.toml")
+    assert result.exit_code == 2 and "no event 99999" in result.stderr
+
+
+def test_events_during_scheduled_use_are_expected(tmp_path: Path, andover: Path) -> None:
+    booking = tmp_path / "collins.ics"
+    booking.write_text(
+        "BEGIN:VCALENDAR\nVERSION:2.0\nX-WR-TIMEZONE:America/New_York\n"
+        "BEGIN:VEVENT\nDTSTART;VALUE=DATE:20170309\nDTEND;VALUE=DATE:20170314\n"
+        "SUMMARY:Spring musical\nEND:VEVENT\nEND:VCALENDAR\n"
+    )
+    config = write_site(tmp_path, andover / "meters.csv.gz", (andover / "daily_extras.csv",),
+                        trees=30, tz="America/New_York", input="28D",
+                        more=f'[alerts]\nmeter_expected = {{ "Collins Center (kW)" = ["{booking}"] }}\n')  # fmt: skip
+    spec = RunSpec.from_toml(config)
+    for night in pd.date_range("2017-03-09", periods=6, freq="D"):
+        run_job(spec, "run", night)
+    events = ForecastStore(spec.store.path).events()
+    collins = [e for e in events if e["meter"] == "Collins Center (kW)"]
+    assert collins and {e["status"] for e in collins} == {"expected"}
+    assert {e["status"] for e in events if e["meter"] != "Collins Center (kW)"} <= {"new"}
+
+
+def test_every_listed_event_meets_the_thresholds(andover_nights: Path, cli) -> None:
+    spec = RunSpec.from_toml(andover_nights)
+    events = json.loads(cli("anomalies", "--config", andover_nights, "--format", "json").stdout)
+    assert 1 <= len(events) <= 60
+    previous: dict[str, pd.Timestamp] = {}
+    for event in sorted(events, key=lambda e: (e["meter"], e["start"])):
+        start, end = pd.Timestamp(event["start"]), pd.Timestamp(event["end"])
+        assert end - start >= spec.alerts.min_duration
+        assert event["kwh_above_band"] >= spec.alerts.min_energy
+        if event["meter"] in previous:
+            assert start - previous[event["meter"]] > pd.Timedelta("15min")
+        previous[event["meter"]] = end
