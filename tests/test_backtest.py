@@ -106,8 +106,16 @@ def test_backtest_cli_writes_metrics_and_predictions(tmp_path: Path, cli) -> Non
         "coverage",
         "mean_width",
         "pinball",
+        "cv_rmse_hourly",
+        "nmbe_hourly",
     ]
-    assert set(table["method"]) == {"wattcast", "last_week", "persistence", "previous_day"}
+    assert set(table["method"]) == {
+        "wattcast",
+        "forest",
+        "last_week",
+        "persistence",
+        "previous_day",
+    }
     assert list(pd.read_csv(preds).columns)[:6] == [
         "meter",
         "timestamp",
@@ -160,3 +168,28 @@ def test_the_nightly_protocol_uses_only_what_the_night_knew(tmp_path: Path, cli)
     assert again.exit_code == 0 and seen.exit_code == 0
     pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "n2.csv"), b)
     assert not np.allclose(pd.read_csv(tmp_path / "o2.csv")["mean"], a["mean"])
+
+
+def test_idle_meters_have_no_relative_metric_and_g14_uses_hourly_sums() -> None:
+    times = pd.date_range("2021-01-04", periods=8, freq="15min")
+    actual = np.array([10, 14, 10, 14, 10, 14, 10, 14], dtype=float)
+    predictions = pd.DataFrame({
+        "meter": ["busy"] * 8 + ["idle"] * 8, "timestamp": list(times) * 2,
+        "actual": np.r_[actual, np.zeros(8)], "wattcast": np.r_[actual[::-1], np.zeros(8)],
+    })  # fmt: skip
+    table = metrics_table(predictions, ["wattcast"], 0.95).set_index("meter")
+    busy, idle = table.loc["busy"], table.loc["idle"]
+    # every quarter-hour is 4 off, but each hour's sum is exact
+    assert busy["cv_rmse"] == pytest.approx(4 / 12 * 100) and busy["cv_rmse_hourly"] == 0
+    assert np.isnan(idle["cv_rmse"]) and np.isnan(idle["nmbe"]) and idle["mae"] == 0
+    assert not np.isinf(table.select_dtypes("number").to_numpy()).any()
+
+
+def test_every_method_is_scored_on_the_same_readings() -> None:
+    predictions = pd.DataFrame({
+        "meter": "m", "timestamp": pd.date_range("2021-01-04", periods=4, freq="1h"),
+        "actual": [1.0, 2.0, 3.0, 4.0], "wattcast": [1.0, 2.0, 3.0, 40.0],
+        "persistence": [2.0, 3.0, 4.0, np.nan],
+    })  # fmt: skip
+    table = metrics_table(predictions, ["wattcast", "persistence"], 0.95)
+    assert set(table.loc[table["meter"] == "m", "n"]) == {3}

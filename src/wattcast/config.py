@@ -164,6 +164,7 @@ class ModelConfig:
     interval: str = "conformal"
     recency_half_life: pd.Timedelta | None = None
     scale_targets: bool = False
+    method: str = "auto"  # the forest, a baseline, their blend, or the best (models.methods)
 
     def validate(self) -> None:
         if self.estimator not in ESTIMATORS:
@@ -179,6 +180,11 @@ class ModelConfig:
         from wattcast.models.estimator_params import check_params
 
         check_params(self.estimator, self.params)
+        if self.method not in ("auto", "forest", "persistence", "last_week", "blend"):
+            raise InputError(
+                "`method` must be one of auto, forest, persistence, last_week, blend. "
+                f"Got {self.method!r}."
+            )
         if self.interval not in INTERVAL_METHODS:
             raise InputError(
                 f"`interval` must be one of {', '.join(INTERVAL_METHODS)}. Got {self.interval!r}."
@@ -193,6 +199,7 @@ class ModelConfig:
             "confidence": self.confidence,
             "interval_method": self.interval,
             "scale_targets": self.scale_targets,
+            "method": self.method,
             "recency_half_life": None
             if self.recency_half_life is None
             else str(self.recency_half_life),

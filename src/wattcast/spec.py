@@ -399,6 +399,10 @@ class ModelSection:
     confidence: float = option(0.95, Number(0.0, 1.0, open_ends=True), "Confidence of the band.")
     interval: str = option("conformal", Text(INTERVALS), "How the band is made.")
     scale_targets: bool = option(False, Switch(), "Train on profiles relative to the recent level.")
+    method: str = option(
+        "auto", Text(("auto", "forest", "persistence", "last_week", "blend")),
+        "How each meter is forecast: auto picks the forest or a baseline by recent errors.",
+    )  # fmt: skip
     recency_half_life: dt.timedelta | None = option(
         None, Duration(), "Weight windows by age with this half-life (default: equal weights)."
     )
@@ -681,7 +685,7 @@ class RunSpec:
         return ModelConfig(
             estimator=m.estimator, n_estimators=m.trees, params=dict(m.params), seed=m.seed,
             confidence=m.confidence, interval=m.interval, recency_half_life=half_life,
-            scale_targets=m.scale_targets,
+            scale_targets=m.scale_targets, method=m.method,
         )  # fmt: skip
 
 

@@ -216,12 +216,14 @@ def backtest(
             result = run_backtest(spec, progress)
         elapsed = time.perf_counter() - started
         metrics = write_backtest(result, spec, out_path, predictions_out, plot_path)
-    print_backtest(metrics, spec.backtest.days, result.refits, elapsed)
+    print_backtest(metrics, spec.backtest.days, result.refits, elapsed, result.methods())
     for meter, reason in result.failed.items():
         say(f"  left out: {meter}: {reason}")
 
 
-def print_backtest(metrics: Any, days: int, refits: int, elapsed: float) -> None:
+def print_backtest(
+    metrics: Any, days: int, refits: int, elapsed: float, methods: dict[str, str]
+) -> None:
     import numpy as np
     from rich.table import Table
 
@@ -229,23 +231,29 @@ def print_backtest(metrics: Any, days: int, refits: int, elapsed: float) -> None
     from wattcast.evaluation.metrics import g14_pass
 
     table = Table(title=f"Backtest: last {days} periods, {refits} refits, {elapsed:.1f} s")
-    columns = ("meter", "CV(RMSE) %", "NMBE %", "coverage %", "last week", "persistence",
-               "previous day", "G14 hourly")  # fmt: skip
+    columns = ("meter", "method", "CV(RMSE) %", "NMBE % (+: high)", "coverage %", "forest",
+               "last week", "persistence", "previous day", "G14 hourly")  # fmt: skip
     for column in columns:
         table.add_column(column, justify="left" if column == "meter" else "right")
     wide = metrics.set_index(["meter", "method"])
     for meter in dict.fromkeys(metrics["meter"]):
         row = wide.loc[(meter, "wattcast")]
+        method = methods.get(str(meter), "")
         if not np.isfinite(row["cv_rmse"]):  # a meter reading about zero: nothing to score
-            table.add_row(str(meter), "n/a", "", "", "", "", "", "n/a")
+            table.add_row(str(meter), method, "n/a", "", "", "", "", "", "", "n/a")
             continue
-        baseline = [_pct(wide.loc[(meter, b), "cv_rmse"]) for b in BASELINES]
+        others = [_pct(wide.loc[(meter, b), "cv_rmse"]) for b in ("forest", *BASELINES)]
         table.add_row(
-            str(meter), _pct(row["cv_rmse"]), f"{row['nmbe']:+.1f}", _pct(row["coverage"]),
-            *baseline, "pass" if g14_pass(row) else "fail",
+            str(meter), method, _pct(row["cv_rmse"]), _signed(row["nmbe"]),
+            _pct(row["coverage"]), *others, "pass" if g14_pass(row) else "fail",
         )  # fmt: skip
     out.print(table)
-    say("baseline columns: CV(RMSE) % of each baseline on the same readings")
+    say("forest and baseline columns: CV(RMSE) % of each on the same readings; method: what "
+        "forecast each meter's days")  # fmt: skip
+
+
+def _signed(value: float) -> str:
+    return "n/a" if value != value or value in (float("inf"), float("-inf")) else f"{value:+.1f}"
 
 
 def _pct(value: float) -> str:

@@ -1,10 +1,16 @@
-"""Baselines scored on the same periods as the model.
+"""Baselines scored on the same readings as the model, and offered to it as methods.
 
-Each uses only readings before the cut-off (one gap before the target period):
-* ``last_week``: the same time one week before;
-* ``persistence``: mean of the same time of day over the last 7 days with data
-  (the BuildingsBench persistence ensemble);
-* ``previous_day``: the same time of day on the last day with data.
+Each uses only readings before the cut-off (one gap before the target period) and
+the days that are there, slot by slot (a missing reading never makes a baseline
+missing while an earlier day has one):
+
+* ``last_week``: the same time of day on the same weekday, a week before the
+  target (or two, three or four weeks before when that one is missing);
+* ``persistence``: the mean of the same time of day over the last 7 days that have
+  a reading there before the cut-off (the BuildingsBench persistence ensemble),
+  looking back up to 28 days;
+* ``previous_day``: the same time of day on the last day before the cut-off that
+  has a reading there.
 """
 
 from __future__ import annotations
@@ -15,6 +21,8 @@ import pandas as pd
 from wattcast.data.meter_frame import MeterFrame
 
 BASELINES = ("last_week", "persistence", "previous_day")
+#: Days the persistence ensemble averages, and how far back it looks for them.
+PERSISTENCE_DAYS, LOOK_BACK_DAYS = 7, 28
 
 
 def baseline_forecasts(
@@ -23,17 +31,17 @@ def baseline_forecasts(
     """``(steps, meters)`` forecast of each baseline for the period starting ``target``."""
     day = int(pd.Timedelta("1D") // frame.interval)
     first = int((target - frame.start) // frame.interval)
-    last_row = int((cutoff - frame.start) // frame.interval)  # first row not allowed
+    limit = int((cutoff - frame.start) // frame.interval)  # first row not allowed
     rows = first + np.arange(steps)
-    week_rows = rows - 7 * day
     # whole days back so that every row of the period falls before the cut-off
-    days_back = max(1, -(-(rows[-1] - last_row + 1) // day))
-    recent = [rows - (days_back + k) * day for k in range(7)]
-    values = frame.values
+    days_back = max(1, -(-(rows[-1] - limit + 1) // day))
+    recent = np.stack([_take(frame.values, rows - (days_back + k) * day, limit)
+                       for k in range(LOOK_BACK_DAYS)])  # fmt: skip
+    weeks = np.stack([_take(frame.values, rows - 7 * k * day, limit) for k in range(1, 5)])
     return {
-        "last_week": _take(values, week_rows, last_row),
-        "persistence": np.nanmean(np.stack([_take(values, r, last_row) for r in recent]), axis=0),
-        "previous_day": _take(values, recent[0], last_row),
+        "last_week": _first_present(weeks),
+        "persistence": _mean_of_first(recent, PERSISTENCE_DAYS),
+        "previous_day": _first_present(recent),
     }
 
 
@@ -42,3 +50,21 @@ def _take(values: np.ndarray, rows: np.ndarray, limit: int) -> np.ndarray:
     ok = (rows >= 0) & (rows < limit)
     out[ok] = values[rows[ok]]
     return out
+
+
+def _first_present(stack: np.ndarray) -> np.ndarray:
+    """Per cell, the first of the stacked values (most recent first) that is there."""
+    present = ~np.isnan(stack)
+    first = present.argmax(axis=0)
+    out = np.take_along_axis(stack, first[None], axis=0)[0]
+    return np.where(present.any(axis=0), out, np.nan)
+
+
+def _mean_of_first(stack: np.ndarray, count: int) -> np.ndarray:
+    """Per cell, the mean of the first ``count`` stacked values that are there."""
+    present = ~np.isnan(stack)
+    chosen = present & (np.cumsum(present, axis=0) <= count)
+    total = np.where(chosen, stack, 0.0).sum(axis=0)
+    n = chosen.sum(axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(n > 0, total / n, np.nan)

@@ -1,11 +1,24 @@
-"""Accuracy metrics of a backtest, per meter and method, and pooled over meters.
+"""Accuracy metrics of a backtest, per meter, method and subset, and pooled over meters.
 
-CV(RMSE) = RMSE / mean(actual); NMBE = sum(pred - actual) / (n * mean(actual));
-MAPE only over readings above 5 % of the meter's mean; coverage is the share of
-actuals inside [lower, upper]; pinball is the mean quantile loss of the band's
-two ends at (1 - confidence) / 2 and (1 + confidence) / 2. Percentages in %.
-The pooled row is the median over meters (as BuildingsBench aggregates), with
-meters whose mean is about zero left out.
+Definitions (``docs/accuracy.md`` states them with examples), with ``pred`` the
+forecast mean, ``n`` readings and every percentage in %:
+
+* CV(RMSE) = RMSE / mean(actual);
+* NMBE = sum(pred - actual) / (n * mean(actual)): above 0 the forecast was too high
+  (ASHRAE Guideline 14 writes it with the opposite sign, actual - pred);
+* MAE = mean |pred - actual|, in the meter's unit;
+* MAPE over readings above 5 % of the meter's mean only;
+* coverage: share of actuals inside [lower, upper]; mean_width: mean upper - lower;
+* pinball: the mean quantile loss of the band's two ends, at (1 - confidence) / 2
+  and (1 + confidence) / 2;
+* cv_rmse_hourly, nmbe_hourly: the same on hourly sums of readings and forecasts,
+  as ASHRAE Guideline 14 defines them for hourly data; G14 passes when
+  cv_rmse_hourly <= 30 % and |nmbe_hourly| <= 10 %.
+
+A meter whose mean reading is about zero has no relative metric: CV(RMSE), NMBE and
+MAPE are n/a (NaN), never infinite. Every method is scored on the same readings:
+those where the actual and every method's forecast are there. The pooled row is
+the median over meters (as BuildingsBench aggregates), idle meters left out.
 """
 
 from __future__ import annotations
@@ -15,27 +28,30 @@ import pandas as pd
 
 METRIC_COLUMNS = [
     "meter", "method", "n", "mean_actual", "cv_rmse", "nmbe", "mae", "mape",
-    "coverage", "mean_width", "pinball",
+    "coverage", "mean_width", "pinball", "cv_rmse_hourly", "nmbe_hourly",
 ]  # fmt: skip
 #: ASHRAE Guideline 14 limits for hourly calibration.
 G14_CV_RMSE, G14_NMBE = 30.0, 10.0
 POOLED = "(median of meters)"
+#: A mean reading below this share of the largest meter's is "about zero".
+IDLE_SHARE = 0.01
 
 
 def score(actual: np.ndarray, mean: np.ndarray, lower: np.ndarray, upper: np.ndarray,
-          confidence: float) -> dict[str, float]:  # fmt: skip
-    """All metrics for one meter and method."""
+          confidence: float, hours: np.ndarray | None = None) -> dict[str, float]:  # fmt: skip
+    """All metrics for one meter and method (``hours``: each reading's hour, for G14)."""
     n = len(actual)
-    level = actual.mean()
+    level = actual.mean() if n else np.nan
+    relative = level if n and abs(level) > 1e-9 * max(1.0, np.abs(actual).max()) else np.nan
     error = mean - actual
     big = actual > 0.05 * level
     has_band = not np.isnan(lower).all()
     alpha = (1 - confidence) / 2
-    return {
+    out = {
         "n": n,
         "mean_actual": level,
-        "cv_rmse": np.sqrt(np.mean(error**2)) / level * 100,
-        "nmbe": error.sum() / (n * level) * 100,
+        "cv_rmse": np.sqrt(np.mean(error**2)) / relative * 100,
+        "nmbe": error.sum() / (n * relative) * 100,
         "mae": np.abs(error).mean(),
         "mape": np.mean(np.abs(error[big]) / actual[big]) * 100 if big.any() else np.nan,
         "coverage": np.mean((actual >= lower) & (actual <= upper)) * 100 if has_band else np.nan,
@@ -44,6 +60,27 @@ def score(actual: np.ndarray, mean: np.ndarray, lower: np.ndarray, upper: np.nda
         if has_band
         else np.nan,
     }
+    out.update(_hourly(actual, mean, hours))
+    return out
+
+
+def _hourly(actual: np.ndarray, mean: np.ndarray, hours: np.ndarray | None) -> dict[str, float]:
+    """CV(RMSE) and NMBE of hourly sums (complete hours only)."""
+    if hours is None or not len(actual):
+        return {"cv_rmse_hourly": np.nan, "nmbe_hourly": np.nan}
+    codes, _ = pd.factorize(hours)
+    per_hour = np.bincount(codes)
+    complete = per_hour[codes] == per_hour.max()
+    sums_a = np.bincount(codes[complete], weights=actual[complete], minlength=len(per_hour))
+    sums_p = np.bincount(codes[complete], weights=mean[complete], minlength=len(per_hour))
+    kept = per_hour == per_hour.max()
+    sums_a, sums_p = sums_a[kept], sums_p[kept]
+    level = sums_a.mean()
+    if not len(sums_a) or abs(level) <= 1e-9 * max(1.0, np.abs(sums_a).max()):
+        return {"cv_rmse_hourly": np.nan, "nmbe_hourly": np.nan}
+    error = sums_p - sums_a
+    return {"cv_rmse_hourly": np.sqrt(np.mean(error**2)) / level * 100,
+            "nmbe_hourly": error.sum() / (len(error) * level) * 100}  # fmt: skip
 
 
 def _pinball(actual: np.ndarray, quantile: np.ndarray, level: float) -> float:
@@ -54,21 +91,24 @@ def _pinball(actual: np.ndarray, quantile: np.ndarray, level: float) -> float:
 def near_zero_meters(predictions: pd.DataFrame) -> list[str]:
     """Meters whose mean reading is about zero (under 1 % of the largest meter's)."""
     means = predictions.groupby("meter", sort=False)["actual"].mean().abs()
-    return [str(m) for m in means.index[means <= 0.01 * means.max()]]
+    return [str(m) for m in means.index[means <= IDLE_SHARE * means.max()]]
 
 
 def metrics_table(predictions: pd.DataFrame, methods: list[str], confidence: float) -> pd.DataFrame:
     """One row per meter and method, then one pooled row per method.
 
     ``predictions`` has ``actual`` and, per method, ``<method>`` (mean) and
-    optionally ``<method>_lower`` / ``<method>_upper``.
+    optionally ``<method>_lower`` / ``<method>_upper``; a ``timestamp`` column gives
+    the hours of the G14 metrics.
     """
     rows = []
     for meter, group in predictions.groupby("meter", sort=False):
-        actual = group["actual"].to_numpy()
+        scored = group.dropna(subset=["actual", *methods])
+        actual = scored["actual"].to_numpy()
+        hours = _hours(scored)
         for method in methods:
-            lower, upper = _band(group, method)
-            scores = score(actual, group[method].to_numpy(), lower, upper, confidence)
+            lower, upper = _band(scored, method)
+            scores = score(actual, scored[method].to_numpy(), lower, upper, confidence, hours)
             rows.append({"meter": meter, "method": method, **scores})
     table = pd.DataFrame(rows)
     excluded = near_zero_meters(predictions)
@@ -76,6 +116,15 @@ def metrics_table(predictions: pd.DataFrame, methods: list[str], confidence: flo
     pooled = kept.groupby("method", sort=False).median(numeric_only=True).reset_index()
     pooled["meter"] = POOLED
     return pd.concat([table, pooled], ignore_index=True)[METRIC_COLUMNS]
+
+
+def _hours(group: pd.DataFrame) -> np.ndarray | None:
+    if "timestamp" not in group:
+        return None
+    stamps = pd.DatetimeIndex(group["timestamp"])
+    if stamps.tz is not None:  # an hour is the same 60 minutes whatever the offset
+        stamps = stamps.tz_convert("UTC")
+    return np.asarray(stamps.floor("h").asi8)
 
 
 def _band(group: pd.DataFrame, method: str) -> tuple[np.ndarray, np.ndarray]:
@@ -86,4 +135,7 @@ def _band(group: pd.DataFrame, method: str) -> tuple[np.ndarray, np.ndarray]:
 
 
 def g14_pass(row: pd.Series) -> bool:
-    return bool(row["cv_rmse"] <= G14_CV_RMSE and abs(row["nmbe"]) <= G14_NMBE)
+    """ASHRAE Guideline 14 hourly calibration, on hourly sums (see the module docstring)."""
+    cv = row.get("cv_rmse_hourly", row["cv_rmse"])
+    nmbe = row.get("nmbe_hourly", row["nmbe"])
+    return bool(cv <= G14_CV_RMSE and abs(nmbe) <= G14_NMBE)

@@ -22,11 +22,13 @@ from wattcast.data.loading import table_to_meters
 from wattcast.data.meter_frame import MeterFrame
 from wattcast.durations import format_duration
 from wattcast.errors import AllMetersFailedError, GapFilledWarning, InputError, MeterFitError
+from wattcast.evaluation.baselines import baseline_forecasts
 from wattcast.features.builder import FeatureSet, build_features
 from wattcast.features.day_calendar import DayCalendar
 from wattcast.features.extras import ExtraTable
 from wattcast.models.forecast import COLUMNS, Forecast, period_instants
 from wattcast.models.meter_model import MeterModel
+from wattcast.models.methods import METHODS, MIN_DAYS, RECENT, Choice, choose, choose_realized
 from wattcast.models.parallel import train_meters
 from wattcast.models.tree_growing import tree_builder
 from wattcast.timing import Timings
@@ -92,6 +94,7 @@ class Fleet(BaseEstimator):
         as_of: str | pd.Timestamp | None = None,
         on_meter_done: Callable[[str], None] | None = None,
         on_error: str = "raise",
+        realized: Mapping[str, Mapping[str, tuple[float, int, int]]] | None = None,
     ) -> Fleet:
         """Train one forest per meter on every complete window of ``data``.
 
@@ -110,6 +113,9 @@ class Fleet(BaseEstimator):
         on_meter_done : called with each meter's name when it is trained.
         on_error : ``"skip"`` records a meter that fails in ``failed_`` (meter ->
             reason) and trains the others; ``"raise"`` stops at the first failure.
+        realized : per meter and method, the squared errors of its earlier forecasts
+            against their actuals: ``(sum, readings, days)``; with enough days they
+            choose the meter's method (:mod:`wattcast.models.methods`).
         """
         if on_error not in ("raise", "skip"):
             raise InputError(f"`on_error` must be 'raise' or 'skip'. Got {on_error!r}.")
@@ -146,8 +152,29 @@ class Fleet(BaseEstimator):
         self.meters_ = tuple(m for m in frame.meters if m in models)
         self.models_ = models
         self._set_forecast_rows(features)
+        with timings.stage("choose methods"):
+            self.choices_ = self._choose_methods(features, frame, realized or {})
         self.timings_ = timings
         return self
+
+    def _choose_methods(
+        self, features: FeatureSet, frame: MeterFrame,
+        realized: Mapping[str, Mapping[str, tuple[float, int, int]]],
+    ) -> dict[str, Choice]:  # fmt: skip
+        """Each meter's method (see :mod:`wattcast.models.methods`)."""
+        config = self.model_config
+        if config.method == "forest":
+            return {m: Choice() for m in self.meters_}
+        windows = _RecentBaselines(frame, features.layout, self.window_config.gap)
+        choices = {}
+        for meter in self.meters_:
+            prior = _out_of_bag_choice(meter, self.models_[meter], features, windows, config)
+            sums = realized.get(meter, {})
+            days = min((d for _, _, d in sums.values()), default=0)
+            if days >= MIN_DAYS and config.method == "auto":
+                prior = choose_realized({k: (s, n) for k, (s, n, _) in sums.items()}, prior)
+            choices[meter] = prior
+        return choices
 
     def _train(
         self,
@@ -190,10 +217,16 @@ class Fleet(BaseEstimator):
         self.n_windows_ = {m: self.models_[m].n_windows for m in self.meters_}
 
     # -- forecasting ---------------------------------------------------
-    def predict(self) -> Forecast:
-        """Forecast the output period after the data's last complete period + gap."""
+    def predict(self, candidates: bool = False) -> Forecast:
+        """Forecast the output period after the data's last complete period + gap.
+
+        Each meter is forecast by its method (``choices_``). With ``candidates`` the
+        frame also has every method's mean (``forest``, ``persistence``, ``last_week``,
+        ``blend``), to score them against the actuals later.
+        """
         check_is_fitted(self, "models_")
         timings = Timings()
+        self._period_baselines = self._baselines_of_period()
         # Many meters are forecast in threads (leaf look-ups and small products
         # release the GIL); a few are quicker in this thread than a pool is to start.
         # One BLAS thread each, so that results never depend on n_jobs.
@@ -202,31 +235,43 @@ class Fleet(BaseEstimator):
             cores = 1
         with timings.stage("predict"), threadpool_limits(limits=1):
             frames = Parallel(n_jobs=cores, prefer="threads")(
-                delayed(self._predict_meter)(m) for m in self.meters_
+                delayed(self._predict_meter)(m, candidates) for m in self.meters_
             )
-            frame = pd.concat(frames, ignore_index=True)[COLUMNS]
+            frame = pd.concat(frames, ignore_index=True)
+            frame = frame[COLUMNS + ([*METHODS] if candidates else [])]
         self.timings_.merge(timings)
         return Forecast(frame, self.run_log())
 
-    def _predict_meter(self, meter: str) -> pd.DataFrame:
+    def _baselines_of_period(self) -> dict[str, np.ndarray]:
+        """``(steps, meters)`` baselines of the forecast period (for the methods)."""
+        steps = int(self.window_config.output // self.frame_.interval)
+        cutoff = self.forecast_start_ - self.window_config.gap
+        return baseline_forecasts(self.frame_, self.forecast_start_, cutoff, steps)
+
+    def _predict_meter(self, meter: str, candidates: bool = False) -> pd.DataFrame:
         config = self.model_config
         mean, std, lower, upper = self.models_[meter].forecast(
             self.forecast_rows_[meter], config, self.forecast_levels_[meter]
         )
-        steps = len(mean)
+        j = self.frame_.meters.index(meter)
+        means = {"forest": mean, **{k: v[:, j] for k, v in self._period_baselines.items()}}
+        choice = getattr(self, "choices_", {}).get(meter, Choice())
+        means["blend"] = Choice("blend", choice.weight).combine(means)
+        if choice.method != "forest" and np.isfinite(means[choice.method]).all():
+            floor = self.models_[meter].estimator.y_train_.min()
+            mean = means[choice.method]
+            lower = np.maximum(mean - choice.radius[choice.method], floor)
+            upper = np.maximum(mean + choice.radius[choice.method], floor)
+        mean, lower, upper = _flat_when_constant(self.frame_, j, window_steps(self), mean, lower,
+                                                 upper)  # fmt: skip
         instants, slots = period_instants(
-            self.forecast_start_, steps, self.frame_.interval, self.frame_.tz
+            self.forecast_start_, len(mean), self.frame_.interval, self.frame_.tz
         )
-        return pd.DataFrame(
-            {
-                "meter": meter,
-                "timestamp": instants,
-                "mean": mean[slots],
-                "std": std[slots],
-                "lower": lower[slots],
-                "upper": upper[slots],
-            }
-        )
+        table = {"meter": meter, "timestamp": instants, "mean": mean[slots], "std": std[slots],
+                 "lower": lower[slots], "upper": upper[slots]}  # fmt: skip
+        if candidates:
+            table.update({m: means[m][slots] for m in METHODS})
+        return pd.DataFrame(table)
 
     def update(
         self,
@@ -282,6 +327,7 @@ class Fleet(BaseEstimator):
             "features": list(common),
             "meter_features": {m: list(self.models_[m].feature_names) for m in self.meters_},
             "training_windows": dict(self.n_windows_),
+            "methods": {m: c.method for m, c in getattr(self, "choices_", {}).items()},
             "filled_readings": dict(frame.filled),
             "missing_readings": dict(self.missing_),
             "tree_builder": self.tree_builder_,
@@ -360,6 +406,58 @@ def _as_calendar(calendar: DayCalendar) -> DayCalendar:
             f"Got {type(calendar).__name__}."
         )
     return calendar
+
+
+def window_steps(fleet: Fleet) -> int:
+    return int(fleet.window_config.input // fleet.frame_.interval)
+
+
+def _flat_when_constant(
+    frame: MeterFrame, j: int, steps: int, mean: np.ndarray, lower: np.ndarray, upper: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A meter that read one value all through its latest input window (an idle chiller at
+    0 kW) is forecast at that value, with the band its history supports: none."""
+    latest = frame.values[-steps:, j]
+    latest = latest[~np.isnan(latest)]
+    if len(latest) and latest.min() == latest.max():
+        flat = np.full_like(mean, latest[0])
+        return flat, flat.copy(), flat.copy()
+    return mean, lower, upper
+
+
+class _RecentBaselines:
+    """The baselines of training windows, by target row, computed once for every meter."""
+
+    def __init__(self, frame: MeterFrame, layout: Any, gap: pd.Timedelta) -> None:
+        self.frame, self.layout, self.gap = frame, layout, gap
+        self._cache: dict[int, dict[str, np.ndarray]] = {}
+
+    def at(self, row: int) -> dict[str, np.ndarray]:
+        if row not in self._cache:
+            target = self.frame.start + row * self.frame.interval
+            found = baseline_forecasts(self.frame, target, target - self.gap,
+                                       self.layout.output_steps)  # fmt: skip
+            self._cache[row] = {k: found[k] for k in ("persistence", "last_week")}
+        return self._cache[row]
+
+
+def _out_of_bag_choice(
+    meter: str, fitted: MeterModel, features: FeatureSet, windows: _RecentBaselines,
+    config: ModelConfig,
+) -> Choice:  # fmt: skip
+    """The method scored on the meter's most recent training windows (out of bag)."""
+    oob = getattr(fitted.estimator, "oob_prediction_", None)
+    if oob is None:
+        return Choice("forest" if config.method == "auto" else config.method)
+    data = features.meter_data(meter)
+    if fitted.level_floor is not None:  # trained on profiles relative to the recent level
+        oob = oob * np.maximum(data.level, fitted.level_floor)[:, None]
+    recent = np.argsort(data.age_steps, kind="stable")[:RECENT]
+    rows = features.layout.forecast_start - data.age_steps[recent]
+    j = features.meters.index(meter)
+    baselines = {name: np.stack([windows.at(int(r))[name][:, j] for r in rows])
+                 for name in ("persistence", "last_week")}  # fmt: skip
+    return choose(oob[recent], baselines, data.Y[recent], config.confidence, config.method)
 
 
 def _forecastable(

@@ -24,6 +24,7 @@ from wattcast.evaluation.metrics import metrics_table
 from wattcast.features.day_calendar import DayCalendar
 from wattcast.features.extras import ExtraTable
 from wattcast.models.fleet import Fleet
+from wattcast.models.methods import RECENT
 from wattcast.spec import RunSpec
 from wattcast.workflows.cluster import cluster
 from wattcast.workflows.inputs import JobInputs, ReadStats, load_inputs, read_batches
@@ -40,9 +41,24 @@ class BacktestResult:
     failed: dict[str, str] = field(default_factory=dict)  # meter -> why it was left out
 
     def metrics(self, confidence: float) -> pd.DataFrame:
+        """wattcast (each meter's chosen method), the forest alone, and the baselines."""
         frame = self.predictions.rename(columns={"mean": "wattcast"})
         frame["wattcast_lower"], frame["wattcast_upper"] = frame["lower"], frame["upper"]
-        return metrics_table(frame, ["wattcast", *BASELINES], confidence)
+        return metrics_table(frame, ["wattcast", "forest", *BASELINES], confidence)
+
+    def methods(self) -> dict[str, str]:
+        """Per meter, the method(s) that forecast its days: ``forest``, or
+        ``persistence 21/28, forest 7/28``."""
+        out = {}
+        for meter, group in self.predictions.groupby("meter", sort=False):
+            days = group.groupby(pd.DatetimeIndex(group["timestamp"]).date)["method"].first()
+            counts = days.value_counts()
+            out[str(meter)] = (
+                str(counts.index[0])
+                if len(counts) == 1
+                else ", ".join(f"{m} {n}/{len(days)}" for m, n in counts.items())
+            )
+        return out
 
 
 def backtest(
@@ -89,13 +105,16 @@ def backtest(
             tables = extras(cutoff) if callable(extras) else extras
             fleet = Fleet(window, model, n_jobs=n_jobs, backend=backend)
             fleet.fit(frame, extras=tables, meter_extras=meter_extras, calendars=calendars,
-                      as_of=cutoff, on_error=on_error)  # fmt: skip
+                      as_of=cutoff, on_error=on_error,
+                      realized=realized_errors(parts, cutoff - window.output))  # fmt: skip
             failed.update(fleet.failed_)
             fit_seconds += fleet.timings_.train_wall
             refits += 1
         else:
             fleet.update(frame, as_of=cutoff)
-        parts.append(_with_actuals(fleet.predict().frame, frame, target, cutoff))
+        forecast = fleet.predict(candidates=True).frame
+        forecast["method"] = forecast["meter"].map({m: c.method for m, c in fleet.choices_.items()})
+        parts.append(_with_actuals(forecast, frame, target, cutoff))
     predictions = pd.concat(parts, ignore_index=True)
     predictions = predictions[~predictions["meter"].isin(failed)].reset_index(drop=True)
     return BacktestResult(predictions, fit_seconds, refits, failed)
@@ -186,9 +205,34 @@ def _combined(results: list[BacktestResult]) -> BacktestResult:
     )
 
 
+def realized_errors(
+    parts: list[pd.DataFrame], until: pd.Timestamp
+) -> dict[str, dict[str, tuple[float, int, int]]]:
+    """Per meter and method, squared errors of the backtest's own earlier days whose
+    actuals are known by ``until``: ``(sum, readings, days)`` over the last ``RECENT``."""
+    known = [p for p in parts if len(p) and _day_of(p) < until][-RECENT:]
+    if not known:
+        return {}
+    table = pd.concat(known, ignore_index=True).dropna(subset=["actual"])
+    out: dict[str, dict[str, tuple[float, int, int]]] = {}
+    for meter, group in table.groupby("meter", sort=False):
+        out[str(meter)] = {
+            m: (float(((group[m] - group["actual"]) ** 2).sum()), len(group), len(known))
+            for m in ("forest", "persistence", "last_week", "blend")
+        }
+    return out
+
+
+def _day_of(part: pd.DataFrame) -> pd.Timestamp:
+    stamp = pd.Timestamp(part["timestamp"].iloc[0])
+    return stamp.tz_localize(None) if stamp.tzinfo is not None else stamp
+
+
 def _with_actuals(
     forecast: pd.DataFrame, frame: MeterFrame, target: pd.Timestamp, cutoff: pd.Timestamp
 ) -> pd.DataFrame:
+    """The forecast beside its actuals and the baselines; ``method`` says what forecast it,
+    ``forest`` and ``blend`` keep those candidates (for the methods' realized errors)."""
     wall = pd.DatetimeIndex(forecast["timestamp"])
     if wall.tz is not None:
         wall = wall.tz_localize(None)
@@ -202,6 +246,8 @@ def _with_actuals(
     baselines = baseline_forecasts(frame, target, cutoff, steps)
     for name, values in baselines.items():
         out[name] = values[rows - rows.min(), cols]
+    out["method"] = forecast["method"].to_numpy()
+    out["forest"], out["blend"] = forecast["forest"].to_numpy(), forecast["blend"].to_numpy()
     return out.dropna(subset=["actual"])
 
 

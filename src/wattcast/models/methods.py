@@ -1,0 +1,108 @@
+"""The forecast method of each meter: the forest, or a simple baseline where it does better.
+
+Candidates: the forest; the persistence ensemble (the mean of the same time of day
+over the last 7 days there); the same weekday last week; and a blend of the
+forest and the persistence ensemble weighted by the inverse of their squared
+errors. Each is scored out of sample on the meter's most recent days:
+
+* realized errors, from the actuals of forecasts made before (the nightly job's
+  store, or a backtest's earlier days), once there are ``MIN_DAYS`` of them;
+* until then, the forest's out-of-bag predictions of its most recent training
+  windows (no tree that trained on a window predicts it) against the baselines of
+  the same windows.
+
+The method with the smallest mean squared error is used, the forest unless another
+is better by more than ``MARGIN``; its band is the forest's, or for a baseline the
+split-conformal quantile of that method's own recent absolute errors, per slot.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from wattcast.models import intervals
+
+METHODS = ("forest", "persistence", "last_week", "blend")
+#: Recent days (or training windows) the methods are scored on.
+RECENT = 28
+#: Realized days needed before they replace the out-of-bag scores.
+MIN_DAYS = 7
+#: A baseline must beat the forest by this share of its squared error to replace it.
+MARGIN = 0.02
+
+
+@dataclass(frozen=True)
+class Choice:
+    """A meter's method, the blend's weight of the forest, the scores it was chosen on."""
+
+    method: str = "forest"
+    weight: float = 1.0  # of the forest in the blend
+    mse: Mapping[str, float] = field(default_factory=dict)
+    radius: Mapping[str, np.ndarray] = field(default_factory=dict)  # band half-widths
+    source: str = "none"  # "out-of-bag", "realized" or "none"
+
+    def combine(self, forecasts: Mapping[str, np.ndarray]) -> np.ndarray:
+        """The chosen method's mean from each candidate's mean forecast."""
+        if self.method == "blend":
+            return self.weight * forecasts["forest"] + (1 - self.weight) * forecasts["persistence"]
+        return forecasts[self.method]
+
+
+def choose(
+    forest: np.ndarray, baselines: Mapping[str, np.ndarray], actual: np.ndarray,
+    confidence: float, allowed: str = "auto",
+) -> Choice:  # fmt: skip
+    """Score the candidates on recent windows ``(windows, slots)`` and pick one.
+
+    ``allowed`` is ``auto`` (the best), or one method by name (always that one).
+    """
+    candidates = {"forest": forest, **baselines}
+    usable = np.isfinite(actual).all(axis=1)
+    for values in candidates.values():
+        usable &= np.isfinite(values).all(axis=1)
+    if usable.sum() < 2:
+        return Choice("forest" if allowed == "auto" else allowed, source="none")
+    truth = actual[usable]
+    errors = {m: values[usable] - truth for m, values in candidates.items()}
+    mse = {m: float(np.mean(e**2)) for m, e in errors.items()}
+    weight = blend_weight(mse["forest"], mse["persistence"])
+    errors["blend"] = weight * errors["forest"] + (1 - weight) * errors["persistence"]
+    mse["blend"] = float(np.mean(errors["blend"] ** 2))
+    radius = {m: intervals.conformal_radius(e, confidence) for m, e in errors.items()}
+    method = allowed if allowed != "auto" else _best(mse)
+    return Choice(method, weight, mse, radius, "out-of-bag")
+
+
+def choose_realized(
+    sums: Mapping[str, tuple[float, int]], prior: Choice, allowed: str = "auto"
+) -> Choice:
+    """``prior`` rechosen on realized squared errors (method -> (sum, count)) when there
+    are enough; the band stays the prior's."""
+    mse = {m: s / n for m, (s, n) in sums.items() if n}
+    if allowed != "auto" or set(mse) < {"forest", "persistence"}:
+        return prior
+    weight = blend_weight(mse["forest"], mse["persistence"])
+    return Choice(_best(mse), weight if "blend" not in mse else prior.weight, mse, prior.radius,
+                  "realized")  # fmt: skip
+
+
+def blend_weight(forest_mse: float, persistence_mse: float) -> float:
+    """The forest's share of the blend: inverse squared errors, normalised."""
+    if not np.isfinite(forest_mse) or not np.isfinite(persistence_mse):
+        return 1.0
+    if forest_mse <= 0:
+        return 1.0
+    if persistence_mse <= 0:
+        return 0.0
+    inverse = np.array([1 / forest_mse, 1 / persistence_mse])
+    return float(inverse[0] / inverse.sum())
+
+
+def _best(mse: Mapping[str, float]) -> str:
+    best = min((m for m in METHODS if m in mse), key=lambda m: mse[m])
+    if best != "forest" and mse[best] > (1 - MARGIN) * mse.get("forest", np.inf):
+        return "forest"
+    return best

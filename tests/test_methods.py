@@ -1,0 +1,95 @@
+"""Each meter's method, and honest gaps: the forest where it is better, a baseline where not."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import synthetic_wide
+
+from wattcast import Fleet, GapFilledWarning, ModelConfig, WindowConfig, load_meters
+from wattcast.evaluation.baselines import baseline_forecasts
+from wattcast.models.methods import MARGIN, choose, choose_realized
+
+WEEK = WindowConfig.from_strings(input="7D")
+
+
+def test_the_method_with_the_smallest_error_is_chosen() -> None:
+    rng = np.random.default_rng(0)
+    truth = rng.normal(50, 5, (28, 96))
+    good, bad = truth + rng.normal(0, 1, truth.shape), truth + rng.normal(0, 8, truth.shape)
+    choice = choose(bad, {"persistence": good, "last_week": bad}, truth, 0.95)
+    # persistence, or a blend leaning on it (two independent errors average a little down)
+    assert choice.method in ("persistence", "blend") and choice.source == "out-of-bag"
+    assert choice.mse[choice.method] <= choice.mse["persistence"] < choice.mse["forest"] / 10
+    assert choice.weight < 0.05
+    assert choice.radius["persistence"].shape == (96,)
+    # a forest that is better, or a baseline better by less than the margin: the forest
+    assert choose(good, {"persistence": bad, "last_week": bad}, truth, 0.95).method == "forest"
+    close = good * (1 + MARGIN / 10)
+    assert choose(good, {"persistence": close, "last_week": bad}, truth, 0.95).method == "forest"
+    # two equally good but independent methods: their blend beats both
+    other = truth + rng.normal(0, 1, truth.shape)
+    blended = choose(good, {"persistence": other, "last_week": bad}, truth, 0.95)
+    assert blended.method == "blend" and 0.3 < blended.weight < 0.7
+    # a method can be forced
+    assert choose(good, {"persistence": bad, "last_week": bad}, truth, 0.95,
+                  "last_week").method == "last_week"  # fmt: skip
+
+
+def test_realized_errors_decide_once_there_are_enough() -> None:
+    truth = np.zeros((3, 4))
+    prior = choose(truth, {"persistence": truth + 1, "last_week": truth + 1}, truth, 0.95)
+    assert prior.method == "forest"
+    realized = {"forest": (400.0, 100), "persistence": (100.0, 100), "last_week": (900.0, 100),
+                "blend": (150.0, 100)}  # fmt: skip
+    again = choose_realized(realized, prior)
+    assert (again.method, again.source) == ("persistence", "realized")
+
+
+def test_a_forced_baseline_forecasts_the_baseline_with_its_own_band() -> None:
+    frame = load_meters(synthetic_wide(days=40))
+    fleet = Fleet(WEEK, ModelConfig(n_estimators=10, method="persistence")).fit(frame)
+    forecast = fleet.predict(candidates=True).frame
+    expected = baseline_forecasts(fleet.frame_, fleet.forecast_start_,
+                                  fleet.forecast_start_ - pd.Timedelta("1D"), 96)["persistence"]  # fmt: skip
+    a = forecast[forecast["meter"] == "A (kW)"]
+    np.testing.assert_allclose(a["mean"], expected[:, 0])
+    np.testing.assert_allclose(a["mean"], a["persistence"])
+    assert (a["upper"] > a["mean"]).all() and (a["lower"] < a["mean"]).all()
+    assert fleet.run_log()["methods"] == {"A (kW)": "persistence", "B (kW)": "persistence"}
+
+
+def test_realized_errors_passed_to_fit_choose_the_method() -> None:
+    frame = load_meters(synthetic_wide(days=40))
+    realized = {"A (kW)": {"forest": (900.0, 960, 10), "persistence": (100.0, 960, 10),
+                           "last_week": (800.0, 960, 10), "blend": (300.0, 960, 10)}}  # fmt: skip
+    fleet = Fleet(WEEK, ModelConfig(n_estimators=10)).fit(frame, realized=realized)
+    assert fleet.choices_["A (kW)"].method == "persistence"
+    assert fleet.choices_["A (kW)"].source == "realized"
+    assert fleet.choices_["B (kW)"].source == "out-of-bag"
+
+
+@pytest.mark.parametrize("gap_end_days", [0, 4])  # the gap reaches the cut-off, or ends before
+def test_a_long_gap_never_shifts_the_forecasts_level(gap_end_days: int) -> None:
+    df = synthetic_wide(days=60, meters=("A (kW)",))
+    same_weekday = df["timestamp"].dt.day_of_week == pd.Timestamp("2021-03-06").day_of_week
+    level = df.loc[same_weekday, "A (kW)"].mean()  # the forecast day is a Saturday
+    end = len(df) - gap_end_days * 96
+    df.loc[end - 10 * 96 : end - 1, "A (kW)"] = np.nan  # ten days missing
+    df = pd.concat([df, df.iloc[100:140]])  # exact duplicate rows, as overlapping exports
+    frame = load_meters(df)
+    with pytest.warns(GapFilledWarning, match=r"readings missing in the latest 28D input window"):
+        fleet = Fleet(WindowConfig(), ModelConfig(n_estimators=20)).fit(frame)
+    forecast = fleet.predict().frame
+    assert str(forecast["timestamp"].iloc[0])[:10] == "2021-03-06"
+    assert abs(forecast["mean"].mean() / level - 1) < 0.05
+    assert fleet.missing_["A (kW)"] == 10 * 96
+
+
+def test_an_idle_meter_gets_the_band_its_history_has() -> None:
+    df = synthetic_wide(days=40)
+    df.loc[len(df) - 20 * 96 :, "B (kW)"] = 0.0  # switched off for the last 20 days
+    fleet = Fleet(WEEK, ModelConfig(n_estimators=10)).fit(df)
+    idle = fleet.predict().frame.query("meter == 'B (kW)'")
+    assert (idle[["mean", "lower", "upper"]].to_numpy() == 0).all()
