@@ -235,3 +235,19 @@ def test_settings_are_stored_and_read_back(spec: RunSpec) -> None:
     summary = run_job(spec, "run", "2021-02-01")
     stored = json.loads(ForecastStore(spec.store.path).run(summary.run_id)["spec"])
     assert RunSpec.from_settings(stored) == dataclasses.replace(spec)
+
+
+def test_the_nightly_job_keeps_rolling_errors_of_each_method(spec: RunSpec) -> None:
+    for night in pd.date_range("2021-01-20", periods=10, freq="D"):
+        run_job(spec, "run", night)
+    store = ForecastStore(spec.store.path)
+    scores = store.query("SELECT * FROM scores")
+    assert set(scores["method"]) == {"forest", "persistence", "last_week", "blend"}
+    assert scores.groupby(["meter_id", "day"]).size().eq(4).all()
+    realized = store.realized([i for i, _, _ in store.meters().values()], 28)
+    assert all(sums["forest"][2] >= 7 for sums in realized.values())
+    # the candidates of a night are dropped once scored; the last nights' still wait
+    waiting = store.query("SELECT COUNT(*) AS n FROM run_meters WHERE candidates IS NOT NULL")
+    assert 0 < waiting["n"].iloc[0] <= 2 * 2
+    methods = store.query("SELECT DISTINCT method FROM run_meters")["method"]
+    assert set(methods) <= {"forest", "persistence", "last_week", "blend"}

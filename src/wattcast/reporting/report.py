@@ -62,6 +62,7 @@ class ReportData:
     runs: list[dict[str, Any]]
     tariff: float | None
     currency: str
+    methods: dict[str, str]  # each meter's method in the latest run
 
 
 def collect(
@@ -84,8 +85,13 @@ def collect(
     readings["x"] = (readings["wall"] - since) / pd.Timedelta("1h")
     events = [e for e in event_rows(store, spec.alerts.tariff, f"{since:%Y-%m-%d}")
               if not meters or e["meter"] in meters]  # fmt: skip
+    methods = store.query(
+        "SELECT m.name, r.method FROM run_meters r JOIN meters m ON m.id = r.meter_id "
+        "WHERE r.method IS NOT NULL ORDER BY r.run_id"
+    )
     return ReportData(since, until, readings, events, _accuracy(readings), store.runs(30),
-                      spec.alerts.tariff, spec.alerts.currency)  # fmt: skip
+                      spec.alerts.tariff, spec.alerts.currency,
+                      dict(zip(methods["name"], methods["method"], strict=True)))  # fmt: skip
 
 
 def _wall(readings: pd.DataFrame) -> pd.Series:
@@ -151,7 +157,8 @@ def render(data: ReportData, metrics: pd.DataFrame | None = None, detail: int = 
         "<h2>All meters</h2>",
         "<p class='muted'>Worst first. kwh_above_band and kwh_above_forecast are counted within "
         "events; cv_rmse, nmbe and coverage (in %) compare the forecasts with the actuals of "
-        "the period (nmbe above 0: forecasts above the actuals).</p>",
+        "the period (nmbe above 0: forecasts above the actuals); method: what forecast the "
+        "meter in the latest run (the forest, or a baseline where it did better).</p>",
         _html_table(per_meter.reset_index(), "meters", data.currency),
         f"<h2>The {len(worst)} worst meters in detail</h2>" if worst else "",
         LEGEND if worst else "",
@@ -175,6 +182,7 @@ def _meter_table(data: ReportData) -> pd.DataFrame:
     if data.tariff is not None:
         table["cost"] = table["kwh_above_band"] * data.tariff
     table = table.join(data.accuracy[["cv_rmse", "nmbe", "coverage"]])
+    table["method"] = [data.methods.get(m, "") for m in table.index]
     order = table.assign(name=table.index).sort_values(
         ["kwh_above_band", "events", "name"], ascending=[False, False, True]
     )

@@ -73,6 +73,9 @@ def prune(store: ForecastStore, keep: dt.timedelta | None) -> dict[str, int]:
     deleted = {"forecasts": 0, "actuals": 0, "events": 0, "runs": 0}
     with store.transaction() as db:
         deleted["forecasts"] += _superseded(db)
+        # candidates of superseded runs will never be scored against actuals
+        db.execute("UPDATE run_meters SET candidates = NULL WHERE candidates IS NOT NULL AND "
+                   "run_id IN (SELECT id FROM runs WHERE superseded_by IS NOT NULL)")  # fmt: skip
         if keep is not None:
             newest = db.execute("SELECT MAX(t_last) FROM runs").fetchone()[0]
             if newest is not None:

@@ -7,7 +7,10 @@ that each night appends: forecasts by (run, meter, time), actuals by (meter,
 time). A forecast is current when no later run forecast the same meter and
 time. A night costs about 7 KB per meter (docs/performance.md). Weather fetched from
 a provider is kept (``weather``: values by local time, and for forecasts the
-night they were fetched for), and so is every delivery of alerts.
+night they were fetched for), and so is every delivery of alerts. Each meter's
+candidate forecasts (forest, baselines, blend) wait in ``run_meters.candidates``
+until their actuals arrive; then their squared errors go to ``scores`` (the
+rolling errors that choose the method) and the candidates are dropped.
 """
 
 from __future__ import annotations
@@ -58,7 +61,16 @@ CREATE TABLE run_meters (
     method TEXT,
     windows INTEGER,
     missing INTEGER NOT NULL DEFAULT 0,
+    candidates BLOB,
     PRIMARY KEY (run_id, meter_id)
+) WITHOUT ROWID;
+CREATE TABLE scores (
+    meter_id INTEGER NOT NULL,
+    day INTEGER NOT NULL,
+    method TEXT NOT NULL,
+    sse REAL NOT NULL,
+    n INTEGER NOT NULL,
+    PRIMARY KEY (meter_id, day, method)
 ) WITHOUT ROWID;
 CREATE TABLE forecasts (
     run_id INTEGER NOT NULL,

@@ -53,6 +53,9 @@ class Batch:
     actuals: Any = None  # DataFrame: meter, t, value
     events: Any = None  # DataFrame: id (None: new), meter, start, end, readings, ... status
     details: dict[str, dict[str, object]] = field(default_factory=dict)  # method, windows...
+    candidates: dict[str, bytes] = field(default_factory=dict)  # meter -> candidates' means
+    scores: list[tuple[int, int, str, float, int]] = field(default_factory=list)  # realized
+    scored: list[tuple[int, int]] = field(default_factory=list)  # (run, meter id) now scored
 
 
 class ForecastStore:
@@ -225,12 +228,16 @@ class ForecastStore:
                 detail = batch.details.get(meter, {})
                 rows.append((run_id, ids[meter], "ok" if why is None else "failed", why,
                              detail.get("method"), detail.get("windows"),
-                             int(detail.get("missing", 0))))  # type: ignore[call-overload]  # fmt: skip
+                             int(detail.get("missing", 0)),  # type: ignore[call-overload]
+                             batch.candidates.get(meter)))  # fmt: skip
             db.executemany(
                 "INSERT OR REPLACE INTO run_meters (run_id, meter_id, status, reason, method, "
-                "windows, missing) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                "windows, missing, candidates) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 rows,
             )
+            db.executemany("INSERT OR REPLACE INTO scores VALUES (?, ?, ?, ?, ?)", batch.scores)
+            db.executemany("UPDATE run_meters SET candidates = NULL WHERE run_id = ? AND "
+                           "meter_id = ?", batch.scored)  # fmt: skip
             self._insert_forecasts(db, run_id, ids, batch.forecasts)
             if batch.actuals is not None and len(batch.actuals):
                 db.executemany(
@@ -560,6 +567,39 @@ class ForecastStore:
                  WHERE a.t BETWEEN :low AND :high"""
         sql += _name_filter(meters, params)
         return self.query(sql + " ORDER BY m.name, a.t", params)
+
+    def candidates(self, pairs: Sequence[tuple[int, int]]) -> dict[tuple[int, int], Any]:
+        """The candidates' forecasts kept for (run, meter id): (blob, their times)."""
+        out = {}
+        with self.connect() as db:
+            for run_id, meter_id in pairs:
+                row = db.execute("SELECT candidates FROM run_meters WHERE run_id = ? AND "
+                                 "meter_id = ?", (run_id, meter_id)).fetchone()  # fmt: skip
+                if row is None or row[0] is None:
+                    continue
+                times = [t for (t,) in db.execute(
+                    "SELECT t FROM forecasts WHERE run_id = ? AND meter_id = ? ORDER BY t",
+                    (run_id, meter_id))]  # fmt: skip
+                out[(run_id, meter_id)] = (row[0], times)
+        return out
+
+    def realized(self, meter_ids: Sequence[int], days: int) -> dict[int, dict[str, Any]]:
+        """Per meter id and method, ``(sum of squared errors, readings, days)`` over its last
+        ``days`` scored days."""
+        marks = ",".join(str(int(i)) for i in meter_ids) or "NULL"
+        rows = self.query(
+            f"""SELECT meter_id, method, sse, n, day FROM scores s WHERE meter_id IN ({marks})
+                AND day IN (SELECT day FROM scores r WHERE r.meter_id = s.meter_id
+                            AND r.method = 'forest' ORDER BY day DESC LIMIT {int(days)})"""
+        )
+        out: dict[int, dict[str, Any]] = {}
+        for (meter_id, method), group in rows.groupby(["meter_id", "method"]):
+            out.setdefault(int(meter_id), {})[str(method)] = (
+                float(group["sse"].sum()),
+                int(group["n"].sum()),
+                int(group["day"].nunique()),
+            )
+        return out
 
     def continuing_events(self, meter_ids: Sequence[int], since: int) -> Any:
         """Events (minor ones too) of these meters that end at or after ``since``."""

@@ -31,6 +31,8 @@ from wattcast.data.meter_frame import MeterFrame
 from wattcast.errors import AllMetersFailedError, InputError, WattcastError
 from wattcast.evaluation.events import Thresholds, update_events
 from wattcast.models.fleet import Fleet
+from wattcast.models.forecast import COLUMNS
+from wattcast.models.methods import METHODS, RECENT
 from wattcast.spec import RunSpec
 from wattcast.store.lock import store_lock
 from wattcast.store.store import Batch, ForecastStore
@@ -254,7 +256,8 @@ def _one_batch(
     try:
         fleet.fit(frame, extras=job.inputs.extras_in(zone),
                   meter_extras=job.inputs.meter_extras_in(zone, names),
-                  calendars=job.inputs.calendars, as_of=job.as_of, on_error=on_error)  # fmt: skip
+                  calendars=job.inputs.calendars, as_of=job.as_of, on_error=on_error,
+                  realized=_realized(job, names))  # fmt: skip
     except AllMetersFailedError as exc:
         _fail_batch(job, names, zone, None, errors, None, exc.failures)
         return
@@ -263,9 +266,10 @@ def _one_batch(
             raise
         _fail_batch(job, names, zone, str(exc), errors, exc)
         return
-    forecast = fleet.predict().frame
+    candidates = fleet.predict(candidates=job.store is not None).frame
+    forecast = candidates[COLUMNS]
     _account(job, fleet, forecast)
-    recorded = _record_batch(job, zone, names, frame, fleet, forecast)
+    recorded = _record_batch(job, zone, names, frame, fleet, candidates)
     started = time.perf_counter()
     if job.writer is not None:
         job.writer.write(forecast)
@@ -335,17 +339,30 @@ def _record_batch(
     """The batch's store rows: forecasts, statuses, new actuals and their events."""
     status: dict[str, str | None] = dict.fromkeys(names)
     status.update(fleet.failed_)
-    details = {m: {"method": "forest", "windows": fleet.n_windows_.get(m),
+    details = {m: {"method": fleet.choices_[m].method, "windows": fleet.n_windows_.get(m),
                    "missing": fleet.missing_.get(m, 0)} for m in fleet.meters_}  # fmt: skip
     rows = forecast[["meter", "mean", "lower", "upper"]].assign(t=to_epoch(forecast["timestamp"]))
     batch = Batch(_meter_info(job, names, zone), status, rows, details=details)
     if job.store is not None:
         started = time.perf_counter()
+        batch.candidates = {
+            str(m): group.sort_values("timestamp")[list(METHODS)].to_numpy(np.float32).T.tobytes()
+            for m, group in forecast.groupby("meter", sort=False)
+        }
         seen = frame if job.as_of is None else frame.truncate_before(_wall(job.as_of, zone))
-        batch.actuals, batch.events = _actuals_and_events(job, seen, zone, names)
+        _actuals_and_events(job, seen, zone, names, batch)
         job.summary.actuals += len(batch.actuals)
         job.summary.record_seconds += time.perf_counter() - started
     return batch
+
+
+def _realized(job: _Job, names: list[str]) -> dict[str, dict[str, tuple[float, int, int]]]:
+    """The stored rolling errors of each meter's methods (see models.methods)."""
+    if job.store is None:
+        return {}
+    known = job.store.meters()
+    ids = {known[m][0]: m for m in names if m in known}
+    return {ids[i]: sums for i, sums in job.store.realized(list(ids), RECENT).items()}
 
 
 def _wall(stamp: pd.Timestamp, zone: str | None) -> pd.Timestamp:
@@ -355,20 +372,21 @@ def _wall(stamp: pd.Timestamp, zone: str | None) -> pd.Timestamp:
 
 
 def _actuals_and_events(
-    job: _Job, frame: MeterFrame, zone: str | None, names: list[str]
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Readings now available for stored forecasts that had none, and the events they give."""
+    job: _Job, frame: MeterFrame, zone: str | None, names: list[str], batch: Batch
+) -> None:
+    """Readings now available for stored forecasts that had none, the events they give, and
+    the realized errors of the candidates those forecasts were chosen from (into ``batch``)."""
     store = job.store
     assert store is not None
     known = store.meters()
     ids = {known[m][0]: m for m in names if m in known}
-    empty = pd.DataFrame(columns=["meter", "t", "value"])
+    batch.actuals, batch.events = pd.DataFrame(columns=["meter", "t", "value"]), pd.DataFrame()
     if not ids or frame.n_steps == 0:
-        return empty, pd.DataFrame()
+        return
     since, until = _epoch_span(frame, zone)
     pending = store.pending_forecasts(list(ids), since, until)
     if pending.empty:
-        return empty, pd.DataFrame()
+        return
     pending["meter"] = pending["meter_id"].map(ids)
     pending["actual"] = _values_at(frame, zone, pending)
     readings = pending.dropna(subset=["actual"])
@@ -376,9 +394,34 @@ def _actuals_and_events(
     previous = store.continuing_events(list(ids), int(readings["t"].min()) - _join_gap(job))
     previous["meter"] = previous["meter_id"].map(ids)
     expected = job.inputs.expected_use(names)
-    events = update_events(readings, previous, frame.interval, job.inputs.units, job.thresholds,
-                           expected)  # fmt: skip
-    return actuals.reset_index(drop=True), events
+    batch.events = update_events(readings, previous, frame.interval, job.inputs.units,
+                                 job.thresholds, expected)  # fmt: skip
+    batch.actuals = actuals.reset_index(drop=True)
+    batch.scores, batch.scored = _scores(store, readings)
+
+
+def _scores(
+    store: ForecastStore, readings: pd.DataFrame
+) -> tuple[list[tuple[int, int, str, float, int]], list[tuple[int, int]]]:
+    """Squared errors of each candidate of the forecasts that now have actuals, per day."""
+    pairs = list(readings.groupby(["run_id", "meter_id"]).groups)
+    kept = store.candidates([(int(r), int(m)) for r, m in pairs])
+    scores, scored = [], []
+    for (run_id, meter_id), group in readings.groupby(["run_id", "meter_id"]):
+        if (run_id, meter_id) not in kept:
+            continue
+        blob, times = kept[(run_id, meter_id)]
+        means = np.frombuffer(blob, dtype=np.float32).reshape(len(METHODS), -1)
+        position = {t: k for k, t in enumerate(times)}
+        at = np.array([position[t] for t in group["t"]])
+        actual = group["actual"].to_numpy()
+        day = int(times[0])
+        for method, values in zip(METHODS, means, strict=True):
+            error = values[at].astype(float) - actual
+            scores.append((int(meter_id), day, method, float(np.nansum(error**2)),
+                           int(np.isfinite(error).sum())))  # fmt: skip
+        scored.append((int(run_id), int(meter_id)))
+    return scores, scored
 
 
 def _join_gap(job: _Job) -> int:
