@@ -1,6 +1,6 @@
 """Write the README's table of options from the run specification (tests check it is current).
 
-    python scripts/update_readme.py
+python scripts/update_readme.py
 """
 
 from __future__ import annotations

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -108,7 +109,9 @@ def test_backtest_cli_writes_metrics_and_predictions(tmp_path: Path, cli) -> Non
         "pinball",
         "cv_rmse_hourly",
         "nmbe_hourly",
+        "subset",
     ]
+    assert set(table["subset"]) == {"all"}
     assert set(table["method"]) == {
         "wattcast",
         "forest",
@@ -193,3 +196,33 @@ def test_every_method_is_scored_on_the_same_readings() -> None:
     })  # fmt: skip
     table = metrics_table(predictions, ["wattcast", "persistence"], 0.95)
     assert set(table.loc[table["meter"] == "m", "n"]) == {3}
+
+
+def test_metrics_per_subset_and_training_on_a_subset(tmp_path: Path, cli) -> None:
+    from wattcast import Fleet
+
+    data = tmp_path / "m.csv"
+    synthetic_wide(days=40).to_csv(data, index=False)
+    metrics = tmp_path / "metrics.csv"
+    result = cli("backtest", data, "--input", "7D", "--days", "7", "--trees", "8",
+                 "--hours", "07:00-15:00", "--day-types", "weekdays,weekends",
+                 "--dates", "2021-02-08..2021-02-09", "--out", metrics)  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "CV(RMSE) % by subset" in result.stdout
+    table = pd.read_csv(metrics)
+    wattcast = table[(table["method"] == "wattcast") & (table["meter"] == "A (kW)")]
+    n = wattcast.set_index("subset")["n"]
+    assert n["all"] == 7 * 96 and n["hours 07:00-15:00"] == 7 * 32
+    assert n["weekdays"] + n["weekends"] == n["all"]
+    assert n["dates 2021-02-08..2021-02-09"] == 2 * 96
+    bad = cli("backtest", data, "--hours", "25:00-26:00", "--out", metrics)
+    assert bad.exit_code == 2 and "hours must be between" in bad.stderr
+    assert cli("forecast", data, "--train-on", "07:00-09:00", "--out", tmp_path / "f.csv"
+               ).exit_code == 2  # fmt: skip
+
+    frame = load_meters(synthetic_wide(days=40))
+    everything = Fleet(WEEK, FAST).fit(frame)
+    weekdays = Fleet(dataclasses.replace(WEEK, train_on=("weekdays",)), FAST).fit(frame)
+    assert weekdays.n_windows_["A (kW)"] < everything.n_windows_["A (kW)"]
+    share = weekdays.n_windows_["A (kW)"] / everything.n_windows_["A (kW)"]
+    assert 0.6 < share < 0.8  # about five days in seven

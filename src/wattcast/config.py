@@ -46,6 +46,7 @@ class WindowConfig:
     time_attrs: tuple[str, ...] = ("day_of_week", "day_of_year")
     max_gap: pd.Timedelta = pd.Timedelta("2h")
     closed_flags: tuple[str, ...] = ()
+    train_on: tuple[str, ...] = ()  # day types or date ranges (evaluation.subsets); all if empty
 
     @classmethod
     def from_strings(
@@ -91,7 +92,10 @@ class WindowConfig:
         """Settings as plain strings, for run logs."""
         out = {k: str(v) for k, v in asdict(self).items() if isinstance(v, pd.Timedelta)}
         out.update(
-            agg=self.agg, time_attrs=list(self.time_attrs), closed_flags=list(self.closed_flags)
+            agg=self.agg,
+            time_attrs=list(self.time_attrs),
+            closed_flags=list(self.closed_flags),
+            train_on=list(self.train_on),
         )
         return out
 

@@ -389,6 +389,10 @@ class ModelSection:
         dt.timedelta(hours=2), Duration(),
         "Gaps up to this are filled; windows touching longer ones are not trained on.",
     )  # fmt: skip
+    train_on: tuple[str, ...] = option(
+        (), Many(Text(), "a list of day types or date ranges", split_commas=True),
+        "Train only on these days (weekdays, weekends, workdays, closed, date ranges).",
+    )  # fmt: skip
     estimator: str = option("profile-forest", Text(ESTIMATORS), "Forest type per meter.")
     trees: int = option(100, Whole(1), "Trees per forest.")
     params: dict[str, object] = option(
@@ -548,6 +552,19 @@ class BacktestSection:
 
     days: int = option(28, Whole(1), "Periods to backtest, the latest ones.")
     refit: str = option("daily", Text(("daily", "weekly")), "How often the models are refit.")
+    hours: tuple[str, ...] = option(
+        (), Many(Text(), "a list of hours such as '07:00-15:00'", split_commas=True),
+        "Also score these hours of the day, e.g. 07:00-15:00.",
+    )  # fmt: skip
+    day_types: tuple[str, ...] = option(
+        (), Many(Text(), "a list of weekdays, weekends, workdays or closed", split_commas=True),
+        "Also score these days: weekdays, weekends, workdays, closed.",
+    )  # fmt: skip
+    dates: tuple[str, ...] = option(
+        (), Many(Text(), "a list of date ranges such as '2017-02-20..2017-02-24'",
+                 split_commas=True),
+        "Also score these dates, e.g. 2017-02-20..2017-02-24.",
+    )  # fmt: skip
     protocol: str = option(
         "observed", Text(("observed", "nightly")),
         "observed: extras as recorded; nightly: only what the night knew (weather forecast or "
@@ -630,7 +647,21 @@ class RunSpec:
         if model.scheduler is not None:
             _check_scheduler(model.scheduler)
         _check_weather(self.weather)
+        from wattcast.evaluation.subsets import parse_subset
+
+        backtest = self.backtest
+        for text in (*backtest.hours, *backtest.day_types, *backtest.dates, *model.train_on):
+            subset = parse_subset(text)
+            if text in model.train_on and subset.kind == "hours":
+                raise InputError(f"`train_on` takes day types and dates, not hours. Got {text!r}.")
         return self
+
+    def subsets(self) -> list[Any]:
+        """The backtest's subsets (:mod:`wattcast.evaluation.subsets`)."""
+        from wattcast.evaluation.subsets import parse_subset
+
+        b = self.backtest
+        return [parse_subset(t) for t in (*b.hours, *b.day_types, *b.dates)]
 
     # -- writing -----------------------------------------------------------
     def to_settings(self) -> dict[str, Any]:
@@ -663,6 +694,7 @@ class RunSpec:
             input=pd.Timedelta(m.input), gap=pd.Timedelta(m.gap), output=pd.Timedelta(m.output),
             sample_freq=pd.Timedelta(m.sample_freq), agg=m.agg, time_attrs=tuple(m.time_attrs),
             max_gap=pd.Timedelta(m.max_gap), closed_flags=tuple(self.extras.closed_flags),
+            train_on=tuple(m.train_on),
         )  # fmt: skip
 
     def thresholds(self) -> Any:

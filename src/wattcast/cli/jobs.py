@@ -216,7 +216,10 @@ def backtest(
             result = run_backtest(spec, progress)
         elapsed = time.perf_counter() - started
         metrics = write_backtest(result, spec, out_path, predictions_out, plot_path)
-    print_backtest(metrics, spec.backtest.days, result.refits, elapsed, result.methods())
+    print_backtest(metrics[metrics["subset"] == "all"], spec.backtest.days, result.refits,
+                   elapsed, result.methods())  # fmt: skip
+    if (metrics["subset"] != "all").any():
+        print_subsets(metrics)
     for meter, reason in result.failed.items():
         say(f"  left out: {meter}: {reason}")
 
@@ -250,6 +253,24 @@ def print_backtest(
     out.print(table)
     say("forest and baseline columns: CV(RMSE) % of each on the same readings; method: what "
         "forecast each meter's days")  # fmt: skip
+
+
+def print_subsets(metrics: Any) -> None:
+    """Median CV(RMSE) over meters of each method, per subset."""
+    from rich.table import Table
+
+    from wattcast.evaluation.metrics import POOLED
+
+    pooled = metrics[metrics["meter"] == POOLED]
+    table = Table(title="CV(RMSE) % by subset (median of meters)")
+    methods = list(dict.fromkeys(pooled["method"]))
+    for column in ("subset", *methods, "readings"):
+        table.add_column(column, justify="left" if column == "subset" else "right")
+    for subset, group in pooled.groupby("subset", sort=False):
+        by = group.set_index("method")
+        table.add_row(str(subset), *[_pct(by.loc[m, "cv_rmse"]) for m in methods],
+                      f"{by['n'].iloc[0]:,.0f}")  # fmt: skip
+    out.print(table)
 
 
 def _signed(value: float) -> str:

@@ -45,6 +45,8 @@ class FeatureSet:
     common_names: list[str]
     meter_extras: dict[str, tuple[np.ndarray, list[str]]] = field(default_factory=dict)
     taken_blocks: dict[str, int] = field(default_factory=dict)  # forecast row blocks imputed
+    workday: np.ndarray | None = None  # (n_windows + 1,): 1 for a working day (subsets)
+    trained: np.ndarray | None = None  # (n_windows,): windows training may use (train_on)
 
     @property
     def forecast_time(self) -> pd.Timestamp:
@@ -71,6 +73,8 @@ class FeatureSet:
         X, names = self._columns(meter, slice(None, -1))
         Y = self.targets[:, :, j]
         complete = ~(np.isnan(X).any(axis=1) | np.isnan(Y).any(axis=1))
+        if self.trained is not None:
+            complete &= self.trained
         age = self.layout.forecast_start - self.layout.target_starts
         level = self.levels[:, j]
         return MeterData(
@@ -104,6 +108,8 @@ def build_features(
     forecast_row, taken = forecast_history(latest, layout, config.agg, week_blocks)
     history = np.concatenate([history_features(frame.values, layout, config.agg), forecast_row])
     common, common_names = _period_features(target_times, config, extras, calendars, forecast_time)
+    workdays = (common[:, common_names.index("workday")] if "workday" in common_names
+                else np.asarray(target_times.day_of_week < 5, dtype=float))  # fmt: skip
     per_meter = {}
     for meter, tables in (meter_extras or {}).items():
         if tables:
@@ -122,6 +128,8 @@ def build_features(
         common_names=common_names,
         meter_extras=per_meter,
         taken_blocks=dict(zip(frame.meters, taken.sum(axis=1).tolist(), strict=True)),
+        workday=workdays,
+        trained=_trained(config, target_times, workdays),
     )
 
 
@@ -155,6 +163,21 @@ def _period_features(
         parts.append(workday(target_times, table[:, columns])[:, None])
         names.append("workday")
     return np.hstack(parts), names
+
+
+def _trained(
+    config: WindowConfig, target_times: pd.DatetimeIndex, workdays: np.ndarray
+) -> np.ndarray | None:
+    """Windows whose target day is in ``train_on`` (None: every window)."""
+    if not config.train_on:
+        return None
+    from wattcast.evaluation.subsets import parse_subset
+
+    times, flags = target_times[:-1], workdays[:-1]
+    chosen = np.zeros(len(times), dtype=bool)
+    for text in config.train_on:
+        chosen |= parse_subset(text).days(times, flags)
+    return chosen
 
 
 def workday(target_times: pd.DatetimeIndex, closed: np.ndarray) -> np.ndarray:

@@ -211,6 +211,9 @@ class Fleet(BaseEstimator):
 
     def _set_forecast_rows(self, features: FeatureSet) -> None:
         self.forecast_start_ = features.forecast_time
+        self.forecast_workday_ = (
+            float(features.workday[-1]) if features.workday is not None else 1.0
+        )
         rows = {m: features.forecast_row(m) for m in self.meters_}
         self.forecast_rows_ = {m: row for m, (row, _, _) in rows.items()}
         self.forecast_levels_ = {m: level for m, (_, _, level) in rows.items()}

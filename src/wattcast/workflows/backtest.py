@@ -21,6 +21,7 @@ from wattcast.data.meter_frame import MeterFrame
 from wattcast.errors import AllMetersFailedError, InputError
 from wattcast.evaluation.baselines import BASELINES, baseline_forecasts
 from wattcast.evaluation.metrics import metrics_table
+from wattcast.evaluation.subsets import Subset
 from wattcast.features.day_calendar import DayCalendar
 from wattcast.features.extras import ExtraTable
 from wattcast.models.fleet import Fleet
@@ -40,11 +41,20 @@ class BacktestResult:
     refits: int
     failed: dict[str, str] = field(default_factory=dict)  # meter -> why it was left out
 
-    def metrics(self, confidence: float) -> pd.DataFrame:
-        """wattcast (each meter's chosen method), the forest alone, and the baselines."""
+    def metrics(self, confidence: float, subsets: Sequence[Subset] = ()) -> pd.DataFrame:
+        """wattcast (each meter's chosen method), the forest alone, and the baselines, on
+        every reading (``subset`` "all") and on each of ``subsets``."""
         frame = self.predictions.rename(columns={"mean": "wattcast"})
         frame["wattcast_lower"], frame["wattcast_upper"] = frame["lower"], frame["upper"]
-        return metrics_table(frame, ["wattcast", "forest", *BASELINES], confidence)
+        methods = ["wattcast", "forest", *BASELINES]
+        tables = [metrics_table(frame, methods, confidence).assign(subset="all")]
+        local = pd.DatetimeIndex(frame["timestamp"])
+        local = local.tz_localize(None) if local.tz is not None else local
+        for subset in subsets:
+            chosen = frame[subset.readings(local, frame["workday"].to_numpy())]
+            if len(chosen):
+                tables.append(metrics_table(chosen, methods, confidence).assign(subset=subset.name))
+        return pd.concat(tables, ignore_index=True)
 
     def methods(self) -> dict[str, str]:
         """Per meter, the method(s) that forecast its days: ``forest``, or
@@ -114,6 +124,7 @@ def backtest(
             fleet.update(frame, as_of=cutoff)
         forecast = fleet.predict(candidates=True).frame
         forecast["method"] = forecast["meter"].map({m: c.method for m, c in fleet.choices_.items()})
+        forecast["workday"] = fleet.forecast_workday_
         parts.append(_with_actuals(forecast, frame, target, cutoff))
     predictions = pd.concat(parts, ignore_index=True)
     predictions = predictions[~predictions["meter"].isin(failed)].reset_index(drop=True)
@@ -247,6 +258,7 @@ def _with_actuals(
     for name, values in baselines.items():
         out[name] = values[rows - rows.min(), cols]
     out["method"] = forecast["method"].to_numpy()
+    out["workday"] = forecast["workday"].to_numpy()
     out["forest"], out["blend"] = forecast["forest"].to_numpy(), forecast["blend"].to_numpy()
     return out.dropna(subset=["actual"])
 
@@ -256,7 +268,7 @@ def write_backtest(
     predictions_out: Path | None, plot_out: Path | None,
 ) -> pd.DataFrame:  # fmt: skip
     """The metrics table, written with the predictions and a plot where asked."""
-    metrics = result.metrics(spec.model.confidence)
+    metrics = result.metrics(spec.model.confidence, spec.subsets())
     if metrics_out is not None:
         metrics_out.parent.mkdir(parents=True, exist_ok=True)
         metrics.to_csv(metrics_out, index=False, float_format="%.4g")
