@@ -12,8 +12,9 @@ processes, and on a 2-worker Dask LocalCluster. A run is named BACKEND-CORES
 Two parallel efficiencies are printed, both measured in the same invocation:
 the whole job's (1-core wall time over K x the K-core wall time) and
 training's (the meters' fit-time sum over K x the training wall time, as the
-job recorded them in its store). Writes fleet.csv (keeping the saved rows of
-sizes and runs not measured this time) and fleet.png into ``--results``.
+job recorded them in its store), with training's speed-up over 1 core. Writes
+fleet.csv (keeping the saved rows of sizes and runs not measured this time) and
+fleet.png into ``--results``.
 
     python bench/fleet.py [--sizes 10 100 1000] [--big] [--only threads-2]
     python bench/fleet.py --sizes 100 --cores 1 2 4 8 16 --repeats 3
@@ -131,12 +132,13 @@ def plot(table: pd.DataFrame, path: Path) -> None:
 
 def efficiencies(table: pd.DataFrame) -> pd.DataFrame:
     """Whole-job and training parallel efficiency of every multi-core run beside cores-1."""
-    serial = table[table["run"] == "cores-1"].set_index("meters")["wall_s"]
+    serial = table[table["run"] == "cores-1"].set_index("meters")
     rows = table[table["run"] != "cores-1"].copy()
-    rows["job_efficiency"] = rows["meters"].map(serial) / (rows["cores"] * rows["wall_s"])
+    rows["job_efficiency"] = rows["meters"].map(serial["wall_s"]) / (rows["cores"] * rows["wall_s"])
+    rows["train_speedup"] = rows["meters"].map(serial["train_s"]) / rows["train_s"]
     rows["train_efficiency"] = rows["fit_sum_s"] / (rows["cores"] * rows["train_s"])
     return rows[["meters", "run", "cores", "wall_s", "train_s", "job_efficiency",
-                 "train_efficiency"]]  # fmt: skip
+                 "train_speedup", "train_efficiency"]]  # fmt: skip
 
 
 def main() -> None:

@@ -86,6 +86,19 @@ def test_batches_cover_every_meter_once_and_resume(fleet_dir: Path, tmp_path: Pa
     )
 
 
+def test_default_batches_hold_25_meters_per_training_core() -> None:
+    from wattcast.workflows.inputs import batch_size
+
+    assert batch_size(RunSpec()) == 100
+    assert batch_size(RunSpec().with_flags({"model.n_jobs": "2"})) == 100
+    assert batch_size(RunSpec().with_flags({"model.n_jobs": "16"})) == 400
+    assert batch_size(RunSpec().with_flags({"model.n_jobs": "16", "model.batch_meters": "7"})) == 7
+    with pytest.raises(
+        InputError, match=r"`--batch-meters` must be an integer of at least 1. Got .0.\."
+    ):
+        RunSpec().with_flags({"model.batch_meters": "0"})
+
+
 def test_meters_in_other_zones_keep_their_own_local_days(fleet_dir: Path, tmp_path: Path) -> None:
     zones = pd.read_csv(fleet_dir / "meters.csv").set_index("meter")["zone"]
     run_job(spec(fleet_dir, batch=12), "forecast", out=tmp_path / "f")

@@ -420,7 +420,10 @@ class ModelSection:
         None, Text(expected="tcp://HOST:PORT or local:N"),
         "Train on a Dask cluster: tcp://HOST:PORT, or local:N worker processes.",
     )  # fmt: skip
-    batch_meters: int = option(100, Whole(1), "Meters read and trained at once.")
+    batch_meters: int | None = option(
+        None, Whole(1),
+        "Meters read and trained at once (default: 100, or 25 per training core if more).",
+    )  # fmt: skip
 
 
 @dataclass(frozen=True)

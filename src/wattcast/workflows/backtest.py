@@ -28,7 +28,13 @@ from wattcast.models.fleet import Fleet
 from wattcast.models.methods import RECENT
 from wattcast.spec import RunSpec
 from wattcast.workflows.cluster import cluster
-from wattcast.workflows.inputs import JobInputs, ReadStats, load_inputs, read_batches
+from wattcast.workflows.inputs import (
+    JobInputs,
+    ReadStats,
+    batch_size,
+    load_inputs,
+    read_batches,
+)
 
 REFIT_EVERY = {"daily": 1, "weekly": 7}
 PREDICTION_COLUMNS = ["meter", "timestamp", "actual", "mean", "lower", "upper"]
@@ -145,7 +151,7 @@ def run_backtest(
     stats = ReadStats()
     with cluster(spec.model.scheduler):
         backend = "dask" if spec.model.scheduler else spec.model.backend
-        for zone, names, frame in read_batches(inputs, spec.model.batch_meters, set(), stats):
+        for zone, names, frame in read_batches(inputs, batch_size(spec), set(), stats):
             if isinstance(frame, InputError):
                 if on_error == "raise":
                     raise frame

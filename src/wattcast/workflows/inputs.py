@@ -150,6 +150,21 @@ class ReadStats:
     seconds: float = 0.0
 
 
+def batch_size(spec: RunSpec) -> int:
+    """Meters per batch: the user's, else enough to keep every training core busy.
+
+    Call it inside the job's cluster context: a Dask cluster's cores are its workers'.
+    """
+    from joblib import effective_n_jobs
+
+    from wattcast.models.parallel import batch_meters, dask_cores
+
+    if spec.model.batch_meters is not None:
+        return spec.model.batch_meters
+    cores = dask_cores() if spec.model.scheduler else effective_n_jobs(spec.model.n_jobs)
+    return batch_meters(cores)
+
+
 def read_batches(
     inputs: JobInputs, size: int, skip: set[str], stats: ReadStats
 ) -> Iterator[tuple[str | None, list[str], MeterFrame | InputError]]:

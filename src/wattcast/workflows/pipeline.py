@@ -39,7 +39,13 @@ from wattcast.store.store import Batch, ForecastStore
 from wattcast.store.times import from_epoch, to_epoch
 from wattcast.timing import Timings
 from wattcast.workflows.cluster import cluster
-from wattcast.workflows.inputs import JobInputs, ReadStats, load_inputs, read_batches
+from wattcast.workflows.inputs import (
+    JobInputs,
+    ReadStats,
+    batch_size,
+    load_inputs,
+    read_batches,
+)
 from wattcast.workflows.outputs import ForecastWriter
 
 #: Called after each batch with (meters done in it, meters to do in all).
@@ -203,7 +209,7 @@ def _run_batches(job: _Job, progress: Progress | None) -> None:
     stats = ReadStats()
     skip = job.record.pop("skip")
     total = len(job.inputs.meters) - job.summary.skipped
-    size = job.spec.model.batch_meters
+    size = batch_size(job.spec)
     batch_errors: list[InputError] = []
     for zone, names, frame in read_batches(job.inputs, size, skip, stats):
         if (
