@@ -226,3 +226,17 @@ def test_metrics_per_subset_and_training_on_a_subset(tmp_path: Path, cli) -> Non
     assert weekdays.n_windows_["A (kW)"] < everything.n_windows_["A (kW)"]
     share = weekdays.n_windows_["A (kW)"] / everything.n_windows_["A (kW)"]
     assert 0.6 < share < 0.8  # about five days in seven
+
+
+def test_backtest_until_a_date_scores_the_days_that_end_there(tmp_path: Path, cli) -> None:
+    data = tmp_path / "m.csv"
+    synthetic_wide(days=40).to_csv(data, index=False)
+    preds = tmp_path / "preds.csv"
+    result = cli("backtest", data, "--input", "7D", "--days", "3", "--trees", "8",
+                 "--until", "2021-02-01", "--predictions-out", preds)  # fmt: skip
+    assert result.exit_code == 0, result.output
+    days = pd.to_datetime(pd.read_csv(preds)["timestamp"]).dt.strftime("%Y-%m-%d")
+    assert sorted(set(days)) == ["2021-01-30", "2021-01-31", "2021-02-01"]
+    bad = cli("backtest", data, "--until", "2021-02-30")
+    assert bad.exit_code == 2
+    assert "`--until` must be a date such as '2019-11-30'. Got '2021-02-30'." in bad.stderr

@@ -22,13 +22,14 @@ def test_toml_flags_and_stored_settings_give_one_specification(tmp_path: Path) -
         'meter_extras = { "A" = ["a.csv"] }\n'
         '[model]\ninput = "7D"\ngap = "0D"\ntrees = 20\nparams = { min_samples_leaf = 3 }\n'
         'n_jobs = 2\nrecency_half_life = "60D"\n[store]\npath = "s.db"\nkeep = "400D"\n'
-        "[alerts]\ntariff = 0.2\n"
+        "[alerts]\ntariff = 0.2\n[backtest]\nuntil = 2019-11-30\n"
     )
     spec = RunSpec.from_toml(config)
     assert spec.data.source == tmp_path / "m.csv" and spec.store.path == tmp_path / "s.db"
     assert spec.model.input == dt.timedelta(days=7) and spec.model.gap == dt.timedelta(0)
     assert spec.model.params == {"min_samples_leaf": 3}
     assert spec.extras.meter_extras == {"A": (tmp_path / "a.csv",)}
+    assert spec.backtest.until == dt.date(2019, 11, 30)
     settings = json.loads(json.dumps(spec.to_settings()))  # as the store keeps it
     assert RunSpec.from_settings(settings) == spec
     flags = {"model.trees": "50", "model.params": ["max_samples=0.7"], "data.meters": ["C,D"],
@@ -92,6 +93,10 @@ def test_legacy_keys_still_read(tmp_path: Path) -> None:
         ("[store]\nmax_failed_share = 1.5\n", r"max_failed_share must be a number from 0 to 1"),
         ('[model]\nscheduler = "here"\n', r"`scheduler` must be tcp://HOST:PORT or local:N"),
         ("model = 3\n", r"\[model\] must be a table of settings"),
+        (
+            "[backtest]\nuntil = 2019-11-30T10:00:00\n",
+            r"\[backtest\] until must be a date such as '2019-11-30'",
+        ),
         ("[model\n", r"not valid TOML"),
     ],
 )

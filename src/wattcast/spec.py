@@ -154,6 +154,23 @@ class Duration(Kind):
         return format_duration(value)  # type: ignore[arg-type]
 
 
+class Day(Kind):
+    expected = "a date such as '2019-11-30'"
+
+    def parse(self, raw: object, base: Path | None) -> object:
+        if isinstance(raw, dt.datetime):
+            raise Bad(self.expected)
+        if isinstance(raw, dt.date):  # a TOML date
+            return raw
+        try:
+            return dt.date.fromisoformat(str(raw).strip())
+        except ValueError:
+            raise Bad(self.expected) from None
+
+    def dump(self, value: object) -> object:
+        return value.isoformat()  # type: ignore[attr-defined]
+
+
 class FilePath(Kind):
     expected = "a path"
 
@@ -554,6 +571,9 @@ class BacktestSection:
     """[backtest]: the rolling-origin backtest."""
 
     days: int = option(28, Whole(1), "Periods to backtest, the latest ones.")
+    until: dt.date | None = option(
+        None, Day(), "The last day backtested (default: the latest day of the data)."
+    )
     refit: str = option("daily", Text(("daily", "weekly")), "How often the models are refit.")
     hours: tuple[str, ...] = option(
         (), Many(Text(), "a list of hours such as '07:00-15:00'", split_commas=True),

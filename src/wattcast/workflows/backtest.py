@@ -157,6 +157,9 @@ def run_backtest(
                     raise frame
                 results.append(_failed(names, str(frame)))
                 continue
+            if spec.backtest.until is not None:
+                end = pd.Timestamp(spec.backtest.until) + pd.Timedelta(days=1)
+                frame = frame.truncate_before(end)
             try:
                 results.append(backtest(
                     frame, window, model, spec.backtest.days, _extras(spec, inputs, frame, zone),
