@@ -240,3 +240,17 @@ def test_backtest_until_a_date_scores_the_days_that_end_there(tmp_path: Path, cl
     bad = cli("backtest", data, "--until", "2021-02-30")
     assert bad.exit_code == 2
     assert "`--until` must be a date such as '2019-11-30'. Got '2021-02-30'." in bad.stderr
+
+
+def test_a_gap_in_the_input_windows_is_said_once_per_meter() -> None:
+    from wattcast import GapFilledWarning
+
+    wide = synthetic_wide(days=30)
+    stamps = pd.to_datetime(wide["timestamp"])
+    gap = (stamps >= "2021-01-27") & (stamps < "2021-01-30")  # inside the last inputs
+    wide.loc[gap, "A (kW)"] = np.nan
+    with pytest.warns(GapFilledWarning) as caught:
+        backtest(load_meters(wide), WEEK, FAST, periods=4)
+    said = [str(w.message) for w in caught if issubclass(w.category, GapFilledWarning)]
+    assert len(said) == 1 and said[0].startswith("meter 'A (kW)': readings missing")
+    assert "of 4 refits" in said[0]

@@ -193,3 +193,39 @@ def test_run_without_a_store_is_refused(tmp_path: Path, wide_csv: Path, cli) -> 
     config.write_text(config.read_text().replace('path = "site.db"\n', ""))
     result = cli("run", "--config", config)
     assert result.exit_code == 2 and "`run` records into a store" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("ics", "message"),
+    [
+        ("BEGIN:VEVENT\nSUMMARY:Break\nDTSTART:2021XXXX\nEND:VEVENT\n",
+         "event 1 'Break' has a DTSTART that is not a date or a time"),
+        ("X-WR-TIMEZONE:Mars/Olympus\nBEGIN:VEVENT\nDTSTART;VALUE=DATE:20210105\nEND:VEVENT\n",
+         "X-WR-TIMEZONE 'Mars/Olympus' is not a time zone name such as 'America/New_York'."),
+        ("BEGIN:VEVENT\nDTSTART;VALUE=DATE:20210105\nDTEND:soon\nEND:VEVENT\n",
+         "event 1 has a DTEND that is not a date or a time"),
+    ],
+)  # fmt: skip
+def test_bad_calendars_are_one_line_errors(
+    tmp_path: Path, wide_csv: Path, cli, ics: str, message: str
+) -> None:
+    calendar = tmp_path / "closed.ics"
+    calendar.write_text(f"BEGIN:VCALENDAR\n{ics}END:VCALENDAR\n")
+    result = cli("forecast", wide_csv, "--calendar", calendar, "--out", tmp_path / "f.csv")
+    assert result.exit_code == 2, result.output
+    assert result.stderr.count("\n") == 1 and message in result.stderr, result.stderr
+    assert f"{calendar}:" in result.stderr and not (tmp_path / "f.csv").exists()
+
+
+def test_a_night_after_the_latest_reading_forecasts_its_own_period(
+    tmp_path: Path, wide_csv: Path, cli
+) -> None:
+    out = tmp_path / "f.csv"
+    late = cli("forecast", wide_csv, "--input", "7D", "--trees", "5", "--as-of", "2021-02-20",
+               "--out", out)  # fmt: skip
+    assert late.exit_code == 0, late.output
+    days = pd.to_datetime(pd.read_csv(out)["timestamp"]).dt.date.astype(str)
+    assert set(days) == {"2021-02-21"}  # the day after the gap after as_of
+    stale = cli("forecast", wide_csv, "--as-of", "2030-01-01", "--out", tmp_path / "g.csv")
+    assert stale.exit_code == 2 and stale.stderr.count("\n") == 1
+    assert "is more than the 28D input window before as_of (2030-01-01 00:00:00)" in stale.stderr

@@ -63,6 +63,16 @@ class MeterFrame:
             {m: self.filled.get(m, 0) for m in meters},
         )
 
+    def extended_to(self, end: pd.Timestamp) -> MeterFrame:
+        """The frame with empty rows (NaN) added up to ``end`` (wall-clock, floored to the
+        interval); itself when it already reaches there."""
+        extra = int((end - self.end) // self.interval)
+        if extra <= 0:
+            return self
+        empty = np.full((extra, len(self.meters)), np.nan)
+        return MeterFrame(np.vstack([self.values, empty]), self.start, self.interval,
+                          self.meters, self.tz, self.source, dict(self.filled))  # fmt: skip
+
     def slice_steps(self, first: int, stop: int) -> MeterFrame:
         return MeterFrame(
             self.values[first:stop],

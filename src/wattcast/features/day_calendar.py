@@ -101,8 +101,44 @@ def ics_events(data: bytes, source: str) -> tuple[list[object], str | None]:
     except (ValueError, IndexError, KeyError) as exc:
         raise InputError(f"{source}: not a valid iCalendar file ({exc}).") from None
     zone = calendar.get("X-WR-TIMEZONE")
+    if zone is not None:
+        zone = _known_zone(str(zone), source)
     events = [e for e in calendar.walk("VEVENT") if e.get("DTSTART") is not None]
-    return events, None if zone is None else str(zone)
+    for number, event in enumerate(events, 1):
+        _check_dates(event, number, source)
+    return events, zone
+
+
+def _known_zone(zone: str, source: str) -> str:
+    import zoneinfo
+
+    try:
+        zoneinfo.ZoneInfo(zone)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise InputError(
+            f"{source}: X-WR-TIMEZONE {zone!r} is not a time zone name such as 'America/New_York'."
+        ) from None
+    return zone
+
+
+def _check_dates(event: object, number: int, source: str) -> None:
+    """Refuse an event whose DTSTART or DTEND is not a date or a time, naming it."""
+    for key in ("DTSTART", "DTEND"):
+        prop = event.get(key)  # type: ignore[attr-defined]
+        if prop is None:
+            continue
+        try:
+            value = prop.dt
+        except ValueError as exc:  # icalendar's broken-property error
+            value, detail = None, f" ({exc})"
+        else:
+            detail = ""
+        if not isinstance(value, dt.date):
+            summary = event.get("SUMMARY")  # type: ignore[attr-defined]
+            named = f" {str(summary)!r}" if summary is not None else ""
+            raise InputError(
+                f"{source}: event {number}{named} has a {key} that is not a date or a time{detail}."
+            )
 
 
 def ics_periods(

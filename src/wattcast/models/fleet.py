@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -139,12 +140,16 @@ class Fleet(BaseEstimator):
         with timings.stage("features"):
             features = build_features(frame, window, tables, day_calendars, per_meter)
         failures: dict[str, str] | None = {} if on_error == "skip" else None
-        ready = _forecastable(features, frame, window, failures)
+        ready, gaps = _forecastable(features, frame, window, failures)
+        for meter, gap in gaps.items():  # each said once, before the training
+            message = gap.message(meter, window, features.layout.history_blocks)
+            warnings.warn(message, GapFilledWarning, stacklevel=2)
         models = self._train(features, frame, ready, model, timings, on_meter_done, failures)
         if not models:
             raise AllMetersFailedError(dict(failures or {}))
         self.failed_ = dict(failures or {})
         self.missing_ = missing
+        self.gaps_ = {m: g for m, g in gaps.items() if m in models}
         self.frame_ = frame
         self.extras_ = tables
         self.meter_extras_ = per_meter
@@ -463,14 +468,30 @@ def _out_of_bag_choice(
     return choose(oob[recent], baselines, data.Y[recent], config.confidence, config.method)
 
 
+@dataclass(frozen=True)
+class InputGap:
+    """Readings missing in a meter's latest input window, which its forecast went without."""
+
+    missing: int
+    steps: int
+    taken: int  # history values taken from the same weekdays
+
+    def message(self, meter: str, window: WindowConfig, history_blocks: int) -> str:
+        imputed = (f" ({self.taken} of {history_blocks} history values taken from the same "
+                   "weekdays)" if self.taken else "")  # fmt: skip
+        return (f"meter {meter!r}: {self.missing} of {self.steps} readings missing in the "
+                f"latest {format_duration(window.input)} input window; its forecast uses the "
+                f"readings that are there{imputed}.")  # fmt: skip
+
+
 def _forecastable(
     features: FeatureSet, frame: MeterFrame, window: WindowConfig, failures: dict[str, str] | None
-) -> list[str]:
-    """Meters whose forecast has inputs; each gap in a meter's latest input window is said
-    once. A meter with no reading there fails (``failures``), or raises without it."""
+) -> tuple[list[str], dict[str, InputGap]]:
+    """Meters whose forecast has inputs, and the gaps in their latest input windows. A meter
+    with no reading there fails (``failures``), or raises without it."""
     steps = int(window.input // frame.interval)
     missing = np.isnan(frame.values[-steps:]).sum(axis=0)
-    ready = []
+    ready, gaps = [], {}
     for j, meter in enumerate(frame.meters):
         row, _, _ = features.forecast_row(meter)
         if np.isnan(row).any():
@@ -482,18 +503,9 @@ def _forecastable(
             failures[meter] = reason
             continue
         if missing[j]:
-            taken = features.taken_blocks.get(meter, 0)
-            imputed = (f" ({taken} of {features.layout.history_blocks} history values taken "
-                       "from the same weekdays)" if taken else "")  # fmt: skip
-            warnings.warn(
-                f"meter {meter!r}: {missing[j]} of {steps} readings missing in the latest "
-                f"{format_duration(window.input)} input window; its forecast uses the readings "
-                f"that are there{imputed}.",
-                GapFilledWarning,
-                stacklevel=3,
-            )
+            gaps[meter] = InputGap(int(missing[j]), steps, features.taken_blocks.get(meter, 0))
         ready.append(meter)
-    return ready
+    return ready, gaps
 
 
 def _check_meter_extras(per_meter: Mapping[str, Sequence[ExtraTable]], frame: MeterFrame) -> None:
@@ -520,7 +532,15 @@ def _prepare(
     (before any filling), which the run records.
     """
     if as_of is not None:
-        frame = frame.truncate_before(_to_wall(as_of, frame.tz))
+        cutoff = _to_wall(as_of, frame.tz)
+        if cutoff - frame.end >= window.input:
+            raise InputError(
+                f"{frame.source}: the latest reading ({frame.end - frame.interval}) is more than "
+                f"the {format_duration(window.input)} input window before as_of ({cutoff}): "
+                "nothing to forecast from."
+            )
+        # a night after the latest reading forecasts its own period, from what is there
+        frame = frame.truncate_before(cutoff).extended_to(cutoff)
     trimmed = trim_to_periods(frame, window.output)
     if trimmed.n_steps == 0:
         raise InputError(f"{frame.source}: no complete {window.output} period of readings.")

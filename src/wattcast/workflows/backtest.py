@@ -8,6 +8,7 @@ obey the same cut-off.
 from __future__ import annotations
 
 import dataclasses
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,13 +19,14 @@ import pandas as pd
 from wattcast.config import ModelConfig, WindowConfig
 from wattcast.data.cleaning import trim_to_periods
 from wattcast.data.meter_frame import MeterFrame
-from wattcast.errors import AllMetersFailedError, InputError
+from wattcast.durations import format_duration
+from wattcast.errors import AllMetersFailedError, GapFilledWarning, InputError
 from wattcast.evaluation.baselines import BASELINES, baseline_forecasts
 from wattcast.evaluation.metrics import metrics_table
 from wattcast.evaluation.subsets import Subset
 from wattcast.features.day_calendar import DayCalendar
 from wattcast.features.extras import ExtraTable
-from wattcast.models.fleet import Fleet
+from wattcast.models.fleet import Fleet, InputGap
 from wattcast.models.methods import RECENT
 from wattcast.spec import RunSpec
 from wattcast.workflows.cluster import cluster
@@ -113,6 +115,7 @@ def backtest(
         )
     parts, fit_seconds, refits = [], 0.0, 0
     failed: dict[str, str] = {}
+    gaps: dict[str, list[InputGap]] = {}
     fleet: Fleet | None = None
     for k in range(periods):
         target = last_start - (periods - 1 - k) * window.output
@@ -120,9 +123,13 @@ def backtest(
         if k % REFIT_EVERY[refit] == 0 or fleet is None or callable(extras):
             tables = extras(cutoff) if callable(extras) else extras
             fleet = Fleet(window, model, n_jobs=n_jobs, backend=backend)
-            fleet.fit(frame, extras=tables, meter_extras=meter_extras, calendars=calendars,
-                      as_of=cutoff, on_error=on_error,
-                      realized=realized_errors(parts, cutoff - window.output))  # fmt: skip
+            with warnings.catch_warnings():  # said once per meter, after the loop
+                warnings.simplefilter("ignore", GapFilledWarning)
+                fleet.fit(frame, extras=tables, meter_extras=meter_extras, calendars=calendars,
+                          as_of=cutoff, on_error=on_error,
+                          realized=realized_errors(parts, cutoff - window.output))  # fmt: skip
+            for meter, gap in fleet.gaps_.items():
+                gaps.setdefault(meter, []).append(gap)
             failed.update(fleet.failed_)
             fit_seconds += fleet.timings_.train_wall
             refits += 1
@@ -134,7 +141,21 @@ def backtest(
         parts.append(_with_actuals(forecast, frame, target, cutoff))
     predictions = pd.concat(parts, ignore_index=True)
     predictions = predictions[~predictions["meter"].isin(failed)].reset_index(drop=True)
+    _warn_gaps(gaps, refits, window)
     return BacktestResult(predictions, fit_seconds, refits, failed)
+
+
+def _warn_gaps(gaps: Mapping[str, list[InputGap]], refits: int, window: WindowConfig) -> None:
+    """One warning per meter for the gaps in the input windows of all its refits."""
+    for meter, found in gaps.items():
+        worst = max(found, key=lambda gap: gap.missing)
+        warnings.warn(
+            f"meter {meter!r}: readings missing in the latest {format_duration(window.input)} "
+            f"input window of {len(found)} of {refits} refits (at most {worst.missing} of "
+            f"{worst.steps}); its forecasts use the readings that are there.",
+            GapFilledWarning,
+            stacklevel=3,
+        )
 
 
 def run_backtest(

@@ -239,7 +239,7 @@ def _add_weather(job: _Job, frame: MeterFrame, zone: str | None) -> None:
 
     window = job.spec.window_config()
     cutoff = frame.end if job.as_of is None else _wall(job.as_of, zone)
-    seen = frame.truncate_before(cutoff)
+    seen = frame.truncate_before(cutoff).extended_to(cutoff)
     first = trim_to_periods(seen, window.output).end + window.gap
     as_of = job.now if job.as_of is None else job.as_of
     if as_of.tzinfo is None:
