@@ -159,8 +159,10 @@ def cambridge(files: Files) -> tuple[pd.DataFrame, list[str]]:
 CONVERTERS = {"fontana": (CITYLEARN, fontana), "cambridge": (CAMBRIDGE, cambridge)}
 
 
-def write(name: str, frame: pd.DataFrame, published: Published, notes: list[str]) -> Path:
-    folder = OUT / name
+def write(
+    name: str, frame: pd.DataFrame, published: Published, notes: list[str], out: Path
+) -> Path:
+    folder = out / name
     folder.mkdir(parents=True, exist_ok=True)
     frame.to_csv(folder / "meters.csv", float_format="%.6g")
     lines = [
@@ -185,10 +187,11 @@ def main() -> None:
         "--source", type=Path, default=None,
         help="a checkout of the publisher's repository (default: download)",
     )  # fmt: skip
+    parser.add_argument("--out", type=Path, default=OUT, help="folder of the converted datasets")
     args = parser.parse_args()
     published, convert = CONVERTERS[args.name]
     frame, notes = convert(Files(published, args.source))
-    folder = write(args.name, frame, published, notes)
+    folder = write(args.name, frame, published, notes, args.out)
     print(f"wrote {folder / 'meters.csv'}: {frame.shape[1]} meters x {len(frame)} readings")
 
 
