@@ -43,7 +43,7 @@ import pandas as pd
 from wattcast.evaluation.baselines import BASELINES
 from wattcast.evaluation.metrics import G14_CV_RMSE, G14_NMBE, POOLED
 from wattcast.spec import RunSpec
-from wattcast.workflows.backtest import run_backtest
+from wattcast.workflows.backtest import run_backtest, wall_clock
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
@@ -141,7 +141,7 @@ def evaluate(name: str, days: int, n_jobs: int) -> dict:
 
 def _meter_days(predictions: pd.DataFrame) -> dict[str, float]:
     """The share of meter-days (%) that each method forecast."""
-    days = pd.DatetimeIndex(predictions["timestamp"]).date
+    days = wall_clock(predictions).date
     per_day = predictions.groupby([predictions["meter"], days])["method"].first()
     shares = per_day.value_counts(normalize=True) * 100
     return {str(method): round(float(share), 1) for method, share in shares.items()}

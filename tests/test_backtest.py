@@ -33,13 +33,15 @@ def test_metrics_follow_their_definitions() -> None:
 
 def test_pooled_row_is_the_median_and_skips_idle_meters() -> None:
     rows = []
-    for meter, level in (("a", 10.0), ("b", 20.0), ("c", 40.0), ("idle", 0.0)):
-        for k in range(4):
-            actual = level + k if level else 0.001 * k
-            rows.append({"meter": meter, "actual": actual, "m": actual + 1.0})
+    levels = (("a", 10.0), ("b", 20.0), ("c", 40.0), ("small", 0.02), ("idle", 0.0))
+    for meter, level in levels:
+        for k in range(200):
+            actual = level + k % 4 * level / 10 if level else 5.0 * (k == 7)  # one spike
+            rows.append({"meter": meter, "actual": actual, "m": actual + level / 10 + 0.01})
     table = metrics_table(pd.DataFrame(rows), ["m"], 0.95)
     pooled = table[table["meter"] == "(median of meters)"].iloc[0]
-    per_meter = table[table["meter"].isin(["a", "b", "c"])]["cv_rmse"]
+    # a meter far smaller than the others still counts; one that is all but idle does not
+    per_meter = table[table["meter"].isin(["a", "b", "c", "small"])]["cv_rmse"]
     assert pooled["cv_rmse"] == pytest.approx(per_meter.median())
 
 
@@ -254,3 +256,29 @@ def test_a_gap_in_the_input_windows_is_said_once_per_meter() -> None:
     said = [str(w.message) for w in caught if issubclass(w.category, GapFilledWarning)]
     assert len(said) == 1 and said[0].startswith("meter 'A (kW)': readings missing")
     assert "of 4 refits" in said[0]
+
+
+def test_a_backtest_of_meters_in_several_zones_scores_each_on_its_own_days(
+    tmp_path: Path, cli
+) -> None:
+    import subprocess
+    import sys
+
+    fleet = tmp_path / "fleet"
+    subprocess.run([sys.executable, str(Path(__file__).parent.parent / "bench" / "make_fleet.py"),
+                    "--meters", "12", "--days", "30", "--seed", "3", "--out", str(fleet)],
+                   check=True, capture_output=True)  # fmt: skip
+    zones = pd.read_csv(fleet / "meters.csv")
+    assert zones["zone"].nunique() > 1
+    metrics, preds = tmp_path / "metrics.csv", tmp_path / "preds.csv"
+    result = cli("backtest", fleet, "--zones", fleet / "meters.csv", "--input", "7D",
+                 "--days", "3", "--trees", "8", "--day-types", "weekdays,weekends",
+                 "--out", metrics, "--predictions-out", preds)  # fmt: skip
+    assert result.exit_code == 0, result.output
+    table = pd.read_csv(metrics)
+    ours = table[(table["method"] == "wattcast") & (table["meter"] != "(median of meters)")]
+    n = ours.pivot(index="meter", columns="subset", values="n")
+    assert len(n) == 12 and (n["weekdays"].fillna(0) + n["weekends"].fillna(0) == n["all"]).all()
+    times = pd.read_csv(preds)["timestamp"]
+    assert times.str.endswith(("-05:00", "-06:00")).all()  # each meter in its own zone
+    assert {t[-6:] for t in times} == {"-05:00", "-06:00"}

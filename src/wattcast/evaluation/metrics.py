@@ -18,7 +18,8 @@ forecast mean, ``n`` readings and every percentage in %:
 A meter whose mean reading is about zero has no relative metric: CV(RMSE), NMBE and
 MAPE are n/a (NaN), never infinite. Every method is scored on the same readings:
 those where the actual and every method's forecast are there. The pooled row is
-the median over meters (as BuildingsBench aggregates), idle meters left out.
+the median over meters (as BuildingsBench aggregates), idle meters (a mean under
+1 % of the meter's own largest reading) left out.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ METRIC_COLUMNS = [
 #: ASHRAE Guideline 14 limits for hourly calibration.
 G14_CV_RMSE, G14_NMBE = 30.0, 10.0
 POOLED = "(median of meters)"
-#: A mean reading below this share of the largest meter's is "about zero".
+#: A meter whose mean reading is below this share of its own largest is "about idle".
 IDLE_SHARE = 0.01
 
 
@@ -89,9 +90,14 @@ def _pinball(actual: np.ndarray, quantile: np.ndarray, level: float) -> float:
 
 
 def near_zero_meters(predictions: pd.DataFrame) -> list[str]:
-    """Meters whose mean reading is about zero (under 1 % of the largest meter's)."""
-    means = predictions.groupby("meter", sort=False)["actual"].mean().abs()
-    return [str(m) for m in means.index[means <= IDLE_SHARE * means.max()]]
+    """Meters that are about idle: their mean reading is under 1 % of their own largest.
+
+    Each meter is judged on its own scale, so a small building beside a large one
+    still counts; an idle chiller with a rare spike does not.
+    """
+    actual = predictions.groupby("meter", sort=False)["actual"]
+    means, peaks = actual.mean().abs(), actual.max().abs()
+    return [str(m) for m in means.index[~(means > IDLE_SHARE * peaks)]]
 
 
 def metrics_table(predictions: pd.DataFrame, methods: list[str], confidence: float) -> pd.DataFrame:

@@ -56,8 +56,7 @@ class BacktestResult:
         frame["wattcast_lower"], frame["wattcast_upper"] = frame["lower"], frame["upper"]
         methods = ["wattcast", "forest", *BASELINES]
         tables = [metrics_table(frame, methods, confidence).assign(subset="all")]
-        local = pd.DatetimeIndex(frame["timestamp"])
-        local = local.tz_localize(None) if local.tz is not None else local
+        local = wall_clock(frame)
         for subset in subsets:
             chosen = frame[subset.readings(local, frame["workday"].to_numpy())]
             if len(chosen):
@@ -77,6 +76,18 @@ class BacktestResult:
                 else ", ".join(f"{m} {n}/{len(days)}" for m, n in counts.items())
             )
         return out
+
+
+def wall_clock(predictions: pd.DataFrame) -> pd.DatetimeIndex:
+    """Each row's local wall-clock time; meters of several zones may be mixed."""
+    parts = []
+    for _, stamps in predictions["timestamp"].groupby(predictions["meter"], sort=False):
+        times = pd.DatetimeIndex(stamps)  # one meter, one zone
+        times = times.tz_localize(None) if times.tz is not None else times
+        parts.append(pd.Series(times, index=stamps.index))
+    if not parts:
+        return pd.DatetimeIndex([])
+    return pd.DatetimeIndex(pd.concat(parts).reindex(predictions.index))
 
 
 def backtest(
