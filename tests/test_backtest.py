@@ -282,3 +282,19 @@ def test_a_backtest_of_meters_in_several_zones_scores_each_on_its_own_days(
     times = pd.read_csv(preds)["timestamp"]
     assert times.str.endswith(("-05:00", "-06:00")).all()  # each meter in its own zone
     assert {t[-6:] for t in times} == {"-05:00", "-06:00"}
+
+
+def test_baselines_of_many_periods_at_once_are_those_of_each_period() -> None:
+    from wattcast.evaluation.baselines import baselines_at
+
+    wide = synthetic_wide(days=40)
+    wide.loc[500:900, "B (kW)"] = np.nan
+    frame = load_meters(wide)
+    day, gap = 96, 96
+    firsts = np.array([35 * day, 34 * day, 30 * day + 7])
+    together = baselines_at(frame, firsts, gap, day)
+    for i, first in enumerate(firsts):
+        target = frame.start + int(first) * frame.interval
+        alone = baseline_forecasts(frame, target, target - pd.Timedelta("1D"), day)
+        for name, values in alone.items():
+            np.testing.assert_array_equal(together[name][i], values)

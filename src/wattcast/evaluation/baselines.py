@@ -29,15 +29,25 @@ def baseline_forecasts(
     frame: MeterFrame, target: pd.Timestamp, cutoff: pd.Timestamp, steps: int
 ) -> dict[str, np.ndarray]:
     """``(steps, meters)`` forecast of each baseline for the period starting ``target``."""
-    day = int(pd.Timedelta("1D") // frame.interval)
     first = int((target - frame.start) // frame.interval)
-    limit = int((cutoff - frame.start) // frame.interval)  # first row not allowed
-    rows = first + np.arange(steps)
-    # whole days back so that every row of the period falls before the cut-off
-    days_back = max(1, -(-(rows[-1] - limit + 1) // day))
-    recent = np.stack([_take(frame.values, rows - (days_back + k) * day, limit)
+    gap_steps = first - int((cutoff - frame.start) // frame.interval)
+    found = baselines_at(frame, np.array([first]), gap_steps, steps)
+    return {name: values[0] for name, values in found.items()}
+
+
+def baselines_at(
+    frame: MeterFrame, firsts: np.ndarray, gap_steps: int, steps: int
+) -> dict[str, np.ndarray]:
+    """``(targets, steps, meters)`` forecasts of each baseline for periods starting at the
+    rows ``firsts``, each from the readings before its own cut-off (``gap_steps`` earlier)."""
+    day = int(pd.Timedelta("1D") // frame.interval)
+    rows = firsts[:, None] + np.arange(steps)  # (targets, steps)
+    limits = (firsts - gap_steps)[:, None]  # first row not allowed, per target
+    # whole days back so that every row of a period falls before its cut-off
+    days_back = max(1, -(-(steps - 1 + gap_steps + 1) // day))
+    recent = np.stack([_take(frame.values, rows - (days_back + k) * day, limits)
                        for k in range(LOOK_BACK_DAYS)])  # fmt: skip
-    weeks = np.stack([_take(frame.values, rows - 7 * k * day, limit) for k in range(1, 5)])
+    weeks = np.stack([_take(frame.values, rows - 7 * k * day, limits) for k in range(1, 5)])
     return {
         "last_week": _first_present(weeks),
         "persistence": _mean_of_first(recent, PERSISTENCE_DAYS),
@@ -45,9 +55,9 @@ def baseline_forecasts(
     }
 
 
-def _take(values: np.ndarray, rows: np.ndarray, limit: int) -> np.ndarray:
-    out = np.full((len(rows), values.shape[1]), np.nan)
-    ok = (rows >= 0) & (rows < limit)
+def _take(values: np.ndarray, rows: np.ndarray, limits: np.ndarray) -> np.ndarray:
+    out = np.full((*rows.shape, values.shape[1]), np.nan)
+    ok = (rows >= 0) & (rows < limits)
     out[ok] = values[rows[ok]]
     return out
 

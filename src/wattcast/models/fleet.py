@@ -23,7 +23,7 @@ from wattcast.data.loading import table_to_meters
 from wattcast.data.meter_frame import MeterFrame
 from wattcast.durations import format_duration
 from wattcast.errors import AllMetersFailedError, GapFilledWarning, InputError, MeterFitError
-from wattcast.evaluation.baselines import baseline_forecasts
+from wattcast.evaluation.baselines import LOOK_BACK_DAYS, baseline_forecasts, baselines_at
 from wattcast.features.builder import FeatureSet, build_features
 from wattcast.features.day_calendar import DayCalendar
 from wattcast.features.extras import ExtraTable
@@ -37,6 +37,8 @@ from wattcast.timing import Timings
 SAVE_FORMAT = 1
 #: From this many meters, forecasts are computed in parallel threads.
 PARALLEL_PREDICT_MIN_METERS = 32
+#: Memory for the baselines of recent windows computed in one pass.
+BASELINE_BYTES = 16 * 2**20
 DataLike = pd.DataFrame | MeterFrame
 ExtrasLike = pd.DataFrame | ExtraTable
 
@@ -441,11 +443,17 @@ class _RecentBaselines:
         self._cache: dict[int, dict[str, np.ndarray]] = {}
 
     def at(self, row: int) -> dict[str, np.ndarray]:
+        """The baselines of the window whose target starts at ``row``; a miss also computes
+        the windows one period apart before it, in one pass (their days overlap)."""
         if row not in self._cache:
-            target = self.frame.start + row * self.frame.interval
-            found = baseline_forecasts(self.frame, target, target - self.gap,
-                                       self.layout.output_steps)  # fmt: skip
-            self._cache[row] = {k: found[k] for k in ("persistence", "last_week")}
+            step = self.layout.output_steps
+            per_target = LOOK_BACK_DAYS * step * len(self.frame.meters) * 8  # bytes
+            count = max(1, min(RECENT, BASELINE_BYTES // per_target))
+            rows = [r for r in range(row, row - count * step, -step) if r not in self._cache]
+            gap_steps = int(self.gap // self.frame.interval)
+            found = baselines_at(self.frame, np.array(rows), gap_steps, step)
+            for i, r in enumerate(rows):
+                self._cache[r] = {k: found[k][i] for k in ("persistence", "last_week")}
         return self._cache[row]
 
 
