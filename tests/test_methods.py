@@ -47,6 +47,26 @@ def test_realized_errors_decide_once_there_are_enough() -> None:
     assert (again.method, again.source) == ("persistence", "realized")
 
 
+@pytest.mark.parametrize(
+    ("persistence", "blend", "expected"),
+    [
+        (100.0, 105.0, "blend"),  # the best single method is not 10 % better than the blend
+        (100.0, 115.0, "persistence"),  # it is: it forecasts alone
+        (395.0, 300.0, "blend"),  # the blend is best
+        (395.0, 420.0, "blend"),  # slightly worse than the forest: it still stands
+        (395.0, 460.0, "forest"),  # the forest beats it by more than 10 %
+    ],
+)
+def test_on_realized_errors_the_blend_stands_unless_clearly_beaten(
+    persistence: float, blend: float, expected: str
+) -> None:
+    truth = np.zeros((3, 4))
+    prior = choose(truth, {"persistence": truth + 1, "last_week": truth + 1}, truth, 0.95)
+    realized = {"forest": (400.0, 100), "persistence": (persistence, 100),
+                "last_week": (900.0, 100), "blend": (blend, 100)}  # fmt: skip
+    assert choose_realized(realized, prior).method == expected
+
+
 def test_a_forced_baseline_forecasts_the_baseline_with_its_own_band() -> None:
     frame = load_meters(synthetic_wide(days=40))
     fleet = Fleet(WEEK, ModelConfig(n_estimators=10, method="persistence")).fit(frame)

@@ -12,8 +12,12 @@ errors. Each is scored out of sample on the meter's most recent days:
   the same windows.
 
 The method with the smallest mean squared error is used, the forest unless another
-is better by more than ``MARGIN``; its band is the forest's, or for a baseline the
-split-conformal quantile of that method's own recent absolute errors, per slot.
+is better by more than ``MARGIN``. On realized errors, the blend is used unless the
+best single method beats it by more than ``BLEND_MARGIN``: on noisy meters the
+winner of the last weeks is often not next week's, and the blend loses little to
+either (measured in docs/accuracy.md). The band is the forest's, or for another
+method the split-conformal quantile of that method's own recent absolute errors,
+per slot.
 """
 
 from __future__ import annotations
@@ -32,6 +36,8 @@ RECENT = 28
 MIN_DAYS = 7
 #: A baseline must beat the forest by this share of its squared error to replace it.
 MARGIN = 0.02
+#: A single method must beat the blend by this share of its squared error to be used alone.
+BLEND_MARGIN = 0.10
 
 
 @dataclass(frozen=True)
@@ -85,8 +91,8 @@ def choose_realized(
     if allowed != "auto" or set(mse) < {"forest", "persistence"}:
         return prior
     weight = blend_weight(mse["forest"], mse["persistence"])
-    return Choice(_best(mse), weight if "blend" not in mse else prior.weight, mse, prior.radius,
-                  "realized")  # fmt: skip
+    return Choice(_best(mse, BLEND_MARGIN), weight if "blend" not in mse else prior.weight, mse,
+                  prior.radius, "realized")  # fmt: skip
 
 
 def blend_weight(forest_mse: float, persistence_mse: float) -> float:
@@ -101,8 +107,13 @@ def blend_weight(forest_mse: float, persistence_mse: float) -> float:
     return float(inverse[0] / inverse.sum())
 
 
-def _best(mse: Mapping[str, float]) -> str:
-    best = min((m for m in METHODS if m in mse), key=lambda m: mse[m])
+def _best(mse: Mapping[str, float], blend_margin: float | None = None) -> str:
+    """The method of smallest error, the forest unless beaten by ``MARGIN``; with a
+    ``blend_margin``, the blend unless the best single method beats it by that."""
+    single = [m for m in METHODS if m in mse and (blend_margin is None or m != "blend")]
+    best = min(single, key=lambda m: mse[m])
     if best != "forest" and mse[best] > (1 - MARGIN) * mse.get("forest", np.inf):
-        return "forest"
+        best = "forest"
+    if blend_margin is not None and mse[best] > (1 - blend_margin) * mse.get("blend", np.inf):
+        best = "blend"
     return best
