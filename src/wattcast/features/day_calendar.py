@@ -103,10 +103,10 @@ def ics_events(data: bytes, source: str) -> tuple[list[object], str | None]:
     zone = calendar.get("X-WR-TIMEZONE")
     if zone is not None:
         zone = _known_zone(str(zone), source)
-    events = [e for e in calendar.walk("VEVENT") if e.get("DTSTART") is not None]
+    events = calendar.walk("VEVENT")
     for number, event in enumerate(events, 1):
         _check_dates(event, number, source)
-    return events, zone
+    return [e for e in events if e.get("DTSTART") is not None], zone
 
 
 def _known_zone(zone: str, source: str) -> str:
@@ -123,16 +123,19 @@ def _known_zone(zone: str, source: str) -> str:
 
 def _check_dates(event: object, number: int, source: str) -> None:
     """Refuse an event whose DTSTART or DTEND is not a date or a time, naming it."""
+    # icalendar 5 keeps a property it cannot parse as None beside a note in ``errors``;
+    # later versions keep a broken property whose ``dt`` raises ValueError.
+    noted = dict(getattr(event, "errors", None) or [])
     for key in ("DTSTART", "DTEND"):
         prop = event.get(key)  # type: ignore[attr-defined]
-        if prop is None:
+        if prop is None and key not in noted:
             continue
         try:
-            value = prop.dt
-        except ValueError as exc:  # icalendar's broken-property error
+            value, detail = prop.dt, ""
+        except AttributeError:
+            value, detail = None, f" ({noted[key]})"
+        except ValueError as exc:
             value, detail = None, f" ({exc})"
-        else:
-            detail = ""
         if not isinstance(value, dt.date):
             summary = event.get("SUMMARY")  # type: ignore[attr-defined]
             named = f" {str(summary)!r}" if summary is not None else ""

@@ -79,16 +79,16 @@ def weather_for_night(section: Any, night: Night, zone: str | None, store: Any =
     ahead = ahead[ahead["time"].isin(period)]
     missing = period[~period.isin(ahead.dropna()["time"])]
     record = {"provider": section.provider, "fallback": None,
-              "covered": _covered(pd.concat([history, ahead]))}  # fmt: skip
+              "covered": _covered(_stack(history, ahead))}  # fmt: skip
     if notes:
         record["note"] = notes[0]
     if len(missing):
         filled = _fall_back(section, history, missing, night, provider.name, notes)
         if filled is None:
             return Weather(None, {**record, "fallback": "drop"})
-        ahead = pd.concat([ahead.dropna(), filled], ignore_index=True)
+        ahead = _stack(ahead.dropna(), filled)
         record["fallback"] = section.fallback
-    table = pd.concat([history, ahead], ignore_index=True).sort_values("time")
+    table = _stack(history, ahead).sort_values("time")
     table = table.drop_duplicates("time", keep="last").reset_index(drop=True)
     return Weather(table, record)
 
@@ -116,6 +116,13 @@ def _covered(table: pd.DataFrame) -> list[str] | None:
     if known.empty:
         return None
     return [f"{known['time'].min():%Y-%m-%d}", f"{known['time'].max():%Y-%m-%d}"]
+
+
+def _stack(*tables: pd.DataFrame) -> pd.DataFrame:
+    """Weather tables one after the other; empty ones are left out, so that their column
+    types never decide those of the result."""
+    kept = [t for t in tables if len(t)] or list(tables[:1])
+    return pd.concat(kept, ignore_index=True)
 
 
 def _empty(section: Any) -> pd.DataFrame:
@@ -211,7 +218,7 @@ class _OpenMeteoProvider:
             except WeatherError:
                 break  # the forecast is what matters; past gaps only drop training windows
             self._keep(fetched, "observed", "")
-            table = pd.concat([table, fetched], ignore_index=True)
+            table = _stack(table, fetched)
         return _latest(table, wanted)
 
     def ahead(self) -> pd.DataFrame:
