@@ -37,6 +37,25 @@ def test_the_method_with_the_smallest_error_is_chosen() -> None:
                   "last_week").method == "last_week"  # fmt: skip
 
 
+@pytest.mark.parametrize(
+    ("persistence_sd", "expected"),
+    [
+        (4.0, "forest"),  # blend of independent errors: 6 % below the forest's, not enough
+        (2.0, "blend"),  # 20 % below: the blend
+    ],
+)
+def test_out_of_bag_the_blend_must_beat_the_forest_clearly(
+    persistence_sd: float, expected: str
+) -> None:
+    rng = np.random.default_rng(1)
+    truth = rng.normal(50, 5, (28, 96))
+    forest = truth + rng.normal(0, 1, truth.shape)
+    persistence = truth + rng.normal(0, persistence_sd, truth.shape)
+    choice = choose(forest, {"persistence": persistence, "last_week": persistence}, truth, 0.95)
+    assert choice.mse["blend"] < choice.mse["forest"]
+    assert choice.method == expected
+
+
 def test_realized_errors_decide_once_there_are_enough() -> None:
     truth = np.zeros((3, 4))
     prior = choose(truth, {"persistence": truth + 1, "last_week": truth + 1}, truth, 0.95)
