@@ -109,6 +109,19 @@ def test_long_exports_drop_duplicates_and_average_the_repeated_hour(tmp_path: Pa
             "timestamp,meter,value\n2021-01-01 00:00,A,1\n2021-01-01 00:00,A,2\n2021-01-01 00:15,A,2\n",
             r"m\.csv, line 3: timestamp 2021-01-01 00:00:00 of meter 'A' appears more than once",
         ),
+        (
+            "timestamp,A,B,A\n2021-01-01 00:00,1,2,3\n2021-01-01 00:15,2,3,4\n",
+            r"m\.csv: column 'A' appears twice in the header \(columns 2 and 4\)",
+        ),
+        (
+            "timestamp,A,\n2021-01-01 00:00,1,2\n2021-01-01 00:15,2,3\n",
+            r"m\.csv, column 3: has readings but no name in the header line",
+        ),
+        ("timestamp\n2021-01-01 00:00\n2021-01-01 00:15\n", r"m\.csv: no meter columns"),
+        (
+            "timestamp,meter,value\n2021-01-01 00:00,A,1\n2021-01-01 00:00,,2\n",
+            r"m\.csv, column 'meter', line 3: empty meter name",
+        ),
     ],
 )
 def test_bad_input_names_file_column_and_row(tmp_path: Path, text: str, message: str) -> None:
@@ -154,6 +167,29 @@ def test_utf16_and_byte_order_marks_and_semicolons(tmp_path: Path) -> None:
         loaded = load_meters(path)
         assert loaded.meters == expected.meters, path
         np.testing.assert_allclose(loaded.values, expected.values, err_msg=str(path))
+
+
+def test_spaced_headers_trailing_separators_and_bare_last_rows_read_as_the_clean_file(
+    tmp_path: Path,
+) -> None:
+    frame = synthetic_wide(days=3)
+    expected = load_meters(frame)
+    clean = frame.to_csv(index=False).splitlines()
+    spaced = write(tmp_path, "\n".join(line.replace(",", ", ") for line in clean) + "\n", "s.csv")
+    trailing = write(tmp_path, "\n".join(f"{line}," for line in clean) + "\n,,,\n,,,\n", "t.csv")
+    for path in (spaced, trailing):
+        loaded = load_meters(path)
+        assert loaded.meters == expected.meters, path
+        np.testing.assert_allclose(loaded.values, expected.values, err_msg=str(path))
+
+
+def test_parquet_saved_with_its_timestamps_as_index(tmp_path: Path) -> None:
+    frame = synthetic_wide(days=3)
+    indexed = frame.assign(timestamp=pd.to_datetime(frame["timestamp"])).set_index("timestamp")
+    indexed.to_parquet(tmp_path / "i.parquet")
+    loaded = load_meters(tmp_path / "i.parquet")
+    assert loaded.meters == ("A (kW)", "B (kW)")
+    np.testing.assert_allclose(loaded.values, load_meters(frame).values)
 
 
 @pytest.mark.parametrize("columns", [("time", "point", "reading"), ("Date", "Meter ID", "kWh")])

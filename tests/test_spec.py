@@ -98,6 +98,19 @@ def test_legacy_keys_still_read(tmp_path: Path) -> None:
             r"\[backtest\] until must be a date such as '2019-11-30'",
         ),
         ("[model\n", r"not valid TOML"),
+        ("[weather]\nlatitude = 42.6\n", r"\[weather\] sets latitude but no provider"),
+        (
+            '[weather]\nprovider = "open-meteo"\nlatitude = 1\nlongitude = 2\nurl = "localhost"\n',
+            r"\[weather\] url must be an http:// or https:// URL. Got 'localhost'",
+        ),
+        (
+            '[alerts.email]\nhost = "smtp.example.org"\nsender = "a@example.org"\n',
+            r"\[alerts.email\] needs to \(--email-to\)",
+        ),
+        (
+            '[alerts.webhook]\nurl = "hooks.example.org/x"\n',
+            r"\[alerts.webhook\] url must be an http:// or https:// URL",
+        ),
     ],
 )
 def test_bad_settings_name_the_key(tmp_path: Path, toml: str, message: str) -> None:

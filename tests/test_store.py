@@ -65,7 +65,7 @@ def test_a_truncated_store_is_refused_never_overwritten(tmp_path: Path, spec: Ru
     assert store.read_bytes() == cut
 
 
-def test_a_foreign_sqlite_file_and_a_newer_store(tmp_path: Path) -> None:
+def test_a_foreign_sqlite_file_and_a_newer_store(tmp_path: Path, cli) -> None:
     foreign = tmp_path / "other.db"
     with sqlite3.connect(foreign) as db:
         db.execute("CREATE TABLE cats (name TEXT)")
@@ -77,6 +77,12 @@ def test_a_foreign_sqlite_file_and_a_newer_store(tmp_path: Path) -> None:
         db.execute("UPDATE meta SET value = '99' WHERE key = 'schema_version'")
     with pytest.raises(InputError, match="schema version 99 was written by a newer wattcast"):
         ForecastStore(newer)
+    # `check` reads both without changing them, and fails on both
+    for path, problem in ((foreign, "not a wattcast store"), (newer, "written by a newer")):
+        before = path.read_bytes()
+        result = cli("check", "--store", path)
+        assert result.exit_code == 2 and problem in result.stderr, result.output
+        assert path.read_bytes() == before
 
 
 def test_a_release_0_1_store_is_backed_up_then_migrated(tmp_path: Path) -> None:

@@ -670,6 +670,7 @@ class RunSpec:
         if model.scheduler is not None:
             _check_scheduler(model.scheduler)
         _check_weather(self.weather)
+        _check_alerts(self.alerts)
         from wattcast.evaluation.subsets import parse_subset
 
         backtest = self.backtest
@@ -812,6 +813,17 @@ def _shown(raw: object) -> str:
 
 
 def _check_weather(weather: WeatherSection) -> None:
+    if weather.provider is None:
+        given = [
+            f.name for f in dataclasses.fields(weather) if getattr(weather, f.name) != f.default
+        ]
+        if given:
+            raise InputError(
+                f"[weather] sets {given[0]} but no provider; set [weather] provider "
+                "(--weather) to open-meteo, ghcnd or file."
+            )
+        return
+    _check_url(weather.url, "[weather] url")
     needs = {"open-meteo": ("latitude", "longitude"), "ghcnd": ("path",), "file": ("path",)}
     for key in needs.get(weather.provider or "", ()):
         if getattr(weather, key) is None:
@@ -819,6 +831,21 @@ def _check_weather(weather: WeatherSection) -> None:
                 f"[weather] provider {weather.provider!r} needs [weather] {key} "
                 f"(--{'weather-path' if key == 'path' else key})."
             )
+
+
+def _check_alerts(alerts: AlertsSection) -> None:
+    """Delivery settings that cannot work are refused before the night, not after it."""
+    email = alerts.email
+    if email.host or email.sender or email.to:
+        for key, flag in (("host", "email-host"), ("sender", "email-sender"), ("to", "email-to")):
+            if not getattr(email, key):
+                raise InputError(f"[alerts.email] needs {key} (--{flag}) to send the digest.")
+    _check_url(alerts.webhook.url, "[alerts.webhook] url")
+
+
+def _check_url(url: str | None, name: str) -> None:
+    if url is not None and not url.startswith(("http://", "https://")):
+        raise InputError(f"{name} must be an http:// or https:// URL. Got {url!r}.")
 
 
 def _check_scheduler(scheduler: str) -> None:

@@ -224,7 +224,8 @@ def check(config: ConfigOpt = None, store: StoreOpt = None) -> None:
         say(f"bytes per meter-night: {report['bytes'] / report['meter_nights']:,.0f}")
     if not report["ok"]:
         with user_errors():
-            raise InputError(f"{report['path']}: damaged ({'; '.join(report['integrity'])}).")
+            problem = report.get("problem") or f"damaged ({'; '.join(report['integrity'])})"
+            raise InputError(f"{report['path']}: {problem}.")
 
 
 def prune(

@@ -19,6 +19,7 @@ Unreadable files end in :class:`~wattcast.errors.InputError` naming the file.
 from __future__ import annotations
 
 import bz2
+import csv
 import gzip
 import lzma
 import re
@@ -27,9 +28,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
-from wattcast.data.loading import Layout, detect_layout, table_to_meters
+from wattcast.data.loading import Layout, detect_layout, row_label, table_to_meters
 from wattcast.data.meter_frame import MeterFrame
 from wattcast.errors import InputError
 
@@ -51,6 +53,8 @@ def read_table(path: str | Path, encoding: str = "auto") -> pd.DataFrame:
     suffixes = [s.lower() for s in path.suffixes]
     if suffixes and suffixes[-1] in PARQUET_SUFFIXES:
         frame, kind = _read_parquet(path), "parquet"
+        if not isinstance(frame.index, pd.RangeIndex):  # saved from a frame indexed by time
+            frame = frame.reset_index()
     elif any(s in CSV_SUFFIXES for s in suffixes):
         frame, kind = _read_csv(path, encoding), "csv"
     else:
@@ -105,8 +109,50 @@ def _read_csv(path: Path, encoding: str) -> pd.DataFrame:
             reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise InputError(f"{path}: cannot be read as a table ({reason}).") from None
         frame.attrs["encoding"] = name
-        return frame
+        return _named_columns(frame, _header_names(head.decode(name, errors="replace"), options),
+                              path)  # fmt: skip
     raise AssertionError("unreachable")
+
+
+def _header_names(head: str, options: dict[str, Any]) -> list[str]:
+    """The column names of a CSV header line as written (pandas renames repeats)."""
+    line = head.lstrip("\ufeff").splitlines()[:1] or [""]
+    return next(csv.reader(line, delimiter=options["sep"]), [])
+
+
+def _named_columns(frame: pd.DataFrame, header: list[str], path: Path) -> pd.DataFrame:
+    """Columns named as in the header, without surrounding spaces.
+
+    A column without a name (but the first: an index written by pandas) is dropped when
+    empty (a trailing separator) and refused when it has readings; a name written twice
+    is refused. Rows of bare separators at the end are dropped.
+    """
+    if len(header) != frame.shape[1]:
+        return frame
+    names = [name.strip() for name in header]
+    if not names[0]:  # the index of a frame written by pandas: the timestamps
+        names[0] = str(frame.columns[0])
+    unnamed = [i for i, name in enumerate(names) if not name]
+    for i in unnamed:
+        if frame.iloc[:, i].notna().any():
+            raise InputError(
+                f"{path}, column {i + 1}: has readings but no name in the header line; "
+                "expected a meter name."
+            )
+    seen: dict[str, int] = {}
+    for i, name in enumerate(names):
+        if name and name in seen:
+            raise InputError(
+                f"{path}: column {name!r} appears twice in the header (columns "
+                f"{seen[name] + 1} and {i + 1}); expected one column per meter."
+            )
+        seen[name] = i
+    filled = np.flatnonzero(frame.notna().any(axis=1).to_numpy())
+    frame = frame.iloc[: filled[-1] + 1 if len(filled) else 0]  # rows of bare separators at the end
+    kept = frame.iloc[:, [i for i in range(len(names)) if i not in unnamed]]
+    kept.columns = [names[i] for i in range(len(names)) if i not in unnamed]
+    kept.attrs = frame.attrs
+    return kept
 
 
 def _head_bytes(path: Path, size: int = 65536) -> bytes:
@@ -176,6 +222,14 @@ def read_zones(path: str | Path) -> dict[str, str]:
 
 
 # -- sources of many meters ----------------------------------------------------------
+def _require_meters(path: Path, meters: list[str]) -> None:
+    if not meters:
+        raise InputError(
+            f"{path}: no meter columns; expected a timestamp column then one column per "
+            "meter (wide), or columns timestamp,meter,value (long)."
+        )
+
+
 class Source:
     """Meters of one input, read a group at a time."""
 
@@ -194,8 +248,16 @@ class TableSource(Source):
 
     def __init__(self, path: Path, frame: pd.DataFrame, layout: Layout) -> None:
         self.path, self.frame, self.layout = path, frame, layout
-        if layout.long:
+        if not layout.long:
+            _require_meters(path, self.meters())
+        else:
             column = frame[layout.meter]
+            unnamed = np.flatnonzero(column.isna().to_numpy())
+            if len(unnamed):
+                raise InputError(
+                    f"{path}, column {layout.meter!r}, {row_label(frame, unnamed[0])}: "
+                    "empty meter name; every reading needs its meter."
+                )
             if not isinstance(column.dtype, pd.CategoricalDtype):
                 # Names as categories: batches select by code, and "7" stays a name.
                 frame[layout.meter] = column.where(column.isna(), column.astype(str)).astype(
@@ -221,12 +283,15 @@ class WideParquetSource(Source):
 
     def __init__(self, path: Path, columns: list[str], timestamp: str) -> None:
         self.path, self.columns, self.timestamp = path, columns, timestamp
+        _require_meters(path, self.meters())
 
     def meters(self) -> list[str]:
         return [c for c in self.columns if c != self.timestamp]
 
     def read(self, meters: list[str], tz: str | None) -> MeterFrame:
         frame = _read_parquet(self.path, columns=[self.timestamp, *meters])
+        if self.timestamp not in frame.columns:  # pandas made it the index again
+            frame = frame.reset_index()
         frame.attrs.update(source=str(self.path), kind="parquet")
         return table_to_meters(frame, tz, meters, Layout(self.timestamp))
 
@@ -332,13 +397,21 @@ def open_source(
         with parquet_errors(path):
             import pyarrow.parquet as pq
 
-            columns = list(pq.read_schema(path).names)
+            columns = _index_first(pq.read_schema(path))
         layout = _parquet_layout(path, columns, *named)
         if layout.long:
             return ParquetDataset(path, layout)
         return WideParquetSource(path, columns, layout.timestamp)
     frame = read_table(path, encoding)
     return TableSource(path, frame, detect_layout(frame, *named))
+
+
+def _index_first(schema: Any) -> list[str]:
+    """A Parquet file's columns, those pandas wrote from its index (the timestamps of a
+    frame saved with ``to_parquet``, stored last) first."""
+    written = (schema.pandas_metadata or {}).get("index_columns", [])
+    index = [c for c in written if isinstance(c, str)]  # a RangeIndex is a dict
+    return [*index, *(c for c in schema.names if c not in index)]
 
 
 def _dataset(path: Path, format: Any = "parquet") -> Any:

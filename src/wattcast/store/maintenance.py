@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from wattcast.errors import InputError
+from wattcast.store import schema
 from wattcast.store.store import SQLITE_HEADER, ForecastStore
 
 
@@ -31,7 +32,7 @@ def check(path: Path) -> dict[str, Any]:
     try:
         report["integrity"] = [row[0] for row in db.execute("PRAGMA integrity_check")]
         report.update(_contents(db))
-        report["ok"] = report["integrity"] == ["ok"]
+        report["ok"] = report["integrity"] == ["ok"] and "problem" not in report
     except sqlite3.Error as exc:
         report["integrity"] = [*report.get("integrity", []), str(exc)]
     finally:
@@ -47,9 +48,12 @@ def _bytes(path: Path) -> int:
 def _contents(db: sqlite3.Connection) -> dict[str, Any]:
     tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
     if "meta" not in tables:
-        return {"schema_version": None, "note": "not a wattcast store (no meta table)"}
+        return {"schema_version": None, "problem": "not a wattcast store (no meta table)"}
     version = db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
     out: dict[str, Any] = {"schema_version": None if version is None else int(version[0])}
+    if out["schema_version"] is not None and out["schema_version"] > schema.SCHEMA_VERSION:
+        out["problem"] = (f"written by a newer wattcast (schema {out['schema_version']}; this "
+                          f"one reads up to {schema.SCHEMA_VERSION})")  # fmt: skip
     if "runs" in tables:
         out["runs"] = dict(db.execute("SELECT status, COUNT(*) FROM runs GROUP BY status"))
     for table in ("meters", "forecasts", "actuals", "events"):
