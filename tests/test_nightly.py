@@ -16,6 +16,7 @@ import pandas as pd
 import pytest
 from conftest import synthetic_wide, write_site
 
+from wattcast.errors import InputError
 from wattcast.spec import RunSpec
 from wattcast.store import lock
 from wattcast.store.lock import StoreBusyError, store_lock
@@ -138,6 +139,7 @@ def test_second_job_on_the_same_store_stops_clearly(
 KILLER = """
 import sys, time
 from pathlib import Path
+from wattcast.errors import InputError
 from wattcast.spec import RunSpec
 from wattcast.store import store
 from wattcast.workflows.pipeline import run_job
@@ -152,6 +154,20 @@ store.ForecastStore._insert_forecasts = slow
 run_job(RunSpec.from_toml(sys.argv[1]).with_flags({"model.batch_meters": "1"}), "run",
         "2021-02-02")
 """
+
+
+def test_a_failed_first_night_leaves_no_store_a_later_one_is_recorded(spec: RunSpec) -> None:
+    store_path = spec.store.path
+    assert store_path is not None and not store_path.exists()
+    with pytest.raises(InputError, match="nothing to forecast from"):
+        run_job(spec, "run", "2021-06-01")  # months after the data
+    assert list(store_path.parent.glob(f"{store_path.name}*")) == []
+    run_job(spec, "run", "2021-02-01")
+    with pytest.raises(InputError, match="nothing to forecast from"):
+        run_job(spec, "run", "2021-06-01")
+    runs = ForecastStore(store_path).runs()
+    assert [r["status"] for r in runs] == ["ok", "failed"]
+    assert "nothing to forecast from" in runs[-1]["message"]
 
 
 def test_a_killed_run_keeps_its_batches_and_resumes(tmp_path: Path, spec: RunSpec) -> None:

@@ -637,3 +637,14 @@ def _transaction(db: sqlite3.Connection) -> Iterator[None]:
         if db.in_transaction:
             db.execute("ROLLBACK")
         raise
+
+
+def remove_store(path: Path, lock_only: bool = False) -> None:
+    """Delete a store (with its journal files), or only the lock file beside it.
+
+    For a store that a failed job created and that holds nothing else: bad input leaves
+    no output behind.
+    """
+    suffixes = (".lock",) if lock_only else ("", "-wal", "-shm")
+    for suffix in suffixes:
+        path.with_name(path.name + suffix).unlink(missing_ok=True)

@@ -35,7 +35,7 @@ from wattcast.models.forecast import COLUMNS
 from wattcast.models.methods import METHODS, RECENT
 from wattcast.spec import RunSpec
 from wattcast.store.lock import store_lock
-from wattcast.store.store import Batch, ForecastStore
+from wattcast.store.store import Batch, ForecastStore, remove_store
 from wattcast.store.times import from_epoch, to_epoch
 from wattcast.timing import Timings
 from wattcast.workflows.cluster import cluster
@@ -111,6 +111,8 @@ class _Job:
     store: ForecastStore | None = None
     writer: ForecastWriter | None = None
     record: dict[str, Any] = field(default_factory=dict)
+    started: float = field(default_factory=time.perf_counter)
+    new_store: bool = False  # the store did not exist before this job
 
 
 def run_job(
@@ -132,10 +134,25 @@ def run_job(
     stamp = _as_of(as_of)
     inputs = load_inputs(spec)  # every input checked before anything is written
     job = _Job(spec, inputs, JobSummary(command, out=out), stamp, _backend(spec, inputs),
-               spec.thresholds(), now or pd.Timestamp.now(tz="UTC"))  # fmt: skip
+               spec.thresholds(), now or pd.Timestamp.now(tz="UTC"), started=started)  # fmt: skip
+    try:
+        _run_in_place(job, command, out, progress)
+    except WattcastError:
+        if _nothing_kept(job):
+            remove_store(spec.store.path, lock_only=True)
+        raise
+    return job.summary
+
+
+def _run_in_place(
+    job: _Job, command: str, out: Path | None, progress: Progress | None
+) -> None:  # fmt: skip
+    """The job with its store locked and open and its forecast file open."""
+    spec, inputs = job.spec, job.inputs
     with ExitStack() as stack:
         if spec.store.path is not None:
             stack.enter_context(store_lock(spec.store.path))
+            job.new_store = not spec.store.path.exists()
             job.store = ForecastStore(spec.store.path)
         if out is not None:
             job.writer = ForecastWriter(out, set(inputs.zones.values()))
@@ -148,9 +165,8 @@ def run_job(
             raise
         if job.writer is not None:
             job.writer.close()
-        job.summary.seconds = time.perf_counter() - started
+        job.summary.seconds = time.perf_counter() - job.started
         _close_run(job, run_id)
-    return job.summary
 
 
 def _as_of(as_of: str | pd.Timestamp | None) -> pd.Timestamp | None:
@@ -499,12 +515,22 @@ def _events_of_night(job: _Job) -> list[dict[str, Any]]:
 
 
 def _abandon(job: _Job, run_id: int | None, command: str, exc: BaseException) -> None:
-    """A job stopped by an error: drop a half-written file, record the failure."""
+    """A job stopped by an error: drop a half-written file, record the failure (or drop
+    the store this job created, when it holds nothing else)."""
     if job.writer is not None:
         job.writer.discard()
-    if job.store is not None and isinstance(exc, WattcastError):
+    if isinstance(exc, WattcastError) and _nothing_kept(job):
+        assert job.spec.store.path is not None
+        remove_store(job.spec.store.path)
+    elif job.store is not None and isinstance(exc, WattcastError):
         job.store.record_failure(run_id, command, job.spec.to_settings(), _iso(job.as_of),
                                  str(exc), _utc_now(), _utc_now())  # fmt: skip
+
+
+def _nothing_kept(job: _Job) -> bool:
+    """Whether the job created its store and stored no meter's forecast or actuals in it."""
+    forecast = job.summary.meters - len(job.summary.failed)
+    return job.new_store and not (forecast or job.summary.actuals)
 
 
 def replay(store: ForecastStore, run_id: int, out: Path) -> pd.DataFrame:
