@@ -229,3 +229,27 @@ def test_a_night_after_the_latest_reading_forecasts_its_own_period(
     stale = cli("forecast", wide_csv, "--as-of", "2030-01-01", "--out", tmp_path / "g.csv")
     assert stale.exit_code == 2 and stale.stderr.count("\n") == 1
     assert "is more than the 28D input window before as_of (2030-01-01 00:00:00)" in stale.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        ("backtest {data} --days 1 --out {tmp}/m.json", "m.json: unknown output type for --out"),
+        ("backtest {data} --days 1 --predictions-out {tmp}/p.xlsx",
+         "p.xlsx: unknown output type for --predictions-out"),
+        ("export --what runs --store {store} --out {tmp}/x.xlsx",
+         "x.xlsx: unknown output type for --format csv"),
+        ("export --what runs --store {store} --format parquet --out {tmp}/x.csv",
+         "x.csv: unknown output type for --format parquet"),
+        ("report --store {store} --out {tmp}/r.pdf", "r.pdf: unknown output type for the report"),
+    ],
+)  # fmt: skip
+def test_an_output_of_another_type_is_refused_before_any_work(
+    tmp_path: Path, wide_csv: Path, cli, args: str, message: str
+) -> None:
+    store = tmp_path / "s.db"
+    assert cli("forecast", wide_csv, "--store", store).exit_code == 0
+    before = set(tmp_path.iterdir())
+    result = cli(*args.format(data=wide_csv, store=store, tmp=tmp_path).split())
+    assert result.exit_code == 2 and message in result.stderr, result.output
+    assert set(tmp_path.iterdir()) == before

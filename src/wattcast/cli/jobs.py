@@ -210,7 +210,11 @@ def backtest(
     """Rolling-origin backtest against baselines: refit, forecast and score each period."""
     with user_errors():
         from wattcast.workflows.backtest import run_backtest, write_backtest
+        from wattcast.workflows.outputs import check_output
 
+        check_output(out_path, (".csv", ".csv.gz"), "--out")
+        check_output(predictions_out, (".csv", ".csv.gz"), "--predictions-out")
+        check_output(plot_path, (".png",), "--plot")
         started = time.perf_counter()
         with meter_progress() as progress:
             result = run_backtest(spec, progress)

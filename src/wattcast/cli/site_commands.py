@@ -103,7 +103,9 @@ def report(
 
     with user_errors():
         from wattcast.reporting.report import build_report
+        from wattcast.workflows.outputs import check_output
 
+        check_output(out_path, (".html", ".htm"), "the report")
         db, spec = open_store(config, store)
         if tariff is not None:
             spec = spec.with_flags({"alerts.tariff": tariff})
@@ -122,6 +124,8 @@ def plot(
     """One PNG of a meter's actuals, forecast and band, for slides and e-mail."""
     with user_errors():
         from wattcast.reporting.figures import forecast_png
+        from wattcast.workflows.outputs import check_output
 
+        check_output(out_path, (".png",), "the plot")
         path = forecast_png(data, forecast_file, meter, out_path, days_before, tz)
     say(f"wrote {path}")

@@ -202,7 +202,10 @@ def export(
     """
     with user_errors():
         from wattcast.workflows.exports import export_table
+        from wattcast.workflows.outputs import check_output
 
+        kinds = {"csv": (".csv", ".csv.gz"), "parquet": (".parquet", ".pq")}
+        check_output(out_path, kinds.get(format, ()) or (".csv",), f"--format {format}")
         db, spec = open_store(config, store)
         rows = export_table(db, spec, what, format, out_path, since)
     say(f"wrote {rows} {what} rows to {out_path}")

@@ -23,6 +23,12 @@ from wattcast.errors import InputError
 COLUMNS = ["meter", "timestamp", "mean", "std", "lower", "upper"]
 
 
+def check_output(path: Path | None, kinds: tuple[str, ...], what: str) -> None:
+    """Refuse, before any work, an output whose name does not end with one of ``kinds``."""
+    if path is not None and not path.name.lower().endswith(kinds):
+        raise InputError(f"{path}: unknown output type for {what}; expected {', '.join(kinds)}.")
+
+
 def is_folder(path: Path) -> bool:
     return path.is_dir() or not path.suffix
 
