@@ -8,6 +8,7 @@ from typing import Any
 import pandas as pd
 
 from wattcast.errors import InputError
+from wattcast.timezones import is_zone
 
 AGGREGATIONS = ("mean", "sum", "min", "max", "median")
 INTERVAL_METHODS = ("tree-std", "quantile", "conformal")
@@ -121,14 +122,8 @@ def check_zone(tz: str | None) -> str | None:
     """``tz`` if it names a known time zone."""
     if tz is None:
         return None
-    import zoneinfo
-
-    try:
-        zoneinfo.ZoneInfo(tz)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        raise InputError(
-            f"`tz` must be a time zone name such as 'America/New_York'. Got {tz!r}."
-        ) from None
+    if not is_zone(tz):
+        raise InputError(f"`tz` must be a time zone name such as 'America/New_York'. Got {tz!r}.")
     return tz
 
 

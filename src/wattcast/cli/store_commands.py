@@ -205,7 +205,8 @@ def export(
         from wattcast.workflows.outputs import check_output
 
         kinds = {"csv": (".csv", ".csv.gz"), "parquet": (".parquet", ".pq")}
-        check_output(out_path, kinds.get(format, ()) or (".csv",), f"--format {format}")
+        if format in kinds:  # another format is refused by name in export_table
+            check_output(out_path, kinds[format], f"--format {format}")
         db, spec = open_store(config, store)
         rows = export_table(db, spec, what, format, out_path, since)
     say(f"wrote {rows} {what} rows to {out_path}")

@@ -34,6 +34,7 @@ import pandas as pd
 from wattcast.data.loading import Layout, detect_layout, row_label, table_to_meters
 from wattcast.data.meter_frame import MeterFrame
 from wattcast.errors import InputError
+from wattcast.timezones import is_zone
 
 PARQUET_SUFFIXES = (".parquet", ".pq")
 CSV_SUFFIXES = (".csv", ".txt", ".tsv")
@@ -149,8 +150,9 @@ def _named_columns(frame: pd.DataFrame, header: list[str], path: Path) -> pd.Dat
         seen[name] = i
     filled = np.flatnonzero(frame.notna().any(axis=1).to_numpy())
     frame = frame.iloc[: filled[-1] + 1 if len(filled) else 0]  # rows of bare separators at the end
-    kept = frame.iloc[:, [i for i in range(len(names)) if i not in unnamed]]
-    kept.columns = [names[i] for i in range(len(names)) if i not in unnamed]
+    named = [i for i in range(len(names)) if i not in unnamed]
+    kept = frame.iloc[:, named]
+    kept.columns = [names[i] for i in named]
     kept.attrs = frame.attrs
     return kept
 
@@ -202,21 +204,17 @@ def read_file_bytes(path: str | Path, what: str) -> bytes:
 
 def read_zones(path: str | Path) -> dict[str, str]:
     """``meter -> zone`` from a CSV with columns ``meter,zone``; zone names are checked."""
-    import zoneinfo
-
     table = read_table(path)
     missing = [c for c in ("meter", "zone") if c not in table.columns]
     if missing:
         raise InputError(f"{path}: no column {missing[0]!r}; expected columns meter,zone.")
     zones: dict[str, str] = {}
     for position, (meter, zone) in enumerate(zip(table["meter"], table["zone"], strict=True)):
-        try:
-            zoneinfo.ZoneInfo(str(zone))
-        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        if not is_zone(str(zone)):
             raise InputError(
                 f"{path}, column 'zone', line {position + 2}: {zone!r} is not a time zone "
                 "name; expected e.g. 'America/New_York'."
-            ) from None
+            )
         zones[str(meter)] = str(zone)
     return zones
 

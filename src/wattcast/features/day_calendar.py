@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from wattcast.errors import InputError
+from wattcast.timezones import is_zone
 
 CalendarT = TypeVar("CalendarT")
 
@@ -110,14 +111,10 @@ def ics_events(data: bytes, source: str) -> tuple[list[object], str | None]:
 
 
 def _known_zone(zone: str, source: str) -> str:
-    import zoneinfo
-
-    try:
-        zoneinfo.ZoneInfo(zone)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+    if not is_zone(zone):
         raise InputError(
             f"{source}: X-WR-TIMEZONE {zone!r} is not a time zone name such as 'America/New_York'."
-        ) from None
+        )
     return zone
 
 

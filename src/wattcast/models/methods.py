@@ -15,12 +15,11 @@ The method with the smallest mean squared error is used, the forest unless anoth
 is better by more than ``MARGIN`` (the blend out of bag: ``BLEND_MARGIN``, since its
 weight is fitted on the errors it is scored on; on Andover's main feed the blend
 chosen so for a vacation weekend scored 51 kW RMSE against the forest's 31). On
-realized errors, the blend is used unless the
-best single method beats it by more than ``BLEND_MARGIN``: on noisy meters the
-winner of the last weeks is often not next week's, and the blend loses little to
-either (measured in docs/accuracy.md). The band is the forest's, or for another
-method the split-conformal quantile of that method's own recent absolute errors,
-per slot.
+realized errors, the blend is used unless the best single method beats it by more
+than ``BLEND_MARGIN``: on noisy meters the winner of the last weeks is often not
+next week's, and the blend loses little to either (measured in docs/accuracy.md).
+The band is the forest's, or for another method the split-conformal quantile of that
+method's own recent absolute errors, per slot.
 """
 
 from __future__ import annotations

@@ -18,6 +18,11 @@ class StoreBusyError(WattcastError):
     """Another job holds the store."""
 
 
+def lock_file(store: Path) -> Path:
+    """The file beside ``store`` that its jobs lock."""
+    return store.with_name(store.name + ".lock")
+
+
 @contextmanager
 def store_lock(store: Path, wait: float | None = None) -> Iterator[None]:
     """Hold the store for one job; a second job waits ``wait`` seconds, then stops.
@@ -26,7 +31,7 @@ def store_lock(store: Path, wait: float | None = None) -> Iterator[None]:
     releases it at once; the file beside the store records the holder's process id.
     """
     wait = LOCK_WAIT_SECONDS if wait is None else wait
-    path = store.with_name(store.name + ".lock")
+    path = lock_file(store)
     path.parent.mkdir(parents=True, exist_ok=True)
     handle = open(path, "a+")  # noqa: SIM115 - held for the whole job
     deadline = time.monotonic() + wait

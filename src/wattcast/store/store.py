@@ -639,12 +639,8 @@ def _transaction(db: sqlite3.Connection) -> Iterator[None]:
         raise
 
 
-def remove_store(path: Path, lock_only: bool = False) -> None:
-    """Delete a store (with its journal files), or only the lock file beside it.
-
-    For a store that a failed job created and that holds nothing else: bad input leaves
-    no output behind.
-    """
-    suffixes = (".lock",) if lock_only else ("", "-wal", "-shm")
-    for suffix in suffixes:
+def remove_store(path: Path) -> None:
+    """Delete a store with its journal files: one that a failed job created and that holds
+    nothing else, so that bad input leaves no output behind."""
+    for suffix in ("", "-wal", "-shm"):
         path.with_name(path.name + suffix).unlink(missing_ok=True)

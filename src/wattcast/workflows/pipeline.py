@@ -34,7 +34,7 @@ from wattcast.models.fleet import Fleet
 from wattcast.models.forecast import COLUMNS
 from wattcast.models.methods import METHODS, RECENT
 from wattcast.spec import RunSpec
-from wattcast.store.lock import store_lock
+from wattcast.store.lock import lock_file, store_lock
 from wattcast.store.store import Batch, ForecastStore, remove_store
 from wattcast.store.times import from_epoch, to_epoch
 from wattcast.timing import Timings
@@ -111,7 +111,7 @@ class _Job:
     store: ForecastStore | None = None
     writer: ForecastWriter | None = None
     record: dict[str, Any] = field(default_factory=dict)
-    started: float = field(default_factory=time.perf_counter)
+    started: float = 0.0  # perf_counter() when the job began
     new_store: bool = False  # the store did not exist before this job
 
 
@@ -138,8 +138,8 @@ def run_job(
     try:
         _run_in_place(job, command, out, progress)
     except WattcastError:
-        if _nothing_kept(job):
-            remove_store(spec.store.path, lock_only=True)
+        if _nothing_kept(job):  # the store went in _abandon, under the lock
+            lock_file(spec.store.path).unlink(missing_ok=True)
         raise
     return job.summary
 
@@ -519,10 +519,11 @@ def _abandon(job: _Job, run_id: int | None, command: str, exc: BaseException) ->
     the store this job created, when it holds nothing else)."""
     if job.writer is not None:
         job.writer.discard()
-    if isinstance(exc, WattcastError) and _nothing_kept(job):
-        assert job.spec.store.path is not None
-        remove_store(job.spec.store.path)
-    elif job.store is not None and isinstance(exc, WattcastError):
+    if not isinstance(exc, WattcastError) or job.store is None:
+        return
+    if _nothing_kept(job):
+        remove_store(job.store.path)
+    else:
         job.store.record_failure(run_id, command, job.spec.to_settings(), _iso(job.as_of),
                                  str(exc), _utc_now(), _utc_now())  # fmt: skip
 
