@@ -14,8 +14,10 @@ store parse their settings without paying for the science stack.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import datetime as dt
+import functools
 import hashlib
 import json
 import tomllib
@@ -740,6 +742,7 @@ class RunSpec:
         )  # fmt: skip
 
 
+@functools.cache
 def _section_types() -> dict[str, type]:
     hints = typing.get_type_hints(RunSpec)
     return {f.name: hints[f.name] for f in dataclasses.fields(RunSpec)}
@@ -875,10 +878,15 @@ def example_toml() -> str:
 
 def default_of(path: str, key: str) -> object:
     """An option's default as it is written in settings (JSON)."""
-    table: Any = RunSpec().to_settings()
+    table: Any = _default_settings()
     for part in path.split("."):
         table = table[part]
-    return table[key]
+    return copy.deepcopy(table[key])
+
+
+@functools.cache
+def _default_settings() -> dict[str, Any]:
+    return RunSpec().to_settings()
 
 
 def _toml_value(value: object) -> str:

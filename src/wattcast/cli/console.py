@@ -6,36 +6,65 @@ printed literally: rich's markup is never applied to messages.
 
 from __future__ import annotations
 
+import functools
 import sys
 import warnings
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any
-
-from rich.console import Console
-from rich.text import Text
+from typing import TYPE_CHECKING, Any
 
 from wattcast.errors import WattcastError, WattcastWarning
+
+if TYPE_CHECKING:
+    from rich.console import Console, RenderableType
 
 EXIT_INPUT = 2
 #: Distinct warnings of one kind printed before the rest are summed up in one line.
 WARNINGS_SHOWN = 10
 
-err = Console(stderr=True, highlight=False)
-out = Console(highlight=False) if sys.stdout.isatty() else Console(highlight=False, width=160)
+
+@functools.cache
+def stderr_console() -> Console:
+    """rich's console on standard error (rich is imported on first use: a job
+    that only prints lines of text never loads it)."""
+    from rich.console import Console
+
+    return Console(stderr=True, highlight=False)
+
+
+@functools.cache
+def stdout_console() -> Console:
+    from rich.console import Console
+
+    return Console(highlight=False) if sys.stdout.isatty() else Console(highlight=False, width=160)
 
 
 def say(text: str) -> None:
-    """A line of plain text on standard output."""
-    out.print(Text(text), soft_wrap=True)
+    """A line of plain text on standard output, as it is."""
+    sys.stdout.write(text + "\n")
+
+
+def show(renderable: RenderableType) -> None:
+    """A rich table (or other renderable) on standard output."""
+    stdout_console().print(renderable)
 
 
 def error_line(message: str) -> None:
-    err.print(Text.assemble(("error: ", "bold red"), message), soft_wrap=True)
+    _labelled("error: ", "bold red", message)
 
 
 def warning_line(message: str) -> None:
-    err.print(Text.assemble(("warning: ", "yellow"), message), soft_wrap=True)
+    _labelled("warning: ", "yellow", message)
+
+
+def _labelled(label: str, style: str, message: str) -> None:
+    """``label`` in colour on a terminal, then ``message`` literally (never as markup)."""
+    if not sys.stderr.isatty():
+        sys.stderr.write(label + message + "\n")
+        return
+    from rich.text import Text
+
+    stderr_console().print(Text.assemble((label, style), message), soft_wrap=True)
 
 
 @contextmanager
@@ -85,13 +114,14 @@ def emit(rows: list[dict[str, Any]], columns: Sequence[str], format: str, title:
         writer.writerows([[_csv_cell(r.get(c)) for c in columns] for r in rows])
     elif format == "table":
         from rich.table import Table
+        from rich.text import Text
 
         table = Table(title=title)
         for column in columns:
             table.add_column(column)
         for row in rows:
             table.add_row(*[Text(_cell(row.get(c))) for c in columns])
-        out.print(table)
+        show(table)
     else:
         raise WattcastError(f"`--format` must be table, csv or json. Got {format!r}.")
 

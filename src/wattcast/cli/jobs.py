@@ -6,6 +6,7 @@ scikit-learn are imported inside the commands.
 
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -15,7 +16,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 import wattcast
-from wattcast.cli.console import err, out, say, user_errors
+from wattcast.cli.console import say, show, stderr_console, user_errors
 from wattcast.cli.options import spec_options
 from wattcast.spec import RunSpec
 
@@ -157,7 +158,7 @@ def print_profile(summary: JobSummary) -> None:
     for row in timings.table().itertuples(index=False):
         table.add_row(row.stage, str(row.calls), f"{row.total_s:.4f}", f"{row.mean_s:.4f}",
                       f"{row.max_s:.4f}")  # fmt: skip
-    out.print(table)
+    show(table)
     say(
         f"fit-time sum {timings.fit_sum:.3f} s | training wall {timings.train_wall:.3f} s | "
         f"cores {timings.cores} ({timings.backend}) | parallel efficiency "
@@ -170,7 +171,7 @@ def print_profile(summary: JobSummary) -> None:
 @contextmanager
 def meter_progress() -> Iterator[Callable[[int, int], None] | None]:
     """Meters done, rate and time left, on an interactive terminal only."""
-    if not err.is_terminal:
+    if not sys.stderr.isatty() or not stderr_console().is_terminal:
         yield None
         return
     from rich.progress import (
@@ -185,7 +186,7 @@ def meter_progress() -> Iterator[Callable[[int, int], None] | None]:
 
     columns = (TextColumn("meters"), BarColumn(), MofNCompleteColumn(), TaskProgressColumn(),
                TimeElapsedColumn(), TimeRemainingColumn())  # fmt: skip
-    with Progress(*columns, console=err, transient=True) as progress:
+    with Progress(*columns, console=stderr_console(), transient=True) as progress:
         task = progress.add_task("meters", total=None)
 
         def advance(count: int, total: int) -> None:
@@ -254,7 +255,7 @@ def print_backtest(
             str(meter), method, _pct(row["cv_rmse"]), _signed(row["nmbe"]),
             _pct(row["coverage"]), *others, "pass" if g14_pass(row) else "fail",
         )  # fmt: skip
-    out.print(table)
+    show(table)
     say("forest and baseline columns: CV(RMSE) % of each on the same readings; method: what "
         "forecast each meter's days")  # fmt: skip
 
@@ -274,7 +275,7 @@ def print_subsets(metrics: Any) -> None:
         by = group.set_index("method")
         table.add_row(str(subset), *[_pct(by.loc[m, "cv_rmse"]) for m in methods],
                       f"{by['n'].iloc[0]:,.0f}")  # fmt: skip
-    out.print(table)
+    show(table)
 
 
 def _signed(value: float) -> str:
@@ -322,7 +323,7 @@ def print_demo(summary: JobSummary, out_dir: Path) -> None:
         table.add_row(str(meter), f"{group['mean'].sum() * hours:,.0f}",
                       f"{group['mean'].max():,.1f}",
                       f"{(group['upper'] - group['lower']).mean():,.1f}")  # fmt: skip
-    out.print(table)
+    show(table)
     say(f"forecast written to {(out_dir / 'forecast.csv').resolve()}")
     say(f"the nightly job over the same data: wattcast run --config {out_dir / 'site.toml'} "
         "--as-of 2017-03-10")  # fmt: skip
