@@ -217,6 +217,24 @@ def test_bad_calendars_are_one_line_errors(
     assert f"{calendar}:" in result.stderr and not (tmp_path / "f.csv").exists()
 
 
+@pytest.mark.parametrize(
+    ("flag", "what"),
+    [("--extras", "file"), ("--calendar", "calendar file"), ("--config", "configuration file"),
+     ("--zones", "file")],
+)  # fmt: skip
+def test_a_folder_where_a_file_is_expected_is_named_as_such(
+    tmp_path: Path, wide_csv: Path, cli, flag: str, what: str
+) -> None:
+    folder = tmp_path / "inputs"
+    folder.mkdir()
+    result = cli("forecast", wide_csv, flag, folder, "--out", tmp_path / "f.csv")
+    assert result.exit_code == 2, result.output
+    assert result.stderr == f"error: {folder}: is a folder; expected a {what}.\n"
+    result = cli("forecast", wide_csv, flag, folder / "nope.csv", "--out", tmp_path / "f.csv")
+    assert result.stderr == f"error: {folder / 'nope.csv'}: {what} not found.\n"
+    assert not (tmp_path / "f.csv").exists()
+
+
 def test_a_night_after_the_latest_reading_forecasts_its_own_period(
     tmp_path: Path, wide_csv: Path, cli
 ) -> None:

@@ -8,6 +8,8 @@ filter them with :func:`warnings.filterwarnings`.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 
 class WattcastError(Exception):
     """Base class of the errors wattcast raises on purpose."""
@@ -15,6 +17,14 @@ class WattcastError(Exception):
 
 class InputError(WattcastError, ValueError):
     """The input data, extras or settings are not what wattcast expects."""
+
+
+def require_file(path: Path, what: str = "file") -> None:
+    """Refuse a ``path`` that is missing or a folder where a file is expected."""
+    if path.is_dir():
+        raise InputError(f"{path}: is a folder; expected a {what}.")
+    if not path.is_file():
+        raise InputError(f"{path}: {what} not found.")
 
 
 class AllMetersFailedError(InputError):

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from wattcast.durations import check_window, format_duration, parse_duration
-from wattcast.errors import InputError
+from wattcast.errors import InputError, require_file
 from wattcast.timezones import is_zone
 
 
@@ -609,8 +609,7 @@ class RunSpec:
     def from_toml(cls, path: str | Path) -> RunSpec:
         """Read a site file; relative paths are taken from the file's folder."""
         path = Path(path)
-        if not path.is_file():
-            raise InputError(f"{path}: configuration file not found.")
+        require_file(path, "configuration file")
         try:
             raw = tomllib.loads(path.read_text(encoding="utf-8"))
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:

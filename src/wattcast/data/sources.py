@@ -33,7 +33,7 @@ import pandas as pd
 
 from wattcast.data.loading import Layout, detect_layout, row_label, table_to_meters
 from wattcast.data.meter_frame import MeterFrame
-from wattcast.errors import InputError
+from wattcast.errors import InputError, require_file
 from wattcast.timezones import is_zone
 
 PARQUET_SUFFIXES = (".parquet", ".pq")
@@ -49,8 +49,7 @@ AUTO_ENCODINGS = ("utf-8-sig", "cp1252", "latin-1")
 def read_table(path: str | Path, encoding: str = "auto") -> pd.DataFrame:
     """A CSV (optionally compressed) or Parquet file as it is, its source in ``attrs``."""
     path = Path(path)
-    if not path.is_file():
-        raise InputError(f"{path}: file not found.")
+    require_file(path)
     suffixes = [s.lower() for s in path.suffixes]
     if suffixes and suffixes[-1] in PARQUET_SUFFIXES:
         frame, kind = _read_parquet(path), "parquet"
@@ -197,8 +196,7 @@ def _csv_dialect(head: str) -> dict[str, Any]:
 def read_file_bytes(path: str | Path, what: str) -> bytes:
     """The bytes of an input file that is not a table (an iCalendar file...)."""
     path = Path(path)
-    if not path.is_file():
-        raise InputError(f"{path}: {what} file not found.")
+    require_file(path, f"{what} file")
     return path.read_bytes()
 
 
