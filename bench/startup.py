@@ -1,8 +1,10 @@
 """Whole-process times: how soon the command line answers, and the Andover forecast end to end.
 
-Each command runs in a fresh process, ``--repeats`` times; the best time is kept
-(the machine's noise only ever adds time). Printed, each with its ratio measured
-in the same run:
+Each command runs in a fresh process, once per round, for ``--repeats`` rounds
+(after one warm-up round), so that a machine whose load drifts during the run
+weighs on every command alike. Printed: each command's best time (the machine's
+noise only ever adds time) and median, and each ratio both from the best times
+and as the median of the rounds' ratios:
 
 * ``wattcast --help`` against ``python -c "import pandas"``;
 * ``wattcast history`` and ``anomalies`` on a small store;
@@ -13,8 +15,8 @@ in the same run:
   (e.g. the 2017 design this project replaces, run from its own checkout).
 
 Byte-code caching is on for every command, whatever PYTHONDONTWRITEBYTECODE
-says here: an installed package has its compiled modules, and the first of the
-repeats writes them for a checkout.
+says here: an installed package has its compiled modules, and the warm-up round
+writes them for a checkout.
 
     python bench/startup.py [--repeats 5] [--reference "python drive.py"]
 """
@@ -24,26 +26,62 @@ from __future__ import annotations
 import argparse
 import os
 import shlex
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
 WATTCAST = [sys.executable, "-m", "wattcast"]
 ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+PANDAS, HELP = "python -c 'import pandas'", "wattcast --help"
+FLOOR, FORECAST = "python -c 'import pandas, sklearn.tree'", "wattcast forecast (Andover)"
+REFERENCE = "reference"
 
 
-def best(command: list[str] | str, repeats: int, cwd: Path | None = None) -> float:
-    """The shortest wall time of ``repeats`` runs (the command must succeed)."""
-    times = []
+@dataclass(frozen=True)
+class Command:
+    argv: list[str] | str
+    cwd: Path | None = None
+
+
+def seconds(command: Command) -> float:
+    """Wall time of one fresh process (it must succeed)."""
+    start = time.perf_counter()
+    subprocess.run(command.argv, check=True, capture_output=True, cwd=command.cwd, env=ENV,
+                   shell=isinstance(command.argv, str))  # fmt: skip
+    return time.perf_counter() - start
+
+
+def rounds(commands: dict[str, Command], repeats: int) -> dict[str, list[float]]:
+    """Each command once per round, ``repeats`` rounds: a machine that slows down or
+    speeds up during the benchmark weighs on every command alike."""
+    times: dict[str, list[float]] = {name: [] for name in commands}
+    for command in commands.values():  # warm-up: byte code written, files cached
+        seconds(command)
     for _ in range(repeats):
-        start = time.perf_counter()
-        subprocess.run(command, check=True, capture_output=True, cwd=cwd, env=ENV,
-                       shell=isinstance(command, str))  # fmt: skip
-        times.append(time.perf_counter() - start)
-    return min(times)
+        for name, command in commands.items():
+            times[name].append(seconds(command))
+    return times
+
+
+def report(times: dict[str, list[float]], reference: str | None) -> None:
+    width = max(len(k) for k in times)
+    print(f"fresh processes, {len(times[PANDAS])} rounds: best and median")
+    for name, values in times.items():
+        print(f"  {name:{width}s} {min(values):6.3f} s {statistics.median(values):6.3f} s")
+    pairs = [(HELP, PANDAS, "wattcast --help / import pandas"),
+             (FORECAST, FLOOR, "Andover forecast / import pandas, sklearn.tree")]  # fmt: skip
+    if reference:
+        pairs.append((FORECAST, REFERENCE, f"Andover forecast / {reference}"))
+    for ours, other, label in pairs:
+        best = min(times[ours]) / min(times[other])
+        rounds_ = [a / b for a, b in zip(times[ours], times[other], strict=True)]
+        print(f"{label}: {best:.2f} (best of each); {statistics.median(rounds_):.2f} "
+              f"(median of the rounds' ratios)")  # fmt: skip
 
 
 def main() -> None:
@@ -60,32 +98,18 @@ def main() -> None:
                     str(folder / "f.csv")]  # fmt: skip
         store = folder / "s.db"
         subprocess.run([*forecast[:-2], "--store", str(store)], check=True, capture_output=True)
-        rows = {
-            "python -c 'import pandas'": best([sys.executable, "-c", "import pandas"],
-                                              args.repeats),
-            "wattcast --help": best([*WATTCAST, "--help"], args.repeats),
-            "wattcast history": best([*WATTCAST, "history", "--store", str(store)], args.repeats),
-            "wattcast anomalies": best([*WATTCAST, "anomalies", "--store", str(store)],
-                                       args.repeats),
-            "python -c 'import pandas, sklearn.tree'": best(
-                [sys.executable, "-c", "import pandas, sklearn.tree"], args.repeats
-            ),
-            "wattcast forecast (Andover)": best(forecast, args.repeats),
-        }  # fmt: skip
+        commands = {
+            PANDAS: Command([sys.executable, "-c", "import pandas"]),
+            HELP: Command([*WATTCAST, "--help"]),
+            "wattcast history": Command([*WATTCAST, "history", "--store", str(store)]),
+            "wattcast anomalies": Command([*WATTCAST, "anomalies", "--store", str(store)]),
+            FLOOR: Command([sys.executable, "-c", "import pandas, sklearn.tree"]),
+            FORECAST: Command(forecast),
+        }
         if args.reference:
-            rows["reference: " + args.reference] = best(
-                shlex.split(args.reference), args.repeats, args.reference_dir
-            )
-    width = max(len(k) for k in rows)
-    print(f"best of {args.repeats} fresh processes")
-    for name, seconds in rows.items():
-        print(f"  {name:{width}s} {seconds:6.3f} s")
-    pandas, ours = rows["python -c 'import pandas'"], rows["wattcast forecast (Andover)"]
-    print(f"wattcast --help / import pandas: {rows['wattcast --help'] / pandas:.2f}")
-    floor = rows["python -c 'import pandas, sklearn.tree'"]
-    print(f"Andover forecast / import pandas, sklearn.tree: {ours / floor:.2f}")
-    if args.reference:
-        print(f"Andover forecast / reference: {ours / rows['reference: ' + args.reference]:.2f}")
+            commands[REFERENCE] = Command(shlex.split(args.reference), args.reference_dir)
+        times = rounds(commands, args.repeats)
+    report(times, args.reference)
 
 
 if __name__ == "__main__":

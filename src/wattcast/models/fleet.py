@@ -14,7 +14,6 @@ import pandas as pd
 from joblib import Parallel, delayed, effective_n_jobs
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
-from threadpoolctl import threadpool_limits
 
 from wattcast import __version__
 from wattcast.config import ModelConfig, WindowConfig, parse_timestamp
@@ -30,7 +29,7 @@ from wattcast.features.extras import ExtraTable
 from wattcast.models.forecast import COLUMNS, Forecast, period_instants
 from wattcast.models.meter_model import MeterModel
 from wattcast.models.methods import METHODS, MIN_DAYS, RECENT, Choice, choose, choose_realized
-from wattcast.models.parallel import train_meters
+from wattcast.models.parallel import one_thread_per_pool, train_meters
 from wattcast.models.tree_growing import tree_builder
 from wattcast.timing import Timings
 
@@ -243,7 +242,7 @@ class Fleet(BaseEstimator):
         cores = 1 if self.backend == "dask" else effective_n_jobs(self.n_jobs or 1)
         if len(self.meters_) < PARALLEL_PREDICT_MIN_METERS:
             cores = 1
-        with timings.stage("predict"), threadpool_limits(limits=1):
+        with timings.stage("predict"), one_thread_per_pool():
             frames = Parallel(n_jobs=cores, prefer="threads")(
                 delayed(self._predict_meter)(m, candidates) for m in self.meters_
             )

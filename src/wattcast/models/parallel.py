@@ -18,17 +18,19 @@ see :mod:`wattcast.models.tree_growing`), loky worker processes with
 
 from __future__ import annotations
 
+import functools
 import os
 import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from functools import partial
 
 from joblib import Parallel, delayed, effective_n_jobs, parallel_config
 from joblib.externals.loky.process_executor import TerminatedWorkerError
-from threadpoolctl import threadpool_limits
+from threadpoolctl import ThreadpoolController
 
 from wattcast.config import ModelConfig
 from wattcast.errors import MeterFitError, WattcastError
@@ -91,6 +93,18 @@ Tasks = Iterator[Task]
 Outcome = tuple[str, int, TreeChunk | MeterModel | MeterFitError]
 #: The outcomes of tasks as they finish.
 Results = Iterator[Outcome]
+
+
+@functools.cache
+def _thread_pools() -> ThreadpoolController:
+    """The BLAS and OpenMP pools of this process, found once: finding them scans
+    every loaded library (tens of milliseconds), and a job limits them twice."""
+    return ThreadpoolController()
+
+
+def one_thread_per_pool() -> AbstractContextManager[object]:
+    """A context in which this process's BLAS and OpenMP pools run one thread each."""
+    return _thread_pools().limit(limits=1)
 
 
 def dask_cores() -> int:
@@ -392,7 +406,7 @@ def train_meters(
         # pools are held to one thread for the whole call (the limits are
         # process-wide, so not per thread); idle BLAS threads here would
         # otherwise spin and steal the workers' cores.
-        with threadpool_limits(limits=1):
+        with one_thread_per_pool():
             with_oob = config.interval == "conformal"
             results = run(ledger.tasks(tasks), cores, with_oob, failures is not None)
             for meter, index, outcome in results:

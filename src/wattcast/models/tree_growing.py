@@ -166,22 +166,15 @@ def direct_builder_problem() -> str | None:
         (TreeSpec("best", 1.0, 1), 5, None, X32),
     ]
     for spec, seed, weight, features in cases:
+        public = spec.public_tree(seed).fit(X32, Z, sample_weight=weight)
         try:
             direct = _grow_directly(features, Z, weight, spec, seed)
-            same_predictions = np.array_equal(
-                direct.predict(X32), _public(spec, seed, weight, X32, Z)
-            )
+            same_predictions = np.array_equal(direct.predict(X32), public.predict(X32))
         except (ImportError, AttributeError, TypeError, ValueError, KeyError) as exc:
             return _fall_back(f"{type(exc).__name__}: {exc}")
-        public = spec.public_tree(seed).fit(X32, Z, sample_weight=weight).tree_
-        if not _same_tree(direct.tree_, public) or not same_predictions:
+        if not _same_tree(direct.tree_, public.tree_) or not same_predictions:
             return _fall_back("its trees differ from DecisionTreeRegressor.fit's")
     return None
-
-
-def _public(spec: TreeSpec, seed: int, weight: np.ndarray | None, X: np.ndarray,
-            Z: np.ndarray) -> np.ndarray:  # fmt: skip
-    return spec.public_tree(seed).fit(X, Z, sample_weight=weight).predict(X)
 
 
 def _fall_back(problem: str) -> str:
