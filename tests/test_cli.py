@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import gc
 import json
 import subprocess
 import sys
@@ -170,6 +171,38 @@ def test_light_commands_do_not_import_the_science_stack(
                           check=False)  # fmt: skip
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip().splitlines()[-1] == "HEAVY=", proc.stdout[-300:]
+
+
+def test_a_command_imports_without_collections_then_collects_as_usual(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from wattcast.cli.startup import loading
+
+    (tmp_path / "heavy_module.py").write_text("tables = [[i] for i in range(100_000)]\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    collections: list[int] = []
+
+    def track(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            collections.append(info["generation"])
+
+    gc.callbacks.append(track)
+    frozen = gc.get_freeze_count()
+    try:
+        with loading():
+            import heavy_module  # noqa: F401  # 100,000 lists: many collections otherwise
+        assert collections == [] and gc.isenabled()
+        assert gc.get_freeze_count() >= frozen + 100_000  # imported objects set aside
+        with loading():  # nothing new imported: nothing frozen
+            pass
+        after = gc.get_freeze_count()
+        garbage = [[i] for i in range(100_000)]
+        del garbage
+        assert collections and gc.get_freeze_count() == after
+    finally:
+        gc.callbacks.remove(track)
+        gc.unfreeze()
+        sys.modules.pop("heavy_module", None)
 
 
 def test_wrong_meter_name_lists_the_meters(andover_nights: Path, cli) -> None:

@@ -18,6 +18,7 @@ import typer
 import wattcast
 from wattcast.cli.console import say, show, stderr_console, user_errors
 from wattcast.cli.options import spec_options
+from wattcast.cli.startup import loading
 from wattcast.spec import RunSpec
 
 if TYPE_CHECKING:
@@ -87,7 +88,8 @@ def run(
 def _job(spec: RunSpec, command: str, as_of: str | None, out_path: Path | None) -> JobSummary:
     started = time.perf_counter()
     with user_errors():
-        from wattcast.workflows.pipeline import run_job
+        with loading():
+            from wattcast.workflows.pipeline import run_job
 
         with meter_progress() as progress:
             summary = run_job(spec, command, as_of, out_path, progress)
@@ -210,8 +212,9 @@ def backtest(
 ) -> None:
     """Rolling-origin backtest against baselines: refit, forecast and score each period."""
     with user_errors():
-        from wattcast.workflows.backtest import run_backtest, write_backtest
-        from wattcast.workflows.outputs import check_output
+        with loading():
+            from wattcast.workflows.backtest import run_backtest, write_backtest
+            from wattcast.workflows.outputs import check_output
 
         check_output(out_path, (".csv", ".csv.gz"), "--out")
         check_output(predictions_out, (".csv", ".csv.gz"), "--predictions-out")

@@ -13,6 +13,7 @@ from typing import Annotated
 import typer
 
 from wattcast.cli.console import say, user_errors
+from wattcast.cli.startup import loading
 from wattcast.errors import InputError
 
 ConfigOpt = Annotated[
@@ -102,8 +103,9 @@ def report(
     from wattcast.cli.store_commands import open_store
 
     with user_errors():
-        from wattcast.reporting.report import build_report
-        from wattcast.workflows.outputs import check_output
+        with loading():
+            from wattcast.reporting.report import build_report
+            from wattcast.workflows.outputs import check_output
 
         check_output(out_path, (".html", ".htm"), "the report")
         db, spec = open_store(config, store)
@@ -123,8 +125,9 @@ def plot(
 ) -> None:
     """One PNG of a meter's actuals, forecast and band, for slides and e-mail."""
     with user_errors():
-        from wattcast.reporting.figures import forecast_png
-        from wattcast.workflows.outputs import check_output
+        with loading():
+            from wattcast.reporting.figures import forecast_png
+            from wattcast.workflows.outputs import check_output
 
         check_output(out_path, (".png",), "the plot")
         path = forecast_png(data, forecast_file, meter, out_path, days_before, tz)

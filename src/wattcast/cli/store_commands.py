@@ -14,6 +14,7 @@ import typer
 
 from wattcast.cli.console import emit, say, user_errors
 from wattcast.cli.options import build_spec
+from wattcast.cli.startup import loading
 from wattcast.errors import InputError
 from wattcast.spec import RunSpec
 
@@ -201,8 +202,9 @@ def export(
     meters' one zone or UTC).
     """
     with user_errors():
-        from wattcast.workflows.exports import export_table
-        from wattcast.workflows.outputs import check_output
+        with loading():
+            from wattcast.workflows.exports import export_table
+            from wattcast.workflows.outputs import check_output
 
         kinds = {"csv": (".csv", ".csv.gz"), "parquet": (".parquet", ".pq")}
         if format in kinds:  # another format is refused by name in export_table
