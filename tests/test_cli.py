@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import gc
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -171,6 +172,27 @@ def test_light_commands_do_not_import_the_science_stack(
                           check=False)  # fmt: skip
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip().splitlines()[-1] == "HEAVY=", proc.stdout[-300:]
+
+
+def test_help_shows_tables_and_defaults_in_brackets_and_only_options_that_act(
+    wide_csv: Path, tmp_path: Path
+) -> None:
+    def help_of(command: str) -> str:
+        proc = subprocess.run([sys.executable, "-m", "wattcast", command, "--help"],
+                              capture_output=True, text=True, check=True,
+                              env={**os.environ, "COLUMNS": "250"})  # fmt: skip
+        return proc.stdout
+
+    forecast = help_of("forecast")
+    assert "Trees per forest. [default: 100] (TOML: [model] trees)" in forecast
+    assert "Default: [data] source of --config." in forecast
+    # a forecast sends no alerts: the delivery settings are the nightly job's only
+    assert "--webhook-url" not in forecast and "--email-host" not in forecast
+    assert "(TOML: [alerts.webhook] url)" in help_of("run")
+    proc = subprocess.run([sys.executable, "-m", "wattcast", "forecast", str(wide_csv),
+                           "--webhook-url", "http://x", "--out", str(tmp_path / "f.csv")],
+                          capture_output=True, text=True, check=False)  # fmt: skip
+    assert proc.returncode == 2 and "No such option: --webhook-url" in proc.stderr
 
 
 def test_a_command_imports_without_collections_then_collects_as_usual(

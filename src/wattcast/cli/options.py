@@ -26,6 +26,12 @@ ConfigOpt = Annotated[
 ]
 
 
+def literal(text: str) -> str:
+    """``text`` shown as it is in help: typer renders help with rich, whose markup
+    would take ``[model]`` or ``[default: 100]`` for a style tag and drop it."""
+    return text.replace("[", "\\[")
+
+
 def _parameter(section: str, key: str, meta: Option, default: object) -> inspect.Parameter | None:
     flag = meta.flag_name(key)
     if flag is None:
@@ -40,7 +46,7 @@ def _parameter(section: str, key: str, meta: Option, default: object) -> inspect
         kind = list[str] | None
     else:
         kind = str | None
-    option = typer.Option(*names, help=help_text, show_default=False)
+    option = typer.Option(*names, help=literal(help_text), show_default=False)
     name = f"{section.replace('.', '__')}__{key}"
     return inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=None,
                              annotation=Annotated[kind, option])  # fmt: skip
@@ -55,7 +61,8 @@ def _shown(value: object) -> str:
 def spec_options(
     sections: Sequence[str], exclude: Sequence[str] = (), default_config: Path | None = None
 ) -> Callable[[Callable[..., None]], Callable[..., None]]:
-    """Give a command the options of ``sections`` (``section.key`` in ``exclude`` left out).
+    """Give a command the options of ``sections`` (``section.key`` or a whole table such
+    as ``alerts.email`` in ``exclude`` left out).
 
     The command declares a ``spec`` parameter (and may declare ``data`` for the
     readings as an argument); it receives the :class:`RunSpec` built from
@@ -68,7 +75,9 @@ def spec_options(
         added = [
             parameter
             for section, key, meta in options()
-            if section.split(".")[0] in sections and f"{section}.{key}" not in exclude
+            if section.split(".")[0] in sections
+            and section not in exclude
+            and f"{section}.{key}" not in exclude
             if (parameter := _parameter(section, key, meta, default_of(section, key))) is not None
         ]
         config = inspect.Parameter("config", inspect.Parameter.KEYWORD_ONLY, default=None,

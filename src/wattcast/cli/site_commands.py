@@ -13,6 +13,7 @@ from typing import Annotated
 import typer
 
 from wattcast.cli.console import say, user_errors
+from wattcast.cli.options import literal
 from wattcast.cli.startup import loading
 from wattcast.errors import InputError
 
@@ -95,7 +96,7 @@ def report(
         Path | None, typer.Option(help="Backtest metrics (wattcast backtest --out).")
     ] = None,
     tariff: Annotated[
-        float | None, typer.Option(help="Price per kWh (default [alerts] tariff).")
+        float | None, typer.Option(help=literal("Price per kWh (default [alerts] tariff)."))
     ] = None,
     detail: Annotated[int, typer.Option(help="Meters shown in detail, the worst first.")] = 20,
 ) -> None:

@@ -13,7 +13,7 @@ from typing import Annotated, Any
 import typer
 
 from wattcast.cli.console import emit, say, user_errors
-from wattcast.cli.options import build_spec
+from wattcast.cli.options import build_spec, literal
 from wattcast.cli.startup import loading
 from wattcast.errors import InputError
 from wattcast.spec import RunSpec
@@ -239,7 +239,9 @@ def prune(
     store: StoreOpt = None,
     keep: Annotated[
         str | None,
-        typer.Option(help="Also delete rows older than this, e.g. 400D (default: [store] keep)."),
+        typer.Option(
+            help=literal("Also delete rows older than this, e.g. 400D (default: [store] keep).")
+        ),
     ] = None,
 ) -> None:
     """Delete superseded forecasts, and rows older than --keep, in one transaction."""
