@@ -184,15 +184,17 @@ def test_help_shows_tables_and_defaults_in_brackets_and_only_options_that_act(
         return proc.stdout
 
     forecast = help_of("forecast")
-    assert "Trees per forest. [default: 100] (TOML: [model] trees)" in forecast
-    assert "Default: [data] source of --config." in forecast
+    trees = [line for line in forecast.splitlines() if "--trees" in line]
+    assert "Trees per forest. [default: 100] (TOML: [model] trees)" in forecast, trees
     # a forecast sends no alerts: the delivery settings are the nightly job's only
     assert "--webhook-url" not in forecast and "--email-host" not in forecast
     assert "(TOML: [alerts.webhook] url)" in help_of("run")
     proc = subprocess.run([sys.executable, "-m", "wattcast", "forecast", str(wide_csv),
                            "--webhook-url", "http://x", "--out", str(tmp_path / "f.csv")],
                           capture_output=True, text=True, check=False)  # fmt: skip
-    assert proc.returncode == 2 and "No such option: --webhook-url" in proc.stderr
+    assert (
+        proc.returncode == 2 and "No such option" in proc.stderr and "--webhook-url" in proc.stderr
+    )
 
 
 def test_a_command_imports_without_collections_then_collects_as_usual(

@@ -19,6 +19,9 @@ app = typer.Typer(
     add_completion=False,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    # One rendering of help with every typer version (older ones default to plain text);
+    # brackets in help texts are escaped for it (options.literal).
+    rich_markup_mode="rich",
     help="Forecast building energy meters, with uncertainty bands, and catch waste.",
 )
 jobs.register(app)
