@@ -120,6 +120,23 @@ def test_bad_settings_name_the_key(tmp_path: Path, toml: str, message: str) -> N
         RunSpec.from_toml(path)
 
 
+def test_a_settings_file_with_a_byte_order_mark_reads_as_without(tmp_path: Path) -> None:
+    plain, marked = tmp_path / "plain.toml", tmp_path / "marked.toml"
+    plain.write_text("[model]\ntrees = 7\n", encoding="utf-8")
+    marked.write_text("[model]\ntrees = 7\n", encoding="utf-8-sig")
+    assert marked.read_bytes().startswith(b"\xef\xbb\xbf")
+    assert RunSpec.from_toml(marked).to_settings() == RunSpec.from_toml(plain).to_settings()
+
+
+def test_a_settings_file_in_another_encoding_names_its_line(tmp_path: Path) -> None:
+    path = tmp_path / "site.toml"
+    path.write_bytes("[model]\ntrees = 7\n# café\n".encode("cp1252"))
+    message = f"{path}, line 3: not UTF-8 text (byte 0xe9); save the settings file as UTF-8."
+    with pytest.raises(InputError) as caught:
+        RunSpec.from_toml(path)
+    assert str(caught.value) == message
+
+
 @pytest.mark.parametrize(
     ("text", "expected"),
     [("28D", dt.timedelta(days=28)), ("15min", dt.timedelta(minutes=15)),

@@ -51,6 +51,16 @@ def test_garbage_and_foreign_stores_are_refused_and_left_alone(
     assert store.read_bytes() == before
 
 
+def test_a_store_that_cannot_be_created_is_one_line(tmp_path: Path, wide_csv: Path, cli) -> None:
+    (tmp_path / "afile").write_text("not a folder")
+    store = tmp_path / "afile" / "site.db"
+    result = cli("forecast", wide_csv, "--store", store, "--out", tmp_path / "f.csv")
+    assert result.exit_code == 2, result.output
+    assert result.stderr == (f"error: {store}: the store cannot be created or written there "
+                             f"({tmp_path / 'afile'} is a file, not a folder).\n")  # fmt: skip
+    assert not (tmp_path / "f.csv").exists()
+
+
 def test_a_truncated_store_is_refused_never_overwritten(tmp_path: Path, spec: RunSpec, cli) -> None:
     run_job(spec, "run", "2021-02-01")
     store = spec.store.path

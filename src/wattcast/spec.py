@@ -610,9 +610,17 @@ class RunSpec:
         """Read a site file; relative paths are taken from the file's folder."""
         path = Path(path)
         require_file(path, "configuration file")
+        data = path.read_bytes()
         try:
-            raw = tomllib.loads(path.read_text(encoding="utf-8"))
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            # Notepad and other Windows editors start UTF-8 files with a byte-order mark.
+            raw = tomllib.loads(data.decode("utf-8-sig"))
+        except UnicodeDecodeError as exc:
+            line = data[: exc.start].count(b"\n") + 1
+            raise InputError(
+                f"{path}, line {line}: not UTF-8 text (byte {data[exc.start]:#04x}); "
+                "save the settings file as UTF-8."
+            ) from None
+        except tomllib.TOMLDecodeError as exc:
             raise InputError(f"{path}: not valid TOML ({exc}).") from None
         return cls._build(raw, path.resolve().parent, f"{path}: ").validated()
 

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from wattcast.errors import WattcastError
+from wattcast.errors import InputError, WattcastError
 
 LOCK_WAIT_SECONDS = 5.0
 
@@ -23,6 +23,13 @@ def lock_file(store: Path) -> Path:
     return store.with_name(store.name + ".lock")
 
 
+def unwritable(store: Path, exc: OSError) -> str:
+    """The message for a store that cannot be created or written where it is asked for."""
+    blocking = next((p for p in store.parents if p.exists() and not p.is_dir()), None)
+    reason = f"{blocking} is a file, not a folder" if blocking else exc.strerror or str(exc)
+    return f"{store}: the store cannot be created or written there ({reason})."
+
+
 @contextmanager
 def store_lock(store: Path, wait: float | None = None) -> Iterator[None]:
     """Hold the store for one job; a second job waits ``wait`` seconds, then stops.
@@ -32,8 +39,11 @@ def store_lock(store: Path, wait: float | None = None) -> Iterator[None]:
     """
     wait = LOCK_WAIT_SECONDS if wait is None else wait
     path = lock_file(store)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle = open(path, "a+")  # noqa: SIM115 - held for the whole job
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle = open(path, "a+")  # noqa: SIM115 - held for the whole job
+    except OSError as exc:
+        raise InputError(unwritable(store, exc)) from None
     deadline = time.monotonic() + wait
     try:
         while True:

@@ -28,7 +28,7 @@ from typing import Any
 from wattcast import __version__
 from wattcast.errors import InputError, WattcastWarning
 from wattcast.store import schema
-from wattcast.store.lock import StoreBusyError
+from wattcast.store.lock import StoreBusyError, unwritable
 
 SQLITE_HEADER = b"SQLite format 3\x00"
 #: SQLite messages that mean the file itself is at fault, not the query.
@@ -79,7 +79,10 @@ class ForecastStore:
         if not self.path.exists():
             if not create:
                 raise InputError(f"{self.path}: store not found.")
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise InputError(unwritable(self.path, exc)) from None
             return
         if self.path.is_dir():
             raise InputError(f"{self.path}: is a folder; expected a store file.")
@@ -110,6 +113,8 @@ class ForecastStore:
         message = str(exc)
         if "locked" in message.lower() or "busy" in message.lower():
             return StoreBusyError(f"{self.path}: the store is busy ({message}); try again.")
+        if "unable to open" in message.lower() or "readonly" in message.lower():
+            return InputError(f"{self.path}: the store cannot be opened or written ({message}).")
         if any(word in message.lower() for word in _DAMAGE):
             return InputError(
                 f"{self.path}: the store cannot be read ({message}); it was left as it is. "
