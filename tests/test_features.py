@@ -129,6 +129,49 @@ def test_ics_all_day_and_multi_day_events(tmp_path: Path) -> None:
     np.testing.assert_array_equal(flags[:, 0], [0, 1, 1, 1, 0])
 
 
+def _calendar(*events: str) -> bytes:
+    return ("BEGIN:VCALENDAR\r\nVERSION:2.0\r\n" + "".join(
+        "BEGIN:VEVENT\r\n" + "".join(f"{line}\r\n" for line in e.split("|")) + "END:VEVENT\r\n"
+        for e in events) + "END:VCALENDAR\r\n").encode()  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("event", "days"),
+    [
+        # weekly, four times, a one-day event
+        ("DTSTART;VALUE=DATE:20210105|DTEND;VALUE=DATE:20210106|RRULE:FREQ=WEEKLY;COUNT=4",
+         [(1, 5), (1, 12), (1, 19), (1, 26)]),
+        # until a date, one occurrence excepted
+        ("DTSTART;VALUE=DATE:20210105|RRULE:FREQ=WEEKLY;UNTIL=20210126|EXDATE;VALUE=DATE:20210112",
+         [(1, 5), (1, 19), (1, 26)]),
+        # two-day event monthly, plus one extra date
+        ("DTSTART;VALUE=DATE:20210105|DTEND;VALUE=DATE:20210107|RRULE:FREQ=MONTHLY;COUNT=2|"
+         "RDATE;VALUE=DATE:20210301", [(1, 5), (1, 6), (2, 5), (2, 6), (3, 1), (3, 2)]),
+        # evenings in New York until a time in UTC (20:00 local on the 7th)
+        ("DTSTART;TZID=America/New_York:20210105T200000|DTEND;TZID=America/New_York:20210105T2200"
+         "00|RRULE:FREQ=DAILY;UNTIL=20210108T010000Z", [(1, 5), (1, 6), (1, 7)]),
+    ],
+)  # fmt: skip
+def test_recurring_events_count_on_every_occurrence(
+    event: str, days: list[tuple[int, int]]
+) -> None:
+    calendar = DayCalendar.from_ics_bytes(_calendar(event), "closed")
+    assert sorted(calendar.dates) == [dt.date(2021, m, d) for m, d in days]  # type: ignore[call-overload]
+
+
+def test_an_endless_recurrence_is_followed_for_twenty_years() -> None:
+    weekends = _calendar("DTSTART;VALUE=DATE:20210102|RRULE:FREQ=WEEKLY;BYDAY=SA,SU")
+    dates = sorted(DayCalendar.from_ics_bytes(weekends, "closed").dates)  # type: ignore[call-overload]
+    assert dates[0] == dt.date(2021, 1, 2) and dates[-1] == dt.date(2040, 12, 30)
+    assert all(d.weekday() >= 5 for d in dates) and len(dates) == 2088
+
+
+def test_an_unreadable_recurrence_names_the_event() -> None:
+    bad = _calendar("SUMMARY:Closures|DTSTART;VALUE=DATE:20210105|RRULE:FREQ=SOMETIMES")
+    with pytest.raises(InputError, match=r"^cal\.ics: event 1 'Closures' has a"):
+        DayCalendar.from_ics_bytes(bad, "closed", "cal.ics")
+
+
 def test_public_holidays() -> None:
     calendar = DayCalendar.from_holidays("US")
     flags = calendar.features(pd.DatetimeIndex(["2021-07-04", "2021-07-06"]), pd.Timedelta("1D"))

@@ -2,6 +2,9 @@
 
 Leakage rule: calendars are published ahead, so a target period may use its
 own flag. For periods longer than a day the feature is the share of days flagged.
+
+Recurring events (RRULE, RDATE, EXDATE) count on every occurrence; a rule without
+an end is followed for :data:`RECURRENCE_YEARS` years from its start.
 """
 
 from __future__ import annotations
@@ -19,6 +22,9 @@ from wattcast.errors import InputError
 from wattcast.timezones import is_zone
 
 CalendarT = TypeVar("CalendarT")
+#: How far a recurring event without COUNT or UNTIL is followed from its start.
+RECURRENCE_YEARS = 20
+Moment = dt.date | dt.datetime
 
 
 @dataclass(frozen=True)
@@ -54,8 +60,9 @@ class DayCalendar:
         """A calendar from the text of an iCalendar file."""
         events, zone = ics_events(data, source)
         days: set[dt.date] = set()
-        for event in events:
-            days.update(_event_days(event, zone))
+        for number, event in enumerate(events, 1):
+            for start, end in occurrences(event, number, source):
+                days.update(_event_days(start, end, zone))
         return cls(name, frozenset(days), closed)
 
     @classmethod
@@ -134,11 +141,99 @@ def _check_dates(event: object, number: int, source: str) -> None:
         except ValueError as exc:
             value, detail = None, f" ({exc})"
         if not isinstance(value, dt.date):
-            summary = event.get("SUMMARY")  # type: ignore[attr-defined]
-            named = f" {str(summary)!r}" if summary is not None else ""
             raise InputError(
-                f"{source}: event {number}{named} has a {key} that is not a date or a time{detail}."
+                f"{source}: {_event_name(event, number)} has a {key} that is not a date or a "
+                f"time{detail}."
             )
+
+
+def _event_name(event: object, number: int) -> str:
+    summary = event.get("SUMMARY")  # type: ignore[attr-defined]
+    return f"event {number}" + (f" {str(summary)!r}" if summary is not None else "")
+
+
+def occurrences(event: object, number: int, source: str) -> list[tuple[Moment, Moment | None]]:
+    """(start, end) of every occurrence of an event: once, or as its recurrence rules say.
+
+    Occurrences keep the type of DTSTART (a date for all-day events, a time in its
+    zone otherwise) and the event's length.
+    """
+    start = event.get("DTSTART").dt  # type: ignore[attr-defined]
+    end_prop = event.get("DTEND")  # type: ignore[attr-defined]
+    end = end_prop.dt if end_prop is not None else None
+    # icalendar 5 drops a property it cannot parse and notes why in ``errors``
+    noted = dict(getattr(event, "errors", None) or [])
+    for key in ("RRULE", "RDATE", "EXDATE"):
+        if key in noted:
+            raise InputError(
+                f"{source}: {_event_name(event, number)} has a {key} that cannot be read "
+                f"({noted[key]})."
+            )
+    if event.get("RRULE") is None and event.get("RDATE") is None:  # type: ignore[attr-defined]
+        return [(start, end)]
+    length = None if end is None else end - start
+    starts = _recurrence_starts(event, start, number, source)
+    return [(s, None if length is None else s + length) for s in starts]
+
+
+def _recurrence_starts(event: object, start: Moment, number: int, source: str) -> list[Moment]:
+    """The starts of a recurring event, reckoned on the wall clock of its own zone."""
+    from dateutil.rrule import rruleset, rrulestr
+
+    all_day = not isinstance(start, dt.datetime)
+    zone = None if all_day else start.tzinfo  # type: ignore[union-attr]
+    first = _wall_clock(start, zone)
+    rules = rruleset()
+    rules.rdate(first)
+    try:
+        for recur in _listed(event.get("RRULE")):  # type: ignore[attr-defined]
+            rules.rrule(rrulestr(_rule_text(recur, zone), dtstart=first))
+        for value in _moments(event.get("RDATE")):  # type: ignore[attr-defined]
+            rules.rdate(_wall_clock(value, zone))
+        for value in _moments(event.get("EXDATE")):  # type: ignore[attr-defined]
+            rules.exdate(_wall_clock(value, zone))
+        horizon = first + dt.timedelta(days=round(365.25 * RECURRENCE_YEARS))
+        starts = rules.between(first, horizon, inc=True)
+    except (ValueError, TypeError, KeyError) as exc:
+        raise InputError(
+            f"{source}: {_event_name(event, number)} has a recurrence (RRULE, RDATE or EXDATE) "
+            f"that cannot be read ({exc})."
+        ) from None
+    if all_day:
+        return [s.date() for s in starts]
+    return [s.replace(tzinfo=zone) for s in starts]
+
+
+def _wall_clock(value: Moment, zone: dt.tzinfo | None, end_of_day: bool = False) -> dt.datetime:
+    """A date or time as a naive time on the clock of ``zone`` (the event's own)."""
+    if isinstance(value, tuple):  # a PERIOD: its start
+        value = value[0]
+    if not isinstance(value, dt.datetime):
+        return dt.datetime.combine(value, dt.time(23, 59, 59) if end_of_day else dt.time())
+    if value.tzinfo is not None and zone is not None:
+        value = value.astimezone(zone)
+    return value.replace(tzinfo=None)
+
+
+def _rule_text(recur: object, zone: dt.tzinfo | None) -> str:
+    """An RRULE with its UNTIL on the same clock as the start (dateutil compares them)."""
+    import icalendar
+
+    rule = icalendar.vRecur(dict(recur))  # type: ignore[call-overload]
+    if "UNTIL" in rule:
+        rule["UNTIL"] = [_wall_clock(u, zone, end_of_day=True) for u in rule["UNTIL"]]
+    return "RRULE:" + rule.to_ical().decode()
+
+
+def _listed(prop: object) -> list[object]:
+    if prop is None:
+        return []
+    return list(prop) if isinstance(prop, list) else [prop]
+
+
+def _moments(prop: object) -> list[Moment]:
+    """The dates or times of an RDATE or EXDATE property (one line or several)."""
+    return [item.dt for line in _listed(prop) for item in line.dts]  # type: ignore[attr-defined]
 
 
 def ics_periods(
@@ -151,10 +246,8 @@ def ics_periods(
     events, own = ics_events(data, source)
     tz = ZoneInfo(zone or own or "UTC")
     periods = []
-    for event in events:
-        start = event.get("DTSTART").dt  # type: ignore[attr-defined]
-        end_prop = event.get("DTEND")  # type: ignore[attr-defined]
-        end = end_prop.dt if end_prop is not None else None
+    moments = (m for n, e in enumerate(events, 1) for m in occurrences(e, n, source))
+    for start, end in moments:
         if not isinstance(start, dt.datetime):  # all day: local midnights
             start = dt.datetime.combine(start, dt.time(), tz)
             end = dt.datetime.combine(end, dt.time(), tz) if end else start + dt.timedelta(days=1)
@@ -175,10 +268,7 @@ def _local(moment: dt.datetime, zone: str | None) -> dt.datetime:
     return moment.replace(tzinfo=None)
 
 
-def _event_days(event: object, zone: str | None = None) -> list[dt.date]:
-    start = event.get("DTSTART").dt  # type: ignore[attr-defined]
-    end_prop = event.get("DTEND")  # type: ignore[attr-defined]
-    end = end_prop.dt if end_prop is not None else None
+def _event_days(start: Moment, end: Moment | None, zone: str | None = None) -> list[dt.date]:
     all_day = not isinstance(start, dt.datetime)
     first = start if all_day else _local(start, zone).date()
     if end is None:
