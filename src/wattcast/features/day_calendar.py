@@ -201,7 +201,9 @@ def _recurrence_starts(event: object, start: Moment, number: int, source: str) -
         ) from None
     if all_day:
         return [s.date() for s in starts]
-    return [s.replace(tzinfo=zone) for s in starts]
+    # icalendar 5 gives pytz zones, which attach their offset only through localize
+    attach = getattr(zone, "localize", lambda moment: moment.replace(tzinfo=zone))
+    return [attach(s) for s in starts]
 
 
 def _wall_clock(value: Moment, zone: dt.tzinfo | None, end_of_day: bool = False) -> dt.datetime:
