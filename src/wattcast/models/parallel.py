@@ -18,7 +18,6 @@ see :mod:`wattcast.models.tree_growing`), loky worker processes with
 
 from __future__ import annotations
 
-import functools
 import os
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -26,7 +25,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from functools import partial
+from functools import cache, partial
 
 from joblib import Parallel, delayed, effective_n_jobs, parallel_config
 from joblib.externals.loky.process_executor import TerminatedWorkerError
@@ -95,7 +94,7 @@ Outcome = tuple[str, int, TreeChunk | MeterModel | MeterFitError]
 Results = Iterator[Outcome]
 
 
-@functools.cache
+@cache
 def _thread_pools() -> ThreadpoolController:
     """The BLAS and OpenMP pools of this process, found once: finding them scans
     every loaded library (tens of milliseconds), and a job limits them twice."""
