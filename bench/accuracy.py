@@ -42,7 +42,7 @@ import pandas as pd
 
 from wattcast.evaluation.baselines import BASELINES
 from wattcast.evaluation.metrics import G14_CV_RMSE, G14_NMBE, POOLED
-from wattcast.spec import RunSpec
+from wattcast.settings import RunSpec
 from wattcast.workflows.backtest import run_backtest, wall_clock
 
 ROOT = Path(__file__).resolve().parent.parent

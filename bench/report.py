@@ -20,7 +20,7 @@ from pathlib import Path
 import pandas as pd
 
 from wattcast.reporting.report import build_report
-from wattcast.spec import RunSpec
+from wattcast.settings import RunSpec
 from wattcast.store.store import ForecastStore
 from wattcast.workflows.pipeline import run_job
 

@@ -22,7 +22,7 @@ from pathlib import Path
 
 STARTED = time.perf_counter()
 import wattcast  # noqa: E402
-from wattcast.spec import RunSpec  # noqa: E402
+from wattcast.settings import RunSpec  # noqa: E402
 from wattcast.workflows.pipeline import run_job  # noqa: E402
 
 IMPORTS = time.perf_counter() - STARTED

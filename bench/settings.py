@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from wattcast import DayCalendar, ExtraTable, ModelConfig, WindowConfig, load_meters
+from wattcast import DayCalendar, ExtraTable, ModelSection, load_meters
 from wattcast.workflows.backtest import backtest
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -93,15 +93,13 @@ def day_types(extras_csv: Path, timestamps: pd.Series) -> pd.Series:
 
 def evaluate(name: str, folder: Path, days: int, n_jobs: int) -> dict:
     window_over, model_over, extras_kind = CANDIDATES[name]
-    window = WindowConfig.from_strings(**window_over)
-    model_kwargs = dict(model_over)
-    if "recency_half_life" in model_kwargs:
-        model_kwargs["recency_half_life"] = pd.Timedelta(model_kwargs["recency_half_life"])
-    model = ModelConfig(**model_kwargs)
+    window = dict(window_over)
+    closed_flags = window.pop("closed_flags", ())
+    model = ModelSection(**window, **model_over, n_jobs=n_jobs)
     tables, calendars = extras_for(extras_kind, folder)
     frame = load_meters(folder / "meters.csv.gz")
     started = time.perf_counter()
-    result = backtest(frame, window, model, days, tables, calendars, n_jobs=n_jobs)
+    result = backtest(frame, model, days, tables, calendars, closed_flags)
     wall = time.perf_counter() - started
     metrics = result.metrics(model.confidence)
     ours = metrics[metrics["method"] == "wattcast"].set_index("meter")

@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 import sklearn
 
-from wattcast import ExtraTable, WindowConfig, load_meters
+from wattcast import ExtraTable, ModelSection, load_meters
 from wattcast.features.builder import build_features
 from wattcast.models.profile_forest import ProfileForestRegressor
 from wattcast.models.tree_growing import (
@@ -46,7 +46,7 @@ def meter_rows(days: int) -> tuple[np.ndarray, np.ndarray]:
     if days > 200:
         reps = -(-days * 96 // frame.n_steps)
         frame.values = np.tile(frame.values, (reps, 1))[: days * 96]
-    window = WindowConfig()
+    window = ModelSection()
     extras = [ExtraTable.load(folder / "daily_extras.csv")] if days <= 200 else []
     features = build_features(frame, window, extras)
     data = features.meter_data("Main (kW)")

@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from wattcast.spec import options_table
+from wattcast.settings import options_table
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 START, END = "<!-- options: made by scripts/update_readme.py -->", "<!-- /options -->"

@@ -97,7 +97,7 @@ def cli(capsys: pytest.CaptureFixture[str]) -> Callable[..., CliResult]:
 @pytest.fixture(scope="session")
 def andover_nights(tmp_path_factory: pytest.TempPathFactory, andover: Path) -> Path:
     """14 nights of the Andover data replayed into a store; returns the site config."""
-    from wattcast.spec import RunSpec
+    from wattcast.settings import RunSpec
     from wattcast.workflows.pipeline import run_job
 
     folder = tmp_path_factory.mktemp("andover_nights")

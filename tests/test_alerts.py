@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 from conftest import write_site
 
-from wattcast.spec import RunSpec
+from wattcast.settings import RunSpec
 from wattcast.store.store import ForecastStore
 from wattcast.workflows.pipeline import run_job
 

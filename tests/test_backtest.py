@@ -8,13 +8,12 @@ import pandas as pd
 import pytest
 from conftest import synthetic_wide
 
-from wattcast import ModelConfig, WindowConfig, load_meters
+from wattcast import ModelSection, load_meters
 from wattcast.evaluation.baselines import baseline_forecasts
 from wattcast.evaluation.metrics import metrics_table, score
 from wattcast.workflows.backtest import backtest
 
-WEEK = WindowConfig.from_strings(input="7D")
-FAST = ModelConfig(n_estimators=10)
+FAST = ModelSection(input="7D", trees=10)
 
 
 def test_metrics_follow_their_definitions() -> None:
@@ -65,11 +64,11 @@ def test_baselines_use_only_readings_before_the_cut_off() -> None:
 def test_backtest_never_reads_at_or_after_the_cut_off() -> None:
     df = synthetic_wide(days=40)
     frame = load_meters(df)
-    honest = backtest(frame, WEEK, FAST, periods=1).predictions
+    honest = backtest(frame, FAST, periods=1).predictions
     # Spoil every reading from the cut-off on (the gap day and the target day).
     spoiled = df.copy()
     spoiled.iloc[38 * 96 :, 1:] = 1e6
-    cheat = backtest(load_meters(spoiled), WEEK, FAST, periods=1).predictions
+    cheat = backtest(load_meters(spoiled), FAST, periods=1).predictions
     for column in ("mean", "lower", "upper", "last_week", "persistence", "previous_day"):
         np.testing.assert_array_equal(honest[column], cheat[column])
     assert (cheat["actual"] == 1e6).all()
@@ -77,8 +76,8 @@ def test_backtest_never_reads_at_or_after_the_cut_off() -> None:
 
 def test_weekly_refit_fits_less_often_with_the_same_first_day() -> None:
     frame = load_meters(synthetic_wide(days=40))
-    daily = backtest(frame, WEEK, FAST, periods=8, refit="daily")
-    weekly = backtest(frame, WEEK, FAST, periods=8, refit="weekly")
+    daily = backtest(frame, FAST, periods=8, refit="daily")
+    weekly = backtest(frame, FAST, periods=8, refit="weekly")
     assert (daily.refits, weekly.refits) == (8, 2)
     first = daily.predictions["timestamp"] < daily.predictions["timestamp"].min() + pd.Timedelta(
         "1D"
@@ -140,8 +139,8 @@ def test_too_many_periods_is_a_clear_error() -> None:
     with pytest.raises(
         InputError, match=r"`days` asks for 15 periods but the data leave room for 10"
     ):
-        backtest(frame, WEEK, FAST, periods=15)
-    assert len(backtest(frame, WEEK, FAST, periods=10).predictions) == 10 * 2 * 96
+        backtest(frame, FAST, periods=15)
+    assert len(backtest(frame, FAST, periods=10).predictions) == 10 * 2 * 96
 
 
 def test_the_nightly_protocol_uses_only_what_the_night_knew(tmp_path: Path, cli) -> None:
@@ -223,8 +222,8 @@ def test_metrics_per_subset_and_training_on_a_subset(tmp_path: Path, cli) -> Non
                ).exit_code == 2  # fmt: skip
 
     frame = load_meters(synthetic_wide(days=40))
-    everything = Fleet(WEEK, FAST).fit(frame)
-    weekdays = Fleet(dataclasses.replace(WEEK, train_on=("weekdays",)), FAST).fit(frame)
+    everything = Fleet(FAST).fit(frame)
+    weekdays = Fleet(dataclasses.replace(FAST, train_on=("weekdays",))).fit(frame)
     assert weekdays.n_windows_["A (kW)"] < everything.n_windows_["A (kW)"]
     share = weekdays.n_windows_["A (kW)"] / everything.n_windows_["A (kW)"]
     assert 0.6 < share < 0.8  # about five days in seven
@@ -252,7 +251,7 @@ def test_a_gap_in_the_input_windows_is_said_once_per_meter() -> None:
     gap = (stamps >= "2021-01-27") & (stamps < "2021-01-30")  # inside the last inputs
     wide.loc[gap, "A (kW)"] = np.nan
     with pytest.warns(GapFilledWarning) as caught:
-        backtest(load_meters(wide), WEEK, FAST, periods=4)
+        backtest(load_meters(wide), FAST, periods=4)
     said = [str(w.message) for w in caught if issubclass(w.category, GapFilledWarning)]
     assert len(said) == 1 and said[0].startswith("meter 'A (kW)': readings missing")
     assert "of 4 refits" in said[0]

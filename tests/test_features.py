@@ -8,19 +8,19 @@ import pandas as pd
 import pytest
 from conftest import synthetic_wide
 
-from wattcast import DayCalendar, ExtraTable, InputError, WindowConfig, load_meters
+from wattcast import DayCalendar, ExtraTable, InputError, ModelSection, load_meters
 from wattcast.data.cleaning import fill_short_gaps, trim_to_periods
 from wattcast.features.builder import build_features
 
 
-def prepared(frame_df: pd.DataFrame, config: WindowConfig):
+def prepared(frame_df: pd.DataFrame, config: ModelSection):
     frame = load_meters(frame_df)
     return fill_short_gaps(trim_to_periods(frame, config.output), config.max_gap)
 
 
 def test_partial_first_and_last_days_are_trimmed() -> None:
     df = synthetic_wide(days=5).iloc[10:-7]
-    frame = prepared(df, WindowConfig())
+    frame = prepared(df, ModelSection())
     assert frame.start == pd.Timestamp("2021-01-05")
     assert frame.n_steps == 3 * 96
 
@@ -32,7 +32,7 @@ def test_short_gap_takes_last_week_then_long_gap_stays_missing() -> None:
     values[week + 40 : week + 44] = np.nan  # 1 hour: short
     values[2 * week + 10 : 2 * week + 30] = np.nan  # 5 hours: long
     df["A (kW)"] = values
-    frame = prepared(df, WindowConfig())
+    frame = prepared(df, ModelSection())
     filled = frame.values[:, 0]
     np.testing.assert_array_equal(filled[week + 40 : week + 44], values[40:44])
     assert np.isnan(filled[2 * week + 10 : 2 * week + 30]).all()
@@ -42,14 +42,14 @@ def test_short_gap_takes_last_week_then_long_gap_stays_missing() -> None:
 def test_short_gap_without_last_week_is_interpolated() -> None:
     df = synthetic_wide(days=3)
     df.loc[50:51, "A (kW)"] = np.nan
-    frame = prepared(df, WindowConfig())
+    frame = prepared(df, ModelSection())
     a = df["A (kW)"].to_numpy()
     expected = a[49] + (a[52] - a[49]) * np.array([1, 2]) / 3
     np.testing.assert_allclose(frame.values[50:52, 0], expected)
 
 
 def test_history_features_equal_a_per_window_computation() -> None:
-    config = WindowConfig.from_strings(input="7D", gap="1D", output="1D", sample_freq="6h")
+    config = ModelSection(input="7D", gap="1D", output="1D", sample_freq="6h")
     frame = prepared(synthetic_wide(days=20), config)
     features = build_features(frame, config)
     layout = features.layout
@@ -65,7 +65,7 @@ def test_history_features_equal_a_per_window_computation() -> None:
 def test_windows_touching_a_long_gap_are_left_out_of_training() -> None:
     df = synthetic_wide(days=40)
     df.loc[30 * 96 : 30 * 96 + 20, "A (kW)"] = np.nan
-    config = WindowConfig.from_strings(input="7D")
+    config = ModelSection(input="7D")
     features = build_features(prepared(df, config), config)
     a, b = features.meter_data("A (kW)"), features.meter_data("B (kW)")
     # Day 30 is a target once and inside the input of 7 later windows.
@@ -73,7 +73,7 @@ def test_windows_touching_a_long_gap_are_left_out_of_training() -> None:
 
 
 def test_leakage_forecast_row_ignores_readings_after_the_cut_off() -> None:
-    config = WindowConfig.from_strings(input="7D")
+    config = ModelSection(input="7D")
     df = synthetic_wide(days=30)
     base = build_features(prepared(df.iloc[: 25 * 96], config), config)
     changed = df.copy()
@@ -84,7 +84,7 @@ def test_leakage_forecast_row_ignores_readings_after_the_cut_off() -> None:
 
 
 def test_calendar_attributes_are_validated() -> None:
-    config = WindowConfig.from_strings(input="7D", time_attrs=("day_of_week", "nonsense"))
+    config = ModelSection(input="7D", time_attrs=("day_of_week", "nonsense"))
     with pytest.raises(InputError, match="unknown attribute 'nonsense'"):
         build_features(prepared(synthetic_wide(days=20), config), config)
 
@@ -93,7 +93,7 @@ def test_hourly_extras_become_several_features_per_day(tmp_path: Path) -> None:
     times = pd.date_range("2021-01-01", "2021-03-01", freq="6h")
     table = pd.DataFrame({"time": times, "temp": np.arange(len(times), dtype=float)})
     extras = ExtraTable.load(table)
-    config = WindowConfig.from_strings(input="7D")
+    config = ModelSection(input="7D")
     features = build_features(prepared(synthetic_wide(days=20), config), config, [extras])
     assert features.common_names[-4:] == ["temp+00:00", "temp+06:00", "temp+12:00", "temp+18:00"]
     first_target = features.target_times[0]
@@ -108,7 +108,7 @@ def test_extras_must_cover_the_forecast_period(tmp_path: Path) -> None:
     path = tmp_path / "extras.csv"
     days = pd.date_range("2021-01-04", periods=20, freq="D")
     pd.DataFrame({"date": days.date, "temp": 1.0}).to_csv(path, index=False)
-    config = WindowConfig.from_strings(input="7D")
+    config = ModelSection(input="7D")
     with pytest.raises(
         InputError, match=r"extras\.csv: extras cover .* forecast period 2021-01-25"
     ):
@@ -181,18 +181,18 @@ def test_public_holidays() -> None:
 
 
 def test_too_little_history_is_an_error() -> None:
-    config = WindowConfig()
-    with pytest.raises(InputError, match="need at least input \\+ gap \\+ output = 30 days"):
+    config = ModelSection()
+    with pytest.raises(InputError, match="need at least input \\+ gap \\+ output = 30D"):
         build_features(prepared(synthetic_wide(days=20), config), config)
 
 
 def test_config_errors_name_the_setting() -> None:
-    with pytest.raises(InputError, match=r"`gap` must be a duration"):
-        WindowConfig.from_strings(gap="tomorrow")
+    with pytest.raises(InputError, match=r"\[model\] gap must be a duration"):
+        ModelSection(gap="tomorrow")
     with pytest.raises(
-        InputError, match=r"`input` \(28 days 00:00:00\) must be a whole number of `sample_freq`"
+        InputError, match=r"`input` \(28D\) must be a whole number of `sample_freq`"
     ):
-        WindowConfig.from_strings(sample_freq="5D")
+        ModelSection(sample_freq="5D")
 
 
 def test_workday_combines_weekdays_with_closed_day_flags() -> None:
@@ -200,8 +200,9 @@ def test_workday_combines_weekdays_with_closed_day_flags() -> None:
     closed = np.zeros(60)
     closed[[18, 19]] = 1  # Tuesday 19 and Wednesday 20 January are closed
     extras = ExtraTable.load(pd.DataFrame({"date": days, "noschool": closed}))
-    config = WindowConfig.from_strings(input="7D", closed_flags=["noschool"])
-    features = build_features(prepared(synthetic_wide(days=30), config), config, [extras])
+    config = ModelSection(input="7D")
+    frame = prepared(synthetic_wide(days=30), config)
+    features = build_features(frame, config, [extras], closed_flags=["noschool"])
     assert features.common_names[-1] == "workday"
     work = pd.Series(features.common[:, -1], index=features.target_times)
     assert work["2021-01-18"] == 1 and work["2021-01-19"] == 0 and work["2021-01-20"] == 0
@@ -211,11 +212,12 @@ def test_workday_combines_weekdays_with_closed_day_flags() -> None:
 def test_unknown_closed_flag_is_named() -> None:
     days = pd.date_range("2021-01-01", periods=60, freq="D")
     extras = ExtraTable.load(pd.DataFrame({"date": days, "temp": 1.0}))
-    config = WindowConfig.from_strings(input="7D", closed_flags=["noschool"])
+    config = ModelSection(input="7D")
     with pytest.raises(
         InputError, match="`closed_flags` names 'noschool', which no extras table has"
     ):
-        build_features(prepared(synthetic_wide(days=30), config), config, [extras])
+        build_features(prepared(synthetic_wide(days=30), config), config, [extras], [], None,
+                       ["noschool"])  # fmt: skip
 
 
 def test_half_days_are_a_feature_of_their_own_not_closed_days(andover: Path) -> None:
@@ -223,7 +225,7 @@ def test_half_days_are_a_feature_of_their_own_not_closed_days(andover: Path) -> 
     # timed events stored in UTC count on their local day (X-WR-TIMEZONE), not the next one
     assert dt.date(2016, 9, 23) in half.dates and dt.date(2016, 9, 24) not in half.dates
     closed = DayCalendar.from_ics(andover / "no_school_2016-17.ics")
-    config = WindowConfig.from_strings(input="7D")
+    config = ModelSection(input="7D")
     frame = prepared(synthetic_wide(days=30, start="2016-11-14"), config)
     features = build_features(frame, config, [], [closed, half])
     names = features.common_names

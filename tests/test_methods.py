@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pandas as pd
 import pytest
 from conftest import synthetic_wide
 
-from wattcast import Fleet, GapFilledWarning, ModelConfig, WindowConfig, load_meters
+from wattcast import Fleet, GapFilledWarning, ModelSection, load_meters
 from wattcast.evaluation.baselines import baseline_forecasts
 from wattcast.models.methods import MARGIN, choose, choose_realized
 
-WEEK = WindowConfig.from_strings(input="7D")
+WEEK = ModelSection(input="7D")
 
 
 def test_the_method_with_the_smallest_error_is_chosen() -> None:
@@ -88,7 +90,7 @@ def test_on_realized_errors_the_blend_stands_unless_clearly_beaten(
 
 def test_a_forced_baseline_forecasts_the_baseline_with_its_own_band() -> None:
     frame = load_meters(synthetic_wide(days=40))
-    fleet = Fleet(WEEK, ModelConfig(n_estimators=10, method="persistence")).fit(frame)
+    fleet = Fleet(dataclasses.replace(WEEK, trees=10, method="persistence")).fit(frame)
     forecast = fleet.predict(candidates=True).frame
     expected = baseline_forecasts(fleet.frame_, fleet.forecast_start_,
                                   fleet.forecast_start_ - pd.Timedelta("1D"), 96)["persistence"]  # fmt: skip
@@ -103,7 +105,7 @@ def test_realized_errors_passed_to_fit_choose_the_method() -> None:
     frame = load_meters(synthetic_wide(days=40))
     realized = {"A (kW)": {"forest": (900.0, 960, 10), "persistence": (100.0, 960, 10),
                            "last_week": (800.0, 960, 10), "blend": (300.0, 960, 10)}}  # fmt: skip
-    fleet = Fleet(WEEK, ModelConfig(n_estimators=10)).fit(frame, realized=realized)
+    fleet = Fleet(dataclasses.replace(WEEK, trees=10)).fit(frame, realized=realized)
     assert fleet.choices_["A (kW)"].method == "persistence"
     assert fleet.choices_["A (kW)"].source == "realized"
     assert fleet.choices_["B (kW)"].source == "out-of-bag"
@@ -119,7 +121,7 @@ def test_a_long_gap_never_shifts_the_forecasts_level(gap_end_days: int) -> None:
     df = pd.concat([df, df.iloc[100:140]])  # exact duplicate rows, as overlapping exports
     frame = load_meters(df)
     with pytest.warns(GapFilledWarning, match=r"readings missing in the latest 28D input window"):
-        fleet = Fleet(WindowConfig(), ModelConfig(n_estimators=20)).fit(frame)
+        fleet = Fleet(ModelSection(trees=20)).fit(frame)
     forecast = fleet.predict().frame
     assert str(forecast["timestamp"].iloc[0])[:10] == "2021-03-06"
     assert abs(forecast["mean"].mean() / level - 1) < 0.05
@@ -129,6 +131,6 @@ def test_a_long_gap_never_shifts_the_forecasts_level(gap_end_days: int) -> None:
 def test_an_idle_meter_gets_the_band_its_history_has() -> None:
     df = synthetic_wide(days=40)
     df.loc[len(df) - 20 * 96 :, "B (kW)"] = 0.0  # switched off for the last 20 days
-    fleet = Fleet(WEEK, ModelConfig(n_estimators=10)).fit(df)
+    fleet = Fleet(dataclasses.replace(WEEK, trees=10)).fit(df)
     idle = fleet.predict().frame.query("meter == 'B (kW)'")
     assert (idle[["mean", "lower", "upper"]].to_numpy() == 0).all()

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -13,14 +14,17 @@ from wattcast import (
     InputError,
     MeterFitError,
     MeterForecaster,
-    ModelConfig,
+    ModelSection,
     ProfileForestRegressor,
     WattcastError,
-    WindowConfig,
 )
 
-FAST = ModelConfig(n_estimators=12)
-WEEK = WindowConfig.from_strings(input="7D")
+FAST = ModelSection(input="7D", trees=12)
+
+
+def week(**settings: object) -> ModelSection:
+    """The [model] settings of these tests: a 7-day input window."""
+    return ModelSection(input="7D", **settings)
 
 
 def xy(seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -61,9 +65,10 @@ def test_chunks_make_results_independent_of_threads() -> None:
 
 
 def fit_fleet(
-    df: pd.DataFrame, n_jobs: int, backend: str, model: ModelConfig = FAST
+    df: pd.DataFrame, n_jobs: int, backend: str, model: ModelSection = FAST
 ) -> pd.DataFrame:
-    return Fleet(WEEK, model, n_jobs=n_jobs, backend=backend).fit(df).predict().frame
+    settings = dataclasses.replace(model, n_jobs=n_jobs, backend=backend)
+    return Fleet(settings).fit(df).predict().frame
 
 
 @pytest.mark.parametrize("backend", ["threading", "loky"])
@@ -72,7 +77,7 @@ def test_same_seed_same_forecast_serial_and_parallel(backend: str) -> None:
     serial = fit_fleet(df, 1, backend)
     parallel = fit_fleet(df, 2, backend)
     pd.testing.assert_frame_equal(serial, parallel, check_exact=True)
-    assert not serial.equals(fit_fleet(df, 1, backend, ModelConfig(n_estimators=12, seed=1)))
+    assert not serial.equals(fit_fleet(df, 1, backend, week(trees=12, seed=1)))
 
 
 def test_forecast_has_the_period_after_the_gap_and_a_band() -> None:
@@ -87,16 +92,14 @@ def test_forecast_has_the_period_after_the_gap_and_a_band() -> None:
 
 @pytest.mark.parametrize("interval", ["quantile", "conformal"])
 def test_other_band_methods(interval: str) -> None:
-    frame = fit_fleet(
-        synthetic_wide(days=30), 1, "threading", ModelConfig(n_estimators=20, interval=interval)
-    )
+    frame = fit_fleet(synthetic_wide(days=30), 1, "threading", week(trees=20, interval=interval))
     width = frame["upper"] - frame["lower"]
     assert (width > 0).all() and (width < 100).all()
 
 
 def test_dst_day_has_92_quarter_hours_in_zone() -> None:
     df = synthetic_wide(days=40, start="2021-02-01")  # data ends 2021-03-12, forecast 2021-03-14
-    fleet = Fleet(WEEK, FAST).fit(df, tz="America/New_York")
+    fleet = Fleet(FAST).fit(df, tz="America/New_York")
     frame = fleet.predict().frame
     per_meter = frame[frame["meter"] == "A (kW)"]
     assert len(per_meter) == 92
@@ -116,20 +119,19 @@ def test_a_failing_meter_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
 
     monkeypatch.setattr(parallel, "plan_meter", broken)
     df = synthetic_wide(days=30)
-    model = ModelConfig(n_estimators=4)
+    model = week(trees=4)
+    model = dataclasses.replace(model, n_jobs=2, backend="threading")
     with pytest.raises(MeterFitError, match=r"meter 'B \(kW\)': ZeroDivisionError: no luck"):
-        Fleet(WEEK, model, n_jobs=2, backend="threading").fit(df)
-    fleet = Fleet(WEEK, model, n_jobs=2, backend="threading").fit(df, on_error="skip")
+        Fleet(model).fit(df)
+    fleet = Fleet(model).fit(df, on_error="skip")
     assert fleet.meters_ == ("A (kW)",) and "no luck" in fleet.failed_["B (kW)"]
 
 
 def test_bad_estimator_parameters_are_refused_before_any_work() -> None:
-    df = synthetic_wide(days=30)
-    model = ModelConfig(n_estimators=4, params={"max_features": "bogus"})
     with pytest.raises(InputError, match=r"`params` max_features must be .*Got 'bogus'"):
-        Fleet(WEEK, model, n_jobs=2, backend="loky").fit(df)
+        week(trees=4, params={"max_features": "bogus"}, n_jobs=2, backend="loky")
     with pytest.raises(InputError, match=r"`params` has no parameter 'trees'"):
-        Fleet(WEEK, ModelConfig(params={"trees": "bogus"})).fit(df)
+        week(params={"trees": "bogus"})
 
 
 class _EndsItsWorker:
@@ -150,7 +152,7 @@ def test_a_worker_that_dies_gives_an_error_naming_the_meters_not_a_hang(n_meters
     from wattcast.models.parallel import train_meters
 
     frame = load_meters(synthetic_wide(days=30, meters=tuple(f"M{i}" for i in range(n_meters))))
-    features = build_features(frame, WEEK)
+    features = build_features(frame, week())
     data = {m: features.meter_data(m) for m in frame.meters}
     victim = frame.meters[-1]
     data[victim] = dataclasses.replace(data[victim], age_steps=_EndsItsWorker())
@@ -162,7 +164,7 @@ def test_a_worker_that_dies_gives_an_error_naming_the_meters_not_a_hang(n_meters
 
 def test_save_load_and_update_without_refit(tmp_path: Path) -> None:
     df = synthetic_wide(days=40)
-    fleet = Fleet(WEEK, FAST).fit(df.iloc[: 35 * 96])
+    fleet = Fleet(FAST).fit(df.iloc[: 35 * 96])
     path = fleet.save(tmp_path / "fleet.joblib")
     loaded = Fleet.load(path)
     pd.testing.assert_frame_equal(loaded.predict().frame, fleet.predict().frame)
@@ -171,7 +173,7 @@ def test_save_load_and_update_without_refit(tmp_path: Path) -> None:
     moved = loaded.predict().frame
     assert moved["timestamp"].min() == pd.Timestamp("2021-02-14")
     assert loaded.models_["A (kW)"].estimator.estimators_[0] is trees_before
-    refit = Fleet(WEEK, FAST).fit(df)
+    refit = Fleet(FAST).fit(df)
     assert refit.forecast_rows_["A (kW)"].tolist() == loaded.forecast_rows_["A (kW)"].tolist()
     (tmp_path / "junk.joblib").write_bytes(b"not a fleet")
     with pytest.raises(Exception):  # noqa: B017 - joblib's own error for an unreadable file
@@ -179,9 +181,9 @@ def test_save_load_and_update_without_refit(tmp_path: Path) -> None:
 
 
 def test_run_log_records_settings() -> None:
-    fleet = Fleet(WEEK, FAST).fit(synthetic_wide(days=30))
+    fleet = Fleet(FAST).fit(synthetic_wide(days=30))
     log = fleet.predict().settings
-    assert log["input"] == "7 days 00:00:00" and log["n_estimators"] == 12
+    assert log["model"]["input"] == "7D" and log["model"]["trees"] == 12
     assert log["features"][:2] == ["mean[t-7]", "mean[t-6]"]
     assert log["training_windows"]["A (kW)"] == 30 - 8
     assert log["forecast_start"] == "2021-02-04 00:00:00"
@@ -190,9 +192,9 @@ def test_run_log_records_settings() -> None:
 def test_single_meter_forecaster() -> None:
     df = synthetic_wide(days=30)
     series = df.set_index("timestamp")["A (kW)"]
-    forecaster = MeterForecaster(WEEK, FAST).fit(series)
+    forecaster = MeterForecaster(FAST).fit(series)
     single = forecaster.predict()
-    fleet = Fleet(WEEK, FAST).fit(df[["timestamp", "A (kW)"]]).predict().frame
+    fleet = Fleet(FAST).fit(df[["timestamp", "A (kW)"]]).predict().frame
     np.testing.assert_array_equal(single["mean"].to_numpy(), fleet["mean"].to_numpy())
     with pytest.raises(InputError, match="`series` must be a pandas Series"):
         MeterForecaster().fit(df)
@@ -202,7 +204,7 @@ def test_meter_extras_add_features_to_that_meter_only() -> None:
     df = synthetic_wide(days=30)
     days = pd.date_range("2021-01-01", periods=60, freq="D")
     table = pd.DataFrame({"date": days, "occupancy": np.arange(60.0)})
-    fleet = Fleet(WEEK, FAST).fit(df, meter_extras={"B (kW)": [table]})
+    fleet = Fleet(FAST).fit(df, meter_extras={"B (kW)": [table]})
     assert "occupancy" in fleet.models_["B (kW)"].feature_names
     assert "occupancy" not in fleet.models_["A (kW)"].feature_names
 
@@ -227,14 +229,14 @@ def test_dask_cluster_gives_the_same_forecasts_as_local_workers() -> None:
     local = fit_fleet(df, 2, "loky")
     with dask_client("local:2") as client:
         assert isinstance(client, distributed.Client)
-        on_dask = Fleet(WEEK, FAST, backend="dask").fit(df).predict().frame
+        on_dask = Fleet(dataclasses.replace(FAST, backend="dask")).fit(df).predict().frame
     pd.testing.assert_frame_equal(local, on_dask, check_exact=True)
 
 
 def test_dask_without_a_client_is_a_clear_error() -> None:
     pytest.importorskip("distributed")
     with pytest.raises(WattcastError, match="needs a Dask client: pass --scheduler"):
-        Fleet(WEEK, FAST, backend="dask").fit(synthetic_wide(days=30))
+        Fleet(dataclasses.replace(FAST, backend="dask")).fit(synthetic_wide(days=30))
 
 
 @pytest.mark.parametrize(
@@ -271,8 +273,8 @@ def test_grouping_chunks_into_tasks_does_not_change_forecasts() -> None:
     assert whole_meter_tasks(100, 2) and not whole_meter_tasks(3, 2)
     assert not whole_meter_tasks(None, 1)
     frame = load_meters(synthetic_wide(days=30))
-    features = build_features(frame, WEEK)
-    model = ModelConfig(n_estimators=40)
+    features = build_features(frame, week())
+    model = week(trees=40)
 
     def forecasts(n_meters: int | None) -> list[np.ndarray]:
         tasks = ((m, features.meter_data(m)) for m in frame.meters)
@@ -287,7 +289,7 @@ def test_grouping_chunks_into_tasks_does_not_change_forecasts() -> None:
 def test_band_never_goes_below_the_lowest_reading(interval: str) -> None:
     df = synthetic_wide(days=30)
     df["A (kW)"] = np.where(df["timestamp"].dt.hour < 6, 0.0, df["A (kW)"])  # idle nights
-    frame = fit_fleet(df, 1, "threading", ModelConfig(n_estimators=20, interval=interval))
+    frame = fit_fleet(df, 1, "threading", week(trees=20, interval=interval))
     a = frame[frame["meter"] == "A (kW)"]
     assert a["lower"].min() >= 0.0
     assert (a["lower"] <= a["mean"]).all()
@@ -302,8 +304,8 @@ def test_dask_worker_lost_mid_run_still_accounts_for_every_meter() -> None:
 
     meters = tuple(f"M{i:02d}" for i in range(24))
     df = synthetic_wide(days=40, meters=meters)
-    model = ModelConfig(n_estimators=50)
-    local = Fleet(WEEK, model, n_jobs=2).fit(df).predict().frame
+    model = week(trees=50)
+    local = Fleet(dataclasses.replace(model, n_jobs=2)).fit(df).predict().frame
     with dask_client("local:2") as client:
         victim = next(iter(client.run(os.getpid).values()))
         killed: list[int] = []
@@ -313,7 +315,7 @@ def test_dask_worker_lost_mid_run_still_accounts_for_every_meter() -> None:
                 os.kill(victim, signal.SIGKILL)  # a worker dies while others are queued
                 killed.append(victim)
 
-        fleet = Fleet(WEEK, model, backend="dask").fit(df, on_meter_done=kill_once)
+        fleet = Fleet(dataclasses.replace(model, backend="dask")).fit(df, on_meter_done=kill_once)
         on_dask = fleet.predict().frame
         alive = set(client.run(os.getpid).values())
     assert killed and victim not in alive
@@ -329,14 +331,14 @@ def test_few_training_windows_warn_with_the_meter(n_meters: int, backend: str) -
     meters = tuple(f"M{i} (kW)" for i in range(n_meters))
     df = synthetic_wide(days=16, meters=meters)  # 7-day input, 1-day gap: 8 windows
     with pytest.warns(FewWindowsWarning, match=r"meter 'M\d \(kW\)' has only 8 complete") as seen:
-        Fleet(WEEK, FAST, n_jobs=2, backend=backend).fit(df)
+        Fleet(dataclasses.replace(FAST, n_jobs=2, backend=backend)).fit(df)
     assert len([w for w in seen if w.category is FewWindowsWarning]) == n_meters
 
 
 def test_a_saved_fleet_checks_versions_at_load(tmp_path: Path) -> None:
     import joblib
 
-    fleet = Fleet(WEEK, FAST).fit(synthetic_wide(days=20))
+    fleet = Fleet(FAST).fit(synthetic_wide(days=20))
     path = fleet.save(tmp_path / "fleet.joblib")
     again = Fleet.load(path)
     pd.testing.assert_frame_equal(again.predict().frame, fleet.predict().frame)

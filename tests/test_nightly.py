@@ -17,7 +17,7 @@ import pytest
 from conftest import synthetic_wide, write_site
 
 from wattcast.errors import InputError
-from wattcast.spec import RunSpec
+from wattcast.settings import RunSpec
 from wattcast.store import lock
 from wattcast.store.lock import StoreBusyError, store_lock
 from wattcast.store.store import ForecastStore
@@ -140,7 +140,7 @@ KILLER = """
 import sys, time
 from pathlib import Path
 from wattcast.errors import InputError
-from wattcast.spec import RunSpec
+from wattcast.settings import RunSpec
 from wattcast.store import store
 from wattcast.workflows.pipeline import run_job
 

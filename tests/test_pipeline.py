@@ -12,7 +12,7 @@ import pytest
 from wattcast import InputError
 from wattcast.data.loading import Layout
 from wattcast.data.sources import ParquetDataset
-from wattcast.spec import RunSpec
+from wattcast.settings import RunSpec
 from wattcast.store.store import ForecastStore
 from wattcast.workflows import pipeline
 from wattcast.workflows.pipeline import run_job

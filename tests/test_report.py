@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from wattcast.reporting.report import collect, render
-from wattcast.spec import RunSpec
+from wattcast.settings import RunSpec
 from wattcast.store.store import ForecastStore
 
 METERS = 7

@@ -9,7 +9,7 @@ import pytest
 
 from wattcast import InputError
 from wattcast.durations import format_duration, parse_duration
-from wattcast.spec import RunSpec, example_toml, options, options_table
+from wattcast.settings import ModelSection, RunSpec, example_toml, options, options_table
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -38,14 +38,50 @@ def test_toml_flags_and_stored_settings_give_one_specification(tmp_path: Path) -
     assert changed.model.trees == 50 and changed.model.params == {"max_samples": 0.7}
     assert changed.data.meters == ("C", "D") and changed.extras.closed_flags == ("noschool", "half")
     assert changed.data.tz == "Europe/Paris"  # untouched options keep their value
-    assert changed.window_config().closed_flags == ("noschool", "half")
-    assert changed.model_config().n_estimators == 50
+    # keyword arguments go through the same converter as TOML and flags
+    made = ModelSection(input="7D", gap="0D", trees=50, params={"max_samples": 0.7}, n_jobs=2,
+                        recency_half_life=dt.timedelta(days=60))  # fmt: skip
+    assert made == changed.model
+
+
+def test_a_section_made_in_python_is_checked_like_a_site_file(tmp_path: Path) -> None:
+    with pytest.raises(InputError) as caught:
+        ModelSection(trees=0)
+    assert str(caught.value) == "[model] trees must be an integer of at least 1. Got 0."
+    path = tmp_path / "site.toml"
+    path.write_text("[model]\ntrees = 0\n")
+    with pytest.raises(InputError) as from_file:
+        RunSpec.from_toml(path)
+    assert str(from_file.value) == f"{path}: {caught.value}"
+    with pytest.raises(InputError, match=r"`--trees` must be an integer of at least 1. Got '0'"):
+        RunSpec().with_flags({"model.trees": "0"})
+    with pytest.raises(InputError, match=r"`input` \(10D\) must be a whole number"):
+        ModelSection(input="10D", sample_freq="3D")
+
+
+def test_flags_of_one_table_are_applied_together() -> None:
+    # each alone would leave [weather] incomplete
+    spec = RunSpec().with_flags({"weather.provider": "open-meteo", "weather.latitude": "42.6",
+                                 "weather.longitude": "-71.1"})  # fmt: skip
+    assert (spec.weather.provider, spec.weather.latitude) == ("open-meteo", 42.6)
+    with pytest.raises(InputError, match=r"needs \[weather\] longitude"):
+        RunSpec().with_flags({"weather.provider": "open-meteo", "weather.latitude": "42.6"})
+
+
+def test_every_placeholder_of_init_loads_when_uncommented(tmp_path: Path) -> None:
+    lines = [line.removeprefix("# ") if " = " in line else line
+             for line in example_toml().splitlines()]  # fmt: skip
+    path = tmp_path / "site.toml"
+    path.write_text("\n".join(lines) + "\n")
+    spec = RunSpec.from_toml(path)
+    assert spec.model == RunSpec().model and spec.weather.url is None
 
 
 def test_every_option_has_one_name_as_key_and_flag() -> None:
-    flags = [f for _, key, meta in options() for f in [meta.flag_name(key), *meta.aliases] if f]
+    settings = [(section, key, option.setting) for section, key, option in options()]
+    flags = [f for _, key, meta in settings for f in [meta.flag_name(key), *meta.aliases] if f]
     assert len(flags) == len(set(flags))
-    for section, key, meta in options():
+    for section, key, meta in settings:
         flag = meta.flag_name(key)
         # the flag is the key, or names the section where the key alone says little
         dashed, table = key.replace("_", "-"), section.split(".")[-1]

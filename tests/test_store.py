@@ -9,7 +9,7 @@ import pytest
 from conftest import synthetic_wide, write_site
 
 from wattcast import InputError
-from wattcast.spec import RunSpec
+from wattcast.settings import RunSpec
 from wattcast.store import schema
 from wattcast.store.maintenance import check, prune
 from wattcast.store.store import ForecastStore, StoreMigratedWarning

@@ -86,12 +86,12 @@ def test_the_guard_trips_on_other_trees_warns_once_and_is_recorded(
 def test_the_builder_in_use_is_in_the_run_log(monkeypatch: pytest.MonkeyPatch) -> None:
     from conftest import synthetic_wide
 
-    from wattcast import Fleet, ModelConfig, WindowConfig
+    from wattcast import Fleet, ModelSection
 
-    window, model = WindowConfig.from_strings(input="7D"), ModelConfig(n_estimators=4)
-    fleet = Fleet(window, model).fit(synthetic_wide(days=20))
+    model = ModelSection(input="7D", trees=4)
+    fleet = Fleet(model).fit(synthetic_wide(days=20))
     assert fleet.run_log()["tree_builder"] == "direct"
     monkeypatch.setattr(tree_growing, "direct_builder_problem", lambda: "a test")
-    assert Fleet(window, model).fit(synthetic_wide(days=20)).run_log()["tree_builder"] == (
+    assert Fleet(model).fit(synthetic_wide(days=20)).run_log()["tree_builder"] == (
         "public (a test)"
     )

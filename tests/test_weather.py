@@ -11,7 +11,7 @@ from conftest import write_site
 from weather_standin import StandIn
 
 from wattcast import InputError
-from wattcast.spec import RunSpec
+from wattcast.settings import RunSpec
 from wattcast.store.store import ForecastStore
 from wattcast.weather.open_meteo import WeatherError, parse
 from wattcast.workflows.pipeline import run_job

@@ -2,14 +2,14 @@
 
 The command line parses every setting before it decides what to import, so the
 settings of commands that only read the store (``history``, ``anomalies``)
-never pull in pandas. The checks that tie window lengths together live here too,
-shared by the run specification and :class:`wattcast.config.WindowConfig`.
+never pull in pandas. Timestamps given as options (``as_of``) are read here too.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import re
+from typing import Any
 
 from wattcast.errors import InputError
 
@@ -24,7 +24,6 @@ _UNITS = {
     "second": dt.timedelta(seconds=1), "seconds": dt.timedelta(seconds=1),
 }  # fmt: skip
 _PART = re.compile(r"\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]+)")
-AGGREGATIONS = ("mean", "sum", "min", "max", "median")
 
 
 def parse_duration(value: object, name: str, *, zero_ok: bool = False) -> dt.timedelta:
@@ -83,21 +82,17 @@ def format_duration(delta: dt.timedelta) -> str:
     return "".join(parts) or "0D"
 
 
-def check_window(
-    input: dt.timedelta, gap: dt.timedelta, output: dt.timedelta, sample_freq: dt.timedelta,
-    agg: str,
-) -> None:  # fmt: skip
-    """Window lengths that fit together: whole numbers of ``sample_freq``."""
-    if agg not in AGGREGATIONS:
-        raise InputError(f"`agg` must be one of {', '.join(AGGREGATIONS)}. Got {agg!r}.")
-    if input % sample_freq:
+def parse_timestamp(value: object, name: str) -> Any:
+    """``value`` as a :class:`pandas.Timestamp`: an ISO date or date and time."""
+    import pandas as pd
+
+    try:
+        stamp = pd.Timestamp(value)
+    except (TypeError, ValueError):
+        stamp = None
+    if stamp is None or pd.isna(stamp):
         raise InputError(
-            f"`input` ({format_duration(input)}) must be a whole number of `sample_freq` "
-            f"({format_duration(sample_freq)})."
+            f"`{name}` must be a timestamp such as '2017-03-01' or '2017-03-01T00:00'. "
+            f"Got {value!r}."
         )
-    for name, value in (("gap", gap), ("output", output)):
-        if value % sample_freq:
-            raise InputError(
-                f"`{name}` ({format_duration(value)}) must be a whole number of `sample_freq` "
-                f"({format_duration(sample_freq)}) so that windows stay aligned."
-            )
+    return stamp

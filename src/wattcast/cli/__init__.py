@@ -1,6 +1,6 @@
 """The ``wattcast`` command line.
 
-Thin commands: flags and the site file become a :class:`~wattcast.spec.RunSpec`,
+Thin commands: flags and the site file become a :class:`~wattcast.settings.RunSpec`,
 which a workflow runs. pandas, scikit-learn and the rest are imported inside the
 commands that need them, so ``wattcast --help``, ``history`` and ``anomalies``
 start at once. Every error a user can cause ends in one line and exit code 2.

@@ -1,6 +1,6 @@
 """The job commands: forecast, backtest, run (the nightly job), fleet (an alias) and demo.
 
-Each is flags -> :class:`~wattcast.spec.RunSpec` -> a workflow; pandas and
+Each is flags -> :class:`~wattcast.settings.RunSpec` -> a workflow; pandas and
 scikit-learn are imported inside the commands.
 """
 
@@ -19,7 +19,7 @@ import wattcast
 from wattcast.cli.console import say, show, stderr_console, user_errors
 from wattcast.cli.options import literal, spec_options
 from wattcast.cli.startup import loading
-from wattcast.spec import RunSpec
+from wattcast.settings import RunSpec
 
 if TYPE_CHECKING:
     from wattcast.workflows.pipeline import JobSummary

@@ -1,6 +1,6 @@
 """Command-line options made from the run specification's fields.
 
-A job command declares which sections of :class:`~wattcast.spec.RunSpec` it
+A job command declares which sections of :class:`~wattcast.settings.RunSpec` it
 takes; :func:`spec_options` gives it one option per field of those sections
 (the flag named after the TOML key, see :meth:`Option.flag_name`) plus
 ``--config``, and hands the command a built and validated ``spec`` instead.
@@ -18,7 +18,8 @@ from typing import Annotated, Any
 
 import typer
 
-from wattcast.spec import Option, RunSpec, Switch, default_of, options
+from wattcast.settings import RunSpec, default_of, options
+from wattcast.settings.values import Field
 
 ConfigOpt = Annotated[
     Path | None,
@@ -32,17 +33,18 @@ def literal(text: str) -> str:
     return text.replace("[", "\\[")
 
 
-def _parameter(section: str, key: str, meta: Option, default: object) -> inspect.Parameter | None:
+def _parameter(section: str, key: str, option: Field, default: object) -> inspect.Parameter | None:
+    meta = option.setting
     flag = meta.flag_name(key)
     if flag is None:
         return None
     names = [f"--{flag}", *(f"--{alias}" for alias in meta.aliases)]
     shown = "" if default in (None, [], {}) else f" [default: {_shown(default)}]"
     help_text = f"{meta.help}{shown} (TOML: [{section}] {key})"
-    if isinstance(meta.kind, Switch):
+    if option.switch:
         names = [f"--{flag}/--no-{flag}"]
         kind: Any = bool | None
-    elif meta.kind.many:
+    elif option.many:
         kind = list[str] | None
     else:
         kind = str | None
@@ -74,11 +76,11 @@ def spec_options(
                if p.name != "spec"]  # fmt: skip
         added = [
             parameter
-            for section, key, meta in options()
+            for section, key, option in options()
             if section.split(".")[0] in sections
             and section not in exclude
             and f"{section}.{key}" not in exclude
-            if (parameter := _parameter(section, key, meta, default_of(section, key))) is not None
+            if (parameter := _parameter(section, key, option, default_of(section, key))) is not None
         ]
         config = inspect.Parameter("config", inspect.Parameter.KEYWORD_ONLY, default=None,
                                    annotation=ConfigOpt)  # fmt: skip

@@ -33,7 +33,7 @@ def init(
     force: Annotated[bool, typer.Option(help="Overwrite an existing file.")] = False,
 ) -> None:
     """Write a commented site configuration with every option at its default."""
-    from wattcast.spec import example_toml
+    from wattcast.settings import example_toml
 
     with user_errors():
         if path.exists() and not force:

@@ -16,7 +16,7 @@ from wattcast.cli.console import emit, say, user_errors
 from wattcast.cli.options import build_spec, literal
 from wattcast.cli.startup import loading
 from wattcast.errors import InputError
-from wattcast.spec import RunSpec
+from wattcast.settings import RunSpec
 
 SITE = Path("site.toml")
 ConfigOpt = Annotated[

@@ -19,9 +19,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from wattcast.config import check_zone
 from wattcast.data.meter_frame import MeterFrame
 from wattcast.errors import DuplicateRowsWarning, InputError, NonFiniteWarning
+from wattcast.timezones import check_zone
 
 LONG_COLUMNS = ("timestamp", "meter", "value")
 #: Names a long table's timestamp column commonly has (compared in lower case).

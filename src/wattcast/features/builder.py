@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -9,7 +10,6 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from wattcast.config import WindowConfig
 from wattcast.data.meter_frame import MeterFrame
 from wattcast.errors import InputError
 from wattcast.features.calendar_attrs import calendar_features
@@ -17,6 +17,7 @@ from wattcast.features.day_calendar import DayCalendar
 from wattcast.features.extras import ExtraTable
 from wattcast.features.history import forecast_history, history_features, history_names
 from wattcast.features.windows import WindowLayout, make_layout
+from wattcast.settings import ModelSection
 
 
 @dataclass(frozen=True)
@@ -88,12 +89,16 @@ class FeatureSet:
 
 def build_features(
     frame: MeterFrame,
-    config: WindowConfig,
+    config: ModelSection,
     extras: Sequence[ExtraTable] = (),
     calendars: Sequence[DayCalendar] = (),
     meter_extras: Mapping[str, Sequence[ExtraTable]] | None = None,
+    closed_flags: Sequence[str] = (),
 ) -> FeatureSet:
     """Compute windows and features once for every meter of ``frame``.
+
+    ``closed_flags`` name the extras columns that mark closed days (with them or
+    with calendars of closed days, a ``workday`` feature is added).
 
     ``frame`` must be trimmed to whole output periods and have its short gaps filled.
     """
@@ -107,7 +112,9 @@ def build_features(
     week_blocks = int(week // config.sample_freq) if not week % config.sample_freq else 0
     forecast_row, taken = forecast_history(latest, layout, config.agg, week_blocks)
     history = np.concatenate([history_features(frame.values, layout, config.agg), forecast_row])
-    common, common_names = _period_features(target_times, config, extras, calendars, forecast_time)
+    common, common_names = _period_features(
+        target_times, config, extras, calendars, forecast_time, tuple(closed_flags)
+    )
     workdays = (common[:, common_names.index("workday")] if "workday" in common_names
                 else np.asarray(target_times.day_of_week < 5, dtype=float))  # fmt: skip
     per_meter = {}
@@ -135,10 +142,11 @@ def build_features(
 
 def _period_features(
     target_times: pd.DatetimeIndex,
-    config: WindowConfig,
+    config: ModelSection,
     extras: Sequence[ExtraTable],
     calendars: Sequence[DayCalendar],
     forecast_time: pd.Timestamp,
+    closed_flags: tuple[str, ...],
 ) -> tuple[np.ndarray, list[str]]:
     parts = [calendar_features(target_times, config.time_attrs)]
     names = list(config.time_attrs)
@@ -149,8 +157,8 @@ def _period_features(
     for calendar in calendars:
         parts.append(calendar.features(target_times, config.output))
         names.append(calendar.name)
-    closed = [names.index(c) for c in config.closed_flags if c in names]
-    missing = [c for c in config.closed_flags if c not in names]
+    closed = [names.index(c) for c in closed_flags if c in names]
+    missing = [c for c in closed_flags if c not in names]
     if missing:
         raise InputError(
             f"`closed_flags` names {missing[0]!r}, which no extras table has; "
@@ -166,7 +174,7 @@ def _period_features(
 
 
 def _trained(
-    config: WindowConfig, target_times: pd.DatetimeIndex, workdays: np.ndarray
+    config: ModelSection, target_times: pd.DatetimeIndex, workdays: np.ndarray
 ) -> np.ndarray | None:
     """Windows whose target day is in ``train_on`` (None: every window)."""
     if not config.train_on:
@@ -193,7 +201,7 @@ def workday(target_times: pd.DatetimeIndex, closed: np.ndarray) -> np.ndarray:
 
 def _extra_features(
     target_times: pd.DatetimeIndex,
-    output: pd.Timedelta,
+    output: dt.timedelta,
     tables: Sequence[ExtraTable],
     forecast_time: pd.Timestamp,
 ) -> tuple[np.ndarray, list[str]]:

@@ -7,13 +7,15 @@ and the forecast uses exactly the same layout with the target period starting
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
-from wattcast.config import WindowConfig
+from wattcast.durations import format_duration
 from wattcast.errors import InputError
+from wattcast.settings import ModelSection
 
 
 @dataclass(frozen=True)
@@ -36,16 +38,17 @@ class WindowLayout:
         return self.input_steps // self.sample_steps
 
 
-def _steps(duration: pd.Timedelta, interval: pd.Timedelta, name: str) -> int:
+def _steps(duration: dt.timedelta, interval: pd.Timedelta, name: str) -> int:
     if duration % interval:
         raise InputError(
-            f"`{name}` ({duration}) must be a whole number of the data's interval ({interval})."
+            f"`{name}` ({format_duration(duration)}) must be a whole number of the data's "
+            f"interval ({format_duration(interval)})."
         )
     return int(duration // interval)
 
 
 def make_layout(
-    config: WindowConfig, interval: pd.Timedelta, n_steps: int, source: str = "data"
+    config: ModelSection, interval: pd.Timedelta, n_steps: int, source: str = "data"
 ) -> WindowLayout:
     """Lay out every complete training window on a grid of ``n_steps`` rows.
 
@@ -57,10 +60,10 @@ def make_layout(
     sample_steps = _steps(config.sample_freq, interval, "sample_freq")
     needed = input_steps + gap_steps + output_steps
     if n_steps < needed:
-        have = pd.Timedelta(interval * n_steps)
+        have = format_duration(interval * n_steps)
         raise InputError(
             f"{source}: {have} of complete history; need at least input + gap + output = "
-            f"{config.input + config.gap + config.output} to train."
+            f"{format_duration(config.input + config.gap + config.output)} to train."
         )
     # Targets sit at the same phase of the output period as the forecast does.
     phase = gap_steps % output_steps

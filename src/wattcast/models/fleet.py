@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -16,30 +15,38 @@ from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
 from wattcast import __version__
-from wattcast.config import ModelConfig, WindowConfig, parse_timestamp
-from wattcast.data.cleaning import fill_short_gaps, trim_to_periods
-from wattcast.data.loading import table_to_meters
 from wattcast.data.meter_frame import MeterFrame
 from wattcast.durations import format_duration
-from wattcast.errors import AllMetersFailedError, GapFilledWarning, InputError, MeterFitError
-from wattcast.evaluation.baselines import LOOK_BACK_DAYS, baseline_forecasts, baselines_at
+from wattcast.errors import AllMetersFailedError, GapFilledWarning, InputError
+from wattcast.evaluation.baselines import baseline_forecasts
 from wattcast.features.builder import FeatureSet, build_features
 from wattcast.features.day_calendar import DayCalendar
-from wattcast.features.extras import ExtraTable
+from wattcast.models.fleet_inputs import (
+    DataLike,
+    ExtrasLike,
+    InputGap,
+    as_calendar,
+    as_extra,
+    as_meter_frame,
+    check_meter_extras,
+    forecastable,
+    merge,
+    prepare,
+)
 from wattcast.models.forecast import COLUMNS, Forecast, period_instants
 from wattcast.models.meter_model import MeterModel
-from wattcast.models.methods import METHODS, MIN_DAYS, RECENT, Choice, choose, choose_realized
+from wattcast.models.method_choice import RecentBaselines, out_of_bag_choice
+from wattcast.models.methods import METHODS, MIN_DAYS, Choice, choose_realized
 from wattcast.models.parallel import one_thread_per_pool, train_meters
 from wattcast.models.tree_growing import tree_builder
+from wattcast.settings import ModelSection, RunSpec
 from wattcast.timing import Timings
 
-SAVE_FORMAT = 1
+SAVE_FORMAT = 2
 #: From this many meters, forecasts are computed in parallel threads.
 PARALLEL_PREDICT_MIN_METERS = 32
-#: Memory for the baselines of recent windows computed in one pass.
-BASELINE_BYTES = 16 * 2**20
-DataLike = pd.DataFrame | MeterFrame
-ExtrasLike = pd.DataFrame | ExtraTable
+#: Realized errors per meter and method: (sum of squares, readings, days).
+Realized = Mapping[str, Mapping[str, tuple[float, int, int]]]
 
 
 class Fleet(BaseEstimator):
@@ -47,42 +54,25 @@ class Fleet(BaseEstimator):
 
     Parameters
     ----------
-    window : how training windows are cut (input, gap, output, sample_freq, agg,
-        calendar attributes); defaults to 28 days aggregated daily, 1-day gap,
-        1-day output.
-    model : estimator, trees, seed, confidence and band method.
-    n_jobs : cores used in total (-1: all).
-    backend : ``"threading"`` (threads of this process), ``"loky"`` (worker
-        processes), ``"dask"``, or ``"auto"``: threads, and worker processes
-        beyond 4 cores for 16 meters per core or more.
+    model : the [model] settings: training windows (input, gap, output,
+        sample_freq, agg, calendar attributes), estimator, trees, seed, band, method,
+        and the cores (``n_jobs``) and ``backend`` training uses; default
+        ``ModelSection()``: 28 days aggregated daily, a 1-day gap, a 1-day output.
 
     Examples
     --------
-    >>> from wattcast import load_meters
-    >>> fleet = Fleet(n_jobs=2).fit(load_meters("meters.csv"))  # doctest: +SKIP
+    >>> from wattcast import ModelSection, load_meters
+    >>> fleet = Fleet(ModelSection(n_jobs=2)).fit(load_meters("meters.csv"))  # doctest: +SKIP
     >>> fleet.predict().frame.head()  # doctest: +SKIP
     """
 
-    def __init__(
-        self,
-        window: WindowConfig | None = None,
-        model: ModelConfig | None = None,
-        n_jobs: int | None = 1,
-        backend: str = "auto",
-    ) -> None:
-        self.window = window
+    def __init__(self, model: ModelSection | None = None) -> None:
         self.model = model
-        self.n_jobs = n_jobs
-        self.backend = backend
-
-    # -- configuration -------------------------------------------------
-    @property
-    def window_config(self) -> WindowConfig:
-        return self.window or WindowConfig()
 
     @property
-    def model_config(self) -> ModelConfig:
-        return self.model or ModelConfig()
+    def settings(self) -> ModelSection:
+        """The [model] settings this fleet trains with."""
+        return self.model or ModelSection()
 
     # -- training ------------------------------------------------------
     def fit(
@@ -91,90 +81,97 @@ class Fleet(BaseEstimator):
         extras: Sequence[ExtrasLike] = (),
         meter_extras: Mapping[str, Sequence[ExtrasLike]] | None = None,
         calendars: Sequence[DayCalendar] = (),
+        closed_flags: Sequence[str] = (),
         tz: str | None = None,
         meters: Sequence[str] | None = None,
         as_of: str | pd.Timestamp | None = None,
         on_meter_done: Callable[[str], None] | None = None,
         on_error: str = "raise",
-        realized: Mapping[str, Mapping[str, tuple[float, int, int]]] | None = None,
+        realized: Realized | None = None,
     ) -> Fleet:
         """Train one forest per meter on every complete window of ``data``.
 
         Parameters
         ----------
-        data : readings of the meters: a :class:`MeterFrame` or a DataFrame laid out
-            like a meter file, wide or long (read files with
-            :func:`wattcast.load_meters`).
-        extras : tables of extra features (:class:`ExtraTable` or DataFrames whose
-            first column or index holds times), for every meter.
+        data : readings: a :class:`MeterFrame` or a DataFrame laid out like a meter
+            file, wide or long (read files with :func:`wattcast.load_meters`).
+        extras : extra features of every meter: :class:`ExtraTable` s or DataFrames
+            with the times first (column or index).
         meter_extras : extra tables of single meters, meter -> tables.
         calendars : :class:`DayCalendar` s of closed days (and half days).
+        closed_flags : extras columns that mark closed days (e.g. ``noschool``); with
+            them or with calendars of closed days, a ``workday`` feature is added.
         tz : zone of naive timestamps in DataFrames.
         meters : train only these meters.
         as_of : replay a past night: readings after it are ignored.
         on_meter_done : called with each meter's name when it is trained.
         on_error : ``"skip"`` records a meter that fails in ``failed_`` (meter ->
             reason) and trains the others; ``"raise"`` stops at the first failure.
-        realized : per meter and method, the squared errors of its earlier forecasts
-            against their actuals: ``(sum, readings, days)``; with enough days they
-            choose the meter's method (:mod:`wattcast.models.methods`).
+        realized : per meter and method, ``(sum, readings, days)`` of the squared errors
+            of its earlier forecasts; enough days choose its method (``methods``).
         """
-        if on_error not in ("raise", "skip"):
-            raise InputError(f"`on_error` must be 'raise' or 'skip'. Got {on_error!r}.")
-        window, model = self.window_config, self.model_config
-        window.validate()
-        model.validate()
+        settings = self._checked_settings(on_error)
         # Checked here, in the caller's process, so that a fallback is seen and recorded.
         self.tree_builder_ = tree_builder()
         timings = Timings()
         with timings.stage("load"):
-            frame = _as_meter_frame(data, tz, meters)
-            tables = [_as_extra(e, frame.tz) for e in extras]
-            per_meter = {
-                m: [_as_extra(e, frame.tz) for e in items]
-                for m, items in (meter_extras or {}).items()
-            }
-            day_calendars = [_as_calendar(c) for c in calendars]
+            frame = as_meter_frame(data, tz, meters)
+            self._take_inputs(frame, extras, meter_extras or {}, calendars, closed_flags)
         with timings.stage("validate"):
-            _check_meter_extras(per_meter, frame)
-            frame, missing = _prepare(frame, window, as_of)
+            frame, self.missing_ = prepare(frame, settings, as_of)
         with timings.stage("features"):
-            features = build_features(frame, window, tables, day_calendars, per_meter)
+            features = self._features(frame)
         failures: dict[str, str] | None = {} if on_error == "skip" else None
-        ready, gaps = _forecastable(features, frame, window, failures)
-        for meter, gap in gaps.items():  # each said once, before the training
-            message = gap.message(meter, window, features.layout.history_blocks)
-            warnings.warn(message, GapFilledWarning, stacklevel=2)
-        models = self._train(features, frame, ready, model, timings, on_meter_done, failures)
+        ready, gaps = forecastable(features, frame, settings, failures)
+        _warn_gaps(gaps, settings, features.layout.history_blocks)
+        models = self._train(features, frame, ready, timings, on_meter_done, failures)
         if not models:
             raise AllMetersFailedError(dict(failures or {}))
-        self.failed_ = dict(failures or {})
-        self.missing_ = missing
+        self.failed_, self.frame_, self.models_ = dict(failures or {}), frame, models
         self.gaps_ = {m: g for m, g in gaps.items() if m in models}
-        self.frame_ = frame
-        self.extras_ = tables
-        self.meter_extras_ = per_meter
-        self.calendars_ = day_calendars
         self.meters_ = tuple(m for m in frame.meters if m in models)
-        self.models_ = models
         self._set_forecast_rows(features)
         with timings.stage("choose methods"):
             self.choices_ = self._choose_methods(features, frame, realized or {})
         self.timings_ = timings
         return self
 
+    def _take_inputs(
+        self, frame: MeterFrame, extras: Sequence[ExtrasLike],
+        meter_extras: Mapping[str, Sequence[ExtrasLike]], calendars: Sequence[DayCalendar],
+        closed_flags: Sequence[str],
+    ) -> None:  # fmt: skip
+        """Keep the extras and calendars (checked) for the forecast and later updates."""
+        self.extras_ = [as_extra(e, frame.tz) for e in extras]
+        self.meter_extras_ = {m: [as_extra(e, frame.tz) for e in items]
+                              for m, items in meter_extras.items()}  # fmt: skip
+        self.calendars_ = [as_calendar(c) for c in calendars]
+        self.closed_flags_ = tuple(closed_flags)
+        check_meter_extras(self.meter_extras_, frame)
+
+    def _checked_settings(self, on_error: str) -> ModelSection:
+        if on_error not in ("raise", "skip"):
+            raise InputError(f"`on_error` must be 'raise' or 'skip'. Got {on_error!r}.")
+        if not isinstance(self.settings, ModelSection):
+            raise InputError(f"`model` must be a ModelSection. Got {type(self.settings).__name__}.")
+        return self.settings
+
+    def _features(self, frame: MeterFrame) -> FeatureSet:
+        return build_features(frame, self.settings, self.extras_, self.calendars_,
+                              self.meter_extras_, self.closed_flags_)  # fmt: skip
+
     def _choose_methods(
         self, features: FeatureSet, frame: MeterFrame,
-        realized: Mapping[str, Mapping[str, tuple[float, int, int]]],
+        realized: Realized,
     ) -> dict[str, Choice]:  # fmt: skip
         """Each meter's method (see :mod:`wattcast.models.methods`)."""
-        config = self.model_config
+        config = self.settings
         if config.method == "forest":
             return {m: Choice() for m in self.meters_}
-        windows = _RecentBaselines(frame, features.layout, self.window_config.gap)
+        windows = RecentBaselines(frame, features.layout, config.gap)
         choices = {}
         for meter in self.meters_:
-            prior = _out_of_bag_choice(meter, self.models_[meter], features, windows, config)
+            prior = out_of_bag_choice(meter, self.models_[meter], features, windows, config)
             sums = realized.get(meter, {})
             days = min((d for _, _, d in sums.values()), default=0)
             if days >= MIN_DAYS and config.method == "auto":
@@ -187,19 +184,19 @@ class Fleet(BaseEstimator):
         features: FeatureSet,
         frame: MeterFrame,
         meters: list[str],
-        model: ModelConfig,
         timings: Timings,
         on_meter_done: Callable[[str], None] | None,
         failures: dict[str, str] | None,
     ) -> dict[str, MeterModel]:
         tasks = ((m, features.meter_data(m)) for m in meters)
         interval_hours = frame.interval.total_seconds() / 3600
+        settings = self.settings
         result = train_meters(
             tasks,
-            model,
+            settings,
             interval_hours,
-            self.n_jobs,
-            self.backend,
+            settings.n_jobs,
+            settings.backend,
             on_meter_done,
             failures=failures,
             n_meters=len(meters),
@@ -239,7 +236,8 @@ class Fleet(BaseEstimator):
         # Many meters are forecast in threads (leaf look-ups and small products
         # release the GIL); a few are quicker in this thread than a pool is to start.
         # One BLAS thread each, so that results never depend on n_jobs.
-        cores = 1 if self.backend == "dask" else effective_n_jobs(self.n_jobs or 1)
+        settings = self.settings
+        cores = 1 if settings.backend == "dask" else effective_n_jobs(settings.n_jobs)
         if len(self.meters_) < PARALLEL_PREDICT_MIN_METERS:
             cores = 1
         with timings.stage("predict"), one_thread_per_pool():
@@ -253,12 +251,12 @@ class Fleet(BaseEstimator):
 
     def _baselines_of_period(self) -> dict[str, np.ndarray]:
         """``(steps, meters)`` baselines of the forecast period (for the methods)."""
-        steps = int(self.window_config.output // self.frame_.interval)
-        cutoff = self.forecast_start_ - self.window_config.gap
+        steps = int(self.settings.output // self.frame_.interval)
+        cutoff = self.forecast_start_ - self.settings.gap
         return baseline_forecasts(self.frame_, self.forecast_start_, cutoff, steps)
 
     def _predict_meter(self, meter: str, candidates: bool = False) -> pd.DataFrame:
-        config = self.model_config
+        config = self.settings
         mean, std, lower, upper = self.models_[meter].forecast(
             self.forecast_rows_[meter], config, self.forecast_levels_[meter]
         )
@@ -290,20 +288,17 @@ class Fleet(BaseEstimator):
     ) -> Fleet:
         """Add newer readings (and extras) and move the forecast on, without refitting."""
         check_is_fitted(self, "models_")
-        window = self.window_config
         with self.timings_.stage("update"):
-            new = _as_meter_frame(data, self.frame_.tz, list(self.meters_))
+            new = as_meter_frame(data, self.frame_.tz, list(self.meters_))
             if new.interval != self.frame_.interval:
                 raise InputError(
                     f"{new.source}: interval {new.interval} differs from the fitted data's "
                     f"{self.frame_.interval}."
                 )
-            frame, self.missing_ = _prepare(_merge(self.frame_, new), window, as_of)
+            frame, self.missing_ = prepare(merge(self.frame_, new), self.settings, as_of)
             if extras is not None:
-                self.extras_ = [_as_extra(e, frame.tz) for e in extras]
-            features = build_features(
-                frame, window, self.extras_, self.calendars_, self.meter_extras_
-            )
+                self.extras_ = [as_extra(e, frame.tz) for e in extras]
+            features = self._features(frame)
             for meter in self.meters_:
                 if features.forecast_row(meter)[1] != self.models_[meter].feature_names:
                     raise InputError(
@@ -326,12 +321,10 @@ class Fleet(BaseEstimator):
             "data_start": str(frame.start),
             "data_end": str(frame.end),
             "tz": frame.tz,
-            "interval": str(frame.interval),
+            "interval": format_duration(frame.interval),
             "forecast_start": str(self.forecast_start_),
-            **self.window_config.describe(),
-            **self.model_config.describe(),
-            "n_jobs": self.n_jobs,
-            "backend": self.backend,
+            "model": RunSpec(model=self.settings).to_settings()["model"],
+            "closed_flags": list(self.closed_flags_),
             "meters": list(self.meters_),
             "features": list(common),
             "meter_features": {m: list(self.models_[m].feature_names) for m in self.meters_},
@@ -386,39 +379,14 @@ def saved_versions() -> dict[str, str]:
     return {"wattcast": __version__, "scikit-learn": sklearn.__version__}
 
 
-def _as_meter_frame(data: DataLike, tz: str | None, meters: Sequence[str] | None) -> MeterFrame:
-    if isinstance(data, MeterFrame):
-        return data.select(list(meters)) if meters else data
-    if isinstance(data, pd.DataFrame):
-        return table_to_meters(data, tz, list(meters) if meters else None)
-    raise InputError(
-        "`data` must be a MeterFrame or a DataFrame of readings; read files with "
-        f"wattcast.load_meters(path). Got {type(data).__name__}."
-    )
-
-
-def _as_extra(extra: ExtrasLike, tz: str | None) -> ExtraTable:
-    if isinstance(extra, ExtraTable):
-        return extra
-    if isinstance(extra, pd.DataFrame):
-        return ExtraTable.from_frame(extra, tz)
-    raise InputError(
-        "`extras` must be ExtraTables or DataFrames; read files with ExtraTable.load(path). "
-        f"Got {type(extra).__name__}."
-    )
-
-
-def _as_calendar(calendar: DayCalendar) -> DayCalendar:
-    if not isinstance(calendar, DayCalendar):
-        raise InputError(
-            "`calendars` must be DayCalendars; read .ics files with DayCalendar.from_ics(path). "
-            f"Got {type(calendar).__name__}."
-        )
-    return calendar
+def _warn_gaps(gaps: Mapping[str, InputGap], settings: ModelSection, blocks: int) -> None:
+    """Each meter's gaps in its latest input window, said once before the training."""
+    for meter, gap in gaps.items():
+        warnings.warn(gap.message(meter, settings, blocks), GapFilledWarning, stacklevel=3)
 
 
 def window_steps(fleet: Fleet) -> int:
-    return int(fleet.window_config.input // fleet.frame_.interval)
+    return int(fleet.settings.input // fleet.frame_.interval)
 
 
 def _flat_when_constant(
@@ -432,145 +400,3 @@ def _flat_when_constant(
         flat = np.full_like(mean, latest[0])
         return flat, flat.copy(), flat.copy()
     return mean, lower, upper
-
-
-class _RecentBaselines:
-    """The baselines of training windows, by target row, computed once for every meter."""
-
-    def __init__(self, frame: MeterFrame, layout: Any, gap: pd.Timedelta) -> None:
-        self.frame, self.layout, self.gap = frame, layout, gap
-        self._cache: dict[int, dict[str, np.ndarray]] = {}
-
-    def at(self, row: int) -> dict[str, np.ndarray]:
-        """The baselines of the window whose target starts at ``row``; a miss also computes
-        the windows one period apart before it, in one pass (their days overlap)."""
-        if row not in self._cache:
-            step = self.layout.output_steps
-            per_target = LOOK_BACK_DAYS * step * len(self.frame.meters) * 8  # bytes
-            count = max(1, min(RECENT, BASELINE_BYTES // per_target))
-            rows = [r for r in range(row, row - count * step, -step) if r not in self._cache]
-            gap_steps = int(self.gap // self.frame.interval)
-            found = baselines_at(self.frame, np.array(rows), gap_steps, step)
-            for i, r in enumerate(rows):
-                self._cache[r] = {k: found[k][i] for k in ("persistence", "last_week")}
-        return self._cache[row]
-
-
-def _out_of_bag_choice(
-    meter: str, fitted: MeterModel, features: FeatureSet, windows: _RecentBaselines,
-    config: ModelConfig,
-) -> Choice:  # fmt: skip
-    """The method scored on the meter's most recent training windows (out of bag)."""
-    oob = getattr(fitted.estimator, "oob_prediction_", None)
-    if oob is None:
-        return Choice("forest" if config.method == "auto" else config.method)
-    data = features.meter_data(meter)
-    if fitted.level_floor is not None:  # trained on profiles relative to the recent level
-        oob = oob * np.maximum(data.level, fitted.level_floor)[:, None]
-    recent = np.argsort(data.age_steps, kind="stable")[:RECENT]
-    rows = features.layout.forecast_start - data.age_steps[recent]
-    j = features.meters.index(meter)
-    baselines = {name: np.stack([windows.at(int(r))[name][:, j] for r in rows])
-                 for name in ("persistence", "last_week")}  # fmt: skip
-    return choose(oob[recent], baselines, data.Y[recent], config.confidence, config.method)
-
-
-@dataclass(frozen=True)
-class InputGap:
-    """Readings missing in a meter's latest input window, which its forecast went without."""
-
-    missing: int
-    steps: int
-    taken: int  # history values taken from the same weekdays
-
-    def message(self, meter: str, window: WindowConfig, history_blocks: int) -> str:
-        imputed = (f" ({self.taken} of {history_blocks} history values taken from the same "
-                   "weekdays)" if self.taken else "")  # fmt: skip
-        return (f"meter {meter!r}: {self.missing} of {self.steps} readings missing in the "
-                f"latest {format_duration(window.input)} input window; its forecast uses the "
-                f"readings that are there{imputed}.")  # fmt: skip
-
-
-def _forecastable(
-    features: FeatureSet, frame: MeterFrame, window: WindowConfig, failures: dict[str, str] | None
-) -> tuple[list[str], dict[str, InputGap]]:
-    """Meters whose forecast has inputs, and the gaps in their latest input windows. A meter
-    with no reading there fails (``failures``), or raises without it."""
-    steps = int(window.input // frame.interval)
-    missing = np.isnan(frame.values[-steps:]).sum(axis=0)
-    ready, gaps = [], {}
-    for j, meter in enumerate(frame.meters):
-        row, _, _ = features.forecast_row(meter)
-        if np.isnan(row).any():
-            reason = (f"no readings in the latest {format_duration(window.input)} input window "
-                      f"({frame.end - window.input:%Y-%m-%d} .. {frame.end:%Y-%m-%d}): nothing "
-                      "to forecast from")  # fmt: skip
-            if failures is None:
-                raise MeterFitError(meter, reason)
-            failures[meter] = reason
-            continue
-        if missing[j]:
-            gaps[meter] = InputGap(int(missing[j]), steps, features.taken_blocks.get(meter, 0))
-        ready.append(meter)
-    return ready, gaps
-
-
-def _check_meter_extras(per_meter: Mapping[str, Sequence[ExtraTable]], frame: MeterFrame) -> None:
-    unknown = [m for m in per_meter if m not in frame.meters]
-    if unknown:
-        raise InputError(
-            f"meter extras given for {unknown[0]!r}, which is not a meter of {frame.source}."
-        )
-
-
-def _to_wall(when: str | pd.Timestamp, tz: str | None) -> pd.Timestamp:
-    stamp = parse_timestamp(when, "as_of")
-    if stamp.tzinfo is not None:
-        stamp = (stamp.tz_convert(tz) if tz else stamp).tz_localize(None)
-    return stamp
-
-
-def _prepare(
-    frame: MeterFrame, window: WindowConfig, as_of: str | pd.Timestamp | None
-) -> tuple[MeterFrame, dict[str, int]]:
-    """Cut at ``as_of``, trim partial periods and fill short gaps.
-
-    Also counts, per meter, the readings missing from the latest input window
-    (before any filling), which the run records.
-    """
-    if as_of is not None:
-        cutoff = _to_wall(as_of, frame.tz)
-        if cutoff - frame.end >= window.input:
-            raise InputError(
-                f"{frame.source}: the latest reading ({frame.end - frame.interval}) is more than "
-                f"the {format_duration(window.input)} input window before as_of ({cutoff}): "
-                "nothing to forecast from."
-            )
-        # a night after the latest reading forecasts its own period, from what is there
-        frame = frame.truncate_before(cutoff).extended_to(cutoff)
-    trimmed = trim_to_periods(frame, window.output)
-    if trimmed.n_steps == 0:
-        raise InputError(f"{frame.source}: no complete {window.output} period of readings.")
-    latest = trimmed.values[-max(1, int(window.input // trimmed.interval)) :]
-    missing = dict(zip(trimmed.meters, np.isnan(latest).sum(axis=0).tolist(), strict=True))
-    return fill_short_gaps(trimmed, window.max_gap), missing
-
-
-def _merge(old: MeterFrame, new: MeterFrame) -> MeterFrame:
-    """Readings of ``old`` extended (and overwritten where they overlap) by ``new``."""
-    combined = old.to_frame().combine_first(new.to_frame())
-    newer = new.to_frame()
-    combined.loc[newer.index, newer.columns] = newer.where(
-        newer.notna(), combined.loc[newer.index, newer.columns]
-    )
-    full = pd.date_range(combined.index[0], combined.index[-1], freq=old.interval)
-    combined = combined.reindex(full)[list(old.meters)]
-    return MeterFrame(
-        combined.to_numpy(dtype=np.float64),
-        full[0],
-        old.interval,
-        old.meters,
-        old.tz,
-        new.source,
-        dict(old.filled),
-    )

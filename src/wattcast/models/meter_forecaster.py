@@ -8,28 +8,22 @@ import pandas as pd
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
-from wattcast.config import ModelConfig, WindowConfig
 from wattcast.errors import InputError
 from wattcast.features.day_calendar import DayCalendar
 from wattcast.models.fleet import ExtrasLike, Fleet
+from wattcast.settings import ModelSection
 
 
 class MeterForecaster(BaseEstimator):
     """One meter's forecaster: ``fit(series)`` then ``predict()``.
 
     ``series`` is a pandas Series indexed by timestamps (its name is the meter's).
-    The same windows, features and estimator as :class:`Fleet`.
+    The same windows, features and estimator as :class:`Fleet`, with the same
+    ``model`` settings (:class:`~wattcast.settings.ModelSection`).
     """
 
-    def __init__(
-        self,
-        window: WindowConfig | None = None,
-        model: ModelConfig | None = None,
-        n_jobs: int | None = 1,
-    ) -> None:
-        self.window = window
+    def __init__(self, model: ModelSection | None = None) -> None:
         self.model = model
-        self.n_jobs = n_jobs
 
     def fit(
         self,
@@ -46,7 +40,7 @@ class MeterForecaster(BaseEstimator):
             )
         name = str(series.name) if series.name is not None else "meter"
         table = series.rename(name).rename_axis("timestamp").reset_index()
-        self.fleet_ = Fleet(self.window, self.model, self.n_jobs, backend="threading").fit(
+        self.fleet_ = Fleet(self.model).fit(
             table, extras=extras, calendars=calendars, tz=tz, as_of=as_of
         )
         self.meter_ = name

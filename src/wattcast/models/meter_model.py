@@ -9,11 +9,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from wattcast.config import ModelConfig
 from wattcast.errors import FewWindowsWarning, InputError
 from wattcast.features.builder import MeterData
 from wattcast.models import intervals
 from wattcast.models.profile_forest import ProfileForestRegressor, TreeChunk, fit_chunk
+from wattcast.settings import ModelSection
 
 #: Estimator presets. The profile forests' bootstrap of half the windows and
 #: leaves of at least two windows were chosen on the Andover backtest
@@ -44,10 +44,10 @@ def meter_seed(seed: int | None, meter: str) -> int | None:
     return (int(seed) * 1_000_003 + zlib.crc32(meter.encode())) % (2**31 - 1)
 
 
-def make_estimator(config: ModelConfig, seed: int | None, n_jobs: int) -> ProfileForestRegressor:
+def make_estimator(config: ModelSection, seed: int | None, n_jobs: int) -> ProfileForestRegressor:
     params = {**ESTIMATOR_SETTINGS[config.estimator], **config.params}
     return ProfileForestRegressor(
-        n_estimators=config.n_estimators, random_state=seed, n_jobs=n_jobs, **params
+        n_estimators=config.trees, random_state=seed, n_jobs=n_jobs, **params
     )
 
 
@@ -64,7 +64,7 @@ class MeterModel:
     level_floor: float | None = None  # set when targets were scaled by the recent level
 
     def forecast(
-        self, X: np.ndarray, config: ModelConfig, level: float = 1.0
+        self, X: np.ndarray, config: ModelSection, level: float = 1.0
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Mean, spread of the trees, lower and upper band for one feature row."""
         scale = 1.0 if self.level_floor is None else max(level, self.level_floor)
@@ -72,7 +72,7 @@ class MeterModel:
         return mean * scale, std * scale, lower * scale, upper * scale
 
     def _scaled_forecast(
-        self, X: np.ndarray, config: ModelConfig
+        self, X: np.ndarray, config: ModelSection
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         per_tree = self.estimator.tree_predictions(X)[:, 0, :]
         mean, std = per_tree.mean(axis=0), per_tree.std(axis=0)
@@ -133,7 +133,9 @@ def check_windows(meter: str, data: MeterData) -> None:
         )
 
 
-def plan_meter(meter: str, data: MeterData, config: ModelConfig, interval_hours: float) -> MeterJob:
+def plan_meter(
+    meter: str, data: MeterData, config: ModelSection, interval_hours: float
+) -> MeterJob:
     """Validate one meter's rows (see :func:`check_windows`) and lay out its chunks of trees."""
     started = time.thread_time()
     weight = None
@@ -161,7 +163,7 @@ def plan_meter(meter: str, data: MeterData, config: ModelConfig, interval_hours:
     )
 
 
-def finish_meter(job: MeterJob, chunks: list[TreeChunk], config: ModelConfig) -> MeterModel:
+def finish_meter(job: MeterJob, chunks: list[TreeChunk], config: ModelSection) -> MeterModel:
     """Assemble a meter's fitted chunks and calibrate its band.
 
     The meter's fit time is the CPU time of all of it: split targets, trees and
@@ -187,7 +189,7 @@ def finish_meter(job: MeterJob, chunks: list[TreeChunk], config: ModelConfig) ->
 
 
 def fit_meter(
-    meter: str, data: MeterData, config: ModelConfig, interval_hours: float
+    meter: str, data: MeterData, config: ModelSection, interval_hours: float
 ) -> MeterModel:
     """Plan, grow and calibrate one meter in this thread (a worker's whole-meter task)."""
     job = plan_meter(meter, data, config, interval_hours)

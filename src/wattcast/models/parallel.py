@@ -31,7 +31,6 @@ from joblib import Parallel, delayed, effective_n_jobs, parallel_config
 from joblib.externals.loky.process_executor import TerminatedWorkerError
 from threadpoolctl import ThreadpoolController
 
-from wattcast.config import ModelConfig
 from wattcast.errors import MeterFitError, WattcastError
 from wattcast.features.builder import MeterData
 from wattcast.models.meter_model import (
@@ -43,6 +42,7 @@ from wattcast.models.meter_model import (
     plan_meter,
 )
 from wattcast.models.profile_forest import TreeChunk
+from wattcast.settings import ModelSection
 
 BACKENDS = ("auto", "loky", "threading", "dask")
 #: Meters per core from which a task trains a whole meter rather than one chunk.
@@ -74,7 +74,7 @@ class MeterTask:
 
     meter: str
     data: MeterData
-    config: ModelConfig
+    config: ModelSection
     interval_hours: float
 
 
@@ -313,7 +313,7 @@ def whole_meter_tasks(n_meters: int | None, cores: int) -> bool:
 class _Ledger:
     """Which meters were handed out, their chunks fitted so far, and what came of them."""
 
-    config: ModelConfig
+    config: ModelSection
     interval_hours: float
     whole: bool  # one task per meter (else one per chunk, planned here)
     failures: dict[str, str] | None  # None: the first failure is raised
@@ -375,7 +375,7 @@ class _Ledger:
 
 def train_meters(
     tasks: Iterable[tuple[str, MeterData]],
-    config: ModelConfig,
+    config: ModelSection,
     interval_hours: float,
     n_jobs: int | None = 1,
     backend: str = "auto",

@@ -26,7 +26,7 @@ from wattcast.evaluation.metrics import g14_pass
 from wattcast.evaluation.savings import savings
 from wattcast.reporting.listing import check_meter, event_rows
 from wattcast.reporting.svg import meter_chart
-from wattcast.spec import RunSpec
+from wattcast.settings import RunSpec
 from wattcast.store.store import ForecastStore
 from wattcast.store.times import from_epoch
 

@@ -12,11 +12,11 @@ import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from wattcast.config import ModelConfig, WindowConfig
 from wattcast.data.cleaning import trim_to_periods
 from wattcast.data.meter_frame import MeterFrame
 from wattcast.durations import format_duration
@@ -26,9 +26,10 @@ from wattcast.evaluation.metrics import metrics_table
 from wattcast.evaluation.subsets import Subset
 from wattcast.features.day_calendar import DayCalendar
 from wattcast.features.extras import ExtraTable
-from wattcast.models.fleet import Fleet, InputGap
+from wattcast.models.fleet import Fleet
+from wattcast.models.fleet_inputs import InputGap
 from wattcast.models.methods import RECENT
-from wattcast.spec import RunSpec
+from wattcast.settings import ModelSection, RunSpec
 from wattcast.workflows.cluster import cluster
 from wattcast.workflows.inputs import (
     JobInputs,
@@ -92,14 +93,12 @@ def wall_clock(predictions: pd.DataFrame) -> pd.DatetimeIndex:
 
 def backtest(
     frame: MeterFrame,
-    window: WindowConfig,
-    model: ModelConfig,
+    model: ModelSection,
     periods: int = 28,
     extras: Sequence[ExtraTable] | Callable[[pd.Timestamp], Sequence[ExtraTable]] = (),
     calendars: Sequence[DayCalendar] = (),
+    closed_flags: Sequence[str] = (),
     refit: str = "daily",
-    n_jobs: int | None = 1,
-    backend: str = "auto",
     on_error: str = "raise",
     meter_extras: Mapping[str, Sequence[ExtraTable]] | None = None,
 ) -> BacktestResult:
@@ -112,33 +111,21 @@ def backtest(
     """
     if refit not in REFIT_EVERY:
         raise InputError(f"`refit` must be daily or weekly. Got {refit!r}.")
-    if periods < 1:
-        raise InputError(f"`days` must be a positive number of periods. Got {periods!r}.")
-    frame = trim_to_periods(frame, window.output)
-    last_start = frame.end - window.output
-    # the first target needs one whole training window before its cut-off
-    earliest = frame.start + window.input + 2 * window.gap + window.output
-    room = int((last_start - earliest) // window.output) + 1 if last_start >= earliest else 0
-    if periods > room:
-        raise InputError(
-            f"{frame.source}: `days` asks for {periods} periods but the data leave room for "
-            f"{room} (each needs input + gap + output of history before its cut-off)."
-        )
+    frame = trim_to_periods(frame, model.output)
     parts, fit_seconds, refits = [], 0.0, 0
     failed: dict[str, str] = {}
     gaps: dict[str, list[InputGap]] = {}
     fleet: Fleet | None = None
-    for k in range(periods):
-        target = last_start - (periods - 1 - k) * window.output
-        cutoff = target - window.gap
+    for k, target in enumerate(_targets(frame, model, periods)):
+        cutoff = target - model.gap
         if k % REFIT_EVERY[refit] == 0 or fleet is None or callable(extras):
             tables = extras(cutoff) if callable(extras) else extras
-            fleet = Fleet(window, model, n_jobs=n_jobs, backend=backend)
+            fleet = Fleet(model)
             with warnings.catch_warnings():  # said once per meter, after the loop
                 warnings.simplefilter("ignore", GapFilledWarning)
                 fleet.fit(frame, extras=tables, meter_extras=meter_extras, calendars=calendars,
-                          as_of=cutoff, on_error=on_error,
-                          realized=realized_errors(parts, cutoff - window.output))  # fmt: skip
+                          closed_flags=closed_flags, as_of=cutoff, on_error=on_error,
+                          realized=realized_errors(parts, cutoff - model.output))  # fmt: skip
             for meter, gap in fleet.gaps_.items():
                 gaps.setdefault(meter, []).append(gap)
             failed.update(fleet.failed_)
@@ -146,17 +133,38 @@ def backtest(
             refits += 1
         else:
             fleet.update(frame, as_of=cutoff)
-        forecast = fleet.predict(candidates=True).frame
-        forecast["method"] = forecast["meter"].map({m: c.method for m, c in fleet.choices_.items()})
-        forecast["workday"] = fleet.forecast_workday_
-        parts.append(_with_actuals(forecast, frame, target, cutoff))
+        parts.append(_night(fleet, frame, target, cutoff))
     predictions = pd.concat(parts, ignore_index=True)
     predictions = predictions[~predictions["meter"].isin(failed)].reset_index(drop=True)
-    _warn_gaps(gaps, refits, window)
+    _warn_gaps(gaps, refits, model)
     return BacktestResult(predictions, fit_seconds, refits, failed)
 
 
-def _warn_gaps(gaps: Mapping[str, list[InputGap]], refits: int, window: WindowConfig) -> None:
+def _targets(frame: MeterFrame, model: ModelSection, periods: int) -> list[pd.Timestamp]:
+    """The starts of the last ``periods`` output periods, oldest first."""
+    if periods < 1:
+        raise InputError(f"`days` must be a positive number of periods. Got {periods!r}.")
+    last_start = frame.end - model.output
+    # the first target needs one whole training window before its cut-off
+    earliest = frame.start + model.input + 2 * model.gap + model.output
+    room = int((last_start - earliest) // model.output) + 1 if last_start >= earliest else 0
+    if periods > room:
+        raise InputError(
+            f"{frame.source}: `days` asks for {periods} periods but the data leave room for "
+            f"{room} (each needs input + gap + output of history before its cut-off)."
+        )
+    return [last_start - (periods - 1 - k) * model.output for k in range(periods)]
+
+
+def _night(fleet: Fleet, frame: MeterFrame, target: pd.Timestamp, cutoff: pd.Timestamp) -> Any:
+    """One night's forecasts of every method, with the method served and the actuals."""
+    forecast = fleet.predict(candidates=True).frame
+    forecast["method"] = forecast["meter"].map({m: c.method for m, c in fleet.choices_.items()})
+    forecast["workday"] = fleet.forecast_workday_
+    return _with_actuals(forecast, frame, target, cutoff)
+
+
+def _warn_gaps(gaps: Mapping[str, list[InputGap]], refits: int, window: ModelSection) -> None:
     """One warning per meter for the gaps in the input windows of all its refits."""
     for meter, found in gaps.items():
         worst = max(found, key=lambda gap: gap.missing)
@@ -174,15 +182,17 @@ def run_backtest(
 ) -> BacktestResult:
     """The backtest of every meter that ``spec`` names, a batch of meters at a time."""
     inputs = load_inputs(spec)
-    window, model = spec.window_config(), spec.model_config()
+    closed_flags = spec.extras.closed_flags
     if spec.backtest.protocol == "nightly":  # flags recorded after the fact are not known
-        window = dataclasses.replace(window, closed_flags=())
+        closed_flags = ()
         inputs.extras.clear()
     on_error = "raise" if spec.store.on_error == "fail" else "skip"
     results: list[BacktestResult] = []
     stats = ReadStats()
     with cluster(spec.model.scheduler):
-        backend = "dask" if spec.model.scheduler else spec.model.backend
+        model = spec.model
+        if spec.model.scheduler:
+            model = dataclasses.replace(model, backend="dask")
         for zone, names, frame in read_batches(inputs, batch_size(spec), set(), stats):
             if isinstance(frame, InputError):
                 if on_error == "raise":
@@ -194,8 +204,8 @@ def run_backtest(
                 frame = frame.truncate_before(end)
             try:
                 results.append(backtest(
-                    frame, window, model, spec.backtest.days, _extras(spec, inputs, frame, zone),
-                    inputs.calendars, spec.backtest.refit, spec.model.n_jobs, backend, on_error,
+                    frame, model, spec.backtest.days, _extras(spec, inputs, frame, zone),
+                    inputs.calendars, closed_flags, spec.backtest.refit, on_error,
                     inputs.meter_extras_in(zone, names),
                 ))  # fmt: skip
             except AllMetersFailedError as exc:
@@ -220,7 +230,7 @@ def _extras(
     from wattcast.features.extras import ExtraTable
     from wattcast.weather.night import Night, weather_for_night
 
-    window = spec.window_config()
+    window = spec.model
     frequency = "daily" if window.output >= pd.Timedelta("1D") else "hourly"
     weather_zone = spec.data.tz or zone
 
@@ -309,7 +319,7 @@ def write_backtest(
     predictions_out: Path | None, plot_out: Path | None,
 ) -> pd.DataFrame:  # fmt: skip
     """The metrics table, written with the predictions and a plot where asked."""
-    metrics = result.metrics(spec.model.confidence, spec.subsets())
+    metrics = result.metrics(spec.model.confidence, spec.backtest.subsets())
     if metrics_out is not None:
         metrics_out.parent.mkdir(parents=True, exist_ok=True)
         metrics.to_csv(metrics_out, index=False, float_format="%.4g")

@@ -7,7 +7,7 @@ import shutil
 from importlib import resources
 from pathlib import Path
 
-from wattcast.spec import RunSpec
+from wattcast.settings import RunSpec
 
 FILES = ("meters.csv.gz", "daily_extras.csv", "no_school_2016-17.ics", "half_days_2016-17.ics")
 

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from wattcast.errors import InputError
-from wattcast.spec import RunSpec
+from wattcast.settings import RunSpec
 from wattcast.store.store import ForecastStore
 from wattcast.store.times import epoch_of, from_epoch
 

@@ -1,6 +1,6 @@
 """The one loading step: every input file of a job is opened here, once, up front.
 
-:func:`load_inputs` checks and reads what a :class:`~wattcast.spec.RunSpec`
+:func:`load_inputs` checks and reads what a :class:`~wattcast.settings.RunSpec`
 names (the readings' source, zones, extras, calendars) before any store or
 output is touched, so a bad file stops the job with one line and leaves nothing
 behind. :func:`read_batches` then hands out the meters a batch at a time, each
@@ -24,7 +24,7 @@ from wattcast.errors import InputError
 from wattcast.evaluation.events import unit_of
 from wattcast.features.day_calendar import DayCalendar
 from wattcast.features.extras import ExtraTable
-from wattcast.spec import RunSpec
+from wattcast.settings import RunSpec
 
 
 @dataclass

@@ -15,6 +15,7 @@ neither for training and features nor as actuals.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 from collections.abc import Callable
@@ -33,7 +34,7 @@ from wattcast.evaluation.events import Thresholds, update_events
 from wattcast.models.fleet import Fleet
 from wattcast.models.forecast import COLUMNS
 from wattcast.models.methods import METHODS, RECENT
-from wattcast.spec import RunSpec
+from wattcast.settings import RunSpec
 from wattcast.store.lock import lock_file, store_lock
 from wattcast.store.store import Batch, ForecastStore, remove_store
 from wattcast.store.times import from_epoch, to_epoch
@@ -172,7 +173,7 @@ def _run_in_place(
 def _as_of(as_of: str | pd.Timestamp | None) -> pd.Timestamp | None:
     if as_of is None:
         return None
-    from wattcast.config import parse_timestamp
+    from wattcast.durations import parse_timestamp
 
     return parse_timestamp(as_of, "as_of")
 
@@ -253,7 +254,7 @@ def _add_weather(job: _Job, frame: MeterFrame, zone: str | None) -> None:
     """The night's weather (fetched once, on the first batch's dates) joins the extras."""
     from wattcast.weather.night import Night, weather_for_night
 
-    window = job.spec.window_config()
+    window = job.spec.model
     cutoff = frame.end if job.as_of is None else _wall(job.as_of, zone)
     seen = frame.truncate_before(cutoff).extended_to(cutoff)
     first = trim_to_periods(seen, window.output).end + window.gap
@@ -272,13 +273,13 @@ def _add_weather(job: _Job, frame: MeterFrame, zone: str | None) -> None:
 def _one_batch(
     job: _Job, zone: str | None, names: list[str], frame: MeterFrame, errors: list[InputError]
 ) -> None:
-    fleet = Fleet(job.spec.window_config(), job.spec.model_config(),
-                  n_jobs=job.spec.model.n_jobs, backend=job.backend)  # fmt: skip
+    fleet = Fleet(dataclasses.replace(job.spec.model, backend=job.backend))
     on_error = "raise" if job.spec.store.on_error == "fail" else "skip"
     try:
         fleet.fit(frame, extras=job.inputs.extras_in(zone),
                   meter_extras=job.inputs.meter_extras_in(zone, names),
-                  calendars=job.inputs.calendars, as_of=job.as_of, on_error=on_error,
+                  calendars=job.inputs.calendars, closed_flags=job.spec.extras.closed_flags,
+                  as_of=job.as_of, on_error=on_error,
                   realized=_realized(job, names))  # fmt: skip
     except AllMetersFailedError as exc:
         _fail_batch(job, names, zone, None, errors, None, exc.failures)
@@ -329,7 +330,7 @@ def _account(job: _Job, fleet: Fleet, forecast: pd.DataFrame) -> None:
     summary.cores, summary.backend = timings.cores, timings.backend
     summary.timings = timings
     start = str(fleet.forecast_start_)
-    end = str(fleet.forecast_start_ + job.spec.window_config().output)
+    end = str(fleet.forecast_start_ + job.spec.model.output)
     summary.forecast_start = min(filter(None, (summary.forecast_start, start)))
     summary.forecast_end = max(filter(None, (summary.forecast_end, end)))
     _merge_record(job.record, fleet)
@@ -510,7 +511,7 @@ def _events_of_night(job: _Job) -> list[dict[str, Any]]:
     if job.store is None or end is None:
         return []
     last = pd.Timestamp(end)
-    first = last - job.spec.window_config().output
+    first = last - job.spec.model.output
     return event_rows(job.store, job.spec.alerts.tariff, f"{first:%Y-%m-%d}", f"{last:%Y-%m-%d}")
 
 

@@ -1,0 +1,160 @@
+"""Readings, extras and calendars made ready for a fleet: checked, cut at ``as_of``,
+trimmed to whole periods and their short gaps filled.
+
+Leakage rule: with ``as_of`` nothing after it (on the meters' wall clock) is kept.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from wattcast.data.cleaning import fill_short_gaps, trim_to_periods
+from wattcast.data.loading import table_to_meters
+from wattcast.data.meter_frame import MeterFrame
+from wattcast.durations import format_duration, parse_timestamp
+from wattcast.errors import InputError, MeterFitError
+from wattcast.features.builder import FeatureSet
+from wattcast.features.day_calendar import DayCalendar
+from wattcast.features.extras import ExtraTable
+from wattcast.settings import ModelSection
+
+DataLike = pd.DataFrame | MeterFrame
+ExtrasLike = pd.DataFrame | ExtraTable
+
+
+def as_meter_frame(data: DataLike, tz: str | None, meters: Sequence[str] | None) -> MeterFrame:
+    if isinstance(data, MeterFrame):
+        return data.select(list(meters)) if meters else data
+    if isinstance(data, pd.DataFrame):
+        return table_to_meters(data, tz, list(meters) if meters else None)
+    raise InputError(
+        "`data` must be a MeterFrame or a DataFrame of readings; read files with "
+        f"wattcast.load_meters(path). Got {type(data).__name__}."
+    )
+
+
+def as_extra(extra: ExtrasLike, tz: str | None) -> ExtraTable:
+    if isinstance(extra, ExtraTable):
+        return extra
+    if isinstance(extra, pd.DataFrame):
+        return ExtraTable.from_frame(extra, tz)
+    raise InputError(
+        "`extras` must be ExtraTables or DataFrames; read files with ExtraTable.load(path). "
+        f"Got {type(extra).__name__}."
+    )
+
+
+def as_calendar(calendar: DayCalendar) -> DayCalendar:
+    if not isinstance(calendar, DayCalendar):
+        raise InputError(
+            "`calendars` must be DayCalendars; read .ics files with DayCalendar.from_ics(path). "
+            f"Got {type(calendar).__name__}."
+        )
+    return calendar
+
+
+@dataclass(frozen=True)
+class InputGap:
+    """Readings missing in a meter's latest input window, which its forecast went without."""
+
+    missing: int
+    steps: int
+    taken: int  # history values taken from the same weekdays
+
+    def message(self, meter: str, window: ModelSection, history_blocks: int) -> str:
+        imputed = (f" ({self.taken} of {history_blocks} history values taken from the same "
+                   "weekdays)" if self.taken else "")  # fmt: skip
+        return (f"meter {meter!r}: {self.missing} of {self.steps} readings missing in the "
+                f"latest {format_duration(window.input)} input window; its forecast uses the "
+                f"readings that are there{imputed}.")  # fmt: skip
+
+
+def forecastable(
+    features: FeatureSet, frame: MeterFrame, window: ModelSection, failures: dict[str, str] | None
+) -> tuple[list[str], dict[str, InputGap]]:
+    """Meters whose forecast has inputs, and the gaps in their latest input windows. A meter
+    with no reading there fails (``failures``), or raises without it."""
+    steps = int(window.input // frame.interval)
+    missing = np.isnan(frame.values[-steps:]).sum(axis=0)
+    ready, gaps = [], {}
+    for j, meter in enumerate(frame.meters):
+        row, _, _ = features.forecast_row(meter)
+        if np.isnan(row).any():
+            reason = (f"no readings in the latest {format_duration(window.input)} input window "
+                      f"({frame.end - window.input:%Y-%m-%d} .. {frame.end:%Y-%m-%d}): nothing "
+                      "to forecast from")  # fmt: skip
+            if failures is None:
+                raise MeterFitError(meter, reason)
+            failures[meter] = reason
+            continue
+        if missing[j]:
+            gaps[meter] = InputGap(int(missing[j]), steps, features.taken_blocks.get(meter, 0))
+        ready.append(meter)
+    return ready, gaps
+
+
+def check_meter_extras(per_meter: Mapping[str, Sequence[ExtraTable]], frame: MeterFrame) -> None:
+    unknown = [m for m in per_meter if m not in frame.meters]
+    if unknown:
+        raise InputError(
+            f"meter extras given for {unknown[0]!r}, which is not a meter of {frame.source}."
+        )
+
+
+def _to_wall(when: str | pd.Timestamp, tz: str | None) -> pd.Timestamp:
+    stamp = parse_timestamp(when, "as_of")
+    if stamp.tzinfo is not None:
+        stamp = (stamp.tz_convert(tz) if tz else stamp).tz_localize(None)
+    return stamp
+
+
+def prepare(
+    frame: MeterFrame, window: ModelSection, as_of: str | pd.Timestamp | None
+) -> tuple[MeterFrame, dict[str, int]]:
+    """Cut at ``as_of``, trim partial periods and fill short gaps.
+
+    Also counts, per meter, the readings missing from the latest input window
+    (before any filling), which the run records.
+    """
+    if as_of is not None:
+        cutoff = _to_wall(as_of, frame.tz)
+        if cutoff - frame.end >= window.input:
+            raise InputError(
+                f"{frame.source}: the latest reading ({frame.end - frame.interval}) is more than "
+                f"the {format_duration(window.input)} input window before as_of ({cutoff}): "
+                "nothing to forecast from."
+            )
+        # a night after the latest reading forecasts its own period, from what is there
+        frame = frame.truncate_before(cutoff).extended_to(cutoff)
+    trimmed = trim_to_periods(frame, window.output)
+    if trimmed.n_steps == 0:
+        raise InputError(
+            f"{frame.source}: no complete {format_duration(window.output)} period of readings."
+        )
+    latest = trimmed.values[-max(1, int(window.input // trimmed.interval)) :]
+    missing = dict(zip(trimmed.meters, np.isnan(latest).sum(axis=0).tolist(), strict=True))
+    return fill_short_gaps(trimmed, window.max_gap), missing
+
+
+def merge(old: MeterFrame, new: MeterFrame) -> MeterFrame:
+    """Readings of ``old`` extended (and overwritten where they overlap) by ``new``."""
+    combined = old.to_frame().combine_first(new.to_frame())
+    newer = new.to_frame()
+    combined.loc[newer.index, newer.columns] = newer.where(
+        newer.notna(), combined.loc[newer.index, newer.columns]
+    )
+    full = pd.date_range(combined.index[0], combined.index[-1], freq=old.interval)
+    combined = combined.reindex(full)[list(old.meters)]
+    return MeterFrame(
+        combined.to_numpy(dtype=np.float64),
+        full[0],
+        old.interval,
+        old.meters,
+        old.tz,
+        new.source,
+        dict(old.filled),
+    )

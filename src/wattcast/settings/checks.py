@@ -1,0 +1,64 @@
+"""Checks that tie options together, made when a section is built (before any work)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+
+from wattcast.durations import format_duration
+from wattcast.errors import InputError
+
+
+def window(
+    input: dt.timedelta, gap: dt.timedelta, output: dt.timedelta, sample_freq: dt.timedelta
+) -> None:
+    """Window lengths that fit together: whole numbers of ``sample_freq``."""
+    if input % sample_freq:
+        raise InputError(
+            f"`input` ({format_duration(input)}) must be a whole number of `sample_freq` "
+            f"({format_duration(sample_freq)})."
+        )
+    for name, value in (("gap", gap), ("output", output)):
+        if value % sample_freq:
+            raise InputError(
+                f"`{name}` ({format_duration(value)}) must be a whole number of `sample_freq` "
+                f"({format_duration(sample_freq)}) so that windows stay aligned."
+            )
+
+
+def estimator_params(estimator: str, params: Mapping[str, object]) -> None:
+    from wattcast.models.estimator_params import check_params
+
+    check_params(estimator, params)
+
+
+def scheduler(address: str | None) -> None:
+    if address is None:
+        return
+    if address.startswith("local:"):
+        count = address.split(":", 1)[1]
+        if not count.isdigit() or int(count) < 1:
+            raise InputError(f"`scheduler` local:N needs a worker count N. Got {address!r}.")
+    elif not address.startswith(("tcp://", "tls://", "ws://", "wss://")):
+        raise InputError(f"`scheduler` must be tcp://HOST:PORT or local:N. Got {address!r}.")
+
+
+def train_on(texts: tuple[str, ...]) -> None:
+    from wattcast.evaluation.subsets import parse_subset
+
+    for text in texts:
+        if parse_subset(text).kind == "hours":
+            raise InputError(f"`train_on` takes day types and dates, not hours. Got {text!r}.")
+
+
+def weather_without_provider(given: list[str]) -> None:
+    if given:
+        raise InputError(
+            f"[weather] sets {given[0]} but no provider; set [weather] provider "
+            "(--weather) to open-meteo, ghcnd or file."
+        )
+
+
+def url(address: str | None, name: str) -> None:
+    if address is not None and not address.startswith(("http://", "https://")):
+        raise InputError(f"{name} must be an http:// or https:// URL. Got {address!r}.")

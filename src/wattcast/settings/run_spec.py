@@ -1,0 +1,211 @@
+"""The run specification: everything a job is made with, in one frozen object.
+
+A :class:`RunSpec` is read from a TOML site file (:meth:`RunSpec.from_toml`),
+from command-line flags (:meth:`RunSpec.with_flags`), from the settings of a
+stored run (:meth:`RunSpec.from_settings`) or made in Python from its sections,
+and written back with one function (:meth:`RunSpec.to_settings`). All of them go
+through the options' one converter (:mod:`wattcast.settings.values`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import hashlib
+import json
+import tomllib
+import typing
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from wattcast.errors import InputError, require_file
+from wattcast.settings.sections import (
+    AlertsSection,
+    BacktestSection,
+    DataSection,
+    ExtrasSection,
+    ModelSection,
+    Section,
+    StoreSection,
+    WeatherSection,
+    shown,
+)
+from wattcast.settings.values import Bad, Field, fields_of
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """Everything a job is made with: one section per TOML table.
+
+    Parameters
+    ----------
+    data, extras, model, weather, store, alerts, backtest : the sections; each
+        defaults to its options' defaults.
+    """
+
+    data: DataSection = field(default_factory=DataSection)
+    extras: ExtrasSection = field(default_factory=ExtrasSection)
+    model: ModelSection = field(default_factory=ModelSection)
+    weather: WeatherSection = field(default_factory=WeatherSection)
+    store: StoreSection = field(default_factory=StoreSection)
+    alerts: AlertsSection = field(default_factory=AlertsSection)
+    backtest: BacktestSection = field(default_factory=BacktestSection)
+
+    @classmethod
+    def from_toml(cls, path: str | Path) -> RunSpec:
+        """Read a site file; relative paths are taken from the file's folder."""
+        path = Path(path)
+        require_file(path, "configuration file")
+        data = path.read_bytes()
+        try:
+            # Notepad and other Windows editors start UTF-8 files with a byte-order mark.
+            raw = tomllib.loads(data.decode("utf-8-sig"))
+        except UnicodeDecodeError as exc:
+            line = data[: exc.start].count(b"\n") + 1
+            raise InputError(
+                f"{path}, line {line}: not UTF-8 text (byte {data[exc.start]:#04x}); "
+                "save the settings file as UTF-8."
+            ) from None
+        except tomllib.TOMLDecodeError as exc:
+            raise InputError(f"{path}: not valid TOML ({exc}).") from None
+        return _read(cls, raw, path.resolve().parent, f"{path}: ")
+
+    @classmethod
+    def from_settings(cls, settings: Mapping[str, Any]) -> RunSpec:
+        """The specification a stored run was made with (see :meth:`to_settings`)."""
+        return _read(cls, settings, None, "stored run settings: ")
+
+    def with_flags(self, flags: Mapping[str, object]) -> RunSpec:
+        """This specification with the options given on the command line.
+
+        ``flags`` maps ``table.key`` (``alerts.email.host``) to the raw flag value;
+        ``None`` (not given) and an empty list (a repeatable flag not given) are skipped.
+        """
+        changes: dict[str, dict[str, object]] = {}
+        for table, key, option in options():
+            raw = flags.get(f"{table}.{key}")
+            if raw is None or (option.many and not raw):
+                continue
+            try:
+                changes.setdefault(table, {})[key] = option.convert(raw, Path.cwd())
+            except Bad as exc:
+                flag = option.setting.flag_name(key) or key
+                raise InputError(f"`--{flag}` must be {exc}. Got {shown(raw)}.") from None
+        return _updated(self, "", changes)
+
+    def to_settings(self) -> dict[str, Any]:
+        """Every option as plain JSON values; :meth:`from_settings` reads it back."""
+        out: dict[str, Any] = {}
+        for table, key, option in options():
+            node: Any = self
+            target = out
+            for part in table.split("."):
+                node = getattr(node, part)
+                target = target.setdefault(part, {})
+            target[key] = option.dump(getattr(node, key))
+        return out
+
+    def digest(self, *sections: str) -> str:
+        """A short fingerprint of the settings (of ``sections`` only, when given)."""
+        settings = self.to_settings()
+        chosen = {s: settings[s] for s in sections} if sections else settings
+        text = json.dumps(chosen, sort_keys=True, default=str)
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+    def thresholds(self) -> Any:
+        """The :class:`~wattcast.evaluation.events.Thresholds` of the [alerts] settings."""
+        import pandas as pd
+
+        from wattcast.evaluation.events import Thresholds
+
+        a = self.alerts
+        return Thresholds(pd.Timedelta(a.min_duration), a.min_energy, pd.Timedelta(a.join_gap))
+
+
+@functools.cache
+def subsections(node_type: type) -> dict[str, type]:
+    """The tables inside a section (or the specification's sections), by name."""
+    hints = typing.get_type_hints(node_type)
+    return {
+        f.name: hints[f.name]
+        for f in dataclasses.fields(node_type)
+        if isinstance(hints[f.name], type) and issubclass(hints[f.name], Section)
+    }
+
+
+def options() -> Iterator[tuple[str, str, Field]]:
+    """Every option: (its table, as ``alerts.email``; its key; its :class:`Field`)."""
+    for name, section_type in subsections(RunSpec).items():
+        yield from _options_of(section_type, name)
+
+
+def _options_of(section_type: type, table: str) -> Iterator[tuple[str, str, Field]]:
+    for key, option in fields_of(section_type).items():
+        yield table, key, option
+    for name, sub in subsections(section_type).items():
+        yield from _options_of(sub, f"{table}.{name}")
+
+
+def _read(node_type: type, given: Mapping[str, Any], base: Path | None, origin: str) -> Any:
+    """A section (or the specification) from a table of raw values."""
+    table = getattr(node_type, "table", "")
+    options, tables = fields_of(node_type), subsections(node_type)
+    renamed = {old: key for key, o in options.items() for old in o.setting.legacy}
+    values: dict[str, object] = {}
+    for raw_key, raw in given.items():
+        key = renamed.get(raw_key, raw_key)
+        if key in tables:
+            if not isinstance(raw, Mapping):
+                inner = f"{table}.{key}" if table else key
+                raise InputError(f"{origin}[{inner}] must be a table of settings.")
+            values[key] = _read(tables[key], raw, base, origin)
+        elif key in options and table:
+            if raw is not None:
+                values[key] = _converted(options[key], raw, base, f"{origin}[{table}] {key}")
+        else:
+            raise InputError(_unknown(origin, table, raw_key, [*options, *tables]))
+    try:
+        return node_type(**values)
+    except InputError as exc:
+        if str(exc).startswith(origin):
+            raise
+        raise InputError(f"{origin}{exc}") from None
+
+
+def _converted(option: Field, raw: object, base: Path | None, where: str) -> object:
+    try:
+        return option.convert(raw, base)
+    except Bad as exc:
+        raise InputError(f"{where} must be {exc}. Got {shown(raw)}.") from None
+
+
+def _unknown(origin: str, table: str, key: str, known: list[str]) -> str:
+    if not table:
+        return f"{origin}unknown section [{key}]; expected one of {', '.join(known)}."
+    return f"{origin}unknown key [{table}] {key}; expected one of {', '.join(known)}."
+
+
+def _updated(node: Any, table: str, changes: Mapping[str, dict[str, object]]) -> Any:
+    """``node`` with the changed options of its table and of the tables inside it."""
+    own = dict(changes.get(table, {}))
+    for name in subsections(type(node)):
+        child = getattr(node, name)
+        new = _updated(child, f"{table}.{name}" if table else name, changes)
+        if new is not child:
+            own[name] = new
+    return dataclasses.replace(node, **own) if own else node
+
+
+def default_of(table: str, key: str) -> object:
+    """An option's default as it is written in settings (JSON)."""
+    value: Any = _default_settings()
+    for part in [*table.split("."), key]:
+        value = value[part]
+    return json.loads(json.dumps(value))
+
+
+@functools.cache
+def _default_settings() -> dict[str, Any]:
+    return RunSpec().to_settings()

@@ -1,0 +1,405 @@
+"""The settings, one frozen section per TOML table; each field is one option.
+
+A field is declared once: ``key: Annotated[type, Setting(help, ...)] = default``.
+Its type and :class:`~wattcast.settings.values.Setting` say how its value is read
+from TOML, a flag, a stored run or a keyword argument; a section converts and
+checks its values when it is made, so ``ModelSection(input="7D")`` and
+``ModelSection(input=timedelta(days=7))`` are the same section, and
+``ModelSection(trees=0)`` is refused with the message the site file would get.
+The engine takes these sections as they are.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import os
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated, Any, ClassVar, Literal
+
+from wattcast.errors import InputError
+from wattcast.settings import checks
+from wattcast.settings.values import Bad, Setting, fields_of
+from wattcast.timezones import is_zone
+
+Aggregation = Literal["mean", "sum", "min", "max", "median"]
+Estimator = Literal["profile-forest", "profile-extra-trees", "random-forest", "extra-trees"]
+IntervalMethod = Literal["conformal", "quantile", "tree-std"]
+Method = Literal["auto", "forest", "persistence", "last_week", "blend"]
+Backend = Literal["auto", "threading", "loky", "dask"]
+BACKENDS: tuple[str, ...] = typing.get_args(Backend)
+ESTIMATORS: tuple[str, ...] = typing.get_args(Estimator)
+
+
+def _cores(n: int) -> bool:
+    """joblib's ``n_jobs``: a positive number of cores, -1 for all, -2 for all but one..."""
+    return n != 0 and n >= -(os.cpu_count() or 1)
+
+
+class SettingError(InputError):
+    """A value an option does not take; the message names its table and key."""
+
+
+class Section:
+    """Converts and checks the fields of a frozen section dataclass when it is made."""
+
+    table: ClassVar[str]
+
+    def __post_init__(self) -> None:
+        for key, option in fields_of(type(self)).items():
+            raw = getattr(self, key)
+            try:
+                value = option.convert(raw)
+            except Bad as exc:
+                raise SettingError(
+                    f"[{self.table}] {key} must be {exc}. Got {shown(raw)}."
+                ) from None
+            object.__setattr__(self, key, value)
+        self.check()
+
+    def check(self) -> None:
+        """Checks that tie this section's options together."""
+
+
+def shown(raw: object) -> str:
+    """A raw value as a message shows it (a single-item flag list as its item)."""
+    if isinstance(raw, list | tuple) and len(raw) == 1:
+        raw = raw[0]
+    return repr(raw)
+
+
+def _days(n: int) -> dt.timedelta:
+    return dt.timedelta(days=n)
+
+
+@dataclass(frozen=True)
+class DataSection(Section):
+    """[data]: where the readings come from and how to read them."""
+
+    table: ClassVar[str] = "data"
+    source: Annotated[Path | None, Setting(
+        "Meter readings: a CSV or Parquet file (wide or long) or a folder of Parquet "
+        "partitions (long).", flag="",
+    )] = None  # fmt: skip
+    tz: Annotated[str | None, Setting(
+        "Zone of the site; naive timestamps are its local times.", check=is_zone,
+        expected="a time zone name such as 'America/New_York'",
+    )] = None  # fmt: skip
+    meters: Annotated[tuple[str, ...], Setting(
+        "Meters to forecast (comma-separated or repeated); default all.",
+        expected="a list of meter names", commas=True,
+    )] = ()  # fmt: skip
+    units: Annotated[dict[str, Literal["kW", "kWh"]], Setting(
+        "Unit of a meter, METER=kW (power) or kWh (energy per reading); default from the "
+        "name ('(kWh)').", expected="a table of meter = 'kW' or 'kWh'",
+    )] = field(default_factory=dict)  # fmt: skip
+    zones: Annotated[Path | None, Setting(
+        "CSV with columns meter,zone: each meter's own zone (default: tz for all).",
+    )] = None  # fmt: skip
+    encoding: Annotated[str, Setting(
+        "Text encoding of CSV files; auto tries UTF-8, then Windows-1252.",
+        expected="an encoding name such as 'utf-8' or 'cp1252'",
+    )] = "auto"  # fmt: skip
+    timestamp_column: Annotated[str | None, Setting("Timestamp column of a long table.")] = None
+    meter_column: Annotated[str | None, Setting(
+        "Meter-name column of a long table (then the file is read as long).",
+    )] = None  # fmt: skip
+    value_column: Annotated[str | None, Setting(
+        "Reading column of a long table (then the file is read as long).",
+    )] = None  # fmt: skip
+
+
+@dataclass(frozen=True)
+class ExtrasSection(Section):
+    """[extras]: features known in advance for the forecast period."""
+
+    table: ClassVar[str] = "extras"
+    common: Annotated[tuple[Path, ...], Setting(
+        "Tables of extra features for every meter (temperature, closed-day flags).",
+        flag="extras",
+    )] = ()  # fmt: skip
+    meter_extras: Annotated[dict[str, tuple[Path, ...]], Setting(
+        "Extra features of one meter, METER=FILE.", legacy=("meters",),
+        expected="a table of meter = [paths]",
+    )] = field(default_factory=dict)  # fmt: skip
+    calendars: Annotated[tuple[Path, ...], Setting(
+        "iCalendar files of closed days (no school, shutdowns).", aliases=("calendar",),
+        expected="a list of .ics paths",
+    )] = ()  # fmt: skip
+    half_days: Annotated[tuple[Path, ...], Setting(
+        "iCalendar files of half days (early closing): a feature of their own.",
+        expected="a list of .ics paths",
+    )] = ()  # fmt: skip
+    holidays: Annotated[str | None, Setting(
+        "Public holidays of a country (and subdivision), e.g. US or US-MA.",
+        expected="a country code such as 'US' or 'US-MA'",
+    )] = None  # fmt: skip
+    closed_flags: Annotated[tuple[str, ...], Setting(
+        "Extras columns that mark closed days, e.g. noschool.", aliases=("closed-flag",),
+        expected="a list of extras column names", commas=True,
+    )] = ()  # fmt: skip
+
+
+@dataclass(frozen=True)
+class ModelSection(Section):
+    """[model]: training windows, the estimator, its band, and the cores it uses.
+
+    A training window is ``input`` of history aggregated per ``sample_freq``, then
+    ``gap`` that is not used, then the ``output`` period that is forecast; windows
+    advance by ``output``.
+    """
+
+    table: ClassVar[str] = "model"
+    input: Annotated[dt.timedelta, Setting("History per training window.")] = _days(28)
+    gap: Annotated[dt.timedelta, Setting(
+        "From the end of the data to the forecast period.", ge=0,
+    )] = _days(1)  # fmt: skip
+    output: Annotated[dt.timedelta, Setting("Length of the forecast period.")] = _days(1)
+    sample_freq: Annotated[dt.timedelta, Setting("History aggregated per this.")] = _days(1)
+    agg: Annotated[Aggregation, Setting("How history is aggregated.")] = "mean"
+    time_attrs: Annotated[tuple[str, ...], Setting(
+        "Calendar attributes of the target period (pandas Timestamp attributes).",
+        expected="a list of attribute names", commas=True,
+    )] = ("day_of_week", "day_of_year")  # fmt: skip
+    max_gap: Annotated[dt.timedelta, Setting(
+        "Gaps up to this are filled; windows touching longer ones are not trained on.",
+    )] = dt.timedelta(hours=2)  # fmt: skip
+    train_on: Annotated[tuple[str, ...], Setting(
+        "Train only on these days (weekdays, weekends, workdays, closed, date ranges).",
+        expected="a list of day types or date ranges", commas=True,
+    )] = ()  # fmt: skip
+    estimator: Annotated[Estimator, Setting("Forest type per meter.")] = "profile-forest"
+    trees: Annotated[int, Setting("Trees per forest.", ge=1)] = 100
+    params: Annotated[dict[str, object], Setting(
+        "Estimator parameter NAME=VALUE, e.g. min_samples_leaf=3.", aliases=("param",),
+        expected="a table of parameter = value",
+    )] = field(default_factory=dict)  # fmt: skip
+    seed: Annotated[int, Setting(
+        "Random seed: the same seed gives the same forecasts.", ge=0,
+    )] = 0  # fmt: skip
+    confidence: Annotated[float, Setting("Confidence of the band.", gt=0.0, lt=1.0)] = 0.95
+    interval: Annotated[IntervalMethod, Setting("How the band is made.")] = "conformal"
+    scale_targets: Annotated[bool, Setting(
+        "Train on profiles relative to the recent level.",
+    )] = False  # fmt: skip
+    method: Annotated[Method, Setting(
+        "How each meter is forecast: auto picks the forest or a baseline by recent errors.",
+    )] = "auto"  # fmt: skip
+    recency_half_life: Annotated[dt.timedelta | None, Setting(
+        "Weight windows by age with this half-life (default: equal weights).",
+    )] = None  # fmt: skip
+    n_jobs: Annotated[int, Setting(
+        "Cores used in total (-1: all).", check=_cores,
+        expected="a positive number of cores, or -1 for all cores (-2: all but one)",
+    )] = 1  # fmt: skip
+    backend: Annotated[Backend, Setting(
+        "threading, loky (processes), dask, or auto: threads, processes beyond 4 cores for "
+        "16 meters per core or more.",
+    )] = "auto"  # fmt: skip
+    scheduler: Annotated[str | None, Setting(
+        "Train on a Dask cluster: tcp://HOST:PORT, or local:N worker processes.",
+        expected="tcp://HOST:PORT or local:N",
+    )] = None  # fmt: skip
+    batch_meters: Annotated[int | None, Setting(
+        "Meters read and trained at once (default: 100, or 25 per training core if more).",
+        ge=1,
+    )] = None  # fmt: skip
+
+    def check(self) -> None:
+        checks.window(self.input, self.gap, self.output, self.sample_freq)
+        checks.estimator_params(self.estimator, self.params)
+        checks.scheduler(self.scheduler)
+        checks.train_on(self.train_on)
+
+
+@dataclass(frozen=True)
+class WeatherSection(Section):
+    """[weather]: the weather of the forecast period, fetched each night, with a fallback."""
+
+    table: ClassVar[str] = "weather"
+    provider: Annotated[Literal["open-meteo", "ghcnd", "file"] | None, Setting(
+        "Where weather comes from: open-meteo, ghcnd (a NOAA station file) or file.",
+        flag="weather",
+    )] = None  # fmt: skip
+    latitude: Annotated[float | None, Setting(
+        "The site's latitude (open-meteo).", ge=-90.0, le=90.0,
+    )] = None  # fmt: skip
+    longitude: Annotated[float | None, Setting(
+        "The site's longitude (open-meteo).", ge=-180.0, le=180.0,
+    )] = None  # fmt: skip
+    url: Annotated[str | None, Setting(
+        "Base URL of a self-hosted Open-Meteo (default: the public service).",
+        flag="weather-url", expected="a URL such as http://localhost:8080",
+    )] = None  # fmt: skip
+    variables: Annotated[tuple[str, ...], Setting(
+        "Weather variables, as features (temperature: the daily mean, or hourly).",
+        flag="weather-variables", expected="a list of variable names", commas=True,
+    )] = ("temperature",)  # fmt: skip
+    path: Annotated[Path | None, Setting(
+        "The NOAA GHCN-Daily CSV (ghcnd) or weather table (file).", flag="weather-path",
+    )] = None  # fmt: skip
+    units: Annotated[Literal["F", "C"], Setting(
+        "Temperature units of a GHCN-Daily file (read as °C).", flag="weather-units",
+    )] = "F"  # fmt: skip
+    station: Annotated[str | None, Setting(
+        "The station of a GHCN-Daily file with several.", flag="weather-station",
+    )] = None  # fmt: skip
+    fallback: Annotated[Literal["climatology", "drop", "fail"], Setting(
+        "When the forecast period's weather is missing: climatology, drop or fail.",
+        flag="weather-fallback",
+    )] = "climatology"  # fmt: skip
+    timeout: Annotated[dt.timedelta, Setting(
+        "Time to wait for the weather service.", flag="weather-timeout",
+    )] = dt.timedelta(seconds=20)  # fmt: skip
+
+    def check(self) -> None:
+        if self.provider is None:
+            given = [f.name for f in dataclasses.fields(self) if getattr(self, f.name) != f.default]
+            checks.weather_without_provider(given)
+            return
+        checks.url(self.url, "[weather] url")
+        needs = {"open-meteo": ("latitude", "longitude"), "ghcnd": ("path",), "file": ("path",)}
+        for key in needs[self.provider]:
+            if getattr(self, key) is None:
+                flag = "weather-path" if key == "path" else key
+                raise InputError(
+                    f"[weather] provider {self.provider!r} needs [weather] {key} (--{flag})."
+                )
+
+
+@dataclass(frozen=True)
+class StoreSection(Section):
+    """[store]: where runs are recorded, and what makes a run fail."""
+
+    table: ClassVar[str] = "store"
+    path: Annotated[Path | None, Setting(
+        "SQLite store of runs, forecasts, actuals and events.", flag="store",
+    )] = None  # fmt: skip
+    on_error: Annotated[Literal["skip", "fail"], Setting(
+        "skip: record a failing meter and go on; fail: stop at the first.",
+    )] = "skip"  # fmt: skip
+    max_failed_share: Annotated[float, Setting(
+        "Exit code 1 when more than this share of the meters fails.", ge=0.0, le=1.0,
+    )] = 0.2  # fmt: skip
+    keep: Annotated[dt.timedelta | None, Setting(
+        "Delete superseded forecasts and rows older than this, e.g. 400D.",
+    )] = None  # fmt: skip
+
+
+@dataclass(frozen=True)
+class EmailSection(Section):
+    """[alerts.email]: the nightly digest by e-mail."""
+
+    table: ClassVar[str] = "alerts.email"
+    host: Annotated[str | None, Setting(
+        "SMTP server of the digest.", flag="email-host", expected="a host name",
+    )] = None  # fmt: skip
+    port: Annotated[int, Setting("Its port.", flag="email-port", ge=1)] = 25
+    sender: Annotated[str | None, Setting(
+        "From address.", flag="email-sender", expected="an address",
+    )] = None  # fmt: skip
+    to: Annotated[tuple[str, ...], Setting(
+        "Recipients.", flag="email-to", expected="a list of addresses", commas=True,
+    )] = ()  # fmt: skip
+    username: Annotated[str | None, Setting(
+        "SMTP login, when the server asks for one.", flag="email-username",
+    )] = None  # fmt: skip
+    password_env: Annotated[str | None, Setting(
+        "Environment variable that holds the SMTP password.", flag="email-password-env",
+        expected="the name of an environment variable",
+    )] = None  # fmt: skip
+    starttls: Annotated[bool, Setting(
+        "Upgrade the connection with STARTTLS.", flag="email-starttls",
+    )] = False  # fmt: skip
+
+    def check(self) -> None:
+        """Delivery settings that cannot work are refused before the night, not after it."""
+        if self.host or self.sender or self.to:
+            for key in ("host", "sender", "to"):
+                if not getattr(self, key):
+                    raise InputError(
+                        f"[alerts.email] needs {key} (--email-{key}) to send the digest."
+                    )
+
+
+@dataclass(frozen=True)
+class WebhookSection(Section):
+    """[alerts.webhook]: new events POSTed as JSON (Slack and Teams show its text)."""
+
+    table: ClassVar[str] = "alerts.webhook"
+    url: Annotated[str | None, Setting(
+        "Where new events are POSTed.", flag="webhook-url", expected="a URL",
+    )] = None  # fmt: skip
+
+    def check(self) -> None:
+        checks.url(self.url, "[alerts.webhook] url")
+
+
+@dataclass(frozen=True)
+class AlertsSection(Section):
+    """[alerts]: which flagged readings make an event, what energy costs, who hears of it."""
+
+    table: ClassVar[str] = "alerts"
+    min_duration: Annotated[dt.timedelta, Setting(
+        "An event lasts at least this long to be alerted.", ge=0,
+    )] = dt.timedelta(minutes=30)  # fmt: skip
+    min_energy: Annotated[float, Setting(
+        "An event has at least this many kWh above the band to be alerted.", ge=0.0,
+    )] = 5.0  # fmt: skip
+    join_gap: Annotated[dt.timedelta, Setting(
+        "Flagged readings this close are one event.", ge=0,
+    )] = dt.timedelta(minutes=30)  # fmt: skip
+    tariff: Annotated[float | None, Setting(
+        "Price per kWh, for the cost of events.", ge=0.0,
+    )] = None  # fmt: skip
+    currency: Annotated[str, Setting("Currency sign shown with costs.")] = "$"
+    expected: Annotated[tuple[Path, ...], Setting(
+        "iCalendar files of scheduled use (bookings): events during them are expected.",
+        expected="a list of .ics paths",
+    )] = ()  # fmt: skip
+    meter_expected: Annotated[dict[str, tuple[Path, ...]], Setting(
+        "Scheduled use of one meter, METER=FILE.ics.", expected="a table of meter = [paths]",
+    )] = field(default_factory=dict)  # fmt: skip
+    email: EmailSection = field(default_factory=EmailSection)
+    webhook: WebhookSection = field(default_factory=WebhookSection)
+
+
+@dataclass(frozen=True)
+class BacktestSection(Section):
+    """[backtest]: the rolling-origin backtest."""
+
+    table: ClassVar[str] = "backtest"
+    days: Annotated[int, Setting("Periods to backtest, the latest ones.", ge=1)] = 28
+    until: Annotated[dt.date | None, Setting(
+        "The last day backtested (default: the latest day of the data).",
+    )] = None  # fmt: skip
+    refit: Annotated[Literal["daily", "weekly"], Setting(
+        "How often the models are refit.",
+    )] = "daily"  # fmt: skip
+    hours: Annotated[tuple[str, ...], Setting(
+        "Also score these hours of the day, e.g. 07:00-15:00.",
+        expected="a list of hours such as '07:00-15:00'", commas=True,
+    )] = ()  # fmt: skip
+    day_types: Annotated[tuple[str, ...], Setting(
+        "Also score these days: weekdays, weekends, workdays, closed.",
+        expected="a list of weekdays, weekends, workdays or closed", commas=True,
+    )] = ()  # fmt: skip
+    dates: Annotated[tuple[str, ...], Setting(
+        "Also score these dates, e.g. 2017-02-20..2017-02-24.",
+        expected="a list of date ranges such as '2017-02-20..2017-02-24'", commas=True,
+    )] = ()  # fmt: skip
+    protocol: Annotated[Literal["observed", "nightly"], Setting(
+        "observed: extras as recorded; nightly: only what the night knew (weather forecast or "
+        "fallback, closures from calendars).",
+    )] = "observed"  # fmt: skip
+
+    def check(self) -> None:
+        self.subsets()
+
+    def subsets(self) -> list[Any]:
+        """The subsets scored besides the whole (:mod:`wattcast.evaluation.subsets`)."""
+        from wattcast.evaluation.subsets import parse_subset
+
+        return [parse_subset(text) for text in (*self.hours, *self.day_types, *self.dates)]

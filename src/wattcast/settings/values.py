@@ -1,0 +1,344 @@
+"""How a raw setting (TOML, a flag, a stored run, the Python API) becomes its value.
+
+Each option is a dataclass field annotated ``Annotated[type, Setting(...)]``. The
+type says how a raw value is read (:func:`convert`) and written back
+(:func:`dump`); :class:`Setting` adds its help, flag, bounds and, for the few
+values a type cannot describe (a time zone, a number of cores), a check. One
+converter serves every source, so a bad value gets the same message wherever it
+comes from. Nothing here imports pandas.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import types
+import typing
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from wattcast.durations import format_duration, parse_duration
+from wattcast.errors import InputError
+
+
+class Bad(ValueError):
+    """A raw value that an option does not take; the message says what it expects."""
+
+
+@dataclass(frozen=True)
+class Setting:
+    """What the type of an option does not say: its help, flag, bounds and checks.
+
+    Parameters
+    ----------
+    help : one sentence for ``--help``, ``init`` and the settings reference.
+    flag : the command-line flag without ``--``; default: the key with dashes;
+        ``""`` for an option with no flag.
+    aliases : older flags that still work.
+    legacy : older TOML keys that still work.
+    ge, le : inclusive bounds of a number (``ge=0`` lets a duration be zero).
+    gt, lt : exclusive bounds of a number.
+    expected : what the value must be, where the type alone says too little.
+    check : a test of the converted value, for what bounds cannot express.
+    commas : a list whose flag value may hold several comma-separated items.
+    """
+
+    help: str
+    flag: str | None = None
+    aliases: tuple[str, ...] = ()
+    legacy: tuple[str, ...] = ()
+    ge: float | None = None
+    le: float | None = None
+    gt: float | None = None
+    lt: float | None = None
+    expected: str | None = None
+    check: Callable[[Any], bool] | None = None
+    commas: bool = False
+
+    def flag_name(self, key: str) -> str | None:
+        """The flag of the option stored under ``key`` (``None``: no flag)."""
+        if self.flag == "":
+            return None
+        return self.flag or key.replace("_", "-")
+
+
+@dataclass(frozen=True)
+class Field:
+    """An option: its key, value type (``Annotated`` stripped) and :class:`Setting`."""
+
+    key: str
+    hint: Any
+    setting: Setting
+
+    @property
+    def many(self) -> bool:
+        """Whether its flag may be repeated (a list or a table)."""
+        return _origin(_required(self.hint)) in (tuple, dict)
+
+    @property
+    def switch(self) -> bool:
+        return _required(self.hint) is bool
+
+    def convert(self, raw: object, base: Path | None = None) -> Any:
+        """``raw`` as this option's value; paths are taken from ``base`` when relative.
+
+        An empty text leaves an optional option unset: TOML has no ``null``, and
+        ``wattcast init`` writes ``""`` for options without a default.
+        """
+        if raw is None or (raw == "" and _optional(self.hint)):
+            if _optional(self.hint):
+                return None
+            raise Bad(self.expected())
+        return _convert(raw, _required(self.hint), self.setting, base)
+
+    def dump(self, value: object) -> object:
+        """``value`` as plain JSON, which :meth:`convert` reads back."""
+        return None if value is None else _dump(value, _required(self.hint))
+
+    def expected(self) -> str:
+        return self.setting.expected or _expected(_required(self.hint), self.setting)
+
+
+@functools.cache
+def fields_of(section_type: type) -> dict[str, Field]:
+    """The options of a section class, by key (subsections excluded)."""
+    hints = typing.get_type_hints(section_type, include_extras=True)
+    out = {}
+    for key, hint in hints.items():
+        if typing.get_origin(hint) is typing.Annotated:
+            base, *meta = typing.get_args(hint)
+            setting = next(m for m in meta if isinstance(m, Setting))
+            out[key] = Field(key, base, setting)
+    return out
+
+
+# -- types ---------------------------------------------------------------------
+def _origin(hint: Any) -> Any:
+    return typing.get_origin(hint) or hint
+
+
+def _optional(hint: Any) -> bool:
+    union = isinstance(hint, types.UnionType) or typing.get_origin(hint) is typing.Union
+    return union and type(None) in typing.get_args(hint)
+
+
+def _required(hint: Any) -> Any:
+    """``X`` of ``X | None``."""
+    if _optional(hint):
+        (inner,) = (arg for arg in typing.get_args(hint) if arg is not type(None))
+        return inner
+    return hint
+
+
+def _convert(raw: object, hint: Any, setting: Setting, base: Path | None) -> Any:
+    origin = _origin(hint)
+    if origin is tuple:
+        value: Any = _many(raw, typing.get_args(hint)[0], setting, base)
+    elif origin is dict:
+        value = _table(raw, typing.get_args(hint)[1], setting, base)
+    else:
+        value = _READERS[origin](raw, hint, setting, base)
+    if setting.check is not None and not setting.check(value):
+        raise Bad(setting.expected or _expected(hint, setting))
+    return value
+
+
+def _many(raw: object, item: Any, setting: Setting, base: Path | None) -> tuple[Any, ...]:
+    if isinstance(raw, str | Path):
+        raw = [raw]
+    if not isinstance(raw, list | tuple):
+        raise Bad(_expected(tuple[item, ...], setting))
+    items: list[object] = []
+    for entry in raw:
+        if setting.commas and isinstance(entry, str):
+            items.extend(part.strip() for part in entry.split(",") if part.strip())
+        else:
+            items.append(entry)
+    plain = Setting(help="")
+    try:
+        return tuple(_convert(entry, item, plain, base) for entry in items)
+    except Bad:
+        raise Bad(setting.expected or _expected(tuple[item, ...], setting)) from None
+
+
+def _table(raw: object, value_hint: Any, setting: Setting, base: Path | None) -> dict[str, Any]:
+    expected = setting.expected or "a table of NAME = value"
+    if isinstance(raw, list | tuple):  # from the command line: NAME=VALUE items
+        raw = dict(_pair(item, expected) for item in raw)
+    if not isinstance(raw, Mapping):
+        raise Bad(expected)
+    plain = Setting(help="")
+    out = {}
+    for name, value in raw.items():
+        try:
+            if value_hint is object:
+                out[str(name)] = _scalar(value)
+            else:
+                out[str(name)] = _convert(value, value_hint, plain, base)
+        except Bad:
+            raise Bad(expected) from None
+    return out
+
+
+def _pair(item: object, expected: str) -> tuple[str, object]:
+    name, sep, value = str(item).partition("=")
+    if not sep or not name.strip():
+        raise Bad(expected)
+    return name.strip(), value
+
+
+def _scalar(value: object) -> object:
+    """A free parameter: TOML gives it typed; text from a flag becomes a number if it is one."""
+    if isinstance(value, bool | int | float) or value is None:
+        return value
+    if not isinstance(value, str):
+        raise Bad("a number, true, false or a text")
+    if value.lower() in ("none", "null"):
+        return None
+    if value.lower() in ("true", "false"):
+        return value.lower() == "true"
+    for kind in (int, float):
+        try:
+            return kind(value)
+        except ValueError:
+            continue
+    return value
+
+
+def _text(raw: object, hint: Any, setting: Setting, base: Path | None) -> str:
+    if not isinstance(raw, str):
+        raise Bad(setting.expected or "a text")
+    return raw
+
+
+def _choice(raw: object, hint: Any, setting: Setting, base: Path | None) -> str:
+    if raw not in typing.get_args(hint):
+        raise Bad(_expected(hint, setting))
+    return raw  # type: ignore[return-value]
+
+
+def _integer(raw: object, hint: Any, setting: Setting, base: Path | None) -> int:
+    value: int | None = None
+    if isinstance(raw, int) and not isinstance(raw, bool):
+        value = raw
+    elif isinstance(raw, str):
+        try:
+            value = int(raw.strip())
+        except ValueError:
+            value = None
+    if value is None or not _within(value, setting):
+        raise Bad(setting.expected or _expected(int, setting))
+    return value
+
+
+def _number(raw: object, hint: Any, setting: Setting, base: Path | None) -> float:
+    if isinstance(raw, str):
+        try:
+            raw = float(raw)
+        except ValueError:
+            raise Bad(_expected(float, setting)) from None
+    ok = not isinstance(raw, bool) and isinstance(raw, int | float) and raw == raw
+    if not ok or not _within(raw, setting):  # type: ignore[arg-type]
+        raise Bad(_expected(float, setting))
+    return float(raw)  # type: ignore[arg-type]
+
+
+def _within(value: float, s: Setting) -> bool:
+    return (
+        (s.ge is None or value >= s.ge)
+        and (s.gt is None or value > s.gt)
+        and (s.le is None or value <= s.le)
+        and (s.lt is None or value < s.lt)
+    )
+
+
+def _switch(raw: object, hint: Any, setting: Setting, base: Path | None) -> bool:
+    if not isinstance(raw, bool):
+        raise Bad("true or false")
+    return raw
+
+
+def _duration(raw: object, hint: Any, setting: Setting, base: Path | None) -> dt.timedelta:
+    try:
+        return parse_duration(raw, "value", zero_ok=setting.ge == 0)
+    except InputError:
+        raise Bad(_expected(dt.timedelta, setting)) from None
+
+
+def _day(raw: object, hint: Any, setting: Setting, base: Path | None) -> dt.date:
+    if isinstance(raw, dt.datetime):
+        raise Bad(_expected(dt.date, setting))
+    if isinstance(raw, dt.date):  # a TOML date
+        return raw
+    try:
+        return dt.date.fromisoformat(str(raw).strip())
+    except ValueError:
+        raise Bad(_expected(dt.date, setting)) from None
+
+
+def _path(raw: object, hint: Any, setting: Setting, base: Path | None) -> Path:
+    if not isinstance(raw, str | Path) or not str(raw).strip():
+        raise Bad("a path")
+    path = Path(raw).expanduser()
+    return path if path.is_absolute() or base is None else base / path
+
+
+_READERS: dict[Any, Callable[[object, Any, Setting, Path | None], Any]] = {
+    str: _text, Literal: _choice, int: _integer, float: _number, bool: _switch,
+    dt.timedelta: _duration, dt.date: _day, Path: _path,
+}  # fmt: skip
+
+
+def _expected(hint: Any, setting: Setting) -> str:
+    """What a value of ``hint`` within ``setting``'s bounds looks like, in words."""
+    origin = _origin(hint)
+    if origin is Literal:
+        return "one of " + ", ".join(typing.get_args(hint))
+    if origin is tuple:
+        return "a list of " + _plural(typing.get_args(hint)[0])
+    if hint is int:
+        return f"an integer of at least {setting.ge:g}" if setting.ge is not None else "an integer"
+    if hint is float:
+        return _number_words(setting)
+    if hint is dt.timedelta:
+        zero = " (zero allowed)" if setting.ge == 0 else ""
+        return f"a duration such as '28D', '1h' or '15min'{zero}"
+    words = {str: "a text", bool: "true or false", dt.date: "a date such as '2019-11-30'",
+             Path: "a path"}  # fmt: skip
+    return words.get(hint, "a value")
+
+
+def _plural(item: Any) -> str:
+    words = {Path: "paths", str: "texts", dt.date: "dates"}
+    return words.get(item, "values")
+
+
+def _number_words(s: Setting) -> str:
+    if s.gt is not None and s.lt is not None:
+        return f"a number strictly between {s.gt:g} and {s.lt:g}"
+    if s.ge is not None and s.le is not None:
+        return f"a number from {s.ge:g} to {s.le:g}"
+    if s.ge is not None:
+        return f"a number of at least {s.ge:g}"
+    return "a number"
+
+
+def _dump(value: object, hint: Any) -> object:
+    origin = _origin(hint)
+    if origin is tuple:
+        item = typing.get_args(hint)[0]
+        return [_dump(v, item) for v in value]  # type: ignore[attr-defined]
+    if origin is dict:
+        inner = typing.get_args(hint)[1]
+        if inner is object:
+            return dict(value)  # type: ignore[call-overload]
+        return {k: _dump(v, inner) for k, v in value.items()}  # type: ignore[attr-defined]
+    if hint is dt.timedelta:
+        return format_duration(value)  # type: ignore[arg-type]
+    if hint is dt.date:
+        return value.isoformat()  # type: ignore[attr-defined]
+    if hint is Path:
+        return str(Path(value).absolute())  # type: ignore[arg-type]
+    return value
