@@ -16,12 +16,12 @@ import pandas as pd
 import pytest
 from conftest import synthetic_wide, write_site
 
+from wattcast.epoch import from_epoch
 from wattcast.errors import InputError
 from wattcast.spec import RunSpec
 from wattcast.store import lock
 from wattcast.store.lock import StoreBusyError, store_lock
 from wattcast.store.store import ForecastStore
-from wattcast.store.times import from_epoch
 from wattcast.workflows.pipeline import replay, run_job
 
 

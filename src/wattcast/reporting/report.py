@@ -21,14 +21,14 @@ import numpy as np
 import pandas as pd
 
 from wattcast import __version__
+from wattcast.epoch import from_epoch
 from wattcast.errors import InputError
 from wattcast.evaluation.metrics import g14_pass
-from wattcast.evaluation.savings import savings
+from wattcast.events.savings import savings
 from wattcast.reporting.listing import check_meter, event_rows
 from wattcast.reporting.svg import meter_chart
 from wattcast.spec import RunSpec
 from wattcast.store.store import ForecastStore
-from wattcast.store.times import from_epoch
 
 STYLE = """
 body { font-family: system-ui, sans-serif; margin: 24px; color: #222; max-width: 1100px; }

@@ -44,7 +44,7 @@ class StoreMigratedWarning(WattcastWarning):
 class Batch:
     """What one batch of meters adds to a run, written in one transaction.
 
-    Times are epoch seconds (see :mod:`wattcast.store.times`).
+    Times are epoch seconds (see :mod:`wattcast.epoch`).
     """
 
     meters: dict[str, tuple[str | None, str]]  # name -> (zone, unit)
@@ -406,7 +406,7 @@ class ForecastStore:
         self, provider: str, location: str, table: Any, kind: str, issued: str, fetched_utc: str
     ) -> None:
         """Keep fetched weather (``time`` then one column per variable; local wall times)."""
-        from wattcast.store.times import to_epoch
+        from wattcast.epoch import to_epoch
 
         times = to_epoch(table["time"])
         rows = [
@@ -425,7 +425,7 @@ class ForecastStore:
         (``exact``), or the latest fetched on or before it."""
         import pandas as pd
 
-        from wattcast.store.times import from_epoch, to_epoch
+        from wattcast.epoch import from_epoch, to_epoch
 
         low, high = (int(v) for v in to_epoch(pd.DatetimeIndex([first, last])))
         marks = ",".join("?" * len(variables))

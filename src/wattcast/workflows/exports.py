@@ -14,10 +14,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from wattcast.epoch import epoch_of, from_epoch
 from wattcast.errors import InputError
 from wattcast.spec import RunSpec
 from wattcast.store.store import ForecastStore
-from wattcast.store.times import epoch_of, from_epoch
 
 WHAT = ("forecasts", "actuals", "comparison", "anomalies", "runs")
 

@@ -28,15 +28,15 @@ import pandas as pd
 
 from wattcast.data.cleaning import trim_to_periods
 from wattcast.data.meter_frame import MeterFrame
+from wattcast.epoch import from_epoch, to_epoch
 from wattcast.errors import AllMetersFailedError, InputError, WattcastError
-from wattcast.evaluation.events import Thresholds, update_events
+from wattcast.events.detection import Thresholds, update_events
 from wattcast.models.fleet import Fleet
 from wattcast.models.forecast import COLUMNS
 from wattcast.models.methods import METHODS, RECENT
 from wattcast.spec import RunSpec
 from wattcast.store.lock import lock_file, store_lock
 from wattcast.store.store import Batch, ForecastStore, remove_store
-from wattcast.store.times import from_epoch, to_epoch
 from wattcast.timing import Timings
 from wattcast.workflows.cluster import cluster
 from wattcast.workflows.inputs import (
@@ -495,7 +495,7 @@ def _close_run(job: _Job, run_id: int | None) -> None:
 
         prune(job.store, job.spec.store.keep)
     if summary.command == "run":
-        from wattcast.delivery.deliver import channels, deliver
+        from wattcast.alerts.deliver import channels, deliver
 
         if channels(job.spec):
             summary.deliveries = deliver(job.store, job.spec, run_id)

@@ -15,10 +15,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from wattcast.evaluation.savings import event_cost
+from wattcast.epoch import format_epoch, from_epoch
+from wattcast.events.savings import event_cost
 from wattcast.reporting.listing import EVENT_COLUMNS
 from wattcast.store.store import ForecastStore
-from wattcast.store.times import format_epoch, from_epoch
 
 #: Meters listed in the forecast-against-actual table (the largest misses first).
 COMPARED = 20

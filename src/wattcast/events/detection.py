@@ -1,0 +1,163 @@
+"""Events: readings above the band, joined into stretches an energy manager can act on.
+
+A reading is *flagged* when the actual is above the upper band. Flagged readings
+no more than ``join_gap`` apart form one event, across midnight and across
+nightly runs (an event still open at the end of last night's actuals grows with
+tonight's). Energy of power meters (kW) integrates each reading over its
+interval (step rule); energy meters (kWh) are summed.
+
+Per event:
+
+* ``readings``: flagged readings in it;
+* ``peak_excess_kw``: the largest excess over the band, in kW (energy readings
+  are divided by the interval);
+* ``kwh_above_band``: energy above the upper band, the conservative savings;
+* ``kwh_above_forecast``: energy above the mean forecast over the same readings,
+  the potential savings.
+
+An event is alerted when it lasts at least ``min_duration`` and its
+``kwh_above_band`` reaches ``min_energy``; shorter or smaller ones stay stored
+as ``minor`` (flagged readings in charts, never listed or sent). Statuses of
+events are ``new``, ``alerted`` (sent in a digest), ``acked`` (reviewed by a
+person) and ``expected`` (during scheduled use).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+STATUSES = ("new", "alerted", "acked", "expected")
+#: The columns of an event everywhere: CLI, exports, report, digest and Python API.
+EVENT_FIELDS = ("id", "meter", "start", "end", "readings", "peak_excess_kw", "kwh_above_band",
+                "kwh_above_forecast", "cost", "status")  # fmt: skip
+HOUR = pd.Timedelta("1h")
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """When a stretch of flagged readings is an event worth alerting."""
+
+    min_duration: pd.Timedelta = pd.Timedelta("30min")
+    min_energy: float = 5.0  # kWh above the band
+    join_gap: pd.Timedelta = pd.Timedelta("30min")
+
+    def significant(self, duration: pd.Timedelta, kwh_above_band: float) -> bool:
+        return duration >= self.min_duration and kwh_above_band >= self.min_energy
+
+
+def unit_of(meter: str, units: Mapping[str, str] | None = None) -> str:
+    """``kW`` (power) or ``kWh`` (energy per reading) of ``meter``."""
+    if units and meter in units:
+        return units[meter]
+    return "kWh" if "(kwh)" in meter.lower() else "kW"
+
+
+def to_kwh(values: np.ndarray, unit: str, interval: pd.Timedelta) -> np.ndarray:
+    """Energy of each reading: power times the interval (step rule), or the energy itself."""
+    return values if unit == "kWh" else values * (interval / HOUR)
+
+
+def to_kw(values: np.ndarray, unit: str, interval: pd.Timedelta) -> np.ndarray:
+    """Power of each reading (energy readings spread over their interval)."""
+    return values / (interval / HOUR) if unit == "kWh" else values
+
+
+def update_events(
+    readings: pd.DataFrame,
+    previous: pd.DataFrame,
+    interval: pd.Timedelta,
+    units: Mapping[str, str],
+    thresholds: Thresholds,
+    expected: Mapping[str, list[tuple[int, int]]] | None = None,
+) -> pd.DataFrame:
+    """Events that ``readings`` start or extend.
+
+    Parameters
+    ----------
+    readings : newly recorded actuals beside their forecasts: ``meter, t, actual,
+        mean, upper`` (``t`` in epoch seconds).
+    previous : stored events of the same meters that may continue (``id, meter,
+        start, end, readings, peak_excess_kw, kwh_above_band, kwh_above_forecast,
+        status``).
+    expected : per meter, periods ``[start, end)`` of scheduled use: events that
+        overlap one are ``expected`` and never alerted.
+
+    Returns the new and changed events with the same columns (``id`` NaN for new).
+    """
+    step = int(interval.total_seconds())
+    gap = int(thresholds.join_gap.total_seconds())
+    out = []
+    flagged = readings[readings["actual"] > readings["upper"]]
+    for meter, group in flagged.groupby("meter", sort=True):
+        unit = units.get(str(meter), unit_of(str(meter)))
+        stretches = _stretches(group.sort_values("t"), step, gap, unit, interval)
+        earlier = previous[previous["meter"] == meter].sort_values("end")
+        last = earlier.iloc[-1].to_dict() if len(earlier) else None
+        for stretch in stretches:
+            if last is not None and stretch["start"] - last["end"] <= gap:
+                stretch = _joined(last, stretch)
+            last = stretch
+            stretch["meter"] = meter
+            periods = (expected or {}).get(str(meter), [])
+            stretch["status"] = _status(stretch, thresholds, periods)
+            out.append(stretch)
+    events = pd.DataFrame(out, columns=[f for f in EVENT_FIELDS if f != "cost"])
+    # one row per event: a stretch joined to an event keeps only its last version
+    keyed = events["id"].where(events["id"].notna(), -(events.index + 1))
+    return events[~keyed.duplicated(keep="last")].reset_index(drop=True)
+
+
+def _stretches(
+    group: pd.DataFrame, step: int, gap: int, unit: str, interval: pd.Timedelta
+) -> list[dict[str, object]]:
+    times = group["t"].to_numpy(dtype=np.int64)
+    excess = (group["actual"] - group["upper"]).to_numpy()
+    over_mean = np.maximum(group["actual"] - group["mean"], 0).to_numpy()
+    breaks = np.flatnonzero(times[1:] - (times[:-1] + step) > gap) + 1
+    out = []
+    for part in np.split(np.arange(len(times)), breaks):
+        out.append({
+            "id": np.nan,
+            "start": int(times[part[0]]),
+            "end": int(times[part[-1]] + step),
+            "readings": len(part),
+            "peak_excess_kw": float(to_kw(excess[part], unit, interval).max()),
+            "kwh_above_band": float(to_kwh(excess[part], unit, interval).sum()),
+            "kwh_above_forecast": float(to_kwh(over_mean[part], unit, interval).sum()),
+            "status": None,
+        })  # fmt: skip
+    return out
+
+
+def _joined(event: Mapping[str, object], stretch: dict[str, object]) -> dict[str, object]:
+    """``stretch`` added to an earlier event (keeping its id and status)."""
+    return {
+        "id": event.get("id", np.nan),
+        "start": min(event["start"], stretch["start"]),  # type: ignore[type-var]
+        "end": max(event["end"], stretch["end"]),  # type: ignore[type-var]
+        "readings": int(event["readings"]) + int(stretch["readings"]),  # type: ignore[call-overload]
+        "peak_excess_kw": max(event["peak_excess_kw"], stretch["peak_excess_kw"]),  # type: ignore[type-var]
+        "kwh_above_band": float(event["kwh_above_band"]) + float(stretch["kwh_above_band"]),  # type: ignore[arg-type]
+        "kwh_above_forecast": float(event["kwh_above_forecast"])  # type: ignore[arg-type]
+        + float(stretch["kwh_above_forecast"]),  # type: ignore[arg-type]
+        "status": event.get("status"),
+    }
+
+
+def _status(
+    event: Mapping[str, object], thresholds: Thresholds, expected: list[tuple[int, int]]
+) -> str:
+    earlier = event.get("status")
+    if earlier in ("alerted", "acked", "expected"):
+        return str(earlier)  # a person or a digest has seen it: it keeps its state
+    start, end = int(event["start"]), int(event["end"])  # type: ignore[call-overload]
+    duration = pd.Timedelta(seconds=end - start)
+    if not thresholds.significant(duration, float(event["kwh_above_band"])):  # type: ignore[arg-type]
+        return "minor"
+    if any(s < end and start < e for s, e in expected):
+        return "expected"
+    return "new"
