@@ -68,8 +68,8 @@ def compose(
 
 def yesterday(store: ForecastStore) -> list[dict[str, Any]]:
     """Per meter, its latest local day with actuals: actual and forecast kWh-like totals."""
-    newest = store.query("SELECT MAX(t) AS t FROM actuals")["t"].iloc[0]
-    if newest is None or pd.isna(newest):
+    newest = store.newest_actual()
+    if newest is None:
         return []
     readings = store.forecasts_with_actuals(since=int(newest) - 2 * 86400)
     rows = []

@@ -382,9 +382,7 @@ def _realized(job: _Job, names: list[str]) -> dict[str, dict[str, tuple[float, i
     """The stored rolling errors of each meter's methods (see models.methods)."""
     if job.store is None:
         return {}
-    known = job.store.meters()
-    ids = {known[m][0]: m for m in names if m in known}
-    return {ids[i]: sums for i, sums in job.store.realized(list(ids), RECENT).items()}
+    return job.store.realized(names, RECENT)
 
 
 def _wall(stamp: pd.Timestamp, zone: str | None) -> pd.Timestamp:
@@ -400,21 +398,17 @@ def _actuals_and_events(
     the realized errors of the candidates those forecasts were chosen from (into ``batch``)."""
     store = job.store
     assert store is not None
-    known = store.meters()
-    ids = {known[m][0]: m for m in names if m in known}
     batch.actuals, batch.events = pd.DataFrame(columns=["meter", "t", "value"]), pd.DataFrame()
-    if not ids or frame.n_steps == 0:
+    if frame.n_steps == 0:
         return
     since, until = _epoch_span(frame, zone)
-    pending = store.pending_forecasts(list(ids), since, until)
+    pending = store.pending_forecasts(names, since, until)
     if pending.empty:
         return
-    pending["meter"] = pending["meter_id"].map(ids)
     pending["actual"] = _values_at(frame, zone, pending)
     readings = pending.dropna(subset=["actual"])
     actuals = readings[["meter", "t"]].assign(value=readings["actual"].to_numpy())
-    previous = store.continuing_events(list(ids), int(readings["t"].min()) - _join_gap(job))
-    previous["meter"] = previous["meter_id"].map(ids)
+    previous = store.continuing_events(names, int(readings["t"].min()) - _join_gap(job))
     expected = job.inputs.expected_use(names)
     batch.events = update_events(readings, previous, frame.interval, job.inputs.units,
                                  job.thresholds, expected)  # fmt: skip
@@ -424,15 +418,15 @@ def _actuals_and_events(
 
 def _scores(
     store: ForecastStore, readings: pd.DataFrame
-) -> tuple[list[tuple[int, int, str, float, int]], list[tuple[int, int]]]:
+) -> tuple[list[tuple[str, int, str, float, int]], list[tuple[int, str]]]:
     """Squared errors of each candidate of the forecasts that now have actuals, per day."""
-    pairs = list(readings.groupby(["run_id", "meter_id"]).groups)
-    kept = store.candidates([(int(r), int(m)) for r, m in pairs])
+    pairs = list(readings.groupby(["run_id", "meter"]).groups)
+    kept = store.candidates([(int(r), str(m)) for r, m in pairs])
     scores, scored = [], []
-    for (run_id, meter_id), group in readings.groupby(["run_id", "meter_id"]):
-        if (run_id, meter_id) not in kept:
+    for (run_id, meter), group in readings.groupby(["run_id", "meter"]):
+        if (run_id, meter) not in kept:
             continue
-        blob, times = kept[(run_id, meter_id)]
+        blob, times = kept[(run_id, meter)]
         means = np.frombuffer(blob, dtype=np.float32).reshape(len(METHODS), -1)
         position = {t: k for k, t in enumerate(times)}
         at = np.array([position[t] for t in group["t"]])
@@ -440,9 +434,9 @@ def _scores(
         day = int(times[0])
         for method, values in zip(METHODS, means, strict=True):
             error = values[at].astype(float) - actual
-            scores.append((int(meter_id), day, method, float(np.nansum(error**2)),
+            scores.append((str(meter), day, method, float(np.nansum(error**2)),
                            int(np.isfinite(error).sum())))  # fmt: skip
-        scored.append((int(run_id), int(meter_id)))
+        scored.append((int(run_id), str(meter)))
     return scores, scored
 
 
