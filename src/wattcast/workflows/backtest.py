@@ -112,18 +112,8 @@ def backtest(
     """
     if refit not in REFIT_EVERY:
         raise InputError(f"`refit` must be daily or weekly. Got {refit!r}.")
-    if periods < 1:
-        raise InputError(f"`days` must be a positive number of periods. Got {periods!r}.")
     frame = trim_to_periods(frame, window.output)
-    last_start = frame.end - window.output
-    # the first target needs one whole training window before its cut-off
-    earliest = frame.start + window.input + 2 * window.gap + window.output
-    room = int((last_start - earliest) // window.output) + 1 if last_start >= earliest else 0
-    if periods > room:
-        raise InputError(
-            f"{frame.source}: `days` asks for {periods} periods but the data leave room for "
-            f"{room} (each needs input + gap + output of history before its cut-off)."
-        )
+    last_start = _last_target(frame, window, periods)
     parts, fit_seconds, refits = [], 0.0, 0
     failed: dict[str, str] = {}
     gaps: dict[str, list[InputGap]] = {}
@@ -154,6 +144,22 @@ def backtest(
     predictions = predictions[~predictions["meter"].isin(failed)].reset_index(drop=True)
     _warn_gaps(gaps, refits, window)
     return BacktestResult(predictions, fit_seconds, refits, failed)
+
+
+def _last_target(frame: MeterFrame, window: WindowConfig, periods: int) -> pd.Timestamp:
+    """The start of the last period to forecast, once the data leave room for ``periods``."""
+    if periods < 1:
+        raise InputError(f"`days` must be a positive number of periods. Got {periods!r}.")
+    last_start = frame.end - window.output
+    # the first target needs one whole training window before its cut-off
+    earliest = frame.start + window.input + 2 * window.gap + window.output
+    room = int((last_start - earliest) // window.output) + 1 if last_start >= earliest else 0
+    if periods > room:
+        raise InputError(
+            f"{frame.source}: `days` asks for {periods} periods but the data leave room for "
+            f"{room} (each needs input + gap + output of history before its cut-off)."
+        )
+    return last_start
 
 
 def _warn_gaps(gaps: Mapping[str, list[InputGap]], refits: int, window: WindowConfig) -> None:
