@@ -16,12 +16,12 @@ import pandas as pd
 import pytest
 from conftest import synthetic_wide, write_site
 
+from wattcast.epoch import from_epoch
 from wattcast.errors import InputError
 from wattcast.settings import RunSpec
 from wattcast.store import lock
 from wattcast.store.lock import StoreBusyError, store_lock
 from wattcast.store.store import ForecastStore
-from wattcast.store.times import from_epoch
 from wattcast.workflows.pipeline import replay, run_job
 
 
@@ -260,7 +260,7 @@ def test_the_nightly_job_keeps_rolling_errors_of_each_method(spec: RunSpec) -> N
     scores = store.query("SELECT * FROM scores")
     assert set(scores["method"]) == {"forest", "persistence", "last_week", "blend"}
     assert scores.groupby(["meter_id", "day"]).size().eq(4).all()
-    realized = store.realized([i for i, _, _ in store.meters().values()], 28)
+    realized = store.realized(list(store.meters()), 28)
     assert all(sums["forest"][2] >= 7 for sums in realized.values())
     # the candidates of a night are dropped once scored; the last nights' still wait
     waiting = store.query("SELECT COUNT(*) AS n FROM run_meters WHERE candidates IS NOT NULL")

@@ -36,7 +36,6 @@ _LAZY = {
     "ModelSection": "wattcast.settings",
     "ProfileForestRegressor": "wattcast.models.profile_forest",
     "RunSpec": "wattcast.settings",
-    "WindowConfig": "wattcast.config",
     "load_meters": "wattcast.data.sources",
 }
 

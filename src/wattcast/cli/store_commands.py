@@ -178,8 +178,8 @@ def savings(
     format: FormatOpt = "table",
 ) -> None:
     """Energy that could have been saved, per meter, counted within events."""
-    from wattcast.evaluation.savings import COLUMNS
-    from wattcast.evaluation.savings import savings as savings_rows
+    from wattcast.events.savings import COLUMNS
+    from wattcast.events.savings import savings as savings_rows
     from wattcast.reporting.listing import event_rows
 
     with user_errors():

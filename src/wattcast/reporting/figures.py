@@ -73,7 +73,7 @@ def forecast_png(
     import numpy as np
 
     from wattcast.data.sources import load_meters, read_table
-    from wattcast.evaluation.events import unit_of
+    from wattcast.events.detection import unit_of
 
     frame = load_meters(data, tz=tz, meters=[meter])
     forecast = _forecast_of(read_table(forecast_file), forecast_file, meter, frame.tz)

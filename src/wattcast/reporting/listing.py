@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from wattcast.epoch import epoch_of, format_epoch
 from wattcast.errors import InputError
-from wattcast.evaluation.savings import event_cost
+from wattcast.events.savings import event_cost
 from wattcast.store.store import ForecastStore
-from wattcast.store.times import epoch_of, format_epoch
 
 #: An event's fields, in order (defined in the README, "Events").
 EVENT_COLUMNS = ("id", "meter", "start", "end", "readings", "peak_excess_kw", "kwh_above_band",

@@ -21,14 +21,14 @@ import numpy as np
 import pandas as pd
 
 from wattcast import __version__
+from wattcast.epoch import from_epoch
 from wattcast.errors import InputError
 from wattcast.evaluation.metrics import g14_pass
-from wattcast.evaluation.savings import savings
+from wattcast.events.savings import savings
 from wattcast.reporting.listing import check_meter, event_rows
 from wattcast.reporting.svg import meter_chart
 from wattcast.settings import RunSpec
 from wattcast.store.store import ForecastStore
-from wattcast.store.times import from_epoch
 
 STYLE = """
 body { font-family: system-ui, sans-serif; margin: 24px; color: #222; max-width: 1100px; }
@@ -71,8 +71,8 @@ def collect(
     """The last ``days`` local days up to the newest forecast, with their actuals."""
     for meter in meters or []:
         check_meter(store, meter)
-    newest = store.query("SELECT MAX(t_last) AS t FROM runs")["t"].iloc[0]
-    if newest is None or pd.isna(newest):
+    newest = store.newest_forecast()
+    if newest is None:
         raise InputError(f"{store.path}: no forecasts yet; run `wattcast run` first.")
     low = int(newest) - (days + 2) * 86400
     readings = store.current_forecasts(since=low, meters=meters)
@@ -85,13 +85,9 @@ def collect(
     readings["x"] = (readings["wall"] - since) / pd.Timedelta("1h")
     events = [e for e in event_rows(store, spec.alerts.tariff, f"{since:%Y-%m-%d}")
               if not meters or e["meter"] in meters]  # fmt: skip
-    methods = store.query(
-        "SELECT m.name, r.method FROM run_meters r JOIN meters m ON m.id = r.meter_id "
-        "WHERE r.method IS NOT NULL ORDER BY r.run_id"
-    )
     return ReportData(since, until, readings, events, _accuracy(readings), store.runs(30),
                       spec.alerts.tariff, spec.alerts.currency,
-                      dict(zip(methods["name"], methods["method"], strict=True)))  # fmt: skip
+                      store.chosen_methods())  # fmt: skip
 
 
 def _wall(readings: pd.DataFrame) -> pd.Series:

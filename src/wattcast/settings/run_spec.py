@@ -114,15 +114,6 @@ class RunSpec:
         text = json.dumps(chosen, sort_keys=True, default=str)
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
-    def thresholds(self) -> Any:
-        """The :class:`~wattcast.evaluation.events.Thresholds` of the [alerts] settings."""
-        import pandas as pd
-
-        from wattcast.evaluation.events import Thresholds
-
-        a = self.alerts
-        return Thresholds(pd.Timedelta(a.min_duration), a.min_energy, pd.Timedelta(a.join_gap))
-
 
 @functools.cache
 def subsections(node_type: type) -> dict[str, type]:

@@ -329,7 +329,7 @@ def write_backtest(
         predictions["timestamp"] = predictions["timestamp"].map(lambda t: t.isoformat())
         predictions.to_csv(predictions_out, index=False, float_format="%.6g")
     if plot_out is not None:
-        from wattcast.evaluation.events import unit_of
+        from wattcast.events.detection import unit_of
         from wattcast.reporting.figures import meters_png
 
         units = {m: unit_of(m, spec.data.units) for m in result.predictions["meter"].unique()}

@@ -14,10 +14,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from wattcast.epoch import epoch_of, from_epoch
 from wattcast.errors import InputError
 from wattcast.settings import RunSpec
 from wattcast.store.store import ForecastStore
-from wattcast.store.times import epoch_of, from_epoch
 
 WHAT = ("forecasts", "actuals", "comparison", "anomalies", "runs")
 
@@ -44,11 +44,7 @@ def export_table(
 
 
 def _forecasts(store: ForecastStore, spec: RunSpec, low: int | None) -> pd.DataFrame:
-    sql = """SELECT m.name AS meter, m.zone AS zone, m.unit AS unit, f.t AS t, f.mean, f.lower,
-                    f.upper, f.run_id FROM forecasts f JOIN meters m ON m.id = f.meter_id"""
-    where = " WHERE f.t >= ?" if low else ""
-    order = " ORDER BY m.name, f.t, f.run_id"
-    table = store.query(sql + where + order, (low,) if low else ())
+    table = store.all_forecasts(low)
     table["current"] = table["run_id"] == table.groupby(["meter", "t"])["run_id"].transform("max")
     return _with_times(table, ["meter", "timestamp", "mean", "lower", "upper", "unit", "run_id",
                                "current"])  # fmt: skip

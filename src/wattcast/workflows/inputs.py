@@ -21,7 +21,7 @@ import pandas as pd
 from wattcast.data.meter_frame import MeterFrame
 from wattcast.data.sources import Source, check_meters, meter_zones, open_source, read_table
 from wattcast.errors import InputError
-from wattcast.evaluation.events import unit_of
+from wattcast.events.detection import unit_of
 from wattcast.features.day_calendar import DayCalendar
 from wattcast.features.extras import ExtraTable
 from wattcast.settings import RunSpec

@@ -1,12 +1,14 @@
-"""The batch engine behind ``forecast`` and the nightly ``run``.
+"""The batch job behind ``forecast`` and the nightly ``run``.
 
-Data flows one way: source -> batches (one zone each) -> frame -> features ->
-models -> forecasts -> the forecast file and/or the store. With a store, each
-batch also records the actuals that have arrived for earlier forecasts and the
-events they give, all in one transaction per batch under one run (see
+Data flows one way: source -> batches (one zone each) -> the core
+(:mod:`wattcast.core`: features -> models -> forecasts; actuals -> events) -> the
+forecast file and/or the store. With a store, each batch first reads what earlier
+nights left for its meters (:mod:`wattcast.workflows.store_io`), and then writes
+its forecasts, the actuals that have arrived for earlier forecasts and the events
+they give, all in one transaction per batch under one run (see
 :mod:`wattcast.store.store`). The store is held by one job at a time; a run that
-was killed resumes with the meters it had not written, and a finished night
-run again supersedes the earlier forecasts.
+was killed resumes with the meters it had not written, and a finished night run
+again supersedes the earlier forecasts.
 
 Leakage rule: with ``as_of`` the job sees exactly what it would have seen that
 night: readings after ``as_of`` (on each meter's own wall clock) are used
@@ -20,100 +22,28 @@ import json
 import time
 from collections.abc import Callable
 from contextlib import ExitStack
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
 
-import numpy as np
 import pandas as pd
 
+from wattcast.core import BatchInputs, forecast_batch, on_error, wall
 from wattcast.data.cleaning import trim_to_periods
 from wattcast.data.meter_frame import MeterFrame
 from wattcast.errors import AllMetersFailedError, InputError, WattcastError
-from wattcast.evaluation.events import Thresholds, update_events
-from wattcast.models.fleet import Fleet
-from wattcast.models.forecast import COLUMNS
-from wattcast.models.methods import METHODS, RECENT
 from wattcast.settings import RunSpec
 from wattcast.store.lock import lock_file, store_lock
-from wattcast.store.store import Batch, ForecastStore, remove_store
-from wattcast.store.times import from_epoch, to_epoch
-from wattcast.timing import Timings
+from wattcast.store.store import ForecastStore, remove_store
+from wattcast.workflows.closing import close_run
 from wattcast.workflows.cluster import cluster
-from wattcast.workflows.inputs import (
-    JobInputs,
-    ReadStats,
-    batch_size,
-    load_inputs,
-    read_batches,
-)
+from wattcast.workflows.inputs import JobInputs, ReadStats, batch_size, load_inputs, read_batches
+from wattcast.workflows.job import Job, JobSummary
 from wattcast.workflows.outputs import ForecastWriter
+from wattcast.workflows.store_io import failed_batch, read_state, stored_batch
+
+__all__ = ["JobSummary", "Progress", "replay", "resume_key", "run_job"]
 
 #: Called after each batch with (meters done in it, meters to do in all).
 Progress = Callable[[int, int], None]
-
-
-@dataclass
-class JobSummary:
-    """What a job did, with the time of every stage (read overlaps training)."""
-
-    command: str
-    run_id: int | None = None
-    status: str = "ok"
-    meters: int = 0
-    skipped: int = 0
-    failed: dict[str, str] = field(default_factory=dict)
-    batches: int = 0
-    seconds: float = 0.0
-    read_seconds: float = 0.0
-    prepare_seconds: float = 0.0
-    train_seconds: float = 0.0
-    fit_seconds: float = 0.0
-    predict_seconds: float = 0.0
-    record_seconds: float = 0.0
-    write_seconds: float = 0.0
-    backend: str = ""
-    cores: int = 1
-    forecast_start: str | None = None  # wall clock of the meters' own zones
-    forecast_end: str | None = None
-    actuals: int = 0
-    events: list[dict[str, Any]] = field(default_factory=list)  # the events of its night
-    deliveries: list[dict[str, Any]] = field(default_factory=list)  # alerts it sent
-    exit_code: int = 0
-    out: Path | None = None
-    timings: Timings = field(default_factory=Timings)  # the last batch's stages, for --profile
-    record: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def parallel_efficiency(self) -> float:
-        """Fit-time sum over (cores x training wall time)."""
-        if self.train_seconds <= 0:
-            return float("nan")
-        return self.fit_seconds / (self.cores * self.train_seconds)
-
-    def figures(self) -> dict[str, object]:
-        """Every figure, for the store."""
-        skip = {"failed", "events", "deliveries", "timings", "record", "out"}
-        figures = {k: v for k, v in asdict(self).items() if k not in skip}
-        return {**figures, "parallel_efficiency": self.parallel_efficiency}
-
-
-@dataclass
-class _Job:
-    """A job in progress: its settings, inputs, outputs and running figures."""
-
-    spec: RunSpec
-    inputs: JobInputs
-    summary: JobSummary
-    as_of: pd.Timestamp | None
-    backend: str
-    thresholds: Thresholds
-    now: pd.Timestamp
-    store: ForecastStore | None = None
-    writer: ForecastWriter | None = None
-    record: dict[str, Any] = field(default_factory=dict)
-    started: float = 0.0  # perf_counter() when the job began
-    new_store: bool = False  # the store did not exist before this job
 
 
 def run_job(
@@ -134,8 +64,10 @@ def run_job(
         raise InputError("give a forecast file or folder (--out), a store (--store), or both.")
     stamp = _as_of(as_of)
     inputs = load_inputs(spec)  # every input checked before anything is written
-    job = _Job(spec, inputs, JobSummary(command, out=out), stamp, _backend(spec, inputs),
-               spec.thresholds(), now or pd.Timestamp.now(tz="UTC"), started=started)  # fmt: skip
+    model = dataclasses.replace(spec.model, backend=_backend(spec, inputs))
+    engine_spec = dataclasses.replace(spec, model=model)
+    job = Job(spec, inputs, JobSummary(command, out=out), stamp, engine_spec,
+              now or pd.Timestamp.now(tz="UTC"), started=started)  # fmt: skip
     try:
         _run_in_place(job, command, out, progress)
     except WattcastError:
@@ -146,7 +78,7 @@ def run_job(
 
 
 def _run_in_place(
-    job: _Job, command: str, out: Path | None, progress: Progress | None
+    job: Job, command: str, out: Path | None, progress: Progress | None
 ) -> None:  # fmt: skip
     """The job with its store locked and open and its forecast file open."""
     spec, inputs = job.spec, job.inputs
@@ -167,7 +99,7 @@ def _run_in_place(
         if job.writer is not None:
             job.writer.close()
         job.summary.seconds = time.perf_counter() - job.started
-        _close_run(job, run_id)
+        close_run(job, run_id, _utc_now())
 
 
 def _as_of(as_of: str | pd.Timestamp | None) -> pd.Timestamp | None:
@@ -190,7 +122,7 @@ def _backend(spec: RunSpec, inputs: JobInputs) -> str:
     return resolve_backend(spec.model.backend, cores, len(inputs.meters))
 
 
-def _open_run(job: _Job, command: str) -> int | None:
+def _open_run(job: Job, command: str) -> int | None:
     """The run to write into (an unfinished one of the same job, or new) and what is done."""
     skip: set[str] = set()
     run_id = None
@@ -222,7 +154,7 @@ def _utc_now() -> str:
     return pd.Timestamp.now(tz="UTC").isoformat()
 
 
-def _run_batches(job: _Job, progress: Progress | None) -> None:
+def _run_batches(job: Job, progress: Progress | None) -> None:
     stats = ReadStats()
     skip = job.record.pop("skip")
     total = len(job.inputs.meters) - job.summary.skipped
@@ -250,20 +182,20 @@ def _run_batches(job: _Job, progress: Progress | None) -> None:
         raise AllMetersFailedError(job.summary.failed)
 
 
-def _add_weather(job: _Job, frame: MeterFrame, zone: str | None) -> None:
+def _add_weather(job: Job, frame: MeterFrame, zone: str | None) -> None:
     """The night's weather (fetched once, on the first batch's dates) joins the extras."""
     from wattcast.weather.night import Night, weather_for_night
 
     window = job.spec.model
-    cutoff = frame.end if job.as_of is None else _wall(job.as_of, zone)
-    seen = frame.truncate_before(cutoff).extended_to(cutoff)
-    first = trim_to_periods(seen, window.output).end + window.gap
+    cutoff = frame.end if job.as_of is None else wall(job.as_of, zone)
+    readings = frame.truncate_before(cutoff).extended_to(cutoff)
+    first = trim_to_periods(readings, window.output).end + window.gap
     as_of = job.now if job.as_of is None else job.as_of
     if as_of.tzinfo is None:
         as_of = as_of.tz_localize(zone or "UTC")
     live = job.now - as_of < pd.Timedelta(days=3)
     frequency = "daily" if window.output >= pd.Timedelta("1D") else "hourly"
-    night = Night(seen.start, cutoff, (first, first + window.output), frequency, live)
+    night = Night(readings.start, cutoff, (first, first + window.output), frequency, live)
     weather = weather_for_night(job.spec.weather, night, job.spec.data.tz or zone, job.store)
     job.record["weather"] = weather.record
     if weather.table is not None:
@@ -271,38 +203,40 @@ def _add_weather(job: _Job, frame: MeterFrame, zone: str | None) -> None:
 
 
 def _one_batch(
-    job: _Job, zone: str | None, names: list[str], frame: MeterFrame, errors: list[InputError]
+    job: Job, zone: str | None, names: list[str], frame: MeterFrame, errors: list[InputError]
 ) -> None:
-    fleet = Fleet(dataclasses.replace(job.spec.model, backend=job.backend))
-    on_error = "raise" if job.spec.store.on_error == "fail" else "skip"
+    """Read the batch's state, run the core on it, write what it gives (one transaction)."""
+    started = time.perf_counter()
+    state = None
+    if job.store is not None:
+        state = read_state(job.store, names, frame, zone, job.as_of,
+                           job.spec.alerts.join_gap)  # fmt: skip
+    batch = BatchInputs(names, frame, zone, job.inputs.extras_in(zone),
+                        job.inputs.meter_extras_in(zone, names), job.inputs.calendars,
+                        job.inputs.units, job.inputs.expected_use(names))  # fmt: skip
+    job.summary.record_seconds += time.perf_counter() - started
     try:
-        fleet.fit(frame, extras=job.inputs.extras_in(zone),
-                  meter_extras=job.inputs.meter_extras_in(zone, names),
-                  calendars=job.inputs.calendars, closed_flags=job.spec.extras.closed_flags,
-                  as_of=job.as_of, on_error=on_error,
-                  realized=_realized(job, names))  # fmt: skip
+        result = forecast_batch(job.engine_spec, batch, state, job.as_of)
     except AllMetersFailedError as exc:
         _fail_batch(job, names, zone, None, errors, None, exc.failures)
         return
     except InputError as exc:
-        if on_error == "raise":
+        if on_error(job.spec) == "raise":
             raise
         _fail_batch(job, names, zone, str(exc), errors, exc)
         return
-    candidates = fleet.predict(candidates=job.store is not None).frame
-    forecast = candidates[COLUMNS]
-    _account(job, fleet, forecast)
-    recorded = _record_batch(job, zone, names, frame, fleet, candidates)
+    job.add(result)
     started = time.perf_counter()
     if job.writer is not None:
-        job.writer.write(forecast)
+        job.writer.write(result.forecast)
     if job.store is not None:
-        job.store.write_batch(job.summary.run_id, recorded)  # type: ignore[arg-type]
+        rows = stored_batch(result, _meter_info(job, names, zone))
+        job.store.write_batch(job.summary.run_id, rows)  # type: ignore[arg-type]
     job.summary.write_seconds += time.perf_counter() - started
 
 
 def _fail_batch(
-    job: _Job, names: list[str], zone: str | None, reason: str | None, errors: list[InputError],
+    job: Job, names: list[str], zone: str | None, reason: str | None, errors: list[InputError],
     error: InputError | None, failures: dict[str, str] | None = None,
 ) -> None:  # fmt: skip
     """Every meter of a batch failed: record why, go on with the others."""
@@ -312,210 +246,14 @@ def _fail_batch(
         errors.append(error)
     if job.store is not None:
         job.store.write_batch(job.summary.run_id,  # type: ignore[arg-type]
-                              Batch(_meter_info(job, names, zone), dict(failures)))  # fmt: skip
+                              failed_batch(_meter_info(job, names, zone), failures))  # fmt: skip
 
 
-def _meter_info(job: _Job, names: list[str], zone: str | None) -> dict[str, tuple[str | None, str]]:
+def _meter_info(job: Job, names: list[str], zone: str | None) -> dict[str, tuple[str | None, str]]:
     return {m: (zone, job.inputs.units[m]) for m in names}
 
 
-def _account(job: _Job, fleet: Fleet, forecast: pd.DataFrame) -> None:
-    """Add a batch's stage times and outcome to the job's figures."""
-    summary, timings = job.summary, fleet.timings_
-    summary.failed.update(fleet.failed_)
-    summary.prepare_seconds += timings.seconds("validate", "features")
-    summary.predict_seconds += timings.seconds("predict")
-    summary.train_seconds += timings.train_wall
-    summary.fit_seconds += timings.fit_sum
-    summary.cores, summary.backend = timings.cores, timings.backend
-    summary.timings = timings
-    start = str(fleet.forecast_start_)
-    end = str(fleet.forecast_start_ + job.spec.model.output)
-    summary.forecast_start = min(filter(None, (summary.forecast_start, start)))
-    summary.forecast_end = max(filter(None, (summary.forecast_end, end)))
-    _merge_record(job.record, fleet)
-
-
-def _merge_record(record: dict[str, Any], fleet: Fleet) -> None:
-    """What the data gave, over every batch: range, interval, features, windows, fills."""
-    log = fleet.run_log()
-    record.setdefault("data_start", log["data_start"])
-    record["data_start"] = min(record["data_start"], log["data_start"])
-    record["data_end"] = max(record.get("data_end", log["data_end"]), log["data_end"])
-    record["interval"] = log["interval"]
-    record.setdefault("features", log["features"])
-    windows = list(log["training_windows"].values())
-    record["training_windows_min"] = min([*windows, record.get("training_windows_min", 10**9)])
-    record["filled_readings"] = record.get("filled_readings", 0) + sum(
-        log["filled_readings"].values()
-    )
-    record["zones"] = sorted({*record.get("zones", []), str(log["tz"])})
-    record["tree_builder"] = log["tree_builder"]
-    missing = sum(log["missing_readings"].values())
-    record["missing_readings"] = record.get("missing_readings", 0) + missing
-
-
-def _record_batch(
-    job: _Job, zone: str | None, names: list[str], frame: MeterFrame, fleet: Fleet,
-    forecast: pd.DataFrame,
-) -> Batch:  # fmt: skip
-    """The batch's store rows: forecasts, statuses, new actuals and their events."""
-    status: dict[str, str | None] = dict.fromkeys(names)
-    status.update(fleet.failed_)
-    details = {m: {"method": fleet.choices_[m].method, "windows": fleet.n_windows_.get(m),
-                   "missing": fleet.missing_.get(m, 0)} for m in fleet.meters_}  # fmt: skip
-    rows = forecast[["meter", "mean", "lower", "upper"]].assign(t=to_epoch(forecast["timestamp"]))
-    batch = Batch(_meter_info(job, names, zone), status, rows, details=details)
-    if job.store is not None:
-        started = time.perf_counter()
-        batch.candidates = {
-            str(m): group.sort_values("timestamp")[list(METHODS)].to_numpy(np.float32).T.tobytes()
-            for m, group in forecast.groupby("meter", sort=False)
-        }
-        seen = frame if job.as_of is None else frame.truncate_before(_wall(job.as_of, zone))
-        _actuals_and_events(job, seen, zone, names, batch)
-        job.summary.actuals += len(batch.actuals)
-        job.summary.record_seconds += time.perf_counter() - started
-    return batch
-
-
-def _realized(job: _Job, names: list[str]) -> dict[str, dict[str, tuple[float, int, int]]]:
-    """The stored rolling errors of each meter's methods (see models.methods)."""
-    if job.store is None:
-        return {}
-    known = job.store.meters()
-    ids = {known[m][0]: m for m in names if m in known}
-    return {ids[i]: sums for i, sums in job.store.realized(list(ids), RECENT).items()}
-
-
-def _wall(stamp: pd.Timestamp, zone: str | None) -> pd.Timestamp:
-    if stamp.tzinfo is not None:
-        return (stamp.tz_convert(zone) if zone else stamp).tz_localize(None)
-    return stamp
-
-
-def _actuals_and_events(
-    job: _Job, frame: MeterFrame, zone: str | None, names: list[str], batch: Batch
-) -> None:
-    """Readings now available for stored forecasts that had none, the events they give, and
-    the realized errors of the candidates those forecasts were chosen from (into ``batch``)."""
-    store = job.store
-    assert store is not None
-    known = store.meters()
-    ids = {known[m][0]: m for m in names if m in known}
-    batch.actuals, batch.events = pd.DataFrame(columns=["meter", "t", "value"]), pd.DataFrame()
-    if not ids or frame.n_steps == 0:
-        return
-    since, until = _epoch_span(frame, zone)
-    pending = store.pending_forecasts(list(ids), since, until)
-    if pending.empty:
-        return
-    pending["meter"] = pending["meter_id"].map(ids)
-    pending["actual"] = _values_at(frame, zone, pending)
-    readings = pending.dropna(subset=["actual"])
-    actuals = readings[["meter", "t"]].assign(value=readings["actual"].to_numpy())
-    previous = store.continuing_events(list(ids), int(readings["t"].min()) - _join_gap(job))
-    previous["meter"] = previous["meter_id"].map(ids)
-    expected = job.inputs.expected_use(names)
-    batch.events = update_events(readings, previous, frame.interval, job.inputs.units,
-                                 job.thresholds, expected)  # fmt: skip
-    batch.actuals = actuals.reset_index(drop=True)
-    batch.scores, batch.scored = _scores(store, readings)
-
-
-def _scores(
-    store: ForecastStore, readings: pd.DataFrame
-) -> tuple[list[tuple[int, int, str, float, int]], list[tuple[int, int]]]:
-    """Squared errors of each candidate of the forecasts that now have actuals, per day."""
-    pairs = list(readings.groupby(["run_id", "meter_id"]).groups)
-    kept = store.candidates([(int(r), int(m)) for r, m in pairs])
-    scores, scored = [], []
-    for (run_id, meter_id), group in readings.groupby(["run_id", "meter_id"]):
-        if (run_id, meter_id) not in kept:
-            continue
-        blob, times = kept[(run_id, meter_id)]
-        means = np.frombuffer(blob, dtype=np.float32).reshape(len(METHODS), -1)
-        position = {t: k for k, t in enumerate(times)}
-        at = np.array([position[t] for t in group["t"]])
-        actual = group["actual"].to_numpy()
-        day = int(times[0])
-        for method, values in zip(METHODS, means, strict=True):
-            error = values[at].astype(float) - actual
-            scores.append((int(meter_id), day, method, float(np.nansum(error**2)),
-                           int(np.isfinite(error).sum())))  # fmt: skip
-        scored.append((int(run_id), int(meter_id)))
-    return scores, scored
-
-
-def _join_gap(job: _Job) -> int:
-    return int(job.thresholds.join_gap.total_seconds())
-
-
-def _epoch_span(frame: MeterFrame, zone: str | None) -> tuple[int, int]:
-    """Epoch seconds of the first reading and just after the last (of this wall clock)."""
-    wall = pd.DatetimeIndex([frame.start, frame.end])
-    if zone:
-        wall = wall.tz_localize(zone, ambiguous="NaT", nonexistent="shift_forward")
-        if wall.isna().any():  # an ambiguous boundary: the hour's earlier instant
-            wall = pd.DatetimeIndex([frame.start, frame.end]).tz_localize(
-                zone, ambiguous=np.array([True, True]), nonexistent="shift_forward"
-            )
-    first, last = to_epoch(wall)
-    return int(first), int(last)
-
-
-def _values_at(frame: MeterFrame, zone: str | None, rows: pd.DataFrame) -> np.ndarray:
-    """The readings of ``frame`` at the (meter, epoch time) of ``rows``."""
-    wall = pd.DatetimeIndex(from_epoch(rows["t"].to_numpy(), zone))
-    if wall.tz is not None:
-        wall = wall.tz_localize(None)
-    index = ((wall - frame.start) // frame.interval).to_numpy()
-    columns = np.array([frame.meters.index(m) for m in rows["meter"]])
-    inside = (index >= 0) & (index < frame.n_steps)
-    values = np.full(len(rows), np.nan)
-    values[inside] = frame.values[index[inside], columns[inside]]
-    return values
-
-
-def _close_run(job: _Job, run_id: int | None) -> None:
-    summary = job.summary
-    share = len(summary.failed) / max(summary.meters + summary.skipped, 1)
-    summary.exit_code = 1 if share > job.spec.store.max_failed_share else 0
-    summary.status = "partial" if summary.failed else "ok"
-    summary.record = job.record
-    if job.store is None or run_id is None:
-        return
-    message = f"{len(summary.failed)} meter(s) failed" if summary.failed else ""
-    job.store.finish_run(run_id, summary.status, message, record=job.record,
-                         timings=summary.figures(),
-                         period=(summary.forecast_start, summary.forecast_end),
-                         weather=job.record.get("weather"), finished_utc=_utc_now())  # fmt: skip
-    summary.events = _events_of_night(job)
-    if job.spec.store.keep is not None:
-        from wattcast.store.maintenance import prune
-
-        prune(job.store, job.spec.store.keep)
-    if summary.command == "run":
-        from wattcast.delivery.deliver import channels, deliver
-
-        if channels(job.spec):
-            summary.deliveries = deliver(job.store, job.spec, run_id)
-            job.store.add_to_record(run_id, "deliveries", summary.deliveries)
-
-
-def _events_of_night(job: _Job) -> list[dict[str, Any]]:
-    """The events of the day whose actuals this night completes (a re-run finds them too)."""
-    from wattcast.reporting.listing import event_rows
-
-    end = job.record.get("data_end")
-    if job.store is None or end is None:
-        return []
-    last = pd.Timestamp(end)
-    first = last - job.spec.model.output
-    return event_rows(job.store, job.spec.alerts.tariff, f"{first:%Y-%m-%d}", f"{last:%Y-%m-%d}")
-
-
-def _abandon(job: _Job, run_id: int | None, command: str, exc: BaseException) -> None:
+def _abandon(job: Job, run_id: int | None, command: str, exc: BaseException) -> None:
     """A job stopped by an error: drop a half-written file, record the failure (or drop
     the store this job created, when it holds nothing else)."""
     if job.writer is not None:
@@ -529,7 +267,7 @@ def _abandon(job: _Job, run_id: int | None, command: str, exc: BaseException) ->
                                  str(exc), _utc_now(), _utc_now())  # fmt: skip
 
 
-def _nothing_kept(job: _Job) -> bool:
+def _nothing_kept(job: Job) -> bool:
     """Whether the job created its store and stored no meter's forecast or actuals in it."""
     forecast = job.summary.meters - len(job.summary.failed)
     return job.new_store and not (forecast or job.summary.actuals)

@@ -15,10 +15,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from wattcast.evaluation.savings import event_cost
+from wattcast.epoch import format_epoch, from_epoch
+from wattcast.events.savings import event_cost
 from wattcast.reporting.listing import EVENT_COLUMNS
 from wattcast.store.store import ForecastStore
-from wattcast.store.times import format_epoch, from_epoch
 
 #: Meters listed in the forecast-against-actual table (the largest misses first).
 COMPARED = 20
@@ -68,8 +68,8 @@ def compose(
 
 def yesterday(store: ForecastStore) -> list[dict[str, Any]]:
     """Per meter, its latest local day with actuals: actual and forecast kWh-like totals."""
-    newest = store.query("SELECT MAX(t) AS t FROM actuals")["t"].iloc[0]
-    if newest is None or pd.isna(newest):
+    newest = store.newest_actual()
+    if newest is None:
         return []
     readings = store.forecasts_with_actuals(since=int(newest) - 2 * 86400)
     rows = []

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from wattcast.delivery.digest import Digest
+from wattcast.alerts.digest import Digest
 
 RETRIES = 2
 TIMEOUT_SECONDS = 10

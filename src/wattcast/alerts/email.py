@@ -8,7 +8,7 @@ import ssl
 from email.message import EmailMessage
 from typing import Any
 
-from wattcast.delivery.digest import Digest
+from wattcast.alerts.digest import Digest
 from wattcast.errors import InputError
 
 TIMEOUT_SECONDS = 20

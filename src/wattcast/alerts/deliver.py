@@ -35,7 +35,7 @@ def channels(spec: Any) -> list[str]:
 
 def deliver(store: ForecastStore, spec: Any, run_id: int) -> list[dict[str, Any]]:
     """Send this night's alerts; what each channel did (never raises for a channel)."""
-    from wattcast.delivery import digest as digests
+    from wattcast.alerts import digest as digests
 
     done = []
     configured = channels(spec)
@@ -62,10 +62,10 @@ def deliver(store: ForecastStore, spec: Any, run_id: int) -> list[dict[str, Any]
 
 def _send(channel: str, spec: Any, digest: Any, run_id: int) -> None:
     if channel == "email":
-        from wattcast.delivery.email import send
+        from wattcast.alerts.email import send
 
         send(spec.alerts.email, digest)
     else:
-        from wattcast.delivery.webhook import send as post
+        from wattcast.alerts.webhook import send as post
 
         post(spec.alerts.webhook, digest, run_id)

@@ -1,4 +1,4 @@
-"""Times in the store: integer epoch seconds.
+"""Times as integer epoch seconds: how the store keeps them and how events count them.
 
 Meters with a zone store UTC instants; meters without one (naive data) store
 their wall-clock times read as UTC, and are shown back as naive times.

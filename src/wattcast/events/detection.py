@@ -25,28 +25,17 @@ person) and ``expected`` (during scheduled use).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+
+from wattcast.settings import AlertsSection
 
 STATUSES = ("new", "alerted", "acked", "expected")
 #: The columns of an event everywhere: CLI, exports, report, digest and Python API.
 EVENT_FIELDS = ("id", "meter", "start", "end", "readings", "peak_excess_kw", "kwh_above_band",
                 "kwh_above_forecast", "cost", "status")  # fmt: skip
 HOUR = pd.Timedelta("1h")
-
-
-@dataclass(frozen=True)
-class Thresholds:
-    """When a stretch of flagged readings is an event worth alerting."""
-
-    min_duration: pd.Timedelta = pd.Timedelta("30min")
-    min_energy: float = 5.0  # kWh above the band
-    join_gap: pd.Timedelta = pd.Timedelta("30min")
-
-    def significant(self, duration: pd.Timedelta, kwh_above_band: float) -> bool:
-        return duration >= self.min_duration and kwh_above_band >= self.min_energy
 
 
 def unit_of(meter: str, units: Mapping[str, str] | None = None) -> str:
@@ -71,7 +60,7 @@ def update_events(
     previous: pd.DataFrame,
     interval: pd.Timedelta,
     units: Mapping[str, str],
-    thresholds: Thresholds,
+    thresholds: AlertsSection,
     expected: Mapping[str, list[tuple[int, int]]] | None = None,
 ) -> pd.DataFrame:
     """Events that ``readings`` start or extend.
@@ -149,14 +138,14 @@ def _joined(event: Mapping[str, object], stretch: dict[str, object]) -> dict[str
 
 
 def _status(
-    event: Mapping[str, object], thresholds: Thresholds, expected: list[tuple[int, int]]
+    event: Mapping[str, object], thresholds: AlertsSection, expected: list[tuple[int, int]]
 ) -> str:
     earlier = event.get("status")
     if earlier in ("alerted", "acked", "expected"):
         return str(earlier)  # a person or a digest has seen it: it keeps its state
     start, end = int(event["start"]), int(event["end"])  # type: ignore[call-overload]
     duration = pd.Timedelta(seconds=end - start)
-    if not thresholds.significant(duration, float(event["kwh_above_band"])):  # type: ignore[arg-type]
+    if duration < thresholds.min_duration or float(event["kwh_above_band"]) < thresholds.min_energy:  # type: ignore[arg-type]
         return "minor"
     if any(s < end and start < e for s, e in expected):
         return "expected"

@@ -1,0 +1,144 @@
+"""Actuals against stored forecasts: the readings that arrived, their events, the scores.
+
+Plain functions of data: the forecasts still waiting for their actuals, the events
+that may continue and the candidates' kept forecasts come in (the workflow reads
+them from the store); the actuals, the new and changed events and the candidates'
+squared errors go out. Times are epoch seconds (see :mod:`wattcast.epoch`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from wattcast.data.meter_frame import MeterFrame
+from wattcast.epoch import from_epoch, to_epoch
+from wattcast.events.detection import update_events
+from wattcast.models.methods import METHODS
+from wattcast.settings import AlertsSection
+
+#: A candidate's realized error of one day: meter, day, method, squared errors, readings.
+Score = tuple[str, int, str, float, int]
+#: Kept candidates of a (run, meter): their means (float32, one row per method) and times.
+Candidates = Mapping[tuple[int, str], tuple[bytes, Sequence[int]]]
+
+
+@dataclass
+class Settled:
+    """What a batch's new readings settle."""
+
+    actuals: pd.DataFrame  # meter, t, value
+    events: pd.DataFrame  # new (id NaN) and changed events, as update_events gives them
+    scores: list[Score] = field(default_factory=list)
+    scored: list[tuple[int, str]] = field(default_factory=list)  # (run, meter) now scored
+
+
+def nothing_settled() -> Settled:
+    return Settled(pd.DataFrame(columns=["meter", "t", "value"]), pd.DataFrame())
+
+
+def wall(stamp: pd.Timestamp, zone: str | None) -> pd.Timestamp:
+    """``stamp`` on ``zone``'s wall clock (naive), as frames of that zone count time."""
+    if stamp.tzinfo is not None:
+        return (stamp.tz_convert(zone) if zone else stamp).tz_localize(None)
+    return stamp
+
+
+def seen(frame: MeterFrame, as_of: pd.Timestamp | None, zone: str | None) -> MeterFrame:
+    """The readings a night at ``as_of`` had (all of them without ``as_of``)."""
+    return frame if as_of is None else frame.truncate_before(wall(as_of, zone))
+
+
+def actuals_span(frame: MeterFrame, zone: str | None) -> tuple[int, int]:
+    """Epoch seconds of the first reading and just after the last (of this wall clock)."""
+    times = pd.DatetimeIndex([frame.start, frame.end])
+    if zone:
+        times = times.tz_localize(zone, ambiguous="NaT", nonexistent="shift_forward")
+        if times.isna().any():  # an ambiguous boundary: the hour's earlier instant
+            times = pd.DatetimeIndex([frame.start, frame.end]).tz_localize(
+                zone, ambiguous=np.array([True, True]), nonexistent="shift_forward"
+            )
+    first, last = to_epoch(times)
+    return int(first), int(last)
+
+
+def values_at(frame: MeterFrame, zone: str | None, rows: pd.DataFrame) -> np.ndarray:
+    """The readings of ``frame`` at the (meter, epoch time) of ``rows`` (NaN outside)."""
+    times = pd.DatetimeIndex(from_epoch(rows["t"].to_numpy(), zone))
+    if times.tz is not None:
+        times = times.tz_localize(None)
+    index = ((times - frame.start) // frame.interval).to_numpy()
+    columns = np.array([frame.meters.index(m) for m in rows["meter"]])
+    inside = (index >= 0) & (index < frame.n_steps)
+    values = np.full(len(rows), np.nan)
+    values[inside] = frame.values[index[inside], columns[inside]]
+    return values
+
+
+def settle_actuals(
+    frame: MeterFrame,
+    zone: str | None,
+    pending: pd.DataFrame | None,
+    open_events: pd.DataFrame | None,
+    candidates: Candidates,
+    units: Mapping[str, str],
+    thresholds: AlertsSection,
+    expected: Mapping[str, list[tuple[int, int]]] | None = None,
+) -> Settled:
+    """The actuals ``frame`` holds for the ``pending`` forecasts, and what they give.
+
+    Parameters
+    ----------
+    frame : the readings the night saw, on ``zone``'s wall clock.
+    pending : stored forecasts without an actual yet: ``meter, t, run_id, mean,
+        lower, upper``.
+    open_events : stored events of the same meters that may continue (see
+        :func:`wattcast.events.detection.update_events`).
+    candidates : the candidates' kept forecasts of the pending forecasts' runs.
+    """
+    if pending is None or pending.empty or frame.n_steps == 0:
+        return nothing_settled()
+    pending = pending.assign(actual=values_at(frame, zone, pending))
+    readings = pending.dropna(subset=["actual"])
+    if open_events is None:
+        open_events = pd.DataFrame(columns=["id", "meter", "start", "end", "status"])
+    events = update_events(readings, open_events, frame.interval, units, thresholds, expected)
+    actuals = readings[["meter", "t"]].assign(value=readings["actual"].to_numpy())
+    scores, scored = realized_scores(readings, candidates)
+    return Settled(actuals.reset_index(drop=True), events, scores, scored)
+
+
+def realized_scores(
+    readings: pd.DataFrame, candidates: Candidates
+) -> tuple[list[Score], list[tuple[int, str]]]:
+    """Squared errors of each candidate of the forecasts that now have actuals, per day."""
+    scores: list[Score] = []
+    scored = []
+    for (run_id, meter), group in readings.groupby(["run_id", "meter"]):
+        key = (int(run_id), str(meter))
+        if key not in candidates:
+            continue
+        blob, times = candidates[key]
+        means = np.frombuffer(blob, dtype=np.float32).reshape(len(METHODS), -1)
+        position = {t: k for k, t in enumerate(times)}
+        at = np.array([position[t] for t in group["t"]])
+        actual = group["actual"].to_numpy()
+        day = int(times[0])
+        for method, values in zip(METHODS, means, strict=True):
+            error = values[at].astype(float) - actual
+            scores.append((key[1], day, method, float(np.nansum(error**2)),
+                           int(np.isfinite(error).sum())))  # fmt: skip
+        scored.append(key)
+    return scores, scored
+
+
+def candidate_means(forecast: pd.DataFrame) -> dict[str, bytes]:
+    """Per meter, every method's mean forecast (float32, one row per method), to keep until
+    its actuals arrive."""
+    return {
+        str(m): group.sort_values("timestamp")[list(METHODS)].to_numpy(np.float32).T.tobytes()
+        for m, group in forecast.groupby("meter", sort=False)
+    }

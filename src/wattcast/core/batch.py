@@ -1,0 +1,161 @@
+"""One batch of meters: readings and the previous state in, forecasts and events out.
+
+:func:`forecast_batch` trains a model per meter (in parallel), forecasts the next
+period and, given what earlier nights left (:class:`PriorState`), settles the
+actuals that have arrived for earlier forecasts: the events they give and the
+realized errors that choose each meter's method. Nothing here reads or writes a
+file or the store: the job in :mod:`wattcast.workflows.pipeline` does.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from wattcast.core.actuals import (
+    Candidates,
+    Score,
+    candidate_means,
+    nothing_settled,
+    seen,
+    settle_actuals,
+)
+from wattcast.data.meter_frame import MeterFrame
+from wattcast.features.day_calendar import DayCalendar
+from wattcast.features.extras import ExtraTable
+from wattcast.models.fleet import Fleet
+from wattcast.models.forecast import COLUMNS
+from wattcast.settings import RunSpec
+from wattcast.timing import Timings
+
+#: Per meter and method: (sum of squared errors, readings, days) of recent forecasts.
+Realized = Mapping[str, Mapping[str, tuple[float, int, int]]]
+
+
+@dataclass
+class BatchInputs:
+    """One batch's readings and what goes with them, on the wall clock of its ``zone``."""
+
+    meters: list[str]
+    frame: MeterFrame
+    zone: str | None = None
+    extras: Sequence[ExtraTable] = ()
+    meter_extras: Mapping[str, Sequence[ExtraTable]] = field(default_factory=dict)
+    calendars: Sequence[DayCalendar] = ()
+    units: Mapping[str, str] = field(default_factory=dict)  # meter -> kW or kWh
+    expected: Mapping[str, list[tuple[int, int]]] = field(default_factory=dict)  # scheduled use
+
+
+@dataclass
+class PriorState:
+    """What earlier nights left that a batch uses (the workflow reads it from the store)."""
+
+    realized: Realized = field(default_factory=dict)
+    pending: pd.DataFrame | None = None  # forecasts awaiting actuals: meter, t, run_id, mean...
+    open_events: pd.DataFrame | None = None  # events that may continue: id, meter, start, end...
+    candidates: Candidates = field(default_factory=dict)  # (run, meter) -> (means, times)
+
+
+@dataclass
+class BatchResult:
+    """What a batch gives: its forecasts, how each meter went, and what the actuals settled."""
+
+    meters: list[str]
+    forecast: pd.DataFrame  # meter, timestamp, mean, std, lower, upper
+    status: dict[str, str | None]  # meter -> None (forecast) or why it failed
+    details: dict[str, dict[str, object]]  # meter -> method, windows, missing readings
+    log: dict[str, Any]  # what the forecast was made with (Fleet.run_log)
+    timings: Timings
+    forecast_start: pd.Timestamp
+    forecast_end: pd.Timestamp
+    candidates: dict[str, bytes] = field(default_factory=dict)  # with a state: kept to score
+    actuals: pd.DataFrame = field(default_factory=lambda: nothing_settled().actuals)
+    events: pd.DataFrame = field(default_factory=pd.DataFrame)
+    scores: list[Score] = field(default_factory=list)
+    scored: list[tuple[int, str]] = field(default_factory=list)
+    settle_seconds: float = 0.0
+
+    @property
+    def failed(self) -> dict[str, str]:
+        return {m: why for m, why in self.status.items() if why is not None}
+
+
+def forecast_batch(
+    spec: RunSpec,
+    batch: BatchInputs,
+    state: PriorState | None = None,
+    as_of: pd.Timestamp | None = None,
+) -> BatchResult:
+    """Forecast one batch; with a ``state`` (a job with a store), settle its actuals too.
+
+    ``spec`` gives the [model] settings (with the backend the job chose), the
+    closed-day flags of [extras], the event thresholds of [alerts], and whether a
+    failing meter stops the batch ([store] on_error).
+
+    ``as_of`` replays a past night: readings after it (on the batch's wall clock)
+    are used neither for training nor as actuals. Without a state the forecast is
+    made from the data alone and nothing is settled. Raises
+    :class:`~wattcast.errors.AllMetersFailedError` when no meter could be forecast,
+    and :class:`~wattcast.errors.InputError` for readings that cannot be used.
+    """
+    realized = {} if state is None else state.realized
+    fleet = Fleet(spec.model)
+    fleet.fit(batch.frame, extras=batch.extras, meter_extras=batch.meter_extras,
+              calendars=batch.calendars, closed_flags=spec.extras.closed_flags, as_of=as_of,
+              on_error=on_error(spec), realized=realized)  # fmt: skip
+    frame = fleet.predict(candidates=state is not None).frame
+    result = _result(batch.meters, fleet, frame, spec.model.output)
+    if state is not None:
+        started = time.perf_counter()
+        result.candidates = candidate_means(frame)
+        settled = settle_actuals(seen(batch.frame, as_of, batch.zone), batch.zone,
+                                 state.pending, state.open_events, state.candidates,
+                                 batch.units, spec.alerts, batch.expected)  # fmt: skip
+        result.actuals, result.events = settled.actuals, settled.events
+        result.scores, result.scored = settled.scores, settled.scored
+        result.settle_seconds = time.perf_counter() - started
+    return result
+
+
+def on_error(spec: RunSpec) -> str:
+    """What a meter that fails does to its batch: ``"skip"`` it, or ``"raise"``."""
+    return "raise" if spec.store.on_error == "fail" else "skip"
+
+
+def _result(
+    meters: list[str], fleet: Fleet, frame: pd.DataFrame, output: dt.timedelta
+) -> BatchResult:
+    status: dict[str, str | None] = dict.fromkeys(meters)
+    status.update(fleet.failed_)
+    details: dict[str, dict[str, object]] = {
+        m: {"method": fleet.choices_[m].method, "windows": fleet.n_windows_.get(m),
+            "missing": fleet.missing_.get(m, 0)} for m in fleet.meters_
+    }  # fmt: skip
+    start = pd.Timestamp(fleet.forecast_start_)
+    return BatchResult(meters, frame[COLUMNS], status, details, fleet.run_log(),
+                       fleet.timings_, start, start + output)  # fmt: skip
+
+
+def merge_logs(record: dict[str, Any], log: Mapping[str, Any]) -> dict[str, Any]:
+    """What the data gave, over every batch (``record``, updated in place) and this one's
+    ``log``: range, interval, features, windows, fills, zones, missing readings."""
+    record.setdefault("data_start", log["data_start"])
+    record["data_start"] = min(record["data_start"], log["data_start"])
+    record["data_end"] = max(record.get("data_end", log["data_end"]), log["data_end"])
+    record["interval"] = log["interval"]
+    record.setdefault("features", log["features"])
+    windows = list(log["training_windows"].values())
+    record["training_windows_min"] = min([*windows, record.get("training_windows_min", 10**9)])
+    record["filled_readings"] = record.get("filled_readings", 0) + sum(
+        log["filled_readings"].values()
+    )
+    record["zones"] = sorted({*record.get("zones", []), str(log["tz"])})
+    record["tree_builder"] = log["tree_builder"]
+    missing = sum(log["missing_readings"].values())
+    record["missing_readings"] = record.get("missing_readings", 0) + missing
+    return record

@@ -1,0 +1,207 @@
+"""Opening a store file safely, its connections and transactions, and its meters.
+
+The store protects itself: a file that is not a wattcast store, is damaged or
+was written by a newer wattcast is refused with one line and left as it is,
+and a store of an older schema is copied beside itself before it is migrated.
+Every table of the store is read and written by a subclass of :class:`StoreFile`
+(see :mod:`wattcast.store.store`).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import warnings
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from wattcast.errors import InputError, WattcastWarning
+from wattcast.store import schema
+from wattcast.store.lock import StoreBusyError, unwritable
+
+SQLITE_HEADER = b"SQLite format 3\x00"
+#: SQLite messages that mean the file itself is at fault, not the query.
+_DAMAGE = ("not a database", "malformed", "disk i/o", "corrupt", "unable to open",
+           "no such table", "file is encrypted", "database or disk is full")  # fmt: skip
+
+
+class StoreMigratedWarning(WattcastWarning):
+    """The store was upgraded to this release's schema (a backup was made first)."""
+
+
+class StoreFile:
+    """An SQLite store file, opened (created, checked, migrated) on construction.
+
+    Parameters
+    ----------
+    path : the store file.
+    create : make a new store when the file does not exist; otherwise a missing
+        store is an error.
+    """
+
+    def __init__(self, path: str | Path, create: bool = True) -> None:
+        self.path = Path(path)
+        self._check_file(create)
+        with self.connect() as db:
+            self._prepare(db)
+
+    def _check_file(self, create: bool) -> None:
+        if not self.path.exists():
+            if not create:
+                raise InputError(f"{self.path}: store not found.")
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise InputError(unwritable(self.path, exc)) from None
+            return
+        if self.path.is_dir():
+            raise InputError(f"{self.path}: is a folder; expected a store file.")
+        with self.path.open("rb") as handle:
+            head = handle.read(len(SQLITE_HEADER))
+        if head and head != SQLITE_HEADER:
+            raise InputError(
+                f"{self.path}: not a wattcast store (not an SQLite database); it was left as it is."
+            )
+
+    @contextmanager
+    def connect(self) -> Iterator[sqlite3.Connection]:
+        """A connection; damage found while using it ends in one line naming the store."""
+        try:
+            db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+        except sqlite3.Error as exc:
+            raise self._failure(exc) from None
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=FULL")
+            yield db
+        except sqlite3.Error as exc:
+            raise self._failure(exc) from None
+        finally:
+            db.close()
+
+    def _failure(self, exc: sqlite3.Error) -> Exception:
+        message = str(exc)
+        if "locked" in message.lower() or "busy" in message.lower():
+            return StoreBusyError(f"{self.path}: the store is busy ({message}); try again.")
+        if "unable to open" in message.lower() or "readonly" in message.lower():
+            return InputError(f"{self.path}: the store cannot be opened or written ({message}).")
+        if any(word in message.lower() for word in _DAMAGE):
+            return InputError(
+                f"{self.path}: the store cannot be read ({message}); it was left as it is. "
+                f"`wattcast check --store {self.path}` reports on it; restore a backup."
+            )
+        return exc
+
+    def _prepare(self, db: sqlite3.Connection) -> None:
+        tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        if not tables:
+            with transaction_of(db):
+                schema.create(db)
+            return
+        if "meta" not in tables:
+            raise InputError(
+                f"{self.path}: an SQLite database, but not a wattcast store (no meta table); "
+                "it was left as it is."
+            )
+        version = self.schema_version(db)
+        if version > schema.SCHEMA_VERSION:
+            raise InputError(
+                f"{self.path}: store schema version {version} was written by a newer wattcast "
+                f"(this one reads up to {schema.SCHEMA_VERSION}); upgrade wattcast."
+            )
+        if version < schema.SCHEMA_VERSION:
+            copy = schema.backup(db, self.path, version)
+            with transaction_of(db):
+                schema.migrate_v1(db)
+            warnings.warn(
+                f"{self.path}: upgraded from schema {version} to {schema.SCHEMA_VERSION}; "
+                f"the store as it was is kept in {copy}.",
+                StoreMigratedWarning,
+                stacklevel=3,
+            )
+
+    def schema_version(self, db: sqlite3.Connection) -> int:
+        row = db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+        if row is None or not str(row[0]).isdigit():
+            raise InputError(f"{self.path}: a wattcast store without a schema version; damaged?")
+        return int(row[0])
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction: all of it is stored, or none."""
+        with self.connect() as db, transaction_of(db):
+            yield db
+
+    def query(self, sql: str, params: Sequence[object] | Mapping[str, object] = ()) -> Any:
+        """A table (pandas) of any reading query."""
+        import pandas as pd
+
+        with self.connect() as db:
+            return pd.read_sql_query(sql, db, params=params)
+
+    # -- meters --------------------------------------------------------------
+    def meter_ids(
+        self, db: sqlite3.Connection, meters: Mapping[str, tuple[str | None, str]]
+    ) -> dict[str, int]:
+        """Ids of ``meters`` (name -> (zone, unit)), registering new ones."""
+        db.executemany(
+            "INSERT INTO meters (name, zone, unit) VALUES (?, ?, ?) ON CONFLICT(name) DO UPDATE "
+            "SET zone = excluded.zone, unit = excluded.unit",
+            [(name, zone, unit) for name, (zone, unit) in meters.items()],
+        )
+        return self._ids(db, list(meters))
+
+    @staticmethod
+    def _ids(db: sqlite3.Connection, names: Sequence[str]) -> dict[str, int]:
+        ids: dict[str, int] = {}
+        for start in range(0, len(names), 500):
+            chunk = list(names[start : start + 500])
+            marks = ",".join("?" * len(chunk))
+            ids.update(db.execute(f"SELECT name, id FROM meters WHERE name IN ({marks})", chunk))
+        return ids
+
+    def meters(self) -> dict[str, tuple[int, str | None, str]]:
+        """name -> (id, zone, unit) of every meter the store knows."""
+        with self.connect() as db:
+            rows = db.execute("SELECT name, id, zone, unit FROM meters ORDER BY name")
+            return {name: (i, zone, unit) for name, i, zone, unit in rows}
+
+
+def bounds(since: int | None, until: int | None) -> tuple[int, int]:
+    """Epoch bounds, open ends made very far."""
+    return (-(2**62) if since is None else int(since), 2**62 if until is None else int(until))
+
+
+def name_filter(meters: Sequence[str] | None, params: dict[str, object]) -> str:
+    """An ``AND m.name IN (...)`` clause (its names added to ``params``), or nothing."""
+    if not meters:
+        return ""
+    names = {f"m{k}": name for k, name in enumerate(meters)}
+    params.update(names)
+    return f" AND m.name IN ({','.join(':' + key for key in names)})"
+
+
+def plain(value: object) -> object:
+    """numpy scalars as the Python numbers sqlite3 stores."""
+    return value.item() if hasattr(value, "item") else value
+
+
+@contextmanager
+def transaction_of(db: sqlite3.Connection) -> Iterator[None]:
+    """One ``BEGIN IMMEDIATE`` transaction on ``db``: committed whole, or rolled back."""
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+        db.execute("COMMIT")
+    except BaseException:
+        if db.in_transaction:
+            db.execute("ROLLBACK")
+        raise
+
+
+def remove_store(path: Path) -> None:
+    """Delete a store with its journal files: one that a failed job created and that holds
+    nothing else, so that bad input leaves no output behind."""
+    for suffix in ("", "-wal", "-shm"):
+        path.with_name(path.name + suffix).unlink(missing_ok=True)

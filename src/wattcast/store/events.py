@@ -1,0 +1,144 @@
+"""Events in the store, and the deliveries of their alerts.
+
+Events are written with their batch (see :mod:`wattcast.events.detection` for how
+they are found); a person changes their status (``wattcast ack``), and each
+alert channel records what it carried, so nothing is sent twice.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from wattcast.errors import InputError
+from wattcast.store.connection import StoreFile, plain
+
+#: An event with its meter's name, zone and unit.
+_EVENT_ROWS = ("SELECT e.*, m.name AS meter, m.zone AS zone, m.unit AS unit FROM events e "
+               "JOIN meters m ON m.id = e.meter_id")  # fmt: skip
+
+
+class EventRecords(StoreFile):
+    """The ``events``, ``deliveries`` and ``delivered`` tables."""
+
+    def _write_events(
+        self, db: sqlite3.Connection, run_id: int, ids: Mapping[str, int], events: Any
+    ) -> None:
+        columns = ("start", "end", "readings", "peak_excess_kw", "kwh_above_band",
+                   "kwh_above_forecast", "status")  # fmt: skip
+        for row in events.to_dict("records"):
+            values = [plain(row[c]) for c in columns]
+            if row.get("id") is None or row["id"] != row["id"]:  # a new event
+                db.execute(
+                    "INSERT INTO events (meter_id, start, end, readings, peak_excess_kw, "
+                    "kwh_above_band, kwh_above_forecast, status, first_run, run_id) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (ids[row["meter"]], *values, run_id, run_id),
+                )
+            else:
+                db.execute(
+                    "UPDATE events SET start = ?, end = ?, readings = ?, peak_excess_kw = ?, "
+                    "kwh_above_band = ?, kwh_above_forecast = ?, status = ?, run_id = ? "
+                    "WHERE id = ?",
+                    (*values, run_id, int(row["id"])),
+                )
+
+    def events(
+        self, since: int | None = None, meter: str | None = None,
+        statuses: Sequence[str] = ("new", "alerted", "acked", "expected"),
+        until: int | None = None,
+    ) -> list[dict[str, Any]]:  # fmt: skip
+        """Events (epoch times) with their meter's name, zone and unit, oldest first."""
+        sql = f"{_EVENT_ROWS} WHERE e.status IN ({','.join('?' * len(statuses))})"
+        params: list[object] = list(statuses)
+        for clause, value in (("e.end > ?", since), ("e.start < ?", until), ("m.name = ?", meter)):
+            if value is not None:
+                sql += f" AND {clause}"
+                params.append(value)
+        with self.connect() as db:
+            db.row_factory = sqlite3.Row
+            return [dict(r) for r in db.execute(sql + " ORDER BY e.start, m.name", params)]
+
+    def set_event_status(self, event_id: int, status: str, note: str | None) -> dict[str, Any]:
+        with self.transaction() as db:
+            found = db.execute(
+                "SELECT status FROM events WHERE id = ? AND status != 'minor'", (event_id,)
+            ).fetchone()
+            if found is None:
+                raise InputError(f"{self.path}: no event {event_id}.")
+            db.execute("UPDATE events SET status = ?, note = COALESCE(?, note) WHERE id = ?",
+                       (status, note, event_id))  # fmt: skip
+        return self.events_by_id([event_id])[0]
+
+    def events_by_id(self, ids: Sequence[int]) -> list[dict[str, Any]]:
+        marks = ",".join("?" * len(ids))
+        with self.connect() as db:
+            db.row_factory = sqlite3.Row
+            rows = db.execute(
+                f"{_EVENT_ROWS} WHERE e.id IN ({marks}) ORDER BY e.id",
+                tuple(ids),
+            )
+            return [dict(r) for r in rows]
+
+    def continuing_events(self, meters: Sequence[str], since: int) -> Any:
+        """Events (minor ones too) of these meters that end at or after ``since``, with
+        their meter's name."""
+        with self.connect() as db:
+            ids = self._ids(db, meters)
+        marks = ",".join(str(int(i)) for i in ids.values()) or "NULL"
+        table = self.query(
+            f"SELECT * FROM events WHERE meter_id IN ({marks}) AND end >= ? ORDER BY start",
+            (since,),
+        )
+        table["meter"] = table["meter_id"].map({i: m for m, i in ids.items()})
+        return table
+
+    # -- deliveries of alerts ------------------------------------------------
+    def undelivered(self, channel: str) -> list[dict[str, Any]]:
+        """Events to alert (new, or alerted on another channel) not yet sent on ``channel``."""
+        with self.connect() as db:
+            db.row_factory = sqlite3.Row
+            rows = db.execute(
+                f"""{_EVENT_ROWS} WHERE e.status IN ('new', 'alerted')
+                   AND NOT EXISTS (SELECT 1 FROM delivered d WHERE d.channel = ?
+                                   AND d.event_id = e.id) ORDER BY e.start""",
+                (channel,),
+            )
+            return [dict(r) for r in rows]
+
+    def record_delivery(
+        self, run_id: int, channel: str, event_ids: Sequence[int], error: str | None, at_utc: str
+    ) -> None:
+        """One message sent (``error`` None: its events are delivered) or not."""
+        with self.transaction() as db:
+            cursor = db.execute(
+                "INSERT INTO deliveries (run_id, channel, status, events, detail, at_utc) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (run_id, channel, "sent" if error is None else "failed", len(event_ids), error,
+                 at_utc),
+            )  # fmt: skip
+            if error is None:
+                db.executemany(
+                    "INSERT OR IGNORE INTO delivered VALUES (?, ?, ?)",
+                    [(channel, int(e), cursor.lastrowid) for e in event_ids],
+                )
+
+    def mark_alerted(self, channels: Sequence[str]) -> None:
+        """New events delivered on every channel become 'alerted'."""
+        if not channels:
+            return
+        marks = ",".join("?" * len(channels))
+        with self.transaction() as db:
+            db.execute(
+                f"""UPDATE events SET status = 'alerted' WHERE status = 'new' AND
+                    (SELECT COUNT(DISTINCT channel) FROM delivered d WHERE d.event_id = events.id
+                     AND d.channel IN ({marks})) = ?""",
+                (*channels, len(channels)),
+            )
+
+    def deliveries(self, run_id: int) -> list[dict[str, Any]]:
+        with self.connect() as db:
+            db.row_factory = sqlite3.Row
+            rows = db.execute("SELECT * FROM deliveries WHERE run_id = ? ORDER BY id", (run_id,))
+            return [dict(r) for r in rows]

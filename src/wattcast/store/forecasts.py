@@ -1,0 +1,205 @@
+"""Forecasts, actuals and the candidates' scores in the store.
+
+For each meter and time the forecast of the latest run is current; earlier ones
+stay as history until pruned. Times are epoch seconds (see :mod:`wattcast.epoch`);
+meters are named, and their ids stay inside the store.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from wattcast.store.connection import StoreFile, bounds, name_filter
+
+
+@dataclass
+class Batch:
+    """What one batch of meters adds to a run, written in one transaction."""
+
+    meters: dict[str, tuple[str | None, str]]  # name -> (zone, unit)
+    status: dict[str, str | None]  # name -> None (ok) or why it failed
+    forecasts: Any = None  # DataFrame: meter, t, mean, lower, upper
+    actuals: Any = None  # DataFrame: meter, t, value
+    events: Any = None  # DataFrame: id (None: new), meter, start, end, readings, ... status
+    details: dict[str, dict[str, object]] = field(default_factory=dict)  # method, windows...
+    candidates: dict[str, bytes] = field(default_factory=dict)  # meter -> candidates' means
+    scores: list[tuple[str, int, str, float, int]] = field(default_factory=list)  # realized
+    scored: list[tuple[int, str]] = field(default_factory=list)  # (run, meter) now scored
+
+
+class ForecastRecords(StoreFile):
+    """The ``forecasts``, ``actuals`` and ``scores`` tables (and the candidates kept in
+    ``run_meters``)."""
+
+    # -- writing (parts of one batch's transaction) --------------------------
+    @staticmethod
+    def _insert_run_meters(
+        db: sqlite3.Connection, run_id: int, ids: Mapping[str, int], batch: Batch
+    ) -> None:
+        rows = []
+        for meter, why in batch.status.items():
+            detail = batch.details.get(meter, {})
+            rows.append((run_id, ids[meter], "ok" if why is None else "failed", why,
+                         detail.get("method"), detail.get("windows"),
+                         int(detail.get("missing", 0)),  # type: ignore[call-overload]
+                         batch.candidates.get(meter)))  # fmt: skip
+        db.executemany(
+            "INSERT OR REPLACE INTO run_meters (run_id, meter_id, status, reason, method, "
+            "windows, missing, candidates) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            rows,
+        )
+
+    @staticmethod
+    def _insert_scores(db: sqlite3.Connection, ids: Mapping[str, int], batch: Batch) -> None:
+        """The candidates' realized errors; the candidates scored are dropped."""
+        rows = [(ids[meter], day, method, sse, n) for meter, day, method, sse, n in batch.scores]
+        db.executemany("INSERT OR REPLACE INTO scores VALUES (?, ?, ?, ?, ?)", rows)
+        db.executemany("UPDATE run_meters SET candidates = NULL WHERE run_id = ? AND "
+                       "meter_id = ?", [(r, ids[m]) for r, m in batch.scored])  # fmt: skip
+
+    def _insert_forecasts(
+        self, db: sqlite3.Connection, run_id: int, ids: Mapping[str, int], forecasts: Any
+    ) -> None:
+        if forecasts is None or not len(forecasts):
+            return
+        meter_ids = forecasts["meter"].map(ids).to_numpy()
+        times = forecasts["t"].to_numpy()
+        rows = zip([run_id] * len(forecasts), meter_ids.tolist(), times.tolist(),
+                   forecasts["mean"].tolist(), forecasts["lower"].tolist(),
+                   forecasts["upper"].tolist(), strict=True)  # fmt: skip
+        db.executemany("INSERT OR REPLACE INTO forecasts VALUES (?, ?, ?, ?, ?, ?)", rows)
+        db.execute(
+            "UPDATE runs SET t_first = MIN(COALESCE(t_first, ?), ?), "
+            "t_last = MAX(COALESCE(t_last, ?), ?) WHERE id = ?",
+            (int(times.min()), int(times.min()), int(times.max()), int(times.max()), run_id),
+        )
+
+    @staticmethod
+    def _insert_actuals(
+        db: sqlite3.Connection, run_id: int, ids: Mapping[str, int], actuals: Any
+    ) -> None:
+        if actuals is None or not len(actuals):
+            return
+        db.executemany(
+            "INSERT OR IGNORE INTO actuals VALUES (?, ?, ?, ?)",
+            zip(actuals["meter"].map(ids), actuals["t"].astype(int),
+                actuals["value"].astype(float), [run_id] * len(actuals), strict=True),
+        )  # fmt: skip
+
+    # -- reading ---------------------------------------------------------------
+    def current_forecasts(
+        self, since: int | None = None, until: int | None = None,
+        meters: Sequence[str] | None = None,
+    ) -> Any:  # fmt: skip
+        """The current forecast of every meter and time in [since, until]: meter, zone, unit,
+        t, mean, lower, upper, run_id."""
+        low, high = bounds(since, until)
+        sql = """SELECT m.name AS meter, m.zone AS zone, m.unit AS unit, f.t AS t,
+                        MAX(f.run_id) AS run_id, f.mean AS mean, f.lower AS lower,
+                        f.upper AS upper
+                 FROM forecasts f JOIN meters m ON m.id = f.meter_id
+                 WHERE f.run_id IN (SELECT id FROM runs WHERE t_last >= :low AND t_first <= :high)
+                   AND f.t BETWEEN :low AND :high"""
+        params: dict[str, object] = {"low": low, "high": high}
+        sql += name_filter(meters, params)
+        return self.query(sql + " GROUP BY f.meter_id, f.t ORDER BY m.name, f.t", params)
+
+    def all_forecasts(self, since: int | None = None) -> Any:
+        """Every stored forecast (current or not) from ``since``: meter, zone, unit, t, mean,
+        lower, upper, run_id; by meter, time and run."""
+        sql = """SELECT m.name AS meter, m.zone AS zone, m.unit AS unit, f.t AS t, f.mean,
+                        f.lower, f.upper, f.run_id FROM forecasts f
+                 JOIN meters m ON m.id = f.meter_id"""
+        where = " WHERE f.t >= ?" if since else ""
+        return self.query(sql + where + " ORDER BY m.name, f.t, f.run_id",
+                          (since,) if since else ())  # fmt: skip
+
+    def pending_forecasts(self, meters: Sequence[str], since: int, until: int) -> Any:
+        """Current forecasts in [since, until) of these meters that have no actual yet:
+        meter, t, run_id, mean, lower, upper."""
+        with self.connect() as db:
+            ids = self._ids(db, meters)
+        marks = ",".join(str(int(i)) for i in ids.values()) or "NULL"
+        sql = f"""SELECT f.meter_id AS meter_id, f.t AS t, MAX(f.run_id) AS run_id,
+                         f.mean AS mean, f.lower AS lower, f.upper AS upper
+                  FROM forecasts f
+                  WHERE f.run_id IN (SELECT id FROM runs WHERE t_last >= :since
+                                     AND t_first < :until)
+                    AND f.meter_id IN ({marks}) AND f.t >= :since AND f.t < :until
+                    AND NOT EXISTS (SELECT 1 FROM actuals a WHERE a.meter_id = f.meter_id
+                                    AND a.t = f.t)
+                  GROUP BY f.meter_id, f.t"""
+        table = self.query(sql, {"since": since, "until": until})
+        table.insert(0, "meter", table.pop("meter_id").map({i: m for m, i in ids.items()}))
+        return table
+
+    def forecasts_with_actuals(
+        self, since: int | None = None, until: int | None = None,
+        meters: Sequence[str] | None = None,
+    ) -> Any:  # fmt: skip
+        """Current forecasts that have an actual: meter, zone, unit, t, actual, mean, lower,
+        upper, run_id."""
+        current = self.current_forecasts(since, until, meters)
+        actuals = self.actuals(since, until, meters)
+        return current.merge(actuals[["meter", "t", "actual"]], on=["meter", "t"])
+
+    def actuals(
+        self, since: int | None = None, until: int | None = None,
+        meters: Sequence[str] | None = None,
+    ) -> Any:  # fmt: skip
+        low, high = bounds(since, until)
+        params: dict[str, object] = {"low": low, "high": high}
+        sql = """SELECT m.name AS meter, m.zone AS zone, m.unit AS unit, a.t AS t,
+                        a.value AS actual, a.run_id AS run_id
+                 FROM actuals a JOIN meters m ON m.id = a.meter_id
+                 WHERE a.t BETWEEN :low AND :high"""
+        sql += name_filter(meters, params)
+        return self.query(sql + " ORDER BY m.name, a.t", params)
+
+    def newest_actual(self) -> int | None:
+        """Epoch seconds of the latest actual stored (None: none yet)."""
+        with self.connect() as db:
+            row = db.execute("SELECT MAX(t) FROM actuals").fetchone()
+        return None if row[0] is None else int(row[0])
+
+    def candidates(self, pairs: Sequence[tuple[int, str]]) -> dict[tuple[int, str], Any]:
+        """The candidates' forecasts kept for (run, meter): (blob, their times)."""
+        out = {}
+        with self.connect() as db:
+            ids = self._ids(db, sorted({m for _, m in pairs}))
+            for run_id, meter in pairs:
+                if meter not in ids:
+                    continue
+                row = db.execute("SELECT candidates FROM run_meters WHERE run_id = ? AND "
+                                 "meter_id = ?", (run_id, ids[meter])).fetchone()  # fmt: skip
+                if row is None or row[0] is None:
+                    continue
+                times = [t for (t,) in db.execute(
+                    "SELECT t FROM forecasts WHERE run_id = ? AND meter_id = ? ORDER BY t",
+                    (run_id, ids[meter]))]  # fmt: skip
+                out[(run_id, meter)] = (row[0], times)
+        return out
+
+    def realized(self, meters: Sequence[str], days: int) -> dict[str, dict[str, Any]]:
+        """Per meter and method, ``(sum of squared errors, readings, days)`` over its last
+        ``days`` scored days."""
+        with self.connect() as db:
+            ids = self._ids(db, meters)
+        marks = ",".join(str(int(i)) for i in ids.values()) or "NULL"
+        rows = self.query(
+            f"""SELECT meter_id, method, sse, n, day FROM scores s WHERE meter_id IN ({marks})
+                AND day IN (SELECT day FROM scores r WHERE r.meter_id = s.meter_id
+                            AND r.method = 'forest' ORDER BY day DESC LIMIT {int(days)})"""
+        )
+        names = {i: m for m, i in ids.items()}
+        out: dict[str, dict[str, Any]] = {}
+        for (meter_id, method), group in rows.groupby(["meter_id", "method"]):
+            out.setdefault(names[int(meter_id)], {})[str(method)] = (
+                float(group["sse"].sum()),
+                int(group["n"].sum()),
+                int(group["day"].nunique()),
+            )
+        return out

@@ -1,0 +1,152 @@
+"""Runs in the store: opened, resumed, written meter by meter, closed, and read back."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from wattcast import __version__
+from wattcast.errors import InputError
+from wattcast.store.connection import StoreFile
+
+
+class RunRecords(StoreFile):
+    """The ``runs`` and ``run_meters`` tables."""
+
+    def begin_run(
+        self, command: str, spec: Mapping[str, object], as_of: str | None, resume_key: str,
+        started_utc: str,
+    ) -> int:  # fmt: skip
+        """Open a run (status 'running') that receives its meters batch by batch."""
+        with self.transaction() as db:
+            cursor = db.execute(
+                """INSERT INTO runs (command, started_utc, status, wattcast_version, as_of,
+                   resume_key, spec) VALUES (?, ?, 'running', ?, ?, ?, ?)""",
+                (command, started_utc, __version__, as_of, resume_key,
+                 json.dumps(spec, sort_keys=True)),
+            )  # fmt: skip
+            return int(cursor.lastrowid or 0)
+
+    def resumable_run(self, resume_key: str) -> int | None:
+        """The unfinished run of the same job (same settings and night), if any."""
+        with self.connect() as db:
+            row = db.execute(
+                "SELECT id FROM runs WHERE status = 'running' AND resume_key = ? "
+                "ORDER BY id DESC LIMIT 1",
+                (resume_key,),
+            ).fetchone()
+        return None if row is None else int(row[0])
+
+    def done_meters(self, run_id: int) -> set[str]:
+        """Meters a run has already written (to resume it)."""
+        with self.connect() as db:
+            rows = db.execute(
+                "SELECT m.name FROM run_meters r JOIN meters m ON m.id = r.meter_id "
+                "WHERE r.run_id = ?",
+                (run_id,),
+            )
+            return {name for (name,) in rows}
+
+    def finish_run(
+        self, run_id: int, status: str, message: str, *, record: Mapping[str, object],
+        timings: Mapping[str, object], period: tuple[str | None, str | None] = (None, None),
+        weather: Mapping[str, object] | None = None, finished_utc: str,
+    ) -> None:  # fmt: skip
+        """Close a run: its status, record and timings; older runs it replaced are marked."""
+        with self.transaction() as db:
+            n_meters, n_failed = db.execute(
+                "SELECT COUNT(*), COALESCE(SUM(status = 'failed'), 0) FROM run_meters "
+                "WHERE run_id = ?",
+                (run_id,),
+            ).fetchone()
+            db.execute(
+                """UPDATE runs SET status = ?, message = ?, finished_utc = ?, record = ?,
+                   timings = ?, weather = ?, forecast_start = COALESCE(?, forecast_start),
+                   forecast_end = COALESCE(?, forecast_end), n_meters = ?, n_failed = ?
+                   WHERE id = ?""",
+                (status, message, finished_utc, json.dumps(record, default=str),
+                 json.dumps(timings, default=str),
+                 None if weather is None else json.dumps(weather, default=str),
+                 period[0], period[1], n_meters, n_failed, run_id),
+            )  # fmt: skip
+            self._mark_superseded(db, run_id)
+
+    @staticmethod
+    def _mark_superseded(db: sqlite3.Connection, run_id: int) -> None:
+        """Earlier runs none of whose forecasts this run left current."""
+        db.execute(
+            """UPDATE runs SET superseded_by = :run WHERE superseded_by IS NULL AND id < :run
+               AND status != 'failed'
+               AND t_last >= (SELECT t_first FROM runs WHERE id = :run)
+               AND t_first <= (SELECT t_last FROM runs WHERE id = :run)
+               AND NOT EXISTS (SELECT 1 FROM forecasts f WHERE f.run_id = runs.id
+                   AND NOT EXISTS (SELECT 1 FROM forecasts g WHERE g.run_id = :run
+                                   AND g.meter_id = f.meter_id AND g.t = f.t))""",
+            {"run": run_id},
+        )
+
+    def record_failure(
+        self, run_id: int | None, command: str, spec: Mapping[str, object], as_of: str | None,
+        message: str, started_utc: str, finished_utc: str,
+    ) -> int:  # fmt: skip
+        """Record a job that stopped on an error (opening a run when it had none)."""
+        if run_id is None:
+            run_id = self.begin_run(command, spec, as_of, "", started_utc)
+        self.finish_run(run_id, "failed", message, record={}, timings={},
+                        finished_utc=finished_utc)  # fmt: skip
+        return run_id
+
+    def add_to_record(self, run_id: int, key: str, value: object) -> None:
+        """Add what happened after a run closed (its deliveries) to its record."""
+        with self.transaction() as db:
+            row = db.execute("SELECT record FROM runs WHERE id = ?", (run_id,)).fetchone()
+            record = json.loads(row[0] or "{}") if row else {}
+            record[key] = value
+            db.execute("UPDATE runs SET record = ? WHERE id = ?",
+                       (json.dumps(record, default=str), run_id))  # fmt: skip
+
+    def runs(self, last: int | None = None) -> list[dict[str, Any]]:
+        """Runs, oldest first (the ``last`` ones only, when given)."""
+        sql = "SELECT * FROM runs ORDER BY id"
+        if last is not None:
+            sql = (
+                f"SELECT * FROM (SELECT * FROM runs ORDER BY id DESC LIMIT {int(last)}) ORDER BY id"
+            )
+        with self.connect() as db:
+            db.row_factory = sqlite3.Row
+            return [dict(row) for row in db.execute(sql)]
+
+    def run(self, run_id: int) -> dict[str, Any]:
+        with self.connect() as db:
+            db.row_factory = sqlite3.Row
+            row = db.execute("SELECT * FROM runs WHERE id = ?", (run_id,)).fetchone()
+        if row is None:
+            raise InputError(f"{self.path}: no run {run_id}.")
+        return dict(row)
+
+    def latest_run(self, statuses: Sequence[str] = ("ok", "partial")) -> dict[str, Any] | None:
+        marks = ",".join("?" * len(statuses))
+        with self.connect() as db:
+            db.row_factory = sqlite3.Row
+            row = db.execute(
+                f"SELECT * FROM runs WHERE status IN ({marks}) ORDER BY id DESC LIMIT 1",
+                tuple(statuses),
+            ).fetchone()
+        return None if row is None else dict(row)
+
+    def newest_forecast(self) -> int | None:
+        """Epoch seconds of the last time any run forecast (None: no forecasts yet)."""
+        with self.connect() as db:
+            row = db.execute("SELECT MAX(t_last) FROM runs").fetchone()
+        return None if row[0] is None else int(row[0])
+
+    def chosen_methods(self) -> dict[str, str]:
+        """Each meter's method in the latest run that chose one."""
+        with self.connect() as db:
+            rows = db.execute(
+                "SELECT m.name, r.method FROM run_meters r JOIN meters m ON m.id = r.meter_id "
+                "WHERE r.method IS NOT NULL ORDER BY r.run_id"
+            )
+            return dict(rows)

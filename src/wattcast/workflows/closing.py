@@ -1,0 +1,49 @@
+"""The end of a job with a store: the run closed, old rows pruned, the night's alerts sent."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+from wattcast.workflows.job import Job
+
+
+def close_run(job: Job, run_id: int | None, finished_utc: str) -> None:
+    """Settle the job's status and exit code; with a store, record the run and after it
+    prune (``[store] keep``) and, for the nightly ``run``, deliver its alerts."""
+    summary = job.summary
+    share = len(summary.failed) / max(summary.meters + summary.skipped, 1)
+    summary.exit_code = 1 if share > job.spec.store.max_failed_share else 0
+    summary.status = "partial" if summary.failed else "ok"
+    summary.record = job.record
+    if job.store is None or run_id is None:
+        return
+    message = f"{len(summary.failed)} meter(s) failed" if summary.failed else ""
+    job.store.finish_run(run_id, summary.status, message, record=job.record,
+                         timings=summary.figures(),
+                         period=(summary.forecast_start, summary.forecast_end),
+                         weather=job.record.get("weather"), finished_utc=finished_utc)  # fmt: skip
+    summary.events = _events_of_night(job)
+    if job.spec.store.keep is not None:
+        from wattcast.store.maintenance import prune
+
+        prune(job.store, job.spec.store.keep)
+    if summary.command == "run":
+        from wattcast.alerts.deliver import channels, deliver
+
+        if channels(job.spec):
+            summary.deliveries = deliver(job.store, job.spec, run_id)
+            job.store.add_to_record(run_id, "deliveries", summary.deliveries)
+
+
+def _events_of_night(job: Job) -> list[dict[str, Any]]:
+    """The events of the day whose actuals this night completes (a re-run finds them too)."""
+    from wattcast.reporting.listing import event_rows
+
+    end = job.record.get("data_end")
+    if job.store is None or end is None:
+        return []
+    last = pd.Timestamp(end)
+    first = last - job.spec.model.output
+    return event_rows(job.store, job.spec.alerts.tariff, f"{first:%Y-%m-%d}", f"{last:%Y-%m-%d}")
