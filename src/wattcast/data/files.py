@@ -97,6 +97,7 @@ def _read_csv(path: Path, encoding: str) -> pd.DataFrame:
             reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise InputError(f"{path}: cannot be read as a table ({reason}).") from None
         frame.attrs["encoding"] = name
+        frame.attrs["decimal"] = options.get("decimal", ".")
         return _named_columns(frame, _header_names(head.decode(name, errors="replace"), options),
                               path)  # fmt: skip
     raise AssertionError("unreachable")
@@ -203,3 +204,14 @@ def read_zones(path: str | Path) -> dict[str, str]:
             )
         zones[str(meter)] = str(zone)
     return zones
+
+
+def row_label(frame: pd.DataFrame, position: int) -> str:
+    """How a user finds data row ``position`` (0-based) in the file."""
+    if frame.attrs.get("kind") == "csv":
+        return f"line {position + 2}"
+    return f"row {position + 1}"
+
+
+def source_of(frame: pd.DataFrame) -> str:
+    return str(frame.attrs.get("source", "<frame>"))

@@ -14,12 +14,15 @@ Single files are opened in :mod:`wattcast.data.files`.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from wattcast.data.cleaning import BoundsLike
+from wattcast.data.columns import meter_columns
 from wattcast.data.files import (
     PARQUET_SUFFIXES,
     parquet_errors,
@@ -28,7 +31,7 @@ from wattcast.data.files import (
     read_table,
     read_zones,
 )
-from wattcast.data.loading import Layout, detect_layout, row_label, table_to_meters
+from wattcast.data.loading import Layout, ReadOptions, detect_layout, row_label, table_to_meters
 from wattcast.data.meter_frame import MeterFrame
 from wattcast.errors import InputError
 
@@ -56,14 +59,19 @@ class Source:
         """``meters`` on the wall-clock grid of ``tz``."""
         raise NotImplementedError
 
+    options: ReadOptions = ReadOptions()
+
 
 class TableSource(Source):
     """A CSV or Parquet file read once; batches are cut out of it."""
 
-    def __init__(self, path: Path, frame: pd.DataFrame, layout: Layout) -> None:
-        self.path, self.frame, self.layout = path, frame, layout
+    def __init__(
+        self, path: Path, frame: pd.DataFrame, layout: Layout, options: ReadOptions
+    ) -> None:
+        self.path, self.frame, self.layout, self.options = path, frame, layout, options
         if not layout.long:
-            _require_meters(path, self.meters())
+            self._meters = meter_columns(frame, layout, options.skip_columns)
+            _require_meters(path, self._meters)
         else:
             column = frame[layout.meter]
             unnamed = np.flatnonzero(column.isna().to_numpy())
@@ -80,7 +88,7 @@ class TableSource(Source):
 
     def meters(self) -> list[str]:
         if not self.layout.long:
-            return [str(c) for c in self.frame.columns if str(c) != self.layout.timestamp]
+            return list(self._meters)
         return sorted(str(c) for c in self.frame[self.layout.meter].cat.categories)
 
     def read(self, meters: list[str], tz: str | None) -> MeterFrame:
@@ -88,26 +96,40 @@ class TableSource(Source):
         if self.layout.long:
             rows = frame[frame[self.layout.meter].isin(meters)]
             rows.attrs = frame.attrs
-            return table_to_meters(rows, tz, meters, self.layout)
-        return table_to_meters(frame, tz, meters, self.layout)
+            return table_to_meters(rows, tz, meters, self.layout, self.options)
+        return table_to_meters(frame, tz, meters, self.layout, self.options)
 
 
 class WideParquetSource(Source):
     """A wide Parquet file: a batch reads its own columns only."""
 
-    def __init__(self, path: Path, columns: list[str], timestamp: str) -> None:
-        self.path, self.columns, self.timestamp = path, columns, timestamp
-        _require_meters(path, self.meters())
+    def __init__(self, path: Path, schema: Any, timestamp: str, options: ReadOptions) -> None:
+        import pyarrow as pa
 
-    def meters(self) -> list[str]:
-        return [c for c in self.columns if c != self.timestamp]
+        self.path, self.timestamp, self.options = path, timestamp, options
+        columns = _index_first(schema)
+        text_typed = [c for c in columns if c != timestamp and (
+            pa.types.is_string(schema.field(c).type) or pa.types.is_large_string(
+                schema.field(c).type))]  # fmt: skip
+        frame = self._columns(text_typed) if text_typed else pd.DataFrame(columns=[timestamp])
+        frame.attrs.update(source=str(path), kind="parquet")
+        layout = Layout(timestamp)
+        self._meters = meter_columns(frame, layout, options.skip_columns, columns)
+        _require_meters(path, self._meters)
 
-    def read(self, meters: list[str], tz: str | None) -> MeterFrame:
-        frame = read_parquet(self.path, columns=[self.timestamp, *meters])
+    def _columns(self, names: list[str]) -> pd.DataFrame:
+        frame = read_parquet(self.path, columns=[self.timestamp, *names])
         if self.timestamp not in frame.columns:  # pandas made it the index again
             frame = frame.reset_index()
         frame.attrs.update(source=str(self.path), kind="parquet")
-        return table_to_meters(frame, tz, meters, Layout(self.timestamp))
+        return frame
+
+    def meters(self) -> list[str]:
+        return list(self._meters)
+
+    def read(self, meters: list[str], tz: str | None) -> MeterFrame:
+        frame = self._columns(meters)
+        return table_to_meters(frame, tz, meters, Layout(self.timestamp), self.options)
 
 
 class ParquetDataset(Source):
@@ -118,10 +140,11 @@ class ParquetDataset(Source):
     reads only its meters' row groups, and only the three columns it needs.
     """
 
-    def __init__(self, path: Path, layout: Layout) -> None:
+    def __init__(self, path: Path, layout: Layout, options: ReadOptions | None = None) -> None:
         import pyarrow.dataset as ds
 
         self.path, self.layout, self._ds = path, layout, ds
+        self.options = options or ReadOptions()
         with parquet_errors(path):
             names_as_codes = ds.ParquetFileFormat(
                 read_options=ds.ParquetReadOptions(dictionary_columns=[layout.meter])
@@ -175,7 +198,7 @@ class ParquetDataset(Source):
         return frame
 
     def read(self, meters: list[str], tz: str | None) -> MeterFrame:
-        return table_to_meters(self.rows(meters), tz, meters, self.layout)
+        return table_to_meters(self.rows(meters), tz, meters, self.layout, self.options)
 
 
 def _names(column: Any, source: str, name: str) -> set[str]:
@@ -199,25 +222,32 @@ def open_source(
     timestamp_column: str | None = None,
     meter_column: str | None = None,
     value_column: str | None = None,
+    options: ReadOptions | None = None,
 ) -> Source:
-    """The source behind ``path``: a file (CSV or Parquet, wide or long) or a folder."""
+    """The source behind ``path``: a file (CSV or Parquet, wide or long) or a folder.
+
+    ``options`` (:class:`~wattcast.data.loading.ReadOptions`) say how its readings are
+    read: the order of its dates, columns that are not meters, each meter's range.
+    """
     path = Path(path)
+    options = options or ReadOptions()
     named = (timestamp_column, meter_column, value_column)
     if path.is_dir():
-        return ParquetDataset(path, _parquet_layout(path, _dataset_columns(path), *named))
+        layout = _parquet_layout(path, _dataset_columns(path), *named)
+        return ParquetDataset(path, layout, options)
     if not path.exists():
         raise InputError(f"{path}: file not found.")
     if path.suffix.lower() in PARQUET_SUFFIXES:
         with parquet_errors(path):
             import pyarrow.parquet as pq
 
-            columns = _index_first(pq.read_schema(path))
-        layout = _parquet_layout(path, columns, *named)
+            schema = pq.read_schema(path)
+        layout = _parquet_layout(path, _index_first(schema), *named)
         if layout.long:
-            return ParquetDataset(path, layout)
-        return WideParquetSource(path, columns, layout.timestamp)
+            return ParquetDataset(path, layout, options)
+        return WideParquetSource(path, schema, layout.timestamp, options)
     frame = read_table(path, encoding)
-    return TableSource(path, frame, detect_layout(frame, *named))
+    return TableSource(path, frame, detect_layout(frame, *named), options)
 
 
 def _index_first(schema: Any) -> list[str]:
@@ -288,6 +318,10 @@ def load_meters(
     tz: str | None = None,
     meters: list[str] | None = None,
     encoding: str = "auto",
+    *,
+    date_order: str = "auto",
+    skip_columns: Sequence[str] = (),
+    bounds: BoundsLike = "auto",
 ) -> MeterFrame:
     """Read meter readings (a file, a folder of partitions or a table) into a MeterFrame.
 
@@ -299,10 +333,22 @@ def load_meters(
         ones are converted to it.
     meters : only these meters (default all).
     encoding : of CSV text; ``"auto"`` tells UTF-8 from Windows-1252.
+    date_order : how dates written year last (``13.09.2016 00:00``) are read:
+        ``"auto"`` (as the file shows: a first field above 12 is a day),
+        ``"day-first"`` or ``"month-first"``.
+    skip_columns : columns of a wide table that are not meters; columns of text are
+        left aside without being named, with a
+        :class:`~wattcast.errors.SkippedColumnsWarning`.
+    bounds : each meter's range; readings outside it are bad (a logger's glitch) and
+        missing, with a :class:`~wattcast.errors.BadReadingsWarning` per meter:
+        ``"auto"`` (from the meter's own history, see
+        :func:`wattcast.data.cleaning.meter_bounds`), ``"off"``, ``(low, high)`` for
+        every meter, or ``{meter: "auto" | "off" | (low, high)}``.
     """
+    options = ReadOptions(date_order, tuple(skip_columns), bounds)
     if isinstance(data, pd.DataFrame):
-        return table_to_meters(data, tz, meters)
-    source = open_source(data, encoding)
+        return table_to_meters(data, tz, meters, options=options)
+    source = open_source(data, encoding, options=options)
     names = meters or source.meters()
     check_meters(source, names)
     return source.read(list(names), tz)
