@@ -283,3 +283,21 @@ def test_year_first_and_zone_aware_timestamps_read_as_before(tmp_path: Path) -> 
     assert frame.start == pd.Timestamp("2016-09-01 02:00")
     slashed, _ = dated_file(tmp_path, "%Y/%m/%d %H:%M", days=3, name="s.csv")
     assert load_meters(slashed).start == pd.Timestamp("2016-09-01")
+
+
+def test_the_command_line_reads_such_a_file_as_it_is(tmp_path: Path, cli) -> None:
+    table = synthetic_wide(days=30, start="2016-09-01")
+    table.loc[2000, "A (kW)"] = 1e9
+    table["Status"] = "OK"
+    written = table.assign(
+        timestamp=pd.DatetimeIndex(table["timestamp"]).strftime("%d.%m.%Y %H:%M")
+    )
+    written.to_csv(tmp_path / "export.csv", index=False)
+    out = tmp_path / "f.csv"
+    result = cli("forecast", tmp_path / "export.csv", "--input", "7D", "--trees", "5",
+                 "--out", out)  # fmt: skip
+    assert result.exit_code == 0, result.output
+    forecast = pd.read_csv(out)
+    assert set(forecast["meter"]) == {"A (kW)", "B (kW)"}
+    assert forecast["timestamp"].iloc[0].startswith("2016-10-0")  # read day first
+    assert forecast["upper"].max() < 3 * table["B (kW)"].max()
