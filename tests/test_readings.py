@@ -301,3 +301,15 @@ def test_the_command_line_reads_such_a_file_as_it_is(tmp_path: Path, cli) -> Non
     assert set(forecast["meter"]) == {"A (kW)", "B (kW)"}
     assert forecast["timestamp"].iloc[0].startswith("2016-10-0")  # read day first
     assert forecast["upper"].max() < 3 * table["B (kW)"].max()
+
+
+def test_a_long_table_of_one_meter_stays_long_unless_its_name_column_is_skipped(
+    tmp_path: Path,
+) -> None:
+    table = synthetic_wide(days=3, meters=("kWh",))
+    table.insert(1, "Meter ID", "M-17")
+    table.to_csv(tmp_path / "one.csv", index=False)
+    assert load_meters(tmp_path / "one.csv").meters == ("M-17",)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", SkippedColumnsWarning)
+        assert load_meters(tmp_path / "one.csv", skip_columns=["Meter ID"]).meters == ("kWh",)

@@ -27,8 +27,9 @@ LONG_COLUMNS = ("timestamp", "meter", "value")
 TIME_NAMES = ("timestamp", "time", "datetime", "date_time", "date", "ts", "local_time")
 #: Words in the name of a long table's meter column (for a table of one meter).
 METER_WORDS = frozenset(
-    {"meter", "point", "name", "id", "device", "sensor", "channel", "tag", "circuit"}
-)
+    {"meter", "point", "name", "id", "device", "sensor", "channel", "tag", "circuit",
+     "building", "site", "asset", "location", "equipment", "panel", "feeder", "serial"}
+)  # fmt: skip
 #: Cells that mean "no reading" (compared without case and surrounding spaces).
 MISSING_TOKENS = frozenset(
     {"", "-", "--", "---", "n/a", "na", "nan", "-nan", "null", "none", "nil", "#n/a",
@@ -54,6 +55,7 @@ def detect_layout(
     timestamp: str | None = None,
     meter: str | None = None,
     value: str | None = None,
+    skip_columns: Sequence[str] = (),
 ) -> Layout:
     """Tell a long table (timestamp, meter, value) from a wide one by its content.
 
@@ -62,9 +64,9 @@ def detect_layout(
     with one column of text names beside one column of numbers, whatever the columns
     are called, when its timestamps repeat with other names (several meters) or the
     column is named like one of meters (``Meter ID``, ``point``); every other table
-    is wide (timestamps, then one column per meter).
+    is wide (timestamps, then one column per meter). ``skip_columns`` are not judged.
     """
-    columns = [str(c) for c in frame.columns]
+    columns = [str(c) for c in frame.columns if str(c) not in skip_columns]
     if not columns:
         raise InputError(f"{source_of(frame)}: no columns; expected timestamps and readings.")
     for name, what in ((timestamp, "timestamps"), (meter, "meter names"), (value, "readings")):

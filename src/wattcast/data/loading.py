@@ -93,7 +93,7 @@ def table_to_meters(
     """
     check_zone(tz)
     options = options or ReadOptions()
-    layout = layout or detect_layout(frame)
+    layout = layout or detect_layout(frame, skip_columns=options.skip_columns)
     if layout.long:  # duplicates are handled per (timestamp, meter) while pivoting
         times, values, names, bad = _long_to_arrays(frame, tz, layout, options)
         if meters:

@@ -247,7 +247,8 @@ def open_source(
             return ParquetDataset(path, layout, options)
         return WideParquetSource(path, schema, layout.timestamp, options)
     frame = read_table(path, encoding)
-    return TableSource(path, frame, detect_layout(frame, *named), options)
+    layout = detect_layout(frame, *named, skip_columns=options.skip_columns)
+    return TableSource(path, frame, layout, options)
 
 
 def _index_first(schema: Any) -> list[str]:
