@@ -13,6 +13,7 @@ from conftest import synthetic_wide
 from wattcast import Fleet, InputError, ModelConfig, WindowConfig, load_meters
 from wattcast.data.cleaning import mask_bad_readings, meter_bounds
 from wattcast.data.loading import ReadOptions
+from wattcast.data.sources import open_source
 from wattcast.errors import BadReadingsWarning, SkippedColumnsWarning
 
 PLUG = "Plug load (kW)"
@@ -37,7 +38,8 @@ def test_an_absurd_reading_is_missing_and_the_band_stays_normal(
     assert str(caught[0].message).startswith(
         f"{path}, column {PLUG!r}: 1 reading(s) outside the meter's range"
     )
-    assert "the first on line 5002 (1e+09)" in str(caught[0].message)
+    when = pd.Timestamp(table.iloc[5000, 0])
+    assert f"the first on line 5002 ({when}): 1e+09; set bounds" in str(caught[0].message)
     j = frame.meters.index(PLUG)
     assert np.nanmax(frame.values[:, j]) < 100 and frame.bad[PLUG].count == 1
     assert set(frame.bad) == {PLUG}
@@ -129,13 +131,19 @@ def test_long_tables_and_meter_frames_name_the_meter_and_where(tmp_path: Path) -
     ):
         frame = load_meters(tmp_path / "long.csv")
     assert np.isnan(frame.values[-5, 1]) and set(frame.bad) == {"B (kW)"}
+    with pytest.warns(BadReadingsWarning, match=rf"the first on line {len(long) - 3} \("):
+        open_source(tmp_path / "long.csv").read(["B (kW)"], None)  # a batch of its meters
+    long.to_parquet(tmp_path / "long.parquet")  # read by row group: named by its time
+    when = pd.Timestamp(long["timestamp"].iloc[-5])
+    with pytest.warns(BadReadingsWarning, match=rf"the first at {when}: 1e\+09;"):
+        assert load_meters(tmp_path / "long.parquet").bad["B (kW)"].first == ""
     raw = load_meters(wide.assign(**{"A (kW)": wide["A (kW)"].where(wide.index != 10, -99.0)}),
                       bounds="off")  # fmt: skip
     with pytest.warns(
-        BadReadingsWarning, match=r"meter 'A \(kW\)': .* first on 2021-01-04 02:30:00 \(-99\)"
+        BadReadingsWarning, match=r"meter 'A \(kW\)': .* the first at 2021-01-04 02:30:00: -99;"
     ):
         masked = mask_bad_readings(raw)
-    assert np.isnan(masked.values[10, 0]) and masked.bad["A (kW)"].first == "2021-01-04 02:30:00"
+    assert np.isnan(masked.values[10, 0]) and masked.bad["A (kW)"].time == "2021-01-04 02:30:00"
     assert masked.select(["A (kW)"]).bad == {"A (kW)": masked.bad["A (kW)"]}
 
 

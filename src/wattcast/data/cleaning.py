@@ -231,10 +231,11 @@ def find_bad_readings(
 def warn_bad_readings(source: str, bad: Mapping[str, BadReadings], what: str = "meter") -> None:
     """One :class:`BadReadingsWarning` per meter with bad readings."""
     for meter, found in bad.items():
+        where = f"on {found.first} ({found.time})" if found.first else f"at {found.time}"
         warnings.warn(
             f"{source}, {what} {meter!r}: {found.count} reading(s) outside the meter's range "
-            f"({found.lower:.4g} to {found.upper:.4g}) treated as missing, the first on "
-            f"{found.first} ({found.value:.4g}); set bounds to keep them.",
+            f"({found.lower:.4g} to {found.upper:.4g}) treated as missing, the first {where}: "
+            f"{found.value:.4g}; set bounds to keep them.",
             BadReadingsWarning,
             stacklevel=4,
         )
@@ -254,8 +255,9 @@ def mask_bad_readings(frame: MeterFrame, bounds: BoundsLike = "auto") -> MeterFr
         bad, lower, upper = find_bad_readings(values[:, j], bounds_of(bounds, meter))
         if bad.any():
             first = int(np.flatnonzero(bad)[0])
-            when = f"{frame.start + first * frame.interval}"
-            found[meter] = BadReadings(int(bad.sum()), when, float(values[first, j]), lower, upper)
+            when = str(frame.start + first * frame.interval)
+            value = float(values[first, j])
+            found[meter] = BadReadings(int(bad.sum()), "", when, value, lower, upper)
             values[bad, j] = np.nan
     if not found:
         return frame

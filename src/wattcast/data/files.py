@@ -207,10 +207,13 @@ def read_zones(path: str | Path) -> dict[str, str]:
 
 
 def row_label(frame: pd.DataFrame, position: int) -> str:
-    """How a user finds data row ``position`` (0-based) in the file."""
+    """How a user finds data row ``position`` (0-based) of ``frame`` in the file: by its
+    place in the file when ``frame`` holds some of its rows (a long table's meters)."""
+    index = frame.index
+    row = int(index[position]) if pd.api.types.is_integer_dtype(index) else position
     if frame.attrs.get("kind") == "csv":
-        return f"line {position + 2}"
-    return f"row {position + 1}"
+        return f"line {row + 2}"
+    return f"row {row + 1}"
 
 
 def source_of(frame: pd.DataFrame) -> str:

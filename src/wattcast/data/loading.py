@@ -107,7 +107,7 @@ def table_to_meters(
                                          if str(c) != layout.timestamp])  # fmt: skip
         names = list(meters or meter_columns(frame, layout, options.skip_columns))
         times, values = _wide_to_arrays(frame, tz, layout, names, options.date_order)
-        bad = _mask_bad(frame, values, names, options.bounds)
+        bad = _mask_bad(frame, times, values, names, options.bounds)
         times, values = _drop_duplicate_times(frame, times, values, tz)
     warn_bad_readings(source_of(frame), bad, "meter" if layout.long else "column")
     grid = _to_grid(frame, times, values, tuple(names), tz)
@@ -125,14 +125,15 @@ def _check_known(frame: pd.DataFrame, meters: list[str], names: list[str]) -> No
 
 
 def _mask_bad(
-    frame: pd.DataFrame, values: np.ndarray, names: list[str], bounds: BoundsLike,
-    codes: np.ndarray | None = None,
+    frame: pd.DataFrame, times: pd.DatetimeIndex, values: np.ndarray, names: list[str],
+    bounds: BoundsLike, codes: np.ndarray | None = None,
 ) -> dict[str, BadReadings]:  # fmt: skip
     """Turn bad readings into missing ones, in place; what was found, by meter.
 
     ``values`` has a column per meter (wide), or is one column of readings whose meter
-    is ``names[codes]`` (long).
+    is ``names[codes]`` (long); ``times`` are the rows' times.
     """
+    known_rows = frame.attrs.get("kind") != "dataset"  # a batch of a dataset's rows
     found: dict[str, BadReadings] = {}
     if codes is None:
         columns = [(j, np.arange(len(values))) for j in range(len(names))]
@@ -145,8 +146,9 @@ def _mask_bad(
         bad, lower, upper = find_bad_readings(readings, bounds_of(bounds, name))
         if bad.any():
             first = int(rows[np.flatnonzero(bad)[0]])
-            label = row_label(frame, first)
-            found[name] = BadReadings(int(bad.sum()), label, float(values[first, j]), lower, upper)
+            label = row_label(frame, first) if known_rows else ""
+            value = float(values[first, j])
+            found[name] = BadReadings(int(bad.sum()), label, str(times[first]), value, lower, upper)
             values[rows[bad], j] = np.nan
     return found
 
@@ -183,7 +185,7 @@ def _long_to_arrays(
         meter_col = meter_col.astype(str)
     codes, names = pd.factorize(meter_col, sort=True)
     names = [str(n) for n in names]
-    bad = _mask_bad(frame, values[:, None], names, options.bounds, codes)
+    bad = _mask_bad(frame, times, values[:, None], names, options.bounds, codes)
     row, times_unique = factorize_times(times)
     cell = row.astype(np.int64) * len(names) + codes
     if np.bincount(cell, minlength=len(times_unique) * len(names)).max(initial=0) <= 1:

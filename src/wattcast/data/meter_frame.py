@@ -13,7 +13,8 @@ class BadReadings:
     """Readings of one meter outside its range, treated as missing when it was read."""
 
     count: int
-    first: str  # where the first one is: "line 5" of the file, or its time
+    first: str  # where the first one is in the file ("line 5", "row 4"), "" when unknown
+    time: str  # the first one's wall-clock time
     value: float  # the first one
     lower: float
     upper: float

@@ -194,7 +194,7 @@ class ParquetDataset(Source):
             ]
             table = pa.concat_tables(tables).unify_dictionaries()
         frame = table.to_pandas(strings_to_categorical=True)  # one name per meter, not per row
-        frame.attrs.update(source=str(self.path), kind="parquet")
+        frame.attrs.update(source=str(self.path), kind="dataset")
         return frame
 
     def read(self, meters: list[str], tz: str | None) -> MeterFrame:
