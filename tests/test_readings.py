@@ -175,6 +175,7 @@ def test_text_columns_are_skipped_with_one_warning_naming_them(tmp_path: Path) -
         named = load_meters(path, skip_columns=["Status", "Note"])
     np.testing.assert_array_equal(named.values, frame.values)
     assert load_meters(path, skip_columns=["Status", "Note", "B"]).meters == ("A",)
+    assert ReadOptions(skip_columns="Status").skip_columns == ("Status",)
     with pytest.raises(
         InputError,
         match=r"status\.csv: no column 'State' to skip \(skip_columns\); columns are 'A', 'B', 'Status', 'Note'\.",

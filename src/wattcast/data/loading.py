@@ -16,6 +16,7 @@ when long.
 from __future__ import annotations
 
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -68,7 +69,7 @@ class ReadOptions:
     """
 
     date_order: str = "auto"
-    skip_columns: tuple[str, ...] = ()
+    skip_columns: Sequence[str] = ()  # kept as a tuple; one name may be given as a string
     bounds: BoundsLike = "auto"
 
     def __post_init__(self) -> None:

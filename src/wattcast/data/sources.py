@@ -346,7 +346,7 @@ def load_meters(
         :func:`wattcast.data.cleaning.meter_bounds`), ``"off"``, ``(low, high)`` for
         every meter, or ``{meter: "auto" | "off" | (low, high)}``.
     """
-    options = ReadOptions(date_order, tuple(skip_columns), bounds)
+    options = ReadOptions(date_order, skip_columns, bounds)
     if isinstance(data, pd.DataFrame):
         return table_to_meters(data, tz, meters, options=options)
     source = open_source(data, encoding, options=options)
