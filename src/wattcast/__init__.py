@@ -16,12 +16,14 @@ IMPORT_STARTED = _time.perf_counter()
 __version__ = "0.2.0"
 
 from wattcast.errors import (  # noqa: E402
+    BadReadingsWarning,
     DuplicateRowsWarning,
     FewWindowsWarning,
     GapFilledWarning,
     InputError,
     MeterFitError,
     NonFiniteWarning,
+    SkippedColumnsWarning,
     WattcastError,
     WattcastWarning,
 )
@@ -40,6 +42,7 @@ _LAZY = {
 }
 
 __all__ = [
+    "BadReadingsWarning",
     "DayCalendar",
     "DuplicateRowsWarning",
     "ExtraTable",
@@ -55,6 +58,7 @@ __all__ = [
     "NonFiniteWarning",
     "ProfileForestRegressor",
     "RunSpec",
+    "SkippedColumnsWarning",
     "WattcastError",
     "WattcastWarning",
     "__version__",

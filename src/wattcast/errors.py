@@ -70,3 +70,11 @@ class NonFiniteWarning(WattcastWarning):
 
 class FewWindowsWarning(WattcastWarning):
     """A meter has few complete training windows; its forecast may be poor."""
+
+
+class SkippedColumnsWarning(WattcastWarning):
+    """Columns of a wide table that hold text, not readings, were left aside."""
+
+
+class BadReadingsWarning(WattcastWarning):
+    """Readings outside a meter's range (a logger's glitch) were treated as missing."""

@@ -1,14 +1,22 @@
-"""Gap filling and trimming, vectorised over all meters at once."""
+"""Gap filling and trimming, vectorised over all meters at once, and bad readings.
+
+A bad reading is one outside its meter's physical range (a logger's glitch of
+10^9 kW on a 30 kW panel, a negative reading on a meter that never exports): the
+range comes from the meter's own history (:func:`meter_bounds`) or from the
+``bounds`` setting, and bad readings become missing readings, counted and warned
+about once per meter (:class:`~wattcast.errors.BadReadingsWarning`).
+"""
 
 from __future__ import annotations
 
 import warnings
+from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
 
-from wattcast.data.meter_frame import MeterFrame
-from wattcast.errors import GapFilledWarning, InputError
+from wattcast.data.meter_frame import BadReadings, MeterFrame
+from wattcast.errors import BadReadingsWarning, GapFilledWarning, InputError
 
 WEEK = pd.Timedelta("7D")
 
@@ -63,7 +71,14 @@ def fill_short_gaps(frame: MeterFrame, max_gap: pd.Timedelta) -> MeterFrame:
     for j, name in enumerate(frame.meters):
         filled[name] = filled.get(name, 0) + int((short[:, j] & ~np.isnan(values[:, j])).sum())
     return MeterFrame(
-        values, frame.start, frame.interval, frame.meters, frame.tz, frame.source, filled
+        values,
+        frame.start,
+        frame.interval,
+        frame.meters,
+        frame.tz,
+        frame.source,
+        filled,
+        dict(frame.bad),
     )
 
 
@@ -128,3 +143,124 @@ def fill_for_forecast(
         stacklevel=3,
     )
     return out
+
+
+# -- bad readings ---------------------------------------------------------------------
+#: A meter's usual range runs from this low to this high quantile of its readings, so
+#: that up to 1% of glitches on either side do not move it.
+USUAL_RANGE = (0.01, 0.99)
+#: Readings further beyond the usual range than this many times its size (or its
+#: largest magnitude, if that is more) are bad readings: generous, so that real peaks
+#: are never cut.
+BOUNDS_FACTOR = 10.0
+#: A meter with fewer readings than this is not judged by its own history.
+MIN_READINGS = 200
+#: How far below zero a meter that never exports may read (share of its range's size):
+#: rounding, not a reading.
+NEGATIVE_TOLERANCE = 1e-3
+
+Bounds = tuple[float | None, float | None]
+#: ``"auto"``, ``"off"``, ``(low, high)`` (``None``: no bound on that side) for every
+#: meter, or ``{meter: "auto" | "off" | (low, high)}`` (other meters: ``"auto"``).
+BoundsLike = str | Bounds | Mapping[str, str | Bounds]
+
+
+def check_bounds(bounds: BoundsLike) -> None:
+    """Refuse a ``bounds`` setting that is not one of the forms :data:`BoundsLike` lists."""
+    if isinstance(bounds, Mapping):
+        for meter, one in bounds.items():
+            _check_one(one, f"`bounds` of meter {meter!r}")
+    else:
+        _check_one(bounds, "`bounds`")
+
+
+def _check_one(bounds: object, what: str) -> None:
+    if isinstance(bounds, str) and bounds in ("auto", "off"):
+        return
+    pair = tuple(bounds) if isinstance(bounds, list | tuple) else ()
+    numbers = [b for b in pair if b is not None]
+    kinds = all(isinstance(b, int | float) and not isinstance(b, bool) for b in numbers)
+    if len(pair) == 2 and kinds and (len(numbers) < 2 or numbers[0] < numbers[1]):
+        return
+    raise InputError(
+        f"{what} must be 'auto', 'off' or a pair (low, high) with low below high. Got {bounds!r}."
+    )
+
+
+def meter_bounds(values: np.ndarray, setting: str | Bounds = "auto") -> tuple[float, float]:
+    """``(lower, upper)`` of one meter's readings; ``(-inf, inf)`` when nothing is judged.
+
+    ``"auto"`` judges a meter by its own history: its usual range (1st to 99th
+    percentile) widened by :data:`BOUNDS_FACTOR` times its size (or its largest
+    magnitude) on both sides; a meter that never exports (under 1% of its readings
+    negative) may not read below zero.
+    """
+    if setting == "off":
+        return -np.inf, np.inf
+    if not isinstance(setting, str):
+        low, high = setting
+        return (-np.inf if low is None else float(low)), (np.inf if high is None else float(high))
+    readings = values[np.isfinite(values)]
+    if len(readings) < MIN_READINGS:
+        return -np.inf, np.inf
+    low, high = (float(q) for q in np.quantile(readings, USUAL_RANGE))
+    scale = max(high - low, abs(low), abs(high))
+    if scale == 0:  # a meter that reads 0 but for its rare use: judged by the size of that
+        scale = float(np.median(np.abs(readings[readings != 0]))) if readings.any() else 0.0
+    upper = high + BOUNDS_FACTOR * scale
+    lower = -NEGATIVE_TOLERANCE * scale if low >= 0 else low - BOUNDS_FACTOR * scale
+    return lower, upper
+
+
+def bounds_of(bounds: BoundsLike, meter: str) -> str | Bounds:
+    """The ``bounds`` setting of one meter."""
+    if isinstance(bounds, Mapping):
+        return bounds.get(meter, "auto")
+    return bounds
+
+
+def find_bad_readings(
+    values: np.ndarray, setting: str | Bounds = "auto"
+) -> tuple[np.ndarray, float, float]:
+    """Where one meter's ``values`` are bad readings, with the bounds they are outside."""
+    lower, upper = meter_bounds(values, setting)
+    with np.errstate(invalid="ignore"):
+        return (values < lower) | (values > upper), lower, upper
+
+
+def warn_bad_readings(source: str, bad: Mapping[str, BadReadings], what: str = "meter") -> None:
+    """One :class:`BadReadingsWarning` per meter with bad readings."""
+    for meter, found in bad.items():
+        where = f"on {found.first} ({found.time})" if found.first else f"at {found.time}"
+        warnings.warn(
+            f"{source}, {what} {meter!r}: {found.count} reading(s) outside the meter's range "
+            f"({found.lower:.4g} to {found.upper:.4g}) treated as missing, the first {where}: "
+            f"{found.value:.4g}; set bounds to keep them.",
+            BadReadingsWarning,
+            stacklevel=4,
+        )
+
+
+def mask_bad_readings(frame: MeterFrame, bounds: BoundsLike = "auto") -> MeterFrame:
+    """``frame`` with the readings outside each meter's range missing (see
+    :func:`meter_bounds`), recorded in its ``bad`` and warned about once per meter.
+
+    Missing, they are gaps like any other: not trained on, not features, not actuals,
+    so never alerted as waste.
+    """
+    check_bounds(bounds)
+    values = frame.values.copy()
+    found: dict[str, BadReadings] = {}
+    for j, meter in enumerate(frame.meters):
+        bad, lower, upper = find_bad_readings(values[:, j], bounds_of(bounds, meter))
+        if bad.any():
+            first = int(np.flatnonzero(bad)[0])
+            when = str(frame.start + first * frame.interval)
+            value = float(values[first, j])
+            found[meter] = BadReadings(int(bad.sum()), "", when, value, lower, upper)
+            values[bad, j] = np.nan
+    if not found:
+        return frame
+    warn_bad_readings(frame.source, found)
+    return MeterFrame(values, frame.start, frame.interval, frame.meters, frame.tz, frame.source,
+                      dict(frame.filled), {**frame.bad, **found})  # fmt: skip

@@ -1,6 +1,8 @@
 """Turn a meter table (wide or long) into a :class:`MeterFrame` on a regular grid.
 
-Files are opened in :mod:`wattcast.data.sources`; this module works on the table.
+Files are opened in :mod:`wattcast.data.sources`; this module works on the table,
+whose columns :mod:`wattcast.data.columns` tells apart and whose timestamps
+:mod:`wattcast.data.timestamps` reads.
 Every check here fails with one line naming the file, the column and the first
 bad row (``line`` for CSV, counting the header as line 1; ``row`` for Parquet).
 
@@ -14,200 +16,68 @@ when long.
 from __future__ import annotations
 
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
-from wattcast.data.meter_frame import MeterFrame
-from wattcast.errors import DuplicateRowsWarning, InputError, NonFiniteWarning
+from wattcast.data.cleaning import (
+    BoundsLike,
+    bounds_of,
+    check_bounds,
+    find_bad_readings,
+    warn_bad_readings,
+)
+from wattcast.data.columns import (
+    Layout,
+    column_named,
+    detect_layout,
+    meter_columns,
+    to_numeric_column,
+)
+from wattcast.data.files import row_label, source_of
+from wattcast.data.meter_frame import BadReadings, MeterFrame
+from wattcast.data.timestamps import check_date_order, parse_timestamps
+from wattcast.errors import DuplicateRowsWarning, InputError
 from wattcast.timezones import check_zone
 
-LONG_COLUMNS = ("timestamp", "meter", "value")
-#: Names a long table's timestamp column commonly has (compared in lower case).
-TIME_NAMES = ("timestamp", "time", "datetime", "date_time", "date", "ts", "local_time")
+__all__ = [  # what callers outside data/ import from here
+    "Layout",
+    "ReadOptions",
+    "detect_layout",
+    "infer_interval",
+    "parse_timestamps",
+    "source_of",
+    "table_to_meters",
+    "to_numeric_column",
+]
 
 
 @dataclass(frozen=True)
-class Layout:
-    """Where the timestamps, meter names and readings are in a table."""
+class ReadOptions:
+    """How readings are read, beyond where they are: what a user may set.
 
-    timestamp: str
-    meter: str | None = None  # None: wide, one column per meter
-    value: str | None = None
-
-    @property
-    def long(self) -> bool:
-        return self.meter is not None
-
-
-def detect_layout(
-    frame: pd.DataFrame,
-    timestamp: str | None = None,
-    meter: str | None = None,
-    value: str | None = None,
-) -> Layout:
-    """Tell a long table (timestamp, meter, value) from a wide one by its content.
-
-    Named columns win (``meter``/``value`` make it long). Otherwise a table whose
-    columns are ``timestamp, meter, value`` is long, and so is a three-column table
-    with one column of text names that repeat beside one column of numbers, whatever
-    the columns are called; every other table is wide (timestamps, then one column
-    per meter).
+    date_order : how dates written year last (``13.09.2016``) are read: ``"auto"``
+        (the order the file shows), ``"day-first"`` or ``"month-first"``.
+    skip_columns : columns of a wide table that are not meters (columns of text are
+        left aside on their own, with a warning).
+    bounds : each meter's range, outside which readings are bad (missing):
+        ``"auto"`` (from the meter's own history), ``"off"``, ``(low, high)`` for every
+        meter, or ``{meter: "auto" | "off" | (low, high)}``; see
+        :func:`wattcast.data.cleaning.meter_bounds`.
     """
-    columns = [str(c) for c in frame.columns]
-    if not columns:
-        raise InputError(f"{source_of(frame)}: no columns; expected timestamps and readings.")
-    for name, what in ((timestamp, "timestamps"), (meter, "meter names"), (value, "readings")):
-        if name is not None and name not in columns:
-            raise InputError(
-                f"{source_of(frame)}: no column {name!r} ({what}); columns are "
-                f"{', '.join(repr(c) for c in columns)}."
-            )
-    if meter is not None or value is not None:
-        return _named_long_layout(frame, columns, timestamp, meter, value)
-    lowered = {c.strip().lower(): c for c in columns}
-    if set(LONG_COLUMNS) <= set(lowered):
-        return Layout(timestamp or lowered["timestamp"], lowered["meter"], lowered["value"])
-    time_column = timestamp or columns[0]
-    others = [c for c in columns if c != time_column]
-    if len(others) == 2:
-        text = [c for c in others if _mostly_text(frame[c])]
-        if len(text) == 1 and frame[text[0]].nunique(dropna=True) < len(frame):
-            return Layout(time_column, text[0], next(c for c in others if c != text[0]))
-    return Layout(time_column)
 
+    date_order: str = "auto"
+    skip_columns: Sequence[str] = ()  # kept as a tuple; one name may be given as a string
+    bounds: BoundsLike = "auto"
 
-def _named_long_layout(
-    frame: pd.DataFrame, columns: list[str], timestamp: str | None, meter: str | None,
-    value: str | None,
-) -> Layout:  # fmt: skip
-    given = {c for c in (timestamp, meter, value) if c is not None}
-    time_column = timestamp or _time_column(columns, given)
-    rest = [c for c in columns if c not in given | {time_column}]
-    if meter is None or value is None:
-        if len(rest) != 1:
-            missing = "--meter-column" if meter is None else "--value-column"
-            raise InputError(
-                f"{source_of(frame)}: a long table needs its meter and value columns; give "
-                f"{missing} too (columns are {', '.join(repr(c) for c in columns)})."
-            )
-        meter, value = (rest[0], value) if meter is None else (meter, rest[0])
-    return Layout(time_column, meter, value)
-
-
-def _time_column(columns: list[str], taken: set[str]) -> str:
-    free = [c for c in columns if c not in taken]
-    named = [c for c in free if c.strip().lower() in TIME_NAMES]
-    return (named or free or columns)[0]
-
-
-def _mostly_text(column: pd.Series) -> bool:
-    """Whether a column holds names rather than numbers (judged on its first rows)."""
-    if pd.api.types.is_numeric_dtype(column) or pd.api.types.is_datetime64_any_dtype(column):
-        return False
-    head = column.iloc[:1000].dropna()
-    if head.empty:
-        return False
-    numbers = pd.to_numeric(head.astype(str), errors="coerce")
-    return bool(numbers.isna().mean() > 0.5)
-
-
-def row_label(frame: pd.DataFrame, position: int) -> str:
-    """How a user finds data row ``position`` (0-based) in the file."""
-    if frame.attrs.get("kind") == "csv":
-        return f"line {position + 2}"
-    return f"row {position + 1}"
-
-
-def source_of(frame: pd.DataFrame) -> str:
-    return str(frame.attrs.get("source", "<frame>"))
-
-
-def parse_timestamps(frame: pd.DataFrame, column: str, tz: str | None) -> pd.DatetimeIndex:
-    """Parse ``column`` into naive local wall-clock times.
-
-    Zone-aware times (offsets such as ``+00:00``) are converted to ``tz`` when
-    it is given and kept in their own zone otherwise; naive times are taken as
-    local times of ``tz``.
-    """
-    raw = frame[column]
-    if pd.api.types.is_datetime64_any_dtype(raw):
-        parsed = pd.DatetimeIndex(raw)
-    else:
-        text = raw.astype("string")
-        parsed = _to_datetime(text)
-        bad = np.flatnonzero(parsed.isna() & text.notna().to_numpy())
-        missing = np.flatnonzero(text.isna().to_numpy())
-        if len(missing):
-            raise InputError(
-                f"{source_of(frame)}, column {column!r}, {row_label(frame, missing[0])}: "
-                "empty timestamp; every row needs a timestamp."
-            )
-        if len(bad):
-            raise InputError(
-                f"{source_of(frame)}, column {column!r}, {row_label(frame, bad[0])}: "
-                f"cannot parse {text.iloc[bad[0]]!r} as a timestamp; "
-                "expected e.g. '2016-09-02 00:15:00' or '2016-09-02T00:15:00+00:00'."
-            )
-    if parsed.tz is not None:
-        parsed = parsed.tz_convert(tz) if tz else parsed
-        parsed = parsed.tz_localize(None)
-    return parsed
-
-
-def _to_datetime(text: pd.Series) -> pd.DatetimeIndex:
-    values = text.to_numpy(dtype=object)
-    attempts = ({"format": "ISO8601"}, {})
-    best: pd.DatetimeIndex | None = None
-    for kwargs in attempts:
-        try:
-            with warnings.catch_warnings():
-                # pandas 2 warns (and later ones raise) on several UTC offsets in one column
-                warnings.simplefilter("error", FutureWarning)
-                parsed = pd.DatetimeIndex(pd.to_datetime(values, errors="coerce", **kwargs))
-        except (ValueError, TypeError, FutureWarning):
-            # Several UTC offsets in one column (e.g. across a DST change).
-            parsed = pd.DatetimeIndex(pd.to_datetime(values, errors="coerce", utc=True, **kwargs))
-        if best is None or parsed.isna().sum() < best.isna().sum():
-            best = parsed
-        if not best.isna().any():
-            break
-    assert best is not None
-    return best
-
-
-def to_numeric_column(frame: pd.DataFrame, column: str) -> np.ndarray:
-    """Column as float64; text that is not a number is an error, blanks are missing.
-
-    Non-finite readings (``inf``) become missing, with a counted warning.
-    """
-    raw = frame[column]
-    if pd.api.types.is_numeric_dtype(raw) and not pd.api.types.is_bool_dtype(raw):
-        values = raw.to_numpy(dtype="float64", na_value=np.nan)
-    else:
-        numbers = pd.to_numeric(raw, errors="coerce")
-        bad = np.flatnonzero(numbers.isna().to_numpy() & raw.notna().to_numpy())
-        if len(bad):
-            hint = ""
-            if column != frame.columns[-1] or frame.shape[1] > 2:
-                hint = " (a long table? name its columns with --meter-column and --value-column)"
-            raise InputError(
-                f"{source_of(frame)}, column {column!r}, {row_label(frame, bad[0])}: "
-                f"expected a number, got {str(raw.iloc[bad[0]])!r}{hint}."
-            )
-        values = numbers.to_numpy(dtype="float64", na_value=np.nan)
-    infinite = np.isinf(values)
-    if infinite.any():
-        first = int(np.flatnonzero(infinite)[0])
-        warnings.warn(
-            f"{source_of(frame)}, column {column!r}: {int(infinite.sum())} non-finite "
-            f"reading(s) treated as missing, the first on {row_label(frame, first)}.",
-            NonFiniteWarning,
-            stacklevel=4,
-        )
-        values = np.where(infinite, np.nan, values)
-    return values
+    def __post_init__(self) -> None:
+        check_date_order(self.date_order)
+        skip = self.skip_columns
+        names = (skip,) if isinstance(skip, str) else tuple(skip)
+        object.__setattr__(self, "skip_columns", tuple(str(c).strip() for c in names))
+        check_bounds(self.bounds)
 
 
 def table_to_meters(
@@ -215,54 +85,97 @@ def table_to_meters(
     tz: str | None = None,
     meters: list[str] | None = None,
     layout: Layout | None = None,
+    options: ReadOptions | None = None,
 ) -> MeterFrame:
-    """A meter table (as read, wide or long) on a regular wall-clock grid."""
+    """A meter table (as read, wide or long) on a regular wall-clock grid.
+
+    Readings outside a meter's range (``options.bounds``) are missing, recorded in
+    the frame's ``bad`` and warned about once per meter, naming the first line.
+    """
     check_zone(tz)
-    layout = layout or detect_layout(frame)
+    options = options or ReadOptions()
+    layout = layout or detect_layout(frame, skip_columns=options.skip_columns)
     if layout.long:  # duplicates are handled per (timestamp, meter) while pivoting
-        times, values, names = _long_to_arrays(frame, tz, layout)
+        times, values, names, bad = _long_to_arrays(frame, tz, layout, options)
+        if meters:
+            _check_known(frame, meters, names)
+            keep = [names.index(m) for m in meters]
+            values, names = values[:, keep], list(meters)
+            bad = {m: b for m, b in bad.items() if m in meters}
     else:
-        times, values, names = _wide_to_arrays(frame, tz, layout)
-    if meters:
-        unknown = [m for m in meters if m not in names]
-        if unknown:
-            raise InputError(
-                f"{source_of(frame)}: no meter named {unknown[0]!r}; "
-                f"meters in the file: {', '.join(names)}."
-            )
-        keep = [names.index(m) for m in meters]
-        values, names = values[:, keep], list(meters)
-    if not layout.long:
+        if meters:
+            _check_known(frame, meters, [str(c) for c in frame.columns
+                                         if str(c) != layout.timestamp])  # fmt: skip
+        names = list(meters or meter_columns(frame, layout, options.skip_columns))
+        times, values = _wide_to_arrays(frame, tz, layout, names, options.date_order)
+        bad = _mask_bad(frame, times, values, names, options.bounds)
         times, values = _drop_duplicate_times(frame, times, values, tz)
-    return _to_grid(frame, times, values, tuple(names), tz)
+    warn_bad_readings(source_of(frame), bad, "meter" if layout.long else "column")
+    grid = _to_grid(frame, times, values, tuple(names), tz)
+    grid.bad.update(bad)
+    return grid
+
+
+def _check_known(frame: pd.DataFrame, meters: list[str], names: list[str]) -> None:
+    unknown = [m for m in meters if m not in names]
+    if unknown:
+        raise InputError(
+            f"{source_of(frame)}: no meter named {unknown[0]!r}; "
+            f"meters in the file: {', '.join(names)}."
+        )
+
+
+def _mask_bad(
+    frame: pd.DataFrame, times: pd.DatetimeIndex, values: np.ndarray, names: list[str],
+    bounds: BoundsLike, codes: np.ndarray | None = None,
+) -> dict[str, BadReadings]:  # fmt: skip
+    """Turn bad readings into missing ones, in place; what was found, by meter.
+
+    ``values`` has a column per meter (wide), or is one column of readings whose meter
+    is ``names[codes]`` (long); ``times`` are the rows' times.
+    """
+    known_rows = frame.attrs.get("kind") != "dataset"  # a batch of a dataset's rows
+    found: dict[str, BadReadings] = {}
+    if codes is None:
+        columns = [(j, np.arange(len(values))) for j in range(len(names))]
+    else:
+        order = np.argsort(codes, kind="stable")
+        ends = np.cumsum(np.bincount(codes, minlength=len(names)))
+        columns = [(0, rows) for rows in np.split(order, ends[:-1])]
+    for name, (j, rows) in zip(names, columns, strict=True):
+        readings = values[rows, j]
+        bad, lower, upper = find_bad_readings(readings, bounds_of(bounds, name))
+        if bad.any():
+            first = int(rows[np.flatnonzero(bad)[0]])
+            label = row_label(frame, first) if known_rows else ""
+            value = float(values[first, j])
+            found[name] = BadReadings(int(bad.sum()), label, str(times[first]), value, lower, upper)
+            values[rows[bad], j] = np.nan
+    return found
 
 
 def _wide_to_arrays(
-    frame: pd.DataFrame, tz: str | None, layout: Layout
-) -> tuple[pd.DatetimeIndex, np.ndarray, list[str]]:
-    columns = [c for c in frame.columns if str(c) != layout.timestamp]
-    if not columns:
+    frame: pd.DataFrame, tz: str | None, layout: Layout, names: list[str], date_order: str
+) -> tuple[pd.DatetimeIndex, np.ndarray]:
+    if not names:
         raise InputError(
             f"{source_of(frame)}: expected a timestamp column then one column per meter "
             "(wide), or columns timestamp,meter,value (long)."
         )
-    times = parse_timestamps(frame, _column(frame, layout.timestamp), tz)
-    values = np.column_stack([to_numeric_column(frame, c) for c in columns])
-    return times, values, [str(c) for c in columns]
-
-
-def _column(frame: pd.DataFrame, name: str) -> object:
-    """The column label whose text is ``name`` (labels may be numbers)."""
-    return next(c for c in frame.columns if str(c) == name)
+    times = parse_timestamps(frame, column_named(frame, layout.timestamp), tz, date_order)
+    values = np.column_stack([to_numeric_column(frame, column_named(frame, c)) for c in names])
+    return times, values
 
 
 def _long_to_arrays(
-    frame: pd.DataFrame, tz: str | None, layout: Layout
-) -> tuple[pd.DatetimeIndex, np.ndarray, list[str]]:
+    frame: pd.DataFrame, tz: str | None, layout: Layout, options: ReadOptions
+) -> tuple[pd.DatetimeIndex, np.ndarray, list[str], dict[str, BadReadings]]:
     assert layout.meter is not None and layout.value is not None
-    times = parse_timestamps(frame, _column(frame, layout.timestamp), tz)
-    values = to_numeric_column(frame, _column(frame, layout.value))
-    meter_col = frame[_column(frame, layout.meter)]
+    times = parse_timestamps(frame, column_named(frame, layout.timestamp), tz,
+                             options.date_order)  # fmt: skip
+    # A copy: bad readings become missing in it, not in the caller's table.
+    values = np.array(to_numeric_column(frame, column_named(frame, layout.value)))
+    meter_col = frame[column_named(frame, layout.meter)]
     missing = np.flatnonzero(meter_col.isna().to_numpy())
     if len(missing):
         raise InputError(
@@ -272,13 +185,25 @@ def _long_to_arrays(
     if not isinstance(meter_col.dtype, pd.CategoricalDtype):
         meter_col = meter_col.astype(str)
     codes, names = pd.factorize(meter_col, sort=True)
+    names = [str(n) for n in names]
+    bad = _mask_bad(frame, times, values[:, None], names, options.bounds, codes)
     row, times_unique = factorize_times(times)
     cell = row.astype(np.int64) * len(names) + codes
     if np.bincount(cell, minlength=len(times_unique) * len(names)).max(initial=0) <= 1:
         # One reading per meter and timestamp: nothing to drop or average.
         grid = np.full((len(times_unique), len(names)), np.nan)
         grid[row, codes] = values
-        return pd.DatetimeIndex(times_unique), grid, [str(n) for n in names]
+        return pd.DatetimeIndex(times_unique), grid, names, bad
+    times, grid = _pivot_with_repeats(frame, tz, times, codes, values, names)
+    return times, grid, names, bad
+
+
+def _pivot_with_repeats(
+    frame: pd.DataFrame, tz: str | None, times: pd.DatetimeIndex, codes: np.ndarray,
+    values: np.ndarray, names: list[str],
+) -> tuple[pd.DatetimeIndex, np.ndarray]:  # fmt: skip
+    """Long rows on a grid when a meter has a timestamp more than once: exact repeats are
+    dropped, the hour repeated when clocks go back averaged, other repeats refused."""
     long = pd.DataFrame({"t": times, "m": codes, "v": values})
     exact = long.duplicated()
     if exact.any():
@@ -291,13 +216,12 @@ def _long_to_arrays(
             first = np.flatnonzero(clash)[np.flatnonzero(~allowed)[0]]
             meter = f"meter {names[long['m'].iloc[first]]!r}"
             _raise_conflict(frame, int(long.index[first]), long["t"].iloc[first], meter)
-    # Readings of the hour repeated when clocks go back are averaged.
-    if clash.any():
+        # Readings of the hour repeated when clocks go back are averaged.
         long = long.groupby(["t", "m"], sort=False, as_index=False)["v"].mean()
     row, times_unique = pd.factorize(long["t"], sort=True)
     grid = np.full((len(times_unique), len(names)), np.nan)
     grid[row, long["m"].to_numpy()] = long["v"].to_numpy()
-    return pd.DatetimeIndex(times_unique), grid, [str(n) for n in names]
+    return pd.DatetimeIndex(times_unique), grid
 
 
 def factorize_times(times: pd.DatetimeIndex) -> tuple[np.ndarray, pd.DatetimeIndex]:

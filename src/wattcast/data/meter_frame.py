@@ -8,6 +8,18 @@ import numpy as np
 import pandas as pd
 
 
+@dataclass(frozen=True)
+class BadReadings:
+    """Readings of one meter outside its range, treated as missing when it was read."""
+
+    count: int
+    first: str  # where the first one is in the file ("line 5", "row 4"), "" when unknown
+    time: str  # the first one's wall-clock time
+    value: float  # the first one
+    lower: float
+    upper: float
+
+
 @dataclass
 class MeterFrame:
     """Readings of ``M`` meters on one regular grid of local wall-clock times.
@@ -17,6 +29,7 @@ class MeterFrame:
     data taken as it is), so that every day has the same number of rows and
     the daily profile never shifts at a DST change: the repeated hour in
     autumn is averaged and the skipped hour in spring is a short gap.
+    ``bad`` says, per meter, which readings were outside its range and are missing.
     """
 
     values: np.ndarray
@@ -26,6 +39,7 @@ class MeterFrame:
     tz: str | None = None
     source: str = "<frame>"
     filled: dict[str, int] = field(default_factory=dict)
+    bad: dict[str, BadReadings] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         # One memory layout everywhere, so reductions add up in the same order
@@ -33,6 +47,10 @@ class MeterFrame:
         self.values = np.ascontiguousarray(self.values, dtype=np.float64)
         if self.values.ndim != 2 or self.values.shape[1] != len(self.meters):
             raise ValueError("values must be a 2-D array with one column per meter")
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        state.setdefault("bad", {})  # frames pickled before bad readings were recorded
+        self.__dict__.update(state)
 
     @property
     def n_steps(self) -> int:
@@ -61,6 +79,7 @@ class MeterFrame:
             self.tz,
             self.source,
             {m: self.filled.get(m, 0) for m in meters},
+            {m: self.bad[m] for m in meters if m in self.bad},
         )
 
     def extended_to(self, end: pd.Timestamp) -> MeterFrame:
@@ -71,7 +90,8 @@ class MeterFrame:
             return self
         empty = np.full((extra, len(self.meters)), np.nan)
         return MeterFrame(np.vstack([self.values, empty]), self.start, self.interval,
-                          self.meters, self.tz, self.source, dict(self.filled))  # fmt: skip
+                          self.meters, self.tz, self.source, dict(self.filled),
+                          dict(self.bad))  # fmt: skip
 
     def slice_steps(self, first: int, stop: int) -> MeterFrame:
         return MeterFrame(
@@ -82,6 +102,7 @@ class MeterFrame:
             self.tz,
             self.source,
             dict(self.filled),
+            dict(self.bad),
         )
 
     def truncate_before(self, as_of: pd.Timestamp) -> MeterFrame:

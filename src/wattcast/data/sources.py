@@ -9,212 +9,33 @@ wall-clock grid, as a :class:`~wattcast.data.meter_frame.MeterFrame`:
   writes) is indexed by row group once, and each batch reads only its own row
   groups, so memory is bounded by a batch and not by the fleet.
 
-CSV text may be UTF-8 (with or without a byte-order mark), UTF-16 with a BOM,
-or Windows-1252 / Latin-1 as Windows building-management exports write it;
-``encoding = "auto"`` tells them apart. Separators ``,`` ``;`` tab and ``|``
-are recognised from the header line, and ``;`` files may use decimal commas.
-Unreadable files end in :class:`~wattcast.errors.InputError` naming the file.
+Single files are opened in :mod:`wattcast.data.files`.
 """
 
 from __future__ import annotations
 
-import bz2
-import csv
-import gzip
-import lzma
-import re
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from wattcast.data.loading import Layout, detect_layout, row_label, table_to_meters
+from wattcast.data.cleaning import BoundsLike
+from wattcast.data.columns import meter_columns
+from wattcast.data.files import (
+    PARQUET_SUFFIXES,
+    parquet_errors,
+    read_file_bytes,
+    read_parquet,
+    read_table,
+    read_zones,
+)
+from wattcast.data.loading import Layout, ReadOptions, detect_layout, row_label, table_to_meters
 from wattcast.data.meter_frame import MeterFrame
-from wattcast.errors import InputError, require_file
-from wattcast.timezones import is_zone
+from wattcast.errors import InputError
 
-PARQUET_SUFFIXES = (".parquet", ".pq")
-CSV_SUFFIXES = (".csv", ".txt", ".tsv")
-_OPENERS = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}
-_SEPARATORS = (",", ";", "\t", "|")
-_DECIMAL_COMMA = re.compile(r"(^|;)\s*-?\d+,\d+\s*(;|$)")
-#: Encodings tried in turn by ``encoding = "auto"``; Latin-1 decodes any byte.
-AUTO_ENCODINGS = ("utf-8-sig", "cp1252", "latin-1")
-
-
-# -- single files ------------------------------------------------------------------
-def read_table(path: str | Path, encoding: str = "auto") -> pd.DataFrame:
-    """A CSV (optionally compressed) or Parquet file as it is, its source in ``attrs``."""
-    path = Path(path)
-    require_file(path)
-    suffixes = [s.lower() for s in path.suffixes]
-    if suffixes and suffixes[-1] in PARQUET_SUFFIXES:
-        frame, kind = _read_parquet(path), "parquet"
-        if not isinstance(frame.index, pd.RangeIndex):  # saved from a frame indexed by time
-            frame = frame.reset_index()
-    elif any(s in CSV_SUFFIXES for s in suffixes):
-        frame, kind = _read_csv(path, encoding), "csv"
-    else:
-        raise InputError(f"{path}: unknown file type; expected .csv, .csv.gz or .parquet.")
-    if frame.shape[1] == 0 or frame.shape[0] == 0:
-        raise InputError(f"{path}: file is empty; expected a header row and readings.")
-    frame.attrs["source"] = str(path)
-    frame.attrs["kind"] = kind
-    return frame
-
-
-def _read_parquet(path: Path, **options: Any) -> pd.DataFrame:
-    with parquet_errors(path):
-        return pd.read_parquet(path, **options)
-
-
-@contextmanager
-def parquet_errors(path: Path) -> Iterator[None]:
-    """Turn pyarrow's errors on a damaged or foreign file into one line naming it."""
-    try:
-        import pyarrow as pa
-    except ImportError:
-        raise InputError(
-            f"{path}: reading Parquet needs pyarrow: pip install 'wattcast[parquet]'."
-        ) from None
-    try:
-        yield
-    except (pa.ArrowException, OSError) as exc:
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise InputError(f"{path}: not a readable Parquet file ({reason}).") from None
-
-
-def _read_csv(path: Path, encoding: str) -> pd.DataFrame:
-    head = _head_bytes(path)
-    tried = _encodings(head, encoding)
-    for position, name in enumerate(tried):
-        try:
-            options = _csv_dialect(head.decode(name, errors="replace"))
-            frame = pd.read_csv(path, encoding=name, **options)
-        except UnicodeDecodeError as exc:
-            if position + 1 < len(tried):
-                continue
-            raise InputError(
-                f"{path}: cannot be read as {name} text ({exc.reason} at byte {exc.start}); "
-                "pass --encoding, e.g. cp1252 or utf-16."
-            ) from None
-        except pd.errors.EmptyDataError:
-            raise InputError(
-                f"{path}: file is empty; expected a header row and readings."
-            ) from None
-        except (pd.errors.ParserError, OSError, EOFError, ValueError) as exc:
-            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise InputError(f"{path}: cannot be read as a table ({reason}).") from None
-        frame.attrs["encoding"] = name
-        return _named_columns(frame, _header_names(head.decode(name, errors="replace"), options),
-                              path)  # fmt: skip
-    raise AssertionError("unreachable")
-
-
-def _header_names(head: str, options: dict[str, Any]) -> list[str]:
-    """The column names of a CSV header line as written (pandas renames repeats)."""
-    line = head.lstrip("\ufeff").splitlines()[:1] or [""]
-    return next(csv.reader(line, delimiter=options["sep"]), [])
-
-
-def _named_columns(frame: pd.DataFrame, header: list[str], path: Path) -> pd.DataFrame:
-    """Columns named as in the header, without surrounding spaces.
-
-    A column without a name (but the first: an index written by pandas) is dropped when
-    empty (a trailing separator) and refused when it has readings; a name written twice
-    is refused. Rows of bare separators at the end are dropped.
-    """
-    if len(header) != frame.shape[1]:
-        return frame
-    names = [name.strip() for name in header]
-    if not names[0]:  # the index of a frame written by pandas: the timestamps
-        names[0] = str(frame.columns[0])
-    unnamed = [i for i, name in enumerate(names) if not name]
-    for i in unnamed:
-        if frame.iloc[:, i].notna().any():
-            raise InputError(
-                f"{path}, column {i + 1}: has readings but no name in the header line; "
-                "expected a meter name."
-            )
-    seen: dict[str, int] = {}
-    for i, name in enumerate(names):
-        if name and name in seen:
-            raise InputError(
-                f"{path}: column {name!r} appears twice in the header (columns "
-                f"{seen[name] + 1} and {i + 1}); expected one column per meter."
-            )
-        seen[name] = i
-    filled = np.flatnonzero(frame.notna().any(axis=1).to_numpy())
-    frame = frame.iloc[: filled[-1] + 1 if len(filled) else 0]  # rows of bare separators at the end
-    named = [i for i in range(len(names)) if i not in unnamed]
-    kept = frame.iloc[:, named]
-    kept.columns = [names[i] for i in named]
-    kept.attrs = frame.attrs
-    return kept
-
-
-def _head_bytes(path: Path, size: int = 65536) -> bytes:
-    opener = _OPENERS.get(path.suffix.lower(), open)
-    try:
-        with opener(path, "rb") as handle:
-            return handle.read(size)
-    except (OSError, EOFError, lzma.LZMAError) as exc:
-        raise InputError(f"{path}: cannot be read ({exc}).") from None
-
-
-def _encodings(head: bytes, encoding: str) -> tuple[str, ...]:
-    if encoding != "auto":
-        try:
-            "".encode(encoding)
-        except LookupError:
-            raise InputError(
-                "`encoding` must be an encoding name such as 'utf-8' or 'cp1252'. "
-                f"Got {encoding!r}."
-            ) from None
-        return (encoding,)
-    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return ("utf-16",)
-    return AUTO_ENCODINGS
-
-
-def _csv_dialect(head: str) -> dict[str, Any]:
-    """Separator (from the header line) and decimal mark of a CSV file."""
-    lines = head.splitlines()
-    header = lines[0] if lines else ""
-    separator = max(_SEPARATORS, key=header.count)
-    if header.count(separator) == 0:
-        separator = ","
-    options: dict[str, Any] = {"sep": separator}
-    if separator == ";" and any(_DECIMAL_COMMA.search(line) for line in lines[1:20]):
-        options["decimal"] = ","
-    return options
-
-
-def read_file_bytes(path: str | Path, what: str) -> bytes:
-    """The bytes of an input file that is not a table (an iCalendar file...)."""
-    path = Path(path)
-    require_file(path, f"{what} file")
-    return path.read_bytes()
-
-
-def read_zones(path: str | Path) -> dict[str, str]:
-    """``meter -> zone`` from a CSV with columns ``meter,zone``; zone names are checked."""
-    table = read_table(path)
-    missing = [c for c in ("meter", "zone") if c not in table.columns]
-    if missing:
-        raise InputError(f"{path}: no column {missing[0]!r}; expected columns meter,zone.")
-    zones: dict[str, str] = {}
-    for position, (meter, zone) in enumerate(zip(table["meter"], table["zone"], strict=True)):
-        if not is_zone(str(zone)):
-            raise InputError(
-                f"{path}, column 'zone', line {position + 2}: {zone!r} is not a time zone "
-                "name; expected e.g. 'America/New_York'."
-            )
-        zones[str(meter)] = str(zone)
-    return zones
+__all__ = ["read_file_bytes", "read_table", "read_zones"]  # opened here for every caller
 
 
 # -- sources of many meters ----------------------------------------------------------
@@ -238,14 +59,19 @@ class Source:
         """``meters`` on the wall-clock grid of ``tz``."""
         raise NotImplementedError
 
+    options: ReadOptions = ReadOptions()
+
 
 class TableSource(Source):
     """A CSV or Parquet file read once; batches are cut out of it."""
 
-    def __init__(self, path: Path, frame: pd.DataFrame, layout: Layout) -> None:
-        self.path, self.frame, self.layout = path, frame, layout
+    def __init__(
+        self, path: Path, frame: pd.DataFrame, layout: Layout, options: ReadOptions
+    ) -> None:
+        self.path, self.frame, self.layout, self.options = path, frame, layout, options
         if not layout.long:
-            _require_meters(path, self.meters())
+            self._meters = meter_columns(frame, layout, options.skip_columns)
+            _require_meters(path, self._meters)
         else:
             column = frame[layout.meter]
             unnamed = np.flatnonzero(column.isna().to_numpy())
@@ -262,7 +88,7 @@ class TableSource(Source):
 
     def meters(self) -> list[str]:
         if not self.layout.long:
-            return [str(c) for c in self.frame.columns if str(c) != self.layout.timestamp]
+            return list(self._meters)
         return sorted(str(c) for c in self.frame[self.layout.meter].cat.categories)
 
     def read(self, meters: list[str], tz: str | None) -> MeterFrame:
@@ -270,26 +96,40 @@ class TableSource(Source):
         if self.layout.long:
             rows = frame[frame[self.layout.meter].isin(meters)]
             rows.attrs = frame.attrs
-            return table_to_meters(rows, tz, meters, self.layout)
-        return table_to_meters(frame, tz, meters, self.layout)
+            return table_to_meters(rows, tz, meters, self.layout, self.options)
+        return table_to_meters(frame, tz, meters, self.layout, self.options)
 
 
 class WideParquetSource(Source):
     """A wide Parquet file: a batch reads its own columns only."""
 
-    def __init__(self, path: Path, columns: list[str], timestamp: str) -> None:
-        self.path, self.columns, self.timestamp = path, columns, timestamp
-        _require_meters(path, self.meters())
+    def __init__(self, path: Path, schema: Any, timestamp: str, options: ReadOptions) -> None:
+        import pyarrow as pa
 
-    def meters(self) -> list[str]:
-        return [c for c in self.columns if c != self.timestamp]
+        self.path, self.timestamp, self.options = path, timestamp, options
+        columns = _index_first(schema)
+        text_typed = [c for c in columns if c != timestamp and (
+            pa.types.is_string(schema.field(c).type) or pa.types.is_large_string(
+                schema.field(c).type))]  # fmt: skip
+        frame = self._columns(text_typed) if text_typed else pd.DataFrame(columns=[timestamp])
+        frame.attrs.update(source=str(path), kind="parquet")
+        layout = Layout(timestamp)
+        self._meters = meter_columns(frame, layout, options.skip_columns, columns)
+        _require_meters(path, self._meters)
 
-    def read(self, meters: list[str], tz: str | None) -> MeterFrame:
-        frame = _read_parquet(self.path, columns=[self.timestamp, *meters])
+    def _columns(self, names: list[str]) -> pd.DataFrame:
+        frame = read_parquet(self.path, columns=[self.timestamp, *names])
         if self.timestamp not in frame.columns:  # pandas made it the index again
             frame = frame.reset_index()
         frame.attrs.update(source=str(self.path), kind="parquet")
-        return table_to_meters(frame, tz, meters, Layout(self.timestamp))
+        return frame
+
+    def meters(self) -> list[str]:
+        return list(self._meters)
+
+    def read(self, meters: list[str], tz: str | None) -> MeterFrame:
+        frame = self._columns(meters)
+        return table_to_meters(frame, tz, meters, Layout(self.timestamp), self.options)
 
 
 class ParquetDataset(Source):
@@ -300,10 +140,11 @@ class ParquetDataset(Source):
     reads only its meters' row groups, and only the three columns it needs.
     """
 
-    def __init__(self, path: Path, layout: Layout) -> None:
+    def __init__(self, path: Path, layout: Layout, options: ReadOptions | None = None) -> None:
         import pyarrow.dataset as ds
 
         self.path, self.layout, self._ds = path, layout, ds
+        self.options = options or ReadOptions()
         with parquet_errors(path):
             names_as_codes = ds.ParquetFileFormat(
                 read_options=ds.ParquetReadOptions(dictionary_columns=[layout.meter])
@@ -353,11 +194,11 @@ class ParquetDataset(Source):
             ]
             table = pa.concat_tables(tables).unify_dictionaries()
         frame = table.to_pandas(strings_to_categorical=True)  # one name per meter, not per row
-        frame.attrs.update(source=str(self.path), kind="parquet")
+        frame.attrs.update(source=str(self.path), kind="dataset")
         return frame
 
     def read(self, meters: list[str], tz: str | None) -> MeterFrame:
-        return table_to_meters(self.rows(meters), tz, meters, self.layout)
+        return table_to_meters(self.rows(meters), tz, meters, self.layout, self.options)
 
 
 def _names(column: Any, source: str, name: str) -> set[str]:
@@ -381,25 +222,33 @@ def open_source(
     timestamp_column: str | None = None,
     meter_column: str | None = None,
     value_column: str | None = None,
+    options: ReadOptions | None = None,
 ) -> Source:
-    """The source behind ``path``: a file (CSV or Parquet, wide or long) or a folder."""
+    """The source behind ``path``: a file (CSV or Parquet, wide or long) or a folder.
+
+    ``options`` (:class:`~wattcast.data.loading.ReadOptions`) say how its readings are
+    read: the order of its dates, columns that are not meters, each meter's range.
+    """
     path = Path(path)
+    options = options or ReadOptions()
     named = (timestamp_column, meter_column, value_column)
     if path.is_dir():
-        return ParquetDataset(path, _parquet_layout(path, _dataset_columns(path), *named))
+        layout = _parquet_layout(path, _dataset_columns(path), *named)
+        return ParquetDataset(path, layout, options)
     if not path.exists():
         raise InputError(f"{path}: file not found.")
     if path.suffix.lower() in PARQUET_SUFFIXES:
         with parquet_errors(path):
             import pyarrow.parquet as pq
 
-            columns = _index_first(pq.read_schema(path))
-        layout = _parquet_layout(path, columns, *named)
+            schema = pq.read_schema(path)
+        layout = _parquet_layout(path, _index_first(schema), *named)
         if layout.long:
-            return ParquetDataset(path, layout)
-        return WideParquetSource(path, columns, layout.timestamp)
+            return ParquetDataset(path, layout, options)
+        return WideParquetSource(path, schema, layout.timestamp, options)
     frame = read_table(path, encoding)
-    return TableSource(path, frame, detect_layout(frame, *named))
+    layout = detect_layout(frame, *named, skip_columns=options.skip_columns)
+    return TableSource(path, frame, layout, options)
 
 
 def _index_first(schema: Any) -> list[str]:
@@ -470,6 +319,10 @@ def load_meters(
     tz: str | None = None,
     meters: list[str] | None = None,
     encoding: str = "auto",
+    *,
+    date_order: str = "auto",
+    skip_columns: Sequence[str] = (),
+    bounds: BoundsLike = "auto",
 ) -> MeterFrame:
     """Read meter readings (a file, a folder of partitions or a table) into a MeterFrame.
 
@@ -481,10 +334,22 @@ def load_meters(
         ones are converted to it.
     meters : only these meters (default all).
     encoding : of CSV text; ``"auto"`` tells UTF-8 from Windows-1252.
+    date_order : how dates written year last (``13.09.2016 00:00``) are read:
+        ``"auto"`` (as the file shows: a first field above 12 is a day),
+        ``"day-first"`` or ``"month-first"``.
+    skip_columns : columns of a wide table that are not meters; columns of text are
+        left aside without being named, with a
+        :class:`~wattcast.errors.SkippedColumnsWarning`.
+    bounds : each meter's range; readings outside it are bad (a logger's glitch) and
+        missing, with a :class:`~wattcast.errors.BadReadingsWarning` per meter:
+        ``"auto"`` (from the meter's own history, see
+        :func:`wattcast.data.cleaning.meter_bounds`), ``"off"``, ``(low, high)`` for
+        every meter, or ``{meter: "auto" | "off" | (low, high)}``.
     """
+    options = ReadOptions(date_order, skip_columns, bounds)
     if isinstance(data, pd.DataFrame):
-        return table_to_meters(data, tz, meters)
-    source = open_source(data, encoding)
+        return table_to_meters(data, tz, meters, options=options)
+    source = open_source(data, encoding, options=options)
     names = meters or source.meters()
     check_meters(source, names)
     return source.read(list(names), tz)

@@ -38,6 +38,10 @@ def _cores(n: int) -> bool:
     return n != 0 and n >= -(os.cpu_count() or 1)
 
 
+def _ranges(table: dict[str, tuple[float, ...]]) -> bool:
+    return all(len(pair) == 2 and pair[0] < pair[1] for pair in table.values())
+
+
 class SettingError(InputError):
     """A value an option does not take; the message names its table and key."""
 
@@ -109,6 +113,23 @@ class DataSection(Section):
     value_column: Annotated[str | None, Setting(
         "Reading column of a long table (then the file is read as long).",
     )] = None  # fmt: skip
+    date_order: Annotated[Literal["auto", "day-first", "month-first"], Setting(
+        "How dates written year last (13.09.2016) are read: auto uses the order the file "
+        "shows (a first field above 12 is a day); an ambiguous file is refused.",
+    )] = "auto"  # fmt: skip
+    skip_columns: Annotated[tuple[str, ...], Setting(
+        "Columns of a wide file that are not meters (columns of text are left aside on "
+        "their own, with a warning).", aliases=("skip-column",),
+        expected="a list of column names",
+    )] = ()  # fmt: skip
+    bounds: Annotated[Literal["auto", "off"], Setting(
+        "Readings outside a meter's range are bad (treated as missing, never alerted): auto "
+        "takes the range from the meter's own history; off keeps every reading.",
+    )] = "auto"  # fmt: skip
+    meter_bounds: Annotated[dict[str, tuple[float, ...]], Setting(
+        "The range of one meter, METER=[low, high] (-inf or inf for no bound on a side).",
+        check=_ranges, expected="a table of meter = [low, high] with low below high",
+    )] = field(default_factory=dict)  # fmt: skip
 
 
 @dataclass(frozen=True)

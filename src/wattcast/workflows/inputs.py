@@ -10,6 +10,7 @@ thread while the current one trains.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -18,13 +19,14 @@ from pathlib import Path
 
 import pandas as pd
 
+from wattcast.data.loading import ReadOptions
 from wattcast.data.meter_frame import MeterFrame
 from wattcast.data.sources import Source, check_meters, meter_zones, open_source, read_table
 from wattcast.errors import InputError
 from wattcast.events.detection import unit_of
 from wattcast.features.day_calendar import DayCalendar
 from wattcast.features.extras import ExtraTable
-from wattcast.settings import RunSpec
+from wattcast.settings import DataSection, RunSpec
 
 
 @dataclass
@@ -81,10 +83,11 @@ def load_inputs(spec: RunSpec) -> JobInputs:
             "no meter readings given: name a file or folder (DATA, or [data] source in the "
             "configuration)."
         )
-    source = open_source(
-        data.source, data.encoding, data.timestamp_column, data.meter_column, data.value_column
-    )
+    options = ReadOptions(data.date_order, data.skip_columns)
+    source = open_source(data.source, data.encoding, data.timestamp_column, data.meter_column,
+                         data.value_column, options=options)  # fmt: skip
     meters = list(data.meters) or source.meters()
+    source.options = dataclasses.replace(options, bounds=meter_bounds(data, meters))
     check_meters(source, meters)
     _check_named_meters(meters, data.units, "units")
     _check_named_meters(meters, extras.meter_extras, "meter_extras")
@@ -199,3 +202,9 @@ def read_batches(
             if index + 1 < len(work):
                 pending = reader.submit(load, index + 1)
             yield item
+
+
+def meter_bounds(data: DataSection, meters: list[str]) -> dict[str, str | tuple[float, float]]:
+    """Each meter's range setting: its own [data] meter_bounds, or [data] bounds."""
+    _check_named_meters(meters, data.meter_bounds, "meter_bounds")
+    return {m: data.meter_bounds.get(m, data.bounds) for m in meters}  # type: ignore[misc]

@@ -1,0 +1,242 @@
+"""What the columns of a meter table are: timestamps, meter names, readings, or none of these.
+
+A table is long (a timestamp, a meter name and a reading per row) or wide (a
+timestamp then one column per meter); :func:`detect_layout` tells them apart by
+their names and content. In a wide table, columns of text (a ``Status`` of
+``OK``, a comment) are not meters: :func:`meter_columns` leaves them aside with
+one :class:`~wattcast.errors.SkippedColumnsWarning` naming them, and leaves the
+columns a user names aside without a word. Cells that say a reading is missing
+(empty, ``--``, ``n/a``, ``NaN``, ``null``, ``#N/A``...) are missing readings.
+"""
+
+from __future__ import annotations
+
+import re
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from wattcast.data.files import row_label, source_of
+from wattcast.errors import InputError, NonFiniteWarning, SkippedColumnsWarning
+
+LONG_COLUMNS = ("timestamp", "meter", "value")
+#: Names a long table's timestamp column commonly has (compared in lower case).
+TIME_NAMES = ("timestamp", "time", "datetime", "date_time", "date", "ts", "local_time")
+#: Words in the name of a long table's meter column (for a table of one meter).
+METER_WORDS = frozenset(
+    {"meter", "point", "name", "id", "device", "sensor", "channel", "tag", "circuit",
+     "building", "site", "asset", "location", "equipment", "panel", "feeder", "serial"}
+)  # fmt: skip
+#: Cells that mean "no reading" (compared without case and surrounding spaces).
+MISSING_TOKENS = frozenset(
+    {"", "-", "--", "---", "n/a", "na", "nan", "-nan", "null", "none", "nil", "#n/a",
+     "#na", "<na>", "#value!", "#div/0!"}
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Where the timestamps, meter names and readings are in a table."""
+
+    timestamp: str
+    meter: str | None = None  # None: wide, one column per meter
+    value: str | None = None
+
+    @property
+    def long(self) -> bool:
+        return self.meter is not None
+
+
+def detect_layout(
+    frame: pd.DataFrame,
+    timestamp: str | None = None,
+    meter: str | None = None,
+    value: str | None = None,
+    skip_columns: Sequence[str] = (),
+) -> Layout:
+    """Tell a long table (timestamp, meter, value) from a wide one by its content.
+
+    Named columns win (``meter``/``value`` make it long). Otherwise a table whose
+    columns are ``timestamp, meter, value`` is long, and so is a three-column table
+    with one column of text names beside one column of numbers, whatever the columns
+    are called, when its timestamps repeat with other names (several meters) or the
+    column is named like one of meters (``Meter ID``, ``point``); every other table
+    is wide (timestamps, then one column per meter). ``skip_columns`` are not judged.
+    """
+    columns = [str(c) for c in frame.columns if str(c) not in skip_columns]
+    if not columns:
+        raise InputError(f"{source_of(frame)}: no columns; expected timestamps and readings.")
+    for name, what in ((timestamp, "timestamps"), (meter, "meter names"), (value, "readings")):
+        if name is not None and name not in columns:
+            raise InputError(
+                f"{source_of(frame)}: no column {name!r} ({what}); columns are "
+                f"{', '.join(repr(c) for c in columns)}."
+            )
+    if meter is not None or value is not None:
+        return _named_long_layout(frame, columns, timestamp, meter, value)
+    lowered = {c.strip().lower(): c for c in columns}
+    if set(LONG_COLUMNS) <= set(lowered):
+        return Layout(timestamp or lowered["timestamp"], lowered["meter"], lowered["value"])
+    time_column = timestamp or columns[0]
+    others = [c for c in columns if c != time_column]
+    if len(others) == 2:
+        decimal = frame.attrs.get("decimal", ".")
+        text = [c for c in others if is_text(frame[column_named(frame, c)], decimal)]
+        if len(text) == 1 and _names_meters(frame, time_column, text[0]):
+            return Layout(time_column, text[0], next(c for c in others if c != text[0]))
+    return Layout(time_column)
+
+
+def _named_long_layout(
+    frame: pd.DataFrame, columns: list[str], timestamp: str | None, meter: str | None,
+    value: str | None,
+) -> Layout:  # fmt: skip
+    given = {c for c in (timestamp, meter, value) if c is not None}
+    time_column = timestamp or _time_column(columns, given)
+    rest = [c for c in columns if c not in given | {time_column}]
+    if meter is None or value is None:
+        if len(rest) != 1:
+            missing = "--meter-column" if meter is None else "--value-column"
+            raise InputError(
+                f"{source_of(frame)}: a long table needs its meter and value columns; give "
+                f"{missing} too (columns are {', '.join(repr(c) for c in columns)})."
+            )
+        meter, value = (rest[0], value) if meter is None else (meter, rest[0])
+    return Layout(time_column, meter, value)
+
+
+def _time_column(columns: list[str], taken: set[str]) -> str:
+    free = [c for c in columns if c not in taken]
+    named = [c for c in free if c.strip().lower() in TIME_NAMES]
+    return (named or free or columns)[0]
+
+
+def column_named(frame: pd.DataFrame, name: str) -> object:
+    """The column label whose text is ``name`` (labels may be numbers)."""
+    return next(c for c in frame.columns if str(c) == name)
+
+
+def _names_meters(frame: pd.DataFrame, time_column: str, text_column: str) -> bool:
+    """Whether a text column beside the timestamps names the meter of each row: its
+    names repeat, and either a timestamp comes back with another name or the column is
+    named like a meter column."""
+    names = frame[column_named(frame, text_column)]
+    if names.nunique(dropna=True) >= len(frame):
+        return False
+    words = set(re.findall(r"[a-z]+", text_column.lower()))
+    return bool(words & METER_WORDS) or _times_repeat_with_other_text(
+        frame, time_column, [text_column]
+    )
+
+
+def _times_repeat_with_other_text(
+    frame: pd.DataFrame, time_column: str, text_columns: Sequence[str]
+) -> bool:
+    """Whether a timestamp comes back on a row whose text differs (another meter's row),
+    rather than only in exact repeats of a row."""
+    times = frame[column_named(frame, time_column)]
+    if not times.duplicated().any():
+        return False
+    labels = [column_named(frame, c) for c in text_columns]
+    return bool((times.duplicated() & ~frame[[column_named(frame, time_column), *labels]]
+                 .duplicated()).any())  # fmt: skip
+
+
+def missing_cells(raw: pd.Series) -> np.ndarray:
+    """Where a column of text says that there is no reading (empty, ``--``, ``n/a``...)."""
+    if pd.api.types.is_numeric_dtype(raw) or pd.api.types.is_bool_dtype(raw):
+        return raw.isna().to_numpy()
+    text = raw.astype("string").str.strip().str.lower()
+    return (text.isna() | text.isin(MISSING_TOKENS)).to_numpy(dtype=bool, na_value=True)
+
+
+def is_text(column: pd.Series, decimal: str = ".") -> bool:
+    """Whether a column holds words rather than readings: most of its filled cells
+    (missing markers aside) are not numbers."""
+    if pd.api.types.is_numeric_dtype(column) or pd.api.types.is_datetime64_any_dtype(column):
+        return False
+    filled = column[~missing_cells(column)].astype(str).str.strip()
+    if filled.empty:
+        return False
+    if decimal == ",":
+        filled = filled.str.replace(",", ".", regex=False)
+    numbers = pd.to_numeric(filled, errors="coerce")
+    return bool(numbers.isna().mean() > 0.5)
+
+
+def meter_columns(
+    frame: pd.DataFrame,
+    layout: Layout,
+    skip_columns: Sequence[str] = (),
+    names: Sequence[str] | None = None,
+) -> list[str]:
+    """The meters of a wide table: every column but the timestamps, ``skip_columns`` and
+    columns of text (left aside with one warning that names them).
+
+    ``names`` are the table's columns when ``frame`` holds only some of them (those
+    that may be text); the others are meters. Text columns beside timestamps that come
+    back with other text are the meter names of a long table: that is an error that
+    says how to name its columns.
+    """
+    present = [str(c) for c in frame.columns]
+    names = [c for c in (names or present) if c != layout.timestamp]
+    unknown = [c for c in skip_columns if c not in names]
+    if unknown:
+        raise InputError(
+            f"{source_of(frame)}: no column {unknown[0]!r} to skip (skip_columns); columns "
+            f"are {', '.join(repr(c) for c in names)}."
+        )
+    rest = [c for c in names if c not in skip_columns]
+    decimal = frame.attrs.get("decimal", ".")
+    text = [c for c in rest if c in present and is_text(frame[column_named(frame, c)], decimal)]
+    if text and _times_repeat_with_other_text(frame, layout.timestamp, text):
+        raise InputError(
+            f"{source_of(frame)}: column {text[0]!r} holds text and timestamps repeat on "
+            "its rows: a long table? name its columns with --meter-column and "
+            "--value-column."
+        )
+    if text:
+        warnings.warn(
+            f"{source_of(frame)}: skipped column(s) {', '.join(repr(c) for c in text)}: "
+            "text, not readings; name them in skip_columns (--skip-column) to say so.",
+            SkippedColumnsWarning,
+            stacklevel=3,
+        )
+    return [c for c in rest if c not in text]
+
+
+def to_numeric_column(frame: pd.DataFrame, column: object) -> np.ndarray:
+    """Column as float64; cells marked missing (empty, ``--``, ``n/a``...) are missing and
+    other text is an error. Non-finite readings (``inf``) become missing, with a counted
+    warning."""
+    raw = frame[column]
+    if pd.api.types.is_numeric_dtype(raw) and not pd.api.types.is_bool_dtype(raw):
+        values = raw.to_numpy(dtype="float64", na_value=np.nan)
+    else:
+        missing = missing_cells(raw)
+        text = raw.where(~missing).astype("string").str.strip()
+        if frame.attrs.get("decimal") == ",":  # a column of text in a file of decimal commas
+            text = text.str.replace(",", ".", regex=False)
+        numbers = pd.to_numeric(text, errors="coerce")
+        bad = np.flatnonzero(numbers.isna().to_numpy(dtype=bool, na_value=True) & ~missing)
+        if len(bad):
+            raise InputError(
+                f"{source_of(frame)}, column {str(column)!r}, {row_label(frame, bad[0])}: "
+                f"expected a number, got {str(raw.iloc[bad[0]])!r} (a missing reading may "
+                "be empty, 'n/a' or '--')."
+            )
+        values = numbers.to_numpy(dtype="float64", na_value=np.nan)
+    infinite = np.isinf(values)
+    if infinite.any():
+        first = int(np.flatnonzero(infinite)[0])
+        warnings.warn(
+            f"{source_of(frame)}, column {str(column)!r}: {int(infinite.sum())} non-finite "
+            f"reading(s) treated as missing, the first on {row_label(frame, first)}.",
+            NonFiniteWarning,
+            stacklevel=4,
+        )
+        values = np.where(infinite, np.nan, values)
+    return values

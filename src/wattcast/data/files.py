@@ -1,0 +1,220 @@
+"""One input file as a table: CSV (optionally compressed) or Parquet, as it is.
+
+CSV text may be UTF-8 (with or without a byte-order mark), UTF-16 with a BOM,
+or Windows-1252 / Latin-1 as Windows building-management exports write it;
+``encoding = "auto"`` tells them apart. Separators ``,`` ``;`` tab and ``|``
+are recognised from the header line, and ``;`` files may use decimal commas.
+Unreadable files end in :class:`~wattcast.errors.InputError` naming the file.
+"""
+
+from __future__ import annotations
+
+import bz2
+import csv
+import gzip
+import lzma
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from wattcast.errors import InputError, require_file
+from wattcast.timezones import is_zone
+
+PARQUET_SUFFIXES = (".parquet", ".pq")
+CSV_SUFFIXES = (".csv", ".txt", ".tsv")
+_OPENERS = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}
+_SEPARATORS = (",", ";", "\t", "|")
+_DECIMAL_COMMA = re.compile(r"(^|;)\s*-?\d+,\d+\s*(;|$)")
+#: Encodings tried in turn by ``encoding = "auto"``; Latin-1 decodes any byte.
+AUTO_ENCODINGS = ("utf-8-sig", "cp1252", "latin-1")
+
+
+def read_table(path: str | Path, encoding: str = "auto") -> pd.DataFrame:
+    """A CSV (optionally compressed) or Parquet file as it is, its source in ``attrs``."""
+    path = Path(path)
+    require_file(path)
+    suffixes = [s.lower() for s in path.suffixes]
+    if suffixes and suffixes[-1] in PARQUET_SUFFIXES:
+        frame, kind = read_parquet(path), "parquet"
+        if not isinstance(frame.index, pd.RangeIndex):  # saved from a frame indexed by time
+            frame = frame.reset_index()
+    elif any(s in CSV_SUFFIXES for s in suffixes):
+        frame, kind = _read_csv(path, encoding), "csv"
+    else:
+        raise InputError(f"{path}: unknown file type; expected .csv, .csv.gz or .parquet.")
+    if frame.shape[1] == 0 or frame.shape[0] == 0:
+        raise InputError(f"{path}: file is empty; expected a header row and readings.")
+    frame.attrs["source"] = str(path)
+    frame.attrs["kind"] = kind
+    return frame
+
+
+def read_parquet(path: Path, **options: Any) -> pd.DataFrame:
+    with parquet_errors(path):
+        return pd.read_parquet(path, **options)
+
+
+@contextmanager
+def parquet_errors(path: Path) -> Iterator[None]:
+    """Turn pyarrow's errors on a damaged or foreign file into one line naming it."""
+    try:
+        import pyarrow as pa
+    except ImportError:
+        raise InputError(
+            f"{path}: reading Parquet needs pyarrow: pip install 'wattcast[parquet]'."
+        ) from None
+    try:
+        yield
+    except (pa.ArrowException, OSError) as exc:
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise InputError(f"{path}: not a readable Parquet file ({reason}).") from None
+
+
+def _read_csv(path: Path, encoding: str) -> pd.DataFrame:
+    head = _head_bytes(path)
+    tried = _encodings(head, encoding)
+    for position, name in enumerate(tried):
+        try:
+            options = _csv_dialect(head.decode(name, errors="replace"))
+            frame = pd.read_csv(path, encoding=name, **options)
+        except UnicodeDecodeError as exc:
+            if position + 1 < len(tried):
+                continue
+            raise InputError(
+                f"{path}: cannot be read as {name} text ({exc.reason} at byte {exc.start}); "
+                "pass --encoding, e.g. cp1252 or utf-16."
+            ) from None
+        except pd.errors.EmptyDataError:
+            raise InputError(
+                f"{path}: file is empty; expected a header row and readings."
+            ) from None
+        except (pd.errors.ParserError, OSError, EOFError, ValueError) as exc:
+            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise InputError(f"{path}: cannot be read as a table ({reason}).") from None
+        frame.attrs["encoding"] = name
+        frame.attrs["decimal"] = options.get("decimal", ".")
+        return _named_columns(frame, _header_names(head.decode(name, errors="replace"), options),
+                              path)  # fmt: skip
+    raise AssertionError("unreachable")
+
+
+def _header_names(head: str, options: dict[str, Any]) -> list[str]:
+    """The column names of a CSV header line as written (pandas renames repeats)."""
+    line = head.lstrip("\ufeff").splitlines()[:1] or [""]
+    return next(csv.reader(line, delimiter=options["sep"]), [])
+
+
+def _named_columns(frame: pd.DataFrame, header: list[str], path: Path) -> pd.DataFrame:
+    """Columns named as in the header, without surrounding spaces.
+
+    A column without a name (but the first: an index written by pandas) is dropped when
+    empty (a trailing separator) and refused when it has readings; a name written twice
+    is refused. Rows of bare separators at the end are dropped.
+    """
+    if len(header) != frame.shape[1]:
+        return frame
+    names = [name.strip() for name in header]
+    if not names[0]:  # the index of a frame written by pandas: the timestamps
+        names[0] = str(frame.columns[0])
+    unnamed = [i for i, name in enumerate(names) if not name]
+    for i in unnamed:
+        if frame.iloc[:, i].notna().any():
+            raise InputError(
+                f"{path}, column {i + 1}: has readings but no name in the header line; "
+                "expected a meter name."
+            )
+    seen: dict[str, int] = {}
+    for i, name in enumerate(names):
+        if name and name in seen:
+            raise InputError(
+                f"{path}: column {name!r} appears twice in the header (columns "
+                f"{seen[name] + 1} and {i + 1}); expected one column per meter."
+            )
+        seen[name] = i
+    filled = np.flatnonzero(frame.notna().any(axis=1).to_numpy())
+    frame = frame.iloc[: filled[-1] + 1 if len(filled) else 0]  # rows of bare separators at the end
+    named = [i for i in range(len(names)) if i not in unnamed]
+    kept = frame.iloc[:, named]
+    kept.columns = [names[i] for i in named]
+    kept.attrs = frame.attrs
+    return kept
+
+
+def _head_bytes(path: Path, size: int = 65536) -> bytes:
+    opener = _OPENERS.get(path.suffix.lower(), open)
+    try:
+        with opener(path, "rb") as handle:
+            return handle.read(size)
+    except (OSError, EOFError, lzma.LZMAError) as exc:
+        raise InputError(f"{path}: cannot be read ({exc}).") from None
+
+
+def _encodings(head: bytes, encoding: str) -> tuple[str, ...]:
+    if encoding != "auto":
+        try:
+            "".encode(encoding)
+        except LookupError:
+            raise InputError(
+                "`encoding` must be an encoding name such as 'utf-8' or 'cp1252'. "
+                f"Got {encoding!r}."
+            ) from None
+        return (encoding,)
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return ("utf-16",)
+    return AUTO_ENCODINGS
+
+
+def _csv_dialect(head: str) -> dict[str, Any]:
+    """Separator (from the header line) and decimal mark of a CSV file."""
+    lines = head.splitlines()
+    header = lines[0] if lines else ""
+    separator = max(_SEPARATORS, key=header.count)
+    if header.count(separator) == 0:
+        separator = ","
+    options: dict[str, Any] = {"sep": separator}
+    if separator == ";" and any(_DECIMAL_COMMA.search(line) for line in lines[1:20]):
+        options["decimal"] = ","
+    return options
+
+
+def read_file_bytes(path: str | Path, what: str) -> bytes:
+    """The bytes of an input file that is not a table (an iCalendar file...)."""
+    path = Path(path)
+    require_file(path, f"{what} file")
+    return path.read_bytes()
+
+
+def read_zones(path: str | Path) -> dict[str, str]:
+    """``meter -> zone`` from a CSV with columns ``meter,zone``; zone names are checked."""
+    table = read_table(path)
+    missing = [c for c in ("meter", "zone") if c not in table.columns]
+    if missing:
+        raise InputError(f"{path}: no column {missing[0]!r}; expected columns meter,zone.")
+    zones: dict[str, str] = {}
+    for position, (meter, zone) in enumerate(zip(table["meter"], table["zone"], strict=True)):
+        if not is_zone(str(zone)):
+            raise InputError(
+                f"{path}, column 'zone', line {position + 2}: {zone!r} is not a time zone "
+                "name; expected e.g. 'America/New_York'."
+            )
+        zones[str(meter)] = str(zone)
+    return zones
+
+
+def row_label(frame: pd.DataFrame, position: int) -> str:
+    """How a user finds data row ``position`` (0-based) of ``frame`` in the file: by its
+    place in the file when ``frame`` holds some of its rows (a long table's meters)."""
+    index = frame.index
+    row = int(index[position]) if pd.api.types.is_integer_dtype(index) else position
+    if frame.attrs.get("kind") == "csv":
+        return f"line {row + 2}"
+    return f"row {row + 1}"
+
+
+def source_of(frame: pd.DataFrame) -> str:
+    return str(frame.attrs.get("source", "<frame>"))

@@ -1,0 +1,151 @@
+"""Timestamps of a table as naive local wall-clock times, in the order its dates are written.
+
+Dates written year first (ISO, ``2016-09-13 00:15``) are read as they are. Dates
+written year last (``13.09.2016 00:15``, ``09/13/2016 00:15``) are day-first or
+month-first: ``date_order="auto"`` takes the order the file shows (a first field
+above 12 is a day, a second field above 12 is a day) and uses it for every row;
+a file that shows both orders, or neither while its dates read differently each
+way, is refused with a line that shows it. ``"day-first"`` and ``"month-first"``
+force the order.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+
+from wattcast.data.files import row_label, source_of
+from wattcast.errors import InputError
+
+DATE_ORDERS = ("auto", "day-first", "month-first")
+#: A date written year last: two fields, then a four-digit year (or a two-digit one
+#: after '.' or '/'), then the rest (the time, an offset).
+_YEAR_LAST = (
+    r"^\s*(?P<a>\d{1,2})(?P<sep>[./-])(?P<b>\d{1,2})(?P=sep)"
+    r"(?P<year>\d{4}|(?<=[./])\d{2})(?P<rest>(?:[ T].*)?)$"
+)
+
+
+def check_date_order(date_order: str) -> str:
+    """``date_order`` as given, when it is one wattcast knows."""
+    if date_order not in DATE_ORDERS:
+        raise InputError(
+            f"`date_order` must be 'auto', 'day-first' or 'month-first'. Got {date_order!r}."
+        )
+    return date_order
+
+
+def parse_timestamps(
+    frame: pd.DataFrame, column: object, tz: str | None, date_order: str = "auto"
+) -> pd.DatetimeIndex:
+    """Parse ``column`` into naive local wall-clock times.
+
+    Zone-aware times (offsets such as ``+00:00``) are converted to ``tz`` when
+    it is given and kept in their own zone otherwise; naive times are taken as
+    local times of ``tz``. ``date_order`` is how dates written year last are read.
+    """
+    check_date_order(date_order)
+    raw = frame[column]
+    if pd.api.types.is_datetime64_any_dtype(raw):
+        parsed = pd.DatetimeIndex(raw)
+    else:
+        text = raw.astype("string")
+        missing = np.flatnonzero(text.isna().to_numpy())
+        if len(missing):
+            raise InputError(
+                f"{source_of(frame)}, column {column!r}, {row_label(frame, missing[0])}: "
+                "empty timestamp; every row needs a timestamp."
+            )
+        iso, order = _year_first(frame, column, text, date_order)
+        parsed = _to_datetime(iso)
+        bad = np.flatnonzero(np.asarray(parsed.isna()))
+        if len(bad):
+            shown = f" ({order})" if order else ""
+            raise InputError(
+                f"{source_of(frame)}, column {column!r}, {row_label(frame, bad[0])}: "
+                f"cannot parse {text.iloc[bad[0]]!r} as a timestamp{shown}; "
+                "expected e.g. '2016-09-02 00:15:00' or '2016-09-02T00:15:00+00:00'."
+            )
+    if parsed.tz is not None:
+        parsed = parsed.tz_convert(tz) if tz else parsed
+        parsed = parsed.tz_localize(None)
+    return parsed
+
+
+def _year_first(
+    frame: pd.DataFrame, column: object, text: pd.Series, date_order: str
+) -> tuple[pd.Series, str]:
+    """The timestamps with dates written year last rewritten year first (ISO), and the
+    order they were read in (``""`` when no date is written year last)."""
+    first = text.iloc[0] if len(text) else ""
+    if not pd.Series([first]).str.match(_YEAR_LAST).iloc[0]:
+        return text, ""
+    parts = text.str.extract(_YEAR_LAST)
+    written = parts["a"].notna().to_numpy()
+    a, b = (pd.to_numeric(parts[k]).to_numpy(dtype="float64", na_value=np.nan) for k in "ab")
+    order = date_order if date_order != "auto" else _detect_order(frame, column, text, a, b)
+    day, month = (parts["a"], parts["b"]) if order == "day-first" else (parts["b"], parts["a"])
+    year = parts["year"].where(parts["year"].str.len() == 4, _century(parts["year"]))
+    iso = year + "-" + month.str.zfill(2) + "-" + day.str.zfill(2) + parts["rest"]
+    return text.where(~written, iso), order
+
+
+def _century(year: pd.Series) -> pd.Series:
+    """Two-digit years as Python's ``%y`` reads them: 69-99 are 1969-1999, 00-68 2000-2068."""
+    short = pd.to_numeric(year).to_numpy(dtype="float64", na_value=np.nan)
+    full = short + np.where(short >= 69, 1900, 2000)
+    return pd.Series(full, index=year.index).astype("Int64").astype("string")
+
+
+def _detect_order(
+    frame: pd.DataFrame, column: object, text: pd.Series, a: np.ndarray, b: np.ndarray
+) -> str:
+    """The one order the dates of ``column`` can be in, or an error that shows why not."""
+    where = f"{source_of(frame)}, column {column!r}"
+    days_first = np.flatnonzero(a > 12)
+    days_second = np.flatnonzero(b > 12)
+    if len(days_first) and len(days_second):
+        one, other = days_first[0], days_second[0]
+        raise InputError(
+            f"{where}: dates in both orders: {row_label(frame, one)} has "
+            f"{text.iloc[one]!r} (day first), {row_label(frame, other)} has "
+            f"{text.iloc[other]!r} (month first); expected one date order in a file."
+        )
+    if len(days_first):
+        return "day-first"
+    if len(days_second):
+        return "month-first"
+    differ = np.flatnonzero(a != b)
+    if len(differ) == 0:  # every date reads the same either way
+        return "day-first"
+    shown = differ[0]
+    raise InputError(
+        f"{where}, {row_label(frame, shown)}: {text.iloc[shown]!r} may be day-first or "
+        "month-first and no date in the file has a day above 12; set the date order "
+        "(date_order, --date-order) to 'day-first' or 'month-first'."
+    )
+
+
+def _to_datetime(text: pd.Series) -> pd.DatetimeIndex:
+    values = text.to_numpy(dtype=object)
+    attempts = ({"format": "ISO8601"}, {})
+    best: pd.DatetimeIndex | None = None
+    for kwargs in attempts:
+        try:
+            with warnings.catch_warnings():
+                # pandas 2 warns (and later ones raise) on several UTC offsets in one column
+                warnings.simplefilter("error", FutureWarning)
+                # dates are year first by now; times such as '12:00 AM' are read one by one
+                warnings.filterwarnings("ignore", "Could not infer format", UserWarning)
+                parsed = pd.DatetimeIndex(pd.to_datetime(values, errors="coerce", **kwargs))
+        except (ValueError, TypeError, FutureWarning):
+            # Several UTC offsets in one column (e.g. across a DST change).
+            parsed = pd.DatetimeIndex(pd.to_datetime(values, errors="coerce", utc=True, **kwargs))
+        if best is None or parsed.isna().sum() < best.isna().sum():
+            best = parsed
+        if not best.isna().any():
+            break
+    assert best is not None
+    return best

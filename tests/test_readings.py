@@ -1,0 +1,349 @@
+"""Readings as users' files hold them: glitches, text columns, missing markers, day-first dates."""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import synthetic_wide
+
+from wattcast import Fleet, InputError, ModelSection, load_meters
+from wattcast.data.cleaning import mask_bad_readings, meter_bounds
+from wattcast.data.loading import ReadOptions
+from wattcast.data.sources import open_source
+from wattcast.errors import BadReadingsWarning, SkippedColumnsWarning
+
+PLUG = "Plug load (kW)"
+
+
+@pytest.fixture(scope="module")
+def andover_table(andover: Path) -> pd.DataFrame:
+    return pd.read_csv(andover / "meters.csv.gz")
+
+
+# -- bad readings ------------------------------------------------------------------------
+def test_an_absurd_reading_is_missing_and_the_band_stays_normal(
+    tmp_path: Path, andover_table: pd.DataFrame
+) -> None:
+    table = andover_table.copy()
+    table.loc[5000, PLUG] = 1e9  # line 5002 of the file
+    path = tmp_path / "glitch.csv"
+    table.to_csv(path, index=False)
+    with pytest.warns(BadReadingsWarning) as caught:
+        frame = load_meters(path)
+    assert len(caught) == 1  # once, for the one meter
+    assert str(caught[0].message).startswith(
+        f"{path}, column {PLUG!r}: 1 reading(s) outside the meter's range"
+    )
+    when = pd.Timestamp(table.iloc[5000, 0])
+    assert f"the first on line 5002 ({when}): 1e+09; set bounds" in str(caught[0].message)
+    j = frame.meters.index(PLUG)
+    assert np.nanmax(frame.values[:, j]) < 100 and frame.bad[PLUG].count == 1
+    assert set(frame.bad) == {PLUG}
+    config = ModelSection(input="7D", trees=12)
+    band = Fleet(config).fit(frame, meters=[PLUG]).predict().frame
+    highest = float(andover_table[PLUG].max())
+    assert band["upper"].max() < 2 * highest
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", BadReadingsWarning)
+        kept = load_meters(path, meters=[PLUG], bounds="off")
+    spoiled = Fleet(config).fit(kept).predict().frame
+    assert spoiled["upper"].max() > 1e6  # what the band was before
+
+
+def test_real_peaks_of_the_bundled_data_are_not_bad_readings(andover: Path) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", BadReadingsWarning)
+        frame = load_meters(andover / "meters.csv.gz")
+    assert frame.bad == {}
+    for j in range(len(frame.meters)):
+        lower, upper = meter_bounds(frame.values[:, j])
+        assert lower <= 0 and upper > 3 * np.nanmax(frame.values[:, j])
+
+
+def test_peaks_and_rare_use_are_kept_glitches_and_negatives_are_not() -> None:
+    table = synthetic_wide(days=30, meters=("A (kW)", "B (kW)", "pump (kW)"), seed=3)
+    table.loc[200, "A (kW)"] = 3 * table["A (kW)"].max()  # a real (if unusual) peak
+    pump = np.zeros(len(table))
+    pump[::200] = 40.0  # runs now and then, under 1% of the time
+    table["pump (kW)"] = pump
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", BadReadingsWarning)
+        clean = load_meters(table)
+    assert clean.bad == {}
+    table.loc[[300, 301], "B (kW)"] = 65535.0  # a logger's stuck value
+    table.loc[900, "A (kW)"] = -40.0  # a meter that never exports
+    table.loc[50, "pump (kW)"] = 1e9
+    with pytest.warns(BadReadingsWarning) as caught:
+        frame = load_meters(table)
+    assert len(caught) == 3
+    assert {m: b.count for m, b in frame.bad.items()} == {"A (kW)": 1, "B (kW)": 2, "pump (kW)": 1}
+    assert frame.bad["B (kW)"].first == "row 301" and frame.bad["B (kW)"].value == 65535
+    assert np.isnan(frame.values[[300, 301], 1]).all() and np.isnan(frame.values[900, 0])
+    assert frame.values[200, 0] == table.loc[200, "A (kW)"]
+    assert np.nansum(frame.values[:, 2]) == pump.sum()
+
+
+def test_a_meter_that_exports_keeps_its_negative_readings() -> None:
+    table = synthetic_wide(days=20, meters=("net (kW)",), seed=4)
+    hour = pd.DatetimeIndex(table["timestamp"]).hour
+    table.loc[(hour >= 10) & (hour < 15), "net (kW)"] -= 120  # solar export at midday
+    assert (table["net (kW)"] < 0).mean() > 0.1
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", BadReadingsWarning)
+        frame = load_meters(table)
+    np.testing.assert_array_equal(frame.values[:, 0], table["net (kW)"].to_numpy())
+    table.loc[40, "net (kW)"] = -1e6
+    with pytest.warns(BadReadingsWarning, match=r"meter's range \(-\d"):
+        assert np.isnan(load_meters(table).values[40, 0])
+
+
+def test_the_bounds_setting_overrides_the_meters_own_range() -> None:
+    table = synthetic_wide(days=10, seed=5)
+    with pytest.warns(BadReadingsWarning, match=r"column 'A \(kW\)': .* range \(0 to 40\)"):
+        a = load_meters(table, bounds={"A (kW)": (0, 40)})  # B keeps its automatic range
+    assert a.bad["A (kW)"].count == int((table["A (kW)"] > 40).sum()) > 0
+    assert "B (kW)" not in a.bad
+    with pytest.warns(BadReadingsWarning, match=r"range \(-inf to 45\)"):
+        b = load_meters(table, bounds=(None, 45))
+    assert set(b.bad) == {"A (kW)", "B (kW)"} and b.bad["A (kW)"].upper == 45
+    table.loc[3, "A (kW)"] = 1e9
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", BadReadingsWarning)
+        assert load_meters(table, bounds="off").values[3, 0] == 1e9
+    for wrong in ((50, 10), "none", (0, "high")):
+        with pytest.raises(InputError, match=r"`bounds` must be 'auto', 'off' or a pair"):
+            load_meters(table, bounds=wrong)
+    with pytest.raises(InputError, match=r"`bounds` of meter 'A \(kW\)' must be .* Got 7\."):
+        ReadOptions(bounds={"A (kW)": 7})
+
+
+def test_long_tables_and_meter_frames_name_the_meter_and_where(tmp_path: Path) -> None:
+    wide = synthetic_wide(days=10)
+    long = wide.melt(id_vars="timestamp", var_name="meter", value_name="value")
+    long.loc[long.index[-5], "value"] = 1e9  # B's, on the last line but four
+    long.to_csv(tmp_path / "long.csv", index=False)
+    with pytest.warns(
+        BadReadingsWarning, match=rf"meter 'B \(kW\)': 1 reading\(s\) .* line {len(long) - 3} "
+    ):
+        frame = load_meters(tmp_path / "long.csv")
+    assert np.isnan(frame.values[-5, 1]) and set(frame.bad) == {"B (kW)"}
+    with pytest.warns(BadReadingsWarning, match=rf"the first on line {len(long) - 3} \("):
+        open_source(tmp_path / "long.csv").read(["B (kW)"], None)  # a batch of its meters
+    long.to_parquet(tmp_path / "long.parquet")  # read by row group: named by its time
+    when = pd.Timestamp(long["timestamp"].iloc[-5])
+    with pytest.warns(BadReadingsWarning, match=rf"the first at {when}: 1e\+09;"):
+        assert load_meters(tmp_path / "long.parquet").bad["B (kW)"].first == ""
+    raw = load_meters(wide.assign(**{"A (kW)": wide["A (kW)"].where(wide.index != 10, -99.0)}),
+                      bounds="off")  # fmt: skip
+    with pytest.warns(
+        BadReadingsWarning, match=r"meter 'A \(kW\)': .* the first at 2021-01-04 02:30:00: -99;"
+    ):
+        masked = mask_bad_readings(raw)
+    assert np.isnan(masked.values[10, 0]) and masked.bad["A (kW)"].time == "2021-01-04 02:30:00"
+    assert masked.select(["A (kW)"]).bad == {"A (kW)": masked.bad["A (kW)"]}
+
+
+# -- columns that are not meters, cells that are not readings ------------------------------
+def status_file(tmp_path: Path, meters: tuple[str, ...] = ("A", "B")) -> tuple[Path, pd.DataFrame]:
+    table = synthetic_wide(days=3, meters=meters)
+    table["Status"] = "OK"
+    table.loc[7, "Status"] = "COMM FAIL"
+    table["Note"] = ""
+    table.loc[3, "Note"] = "meter swapped"
+    path = tmp_path / "status.csv"
+    table.to_csv(path, index=False)
+    return path, table
+
+
+def test_text_columns_are_skipped_with_one_warning_naming_them(tmp_path: Path) -> None:
+    path, table = status_file(tmp_path)
+    with pytest.warns(SkippedColumnsWarning) as caught:
+        frame = load_meters(path)
+    assert len(caught) == 1
+    assert str(caught[0].message) == (
+        f"{path}: skipped column(s) 'Status', 'Note': text, not readings; name them in "
+        "skip_columns (--skip-column) to say so."
+    )
+    assert frame.meters == ("A", "B")
+    np.testing.assert_allclose(frame.values, table[["A", "B"]].to_numpy())
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", SkippedColumnsWarning)
+        named = load_meters(path, skip_columns=["Status", "Note"])
+    np.testing.assert_array_equal(named.values, frame.values)
+    assert load_meters(path, skip_columns=["Status", "Note", "B"]).meters == ("A",)
+    assert ReadOptions(skip_columns="Status").skip_columns == ("Status",)
+    with pytest.raises(
+        InputError,
+        match=r"status\.csv: no column 'State' to skip \(skip_columns\); columns are 'A', 'B', 'Status', 'Note'\.",
+    ):
+        load_meters(path, skip_columns=["State"])
+
+
+def test_one_meter_beside_a_status_column_is_wide_not_long(tmp_path: Path) -> None:
+    table = synthetic_wide(days=3, meters=("Panel (kW)",))
+    table["Status"] = np.where(np.arange(len(table)) % 50 == 0, "ERR", "OK")
+    table.to_csv(tmp_path / "one.csv", index=False)
+    table.to_parquet(tmp_path / "one.parquet")
+    for path in (tmp_path / "one.csv", tmp_path / "one.parquet"):
+        with pytest.warns(SkippedColumnsWarning, match="'Status'"):
+            frame = load_meters(path)
+        assert frame.meters == ("Panel (kW)",), path
+        np.testing.assert_allclose(frame.values[:, 0], table["Panel (kW)"])
+
+
+def test_missing_markers_are_missing_readings(tmp_path: Path) -> None:
+    table = synthetic_wide(days=3, meters=("A", "B"))
+    markers = ["--", "n/a", "NaN", "null", "#N/A", "", " -- ", "N/A", "NULL"]
+    text = table.to_csv(index=False).splitlines()
+    for k, marker in enumerate(markers):
+        stamp, _, b = text[10 + 5 * k].split(",")
+        text[10 + 5 * k] = f"{stamp},{marker},{b}"
+    for name, sep, decimal in (("m.csv", ",", "."), ("eu.csv", ";", ",")):
+        lines = [line.replace(",", sep) if sep != "," else line for line in text]
+        if decimal == ",":
+            lines = [lines[0]] + [
+                sep.join([f.replace(".", ",") if i else f for i, f in enumerate(line.split(sep))])
+                for line in lines[1:]
+            ]
+        path = tmp_path / name
+        path.write_text("\n".join(lines) + "\n")
+        frame = load_meters(path)
+        missing = np.flatnonzero(np.isnan(frame.values[:, 0]))
+        np.testing.assert_array_equal(missing, [9 + 5 * k for k in range(len(markers))])
+        assert not np.isnan(frame.values[:, 1]).any()
+        np.testing.assert_allclose(frame.values[:8, 0], table["A"].iloc[:8], err_msg=name)
+
+
+def test_a_stray_word_in_a_meter_column_is_named_without_pointing_to_long_tables(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "m.csv"
+    path.write_text("timestamp,A,B,Status\n2021-01-01 00:00,1,2,OK\n2021-01-01 00:15,oops,3,OK\n"
+                    "2021-01-01 00:30,1,2,OK\n")  # fmt: skip
+    with pytest.raises(InputError) as error, pytest.warns(SkippedColumnsWarning):
+        load_meters(path)
+    message = str(error.value)
+    assert message.startswith(f"{path}, column 'A', line 3: expected a number, got 'oops'")
+    assert "long table" not in message and "--" in message
+
+
+# -- the order of dates --------------------------------------------------------------------
+def dated_file(
+    tmp_path: Path, fmt: str, days: int = 20, name: str = "d.csv"
+) -> tuple[Path, pd.DataFrame]:
+    table = synthetic_wide(days=days, start="2016-09-01")
+    written = table.assign(timestamp=pd.DatetimeIndex(table["timestamp"]).strftime(fmt))
+    path = tmp_path / name
+    written.to_csv(path, index=False)
+    return path, table
+
+
+@pytest.mark.parametrize(
+    "fmt", ["%d.%m.%Y %H:%M", "%d/%m/%Y %H:%M:%S", "%d-%m-%Y %H:%M", "%d.%m.%y %H:%M",
+            "%m/%d/%Y %H:%M", "%m/%d/%Y %I:%M %p"],
+)  # fmt: skip
+def test_the_date_order_the_file_shows_is_used_for_every_row(tmp_path: Path, fmt: str) -> None:
+    path, table = dated_file(tmp_path, fmt)
+    frame = load_meters(path)
+    assert frame.start == pd.Timestamp("2016-09-01") and frame.n_steps == len(table)
+    np.testing.assert_allclose(frame.values, load_meters(table).values)
+
+
+def test_an_ambiguous_date_order_is_refused_with_the_line_that_shows_it(tmp_path: Path) -> None:
+    path, table = dated_file(tmp_path, "%d.%m.%Y %H:%M", days=12)
+    with pytest.raises(InputError, match=(
+        r"d\.csv, column 'timestamp', line 2: '01\.09\.2016 00:00' may be day-first or "
+        r"month-first and no date in the file has a day above 12; set the date order "
+        r"\(date_order, --date-order\) to 'day-first' or 'month-first'\.")):  # fmt: skip
+        load_meters(path)
+    day_first = load_meters(path, date_order="day-first")
+    assert day_first.start == pd.Timestamp("2016-09-01") and day_first.n_steps == len(table)
+    month_first = load_meters(path, date_order="month-first")
+    assert month_first.start == pd.Timestamp("2016-01-09")
+    with pytest.raises(
+        InputError, match=r"`date_order` must be 'auto', 'day-first' or 'month-first'\. Got 'dmy'\."
+    ):
+        load_meters(path, date_order="dmy")
+
+
+def test_dates_in_both_orders_and_forcing_the_wrong_one_are_named(tmp_path: Path) -> None:
+    path = tmp_path / "m.csv"
+    path.write_text("timestamp,A\n13.09.2016 00:00,1\n13.09.2016 00:15,2\n09.14.2016 00:00,3\n")
+    with pytest.raises(
+        InputError,
+        match=r"m\.csv, column 'timestamp': dates in both orders: line 2 has '13\.09\.2016 00:00' \(day first\), line 4 has '09\.14\.2016 00:00' \(month first\)",
+    ):
+        load_meters(path)
+    us, _ = dated_file(tmp_path, "%m/%d/%Y %H:%M", name="us.csv")
+    with pytest.raises(
+        InputError,
+        match=r"us\.csv, column 'timestamp', line 1154: cannot parse '09/13/2016 00:00' as a timestamp \(day-first\)",
+    ):
+        load_meters(us, date_order="day-first")
+
+
+def test_year_first_and_zone_aware_timestamps_read_as_before(tmp_path: Path) -> None:
+    path, _ = dated_file(tmp_path, "%Y-%m-%dT%H:%M:%S+00:00", days=3)
+    frame = load_meters(path, tz="Europe/Paris", date_order="day-first")
+    assert frame.start == pd.Timestamp("2016-09-01 02:00")
+    slashed, _ = dated_file(tmp_path, "%Y/%m/%d %H:%M", days=3, name="s.csv")
+    assert load_meters(slashed).start == pd.Timestamp("2016-09-01")
+
+
+def test_the_command_line_reads_such_a_file_as_it_is(tmp_path: Path, cli) -> None:
+    table = synthetic_wide(days=30, start="2016-09-01")
+    table.loc[2000, "A (kW)"] = 1e9
+    table["Status"] = "OK"
+    written = table.assign(
+        timestamp=pd.DatetimeIndex(table["timestamp"]).strftime("%d.%m.%Y %H:%M")
+    )
+    written.to_csv(tmp_path / "export.csv", index=False)
+    out = tmp_path / "f.csv"
+    result = cli("forecast", tmp_path / "export.csv", "--input", "7D", "--trees", "5",
+                 "--out", out)  # fmt: skip
+    assert result.exit_code == 0, result.output
+    forecast = pd.read_csv(out)
+    assert set(forecast["meter"]) == {"A (kW)", "B (kW)"}
+    assert forecast["timestamp"].iloc[0].startswith("2016-10-0")  # read day first
+    assert forecast["upper"].max() < 3 * table["B (kW)"].max()
+
+
+def test_a_long_table_of_one_meter_stays_long_unless_its_name_column_is_skipped(
+    tmp_path: Path,
+) -> None:
+    table = synthetic_wide(days=3, meters=("kWh",))
+    table.insert(1, "Meter ID", "M-17")
+    table.to_csv(tmp_path / "one.csv", index=False)
+    assert load_meters(tmp_path / "one.csv").meters == ("M-17",)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", SkippedColumnsWarning)
+        assert load_meters(tmp_path / "one.csv", skip_columns=["Meter ID"]).meters == ("kWh",)
+
+
+def test_the_reading_settings_reach_the_job_from_flags_and_the_site_file(
+    tmp_path: Path, cli
+) -> None:
+    path, _ = dated_file(tmp_path, "%d.%m.%Y %H:%M", days=12)
+    out = tmp_path / "f.csv"
+    refused = cli("forecast", path, "--input", "7D", "--trees", "5", "--out", out)
+    assert refused.exit_code == 2 and "may be day-first or month-first" in refused.output
+    table = synthetic_wide(days=30, start="2016-09-01")
+    table["Notes"] = 1.0  # a number column that is not a meter
+    table.loc[500, "A (kW)"] = 200.0  # within A's own range, outside the one set below
+    table.to_csv(tmp_path / "m.csv", index=False)
+    (tmp_path / "site.toml").write_text(
+        '[data]\nsource = "m.csv"\nskip_columns = ["Notes"]\n'
+        'meter_bounds = { "A (kW)" = [-inf, 100.0] }\n'
+    )
+    result = cli("forecast", "--config", tmp_path / "site.toml", "--input", "7D",
+                 "--trees", "5", "--out", out)  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "'A (kW)': 1 reading(s) outside the meter's range (-inf to 100)" in result.output
+    assert set(pd.read_csv(out)["meter"]) == {"A (kW)", "B (kW)"}
+    forced = cli("forecast", path, "--date-order", "day-first", "--input", "7D", "--trees", "5",
+                 "--out", out)  # fmt: skip
+    assert forced.exit_code == 0, forced.output
