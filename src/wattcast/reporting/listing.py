@@ -13,7 +13,7 @@ from wattcast.evaluation.savings import event_cost
 from wattcast.store.store import ForecastStore
 from wattcast.store.times import epoch_of, format_epoch
 
-#: An event's fields, in order (defined in the README, "Events").
+#: An event's fields, in order (defined in docs/data-formats.md, "Events").
 EVENT_COLUMNS = ("id", "meter", "start", "end", "readings", "peak_excess_kw", "kwh_above_band",
                  "kwh_above_forecast", "cost", "status")  # fmt: skip
 LISTED = ("new", "alerted", "acked", "expected")
