@@ -1,7 +1,7 @@
 """Print pip constraints that pin each direct dependency to its lowest declared version.
 
-The dependencies and the optional extras (Parquet, plots, Dask; the test tools
-are left free) are pinned, so CI runs the tests on the floors pyproject.toml
+The dependencies and the optional extras (Parquet, plots, Dask; the test and docs
+tools are left free) are pinned, so CI runs the tests on the floors pyproject.toml
 declares and those floors stay honest.
 """
 
@@ -15,7 +15,7 @@ from pathlib import Path
 project = tomllib.loads((Path(__file__).resolve().parent.parent / "pyproject.toml").read_text())
 extras = project["project"]["optional-dependencies"]
 requirements = project["project"]["dependencies"] + [
-    r for name, group in extras.items() if name not in ("test", "all") for r in group
+    r for name, group in extras.items() if name not in ("test", "docs", "all") for r in group
 ]
 pins = {}
 for requirement in requirements:

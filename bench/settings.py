@@ -1,4 +1,4 @@
-"""Accuracy of candidate settings on the Andover backtest; writes docs/settings.md.
+"""Accuracy of candidate settings on the Andover backtest; writes docs/settings-search.md.
 
 Protocol (issue #4): the last 28 days, daily refit, day after tomorrow,
 15-minute readings, the daily extras giving each target day's no-school flag
@@ -241,7 +241,7 @@ def main() -> None:
     parser.add_argument("--only", nargs="*", default=None)
     parser.add_argument("--n-jobs", type=int, default=2)
     parser.add_argument("--days", type=int, default=28)
-    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "settings.md")
+    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "settings-search.md")
     args = parser.parse_args()
     warnings.simplefilter("ignore")
     names = args.only or list(CANDIDATES)

@@ -1,6 +1,6 @@
 """The nightly digest: new events worst first, yesterday's forecast against actual, a chart.
 
-One vocabulary with every other output (README, "Events"): the same fields, times
+One vocabulary with every other output (docs/data-formats.md, "Events"): the same fields, times
 in each meter's zone, ``cost`` from the tariff. The digest is text and HTML (and
 a small chart of the worst event); the webhook's JSON carries the same events
 and a ``text`` that Slack and Teams incoming webhooks show as it is.

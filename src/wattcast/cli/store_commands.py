@@ -145,7 +145,7 @@ def anomalies(
     meter: Annotated[str | None, typer.Option(help="Only this meter.")] = None,
     format: FormatOpt = "table",
 ) -> None:
-    """List events: actual use above the band (fields in the README, "Events")."""
+    """List events: actual use above the band (fields in docs/data-formats.md, "Events")."""
     if ctx.invoked_subcommand is not None:
         return
     from wattcast.reporting.listing import EVENT_COLUMNS, event_rows

@@ -13,7 +13,7 @@ from wattcast.errors import InputError
 from wattcast.events.savings import event_cost
 from wattcast.store.store import ForecastStore
 
-#: An event's fields, in order (defined in the README, "Events").
+#: An event's fields, in order (defined in docs/data-formats.md, "Events").
 EVENT_COLUMNS = ("id", "meter", "start", "end", "readings", "peak_excess_kw", "kwh_above_band",
                  "kwh_above_forecast", "cost", "status")  # fmt: skip
 LISTED = ("new", "alerted", "acked", "expected")

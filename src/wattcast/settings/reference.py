@@ -55,7 +55,14 @@ def options_table() -> str:
     for name, section_type in _tables():
         purpose = (inspect.getdoc(section_type) or "").split(":", 1)[-1].strip()
         header = ["| key | flag | default | accepts | meaning |", "|---|---|---|---|---|"]
-        parts += [f"## [{name}]", "", purpose[:1].upper() + purpose[1:], "", *header]
+        anchor = name.replace(".", "-")
+        parts += [
+            f"## `[{name}]` {{#{anchor}}}",
+            "",
+            purpose[:1].upper() + purpose[1:],
+            "",
+            *header,
+        ]
         parts += [_row(table, key, option) for table, key, option in options() if table == name]
         parts.append("")
     return "\n".join(parts)
