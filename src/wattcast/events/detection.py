@@ -12,8 +12,13 @@ Per event:
 * ``peak_excess_kw``: the largest excess over the band, in kW (energy readings
   are divided by the interval);
 * ``kwh_above_band``: energy above the upper band, the conservative savings;
-* ``kwh_above_forecast``: energy above the mean forecast over the same readings,
-  the potential savings.
+* ``kwh_above_forecast``: energy above the mean forecast (the expected use) over
+  the whole event, the best estimate of the savings.
+
+The band triggers an event; its extent runs from where the excess over the mean
+forecast that holds the flagged readings begins to where it ends (a hysteresis:
+into the band and out of the excess), so that an event's best estimate counts all
+of its waste, not only the readings above the band.
 
 An event is alerted when it lasts at least ``min_duration`` and its
 ``kwh_above_band`` reaches ``min_energy``; shorter or smaller ones stay stored
@@ -80,10 +85,12 @@ def update_events(
     step = int(interval.total_seconds())
     gap = int(thresholds.join_gap.total_seconds())
     out = []
-    flagged = readings[readings["actual"] > readings["upper"]]
-    for meter, group in flagged.groupby("meter", sort=True):
+    for meter, group in readings.groupby("meter", sort=True):
+        group = group.sort_values("t")
+        if not (group["actual"] > group["upper"]).any():
+            continue
         unit = units.get(str(meter), unit_of(str(meter)))
-        stretches = _stretches(group.sort_values("t"), step, gap, unit, interval)
+        stretches = _stretches(group, step, gap, unit, interval)
         earlier = previous[previous["meter"] == meter].sort_values("end")
         last = earlier.iloc[-1].to_dict() if len(earlier) else None
         for stretch in stretches:
@@ -103,22 +110,55 @@ def update_events(
 def _stretches(
     group: pd.DataFrame, step: int, gap: int, unit: str, interval: pd.Timedelta
 ) -> list[dict[str, object]]:
+    """Events of one meter's readings (sorted by time): flagged readings no more than
+    ``gap`` apart, each event widened to where its excess over the mean begins and ends."""
     times = group["t"].to_numpy(dtype=np.int64)
-    excess = (group["actual"] - group["upper"]).to_numpy()
-    over_mean = np.maximum(group["actual"] - group["mean"], 0).to_numpy()
-    breaks = np.flatnonzero(times[1:] - (times[:-1] + step) > gap) + 1
-    out = []
-    for part in np.split(np.arange(len(times)), breaks):
+    actual, mean = group["actual"].to_numpy(), group["mean"].to_numpy()
+    excess = actual - group["upper"].to_numpy()
+    over_mean = np.maximum(actual - mean, 0)
+    flagged = np.flatnonzero(excess > 0)
+    breaks = np.flatnonzero(times[flagged[1:]] - (times[flagged[:-1]] + step) > gap) + 1
+    extents = [_extent(part, over_mean > 0, times, step) for part in np.split(flagged, breaks)]
+    out: list[dict[str, object]] = []
+    ends = times + step
+    for (first, last), part in _merged(extents, np.split(flagged, breaks), times, ends, gap):
+        whole = slice(first, last + 1)
         out.append({
             "id": np.nan,
-            "start": int(times[part[0]]),
-            "end": int(times[part[-1]] + step),
+            "start": int(times[first]),
+            "end": int(times[last] + step),
             "readings": len(part),
             "peak_excess_kw": float(to_kw(excess[part], unit, interval).max()),
             "kwh_above_band": float(to_kwh(excess[part], unit, interval).sum()),
-            "kwh_above_forecast": float(to_kwh(over_mean[part], unit, interval).sum()),
+            "kwh_above_forecast": float(to_kwh(over_mean[whole], unit, interval).sum()),
             "status": None,
         })  # fmt: skip
+    return out
+
+
+def _extent(part: np.ndarray, over: np.ndarray, times: np.ndarray, step: int) -> tuple[int, int]:
+    """Rows from where the excess over the mean that holds the flagged rows ``part``
+    begins to where it ends: the band triggers an event, the mean bounds it."""
+    first, last = int(part[0]), int(part[-1])
+    while first > 0 and over[first - 1] and times[first] - times[first - 1] == step:
+        first -= 1
+    while last + 1 < len(over) and over[last + 1] and times[last + 1] - times[last] == step:
+        last += 1
+    return first, last
+
+
+def _merged(
+    extents: list[tuple[int, int]], parts: list[np.ndarray], times: np.ndarray,
+    ends: np.ndarray, gap: int,
+) -> list[tuple[tuple[int, int], np.ndarray]]:  # fmt: skip
+    """Events whose extents come within ``gap`` of each other are one event."""
+    out: list[tuple[tuple[int, int], np.ndarray]] = []
+    for (first, last), part in zip(extents, parts, strict=True):
+        if out and times[first] - ends[out[-1][0][1]] <= gap:
+            (start, end), earlier = out[-1]
+            out[-1] = ((start, max(end, last)), np.concatenate([earlier, part]))
+        else:
+            out.append(((first, last), part))
     return out
 
 
