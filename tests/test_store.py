@@ -116,7 +116,7 @@ def test_a_release_0_1_store_is_backed_up_then_migrated(tmp_path: Path) -> None:
             "'2021-02-02T23:15:00+00:00', 1, 1.0, 0.25, 0.75, 'kW', 1)"
         )
     before = path.read_bytes()
-    with pytest.warns(StoreMigratedWarning, match="upgraded from schema 1 to 2"):
+    with pytest.warns(StoreMigratedWarning, match="upgraded from schema 1 to 3"):
         store = ForecastStore(path)
     backups = list(tmp_path.glob("old.db.v1-*.bak"))
     assert len(backups) == 1 and backups[0].read_bytes()[:16] == before[:16]
@@ -133,11 +133,28 @@ def test_a_release_0_1_store_is_backed_up_then_migrated(tmp_path: Path) -> None:
     assert record["release_0_1_settings"] == {"seed": 0}
 
 
+def test_a_schema_2_store_gains_event_kinds_and_references(spec: RunSpec) -> None:
+    run_job(spec, "run", "2021-02-01")
+    path = spec.store.path
+    with sqlite3.connect(path) as db:  # the store as the previous release wrote it
+        db.execute("DROP TABLE baselines")
+        db.execute("ALTER TABLE events DROP COLUMN detail")
+        db.execute("ALTER TABLE events DROP COLUMN kind")
+        db.execute("UPDATE meta SET value = '2' WHERE key = 'schema_version'")
+        before = db.execute("SELECT COUNT(*) FROM events").fetchone()[0]
+    with pytest.warns(StoreMigratedWarning, match="upgraded from schema 2 to 3"):
+        store = ForecastStore(path)
+    kinds = {e["kind"] for e in store.events(statuses=("minor", "new"))}
+    assert kinds <= {"excess"} and len(store.events(statuses=("minor", "new"))) == before
+    run_job(spec, "run", "2021-02-02")  # a night on the migrated store keeps references
+    assert set(ForecastStore(path).references(["A (kW)", "B (kW)"])) == {"A (kW)", "B (kW)"}
+
+
 def test_check_reports_integrity_version_runs_and_size(spec: RunSpec, cli, tmp_path) -> None:
     run_job(spec, "run", "2021-02-01")
     run_job(spec, "run", "2021-02-02")
     report = check(spec.store.path)
-    assert report["ok"] and report["integrity"] == ["ok"] and report["schema_version"] == 2
+    assert report["ok"] and report["integrity"] == ["ok"] and report["schema_version"] == 3
     assert report["runs"] == {"ok": 2} and report["forecasts"] == 4 * 96
     result = cli("check", "--config", tmp_path / "site.toml")
     assert result.exit_code == 0 and "integrity: ['ok']" in result.stdout

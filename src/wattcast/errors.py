@@ -78,3 +78,7 @@ class SkippedColumnsWarning(WattcastWarning):
 
 class BadReadingsWarning(WattcastWarning):
     """Readings outside a meter's range (a logger's glitch) were treated as missing."""
+
+
+class ReferenceWarning(WattcastWarning):
+    """A meter's reference baseline could not be fitted; it is judged by its band alone."""

@@ -25,6 +25,7 @@ from wattcast.core.actuals import (
     seen,
     settle_actuals,
 )
+from wattcast.core.changes import CHANGE_COLUMNS, Context, Judged, judge_changes
 from wattcast.data.meter_frame import MeterFrame
 from wattcast.features.day_calendar import DayCalendar
 from wattcast.features.extras import ExtraTable
@@ -59,6 +60,8 @@ class PriorState:
     pending: pd.DataFrame | None = None  # forecasts awaiting actuals: meter, t, run_id, mean...
     open_events: pd.DataFrame | None = None  # events that may continue: id, meter, start, end...
     candidates: Candidates = field(default_factory=dict)  # (run, meter) -> (means, times)
+    references: dict[str, dict[str, Any]] = field(default_factory=dict)  # meter -> reference
+    changes: pd.DataFrame | None = None  # stored change events: id, meter, start, end, status
 
 
 @dataclass
@@ -78,6 +81,7 @@ class BatchResult:
     events: pd.DataFrame = field(default_factory=pd.DataFrame)
     scores: list[Score] = field(default_factory=list)
     scored: list[tuple[int, str]] = field(default_factory=list)
+    references: dict[str, dict[str, Any]] = field(default_factory=dict)  # fitted tonight
     settle_seconds: float = 0.0
 
     @property
@@ -116,10 +120,30 @@ def forecast_batch(
         settled = settle_actuals(seen(batch.frame, as_of, batch.zone), batch.zone,
                                  state.pending, state.open_events, state.candidates,
                                  batch.units, spec.alerts, batch.expected)  # fmt: skip
-        result.actuals, result.events = settled.actuals, settled.events
-        result.scores, result.scored = settled.scores, settled.scored
+        result.actuals, result.scores, result.scored = (
+            settled.actuals,
+            settled.scores,
+            settled.scored,
+        )
+        result.events = settled.events.assign(kind="excess", detail=None)
+        if spec.reference.changes:
+            judged = _judge(spec, batch, fleet, state, as_of)
+            result.references = judged.references
+            result.events = pd.concat([result.events, judged.events.assign(kind="change")],
+                                      ignore_index=True)  # fmt: skip
         result.settle_seconds = time.perf_counter() - started
     return result
+
+
+def _judge(
+    spec: RunSpec, batch: BatchInputs, fleet: Fleet, state: PriorState, as_of: pd.Timestamp | None
+) -> Judged:
+    """The batch's lasting changes, judged on each meter's reference baseline."""
+    context = Context(fleet.calendars_, fleet.extras_, spec.extras.closed_flags,
+                      spec.reference.temperature)  # fmt: skip
+    stored = state.changes if state.changes is not None else pd.DataFrame(columns=CHANGE_COLUMNS)
+    return judge_changes(spec, seen(batch.frame, as_of, batch.zone), context, state.references,
+                         stored, batch.units)  # fmt: skip
 
 
 def on_error(spec: RunSpec) -> str:

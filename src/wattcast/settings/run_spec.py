@@ -27,6 +27,7 @@ from wattcast.settings.sections import (
     DataSection,
     ExtrasSection,
     ModelSection,
+    ReferenceSection,
     Section,
     StoreSection,
     WeatherSection,
@@ -41,7 +42,7 @@ class RunSpec:
 
     Parameters
     ----------
-    data, extras, model, weather, store, alerts, backtest : the sections; each
+    data, extras, model, weather, store, alerts, reference, backtest : the sections; each
         defaults to its options' defaults.
     """
 
@@ -51,6 +52,7 @@ class RunSpec:
     weather: WeatherSection = field(default_factory=WeatherSection)
     store: StoreSection = field(default_factory=StoreSection)
     alerts: AlertsSection = field(default_factory=AlertsSection)
+    reference: ReferenceSection = field(default_factory=ReferenceSection)
     backtest: BacktestSection = field(default_factory=BacktestSection)
 
     @classmethod

@@ -388,6 +388,57 @@ class AlertsSection(Section):
 
 
 @dataclass(frozen=True)
+class ReferenceSection(Section):
+    """[reference]: each meter's reference baseline, and the lasting changes judged on it.
+
+    The reference predicts use from the time of week, the day type and the outdoor
+    temperature, fitted on a baseline period and kept; a lasting rise above it is a
+    change event, which the forecast (following the recent level) would learn.
+    """
+
+    table: ClassVar[str] = "reference"
+    changes: Annotated[bool, Setting(
+        "Judge lasting changes against each meter's reference baseline.",
+        flag="reference-changes",
+    )] = True  # fmt: skip
+    baseline: Annotated[dt.timedelta, Setting(
+        "Length of the rolling baseline period the reference is fitted on.",
+        flag="reference-baseline",
+    )] = _days(84)  # fmt: skip
+    recent: Annotated[dt.timedelta, Setting(
+        "The rolling baseline ends this long before the night: the recent days it judges.",
+        flag="reference-recent", ge=0,
+    )] = _days(14)  # fmt: skip
+    start: Annotated[dt.date | None, Setting(
+        "First day of a fixed baseline period (with end; default: the rolling one).",
+        flag="reference-start",
+    )] = None  # fmt: skip
+    end: Annotated[dt.date | None, Setting(
+        "Last day of a fixed baseline period (with start).", flag="reference-end",
+    )] = None  # fmt: skip
+    refit: Annotated[dt.timedelta, Setting(
+        "A rolling reference is refit when it is this old, unless a change is open.",
+        flag="reference-refit",
+    )] = _days(28)  # fmt: skip
+    temperature: Annotated[tuple[str, ...], Setting(
+        "Extras or weather columns that hold the outdoor temperature (the first found).",
+        flag="reference-temperature", expected="a list of column names", commas=True,
+    )] = ("temperature", "temp")  # fmt: skip
+    change_threshold: Annotated[float, Setting(
+        "How much evidence opens a change: the cumulative score (CUSUM) in typical "
+        "daily deviations; lower finds smaller changes sooner and alerts more often.",
+        gt=0.0,
+    )] = 4.0  # fmt: skip
+
+    def check(self) -> None:
+        if (self.start is None) != (self.end is None):
+            raise InputError("[reference] start and end name a baseline period together; "
+                             "give both or neither.")  # fmt: skip
+        if self.start is not None and self.end is not None and self.end < self.start:
+            raise InputError(f"[reference] end ({self.end}) is before start ({self.start}).")
+
+
+@dataclass(frozen=True)
 class BacktestSection(Section):
     """[backtest]: the rolling-origin backtest."""
 

@@ -7,6 +7,7 @@ alert channel records what it carried, so nothing is sent twice.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -26,23 +27,52 @@ class EventRecords(StoreFile):
         self, db: sqlite3.Connection, run_id: int, ids: Mapping[str, int], events: Any
     ) -> None:
         columns = ("start", "end", "readings", "peak_excess_kw", "kwh_above_band",
-                   "kwh_above_forecast", "status")  # fmt: skip
+                   "kwh_above_forecast", "status", "kind", "detail")  # fmt: skip
         for row in events.to_dict("records"):
+            row.setdefault("kind", "excess")
+            row.setdefault("detail", None)
             values = [plain(row[c]) for c in columns]
             if row.get("id") is None or row["id"] != row["id"]:  # a new event
                 db.execute(
                     "INSERT INTO events (meter_id, start, end, readings, peak_excess_kw, "
-                    "kwh_above_band, kwh_above_forecast, status, first_run, run_id) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    "kwh_above_band, kwh_above_forecast, status, kind, detail, first_run, "
+                    "run_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (ids[row["meter"]], *values, run_id, run_id),
                 )
             else:
                 db.execute(
                     "UPDATE events SET start = ?, end = ?, readings = ?, peak_excess_kw = ?, "
-                    "kwh_above_band = ?, kwh_above_forecast = ?, status = ?, run_id = ? "
-                    "WHERE id = ?",
+                    "kwh_above_band = ?, kwh_above_forecast = ?, status = ?, kind = ?, "
+                    "detail = ?, run_id = ? WHERE id = ?",
                     (*values, run_id, int(row["id"])),
                 )
+
+    @staticmethod
+    def _write_references(
+        db: sqlite3.Connection, run_id: int, ids: Mapping[str, int],
+        references: Mapping[str, Mapping[str, Any]],
+    ) -> None:  # fmt: skip
+        db.executemany(
+            "INSERT INTO baselines (meter_id, fitted, reference, run_id) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT(meter_id) DO UPDATE SET fitted = excluded.fitted, "
+            "reference = excluded.reference, run_id = excluded.run_id",
+            [(ids[m], str(r["fitted"]), json.dumps(r), run_id) for m, r in references.items()],
+        )
+
+    def references(self, meters: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """The kept reference baseline of each of these meters that has one."""
+        with self.connect() as db:
+            ids = self._ids(db, meters)
+            names = {i: m for m, i in ids.items()}
+            marks = ",".join(str(int(i)) for i in ids.values()) or "NULL"
+            rows = db.execute(
+                f"SELECT meter_id, reference FROM baselines WHERE meter_id IN ({marks})"
+            ).fetchall()
+        return {names[i]: json.loads(text) for i, text in rows}
+
+    def change_events(self, meters: Sequence[str]) -> Any:
+        """The change events of these meters (minor ones too), with their meter's name."""
+        return self._events_of(meters, "kind = 'change'", ())
 
     def events(
         self, since: int | None = None, meter: str | None = None,
@@ -82,14 +112,17 @@ class EventRecords(StoreFile):
             return [dict(r) for r in rows]
 
     def continuing_events(self, meters: Sequence[str], since: int) -> Any:
-        """Events (minor ones too) of these meters that end at or after ``since``, with
-        their meter's name."""
+        """Events above the band (minor ones too) of these meters that end at or after
+        ``since``, with their meter's name."""
+        return self._events_of(meters, "kind = 'excess' AND end >= ?", (since,))
+
+    def _events_of(self, meters: Sequence[str], where: str, params: tuple[object, ...]) -> Any:
         with self.connect() as db:
             ids = self._ids(db, meters)
         marks = ",".join(str(int(i)) for i in ids.values()) or "NULL"
         table = self.query(
-            f"SELECT * FROM events WHERE meter_id IN ({marks}) AND end >= ? ORDER BY start",
-            (since,),
+            f"SELECT * FROM events WHERE meter_id IN ({marks}) AND {where} ORDER BY start",
+            params,
         )
         table["meter"] = table["meter_id"].map({i: m for m, i in ids.items()})
         return table

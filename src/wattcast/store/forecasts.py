@@ -28,6 +28,7 @@ class Batch:
     candidates: dict[str, bytes] = field(default_factory=dict)  # meter -> candidates' means
     scores: list[tuple[str, int, str, float, int]] = field(default_factory=list)  # realized
     scored: list[tuple[int, str]] = field(default_factory=list)  # (run, meter) now scored
+    references: dict[str, dict[str, Any]] = field(default_factory=dict)  # fitted tonight
 
 
 class ForecastRecords(StoreFile):

@@ -20,7 +20,7 @@ import json
 import sqlite3
 from pathlib import Path
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 TABLES = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -100,6 +100,14 @@ CREATE TABLE events (
     status TEXT NOT NULL CHECK (status IN ('minor', 'new', 'alerted', 'acked', 'expected')),
     note TEXT,
     first_run INTEGER NOT NULL,
+    run_id INTEGER NOT NULL,
+    kind TEXT NOT NULL DEFAULT 'excess' CHECK (kind IN ('excess', 'change')),
+    detail TEXT
+);
+CREATE TABLE baselines (
+    meter_id INTEGER PRIMARY KEY,
+    fitted TEXT NOT NULL,
+    reference TEXT NOT NULL,
     run_id INTEGER NOT NULL
 );
 CREATE INDEX events_meter_end ON events (meter_id, end);
@@ -180,6 +188,25 @@ def backup(db: sqlite3.Connection, path: Path, version: int) -> Path:
     return target
 
 
+def migrate(db: sqlite3.Connection, version: int) -> None:
+    """Bring a store of schema ``version`` to :data:`SCHEMA_VERSION`, step by step."""
+    if version < 2:
+        migrate_v1(db)  # writes the tables as they are now
+    elif version < 3:
+        migrate_v2(db)
+
+
+def migrate_v2(db: sqlite3.Connection) -> None:
+    """Schema 2 -> 3: events have a kind (``excess`` above the band, or a ``change``
+    above the reference) and a description; each meter's reference baseline is kept."""
+    db.execute("ALTER TABLE events ADD COLUMN kind TEXT NOT NULL DEFAULT 'excess' "
+               "CHECK (kind IN ('excess', 'change'))")  # fmt: skip
+    db.execute("ALTER TABLE events ADD COLUMN detail TEXT")
+    db.execute("CREATE TABLE baselines (meter_id INTEGER PRIMARY KEY, fitted TEXT NOT NULL, "
+               "reference TEXT NOT NULL, run_id INTEGER NOT NULL)")  # fmt: skip
+    db.execute("UPDATE meta SET value = '3' WHERE key = 'schema_version'")
+
+
 def migrate_v1(db: sqlite3.Connection) -> None:
     """Schema 1 -> 2, inside the caller's transaction: the same runs, forecasts, actuals
     and events, with meter ids and epoch times. Old run settings stay in the record."""
@@ -229,7 +256,7 @@ def migrate_v1(db: sqlite3.Connection) -> None:
     )
     for renamed in old.values():
         db.execute(f"DROP TABLE {renamed}")
-    db.execute("UPDATE meta SET value = '2' WHERE key = 'schema_version'")
+    db.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(SCHEMA_VERSION),))
 
 
 def _v1_zone(db: sqlite3.Connection) -> str | None:

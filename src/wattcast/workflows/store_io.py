@@ -27,20 +27,21 @@ def read_state(
 ) -> PriorState:  # fmt: skip
     """What the store holds for this batch's meters from earlier nights."""
     realized = store.realized(names, RECENT)
+    kept = {"references": store.references(names), "changes": store.change_events(names)}
     readings = seen(frame, as_of, zone)
     if readings.n_steps == 0:
-        return PriorState(realized)
+        return PriorState(realized, **kept)
     since, until = actuals_span(readings, zone)
     pending = store.pending_forecasts(names, since, until)
     if pending.empty:
-        return PriorState(realized, pending)
+        return PriorState(realized, pending, **kept)
     # every event that a pending forecast's reading could join (and maybe a few more)
     first = int(pending["t"].min()) - int(join_gap.total_seconds())
     open_events = store.continuing_events(names, first)
     pairs = sorted(
         {(int(r), str(m)) for r, m in zip(pending["run_id"], pending["meter"], strict=True)}
     )
-    return PriorState(realized, pending, open_events, store.candidates(pairs))
+    return PriorState(realized, pending, open_events, store.candidates(pairs), **kept)
 
 
 def stored_batch(result: BatchResult, meters: MeterInfo) -> Batch:
@@ -48,7 +49,8 @@ def stored_batch(result: BatchResult, meters: MeterInfo) -> Batch:
     forecast = result.forecast
     rows = forecast[["meter", "mean", "lower", "upper"]].assign(t=to_epoch(forecast["timestamp"]))
     return Batch(meters, dict(result.status), rows, result.actuals, result.events,
-                 result.details, result.candidates, result.scores, result.scored)  # fmt: skip
+                 result.details, result.candidates, result.scores, result.scored,
+                 result.references)  # fmt: skip
 
 
 def failed_batch(meters: MeterInfo, failures: dict[str, str]) -> Batch:

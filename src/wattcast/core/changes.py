@@ -1,0 +1,221 @@
+"""A batch's lasting changes: each meter judged on its kept reference baseline.
+
+Each night, per meter: keep its reference, or fit one (none yet, a rolling one due
+for refit while no change is open, a fixed baseline period asked for, a change a
+person accepted as the new normal); score the days after its baseline
+(:func:`wattcast.models.reference.daily_scores`) and find the changes
+(:func:`wattcast.events.changes.find_changes`). A change is an event of kind
+``change``: it keeps its id from night to night while it lasts.
+
+Leakage rule: only readings up to the night (``as_of``) are used, the baseline
+ends before the days judged, and the temperature is what the extras or the weather
+recorded for each day.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from wattcast.data.meter_frame import MeterFrame
+from wattcast.epoch import to_epoch
+from wattcast.errors import InputError, ReferenceWarning
+from wattcast.events.changes import Change, describe, find_changes
+from wattcast.events.detection import EVENT_FIELDS, to_kwh, unit_of
+from wattcast.features.day_calendar import DayCalendar
+from wattcast.features.extras import ExtraTable
+from wattcast.models.reference import Reference, ReferenceError, daily_scores, fit_reference
+from wattcast.settings import RunSpec
+
+DAY = pd.Timedelta("1D")
+
+
+@dataclass
+class Judged:
+    """What the changes of a batch give: references fitted tonight, and change events."""
+
+    references: dict[str, dict[str, Any]] = field(default_factory=dict)
+    events: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=CHANGE_COLUMNS))
+
+
+CHANGE_COLUMNS = [f for f in EVENT_FIELDS if f != "cost"] + ["detail"]
+
+
+@dataclass(frozen=True)
+class Context:
+    """What the reference sees of a batch besides the readings: closed days, temperature."""
+
+    calendars: Sequence[DayCalendar]
+    extras: Sequence[ExtraTable]
+    closed_flags: Sequence[str]
+    temperature: Sequence[str]
+
+    def closed(self, times: pd.DatetimeIndex) -> np.ndarray:
+        days = pd.DatetimeIndex(times).normalize()
+        unique, position = np.unique(days.date, return_inverse=True)
+        shut_days = np.zeros(len(unique), dtype=bool)
+        for calendar in self.calendars:
+            if calendar.closed:
+                shut_days |= np.array([d in calendar.dates for d in unique], dtype=bool)
+        shut = shut_days[position]
+        for table in self.extras:
+            for name in self.closed_flags:
+                if name in table.columns:
+                    flag = table._lookup(days, table.columns.index(name))
+                    shut |= np.nan_to_num(flag) > 0
+        return shut
+
+    def temperatures(self, times: pd.DatetimeIndex) -> np.ndarray:
+        for name in self.temperature:
+            for table in self.extras:
+                if name in table.columns:
+                    return table._lookup(pd.DatetimeIndex(times), table.columns.index(name))
+        return np.full(len(times), np.nan)
+
+
+def judge_changes(
+    spec: RunSpec, frame: MeterFrame, context: Context, stored: Mapping[str, dict[str, Any]],
+    changes: pd.DataFrame, units: Mapping[str, str],
+) -> Judged:  # fmt: skip
+    """The changes of every meter of ``frame`` (the readings the night saw).
+
+    ``stored`` maps a meter to its kept reference (:meth:`Reference.to_dict` with the
+    night it was fitted, ``fitted``); ``changes`` holds the stored change events of
+    these meters (``id, meter, start, end, status``).
+    """
+    out = Judged()
+    night = frame.end.normalize()  # the first day not complete: days before it are judged
+    rows = []
+    for j, meter in enumerate(frame.meters):
+        mine = changes[changes["meter"] == meter] if len(changes) else changes
+        unit = units.get(meter, unit_of(meter))
+        try:
+            reference, found, fitted = _judged(spec, frame, j, context, stored.get(meter),
+                                               mine, night)  # fmt: skip
+        except ReferenceError as exc:
+            warnings.warn(f"meter {meter!r}: no reference baseline ({exc}); it is judged by "
+                          "its forecast band alone.", ReferenceWarning, stacklevel=3)  # fmt: skip
+            continue
+        if fitted:
+            out.references[meter] = {**reference.to_dict(), "fitted": str(night)}
+        rows += [_event(spec, meter, change, reference, mine, unit, frame) for change in found]
+    if rows:
+        out.events = pd.DataFrame(rows, columns=CHANGE_COLUMNS)
+    return out
+
+
+def _judged(
+    spec: RunSpec, frame: MeterFrame, j: int, context: Context, kept: dict[str, Any] | None,
+    mine: pd.DataFrame, night: pd.Timestamp,
+) -> tuple[Reference, list[Change], bool]:  # fmt: skip
+    """The meter's reference tonight, its changes, and whether it was fitted tonight.
+
+    A kept reference stays while a change is open (unless a person accepted the
+    change: then its level is the new normal, and the reference is fitted from its
+    start), and a rolling one until it is due for refit."""
+    settings = spec.reference
+    if kept is not None:
+        reference = Reference.from_dict(kept)
+        found = _changes_of(spec, frame, j, context, reference, night)
+        current = next((c for c in found if c.end is None), None)
+        if current is not None and _acked(mine, current, frame.tz):
+            start = max(current.start, night - settings.baseline)
+            reference = _fit(frame, j, context, start, night)
+            return reference, _changes_of(spec, frame, j, context, reference, night), True
+        due = night - pd.Timestamp(kept["fitted"]) >= settings.refit
+        if settings.start is not None or current is not None or not due:
+            return reference, found, False
+    reference = _fit(frame, j, context, *_baseline(spec, frame, night))
+    return reference, _changes_of(spec, frame, j, context, reference, night), True
+
+
+def _fit(
+    frame: MeterFrame, j: int, context: Context, start: pd.Timestamp, end: pd.Timestamp
+) -> Reference:
+    times = pd.date_range(frame.start, periods=frame.n_steps, freq=frame.interval)
+    inside = (times >= start) & (times < end)
+    span = times[inside]
+    return fit_reference(span, frame.values[inside, j], context.closed(span),
+                         context.temperatures(span))  # fmt: skip
+
+
+def _baseline(
+    spec: RunSpec, frame: MeterFrame, night: pd.Timestamp
+) -> tuple[pd.Timestamp, pd.Timestamp]:
+    settings = spec.reference
+    if settings.start is not None and settings.end is not None:
+        start, end = pd.Timestamp(settings.start), pd.Timestamp(settings.end) + DAY
+        if start < frame.start or end > frame.end + frame.interval:
+            raise InputError(
+                f"[reference] baseline {settings.start} .. {settings.end} is outside the data "
+                f"({frame.start:%Y-%m-%d} .. {frame.end:%Y-%m-%d})."
+            )
+        return start, end
+    end = night - settings.recent
+    return end - settings.baseline, end
+
+
+def _acked(mine: pd.DataFrame, change: Change, zone: str | None) -> bool:
+    """Whether a person acked this (open) change: accepted its level as the new normal."""
+    start = int(to_epoch(_aware([change.start], zone))[0])
+    earlier = _matching(mine, start, start + 1)
+    return earlier is not None and earlier["status"] == "acked"
+
+
+def _changes_of(
+    spec: RunSpec, frame: MeterFrame, j: int, context: Context, reference: Reference,
+    night: pd.Timestamp,
+) -> list[Change]:  # fmt: skip
+    first = reference.end.normalize() + DAY
+    times = pd.date_range(frame.start, periods=frame.n_steps, freq=frame.interval)
+    inside = (times >= first) & (times < night)
+    if not inside.any():
+        return []
+    span = times[inside]
+    closed, temperature = context.closed(span), context.temperatures(span)
+    expected = reference.predict(span, closed, temperature)
+    days = daily_scores(span, frame.values[inside, j], expected, reference, closed)
+    return find_changes(days, spec.reference.change_threshold)
+
+
+def _event(
+    spec: RunSpec, meter: str, change: Change, reference: Reference, mine: pd.DataFrame,
+    unit: str, frame: MeterFrame,
+) -> dict[str, object]:  # fmt: skip
+    """A change as an event row: the same fields as every event, and its description."""
+    end = change.end if change.end is not None else change.days.index[-1] + DAY
+    start_t, end_t = (int(t) for t in to_epoch(_aware([change.start, end], frame.tz)))
+    excess = to_kwh(change.days["excess"].to_numpy(), unit, frame.interval)
+    spread = float(to_kwh(np.asarray([reference.day_spread]), unit, frame.interval)[0])
+    hours = max(float((end - change.start) / pd.Timedelta("1h")), 1.0)
+    alerts = spec.alerts
+    kwh = float(excess.sum())
+    certain = float(np.maximum(excess - 2 * spread, 0).sum())
+    earlier = _matching(mine, start_t, end_t)
+    status = earlier["status"] if earlier is not None else None
+    if status not in ("alerted", "acked", "expected"):
+        status = "new" if certain >= alerts.min_energy else "minor"
+    one_kwh = float(to_kwh(np.ones(1), unit, frame.interval)[0])
+    return {"id": np.nan if earlier is None else earlier["id"], "meter": meter,
+            "start": start_t, "end": end_t, "readings": int(change.days["readings"].sum()),
+            "peak_excess_kw": kwh / hours, "kwh_above_band": certain,
+            "kwh_above_forecast": kwh, "status": status,
+            "detail": describe(change, one_kwh, alerts.currency, alerts.tariff)}  # fmt: skip
+
+
+def _matching(mine: pd.DataFrame, start: int, end: int) -> Mapping[str, Any] | None:
+    """The stored change event this one continues: the same meter, overlapping in time."""
+    if not len(mine):
+        return None
+    overlap = mine[(mine["start"] < end) & (mine["end"] > start)]
+    return None if overlap.empty else overlap.sort_values("start").iloc[-1].to_dict()
+
+
+def _aware(days: list[pd.Timestamp], zone: str | None) -> pd.DatetimeIndex:
+    index = pd.DatetimeIndex(days)
+    return index.tz_localize(zone, ambiguous="NaT", nonexistent="shift_forward") if zone else index

@@ -1,0 +1,225 @@
+"""A meter's reference baseline: its expected use in the measurement-and-verification sense.
+
+The forecast follows a meter's recent level, so a lasting increase becomes its new
+normal within days. The reference does not: it is fitted once on a baseline period
+and kept, and it predicts use from what does not follow the meter's recent level,
+the time of week, the day type and the outdoor temperature. Use above it is waste
+that the forecast has learned.
+
+The model is a least-squares fit of one level per hour of the day for each day type
+(Monday to Friday each, Saturday, Sunday, and closed weekdays such as holidays),
+plus heating and cooling slopes (degrees below and above a balance point, chosen
+from the baseline's temperatures) for open and closed hours. Its residuals on the
+baseline give the spread of each hour, which judges how far a day is from it.
+
+Leakage rule: a reference is fitted only on readings of its baseline period, which
+ends before the days it judges.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+#: Day types: Monday to Friday (0-4), Saturday (5), Sunday (6), a closed weekday (7).
+DAY_TYPES = 8
+HOURS = 24
+SLOTS = DAY_TYPES * HOURS
+#: Where a day type without baseline readings takes its levels from.
+FALLBACK = {7: 6, 5: 6, 6: 5}
+#: Candidate balance points, as percentiles of the baseline's temperatures.
+BALANCE_PERCENTILES = (30, 50, 70)
+#: A reference needs this many days of baseline readings.
+MIN_DAYS = 14
+
+
+@dataclass(frozen=True)
+class Reference:
+    """A fitted reference: levels per slot, temperature slopes, and the spread of each hour.
+
+    ``spread`` is the robust standard deviation of the baseline residuals per hour of
+    open and of closed days (48 values); ``day_scale`` that of the daily score
+    (:func:`daily_scores`) over the baseline, which makes scores comparable from meter
+    to meter.
+    """
+
+    levels: np.ndarray  # (SLOTS,)
+    slopes: np.ndarray  # (4,) heating open, heating closed, cooling open, cooling closed
+    balance: float
+    spread: np.ndarray  # (48,)
+    day_scale: float
+    day_spread: float  # robust spread of a day's summed excess over the baseline
+    start: pd.Timestamp  # the baseline period, wall clock
+    end: pd.Timestamp
+
+    def predict(self, times: pd.DatetimeIndex, closed: np.ndarray, temperature: np.ndarray
+                ) -> np.ndarray:  # fmt: skip
+        """Expected use at ``times`` (wall clock) on days ``closed`` or not, at ``temperature``
+        (NaN where unknown: the levels alone)."""
+        slot = _slots(times, closed)
+        expected = self.levels[slot]
+        terms = _temperature_terms(temperature, closed, self.balance, times)
+        return expected + np.nan_to_num(terms) @ self.slopes
+
+    def hour_spread(self, times: pd.DatetimeIndex, closed: np.ndarray) -> np.ndarray:
+        return self.spread[_groups(times, closed)]
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON values, which :meth:`from_dict` reads back."""
+        return {"levels": self.levels.tolist(), "slopes": self.slopes.tolist(),
+                "balance": self.balance, "spread": self.spread.tolist(),
+                "day_scale": self.day_scale, "day_spread": self.day_spread,
+                "start": str(self.start), "end": str(self.end)}  # fmt: skip
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Reference:
+        return cls(np.asarray(data["levels"], float), np.asarray(data["slopes"], float),
+                   float(data["balance"]), np.asarray(data["spread"], float),
+                   float(data["day_scale"]), float(data["day_spread"]),
+                   pd.Timestamp(data["start"]), pd.Timestamp(data["end"]))  # fmt: skip
+
+
+class ReferenceError(ValueError):
+    """A reference cannot be fitted on these readings; the message says why."""
+
+
+def fit_reference(
+    times: pd.DatetimeIndex, values: np.ndarray, closed: np.ndarray, temperature: np.ndarray
+) -> Reference:
+    """Fit a reference on one meter's baseline readings (NaN readings are left out).
+
+    Parameters
+    ----------
+    times : wall-clock times of the readings.
+    values : the readings (kW or kWh per reading).
+    closed : per reading, whether its day is closed (a holiday, a no-school day).
+    temperature : per reading, the outdoor temperature (NaN where unknown).
+    """
+    known = np.isfinite(values)
+    days = pd.DatetimeIndex(times[known]).normalize().nunique()
+    if days < MIN_DAYS:
+        raise ReferenceError(f"{days} day(s) of baseline readings; a reference needs {MIN_DAYS}")
+    times, values = times[known], values[known]
+    closed, temperature = closed[known], temperature[known]
+    if np.ptp(values) == 0:
+        raise ReferenceError(f"it read {values[0]:g} all through its baseline")
+    slot = _slots(times, closed)
+    best = None
+    for balance in _balances(temperature):
+        terms = np.nan_to_num(_temperature_terms(temperature, closed, balance, times))
+        levels, slopes = _least_squares(slot, terms, values)
+        residual = values - levels[slot] - terms @ slopes
+        score = float(np.mean(residual**2))
+        if best is None or score < best[0]:
+            best = (score, levels, slopes, balance, residual)
+    _, levels, slopes, balance, residual = best  # type: ignore[misc]
+    spread = _spread(residual, _groups(times, closed), values)
+    fitted = Reference(levels, slopes, balance, spread, 1.0, 0.0, times[0], times[-1])
+    days = daily_scores(times, values, values - residual, fitted, closed)
+    scale, day_spread = _robust_spread(days["score"]), _robust_spread(days["excess"])
+    return Reference(levels, slopes, balance, spread, max(scale, 1e-9), day_spread, times[0],
+                     times[-1])  # fmt: skip
+
+
+def _robust_spread(values: pd.Series) -> float:
+    return 1.4826 * float(np.median(np.abs(values - np.median(values))))
+
+
+def daily_scores(
+    times: pd.DatetimeIndex, actual: np.ndarray, expected: np.ndarray, reference: Reference,
+    closed: np.ndarray,
+) -> pd.DataFrame:  # fmt: skip
+    """Per day: the score of its departure from the reference, and its energy.
+
+    The score weighs each reading's excess over the reference by the inverse square
+    of its hour's spread, the test of a constant shift that is most sensitive where
+    the meter is steady (nights, closed days); divided by the baseline's ``day_scale``
+    it is about 1 on a typical baseline day. ``excess`` and ``expected`` are the sums
+    of the readings' excess and of the expected readings.
+    """
+    weight = 1.0 / reference.hour_spread(times, closed) ** 2
+    residual = actual - expected
+    known = np.isfinite(residual)
+    frame = pd.DataFrame(
+        {"num": np.where(known, residual * weight, 0.0), "den": np.where(known, weight, 0.0),
+         "excess": np.where(known, residual, 0.0), "expected": np.where(known, expected, 0.0),
+         "readings": known.astype(int)},
+        index=pd.DatetimeIndex(times).normalize(),
+    )  # fmt: skip
+    days = frame.groupby(level=0).sum()
+    days["score"] = days["num"] / np.sqrt(days["den"].where(days["den"] > 0)) / reference.day_scale
+    return days[["score", "excess", "expected", "readings"]]
+
+
+def _slots(times: pd.DatetimeIndex, closed: np.ndarray) -> np.ndarray:
+    weekday = np.asarray(times.day_of_week)
+    day_type = np.where((weekday < 5) & closed, 7, weekday)
+    return day_type * HOURS + np.asarray(times.hour)
+
+
+def _groups(times: pd.DatetimeIndex, closed: np.ndarray) -> np.ndarray:
+    """0-23: an hour of an open weekday; 24-47: of a weekend or closed day."""
+    off = (np.asarray(times.day_of_week) >= 5) | closed
+    return off.astype(int) * HOURS + np.asarray(times.hour)
+
+
+def _balances(temperature: np.ndarray) -> list[float]:
+    known = temperature[np.isfinite(temperature)]
+    if len(known) == 0 or np.ptp(known) == 0:
+        return [np.nan]
+    return [float(b) for b in np.percentile(known, BALANCE_PERCENTILES)]
+
+
+def _temperature_terms(
+    temperature: np.ndarray, closed: np.ndarray, balance: float, times: pd.DatetimeIndex
+) -> np.ndarray:
+    """Degrees below and above the balance point, for open and for closed hours."""
+    if np.isnan(balance):
+        return np.zeros((len(temperature), 4))
+    off = (np.asarray(times.day_of_week) >= 5) | closed
+    heating, cooling = np.maximum(balance - temperature, 0), np.maximum(temperature - balance, 0)
+    return np.column_stack([heating * ~off, heating * off, cooling * ~off, cooling * off])
+
+
+def _least_squares(slot: np.ndarray, terms: np.ndarray, values: np.ndarray
+                   ) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+    """Levels per slot and temperature slopes, by least squares; slots without readings
+    take the levels of a related day type."""
+    used = np.unique(slot)
+    design = np.zeros((len(values), len(used) + terms.shape[1]))
+    design[np.arange(len(values)), np.searchsorted(used, slot)] = 1.0
+    design[:, len(used) :] = terms
+    solution, *_ = np.linalg.lstsq(design, values, rcond=None)
+    levels = np.full(SLOTS, np.nan)
+    levels[used] = solution[: len(used)]
+    return _filled(levels), solution[len(used) :]
+
+
+def _filled(levels: np.ndarray) -> np.ndarray:
+    table = levels.reshape(DAY_TYPES, HOURS)
+    weekdays = np.nanmean(table[:5], axis=0) if np.isfinite(table[:5]).any() else None
+    for day_type in range(DAY_TYPES):
+        for hour in np.flatnonzero(np.isnan(table[day_type])):
+            other = FALLBACK.get(day_type)
+            value = table[other, hour] if other is not None else np.nan
+            if np.isnan(value) and weekdays is not None:
+                value = weekdays[hour]
+            table[day_type, hour] = value
+    overall = np.nanmean(table) if np.isfinite(table).any() else 0.0
+    return np.where(np.isnan(table), overall, table).ravel()
+
+
+def _spread(residual: np.ndarray, group: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Robust spread of the residuals per group, floored at 2 % of the mean reading (so a
+    meter that reads the same value every night is not judged on nothing)."""
+    floor = max(0.02 * float(np.mean(np.abs(values))), 1e-6)
+    spread = np.full(2 * HOURS, np.nan)
+    for g in range(2 * HOURS):
+        mine = residual[group == g]
+        if len(mine) >= 5:
+            spread[g] = 1.4826 * np.median(np.abs(mine - np.median(mine)))
+    typical = np.nanmedian(spread) if np.isfinite(spread).any() else floor
+    return np.maximum(np.where(np.isnan(spread), typical, spread), floor)
