@@ -240,7 +240,8 @@ def test_anomalies_json_uses_the_one_vocabulary(andover_nights: Path, cli) -> No
     events = json.loads(result.stdout)
     assert events and set(events[0]) == {"id", "meter", "start", "end", "readings",
                                          "peak_excess_kw", "kwh_above_band",
-                                         "kwh_above_forecast", "cost", "status"}  # fmt: skip
+                                         "kwh_above_forecast", "cost", "status", "kind",
+                                         "detail"}  # fmt: skip
     assert events[0]["start"].endswith(("-05:00", "-04:00"))
     assert events[0]["cost"] == pytest.approx(0.2 * events[0]["kwh_above_band"])
 

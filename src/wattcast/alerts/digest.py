@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from wattcast.epoch import format_epoch, from_epoch
+from wattcast.events.changes import ongoing
 from wattcast.events.savings import event_cost
 from wattcast.reporting.listing import EVENT_COLUMNS
 from wattcast.store.store import ForecastStore
@@ -33,6 +34,7 @@ class Digest:
     chart_png: bytes | None = None
     chart_svg: str | None = None
     comparison: list[dict[str, Any]] = field(default_factory=list)
+    ongoing: list[dict[str, Any]] = field(default_factory=list)  # changes told before
 
 
 def listed(events: list[dict[str, Any]], tariff: float | None) -> list[dict[str, Any]]:
@@ -54,14 +56,19 @@ def compose(
     """The digest of a night: ``events`` (new ones, stored rows) and the latest actuals."""
     rows = listed(events, tariff)
     comparison = yesterday(store)
+    told = {e["id"] for e in events}
+    still = listed([e for e in store.events(statuses=("alerted", "acked"))
+                    if ongoing(e) and e["id"] not in told], tariff)  # fmt: skip
     worst = rows[0] if rows else None
     subject = (f"wattcast {site}: {len(rows)} new event(s)"
                + (f", worst {worst['meter']} ({worst['kwh_above_band']:,.1f} kWh above the band)"
                   if worst else ""))  # fmt: skip
-    digest = Digest(subject, _text(rows, comparison, currency), _html(rows, comparison, currency),
-                    rows, comparison=comparison)  # fmt: skip
+    text = _text(rows, comparison, currency) + _still_text(still)
+    digest = Digest(subject, text, _html(rows, comparison, currency, still), rows,
+                    comparison=comparison, ongoing=still)  # fmt: skip
     if events:
-        worst_stored = max(events, key=lambda e: e["kwh_above_band"])
+        pictured = [e for e in events if e.get("kind") != "change"] or events  # the band's
+        worst_stored = max(pictured, key=lambda e: e["kwh_above_band"])
         digest.chart_png, digest.chart_svg = _chart(store, worst_stored)
     return digest
 
@@ -97,6 +104,9 @@ def _money(value: float | None, currency: str) -> str:
 def _text(rows: list[dict[str, Any]], comparison: list[dict[str, Any]], currency: str) -> str:
     lines = [f"{len(rows)} new event(s), worst first:" if rows else "No new events."]
     for r in rows:
+        if r["kind"] == "change":
+            lines.append(f"- {r['meter']}: {r['detail']} (a lasting change; event {r['id']})")
+            continue
         lines.append(f"- {r['meter']}: {r['start'][:16].replace('T', ' ')} .. {r['end'][11:16]}, "
                      f"{r['kwh_above_band']:,.1f} kWh above the band{_money(r['cost'], currency)}"
                      f" (peak {r['peak_excess_kw']:,.1f} kW over; event {r['id']})")  # fmt: skip
@@ -112,7 +122,18 @@ def _text(rows: list[dict[str, Any]], comparison: list[dict[str, Any]], currency
     return "\n".join(lines) + "\n"
 
 
-def _html(rows: list[dict[str, Any]], comparison: list[dict[str, Any]], currency: str) -> str:
+def _still_text(still: list[dict[str, Any]]) -> str:
+    if not still:
+        return ""
+    lines = ["", "Changes still going:"]
+    lines += [f"- {r['meter']}: {r['detail']} (event {r['id']}, {r['status']})" for r in still]
+    return "\n".join(lines) + "\n"
+
+
+def _html(
+    rows: list[dict[str, Any]], comparison: list[dict[str, Any]], currency: str,
+    still: list[dict[str, Any]] = (),  # type: ignore[assignment]
+) -> str:  # fmt: skip
     def table(head: list[str], body: list[list[str]]) -> str:
         th = "".join(f"<th style='text-align:left;padding:2px 8px'>{h}</th>" for h in head)
         trs = "".join("<tr>" + "".join(f"<td style='padding:2px 8px'>{c}</td>" for c in row)
@@ -120,11 +141,18 @@ def _html(rows: list[dict[str, Any]], comparison: list[dict[str, Any]], currency
         return f"<table style='border-collapse:collapse'><tr>{th}</tr>{trs}</table>"
 
     events = table(
-        ["meter", "start", "end", "kwh_above_band", "kwh_above_forecast", "peak_excess_kw", "cost"],
+        ["meter", "start", "end", "kwh_above_band", "kwh_above_forecast", "peak_excess_kw", "cost",
+         "what"],
         [[html.escape(r["meter"]), r["start"][:16].replace("T", " "), r["end"][11:16],
           f"{r['kwh_above_band']:,.1f}", f"{r['kwh_above_forecast']:,.1f}",
-          f"{r['peak_excess_kw']:,.1f}", _money(r["cost"], currency).lstrip(", ")] for r in rows],
+          f"{r['peak_excess_kw']:,.1f}", _money(r["cost"], currency).lstrip(", "),
+          html.escape(r["detail"] or "use above the band")] for r in rows],
     ) if rows else "<p>No new events.</p>"  # fmt: skip
+    if still:
+        events += "<h3>Changes still going</h3>" + table(
+            ["meter", "what", "event"],
+            [[html.escape(r["meter"]), html.escape(r["detail"]), str(r["id"])] for r in still],
+        )  # fmt: skip
     compared = table(
         ["meter", "day", "forecast", "actual", "CV(RMSE) %", "above band"],
         [[html.escape(c["meter"]), c["day"], f"{c['forecast_mean']:,.1f}",

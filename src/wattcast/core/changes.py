@@ -43,7 +43,7 @@ class Judged:
     events: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=CHANGE_COLUMNS))
 
 
-CHANGE_COLUMNS = [f for f in EVENT_FIELDS if f != "cost"] + ["detail"]
+CHANGE_COLUMNS = [f for f in EVENT_FIELDS if f != "cost"]
 
 
 @dataclass(frozen=True)
@@ -199,7 +199,8 @@ def _event(
     earlier = _matching(mine, start_t, end_t)
     status = earlier["status"] if earlier is not None else None
     if status not in ("alerted", "acked", "expected"):
-        status = "new" if certain >= alerts.min_energy else "minor"
+        large = change.share >= spec.reference.min_change
+        status = "new" if certain >= alerts.min_energy and large else "minor"
     one_kwh = float(to_kwh(np.ones(1), unit, frame.interval)[0])
     return {"id": np.nan if earlier is None else earlier["id"], "meter": meter,
             "start": start_t, "end": end_t, "readings": int(change.days["readings"].sum()),

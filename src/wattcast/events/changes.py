@@ -30,6 +30,8 @@ ALLOWANCE = 0.5
 CLIP = 3.0
 #: A change closes when the mean score of this many days falls below the allowance.
 CLOSING_DAYS = 3
+#: How the description of a change that lasts ends.
+ONGOING = "so far"
 
 
 @dataclass(frozen=True)
@@ -84,11 +86,16 @@ def _change(days: pd.DataFrame, start: int, found: int, end: int | None) -> Chan
     return Change(pd.Timestamp(days.index[start]), pd.Timestamp(days.index[found]), closing, span)
 
 
+def ongoing(event: dict[str, object]) -> bool:
+    """Whether a stored event is a change that still lasts."""
+    return event.get("kind") == "change" and str(event.get("detail") or "").endswith(ONGOING)
+
+
 def describe(change: Change, unit_kwh: float, currency: str, tariff: float | None) -> str:
     """One line an energy manager reads: "use up 12 % since 2017-03-06: 340 kWh, $61 so far"."""
     kwh = float(change.days["excess"].sum()) * unit_kwh
     cost = f", {currency}{kwh * tariff:,.0f}" if tariff else ""
-    still = "so far" if change.end is None else f"until {change.end:%Y-%m-%d}"
+    still = ONGOING if change.end is None else f"until {change.end:%Y-%m-%d}"
     share = f" {change.share:.0%}" if np.isfinite(change.share) else ""
     return (f"use up{share} on its reference since {change.start:%Y-%m-%d}: "
             f"{kwh:,.0f} kWh{cost} {still}")  # fmt: skip

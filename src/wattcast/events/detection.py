@@ -39,7 +39,7 @@ from wattcast.settings import AlertsSection
 STATUSES = ("new", "alerted", "acked", "expected")
 #: The columns of an event everywhere: CLI, exports, report, digest and Python API.
 EVENT_FIELDS = ("id", "meter", "start", "end", "readings", "peak_excess_kw", "kwh_above_band",
-                "kwh_above_forecast", "cost", "status")  # fmt: skip
+                "kwh_above_forecast", "cost", "status", "kind", "detail")  # fmt: skip
 HOUR = pd.Timedelta("1h")
 
 

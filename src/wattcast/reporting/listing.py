@@ -15,7 +15,7 @@ from wattcast.store.store import ForecastStore
 
 #: An event's fields, in order (defined in docs/data-formats.md, "Events").
 EVENT_COLUMNS = ("id", "meter", "start", "end", "readings", "peak_excess_kw", "kwh_above_band",
-                 "kwh_above_forecast", "cost", "status")  # fmt: skip
+                 "kwh_above_forecast", "cost", "status", "kind", "detail")  # fmt: skip
 LISTED = ("new", "alerted", "acked", "expected")
 
 

@@ -424,6 +424,10 @@ class ReferenceSection(Section):
         "Extras or weather columns that hold the outdoor temperature (the first found).",
         flag="reference-temperature", expected="a list of column names", commas=True,
     )] = ("temperature", "temp")  # fmt: skip
+    min_change: Annotated[float, Setting(
+        "A change is alerted when use is up at least this share of the reference's use "
+        "(smaller ones stay minor).", ge=0.0, le=1.0,
+    )] = 0.03  # fmt: skip
     change_threshold: Annotated[float, Setting(
         "How much evidence opens a change: the cumulative score (CUSUM) in typical "
         "daily deviations; lower finds smaller changes sooner and alerts more often.",

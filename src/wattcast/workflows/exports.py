@@ -67,13 +67,15 @@ def _anomalies(store: ForecastStore, spec: RunSpec, low: int | None) -> pd.DataF
     rows = store.events(since=low)
     table = pd.DataFrame(rows, columns=["id", "meter", "zone", "unit", "start", "end", "readings",
                                         "peak_excess_kw", "kwh_above_band",
-                                        "kwh_above_forecast", "status", "note"])  # fmt: skip
+                                        "kwh_above_forecast", "status", "kind", "detail",
+                                        "note"])  # fmt: skip
     tariff = spec.alerts.tariff
     table["cost"] = table["kwh_above_band"] * tariff if tariff is not None else np.nan
     for column in ("start", "end"):
         table[column] = _times(table[column].to_numpy(), table["zone"])
     return table[["id", "meter", "start", "end", "readings", "peak_excess_kw", "kwh_above_band",
-                  "kwh_above_forecast", "cost", "status", "note", "unit"]]  # fmt: skip
+                  "kwh_above_forecast", "cost", "status", "kind", "detail", "note",
+                  "unit"]]  # fmt: skip
 
 
 def _runs(store: ForecastStore, spec: RunSpec, low: int | None) -> pd.DataFrame:

@@ -1,0 +1,131 @@
+"""Reference baselines and the lasting changes judged on them, on data alone."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import synthetic_wide
+
+from wattcast import InputError, load_meters
+from wattcast.core.changes import CHANGE_COLUMNS, Context, judge_changes
+from wattcast.errors import ReferenceWarning
+from wattcast.events.changes import find_changes
+from wattcast.features.extras import ExtraTable
+from wattcast.models.reference import fit_reference
+from wattcast.settings import RunSpec
+
+METER = "A (kW)"
+NO_CHANGES = pd.DataFrame(columns=CHANGE_COLUMNS)
+NOTHING = Context((), (), (), ())
+START = pd.Timestamp("2021-01-04")
+
+
+def readings(days: int = 120, creep_from: int | None = None, share: float = 0.10):
+    """A seeded meter (daily and weekly pattern, noise), with a creep of ``share`` of its
+    mean from day ``creep_from`` (a Wednesday) to the end."""
+    table = synthetic_wide(days=days, meters=(METER,))
+    if creep_from is not None:
+        late = table["timestamp"] >= START + pd.Timedelta(days=creep_from)
+        table.loc[late, METER] += share * table[METER].mean()
+    return load_meters(table)
+
+
+def judged(frame, spec: RunSpec | None = None, stored=None, changes=NO_CHANGES):
+    return judge_changes(spec or RunSpec(), frame, NOTHING, stored or {}, changes, {})
+
+
+def test_a_creep_the_forecast_would_learn_is_a_change_from_its_first_day() -> None:
+    creep_from = 101  # the night is day 106: five days of +10 %
+    frame = readings(106, creep_from)
+    result = judged(frame)
+    assert len(result.events) == 1
+    change = result.events.iloc[0]
+    first = START + pd.Timedelta(days=creep_from)
+    assert abs(pd.Timestamp(change["start"], unit="s") - first) <= pd.Timedelta("1D")
+    injected = 0.10 * float(np.nanmean(frame.values)) * 24 * 5  # kWh in five days
+    assert 0.8 < change["kwh_above_forecast"] / injected < 1.25
+    assert change["status"] == "new" and "so far" in change["detail"]
+    assert change["detail"].startswith("use up 1")  # about 10 % of the reference's use
+    assert METER in result.references  # fitted tonight, kept for the next nights
+
+
+def test_normal_use_opens_no_change_and_the_reference_is_close() -> None:
+    frame = readings(120)
+    assert judged(frame).events.empty
+    times = pd.date_range(frame.start, periods=frame.n_steps, freq=frame.interval)
+    values = frame.values[:, 0]
+    closed, temperature = np.zeros(len(times), bool), np.full(len(times), np.nan)
+    reference = fit_reference(times[:-96 * 14], values[:-96 * 14], closed[:-96 * 14],
+                              temperature[:-96 * 14])  # fmt: skip
+    expected = reference.predict(times[-96 * 14 :], closed[-96 * 14 :], temperature[-96 * 14 :])
+    hourly = pd.DataFrame({"actual": values[-96 * 14 :], "expected": expected},
+                          index=times[-96 * 14 :]).resample("1h").mean()  # fmt: skip
+    error = np.sqrt(np.mean((hourly["actual"] - hourly["expected"]) ** 2)) / values.mean()
+    assert error < 0.05
+
+
+def test_the_reference_follows_temperature_not_the_recent_level() -> None:
+    days = pd.date_range("2021-01-01", periods=140, freq="D")
+    temps = 10 + 12 * np.sin(np.arange(140) / 140 * np.pi)  # a spring warming
+    extras = ExtraTable.load(pd.DataFrame({"date": days, "temp": temps}))
+    table = synthetic_wide(days=140, meters=(METER,), start="2021-01-01")
+    daily_temp = pd.Series(temps, index=days).reindex(table["timestamp"].dt.normalize())
+    table[METER] += 3.0 * np.maximum(18 - daily_temp.to_numpy(), 0)  # heating below 18 degrees
+    frame = load_meters(table)
+    context = Context((), (extras,), (), ("temperature", "temp"))
+    spec = RunSpec().with_flags({"reference.start": "2021-01-01", "reference.end": "2021-04-10"})
+    result = judge_changes(spec, frame, context, {}, NO_CHANGES, {})
+    assert (result.events["status"] == "minor").all()  # the weather's use is no change
+    slopes = result.references[METER]["slopes"]
+    assert slopes[0] == pytest.approx(3.0, rel=0.2)  # kW per degree of heating, open days
+
+
+def test_a_change_accepted_as_the_new_normal_refits_the_reference_from_its_start() -> None:
+    frame = readings(110, 96)
+    first = judged(frame)
+    change = first.events.iloc[0].to_dict()
+    kept = {METER: first.references[METER]}
+    acked = pd.DataFrame([{**change, "id": 7, "status": "acked"}], columns=CHANGE_COLUMNS)
+    again = judged(frame, stored=kept, changes=acked)
+    reference = again.references[METER]
+    assert pd.Timestamp(reference["start"]) >= START + pd.Timedelta(days=95)
+    assert again.events.empty or (again.events["status"] != "new").all()
+    kept_again = judged(frame, stored=kept, changes=first.events.assign(id=7))
+    assert not kept_again.references  # while a change is open, the reference is kept
+    assert kept_again.events.iloc[0]["id"] == 7  # the same change, night after night
+
+
+def test_a_meter_too_new_for_a_reference_is_said_once_and_judged_by_its_band() -> None:
+    frame = readings(10)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = judged(frame)
+    said = [w for w in caught if issubclass(w.category, ReferenceWarning)]
+    assert len(said) == 1 and "a reference needs 14" in str(said[0].message)
+    assert "judged by its forecast band alone" in str(said[0].message)
+    assert result.events.empty and not result.references
+
+
+def test_a_baseline_period_outside_the_data_names_both() -> None:
+    spec = RunSpec().with_flags({"reference.start": "2020-06-01", "reference.end": "2020-08-31"})
+    with pytest.raises(InputError) as caught:
+        judged(readings(60), spec)
+    assert str(caught.value) == (
+        "[reference] baseline 2020-06-01 .. 2020-08-31 is outside the data "
+        "(2021-01-04 .. 2021-03-05)."
+    )
+    with pytest.raises(InputError, match="give both or neither"):
+        RunSpec().with_flags({"reference.start": "2020-06-01"})
+
+
+def test_a_change_closes_when_use_returns() -> None:
+    scores = [0.2, -0.3, 2.5, 2.8, 3.0, 2.6, 2.9, 0.1, -0.4, 0.2, 0.0]
+    days = pd.DataFrame({"score": scores, "excess": np.maximum(scores, 0), "expected": 10.0,
+                         "readings": 96}, index=pd.date_range("2021-03-01", periods=11))  # fmt: skip
+    (change,) = find_changes(days, threshold=4.0)
+    assert change.start == pd.Timestamp("2021-03-03") and change.found == pd.Timestamp("2021-03-04")
+    assert change.end == pd.Timestamp("2021-03-08")
+    assert find_changes(days.assign(score=0.4), threshold=4.0) == []
