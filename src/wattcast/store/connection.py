@@ -113,7 +113,7 @@ class StoreFile:
         if version < schema.SCHEMA_VERSION:
             copy = schema.backup(db, self.path, version)
             with transaction_of(db):
-                schema.migrate_v1(db)
+                schema.migrate(db, version)
             warnings.warn(
                 f"{self.path}: upgraded from schema {version} to {schema.SCHEMA_VERSION}; "
                 f"the store as it was is kept in {copy}.",

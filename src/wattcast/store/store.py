@@ -48,3 +48,4 @@ class ForecastStore(RunRecords, ForecastRecords, EventRecords, WeatherCache):
             self._insert_actuals(db, run_id, ids, batch.actuals)
             if batch.events is not None and len(batch.events):
                 self._write_events(db, run_id, ids, batch.events)
+            self.progress(db, run_id)
