@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 import wattcast
-from wattcast.cli.console import error_line, say, show, stderr_console, tell, user_errors
+from wattcast.cli.console import say, show, stderr_console, tell, user_errors
 from wattcast.cli.options import literal, spec_options
 from wattcast.cli.startup import loading
 from wattcast.settings import RunSpec
@@ -119,8 +119,8 @@ def _finish(summary: JobSummary, profile: bool) -> None:
         tell(f"  ... and {len(summary.failed) - 20} more failed meters (wattcast history)")
     if profile:
         print_profile(summary)
-    for reason in summary.exit_reasons:
-        error_line(reason + ".")
+    for reason in summary.exit_reasons:  # not "error:" lines, which mean exit code 2
+        tell(f"exit code {summary.exit_code}: {reason}.")
     if summary.exit_code:
         raise typer.Exit(summary.exit_code)
 
