@@ -95,7 +95,7 @@ def missing_site(command: str) -> str:
     """The message of a command run with no site file where it looks for one."""
     here = Path("site.toml").absolute()
     return (f"no site file: `{command}` reads {here}, which does not exist. Pass --config "
-            "FILE, or run `wattcast init` to write one.")  # fmt: skip
+            "FILE (or the readings and --store), or run `wattcast init` to write one.")  # fmt: skip
 
 
 def _job(spec: RunSpec, command: str, as_of: str | None, out_path: Path | None) -> JobSummary:
