@@ -65,7 +65,7 @@ def test_demo_runs_on_bundled_data(tmp_path: Path, cli) -> None:
     ("args", "message"),
     [
         (("--tz", "Not/AZone"), "`--tz` must be a time zone name such as 'America/New_York'."),
-        (("--as-of", "garbage"), "`as_of` must be a timestamp such as '2017-03-01'"),
+        (("--as-of", "garbage"), "`as_of` must be an ISO date such as '2017-03-01'"),
         (("--input", "10"), "`--input` must be a duration such as '28D', '1h' or '15min'"),
         (("--gap", "-1D"), "`--gap` must be a duration such as '28D', '1h' or '15min' (zero"),
         (("--agg", "avg"), "`--agg` must be one of mean, sum, min, max, median. Got 'avg'."),
@@ -130,7 +130,8 @@ def test_one_failing_meter_does_not_stop_the_others(tmp_path: Path, cli) -> None
              "--out", out)  # fmt: skip
     assert ok.exit_code == 0, ok.output
     assert set(pd.read_csv(out)["meter"]) == {"A (kW)", "B (kW)"}
-    assert "failed: C (kW): no readings in the latest 7D input window" in ok.stdout
+    assert "failed: C (kW): no readings in the latest 7D input window" in ok.stderr
+    assert "2 of 3 meters forecast, 1 failed" in ok.stdout
     strict = cli("forecast", data, "--input", "7D", "--trees", "5", "--out", out)
     assert strict.exit_code == 1  # a third failed, more than the default 0.2
     stop = cli("forecast", data, "--input", "7D", "--trees", "5", "--on-error", "fail",
@@ -304,7 +305,10 @@ def test_a_night_after_the_latest_reading_forecasts_its_own_period(
     assert set(days) == {"2021-02-21"}  # the day after the gap after as_of
     stale = cli("forecast", wide_csv, "--as-of", "2030-01-01", "--out", tmp_path / "g.csv")
     assert stale.exit_code == 2 and stale.stderr.count("\n") == 1
-    assert "is more than the 28D input window before as_of (2030-01-01 00:00:00)" in stale.stderr
+    assert (
+        "`as_of` 2030-01-01 is after the data (2021-01-04 .. 2021-02-17 23:45): the latest "
+        "reading is more than the 28D input window before it"
+    ) in stale.stderr
 
 
 @pytest.mark.parametrize(

@@ -82,17 +82,44 @@ def format_duration(delta: dt.timedelta) -> str:
     return "".join(parts) or "0D"
 
 
+#: The dates and times a user may type: ISO 8601 only (``03/05/2017`` is March or May).
+_ISO = re.compile(
+    r"\d{4}-\d{2}-\d{2}"
+    r"(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?"
+)
+
+
 def parse_timestamp(value: object, name: str) -> Any:
-    """``value`` as a :class:`pandas.Timestamp`: an ISO date or date and time."""
+    """``value`` as a :class:`pandas.Timestamp`: an ISO date (``2017-03-01``) or date and
+    time (``2017-03-01T06:00``, with an offset if it has one); nothing else, since
+    ``03/05/2017`` reads as March in some places and May in others."""
     import pandas as pd
 
-    try:
+    stamp = None
+    if isinstance(value, dt.datetime | dt.date):
         stamp = pd.Timestamp(value)
-    except (TypeError, ValueError):
-        stamp = None
+    elif isinstance(value, str) and _ISO.fullmatch(value.strip()):
+        try:
+            stamp = pd.Timestamp(value.strip())
+        except (TypeError, ValueError):
+            stamp = None
     if stamp is None or pd.isna(stamp):
         raise InputError(
-            f"`{name}` must be a timestamp such as '2017-03-01' or '2017-03-01T00:00'. "
-            f"Got {value!r}."
+            f"`{name}` must be an ISO date such as '2017-03-01' or a date and time such as "
+            f"'2017-03-01T06:00'. Got {value!r}."
         )
     return stamp
+
+
+def format_timestamp(stamp: Any) -> str:
+    """A time as a user writes it: ``2017-03-01`` at midnight, else ``2017-03-01 06:00``
+    (with seconds or an offset only when it has them)."""
+    text = stamp.isoformat(sep=" ") if hasattr(stamp, "isoformat") else str(stamp)
+    day, _, rest = text.partition(" ")
+    clock, offset = rest[:8], rest[8:]
+    if "." in offset:  # fractions of a second are not a user's concern
+        offset = offset[offset.index(".") :].lstrip(".0123456789")
+    if clock in ("", "00:00:00"):
+        return day
+    clock = clock[:5] if clock.endswith(":00") else clock
+    return f"{day} {clock}{offset}"

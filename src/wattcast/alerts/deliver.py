@@ -28,7 +28,7 @@ def channels(spec: Any) -> list[str]:
     found = []
     if alerts.email.host and alerts.email.to and alerts.email.sender:
         found.append("email")
-    if alerts.webhook.url:
+    if alerts.webhook.configured:
         found.append("webhook")
     return found
 
@@ -50,7 +50,7 @@ def deliver(store: ForecastStore, spec: Any, run_id: int) -> list[dict[str, Any]
             _send(channel, spec, digest, run_id)
             error = None
         except Exception as exc:  # any failure of a channel: logged, recorded, retried
-            error = f"{type(exc).__name__}: {exc}"
+            error = _scrubbed(f"{type(exc).__name__}: {exc}", spec)
             warnings.warn(f"{channel} alert not delivered ({error}); it is tried again next night.",
                           DeliveryWarning, stacklevel=2)  # fmt: skip
         ids = [e["id"] for e in events]
@@ -58,6 +58,19 @@ def deliver(store: ForecastStore, spec: Any, run_id: int) -> list[dict[str, Any]
         done.append({"channel": channel, "events": len(ids), "error": error})
     store.mark_alerted(configured)
     return done
+
+
+def _scrubbed(error: str, spec: Any) -> str:
+    """An error with no piece of the webhook's URL in it (the URL carries its token)."""
+    from wattcast.redaction import scrub
+
+    webhook = spec.alerts.webhook
+    if webhook.url:
+        return scrub(error, webhook.url)
+    try:
+        return scrub(error, webhook.address()) if webhook.url_env else error
+    except Exception:  # the variable is not set: the error says so, with no URL
+        return error
 
 
 def _send(channel: str, spec: Any, digest: Any, run_id: int) -> None:

@@ -44,6 +44,12 @@ def say(text: str) -> None:
     sys.stdout.write(text + "\n")
 
 
+def tell(text: str) -> None:
+    """A line of plain text on standard error (what went wrong: a scheduled job that
+    keeps only standard error still has it)."""
+    sys.stderr.write(text + "\n")
+
+
 def show(renderable: RenderableType) -> None:
     """A rich table (or other renderable) on standard output."""
     stdout_console().print(renderable)

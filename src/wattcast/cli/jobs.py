@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 import wattcast
-from wattcast.cli.console import say, show, stderr_console, user_errors
+from wattcast.cli.console import say, show, stderr_console, tell, user_errors
 from wattcast.cli.options import literal, spec_options
 from wattcast.cli.startup import loading
 from wattcast.settings import RunSpec
@@ -77,15 +77,25 @@ def run(
     as_of: AsOfOpt = None,
     out_path: OutOpt = None,
     profile: ProfileOpt = False,
+    config_used: Path | None = None,
 ) -> None:
     """The nightly job: actuals, training, forecast, store, events (reads site.toml by default)."""
     with user_errors():
+        if config_used is None and (spec.store.path is None or spec.data.source is None):
+            raise wattcast.InputError(missing_site("run"))
         if spec.store.path is None:
             raise wattcast.InputError(
-                "`run` records into a store: set [store] path in the configuration or --store."
+                f"`run` records into a store: set [store] path in {config_used} or pass --store."
             )
     summary = _job(spec, "run", as_of, out_path)
     _finish(summary, profile)
+
+
+def missing_site(command: str) -> str:
+    """The message of a command run with no site file where it looks for one."""
+    here = Path("site.toml").absolute()
+    return (f"no site file: `{command}` reads {here}, which does not exist. Pass --config "
+            "FILE (or the readings and --store), or run `wattcast init` to write one.")  # fmt: skip
 
 
 def _job(spec: RunSpec, command: str, as_of: str | None, out_path: Path | None) -> JobSummary:
@@ -104,11 +114,13 @@ def _finish(summary: JobSummary, profile: bool) -> None:
     for line in summary_lines(summary):
         say(line)
     for meter, reason in list(summary.failed.items())[:20]:
-        say(f"  failed: {meter}: {reason}")
+        tell(f"  failed: {meter}: {reason}")
     if len(summary.failed) > 20:
-        say(f"  ... and {len(summary.failed) - 20} more failed meters (wattcast history)")
+        tell(f"  ... and {len(summary.failed) - 20} more failed meters (wattcast history)")
     if profile:
         print_profile(summary)
+    for reason in summary.exit_reasons:  # not "error:" lines, which mean exit code 2
+        tell(f"exit code {summary.exit_code}: {reason}.")
     if summary.exit_code:
         raise typer.Exit(summary.exit_code)
 
@@ -116,10 +128,13 @@ def _finish(summary: JobSummary, profile: bool) -> None:
 def summary_lines(summary: JobSummary) -> list[str]:
     """The closing lines of a job: what it forecast, what it recorded, where the time went."""
     run = f"run {summary.run_id} {summary.status}: " if summary.run_id is not None else ""
-    period = f"{summary.forecast_start} .. {summary.forecast_end}"
+    from wattcast.durations import format_timestamp
+
+    period = (
+        f"{format_timestamp(summary.forecast_start)} .. {format_timestamp(summary.forecast_end)}"
+    )
     lines = [
-        f"{run}{summary.meters} meters forecast ({len(summary.failed)} failed, "
-        f"{summary.skipped} already done) for {period} in {summary.batches} batch(es), "
+        f"{run}{meters_line(summary)} for {period} in {summary.batches} batch(es), "
         f"{summary.seconds:.1f} s" + (f" -> {summary.out}" if summary.out else ""),
         f"read {summary.read_seconds:.1f} s (beside training), prepare "
         f"{summary.prepare_seconds:.1f} s, train {summary.train_seconds:.1f} s "
@@ -139,6 +154,17 @@ def summary_lines(summary: JobSummary) -> list[str]:
         outcome = "sent" if sent["error"] is None else f"failed ({sent['error']})"
         lines.append(f"alerts by {sent['channel']}: {outcome}, {sent['events']} event(s)")
     return lines
+
+
+def meters_line(summary: JobSummary) -> str:
+    """What became of the meters: ``7 meters forecast`` or ``6 of 7 meters forecast, 1 failed``
+    (and those a resumed run had already done)."""
+    failed = len(summary.failed)
+    total = summary.meters
+    noun = "meter" if total == 1 else "meters"
+    text = (f"{total} {noun} forecast" if not failed
+            else f"{total - failed} of {total} {noun} forecast, {failed} failed")  # fmt: skip
+    return text + (f", {summary.skipped} already done" if summary.skipped else "")
 
 
 def events_line(summary: JobSummary) -> str:

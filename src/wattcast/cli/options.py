@@ -68,12 +68,14 @@ def spec_options(
 
     The command declares a ``spec`` parameter (and may declare ``data`` for the
     readings as an argument); it receives the :class:`RunSpec` built from
-    ``--config`` (or ``default_config`` when that file exists) and the flags given.
+    ``--config`` (or ``default_config`` when that file exists) and the flags given,
+    and, when it declares ``config_used``, the site file read (None: none).
     """
 
     def decorate(command: Callable[..., None]) -> Callable[..., None]:
         own = [p for p in inspect.signature(command, eval_str=True).parameters.values()
-               if p.name != "spec"]  # fmt: skip
+               if p.name not in ("spec", "config_used")]  # fmt: skip
+        wants_config = "config_used" in inspect.signature(command).parameters
         added = [
             parameter
             for section, key, option in options()
@@ -93,8 +95,13 @@ def spec_options(
                      if "__" in name}  # fmt: skip
             if "data" in values and values["data"] is not None:
                 flags["data.source"] = str(values["data"])
+            config = values.pop("config")
             with user_errors():
-                spec = build_spec(values.pop("config"), flags, default_config)
+                spec = build_spec(config, flags, default_config)
+            if wants_config:  # the site file read: the one given, the default one, or none
+                used = config or (default_config if default_config and default_config.is_file()
+                                  else None)  # fmt: skip
+                values["config_used"] = used
             command(spec=spec, **values)
 
         with_spec.__signature__ = inspect.Signature([*own, config, *added])  # type: ignore[attr-defined]

@@ -43,8 +43,16 @@ def open_store(config: Path | None, store: Path | None) -> tuple[Any, RunSpec]:
     flags = {} if store is None else {"store.path": str(store)}
     spec = build_spec(config, flags, SITE)
     if spec.store.path is None:
-        raise InputError("no store given: pass --store, or --config with [store] path.")
+        raise InputError(no_store(config))
     return ForecastStore(spec.store.path, create=False), spec
+
+
+def no_store(config: Path | None) -> str:
+    """The message of a store command given no store: name the site file, or its absence."""
+    if config is None and not SITE.is_file():
+        return (f"no store given, and no site file ({SITE.absolute()} does not exist): pass "
+                "--store FILE or --config FILE.")  # fmt: skip
+    return f"no store given: set [store] path in {config or SITE}, or pass --store."
 
 
 def register(app: typer.Typer) -> None:
@@ -62,14 +70,30 @@ def history(
     """Runs with status, forecast period, settings, weather and timings (csv/json: all)."""
     with user_errors():
         db, _ = open_store(config, store)
+        mark_interrupted(db)
         rows = [_history_row(run) for run in db.runs(last)]
         if format == "table":
             shown = [c for c in TABLE_COLUMNS if c in ("run", "status") or any(r[c] for r in rows)]
         else:
             shown = list(HISTORY_COLUMNS)
         emit(rows, shown, format, f"wattcast runs in {db.path}")
-    for row in [r for r in rows if r["status"] == "failed" and r["message"]][-5:]:
-        say(f"run {row['run']} failed: {row['message']}")
+    told = [r for r in rows if r["status"] in ("failed", "interrupted") and r["message"]]
+    for row in told[-5:]:
+        say(f"run {row['run']} {row['status']}: {row['message']}")
+
+
+def mark_interrupted(db: Any) -> None:
+    """Runs whose job was killed are marked 'interrupted' when no job holds the store
+    (otherwise the next job marks them)."""
+    import datetime as dt
+
+    from wattcast.store.lock import StoreBusyError, store_lock
+
+    try:
+        with store_lock(db.path, wait=0):
+            db.mark_interrupted(dt.datetime.now(dt.UTC).isoformat())
+    except (StoreBusyError, InputError):
+        pass  # busy, or a store this user may read but not write
 
 
 HISTORY_COLUMNS = (
@@ -222,16 +246,56 @@ def check(config: ConfigOpt = None, store: StoreOpt = None) -> None:
         flags = {} if store is None else {"store.path": str(store)}
         spec = build_spec(config, flags, SITE)
         if spec.store.path is None:
-            raise InputError("no store given: pass --store, or --config with [store] path.")
+            raise InputError(no_store(config))
         report = check_store(spec.store.path)
-    for key, value in report.items():
-        say(f"{key}: {value}")
-    if report.get("meter_nights"):
-        say(f"bytes per meter-night: {report['bytes'] / report['meter_nights']:,.0f}")
+    for line in check_lines(report):
+        say(line)
     if not report["ok"]:
         with user_errors():
             problem = report.get("problem") or f"damaged ({'; '.join(report['integrity'])})"
             raise InputError(f"{report['path']}: {problem}.")
+
+
+def check_lines(report: dict[str, Any]) -> list[str]:
+    """The report of ``check`` in plain words."""
+    integrity = report.get("integrity") or []
+    lines = [
+        f"store: {report['path']}",
+        f"size: {byte_size(report['bytes'])}",
+        "integrity: " + ("ok" if integrity == ["ok"] else "damaged (" + "; ".join(integrity)
+                         + ")"),
+    ]  # fmt: skip
+    if "schema_version" in report:
+        version = report["schema_version"]
+        lines.append(f"schema version: {'none' if version is None else version}")
+    if "runs" in report:
+        runs = report["runs"]
+        total = sum(runs.values())
+        counts = ", ".join(f"{n:,} {status}" for status, n in sorted(runs.items()))
+        lines.append(f"runs: {total:,}" + (f" ({counts})" if counts else ""))
+    for run_id, how in report.get("interrupted", [])[-5:]:
+        lines.append(f"  run {run_id} interrupted: {how}")
+    counted = [f"{report[t]:,} {t}" for t in ("meters", "forecasts", "actuals", "events")
+               if t in report]  # fmt: skip
+    if counted:
+        lines.append("rows: " + ", ".join(counted))
+    if report.get("meter_nights"):
+        per = report["bytes"] / report["meter_nights"]
+        lines.append(f"meter-nights: {report['meter_nights']:,} "
+                     f"({byte_size(per)} per meter-night)")  # fmt: skip
+    lines.append("result: " + ("healthy" if report["ok"] else "problem (below)"))
+    return lines
+
+
+def byte_size(count: float) -> str:
+    """A number of bytes as people read it: ``812 bytes``, ``8.1 KB``, ``14.2 MB``."""
+    if abs(count) < 1000:
+        return f"{count:,.0f} bytes"
+    for unit in ("KB", "MB", "GB", "TB"):
+        count /= 1000
+        if abs(count) < 1000 or unit == "TB":
+            break
+    return f"{count:,.1f} {unit}"
 
 
 def prune(
@@ -245,13 +309,28 @@ def prune(
     ] = None,
 ) -> None:
     """Delete superseded forecasts, and rows older than --keep, in one transaction."""
+    import warnings
+
+    from wattcast.errors import WattcastWarning
+    from wattcast.store.lock import store_lock
+    from wattcast.store.maintenance import VacuumError, vacuum
     from wattcast.store.maintenance import prune as prune_store
 
+    sizes = None
     with user_errors():
         flags: dict[str, object] = {"store.keep": keep}
         if store is not None:
             flags["store.path"] = str(store)
         db, spec = open_store(config, store)
         spec = spec.with_flags(flags)
-        deleted = prune_store(db, spec.store.keep)
-    say("deleted " + ", ".join(f"{n} {table}" for table, n in deleted.items()))
+        with store_lock(db.path):
+            deleted = prune_store(db, spec.store.keep)
+            try:
+                sizes = vacuum(db)
+            except VacuumError as exc:
+                warnings.warn(str(exc), WattcastWarning, stacklevel=1)
+    say("deleted " + ", ".join(f"{n:,} {table}" for table, n in deleted.items()))
+    if sizes is not None:
+        freed = sizes["before"] - sizes["after"]
+        say(f"store size: {byte_size(sizes['before'])} -> {byte_size(sizes['after'])} "
+            f"(freed {byte_size(max(freed, 0))})")  # fmt: skip

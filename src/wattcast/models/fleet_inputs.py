@@ -15,7 +15,7 @@ import pandas as pd
 from wattcast.data.cleaning import fill_short_gaps, trim_to_periods
 from wattcast.data.loading import table_to_meters
 from wattcast.data.meter_frame import MeterFrame
-from wattcast.durations import format_duration, parse_timestamp
+from wattcast.durations import format_duration, format_timestamp, parse_timestamp
 from wattcast.errors import InputError, MeterFitError
 from wattcast.features.builder import FeatureSet
 from wattcast.features.day_calendar import DayCalendar
@@ -120,20 +120,29 @@ def prepare(
     Also counts, per meter, the readings missing from the latest input window
     (before any filling), which the run records.
     """
+    span = f"{format_timestamp(frame.start)} .. {format_timestamp(frame.end - frame.interval)}"
+    night = ""
     if as_of is not None:
         cutoff = _to_wall(as_of, frame.tz)
+        night = f" before `as_of` {format_timestamp(cutoff)}"
+        if cutoff <= frame.start:
+            raise InputError(
+                f"{frame.source}: `as_of` {format_timestamp(cutoff)} is before the data "
+                f"({span}): nothing to forecast from."
+            )
         if cutoff - frame.end >= window.input:
             raise InputError(
-                f"{frame.source}: the latest reading ({frame.end - frame.interval}) is more than "
-                f"the {format_duration(window.input)} input window before as_of ({cutoff}): "
-                "nothing to forecast from."
+                f"{frame.source}: `as_of` {format_timestamp(cutoff)} is after the data ({span}): "
+                f"the latest reading is more than the {format_duration(window.input)} input "
+                "window before it; nothing to forecast from."
             )
         # a night after the latest reading forecasts its own period, from what is there
         frame = frame.truncate_before(cutoff).extended_to(cutoff)
     trimmed = trim_to_periods(frame, window.output)
     if trimmed.n_steps == 0:
         raise InputError(
-            f"{frame.source}: no complete {format_duration(window.output)} period of readings."
+            f"{frame.source}: no complete {format_duration(window.output)} period of readings"
+            f"{night} (the data: {span})."
         )
     latest = trimmed.values[-max(1, int(window.input // trimmed.interval)) :]
     missing = dict(zip(trimmed.meters, np.isnan(latest).sum(axis=0).tolist(), strict=True))

@@ -59,6 +59,10 @@ def weather_without_provider(given: list[str]) -> None:
         )
 
 
-def url(address: str | None, name: str) -> None:
+def url(address: str | None, name: str, secret: bool = False) -> None:
+    """An http(s) address; a secret one is shown redacted when refused."""
     if address is not None and not address.startswith(("http://", "https://")):
-        raise InputError(f"{name} must be an http:// or https:// URL. Got {address!r}.")
+        from wattcast.redaction import redact_url
+
+        got = redact_url(address) if secret else address
+        raise InputError(f"{name} must be an http:// or https:// URL. Got {got!r}.")

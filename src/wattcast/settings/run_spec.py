@@ -31,7 +31,6 @@ from wattcast.settings.sections import (
     Section,
     StoreSection,
     WeatherSection,
-    shown,
 )
 from wattcast.settings.values import Bad, Field, fields_of
 
@@ -94,7 +93,7 @@ class RunSpec:
                 changes.setdefault(table, {})[key] = option.convert(raw, Path.cwd())
             except Bad as exc:
                 flag = option.setting.flag_name(key) or key
-                raise InputError(f"`--{flag}` must be {exc}. Got {shown(raw)}.") from None
+                raise InputError(f"`--{flag}` must be {exc}. Got {option.shown(raw)}.") from None
         return _updated(self, "", changes)
 
     def to_settings(self) -> dict[str, Any]:
@@ -171,7 +170,7 @@ def _converted(option: Field, raw: object, base: Path | None, where: str) -> obj
     try:
         return option.convert(raw, base)
     except Bad as exc:
-        raise InputError(f"{where} must be {exc}. Got {shown(raw)}.") from None
+        raise InputError(f"{where} must be {exc}. Got {option.shown(raw)}.") from None
 
 
 def _unknown(origin: str, table: str, key: str, known: list[str]) -> str:

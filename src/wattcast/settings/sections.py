@@ -58,20 +58,13 @@ class Section:
                 value = option.convert(raw)
             except Bad as exc:
                 raise SettingError(
-                    f"[{self.table}] {key} must be {exc}. Got {shown(raw)}."
+                    f"[{self.table}] {key} must be {exc}. Got {option.shown(raw)}."
                 ) from None
             object.__setattr__(self, key, value)
         self.check()
 
     def check(self) -> None:
         """Checks that tie this section's options together."""
-
-
-def shown(raw: object) -> str:
-    """A raw value as a message shows it (a single-item flag list as its item)."""
-    if isinstance(raw, list | tuple) and len(raw) == 1:
-        raw = raw[0]
-    return repr(raw)
 
 
 def _days(n: int) -> dt.timedelta:
@@ -351,11 +344,33 @@ class WebhookSection(Section):
 
     table: ClassVar[str] = "alerts.webhook"
     url: Annotated[str | None, Setting(
-        "Where new events are POSTed.", flag="webhook-url", expected="a URL",
+        "Where new events are POSTed. A secret (Slack and Teams URLs carry their token): "
+        "stored and shown redacted; prefer url_env.",
+        flag="webhook-url", expected="a URL", secret=True,
+    )] = field(default=None, repr=False)  # fmt: skip
+    url_env: Annotated[str | None, Setting(
+        "Environment variable that holds the webhook URL (never stored).",
+        flag="webhook-url-env", expected="the name of an environment variable",
     )] = None  # fmt: skip
 
     def check(self) -> None:
-        checks.url(self.url, "[alerts.webhook] url")
+        checks.url(self.url, "[alerts.webhook] url", secret=True)
+        if self.url and self.url_env:
+            raise InputError("[alerts.webhook] takes url or url_env, not both.")
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.url or self.url_env)
+
+    def address(self) -> str:
+        """The URL to POST to: ``url``, or the value of the variable ``url_env`` names."""
+        if self.url:
+            return self.url
+        value = os.environ.get(self.url_env or "", "").strip()
+        if not value:
+            raise InputError(f"[alerts.webhook] url_env names {self.url_env}, which is not set.")
+        checks.url(value, f"[alerts.webhook] url (from {self.url_env})", secret=True)
+        return value
 
 
 @dataclass(frozen=True)
@@ -383,6 +398,10 @@ class AlertsSection(Section):
     meter_expected: Annotated[dict[str, tuple[Path, ...]], Setting(
         "Scheduled use of one meter, METER=FILE.ics.", expected="a table of meter = [paths]",
     )] = field(default_factory=dict)  # fmt: skip
+    fail_when_undelivered: Annotated[bool, Setting(
+        "Exit code 1 when the night's events reached no channel (every e-mail or webhook "
+        "delivery failed), so that a scheduler notices.",
+    )] = True  # fmt: skip
     email: EmailSection = field(default_factory=EmailSection)
     webhook: WebhookSection = field(default_factory=WebhookSection)
 

@@ -21,6 +21,7 @@ from typing import Any, Literal
 
 from wattcast.durations import format_duration, parse_duration
 from wattcast.errors import InputError
+from wattcast.redaction import is_redacted, redact_url
 
 
 class Bad(ValueError):
@@ -43,6 +44,9 @@ class Setting:
     expected : what the value must be, where the type alone says too little.
     check : a test of the converted value, for what bounds cannot express.
     commas : a list whose flag value may hold several comma-separated items.
+    secret : a URL that carries a token (a webhook's): it is written down redacted
+        (:mod:`wattcast.redaction`) in stored runs, exports and messages, and a
+        redacted value read back leaves the option unset.
     """
 
     help: str
@@ -56,6 +60,7 @@ class Setting:
     expected: str | None = None
     check: Callable[[Any], bool] | None = None
     commas: bool = False
+    secret: bool = False
 
     def flag_name(self, key: str) -> str | None:
         """The flag of the option stored under ``key`` (``None``: no flag)."""
@@ -87,6 +92,8 @@ class Field:
         An empty text leaves an optional option unset: TOML has no ``null``, and
         ``wattcast init`` writes ``""`` for options without a default.
         """
+        if self.setting.secret and is_redacted(raw):
+            raw = None  # a stored run's redacted secret: not known, so not set
         if raw is None or (raw == "" and _optional(self.hint)):
             if _optional(self.hint):
                 return None
@@ -94,8 +101,20 @@ class Field:
         return _convert(raw, _required(self.hint), self.setting, base)
 
     def dump(self, value: object) -> object:
-        """``value`` as plain JSON, which :meth:`convert` reads back."""
-        return None if value is None else _dump(value, _required(self.hint))
+        """``value`` as plain JSON, which :meth:`convert` reads back (a secret redacted)."""
+        if value is None:
+            return None
+        if self.setting.secret:
+            return redact_url(str(value))
+        return _dump(value, _required(self.hint))
+
+    def shown(self, raw: object) -> str:
+        """A raw value as a message shows it (a secret redacted)."""
+        if self.setting.secret and isinstance(raw, str):
+            return repr(redact_url(raw))
+        if isinstance(raw, list | tuple) and len(raw) == 1:
+            raw = raw[0]
+        return repr(raw)
 
     def expected(self) -> str:
         return self.setting.expected or _expected(_required(self.hint), self.setting)

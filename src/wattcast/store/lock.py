@@ -64,3 +64,19 @@ def store_lock(store: Path, wait: float | None = None) -> Iterator[None]:
         yield
     finally:
         handle.close()
+
+
+def lock_free(store: Path) -> bool:
+    """Whether no job holds ``store`` now (asked without taking or creating the lock)."""
+    path = lock_file(store)
+    try:
+        handle = open(path)  # noqa: SIM115 - closed below
+    except OSError:
+        return True  # no lock file: no job has held it since it was removed
+    try:
+        fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except OSError:
+        return False
+    finally:
+        handle.close()
+    return True

@@ -9,6 +9,8 @@ from typing import Any
 
 from wattcast.errors import InputError
 from wattcast.store import schema
+from wattcast.store.lock import lock_free
+from wattcast.store.process import process_gone
 from wattcast.store.store import SQLITE_HEADER, ForecastStore
 
 
@@ -31,7 +33,7 @@ def check(path: Path) -> dict[str, Any]:
         return report
     try:
         report["integrity"] = [row[0] for row in db.execute("PRAGMA integrity_check")]
-        report.update(_contents(db))
+        report.update(_contents(db, lock_free(path)))
         report["ok"] = report["integrity"] == ["ok"] and "problem" not in report
     except sqlite3.Error as exc:
         report["integrity"] = [*report.get("integrity", []), str(exc)]
@@ -45,7 +47,7 @@ def _bytes(path: Path) -> int:
     return path.stat().st_size + (wal.stat().st_size if wal.exists() else 0)
 
 
-def _contents(db: sqlite3.Connection) -> dict[str, Any]:
+def _contents(db: sqlite3.Connection, unlocked: bool) -> dict[str, Any]:
     tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
     if "meta" not in tables:
         return {"schema_version": None, "problem": "not a wattcast store (no meta table)"}
@@ -56,16 +58,41 @@ def _contents(db: sqlite3.Connection) -> dict[str, Any]:
                           f"one reads up to {schema.SCHEMA_VERSION})")  # fmt: skip
     if "runs" in tables:
         out["runs"] = dict(db.execute("SELECT status, COUNT(*) FROM runs GROUP BY status"))
+        out["interrupted"] = _interrupted(db, unlocked)
+        orphans = sum(1 for _, how in out["interrupted"] if how.startswith("not yet marked"))
+        if orphans:  # shown as what they are; the next job records it
+            out["runs"]["running"] -= orphans
+            out["runs"]["interrupted"] = out["runs"].get("interrupted", 0) + orphans
+            out["runs"] = {k: n for k, n in out["runs"].items() if n}
     for table in ("meters", "forecasts", "actuals", "events"):
         if table in tables:
             out[table] = db.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
-    if out["schema_version"] == 2:
+    if (out["schema_version"] or 0) >= 2:
         nights = db.execute(
             "SELECT COUNT(*) FROM run_meters r JOIN runs u ON u.id = r.run_id "
             "WHERE r.status = 'ok' AND u.superseded_by IS NULL"
         ).fetchone()[0]
         out["meter_nights"] = nights
     return out
+
+
+def _interrupted(db: sqlite3.Connection, unlocked: bool) -> list[tuple[int, str]]:
+    """Interrupted runs (id, what is known): marked ones, and with no job holding the
+    store, 'running' ones whose process is gone (marked by the next job)."""
+    columns = {row[1] for row in db.execute("PRAGMA table_info(runs)")}
+    found = [(int(i), str(m)) for i, m in db.execute(
+        "SELECT id, message FROM runs WHERE status = 'interrupted' ORDER BY id")]  # fmt: skip
+    if not unlocked:
+        return found
+    process = "pid, host" if {"pid", "host"} <= columns else "NULL, NULL"
+    for run_id, pid, host, started in db.execute(
+        f"SELECT id, {process}, started_utc FROM runs WHERE status = 'running' ORDER BY id"
+    ):
+        if process_gone(pid, host, started):
+            who = f"process {pid} on {host}" if pid else "process"
+            found.append((int(run_id), f"not yet marked; its {who} is gone and no job holds "
+                                       "the store"))  # fmt: skip
+    return sorted(found)
 
 
 def prune(store: ForecastStore, keep: dt.timedelta | None) -> dict[str, int]:
@@ -92,6 +119,35 @@ def prune(store: ForecastStore, keep: dt.timedelta | None) -> dict[str, int]:
                 cursor = db.execute(f"DELETE FROM runs WHERE id IN ({old})", (cutoff,))
                 deleted["runs"] += cursor.rowcount
     return deleted
+
+
+def vacuum(store: ForecastStore) -> dict[str, int]:
+    """Give the space of deleted rows back to the disk: the store's bytes before and after.
+
+    SQLite reuses freed pages but never shrinks its file by itself; ``VACUUM`` rewrites
+    it (it needs about the store's size free beside it while it works).
+    """
+    before = _bytes(store.path)
+    try:
+        db = sqlite3.connect(store.path, timeout=30, isolation_level=None)
+    except sqlite3.Error as exc:
+        raise InputError(f"{store.path}: the store cannot be opened ({exc}).") from None
+    try:
+        db.execute("VACUUM")
+        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    except sqlite3.Error as exc:
+        raise VacuumError(
+            f"{store.path}: the rows were deleted, but their space could not be given back "
+            f"({exc}); VACUUM needs free disk space about the store's size "
+            f"({before:,} bytes). The space is reused by the next nights."
+        ) from None
+    finally:
+        db.close()
+    return {"before": before, "after": _bytes(store.path)}
+
+
+class VacuumError(InputError):
+    """The store's file could not be rewritten smaller (its deletions are kept)."""
 
 
 def _superseded(db: sqlite3.Connection) -> int:

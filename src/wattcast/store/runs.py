@@ -3,13 +3,24 @@
 from __future__ import annotations
 
 import json
+import os
+import socket
 import sqlite3
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from wattcast import __version__
-from wattcast.errors import InputError
+from wattcast.errors import InputError, WattcastWarning
 from wattcast.store.connection import StoreFile
+from wattcast.store.process import process_gone
+
+
+class RunInterruptedWarning(WattcastWarning):
+    """A run whose job was killed was found and marked 'interrupted'."""
+
+
+#: Statuses of a run that the same job started again continues.
+RESUMABLE = ("running", "interrupted")
 
 
 class RunRecords(StoreFile):
@@ -19,25 +30,71 @@ class RunRecords(StoreFile):
         self, command: str, spec: Mapping[str, object], as_of: str | None, resume_key: str,
         started_utc: str,
     ) -> int:  # fmt: skip
-        """Open a run (status 'running') that receives its meters batch by batch."""
+        """Open a run (status 'running') that receives its meters batch by batch; it
+        records this process, so that a run whose process is gone can be told."""
         with self.transaction() as db:
             cursor = db.execute(
                 """INSERT INTO runs (command, started_utc, status, wattcast_version, as_of,
-                   resume_key, spec) VALUES (?, ?, 'running', ?, ?, ?, ?)""",
+                   resume_key, spec, pid, host) VALUES (?, ?, 'running', ?, ?, ?, ?, ?, ?)""",
                 (command, started_utc, __version__, as_of, resume_key,
-                 json.dumps(spec, sort_keys=True)),
+                 json.dumps(spec, sort_keys=True), os.getpid(), socket.gethostname()),
             )  # fmt: skip
             return int(cursor.lastrowid or 0)
 
     def resumable_run(self, resume_key: str) -> int | None:
-        """The unfinished run of the same job (same settings and night), if any."""
-        with self.connect() as db:
+        """The unfinished run of the same job (same settings and night), if any; it is
+        'running' again, in this process."""
+        marks = ",".join("?" * len(RESUMABLE))
+        with self.transaction() as db:
             row = db.execute(
-                "SELECT id FROM runs WHERE status = 'running' AND resume_key = ? "
+                f"SELECT id FROM runs WHERE status IN ({marks}) AND resume_key = ? "
                 "ORDER BY id DESC LIMIT 1",
-                (resume_key,),
+                (*RESUMABLE, resume_key),
             ).fetchone()
-        return None if row is None else int(row[0])
+            if row is None:
+                return None
+            db.execute("UPDATE runs SET status = 'running', message = '', finished_utc = NULL, "
+                       "pid = ?, host = ? WHERE id = ?",
+                       (os.getpid(), socket.gethostname(), row[0]))  # fmt: skip
+        return int(row[0])
+
+    def orphaned_runs(self) -> list[dict[str, Any]]:
+        """Runs still 'running' whose process is gone (killed, or its machine restarted)."""
+        with self.connect() as db:
+            db.row_factory = sqlite3.Row
+            rows = [dict(r) for r in db.execute("SELECT * FROM runs WHERE status = 'running'")]
+        return [r for r in rows if process_gone(r["pid"], r["host"], r["started_utc"])]
+
+    def mark_interrupted(self, found_utc: str) -> list[int]:
+        """Mark the runs whose process is gone 'interrupted': when they last wrote, and how
+        far they got. The caller holds the store's lock (no job is writing)."""
+        marked = []
+        for run in self.orphaned_runs():
+            with self.transaction() as db:
+                n_meters, n_failed = db.execute(
+                    "SELECT COUNT(*), COALESCE(SUM(status = 'failed'), 0) FROM run_meters "
+                    "WHERE run_id = ?",
+                    (run["id"],),
+                ).fetchone()
+                last = run["progress_utc"] or run["started_utc"]
+                process = f"process {run['pid']} on {run['host']}" if run["pid"] else "process"
+                message = (
+                    f"its {process} ended before the run closed; "
+                    f"{run['batches']} batch(es) written ({n_meters} meter(s), {n_failed} "
+                    f"failed), the last at {_minute(last)} UTC; found at {_minute(found_utc)} UTC"
+                )
+                db.execute(
+                    "UPDATE runs SET status = 'interrupted', message = ?, finished_utc = ?, "
+                    "n_meters = ?, n_failed = ? WHERE id = ? AND status = 'running'",
+                    (message, last, n_meters, n_failed, run["id"]),
+                )
+            marked.append(int(run["id"]))
+        return marked
+
+    def progress(self, db: sqlite3.Connection, run_id: int) -> None:
+        """One more batch written by a run (inside the batch's transaction)."""
+        db.execute("UPDATE runs SET batches = batches + 1, progress_utc = ? WHERE id = ?",
+                   (_utc_now(), run_id))  # fmt: skip
 
     def done_meters(self, run_id: int) -> set[str]:
         """Meters a run has already written (to resume it)."""
@@ -150,3 +207,14 @@ class RunRecords(StoreFile):
                 "WHERE r.method IS NOT NULL ORDER BY r.run_id"
             )
             return dict(rows)
+
+
+def _utc_now() -> str:
+    import datetime as dt
+
+    return dt.datetime.now(dt.UTC).isoformat()
+
+
+def _minute(text: str) -> str:
+    """A stored UTC time to the minute, as ``2021-02-01 23:05``."""
+    return str(text).replace("T", " ")[:16]

@@ -11,6 +11,12 @@ night they were fetched for), and so is every delivery of alerts. Each meter's
 candidate forecasts (forest, baselines, blend) wait in ``run_meters.candidates``
 until their actuals arrive; then their squared errors go to ``scores`` (the
 rolling errors that choose the method) and the candidates are dropped.
+
+Schema 3 records with each run the process that writes it (``pid``, ``host``)
+and how far it got (``batches``, ``progress_utc``), so that a run whose process
+is gone is marked ``interrupted`` instead of staying ``running``; gives each event
+its kind (``excess`` above the band, or a ``change`` above the reference baseline)
+and description; and keeps each meter's reference baseline (``baselines``).
 """
 
 from __future__ import annotations
@@ -35,7 +41,8 @@ CREATE TABLE runs (
     command TEXT NOT NULL,
     started_utc TEXT NOT NULL,
     finished_utc TEXT,
-    status TEXT NOT NULL CHECK (status IN ('running', 'ok', 'partial', 'failed')),
+    status TEXT NOT NULL
+        CHECK (status IN ('running', 'ok', 'partial', 'failed', 'interrupted')),
     message TEXT NOT NULL DEFAULT '',
     wattcast_version TEXT NOT NULL,
     as_of TEXT,
@@ -50,7 +57,11 @@ CREATE TABLE runs (
     t_last INTEGER,
     n_meters INTEGER NOT NULL DEFAULT 0,
     n_failed INTEGER NOT NULL DEFAULT 0,
-    superseded_by INTEGER REFERENCES runs(id)
+    superseded_by INTEGER REFERENCES runs(id),
+    pid INTEGER,
+    host TEXT,
+    batches INTEGER NOT NULL DEFAULT 0,
+    progress_utc TEXT
 );
 CREATE INDEX runs_period ON runs (t_last, t_first);
 CREATE TABLE run_meters (
@@ -188,25 +199,6 @@ def backup(db: sqlite3.Connection, path: Path, version: int) -> Path:
     return target
 
 
-def migrate(db: sqlite3.Connection, version: int) -> None:
-    """Bring a store of schema ``version`` to :data:`SCHEMA_VERSION`, step by step."""
-    if version < 2:
-        migrate_v1(db)  # writes the tables as they are now
-    elif version < 3:
-        migrate_v2(db)
-
-
-def migrate_v2(db: sqlite3.Connection) -> None:
-    """Schema 2 -> 3: events have a kind (``excess`` above the band, or a ``change``
-    above the reference) and a description; each meter's reference baseline is kept."""
-    db.execute("ALTER TABLE events ADD COLUMN kind TEXT NOT NULL DEFAULT 'excess' "
-               "CHECK (kind IN ('excess', 'change'))")  # fmt: skip
-    db.execute("ALTER TABLE events ADD COLUMN detail TEXT")
-    db.execute("CREATE TABLE baselines (meter_id INTEGER PRIMARY KEY, fitted TEXT NOT NULL, "
-               "reference TEXT NOT NULL, run_id INTEGER NOT NULL)")  # fmt: skip
-    db.execute("UPDATE meta SET value = '3' WHERE key = 'schema_version'")
-
-
 def migrate_v1(db: sqlite3.Connection) -> None:
     """Schema 1 -> 2, inside the caller's transaction: the same runs, forecasts, actuals
     and events, with meter ids and epoch times. Old run settings stay in the record."""
@@ -257,6 +249,64 @@ def migrate_v1(db: sqlite3.Connection) -> None:
     for renamed in old.values():
         db.execute(f"DROP TABLE {renamed}")
     db.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(SCHEMA_VERSION),))
+
+
+def migrate_v2(db: sqlite3.Connection) -> None:
+    """Schema 2 -> 3, inside the caller's transaction: ``runs`` rebuilt with the status
+    'interrupted' and the columns of its process and progress (its rows kept as they are);
+    events gain their kind (``excess`` above the band, or a ``change`` above the
+    reference) and description; each meter's reference baseline is kept."""
+    old = [row[1] for row in db.execute("PRAGMA table_info(runs)")]
+    (sequence,) = db.execute("SELECT COALESCE(MAX(seq), 0) FROM sqlite_sequence "
+                             "WHERE name = 'runs'").fetchone()  # fmt: skip
+    runs = next(s for s in _statements(TABLES) if s.startswith("CREATE TABLE runs "))
+    db.execute(runs.replace("CREATE TABLE runs ", "CREATE TABLE runs_v3 ", 1))
+    new = [row[1] for row in db.execute("PRAGMA table_info(runs_v3)")]
+    columns = ", ".join(c for c in old if c in new)
+    db.execute(f"INSERT INTO runs_v3 ({columns}) SELECT {columns} FROM runs")
+    db.execute("DROP TABLE runs")
+    db.execute("ALTER TABLE runs_v3 RENAME TO runs")
+    db.execute("UPDATE sqlite_sequence SET seq = MAX(seq, ?) WHERE name = 'runs'", (sequence,))
+    for statement in _statements(TABLES):
+        if statement.startswith("CREATE INDEX") and " ON runs " in statement:
+            db.execute(statement.replace("CREATE INDEX", "CREATE INDEX IF NOT EXISTS", 1))
+    _redact_webhooks(db)
+    db.execute("ALTER TABLE events ADD COLUMN kind TEXT NOT NULL DEFAULT 'excess' "
+               "CHECK (kind IN ('excess', 'change'))")  # fmt: skip
+    db.execute("ALTER TABLE events ADD COLUMN detail TEXT")
+    baselines = next(s for s in _statements(TABLES) if s.startswith("CREATE TABLE baselines "))
+    db.execute(baselines)
+    db.execute("UPDATE meta SET value = '3' WHERE key = 'schema_version'")
+
+
+def _redact_webhooks(db: sqlite3.Connection) -> None:
+    """Webhook URLs that earlier releases stored with their runs, redacted (they carry
+    their token; see :mod:`wattcast.redaction`)."""
+    from wattcast.redaction import redact_url
+
+    rows = db.execute("SELECT id, spec FROM runs WHERE spec LIKE '%webhook%'").fetchall()
+    for run_id, text in rows:
+        spec = json.loads(text or "{}")
+        hook = spec.get("alerts", {}).get("webhook", {})
+        if isinstance(hook, dict) and hook.get("url"):
+            hook["url"] = redact_url(str(hook["url"]))
+            db.execute("UPDATE runs SET spec = ? WHERE id = ?",
+                       (json.dumps(spec, sort_keys=True), run_id))  # fmt: skip
+
+
+#: Each step takes a store from the version before it to the next one.
+MIGRATIONS = {1: migrate_v1, 2: migrate_v2}
+
+
+def migrate(db: sqlite3.Connection, version: int) -> None:
+    """A store of ``version`` brought to :data:`SCHEMA_VERSION`, step by step (inside the
+    caller's transaction)."""
+    if version < 2:
+        migrate_v1(db)  # writes the tables as they are now
+        return
+    while version < SCHEMA_VERSION:
+        MIGRATIONS[version](db)
+        version += 1
 
 
 def _v1_zone(db: sqlite3.Connection) -> str | None:

@@ -49,3 +49,4 @@ class ForecastStore(RunRecords, ForecastRecords, EventRecords, WeatherCache):
             if batch.events is not None and len(batch.events):
                 self._write_events(db, run_id, ids, batch.events)
             self._write_references(db, run_id, ids, batch.references)
+            self.progress(db, run_id)

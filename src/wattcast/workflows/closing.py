@@ -15,6 +15,11 @@ def close_run(job: Job, run_id: int | None, finished_utc: str) -> None:
     summary = job.summary
     share = len(summary.failed) / max(summary.meters + summary.skipped, 1)
     summary.exit_code = 1 if share > job.spec.store.max_failed_share else 0
+    if summary.exit_code:
+        summary.exit_reasons.append(
+            f"{len(summary.failed)} of {summary.meters + summary.skipped} meters failed, more "
+            f"than [store] max_failed_share ({job.spec.store.max_failed_share:g})"
+        )
     summary.status = "partial" if summary.failed else "ok"
     summary.record = job.record
     if job.store is None or run_id is None:
@@ -35,6 +40,25 @@ def close_run(job: Job, run_id: int | None, finished_utc: str) -> None:
         if channels(job.spec):
             summary.deliveries = deliver(job.store, job.spec, run_id)
             job.store.add_to_record(run_id, "deliveries", summary.deliveries)
+            untold = undelivered(summary.deliveries)
+            if untold and job.spec.alerts.fail_when_undelivered:
+                summary.exit_code = 1
+                summary.exit_reasons.append(untold)
+
+
+def undelivered(deliveries: list[dict[str, Any]]) -> str | None:
+    """Why the night's events reached nobody: every channel that had events to tell failed
+    (None when one of them took the digest, or there was nothing to tell)."""
+    if any(d["error"] is None for d in deliveries):
+        return None
+    events = max((d["events"] for d in deliveries), default=0)
+    if not events:
+        return None
+    why = "; ".join(f"{d['channel']}: {d['error']}" for d in deliveries)
+    return (
+        f"the alerts of {events} event(s) reached no channel ({why}); they are sent "
+        "again next night ([alerts] fail_when_undelivered = false keeps exit code 0)"
+    )
 
 
 def _events_of_night(job: Job) -> list[dict[str, Any]]:

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from wattcast.epoch import epoch_of, from_epoch
+from wattcast.epoch import from_epoch
 from wattcast.errors import InputError
 from wattcast.settings import RunSpec
 from wattcast.store.store import ForecastStore
@@ -31,7 +31,9 @@ def export_table(
         raise InputError(f"`--what` must be one of {', '.join(WHAT)}. Got {what!r}.")
     if format not in ("csv", "parquet"):
         raise InputError(f"`--format` must be csv or parquet. Got {format!r}.")
-    low = None if since is None else epoch_of(since, None) - 86400
+    from wattcast.reporting.listing import parse_day
+
+    low = None if since is None else parse_day(since, "since") - 86400
     table = _TABLES[what](store, spec, low)
     if since is not None and "timestamp" in table:
         table = table[_local_on_or_after(table, since)]

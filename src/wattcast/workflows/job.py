@@ -43,6 +43,7 @@ class JobSummary:
     events: list[dict[str, Any]] = field(default_factory=list)  # the events of its night
     deliveries: list[dict[str, Any]] = field(default_factory=list)  # alerts it sent
     exit_code: int = 0
+    exit_reasons: list[str] = field(default_factory=list)  # why the exit code is not 0
     out: Path | None = None
     timings: Timings = field(default_factory=Timings)  # the last batch's stages, for --profile
     record: dict[str, Any] = field(default_factory=dict)
@@ -56,7 +57,7 @@ class JobSummary:
 
     def figures(self) -> dict[str, object]:
         """Every figure, for the store."""
-        skip = {"failed", "events", "deliveries", "timings", "record", "out"}
+        skip = {"failed", "events", "deliveries", "timings", "record", "out", "exit_reasons"}
         figures = {k: v for k, v in asdict(self).items() if k not in skip}
         return {**figures, "parallel_efficiency": self.parallel_efficiency}
 

@@ -129,6 +129,7 @@ def _open_run(job: Job, command: str) -> int | None:
     if job.writer is not None:
         skip |= job.writer.done_meters()
     if job.store is not None:
+        _mark_interrupted(job.store)
         key = resume_key(job.spec, command, job.as_of)
         run_id = job.store.resumable_run(key)
         if run_id is None:
@@ -139,6 +140,18 @@ def _open_run(job: Job, command: str) -> int | None:
     job.summary.skipped = len(skip & set(job.inputs.meters))
     job.record["skip"] = skip
     return run_id
+
+
+def _mark_interrupted(store: ForecastStore) -> None:
+    """Runs left 'running' by a job that was killed are marked 'interrupted' (with the store
+    locked, none is being written); one of the same job is then resumed as before."""
+    import warnings
+
+    from wattcast.store.runs import RunInterruptedWarning
+
+    for run_id in store.mark_interrupted(_utc_now()):
+        warnings.warn(f"run {run_id} marked interrupted: {store.run(run_id)['message']}.",
+                      RunInterruptedWarning, stacklevel=2)  # fmt: skip
 
 
 def resume_key(spec: RunSpec, command: str, as_of: pd.Timestamp | None) -> str:

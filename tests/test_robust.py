@@ -1,0 +1,293 @@
+"""Dead runs, dates and durations as users write them, counted summaries, secrets and
+delivery faults (issue 24)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from conftest import synthetic_wide, write_site
+
+from wattcast import InputError
+from wattcast.redaction import redact_url
+from wattcast.settings import RunSpec
+from wattcast.store import schema
+from wattcast.store.maintenance import check
+from wattcast.store.store import ForecastStore, StoreMigratedWarning
+from wattcast.workflows.pipeline import run_job
+
+
+@pytest.fixture
+def spec(tmp_path: Path) -> RunSpec:
+    data = tmp_path / "meters.csv"
+    synthetic_wide(days=40).to_csv(data, index=False)
+    return RunSpec.from_toml(write_site(tmp_path, data))
+
+
+def free_port() -> int:
+    """A local port nothing listens on."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def dead_pid() -> int:
+    """The id of a process that has ended."""
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    return proc.pid
+
+
+# -- interrupted runs ----------------------------------------------------------------------
+KILLER = """
+import sys, time
+from pathlib import Path
+from wattcast import InputError
+from wattcast.redaction import redact_url
+from wattcast.settings import RunSpec
+from wattcast.store import store
+from wattcast.workflows.pipeline import run_job
+
+original = store.ForecastStore._insert_forecasts
+def slow(self, db, run_id, ids, forecasts):
+    original(self, db, run_id, ids, forecasts)
+    if "B (kW)" in set(forecasts["meter"]):
+        Path(sys.argv[2]).touch()   # A is written; B's transaction is open
+        time.sleep(60)
+store.ForecastStore._insert_forecasts = slow
+run_job(RunSpec.from_toml(sys.argv[1]).with_flags({"model.batch_meters": "1"}), "run",
+        "2021-02-02")
+"""
+
+
+def kill_mid_run(tmp_path: Path) -> None:
+    script, flag = tmp_path / "killer.py", tmp_path / "writing"
+    script.write_text(KILLER)
+    proc = subprocess.Popen([sys.executable, str(script), str(tmp_path / "site.toml"), str(flag)])
+    deadline = time.monotonic() + 90
+    while not flag.exists() and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.05)
+    assert flag.exists(), "the job never reached the store write"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+
+
+def test_a_killed_run_shows_interrupted_and_another_night_runs(
+    tmp_path: Path, spec: RunSpec, cli
+) -> None:
+    run_job(spec, "run", "2021-02-01")
+    kill_mid_run(tmp_path)
+    config = tmp_path / "site.toml"
+    report = check(spec.store.path)  # read only: shown as interrupted, not yet marked
+    assert report["runs"] == {"ok": 1, "interrupted": 1} and report["ok"]
+    checked = cli("check", "--config", config)
+    assert checked.exit_code == 0 and "1 interrupted" in checked.stdout, checked.output
+    assert ForecastStore(spec.store.path).runs()[-1]["status"] == "running"
+    history = cli("history", "--config", config, "--format", "csv")
+    assert history.exit_code == 0, history.output
+    killed = ForecastStore(spec.store.path).runs()[-1]
+    assert killed["status"] == "interrupted" and ",interrupted," in history.stdout
+    assert "1 batch(es) written (1 meter(s), 0 failed)" in killed["message"]
+    assert killed["finished_utc"] and killed["n_meters"] == 1
+    # another night (other settings or date) runs as a new run; the killed one stays told
+    later = run_job(spec, "run", "2021-02-03")
+    assert later.status == "ok" and later.run_id != killed["id"]
+    runs = ForecastStore(spec.store.path).runs()
+    assert [r["status"] for r in runs] == ["ok", "interrupted", "ok"]
+    assert "interrupted" in cli("check", "--config", config).stdout
+
+
+def test_a_killed_night_started_again_resumes(tmp_path: Path, spec: RunSpec, cli) -> None:
+    run_job(spec, "run", "2021-02-01")
+    kill_mid_run(tmp_path)
+    result = cli("run", "--config", tmp_path / "site.toml", "--as-of", "2021-02-02",
+                 "--batch-meters", "1")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "marked interrupted" in result.stderr and "1 already done" in result.stdout
+    runs = ForecastStore(spec.store.path).runs()
+    assert [r["status"] for r in runs] == ["ok", "ok"] and runs[-1]["message"] == ""
+
+
+def test_a_running_run_of_a_gone_process_is_marked_by_the_next_job(spec: RunSpec) -> None:
+    run_job(spec, "run", "2021-02-01")
+    store = ForecastStore(spec.store.path)
+    orphan = store.begin_run("run", spec.to_settings(), None, "other", "2021-02-02T00:00:00+00:00")
+    with sqlite3.connect(spec.store.path) as db:
+        db.execute("UPDATE runs SET pid = ? WHERE id = ?", (dead_pid(), orphan))
+    mine = store.begin_run("run", spec.to_settings(), None, "mine", "2030-01-01T00:00:00+00:00")
+    with pytest.warns(UserWarning, match=f"run {orphan} marked interrupted"):
+        run_job(spec, "run", "2021-02-02")
+    assert store.run(orphan)["status"] == "interrupted"
+    assert store.run(mine)["status"] == "running"  # this very process: alive
+
+
+def test_a_schema_2_store_is_migrated_with_its_runs(tmp_path: Path) -> None:
+    path = tmp_path / "v2.db"
+    runs_v2 = """CREATE TABLE runs (
+        id INTEGER PRIMARY KEY AUTOINCREMENT, command TEXT NOT NULL, started_utc TEXT NOT NULL,
+        finished_utc TEXT,
+        status TEXT NOT NULL CHECK (status IN ('running', 'ok', 'partial', 'failed')),
+        message TEXT NOT NULL DEFAULT '', wattcast_version TEXT NOT NULL, as_of TEXT,
+        resume_key TEXT, spec TEXT NOT NULL, record TEXT NOT NULL DEFAULT '{}',
+        timings TEXT NOT NULL DEFAULT '{}', weather TEXT, forecast_start TEXT,
+        forecast_end TEXT, t_first INTEGER, t_last INTEGER,
+        n_meters INTEGER NOT NULL DEFAULT 0, n_failed INTEGER NOT NULL DEFAULT 0,
+        superseded_by INTEGER REFERENCES runs(id))"""
+    with sqlite3.connect(path) as db:
+        for statement in schema._statements(schema.TABLES):
+            if statement.startswith("CREATE TABLE runs "):
+                statement = runs_v2
+            if statement.startswith("CREATE TABLE baselines "):
+                continue  # schema 3 keeps reference baselines; events gained kind and detail
+            if statement.startswith("CREATE TABLE events "):
+                statement = statement.split(",\n    kind TEXT")[0] + "\n)"
+            db.execute(statement)
+        db.execute("INSERT INTO meta VALUES ('schema_version', '2')")
+        db.execute(
+            "INSERT INTO runs (id, command, started_utc, status, wattcast_version, spec) "
+            "VALUES (7, 'run', '2021-02-01T00:00:00+00:00', 'running', '0.2', '{}')"
+        )
+        db.execute("UPDATE sqlite_sequence SET seq = 9 WHERE name = 'runs'")
+    with pytest.warns(StoreMigratedWarning, match="upgraded from schema 2"):
+        store = ForecastStore(path)
+    assert [r["id"] for r in store.runs()] == [7]
+    store.mark_interrupted("2021-02-03T00:00:00+00:00")  # no process recorded: gone
+    assert store.run(7)["status"] == "interrupted"
+    assert store.begin_run("run", {}, None, "", "2021-02-04T00:00:00+00:00") == 10
+    assert check(path)["schema_version"] == schema.SCHEMA_VERSION
+    with sqlite3.connect(path) as db:
+        columns = [row[1] for row in db.execute("PRAGMA table_info(events)")]
+        assert columns[-2:] == ["kind", "detail"]
+        assert db.execute("SELECT COUNT(*) FROM baselines").fetchone()[0] == 0
+
+
+# -- dates and durations as users write them -----------------------------------------------
+@pytest.mark.parametrize("typed", ["03/05/2017", "5 March 2017", "2017-3-5", "20170305x"])
+def test_as_of_takes_iso_dates_only(tmp_path: Path, wide_csv: Path, cli, typed: str) -> None:
+    result = cli("forecast", wide_csv, "--as-of", typed, "--out", tmp_path / "f.csv")
+    assert result.exit_code == 2
+    assert result.stderr == (f"error: `as_of` must be an ISO date such as '2017-03-01' or a date "
+                             f"and time such as '2017-03-01T06:00'. Got {typed!r}.\n")  # fmt: skip
+
+
+def test_an_as_of_before_the_data_names_the_data(tmp_path: Path, wide_csv: Path, cli) -> None:
+    result = cli("forecast", wide_csv, "--as-of", "2015-01-01", "--out", tmp_path / "f.csv")
+    assert result.exit_code == 2 and result.stderr.count("\n") == 1, result.output
+    assert "`as_of` 2015-01-01 is before the data (2021-01-04 .. 2021-02-17 23:45)" in result.stderr
+    early = cli("forecast", wide_csv, "--as-of", "2021-01-04T12:00", "--out", tmp_path / "f.csv",
+                "--input", "7D")  # fmt: skip
+    assert early.exit_code == 2, early.output
+    assert "no complete 1D period of readings before `as_of` 2021-01-04 12:00" in early.stderr
+    assert "days 00:00:00" not in early.stderr and "(the data: 2021-01-04 .." in early.stderr
+
+
+# -- summaries, stderr and missing site files ----------------------------------------------
+def test_run_without_a_site_file_says_so(tmp_path: Path, cli, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    result = cli("run")
+    assert result.exit_code == 2 and "no site file" in result.stderr, result.output
+    assert str(tmp_path / "site.toml") in result.stderr and "[store] path" not in result.stderr
+    for command in ("history", "check"):
+        other = cli(command)
+        assert other.exit_code == 2 and "no site file" in other.stderr, other.output
+
+
+def test_check_speaks_plain_words_and_prune_returns_the_space(spec: RunSpec, cli, tmp_path) -> None:
+    for night in ("2021-02-01", "2021-02-01", "2021-02-02", "2021-02-03", "2021-02-08"):
+        run_job(spec, "run", night)
+    config = tmp_path / "site.toml"
+    result = cli("check", "--config", config)
+    assert result.exit_code == 0, result.output
+    assert "integrity: ok\n" in result.stdout and "runs: 5 (5 ok)\n" in result.stdout
+    assert "[" not in result.stdout and "{" not in result.stdout and "True" not in result.stdout
+    assert "result: healthy" in result.stdout
+    before = spec.store.path.stat().st_size
+    pruned = cli("prune", "--config", config, "--keep", "2D")
+    assert pruned.exit_code == 0, pruned.output
+    assert "store size: " in pruned.stdout and "freed " in pruned.stdout
+    assert spec.store.path.stat().st_size < before
+    with sqlite3.connect(spec.store.path) as db:
+        assert db.execute("PRAGMA freelist_count").fetchone()[0] == 0
+
+
+# -- delivery faults and the webhook's secret ----------------------------------------------
+TOKEN = ("T0SECRET1", "B0SECRET2", "XyZsEcReTtOkEn3")
+
+
+def andover_copy(andover_nights: Path, tmp_path: Path, more: str) -> Path:
+    """The replayed Andover site (events not yet sent anywhere), with ``more`` TOML."""
+    folder = tmp_path / "site"
+    shutil.copytree(andover_nights.parent, folder)
+    config = folder / "site.toml"
+    config.write_text(config.read_text() + more)
+    return config
+
+
+def test_a_digest_that_reached_nobody_exits_1_and_hides_the_url(
+    andover_nights: Path, tmp_path: Path, cli
+) -> None:
+    dead = f"http://127.0.0.1:{free_port()}/services/{'/'.join(TOKEN)}"
+    config = andover_copy(andover_nights, tmp_path, f'[alerts.webhook]\nurl = "{dead}"\n')
+    result = cli("run", "--config", config, "--as-of", "2017-03-06")
+    assert result.exit_code == 1, result.output
+    assert "reached no channel" in result.stderr and "webhook alert not delivered" in result.stderr
+    assert "reached no channel" not in result.stdout
+    again = cli("run", "--config", config, "--as-of", "2017-03-07", "--no-fail-when-undelivered")
+    assert again.exit_code == 0, again.output
+    store = ForecastStore(config.parent / "site.db")
+    written = [result.output, again.output, json.dumps(store.runs(), default=str),
+               store.query("SELECT detail FROM deliveries").to_csv()]  # fmt: skip
+    exported = cli("export", "--what", "runs", "--out", tmp_path / "runs.csv", "--config", config)
+    assert exported.exit_code == 0, exported.output
+    written.append((tmp_path / "runs.csv").read_text())
+    for text in written:
+        assert not any(piece in text for piece in TOKEN), text
+    assert "http://127.0.0.1" in written[-1] and "/services/***" in written[-1]
+
+
+def test_the_webhook_url_may_come_from_the_environment_and_is_never_stored(
+    andover_nights: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from test_alerts import Receiver
+
+    config = andover_copy(andover_nights, tmp_path, '[alerts.webhook]\nurl_env = "SITE_HOOK"\n')
+    spec = RunSpec.from_toml(config)
+    monkeypatch.delenv("SITE_HOOK", raising=False)
+    missing = run_job(spec, "run", "2017-03-06")
+    assert missing.deliveries[0]["error"].endswith("url_env names SITE_HOOK, which is not set.")
+    assert missing.exit_code == 1 and "reached no channel" in missing.exit_reasons[0]
+    with Receiver() as receiver:
+        monkeypatch.setenv("SITE_HOOK", receiver.url + "/" + "/".join(TOKEN))
+        summary = run_job(spec, "run", "2017-03-07")
+    assert summary.exit_code == 0 and receiver.posts, summary.deliveries
+    stored = ForecastStore(spec.store.path).run(summary.run_id)
+    assert not any(piece in json.dumps(stored, default=str) for piece in TOKEN)
+    assert json.loads(stored["spec"])["alerts"]["webhook"] == {"url": None, "url_env": "SITE_HOOK"}
+
+
+def test_a_webhook_url_is_stored_and_shown_redacted(spec: RunSpec) -> None:
+    url = "https://hooks.slack.com/services/" + "/".join(TOKEN)
+    hooked = spec.with_flags({"alerts.webhook.url": url})
+    settings = hooked.to_settings()
+    assert settings["alerts"]["webhook"]["url"] == "https://hooks.slack.com/services/***"
+    assert RunSpec.from_settings(settings).alerts.webhook.url is None  # replayed: no webhook
+    assert url not in repr(hooked)
+    summary = run_job(hooked, "run", "2021-02-01")
+    text = json.dumps(ForecastStore(spec.store.path).run(summary.run_id), default=str)
+    assert not any(piece in text for piece in TOKEN)
+    with pytest.raises(InputError) as bad:
+        spec.with_flags({"alerts.webhook.url": "htps://hooks.slack.com/services/" + TOKEN[0]})
+    assert TOKEN[0] not in str(bad.value) and "hooks.slack.com" in str(bad.value)
+    for teams in ("https://acme.webhook.office.com/webhookb2/0a1b@2c3d/IncomingWebhook/9f/e7",
+                  "https://user:pw@example.com/hook?sig=s3cr3t"):  # fmt: skip
+        shown = redact_url(teams)
+        assert shown.endswith("/***") and not any(p in shown for p in ("0a1b", "pw", "s3cr3t"))
