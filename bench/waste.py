@@ -287,7 +287,7 @@ class Level:
         values = history.dropna()
         if values.empty:
             return Level(0.0, 0.0, pd.Timedelta("7h"))
-        weekday = history[history.index.dayofweek < 5]
+        weekday = history[history.index.day_of_week < 5]
         profile = weekday.groupby(weekday.index.hour * 60 + weekday.index.minute).median()
         low, high = profile.quantile(0.1), profile.quantile(0.9)
         morning = profile[(profile.index < 12 * 60) & (profile >= low + (high - low) / 2)]
@@ -325,13 +325,13 @@ def plan_windows(
     last = days[-1]
     h = pd.Timedelta
     if kind == "overnight":
-        picks = _pick([d for d in days if d.dayofweek < 4 and d < last], REPEATS[kind], 5, rng)
+        picks = _pick([d for d in days if d.day_of_week < 4 and d < last], REPEATS[kind], 5, rng)
         return [(d + h("19h"), d + h("30h")) for d in picks]
     if kind == "weekend":
-        picks = _pick([d for d in days if d.dayofweek == 5], REPEATS[kind], 5, rng)
+        picks = _pick([d for d in days if d.day_of_week == 5], REPEATS[kind], 5, rng)
         return [(d + h("7h"), d + h("17h")) for d in picks]
     if kind == "shift":
-        tuesdays = [d for d in days if d.dayofweek == 1 and d + 2 * DAY <= last]
+        tuesdays = [d for d in days if d.day_of_week == 1 and d + 2 * DAY <= last]
         picks = _pick(tuesdays, REPEATS[kind], 7, rng)
         return [(d + i * DAY, d + i * DAY + DAY) for d in picks for i in range(3)]
     if kind == "spike":
@@ -340,7 +340,7 @@ def plan_windows(
         slots = int((DAY - length) / h(hours=hours))
         return [(d + h(hours=hours) * int(rng.integers(slots + 1)),) * 2 for d in picks]
     if kind == "creep":
-        weekdays = [d for d in days[:7] if d.dayofweek < 5]
+        weekdays = [d for d in days[:7] if d.day_of_week < 5]
         start = weekdays[int(rng.integers(len(weekdays)))]
         return [(start, last + DAY)]
     raise ValueError(kind)
