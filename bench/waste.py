@@ -1017,6 +1017,19 @@ def _matched_line(result: dict) -> str:
     )
 
 
+def _skipped(skipped: dict[str, str]) -> str:
+    """Meters left out, by reason: named when few, counted when many."""
+    reasons: dict[str, list[str]] = {}
+    for meter, reason in skipped.items():
+        reasons.setdefault(reason, []).append(meter)
+    return ", ".join(
+        f"{', '.join(f'`{m}`' for m in meters)} ({reason})"
+        if len(meters) <= 3
+        else f"{len(meters)} meters ({reason})"
+        for reason, meters in reasons.items()
+    )
+
+
 def docs_section(results: list[dict]) -> list[str]:
     lines = []
     for r in results:
@@ -1028,11 +1041,7 @@ def docs_section(results: list[dict]) -> list[str]:
             f"warm-up), {r['trees']} trees, seed {r['seed']}; {wall['total']:.0f} s on "
             f"{r['jobs']} processes"
             + (f"; thresholds: {r['threshold_note']}" if r.get("threshold_note") else "")
-            + (
-                f"; left out: {', '.join(f'{k} ({v})' for k, v in r['skipped'].items())}"
-                if r["skipped"]
-                else ""
-            )
+            + (f"; left out: {_skipped(r['skipped'])}" if r["skipped"] else "")
             + ".",
             "",
             *table_lines(r),
