@@ -744,11 +744,11 @@ def judge(faults: list[Fault], events: list[Event], clean: list[Event]) -> list[
     rows = []
     for fault in faults:
         hits = [e for e in fresh if e.meter == fault.meter and _overlaps(e, fault.start, fault.end)]
-        days = [max((e.alerted_at - fault.start) / DAY, 0.0) for e in hits]
+        days = [round(max((e.alerted_at - fault.start) / DAY, 0.0), 3) for e in hits]
         kwh: dict[str, float] = {}
         for e in hits:
             for key, value in e.kwh.items():
-                kwh[key] = kwh.get(key, 0.0) + value
+                kwh[key] = round(kwh.get(key, 0.0) + value, 3)
         rows.append(
             fault.row()
             | {"found": bool(hits), "days": min(days) if days else None, "attributed": kwh}
@@ -959,6 +959,18 @@ def run(name: str, args: argparse.Namespace) -> dict:
 
 
 # ---------------------------------------------------------------------------- output
+
+
+def dump(result: dict) -> str:
+    """The result as JSON: one line per fault and per clean event."""
+    rows = ("faults", "clean_events")
+    head = json.dumps({k: v for k, v in result.items() if k not in rows}, indent=1)[:-2]
+    faults = ",\n".join("  " + json.dumps(r) for r in result["faults"])
+    clean = ",\n".join(
+        f"  {json.dumps(method)}: [\n" + ",\n".join("   " + json.dumps(e) for e in events) + "\n  ]"
+        for method, events in result["clean_events"].items()
+    )
+    return f'{head},\n "faults": [\n{faults}\n ],\n "clean_events": {{\n{clean}\n }}\n}}\n'
 
 
 def _ratio(group: dict) -> str:
@@ -1192,7 +1204,7 @@ def main() -> None:
         print(fields_line(result), f"wall {result['wall_s']}")
         if not args.no_save:
             RESULTS.mkdir(exist_ok=True)
-            (RESULTS / f"waste-{name}.json").write_text(json.dumps(result, indent=1))
+            (RESULTS / f"waste-{name}.json").write_text(dump(result))
     if args.docs:
         results = _saved()
         text = _replace(DOCS.read_text(), BEGIN, END, docs_section(results))

@@ -95,7 +95,7 @@ def test_only_events_the_clean_replay_lacks_find_a_fault(waste):
     (row,) = waste.judge([fault], [hit, other], clean=[])
     assert (
         row["found"]
-        and row["days"] == pytest.approx(5 / 24)
+        and row["days"] == pytest.approx(5 / 24, abs=1e-3)
         and row["attributed"] == {"kwh_x": 20.0}
     )
     (row,) = waste.judge([fault], [hit], clean=[hit])
