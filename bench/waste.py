@@ -10,8 +10,10 @@ in-process (one worker process per core) and nothing else of wattcast is used
 but ``wattcast.load_meters``, so the benchmark measures whatever wattcast
 reports. Two peer rules run on the same readings: the same-slot rule (same
 weekday and time of day, median of the 4 weeks before + k robust sigma and
-+10 %, flagged readings joined and triaged with wattcast's thresholds) and a
-CUSUM of daily energy against the same-weekday median of the 4 weeks before.
++10 %, flagged readings joined and triaged with wattcast's thresholds), the
+same rule made stricter until it alerts no more than wattcast on the clean
+readings, and a CUSUM of daily energy against the same-weekday median of the 4
+weeks before.
 
 Per method, kind and size: the share of faults found (an alerted event that the
 clean replay does not have overlaps the fault), the median days from the fault's
