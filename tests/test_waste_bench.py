@@ -1,0 +1,102 @@
+"""bench/waste.py: faults add exactly the energy planned; the peer rules find a known step."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+PATH = Path(__file__).resolve().parent.parent / "bench" / "waste.py"
+
+
+@pytest.fixture(scope="module")
+def waste():
+    spec = importlib.util.spec_from_file_location("waste_bench", PATH)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["waste_bench"] = module  # dataclasses look their module up
+    spec.loader.exec_module(module)
+    yield module
+    del sys.modules["waste_bench"]
+
+
+def office(waste, weeks: int = 8, unit: str = "kW", seed: int = 0):
+    """15-minute readings of an office: 20 at night, 100 from 07:00 to 18:00 on weekdays."""
+    times = pd.date_range("2023-01-02", periods=weeks * 7 * 96, freq="15min")
+    day = (times.hour >= 7) & (times.hour < 18) & (times.day_of_week < 5)
+    noise = np.random.default_rng(seed).normal(0, 1, len(times))
+    values = np.where(day, 100.0, 20.0) + noise
+    return waste.Meter("office (kW)", times, times, values, unit, 0.25)
+
+
+def test_faults_add_the_planned_energy(waste):
+    meter = office(waste)
+    days = list(pd.date_range("2023-02-13", "2023-02-26"))
+    level = waste.Level.of(meter, days[0])
+    assert level.ramp == pd.Timedelta("7h")
+    judged = (days[0], days[-1] + pd.Timedelta("1D"))
+    rng = np.random.default_rng(0)
+    for kind, size, readings in (("overnight", 0.3, 44), ("weekend", 0.3, 40), ("spike", 0.3, 3)):
+        values = meter.values.copy()
+        windows = waste.plan_windows(kind, days, level, meter.hours, rng)
+        faults = waste.inject(meter, kind, size, windows, level, values, judged)
+        assert len(faults) == waste.REPEATS[kind]
+        for fault in faults:
+            assert fault.kwh == pytest.approx(size * level.p95 * readings * 0.25)
+        assert sum(f.kwh for f in faults) == pytest.approx(((values - meter.values) * 0.25).sum())
+    values = meter.values.copy()
+    (creep,) = waste.inject(meter, "creep", 0.1, waste.plan_windows("creep", days, level, 0.25, rng),
+                            level, values, judged)  # fmt: skip
+    assert creep.end == judged[1]
+    assert creep.kwh == pytest.approx(0.1 * level.mean * (judged[1] - creep.start).days * 24)
+
+
+def test_a_shifted_ramp_adds_the_morning_it_moves(waste):
+    meter = office(waste)
+    days = list(pd.date_range("2023-02-13", "2023-02-26"))
+    level = waste.Level.of(meter, days[0])
+    values = meter.values.copy()
+    windows = [(pd.Timestamp("2023-02-14"), pd.Timestamp("2023-02-15"))]
+    (fault,) = waste.inject(meter, "shift", 2.0, windows, level, values, (days[0], days[-1]))
+    assert (fault.start, fault.end) == (
+        pd.Timestamp("2023-02-14 05:00"),
+        pd.Timestamp("2023-02-14 08:00"),
+    )
+    assert fault.kwh == pytest.approx(80 * 2, rel=0.05)  # 2 h at about 80 kW more
+
+
+def test_peer_rules_find_a_step_and_nothing_on_clean_data(waste):
+    meter = office(waste)
+    days = list(pd.date_range("2023-02-13", "2023-02-26"))
+    thresholds = waste.THRESHOLDS
+    assert waste.slot_events(meter, meter.values, days, thresholds) == []
+    assert waste.cusum_events(meter, meter.values, days) == []
+    step = meter.values + np.where(meter.local >= pd.Timestamp("2023-02-15"), 30.0, 0.0)
+    slot = waste.slot_events(meter, step, days, thresholds)
+    assert slot and slot[0].start == pd.Timestamp("2023-02-15")
+    assert slot[0].alerted_at == pd.Timestamp("2023-02-16")
+    (alarm, *_) = waste.cusum_events(meter, step, days)
+    assert alarm.start == pd.Timestamp("2023-02-15")
+    assert alarm.alerted_at == pd.Timestamp("2023-02-16")
+
+
+def test_only_events_the_clean_replay_lacks_find_a_fault(waste):
+    t = pd.Timestamp
+    fault = waste.Fault("m", "overnight", 0.3, t("2023-02-14 19:00"), t("2023-02-15 06:00"), 50.0)
+    hit = waste.Event(
+        "m", t("2023-02-14 20:00"), t("2023-02-14 23:00"), t("2023-02-15"), {"kwh_x": 20.0}
+    )
+    other = waste.Event(
+        "n", t("2023-02-14 20:00"), t("2023-02-14 23:00"), t("2023-02-15"), {"kwh_x": 9.0}
+    )
+    (row,) = waste.judge([fault], [hit, other], clean=[])
+    assert (
+        row["found"]
+        and row["days"] == pytest.approx(5 / 24, abs=1e-3)
+        and row["attributed"] == {"kwh_x": 20.0}
+    )
+    (row,) = waste.judge([fault], [hit], clean=[hit])
+    assert not row["found"] and row["attributed"] == {}
