@@ -1,0 +1,109 @@
+"""The reference baseline against measurement-and-verification models, on Andover.
+
+The protocol of issue 20: each panel's reference is fitted on a baseline period
+(2016-09-02 .. 2017-02-28) and judged on the days after it (2017-03-01 ..
+03-17) by CV(RMSE) of hourly and of daily energy, with the daily temperature of
+``daily_extras.csv`` and its no-school days. Printed: per meter and the median
+over meters (the idle ``Chiller (kW)`` is left out: its CV is undefined), for
+wattcast's reference (:mod:`wattcast.models.reference`), a plain least-squares
+model of hour-of-week slots without temperature, and OpenDSM's hourly and daily
+models when the ``opendsm`` package is installed (it is no dependency of
+wattcast: ``pip install opendsm``).
+
+    python bench/reference.py [--baseline 2016-09-02..2017-02-28] [--judged 2017-03-01..2017-03-17]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from wattcast.models.reference import fit_reference
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "results" / "reference-andover.json"
+
+
+def andover() -> tuple[pd.DataFrame, pd.DataFrame]:
+    folder = Path(str(resources.files("wattcast") / "datasets" / "andover"))
+    meters = pd.read_csv(folder / "meters.csv.gz", index_col=0, parse_dates=True)
+    extras = pd.read_csv(folder / "daily_extras.csv", index_col=0, parse_dates=True)
+    return meters, extras
+
+
+def context(times: pd.DatetimeIndex, extras: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    days = times.normalize()
+    closed = extras["noschool"].reindex(days).fillna(0).to_numpy() > 0
+    return closed, extras["temp"].reindex(days).to_numpy(dtype=float)
+
+
+def cv_rmse(actual: pd.Series, expected: pd.Series, rule: str) -> float:
+    a, e = actual.resample(rule).sum(), expected.resample(rule).sum()
+    return float(np.sqrt(np.mean((a - e) ** 2)) / a.mean() * 100)
+
+
+def wattcast_reference(base: pd.Series, judged: pd.Series, extras: pd.DataFrame,
+                       temperature: bool = True) -> pd.Series:  # fmt: skip
+    closed, temp = context(base.index, extras)
+    if not temperature:
+        temp = np.full(len(temp), np.nan)
+    fitted = fit_reference(base.index, base.to_numpy(float), closed, temp)
+    closed, temp = context(judged.index, extras)
+    if not temperature:
+        temp = np.full(len(temp), np.nan)
+    return pd.Series(fitted.predict(judged.index, closed, temp), judged.index)
+
+
+def opendsm_models(
+    base: pd.Series, judged: pd.Series, extras: pd.DataFrame
+) -> dict[str, pd.Series]:
+    """OpenDSM's hourly and daily models, if the package is there (else none)."""
+    try:
+        import opendsm  # noqa: F401
+    except ImportError:
+        return {}
+    from bench_opendsm import fit_and_predict  # a helper module beside this file
+
+    return fit_and_predict(base, judged, extras)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--baseline", default="2016-09-02..2017-02-28")
+    parser.add_argument("--judged", default="2017-03-01..2017-03-17")
+    args = parser.parse_args()
+    b0, b1 = args.baseline.split("..")
+    j0, j1 = args.judged.split("..")
+    meters, extras = andover()
+    rows = []
+    for meter in meters.columns:
+        series = meters[meter]
+        if series.max() == series.min() or "Chiller" in meter:
+            continue
+        base = series[b0 : pd.Timestamp(b1) + pd.Timedelta("23h59min")]
+        judged = series[j0 : pd.Timestamp(j1) + pd.Timedelta("23h59min")]
+        models = {"wattcast reference": wattcast_reference(base, judged, extras),
+                  "time of week only": wattcast_reference(base, judged, extras, False),
+                  **opendsm_models(base, judged, extras)}  # fmt: skip
+        for name, expected in models.items():
+            rows.append({"meter": meter, "model": name,
+                         "cv_rmse_hourly": cv_rmse(judged / 4, expected / 4, "1h"),
+                         "cv_rmse_daily": cv_rmse(judged / 4, expected / 4, "1D")})  # fmt: skip
+    table = pd.DataFrame(rows)
+    medians = table.groupby("model")[["cv_rmse_hourly", "cv_rmse_daily"]].median()
+    print(table.round(1).to_string(index=False))
+    print("\nmedian over meters (CV(RMSE) %):")
+    print(medians.round(1).to_string())
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps({"baseline": args.baseline, "judged": args.judged,
+                                   "rows": rows, "medians": medians.round(2).to_dict("index")},
+                                  indent=1))  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
