@@ -195,7 +195,8 @@ def _event(
     hours = max(float((end - change.start) / pd.Timedelta("1h")), 1.0)
     alerts = spec.alerts
     kwh = float(excess.sum())
-    certain = float(np.maximum(excess - 2 * spread, 0).sum())
+    # what is certain: the excess beyond two spreads of a sum of that many days
+    certain = max(kwh - 2 * spread * np.sqrt(len(change.days)), 0.0)
     earlier = _matching(mine, start_t, end_t)
     status = earlier["status"] if earlier is not None else None
     if status not in ("alerted", "acked", "expected"):
