@@ -142,6 +142,10 @@ def summary_lines(summary: JobSummary) -> list[str]:
         f"{summary.parallel_efficiency:.2f}), forecast {summary.predict_seconds:.1f} s, record "
         f"{summary.record_seconds:.1f} s, write {summary.write_seconds:.1f} s",
     ]
+    if summary.record.get("readings"):
+        from wattcast.workflows.ingest import intake_line
+
+        lines.append(intake_line(summary.record["readings"]))
     if summary.run_id is not None:
         lines.append(f"actuals recorded: {summary.actuals}; events: " + events_line(summary))
     weather = summary.record.get("weather")
