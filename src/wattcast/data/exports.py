@@ -173,7 +173,8 @@ def combine(parts: Sequence[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray,
 
 class ReadingsSource(Source):
     """Meters whose readings are kept as :class:`Readings` (exports, the store's archive):
-    a batch is laid out as a long table and read like one."""
+    a batch is laid out as a wide table (a row per time any of its meters has) and read
+    like one, so its meters' ranges are judged, and its grid built, as in a whole file."""
 
     path: Path
     label: str
@@ -187,21 +188,18 @@ class ReadingsSource(Source):
         missing = [m for m in meters if m not in found]
         if missing:
             raise InputError(f"{self.label}: no meter named {missing[0]!r}.")
-        parts = [found[m] for m in meters]
-        counts = [len(t) for t, _ in parts]
-        frame = pd.DataFrame(
-            {
-                "timestamp": pd.to_datetime(
-                    np.concatenate([t for t, _ in parts]) if parts else [], unit="s"
-                ),
-                "meter": pd.Categorical.from_codes(
-                    np.repeat(np.arange(len(meters)), counts), categories=list(meters)
-                ),
-                "value": np.concatenate([v for _, v in parts]) if parts else [],
-            }
-        )
+        times = found[meters[0]][0] if meters else np.empty(0, np.int64)
+        if any(not np.array_equal(found[m][0], times) for m in meters[1:]):
+            times = np.unique(np.concatenate([found[m][0] for m in meters]))
+        grid = np.full((len(times), len(meters)), np.nan)
+        for j, meter in enumerate(meters):
+            own, values = found[meter]
+            grid[np.searchsorted(times, own), j] = values
+        clock = "\x00time"  # a column name no meter has
+        frame = pd.DataFrame(grid, columns=list(meters), copy=False)
+        frame.insert(0, clock, pd.to_datetime(times, unit="s"))
         frame.attrs.update(source=self.label, kind="dataset")
-        return table_to_meters(frame, tz, meters, LONG, self.options)
+        return table_to_meters(frame, tz, meters, Layout(clock), self.options)
 
 
 class ExportsSource(ReadingsSource):
