@@ -4,9 +4,10 @@ Readings are kept by meter and week (``readings``): each row holds a week's time
 (wall-clock epoch seconds on the meter's zone, ascending; first, step and count when
 evenly spaced) and values (float64; NaN where an export had the time without a
 reading). A year of a thousand meters is read back in 1 s (hourly) to 2 s (15-minute
-readings), where a row per reading took 16 s and 64 s (docs/nightly-job.md). A reading that an export changes keeps its old value in
-``revisions``; each export taken in is known by its SHA-256 (``exports``), so one sent
-again is skipped; ``reading_meters`` keeps each meter's zone and span.
+readings), where a row per reading took 16 s for the hourly year (docs/nightly-job.md).
+A reading that an export changes keeps its old value in ``revisions``; each export
+taken in is known by its SHA-256 (``exports``), so one sent again is skipped;
+``reading_meters`` keeps each meter's zone and span.
 
 Each export is taken in by one transaction: a night killed in the middle keeps every
 export it took in and takes the rest the next night.
