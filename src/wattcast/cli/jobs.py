@@ -26,9 +26,9 @@ if TYPE_CHECKING:
 
 DataArg = Annotated[
     Path | None,
-    typer.Argument(help=literal("Meter readings: a CSV or Parquet file (wide or long) or a "
-                                "folder of Parquet partitions. Default: [data] source of "
-                                "--config.")),
+    typer.Argument(help=literal("Meter readings: a CSV, Parquet or Green Button file, a "
+                                "folder of Parquet partitions, or a folder or glob of "
+                                "exports. Default: [data] source of --config.")),
 ]  # fmt: skip
 AsOfOpt = Annotated[
     str | None, typer.Option(help="Replay the night of this time (ignore later readings).")
