@@ -14,6 +14,7 @@ from conftest import synthetic_wide, write_site
 
 from wattcast.data.exports import RevisedReadingsWarning
 from wattcast.data.sources import is_export_set, load_meters, open_source
+from wattcast.epoch import to_epoch
 from wattcast.errors import InputError
 from wattcast.settings import RunSpec
 from wattcast.store.store import ForecastStore
@@ -364,3 +365,57 @@ def test_a_schema_3_store_gains_an_empty_archive(tmp_path: Path) -> None:
     drop_export(exports, synthetic_wide(days=41), "all.csv")
     later = run_job(spec.with_flags({"data.source": str(exports)}), "run")
     assert later.record["readings"]["new"] == 41 * 96 * 2 and len(store.runs()) == 2
+
+
+INGEST_KILLER = """
+import sys, time
+from pathlib import Path
+from wattcast.settings import RunSpec
+from wattcast.store import readings
+from wattcast.workflows.pipeline import run_job
+
+original = readings.ReadingArchive._take_meter
+def slow(self, db, export_id, *args):
+    counts = original(self, db, export_id, *args)
+    if export_id == 2:
+        Path(sys.argv[2]).touch()   # the second export is half written, its transaction open
+        time.sleep(60)
+    return counts
+readings.ReadingArchive._take_meter = slow
+run_job(RunSpec.from_toml(sys.argv[1]), "run")
+"""
+
+
+def test_a_night_killed_while_taking_exports_in_keeps_those_it_took(tmp_path: Path) -> None:
+    import signal
+    import sqlite3
+    import subprocess
+    import sys
+    import time
+
+    frame = synthetic_wide(days=40)
+    exports = tmp_path / "exports"
+    exports.mkdir()
+    for k, day in enumerate(days_of(frame)):
+        drop_export(exports, days_of(frame)[day], f"{day}.csv", age=k)
+    spec = site(tmp_path / "site", exports)
+    script, flag = tmp_path / "killer.py", tmp_path / "writing"
+    script.write_text(INGEST_KILLER)
+    proc = subprocess.Popen([sys.executable, str(script), str(tmp_path / "site" / "site.toml"),
+                             str(flag)])  # fmt: skip
+    deadline = time.monotonic() + 120
+    while not flag.exists() and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.05)
+    assert flag.exists(), "the night never reached its second export"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    with sqlite3.connect(spec.store.path) as db:
+        assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    store = ForecastStore(spec.store.path)
+    assert len(store.taken_exports()) == 1  # the first export, whole; nothing of the second
+    assert {m: len(t) for m, (t, _) in store.archived(METERS).items()} == dict.fromkeys(METERS, 96)
+    again = run_job(spec, "run").record["readings"]
+    assert again["already"] == 1 and again["new"] == 39 * 96 * 2
+    times, values = store.archived(["B (kW)"])["B (kW)"]
+    np.testing.assert_array_equal(values, frame["B (kW)"].to_numpy())
+    np.testing.assert_array_equal(times, to_epoch(frame["timestamp"]))
