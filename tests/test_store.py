@@ -144,7 +144,9 @@ def test_a_schema_2_store_gains_event_kinds_and_references(spec: RunSpec) -> Non
         db.execute("ALTER TABLE events DROP COLUMN kind")
         db.execute("UPDATE meta SET value = '2' WHERE key = 'schema_version'")
         before = db.execute("SELECT COUNT(*) FROM events").fetchone()[0]
-    with pytest.warns(StoreMigratedWarning, match="upgraded from schema 2 to 3"):
+    with pytest.warns(
+        StoreMigratedWarning, match=f"upgraded from schema 2 to {schema.SCHEMA_VERSION}"
+    ):
         store = ForecastStore(path)
     kinds = {e["kind"] for e in store.events(statuses=("minor", "new"))}
     assert kinds <= {"excess"} and len(store.events(statuses=("minor", "new"))) == before

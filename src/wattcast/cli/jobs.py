@@ -26,9 +26,9 @@ if TYPE_CHECKING:
 
 DataArg = Annotated[
     Path | None,
-    typer.Argument(help=literal("Meter readings: a CSV or Parquet file (wide or long) or a "
-                                "folder of Parquet partitions. Default: [data] source of "
-                                "--config.")),
+    typer.Argument(help=literal("Meter readings: a CSV, Parquet or Green Button file, a "
+                                "folder of Parquet partitions, or a folder or glob of "
+                                "exports. Default: [data] source of --config.")),
 ]  # fmt: skip
 AsOfOpt = Annotated[
     str | None, typer.Option(help="Replay the night of this time (ignore later readings).")
@@ -142,6 +142,10 @@ def summary_lines(summary: JobSummary) -> list[str]:
         f"{summary.parallel_efficiency:.2f}), forecast {summary.predict_seconds:.1f} s, record "
         f"{summary.record_seconds:.1f} s, write {summary.write_seconds:.1f} s",
     ]
+    if summary.record.get("readings"):
+        from wattcast.workflows.ingest import intake_line
+
+        lines.append(intake_line(summary.record["readings"]))
     if summary.run_id is not None:
         lines.append(f"actuals recorded: {summary.actuals}; events: " + events_line(summary))
     weather = summary.record.get("weather")

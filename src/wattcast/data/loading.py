@@ -15,6 +15,7 @@ when long.
 
 from __future__ import annotations
 
+import dataclasses
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -50,6 +51,7 @@ __all__ = [  # what callers outside data/ import from here
     "parse_timestamps",
     "source_of",
     "table_to_meters",
+    "table_to_readings",
     "to_numeric_column",
 ]
 
@@ -317,17 +319,55 @@ def _to_grid(
     times, values = times[order], values[order]
     interval = infer_interval(times, source)
     start = times[0]
-    offsets = (times - start) / interval
-    off_grid = np.flatnonzero(np.abs(offsets - np.round(offsets)) > 1e-9)
-    if len(off_grid):
-        raise InputError(
-            f"{source}: timestamp {times[off_grid[0]]} is not on the {interval} grid that "
-            f"starts at {start}; expected readings at regular intervals."
-        )
-    positions = np.round(offsets).astype(np.int64)
+    positions = _check_grid(source, times, interval)
     grid = np.full((positions[-1] + 1, len(names)), np.nan)
     grid[positions] = values
     empty = np.flatnonzero(np.isnan(grid).all(axis=0))
     if len(empty):
         raise InputError(f"{source}, column {names[empty[0]]!r}: meter has no readings.")
     return MeterFrame(grid, start, interval, names, tz, source)
+
+
+def table_to_readings(
+    frame: pd.DataFrame,
+    tz: str | None,
+    meters: list[str],
+    layout: Layout,
+    options: ReadOptions | None = None,
+) -> tuple[pd.DatetimeIndex, np.ndarray]:
+    """The readings of ``meters`` as they are in ``frame``, not yet on a grid or checked
+    against each meter's range: ``(times, values)`` with one column per meter.
+
+    Times are the wall clock of ``tz``, each once (exact repeats dropped, the hour repeated
+    when clocks go back averaged, other repeats refused, as when a file is read whole);
+    missing readings are NaN. An export of one day or batch is read so before it is taken
+    into the reading archive, where its meters' ranges are judged on their whole history.
+    """
+    check_zone(tz)
+    options = dataclasses.replace(options or ReadOptions(), bounds="off")
+    if layout.long:
+        times, values, names, _ = _long_to_arrays(frame, tz, layout, options)
+        _check_known(frame, meters, names)
+        values = values[:, [names.index(m) for m in meters]]
+    else:
+        _check_known(frame, meters, [str(c) for c in frame.columns
+                                     if str(c) != layout.timestamp])  # fmt: skip
+        times, values = _wide_to_arrays(frame, tz, layout, meters, options.date_order)
+        times, values = _drop_duplicate_times(frame, times, values, tz)
+    order = np.argsort(times.asi8, kind="stable")
+    times, values = times[order], values[order]
+    if len(times) > 1:
+        _check_grid(source_of(frame), times, infer_interval(times, source_of(frame)))
+    return times, values
+
+
+def _check_grid(source: str, times: pd.DatetimeIndex, interval: pd.Timedelta) -> np.ndarray:
+    """Positions of sorted ``times`` on the ``interval`` grid that starts at the first."""
+    offsets = (times - times[0]) / interval
+    off_grid = np.flatnonzero(np.abs(offsets - np.round(offsets)) > 1e-9)
+    if len(off_grid):
+        raise InputError(
+            f"{source}: timestamp {times[off_grid[0]]} is not on the {interval} grid that "
+            f"starts at {times[0]}; expected readings at regular intervals."
+        )
+    return np.round(offsets).astype(np.int64)

@@ -14,7 +14,7 @@ Single files are opened in :mod:`wattcast.data.files`.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -223,18 +223,27 @@ def open_source(
     meter_column: str | None = None,
     value_column: str | None = None,
     options: ReadOptions | None = None,
+    zone_of: Callable[[str], str | None] | None = None,
 ) -> Source:
-    """The source behind ``path``: a file (CSV or Parquet, wide or long) or a folder.
+    """The source behind ``path``: a file (CSV or Parquet, wide or long), a folder of
+    Parquet partitions, or a folder or glob of exports (see :func:`is_export_set`).
 
     ``options`` (:class:`~wattcast.data.loading.ReadOptions`) say how its readings are
     read: the order of its dates, columns that are not meters, each meter's range.
+    ``zone_of`` gives each meter's zone, on whose wall clock exports are read one by one
+    (see :mod:`wattcast.data.exports`).
     """
     path = Path(path)
     options = options or ReadOptions()
     named = (timestamp_column, meter_column, value_column)
-    if path.is_dir():
-        layout = _parquet_layout(path, _dataset_columns(path), *named)
-        return ParquetDataset(path, layout, options)
+    dataset = _partitions(path, named) if path.is_dir() else None
+    if dataset is not None:
+        dataset.options = options
+        return dataset
+    if path.is_dir() or is_export_set(path):
+        from wattcast.data.exports import ExportsSource
+
+        return ExportsSource(path, zone_of or (lambda _: None), encoding, named, options)
     if not path.exists():
         raise InputError(f"{path}: file not found.")
     if path.suffix.lower() in PARQUET_SUFFIXES:
@@ -246,9 +255,48 @@ def open_source(
         if layout.long:
             return ParquetDataset(path, layout, options)
         return WideParquetSource(path, schema, layout.timestamp, options)
+    from wattcast.data.exports import LONG, export_kind
+
+    if export_kind(path) == "green button":
+        from wattcast.data.green_button import read_green_button
+
+        return TableSource(path, read_green_button(path), LONG, options)
     frame = read_table(path, encoding)
     layout = detect_layout(frame, *named, skip_columns=options.skip_columns)
     return TableSource(path, frame, layout, options)
+
+
+def is_export_set(path: Path, named: tuple[str | None, ...] = (None, None, None)) -> bool:
+    """Whether ``path`` is a set of exports (one per day or batch) rather than one file
+    or a folder of Parquet partitions; told by content, not by name.
+
+    A glob (``exports/*.csv``) is; so is a folder holding any CSV or Green Button file
+    (but a ``meters.csv`` of zones at its top), or wide Parquet files, or long Parquet
+    files that share a meter (exports split by time). A folder of long Parquet files
+    each holding meters of their own is a set of partitions, read as one dataset.
+    """
+    from wattcast.data.exports import is_glob
+
+    if is_glob(path):
+        return True
+    return path.is_dir() and _partitions(path, named) is None
+
+
+def _partitions(path: Path, named: tuple[str | None, ...]) -> ParquetDataset | None:
+    """The folder as a dataset of Parquet partitions, or None when it holds exports."""
+    from wattcast.data.exports import export_files, export_kind
+
+    if {export_kind(p) for p in export_files(path)} != {"parquet"}:
+        return None
+    try:
+        layout = _parquet_layout(path, _dataset_columns(path), *named)
+    except InputError:  # wide Parquet files, or Parquet files of differing columns
+        return None
+    dataset = ParquetDataset(path, layout)
+    for groups in dataset._index().values():
+        if len({g.path for g in groups}) > 1:
+            return None  # a meter in several files: exports split by time
+    return dataset
 
 
 def _index_first(schema: Any) -> list[str]:
@@ -305,13 +353,19 @@ def meter_zones(
     A folder of partitions may carry its ``meters.csv`` (meter,zone) inside, as
     ``bench/make_fleet.py`` writes it; it is used when no zones file is given.
     """
-    if zones_file is None and source.path.is_dir() and (source.path / "meters.csv").is_file():
-        zones_file = source.path / "meters.csv"
-    zones: dict[str, str | None] = dict.fromkeys(meters, default)
-    if zones_file is not None:
-        given = read_zones(zones_file)
-        zones.update({m: z for m, z in given.items() if m in zones})
-    return zones
+    zone_of = zone_lookup(source.path, zones_file, default)
+    return {m: zone_of(m) for m in meters}
+
+
+def zone_lookup(
+    path: Path, zones_file: Path | None, default: str | None
+) -> Callable[[str], str | None]:
+    """Each meter's zone as :func:`meter_zones` gives it, for meters not yet known (the
+    meters of exports, read one export at a time)."""
+    if zones_file is None and path.is_dir() and (path / "meters.csv").is_file():
+        zones_file = path / "meters.csv"
+    given = read_zones(zones_file) if zones_file is not None else {}
+    return lambda meter: given.get(meter, default)
 
 
 def load_meters(

@@ -77,8 +77,9 @@ class DataSection(Section):
 
     table: ClassVar[str] = "data"
     source: Annotated[Path | None, Setting(
-        "Meter readings: a CSV or Parquet file (wide or long) or a folder of Parquet "
-        "partitions (long).", flag="",
+        "Meter readings: a CSV, Parquet or Green Button file (wide or long), a folder of "
+        "Parquet partitions (long), or a folder or glob of exports, one per day or batch "
+        "(with a store, each night takes in what is new).", flag="",
     )] = None  # fmt: skip
     tz: Annotated[str | None, Setting(
         "Zone of the site; naive timestamps are its local times.", check=is_zone,

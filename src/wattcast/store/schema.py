@@ -17,6 +17,11 @@ and how far it got (``batches``, ``progress_utc``), so that a run whose process
 is gone is marked ``interrupted`` instead of staying ``running``; gives each event
 its kind (``excess`` above the band, or a ``change`` above the reference baseline)
 and description; and keeps each meter's reference baseline (``baselines``).
+
+Schema 4 keeps the readings taken in from exports (:mod:`wattcast.store.readings`):
+``readings`` by meter and week (wall-clock times and values, packed), the values that
+later exports changed (``revisions``), the exports taken in by their SHA-256
+(``exports``) and each archived meter's zone and span (``reading_meters``).
 """
 
 from __future__ import annotations
@@ -26,7 +31,7 @@ import json
 import sqlite3
 from pathlib import Path
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 TABLES = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -149,7 +154,42 @@ CREATE TABLE delivered (
     delivery_id INTEGER NOT NULL,
     PRIMARY KEY (channel, event_id)
 ) WITHOUT ROWID;
+CREATE TABLE exports (
+    id INTEGER PRIMARY KEY,
+    sha256 TEXT NOT NULL UNIQUE,
+    name TEXT NOT NULL,
+    bytes INTEGER NOT NULL,
+    taken_utc TEXT NOT NULL,
+    readings INTEGER NOT NULL,
+    new INTEGER NOT NULL,
+    revised INTEGER NOT NULL
+);
+CREATE TABLE reading_meters (
+    meter_id INTEGER PRIMARY KEY,
+    zone TEXT,
+    first INTEGER,
+    last INTEGER,
+    readings INTEGER NOT NULL
+);
+CREATE TABLE readings (
+    meter_id INTEGER NOT NULL,
+    week INTEGER NOT NULL,
+    times BLOB NOT NULL,
+    vals BLOB NOT NULL,
+    PRIMARY KEY (meter_id, week)
+);
+CREATE TABLE revisions (
+    meter_id INTEGER NOT NULL,
+    t INTEGER NOT NULL,
+    export_id INTEGER NOT NULL,
+    old REAL NOT NULL,
+    new REAL NOT NULL,
+    PRIMARY KEY (meter_id, t, export_id)
+) WITHOUT ROWID;
 """
+
+#: The tables schema 4 added (the reading archive).
+ARCHIVE_TABLES = ("exports", "reading_meters", "readings", "revisions")
 
 #: The schema of release 0.1 (kept to migrate its stores and to test that migration).
 V1_TABLES = """
@@ -294,8 +334,16 @@ def _redact_webhooks(db: sqlite3.Connection) -> None:
                        (json.dumps(spec, sort_keys=True), run_id))  # fmt: skip
 
 
+def migrate_v3(db: sqlite3.Connection) -> None:
+    """Schema 3 -> 4, inside the caller's transaction: the (empty) reading archive."""
+    for statement in _statements(TABLES):
+        if any(statement.startswith(f"CREATE TABLE {name} ") for name in ARCHIVE_TABLES):
+            db.execute(statement.replace("CREATE TABLE", "CREATE TABLE IF NOT EXISTS", 1))
+    db.execute("UPDATE meta SET value = '4' WHERE key = 'schema_version'")
+
+
 #: Each step takes a store from the version before it to the next one.
-MIGRATIONS = {1: migrate_v1, 2: migrate_v2}
+MIGRATIONS = {1: migrate_v1, 2: migrate_v2, 3: migrate_v3}
 
 
 def migrate(db: sqlite3.Connection, version: int) -> None:

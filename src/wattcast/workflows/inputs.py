@@ -21,12 +21,20 @@ import pandas as pd
 
 from wattcast.data.loading import ReadOptions
 from wattcast.data.meter_frame import MeterFrame
-from wattcast.data.sources import Source, check_meters, meter_zones, open_source, read_table
+from wattcast.data.sources import (
+    Source,
+    check_meters,
+    meter_zones,
+    open_source,
+    read_table,
+    zone_lookup,
+)
 from wattcast.errors import InputError
 from wattcast.events.detection import unit_of
 from wattcast.features.day_calendar import DayCalendar
 from wattcast.features.extras import ExtraTable
 from wattcast.settings import DataSection, RunSpec
+from wattcast.store.store import ForecastStore
 
 
 @dataclass
@@ -75,8 +83,12 @@ class JobInputs:
         }
 
 
-def load_inputs(spec: RunSpec) -> JobInputs:
-    """Open and check every input that ``spec`` names."""
+def load_inputs(spec: RunSpec, archive: ForecastStore | None = None) -> JobInputs:
+    """Open and check every input that ``spec`` names.
+
+    With ``archive`` (the job's store, into which its exports were taken, see
+    :mod:`wattcast.workflows.ingest`) the readings are read from the store's archive.
+    """
     data, extras = spec.data, spec.extras
     if data.source is None:
         raise InputError(
@@ -84,14 +96,23 @@ def load_inputs(spec: RunSpec) -> JobInputs:
             "configuration)."
         )
     options = ReadOptions(data.date_order, data.skip_columns)
-    source = open_source(data.source, data.encoding, data.timestamp_column, data.meter_column,
-                         data.value_column, options=options)  # fmt: skip
+    source: Source
+    if archive is not None:
+        from wattcast.workflows.ingest import ArchiveSource
+
+        source = ArchiveSource(archive, data.source, options)
+    else:
+        source = open_source(data.source, data.encoding, data.timestamp_column,
+                             data.meter_column, data.value_column, options=options,
+                             zone_of=zone_lookup(data.source, data.zones, data.tz))  # fmt: skip
     meters = list(data.meters) or source.meters()
     source.options = dataclasses.replace(options, bounds=meter_bounds(data, meters))
     check_meters(source, meters)
     _check_named_meters(meters, data.units, "units")
     _check_named_meters(meters, extras.meter_extras, "meter_extras")
     zones = meter_zones(source, meters, data.zones, data.tz)
+    if archive is not None:
+        source.check_zones(zones)  # type: ignore[attr-defined]
     tables = [_extras_table(path, data.encoding, data.tz) for path in extras.common]
     per_meter = {
         m: [_extras_table(path, data.encoding, zones[m]) for path in paths]

@@ -35,6 +35,7 @@ from wattcast.store.lock import lock_file, store_lock
 from wattcast.store.store import ForecastStore, remove_store
 from wattcast.workflows.closing import close_run
 from wattcast.workflows.cluster import cluster
+from wattcast.workflows.ingest import NightIntake
 from wattcast.workflows.inputs import JobInputs, ReadStats, batch_size, load_inputs, read_batches
 from wattcast.workflows.job import Job, JobSummary
 from wattcast.workflows.outputs import ForecastWriter
@@ -63,11 +64,15 @@ def run_job(
     if out is None and spec.store.path is None:
         raise InputError("give a forecast file or folder (--out), a store (--store), or both.")
     stamp = _as_of(as_of)
-    inputs = load_inputs(spec)  # every input checked before anything is written
+    intake = _take_in(spec)
+    # every input checked before anything (but the readings taken in) is written
+    inputs = load_inputs(spec, ForecastStore(spec.store.path) if intake else None)
     model = dataclasses.replace(spec.model, backend=_backend(spec, inputs))
     engine_spec = dataclasses.replace(spec, model=model)
     job = Job(spec, inputs, JobSummary(command, out=out), stamp, engine_spec,
               now or pd.Timestamp.now(tz="UTC"), started=started)  # fmt: skip
+    if intake is not None:
+        job.record["readings"] = intake.record()
     try:
         _run_in_place(job, command, out, progress)
     except WattcastError:
@@ -75,6 +80,22 @@ def run_job(
             lock_file(spec.store.path).unlink(missing_ok=True)
         raise
     return job.summary
+
+
+def _take_in(spec: RunSpec) -> NightIntake | None:
+    """A night on exports with a store first takes the new ones in (see
+    :mod:`wattcast.workflows.ingest`); None when the source is not a set of exports."""
+    from wattcast.data.sources import is_export_set
+
+    data = spec.data
+    if spec.store.path is None or data.source is None:
+        return None
+    named = (data.timestamp_column, data.meter_column, data.value_column)
+    if not is_export_set(data.source, named):
+        return None
+    from wattcast.workflows.ingest import take_in_exports
+
+    return take_in_exports(spec, _utc_now())
 
 
 def _run_in_place(

@@ -1,0 +1,237 @@
+"""Readings as they arrive: a folder (or a glob) of exports, one per day or per batch.
+
+A building-management system drops a new export each day and rotates old ones away.
+Each export is any file wattcast reads (CSV, compressed or not, or Parquet; wide or
+long; any encoding or date order) or a Green Button file
+(:mod:`wattcast.data.green_button`). An export is read on its own into
+:class:`Readings`, each meter's readings on its zone's wall clock, not yet judged
+against the meter's range (which is judged on the whole history when it is read).
+
+Without a store the exports are read together (:class:`ExportsSource`): a reading sent
+in more than one export is taken once, and where two exports disagree the later one
+(by modification time, then name) is used, with a :class:`RevisedReadingsWarning`.
+With a store, each night takes what is new into the store's reading archive
+(:mod:`wattcast.workflows.ingest`), so old exports may be rotated away.
+"""
+
+from __future__ import annotations
+
+import glob
+import hashlib
+import warnings
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from wattcast.data.files import CSV_SUFFIXES, PARQUET_SUFFIXES, read_table
+from wattcast.data.green_button import GREEN_BUTTON_SUFFIXES, read_green_button
+from wattcast.data.loading import (
+    Layout,
+    ReadOptions,
+    detect_layout,
+    table_to_meters,
+    table_to_readings,
+)
+from wattcast.data.meter_frame import MeterFrame
+from wattcast.data.sources import Source, TableSource
+from wattcast.epoch import to_epoch
+from wattcast.errors import InputError, WattcastWarning
+
+ZoneOf = Callable[[str], "str | None"]
+#: ``(timestamp, meter, value)`` column names, any of them None to be told by content.
+Columns = tuple["str | None", "str | None", "str | None"]
+_GLOB = frozenset("*?[")
+_COMPRESSED = (".gz", ".bz2", ".xz")
+LONG = Layout("timestamp", "meter", "value")
+
+
+class RevisedReadingsWarning(WattcastWarning):
+    """Exports read together disagree on some readings; the later export's are used."""
+
+
+@dataclass
+class Readings:
+    """Readings of some meters: per meter, wall-clock epoch seconds (ascending, each once)
+    and values (NaN: the time is in the export without a reading)."""
+
+    meters: dict[str, tuple[np.ndarray, np.ndarray]]
+
+    @property
+    def count(self) -> int:
+        """Readings with a value."""
+        return sum(int(np.count_nonzero(~np.isnan(v))) for _, v in self.meters.values())
+
+
+def is_glob(path: Path) -> bool:
+    return any(c in _GLOB for c in str(path))
+
+
+def export_kind(path: Path) -> str | None:
+    """``csv``, ``parquet`` or ``green button`` by a file's name; None when it is none."""
+    suffixes = [s.lower() for s in path.suffixes]
+    if suffixes and suffixes[-1] in _COMPRESSED:
+        suffixes = suffixes[:-1]
+    if not suffixes:
+        return None
+    if suffixes[-1] in PARQUET_SUFFIXES:
+        return "parquet"
+    if suffixes[-1] in CSV_SUFFIXES:
+        return "csv"
+    if suffixes[-1] in GREEN_BUTTON_SUFFIXES and path.suffix.lower() not in _COMPRESSED:
+        return "green button"
+    return None
+
+
+def export_files(path: Path) -> list[Path]:
+    """The export files of a folder (every table or Green Button file under it, but a
+    ``meters.csv`` of zones at its top) or of a glob, oldest first (modification time,
+    then name)."""
+    if is_glob(path):
+        found = [Path(p) for p in glob.glob(str(path), recursive=True)]
+    else:
+        found = [p for p in path.rglob("*") if p != path / "meters.csv"]
+    files = [p for p in found if p.is_file() and not p.name.startswith(".") and export_kind(p)]
+    if not files:
+        where = "match this pattern" if is_glob(path) else "in this folder"
+        raise InputError(
+            f"{path}: no export files {where}; expected CSV (.csv, .csv.gz), Parquet "
+            "(.parquet) or Green Button (.xml) files."
+        )
+    return sorted(files, key=lambda p: (p.stat().st_mtime_ns, str(p)))
+
+
+def file_digest(path: Path) -> str:
+    """The SHA-256 of a file's content: how an export already taken in is known again."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def read_export(
+    path: Path, zone_of: ZoneOf, encoding: str = "auto", columns: Columns = (None, None, None),
+    options: ReadOptions | None = None,
+) -> Readings:  # fmt: skip
+    """One export's readings, each meter's on the wall clock of ``zone_of(meter)``."""
+    options = options or ReadOptions()
+    if export_kind(path) == "green button":
+        frame, layout = read_green_button(path), LONG
+    else:
+        frame = read_table(path, encoding)
+        layout = detect_layout(frame, *columns, skip_columns=options.skip_columns)
+    if layout.long:  # names checked, kept as categories
+        names = TableSource(path, frame, layout, options).meters()
+    else:
+        from wattcast.data.columns import meter_columns
+
+        names = meter_columns(frame, layout, options.skip_columns)
+    if not names:
+        raise InputError(
+            f"{path}: no meter columns; expected a timestamp column then one column per "
+            "meter (wide), or columns timestamp,meter,value (long)."
+        )
+    zones: dict[str | None, list[str]] = {}
+    for name in names:
+        zones.setdefault(zone_of(name), []).append(name)
+    meters: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    for zone, group in zones.items():
+        rows = frame
+        if layout.long and len(zones) > 1:
+            rows = frame[frame[layout.meter].isin(group)]
+            rows.attrs = frame.attrs
+        times, values = table_to_readings(rows, zone, group, layout, options)
+        seconds = to_epoch(times)
+        for j, name in enumerate(group):
+            column = values[:, j]
+            if layout.long:  # the times of the table are every meter's: keep its own
+                keep = ~np.isnan(column)
+                meters[name] = (seconds[keep], column[keep])
+            else:  # every time of the file, so that the history spans what the file did
+                meters[name] = (seconds, np.ascontiguousarray(column))
+    return Readings(meters)
+
+
+def combine(parts: Sequence[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray, int]:
+    """One meter's readings from several exports in order: each time once, the last
+    export's reading where there is one; and how many readings a later export changed."""
+    if len(parts) == 1:
+        return parts[0][0], parts[0][1], 0
+    times = np.concatenate([t for t, _ in parts])
+    values = np.concatenate([v for _, v in parts])
+    has = ~np.isnan(values)
+    order = np.lexsort((np.arange(len(times)), has, times))  # by time, readings last
+    times, values, has = times[order], values[order], has[order]
+    last = np.append(times[1:] != times[:-1], True)
+    # readings that a later one of the same time replaces with another value
+    replaced = has[:-1] & has[1:] & (times[:-1] == times[1:]) & (values[:-1] != values[1:])
+    return times[last], values[last], int(np.count_nonzero(replaced))
+
+
+class ReadingsSource(Source):
+    """Meters whose readings are kept as :class:`Readings` (exports, the store's archive):
+    a batch is laid out as a wide table (a row per time any of its meters has) and read
+    like one, so its meters' ranges are judged, and its grid built, as in a whole file."""
+
+    path: Path
+    label: str
+    options: ReadOptions
+
+    def _readings(self, meters: list[str]) -> Mapping[str, tuple[np.ndarray, np.ndarray]]:
+        raise NotImplementedError
+
+    def read(self, meters: list[str], tz: str | None) -> MeterFrame:
+        found = self._readings(meters)
+        missing = [m for m in meters if m not in found]
+        if missing:
+            raise InputError(f"{self.label}: no meter named {missing[0]!r}.")
+        times = found[meters[0]][0] if meters else np.empty(0, np.int64)
+        if any(not np.array_equal(found[m][0], times) for m in meters[1:]):
+            times = np.unique(np.concatenate([found[m][0] for m in meters]))
+        grid = np.full((len(times), len(meters)), np.nan)
+        for j, meter in enumerate(meters):
+            own, values = found[meter]
+            grid[np.searchsorted(times, own), j] = values
+        clock = "\x00time"  # a column name no meter has
+        frame = pd.DataFrame(grid, columns=list(meters), copy=False)
+        frame.insert(0, clock, pd.to_datetime(times, unit="s"))
+        frame.attrs.update(source=self.label, kind="dataset")
+        return table_to_meters(frame, tz, meters, Layout(clock), self.options)
+
+
+class ExportsSource(ReadingsSource):
+    """Every export of a folder or glob read together (without a store)."""
+
+    def __init__(
+        self, path: Path, zone_of: ZoneOf, encoding: str = "auto",
+        columns: Columns = (None, None, None), options: ReadOptions | None = None,
+    ) -> None:  # fmt: skip
+        self.path, self.label = path, str(path)
+        self.options = options or ReadOptions()
+        parts: dict[str, list[tuple[np.ndarray, np.ndarray]]] = {}
+        for file in export_files(path):
+            for name, part in read_export(file, zone_of, encoding, columns,
+                                          self.options).meters.items():  # fmt: skip
+                parts.setdefault(name, []).append(part)
+        self._meters: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        revised = 0
+        for name, pieces in parts.items():
+            times, values, changed = combine(pieces)
+            self._meters[name] = (times, values)
+            revised += changed
+        if revised:
+            warnings.warn(
+                f"{path}: {revised} reading(s) differ between exports; the later export's "
+                "are used (give a store to keep each revision).",
+                RevisedReadingsWarning,
+                stacklevel=2,
+            )
+
+    def meters(self) -> list[str]:
+        return sorted(self._meters)
+
+    def _readings(self, meters: list[str]) -> Mapping[str, tuple[np.ndarray, np.ndarray]]:
+        return self._meters

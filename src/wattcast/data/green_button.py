@@ -1,0 +1,239 @@
+"""Green Button files ("Download My Data"): an ESPI Atom feed of interval readings.
+
+A Green Button file is an Atom ``feed`` whose ``entry`` elements each hold one
+ESPI resource in their ``content``, tied together by their ``link`` hrefs::
+
+    feed
+      entry  link self .../UsagePoint/1                 title "Main house"
+             content/UsagePoint
+      entry  link self .../UsagePoint/1/MeterReading/1   link related .../ReadingType/1
+             content/MeterReading
+      entry  link self .../ReadingType/1
+             content/ReadingType  powerOfTenMultiplier 0, uom 72 (Wh)
+      entry  link self .../UsagePoint/1/MeterReading/1/IntervalBlock/1
+             content/IntervalBlock
+               IntervalReading  timePeriod (start: epoch seconds, duration) value
+               IntervalReading  ...
+
+Each reading is the energy of its interval, ``value x 10^powerOfTenMultiplier`` Wh,
+read here as kWh at the interval's start (a UTC instant). Each MeterReading is one
+meter, named after its UsagePoint's title with `` (kWh)`` (so that it is read as
+energy per reading); a UsagePoint of several MeterReadings names each after its own
+title or number too. The standard library's parser reads the file; a feed that
+declares a DTD or entities (which Green Button files never need) is refused rather
+than expanded.
+
+No maintained Green Button parser is on PyPI (``greenbutton-objects``, the one
+published, is a lightly documented fork with one release in 2024), so the few
+elements wattcast needs are read here.
+"""
+
+from __future__ import annotations
+
+import re
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from wattcast.errors import InputError
+
+GREEN_BUTTON_SUFFIXES = (".xml", ".espi")
+#: ESPI units of measure that wattcast reads (uom 72: watt-hours).
+WATT_HOURS = 72
+_DTD = re.compile(rb"<!(DOCTYPE|ENTITY)", re.IGNORECASE)
+
+
+@dataclass
+class _Entry:
+    kind: str  # the ESPI resource in its content: UsagePoint, MeterReading...
+    title: str
+    self_href: str
+    up_href: str
+    related: list[str]
+    element: ET.Element
+    position: int  # 1-based, among the feed's entries
+
+
+@dataclass
+class _Feed:
+    entries: dict[str, list[_Entry]] = field(default_factory=dict)
+
+    def of(self, kind: str) -> list[_Entry]:
+        return self.entries.get(kind, [])
+
+
+def _local(tag: object) -> str:
+    return str(tag).rsplit("}", 1)[-1]
+
+
+def _child(element: ET.Element, name: str) -> ET.Element | None:
+    return next((c for c in element if _local(c.tag) == name), None)
+
+
+def _text(element: ET.Element | None, name: str) -> str | None:
+    found = None if element is None else _child(element, name)
+    return None if found is None or found.text is None else found.text.strip()
+
+
+def read_green_button(path: Path) -> pd.DataFrame:
+    """A Green Button file as a long table: ``timestamp`` (UTC), ``meter``, ``value`` (kWh)."""
+    data = path.read_bytes()
+    if _DTD.search(data[:4096]):
+        raise InputError(
+            f"{path}: declares a DTD or entities, which a Green Button file does not need; "
+            "refused (expected an ESPI Atom feed)."
+        )
+    try:
+        root = ET.fromstring(data)
+    except ET.ParseError as exc:
+        raise InputError(
+            f"{path}: not a readable Green Button (ESPI) file ({exc}); expected an Atom feed."
+        ) from None
+    feed = _entries(root, path)
+    blocks = feed.of("IntervalBlock")
+    if not blocks:
+        raise InputError(
+            f"{path}: no IntervalBlock entries; expected a Green Button (ESPI) feed of "
+            "interval readings."
+        )
+    readings = feed.of("MeterReading")
+    names = _meter_names(feed, path)
+    times: list[np.ndarray] = []
+    values: list[np.ndarray] = []
+    meters: list[str] = []
+    for block in blocks:
+        reading = _owner(block, readings, path, "MeterReading")
+        scale = _scale(feed, reading, path)
+        start, value = _interval_readings(block, path)
+        times.append(start)
+        values.append(value * scale)
+        meters.extend([names[id(reading)] if reading else next(iter(names.values()))] * len(start))
+    frame = pd.DataFrame(
+        {
+            "timestamp": pd.to_datetime(np.concatenate(times), unit="s", utc=True),
+            "meter": meters,
+            "value": np.concatenate(values),
+        }
+    )
+    frame.attrs.update(source=str(path), kind="green button")
+    return frame
+
+
+def _entries(root: ET.Element, path: Path) -> _Feed:
+    if _local(root.tag) != "feed":
+        raise InputError(
+            f"{path}: the document is a <{_local(root.tag)}>, not an Atom <feed>; expected a "
+            "Green Button (ESPI) feed."
+        )
+    feed = _Feed()
+    for position, entry in enumerate((e for e in root if _local(e.tag) == "entry"), 1):
+        content = _child(entry, "content")
+        resource = None if content is None else next(iter(content), None)
+        if resource is None:
+            continue
+        links: dict[str, list[str]] = {}
+        for link in (c for c in entry if _local(c.tag) == "link"):
+            links.setdefault(link.get("rel", ""), []).append(link.get("href", "").rstrip("/"))
+        found = _Entry(
+            _local(resource.tag), _text(entry, "title") or "",
+            (links.get("self") or [""])[0], (links.get("up") or [""])[0],
+            links.get("related", []), resource, position,
+        )  # fmt: skip
+        feed.entries.setdefault(found.kind, []).append(found)
+    return feed
+
+
+def _owner(entry: _Entry, owners: list[_Entry], path: Path, kind: str) -> _Entry | None:
+    """The ``kind`` entry that ``entry`` belongs to: the one whose href its own hrefs
+    start with (the longest), else the only one there is."""
+    hrefs = [h for h in (entry.self_href, entry.up_href) if h]
+    matches = [
+        o for o in owners
+        if o.self_href and any(h.startswith(o.self_href + "/") for h in hrefs)
+    ]  # fmt: skip
+    if matches:
+        return max(matches, key=lambda o: len(o.self_href))
+    if len(owners) <= 1:
+        return owners[0] if owners else None
+    raise InputError(
+        f"{path}, entry {entry.position} ({entry.kind}): its links name none of the "
+        f"{len(owners)} {kind} entries; expected a link whose href starts with one of theirs."
+    )
+
+
+def _meter_names(feed: _Feed, path: Path) -> dict[int, str]:
+    """Each MeterReading's meter name (``id`` of its entry; ``0`` for a feed without any)."""
+    points = feed.of("UsagePoint")
+    readings = feed.of("MeterReading") or [None]
+    owners = {id(r): _owner(r, points, path, "UsagePoint") if r else None for r in readings}
+    per_point: dict[int, int] = {}
+    for point in owners.values():
+        per_point[id(point)] = per_point.get(id(point), 0) + 1
+    names: dict[int, str] = {}
+    for number, reading in enumerate(readings, 1):
+        point = owners[id(reading)]
+        title = point.title if point and point.title else _last(point, "UsagePoint")
+        if per_point[id(point)] > 1:
+            title += f" {reading.title if reading and reading.title else number}"
+        unit = "" if "(kwh)" in title.lower() else " (kWh)"
+        names[id(reading) if reading else 0] = title + unit
+    return names
+
+
+def _last(entry: _Entry | None, kind: str) -> str:
+    number = entry.self_href.rsplit("/", 1)[-1] if entry and entry.self_href else "1"
+    return f"{kind} {number}"
+
+
+def _scale(feed: _Feed, reading: _Entry | None, path: Path) -> float:
+    """kWh per unit of the readings' values, from their ReadingType."""
+    types = feed.of("ReadingType")
+    chosen = None
+    if reading is not None:
+        chosen = next((t for t in types if t.self_href and t.self_href in reading.related), None)
+    if chosen is None and len(types) == 1:
+        chosen = types[0]
+    if chosen is None:
+        raise InputError(
+            f"{path}: no ReadingType for the interval readings"
+            + (f" of entry {reading.position}" if reading else "")
+            + "; expected one that gives their unit (uom 72, Wh) and powerOfTenMultiplier."
+        )
+    uom = _text(chosen.element, "uom")
+    if uom is not None and uom != str(WATT_HOURS):
+        raise InputError(
+            f"{path}, entry {chosen.position} (ReadingType): uom {uom} is not energy in "
+            f"watt-hours; expected uom {WATT_HOURS} (Wh), as electricity meters give."
+        )
+    power = _text(chosen.element, "powerOfTenMultiplier") or "0"
+    try:
+        return 10.0 ** int(power) / 1000.0
+    except ValueError:
+        raise InputError(
+            f"{path}, entry {chosen.position} (ReadingType): powerOfTenMultiplier {power!r} "
+            "is not a whole number."
+        ) from None
+
+
+def _interval_readings(block: _Entry, path: Path) -> tuple[np.ndarray, np.ndarray]:
+    starts: list[int] = []
+    values: list[float] = []
+    for number, reading in enumerate(
+        (r for r in block.element if _local(r.tag) == "IntervalReading"), 1
+    ):
+        period = _child(reading, "timePeriod")
+        start, value = _text(period, "start"), _text(reading, "value")
+        try:
+            starts.append(int(start))  # type: ignore[arg-type]
+            values.append(float(value))  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            bad_start = start is None or not start.lstrip("-").isdigit()
+            what, shown = ("timePeriod start", start) if bad_start else ("value", value)
+            raise InputError(
+                f"{path}, entry {block.position} (IntervalBlock), IntervalReading {number}: "
+                f"{what} {shown!r}; expected epoch seconds and a number."
+            ) from None
+    return np.asarray(starts, dtype=np.int64), np.asarray(values, dtype=np.float64)

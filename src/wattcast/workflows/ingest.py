@@ -1,0 +1,155 @@
+"""Readings as they arrive: a night first takes what is new in the exports into its store.
+
+When ``[data] source`` is a folder or glob of exports (see
+:func:`wattcast.data.sources.is_export_set`) and the job has a store, the night
+begins by taking every export it has not taken before (known by content: a file sent
+again, under any name, is skipped after hashing it) into the store's reading archive
+(:mod:`wattcast.store.readings`), one transaction per export. Readings sent again are
+taken once, a changed reading is kept as a revision, and late or backfilled readings
+join the history wherever they fall. The night then reads its meters from the archive
+(:class:`ArchiveSource`), so exports may be rotated away once taken in, and a night
+with nothing new still forecasts from what the archive holds, saying so.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from wattcast.data.exports import ReadingsSource, export_files, file_digest, read_export
+from wattcast.data.loading import ReadOptions
+from wattcast.data.sources import zone_lookup
+from wattcast.errors import InputError
+from wattcast.settings import RunSpec
+from wattcast.store.lock import lock_file, store_lock
+from wattcast.store.store import ForecastStore, remove_store
+
+
+@dataclass
+class NightIntake:
+    """What a night took from the exports."""
+
+    exports: int = 0  # export files found
+    already: int = 0  # of which taken in before (or twice tonight), by content
+    taken: list[dict[str, Any]] = field(default_factory=list)  # name, readings, new, revised
+    new: int = 0
+    revised: int = 0
+    seconds: float = 0.0
+    last: dict[str, Any] | None = None  # the latest export that brought new readings
+
+    def record(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def take_in_exports(spec: RunSpec, now_utc: str) -> NightIntake:
+    """Take the new exports of ``spec``'s source into its store (created if need be)."""
+    started = time.perf_counter()
+    data, path = spec.data, spec.store.path
+    assert data.source is not None and path is not None
+    files = export_files(data.source)
+    zone_of = zone_lookup(data.source, data.zones, data.tz)
+    options = ReadOptions(data.date_order, data.skip_columns)
+    columns = (data.timestamp_column, data.meter_column, data.value_column)
+    intake = NightIntake(exports=len(files))
+    new_store = not path.exists()
+    try:
+        with store_lock(path):
+            store = ForecastStore(path)
+            try:
+                _take_new(store, spec, files, zone_of, options, columns, intake, now_utc)
+            except BaseException:
+                if new_store and not intake.taken:
+                    remove_store(path)  # bad input leaves nothing behind
+                raise
+            intake.last = store.last_export()
+    finally:
+        if new_store and not path.exists():
+            lock_file(path).unlink(missing_ok=True)
+    intake.seconds = time.perf_counter() - started
+    return intake
+
+
+def _take_new(
+    store: ForecastStore, spec: RunSpec, files: list[Path], zone_of: Any,
+    options: ReadOptions, columns: Any, intake: NightIntake, now_utc: str,
+) -> None:  # fmt: skip
+    from wattcast.events.detection import unit_of
+
+    taken = store.taken_exports()
+    archived = store.archived_meters()
+    for file in files:
+        digest = file_digest(file)
+        if digest in taken:
+            intake.already += 1
+            continue
+        readings = read_export(file, zone_of, spec.data.encoding, columns, options).meters
+        zones = {m: zone_of(m) for m in readings}
+        for meter, zone in zones.items():
+            if meter in archived and archived[meter] != zone:
+                raise InputError(_zone_changed(file, meter, archived[meter], zone, store.path))
+        units = {m: unit_of(m, spec.data.units) for m in readings}
+        got = store.take_in(str(file), digest, file.stat().st_size, readings, zones, units,
+                            now_utc)  # fmt: skip
+        archived.update(zones)
+        taken.add(digest)
+        intake.taken.append({"name": str(file), **asdict(got)})
+        intake.new += got.new
+        intake.revised += got.revised
+
+
+def _zone_changed(where: object, meter: str, was: str | None, now: str | None,
+                  store: Path) -> str:  # fmt: skip
+    return (
+        f"{where}: meter {meter!r} has readings in {store} on the wall clock of "
+        f"{was or 'no zone'}, but the settings now give it {now or 'no zone'}; expected "
+        "its zone as it was (tz, zones), or a new store for the new zone."
+    )
+
+
+class ArchiveSource(ReadingsSource):
+    """The meters of a store's reading archive, read a batch at a time."""
+
+    def __init__(self, store: ForecastStore, exports: Path, options: ReadOptions) -> None:
+        self.store, self.path, self.options = store, exports, options
+        self.label = f"{store.path} (readings taken in from {exports})"
+        self.zones = store.archived_meters()
+        if not self.zones:
+            raise InputError(
+                f"{exports}: no readings taken in yet; expected export files with readings."
+            )
+
+    def meters(self) -> list[str]:
+        return sorted(self.zones)
+
+    def _readings(self, meters: list[str]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        return self.store.archived(meters)
+
+    def check_zones(self, zones: dict[str, str | None]) -> None:
+        """Refuse a meter whose zone the settings changed since its readings were taken in."""
+        for meter, zone in zones.items():
+            if meter in self.zones and self.zones[meter] != zone:
+                raise InputError(_zone_changed(self.path, meter, self.zones[meter], zone,
+                                               self.store.path))  # fmt: skip
+
+
+def intake_line(record: dict[str, Any]) -> str:
+    """The run summary's line on the night's readings."""
+    taken, last = record["taken"], record.get("last")
+    if record["new"] or record["revised"]:
+        text = (f"readings: took in {len(taken)} of {record['exports']} export(s): "
+                f"{record['new']} new, {record['revised']} revised")  # fmt: skip
+        return text + (f", {record['already']} export(s) taken in before" if record["already"]
+                       else "")  # fmt: skip
+    if last is None:
+        return f"readings: {record['exports']} export(s), none with readings"
+    latest = ""
+    if last.get("latest") is not None:
+        stamp = pd.Timestamp(last["latest"], unit="s")
+        latest = f"; the latest reading is of {stamp:%Y-%m-%d %H:%M}"
+    return (f"readings: no new readings since {last['taken_utc']} ({last['name']}){latest}; "
+            "forecast from the readings taken in before")  # fmt: skip

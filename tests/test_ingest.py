@@ -1,0 +1,421 @@
+"""Readings as they arrive: folders and globs of exports, the store's reading archive,
+Green Button files."""
+
+from __future__ import annotations
+
+import os
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import synthetic_wide, write_site
+
+from wattcast.data.exports import RevisedReadingsWarning
+from wattcast.data.sources import is_export_set, load_meters, open_source
+from wattcast.epoch import to_epoch
+from wattcast.errors import InputError
+from wattcast.settings import RunSpec
+from wattcast.store.store import ForecastStore
+from wattcast.workflows.pipeline import run_job
+
+METERS = ["A (kW)", "B (kW)"]
+
+
+def drop_export(folder: Path, table: pd.DataFrame, name: str, age: int = 0) -> Path:
+    """Write one export, its modification time ``age`` seconds after a fixed start (the
+    order exports are taken in)."""
+    path = folder / name
+    table.to_csv(path, index=False)
+    os.utime(path, (1_600_000_000 + age, 1_600_000_000 + age))
+    return path
+
+
+def days_of(frame: pd.DataFrame) -> dict[object, pd.DataFrame]:
+    return dict(list(frame.groupby(frame["timestamp"].dt.date)))
+
+
+def site(folder: Path, source: Path, tz: str | None = None) -> RunSpec:
+    folder.mkdir(exist_ok=True)
+    return RunSpec.from_toml(write_site(folder, source.resolve(), tz=tz))
+
+
+def stored(spec: RunSpec) -> tuple[pd.DataFrame, pd.DataFrame]:
+    store = ForecastStore(spec.store.path)
+    joined = store.forecasts_with_actuals().drop(columns=["run_id"], errors="ignore")
+    return store.current_forecasts().drop(columns=["run_id"]), joined
+
+
+@pytest.mark.parametrize("tz", [None, "America/New_York"])
+def test_nights_from_a_rotated_folder_equal_nights_from_the_whole_file(
+    tmp_path: Path, tz: str | None
+) -> None:
+    """Exports of one day each, deleted once taken in: every night forecasts, records
+    actuals and events exactly as a night on the whole file up to that day."""
+    frame = synthetic_wide(days=42, start="2021-10-20")  # across the clocks going back
+    days = days_of(frame)
+    order = list(days)
+    exports, whole = tmp_path / "exports", tmp_path / "whole.csv"
+    exports.mkdir()
+    rotated, reference = (
+        site(tmp_path / "rotated", exports, tz),
+        site(tmp_path / "whole", whole, tz),
+    )
+    for night in range(35, 40):
+        for k, day in enumerate(order[:night]):  # a day's export arrives once
+            if not (tmp_path / "rotated" / f"taken-{day}").exists():
+                drop_export(exports, days[day], f"export-{day}.csv", age=k)
+        frame[frame["timestamp"] < pd.Timestamp(order[night])].to_csv(whole, index=False)
+        a = run_job(rotated, "run")
+        b = run_job(reference, "run")
+        assert a.forecast_start == b.forecast_start
+        for path in exports.iterdir():  # rotated away once taken in
+            (tmp_path / "rotated" / f"taken-{path.stem.removeprefix('export-')}").touch()
+            path.unlink()
+    forecasts, joined = stored(rotated)
+    expected, expected_joined = stored(reference)
+    pd.testing.assert_frame_equal(forecasts, expected)
+    pd.testing.assert_frame_equal(joined, expected_joined)
+    assert len(joined) > 0  # the later nights recorded the actuals of the earlier ones
+    record = ForecastStore(rotated.store.path).runs()
+    assert len(record) == 5
+
+
+def test_exports_sent_again_late_or_changed(tmp_path: Path) -> None:
+    """A re-sent export is skipped by content (under any name); overlapping readings are
+    taken once; a changed reading is kept with its old value as a revision; a late
+    reading joins the history where it falls."""
+    frame = synthetic_wide(days=40)
+    days = days_of(frame)
+    order = list(days)
+    exports = tmp_path / "exports"
+    exports.mkdir()
+    for k, day in enumerate(order[:-2]):
+        drop_export(exports, days[day], f"{day}.csv", age=k)
+    spec = site(tmp_path / "site", exports)
+    first = run_job(spec, "run").record["readings"]
+    assert first["new"] == 38 * 96 * 2 and first["already"] == 0
+
+    # the same content under another name, and an export of two days (one taken in
+    # already, one reading of it corrected) overlapping the one before
+    store = ForecastStore(spec.store.path)
+    day37, day38 = days[order[37]].copy(), days[order[38]].copy()
+    drop_export(exports, days[order[0]], "resent.csv", age=100)
+    old_value = float(day37["A (kW)"].iloc[3])
+    day37.loc[day37.index[3], "A (kW)"] = old_value + 10.0
+    drop_export(exports, pd.concat([day37, day38]), "two-days.csv", age=101)
+    second = run_job(spec, "run").record["readings"]
+    assert second["already"] == 39  # the 38 days left in the folder and the re-sent one
+    assert [t["name"].rsplit("/", 1)[-1] for t in second["taken"]] == ["two-days.csv"]
+    assert second["new"] == 96 * 2 and second["revised"] == 1
+    revisions = store.query("SELECT t, old, new FROM revisions")
+    assert revisions["old"].tolist() == [old_value]
+    assert revisions["new"].tolist() == [old_value + 10.0]
+    times, values = store.archived(["A (kW)"])["A (kW)"]
+    assert len(times) == 39 * 96 and np.all(np.diff(times) > 0)
+    assert values[np.searchsorted(times, revisions["t"].iloc[0])] == old_value + 10.0
+
+    # a backfill: a reading missing from the day it was exported with arrives later
+    late = days[order[39]].copy()
+    late.loc[late.index[:4], "B (kW)"] = np.nan  # the BMS had not sent them yet
+    drop_export(exports, late, "day39.csv", age=102)
+    run_job(spec, "run")
+    drop_export(exports, days[order[39]].iloc[:4], "day39-backfill.csv", age=103)
+    backfill = run_job(spec, "run").record["readings"]
+    assert backfill["new"] == 4 and backfill["revised"] == 0
+    times, values = store.archived(["B (kW)"])["B (kW)"]
+    assert not np.isnan(values).any() and len(times) == 40 * 96
+
+
+def test_a_night_without_new_readings_says_so_and_forecasts(tmp_path: Path, cli) -> None:
+    exports = tmp_path / "exports"
+    exports.mkdir()
+    drop_export(exports, synthetic_wide(days=40), "all.csv")
+    config = write_site(tmp_path, exports.resolve())
+    first = cli("run", "--config", config)
+    assert first.exit_code == 0, first.output
+    assert "readings: took in 1 of 1 export(s): 7680 new, 0 revised" in first.output
+    again = cli("run", "--config", config)
+    assert again.exit_code == 0, again.output
+    assert "readings: no new readings since " in again.output
+    assert "the latest reading is of 2021-02-12 23:45" in again.output
+    runs = ForecastStore(tmp_path / "site.db").runs()
+    assert [r["status"] for r in runs] == ["ok", "ok"]
+
+
+def test_a_bad_export_stops_the_night_and_keeps_those_taken_in(tmp_path: Path, cli) -> None:
+    """Each export is taken in by its own transaction: the ones before a bad export are
+    kept; once it is fixed, the next night takes only it."""
+    frame = synthetic_wide(days=40)
+    days = days_of(frame)
+    exports = tmp_path / "exports"
+    exports.mkdir()
+    for k, day in enumerate(list(days)[:3]):
+        drop_export(exports, days[day], f"{day}.csv", age=k)
+    bad = exports / "day4.csv"
+    bad.write_text("timestamp,A (kW),B (kW)\n2021-01-07 00:00,1,2\nyesterday,3,4\n")
+    os.utime(bad, (1_600_000_100, 1_600_000_100))
+    config = write_site(tmp_path, exports.resolve())
+    result = cli("run", "--config", config)
+    assert result.exit_code == 2
+    assert result.stderr.strip().splitlines()[-1].startswith(f"error: {bad}, column 'timestamp'")
+    assert "Traceback" not in result.output
+    store = ForecastStore(tmp_path / "site.db")
+    assert len(store.taken_exports()) == 3
+    assert len(store.archived(["A (kW)"])["A (kW)"][0]) == 3 * 96
+    bad.unlink()
+    drop_export(exports, frame.iloc[3 * 96 :], "rest.csv", age=200)
+    fixed = cli("run", "--config", config)
+    assert fixed.exit_code == 0, fixed.output
+    assert "took in 1 of 4 export(s): 7104 new, 0 revised, 3 export(s) taken in before" in (
+        fixed.output
+    )
+
+
+def test_a_bad_first_export_leaves_no_store(tmp_path: Path) -> None:
+    exports = tmp_path / "exports"
+    exports.mkdir()
+    (exports / "day.csv").write_text("timestamp,A (kW)\nnot a time,1\n2021-01-01 00:15,2\n")
+    spec = site(tmp_path / "site", exports)
+    with pytest.raises(InputError, match=r"day\.csv, column 'timestamp', line 2"):
+        run_job(spec, "run")
+    assert sorted(p.name for p in (tmp_path / "site").iterdir()) == ["site.toml"]
+
+
+def test_a_meter_keeps_the_zone_its_readings_were_taken_in_with(tmp_path: Path) -> None:
+    exports = tmp_path / "exports"
+    exports.mkdir()
+    drop_export(exports, synthetic_wide(days=40), "all.csv")
+    spec = site(tmp_path / "site", exports, tz="Europe/Paris")
+    run_job(spec, "run")
+    moved = spec.with_flags({"data.tz": "America/New_York"})
+    wall = r"meter 'A \(kW\)' has readings in .* on the wall clock of Europe/Paris, but"
+    with pytest.raises(InputError, match=wall + " the settings now give it America/New_York"):
+        run_job(moved, "run")
+
+
+def test_exports_without_a_store_are_read_together(tmp_path: Path) -> None:
+    """A glob of overlapping exports in several formats reads as the whole file does; where
+    two exports disagree the later one is used, with a warning."""
+    frame = synthetic_wide(days=10)
+    whole = load_meters(_written(tmp_path / "whole.csv", frame))
+    exports = tmp_path / "exports"
+    exports.mkdir()
+    drop_export(exports, frame.iloc[:500], "a.csv", age=0)
+    long = frame.iloc[400:].melt("timestamp", var_name="meter", value_name="value")
+    long.to_parquet(exports / "b.parquet")
+    os.utime(exports / "b.parquet", (1_600_000_001, 1_600_000_001))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        together = load_meters(exports / "*.*")
+    np.testing.assert_array_equal(together.values, whole.values)
+    assert together.start == whole.start and together.meters == whole.meters
+
+    changed = frame.iloc[450:460].copy()
+    changed["A (kW)"] += 1.0
+    drop_export(exports, changed, "c.csv", age=2)
+    with pytest.warns(RevisedReadingsWarning, match="10 reading\\(s\\) differ between exports"):
+        later = load_meters(exports)
+    assert later.values[450, 0] == frame["A (kW)"].iloc[450] + 1.0
+
+
+def test_a_folder_is_told_by_its_content(tmp_path: Path) -> None:
+    frame = synthetic_wide(days=10).melt("timestamp", var_name="meter", value_name="value")
+    partitions, daily = tmp_path / "partitions", tmp_path / "daily"
+    partitions.mkdir()
+    daily.mkdir()
+    for k, (_, rows) in enumerate(frame.groupby("meter")):  # each meter in a file of its own
+        rows.to_parquet(partitions / f"part-{k}.parquet")
+    for day, rows in frame.groupby(frame["timestamp"].dt.date):  # every meter in each file
+        rows.to_parquet(daily / f"{day}.parquet")
+    (partitions / "meters.csv").write_text("meter,zone\n")
+    assert not is_export_set(partitions) and is_export_set(daily)
+    assert type(open_source(partitions)).__name__ == "ParquetDataset"
+    a, b = load_meters(partitions), load_meters(daily)
+    np.testing.assert_array_equal(a.values, b.values)
+    assert is_export_set(tmp_path / "daily" / "*.parquet")
+    assert not is_export_set(_written(tmp_path / "one.csv", synthetic_wide(days=2)))
+
+
+def _written(path: Path, frame: pd.DataFrame) -> Path:
+    frame.to_csv(path, index=False)
+    return path
+
+
+# -- Green Button ------------------------------------------------------------------------
+def green_button(
+    path: Path, readings: list[tuple[int, int]], multiplier: int = 0, uom: int = 72,
+    title: str = "Main house",
+) -> Path:  # fmt: skip
+    """A Green Button ("Download My Data") file as utilities write it: an Atom feed whose
+    entries are a UsagePoint (its title names the meter), a MeterReading linked to its
+    ReadingType (unit and power of ten of the values) and an IntervalBlock of
+    IntervalReadings (start in epoch seconds, duration, value), tied by their hrefs."""
+    base = "https://utility.example/DataCustodian/espi/1_1/resource"
+    point = f"{base}/RetailCustomer/9/UsagePoint/1"
+    intervals = "".join(
+        f"<espi:IntervalReading><espi:timePeriod><espi:duration>900</espi:duration>"
+        f"<espi:start>{start}</espi:start></espi:timePeriod><espi:value>{value}</espi:value>"
+        "</espi:IntervalReading>"
+        for start, value in readings
+    )
+    path.write_text(f"""<?xml version="1.0" encoding="UTF-8"?>
+<feed xmlns="http://www.w3.org/2005/Atom" xmlns:espi="http://naesb.org/espi">
+  <id>urn:uuid:0</id><title>Green Button Usage Feed</title>
+  <entry><id>urn:uuid:1</id><title>{title}</title>
+    <link rel="self" href="{point}"/>
+    <content><espi:UsagePoint><espi:ServiceCategory><espi:kind>0</espi:kind>
+    </espi:ServiceCategory></espi:UsagePoint></content></entry>
+  <entry><id>urn:uuid:2</id>
+    <link rel="self" href="{point}/MeterReading/1"/>
+    <link rel="up" href="{point}/MeterReading"/>
+    <link rel="related" href="{base}/ReadingType/7"/>
+    <content><espi:MeterReading/></content></entry>
+  <entry><id>urn:uuid:3</id>
+    <link rel="self" href="{base}/ReadingType/7"/>
+    <content><espi:ReadingType><espi:accumulationBehaviour>4</espi:accumulationBehaviour>
+      <espi:flowDirection>1</espi:flowDirection><espi:intervalLength>900</espi:intervalLength>
+      <espi:powerOfTenMultiplier>{multiplier}</espi:powerOfTenMultiplier>
+      <espi:uom>{uom}</espi:uom></espi:ReadingType></content></entry>
+  <entry><id>urn:uuid:4</id>
+    <link rel="self" href="{point}/MeterReading/1/IntervalBlock/1"/>
+    <link rel="up" href="{point}/MeterReading/1/IntervalBlock"/>
+    <content><espi:IntervalBlock>{intervals}</espi:IntervalBlock></content></entry>
+</feed>
+""")
+    return path
+
+
+def test_a_green_button_file_is_read_as_kwh_per_interval(tmp_path: Path) -> None:
+    start = 1_609_459_200  # 2021-01-01 00:00 UTC
+    path = green_button(tmp_path / "usage.xml",
+                        [(start + 900 * k, 250 + k) for k in range(8)], multiplier=-1)  # fmt: skip
+    frame = load_meters(path, tz="America/New_York")
+    assert frame.meters == ("Main house (kWh)",)
+    assert frame.start == pd.Timestamp("2020-12-31 19:00")  # the site's wall clock
+    np.testing.assert_allclose(frame.values[:, 0], [(250 + k) / 10 / 1000 for k in range(8)])
+
+
+def test_green_button_exports_are_taken_in_night_by_night(tmp_path: Path) -> None:
+    start = 1_609_459_200
+    day = 96 * 900
+    rng = np.random.default_rng(3)
+    exports = tmp_path / "exports"
+    exports.mkdir()
+    values = rng.integers(100, 900, size=40 * 96)
+    for k in range(40):
+        path = green_button(exports / f"day{k:02d}.xml",
+                            [(start + k * day + 900 * j, int(values[k * 96 + j]))
+                             for j in range(96)])  # fmt: skip
+        os.utime(path, (1_600_000_000 + k, 1_600_000_000 + k))
+    spec = site(tmp_path / "site", exports, tz="UTC")
+    summary = run_job(spec, "run")
+    assert summary.record["readings"]["new"] == 40 * 96 and not summary.failed
+    times, kept = ForecastStore(spec.store.path).archived(["Main house (kWh)"])["Main house (kWh)"]
+    np.testing.assert_allclose(kept, values / 1000)
+    assert times[0] == start
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        ("not xml at all", r"not a readable Green Button \(ESPI\) file"),
+        ('<?xml version="1.0"?><!DOCTYPE feed [<!ENTITY a "b">]><feed/>', "declares a DTD"),
+        ("<feed xmlns='http://www.w3.org/2005/Atom'></feed>", "no IntervalBlock entries"),
+    ],
+)
+def test_a_file_that_is_no_green_button_is_one_line(
+    tmp_path: Path, content: str, expected: str
+) -> None:
+    path = tmp_path / "usage.xml"
+    path.write_text(content)
+    with pytest.raises(InputError, match=expected) as caught:
+        load_meters(path)
+    assert str(caught.value).startswith(str(path)) and "\n" not in str(caught.value)
+
+
+def test_green_button_in_another_unit_or_with_a_bad_reading_is_refused(tmp_path: Path) -> None:
+    gas = green_button(tmp_path / "gas.xml", [(1_609_459_200, 5)], uom=169)
+    with pytest.raises(InputError, match="entry 3 \\(ReadingType\\): uom 169 is not energy"):
+        load_meters(gas)
+    broken = green_button(tmp_path / "broken.xml", [(1_609_459_200, 5)])
+    broken.write_text(broken.read_text().replace("<espi:value>5<", "<espi:value>five<"))
+    with pytest.raises(InputError, match="IntervalReading 1: value 'five'"):
+        load_meters(broken)
+
+
+def test_a_schema_3_store_gains_an_empty_archive(tmp_path: Path) -> None:
+    import sqlite3
+
+    from wattcast.store import schema
+    from wattcast.store.connection import StoreMigratedWarning
+
+    spec = site(tmp_path / "site", _written(tmp_path / "whole.csv", synthetic_wide(days=40)))
+    run_job(spec, "run", "2021-02-01")
+    with sqlite3.connect(spec.store.path) as db:  # the store as the previous release wrote it
+        for table in schema.ARCHIVE_TABLES:
+            db.execute(f"DROP TABLE {table}")
+        db.execute("UPDATE meta SET value = '3' WHERE key = 'schema_version'")
+    with pytest.warns(StoreMigratedWarning, match="upgraded from schema 3 to 4"):
+        store = ForecastStore(spec.store.path)
+    assert store.taken_exports() == set() and store.archived_meters() == {}
+    exports = tmp_path / "exports"
+    exports.mkdir()
+    drop_export(exports, synthetic_wide(days=41), "all.csv")
+    later = run_job(spec.with_flags({"data.source": str(exports)}), "run")
+    assert later.record["readings"]["new"] == 41 * 96 * 2 and len(store.runs()) == 2
+
+
+INGEST_KILLER = """
+import sys, time
+from pathlib import Path
+from wattcast.settings import RunSpec
+from wattcast.store import readings
+from wattcast.workflows.pipeline import run_job
+
+original = readings.ReadingArchive._take_meter
+def slow(self, db, export_id, *args):
+    counts = original(self, db, export_id, *args)
+    if export_id == 2:
+        Path(sys.argv[2]).touch()   # the second export is half written, its transaction open
+        time.sleep(60)
+    return counts
+readings.ReadingArchive._take_meter = slow
+run_job(RunSpec.from_toml(sys.argv[1]), "run")
+"""
+
+
+def test_a_night_killed_while_taking_exports_in_keeps_those_it_took(tmp_path: Path) -> None:
+    import signal
+    import sqlite3
+    import subprocess
+    import sys
+    import time
+
+    frame = synthetic_wide(days=40)
+    exports = tmp_path / "exports"
+    exports.mkdir()
+    for k, day in enumerate(days_of(frame)):
+        drop_export(exports, days_of(frame)[day], f"{day}.csv", age=k)
+    spec = site(tmp_path / "site", exports)
+    script, flag = tmp_path / "killer.py", tmp_path / "writing"
+    script.write_text(INGEST_KILLER)
+    proc = subprocess.Popen([sys.executable, str(script), str(tmp_path / "site" / "site.toml"),
+                             str(flag)])  # fmt: skip
+    deadline = time.monotonic() + 120
+    while not flag.exists() and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.05)
+    assert flag.exists(), "the night never reached its second export"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    with sqlite3.connect(spec.store.path) as db:
+        assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    store = ForecastStore(spec.store.path)
+    assert len(store.taken_exports()) == 1  # the first export, whole; nothing of the second
+    assert {m: len(t) for m, (t, _) in store.archived(METERS).items()} == dict.fromkeys(METERS, 96)
+    again = run_job(spec, "run").record["readings"]
+    assert again["already"] == 1 and again["new"] == 39 * 96 * 2
+    times, values = store.archived(["B (kW)"])["B (kW)"]
+    np.testing.assert_array_equal(values, frame["B (kW)"].to_numpy())
+    np.testing.assert_array_equal(times, to_epoch(frame["timestamp"]))
