@@ -110,8 +110,8 @@ def test_exports_sent_again_late_or_changed(tmp_path: Path) -> None:
     assert [t["name"].rsplit("/", 1)[-1] for t in second["taken"]] == ["two-days.csv"]
     assert second["new"] == 96 * 2 and second["revised"] == 1
     revisions = store.query("SELECT t, old, new FROM revisions")
-    assert revisions["old"].tolist() == [old_value]
-    assert revisions["new"].tolist() == [old_value + 10.0]
+    assert revisions["old"].tolist() == pytest.approx([old_value], rel=1e-12)  # CSV text
+    assert revisions["new"].tolist() == pytest.approx([old_value + 10.0], rel=1e-12)
     times, values = store.archived(["A (kW)"])["A (kW)"]
     assert len(times) == 39 * 96 and np.all(np.diff(times) > 0)
     assert values[np.searchsorted(times, revisions["t"].iloc[0])] == old_value + 10.0

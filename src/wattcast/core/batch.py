@@ -129,8 +129,10 @@ def forecast_batch(
         if spec.reference.changes:
             judged = _judge(spec, batch, fleet, state, as_of)
             result.references = judged.references
-            result.events = pd.concat([result.events, judged.events.assign(kind="change")],
-                                      ignore_index=True)  # fmt: skip
+            changes = judged.events.assign(kind="change")
+            # rows, not pd.concat: columns all empty in one part would decide the dtypes
+            rows = result.events.to_dict("records") + changes.to_dict("records")
+            result.events = pd.DataFrame(rows, columns=list(changes.columns))
         result.settle_seconds = time.perf_counter() - started
     return result
 

@@ -187,15 +187,23 @@ def _temperature_terms(
 def _least_squares(slot: np.ndarray, terms: np.ndarray, values: np.ndarray
                    ) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
     """Levels per slot and temperature slopes, by least squares; slots without readings
-    take the levels of a related day type."""
-    used = np.unique(slot)
-    design = np.zeros((len(values), len(used) + terms.shape[1]))
-    design[np.arange(len(values)), np.searchsorted(used, slot)] = 1.0
-    design[:, len(used) :] = terms
-    solution, *_ = np.linalg.lstsq(design, values, rcond=None)
+    take the levels of a related day type.
+
+    The design is one indicator per slot beside a few temperature terms, so its
+    normal equations are built from sums per slot in one pass, not from the
+    (readings x slots) matrix: a year of 15-minute readings fits in milliseconds.
+    """
+    used, index = np.unique(slot, return_inverse=True)
+    k, p = len(used), terms.shape[1]
+    gram = np.zeros((k + p, k + p))
+    gram[np.arange(k), np.arange(k)] = np.bincount(index, minlength=k)
+    per_slot = np.column_stack([np.bincount(index, terms[:, c], minlength=k) for c in range(p)])
+    gram[:k, k:], gram[k:, :k], gram[k:, k:] = per_slot, per_slot.T, terms.T @ terms
+    moment = np.concatenate([np.bincount(index, values, minlength=k), terms.T @ values])
+    solution, *_ = np.linalg.lstsq(gram, moment, rcond=None)
     levels = np.full(SLOTS, np.nan)
-    levels[used] = solution[: len(used)]
-    return _filled(levels), solution[len(used) :]
+    levels[used] = solution[:k]
+    return _filled(levels), solution[k:]
 
 
 def _filled(levels: np.ndarray) -> np.ndarray:

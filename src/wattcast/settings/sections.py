@@ -439,7 +439,7 @@ class ReferenceSection(Section):
     refit: Annotated[dt.timedelta, Setting(
         "A rolling reference is refit when it is this old, unless a change is open.",
         flag="reference-refit",
-    )] = _days(28)  # fmt: skip
+    )] = _days(7)  # fmt: skip
     temperature: Annotated[tuple[str, ...], Setting(
         "Extras or weather columns that hold the outdoor temperature (the first found).",
         flag="reference-temperature", expected="a list of column names", commas=True,
