@@ -283,6 +283,19 @@ def check_lines(report: dict[str, Any]) -> list[str]:
         per = report["bytes"] / report["meter_nights"]
         lines.append(f"meter-nights: {report['meter_nights']:,} "
                      f"({byte_size(per)} per meter-night)")  # fmt: skip
+    models = report.get("kept_models")
+    if models and (models["models"] or models["model_files_unindexed"]):
+        lines.append(f"kept models: {models['models']:,} ({byte_size(models['model_bytes'])})")
+        if models["models_missing"]:
+            first = models["models_missing"][0]
+            lines.append(f"  {len(models['models_missing']):,} model file(s) missing (first: "
+                         f"{first!r}); those meters are refit next night")  # fmt: skip
+        if models["models_other_versions"]:
+            lines.append(f"  {models['models_other_versions']:,} made by another wattcast or "
+                         "scikit-learn; those meters are refit next night")  # fmt: skip
+        if models["model_files_unindexed"]:
+            lines.append(f"  {models['model_files_unindexed']:,} file(s) no model uses (left by "
+                         "a stopped job); `wattcast prune` deletes them")  # fmt: skip
     lines.append("result: " + ("healthy" if report["ok"] else "problem (below)"))
     return lines
 

@@ -17,6 +17,12 @@ and how far it got (``batches``, ``progress_utc``), so that a run whose process
 is gone is marked ``interrupted`` instead of staying ``running``; gives each event
 its kind (``excess`` above the band, or a ``change`` above the reference baseline)
 and description; and keeps each meter's reference baseline (``baselines``).
+
+Schema 4 keeps each meter's fitted model between nights: the model itself is a
+file in a folder beside the store (:mod:`wattcast.store.models`), and ``models``
+indexes it (its file, the night it was fitted, the versions that made it, its
+calibration, its checksum); ``run_meters`` records which model served each meter,
+its age and why it was or was not refit.
 """
 
 from __future__ import annotations
@@ -26,7 +32,7 @@ import json
 import sqlite3
 from pathlib import Path
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 TABLES = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -73,6 +79,10 @@ CREATE TABLE run_meters (
     windows INTEGER,
     missing INTEGER NOT NULL DEFAULT 0,
     candidates BLOB,
+    served TEXT,
+    refit TEXT,
+    model_fitted TEXT,
+    model_age INTEGER,
     PRIMARY KEY (run_id, meter_id)
 ) WITHOUT ROWID;
 CREATE TABLE scores (
@@ -120,6 +130,19 @@ CREATE TABLE baselines (
     fitted TEXT NOT NULL,
     reference TEXT NOT NULL,
     run_id INTEGER NOT NULL
+);
+CREATE TABLE models (
+    meter_id INTEGER PRIMARY KEY,
+    file TEXT NOT NULL,
+    fitted TEXT NOT NULL,
+    challenged TEXT NOT NULL,
+    run_id INTEGER NOT NULL,
+    wattcast_version TEXT NOT NULL,
+    sklearn_version TEXT NOT NULL,
+    calibration REAL,
+    settings TEXT NOT NULL,
+    bytes INTEGER NOT NULL,
+    sha256 TEXT NOT NULL
 );
 CREATE INDEX events_meter_end ON events (meter_id, end);
 CREATE INDEX events_start ON events (start);
@@ -294,8 +317,18 @@ def _redact_webhooks(db: sqlite3.Connection) -> None:
                        (json.dumps(spec, sort_keys=True), run_id))  # fmt: skip
 
 
+def migrate_v3(db: sqlite3.Connection) -> None:
+    """Schema 3 -> 4, inside the caller's transaction: the index of the models kept
+    between nights, and in ``run_meters`` which model served each meter and why."""
+    for column in ("served TEXT", "refit TEXT", "model_fitted TEXT", "model_age INTEGER"):
+        db.execute(f"ALTER TABLE run_meters ADD COLUMN {column}")
+    models = next(s for s in _statements(TABLES) if s.startswith("CREATE TABLE models "))
+    db.execute(models)
+    db.execute("UPDATE meta SET value = '4' WHERE key = 'schema_version'")
+
+
 #: Each step takes a store from the version before it to the next one.
-MIGRATIONS = {1: migrate_v1, 2: migrate_v2}
+MIGRATIONS = {1: migrate_v1, 2: migrate_v2, 3: migrate_v3}
 
 
 def migrate(db: sqlite3.Connection, version: int) -> None:

@@ -11,8 +11,9 @@ until pruned.
 checking the file (:mod:`~wattcast.store.connection`), runs
 (:mod:`~wattcast.store.runs`), forecasts, actuals and scores
 (:mod:`~wattcast.store.forecasts`), events and their deliveries
-(:mod:`~wattcast.store.events`) and the weather cache
-(:mod:`~wattcast.store.weather_cache`). Only this package speaks SQL. Reading
+(:mod:`~wattcast.store.events`), the weather cache
+(:mod:`~wattcast.store.weather_cache`) and the models kept between nights
+(:mod:`~wattcast.store.models`). Only this package speaks SQL. Reading
 methods that return tables import pandas; the ones used by light commands
 (runs, events, meters) return plain rows.
 """
@@ -22,13 +23,14 @@ from __future__ import annotations
 from wattcast.store.connection import SQLITE_HEADER, StoreMigratedWarning, remove_store
 from wattcast.store.events import EventRecords
 from wattcast.store.forecasts import Batch, ForecastRecords
+from wattcast.store.models import ModelRecords
 from wattcast.store.runs import RunRecords
 from wattcast.store.weather_cache import WeatherCache
 
 __all__ = ["SQLITE_HEADER", "Batch", "ForecastStore", "StoreMigratedWarning", "remove_store"]
 
 
-class ForecastStore(RunRecords, ForecastRecords, EventRecords, WeatherCache):
+class ForecastStore(RunRecords, ForecastRecords, EventRecords, WeatherCache, ModelRecords):
     """An SQLite forecast store (see the module docstring).
 
     Parameters
@@ -49,4 +51,6 @@ class ForecastStore(RunRecords, ForecastRecords, EventRecords, WeatherCache):
             if batch.events is not None and len(batch.events):
                 self._write_events(db, run_id, ids, batch.events)
             self._write_references(db, run_id, ids, batch.references)
+            replaced = self._write_models(db, ids, batch.models)
             self.progress(db, run_id)
+        self.drop_files(replaced)  # only once the new ones are indexed
