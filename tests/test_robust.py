@@ -151,7 +151,8 @@ def test_a_schema_2_store_is_migrated_with_its_runs(tmp_path: Path) -> None:
             if statement.startswith("CREATE TABLE run_meters "):  # schema 4: its models
                 statement = statement.replace(
                     "    served TEXT,\n    refit TEXT,\n    model_fitted TEXT,\n"
-                    "    model_age INTEGER,\n", ""
+                    "    model_age INTEGER,\n",
+                    "",
                 )
             if statement.startswith("CREATE TABLE events "):
                 statement = statement.split(",\n    kind TEXT")[0] + "\n)"
