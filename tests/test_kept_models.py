@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import io
 import os
 import signal
 import sqlite3
@@ -255,3 +256,23 @@ def test_the_backtest_policy_refits_a_fraction_and_keeps_the_band_calibrated() -
     rmse = {name: float(np.sqrt(((r.predictions["mean"] - r.predictions["actual"]) ** 2).mean()))
             for name, r in (("daily", daily), ("policy", policy))}  # fmt: skip
     assert rmse["policy"] < 1.1 * rmse["daily"]
+
+
+def test_history_export_and_report_say_which_model_served(
+    tmp_path: Path, spec: RunSpec, cli
+) -> None:
+    for night in NIGHTS[:2]:
+        run_job(spec, "run", night)
+    config = tmp_path / "site.toml"
+    history = cli("history", "--config", config, "--format", "csv")
+    assert history.exit_code == 0
+    models = pd.read_csv(io.StringIO(history.stdout))["models"].tolist()
+    assert models == ["kept 0, refit 3 (new 3)", "kept 3, refit 0"]
+    out = tmp_path / "models.csv"
+    assert cli("export", "--config", config, "--what", "models", "--out", out).exit_code == 0
+    table = pd.read_csv(out)
+    assert list(table["served"]) == ["refit"] * 3 + ["kept"] * 3
+    assert list(table["model_age"]) == [0] * 3 + [1] * 3
+    report = tmp_path / "report.html"
+    assert cli("report", "--config", config, "--out", report).exit_code == 0
+    assert "kept, 1 day<" in report.read_text()
