@@ -61,7 +61,7 @@ def test_a_kept_model_serves_the_next_nights_with_fresh_windows(spec: RunSpec) -
     days = pd.to_datetime(current["t"], unit="s").dt.date.astype(str)
     assert set(days[current["run_id"] == second.run_id]) == {"2021-02-03"}
     files = sorted(p.name for p in store.models_folder.iterdir())
-    assert len(files) == 3 and all(name.endswith("-r1.joblib") for name in files)
+    assert len(files) == 3 and all(name.endswith("-r1.pkl") for name in files)
 
 
 def test_the_same_nights_give_the_same_forecasts(tmp_path: Path, spec: RunSpec) -> None:
@@ -276,3 +276,16 @@ def test_history_export_and_report_say_which_model_served(
     report = tmp_path / "report.html"
     assert cli("report", "--config", config, "--out", report).exit_code == 0
     assert "kept, 1 day<" in report.read_text()
+
+
+def test_a_compacted_forest_forecasts_exactly_as_the_fitted_one() -> None:
+    from wattcast.models.fleet import Fleet
+
+    frame = load_meters(synthetic_wide(days=40))
+    fleet = Fleet(ModelSection(trees=20, input="7D")).fit(frame)
+    forest = fleet.models_["A (kW)"].estimator
+    compact = forest.compacted()
+    rows = np.random.default_rng(1).normal(size=(200, forest.n_features_in_))
+    rows = rows * 30 + 60  # around the readings, and far outside them
+    assert np.array_equal(forest.tree_predictions(rows), compact.tree_predictions(rows))
+    assert not hasattr(compact, "oob_prediction_") and hasattr(forest, "oob_prediction_")
