@@ -127,8 +127,8 @@ def main() -> None:
     table = pd.DataFrame(rows).set_index("night")
     print(f"{args.meters} meters x {args.days} days, n_jobs {args.n_jobs}, store {store}")
     print(table.to_string(float_format=lambda v: f"{v:,.1f}"))
-    print(f"store bytes per meter-night (night {args.nights[-1]}: forecasts, actuals, events, "
-          f"models): {rows[-1]['grown_bytes_per_meter']:,.0f}")  # fmt: skip
+    print(f"store bytes per meter-night (night {args.nights[-1]}: forecasts, actuals, events; "
+          f"the models are beside it): {rows[-1]['grown_bytes_per_meter']:,.0f}")  # fmt: skip
     models = store.with_name(store.name + ".models")
     model_bytes = sum(p.stat().st_size for p in models.iterdir()) if models.is_dir() else 0
     print(f"nights: mean {table['wall_s'].mean():,.1f} s, longest {table['wall_s'].max():,.1f} s; "
