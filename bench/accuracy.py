@@ -1,13 +1,16 @@
 """Accuracy on one dataset against the simple baselines and ASHRAE Guideline 14.
 
-Runs the same backtest as ``wattcast backtest`` (rolling origin, a daily refit,
-the day after tomorrow) on one dataset, with wattcast's defaults: each meter's
-method chosen by its recent out-of-sample errors. Prints, and saves to
-bench/results/accuracy-NAME.json, per method the median over meters of
-CV(RMSE), NMBE and the hourly G14 metrics, the share of meters that pass G14,
-how many meters wattcast forecasts worse than their best baseline, and which
-methods were chosen. ``--docs`` rewrites the datasets table of
-docs/accuracy.md from every saved result.
+Runs the same backtest as ``wattcast backtest`` (rolling origin, the day after
+tomorrow) on one dataset, with wattcast's defaults: each meter's method chosen by
+its recent out-of-sample errors, and with ``--refit policy`` (the default) the
+models kept and refit as the nightly job does ([models]), or with ``--refit
+daily`` every model refit every night. Prints, and saves to
+bench/results/accuracy-NAME.json (daily) or accuracy-NAME-policy.json, per method
+the median over meters of CV(RMSE), NMBE and the hourly G14 metrics, the share of
+meters that pass G14, how many meters wattcast forecasts worse than their best
+baseline and worse than the persistence ensemble (by more than 1 point), how many
+meters were trained over all nights, and which methods were chosen. ``--docs``
+rewrites the datasets table of docs/accuracy.md from every saved result.
 
 Datasets:
 
@@ -22,7 +25,8 @@ Datasets:
   converted first by ``python bench/datasets.py NAME`` (see that script for
   provenance and licence).
 
-    python bench/accuracy.py --dataset NAME [--days 28] [--n-jobs 2] [--docs]
+    python bench/accuracy.py --dataset NAME [--refit policy|daily] [--days 28] [--n-jobs 2]
+    python bench/accuracy.py --docs
 """
 
 from __future__ import annotations
@@ -101,8 +105,9 @@ DATASETS: dict[str, tuple[str, Callable[[], dict[str, object]]]] = {
 }  # fmt: skip
 
 
-def evaluate(name: str, days: int, n_jobs: int) -> dict:
-    flags = DATASETS[name][1]() | {"backtest.days": str(days), "model.n_jobs": str(n_jobs)}
+def evaluate(name: str, days: int, n_jobs: int, refit: str = "policy") -> dict:
+    flags = DATASETS[name][1]() | {"backtest.days": str(days), "model.n_jobs": str(n_jobs),
+                                   "backtest.refit": refit}  # fmt: skip
     spec = RunSpec().with_flags(flags)
     started = time.perf_counter()
     result = run_backtest(spec)
@@ -112,6 +117,7 @@ def evaluate(name: str, days: int, n_jobs: int) -> dict:
     cv = per_meter.pivot(index="meter", columns="method", values="cv_rmse")
     best_baseline = cv[list(BASELINES)].min(axis=1)
     worse = cv["wattcast"] > best_baseline + TOLERANCE
+    worse_persistence = cv["wattcast"] > cv["persistence"] + TOLERANCE
     pooled = table[table["meter"] == POOLED].set_index("method")
     chosen = _meter_days(result.predictions)
     return {
@@ -133,7 +139,10 @@ def evaluate(name: str, days: int, n_jobs: int) -> dict:
             m: [round(cv.loc[m, "wattcast"], 1), round(best_baseline[m], 1)]
             for m in cv.index[worse]
         },
+        "worse_than_persistence": int(worse_persistence.sum()),
         "chosen": chosen,
+        "refit": refit,
+        "meter_refits": result.meter_refits if refit == "policy" else days * int(cv.shape[0]),
         "fit_s": result.fit_seconds,
         "wall_s": wall,
     }
@@ -165,21 +174,25 @@ def _cell(value: float | None, signed: bool = False) -> str:
 
 def table_lines(rows: list[dict]) -> list[str]:
     lines = [
-        "| dataset | meters | wattcast | forest | last week | persistence | previous day | "
-        "wattcast NMBE | coverage | G14 pass wattcast / persistence | worse than best "
-        "baseline | meter-days forecast by |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+        "| dataset | refit | meters | wattcast | forest | last week | persistence | "
+        "previous day | wattcast NMBE | coverage | G14 pass wattcast / persistence | worse "
+        "than best baseline | worse than persistence | meters trained | meter-days forecast "
+        "by |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for r in rows:
         med = r["median"]
         chosen = ", ".join(f"{k} {v:.0f} %" for k, v in r["chosen"].items())
+        refit = r.get("refit", "daily")
+        trained = r.get("meter_refits", r["days"] * r["meters"] if refit == "daily" else None)
         lines.append(
-            f"| {r['dataset']} ({r['what']}) | {r['meters']} | "
+            f"| {r['dataset']} ({r['what']}) | {refit} | {r['meters']} | "
             + " | ".join(_cell(med[m]["cv_rmse"]) for m in METHODS)
             + f" | {_cell(med['wattcast']['nmbe'], signed=True)} | "
             f"{_cell(med['wattcast']['coverage'])} | {r['g14_share']['wattcast']:.0f} % / "
             f"{r['g14_share']['persistence']:.0f} % | {r['worse_than_best_baseline']} | "
-            f"{chosen} |"
+            f"{r.get('worse_than_persistence', 'n/a')} | "
+            f"{'n/a' if trained is None else trained} | {chosen} |"
         )
     return lines
 
@@ -187,7 +200,8 @@ def table_lines(rows: list[dict]) -> list[str]:
 def write_docs(path: Path) -> None:
     rows = [json.loads(p.read_text()) for p in sorted(RESULTS.glob("accuracy-*.json"))]
     order = list(DATASETS)
-    rows.sort(key=lambda r: order.index(r["dataset"]) if r["dataset"] in order else len(order))
+    rows.sort(key=lambda r: (order.index(r["dataset"]) if r["dataset"] in order else len(order),
+                             r.get("refit", "daily") != "daily"))  # fmt: skip
     text = path.read_text()
     start, stop = text.index(BEGIN) + len(BEGIN), text.index(END)
     path.write_text(text[:start] + "\n" + "\n".join(table_lines(rows)) + "\n" + text[stop:])
@@ -198,13 +212,15 @@ def main() -> None:
     parser.add_argument("--dataset", choices=list(DATASETS), default=None)
     parser.add_argument("--days", type=int, default=28)
     parser.add_argument("--n-jobs", type=int, default=2)
+    parser.add_argument("--refit", choices=["policy", "daily"], default="policy")
     parser.add_argument("--docs", action="store_true", help=f"rewrite the table of {DOCS.name}")
     args = parser.parse_args()
     if args.dataset is not None:
         warnings.simplefilter("ignore")
-        row = evaluate(args.dataset, args.days, args.n_jobs)
+        row = evaluate(args.dataset, args.days, args.n_jobs, args.refit)
         RESULTS.mkdir(exist_ok=True)
-        (RESULTS / f"accuracy-{args.dataset}.json").write_text(json.dumps(row, indent=1))
+        suffix = "-policy" if args.refit == "policy" else ""
+        (RESULTS / f"accuracy-{args.dataset}{suffix}.json").write_text(json.dumps(row, indent=1))
         print("\n".join(table_lines([row])))
         print(json.dumps({k: row[k] for k in ("worse_meters", "fit_s", "wall_s")}))
     if args.docs:

@@ -1,15 +1,18 @@
-"""The nightly job on a portfolio: 1,000 meters x 365 days, two nights, on 2 cores.
+"""The nightly job on a portfolio: 1,000 meters x 365 days, four nights, on 2 cores.
 
 Makes (and caches under bench/data/fleets/) a ``bench/make_fleet.py`` folder,
 a daily ``date,temp`` weather table and a site file with ``[data] zones`` (the
 fleet's meters.csv), ``holidays = "US"`` and ``[model] n_jobs``. Then runs
 ``wattcast run --config portfolio.toml --as-of NIGHT`` for each night in a fresh
 process and prints, per night: wall time, peak RSS of the process, the time of
-every stage as the run recorded it, and how much the store grew per meter.
-The second night records the first night's actuals and events, so its growth
-is a steady night's: forecasts, actuals and events.
+every stage as the run recorded it, how many meters were refit (the others were
+served by the models kept from earlier nights) and how much the store grew per
+meter; then the mean and the longest night and the largest peak RSS. The nights
+are consecutive, the first one included: it fits every meter, the next ones refit
+about a seventh of them (``[models]``). A later night records the earlier night's
+actuals and events, so its growth is a steady night's: forecasts, actuals and events.
 
-    python bench/portfolio.py [--meters 1000] [--days 365] [--nights 2023-12-20 2023-12-23]
+    python bench/portfolio.py [--meters 1000] [--days 365] [--nights 2023-12-20 ...]
 """
 
 from __future__ import annotations
@@ -93,7 +96,8 @@ def main() -> None:
     parser.add_argument("--days", type=int, default=365)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--n-jobs", type=int, default=2)
-    parser.add_argument("--nights", nargs="+", default=["2023-12-20", "2023-12-23"])
+    nights = ["2023-12-20", "2023-12-21", "2023-12-22", "2023-12-23"]
+    parser.add_argument("--nights", nargs="+", default=nights)
     parser.add_argument("--folder", type=Path, default=None, help="Keep the store here.")
     args = parser.parse_args()
     data = fleet(args.meters, args.days, args.seed)
@@ -107,10 +111,15 @@ def main() -> None:
         wall, rss, output = night(config, as_of)
         grown, size = store_bytes(store) - size, store_bytes(store)
         with sqlite3.connect(store) as db:
-            figures = json.loads(
-                db.execute("SELECT timings FROM runs ORDER BY id DESC").fetchone()[0]
-            )
-        rows.append({"night": as_of, "wall_s": wall, "peak_rss_mb": rss,
+            run_id, timings = db.execute("SELECT id, timings FROM runs ORDER BY id DESC").fetchone()
+            figures = json.loads(timings)
+            counts = dict(db.execute(
+                "SELECT served, COUNT(*) FROM run_meters WHERE run_id = ? GROUP BY served",
+                (run_id,)))  # fmt: skip
+        refit = sum(n for how, n in counts.items() if how != "kept")  # trained tonight
+        challenged = counts.get("champion", 0)  # trained, but the kept model served
+        rows.append({"night": as_of, "wall_s": wall, "peak_rss_mb": rss, "refit": refit,
+                     "kept_beat_refit": challenged,
                      **{s.removesuffix("_seconds"): figures[s] for s in STAGES},
                      "actuals": figures["actuals"], "store_mb": size / 1e6,
                      "grown_bytes_per_meter": grown / args.meters})  # fmt: skip
@@ -118,8 +127,13 @@ def main() -> None:
     table = pd.DataFrame(rows).set_index("night")
     print(f"{args.meters} meters x {args.days} days, n_jobs {args.n_jobs}, store {store}")
     print(table.to_string(float_format=lambda v: f"{v:,.1f}"))
-    print(f"store bytes per meter-night (night {args.nights[-1]}: forecasts, actuals, events): "
-          f"{rows[-1]['grown_bytes_per_meter']:,.0f}")  # fmt: skip
+    print(f"store bytes per meter-night (night {args.nights[-1]}: forecasts, actuals, events; "
+          f"the models are beside it): {rows[-1]['grown_bytes_per_meter']:,.0f}")  # fmt: skip
+    models = store.with_name(store.name + ".models")
+    model_bytes = sum(p.stat().st_size for p in models.iterdir()) if models.is_dir() else 0
+    print(f"nights: mean {table['wall_s'].mean():,.1f} s, longest {table['wall_s'].max():,.1f} s; "
+          f"largest peak RSS {table['peak_rss_mb'].max():,.0f} MB; kept models "
+          f"{model_bytes / 1e6:,.1f} MB")  # fmt: skip
 
 
 if __name__ == "__main__":

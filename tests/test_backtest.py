@@ -254,7 +254,7 @@ def test_a_gap_in_the_input_windows_is_said_once_per_meter() -> None:
         backtest(load_meters(wide), FAST, periods=4)
     said = [str(w.message) for w in caught if issubclass(w.category, GapFilledWarning)]
     assert len(said) == 1 and said[0].startswith("meter 'A (kW)': readings missing")
-    assert "of 4 refits" in said[0]
+    assert "on 4 of 4 nights" in said[0]
 
 
 def test_a_backtest_of_meters_in_several_zones_scores_each_on_its_own_days(

@@ -354,8 +354,10 @@ def test_a_schema_3_store_gains_an_empty_archive(tmp_path: Path) -> None:
     spec = site(tmp_path / "site", _written(tmp_path / "whole.csv", synthetic_wide(days=40)))
     run_job(spec, "run", "2021-02-01")
     with sqlite3.connect(spec.store.path) as db:  # the store as the previous release wrote it
-        for table in schema.ARCHIVE_TABLES:
+        for table in (*schema.ARCHIVE_TABLES, "models"):
             db.execute(f"DROP TABLE {table}")
+        for column in ("served", "refit", "model_fitted", "model_age"):  # also schema 4's
+            db.execute(f"ALTER TABLE run_meters DROP COLUMN {column}")
         db.execute("UPDATE meta SET value = '3' WHERE key = 'schema_version'")
     with pytest.warns(StoreMigratedWarning, match="upgraded from schema 3 to 4"):
         store = ForecastStore(spec.store.path)

@@ -146,8 +146,14 @@ def test_a_schema_2_store_is_migrated_with_its_runs(tmp_path: Path) -> None:
         for statement in schema._statements(schema.TABLES):
             if statement.startswith("CREATE TABLE runs "):
                 statement = runs_v2
-            if statement.startswith("CREATE TABLE baselines "):
+            if statement.startswith(("CREATE TABLE baselines ", "CREATE TABLE models ")):
                 continue  # schema 3 keeps reference baselines; events gained kind and detail
+            if statement.startswith("CREATE TABLE run_meters "):  # schema 4: its models
+                statement = statement.replace(
+                    "    served TEXT,\n    refit TEXT,\n    model_fitted TEXT,\n"
+                    "    model_age INTEGER,\n",
+                    "",
+                )
             if statement.startswith("CREATE TABLE events "):
                 statement = statement.split(",\n    kind TEXT")[0] + "\n)"
             db.execute(statement)
@@ -168,6 +174,9 @@ def test_a_schema_2_store_is_migrated_with_its_runs(tmp_path: Path) -> None:
         columns = [row[1] for row in db.execute("PRAGMA table_info(events)")]
         assert columns[-2:] == ["kind", "detail"]
         assert db.execute("SELECT COUNT(*) FROM baselines").fetchone()[0] == 0
+        assert db.execute("SELECT COUNT(*) FROM models").fetchone()[0] == 0
+        columns = [row[1] for row in db.execute("PRAGMA table_info(run_meters)")]
+        assert columns[-4:] == ["served", "refit", "model_fitted", "model_age"]
 
 
 # -- dates and durations as users write them -----------------------------------------------

@@ -140,6 +140,9 @@ def test_a_schema_2_store_gains_event_kinds_and_references(spec: RunSpec) -> Non
     path = spec.store.path
     with sqlite3.connect(path) as db:  # the store as the previous release wrote it
         db.execute("DROP TABLE baselines")
+        db.execute("DROP TABLE models")
+        for column in ("served", "refit", "model_fitted", "model_age"):
+            db.execute(f"ALTER TABLE run_meters DROP COLUMN {column}")
         db.execute("ALTER TABLE events DROP COLUMN detail")
         db.execute("ALTER TABLE events DROP COLUMN kind")
         db.execute("UPDATE meta SET value = '2' WHERE key = 'schema_version'")

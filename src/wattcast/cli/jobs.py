@@ -38,7 +38,7 @@ OutOpt = Annotated[
     typer.Option("--out", help="Forecast file (.csv, .csv.gz, .parquet) or folder of parts."),
 ]
 ProfileOpt = Annotated[bool, typer.Option("--profile", help="Print stage timings.")]
-JOB_SECTIONS = ("data", "extras", "model", "weather", "store", "alerts")
+JOB_SECTIONS = ("data", "extras", "model", "models", "weather", "store", "alerts")
 
 
 def register(app: typer.Typer) -> None:
@@ -231,7 +231,7 @@ def meter_progress() -> Iterator[Callable[[int, int], None] | None]:
 
 
 @spec_options(
-    ("data", "extras", "model", "weather", "backtest", "store"),
+    ("data", "extras", "model", "models", "weather", "backtest", "store"),
     exclude=("store.path", "store.keep"),
 )
 def backtest(
@@ -257,7 +257,9 @@ def backtest(
             result = run_backtest(spec, progress)
         elapsed = time.perf_counter() - started
         metrics = write_backtest(result, spec, out_path, predictions_out, plot_path)
-    print_backtest(metrics[metrics["subset"] == "all"], spec.backtest.days, result.refits,
+    refits = (f"{result.meter_refits} meter refits ({spec.backtest.refit})"
+              if spec.backtest.refit == "policy" else f"{result.refits} refits")  # fmt: skip
+    print_backtest(metrics[metrics["subset"] == "all"], spec.backtest.days, refits,
                    elapsed, result.methods())  # fmt: skip
     if (metrics["subset"] != "all").any():
         print_subsets(metrics)
@@ -266,7 +268,7 @@ def backtest(
 
 
 def print_backtest(
-    metrics: Any, days: int, refits: int, elapsed: float, methods: dict[str, str]
+    metrics: Any, days: int, refits: str, elapsed: float, methods: dict[str, str]
 ) -> None:
     import numpy as np
     from rich.table import Table
@@ -274,7 +276,7 @@ def print_backtest(
     from wattcast.evaluation.baselines import BASELINES
     from wattcast.evaluation.metrics import g14_pass
 
-    table = Table(title=f"Backtest: last {days} periods, {refits} refits, {elapsed:.1f} s")
+    table = Table(title=f"Backtest: last {days} periods, {refits}, {elapsed:.1f} s")
     columns = ("meter", "method", "CV(RMSE) %", "NMBE % (+: high)", "coverage %", "forest",
                "last week", "persistence", "previous day", "G14 hourly")  # fmt: skip
     for column in columns:

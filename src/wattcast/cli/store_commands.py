@@ -71,7 +71,9 @@ def history(
     with user_errors():
         db, _ = open_store(config, store)
         mark_interrupted(db)
-        rows = [_history_row(run) for run in db.runs(last)]
+        runs = db.runs(last)
+        models = db.model_summary([run["id"] for run in runs])
+        rows = [{**_history_row(run), "models": models.get(run["id"], "")} for run in runs]
         if format == "table":
             shown = [c for c in TABLE_COLUMNS if c in ("run", "status") or any(r[c] for r in rows)]
         else:
@@ -107,6 +109,7 @@ HISTORY_COLUMNS = (
     "settings",
     "weather",
     "meters_ok",
+    "models",
     "seconds",
     "superseded_by",
     "message",
@@ -117,7 +120,7 @@ TABLE_COLUMNS = tuple(c for c in HISTORY_COLUMNS if c not in ("data", "message")
 def _history_row(run: dict[str, Any]) -> dict[str, object]:
     record = json.loads(run["record"] or "{}")
     data = f"{_day(record.get('data_start'))}..{_day(record.get('data_end'))}" if record else ""
-    return dict(zip(HISTORY_COLUMNS, (
+    return dict(zip([c for c in HISTORY_COLUMNS if c != "models"], (
         run["id"], run["started_utc"][:16].replace("T", " "), run["command"], run["status"],
         _day(run["as_of"]), data, _day(run["forecast_start"]), settings_digest(run),
         weather_digest(run["weather"]), f"{run['n_meters'] - run['n_failed']}/{run['n_meters']}",
@@ -213,7 +216,9 @@ def savings(
 
 
 def export(
-    what: Annotated[str, typer.Option(help="forecasts, actuals, comparison, anomalies or runs.")],
+    what: Annotated[
+        str, typer.Option(help="forecasts, actuals, comparison, anomalies, runs or models.")
+    ],
     out_path: Annotated[Path, typer.Option("--out", help="Output file.")],
     format: Annotated[str, typer.Option(help="csv or parquet.")] = "csv",
     config: ConfigOpt = None,
@@ -283,6 +288,19 @@ def check_lines(report: dict[str, Any]) -> list[str]:
         per = report["bytes"] / report["meter_nights"]
         lines.append(f"meter-nights: {report['meter_nights']:,} "
                      f"({byte_size(per)} per meter-night)")  # fmt: skip
+    models = report.get("kept_models")
+    if models and (models["models"] or models["model_files_unindexed"]):
+        lines.append(f"kept models: {models['models']:,} ({byte_size(models['model_bytes'])})")
+        if models["models_missing"]:
+            first = models["models_missing"][0]
+            lines.append(f"  {len(models['models_missing']):,} model file(s) missing (first: "
+                         f"{first!r}); those meters are refit next night")  # fmt: skip
+        if models["models_other_versions"]:
+            lines.append(f"  {models['models_other_versions']:,} made by another wattcast or "
+                         "scikit-learn; those meters are refit next night")  # fmt: skip
+        if models["model_files_unindexed"]:
+            lines.append(f"  {models['model_files_unindexed']:,} file(s) no model uses (left by "
+                         "a stopped job); `wattcast prune` deletes them")  # fmt: skip
     lines.append("result: " + ("healthy" if report["ok"] else "problem (below)"))
     return lines
 

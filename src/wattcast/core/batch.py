@@ -9,12 +9,14 @@ file or the store: the job in :mod:`wattcast.workflows.pipeline` does.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from wattcast.core.actuals import (
@@ -26,11 +28,14 @@ from wattcast.core.actuals import (
     settle_actuals,
 )
 from wattcast.core.changes import CHANGE_COLUMNS, Context, Judged, judge_changes
+from wattcast.data.cleaning import trim_to_periods
 from wattcast.data.meter_frame import MeterFrame
 from wattcast.features.day_calendar import DayCalendar
 from wattcast.features.extras import ExtraTable
 from wattcast.models.fleet import Fleet
 from wattcast.models.forecast import COLUMNS
+from wattcast.models.lifecycle import DayDigest, KeptModel, day_digests, settings_key
+from wattcast.models.lifecycle import due as lifecycle_due
 from wattcast.settings import RunSpec
 from wattcast.timing import Timings
 
@@ -62,6 +67,8 @@ class PriorState:
     candidates: Candidates = field(default_factory=dict)  # (run, meter) -> (means, times)
     references: dict[str, dict[str, Any]] = field(default_factory=dict)  # meter -> reference
     changes: pd.DataFrame | None = None  # stored change events: id, meter, start, end, status
+    models: dict[str, KeptModel] = field(default_factory=dict)  # meter -> model kept
+    recent: pd.DataFrame | None = None  # the forest's latest scores: meter, day, sse, n
 
 
 @dataclass
@@ -82,6 +89,7 @@ class BatchResult:
     scores: list[Score] = field(default_factory=list)
     scored: list[tuple[int, str]] = field(default_factory=list)
     references: dict[str, dict[str, Any]] = field(default_factory=dict)  # fitted tonight
+    models: dict[str, KeptModel] = field(default_factory=dict)  # meter -> model to keep
     settle_seconds: float = 0.0
 
     @property
@@ -108,12 +116,17 @@ def forecast_batch(
     and :class:`~wattcast.errors.InputError` for readings that cannot be used.
     """
     realized = {} if state is None else state.realized
+    readings = seen(batch.frame, as_of, batch.zone)
+    digests = day_digests(readings) if state is not None and spec.models.keep else {}
+    kept, due = _due(spec, batch, state, readings, digests)
     fleet = Fleet(spec.model)
     fleet.fit(batch.frame, extras=batch.extras, meter_extras=batch.meter_extras,
               calendars=batch.calendars, closed_flags=spec.extras.closed_flags, as_of=as_of,
-              on_error=on_error(spec), realized=realized)  # fmt: skip
+              on_error=on_error(spec), realized=realized, kept=kept, due=due)  # fmt: skip
     frame = fleet.predict(candidates=state is not None).frame
     result = _result(batch.meters, fleet, frame, spec.model.output)
+    if digests:
+        result.models = _to_keep(fleet, digests)
     if state is not None:
         started = time.perf_counter()
         result.candidates = candidate_means(frame)
@@ -135,6 +148,57 @@ def forecast_batch(
             result.events = pd.DataFrame(rows, columns=list(changes.columns))
         result.settle_seconds = time.perf_counter() - started
     return result
+
+
+def _due(
+    spec: RunSpec, batch: BatchInputs, state: PriorState | None, readings: MeterFrame,
+    digests: Mapping[str, DayDigest],
+) -> tuple[dict[str, KeptModel], dict[str, str]]:  # fmt: skip
+    """The kept models a batch may serve, and why each of those meters is refit tonight
+    (:func:`wattcast.models.lifecycle.due`)."""
+    if state is None or not spec.models.keep or not state.models:
+        return {}, {}
+    kept = {m: k for m, k in state.models.items() if m in batch.meters}
+    now = trim_to_periods(readings, spec.model.output).end
+    key = settings_key(spec.model)
+    recent = _since_fit(state.recent, kept, batch.zone)
+    due = {}
+    for meter, model in kept.items():
+        reason = lifecycle_due(meter, model, now, spec.models, key, digests.get(meter),
+                               recent.get(meter))  # fmt: skip
+        if reason is not None:
+            due[meter] = reason
+    return kept, due
+
+
+def _since_fit(
+    recent: pd.DataFrame | None, kept: Mapping[str, KeptModel], zone: str | None
+) -> dict[str, tuple[float, int, int]]:
+    """The forest's realized (sum of squares, readings, nights) since each kept model's fit."""
+    if recent is None or recent.empty:
+        return {}
+    out = {}
+    for meter, group in recent.groupby("meter", sort=False):
+        model = kept.get(str(meter))
+        if model is None:
+            continue
+        days = pd.DatetimeIndex(pd.to_datetime(group["day"], unit="s", utc=True))
+        local = days.tz_convert(zone).tz_localize(None) if zone else days.tz_localize(None)
+        after = group[np.asarray(local >= model.fitted)]
+        if len(after):
+            out[str(meter)] = (float(after["sse"].sum()), int(after["n"].sum()), len(after))
+    return out
+
+
+def _to_keep(fleet: Fleet, digests: Mapping[str, DayDigest]) -> dict[str, KeptModel]:
+    """Every served meter's model for the next nights, new ones with the digest of the
+    readings they were fitted on."""
+    out = {}
+    for meter, model in fleet.kept_.items():
+        if model.digest is None and meter in digests:
+            model = dataclasses.replace(model, digest=digests[meter].until(model.fitted))
+        out[meter] = model
+    return out
 
 
 def _judge(
@@ -160,7 +224,7 @@ def _result(
     status.update(fleet.failed_)
     details: dict[str, dict[str, object]] = {
         m: {"method": fleet.choices_[m].method, "windows": fleet.n_windows_.get(m),
-            "missing": fleet.missing_.get(m, 0)} for m in fleet.meters_
+            "missing": fleet.missing_.get(m, 0), **fleet.lifecycle_[m]} for m in fleet.meters_
     }  # fmt: skip
     start = pd.Timestamp(fleet.forecast_start_)
     return BatchResult(meters, frame[COLUMNS], status, details, fleet.run_log(),

@@ -34,6 +34,14 @@ from wattcast.models.fleet_inputs import (
     prepare,
 )
 from wattcast.models.forecast import COLUMNS, Forecast, period_instants
+from wattcast.models.lifecycle import (
+    CHALLENGED,
+    KeptModel,
+    calibration,
+    challenge,
+    renewed,
+    settings_key,
+)
 from wattcast.models.meter_model import MeterModel
 from wattcast.models.method_choice import RecentBaselines, out_of_bag_choice
 from wattcast.models.methods import METHODS, MIN_DAYS, Choice, choose_realized
@@ -88,6 +96,8 @@ class Fleet(BaseEstimator):
         on_meter_done: Callable[[str], None] | None = None,
         on_error: str = "raise",
         realized: Realized | None = None,
+        kept: Mapping[str, KeptModel] | None = None,
+        due: Mapping[str, str] | None = None,
     ) -> Fleet:
         """Train one forest per meter on every complete window of ``data``.
 
@@ -109,6 +119,11 @@ class Fleet(BaseEstimator):
             reason) and trains the others; ``"raise"`` stops at the first failure.
         realized : per meter and method, ``(sum, readings, days)`` of the squared errors
             of its earlier forecasts; enough days choose its method (``methods``).
+        kept : models fitted on earlier nights (:mod:`wattcast.models.lifecycle`), served
+            with tonight's windows instead of training, unless the meter is ``due``.
+        due : meter -> why it is refit although it has a kept model; a refit for
+            ``age`` or ``drift`` serves only if it beats the kept one. ``lifecycle_``
+            then says, per meter, which model served, its age and why it was refit.
         """
         settings = self._checked_settings(on_error)
         # Checked here, in the caller's process, so that a fallback is seen and recorded.
@@ -124,17 +139,81 @@ class Fleet(BaseEstimator):
         failures: dict[str, str] | None = {} if on_error == "skip" else None
         ready, gaps = forecastable(features, frame, settings, failures)
         _warn_gaps(gaps, settings, features.layout.history_blocks)
-        models = self._train(features, frame, ready, timings, on_meter_done, failures)
+        reuse, reasons = self._reusable(features, ready, kept or {}, due or {})
+        train = [m for m in ready if m not in reuse]
+        models = self._train(features, frame, train, timings, on_meter_done, failures)
+        models.update({m: k.model for m, k in reuse.items()})
         if not models:
             raise AllMetersFailedError(dict(failures or {}))
-        self.failed_, self.frame_, self.models_ = dict(failures or {}), frame, models
+        with timings.stage("challenge"):
+            reuse.update(self._challenges(features, frame, models, kept or {}, reasons))
+        self.failed_, self.frame_ = dict(failures or {}), frame
+        self.models_ = {m: models[m] for m in frame.meters if m in models}
         self.gaps_ = {m: g for m, g in gaps.items() if m in models}
         self.meters_ = tuple(m for m in frame.meters if m in models)
         self._set_forecast_rows(features)
         with timings.stage("choose methods"):
-            self.choices_ = self._choose_methods(features, frame, realized or {})
+            self.choices_ = self._choose_methods(features, frame, realized or {}, reuse)
+        self.kept_ = self._kept(reuse, reasons)
         self.timings_ = timings
         return self
+
+    def _reusable(
+        self, features: FeatureSet, ready: list[str], kept: Mapping[str, KeptModel],
+        due: Mapping[str, str],
+    ) -> tuple[dict[str, KeptModel], dict[str, str]]:  # fmt: skip
+        """The kept models served as they are, and why each other meter is trained."""
+        reuse: dict[str, KeptModel] = {}
+        reasons: dict[str, str] = {}
+        for meter in ready:
+            model = kept.get(meter)
+            if model is None:
+                reasons[meter] = due.get(meter, "new")
+            elif meter in due:
+                reasons[meter] = due[meter]
+            elif features.forecast_row(meter)[1] != model.model.feature_names:
+                reasons[meter] = "features"
+            else:
+                reuse[meter] = model
+        return reuse, reasons
+
+    def _challenges(
+        self, features: FeatureSet, frame: MeterFrame, models: dict[str, MeterModel],
+        kept: Mapping[str, KeptModel], reasons: dict[str, str],
+    ) -> dict[str, KeptModel]:  # fmt: skip
+        """Champions that beat their challengers tonight (``models`` gets them back)."""
+        self.challenges_: dict[str, dict[str, float]] = {}
+        stay = {}
+        for meter, reason in reasons.items():
+            if reason not in CHALLENGED or meter not in kept or meter not in models:
+                continue
+            wins, new, old, n = challenge(kept[meter], models[meter], features.meter_data(meter),
+                                          features.forecast_time, frame.interval)  # fmt: skip
+            self.challenges_[meter] = {"challenger_mse": new, "champion_mse": old, "windows": n}
+            if not wins:
+                models[meter] = kept[meter].model
+                stay[meter] = renewed(kept[meter], frame.end)
+        return stay
+
+    def _kept(self, reuse: Mapping[str, KeptModel], reasons: Mapping[str, str]
+              ) -> dict[str, KeptModel]:  # fmt: skip
+        """Every served meter's model as it is kept for the next nights; ``lifecycle_``
+        says which one served each meter, its age in days and why it was refit."""
+        key, end = settings_key(self.settings), self.frame_.end
+        out, self.lifecycle_ = {}, {}
+        for meter in self.meters_:
+            reason = reasons.get(meter)
+            if meter in reuse:
+                model = reuse[meter]
+                served = "champion" if reason in CHALLENGED else "kept"
+            else:
+                choice = self.oob_choices_.get(meter, Choice())
+                model = KeptModel(self.models_[meter], choice, end, end, calibration(choice), key)
+                served = "challenger" if reason in CHALLENGED else "refit"
+            out[meter] = model
+            self.lifecycle_[meter] = {"served": served, "refit": reason, "age": model.age_days(end),
+                                      "fitted": str(model.fitted)}  # fmt: skip
+        return out
 
     def _take_inputs(
         self, frame: MeterFrame, extras: Sequence[ExtrasLike],
@@ -162,16 +241,22 @@ class Fleet(BaseEstimator):
 
     def _choose_methods(
         self, features: FeatureSet, frame: MeterFrame,
-        realized: Realized,
+        realized: Realized, reuse: Mapping[str, KeptModel],
     ) -> dict[str, Choice]:  # fmt: skip
-        """Each meter's method (see :mod:`wattcast.models.methods`)."""
+        """Each meter's method (see :mod:`wattcast.models.methods`): a kept model's is the
+        one chosen out of bag when it was fitted, until realized errors choose."""
         config = self.settings
+        self.oob_choices_: dict[str, Choice] = {}
         if config.method == "forest":
             return {m: Choice() for m in self.meters_}
         windows = RecentBaselines(frame, features.layout, config.gap)
         choices = {}
         for meter in self.meters_:
-            prior = out_of_bag_choice(meter, self.models_[meter], features, windows, config)
+            if meter in reuse:
+                prior = reuse[meter].choice
+            else:
+                prior = out_of_bag_choice(meter, self.models_[meter], features, windows, config)
+                self.oob_choices_[meter] = prior
             sums = realized.get(meter, {})
             days = min((d for _, _, d in sums.values()), default=0)
             if days >= MIN_DAYS and config.method == "auto":

@@ -146,6 +146,53 @@ def apply_trees(trees: list, X32: np.ndarray) -> np.ndarray:
     return np.stack([tree.tree_.apply(X32) for tree in trees]).astype(np.int32)
 
 
+@dataclass
+class CompactTree:
+    """A grown tree as a fitted forest uses it: only where each row lands.
+
+    The forest predicts from the training profiles that share a row's leaf, never
+    from the tree's own leaf values, so a kept model needs only each node's split:
+    a tenth of a scikit-learn tree's size, and loaded without rebuilding one. Rows
+    land in the very leaves (the node ids) that :meth:`sklearn.tree.Tree.apply` gives.
+    """
+
+    left: np.ndarray  # child of each node (-1: a leaf)
+    right: np.ndarray
+    feature: np.ndarray
+    threshold: np.ndarray  # float64, as scikit-learn compares float32 features with it
+    missing_left: np.ndarray | None  # where a missing value goes, per node
+
+    @classmethod
+    def of(cls, tree: object) -> CompactTree:
+        inner = getattr(tree, "tree_", tree)
+        if isinstance(inner, CompactTree):
+            return inner
+        missing = getattr(inner, "missing_go_to_left", None)
+        return cls(inner.children_left.astype(np.int32), inner.children_right.astype(np.int32),
+                   inner.feature.astype(np.int32), inner.threshold.astype(np.float64),
+                   None if missing is None else missing.astype(bool))  # fmt: skip
+
+    @property
+    def tree_(self) -> CompactTree:
+        """Read like a scikit-learn tree by :func:`apply_trees`."""
+        return self
+
+    def apply(self, X32: np.ndarray) -> np.ndarray:
+        """The leaf (node id) of each row of ``X32``."""
+        node = np.zeros(len(X32), dtype=np.intp)
+        rows = np.arange(len(X32))
+        while True:
+            inner = np.flatnonzero(self.left[node] != -1)
+            if not len(inner):
+                return node
+            at = node[inner]
+            value = X32[rows[inner], self.feature[at]].astype(np.float64)
+            left = value <= self.threshold[at]
+            if self.missing_left is not None:
+                left = np.where(np.isnan(value), self.missing_left[at], left)
+            node[inner] = np.where(left, self.left[at], self.right[at])
+
+
 def _in_bag_weights(
     params: dict, seeds: list[int], sample_weight: np.ndarray | None, n: int
 ) -> np.ndarray:
@@ -290,6 +337,16 @@ class ProfileForestRegressor(RegressorMixin, BaseEstimator):
 
     def predict(self, X: np.ndarray) -> np.ndarray:
         return self.tree_predictions(X).mean(axis=0)
+
+    def compacted(self) -> ProfileForestRegressor:
+        """This fitted forest with :class:`CompactTree` s and without its out-of-bag
+        means: the same forecasts, to keep between nights."""
+        import copy
+
+        out = copy.copy(self)
+        out.estimators_ = [CompactTree.of(tree) for tree in self.estimators_]
+        out.__dict__.pop("oob_prediction_", None)
+        return out
 
     def forest_weights(self, X: np.ndarray) -> np.ndarray:
         """``(n, n_train)`` weights of the training profiles (quantile regression forest)."""

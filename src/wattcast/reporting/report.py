@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import html
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -63,6 +63,7 @@ class ReportData:
     tariff: float | None
     currency: str
     methods: dict[str, str]  # each meter's method in the latest run
+    models: dict[str, str] = field(default_factory=dict)  # the model that served it, its age
 
 
 def collect(
@@ -87,7 +88,19 @@ def collect(
               if not meters or e["meter"] in meters]  # fmt: skip
     return ReportData(since, until, readings, events, _accuracy(readings), store.runs(30),
                       spec.alerts.tariff, spec.alerts.currency,
-                      store.chosen_methods())  # fmt: skip
+                      store.chosen_methods(), _models(store))  # fmt: skip
+
+
+def _models(store: ForecastStore) -> dict[str, str]:
+    """Each meter's model in the latest run: ``kept, 3 days`` or ``refit (age), 0 days``."""
+    table = store.served_models()
+    table = table.dropna(subset=["served"]).drop_duplicates("meter", keep="last")
+    out = {}
+    for row in table.itertuples(index=False):
+        why = f" ({row.refit})" if isinstance(row.refit, str) else ""
+        age = int(row.model_age)
+        out[str(row.meter)] = f"{row.served}{why}, {age} day{'s' if age != 1 else ''}"
+    return out
 
 
 def _wall(readings: pd.DataFrame) -> pd.Series:
@@ -179,6 +192,8 @@ def _meter_table(data: ReportData) -> pd.DataFrame:
         table["cost"] = table["kwh_above_band"] * data.tariff
     table = table.join(data.accuracy[["cv_rmse", "nmbe", "coverage"]])
     table["method"] = [data.methods.get(m, "") for m in table.index]
+    if data.models:
+        table["model"] = [data.models.get(m, "") for m in table.index]
     order = table.assign(name=table.index).sort_values(
         ["kwh_above_band", "events", "name"], ascending=[False, False, True]
     )

@@ -27,6 +27,7 @@ from wattcast.settings.sections import (
     DataSection,
     ExtrasSection,
     ModelSection,
+    ModelsSection,
     ReferenceSection,
     Section,
     StoreSection,
@@ -41,13 +42,14 @@ class RunSpec:
 
     Parameters
     ----------
-    data, extras, model, weather, store, alerts, reference, backtest : the sections; each
+    data, extras, model, models, weather, store, alerts, reference, backtest : the sections; each
         defaults to its options' defaults.
     """
 
     data: DataSection = field(default_factory=DataSection)
     extras: ExtrasSection = field(default_factory=ExtrasSection)
     model: ModelSection = field(default_factory=ModelSection)
+    models: ModelsSection = field(default_factory=ModelsSection)
     weather: WeatherSection = field(default_factory=WeatherSection)
     store: StoreSection = field(default_factory=StoreSection)
     alerts: AlertsSection = field(default_factory=AlertsSection)

@@ -71,6 +71,10 @@ def _days(n: int) -> dt.timedelta:
     return dt.timedelta(days=n)
 
 
+def _whole_days(span: dt.timedelta) -> bool:
+    return span >= _days(1) and span % _days(1) == dt.timedelta(0)
+
+
 @dataclass(frozen=True)
 class DataSection(Section):
     """[data]: where the readings come from and how to read them."""
@@ -227,6 +231,38 @@ class ModelSection(Section):
         checks.estimator_params(self.estimator, self.params)
         checks.scheduler(self.scheduler)
         checks.train_on(self.train_on)
+
+
+@dataclass(frozen=True)
+class ModelsSection(Section):
+    """[models]: fitted models kept between nights, refit when due, the better one served.
+
+    With a store, each meter's model is kept beside it and used again with each night's
+    fresh history windows; it is refit when it is ``max_age`` old (on the meter's own
+    night of that cycle, so that every night refits about the same share), when its
+    recent errors ``drift``, when older readings change, or when forced. A refit for
+    age or drift replaces the served model only if it beats it on recent days.
+    """
+
+    table: ClassVar[str] = "models"
+    keep: Annotated[bool, Setting(
+        "Keep each meter's fitted model between nights (with a store); off refits every "
+        "meter every night.", flag="models-keep",
+    )] = True  # fmt: skip
+    max_age: Annotated[dt.timedelta, Setting(
+        "A kept model is challenged by a refit at this age, on the meter's own night of "
+        "this cycle.", flag="models-max-age", check=_whole_days,
+        expected="a whole number of days such as '7D'",
+    )] = _days(7)  # fmt: skip
+    drift: Annotated[float, Setting(
+        "Refit a meter when its RMSE over the nights since its model was fitted (3 or "
+        "more) is this many times the model's out-of-bag RMSE.", flag="models-drift", gt=1.0,
+        expected="a number above 1",
+    )] = 1.5  # fmt: skip
+    refit: Annotated[tuple[str, ...], Setting(
+        "Refit these meters tonight, whatever their models' age (all: every meter).",
+        expected="a list of meter names, or all", commas=True,
+    )] = ()  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -471,9 +507,11 @@ class BacktestSection(Section):
     until: Annotated[dt.date | None, Setting(
         "The last day backtested (default: the latest day of the data).",
     )] = None  # fmt: skip
-    refit: Annotated[Literal["daily", "weekly"], Setting(
-        "How often the models are refit.",
-    )] = "daily"  # fmt: skip
+    refit: Annotated[Literal["policy", "daily", "weekly"], Setting(
+        "How the models are refit: policy as the nightly job does ([models]: kept, refit "
+        "when due, the better one served), or every model daily or weekly.",
+        flag="backtest-refit",
+    )] = "policy"  # fmt: skip
     hours: Annotated[tuple[str, ...], Setting(
         "Also score these hours of the day, e.g. 07:00-15:00.",
         expected="a list of hours such as '07:00-15:00'", commas=True,

@@ -341,6 +341,8 @@ def _number_words(s: Setting) -> str:
         return f"a number from {s.ge:g} to {s.le:g}"
     if s.ge is not None:
         return f"a number of at least {s.ge:g}"
+    if s.gt is not None:
+        return f"a number above {s.gt:g}"
     return "a number"
 
 

@@ -29,6 +29,7 @@ class Batch:
     scores: list[tuple[str, int, str, float, int]] = field(default_factory=list)  # realized
     scored: list[tuple[int, str]] = field(default_factory=list)  # (run, meter) now scored
     references: dict[str, dict[str, Any]] = field(default_factory=dict)  # fitted tonight
+    models: dict[str, tuple] = field(default_factory=dict)  # meter -> index row (models.py)
 
 
 class ForecastRecords(StoreFile):
@@ -46,10 +47,13 @@ class ForecastRecords(StoreFile):
             rows.append((run_id, ids[meter], "ok" if why is None else "failed", why,
                          detail.get("method"), detail.get("windows"),
                          int(detail.get("missing", 0)),  # type: ignore[call-overload]
-                         batch.candidates.get(meter)))  # fmt: skip
+                         batch.candidates.get(meter), detail.get("served"),
+                         detail.get("refit"), detail.get("fitted"),
+                         detail.get("age")))  # fmt: skip
         db.executemany(
             "INSERT OR REPLACE INTO run_meters (run_id, meter_id, status, reason, method, "
-            "windows, missing, candidates) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            "windows, missing, candidates, served, refit, model_fitted, model_age) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             rows,
         )
 
@@ -183,6 +187,21 @@ class ForecastRecords(StoreFile):
                     (run_id, ids[meter]))]  # fmt: skip
                 out[(run_id, meter)] = (row[0], times)
         return out
+
+    def recent_forest_scores(self, meters: Sequence[str], days: int) -> Any:
+        """The forest's realized errors of these meters' last ``days`` scored days: meter,
+        day (epoch seconds of its first reading), sse, n."""
+        with self.connect() as db:
+            ids = self._ids(db, meters)
+        marks = ",".join(str(int(i)) for i in ids.values()) or "NULL"
+        rows = self.query(
+            f"""SELECT meter_id, day, sse, n FROM scores s WHERE meter_id IN ({marks})
+                AND method = 'forest' AND day IN (SELECT day FROM scores r
+                WHERE r.meter_id = s.meter_id AND r.method = 'forest'
+                ORDER BY day DESC LIMIT {int(days)})"""
+        )
+        rows.insert(0, "meter", rows.pop("meter_id").map({i: m for m, i in ids.items()}))
+        return rows
 
     def realized(self, meters: Sequence[str], days: int) -> dict[str, dict[str, Any]]:
         """Per meter and method, ``(sum of squared errors, readings, days)`` over its last

@@ -73,7 +73,23 @@ def _contents(db: sqlite3.Connection, unlocked: bool) -> dict[str, Any]:
             "WHERE r.status = 'ok' AND u.superseded_by IS NULL"
         ).fetchone()[0]
         out["meter_nights"] = nights
+    if "models" in tables:
+        from wattcast.store.models import folder_report
+
+        indexed = [
+            {"meter": m, "file": f, "wattcast_version": w, "sklearn_version": k}
+            for m, f, w, k in db.execute(
+                "SELECT n.name, x.file, x.wattcast_version, x.sklearn_version FROM models x "
+                "JOIN meters n ON n.id = x.meter_id"
+            )
+        ]
+        out["kept_models"] = folder_report(Path(db_path(db)), indexed)
     return out
+
+
+def db_path(db: sqlite3.Connection) -> str:
+    """The file of an open connection's main database."""
+    return next(row[2] for row in db.execute("PRAGMA database_list") if row[1] == "main")
 
 
 def _interrupted(db: sqlite3.Connection, unlocked: bool) -> list[tuple[int, str]]:
@@ -101,7 +117,7 @@ def prune(store: ForecastStore, keep: dt.timedelta | None) -> dict[str, int]:
     Age counts back from the newest forecast in the store, so replaying old nights
     never empties it. One transaction: all of it happens, or none.
     """
-    deleted = {"forecasts": 0, "actuals": 0, "events": 0, "runs": 0}
+    deleted = {"forecasts": 0, "actuals": 0, "events": 0, "runs": 0, "model files": 0}
     with store.transaction() as db:
         deleted["forecasts"] += _superseded(db)
         # candidates of superseded runs will never be scored against actuals
@@ -118,7 +134,22 @@ def prune(store: ForecastStore, keep: dt.timedelta | None) -> dict[str, int]:
                 db.execute(f"DELETE FROM run_meters WHERE run_id IN ({old})", (cutoff,))
                 cursor = db.execute(f"DELETE FROM runs WHERE id IN ({old})", (cutoff,))
                 deleted["runs"] += cursor.rowcount
+    deleted["model files"] = _prune_models(store)
     return deleted
+
+
+def _prune_models(store: ForecastStore) -> int:
+    """Model files no model indexes (a killed job's), and the index rows of models whose
+    file is gone (their meters are refit next night)."""
+    from wattcast.store.models import prune_files
+
+    indexed = store.model_index()
+    gone = [row["meter_id"] for row in indexed
+            if not (store.models_folder / row["file"]).is_file()]  # fmt: skip
+    if gone:
+        with store.transaction() as db:
+            db.executemany("DELETE FROM models WHERE meter_id = ?", [(i,) for i in gone])
+    return prune_files(store.path, [r for r in indexed if r["meter_id"] not in gone])
 
 
 def vacuum(store: ForecastStore) -> dict[str, int]:

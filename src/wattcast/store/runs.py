@@ -208,6 +208,52 @@ class RunRecords(StoreFile):
             )
             return dict(rows)
 
+    def served_models(self, run_ids: Sequence[int] | None = None) -> Any:
+        """Which model served each meter in each run (the last 30 runs by default): run_id,
+        meter, method, served (kept, refit, challenger, champion), refit (why, or None),
+        model_fitted (the end of its readings) and model_age (days)."""
+        runs = ("SELECT id FROM runs ORDER BY id DESC LIMIT 30" if run_ids is None
+                else _ids(run_ids))  # fmt: skip
+        return self.query(
+            "SELECT r.run_id, m.name AS meter, r.method, r.served, r.refit, r.model_fitted, "
+            "r.model_age FROM run_meters r JOIN meters m ON m.id = r.meter_id "
+            f"WHERE r.status = 'ok' AND r.run_id IN ({runs}) ORDER BY r.run_id, m.name"
+        )
+
+    def model_summary(self, run_ids: Sequence[int]) -> dict[int, str]:
+        """Per run, how its meters were served: ``kept 170, refit 30 (age 28, new 2)``."""
+        if not run_ids:
+            return {}
+        with self.connect() as db:
+            rows = db.execute(
+                "SELECT run_id, served, refit, COUNT(*) FROM run_meters WHERE status = 'ok' "
+                f"AND served IS NOT NULL AND run_id IN ({_ids(run_ids)}) "
+                "GROUP BY run_id, served, refit"
+            ).fetchall()
+        counts: dict[int, dict[str, int]] = {}
+        reasons: dict[int, dict[str, int]] = {}
+        for run_id, served, refit, n in rows:
+            mine = counts.setdefault(run_id, {})
+            mine[served] = mine.get(served, 0) + n
+            if refit is not None:
+                why = reasons.setdefault(run_id, {})
+                why[refit] = why.get(refit, 0) + n
+        out = {}
+        for run_id, mine in counts.items():
+            trained = sum(n for how, n in mine.items() if how != "kept")
+            parts = [f"kept {mine.get('kept', 0)}", f"refit {trained}"]
+            why = ", ".join(f"{r} {n}" for r, n in sorted(reasons.get(run_id, {}).items()))
+            if why:
+                parts[-1] += f" ({why})"
+            if mine.get("champion"):
+                parts.append(f"kept over refit {mine['champion']}")
+            out[run_id] = ", ".join(parts)
+        return out
+
+
+def _ids(run_ids: Sequence[int]) -> str:
+    return ",".join(str(int(i)) for i in run_ids) or "NULL"
+
 
 def _utc_now() -> str:
     import datetime as dt

@@ -21,7 +21,12 @@ and description; and keeps each meter's reference baseline (``baselines``).
 Schema 4 keeps the readings taken in from exports (:mod:`wattcast.store.readings`):
 ``readings`` by meter and week (wall-clock times and values, packed), the values that
 later exports changed (``revisions``), the exports taken in by their SHA-256
-(``exports``) and each archived meter's zone and span (``reading_meters``).
+(``exports``) and each archived meter's zone and span (``reading_meters``). It also
+keeps each meter's fitted model between nights: the model itself is a file in a
+folder beside the store (:mod:`wattcast.store.models`), and ``models`` indexes it
+(its file, the night it was fitted, the versions that made it, its calibration, its
+checksum); ``run_meters`` records which model served each meter, its age and why it
+was or was not refit.
 """
 
 from __future__ import annotations
@@ -78,6 +83,10 @@ CREATE TABLE run_meters (
     windows INTEGER,
     missing INTEGER NOT NULL DEFAULT 0,
     candidates BLOB,
+    served TEXT,
+    refit TEXT,
+    model_fitted TEXT,
+    model_age INTEGER,
     PRIMARY KEY (run_id, meter_id)
 ) WITHOUT ROWID;
 CREATE TABLE scores (
@@ -125,6 +134,19 @@ CREATE TABLE baselines (
     fitted TEXT NOT NULL,
     reference TEXT NOT NULL,
     run_id INTEGER NOT NULL
+);
+CREATE TABLE models (
+    meter_id INTEGER PRIMARY KEY,
+    file TEXT NOT NULL,
+    fitted TEXT NOT NULL,
+    challenged TEXT NOT NULL,
+    run_id INTEGER NOT NULL,
+    wattcast_version TEXT NOT NULL,
+    sklearn_version TEXT NOT NULL,
+    calibration REAL,
+    settings TEXT NOT NULL,
+    bytes INTEGER NOT NULL,
+    sha256 TEXT NOT NULL
 );
 CREATE INDEX events_meter_end ON events (meter_id, end);
 CREATE INDEX events_start ON events (start);
@@ -335,10 +357,16 @@ def _redact_webhooks(db: sqlite3.Connection) -> None:
 
 
 def migrate_v3(db: sqlite3.Connection) -> None:
-    """Schema 3 -> 4, inside the caller's transaction: the (empty) reading archive."""
+    """Schema 3 -> 4, inside the caller's transaction: the (empty) reading archive; the
+    index of the models kept between nights, and in ``run_meters`` which model served
+    each meter and why."""
     for statement in _statements(TABLES):
         if any(statement.startswith(f"CREATE TABLE {name} ") for name in ARCHIVE_TABLES):
             db.execute(statement.replace("CREATE TABLE", "CREATE TABLE IF NOT EXISTS", 1))
+    for column in ("served TEXT", "refit TEXT", "model_fitted TEXT", "model_age INTEGER"):
+        db.execute(f"ALTER TABLE run_meters ADD COLUMN {column}")
+    models = next(s for s in _statements(TABLES) if s.startswith("CREATE TABLE models "))
+    db.execute(models)
     db.execute("UPDATE meta SET value = '4' WHERE key = 'schema_version'")
 
 

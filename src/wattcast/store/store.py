@@ -12,8 +12,9 @@ checking the file (:mod:`~wattcast.store.connection`), runs
 (:mod:`~wattcast.store.runs`), forecasts, actuals and scores
 (:mod:`~wattcast.store.forecasts`), events and their deliveries
 (:mod:`~wattcast.store.events`), the weather cache
-(:mod:`~wattcast.store.weather_cache`) and the reading archive
-(:mod:`~wattcast.store.readings`). Only this package speaks SQL. Reading
+(:mod:`~wattcast.store.weather_cache`), the reading archive
+(:mod:`~wattcast.store.readings`) and the models kept between nights
+(:mod:`~wattcast.store.models`). Only this package speaks SQL. Reading
 methods that return tables import pandas; the ones used by light commands
 (runs, events, meters) return plain rows.
 """
@@ -23,6 +24,7 @@ from __future__ import annotations
 from wattcast.store.connection import SQLITE_HEADER, StoreMigratedWarning, remove_store
 from wattcast.store.events import EventRecords
 from wattcast.store.forecasts import Batch, ForecastRecords
+from wattcast.store.models import ModelRecords
 from wattcast.store.readings import ReadingArchive
 from wattcast.store.runs import RunRecords
 from wattcast.store.weather_cache import WeatherCache
@@ -30,7 +32,9 @@ from wattcast.store.weather_cache import WeatherCache
 __all__ = ["SQLITE_HEADER", "Batch", "ForecastStore", "StoreMigratedWarning", "remove_store"]
 
 
-class ForecastStore(RunRecords, ForecastRecords, EventRecords, WeatherCache, ReadingArchive):
+class ForecastStore(
+    RunRecords, ForecastRecords, EventRecords, WeatherCache, ReadingArchive, ModelRecords
+):
     """An SQLite forecast store (see the module docstring).
 
     Parameters
@@ -51,4 +55,6 @@ class ForecastStore(RunRecords, ForecastRecords, EventRecords, WeatherCache, Rea
             if batch.events is not None and len(batch.events):
                 self._write_events(db, run_id, ids, batch.events)
             self._write_references(db, run_id, ids, batch.references)
+            replaced = self._write_models(db, ids, batch.models)
             self.progress(db, run_id)
+        self.drop_files(replaced)  # only once the new ones are indexed

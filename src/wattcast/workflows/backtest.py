@@ -1,4 +1,4 @@
-"""Rolling-origin backtest: refit as the nightly job would, forecast, compare.
+"""Rolling-origin backtest: keep and refit models as the nightly job would, forecast, compare.
 
 Leakage rule: the forecast of period D is made from data that ends one gap
 before D (the cut-off), exactly as the nightly job run that night; baselines
@@ -28,8 +28,10 @@ from wattcast.features.day_calendar import DayCalendar
 from wattcast.features.extras import ExtraTable
 from wattcast.models.fleet import Fleet
 from wattcast.models.fleet_inputs import InputGap
+from wattcast.models.lifecycle import KeptModel, settings_key
+from wattcast.models.lifecycle import due as lifecycle_due
 from wattcast.models.methods import RECENT
-from wattcast.settings import ModelSection, RunSpec
+from wattcast.settings import ModelSection, ModelsSection, RunSpec
 from wattcast.workflows.cluster import cluster
 from wattcast.workflows.inputs import (
     JobInputs,
@@ -47,8 +49,9 @@ PREDICTION_COLUMNS = ["meter", "timestamp", "actual", "mean", "lower", "upper"]
 class BacktestResult:
     predictions: pd.DataFrame  # PREDICTION_COLUMNS, then one column per baseline
     fit_seconds: float  # training wall time, all refits
-    refits: int
+    refits: int  # nights that trained a meter
     failed: dict[str, str] = field(default_factory=dict)  # meter -> why it was left out
+    meter_refits: int = 0  # meters trained, over all nights
 
     def metrics(self, confidence: float, subsets: Sequence[Subset] = ()) -> pd.DataFrame:
         """wattcast (each meter's chosen method), the forest alone, and the baselines, on
@@ -98,46 +101,96 @@ def backtest(
     extras: Sequence[ExtraTable] | Callable[[pd.Timestamp], Sequence[ExtraTable]] = (),
     calendars: Sequence[DayCalendar] = (),
     closed_flags: Sequence[str] = (),
-    refit: str = "daily",
+    refit: str = "policy",
     on_error: str = "raise",
     meter_extras: Mapping[str, Sequence[ExtraTable]] | None = None,
+    models: ModelsSection | None = None,
 ) -> BacktestResult:
     """Forecast each of the last ``periods`` output periods from the data before its gap.
 
-    ``extras`` are tables, or a function of a night's cut-off giving the tables that
-    night would have had (the nightly protocol's weather); then every night refits.
-    With ``on_error="skip"`` a meter that fails in any refit is left out of the
-    predictions and named in ``failed`` with its reason; the others are scored.
+    ``refit`` is ``policy``: each night as the nightly job with a store would make it
+    (models kept, refit when due by ``models``, the better one served; see
+    :mod:`wattcast.models.lifecycle`); or ``daily`` or ``weekly``: every meter refit
+    on those nights. ``extras`` are tables, or a function of a night's cut-off giving
+    the tables that night would have had (the nightly protocol's weather); then every
+    night builds its features again (and with ``weekly``, refits). With
+    ``on_error="skip"`` a meter that fails in any refit is left out of the predictions
+    and named in ``failed`` with its reason; the others are scored. ``refits`` counts
+    the nights that trained any meter, ``meter_refits`` the meters trained in all.
     """
-    if refit not in REFIT_EVERY:
-        raise InputError(f"`refit` must be daily or weekly. Got {refit!r}.")
+    if refit not in (*REFIT_EVERY, "policy"):
+        raise InputError(f"`refit` must be policy, daily or weekly. Got {refit!r}.")
+    policy = models or ModelsSection()
     frame = trim_to_periods(frame, model.output)
-    parts, fit_seconds, refits = [], 0.0, 0
+    parts, fit_seconds, refits, meter_refits, fits = [], 0.0, 0, 0, 0
     failed: dict[str, str] = {}
     gaps: dict[str, list[InputGap]] = {}
     fleet: Fleet | None = None
+    kept: dict[str, KeptModel] = {}
+    key = settings_key(model)
     for k, target in enumerate(_targets(frame, model, periods)):
         cutoff = target - model.gap
-        if k % REFIT_EVERY[refit] == 0 or fleet is None or callable(extras):
+        every = REFIT_EVERY.get(refit, 1)
+        if refit == "policy" or k % every == 0 or fleet is None or callable(extras):
             tables = extras(cutoff) if callable(extras) else extras
+            known = cutoff - model.output
+            due = _due(kept, cutoff, policy, key, parts, known) if refit == "policy" else {}
             fleet = Fleet(model)
             with warnings.catch_warnings():  # said once per meter, after the loop
                 warnings.simplefilter("ignore", GapFilledWarning)
                 fleet.fit(frame, extras=tables, meter_extras=meter_extras, calendars=calendars,
                           closed_flags=closed_flags, as_of=cutoff, on_error=on_error,
-                          realized=realized_errors(parts, cutoff - model.output))  # fmt: skip
+                          realized=realized_errors(parts, known),
+                          kept=kept if refit == "policy" else None, due=due)  # fmt: skip
+            kept, fits = fleet.kept_, fits + 1
             for meter, gap in fleet.gaps_.items():
                 gaps.setdefault(meter, []).append(gap)
             failed.update(fleet.failed_)
+            trained = sum(1 for v in fleet.lifecycle_.values() if v["refit"] is not None)
             fit_seconds += fleet.timings_.train_wall
-            refits += 1
+            refits += bool(trained)
+            meter_refits += trained
         else:
             fleet.update(frame, as_of=cutoff)
         parts.append(_night(fleet, frame, target, cutoff))
     predictions = pd.concat(parts, ignore_index=True)
     predictions = predictions[~predictions["meter"].isin(failed)].reset_index(drop=True)
-    _warn_gaps(gaps, refits, model)
-    return BacktestResult(predictions, fit_seconds, refits, failed)
+    _warn_gaps(gaps, fits, model)
+    return BacktestResult(predictions, fit_seconds, refits, failed, meter_refits)
+
+
+def _due(
+    kept: Mapping[str, KeptModel], now: pd.Timestamp, policy: ModelsSection, key: str,
+    parts: list[pd.DataFrame], known: pd.Timestamp,
+) -> dict[str, str]:  # fmt: skip
+    """Why each kept model is refit tonight, judged as the nightly job judges it (its
+    readings never change here, so never for a backfill)."""
+    due = {}
+    for meter, model in kept.items():
+        reason = lifecycle_due(meter, model, now, policy, key, None,
+                               _since_fit(parts, meter, model.fitted, known))  # fmt: skip
+        if reason is not None:
+            due[meter] = reason
+    return due
+
+
+def _since_fit(
+    parts: list[pd.DataFrame], meter: str, fitted: pd.Timestamp, known: pd.Timestamp
+) -> tuple[float, int, int] | None:
+    """The forest's realized (sum of squares, readings, days) of ``meter`` on the days
+    after ``fitted`` whose actuals are known by ``known``."""
+    sse, n, days = 0.0, 0, 0
+    for part in reversed(parts):
+        day = _day_of(part)
+        if day >= known:
+            continue
+        if day < fitted:
+            break
+        mine = part[part["meter"] == meter]
+        if len(mine):
+            sse += float(((mine["forest"] - mine["actual"]) ** 2).sum())
+            n, days = n + len(mine), days + 1
+    return (sse, n, days) if days else None
 
 
 def _targets(frame: MeterFrame, model: ModelSection, periods: int) -> list[pd.Timestamp]:
@@ -164,13 +217,13 @@ def _night(fleet: Fleet, frame: MeterFrame, target: pd.Timestamp, cutoff: pd.Tim
     return _with_actuals(forecast, frame, target, cutoff)
 
 
-def _warn_gaps(gaps: Mapping[str, list[InputGap]], refits: int, window: ModelSection) -> None:
-    """One warning per meter for the gaps in the input windows of all its refits."""
+def _warn_gaps(gaps: Mapping[str, list[InputGap]], fits: int, window: ModelSection) -> None:
+    """One warning per meter for the gaps in the input windows of all its nights fitted."""
     for meter, found in gaps.items():
         worst = max(found, key=lambda gap: gap.missing)
         warnings.warn(
             f"meter {meter!r}: readings missing in the latest {format_duration(window.input)} "
-            f"input window of {len(found)} of {refits} refits (at most {worst.missing} of "
+            f"input window on {len(found)} of {fits} nights (at most {worst.missing} of "
             f"{worst.steps}); its forecasts use the readings that are there.",
             GapFilledWarning,
             stacklevel=3,
@@ -206,7 +259,7 @@ def run_backtest(
                 results.append(backtest(
                     frame, model, spec.backtest.days, _extras(spec, inputs, frame, zone),
                     inputs.calendars, closed_flags, spec.backtest.refit, on_error,
-                    inputs.meter_extras_in(zone, names),
+                    inputs.meter_extras_in(zone, names), spec.models,
                 ))  # fmt: skip
             except AllMetersFailedError as exc:
                 results.append(_failed(names, None, exc.failures))
@@ -264,6 +317,7 @@ def _combined(results: list[BacktestResult]) -> BacktestResult:
         sum(r.fit_seconds for r in results),
         max(r.refits for r in results),
         failed,
+        sum(r.meter_refits for r in results),
     )
 
 

@@ -1,4 +1,5 @@
-"""Tables out of the store: forecasts, actuals, forecast against actual, events, runs.
+"""Tables out of the store: forecasts, actuals, forecast against actual, events, runs, and
+which model served each meter in each run.
 
 One time convention for every output: a time is the meter's local time with its
 UTC offset (ISO 8601 in CSV and JSON); Parquet holds zone-aware timestamps, in
@@ -19,7 +20,7 @@ from wattcast.errors import InputError
 from wattcast.settings import RunSpec
 from wattcast.store.store import ForecastStore
 
-WHAT = ("forecasts", "actuals", "comparison", "anomalies", "runs")
+WHAT = ("forecasts", "actuals", "comparison", "anomalies", "runs", "models")
 
 
 def export_table(
@@ -87,8 +88,15 @@ def _runs(store: ForecastStore, spec: RunSpec, low: int | None) -> pd.DataFrame:
     return table.drop(columns=["resume_key", "t_first", "t_last"])
 
 
+def _models(store: ForecastStore, spec: RunSpec, low: int | None) -> pd.DataFrame:
+    """Per run and meter: its method, the model that served (kept, refit, challenger, or
+    champion: kept over its refit), why it was refit, when its readings ended, its age."""
+    runs = [r["id"] for r in store.runs() if low is None or (r["t_last"] or 0) >= low]
+    return store.served_models(runs)
+
+
 _TABLES = {"forecasts": _forecasts, "actuals": _actuals, "comparison": _comparison,
-           "anomalies": _anomalies, "runs": _runs}  # fmt: skip
+           "anomalies": _anomalies, "runs": _runs, "models": _models}  # fmt: skip
 
 
 def _with_times(table: pd.DataFrame, columns: list[str]) -> pd.DataFrame:

@@ -244,7 +244,7 @@ def _one_batch(
     state = None
     if job.store is not None:
         state = read_state(job.store, names, frame, zone, job.as_of,
-                           job.spec.alerts.join_gap)  # fmt: skip
+                           job.spec.alerts.join_gap, job.spec.models)  # fmt: skip
     batch = BatchInputs(names, frame, zone, job.inputs.extras_in(zone),
                         job.inputs.meter_extras_in(zone, names), job.inputs.calendars,
                         job.inputs.units, job.inputs.expected_use(names))  # fmt: skip
@@ -264,7 +264,8 @@ def _one_batch(
     if job.writer is not None:
         job.writer.write(result.forecast)
     if job.store is not None:
-        rows = stored_batch(result, _meter_info(job, names, zone))
+        rows = stored_batch(result, _meter_info(job, names, zone), job.store,
+                            job.summary.run_id)  # fmt: skip
         job.store.write_batch(job.summary.run_id, rows)  # type: ignore[arg-type]
     job.summary.write_seconds += time.perf_counter() - started
 

@@ -9,6 +9,8 @@ batch's result is then written in one transaction (:func:`stored_batch`).
 from __future__ import annotations
 
 import datetime as dt
+import warnings
+from typing import Any
 
 import pandas as pd
 
@@ -16,6 +18,8 @@ from wattcast.core import BatchResult, PriorState, actuals_span, seen
 from wattcast.data.meter_frame import MeterFrame
 from wattcast.epoch import to_epoch
 from wattcast.models.methods import RECENT
+from wattcast.settings import ModelsSection
+from wattcast.store.models import ModelRefitWarning
 from wattcast.store.store import Batch, ForecastStore
 
 MeterInfo = dict[str, tuple[str | None, str]]  # meter -> (zone, unit)
@@ -23,11 +27,13 @@ MeterInfo = dict[str, tuple[str | None, str]]  # meter -> (zone, unit)
 
 def read_state(
     store: ForecastStore, names: list[str], frame: MeterFrame, zone: str | None,
-    as_of: pd.Timestamp | None, join_gap: dt.timedelta,
+    as_of: pd.Timestamp | None, join_gap: dt.timedelta, models: ModelsSection | None = None,
 ) -> PriorState:  # fmt: skip
-    """What the store holds for this batch's meters from earlier nights."""
+    """What the store holds for this batch's meters from earlier nights (with ``models``,
+    [models], their kept models too)."""
     realized = store.realized(names, RECENT)
-    kept = {"references": store.references(names), "changes": store.change_events(names)}
+    kept = {"references": store.references(names), "changes": store.change_events(names),
+            **kept_models(store, names, models)}  # fmt: skip
     readings = seen(frame, as_of, zone)
     if readings.n_steps == 0:
         return PriorState(realized, **kept)
@@ -44,13 +50,39 @@ def read_state(
     return PriorState(realized, pending, open_events, store.candidates(pairs), **kept)
 
 
-def stored_batch(result: BatchResult, meters: MeterInfo) -> Batch:
-    """A batch's rows for the store: forecasts, statuses, new actuals and their events."""
+def kept_models(
+    store: ForecastStore, names: list[str], models: ModelsSection | None
+) -> dict[str, Any]:
+    """The batch's kept models and the forest's recent errors that judge them; a model that
+    cannot be used is left out (its meter is refit) with one warning for the batch."""
+    if models is None or not models.keep:
+        return {}
+    kept, problems = store.kept_models(names)
+    if problems:
+        meter, why = next(iter(problems.items()))
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        warnings.warn(
+            f"{store.models_folder}: {len(problems)} kept model(s) cannot be used and are "
+            f"refit: meter {meter!r}: {why}{more}.", ModelRefitWarning, stacklevel=3,
+        )  # fmt: skip
+    recent = store.recent_forest_scores(list(kept), max(models.max_age.days, 7)) if kept else None
+    return {"models": kept, "recent": recent}
+
+
+def stored_batch(
+    result: BatchResult, meters: MeterInfo, store: ForecastStore | None = None,
+    run_id: int | None = None,
+) -> Batch:  # fmt: skip
+    """A batch's rows for the store: forecasts, statuses, new actuals and their events, and
+    (with the ``store`` and ``run_id``) the files of the models fitted tonight."""
     forecast = result.forecast
     rows = forecast[["meter", "mean", "lower", "upper"]].assign(t=to_epoch(forecast["timestamp"]))
+    models = {}
+    if store is not None and run_id is not None and result.models:
+        models = store.write_model_files(run_id, result.models)
     return Batch(meters, dict(result.status), rows, result.actuals, result.events,
                  result.details, result.candidates, result.scores, result.scored,
-                 result.references)  # fmt: skip
+                 result.references, models)  # fmt: skip
 
 
 def failed_batch(meters: MeterInfo, failures: dict[str, str]) -> Batch:
