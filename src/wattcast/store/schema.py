@@ -17,6 +17,12 @@ and how far it got (``batches``, ``progress_utc``), so that a run whose process
 is gone is marked ``interrupted`` instead of staying ``running``; gives each event
 its kind (``excess`` above the band, or a ``change`` above the reference baseline)
 and description; and keeps each meter's reference baseline (``baselines``).
+
+Schema 4 places meters in sites and a hierarchy (``meters.site``, ``parent``,
+``label``, ``area``: a main feed and its panels, a campus and its buildings); lets
+an event on a parent be ``explained`` by its children's events (then it is neither
+alerted nor counted); and keeps every review of an event (``acks``: when, the
+status given, the note), where the event kept only the latest note.
 """
 
 from __future__ import annotations
@@ -26,7 +32,7 @@ import json
 import sqlite3
 from pathlib import Path
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 TABLES = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -34,7 +40,11 @@ CREATE TABLE meters (
     id INTEGER PRIMARY KEY,
     name TEXT NOT NULL UNIQUE,
     zone TEXT,
-    unit TEXT NOT NULL DEFAULT 'kW'
+    unit TEXT NOT NULL DEFAULT 'kW',
+    site TEXT,
+    parent TEXT,
+    label TEXT,
+    area TEXT
 );
 CREATE TABLE runs (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -108,7 +118,8 @@ CREATE TABLE events (
     peak_excess_kw REAL NOT NULL,
     kwh_above_band REAL NOT NULL,
     kwh_above_forecast REAL NOT NULL,
-    status TEXT NOT NULL CHECK (status IN ('minor', 'new', 'alerted', 'acked', 'expected')),
+    status TEXT NOT NULL
+        CHECK (status IN ('minor', 'new', 'alerted', 'acked', 'expected', 'explained')),
     note TEXT,
     first_run INTEGER NOT NULL,
     run_id INTEGER NOT NULL,
@@ -122,6 +133,14 @@ CREATE TABLE baselines (
     run_id INTEGER NOT NULL
 );
 CREATE INDEX events_meter_end ON events (meter_id, end);
+CREATE TABLE acks (
+    id INTEGER PRIMARY KEY,
+    event_id INTEGER NOT NULL,
+    at_utc TEXT,
+    status TEXT NOT NULL,
+    note TEXT
+);
+CREATE INDEX acks_event ON acks (event_id);
 CREATE INDEX events_start ON events (start);
 CREATE TABLE weather (
     provider TEXT NOT NULL,
@@ -279,6 +298,30 @@ def migrate_v2(db: sqlite3.Connection) -> None:
     db.execute("UPDATE meta SET value = '3' WHERE key = 'schema_version'")
 
 
+def migrate_v3(db: sqlite3.Connection) -> None:
+    """Schema 3 -> 4, inside the caller's transaction: meters gain their site and place in
+    a hierarchy; ``events`` is rebuilt to take the status 'explained' (its rows kept as
+    they are); each note an event holds becomes the first row of its ``acks`` (its time
+    unknown)."""
+    for column in ("site", "parent", "label", "area"):
+        db.execute(f"ALTER TABLE meters ADD COLUMN {column} TEXT")
+    events = next(s for s in _statements(TABLES) if s.startswith("CREATE TABLE events "))
+    db.execute(events.replace("CREATE TABLE events ", "CREATE TABLE events_v4 ", 1))
+    columns = ", ".join(row[1] for row in db.execute("PRAGMA table_info(events_v4)"))
+    db.execute(f"INSERT INTO events_v4 ({columns}) SELECT {columns} FROM events")
+    db.execute("DROP TABLE events")
+    db.execute("ALTER TABLE events_v4 RENAME TO events")
+    for statement in _statements(TABLES):
+        if statement.startswith("CREATE INDEX") and " ON events " in statement:
+            db.execute(statement)
+    for statement in _statements(TABLES):
+        if statement.startswith(("CREATE TABLE acks ", "CREATE INDEX acks_")):
+            db.execute(statement)
+    db.execute("INSERT INTO acks (event_id, at_utc, status, note) SELECT id, NULL, status, note "
+               "FROM events WHERE note IS NOT NULL")  # fmt: skip
+    db.execute("UPDATE meta SET value = '4' WHERE key = 'schema_version'")
+
+
 def _redact_webhooks(db: sqlite3.Connection) -> None:
     """Webhook URLs that earlier releases stored with their runs, redacted (they carry
     their token; see :mod:`wattcast.redaction`)."""
@@ -295,7 +338,7 @@ def _redact_webhooks(db: sqlite3.Connection) -> None:
 
 
 #: Each step takes a store from the version before it to the next one.
-MIGRATIONS = {1: migrate_v1, 2: migrate_v2}
+MIGRATIONS = {1: migrate_v1, 2: migrate_v2, 3: migrate_v3}
 
 
 def migrate(db: sqlite3.Connection, version: int) -> None:
