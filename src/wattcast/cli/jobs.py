@@ -38,7 +38,7 @@ OutOpt = Annotated[
     typer.Option("--out", help="Forecast file (.csv, .csv.gz, .parquet) or folder of parts."),
 ]
 ProfileOpt = Annotated[bool, typer.Option("--profile", help="Print stage timings.")]
-JOB_SECTIONS = ("data", "extras", "model", "weather", "store", "alerts")
+JOB_SECTIONS = ("data", "site", "extras", "model", "weather", "store", "alerts")
 
 
 def register(app: typer.Typer) -> None:

@@ -176,7 +176,7 @@ def anomalies(
 
     with user_errors():
         db, spec = open_store(config, store)
-        rows = event_rows(db, spec.alerts.tariff, since, until, meter)
+        rows = event_rows(db, spec.alerts.prices(), since, until, meter)
         emit(rows, EVENT_COLUMNS, format, "Events")
 
 
@@ -187,11 +187,19 @@ def ack(
     config: ConfigOpt = None,
     store: StoreOpt = None,
 ) -> None:
-    """Mark an event reviewed: it is never alerted again."""
+    """Mark an event reviewed: it is never alerted again, nor counted in the totals. Every
+    ack is kept with its note (the report shows them)."""
+    import datetime as dt
+
     with user_errors():
         db, _ = open_store(config, store)
-        event = db.set_event_status(event_id, "acked", note)
+        now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+        event = db.set_event_status(event_id, "acked", note, now)
+        earlier = [a for a in db.acks([event_id]).get(event_id, [])[:-1] if a["note"]]
     say(f"event {event_id} of {event['meter']} acked" + (f": {note}" if note else ""))
+    if earlier:
+        say("  earlier notes, kept: " + "; ".join(
+            f"{(a['at_utc'] or '')[:10] or 'undated'}: {a['note']}" for a in earlier))  # fmt: skip
 
 
 def savings(
@@ -208,8 +216,9 @@ def savings(
 
     with user_errors():
         db, spec = open_store(config, store)
-        events = event_rows(db, spec.alerts.tariff, since, until)
-        emit(savings_rows(events, spec.alerts.tariff), COLUMNS, format, "Savings (kWh)")
+        events = event_rows(db, spec.alerts.prices(), since, until)
+        emit(savings_rows(events, spec.alerts.prices()), COLUMNS, format,
+             "Savings (kWh; acked, expected and explained events left out)")  # fmt: skip
 
 
 def export(

@@ -29,6 +29,7 @@ from wattcast.settings.sections import (
     ModelSection,
     ReferenceSection,
     Section,
+    SiteSection,
     StoreSection,
     WeatherSection,
 )
@@ -41,12 +42,13 @@ class RunSpec:
 
     Parameters
     ----------
-    data, extras, model, weather, store, alerts, reference, backtest : the sections; each
+    data, extras, site, model, weather, store, alerts, reference, backtest : the sections; each
         defaults to its options' defaults.
     """
 
     data: DataSection = field(default_factory=DataSection)
     extras: ExtrasSection = field(default_factory=ExtrasSection)
+    site: SiteSection = field(default_factory=SiteSection)
     model: ModelSection = field(default_factory=ModelSection)
     weather: WeatherSection = field(default_factory=WeatherSection)
     store: StoreSection = field(default_factory=StoreSection)
