@@ -244,3 +244,72 @@ def test_a_quiet_night_sends_a_digest_only_when_asked(andover_site: dict) -> Non
     (message,) = mailbox.messages
     assert re.fullmatch(r"Andover High, \w{3} \d\d \w{3}: no new events", message["Subject"])
     assert "forecast against actual" in message.get_body(("plain",)).get_content()
+
+
+OVERLAPS = """
+const boxes = Array.from(document.querySelectorAll('.wattcast-chart svg')).map(svg =>
+    Array.from(svg.querySelectorAll('text')).map(t => t.getBoundingClientRect()));
+let overlaps = 0;
+for (const texts of boxes) for (let i = 0; i < texts.length; i++) for (let j = i + 1;
+        j < texts.length; j++) { const a = texts[i], b = texts[j];
+    if (a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom) overlaps++; }
+return [overlaps, boxes.length, document.documentElement.scrollWidth, innerWidth];
+"""
+
+
+def test_the_report_reads_at_phone_and_desktop_width(andover_site: dict, tmp_path, cli) -> None:
+    import shutil
+
+    from test_report import browser, table_rows
+
+    spec, config = andover_site["spec"], andover_site["config"]
+    store = tmp_path / "copy.db"
+    shutil.copy(spec.store.path, store)
+    target = max((e for e in ForecastStore(store).events() if e["status"] == "alerted"
+                  and e["kind"] == "excess"), key=lambda e: e["kwh_above_band"])  # fmt: skip
+    for note in ("cleaners left the lights on", "timer fixed"):
+        result = cli("anomalies", "ack", target["id"], "--note", note, "--store", store)
+        assert result.exit_code == 0
+    assert "earlier notes, kept" in result.stdout and "cleaners left the lights on" in result.stdout
+    out = tmp_path / "report.html"
+    result = cli("report", "--config", config, "--store", store, "--days", "14", "--out", out)
+    assert result.exit_code == 0, result.output
+    page = out.read_text()
+    assert page.startswith("<!DOCTYPE html>") and "<h1>Andover High: wattcast report</h1>" in page
+    assert re.search(r"This week, [^<]*<b>\d+ events</b>[\d,.]+ kWh above the band, cost \$[\d,.]+",
+                     page)  # fmt: skip
+    assert "A typical reading was off by about" in page
+    # the acked event left the totals; its notes are shown in order, with their dates
+    _, *rows = table_rows(page, "meters")
+    saved = json.loads(
+        cli(
+            "savings",
+            "--config",
+            config,
+            "--store",
+            store,
+            "--since",
+            re.search(r"Period (\S+)", page).group(1),
+            "--format",
+            "json",
+        ).stdout
+    )
+    shown = {r[0].replace("&amp;", "&"): int(r[1]) for r in rows}
+    assert {m: n for m, n in shown.items() if n} == {r["meter"]: r["events"] for r in saved}
+    notes = re.search(r"\d{4}-\d\d-\d\d acked: cleaners left the lights on; "
+                      r"\d{4}-\d\d-\d\d acked: timer fixed", page)  # fmt: skip
+    assert notes, "the ack history is shown"
+    # detail only for meters with something to show: not the chiller, always 0
+    charts = re.findall(r"data-meter='([^']+)'", page)
+    assert charts and "Chiller (kW)" not in charts
+    assert page.count("<section class='meter' id='meter-") == len(charts)
+    driver = browser()
+    try:
+        for width in (420, 1280):
+            driver.set_window_size(width, 900)
+            driver.get(out.as_uri())
+            overlaps, drawn, scroll, inner = driver.execute_script(OVERLAPS)
+            assert drawn == len(charts) and overlaps == 0, f"{overlaps} labels touch at {width} px"
+            assert scroll <= inner, f"the page scrolls sideways at {width} px"
+    finally:
+        driver.quit()
