@@ -7,6 +7,8 @@ import base64
 import email.utils
 import json
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pandas as pd
@@ -313,3 +315,42 @@ def test_the_report_reads_at_phone_and_desktop_width(andover_site: dict, tmp_pat
             assert scroll <= inner, f"the page scrolls sideways at {width} px"
     finally:
         driver.quit()
+
+
+WITHOUT = """
+import sys
+
+class Missing:  # these packages import as if they were not installed
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in {blocked!r}:
+            raise ModuleNotFoundError(f"No module named {{name!r}}", name=name)
+
+sys.meta_path.insert(0, Missing())
+from wattcast.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def without(blocked: tuple[str, ...], *args: object) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-c", WITHOUT.format(blocked=blocked),
+                           *map(str, args)], capture_output=True, text=True, timeout=120)  # fmt: skip
+
+
+def test_a_command_names_the_extra_it_needs(andover_nights: Path, tmp_path: Path) -> None:
+    result = without(("pyarrow",), "export", "--what", "anomalies", "--format", "parquet",
+                     "--out", tmp_path / "events.parquet", "--config", andover_nights)  # fmt: skip
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines() == [
+        "error: `wattcast export --format parquet` needs the parquet extra (pyarrow is not "
+        "installed): pip install 'wattcast[parquet]'."]  # fmt: skip
+    for readings, out in (("meters.parquet", "f.csv"), ("meters.csv", "f.parquet")):
+        frame = synthetic_wide(days=40)
+        if readings.endswith(".csv"):
+            frame.to_csv(tmp_path / readings, index=False)
+        else:
+            frame.to_parquet(tmp_path / readings, index=False)
+        result = without(("pyarrow", "fastparquet"), "forecast", tmp_path / readings,
+                         "--trees", "5", "--out", tmp_path / out)  # fmt: skip
+        assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
+        assert "pip install 'wattcast[parquet]'" in result.stderr
+        assert len(result.stderr.strip().splitlines()) == 1

@@ -15,7 +15,7 @@ import typer
 from wattcast.cli.console import emit, say, user_errors
 from wattcast.cli.options import build_spec, literal
 from wattcast.cli.startup import loading
-from wattcast.errors import InputError
+from wattcast.errors import InputError, require_extra
 from wattcast.settings import RunSpec
 
 SITE = Path("site.toml")
@@ -224,7 +224,9 @@ def savings(
 def export(
     what: Annotated[str, typer.Option(help="forecasts, actuals, comparison, anomalies or runs.")],
     out_path: Annotated[Path, typer.Option("--out", help="Output file.")],
-    format: Annotated[str, typer.Option(help="csv or parquet.")] = "csv",
+    format: Annotated[
+        str, typer.Option(help="csv or parquet (parquet needs the parquet extra).")
+    ] = "csv",
     config: ConfigOpt = None,
     store: StoreOpt = None,
     since: SinceOpt = None,
@@ -242,6 +244,8 @@ def export(
         kinds = {"csv": (".csv", ".csv.gz"), "parquet": (".parquet", ".pq")}
         if format in kinds:  # another format is refused by name in export_table
             check_output(out_path, kinds[format], f"--format {format}")
+        if format == "parquet":
+            require_extra("pyarrow", "parquet", "`wattcast export --format parquet`")
         db, spec = open_store(config, store)
         rows = export_table(db, spec, what, format, out_path, since)
     say(f"wrote {rows} {what} rows to {out_path}")
