@@ -354,3 +354,42 @@ def test_a_command_names_the_extra_it_needs(andover_nights: Path, tmp_path: Path
         assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
         assert "pip install 'wattcast[parquet]'" in result.stderr
         assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_time_of_use_prices_and_a_new_monthly_peak(tmp_path: Path, cli) -> None:
+    pytest.importorskip("aiosmtpd")
+    with Mailbox() as mailbox:
+        spec = hierarchy_site(tmp_path, {"A (kW)": 40.0}, more=(
+            "tariff_periods = { 'weekdays 17:00-21:00' = 0.5 }\ndemand_charge = 12.0\n"
+            f'[alerts.email]\nhost = "127.0.0.1"\nport = {mailbox.port}\n'
+            'sender = "wattcast@school.example"\nto = ["energy@school.example"]\n'))  # fmt: skip
+        nights(spec)
+    events = json.loads(cli("anomalies", "--config", tmp_path / "site.toml", "--format",
+                            "json").stdout)  # fmt: skip
+    spike = next(e for e in events if e["meter"] == "A (kW)" and e["kind"] == "excess")
+    start, end = pd.Timestamp(spike["start"]), pd.Timestamp(spike["end"])
+    quarters = pd.date_range(start, end, freq="15min", inclusive="left")
+    peak = ((quarters.hour >= 17) & (quarters.hour < 21) & (quarters.day_of_week < 5)).mean()
+    assert 0 < peak < 1  # the event runs on past the evening's dear hours
+    price = 0.5 * peak + 0.2 * (1 - peak)  # [alerts] tariff outside the periods
+    assert spike["cost"] == pytest.approx(spike["kwh_above_band"] * price, rel=1e-6)
+    (message,) = [m for m in mailbox.messages if spike["id"] in json_ids(m)]
+    text = message.get_body(("plain",)).get_content()
+    said = re.search(r"demand: sets the peak of Feb 2021: ([\d,]+) kW, ([\d,]+) kW above the "
+                     r"month's earlier peak: \$([\d,.]+) more in demand charges", text)  # fmt: skip
+    assert said, text
+    assert float(said.group(3).replace(",", "")) == pytest.approx(
+        12.0 * float(said.group(2)), rel=0.05)  # fmt: skip
+    assert float(said.group(2)) > 20  # the spike's 40 kW, over the band's noise
+
+
+def test_a_time_of_use_period_that_is_not_one_names_the_option(tmp_path: Path, cli) -> None:
+    from wattcast.errors import InputError
+
+    with pytest.raises(
+        InputError, match=re.escape("site.toml: [alerts] tariff_periods: 'evenings'")
+    ):
+        hierarchy_site(tmp_path, {}, more="tariff_periods = { 'evenings' = 0.5 }\n")
+    result = cli("run", "--config", tmp_path / "site.toml", "--as-of", "2021-02-09")
+    assert result.exit_code == 2 and "[alerts] tariff_periods: 'evenings' is not a period" in (
+        result.stderr)  # fmt: skip

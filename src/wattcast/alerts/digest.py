@@ -50,6 +50,7 @@ class Digest:
     ongoing: list[dict[str, Any]] = field(default_factory=list)  # changes told before
     site: str = "wattcast"
     day: dt.date | None = None  # the local day whose actuals the night completed
+    peaks: dict[int, str] = field(default_factory=dict)  # events that set a month's peak
 
 
 @dataclass(frozen=True)
@@ -114,6 +115,11 @@ def compose(store: ForecastStore, events: list[dict[str, Any]], context: Context
     subject = f"{context.site}, {day:%a %d %b}: {headline}"
     digest = Digest(subject, "", "", rows, comparison=comparison, ongoing=still,
                     site=context.site, day=day)  # fmt: skip
+    demand = getattr(context.tariff, "demand", None)
+    for event in events if demand else []:
+        note = peak_note(store, event, demand, context.currency)
+        if note is not None and event.get("kind") != "change":
+            digest.peaks[event["id"]] = note
     if events:
         pictured = [e for e in events if e.get("kind") != "change"] or events  # the band's
         worst = max(pictured, key=lambda e: e["kwh_above_band"])
@@ -123,6 +129,30 @@ def compose(store: ForecastStore, events: list[dict[str, Any]], context: Context
     digest.text = _text(digest, context, headline)
     digest.html = _html(digest, context, headline)
     return digest
+
+
+def peak_note(
+    store: ForecastStore, event: dict[str, Any], demand: float, currency: str
+) -> str | None:  # fmt: skip
+    """What the month's new peak costs, when ``event`` sets one (None: it does not)."""
+    start = pd.Timestamp(format_epoch(event["start"], event["zone"])[:19])
+    month = start.replace(day=1, hour=0, minute=0, second=0)
+    low = int(event["start"] - (start - month).total_seconds())
+    readings = store.actuals(low, event["end"], [event["meter"]])
+    if len(readings) < 2:
+        return None
+    t, kw = readings["t"].to_numpy(), readings["actual"].to_numpy(dtype=float)
+    if event["unit"] == "kWh":  # energy per reading: its mean power
+        kw = kw / (float(np.median(np.diff(t))) / 3600)
+    before, during = kw[t < event["start"]], kw[(t >= event["start"]) & (t < event["end"])]
+    if not len(before) or not len(during) or during.max() <= before.max():
+        return None
+    peak, earlier = float(during.max()), float(before.max())
+    return (
+        f"sets the peak of {start:%b %Y}: {peak:,.0f} kW, {peak - earlier:,.0f} kW above "
+        f"the month's earlier peak: {currency}{(peak - earlier) * demand:,.2f} more in "
+        f"demand charges ({currency}{peak * demand:,.2f} in all)"
+    )
 
 
 def _site_meters(store: ForecastStore, site: str | None) -> set[str] | None:
@@ -205,6 +235,8 @@ def _text(digest: Digest, context: Context, headline: str) -> str:
             lines.append(f"- {r['meter']}: {when(r['start'])} .. {when(r['end'])}, "
                          f"{r['kwh_above_band']:,.1f} kWh above the band"
                          + (f", {cost}" if cost else "") + peak)  # fmt: skip
+            if r["id"] in digest.peaks:
+                lines.append(f"  demand: {digest.peaks[r['id']]}")
         lines.append(f"  ack: {context.ack_command(r['id'])}")
         link = context.report_link(r["meter"])
         if link:
@@ -256,6 +288,8 @@ def _html(digest: Digest, context: Context, headline: str) -> str:
     for r in rows:
         link = context.report_link(r["meter"])
         what = html.escape(r["detail"] or "use above the band")
+        if r["id"] in digest.peaks:
+            what += "; " + html.escape(digest.peaks[r["id"]])
         if link:
             what += f" (<a href='{html.escape(link)}'>in the report</a>)"
         body.append([
