@@ -34,6 +34,9 @@ EXPLAINED_SHARE = 0.5
 #: (expected), below the thresholds (minor) or explained by the meters below it.
 COUNTED = ("new", "alerted")
 COLUMNS = ("meter", "parent", "area", "label")
+#: Events that end within this many days of the newest actual are settled each night
+#: (older ones keep their status).
+RECENT_DAYS = 35
 
 
 @dataclass(frozen=True)
@@ -158,7 +161,9 @@ def settle(store: Any, site: Any, hierarchy: Hierarchy | None, meters: Sequence[
         return
     names = set(parents) | set(parents.values())
     statuses = ("minor", "new", "alerted", "acked", "expected", "explained")
-    events = [e for e in store.events(statuses=statuses) if e["meter"] in names]
+    newest = store.newest_actual()
+    since = None if newest is None else int(newest) - RECENT_DAYS * 86400
+    events = [e for e in store.events(since, statuses=statuses) if e["meter"] in names]
     changed = explanations(events, parents)
     if changed:
         store.set_explained(changed)
