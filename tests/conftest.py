@@ -108,3 +108,17 @@ def andover_nights(tmp_path_factory: pytest.TempPathFactory, andover: Path) -> P
     for night in pd.date_range("2017-02-20", periods=14, freq="D"):
         run_job(spec, "run", night)
     return config
+
+
+def as_schema_3(db) -> None:
+    """A store of this release taken back to schema 3: no reading archive, kept models,
+    sites, hierarchy or acks."""
+    from wattcast.store import schema
+
+    for table in (*schema.ARCHIVE_TABLES, "models", "acks"):
+        db.execute(f"DROP TABLE {table}")
+    for column in ("served", "refit", "model_fitted", "model_age"):
+        db.execute(f"ALTER TABLE run_meters DROP COLUMN {column}")
+    for column in ("site", "parent", "label", "area"):
+        db.execute(f"ALTER TABLE meters DROP COLUMN {column}")
+    db.execute("UPDATE meta SET value = '3' WHERE key = 'schema_version'")

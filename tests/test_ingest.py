@@ -348,17 +348,14 @@ def test_green_button_in_another_unit_or_with_a_bad_reading_is_refused(tmp_path:
 def test_a_schema_3_store_gains_an_empty_archive(tmp_path: Path) -> None:
     import sqlite3
 
-    from wattcast.store import schema
+    from conftest import as_schema_3
+
     from wattcast.store.connection import StoreMigratedWarning
 
     spec = site(tmp_path / "site", _written(tmp_path / "whole.csv", synthetic_wide(days=40)))
     run_job(spec, "run", "2021-02-01")
     with sqlite3.connect(spec.store.path) as db:  # the store as the previous release wrote it
-        for table in (*schema.ARCHIVE_TABLES, "models"):
-            db.execute(f"DROP TABLE {table}")
-        for column in ("served", "refit", "model_fitted", "model_age"):  # also schema 4's
-            db.execute(f"ALTER TABLE run_meters DROP COLUMN {column}")
-        db.execute("UPDATE meta SET value = '3' WHERE key = 'schema_version'")
+        as_schema_3(db)
     with pytest.warns(StoreMigratedWarning, match="upgraded from schema 3 to 4"):
         store = ForecastStore(spec.store.path)
     assert store.taken_exports() == set() and store.archived_meters() == {}

@@ -156,6 +156,10 @@ def test_a_schema_2_store_is_migrated_with_its_runs(tmp_path: Path) -> None:
                 )
             if statement.startswith("CREATE TABLE events "):
                 statement = statement.split(",\n    kind TEXT")[0] + "\n)"
+            if statement.startswith(("CREATE TABLE acks ", "CREATE INDEX acks_")):
+                continue  # schema 4 keeps every ack, and places meters in sites
+            if statement.startswith("CREATE TABLE meters "):
+                statement = statement.split(",\n    site TEXT")[0] + "\n)"
             db.execute(statement)
         db.execute("INSERT INTO meta VALUES ('schema_version', '2')")
         db.execute(

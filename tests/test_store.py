@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import synthetic_wide, write_site
+from conftest import as_schema_3, synthetic_wide, write_site
 
 from wattcast import InputError
 from wattcast.settings import RunSpec
@@ -139,10 +139,8 @@ def test_a_schema_2_store_gains_event_kinds_and_references(spec: RunSpec) -> Non
     run_job(spec, "run", "2021-02-01")
     path = spec.store.path
     with sqlite3.connect(path) as db:  # the store as the previous release wrote it
+        as_schema_3(db)
         db.execute("DROP TABLE baselines")
-        db.execute("DROP TABLE models")
-        for column in ("served", "refit", "model_fitted", "model_age"):
-            db.execute(f"ALTER TABLE run_meters DROP COLUMN {column}")
         db.execute("ALTER TABLE events DROP COLUMN detail")
         db.execute("ALTER TABLE events DROP COLUMN kind")
         db.execute("UPDATE meta SET value = '2' WHERE key = 'schema_version'")
@@ -155,6 +153,30 @@ def test_a_schema_2_store_gains_event_kinds_and_references(spec: RunSpec) -> Non
     assert kinds <= {"excess"} and len(store.events(statuses=("minor", "new"))) == before
     run_job(spec, "run", "2021-02-02")  # a night on the migrated store keeps references
     assert set(ForecastStore(path).references(["A (kW)", "B (kW)"])) == {"A (kW)", "B (kW)"}
+
+
+def test_a_schema_3_store_keeps_its_notes_as_the_first_acks(spec: RunSpec) -> None:
+    run_job(spec, "run", "2021-02-01")
+    path = spec.store.path
+    with sqlite3.connect(path) as db:
+        as_schema_3(db)
+        event_id = db.execute(
+            "INSERT INTO events (meter_id, start, end, readings, peak_excess_kw, kwh_above_band, "
+            "kwh_above_forecast, status, note, first_run, run_id) VALUES "
+            "(1, 1612137600, 1612141200, 4, 9.0, 6.0, 8.0, 'acked', 'fan left on', 1, 1)"
+        ).lastrowid
+        before = db.execute("SELECT COUNT(*) FROM events").fetchone()[0]
+    with pytest.warns(StoreMigratedWarning, match="upgraded from schema 3 to 4"):
+        store = ForecastStore(path)
+    assert store.acks([event_id]) == {event_id: [{"event_id": event_id, "at_utc": None,
+                                                  "status": "acked", "note": "fan left on"}]}  # fmt: skip
+    assert store.query("SELECT COUNT(*) AS n FROM events")["n"].iloc[0] == before
+    store.set_event_status(event_id, "acked", "timer fixed", "2021-02-03T08:00:00+00:00")
+    history = store.acks([event_id])[event_id]
+    assert [a["note"] for a in history] == ["fan left on", "timer fixed"]
+    assert store.events_by_id([event_id])[0]["note"] == "timer fixed"
+    store.set_explained({event_id: "explained by B below it"})  # acked: it stays acked
+    assert store.events_by_id([event_id])[0]["status"] == "acked"
 
 
 def test_check_reports_integrity_version_runs_and_size(spec: RunSpec, cli, tmp_path) -> None:

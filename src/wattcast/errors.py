@@ -19,6 +19,21 @@ class InputError(WattcastError, ValueError):
     """The input data, extras or settings are not what wattcast expects."""
 
 
+class MissingExtraError(InputError):
+    """What was asked needs an optional extra (pyproject.toml) that is not installed."""
+
+
+def require_extra(module: str, extra: str, what: str) -> None:
+    """Refuse, before any work, ``what`` when the extra's ``module`` cannot be imported."""
+    import importlib
+
+    try:
+        importlib.import_module(module)
+    except ImportError:
+        raise MissingExtraError(f"{what} needs the {extra} extra ({module} is not installed): "
+                                f"pip install 'wattcast[{extra}]'.") from None  # fmt: skip
+
+
 def require_file(path: Path, what: str = "file") -> None:
     """Refuse a ``path`` that is missing or a folder where a file is expected."""
     if path.is_dir():

@@ -2,11 +2,12 @@
 
 Each channel gets the events it has not had yet (new ones, or ones another channel
 already carried); an event is ``alerted`` once every channel has carried it. The
-e-mail digest goes out every night (with the forecast against the actuals even
-without events); the webhook only when there are new events. A delivery that
+e-mail digest goes out on nights with new events (every night with ``[alerts]
+digest_without_news``); the webhook only when there are new events. Sites that
+share a store each get their own: a site's channels carry its own meters' events. A delivery that
 fails is logged (a warning), recorded with the run, retried the next night with
 the events it missed, and never fails the run. Nothing is sent twice for the
-same event on the same channel. Acked and expected events are never sent.
+same event on the same channel. Acked, expected and explained events are never sent.
 """
 
 from __future__ import annotations
@@ -39,14 +40,13 @@ def deliver(store: ForecastStore, spec: Any, run_id: int) -> list[dict[str, Any]
 
     done = []
     configured = channels(spec)
-    site = spec.data.tz or str(spec.data.source.name if spec.data.source else "site")
+    context = digests.Context.of(spec)
     for channel in configured:
-        events = store.undelivered(channel)
-        if channel == "webhook" and not events:
+        events = store.undelivered(channel, spec.site.name)
+        if not events and (channel == "webhook" or not spec.alerts.digest_without_news):
             continue
         try:
-            digest = digests.compose(store, events, spec.alerts.tariff, spec.alerts.currency,
-                                     site)  # fmt: skip
+            digest = digests.compose(store, events, context)
             _send(channel, spec, digest, run_id)
             error = None
         except Exception as exc:  # any failure of a channel: logged, recorded, retried

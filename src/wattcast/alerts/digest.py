@@ -1,14 +1,20 @@
 """The nightly digest: new events worst first, yesterday's forecast against actual, a chart.
 
 One vocabulary with every other output (docs/data-formats.md, "Events"): the same fields, times
-in each meter's zone, ``cost`` from the tariff. The digest is text and HTML (and
-a small chart of the worst event); the webhook's JSON carries the same events
-and a ``text`` that Slack and Teams incoming webhooks show as it is.
+in each meter's zone, ``cost`` from the tariff. The digest is text and HTML, for
+every mail client: its subject names the site, the day and the headline; each
+event shows both its ends with their dates, the command that acks it and where
+the report is; the chart of the worst event is an inline PNG with a text
+alternative (or no chart, without the plots extra). The webhook's JSON carries
+the same events and a ``text`` that Slack and Teams incoming webhooks show as it is.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import html
+import re
+import shlex
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,12 +23,19 @@ import pandas as pd
 
 from wattcast.epoch import format_epoch, from_epoch
 from wattcast.events.changes import ongoing
-from wattcast.events.savings import event_cost
+from wattcast.events.hierarchy import counted
+from wattcast.events.savings import TariffLike, event_cost
 from wattcast.reporting.listing import EVENT_COLUMNS
 from wattcast.store.store import ForecastStore
 
 #: Meters listed in the forecast-against-actual table (the largest misses first).
 COMPARED = 20
+#: The digest's columns of an event: (field, header with its unit); ``cost`` takes the currency.
+HEADERS = (("meter", "Meter"), ("start", "From"), ("end", "To"),
+           ("kwh_above_band", "Above the band (kWh)"),
+           ("kwh_above_forecast", "Above the forecast (kWh)"),
+           ("peak_excess_kw", "Peak over the band (kW)"), ("cost", "Cost ({currency})"),
+           ("detail", "What"), ("ack", "To ack it, run"))  # fmt: skip
 
 
 @dataclass
@@ -32,12 +45,51 @@ class Digest:
     html: str
     events: list[dict[str, Any]]  # as every output names them
     chart_png: bytes | None = None
-    chart_svg: str | None = None
+    chart_alt: str = ""
     comparison: list[dict[str, Any]] = field(default_factory=list)
     ongoing: list[dict[str, Any]] = field(default_factory=list)  # changes told before
+    site: str = "wattcast"
+    day: dt.date | None = None  # the local day whose actuals the night completed
+    peaks: dict[int, str] = field(default_factory=dict)  # events that set a month's peak
 
 
-def listed(events: list[dict[str, Any]], tariff: float | None) -> list[dict[str, Any]]:
+@dataclass(frozen=True)
+class Context:
+    """What the digest says besides the events: the site, prices, how to ack and report."""
+
+    site: str
+    tariff: TariffLike
+    currency: str
+    store_path: str
+    report_url: str | None = None
+    site_key: str | None = None  # the meters' site in the store (None: every meter)
+
+    @classmethod
+    def of(cls, spec: Any) -> Context:
+        return cls(spec.site.title(spec.data.source), spec.alerts.prices(), spec.alerts.currency,
+                   str(spec.store.path.absolute()) if spec.store.path else "site.db",
+                   spec.alerts.report_url, spec.site.name)  # fmt: skip
+
+    def ack_command(self, event_id: int) -> str:
+        return (f"wattcast anomalies ack {event_id} --store {shlex.quote(self.store_path)} "
+                '--note "what it was"')  # fmt: skip
+
+    def report_command(self) -> str:
+        return f"wattcast report --store {shlex.quote(self.store_path)} --out report.html"
+
+    def report_link(self, meter: str | None = None) -> str | None:
+        if not self.report_url:
+            return None
+        return self.report_url + (f"#{meter_anchor(meter)}" if meter else "")
+
+
+def meter_anchor(meter: str) -> str:
+    """The id of a meter's section in the report (``Collins Center (kW)`` ->
+    ``meter-collins-center-kw``)."""
+    return "meter-" + (re.sub(r"[^a-z0-9]+", "-", meter.lower()).strip("-") or "x")
+
+
+def listed(events: list[dict[str, Any]], tariff: TariffLike) -> list[dict[str, Any]]:
     """Stored events as every output lists them, worst (most kWh above the band) first."""
     out = []
     for event in sorted(events, key=lambda e: -e["kwh_above_band"]):
@@ -49,36 +101,99 @@ def listed(events: list[dict[str, Any]], tariff: float | None) -> list[dict[str,
     return out
 
 
-def compose(
-    store: ForecastStore, events: list[dict[str, Any]], tariff: float | None, currency: str,
-    site: str,
-) -> Digest:  # fmt: skip
+def compose(store: ForecastStore, events: list[dict[str, Any]], context: Context) -> Digest:
     """The digest of a night: ``events`` (new ones, stored rows) and the latest actuals."""
-    rows = listed(events, tariff)
-    comparison = yesterday(store)
+    rows = listed(events, context.tariff)
+    meters = _site_meters(store, context.site_key)
+    comparison = yesterday(store, meters)
     told = {e["id"] for e in events}
-    still = listed([e for e in store.events(statuses=("alerted", "acked"))
-                    if ongoing(e) and e["id"] not in told], tariff)  # fmt: skip
-    worst = rows[0] if rows else None
-    subject = (f"wattcast {site}: {len(rows)} new event(s)"
-               + (f", worst {worst['meter']} ({worst['kwh_above_band']:,.1f} kWh above the band)"
-                  if worst else ""))  # fmt: skip
-    text = _text(rows, comparison, currency) + _still_text(still)
-    digest = Digest(subject, text, _html(rows, comparison, currency, still), rows,
-                    comparison=comparison, ongoing=still)  # fmt: skip
+    still = listed([e for e in store.events(statuses=("alerted",))
+                    if ongoing(e) and e["id"] not in told
+                    and (meters is None or e["meter"] in meters)], context.tariff)  # fmt: skip
+    day = _day(comparison, events)
+    headline = _headline(rows, context)
+    subject = f"{context.site}, {day:%a %d %b}: {headline}"
+    digest = Digest(subject, "", "", rows, comparison=comparison, ongoing=still,
+                    site=context.site, day=day)  # fmt: skip
+    demand = getattr(context.tariff, "demand", None)
+    for event in events if demand else []:
+        note = peak_note(store, event, demand, context.currency)
+        if note is not None and event.get("kind") != "change":
+            digest.peaks[event["id"]] = note
     if events:
         pictured = [e for e in events if e.get("kind") != "change"] or events  # the band's
-        worst_stored = max(pictured, key=lambda e: e["kwh_above_band"])
-        digest.chart_png, digest.chart_svg = _chart(store, worst_stored)
+        worst = max(pictured, key=lambda e: e["kwh_above_band"])
+        digest.chart_png = _chart(store, worst)
+        if digest.chart_png is not None:
+            digest.chart_alt = _alt(worst)
+    digest.text = _text(digest, context, headline)
+    digest.html = _html(digest, context, headline)
     return digest
 
 
-def yesterday(store: ForecastStore) -> list[dict[str, Any]]:
+def peak_note(
+    store: ForecastStore, event: dict[str, Any], demand: float, currency: str
+) -> str | None:  # fmt: skip
+    """What the month's new peak costs, when ``event`` sets one (None: it does not)."""
+    start = pd.Timestamp(format_epoch(event["start"], event["zone"])[:19])
+    month = start.replace(day=1, hour=0, minute=0, second=0)
+    low = int(event["start"] - (start - month).total_seconds())
+    readings = store.actuals(low, event["end"], [event["meter"]])
+    if len(readings) < 2:
+        return None
+    t, kw = readings["t"].to_numpy(), readings["actual"].to_numpy(dtype=float)
+    if event["unit"] == "kWh":  # energy per reading: its mean power
+        kw = kw / (float(np.median(np.diff(t))) / 3600)
+    before, during = kw[t < event["start"]], kw[(t >= event["start"]) & (t < event["end"])]
+    if not len(before) or not len(during) or during.max() <= before.max():
+        return None
+    peak, earlier = float(during.max()), float(before.max())
+    return (
+        f"sets the peak of {start:%b %Y}: {peak:,.0f} kW, {peak - earlier:,.0f} kW above "
+        f"the month's earlier peak: {currency}{(peak - earlier) * demand:,.2f} more in "
+        f"demand charges ({currency}{peak * demand:,.2f} in all)"
+    )
+
+
+def _site_meters(store: ForecastStore, site: str | None) -> set[str] | None:
+    if site is None:
+        return None
+    return {m for m, place in store.hierarchy().items() if place["site"] == site}
+
+
+def _day(comparison: list[dict[str, Any]], events: list[dict[str, Any]]) -> dt.date:
+    """The night's day: the latest local day with actuals (else the events' last day)."""
+    if comparison:
+        return dt.date.fromisoformat(max(c["day"] for c in comparison))
+    if events:
+        last = max(events, key=lambda e: e["end"])
+        return dt.date.fromisoformat(format_epoch(last["end"], last["zone"])[:10])
+    return dt.date.today()
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" + ("" if n == 1 else "s")
+
+
+def _headline(rows: list[dict[str, Any]], context: Context) -> str:
+    """``4 new events, 142 kWh, $26``: the events that count (never acked or explained)."""
+    if not rows:
+        return "no new events"
+    totals = counted(rows)
+    kwh = sum(r["kwh_above_band"] for r in totals)
+    costs = [r["cost"] for r in totals if r["cost"] is not None]
+    cost = f", {context.currency}{sum(costs):,.0f}" if costs else ""
+    return f"{_plural(len(rows), 'new event')}, {kwh:,.0f} kWh{cost}"
+
+
+def yesterday(store: ForecastStore, meters: set[str] | None = None) -> list[dict[str, Any]]:
     """Per meter, its latest local day with actuals: actual and forecast kWh-like totals."""
     newest = store.newest_actual()
     if newest is None:
         return []
     readings = store.forecasts_with_actuals(since=int(newest) - 2 * 86400)
+    if meters is not None:
+        readings = readings[readings["meter"].isin(meters)]
     rows = []
     for meter, group in readings.groupby("meter", sort=True):
         zone = group["zone"].iloc[0]
@@ -93,94 +208,150 @@ def yesterday(store: ForecastStore) -> list[dict[str, Any]]:
             "cv_rmse": float(np.sqrt(np.mean((mean - actual) ** 2)) / level * 100)
             if level > 0 else None,
             "above_band": int((actual > last["upper"].to_numpy()).sum()),
+            "unit": str(last["unit"].iloc[0]) if "unit" in last else "",
         })  # fmt: skip
     return sorted(rows, key=lambda r: -abs(r["forecast_mean"] - r["actual_mean"]))
 
 
+def when(text: str) -> str:
+    """An ISO time as the digest shows it, with its date: ``2017-03-15 21:30``."""
+    return text[:16].replace("T", " ")
+
+
 def _money(value: float | None, currency: str) -> str:
-    return "" if value is None else f", {currency}{value:,.2f}"
+    return "" if value is None else f"{currency}{value:,.2f}"
 
 
-def _text(rows: list[dict[str, Any]], comparison: list[dict[str, Any]], currency: str) -> str:
-    lines = [f"{len(rows)} new event(s), worst first:" if rows else "No new events."]
+def _text(digest: Digest, context: Context, headline: str) -> str:
+    rows, currency = digest.events, context.currency
+    lines = [f"{context.site}, {digest.day:%a %d %b %Y}: {headline}"
+             + (" (worst first)." if rows else ".")]  # fmt: skip
     for r in rows:
         if r["kind"] == "change":
             lines.append(f"- {r['meter']}: {r['detail']} (a lasting change; event {r['id']})")
-            continue
-        lines.append(f"- {r['meter']}: {r['start'][:16].replace('T', ' ')} .. {r['end'][11:16]}, "
-                     f"{r['kwh_above_band']:,.1f} kWh above the band{_money(r['cost'], currency)}"
-                     f" (peak {r['peak_excess_kw']:,.1f} kW over; event {r['id']})")  # fmt: skip
+        else:
+            cost = _money(r["cost"], currency)
+            peak = f" (peak {r['peak_excess_kw']:,.1f} kW over; event {r['id']})"
+            lines.append(f"- {r['meter']}: {when(r['start'])} .. {when(r['end'])}, "
+                         f"{r['kwh_above_band']:,.1f} kWh above the band"
+                         + (f", {cost}" if cost else "") + peak)  # fmt: skip
+            if r["id"] in digest.peaks:
+                lines.append(f"  demand: {digest.peaks[r['id']]}")
+        lines.append(f"  ack: {context.ack_command(r['id'])}")
+        link = context.report_link(r["meter"])
+        if link:
+            lines.append(f"  report: {link}")
+    lines += _still_text(digest.ongoing)
+    comparison = digest.comparison
     if comparison:
         lines += ["", "Yesterday, forecast against actual (mean reading):"]
         for c in comparison[:COMPARED]:
-            cv = "n/a" if c["cv_rmse"] is None else f"{c['cv_rmse']:.1f} %"
-            lines.append(f"- {c['meter']} ({c['day']}): forecast {c['forecast_mean']:,.1f}, actual "
-                         f"{c['actual_mean']:,.1f}, CV(RMSE) {cv}, {c['above_band']} reading(s) "
-                         "above the band")  # fmt: skip
+            cv = "n/a" if c["cv_rmse"] is None else f"{c['cv_rmse']:.0f} %"
+            unit = c.get("unit") or ""
+            lines.append(f"- {c['meter']} ({c['day']}): forecast {c['forecast_mean']:,.1f} {unit}, "
+                         f"actual {c['actual_mean']:,.1f} {unit}, typically off by {cv} "
+                         "(CV(RMSE)), "
+                         f"{_plural(c['above_band'], 'reading')} above the band")  # fmt: skip
         if len(comparison) > COMPARED:
-            lines.append(f"... and {len(comparison) - COMPARED} more meters (wattcast report)")
+            lines.append(f"... and {len(comparison) - COMPARED} more meters in the report")
+    lines += ["", f"The report: {context.report_link() or context.report_command()}"]
     return "\n".join(lines) + "\n"
 
 
-def _still_text(still: list[dict[str, Any]]) -> str:
+def _still_text(still: list[dict[str, Any]]) -> list[str]:
     if not still:
-        return ""
-    lines = ["", "Changes still going:"]
-    lines += [f"- {r['meter']}: {r['detail']} (event {r['id']}, {r['status']})" for r in still]
-    return "\n".join(lines) + "\n"
+        return []
+    return ["", "Changes still going:"] + [
+        f"- {r['meter']}: {r['detail']} (event {r['id']}, {r['status']})" for r in still
+    ]
 
 
-def _html(
-    rows: list[dict[str, Any]], comparison: list[dict[str, Any]], currency: str,
-    still: list[dict[str, Any]] = (),  # type: ignore[assignment]
-) -> str:  # fmt: skip
-    def table(head: list[str], body: list[list[str]]) -> str:
-        th = "".join(f"<th style='text-align:left;padding:2px 8px'>{h}</th>" for h in head)
-        trs = "".join("<tr>" + "".join(f"<td style='padding:2px 8px'>{c}</td>" for c in row)
-                      + "</tr>" for row in body)  # fmt: skip
-        return f"<table style='border-collapse:collapse'><tr>{th}</tr>{trs}</table>"
+CELL = "padding:4px 8px;border-bottom:1px solid #ddd;vertical-align:top"
 
-    events = table(
-        ["meter", "start", "end", "kwh_above_band", "kwh_above_forecast", "peak_excess_kw", "cost",
-         "what"],
-        [[html.escape(r["meter"]), r["start"][:16].replace("T", " "), r["end"][11:16],
-          f"{r['kwh_above_band']:,.1f}", f"{r['kwh_above_forecast']:,.1f}",
-          f"{r['peak_excess_kw']:,.1f}", _money(r["cost"], currency).lstrip(", "),
-          html.escape(r["detail"] or "use above the band")] for r in rows],
-    ) if rows else "<p>No new events.</p>"  # fmt: skip
-    if still:
-        events += "<h3>Changes still going</h3>" + table(
-            ["meter", "what", "event"],
-            [[html.escape(r["meter"]), html.escape(r["detail"]), str(r["id"])] for r in still],
+
+def _table(head: list[str], body: list[list[str]], numeric: set[int] = frozenset()) -> str:  # type: ignore[assignment]
+    def cell(tag: str, k: int, value: str) -> str:
+        align = "right" if k in numeric else "left"
+        return f"<{tag} style='{CELL};text-align:{align}'>{value}</{tag}>"
+
+    th = "".join(cell("th", k, html.escape(h)) for k, h in enumerate(head))
+    trs = "".join("<tr>" + "".join(cell("td", k, c) for k, c in enumerate(row)) + "</tr>"
+                  for row in body)  # fmt: skip
+    return (f"<table role='table' style='border-collapse:collapse;font-size:14px'>"
+            f"<thead><tr>{th}</tr></thead><tbody>{trs}</tbody></table>")  # fmt: skip
+
+
+def _html(digest: Digest, context: Context, headline: str) -> str:
+    rows, currency = digest.events, context.currency
+    head = [h.format(currency=currency) for _, h in HEADERS]
+    body = []
+    for r in rows:
+        link = context.report_link(r["meter"])
+        what = html.escape(r["detail"] or "use above the band")
+        if r["id"] in digest.peaks:
+            what += "; " + html.escape(digest.peaks[r["id"]])
+        if link:
+            what += f" (<a href='{html.escape(link)}'>in the report</a>)"
+        body.append([
+            html.escape(r["meter"]), when(r["start"]), when(r["end"]),
+            f"{r['kwh_above_band']:,.1f}", f"{r['kwh_above_forecast']:,.1f}",
+            f"{r['peak_excess_kw']:,.1f}", _money(r["cost"], currency) or "n/a", what,
+            f"<code>{html.escape(context.ack_command(r['id']))}</code>",
+        ])  # fmt: skip
+    events = _table(head, body, {3, 4, 5, 6}) if rows else "<p>No new events.</p>"
+    if digest.ongoing:
+        events += "<h3>Changes still going</h3>" + _table(
+            ["Meter", "What", "Event"],
+            [[html.escape(r["meter"]), html.escape(r["detail"] or ""), str(r["id"])]
+             for r in digest.ongoing],
         )  # fmt: skip
-    compared = table(
-        ["meter", "day", "forecast", "actual", "CV(RMSE) %", "above band"],
-        [[html.escape(c["meter"]), c["day"], f"{c['forecast_mean']:,.1f}",
-          f"{c['actual_mean']:,.1f}", "n/a" if c["cv_rmse"] is None else f"{c['cv_rmse']:.1f}",
-          str(c["above_band"])] for c in comparison[:COMPARED]],
-    ) if comparison else ""  # fmt: skip
-    chart = "<p><img src='cid:worst-event' alt='the worst event'></p>" if rows else ""
-    return (f"<html><body style='font-family:sans-serif'><h3>{len(rows)} new event(s), worst "
-            f"first</h3>{events}{chart}<h3>Yesterday, forecast against actual</h3>{compared}"
-            "</body></html>")  # fmt: skip
+    compared = _table(
+        ["Meter", "Day", "Forecast (mean reading)", "Actual (mean reading)",
+         "Typically off by (CV(RMSE), %)", "Readings above the band"],
+        [[html.escape(c["meter"]), c["day"],
+          f"{c['forecast_mean']:,.1f} {html.escape(c.get('unit') or '')}",
+          f"{c['actual_mean']:,.1f} {html.escape(c.get('unit') or '')}",
+          "n/a" if c["cv_rmse"] is None else f"{c['cv_rmse']:.0f}",
+          str(c["above_band"])] for c in digest.comparison[:COMPARED]],
+        {2, 3, 4, 5},
+    ) if digest.comparison else ""  # fmt: skip
+    chart = (f"<p><img src='cid:worst-event' width='600' style='max-width:100%;height:auto' "
+             f"alt='{html.escape(digest.chart_alt, quote=True)}'></p>"
+             if digest.chart_png is not None else "")  # fmt: skip
+    report = context.report_link()
+    where = (f"<a href='{html.escape(report)}'>{html.escape(report)}</a>" if report
+             else f"<code>{html.escape(context.report_command())}</code>")  # fmt: skip
+    title = html.escape(f"{context.site}, {digest.day:%a %d %b %Y}: {headline}")
+    return ("<!DOCTYPE html><html><head><meta charset='utf-8'>"
+            "<meta name='viewport' content='width=device-width, initial-scale=1'>"
+            f"<title>{title}</title></head><body style='font-family:sans-serif;color:#222'>"
+            f"<h2>{title}</h2>{events}{chart}"
+            + (f"<h3>Yesterday, forecast against actual</h3>{compared}" if compared else "")
+            + f"<p>The report: {where}</p></body></html>")  # fmt: skip
 
 
-def _chart(store: ForecastStore, event: dict[str, Any]) -> tuple[bytes | None, str | None]:
-    """A small picture of the worst event's day: PNG with matplotlib, else SVG."""
+def _alt(event: dict[str, Any]) -> str:
+    """The chart in words, for mail clients that show no images and for screen readers."""
+    start = format_epoch(event["start"], event["zone"])
+    end = format_epoch(event["end"], event["zone"])
+    return (f"Chart of {event['meter']}: actual use above the forecast band from "
+            f"{when(start)} to {when(end)}, {event['kwh_above_band']:,.1f} kWh above the band, "
+            f"peak {event['peak_excess_kw']:,.1f} kW over it.")  # fmt: skip
+
+
+def _chart(store: ForecastStore, event: dict[str, Any]) -> bytes | None:
+    """A small PNG of the worst event's day (None without matplotlib: no chart)."""
     low, high = event["start"] - 6 * 3600, event["end"] + 6 * 3600
     readings = store.forecasts_with_actuals(low, high, [event["meter"]])
     if readings.empty:
-        return None, None
+        return None
     wall = pd.DatetimeIndex(from_epoch(readings["t"].to_numpy(), event["zone"]))
     wall = wall.tz_localize(None) if wall.tz is not None else wall
-    origin = wall.min().normalize()
-    frame = readings.assign(x=(wall - origin) / pd.Timedelta("1h"))
+    frame = readings.assign(x=wall)
     try:
-        return _png(frame, event), None
-    except ImportError:
-        from wattcast.reporting.svg import meter_chart
-
-        return None, meter_chart(frame, event["unit"], origin, title=event["meter"])
+        return _png(frame, event)
+    except ImportError:  # the plots extra is not installed: the text says it all
+        return None
 
 
 def _png(frame: pd.DataFrame, event: dict[str, Any]) -> bytes:
@@ -189,17 +360,23 @@ def _png(frame: pd.DataFrame, event: dict[str, Any]) -> bytes:
     import matplotlib
 
     matplotlib.use("Agg")
+    import matplotlib.dates as mdates
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(6, 2.2), dpi=100)
-    ax.fill_between(frame["x"], frame["lower"], frame["upper"], color="#c6dbef", step="post")
-    ax.plot(frame["x"], frame["mean"], color="#08519c", linewidth=1)
-    ax.plot(frame["x"], frame["actual"], color="#222222", linewidth=0.8)
+    fig, ax = plt.subplots(figsize=(6, 2.4), dpi=100)
+    ax.fill_between(frame["x"], frame["lower"], frame["upper"], color="#c6dbef", step="post",
+                    label="band")  # fmt: skip
+    ax.plot(frame["x"], frame["mean"], color="#08519c", linewidth=1, label="forecast")
+    ax.plot(frame["x"], frame["actual"], color="#222222", linewidth=0.8, label="actual")
     above = frame["actual"] > frame["upper"]
     ax.scatter(frame["x"][above], frame["actual"][above], color="#d62728", s=6, zorder=3)
-    ax.set_title(event["meter"], fontsize=9)
+    ax.set_title(event["meter"], fontsize=9, loc="left")
     ax.set_ylabel(event["unit"], fontsize=8)
+    locator = mdates.AutoDateLocator(minticks=3, maxticks=6)
+    ax.xaxis.set_major_locator(locator)
+    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
     ax.tick_params(labelsize=7)
+    ax.legend(fontsize=7, loc="lower right", bbox_to_anchor=(1, 1), frameon=False, ncol=3)
     fig.tight_layout()
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png")

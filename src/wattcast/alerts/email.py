@@ -1,4 +1,8 @@
-"""The digest by e-mail: one message a night, text and HTML, the worst event's chart inline."""
+"""The digest by e-mail: one message a night, text and HTML, the worst event's chart inline.
+
+Every message has the ``Date`` and ``Message-ID`` headers that relays require, and
+the chart is a PNG (Gmail and Outlook show no SVG) with its text alternative.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,7 @@ import os
 import smtplib
 import ssl
 from email.message import EmailMessage
+from email.utils import formatdate, make_msgid
 from typing import Any
 
 from wattcast.alerts.digest import Digest
@@ -19,13 +24,15 @@ def message(section: Any, digest: Digest) -> EmailMessage:
     mail["Subject"] = digest.subject
     mail["From"] = section.sender
     mail["To"] = ", ".join(section.to)
+    mail["Date"] = formatdate(localtime=True)
+    domain = section.sender.rpartition("@")[2].strip(" >") or None
+    mail["Message-ID"] = make_msgid("wattcast", domain=domain)
     mail.set_content(digest.text)
     mail.add_alternative(digest.html, subtype="html")
     html_part = mail.get_payload()[1]
     if digest.chart_png is not None:
-        html_part.add_related(digest.chart_png, "image", "png", cid="<worst-event>")
-    elif digest.chart_svg is not None:
-        html_part.add_related(digest.chart_svg.encode(), "image", "svg+xml", cid="<worst-event>")
+        html_part.add_related(digest.chart_png, "image", "png", cid="<worst-event>",
+                              filename="worst-event.png", disposition="inline")  # fmt: skip
     return mail
 
 

@@ -86,7 +86,39 @@ def user_errors() -> Iterator[None]:
             print_warnings(caught)
             error_line(str(exc))
             raise typer.Exit(EXIT_INPUT) from None
+        except ImportError as exc:
+            extra = missing_extra(exc)
+            if extra is None:
+                raise
+            print_warnings(caught)
+            error_line(extra)
+            raise typer.Exit(EXIT_INPUT) from None
     print_warnings(caught)
+
+
+#: The optional packages of each extra (pyproject.toml), by the module that is imported.
+EXTRAS = {"pyarrow": "parquet", "fastparquet": "parquet", "matplotlib": "plots",
+          "dask": "dask", "distributed": "dask"}  # fmt: skip
+
+
+def missing_extra(exc: ImportError) -> str | None:
+    """The message of a command that needs an extra that is not installed (None: the
+    import that failed is none of the extras')."""
+    text = f"{exc.name or ''} {exc}"
+    module = next((m for m in EXTRAS if m in text), None)
+    if module is None:
+        return None
+    try:  # recent typer vendors click
+        from typer._click.globals import get_current_context  # type: ignore[import-not-found]
+    except ImportError:
+        from click import get_current_context
+    context = get_current_context(silent=True)
+    command = f"`{context.command_path}`" if context is not None else "this command"
+    extra = EXTRAS[module]
+    return (
+        f"{command} needs the {extra} extra ({module} is not installed): "
+        f"pip install 'wattcast[{extra}]'."
+    )
 
 
 def print_warnings(caught: Sequence[warnings.WarningMessage]) -> None:

@@ -38,7 +38,8 @@ OutOpt = Annotated[
     typer.Option("--out", help="Forecast file (.csv, .csv.gz, .parquet) or folder of parts."),
 ]
 ProfileOpt = Annotated[bool, typer.Option("--profile", help="Print stage timings.")]
-JOB_SECTIONS = ("data", "extras", "model", "models", "weather", "store", "alerts")
+JOB_SECTIONS = ("data", "site", "extras", "model", "models", "weather", "store", "alerts",
+                "reference")  # fmt: skip
 
 
 def register(app: typer.Typer) -> None:
@@ -172,15 +173,21 @@ def meters_line(summary: JobSummary) -> str:
 
 
 def events_line(summary: JobSummary) -> str:
-    """The events this job made or grew, by their own local day."""
+    """The events this job made or grew that count, by their own local day (acked, expected
+    and explained ones only counted apart, so that each kWh is added once)."""
+    from wattcast.events.hierarchy import counted
+
     if not summary.events:
         return "none"
     by_day: dict[str, list[float]] = {}
-    for event in summary.events:
+    chosen = counted(summary.events)
+    for event in chosen:
         day = event["start"][:10]
         by_day.setdefault(day, []).append(event["kwh_above_band"])
-    return "; ".join(f"{day}: {len(kwh)} ({sum(kwh):,.1f} kWh above band)"
-                     for day, kwh in sorted(by_day.items()))  # fmt: skip
+    line = "; ".join(f"{day}: {len(kwh)} ({sum(kwh):,.1f} kWh above band)"
+                     for day, kwh in sorted(by_day.items())) or "none new"  # fmt: skip
+    apart = len(summary.events) - len(chosen)
+    return line + (f"; {apart} acked, expected or explained" if apart else "")
 
 
 def print_profile(summary: JobSummary) -> None:

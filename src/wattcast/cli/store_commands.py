@@ -15,7 +15,7 @@ import typer
 from wattcast.cli.console import emit, say, user_errors
 from wattcast.cli.options import build_spec, literal
 from wattcast.cli.startup import loading
-from wattcast.errors import InputError
+from wattcast.errors import InputError, require_extra
 from wattcast.settings import RunSpec
 
 SITE = Path("site.toml")
@@ -179,7 +179,7 @@ def anomalies(
 
     with user_errors():
         db, spec = open_store(config, store)
-        rows = event_rows(db, spec.alerts.tariff, since, until, meter)
+        rows = event_rows(db, spec.alerts.prices(), since, until, meter)
         emit(rows, EVENT_COLUMNS, format, "Events")
 
 
@@ -190,11 +190,19 @@ def ack(
     config: ConfigOpt = None,
     store: StoreOpt = None,
 ) -> None:
-    """Mark an event reviewed: it is never alerted again."""
+    """Mark an event reviewed: it is never alerted again, nor counted in the totals. Every
+    ack is kept with its note (the report shows them)."""
+    import datetime as dt
+
     with user_errors():
         db, _ = open_store(config, store)
-        event = db.set_event_status(event_id, "acked", note)
+        now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+        event = db.set_event_status(event_id, "acked", note, now)
+        earlier = [a for a in db.acks([event_id]).get(event_id, [])[:-1] if a["note"]]
     say(f"event {event_id} of {event['meter']} acked" + (f": {note}" if note else ""))
+    if earlier:
+        say("  earlier notes, kept: " + "; ".join(
+            f"{(a['at_utc'] or '')[:10] or 'undated'}: {a['note']}" for a in earlier))  # fmt: skip
 
 
 def savings(
@@ -211,8 +219,9 @@ def savings(
 
     with user_errors():
         db, spec = open_store(config, store)
-        events = event_rows(db, spec.alerts.tariff, since, until)
-        emit(savings_rows(events, spec.alerts.tariff), COLUMNS, format, "Savings (kWh)")
+        events = event_rows(db, spec.alerts.prices(), since, until)
+        emit(savings_rows(events, spec.alerts.prices()), COLUMNS, format,
+             "Savings (kWh; acked, expected and explained events left out)")  # fmt: skip
 
 
 def export(
@@ -220,7 +229,9 @@ def export(
         str, typer.Option(help="forecasts, actuals, comparison, anomalies, runs or models.")
     ],
     out_path: Annotated[Path, typer.Option("--out", help="Output file.")],
-    format: Annotated[str, typer.Option(help="csv or parquet.")] = "csv",
+    format: Annotated[
+        str, typer.Option(help="csv or parquet (parquet needs the parquet extra).")
+    ] = "csv",
     config: ConfigOpt = None,
     store: StoreOpt = None,
     since: SinceOpt = None,
@@ -238,6 +249,8 @@ def export(
         kinds = {"csv": (".csv", ".csv.gz"), "parquet": (".parquet", ".pq")}
         if format in kinds:  # another format is refused by name in export_table
             check_output(out_path, kinds[format], f"--format {format}")
+        if format == "parquet":
+            require_extra("pyarrow", "parquet", "`wattcast export --format parquet`")
         db, spec = open_store(config, store)
         rows = export_table(db, spec, what, format, out_path, since)
     say(f"wrote {rows} {what} rows to {out_path}")

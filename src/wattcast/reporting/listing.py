@@ -1,7 +1,8 @@
 """Events as every output lists them (CLI, exports, report, digest): one vocabulary.
 
 Plain Python and SQLite, so the light commands can use it. Times are ISO 8601 in
-each meter's own zone; ``cost`` is ``kwh_above_band`` times the tariff.
+each meter's own zone; ``cost`` is ``kwh_above_band`` at the tariff's prices
+(:mod:`wattcast.events.savings`).
 """
 
 from __future__ import annotations
@@ -10,17 +11,17 @@ from typing import Any
 
 from wattcast.epoch import epoch_of, format_epoch
 from wattcast.errors import InputError
-from wattcast.events.savings import event_cost
+from wattcast.events.savings import TariffLike, event_cost
 from wattcast.store.store import ForecastStore
 
 #: An event's fields, in order (defined in docs/data-formats.md, "Events").
 EVENT_COLUMNS = ("id", "meter", "start", "end", "readings", "peak_excess_kw", "kwh_above_band",
                  "kwh_above_forecast", "cost", "status", "kind", "detail")  # fmt: skip
-LISTED = ("new", "alerted", "acked", "expected")
+LISTED = ("new", "alerted", "acked", "expected", "explained")
 
 
 def event_rows(
-    store: ForecastStore, tariff: float | None, since: str | None = None,
+    store: ForecastStore, tariff: TariffLike, since: str | None = None,
     until: str | None = None, meter: str | None = None, statuses: tuple[str, ...] = LISTED,
 ) -> list[dict[str, Any]]:  # fmt: skip
     """Events that end after ``since`` and start before ``until`` (dates read in each

@@ -1,12 +1,14 @@
 """The HTML report of a store: a headline, every meter in one table, the worst in detail.
 
 One self-contained page with no outside links: static SVG charts drawn here,
-inline styles. It opens with what an energy manager acts on (yesterday and this
-week: events, energy above the band and its cost, the worst meters, and how
-accurate the forecasts were against the actuals), then one table of all meters,
-then charts and events of the ``detail`` worst meters, backtest accuracy when
-given, and the run log. Events and savings come from the same rows as
-``wattcast anomalies`` and ``wattcast savings``, so the figures agree to the kWh.
+inline styles, usable from a phone's width up. It opens with what an energy
+manager acts on (yesterday and this week: events, energy above the band and its
+cost, the worst meters, and how accurate the forecasts were against the actuals,
+in words), then one table of all meters, then charts and events of the
+``detail`` worst meters that have events to show (with every ack and its note),
+backtest accuracy when given, and the run log. Events and savings come from the
+same rows as ``wattcast anomalies`` and ``wattcast savings``, so the figures
+agree to the kWh; totals leave out acked, expected and explained events.
 """
 
 from __future__ import annotations
@@ -24,7 +26,8 @@ from wattcast import __version__
 from wattcast.epoch import from_epoch
 from wattcast.errors import InputError
 from wattcast.evaluation.metrics import g14_pass
-from wattcast.events.savings import savings
+from wattcast.events.hierarchy import counted
+from wattcast.events.savings import TariffLike, savings
 from wattcast.reporting.listing import check_meter, event_rows
 from wattcast.reporting.svg import meter_chart
 from wattcast.settings import RunSpec
@@ -32,17 +35,23 @@ from wattcast.store.store import ForecastStore
 
 STYLE = """
 body { font-family: system-ui, sans-serif; margin: 24px; color: #222; max-width: 1100px; }
+.scroll { overflow-x: auto; max-width: 100%; }
+table.events td:nth-last-child(-n+2) { text-align: left; min-width: 12em; }
 h1 { margin-bottom: 4px; } .muted { color: #666; }
 table { border-collapse: collapse; margin: 8px 0 20px; font-size: 14px; }
 th, td { border-bottom: 1px solid #ddd; padding: 4px 10px; text-align: right; }
 th:first-child, td:first-child { text-align: left; }
 .fail { color: #b30000; font-weight: 600; } .pass { color: #006d2c; }
 .cards { display: flex; gap: 16px; flex-wrap: wrap; }
-.card { border: 1px solid #ddd; border-radius: 6px; padding: 10px 16px; min-width: 200px; }
+.card { border: 1px solid #ddd; border-radius: 6px; padding: 10px 16px; min-width: 200px;
+        flex: 1 1 200px; max-width: 420px; }
 .card b { font-size: 22px; display: block; }
 svg.chart { width: 100%; height: auto; }
 section.meter { margin-top: 28px; }
 .legend span { margin-right: 14px; font-size: 13px; }
+th, td { white-space: nowrap; }
+table.events td:nth-last-child(-n+2) { white-space: normal; }
+@media (max-width: 600px) { body { margin: 10px; } .card { min-width: 0; flex: 1 1 100%; } }
 """
 LEGEND = (
     "<p class='legend'><span style='color:#08519c'>&#9644; forecast</span>"
@@ -60,10 +69,12 @@ class ReportData:
     events: list[dict[str, Any]]
     accuracy: pd.DataFrame  # meter -> n, cv_rmse, nmbe, coverage
     runs: list[dict[str, Any]]
-    tariff: float | None
+    tariff: TariffLike
     currency: str
     methods: dict[str, str]  # each meter's method in the latest run
     models: dict[str, str] = field(default_factory=dict)  # the model that served it, its age
+    acks: dict[int, list[dict[str, Any]]] | None = None  # each event's reviews, oldest first
+    site: str = "wattcast"
 
 
 def collect(
@@ -84,11 +95,14 @@ def collect(
     since = until - pd.Timedelta(days=days)
     readings = readings[readings["wall"] >= since].reset_index(drop=True)
     readings["x"] = (readings["wall"] - since) / pd.Timedelta("1h")
-    events = [e for e in event_rows(store, spec.alerts.tariff, f"{since:%Y-%m-%d}")
+    tariff = spec.alerts.prices()
+    events = [e for e in event_rows(store, tariff, f"{since:%Y-%m-%d}")
               if not meters or e["meter"] in meters]  # fmt: skip
+    acks = store.acks([e["id"] for e in events]) if events else {}
+    site = spec.site.title(spec.data.source) if spec.site.name else "wattcast"
     return ReportData(since, until, readings, events, _accuracy(readings), store.runs(30),
-                      spec.alerts.tariff, spec.alerts.currency,
-                      store.chosen_methods(), _models(store))  # fmt: skip
+                      tariff, spec.alerts.currency, store.chosen_methods(), _models(store),
+                      acks, site)  # fmt: skip
 
 
 def _models(store: ForecastStore) -> dict[str, str]:
@@ -153,13 +167,15 @@ def build_report(
 def render(data: ReportData, metrics: pd.DataFrame | None = None, detail: int = 20) -> str:
     """The report as one HTML page."""
     per_meter = _meter_table(data)
-    worst = list(per_meter.index[:detail])
+    worst = [m for m in per_meter.index if _has_something(data, per_meter, m)][:detail]
     last = data.until - pd.Timedelta(days=1)
+    title = "wattcast report" if data.site == "wattcast" else f"{data.site}: wattcast report"
     parts = [
         "<!DOCTYPE html><html><head><meta charset='utf-8'>",
-        f"<title>wattcast report {data.since:%Y-%m-%d} .. {last:%Y-%m-%d}</title>",
+        "<meta name='viewport' content='width=device-width, initial-scale=1'>",
+        f"<title>{html.escape(title)} {data.since:%Y-%m-%d} .. {last:%Y-%m-%d}</title>",
         f"<style>{STYLE}</style></head><body>",
-        "<h1>wattcast report</h1>",
+        f"<h1>{html.escape(title)}</h1>",
         f"<p class='muted'>Period {data.since:%Y-%m-%d} .. {last:%Y-%m-%d} (each meter's local "
         f"days); {len(per_meter)} meters; made by wattcast {__version__}.</p>",
         _headline(data, per_meter),
@@ -170,6 +186,7 @@ def render(data: ReportData, metrics: pd.DataFrame | None = None, detail: int = 
         "meter in the latest run (the forest, or a baseline where it did better).</p>",
         _html_table(per_meter.reset_index(), "meters", data.currency),
         f"<h2>The {len(worst)} worst meters in detail</h2>" if worst else "",
+        "<p class='muted'>Meters with events in the period, worst first.</p>" if worst else "",
         LEGEND if worst else "",
     ]
     for meter in worst:
@@ -178,6 +195,14 @@ def render(data: ReportData, metrics: pd.DataFrame | None = None, detail: int = 
         parts += ["<h2>Backtest accuracy</h2>", _accuracy_table(metrics)]
     parts += ["<h2>Run log</h2>", _runs_table(data.runs), "</body></html>"]
     return "\n".join(parts)
+
+
+def _has_something(data: ReportData, per_meter: pd.DataFrame, meter: str) -> bool:
+    """A meter worth a chart: events in the period, and readings that are not all zero."""
+    if not per_meter.loc[meter, "events"] and not any(e["meter"] == meter for e in data.events):
+        return False
+    actual = data.readings.loc[data.readings["meter"] == meter, "actual"].dropna()
+    return bool(len(actual)) and bool((actual.abs() > 1e-9).any())
 
 
 def _meter_table(data: ReportData) -> pd.DataFrame:
@@ -189,7 +214,7 @@ def _meter_table(data: ReportData) -> pd.DataFrame:
         index=pd.Index(meters, name="meter"),
     )  # fmt: skip
     if data.tariff is not None:
-        table["cost"] = table["kwh_above_band"] * data.tariff
+        table["cost"] = [float(rows.get(m, {}).get("cost") or 0.0) for m in meters]
     table = table.join(data.accuracy[["cv_rmse", "nmbe", "coverage"]])
     table["method"] = [data.methods.get(m, "") for m in table.index]
     if data.models:
@@ -206,17 +231,15 @@ def _headline(data: ReportData, per_meter: pd.DataFrame) -> str:
         return "<p class='muted'>No actuals recorded yet in this period.</p>"
     yesterday = with_actuals["wall"].max().normalize()
     week = yesterday - pd.Timedelta(days=6)
-    cards = [_card(f"Yesterday, {yesterday:%a %d %b}", _events_between(data, yesterday, 1)),
+    cards = [_card(f"Yesterday, {yesterday:%a %d %b}", _events_between(data, yesterday, 1),
+                   data.currency),
              _card(f"This week, {week:%d %b} .. {yesterday:%d %b}",
-                   _events_between(data, week, 7))]  # fmt: skip
+                   _events_between(data, week, 7), data.currency)]  # fmt: skip
     accuracy = data.accuracy["cv_rmse"].replace([np.inf, -np.inf], np.nan).dropna()
     inside = (with_actuals["actual"] >= with_actuals["lower"]) & (
         with_actuals["actual"] <= with_actuals["upper"]
     )
-    headline = f"{accuracy.median():.1f} % CV(RMSE)" if len(accuracy) else "n/a"
-    cards.append(f"<div class='card'>Forecast accuracy<b>{headline}</b>median over "
-                 f"{len(accuracy)} meters; {inside.mean() * 100:.1f} % of actuals inside the "
-                 "band</div>")  # fmt: skip
+    cards.append(_accuracy_card(accuracy, inside.mean() * 100))
     worst = per_meter[per_meter["kwh_above_band"] > 0].head(5)
     listing = ", ".join(f"{html.escape(m)} ({row.kwh_above_band:,.1f} kWh)"
                         for m, row in worst.iterrows()) or "none"  # fmt: skip
@@ -224,17 +247,32 @@ def _headline(data: ReportData, per_meter: pd.DataFrame) -> str:
     return f"<div class='cards'>{''.join(cards)}</div>{worst_line}"
 
 
+def _accuracy_card(accuracy: pd.Series, inside: float) -> str:
+    """The forecasts' accuracy as a figure and in words a facilities reader follows."""
+    if not len(accuracy):
+        return "<div class='card'>Forecast accuracy<b>n/a</b>no actuals to compare yet</div>"
+    median = accuracy.median()
+    verdict = ("within the 30 % of ASHRAE Guideline 14, close enough to judge savings by"
+               if median <= 30 else "looser than the 30 % of ASHRAE Guideline 14: judge "
+               "savings with care")  # fmt: skip
+    return (f"<div class='card'>Forecast accuracy<b>{median:.1f} % CV(RMSE)</b>A typical "
+            f"reading was off by about {median:.0f} % of the meter's average use (median over "
+            f"{len(accuracy)} meters): {verdict}. {inside:.1f} % of actuals were inside the "
+            "band.</div>")  # fmt: skip
+
+
 def _events_between(data: ReportData, start: pd.Timestamp, days: int) -> dict[str, float]:
     end = start + pd.Timedelta(days=days)
-    chosen = [e for e in data.events
+    chosen = [e for e in counted(data.events)
               if start <= pd.Timestamp(e["start"][:19]) < end]  # fmt: skip
     kwh = sum(e["kwh_above_band"] for e in chosen)
-    cost = None if data.tariff is None else kwh * data.tariff
+    costs = [e["cost"] for e in chosen if e.get("cost") is not None]
+    cost = None if data.tariff is None else sum(costs)
     return {"events": len(chosen), "kwh": kwh, "cost": cost}  # type: ignore[dict-item]
 
 
-def _card(title: str, figures: dict[str, float]) -> str:
-    cost = "" if figures["cost"] is None else f", cost {figures['cost']:,.2f}"
+def _card(title: str, figures: dict[str, float], currency: str) -> str:
+    cost = "" if figures["cost"] is None else f", cost {currency}{figures['cost']:,.2f}"
     return (f"<div class='card'>{html.escape(title)}<b>{figures['events']:.0f} events</b>"
             f"{figures['kwh']:,.1f} kWh above the band{cost}</div>")  # fmt: skip
 
@@ -245,9 +283,11 @@ def _meter_section(data: ReportData, meter: str) -> str:
     events = [e for e in data.events if e["meter"] == meter]
     spans = [_span(data, frame, e) for e in events]
     chart = meter_chart(frame, unit, data.since, spans, title=meter)
-    return (f"<section class='meter'><h2>{html.escape(meter)}</h2>"
+    from wattcast.alerts.digest import meter_anchor
+
+    return (f"<section class='meter' id='{meter_anchor(meter)}'><h2>{html.escape(meter)}</h2>"
             f"<div class='wattcast-chart' data-meter='{html.escape(meter)}'>{chart}</div>"
-            f"{_events_table(events, data.currency)}</section>")  # fmt: skip
+            f"{_events_table(events, data)}</section>")  # fmt: skip
 
 
 def _span(data: ReportData, frame: pd.DataFrame, event: dict[str, Any]) -> tuple[float, float]:
@@ -255,18 +295,31 @@ def _span(data: ReportData, frame: pd.DataFrame, event: dict[str, Any]) -> tuple
     return ((start - data.since) / pd.Timedelta("1h"), (end - data.since) / pd.Timedelta("1h"))
 
 
-def _events_table(events: list[dict[str, Any]], currency: str) -> str:
+def _events_table(events: list[dict[str, Any]], data: ReportData) -> str:
     if not events:
         return "<p class='muted'>No events in this period.</p>"
     columns = ("id", "start", "end", "readings", "peak_excess_kw", "kwh_above_band",
-               "kwh_above_forecast", "cost", "status")  # fmt: skip
-    rows = [{c: e[c] for c in columns} for e in sorted(events, key=lambda e: e["start"])]
+               "kwh_above_forecast", "cost", "status", "kind", "detail", "notes")  # fmt: skip
+    rows = [{c: e.get(c) for c in columns} for e in sorted(events, key=lambda e: e["start"])]
     for row in rows:
-        row["start"], row["end"] = row["start"][:16].replace("T", " "), row["end"][11:16]
-    return _html_table(pd.DataFrame(rows, columns=columns), "events", currency)
+        row["start"], row["end"] = _when(row["start"]), _when(row["end"])
+        row["notes"] = _notes((data.acks or {}).get(row["id"], []))
+    return _html_table(pd.DataFrame(rows, columns=columns), "events", data.currency)
+
+
+def _when(text: str) -> str:
+    return text[:16].replace("T", " ")
+
+
+def _notes(acks: list[dict[str, Any]]) -> str:
+    """An event's reviews, oldest first: ``2017-03-16 acked: stage lights, booked``."""
+    return "; ".join(f"{(a['at_utc'] or '')[:10] or 'undated'} {a['status']}"
+                     + (f": {a['note']}" if a["note"] else "") for a in acks)  # fmt: skip
 
 
 def _cell(column: str, value: object, currency: str) -> str:
+    if value is None and column in ("detail", "notes"):
+        return ""
     if value is None or (isinstance(value, float) and not np.isfinite(value)):
         return "n/a"
     if isinstance(value, float | np.floating):
@@ -281,7 +334,7 @@ def _html_table(frame: pd.DataFrame, css: str, currency: str) -> str:
                          for c, v in zip(frame.columns, row, strict=True)) + "</tr>"
         for row in frame.itertuples(index=False)
     )  # fmt: skip
-    return f"<table class='{css}'><tr>{head}</tr>{body}</table>"
+    return f"<div class='scroll'><table class='{css}'><tr>{head}</tr>{body}</table></div>"
 
 
 def _accuracy_table(metrics: pd.DataFrame) -> str:
@@ -297,7 +350,7 @@ def _accuracy_table(metrics: pd.DataFrame) -> str:
                     f"<td class='{verdict}'>{verdict}</td></tr>")  # fmt: skip
     head = ("<tr><th>meter</th><th>CV(RMSE) %</th><th>NMBE % (+: over-forecast)</th>"
             "<th>coverage %</th><th>ASHRAE G14 hourly</th></tr>")  # fmt: skip
-    return f"<table class='accuracy'>{head}{''.join(rows)}</table>"
+    return f"<div class='scroll'><table class='accuracy'>{head}{''.join(rows)}</table></div>"
 
 
 def _runs_table(runs: list[dict[str, Any]]) -> str:
@@ -315,4 +368,4 @@ def _runs_table(runs: list[dict[str, Any]]) -> str:
     head = ("<tr><th>run</th><th>started (UTC)</th><th>command</th><th>status</th>"
             "<th>forecast period</th><th>settings</th><th>weather</th><th>fallback</th>"
             "<th>meters ok</th></tr>")  # fmt: skip
-    return f"<table class='runs'>{head}{''.join(rows)}</table>"
+    return f"<div class='scroll'><table class='runs'>{head}{''.join(rows)}</table></div>"

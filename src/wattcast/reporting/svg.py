@@ -13,7 +13,9 @@ import numpy as np
 import pandas as pd
 
 WIDTH, HEIGHT = 960, 240
-LEFT, RIGHT, TOP, BOTTOM = 56, 12, 12, 28
+LEFT, RIGHT, TOP, BOTTOM = 56, 12, 24, 28
+#: Room a day's label takes on the time axis (``Wed 15 Mar`` at font size 11, and a gap).
+DAY_LABEL = 84
 COLORS = {"band": "#c6dbef", "mean": "#08519c", "actual": "#222222", "flag": "#d62728",
           "event": "#fdd0a2", "grid": "#e5e5e5", "text": "#555555"}  # fmt: skip
 
@@ -84,22 +86,27 @@ def _grid(ticks: list[float], sy: object, unit: str) -> list[str]:
                  f"fill='{COLORS['text']}'>{tick:g}</text>")  # fmt: skip
         out.append(f"<line x1='{LEFT}' x2='{WIDTH - RIGHT}' y1='{y:.1f}' y2='{y:.1f}' "
                    f"stroke='{COLORS['grid']}'/>{label}")  # fmt: skip
-    out.append(f"<text x='12' y='{TOP + 10}' font-size='11' fill='{COLORS['text']}'>"
-               f"{html.escape(unit)}</text>")  # fmt: skip
+    out.append(f"<text x='{LEFT}' y='{TOP - 10}' font-size='11' fill='{COLORS['text']}' "
+               f"class='unit'>{html.escape(unit)}</text>")  # fmt: skip
     return out
 
 
 def _days(span: tuple[float, float], sx: object, origin: pd.Timestamp) -> list[str]:
-    """A tick and the date at each day boundary (``x`` counts hours from ``origin``)."""
+    """A tick at each day boundary, and the date at as many as fit without touching
+    (``x`` counts hours from ``origin``)."""
     out = []
     first, last = math.ceil(span[0] / 24), math.floor(span[1] / 24)
-    step = max(1, (last - first + 1) // 14)
-    for day in range(first, last + 1, step):
+    per_day = (WIDTH - LEFT - RIGHT) * 24 / (span[1] - span[0])
+    step = max(1, math.ceil(DAY_LABEL / per_day))
+    for day in range(first, last + 1):
         x = float(sx(np.array([day * 24.0]))[0])  # type: ignore[operator]
-        label = (origin + pd.Timedelta(days=day)).strftime("%a %d %b")
         out.append(f"<line x1='{x:.1f}' x2='{x:.1f}' y1='{TOP}' y2='{HEIGHT - BOTTOM}' "
-                   f"stroke='{COLORS['grid']}'/><text x='{x + 3:.1f}' y='{HEIGHT - 10}' "
-                   f"font-size='11' fill='{COLORS['text']}'>{label}</text>")  # fmt: skip
+                   f"stroke='{COLORS['grid']}'/>")  # fmt: skip
+        if (day - first) % step or x + DAY_LABEL > WIDTH:
+            continue
+        label = (origin + pd.Timedelta(days=day)).strftime("%a %d %b")
+        out.append(f"<text x='{x + 3:.1f}' y='{HEIGHT - 10}' font-size='11' "
+                   f"fill='{COLORS['text']}' class='day'>{label}</text>")  # fmt: skip
     return out
 
 

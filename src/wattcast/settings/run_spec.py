@@ -30,6 +30,7 @@ from wattcast.settings.sections import (
     ModelsSection,
     ReferenceSection,
     Section,
+    SiteSection,
     StoreSection,
     WeatherSection,
 )
@@ -42,12 +43,13 @@ class RunSpec:
 
     Parameters
     ----------
-    data, extras, model, models, weather, store, alerts, reference, backtest : the sections; each
-        defaults to its options' defaults.
+    data, extras, site, model, models, weather, store, alerts, reference, backtest : the
+        sections; each defaults to its options' defaults.
     """
 
     data: DataSection = field(default_factory=DataSection)
     extras: ExtrasSection = field(default_factory=ExtrasSection)
+    site: SiteSection = field(default_factory=SiteSection)
     model: ModelSection = field(default_factory=ModelSection)
     models: ModelsSection = field(default_factory=ModelsSection)
     weather: WeatherSection = field(default_factory=WeatherSection)

@@ -425,7 +425,17 @@ class AlertsSection(Section):
         "Flagged readings this close are one event.", ge=0,
     )] = dt.timedelta(minutes=30)  # fmt: skip
     tariff: Annotated[float | None, Setting(
-        "Price per kWh, for the cost of events.", ge=0.0,
+        "Price per kWh, for the cost of events (with tariff_periods: the price outside them).",
+        ge=0.0,
+    )] = None  # fmt: skip
+    tariff_periods: Annotated[dict[str, float], Setting(
+        "Time-of-use prices per kWh, '[weekdays|weekends] HH:MM-HH:MM' = price; the first "
+        "period that holds a time sets its price.",
+        expected="a table of '[weekdays|weekends] HH:MM-HH:MM' = price",
+    )] = field(default_factory=dict)  # fmt: skip
+    demand_charge: Annotated[float | None, Setting(
+        "Price per kW of a meter's monthly peak: an event that sets a new peak says what "
+        "it costs.", ge=0.0,
     )] = None  # fmt: skip
     currency: Annotated[str, Setting("Currency sign shown with costs.")] = "$"
     expected: Annotated[tuple[Path, ...], Setting(
@@ -435,12 +445,74 @@ class AlertsSection(Section):
     meter_expected: Annotated[dict[str, tuple[Path, ...]], Setting(
         "Scheduled use of one meter, METER=FILE.ics.", expected="a table of meter = [paths]",
     )] = field(default_factory=dict)  # fmt: skip
+    digest_without_news: Annotated[bool, Setting(
+        "Send the e-mail digest on a night without new events too (default: only nights "
+        "with news).",
+    )] = False  # fmt: skip
+    report_url: Annotated[str | None, Setting(
+        "Where the site's report is published (a URL or a path), shown with each event of "
+        "the digest (default: the command that writes the report).",
+        expected="a URL or a path",
+    )] = None  # fmt: skip
     fail_when_undelivered: Annotated[bool, Setting(
         "Exit code 1 when the night's events reached no channel (every e-mail or webhook "
         "delivery failed), so that a scheduler notices.",
     )] = True  # fmt: skip
     email: EmailSection = field(default_factory=EmailSection)
     webhook: WebhookSection = field(default_factory=WebhookSection)
+
+    def check(self) -> None:
+        from wattcast.events.savings import parse_period
+
+        for key, price in self.tariff_periods.items():
+            try:
+                parse_period(key, price)
+            except ValueError:
+                raise InputError(
+                    f"[alerts] tariff_periods: {key!r} is not a period; write "
+                    "'[weekdays|weekends] HH:MM-HH:MM' = price, e.g. 'weekdays 07:00-19:00' = "
+                    "0.21."
+                ) from None
+            if price < 0:
+                raise InputError(f"[alerts] tariff_periods: {key!r} has a price below 0.")
+        if self.tariff_periods and self.tariff is None:
+            raise InputError("[alerts] tariff_periods needs [alerts] tariff, the price outside "
+                             "the periods.")  # fmt: skip
+
+    def prices(self) -> Any:
+        """The :class:`~wattcast.events.savings.Tariff` of these settings (None: no prices)."""
+        from wattcast.events.savings import Tariff
+
+        return Tariff.of(self)
+
+
+@dataclass(frozen=True)
+class SiteSection(Section):
+    """[site]: the site's name, and how its meters nest (a main feed and its panels).
+
+    Several sites may share one store: each has its own site file with its own
+    name, and gets its own digest.
+    """
+
+    table: ClassVar[str] = "site"
+    name: Annotated[str | None, Setting(
+        "The site's name, in the digest's subject and the report (default: the name of the "
+        "readings' file).", flag="site-name", expected="a name such as 'Andover High'",
+    )] = None  # fmt: skip
+    meters: Annotated[Path | None, Setting(
+        "CSV with columns meter,parent (optionally area and label): the main feed above "
+        "its panels, a campus above its buildings. Totals count each kWh once; where all "
+        "of a parent's children are metered, its remainder is a meter of its own.",
+        flag="site-meters",
+    )] = None  # fmt: skip
+
+    def title(self, source: Path | None) -> str:
+        """The site's name as the digest and the report show it."""
+        if self.name:
+            return self.name
+        if source is not None:
+            return source.name.split(".")[0] or "wattcast"
+        return "wattcast"
 
 
 @dataclass(frozen=True)

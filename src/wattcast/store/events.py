@@ -16,7 +16,8 @@ from wattcast.errors import InputError
 from wattcast.store.connection import StoreFile, plain
 
 #: An event with its meter's name, zone and unit.
-_EVENT_ROWS = ("SELECT e.*, m.name AS meter, m.zone AS zone, m.unit AS unit FROM events e "
+_EVENT_ROWS = ("SELECT e.*, m.name AS meter, m.zone AS zone, m.unit AS unit, m.site AS site, "
+               "m.parent AS parent, m.label AS label FROM events e "
                "JOIN meters m ON m.id = e.meter_id")  # fmt: skip
 
 
@@ -76,7 +77,7 @@ class EventRecords(StoreFile):
 
     def events(
         self, since: int | None = None, meter: str | None = None,
-        statuses: Sequence[str] = ("new", "alerted", "acked", "expected"),
+        statuses: Sequence[str] = ("new", "alerted", "acked", "expected", "explained"),
         until: int | None = None,
     ) -> list[dict[str, Any]]:  # fmt: skip
         """Events (epoch times) with their meter's name, zone and unit, oldest first."""
@@ -90,7 +91,11 @@ class EventRecords(StoreFile):
             db.row_factory = sqlite3.Row
             return [dict(r) for r in db.execute(sql + " ORDER BY e.start, m.name", params)]
 
-    def set_event_status(self, event_id: int, status: str, note: str | None) -> dict[str, Any]:
+    def set_event_status(
+        self, event_id: int, status: str, note: str | None, at_utc: str | None = None
+    ) -> dict[str, Any]:
+        """A person's review of an event: its new status, and a row of its history
+        (``acks``); an earlier note stays in the history, the event shows the latest."""
         with self.transaction() as db:
             found = db.execute(
                 "SELECT status FROM events WHERE id = ? AND status != 'minor'", (event_id,)
@@ -99,7 +104,57 @@ class EventRecords(StoreFile):
                 raise InputError(f"{self.path}: no event {event_id}.")
             db.execute("UPDATE events SET status = ?, note = COALESCE(?, note) WHERE id = ?",
                        (status, note, event_id))  # fmt: skip
+            db.execute("INSERT INTO acks (event_id, at_utc, status, note) VALUES (?, ?, ?, ?)",
+                       (event_id, at_utc, status, note))  # fmt: skip
         return self.events_by_id([event_id])[0]
+
+    def acks(self, event_ids: Sequence[int] | None = None) -> dict[int, list[dict[str, Any]]]:
+        """Each event's reviews, oldest first (``at_utc`` None: before schema 4)."""
+        sql = "SELECT event_id, at_utc, status, note FROM acks"
+        params: tuple[object, ...] = ()
+        if event_ids is not None:
+            sql += f" WHERE event_id IN ({','.join('?' * len(event_ids))})"
+            params = tuple(int(i) for i in event_ids)
+        out: dict[int, list[dict[str, Any]]] = {}
+        with self.connect() as db:
+            db.row_factory = sqlite3.Row
+            for row in db.execute(sql + " ORDER BY id", params):
+                out.setdefault(row["event_id"], []).append(dict(row))
+        return out
+
+    # -- sites and the hierarchy of meters ------------------------------------
+    def place_meters(
+        self, site: str | None, places: Mapping[str, Mapping[str, str | None]]
+    ) -> None:
+        """Record the site of these meters and each one's ``parent``, ``label``, ``area``
+        (meters the store does not know yet are added when their forecasts are)."""
+        with self.transaction() as db:
+            db.executemany(
+                "UPDATE meters SET site = ?, parent = ?, label = ?, area = ? WHERE name = ?",
+                [(site, p.get("parent"), p.get("label"), p.get("area"), name)
+                 for name, p in places.items()],
+            )  # fmt: skip
+
+    def hierarchy(self) -> dict[str, dict[str, str | None]]:
+        """name -> site, parent, label, area of every meter the store knows."""
+        with self.connect() as db:
+            db.row_factory = sqlite3.Row
+            rows = db.execute("SELECT name, site, parent, label, area FROM meters ORDER BY name")
+            return {r["name"]: {k: r[k] for k in ("site", "parent", "label", "area")}
+                    for r in rows}  # fmt: skip
+
+    def set_explained(self, explained: Mapping[int, str | None]) -> None:
+        """Events that their children's events explain (id -> why) become 'explained';
+        ``None`` sends an explained event back to 'new'. Only unreviewed ones change."""
+        with self.transaction() as db:
+            for event_id, why in explained.items():
+                if why is None:
+                    db.execute("UPDATE events SET status = 'new', detail = NULL WHERE id = ? "
+                               "AND status = 'explained'", (int(event_id),))  # fmt: skip
+                else:
+                    db.execute("UPDATE events SET status = 'explained', detail = ? WHERE id = ? "
+                               "AND status IN ('new', 'explained')",
+                               (why, int(event_id)))  # fmt: skip
 
     def events_by_id(self, ids: Sequence[int]) -> list[dict[str, Any]]:
         marks = ",".join("?" * len(ids))
@@ -128,15 +183,17 @@ class EventRecords(StoreFile):
         return table
 
     # -- deliveries of alerts ------------------------------------------------
-    def undelivered(self, channel: str) -> list[dict[str, Any]]:
-        """Events to alert (new, or alerted on another channel) not yet sent on ``channel``."""
+    def undelivered(self, channel: str, site: str | None = None) -> list[dict[str, Any]]:
+        """Events to alert (new, or alerted on another channel) not yet sent on ``channel``
+        (of the meters of ``site`` only, when given)."""
+        where = "" if site is None else " AND m.site = ?"
         with self.connect() as db:
             db.row_factory = sqlite3.Row
             rows = db.execute(
                 f"""{_EVENT_ROWS} WHERE e.status IN ('new', 'alerted')
                    AND NOT EXISTS (SELECT 1 FROM delivered d WHERE d.channel = ?
-                                   AND d.event_id = e.id) ORDER BY e.start""",
-                (channel,),
+                                   AND d.event_id = e.id){where} ORDER BY e.start""",
+                (channel,) if site is None else (channel, site),
             )
             return [dict(r) for r in rows]
 

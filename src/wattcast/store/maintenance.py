@@ -127,6 +127,8 @@ def prune(store: ForecastStore, keep: dt.timedelta | None) -> dict[str, int]:
             newest = db.execute("SELECT MAX(t_last) FROM runs").fetchone()[0]
             if newest is not None:
                 cutoff = int(newest - keep.total_seconds())
+                db.execute("DELETE FROM acks WHERE event_id IN (SELECT id FROM events "
+                           "WHERE end < ?)", (cutoff,))  # fmt: skip
                 for table, column in (("forecasts", "t"), ("actuals", "t"), ("events", "end")):
                     cursor = db.execute(f"DELETE FROM {table} WHERE {column} < ?", (cutoff,))
                     deleted[table] += cursor.rowcount

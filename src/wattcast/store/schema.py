@@ -26,7 +26,12 @@ keeps each meter's fitted model between nights: the model itself is a file in a
 folder beside the store (:mod:`wattcast.store.models`), and ``models`` indexes it
 (its file, the night it was fitted, the versions that made it, its calibration, its
 checksum); ``run_meters`` records which model served each meter, its age and why it
-was or was not refit.
+was or was not refit. Schema 4 also
+places meters in sites and a hierarchy (``meters.site``, ``parent``,
+``label``, ``area``: a main feed and its panels, a campus and its buildings); lets
+an event on a parent be ``explained`` by its children's events (then it is neither
+alerted nor counted); and keeps every review of an event (``acks``: when, the
+status given, the note), where the event kept only the latest note.
 """
 
 from __future__ import annotations
@@ -44,7 +49,11 @@ CREATE TABLE meters (
     id INTEGER PRIMARY KEY,
     name TEXT NOT NULL UNIQUE,
     zone TEXT,
-    unit TEXT NOT NULL DEFAULT 'kW'
+    unit TEXT NOT NULL DEFAULT 'kW',
+    site TEXT,
+    parent TEXT,
+    label TEXT,
+    area TEXT
 );
 CREATE TABLE runs (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -122,7 +131,8 @@ CREATE TABLE events (
     peak_excess_kw REAL NOT NULL,
     kwh_above_band REAL NOT NULL,
     kwh_above_forecast REAL NOT NULL,
-    status TEXT NOT NULL CHECK (status IN ('minor', 'new', 'alerted', 'acked', 'expected')),
+    status TEXT NOT NULL
+        CHECK (status IN ('minor', 'new', 'alerted', 'acked', 'expected', 'explained')),
     note TEXT,
     first_run INTEGER NOT NULL,
     run_id INTEGER NOT NULL,
@@ -149,6 +159,14 @@ CREATE TABLE models (
     sha256 TEXT NOT NULL
 );
 CREATE INDEX events_meter_end ON events (meter_id, end);
+CREATE TABLE acks (
+    id INTEGER PRIMARY KEY,
+    event_id INTEGER NOT NULL,
+    at_utc TEXT,
+    status TEXT NOT NULL,
+    note TEXT
+);
+CREATE INDEX acks_event ON acks (event_id);
 CREATE INDEX events_start ON events (start);
 CREATE TABLE weather (
     provider TEXT NOT NULL,
@@ -341,6 +359,28 @@ def migrate_v2(db: sqlite3.Connection) -> None:
     db.execute("UPDATE meta SET value = '3' WHERE key = 'schema_version'")
 
 
+def _places_and_acks(db: sqlite3.Connection) -> None:
+    """Meters gain their site and place in a hierarchy; ``events`` is rebuilt to take the
+    status 'explained' (its rows kept as they are); each note an event holds becomes the
+    first row of its ``acks`` (its time unknown)."""
+    for column in ("site", "parent", "label", "area"):
+        db.execute(f"ALTER TABLE meters ADD COLUMN {column} TEXT")
+    events = next(s for s in _statements(TABLES) if s.startswith("CREATE TABLE events "))
+    db.execute(events.replace("CREATE TABLE events ", "CREATE TABLE events_v4 ", 1))
+    columns = ", ".join(row[1] for row in db.execute("PRAGMA table_info(events_v4)"))
+    db.execute(f"INSERT INTO events_v4 ({columns}) SELECT {columns} FROM events")
+    db.execute("DROP TABLE events")
+    db.execute("ALTER TABLE events_v4 RENAME TO events")
+    for statement in _statements(TABLES):
+        if statement.startswith("CREATE INDEX") and " ON events " in statement:
+            db.execute(statement)
+    for statement in _statements(TABLES):
+        if statement.startswith(("CREATE TABLE acks ", "CREATE INDEX acks_")):
+            db.execute(statement)
+    db.execute("INSERT INTO acks (event_id, at_utc, status, note) SELECT id, NULL, status, note "
+               "FROM events WHERE note IS NOT NULL")  # fmt: skip
+
+
 def _redact_webhooks(db: sqlite3.Connection) -> None:
     """Webhook URLs that earlier releases stored with their runs, redacted (they carry
     their token; see :mod:`wattcast.redaction`)."""
@@ -359,7 +399,8 @@ def _redact_webhooks(db: sqlite3.Connection) -> None:
 def migrate_v3(db: sqlite3.Connection) -> None:
     """Schema 3 -> 4, inside the caller's transaction: the (empty) reading archive; the
     index of the models kept between nights, and in ``run_meters`` which model served
-    each meter and why."""
+    each meter and why; meters' sites and places, explained events and every ack."""
+    _places_and_acks(db)
     for statement in _statements(TABLES):
         if any(statement.startswith(f"CREATE TABLE {name} ") for name in ARCHIVE_TABLES):
             db.execute(statement.replace("CREATE TABLE", "CREATE TABLE IF NOT EXISTS", 1))

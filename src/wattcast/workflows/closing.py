@@ -29,6 +29,9 @@ def close_run(job: Job, run_id: int | None, finished_utc: str) -> None:
                          timings=summary.figures(),
                          period=(summary.forecast_start, summary.forecast_end),
                          weather=job.record.get("weather"), finished_utc=finished_utc)  # fmt: skip
+    from wattcast.events.hierarchy import settle
+
+    settle(job.store, job.spec.site, job.inputs.hierarchy, job.inputs.meters)
     summary.events = _events_of_night(job)
     if job.spec.store.keep is not None:
         from wattcast.store.maintenance import prune
@@ -70,4 +73,4 @@ def _events_of_night(job: Job) -> list[dict[str, Any]]:
         return []
     last = pd.Timestamp(end)
     first = last - job.spec.model.output
-    return event_rows(job.store, job.spec.alerts.tariff, f"{first:%Y-%m-%d}", f"{last:%Y-%m-%d}")
+    return event_rows(job.store, job.spec.alerts.prices(), f"{first:%Y-%m-%d}", f"{last:%Y-%m-%d}")

@@ -72,8 +72,10 @@ def _anomalies(store: ForecastStore, spec: RunSpec, low: int | None) -> pd.DataF
                                         "peak_excess_kw", "kwh_above_band",
                                         "kwh_above_forecast", "status", "kind", "detail",
                                         "note"])  # fmt: skip
-    tariff = spec.alerts.tariff
-    table["cost"] = table["kwh_above_band"] * tariff if tariff is not None else np.nan
+    from wattcast.events.savings import event_cost
+
+    tariff = spec.alerts.prices()
+    table["cost"] = [np.nan if (c := event_cost(e, tariff)) is None else c for e in rows]
     for column in ("start", "end"):
         table[column] = _times(table[column].to_numpy(), table["zone"])
     return table[["id", "meter", "start", "end", "readings", "peak_excess_kw", "kwh_above_band",

@@ -31,6 +31,7 @@ from wattcast.data.sources import (
 )
 from wattcast.errors import InputError
 from wattcast.events.detection import unit_of
+from wattcast.events.hierarchy import Hierarchy, read_hierarchy
 from wattcast.features.day_calendar import DayCalendar
 from wattcast.features.extras import ExtraTable
 from wattcast.settings import DataSection, RunSpec
@@ -49,6 +50,7 @@ class JobInputs:
     meter_extras: dict[str, list[pd.DataFrame]]
     calendars: list[DayCalendar]
     expected: dict[str, list[tuple[int, int]]] = field(default_factory=dict)  # meter, "*": all
+    hierarchy: Hierarchy | None = None  # [site] meters, with the remainders forecast
     _in_zone: dict[str | None, list[ExtraTable]] = field(default_factory=dict)
 
     def groups(self, skip: set[str] = frozenset()) -> dict[str | None, list[str]]:  # type: ignore[assignment]
@@ -129,7 +131,54 @@ def load_inputs(spec: RunSpec, archive: ForecastStore | None = None) -> JobInput
     expected.update(
         {m: _periods(paths, zones[m]) for m, paths in spec.alerts.meter_expected.items()}
     )
-    return JobInputs(source, meters, zones, units, tables, per_meter, calendars, expected)
+    hierarchy = None
+    if spec.site.meters is not None:
+        hierarchy = read_hierarchy(spec.site.meters)
+        listed = [m for m in hierarchy.places if m not in meters]
+        if listed and not data.meters:
+            raise InputError(f"{spec.site.meters} ([site] meters) names meter {listed[0]!r}, "
+                             "which is not among the meters read.")  # fmt: skip
+        hierarchy = hierarchy.with_remainders(meters)
+        for name, (parent, _) in hierarchy.remainders.items():
+            meters.append(name)
+            zones[name], units[name] = zones[parent], units[parent]
+        source = RemainderSource(source, hierarchy.remainders)
+    return JobInputs(source, meters, zones, units, tables, per_meter, calendars, expected,
+                     hierarchy)  # fmt: skip
+
+
+class RemainderSource(Source):
+    """A source with each remainder meter (a parent less the sum of its children) computed
+    from its parent's and children's readings, as they are read."""
+
+    def __init__(self, inner: Source, remainders: dict[str, tuple[str, tuple[str, ...]]]) -> None:
+        self.inner, self.remainders = inner, remainders
+        self.path, self.options = inner.path, inner.options
+
+    def meters(self) -> list[str]:
+        return [*self.inner.meters(), *self.remainders]
+
+    def read(self, meters: list[str], tz: str | None) -> MeterFrame:
+        import numpy as np
+
+        needed = [m for m in meters if m not in self.remainders]
+        for name in meters:
+            if name in self.remainders:
+                parent, kids = self.remainders[name]
+                needed += [m for m in (parent, *kids) if m not in needed]
+        frame = self.inner.read(needed, tz)
+        columns = []
+        for name in meters:
+            if name in self.remainders:
+                parent, kids = self.remainders[name]
+                whole = frame.select([parent]).values[:, 0]
+                columns.append(whole - frame.select(list(kids)).values.sum(axis=1))
+            else:
+                columns.append(frame.select([name]).values[:, 0])
+        own = frame.select([m for m in meters if m not in self.remainders])
+        return MeterFrame(np.column_stack(columns), frame.start, frame.interval, tuple(meters),
+                          frame.tz, frame.source, {m: own.filled.get(m, 0) for m in meters},
+                          dict(own.bad))  # fmt: skip
 
 
 def _periods(paths: tuple[Path, ...], zone: str | None) -> list[tuple[int, int]]:

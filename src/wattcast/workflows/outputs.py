@@ -44,6 +44,11 @@ class ForecastWriter:
             path.suffix.lower() in (".csv", ".parquet", ".pq") or suffix == ".csv.gz"
         ):
             raise InputError(f"{path}: unknown output type; expected .csv, .parquet or a folder.")
+        if self.folder or path.suffix.lower() in (".parquet", ".pq"):
+            from wattcast.errors import require_extra
+
+            kind = "a folder of Parquet parts" if self.folder else "a Parquet forecast file"
+            require_extra("pyarrow", "parquet", f"{path}: {kind}")
         self.parquet = not self.folder and path.suffix.lower() in (".parquet", ".pq")
         # Parquet holds one zone per column: the meters' own when they share one.
         named = {z for z in zones if z}

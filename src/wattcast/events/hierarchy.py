@@ -1,0 +1,174 @@
+"""Meters that nest: a main feed above its panels, a campus above its buildings.
+
+``[site] meters`` names a CSV with columns ``meter,parent`` (optionally ``area``
+and ``label``). Three things follow from it:
+
+* where every child a parent lists is metered, the parent's *remainder* (the
+  parent minus the sum of its children: what no panel meters) is forecast as a
+  meter of its own, named after its parent (``Main remainder (kW)``);
+* an event on a parent that its children's events explain (they overlap it in
+  time and hold at least :data:`EXPLAINED_SHARE` of its energy above the band) is
+  ``explained``: its ``detail`` names the events below it, and it is neither
+  alerted nor counted in the totals, so that each kWh counts once;
+* totals (the digest, ``savings``, the report's headline) add the events that
+  are still ``new`` or ``alerted`` only (:data:`COUNTED`).
+
+Plain Python and the standard library, so the light commands can use it.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from wattcast.errors import InputError
+
+#: Share of a parent's energy above the band that its children's overlapping events must
+#: hold for the parent's event to be explained by them.
+EXPLAINED_SHARE = 0.5
+#: The statuses an event is counted with in totals: not reviewed (acked), scheduled
+#: (expected), below the thresholds (minor) or explained by the meters below it.
+COUNTED = ("new", "alerted")
+COLUMNS = ("meter", "parent", "area", "label")
+#: Events that end within this many days of the newest actual are settled each night
+#: (older ones keep their status).
+RECENT_DAYS = 35
+
+
+@dataclass(frozen=True)
+class Hierarchy:
+    """Each meter's place: its parent, area and label; and the remainders computed."""
+
+    places: dict[str, dict[str, str | None]] = field(default_factory=dict)
+    remainders: dict[str, tuple[str, tuple[str, ...]]] = field(default_factory=dict)
+
+    def children(self, parent: str) -> list[str]:
+        return [m for m, p in self.places.items() if p.get("parent") == parent]
+
+    def with_remainders(self, metered: Sequence[str]) -> Hierarchy:
+        """This hierarchy with a remainder meter for each parent whose children are all
+        among ``metered`` (and the parent too)."""
+        places = {m: dict(p) for m, p in self.places.items()}
+        remainders = {}
+        for parent in sorted({p["parent"] for p in self.places.values() if p["parent"]}):
+            kids = tuple(self.children(parent))
+            if parent in metered and kids and all(k in metered for k in kids):
+                name = remainder_name(parent)
+                remainders[name] = (parent, kids)
+                label = places.get(parent, {}).get("label")
+                places[name] = {"parent": parent, "area": places.get(parent, {}).get("area"),
+                                "label": f"{label}, the rest" if label else None}  # fmt: skip
+        return Hierarchy(places, remainders)
+
+
+def remainder_name(parent: str) -> str:
+    """``Main (kW)`` -> ``Main remainder (kW)``; ``Main`` -> ``Main remainder``."""
+    head, sep, unit = parent.rpartition(" (")
+    if sep and unit.endswith(")"):
+        return f"{head} remainder ({unit}"
+    return f"{parent} remainder"
+
+
+def read_hierarchy(path: Path) -> Hierarchy:
+    """The CSV of ``[site] meters``; a bad file is one line naming it and the row."""
+    from wattcast.errors import require_file
+
+    require_file(Path(path), "[site] meters file")
+    text = Path(path).read_bytes().decode("utf-8-sig", errors="replace")
+    reader = csv.DictReader(io.StringIO(text))
+    header = [c.strip().lower() for c in reader.fieldnames or []]
+    missing = [c for c in ("meter", "parent") if c not in header]
+    if missing:
+        raise InputError(f"{path} ([site] meters): no column {missing[0]!r}; expected columns "
+                         "meter,parent (optionally area and label).")  # fmt: skip
+    places: dict[str, dict[str, str | None]] = {}
+    for line, row in enumerate(reader, start=2):
+        row = {str(k).strip().lower(): (v or "").strip() for k, v in row.items() if k}
+        meter = row.get("meter", "")
+        if not meter:
+            raise InputError(f"{path} ([site] meters), line {line}: no meter named.")
+        if meter in places:
+            raise InputError(f"{path} ([site] meters), line {line}: {meter!r} is listed twice.")
+        if row.get("parent") == meter:
+            raise InputError(f"{path} ([site] meters), line {line}: {meter!r} is its own parent.")
+        places[meter] = {c: row.get(c) or None for c in COLUMNS[1:]}
+    for meter in places:  # a parent above itself, however far up, is no hierarchy
+        seen, up = {meter}, places[meter]["parent"]
+        while up is not None:
+            if up in seen:
+                raise InputError(f"{path} ([site] meters): {meter!r} is below itself "
+                                 f"(through {up!r}).")  # fmt: skip
+            seen.add(up)
+            up = places.get(up, {}).get("parent")
+    for parent in {p["parent"] for p in places.values() if p["parent"]}:
+        places.setdefault(parent, {"parent": None, "area": None, "label": None})
+    return Hierarchy(places)
+
+
+def explanations(
+    events: Iterable[Mapping[str, Any]], parents: Mapping[str, str | None]
+) -> dict[int, str | None]:
+    """For each event of a parent meter that may change (``new`` or ``explained``, above
+    the band): why its children's events explain it, or None when they do not."""
+    children: dict[str, set[str]] = {}
+    for meter, parent in parents.items():
+        if parent:
+            children.setdefault(parent, set()).add(meter)
+    excess = [e for e in events if e.get("kind", "excess") == "excess"]
+    below: dict[str, list[Mapping[str, Any]]] = {}
+    for event in excess:
+        below.setdefault(event["meter"], []).append(event)
+    out: dict[int, str | None] = {}
+    for event in excess:
+        kids = children.get(event["meter"])
+        if not kids or event["status"] not in ("new", "explained"):
+            continue
+        overlapping = [e for kid in sorted(kids) for e in below.get(kid, [])
+                       if e["start"] < event["end"] and event["start"] < e["end"]]  # fmt: skip
+        held = sum(float(e["kwh_above_band"]) for e in overlapping)
+        if overlapping and held >= EXPLAINED_SHARE * float(event["kwh_above_band"]):
+            out[int(event["id"])] = _why(overlapping, held)
+        else:
+            out[int(event["id"])] = None
+    return out
+
+
+def _why(overlapping: list[Mapping[str, Any]], held: float) -> str:
+    """``explained by Collins Center (kW) (events 2, 13) below it, 229.3 kWh above the band``."""
+    ids: dict[str, list[str]] = {}
+    for e in overlapping:
+        ids.setdefault(e["meter"], []).append(str(e["id"]))
+    named = [f"{m} (event{'s' if len(n) > 1 else ''} {', '.join(n)})"
+             for m, n in sorted(ids.items(), key=lambda item: -len(item[1]))]  # fmt: skip
+    shown = ", ".join(named[:3]) + (f" and {len(named) - 3} more meters" if len(named) > 3 else "")
+    return f"explained by {shown} below it, {held:,.1f} kWh above the band"
+
+
+def settle(store: Any, site: Any, hierarchy: Hierarchy | None, meters: Sequence[str]) -> None:
+    """After a night's batches: record where the job's meters sit (site, parent) and mark
+    the parents' events that their children's events explain."""
+    places = hierarchy.places if hierarchy is not None else {}
+    store.place_meters(site.name, {m: places.get(m, {}) for m in meters})
+    if hierarchy is None:
+        return
+    known = store.hierarchy()
+    parents = {m: p["parent"] for m, p in known.items() if p["parent"]}
+    if not parents:
+        return
+    names = set(parents) | set(parents.values())
+    statuses = ("minor", "new", "alerted", "acked", "expected", "explained")
+    newest = store.newest_actual()
+    since = None if newest is None else int(newest) - RECENT_DAYS * 86400
+    events = [e for e in store.events(since, statuses=statuses) if e["meter"] in names]
+    changed = explanations(events, parents)
+    if changed:
+        store.set_explained(changed)
+
+
+def counted(events: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    """The events that totals add: neither reviewed, expected, minor nor explained."""
+    return [e for e in events if e.get("status") in COUNTED]

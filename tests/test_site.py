@@ -1,0 +1,395 @@
+"""Sites and their hierarchy of meters, the digest every mail client reads, tariffs as
+users have them, and extras named when a command needs one."""
+
+from __future__ import annotations
+
+import base64
+import email.utils
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from conftest import synthetic_wide, write_site
+from test_alerts import Mailbox, json_ids
+
+from wattcast.settings import RunSpec
+from wattcast.store.store import ForecastStore
+from wattcast.workflows.pipeline import run_job
+
+SPIKE_DAY = "2021-02-10"
+
+
+def panels(folder: Path, spike: dict[str, float]) -> Path:
+    """A main feed ``Main (kW)`` over panels A, B (metered) and C (not metered), with
+    ``spike`` kW added to panels on the evening of SPIKE_DAY."""
+    frame = synthetic_wide(days=40, meters=("A (kW)", "B (kW)", "C (kW)"), seed=3)
+    evening = (frame["timestamp"] >= f"{SPIKE_DAY} 17:00") & (
+        frame["timestamp"] < f"{SPIKE_DAY} 23:00"
+    )
+    for panel, kw in spike.items():
+        frame.loc[evening, panel] += kw
+    frame["Main (kW)"] = frame[["A (kW)", "B (kW)", "C (kW)"]].sum(axis=1)
+    path = folder / "meters.csv"
+    frame.drop(columns="C (kW)").to_csv(path, index=False)
+    return path
+
+
+def hierarchy_site(folder: Path, spike: dict[str, float], more: str = "") -> RunSpec:
+    (folder / "hierarchy.csv").write_text(
+        "meter,parent,area,label\nMain (kW),,,Main feed\nA (kW),Main (kW),east,Kitchen\n"
+        "B (kW),Main (kW),west,\n"
+    )
+    config = write_site(folder, panels(folder, spike), trees=10, more=(
+        '[site]\nname = "North School"\nmeters = "hierarchy.csv"\n'
+        "[alerts]\nmin_energy = 5.0\ntariff = 0.2\n" + more))  # fmt: skip
+    return RunSpec.from_toml(config)
+
+
+def nights(spec: RunSpec) -> ForecastStore:
+    for night in ("2021-02-09", "2021-02-11"):  # the spike's day forecast, then its actuals
+        run_job(spec, "run", night)
+    return ForecastStore(spec.store.path)
+
+
+def excess(store: ForecastStore, meter: str) -> list[dict]:
+    statuses = ("new", "alerted", "acked", "expected", "explained")
+    return [e for e in store.events(statuses=statuses, meter=meter) if e["kind"] == "excess"]
+
+
+def test_a_parent_event_its_panels_explain_is_marked_and_counted_once(tmp_path: Path, cli) -> None:
+    spec = hierarchy_site(tmp_path, {"A (kW)": 40.0})
+    store = nights(spec)
+    places = store.hierarchy()
+    assert places["A (kW)"] == {"site": "North School", "parent": "Main (kW)", "label": "Kitchen",
+                                "area": "east"}  # fmt: skip
+    assert places["Main remainder (kW)"]["parent"] == "Main (kW)"  # C, which no panel meters
+    spiked = [e for e in excess(store, "A (kW)") if e["status"] == "new"]
+    main = excess(store, "Main (kW)")
+    assert spiked and main
+    assert {e["status"] for e in main} == {"explained"}
+    assert all(f"A (kW) (event {spiked[0]['id']}" in e["detail"] for e in main
+               if e["start"] < spiked[0]["end"] and spiked[0]["start"] < e["end"])  # fmt: skip
+    assert not [e for e in excess(store, "Main remainder (kW)") if e["status"] == "new"]
+    # savings count each kWh once: the panel's, not the main feed's on top
+    saved = json.loads(cli("savings", "--config", tmp_path / "site.toml", "--format",
+                           "json").stdout)  # fmt: skip
+    assert "Main (kW)" not in {r["meter"] for r in saved}
+    listed = json.loads(cli("anomalies", "--config", tmp_path / "site.toml", "--format",
+                            "json").stdout)  # fmt: skip
+    assert {e["status"] for e in listed if e["meter"] == "Main (kW)"} == {"explained"}
+
+
+def test_waste_no_panel_meters_shows_on_the_remainder(tmp_path: Path) -> None:
+    spec = hierarchy_site(tmp_path, {"C (kW)": 40.0})
+    store = nights(spec)
+    rest = [e for e in excess(store, "Main remainder (kW)") if e["status"] == "new"]
+    assert rest and sum(e["kwh_above_band"] for e in rest) > 100
+    assert {e["status"] for e in excess(store, "Main (kW)")} == {"explained"}
+    assert not [e for e in excess(store, "A (kW)") if e["status"] == "new"]
+
+
+def test_a_bad_hierarchy_file_is_one_line(tmp_path: Path, cli) -> None:
+    spec = hierarchy_site(tmp_path, {})
+    (tmp_path / "hierarchy.csv").write_text("meter,parent\nA (kW),B (kW)\nB (kW),A (kW)\n")
+    result = cli("run", "--config", tmp_path / "site.toml", "--as-of", "2021-02-09")
+    assert result.exit_code == 2 and "[site] meters" in result.stderr
+    assert "below itself" in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    (tmp_path / "hierarchy.csv").write_text("meter,parent\nNope (kW),Main (kW)\n")
+    result = cli("run", "--config", tmp_path / "site.toml", "--as-of", "2021-02-09")
+    assert result.exit_code == 2 and "'Nope (kW)'" in result.stderr
+    assert not spec.store.path.exists()
+
+
+def test_sites_sharing_a_store_get_one_digest_each(tmp_path: Path) -> None:
+    pytest.importorskip("aiosmtpd")
+    with Mailbox() as mailbox:
+        specs = []
+        for name, meter in (("North School", "A (kW)"), ("Arts Center", "B (kW)")):
+            folder = tmp_path / name.split()[0]
+            folder.mkdir()
+            spec = hierarchy_site(folder, {"A (kW)": 40.0, "B (kW)": 40.0}, more=(
+                f'[alerts.email]\nhost = "127.0.0.1"\nport = {mailbox.port}\n'
+                'sender = "wattcast@school.example"\nto = ["energy@school.example"]\n'))  # fmt: skip
+            specs.append(spec.with_flags({"site.name": name, "data.meters": [meter],
+                                          "site.meters": None,
+                                          "store.path": str(tmp_path / "shared.db")}))  # fmt: skip
+        for night in ("2021-02-09", "2021-02-11"):
+            for spec in specs:
+                run_job(spec, "run", night)
+    store = ForecastStore(tmp_path / "shared.db")
+    events = {e["id"]: e for e in store.events()}
+    assert {m["Subject"].split(",")[0] for m in mailbox.messages} == {"North School",
+                                                                     "Arts Center"}  # fmt: skip
+    for message in mailbox.messages:
+        meters = {events[i]["meter"] for i in json_ids(message)}
+        assert meters == ({"A (kW)"} if message["Subject"].startswith("North") else {"B (kW)"})
+
+
+ANDOVER_PANELS = ("Gym (kW)", "Lighting (kW)", "Plug load (kW)", "Kitchen | Emergency (kW)",
+                  "Chiller (kW)", "Collins Center (kW)")  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def andover_site(andover: Path, tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """A week of Andover nights with its main feed over its panels, digests by e-mail."""
+    pytest.importorskip("aiosmtpd")
+    folder = tmp_path_factory.mktemp("andover_site")
+    (folder / "meters.csv").write_text("meter,parent,label\nMain (kW),,Main feed\n" + "".join(
+        f"{p},Main (kW),\n" for p in ANDOVER_PANELS))  # fmt: skip
+    with Mailbox() as mailbox:
+        config = write_site(folder, andover / "meters.csv.gz", (andover / "daily_extras.csv",),
+                            trees=30, tz="America/New_York", input="28D", more=(
+            '[site]\nname = "Andover High"\nmeters = "meters.csv"\n'
+            '[alerts]\ntariff = 0.2\nreport_url = "https://energy.school.example/report.html"\n'
+            f'[alerts.email]\nhost = "127.0.0.1"\nport = {mailbox.port}\n'
+            'sender = "wattcast@school.example"\nto = ["energy@school.example"]\n'))  # fmt: skip
+        spec = RunSpec.from_toml(config).with_flags({"extras.closed_flags": ["noschool"]})
+        sent = []
+        for night in pd.date_range("2017-03-10", periods=7, freq="D"):
+            run_job(spec, "run", night)
+            sent.append(len(mailbox.messages))
+    return {"spec": spec, "config": config, "messages": mailbox.messages, "sent": sent}
+
+
+def test_the_digest_is_a_mail_every_client_reads(andover_site: dict) -> None:
+    messages, spec = andover_site["messages"], andover_site["spec"]
+    store = ForecastStore(spec.store.path)
+    events = {e["id"]: e for e in store.events()}
+    assert messages and len(messages) < len(andover_site["sent"])  # quiet nights: no mail
+    for message in messages:
+        ids = json_ids(message)
+        assert ids, "a digest without news was sent"
+        assert email.utils.parsedate_to_datetime(message["Date"]).tzinfo is not None
+        assert re.fullmatch(r"<[^<>@\s]+@school\.example>", message["Message-ID"])
+        subject = re.fullmatch(
+            r"Andover High, (Mon|Tue|Wed|Thu|Fri|Sat|Sun) \d\d [A-Z][a-z]{2}: "
+            r"(\d+) new events?, ([\d,]+) kWh, \$([\d,]+)",
+            message["Subject"],
+        )
+        assert subject, message["Subject"]
+        assert int(subject.group(2)) == len(ids)
+        page = message.get_body(("html",)).get_content()
+        rows = re.findall(r"<tr>(.*?)</tr>", page.split("</thead>", 1)[1].split("</table>")[0])
+        band = [float(re.findall(r"<td[^>]*>(.*?)</td>", r)[3].replace(",", "")) for r in rows]
+        assert len(band) == len(ids)  # the subject adds the kWh the table lists, as mailed
+        assert int(subject.group(3).replace(",", "")) == pytest.approx(sum(band), abs=1)
+        assert int(subject.group(4).replace(",", "")) == pytest.approx(0.2 * sum(band), abs=1)
+        assert not {events[i]["status"] for i in ids} & {"explained", "acked", "expected"}
+        text = message.get_body(("plain",)).get_content()
+        for event_id in ids:
+            assert f"wattcast anomalies ack {event_id} --store {spec.store.path}" in text
+        excess = [events[i] for i in ids if events[i]["kind"] == "excess"]
+        for event in excess:  # both ends with their dates
+            assert re.search(rf"{re.escape(event['meter'])}: \d{{4}}-\d\d-\d\d \d\d:\d\d \.\. "
+                             r"\d{4}-\d\d-\d\d \d\d:\d\d", text)  # fmt: skip
+        assert "https://energy.school.example/report.html#meter-" in text
+        assert "Above the band (kWh)" in page and "Cost ($)" in page
+        assert "kwh_above_band" not in page and "<svg" not in page
+        kinds = [part.get_content_type() for part in message.walk()]
+        assert "image/svg+xml" not in kinds
+        if excess:
+            png = next(p for p in message.walk() if p.get_content_type() == "image/png")
+            assert png["Content-ID"] == "<worst-event>" and png.get_content()[:4] == b"\x89PNG"
+            alt = re.search(r"<img src='cid:worst-event'[^>]* alt='([^']+)'", page).group(1)
+            assert alt.startswith("Chart of ") and "kWh above the band" in alt
+    # the main feed's events its panels explain were never mailed
+    mailed = {i for m in messages for i in json_ids(m)}
+    main = [e for e in events.values() if e["meter"] == "Main (kW)" and e["kind"] == "excess"]
+    assert main and {e["status"] for e in main} == {"explained"} and not mailed & {
+        e["id"] for e in main}  # fmt: skip
+
+
+def test_the_digest_renders_in_a_browser_at_phone_width(andover_site: dict, tmp_path) -> None:
+    from test_report import browser
+
+    message = next(m for m in andover_site["messages"]
+                   if any(p.get_content_type() == "image/png" for p in m.walk()))  # fmt: skip
+    png = next(p for p in message.walk() if p.get_content_type() == "image/png").get_content()
+    page = message.get_body(("html",)).get_content()
+    page = page.replace(
+        "cid:worst-event", "data:image/png;base64," + base64.b64encode(png).decode()
+    )
+    (tmp_path / "digest.html").write_text(page, encoding="utf-8")
+    driver = browser()
+    try:
+        driver.set_window_size(420, 900)
+        driver.get((tmp_path / "digest.html").as_uri())
+        shown = driver.execute_script(
+            "const i = document.querySelector('img');"
+            "return [i.complete, i.naturalWidth, i.getBoundingClientRect().width, innerWidth];"
+        )
+        assert shown[0] and shown[1] > 100 and shown[2] <= shown[3]  # drawn, and fits
+        headers = driver.execute_script(
+            "return Array.from(document.querySelectorAll('th')).map(t => t.textContent)"
+        )
+        assert "Above the band (kWh)" in headers and "To ack it, run" in headers
+        assert [e for e in driver.get_log("browser") if e["level"] == "SEVERE"] == []
+    finally:
+        driver.quit()
+
+
+def test_a_quiet_night_sends_a_digest_only_when_asked(andover_site: dict) -> None:
+    from wattcast.alerts.deliver import deliver
+
+    spec = andover_site["spec"]
+    store = ForecastStore(spec.store.path)
+    run = store.runs(1)[0]["id"]
+    with Mailbox() as mailbox:
+        port = {"alerts.email.port": mailbox.port}
+        assert deliver(store, spec.with_flags(port), run) == []  # nothing new: no mail
+        quiet = spec.with_flags({**port, "alerts.digest_without_news": True})
+        assert deliver(store, quiet, run)[0]["error"] is None
+    (message,) = mailbox.messages
+    assert re.fullmatch(r"Andover High, \w{3} \d\d \w{3}: no new events", message["Subject"])
+    assert "forecast against actual" in message.get_body(("plain",)).get_content()
+
+
+OVERLAPS = """
+const boxes = Array.from(document.querySelectorAll('.wattcast-chart svg')).map(svg =>
+    Array.from(svg.querySelectorAll('text')).map(t => t.getBoundingClientRect()));
+let overlaps = 0;
+for (const texts of boxes) for (let i = 0; i < texts.length; i++) for (let j = i + 1;
+        j < texts.length; j++) { const a = texts[i], b = texts[j];
+    if (a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom) overlaps++; }
+return [overlaps, boxes.length, document.documentElement.scrollWidth, innerWidth];
+"""
+
+
+def test_the_report_reads_at_phone_and_desktop_width(andover_site: dict, tmp_path, cli) -> None:
+    import shutil
+
+    from test_report import browser, table_rows
+
+    spec, config = andover_site["spec"], andover_site["config"]
+    store = tmp_path / "copy.db"
+    shutil.copy(spec.store.path, store)
+    target = max((e for e in ForecastStore(store).events() if e["status"] == "alerted"
+                  and e["kind"] == "excess"), key=lambda e: e["kwh_above_band"])  # fmt: skip
+    for note in ("cleaners left the lights on", "timer fixed"):
+        result = cli("anomalies", "ack", target["id"], "--note", note, "--store", store)
+        assert result.exit_code == 0
+    assert "earlier notes, kept" in result.stdout and "cleaners left the lights on" in result.stdout
+    out = tmp_path / "report.html"
+    result = cli("report", "--config", config, "--store", store, "--days", "14", "--out", out)
+    assert result.exit_code == 0, result.output
+    page = out.read_text()
+    assert page.startswith("<!DOCTYPE html>") and "<h1>Andover High: wattcast report</h1>" in page
+    assert re.search(r"This week, [^<]*<b>\d+ events</b>[\d,.]+ kWh above the band, cost \$[\d,.]+",
+                     page)  # fmt: skip
+    assert "A typical reading was off by about" in page
+    # the acked event left the totals; its notes are shown in order, with their dates
+    _, *rows = table_rows(page, "meters")
+    saved = json.loads(
+        cli(
+            "savings",
+            "--config",
+            config,
+            "--store",
+            store,
+            "--since",
+            re.search(r"Period (\S+)", page).group(1),
+            "--format",
+            "json",
+        ).stdout
+    )
+    shown = {r[0].replace("&amp;", "&"): int(r[1]) for r in rows}
+    assert {m: n for m, n in shown.items() if n} == {r["meter"]: r["events"] for r in saved}
+    notes = re.search(r"\d{4}-\d\d-\d\d acked: cleaners left the lights on; "
+                      r"\d{4}-\d\d-\d\d acked: timer fixed", page)  # fmt: skip
+    assert notes, "the ack history is shown"
+    # detail only for meters with something to show: not the chiller, always 0
+    charts = re.findall(r"data-meter='([^']+)'", page)
+    assert charts and "Chiller (kW)" not in charts
+    assert page.count("<section class='meter' id='meter-") == len(charts)
+    driver = browser()
+    try:
+        for width in (420, 1280):
+            driver.set_window_size(width, 900)
+            driver.get(out.as_uri())
+            overlaps, drawn, scroll, inner = driver.execute_script(OVERLAPS)
+            assert drawn == len(charts) and overlaps == 0, f"{overlaps} labels touch at {width} px"
+            assert scroll <= inner, f"the page scrolls sideways at {width} px"
+    finally:
+        driver.quit()
+
+
+WITHOUT = """
+import sys
+
+class Missing:  # these packages import as if they were not installed
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in {blocked!r}:
+            raise ModuleNotFoundError(f"No module named {{name!r}}", name=name)
+
+sys.meta_path.insert(0, Missing())
+from wattcast.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def without(blocked: tuple[str, ...], *args: object) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-c", WITHOUT.format(blocked=blocked),
+                           *map(str, args)], capture_output=True, text=True, timeout=120)  # fmt: skip
+
+
+def test_a_command_names_the_extra_it_needs(andover_nights: Path, tmp_path: Path) -> None:
+    result = without(("pyarrow",), "export", "--what", "anomalies", "--format", "parquet",
+                     "--out", tmp_path / "events.parquet", "--config", andover_nights)  # fmt: skip
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines() == [
+        "error: `wattcast export --format parquet` needs the parquet extra (pyarrow is not "
+        "installed): pip install 'wattcast[parquet]'."]  # fmt: skip
+    for readings, out in (("meters.parquet", "f.csv"), ("meters.csv", "f.parquet")):
+        frame = synthetic_wide(days=40)
+        if readings.endswith(".csv"):
+            frame.to_csv(tmp_path / readings, index=False)
+        else:
+            frame.to_parquet(tmp_path / readings, index=False)
+        result = without(("pyarrow", "fastparquet"), "forecast", tmp_path / readings,
+                         "--trees", "5", "--out", tmp_path / out)  # fmt: skip
+        assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
+        assert "pip install 'wattcast[parquet]'" in result.stderr
+        assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_time_of_use_prices_and_a_new_monthly_peak(tmp_path: Path, cli) -> None:
+    pytest.importorskip("aiosmtpd")
+    with Mailbox() as mailbox:
+        spec = hierarchy_site(tmp_path, {"A (kW)": 40.0}, more=(
+            "tariff_periods = { 'weekdays 17:00-21:00' = 0.5 }\ndemand_charge = 12.0\n"
+            f'[alerts.email]\nhost = "127.0.0.1"\nport = {mailbox.port}\n'
+            'sender = "wattcast@school.example"\nto = ["energy@school.example"]\n'))  # fmt: skip
+        nights(spec)
+    events = json.loads(cli("anomalies", "--config", tmp_path / "site.toml", "--format",
+                            "json").stdout)  # fmt: skip
+    spike = next(e for e in events if e["meter"] == "A (kW)" and e["kind"] == "excess")
+    start, end = pd.Timestamp(spike["start"]), pd.Timestamp(spike["end"])
+    quarters = pd.date_range(start, end, freq="15min", inclusive="left")
+    peak = ((quarters.hour >= 17) & (quarters.hour < 21) & (quarters.day_of_week < 5)).mean()
+    assert 0 < peak < 1  # the event runs on past the evening's dear hours
+    price = 0.5 * peak + 0.2 * (1 - peak)  # [alerts] tariff outside the periods
+    assert spike["cost"] == pytest.approx(spike["kwh_above_band"] * price, rel=1e-6)
+    (message,) = [m for m in mailbox.messages if spike["id"] in json_ids(m)]
+    text = message.get_body(("plain",)).get_content()
+    said = re.search(r"demand: sets the peak of Feb 2021: ([\d,]+) kW, ([\d,]+) kW above the "
+                     r"month's earlier peak: \$([\d,.]+) more in demand charges", text)  # fmt: skip
+    assert said, text
+    assert float(said.group(3).replace(",", "")) == pytest.approx(
+        12.0 * float(said.group(2)), rel=0.05)  # fmt: skip
+    assert float(said.group(2)) > 20  # the spike's 40 kW, over the band's noise
+
+
+def test_a_time_of_use_period_that_is_not_one_names_the_option(tmp_path: Path, cli) -> None:
+    from wattcast.errors import InputError
+
+    with pytest.raises(
+        InputError, match=re.escape("site.toml: [alerts] tariff_periods: 'evenings'")
+    ):
+        hierarchy_site(tmp_path, {}, more="tariff_periods = { 'evenings' = 0.5 }\n")
+    result = cli("run", "--config", tmp_path / "site.toml", "--as-of", "2021-02-09")
+    assert result.exit_code == 2 and "[alerts] tariff_periods: 'evenings' is not a period" in (
+        result.stderr)  # fmt: skip
