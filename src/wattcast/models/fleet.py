@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import joblib
 import numpy as np
 import pandas as pd
 from joblib import Parallel, delayed, effective_n_jobs
@@ -17,21 +15,23 @@ from sklearn.utils.validation import check_is_fitted
 from wattcast import __version__
 from wattcast.data.meter_frame import MeterFrame
 from wattcast.durations import format_duration
-from wattcast.errors import AllMetersFailedError, GapFilledWarning, InputError
+from wattcast.errors import AllMetersFailedError, InputError
 from wattcast.evaluation.baselines import baseline_forecasts
 from wattcast.features.builder import FeatureSet, build_features
 from wattcast.features.day_calendar import DayCalendar
+from wattcast.models.fleet_files import load_fleet, save_fleet
 from wattcast.models.fleet_inputs import (
     DataLike,
     ExtrasLike,
-    InputGap,
     as_calendar,
     as_extra,
     as_meter_frame,
     check_meter_extras,
+    flat_when_constant,
     forecastable,
     merge,
     prepare,
+    warn_gaps,
 )
 from wattcast.models.forecast import COLUMNS, Forecast, period_instants
 from wattcast.models.lifecycle import (
@@ -50,7 +50,6 @@ from wattcast.models.tree_growing import tree_builder
 from wattcast.settings import ModelSection, RunSpec
 from wattcast.timing import Timings
 
-SAVE_FORMAT = 2
 #: From this many meters, forecasts are computed in parallel threads.
 PARALLEL_PREDICT_MIN_METERS = 32
 #: Realized errors per meter and method: (sum of squares, readings, days).
@@ -105,29 +104,21 @@ class Fleet(BaseEstimator):
         ----------
         data : readings: a :class:`MeterFrame` or a DataFrame laid out like a meter
             file, wide or long (read files with :func:`wattcast.load_meters`).
-        extras : extra features of every meter: :class:`ExtraTable` s or DataFrames
-            with the times first (column or index).
+        extras : extra features of every meter: ExtraTables or DataFrames, times first.
         meter_extras : extra tables of single meters, meter -> tables.
         calendars : :class:`DayCalendar` s of closed days (and half days).
-        closed_flags : extras columns that mark closed days (e.g. ``noschool``); with
-            them or with calendars of closed days, a ``workday`` feature is added.
+        closed_flags : extras columns that mark closed days (``noschool``): a workday feature.
         tz : zone of naive timestamps in DataFrames.
         meters : train only these meters.
         as_of : replay a past night: readings after it are ignored.
         on_meter_done : called with each meter's name when it is trained.
-        on_error : ``"skip"`` records a meter that fails in ``failed_`` (meter ->
-            reason) and trains the others; ``"raise"`` stops at the first failure.
-        realized : per meter and method, ``(sum, readings, days)`` of the squared errors
-            of its earlier forecasts; enough days choose its method (``methods``).
-        kept : models fitted on earlier nights (:mod:`wattcast.models.lifecycle`), served
-            with tonight's windows instead of training, unless the meter is ``due``.
-        due : meter -> why it is refit although it has a kept model; a refit for
-            ``age`` or ``drift`` serves only if it beats the kept one. ``lifecycle_``
-            then says, per meter, which model served, its age and why it was refit.
+        on_error : ``"skip"`` a failing meter (named in ``failed_``), or ``"raise"``.
+        realized : meter -> method -> ``(sum, readings, days)`` of squared errors.
+        kept : models of earlier nights (:mod:`wattcast.models.lifecycle`), served with
+            tonight's windows unless ``due`` (meter -> why it is refit; a refit for age
+            or drift serves only if it beats the kept one; see ``kept_``).
         """
         settings = self._checked_settings(on_error)
-        # Checked here, in the caller's process, so that a fallback is seen and recorded.
-        self.tree_builder_ = tree_builder()
         timings = Timings()
         with timings.stage("load"):
             frame = as_meter_frame(data, tz, meters)
@@ -138,15 +129,9 @@ class Fleet(BaseEstimator):
             features = self._features(frame)
         failures: dict[str, str] | None = {} if on_error == "skip" else None
         ready, gaps = forecastable(features, frame, settings, failures)
-        _warn_gaps(gaps, settings, features.layout.history_blocks)
-        reuse, reasons = self._reusable(features, ready, kept or {}, due or {})
-        train = [m for m in ready if m not in reuse]
-        models = self._train(features, frame, train, timings, on_meter_done, failures)
-        models.update({m: k.model for m, k in reuse.items()})
-        if not models:
-            raise AllMetersFailedError(dict(failures or {}))
-        with timings.stage("challenge"):
-            reuse.update(self._challenges(features, frame, models, kept or {}, reasons))
+        warn_gaps(gaps, settings, features.layout.history_blocks)
+        models, reuse, reasons = self._served(features, frame, ready, timings, on_meter_done,
+                                              failures, kept or {}, due or {})  # fmt: skip
         self.failed_, self.frame_ = dict(failures or {}), frame
         self.models_ = {m: models[m] for m in frame.meters if m in models}
         self.gaps_ = {m: g for m, g in gaps.items() if m in models}
@@ -157,6 +142,22 @@ class Fleet(BaseEstimator):
         self.kept_ = self._kept(reuse, reasons)
         self.timings_ = timings
         return self
+
+    def _served(
+        self, features: FeatureSet, frame: MeterFrame, ready: list[str], timings: Timings,
+        on_meter_done: Callable[[str], None] | None, failures: dict[str, str] | None,
+        kept: Mapping[str, KeptModel], due: Mapping[str, str],
+    ) -> tuple[dict[str, MeterModel], dict[str, KeptModel], dict[str, str]]:  # fmt: skip
+        """The model serving each meter: kept, or trained tonight (then challenged)."""
+        reuse, reasons = self._reusable(features, ready, kept, due)
+        train = [m for m in ready if m not in reuse]
+        models = self._train(features, frame, train, timings, on_meter_done, failures)
+        models.update({m: k.model for m, k in reuse.items()})
+        if not models:
+            raise AllMetersFailedError(dict(failures or {}))
+        with timings.stage("challenge"):
+            reuse.update(self._challenges(features, frame, models, kept, reasons))
+        return models, reuse, reasons
 
     def _reusable(
         self, features: FeatureSet, ready: list[str], kept: Mapping[str, KeptModel],
@@ -229,6 +230,8 @@ class Fleet(BaseEstimator):
         check_meter_extras(self.meter_extras_, frame)
 
     def _checked_settings(self, on_error: str) -> ModelSection:
+        # Checked here, in the caller's process, so that a fallback is seen and recorded.
+        self.tree_builder_ = tree_builder()
         if on_error not in ("raise", "skip"):
             raise InputError(f"`on_error` must be 'raise' or 'skip'. Got {on_error!r}.")
         if not isinstance(self.settings, ModelSection):
@@ -354,8 +357,8 @@ class Fleet(BaseEstimator):
             mean = means[choice.method]
             lower = np.maximum(mean - choice.radius[choice.method], floor)
             upper = np.maximum(mean + choice.radius[choice.method], floor)
-        mean, lower, upper = _flat_when_constant(self.frame_, j, window_steps(self), mean, lower,
-                                                 upper)  # fmt: skip
+        steps = int(self.settings.input // self.frame_.interval)
+        mean, lower, upper = flat_when_constant(self.frame_, j, steps, mean, lower, upper)
         instants, slots = period_instants(
             self.forecast_start_, len(mean), self.frame_.interval, self.frame_.tz
         )
@@ -429,59 +432,9 @@ class Fleet(BaseEstimator):
         scikit-learn release are not guaranteed to load into another.
         """
         check_is_fitted(self, "models_")
-        path = Path(path)
-        joblib.dump({"format": SAVE_FORMAT, "versions": saved_versions(), "fleet": self}, path)
-        return path
+        return save_fleet(self, Path(path))
 
     @classmethod
     def load(cls, path: str | Path) -> Fleet:
         """A fleet saved by :meth:`save` with this wattcast and scikit-learn."""
-        path = Path(path)
-        if not path.is_file():
-            raise InputError(f"{path}: saved fleet not found.")
-        try:
-            payload = joblib.load(path)
-        except Exception as exc:  # a damaged or foreign file fails in many ways
-            raise InputError(
-                f"{path}: not a fleet saved by wattcast ({type(exc).__name__}: {exc})."
-            ) from None
-        if not isinstance(payload, dict) or payload.get("format") != SAVE_FORMAT:
-            raise InputError(f"{path}: not a fleet saved by this version of wattcast.")
-        saved, here = payload.get("versions", {}), saved_versions()
-        for package, version in here.items():
-            if saved.get(package) != version:
-                raise InputError(
-                    f"{path}: saved with {package} {saved.get(package)}, but {version} is "
-                    f"installed; refit the fleet (or install {package}=={saved.get(package)})."
-                )
-        return payload["fleet"]
-
-
-def saved_versions() -> dict[str, str]:
-    """The versions a saved fleet depends on."""
-    import sklearn
-
-    return {"wattcast": __version__, "scikit-learn": sklearn.__version__}
-
-
-def _warn_gaps(gaps: Mapping[str, InputGap], settings: ModelSection, blocks: int) -> None:
-    """Each meter's gaps in its latest input window, said once before the training."""
-    for meter, gap in gaps.items():
-        warnings.warn(gap.message(meter, settings, blocks), GapFilledWarning, stacklevel=3)
-
-
-def window_steps(fleet: Fleet) -> int:
-    return int(fleet.settings.input // fleet.frame_.interval)
-
-
-def _flat_when_constant(
-    frame: MeterFrame, j: int, steps: int, mean: np.ndarray, lower: np.ndarray, upper: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """A meter that read one value all through its latest input window (an idle chiller at
-    0 kW) is forecast at that value, with the band its history supports: none."""
-    latest = frame.values[-steps:, j]
-    latest = latest[~np.isnan(latest)]
-    if len(latest) and latest.min() == latest.max():
-        flat = np.full_like(mean, latest[0])
-        return flat, flat.copy(), flat.copy()
-    return mean, lower, upper
+        return load_fleet(Path(path))

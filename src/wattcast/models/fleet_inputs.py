@@ -6,6 +6,7 @@ Leakage rule: with ``as_of`` nothing after it (on the meters' wall clock) is kep
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -16,7 +17,7 @@ from wattcast.data.cleaning import fill_short_gaps, trim_to_periods
 from wattcast.data.loading import table_to_meters
 from wattcast.data.meter_frame import MeterFrame
 from wattcast.durations import format_duration, format_timestamp, parse_timestamp
-from wattcast.errors import InputError, MeterFitError
+from wattcast.errors import GapFilledWarning, InputError, MeterFitError
 from wattcast.features.builder import FeatureSet
 from wattcast.features.day_calendar import DayCalendar
 from wattcast.features.extras import ExtraTable
@@ -167,3 +168,22 @@ def merge(old: MeterFrame, new: MeterFrame) -> MeterFrame:
         new.source,
         dict(old.filled),
     )
+
+
+def warn_gaps(gaps: Mapping[str, InputGap], settings: ModelSection, blocks: int) -> None:
+    """Each meter's gaps in its latest input window, said once before the training."""
+    for meter, gap in gaps.items():
+        warnings.warn(gap.message(meter, settings, blocks), GapFilledWarning, stacklevel=3)
+
+
+def flat_when_constant(
+    frame: MeterFrame, j: int, steps: int, mean: np.ndarray, lower: np.ndarray, upper: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A meter that read one value all through its latest input window (an idle chiller at
+    0 kW) is forecast at that value, with the band its history supports: none."""
+    latest = frame.values[-steps:, j]
+    latest = latest[~np.isnan(latest)]
+    if len(latest) and latest.min() == latest.max():
+        flat = np.full_like(mean, latest[0])
+        return flat, flat.copy(), flat.copy()
+    return mean, lower, upper

@@ -143,13 +143,9 @@ def backtest(
                           realized=realized_errors(parts, known),
                           kept=kept if refit == "policy" else None, due=due)  # fmt: skip
             kept, fits = fleet.kept_, fits + 1
-            for meter, gap in fleet.gaps_.items():
-                gaps.setdefault(meter, []).append(gap)
-            failed.update(fleet.failed_)
-            trained = sum(1 for v in fleet.lifecycle_.values() if v["refit"] is not None)
+            trained = _tally(fleet, gaps, failed)
             fit_seconds += fleet.timings_.train_wall
-            refits += bool(trained)
-            meter_refits += trained
+            refits, meter_refits = refits + bool(trained), meter_refits + trained
         else:
             fleet.update(frame, as_of=cutoff)
         parts.append(_night(fleet, frame, target, cutoff))
@@ -157,6 +153,14 @@ def backtest(
     predictions = predictions[~predictions["meter"].isin(failed)].reset_index(drop=True)
     _warn_gaps(gaps, fits, model)
     return BacktestResult(predictions, fit_seconds, refits, failed, meter_refits)
+
+
+def _tally(fleet: Fleet, gaps: dict[str, list[InputGap]], failed: dict[str, str]) -> int:
+    """A night's gaps and failures added to the backtest's; how many meters it trained."""
+    for meter, gap in fleet.gaps_.items():
+        gaps.setdefault(meter, []).append(gap)
+    failed.update(fleet.failed_)
+    return sum(1 for v in fleet.lifecycle_.values() if v["refit"] is not None)
 
 
 def _due(
