@@ -208,6 +208,17 @@ def meter_columns(
     return [c for c in rest if c not in text]
 
 
+def _exact(text: object) -> float:
+    """A reading's text as the float it writes (Python's parser rounds exactly), NaN
+    for missing or not a number."""
+    if text is None or text is pd.NA:
+        return np.nan
+    try:
+        return float(str(text))
+    except ValueError:
+        return np.nan
+
+
 def to_numeric_column(frame: pd.DataFrame, column: object) -> np.ndarray:
     """Column as float64; cells marked missing (empty, ``--``, ``n/a``...) are missing and
     other text is an error. Non-finite readings (``inf``) become missing, with a counted
@@ -220,7 +231,7 @@ def to_numeric_column(frame: pd.DataFrame, column: object) -> np.ndarray:
         text = raw.where(~missing).astype("string").str.strip()
         if frame.attrs.get("decimal") == ",":  # a column of text in a file of decimal commas
             text = text.str.replace(",", ".", regex=False)
-        numbers = pd.to_numeric(text, errors="coerce")
+        numbers = pd.Series([_exact(t) for t in text], index=text.index, dtype="float64")
         bad = np.flatnonzero(numbers.isna().to_numpy(dtype=bool, na_value=True) & ~missing)
         if len(bad):
             raise InputError(

@@ -75,13 +75,20 @@ def parquet_errors(path: Path) -> Iterator[None]:
         raise InputError(f"{path}: not a readable Parquet file ({reason}).") from None
 
 
+def _exact_floats() -> dict[str, str]:
+    """Readings parsed to the float they were written from, so that a reading sent twice
+    is one reading: pandas 2's default parser may differ in the last digit (pandas 3
+    parses exactly, and deprecates the option)."""
+    return {"float_precision": "round_trip"} if int(pd.__version__.split(".")[0]) < 3 else {}
+
+
 def _read_csv(path: Path, encoding: str) -> pd.DataFrame:
     head = _head_bytes(path)
     tried = _encodings(head, encoding)
     for position, name in enumerate(tried):
         try:
             options = _csv_dialect(head.decode(name, errors="replace"))
-            frame = pd.read_csv(path, encoding=name, **options)
+            frame = pd.read_csv(path, encoding=name, **options, **_exact_floats())
         except UnicodeDecodeError as exc:
             if position + 1 < len(tried):
                 continue
