@@ -25,7 +25,7 @@ import pandas as pd
 from wattcast.data.meter_frame import MeterFrame
 from wattcast.epoch import to_epoch
 from wattcast.errors import InputError, ReferenceWarning
-from wattcast.events.changes import Change, describe, find_changes
+from wattcast.events.changes import MIN_DAYS, Change, describe, find_changes
 from wattcast.events.detection import EVENT_FIELDS, to_kwh, unit_of
 from wattcast.features.day_calendar import DayCalendar
 from wattcast.features.extras import ExtraTable
@@ -200,7 +200,7 @@ def _event(
     earlier = _matching(mine, start_t, end_t)
     status = earlier["status"] if earlier is not None else None
     if status not in ("alerted", "acked", "expected"):
-        large = change.share >= spec.reference.min_change
+        large = change.share >= spec.reference.min_change and len(change.days) >= MIN_DAYS
         status = "new" if certain >= alerts.min_energy and large else "minor"
     one_kwh = float(to_kwh(np.ones(1), unit, frame.interval)[0])
     return {"id": np.nan if earlier is None else earlier["id"], "meter": meter,

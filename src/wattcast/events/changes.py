@@ -30,6 +30,9 @@ ALLOWANCE = 0.5
 CLIP = 3.0
 #: A change closes when the mean score of this many days falls below the allowance.
 CLOSING_DAYS = 3
+#: A change is alerted once it has lasted this many days (a weekend of events is the
+#: band's to find, not a change).
+MIN_DAYS = 3
 #: How the description of a change that lasts ends.
 ONGOING = "so far"
 
