@@ -594,13 +594,7 @@ def slot_events(
     """Peer rule: a reading is flagged above the median of the same weekday and time of
     day over the 4 weeks before + k robust sigma (MAD x 1.4826), and ``margin`` (10 %)
     above that median; flagged readings joined and triaged with wattcast's thresholds."""
-    grid = meter.grid(values)
-    per_day = round(24 / meter.hours)
-    first = days[0] - pd.Timedelta(weeks=WEEKS)
-    span = pd.date_range(
-        first, days[-1] + DAY, freq=pd.Timedelta(hours=meter.hours), inclusive="left"
-    )
-    table = grid.reindex(span).to_numpy().reshape(-1, per_day)
+    span, table, per_day = _day_table(meter, values, days)
     history = np.stack([table[7 * (WEEKS - w) : len(table) - 7 * w] for w in range(1, WEEKS + 1)])
     judged = table[7 * WEEKS :]
     with warnings.catch_warnings():
@@ -657,17 +651,24 @@ def _join(
     return events
 
 
-def cusum_events(meter: Meter, values: np.ndarray, days: list[pd.Timestamp]) -> list[Event]:
-    """Peer rule: CUSUM of daily energy against the median of the same weekday over the
-    4 weeks before, standardised by its robust sigma (at least CUSUM_FLOOR of the
-    median), k = 0.5, h = 5; one event per alarm, from the day the sum left zero."""
-    grid = meter.grid(values)
+def _day_table(
+    meter: Meter, values: np.ndarray, days: list[pd.Timestamp]
+) -> tuple[pd.DatetimeIndex, np.ndarray, int]:
+    """The readings from 4 weeks before the judged days to their end, one row a day."""
     per_day = round(24 / meter.hours)
     first = days[0] - pd.Timedelta(weeks=WEEKS)
     span = pd.date_range(
         first, days[-1] + DAY, freq=pd.Timedelta(hours=meter.hours), inclusive="left"
     )
-    table = grid.reindex(span).to_numpy().reshape(-1, per_day)
+    table = meter.grid(values).reindex(span).to_numpy().reshape(-1, per_day)
+    return span, table, per_day
+
+
+def cusum_events(meter: Meter, values: np.ndarray, days: list[pd.Timestamp]) -> list[Event]:
+    """Peer rule: CUSUM of daily energy against the median of the same weekday over the
+    4 weeks before, standardised by its robust sigma (at least CUSUM_FLOOR of the
+    median), k = 0.5, h = 5; one event per alarm, from the day the sum left zero."""
+    _, table, per_day = _day_table(meter, values, days)
     complete = np.isfinite(table).mean(axis=1) >= 0.9
     daily = np.where(
         complete,

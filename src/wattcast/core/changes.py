@@ -66,16 +66,32 @@ class Context:
         for table in self.extras:
             for name in self.closed_flags:
                 if name in table.columns:
-                    flag = table._lookup(days, table.columns.index(name))
-                    shut |= np.nan_to_num(flag) > 0
+                    shut |= np.nan_to_num(table.values_at(name, days)) > 0
         return shut
 
     def temperatures(self, times: pd.DatetimeIndex) -> np.ndarray:
         for name in self.temperature:
             for table in self.extras:
                 if name in table.columns:
-                    return table._lookup(pd.DatetimeIndex(times), table.columns.index(name))
+                    return table.values_at(name, pd.DatetimeIndex(times))
         return np.full(len(times), np.nan)
+
+    def on(self, frame: MeterFrame) -> Grid:
+        """Every row of ``frame`` with its day type and temperature, once for all meters."""
+        times = frame.index
+        return Grid(times, self.closed(times), self.temperatures(times))
+
+
+@dataclass(frozen=True)
+class Grid:
+    """A batch's wall-clock times with their closed days and temperatures."""
+
+    times: pd.DatetimeIndex
+    closed: np.ndarray
+    temperature: np.ndarray
+
+    def within(self, start: pd.Timestamp, end: pd.Timestamp) -> np.ndarray:
+        return np.asarray((self.times >= start) & (self.times < end))
 
 
 def judge_changes(
@@ -90,13 +106,14 @@ def judge_changes(
     """
     out = Judged()
     night = frame.end.normalize()  # the first day not complete: days before it are judged
+    grid = context.on(frame)
     rows = []
     for j, meter in enumerate(frame.meters):
         mine = changes[changes["meter"] == meter] if len(changes) else changes
         unit = units.get(meter, unit_of(meter))
         try:
-            reference, found, fitted = _judged(spec, frame, j, context, stored.get(meter),
-                                               mine, night)  # fmt: skip
+            reference, found, fitted = _judged(spec, frame, j, grid, stored.get(meter), mine,
+                                               night)  # fmt: skip
         except ReferenceError as exc:
             warnings.warn(f"meter {meter!r}: no reference baseline ({exc}); it is judged by "
                           "its forecast band alone.", ReferenceWarning, stacklevel=3)  # fmt: skip
@@ -110,7 +127,7 @@ def judge_changes(
 
 
 def _judged(
-    spec: RunSpec, frame: MeterFrame, j: int, context: Context, kept: dict[str, Any] | None,
+    spec: RunSpec, frame: MeterFrame, j: int, grid: Grid, kept: dict[str, Any] | None,
     mine: pd.DataFrame, night: pd.Timestamp,
 ) -> tuple[Reference, list[Change], bool]:  # fmt: skip
     """The meter's reference tonight, its changes, and whether it was fitted tonight.
@@ -121,27 +138,25 @@ def _judged(
     settings = spec.reference
     if kept is not None:
         reference = Reference.from_dict(kept)
-        found = _changes_of(spec, frame, j, context, reference, night)
+        found = _changes_of(spec, frame, j, grid, reference, night)
         current = next((c for c in found if c.end is None), None)
         if current is not None and _acked(mine, current, frame.tz):
             start = max(current.start, night - settings.baseline)
-            reference = _fit(frame, j, context, start, night)
-            return reference, _changes_of(spec, frame, j, context, reference, night), True
+            reference = _fit(frame, j, grid, start, night)
+            return reference, _changes_of(spec, frame, j, grid, reference, night), True
         due = night - pd.Timestamp(kept["fitted"]) >= settings.refit
         if settings.start is not None or current is not None or not due:
             return reference, found, False
-    reference = _fit(frame, j, context, *_baseline(spec, frame, night))
-    return reference, _changes_of(spec, frame, j, context, reference, night), True
+    reference = _fit(frame, j, grid, *_baseline(spec, frame, night))
+    return reference, _changes_of(spec, frame, j, grid, reference, night), True
 
 
 def _fit(
-    frame: MeterFrame, j: int, context: Context, start: pd.Timestamp, end: pd.Timestamp
+    frame: MeterFrame, j: int, grid: Grid, start: pd.Timestamp, end: pd.Timestamp
 ) -> Reference:
-    times = pd.date_range(frame.start, periods=frame.n_steps, freq=frame.interval)
-    inside = (times >= start) & (times < end)
-    span = times[inside]
-    return fit_reference(span, frame.values[inside, j], context.closed(span),
-                         context.temperatures(span))  # fmt: skip
+    inside = grid.within(start, end)
+    return fit_reference(grid.times[inside], frame.values[inside, j], grid.closed[inside],
+                         grid.temperature[inside])  # fmt: skip
 
 
 def _baseline(
@@ -168,17 +183,14 @@ def _acked(mine: pd.DataFrame, change: Change, zone: str | None) -> bool:
 
 
 def _changes_of(
-    spec: RunSpec, frame: MeterFrame, j: int, context: Context, reference: Reference,
+    spec: RunSpec, frame: MeterFrame, j: int, grid: Grid, reference: Reference,
     night: pd.Timestamp,
 ) -> list[Change]:  # fmt: skip
-    first = reference.end.normalize() + DAY
-    times = pd.date_range(frame.start, periods=frame.n_steps, freq=frame.interval)
-    inside = (times >= first) & (times < night)
+    inside = grid.within(reference.end.normalize() + DAY, night)
     if not inside.any():
         return []
-    span = times[inside]
-    closed, temperature = context.closed(span), context.temperatures(span)
-    expected = reference.predict(span, closed, temperature)
+    span, closed = grid.times[inside], grid.closed[inside]
+    expected = reference.predict(span, closed, grid.temperature[inside])
     days = daily_scores(span, frame.values[inside, j], expected, reference, closed)
     return find_changes(days, spec.reference.change_threshold)
 

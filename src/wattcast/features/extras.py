@@ -90,6 +90,10 @@ class ExtraTable:
                 blocks.append(self._lookup(target_times + offset, column))
         return np.column_stack(blocks)
 
+    def values_at(self, name: str, when: pd.DatetimeIndex) -> np.ndarray:
+        """Column ``name`` at ``when`` (the row in force then; NaN outside the table)."""
+        return self._lookup(when, self.columns.index(name))
+
     def _lookup(self, when: pd.DatetimeIndex, column: int) -> np.ndarray:
         position = self.times.searchsorted(when, side="right") - 1
         covered = (position >= 0) & (when < self.times[-1] + self.freq)
