@@ -143,6 +143,8 @@ def _bootstrap_size(max_samples: float | int | None, n: int) -> int | None:
 
 def apply_trees(trees: list, X32: np.ndarray) -> np.ndarray:
     """``(trees, n)`` leaf index of each row in each tree (``X32``: C-ordered float32)."""
+    if trees and all(isinstance(tree, CompactTree) for tree in trees):
+        return CompactTree.apply_all(trees, X32)
     return np.stack([tree.tree_.apply(X32) for tree in trees]).astype(np.int32)
 
 
@@ -179,18 +181,38 @@ class CompactTree:
 
     def apply(self, X32: np.ndarray) -> np.ndarray:
         """The leaf (node id) of each row of ``X32``."""
-        node = np.zeros(len(X32), dtype=np.intp)
-        rows = np.arange(len(X32))
-        while True:
-            inner = np.flatnonzero(self.left[node] != -1)
-            if not len(inner):
-                return node
+        return self.apply_all([self], X32)[0]
+
+    @staticmethod
+    def apply_all(trees: list[CompactTree], X32: np.ndarray) -> np.ndarray:
+        """``(trees, n)``: the leaf of each row in each tree, all trees walked at once.
+
+        The trees' nodes are laid end to end (each tree's ids shifted by the nodes
+        before it), so one step moves every row down every tree: as many numpy steps
+        as the deepest tree is deep, not that times the number of trees.
+        """
+        sizes = np.array([len(tree.left) for tree in trees])
+        offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+        left = np.concatenate(
+            [np.where(t.left == -1, -1, t.left + o) for t, o in zip(trees, offsets, strict=True)]
+        )
+        right = np.concatenate([t.right + o for t, o in zip(trees, offsets, strict=True)])
+        feature = np.concatenate([t.feature for t in trees])
+        threshold = np.concatenate([t.threshold for t in trees])
+        # where a tree keeps no rule for missing values, NaN <= threshold is False: right
+        missing_left = np.concatenate([np.zeros(len(t.left), bool) if t.missing_left is None
+                                       else t.missing_left for t in trees])  # fmt: skip
+        n = len(X32)
+        start = np.repeat(offsets, n)
+        node, rows = start.copy(), np.tile(np.arange(n), len(trees))
+        inner = np.flatnonzero(left[node] != -1)
+        while len(inner):
             at = node[inner]
-            value = X32[rows[inner], self.feature[at]].astype(np.float64)
-            left = value <= self.threshold[at]
-            if self.missing_left is not None:
-                left = np.where(np.isnan(value), self.missing_left[at], left)
-            node[inner] = np.where(left, self.left[at], self.right[at])
+            value = X32[rows[inner], feature[at]].astype(np.float64)
+            go_left = np.where(np.isnan(value), missing_left[at], value <= threshold[at])
+            node[inner] = np.where(go_left, left[at], right[at])
+            inner = inner[left[node[inner]] != -1]
+        return (node - start).reshape(len(trees), n).astype(np.int32)
 
 
 def _in_bag_weights(
