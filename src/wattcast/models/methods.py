@@ -116,8 +116,7 @@ def _best(mse: Mapping[str, float], realized: bool = False) -> str:
     Out of bag, the forest stays unless a baseline beats it by ``MARGIN``, or the blend
     by ``BLEND_MARGIN``: the blend's weight is fitted to the very errors it is scored
     on, which flatters it. On ``realized`` errors the blend stays unless the best
-    single method beats it by ``BLEND_MARGIN``, and the persistence ensemble replaces
-    whatever it beats.
+    single method beats it by ``BLEND_MARGIN``.
     """
     single = [m for m in METHODS if m in mse and (not realized or m != "blend")]
     best = min(single, key=lambda m: mse[m])
@@ -126,6 +125,4 @@ def _best(mse: Mapping[str, float], realized: bool = False) -> str:
         best = "forest"
     if realized and mse[best] > (1 - BLEND_MARGIN) * mse.get("blend", np.inf):
         best = "blend"
-    if realized and mse.get("persistence", np.inf) < mse[best]:
-        best = "persistence"
     return best
