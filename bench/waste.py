@@ -16,7 +16,8 @@ readings, and a CUSUM of daily energy against the same-weekday median of the 4
 weeks before.
 
 Per method, kind and size: the share of faults found (an alerted event that the
-clean replay does not have overlaps the fault), the median days from the fault's
+clean replay does not have, no clean event of the same meter and kind overlapping
+it, overlaps the fault), the median days from the fault's
 start to the night of its first alert, the energy of those events over the
 injected energy (per energy field the method reports), and, on the clean
 readings, alerted events per meter-week. Printed, and saved to
@@ -557,6 +558,7 @@ class Event:
     end: pd.Timestamp
     alerted_at: pd.Timestamp  # the night it was first alerted (local midnight)
     kwh: dict[str, float]
+    kind: str = "excess"  # wattcast's event kind: "excess" (above the band) or "change"
 
 
 def wattcast_events(rows: Iterable[dict[str, object]]) -> list[Event]:
@@ -573,6 +575,7 @@ def wattcast_events(rows: Iterable[dict[str, object]]) -> list[Event]:
                 _local(row["end"]),
                 pd.Timestamp(str(row["first_night"])),
                 kwh,
+                str(row.get("kind") or "excess"),
             )
         )
     return events
@@ -733,28 +736,45 @@ def _overlaps(event: Event, start: pd.Timestamp, end: pd.Timestamp) -> bool:
 
 
 def new_events(events: list[Event], clean: list[Event]) -> list[Event]:
-    """Events that no clean event of the same meter overlaps."""
+    """Events that no clean event of the same meter and kind overlaps.
+
+    The kind matters for wattcast: a change the clean readings already have (use up
+    5 % on the reference for two weeks) does not tell anyone about a night of
+    equipment left on within it, the excess event does; a change that only moved
+    because of a fault is still the clean one."""
     return [
         e
         for e in events
-        if not any(c.meter == e.meter and _overlaps(c, e.start, e.end) for c in clean)
+        if not any(
+            c.meter == e.meter and c.kind == e.kind and _overlaps(c, e.start, e.end) for c in clean
+        )
     ]
 
 
 def judge(faults: list[Fault], events: list[Event], clean: list[Event]) -> list[dict[str, object]]:
-    """Per fault: found, days to its first alert, and the energy of the events found."""
+    """Per fault: found, days to its first alert, and the energy of the events found.
+
+    An event that overlaps several faults (a change event spanning two nights of
+    equipment left on) is shared among them in proportion to their injected
+    energy, so that summing over faults counts each event's energy once."""
     fresh = new_events(events, clean)
+    hits = {i: [e for e in fresh if e.meter == f.meter and _overlaps(e, f.start, f.end)]
+            for i, f in enumerate(faults)}  # fmt: skip
+    injected_hit: dict[int, float] = {}
+    for i, found in hits.items():
+        for e in found:
+            injected_hit[id(e)] = injected_hit.get(id(e), 0.0) + faults[i].kwh
     rows = []
-    for fault in faults:
-        hits = [e for e in fresh if e.meter == fault.meter and _overlaps(e, fault.start, fault.end)]
-        days = [round(max((e.alerted_at - fault.start) / DAY, 0.0), 3) for e in hits]
+    for i, fault in enumerate(faults):
+        days = [round(max((e.alerted_at - fault.start) / DAY, 0.0), 3) for e in hits[i]]
         kwh: dict[str, float] = {}
-        for e in hits:
+        for e in hits[i]:
+            share = fault.kwh / injected_hit[id(e)] if injected_hit[id(e)] > 0 else 0.0
             for key, value in e.kwh.items():
-                kwh[key] = round(kwh.get(key, 0.0) + value, 3)
+                kwh[key] = round(kwh.get(key, 0.0) + share * value, 3)
         rows.append(
             fault.row()
-            | {"found": bool(hits), "days": min(days) if days else None, "attributed": kwh}
+            | {"found": bool(hits[i]), "days": min(days) if days else None, "attributed": kwh}
         )
     return rows
 

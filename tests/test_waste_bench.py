@@ -100,3 +100,28 @@ def test_only_events_the_clean_replay_lacks_find_a_fault(waste):
     )
     (row,) = waste.judge([fault], [hit], clean=[hit])
     assert not row["found"] and row["attributed"] == {}
+
+
+def test_a_clean_change_hides_only_changes_not_a_night_inside_it(waste):
+    t = pd.Timestamp
+    fault = waste.Fault("m", "overnight", 0.3, t("2023-02-14 19:00"), t("2023-02-15 06:00"), 50.0)
+    night = waste.Event(
+        "m", t("2023-02-14 19:00"), t("2023-02-15 06:00"), t("2023-02-15"), {"kwh_x": 40.0}
+    )
+    weeks = dict(start=t("2023-02-10"), end=t("2023-02-28"), alerted_at=t("2023-02-13"))
+    clean_change = waste.Event("m", kwh={"kwh_x": 300.0}, kind="change", **weeks)
+    (row,) = waste.judge([fault], [night], clean=[clean_change])
+    assert row["found"] and row["attributed"] == {"kwh_x": 40.0}
+    moved_change = waste.Event("m", kwh={"kwh_x": 340.0}, kind="change", **weeks)
+    (row,) = waste.judge([fault], [moved_change], clean=[clean_change])
+    assert not row["found"]
+
+
+def test_an_event_over_two_faults_is_counted_once_shared_by_their_energy(waste):
+    t = pd.Timestamp
+    first = waste.Fault("m", "overnight", 0.3, t("2023-02-14 19:00"), t("2023-02-15 06:00"), 30.0)
+    second = waste.Fault("m", "overnight", 0.3, t("2023-02-20 19:00"), t("2023-02-21 06:00"), 10.0)
+    change = waste.Event("m", t("2023-02-14"), t("2023-02-28"), t("2023-02-17"),
+                         {"kwh_x": 100.0}, kind="change")  # fmt: skip
+    rows = waste.judge([first, second], [change], clean=[])
+    assert [r["attributed"]["kwh_x"] for r in rows] == [75.0, 25.0]
