@@ -143,15 +143,19 @@ def daily_scores(
     weight = 1.0 / reference.hour_spread(times, closed) ** 2
     residual = actual - expected
     known = np.isfinite(residual)
-    frame = pd.DataFrame(
-        {"num": np.where(known, residual * weight, 0.0), "den": np.where(known, weight, 0.0),
-         "excess": np.where(known, residual, 0.0), "expected": np.where(known, expected, 0.0),
-         "readings": known.astype(int)},
-        index=pd.DatetimeIndex(times).normalize(),
+    day, dates = pd.factorize(pd.DatetimeIndex(times).normalize(), sort=True)
+
+    def per_day(values: np.ndarray) -> np.ndarray:
+        return np.bincount(day, np.where(known, values, 0.0), minlength=len(dates))
+
+    num, den = per_day(residual * weight), per_day(weight)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        score = np.where(den > 0, num / np.sqrt(den), np.nan) / reference.day_scale
+    return pd.DataFrame(
+        {"score": score, "excess": per_day(residual), "expected": per_day(expected),
+         "readings": np.bincount(day, known, minlength=len(dates)).astype(int)},
+        index=dates,
     )  # fmt: skip
-    days = frame.groupby(level=0).sum()
-    days["score"] = days["num"] / np.sqrt(days["den"].where(days["den"] > 0)) / reference.day_scale
-    return days[["score", "excess", "expected", "readings"]]
 
 
 def _slots(times: pd.DatetimeIndex, closed: np.ndarray) -> np.ndarray:
