@@ -40,6 +40,19 @@ ROOT = Path(__file__).resolve().parent.parent
 CACHE = ROOT / "bench" / "data" / "fleets"
 RESULTS = ROOT / "bench" / "results"
 DEFAULT_RUNS = ["cores-1", "threads-2", "loky-2", "dask-2"]  # auto is threads on 2 cores
+# The job's command line, which prints its own peak RSS (the client's, apart from any
+# worker process) on stderr once the command is done, then exits as `wattcast` does.
+JOB = (
+    "import resource, sys\n"
+    "import wattcast.cli as cli\n"
+    "def command():\n"
+    "    code = run()\n"
+    "    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
+    "    print('client peak RSS kB', peak, file=sys.stderr)\n"
+    "    return code\n"
+    "run, cli.main = cli.main, command\n"
+    "cli.entry_point()\n"
+)
 
 
 def run_options(run: str) -> tuple[list[str], int]:
@@ -65,16 +78,16 @@ def fleet_data(meters: int, days: int) -> Path:
 
 
 def run_job(data: Path, options: list[str]) -> dict[str, float]:
-    """One fleet job in a fresh process: wall, CPU of it and its workers, peak RSS, and
-    the training wall time and fit-time sum that the job recorded."""
+    """One fleet job in a fresh process: wall, CPU of it and its workers, peak RSS of the
+    largest process and of the job's own (the client's), and the training wall time and
+    fit-time sum that the job recorded."""
     with tempfile.TemporaryDirectory() as tmp:
         store = Path(tmp) / "store.sqlite"
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
         start = time.perf_counter()
-        subprocess.run(
-            [sys.executable, "-m", "wattcast", "forecast", str(data), "--store", str(store),
-             *options],
-            check=True, capture_output=True,
+        job = subprocess.run(
+            [sys.executable, "-c", JOB, "forecast", str(data), "--store", str(store), *options],
+            check=True, capture_output=True, text=True,
         )  # fmt: skip
         wall = time.perf_counter() - start
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -85,6 +98,7 @@ def run_job(data: Path, options: list[str]) -> dict[str, float]:
         "wall_s": wall,
         "cpu_s": cpu,
         "peak_rss_mb": after.ru_maxrss / 1024,
+        "client_rss_mb": int(job.stderr.rsplit("client peak RSS kB", 1)[1]) / 1024,
         "train_s": timings["train_seconds"],
         "fit_sum_s": timings["fit_seconds"],
     }
@@ -94,7 +108,8 @@ def median_run(data: Path, options: list[str], repeats: int) -> dict[str, float]
     """Each figure's median over ``repeats`` fresh runs (peak RSS: the largest)."""
     runs = [run_job(data, options) for _ in range(repeats)]
     row = {key: statistics.median(r[key] for r in runs) for key in runs[0]}
-    row["peak_rss_mb"] = max(r["peak_rss_mb"] for r in runs)
+    for key in ("peak_rss_mb", "client_rss_mb"):
+        row[key] = max(r[key] for r in runs)
     return row
 
 
@@ -166,7 +181,7 @@ def main() -> None:
             print(
                 f"{meters} meters, {run}: wall {row['wall_s']:.2f} s, CPU {row['cpu_s']:.2f} s, "
                 f"training {row['train_s']:.2f} s (fit-time sum {row['fit_sum_s']:.2f} s), "
-                f"peak RSS {row['peak_rss_mb']:.0f} MB",
+                f"peak RSS {row['peak_rss_mb']:.0f} MB (client {row['client_rss_mb']:.0f} MB)",
                 flush=True,
             )
     args.results.mkdir(parents=True, exist_ok=True)
