@@ -84,7 +84,8 @@ SIZES = {
 REPEATS = {"overnight": 2, "weekend": 2, "shift": 1, "spike": 3, "creep": 1}
 METHODS = ("wattcast", "slot rule", "slot rule, matched", "cusum")
 #: wattcast's alert thresholds (its defaults; a dataset may set others in its site file).
-THRESHOLDS = {"min_duration": "30min", "min_energy": 5.0, "join_gap": "30min"}
+THRESHOLDS = {"min_duration": "30min", "min_energy": 5.0, "min_energy_hours": 0.1,
+              "join_gap": "30min"}  # fmt: skip
 SLOT_K, SLOT_MARGIN, WEEKS = 4.0, 0.10, 4
 #: The slot rule made stricter, step by step, until its clean alert load is at most
 #: wattcast's (``slot rule, matched``): (k robust sigma, margin above the median).
@@ -610,7 +611,23 @@ def slot_events(
     times = span[7 * WEEKS * per_day :]
     above = meter.energy(np.where(flagged, judged - limit, 0.0)).ravel()
     over_median = meter.energy(np.where(flagged, judged - median, 0.0)).ravel()
-    return _join(meter.name, times, flagged.ravel(), above, over_median, meter.hours, thresholds)
+    floors = _min_energy(meter, median, thresholds, per_day)
+    return _join(meter.name, times, flagged.ravel(), above, over_median, meter.hours,
+                 thresholds, floors)  # fmt: skip
+
+
+def _min_energy(
+    meter: Meter, expected: np.ndarray, thresholds: dict[str, object], per_day: int
+) -> np.ndarray:
+    """Per reading, the kWh an event it starts needs: wattcast's ``min_energy`` and
+    ``min_energy_hours`` of the rule's expected use (its mean over the day)."""
+    floor = float(thresholds["min_energy"])  # type: ignore[arg-type]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        expected_kw = meter.energy(np.nanmean(expected, axis=1)) / meter.hours
+    hours = float(thresholds["min_energy_hours"])  # type: ignore[arg-type]
+    per_day_floor = np.maximum(floor, np.nan_to_num(hours * expected_kw, nan=0.0))
+    return np.repeat(per_day_floor, per_day)
 
 
 def _join(
@@ -621,11 +638,13 @@ def _join(
     over: np.ndarray,
     hours: float,
     thresholds: dict[str, object],
+    min_energy: np.ndarray,
 ) -> list[Event]:
+    """Flagged readings joined into events, alerted once they last ``min_duration`` and
+    reach the ``min_energy`` of the reading that starts them (kWh above the limit)."""
     step = pd.Timedelta(hours=hours)
     gap = pd.Timedelta(str(thresholds["join_gap"]))
     min_duration = pd.Timedelta(str(thresholds["min_duration"]))
-    min_energy = float(thresholds["min_energy"])  # type: ignore[arg-type]
     events: list[Event] = []
     where = np.flatnonzero(flagged)
     if not len(where):
@@ -635,7 +654,7 @@ def _join(
         start = times[run[0]]
         cumulative = np.cumsum(above[run])
         long_enough = (times[run] + step - start) >= min_duration
-        ok = np.flatnonzero(long_enough & (cumulative >= min_energy))
+        ok = np.flatnonzero(long_enough & (cumulative >= min_energy[run[0]]))
         if not len(ok):
             continue
         alerted = times[run[ok[0]]].normalize() + DAY

@@ -45,3 +45,39 @@ def test_two_bursts_whose_excess_joins_are_one_event() -> None:
     bursts = np.array([5, 5, 1, 1, 1, 1, 1, 1, 5, 5], dtype=float)  # never back to the mean
     events = update_events(day_with_waste(bursts), NOTHING_OPEN, QUARTER, {}, AlertsSection())
     assert len(events) == 1 and events.iloc[0]["readings"] == 4
+
+
+def scaled(readings: pd.DataFrame, factor: float) -> pd.DataFrame:
+    """The same readings, forecast and band on a meter ``factor`` times as large."""
+    out = readings.copy()
+    for column in ("actual", "mean", "upper"):
+        out[column] = out[column] * factor
+    return out
+
+
+def test_an_event_is_alerted_when_it_is_large_for_its_meter() -> None:
+    # 2 h at 6 kW above the expected 20 kW: 6 kWh above the band, 30 % of an hour of use
+    readings = day_with_waste(np.full(8, 6.0))
+    alerts = AlertsSection()  # min_energy 5 kWh, min_energy_hours 0.1
+    small = update_events(readings, NOTHING_OPEN, QUARTER, {}, alerts).iloc[0]
+    assert small["kwh_above_band"] == pytest.approx(6.0, abs=0.5)
+    assert small["status"] == "new"
+    # the same 6 kWh on a meter expected at 200 kW is 3 % of an hour of its use: minor
+    big = day_with_waste(np.full(8, 6.0))
+    big[["mean", "upper"]] = [200.0, 203.0]
+    big["actual"] += 180.0
+    event = update_events(big, NOTHING_OPEN, QUARTER, {}, alerts).iloc[0]
+    assert event["kwh_above_band"] == pytest.approx(small["kwh_above_band"])
+    assert event["status"] == "minor"
+    assert update_events(big, NOTHING_OPEN, QUARTER, {}, AlertsSection(min_energy_hours=0.0)
+                         ).iloc[0]["status"] == "new"  # fmt: skip
+    # scaled up whole (waste, band and all, x10), the event is alerted again
+    assert update_events(scaled(readings, 10.0), NOTHING_OPEN, QUARTER, {}, alerts
+                         ).iloc[0]["status"] == "new"  # fmt: skip
+
+
+def test_the_energy_an_event_needs_grows_with_its_meter() -> None:
+    alerts = AlertsSection(min_energy=5.0, min_energy_hours=0.1)
+    assert alerts.min_event_energy(20.0) == 5.0
+    assert alerts.min_event_energy(400.0) == pytest.approx(40.0)
+    assert alerts.min_event_energy(float("nan")) == 5.0

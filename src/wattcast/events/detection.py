@@ -21,7 +21,9 @@ into the band and out of the excess), so that an event's best estimate counts al
 of its waste, not only the readings above the band.
 
 An event is alerted when it lasts at least ``min_duration`` and its
-``kwh_above_band`` reaches ``min_energy``; shorter or smaller ones stay stored
+``kwh_above_band`` reaches ``min_energy`` and ``min_energy_hours`` of the meter's
+expected use (its mean forecast over the readings judged: 5 kWh is much on a
+school's panel, little on its main feed); shorter or smaller ones stay stored
 as ``minor`` (flagged readings in charts, never listed or sent). Statuses of
 events are ``new``, ``alerted`` (sent in a digest), ``acked`` (reviewed by a
 person) and ``expected`` (during scheduled use).
@@ -91,6 +93,9 @@ def update_events(
             continue
         unit = units.get(str(meter), unit_of(str(meter)))
         stretches = _stretches(group, step, gap, unit, interval)
+        min_energy = thresholds.min_event_energy(
+            float(np.nanmean(to_kw(group["mean"].to_numpy(), unit, interval)))
+        )
         earlier = previous[previous["meter"] == meter].sort_values("end")
         last = earlier.iloc[-1].to_dict() if len(earlier) else None
         for stretch in stretches:
@@ -99,7 +104,7 @@ def update_events(
             last = stretch
             stretch["meter"] = meter
             periods = (expected or {}).get(str(meter), [])
-            stretch["status"] = _status(stretch, thresholds, periods)
+            stretch["status"] = _status(stretch, thresholds, min_energy, periods)
             out.append(stretch)
     events = pd.DataFrame(out, columns=[f for f in EVENT_FIELDS if f != "cost"])
     # one row per event: a stretch joined to an event keeps only its last version
@@ -178,14 +183,15 @@ def _joined(event: Mapping[str, object], stretch: dict[str, object]) -> dict[str
 
 
 def _status(
-    event: Mapping[str, object], thresholds: AlertsSection, expected: list[tuple[int, int]]
-) -> str:
+    event: Mapping[str, object], thresholds: AlertsSection, min_energy: float,
+    expected: list[tuple[int, int]],
+) -> str:  # fmt: skip
     earlier = event.get("status")
     if earlier in ("alerted", "acked", "expected"):
         return str(earlier)  # a person or a digest has seen it: it keeps its state
     start, end = int(event["start"]), int(event["end"])  # type: ignore[call-overload]
     duration = pd.Timedelta(seconds=end - start)
-    if duration < thresholds.min_duration or float(event["kwh_above_band"]) < thresholds.min_energy:  # type: ignore[arg-type]
+    if duration < thresholds.min_duration or float(event["kwh_above_band"]) < min_energy:  # type: ignore[arg-type]
         return "minor"
     if any(s < end and start < e for s, e in expected):
         return "expected"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -115,6 +116,11 @@ class AlertsSection(Section):
     min_energy: Annotated[float, Setting(
         "An event has at least this many kWh above the band to be alerted.", ge=0.0,
     )] = 5.0  # fmt: skip
+    min_energy_hours: Annotated[float, Setting(
+        "And at least this many hours of the meter's expected use above the band (its mean "
+        "forecast over the readings judged): a large meter needs more than min_energy.",
+        ge=0.0,
+    )] = 0.1  # fmt: skip
     join_gap: Annotated[dt.timedelta, Setting(
         "Flagged readings this close are one event.", ge=0,
     )] = dt.timedelta(minutes=30)  # fmt: skip
@@ -172,6 +178,13 @@ class AlertsSection(Section):
         if self.tariff_periods and self.tariff is None:
             raise InputError("[alerts] tariff_periods needs [alerts] tariff, the price outside "
                              "the periods.")  # fmt: skip
+
+    def min_event_energy(self, expected_kw: float) -> float:
+        """kWh above the band an event needs to be alerted on a meter whose expected use
+        is ``expected_kw``: ``min_energy``, and no less than ``min_energy_hours`` of that
+        use. (A change needs ``min_energy`` beyond its spread: its own test of size.)"""
+        scaled = self.min_energy_hours * expected_kw if math.isfinite(expected_kw) else 0.0
+        return max(self.min_energy, scaled)
 
     def prices(self) -> Any:
         """The :class:`~wattcast.events.savings.Tariff` of these settings (None: no prices)."""
