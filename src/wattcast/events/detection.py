@@ -93,9 +93,7 @@ def update_events(
             continue
         unit = units.get(str(meter), unit_of(str(meter)))
         stretches = _stretches(group, step, gap, unit, interval)
-        min_energy = thresholds.min_event_energy(
-            float(np.nanmean(to_kw(group["mean"].to_numpy(), unit, interval)))
-        )
+        min_energy = thresholds.min_event_energy(_expected_kw(group, unit, interval))
         earlier = previous[previous["meter"] == meter].sort_values("end")
         last = earlier.iloc[-1].to_dict() if len(earlier) else None
         for stretch in stretches:
@@ -110,6 +108,13 @@ def update_events(
     # one row per event: a stretch joined to an event keeps only its last version
     keyed = events["id"].where(events["id"].notna(), -(events.index + 1))
     return events[~keyed.duplicated(keep="last")].reset_index(drop=True)
+
+
+def _expected_kw(group: pd.DataFrame, unit: str, interval: pd.Timedelta) -> float:
+    """The meter's mean forecast over the readings judged, in kW (NaN: none known)."""
+    expected = to_kw(group["mean"].to_numpy(dtype=float), unit, interval)
+    known = expected[np.isfinite(expected)]
+    return float(known.mean()) if len(known) else float("nan")
 
 
 def _stretches(
