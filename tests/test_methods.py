@@ -11,6 +11,7 @@ from conftest import synthetic_wide
 
 from wattcast import Fleet, GapFilledWarning, ModelSection, load_meters
 from wattcast.evaluation.baselines import baseline_forecasts
+from wattcast.features.day_calendar import DayCalendar
 from wattcast.models.methods import MARGIN, choose, choose_realized
 
 WEEK = ModelSection(input="7D")
@@ -71,11 +72,14 @@ def test_realized_errors_decide_once_there_are_enough() -> None:
 @pytest.mark.parametrize(
     ("persistence", "blend", "expected"),
     [
-        (100.0, 105.0, "blend"),  # the best single method is not 10 % better than the blend
-        (100.0, 115.0, "persistence"),  # it is: it forecasts alone
+        (200.0, 205.0, "blend"),  # the best single method is not 10 % better than the blend
+        (200.0, 230.0, "persistence"),  # it is: it forecasts alone
         (395.0, 300.0, "blend"),  # the blend is best
         (395.0, 420.0, "blend"),  # slightly worse than the forest: it still stands
         (395.0, 460.0, "forest"),  # the forest beats it by more than 10 %
+        # the forest and the persistence ensemble 3x apart or more: never blended
+        (1200.0, 380.0, "forest"),
+        (100.0, 90.0, "persistence"),
     ],
 )
 def test_on_realized_errors_the_blend_stands_unless_clearly_beaten(
@@ -109,6 +113,26 @@ def test_realized_errors_passed_to_fit_choose_the_method() -> None:
     assert fleet.choices_["A (kW)"].method == "persistence"
     assert fleet.choices_["A (kW)"].source == "realized"
     assert fleet.choices_["B (kW)"].source == "out-of-bag"
+
+
+@pytest.mark.parametrize(
+    ("closed", "served"),
+    [("2021-02-12", "forest"),  # the Friday forecast is closed, last Friday was open
+     ("2021-02-05", "forest"),  # the Friday forecast is open, last Friday was closed
+     ("2021-02-07", "persistence"),  # a Sunday closed: no workday changed
+     ("2021-01-29", "persistence")],  # two weeks before: the last week was as usual
+)  # fmt: skip
+def test_where_the_calendar_changed_since_last_week_the_forest_is_served(
+    closed: str, served: str
+) -> None:
+    frame = load_meters(synthetic_wide(days=38))  # the forecast is for Friday 2021-02-12
+    realized = {"A (kW)": {"forest": (900.0, 960, 10), "persistence": (100.0, 960, 10),
+                           "last_week": (800.0, 960, 10), "blend": (300.0, 960, 10)}}  # fmt: skip
+    calendar = DayCalendar("cal_break", {pd.Timestamp(closed).date()})
+    fleet = Fleet(dataclasses.replace(WEEK, trees=10))
+    fleet.fit(frame, realized=realized, calendars=[calendar])
+    assert fleet.predict().frame["timestamp"].min() == pd.Timestamp("2021-02-12")
+    assert fleet.choices_["A (kW)"].method == served
 
 
 @pytest.mark.parametrize("gap_end_days", [0, 4])  # the gap reaches the cut-off, or ends before

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -44,7 +45,13 @@ from wattcast.models.lifecycle import (
 )
 from wattcast.models.meter_model import MeterModel
 from wattcast.models.method_choice import RecentBaselines, out_of_bag_choice
-from wattcast.models.methods import METHODS, MIN_DAYS, Choice, choose_realized
+from wattcast.models.methods import (
+    METHODS,
+    MIN_DAYS,
+    Choice,
+    calendar_changed,
+    choose_realized,
+)
 from wattcast.models.parallel import one_thread_per_pool, train_meters
 from wattcast.models.tree_growing import tree_builder
 from wattcast.settings import ModelSection, RunSpec
@@ -247,12 +254,15 @@ class Fleet(BaseEstimator):
         realized: Realized, reuse: Mapping[str, KeptModel],
     ) -> dict[str, Choice]:  # fmt: skip
         """Each meter's method (see :mod:`wattcast.models.methods`): a kept model's is the
-        one chosen out of bag when it was fitted, until realized errors choose."""
+        one chosen out of bag when it was fitted, until realized errors choose; the
+        forest where the calendar changed since the week before."""
         config = self.settings
         self.oob_choices_: dict[str, Choice] = {}
         if config.method == "forest":
             return {m: Choice() for m in self.meters_}
         windows = RecentBaselines(frame, features.layout, config.gap)
+        changed = (config.method == "auto" and features.workday is not None
+                   and calendar_changed(features.target_times, features.workday))  # fmt: skip
         choices = {}
         for meter in self.meters_:
             if meter in reuse:
@@ -264,7 +274,7 @@ class Fleet(BaseEstimator):
             days = min((d for _, _, d in sums.values()), default=0)
             if days >= MIN_DAYS and config.method == "auto":
                 prior = choose_realized({k: (s, n) for k, (s, n, _) in sums.items()}, prior)
-            choices[meter] = prior
+            choices[meter] = replace(prior, method="forest") if changed else prior
         return choices
 
     def _train(

@@ -18,6 +18,13 @@ chosen so for a vacation weekend scored 51 kW RMSE against the forest's 31). On
 realized errors, the blend is used unless the best single method beats it by more
 than ``BLEND_MARGIN``: on noisy meters the winner of the last weeks is often not
 next week's, and the blend loses little to either (measured in docs/accuracy.md).
+Where the forest's and the persistence ensemble's realized errors are ``APART``
+times or more apart, the blend is not served: it would carry a share of the worse
+one's errors on the days it fails badly (the persistence ensemble on the first days
+of a vacation) for little gain on the others.
+On a day whose type (workday or not) differs from the same weekday's a week before —
+a break's first days, the week after it, a holiday — the methods that copy the recent
+past are not served, whatever their scores: the forest, which knows the calendar, is.
 The band is the forest's, or for another method the split-conformal quantile of that
 method's own recent absolute errors, per slot.
 """
@@ -28,6 +35,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
+import pandas as pd
 
 from wattcast.models import intervals
 
@@ -41,6 +49,9 @@ MARGIN = 0.02
 #: A single method must beat the blend by this share of its squared error to be used
 #: alone on realized errors; the blend must beat the forest by it out of bag.
 BLEND_MARGIN = 0.10
+#: On realized errors, the forest and the persistence ensemble are not blended when
+#: one's squared error is this many times the other's.
+APART = 3.0
 
 
 @dataclass(frozen=True)
@@ -116,13 +127,31 @@ def _best(mse: Mapping[str, float], realized: bool = False) -> str:
     Out of bag, the forest stays unless a baseline beats it by ``MARGIN``, or the blend
     by ``BLEND_MARGIN``: the blend's weight is fitted to the very errors it is scored
     on, which flatters it. On ``realized`` errors the blend stays unless the best
-    single method beats it by ``BLEND_MARGIN``.
+    single method beats it by ``BLEND_MARGIN``, or its two parts are ``APART``; a
+    baseline then replaces the forest only if it beats it by ``BLEND_MARGIN``.
     """
     single = [m for m in METHODS if m in mse and (not realized or m != "blend")]
     best = min(single, key=lambda m: mse[m])
-    margin = BLEND_MARGIN if best == "blend" else MARGIN
+    apart = realized and _apart(mse)
+    margin = BLEND_MARGIN if best == "blend" or apart else MARGIN
     if best != "forest" and mse[best] > (1 - margin) * mse.get("forest", np.inf):
         best = "forest"
-    if realized and mse[best] > (1 - BLEND_MARGIN) * mse.get("blend", np.inf):
+    if realized and not apart and mse[best] > (1 - BLEND_MARGIN) * mse.get("blend", np.inf):
         best = "blend"
     return best
+
+
+def _apart(mse: Mapping[str, float]) -> bool:
+    """Whether the forest's and the persistence ensemble's errors are ``APART``."""
+    low, high = sorted((mse.get("forest", np.nan), mse.get("persistence", np.nan)))
+    return bool(high >= APART * low)
+
+
+def calendar_changed(target_times: pd.DatetimeIndex, workday: np.ndarray) -> bool:
+    """Whether the last period of ``target_times`` (the one forecast) is a workday where
+    the period a week before was not, or the reverse (``workday``: a flag per period).
+
+    False where the period a week before is not among ``target_times``.
+    """
+    week_before = target_times.get_indexer([target_times[-1] - pd.Timedelta("7D")])[0]
+    return bool(week_before >= 0 and (workday[week_before] > 0) != (workday[-1] > 0))
