@@ -26,6 +26,7 @@ Datasets:
   provenance and licence).
 
     python bench/accuracy.py --dataset NAME [--refit policy|daily] [--days 28] [--n-jobs 2]
+        [--warmup 9]
     python bench/accuracy.py --docs
 """
 
@@ -105,9 +106,13 @@ DATASETS: dict[str, tuple[str, Callable[[], dict[str, object]]]] = {
 }  # fmt: skip
 
 
-def evaluate(name: str, days: int, n_jobs: int, refit: str = "policy") -> dict:
+def evaluate(
+    name: str, days: int, n_jobs: int, refit: str = "policy", warmup: int | None = None
+) -> dict:
     flags = DATASETS[name][1]() | {"backtest.days": str(days), "model.n_jobs": str(n_jobs),
                                    "backtest.refit": refit}  # fmt: skip
+    if warmup is not None:
+        flags["backtest.warmup"] = str(warmup)
     spec = RunSpec().with_flags(flags)
     started = time.perf_counter()
     result = run_backtest(spec)
@@ -124,6 +129,7 @@ def evaluate(name: str, days: int, n_jobs: int, refit: str = "policy") -> dict:
         "dataset": name,
         "what": DATASETS[name][0],
         "days": days,
+        "warmup": spec.backtest.warmup,
         "meters": int(cv.shape[0]),
         "failed": len(result.failed),
         "median": {
@@ -213,11 +219,17 @@ def main() -> None:
     parser.add_argument("--days", type=int, default=28)
     parser.add_argument("--n-jobs", type=int, default=2)
     parser.add_argument("--refit", choices=["policy", "daily"], default="policy")
+    parser.add_argument(
+        "--warmup",
+        type=int,
+        default=None,
+        help="periods forecast before the scored ones (default: [backtest])",
+    )
     parser.add_argument("--docs", action="store_true", help=f"rewrite the table of {DOCS.name}")
     args = parser.parse_args()
     if args.dataset is not None:
         warnings.simplefilter("ignore")
-        row = evaluate(args.dataset, args.days, args.n_jobs, args.refit)
+        row = evaluate(args.dataset, args.days, args.n_jobs, args.refit, args.warmup)
         RESULTS.mkdir(exist_ok=True)
         suffix = "-policy" if args.refit == "policy" else ""
         (RESULTS / f"accuracy-{args.dataset}{suffix}.json").write_text(json.dumps(row, indent=1))

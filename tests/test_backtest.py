@@ -11,7 +11,7 @@ from conftest import synthetic_wide
 from wattcast import ModelSection, load_meters
 from wattcast.evaluation.baselines import baseline_forecasts
 from wattcast.evaluation.metrics import metrics_table, score
-from wattcast.workflows.backtest import backtest
+from wattcast.workflows.backtest import _targets, backtest
 
 FAST = ModelSection(input="7D", trees=10)
 
@@ -85,6 +85,22 @@ def test_weekly_refit_fits_less_often_with_the_same_first_day() -> None:
     np.testing.assert_array_equal(
         daily.predictions["mean"][first], weekly.predictions["mean"][first]
     )
+
+
+def test_warm_up_periods_are_forecast_before_the_scored_ones_and_not_scored() -> None:
+    frame = load_meters(synthetic_wide(days=40))
+    cold = backtest(frame, FAST, periods=3, refit="daily")
+    warm = backtest(frame, FAST, periods=3, refit="daily", warmup=9)
+    # the same periods scored, each refit counted once; a daily forest does not depend on
+    # the nights before it, the method chosen from their realized errors may
+    np.testing.assert_array_equal(cold.predictions["timestamp"], warm.predictions["timestamp"])
+    assert cold.refits == warm.refits == 3
+    np.testing.assert_allclose(cold.predictions["forest"], warm.predictions["forest"])
+    # the warm-up takes the room the data leave: 40 days less 7 of input, 2 gaps and a
+    # period hold 30 periods
+    room = len(_targets(frame, FAST, periods=1, warmup=1000))
+    assert room == len(_targets(frame, FAST, periods=room)) == 30
+    assert len(_targets(frame, FAST, periods=room - 2, warmup=9)) == room
 
 
 def test_backtest_cli_writes_metrics_and_predictions(tmp_path: Path, cli) -> None:

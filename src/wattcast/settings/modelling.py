@@ -187,6 +187,11 @@ class BacktestSection(Section):
 
     table: ClassVar[str] = "backtest"
     days: Annotated[int, Setting("Periods to backtest, the latest ones.", ge=1)] = 28
+    warmup: Annotated[int, Setting(
+        "Periods forecast before those scored, and not scored, so that each meter's method "
+        "is chosen on realized errors as a nightly job in service chooses it (fewer where "
+        "the data leave no room).", ge=0,
+    )] = 9  # fmt: skip
     until: Annotated[dt.date | None, Setting(
         "The last day backtested (default: the latest day of the data).",
     )] = None  # fmt: skip

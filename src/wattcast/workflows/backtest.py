@@ -105,6 +105,7 @@ def backtest(
     on_error: str = "raise",
     meter_extras: Mapping[str, Sequence[ExtraTable]] | None = None,
     models: ModelsSection | None = None,
+    warmup: int = 0,
 ) -> BacktestResult:
     """Forecast each of the last ``periods`` output periods from the data before its gap.
 
@@ -117,6 +118,11 @@ def backtest(
     ``on_error="skip"`` a meter that fails in any refit is left out of the predictions
     and named in ``failed`` with its reason; the others are scored. ``refits`` counts
     the nights that trained any meter, ``meter_refits`` the meters trained in all.
+
+    The ``warmup`` periods before them (as many as the data leave room for) are
+    forecast the same way but not scored: their realized errors choose each meter's
+    method on the first scored nights, as a nightly job in service has those of the
+    nights before. Only the scored nights count in ``refits`` and ``meter_refits``.
     """
     if refit not in (*REFIT_EVERY, "policy"):
         raise InputError(f"`refit` must be policy, daily or weekly. Got {refit!r}.")
@@ -128,7 +134,9 @@ def backtest(
     fleet: Fleet | None = None
     kept: dict[str, KeptModel] = {}
     key = settings_key(model)
-    for k, target in enumerate(_targets(frame, model, periods)):
+    targets = _targets(frame, model, periods, warmup)
+    scored_from = len(targets) - periods
+    for k, target in enumerate(targets):
         cutoff = target - model.gap
         every = REFIT_EVERY.get(refit, 1)
         if refit == "policy" or k % every == 0 or fleet is None or callable(extras):
@@ -145,11 +153,12 @@ def backtest(
             kept, fits = fleet.kept_, fits + 1
             trained = _tally(fleet, gaps, failed)
             fit_seconds += fleet.timings_.train_wall
-            refits, meter_refits = refits + bool(trained), meter_refits + trained
+            if k >= scored_from:
+                refits, meter_refits = refits + bool(trained), meter_refits + trained
         else:
             fleet.update(frame, as_of=cutoff)
         parts.append(_night(fleet, frame, target, cutoff))
-    predictions = pd.concat(parts, ignore_index=True)
+    predictions = pd.concat(parts[scored_from:], ignore_index=True)
     predictions = predictions[~predictions["meter"].isin(failed)].reset_index(drop=True)
     _warn_gaps(gaps, fits, model)
     return BacktestResult(predictions, fit_seconds, refits, failed, meter_refits)
@@ -197,8 +206,11 @@ def _since_fit(
     return (sse, n, days) if days else None
 
 
-def _targets(frame: MeterFrame, model: ModelSection, periods: int) -> list[pd.Timestamp]:
-    """The starts of the last ``periods`` output periods, oldest first."""
+def _targets(
+    frame: MeterFrame, model: ModelSection, periods: int, warmup: int = 0
+) -> list[pd.Timestamp]:
+    """The starts of the last ``periods`` output periods, oldest first, after up to
+    ``warmup`` periods before them (as many as the data leave room for)."""
     if periods < 1:
         raise InputError(f"`days` must be a positive number of periods. Got {periods!r}.")
     last_start = frame.end - model.output
@@ -210,7 +222,8 @@ def _targets(frame: MeterFrame, model: ModelSection, periods: int) -> list[pd.Ti
             f"{frame.source}: `days` asks for {periods} periods but the data leave room for "
             f"{room} (each needs input + gap + output of history before its cut-off)."
         )
-    return [last_start - (periods - 1 - k) * model.output for k in range(periods)]
+    count = periods + max(0, min(warmup, room - periods))
+    return [last_start - (count - 1 - k) * model.output for k in range(count)]
 
 
 def _night(fleet: Fleet, frame: MeterFrame, target: pd.Timestamp, cutoff: pd.Timestamp) -> Any:
@@ -263,7 +276,7 @@ def run_backtest(
                 results.append(backtest(
                     frame, model, spec.backtest.days, _extras(spec, inputs, frame, zone),
                     inputs.calendars, closed_flags, spec.backtest.refit, on_error,
-                    inputs.meter_extras_in(zone, names), spec.models,
+                    inputs.meter_extras_in(zone, names), spec.models, spec.backtest.warmup,
                 ))  # fmt: skip
             except AllMetersFailedError as exc:
                 results.append(_failed(names, None, exc.failures))
