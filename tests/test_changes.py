@@ -129,3 +129,59 @@ def test_a_change_closes_when_use_returns() -> None:
     assert change.start == pd.Timestamp("2021-03-03") and change.found == pd.Timestamp("2021-03-04")
     assert change.end == pd.Timestamp("2021-03-08")
     assert find_changes(days.assign(score=0.4), threshold=4.0) == []
+
+
+def weekend_run(saturday: int, share: float = 0.15):
+    """The seeded meter with a day run (07:00-17:00) of ``share`` of its 95th percentile on
+    day ``saturday`` (a Saturday), the night being day 105 (its newest days judged: 103 and
+    104); and the kWh added."""
+    table = synthetic_wide(days=105, meters=(METER,))
+    day = START + pd.Timedelta(days=saturday)
+    hours = (table["timestamp"] >= day + pd.Timedelta("7h")) & (
+        table["timestamp"] < day + pd.Timedelta("17h")
+    )
+    added = share * float(table[METER].quantile(0.95))
+    table.loc[hours, METER] += added
+    return load_meters(table), added * 10
+
+
+def test_a_weekend_day_run_is_a_surge_with_its_hours_and_energy() -> None:
+    frame, injected = weekend_run(103)  # the newest Saturday judged
+    events = judged(frame).events
+    assert list(events["kind"]) == ["surge"]
+    surge = events.iloc[0]
+    start, end = (pd.Timestamp(surge[c], unit="s") for c in ("start", "end"))
+    day = START + pd.Timedelta(days=103)
+    assert abs(start - (day + pd.Timedelta("7h"))) <= pd.Timedelta("1h")
+    assert abs(end - (day + pd.Timedelta("17h"))) <= pd.Timedelta("1h")
+    assert 0.8 < surge["kwh_above_forecast"] / injected < 1.25
+    assert 0 < surge["kwh_above_band"] < surge["kwh_above_forecast"]
+    assert surge["status"] == "new" and "above its reference for 1" in surge["detail"]
+
+
+def test_a_surge_keeps_its_id_and_status_and_older_hours_are_not_judged_again() -> None:
+    frame, _ = weekend_run(103)
+    first = judged(frame).events.iloc[0]
+    stored = pd.DataFrame([{**first.to_dict(), "id": 7, "status": "alerted"}])
+    again = judged(frame, changes=stored).events.iloc[0]
+    assert (again["id"], again["status"]) == (7, "alerted")
+    earlier, _ = weekend_run(96)  # a week before the newest days: judged on its nights
+    assert "surge" not in set(judged(earlier).events["kind"])
+
+
+def test_a_higher_surge_threshold_finds_fewer_surges() -> None:
+    frame, _ = weekend_run(103, share=0.15)
+    strict = RunSpec().with_flags({"reference.surge_threshold": 1000.0})
+    assert judged(frame, spec=strict).events.empty
+
+
+def test_a_surge_spans_the_readings_consistently_above_the_reference() -> None:
+    from wattcast.events.surges import surge_spans
+
+    residual = np.zeros(96)
+    residual[40:60] = 3.0  # 20 readings three spreads above
+    residual[[30, 70]] = 1.2  # lone readings beside it do not widen it
+    scores = np.full((1, 96), np.nan)
+    scores[0, 50:70] = 9.0  # windows of 12 readings over the block score high
+    assert surge_spans(scores, [12], 8.0, residual, np.ones(96)) == [(40, 60)]
+    assert surge_spans(scores, [12], 10.0, residual, np.ones(96)) == []

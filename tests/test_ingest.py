@@ -351,12 +351,13 @@ def test_a_schema_3_store_gains_an_empty_archive(tmp_path: Path) -> None:
     from conftest import as_schema_3
 
     from wattcast.store.connection import StoreMigratedWarning
+    from wattcast.store.schema import SCHEMA_VERSION
 
     spec = site(tmp_path / "site", _written(tmp_path / "whole.csv", synthetic_wide(days=40)))
     run_job(spec, "run", "2021-02-01")
     with sqlite3.connect(spec.store.path) as db:  # the store as the previous release wrote it
         as_schema_3(db)
-    with pytest.warns(StoreMigratedWarning, match="upgraded from schema 3 to 4"):
+    with pytest.warns(StoreMigratedWarning, match=f"upgraded from schema 3 to {SCHEMA_VERSION}"):
         store = ForecastStore(spec.store.path)
     assert store.taken_exports() == set() and store.archived_meters() == {}
     exports = tmp_path / "exports"

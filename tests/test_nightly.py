@@ -16,6 +16,7 @@ import pandas as pd
 import pytest
 from conftest import synthetic_wide, write_site
 
+from wattcast.alerts.digest import Context, compose
 from wattcast.epoch import from_epoch
 from wattcast.errors import InputError
 from wattcast.settings import RunSpec
@@ -268,3 +269,27 @@ def test_the_nightly_job_keeps_rolling_errors_of_each_method(spec: RunSpec) -> N
     assert 0 < waiting["n"].iloc[0] <= 2 * 2
     methods = store.query("SELECT DISTINCT method FROM run_meters")["method"]
     assert set(methods) <= {"forest", "persistence", "last_week", "blend"}
+
+
+def test_a_weekend_run_within_the_band_s_reach_is_listed_as_a_surge(tmp_path: Path, cli) -> None:
+    table = synthetic_wide(days=105, meters=("A (kW)",))
+    saturday = pd.Timestamp("2021-04-17")  # the newest Saturday before the night
+    run = (table["timestamp"] >= saturday + pd.Timedelta("7h")) & (
+        table["timestamp"] < saturday + pd.Timedelta("17h")
+    )
+    table.loc[run, "A (kW)"] += 0.15 * table["A (kW)"].quantile(0.95)
+    data = tmp_path / "meters.csv"
+    table.to_csv(data, index=False)
+    config = write_site(tmp_path, data, input="28D", more="[alerts]\ntariff = 0.2\n")
+    run_job(RunSpec.from_toml(config), "run", "2021-04-19")
+    listed = json.loads(cli("anomalies", "--config", config, "--format", "json").stdout)
+    surges = [e for e in listed if e["kind"] == "surge"]
+    assert len(surges) == 1 and surges[0]["detail"].startswith("use ")
+    assert pd.Timestamp(surges[0]["start"]).day == 17
+    savings = pd.read_csv(StringIO(cli("savings", "--config", config, "--format", "csv").stdout))
+    assert savings["kwh_above_band"].sum() == pytest.approx(sum(e["kwh_above_band"]
+                                                                for e in listed))  # fmt: skip
+    store = ForecastStore(RunSpec.from_toml(config).store.path)
+    digest = compose(store, store.events(statuses=("new",)), Context.of(RunSpec.from_toml(config)))
+    line = next(x for x in digest.text.splitlines() if "above its reference" in x)
+    assert line.startswith("- A (kW): ") and "above the band" not in line

@@ -78,9 +78,37 @@ def test_a_parent_event_its_panels_explain_is_marked_and_counted_once(tmp_path: 
     saved = json.loads(cli("savings", "--config", tmp_path / "site.toml", "--format",
                            "json").stdout)  # fmt: skip
     assert "Main (kW)" not in {r["meter"] for r in saved}
+    # ... and the panel's own surge over the same hours is its band event's, not added again
+    (kept,) = [r for r in saved if r["meter"] == "A (kW)"]
+    counted = [e for e in store.events(meter="A (kW)") if e["status"] == "new"]
+    assert kept["kwh_above_band"] == pytest.approx(sum(e["kwh_above_band"] for e in counted))
+    surges = [e for e in store.events(meter="A (kW)") if e["kind"] == "surge"]
+    assert surges and {e["status"] for e in surges} == {"explained"}
+    assert all(f"band event {spiked[0]['id']}" in e["detail"] for e in surges)
     listed = json.loads(cli("anomalies", "--config", tmp_path / "site.toml", "--format",
                             "json").stdout)  # fmt: skip
     assert {e["status"] for e in listed if e["meter"] == "Main (kW)"} == {"explained"}
+
+
+def _event(event_id: int, kind: str, start: int, end: int, kwh: float, status: str = "new") -> dict:
+    return {"id": event_id, "meter": "A (kW)", "kind": kind, "start": start, "end": end,
+            "kwh_above_band": kwh, "status": status}  # fmt: skip
+
+
+def test_a_surge_and_its_band_events_count_once_the_larger_standing() -> None:
+    from wattcast.events.hierarchy import surge_overlaps
+
+    surge = _event(1, "surge", 0, 36_000, 150.0)  # a 10-hour weekend run
+    peak = _event(2, "excess", 3_600, 7_200, 20.0)  # the hour of it the band caught
+    elsewhere = _event(3, "excess", 40_000, 44_000, 30.0)
+    assert surge_overlaps([surge, peak, elsewhere]) == {2: "part of surge 1, 150.0 kWh certain"}
+    caught = _event(2, "excess", 0, 36_000, 90.0)  # the band caught most of it: it stands
+    assert surge_overlaps([surge, caught]) == {
+        1: "explained by its band event 2, 90.0 kWh certain"}  # fmt: skip
+    alerted = _event(2, "excess", 3_600, 7_200, 20.0, status="alerted")  # mailed: kept as is
+    assert surge_overlaps([surge, alerted]) == {}
+    # an explained event that nothing overlaps any more goes back to new
+    assert surge_overlaps([_event(4, "excess", 0, 600, 1.0, "explained")]) == {4: None}
 
 
 def test_waste_no_panel_meters_shows_on_the_remainder(tmp_path: Path) -> None:

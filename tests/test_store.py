@@ -166,7 +166,7 @@ def test_a_schema_3_store_keeps_its_notes_as_the_first_acks(spec: RunSpec) -> No
             "(1, 1612137600, 1612141200, 4, 9.0, 6.0, 8.0, 'acked', 'fan left on', 1, 1)"
         ).lastrowid
         before = db.execute("SELECT COUNT(*) FROM events").fetchone()[0]
-    with pytest.warns(StoreMigratedWarning, match="upgraded from schema 3 to 4"):
+    with pytest.warns(StoreMigratedWarning, match=f"from schema 3 to {schema.SCHEMA_VERSION}"):
         store = ForecastStore(path)
     assert store.acks([event_id]) == {event_id: [{"event_id": event_id, "at_utc": None,
                                                   "status": "acked", "note": "fan left on"}]}  # fmt: skip
@@ -177,6 +177,36 @@ def test_a_schema_3_store_keeps_its_notes_as_the_first_acks(spec: RunSpec) -> No
     assert store.events_by_id([event_id])[0]["note"] == "timer fixed"
     store.set_explained({event_id: "explained by B below it"})  # acked: it stays acked
     assert store.events_by_id([event_id])[0]["status"] == "acked"
+
+
+SURGE_ROW = ("INSERT INTO events (meter_id, start, end, readings, peak_excess_kw, kwh_above_band, "
+             "kwh_above_forecast, status, first_run, run_id, kind) VALUES "
+             "(1, 1612137600, 1612141200, 4, 9.0, 6.0, 8.0, 'new', 1, 1, 'surge')")  # fmt: skip
+
+
+def test_a_schema_4_store_keeps_its_events_and_takes_surges(spec: RunSpec) -> None:
+    run_job(spec, "run", "2021-02-01")
+    path = spec.store.path
+    with sqlite3.connect(path) as db:
+        table = db.execute("SELECT sql FROM sqlite_master WHERE name = 'events'").fetchone()[0]
+        db.execute("ALTER TABLE events RENAME TO events_now")
+        db.execute(table.replace("'excess', 'change', 'surge'", "'excess', 'change'"))
+        db.execute("INSERT INTO events SELECT * FROM events_now")
+        db.execute("DROP TABLE events_now")
+        db.execute("UPDATE meta SET value = '4' WHERE key = 'schema_version'")
+        with pytest.raises(sqlite3.IntegrityError):
+            db.execute(SURGE_ROW)
+        acked = db.execute(
+            "INSERT INTO events (meter_id, start, end, readings, peak_excess_kw, kwh_above_band, "
+            "kwh_above_forecast, status, note, first_run, run_id, kind) VALUES "
+            "(1, 1612137600, 1612141200, 4, 9.0, 6.0, 8.0, 'acked', 'fan', 1, 1, 'change')"
+        ).lastrowid
+    with pytest.warns(StoreMigratedWarning, match="upgraded from schema 4 to 5"):
+        store = ForecastStore(path)
+    assert store.events_by_id([acked])[0]["kind"] == "change"
+    with sqlite3.connect(path) as db:
+        surge = db.execute(SURGE_ROW).lastrowid
+    assert store.events_by_id([surge])[0]["kind"] == "surge"
 
 
 def test_check_reports_integrity_version_runs_and_size(spec: RunSpec, cli, tmp_path) -> None:

@@ -229,6 +229,9 @@ def _text(digest: Digest, context: Context, headline: str) -> str:
     for r in rows:
         if r["kind"] == "change":
             lines.append(f"- {r['meter']}: {r['detail']} (a lasting change; event {r['id']})")
+        elif r["kind"] == "surge":
+            lines.append(f"- {r['meter']}: {when(r['start'])} .. {when(r['end'])}, "
+                         f"{r['detail']} (above its reference; event {r['id']})")  # fmt: skip
         else:
             cost = _money(r["cost"], currency)
             peak = f" (peak {r['peak_excess_kw']:,.1f} kW over; event {r['id']})"

@@ -142,7 +142,7 @@ def forecast_batch(
         if spec.reference.changes:
             judged = _judge(spec, batch, fleet, state, as_of)
             result.references = judged.references
-            changes = judged.events.assign(kind="change")
+            changes = judged.events
             # rows, not pd.concat: columns all empty in one part would decide the dtypes
             rows = result.events.to_dict("records") + changes.to_dict("records")
             result.events = pd.DataFrame(rows, columns=list(changes.columns))

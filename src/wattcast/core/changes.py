@@ -1,11 +1,12 @@
-"""A batch's lasting changes: each meter judged on its kept reference baseline.
+"""A batch's lasting changes and surges: each meter judged on its kept reference baseline.
 
 Each night, per meter: keep its reference, or fit one (none yet, a rolling one due
 for refit while no change is open, a fixed baseline period asked for, a change a
 person accepted as the new normal); score the days after its baseline
 (:func:`wattcast.models.reference.daily_scores`) and find the changes
-(:func:`wattcast.events.changes.find_changes`). A change is an event of kind
-``change``: it keeps its id from night to night while it lasts.
+(:func:`wattcast.events.changes.find_changes`), and score the hours of the newest
+days for surges (:mod:`wattcast.events.surges`). A change is an event of kind
+``change``, a surge of kind ``surge``: each keeps its id from night to night.
 
 Leakage rule: only readings up to the night (``as_of``) are used, the baseline
 ends before the days judged, and the temperature is what the extras or the weather
@@ -27,12 +28,25 @@ from wattcast.epoch import to_epoch
 from wattcast.errors import InputError, ReferenceWarning
 from wattcast.events.changes import MIN_DAYS, Change, describe, find_changes
 from wattcast.events.detection import EVENT_FIELDS, to_kwh, unit_of
+from wattcast.events.surges import SURGE, surge_spans
+from wattcast.events.surges import describe as describe_surge
 from wattcast.features.day_calendar import DayCalendar
 from wattcast.features.extras import ExtraTable
-from wattcast.models.reference import Reference, ReferenceError, daily_scores, fit_reference
+from wattcast.models.reference import (
+    Reference,
+    ReferenceError,
+    daily_scores,
+    fit_reference,
+    window_lengths,
+    window_scores,
+)
 from wattcast.settings import RunSpec
 
 DAY = pd.Timedelta("1D")
+HOUR = pd.Timedelta("1h")
+#: Surges are reported where they reach into the newest this many days (the readings
+#: that arrived since the last nights); older hours were judged then.
+SURGE_DAYS = 2
 
 
 @dataclass
@@ -98,11 +112,11 @@ def judge_changes(
     spec: RunSpec, frame: MeterFrame, context: Context, stored: Mapping[str, dict[str, Any]],
     changes: pd.DataFrame, units: Mapping[str, str],
 ) -> Judged:  # fmt: skip
-    """The changes of every meter of ``frame`` (the readings the night saw).
+    """The changes and surges of every meter of ``frame`` (the readings the night saw).
 
     ``stored`` maps a meter to its kept reference (:meth:`Reference.to_dict` with the
-    night it was fitted, ``fitted``); ``changes`` holds the stored change events of
-    these meters (``id, meter, start, end, status``).
+    night it was fitted, ``fitted``); ``changes`` holds the stored change and surge
+    events of these meters (``id, meter, start, end, status, kind``).
     """
     out = Judged()
     night = frame.end.normalize()  # the first day not complete: days before it are judged
@@ -110,9 +124,11 @@ def judge_changes(
     rows = []
     for j, meter in enumerate(frame.meters):
         mine = changes[changes["meter"] == meter] if len(changes) else changes
+        kinds = mine["kind"] if "kind" in mine else pd.Series("change", index=mine.index)
         unit = units.get(meter, unit_of(meter))
         try:
-            reference, found, fitted = _judged(spec, frame, j, grid, stored.get(meter), mine,
+            reference, found, fitted = _judged(spec, frame, j, grid, stored.get(meter),
+                                               mine[kinds == "change"],
                                                night)  # fmt: skip
         except ReferenceError as exc:
             warnings.warn(f"meter {meter!r}: no reference baseline ({exc}); it is judged by "
@@ -120,7 +136,10 @@ def judge_changes(
             continue
         if fitted:
             out.references[meter] = {**reference.to_dict(), "fitted": str(night)}
-        rows += [_event(spec, meter, change, reference, mine, unit, frame) for change in found]
+        rows += [_event(spec, meter, change, reference, mine[kinds == "change"], unit, frame)
+                 for change in found]  # fmt: skip
+        judged = _Judging(spec, frame, j, grid, reference, night)
+        rows += judged.surges(meter, found, mine[kinds == SURGE], unit)
     if rows:
         out.events = pd.DataFrame(rows, columns=CHANGE_COLUMNS)
     return out
@@ -218,8 +237,101 @@ def _event(
     return {"id": np.nan if earlier is None else earlier["id"], "meter": meter,
             "start": start_t, "end": end_t, "readings": int(change.days["readings"].sum()),
             "peak_excess_kw": kwh / hours, "kwh_above_band": certain,
-            "kwh_above_forecast": kwh, "status": status,
+            "kwh_above_forecast": kwh, "status": status, "kind": "change",
             "detail": describe(change, one_kwh, alerts.currency, alerts.tariff)}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class _Judging:
+    """One meter's days after its reference's baseline, up to the night."""
+
+    spec: RunSpec
+    frame: MeterFrame
+    j: int
+    grid: Grid
+    reference: Reference
+    night: pd.Timestamp
+
+    def surges(
+        self, meter: str, changes: list[Change], mine: pd.DataFrame, unit: str
+    ) -> list[dict[str, object]]:
+        """The surges that reach into the newest days, outside the meter's changes."""
+        reference, grid = self.reference, self.grid
+        inside = grid.within(reference.end.normalize() + DAY, self.night)
+        if not inside.any() or not np.isfinite(reference.window_scale).all():
+            return []
+        times, closed = grid.times[inside], grid.closed[inside]
+        expected = reference.predict(times, closed, grid.temperature[inside])
+        residual = self.frame.values[inside, self.j] - expected
+        spread = reference.hour_spread(times, closed)
+        scores = window_scores(times, residual, spread) / reference.window_scale[:, None]
+        interval = self.frame.interval
+        spans = surge_spans(scores, window_lengths(times), self.spec.reference.surge_threshold,
+                            residual, spread)  # fmt: skip
+        recent = self.night - SURGE_DAYS * DAY
+        energy = _Energy(unit, interval, expected, residual, spread,
+                         float(np.max(reference.window_scale)))  # fmt: skip
+        rows = []
+        for first, stop in spans:
+            start, end = times[first], times[stop - 1] + interval
+            if end > recent and not any(_within(c, start, end) for c in changes):
+                rows.append(self._surge(meter, start, end, energy.of(first, stop), mine))
+        return rows
+
+    def _surge(
+        self, meter: str, start: pd.Timestamp, end: pd.Timestamp, kwh: dict[str, float],
+        mine: pd.DataFrame,
+    ) -> dict[str, object]:  # fmt: skip
+        start_t, end_t = (int(t) for t in to_epoch(_aware([start, end], self.frame.tz)))
+        hours = (end - start) / HOUR
+        alerts = self.spec.alerts
+        earlier = _matching(mine, start_t, end_t)
+        status = earlier["status"] if earlier is not None else None
+        if status not in ("alerted", "acked", "expected"):
+            floor = max(alerts.min_energy, alerts.min_energy_hours * kwh["hourly"])
+            long = end - start >= alerts.min_duration
+            status = "new" if kwh["certain"] >= floor and long else "minor"
+        share = kwh["excess"] / kwh["expected"] if kwh["expected"] > 0 else np.nan
+        return {"id": np.nan if earlier is None else earlier["id"], "meter": meter,
+                "start": start_t, "end": end_t, "readings": kwh["readings"],
+                "peak_excess_kw": kwh["excess"] / hours, "kwh_above_band": kwh["certain"],
+                "kwh_above_forecast": kwh["excess"], "status": status, "kind": SURGE,
+                "detail": describe_surge(hours, share, kwh["excess"], alerts.currency,
+                                         alerts.tariff)}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class _Energy:
+    """The energy of a stretch of judged readings: its excess over the reference, what of
+    it is certain (beyond two deviations of a sum of that many readings), the reference's
+    use over it and per hour over all the days judged."""
+
+    unit: str
+    interval: pd.Timedelta
+    expected: np.ndarray
+    residual: np.ndarray
+    spread: np.ndarray
+    scale: float
+
+    def of(self, first: int, stop: int) -> dict[str, float]:
+        def kwh(values: np.ndarray) -> np.ndarray:
+            return to_kwh(values, self.unit, self.interval)
+
+        part = slice(first, stop)
+        known = np.isfinite(self.residual[part])
+        excess = float(np.nansum(kwh(self.residual[part])))
+        deviation = self.scale * float(np.sqrt(np.sum(kwh(self.spread[part][known]) ** 2)))
+        hours = len(self.expected) * (self.interval / HOUR)
+        return {"excess": excess, "certain": max(excess - 2 * deviation, 0.0),
+                "expected": float(np.nansum(kwh(self.expected[part]))),
+                "hourly": float(np.nansum(kwh(self.expected))) / hours,
+                "readings": int(known.sum())}  # fmt: skip
+
+
+def _within(change: Change, start: pd.Timestamp, end: pd.Timestamp) -> bool:
+    """Whether hours ``start`` .. ``end`` overlap the days of ``change``."""
+    last = change.end if change.end is not None else pd.Timestamp.max
+    return start < last and end > change.start
 
 
 def _matching(mine: pd.DataFrame, start: int, end: int) -> Mapping[str, Any] | None:
@@ -232,4 +344,6 @@ def _matching(mine: pd.DataFrame, start: int, end: int) -> Mapping[str, Any] | N
 
 def _aware(days: list[pd.Timestamp], zone: str | None) -> pd.DatetimeIndex:
     index = pd.DatetimeIndex(days)
-    return index.tz_localize(zone, ambiguous="NaT", nonexistent="shift_forward") if zone else index
+    # an hour that the autumn clock change repeats is taken as its first (summer) one
+    return index.tz_localize(zone, ambiguous=np.ones(len(index), bool),
+                             nonexistent="shift_forward") if zone else index  # fmt: skip

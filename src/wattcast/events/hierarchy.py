@@ -6,8 +6,9 @@ and ``label``). Three things follow from it:
 * where every child a parent lists is metered, the parent's *remainder* (the
   parent minus the sum of its children: what no panel meters) is forecast as a
   meter of its own, named after its parent (``Main remainder (kW)``);
-* an event on a parent that its children's events explain (they overlap it in
-  time and hold at least :data:`EXPLAINED_SHARE` of its energy above the band) is
+* an event on a parent (above the band, a change or a surge) that its children's
+  events of any kind explain (they overlap it in time and hold at least
+  :data:`EXPLAINED_SHARE` of its certain energy, ``kwh_above_band``) is
   ``explained``: its ``detail`` names the events below it, and it is neither
   alerted nor counted in the totals, so that each kWh counts once;
 * totals (the digest, ``savings``, the report's headline) add the events that
@@ -112,18 +113,22 @@ def read_hierarchy(path: Path) -> Hierarchy:
 def explanations(
     events: Iterable[Mapping[str, Any]], parents: Mapping[str, str | None]
 ) -> dict[int, str | None]:
-    """For each event of a parent meter that may change (``new`` or ``explained``, above
-    the band): why its children's events explain it, or None when they do not."""
+    """For each event of a parent meter that may change (``new`` or ``explained``, of
+    any kind): why its children's events explain it, or None when they do not.
+
+    Kinds are mixed on purpose: a night of a panel left on is an event above the band
+    on the panel and may be a surge on the main feed above it; either way the kWh is
+    the panel's."""
     children: dict[str, set[str]] = {}
     for meter, parent in parents.items():
         if parent:
             children.setdefault(parent, set()).add(meter)
-    excess = [e for e in events if e.get("kind", "excess") == "excess"]
+    events = list(events)
     below: dict[str, list[Mapping[str, Any]]] = {}
-    for event in excess:
+    for event in events:
         below.setdefault(event["meter"], []).append(event)
     out: dict[int, str | None] = {}
-    for event in excess:
+    for event in events:
         kids = children.get(event["meter"])
         if not kids or event["status"] not in ("new", "explained"):
             continue
@@ -148,23 +153,55 @@ def _why(overlapping: list[Mapping[str, Any]], held: float) -> str:
     return f"explained by {shown} below it, {held:,.1f} kWh above the band"
 
 
+def surge_overlaps(events: Iterable[Mapping[str, Any]]) -> dict[int, str | None]:
+    """One waste, one count: where a meter's surge and its events above the band overlap,
+    the band's events stand (they carry the peak, its demand charge and its chart) when
+    they hold at least :data:`EXPLAINED_SHARE` of the surge's certain energy
+    (``kwh_above_band``), and the surge is explained by them; otherwise the surge stands
+    and they are part of it. Only events that may change (``new`` or ``explained``)
+    change; None for explained ones that no longer overlap."""
+    events = [e for e in events if e["status"] != "minor"]
+    surges = [e for e in events if e.get("kind") == "surge"]
+    bands = [e for e in events if e.get("kind", "excess") == "excess"]
+    out: dict[int, str | None] = {int(e["id"]): None for e in surges + bands
+                                  if e["status"] == "explained"}  # fmt: skip
+    for surge in surges:
+        hits = [e for e in bands if e["meter"] == surge["meter"]
+                and e["start"] < surge["end"] and surge["start"] < e["end"]]  # fmt: skip
+        if not hits:
+            continue
+        held = sum(float(e["kwh_above_band"]) for e in hits)
+        if held >= EXPLAINED_SHARE * float(surge["kwh_above_band"]):
+            ids = ", ".join(str(e["id"]) for e in hits)
+            out[int(surge["id"])] = f"explained by its band event {ids}, {held:,.1f} kWh certain"
+        else:
+            why = f"part of surge {surge['id']}, {float(surge['kwh_above_band']):,.1f} kWh certain"
+            out.update({int(e["id"]): why for e in hits})
+    return {i: why for i, why in out.items() if _changeable(events, i)}
+
+
+def _changeable(events: Sequence[Mapping[str, Any]], event_id: int) -> bool:
+    return any(int(e["id"]) == event_id and e["status"] in ("new", "explained") for e in events)
+
+
 def settle(store: Any, site: Any, hierarchy: Hierarchy | None, meters: Sequence[str]) -> None:
-    """After a night's batches: record where the job's meters sit (site, parent) and mark
-    the parents' events that their children's events explain."""
+    """After a night's batches: record where the job's meters sit (site, parent), and mark
+    the events that other events explain: a surge and a band event of one meter that
+    overlap (:func:`surge_overlaps`), then a parent's that its children's explain."""
     places = hierarchy.places if hierarchy is not None else {}
     store.place_meters(site.name, {m: places.get(m, {}) for m in meters})
-    if hierarchy is None:
-        return
-    known = store.hierarchy()
-    parents = {m: p["parent"] for m, p in known.items() if p["parent"]}
-    if not parents:
-        return
-    names = set(parents) | set(parents.values())
     statuses = ("minor", "new", "alerted", "acked", "expected", "explained")
     newest = store.newest_actual()
     since = None if newest is None else int(newest) - RECENT_DAYS * 86400
-    events = [e for e in store.events(since, statuses=statuses) if e["meter"] in names]
-    changed = explanations(events, parents)
+    events = store.events(since, statuses=statuses)
+    changed = surge_overlaps(e for e in events if e["meter"] in set(meters))
+    known = store.hierarchy() if hierarchy is not None else {}
+    parents = {m: p["parent"] for m, p in known.items() if p["parent"]}
+    if parents:
+        names = set(parents) | set(parents.values())
+        standing = [e for e in events if e["meter"] in names and not changed.get(int(e["id"]))]
+        for event_id, why in explanations(standing, parents).items():
+            changed[event_id] = changed.get(event_id) or why
     if changed:
         store.set_explained(changed)
 

@@ -18,7 +18,7 @@ ends before the days it judges.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -34,6 +34,8 @@ FALLBACK = {7: 6, 5: 6, 6: 5}
 BALANCE_PERCENTILES = (30, 50, 70)
 #: A reference needs this many days of baseline readings.
 MIN_DAYS = 14
+#: Lengths (hours) of the windows a surge is looked for in (:func:`window_scores`).
+WINDOW_HOURS = (3, 6, 12)
 
 
 @dataclass(frozen=True)
@@ -43,7 +45,9 @@ class Reference:
     ``spread`` is the robust standard deviation of the baseline residuals per hour of
     open and of closed days (48 values); ``day_scale`` that of the daily score
     (:func:`daily_scores`) over the baseline, which makes scores comparable from meter
-    to meter.
+    to meter; ``window_scale`` that of the window scores (:func:`window_scores`) of
+    each length of :data:`WINDOW_HOURS` over the baseline (NaN in references kept
+    before it was recorded: no surges are judged on them until they are refit).
     """
 
     levels: np.ndarray  # (SLOTS,)
@@ -54,6 +58,7 @@ class Reference:
     day_spread: float  # robust spread of a day's summed excess over the baseline
     start: pd.Timestamp  # the baseline period, wall clock
     end: pd.Timestamp
+    window_scale: np.ndarray = field(default_factory=lambda: np.full(len(WINDOW_HOURS), np.nan))
 
     def predict(self, times: pd.DatetimeIndex, closed: np.ndarray, temperature: np.ndarray
                 ) -> np.ndarray:  # fmt: skip
@@ -72,14 +77,17 @@ class Reference:
         return {"levels": self.levels.tolist(), "slopes": self.slopes.tolist(),
                 "balance": self.balance, "spread": self.spread.tolist(),
                 "day_scale": self.day_scale, "day_spread": self.day_spread,
-                "start": str(self.start), "end": str(self.end)}  # fmt: skip
+                "start": str(self.start), "end": str(self.end),
+                "window_scale": self.window_scale.tolist()}  # fmt: skip
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Reference:
         return cls(np.asarray(data["levels"], float), np.asarray(data["slopes"], float),
                    float(data["balance"]), np.asarray(data["spread"], float),
                    float(data["day_scale"]), float(data["day_spread"]),
-                   pd.Timestamp(data["start"]), pd.Timestamp(data["end"]))  # fmt: skip
+                   pd.Timestamp(data["start"]), pd.Timestamp(data["end"]),
+                   np.asarray(data.get("window_scale", [np.nan] * len(WINDOW_HOURS)),
+                              float))  # fmt: skip
 
 
 class ReferenceError(ValueError):
@@ -120,8 +128,41 @@ def fit_reference(
     fitted = Reference(levels, slopes, balance, spread, 1.0, 0.0, times[0], times[-1])
     days = daily_scores(times, values, values - residual, fitted, closed)
     scale, day_spread = _robust_spread(days["score"]), _robust_spread(days["excess"])
+    windows = window_scores(times, residual, fitted.hour_spread(times, closed))
+    window_scale = np.array([max(_robust_spread(pd.Series(w[np.isfinite(w)])), 1e-9)
+                             if np.isfinite(w).any() else np.nan for w in windows])  # fmt: skip
     return Reference(levels, slopes, balance, spread, max(scale, 1e-9), day_spread, times[0],
-                     times[-1])  # fmt: skip
+                     times[-1], window_scale)  # fmt: skip
+
+
+def window_lengths(times: pd.DatetimeIndex) -> list[int]:
+    """The readings in a window of each length of :data:`WINDOW_HOURS`, at the (median)
+    interval of ``times``."""
+    step = pd.Series(times).diff().median() if len(times) > 1 else pd.Timedelta("1h")
+    return [max(int(pd.Timedelta(hours=hours) / step), 1) for hours in WINDOW_HOURS]
+
+
+def window_scores(times: pd.DatetimeIndex, residual: np.ndarray, spread: np.ndarray) -> np.ndarray:
+    """Per window length of :data:`WINDOW_HOURS` and per reading: the excess over the
+    reference of the window that ends at that reading, weighed as :func:`daily_scores`
+    weighs a day's (the test of a constant shift over those hours).
+
+    Readings must be evenly spaced (missing ones NaN). A window that starts before the
+    first reading is NaN. Divided by the reference's ``window_scale`` the scores are
+    about 1 on a typical baseline window, whatever the meter.
+    """
+    weight = np.where(np.isfinite(residual), 1.0 / spread**2, 0.0)
+    num = np.concatenate([[0.0], np.cumsum(np.nan_to_num(residual) * weight)])
+    den = np.concatenate([[0.0], np.cumsum(weight)])
+    out = np.full((len(WINDOW_HOURS), len(residual)), np.nan)
+    for k, n in enumerate(window_lengths(times)):
+        if n > len(residual):
+            continue
+        weights = den[n:] - den[:-n]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out[k, n - 1 :] = np.where(weights > 0, (num[n:] - num[:-n]) / np.sqrt(weights),
+                                       np.nan)  # fmt: skip
+    return out
 
 
 def _robust_spread(values: pd.Series) -> float:

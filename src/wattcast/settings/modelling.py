@@ -172,6 +172,12 @@ class ReferenceSection(Section):
         "daily deviations; lower finds smaller changes sooner and alerts more often.",
         gt=0.0,
     )] = 4.0  # fmt: skip
+    surge_threshold: Annotated[float, Setting(
+        "Hours of use far above the reference are a surge event (equipment left on, a "
+        "weekend run) when a window of 3, 6 or 12 hours scores above this many typical "
+        "deviations of such windows over the baseline; lower finds smaller ones and alerts "
+        "more often.", gt=0.0,
+    )] = 8.0  # fmt: skip
 
     def check(self) -> None:
         if (self.start is None) != (self.end is None):

@@ -72,8 +72,9 @@ class EventRecords(StoreFile):
         return {names[i]: json.loads(text) for i, text in rows}
 
     def change_events(self, meters: Sequence[str]) -> Any:
-        """The change events of these meters (minor ones too), with their meter's name."""
-        return self._events_of(meters, "kind = 'change'", ())
+        """The change and surge events of these meters (minor ones too), with their meter's
+        name: those judged on the reference baseline."""
+        return self._events_of(meters, "kind IN ('change', 'surge')", ())
 
     def events(
         self, since: int | None = None, meter: str | None = None,

@@ -100,20 +100,26 @@ def _places_and_acks(db: sqlite3.Connection) -> None:
     first row of its ``acks`` (its time unknown)."""
     for column in ("site", "parent", "label", "area"):
         db.execute(f"ALTER TABLE meters ADD COLUMN {column} TEXT")
-    events = next(s for s in _statements(TABLES) if s.startswith("CREATE TABLE events "))
-    db.execute(events.replace("CREATE TABLE events ", "CREATE TABLE events_v4 ", 1))
-    columns = ", ".join(row[1] for row in db.execute("PRAGMA table_info(events_v4)"))
-    db.execute(f"INSERT INTO events_v4 ({columns}) SELECT {columns} FROM events")
-    db.execute("DROP TABLE events")
-    db.execute("ALTER TABLE events_v4 RENAME TO events")
-    for statement in _statements(TABLES):
-        if statement.startswith("CREATE INDEX") and " ON events " in statement:
-            db.execute(statement)
+    _rebuild_events(db)
     for statement in _statements(TABLES):
         if statement.startswith(("CREATE TABLE acks ", "CREATE INDEX acks_")):
             db.execute(statement)
     db.execute("INSERT INTO acks (event_id, at_utc, status, note) SELECT id, NULL, status, note "
                "FROM events WHERE note IS NOT NULL")  # fmt: skip
+
+
+def _rebuild_events(db: sqlite3.Connection) -> None:
+    """``events`` rebuilt as :data:`TABLES` writes it (SQLite cannot change a CHECK
+    constraint in place), its rows kept as they are."""
+    events = next(s for s in _statements(TABLES) if s.startswith("CREATE TABLE events "))
+    db.execute(events.replace("CREATE TABLE events ", "CREATE TABLE events_new ", 1))
+    columns = ", ".join(row[1] for row in db.execute("PRAGMA table_info(events_new)"))
+    db.execute(f"INSERT INTO events_new ({columns}) SELECT {columns} FROM events")
+    db.execute("DROP TABLE events")
+    db.execute("ALTER TABLE events_new RENAME TO events")
+    for statement in _statements(TABLES):
+        if statement.startswith("CREATE INDEX") and " ON events " in statement:
+            db.execute(statement)
 
 
 def _redact_webhooks(db: sqlite3.Connection) -> None:
@@ -146,8 +152,15 @@ def migrate_v3(db: sqlite3.Connection) -> None:
     db.execute("UPDATE meta SET value = '4' WHERE key = 'schema_version'")
 
 
+def migrate_v4(db: sqlite3.Connection) -> None:
+    """Schema 4 -> 5, inside the caller's transaction: events take the kind ``surge``
+    (hours far above the reference baseline)."""
+    _rebuild_events(db)
+    db.execute("UPDATE meta SET value = '5' WHERE key = 'schema_version'")
+
+
 #: Each step takes a store from the version before it to the next one.
-MIGRATIONS = {1: migrate_v1, 2: migrate_v2, 3: migrate_v3}
+MIGRATIONS = {1: migrate_v1, 2: migrate_v2, 3: migrate_v3, 4: migrate_v4}
 
 
 def _v1_zone(db: sqlite3.Connection) -> str | None:

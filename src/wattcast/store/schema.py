@@ -40,7 +40,7 @@ import datetime as dt
 import sqlite3
 from pathlib import Path
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 TABLES = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -135,7 +135,7 @@ CREATE TABLE events (
     note TEXT,
     first_run INTEGER NOT NULL,
     run_id INTEGER NOT NULL,
-    kind TEXT NOT NULL DEFAULT 'excess' CHECK (kind IN ('excess', 'change')),
+    kind TEXT NOT NULL DEFAULT 'excess' CHECK (kind IN ('excess', 'change', 'surge')),
     detail TEXT
 );
 CREATE TABLE baselines (
