@@ -14,6 +14,7 @@ import sys
 import time
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from conftest import synthetic_wide, write_site
 
@@ -304,3 +305,67 @@ def test_a_webhook_url_is_stored_and_shown_redacted(spec: RunSpec) -> None:
                   "https://user:pw@example.com/hook?sig=s3cr3t"):  # fmt: skip
         shown = redact_url(teams)
         assert shown.endswith("/***") and not any(p in shown for p in ("0a1b", "pw", "s3cr3t"))
+
+
+# -- paths, stores and files that stand in the way ------------------------------------------
+def one_line_error(result) -> str:
+    assert result.exit_code == 2, result.output
+    assert result.stderr.startswith("error: ") and result.stderr.count("\n") == 1, result.stderr
+    return result.stderr
+
+
+def test_a_night_replayed_before_the_data_names_the_data_and_keeps_no_store(
+    spec: RunSpec, cli, tmp_path: Path
+) -> None:
+    error = one_line_error(cli("run", "--config", tmp_path / "site.toml", "--as-of", "2015-01-01"))
+    assert "`as_of` 2015-01-01 is before the data (2021-01-04 .." in error
+    assert not spec.store.path.exists()  # the job made it and kept nothing in it
+
+
+def test_outputs_under_a_file_are_one_line(spec: RunSpec, cli, tmp_path: Path) -> None:
+    run_job(spec, "run", "2021-02-01")
+    config, blocker = tmp_path / "site.toml", tmp_path / "site.toml"
+    forecast = one_line_error(cli("forecast", "--config", config, "--out", blocker / "f.csv"))
+    assert f"{blocker}: cannot hold the forecast (a file stands on that path)" in forecast
+    for args in (("export", "--config", config, "--what", "anomalies", "--out", blocker / "e.csv"),
+                 ("report", "--config", config, "--out", blocker / "r.html"),
+                 ("init", blocker / "s.toml")):  # fmt: skip
+        error = one_line_error(cli(*args))
+        assert str(blocker) in error and "a file stands where this path needs a folder" in error
+    assert [r["status"] for r in ForecastStore(spec.store.path).runs()] == ["ok"]
+
+
+def test_a_file_where_the_models_belong_is_named(spec: RunSpec, cli, tmp_path: Path) -> None:
+    from wattcast.store.models import models_folder
+
+    folder = models_folder(spec.store.path)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    folder.write_text("not a folder")
+    error = one_line_error(cli("run", "--config", tmp_path / "site.toml", "--as-of", "2021-02-01"))
+    assert f"{folder}: a file where the store's folder of kept models belongs" in error
+    assert folder.read_text() == "not a folder"
+
+
+def test_check_names_a_table_that_is_gone(spec: RunSpec, cli, tmp_path: Path) -> None:
+    run_job(spec, "run", "2021-02-01")
+    with sqlite3.connect(spec.store.path) as db:
+        db.execute("DROP TABLE events")
+    result = cli("check", "--config", tmp_path / "site.toml")
+    assert result.exit_code == 2 and "result: problem" in result.stdout, result.output
+    assert "table missing: events" in result.stderr
+    report = cli("report", "--config", tmp_path / "site.toml", "--out", tmp_path / "r.html")
+    assert "the store cannot be read (no such table: events)" in one_line_error(report)
+
+
+def test_parquet_as_pandas_writes_it(tmp_path: Path, cli) -> None:
+    pytest.importorskip("pyarrow")
+    frame = synthetic_wide(days=40).set_index("timestamp").rename_axis(None)
+    frame.to_parquet(tmp_path / "unnamed.parquet")  # an unnamed index of timestamps
+    result = cli("forecast", tmp_path / "unnamed.parquet", "--out", tmp_path / "f.csv")
+    assert result.exit_code == 0, result.output
+    assert len(pd.read_csv(tmp_path / "f.csv")) == 96 * frame.shape[1]
+    holed = frame.reset_index(names="timestamp")
+    holed.loc[7, "timestamp"] = pd.NaT
+    holed.to_parquet(tmp_path / "holed.parquet", index=False)
+    error = one_line_error(cli("forecast", tmp_path / "holed.parquet", "--out", tmp_path / "g.csv"))
+    assert "holed.parquet, column 'timestamp', row 8: empty timestamp" in error

@@ -42,6 +42,21 @@ def require_file(path: Path, what: str = "file") -> None:
         raise InputError(f"{path}: {what} not found.")
 
 
+def require_folder(folder: Path, what: str) -> None:
+    """Make ``folder`` for an output (``what`` names it) before any work, or refuse in one
+    line: a file standing on its path, or a folder that cannot be written."""
+    import os
+
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        reason = ("a file stands on that path" if isinstance(exc, (FileExistsError,
+                  NotADirectoryError)) else (exc.strerror or str(exc)).lower())  # fmt: skip
+        raise InputError(f"{folder}: cannot hold {what} ({reason}).") from None
+    if not os.access(folder, os.W_OK):
+        raise InputError(f"{folder}: cannot hold {what} (permission denied).")
+
+
 class AllMetersFailedError(InputError):
     """Every meter of a fit failed; ``failures`` maps each meter to its reason."""
 

@@ -86,6 +86,12 @@ def user_errors() -> Iterator[None]:
             print_warnings(caught)
             error_line(str(exc))
             raise typer.Exit(EXIT_INPUT) from None
+        except OSError as exc:
+            if exc.filename is None:  # not about a path the user gave: not theirs to fix
+                raise
+            print_warnings(caught)
+            error_line(path_error(exc))
+            raise typer.Exit(EXIT_INPUT) from None
         except ImportError as exc:
             extra = missing_extra(exc)
             if extra is None:
@@ -94,6 +100,18 @@ def user_errors() -> Iterator[None]:
             error_line(extra)
             raise typer.Exit(EXIT_INPUT) from None
     print_warnings(caught)
+
+
+def path_error(exc: OSError) -> str:
+    """A file-system refusal on a path as one line: ``out/x.csv: permission denied.``"""
+    path = exc.filename
+    if isinstance(exc, (NotADirectoryError, FileExistsError)):
+        return f"{path}: a file stands where this path needs a folder."
+    if isinstance(exc, IsADirectoryError):
+        return f"{path}: a folder, where a file was expected."
+    if isinstance(exc, PermissionError):
+        return f"{path}: permission denied."
+    return f"{path}: {(exc.strerror or str(exc)).lower()}."
 
 
 #: The optional packages of each extra (pyproject.toml), by the module that is imported.

@@ -117,7 +117,8 @@ def forecast_batch(
     """
     realized = {} if state is None else state.realized
     readings = seen(batch.frame, as_of, batch.zone)
-    digests = day_digests(readings) if state is not None and spec.models.keep else {}
+    keeping = state is not None and spec.models.keep and readings.n_steps > 0
+    digests = day_digests(readings) if keeping else {}  # none: the fit says why
     kept, due = _due(spec, batch, state, readings, digests)
     fleet = Fleet(spec.model)
     fleet.fit(batch.frame, extras=batch.extras, meter_extras=batch.meter_extras,

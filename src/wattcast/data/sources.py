@@ -119,8 +119,8 @@ class WideParquetSource(Source):
 
     def _columns(self, names: list[str]) -> pd.DataFrame:
         frame = read_parquet(self.path, columns=[self.timestamp, *names])
-        if self.timestamp not in frame.columns:  # pandas made it the index again
-            frame = frame.reset_index()
+        if self.timestamp not in frame.columns:  # pandas made it the index again (unnamed
+            frame = frame.rename_axis(self.timestamp).reset_index()  # when pandas wrote it)
         frame.attrs.update(source=str(self.path), kind="parquet")
         return frame
 

@@ -48,16 +48,16 @@ def parse_timestamps(
     """
     check_date_order(date_order)
     raw = frame[column]
+    missing = np.flatnonzero(raw.isna().to_numpy())
+    if len(missing):
+        raise InputError(
+            f"{source_of(frame)}, column {column!r}, {row_label(frame, missing[0])}: "
+            "empty timestamp; every row needs a timestamp."
+        )
     if pd.api.types.is_datetime64_any_dtype(raw):
         parsed = pd.DatetimeIndex(raw)
     else:
         text = raw.astype("string")
-        missing = np.flatnonzero(text.isna().to_numpy())
-        if len(missing):
-            raise InputError(
-                f"{source_of(frame)}, column {column!r}, {row_label(frame, missing[0])}: "
-                "empty timestamp; every row needs a timestamp."
-            )
         iso, order = _year_first(frame, column, text, date_order)
         parsed = _to_datetime(iso)
         bad = np.flatnonzero(np.asarray(parsed.isna()))

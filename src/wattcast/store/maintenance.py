@@ -56,6 +56,9 @@ def _contents(db: sqlite3.Connection, unlocked: bool) -> dict[str, Any]:
     if out["schema_version"] is not None and out["schema_version"] > schema.SCHEMA_VERSION:
         out["problem"] = (f"written by a newer wattcast (schema {out['schema_version']}; this "
                           f"one reads up to {schema.SCHEMA_VERSION})")  # fmt: skip
+    missing = [t for t in schema.table_names() if t not in tables]
+    if out["schema_version"] == schema.SCHEMA_VERSION and missing:
+        out["problem"] = f"table{'s' if len(missing) > 1 else ''} missing: {', '.join(missing)}"
     if "runs" in tables:
         out["runs"] = dict(db.execute("SELECT status, COUNT(*) FROM runs GROUP BY status"))
         out["interrupted"] = _interrupted(db, unlocked)

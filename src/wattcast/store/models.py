@@ -25,7 +25,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from wattcast.errors import WattcastWarning
+from wattcast.errors import InputError, WattcastWarning
 from wattcast.store.connection import StoreFile
 
 #: The layout of a model file; another one is refit. Pickled with protocol 5: a
@@ -52,6 +52,18 @@ def versions() -> dict[str, str]:
     return {"wattcast": __version__, "scikit-learn": sklearn.__version__}
 
 
+def _make_folder(folder: Path) -> None:
+    """The models folder, made if need be; what stands in its way is a one-line error."""
+    if folder.exists() and not folder.is_dir():
+        raise InputError(f"{folder}: a file where the store's folder of kept models belongs; "
+                         "move it away, or set [models] keep = false.")  # fmt: skip
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(f"{folder}: the folder of kept models cannot be made "
+                         f"({exc.strerror or exc}).") from None  # fmt: skip
+
+
 def file_name(meter: str, run_id: int) -> str:
     return f"{hashlib.sha1(meter.encode()).hexdigest()[:16]}-r{run_id}.pkl"
 
@@ -71,7 +83,7 @@ class ModelRecords(StoreFile):
         here = versions()
         fresh = {m: k for m, k in models.items() if k.run_id is None}
         if fresh:
-            self.models_folder.mkdir(parents=True, exist_ok=True)
+            _make_folder(self.models_folder)
         for meter, kept in fresh.items():
             kept.run_id = run_id
             name = file_name(meter, run_id)

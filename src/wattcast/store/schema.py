@@ -264,6 +264,11 @@ def create(db: sqlite3.Connection) -> None:
     db.execute("INSERT INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
 
 
+def table_names() -> list[str]:
+    """The tables a store of this schema holds, in the order they are created."""
+    return [s.split()[2] for s in _statements(TABLES) if s.startswith("CREATE TABLE ")]
+
+
 def _statements(script: str) -> list[str]:
     return [s.strip() for s in script.split(";") if s.strip()]
 

@@ -53,6 +53,9 @@ class ForecastWriter:
         # Parquet holds one zone per column: the meters' own when they share one.
         named = {z for z in zones if z}
         self.parquet_zone = next(iter(named)) if len(named) == 1 and None not in zones else "UTC"
+        from wattcast.errors import require_folder
+
+        require_folder(path if self.folder else path.parent, "the forecast")
         self._temporary = path.with_name(path.name + ".partial")
         self._parquet_writer = None
         self._rows = 0
