@@ -238,8 +238,8 @@ def _text(digest: Digest, context: Context, headline: str) -> str:
             lines.append(f"- {r['meter']}: {when(r['start'])} .. {when(r['end'])}, "
                          f"{r['kwh_above_band']:,.1f} kWh above the band"
                          + (f", {cost}" if cost else "") + peak)  # fmt: skip
-            if r["id"] in digest.peaks:
-                lines.append(f"  demand: {digest.peaks[r['id']]}")
+        if r["id"] in digest.peaks:
+            lines.append(f"  demand: {digest.peaks[r['id']]}")
         lines.append(f"  ack: {context.ack_command(r['id'])}")
         link = context.report_link(r["meter"])
         if link:

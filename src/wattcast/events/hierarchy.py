@@ -155,11 +155,9 @@ def _why(overlapping: list[Mapping[str, Any]], held: float) -> str:
 
 def surge_overlaps(events: Iterable[Mapping[str, Any]]) -> dict[int, str | None]:
     """One waste, one count: where a meter's surge and its events above the band overlap,
-    the band's events stand (they carry the peak, its demand charge and its chart) when
-    they hold at least :data:`EXPLAINED_SHARE` of the surge's certain energy
-    (``kwh_above_band``), and the surge is explained by them; otherwise the surge stands
-    and they are part of it. Only events that may change (``new`` or ``explained``)
-    change; None for explained ones that no longer overlap."""
+    the side holding more certain energy (``kwh_above_band``; the band's on a tie)
+    stands, and the other side's events are explained by it. Only events that may change
+    (``new`` or ``explained``) change; None for explained ones that no longer overlap."""
     events = [e for e in events if e["status"] != "minor"]
     surges = [e for e in events if e.get("kind") == "surge"]
     bands = [e for e in events if e.get("kind", "excess") == "excess"]
@@ -171,7 +169,7 @@ def surge_overlaps(events: Iterable[Mapping[str, Any]]) -> dict[int, str | None]
         if not hits:
             continue
         held = sum(float(e["kwh_above_band"]) for e in hits)
-        if held >= EXPLAINED_SHARE * float(surge["kwh_above_band"]):
+        if held >= float(surge["kwh_above_band"]):
             ids = ", ".join(str(e["id"]) for e in hits)
             out[int(surge["id"])] = f"explained by its band event {ids}, {held:,.1f} kWh certain"
         else:
