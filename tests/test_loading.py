@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -167,6 +168,25 @@ def test_utf16_and_byte_order_marks_and_semicolons(tmp_path: Path) -> None:
         loaded = load_meters(path)
         assert loaded.meters == expected.meters, path
         np.testing.assert_allclose(loaded.values, expected.values, err_msg=str(path))
+
+
+def test_readings_with_thousands_grouped_read_as_numbers(tmp_path: Path) -> None:
+    frame = synthetic_wide(days=3)
+    frame["A (kW)"] *= 1000  # kW in the thousands, as a campus main feed reads
+    expected = load_meters(frame)
+    grouped = frame.assign(**{"A (kW)": frame["A (kW)"].map("{:,.6f}".format)})
+    assert grouped["A (kW)"].str.contains(",").any()
+    written = {"us.csv": grouped.to_csv(index=False),
+               "eu.csv": grouped.assign(**{"A (kW)": grouped["A (kW)"].str.translate(
+                   str.maketrans(",.", ".,"))}).to_csv(index=False, sep=";", decimal=",")}  # fmt: skip
+    for name, text in written.items():
+        loaded = load_meters(write(tmp_path, text, name))
+        assert loaded.meters == expected.meters, name  # no meter left aside as text
+        np.testing.assert_allclose(loaded.values, expected.values, err_msg=name)
+    text = re.sub(r'"(\d+),(\d\d)\d\.', r'"\1,\2.', grouped.to_csv(index=False), count=1)
+    ambiguous = write(tmp_path, text, "x.csv")  # one cell grouped badly: 20,25.9698
+    with pytest.raises(InputError, match=r"column 'A \(kW\)', line \d+: expected a number"):
+        load_meters(ambiguous)
 
 
 def test_spaced_headers_trailing_separators_and_bare_last_rows_read_as_the_clean_file(

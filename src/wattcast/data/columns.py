@@ -153,6 +153,25 @@ def missing_cells(raw: pd.Series) -> np.ndarray:
     return (text.isna() | text.isin(MISSING_TOKENS)).to_numpy(dtype=bool, na_value=True)
 
 
+#: A number written with its thousands grouped (``1,234.5``; ``1.234,5``, ``1 234,5`` or
+#: ``1'234.5``), for each decimal mark: the group mark is one of those that are not it.
+GROUP_MARKS = {".": ",\\s'\u00a0\u202f", ",": ".\\s'\u00a0\u202f"}
+GROUPED = {
+    mark: re.compile(rf"^[+-]?\d{{1,3}}([{group}])\d{{3}}(?:\1\d{{3}})*(?:\{mark}\d*)?$")
+    for mark, group in GROUP_MARKS.items()
+}
+
+
+def plain_numbers(text: pd.Series, decimal: str) -> pd.Series:
+    """Readings' text as Python writes numbers: thousands marks dropped where a cell is
+    grouped as :data:`GROUPED` says, and a decimal comma made a point."""
+    grouped = text.str.match(GROUPED[decimal]).fillna(False).astype(bool)
+    if grouped.any():
+        ungrouped = text.str.replace(f"[{GROUP_MARKS[decimal]}]", "", regex=True)
+        text = text.where(~grouped, ungrouped)
+    return text.str.replace(",", ".", regex=False) if decimal == "," else text
+
+
 def is_text(column: pd.Series, decimal: str = ".") -> bool:
     """Whether a column holds words rather than readings: most of its filled cells
     (missing markers aside) are not numbers."""
@@ -161,8 +180,7 @@ def is_text(column: pd.Series, decimal: str = ".") -> bool:
     filled = column[~missing_cells(column)].astype(str).str.strip()
     if filled.empty:
         return False
-    if decimal == ",":
-        filled = filled.str.replace(",", ".", regex=False)
+    filled = plain_numbers(filled, decimal)
     numbers = pd.to_numeric(filled, errors="coerce")
     return bool(numbers.isna().mean() > 0.5)
 
@@ -229,8 +247,7 @@ def to_numeric_column(frame: pd.DataFrame, column: object) -> np.ndarray:
     else:
         missing = missing_cells(raw)
         text = raw.where(~missing).astype("string").str.strip()
-        if frame.attrs.get("decimal") == ",":  # a column of text in a file of decimal commas
-            text = text.str.replace(",", ".", regex=False)
+        text = plain_numbers(text, frame.attrs.get("decimal", "."))
         numbers = pd.Series([_exact(t) for t in text], index=text.index, dtype="float64")
         bad = np.flatnonzero(numbers.isna().to_numpy(dtype=bool, na_value=True) & ~missing)
         if len(bad):
