@@ -223,9 +223,12 @@ def test_metrics_per_subset_and_training_on_a_subset(tmp_path: Path, cli) -> Non
     metrics = tmp_path / "metrics.csv"
     result = cli("backtest", data, "--input", "7D", "--days", "7", "--trees", "8",
                  "--hours", "07:00-15:00", "--day-types", "weekdays,weekends",
-                 "--dates", "2021-02-08..2021-02-09", "--out", metrics)  # fmt: skip
+                 "--dates", "2021-02-08..2021-02-09", "--dates", "2020-02-08",
+                 "--out", metrics)  # fmt: skip
     assert result.exit_code == 0, result.output
     assert "CV(RMSE) % by subset" in result.stdout
+    assert ("subset 'dates 2020-02-08..2020-02-08': no backtested reading falls in it "
+            "(backtested: 2021-02-") in result.stderr  # fmt: skip
     table = pd.read_csv(metrics)
     wattcast = table[(table["method"] == "wattcast") & (table["meter"] == "A (kW)")]
     n = wattcast.set_index("subset")["n"]

@@ -110,5 +110,9 @@ class BadReadingsWarning(WattcastWarning):
     """Readings outside a meter's range (a logger's glitch) were treated as missing."""
 
 
+class EmptySubsetWarning(WattcastWarning):
+    """A subset the backtest was asked to score holds none of its readings."""
+
+
 class ReferenceWarning(WattcastWarning):
     """A meter's reference baseline could not be fitted; it is judged by its band alone."""

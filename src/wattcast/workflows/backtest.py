@@ -20,7 +20,7 @@ import pandas as pd
 from wattcast.data.cleaning import trim_to_periods
 from wattcast.data.meter_frame import MeterFrame
 from wattcast.durations import format_duration
-from wattcast.errors import AllMetersFailedError, GapFilledWarning, InputError
+from wattcast.errors import AllMetersFailedError, EmptySubsetWarning, GapFilledWarning, InputError
 from wattcast.evaluation.baselines import BASELINES, baseline_forecasts
 from wattcast.evaluation.metrics import metrics_table
 from wattcast.evaluation.subsets import Subset
@@ -65,6 +65,11 @@ class BacktestResult:
             chosen = frame[subset.readings(local, frame["workday"].to_numpy())]
             if len(chosen):
                 tables.append(metrics_table(chosen, methods, confidence).assign(subset=subset.name))
+            else:
+                span = f"{local.min():%Y-%m-%d} .. {local.max():%Y-%m-%d}" if len(local) else "none"
+                warnings.warn(f"subset {subset.name!r}: no backtested reading falls in it "
+                              f"(backtested: {span}); it has no row in the table.",
+                              EmptySubsetWarning, stacklevel=2)  # fmt: skip
         return pd.concat(tables, ignore_index=True)
 
     def methods(self) -> dict[str, str]:
