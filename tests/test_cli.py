@@ -333,3 +333,18 @@ def test_an_output_of_another_type_is_refused_before_any_work(
     result = cli(*args.format(data=wide_csv, store=store, tmp=tmp_path).split())
     assert result.exit_code == 2 and message in result.stderr, result.output
     assert set(tmp_path.iterdir()) == before
+
+
+def test_a_zones_file_that_misnames_or_twice_zones_a_meter_says_so(
+    tmp_path: Path, wide_csv: Path, cli
+) -> None:
+    zones = tmp_path / "zones.csv"
+    zones.write_text("meter,zone\nA (kW),America/Chicago\nA(kW),America/Denver\n")
+    result = cli("forecast", wide_csv, "--zones", zones, "--out", tmp_path / "f.csv")
+    assert result.exit_code == 0, result.output
+    assert f"{zones}: zones of meters the data do not have: 'A(kW)'" in result.stderr
+    zones.write_text("meter,zone\nA (kW),America/Chicago\nA (kW),America/Denver\n")
+    twice = cli("forecast", wide_csv, "--zones", zones, "--out", tmp_path / "g.csv")
+    assert twice.exit_code == 2 and twice.stderr == (
+        f"error: {zones}, line 3: meter 'A (kW)' is given a second zone, 'America/Denver' "
+        "after 'America/Chicago'; expected one zone per meter.\n")  # fmt: skip

@@ -110,6 +110,10 @@ class BadReadingsWarning(WattcastWarning):
     """Readings outside a meter's range (a logger's glitch) were treated as missing."""
 
 
+class UnknownMetersWarning(WattcastWarning):
+    """A side file (zones, ...) names meters that the readings do not have."""
+
+
 class EmptySubsetWarning(WattcastWarning):
     """A subset the backtest was asked to score holds none of its readings."""
 

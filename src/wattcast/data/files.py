@@ -209,6 +209,11 @@ def read_zones(path: str | Path) -> dict[str, str]:
                 f"{path}, column 'zone', line {position + 2}: {zone!r} is not a time zone "
                 "name; expected e.g. 'America/New_York'."
             )
+        if str(meter) in zones and zones[str(meter)] != str(zone):
+            raise InputError(
+                f"{path}, line {position + 2}: meter {str(meter)!r} is given a second zone, "
+                f"{zone!r} after {zones[str(meter)]!r}; expected one zone per meter."
+            )
         zones[str(meter)] = str(zone)
     return zones
 

@@ -33,7 +33,7 @@ from wattcast.data.files import (
 )
 from wattcast.data.loading import Layout, ReadOptions, detect_layout, row_label, table_to_meters
 from wattcast.data.meter_frame import MeterFrame
-from wattcast.errors import InputError
+from wattcast.errors import InputError, UnknownMetersWarning
 
 __all__ = ["read_file_bytes", "read_table", "read_zones"]  # opened here for every caller
 
@@ -353,8 +353,24 @@ def meter_zones(
     A folder of partitions may carry its ``meters.csv`` (meter,zone) inside, as
     ``bench/make_fleet.py`` writes it; it is used when no zones file is given.
     """
+    if zones_file is not None:
+        _warn_unknown(zones_file, read_zones(zones_file), source.meters())
     zone_of = zone_lookup(source.path, zones_file, default)
     return {m: zone_of(m) for m in meters}
+
+
+def _warn_unknown(path: Path, zones: dict[str, str], known: Sequence[str]) -> None:
+    """Zones of meters the data do not have: most often a name mistyped, which leaves
+    the meter meant on the default zone."""
+    import warnings
+
+    unknown = [m for m in zones if m not in set(known)]
+    if unknown:
+        shown = ", ".join(repr(m) for m in unknown[:3]) + (
+            f" and {len(unknown) - 3} more" if len(unknown) > 3 else "")  # fmt: skip
+        warnings.warn(f"{path}: zones of meters the data do not have: {shown}; a meter "
+                      "without a row keeps the default zone.", UnknownMetersWarning,
+                      stacklevel=3)  # fmt: skip
 
 
 def zone_lookup(
