@@ -44,6 +44,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import tomllib
 import warnings
 from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor
@@ -536,7 +537,7 @@ def replay(folder: str, nights: list[str], since: str) -> list[dict[str, object]
         cli("export", "--config", site, "--what", "anomalies", "--since", since, "--out", export)
         events = pd.read_csv(export)
         for event_id, status in zip(events["id"], events["status"], strict=True):
-            if status not in ("minor", "expected"):
+            if status in ("new", "alerted"):  # what a digest sends (never explained ones)
                 first.setdefault(int(event_id), night)
     events["first_night"] = [first.get(int(i)) for i in events["id"]]
     return events.to_dict("records")
@@ -559,14 +560,16 @@ class Event:
     end: pd.Timestamp
     alerted_at: pd.Timestamp  # the night it was first alerted (local midnight)
     kwh: dict[str, float]
-    kind: str = "excess"  # wattcast's event kind: "excess" (above the band) or "change"
+    kind: str = "excess"  # wattcast's event kind: "excess" (above the band), "change", "surge"
 
 
 def wattcast_events(rows: Iterable[dict[str, object]]) -> list[Event]:
-    """Alerted events from the export: every ``kwh_*`` column read by name."""
+    """Alerted events from the export (those a night listed as new, unless explained by
+    another event since, which holds their kWh): every ``kwh_*`` column read by name."""
     events = []
     for row in rows:
-        if row["status"] in ("minor", "expected") or row.get("first_night") is None:
+        first = row.get("first_night")
+        if first is None or pd.isna(first) or row["status"] == "explained":
             continue
         kwh = {k: float(v) for k, v in row.items() if k.startswith("kwh_") and pd.notna(v)}
         events.append(
@@ -897,6 +900,10 @@ def run(name: str, args: argparse.Namespace) -> dict:
     since = days[0] - pd.Timedelta(days=dataset.history_days) if dataset.history_days else None
     site = {**{s: dict(o) for s, o in dataset.site.items()}}
     site["model"] = {**site.get("model", {}), "trees": args.trees, "n_jobs": 1}
+    for setting in args.set:  # section.key=value, a TOML value: tuning without editing code
+        key, _, value = setting.partition("=")
+        section, _, option = key.strip().partition(".")
+        site.setdefault(section, {})[option] = tomllib.loads(f"v = {value}")["v"]
     warmup = [f"{d:%Y-%m-%d}" for d in pd.date_range(end=days[0], periods=args.warmup)]
     nights = [f"{d + DAY:%Y-%m-%d}" for d in days]
     folders = {}
@@ -964,6 +971,7 @@ def run(name: str, args: argparse.Namespace) -> dict:
         "warmup_nights": args.warmup,
         "trees": args.trees,
         "seed": args.seed,
+        "settings": list(args.set),
         "thresholds": thresholds,
         "slot_rule_matched": matched,
         "threshold_note": THRESHOLD_NOTES.get(name, ""),
@@ -1095,6 +1103,7 @@ def docs_section(results: list[dict]) -> list[str]:
             f"warm-up), {r['trees']} trees, seed {r['seed']}; {wall['total']:.0f} s on "
             f"{r['jobs']} processes"
             + (f"; thresholds: {r['threshold_note']}" if r.get("threshold_note") else "")
+            + (f"; settings: {', '.join(r['settings'])}" if r.get("settings") else "")
             + (f"; left out: {_skipped(r['skipped'])}" if r["skipped"] else "")
             + ".",
             "",
@@ -1222,8 +1231,20 @@ def main() -> None:
     parser.add_argument("--sizes", default=None, help="sizes of the x p95 kinds, e.g. 0.15,0.3")
     parser.add_argument("--creep-sizes", default=None, help="creep sizes (x mean), e.g. 0.1")
     parser.add_argument("--trees", type=int, default=100)
-    parser.add_argument("--warmup", type=int, default=7, help="clean nights before the judged")
+    parser.add_argument(
+        "--warmup",
+        type=int,
+        default=9,
+        help="clean nights before the judged (as the backtest's warm-up)",
+    )
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="SECTION.KEY=VALUE",
+        help="a site setting for every scenario, e.g. reference.surge_threshold=6",
+    )
     parser.add_argument("--jobs", type=int, default=2, help="replays run at once")
     parser.add_argument("--work", default=None, help="keep the scenario folders here")
     parser.add_argument("--no-save", action="store_true", help="print only")
