@@ -247,6 +247,9 @@ def test_export_history_and_cron(tmp_path: Path, spec: RunSpec, cli) -> None:
     assert result.exit_code == 0 and "profile-forest" in result.stdout
     result = cli("schedule", "--at", "01:30", "--print-cron", "--config", config)
     assert result.stdout.startswith("30 1 * * * ") and "run --config" in result.stdout
+    missing = cli("schedule", "--print-cron", "--config", tmp_path / "nope.toml")
+    assert missing.exit_code == 2 and not missing.stdout  # no crontab line that fails nightly
+    assert missing.stderr == f"error: {tmp_path / 'nope.toml'}: configuration file not found.\n"
 
 
 def test_settings_are_stored_and_read_back(spec: RunSpec) -> None:

@@ -16,6 +16,7 @@ import pytest
 from conftest import synthetic_wide, write_site
 from test_alerts import Mailbox, json_ids
 
+from wattcast.errors import InputError
 from wattcast.settings import RunSpec
 from wattcast.store.store import ForecastStore
 from wattcast.workflows.pipeline import run_job
@@ -132,6 +133,12 @@ def test_a_bad_hierarchy_file_is_one_line(tmp_path: Path, cli) -> None:
     result = cli("run", "--config", tmp_path / "site.toml", "--as-of", "2021-02-09")
     assert result.exit_code == 2 and "'Nope (kW)'" in result.stderr
     assert not spec.store.path.exists()
+    (tmp_path / "hierarchy.csv").write_text("meter,parent\nA (kW),Main (kW)\nB (kW),Main (kW)\n")
+    in_kwh = spec.with_flags({"data.units": {"B (kW)": "kWh"}})  # B read as energy per reading
+    with pytest.raises(InputError, match=re.escape(
+            "([site] meters): 'B (kW)' is in kWh below 'Main (kW)' in kW; a parent and the "
+            "meters below it need one unit")):  # fmt: skip
+        run_job(in_kwh, "run", "2021-02-09")
 
 
 def test_sites_sharing_a_store_get_one_digest_each(tmp_path: Path) -> None:

@@ -53,6 +53,9 @@ def schedule(
     """Run the nightly job every day at a time (or print the crontab line)."""
     with user_errors():
         hour, minute = _clock(at)
+        from wattcast.settings import RunSpec
+
+        RunSpec.from_toml(config)  # a site file that would fail every night fails now
     command = [sys.executable, "-m", "wattcast", "run", "--config", str(config.resolve())]
     if print_cron:
         line = " ".join(shlex.quote(c) for c in command)

@@ -139,12 +139,23 @@ def load_inputs(spec: RunSpec, archive: ForecastStore | None = None) -> JobInput
             raise InputError(f"{spec.site.meters} ([site] meters) names meter {listed[0]!r}, "
                              "which is not among the meters read.")  # fmt: skip
         hierarchy = hierarchy.with_remainders(meters)
+        _check_units(spec.site.meters, hierarchy, units)
         for name, (parent, _) in hierarchy.remainders.items():
             meters.append(name)
             zones[name], units[name] = zones[parent], units[parent]
         source = RemainderSource(source, hierarchy.remainders)
     return JobInputs(source, meters, zones, units, tables, per_meter, calendars, expected,
                      hierarchy)  # fmt: skip
+
+
+def _check_units(path: Path, hierarchy: Hierarchy, units: dict[str, str]) -> None:
+    """A remainder subtracts children from their parent: one unit, or a one-line error."""
+    for parent, kids in hierarchy.remainders.values():
+        other = next((k for k in kids if units[k] != units[parent]), None)
+        if other is not None:
+            raise InputError(f"{path} ([site] meters): {other!r} is in {units[other]} below "
+                             f"{parent!r} in {units[parent]}; a parent and the meters below "
+                             "it need one unit ([data] units).")  # fmt: skip
 
 
 class RemainderSource(Source):
