@@ -158,14 +158,21 @@ def surge_overlaps(events: Iterable[Mapping[str, Any]]) -> dict[int, str | None]
     the side holding more certain energy (``kwh_above_band``; the band's on a tie)
     stands, and the other side's events are explained by it. Only events that may change
     (``new`` or ``explained``) change; None for explained ones that no longer overlap."""
-    events = [e for e in events if e["status"] != "minor"]
-    surges = [e for e in events if e.get("kind") == "surge"]
-    bands = [e for e in events if e.get("kind", "excess") == "excess"]
-    out: dict[int, str | None] = {int(e["id"]): None for e in surges + bands
-                                  if e["status"] == "explained"}  # fmt: skip
+    status: dict[int, str] = {}
+    bands: dict[str, list[Mapping[str, Any]]] = {}
+    surges = []
+    for e in events:
+        if e["status"] == "minor":
+            continue
+        status[int(e["id"])] = e["status"]
+        if e.get("kind") == "surge":
+            surges.append(e)
+        elif e.get("kind", "excess") == "excess":
+            bands.setdefault(e["meter"], []).append(e)
+    out: dict[int, str | None] = {i: None for i, s in status.items() if s == "explained"}
     for surge in surges:
-        hits = [e for e in bands if e["meter"] == surge["meter"]
-                and e["start"] < surge["end"] and surge["start"] < e["end"]]  # fmt: skip
+        hits = [e for e in bands.get(surge["meter"], [])
+                if e["start"] < surge["end"] and surge["start"] < e["end"]]  # fmt: skip
         if not hits:
             continue
         held = sum(float(e["kwh_above_band"]) for e in hits)
@@ -175,11 +182,7 @@ def surge_overlaps(events: Iterable[Mapping[str, Any]]) -> dict[int, str | None]
         else:
             why = f"part of surge {surge['id']}, {float(surge['kwh_above_band']):,.1f} kWh certain"
             out.update({int(e["id"]): why for e in hits})
-    return {i: why for i, why in out.items() if _changeable(events, i)}
-
-
-def _changeable(events: Sequence[Mapping[str, Any]], event_id: int) -> bool:
-    return any(int(e["id"]) == event_id and e["status"] in ("new", "explained") for e in events)
+    return {i: why for i, why in out.items() if status[i] in ("new", "explained")}
 
 
 def settle(store: Any, site: Any, hierarchy: Hierarchy | None, meters: Sequence[str]) -> None:
