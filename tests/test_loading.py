@@ -285,3 +285,19 @@ def test_factorizing_times_on_the_grid_matches_pandas() -> None:
         expected_rows, expected_unique = pd.factorize(times, sort=True)
         np.testing.assert_array_equal(rows, expected_rows)
         assert unique.equals(pd.DatetimeIndex(expected_unique))
+
+
+def test_a_stretch_of_coarser_readings_is_named(tmp_path: Path) -> None:
+    from wattcast.errors import IntervalChangeWarning
+
+    frame = synthetic_wide(days=20)
+    stamps = pd.DatetimeIndex(frame["timestamp"])
+    hourly = (stamps >= "2021-01-10") & (stamps < "2021-01-13") & (stamps.minute != 0)
+    gap = (stamps >= "2021-01-16") & (stamps < "2021-01-18")  # two days of nothing: a gap
+    with pytest.warns(IntervalChangeWarning) as caught:
+        loaded = load_meters(frame[~hourly & ~gap])
+    (warning,) = caught
+    assert str(warning.message) == (
+        "<frame>: readings every 1h from 2021-01-10 00:00 to 2021-01-13 00:00, every 15min "
+        "elsewhere; the readings between are missing there (short gaps are filled).")  # fmt: skip
+    assert loaded.interval == pd.Timedelta("15min") and loaded.n_steps == 20 * 96

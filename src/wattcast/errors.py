@@ -110,6 +110,10 @@ class BadReadingsWarning(WattcastWarning):
     """Readings outside a meter's range (a logger's glitch) were treated as missing."""
 
 
+class IntervalChangeWarning(WattcastWarning):
+    """Readings come at a coarser step over part of the data (a meter or logger changed)."""
+
+
 class UnknownMetersWarning(WattcastWarning):
     """A side file (zones, ...) names meters that the readings do not have."""
 

@@ -40,7 +40,8 @@ from wattcast.data.columns import (
 from wattcast.data.files import row_label, source_of
 from wattcast.data.meter_frame import BadReadings, MeterFrame
 from wattcast.data.timestamps import check_date_order, parse_timestamps
-from wattcast.errors import DuplicateRowsWarning, InputError
+from wattcast.durations import format_duration
+from wattcast.errors import DuplicateRowsWarning, InputError, IntervalChangeWarning
 from wattcast.timezones import check_zone
 
 __all__ = [  # what callers outside data/ import from here
@@ -307,6 +308,37 @@ def infer_interval(times: pd.DatetimeIndex, source: str) -> pd.Timedelta:
     return pd.Timedelta(step, unit=unit)
 
 
+def _warn_coarser_stretch(
+    source: str, positions: np.ndarray, times: pd.DatetimeIndex, interval: pd.Timedelta
+) -> None:
+    """Say where readings come at a coarser step for a day or more (a meter or logger
+    changed): the readings between are missing there, and filled where gaps are short."""
+    steps = np.diff(np.unique(positions))
+    if not len(steps):
+        return
+    breaks = np.flatnonzero(np.diff(steps) != 0) + 1
+    starts = np.concatenate([[0], breaks])
+    lengths = np.diff(np.concatenate([starts, [len(steps)]]))
+    day = pd.Timedelta(days=1) / interval
+    long = [(i, n) for i, n in zip(starts, lengths, strict=True)
+            if steps[i] > 1 and n >= 4 and n * steps[i] >= day]  # fmt: skip
+    if not long:
+        return
+    i, n = max(long, key=lambda run: run[1] * steps[run[0]])
+    first = np.unique(positions)[i]
+    shown = [_stamp(times, first, interval), _stamp(times, first + n * steps[i], interval)]
+    warnings.warn(
+        f"{source}: readings every {format_duration(interval * int(steps[i]))} from "
+        f"{shown[0]} to {shown[1]}, every {format_duration(interval)} elsewhere; the "
+        "readings between are missing there (short gaps are filled).",
+        IntervalChangeWarning, stacklevel=4,
+    )  # fmt: skip
+
+
+def _stamp(times: pd.DatetimeIndex, position: int, interval: pd.Timedelta) -> str:
+    return f"{times[0] + position * interval:%Y-%m-%d %H:%M}"
+
+
 def _to_grid(
     frame: pd.DataFrame,
     times: pd.DatetimeIndex,
@@ -320,6 +352,7 @@ def _to_grid(
     interval = infer_interval(times, source)
     start = times[0]
     positions = _check_grid(source, times, interval)
+    _warn_coarser_stretch(source, positions, times, interval)
     grid = np.full((positions[-1] + 1, len(names)), np.nan)
     grid[positions] = values
     empty = np.flatnonzero(np.isnan(grid).all(axis=0))
