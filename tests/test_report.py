@@ -166,3 +166,15 @@ def test_plot_png(tmp_path: Path, andover: Path, cli) -> None:
     result = cli("plot", andover / "meters.csv.gz", "--forecast", forecast, "--meter",
                  "Main (kW)", "--out", out)  # fmt: skip
     assert result.exit_code == 2 and "no forecast of meter 'Main (kW)'" in result.stderr
+    text = forecast.read_text().splitlines()
+    for line, bad, said in ((3, ("mean", "abc"), "column 'mean', line 3: expected a number, got 'abc'"),
+                            (4, ("timestamp", "soon"), "column 'timestamp', line 4: 'soon' is not "
+                                                       "an ISO 8601 time")):  # fmt: skip
+        cells = dict(zip(text[0].split(","), text[line - 1].split(","), strict=True))
+        cells[bad[0]] = bad[1]
+        broken = tmp_path / f"broken-{bad[0]}.csv"
+        broken.write_text("\n".join([*text[: line - 1], ",".join(cells.values()), *text[line:]]))
+        result = cli("plot", andover / "meters.csv.gz", "--forecast", broken, "--meter",
+                     "Gym (kW)", "--out", out)  # fmt: skip
+        assert result.exit_code == 2 and result.stderr.count("\n") == 1, result.output
+        assert f"{broken}, {said}" in result.stderr

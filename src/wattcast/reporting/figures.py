@@ -98,8 +98,19 @@ def _forecast_of(table: pd.DataFrame, path: Path, meter: str, tz: str | None) ->
     missing = [c for c in ("meter", "timestamp", "mean", "lower", "upper") if c not in table]
     if missing:
         raise InputError(f"{path}: no column {missing[0]!r}; expected a wattcast forecast file.")
+    from wattcast.data.columns import to_numeric_column
+    from wattcast.data.files import row_label
+
     table = table[table["meter"] == meter]
     if table.empty:
         raise InputError(f"{path}: no forecast of meter {meter!r}.")
-    stamps = pd.to_datetime(table["timestamp"], utc=tz is not None, format="ISO8601")
-    return table.assign(timestamp=stamps.dt.tz_convert(tz) if tz else stamps).reset_index(drop=True)
+    numbers = {c: to_numeric_column(table, c) for c in ("mean", "lower", "upper")}
+    stamps = pd.to_datetime(table["timestamp"], utc=tz is not None, format="ISO8601",
+                            errors="coerce")  # fmt: skip
+    if stamps.isna().any():
+        first = int(stamps.isna().to_numpy().argmax())
+        raise InputError(f"{path}, column 'timestamp', {row_label(table, first)}: "
+                         f"{table['timestamp'].iloc[first]!r} is not an ISO 8601 time such as "
+                         "a wattcast forecast file holds.")  # fmt: skip
+    stamps = stamps.dt.tz_convert(tz) if tz else stamps
+    return table.assign(timestamp=stamps, **numbers).reset_index(drop=True)
