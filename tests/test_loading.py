@@ -187,6 +187,12 @@ def test_readings_with_thousands_grouped_read_as_numbers(tmp_path: Path) -> None
     ambiguous = write(tmp_path, text, "x.csv")  # one cell grouped badly: 20,25.9698
     with pytest.raises(InputError, match=r"column 'A \(kW\)', line \d+: expected a number"):
         load_meters(ambiguous)
+    # nothing says 12,345 is grouped rather than a decimal comma: not read as 12345
+    doubtful = frame.assign(**{"A (kW)": frame["A (kW)"].map(lambda v: f"{v / 1000:.3f}")})
+    doubtful.loc[5, "A (kW)"] = "0,125"
+    doubtful.loc[6, "A (kW)"] = "12,345"
+    with pytest.raises(InputError, match="line 7: expected a number, got '0,125'"):
+        load_meters(write(tmp_path, doubtful.to_csv(index=False, sep="\t"), "tab.csv"))
 
 
 def test_spaced_headers_trailing_separators_and_bare_last_rows_read_as_the_clean_file(

@@ -157,18 +157,32 @@ def missing_cells(raw: pd.Series) -> np.ndarray:
 #: ``1'234.5``), for each decimal mark: the group mark is one of those that are not it.
 GROUP_MARKS = {".": ",\\s'\u00a0\u202f", ",": ".\\s'\u00a0\u202f"}
 GROUPED = {
-    mark: re.compile(rf"^[+-]?\d{{1,3}}([{group}])\d{{3}}(?:\1\d{{3}})*(?:\{mark}\d*)?$")
+    mark: re.compile(rf"^[+-]?[1-9]\d{{0,2}}([{group}])\d{{3}}(?:\1\d{{3}})*(?:\{mark}\d*)?$")
     for mark, group in GROUP_MARKS.items()
 }
 
 
 def plain_numbers(text: pd.Series, decimal: str) -> pd.Series:
-    """Readings' text as Python writes numbers: thousands marks dropped where a cell is
-    grouped as :data:`GROUPED` says, and a decimal comma made a point."""
-    grouped = text.str.match(GROUPED[decimal]).fillna(False).astype(bool)
+    """Readings' text as Python writes numbers, and a decimal comma made a point.
+
+    Thousands marks are dropped from the cells grouped as :data:`GROUPED` says, but only
+    in a column that shows its grouping beyond doubt somewhere: a cell with a decimal
+    part after its groups, two groups or more, or a space or apostrophe between them.
+    ``12,345`` alone may be a decimal comma the file's dialect did not reveal, and stays
+    what it was (not a number in a file of decimal points).
+    """
+    groups = text.str.extract(GROUPED[decimal].pattern, expand=False)
+    grouped = groups.notna().to_numpy(dtype=bool)
     if grouped.any():
-        ungrouped = text.str.replace(f"[{GROUP_MARKS[decimal]}]", "", regex=True)
-        text = text.where(~grouped, ungrouped)
+        other = "," if decimal == "." else "."
+        sure = grouped & (
+            text.str.contains(re.escape(decimal), regex=True).fillna(False).to_numpy(dtype=bool)
+            | (text.str.count(re.escape(other)).fillna(0).to_numpy() >= 2)
+            | (groups.fillna(other).to_numpy() != other)
+        )
+        if sure.any():
+            ungrouped = text.str.replace(f"[{GROUP_MARKS[decimal]}]", "", regex=True)
+            text = text.where(~grouped, ungrouped)
     return text.str.replace(",", ".", regex=False) if decimal == "," else text
 
 
