@@ -104,14 +104,33 @@ def test_a_surge_and_its_band_events_count_once_the_larger_standing() -> None:
     surge = _event(1, "surge", 0, 36_000, 150.0)  # a 10-hour weekend run
     peak = _event(2, "excess", 3_600, 7_200, 20.0)  # the hour of it the band caught
     elsewhere = _event(3, "excess", 40_000, 44_000, 30.0)
-    assert surge_overlaps([surge, peak, elsewhere]) == {2: "part of surge 1, 150.0 kWh certain"}
+    assert surge_overlaps([surge, peak, elsewhere]) == {
+        2: "counted in its surge 1, 150.0 kWh certain"}  # fmt: skip
     caught = _event(2, "excess", 0, 36_000, 160.0)  # the band holds more: it stands
     assert surge_overlaps([surge, caught]) == {
-        1: "explained by its band event 2, 160.0 kWh certain"}  # fmt: skip
-    alerted = _event(2, "excess", 3_600, 7_200, 20.0, status="alerted")  # mailed: kept as is
+        1: "counted in its band event 2, 160.0 kWh certain"}  # fmt: skip
+    # a band event already mailed stays as it was, and the larger surge stands beside it
+    alerted = _event(2, "excess", 3_600, 7_200, 20.0, status="alerted")
     assert surge_overlaps([surge, alerted]) == {}
-    # an explained event that nothing overlaps any more goes back to new
     assert surge_overlaps([_event(4, "excess", 0, 600, 1.0, "explained")]) == {4: None}
+
+
+def test_overlaps_chain_into_one_group_and_a_change_holds_its_surges() -> None:
+    from wattcast.events.hierarchy import surge_overlaps
+
+    # surge 1 and surge 3 both overlap band 2: one group, 100 kWh of surges against 50
+    chain = [_event(1, "surge", 0, 7_200, 20.0), _event(2, "excess", 3_600, 14_400, 50.0),
+             _event(3, "surge", 10_800, 36_000, 80.0)]  # fmt: skip
+    assert surge_overlaps(chain) == {2: "counted in its surge 1, 3, 100.0 kWh certain"}
+    twins = [_event(1, "surge", 0, 7_200, 40.0), _event(2, "excess", 0, 14_400, 50.0),
+             _event(3, "surge", 7_200, 14_400, 40.0)]  # fmt: skip
+    assert surge_overlaps(twins) == {2: "counted in its surge 1, 3, 80.0 kWh certain"}
+    dated_back = [_event(1, "surge", 90_000, 100_000, 30.0),
+                  _event(2, "change", 86_400, 864_000, 400.0, status="alerted")]  # fmt: skip
+    assert surge_overlaps(dated_back) == {1: "part of change 2"}
+    minor = [_event(1, "surge", 90_000, 100_000, 30.0),
+             _event(2, "change", 86_400, 864_000, 0.0, status="minor")]  # fmt: skip
+    assert surge_overlaps(minor) == {}
 
 
 def test_waste_no_panel_meters_shows_on_the_remainder(tmp_path: Path) -> None:

@@ -133,13 +133,20 @@ def explanations(
         if not kids or event["status"] not in ("new", "explained"):
             continue
         overlapping = [e for kid in sorted(kids) for e in below.get(kid, [])
-                       if e["start"] < event["end"] and event["start"] < e["end"]]  # fmt: skip
-        held = sum(float(e["kwh_above_band"]) for e in overlapping)
+                       if e["status"] != "minor" and _overlap(e, event) > 0]  # fmt: skip
+        held = sum(float(e["kwh_above_band"]) * _overlap(e, event) for e in overlapping)
         if overlapping and held >= EXPLAINED_SHARE * float(event["kwh_above_band"]):
             out[int(event["id"])] = _why(overlapping, held)
         else:
             out[int(event["id"])] = None
     return out
+
+
+def _overlap(child: Mapping[str, Any], event: Mapping[str, Any]) -> float:
+    """The share of ``child``'s time that falls within ``event``'s: a month-long change
+    below explains a night above by that night's part of it only."""
+    inside = min(child["end"], event["end"]) - max(child["start"], event["start"])
+    return max(inside, 0) / max(child["end"] - child["start"], 1)
 
 
 def _why(overlapping: list[Mapping[str, Any]], held: float) -> str:
@@ -154,35 +161,65 @@ def _why(overlapping: list[Mapping[str, Any]], held: float) -> str:
 
 
 def surge_overlaps(events: Iterable[Mapping[str, Any]]) -> dict[int, str | None]:
-    """One waste, one count: where a meter's surge and its events above the band overlap,
-    the side holding more certain energy (``kwh_above_band``; the band's on a tie)
-    stands, and the other side's events are explained by it. Only events that may change
-    (``new`` or ``explained``) change; None for explained ones that no longer overlap."""
+    """One waste, one count, for each meter's own events (minor ones aside):
+
+    * a surge that overlaps a change is part of the change (a lasting rise often shows
+      as surges before it is dated back to its start);
+    * surges and events above the band that overlap, directly or through one another,
+      are one group: the side holding more certain energy (``kwh_above_band``; the
+      band's on a tie) stands, and the other side's events are explained by it.
+
+    Only events that may change (``new`` or ``explained``) change; None for explained
+    ones that nothing explains any more."""
+    mine: dict[str, list[Mapping[str, Any]]] = {}
     status: dict[int, str] = {}
-    bands: dict[str, list[Mapping[str, Any]]] = {}
-    surges = []
     for e in events:
-        if e["status"] == "minor":
-            continue
-        status[int(e["id"])] = e["status"]
-        if e.get("kind") == "surge":
-            surges.append(e)
-        elif e.get("kind", "excess") == "excess":
-            bands.setdefault(e["meter"], []).append(e)
+        if e["status"] != "minor":
+            status[int(e["id"])] = e["status"]
+            mine.setdefault(e["meter"], []).append(e)
     out: dict[int, str | None] = {i: None for i, s in status.items() if s == "explained"}
-    for surge in surges:
-        hits = [e for e in bands.get(surge["meter"], [])
-                if e["start"] < surge["end"] and surge["start"] < e["end"]]  # fmt: skip
-        if not hits:
-            continue
-        held = sum(float(e["kwh_above_band"]) for e in hits)
-        if held >= float(surge["kwh_above_band"]):
-            ids = ", ".join(str(e["id"]) for e in hits)
-            out[int(surge["id"])] = f"explained by its band event {ids}, {held:,.1f} kWh certain"
-        else:
-            why = f"part of surge {surge['id']}, {float(surge['kwh_above_band']):,.1f} kWh certain"
-            out.update({int(e["id"]): why for e in hits})
+    for group in mine.values():
+        changes = [e for e in group if e.get("kind") == "change"]
+        surges = []
+        for e in (e for e in group if e.get("kind") == "surge"):
+            change = next((c for c in changes if _overlap(e, c) > 0), None)
+            if change is None:
+                surges.append(e)
+            else:
+                out[int(e["id"])] = f"part of change {change['id']}"
+        bands = [e for e in group if e.get("kind", "excess") == "excess"]
+        for part in _overlapping(surges + bands):
+            out.update(_one_side(part))
     return {i: why for i, why in out.items() if status[i] in ("new", "explained")}
+
+
+def _overlapping(events: list[Mapping[str, Any]]) -> list[list[Mapping[str, Any]]]:
+    """Events joined into groups that overlap in time, directly or through others."""
+    groups: list[list[Mapping[str, Any]]] = []
+    end = None
+    for e in sorted(events, key=lambda e: (e["start"], e["end"])):
+        if end is None or e["start"] >= end:
+            groups.append([])
+            end = e["end"]
+        groups[-1].append(e)
+        end = max(end, e["end"])
+    return groups
+
+
+def _one_side(part: list[Mapping[str, Any]]) -> dict[int, str]:
+    """A group's losing side, each event with why the other side holds its kWh."""
+    surges = [e for e in part if e.get("kind") == "surge"]
+    bands = [e for e in part if e.get("kind") != "surge"]
+    if not surges or not bands:
+        return {}
+    held = {k: sum(float(e["kwh_above_band"]) for e in side)
+            for k, side in (("band", bands), ("surge", surges))}  # fmt: skip
+    winner = "band" if held["band"] >= held["surge"] else "surge"
+    winners, losers = (bands, surges) if winner == "band" else (surges, bands)
+    ids = ", ".join(str(e["id"]) for e in winners)
+    what = "band event" if winner == "band" else "surge"
+    why = f"counted in its {what} {ids}, {held[winner]:,.1f} kWh certain"
+    return {int(e["id"]): why for e in losers}
 
 
 def settle(store: Any, site: Any, hierarchy: Hierarchy | None, meters: Sequence[str]) -> None:
@@ -194,8 +231,9 @@ def settle(store: Any, site: Any, hierarchy: Hierarchy | None, meters: Sequence[
     statuses = ("minor", "new", "alerted", "acked", "expected", "explained")
     newest = store.newest_actual()
     since = None if newest is None else int(newest) - RECENT_DAYS * 86400
-    events = store.events(since, statuses=statuses)
-    changed = surge_overlaps(e for e in events if e["meter"] in set(meters))
+    ours = set(meters)  # another site's events in a shared store are its own job's
+    events = [e for e in store.events(since, statuses=statuses) if e["meter"] in ours]
+    changed = surge_overlaps(events)
     known = store.hierarchy() if hierarchy is not None else {}
     parents = {m: p["parent"] for m, p in known.items() if p["parent"]}
     if parents:
