@@ -169,6 +169,18 @@ def test_a_surge_keeps_its_id_and_status_and_older_hours_are_not_judged_again() 
     assert "surge" not in set(judged(earlier).events["kind"])
 
 
+def test_a_reference_kept_without_window_spreads_is_refit_so_surges_are_judged() -> None:
+    frame, _ = weekend_run(103)
+    fixed = RunSpec().with_flags({"reference.start": "2021-01-04", "reference.end": "2021-03-31"})
+    kept = judged(frame, spec=fixed).references[METER]
+    assert np.isfinite(kept["window_scale"]).all()
+    older = {METER: {k: v for k, v in kept.items() if k != "window_scale"}}  # as schema 4 kept
+    result = judged(frame, spec=fixed, stored=older)
+    assert np.isfinite(result.references[METER]["window_scale"]).all()  # refit, same period
+    assert list(result.events["kind"]) == ["surge"]
+    assert METER not in judged(frame, spec=fixed, stored={METER: kept}).references  # kept
+
+
 def test_a_higher_surge_threshold_finds_fewer_surges() -> None:
     frame, _ = weekend_run(103, share=0.15)
     strict = RunSpec().with_flags({"reference.surge_threshold": 1000.0})

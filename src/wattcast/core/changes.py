@@ -136,10 +136,12 @@ def judge_changes(
             continue
         if fitted:
             out.references[meter] = {**reference.to_dict(), "fitted": str(night)}
-        rows += [_event(spec, meter, change, reference, mine[kinds == "change"], unit, frame)
-                 for change in found]  # fmt: skip
+        events = [_event(spec, meter, change, reference, mine[kinds == "change"], unit, frame)
+                  for change in found]  # fmt: skip
+        rows += events
+        standing = [c for c, e in zip(found, events, strict=True) if e["status"] != "minor"]
         judged = _Judging(spec, frame, j, grid, reference, night)
-        rows += judged.surges(meter, found, mine[kinds == SURGE], unit)
+        rows += judged.surges(meter, standing, mine[kinds == SURGE], unit)
     if rows:
         out.events = pd.DataFrame(rows, columns=CHANGE_COLUMNS)
     return out
@@ -164,7 +166,11 @@ def _judged(
             reference = _fit(frame, j, grid, start, night)
             return reference, _changes_of(spec, frame, j, grid, reference, night), True
         due = night - pd.Timestamp(kept["fitted"]) >= settings.refit
-        if settings.start is not None or current is not None or not due:
+        # kept by an earlier release, without the spread of its windows: no surges until
+        # refit, which a fixed baseline (the same period again) can do at once
+        stale = not np.isfinite(reference.window_scale).all()
+        fixed = settings.start is not None
+        if current is not None or (fixed and not stale) or not (due or stale):
             return reference, found, False
     reference = _fit(frame, j, grid, *_baseline(spec, frame, night))
     return reference, _changes_of(spec, frame, j, grid, reference, night), True

@@ -110,6 +110,7 @@ def fit_reference(
     days = pd.DatetimeIndex(times[known]).normalize().nunique()
     if days < MIN_DAYS:
         raise ReferenceError(f"{days} day(s) of baseline readings; a reference needs {MIN_DAYS}")
+    grid, grid_closed = times, closed  # the windows are scored on the grid, gaps and all
     times, values = times[known], values[known]
     closed, temperature = closed[known], temperature[known]
     if np.ptp(values) == 0:
@@ -128,7 +129,9 @@ def fit_reference(
     fitted = Reference(levels, slopes, balance, spread, 1.0, 0.0, times[0], times[-1])
     days = daily_scores(times, values, values - residual, fitted, closed)
     scale, day_spread = _robust_spread(days["score"]), _robust_spread(days["excess"])
-    windows = window_scores(times, residual, fitted.hour_spread(times, closed))
+    on_grid = np.full(len(grid), np.nan)
+    on_grid[known] = residual
+    windows = window_scores(grid, on_grid, fitted.hour_spread(grid, grid_closed))
     window_scale = np.array([max(_robust_spread(pd.Series(w[np.isfinite(w)])), 1e-9)
                              if np.isfinite(w).any() else np.nan for w in windows])  # fmt: skip
     return Reference(levels, slopes, balance, spread, max(scale, 1e-9), day_spread, times[0],
