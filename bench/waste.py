@@ -564,14 +564,17 @@ class Event:
 
 
 def wattcast_events(rows: Iterable[dict[str, object]]) -> list[Event]:
-    """Alerted events from the export (those a night listed as new, unless explained by
-    another event since, which holds their kWh): every ``kwh_*`` column read by name."""
+    """Alerted events from the export (those a night listed as new: its digest sent
+    them), every ``kwh_*`` column read by name; one explained by another event since
+    keeps its alert but adds no kWh (the other holds it)."""
     events = []
     for row in rows:
         first = row.get("first_night")
-        if first is None or pd.isna(first) or row["status"] == "explained":
+        if first is None or pd.isna(first):
             continue
         kwh = {k: float(v) for k, v in row.items() if k.startswith("kwh_") and pd.notna(v)}
+        if row["status"] == "explained":
+            kwh = dict.fromkeys(kwh, 0.0)
         events.append(
             Event(
                 str(row["meter"]),

@@ -163,8 +163,6 @@ def _why(overlapping: list[Mapping[str, Any]], held: float) -> str:
 def surge_overlaps(events: Iterable[Mapping[str, Any]]) -> dict[int, str | None]:
     """One waste, one count, for each meter's own events (minor ones aside):
 
-    * a surge that overlaps a change is part of the change (a lasting rise often shows
-      as surges before it is dated back to its start);
     * surges and events above the band that overlap, directly or through one another,
       are one group: the side holding more certain energy (``kwh_above_band``; the
       band's on a tie) stands, and the other side's events are explained by it.
@@ -179,16 +177,10 @@ def surge_overlaps(events: Iterable[Mapping[str, Any]]) -> dict[int, str | None]
             mine.setdefault(e["meter"], []).append(e)
     out: dict[int, str | None] = {i: None for i, s in status.items() if s == "explained"}
     for group in mine.values():
-        changes = [e for e in group if e.get("kind") == "change"]
-        surges = []
-        for e in (e for e in group if e.get("kind") == "surge"):
-            change = next((c for c in changes if _overlap(e, c) > 0), None)
-            if change is None:
-                surges.append(e)
-            else:
-                out[int(e["id"])] = f"part of change {change['id']}"
-        bands = [e for e in group if e.get("kind", "excess") == "excess"]
-        for part in _overlapping(surges + bands):
+        # a change is left out: a surge found before a change was dated back over its
+        # days is an alert of its own (a weekend run within a slow rise), kept
+        found = [e for e in group if e.get("kind", "excess") in ("excess", "surge")]
+        for part in _overlapping(found):
             out.update(_one_side(part))
     return {i: why for i, why in out.items() if status[i] in ("new", "explained")}
 
