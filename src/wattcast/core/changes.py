@@ -282,6 +282,8 @@ class _Judging:
             start, end = times[first], times[stop - 1] + interval
             if end > recent and not any(_within(c, start, end) for c in changes):
                 rows.append(self._surge(meter, start, end, energy.of(first, stop), mine))
+                if len(mine) and pd.notna(rows[-1]["id"]):  # a stored surge continues once
+                    mine = mine[mine["id"] != rows[-1]["id"]]
         return rows
 
     def _surge(
