@@ -299,7 +299,9 @@ def test_a_stretch_of_coarser_readings_is_named(tmp_path: Path) -> None:
     frame = synthetic_wide(days=20)
     stamps = pd.DatetimeIndex(frame["timestamp"])
     hourly = (stamps >= "2021-01-10") & (stamps < "2021-01-13") & (stamps.minute != 0)
+    hourly |= stamps == "2021-01-11 05:00"  # a reading missing within the stretch too
     gap = (stamps >= "2021-01-16") & (stamps < "2021-01-18")  # two days of nothing: a gap
+    gap |= stamps.isin(stamps[[700, 1300, 1301]])  # and a few missing readings elsewhere
     with pytest.warns(IntervalChangeWarning) as caught:
         loaded = load_meters(frame[~hourly & ~gap])
     (warning,) = caught

@@ -312,23 +312,30 @@ def _warn_coarser_stretch(
     source: str, positions: np.ndarray, times: pd.DatetimeIndex, interval: pd.Timedelta
 ) -> None:
     """Say where readings come at a coarser step for a day or more (a meter or logger
-    changed): the readings between are missing there, and filled where gaps are short."""
-    steps = np.diff(np.unique(positions))
-    if not len(steps):
+    changed): the readings between are missing there, and filled where gaps are short.
+
+    The coarser step is the most common step above the interval; a stretch is a run of
+    steps that are all multiples of it (a reading missing there too does not end it),
+    at least four of them the step itself."""
+    places = np.unique(positions)
+    steps = np.diff(places)
+    wide = steps[steps > 1]
+    if not len(wide):
         return
-    breaks = np.flatnonzero(np.diff(steps) != 0) + 1
-    starts = np.concatenate([[0], breaks])
-    lengths = np.diff(np.concatenate([starts, [len(steps)]]))
-    day = pd.Timedelta(days=1) / interval
-    long = [(i, n) for i, n in zip(starts, lengths, strict=True)
-            if steps[i] > 1 and n >= 4 and n * steps[i] >= day]  # fmt: skip
-    if not long:
+    values, counts = np.unique(wide, return_counts=True)
+    coarse = int(values[np.argmax(counts)])
+    inside = np.concatenate([[False], steps % coarse == 0, [False]]) & np.concatenate(
+        [[False], steps > 1, [False]])  # fmt: skip
+    edges = np.flatnonzero(np.diff(inside.astype(int)))
+    runs = [(a, b) for a, b in zip(edges[::2], edges[1::2], strict=True)
+            if (places[b] - places[a]) * interval >= pd.Timedelta(days=1)
+            and int((steps[a:b] == coarse).sum()) >= 4]  # fmt: skip
+    if not runs:
         return
-    i, n = max(long, key=lambda run: run[1] * steps[run[0]])
-    first = np.unique(positions)[i]
-    shown = [_stamp(times, first, interval), _stamp(times, first + n * steps[i], interval)]
+    a, b = max(runs, key=lambda run: places[run[1]] - places[run[0]])
+    shown = [_stamp(times, places[a], interval), _stamp(times, places[b], interval)]
     warnings.warn(
-        f"{source}: readings every {format_duration(interval * int(steps[i]))} from "
+        f"{source}: readings every {format_duration(interval * coarse)} from "
         f"{shown[0]} to {shown[1]}, every {format_duration(interval)} elsewhere; the "
         "readings between are missing there (short gaps are filled).",
         IntervalChangeWarning, stacklevel=4,
