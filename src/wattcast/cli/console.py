@@ -11,6 +11,7 @@ import sys
 import warnings
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from wattcast.errors import WattcastError, WattcastWarning
@@ -105,6 +106,8 @@ def user_errors() -> Iterator[None]:
 def path_error(exc: OSError) -> str:
     """A file-system refusal on a path as one line: ``out/x.csv: permission denied.``"""
     path = exc.filename
+    if isinstance(exc, FileExistsError) and Path(path).is_dir():
+        return f"{path}: a folder is already there."
     if isinstance(exc, (NotADirectoryError, FileExistsError)):
         return f"{path}: a file stands where this path needs a folder."
     if isinstance(exc, IsADirectoryError):
