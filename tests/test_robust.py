@@ -369,3 +369,25 @@ def test_parquet_as_pandas_writes_it(tmp_path: Path, cli) -> None:
     holed.to_parquet(tmp_path / "holed.parquet", index=False)
     error = one_line_error(cli("forecast", tmp_path / "holed.parquet", "--out", tmp_path / "g.csv"))
     assert "holed.parquet, column 'timestamp', row 8: empty timestamp" in error
+
+
+def test_a_refused_path_is_named_for_what_stands_there(tmp_path: Path) -> None:
+    from wattcast.cli.console import path_error
+
+    blocker = tmp_path / "site.toml"
+    blocker.write_text("")
+    cases = [
+        (
+            lambda: (tmp_path / "out").mkdir() or (tmp_path / "out").mkdir(),
+            f"{tmp_path / 'out'}: a folder is already there.",
+        ),
+        (
+            lambda: (blocker / "f.csv").write_text("x"),
+            f"{blocker / 'f.csv'}: a file stands where this path needs a folder.",
+        ),
+        (lambda: tmp_path.read_text(), f"{tmp_path}: a folder, where a file was expected."),
+    ]
+    for make, said in cases:  # fmt: skip
+        with pytest.raises(OSError) as caught:
+            make()
+        assert path_error(caught.value) == said
