@@ -3,6 +3,7 @@ delivery faults (issue 24)."""
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import shutil
@@ -327,12 +328,20 @@ def test_outputs_under_a_file_are_one_line(spec: RunSpec, cli, tmp_path: Path) -
     config, blocker = tmp_path / "site.toml", tmp_path / "site.toml"
     forecast = one_line_error(cli("forecast", "--config", config, "--out", blocker / "f.csv"))
     assert f"{blocker}: cannot hold the forecast (a file stands on that path)" in forecast
+    parts = tmp_path / "parts"  # no suffix: a folder of Parquet parts
+    parts.write_text("")
+    if importlib.util.find_spec("pyarrow") is not None:
+        error = one_line_error(cli("forecast", "--config", config, "--out", parts))
+        assert f"{parts}: a file, where the forecast's folder of parts goes" in error
+    empty = tmp_path / "later"
+    assert cli("forecast", "--config", config, "--out", empty / "f.csv").exit_code == 0
+    assert (empty / "f.csv").is_file()
     for args in (("export", "--config", config, "--what", "anomalies", "--out", blocker / "e.csv"),
                  ("report", "--config", config, "--out", blocker / "r.html"),
                  ("init", blocker / "s.toml")):  # fmt: skip
         error = one_line_error(cli(*args))
         assert str(blocker) in error and "a file stands where this path needs a folder" in error
-    assert [r["status"] for r in ForecastStore(spec.store.path).runs()] == ["ok"]
+    assert {r["status"] for r in ForecastStore(spec.store.path).runs()} == {"ok"}  # none left
 
 
 def test_a_file_where_the_models_belong_is_named(spec: RunSpec, cli, tmp_path: Path) -> None:

@@ -55,7 +55,9 @@ class ForecastWriter:
         self.parquet_zone = next(iter(named)) if len(named) == 1 and None not in zones else "UTC"
         from wattcast.errors import require_folder
 
-        require_folder(path if self.folder else path.parent, "the forecast")
+        require_folder(path.parent, "the forecast")  # the file or folder itself: when written
+        if self.folder and path.exists() and not path.is_dir():
+            raise InputError(f"{path}: a file, where the forecast's folder of parts goes.")
         self._temporary = path.with_name(path.name + ".partial")
         self._parquet_writer = None
         self._rows = 0
