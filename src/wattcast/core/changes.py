@@ -125,23 +125,24 @@ def judge_changes(
     for j, meter in enumerate(frame.meters):
         mine = changes[changes["meter"] == meter] if len(changes) else changes
         kinds = mine["kind"] if "kind" in mine else pd.Series("change", index=mine.index)
+        stored_changes, stored_surges = mine[kinds == "change"], mine[kinds == SURGE]
         unit = units.get(meter, unit_of(meter))
         try:
             reference, found, fitted = _judged(spec, frame, j, grid, stored.get(meter),
-                                               mine[kinds == "change"],
-                                               night)  # fmt: skip
+                                               stored_changes, night)  # fmt: skip
         except ReferenceError as exc:
             warnings.warn(f"meter {meter!r}: no reference baseline ({exc}); it is judged by "
                           "its forecast band alone.", ReferenceWarning, stacklevel=3)  # fmt: skip
             continue
         if fitted:
             out.references[meter] = {**reference.to_dict(), "fitted": str(night)}
-        events = [_event(spec, meter, change, reference, mine[kinds == "change"], unit, frame)
-                  for change in found]  # fmt: skip
+        events = [
+            _event(spec, meter, change, reference, stored_changes, unit, frame) for change in found
+        ]
         rows += events
         standing = [c for c, e in zip(found, events, strict=True) if e["status"] != "minor"]
         judged = _Judging(spec, frame, j, grid, reference, night)
-        rows += judged.surges(meter, standing, mine[kinds == SURGE], unit)
+        rows += judged.surges(meter, standing, stored_surges, unit)
     if rows:
         out.events = pd.DataFrame(rows, columns=CHANGE_COLUMNS)
     return out

@@ -353,10 +353,10 @@ def meter_zones(
     A folder of partitions may carry its ``meters.csv`` (meter,zone) inside, as
     ``bench/make_fleet.py`` writes it; it is used when no zones file is given.
     """
+    given = _given_zones(source.path, zones_file)
     if zones_file is not None:
-        _warn_unknown(zones_file, read_zones(zones_file), source.meters())
-    zone_of = zone_lookup(source.path, zones_file, default)
-    return {m: zone_of(m) for m in meters}
+        _warn_unknown(zones_file, given, source.meters())
+    return {m: given.get(m, default) for m in meters}
 
 
 def _warn_unknown(path: Path, zones: dict[str, str], known: Sequence[str]) -> None:
@@ -364,7 +364,8 @@ def _warn_unknown(path: Path, zones: dict[str, str], known: Sequence[str]) -> No
     the meter meant on the default zone."""
     import warnings
 
-    unknown = [m for m in zones if m not in set(known)]
+    known = set(known)
+    unknown = [m for m in zones if m not in known]
     if unknown:
         shown = ", ".join(repr(m) for m in unknown[:3]) + (
             f" and {len(unknown) - 3} more" if len(unknown) > 3 else "")  # fmt: skip
@@ -378,10 +379,15 @@ def zone_lookup(
 ) -> Callable[[str], str | None]:
     """Each meter's zone as :func:`meter_zones` gives it, for meters not yet known (the
     meters of exports, read one export at a time)."""
+    given = _given_zones(path, zones_file)
+    return lambda meter: given.get(meter, default)
+
+
+def _given_zones(path: Path, zones_file: Path | None) -> dict[str, str]:
+    """The zones file's meter -> zone, or the ``meters.csv`` inside a folder of data."""
     if zones_file is None and path.is_dir() and (path / "meters.csv").is_file():
         zones_file = path / "meters.csv"
-    given = read_zones(zones_file) if zones_file is not None else {}
-    return lambda meter: given.get(meter, default)
+    return read_zones(zones_file) if zones_file is not None else {}
 
 
 def load_meters(

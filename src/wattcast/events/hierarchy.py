@@ -161,11 +161,10 @@ def _why(overlapping: list[Mapping[str, Any]], held: float) -> str:
 
 
 def surge_overlaps(events: Iterable[Mapping[str, Any]]) -> dict[int, str | None]:
-    """One waste, one count, for each meter's own events (minor ones aside):
-
-    * surges and events above the band that overlap, directly or through one another,
-      are one group: the side holding more certain energy (``kwh_above_band``; the
-      band's on a tie) stands, and the other side's events are explained by it.
+    """One waste, one count, for each meter's own events (minor ones aside): surges and
+    events above the band that overlap, directly or through one another, are one group;
+    the side holding more certain energy (``kwh_above_band``; the band's on a tie)
+    stands, and the other side's events are explained by it.
 
     Only events that may change (``new`` or ``explained``) change; None for explained
     ones that nothing explains any more."""

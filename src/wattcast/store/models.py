@@ -54,14 +54,12 @@ def versions() -> dict[str, str]:
 
 def _make_folder(folder: Path) -> None:
     """The models folder, made if need be; what stands in its way is a one-line error."""
+    from wattcast.errors import require_folder
+
     if folder.exists() and not folder.is_dir():
         raise InputError(f"{folder}: a file where the store's folder of kept models belongs; "
                          "move it away, or set [models] keep = false.")  # fmt: skip
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise InputError(f"{folder}: the folder of kept models cannot be made "
-                         f"({exc.strerror or exc}).") from None  # fmt: skip
+    require_folder(folder, "the kept models")
 
 
 def file_name(meter: str, run_id: int) -> str:
