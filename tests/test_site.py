@@ -115,6 +115,26 @@ def test_a_surge_and_its_band_events_count_once_the_larger_standing() -> None:
     assert surge_overlaps([_event(4, "excess", 0, 600, 1.0, "explained")]) == {4: None}
 
 
+def test_a_parent_event_is_explained_when_its_children_hold_half_of_either_energy() -> None:
+    from wattcast.events.hierarchy import explanations
+
+    parents = {"A (kW)": "Main (kW)"}
+    # an evening on the main feed: narrow band, so 80 kWh certain of a 510 kWh estimate
+    main = {**_event(1, "excess", 0, 36_000, 80.0), "meter": "Main (kW)",
+            "kwh_above_forecast": 510.0}  # fmt: skip
+    panel = {**_event(2, "excess", 0, 36_000, 14.0), "kwh_above_forecast": 500.0}
+    assert explanations([main, panel], parents) == {
+        1: "explained by A (kW) (event 2) below it, 500.0 of its 510.0 kWh"}  # fmt: skip
+    sure = {**panel, "kwh_above_band": 50.0, "kwh_above_forecast": 100.0}
+    assert explanations([main, sure], parents) == {
+        1: "explained by A (kW) (event 2) below it, 50.0 of its 80.0 kWh above the band"}  # fmt: skip
+    assert explanations([main, {**panel, "kwh_above_forecast": 100.0}], parents) == {1: None}
+    # a panel event half outside the main feed's counts by its share of the time
+    later = {**panel, "start": 18_000, "end": 54_000, "kwh_above_forecast": 500.0}
+    assert explanations([main, later], parents) == {1: None}  # 250 of 510, 7 of 80
+    assert explanations([main, {**later, "kwh_above_forecast": 530.0}], parents)[1]
+
+
 def test_overlaps_chain_into_one_group_and_a_change_leaves_its_surges() -> None:
     from wattcast.events.hierarchy import surge_overlaps
 

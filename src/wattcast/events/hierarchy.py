@@ -8,9 +8,12 @@ and ``label``). Three things follow from it:
   meter of its own, named after its parent (``Main remainder (kW)``);
 * an event on a parent (above the band, a change or a surge) that its children's
   events of any kind explain (they overlap it in time and hold at least
-  :data:`EXPLAINED_SHARE` of its certain energy, ``kwh_above_band``) is
-  ``explained``: its ``detail`` names the events below it, and it is neither
-  alerted nor counted in the totals, so that each kWh counts once;
+  :data:`EXPLAINED_SHARE` of its best estimate, ``kwh_above_forecast``, or of
+  its certain energy, ``kwh_above_band``) is ``explained``: its ``detail`` names
+  the events below it, and it is neither alerted nor counted in the totals, so
+  that each kWh counts once. Either energy may show it: a main feed's band is
+  narrow for its size (its panels' errors partly cancel), so more of the same
+  waste can be certain on it than on the panel where it happens;
 * totals (the digest, ``savings``, the report's headline) add the events that
   are still ``new`` or ``alerted`` only (:data:`COUNTED`).
 
@@ -21,15 +24,16 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable, Mapping, Sequence
+import math
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from wattcast.errors import InputError
 
-#: Share of a parent's energy above the band that its children's overlapping events must
-#: hold for the parent's event to be explained by them.
+#: Share of a parent's event's energy (best estimate, or certain) that its children's
+#: overlapping events must hold for it to be explained by them.
 EXPLAINED_SHARE = 0.5
 #: The statuses an event is counted with in totals: not reviewed (acked), scheduled
 #: (expected), below the thresholds (minor) or explained by the meters below it.
@@ -134,12 +138,27 @@ def explanations(
             continue
         overlapping = [e for kid in sorted(kids) for e in below.get(kid, [])
                        if e["status"] != "minor" and _overlap(e, event) > 0]  # fmt: skip
-        held = sum(float(e["kwh_above_band"]) * _overlap(e, event) for e in overlapping)
-        if overlapping and held >= EXPLAINED_SHARE * float(event["kwh_above_band"]):
-            out[int(event["id"])] = _why(overlapping, held)
-        else:
-            out[int(event["id"])] = None
+        out[int(event["id"])] = None
+        for energy in (_estimate, _certain):
+            held = sum(energy(e) * _overlap(e, event) for e in overlapping)
+            total = energy(event)
+            if overlapping and held >= EXPLAINED_SHARE * total:
+                out[int(event["id"])] = _why(overlapping, min(held, total), total, energy)
+                break
     return out
+
+
+def _estimate(event: Mapping[str, Any]) -> float:
+    """An event's best estimate of its energy (its certain energy where a store kept no
+    estimate)."""
+    best = event.get("kwh_above_forecast")
+    if best is None or not math.isfinite(float(best)):
+        return _certain(event)
+    return float(best)
+
+
+def _certain(event: Mapping[str, Any]) -> float:
+    return float(event["kwh_above_band"])
 
 
 def _overlap(child: Mapping[str, Any], event: Mapping[str, Any]) -> float:
@@ -149,15 +168,20 @@ def _overlap(child: Mapping[str, Any], event: Mapping[str, Any]) -> float:
     return max(inside, 0) / max(child["end"] - child["start"], 1)
 
 
-def _why(overlapping: list[Mapping[str, Any]], held: float) -> str:
-    """``explained by Collins Center (kW) (events 2, 13) below it, 229.3 kWh above the band``."""
+def _why(
+    overlapping: list[Mapping[str, Any]], held: float, total: float,
+    energy: Callable[[Mapping[str, Any]], float],
+) -> str:  # fmt: skip
+    """``explained by Collins Center (kW) (events 2, 13) below it, 502.0 of its 510.0 kWh``
+    (``... kWh above the band`` when the certain energies explain it)."""
     ids: dict[str, list[str]] = {}
     for e in overlapping:
         ids.setdefault(e["meter"], []).append(str(e["id"]))
     named = [f"{m} (event{'s' if len(n) > 1 else ''} {', '.join(n)})"
              for m, n in sorted(ids.items(), key=lambda item: -len(item[1]))]  # fmt: skip
     shown = ", ".join(named[:3]) + (f" and {len(named) - 3} more meters" if len(named) > 3 else "")
-    return f"explained by {shown} below it, {held:,.1f} kWh above the band"
+    which = "" if energy is _estimate else " above the band"
+    return f"explained by {shown} below it, {held:,.1f} of its {total:,.1f} kWh{which}"
 
 
 def surge_overlaps(events: Iterable[Mapping[str, Any]]) -> dict[int, str | None]:
