@@ -169,16 +169,56 @@ def test_a_surge_keeps_its_id_and_status_and_older_hours_are_not_judged_again() 
     assert "surge" not in set(judged(earlier).events["kind"])
 
 
-def test_a_reference_kept_without_window_spreads_is_refit_so_surges_are_judged() -> None:
+@pytest.mark.parametrize("lacking", ["window_scale", "surge_spread"])
+def test_a_reference_kept_without_window_spreads_is_refit_so_surges_are_judged(
+    lacking: str,
+) -> None:
     frame, _ = weekend_run(103)
     fixed = RunSpec().with_flags({"reference.start": "2021-01-04", "reference.end": "2021-03-31"})
     kept = judged(frame, spec=fixed).references[METER]
-    assert np.isfinite(kept["window_scale"]).all()
-    older = {METER: {k: v for k, v in kept.items() if k != "window_scale"}}  # as schema 4 kept
+    assert np.isfinite(kept[lacking]).all()
+    older = {METER: {k: v for k, v in kept.items() if k != lacking}}  # as earlier releases kept
     result = judged(frame, spec=fixed, stored=older)
-    assert np.isfinite(result.references[METER]["window_scale"]).all()  # refit, same period
+    assert np.isfinite(result.references[METER][lacking]).all()  # refit, same period
     assert list(result.events["kind"]) == ["surge"]
     assert METER not in judged(frame, spec=fixed, stored={METER: kept}).references  # kept
+
+
+def test_the_recent_level_is_the_median_of_earlier_days_of_the_same_kind() -> None:
+    from wattcast.models.reference import LEVEL_DAYS, LEVEL_MIN_DAYS, recent_level
+
+    times = pd.date_range("2021-01-04", periods=28 * 24, freq="1h")  # four weeks from a Monday
+    day = np.asarray((times - times[0]).days)
+    residual = np.where(times.day_of_week >= 5, 100.0, day.astype(float))  # weekdays rise
+    closed = np.zeros(len(times), bool)
+    level = recent_level(times, residual, closed)
+    weekdays = np.flatnonzero(times.day_of_week < 5)
+    per_day = pd.Series(level[weekdays], index=day[weekdays]).groupby(level=0).first()
+    assert per_day.iloc[:LEVEL_MIN_DAYS].isna().all()  # too few earlier weekdays
+    # the 8th weekday (day 9, a Wednesday): the median of the 7 weekdays before (days 0-8)
+    assert per_day[9] == np.median([0, 1, 2, 3, 4, 7, 8])
+    saturdays = (times.day_of_week == 5) & (day >= 14)
+    assert (level[saturdays] == 100.0).all()  # weekends only from weekends
+    assert len(per_day) - per_day.isna().sum() == 20 - LEVEL_MIN_DAYS
+    assert LEVEL_DAYS == 7
+
+
+def test_weekends_at_a_level_reached_since_the_baseline_are_no_surge_but_a_run_above_it_is(
+) -> None:  # fmt: skip
+    table = synthetic_wide(days=105, meters=(METER,))
+    weekend = table["timestamp"].dt.day_of_week >= 5
+    later = table["timestamp"] >= START + pd.Timedelta(days=70)  # after the baseline
+    raised = table[METER].quantile(0.95) * 0.15
+    table.loc[weekend & later, METER] += raised  # weekends busier for five weeks now
+    assert judged(load_meters(table)).events.query("kind == 'surge'").empty
+    day = START + pd.Timedelta(days=103)
+    hours = (table["timestamp"] >= day + pd.Timedelta("7h")) & (
+        table["timestamp"] < day + pd.Timedelta("17h")
+    )
+    table.loc[hours, METER] += raised
+    surges = judged(load_meters(table)).events.query("kind == 'surge'")
+    assert len(surges) == 1
+    assert 0.8 < surges.iloc[0]["kwh_above_forecast"] / (raised * 10) < 1.25
 
 
 def test_a_higher_surge_threshold_finds_fewer_surges() -> None:

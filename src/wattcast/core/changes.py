@@ -37,6 +37,7 @@ from wattcast.models.reference import (
     ReferenceError,
     daily_scores,
     fit_reference,
+    recent_level,
     window_lengths,
     window_scores,
 )
@@ -169,7 +170,7 @@ def _judged(
         due = night - pd.Timestamp(kept["fitted"]) >= settings.refit
         # kept by an earlier release, without the spread of its windows: no surges until
         # refit, which a fixed baseline (the same period again) can do at once
-        stale = not np.isfinite(reference.window_scale).all()
+        stale = not reference.judges_surges
         fixed = settings.start is not None
         if current is not None or (fixed and not stale) or not (due or stale):
             return reference, found, False
@@ -264,13 +265,20 @@ class _Judging:
     ) -> list[dict[str, object]]:
         """The surges that reach into the newest days, outside the meter's changes."""
         reference, grid = self.reference, self.grid
-        inside = grid.within(reference.end.normalize() + DAY, self.night)
-        if not inside.any() or not np.isfinite(reference.window_scale).all():
+        judged = grid.within(reference.end.normalize() + DAY, self.night)
+        if not judged.any() or not reference.judges_surges:
             return []
+        # the days before the judged ones give the first judged days their recent level
+        inside = grid.within(reference.start.normalize(), self.night)
         times, closed = grid.times[inside], grid.closed[inside]
         expected = reference.predict(times, closed, grid.temperature[inside])
         residual = self.frame.values[inside, self.j] - expected
-        spread = reference.hour_spread(times, closed)
+        expected += np.nan_to_num(recent_level(times, residual, closed))
+        residual = self.frame.values[inside, self.j] - expected
+        keep = judged[inside]
+        times, closed = times[keep], closed[keep]
+        expected, residual = expected[keep], residual[keep]
+        spread = reference.surge_hour_spread(times, closed)
         scores = window_scores(times, residual, spread) / reference.window_scale[:, None]
         interval = self.frame.interval
         spans = surge_spans(scores, window_lengths(times), self.spec.reference.surge_threshold,

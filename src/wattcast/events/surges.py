@@ -3,7 +3,8 @@
 The band of an event is as wide as the forecast's errors, and those are largest
 where use is busiest; equipment left on overnight or a weekend day run can stay
 inside it on a noisy meter. A surge is judged on the reference baseline instead
-(:mod:`wattcast.models.reference`), where quiet hours are quiet: every window of
+(:mod:`wattcast.models.reference`), where quiet hours are quiet, at the meter's
+recent level (:func:`wattcast.models.reference.recent_level`): every window of
 3, 6 and 12 hours is scored (its excess over the reference, weighed by each hour's
 spread, in typical deviations of such windows over the baseline,
 :func:`wattcast.models.reference.window_scores`), and the readings of the windows

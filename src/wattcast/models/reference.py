@@ -18,6 +18,7 @@ ends before the days it judges.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -36,6 +37,12 @@ BALANCE_PERCENTILES = (30, 50, 70)
 MIN_DAYS = 14
 #: Lengths (hours) of the windows a surge is looked for in (:func:`window_scores`).
 WINDOW_HOURS = (3, 6, 12)
+#: A surge is judged against the meter's recent level on the reference: the median
+#: excess at that time of day over this many earlier days of the same kind (open, or
+#: weekend and closed) ...
+LEVEL_DAYS = 7
+#: ... of which at least this many must have a reading there (else no level is taken).
+LEVEL_MIN_DAYS = 3
 
 
 @dataclass(frozen=True)
@@ -45,9 +52,11 @@ class Reference:
     ``spread`` is the robust standard deviation of the baseline residuals per hour of
     open and of closed days (48 values); ``day_scale`` that of the daily score
     (:func:`daily_scores`) over the baseline, which makes scores comparable from meter
-    to meter; ``window_scale`` that of the window scores (:func:`window_scores`) of
-    each length of :data:`WINDOW_HOURS` over the baseline (NaN in references kept
-    before it was recorded: no surges are judged on them until they are refit).
+    to meter. Surges are judged on the residuals less their recent level
+    (:func:`recent_level`): ``surge_spread`` is their spread per hour (48 values) and
+    ``window_scale`` that of their window scores (:func:`window_scores`) of each length
+    of :data:`WINDOW_HOURS` over the baseline (both NaN in references kept before they
+    were recorded: no surges are judged on them until they are refit).
     """
 
     levels: np.ndarray  # (SLOTS,)
@@ -59,6 +68,13 @@ class Reference:
     start: pd.Timestamp  # the baseline period, wall clock
     end: pd.Timestamp
     window_scale: np.ndarray = field(default_factory=lambda: np.full(len(WINDOW_HOURS), np.nan))
+    surge_spread: np.ndarray = field(default_factory=lambda: np.full(2 * HOURS, np.nan))
+
+    @property
+    def judges_surges(self) -> bool:
+        """Whether it has what surges are judged on (a reference kept by an earlier
+        release may not)."""
+        return bool(np.isfinite(self.window_scale).all() and np.isfinite(self.surge_spread).all())
 
     def predict(self, times: pd.DatetimeIndex, closed: np.ndarray, temperature: np.ndarray
                 ) -> np.ndarray:  # fmt: skip
@@ -72,13 +88,17 @@ class Reference:
     def hour_spread(self, times: pd.DatetimeIndex, closed: np.ndarray) -> np.ndarray:
         return self.spread[_groups(times, closed)]
 
+    def surge_hour_spread(self, times: pd.DatetimeIndex, closed: np.ndarray) -> np.ndarray:
+        return self.surge_spread[_groups(times, closed)]
+
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON values, which :meth:`from_dict` reads back."""
         return {"levels": self.levels.tolist(), "slopes": self.slopes.tolist(),
                 "balance": self.balance, "spread": self.spread.tolist(),
                 "day_scale": self.day_scale, "day_spread": self.day_spread,
                 "start": str(self.start), "end": str(self.end),
-                "window_scale": self.window_scale.tolist()}  # fmt: skip
+                "window_scale": self.window_scale.tolist(),
+                "surge_spread": self.surge_spread.tolist()}  # fmt: skip
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Reference:
@@ -86,8 +106,8 @@ class Reference:
                    float(data["balance"]), np.asarray(data["spread"], float),
                    float(data["day_scale"]), float(data["day_spread"]),
                    pd.Timestamp(data["start"]), pd.Timestamp(data["end"]),
-                   np.asarray(data.get("window_scale", [np.nan] * len(WINDOW_HOURS)),
-                              float))  # fmt: skip
+                   np.asarray(data.get("window_scale", [np.nan] * len(WINDOW_HOURS)), float),
+                   np.asarray(data.get("surge_spread", [np.nan] * 2 * HOURS), float))  # fmt: skip
 
 
 class ReferenceError(ValueError):
@@ -131,11 +151,46 @@ def fit_reference(
     scale, day_spread = _robust_spread(days["score"]), _robust_spread(days["excess"])
     on_grid = np.full(len(grid), np.nan)
     on_grid[known] = residual
-    windows = window_scores(grid, on_grid, fitted.hour_spread(grid, grid_closed))
+    on_grid -= np.nan_to_num(recent_level(grid, on_grid, grid_closed))
+    group = _groups(grid, grid_closed)
+    surge_spread = _spread(on_grid[known], group[known], values)
+    windows = window_scores(grid, on_grid, surge_spread[group])
     window_scale = np.array([max(_robust_spread(pd.Series(w[np.isfinite(w)])), 1e-9)
                              if np.isfinite(w).any() else np.nan for w in windows])  # fmt: skip
     return Reference(levels, slopes, balance, spread, max(scale, 1e-9), day_spread, times[0],
-                     times[-1], window_scale)  # fmt: skip
+                     times[-1], window_scale, surge_spread)  # fmt: skip
+
+
+def recent_level(times: pd.DatetimeIndex, residual: np.ndarray, closed: np.ndarray) -> np.ndarray:
+    """Per reading, the median ``residual`` at its time of day over the :data:`LEVEL_DAYS`
+    days of the same kind (open; or weekend and closed) before its day; NaN where fewer
+    than :data:`LEVEL_MIN_DAYS` of them have a reading there.
+
+    A surge is use far above what the meter did at those hours lately: the reference
+    alone would also count a level it has moved to since its baseline (a term begun,
+    the heating season), which is a change's to report. Readings must be evenly spaced.
+    """
+    if len(times) < 2:
+        return np.full(len(times), np.nan)
+    step = times[1] - times[0]
+    day, _ = pd.factorize(times.normalize(), sort=True)
+    slot = np.asarray((times - times.normalize()) // step, dtype=int)
+    table = np.full((day.max() + 1, slot.max() + 1), np.nan)
+    table[day, slot] = residual
+    off = np.zeros(len(table), dtype=bool)
+    off[day] = (np.asarray(times.day_of_week) >= 5) | closed
+    level = np.full(table.shape, np.nan)
+    for kind in (False, True):
+        rows = np.flatnonzero(off == kind)
+        if len(rows) <= LEVEL_MIN_DAYS:
+            continue
+        padded = np.vstack([np.full((LEVEL_DAYS, table.shape[1]), np.nan), table[rows]])
+        before = np.lib.stride_tricks.sliding_window_view(padded, LEVEL_DAYS, axis=0)[:-1]
+        enough = np.isfinite(before).sum(axis=2) >= LEVEL_MIN_DAYS
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN slices: NaN
+            level[rows] = np.where(enough, np.nanmedian(before, axis=2), np.nan)
+    return level[day, slot]
 
 
 def window_lengths(times: pd.DatetimeIndex) -> list[int]:
