@@ -48,6 +48,9 @@ HOUR = pd.Timedelta("1h")
 #: Surges are reported where they reach into the newest this many days (the readings
 #: that arrived since the last nights); older hours were judged then.
 SURGE_DAYS = 2
+#: The days before those judged for surges that give them their recent level: enough
+#: for :data:`~wattcast.models.reference.LEVEL_DAYS` weekend days.
+LEVEL_LEAD = 5 * 7 * DAY
 
 
 @dataclass
@@ -265,17 +268,19 @@ class _Judging:
     ) -> list[dict[str, object]]:
         """The surges that reach into the newest days, outside the meter's changes."""
         reference, grid = self.reference, self.grid
-        judged = grid.within(reference.end.normalize() + DAY, self.night)
-        if not judged.any() or not reference.judges_surges:
+        # surges are reported where they reach into the newest days: they are looked for
+        # in those and the day before (where one that began then keeps its start) ...
+        first = max(reference.end.normalize() + DAY, self.night - (SURGE_DAYS + 1) * DAY)
+        if first >= self.night or not reference.judges_surges:
             return []
-        # the days before the judged ones give the first judged days their recent level
-        inside = grid.within(reference.start.normalize(), self.night)
+        # ... with the weeks before for their recent level
+        inside = grid.within(first - LEVEL_LEAD, self.night)
         times, closed = grid.times[inside], grid.closed[inside]
         expected = reference.predict(times, closed, grid.temperature[inside])
         residual = self.frame.values[inside, self.j] - expected
         expected += np.nan_to_num(recent_level(times, residual, closed))
         residual = self.frame.values[inside, self.j] - expected
-        keep = judged[inside]
+        keep = np.asarray(times >= first)
         times, closed = times[keep], closed[keep]
         expected, residual = expected[keep], residual[keep]
         spread = reference.surge_hour_spread(times, closed)
