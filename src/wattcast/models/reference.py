@@ -171,13 +171,14 @@ def recent_level(times: pd.DatetimeIndex, residual: np.ndarray, closed: np.ndarr
     """
     if len(times) < 2:
         return np.full(len(times), np.nan)
-    step = times[1] - times[0]
-    day, _ = pd.factorize(times.normalize(), sort=True)
-    slot = np.asarray((times - times.normalize()) // step, dtype=int)
+    stamps = np.asarray(times, dtype="datetime64[ns]")
+    dates = stamps.astype("datetime64[D]")
+    day = (dates - dates[0]).astype(int)
+    slot = ((stamps - dates) // (stamps[1] - stamps[0])).astype(int)
     table = np.full((day.max() + 1, slot.max() + 1), np.nan)
     table[day, slot] = residual
     off = np.zeros(len(table), dtype=bool)
-    off[day] = (np.asarray(times.day_of_week) >= 5) | closed
+    off[day] = ((dates.astype(int) + 3) % 7 >= 5) | closed  # 1970-01-01 was a Thursday
     level = np.full(table.shape, np.nan)
     for kind in (False, True):
         rows = np.flatnonzero(off == kind)
@@ -202,7 +203,10 @@ def _median_of_known(values: np.ndarray, least: int) -> np.ndarray:
 def window_lengths(times: pd.DatetimeIndex) -> list[int]:
     """The readings in a window of each length of :data:`WINDOW_HOURS`, at the (median)
     interval of ``times``."""
-    step = pd.Series(times[:1000]).diff().median() if len(times) > 1 else pd.Timedelta("1h")
+    if len(times) < 2:
+        return [max(int(hours), 1) for hours in WINDOW_HOURS]  # hourly, as good as any
+    steps = np.sort(np.diff(np.asarray(times[:1001])))
+    step = pd.Timedelta(steps[len(steps) // 2])
     return [max(int(pd.Timedelta(hours=hours) / step), 1) for hours in WINDOW_HOURS]
 
 
