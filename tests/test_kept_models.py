@@ -109,6 +109,10 @@ def test_changed_readings_settings_and_refit_flag_refit(spec: RunSpec) -> None:
     assert served(store, forced.run_id)["C (kW)"][:2] == ("kept", None)
     more = run_job(spec.with_flags({"model.trees": "12"}), "run", NIGHTS[3])
     assert {v[1] for v in served(store, more.run_id).values()} == {"settings"}
+    runs = len(store.runs())
+    with pytest.raises(InputError, match=r"^`refit` names meter 'a \(kW\)', which is not among"):
+        run_job(spec.with_flags({"models.refit": ["a (kW)"]}), "run", NIGHTS[3])  # a typo
+    assert len(store.runs()) == runs  # refused before the night began
 
 
 def test_an_earlier_night_replayed_refits_rather_than_use_a_later_model(spec: RunSpec) -> None:

@@ -144,6 +144,8 @@ def load_inputs(spec: RunSpec, archive: ForecastStore | None = None) -> JobInput
             meters.append(name)
             zones[name], units[name] = zones[parent], units[parent]
         source = RemainderSource(source, hierarchy.remainders)
+    # a meter named to refit that is not read would silently keep its old model
+    _check_named_meters(meters, {m: None for m in spec.models.refit if m != "all"}, "refit")
     return JobInputs(source, meters, zones, units, tables, per_meter, calendars, expected,
                      hierarchy)  # fmt: skip
 
