@@ -140,6 +140,7 @@ class Dataset:
     sample: int | None = None  # meters drawn (seeded) from those eligible
     history_days: int | None = None  # readings kept before the first judged day
     min_mean: float = 0.0  # meters with a lower mean (kW or kWh per reading) are left out
+    parent: str | None = None  # the main feed the other meters are below ([site] meters)
 
 
 def _wide(path: Path, tz: str | None = None) -> list[Meter]:
@@ -224,12 +225,14 @@ DATASETS: dict[str, Dataset] = {
         _andover,
         ("2017-03-01", "2017-03-17"),
         _ANDOVER_OBSERVED,
+        parent="Main (kW)",
     ),
     "andover-nightly": Dataset(
         "school panels, 15-min kW, what each night knew",
         _andover,
         ("2017-03-01", "2017-03-17"),
         _ANDOVER_NIGHTLY,
+        parent="Main (kW)",
     ),
     "synthetic": Dataset(
         "synthetic fleet, 15-min kW, own zones",
@@ -428,8 +431,13 @@ def plan(
     days: list[pd.Timestamp],
     kinds: dict[str, tuple[float, ...]],
     seed: int,
+    parent: str | None = None,
 ) -> list[Scenario]:
-    """The clean scenario and one per kind and size, faults drawn with ``seed``."""
+    """The clean scenario and one per kind and size, faults drawn with ``seed``.
+
+    With a ``parent`` (a main feed that is the sum of the other meters and what no
+    panel meters), what is added to the others is added to it too, as it would be;
+    its own faults are of what no panel meters."""
     judged = (days[0], days[-1] + DAY)
     scenarios = [Scenario("clean", None, None, {m.name: m.values for m in meters})]
     for k, kind in enumerate(KINDS):
@@ -448,8 +456,21 @@ def plan(
                 )
                 scenario.values[meter.name] = values
             scenario.faults = [f for f in scenario.faults if f.kwh > 0]
+            _add_to_parent(scenario, meters, parent)
             scenarios.append(scenario)
     return scenarios
+
+
+def _add_to_parent(scenario: Scenario, meters: list[Meter], parent: str | None) -> None:
+    """The faults added to the meters below ``parent`` added to its readings as well."""
+    above = next((m for m in meters if m.name == parent), None)
+    if above is None:
+        return
+    for meter in meters:
+        if meter is not above:
+            assert meter.local.equals(above.local), "a main feed and its panels share times"
+            added = np.nan_to_num(scenario.values[meter.name] - meter.values)
+            scenario.values[parent] = scenario.values[parent] + added
 
 
 # ---------------------------------------------------------------------------- replay
@@ -488,6 +509,27 @@ def write_scenario(
     if meters[0].zone:
         data["tz"] = meters[0].zone
     return data
+
+
+def write_hierarchy(parent: str | None, meters: list[Meter], folder: Path) -> dict[str, str]:
+    """The [site] meters file that lists the other meters below ``parent`` (the main feed);
+    the [site] section, or nothing."""
+    names = [m.name for m in meters]
+    if parent not in names:
+        return {}
+    rows = [f"{parent},"] + [f"{n},{parent}" for n in names if n != parent]
+    (folder / "hierarchy.csv").write_text("meter,parent\n" + "\n".join(rows) + "\n")
+    return {"meters": "hierarchy.csv"}
+
+
+def remainders(parent: str | None, meters: list[Meter]) -> dict[str, str]:
+    """The remainder meter wattcast forecasts below ``parent`` -> the main feed: waste on
+    the main feed that no panel meters is found there."""
+    from wattcast.events.hierarchy import remainder_name
+
+    if parent not in [m.name for m in meters]:
+        return {}
+    return {remainder_name(parent): parent}
 
 
 def _toml_value(value: object) -> str:
@@ -563,10 +605,15 @@ class Event:
     kind: str = "excess"  # wattcast's event kind: "excess" (above the band), "change", "surge"
 
 
-def wattcast_events(rows: Iterable[dict[str, object]]) -> list[Event]:
+def wattcast_events(
+    rows: Iterable[dict[str, object]], above: dict[str, str] | None = None
+) -> list[Event]:
     """Alerted events from the export (those a night listed as new: its digest sent
     them), every ``kwh_*`` column read by name; one explained by another event since
-    keeps its alert but adds no kWh (the other holds it)."""
+    keeps its alert but adds no kWh (the other holds it). An event of a remainder meter
+    counts as its main feed's (``above``: remainder -> main feed): a fault added to the
+    main feed alone is what no panel meters."""
+    above = above or {}
     events = []
     for row in rows:
         first = row.get("first_night")
@@ -577,7 +624,7 @@ def wattcast_events(rows: Iterable[dict[str, object]]) -> list[Event]:
             kwh = dict.fromkeys(kwh, 0.0)
         events.append(
             Event(
-                str(row["meter"]),
+                above.get(str(row["meter"]), str(row["meter"])),
                 _local(row["start"]),
                 _local(row["end"]),
                 pd.Timestamp(str(row["first_night"])),
@@ -886,7 +933,8 @@ def run(name: str, args: argparse.Namespace) -> dict:
         kinds = {k: (args.sizes if KINDS[k] == "x p95" else s) for k, s in kinds.items()}
     if args.creep_sizes:
         kinds = {k: (args.creep_sizes if k == "creep" else s) for k, s in kinds.items()}
-    scenarios = plan(meters, levels, days, kinds, args.seed)
+    parent = dataset.parent if args.hierarchy else None
+    scenarios = plan(meters, levels, days, kinds, args.seed, parent)
     thresholds = THRESHOLDS | dict(dataset.site.get("alerts", {}))
     print(
         f"{name}: {len(meters)} meters, judged {days[0]:%Y-%m-%d} .. {days[-1]:%Y-%m-%d}, "
@@ -913,7 +961,9 @@ def run(name: str, args: argparse.Namespace) -> dict:
     for scenario in scenarios:
         folder = work / scenario.name
         data = write_scenario(dataset, meters, scenario.values, folder, since)
-        write_site(folder, {"data": data, **site, "store": {"path": "wattcast.db"}})
+        place = write_hierarchy(parent, meters, folder)
+        write_site(folder, {"data": data, **site, **({"site": place} if place else {}),
+                            "store": {"path": "wattcast.db"}})  # fmt: skip
         folders[scenario.name] = folder
     # The warm-up nights read clean readings only (the faults start later): run once, copied.
     clock = time.perf_counter()
@@ -936,8 +986,12 @@ def run(name: str, args: argparse.Namespace) -> dict:
 
     by_meter = {m.name: m for m in meters}
     period = (days[0], days[-1] + DAY)
+    # a remainder meter's alerts count as its main feed's (per meter-week of the site's
+    # own meters: wattcast adds the remainder, the site has no more meters)
+    above = remainders(parent, meters)
     meter_weeks = len(meters) * len(days) / 7
-    target = sum(_overlaps(e, *period) for e in wattcast_events(listed["clean"])) / meter_weeks
+    clean_listed = wattcast_events(listed["clean"], above)
+    target = sum(_overlaps(e, *period) for e in clean_listed) / meter_weeks
     matched = match_slot_rule(meters, scenarios[0], days, thresholds, target, meter_weeks)
 
     def slot(scenario: Scenario, k: float, margin: float) -> list[Event]:
@@ -950,7 +1004,7 @@ def run(name: str, args: argparse.Namespace) -> dict:
     events: dict[str, dict[str, list[Event]]] = {}
     for scenario in scenarios:
         events[scenario.name] = {
-            "wattcast": wattcast_events(listed[scenario.name]),
+            "wattcast": wattcast_events(listed[scenario.name], above),
             "slot rule": slot(scenario, SLOT_K, SLOT_MARGIN),
             "slot rule, matched": slot(scenario, matched["k"], matched["margin"]),
             "cusum": [e for m in meters for e in cusum_events(m, scenario.values[m.name], days)],
@@ -975,6 +1029,7 @@ def run(name: str, args: argparse.Namespace) -> dict:
         "trees": args.trees,
         "seed": args.seed,
         "settings": list(args.set),
+        "hierarchy": parent,
         "thresholds": thresholds,
         "slot_rule_matched": matched,
         "threshold_note": THRESHOLD_NOTES.get(name, ""),
@@ -1247,6 +1302,12 @@ def main() -> None:
         default=[],
         metavar="SECTION.KEY=VALUE",
         help="a site setting for every scenario, e.g. reference.surge_threshold=6",
+    )
+    parser.add_argument(
+        "--hierarchy",
+        action="store_true",
+        help="list the other meters below the dataset's main feed (andover) and add their "
+        "faults to it; its own faults are then of what no panel meters",
     )
     parser.add_argument("--jobs", type=int, default=2, help="replays run at once")
     parser.add_argument("--work", default=None, help="keep the scenario folders here")

@@ -125,3 +125,30 @@ def test_an_event_over_two_faults_is_counted_once_shared_by_their_energy(waste):
                          {"kwh_x": 100.0}, kind="change")  # fmt: skip
     rows = waste.judge([first, second], [change], clean=[])
     assert [r["attributed"]["kwh_x"] for r in rows] == [75.0, 25.0]
+
+
+def test_with_a_main_feed_its_panels_faults_are_added_to_it_and_its_remainder_finds_its_own(
+    waste,
+):  # fmt: skip
+    import dataclasses
+
+    panel = dataclasses.replace(office(waste, seed=1), name="panel (kW)")
+    main = dataclasses.replace(office(waste, seed=2), name="main (kW)")
+    main.values = main.values + panel.values
+    days = list(pd.date_range("2023-02-13", "2023-02-26"))
+    levels = {m.name: waste.Level.of(m, days[0]) for m in (panel, main)}
+    kinds = {"weekend": (0.3,)}
+    alone, listed = (waste.plan([panel, main], levels, days, kinds, 0, parent)[1]
+                     for parent in (None, "main (kW)"))  # fmt: skip
+    added = listed.values["panel (kW)"] - panel.values
+    assert added.sum() > 0 and np.array_equal(
+        listed.values["panel (kW)"], alone.values["panel (kW)"]
+    )
+    assert np.allclose(listed.values["main (kW)"], alone.values["main (kW)"] + added)
+    assert [f.kwh for f in listed.faults] == [f.kwh for f in alone.faults]  # its own faults only
+    row = {"meter": "main remainder (kW)", "start": "2023-02-18 07:00:00-05:00",
+           "end": "2023-02-18 17:00:00-05:00", "first_night": "2023-02-19", "status": "new",
+           "kind": "excess", "kwh_above_band": 30.0}  # fmt: skip
+    above = waste.remainders("main (kW)", [panel, main])
+    assert [e.meter for e in waste.wattcast_events([row], above)] == ["main (kW)"]
+    assert waste.remainders(None, [panel, main]) == {}
