@@ -56,9 +56,11 @@ def test_demo_runs_on_bundled_data(tmp_path: Path, cli) -> None:
     result = cli("demo", "--out-dir", tmp_path)
     assert result.exit_code == 0, result.output
     frame = pd.read_csv(tmp_path / "forecast.csv")
-    assert frame["meter"].nunique() == 7 and len(frame) == 7 * 96
+    # the seven meters, and what no panel below the main feed meters (the site lists them)
+    assert frame["meter"].nunique() == 8 and len(frame) == 8 * 96
+    assert "Main remainder (kW)" in set(frame["meter"])
     assert "Collins Center (kW)" in result.stdout
-    assert (tmp_path / "site.toml").is_file()
+    assert (tmp_path / "site.toml").is_file() and (tmp_path / "data" / "hierarchy.csv").is_file()
 
 
 @pytest.mark.parametrize(

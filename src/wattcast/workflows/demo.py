@@ -9,7 +9,8 @@ from pathlib import Path
 
 from wattcast.settings import RunSpec
 
-FILES = ("meters.csv.gz", "daily_extras.csv", "no_school_2016-17.ics", "half_days_2016-17.ics")
+FILES = ("meters.csv.gz", "daily_extras.csv", "no_school_2016-17.ics", "half_days_2016-17.ics",
+         "hierarchy.csv")  # fmt: skip
 
 SITE = """\
 # The nightly job over the bundled Andover High School data (wattcast demo).
@@ -17,6 +18,10 @@ SITE = """\
 [data]
 source = "data/meters.csv.gz"
 tz = "America/New_York"
+
+[site]
+name = "Andover High School"
+meters = "data/hierarchy.csv"        # the main feed above its six panels
 
 [extras]
 common = ["data/daily_extras.csv"]   # daily temperature and a no-school flag
