@@ -184,6 +184,23 @@ def test_a_reference_kept_without_window_spreads_is_refit_so_surges_are_judged(
     assert METER not in judged(frame, spec=fixed, stored={METER: kept}).references  # kept
 
 
+def test_an_older_reference_whose_fixed_baseline_left_the_data_is_kept_with_a_warning(
+) -> None:  # fmt: skip
+    fixed = RunSpec().with_flags({"reference.start": "2021-01-04", "reference.end": "2021-03-31"})
+    table = synthetic_wide(days=105, meters=(METER,))
+    kept = judged(load_meters(table), spec=fixed).references[METER]
+    older = {METER: {k: v for k, v in kept.items() if k != "surge_spread"}}
+    later = load_meters(table[table["timestamp"] >= "2021-02-03"])  # a rolling export
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = judged(later, spec=fixed, stored=older)
+    assert not result.references  # kept as it was: the night goes on
+    said = [str(w.message) for w in caught if issubclass(w.category, ReferenceWarning)]
+    assert said and "2021-01-04 .. 2021-03-31 is no longer in the data" in said[0]
+    with pytest.raises(InputError, match="is outside the data"):
+        judged(later, spec=fixed)  # nothing kept: the period asked for is an error, as before
+
+
 def test_the_recent_level_is_the_median_of_earlier_days_of_the_same_kind() -> None:
     from wattcast.models.reference import LEVEL_DAYS, LEVEL_MIN_DAYS, recent_level
 

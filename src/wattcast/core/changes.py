@@ -171,10 +171,18 @@ def _judged(
             reference = _fit(frame, j, grid, start, night)
             return reference, _changes_of(spec, frame, j, grid, reference, night), True
         due = night - pd.Timestamp(kept["fitted"]) >= settings.refit
-        # kept by an earlier release, without the spread of its windows: no surges until
-        # refit, which a fixed baseline (the same period again) can do at once
+        # kept by an earlier release, without what surges are judged on: no surges until
+        # refit, which a fixed baseline (the same period again) can do at once if the
+        # data still hold it
         stale = not reference.judges_surges
         fixed = settings.start is not None
+        if stale and fixed and not _holds_baseline(spec, frame):
+            warnings.warn(f"references kept by an earlier release lack what surges are judged "
+                          f"on, and their baseline {settings.start} .. {settings.end} is no "
+                          "longer in the data: no surges are judged on them until they are "
+                          "refit ([reference] start and end).", ReferenceWarning,
+                          stacklevel=4)  # fmt: skip
+            return reference, found, False
         if current is not None or (fixed and not stale) or not (due or stale):
             return reference, found, False
     reference = _fit(frame, j, grid, *_baseline(spec, frame, night))
@@ -189,13 +197,19 @@ def _fit(
                          grid.temperature[inside])  # fmt: skip
 
 
+def _holds_baseline(spec: RunSpec, frame: MeterFrame) -> bool:
+    """Whether the readings cover the fixed baseline period asked for."""
+    start, end = pd.Timestamp(spec.reference.start), pd.Timestamp(spec.reference.end) + DAY
+    return not (start < frame.start or end > frame.end + frame.interval)
+
+
 def _baseline(
     spec: RunSpec, frame: MeterFrame, night: pd.Timestamp
 ) -> tuple[pd.Timestamp, pd.Timestamp]:
     settings = spec.reference
     if settings.start is not None and settings.end is not None:
         start, end = pd.Timestamp(settings.start), pd.Timestamp(settings.end) + DAY
-        if start < frame.start or end > frame.end + frame.interval:
+        if not _holds_baseline(spec, frame):
             raise InputError(
                 f"[reference] baseline {settings.start} .. {settings.end} is outside the data "
                 f"({frame.start:%Y-%m-%d} .. {frame.end:%Y-%m-%d})."
@@ -280,6 +294,10 @@ class _Judging:
         residual = self.frame.values[inside, self.j] - expected
         expected += np.nan_to_num(recent_level(times, residual, closed))
         residual = self.frame.values[inside, self.j] - expected
+        # the meter's size, for the alert floor: its expected use per hour over the span
+        hourly = float(np.nansum(to_kwh(expected, unit, self.frame.interval))) / (
+            len(expected) * (self.frame.interval / HOUR)
+        )
         keep = np.asarray(times >= first)
         times, closed = times[keep], closed[keep]
         expected, residual = expected[keep], residual[keep]
@@ -290,7 +308,7 @@ class _Judging:
                             residual, spread)  # fmt: skip
         recent = self.night - SURGE_DAYS * DAY
         energy = _Energy(unit, interval, expected, residual, spread,
-                         float(np.max(reference.window_scale)))  # fmt: skip
+                         float(np.max(reference.window_scale)), hourly)  # fmt: skip
         rows = []
         for first, stop in spans:
             start, end = times[first], times[stop - 1] + interval
@@ -326,7 +344,7 @@ class _Judging:
 class _Energy:
     """The energy of a stretch of judged readings: its excess over the reference, what of
     it is certain (beyond two deviations of a sum of that many readings), the reference's
-    use over it and per hour over all the days judged."""
+    use over it, and ``hourly``, the meter's expected use per hour (for the alert floor)."""
 
     unit: str
     interval: pd.Timedelta
@@ -334,6 +352,7 @@ class _Energy:
     residual: np.ndarray
     spread: np.ndarray
     scale: float
+    hourly: float
 
     def of(self, first: int, stop: int) -> dict[str, float]:
         def kwh(values: np.ndarray) -> np.ndarray:
@@ -343,10 +362,8 @@ class _Energy:
         known = np.isfinite(self.residual[part])
         excess = float(np.nansum(kwh(self.residual[part])))
         deviation = self.scale * float(np.sqrt(np.sum(kwh(self.spread[part][known]) ** 2)))
-        hours = len(self.expected) * (self.interval / HOUR)
         return {"excess": excess, "certain": max(excess - 2 * deviation, 0.0),
-                "expected": float(np.nansum(kwh(self.expected[part]))),
-                "hourly": float(np.nansum(kwh(self.expected))) / hours,
+                "expected": float(np.nansum(kwh(self.expected[part]))), "hourly": self.hourly,
                 "readings": int(known.sum())}  # fmt: skip
 
 
