@@ -523,13 +523,15 @@ def write_hierarchy(parent: str | None, meters: list[Meter], folder: Path) -> di
 
 
 def remainders(parent: str | None, meters: list[Meter]) -> dict[str, str]:
-    """The remainder meter wattcast forecasts below ``parent`` -> the main feed: waste on
-    the main feed that no panel meters is found there."""
+    """How wattcast's events are matched with the faults where ``parent`` has the other
+    meters below it: its remainder's events are the main feed's (its own faults are of
+    what no panel meters), and the main feed's own events, which also carry the panels'
+    faults, match none (they still count in the clean load)."""
     from wattcast.events.hierarchy import remainder_name
 
     if parent not in [m.name for m in meters]:
         return {}
-    return {remainder_name(parent): parent}
+    return {remainder_name(parent): parent, parent: f"{parent}, with its panels"}
 
 
 def _toml_value(value: object) -> str:
@@ -610,9 +612,8 @@ def wattcast_events(
 ) -> list[Event]:
     """Alerted events from the export (those a night listed as new: its digest sent
     them), every ``kwh_*`` column read by name; one explained by another event since
-    keeps its alert but adds no kWh (the other holds it). An event of a remainder meter
-    counts as its main feed's (``above``: remainder -> main feed): a fault added to the
-    main feed alone is what no panel meters."""
+    keeps its alert but adds no kWh (the other holds it). ``above`` renames meters for
+    matching (:func:`remainders`)."""
     above = above or {}
     events = []
     for row in rows:

@@ -150,5 +150,7 @@ def test_with_a_main_feed_its_panels_faults_are_added_to_it_and_its_remainder_fi
            "end": "2023-02-18 17:00:00-05:00", "first_night": "2023-02-19", "status": "new",
            "kind": "excess", "kwh_above_band": 30.0}  # fmt: skip
     above = waste.remainders("main (kW)", [panel, main])
-    assert [e.meter for e in waste.wattcast_events([row], above)] == ["main (kW)"]
+    own = {**row, "meter": "main (kW)"}  # the main feed's event: its panels' faults too
+    events = waste.wattcast_events([row, own], above)
+    assert [e.meter for e in events] == ["main (kW)", "main (kW), with its panels"]
     assert waste.remainders(None, [panel, main]) == {}
