@@ -218,6 +218,8 @@ def test_the_recent_level_is_the_median_of_earlier_days_of_the_same_kind() -> No
     assert (level[saturdays] == 100.0).all()  # weekends only from weekends
     assert len(per_day) - per_day.isna().sum() == 20 - LEVEL_MIN_DAYS
     assert LEVEL_DAYS == 7
+    aware = recent_level(times.tz_localize("America/New_York"), residual, closed)
+    assert np.array_equal(aware, level, equal_nan=True)  # days and weekdays of the wall clock
 
 
 def test_weekends_at_a_level_reached_since_the_baseline_are_no_surge_but_a_run_above_it_is(

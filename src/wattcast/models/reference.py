@@ -171,7 +171,8 @@ def recent_level(times: pd.DatetimeIndex, residual: np.ndarray, closed: np.ndarr
     """
     if len(times) < 2:
         return np.full(len(times), np.nan)
-    stamps = np.asarray(times, dtype="datetime64[ns]")
+    wall = times.tz_localize(None) if times.tz is not None else times  # days of the wall clock
+    stamps = np.asarray(wall, dtype="datetime64[ns]")
     dates = stamps.astype("datetime64[D]")
     day = (dates - dates[0]).astype(int)
     slot = ((stamps - dates) // (stamps[1] - stamps[0])).astype(int)
