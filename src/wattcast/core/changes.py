@@ -197,9 +197,14 @@ def _fit(
                          grid.temperature[inside])  # fmt: skip
 
 
+def _fixed_period(spec: RunSpec) -> tuple[pd.Timestamp, pd.Timestamp]:
+    """The fixed baseline period asked for, its end exclusive."""
+    return pd.Timestamp(spec.reference.start), pd.Timestamp(spec.reference.end) + DAY
+
+
 def _holds_baseline(spec: RunSpec, frame: MeterFrame) -> bool:
     """Whether the readings cover the fixed baseline period asked for."""
-    start, end = pd.Timestamp(spec.reference.start), pd.Timestamp(spec.reference.end) + DAY
+    start, end = _fixed_period(spec)
     return not (start < frame.start or end > frame.end + frame.interval)
 
 
@@ -208,7 +213,7 @@ def _baseline(
 ) -> tuple[pd.Timestamp, pd.Timestamp]:
     settings = spec.reference
     if settings.start is not None and settings.end is not None:
-        start, end = pd.Timestamp(settings.start), pd.Timestamp(settings.end) + DAY
+        start, end = _fixed_period(spec)
         if not _holds_baseline(spec, frame):
             raise InputError(
                 f"[reference] baseline {settings.start} .. {settings.end} is outside the data "
@@ -290,20 +295,20 @@ class _Judging:
         # ... with the weeks before for their recent level
         inside = grid.within(first - LEVEL_LEAD, self.night)
         times, closed = grid.times[inside], grid.closed[inside]
+        interval = self.frame.interval
         expected = reference.predict(times, closed, grid.temperature[inside])
         residual = self.frame.values[inside, self.j] - expected
-        expected += np.nan_to_num(recent_level(times, residual, closed))
-        residual = self.frame.values[inside, self.j] - expected
+        level = np.nan_to_num(recent_level(times, residual, closed))
+        expected, residual = expected + level, residual - level
         # the meter's size, for the alert floor: its expected use per hour over the span
-        hourly = float(np.nansum(to_kwh(expected, unit, self.frame.interval))) / (
-            len(expected) * (self.frame.interval / HOUR)
+        hourly = float(np.nansum(to_kwh(expected, unit, interval))) / (
+            len(expected) * (interval / HOUR)
         )
         keep = np.asarray(times >= first)
         times, closed = times[keep], closed[keep]
         expected, residual = expected[keep], residual[keep]
         spread = reference.surge_hour_spread(times, closed)
         scores = window_scores(times, residual, spread) / reference.window_scale[:, None]
-        interval = self.frame.interval
         spans = surge_spans(scores, window_lengths(times), self.spec.reference.surge_threshold,
                             residual, spread)  # fmt: skip
         recent = self.night - SURGE_DAYS * DAY

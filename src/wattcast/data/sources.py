@@ -14,6 +14,7 @@ Single files are opened in :mod:`wattcast.data.files`.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -362,8 +363,6 @@ def meter_zones(
 def _warn_unknown(path: Path, zones: dict[str, str], known: Sequence[str]) -> None:
     """Zones of meters the data do not have: most often a name mistyped, which leaves
     the meter meant on the default zone."""
-    import warnings
-
     known = set(known)
     unknown = [m for m in zones if m not in known]
     if unknown:

@@ -179,7 +179,7 @@ def recent_level(times: pd.DatetimeIndex, residual: np.ndarray, closed: np.ndarr
     table = np.full((day.max() + 1, slot.max() + 1), np.nan)
     table[day, slot] = residual
     off = np.zeros(len(table), dtype=bool)
-    off[day] = ((dates.astype(int) + 3) % 7 >= 5) | closed  # 1970-01-01 was a Thursday
+    off[day] = _off(wall, closed)
     level = np.full(table.shape, np.nan)
     for kind in (False, True):
         rows = np.flatnonzero(off == kind)
@@ -274,10 +274,14 @@ def _slots(times: pd.DatetimeIndex, closed: np.ndarray) -> np.ndarray:
     return day_type * HOURS + np.asarray(times.hour)
 
 
+def _off(times: pd.DatetimeIndex, closed: np.ndarray) -> np.ndarray:
+    """Whether each reading is on a weekend or closed day."""
+    return (np.asarray(times.day_of_week) >= 5) | closed
+
+
 def _groups(times: pd.DatetimeIndex, closed: np.ndarray) -> np.ndarray:
     """0-23: an hour of an open weekday; 24-47: of a weekend or closed day."""
-    off = (np.asarray(times.day_of_week) >= 5) | closed
-    return off.astype(int) * HOURS + np.asarray(times.hour)
+    return _off(times, closed).astype(int) * HOURS + np.asarray(times.hour)
 
 
 def _balances(temperature: np.ndarray) -> list[float]:
@@ -293,7 +297,7 @@ def _temperature_terms(
     """Degrees below and above the balance point, for open and for closed hours."""
     if np.isnan(balance):
         return np.zeros((len(temperature), 4))
-    off = (np.asarray(times.day_of_week) >= 5) | closed
+    off = _off(times, closed)
     heating, cooling = np.maximum(balance - temperature, 0), np.maximum(temperature - balance, 0)
     return np.column_stack([heating * ~off, heating * off, cooling * ~off, cooling * off])
 
