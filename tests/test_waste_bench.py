@@ -117,6 +117,22 @@ def test_a_clean_change_hides_only_changes_not_a_night_inside_it(waste):
     assert not row["found"]
 
 
+def test_a_change_alerted_before_the_clean_one_finds_the_fault_with_the_energy_beyond_it(waste):
+    t = pd.Timestamp
+    creep = waste.Fault("m", "creep", 0.1, t("2023-02-02"), t("2023-02-18"), 900.0)
+    clean_change = waste.Event("m", t("2023-02-10"), t("2023-02-18"), t("2023-02-13"),
+                               {"kwh_x": 300.0}, kind="change")  # fmt: skip
+    early = waste.Event("m", t("2023-02-02"), t("2023-02-18"), t("2023-02-05"),
+                        {"kwh_x": 1100.0}, kind="change")  # fmt: skip
+    (row,) = waste.judge([creep], [early], clean=[clean_change])
+    assert row["found"] and row["days"] == 3.0 and row["attributed"] == {"kwh_x": 800.0}
+    # alerted the same night as the clean change (or later): the clean readings' own
+    late = waste.Event("m", t("2023-02-02"), t("2023-02-18"), t("2023-02-13"),
+                       {"kwh_x": 1100.0}, kind="change")  # fmt: skip
+    (row,) = waste.judge([creep], [late], clean=[clean_change])
+    assert not row["found"]
+
+
 def test_an_event_over_two_faults_is_counted_once_shared_by_their_energy(waste):
     t = pd.Timestamp
     first = waste.Fault("m", "overnight", 0.3, t("2023-02-14 19:00"), t("2023-02-15 06:00"), 30.0)
