@@ -808,7 +808,7 @@ def _overlaps(event: Event, start: pd.Timestamp, end: pd.Timestamp) -> bool:
     return event.start < end and event.end > start
 
 
-def _same_fault(clean: Event, event: Event) -> bool:
+def _overlaps_same_kind(clean: Event, event: Event) -> bool:
     """Whether a clean event is of the same meter and kind as ``event`` and overlaps it."""
     return (
         clean.meter == event.meter
@@ -831,7 +831,7 @@ def new_events(events: list[Event], clean: list[Event]) -> list[Event]:
     know; what the clean change holds is taken off its energy."""
     out = []
     for e in events:
-        same = [c for c in clean if _same_fault(c, e)]
+        same = [c for c in clean if _overlaps_same_kind(c, e)]
         if any(c.alerted_at <= e.alerted_at for c in same):
             continue
         kwh = {k: max(v - sum(c.kwh.get(k, 0.0) for c in same), 0.0) for k, v in e.kwh.items()}

@@ -116,9 +116,9 @@ def choose_realized(
     # better of the two (its errors on its own training windows flatter it); where
     # they say it is not, the weight is theirs
     losing = mse["forest"] > mse["persistence"]
-    weight = blend_weight(mse["forest"], mse["persistence"])
-    return Choice(_best(mse, realized=True), weight if "blend" not in mse or losing else
-                  prior.weight, mse, prior.radius, "realized")  # fmt: skip
+    refit = "blend" not in mse or losing
+    weight = blend_weight(mse["forest"], mse["persistence"]) if refit else prior.weight
+    return Choice(_best(mse, realized=True), weight, mse, prior.radius, "realized")
 
 
 def blend_weight(forest_mse: float, persistence_mse: float) -> float:
