@@ -72,6 +72,42 @@ def test_windows_touching_a_long_gap_are_left_out_of_training() -> None:
     assert len(b.X) - len(a.X) == 8
 
 
+def test_reported_waste_is_never_a_target_but_stays_in_the_history() -> None:
+    config = ModelSection(input="7D")
+    frame = prepared(synthetic_wide(days=40), config)
+    night = (pd.Timestamp("2021-01-30 19:00"), pd.Timestamp("2021-01-31 06:00"))
+    elsewhere = (pd.Timestamp("2020-12-01"), pd.Timestamp("2020-12-02"))  # before the data
+    plain = build_features(frame, config)
+    reported = build_features(frame, config, reported={"A (kW)": [night, elsewhere],
+                                                       "Z (kW)": [night]})  # fmt: skip
+    a, b = reported.meter_data("A (kW)"), reported.meter_data("B (kW)")
+    # the night's readings are the targets of two windows (the 30th and the 31st)
+    assert len(plain.meter_data("A (kW)").X) - len(a.X) == 2
+    assert len(b.X) == len(plain.meter_data("B (kW)").X)
+    kept_days = set(reported.target_times[:-1][~np.isnan(reported.targets[:, :, 0]).any(axis=1)])
+    assert {pd.Timestamp("2021-01-30"), pd.Timestamp("2021-01-31")}.isdisjoint(kept_days)
+    assert pd.Timestamp("2021-01-29") in kept_days
+    # the waste still feeds the history of later windows, and the forecast row
+    np.testing.assert_array_equal(reported.history, plain.history)
+    day = reported.target_times.get_loc(pd.Timestamp("2021-01-30"))
+    hours = reported.targets[day, :, 0]
+    assert np.isnan(hours[19 * 4 :]).all() and np.isfinite(hours[: 19 * 4]).all()
+    learned = build_features(frame, ModelSection(input="7D", skip_reported=False),
+                             reported={"A (kW)": [night]})  # fmt: skip
+    np.testing.assert_array_equal(learned.targets, plain.targets)
+
+
+def test_waste_reported_on_many_recent_days_is_the_meter_s_usual_use() -> None:
+    config = ModelSection(input="7D")
+    frame = prepared(synthetic_wide(days=40), config)
+    evenings = [(pd.Timestamp(f"2021-01-{d} 18:00"), pd.Timestamp(f"2021-01-{d} 22:00"))
+                for d in range(16, 32, 2)]  # fmt: skip
+    for spans, left_out in ((evenings[:7], 7), (evenings, 0)):  # 7 or 8 of the last 28
+        features = build_features(frame, config, reported={"A (kW)": spans})
+        plain = build_features(frame, config)
+        assert len(plain.meter_data("A (kW)").X) - len(features.meter_data("A (kW)").X) == left_out
+
+
 def test_leakage_forecast_row_ignores_readings_after_the_cut_off() -> None:
     config = ModelSection(input="7D")
     df = synthetic_wide(days=30)

@@ -296,3 +296,38 @@ def test_a_weekend_run_within_the_band_s_reach_is_listed_as_a_surge(tmp_path: Pa
     digest = compose(store, store.events(statuses=("new",)), Context.of(RunSpec.from_toml(config)))
     line = next(x for x in digest.text.splitlines() if "above its reference" in x)
     assert line.startswith("- A (kW): ") and "above the band" not in line
+
+
+def test_waste_reported_once_is_not_learned_as_normal_use(tmp_path: Path) -> None:
+    table = synthetic_wide(days=45)
+    left_on = (table["timestamp"] >= "2021-02-03 19:00") & (table["timestamp"] < "2021-02-04 06:00")
+    size = 0.5 * table["A (kW)"].quantile(0.95)
+    table.loc[left_on, "A (kW)"] += size
+    data = tmp_path / "meters.csv"
+    table.to_csv(data, index=False)
+    spec = RunSpec.from_toml(write_site(tmp_path, data, more="[models]\nkeep = false\n"))
+    for day in range(1, 8):
+        last = run_job(spec, "run", f"2021-02-{day:02d}")
+    store = ForecastStore(spec.store.path)
+    reported = store.events(statuses=("new",))
+    assert any(e["meter"] == "A (kW)" and e["kind"] == "excess" for e in reported)
+    windows = dict(store.query(
+        "SELECT m.name, r.windows FROM run_meters r JOIN meters m ON m.id = r.meter_id "
+        "WHERE r.run_id = ?", (last.run_id,)).itertuples(index=False))  # fmt: skip
+    # the two days that hold the night are no target; B trains on every window
+    assert windows["B (kW)"] - windows["A (kW)"] == 2
+    # nor do they widen the band (learned, the night's half-width was about the fault's)
+    current = store.current_forecasts()
+    tonight = current[(current["run_id"] == last.run_id) & (current["meter"] == "A (kW)")]
+    hours = pd.to_datetime(tonight["t"], unit="s").dt.hour
+    at_night = tonight[(hours >= 19) | (hours < 6)]
+    assert (at_night["upper"] - at_night["mean"]).max() < 0.4 * size
+    # acked (reviewed, not counted as waste), it is trained on again
+    for event in store.events(statuses=("new", "explained")):
+        if event["meter"] == "A (kW)":
+            store.set_event_status(event["id"], "acked", None, "2021-02-08T08:00:00+00:00")
+    last = run_job(spec, "run", "2021-02-08")
+    windows = dict(store.query(
+        "SELECT m.name, r.windows FROM run_meters r JOIN meters m ON m.id = r.meter_id "
+        "WHERE r.run_id = ?", (last.run_id,)).itertuples(index=False))  # fmt: skip
+    assert windows["A (kW)"] == windows["B (kW)"]

@@ -30,6 +30,8 @@ from wattcast.core.actuals import (
 from wattcast.core.changes import CHANGE_COLUMNS, Context, Judged, judge_changes
 from wattcast.data.cleaning import trim_to_periods
 from wattcast.data.meter_frame import MeterFrame
+from wattcast.epoch import from_epoch
+from wattcast.features.builder import Span
 from wattcast.features.day_calendar import DayCalendar
 from wattcast.features.extras import ExtraTable
 from wattcast.models.fleet import Fleet
@@ -69,6 +71,7 @@ class PriorState:
     changes: pd.DataFrame | None = None  # stored change events: id, meter, start, end, status
     models: dict[str, KeptModel] = field(default_factory=dict)  # meter -> model kept
     recent: pd.DataFrame | None = None  # the forest's latest scores: meter, day, sse, n
+    reported: pd.DataFrame | None = None  # waste reported before: meter, start, end (epoch)
 
 
 @dataclass
@@ -123,7 +126,8 @@ def forecast_batch(
     fleet = Fleet(spec.model)
     fleet.fit(batch.frame, extras=batch.extras, meter_extras=batch.meter_extras,
               calendars=batch.calendars, closed_flags=spec.extras.closed_flags, as_of=as_of,
-              on_error=on_error(spec), realized=realized, kept=kept, due=due)  # fmt: skip
+              on_error=on_error(spec), realized=realized, kept=kept, due=due,
+              reported=_reported(state, batch.zone))  # fmt: skip
     frame = fleet.predict(candidates=state is not None).frame
     result = _result(batch.meters, fleet, frame, spec.model.output)
     if digests:
@@ -149,6 +153,23 @@ def forecast_batch(
             result.events = pd.DataFrame(rows, columns=list(changes.columns))
         result.settle_seconds = time.perf_counter() - started
     return result
+
+
+def _reported(state: PriorState | None, zone: str | None) -> dict[str, list[Span]]:
+    """The spans of waste reported on earlier nights, per meter, on the batch's wall clock."""
+    if state is None or state.reported is None or state.reported.empty:
+        return {}
+    table = state.reported
+    starts, ends = (_wall(table[c].to_numpy(), zone) for c in ("start", "end"))
+    spans: dict[str, list[Span]] = {}
+    for meter, start, end in zip(table["meter"], starts, ends, strict=True):
+        spans.setdefault(str(meter), []).append((start, end))
+    return spans
+
+
+def _wall(seconds: np.ndarray, zone: str | None) -> pd.DatetimeIndex:
+    times = pd.DatetimeIndex(from_epoch(seconds, zone))
+    return times.tz_localize(None) if zone else times
 
 
 def _due(

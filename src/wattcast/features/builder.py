@@ -19,6 +19,13 @@ from wattcast.features.history import forecast_history, history_features, histor
 from wattcast.features.windows import WindowLayout, make_layout
 from wattcast.settings import ModelSection
 
+#: A span of wall-clock time, the end excluded.
+Span = tuple[pd.Timestamp, pd.Timestamp]
+#: Reported waste is left out of a meter's targets only while it touches at most this
+#: share of its latest ``RECENT_WINDOWS`` windows.
+MAX_REPORTED_SHARE = 1 / 4
+RECENT_WINDOWS = 28
+
 
 @dataclass(frozen=True)
 class MeterData:
@@ -94,11 +101,18 @@ def build_features(
     calendars: Sequence[DayCalendar] = (),
     meter_extras: Mapping[str, Sequence[ExtraTable]] | None = None,
     closed_flags: Sequence[str] = (),
+    reported: Mapping[str, Sequence[Span]] | None = None,
 ) -> FeatureSet:
     """Compute windows and features once for every meter of ``frame``.
 
     ``closed_flags`` name the extras columns that mark closed days (with them or
     with calendars of closed days, a ``workday`` feature is added).
+
+    ``reported`` gives, per meter, spans of readings already reported as waste
+    (wall clock, the end excluded): no window whose target holds one of them is
+    trained on or calibrates the band (``skip_reported``), so that waste found once
+    is not learned as normal use; see :func:`_left_out` for the meters where it is.
+    The readings still feed the history of later windows.
 
     ``frame`` must be trimmed to whole output periods and have its short gaps filled.
     """
@@ -122,6 +136,9 @@ def build_features(
         if tables:
             per_meter[meter] = _extra_features(target_times, config.output, tables, forecast_time)
     rows = layout.target_starts[:, None] + np.arange(layout.output_steps)
+    targets = frame.values[rows]
+    if reported and config.skip_reported:
+        targets[_left_out(reported_steps(frame, reported)[rows])] = np.nan
     levels = np.vstack([_recent_levels(frame, layout), _latest_level(latest, frame, layout)])
     return FeatureSet(
         layout=layout,
@@ -129,7 +146,7 @@ def build_features(
         target_times=target_times,
         history=history,
         common=common,
-        targets=frame.values[rows],
+        targets=targets,
         levels=levels,
         history_names=history_names(layout, config.agg),
         common_names=common_names,
@@ -171,6 +188,29 @@ def _period_features(
         parts.append(workday(target_times, table[:, columns])[:, None])
         names.append("workday")
     return np.hstack(parts), names
+
+
+def reported_steps(frame: MeterFrame, reported: Mapping[str, Sequence[Span]]) -> np.ndarray:
+    """``(n_steps, meters)``: True for the readings inside a meter's reported spans."""
+    mask = np.zeros(frame.values.shape, dtype=bool)
+    for meter, spans in reported.items():
+        if meter not in frame.meters or not spans:
+            continue
+        j = frame.meters.index(meter)
+        for start, end in spans:
+            first = max(0, -(-(start - frame.start) // frame.interval))
+            stop = min(frame.n_steps, -(-(end - frame.start) // frame.interval))
+            mask[first:stop, j] = True
+    return mask
+
+
+def _left_out(reported: np.ndarray) -> np.ndarray:
+    """``reported`` ``(windows, steps, meters)``, less the meters where it touches more
+    than ``MAX_REPORTED_SHARE`` of the ``RECENT_WINDOWS`` latest windows: there, what is
+    reported is the meter's usual variation, and leaving it out would draw the band
+    narrower than that variation (more alerts, then more left out)."""
+    recent = reported[-RECENT_WINDOWS:].any(axis=1).mean(axis=0)  # (meters,)
+    return reported & (recent <= MAX_REPORTED_SHARE)[None, None, :]
 
 
 def _trained(

@@ -18,7 +18,7 @@ from wattcast.data.meter_frame import MeterFrame
 from wattcast.durations import format_duration
 from wattcast.errors import AllMetersFailedError, InputError
 from wattcast.evaluation.baselines import baseline_forecasts
-from wattcast.features.builder import FeatureSet, build_features
+from wattcast.features.builder import FeatureSet, Span, build_features
 from wattcast.features.day_calendar import DayCalendar
 from wattcast.models.fleet_files import load_fleet, save_fleet
 from wattcast.models.fleet_inputs import (
@@ -104,6 +104,7 @@ class Fleet(BaseEstimator):
         realized: Realized | None = None,
         kept: Mapping[str, KeptModel] | None = None,
         due: Mapping[str, str] | None = None,
+        reported: Mapping[str, Sequence[Span]] | None = None,
     ) -> Fleet:
         """Train one forest per meter on every complete window of ``data``.
 
@@ -124,6 +125,9 @@ class Fleet(BaseEstimator):
         kept : models of earlier nights (:mod:`wattcast.models.lifecycle`), served with
             tonight's windows unless ``due`` (meter -> why it is refit; a refit for age
             or drift serves only if it beats the kept one; see ``kept_``).
+        reported : meter -> spans of readings reported as waste on earlier nights
+            (wall-clock start and end, the end excluded): not learned as normal use
+            (see :func:`~wattcast.features.builder.build_features`).
         """
         settings = self._checked_settings(on_error)
         timings = Timings()
@@ -133,7 +137,7 @@ class Fleet(BaseEstimator):
         with timings.stage("validate"):
             frame, self.missing_ = prepare(frame, settings, as_of)
         with timings.stage("features"):
-            features = self._features(frame)
+            features = self._features(frame, reported)
         failures: dict[str, str] | None = {} if on_error == "skip" else None
         ready, gaps = forecastable(features, frame, settings, failures)
         warn_gaps(gaps, settings, features.layout.history_blocks)
@@ -245,9 +249,11 @@ class Fleet(BaseEstimator):
             raise InputError(f"`model` must be a ModelSection. Got {type(self.settings).__name__}.")
         return self.settings
 
-    def _features(self, frame: MeterFrame) -> FeatureSet:
+    def _features(
+        self, frame: MeterFrame, reported: Mapping[str, Sequence[Span]] | None = None
+    ) -> FeatureSet:
         return build_features(frame, self.settings, self.extras_, self.calendars_,
-                              self.meter_extras_, self.closed_flags_)  # fmt: skip
+                              self.meter_extras_, self.closed_flags_, reported)  # fmt: skip
 
     def _choose_methods(
         self, features: FeatureSet, frame: MeterFrame,

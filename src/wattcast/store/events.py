@@ -172,6 +172,17 @@ class EventRecords(StoreFile):
         ``since``, with their meter's name."""
         return self._events_of(meters, "kind = 'excess' AND end >= ?", (since,))
 
+    def reported_waste(self, meters: Sequence[str], since: int, before: int) -> Any:
+        """The excess and surge events of these meters reported as waste (listed and not
+        acked) that end after ``since`` and start before ``before``, with their meter's
+        name."""
+        return self._events_of(
+            meters,
+            "kind IN ('excess', 'surge') AND status IN ('new', 'alerted', 'explained') "
+            "AND end > ? AND start < ?",
+            (since, before),
+        )
+
     def _events_of(self, meters: Sequence[str], where: str, params: tuple[object, ...]) -> Any:
         with self.connect() as db:
             ids = self._ids(db, meters)

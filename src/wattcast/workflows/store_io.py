@@ -38,6 +38,7 @@ def read_state(
     if readings.n_steps == 0:
         return PriorState(realized, **kept)
     since, until = actuals_span(readings, zone)
+    kept["reported"] = store.reported_waste(names, since, until)
     pending = store.pending_forecasts(names, since, until)
     if pending.empty:
         return PriorState(realized, pending, **kept)
