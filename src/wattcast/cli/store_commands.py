@@ -190,8 +190,9 @@ def ack(
     config: ConfigOpt = None,
     store: StoreOpt = None,
 ) -> None:
-    """Mark an event reviewed: it is never alerted again, nor counted in the totals. Every
-    ack is kept with its note (the report shows them)."""
+    """Mark an event reviewed: it is never alerted again, nor counted in the totals, and
+    the forecast trains on its readings again (use, not waste). Every ack is kept with its
+    note (the report shows them)."""
     import datetime as dt
 
     with user_errors():
