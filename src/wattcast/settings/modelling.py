@@ -68,9 +68,9 @@ class ModelSection(Section):
         "How each meter is forecast: auto picks the forest or a baseline by recent errors.",
     )] = "auto"  # fmt: skip
     skip_reported: Annotated[bool, Setting(
-        "Leave readings of events reported as waste (listed, not acked) out of training "
-        "and the band from the next night, unless they touch over a quarter of the "
-        "meter's last 28 windows.",
+        "Leave readings of events reported as waste (listed, not acked) out of the "
+        "training and the band of a meter's next fit, unless they touch over a quarter "
+        "of its last 28 windows.",
     )] = True  # fmt: skip
     recency_half_life: Annotated[dt.timedelta | None, Setting(
         "Weight windows by age with this half-life (default: equal weights).",
