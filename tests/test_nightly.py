@@ -298,6 +298,16 @@ def test_a_weekend_run_within_the_band_s_reach_is_listed_as_a_surge(tmp_path: Pa
     assert line.startswith("- A (kW): ") and "above the band" not in line
 
 
+def trained_windows(store: ForecastStore, run_id: int) -> dict[str, int]:
+    """Each meter's training windows in a run."""
+    rows = store.query(
+        "SELECT m.name, r.windows FROM run_meters r JOIN meters m ON m.id = r.meter_id "
+        "WHERE r.run_id = ?",
+        (run_id,),
+    )
+    return dict(rows.itertuples(index=False))
+
+
 def test_waste_reported_once_is_not_learned_as_normal_use(tmp_path: Path) -> None:
     table = synthetic_wide(days=45)
     left_on = (table["timestamp"] >= "2021-02-03 19:00") & (table["timestamp"] < "2021-02-04 06:00")
@@ -311,9 +321,7 @@ def test_waste_reported_once_is_not_learned_as_normal_use(tmp_path: Path) -> Non
     store = ForecastStore(spec.store.path)
     reported = store.events(statuses=("new",))
     assert any(e["meter"] == "A (kW)" and e["kind"] == "excess" for e in reported)
-    windows = dict(store.query(
-        "SELECT m.name, r.windows FROM run_meters r JOIN meters m ON m.id = r.meter_id "
-        "WHERE r.run_id = ?", (last.run_id,)).itertuples(index=False))  # fmt: skip
+    windows = trained_windows(store, last.run_id)
     # the two days that hold the night are no target; B trains on every window
     assert windows["B (kW)"] - windows["A (kW)"] == 2
     # nor do they widen the band (learned, the night's half-width was about the fault's)
@@ -327,7 +335,5 @@ def test_waste_reported_once_is_not_learned_as_normal_use(tmp_path: Path) -> Non
         if event["meter"] == "A (kW)":
             store.set_event_status(event["id"], "acked", None, "2021-02-08T08:00:00+00:00")
     last = run_job(spec, "run", "2021-02-08")
-    windows = dict(store.query(
-        "SELECT m.name, r.windows FROM run_meters r JOIN meters m ON m.id = r.meter_id "
-        "WHERE r.run_id = ?", (last.run_id,)).itertuples(index=False))  # fmt: skip
+    windows = trained_windows(store, last.run_id)
     assert windows["A (kW)"] == windows["B (kW)"]

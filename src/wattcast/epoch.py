@@ -31,6 +31,15 @@ def from_epoch(seconds: Any, zone: str | None) -> Any:
     return times.tz_convert(zone) if zone else times
 
 
+def wall_from_epoch(seconds: Any, zone: str | None) -> Any:
+    """Naive timestamps of epoch seconds on ``zone``'s wall clock, as meter frames count
+    time (a DatetimeIndex)."""
+    import pandas as pd
+
+    times = pd.DatetimeIndex(from_epoch(seconds, zone))
+    return times.tz_localize(None) if times.tz is not None else times
+
+
 def format_epoch(seconds: int, zone: str | None) -> str:
     """ISO text of epoch seconds, with the offset of ``zone`` (plain datetime, no pandas)."""
     instant = dt.datetime.fromtimestamp(seconds, dt.UTC)

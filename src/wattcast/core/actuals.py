@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from wattcast.data.meter_frame import MeterFrame
-from wattcast.epoch import from_epoch, to_epoch
+from wattcast.epoch import to_epoch, wall_from_epoch
 from wattcast.events.detection import update_events
 from wattcast.models.methods import METHODS
 from wattcast.settings import AlertsSection
@@ -67,9 +67,7 @@ def actuals_span(frame: MeterFrame, zone: str | None) -> tuple[int, int]:
 
 def values_at(frame: MeterFrame, zone: str | None, rows: pd.DataFrame) -> np.ndarray:
     """The readings of ``frame`` at the (meter, epoch time) of ``rows`` (NaN outside)."""
-    times = pd.DatetimeIndex(from_epoch(rows["t"].to_numpy(), zone))
-    if times.tz is not None:
-        times = times.tz_localize(None)
+    times = wall_from_epoch(rows["t"].to_numpy(), zone)
     index = ((times - frame.start) // frame.interval).to_numpy()
     columns = np.array([frame.meters.index(m) for m in rows["meter"]])
     inside = (index >= 0) & (index < frame.n_steps)

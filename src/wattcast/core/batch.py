@@ -30,7 +30,7 @@ from wattcast.core.actuals import (
 from wattcast.core.changes import CHANGE_COLUMNS, Context, Judged, judge_changes
 from wattcast.data.cleaning import trim_to_periods
 from wattcast.data.meter_frame import MeterFrame
-from wattcast.epoch import from_epoch
+from wattcast.epoch import wall_from_epoch
 from wattcast.features.builder import Span
 from wattcast.features.day_calendar import DayCalendar
 from wattcast.features.extras import ExtraTable
@@ -160,16 +160,11 @@ def _reported(state: PriorState | None, zone: str | None) -> dict[str, list[Span
     if state is None or state.reported is None or state.reported.empty:
         return {}
     table = state.reported
-    starts, ends = (_wall(table[c].to_numpy(), zone) for c in ("start", "end"))
+    starts, ends = (wall_from_epoch(table[c].to_numpy(), zone) for c in ("start", "end"))
     spans: dict[str, list[Span]] = {}
     for meter, start, end in zip(table["meter"], starts, ends, strict=True):
         spans.setdefault(str(meter), []).append((start, end))
     return spans
-
-
-def _wall(seconds: np.ndarray, zone: str | None) -> pd.DatetimeIndex:
-    times = pd.DatetimeIndex(from_epoch(seconds, zone))
-    return times.tz_localize(None) if zone else times
 
 
 def _due(

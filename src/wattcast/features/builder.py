@@ -138,7 +138,7 @@ def build_features(
     rows = layout.target_starts[:, None] + np.arange(layout.output_steps)
     targets = frame.values[rows]
     if reported and config.skip_reported:
-        targets[_left_out(reported_steps(frame, reported)[rows])] = np.nan
+        targets[_left_out(_reported_steps(frame, reported)[rows])] = np.nan
     levels = np.vstack([_recent_levels(frame, layout), _latest_level(latest, frame, layout)])
     return FeatureSet(
         layout=layout,
@@ -190,7 +190,7 @@ def _period_features(
     return np.hstack(parts), names
 
 
-def reported_steps(frame: MeterFrame, reported: Mapping[str, Sequence[Span]]) -> np.ndarray:
+def _reported_steps(frame: MeterFrame, reported: Mapping[str, Sequence[Span]]) -> np.ndarray:
     """``(n_steps, meters)``: True for the readings inside a meter's reported spans."""
     mask = np.zeros(frame.values.shape, dtype=bool)
     for meter, spans in reported.items():

@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from wattcast import __version__
-from wattcast.epoch import from_epoch
+from wattcast.epoch import wall_from_epoch
 from wattcast.errors import InputError
 from wattcast.evaluation.metrics import g14_pass
 from wattcast.events.hierarchy import counted
@@ -121,8 +121,8 @@ def _wall(readings: pd.DataFrame) -> pd.Series:
     """Each reading's local wall-clock time in its meter's zone."""
     wall = pd.Series(pd.NaT, index=readings.index, dtype="datetime64[ns]")
     for zone, rows in readings.groupby(readings["zone"].fillna(""), sort=False).groups.items():
-        stamps = pd.DatetimeIndex(from_epoch(readings.loc[rows, "t"].to_numpy(), zone or None))
-        wall.loc[rows] = (stamps.tz_localize(None) if stamps.tz is not None else stamps).to_numpy()
+        stamps = wall_from_epoch(readings.loc[rows, "t"].to_numpy(), zone or None)
+        wall.loc[rows] = stamps.to_numpy()
     return wall
 
 
