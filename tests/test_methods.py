@@ -110,6 +110,16 @@ def test_on_realized_errors_the_blend_stands_unless_clearly_beaten(
     assert choose_realized(realized, prior).method == expected
 
 
+@pytest.mark.parametrize(("last_week", "expected"), [(340.0, "blend"), (330.0, "last_week")])
+def test_last_weeks_copy_must_beat_the_blend_by_15_percent(last_week: float, expected: str) -> None:
+    truth = np.zeros((3, 4))
+    prior = choose(truth, {"persistence": truth + 1, "last_week": truth + 1}, truth, 0.95)
+    # 12 % better than the blend: a persistence ensemble as good would stand, the copy not
+    realized = {"forest": (420.0, 100), "persistence": (420.0, 100),
+                "last_week": (last_week, 100), "blend": (390.0, 100)}  # fmt: skip
+    assert choose_realized(realized, prior).method == expected
+
+
 def test_a_forced_baseline_forecasts_the_baseline_with_its_own_band() -> None:
     frame = load_meters(synthetic_wide(days=40))
     fleet = Fleet(dataclasses.replace(WEEK, trees=10, method="persistence")).fit(frame)
