@@ -256,3 +256,43 @@ def test_a_surge_spans_the_readings_consistently_above_the_reference() -> None:
     scores[0, 50:70] = 9.0  # windows of 12 readings over the block score high
     assert surge_spans(scores, [12], 8.0, residual, np.ones(96)) == [(40, 60)]
     assert surge_spans(scores, [12], 10.0, residual, np.ones(96)) == []
+
+
+def test_the_reference_fit_is_the_least_squares_fit_of_its_design() -> None:
+    """Levels per slot eliminated before the slopes are solved for: the same fit as
+    least squares on the whole (readings x slots and temperature terms) design."""
+    from wattcast.models.reference import _least_squares, _slots, _temperature_terms
+
+    rng = np.random.default_rng(3)
+    times = pd.date_range("2021-01-04", periods=42 * 24, freq="1h")
+    closed = np.isin(times.normalize(), times.normalize().unique()[[3, 10, 17]])
+    temperature = rng.normal(45, 12, len(times))
+    values = 40 + 0.8 * np.maximum(55 - temperature, 0) + rng.normal(0, 4, len(times))
+    slot = _slots(times, closed)
+    terms = _temperature_terms(temperature, closed, 55.0, times)
+    levels, slopes = _least_squares(slot, terms, values)
+    used = np.unique(slot)
+    design = np.hstack([(slot[:, None] == used[None, :]).astype(float), terms])
+    expected, *_ = np.linalg.lstsq(design, values, rcond=None)
+    np.testing.assert_allclose(levels[used], expected[: len(used)], rtol=1e-9, atol=1e-9)
+    np.testing.assert_allclose(slopes, expected[len(used) :], rtol=1e-9, atol=1e-12)
+    assert slopes[0] == pytest.approx(0.8, abs=0.05)
+
+
+def test_the_spread_of_each_hour_is_its_robust_deviation() -> None:
+    from wattcast.models.reference import _spread
+
+    rng = np.random.default_rng(4)
+    group = rng.integers(0, 40, 3001)  # hours 40-47 empty; group sizes odd and even
+    residual = rng.standard_t(3, len(group)) * (1 + group / 10)
+    residual[::97] = np.nan
+    values = np.full(len(group), 100.0)
+    spread = _spread(residual, group, values)
+    known = (
+        pd.Series(residual)
+        .groupby(group)
+        .apply(lambda r: 1.4826 * (r.dropna() - r.dropna().median()).abs().median())
+    )
+    np.testing.assert_allclose(spread[:40], np.maximum(known.to_numpy(), 2.0), rtol=1e-12)
+    typical = max(float(np.nanmedian(known.to_numpy())), 2.0)
+    assert (spread[40:] == typical).all()  # empty hours: the typical hour's
