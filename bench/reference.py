@@ -8,7 +8,9 @@ over meters (the idle ``Chiller (kW)`` is left out: its CV is undefined), for
 wattcast's reference (:mod:`wattcast.models.reference`), a plain least-squares
 model of hour-of-week slots without temperature, and OpenDSM's hourly and daily
 models when the ``opendsm`` package is installed (it is no dependency of
-wattcast: ``pip install opendsm``).
+wattcast: ``pip install opendsm``). Also printed: the time of one fit of the
+reference per meter (the median of ``--repeat`` fits, then over meters), what
+the nightly job spends per meter when it fits references.
 
     python bench/reference.py [--baseline 2016-09-02..2017-02-28] [--judged 2017-03-01..2017-03-17]
 """
@@ -17,6 +19,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import statistics
+import time
 from importlib import resources
 from pathlib import Path
 
@@ -59,6 +63,18 @@ def wattcast_reference(base: pd.Series, judged: pd.Series, extras: pd.DataFrame,
     return pd.Series(fitted.predict(judged.index, closed, temp), judged.index)
 
 
+def fit_seconds(base: pd.Series, extras: pd.DataFrame, repeat: int) -> float:
+    """The median wall time of ``repeat`` fits of the reference on ``base``."""
+    closed, temp = context(base.index, extras)
+    values = base.to_numpy(float)
+    times = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        fit_reference(base.index, values, closed, temp)
+        times.append(time.perf_counter() - started)
+    return statistics.median(times)
+
+
 def opendsm_models(
     base: pd.Series, judged: pd.Series, extras: pd.DataFrame
 ) -> dict[str, pd.Series]:
@@ -76,17 +92,19 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--baseline", default="2016-09-02..2017-02-28")
     parser.add_argument("--judged", default="2017-03-01..2017-03-17")
+    parser.add_argument("--repeat", type=int, default=21, help="fits timed per meter")
     args = parser.parse_args()
     b0, b1 = args.baseline.split("..")
     j0, j1 = args.judged.split("..")
     meters, extras = andover()
-    rows = []
+    rows, fits = [], []
     for meter in meters.columns:
         series = meters[meter]
         if series.max() == series.min() or "Chiller" in meter:
             continue
         base = series[b0 : pd.Timestamp(b1) + pd.Timedelta("23h59min")]
         judged = series[j0 : pd.Timestamp(j1) + pd.Timedelta("23h59min")]
+        fits.append(fit_seconds(base, extras, args.repeat))
         models = {"wattcast reference": wattcast_reference(base, judged, extras),
                   "time of week only": wattcast_reference(base, judged, extras, False),
                   **opendsm_models(base, judged, extras)}  # fmt: skip
@@ -99,9 +117,15 @@ def main() -> None:
     print(table.round(1).to_string(index=False))
     print("\nmedian over meters (CV(RMSE) %):")
     print(medians.round(1).to_string())
+    fit_ms = statistics.median(fits) * 1000
+    print(
+        f"\nfitting the reference: {fit_ms:.1f} ms per meter ({len(base):,} readings of "
+        f"baseline; median of {args.repeat} fits, then over {len(fits)} meters)"
+    )
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps({"baseline": args.baseline, "judged": args.judged,
-                                   "rows": rows, "medians": medians.round(2).to_dict("index")},
+                                   "rows": rows, "medians": medians.round(2).to_dict("index"),
+                                   "fit_ms": round(fit_ms, 2)},
                                   indent=1))  # fmt: skip
 
 
