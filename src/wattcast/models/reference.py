@@ -320,7 +320,7 @@ def _least_squares(slot: np.ndarray, terms: np.ndarray, values: np.ndarray
     slopes, each slot's level is the mean of its readings less the slopes' part, so the
     levels are eliminated from the normal equations (a Schur complement) and only the
     few slopes are solved for, from sums per slot taken in one pass: a year of
-    15-minute readings fits in well under a millisecond.
+    15-minute readings fits in under a millisecond.
     """
     counts = np.bincount(slot, minlength=SLOTS).astype(float)
     used = counts > 0
@@ -365,14 +365,15 @@ def _spread(residual: np.ndarray, group: np.ndarray, values: np.ndarray) -> np.n
 
 
 def _group_medians(values: np.ndarray, group: np.ndarray) -> np.ndarray:
-    """The median of ``values`` in each group 0..47 (NaN for an empty one), from one sort."""
-    order = np.argsort(values, kind="stable")
-    order = order[np.argsort(group[order], kind="stable")]  # by group, then by value
-    ordered = values[order]
+    """The median of ``values`` in each group 0..47 (NaN for an empty one): the values
+    sorted by group, then by value, and the middle of each group's run taken."""
     counts = np.bincount(group, minlength=2 * HOURS)
-    starts = np.cumsum(counts) - counts
-    low = np.minimum(starts + np.maximum(counts - 1, 0) // 2, max(len(values) - 1, 0))
-    high = np.minimum(starts + counts // 2, max(len(values) - 1, 0))
     if not len(values):
         return np.full(len(counts), np.nan)
+    order = np.argsort(values, kind="stable")
+    ordered = values[order[np.argsort(group[order], kind="stable")]]
+    starts = np.cumsum(counts) - counts
+    last = len(values) - 1  # an empty group's positions, clipped, are never used
+    low = np.minimum(starts + np.maximum(counts - 1, 0) // 2, last)
+    high = np.minimum(starts + counts // 2, last)
     return np.where(counts > 0, (ordered[low] + ordered[high]) / 2, np.nan)
