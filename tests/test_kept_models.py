@@ -293,3 +293,9 @@ def test_a_compacted_forest_forecasts_exactly_as_the_fitted_one() -> None:
     rows = rows * 30 + 60  # around the readings, and far outside them
     assert np.array_equal(forest.tree_predictions(rows), compact.tree_predictions(rows))
     assert not hasattr(compact, "oob_prediction_") and hasattr(forest, "oob_prediction_")
+    # bootstrap counts and leaf ids kept as small integers, exactly
+    assert compact.train_weights_.dtype == np.uint8 and compact.train_leaves_.itemsize <= 2
+    assert np.array_equal(compact.train_weights_, forest.train_weights_)
+    # weights that are no integers stay as they are
+    forest.train_weights_ = forest.train_weights_ * 0.5
+    assert forest.compacted().train_weights_.dtype == np.float64
