@@ -109,9 +109,15 @@ def test_a_surge_and_its_band_events_count_once_the_larger_standing() -> None:
     caught = _event(2, "excess", 0, 36_000, 160.0)  # the band holds more: it stands
     assert surge_overlaps([surge, caught]) == {
         1: "counted in its band event 2, 160.0 kWh certain"}  # fmt: skip
-    # a band event already mailed stays as it was, and the larger surge stands beside it
-    alerted = _event(2, "excess", 3_600, 7_200, 20.0, status="alerted")
-    assert surge_overlaps([surge, alerted]) == {}
+    # a band event already mailed (or reviewed) holds the waste: the surge found larger on
+    # a later night is not told again, nor counted on top of it
+    for told in ("alerted", "acked", "expected"):
+        alerted = _event(2, "excess", 3_600, 7_200, 20.0, status=told)
+        assert surge_overlaps([surge, alerted]) == {
+            1: "counted in its band event 2, told first"}  # fmt: skip
+    # both sides told: the larger stands, and what was told stays as it was
+    both = [{**surge, "status": "alerted"}, _event(2, "excess", 3_600, 7_200, 20.0, "alerted")]
+    assert surge_overlaps(both) == {}
     assert surge_overlaps([_event(4, "excess", 0, 600, 1.0, "explained")]) == {4: None}
 
 

@@ -38,6 +38,8 @@ EXPLAINED_SHARE = 0.5
 #: The statuses an event is counted with in totals: not reviewed (acked), scheduled
 #: (expected), below the thresholds (minor) or explained by the meters below it.
 COUNTED = ("new", "alerted")
+#: The statuses of an event already told: sent on every channel, or reviewed by a person.
+TOLD = ("alerted", "acked", "expected")
 COLUMNS = ("meter", "parent", "area", "label")
 #: Events that end within this many days of the newest actual are settled each night
 #: (older ones keep their status).
@@ -187,8 +189,11 @@ def _why(
 def surge_overlaps(events: Iterable[Mapping[str, Any]]) -> dict[int, str | None]:
     """One waste, one count, for each meter's own events (minor ones aside): surges and
     events above the band that overlap, directly or through one another, are one group;
-    the side holding more certain energy (``kwh_above_band``; the band's on a tie)
-    stands, and the other side's events are explained by it.
+    the side that holds an event already told (:data:`TOLD`: sent, or reviewed by a
+    person) stands, else the side holding more certain energy (``kwh_above_band``; the
+    band's on a tie), and the other side's events are explained by it. A waste told
+    once is not told again, nor counted twice, when the other side grows larger on a
+    later night.
 
     Only events that may change (``new`` or ``explained``) change; None for explained
     ones that nothing explains any more."""
@@ -227,14 +232,20 @@ def _one_side(part: list[Mapping[str, Any]]) -> dict[int, str]:
     bands = [e for e in part if e.get("kind") != "surge"]
     if not surges or not bands:
         return {}
-    held = {k: sum(float(e["kwh_above_band"]) for e in side)
-            for k, side in (("band", bands), ("surge", surges))}  # fmt: skip
-    winner = "band" if held["band"] >= held["surge"] else "surge"
-    winners, losers = (bands, surges) if winner == "band" else (surges, bands)
-    ids = ", ".join(str(e["id"]) for e in winners)
+    sides = {"band": bands, "surge": surges}
+    held = {k: sum(float(e["kwh_above_band"]) for e in side) for k, side in sides.items()}
+    told = {k: any(e["status"] in TOLD for e in side) for k, side in sides.items()}
+    if told["band"] != told["surge"]:  # told first: not told again
+        winner = "band" if told["band"] else "surge"
+        how = "told first"
+    else:
+        winner = "band" if held["band"] >= held["surge"] else "surge"
+        how = f"{held[winner]:,.1f} kWh certain"
+    loser = "surge" if winner == "band" else "band"
+    ids = ", ".join(str(e["id"]) for e in sides[winner])
     what = "band event" if winner == "band" else "surge"
-    why = f"counted in its {what} {ids}, {held[winner]:,.1f} kWh certain"
-    return {int(e["id"]): why for e in losers}
+    why = f"counted in its {what} {ids}, {how}"
+    return {int(e["id"]): why for e in sides[loser]}
 
 
 def settle(store: Any, site: Any, hierarchy: Hierarchy | None, meters: Sequence[str]) -> None:
