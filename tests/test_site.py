@@ -173,10 +173,13 @@ def test_waste_no_panel_meters_shows_on_the_remainder(tmp_path: Path) -> None:
 
 def test_a_bad_hierarchy_file_is_one_line(tmp_path: Path, cli) -> None:
     spec = hierarchy_site(tmp_path, {})
-    (tmp_path / "hierarchy.csv").write_text("meter,parent\nA (kW),B (kW)\nB (kW),A (kW)\n")
+    (tmp_path / "hierarchy.csv").write_text(
+        "meter,parent\nMain (kW),B (kW)\nA (kW),Main (kW)\nB (kW),A (kW)\n")  # fmt: skip
     result = cli("run", "--config", tmp_path / "site.toml", "--as-of", "2021-02-09")
-    assert result.exit_code == 2 and "[site] meters" in result.stderr
-    assert "below itself" in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    assert result.exit_code == 2 and "[site] meters), line 2:" in result.stderr
+    assert "'Main (kW)' is below itself: Main (kW) -> B (kW) -> A (kW) -> Main (kW)." in (
+        result.stderr)  # fmt: skip
+    assert len(result.stderr.strip().splitlines()) == 1
     (tmp_path / "hierarchy.csv").write_text("meter,parent\nNope (kW),Main (kW)\n")
     result = cli("run", "--config", tmp_path / "site.toml", "--as-of", "2021-02-09")
     assert result.exit_code == 2 and "'Nope (kW)'" in result.stderr
@@ -187,6 +190,17 @@ def test_a_bad_hierarchy_file_is_one_line(tmp_path: Path, cli) -> None:
             "([site] meters): 'B (kW)' is in kWh below 'Main (kW)' in kW; a parent and the "
             "meters below it need one unit")):  # fmt: skip
         run_job(in_kwh, "run", "2021-02-09")
+
+
+def test_a_meter_named_like_a_computed_remainder_is_refused(tmp_path: Path) -> None:
+    spec = hierarchy_site(tmp_path, {})
+    table = pd.read_csv(tmp_path / "meters.csv")
+    table["Main remainder (kW)"] = table["A (kW)"]  # a real meter, not listed
+    table.to_csv(tmp_path / "meters.csv", index=False)
+    with pytest.raises(InputError, match=re.escape(
+            "meter 'Main remainder (kW)' has the name of the remainder computed for "
+            "'Main (kW)'")):  # fmt: skip
+        run_job(spec, "run", "2021-02-09")
 
 
 def test_sites_sharing_a_store_get_one_digest_each(tmp_path: Path) -> None:

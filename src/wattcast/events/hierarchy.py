@@ -65,6 +65,11 @@ class Hierarchy:
             kids = tuple(self.children(parent))
             if parent in metered and kids and all(k in metered for k in kids):
                 name = remainder_name(parent)
+                if name in metered:
+                    raise InputError(
+                        f"meter {name!r} has the name of the remainder computed for {parent!r} "
+                        "(its use that the meters below it do not cover); rename that meter."
+                    )
                 remainders[name] = (parent, kids)
                 label = places.get(parent, {}).get("label")
                 places[name] = {"parent": parent, "area": places.get(parent, {}).get("area"),
@@ -93,6 +98,7 @@ def read_hierarchy(path: Path) -> Hierarchy:
         raise InputError(f"{path} ([site] meters): no column {missing[0]!r}; expected columns "
                          "meter,parent (optionally area and label).")  # fmt: skip
     places: dict[str, dict[str, str | None]] = {}
+    lines: dict[str, int] = {}
     for line, row in enumerate(reader, start=2):
         row = {str(k).strip().lower(): (v or "").strip() for k, v in row.items() if k}
         meter = row.get("meter", "")
@@ -103,13 +109,17 @@ def read_hierarchy(path: Path) -> Hierarchy:
         if row.get("parent") == meter:
             raise InputError(f"{path} ([site] meters), line {line}: {meter!r} is its own parent.")
         places[meter] = {c: row.get(c) or None for c in COLUMNS[1:]}
+        lines[meter] = line
     for meter in places:  # a parent above itself, however far up, is no hierarchy
-        seen, up = {meter}, places[meter]["parent"]
+        chain, up = [meter], places[meter]["parent"]
         while up is not None:
-            if up in seen:
-                raise InputError(f"{path} ([site] meters): {meter!r} is below itself "
-                                 f"(through {up!r}).")  # fmt: skip
-            seen.add(up)
+            if up == meter:
+                path_up = " -> ".join([*chain, meter])
+                raise InputError(f"{path} ([site] meters), line {lines[meter]}: {meter!r} is "
+                                 f"below itself: {path_up}.")  # fmt: skip
+            if up in chain:  # a loop above this meter: it is reported from its own line
+                break
+            chain.append(up)
             up = places.get(up, {}).get("parent")
     for parent in {p["parent"] for p in places.values() if p["parent"]}:
         places.setdefault(parent, {"parent": None, "area": None, "label": None})
