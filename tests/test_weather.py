@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -208,3 +209,21 @@ def test_weather_needs_its_location_or_file(tmp_path: Path) -> None:
     path.write_text('[weather]\nprovider = "ghcnd"\n')
     with pytest.raises(InputError, match=r"needs \[weather\] path \(--weather-path\)"):
         RunSpec.from_toml(path)
+
+
+def test_a_weather_file_without_the_variables_asked_for_is_refused(
+    tmp_path: Path, andover: Path
+) -> None:
+    days = pd.date_range("2016-09-01", "2017-03-20", freq="D")
+    table = tmp_path / "weather.csv"
+    pd.DataFrame({"date": days, "humidity": 60.0}).to_csv(table, index=False)
+    spec = site(tmp_path, andover, f'provider = "file"\npath = "{table}"')
+    with pytest.raises(InputError, match=re.escape(
+            f"{table}: no weather variable 'temperature'; it has humidity (name the ones to "
+            "use in [weather] variables).")):  # fmt: skip
+        run_job(spec, "run", "2017-03-10")
+    asked = site(tmp_path, andover, f'provider = "file"\npath = "{table}"\n'
+                 'variables = ["humidity"]')  # fmt: skip
+    run_job(asked, "run", "2017-03-10")
+    record = json.loads(ForecastStore(asked.store.path).run(1)["record"])
+    assert "humidity" in json.dumps(record["features"])

@@ -163,7 +163,8 @@ def _choose(table: pd.DataFrame, section: Any, source: object) -> pd.DataFrame:
     missing = [v for v in section.variables if v not in table.columns]
     if missing:
         columns = ", ".join(c for c in table.columns if c != "time")
-        raise InputError(f"{source}: no weather variable {missing[0]!r}; it has {columns}.")
+        raise InputError(f"{source}: no weather variable {missing[0]!r}; it has {columns} "
+                         "(name the ones to use in [weather] variables).")  # fmt: skip
     return table[["time", *section.variables]]
 
 
@@ -174,8 +175,6 @@ def _weather_file(section: Any, zone: str | None) -> pd.DataFrame:
     extra = ExtraTable.from_frame(read_table(section.path), zone)
     table = pd.DataFrame(extra.values, columns=list(extra.columns))
     table.insert(0, "time", extra.times)
-    if list(section.variables) == ["temperature"] and "temperature" not in table:
-        return table  # the file's own columns, whatever they are called
     return _choose(table, section, section.path)
 
 
