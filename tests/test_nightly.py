@@ -337,3 +337,15 @@ def test_waste_reported_once_is_not_learned_as_normal_use(tmp_path: Path) -> Non
     last = run_job(spec, "run", "2021-02-08")
     windows = trained_windows(store, last.run_id)
     assert windows["A (kW)"] == windows["B (kW)"]
+
+
+def test_a_zone_changed_between_nights_is_refused_before_anything_is_written(
+    spec: RunSpec,
+) -> None:
+    run_job(spec, "run", "2021-02-09")
+    paris = dataclasses.replace(spec, data=dataclasses.replace(spec.data, tz="Europe/Paris"))
+    with pytest.raises(InputError, match=(
+            r"meter 'A \(kW\)' has forecasts in .*site\.db on the wall clock of no zone, but "
+            r"the settings now give it Europe/Paris; expected its zone as it was")):  # fmt: skip
+        run_job(paris, "run", "2021-02-10")
+    assert len(ForecastStore(spec.store.path).runs()) == 1  # the refused night left no run

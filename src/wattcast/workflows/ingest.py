@@ -91,7 +91,7 @@ def _take_new(
         zones = {m: zone_of(m) for m in readings}
         for meter, zone in zones.items():
             if meter in archived and archived[meter] != zone:
-                raise InputError(_zone_changed(file, meter, archived[meter], zone, store.path))
+                raise InputError(zone_changed(file, meter, archived[meter], zone, store.path))
         units = {m: unit_of(m, spec.data.units) for m in readings}
         got = store.take_in(str(file), digest, file.stat().st_size, readings, zones, units,
                             now_utc)  # fmt: skip
@@ -102,10 +102,12 @@ def _take_new(
         intake.revised += got.revised
 
 
-def _zone_changed(where: object, meter: str, was: str | None, now: str | None,
-                  store: Path) -> str:  # fmt: skip
+def zone_changed(where: object, meter: str, was: str | None, now: str | None,
+                 store: Path, kept: str = "readings") -> str:  # fmt: skip
+    """The one line that refuses a meter whose zone changed since ``store`` kept its
+    ``kept`` (readings, forecasts): its times would be read on another clock."""
     return (
-        f"{where}: meter {meter!r} has readings in {store} on the wall clock of "
+        f"{where}: meter {meter!r} has {kept} in {store} on the wall clock of "
         f"{was or 'no zone'}, but the settings now give it {now or 'no zone'}; expected "
         "its zone as it was (tz, zones), or a new store for the new zone."
     )
@@ -133,7 +135,7 @@ class ArchiveSource(ReadingsSource):
         """Refuse a meter whose zone the settings changed since its readings were taken in."""
         for meter, zone in zones.items():
             if meter in self.zones and self.zones[meter] != zone:
-                raise InputError(_zone_changed(self.path, meter, self.zones[meter], zone,
+                raise InputError(zone_changed(self.path, meter, self.zones[meter], zone,
                                                self.store.path))  # fmt: skip
 
 

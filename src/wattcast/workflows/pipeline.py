@@ -20,7 +20,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from contextlib import ExitStack
 from pathlib import Path
 
@@ -35,7 +35,7 @@ from wattcast.store.lock import lock_file, store_lock
 from wattcast.store.store import ForecastStore, remove_store
 from wattcast.workflows.closing import close_run
 from wattcast.workflows.cluster import cluster
-from wattcast.workflows.ingest import NightIntake
+from wattcast.workflows.ingest import NightIntake, zone_changed
 from wattcast.workflows.inputs import JobInputs, ReadStats, batch_size, load_inputs, read_batches
 from wattcast.workflows.job import Job, JobSummary
 from wattcast.workflows.outputs import ForecastWriter
@@ -108,6 +108,8 @@ def _run_in_place(
             stack.enter_context(store_lock(spec.store.path))
             job.new_store = not spec.store.path.exists()
             job.store = ForecastStore(spec.store.path)
+            if not job.new_store:
+                _check_zones(job.store, inputs.zones, spec.data.source)
         if out is not None:
             job.writer = ForecastWriter(out, set(inputs.zones.values()))
         stack.enter_context(cluster(spec.model.scheduler))
@@ -121,6 +123,18 @@ def _run_in_place(
             job.writer.close()
         job.summary.seconds = time.perf_counter() - job.started
         close_run(job, run_id, _utc_now())
+
+
+def _check_zones(
+    store: ForecastStore, zones: Mapping[str, str | None], source: object
+) -> None:  # fmt: skip
+    """Refuse a meter whose zone the settings changed since its forecasts were stored: its
+    forecasts, actuals and events would be matched on another clock."""
+    known = store.meters()
+    for meter, zone in zones.items():
+        if meter in known and known[meter][1] != zone:
+            raise InputError(zone_changed(source, meter, known[meter][1], zone, store.path,
+                                          "forecasts"))  # fmt: skip
 
 
 def _as_of(as_of: str | pd.Timestamp | None) -> pd.Timestamp | None:
