@@ -51,6 +51,16 @@ def train_on(texts: tuple[str, ...]) -> None:
             raise InputError(f"`train_on` takes day types and dates, not hours. Got {text!r}.")
 
 
+def time_attrs(attrs: tuple[str, ...]) -> None:
+    """Each calendar attribute named must be one a timestamp has (a one-line error
+    otherwise, as :func:`wattcast.features.calendar_attrs.calendar_features` gives)."""
+    import pandas as pd
+
+    from wattcast.features.calendar_attrs import calendar_features
+
+    calendar_features(pd.DatetimeIndex(["2021-01-04"]), attrs)
+
+
 def weather_without_provider(given: list[str]) -> None:
     if given:
         raise InputError(
