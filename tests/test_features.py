@@ -11,6 +11,7 @@ from conftest import synthetic_wide
 from wattcast import DayCalendar, ExtraTable, InputError, ModelSection, load_meters
 from wattcast.data.cleaning import fill_short_gaps, trim_to_periods
 from wattcast.features.builder import build_features
+from wattcast.features.calendar_attrs import calendar_features
 
 
 def prepared(frame_df: pd.DataFrame, config: ModelSection):
@@ -120,9 +121,10 @@ def test_leakage_forecast_row_ignores_readings_after_the_cut_off() -> None:
 
 
 def test_calendar_attributes_are_validated() -> None:
-    config = ModelSection(input="7D", time_attrs=("day_of_week", "nonsense"))
     with pytest.raises(InputError, match="unknown attribute 'nonsense'"):
-        build_features(prepared(synthetic_wide(days=20), config), config)
+        ModelSection(input="7D", time_attrs=("day_of_week", "nonsense"))
+    with pytest.raises(InputError, match="unknown attribute 'nonsense'"):
+        calendar_features(pd.DatetimeIndex(["2021-01-04"]), ("nonsense",))
 
 
 def test_hourly_extras_become_several_features_per_day(tmp_path: Path) -> None:

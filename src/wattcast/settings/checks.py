@@ -51,14 +51,19 @@ def train_on(texts: tuple[str, ...]) -> None:
             raise InputError(f"`train_on` takes day types and dates, not hours. Got {text!r}.")
 
 
-def time_attrs(attrs: tuple[str, ...]) -> None:
+def time_attrs(attrs: tuple[str, ...], known: tuple[str, ...]) -> None:
     """Each calendar attribute named must be one a timestamp has (a one-line error
-    otherwise, as :func:`wattcast.features.calendar_attrs.calendar_features` gives)."""
+    otherwise, as :func:`wattcast.features.calendar_attrs.calendar_features` gives);
+    those of ``known`` (the default) are, and need no pandas: the light commands read
+    settings without it."""
+    others = tuple(a for a in attrs if a not in known)
+    if not others:
+        return
     import pandas as pd
 
     from wattcast.features.calendar_attrs import calendar_features
 
-    calendar_features(pd.DatetimeIndex(["2021-01-04"]), attrs)
+    calendar_features(pd.DatetimeIndex(["2021-01-04"]), others)
 
 
 def weather_without_provider(given: list[str]) -> None:

@@ -97,7 +97,7 @@ class ModelSection(Section):
         checks.estimator_params(self.estimator, self.params)
         checks.scheduler(self.scheduler)
         checks.train_on(self.train_on)
-        checks.time_attrs(self.time_attrs)
+        checks.time_attrs(self.time_attrs, ModelSection.time_attrs)
 
 
 @dataclass(frozen=True)
