@@ -131,8 +131,10 @@ def plot(
     with user_errors():
         with loading():
             from wattcast.reporting.figures import forecast_png
+            from wattcast.reporting.listing import at_least
             from wattcast.workflows.outputs import check_output
 
+        at_least("days-before", days_before, 0)
         check_output(out_path, (".png",), "the plot")
         path = forecast_png(data, forecast_file, meter, out_path, days_before, tz)
     say(f"wrote {path}")

@@ -68,7 +68,10 @@ def history(
     format: FormatOpt = "table",
 ) -> None:
     """Runs with status, forecast period, settings, weather and timings (csv/json: all)."""
+    from wattcast.reporting.listing import at_least
+
     with user_errors():
+        at_least("last", last, 1)
         db, _ = open_store(config, store)
         mark_interrupted(db)
         runs = db.runs(last)
@@ -302,20 +305,35 @@ def check_lines(report: dict[str, Any]) -> list[str]:
         per = report["bytes"] / report["meter_nights"]
         lines.append(f"meter-nights: {report['meter_nights']:,} "
                      f"({byte_size(per)} per meter-night)")  # fmt: skip
-    models = report.get("kept_models")
-    if models and (models["models"] or models["model_files_unindexed"]):
-        lines.append(f"kept models: {models['models']:,} ({byte_size(models['model_bytes'])})")
-        if models["models_missing"]:
-            first = models["models_missing"][0]
-            lines.append(f"  {len(models['models_missing']):,} model file(s) missing (first: "
-                         f"{first!r}); those meters are refit next night")  # fmt: skip
-        if models["models_other_versions"]:
-            lines.append(f"  {models['models_other_versions']:,} made by another wattcast or "
-                         "scikit-learn; those meters are refit next night")  # fmt: skip
-        if models["model_files_unindexed"]:
-            lines.append(f"  {models['model_files_unindexed']:,} file(s) no model uses (left by "
-                         "a stopped job); `wattcast prune` deletes them")  # fmt: skip
+    lines += model_lines(report.get("kept_models"))
     lines.append("result: " + ("healthy" if report["ok"] else "problem (below)"))
+    return lines
+
+
+def model_lines(models: dict[str, Any] | None) -> list[str]:
+    """What ``check`` says of the kept models: how many, and those refit next night."""
+    if not models or not (models["models"] or models["model_files_unindexed"]
+                          or models["folders_foreign"]):  # fmt: skip
+        return []
+    lines = [f"kept models: {models['models']:,} ({byte_size(models['model_bytes'])})"]
+    refit = "those meters are refit next night"
+    if models["models_missing"]:
+        lines.append(f"  {len(models['models_missing']):,} model file(s) missing (first: "
+                     f"{models['models_missing'][0]!r}); {refit}")  # fmt: skip
+    if models["models_damaged"]:
+        first, why = next(iter(models["models_damaged"].items()))
+        lines.append(f"  {len(models['models_damaged']):,} model file(s) damaged or unreadable; "
+                     f"first: meter {first!r}: {why}; {refit}")  # fmt: skip
+    if models["models_other_versions"]:
+        lines.append(f"  {models['models_other_versions']:,} made by another wattcast or "
+                     f"scikit-learn; {refit}")  # fmt: skip
+    if models["model_files_unindexed"]:
+        lines.append(f"  {models['model_files_unindexed']:,} file(s) no model uses (left by a "
+                     "stopped job); `wattcast prune` deletes them")  # fmt: skip
+    if models["folders_foreign"]:
+        lines.append(f"  {len(models['folders_foreign']):,} folder(s) wattcast did not make "
+                     f"(first: {models['folders_foreign'][0]!r}); wattcast leaves them: move "
+                     "them away")  # fmt: skip
     return lines
 
 

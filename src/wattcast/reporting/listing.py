@@ -28,9 +28,7 @@ def event_rows(
     meter's own zone), oldest first; each has its epoch times in ``start_t``/``end_t``."""
     if meter is not None:
         check_meter(store, meter)
-    margin = 86400  # a day either side: the exact bound is each meter's own midnight
-    low = None if since is None else parse_day(since, "since") - margin
-    high = None if until is None else parse_day(until, "until") + margin
+    low, high = _bounds(since, until)
     rows = []
     for event in store.events(low, meter, statuses, high):
         if since is not None and event["end"] <= epoch_of(since, event["zone"]):
@@ -43,6 +41,18 @@ def event_rows(
         event["cost"] = event_cost(event, tariff)
         rows.append(event)
     return rows
+
+
+def _bounds(since: str | None, until: str | None) -> tuple[int | None, int | None]:
+    """Epoch bounds of ``--since`` and ``--until`` widened by a day (the exact bound is each
+    meter's own midnight); ``--since`` after ``--until`` is refused."""
+    first = None if since is None else parse_day(since, "since")
+    last = None if until is None else parse_day(until, "until")
+    if first is not None and last is not None and first > last:
+        raise InputError(f"`--since` must not be after `--until`. Got --since {since!r}, "
+                         f"--until {until!r}.")  # fmt: skip
+    margin = 86400
+    return (None if first is None else first - margin, None if last is None else last + margin)
 
 
 def check_meter(store: ForecastStore, meter: str) -> None:
@@ -58,3 +68,10 @@ def parse_day(text: str, name: str) -> int:
         return epoch_of(text, None)
     except ValueError:
         raise InputError(f"`--{name}` must be a date such as 2017-03-01. Got {text!r}.") from None
+
+
+def at_least(name: str, value: int, least: int) -> int:
+    """The ``value`` of option ``--name``, refused in one line when it is below ``least``."""
+    if value < least:
+        raise InputError(f"`--{name}` must be at least {least}. Got {value!r}.")
+    return value

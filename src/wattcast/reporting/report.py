@@ -28,7 +28,7 @@ from wattcast.errors import InputError
 from wattcast.evaluation.metrics import g14_pass
 from wattcast.events.hierarchy import counted
 from wattcast.events.savings import TariffLike, savings
-from wattcast.reporting.listing import check_meter, event_rows
+from wattcast.reporting.listing import at_least, check_meter, event_rows
 from wattcast.reporting.svg import meter_chart
 from wattcast.settings import RunSpec
 from wattcast.store.store import ForecastStore
@@ -149,19 +149,36 @@ def build_report(
     metrics: Path | None, detail: int,
 ) -> str:  # fmt: skip
     """Write the report; a line saying what it holds."""
-    if days < 1 or detail < 0:
-        raise InputError(f"`--days` must be at least 1 and `--detail` at least 0. Got {days}.")
+    at_least("days", days, 1)
+    at_least("detail", detail, 0)
+    table = None if metrics is None else read_metrics(metrics)
     data = collect(store, spec, days, meters)
-    table = None
-    if metrics is not None:
-        from wattcast.data.sources import read_table
-
-        table = read_table(metrics)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(render(data, table, detail), encoding="utf-8")
     return (f"wrote {out} ({out.stat().st_size / 1e6:.2f} MB): "
             f"{data.readings['meter'].nunique()} meters, {data.since:%Y-%m-%d} .. "
             f"{data.until - pd.Timedelta(days=1):%Y-%m-%d}, {len(data.events)} events")  # fmt: skip
+
+
+#: The columns of `wattcast backtest --out` that the backtest accuracy table reads.
+METRICS_COLUMNS = ("meter", "method", "cv_rmse", "nmbe", "coverage")
+METRICS_NUMBERS = ("cv_rmse", "nmbe", "coverage", "cv_rmse_hourly", "nmbe_hourly")
+
+
+def read_metrics(path: Path) -> pd.DataFrame:
+    """Backtest metrics as `wattcast backtest --out` writes them, checked once: the columns
+    the accuracy table reads, and numbers (or empty cells) in the columns of numbers."""
+    from wattcast.data.columns import to_numeric_column
+    from wattcast.data.files import read_table
+
+    table = read_table(path)
+    missing = [c for c in METRICS_COLUMNS if c not in table]
+    if missing:
+        raise InputError(f"{path}: no column{'s' if len(missing) > 1 else ''} "
+                         f"{', '.join(map(repr, missing))}; expected backtest metrics as "
+                         f"`wattcast backtest --out` writes them ({', '.join(METRICS_COLUMNS)}, "
+                         "...).")  # fmt: skip
+    return table.assign(**{c: to_numeric_column(table, c) for c in METRICS_NUMBERS if c in table})
 
 
 def render(data: ReportData, metrics: pd.DataFrame | None = None, detail: int = 20) -> str:

@@ -80,10 +80,10 @@ def _contents(db: sqlite3.Connection, unlocked: bool) -> dict[str, Any]:
         from wattcast.store.models import folder_report
 
         indexed = [
-            {"meter": m, "file": f, "wattcast_version": w, "sklearn_version": k}
-            for m, f, w, k in db.execute(
-                "SELECT n.name, x.file, x.wattcast_version, x.sklearn_version FROM models x "
-                "JOIN meters n ON n.id = x.meter_id"
+            {"meter": m, "file": f, "wattcast_version": w, "sklearn_version": k, "sha256": h}
+            for m, f, w, k, h in db.execute(
+                "SELECT n.name, x.file, x.wattcast_version, x.sklearn_version, x.sha256 "
+                "FROM models x JOIN meters n ON n.id = x.meter_id"
             )
         ]
         out["kept_models"] = folder_report(Path(db_path(db)), indexed)

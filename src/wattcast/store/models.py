@@ -113,8 +113,12 @@ class ModelRecords(StoreFile):
         return [old[i] for i, name in replaced.items() if i in old and old[i] != name]
 
     def drop_files(self, names: Sequence[str]) -> None:
+        """Delete the files of replaced models (after the batch commits). A folder standing
+        on such a name was never wattcast's, nor is it its to delete: it stays."""
         for name in names:
-            (self.models_folder / name).unlink(missing_ok=True)
+            path = self.models_folder / name
+            if not path.is_dir():
+                path.unlink(missing_ok=True)
 
     # -- reading -------------------------------------------------------------
     def kept_models(self, meters: Sequence[str]) -> tuple[dict[str, Any], dict[str, str]]:
@@ -163,8 +167,10 @@ class ModelRecords(StoreFile):
         return [dict(r) for r in rows]
 
 
-def _read(path: Path, meter: str, digest: str) -> tuple[Any, str]:
-    """A kept model from its file, or None and why it cannot be used."""
+def checked_bytes(path: Path, digest: str) -> tuple[bytes | None, str]:
+    """A model file's bytes when their checksum is the one indexed, or None and why not."""
+    if path.is_dir():
+        return None, f"{path.name} is a folder, not a model file (wattcast leaves it)"
     try:
         data = path.read_bytes()
     except FileNotFoundError:
@@ -173,6 +179,14 @@ def _read(path: Path, meter: str, digest: str) -> tuple[Any, str]:
         return None, f"{path.name} cannot be read ({exc.strerror})"
     if hashlib.sha256(data).hexdigest() != digest:
         return None, f"{path.name} is damaged (its checksum differs)"
+    return data, ""
+
+
+def _read(path: Path, meter: str, digest: str) -> tuple[Any, str]:
+    """A kept model from its file, or None and why it cannot be used."""
+    data, why = checked_bytes(path, digest)
+    if data is None:
+        return None, why
     try:
         payload = pickle.loads(data)
     except Exception as exc:  # a damaged pickle fails in many ways
@@ -211,19 +225,25 @@ def _write_atomically(path: Path, data: bytes) -> None:
 
 
 def folder_report(store: Path, indexed: Sequence[dict[str, Any]]) -> dict[str, Any]:
-    """What ``check`` says of a store's models: how many, their bytes, the files missing,
-    and the files no model indexes (left by a killed job; ``prune`` deletes them)."""
+    """What ``check`` says of a store's models: how many, their bytes, the meters whose file
+    is missing or damaged (checksum or unreadable: why, by meter), the files no model
+    indexes (left by a killed job; ``prune`` deletes them) and folders wattcast did not make."""
     folder = models_folder(store)
-    files = {p.name: p for p in folder.iterdir()} if folder.is_dir() else {}
+    entries = sorted(folder.iterdir()) if folder.is_dir() else []
+    files = {p.name: p for p in entries if not p.is_dir()}
     names = {row["file"] for row in indexed}
     here = (versions()["wattcast"], versions()["scikit-learn"])
     other = [r for r in indexed if (r["wattcast_version"], r["sklearn_version"]) != here]
+    present = {r["meter"]: r for r in indexed if (folder / r["file"]).exists()}
+    damaged = {m: checked_bytes(folder / r["file"], r["sha256"])[1] for m, r in present.items()}
     return {
         "models": len(indexed),
         "model_bytes": sum(p.stat().st_size for p in files.values()),
-        "models_missing": sorted(row["meter"] for row in indexed if row["file"] not in files),
+        "models_missing": sorted(r["meter"] for r in indexed if r["meter"] not in present),
+        "models_damaged": {m: why for m, why in sorted(damaged.items()) if why},
         "models_other_versions": len(other),
         "model_files_unindexed": len([n for n in files if n not in names]),
+        "folders_foreign": [p.name for p in entries if p.is_dir() and p.name not in names],
     }
 
 
