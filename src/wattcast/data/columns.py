@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from wattcast.data.files import row_label, source_of
+from wattcast.data.files import column_title, listed_columns, row_label, source_of
 from wattcast.errors import InputError, NonFiniteWarning, SkippedColumnsWarning
 
 LONG_COLUMNS = ("timestamp", "meter", "value")
@@ -73,7 +73,7 @@ def detect_layout(
         if name is not None and name not in columns:
             raise InputError(
                 f"{source_of(frame)}: no column {name!r} ({what}); columns are "
-                f"{', '.join(repr(c) for c in columns)}."
+                f"{listed_columns(frame, columns)}."
             )
     if meter is not None or value is not None:
         return _named_long_layout(frame, columns, timestamp, meter, value)
@@ -102,7 +102,7 @@ def _named_long_layout(
             missing = "--meter-column" if meter is None else "--value-column"
             raise InputError(
                 f"{source_of(frame)}: a long table needs its meter and value columns; give "
-                f"{missing} too (columns are {', '.join(repr(c) for c in columns)})."
+                f"{missing} too (columns are {listed_columns(frame, columns)})."
             )
         meter, value = (rest[0], value) if meter is None else (meter, rest[0])
     return Layout(time_column, meter, value)
@@ -219,7 +219,7 @@ def meter_columns(
     if unknown:
         raise InputError(
             f"{source_of(frame)}: no column {unknown[0]!r} to skip (skip_columns); columns "
-            f"are {', '.join(repr(c) for c in names)}."
+            f"are {listed_columns(frame, names)}."
         )
     rest = [c for c in names if c not in skip_columns]
     decimal = frame.attrs.get("decimal", ".")
@@ -266,7 +266,7 @@ def to_numeric_column(frame: pd.DataFrame, column: object) -> np.ndarray:
         bad = np.flatnonzero(numbers.isna().to_numpy(dtype=bool, na_value=True) & ~missing)
         if len(bad):
             raise InputError(
-                f"{source_of(frame)}, column {str(column)!r}, {row_label(frame, bad[0])}: "
+                f"{source_of(frame)}, {column_title(frame, column)}, {row_label(frame, bad[0])}: "
                 f"expected a number, got {str(raw.iloc[bad[0]])!r} (a missing reading may "
                 "be empty, 'n/a' or '--')."
             )
@@ -275,7 +275,7 @@ def to_numeric_column(frame: pd.DataFrame, column: object) -> np.ndarray:
     if infinite.any():
         first = int(np.flatnonzero(infinite)[0])
         warnings.warn(
-            f"{source_of(frame)}, column {str(column)!r}: {int(infinite.sum())} non-finite "
+            f"{source_of(frame)}, {column_title(frame, column)}: {int(infinite.sum())} non-finite "
             f"reading(s) treated as missing, the first on {row_label(frame, first)}.",
             NonFiniteWarning,
             stacklevel=4,

@@ -12,12 +12,13 @@ from __future__ import annotations
 import bz2
 import csv
 import gzip
+import io
 import lzma
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import numpy as np
 import pandas as pd
@@ -105,8 +106,9 @@ def _read_csv(path: Path, encoding: str) -> pd.DataFrame:
             raise InputError(f"{path}: cannot be read as a table ({reason}).") from None
         frame.attrs["encoding"] = name
         frame.attrs["decimal"] = options.get("decimal", ".")
-        return _named_columns(frame, _header_names(head.decode(name, errors="replace"), options),
-                              path)  # fmt: skip
+        header = _header_names(head.decode(name, errors="replace"), options)
+        _refuse_short_rows(path, name, options, frame, header)
+        return _named_columns(frame, header, path)
     raise AssertionError("unreachable")
 
 
@@ -114,6 +116,38 @@ def _header_names(head: str, options: dict[str, Any]) -> list[str]:
     """The column names of a CSV header line as written (pandas renames repeats)."""
     line = head.lstrip("\ufeff").splitlines()[:1] or [""]
     return next(csv.reader(line, delimiter=options["sep"]), [])
+
+
+def _refuse_short_rows(
+    path: Path, encoding: str, options: dict[str, Any], frame: pd.DataFrame, header: list[str]
+) -> None:
+    """Refuse a row with fewer fields than the header (pandas reads the fields it lacks as
+    blanks, that is missing readings), as a row with more fields is refused. Fields
+    written empty (``...,``) are missing readings; nameless last columns may be left out."""
+    named = [i for i, name in enumerate(header) if name.strip()]
+    needed = (named[-1] + 1) if named else 0
+    if len(header) != frame.shape[1] or needed < 2:
+        return
+    if not frame.iloc[:, needed - 1].isna().any():  # a short row lacks the last named field
+        return
+    with _text_lines(path, encoding) as lines:
+        rows = csv.reader(lines, delimiter=options["sep"])
+        for fields in rows:
+            if fields and len(fields) < needed:
+                raise InputError(
+                    f"{path}, line {rows.line_num}: expected {needed} fields as in the "
+                    f"header line, found {len(fields)}; write an empty field for a missing "
+                    "reading."
+                )
+
+
+@contextmanager
+def _text_lines(path: Path, encoding: str) -> Iterator[IO[str]]:
+    opener = _OPENERS.get(path.suffix.lower(), open)
+    with opener(path, "rb") as handle, io.TextIOWrapper(
+        handle, encoding=encoding, errors="replace", newline=""
+    ) as text:  # fmt: skip
+        yield text
 
 
 def _named_columns(frame: pd.DataFrame, header: list[str], path: Path) -> pd.DataFrame:
@@ -126,7 +160,8 @@ def _named_columns(frame: pd.DataFrame, header: list[str], path: Path) -> pd.Dat
     if len(header) != frame.shape[1]:
         return frame
     names = [name.strip() for name in header]
-    if not names[0]:  # the index of a frame written by pandas: the timestamps
+    nameless = not names[0]
+    if nameless:  # the index of a frame written by pandas: the timestamps
         names[0] = str(frame.columns[0])
     unnamed = [i for i, name in enumerate(names) if not name]
     for i in unnamed:
@@ -149,6 +184,8 @@ def _named_columns(frame: pd.DataFrame, header: list[str], path: Path) -> pd.Dat
     kept = frame.iloc[:, named]
     kept.columns = [names[i] for i in named]
     kept.attrs = frame.attrs
+    if nameless:
+        kept.attrs["nameless"] = names[0]
     return kept
 
 
@@ -230,3 +267,20 @@ def row_label(frame: pd.DataFrame, position: int) -> str:
 
 def source_of(frame: pd.DataFrame) -> str:
     return str(frame.attrs.get("source", "<frame>"))
+
+
+def column_title(frame: pd.DataFrame, column: object) -> str:
+    """How a message names ``column`` of ``frame``: ``column 'Main (kW)'``, or ``the first
+    column (no name)`` for a column whose header cell is empty (pandas calls it
+    ``Unnamed: 0``)."""
+    if str(column) == frame.attrs.get("nameless"):
+        return "the first column (no name)"
+    return f"column {str(column)!r}"
+
+
+def listed_columns(frame: pd.DataFrame, columns: Iterable[object]) -> str:
+    """``columns`` of ``frame`` listed in a message: ``'time', 'Main (kW)'``."""
+    return ", ".join(
+        "the first column (no name)" if str(c) == frame.attrs.get("nameless") else repr(str(c))
+        for c in columns
+    )

@@ -407,7 +407,8 @@ def _check_grid(source: str, times: pd.DatetimeIndex, interval: pd.Timedelta) ->
     off_grid = np.flatnonzero(np.abs(offsets - np.round(offsets)) > 1e-9)
     if len(off_grid):
         raise InputError(
-            f"{source}: timestamp {times[off_grid[0]]} is not on the {interval} grid that "
-            f"starts at {times[0]}; expected readings at regular intervals."
+            f"{source}: timestamp {times[off_grid[0]]} is not on the "
+            f"{format_duration(interval)} grid that starts at {times[0]}; expected readings "
+            "at regular intervals."
         )
     return np.round(offsets).astype(np.int64)

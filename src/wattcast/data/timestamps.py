@@ -16,7 +16,7 @@ import warnings
 import numpy as np
 import pandas as pd
 
-from wattcast.data.files import row_label, source_of
+from wattcast.data.files import column_title, row_label, source_of
 from wattcast.errors import InputError
 
 DATE_ORDERS = ("auto", "day-first", "month-first")
@@ -25,6 +25,11 @@ DATE_ORDERS = ("auto", "day-first", "month-first")
 _YEAR_LAST = (
     r"^\s*(?P<a>\d{1,2})(?P<sep>[./-])(?P<b>\d{1,2})(?P=sep)"
     r"(?P<year>\d{4}|(?<=[./])\d{2})(?P<rest>(?:[ T].*)?)$"
+)
+#: A time that ends in its offset from UTC (``+01:00``, ``-0500``, ``Z``, ``UTC``).
+_OFFSET = (
+    r"(?i)\d:\d{2}(?::\d{2}(?:[.,]\d+)?)?\s*(?:[ap]m\s*)?"
+    r"(?:z|utc|gmt|[+-]\d{2}(?::?\d{2})?)\s*$"
 )
 
 
@@ -51,7 +56,7 @@ def parse_timestamps(
     missing = np.flatnonzero(raw.isna().to_numpy())
     if len(missing):
         raise InputError(
-            f"{source_of(frame)}, column {column!r}, {row_label(frame, missing[0])}: "
+            f"{source_of(frame)}, {column_title(frame, column)}, {row_label(frame, missing[0])}: "
             "empty timestamp; every row needs a timestamp."
         )
     if pd.api.types.is_datetime64_any_dtype(raw):
@@ -60,11 +65,13 @@ def parse_timestamps(
         text = raw.astype("string")
         iso, order = _year_first(frame, column, text, date_order)
         parsed = _to_datetime(iso)
+        if parsed.tz is not None:  # some or all with an offset: naive ones were taken as UTC
+            _refuse_mixed_offsets(frame, text)
         bad = np.flatnonzero(np.asarray(parsed.isna()))
         if len(bad):
             shown = f" ({order})" if order else ""
             raise InputError(
-                f"{source_of(frame)}, column {column!r}, {row_label(frame, bad[0])}: "
+                f"{source_of(frame)}, {column_title(frame, column)}, {row_label(frame, bad[0])}: "
                 f"cannot parse {text.iloc[bad[0]]!r} as a timestamp{shown}; "
                 "expected e.g. '2016-09-02 00:15:00' or '2016-09-02T00:15:00+00:00'."
             )
@@ -72,6 +79,22 @@ def parse_timestamps(
         parsed = parsed.tz_convert(tz) if tz else parsed
         parsed = parsed.tz_localize(None)
     return parsed
+
+
+def _refuse_mixed_offsets(frame: pd.DataFrame, text: pd.Series) -> None:
+    """Refuse timestamps written with an offset from UTC beside others written without
+    one: naive times are local times of the zone, and read together with the others
+    they would be taken as UTC."""
+    if text.str.len().nunique() <= 1:  # one length: one way of writing them (and fast)
+        return
+    aware = text.str.contains(_OFFSET, regex=True).to_numpy(dtype=bool, na_value=False)
+    if aware.any() and not aware.all():
+        with_offset, without = np.flatnonzero(aware)[0], np.flatnonzero(~aware)[0]
+        raise InputError(
+            f"{source_of(frame)}: timestamps with a UTC offset ({row_label(frame, with_offset)})"
+            f" and without one ({row_label(frame, without)}) in one file; write them all one "
+            "way."
+        )
 
 
 def _year_first(
@@ -103,7 +126,7 @@ def _detect_order(
     frame: pd.DataFrame, column: object, text: pd.Series, a: np.ndarray, b: np.ndarray
 ) -> str:
     """The one order the dates of ``column`` can be in, or an error that shows why not."""
-    where = f"{source_of(frame)}, column {column!r}"
+    where = f"{source_of(frame)}, {column_title(frame, column)}"
     days_first = np.flatnonzero(a > 12)
     days_second = np.flatnonzero(b > 12)
     if len(days_first) and len(days_second):

@@ -101,7 +101,8 @@ def with_holidays(
 
 
 def ics_events(data: bytes, source: str) -> tuple[list[object], str | None]:
-    """The events (with a start) of an iCalendar file's text, and its zone if it names one."""
+    """The events of an iCalendar file's text, and its zone if it names one; an event
+    without a start, or ending before it, is refused."""
     import icalendar
 
     try:
@@ -112,9 +113,41 @@ def ics_events(data: bytes, source: str) -> tuple[list[object], str | None]:
     if zone is not None:
         zone = _known_zone(str(zone), source)
     events = calendar.walk("VEVENT")
-    for number, event in enumerate(events, 1):
+    lines = _event_lines(data, len(events))
+    for number, (event, line) in enumerate(zip(events, lines, strict=True), 1):
         _check_dates(event, number, source)
-    return [e for e in events if e.get("DTSTART") is not None], zone
+        where = f"{source}, line {line}" if line else source
+        _check_span(event, f"{where}: {_event_name(event, number)}")
+    return events, zone
+
+
+def _event_lines(data: bytes, count: int) -> list[int | None]:
+    """The line where each of the ``count`` events begins (None when not found)."""
+    text = data.decode("utf-8", errors="replace").split("\n")
+    found: list[int | None] = [n for n, line in enumerate(text, 1)
+                               if line.strip().upper() == "BEGIN:VEVENT"]  # fmt: skip
+    return found if len(found) == count else [None] * count
+
+
+def _check_span(event: object, named: str) -> None:
+    """Refuse an event without a DTSTART, or one that ends before it starts."""
+    start = event.get("DTSTART")  # type: ignore[attr-defined]
+    if start is None:
+        raise InputError(f"{named} has no DTSTART; expected a start date or time for every event.")
+    end = event.get("DTEND")  # type: ignore[attr-defined]
+    if end is not None and _comparable(start.dt, end.dt) and end.dt < start.dt:
+        raise InputError(
+            f"{named} ends (DTEND {end.dt}) before it starts (DTSTART {start.dt}); expected "
+            "DTEND at or after DTSTART."
+        )
+
+
+def _comparable(start: Moment, end: Moment) -> bool:
+    """Whether two dates or times can be compared: both dates, or times both with or both
+    without a zone."""
+    if isinstance(start, dt.datetime) and isinstance(end, dt.datetime):
+        return (start.tzinfo is None) == (end.tzinfo is None)
+    return not isinstance(start, dt.datetime) and not isinstance(end, dt.datetime)
 
 
 def _known_zone(zone: str, source: str) -> str:

@@ -9,12 +9,14 @@ several, each kept as its own feature (``temp+06:00``...).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from wattcast.data.files import row_label
 from wattcast.data.loading import (
     infer_interval,
     parse_timestamps,
@@ -35,19 +37,25 @@ class ExtraTable:
     source: str
 
     @classmethod
-    def load(cls, path: str | Path | pd.DataFrame, tz: str | None = None) -> ExtraTable:
+    def load(
+        cls, path: str | Path | pd.DataFrame, tz: str | None = None, flags: Sequence[str] = ()
+    ) -> ExtraTable:
         """A table from a file (CSV or Parquet) or a DataFrame; see :meth:`from_frame`."""
         if isinstance(path, pd.DataFrame):
-            return cls.from_frame(path, tz)
+            return cls.from_frame(path, tz, flags)
         from wattcast.data.sources import read_table
 
-        return cls.from_frame(read_table(path), tz)
+        return cls.from_frame(read_table(path), tz, flags)
 
     @classmethod
-    def from_frame(cls, frame: pd.DataFrame, tz: str | None = None) -> ExtraTable:
+    def from_frame(
+        cls, frame: pd.DataFrame, tz: str | None = None, flags: Sequence[str] = ()
+    ) -> ExtraTable:
         """A table whose first column (or index) holds times, then one column per feature.
 
         Naive times are local times of ``tz``; zone-aware ones are converted to it.
+        ``flags`` name columns that mark closed days (``closed_flags``): where the table
+        has them, their values must be 0 or 1 (or missing: open).
         """
         if isinstance(frame.index, pd.DatetimeIndex):
             frame = frame.reset_index()
@@ -59,14 +67,11 @@ class ExtraTable:
         times = parse_timestamps(frame, frame.columns[0], tz)
         columns = tuple(str(c) for c in frame.columns[1:])
         values = np.column_stack([to_numeric_column(frame, c) for c in frame.columns[1:]])
+        _check_flags(frame, columns, values, flags)
         order = np.argsort(times.asi8, kind="stable")
         times, values = times[order], values[order]
         if times.has_duplicates:
-            position = int(order[np.flatnonzero(times.duplicated())[0]])
-            raise InputError(
-                f"{source_of(frame)}: timestamp {times[times.duplicated()][0]} appears more "
-                f"than once (row {position + 1}); expected one row per time."
-            )
+            _refuse_repeat(frame, times, order)
         freq = infer_interval(times, source_of(frame))
         return cls(times, values, columns, freq, source_of(frame))
 
@@ -117,6 +122,32 @@ class ExtraTable:
                 f"{self.source}, column {missing.split('+')[0]!r}: no value for the forecast "
                 f"period starting {start}; expected a number."
             )
+
+
+def _check_flags(
+    frame: pd.DataFrame, columns: tuple[str, ...], values: np.ndarray, flags: Sequence[str]
+) -> None:
+    """Refuse a closed-day flag other than 0 or 1 (missing is open), naming its line."""
+    for name in (c for c in flags if c in columns):
+        j = columns.index(name)
+        wrong = np.flatnonzero(~np.isnan(values[:, j]) & ~np.isin(values[:, j], (0.0, 1.0)))
+        if len(wrong):
+            raise InputError(
+                f"{source_of(frame)}, column {name!r}, {row_label(frame, wrong[0])}: closed-day "
+                f"flag is {values[wrong[0], j]:g}; expected 0 (open) or 1 (closed), or an "
+                "empty cell."
+            )
+
+
+def _refuse_repeat(frame: pd.DataFrame, times: pd.DatetimeIndex, order: np.ndarray) -> None:
+    """Refuse a time written twice, naming both its rows (``times`` sorted by ``order``)."""
+    later = int(np.flatnonzero(times.duplicated())[0])
+    first = int(np.searchsorted(times.asi8, times.asi8[later]))
+    rows = [row_label(frame, int(order[k])) for k in (first, later)]
+    raise InputError(
+        f"{source_of(frame)}: timestamp {times[later]} appears more than once ({rows[0]} and "
+        f"{rows[1]}); expected one row per time."
+    )
 
 
 def _clock(offset: pd.Timedelta) -> str:

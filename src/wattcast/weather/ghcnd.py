@@ -14,6 +14,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from wattcast.data.columns import is_text, to_numeric_column
+from wattcast.data.files import row_label
 from wattcast.data.sources import read_table
 from wattcast.errors import InputError
 
@@ -36,7 +38,9 @@ def read_ghcnd(path: Path, units: str, station: str | None = None) -> pd.DataFra
     for column in table.columns:
         if column in ("STATION", "DATE", "NAME", "time") or column.endswith("_ATTRIBUTES"):
             continue
-        values = pd.to_numeric(table[column], errors="coerce").to_numpy(dtype=float)
+        if column not in TEMPERATURES and is_text(table[column]):  # words (a name...)
+            continue
+        values = to_numeric_column(table, column)
         if np.isnan(values).all():
             continue
         out[column] = _celsius(values, units) if column in TEMPERATURES else values
@@ -71,8 +75,8 @@ def _dates(table: pd.DataFrame, path: Path) -> pd.DatetimeIndex:
     bad = np.flatnonzero(dates.isna().to_numpy())
     if len(bad):
         raise InputError(
-            f"{path}, column 'DATE', line {bad[0] + 2}: cannot read {text.iloc[bad[0]]!r} as a "
-            "date; expected YYYYMMDD or YYYY-MM-DD."
+            f"{path}, column 'DATE', {row_label(table, bad[0])}: cannot read "
+            f"{text.iloc[bad[0]]!r} as a date; expected YYYYMMDD or YYYY-MM-DD."
         )
     return pd.DatetimeIndex(dates)
 

@@ -115,9 +115,10 @@ def load_inputs(spec: RunSpec, archive: ForecastStore | None = None) -> JobInput
     zones = meter_zones(source, meters, data.zones, data.tz)
     if archive is not None:
         source.check_zones(zones)  # type: ignore[attr-defined]
-    tables = [_extras_table(path, data.encoding, data.tz) for path in extras.common]
+    flags = extras.closed_flags
+    tables = [_extras_table(path, data.encoding, data.tz, flags) for path in extras.common]
     per_meter = {
-        m: [_extras_table(path, data.encoding, zones[m]) for path in paths]
+        m: [_extras_table(path, data.encoding, zones[m], flags) for path in paths]
         for m, paths in extras.meter_extras.items()
     }
     calendars = [DayCalendar.from_ics(path) for path in extras.calendars]
@@ -214,9 +215,11 @@ def _half_days(paths: tuple[Path, ...]) -> DayCalendar:
     return DayCalendar("half_day", frozenset(days), closed=False)
 
 
-def _extras_table(path: Path, encoding: str, zone: str | None) -> pd.DataFrame:
+def _extras_table(
+    path: Path, encoding: str, zone: str | None, flags: tuple[str, ...]
+) -> pd.DataFrame:  # fmt: skip
     table = read_table(path, encoding)
-    ExtraTable.from_frame(table, zone)  # checked now, before any work
+    ExtraTable.from_frame(table, zone, flags)  # checked now, before any work
     return table
 
 

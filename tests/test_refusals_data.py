@@ -1,0 +1,195 @@
+"""Input files that were read wrongly without a word, and are refused in one line now."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import synthetic_wide, write_site
+
+from wattcast import ExtraTable, InputError, load_meters
+from wattcast.data.sources import open_source
+from wattcast.features.day_calendar import DayCalendar
+from wattcast.settings import RunSpec
+from wattcast.weather.ghcnd import read_ghcnd
+from wattcast.workflows.pipeline import run_job
+
+NEW_YORK = "America/New_York"
+
+
+def write(tmp_path: Path, text: str, name: str = "m.csv") -> Path:
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+def wide_lines(days: int = 3) -> list[str]:
+    """A wide meter file's lines, the header first."""
+    return synthetic_wide(days=days).to_csv(index=False).splitlines()
+
+
+def with_offsets(lines: list[str], first: int) -> list[str]:
+    """``lines`` with ``+00:00`` written after the timestamps from line ``first`` on."""
+    return lines[: first - 1] + [line.replace(",", "+00:00,", 1) for line in lines[first - 1 :]]
+
+
+@pytest.mark.parametrize("layout", ["wide", "long", "extras"])
+def test_naive_and_offset_timestamps_in_one_file_are_refused(tmp_path: Path, layout: str) -> None:
+    if layout == "long":
+        frame = synthetic_wide(days=3).melt(id_vars="timestamp", var_name="meter")
+        lines = frame.to_csv(index=False).splitlines()
+    elif layout == "extras":
+        lines = ["time,temp", *(f"2021-01-{d:02d} 00:00,{d}" for d in range(1, 11))]
+    else:
+        lines = wide_lines()
+    path = write(tmp_path, "\n".join(with_offsets(lines, len(lines) - 1)) + "\n")
+    message = (
+        rf"^{path}: timestamps with a UTC offset \(line {len(lines) - 1}\) and without one "
+        r"\(line 2\) in one file; write them all one way\.$"
+    )
+    with pytest.raises(InputError, match=message):
+        if layout == "extras":
+            ExtraTable.load(path, NEW_YORK)
+        else:
+            load_meters(path, tz=NEW_YORK)
+
+
+def test_timestamps_all_with_offsets_are_still_read(tmp_path: Path) -> None:
+    lines = wide_lines()
+    path = write(tmp_path, "\n".join(with_offsets(lines, 2)) + "\n")
+    assert load_meters(path, tz=NEW_YORK).start.hour == 19  # 00:00 UTC is 19:00 in New York
+
+
+def test_a_wide_row_with_fewer_fields_than_the_header_is_refused(tmp_path: Path) -> None:
+    lines = wide_lines()
+    lines[4] = lines[4].rsplit(",", 1)[0]  # line 5 lacks its last field
+    path = write(tmp_path, "\n".join(lines) + "\n")
+    with pytest.raises(InputError, match=(
+        rf"^{path}, line 5: expected 3 fields as in the header line, found 2; write an "
+        r"empty field for a missing reading\.$"
+    )):  # fmt: skip
+        load_meters(path)
+
+
+def test_an_empty_last_field_is_a_missing_reading(tmp_path: Path) -> None:
+    lines = wide_lines()
+    lines[4] = lines[4].rsplit(",", 1)[0] + ","  # the separator written, the field empty
+    loaded = load_meters(write(tmp_path, "\n".join(lines) + "\n"), bounds="off")
+    assert np.isnan(loaded.values[3, 1]) and not np.isnan(loaded.values[3, 0])
+
+
+def extras_with_flag(tmp_path: Path, flag: str) -> Path:
+    rows = [f"2021-01-{d:02d},{flag if d == 6 else d % 2},{d}" for d in range(1, 11)]
+    return write(tmp_path, "\n".join([",noschool,temp", *rows]) + "\n", "extras.csv")
+
+
+@pytest.mark.parametrize("flag", ["5", "-1", "0.5"])
+def test_closed_flags_other_than_0_or_1_are_refused(tmp_path: Path, flag: str) -> None:
+    path = extras_with_flag(tmp_path, flag)
+    with pytest.raises(InputError, match=(
+        rf"^{path}, column 'noschool', line 7: closed-day flag is {flag}; expected 0 \(open\) "
+        r"or 1 \(closed\), or an empty cell\.$"
+    )):  # fmt: skip
+        ExtraTable.load(path, flags=["noschool"])
+    ExtraTable.load(path)  # not a closed flag: any number
+
+
+def test_a_night_refuses_a_closed_flag_other_than_0_or_1(tmp_path: Path) -> None:
+    data = tmp_path / "meters.csv"
+    synthetic_wide(days=12).to_csv(data, index=False)
+    extras = extras_with_flag(tmp_path, "5")
+    site = RunSpec.from_toml(write_site(tmp_path, data, extras=(extras,)))
+    spec = site.with_flags({"extras.closed_flags": ["noschool"]})
+    with pytest.raises(InputError, match="column 'noschool', line 7: closed-day flag is 5"):
+        run_job(spec, "run", "2021-01-10")
+    assert not spec.store.path.exists()  # refused before anything is written
+
+
+@pytest.mark.parametrize("flag", ["0", "1", ""])
+def test_closed_flags_of_0_1_or_empty_are_read(tmp_path: Path, flag: str) -> None:
+    table = ExtraTable.load(extras_with_flag(tmp_path, flag), flags=["noschool", "other"])
+    assert table.columns == ("noschool", "temp")
+
+
+def nameless(tmp_path: Path, lines: list[str]) -> Path:
+    """A wide file whose timestamp column has no name, as pandas writes its index."""
+    return write(tmp_path, "\n".join(["," + lines[0].split(",", 1)[1], *lines[1:]]) + "\n")
+
+
+def test_a_nameless_timestamp_column_is_called_the_first_column(tmp_path: Path) -> None:
+    lines = wide_lines()
+    lines[6] = "not a time," + lines[6].split(",", 1)[1]
+    path = nameless(tmp_path, lines)
+    with pytest.raises(InputError, match=(
+        rf"^{path}, the first column \(no name\), line 7: cannot parse 'not a time' as a "
+        "timestamp"
+    )):  # fmt: skip
+        load_meters(path)
+    with pytest.raises(InputError, match=(
+        rf"^{path}: no column 'time' \(timestamps\); columns are the first column \(no "
+        r"name\), 'A \(kW\)', 'B \(kW\)'\.$"
+    )):  # fmt: skip
+        open_source(path, timestamp_column="time")
+
+
+def test_the_grid_of_an_off_grid_time_is_written_as_people_write_it(tmp_path: Path) -> None:
+    lines = wide_lines()
+    lines[6] = lines[6].replace(":15:00,", ":17:00,", 1)
+    path = nameless(tmp_path, lines)
+    with pytest.raises(InputError, match=r"is not on the 15min grid that starts at"):
+        load_meters(path)
+
+
+def test_a_repeated_extras_date_names_both_lines(tmp_path: Path) -> None:
+    lines = [",noschool,temp", *(f"2021-01-{d:02d},0,{d}" for d in range(1, 11))]
+    path = write(tmp_path, "\n".join([*lines, lines[3]]) + "\n", "extras.csv")
+    with pytest.raises(InputError, match=(
+        rf"^{path}: timestamp 2021-01-03 00:00:00 appears more than once \(line 4 and line 12\); "
+        r"expected one row per time\.$"
+    )):  # fmt: skip
+        ExtraTable.load(path)
+
+
+def calendar(tmp_path: Path, event: str) -> Path:
+    text = (
+        "BEGIN:VCALENDAR\nVERSION:2.0\n"
+        "BEGIN:VEVENT\nUID:a\nSUMMARY:Open house\nDTSTART;VALUE=DATE:20210104\nEND:VEVENT\n"
+        f"BEGIN:VEVENT\nUID:b\nSUMMARY:Half day\n{event}END:VEVENT\nEND:VCALENDAR\n"
+    )
+    return write(tmp_path, text, "days.ics")
+
+
+@pytest.mark.parametrize(
+    ("event", "message"),
+    [
+        ("DTEND;VALUE=DATE:20210106\n",
+         "has no DTSTART; expected a start date or time for every event."),
+        ("DTSTART;VALUE=DATE:20210106\nDTEND;VALUE=DATE:20210105\n",
+         r"ends \(DTEND 2021-01-05\) before it starts \(DTSTART 2021-01-06\); expected "
+         r"DTEND at or after DTSTART\."),
+        ("DTSTART:20210106T150000Z\nDTEND:20210106T140000Z\n",
+         r"ends \(DTEND 2021-01-06 14:00:00\+00:00\) before it starts"),
+    ],
+)  # fmt: skip
+def test_calendar_events_without_a_start_or_ending_before_it_are_refused(
+    tmp_path: Path, event: str, message: str
+) -> None:
+    path = calendar(tmp_path, event)
+    with pytest.raises(InputError, match=rf"^{path}, line 8: event 2 'Half day' {message}"):
+        DayCalendar.from_ics(path)
+
+
+def test_a_calendar_event_ending_where_it_starts_is_read(tmp_path: Path) -> None:
+    path = calendar(tmp_path, "DTSTART:20210106T150000Z\nDTEND:20210106T150000Z\n")
+    assert len(DayCalendar.from_ics(path).dates) == 2  # type: ignore[arg-type]
+
+
+def test_a_ghcnd_cell_that_is_not_a_number_is_refused(tmp_path: Path) -> None:
+    path = write(tmp_path, "STATION,NAME,DATE,TMAX,TMIN\n"
+                 "A,LOWELL,20170301,50,32\nB,ANDOVER,20170301,51,33\n"
+                 "B,ANDOVER,20170302,x,30\nB,ANDOVER,20170303,,\n", "ghcnd.csv")  # fmt: skip
+    with pytest.raises(InputError, match=(
+        rf"^{path}, column 'TMAX', line 4: expected a number, got 'x'"
+    )):  # fmt: skip
+        read_ghcnd(path, "F", station="B")
