@@ -142,6 +142,7 @@ def test_legacy_keys_still_read(tmp_path: Path) -> None:
         ),
         ("[model\n", r"not valid TOML"),
         ('[model]\ntime_attrs = ["bogus"]\n', r"site\.toml: `time_attrs` has unknown attribute"),
+        ('[data]\nencoding = "klingon"\n', r"site\.toml: `encoding` must be an encoding name"),
         ("[weather]\nlatitude = 42.6\n", r"\[weather\] sets latitude but no provider"),
         (
             '[weather]\nprovider = "open-meteo"\nlatitude = 1\nlongitude = 2\nurl = "localhost"\n',

@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from wattcast.errors import InputError, require_file
+from wattcast.settings import checks
 from wattcast.timezones import is_zone
 
 PARQUET_SUFFIXES = (".parquet", ".pq")
@@ -200,13 +201,7 @@ def _head_bytes(path: Path, size: int = 65536) -> bytes:
 
 def _encodings(head: bytes, encoding: str) -> tuple[str, ...]:
     if encoding != "auto":
-        try:
-            "".encode(encoding)
-        except LookupError:
-            raise InputError(
-                "`encoding` must be an encoding name such as 'utf-8' or 'cp1252'. "
-                f"Got {encoding!r}."
-            ) from None
+        checks.encoding(encoding)
         return (encoding,)
     if head.startswith((b"\xff\xfe", b"\xfe\xff")):
         return ("utf-16",)

@@ -51,6 +51,20 @@ def train_on(texts: tuple[str, ...]) -> None:
             raise InputError(f"`train_on` takes day types and dates, not hours. Got {text!r}.")
 
 
+def encoding(name: str) -> None:
+    """``auto`` or a text encoding Python knows."""
+    import codecs
+
+    if name == "auto":
+        return
+    try:
+        codecs.lookup(name)
+    except LookupError:
+        raise InputError(
+            f"`encoding` must be an encoding name such as 'utf-8' or 'cp1252'. Got {name!r}."
+        ) from None
+
+
 def time_attrs(attrs: tuple[str, ...], known: tuple[str, ...]) -> None:
     """Each calendar attribute named must be one a timestamp has (a one-line error
     otherwise, as :func:`wattcast.features.calendar_attrs.calendar_features` gives);

@@ -69,6 +69,9 @@ class DataSection(Section):
         check=_ranges, expected="a table of meter = [low, high] with low below high",
     )] = field(default_factory=dict)  # fmt: skip
 
+    def check(self) -> None:
+        checks.encoding(self.encoding)
+
 
 @dataclass(frozen=True)
 class ExtrasSection(Section):
