@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -10,6 +11,7 @@ from conftest import synthetic_wide, write_site
 
 from wattcast import ExtraTable, InputError, load_meters
 from wattcast.data.sources import open_source
+from wattcast.errors import SkippedHourWarning
 from wattcast.features.day_calendar import DayCalendar
 from wattcast.settings import RunSpec
 from wattcast.weather.ghcnd import read_ghcnd
@@ -193,3 +195,17 @@ def test_a_ghcnd_cell_that_is_not_a_number_is_refused(tmp_path: Path) -> None:
         rf"^{path}, column 'TMAX', line 4: expected a number, got 'x'"
     )):  # fmt: skip
         read_ghcnd(path, "F", station="B")
+
+
+def test_readings_at_times_the_zone_skips_are_said_once(tmp_path: Path) -> None:
+    table = synthetic_wide(days=3, start="2021-03-13")  # clocks go forward on 2021-03-14
+    path = write(tmp_path, table.to_csv(index=False))
+    with pytest.warns(SkippedHourWarning, match=(
+            r"4 reading time\(s\) at local times that America/New_York skips when clocks go "
+            r"forward \(the first 2021-03-14 02:00:00\)")) as caught:  # fmt: skip
+        frame = load_meters(path, tz=NEW_YORK)
+    assert len([w for w in caught if w.category is SkippedHourWarning]) == 1
+    assert frame.n_steps == 3 * 96  # kept on the wall clock, for the history
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", SkippedHourWarning)
+        load_meters(path, tz="Europe/Paris")  # its clocks go forward two weeks later

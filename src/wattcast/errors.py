@@ -114,6 +114,11 @@ class IntervalChangeWarning(WattcastWarning):
     """Readings come at a coarser step over part of the data (a meter or logger changed)."""
 
 
+class SkippedHourWarning(WattcastWarning):
+    """Readings at local times that the zone skips when clocks go forward: they stay on
+    the wall clock for the history, but no forecast is judged against them."""
+
+
 class UnknownMetersWarning(WattcastWarning):
     """A side file (zones, ...) names meters that the readings do not have."""
 

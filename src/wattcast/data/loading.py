@@ -41,7 +41,12 @@ from wattcast.data.files import row_label, source_of
 from wattcast.data.meter_frame import BadReadings, MeterFrame
 from wattcast.data.timestamps import check_date_order, parse_timestamps
 from wattcast.durations import format_duration
-from wattcast.errors import DuplicateRowsWarning, InputError, IntervalChangeWarning
+from wattcast.errors import (
+    DuplicateRowsWarning,
+    InputError,
+    IntervalChangeWarning,
+    SkippedHourWarning,
+)
 from wattcast.timezones import check_zone
 
 __all__ = [  # what callers outside data/ import from here
@@ -342,6 +347,26 @@ def _warn_coarser_stretch(
     )  # fmt: skip
 
 
+def _warn_skipped_hour(source: str, times: pd.DatetimeIndex, tz: str | None) -> None:
+    """Say once where readings are at local times that ``tz`` skips (a logger that kept
+    writing through the spring clock change): on the wall clock they feed the history,
+    but a forecast period has no such instants, so no forecast is judged against them
+    and they are in no actuals, event or savings."""
+    if not tz:
+        return
+    instants = times.tz_localize(tz, ambiguous=np.ones(len(times), dtype=bool),
+                                 nonexistent="NaT")  # fmt: skip
+    skipped = np.flatnonzero(np.asarray(instants.isna()))
+    if len(skipped):
+        warnings.warn(
+            f"{source}: {len(skipped)} reading time(s) at local times that {tz} skips when "
+            f"clocks go forward (the first {times[skipped[0]]}); they feed the history, but "
+            "no forecast is judged against them.",
+            SkippedHourWarning,
+            stacklevel=4,
+        )
+
+
 def _stamp(times: pd.DatetimeIndex, position: int, interval: pd.Timedelta) -> str:
     return f"{times[0] + position * interval:%Y-%m-%d %H:%M}"
 
@@ -360,6 +385,7 @@ def _to_grid(
     start = times[0]
     positions = _check_grid(source, times, interval)
     _warn_coarser_stretch(source, positions, times, interval)
+    _warn_skipped_hour(source, times, tz)
     grid = np.full((positions[-1] + 1, len(names)), np.nan)
     grid[positions] = values
     empty = np.flatnonzero(np.isnan(grid).all(axis=0))
