@@ -237,6 +237,10 @@ def test_metrics_per_subset_and_training_on_a_subset(tmp_path: Path, cli) -> Non
     assert n["dates 2021-02-08..2021-02-09"] == 2 * 96
     bad = cli("backtest", data, "--hours", "25:00-26:00", "--out", metrics)
     assert bad.exit_code == 2 and "hours must be between" in bad.stderr
+    swapped = cli("forecast", data, "--train-on", "2021-02-09..2021-02-01", "--out",
+                  tmp_path / "f.csv")  # fmt: skip
+    assert swapped.exit_code == 2 and "subset '2021-02-09..2021-02-01': the dates are swapped" in (
+        swapped.stderr)  # fmt: skip
     assert cli("forecast", data, "--train-on", "07:00-09:00", "--out", tmp_path / "f.csv"
                ).exit_code == 2  # fmt: skip
 

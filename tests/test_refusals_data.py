@@ -209,3 +209,20 @@ def test_readings_at_times_the_zone_skips_are_said_once(tmp_path: Path) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error", SkippedHourWarning)
         load_meters(path, tz="Europe/Paris")  # its clocks go forward two weeks later
+
+
+@pytest.mark.parametrize(("line", "year"), [(7, "2061"), (2, "2011")])
+def test_a_reading_standing_years_from_the_rest_is_refused(
+    tmp_path: Path, line: int, year: str
+) -> None:
+    lines = wide_lines(days=3)
+    lines[line - 1] = year + lines[line - 1][4:]  # a mistyped year
+    path = write(tmp_path, "\n".join(lines) + "\n")
+    with pytest.raises(InputError, match=(
+            rf"^{path}: timestamp {year}-01-04 \S+ stands \d+\.\d years from the other "
+            r"readings \(the nearest 2021-01-0\d \S+\); expected readings without such a "
+            r"jump \(a mistyped year\?\)\.$")):  # fmt: skip
+        load_meters(path)
+    lines = wide_lines(days=3)
+    far = [year + line[4:] for line in wide_lines(days=3)[1:]]  # three days: a history
+    load_meters(write(tmp_path, "\n".join([*lines, *far]) + "\n"))

@@ -347,6 +347,29 @@ def _warn_coarser_stretch(
     )  # fmt: skip
 
 
+#: Readings this far from all the others ...
+STRAY_GAP = pd.Timedelta(days=366)
+#: ... and no more than a day of them beyond the gap are a mistyped date, not a history.
+STRAY_SPAN = pd.Timedelta(days=1)
+
+
+def _refuse_stray(source: str, times: pd.DatetimeIndex, interval: pd.Timedelta) -> None:
+    """Refuse a reading or a day of them standing alone more than a year from the rest
+    (``times`` sorted): a mistyped year would make the night forecast that far ahead, or
+    the history a grid of decades, without a word."""
+    gaps = np.flatnonzero(np.asarray(times[1:] - times[:-1] > STRAY_GAP))
+    few = max(int(STRAY_SPAN / interval), 1)
+    for k in gaps:
+        if k + 1 <= few or len(times) - k - 1 <= few:
+            alone, other = (k, k + 1) if k + 1 <= few else (k + 1, k)
+            years = abs(times[alone] - times[other]).days / 365.25
+            raise InputError(
+                f"{source}: timestamp {times[alone]} stands {years:.1f} years from the other "
+                f"readings (the nearest {times[other]}); expected readings without such a "
+                "jump (a mistyped year?)."
+            )
+
+
 def _warn_skipped_hour(source: str, times: pd.DatetimeIndex, tz: str | None) -> None:
     """Say once where readings are at local times that ``tz`` skips (a logger that kept
     writing through the spring clock change): on the wall clock they feed the history,
@@ -382,6 +405,7 @@ def _to_grid(
     order = np.argsort(times.asi8, kind="stable")
     times, values = times[order], values[order]
     interval = infer_interval(times, source)
+    _refuse_stray(source, times, interval)
     start = times[0]
     positions = _check_grid(source, times, interval)
     _warn_coarser_stretch(source, positions, times, interval)

@@ -76,4 +76,7 @@ def parse_subset(text: str) -> Subset:
             f"a subset must be hours such as 07:00-15:00, a day type ({', '.join(DAY_TYPES)}) "
             f"or dates such as 2017-02-20..2017-02-24. Got {text!r}."
         ) from None
+    if end < start:
+        raise InputError(f"subset {text!r}: the dates are swapped; expected the first day "
+                         "before the last, such as 2017-02-20..2017-02-24.")  # fmt: skip
     return Subset(f"dates {start}..{end}", "dates", start, end)
