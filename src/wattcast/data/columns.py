@@ -66,6 +66,7 @@ def detect_layout(
     column is named like one of meters (``Meter ID``, ``point``); every other table
     is wide (timestamps, then one column per meter). ``skip_columns`` are not judged.
     """
+    _refuse_repeated_columns(frame)
     columns = [str(c) for c in frame.columns if str(c) not in skip_columns]
     if not columns:
         raise InputError(f"{source_of(frame)}: no columns; expected timestamps and readings.")
@@ -88,6 +89,17 @@ def detect_layout(
         if len(text) == 1 and _names_meters(frame, time_column, text[0]):
             return Layout(time_column, text[0], next(c for c in others if c != text[0]))
     return Layout(time_column)
+
+
+def _refuse_repeated_columns(frame: pd.DataFrame) -> None:
+    """Refuse a table with two columns of one name: which of them is the meter's?"""
+    names = pd.Index([str(c) for c in frame.columns])
+    if names.has_duplicates:
+        repeated = names[names.duplicated()][0]
+        raise InputError(
+            f"{source_of(frame)}: column {repeated!r} appears more than once; expected each "
+            "column named once (rename or drop the repeats)."
+        )
 
 
 def _named_long_layout(

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+
+from wattcast.errors import InputError
 
 
 @dataclass(frozen=True)
@@ -70,6 +73,7 @@ class MeterFrame:
         return pd.DataFrame(self.values, index=self.index, columns=list(self.meters))
 
     def select(self, meters: list[str] | tuple[str, ...]) -> MeterFrame:
+        refuse_unknown_meters(self.source, meters, self.meters)
         positions = [self.meters.index(m) for m in meters]
         return MeterFrame(
             self.values[:, positions],
@@ -109,3 +113,15 @@ class MeterFrame:
         """Keep only rows that end at or before ``as_of`` (wall-clock time)."""
         stop = int((as_of - self.start) // self.interval)
         return self.slice_steps(0, max(0, min(stop, self.n_steps)))
+
+
+def refuse_unknown_meters(source: str, meters: Sequence[str], known: Collection[str]) -> None:
+    """Refuse names in ``meters`` that are not ``known`` meters of ``source``, listing
+    (up to 20 of) the ones that are."""
+    names = set(known)
+    unknown = [m for m in meters if m not in names]
+    if unknown:
+        listed = sorted(known)
+        more = f" and {len(listed) - 20} more" if len(listed) > 20 else ""
+        shown = ", ".join(listed[:20]) + more
+        raise InputError(f"{source}: no meter named {unknown[0]!r}; meters: {shown}.")

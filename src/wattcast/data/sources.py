@@ -14,6 +14,7 @@ Single files are opened in :mod:`wattcast.data.files`.
 
 from __future__ import annotations
 
+import os
 import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -23,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from wattcast.data.cleaning import BoundsLike
-from wattcast.data.columns import meter_columns
+from wattcast.data.columns import TIME_NAMES, column_named, meter_columns, missing_cells
 from wattcast.data.files import (
     PARQUET_SUFFIXES,
     parquet_errors,
@@ -32,8 +33,15 @@ from wattcast.data.files import (
     read_table,
     read_zones,
 )
-from wattcast.data.loading import Layout, ReadOptions, detect_layout, row_label, table_to_meters
-from wattcast.data.meter_frame import MeterFrame
+from wattcast.data.loading import (
+    Layout,
+    ReadOptions,
+    detect_layout,
+    row_label,
+    source_of,
+    table_to_meters,
+)
+from wattcast.data.meter_frame import MeterFrame, refuse_unknown_meters
 from wattcast.errors import InputError, UnknownMetersWarning
 
 __all__ = ["read_file_bytes", "read_table", "read_zones"]  # opened here for every caller
@@ -392,7 +400,7 @@ def _given_zones(path: Path, zones_file: Path | None) -> dict[str, str]:
 def load_meters(
     data: str | Path | pd.DataFrame,
     tz: str | None = None,
-    meters: list[str] | None = None,
+    meters: str | Sequence[str] | None = None,
     encoding: str = "auto",
     *,
     date_order: str = "auto",
@@ -404,10 +412,11 @@ def load_meters(
     Parameters
     ----------
     data : a CSV or Parquet file (wide or long), a folder of long Parquet
-        partitions, or a DataFrame laid out like such a file.
+        partitions, or a DataFrame laid out like such a file (its timestamps may
+        be its DatetimeIndex).
     tz : zone of the readings; naive timestamps are its local times, zone-aware
         ones are converted to it.
-    meters : only these meters (default all).
+    meters : only these meters (default all); one may be given as a string.
     encoding : of CSV text; ``"auto"`` tells UTF-8 from Windows-1252.
     date_order : how dates written year last (``13.09.2016 00:00``) are read:
         ``"auto"`` (as the file shows: a first field above 12 is a day),
@@ -422,8 +431,14 @@ def load_meters(
         every meter, or ``{meter: "auto" | "off" | (low, high)}``.
     """
     options = ReadOptions(date_order, skip_columns, bounds)
+    meters = meter_names(meters)
     if isinstance(data, pd.DataFrame):
-        return table_to_meters(data, tz, meters, options=options)
+        return table_to_meters(readings_table(data, options.skip_columns), tz, meters,
+                               options=options)  # fmt: skip
+    if not isinstance(data, str | os.PathLike):
+        raise InputError(
+            f"`data` must be a path, a folder or a DataFrame. Got {type(data).__name__}."
+        )
     source = open_source(data, encoding, options=options)
     names = meters or source.meters()
     check_meters(source, names)
@@ -432,10 +447,61 @@ def load_meters(
 
 def check_meters(source: Source, meters: list[str]) -> None:
     """Refuse names that are not meters of ``source``, listing the ones that are."""
-    known = set(source.meters())
-    unknown = [m for m in meters if m not in known]
-    if unknown:
-        listed = sorted(known)
-        more = f" and {len(listed) - 20} more" if len(listed) > 20 else ""
-        shown = ", ".join(listed[:20]) + more
-        raise InputError(f"{source.path}: no meter named {unknown[0]!r}; meters: {shown}.")
+    refuse_unknown_meters(str(source.path), meters, source.meters())
+
+
+def meter_names(meters: str | Sequence[str] | None) -> list[str] | None:
+    """The meters asked for as a list (one name may be given as a string); None: all."""
+    if meters is None or isinstance(meters, str):
+        return None if meters is None else [meters]
+    if not isinstance(meters, list | tuple | pd.Index | np.ndarray) or not all(
+        isinstance(m, str) for m in meters
+    ):
+        raise InputError(f"`meters` must be a list of meter names. Got {meters!r}.")
+    return list(meters)
+
+
+def readings_table(frame: pd.DataFrame, skip_columns: Sequence[str] = ()) -> pd.DataFrame:
+    """A DataFrame of readings laid out as a file is: timestamps kept in its
+    DatetimeIndex (as :meth:`ExtraTable.from_frame` reads them) become its first
+    column; a table with no timestamps anywhere is refused in one line."""
+    if isinstance(frame.index, pd.DatetimeIndex):
+        columns = {str(c) for c in frame.columns}
+        if frame.index.name is not None and str(frame.index.name) in columns:
+            return frame.reset_index(drop=True)  # set_index(..., drop=False): kept twice
+        name = frame.index.name
+        if name is None:
+            name = next((n for n in TIME_NAMES if n not in columns), "index")
+        return frame.rename_axis(name).reset_index()
+    first = next((c for c in frame.columns if str(c) not in skip_columns), None)
+    named = any(str(c).strip().lower() in TIME_NAMES for c in frame.columns)
+    if first is not None and not named and pd.api.types.is_float_dtype(frame[first]):
+        raise InputError(
+            f"{source_of(frame)}: no timestamps: the index is not a DatetimeIndex and the "
+            f"first column {str(first)!r} holds numbers; expected the timestamps as a "
+            "DatetimeIndex or as the first column."
+        )
+    return frame
+
+
+def split_empty_meters(
+    frame: pd.DataFrame, meters: list[str] | None = None
+) -> tuple[list[str] | None, list[str]]:
+    """``(meters with readings, meters without a single one)`` of a table (of ``meters``,
+    or all): :func:`load_meters` refuses the latter. Names that are not meters of the
+    table are kept with the former, to be refused when it is read."""
+    frame = readings_table(frame)
+    if frame.empty:
+        return meters, []
+    layout = detect_layout(frame)
+    if layout.long:
+        assert layout.meter is not None and layout.value is not None
+        names = frame[column_named(frame, layout.meter)].astype(str)
+        every = sorted(set(names))
+        filled = set(names[~missing_cells(frame[column_named(frame, layout.value)])])
+    else:
+        every = meter_columns(frame, layout)
+        filled = {m for m in every if not missing_cells(frame[column_named(frame, m)]).all()}
+    wanted = every if meters is None else meters
+    empty = [m for m in wanted if m in every and m not in filled]
+    return [m for m in wanted if m not in empty], empty

@@ -16,7 +16,7 @@ from sklearn.utils.validation import check_is_fitted
 from wattcast import __version__
 from wattcast.data.meter_frame import MeterFrame
 from wattcast.durations import format_duration
-from wattcast.errors import AllMetersFailedError, InputError
+from wattcast.errors import AllMetersFailedError, InputError, require_folder
 from wattcast.evaluation.baselines import baseline_forecasts
 from wattcast.features.builder import FeatureSet, Span, build_features
 from wattcast.features.day_calendar import DayCalendar
@@ -26,6 +26,7 @@ from wattcast.models.fleet_inputs import (
     ExtrasLike,
     as_calendar,
     as_extra,
+    as_meter_extras,
     as_meter_frame,
     check_meter_extras,
     flat_when_constant,
@@ -93,11 +94,11 @@ class Fleet(BaseEstimator):
         self,
         data: DataLike,
         extras: Sequence[ExtrasLike] = (),
-        meter_extras: Mapping[str, Sequence[ExtrasLike]] | None = None,
+        meter_extras: Mapping[str, Sequence[ExtrasLike] | ExtrasLike] | None = None,
         calendars: Sequence[DayCalendar] = (),
         closed_flags: Sequence[str] = (),
         tz: str | None = None,
-        meters: Sequence[str] | None = None,
+        meters: str | Sequence[str] | None = None,
         as_of: str | pd.Timestamp | None = None,
         on_meter_done: Callable[[str], None] | None = None,
         on_error: str = "raise",
@@ -113,14 +114,15 @@ class Fleet(BaseEstimator):
         data : readings: a :class:`MeterFrame` or a DataFrame laid out like a meter
             file, wide or long (read files with :func:`wattcast.load_meters`).
         extras : extra features of every meter: ExtraTables or DataFrames, times first.
-        meter_extras : extra tables of single meters, meter -> tables.
+        meter_extras : extra tables of single meters, meter -> tables (or one table).
         calendars : :class:`DayCalendar` s of closed days (and half days).
         closed_flags : extras columns that mark closed days (``noschool``): a workday feature.
         tz : zone of naive timestamps in DataFrames.
-        meters : train only these meters.
+        meters : train only these meters (one may be given as a string).
         as_of : replay a past night: readings after it are ignored.
         on_meter_done : called with each meter's name when it is trained.
-        on_error : ``"skip"`` a failing meter (named in ``failed_``), or ``"raise"``.
+        on_error : ``"skip"`` a failing meter (named in ``failed_`` with its reason; a
+            meter of a DataFrame without a single reading is one), or ``"raise"``.
         realized : meter -> method -> ``(sum, readings, days)`` of squared errors.
         kept : models of earlier nights (:mod:`wattcast.models.lifecycle`), served with
             tonight's windows unless ``due`` (meter -> why it is refit; a refit for age
@@ -131,14 +133,15 @@ class Fleet(BaseEstimator):
         """
         settings = self._checked_settings(on_error)
         timings = Timings()
+        failures: dict[str, str] | None = {} if on_error == "skip" else None
         with timings.stage("load"):
-            frame = as_meter_frame(data, tz, meters)
-            self._take_inputs(frame, extras, meter_extras or {}, calendars, closed_flags)
+            frame = as_meter_frame(data, tz, meters, failures)
+            self._take_inputs(frame, extras, {} if meter_extras is None else meter_extras,
+                              calendars, closed_flags, failures or {})  # fmt: skip
         with timings.stage("validate"):
             frame, self.missing_ = prepare(frame, settings, as_of)
         with timings.stage("features"):
             features = self._features(frame, reported)
-        failures: dict[str, str] | None = {} if on_error == "skip" else None
         ready, gaps = forecastable(features, frame, settings, failures)
         warn_gaps(gaps, settings, features.layout.history_blocks)
         models, reuse, reasons = self._served(features, frame, ready, timings, on_meter_done,
@@ -229,16 +232,17 @@ class Fleet(BaseEstimator):
 
     def _take_inputs(
         self, frame: MeterFrame, extras: Sequence[ExtrasLike],
-        meter_extras: Mapping[str, Sequence[ExtrasLike]], calendars: Sequence[DayCalendar],
-        closed_flags: Sequence[str],
+        meter_extras: Mapping[str, Sequence[ExtrasLike] | ExtrasLike],
+        calendars: Sequence[DayCalendar], closed_flags: Sequence[str], skipped: Mapping[str, str],
     ) -> None:  # fmt: skip
-        """Keep the extras and calendars (checked) for the forecast and later updates."""
+        """Keep the extras and calendars (checked) for the forecast and later updates;
+        those of ``skipped`` meters (left out of ``frame``) are dropped."""
         self.extras_ = [as_extra(e, frame.tz) for e in extras]
-        self.meter_extras_ = {m: [as_extra(e, frame.tz) for e in items]
-                              for m, items in meter_extras.items()}  # fmt: skip
+        per_meter = as_meter_extras(meter_extras, frame.tz)
+        self.meter_extras_ = {m: t for m, t in per_meter.items() if m not in skipped}
+        check_meter_extras(self.meter_extras_, frame)
         self.calendars_ = [as_calendar(c) for c in calendars]
         self.closed_flags_ = tuple(closed_flags)
-        check_meter_extras(self.meter_extras_, frame)
 
     def _checked_settings(self, on_error: str) -> ModelSection:
         # Checked here, in the caller's process, so that a fallback is seen and recorded.
@@ -448,7 +452,11 @@ class Fleet(BaseEstimator):
         scikit-learn release are not guaranteed to load into another.
         """
         check_is_fitted(self, "models_")
-        return save_fleet(self, Path(path))
+        path = Path(path)
+        if path.is_dir():
+            raise InputError(f"{path}: is a folder; expected a file to save the fleet in.")
+        require_folder(path.parent, "the saved fleet")
+        return save_fleet(self, path)
 
     @classmethod
     def load(cls, path: str | Path) -> Fleet:

@@ -14,10 +14,10 @@ import numpy as np
 import pandas as pd
 
 from wattcast.data.cleaning import fill_short_gaps, trim_to_periods
-from wattcast.data.loading import table_to_meters
 from wattcast.data.meter_frame import MeterFrame
+from wattcast.data.sources import load_meters, meter_names, split_empty_meters
 from wattcast.durations import format_duration, format_timestamp, parse_timestamp
-from wattcast.errors import GapFilledWarning, InputError, MeterFitError
+from wattcast.errors import AllMetersFailedError, GapFilledWarning, InputError, MeterFitError
 from wattcast.features.builder import FeatureSet
 from wattcast.features.day_calendar import DayCalendar
 from wattcast.features.extras import ExtraTable
@@ -27,26 +27,62 @@ DataLike = pd.DataFrame | MeterFrame
 ExtrasLike = pd.DataFrame | ExtraTable
 
 
-def as_meter_frame(data: DataLike, tz: str | None, meters: Sequence[str] | None) -> MeterFrame:
+def as_meter_frame(
+    data: DataLike, tz: str | None, meters: str | Sequence[str] | None,
+    failures: dict[str, str] | None = None,
+) -> MeterFrame:  # fmt: skip
+    """The readings of ``meters`` (all when None); with ``failures``, meters of a table
+    without a single reading are left out and recorded there, not refused."""
+    names = meter_names(meters)
     if isinstance(data, MeterFrame):
-        return data.select(list(meters)) if meters else data
+        return data.select(names) if names else data
     if isinstance(data, pd.DataFrame):
-        return table_to_meters(data, tz, list(meters) if meters else None)
+        if failures is not None:
+            names = _with_readings(data, names, failures)
+        return load_meters(data, tz, names)
     raise InputError(
         "`data` must be a MeterFrame or a DataFrame of readings; read files with "
         f"wattcast.load_meters(path). Got {type(data).__name__}."
     )
 
 
-def as_extra(extra: ExtrasLike, tz: str | None) -> ExtraTable:
+def _with_readings(
+    frame: pd.DataFrame, meters: list[str] | None, failures: dict[str, str]
+) -> list[str] | None:
+    """``meters`` (None: all) less those without a single reading, recorded in
+    ``failures``; refused as every meter failing when none is left."""
+    kept, empty = split_empty_meters(frame, meters)
+    if not empty:
+        return meters
+    failures.update({m: "no readings (every reading of it is missing)" for m in empty})
+    if not kept:
+        raise AllMetersFailedError(dict(failures))
+    return kept
+
+
+def as_extra(extra: ExtrasLike, tz: str | None, what: str = "extras") -> ExtraTable:
     if isinstance(extra, ExtraTable):
         return extra
     if isinstance(extra, pd.DataFrame):
         return ExtraTable.from_frame(extra, tz)
     raise InputError(
-        "`extras` must be ExtraTables or DataFrames; read files with ExtraTable.load(path). "
+        f"`{what}` must be ExtraTables or DataFrames; read files with ExtraTable.load(path). "
         f"Got {type(extra).__name__}."
     )
+
+
+def as_meter_extras(meter_extras: object, tz: str | None) -> dict[str, list[ExtraTable]]:
+    """Extra tables of single meters, meter -> tables (one table may stand alone)."""
+    expected = "`meter_extras` must be a mapping of meter -> table(s)"
+    if not isinstance(meter_extras, Mapping):
+        raise InputError(f"{expected}. Got {type(meter_extras).__name__}.")
+    out = {}
+    for meter, items in meter_extras.items():
+        tables = [items] if isinstance(items, pd.DataFrame | ExtraTable) else items
+        if not isinstance(tables, list | tuple):
+            raise InputError(f"{expected}. Got {type(items).__name__} for meter {meter!r}.")
+        out[str(meter)] = [as_extra(e, tz, "meter_extras") for e in tables]
+    return out
 
 
 def as_calendar(calendar: DayCalendar) -> DayCalendar:

@@ -33,15 +33,9 @@ class MeterForecaster(BaseEstimator):
         tz: str | None = None,
         as_of: str | pd.Timestamp | None = None,
     ) -> MeterForecaster:
-        if not isinstance(series, pd.Series) or not isinstance(series.index, pd.DatetimeIndex):
-            raise InputError(
-                "`series` must be a pandas Series indexed by timestamps. "
-                f"Got {type(series).__name__}."
-            )
-        name = str(series.name) if series.name is not None else "meter"
-        table = series.rename(name).rename_axis("timestamp").reset_index()
+        name = str(series.name) if getattr(series, "name", None) is not None else "meter"
         self.fleet_ = Fleet(self.model).fit(
-            table, extras=extras, calendars=calendars, tz=tz, as_of=as_of
+            _table(series, name), extras=extras, calendars=calendars, tz=tz, as_of=as_of
         )
         self.meter_ = name
         return self
@@ -54,10 +48,18 @@ class MeterForecaster(BaseEstimator):
 
     def update(self, series: pd.Series) -> MeterForecaster:
         check_is_fitted(self, "fleet_")
-        table = series.rename(self.meter_).rename_axis("timestamp").reset_index()
-        self.fleet_.update(table)
+        self.fleet_.update(_table(series, self.meter_))
         return self
 
     def run_log(self) -> dict[str, object]:
         check_is_fitted(self, "fleet_")
         return self.fleet_.run_log()
+
+
+def _table(series: pd.Series, name: str) -> pd.DataFrame:
+    """``series`` as a table of one meter, ``name``, its timestamps the index."""
+    if not isinstance(series, pd.Series) or not isinstance(series.index, pd.DatetimeIndex):
+        raise InputError(
+            f"`series` must be a pandas Series indexed by timestamps. Got {type(series).__name__}."
+        )
+    return series.rename(name).rename_axis(None).to_frame()

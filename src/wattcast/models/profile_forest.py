@@ -31,6 +31,7 @@ from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from wattcast.errors import InputError
 from wattcast.models.estimator_params import CONSTRAINTS, check_params
 from wattcast.models.tree_growing import (
     MAX_SEED,
@@ -294,6 +295,9 @@ class ProfileForestRegressor(RegressorMixin, BaseEstimator):
     ) -> tuple[np.ndarray, np.ndarray, list[tuple[int, int | None]]]:
         """Validate, learn the split targets and lay out the chunks: (X, Y, chunks)."""
         check_params("profile forest", {k: getattr(self, k) for k in CONSTRAINTS})
+        trees = self.n_estimators
+        if not isinstance(trees, int | np.integer) or isinstance(trees, bool) or trees < 1:
+            raise InputError(f"`n_estimators` must be an integer of at least 1. Got {trees!r}.")
         X, y = validate_data(self, X, y, multi_output=True, dtype=np.float64)
         Y = y.reshape(len(y), -1)
         self._split_targets(Y)
@@ -366,7 +370,8 @@ class ProfileForestRegressor(RegressorMixin, BaseEstimator):
 
     def tree_predictions(self, X: np.ndarray) -> np.ndarray:
         """``(trees, n, outputs)``: every tree's prediction."""
-        leaves = apply_trees(self.estimators_, self._check_X(X))
+        X32 = self._check_X(X)
+        leaves = apply_trees(self.estimators_, X32)
         return _leaf_weights(leaves, self.train_leaves_, self.train_weights_) @ self.y_train_
 
     def predict(self, X: np.ndarray) -> np.ndarray:
@@ -388,5 +393,6 @@ class ProfileForestRegressor(RegressorMixin, BaseEstimator):
 
     def forest_weights(self, X: np.ndarray) -> np.ndarray:
         """``(n, n_train)`` weights of the training profiles (quantile regression forest)."""
-        leaves = apply_trees(self.estimators_, self._check_X(X))
+        X32 = self._check_X(X)
+        leaves = apply_trees(self.estimators_, X32)
         return _leaf_weights(leaves, self.train_leaves_, self.train_weights_).mean(axis=0)

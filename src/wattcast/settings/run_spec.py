@@ -86,8 +86,10 @@ class RunSpec:
         """This specification with the options given on the command line.
 
         ``flags`` maps ``table.key`` (``alerts.email.host``) to the raw flag value;
-        ``None`` (not given) and an empty list (a repeatable flag not given) are skipped.
+        ``None`` (not given) and an empty list (a repeatable flag not given) are skipped;
+        a key that is no option's is refused.
         """
+        _check_flags(flags)
         changes: dict[str, dict[str, object]] = {}
         for table, key, option in options():
             raw = flags.get(f"{table}.{key}")
@@ -181,6 +183,26 @@ def _unknown(origin: str, table: str, key: str, known: list[str]) -> str:
     if not table:
         return f"{origin}unknown section [{key}]; expected one of {', '.join(known)}."
     return f"{origin}unknown key [{table}] {key}; expected one of {', '.join(known)}."
+
+
+def _check_flags(flags: object) -> None:
+    """Refuse flags that are not a mapping of ``table.key`` of known options to values."""
+    if not isinstance(flags, Mapping):
+        raise InputError(
+            "`flags` must be a mapping of 'table.key' -> value, e.g. {'model.trees': 50}. "
+            f"Got {type(flags).__name__}."
+        )
+    known = [(table, key) for table, key, _ in options()]
+    for name in flags:
+        table, _, key = str(name).rpartition(".")
+        if (table, key) in known:
+            continue
+        keys = [k for t, k in known if t == table]
+        if keys:
+            raise InputError(_unknown("`flags`: ", table, key, keys))
+        near = " or ".join(repr(f"{t}.{k}") for t, k in known if k == key)
+        hint = f"did you mean {near}?" if near else "expected 'table.key', e.g. 'model.trees'."
+        raise InputError(f"`flags`: unknown option {str(name)!r}; {hint}")
 
 
 def _updated(node: Any, table: str, changes: Mapping[str, dict[str, object]]) -> Any:

@@ -1,0 +1,152 @@
+"""The Python API given data it cannot use: refused in one line naming the argument, or
+taken as a data scientist would mean it; never an error from deep inside."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import synthetic_wide
+from sklearn.exceptions import NotFittedError
+
+from wattcast import (
+    Fleet,
+    InputError,
+    MeterForecaster,
+    ModelSection,
+    ProfileForestRegressor,
+    RunSpec,
+    load_meters,
+)
+from wattcast.errors import AllMetersFailedError
+
+S = ModelSection(trees=5, input="7D")
+METERS = ("A (kW)", "B (kW)")
+
+
+@pytest.fixture(scope="module")
+def wide() -> pd.DataFrame:
+    return synthetic_wide(days=30)
+
+
+@pytest.fixture(scope="module")
+def fleet(wide: pd.DataFrame) -> Fleet:
+    return Fleet(S).fit(wide)
+
+
+def test_repeated_column_names_are_refused_naming_the_column(wide: pd.DataFrame) -> None:
+    frame = wide.copy()
+    frame.columns = ["timestamp", "a", "a"]
+    with pytest.raises(InputError, match=r"<frame>: column 'a' appears more than once"):
+        load_meters(frame)
+
+
+def test_timestamps_in_a_datetime_index_are_read(wide: pd.DataFrame) -> None:
+    indexed = wide.set_index("timestamp")
+    expected = load_meters(wide)
+    for frame in (indexed, wide.set_index("timestamp", drop=False)):
+        read = load_meters(frame)
+        assert read.meters == METERS and read.start == expected.start
+        np.testing.assert_array_equal(read.values, expected.values)
+    assert Fleet(S).fit(indexed).meters_ == METERS
+
+
+def test_a_table_without_timestamps_is_refused(wide: pd.DataFrame) -> None:
+    with pytest.raises(InputError, match=r"no timestamps: the index is not a DatetimeIndex "
+                       r"and the first column 'A \(kW\)' holds numbers"):  # fmt: skip
+        load_meters(wide.drop(columns="timestamp"))
+
+
+def test_one_meter_may_be_named_by_a_string(wide: pd.DataFrame) -> None:
+    assert load_meters(wide, meters="A (kW)").meters == ("A (kW)",)
+    assert Fleet(S).fit(wide, meters="B (kW)").meters_ == ("B (kW)",)
+    with pytest.raises(InputError, match=r"`meters` must be a list of meter names. Got 5."):
+        load_meters(wide, meters=5)  # type: ignore[arg-type]
+
+
+def test_an_unknown_meter_of_a_meter_frame_is_refused(wide: pd.DataFrame) -> None:
+    with pytest.raises(InputError, match=r"no meter named 'nope'; meters: A \(kW\), B \(kW\)"):
+        Fleet(S).fit(load_meters(wide), meters=["nope"])
+
+
+def test_meter_forecaster_checks_its_series_in_fit_and_update(wide: pd.DataFrame) -> None:
+    series = wide.set_index("timestamp")["A (kW)"]
+    named = MeterForecaster(S).fit(series.rename("timestamp"))
+    assert named.meter_ == "timestamp" and len(named.predict()) == 96
+    forecaster = MeterForecaster(S).fit(series.iloc[:-96])
+    for bad, kind in (([1, 2], "list"), (wide, "DataFrame")):
+        with pytest.raises(InputError, match=rf"`series` must be a pandas Series indexed by "
+                           rf"timestamps. Got {kind}."):  # fmt: skip
+            forecaster.update(bad)  # type: ignore[arg-type]
+    assert forecaster.update(series).fleet_.frame_.end == load_meters(wide).end
+
+
+def test_meter_extras_must_be_a_mapping(wide: pd.DataFrame) -> None:
+    with pytest.raises(InputError, match=r"`meter_extras` must be a mapping of meter -> "
+                       r"table\(s\). Got list."):  # fmt: skip
+        Fleet(S).fit(wide, meter_extras=[1])  # type: ignore[arg-type]
+    with pytest.raises(InputError, match=r"Got int for meter 'A \(kW\)'"):
+        Fleet(S).fit(wide, meter_extras={"A (kW)": 1})  # type: ignore[dict-item]
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        ([1], r"`flags` must be a mapping of 'table.key' -> value.*Got list."),
+        ({"trees": 5}, r"`flags`: unknown option 'trees'; did you mean 'model.trees'\?"),
+        ({"bogus": 1}, r"`flags`: unknown option 'bogus'; expected 'table.key'"),
+        ({"model.bogus": 1}, r"`flags`: unknown key \[model\] bogus; expected one of .*trees"),
+    ],
+)
+def test_with_flags_refuses_what_is_no_option(flags: object, message: str) -> None:
+    with pytest.raises(InputError, match=message):
+        RunSpec().with_flags(flags)  # type: ignore[arg-type]
+
+
+def test_with_flags_still_sets_a_known_option() -> None:
+    assert RunSpec().with_flags({"model.trees": "7"}).model.trees == 7
+
+
+def test_profile_forest_predict_before_fit_and_no_trees_are_refused() -> None:
+    rng = np.random.default_rng(0)
+    X, y = rng.random((20, 3)), rng.random((20, 4))
+    with pytest.raises(NotFittedError):
+        ProfileForestRegressor().predict(X)
+    with pytest.raises(ValueError, match=r"`n_estimators` must be an integer of at least 1. "
+                       r"Got 0."):  # fmt: skip
+        ProfileForestRegressor(n_estimators=0).fit(X, y)
+
+
+@pytest.mark.parametrize(("data", "kind"), [(["m.csv"], "list"), (np.zeros(3), "ndarray")])
+def test_load_meters_refuses_data_that_is_no_path_or_table(data: object, kind: str) -> None:
+    with pytest.raises(InputError, match=rf"`data` must be a path, a folder or a DataFrame. "
+                       rf"Got {kind}."):  # fmt: skip
+        load_meters(data)  # type: ignore[arg-type]
+
+
+def test_save_makes_a_missing_folder_and_refuses_a_folder(fleet: Fleet, tmp_path: Path) -> None:
+    path = fleet.save(tmp_path / "missing" / "dir" / "f.joblib")
+    assert Fleet.load(path).meters_ == METERS
+    with pytest.raises(InputError, match=r"is a folder; expected a file to save the fleet in"):
+        fleet.save(tmp_path)
+
+
+@pytest.mark.parametrize("layout", ["wide", "long"])
+def test_a_meter_without_readings_is_skipped_on_request(wide: pd.DataFrame, layout: str) -> None:
+    frame = wide.assign(**{"A (kW)": np.nan})
+    if layout == "long":
+        frame = frame.melt("timestamp", var_name="meter")
+    with pytest.raises(InputError, match=r"column 'A \(kW\)': meter has no readings"):
+        Fleet(S).fit(frame)
+    fitted = Fleet(S).fit(frame, on_error="skip", meter_extras={"A (kW)": []})
+    assert fitted.meters_ == ("B (kW)",)
+    assert fitted.failed_ == {"A (kW)": "no readings (every reading of it is missing)"}
+    assert set(fitted.predict().frame["meter"]) == {"B (kW)"}
+
+
+def test_every_meter_without_readings_fails_the_fit(wide: pd.DataFrame) -> None:
+    frame = wide[["timestamp", "A (kW)"]].assign(**{"A (kW)": np.nan})
+    with pytest.raises(AllMetersFailedError, match=r"meter 'A \(kW\)': no readings"):
+        Fleet(S).fit(frame, on_error="skip")
