@@ -14,6 +14,7 @@ import sys
 import typer
 
 from wattcast.cli import jobs, site_commands, store_commands
+from wattcast.cli.stopping import EXIT_STOPPED, interruption, stop_signals, stopped_message
 
 app = typer.Typer(
     add_completion=False,
@@ -30,21 +31,34 @@ site_commands.register(app)
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the command line; usage errors end in one line and exit code 2."""
+    """Run the command line; usage errors end in one line and exit code 2, a command
+    stopped by Ctrl-C or SIGTERM in one line and exit code 1."""
     from wattcast.cli.console import EXIT_INPUT, error_line
 
     command = typer.main.get_command(app)
+    stops: list[KeyboardInterrupt] = []
     try:
-        result = command.main(args=argv, prog_name="wattcast", standalone_mode=False)
-    except typer.Exit as exc:
-        return exc.exit_code
-    except typer.Abort:
-        error_line("aborted.")
-        return 1
+        with stop_signals(stops):
+            result = command.main(args=argv, prog_name="wattcast", standalone_mode=False)
+    except (typer.Exit, typer.Abort, KeyboardInterrupt) as exc:
+        stop = stops[0] if stops else interruption(exc)
+        if stop is None and isinstance(exc, typer.Exit):
+            return exc.exit_code
+        return _stopped(stop)
     except _usage_errors() as exc:
         error_line(exc.format_message().strip().replace("\n", " "))  # type: ignore[attr-defined]
         return EXIT_INPUT
+    if stops:  # typer returns 130 for a KeyboardInterrupt
+        return _stopped(stops[0])
     return result if isinstance(result, int) else 0
+
+
+def _stopped(stop: KeyboardInterrupt | None) -> int:
+    """``error: aborted.`` (Ctrl-C) or ``error: stopped by SIGTERM.``, and exit code 1."""
+    from wattcast.cli.console import error_line
+
+    error_line(stopped_message(stop))
+    return EXIT_STOPPED
 
 
 def _usage_errors() -> tuple[type[Exception], ...]:

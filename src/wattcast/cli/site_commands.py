@@ -3,24 +3,29 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 import shlex
+import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import IO, Annotated
 
 import typer
 
 from wattcast.cli.console import say, user_errors
 from wattcast.cli.options import literal
 from wattcast.cli.startup import loading
-from wattcast.errors import InputError
+from wattcast.cli.stopping import Stopped
+from wattcast.errors import InputError, require_folder
 
 ConfigOpt = Annotated[
     Path | None, typer.Option("--config", help="Site configuration (TOML); default site.toml.")
 ]
 StoreOpt = Annotated[Path | None, typer.Option("--store", help="Store file (overrides config).")]
+#: Seconds a stopped ``schedule`` waits for the job it started to close its run.
+STOP_WAIT = 60
 
 
 def register(app: typer.Typer) -> None:
@@ -29,15 +34,23 @@ def register(app: typer.Typer) -> None:
 
 
 def init(
-    path: Annotated[Path, typer.Argument(help="Where to write the example.")] = Path("site.toml"),
+    path: Annotated[
+        Path,
+        typer.Argument(help="Where to write the example: a file, or a folder for its site.toml."),
+    ] = Path("site.toml"),
     force: Annotated[bool, typer.Option(help="Overwrite an existing file.")] = False,
 ) -> None:
     """Write a commented site configuration with every option at its default."""
     from wattcast.settings import example_toml
 
+    if path.is_dir():
+        path = path / "site.toml"
     with user_errors():
+        if path.is_dir():
+            raise InputError(f"{path}: a folder, where the site file goes; name another file.")
         if path.exists() and not force:
             raise InputError(f"{path}: already exists; pass --force to overwrite it.")
+        path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(example_toml(), encoding="utf-8")
     say(f"wrote {path}; edit its data source and run: wattcast run --config {path}")
 
@@ -56,6 +69,7 @@ def schedule(
         from wattcast.settings import RunSpec
 
         RunSpec.from_toml(config)  # a site file that would fail every night fails now
+        check_log(log)
     command = [sys.executable, "-m", "wattcast", "run", "--config", str(config.resolve())]
     if print_cron:
         line = " ".join(shlex.quote(c) for c in command)
@@ -68,8 +82,44 @@ def schedule(
         with log.open("a") as handle:
             handle.write(f"--- {dt.datetime.now().isoformat(timespec='seconds')}\n")
             handle.flush()
-            code = subprocess.call(command, stdout=handle, stderr=subprocess.STDOUT)
+            code = _run_logged(command, handle)
             handle.write(f"--- exit {code}\n")
+
+
+def check_log(log: Path) -> None:
+    """Refuse, when ``schedule`` starts, a log that no night could append to (its folder
+    is made now: cron's ``>>`` does not make it)."""
+    if log.is_dir():
+        raise InputError(f"{log}: a folder, where the --log file goes; name a file.")
+    require_folder(log.parent, "the --log file")
+    if log.exists() and not os.access(log, os.W_OK):
+        raise InputError(f"{log}: cannot append to the --log file (permission denied).")
+
+
+def _run_logged(command: list[str], log: IO[str]) -> int:
+    """The job, its output appended to ``log``, in a session of its own: a signal that
+    stops ``schedule`` is passed on to it once, and it marks its run interrupted."""
+    child = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT,
+                             start_new_session=True)  # fmt: skip
+    try:
+        return child.wait()
+    except KeyboardInterrupt as exc:
+        _stop(child, signal.SIGTERM if isinstance(exc, Stopped) else signal.SIGINT)
+        log.write(f"--- exit {child.returncode} (schedule stopped)\n")
+        raise
+
+
+def _stop(child: subprocess.Popen[bytes], signum: int) -> None:
+    """Send ``signum`` and wait a while for the job to close its run; then kill it."""
+    child.send_signal(signum)
+    try:
+        child.wait(timeout=STOP_WAIT)
+    except subprocess.TimeoutExpired:
+        pass
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
 
 
 def _clock(at: str) -> tuple[int, int]:

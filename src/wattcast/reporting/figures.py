@@ -69,32 +69,83 @@ def meters_png(frame: pd.DataFrame, units: dict[str, str], tz: str | None, out: 
 def forecast_png(
     data: Path, forecast_file: Path, meter: str, out: Path, days_before: int, tz: str | None
 ) -> Path:
-    """A meter's actuals before and during a forecast file's period, with its band."""
+    """A meter's actuals before and during a forecast file's period, with its band.
+
+    Both are drawn on the readings' wall clock: in ``tz`` when given, else in the zone
+    the forecast file's times say by their UTC offset (naive times: as written).
+    """
     import numpy as np
 
     from wattcast.data.sources import load_meters, read_table
     from wattcast.events.detection import unit_of
 
-    frame = load_meters(data, tz=tz, meters=[meter])
-    forecast = _forecast_of(read_table(forecast_file), forecast_file, meter, frame.tz)
-    times = pd.DatetimeIndex(forecast["timestamp"])
-    wall = times.tz_localize(None) if times.tz is not None else times
+    forecast, offsets = _forecast_of(read_table(forecast_file), forecast_file, meter)
+    stamps = pd.DatetimeIndex(forecast["timestamp"])
+    zone = tz or _zone_of(offsets, forecast_file, meter)
+    frame = load_meters(data, tz=zone, meters=[meter])
+    wall = _wall(stamps, zone)
     history = frame.to_frame()[meter]
-    start = wall[0] - pd.Timedelta(days=days_before)
-    before = history[(history.index >= start) & (history.index < wall[0])]
+    before = history[(history.index >= _start(history, wall[0], days_before))
+                     & (history.index < wall[0])]  # fmt: skip
     nan = np.full(len(before), np.nan)
-    before_times = before.index.tz_localize(frame.tz, ambiguous="NaT", nonexistent="NaT") \
-        if frame.tz else before.index  # fmt: skip
     table = pd.concat([
-        pd.DataFrame({"timestamp": before_times, "actual": before.to_numpy(), "mean": nan,
+        pd.DataFrame({"timestamp": before.index, "actual": before.to_numpy(), "mean": nan,
                       "lower": nan, "upper": nan}),
-        forecast.assign(actual=history.reindex(wall).to_numpy())[
+        forecast.assign(timestamp=wall, actual=history.reindex(wall).to_numpy())[
             ["timestamp", "actual", "mean", "lower", "upper"]],
     ], ignore_index=True)  # fmt: skip
-    return meter_png(table.dropna(subset=["timestamp"]), meter, unit_of(meter), frame.tz, out)
+    label = tz or (None if zone is None else str(stamps.tz))  # e.g. UTC-04:00
+    return meter_png(table, meter, unit_of(meter), label, out)
 
 
-def _forecast_of(table: pd.DataFrame, path: Path, meter: str, tz: str | None) -> pd.DataFrame:
+def _start(history: pd.Series, first: pd.Timestamp, days_before: int) -> pd.Timestamp:
+    """The first time drawn: ``days_before`` days before ``first``, no earlier than the
+    readings (a very large number of days is all of them)."""
+    if history.empty or history.index[0] >= first:
+        return first
+    days = min(days_before, (first - history.index[0]).days + 1)
+    return first - pd.Timedelta(days=days)
+
+
+def _wall(stamps: pd.DatetimeIndex, zone: str | None) -> pd.DatetimeIndex:
+    """Forecast times as wall-clock times of ``zone`` (naive ones are already)."""
+    if stamps.tz is None:
+        return stamps
+    return stamps.tz_convert(zone).tz_localize(None) if zone else stamps.tz_localize(None)
+
+
+def _zone_of(offsets: list[str], path: Path, meter: str) -> str | None:
+    """The zone the forecast's times say by their one whole-hour UTC offset (None: naive
+    times); refused when several offsets (a DST change), or an odd one, name no zone."""
+    if offsets == ["none"]:
+        return None
+    hours = _whole_hours(offsets[0]) if len(offsets) == 1 else None
+    if hours is None:
+        raise _unmatched(path, meter, offsets)
+    return f"Etc/GMT{-hours:+d}" if hours else "UTC"  # POSIX sign: Etc/GMT+4 is UTC-04:00
+
+
+def _whole_hours(offset: str) -> int | None:
+    """``-04:00`` as -4 (``Z``: 0); None for an offset of not whole hours."""
+    if offset.upper() == "Z":
+        return 0
+    digits = offset[1:].replace(":", "")
+    if digits[2:] not in ("", "00"):
+        return None
+    return int(offset[0] + digits[:2])
+
+
+def _unmatched(path: Path, meter: str, offsets: list[str]) -> InputError:
+    return InputError(
+        f"{path}: the times of meter {meter!r} are written with the UTC offsets "
+        f"{', '.join(offsets)}, which tell no one zone to read the readings in; pass --tz "
+        "with the readings' zone (e.g. --tz America/New_York)."
+    )
+
+
+def _forecast_of(table: pd.DataFrame, path: Path, meter: str) -> tuple[pd.DataFrame, list[str]]:
+    """The forecast of ``meter`` (times as :func:`_parsed` reads them) and the UTC
+    offsets its times are written with."""
     missing = [c for c in ("meter", "timestamp", "mean", "lower", "upper") if c not in table]
     if missing:
         raise InputError(f"{path}: no column {missing[0]!r}; expected a wattcast forecast file.")
@@ -105,12 +156,22 @@ def _forecast_of(table: pd.DataFrame, path: Path, meter: str, tz: str | None) ->
     if table.empty:
         raise InputError(f"{path}: no forecast of meter {meter!r}.")
     numbers = {c: to_numeric_column(table, c) for c in ("mean", "lower", "upper")}
-    stamps = pd.to_datetime(table["timestamp"], utc=tz is not None, format="ISO8601",
-                            errors="coerce")  # fmt: skip
+    stamps, offsets = _parsed(table)
     if stamps.isna().any():
         first = int(stamps.isna().to_numpy().argmax())
         raise InputError(f"{path}, column 'timestamp', {row_label(table, first)}: "
                          f"{table['timestamp'].iloc[first]!r} is not an ISO 8601 time such as "
                          "a wattcast forecast file holds.")  # fmt: skip
-    stamps = stamps.dt.tz_convert(tz) if tz else stamps
-    return table.assign(timestamp=stamps, **numbers).reset_index(drop=True)
+    return table.assign(timestamp=stamps, **numbers).reset_index(drop=True), offsets
+
+
+def _parsed(table: pd.DataFrame) -> tuple[pd.Series, list[str]]:
+    """Times as written (several UTC offsets: in UTC), and the distinct UTC offsets they
+    are written with (``none``: a naive time)."""
+    text = table["timestamp"].astype("string")
+    try:
+        stamps = pd.to_datetime(text, format="ISO8601", errors="coerce")
+    except ValueError:  # several UTC offsets (a DST change in the period), or some without
+        stamps = pd.to_datetime(text, format="ISO8601", errors="coerce", utc=True)
+    offsets = text.str.extract(r"([+-]\d{2}:?\d{2}|[zZ])\s*$")[0].fillna("none")
+    return stamps, list(dict.fromkeys(offsets))

@@ -8,6 +8,7 @@ obey the same cut-off.
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -274,9 +275,8 @@ def run_backtest(
                     raise frame
                 results.append(_failed(names, str(frame)))
                 continue
-            if spec.backtest.until is not None:
-                end = pd.Timestamp(spec.backtest.until) + pd.Timedelta(days=1)
-                frame = frame.truncate_before(end)
+            frame = _until(frame, spec.backtest.until)
+            _check_train_on(frame, spec.model.train_on)
             try:
                 results.append(backtest(
                     frame, model, spec.backtest.days, _extras(spec, inputs, frame, zone),
@@ -288,6 +288,44 @@ def run_backtest(
             if progress is not None:
                 progress(len(names), len(inputs.meters))
     return _combined(results)
+
+
+def _until(frame: MeterFrame, until: dt.date | None) -> MeterFrame:
+    """The data up to the end of ``until``; refused after the data's last day (the
+    backtest would end on that day, not on ``until``)."""
+    if until is None:
+        return frame
+    last = _last_day(frame)
+    if pd.Timestamp(until) > last:
+        raise InputError(
+            f"`until` {until} is after the last day of the data ({frame.source}: "
+            f"{last:%Y-%m-%d}); give a day up to {last:%Y-%m-%d}, or leave it out to end on "
+            "the data's last day."
+        )
+    return frame.truncate_before(pd.Timestamp(until) + pd.Timedelta(days=1))
+
+
+def _check_train_on(frame: MeterFrame, train_on: Sequence[str]) -> None:
+    """Refuse ``train_on`` dates none of which is a day of the data: no night would have
+    a day to train on."""
+    from wattcast.evaluation.subsets import parse_subset
+
+    subsets = [parse_subset(text) for text in train_on]
+    if not subsets or any(subset.kind != "dates" for subset in subsets):
+        return  # day types: some day of any week or two is one
+    days = pd.date_range(frame.start.normalize(), _last_day(frame), freq="D")
+    if any(subset.days(days, np.ones(len(days))).any() for subset in subsets):
+        return
+    span = f"{days[0]:%Y-%m-%d} .. {days[-1]:%Y-%m-%d}" if len(days) else "no days"
+    raise InputError(
+        f"`train_on` {', '.join(train_on)} selects no day of the data ({frame.source}: "
+        f"{span}); give dates within it, or day types such as workdays."
+    )
+
+
+def _last_day(frame: MeterFrame) -> pd.Timestamp:
+    """The day of the data's last reading (its start, when it has none)."""
+    return (max(frame.end - frame.interval, frame.start)).normalize()
 
 
 def _extras(

@@ -17,6 +17,7 @@ neither for training and features nor as actuals.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import time
@@ -304,9 +305,12 @@ def _meter_info(job: Job, names: list[str], zone: str | None) -> dict[str, tuple
 
 def _abandon(job: Job, run_id: int | None, command: str, exc: BaseException) -> None:
     """A job stopped by an error: drop a half-written file, record the failure (or drop
-    the store this job created, when it holds nothing else)."""
+    the store this job created, when it holds nothing else); one stopped by Ctrl-C or
+    SIGTERM marks its run interrupted."""
     if job.writer is not None:
         job.writer.discard()
+    if isinstance(exc, KeyboardInterrupt) and job.store is not None and run_id is not None:
+        _interrupted(job, job.store, run_id, exc)
     if not isinstance(exc, WattcastError) or job.store is None:
         return
     if _nothing_kept(job):
@@ -314,6 +318,18 @@ def _abandon(job: Job, run_id: int | None, command: str, exc: BaseException) -> 
     else:
         job.store.record_failure(run_id, command, job.spec.to_settings(), _iso(job.as_of),
                                  str(exc), _utc_now(), _utc_now())  # fmt: skip
+
+
+def _interrupted(job: Job, store: ForecastStore, run_id: int, exc: KeyboardInterrupt) -> None:
+    """Close the run as 'interrupted', its batches kept: the same job started again
+    resumes it (``str(exc)`` names the signal; empty: Ctrl-C)."""
+    how = str(exc) or "Ctrl-C (SIGINT)"
+    message = (f"stopped by {how} after {job.summary.batches} batch(es); started again with "
+               "the same settings, it resumes with the meters not yet done")  # fmt: skip
+    record = {k: v for k, v in job.record.items() if k != "skip"}
+    with contextlib.suppress(Exception):  # stopping anyway; else the next job marks it
+        store.finish_run(run_id, "interrupted", message, record=record,
+                         timings=job.summary.figures(), finished_utc=_utc_now())  # fmt: skip
 
 
 def _nothing_kept(job: Job) -> bool:

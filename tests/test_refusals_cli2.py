@@ -1,0 +1,190 @@
+"""The command line, further: plots of a forecast made in a zone, commands stopped by
+Ctrl-C or SIGTERM, backtest ranges outside the data, schedule's log and init's folder."""
+
+from __future__ import annotations
+
+import json
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from conftest import synthetic_wide, write_site
+
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
+def refused(result, message: str) -> None:
+    assert result.exit_code == 2, result.output
+    assert result.stderr == f"error: {message}\n"
+
+
+@pytest.fixture(scope="module")
+def zoned_forecast(tmp_path_factory: pytest.TempPathFactory, andover: Path) -> Path:
+    """The Gym's forecast made in New York: its times carry UTC offsets, the readings none."""
+    from wattcast.cli import main
+
+    forecast = tmp_path_factory.mktemp("zoned") / "forecast.csv"
+    assert main(["forecast", str(andover / "meters.csv.gz"), "--meters", "Gym (kW)", "--tz",
+                 "America/New_York", "--trees", "10", "--out", str(forecast)]) == 0  # fmt: skip
+    assert "Gym (kW),2017-03-19T00:00:00-04:00," in forecast.read_text()
+    return forecast
+
+
+@pytest.mark.parametrize("days_before", [3, 0, 100000])
+def test_plot_reads_the_readings_in_the_zone_of_the_forecast_file(
+    zoned_forecast: Path, andover: Path, tmp_path: Path, cli, days_before: int
+) -> None:
+    pytest.importorskip("matplotlib")
+    out = tmp_path / "gym.png"
+    result = cli("plot", andover / "meters.csv.gz", "--forecast", zoned_forecast, "--meter",
+                 "Gym (kW)", "--out", out, "--days-before", days_before)  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert result.stdout == f"wrote {out}\n" and out.read_bytes()[:8] == PNG
+
+
+def test_plot_refuses_offsets_that_name_no_zone_unless_told_the_zone(
+    zoned_forecast: Path, andover: Path, tmp_path: Path, cli
+) -> None:
+    pytest.importorskip("matplotlib")
+    header, first, *rest = zoned_forecast.read_text().splitlines()
+    mixed = tmp_path / "mixed.csv"  # as across a change of daylight saving time
+    mixed.write_text("\n".join([header, first.replace("-04:00,", "-05:00,"), *rest]) + "\n")
+    out = tmp_path / "gym.png"
+    args = ("plot", andover / "meters.csv.gz", "--forecast", mixed, "--meter", "Gym (kW)",
+            "--out", out)  # fmt: skip
+    refused(cli(*args), f"{mixed}: the times of meter 'Gym (kW)' are written with the UTC "
+            "offsets -05:00, -04:00, which tell no one zone to read the readings in; pass "
+            "--tz with the readings' zone (e.g. --tz America/New_York).")  # fmt: skip
+    assert not out.exists()
+    told = cli(*args, "--tz", "America/New_York")
+    assert told.exit_code == 0, told.output
+    assert out.read_bytes()[:8] == PNG
+
+
+STOPS = [(signal.SIGINT, "aborted.", "Ctrl-C (SIGINT)"),
+         (signal.SIGTERM, "stopped by SIGTERM.", "SIGTERM")]  # fmt: skip
+
+
+def _with_sigint() -> None:
+    """A child that Ctrl-C reaches, even under a shell that ignores it in the background."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+def _start(*args: object) -> subprocess.Popen[str]:
+    return subprocess.Popen([sys.executable, "-m", "wattcast", *map(str, args)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=_with_sigint)  # fmt: skip
+
+
+def _first_batch_written(store: Path, proc: subprocess.Popen[str]) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and proc.poll() is None:
+        try:
+            with sqlite3.connect(f"file:{store}?mode=ro", uri=True, timeout=0.1) as db:
+                if db.execute("SELECT batches FROM runs WHERE status = 'running'").fetchone():
+                    return
+        except sqlite3.Error:
+            pass  # not created yet, or being written
+        time.sleep(0.1)
+    raise AssertionError(f"the run never wrote a batch: {proc.communicate()}")
+
+
+@pytest.mark.parametrize(("signum", "said", "how"), STOPS)
+def test_a_stopped_run_says_so_and_is_marked_interrupted(
+    tmp_path: Path, andover: Path, cli, signum: int, said: str, how: str
+) -> None:
+    config = write_site(tmp_path, andover / "meters.csv.gz", tz="America/New_York",
+                        trees=3000, input="28D")  # fmt: skip
+    proc = _start("run", "--config", config, "--as-of", "2017-03-10", "--batch-meters", 1,
+                  "--refit", "all")  # fmt: skip
+    _first_batch_written(tmp_path / "site.db", proc)
+    proc.send_signal(signum)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 1, err
+    assert err.splitlines()[-1] == f"error: {said}" and "Traceback" not in err
+    listed = cli("history", "--config", config, "--format", "json")
+    runs, end = json.JSONDecoder().raw_decode(listed.stdout)
+    (run,) = runs
+    assert run["status"] == "interrupted", run
+    assert run["message"].startswith(f"stopped by {how} after ")
+    assert run["message"].endswith("; started again with the same settings, it resumes with "
+                                   "the meters not yet done")  # fmt: skip
+    assert listed.stdout[end:].strip() == f"run {run['run']} interrupted: {run['message']}"
+
+
+@pytest.mark.parametrize(("signum", "said"), [stop[:2] for stop in STOPS])
+def test_a_stopped_schedule_says_so(tmp_path: Path, signum: int, said: str) -> None:
+    data = tmp_path / "meters.csv"
+    synthetic_wide(days=10).to_csv(data, index=False)
+    proc = _start("schedule", "--config", write_site(tmp_path, data), "--log",
+                  tmp_path / "logs" / "wattcast.log")  # fmt: skip
+    assert proc.stdout is not None and proc.stdout.readline().startswith("next run in ")
+    proc.send_signal(signum)
+    _, err = proc.communicate(timeout=30)
+    assert (proc.returncode, err) == (1, f"error: {said}\n")
+
+
+@pytest.fixture(scope="module")
+def wide(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """45 days of two meters, 2021-01-04 .. 2021-02-17."""
+    data = tmp_path_factory.mktemp("wide") / "meters.csv"
+    synthetic_wide().to_csv(data, index=False)
+    return data
+
+
+def test_backtest_names_train_on_dates_outside_the_data(wide: Path, cli) -> None:
+    result = cli("backtest", wide, "--days", 2, "--trees", 5, "--train-on",
+                 "2030-01-01..2030-01-05")  # fmt: skip
+    refused(result, f"`train_on` 2030-01-01..2030-01-05 selects no day of the data ({wide}: "
+            "2021-01-04 .. 2021-02-17); give dates within it, or day types such as workdays.")  # fmt: skip
+
+
+def test_backtest_refuses_until_after_the_data(wide: Path, cli) -> None:
+    result = cli("backtest", wide, "--days", 2, "--trees", 5, "--until", "2030-01-01")
+    refused(result, f"`until` 2030-01-01 is after the last day of the data ({wide}: "
+            "2021-02-17); give a day up to 2021-02-17, or leave it out to end on the data's "
+            "last day.")  # fmt: skip
+    last = cli("backtest", wide, "--days", 2, "--trees", 5, "--until", "2021-02-17")
+    assert last.exit_code == 0, last.output
+
+
+def test_schedule_refuses_a_log_no_night_could_write(wide: Path, tmp_path: Path, cli) -> None:
+    config = write_site(tmp_path, wide)
+    blocker = tmp_path / "afile"
+    blocker.write_text("")
+    under_file = f"{blocker}: cannot hold the --log file (a file stands on that path)."
+    a_folder = f"{tmp_path}: a folder, where the --log file goes; name a file."
+    for log, message in ((blocker / "x.log", under_file), (tmp_path, a_folder)):
+        refused(cli("schedule", "--config", config, "--print-cron", "--log", log), message)
+        # in the foreground too, at once (not at the first night); a subprocess, which
+        # would otherwise sleep until then
+        proc = _start("schedule", "--config", config, "--log", log)
+        try:
+            out, err = proc.communicate(timeout=20)
+        finally:
+            proc.kill()
+        assert (proc.returncode, out, err) == (2, "", f"error: {message}\n")
+
+
+def test_schedule_makes_the_folder_of_the_log_it_prints(wide: Path, tmp_path: Path, cli) -> None:
+    log = tmp_path / "logs" / "night" / "wattcast.log"
+    result = cli("schedule", "--config", write_site(tmp_path, wide), "--print-cron", "--log", log)
+    assert result.exit_code == 0 and result.stdout.rstrip().endswith(f">> {log} 2>&1")
+    assert log.parent.is_dir() and not log.exists()
+
+
+def test_init_of_a_folder_writes_its_site_file(tmp_path: Path, cli, monkeypatch) -> None:
+    site = tmp_path / "site.toml"
+    written = cli("init", tmp_path)
+    assert written.exit_code == 0 and written.stdout.startswith(f"wrote {site};")
+    refused(cli("init", tmp_path), f"{site}: already exists; pass --force to overwrite it.")
+    site.write_text("# edited\n")
+    assert cli("init", tmp_path, "--force").exit_code == 0
+    assert "# edited" not in site.read_text() and "[data]" in site.read_text()
+    monkeypatch.chdir(tmp_path)
+    refused(cli("init", "."), "site.toml: already exists; pass --force to overwrite it.")
+    assert cli("init", ".", "--force").exit_code == 0
