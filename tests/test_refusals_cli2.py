@@ -116,6 +116,32 @@ def test_a_stopped_run_says_so_and_is_marked_interrupted(
     assert listed.stdout[end:].strip() == f"run {run['run']} interrupted: {run['message']}"
 
 
+def test_a_stop_that_a_finalizer_swallowed_ends_the_job_at_the_next_batch(
+    tmp_path: Path,
+) -> None:
+    from wattcast import stops
+    from wattcast.settings import RunSpec
+    from wattcast.store.store import ForecastStore
+    from wattcast.workflows.pipeline import run_job
+
+    data = tmp_path / "meters.csv"
+    synthetic_wide(days=12).to_csv(data, index=False)
+    spec = RunSpec.from_toml(write_site(tmp_path, data))
+
+    class Finalized:
+        def __del__(self) -> None:  # where a signal's exception is only printed
+            stops.ask(KeyboardInterrupt())
+
+    Finalized()  # the stop is asked, and its exception went nowhere
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            run_job(spec, "run", "2021-01-10")
+    finally:
+        stops.clear()
+    (run,) = ForecastStore(spec.store.path).runs()
+    assert run["status"] == "interrupted"
+
+
 @pytest.mark.parametrize(("signum", "said"), [stop[:2] for stop in STOPS])
 def test_a_stopped_schedule_says_so(tmp_path: Path, signum: int, said: str) -> None:
     data = tmp_path / "meters.csv"

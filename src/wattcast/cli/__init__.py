@@ -13,6 +13,7 @@ import sys
 
 import typer
 
+from wattcast import stops
 from wattcast.cli import jobs, site_commands, store_commands
 from wattcast.cli.stopping import EXIT_STOPPED, interruption, stop_signals, stopped_message
 
@@ -36,20 +37,22 @@ def main(argv: list[str] | None = None) -> int:
     from wattcast.cli.console import EXIT_INPUT, error_line
 
     command = typer.main.get_command(app)
-    stops: list[KeyboardInterrupt] = []
     try:
-        with stop_signals(stops):
+        with stop_signals():
             result = command.main(args=argv, prog_name="wattcast", standalone_mode=False)
     except (typer.Exit, typer.Abort, KeyboardInterrupt) as exc:
-        stop = stops[0] if stops else interruption(exc)
+        stop = stops.asked() or interruption(exc)
         if stop is None and isinstance(exc, typer.Exit):
             return exc.exit_code
         return _stopped(stop)
     except _usage_errors() as exc:
         error_line(exc.format_message().strip().replace("\n", " "))  # type: ignore[attr-defined]
         return EXIT_INPUT
-    if stops:  # typer returns 130 for a KeyboardInterrupt
-        return _stopped(stops[0])
+    finally:
+        stop = stops.asked()
+        stops.clear()  # this command's: a later call in the process starts afresh
+    if stop is not None:  # typer returns 130 for a KeyboardInterrupt
+        return _stopped(stop)
     return result if isinstance(result, int) else 0
 
 

@@ -9,11 +9,16 @@ installed for the command only, never on import.
 
 from __future__ import annotations
 
+import functools
 import signal
+import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from types import FrameType
+from typing import Any
+
+from wattcast import stops
 
 #: The exit code of a command stopped by a signal (troubleshooting.md, "Exit codes").
 EXIT_STOPPED = 1
@@ -27,11 +32,13 @@ class Stopped(KeyboardInterrupt):
 
 
 @contextmanager
-def stop_signals(stops: list[KeyboardInterrupt]) -> Iterator[None]:
+def stop_signals() -> Iterator[None]:
     """While the block runs (main thread only), SIGTERM raises :class:`Stopped` and Ctrl-C
-    a KeyboardInterrupt, each first added to ``stops`` (typer turns them into exit code
-    130); then the handlers that were there before are put back. A signal the process
-    was told to ignore stays ignored."""
+    a KeyboardInterrupt, each first recorded (:mod:`wattcast.stops`: typer turns them into
+    exit code 130, and one raised inside a finalizer would be lost); a stop that Python
+    could only print is not printed. Then the handlers that were there before are put
+    back. A signal the process was told to ignore stays ignored."""
+    stops.clear()
     if threading.current_thread() is not threading.main_thread():
         yield
         return
@@ -40,15 +47,24 @@ def stop_signals(stops: list[KeyboardInterrupt]) -> Iterator[None]:
         exc = (
             KeyboardInterrupt() if signum == signal.SIGINT else Stopped(signal.Signals(signum).name)
         )
-        stops.append(exc)
+        stops.ask(exc)
         raise exc
 
     before = {sig: signal.signal(sig, stop) for sig in _handled()}
+    hook = sys.unraisablehook
+    sys.unraisablehook = functools.partial(_quiet_stops, hook)
     try:
         yield
     finally:
+        sys.unraisablehook = hook
         for sig, handler in before.items():
             signal.signal(sig, handler)
+
+
+def _quiet_stops(hook: Callable[[Any], object], unraisable: Any) -> None:
+    """Leave unprinted a stop raised inside a finalizer (the job checks for it anyway)."""
+    if not (stops.asked() and isinstance(unraisable.exc_value, KeyboardInterrupt)):
+        hook(unraisable)
 
 
 def _handled() -> list[signal.Signals]:

@@ -168,10 +168,16 @@ def _forecast_of(table: pd.DataFrame, path: Path, meter: str) -> tuple[pd.DataFr
 def _parsed(table: pd.DataFrame) -> tuple[pd.Series, list[str]]:
     """Times as written (several UTC offsets: in UTC), and the distinct UTC offsets they
     are written with (``none``: a naive time)."""
+    import warnings
+
     text = table["timestamp"].astype("string")
     try:
-        stamps = pd.to_datetime(text, format="ISO8601", errors="coerce")
-    except ValueError:  # several UTC offsets (a DST change in the period), or some without
+        with warnings.catch_warnings():  # pandas 2.1 warns (later ones raise) on mixed offsets
+            warnings.simplefilter("error", FutureWarning)
+            stamps = pd.to_datetime(text, format="ISO8601", errors="coerce")
+    except (ValueError, FutureWarning):  # several UTC offsets (a DST change), or some without
+        stamps = pd.to_datetime(text, format="ISO8601", errors="coerce", utc=True)
+    if not pd.api.types.is_datetime64_any_dtype(stamps):  # offsets kept apart, as objects
         stamps = pd.to_datetime(text, format="ISO8601", errors="coerce", utc=True)
     offsets = text.str.extract(r"([+-]\d{2}:?\d{2}|[zZ])\s*$")[0].fillna("none")
     return stamps, list(dict.fromkeys(offsets))

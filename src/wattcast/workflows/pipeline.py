@@ -27,6 +27,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from wattcast import stops
 from wattcast.core import BatchInputs, forecast_batch, on_error, wall
 from wattcast.data.cleaning import trim_to_periods
 from wattcast.data.meter_frame import MeterFrame
@@ -210,6 +211,7 @@ def _run_batches(job: Job, progress: Progress | None) -> None:
     size = batch_size(job.spec)
     batch_errors: list[InputError] = []
     for zone, names, frame in read_batches(job.inputs, size, skip, stats):
+        stops.check()  # a stop that a finalizer swallowed ends the job here
         if (
             job.spec.weather.provider
             and "weather" not in job.record
