@@ -36,8 +36,10 @@ def message(section: Any, digest: Digest) -> EmailMessage:
     return mail
 
 
-def send(section: Any, digest: Digest) -> None:
-    """Send the digest; errors (refused, unreachable, bad login) propagate to the caller."""
+def send(section: Any, digest: Digest) -> dict[str, str]:
+    """Send the digest; errors (every recipient refused, unreachable, bad login) propagate
+    to the caller. The recipients the server refused while taking the others, each with
+    its answer (``550 5.1.1 User unknown``); empty when all took it."""
     password = None
     if section.password_env:
         password = os.environ.get(section.password_env)
@@ -49,4 +51,11 @@ def send(section: Any, digest: Digest) -> None:
             smtp.starttls(context=ssl.create_default_context())
         if section.username:
             smtp.login(section.username, password or "")
-        smtp.send_message(message(section, digest))
+        refused = smtp.send_message(message(section, digest))
+    return {address: answer(code, text) for address, (code, text) in refused.items()}
+
+
+def answer(code: int, text: bytes | str) -> str:
+    """A server's answer on one line: ``550 5.1.1 <bob@example.org>: User unknown``."""
+    words = text.decode(errors="replace") if isinstance(text, bytes) else str(text)
+    return f"{code} {' '.join(words.split())}".strip()

@@ -44,10 +44,10 @@ class EmailSection(Section):
     )] = None  # fmt: skip
     port: Annotated[int, Setting("Its port.", flag="email-port", ge=1)] = 25
     sender: Annotated[str | None, Setting(
-        "From address.", flag="email-sender", expected="an address",
+        "From address.", flag="email-sender", expected="an e-mail address",
     )] = None  # fmt: skip
     to: Annotated[tuple[str, ...], Setting(
-        "Recipients.", flag="email-to", expected="a list of addresses", commas=True,
+        "Recipients.", flag="email-to", expected="a list of e-mail addresses", commas=True,
     )] = ()  # fmt: skip
     username: Annotated[str | None, Setting(
         "SMTP login, when the server asks for one.", flag="email-username",
@@ -62,12 +62,36 @@ class EmailSection(Section):
 
     def check(self) -> None:
         """Delivery settings that cannot work are refused before the night, not after it."""
+        if self.sender is not None and not is_address(self.sender):
+            raise InputError("[alerts.email] sender must be an e-mail address such as "
+                             f"wattcast@example.org. Got {self.sender!r}.")  # fmt: skip
+        for address in self.to:
+            if not is_address(address):
+                raise InputError("[alerts.email] to must be e-mail addresses such as "
+                                 f"energy@example.org. Got {address!r}.")  # fmt: skip
         if self.host or self.sender or self.to:
             for key in ("host", "sender", "to"):
                 if not getattr(self, key):
                     raise InputError(
                         f"[alerts.email] needs {key} (--email-{key}) to send the digest."
                     )
+
+
+def is_address(text: str) -> bool:
+    """One e-mail address (``energy@example.org`` or ``Energy <energy@example.org>``), as
+    the standard library parses a ``To`` header: no line break or other control character
+    (that would add headers), no defect, a local part and a domain."""
+    from email.headerregistry import HeaderRegistry
+
+    if any(ord(c) < 32 or ord(c) == 127 for c in text):
+        return False
+    try:
+        header = HeaderRegistry()("to", text)
+    except Exception:  # the parser gives up on some malformed text (``a@``)
+        return False
+    addresses = header.addresses
+    return (not header.defects and len(addresses) == 1
+            and bool(addresses[0].username) and bool(addresses[0].domain))  # fmt: skip
 
 
 @dataclass(frozen=True)

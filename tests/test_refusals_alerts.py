@@ -1,0 +1,175 @@
+"""Alerts that fail: refused recipients, malformed addresses, a webhook that hangs or errs."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from test_alerts import Mailbox, Receiver, free_port
+
+from wattcast.alerts import webhook
+from wattcast.alerts.deliver import DeliveryWarning, deliver
+from wattcast.errors import InputError
+from wattcast.settings import RunSpec
+from wattcast.store.store import Batch, ForecastStore
+
+
+class RefusingMailbox(Mailbox):
+    """The local SMTP server, refusing the addresses of ``refused`` (550 at RCPT TO)."""
+
+    def __init__(self, refused: tuple[str, ...] = ()) -> None:
+        super().__init__()
+        self.refused = refused
+        self.recipients: list[list[str]] = []
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options) -> str:
+        if address in self.refused:
+            return f"550 5.1.1 <{address}>: Recipient address rejected: User unknown"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope) -> str:
+        self.recipients.append(list(envelope.rcpt_tos))
+        return await super().handle_DATA(server, session, envelope)
+
+
+class CountingReceiver(Receiver):
+    """The local webhook receiver, counting every POST; it answers 500 (``failing``) or
+    only after ``delay`` seconds."""
+
+    def __init__(self, delay: float = 0.0) -> None:
+        super().__init__()
+        self.requests = 0
+        receiver, answer = self, self.server.RequestHandlerClass
+
+        class Counting(answer):  # type: ignore[misc,valid-type]
+            def do_POST(self) -> None:
+                receiver.requests += 1
+                time.sleep(delay)
+                answer.do_POST(self)
+
+        self.server.RequestHandlerClass = Counting
+
+
+def site(folder: Path, alerts: str) -> RunSpec:
+    (folder / "site.toml").write_text(
+        f'[data]\nsource = "m.csv"\n[store]\npath = "site.db"\n{alerts}'
+    )
+    return RunSpec.from_toml(folder / "site.toml")
+
+
+def night_with_events(spec: RunSpec, start: int = 1_700_000_000) -> tuple[ForecastStore, int]:
+    """A store with one run and two new events of meter M1 (what a nightly run leaves)."""
+    store = ForecastStore(spec.store.path, create=True)
+    run = store.begin_run("run", {}, None, f"night {start}", "2023-11-15T00:00:00")
+    events = pd.DataFrame([
+        {"id": None, "meter": "M1", "start": start + k * 7200, "end": start + k * 7200 + 3600,
+         "readings": 4, "peak_excess_kw": 3.0, "kwh_above_band": 9.0 + k,
+         "kwh_above_forecast": 10.0, "status": "new"} for k in range(2)
+    ])  # fmt: skip
+    store.write_batch(run, Batch(meters={"M1": ("UTC", "kW")}, status={"M1": None}, events=events))
+    return store, run
+
+
+def email_site(folder: Path, mailbox: Mailbox, to: list[str]) -> RunSpec:
+    recipients = ", ".join(f'"{a}"' for a in to)
+    return site(folder, f'[alerts.email]\nhost = "127.0.0.1"\nport = {mailbox.port}\n'
+                        f'sender = "wattcast@school.example"\nto = [{recipients}]\n')  # fmt: skip
+
+
+def test_a_refused_recipient_is_warned_and_recorded(tmp_path: Path) -> None:
+    pytest.importorskip("aiosmtpd")
+    with RefusingMailbox(refused=("gone@school.example",)) as mailbox:
+        spec = email_site(tmp_path, mailbox, ["energy@school.example", "gone@school.example"])
+        store, run = night_with_events(spec)
+        with pytest.warns(DeliveryWarning) as caught:
+            done = deliver(store, spec, run)
+    assert mailbox.recipients == [["energy@school.example"]]  # the other one has it
+    (warning,) = [str(w.message) for w in caught]
+    assert warning.startswith("email alert not delivered to gone@school.example: 550 5.1.1")
+    assert "User unknown" in warning and "\n" not in warning
+    assert [d["channel"] for d in done] == ["email", "email to gone@school.example"]
+    assert done[0]["error"] is None and done[1]["error"].startswith("refused: 550")
+    rows = store.deliveries(run)
+    assert [(r["channel"], r["status"]) for r in rows] == [
+        ("email", "sent"), ("email:gone@school.example", "failed")]  # fmt: skip
+    assert "User unknown" in rows[1]["detail"] and rows[1]["events"] == 2
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "message"),
+    [
+        ("to", ["not an address"], "[alerts.email] to must be e-mail addresses such as "
+         "energy@example.org. Got 'not an address'."),
+        ("to", ["a@example.org\nBcc: evil@example.org"], "[alerts.email] to must be e-mail "
+         "addresses such as energy@example.org. Got 'a@example.org\\nBcc: evil@example.org'."),
+        ("to", ["a@"], "[alerts.email] to must be e-mail addresses"),
+        ("sender", "wattcast", "[alerts.email] sender must be an e-mail address such as "
+         "wattcast@example.org. Got 'wattcast'."),
+        ("sender", "w@example.org\r\nBcc: evil@example.org", "[alerts.email] sender must be"),
+    ],
+)  # fmt: skip
+def test_malformed_addresses_are_refused_when_the_settings_are_read(
+    tmp_path: Path, key: str, value: object, message: str
+) -> None:
+    import json
+
+    settings = {"host": "smtp.example.org", "sender": "wattcast@example.org",
+                "to": ["energy@example.org"], key: value}  # fmt: skip
+    lines = "".join(f"{k} = {json.dumps(v)}\n" for k, v in settings.items())
+    with pytest.raises(InputError) as caught:
+        site(tmp_path, "[alerts.email]\n" + lines)
+    assert message in str(caught.value) and "\n" not in str(caught.value)
+
+
+def test_addresses_with_names_are_accepted(tmp_path: Path) -> None:
+    spec = site(tmp_path, '[alerts.email]\nhost = "smtp.example.org"\n'
+                          'sender = "Wattcast <wattcast@example.org>"\n'
+                          'to = ["Energy team <energy@example.org>", "ops@localhost"]\n')  # fmt: skip
+    assert spec.alerts.email.to == ("Energy team <energy@example.org>", "ops@localhost")
+
+
+def webhook_site(folder: Path, url: str) -> RunSpec:
+    return site(folder, f'[alerts.webhook]\nurl = "{url}"\n')
+
+
+def test_a_webhook_post_that_hangs_is_sent_once_and_said_in_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(webhook, "TIMEOUT_SECONDS", 0.5)  # the receiver answers after 1.5 s
+    with CountingReceiver(delay=1.5) as receiver:
+        spec = webhook_site(tmp_path, receiver.url)
+        store, run = night_with_events(spec)
+        with pytest.warns(DeliveryWarning) as caught:
+            (done,) = deliver(store, spec, run)
+        time.sleep(1.5)  # what a retry would have sent has arrived
+        assert receiver.requests == 1  # a POST that may have arrived is not repeated
+    assert done["error"] == "timed out after 0.5 s"
+    assert [str(w.message) for w in caught] == [
+        "webhook alert not delivered (timed out after 0.5 s); it is tried again next night."
+    ]
+
+
+def test_a_webhook_that_answers_500_gets_one_post_a_night(tmp_path: Path) -> None:
+    with CountingReceiver() as receiver:
+        receiver.failing = True
+        spec = webhook_site(tmp_path, receiver.url)
+        store, run = night_with_events(spec)
+        with pytest.warns(DeliveryWarning, match=r"\(HTTP 500 from http://127\.0\.0\.1:"):
+            deliver(store, spec, run)
+        assert receiver.requests == 1
+        receiver.failing = False  # the next night: the missed events, once
+        _, later = night_with_events(spec, start=1_700_100_000)
+        deliver(store, spec, later)
+        assert receiver.requests == 2 and len(receiver.posts[0]["events"]) == 4
+
+
+def test_an_unreachable_webhook_is_one_short_line(tmp_path: Path) -> None:
+    spec = webhook_site(tmp_path, f"http://127.0.0.1:{free_port()}/hook")
+    store, run = night_with_events(spec)
+    with pytest.warns(DeliveryWarning) as caught:
+        (done,) = deliver(store, spec, run)
+    assert done["error"].startswith("connection refused at http://127.0.0.1:")
+    assert "MaxRetryError" not in str(caught[0].message) and "\n" not in done["error"]
