@@ -49,8 +49,14 @@ def read_table(path: str | Path, encoding: str = "auto") -> pd.DataFrame:
         frame, kind = _read_csv(path, encoding), "csv"
     else:
         raise InputError(f"{path}: unknown file type; expected .csv, .csv.gz or .parquet.")
-    if frame.shape[1] == 0 or frame.shape[0] == 0:
+    if frame.shape[1] == 0:
         raise InputError(f"{path}: file is empty; expected a header row and readings.")
+    if frame.shape[0] == 0:
+        header = listed_columns(frame, frame.columns)
+        what = "columns" if kind == "parquet" else "a header"
+        raise InputError(
+            f"{path}: has {what} ({header}) but no readings; expected rows of readings."
+        )
     frame.attrs["source"] = str(path)
     frame.attrs["kind"] = kind
     return frame

@@ -16,7 +16,10 @@ ESPI resource in their ``content``, tied together by their ``link`` hrefs::
                IntervalReading  ...
 
 Each reading is the energy of its interval, ``value x 10^powerOfTenMultiplier`` Wh,
-read here as kWh at the interval's start (a UTC instant). Each MeterReading is one
+read here as kWh at the interval's start (a UTC instant); so every reading of a meter
+must last as long as the others (an hourly reading among quarter-hours is refused, not
+read as one quarter-hour, nor spread, which would invent a shape), and readings must
+neither overlap nor disagree where they repeat. Each MeterReading is one
 meter, named after its UsagePoint's title with `` (kWh)`` (so that it is read as
 energy per reading); a UsagePoint of several MeterReadings names each after its own
 title or number too. The standard library's parser reads the file; a feed that
@@ -74,8 +77,9 @@ def _child(element: ET.Element, name: str) -> ET.Element | None:
 
 
 def _text(element: ET.Element | None, name: str) -> str | None:
+    """The text of child ``name``: None when there is no such child, "" when it is empty."""
     found = None if element is None else _child(element, name)
-    return None if found is None or found.text is None else found.text.strip()
+    return None if found is None else (found.text or "").strip()
 
 
 def read_green_button(path: Path) -> pd.DataFrame:
@@ -101,21 +105,20 @@ def read_green_button(path: Path) -> pd.DataFrame:
         )
     readings = feed.of("MeterReading")
     names = _meter_names(feed, path)
-    times: list[np.ndarray] = []
-    values: list[np.ndarray] = []
-    meters: list[str] = []
+    per_meter: dict[str, list[_Readings]] = {}
     for block in blocks:
         reading = _owner(block, readings, path, "MeterReading")
         scale = _scale(feed, reading, path)
-        start, value = _interval_readings(block, path)
-        times.append(start)
-        values.append(value * scale)
-        meters.extend([names[id(reading)] if reading else next(iter(names.values()))] * len(start))
+        name = names[id(reading)] if reading else next(iter(names.values()))
+        per_meter.setdefault(name, []).append(_interval_readings(block, path, scale))
+    for name, parts in per_meter.items():
+        _check_intervals(path, name, parts)
+    starts = [p.starts for parts in per_meter.values() for p in parts]
     frame = pd.DataFrame(
         {
-            "timestamp": pd.to_datetime(np.concatenate(times), unit="s", utc=True),
-            "meter": meters,
-            "value": np.concatenate(values),
+            "timestamp": pd.to_datetime(np.concatenate(starts), unit="s", utc=True),
+            "meter": [n for n, parts in per_meter.items() for p in parts for _ in p.starts],
+            "value": np.concatenate([p.kwh for parts in per_meter.values() for p in parts]),
         }
     )
     frame.attrs.update(source=str(path), kind="green button")
@@ -203,12 +206,18 @@ def _scale(feed: _Feed, reading: _Entry | None, path: Path) -> float:
             + "; expected one that gives their unit (uom 72, Wh) and powerOfTenMultiplier."
         )
     uom = _text(chosen.element, "uom")
+    if uom == "":
+        raise InputError(
+            f"{path}, entry {chosen.position} (ReadingType): uom is written empty, which names "
+            f"no unit; expected uom {WATT_HOURS} (Wh), as electricity meters give."
+        )
     if uom is not None and uom != str(WATT_HOURS):
         raise InputError(
             f"{path}, entry {chosen.position} (ReadingType): uom {uom} is not energy in "
             f"watt-hours; expected uom {WATT_HOURS} (Wh), as electricity meters give."
         )
-    power = _text(chosen.element, "powerOfTenMultiplier") or "0"
+    power = _text(chosen.element, "powerOfTenMultiplier")
+    power = "0" if power is None else power  # absent: ESPI's default, none (10^0)
     try:
         return 10.0 ** int(power) / 1000.0
     except ValueError:
@@ -218,14 +227,27 @@ def _scale(feed: _Feed, reading: _Entry | None, path: Path) -> float:
         ) from None
 
 
-def _interval_readings(block: _Entry, path: Path) -> tuple[np.ndarray, np.ndarray]:
+@dataclass
+class _Readings:
+    """The IntervalReadings of one IntervalBlock."""
+
+    block: _Entry
+    starts: np.ndarray  # epoch seconds
+    durations: np.ndarray  # seconds; -1 where a reading gives none
+    values: np.ndarray  # as written
+    kwh: np.ndarray
+
+
+def _interval_readings(block: _Entry, path: Path, scale: float) -> _Readings:
     starts: list[int] = []
+    durations: list[int] = []
     values: list[float] = []
     for number, reading in enumerate(
         (r for r in block.element if _local(r.tag) == "IntervalReading"), 1
     ):
         period = _child(reading, "timePeriod")
         start, value = _text(period, "start"), _text(reading, "value")
+        duration = _text(period, "duration")
         try:
             starts.append(int(start))  # type: ignore[arg-type]
             values.append(float(value))  # type: ignore[arg-type]
@@ -236,4 +258,88 @@ def _interval_readings(block: _Entry, path: Path) -> tuple[np.ndarray, np.ndarra
                 f"{path}, entry {block.position} (IntervalBlock), IntervalReading {number}: "
                 f"{what} {shown!r}; expected epoch seconds and a number."
             ) from None
-    return np.asarray(starts, dtype=np.int64), np.asarray(values, dtype=np.float64)
+        if duration is None:  # not given: the spacing of the starts says it
+            durations.append(-1)
+            continue
+        try:
+            durations.append(int(duration))
+        except ValueError:
+            durations.append(0)
+        if durations[-1] <= 0:
+            raise InputError(
+                f"{_where(path, block, number, starts[-1])}: timePeriod duration {duration!r}; "
+                "expected a positive whole number of seconds."
+            )
+    value_array = np.asarray(values, dtype=np.float64)
+    return _Readings(block, np.asarray(starts, dtype=np.int64),
+                     np.asarray(durations, dtype=np.int64), value_array,
+                     value_array * scale)  # fmt: skip
+
+
+def _where(path: Path, block: _Entry, number: int, start: int) -> str:
+    """How a message names an IntervalReading: its block's entry, its place, its start."""
+    when = pd.Timestamp(start, unit="s").strftime("%Y-%m-%d %H:%M")
+    return (
+        f"{path}, entry {block.position} (IntervalBlock), IntervalReading {number} "
+        f"(start {start}, {when} UTC)"
+    )
+
+
+def _check_intervals(path: Path, meter: str, parts: list[_Readings]) -> None:
+    """Refuse readings of one meter that wattcast would read wrong: each reading is the
+    energy of its duration, read on one grid, so every reading must last as long as the
+    others, start no sooner than the one before it ends, and the starts must follow each
+    other by that duration somewhere; two readings of one start must agree."""
+    starts = np.concatenate([p.starts for p in parts])
+    durations = np.concatenate([p.durations for p in parts])
+    values = np.concatenate([p.values for p in parts])
+    kwh = np.concatenate([p.kwh for p in parts])
+    where = [(p, n) for p in parts for n in range(1, len(p.starts) + 1)]
+
+    def named(k: int) -> str:
+        part, number = where[k]
+        return _where(path, part.block, number, int(starts[k]))
+
+    given = np.flatnonzero(durations > 0)
+    interval = int(durations[given].min()) if len(given) else 0
+    longer = given[durations[given] > interval]
+    if len(longer):
+        k = longer[0]
+        raise InputError(
+            f"{named(k)}: lasts {durations[k]} s, longer than the {interval} s of the other "
+            f"readings of meter {meter!r}; expected one interval length per meter (a reading "
+            "is the energy of its duration): download the file at one interval length."
+        )
+    order = np.argsort(starts, kind="stable")
+    step = np.diff(starts[order])
+    same = np.flatnonzero((step == 0) & (kwh[order][1:] != kwh[order][:-1]))
+    if len(same):
+        first, second = order[same[0]], order[same[0] + 1]
+        raise InputError(
+            f"{named(second)}: value {values[second]:g}, but {_place(where[first])} has "
+            f"{values[first]:g} for the same start (meter {meter!r}); expected one reading "
+            "per interval."
+        )
+    if not interval:
+        return
+    moved = step[step > 0]
+    overlap = np.flatnonzero((step > 0) & (step < interval))
+    if len(overlap):
+        k = order[overlap[0] + 1]
+        raise InputError(
+            f"{named(k)}: starts {step[overlap[0]]} s after the reading before it, which "
+            f"lasts {interval} s; expected readings that do not overlap (each start one "
+            "duration after the one before)."
+        )
+    if len(moved) and moved.min() > interval:
+        k = order[np.flatnonzero(step > 0)[0] + 1]
+        raise InputError(
+            f"{named(k)}: starts {moved.min()} s after the reading before it, but the readings "
+            f"of meter {meter!r} last {interval} s and none starts {interval} s after another; "
+            "expected starts one duration apart."
+        )
+
+
+def _place(where: tuple[_Readings, int]) -> str:
+    part, number = where
+    return f"entry {part.block.position} (IntervalBlock), IntervalReading {number}"

@@ -166,6 +166,9 @@ class ParquetDataset(Source):
                 f"{path}: no column {missing[0]!r}; expected long format (timestamp, meter, "
                 "value) or --timestamp-column, --meter-column and --value-column."
             )
+        if path.is_dir():
+            with parquet_errors(path):
+                _check_partitions(path, self.dataset, self.columns)
         self._row_groups: dict[str, list[Any]] | None = None
 
     def _index(self) -> dict[str, list[Any]]:
@@ -208,6 +211,38 @@ class ParquetDataset(Source):
 
     def read(self, meters: list[str], tz: str | None) -> MeterFrame:
         return table_to_meters(self.rows(meters), tz, meters, self.layout, self.options)
+
+
+def _check_partitions(path: Path, dataset: Any, columns: list[str]) -> None:
+    """Refuse a folder whose partitions differ in what they would be read as: one without
+    the long columns of the first (its rows would be read without meter names or
+    values), or naive timestamps beside zone-aware ones (read as UTC, hours off)."""
+    import pyarrow as pa
+    import pyarrow.dataset as ds
+
+    first: str | None = None
+    kinds: dict[bool, str] = {}
+    for fragment in dataset.get_fragments():
+        schema = fragment.physical_schema
+        name = os.path.relpath(fragment.path, path)
+        first = first or name
+        have = [*schema.names, *ds.get_partition_keys(fragment.partition_expression)]
+        lacking = [c for c in columns if c not in have]
+        if lacking:
+            raise InputError(
+                f"{path}: partition {name} has columns {', '.join(map(repr, schema.names))}, "
+                f"without the {', '.join(map(repr, lacking))} column(s) that partition "
+                f"{first} has; expected every partition long with the same columns "
+                f"({', '.join(columns)})."
+            )
+        kind = schema.field(columns[0]).type
+        if pa.types.is_timestamp(kind):
+            kinds.setdefault(kind.tz is not None, name)
+        if len(kinds) == 2:
+            raise InputError(
+                f"{path}: timestamps with a UTC offset (partition {kinds[True]}) and without "
+                f"one (partition {kinds[False]}) in one folder; write them all one way."
+            )
 
 
 def _names(column: Any, source: str, name: str) -> set[str]:

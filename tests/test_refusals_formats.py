@@ -1,0 +1,209 @@
+"""Refusals of inputs whose format would otherwise be read wrong: Parquet folders whose
+partitions differ, Green Button readings of another length, header-only tables."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from wattcast.data.sources import load_meters
+from wattcast.errors import InputError
+
+START = 1_609_459_200  # 2021-01-01 00:00 UTC
+
+
+def _partition(folder: Path, group: int, frame: pd.DataFrame) -> Path:
+    path = folder / f"group={group}" / "part-0.parquet"
+    path.parent.mkdir(parents=True)
+    frame.to_parquet(path, index=False)
+    return path
+
+
+def _long(meter: str, tz: str | None = "UTC") -> pd.DataFrame:
+    times = pd.date_range("2021-01-01", periods=8, freq="15min", tz=tz)
+    return pd.DataFrame({"timestamp": times, "meter": meter, "value": np.arange(8.0)})
+
+
+def test_partitions_of_naive_and_zone_aware_timestamps_are_refused(tmp_path: Path) -> None:
+    folder = tmp_path / "fleet"
+    _partition(folder, 0, _long("A (kW)"))
+    _partition(folder, 1, _long("B (kW)", tz=None))
+    with pytest.raises(InputError) as caught:
+        load_meters(folder, tz="America/New_York")
+    assert str(caught.value) == (
+        f"{folder}: timestamps with a UTC offset (partition group=0/part-0.parquet) and "
+        "without one (partition group=1/part-0.parquet) in one folder; write them all one way."
+    )
+
+
+def test_partitions_all_naive_or_all_aware_are_read(tmp_path: Path) -> None:
+    folder = tmp_path / "fleet"
+    _partition(folder, 0, _long("A (kW)"))
+    _partition(folder, 1, _long("B (kW)", tz="Europe/Paris"))
+    frame = load_meters(folder, tz="UTC")
+    assert frame.meters == ("A (kW)", "B (kW)")
+    assert frame.start == pd.Timestamp("2020-12-31 23:00")  # Paris midnight, in UTC
+
+
+@pytest.mark.parametrize(
+    ("odd", "shown"),
+    [
+        (pd.DataFrame({"timestamp": _long("x")["timestamp"], "name": "C", "kw": 1.0}),
+         "'timestamp', 'name', 'kw'"),
+        (pd.DataFrame({"timestamp": _long("x")["timestamp"], "C (kW)": 1.0, "D (kW)": 2.0}),
+         "'timestamp', 'C (kW)', 'D (kW)'"),
+    ],
+)  # fmt: skip
+def test_a_partition_without_the_long_columns_is_named(
+    tmp_path: Path, odd: pd.DataFrame, shown: str
+) -> None:
+    folder = tmp_path / "fleet"
+    _partition(folder, 0, _long("A (kW)"))
+    _partition(folder, 1, _long("B (kW)"))
+    _partition(folder, 2, odd)
+    with pytest.raises(InputError) as caught:
+        load_meters(folder)
+    assert str(caught.value) == (
+        f"{folder}: partition group=2/part-0.parquet has columns {shown}, without the "
+        "'meter', 'value' column(s) that partition group=0/part-0.parquet has; expected "
+        "every partition long with the same columns (timestamp, meter, value)."
+    )
+
+
+@pytest.mark.parametrize("text", ["timestamp,Main (kW)\n", "timestamp,Main (kW)\n,\n"])
+def test_a_header_without_readings_says_so(tmp_path: Path, text: str) -> None:
+    path = tmp_path / "m.csv"
+    path.write_text(text)
+    with pytest.raises(InputError) as caught:
+        load_meters(path)
+    assert str(caught.value) == (
+        f"{path}: has a header ('timestamp', 'Main (kW)') but no readings; expected rows of "
+        "readings."
+    )
+    path.write_text("")
+    with pytest.raises(InputError, match=r"m\.csv: file is empty; expected a header row"):
+        load_meters(path)
+
+
+# -- Green Button ------------------------------------------------------------------------
+def _green_button(
+    path: Path, blocks: list[list[tuple[int, int | str, float]]], uom: str = "72"
+) -> Path:
+    """A Green Button feed of one meter: blocks of (start, duration, value in Wh)."""
+    base = "https://u.example/espi/1_1/resource"
+    point = f"{base}/RetailCustomer/9/UsagePoint/1"
+    entries = "".join(
+        f'<entry><link rel="self" href="{point}/MeterReading/1/IntervalBlock/{b}"/>'
+        f"<content><espi:IntervalBlock>"
+        + "".join(
+            f"<espi:IntervalReading><espi:timePeriod><espi:duration>{d}</espi:duration>"
+            f"<espi:start>{s}</espi:start></espi:timePeriod><espi:value>{v}</espi:value>"
+            "</espi:IntervalReading>"
+            for s, d, v in rows
+        )
+        + "</espi:IntervalBlock></content></entry>"
+        for b, rows in enumerate(blocks, 1)
+    )
+    path.write_text(f"""<?xml version="1.0" encoding="UTF-8"?>
+<feed xmlns="http://www.w3.org/2005/Atom" xmlns:espi="http://naesb.org/espi">
+<entry><title>School</title><link rel="self" href="{point}"/>
+  <content><espi:UsagePoint/></content></entry>
+<entry><link rel="self" href="{point}/MeterReading/1"/>
+  <link rel="related" href="{base}/ReadingType/7"/><content><espi:MeterReading/></content></entry>
+<entry><link rel="self" href="{base}/ReadingType/7"/><content><espi:ReadingType>
+  <espi:powerOfTenMultiplier>0</espi:powerOfTenMultiplier><espi:uom>{uom}</espi:uom>
+  </espi:ReadingType></content></entry>
+{entries}</feed>
+""")
+    return path
+
+
+def _quarters(n: int, first: int = START) -> list[tuple[int, int | str, float]]:
+    return [(first + 900 * k, 900, 100.0 + k) for k in range(n)]
+
+
+def _refused(path: Path) -> str:
+    with pytest.raises(InputError) as caught:
+        load_meters(path, tz="UTC")
+    return str(caught.value)
+
+
+def test_green_button_readings_of_their_own_duration_are_read(tmp_path: Path) -> None:
+    hours = [(START + 3600 * k, 3600, 1000.0 * (k + 1)) for k in range(6)]
+    frame = load_meters(_green_button(tmp_path / "h.xml", [hours[:3], hours[3:]]), tz="UTC")
+    np.testing.assert_allclose(frame.values[:, 0], [1, 2, 3, 4, 5, 6])  # kWh per hour
+    assert frame.start == pd.Timestamp("2021-01-01 00:00")
+
+
+def test_a_green_button_reading_longer_than_the_others_is_refused(tmp_path: Path) -> None:
+    hour = START + 8 * 900
+    path = _green_button(tmp_path / "u.xml", [[*_quarters(8), (hour, 3600, 4000.0)]])
+    assert _refused(path) == (
+        f"{path}, entry 4 (IntervalBlock), IntervalReading 9 (start {hour}, 2021-01-01 "
+        "02:00 UTC): lasts 3600 s, longer than the 900 s of the other readings of meter "
+        "'School (kWh)'; expected one interval length per meter (a reading is the energy of "
+        "its duration): download the file at one interval length."
+    )
+
+
+@pytest.mark.parametrize("duration", ["-900", "0", "", "15m"])
+def test_a_green_button_duration_that_is_no_length_is_refused(
+    tmp_path: Path, duration: str
+) -> None:
+    rows = _quarters(4)
+    rows[2] = (rows[2][0], duration, rows[2][2])
+    path = _green_button(tmp_path / "u.xml", [rows])
+    assert _refused(path) == (
+        f"{path}, entry 4 (IntervalBlock), IntervalReading 3 (start {START + 1800}, "
+        f"2021-01-01 00:30 UTC): timePeriod duration {duration!r}; expected a positive "
+        "whole number of seconds."
+    )
+
+
+def test_green_button_durations_that_disagree_with_the_starts_are_refused(
+    tmp_path: Path,
+) -> None:
+    overlapping = [(s, 3600, v) for s, _, v in _quarters(4)]  # hours, starting 15 min apart
+    path = _green_button(tmp_path / "o.xml", [overlapping])
+    assert _refused(path) == (
+        f"{path}, entry 4 (IntervalBlock), IntervalReading 2 (start {START + 900}, "
+        "2021-01-01 00:15 UTC): starts 900 s after the reading before it, which lasts "
+        "3600 s; expected readings that do not overlap (each start one duration after the "
+        "one before)."
+    )
+    apart = [(START + 3600 * k, 900, 100.0) for k in range(4)]  # quarters, an hour apart
+    path = _green_button(tmp_path / "a.xml", [apart])
+    assert _refused(path) == (
+        f"{path}, entry 4 (IntervalBlock), IntervalReading 2 (start {START + 3600}, "
+        "2021-01-01 01:00 UTC): starts 3600 s after the reading before it, but the readings "
+        "of meter 'School (kWh)' last 900 s and none starts 900 s after another; expected "
+        "starts one duration apart."
+    )
+
+
+def test_overlapping_green_button_blocks_are_named_by_entry_and_start(tmp_path: Path) -> None:
+    first, second = _quarters(8), _quarters(8, START + 6 * 900)
+    same = _green_button(tmp_path / "same.xml", [first, [(s, d, 106.0 + k) for k, (s, d, _)
+                                                       in enumerate(second)]])  # fmt: skip
+    np.testing.assert_allclose(load_meters(same, tz="UTC").values[:, 0],
+                               (100.0 + np.arange(14)) / 1000)  # fmt: skip
+    path = _green_button(tmp_path / "diff.xml", [first, second])
+    assert _refused(path) == (
+        f"{path}, entry 5 (IntervalBlock), IntervalReading 1 (start {START + 5400}, "
+        "2021-01-01 01:30 UTC): value 100, but entry 4 (IntervalBlock), IntervalReading 7 "
+        "has 106 for the same start (meter 'School (kWh)'); expected one reading per "
+        "interval."
+    )
+
+
+def test_an_empty_green_button_uom_is_refused(tmp_path: Path) -> None:
+    path = _green_button(tmp_path / "u.xml", [_quarters(4)], uom="")
+    assert _refused(path) == (
+        f"{path}, entry 3 (ReadingType): uom is written empty, which names no unit; "
+        "expected uom 72 (Wh), as electricity meters give."
+    )
+    assert re.search("Wh", _refused(_green_button(tmp_path / "w.xml", [_quarters(4)], "38")))
