@@ -30,14 +30,14 @@ Candidates = Mapping[tuple[int, str], tuple[bytes, Sequence[int]]]
 class Settled:
     """What a batch's new readings settle."""
 
-    actuals: pd.DataFrame  # meter, t, value
+    actuals: pd.DataFrame  # meter, t, value, revised (an actual recorded before, changed)
     events: pd.DataFrame  # new (id NaN) and changed events, as update_events gives them
     scores: list[Score] = field(default_factory=list)
     scored: list[tuple[int, str]] = field(default_factory=list)  # (run, meter) now scored
 
 
 def nothing_settled() -> Settled:
-    return Settled(pd.DataFrame(columns=["meter", "t", "value"]), pd.DataFrame())
+    return Settled(pd.DataFrame(columns=["meter", "t", "value", "revised"]), pd.DataFrame())
 
 
 def wall(stamp: pd.Timestamp, zone: str | None) -> pd.Timestamp:
@@ -92,7 +92,9 @@ def settle_actuals(
     ----------
     frame : the readings the night saw, on ``zone``'s wall clock.
     pending : stored forecasts without an actual yet: ``meter, t, run_id, mean,
-        lower, upper``.
+        lower, upper`` (and ``recorded``: the actual stored before, for those whose
+        reading a later export revised; their actual is recorded again where the reading
+        now differs, but they are neither judged for events again nor scored again).
     open_events : stored events of the same meters that may continue (see
         :func:`wattcast.events.detection.update_events`).
     candidates : the candidates' kept forecasts of the pending forecasts' runs.
@@ -100,11 +102,19 @@ def settle_actuals(
     if pending is None or pending.empty or frame.n_steps == 0:
         return nothing_settled()
     pending = pending.assign(actual=values_at(frame, zone, pending))
-    readings = pending.dropna(subset=["actual"])
+    if "recorded" not in pending:
+        pending = pending.assign(recorded=np.nan)
+    pending = pending.dropna(subset=["actual"])
+    fresh = pending["recorded"].isna()
+    readings = pending[fresh]
+    revised = pending[~fresh & (pending["actual"] != pending["recorded"])]
     if open_events is None:
         open_events = pd.DataFrame(columns=["id", "meter", "start", "end", "status"])
     events = update_events(readings, open_events, frame.interval, units, thresholds, expected)
-    actuals = readings[["meter", "t"]].assign(value=readings["actual"].to_numpy())
+    changed = pd.concat([readings, revised]) if len(revised) else readings
+    actuals = changed[["meter", "t"]].assign(
+        value=changed["actual"].to_numpy(), revised=changed["recorded"].notna().to_numpy()
+    )
     scores, scored = realized_scores(readings, candidates)
     return Settled(actuals.reset_index(drop=True), events, scores, scored)
 

@@ -86,10 +86,12 @@ class ForecastRecords(StoreFile):
     def _insert_actuals(
         db: sqlite3.Connection, run_id: int, ids: Mapping[str, int], actuals: Any
     ) -> None:
+        """New actuals, and actuals a revised reading changed (recorded again by this run)."""
         if actuals is None or not len(actuals):
             return
         db.executemany(
-            "INSERT OR IGNORE INTO actuals VALUES (?, ?, ?, ?)",
+            "INSERT INTO actuals VALUES (?, ?, ?, ?) ON CONFLICT (meter_id, t) DO UPDATE "
+            "SET value = excluded.value, run_id = excluded.run_id",
             zip(actuals["meter"].map(ids), actuals["t"].astype(int),
                 actuals["value"].astype(float), [run_id] * len(actuals), strict=True),
         )  # fmt: skip
@@ -123,22 +125,27 @@ class ForecastRecords(StoreFile):
                           (since,) if since else ())  # fmt: skip
 
     def pending_forecasts(self, meters: Sequence[str], since: int, until: int) -> Any:
-        """Current forecasts in [since, until) of these meters that have no actual yet:
-        meter, t, run_id, mean, lower, upper."""
+        """Current forecasts in [since, until) of these meters that have no actual yet, or
+        whose actual a later export revised (its latest revision differs from the actual):
+        meter, t, run_id, mean, lower, upper, recorded (the stored actual; NaN when none)."""
         with self.connect() as db:
             ids = self._ids(db, meters)
         marks = ",".join(str(int(i)) for i in ids.values()) or "NULL"
         sql = f"""SELECT f.meter_id AS meter_id, f.t AS t, MAX(f.run_id) AS run_id,
-                         f.mean AS mean, f.lower AS lower, f.upper AS upper
+                         f.mean AS mean, f.lower AS lower, f.upper AS upper,
+                         a.value AS recorded
                   FROM forecasts f
+                  LEFT JOIN actuals a ON a.meter_id = f.meter_id AND a.t = f.t
                   WHERE f.run_id IN (SELECT id FROM runs WHERE t_last >= :since
                                      AND t_first < :until)
                     AND f.meter_id IN ({marks}) AND f.t >= :since AND f.t < :until
-                    AND NOT EXISTS (SELECT 1 FROM actuals a WHERE a.meter_id = f.meter_id
-                                    AND a.t = f.t)
+                    AND (a.t IS NULL OR a.value != (
+                         SELECT r.new FROM revisions r WHERE r.meter_id = f.meter_id
+                         AND r.t = f.t ORDER BY r.export_id DESC LIMIT 1))
                   GROUP BY f.meter_id, f.t"""
         table = self.query(sql, {"since": since, "until": until})
         table.insert(0, "meter", table.pop("meter_id").map({i: m for m, i in ids.items()}))
+        table["recorded"] = table["recorded"].astype(float)
         return table
 
     def forecasts_with_actuals(

@@ -24,7 +24,7 @@ import pandas as pd
 from wattcast.data.exports import ReadingsSource, export_files, file_digest, read_export
 from wattcast.data.loading import ReadOptions
 from wattcast.data.sources import zone_lookup
-from wattcast.errors import InputError
+from wattcast.errors import InputError, WattcastError
 from wattcast.settings import RunSpec
 from wattcast.store.lock import lock_file, store_lock
 from wattcast.store.store import ForecastStore, remove_store
@@ -41,13 +41,20 @@ class NightIntake:
     revised: int = 0
     seconds: float = 0.0
     last: dict[str, Any] | None = None  # the latest export that brought new readings
+    actuals_revised: int = 0  # stored actuals recorded again: their reading was revised
 
     def record(self) -> dict[str, Any]:
         return asdict(self)
 
 
-def take_in_exports(spec: RunSpec, now_utc: str) -> NightIntake:
-    """Take the new exports of ``spec``'s source into its store (created if need be)."""
+def take_in_exports(
+    spec: RunSpec, now_utc: str, command: str = "run", as_of: str | None = None
+) -> NightIntake:
+    """Take the new exports of ``spec``'s source into its store (created if need be).
+
+    A bad export stops the intake (the exports before it stay taken): the night is then
+    recorded as a ``failed`` run of ``command`` with the error and what it took in, except
+    on a new store that took nothing (it is removed again)."""
     started = time.perf_counter()
     data, path = spec.data, spec.store.path
     assert data.source is not None and path is not None
@@ -62,9 +69,11 @@ def take_in_exports(spec: RunSpec, now_utc: str) -> NightIntake:
             store = ForecastStore(path)
             try:
                 _take_new(store, spec, files, zone_of, options, columns, intake, now_utc)
-            except BaseException:
+            except BaseException as exc:
                 if new_store and not intake.taken:
                     remove_store(path)  # bad input leaves nothing behind
+                elif isinstance(exc, WattcastError):
+                    _record_failed(store, spec, intake, command, as_of, str(exc), now_utc)
                 raise
             intake.last = store.last_export()
     finally:
@@ -72,6 +81,17 @@ def take_in_exports(spec: RunSpec, now_utc: str) -> NightIntake:
             lock_file(path).unlink(missing_ok=True)
     intake.seconds = time.perf_counter() - started
     return intake
+
+
+def _record_failed(
+    store: ForecastStore, spec: RunSpec, intake: NightIntake, command: str,
+    as_of: str | None, message: str, started_utc: str,
+) -> None:  # fmt: skip
+    """The night a bad export stopped, as a failed run that keeps what it took in."""
+    intake.last = store.last_export()
+    run_id = store.begin_run(command, spec.to_settings(), as_of, "", started_utc)
+    store.finish_run(run_id, "failed", message, record={"readings": intake.record()},
+                     timings={}, finished_utc=pd.Timestamp.now(tz="UTC").isoformat())  # fmt: skip
 
 
 def _take_new(
@@ -142,16 +162,18 @@ class ArchiveSource(ReadingsSource):
 def intake_line(record: dict[str, Any]) -> str:
     """The run summary's line on the night's readings."""
     taken, last = record["taken"], record.get("last")
+    again = record.get("actuals_revised", 0)
+    told = f"; {again} recorded actual(s) revised" if again else ""
     if record["new"] or record["revised"]:
         text = (f"readings: took in {len(taken)} of {record['exports']} export(s): "
                 f"{record['new']} new, {record['revised']} revised")  # fmt: skip
         return text + (f", {record['already']} export(s) taken in before" if record["already"]
-                       else "")  # fmt: skip
+                       else "") + told  # fmt: skip
     if last is None:
-        return f"readings: {record['exports']} export(s), none with readings"
+        return f"readings: {record['exports']} export(s), none with readings" + told
     latest = ""
     if last.get("latest") is not None:
         stamp = pd.Timestamp(last["latest"], unit="s")
         latest = f"; the latest reading is of {stamp:%Y-%m-%d %H:%M}"
     return (f"readings: no new readings since {last['taken_utc']} ({last['name']}){latest}; "
-            "forecast from the readings taken in before")  # fmt: skip
+            "forecast from the readings taken in before" + told)  # fmt: skip

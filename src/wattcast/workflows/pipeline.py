@@ -41,7 +41,7 @@ from wattcast.workflows.ingest import NightIntake, zone_changed
 from wattcast.workflows.inputs import JobInputs, ReadStats, batch_size, load_inputs, read_batches
 from wattcast.workflows.job import Job, JobSummary
 from wattcast.workflows.outputs import ForecastWriter
-from wattcast.workflows.store_io import failed_batch, read_state, stored_batch
+from wattcast.workflows.store_io import count_revised, failed_batch, read_state, stored_batch
 
 __all__ = ["JobSummary", "Progress", "replay", "resume_key", "run_job"]
 
@@ -66,7 +66,7 @@ def run_job(
     if out is None and spec.store.path is None:
         raise InputError("give a forecast file or folder (--out), a store (--store), or both.")
     stamp = _as_of(as_of)
-    intake = _take_in(spec)
+    intake = _take_in(spec, command, stamp)
     # every input checked before anything (but the readings taken in) is written
     inputs = load_inputs(spec, ForecastStore(spec.store.path) if intake else None)
     model = dataclasses.replace(spec.model, backend=_backend(spec, inputs))
@@ -84,9 +84,10 @@ def run_job(
     return job.summary
 
 
-def _take_in(spec: RunSpec) -> NightIntake | None:
+def _take_in(spec: RunSpec, command: str, as_of: pd.Timestamp | None) -> NightIntake | None:
     """A night on exports with a store first takes the new ones in (see
-    :mod:`wattcast.workflows.ingest`); None when the source is not a set of exports."""
+    :mod:`wattcast.workflows.ingest`; a bad export records the night as failed); None
+    when the source is not a set of exports."""
     from wattcast.data.sources import is_export_set
 
     data = spec.data
@@ -97,7 +98,7 @@ def _take_in(spec: RunSpec) -> NightIntake | None:
         return None
     from wattcast.workflows.ingest import take_in_exports
 
-    return take_in_exports(spec, _utc_now())
+    return take_in_exports(spec, _utc_now(), command, _iso(as_of))
 
 
 def _run_in_place(
@@ -277,6 +278,7 @@ def _one_batch(
         _fail_batch(job, names, zone, str(exc), errors, exc)
         return
     job.add(result)
+    count_revised(job.record, result.actuals)
     started = time.perf_counter()
     if job.writer is not None:
         job.writer.write(result.forecast)

@@ -40,14 +40,13 @@ def read_state(
     since, until = actuals_span(readings, zone)
     kept["reported"] = store.reported_waste(names, since, until)
     pending = store.pending_forecasts(names, since, until)
-    if pending.empty:
+    fresh = pending[pending["recorded"].isna()]  # the others: actuals revised since
+    if fresh.empty:
         return PriorState(realized, pending, **kept)
     # every event that a pending forecast's reading could join (and maybe a few more)
-    first = int(pending["t"].min()) - int(join_gap.total_seconds())
+    first = int(fresh["t"].min()) - int(join_gap.total_seconds())
     open_events = store.continuing_events(names, first)
-    pairs = sorted(
-        {(int(r), str(m)) for r, m in zip(pending["run_id"], pending["meter"], strict=True)}
-    )
+    pairs = sorted({(int(r), str(m)) for r, m in zip(fresh["run_id"], fresh["meter"], strict=True)})
     return PriorState(realized, pending, open_events, store.candidates(pairs), **kept)
 
 
@@ -84,6 +83,15 @@ def stored_batch(
     return Batch(meters, dict(result.status), rows, result.actuals, result.events,
                  result.details, result.candidates, result.scores, result.scored,
                  result.references, models)  # fmt: skip
+
+
+def count_revised(record: dict[str, Any], actuals: pd.DataFrame) -> None:
+    """Add the stored actuals a batch recorded again (their reading revised by a later
+    export) to the night's intake record, which the summary's readings line tells."""
+    intake = record.get("readings")
+    if intake is None or actuals is None or "revised" not in actuals:
+        return
+    intake["actuals_revised"] = intake.get("actuals_revised", 0) + int(actuals["revised"].sum())
 
 
 def failed_batch(meters: MeterInfo, failures: dict[str, str]) -> Batch:

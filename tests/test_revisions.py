@@ -1,0 +1,136 @@
+"""Revised readings and stopped intakes: a later export that changes a reading whose actual
+is stored records that actual again; a night stopped by a bad export is a failed run."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from conftest import synthetic_wide, write_site
+
+from wattcast.epoch import to_epoch
+from wattcast.store.store import ForecastStore
+
+
+def drop_export(folder: Path, table: pd.DataFrame, name: str, age: int) -> Path:
+    """One export, its modification time ``age`` seconds after a fixed start."""
+    path = folder / name
+    table.to_csv(path, index=False)
+    os.utime(path, (1_600_000_000 + age, 1_600_000_000 + age))
+    return path
+
+
+def first_nights(tmp_path: Path, cli, early: float | None = None):
+    """A site on a folder of daily exports: 38 days taken in and forecast (the night
+    forecasts day 39, after a day's gap), then days 38 and 39 taken in by a second night,
+    which records day 39's actuals (with ``early``, day 39's 10:00 reading of meter A is
+    revised by that much in the same night, before its actual is recorded)."""
+    frame = synthetic_wide(days=40)
+    days = dict(list(frame.groupby(frame["timestamp"].dt.date)))
+    order = list(days)
+    exports = tmp_path / "exports"
+    exports.mkdir()
+    for k, day in enumerate(order[:38]):
+        drop_export(exports, days[day], f"day_{day}.csv", k)
+    config = write_site(tmp_path, exports.resolve())
+    assert cli("run", "--config", config).exit_code == 0
+    for k, day in enumerate(order[38:]):
+        drop_export(exports, days[day], f"day_{day}.csv", 38 + k)
+    day = days[order[39]]
+    if early is not None:
+        revised = day.copy()
+        revised.loc[revised.index[40], "A (kW)"] += early
+        drop_export(exports, revised.iloc[36:44], "revision.csv", 50)
+    second = cli("run", "--config", config)
+    assert second.exit_code == 0, second.output
+    return config, exports, day, ForecastStore(tmp_path / "site.db"), second.output
+
+
+def epoch(stamp: pd.Timestamp) -> int:
+    return int(to_epoch(pd.DatetimeIndex([stamp]))[0])
+
+
+def test_a_revised_reading_records_its_actual_again(tmp_path: Path, cli) -> None:
+    config, exports, day, store, _ = first_nights(tmp_path, cli)
+    t = epoch(day["timestamp"].iloc[40])  # 10:00
+    before = store.actuals(meters=["A (kW)"]).set_index("t")["actual"]
+    assert before[t] == pytest.approx(day["A (kW)"].iloc[40])
+    revised = day.copy()
+    revised.loc[revised.index[40], "A (kW)"] += 60.0
+    drop_export(exports, revised.iloc[36:44], "revision.csv", 100)
+    third = cli("run", "--config", config)
+    assert third.exit_code == 0, third.output
+    assert "0 new, 1 revised, 40 export(s) taken in before; 1 recorded actual(s) revised" in (
+        third.output
+    )
+    after = store.actuals(meters=["A (kW)"]).set_index("t")
+    assert after.loc[t, "actual"] == pytest.approx(day["A (kW)"].iloc[40] + 60.0)
+    assert after.loc[t, "run_id"] == store.runs()[-1]["id"]  # recorded again by this night
+    assert (after.drop(index=t)["actual"] == before.drop(index=t)).all()  # only that one
+    comparison = store.forecasts_with_actuals(meters=["A (kW)"]).set_index("t")
+    assert comparison.loc[t, "actual"] == pytest.approx(day["A (kW)"].iloc[40] + 60.0)
+    record = json.loads(store.runs()[-1]["record"])["readings"]
+    assert record["revised"] == 1 and record["actuals_revised"] == 1
+    # the next night finds nothing more to record again
+    again = cli("run", "--config", config)
+    assert again.exit_code == 0, again.output
+    assert "recorded actual(s) revised" not in again.output
+    assert json.loads(store.runs()[-1]["record"])["readings"]["actuals_revised"] == 0
+
+
+def test_a_reading_revised_before_its_actual_is_recorded_is_taken_once(tmp_path: Path, cli) -> None:
+    """A revision of a time with no actual yet is simply the reading its actual takes."""
+    _, _, day, store, output = first_nights(tmp_path, cli, early=60.0)
+    assert "1 revised" in output and "recorded actual(s) revised" not in output
+    actuals = store.actuals(meters=["A (kW)"]).set_index("t")["actual"]
+    assert actuals[epoch(day["timestamp"].iloc[40])] == pytest.approx(day["A (kW)"].iloc[40] + 60.0)
+
+
+def test_a_bad_export_records_a_failed_run_with_what_it_took_in(tmp_path: Path, cli) -> None:
+    frame = synthetic_wide(days=40)
+    days = dict(list(frame.groupby(frame["timestamp"].dt.date)))
+    order = list(days)
+    exports = tmp_path / "exports"
+    exports.mkdir()
+    for k, day in enumerate(order[:38]):
+        drop_export(exports, days[day], f"day_{day}.csv", k)
+    config = write_site(tmp_path, exports.resolve())
+    assert cli("run", "--config", config).exit_code == 0
+    drop_export(exports, days[order[38]], "day_38.csv", 100)
+    bad = exports / "day_39.csv"
+    bad.write_text("timestamp,A (kW),B (kW)\n2021-02-12 00:00,1,2\n2021-02-12 00:15,3")
+    os.utime(bad, (1_600_000_200, 1_600_000_200))
+    stopped = cli("run", "--config", config)
+    assert stopped.exit_code == 2
+    error = stopped.stderr.strip().splitlines()[-1]
+    assert error.startswith(f"error: {bad}")
+    store = ForecastStore(tmp_path / "site.db")
+    runs = store.runs()
+    assert [r["status"] for r in runs] == ["ok", "failed"]
+    assert error == f"error: {runs[-1]['message']}"
+    record = json.loads(runs[-1]["record"])["readings"]
+    assert [Path(t["name"]).name for t in record["taken"]] == ["day_38.csv"]
+    assert record["new"] == 96 * 2 and record["last"]["name"].endswith("day_38.csv")
+    history = cli("history", "--config", config)
+    assert "failed" in history.output
+    bad.unlink()
+    after = cli("run", "--config", config)
+    assert after.exit_code == 0, after.output
+    assert "no new readings since" in after.output and "day_38.csv" in after.output
+
+
+def test_a_bad_export_on_a_new_store_after_good_ones_is_a_failed_run(tmp_path: Path, cli):
+    frame = synthetic_wide(days=3)
+    exports = tmp_path / "exports"
+    exports.mkdir()
+    drop_export(exports, frame, "good.csv", 0)
+    (exports / "empty.csv").write_text("")
+    os.utime(exports / "empty.csv", (1_600_000_100, 1_600_000_100))
+    result = cli("run", "--config", write_site(tmp_path, exports.resolve()))
+    assert result.exit_code == 2
+    runs = ForecastStore(tmp_path / "site.db").runs()
+    assert [r["status"] for r in runs] == ["failed"]
+    assert "empty.csv" in runs[0]["message"]
