@@ -112,7 +112,8 @@ def test_changed_readings_settings_and_refit_flag_refit(spec: RunSpec) -> None:
     runs = len(store.runs())
     with pytest.raises(InputError, match=r"^`refit` names meter 'a \(kW\)', which is not among"):
         run_job(spec.with_flags({"models.refit": ["a (kW)"]}), "run", NIGHTS[3])  # a typo
-    assert len(store.runs()) == runs  # refused before the night began
+    refused = store.runs()[runs:]  # refused before the night began: a failed run, no more
+    assert [(r["status"], r["n_meters"]) for r in refused] == [("failed", 0)]
 
 
 def test_an_earlier_night_replayed_refits_rather_than_use_a_later_model(spec: RunSpec) -> None:

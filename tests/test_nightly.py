@@ -348,4 +348,20 @@ def test_a_zone_changed_between_nights_is_refused_before_anything_is_written(
             r"meter 'A \(kW\)' has forecasts in .*site\.db on the wall clock of no zone, but "
             r"the settings now give it Europe/Paris; expected its zone as it was")):  # fmt: skip
         run_job(paris, "run", "2021-02-10")
-    assert len(ForecastStore(spec.store.path).runs()) == 1  # the refused night left no run
+    runs = ForecastStore(spec.store.path).runs()  # the refused night: a failed run, no more
+    assert [r["status"] for r in runs] == ["ok", "failed"]
+    assert "Europe/Paris" in runs[1]["message"] and not runs[1]["n_meters"]
+
+
+def test_a_night_refused_for_bad_input_is_a_failed_run_in_history(spec: RunSpec, cli) -> None:
+    run_job(spec, "run", "2021-02-09")
+    data = pd.read_csv(spec.data.source, dtype=str)
+    data.loc[5, "A (kW)"] = "Err"  # a reading that is text, line 7
+    data.to_csv(spec.data.source, index=False)
+    with pytest.raises(InputError, match=r"column 'A \(kW\)', line 7: expected a number"):
+        run_job(spec, "run", "2021-02-10")
+    first, refused = ForecastStore(spec.store.path).runs()
+    assert (first["status"], refused["status"]) == ("ok", "failed")
+    assert "line 7: expected a number, got 'Err'" in refused["message"]
+    listed = cli("history", "--config", spec.store.path.parent / "site.toml")
+    assert "run 2 failed: " in listed.stdout + listed.stderr

@@ -88,10 +88,11 @@ def _record_failed(
     as_of: str | None, message: str, started_utc: str,
 ) -> None:  # fmt: skip
     """The night a bad export stopped, as a failed run that keeps what it took in."""
+    from wattcast.workflows.store_io import record_failed_run
+
     intake.last = store.last_export()
-    run_id = store.begin_run(command, spec.to_settings(), as_of, "", started_utc)
-    store.finish_run(run_id, "failed", message, record={"readings": intake.record()},
-                     timings={}, finished_utc=pd.Timestamp.now(tz="UTC").isoformat())  # fmt: skip
+    record_failed_run(store, spec.to_settings(), command, as_of, message, started_utc,
+                      {"readings": intake.record()})  # fmt: skip
 
 
 def _take_new(

@@ -41,7 +41,13 @@ from wattcast.workflows.ingest import NightIntake, zone_changed
 from wattcast.workflows.inputs import JobInputs, ReadStats, batch_size, load_inputs, read_batches
 from wattcast.workflows.job import Job, JobSummary
 from wattcast.workflows.outputs import ForecastWriter
-from wattcast.workflows.store_io import count_revised, failed_batch, read_state, stored_batch
+from wattcast.workflows.store_io import (
+    count_revised,
+    failed_batch,
+    read_state,
+    record_failed_run,
+    stored_batch,
+)
 
 __all__ = ["JobSummary", "Progress", "replay", "resume_key", "run_job"]
 
@@ -68,7 +74,13 @@ def run_job(
     stamp = _as_of(as_of)
     intake = _take_in(spec, command, stamp)
     # every input checked before anything (but the readings taken in) is written
-    inputs = load_inputs(spec, ForecastStore(spec.store.path) if intake else None)
+    try:
+        inputs = load_inputs(spec, ForecastStore(spec.store.path) if intake else None)
+        if spec.store.path is not None and spec.store.path.exists():
+            _check_zones(ForecastStore(spec.store.path), inputs.zones, spec.data.source)
+    except InputError as exc:
+        _refused(spec, command, stamp, str(exc), intake)
+        raise
     model = dataclasses.replace(spec.model, backend=_backend(spec, inputs))
     engine_spec = dataclasses.replace(spec, model=model)
     job = Job(spec, inputs, JobSummary(command, out=out), stamp, engine_spec,
@@ -82,6 +94,24 @@ def run_job(
             lock_file(spec.store.path).unlink(missing_ok=True)
         raise
     return job.summary
+
+
+def _refused(
+    spec: RunSpec, command: str, as_of: pd.Timestamp | None, message: str,
+    intake: NightIntake | None,
+) -> None:  # fmt: skip
+    """A night that bad input stopped, recorded as a ``failed`` run in its store, when the
+    store is there already (a first night leaves nothing behind) and free."""
+    path = spec.store.path
+    if command != "run" or path is None or not path.exists():
+        return
+    record = {} if intake is None else {"readings": intake.record()}
+    try:
+        with store_lock(path):
+            record_failed_run(ForecastStore(path), spec.to_settings(), command, _iso(as_of),
+                              message, _utc_now(), record)  # fmt: skip
+    except WattcastError:
+        pass  # the store is busy or cannot be used: the night is refused all the same
 
 
 def _take_in(spec: RunSpec, command: str, as_of: pd.Timestamp | None) -> NightIntake | None:
@@ -111,8 +141,6 @@ def _run_in_place(
             stack.enter_context(store_lock(spec.store.path))
             job.new_store = not spec.store.path.exists()
             job.store = ForecastStore(spec.store.path)
-            if not job.new_store:
-                _check_zones(job.store, inputs.zones, spec.data.source)
         if out is not None:
             job.writer = ForecastWriter(out, set(inputs.zones.values()))
         stack.enter_context(cluster(spec.model.scheduler))
