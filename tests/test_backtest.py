@@ -320,3 +320,17 @@ def test_baselines_of_many_periods_at_once_are_those_of_each_period() -> None:
         alone = baseline_forecasts(frame, target, target - pd.Timedelta("1D"), day)
         for name, values in alone.items():
             np.testing.assert_array_equal(together[name][i], values)
+
+
+def test_a_meter_that_stopped_reporting_is_said_not_a_traceback(tmp_path: Path, cli) -> None:
+    df = synthetic_wide(days=40)
+    df.loc[df["timestamp"] >= "2021-02-05", "B (kW)"] = np.nan  # stopped 7 days before the end
+    data = tmp_path / "m.csv"
+    df.to_csv(data, index=False)
+    common = ["backtest", data, "--input", "7D", "--days", "3", "--trees", "8"]
+    both = cli(*common, "--out", tmp_path / "both.csv")
+    assert both.exit_code == 0, both.output  # the other meter is backtested
+    alone = cli(*common, "--meters", "B (kW)", "--out", tmp_path / "b.csv")
+    assert alone.exit_code == 2 and "Traceback" not in alone.output
+    assert ("no meter could be backtested: the backtested days hold no readings of the "
+            "meters asked for") in alone.stderr  # fmt: skip

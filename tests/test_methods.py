@@ -69,6 +69,18 @@ def test_realized_errors_decide_once_there_are_enough() -> None:
     assert (again.method, again.source) == ("persistence", "realized")
 
 
+def test_a_method_without_a_calibrated_band_is_not_chosen_on_realized_errors() -> None:
+    # a meter too new for out-of-bag scores has a band for the forest only; its realized
+    # errors then favour last week's copy, which has none (the night failed on it)
+    truth = np.full((1, 4), np.nan)
+    prior = choose(truth, {"persistence": truth, "last_week": truth}, truth, 0.95)
+    assert (prior.source, dict(prior.radius)) == ("none", {})
+    realized = {"forest": (900.0, 100), "persistence": (800.0, 100), "last_week": (100.0, 100),
+                "blend": (850.0, 100)}  # fmt: skip
+    again = choose_realized(realized, prior)
+    assert again.method == "forest" and again.mse["last_week"] == 1.0  # scored, not served
+
+
 @pytest.mark.parametrize(("persistence", "weight"), [(300.0, "realized"), (500.0, "prior")])
 def test_the_blend_weight_is_refitted_on_realized_errors_where_the_forest_loses(
     persistence: float, weight: str
@@ -172,8 +184,12 @@ def test_a_long_gap_never_shifts_the_forecasts_level(gap_end_days: int) -> None:
     df.loc[end - 10 * 96 : end - 1, "A (kW)"] = np.nan  # ten days missing
     df = pd.concat([df, df.iloc[100:140]])  # exact duplicate rows, as overlapping exports
     frame = load_meters(df)
-    with pytest.warns(GapFilledWarning, match=r"readings missing in the latest 28D input window"):
+    with pytest.warns(GapFilledWarning, match=r"readings missing in the latest 28D input window"
+                      ) as caught:  # fmt: skip
         fleet = Fleet(ModelSection(trees=20)).fit(frame)
+    said = " ".join(str(w.message) for w in caught)
+    stopped = "no reading since 2021-02-22 23:45:00 (stopped reporting?)" in said
+    assert stopped == (gap_end_days == 0)  # said where the meter has been silent since
     forecast = fleet.predict().frame
     assert str(forecast["timestamp"].iloc[0])[:10] == "2021-03-06"
     assert abs(forecast["mean"].mean() / level - 1) < 0.05

@@ -101,13 +101,24 @@ class InputGap:
     missing: int
     steps: int
     taken: int  # history values taken from the same weekdays
+    silent_since: pd.Timestamp | None = None  # the last reading, a day or more ago
 
     def message(self, meter: str, window: ModelSection, history_blocks: int) -> str:
         imputed = (f" ({self.taken} of {history_blocks} history values taken from the same "
                    "weekdays)" if self.taken else "")  # fmt: skip
+        since = self.silent_since
+        silent = "" if since is None else f"; no reading since {since} (stopped reporting?)"
         return (f"meter {meter!r}: {self.missing} of {self.steps} readings missing in the "
                 f"latest {format_duration(window.input)} input window; its forecast uses the "
-                f"readings that are there{imputed}.")  # fmt: skip
+                f"readings that are there{imputed}{silent}.")  # fmt: skip
+
+
+def _silent_since(frame: MeterFrame, j: int) -> pd.Timestamp | None:
+    """The time of the meter's last reading when it is a day or more before the end."""
+    known = np.flatnonzero(~np.isnan(frame.values[:, j]))
+    if not len(known) or (frame.n_steps - 1 - known[-1]) * frame.interval < pd.Timedelta("1D"):
+        return None
+    return frame.start + int(known[-1]) * frame.interval
 
 
 def forecastable(
@@ -129,7 +140,8 @@ def forecastable(
             failures[meter] = reason
             continue
         if missing[j]:
-            gaps[meter] = InputGap(int(missing[j]), steps, features.taken_blocks.get(meter, 0))
+            gaps[meter] = InputGap(int(missing[j]), steps, features.taken_blocks.get(meter, 0),
+                                   _silent_since(frame, j))  # fmt: skip
         ready.append(meter)
     return ready, gaps
 

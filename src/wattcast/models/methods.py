@@ -124,7 +124,10 @@ def choose_realized(
     losing = mse["forest"] > mse["persistence"]
     refit = "blend" not in mse or losing
     weight = blend_weight(mse["forest"], mse["persistence"]) if refit else prior.weight
-    return Choice(_best(mse, realized=True), weight, mse, prior.radius, "realized")
+    # a method serves only with a band calibrated for it (the forest has its own): a
+    # meter too new for out-of-bag scores has none for the baselines yet
+    banded = {m: v for m, v in mse.items() if m == "forest" or m in prior.radius}
+    return Choice(_best(banded, realized=True), weight, mse, prior.radius, "realized")
 
 
 def blend_weight(forest_mse: float, persistence_mse: float) -> float:

@@ -200,6 +200,8 @@ def _since_fit(
     after ``fitted`` whose actuals are known by ``known``."""
     sse, n, days = 0.0, 0, 0
     for part in reversed(parts):
+        if part.empty:  # a night without actuals (a meter that stopped reporting)
+            continue
         day = _day_of(part)
         if day >= known:
             continue
@@ -370,7 +372,11 @@ def _combined(results: list[BacktestResult]) -> BacktestResult:
     failed = {m: r for result in results for m, r in result.failed.items()}
     scored = [r.predictions for r in results if len(r.predictions)]
     if not scored:
-        meter, reason = next(iter(failed.items()), ("", "no meters"))
+        if not failed:  # forecast, but none of the backtested days has a reading
+            raise InputError("no meter could be backtested: the backtested days hold no "
+                             "readings of the meters asked for (have they stopped "
+                             "reporting?); end earlier with --until.")  # fmt: skip
+        meter, reason = next(iter(failed.items()))
         raise InputError(f"no meter could be backtested; first: meter {meter!r}: {reason}")
     return BacktestResult(
         pd.concat(scored, ignore_index=True),
