@@ -300,3 +300,27 @@ def test_a_compacted_forest_forecasts_exactly_as_the_fitted_one() -> None:
     # weights that are no integers stay as they are
     forest.train_weights_ = forest.train_weights_ * 0.5
     assert forest.compacted().train_weights_.dtype == np.float64
+
+
+def first_night_of_an_age_refit(spec: RunSpec) -> int:
+    """The index in NIGHTS of the first night some meter of ``spec`` is refit for its age."""
+    for n, night in enumerate(NIGHTS):
+        run = run_job(spec, "run", night)
+        if "age" in {why[1] for why in served(ForecastStore(spec.store.path), run.run_id).values()}:
+            return n
+    raise AssertionError("no meter was refit for its age within the nights")
+
+
+def test_features_changed_on_a_meters_night_for_age_refit_it_for_features(
+    spec: RunSpec, tmp_path: Path
+) -> None:
+    n = first_night_of_an_age_refit(spec.with_flags({"store.path": str(tmp_path / "probe.db")}))
+    for night in NIGHTS[:n]:
+        run_job(spec, "run", night)
+    days = pd.date_range("2021-01-04", periods=50, freq="D")
+    extras = tmp_path / "temps.csv"
+    pd.DataFrame({"date": days, "temp": np.arange(50.0) % 9}).to_csv(extras, index=False)
+    warmer = spec.with_flags({"extras.common": [str(extras)]})
+    night = run_job(warmer, "run", NIGHTS[n])  # that night, with a new feature
+    reasons = {m: why[1] for m, why in served(ForecastStore(spec.store.path), night.run_id).items()}
+    assert set(reasons.values()) == {"features"}  # not challenged by a model without it

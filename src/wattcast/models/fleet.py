@@ -184,10 +184,10 @@ class Fleet(BaseEstimator):
             model = kept.get(meter)
             if model is None:
                 reasons[meter] = due.get(meter, "new")
+            elif features.forecast_row(meter)[1] != model.model.feature_names:
+                reasons[meter] = "features"  # before any other reason: it cannot challenge
             elif meter in due:
                 reasons[meter] = due[meter]
-            elif features.forecast_row(meter)[1] != model.model.feature_names:
-                reasons[meter] = "features"
             else:
                 reuse[meter] = model
         return reuse, reasons
