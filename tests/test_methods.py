@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -202,3 +203,14 @@ def test_an_idle_meter_gets_the_band_its_history_has() -> None:
     fleet = Fleet(dataclasses.replace(WEEK, trees=10)).fit(df)
     idle = fleet.predict().frame.query("meter == 'B (kW)'")
     assert (idle[["mean", "lower", "upper"]].to_numpy() == 0).all()
+
+
+def test_a_meter_that_fails_for_lack_of_history_is_not_said_to_be_forecast() -> None:
+    df = synthetic_wide(days=40)
+    df.loc[: len(df) - 2 * 96 - 1, "B (kW)"] = np.nan  # only two days of readings: a new meter
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        fleet = Fleet(dataclasses.replace(WEEK, trees=10)).fit(df, on_error="skip")
+    assert "no complete training window" in fleet.failed_["B (kW)"]
+    said = [str(w.message) for w in caught if issubclass(w.category, GapFilledWarning)]
+    assert not any("'B (kW)'" in s for s in said)  # not "its forecast uses the readings..."

@@ -143,12 +143,13 @@ class Fleet(BaseEstimator):
         with timings.stage("features"):
             features = self._features(frame, reported)
         ready, gaps = forecastable(features, frame, settings, failures)
-        warn_gaps(gaps, settings, features.layout.history_blocks)
         models, reuse, reasons = self._served(features, frame, ready, timings, on_meter_done,
                                               failures, kept or {}, due or {})  # fmt: skip
         self.failed_, self.frame_ = dict(failures or {}), frame
         self.models_ = {m: models[m] for m in frame.meters if m in models}
         self.gaps_ = {m: g for m, g in gaps.items() if m in models}
+        # said of the meters forecast only: one that then failed has its reason instead
+        warn_gaps(self.gaps_, settings, features.layout.history_blocks)
         self.meters_ = tuple(m for m in frame.meters if m in models)
         self._set_forecast_rows(features)
         with timings.stage("choose methods"):

@@ -219,7 +219,7 @@ def merge(old: MeterFrame, new: MeterFrame) -> MeterFrame:
 
 
 def warn_gaps(gaps: Mapping[str, InputGap], settings: ModelSection, blocks: int) -> None:
-    """Each meter's gaps in its latest input window, said once before the training."""
+    """Each forecast meter's gaps in its latest input window, said once."""
     for meter, gap in gaps.items():
         warnings.warn(gap.message(meter, settings, blocks), GapFilledWarning, stacklevel=3)
 
