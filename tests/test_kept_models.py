@@ -117,10 +117,16 @@ def test_changed_readings_settings_and_refit_flag_refit(spec: RunSpec) -> None:
 
 
 def test_an_earlier_night_replayed_refits_rather_than_use_a_later_model(spec: RunSpec) -> None:
-    run_job(spec, "run", NIGHTS[3])
+    later = run_job(spec, "run", NIGHTS[3])
     night = run_job(spec, "run", NIGHTS[0])
     store = ForecastStore(spec.store.path)
     assert {v[1] for v in served(store, night.run_id).values()} == {"replay"}
+    # the replay's refits served that night only: the next night serves the later models
+    replayed = {v[2] for v in served(store, night.run_id).values()}
+    after = served(store, run_job(spec, "run", NIGHTS[4]).run_id).values()
+    kept = [v for v in after if v[0] in ("kept", "champion")]
+    assert kept and {v[2] for v in kept} == {v[2] for v in served(store, later.run_id).values()}
+    assert not replayed & {v[2] for v in after}
 
 
 def test_without_keep_every_night_refits_and_nothing_is_kept(spec: RunSpec) -> None:

@@ -209,9 +209,12 @@ def _since_fit(
 
 def _to_keep(fleet: Fleet, digests: Mapping[str, DayDigest]) -> dict[str, KeptModel]:
     """Every served meter's model for the next nights, new ones with the digest of the
-    readings they were fitted on."""
+    readings they were fitted on. A replayed earlier night's refit served that night
+    only: the model kept from a later night stays the one the next nights serve."""
     out = {}
     for meter, model in fleet.kept_.items():
+        if fleet.lifecycle_.get(meter, {}).get("refit") == "replay":
+            continue
         if model.digest is None and meter in digests:
             model = dataclasses.replace(model, digest=digests[meter].until(model.fitted))
         out[meter] = model
