@@ -365,3 +365,12 @@ def test_a_night_refused_for_bad_input_is_a_failed_run_in_history(spec: RunSpec,
     assert "line 7: expected a number, got 'Err'" in refused["message"]
     listed = cli("history", "--config", spec.store.path.parent / "site.toml")
     assert "run 2 failed: " in listed.stdout + listed.stderr
+
+
+def test_a_period_of_two_days_moves_by_a_day_each_night(spec: RunSpec) -> None:
+    two = spec.with_flags({"model.output": "2D"})
+    for night in ("2021-02-09", "2021-02-10"):
+        run_job(two, "run", night)
+    starts = [r["forecast_start"][:10] for r in ForecastStore(spec.store.path).runs()]
+    # each night's newest readings are used: the second night's period is a day later
+    assert starts == ["2021-02-10", "2021-02-11"]

@@ -24,21 +24,23 @@ WEEK = pd.Timedelta("7D")
 def trim_to_periods(frame: MeterFrame, period: pd.Timedelta) -> MeterFrame:
     """Drop a partial first and last period so the grid starts and ends on boundaries.
 
-    Boundaries are whole multiples of ``period`` counted from midnight of the
-    first day (for a daily output: local midnights).
+    Boundaries are whole multiples of ``period`` counted from the last midnight of the
+    readings (for a daily output: local midnights), so that the newest complete periods
+    are kept whatever the night: a period of several days counted from the first day
+    would leave the newest day out every other night.
     """
     if period % frame.interval:
         raise InputError(
             f"{frame.source}: the output period ({period}) is not a whole number of the "
             f"data's interval ({frame.interval})."
         )
-    origin = frame.start.normalize()
-    first_boundary = origin + -(-(frame.start - origin) // period) * period
+    end = frame.start + frame.n_steps * frame.interval
+    origin = end.normalize()
+    last_boundary = origin + ((end - origin) // period) * period
+    first_boundary = last_boundary - ((last_boundary - frame.start) // period) * period
     first = int((first_boundary - frame.start) // frame.interval)
-    steps = int(period // frame.interval)
-    usable = frame.n_steps - first
-    stop = first + (usable // steps) * steps if usable > 0 else first
-    return frame.slice_steps(first, stop)
+    stop = int((last_boundary - frame.start) // frame.interval)
+    return frame.slice_steps(first, max(stop, first))
 
 
 def _nan_runs(missing: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
