@@ -247,6 +247,20 @@ def test_workday_combines_weekdays_with_closed_day_flags() -> None:
     assert work["2021-01-23"] == 0 and work["2021-01-25"] == 1  # a Saturday, a Monday
 
 
+def test_a_closed_flag_marks_periods_of_several_days_by_any_of_their_days() -> None:
+    days = pd.date_range("2021-01-01", periods=60, freq="D")
+    closed = (days == "2021-01-20").astype(float)  # a Wednesday closed
+    extras = ExtraTable.load(pd.DataFrame({"date": days, "noschool": closed}))
+    config = ModelSection(input="8D", output="2D")
+    frame = prepared(synthetic_wide(days=30), config)
+    features = build_features(frame, config, [extras], closed_flags=["noschool"])
+    assert "noschool+24:00" in features.common_names  # a feature per day of the period
+    work = pd.Series(features.common[:, -1], index=features.target_times)
+    assert work.index[1] - work.index[0] == pd.Timedelta("2D")
+    closed_period = work.index[(work.index <= "2021-01-20") & (work.index > "2021-01-18")]
+    assert work[closed_period].tolist() == [0.0] and work[work.index.day_of_week < 5].max() == 1
+
+
 def test_unknown_closed_flag_is_named() -> None:
     days = pd.date_range("2021-01-01", periods=60, freq="D")
     extras = ExtraTable.load(pd.DataFrame({"date": days, "temp": 1.0}))

@@ -174,8 +174,8 @@ def _period_features(
     for calendar in calendars:
         parts.append(calendar.features(target_times, config.output))
         names.append(calendar.name)
-    closed = [names.index(c) for c in closed_flags if c in names]
-    missing = [c for c in closed_flags if c not in names]
+    closed = [i for c in closed_flags for i in _columns_of(names, c)]
+    missing = [c for c in closed_flags if not _columns_of(names, c)]
     if missing:
         raise InputError(
             f"`closed_flags` names {missing[0]!r}, which no extras table has; "
@@ -188,6 +188,12 @@ def _period_features(
         parts.append(workday(target_times, table[:, columns])[:, None])
         names.append("workday")
     return np.hstack(parts), names
+
+
+def _columns_of(names: list[str], flag: str) -> list[int]:
+    """The features of extras column ``flag``: itself, or one per day or hour of a period
+    that holds several (``noschool+00:00``, ``noschool+24:00`` with a two-day output)."""
+    return [i for i, name in enumerate(names) if name == flag or name.startswith(f"{flag}+")]
 
 
 def _reported_steps(frame: MeterFrame, reported: Mapping[str, Sequence[Span]]) -> np.ndarray:
