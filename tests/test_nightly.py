@@ -8,6 +8,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+import warnings
 from io import StringIO
 from pathlib import Path
 
@@ -374,3 +375,17 @@ def test_a_period_of_two_days_moves_by_a_day_each_night(spec: RunSpec) -> None:
     starts = [r["forecast_start"][:10] for r in ForecastStore(spec.store.path).runs()]
     # each night's newest readings are used: the second night's period is a day later
     assert starts == ["2021-02-10", "2021-02-11"]
+
+
+def test_a_meter_gone_from_the_readings_is_said_once(spec: RunSpec) -> None:
+    from wattcast.errors import MetersGoneWarning
+
+    run_job(spec, "run", "2021-02-09")
+    pd.read_csv(spec.data.source).drop(columns="B (kW)").to_csv(spec.data.source, index=False)
+    with pytest.warns(MetersGoneWarning, match=(
+            r"^1 meter\(s\) forecast by run 1 are not in tonight's readings \(.*meters\.csv\): "
+            r"'B \(kW\)'; their forecasts stop\.$")):  # fmt: skip
+        run_job(spec, "run", "2021-02-10")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", MetersGoneWarning)
+        run_job(spec, "run", "2021-02-11")  # said once: run 2 forecast only A

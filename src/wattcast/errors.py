@@ -114,6 +114,10 @@ class IntervalChangeWarning(WattcastWarning):
     """Readings come at a coarser step over part of the data (a meter or logger changed)."""
 
 
+class MetersGoneWarning(WattcastWarning):
+    """Meters that the store's last night forecast are not in tonight's readings."""
+
+
 class SkippedHourWarning(WattcastWarning):
     """Readings at local times that the zone skips when clocks go forward: they stay on
     the wall clock for the history, but no forecast is judged against them."""

@@ -164,6 +164,17 @@ class RunRecords(StoreFile):
             db.execute("UPDATE runs SET record = ? WHERE id = ?",
                        (json.dumps(record, default=str), run_id))  # fmt: skip
 
+    def last_finished_run(self) -> dict[str, Any] | None:
+        """The newest run that forecast (``ok`` or ``partial``), with its ``meters`` done
+        (a set of names), or None."""
+        with self.connect() as db:
+            db.row_factory = sqlite3.Row
+            row = db.execute("SELECT * FROM runs WHERE status IN ('ok', 'partial') "
+                             "ORDER BY id DESC LIMIT 1").fetchone()  # fmt: skip
+        if row is None:
+            return None
+        return {**dict(row), "meters": self.done_meters(int(row["id"]))}
+
     def runs(self, last: int | None = None) -> list[dict[str, Any]]:
         """Runs, oldest first (the ``last`` ones only, when given)."""
         sql = "SELECT * FROM runs ORDER BY id"

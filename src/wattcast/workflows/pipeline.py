@@ -21,6 +21,7 @@ import contextlib
 import dataclasses
 import json
 import time
+import warnings
 from collections.abc import Callable, Mapping
 from contextlib import ExitStack
 from pathlib import Path
@@ -31,7 +32,7 @@ from wattcast import stops
 from wattcast.core import BatchInputs, forecast_batch, on_error, wall
 from wattcast.data.cleaning import trim_to_periods
 from wattcast.data.meter_frame import MeterFrame
-from wattcast.errors import AllMetersFailedError, InputError, WattcastError
+from wattcast.errors import AllMetersFailedError, InputError, MetersGoneWarning, WattcastError
 from wattcast.settings import RunSpec
 from wattcast.store.lock import lock_file, store_lock
 from wattcast.store.store import ForecastStore, remove_store
@@ -78,6 +79,7 @@ def run_job(
         inputs = load_inputs(spec, ForecastStore(spec.store.path) if intake else None)
         if spec.store.path is not None and spec.store.path.exists():
             _check_zones(ForecastStore(spec.store.path), inputs.zones, spec.data.source)
+            _warn_gone(ForecastStore(spec.store.path), spec, inputs.meters)
     except InputError as exc:
         _refused(spec, command, stamp, str(exc), intake)
         raise
@@ -94,6 +96,25 @@ def run_job(
             lock_file(spec.store.path).unlink(missing_ok=True)
         raise
     return job.summary
+
+
+def _warn_gone(store: ForecastStore, spec: RunSpec, meters: list[str]) -> None:
+    """Say which meters the store's last night of this site and readings forecast that
+    tonight's readings lack (a meter taken out of the file, or renamed): their forecasts
+    stop here."""
+    last = store.last_finished_run()
+    if last is None:
+        return
+    settings = json.loads(last["spec"])
+    ours = spec.to_settings()
+    same = all(settings.get(t, {}).get(k) == ours.get(t, {}).get(k)
+               for t, k in (("site", "name"), ("data", "source")))  # fmt: skip
+    gone = sorted(last["meters"] - set(meters))
+    if same and gone and not spec.data.meters:
+        shown = ", ".join(repr(m) for m in gone[:5]) + (" ..." if len(gone) > 5 else "")
+        warnings.warn(f"{len(gone)} meter(s) forecast by run {last['id']} are not in tonight's "
+                      f"readings ({spec.data.source}): {shown}; their forecasts stop.",
+                      MetersGoneWarning, stacklevel=3)  # fmt: skip
 
 
 def _refused(
