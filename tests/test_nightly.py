@@ -389,3 +389,14 @@ def test_a_meter_gone_from_the_readings_is_said_once(spec: RunSpec) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error", MetersGoneWarning)
         run_job(spec, "run", "2021-02-11")  # said once: run 2 forecast only A
+
+
+def test_a_unit_changed_between_nights_is_refused(spec: RunSpec) -> None:
+    run_job(spec, "run", "2021-02-09")
+    in_kwh = spec.with_flags({"data.units": {"A (kW)": "kWh"}})
+    with pytest.raises(InputError, match=(
+            r"meter 'A \(kW\)' has forecasts in .*site\.db in kW, but the settings now give "
+            r"it kWh; expected its unit as it was")):  # fmt: skip
+        run_job(in_kwh, "run", "2021-02-10")
+    runs = ForecastStore(spec.store.path).runs()  # the earlier forecasts keep their unit
+    assert [r["status"] for r in runs] == ["ok", "failed"]

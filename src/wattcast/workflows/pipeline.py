@@ -22,7 +22,7 @@ import dataclasses
 import json
 import time
 import warnings
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from contextlib import ExitStack
 from pathlib import Path
 
@@ -78,7 +78,7 @@ def run_job(
     try:
         inputs = load_inputs(spec, ForecastStore(spec.store.path) if intake else None)
         if spec.store.path is not None and spec.store.path.exists():
-            _check_zones(ForecastStore(spec.store.path), inputs.zones, spec.data.source)
+            _check_kept_as_stored(ForecastStore(spec.store.path), inputs, spec.data.source)
             _warn_gone(ForecastStore(spec.store.path), spec, inputs.meters)
     except InputError as exc:
         _refused(spec, command, stamp, str(exc), intake)
@@ -177,16 +177,22 @@ def _run_in_place(
         close_run(job, run_id, _utc_now())
 
 
-def _check_zones(
-    store: ForecastStore, zones: Mapping[str, str | None], source: object
-) -> None:  # fmt: skip
-    """Refuse a meter whose zone the settings changed since its forecasts were stored: its
-    forecasts, actuals and events would be matched on another clock."""
+def _check_kept_as_stored(store: ForecastStore, inputs: JobInputs, source: object) -> None:
+    """Refuse a meter whose zone or unit the settings changed since its forecasts were
+    stored: its forecasts, actuals and events would be matched on another clock, or its
+    earlier forecasts read in another unit (the store keeps one per meter)."""
     known = store.meters()
-    for meter, zone in zones.items():
+    for meter, zone in inputs.zones.items():
         if meter in known and known[meter][1] != zone:
             raise InputError(zone_changed(source, meter, known[meter][1], zone, store.path,
                                           "forecasts"))  # fmt: skip
+    for meter, unit in inputs.units.items():
+        if meter in known and known[meter][2] != unit:
+            raise InputError(
+                f"{source}: meter {meter!r} has forecasts in {store.path} in {known[meter][2]}, "
+                f"but the settings now give it {unit}; expected its unit as it was "
+                "([data] units), or a new store for the new unit."
+            )
 
 
 def _as_of(as_of: str | pd.Timestamp | None) -> pd.Timestamp | None:
