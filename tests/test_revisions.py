@@ -23,23 +23,29 @@ def drop_export(folder: Path, table: pd.DataFrame, name: str, age: int) -> Path:
     return path
 
 
+def first_night(tmp_path: Path, cli) -> tuple[Path, Path, list[pd.DataFrame]]:
+    """A site on a folder of daily exports of 40 days, the first 38 taken in and forecast:
+    its site file, its exports folder, and the 40 days' tables."""
+    frame = synthetic_wide(days=40)
+    days = [table for _, table in frame.groupby(frame["timestamp"].dt.date)]
+    exports = tmp_path / "exports"
+    exports.mkdir()
+    for k, day in enumerate(days[:38]):
+        drop_export(exports, day, f"day_{day['timestamp'].iloc[0].date()}.csv", k)
+    config = write_site(tmp_path, exports.resolve())
+    assert cli("run", "--config", config).exit_code == 0
+    return config, exports, days
+
+
 def first_nights(tmp_path: Path, cli, early: float | None = None):
     """A site on a folder of daily exports: 38 days taken in and forecast (the night
     forecasts day 39, after a day's gap), then days 38 and 39 taken in by a second night,
     which records day 39's actuals (with ``early``, day 39's 10:00 reading of meter A is
     revised by that much in the same night, before its actual is recorded)."""
-    frame = synthetic_wide(days=40)
-    days = dict(list(frame.groupby(frame["timestamp"].dt.date)))
-    order = list(days)
-    exports = tmp_path / "exports"
-    exports.mkdir()
-    for k, day in enumerate(order[:38]):
-        drop_export(exports, days[day], f"day_{day}.csv", k)
-    config = write_site(tmp_path, exports.resolve())
-    assert cli("run", "--config", config).exit_code == 0
-    for k, day in enumerate(order[38:]):
-        drop_export(exports, days[day], f"day_{day}.csv", 38 + k)
-    day = days[order[39]]
+    config, exports, days = first_night(tmp_path, cli)
+    for k, day in enumerate(days[38:]):
+        drop_export(exports, day, f"day_{day['timestamp'].iloc[0].date()}.csv", 38 + k)
+    day = days[39]
     if early is not None:
         revised = day.copy()
         revised.loc[revised.index[40], "A (kW)"] += early
@@ -90,16 +96,8 @@ def test_a_reading_revised_before_its_actual_is_recorded_is_taken_once(tmp_path:
 
 
 def test_a_bad_export_records_a_failed_run_with_what_it_took_in(tmp_path: Path, cli) -> None:
-    frame = synthetic_wide(days=40)
-    days = dict(list(frame.groupby(frame["timestamp"].dt.date)))
-    order = list(days)
-    exports = tmp_path / "exports"
-    exports.mkdir()
-    for k, day in enumerate(order[:38]):
-        drop_export(exports, days[day], f"day_{day}.csv", k)
-    config = write_site(tmp_path, exports.resolve())
-    assert cli("run", "--config", config).exit_code == 0
-    drop_export(exports, days[order[38]], "day_38.csv", 100)
+    config, exports, days = first_night(tmp_path, cli)
+    drop_export(exports, days[38], "day_38.csv", 100)
     bad = exports / "day_39.csv"
     bad.write_text("timestamp,A (kW),B (kW)\n2021-02-12 00:00,1,2\n2021-02-12 00:15,3")
     os.utime(bad, (1_600_000_200, 1_600_000_200))

@@ -75,11 +75,13 @@ def run_job(
     stamp = _as_of(as_of)
     intake = _take_in(spec, command, stamp)
     # every input checked before anything (but the readings taken in) is written
+    path = spec.store.path
+    stored = ForecastStore(path) if path is not None and path.exists() else None
     try:
-        inputs = load_inputs(spec, ForecastStore(spec.store.path) if intake else None)
-        if spec.store.path is not None and spec.store.path.exists():
-            _check_kept_as_stored(ForecastStore(spec.store.path), inputs, spec.data.source)
-            _warn_gone(ForecastStore(spec.store.path), spec, inputs.meters)
+        inputs = load_inputs(spec, stored if intake else None)
+        if stored is not None:
+            _check_kept_as_stored(stored, inputs, spec.data.source)
+            _warn_gone(stored, spec, inputs.meters)
     except InputError as exc:
         _refused(spec, command, stamp, str(exc), intake)
         raise
@@ -102,7 +104,7 @@ def _warn_gone(store: ForecastStore, spec: RunSpec, meters: list[str]) -> None:
     """Say which meters the store's last night of this site and readings forecast that
     tonight's readings lack (a meter taken out of the file, or renamed): their forecasts
     stop here."""
-    last = store.last_finished_run()
+    last = None if spec.data.meters else store.last_finished_run()  # a subset: not asked
     if last is None:
         return
     settings = json.loads(last["spec"])
@@ -110,7 +112,7 @@ def _warn_gone(store: ForecastStore, spec: RunSpec, meters: list[str]) -> None:
     same = all(settings.get(t, {}).get(k) == ours.get(t, {}).get(k)
                for t, k in (("site", "name"), ("data", "source")))  # fmt: skip
     gone = sorted(last["meters"] - set(meters))
-    if same and gone and not spec.data.meters:
+    if same and gone:
         shown = ", ".join(repr(m) for m in gone[:5]) + (" ..." if len(gone) > 5 else "")
         warnings.warn(f"{len(gone)} meter(s) forecast by run {last['id']} are not in tonight's "
                       f"readings ({spec.data.source}): {shown}; their forecasts stop.",
