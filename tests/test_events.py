@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from wattcast.events.detection import update_events
+from wattcast.events.detection import WITHDRAWN, rejudged_events, update_events
 from wattcast.settings import AlertsSection
 
 QUARTER = pd.Timedelta("15min")
@@ -81,3 +81,44 @@ def test_the_energy_an_event_needs_grows_with_its_meter() -> None:
     assert alerts.min_event_energy(20.0) == 5.0
     assert alerts.min_event_energy(400.0) == pytest.approx(40.0)
     assert alerts.min_event_energy(float("nan")) == 5.0
+
+
+def stored(readings: pd.DataFrame, status: str) -> pd.DataFrame:
+    """The events ``readings`` give, stored with an id and ``status``."""
+    events = update_events(readings, NOTHING_OPEN, QUARTER, {}, AlertsSection())
+    return events.assign(id=np.arange(1, len(events) + 1), status=status, kind="excess")
+
+
+def test_an_event_judged_again_takes_the_figures_of_its_revised_readings() -> None:
+    readings = day_with_waste(np.full(8, 6.0))  # 2 h of waste
+    events = stored(readings, "alerted")
+    revised = readings.copy()
+    revised.loc[52:55, "actual"] = 20.0  # its second hour was an export's glitch
+    again = rejudged_events(revised, events, QUARTER, {}, AlertsSection()).iloc[0]
+    first = events.iloc[0]
+    assert again["id"] == first["id"] and again["status"] == "alerted"  # told: it stays
+    assert again["readings"] == 4 and again["end"] == readings["t"].iloc[52]
+    assert again["kwh_above_band"] == pytest.approx(first["kwh_above_band"] / 2, rel=0.05)
+    unchanged = rejudged_events(readings, events, QUARTER, {}, AlertsSection())
+    assert unchanged.empty  # nothing to write where the figures are the same
+
+
+@pytest.mark.parametrize(("status", "after"), [("new", "minor"), ("acked", "acked")])
+def test_an_event_whose_revised_readings_are_in_the_band_is_withdrawn(
+    status: str, after: str
+) -> None:
+    readings = day_with_waste(np.full(8, 6.0))
+    events = stored(readings, status)
+    revised = readings.assign(actual=readings["actual"].clip(upper=22.0))
+    again = rejudged_events(revised, events, QUARTER, {}, AlertsSection()).iloc[0]
+    assert again["status"] == after and again["readings"] == 0
+    assert again["kwh_above_band"] == 0 and again["kwh_above_forecast"] == 0
+    assert again["detail"] == WITHDRAWN
+
+
+def test_an_event_with_a_reading_missing_is_not_judged_again() -> None:
+    readings = day_with_waste(np.full(8, 6.0))
+    events = stored(readings, "new")
+    revised = readings.assign(actual=readings["actual"].clip(upper=22.0))
+    revised.loc[50, "actual"] = np.nan
+    assert rejudged_events(revised, events, QUARTER, {}, AlertsSection()).empty

@@ -132,3 +132,65 @@ def test_a_bad_export_on_a_new_store_after_good_ones_is_a_failed_run(tmp_path: P
     runs = ForecastStore(tmp_path / "site.db").runs()
     assert [r["status"] for r in runs] == ["failed"]
     assert "empty.csv" in runs[0]["message"]
+
+
+def glitch_night(tmp_path: Path, cli, size: float = 80.0):
+    """A site whose second night records day 39 with meter A reading ``size`` kW high from
+    10:00 to 11:00 (a glitch of the export): its site file, exports, day 39 and store."""
+    config, exports, days = first_night(tmp_path, cli)
+    drop_export(exports, days[38], "day_38.csv", 38)
+    glitch = days[39].copy()
+    glitch.loc[glitch.index[40:44], "A (kW)"] += size
+    drop_export(exports, glitch, "day_39.csv", 39)
+    second = cli("run", "--config", config)
+    assert second.exit_code == 0, second.output
+    return config, exports, days[39], ForecastStore(tmp_path / "site.db")
+
+
+def events_of(store: ForecastStore, meter: str) -> pd.DataFrame:
+    statuses = ("minor", "new", "alerted", "acked", "expected", "explained")
+    return pd.DataFrame(store.events(meter=meter, statuses=statuses)).set_index("id")
+
+
+def listed_ids(cli, config: Path) -> set[int]:
+    """The ids of the events ``anomalies`` lists."""
+    return {
+        e["id"] for e in json.loads(cli("anomalies", "--config", config, "--format", "json").output)
+    }
+
+
+def test_a_revision_that_undoes_a_glitch_withdraws_its_event(tmp_path: Path, cli) -> None:
+    config, exports, day, store = glitch_night(tmp_path, cli)
+    before = events_of(store, "A (kW)")
+
+    glitched = before[before["start"] == epoch(day["timestamp"].iloc[40])]
+    assert list(glitched["status"]) == ["new"] and glitched["kwh_above_band"].iloc[0] > 10
+    assert glitched.index[0] in listed_ids(cli, config)
+    drop_export(exports, day.iloc[36:48], "revision.csv", 100)  # the true readings
+    third = cli("run", "--config", config)
+    assert third.exit_code == 0, third.output
+    assert "4 recorded actual(s) revised (1 event(s) withdrawn)" in third.output
+    after = events_of(store, "A (kW)").loc[glitched.index[0]]
+    assert after["status"] == "minor" and after["readings"] == 0
+    assert after["kwh_above_band"] == 0 and after["kwh_above_forecast"] == 0
+    assert after["detail"].startswith("withdrawn")
+    assert glitched.index[0] not in listed_ids(cli, config)
+    savings = cli("savings", "--config", config, "--format", "csv")
+    assert savings.exit_code == 0 and "A (kW)" not in savings.output
+
+
+def test_a_told_event_keeps_its_status_and_takes_its_revised_energy(tmp_path: Path, cli) -> None:
+    config, exports, day, store = glitch_night(tmp_path, cli)
+    events = events_of(store, "A (kW)")
+    event = events[events["start"] == epoch(day["timestamp"].iloc[40])].iloc[0]
+    assert cli("anomalies", "ack", str(event.name), "--config", config).exit_code == 0
+    half = day.copy()  # the export corrected from 10:30: the first half hour stays high
+    half.loc[half.index[40:42], "A (kW)"] += 80.0
+    drop_export(exports, half.iloc[36:48], "revision.csv", 100)
+    third = cli("run", "--config", config)
+    assert third.exit_code == 0, third.output
+    after = events_of(store, "A (kW)").loc[event.name]
+    assert after["status"] == "acked"
+    assert after["readings"] == 2 and after["end"] == epoch(day["timestamp"].iloc[42])
+    assert after["kwh_above_band"] == pytest.approx(event["kwh_above_band"] / 2, rel=0.15)
+    assert after["kwh_above_band"] < event["kwh_above_band"]

@@ -10,6 +10,7 @@ calls the core, and writes what it gives; the core imports nothing from
 """
 
 from wattcast.core.actuals import (
+    Revisit,
     Settled,
     actuals_span,
     candidate_means,
@@ -32,6 +33,7 @@ __all__ = [
     "BatchInputs",
     "BatchResult",
     "PriorState",
+    "Revisit",
     "Settled",
     "actuals_span",
     "candidate_means",

@@ -16,7 +16,7 @@ import pandas as pd
 
 from wattcast.data.meter_frame import MeterFrame
 from wattcast.epoch import to_epoch, wall_from_epoch
-from wattcast.events.detection import update_events
+from wattcast.events.detection import rejudged_events, update_events
 from wattcast.models.methods import METHODS
 from wattcast.settings import AlertsSection
 
@@ -34,6 +34,15 @@ class Settled:
     events: pd.DataFrame  # new (id NaN) and changed events, as update_events gives them
     scores: list[Score] = field(default_factory=list)
     scored: list[tuple[int, str]] = field(default_factory=list)  # (run, meter) now scored
+
+
+@dataclass
+class Revisit:
+    """The stored events above the band over the times of revised actuals, and the current
+    forecasts over them (``meter, t, mean, upper``): what judging them again needs."""
+
+    events: pd.DataFrame
+    forecasts: pd.DataFrame
 
 
 def nothing_settled() -> Settled:
@@ -85,6 +94,7 @@ def settle_actuals(
     units: Mapping[str, str],
     thresholds: AlertsSection,
     expected: Mapping[str, list[tuple[int, int]]] | None = None,
+    revisit: Revisit | None = None,
 ) -> Settled:
     """The actuals ``frame`` holds for the ``pending`` forecasts, and what they give.
 
@@ -94,10 +104,13 @@ def settle_actuals(
     pending : stored forecasts without an actual yet: ``meter, t, run_id, mean,
         lower, upper`` (and ``recorded``: the actual stored before, for those whose
         reading a later export revised; their actual is recorded again where the reading
-        now differs, but they are neither judged for events again nor scored again).
+        now differs; the events above the band that hold one are judged again, see
+        ``revisit``; they are not scored again).
     open_events : stored events of the same meters that may continue (see
         :func:`wattcast.events.detection.update_events`).
     candidates : the candidates' kept forecasts of the pending forecasts' runs.
+    revisit : the stored events over the revised actuals' times, and the forecasts
+        over them (:func:`wattcast.events.detection.rejudged_events`).
     """
     if pending is None or pending.empty or frame.n_steps == 0:
         return nothing_settled()
@@ -110,13 +123,49 @@ def settle_actuals(
     revised = pending[~fresh & (pending["actual"] != pending["recorded"])]
     if open_events is None:
         open_events = pd.DataFrame(columns=["id", "meter", "start", "end", "status"])
+    again = _rejudged(frame, zone, revised, revisit, units, thresholds, expected)
+    if len(again):  # tonight's readings extend events as judged again (withdrawn: none)
+        open_events = pd.concat(
+            [open_events[~open_events["id"].isin(again["id"])], again[again["readings"] > 0]]
+        ).sort_values("end")
     events = update_events(readings, open_events, frame.interval, units, thresholds, expected)
+    if len(again):
+        events = pd.concat([again[~again["id"].isin(events["id"])], events], ignore_index=True)
     changed = pd.concat([readings, revised]) if len(revised) else readings
     actuals = changed[["meter", "t"]].assign(
         value=changed["actual"].to_numpy(), revised=changed["recorded"].notna().to_numpy()
     )
     scores, scored = realized_scores(readings, candidates)
     return Settled(actuals.reset_index(drop=True), events, scores, scored)
+
+
+def revised_times(actuals: pd.DataFrame) -> dict[str, np.ndarray]:
+    """Per meter, the epoch times of the ``actuals`` recorded again (their readings revised)."""
+    again = actuals[actuals["revised"].astype(bool)] if len(actuals) else actuals
+    return {str(m): g["t"].to_numpy(np.int64) for m, g in again.groupby("meter", sort=False)}
+
+
+def _rejudged(
+    frame: MeterFrame, zone: str | None, revised: pd.DataFrame, revisit: Revisit | None,
+    units: Mapping[str, str], thresholds: AlertsSection,
+    expected: Mapping[str, list[tuple[int, int]]] | None,
+) -> pd.DataFrame:  # fmt: skip
+    """The stored events that hold a revised actual, judged again on tonight's readings."""
+    if revisit is None or revised.empty or revisit.events.empty:
+        return pd.DataFrame(columns=["id", "readings"])
+    events = revisit.events
+    holds = np.zeros(len(events), dtype=bool)
+    for meter, group in revised.groupby("meter", sort=False):
+        times = np.sort(group["t"].to_numpy(dtype=np.int64))
+        own = (events["meter"] == meter).to_numpy()
+        inside = np.searchsorted(times, events["end"].to_numpy(np.int64)) - np.searchsorted(
+            times, events["start"].to_numpy(np.int64)
+        )
+        holds |= own & (inside > 0)
+    if not holds.any():
+        return pd.DataFrame(columns=["id", "readings"])
+    readings = revisit.forecasts.assign(actual=values_at(frame, zone, revisit.forecasts))
+    return rejudged_events(readings, events[holds], frame.interval, units, thresholds, expected)
 
 
 def realized_scores(

@@ -21,9 +21,11 @@ import pandas as pd
 
 from wattcast.core.actuals import (
     Candidates,
+    Revisit,
     Score,
     candidate_means,
     nothing_settled,
+    revised_times,
     seen,
     settle_actuals,
 )
@@ -72,6 +74,7 @@ class PriorState:
     models: dict[str, KeptModel] = field(default_factory=dict)  # meter -> model kept
     recent: pd.DataFrame | None = None  # the forest's latest scores: meter, day, sse, n
     reported: pd.DataFrame | None = None  # waste reported before: meter, start, end (epoch)
+    revisit: Revisit | None = None  # events over revised actuals, with their forecasts
 
 
 @dataclass
@@ -137,15 +140,18 @@ def forecast_batch(
         result.candidates = candidate_means(frame)
         settled = settle_actuals(seen(batch.frame, as_of, batch.zone), batch.zone,
                                  state.pending, state.open_events, state.candidates,
-                                 batch.units, spec.alerts, batch.expected)  # fmt: skip
+                                 batch.units, spec.alerts, batch.expected,
+                                 state.revisit)  # fmt: skip
         result.actuals, result.scores, result.scored = (
             settled.actuals,
             settled.scores,
             settled.scored,
         )
-        result.events = settled.events.assign(kind="excess", detail=None)
+        result.events = settled.events.assign(kind="excess")
+        if "detail" not in result.events:
+            result.events["detail"] = None
         if spec.reference.changes:
-            judged = _judge(spec, batch, fleet, state, as_of)
+            judged = _judge(spec, batch, fleet, state, as_of, revised_times(settled.actuals))
             result.references = judged.references
             changes = judged.events
             # rows, not pd.concat: columns all empty in one part would decide the dtypes
@@ -222,11 +228,12 @@ def _to_keep(fleet: Fleet, digests: Mapping[str, DayDigest]) -> dict[str, KeptMo
 
 
 def _judge(
-    spec: RunSpec, batch: BatchInputs, fleet: Fleet, state: PriorState, as_of: pd.Timestamp | None
-) -> Judged:
+    spec: RunSpec, batch: BatchInputs, fleet: Fleet, state: PriorState,
+    as_of: pd.Timestamp | None, revised: dict[str, np.ndarray],
+) -> Judged:  # fmt: skip
     """The batch's lasting changes, judged on each meter's reference baseline."""
     context = Context(fleet.calendars_, fleet.extras_, spec.extras.closed_flags,
-                      spec.reference.temperature)  # fmt: skip
+                      spec.reference.temperature, revised)  # fmt: skip
     stored = state.changes if state.changes is not None else pd.DataFrame(columns=CHANGE_COLUMNS)
     return judge_changes(spec, seen(batch.frame, as_of, batch.zone), context, state.references,
                          stored, batch.units)  # fmt: skip

@@ -27,7 +27,7 @@ from wattcast.data.meter_frame import MeterFrame
 from wattcast.epoch import to_epoch
 from wattcast.errors import InputError, ReferenceWarning
 from wattcast.events.changes import MIN_DAYS, Change, describe, find_changes
-from wattcast.events.detection import EVENT_FIELDS, to_kwh, unit_of
+from wattcast.events.detection import EVENT_FIELDS, to_kwh, unit_of, withdrawn
 from wattcast.events.surges import SURGE, surge_spans
 from wattcast.events.surges import describe as describe_surge
 from wattcast.features.day_calendar import DayCalendar
@@ -66,12 +66,14 @@ CHANGE_COLUMNS = [f for f in EVENT_FIELDS if f != "cost"]
 
 @dataclass(frozen=True)
 class Context:
-    """What the reference sees of a batch besides the readings: closed days, temperature."""
+    """What the reference sees of a batch besides the readings: closed days, temperature,
+    and per meter the epoch times of readings revised since their actual was recorded."""
 
     calendars: Sequence[DayCalendar]
     extras: Sequence[ExtraTable]
     closed_flags: Sequence[str]
     temperature: Sequence[str]
+    revised: Mapping[str, np.ndarray] = field(default_factory=dict)
 
     def closed(self, times: pd.DatetimeIndex) -> np.ndarray:
         days = pd.DatetimeIndex(times).normalize()
@@ -145,7 +147,8 @@ def judge_changes(
         ]
         rows += events
         standing = [c for c, e in zip(found, events, strict=True) if e["status"] != "minor"]
-        judged = _Judging(spec, frame, j, grid, reference, night)
+        revised = context.revised.get(meter, np.empty(0, dtype=np.int64))
+        judged = _Judging(spec, frame, j, grid, reference, night, revised)
         rows += judged.surges(meter, standing, stored_surges, unit)
     if rows:
         out.events = pd.DataFrame(rows, columns=CHANGE_COLUMNS)
@@ -281,6 +284,7 @@ class _Judging:
     grid: Grid
     reference: Reference
     night: pd.Timestamp
+    revised: np.ndarray  # epoch times of the meter's readings revised tonight
 
     def surges(
         self, meter: str, changes: list[Change], mine: pd.DataFrame, unit: str
@@ -321,6 +325,21 @@ class _Judging:
                 rows.append(self._surge(meter, start, end, energy.of(first, stop), mine))
                 if len(mine) and pd.notna(rows[-1]["id"]):  # a stored surge continues once
                     mine = mine[mine["id"] != rows[-1]["id"]]
+        return rows + self._withdrawn(mine, first)
+
+    def _withdrawn(self, mine: pd.DataFrame, first: pd.Timestamp) -> list[dict[str, object]]:
+        """The stored surges judged tonight (from ``first``) and not found again, that hold
+        a revised reading: its revision took the surge away."""
+        if not len(mine) or not len(self.revised):
+            return []
+        (since,) = to_epoch(_aware([first], self.frame.tz))
+        times = np.sort(self.revised)
+        rows = []
+        for event in mine.to_dict("records"):
+            start, end = int(event["start"]), int(event["end"])
+            held = np.searchsorted(times, end) > np.searchsorted(times, start)
+            if start >= since and held:
+                rows.append(withdrawn(event))
         return rows
 
     def _surge(

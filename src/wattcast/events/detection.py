@@ -110,6 +110,83 @@ def update_events(
     return events[~keyed.duplicated(keep="last")].reset_index(drop=True)
 
 
+#: Statuses that a person or a channel has seen: an event judged again keeps them.
+TOLD = ("alerted", "acked", "expected")
+#: The detail of an event whose revised readings are all within the band.
+WITHDRAWN = "withdrawn: its readings were revised"
+
+
+def rejudged_events(
+    readings: pd.DataFrame,
+    events: pd.DataFrame,
+    interval: pd.Timedelta,
+    units: Mapping[str, str],
+    thresholds: AlertsSection,
+    expected: Mapping[str, list[tuple[int, int]]] | None = None,
+) -> pd.DataFrame:
+    """Events judged again over their extent after some of their readings were revised.
+
+    Parameters
+    ----------
+    readings : every reading of the events' extents beside its current forecast:
+        ``meter, t, actual, mean, upper`` (``t`` in epoch seconds).
+    events : stored events (as for :func:`update_events`) that hold a revised reading.
+
+    Returns the events whose figures changed, with the same columns as
+    :func:`update_events`. An event keeps its id, and a status a person or a channel
+    has seen; the stretches above the band left in its extent are its new figures. One
+    with none left is *withdrawn*: its figures are zero and, unless told already, it is
+    ``minor`` (never listed or sent again). An event with a reading missing in its
+    extent is left as it is (it cannot be judged again whole).
+    """
+    step = int(interval.total_seconds())
+    gap = int(thresholds.join_gap.total_seconds())
+    by_meter = dict(tuple(readings.groupby("meter", sort=False)))
+    out = []
+    for event in events.to_dict("records"):
+        group = by_meter.get(event["meter"])
+        if group is None:
+            continue
+        start, end = int(event["start"]), int(event["end"])
+        inside = group[(group["t"] >= start) & (group["t"] < end)].sort_values("t")
+        if len(inside) != (end - start) // step or inside["actual"].isna().any():
+            continue
+        unit = units.get(str(event["meter"]), unit_of(str(event["meter"])))
+        flagged = (inside["actual"] > inside["upper"]).any()
+        stretches = _stretches(inside, step, gap, unit, interval) if flagged else []
+        again = _judged_again(event, stretches)
+        if all(np.isclose(float(again[k]), float(event[k])) for k in _FIGURES):
+            continue
+        if again["status"] is None:  # not told yet: judged as a new one would be
+            min_energy = thresholds.min_event_energy(_expected_kw(inside, unit, interval))
+            periods = (expected or {}).get(str(event["meter"]), [])
+            again["status"] = _status(again, thresholds, min_energy, periods)
+        out.append(again)
+    return pd.DataFrame(out, columns=[*(f for f in EVENT_FIELDS if f != "cost")])
+
+
+_FIGURES = ("start", "end", "readings", "peak_excess_kw", "kwh_above_band", "kwh_above_forecast")
+
+
+def _judged_again(event: Mapping[str, object], stretches: list[dict[str, object]]) -> dict:
+    """``event`` with the figures of the ``stretches`` of its extent, or withdrawn."""
+    if not stretches:
+        return withdrawn(event)
+    told = event.get("status") in TOLD
+    whole = {**stretches[0], "id": event["id"], "status": event["status"] if told else None}
+    for stretch in stretches[1:]:
+        whole = _joined(whole, stretch)
+    return {**event, **whole, "detail": None if not told else event.get("detail")}
+
+
+def withdrawn(event: Mapping[str, object]) -> dict[str, object]:
+    """``event`` withdrawn: revised readings took it away. Its figures are zero; it keeps a
+    status a person or a channel has seen, else it is ``minor`` (never listed or sent)."""
+    status = event.get("status") if event.get("status") in TOLD else "minor"
+    return {**event, "readings": 0, "peak_excess_kw": 0.0, "kwh_above_band": 0.0,
+            "kwh_above_forecast": 0.0, "status": status, "detail": WITHDRAWN}  # fmt: skip
+
+
 def _expected_kw(group: pd.DataFrame, unit: str, interval: pd.Timedelta) -> float:
     """The meter's mean forecast over the readings judged, in kW (NaN: none known)."""
     expected = to_kw(group["mean"].to_numpy(dtype=float), unit, interval)

@@ -172,6 +172,12 @@ class EventRecords(StoreFile):
         ``since``, with their meter's name."""
         return self._events_of(meters, "kind = 'excess' AND end >= ?", (since,))
 
+    def events_over(self, meters: Sequence[str], since: int, before: int) -> Any:
+        """Events above the band (minor ones too) of these meters that end after ``since``
+        and start before ``before``, with their meter's name."""
+        return self._events_of(meters, "kind = 'excess' AND end > ? AND start < ?",
+                               (since, before))  # fmt: skip
+
     def reported_waste(self, meters: Sequence[str], since: int, before: int) -> Any:
         """The excess and surge events of these meters reported as waste (listed and not
         acked) that end after ``since`` and start before ``before``, with their meter's

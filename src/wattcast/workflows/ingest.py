@@ -163,8 +163,9 @@ class ArchiveSource(ReadingsSource):
 def intake_line(record: dict[str, Any]) -> str:
     """The run summary's line on the night's readings."""
     taken, last = record["taken"], record.get("last")
-    again = record.get("actuals_revised", 0)
+    again, withdrawn = record.get("actuals_revised", 0), record.get("events_withdrawn", 0)
     told = f"; {again} recorded actual(s) revised" if again else ""
+    told += f" ({withdrawn} event(s) withdrawn)" if withdrawn else ""
     if record["new"] or record["revised"]:
         text = (f"readings: took in {len(taken)} of {record['exports']} export(s): "
                 f"{record['new']} new, {record['revised']} revised")  # fmt: skip

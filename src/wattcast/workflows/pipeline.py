@@ -335,7 +335,7 @@ def _one_batch(
         _fail_batch(job, names, zone, str(exc), errors, exc)
         return
     job.add(result)
-    count_revised(job.record, result.actuals)
+    count_revised(job.record, result)
     started = time.perf_counter()
     if job.writer is not None:
         job.writer.write(result.forecast)

@@ -14,9 +14,10 @@ from typing import Any
 
 import pandas as pd
 
-from wattcast.core import BatchResult, PriorState, actuals_span, seen
+from wattcast.core import BatchResult, PriorState, Revisit, actuals_span, seen
 from wattcast.data.meter_frame import MeterFrame
 from wattcast.epoch import to_epoch
+from wattcast.events.detection import WITHDRAWN
 from wattcast.models.methods import RECENT
 from wattcast.settings import ModelsSection
 from wattcast.store.models import ModelRefitWarning
@@ -41,6 +42,7 @@ def read_state(
     kept["reported"] = store.reported_waste(names, since, until)
     pending = store.pending_forecasts(names, since, until)
     fresh = pending[pending["recorded"].isna()]  # the others: actuals revised since
+    kept["revisit"] = revisit(store, names, pending[pending["recorded"].notna()])
     if fresh.empty:
         return PriorState(realized, pending, **kept)
     # every event that a pending forecast's reading could join (and maybe a few more)
@@ -48,6 +50,21 @@ def read_state(
     open_events = store.continuing_events(names, first)
     pairs = sorted({(int(r), str(m)) for r, m in zip(fresh["run_id"], fresh["meter"], strict=True)})
     return PriorState(realized, pending, open_events, store.candidates(pairs), **kept)
+
+
+def revisit(store: ForecastStore, names: list[str], revised: pd.DataFrame) -> Revisit | None:
+    """The events above the band over the times of ``revised`` actuals (their readings
+    changed by a later export), with the current forecasts over those events."""
+    if revised.empty:
+        return None
+    since, until = int(revised["t"].min()), int(revised["t"].max()) + 1
+    events = store.events_over(sorted(set(revised["meter"])), since, until)
+    if events.empty:
+        return None
+    meters = sorted(set(events["meter"]))
+    forecasts = store.current_forecasts(int(events["start"].min()), int(events["end"].max()),
+                                        meters)  # fmt: skip
+    return Revisit(events, forecasts[["meter", "t", "mean", "upper"]])
 
 
 def kept_models(
@@ -85,13 +102,17 @@ def stored_batch(
                  result.references, models)  # fmt: skip
 
 
-def count_revised(record: dict[str, Any], actuals: pd.DataFrame) -> None:
+def count_revised(record: dict[str, Any], result: BatchResult) -> None:
     """Add the stored actuals a batch recorded again (their reading revised by a later
-    export) to the night's intake record, which the summary's readings line tells."""
-    intake = record.get("readings")
+    export), and the events those revisions withdrew, to the night's intake record, which
+    the summary's readings line tells."""
+    intake, actuals, events = record.get("readings"), result.actuals, result.events
     if intake is None or actuals is None or "revised" not in actuals:
         return
     intake["actuals_revised"] = intake.get("actuals_revised", 0) + int(actuals["revised"].sum())
+    if len(events) and "detail" in events:
+        withdrawn = int((events["detail"] == WITHDRAWN).sum())
+        intake["events_withdrawn"] = intake.get("events_withdrawn", 0) + withdrawn
 
 
 def failed_batch(meters: MeterInfo, failures: dict[str, str]) -> Batch:
