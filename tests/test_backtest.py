@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 from pathlib import Path
 
 import numpy as np
@@ -157,6 +158,18 @@ def test_too_many_periods_is_a_clear_error() -> None:
     ):
         backtest(frame, FAST, periods=15)
     assert len(backtest(frame, FAST, periods=10).predictions) == 10 * 2 * 96
+
+
+def test_few_training_windows_are_said_once_per_meter_for_the_whole_backtest() -> None:
+    from wattcast import FewWindowsWarning
+
+    frame = load_meters(synthetic_wide(days=20))
+    with pytest.warns(FewWindowsWarning) as seen:
+        backtest(frame, FAST, periods=6, refit="daily")
+    said = [str(w.message) for w in seen if w.category is FewWindowsWarning]
+    assert len(said) == 2  # one per meter, not one per night
+    assert all(re.match(r"meter '[AB] \(kW\)' had only \d+ to \d+ complete training "
+                        r"window\(s\) on \d+ of \d+ nights fitted", m) for m in said)  # fmt: skip
 
 
 def test_the_nightly_protocol_uses_only_what_the_night_knew(tmp_path: Path, cli) -> None:

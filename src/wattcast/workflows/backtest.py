@@ -21,7 +21,13 @@ import pandas as pd
 from wattcast.data.cleaning import trim_to_periods
 from wattcast.data.meter_frame import MeterFrame
 from wattcast.durations import format_duration
-from wattcast.errors import AllMetersFailedError, EmptySubsetWarning, GapFilledWarning, InputError
+from wattcast.errors import (
+    AllMetersFailedError,
+    EmptySubsetWarning,
+    FewWindowsWarning,
+    GapFilledWarning,
+    InputError,
+)
 from wattcast.evaluation.baselines import BASELINES, baseline_forecasts
 from wattcast.evaluation.metrics import metrics_table
 from wattcast.evaluation.subsets import Subset
@@ -31,6 +37,7 @@ from wattcast.models.fleet import Fleet
 from wattcast.models.fleet_inputs import InputGap
 from wattcast.models.lifecycle import KeptModel, settings_key
 from wattcast.models.lifecycle import due as lifecycle_due
+from wattcast.models.meter_model import FEW_WINDOWS
 from wattcast.models.methods import RECENT
 from wattcast.settings import ModelSection, ModelsSection, RunSpec
 from wattcast.workflows.cluster import cluster
@@ -137,6 +144,7 @@ def backtest(
     parts, fit_seconds, refits, meter_refits, fits = [], 0.0, 0, 0, 0
     failed: dict[str, str] = {}
     gaps: dict[str, list[InputGap]] = {}
+    few: dict[str, list[int]] = {}  # per meter, its training windows on fits with few
     fleet: Fleet | None = None
     kept: dict[str, KeptModel] = {}
     key = settings_key(model)
@@ -152,12 +160,13 @@ def backtest(
             fleet = Fleet(model)
             with warnings.catch_warnings():  # said once per meter, after the loop
                 warnings.simplefilter("ignore", GapFilledWarning)
+                warnings.simplefilter("ignore", FewWindowsWarning)
                 fleet.fit(frame, extras=tables, meter_extras=meter_extras, calendars=calendars,
                           closed_flags=closed_flags, as_of=cutoff, on_error=on_error,
                           realized=realized_errors(parts, known),
                           kept=kept if refit == "policy" else None, due=due)  # fmt: skip
             kept, fits = fleet.kept_, fits + 1
-            trained = _tally(fleet, gaps, failed)
+            trained = _tally(fleet, gaps, failed, few)
             fit_seconds += fleet.timings_.train_wall
             if k >= scored_from:
                 refits, meter_refits = refits + bool(trained), meter_refits + trained
@@ -167,15 +176,24 @@ def backtest(
     predictions = pd.concat(parts[scored_from:], ignore_index=True)
     predictions = predictions[~predictions["meter"].isin(failed)].reset_index(drop=True)
     _warn_gaps(gaps, fits, model)
+    _warn_few(few, fits)
     return BacktestResult(predictions, fit_seconds, refits, failed, meter_refits)
 
 
-def _tally(fleet: Fleet, gaps: dict[str, list[InputGap]], failed: dict[str, str]) -> int:
-    """A night's gaps and failures added to the backtest's; how many meters it trained."""
+def _tally(
+    fleet: Fleet, gaps: dict[str, list[InputGap]], failed: dict[str, str],
+    few: dict[str, list[int]],
+) -> int:  # fmt: skip
+    """A night's gaps, failures and meters trained on few windows added to the backtest's;
+    how many meters it trained."""
     for meter, gap in fleet.gaps_.items():
         gaps.setdefault(meter, []).append(gap)
     failed.update(fleet.failed_)
-    return sum(1 for v in fleet.lifecycle_.values() if v["refit"] is not None)
+    trained = [m for m, v in fleet.lifecycle_.items() if v["refit"] is not None]
+    for meter in trained:
+        if fleet.n_windows_.get(meter, FEW_WINDOWS) < FEW_WINDOWS:
+            few.setdefault(meter, []).append(fleet.n_windows_[meter])
+    return len(trained)
 
 
 def _due(
@@ -251,6 +269,19 @@ def _warn_gaps(gaps: Mapping[str, list[InputGap]], fits: int, window: ModelSecti
             f"input window on {len(found)} of {fits} nights (at most {worst.missing} of "
             f"{worst.steps}); its forecasts use the readings that are there.",
             GapFilledWarning,
+            stacklevel=3,
+        )
+
+
+def _warn_few(few: Mapping[str, list[int]], fits: int) -> None:
+    """One warning per meter trained on few complete windows on some of its nights."""
+    for meter, counts in few.items():
+        low, high = min(counts), max(counts)
+        span = f"{low}" if low == high else f"{low} to {high}"
+        warnings.warn(
+            f"meter {meter!r} had only {span} complete training window(s) on {len(counts)} "
+            f"of {fits} nights fitted; its forecasts of those nights rest on little history.",
+            FewWindowsWarning,
             stacklevel=3,
         )
 
