@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import write_site
+from conftest import synthetic_wide, write_site
 
 from wattcast.settings import RunSpec
 from wattcast.store.store import ForecastStore
@@ -199,3 +199,33 @@ def test_every_listed_event_meets_the_thresholds(andover_nights: Path, cli) -> N
         if event["meter"] in previous:
             assert start - previous[event["meter"]] > pd.Timedelta("15min")
         previous[event["meter"]] = end
+
+
+def test_a_generation_meter_is_forecast_but_never_judged_for_waste(tmp_path: Path, cli) -> None:
+    frame = synthetic_wide(days=40)
+    hour = (frame["timestamp"] >= "2021-02-12 10:00") & (frame["timestamp"] < "2021-02-12 11:00")
+    frame.loc[hour, ["A (kW)", "B (kW)"]] += 80.0  # the same hour on both, on day 39
+    data = tmp_path / "m.csv"
+    frame.to_csv(data, index=False)
+    config = write_site(tmp_path, data, more='[alerts]\ngeneration = ["B (kW)"]\n')
+    for night in ("2021-02-11", "2021-02-13"):  # the second records day 39's actuals
+        result = cli("run", "--config", config, "--as-of", night)
+        assert result.exit_code == 0, result.output
+    store = ForecastStore(tmp_path / "site.db")
+    listed = {e["meter"] for e in store.events(statuses=("new",))}
+    assert listed == {"A (kW)"}
+    every = ("minor", "new", "alerted", "acked", "expected", "explained")
+    assert store.events(meter="B (kW)", statuses=every) == []
+    assert "B (kW)" not in store.references(["A (kW)", "B (kW)"])
+    assert len(store.current_forecasts(meters=["B (kW)"])) >= 96  # still forecast
+
+
+def test_a_generation_meter_must_be_among_the_meters(tmp_path: Path, cli) -> None:
+    data = tmp_path / "m.csv"
+    synthetic_wide(days=20).to_csv(data, index=False)
+    config = write_site(tmp_path, data, more='[alerts]\ngeneration = ["PV (kW)"]\n')
+    result = cli("run", "--config", config)
+    assert result.exit_code == 2
+    assert "`generation` names meter 'PV (kW)', which is not among the meters read" in (
+        result.stderr
+    )

@@ -128,7 +128,8 @@ def settle_actuals(
         open_events = pd.concat(
             [open_events[~open_events["id"].isin(again["id"])], again[again["readings"] > 0]]
         ).sort_values("end")
-    events = update_events(readings, open_events, frame.interval, units, thresholds, expected)
+    use = readings[~readings["meter"].isin(thresholds.generation)]  # generation: never waste
+    events = update_events(use, open_events, frame.interval, units, thresholds, expected)
     if len(again):
         events = pd.concat([again[~again["id"].isin(events["id"])], events], ignore_index=True)
     changed = pd.concat([readings, revised]) if len(revised) else readings

@@ -129,6 +129,8 @@ def judge_changes(
     grid = context.on(frame)
     rows = []
     for j, meter in enumerate(frame.meters):
+        if meter in spec.alerts.generation:  # output, not use: never judged for waste
+            continue
         mine = changes[changes["meter"] == meter] if len(changes) else changes
         kinds = mine["kind"] if "kind" in mine else pd.Series("change", index=mine.index)
         stored_changes, stored_surges = mine[kinds == "change"], mine[kinds == SURGE]

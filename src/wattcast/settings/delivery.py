@@ -169,6 +169,10 @@ class AlertsSection(Section):
     meter_expected: Annotated[dict[str, tuple[Path, ...]], Setting(
         "Scheduled use of one meter, METER=FILE.ics.", expected="a table of meter = [paths]",
     )] = field(default_factory=dict)  # fmt: skip
+    generation: Annotated[tuple[str, ...], Setting(
+        "Meters that measure generation (solar panels, a CHP unit): forecast and stored, "
+        "never judged for waste.", expected="a list of meter names",
+    )] = ()  # fmt: skip
     digest_without_news: Annotated[bool, Setting(
         "Send the e-mail digest on a night without new events too (default: only nights "
         "with news).",

@@ -128,6 +128,7 @@ def load_inputs(spec: RunSpec, archive: ForecastStore | None = None) -> JobInput
         calendars.append(DayCalendar.from_holidays(extras.holidays))
     units = {m: unit_of(m, data.units) for m in meters}
     _check_named_meters(meters, spec.alerts.meter_expected, "meter_expected")
+    _check_named_meters(meters, dict.fromkeys(spec.alerts.generation), "generation")
     expected = {"*": _periods(spec.alerts.expected, data.tz)}
     expected.update(
         {m: _periods(paths, zones[m]) for m, paths in spec.alerts.meter_expected.items()}
