@@ -98,6 +98,51 @@ def test_a_refused_recipient_is_warned_and_recorded(tmp_path: Path) -> None:
     assert "User unknown" in rows[1]["detail"] and rows[1]["events"] == 2
 
 
+def test_a_refused_recipient_gets_the_events_it_missed_once_the_server_takes_it(
+    tmp_path: Path,
+) -> None:
+    pytest.importorskip("aiosmtpd")
+    to = ["energy@school.example", "full@school.example"]
+    with RefusingMailbox(refused=("full@school.example",)) as mailbox:
+        spec = email_site(tmp_path, mailbox, to)
+        store, first = night_with_events(spec)
+        with pytest.warns(DeliveryWarning):
+            deliver(store, spec, first)
+        _, second = night_with_events(spec, start=1_700_100_000)  # two more events
+        with pytest.warns(DeliveryWarning) as caught:
+            deliver(store, spec, second)  # refused again: one warning, still missed
+        assert len(caught) == 1 and "full@school.example: 550" in str(caught[0].message)
+        assert len(store.missed("full@school.example")) == 4
+        quiet = store.begin_run("run", {}, None, "night 3", "2023-11-17T00:00:00")
+        with pytest.warns(DeliveryWarning, match=r"email alert of 4 missed event\(s\) not "
+                          r"delivered to full@school.example \(every recipient refused"):  # fmt: skip
+            deliver(store, spec, quiet)  # a night without news: the catch-up alone, refused
+        mailbox.refused = ()  # its mailbox has room again, on a night without news
+        third = store.begin_run("run", {}, None, "night 4", "2023-11-18T00:00:00")
+        done = deliver(store, spec, third)
+    assert mailbox.recipients[-1] == ["full@school.example"]  # to it alone
+    assert mailbox.messages[-1]["To"] == "full@school.example"
+    assert done == [{"channel": "email to full@school.example (missed)", "events": 4,
+                     "error": None}]  # fmt: skip
+    assert store.missed("full@school.example") == []  # nothing is sent to it twice
+    fourth = night_with_events(spec, start=1_700_300_000)[1]
+    with RefusingMailbox() as again:
+        quiet = email_site(tmp_path, again, to)
+        assert [d["channel"] for d in deliver(store, quiet, fourth)] == ["email"]
+
+
+def test_every_recipient_refused_is_one_failed_delivery_in_one_line(tmp_path: Path) -> None:
+    pytest.importorskip("aiosmtpd")
+    with RefusingMailbox(refused=("gone@school.example",)) as mailbox:
+        spec = email_site(tmp_path, mailbox, ["gone@school.example"])
+        store, run = night_with_events(spec)
+        with pytest.warns(DeliveryWarning, match=r"email alert not delivered \(every recipient "
+                          r"refused: gone@school.example: 550 5.1.1"):  # fmt: skip
+            done = deliver(store, spec, run)
+    assert done[0]["error"].startswith("every recipient refused: gone@school.example: 550")
+    assert store.undelivered("email")  # tried again next night
+
+
 @pytest.mark.parametrize(
     ("key", "value", "message"),
     [

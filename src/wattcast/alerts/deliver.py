@@ -12,12 +12,14 @@ same event on the same channel. Acked, expected and explained events are never s
 A recipient the mail server refuses while taking the others (``550 User unknown``) is one
 warning naming the address and the server's answer, and one more delivery recorded with
 the run, channel ``email:<address>``, ``failed``, with that answer: the digest counts as
-sent (the other recipients have it), so its events are not mailed again; the refused
-address gets the next night's digest, and the warning again while it is refused.
+sent (the other recipients have it), so its events are not mailed to the others again.
+Each later night sends the refused address alone a digest of the events it missed (those
+still to alert), until the server takes it; a refusal again is the warning again.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import warnings
 from typing import Any
@@ -48,38 +50,77 @@ def deliver(store: ForecastStore, spec: Any, run_id: int) -> list[dict[str, Any]
     """Send this night's alerts; what each channel did (never raises for a channel)."""
     from wattcast.alerts import digest as digests
 
-    done = []
+    done: list[dict[str, Any]] = []
     configured = channels(spec)
     context = digests.Context.of(spec)
     for channel in configured:
-        events = store.undelivered(channel, spec.site.name)
-        if not events and (channel == "webhook" or not spec.alerts.digest_without_news):
-            continue
-        refused: dict[str, str] = {}
-        try:
-            digest = digests.compose(store, events, context)
-            refused = _send(channel, spec, digest, run_id)
-            error = None
-        except Exception as exc:  # any failure of a channel: logged, recorded, retried
-            why = str(exc) if isinstance(exc, DeliveryError) else f"{type(exc).__name__}: {exc}"
-            error = _scrubbed(why, spec)
-            warnings.warn(f"{channel} alert not delivered ({error}); it is tried again next night.",
-                          DeliveryWarning, stacklevel=2)  # fmt: skip
-        ids = [e["id"] for e in events]
-        at = dt.datetime.now(dt.UTC).isoformat()
-        store.record_delivery(run_id, channel, ids, error, at)
-        done.append({"channel": channel, "events": len(ids), "error": error})
-        if refused:
-            listed = "; ".join(f"{a}: {why}" for a, why in refused.items())
-            warnings.warn(f"{channel} alert not delivered to {listed} (the server refused "
-                          f"{'it' if len(refused) == 1 else 'them'}; the other recipients have "
-                          "it).", DeliveryWarning, stacklevel=2)  # fmt: skip
-        for address, why in refused.items():  # a partial delivery: who missed it, and why
-            store.record_delivery(run_id, f"{channel}:{address}", ids, f"refused: {why}", at)
-            done.append({"channel": f"{channel} to {address}", "events": len(ids),
-                         "error": f"refused: {why}"})  # fmt: skip
+        done += _deliver_on(store, spec, run_id, context, channel)
+    if "email" in configured:  # unless the server is down or refuses them again tonight
+        turned_away = {d["channel"] for d in done if d["error"] is not None}
+        if "email" not in turned_away:
+            done += [_catch_up(store, spec, run_id, context, a) for a in spec.alerts.email.to
+                     if f"email to {a}" not in turned_away
+                     and store.missed(a, spec.site.name)]  # fmt: skip
     store.mark_alerted(configured)
     return done
+
+
+def _deliver_on(
+    store: ForecastStore, spec: Any, run_id: int, context: Any, channel: str
+) -> list[dict[str, Any]]:
+    """The events ``channel`` has not carried yet, sent on it: what it did (the message,
+    then one row per recipient the mail server refused)."""
+    from wattcast.alerts import digest as digests
+
+    events = store.undelivered(channel, spec.site.name)
+    if not events and (channel == "webhook" or not spec.alerts.digest_without_news):
+        return []
+    refused: dict[str, str] = {}
+    try:
+        digest = digests.compose(store, events, context)
+        refused = _send(channel, spec, digest, run_id)
+        error = None
+    except Exception as exc:  # any failure of a channel: logged, recorded, retried
+        why = str(exc) if isinstance(exc, DeliveryError) else f"{type(exc).__name__}: {exc}"
+        error = _scrubbed(why, spec)
+        warnings.warn(f"{channel} alert not delivered ({error}); it is tried again next night.",
+                      DeliveryWarning, stacklevel=3)  # fmt: skip
+    ids = [e["id"] for e in events]
+    at = dt.datetime.now(dt.UTC).isoformat()
+    store.record_delivery(run_id, channel, ids, error, at)
+    done = [{"channel": channel, "events": len(ids), "error": error}]
+    if refused:
+        listed = "; ".join(f"{a}: {why}" for a, why in refused.items())
+        warnings.warn(f"{channel} alert not delivered to {listed} (the server refused "
+                      f"{'it' if len(refused) == 1 else 'them'}; the other recipients have "
+                      "it).", DeliveryWarning, stacklevel=3)  # fmt: skip
+    for address, why in refused.items():  # a partial delivery: who missed it, and why
+        store.record_delivery(run_id, f"{channel}:{address}", ids, f"refused: {why}", at)
+        done.append({"channel": f"{channel} to {address}", "events": len(ids),
+                     "error": f"refused: {why}"})  # fmt: skip
+    return done
+
+
+def _catch_up(store: ForecastStore, spec: Any, run_id: int, context: Any, address: str) -> dict:
+    """The events ``address`` missed while the mail server refused it, sent to it alone."""
+    from wattcast.alerts import digest as digests
+    from wattcast.alerts.email import send
+
+    events = store.missed(address, spec.site.name)
+    alone = dataclasses.replace(spec.alerts.email, to=(address,))
+    try:
+        refused = send(alone, digests.compose(store, events, context))
+        error = f"refused: {refused[address]}" if address in refused else None
+    except Exception as exc:  # the server refused it again, or is down: tried next night
+        why = str(exc) if isinstance(exc, DeliveryError) else f"{type(exc).__name__}: {exc}"
+        error = _scrubbed(why, spec)
+    if error is not None:
+        warnings.warn(f"email alert of {len(events)} missed event(s) not delivered to "
+                      f"{address} ({error}); it is tried again next night.", DeliveryWarning,
+                      stacklevel=3)  # fmt: skip
+    at = dt.datetime.now(dt.UTC).isoformat()
+    store.record_delivery(run_id, f"email:{address}", [e["id"] for e in events], error, at)
+    return {"channel": f"email to {address} (missed)", "events": len(events), "error": error}
 
 
 def _scrubbed(error: str, spec: Any) -> str:

@@ -13,6 +13,7 @@ from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from typing import Any
 
+from wattcast.alerts.deliver import DeliveryError
 from wattcast.alerts.digest import Digest
 from wattcast.errors import InputError
 
@@ -51,7 +52,11 @@ def send(section: Any, digest: Digest) -> dict[str, str]:
             smtp.starttls(context=ssl.create_default_context())
         if section.username:
             smtp.login(section.username, password or "")
-        refused = smtp.send_message(message(section, digest))
+        try:
+            refused = smtp.send_message(message(section, digest))
+        except smtplib.SMTPRecipientsRefused as exc:  # every one of them: a failed delivery
+            said = "; ".join(f"{a}: {answer(*why)}" for a, why in exc.recipients.items())
+            raise DeliveryError(f"every recipient refused: {said}") from None
     return {address: answer(code, text) for address, (code, text) in refused.items()}
 
 

@@ -215,6 +215,26 @@ class EventRecords(StoreFile):
             )
             return [dict(r) for r in rows]
 
+    def missed(self, address: str, site: str | None = None) -> list[dict[str, Any]]:
+        """Events still to alert that an e-mail digest carried on a night the mail server
+        refused ``address``, not delivered to it since (channel ``email:<address>``)."""
+        where = "" if site is None else " AND m.site = ?"
+        channel = f"email:{address}"
+        with self.connect() as db:
+            db.row_factory = sqlite3.Row
+            rows = db.execute(
+                f"""{_EVENT_ROWS} WHERE e.status IN ('new', 'alerted')
+                   AND EXISTS (SELECT 1 FROM delivered d
+                               JOIN deliveries sent ON sent.id = d.delivery_id
+                               JOIN deliveries refused ON refused.run_id = sent.run_id
+                               WHERE d.channel = 'email' AND d.event_id = e.id
+                                 AND refused.channel = ? AND refused.status = 'failed')
+                   AND NOT EXISTS (SELECT 1 FROM delivered d WHERE d.channel = ?
+                                   AND d.event_id = e.id){where} ORDER BY e.start""",
+                (channel, channel) if site is None else (channel, channel, site),
+            )
+            return [dict(r) for r in rows]
+
     def record_delivery(
         self, run_id: int, channel: str, event_ids: Sequence[int], error: str | None, at_utc: str
     ) -> None:
