@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import warnings
 from pathlib import Path
 
@@ -193,6 +194,26 @@ def test_one_meter_beside_a_status_column_is_wide_not_long(tmp_path: Path) -> No
             frame = load_meters(path)
         assert frame.meters == ("Panel (kW)",), path
         np.testing.assert_allclose(frame.values[:, 0], table["Panel (kW)"])
+
+
+@pytest.mark.parametrize(
+    ("meter", "text", "values"),
+    [
+        ("Main (kWh)", "Meter status", ["OK", "COMM FAIL"]),  # a status, named like meters
+        ("Main (kW)", "Meter 2 (kW)", ["OFFLINE", "OFFLINE", "OFFLINE", "12.5"]),
+        ("Reading", "Point quality", ["good", "estimated"]),
+    ],
+)
+def test_a_text_column_named_like_meters_beside_one_meter_is_not_a_long_table(
+    tmp_path: Path, meter: str, text: str, values: list[str]
+) -> None:
+    table = synthetic_wide(days=3, meters=(meter,))
+    table[text] = np.resize(values, len(table))
+    table.to_csv(tmp_path / "m.csv", index=False)
+    with pytest.warns(SkippedColumnsWarning, match=re.escape(f"'{text}'")):
+        frame = load_meters(tmp_path / "m.csv")
+    assert frame.meters == (meter,)  # not meters named after the statuses
+    np.testing.assert_allclose(frame.values[:, 0], table[meter])
 
 
 def test_missing_markers_are_missing_readings(tmp_path: Path) -> None:

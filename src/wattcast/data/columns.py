@@ -30,6 +30,14 @@ METER_WORDS = frozenset(
     {"meter", "point", "name", "id", "device", "sensor", "channel", "tag", "circuit",
      "building", "site", "asset", "location", "equipment", "panel", "feeder", "serial"}
 )  # fmt: skip
+#: Words in the name of a column of text that says something of a reading, not which
+#: meter it is of (``Meter status``, ``Point quality``): never a long table's names.
+STATUS_WORDS = frozenset(
+    {"status", "state", "quality", "flag", "flags", "comment", "comments", "note", "notes",
+     "error", "errors", "alarm", "alarms", "remark", "remarks", "estimated", "valid"}
+)  # fmt: skip
+#: A unit of power or energy in a column's name (``Main (kW)``, ``Gym [kWh]``): a meter.
+UNIT_IN_NAME = re.compile(r"[(\[]\s*[kmg]?(?:w|wh|va|vah|var)\s*[)\]]", re.IGNORECASE)
 #: Cells that mean "no reading" (compared without case and surrounding spaces).
 MISSING_TOKENS = frozenset(
     {"", "-", "--", "---", "n/a", "na", "nan", "-nan", "null", "none", "nil", "#n/a",
@@ -63,8 +71,10 @@ def detect_layout(
     columns are ``timestamp, meter, value`` is long, and so is a three-column table
     with one column of text names beside one column of numbers, whatever the columns
     are called, when its timestamps repeat with other names (several meters) or the
-    column is named like one of meters (``Meter ID``, ``point``); every other table
-    is wide (timestamps, then one column per meter). ``skip_columns`` are not judged.
+    column is named like one of meters (``Meter ID``, ``point``), unless one of the two
+    is named like a meter's readings (``Main (kW)``) or the text column like a status
+    (``Meter status``); every other table is wide (timestamps, then one column per
+    meter). ``skip_columns`` are not judged.
     """
     _refuse_repeated_columns(frame)
     columns = [str(c) for c in frame.columns if str(c) not in skip_columns]
@@ -86,7 +96,9 @@ def detect_layout(
     if len(others) == 2:
         decimal = frame.attrs.get("decimal", ".")
         text = [c for c in others if is_text(frame[column_named(frame, c)], decimal)]
-        if len(text) == 1 and _names_meters(frame, time_column, text[0]):
+        readings = [c for c in others if c not in text]
+        if (len(text) == 1 and not UNIT_IN_NAME.search(readings[0])
+                and _names_meters(frame, time_column, text[0])):  # fmt: skip
             return Layout(time_column, text[0], next(c for c in others if c != text[0]))
     return Layout(time_column)
 
@@ -139,6 +151,8 @@ def _names_meters(frame: pd.DataFrame, time_column: str, text_column: str) -> bo
     if names.nunique(dropna=True) >= len(frame):
         return False
     words = set(re.findall(r"[a-z]+", text_column.lower()))
+    if words & STATUS_WORDS or UNIT_IN_NAME.search(text_column):
+        return False  # a reading's status, or a meter whose readings are partly text
     return bool(words & METER_WORDS) or _times_repeat_with_other_text(
         frame, time_column, [text_column]
     )
