@@ -368,3 +368,30 @@ def test_the_reading_settings_reach_the_job_from_flags_and_the_site_file(
     forced = cli("forecast", path, "--date-order", "day-first", "--input", "7D", "--trees", "5",
                  "--out", out)  # fmt: skip
     assert forced.exit_code == 0, forced.output
+
+
+@pytest.mark.parametrize("name", ["Main kWh", "Main [kWh]", "Main_kWh", "Main (kWh)"])
+def test_energy_meters_are_told_by_kwh_in_their_names_however_written(name: str) -> None:
+    from wattcast.events.detection import unit_of
+
+    assert unit_of(name) == "kWh"
+    assert unit_of(name.replace("kWh", "kW")) == "kW"
+
+
+@pytest.mark.parametrize(("name", "unit"), [("Main (W)", "W"), ("Main (Wh)", "Wh"),
+                                            ("Main [MWh]", "MWh"), ("Main (kVA)", "kVA")])  # fmt: skip
+def test_a_meter_in_another_unit_is_refused_unless_its_unit_is_given(
+    tmp_path: Path, cli, name: str, unit: str
+) -> None:
+    table = synthetic_wide(days=12, meters=(name,))
+    table.to_csv(tmp_path / "m.csv", index=False)
+    common = ("forecast", tmp_path / "m.csv", "--input", "7D", "--trees", "5")
+    refused = cli(*common, "--out", tmp_path / "f.csv")
+    assert refused.exit_code == 2
+    assert refused.stderr.strip() == (
+        f"error: meter {name!r}: its name gives its readings in {unit}; wattcast counts kW "
+        "(power) and kWh (energy per reading): convert the readings, or say which they are "
+        "with `[data] units` (--units)."
+    )
+    taken = cli(*common, "--units", f"{name}=kW", "--out", tmp_path / "f.csv")
+    assert taken.exit_code == 0, taken.output

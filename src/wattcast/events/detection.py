@@ -31,6 +31,7 @@ person) and ``expected`` (during scheduled use).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 
 import numpy as np
@@ -45,11 +46,20 @@ EVENT_FIELDS = ("id", "meter", "start", "end", "readings", "peak_excess_kw", "kw
 HOUR = pd.Timedelta("1h")
 
 
+#: ``kWh`` as a word of a meter's name: ``Gym (kWh)``, ``Gym [kWh]``, ``Gym kWh``, ``Gym_kWh``.
+KWH_IN_NAME = re.compile(r"(?<![a-z])kwh(?![a-z])", re.IGNORECASE)
+#: A unit other than kW and kWh in brackets in a meter's name (``Main (W)``, ``Main [MWh]``).
+OTHER_UNIT_IN_NAME = re.compile(
+    r"[(\[]\s*((?:[mg]?wh?)|(?:kvar?h?)|(?:mvah?)|w|btu|therms?)\s*[)\]]", re.IGNORECASE
+)
+
+
 def unit_of(meter: str, units: Mapping[str, str] | None = None) -> str:
-    """``kW`` (power) or ``kWh`` (energy per reading) of ``meter``."""
+    """``kW`` (power) or ``kWh`` (energy per reading) of ``meter``: as ``units`` says, else
+    kWh where its name says so (``(kWh)``, ``[kWh]``, ``kWh`` as a word), else kW."""
     if units and meter in units:
         return units[meter]
-    return "kWh" if "(kwh)" in meter.lower() else "kW"
+    return "kWh" if KWH_IN_NAME.search(meter) else "kW"
 
 
 def to_kwh(values: np.ndarray, unit: str, interval: pd.Timedelta) -> np.ndarray:

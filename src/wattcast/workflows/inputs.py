@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,7 +30,7 @@ from wattcast.data.sources import (
     zone_lookup,
 )
 from wattcast.errors import InputError
-from wattcast.events.detection import unit_of
+from wattcast.events.detection import OTHER_UNIT_IN_NAME, unit_of
 from wattcast.events.hierarchy import Hierarchy, read_hierarchy
 from wattcast.features.day_calendar import DayCalendar
 from wattcast.features.extras import ExtraTable
@@ -126,6 +126,7 @@ def load_inputs(spec: RunSpec, archive: ForecastStore | None = None) -> JobInput
         calendars.append(_half_days(extras.half_days))
     if extras.holidays:
         calendars.append(DayCalendar.from_holidays(extras.holidays))
+    _refuse_other_units(meters, data.units)
     units = {m: unit_of(m, data.units) for m in meters}
     _check_named_meters(meters, spec.alerts.meter_expected, "meter_expected")
     _check_named_meters(meters, dict.fromkeys(spec.alerts.generation), "generation")
@@ -222,6 +223,19 @@ def _extras_table(
     table = read_table(path, encoding)
     ExtraTable.from_frame(table, zone, flags)  # checked now, before any work
     return table
+
+
+def _refuse_other_units(meters: list[str], units: Mapping[str, str]) -> None:
+    """Refuse a meter whose name gives its readings in a unit wattcast does not count in
+    (``Main (W)``): read as kW, its events' energy would be a thousand times off."""
+    for meter in meters:
+        found = OTHER_UNIT_IN_NAME.search(meter)
+        if found and meter not in units:
+            raise InputError(
+                f"meter {meter!r}: its name gives its readings in {found.group(1)}; wattcast "
+                "counts kW (power) and kWh (energy per reading): convert the readings, or "
+                "say which they are with `[data] units` (--units)."
+            )
 
 
 def _check_named_meters(meters: list[str], named: dict[str, object], option: str) -> None:
