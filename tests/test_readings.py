@@ -395,3 +395,23 @@ def test_a_meter_in_another_unit_is_refused_unless_its_unit_is_given(
     )
     taken = cli(*common, "--units", f"{name}=kW", "--out", tmp_path / "f.csv")
     assert taken.exit_code == 0, taken.output
+
+
+def test_an_hourly_energy_meter_among_quarter_hours_is_refused(tmp_path: Path, cli) -> None:
+    table = synthetic_wide(days=12, meters=("Main (kW)", "Gym (kWh)"))
+    table.loc[table["timestamp"].dt.minute != 0, "Gym (kWh)"] = np.nan  # hourly energy
+    table.to_csv(tmp_path / "m.csv", index=False)
+    common = ("forecast", tmp_path / "m.csv", "--input", "7D", "--trees", "5")
+    refused = cli(*common, "--out", tmp_path / "f.csv")
+    assert refused.exit_code == 2
+    assert refused.stderr.strip() == (
+        f"error: {tmp_path / 'm.csv'}, column 'Gym (kWh)': energy readings every 1h from "
+        "2021-01-04 00:00 to 2021-01-15 23:00, in a table of readings every 15min: each would "
+        "be counted as the energy of 15min. Give this meter's readings every 15min, or say "
+        "that they are power with `[data] units` (--units): an hour's kWh is its mean kW."
+    )
+    as_power = cli(*common, "--units", "Gym (kWh)=kW", "--out", tmp_path / "f.csv")
+    assert as_power.exit_code == 0, as_power.output
+    table = table.rename(columns={"Gym (kWh)": "Gym (kW)"})  # hourly power: filled, as before
+    table.to_csv(tmp_path / "m.csv", index=False)
+    assert cli(*common, "--out", tmp_path / "f.csv").exit_code == 0

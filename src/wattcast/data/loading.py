@@ -55,6 +55,7 @@ __all__ = [  # what callers outside data/ import from here
     "detect_layout",
     "infer_interval",
     "parse_timestamps",
+    "refuse_coarser_energy",
     "source_of",
     "table_to_meters",
     "table_to_readings",
@@ -317,16 +318,31 @@ def _warn_coarser_stretch(
     source: str, positions: np.ndarray, times: pd.DatetimeIndex, interval: pd.Timedelta
 ) -> None:
     """Say where readings come at a coarser step for a day or more (a meter or logger
-    changed): the readings between are missing there, and filled where gaps are short.
+    changed): the readings between are missing there, and filled where gaps are short."""
+    found = coarser_stretch(np.unique(positions), interval)
+    if found is None:
+        return
+    first, last, coarse = found
+    shown = [_stamp(times, first, interval), _stamp(times, last, interval)]
+    warnings.warn(
+        f"{source}: readings every {format_duration(interval * coarse)} from "
+        f"{shown[0]} to {shown[1]}, every {format_duration(interval)} elsewhere; the "
+        "readings between are missing there (short gaps are filled).",
+        IntervalChangeWarning, stacklevel=4,
+    )  # fmt: skip
 
-    The coarser step is the most common step above the interval; a stretch is a run of
-    steps that are all multiples of it (a reading missing there too does not end it),
-    at least four of them the step itself."""
-    places = np.unique(positions)
+
+def coarser_stretch(places: np.ndarray, interval: pd.Timedelta) -> tuple[int, int, int] | None:
+    """The longest stretch of a day or more where the grid positions ``places`` (sorted,
+    unique) of readings step by a multiple of the interval: ``(first, last, coarse)``.
+
+    The coarser step is the most common step above one; a stretch is a run of steps
+    that are all multiples of it (a reading missing there too does not end it), at
+    least four of them the step itself. None where there is none."""
     steps = np.diff(places)
     wide = steps[steps > 1]
     if not len(wide):
-        return
+        return None
     values, counts = np.unique(wide, return_counts=True)
     coarse = int(values[np.argmax(counts)])
     inside = np.concatenate([[False], steps % coarse == 0, [False]]) & np.concatenate(
@@ -336,15 +352,32 @@ def _warn_coarser_stretch(
             if (places[b] - places[a]) * interval >= pd.Timedelta(days=1)
             and int((steps[a:b] == coarse).sum()) >= 4]  # fmt: skip
     if not runs:
-        return
+        return None
     a, b = max(runs, key=lambda run: places[run[1]] - places[run[0]])
-    shown = [_stamp(times, places[a], interval), _stamp(times, places[b], interval)]
-    warnings.warn(
-        f"{source}: readings every {format_duration(interval * coarse)} from "
-        f"{shown[0]} to {shown[1]}, every {format_duration(interval)} elsewhere; the "
-        "readings between are missing there (short gaps are filled).",
-        IntervalChangeWarning, stacklevel=4,
-    )  # fmt: skip
+    return int(places[a]), int(places[b]), coarse
+
+
+def refuse_coarser_energy(frame: MeterFrame, energy: Sequence[str]) -> None:
+    """Refuse an energy meter (kWh per reading) whose readings come at a coarser step than
+    the table's for a day or more (an hourly meter among quarter-hours): each reading
+    holds the energy of its whole step but would count as one interval's, the
+    intervals between filled as if each used as much (four times the use)."""
+    for meter in energy:
+        j = frame.meters.index(meter)
+        found = coarser_stretch(np.flatnonzero(np.isfinite(frame.values[:, j])), frame.interval)
+        if found is None:
+            continue
+        first, last, coarse = found
+        step, fine = frame.interval * coarse, format_duration(frame.interval)
+        power = (" or say that they are power with `[data] units` (--units): an hour's kWh "
+                 "is its mean kW" if step == pd.Timedelta(hours=1) else "")  # fmt: skip
+        raise InputError(
+            f"{frame.source}, column {meter!r}: energy readings every "
+            f"{format_duration(step)} from {_stamp(frame.index, first, frame.interval)} to "
+            f"{_stamp(frame.index, last, frame.interval)}, in a table of readings every "
+            f"{fine}: each would be counted as the energy of {fine}. Give this meter's "
+            f"readings every {fine},{power or ' or in a site of its own'}."
+        )
 
 
 #: Readings this far from all the others ...
