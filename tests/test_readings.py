@@ -415,3 +415,16 @@ def test_an_hourly_energy_meter_among_quarter_hours_is_refused(tmp_path: Path, c
     table = table.rename(columns={"Gym (kWh)": "Gym (kW)"})  # hourly power: filled, as before
     table.to_csv(tmp_path / "m.csv", index=False)
     assert cli(*common, "--out", tmp_path / "f.csv").exit_code == 0
+
+
+def test_points_group_thousands_in_a_file_of_decimal_commas(tmp_path: Path) -> None:
+    path = tmp_path / "eu.csv"
+    rows = ["timestamp;Main (kW);Gym (kWh);Hall (kW)"]
+    for k in range(8):
+        gym = f"{900 + 60 * k:,}".replace(",", ".")  # 900, 960, 1.020 ...
+        rows.append(f"2023-01-02 0{k}:00;50,{k}5;{gym};1{k}.5")
+    path.write_text("\n".join(rows) + "\n")
+    frame = load_meters(path)
+    np.testing.assert_allclose(frame.values[:, 1], 900 + 60 * np.arange(8))  # not 1.02
+    np.testing.assert_allclose(frame.values[:, 0], 50 + np.arange(8) / 10 + 0.05)
+    np.testing.assert_allclose(frame.values[:, 2], 10 + np.arange(8) + 0.5)  # points there

@@ -195,7 +195,9 @@ def plain_numbers(text: pd.Series, decimal: str) -> pd.Series:
     in a column that shows its grouping beyond doubt somewhere: a cell with a decimal
     part after its groups, two groups or more, or a space or apostrophe between them.
     ``12,345`` alone may be a decimal comma the file's dialect did not reveal, and stays
-    what it was (not a number in a file of decimal points).
+    what it was (not a number in a file of decimal points). In a file of decimal commas a
+    point can only group thousands: ``1.013`` is 1013 where every cell of the column with
+    a point is so grouped.
     """
     groups = text.str.extract(GROUPED[decimal].pattern, expand=False)
     grouped = groups.notna().to_numpy(dtype=bool)
@@ -205,11 +207,19 @@ def plain_numbers(text: pd.Series, decimal: str) -> pd.Series:
             text.str.contains(re.escape(decimal), regex=True).fillna(False).to_numpy(dtype=bool)
             | (text.str.count(re.escape(other)).fillna(0).to_numpy() >= 2)
             | (groups.fillna(other).to_numpy() != other)
+            | (decimal == "," and _points_only_group(text, grouped))
         )
         if sure.any():
             ungrouped = text.str.replace(f"[{GROUP_MARKS[decimal]}]", "", regex=True)
             text = text.where(~grouped, ungrouped)
     return text.str.replace(",", ".", regex=False) if decimal == "," else text
+
+
+def _points_only_group(text: pd.Series, grouped: np.ndarray) -> bool:
+    """Whether every cell with a point is a number grouped by points (``1.013``), in a
+    file that writes decimals with a comma: a point can then only group thousands."""
+    points = text.str.contains(".", regex=False).fillna(False).to_numpy(dtype=bool)
+    return bool(points.any() and grouped[points].all())
 
 
 def is_text(column: pd.Series, decimal: str = ".") -> bool:
