@@ -6,6 +6,7 @@ import warnings
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from conftest import synthetic_wide, write_site
 
@@ -61,6 +62,24 @@ def test_timestamps_all_with_offsets_are_still_read(tmp_path: Path) -> None:
     lines = wide_lines()
     path = write(tmp_path, "\n".join(with_offsets(lines, 2)) + "\n")
     assert load_meters(path, tz=NEW_YORK).start.hour == 19  # 00:00 UTC is 19:00 in New York
+
+
+def test_offsets_across_a_clock_change_need_the_zone(tmp_path: Path) -> None:
+    times = pd.date_range("2023-03-20", "2023-04-02", freq="15min", tz="Europe/Berlin")
+    table = pd.DataFrame({"timestamp": times.strftime("%Y-%m-%dT%H:%M:%S%z"),
+                          "A (kW)": 10 + 5 * (times.hour == 13)})  # fmt: skip
+    table["timestamp"] = table["timestamp"].str.replace(r"(\d{2})(\d{2})$", r"\1:\2", regex=True)
+    path = tmp_path / "berlin.csv"
+    table.to_csv(path, index=False)
+    with pytest.raises(InputError, match=(
+        rf"^{path}, column 'timestamp': timestamps with several UTC offsets \(\+01:00 and "
+        r"\+02:00: a clock change\?\); give the site's zone \(tz, --tz, e.g. Europe/Berlin\) "
+        r"to read them on its wall clock\.$"
+    )):  # fmt: skip
+        load_meters(path)
+    frame = load_meters(path, tz="Europe/Berlin")
+    peaks = frame.index[frame.values[:, 0] > 12]
+    assert set(peaks.hour) == {13}  # on the site's wall clock on both sides of the change
 
 
 def test_a_wide_row_with_fewer_fields_than_the_header_is_refused(tmp_path: Path) -> None:

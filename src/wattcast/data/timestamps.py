@@ -64,9 +64,11 @@ def parse_timestamps(
     else:
         text = raw.astype("string")
         iso, order = _year_first(frame, column, text, date_order)
-        parsed = _to_datetime(iso)
+        parsed, several = _to_datetime(iso)
         if parsed.tz is not None:  # some or all with an offset: naive ones were taken as UTC
             _refuse_mixed_offsets(frame, text)
+        if several and tz is None:
+            _refuse_offsets_without_zone(frame, column, text)
         bad = np.flatnonzero(np.asarray(parsed.isna()))
         if len(bad):
             shown = f" ({order})" if order else ""
@@ -95,6 +97,19 @@ def _refuse_mixed_offsets(frame: pd.DataFrame, text: pd.Series) -> None:
             f" and without one ({row_label(frame, without)}) in one file; write them all one "
             "way."
         )
+
+
+def _refuse_offsets_without_zone(frame: pd.DataFrame, column: object, text: pd.Series) -> None:
+    """Refuse timestamps with several UTC offsets (a clock change) when no zone is given:
+    the times of one offset are kept on their own clock, so only a zone says which wall
+    clock the readings of a site are on."""
+    offsets = text.str.extract(r"([+-]\d{2}:?\d{2}|[zZ])\s*$", expand=False)
+    shown = offsets.dropna().unique()[:2]
+    raise InputError(
+        f"{source_of(frame)}, {column_title(frame, column)}: timestamps with several UTC "
+        f"offsets ({' and '.join(shown)}: a clock change?); give the site's zone "
+        "(tz, --tz, e.g. Europe/Berlin) to read them on its wall clock."
+    )
 
 
 def _year_first(
@@ -151,10 +166,12 @@ def _detect_order(
     )
 
 
-def _to_datetime(text: pd.Series) -> pd.DatetimeIndex:
+def _to_datetime(text: pd.Series) -> tuple[pd.DatetimeIndex, bool]:
+    """The times of ``text``, and whether they carry several UTC offsets (then in UTC)."""
     values = text.to_numpy(dtype=object)
     attempts = ({"format": "ISO8601"}, {})
     best: pd.DatetimeIndex | None = None
+    several = False
     for kwargs in attempts:
         try:
             with warnings.catch_warnings():
@@ -166,9 +183,10 @@ def _to_datetime(text: pd.Series) -> pd.DatetimeIndex:
         except (ValueError, TypeError, FutureWarning):
             # Several UTC offsets in one column (e.g. across a DST change).
             parsed = pd.DatetimeIndex(pd.to_datetime(values, errors="coerce", utc=True, **kwargs))
+            several = True
         if best is None or parsed.isna().sum() < best.isna().sum():
             best = parsed
         if not best.isna().any():
             break
     assert best is not None
-    return best
+    return best, several
