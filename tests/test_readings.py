@@ -428,3 +428,19 @@ def test_points_group_thousands_in_a_file_of_decimal_commas(tmp_path: Path) -> N
     np.testing.assert_allclose(frame.values[:, 1], 900 + 60 * np.arange(8))  # not 1.02
     np.testing.assert_allclose(frame.values[:, 0], 50 + np.arange(8) / 10 + 0.05)
     np.testing.assert_allclose(frame.values[:, 2], 10 + np.arange(8) + 0.5)  # points there
+
+
+def test_a_register_of_running_totals_is_refused(tmp_path: Path) -> None:
+    table = synthetic_wide(days=4, meters=("Main (kWh)", "Hall (kW)"))
+    use = table["Main (kWh)"].to_numpy()
+    table["Main (kWh)"] = 123456 + np.cumsum(use)  # the register the meter shows
+    table.to_csv(tmp_path / "m.csv", index=False)
+    with pytest.raises(InputError, match=(
+        r"m\.csv, column 'Main \(kWh\)': readings never fall \(1234\d\d to "
+        r"1\d{5}\): a meter's register \(a running total\)\? give each interval's use "
+        r"\(the differences between readings\)\.$"
+    )):  # fmt: skip
+        load_meters(tmp_path / "m.csv")
+    table["Main (kWh)"] = use + np.linspace(0, 50, len(use))  # use that creeps up, with noise
+    table.to_csv(tmp_path / "m.csv", index=False)
+    assert load_meters(tmp_path / "m.csv").meters == ("Main (kWh)", "Hall (kW)")

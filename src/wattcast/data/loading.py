@@ -448,7 +448,32 @@ def _to_grid(
     empty = np.flatnonzero(np.isnan(grid).all(axis=0))
     if len(empty):
         raise InputError(f"{source}, column {names[empty[0]]!r}: meter has no readings.")
+    _refuse_registers(source, grid, names, interval)
     return MeterFrame(grid, start, interval, names, tz, source)
+
+
+#: Readings that never fall over this long are a register, not each interval's use.
+REGISTER_SPAN = pd.Timedelta(days=2)
+
+
+def _refuse_registers(
+    source: str, grid: np.ndarray, names: tuple[str, ...], interval: pd.Timedelta
+) -> None:
+    """Refuse a meter whose readings never fall and mostly rise for days: the running total
+    of a meter's register, which forecast as use would be a rise without end."""
+    if (len(grid) - 1) * interval < REGISTER_SPAN:
+        return
+    for j, name in enumerate(names):
+        readings = grid[:, j][np.isfinite(grid[:, j])]
+        steps = np.diff(readings)
+        if len(steps) * interval < REGISTER_SPAN or (steps < 0).any():
+            continue
+        if (steps > 0).mean() > 0.5:
+            raise InputError(
+                f"{source}, column {name!r}: readings never fall ({readings[0]:g} to "
+                f"{readings[-1]:g}): a meter's register (a running total)? give each "
+                "interval's use (the differences between readings)."
+            )
 
 
 def table_to_readings(
