@@ -444,3 +444,18 @@ def test_a_register_of_running_totals_is_refused(tmp_path: Path) -> None:
     table["Main (kWh)"] = use + np.linspace(0, 50, len(use))  # use that creeps up, with noise
     table.to_csv(tmp_path / "m.csv", index=False)
     assert load_meters(tmp_path / "m.csv").meters == ("Main (kWh)", "Hall (kW)")
+
+
+def test_meter_names_of_a_long_table_are_read_as_written_without_surrounding_spaces(
+    tmp_path: Path,
+) -> None:
+    table = synthetic_wide(days=3, meters=("00123", "00456")).melt(
+        id_vars="timestamp", var_name="meter", value_name="value"
+    )
+    spaced = table["meter"] == "00456"
+    table.loc[spaced & (table.index % 2 == 0), "meter"] = "00456 "  # a trailing space, now and then
+    table.to_csv(tmp_path / "long.csv", index=False)
+    frame = load_meters(tmp_path / "long.csv")
+    assert frame.meters == ("00123", "00456")  # zeros kept, one meter for the spaced name
+    assert not np.isnan(frame.values).any()
+    assert load_meters(tmp_path / "long.csv", meters=["00123"]).meters == ("00123",)

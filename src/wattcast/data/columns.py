@@ -19,17 +19,12 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from wattcast.data.files import column_title, listed_columns, row_label, source_of
+from wattcast.data.files import METER_WORDS, column_title, listed_columns, row_label, source_of
 from wattcast.errors import InputError, NonFiniteWarning, SkippedColumnsWarning
 
 LONG_COLUMNS = ("timestamp", "meter", "value")
 #: Names a long table's timestamp column commonly has (compared in lower case).
 TIME_NAMES = ("timestamp", "time", "datetime", "date_time", "date", "ts", "local_time")
-#: Words in the name of a long table's meter column (for a table of one meter).
-METER_WORDS = frozenset(
-    {"meter", "point", "name", "id", "device", "sensor", "channel", "tag", "circuit",
-     "building", "site", "asset", "location", "equipment", "panel", "feeder", "serial"}
-)  # fmt: skip
 #: Words in the name of a column of text that says something of a reading, not which
 #: meter it is of (``Meter status``, ``Point quality``): never a long table's names.
 STATUS_WORDS = frozenset(

@@ -34,6 +34,11 @@ _SEPARATORS = (",", ";", "\t", "|")
 _DECIMAL_COMMA = re.compile(r"(^|;)\s*-?\d+,\d+\s*(;|$)")
 #: Encodings tried in turn by ``encoding = "auto"``; Latin-1 decodes any byte.
 AUTO_ENCODINGS = ("utf-8-sig", "cp1252", "latin-1")
+#: Words in the name of a long table's meter column (for a table of one meter).
+METER_WORDS = frozenset(
+    {"meter", "point", "name", "id", "device", "sensor", "channel", "tag", "circuit",
+     "building", "site", "asset", "location", "equipment", "panel", "feeder", "serial"}
+)  # fmt: skip
 
 
 def read_table(path: str | Path, encoding: str = "auto") -> pd.DataFrame:
@@ -96,7 +101,9 @@ def _read_csv(path: Path, encoding: str) -> pd.DataFrame:
     for position, name in enumerate(tried):
         try:
             options = _csv_dialect(head.decode(name, errors="replace"))
-            frame = pd.read_csv(path, encoding=name, **options, **_exact_floats())
+            names = _header_names(head.decode(name, errors="replace"), options)
+            frame = pd.read_csv(path, encoding=name, dtype=_id_columns(names), **options,
+                                **_exact_floats())  # fmt: skip
         except UnicodeDecodeError as exc:
             if position + 1 < len(tried):
                 continue
@@ -113,10 +120,19 @@ def _read_csv(path: Path, encoding: str) -> pd.DataFrame:
             raise InputError(f"{path}: cannot be read as a table ({reason}).") from None
         frame.attrs["encoding"] = name
         frame.attrs["decimal"] = options.get("decimal", ".")
-        header = _header_names(head.decode(name, errors="replace"), options)
-        _refuse_short_rows(path, name, options, frame, header)
-        return _named_columns(frame, header, path)
+        _refuse_short_rows(path, name, options, frame, names)
+        return _named_columns(frame, names, path)
     raise AssertionError("unreachable")
+
+
+def _id_columns(header: list[str]) -> dict[str, type]:
+    """Columns named only with words of meter ids (``meter``, ``Meter ID``, ``point``),
+    read as text: a meter named ``00123`` keeps its zeros, one named ``TRUE`` its case."""
+    return {
+        name: str
+        for name in header
+        if (words := re.findall(r"[a-z]+", name.lower())) and set(words) <= METER_WORDS
+    }
 
 
 def _header_names(head: str, options: dict[str, Any]) -> list[str]:

@@ -191,8 +191,8 @@ def _long_to_arrays(
             f"{source_of(frame)}, column {layout.meter!r}, {row_label(frame, missing[0])}: "
             "empty meter name."
         )
-    if not isinstance(meter_col.dtype, pd.CategoricalDtype):
-        meter_col = meter_col.astype(str)
+    if not isinstance(meter_col.dtype, pd.CategoricalDtype):  # trimmed as wide headers are
+        meter_col = meter_col.astype(str).str.strip()
     codes, names = pd.factorize(meter_col, sort=True)
     names = [str(n) for n in names]
     bad = _mask_bad(frame, times, values[:, None], names, options.bounds, codes)

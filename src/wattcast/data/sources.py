@@ -91,9 +91,9 @@ class TableSource(Source):
                 )
             if not isinstance(column.dtype, pd.CategoricalDtype):
                 # Names as categories: batches select by code, and "7" stays a name.
-                frame[layout.meter] = column.where(column.isna(), column.astype(str)).astype(
-                    "category"
-                )
+                # Names without surrounding spaces, as wide headers are.
+                names = column.astype(str).str.strip()
+                frame[layout.meter] = column.where(column.isna(), names).astype("category")
 
     def meters(self) -> list[str]:
         if not self.layout.long:
@@ -531,7 +531,7 @@ def split_empty_meters(
     layout = detect_layout(frame)
     if layout.long:
         assert layout.meter is not None and layout.value is not None
-        names = frame[column_named(frame, layout.meter)].astype(str)
+        names = frame[column_named(frame, layout.meter)].astype(str).str.strip()
         every = sorted(set(names))
         filled = set(names[~missing_cells(frame[column_named(frame, layout.value)])])
     else:
