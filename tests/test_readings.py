@@ -459,3 +459,16 @@ def test_meter_names_of_a_long_table_are_read_as_written_without_surrounding_spa
     assert frame.meters == ("00123", "00456")  # zeros kept, one meter for the spaced name
     assert not np.isnan(frame.values).any()
     assert load_meters(tmp_path / "long.csv", meters=["00123"]).meters == ("00123",)
+
+
+def test_two_digit_years_are_read_in_one_order_or_refused(tmp_path: Path) -> None:
+    path, table = dated_file(tmp_path, "%d-%m-%y %H:%M")  # 01-09-16 .. 20-09-16
+    frame = load_meters(path)
+    assert frame.start == table["timestamp"].iloc[0] and frame.n_steps == len(table)
+    path, _ = dated_file(tmp_path, "%y/%m/%d %H:%M", name="ymd.csv")  # year first
+    with pytest.raises(InputError, match=(
+        r"ymd\.csv, column 'timestamp': dates with two-digit years read day-first give \d+ "
+        r"different years over 20 days \(line 2: '16/09/01 00:00'\): year first\? write the "
+        r"year in four digits\.$"
+    )):  # fmt: skip
+        load_meters(path)

@@ -20,11 +20,11 @@ from wattcast.data.files import column_title, row_label, source_of
 from wattcast.errors import InputError
 
 DATE_ORDERS = ("auto", "day-first", "month-first")
-#: A date written year last: two fields, then a four-digit year (or a two-digit one
-#: after '.' or '/'), then the rest (the time, an offset).
+#: A date written year last: two fields, then a four-digit or two-digit year, then the
+#: rest (the time, an offset).
 _YEAR_LAST = (
     r"^\s*(?P<a>\d{1,2})(?P<sep>[./-])(?P<b>\d{1,2})(?P=sep)"
-    r"(?P<year>\d{4}|(?<=[./])\d{2})(?P<rest>(?:[ T].*)?)$"
+    r"(?P<year>\d{4}|\d{2})(?P<rest>(?:[ T].*)?)$"
 )
 #: A time that ends in its offset from UTC (``+01:00``, ``-0500``, ``Z``, ``UTC``).
 _OFFSET = (
@@ -125,9 +125,30 @@ def _year_first(
     a, b = (pd.to_numeric(parts[k]).to_numpy(dtype="float64", na_value=np.nan) for k in "ab")
     order = date_order if date_order != "auto" else _detect_order(frame, column, text, a, b)
     day, month = (parts["a"], parts["b"]) if order == "day-first" else (parts["b"], parts["a"])
-    year = parts["year"].where(parts["year"].str.len() == 4, _century(parts["year"]))
+    short = (parts["year"].str.len() == 2).to_numpy(dtype=bool, na_value=False)
+    if short.any():
+        _refuse_short_years(frame, column, text, parts, short, order)
+    year = parts["year"].where(~short, _century(parts["year"]))
     iso = year + "-" + month.str.zfill(2) + "-" + day.str.zfill(2) + parts["rest"]
     return text.where(~written, iso), order
+
+
+def _refuse_short_years(
+    frame: pd.DataFrame, column: object, text: pd.Series, parts: pd.DataFrame,
+    short: np.ndarray, order: str,
+) -> None:  # fmt: skip
+    """Refuse two-digit years that take more values than the days written could span: the
+    dates are year first (``23/01/02``: 2 January 2023), not day and month first."""
+    years = parts["year"][short].nunique()
+    days = (parts["a"] + parts["b"] + parts["year"])[short].nunique()
+    if years > 2 + days // 365:
+        shown = int(np.flatnonzero(short)[0])
+        raise InputError(
+            f"{source_of(frame)}, {column_title(frame, column)}: dates with two-digit years "
+            f"read {order} give {years} different years over {days} days "
+            f"({row_label(frame, shown)}: {text.iloc[shown]!r}): year first? write the "
+            "year in four digits."
+        )
 
 
 def _century(year: pd.Series) -> pd.Series:
