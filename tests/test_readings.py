@@ -472,3 +472,14 @@ def test_two_digit_years_are_read_in_one_order_or_refused(tmp_path: Path) -> Non
         r"year in four digits\.$"
     )):  # fmt: skip
         load_meters(path)
+
+
+def test_whole_numbers_grouped_by_commas_are_refused_not_left_aside(tmp_path: Path) -> None:
+    table = synthetic_wide(days=2, meters=("Main (kW)", "Gym (kW)"))
+    table["Main (kW)"] = [f"{v:,.0f}" for v in 1000 + 10 * table["Main (kW)"]]
+    table.to_csv(tmp_path / "us.csv", index=False)  # "1,511" quoted
+    with pytest.raises(InputError, match=(
+        r"us\.csv, column 'Main \(kW\)', line 2: '1,\d{3}' may group thousands or hold a "
+        r"decimal comma; write 1\d{3}, or 1\.\d{3} if the comma is a decimal mark\.$"
+    )):  # fmt: skip
+        load_meters(tmp_path / "us.csv")

@@ -261,6 +261,8 @@ def meter_columns(
             "its rows: a long table? name its columns with --meter-column and "
             "--value-column."
         )
+    for name in text:
+        _refuse_ambiguous_groups(frame, name, decimal)
     if text:
         warnings.warn(
             f"{source_of(frame)}: skipped column(s) {', '.join(repr(c) for c in text)}: "
@@ -269,6 +271,24 @@ def meter_columns(
             stacklevel=3,
         )
     return [c for c in rest if c not in text]
+
+
+def _refuse_ambiguous_groups(frame: pd.DataFrame, name: str, decimal: str) -> None:
+    """Refuse a column of numbers whose only marks may group thousands or be decimal
+    commas (``1,511``): it would be left aside as text, the meter lost."""
+    column = frame[column_named(frame, name)]
+    filled = column[~missing_cells(column)].astype(str).str.strip()
+    grouped = filled.str.fullmatch(GROUPED[decimal].pattern.strip("^$"))
+    numbers = pd.to_numeric(filled.where(~grouped.astype(bool)), errors="coerce").notna()
+    if grouped.any() and (grouped.astype(bool) | numbers).all():
+        first = filled.index[grouped.astype(bool).to_numpy()][0]
+        cell = filled[first]
+        raise InputError(
+            f"{source_of(frame)}, column {name!r}, {row_label(frame, frame.index.get_loc(first))}"
+            f": {cell!r} may group thousands or hold a decimal comma; write "
+            f"{cell.replace(',', '').replace('.', '')}, or {cell.replace(',', '.')} if the "
+            "comma is a decimal mark."
+        )
 
 
 def _exact(text: object) -> float:
