@@ -483,3 +483,17 @@ def test_whole_numbers_grouped_by_commas_are_refused_not_left_aside(tmp_path: Pa
         r"decimal comma; write 1\d{3}, or 1\.\d{3} if the comma is a decimal mark\.$"
     )):  # fmt: skip
         load_meters(tmp_path / "us.csv")
+
+
+def test_the_separator_line_excel_writes_above_the_header_is_read(tmp_path: Path) -> None:
+    table = synthetic_wide(days=2)
+    text = table.to_csv(index=False, sep=";", decimal=",")
+    (tmp_path / "excel.csv").write_text("sep=;\n" + text)
+    frame = load_meters(tmp_path / "excel.csv")
+    assert frame.meters == ("A (kW)", "B (kW)")
+    np.testing.assert_allclose(frame.values[:, 0], table["A (kW)"])
+    lines = ("sep=;\n" + text).splitlines()
+    lines[5] = lines[5].rsplit(";", 1)[0] + ";oops"
+    (tmp_path / "excel.csv").write_text("\n".join(lines) + "\n")
+    with pytest.raises(InputError, match=r"column 'B \(kW\)', line 6: expected a number"):
+        load_meters(tmp_path / "excel.csv")  # lines counted in the file

@@ -120,6 +120,7 @@ def _read_csv(path: Path, encoding: str) -> pd.DataFrame:
             raise InputError(f"{path}: cannot be read as a table ({reason}).") from None
         frame.attrs["encoding"] = name
         frame.attrs["decimal"] = options.get("decimal", ".")
+        frame.attrs["skipped_lines"] = options.get("skiprows", 0)
         _refuse_short_rows(path, name, options, frame, names)
         return _named_columns(frame, names, path)
     raise AssertionError("unreachable")
@@ -137,7 +138,8 @@ def _id_columns(header: list[str]) -> dict[str, type]:
 
 def _header_names(head: str, options: dict[str, Any]) -> list[str]:
     """The column names of a CSV header line as written (pandas renames repeats)."""
-    line = head.lstrip("\ufeff").splitlines()[:1] or [""]
+    skip = options.get("skiprows", 0)
+    line = head.lstrip("\ufeff").splitlines()[skip : skip + 1] or [""]
     return next(csv.reader(line, delimiter=options["sep"]), [])
 
 
@@ -156,7 +158,7 @@ def _refuse_short_rows(
     with _text_lines(path, encoding) as lines:
         rows = csv.reader(lines, delimiter=options["sep"])
         for fields in rows:
-            if fields and len(fields) < needed:
+            if fields and len(fields) < needed and rows.line_num > options.get("skiprows", 0):
                 raise InputError(
                     f"{path}, line {rows.line_num}: expected {needed} fields as in the "
                     f"header line, found {len(fields)}; write an empty field for a missing "
@@ -231,13 +233,19 @@ def _encodings(head: bytes, encoding: str) -> tuple[str, ...]:
 
 
 def _csv_dialect(head: str) -> dict[str, Any]:
-    """Separator (from the header line) and decimal mark of a CSV file."""
-    lines = head.splitlines()
+    """Separator (from the header line, or the ``sep=;`` line Excel writes above it) and
+    decimal mark of a CSV file."""
+    lines = head.lstrip("\ufeff").splitlines()
+    declared = re.fullmatch(r"sep=(.)", lines[0].strip()) if lines else None
+    lines = lines[1:] if declared else lines
     header = lines[0] if lines else ""
     separator = max(_SEPARATORS, key=header.count)
     if header.count(separator) == 0:
         separator = ","
-    options: dict[str, Any] = {"sep": separator}
+    options: dict[str, Any] = {"sep": declared.group(1) if declared else separator}
+    if declared:
+        options["skiprows"] = 1
+    separator = options["sep"]
     if separator == ";" and any(_DECIMAL_COMMA.search(line) for line in lines[1:20]):
         options["decimal"] = ","
     return options
@@ -277,8 +285,8 @@ def row_label(frame: pd.DataFrame, position: int) -> str:
     place in the file when ``frame`` holds some of its rows (a long table's meters)."""
     index = frame.index
     row = int(index[position]) if pd.api.types.is_integer_dtype(index) else position
-    if frame.attrs.get("kind") == "csv":
-        return f"line {row + 2}"
+    if frame.attrs.get("kind") == "csv":  # after the header (and a `sep=` line above it)
+        return f"line {row + 2 + frame.attrs.get('skipped_lines', 0)}"
     return f"row {row + 1}"
 
 
