@@ -497,3 +497,29 @@ def test_the_separator_line_excel_writes_above_the_header_is_read(tmp_path: Path
     (tmp_path / "excel.csv").write_text("\n".join(lines) + "\n")
     with pytest.raises(InputError, match=r"column 'B \(kW\)', line 6: expected a number"):
         load_meters(tmp_path / "excel.csv")  # lines counted in the file
+
+
+def test_the_hour_repeated_when_clocks_go_back_points_to_the_zone(tmp_path: Path) -> None:
+    times = pd.date_range("2023-11-04", "2023-11-07", freq="15min", tz="America/New_York")
+    table = pd.DataFrame(
+        {"timestamp": times.tz_localize(None), "A (kW)": 5 + np.arange(len(times)) % 7}
+    )
+    table.to_csv(tmp_path / "fall.csv", index=False)  # naive: 01:00-01:45 twice on 11-05
+    with pytest.raises(InputError, match=(
+        r"timestamp 2023-11-05 01:00:00 of the file appears more than once with different "
+        r"values; expected one reading per timestamp; if clocks went back then, give the "
+        r"site's zone \(tz, --tz\)\.$"
+    )):  # fmt: skip
+        load_meters(tmp_path / "fall.csv")
+    assert load_meters(tmp_path / "fall.csv", tz="America/New_York").n_steps == len(times) - 4
+
+
+def test_title_lines_above_the_header_are_named_as_the_likely_cause(tmp_path: Path) -> None:
+    text = synthetic_wide(days=1).to_csv(index=False)
+    (tmp_path / "titled.csv").write_text("Site energy report\nexported 2023-03-01\n\n" + text)
+    with pytest.raises(InputError, match=(
+        r"titled\.csv: cannot be read as a table \(.*Expected 1 fields in line 4, saw 3\); "
+        r"lines of title above the header\? the header \(timestamp, meters\) must be the "
+        r"first line\.$"
+    )):  # fmt: skip
+        load_meters(tmp_path / "titled.csv")

@@ -117,7 +117,8 @@ def _read_csv(path: Path, encoding: str) -> pd.DataFrame:
             ) from None
         except (pd.errors.ParserError, OSError, EOFError, ValueError) as exc:
             reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise InputError(f"{path}: cannot be read as a table ({reason}).") from None
+            why = _why(reason)
+            raise InputError(f"{path}: cannot be read as a table ({reason}){why}.") from None
         frame.attrs["encoding"] = name
         frame.attrs["decimal"] = options.get("decimal", ".")
         frame.attrs["skipped_lines"] = options.get("skiprows", 0)
@@ -134,6 +135,15 @@ def _id_columns(header: list[str]) -> dict[str, type]:
         for name in header
         if (words := re.findall(r"[a-z]+", name.lower())) and set(words) <= METER_WORDS
     }
+
+
+def _why(reason: str) -> str:
+    """What a parser's complaint of more fields than the first line usually means."""
+    found = re.search(r"Expected (\d+) fields? in line (\d+), saw (\d+)", reason)
+    if found and int(found.group(1)) < int(found.group(3)):
+        return ("; lines of title above the header? the header (timestamp, meters) must be "
+                "the first line")  # fmt: skip
+    return ""
 
 
 def _header_names(head: str, options: dict[str, Any]) -> list[str]:

@@ -224,7 +224,7 @@ def _pivot_with_repeats(
         if not allowed.all():
             first = np.flatnonzero(clash)[np.flatnonzero(~allowed)[0]]
             meter = f"meter {names[long['m'].iloc[first]]!r}"
-            _raise_conflict(frame, int(long.index[first]), long["t"].iloc[first], meter)
+            _raise_conflict(frame, int(long.index[first]), long["t"].iloc[first], meter, tz)
         # Readings of the hour repeated when clocks go back are averaged.
         long = long.groupby(["t", "m"], sort=False, as_index=False)["v"].mean()
     row, times_unique = pd.factorize(long["t"], sort=True)
@@ -265,10 +265,17 @@ def _warn_duplicates(frame: pd.DataFrame, count: int) -> None:
     )
 
 
-def _raise_conflict(frame: pd.DataFrame, position: int, when: pd.Timestamp, what: str) -> None:
+def _raise_conflict(
+    frame: pd.DataFrame, position: int, when: pd.Timestamp, what: str, tz: str | None
+) -> None:
+    """Refuse two readings of one time; without a zone, an early-morning repeat may be the
+    hour repeated when clocks go back, which only the zone allows."""
+    hint = ("; if clocks went back then, give the site's zone (tz, --tz)"
+            if tz is None and when.hour < 4 else "")  # fmt: skip
     raise InputError(
         f"{source_of(frame)}, {row_label(frame, int(position))}: timestamp {when} of {what} "
-        "appears more than once with different values; expected one reading per timestamp."
+        f"appears more than once with different values; expected one reading per "
+        f"timestamp{hint}."
     )
 
 
@@ -289,7 +296,7 @@ def _drop_duplicate_times(
         allowed = _in_repeated_dst_hour(pd.DatetimeIndex(table["__t"][repeated]), tz)
         if not allowed.all():
             position = int(table.index[np.flatnonzero(repeated)[np.flatnonzero(~allowed)[0]]])
-            _raise_conflict(frame, position, times[position], "the file")
+            _raise_conflict(frame, position, times[position], "the file", tz)
         table = table.groupby("__t", sort=False).mean()
         return pd.DatetimeIndex(table.index), table.to_numpy(dtype="float64")
     return pd.DatetimeIndex(table["__t"]), table.drop(columns="__t").to_numpy(dtype="float64")
