@@ -523,3 +523,21 @@ def test_title_lines_above_the_header_are_named_as_the_likely_cause(tmp_path: Pa
         r"first line\.$"
     )):  # fmt: skip
         load_meters(tmp_path / "titled.csv")
+
+
+@pytest.mark.parametrize(("sep", "offset", "zeros"), [("\t", 0.0, 0), ("|", 0.0, 0),
+                                                     (";", 1000.0, 0), (";", 0.0, 30)])  # fmt: skip
+def test_decimal_commas_are_found_in_tab_pipe_and_late_rows(
+    tmp_path: Path, sep: str, offset: float, zeros: int
+) -> None:
+    table = synthetic_wide(days=2)
+    for meter in ("A (kW)", "B (kW)"):
+        table[meter] = (table[meter] + offset).round(2)
+        table.loc[: zeros - 1, meter] = 0.0  # whole numbers first (a night of zeros)
+    written = table.copy()
+    for meter in ("A (kW)", "B (kW)"):  # 1.234,56 grouped by points where above 1000
+        written[meter] = [f"{v:,.2f}".translate(str.maketrans(",.", ".,")) for v in table[meter]]
+    written.loc[: zeros - 1, ["A (kW)", "B (kW)"]] = "0"
+    (tmp_path / "dc.csv").write_text(written.to_csv(index=False, sep=sep, quoting=3))
+    frame = load_meters(tmp_path / "dc.csv")
+    np.testing.assert_allclose(frame.values, table[["A (kW)", "B (kW)"]].to_numpy())

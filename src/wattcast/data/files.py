@@ -31,7 +31,18 @@ PARQUET_SUFFIXES = (".parquet", ".pq")
 CSV_SUFFIXES = (".csv", ".txt", ".tsv")
 _OPENERS = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}
 _SEPARATORS = (",", ";", "\t", "|")
-_DECIMAL_COMMA = re.compile(r"(^|;)\s*-?\d+,\d+\s*(;|$)")
+#: A cell written with a decimal comma, by separator: in a ``;`` file any ``12,5`` or
+#: ``1.234,5``; in a tab or ``|`` file one that cannot be a thousands group (``12,5``,
+#: ``0,0625``, ``1.234,5``), since ``1,234`` there may be one.
+_COMMA_CELL = {
+    ";": r"-?(?:\d{1,3}(?:[.'\u00a0\u202f ]\d{3})+|\d+),\d+",
+    "\t": r"-?(?:\d{1,3}(?:[.'\u00a0\u202f ]\d{3})+,\d+|\d+,(?:\d{1,2}|\d{4,}))",
+}
+_COMMA_CELL["|"] = _COMMA_CELL["\t"]
+_DECIMAL_COMMA = {
+    sep: re.compile(rf"(?:^|{re.escape(sep)})\s*\"?{cell}\"?\s*(?:{re.escape(sep)}|$)")
+    for sep, cell in _COMMA_CELL.items()
+}
 #: Encodings tried in turn by ``encoding = "auto"``; Latin-1 decodes any byte.
 AUTO_ENCODINGS = ("utf-8-sig", "cp1252", "latin-1")
 #: Words in the name of a long table's meter column (for a table of one meter).
@@ -256,7 +267,8 @@ def _csv_dialect(head: str) -> dict[str, Any]:
     if declared:
         options["skiprows"] = 1
     separator = options["sep"]
-    if separator == ";" and any(_DECIMAL_COMMA.search(line) for line in lines[1:20]):
+    comma = _DECIMAL_COMMA.get(separator)
+    if comma is not None and any(comma.search(line) for line in lines[1:]):
         options["decimal"] = ","
     return options
 
