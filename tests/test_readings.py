@@ -541,3 +541,19 @@ def test_decimal_commas_are_found_in_tab_pipe_and_late_rows(
     (tmp_path / "dc.csv").write_text(written.to_csv(index=False, sep=sep, quoting=3))
     frame = load_meters(tmp_path / "dc.csv")
     np.testing.assert_allclose(frame.values, table[["A (kW)", "B (kW)"]].to_numpy())
+
+
+@pytest.mark.parametrize("written", ["epoch seconds", "epoch milliseconds", "excel"])
+def test_times_written_as_numbers_are_read(tmp_path: Path, written: str) -> None:
+    table = synthetic_wide(days=2)
+    stamps = table["timestamp"]
+    if written == "excel":  # days since 1899-12-30, wall clock
+        numbers = ((stamps - pd.Timestamp("1899-12-30")) / pd.Timedelta("1D")).round(6)
+    else:  # instants: these times are UTC
+        unit = pd.Timedelta("1s") if written == "epoch seconds" else pd.Timedelta("1ms")
+        numbers = (stamps - pd.Timestamp("1970-01-01")) // unit
+    table.assign(timestamp=numbers).to_csv(tmp_path / "n.csv", index=False)
+    frame = load_meters(tmp_path / "n.csv", tz="Europe/Paris")
+    shift = pd.Timedelta(0) if written == "excel" else pd.Timedelta("1h")  # UTC+1 in January
+    assert frame.start == stamps.iloc[0] + shift and frame.n_steps == len(table)
+    np.testing.assert_allclose(frame.values[:, 0], table["A (kW)"])

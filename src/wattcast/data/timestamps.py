@@ -59,8 +59,11 @@ def parse_timestamps(
             f"{source_of(frame)}, {column_title(frame, column)}, {row_label(frame, missing[0])}: "
             "empty timestamp; every row needs a timestamp."
         )
+    numeric = _numeric_times(raw)
     if pd.api.types.is_datetime64_any_dtype(raw):
         parsed = pd.DatetimeIndex(raw)
+    elif numeric is not None:
+        parsed = numeric
     else:
         text = raw.astype("string")
         iso, order = _year_first(frame, column, text, date_order)
@@ -81,6 +84,28 @@ def parse_timestamps(
         parsed = parsed.tz_convert(tz) if tz else parsed
         parsed = parsed.tz_localize(None)
     return parsed
+
+
+#: Days from Excel's day 0 (1899-12-30) that serial dates of meter readings fall in
+#: (1954 .. 2118): a timestamp column of such numbers is Excel's, not readings.
+EXCEL_DAYS = (20_000.0, 80_000.0)
+
+
+def _numeric_times(raw: pd.Series) -> pd.DatetimeIndex | None:
+    """Times written as numbers: Unix epoch seconds (10 digits) or milliseconds (13),
+    instants in UTC; Excel serial dates (days since 1899-12-30 with a fraction of the
+    day), wall-clock times. None for anything else."""
+    text = raw.astype("string").str.strip()
+    if text.str.fullmatch(r"\d{10}").all():
+        return pd.DatetimeIndex(pd.to_datetime(text.astype("int64"), unit="s", utc=True))
+    if text.str.fullmatch(r"\d{13}").all():
+        return pd.DatetimeIndex(pd.to_datetime(text.astype("int64"), unit="ms", utc=True))
+    if text.str.fullmatch(r"\d{5}(?:\.\d+)?").all():
+        days = text.astype("float64")
+        if days.between(*EXCEL_DAYS).all():
+            stamps = pd.to_datetime(days, unit="D", origin="1899-12-30")
+            return pd.DatetimeIndex(stamps).round("s")  # fractions of a day written short
+    return None
 
 
 def _refuse_mixed_offsets(frame: pd.DataFrame, text: pd.Series) -> None:
