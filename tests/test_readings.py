@@ -557,3 +557,14 @@ def test_times_written_as_numbers_are_read(tmp_path: Path, written: str) -> None
     shift = pd.Timedelta(0) if written == "excel" else pd.Timedelta("1h")  # UTC+1 in January
     assert frame.start == stamps.iloc[0] + shift and frame.n_steps == len(table)
     np.testing.assert_allclose(frame.values[:, 0], table["A (kW)"])
+
+
+def test_dates_and_times_in_two_columns_are_joined(tmp_path: Path) -> None:
+    table = synthetic_wide(days=2)
+    stamps = table.pop("timestamp")
+    table.insert(0, "time", stamps.dt.strftime("%I:%M %p"))
+    table.insert(0, "date", stamps.dt.strftime("%Y-%m-%d"))
+    table.to_csv(tmp_path / "utility.csv", index=False)
+    frame = load_meters(tmp_path / "utility.csv")
+    assert frame.meters == ("A (kW)", "B (kW)")
+    assert frame.start == stamps.iloc[0] and frame.n_steps == len(table)

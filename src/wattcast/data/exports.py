@@ -37,6 +37,7 @@ from wattcast.data.loading import (
 )
 from wattcast.data.meter_frame import MeterFrame
 from wattcast.data.sources import Source, TableSource
+from wattcast.data.timestamps import join_date_and_time
 from wattcast.epoch import to_epoch
 from wattcast.errors import InputError, WattcastWarning
 
@@ -121,7 +122,7 @@ def read_export(
     if export_kind(path) == "green button":
         frame, layout = read_green_button(path), LONG
     else:
-        frame = read_table(path, encoding)
+        frame = join_date_and_time(read_table(path, encoding))
         layout = detect_layout(frame, *columns, skip_columns=options.skip_columns)
     if layout.long:  # names checked, kept as categories
         names = TableSource(path, frame, layout, options).meters()

@@ -42,6 +42,7 @@ from wattcast.data.loading import (
     table_to_meters,
 )
 from wattcast.data.meter_frame import MeterFrame, refuse_unknown_meters
+from wattcast.data.timestamps import join_date_and_time
 from wattcast.errors import InputError, UnknownMetersWarning
 
 __all__ = ["read_file_bytes", "read_table", "read_zones"]  # opened here for every caller
@@ -305,7 +306,7 @@ def open_source(
         from wattcast.data.green_button import read_green_button
 
         return TableSource(path, read_green_button(path), LONG, options)
-    frame = read_table(path, encoding)
+    frame = join_date_and_time(read_table(path, encoding))
     layout = detect_layout(frame, *named, skip_columns=options.skip_columns)
     return TableSource(path, frame, layout, options)
 

@@ -108,6 +108,28 @@ def _numeric_times(raw: pd.Series) -> pd.DatetimeIndex | None:
     return None
 
 
+_DATE_ONLY = r"\s*\d{1,4}[-./]\d{1,2}[-./]\d{1,4}\s*"
+_TIME_ONLY = r"\s*\d{1,2}:\d{2}(?::\d{2})?\s*(?:[AaPp]\.?[Mm]\.?)?\s*"
+
+
+def join_date_and_time(frame: pd.DataFrame) -> pd.DataFrame:
+    """A table whose first two columns are dates and times of day (``date``, ``time``:
+    as utilities export them) with them joined into its first column; others as they are."""
+    if frame.shape[1] < 3 or frame.empty:
+        return frame
+    head = frame.iloc[:5, :2].astype("string")  # most tables: not so, seen at once
+    if not (head.iloc[:, 0].str.fullmatch(_DATE_ONLY).all()
+            and head.iloc[:, 1].str.fullmatch(_TIME_ONLY).all()):  # fmt: skip
+        return frame
+    dates, times = (frame.iloc[:, k].astype("string") for k in (0, 1))
+    if not (dates.str.fullmatch(_DATE_ONLY).all() and times.str.fullmatch(_TIME_ONLY).all()):
+        return frame
+    joined = frame.drop(columns=frame.columns[1])
+    joined[frame.columns[0]] = dates.str.strip() + " " + times.str.strip()
+    joined.attrs = frame.attrs
+    return joined
+
+
 def _refuse_mixed_offsets(frame: pd.DataFrame, text: pd.Series) -> None:
     """Refuse timestamps written with an offset from UTC beside others written without
     one: naive times are local times of the zone, and read together with the others
