@@ -214,3 +214,11 @@ def test_init_of_a_folder_writes_its_site_file(tmp_path: Path, cli, monkeypatch)
     monkeypatch.chdir(tmp_path)
     refused(cli("init", "."), "site.toml: already exists; pass --force to overwrite it.")
     assert cli("init", ".", "--force").exit_code == 0
+
+
+def test_init_of_a_new_name_without_a_suffix_makes_that_folder(tmp_path: Path, cli) -> None:
+    written = cli("init", tmp_path / "north-campus")
+    assert written.exit_code == 0, written.output
+    assert (tmp_path / "north-campus" / "site.toml").is_file()
+    assert cli("init", tmp_path / "other.toml").exit_code == 0  # a file, as named
+    assert (tmp_path / "other.toml").is_file()

@@ -36,14 +36,17 @@ def register(app: typer.Typer) -> None:
 def init(
     path: Annotated[
         Path,
-        typer.Argument(help="Where to write the example: a file, or a folder for its site.toml."),
+        typer.Argument(
+            help="Where to write the example: a .toml file, or a folder (made "
+            "if missing) for its site.toml."
+        ),
     ] = Path("site.toml"),
     force: Annotated[bool, typer.Option(help="Overwrite an existing file.")] = False,
 ) -> None:
     """Write a commented site configuration with every option at its default."""
     from wattcast.settings import example_toml
 
-    if path.is_dir():
+    if path.is_dir() or (not path.exists() and not path.suffix):  # a folder, maybe new
         path = path / "site.toml"
     with user_errors():
         if path.is_dir():
