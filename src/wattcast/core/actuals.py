@@ -125,19 +125,25 @@ def settle_actuals(
         open_events = pd.DataFrame(columns=["id", "meter", "start", "end", "status"])
     again = _rejudged(frame, zone, revised, revisit, units, thresholds, expected)
     if len(again):  # tonight's readings extend events as judged again (withdrawn: none)
-        open_events = pd.concat(
-            [open_events[~open_events["id"].isin(again["id"])], again[again["readings"] > 0]]
-        ).sort_values("end")
+        open_events = _stacked(open_events[~open_events["id"].isin(again["id"])],
+                               again[again["readings"] > 0]).sort_values("end")  # fmt: skip
     use = readings[~readings["meter"].isin(thresholds.generation)]  # generation: never waste
     events = update_events(use, open_events, frame.interval, units, thresholds, expected)
     if len(again):
-        events = pd.concat([again[~again["id"].isin(events["id"])], events], ignore_index=True)
+        events = _stacked(again[~again["id"].isin(events["id"])], events)
     changed = pd.concat([readings, revised]) if len(revised) else readings
     actuals = changed[["meter", "t"]].assign(
         value=changed["actual"].to_numpy(), revised=changed["recorded"].notna().to_numpy()
     )
     scores, scored = realized_scores(readings, candidates)
     return Settled(actuals.reset_index(drop=True), events, scores, scored)
+
+
+def _stacked(*parts: pd.DataFrame) -> pd.DataFrame:
+    """The rows of ``parts`` as one table, made from records (``pd.concat`` lets an
+    empty part decide the dtypes, which pandas deprecates)."""
+    columns = list(dict.fromkeys(c for part in parts for c in part.columns))
+    return pd.DataFrame([r for part in parts for r in part.to_dict("records")], columns=columns)
 
 
 def revised_times(actuals: pd.DataFrame) -> dict[str, np.ndarray]:
