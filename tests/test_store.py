@@ -224,23 +224,27 @@ def test_check_reports_integrity_version_runs_and_size(spec: RunSpec, cli, tmp_p
 
 
 def test_prune_keeps_current_forecasts_and_recent_rows(spec: RunSpec, cli, tmp_path) -> None:
-    for night in ("2021-02-01", "2021-02-01", "2021-02-05"):
+    for night in ("2021-01-14", "2021-01-14", "2021-02-13"):
         run_job(spec, "run", night)
     store = ForecastStore(spec.store.path)
     current = store.current_forecasts()
     deleted = prune(store, None)
     assert deleted["forecasts"] == 2 * 96  # the superseded night
     pd.testing.assert_frame_equal(store.current_forecasts(), current)
-    result = cli("prune", "--config", tmp_path / "site.toml", "--keep", "2D")
+    short = cli("prune", "--config", tmp_path / "site.toml", "--keep", "2D")
+    assert short.exit_code == 2 and "keep must be at least 28D" in short.stderr
+    result = cli("prune", "--config", tmp_path / "site.toml", "--keep", "28D")
     assert result.exit_code == 0, result.output
     left = store.current_forecasts()
-    assert left["t"].min() >= current["t"].max() - 2 * 86400
+    assert left["t"].min() >= current["t"].max() - 28 * 86400
     assert len(store.runs()) < 3
 
 
 def test_keep_prunes_after_every_night(spec: RunSpec) -> None:
-    keeping = spec.with_flags({"store.keep": "3D"})
-    for night in ("2021-02-01", "2021-02-03", "2021-02-08"):
+    keeping = spec.with_flags({"store.keep": "28D"})
+    for night in ("2021-01-14", "2021-01-20", "2021-02-13"):
         run_job(keeping, "run", night)
     store = ForecastStore(spec.store.path)
-    assert store.current_forecasts()["t"].min() >= store.current_forecasts()["t"].max() - 3 * 86400
+    forecasts = store.current_forecasts()
+    assert forecasts["t"].min() >= forecasts["t"].max() - 28 * 86400
+    assert len(store.runs()) == 2  # the first night's run is older than that

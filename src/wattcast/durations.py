@@ -18,7 +18,7 @@ _UNITS = {
     "d": dt.timedelta(days=1), "day": dt.timedelta(days=1), "days": dt.timedelta(days=1),
     "h": dt.timedelta(hours=1), "hr": dt.timedelta(hours=1), "hour": dt.timedelta(hours=1),
     "hours": dt.timedelta(hours=1),
-    "m": dt.timedelta(minutes=1), "t": dt.timedelta(minutes=1), "min": dt.timedelta(minutes=1),
+    "t": dt.timedelta(minutes=1), "min": dt.timedelta(minutes=1),
     "minute": dt.timedelta(minutes=1), "minutes": dt.timedelta(minutes=1),
     "s": dt.timedelta(seconds=1), "sec": dt.timedelta(seconds=1),
     "second": dt.timedelta(seconds=1), "seconds": dt.timedelta(seconds=1),
@@ -51,7 +51,12 @@ def _parse_text(value: object, name: str) -> dt.timedelta:
     text, total, position = value.strip(), dt.timedelta(0), 0
     for match in _PART.finditer(text):
         word = match.group(2)
-        unit = None if word == "M" else _UNITS.get(word.lower())  # "M" would be months
+        if word.lower() == "m" and match.start() == position:  # minutes, or months?
+            raise InputError(
+                f"`{name}` must be a duration such as '28D', '1h' or '15min'. Got {value!r}: "
+                "'m' may be minutes or months: write 'min', or days ('365D')."
+            )
+        unit = _UNITS.get(word.lower())
         if match.start() != position or unit is None:
             break
         total += float(match.group(1)) * unit

@@ -30,8 +30,23 @@ class StoreSection(Section):
         "Exit code 1 when more than this share of the meters fails.", ge=0.0, le=1.0,
     )] = 0.2  # fmt: skip
     keep: Annotated[dt.timedelta | None, Setting(
-        "Delete superseded forecasts and rows older than this, e.g. 400D.",
+        "Delete superseded forecasts and rows older than this, e.g. 400D (at least 28D).",
     )] = None  # fmt: skip
+
+    def check(self) -> None:
+        """A ``keep`` that would delete what the next nights judge is refused."""
+        if self.keep is not None and self.keep < MIN_KEEP:
+            from wattcast.durations import format_duration
+
+            raise InputError(
+                f"[store] keep must be at least {format_duration(MIN_KEEP)}: the nights judge "
+                "forecasts made days before, and the methods and the report look back 28 "
+                f"days. Got {format_duration(self.keep)}."
+            )
+
+
+#: The least history ``[store] keep`` may leave: the 28 days of realized errors.
+MIN_KEEP = dt.timedelta(days=28)
 
 
 @dataclass(frozen=True)

@@ -282,8 +282,10 @@ def _switch(raw: object, hint: Any, setting: Setting, base: Path | None) -> bool
 def _duration(raw: object, hint: Any, setting: Setting, base: Path | None) -> dt.timedelta:
     try:
         return parse_duration(raw, "value", zero_ok=setting.ge == 0)
-    except InputError:
-        raise Bad(_expected(dt.timedelta, setting)) from None
+    except InputError as exc:
+        months = "minutes or months" in str(exc)  # '12m'
+        hint = "; 'm' may be minutes or months: write 'min', or days ('365D')" if months else ""
+        raise Bad(_expected(dt.timedelta, setting) + hint) from None
 
 
 def _day(raw: object, hint: Any, setting: Setting, base: Path | None) -> dt.date:
