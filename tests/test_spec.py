@@ -203,3 +203,16 @@ def test_the_specification_is_frozen() -> None:
     spec = RunSpec()
     with pytest.raises(dataclasses.FrozenInstanceError):
         spec.model.trees = 3  # type: ignore[misc]
+
+
+def test_a_name_with_a_comma_is_one_name_in_the_site_file_and_split_on_the_command_line(
+    tmp_path: Path,
+) -> None:
+    site = tmp_path / "site.toml"
+    site.write_text('[data]\nmeters = ["Gym, East (kW)", "Hall (kW)"]\n'
+                    '[models]\nrefit = ["Gym, East (kW)"]\n')  # fmt: skip
+    spec = RunSpec.from_toml(site)
+    assert spec.data.meters == ("Gym, East (kW)", "Hall (kW)")
+    assert spec.models.refit == ("Gym, East (kW)",)
+    flagged = RunSpec().with_flags({"data.meters": ["A (kW),B (kW)", "C (kW)"]})
+    assert flagged.data.meters == ("A (kW)", "B (kW)", "C (kW)")

@@ -34,7 +34,7 @@ from wattcast.settings.sections import (
     StoreSection,
     WeatherSection,
 )
-from wattcast.settings.values import Bad, Field, fields_of
+from wattcast.settings.values import Bad, Field, fields_of, split_commas
 
 
 @dataclass(frozen=True)
@@ -95,6 +95,8 @@ class RunSpec:
             raw = flags.get(f"{table}.{key}")
             if raw is None or (option.many and not raw):
                 continue
+            if option.setting.commas:
+                raw = split_commas(raw)
             try:
                 changes.setdefault(table, {})[key] = option.convert(raw, Path.cwd())
             except Bad as exc:

@@ -169,17 +169,27 @@ def _many(raw: object, item: Any, setting: Setting, base: Path | None) -> tuple[
         raw = [raw]
     if not isinstance(raw, list | tuple):
         raise Bad(_expected(tuple[item, ...], setting))
-    items: list[object] = []
-    for entry in raw:
-        if setting.commas and isinstance(entry, str):
-            items.extend(part.strip() for part in entry.split(",") if part.strip())
-        else:
-            items.append(entry)
+    items = list(raw)
     plain = Setting(help="")
     try:
         return tuple(_convert(entry, item, plain, base) for entry in items)
     except Bad:
         raise Bad(setting.expected or _expected(tuple[item, ...], setting)) from None
+
+
+def split_commas(raw: object) -> object:
+    """A flag's text, or each of a repeated flag's, split on commas (``--meters A,B``);
+    the site file's lists are taken as written, so a name may hold a comma."""
+    entries = [raw] if isinstance(raw, str) else raw
+    if not isinstance(entries, list | tuple):
+        return raw
+    out: list[object] = []
+    for entry in entries:
+        if isinstance(entry, str):
+            out.extend(part.strip() for part in entry.split(",") if part.strip())
+        else:
+            out.append(entry)
+    return out
 
 
 def _table(raw: object, value_hint: Any, setting: Setting, base: Path | None) -> dict[str, Any]:
