@@ -218,3 +218,47 @@ def test_an_unreachable_webhook_is_one_short_line(tmp_path: Path) -> None:
         (done,) = deliver(store, spec, run)
     assert done["error"].startswith("connection refused at http://127.0.0.1:")
     assert "MaxRetryError" not in str(caught[0].message) and "\n" not in done["error"]
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "message"),
+    [
+        (
+            "alerts.webhook.url_env",
+            "https://hooks.slack.com/services/T0/B0/SECRET",
+            "[alerts.webhook] url_env must be the name of an environment variable (letters, "
+            "digits and _, such as SITE_ALERT_URL), not the secret itself; got 45 character(s) "
+            "that are not a name (not shown).",
+        ),
+        (
+            "alerts.email.password_env",
+            "hunter2 secret",
+            "[alerts.email] password_env must be the name of an environment variable",
+        ),
+        (
+            "alerts.email.host",
+            "smtp://localhost:2525",
+            "[alerts.email] host must be a host "
+            "name such as smtp.example.org (the port goes in port). Got 'smtp://localhost:2525'.",
+        ),
+        (
+            "alerts.email.port",
+            "70000",
+            "`--email-port` must be an integer from 1 to 65535. Got '70000'.",
+        ),
+        (
+            "alerts.webhook.url",
+            "https://",
+            "[alerts.webhook] url must be an http:// or https:// URL with a host.",
+        ),
+    ],
+)
+def test_delivery_settings_that_cannot_work_are_refused_when_read(
+    key: str, value: str, message: str
+) -> None:
+    flags = {"alerts.email.sender": "w@school.example", "alerts.email.to": "e@school.example",
+             "alerts.email.host": "smtp.school.example", key: value}  # fmt: skip
+    with pytest.raises(InputError) as refused:
+        RunSpec().with_flags(flags)
+    assert str(refused.value).startswith(message)
+    assert "T0/B0" not in str(refused.value) and "hunter2" not in str(refused.value)

@@ -146,7 +146,7 @@ def test_legacy_keys_still_read(tmp_path: Path) -> None:
         ("[weather]\nlatitude = 42.6\n", r"\[weather\] sets latitude but no provider"),
         (
             '[weather]\nprovider = "open-meteo"\nlatitude = 1\nlongitude = 2\nurl = "localhost"\n',
-            r"\[weather\] url must be an http:// or https:// URL. Got 'localhost'",
+            r"\[weather\] url must be an http:// or https:// URL with a host. Got 'localhost'",
         ),
         (
             '[alerts.email]\nhost = "smtp.example.org"\nsender = "a@example.org"\n',

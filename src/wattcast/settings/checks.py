@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Mapping
 
 from wattcast.durations import format_duration
@@ -89,9 +90,44 @@ def weather_without_provider(given: list[str]) -> None:
 
 
 def url(address: str | None, name: str, secret: bool = False) -> None:
-    """An http(s) address; a secret one is shown redacted when refused."""
-    if address is not None and not address.startswith(("http://", "https://")):
+    """An http(s) address with a host; a secret one is shown redacted when refused."""
+    if address is None:
+        return
+    from urllib.parse import urlsplit
+
+    try:
+        host = urlsplit(address).hostname
+    except ValueError:  # a malformed port or bracket
+        host = None
+    if not address.startswith(("http://", "https://")) or not host:
         from wattcast.redaction import redact_url
 
         got = redact_url(address) if secret else address
-        raise InputError(f"{name} must be an http:// or https:// URL. Got {got!r}.")
+        raise InputError(f"{name} must be an http:// or https:// URL with a host. Got {got!r}.")
+
+
+#: An environment variable's name, as shells take them.
+ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def env_name(value: str | None, name: str) -> None:
+    """The name of an environment variable, not the secret it should hold (never shown)."""
+    if value is not None and not ENV_NAME.fullmatch(value):
+        raise InputError(
+            f"{name} must be the name of an environment variable (letters, digits and _, "
+            f"such as SITE_ALERT_URL), not the secret itself; got {len(value)} "
+            "character(s) that are not a name (not shown)."
+        )
+
+
+def host_name(value: str | None, name: str) -> None:
+    """A host name or address, without a scheme or a port (``smtp://host:25`` is refused)."""
+    if value is None:
+        return
+    plain = re.fullmatch(r"[A-Za-z0-9.-]+", value) is not None
+    ipv6 = re.fullmatch(r"\[?[0-9A-Fa-f:.]+\]?", value) is not None and value.count(":") > 1
+    if not (plain or ipv6):
+        raise InputError(
+            f"{name} must be a host name such as smtp.example.org (the port goes in port). "
+            f"Got {value!r}."
+        )

@@ -57,7 +57,7 @@ class EmailSection(Section):
     host: Annotated[str | None, Setting(
         "SMTP server of the digest.", flag="email-host", expected="a host name",
     )] = None  # fmt: skip
-    port: Annotated[int, Setting("Its port.", flag="email-port", ge=1)] = 25
+    port: Annotated[int, Setting("Its port.", flag="email-port", ge=1, le=65535)] = 25
     sender: Annotated[str | None, Setting(
         "From address.", flag="email-sender", expected="an e-mail address",
     )] = None  # fmt: skip
@@ -77,6 +77,8 @@ class EmailSection(Section):
 
     def check(self) -> None:
         """Delivery settings that cannot work are refused before the night, not after it."""
+        checks.host_name(self.host, "[alerts.email] host")
+        checks.env_name(self.password_env, "[alerts.email] password_env")
         if self.sender is not None and not is_address(self.sender):
             raise InputError("[alerts.email] sender must be an e-mail address such as "
                              f"wattcast@example.org. Got {self.sender!r}.")  # fmt: skip
@@ -126,6 +128,7 @@ class WebhookSection(Section):
 
     def check(self) -> None:
         checks.url(self.url, "[alerts.webhook] url", secret=True)
+        checks.env_name(self.url_env, "[alerts.webhook] url_env")
         if self.url and self.url_env:
             raise InputError("[alerts.webhook] takes url or url_env, not both.")
 

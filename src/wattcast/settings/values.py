@@ -330,6 +330,8 @@ def _expected(hint: Any, setting: Setting) -> str:
     if origin is tuple:
         return "a list of " + _plural(typing.get_args(hint)[0])
     if hint is int:
+        if setting.ge is not None and setting.le is not None:
+            return f"an integer from {setting.ge:g} to {setting.le:g}"
         return f"an integer of at least {setting.ge:g}" if setting.ge is not None else "an integer"
     if hint is float:
         return _number_words(setting)
