@@ -52,6 +52,30 @@ def test_a_creep_the_forecast_would_learn_is_a_change_from_its_first_day() -> No
     assert METER in result.references  # fitted tonight, kept for the next nights
 
 
+def test_a_changes_cost_is_priced_with_the_time_of_use_periods() -> None:
+    frame = readings(106, 101)
+    flat = RunSpec().with_flags({"alerts.tariff": "0.1"})
+    peak = RunSpec().with_flags({"alerts.tariff": "0.1",
+                                 "alerts.tariff_periods": ["00:00-24:00=1.0"]})  # fmt: skip
+    (change,) = judged(frame, flat).events.to_dict("records")
+    (priced,) = judged(frame, peak).events.to_dict("records")
+    kwh = change["kwh_above_forecast"]
+    assert change["detail"].endswith(f"{kwh:,.0f} kWh, ${0.1 * kwh:,.0f} so far")
+    assert priced["detail"].endswith(f"{kwh:,.0f} kWh, ${kwh:,.0f} so far")  # 1.0 every hour
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "message"),
+    [("alerts.tariff", "inf", "`--tariff` must be a number of at least 0. Got 'inf'."),
+     ("alerts.tariff_periods", ["07:00-07:00=1.0"], "[alerts] tariff_periods: '07:00-07:00' "
+      "is not a period")],
+)  # fmt: skip
+def test_prices_that_mean_nothing_are_refused(key: str, value: object, message: str) -> None:
+    with pytest.raises(InputError) as refused:
+        RunSpec().with_flags({key: value})
+    assert str(refused.value).startswith(message)
+
+
 def test_normal_use_opens_no_change_and_the_reference_is_close() -> None:
     frame = readings(120)
     assert judged(frame).events.empty

@@ -54,7 +54,10 @@ def parse_period(text: str, price: float) -> Period:
     if len(words) != 1 or days not in DAYS or "-" not in words[0]:
         raise ValueError(text)
     first, last = words[0].split("-", 1)
-    return Period(tuple(DAYS[days]), _minutes(first), _minutes(last), float(price))
+    start, end = _minutes(first), _minutes(last)
+    if start == end:  # no hour at all (a whole day is 00:00-24:00)
+        raise ValueError(text)
+    return Period(tuple(DAYS[days]), start, end, float(price))
 
 
 def _minutes(clock: str) -> int:

@@ -76,8 +76,9 @@ def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
     return list(zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1), strict=True))
 
 
-def describe(hours: float, share: float, kwh: float, currency: str, tariff: float | None) -> str:
-    """One line an energy manager reads: "use 35 % above its reference for 10.0 h: 120 kWh"."""
-    cost = f", {currency}{kwh * tariff:,.0f}" if tariff else ""
+def describe(hours: float, share: float, kwh: float, currency: str, cost: float | None) -> str:
+    """One line an energy manager reads: "use 35 % above its reference for 10.0 h: 120 kWh"
+    (and what it cost, where energy has a price)."""
+    cost_text = f", {currency}{cost:,.0f}" if cost else ""
     above = f" {share:.0%}" if np.isfinite(share) else ""
-    return f"use{above} above its reference for {hours:.1f} h: {kwh:,.0f} kWh{cost}"
+    return f"use{above} above its reference for {hours:.1f} h: {kwh:,.0f} kWh{cost_text}"
