@@ -320,3 +320,20 @@ def test_the_spread_of_each_hour_is_its_robust_deviation() -> None:
     np.testing.assert_allclose(spread[:40], np.maximum(known.to_numpy(), 2.0), rtol=1e-12)
     typical = max(float(np.nanmedian(known.to_numpy())), 2.0)
     assert (spread[40:] == typical).all()  # empty hours: the typical hour's
+
+
+def test_a_temperature_column_no_table_has_is_said() -> None:
+    frame = readings(60)
+    extras = ExtraTable.from_frame(pd.DataFrame({
+        "date": pd.date_range(START, periods=60, freq="D"), "temp": 10.0}))  # fmt: skip
+    spec = RunSpec().with_flags({"reference.temperature": "oat"})
+    context = Context((), (extras,), (), ("oat",))
+    with pytest.warns(ReferenceWarning, match=(
+        r"\[reference\] temperature names 'oat', which no extras or weather table has "
+        r"\(columns: temp\); references are fitted without temperature\."
+    )):  # fmt: skip
+        judge_changes(spec, frame, context, {}, NO_CHANGES, {})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ReferenceWarning)
+        judge_changes(RunSpec(), frame, Context((), (extras,), (), ("temperature", "temp")),
+                      {}, NO_CHANGES, {})  # fmt: skip

@@ -42,7 +42,7 @@ from wattcast.models.reference import (
     window_lengths,
     window_scores,
 )
-from wattcast.settings import RunSpec
+from wattcast.settings import ReferenceSection, RunSpec
 
 DAY = pd.Timedelta("1D")
 HOUR = pd.Timedelta("1h")
@@ -127,6 +127,7 @@ def judge_changes(
     """
     out = Judged()
     night = frame.end.normalize()  # the first day not complete: days before it are judged
+    _warn_no_temperature(context)
     grid = context.on(frame)
     rows = []
     for j, meter in enumerate(frame.meters):
@@ -156,6 +157,21 @@ def judge_changes(
     if rows:
         out.events = pd.DataFrame(rows, columns=CHANGE_COLUMNS)
     return out
+
+
+def _warn_no_temperature(context: Context) -> None:
+    """Say when none of the ``[reference] temperature`` columns is in any extras table: a
+    misspelt name would fit every reference without temperature, without a word."""
+    columns = [c for table in context.extras for c in table.columns]
+    given = tuple(context.temperature) != ReferenceSection().temperature  # not the default
+    if not given or not context.temperature or any(n in columns for n in context.temperature):
+        return
+    names = ", ".join(repr(n) for n in context.temperature)
+    warnings.warn(
+        f"[reference] temperature names {names}, which no extras or weather table has "
+        f"(columns: {', '.join(columns) or 'none'}); references are fitted without "
+        "temperature.", ReferenceWarning, stacklevel=3,
+    )  # fmt: skip
 
 
 def _judged(
