@@ -88,6 +88,8 @@ def test_history_needs_at_least_one_run(nights: Path, cli, last: int) -> None:
             f"`--last` must be at least 1. Got {last}.")  # fmt: skip
     listed = cli("history", "--config", nights, "--last", 1, "--format", "csv")
     assert listed.exit_code == 0 and listed.stdout.count("\n") == 2
+    refused(cli("history", "--config", nights, "--last", 2**63),
+            f"`--last` must be at most {2**63 - 1}. Got {2**63}.")  # fmt: skip
 
 
 def test_plot_refuses_negative_days_before(nights: Path, tmp_path: Path, cli) -> None:

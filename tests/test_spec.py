@@ -216,3 +216,22 @@ def test_a_name_with_a_comma_is_one_name_in_the_site_file_and_split_on_the_comma
     assert spec.models.refit == ("Gym, East (kW)",)
     flagged = RunSpec().with_flags({"data.meters": ["A (kW),B (kW)", "C (kW)"]})
     assert flagged.data.meters == ("A (kW)", "B (kW)", "C (kW)")
+
+
+def test_a_recency_half_life_shorter_than_a_period_is_refused() -> None:
+    with pytest.raises(InputError, match=(
+        r"^`recency_half_life` \(1min\) must be at least `output` \(1D\): shorter, every "
+        r"window but the newest would weigh next to nothing\.$"
+    )):  # fmt: skip
+        RunSpec().with_flags({"model.recency_half_life": "1min"})
+    assert RunSpec().with_flags({"model.recency_half_life": "1D"}).model.recency_half_life
+
+
+def test_a_weather_provider_needs_a_variable(tmp_path: Path) -> None:
+    site = tmp_path / "site.toml"
+    site.write_text('[weather]\nprovider = "file"\npath = "w.csv"\nvariables = []\n')
+    with pytest.raises(InputError, match=(
+        r"\[weather\] variables must name at least one variable, such as temperature "
+        r"\(--weather-variables\)\.$"
+    )):  # fmt: skip
+        RunSpec.from_toml(site)

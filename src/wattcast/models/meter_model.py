@@ -141,7 +141,8 @@ def plan_meter(
     weight = None
     if config.recency_half_life is not None:
         half_life = config.recency_half_life.total_seconds() / 3600
-        weight = 0.5 ** (data.age_steps * interval_hours / half_life)
+        age = data.age_steps - data.age_steps.min()  # the newest window weighs 1
+        weight = 0.5 ** (age * interval_hours / half_life)
     estimator = make_estimator(config, meter_seed(config.seed, meter), n_jobs=1)
     targets, floor = data.Y, None
     if config.scale_targets:

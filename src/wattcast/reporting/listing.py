@@ -70,8 +70,15 @@ def parse_day(text: str, name: str) -> int:
         raise InputError(f"`--{name}` must be a date such as 2017-03-01. Got {text!r}.") from None
 
 
+#: The largest count an option takes (SQLite's integers are 64-bit).
+MOST = 2**63 - 1
+
+
 def at_least(name: str, value: int, least: int) -> int:
-    """The ``value`` of option ``--name``, refused in one line when it is below ``least``."""
+    """The ``value`` of option ``--name``, refused in one line when it is below ``least``
+    or beyond what the store can count."""
     if value < least:
         raise InputError(f"`--{name}` must be at least {least}. Got {value!r}.")
+    if value > MOST:
+        raise InputError(f"`--{name}` must be at most {MOST}. Got {value!r}.")
     return value

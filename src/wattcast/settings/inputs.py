@@ -179,6 +179,9 @@ class WeatherSection(Section):
             checks.weather_without_provider(given)
             return
         checks.url(self.url, "[weather] url")
+        if not self.variables:
+            raise InputError("[weather] variables must name at least one variable, such as "
+                             "temperature (--weather-variables).")  # fmt: skip
         needs = {"open-meteo": ("latitude", "longitude"), "ghcnd": ("path",), "file": ("path",)}
         for key in needs[self.provider]:
             if getattr(self, key) is None:

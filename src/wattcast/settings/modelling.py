@@ -6,6 +6,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Annotated, Any, ClassVar, Literal
 
+from wattcast.durations import format_duration
 from wattcast.errors import InputError
 from wattcast.settings import checks
 from wattcast.settings.base import (
@@ -98,6 +99,12 @@ class ModelSection(Section):
         checks.scheduler(self.scheduler)
         checks.train_on(self.train_on)
         checks.time_attrs(self.time_attrs, ModelSection.time_attrs)
+        if self.recency_half_life is not None and self.recency_half_life < self.output:
+            raise InputError(
+                f"`recency_half_life` ({format_duration(self.recency_half_life)}) must be at "
+                f"least `output` ({format_duration(self.output)}): shorter, every window but "
+                "the newest would weigh next to nothing."
+            )
 
 
 @dataclass(frozen=True)
