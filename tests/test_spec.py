@@ -235,3 +235,19 @@ def test_a_weather_provider_needs_a_variable(tmp_path: Path) -> None:
         r"\(--weather-variables\)\.$"
     )):  # fmt: skip
         RunSpec.from_toml(site)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ('[store]\npath = ["a.db"]\n', "[store] path must be a path. Got ['a.db']."),
+        ('[data]\ntz = "UTC"\ntz = "UTC"\n',
+         "not valid TOML (key 'tz' is set twice: line 3 sets it again)."),
+    ],
+)  # fmt: skip
+def test_site_file_mistakes_are_named_as_they_are(tmp_path: Path, text: str, message: str):
+    site = tmp_path / "site.toml"
+    site.write_text(text)
+    with pytest.raises(InputError) as refused:
+        RunSpec.from_toml(site)
+    assert str(refused.value) == f"{site}: {message}"

@@ -248,3 +248,11 @@ def test_keep_prunes_after_every_night(spec: RunSpec) -> None:
     forecasts = store.current_forecasts()
     assert forecasts["t"].min() >= forecasts["t"].max() - 28 * 86400
     assert len(store.runs()) == 2  # the first night's run is older than that
+
+
+def test_check_of_a_folder_says_so(tmp_path: Path, cli) -> None:
+    result = cli("check", "--store", tmp_path)
+    assert result.exit_code == 2
+    assert result.stderr.strip() == (
+        f"error: {tmp_path}: a folder, not a store file; give the store's .db file."
+    )

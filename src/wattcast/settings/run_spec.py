@@ -13,6 +13,7 @@ import dataclasses
 import functools
 import hashlib
 import json
+import re
 import tomllib
 import typing
 from collections.abc import Iterator, Mapping
@@ -74,7 +75,7 @@ class RunSpec:
                 "save the settings file as UTF-8."
             ) from None
         except tomllib.TOMLDecodeError as exc:
-            raise InputError(f"{path}: not valid TOML ({exc}).") from None
+            raise InputError(f"{path}: not valid TOML ({_toml_reason(exc, data)}).") from None
         return _read(cls, raw, path.resolve().parent, f"{path}: ")
 
     @classmethod
@@ -229,3 +230,15 @@ def default_of(table: str, key: str) -> object:
 @functools.cache
 def _default_settings() -> dict[str, Any]:
     return RunSpec().to_settings()
+
+
+def _toml_reason(exc: Exception, data: bytes) -> str:
+    """The parser's reason, with the key named where it says a value was set twice."""
+    reason = str(exc)
+    found = re.search(r"Cannot overwrite a value \(at line (\d+)", reason)
+    if found:
+        lines = data.decode("utf-8-sig", errors="replace").splitlines()
+        number = int(found.group(1))
+        key = lines[number - 1].split("=")[0].strip() if number <= len(lines) else "?"
+        return f"key {key!r} is set twice: line {number} sets it again"
+    return reason

@@ -113,8 +113,8 @@ class Field:
         """A raw value as a message shows it (a secret redacted)."""
         if self.setting.secret and isinstance(raw, str):
             return repr(redact_url(raw))
-        if isinstance(raw, list | tuple) and len(raw) == 1:
-            raw = raw[0]
+        if self.many and isinstance(raw, list | tuple) and len(raw) == 1:
+            raw = raw[0]  # a repeatable flag given once
         return repr(raw)
 
     def expected(self) -> str:

@@ -19,6 +19,8 @@ def check(path: Path) -> dict[str, Any]:
 
     A file that SQLite cannot read at all is reported too (``ok`` False), never repaired.
     """
+    if path.is_dir():
+        raise InputError(f"{path}: a folder, not a store file; give the store's .db file.")
     if not path.is_file():
         raise InputError(f"{path}: store not found.")
     report: dict[str, Any] = {"path": str(path), "bytes": _bytes(path), "ok": False}
