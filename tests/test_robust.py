@@ -226,7 +226,7 @@ def test_check_speaks_plain_words_and_prune_returns_the_space(spec: RunSpec, cli
     assert "[" not in result.stdout and "{" not in result.stdout and "True" not in result.stdout
     assert "result: healthy" in result.stdout
     before = spec.store.path.stat().st_size
-    pruned = cli("prune", "--config", config, "--keep", "2D")
+    pruned = cli("prune", "--config", config)  # the first night's superseded forecasts
     assert pruned.exit_code == 0, pruned.output
     assert "store size: " in pruned.stdout and "freed " in pruned.stdout
     assert spec.store.path.stat().st_size < before

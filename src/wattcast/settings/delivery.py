@@ -210,6 +210,12 @@ class AlertsSection(Section):
     def check(self) -> None:
         from wattcast.events.savings import parse_period
 
+        periods = {f"tariff_periods {k!r}": v for k, v in self.tariff_periods.items()}
+        prices = {"tariff": self.tariff, "demand_charge": self.demand_charge, **periods}
+        for key, price in prices.items():
+            if price is not None and not math.isfinite(price):
+                raise InputError(f"[alerts] {key} must be a finite price. Got {price!r}.")
+
         for key, price in self.tariff_periods.items():
             try:
                 parse_period(key, price)

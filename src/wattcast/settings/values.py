@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import math
 import types
 import typing
 from collections.abc import Callable, Mapping
@@ -269,7 +268,7 @@ def _number(raw: object, hint: Any, setting: Setting, base: Path | None) -> floa
             raw = float(raw)
         except ValueError:
             raise Bad(_expected(float, setting)) from None
-    ok = not isinstance(raw, bool) and isinstance(raw, int | float) and math.isfinite(raw)
+    ok = not isinstance(raw, bool) and isinstance(raw, int | float) and raw == raw
     if not ok or not _within(raw, setting):  # type: ignore[arg-type]
         raise Bad(_expected(float, setting))
     return float(raw)  # type: ignore[arg-type]
