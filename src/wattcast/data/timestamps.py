@@ -11,6 +11,7 @@ force the order.
 
 from __future__ import annotations
 
+import re
 import warnings
 
 import numpy as np
@@ -59,7 +60,7 @@ def parse_timestamps(
             f"{source_of(frame)}, {column_title(frame, column)}, {row_label(frame, missing[0])}: "
             "empty timestamp; every row needs a timestamp."
         )
-    numeric = _numeric_times(raw)
+    numeric = None if pd.api.types.is_datetime64_any_dtype(raw) else _numeric_times(raw)
     if pd.api.types.is_datetime64_any_dtype(raw):
         parsed = pd.DatetimeIndex(raw)
     elif numeric is not None:
@@ -95,6 +96,8 @@ def _numeric_times(raw: pd.Series) -> pd.DatetimeIndex | None:
     """Times written as numbers: Unix epoch seconds (10 digits) or milliseconds (13),
     instants in UTC; Excel serial dates (days since 1899-12-30 with a fraction of the
     day), wall-clock times. None for anything else."""
+    if not len(raw) or not re.fullmatch(r"\s*\d{5}(?:\d{5}|\d{8})?(?:\.\d+)?\s*", str(raw.iloc[0])):
+        return None  # most tables: seen at their first time
     text = raw.astype("string").str.strip()
     if text.str.fullmatch(r"\d{10}").all():
         return pd.DatetimeIndex(pd.to_datetime(text.astype("int64"), unit="s", utc=True))
