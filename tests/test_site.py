@@ -492,3 +492,33 @@ def test_a_time_of_use_period_that_is_not_one_names_the_option(tmp_path: Path, c
     result = cli("run", "--config", tmp_path / "site.toml", "--as-of", "2021-02-09")
     assert result.exit_code == 2 and "[alerts] tariff_periods: 'evenings' is not a period" in (
         result.stderr)  # fmt: skip
+
+
+def test_each_site_of_a_shared_store_lists_and_counts_its_own_events(tmp_path: Path, cli):
+    source = panels(tmp_path, {"A (kW)": 40.0, "B (kW)": 40.0})
+    configs = {}
+    for name, meter, tariff in (("North School", "A (kW)", 0.2), ("Arts Center", "B (kW)", 0.3)):
+        folder = tmp_path / name.split()[0]
+        folder.mkdir()
+        configs[meter] = folder / "site.toml"
+        configs[meter].write_text(
+            f'[data]\nsource = "{source}"\nmeters = ["{meter}"]\n[model]\ntrees = 10\n'
+            f'input = "7D"\n[site]\nname = "{name}"\n[alerts]\ntariff = {tariff}\n'
+            f'[store]\npath = "{tmp_path / "shared.db"}"\n'
+        )
+    for night in ("2021-02-09", "2021-02-11"):
+        for config in configs.values():
+            assert cli("run", "--config", config, "--as-of", night).exit_code == 0
+    everything = cli("anomalies", "--store", tmp_path / "shared.db", "--format", "json")
+    assert {e["meter"] for e in json.loads(everything.stdout)} == {"A (kW)", "B (kW)"}
+    for meter, config in configs.items():
+        listed = json.loads(cli("anomalies", "--config", config, "--format", "json").stdout)
+        assert listed and {e["meter"] for e in listed} == {meter}
+        saved = cli("savings", "--config", config, "--format", "csv").stdout
+        assert meter in saved and (set(configs) - {meter}).pop() not in saved
+        out = tmp_path / f"{meter[0]}.csv"
+        assert cli("export", "--config", config, "--what", "anomalies", "--out", out).exit_code == 0
+        assert set(pd.read_csv(out)["meter"]) == {meter}
+        page = tmp_path / f"{meter[0]}.html"
+        assert cli("report", "--config", config, "--out", page).exit_code == 0
+        assert (set(configs) - {meter}).pop() not in page.read_text()

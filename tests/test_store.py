@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import io
 import json
 import sqlite3
 from pathlib import Path
@@ -256,3 +257,30 @@ def test_check_of_a_folder_says_so(tmp_path: Path, cli) -> None:
     assert result.stderr.strip() == (
         f"error: {tmp_path}: a folder, not a store file; give the store's .db file."
     )
+
+
+def test_adjacent_periods_count_an_events_kwh_once(tmp_path: Path, cli) -> None:
+    from wattcast.store.store import Batch
+
+    store = ForecastStore(tmp_path / "s.db", create=True)
+    run = store.begin_run("run", {}, None, "night", "2021-01-03T00:00:00")
+    start = int(pd.Timestamp("2021-01-01 22:00").timestamp())  # 22:00 .. 02:00, UTC
+    events = pd.DataFrame([{"id": None, "meter": "M (kW)", "start": start, "end": start + 4 * 3600,
+                            "readings": 16, "peak_excess_kw": 5.0, "kwh_above_band": 40.0,
+                            "kwh_above_forecast": 60.0, "status": "new"}])  # fmt: skip
+    store.write_batch(run, Batch(meters={"M (kW)": ("UTC", "kW")}, status={"M (kW)": None},
+                                 events=events))  # fmt: skip
+
+    def saved(*bounds: str) -> float:
+        result = cli("savings", "--store", tmp_path / "s.db", *bounds, "--format", "csv")
+        assert result.exit_code == 0, result.output
+        return float(pd.read_csv(io.StringIO(result.stdout))["kwh_above_band"].sum())
+
+    first = saved("--since", "2021-01-01", "--until", "2021-01-02")
+    second = saved("--since", "2021-01-02", "--until", "2021-01-03")
+    assert first == pytest.approx(20.0) and second == pytest.approx(20.0)
+    assert first + second == pytest.approx(saved())  # each kWh once
+    out = tmp_path / "later.csv"
+    cli("export", "--store", tmp_path / "s.db", "--what", "anomalies", "--since", "2021-01-03",
+        "--out", out)  # fmt: skip
+    assert pd.read_csv(out).empty  # the event ended before

@@ -168,7 +168,11 @@ def report(
         db, spec = open_store(config, store)
         if tariff is not None:
             spec = spec.with_flags({"alerts.tariff": tariff})
-        summary = build_report(db, spec, out_path, days, meter or None, metrics, detail)
+        from wattcast.reporting.listing import site_meters, site_scope
+
+        mine = site_meters(db, site_scope(spec, config, store))  # a site's own, in a shared store
+        meters = meter or (sorted(mine) if mine else None)
+        summary = build_report(db, spec, out_path, days, meters, metrics, detail)
     say(summary)
 
 

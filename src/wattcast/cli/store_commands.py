@@ -178,11 +178,12 @@ def anomalies(
     """List events: actual use above the band (fields in docs/data-formats.md, "Events")."""
     if ctx.invoked_subcommand is not None:
         return
-    from wattcast.reporting.listing import EVENT_COLUMNS, event_rows
+    from wattcast.reporting.listing import EVENT_COLUMNS, event_rows, site_scope
 
     with user_errors():
         db, spec = open_store(config, store)
-        rows = event_rows(db, spec.alerts.prices(), since, until, meter)
+        rows = event_rows(db, spec.alerts.prices(), since, until, meter,
+                          site=site_scope(spec, config, store))  # fmt: skip
         emit(rows, EVENT_COLUMNS, format, "Events")
 
 
@@ -219,11 +220,12 @@ def savings(
     """Energy that could have been saved, per meter, counted within events."""
     from wattcast.events.savings import COLUMNS
     from wattcast.events.savings import savings as savings_rows
-    from wattcast.reporting.listing import event_rows
+    from wattcast.reporting.listing import event_rows, site_scope
 
     with user_errors():
         db, spec = open_store(config, store)
-        events = event_rows(db, spec.alerts.prices(), since, until)
+        events = event_rows(db, spec.alerts.prices(), since, until,
+                            site=site_scope(spec, config, store))  # fmt: skip
         emit(savings_rows(events, spec.alerts.prices()), COLUMNS, format,
              "Savings (kWh; acked, expected and explained events left out)")  # fmt: skip
 
@@ -255,8 +257,11 @@ def export(
             check_output(out_path, kinds[format], f"--format {format}")
         if format == "parquet":
             require_extra("pyarrow", "parquet", "`wattcast export --format parquet`")
+        from wattcast.reporting.listing import site_scope
+
         db, spec = open_store(config, store)
-        rows = export_table(db, spec, what, format, out_path, since)
+        rows = export_table(db, spec, what, format, out_path, since,
+                            site_scope(spec, config, store))  # fmt: skip
     say(f"wrote {rows} {what} rows to {out_path}")
 
 

@@ -132,17 +132,19 @@ def event_cost(event: Mapping[str, Any], tariff: TariffLike) -> float | None:
 
 def savings(events: Iterable[Mapping[str, Any]], tariff: TariffLike = None) -> list[dict[str, Any]]:
     """One row per meter (worst first): the events that count, kWh above band and
-    forecast, cost."""
+    forecast, cost; of an event only its ``share`` inside the period asked for (all of it
+    without one), so that adjacent periods count each kWh once."""
     rows: dict[str, dict[str, Any]] = {}
     for event in counted(events):
         row = rows.setdefault(event["meter"], {"meter": event["meter"], "events": 0,
                                                "kwh_above_band": 0.0,
                                                "kwh_above_forecast": 0.0})  # fmt: skip
+        share = float(event.get("share", 1.0))
         row["events"] += 1
-        row["kwh_above_band"] += float(event["kwh_above_band"])
-        row["kwh_above_forecast"] += float(event["kwh_above_forecast"])
+        row["kwh_above_band"] += share * float(event["kwh_above_band"])
+        row["kwh_above_forecast"] += share * float(event["kwh_above_forecast"])
         cost = event_cost(event, tariff)
-        row["cost"] = None if cost is None else row.get("cost", 0.0) + cost
+        row["cost"] = None if cost is None else row.get("cost", 0.0) + share * cost
     for row in rows.values():
         row.setdefault("cost", None)
     return sorted(rows.values(), key=lambda r: (-r["kwh_above_band"], r["meter"]))

@@ -7,6 +7,7 @@ each meter's own zone; ``cost`` is ``kwh_above_band`` at the tariff's prices
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from wattcast.epoch import epoch_of, format_epoch
@@ -20,27 +21,55 @@ EVENT_COLUMNS = ("id", "meter", "start", "end", "readings", "peak_excess_kw", "k
 LISTED = ("new", "alerted", "acked", "expected", "explained")
 
 
+#: ``site`` of :func:`event_rows` for the events of every site of the store.
+EVERY_SITE = "*"
+
+
 def event_rows(
     store: ForecastStore, tariff: TariffLike, since: str | None = None,
     until: str | None = None, meter: str | None = None, statuses: tuple[str, ...] = LISTED,
+    site: str | None = EVERY_SITE,
 ) -> list[dict[str, Any]]:  # fmt: skip
     """Events that end after ``since`` and start before ``until`` (dates read in each
-    meter's own zone), oldest first; each has its epoch times in ``start_t``/``end_t``."""
+    meter's own zone), oldest first; each has its epoch times in ``start_t``/``end_t`` and
+    in ``share`` the part of its duration inside those dates (totals count that part, so
+    that adjacent periods count each kWh once). ``site`` keeps the meters of that site
+    (None: meters of no named site), or every site (:data:`EVERY_SITE`)."""
     if meter is not None:
         check_meter(store, meter)
     low, high = _bounds(since, until)
+    mine = site_meters(store, site)
     rows = []
     for event in store.events(low, meter, statuses, high):
-        if since is not None and event["end"] <= epoch_of(since, event["zone"]):
+        first = -math.inf if since is None else epoch_of(since, event["zone"])
+        last = math.inf if until is None else epoch_of(until, event["zone"])
+        if event["end"] <= first or event["start"] >= last:
             continue
-        if until is not None and event["start"] >= epoch_of(until, event["zone"]):
+        if mine is not None and event["meter"] not in mine:
             continue
+        span = max(event["end"] - event["start"], 1)
+        inside = min(event["end"], last) - max(event["start"], first)
+        event["share"] = float(min(max(inside / span, 0.0), 1.0))
         event["start_t"], event["end_t"] = event["start"], event["end"]
         event["start"] = format_epoch(event["start"], event["zone"])
         event["end"] = format_epoch(event["end"], event["zone"])
         event["cost"] = event_cost(event, tariff)
         rows.append(event)
     return rows
+
+
+def site_meters(store: ForecastStore, site: str | None) -> set[str] | None:
+    """The meters the store places in ``site`` (None: in no named site); None for every
+    site (:data:`EVERY_SITE`)."""
+    if site == EVERY_SITE:
+        return None
+    return {m for m, place in store.hierarchy().items() if place["site"] == site}
+
+
+def site_scope(spec: Any, config: Any, store: Any) -> str | None:
+    """The site a store command speaks of: its site file's (named or not), or every site
+    of a store given alone (``--store`` without ``--config``)."""
+    return EVERY_SITE if config is None and store is not None else spec.site.name
 
 
 def _bounds(since: str | None, until: str | None) -> tuple[int | None, int | None]:

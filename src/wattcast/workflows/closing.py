@@ -73,4 +73,5 @@ def _events_of_night(job: Job) -> list[dict[str, Any]]:
         return []
     last = pd.Timestamp(end)
     first = last - job.spec.model.output
-    return event_rows(job.store, job.spec.alerts.prices(), f"{first:%Y-%m-%d}", f"{last:%Y-%m-%d}")
+    return event_rows(job.store, job.spec.alerts.prices(), f"{first:%Y-%m-%d}",
+                      f"{last:%Y-%m-%d}", site=job.spec.site.name)  # fmt: skip

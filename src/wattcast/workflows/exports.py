@@ -17,6 +17,7 @@ import pandas as pd
 
 from wattcast.epoch import from_epoch
 from wattcast.errors import InputError
+from wattcast.reporting.listing import EVERY_SITE
 from wattcast.settings import RunSpec
 from wattcast.store.store import ForecastStore
 
@@ -25,9 +26,10 @@ WHAT = ("forecasts", "actuals", "comparison", "anomalies", "runs", "models")
 
 def export_table(
     store: ForecastStore, spec: RunSpec, what: str, format: str, out: Path,
-    since: str | None = None,
+    since: str | None = None, site: str | None = EVERY_SITE,
 ) -> int:  # fmt: skip
-    """Write one export; the number of rows."""
+    """Write one export; the number of rows (events: of ``site``'s meters, see
+    :func:`~wattcast.reporting.listing.event_rows`)."""
     if what not in WHAT:
         raise InputError(f"`--what` must be one of {', '.join(WHAT)}. Got {what!r}.")
     if format not in ("csv", "parquet"):
@@ -35,7 +37,10 @@ def export_table(
     from wattcast.reporting.listing import parse_day
 
     low = None if since is None else parse_day(since, "since") - 86400
-    table = _TABLES[what](store, spec, low)
+    if what == "anomalies":
+        table = _anomalies(store, spec, since, site)
+    else:
+        table = _TABLES[what](store, spec, low)
     if since is not None and "timestamp" in table:
         table = table[_local_on_or_after(table, since)]
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -66,18 +71,20 @@ def _comparison(store: ForecastStore, spec: RunSpec, low: int | None) -> pd.Data
                                "error", "above_band", "unit", "run_id"])  # fmt: skip
 
 
-def _anomalies(store: ForecastStore, spec: RunSpec, low: int | None) -> pd.DataFrame:
-    rows = store.events(since=low)
-    table = pd.DataFrame(rows, columns=["id", "meter", "zone", "unit", "start", "end", "readings",
-                                        "peak_excess_kw", "kwh_above_band",
-                                        "kwh_above_forecast", "status", "kind", "detail",
-                                        "note"])  # fmt: skip
-    from wattcast.events.savings import event_cost
+def _anomalies(
+    store: ForecastStore, spec: RunSpec, since: str | None, site: str | None
+) -> pd.DataFrame:
+    """The events as ``anomalies`` lists them (those that end after ``since``)."""
+    from wattcast.reporting.listing import event_rows
 
-    tariff = spec.alerts.prices()
-    table["cost"] = [np.nan if (c := event_cost(e, tariff)) is None else c for e in rows]
+    rows = event_rows(store, spec.alerts.prices(), since, site=site)
+    columns = ["id", "meter", "zone", "unit", "start_t", "end_t", "readings", "peak_excess_kw",
+               "kwh_above_band", "kwh_above_forecast", "cost", "status", "kind", "detail",
+               "note"]  # fmt: skip
+    table = pd.DataFrame(rows, columns=columns)
+    table["cost"] = table["cost"].astype(float)
     for column in ("start", "end"):
-        table[column] = _times(table[column].to_numpy(), table["zone"])
+        table[column] = _times(table[f"{column}_t"].to_numpy(), table["zone"])
     return table[["id", "meter", "start", "end", "readings", "peak_excess_kw", "kwh_above_band",
                   "kwh_above_forecast", "cost", "status", "kind", "detail", "note",
                   "unit"]]  # fmt: skip
@@ -98,7 +105,7 @@ def _models(store: ForecastStore, spec: RunSpec, low: int | None) -> pd.DataFram
 
 
 _TABLES = {"forecasts": _forecasts, "actuals": _actuals, "comparison": _comparison,
-           "anomalies": _anomalies, "runs": _runs, "models": _models}  # fmt: skip
+           "runs": _runs, "models": _models}  # events: _anomalies, by site  # fmt: skip
 
 
 def _with_times(table: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
