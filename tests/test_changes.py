@@ -59,9 +59,15 @@ def test_a_changes_cost_is_priced_with_the_time_of_use_periods() -> None:
                                  "alerts.tariff_periods": ["00:00-24:00=1.0"]})  # fmt: skip
     (change,) = judged(frame, flat).events.to_dict("records")
     (priced,) = judged(frame, peak).events.to_dict("records")
-    kwh = change["kwh_above_forecast"]
-    assert change["detail"].endswith(f"{kwh:,.0f} kWh, ${0.1 * kwh:,.0f} so far")
-    assert priced["detail"].endswith(f"{kwh:,.0f} kWh, ${kwh:,.0f} so far")  # 1.0 every hour
+    kwh, certain = change["kwh_above_forecast"], change["kwh_above_band"]
+    assert change["detail"].endswith(
+        f"{kwh:,.0f} kWh, ${0.1 * kwh:,.0f} ({certain:,.0f} kWh, ${0.1 * certain:,.0f} "
+        "certain) so far"
+    )
+    assert priced["detail"].endswith(  # 1.0 every hour
+        f"{kwh:,.0f} kWh, ${kwh:,.0f} ({certain:,.0f} kWh, ${certain:,.0f} certain) so far"
+    )
+    assert priced["kwh_above_band"] == certain
 
 
 @pytest.mark.parametrize(

@@ -28,7 +28,7 @@ from wattcast.epoch import to_epoch
 from wattcast.errors import InputError, ReferenceWarning
 from wattcast.events.changes import MIN_DAYS, Change, describe, find_changes
 from wattcast.events.detection import EVENT_FIELDS, to_kwh, unit_of, withdrawn
-from wattcast.events.savings import Tariff
+from wattcast.events.savings import Priced, Tariff, priced_text
 from wattcast.events.surges import SURGE, surge_spans
 from wattcast.events.surges import describe as describe_surge
 from wattcast.features.day_calendar import DayCalendar
@@ -285,19 +285,26 @@ def _event(
     if status not in ("alerted", "acked", "expected"):
         large = change.share >= spec.reference.min_change and len(change.days) >= MIN_DAYS
         status = "new" if certain >= alerts.min_energy and large else "minor"
-    cost = _cost(alerts, kwh, start_t, end_t, frame.tz)
+    energy = _energy_text(alerts, (kwh, certain), (start_t, end_t), frame.tz)
     return {"id": np.nan if earlier is None else earlier["id"], "meter": meter,
             "start": start_t, "end": end_t, "readings": int(change.days["readings"].sum()),
             "peak_excess_kw": kwh / hours, "kwh_above_band": certain,
             "kwh_above_forecast": kwh, "status": status, "kind": "change",
-            "detail": describe(change, kwh, alerts.currency, cost)}  # fmt: skip
+            "detail": describe(change, energy)}  # fmt: skip
 
 
-def _cost(alerts: Any, kwh: float, start: int, end: int, zone: str | None) -> float | None:
-    """What ``kwh`` spread over ``[start, end)`` cost, at the ``[alerts]`` prices (its
-    time-of-use periods too); None where energy has no price."""
+def _energy_text(
+    alerts: Any, kwh: tuple[float, float], span: tuple[int, int], zone: str | None
+) -> str:
+    """An event's best and certain energy, each with what it cost over ``span`` at the
+    ``[alerts]`` prices (time-of-use periods too): the certain part is its ``cost``."""
     tariff = Tariff.of(alerts)
-    return None if tariff is None else tariff.energy_cost(kwh, start, end, zone)
+
+    def priced(energy: float) -> Priced:
+        cost = None if tariff is None else tariff.energy_cost(energy, *span, zone)
+        return energy, cost
+
+    return priced_text(priced(kwh[0]), priced(kwh[1]), alerts.currency)
 
 
 @dataclass(frozen=True)
@@ -386,9 +393,9 @@ class _Judging:
                 "start": start_t, "end": end_t, "readings": kwh["readings"],
                 "peak_excess_kw": kwh["excess"] / hours, "kwh_above_band": kwh["certain"],
                 "kwh_above_forecast": kwh["excess"], "status": status, "kind": SURGE,
-                "detail": describe_surge(hours, share, kwh["excess"], alerts.currency,
-                                         _cost(alerts, kwh["excess"], start_t, end_t,
-                                               self.frame.tz))}  # fmt: skip
+                "detail": describe_surge(hours, share, _energy_text(
+                    alerts, (kwh["excess"], kwh["certain"]), (start_t, end_t),
+                    self.frame.tz))}  # fmt: skip
 
 
 @dataclass(frozen=True)

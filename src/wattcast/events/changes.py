@@ -94,12 +94,9 @@ def ongoing(event: dict[str, object]) -> bool:
     return event.get("kind") == "change" and str(event.get("detail") or "").endswith(ONGOING)
 
 
-def describe(change: Change, kwh: float, currency: str, cost: float | None) -> str:
-    """One line an energy manager reads: "use up 12 % since 2017-03-06: 340 kWh, $61 so far"
-    (``kwh`` its energy above the reference, ``cost`` what that cost where energy has a
-    price)."""
-    cost_text = f", {currency}{cost:,.0f}" if cost else ""
+def describe(change: Change, energy: str) -> str:
+    """One line an energy manager reads: "use up 12 % since 2017-03-06: 340 kWh, $61 (150
+    kWh, $27 certain) so far" (``energy``: :func:`~wattcast.events.savings.priced_text`)."""
     still = ONGOING if change.end is None else f"until {change.end:%Y-%m-%d}"
     share = f" {change.share:.0%}" if np.isfinite(change.share) else ""
-    return (f"use up{share} on its reference since {change.start:%Y-%m-%d}: "
-            f"{kwh:,.0f} kWh{cost_text} {still}")  # fmt: skip
+    return f"use up{share} on its reference since {change.start:%Y-%m-%d}: {energy} {still}"

@@ -116,6 +116,19 @@ def _local(seconds: int | None, zone: str | None) -> dt.datetime:
 
 
 TariffLike = Tariff | float | None
+#: Energy and what it cost (None: energy has no price).
+Priced = tuple[float, float | None]
+
+
+def priced_text(best: Priced, certain: Priced, currency: str) -> str:
+    """An event's energy as its description gives it: the best estimate, and in brackets
+    what is certain (what ``kwh_above_band`` and ``cost`` count): ``340 kWh, $61 (150 kWh,
+    $27 certain)``."""
+
+    def one(kwh: float, cost: float | None) -> str:
+        return f"{kwh:,.0f} kWh" + (f", {currency}{cost:,.0f}" if cost is not None else "")
+
+    return f"{one(*best)} ({one(*certain)} certain)"
 
 
 def event_cost(event: Mapping[str, Any], tariff: TariffLike) -> float | None:

@@ -76,9 +76,8 @@ def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
     return list(zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1), strict=True))
 
 
-def describe(hours: float, share: float, kwh: float, currency: str, cost: float | None) -> str:
-    """One line an energy manager reads: "use 35 % above its reference for 10.0 h: 120 kWh"
-    (and what it cost, where energy has a price)."""
-    cost_text = f", {currency}{cost:,.0f}" if cost else ""
+def describe(hours: float, share: float, energy: str) -> str:
+    """One line an energy manager reads: "use 35 % above its reference for 10.0 h: 120 kWh
+    (80 kWh certain)" (``energy``: :func:`~wattcast.events.savings.priced_text`)."""
     above = f" {share:.0%}" if np.isfinite(share) else ""
-    return f"use{above} above its reference for {hours:.1f} h: {kwh:,.0f} kWh{cost_text}"
+    return f"use{above} above its reference for {hours:.1f} h: {energy}"
