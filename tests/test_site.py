@@ -457,8 +457,8 @@ def test_a_command_names_the_extra_it_needs(andover_nights: Path, tmp_path: Path
 
 def test_time_of_use_prices_and_a_new_monthly_peak(tmp_path: Path, cli) -> None:
     pytest.importorskip("aiosmtpd")
-    with Mailbox() as mailbox:
-        spec = hierarchy_site(tmp_path, {"A (kW)": 40.0}, more=(
+    with Mailbox() as mailbox:  # a spike on panel A large enough to raise its main feed's peak
+        spec = hierarchy_site(tmp_path, {"A (kW)": 150.0}, more=(
             "tariff_periods = { 'weekdays 17:00-21:00' = 0.5 }\ndemand_charge = 12.0\n"
             f'[alerts.email]\nhost = "127.0.0.1"\nport = {mailbox.port}\n'
             'sender = "wattcast@school.example"\nto = ["energy@school.example"]\n'))  # fmt: skip
@@ -474,12 +474,24 @@ def test_time_of_use_prices_and_a_new_monthly_peak(tmp_path: Path, cli) -> None:
     assert spike["cost"] == pytest.approx(spike["kwh_above_band"] * price, rel=1e-6)
     (message,) = [m for m in mailbox.messages if spike["id"] in json_ids(m)]
     text = message.get_body(("plain",)).get_content()
-    said = re.search(r"demand: sets the peak of Feb 2021: ([\d,]+) kW, ([\d,]+) kW above the "
+    said = re.search(r"demand: Main \(kW\) sets the peak of Feb 2021: ([\d,]+) kW, ([\d,]+) kW above the "
                      r"month's earlier peak: \$([\d,.]+) more in demand charges", text)  # fmt: skip
     assert said, text
     assert float(said.group(3).replace(",", "")) == pytest.approx(
         12.0 * float(said.group(2)), rel=0.05)  # fmt: skip
     assert float(said.group(2)) > 20  # the spike's 40 kW, over the band's noise
+
+
+def test_a_panels_event_under_its_main_feeds_peak_costs_no_demand_charge(tmp_path: Path) -> None:
+    pytest.importorskip("aiosmtpd")
+    with Mailbox() as mailbox:  # 40 kW on panel A in the evening: the feed peaks at midday
+        spec = hierarchy_site(tmp_path, {"A (kW)": 40.0}, more=(
+            "demand_charge = 12.0\n"
+            f'[alerts.email]\nhost = "127.0.0.1"\nport = {mailbox.port}\n'
+            'sender = "wattcast@school.example"\nto = ["energy@school.example"]\n'))  # fmt: skip
+        nights(spec)
+    texts = [m.get_body(("plain",)).get_content() for m in mailbox.messages]
+    assert any("A (kW)" in t for t in texts) and not any("demand:" in t for t in texts)
 
 
 def test_a_time_of_use_period_that_is_not_one_names_the_option(tmp_path: Path, cli) -> None:

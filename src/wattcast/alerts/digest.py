@@ -116,10 +116,12 @@ def compose(store: ForecastStore, events: list[dict[str, Any]], context: Context
     digest = Digest(subject, "", "", rows, comparison=comparison, ongoing=still,
                     site=context.site, day=day)  # fmt: skip
     demand = getattr(context.tariff, "demand", None)
+    places = store.hierarchy() if demand else {}
     for event in events if demand else []:
-        note = peak_note(store, event, demand, context.currency)
+        billed = _top(event["meter"], places)  # a panel's peak is its main feed's to bill
+        note = peak_note(store, {**event, "meter": billed}, demand, context.currency)
         if note is not None and event.get("kind") != "change":
-            digest.peaks[event["id"]] = note
+            digest.peaks[event["id"]] = note if billed == event["meter"] else f"{billed} {note}"
     if events:
         pictured = [e for e in events if e.get("kind") != "change"] or events  # the band's
         worst = max(pictured, key=lambda e: e["kwh_above_band"])
@@ -153,6 +155,15 @@ def peak_note(
         f"the month's earlier peak: {currency}{(peak - earlier) * demand:,.2f} more in "
         f"demand charges ({currency}{peak * demand:,.2f} in all)"
     )
+
+
+def _top(meter: str, places: dict[str, dict[str, str | None]]) -> str:
+    """The meter at the top of ``meter``'s site (its main feed): the one a utility bills."""
+    seen = {meter}
+    while (parent := (places.get(meter) or {}).get("parent")) and parent not in seen:
+        meter = parent
+        seen.add(meter)
+    return meter
 
 
 def _site_meters(store: ForecastStore, site: str | None) -> set[str] | None:
