@@ -378,7 +378,7 @@ def test_energy_meters_are_told_by_kwh_in_their_names_however_written(name: str)
     assert unit_of(name.replace("kWh", "kW")) == "kW"
 
 
-@pytest.mark.parametrize(("name", "unit"), [("Main (W)", "W"), ("Main (Wh)", "Wh"),
+@pytest.mark.parametrize(("name", "unit"), [("Main (MW)", "MW"), ("Main (Wh)", "Wh"),
                                             ("Main [MWh]", "MWh"), ("Main (kVA)", "kVA")])  # fmt: skip
 def test_a_meter_in_another_unit_is_refused_unless_its_unit_is_given(
     tmp_path: Path, cli, name: str, unit: str
@@ -480,7 +480,8 @@ def test_whole_numbers_grouped_by_commas_are_refused_not_left_aside(tmp_path: Pa
     table.to_csv(tmp_path / "us.csv", index=False)  # "1,511" quoted
     with pytest.raises(InputError, match=(
         r"us\.csv, column 'Main \(kW\)', line 2: '1,\d{3}' may group thousands or hold a "
-        r"decimal comma; write 1\d{3}, or 1\.\d{3} if the comma is a decimal mark\.$"
+        r"decimal comma; write 1\d{3}, or 1\.\d{3} if the comma is a decimal mark \(or leave "
+        r"the column out with skip_columns\)\.$"
     )):  # fmt: skip
         load_meters(tmp_path / "us.csv")
 
@@ -497,6 +498,8 @@ def test_the_separator_line_excel_writes_above_the_header_is_read(tmp_path: Path
     (tmp_path / "excel.csv").write_text("\n".join(lines) + "\n")
     with pytest.raises(InputError, match=r"column 'B \(kW\)', line 6: expected a number"):
         load_meters(tmp_path / "excel.csv")  # lines counted in the file
+    (tmp_path / "tab.csv").write_text("sep=\t\n" + table.to_csv(index=False, sep="\t"))
+    assert load_meters(tmp_path / "tab.csv").meters == ("A (kW)", "B (kW)")
 
 
 def test_the_hour_repeated_when_clocks_go_back_points_to_the_zone(tmp_path: Path) -> None:
@@ -568,3 +571,13 @@ def test_dates_and_times_in_two_columns_are_joined(tmp_path: Path) -> None:
     frame = load_meters(tmp_path / "utility.csv")
     assert frame.meters == ("A (kW)", "B (kW)")
     assert frame.start == stamps.iloc[0] and frame.n_steps == len(table)
+
+
+def test_a_long_table_of_several_meters_stays_long_with_a_unit_in_its_value_column(
+    tmp_path: Path,
+) -> None:
+    table = synthetic_wide(days=2, meters=("M1", "M2")).melt(
+        id_vars="timestamp", var_name="Meter ID", value_name="Usage (kWh)"
+    )
+    table.to_csv(tmp_path / "utility.csv", index=False)
+    assert load_meters(tmp_path / "utility.csv").meters == ("M1", "M2")

@@ -214,8 +214,15 @@ def test_a_name_with_a_comma_is_one_name_in_the_site_file_and_split_on_the_comma
     spec = RunSpec.from_toml(site)
     assert spec.data.meters == ("Gym, East (kW)", "Hall (kW)")
     assert spec.models.refit == ("Gym, East (kW)",)
-    flagged = RunSpec().with_flags({"data.meters": ["A (kW),B (kW)", "C (kW)"]})
+    flagged = RunSpec().with_flags({"data.meters": ["A (kW),B (kW)", "C (kW)"],
+                                     "alerts.generation": "PV1 (kW),PV2 (kW)"})  # fmt: skip
     assert flagged.data.meters == ("A (kW)", "B (kW)", "C (kW)")
+    assert flagged.alerts.generation == ("PV1 (kW)", "PV2 (kW)")
+    site.write_text(
+        '[alerts.email]\nhost = "smtp.school.example"\nsender = "w@school.example"\n'
+        'to = "a@school.example, b@school.example"\n'
+    )
+    assert RunSpec.from_toml(site).alerts.email.to == ("a@school.example", "b@school.example")
 
 
 def test_a_recency_half_life_shorter_than_a_period_is_refused() -> None:

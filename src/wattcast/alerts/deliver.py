@@ -58,9 +58,10 @@ def deliver(store: ForecastStore, spec: Any, run_id: int) -> list[dict[str, Any]
     if "email" in configured:  # unless the server is down or refuses them again tonight
         turned_away = {d["channel"] for d in done if d["error"] is not None}
         if "email" not in turned_away:
-            done += [_catch_up(store, spec, run_id, context, a) for a in spec.alerts.email.to
-                     if f"email to {a}" not in turned_away
-                     and store.missed(a, spec.site.name)]  # fmt: skip
+            missed = {a: store.missed(a, spec.site.name) for a in spec.alerts.email.to
+                      if f"email to {a}" not in turned_away}  # fmt: skip
+            done += [_catch_up(store, spec, run_id, context, (a, events))
+                     for a, events in missed.items() if events]  # fmt: skip
     store.mark_alerted(configured)
     return done
 
@@ -101,12 +102,18 @@ def _deliver_on(
     return done
 
 
-def _catch_up(store: ForecastStore, spec: Any, run_id: int, context: Any, address: str) -> dict:
-    """The events ``address`` missed while the mail server refused it, sent to it alone."""
+def _catch_up(
+    store: ForecastStore, spec: Any, run_id: int, context: Any,
+    missed: tuple[str, list[dict[str, Any]]],
+) -> dict:  # fmt: skip
+    """The events an address missed while the mail server refused it, sent to it alone.
+
+    A failure is recorded on channel ``email:<address>:missed``, not ``email:<address>``:
+    a refusal there marks the night's own digest as missed by the address."""
     from wattcast.alerts import digest as digests
     from wattcast.alerts.email import send
 
-    events = store.missed(address, spec.site.name)
+    address, events = missed
     alone = dataclasses.replace(spec.alerts.email, to=(address,))
     try:
         refused = send(alone, digests.compose(store, events, context))
@@ -119,7 +126,8 @@ def _catch_up(store: ForecastStore, spec: Any, run_id: int, context: Any, addres
                       f"{address} ({error}); it is tried again next night.", DeliveryWarning,
                       stacklevel=3)  # fmt: skip
     at = dt.datetime.now(dt.UTC).isoformat()
-    store.record_delivery(run_id, f"email:{address}", [e["id"] for e in events], error, at)
+    channel = f"email:{address}" + ("" if error is None else ":missed")
+    store.record_delivery(run_id, channel, [e["id"] for e in events], error, at)
     return {"channel": f"email to {address} (missed)", "events": len(events), "error": error}
 
 

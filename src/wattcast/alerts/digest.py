@@ -117,9 +117,12 @@ def compose(store: ForecastStore, events: list[dict[str, Any]], context: Context
                     site=context.site, day=day)  # fmt: skip
     demand = getattr(context.tariff, "demand", None)
     places = store.hierarchy() if demand else {}
+    known = store.meters() if demand else {}
     for event in events if demand else []:
         billed = _top(event["meter"], places)  # a panel's peak is its main feed's to bill
-        note = peak_note(store, {**event, "meter": billed}, demand, context.currency)
+        _, zone, unit = known.get(billed, (None, event["zone"], event["unit"]))
+        feed = {**event, "meter": billed, "zone": zone, "unit": unit}
+        note = peak_note(store, feed, demand, context.currency)
         if note is not None and event.get("kind") != "change":
             digest.peaks[event["id"]] = note if billed == event["meter"] else f"{billed} {note}"
     if events:

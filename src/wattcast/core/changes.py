@@ -299,10 +299,10 @@ def _energy_text(
     """An event's best and certain energy, each with what it cost over ``span`` at the
     ``[alerts]`` prices (time-of-use periods too): the certain part is its ``cost``."""
     tariff = Tariff.of(alerts)
+    price = None if tariff is None else tariff.energy_cost(1.0, *span, zone)  # per kWh, once
 
     def priced(energy: float) -> Priced:
-        cost = None if tariff is None else tariff.energy_cost(energy, *span, zone)
-        return energy, cost
+        return energy, None if price is None else energy * price
 
     return priced_text(priced(kwh[0]), priced(kwh[1]), alerts.currency)
 

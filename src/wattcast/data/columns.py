@@ -91,10 +91,10 @@ def detect_layout(
     if len(others) == 2:
         decimal = frame.attrs.get("decimal", ".")
         text = [c for c in others if is_text(frame[column_named(frame, c)], decimal)]
-        readings = [c for c in others if c not in text]
-        if (len(text) == 1 and not UNIT_IN_NAME.search(readings[0])
-                and _names_meters(frame, time_column, text[0])):  # fmt: skip
-            return Layout(time_column, text[0], next(c for c in others if c != text[0]))
+        if len(text) == 1:
+            readings = next(c for c in others if c != text[0])
+            if _names_meters(frame, time_column, text[0], readings):
+                return Layout(time_column, text[0], readings)
     return Layout(time_column)
 
 
@@ -138,19 +138,20 @@ def column_named(frame: pd.DataFrame, name: str) -> object:
     return next(c for c in frame.columns if str(c) == name)
 
 
-def _names_meters(frame: pd.DataFrame, time_column: str, text_column: str) -> bool:
+def _names_meters(frame: pd.DataFrame, time_column: str, text_column: str, readings: str) -> bool:
     """Whether a text column beside the timestamps names the meter of each row: its
-    names repeat, and either a timestamp comes back with another name or the column is
-    named like a meter column."""
+    names repeat, and either a timestamp comes back with another name (several meters),
+    or the column is named like a meter column while neither it is named like a status
+    or a meter's readings nor ``readings`` like one meter's (``Main (kW)``)."""
     names = frame[column_named(frame, text_column)]
     if names.nunique(dropna=True) >= len(frame):
         return False
+    if _times_repeat_with_other_text(frame, time_column, [text_column]):
+        return True
     words = set(re.findall(r"[a-z]+", text_column.lower()))
-    if words & STATUS_WORDS or UNIT_IN_NAME.search(text_column):
-        return False  # a reading's status, or a meter whose readings are partly text
-    return bool(words & METER_WORDS) or _times_repeat_with_other_text(
-        frame, time_column, [text_column]
-    )
+    if words & STATUS_WORDS or UNIT_IN_NAME.search(text_column) or UNIT_IN_NAME.search(readings):
+        return False  # a reading's status beside one meter, or a meter partly text
+    return bool(words & METER_WORDS)
 
 
 def _times_repeat_with_other_text(
@@ -287,7 +288,7 @@ def _refuse_ambiguous_groups(frame: pd.DataFrame, name: str, decimal: str) -> No
             f"{source_of(frame)}, column {name!r}, {row_label(frame, frame.index.get_loc(first))}"
             f": {cell!r} may group thousands or hold a decimal comma; write "
             f"{cell.replace(',', '').replace('.', '')}, or {cell.replace(',', '.')} if the "
-            "comma is a decimal mark."
+            "comma is a decimal mark (or leave the column out with skip_columns)."
         )
 
 

@@ -257,7 +257,7 @@ def _csv_dialect(head: str) -> dict[str, Any]:
     """Separator (from the header line, or the ``sep=;`` line Excel writes above it) and
     decimal mark of a CSV file."""
     lines = head.lstrip("\ufeff").splitlines()
-    declared = re.fullmatch(r"sep=(.)", lines[0].strip()) if lines else None
+    declared = re.fullmatch(r"\"?sep=(.)\"?", lines[0].rstrip("\r\n")) if lines else None
     lines = lines[1:] if declared else lines
     header = lines[0] if lines else ""
     separator = max(_SEPARATORS, key=header.count)

@@ -376,8 +376,10 @@ def refuse_coarser_energy(frame: MeterFrame, energy: Sequence[str]) -> None:
             continue
         first, last, coarse = found
         step, fine = frame.interval * coarse, format_duration(frame.interval)
+        present = np.flatnonzero(np.isfinite(frame.values[:, j]))
+        whole = first <= present[0] and last >= present[-1]  # hourly all through
         power = (" or say that they are power with `[data] units` (--units): an hour's kWh "
-                 "is its mean kW" if step == pd.Timedelta(hours=1) else "")  # fmt: skip
+                 "is its mean kW" if whole and step == pd.Timedelta(hours=1) else "")  # fmt: skip
         raise InputError(
             f"{frame.source}, column {meter!r}: energy readings every "
             f"{format_duration(step)} from {_stamp(frame.index, first, frame.interval)} to "

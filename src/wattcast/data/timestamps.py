@@ -98,6 +98,11 @@ def _numeric_times(raw: pd.Series) -> pd.DatetimeIndex | None:
     day), wall-clock times. None for anything else."""
     if not len(raw) or not re.fullmatch(r"\s*\d{5}(?:\d{5}|\d{8})?(?:\.\d+)?\s*", str(raw.iloc[0])):
         return None  # most tables: seen at their first time
+    if pd.api.types.is_integer_dtype(raw):  # numbers already: judged by their size
+        low, high = int(raw.min()), int(raw.max())
+        for unit, (least, most) in (("s", (10**9, 10**10)), ("ms", (10**12, 10**13))):
+            if least <= low and high < most:
+                return pd.DatetimeIndex(pd.to_datetime(raw.to_numpy(), unit=unit, utc=True))
     text = raw.astype("string").str.strip()
     if text.str.fullmatch(r"\d{10}").all():
         return pd.DatetimeIndex(pd.to_datetime(text.astype("int64"), unit="s", utc=True))
@@ -244,6 +249,7 @@ def _to_datetime(text: pd.Series) -> tuple[pd.DatetimeIndex, bool]:
     best: pd.DatetimeIndex | None = None
     several = False
     for kwargs in attempts:
+        offsets = False
         try:
             with warnings.catch_warnings():
                 # pandas 2 warns (and later ones raise) on several UTC offsets in one column
@@ -254,9 +260,9 @@ def _to_datetime(text: pd.Series) -> tuple[pd.DatetimeIndex, bool]:
         except (ValueError, TypeError, FutureWarning):
             # Several UTC offsets in one column (e.g. across a DST change).
             parsed = pd.DatetimeIndex(pd.to_datetime(values, errors="coerce", utc=True, **kwargs))
-            several = True
+            offsets = True
         if best is None or parsed.isna().sum() < best.isna().sum():
-            best = parsed
+            best, several = parsed, offsets
         if not best.isna().any():
             break
     assert best is not None

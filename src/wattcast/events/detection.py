@@ -48,9 +48,10 @@ HOUR = pd.Timedelta("1h")
 
 #: ``kWh`` as a word of a meter's name: ``Gym (kWh)``, ``Gym [kWh]``, ``Gym kWh``, ``Gym_kWh``.
 KWH_IN_NAME = re.compile(r"(?<![a-z])kwh(?![a-z])", re.IGNORECASE)
-#: A unit other than kW and kWh in brackets in a meter's name (``Main (W)``, ``Main [MWh]``).
+#: A unit other than kW and kWh in brackets in a meter's name (``Main (Wh)``, ``Main [MWh]``);
+#: ``(W)`` alone may be a wing (``AHU (W)``), so it is not one.
 OTHER_UNIT_IN_NAME = re.compile(
-    r"[(\[]\s*((?:[mg]?wh?)|(?:kvar?h?)|(?:mvah?)|w|btu|therms?)\s*[)\]]", re.IGNORECASE
+    r"[(\[]\s*(wh|[mg]wh?|kvar?h?|mvah?|btu|therms?)\s*[)\]]", re.IGNORECASE
 )
 
 

@@ -189,7 +189,7 @@ class AlertsSection(Section):
     )] = field(default_factory=dict)  # fmt: skip
     generation: Annotated[tuple[str, ...], Setting(
         "Meters that measure generation (solar panels, a CHP unit): forecast and stored, "
-        "never judged for waste.", expected="a list of meter names",
+        "never judged for waste.", expected="a list of meter names", commas=True,
     )] = ()  # fmt: skip
     digest_without_news: Annotated[bool, Setting(
         "Send the e-mail digest on a night without new events too (default: only nights "

@@ -165,6 +165,8 @@ def _convert(raw: object, hint: Any, setting: Setting, base: Path | None) -> Any
 
 
 def _many(raw: object, item: Any, setting: Setting, base: Path | None) -> tuple[Any, ...]:
+    if setting.commas and isinstance(raw, str):  # one text: "a@x.org, b@x.org"
+        raw = split_commas(raw)
     if isinstance(raw, str | Path):
         raw = [raw]
     if not isinstance(raw, list | tuple):
