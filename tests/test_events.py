@@ -122,3 +122,17 @@ def test_an_event_with_a_reading_missing_is_not_judged_again() -> None:
     revised = readings.assign(actual=readings["actual"].clip(upper=22.0))
     revised.loc[50, "actual"] = np.nan
     assert rejudged_events(revised, events, QUARTER, {}, AlertsSection()).empty
+
+
+def test_totals_count_an_event_inside_a_change_of_its_meter_in_the_change() -> None:
+    from wattcast.events.hierarchy import counted
+
+    day = 86400
+    change = {"id": 1, "meter": "M", "kind": "change", "status": "alerted", "start": 0,
+              "end": 10 * day}  # fmt: skip
+    inside = {"id": 2, "meter": "M", "kind": "surge", "status": "new", "start": 3 * day,
+              "end": 3 * day + 3600}  # fmt: skip
+    after = {**inside, "id": 3, "start": 11 * day, "end": 11 * day + 3600}
+    other = {**inside, "id": 4, "meter": "N"}
+    acked = {**change, "id": 5, "meter": "N", "status": "acked"}  # not counted: no cover
+    assert [e["id"] for e in counted([change, inside, after, other, acked])] == [1, 3, 4]

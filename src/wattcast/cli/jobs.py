@@ -187,7 +187,7 @@ def events_line(summary: JobSummary) -> str:
     line = "; ".join(f"{day}: {len(kwh)} ({sum(kwh):,.1f} kWh above band)"
                      for day, kwh in sorted(by_day.items())) or "none new"  # fmt: skip
     apart = len(summary.events) - len(chosen)
-    return line + (f"; {apart} acked, expected or explained" if apart else "")
+    return line + (f"; {apart} acked, expected, explained or in a change" if apart else "")
 
 
 def print_profile(summary: JobSummary) -> None:

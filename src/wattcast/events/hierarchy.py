@@ -15,7 +15,8 @@ and ``label``). Three things follow from it:
   narrow for its size (its panels' errors partly cancel), so more of the same
   waste can be certain on it than on the panel where it happens;
 * totals (the digest, ``savings``, the report's headline) add the events that
-  are still ``new`` or ``alerted`` only (:data:`COUNTED`).
+  are still ``new`` or ``alerted`` only (:data:`COUNTED`), and of those inside a
+  change of their meter the change alone (:func:`counted`).
 
 Plain Python and the standard library, so the light commands can use it.
 """
@@ -282,5 +283,27 @@ def settle(store: Any, site: Any, hierarchy: Hierarchy | None, meters: Sequence[
 
 
 def counted(events: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
-    """The events that totals add: neither reviewed, expected, minor nor explained."""
-    return [e for e in events if e.get("status") in COUNTED]
+    """The events that totals add: neither reviewed, expected, minor nor explained, nor
+    within a counted change of their meter (its energy above the reference holds theirs:
+    a weekend run inside a slow rise is listed, and counted once, in the change)."""
+    chosen = [e for e in events if e.get("status") in COUNTED]
+    changes: dict[str, list[tuple[float, float]]] = {}
+    for event in chosen:
+        if event.get("kind") == "change":
+            changes.setdefault(event["meter"], []).append(_span(event))
+    return [e for e in chosen if e.get("kind") == "change" or not any(
+        first <= _span(e)[0] and _span(e)[1] <= last for first, last in changes.get(e["meter"], ())
+    )]  # fmt: skip
+
+
+def _span(event: Mapping[str, Any]) -> tuple[float, float]:
+    """An event's start and end in epoch seconds, from either form outputs hold."""
+
+    def seconds(value: Any) -> float:
+        if isinstance(value, str):
+            import datetime as dt
+
+            return dt.datetime.fromisoformat(value).timestamp()
+        return float(value)
+
+    return seconds(event.get("start_t", event["start"])), seconds(event.get("end_t", event["end"]))
