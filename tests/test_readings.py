@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import synthetic_wide
+from conftest import synthetic_wide, write_site
 
 from wattcast import Fleet, InputError, ModelSection, load_meters
 from wattcast.data.cleaning import mask_bad_readings, meter_bounds
@@ -400,21 +400,26 @@ def test_a_meter_in_another_unit_is_refused_unless_its_unit_is_given(
 def test_an_hourly_energy_meter_among_quarter_hours_is_refused(tmp_path: Path, cli) -> None:
     table = synthetic_wide(days=12, meters=("Main (kW)", "Gym (kWh)"))
     table.loc[table["timestamp"].dt.minute != 0, "Gym (kWh)"] = np.nan  # hourly energy
-    table.to_csv(tmp_path / "m.csv", index=False)
-    common = ("forecast", tmp_path / "m.csv", "--input", "7D", "--trees", "5")
-    refused = cli(*common, "--out", tmp_path / "f.csv")
+    table[["timestamp", "Gym (kWh)"]].to_csv(tmp_path / "gym.csv", index=False)
+    common = ("--input", "7D", "--trees", "5", "--out", tmp_path / "f.csv")
+    refused = cli("forecast", tmp_path / "gym.csv", *common)
     assert refused.exit_code == 2
-    assert refused.stderr.strip() == (
-        f"error: {tmp_path / 'm.csv'}, column 'Gym (kWh)': energy readings every 1h from "
-        "2021-01-04 00:00 to 2021-01-15 23:00, in a table of readings every 15min: each would "
-        "be counted as the energy of 15min. Give this meter's readings every 15min, or say "
-        "that they are power with `[data] units` (--units): an hour's kWh is its mean kW."
-    )
-    as_power = cli(*common, "--units", "Gym (kWh)=kW", "--out", tmp_path / "f.csv")
+    said = (f"{tmp_path / 'gym.csv'}, column 'Gym (kWh)': energy readings every 1h from "
+            "2021-01-04 00:00 to 2021-01-15 23:00, in a table of readings every 15min: each "
+            "would be counted as the energy of 15min. Give this meter's readings every 15min, "
+            "or say that they are power with `[data] units` (--units): an hour's kWh is its "
+            "mean kW.")  # fmt: skip
+    assert refused.stderr.strip() == f"error: {said}"
+    as_power = cli("forecast", tmp_path / "gym.csv", "--units", "Gym (kWh)=kW", *common)
     assert as_power.exit_code == 0, as_power.output
+    table.to_csv(tmp_path / "m.csv", index=False)  # beside a meter that is fine: it alone fails
+    site = write_site(tmp_path, tmp_path / "m.csv")
+    night = cli("run", "--config", site, "--as-of", "2021-01-15")
+    assert night.exit_code == 1 and "1 of 2 meters forecast, 1 failed" in night.stdout
+    assert said.replace(str(tmp_path / "gym.csv"), str(tmp_path / "m.csv")) in night.stderr
     table = table.rename(columns={"Gym (kWh)": "Gym (kW)"})  # hourly power: filled, as before
     table.to_csv(tmp_path / "m.csv", index=False)
-    assert cli(*common, "--out", tmp_path / "f.csv").exit_code == 0
+    assert cli("forecast", tmp_path / "m.csv", *common).exit_code == 0
 
 
 def test_points_group_thousands_in_a_file_of_decimal_commas(tmp_path: Path) -> None:

@@ -54,8 +54,9 @@ __all__ = [  # what callers outside data/ import from here
     "ReadOptions",
     "detect_layout",
     "infer_interval",
+    "meter_problems",
     "parse_timestamps",
-    "refuse_coarser_energy",
+    "refuse_meter_problems",
     "source_of",
     "table_to_meters",
     "table_to_readings",
@@ -364,29 +365,64 @@ def coarser_stretch(places: np.ndarray, interval: pd.Timedelta) -> tuple[int, in
     return int(places[a]), int(places[b]), coarse
 
 
-def refuse_coarser_energy(frame: MeterFrame, energy: Sequence[str]) -> None:
-    """Refuse an energy meter (kWh per reading) whose readings come at a coarser step than
-    the table's for a day or more (an hourly meter among quarter-hours): each reading
-    holds the energy of its whole step but would count as one interval's, the
-    intervals between filled as if each used as much (four times the use)."""
-    for meter in energy:
-        j = frame.meters.index(meter)
-        found = coarser_stretch(np.flatnonzero(np.isfinite(frame.values[:, j])), frame.interval)
-        if found is None:
-            continue
-        first, last, coarse = found
-        step, fine = frame.interval * coarse, format_duration(frame.interval)
-        present = np.flatnonzero(np.isfinite(frame.values[:, j]))
-        whole = first <= present[0] and last >= present[-1]  # hourly all through
-        power = (" or say that they are power with `[data] units` (--units): an hour's kWh "
-                 "is its mean kW" if whole and step == pd.Timedelta(hours=1) else "")  # fmt: skip
-        raise InputError(
-            f"{frame.source}, column {meter!r}: energy readings every "
-            f"{format_duration(step)} from {_stamp(frame.index, first, frame.interval)} to "
-            f"{_stamp(frame.index, last, frame.interval)}, in a table of readings every "
-            f"{fine}: each would be counted as the energy of {fine}. Give this meter's "
-            f"readings every {fine},{power or ' or in a site of its own'}."
-        )
+def meter_problems(frame: MeterFrame, energy: Sequence[str] = ()) -> dict[str, str]:
+    """Meters whose readings cannot be what they claim, each with why (a message naming
+    the file and the column): a register's running total, or an energy meter (``energy``:
+    kWh per reading) read at a coarser step than its table for a day or more."""
+    problems = {}
+    for j, meter in enumerate(frame.meters):
+        readings = frame.values[:, j]
+        why = _register(readings, frame.interval)
+        if why is None and meter in energy:
+            why = _coarser_energy(frame, readings)
+        if why is not None:
+            problems[meter] = f"{frame.source}, column {meter!r}: {why}"
+    return problems
+
+
+def refuse_meter_problems(frame: MeterFrame, energy: Sequence[str] = ()) -> None:
+    """Refuse ``frame`` in one line when a meter of it has a problem (:func:`meter_problems`)."""
+    problems = meter_problems(frame, energy)
+    if problems:
+        raise InputError(next(iter(problems.values())))
+
+
+#: Readings that never fall over this long are a register, not each interval's use.
+REGISTER_SPAN = pd.Timedelta(days=2)
+
+
+def _register(values: np.ndarray, interval: pd.Timedelta) -> str | None:
+    """Why readings that never fall and mostly rise for days are a register's running
+    total, which forecast as use would be a rise without end (None: they are not)."""
+    readings = values[np.isfinite(values)]
+    steps = np.diff(readings)
+    if len(steps) * interval < REGISTER_SPAN or (steps < 0).any() or (steps > 0).mean() <= 0.5:
+        return None
+    return (f"readings never fall ({readings[0]:g} to {readings[-1]:g}): a meter's register "
+            "(a running total)? give each interval's use (the differences between "
+            "readings).")  # fmt: skip
+
+
+def _coarser_energy(frame: MeterFrame, values: np.ndarray) -> str | None:
+    """Why an energy meter read at a coarser step than its table is refused: each reading
+    holds the energy of its whole step but would count as one interval's, the intervals
+    between filled as if each used as much (None: it is not so read)."""
+    present = np.flatnonzero(np.isfinite(values))
+    found = coarser_stretch(present, frame.interval)
+    if found is None:
+        return None
+    first, last, coarse = found
+    step, fine = frame.interval * coarse, format_duration(frame.interval)
+    whole = first <= present[0] and last >= present[-1]  # hourly all through
+    power = (" or say that they are power with `[data] units` (--units): an hour's kWh "
+             "is its mean kW" if whole and step == pd.Timedelta(hours=1) else "")  # fmt: skip
+    return (
+        f"energy readings every {format_duration(step)} from "
+        f"{_stamp(frame.index, first, frame.interval)} to "
+        f"{_stamp(frame.index, last, frame.interval)}, in a table of readings every "
+        f"{fine}: each would be counted as the energy of {fine}. Give this meter's "
+        f"readings every {fine},{power or ' or in a site of its own'}."
+    )
 
 
 #: Readings this far from all the others ...
@@ -457,32 +493,7 @@ def _to_grid(
     empty = np.flatnonzero(np.isnan(grid).all(axis=0))
     if len(empty):
         raise InputError(f"{source}, column {names[empty[0]]!r}: meter has no readings.")
-    _refuse_registers(source, grid, names, interval)
     return MeterFrame(grid, start, interval, names, tz, source)
-
-
-#: Readings that never fall over this long are a register, not each interval's use.
-REGISTER_SPAN = pd.Timedelta(days=2)
-
-
-def _refuse_registers(
-    source: str, grid: np.ndarray, names: tuple[str, ...], interval: pd.Timedelta
-) -> None:
-    """Refuse a meter whose readings never fall and mostly rise for days: the running total
-    of a meter's register, which forecast as use would be a rise without end."""
-    if (len(grid) - 1) * interval < REGISTER_SPAN:
-        return
-    for j, name in enumerate(names):
-        readings = grid[:, j][np.isfinite(grid[:, j])]
-        steps = np.diff(readings)
-        if len(steps) * interval < REGISTER_SPAN or (steps < 0).any():
-            continue
-        if (steps > 0).mean() > 0.5:
-            raise InputError(
-                f"{source}, column {name!r}: readings never fall ({readings[0]:g} to "
-                f"{readings[-1]:g}): a meter's register (a running total)? give each "
-                "interval's use (the differences between readings)."
-            )
 
 
 def table_to_readings(

@@ -37,6 +37,7 @@ from wattcast.data.loading import (
     Layout,
     ReadOptions,
     detect_layout,
+    refuse_meter_problems,
     row_label,
     source_of,
     table_to_meters,
@@ -469,16 +470,19 @@ def load_meters(
     options = ReadOptions(date_order, skip_columns, bounds)
     meters = meter_names(meters)
     if isinstance(data, pd.DataFrame):
-        return table_to_meters(readings_table(data, options.skip_columns), tz, meters,
-                               options=options)  # fmt: skip
-    if not isinstance(data, str | os.PathLike):
+        frame = table_to_meters(readings_table(data, options.skip_columns), tz, meters,
+                                options=options)  # fmt: skip
+    elif isinstance(data, str | os.PathLike):
+        source = open_source(data, encoding, options=options)
+        names = meters or source.meters()
+        check_meters(source, names)
+        frame = source.read(list(names), tz)
+    else:
         raise InputError(
             f"`data` must be a path, a folder or a DataFrame. Got {type(data).__name__}."
         )
-    source = open_source(data, encoding, options=options)
-    names = meters or source.meters()
-    check_meters(source, names)
-    return source.read(list(names), tz)
+    refuse_meter_problems(frame)  # a register's running totals are not use
+    return frame
 
 
 def check_meters(source: Source, meters: list[str]) -> None:

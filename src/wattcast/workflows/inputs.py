@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from wattcast.data.loading import ReadOptions, refuse_coarser_energy
+from wattcast.data.loading import ReadOptions
 from wattcast.data.meter_frame import MeterFrame
 from wattcast.data.sources import (
     Source,
@@ -289,8 +289,6 @@ def read_batches(
         zone, names = work[index]
         try:
             frame: MeterFrame | InputError = inputs.source.read(names, zone)
-            energy = [m for m in frame.meters if inputs.units.get(m) == "kWh"]
-            refuse_coarser_energy(frame, energy)
         except InputError as exc:
             frame = exc
         stats.seconds += time.perf_counter() - started

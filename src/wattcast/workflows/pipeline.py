@@ -31,6 +31,7 @@ import pandas as pd
 from wattcast import stops
 from wattcast.core import BatchInputs, forecast_batch, on_error, wall
 from wattcast.data.cleaning import trim_to_periods
+from wattcast.data.loading import meter_problems
 from wattcast.data.meter_frame import MeterFrame
 from wattcast.errors import AllMetersFailedError, InputError, MetersGoneWarning, WattcastError
 from wattcast.settings import RunSpec
@@ -270,25 +271,45 @@ def _run_batches(job: Job, progress: Progress | None) -> None:
     batch_errors: list[InputError] = []
     for zone, names, frame in read_batches(job.inputs, size, skip, stats):
         stops.check()  # a stop that a finalizer swallowed ends the job here
+        count = len(names)
         if (
             job.spec.weather.provider
             and "weather" not in job.record
             and isinstance(frame, MeterFrame)
         ):
             _add_weather(job, frame, zone)
+        if isinstance(frame, MeterFrame):
+            frame, names = _without_problems(job, zone, names, frame, batch_errors)
         if isinstance(frame, InputError):
             _fail_batch(job, names, zone, str(frame), batch_errors, frame)
-        else:
+        elif names:
             _one_batch(job, zone, names, frame, batch_errors)
         job.summary.batches += 1
-        job.summary.meters += len(names)
+        job.summary.meters += count
         if progress is not None:
-            progress(len(names), total)
+            progress(count, total)
     job.summary.read_seconds = stats.seconds
     if job.summary.meters and len(job.summary.failed) == job.summary.meters:
         if batch_errors:
             raise batch_errors[0]  # nothing worked, for one reason: say it as it is
         raise AllMetersFailedError(job.summary.failed)
+
+
+def _without_problems(
+    job: Job, zone: str | None, names: list[str], frame: MeterFrame, errors: list[InputError]
+) -> tuple[MeterFrame, list[str]]:
+    """The batch without its meters whose readings cannot be what they claim (a register,
+    an hourly energy meter among quarter-hours): each fails with why, the others go on."""
+    energy = [m for m in frame.meters if job.inputs.units.get(m) == "kWh"]
+    problems = {m: why for m, why in meter_problems(frame, energy).items() if m in names}
+    if not problems:
+        return frame, names
+    if on_error(job.spec) == "raise":
+        raise InputError(next(iter(problems.values())))
+    _fail_batch(job, list(problems), zone, None, errors, InputError(next(iter(problems.values()))),
+                problems)  # fmt: skip
+    rest = [m for m in names if m not in problems]
+    return frame.select([m for m in frame.meters if m not in problems]), rest
 
 
 def _add_weather(job: Job, frame: MeterFrame, zone: str | None) -> None:
