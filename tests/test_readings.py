@@ -586,3 +586,18 @@ def test_a_long_table_of_several_meters_stays_long_with_a_unit_in_its_value_colu
     )
     table.to_csv(tmp_path / "utility.csv", index=False)
     assert load_meters(tmp_path / "utility.csv").meters == ("M1", "M2")
+
+
+def test_utf16_without_its_mark_is_read_and_packed_bytes_are_named(tmp_path: Path) -> None:
+    import gzip
+
+    text = synthetic_wide(days=2).to_csv(index=False)
+    (tmp_path / "u16.csv").write_bytes(text.encode("utf-16-le"))  # no byte-order mark
+    assert load_meters(tmp_path / "u16.csv").meters == ("A (kW)", "B (kW)")
+    (tmp_path / "packed.csv").write_bytes(gzip.compress(text.encode()))
+    with pytest.raises(InputError, match=(
+        r"packed\.csv: gzip data in a file named \.csv; name it \.csv\.gz \(or unpack it\)\.$"
+    )):  # fmt: skip
+        load_meters(tmp_path / "packed.csv")
+    (tmp_path / "packed.csv.gz").write_bytes(gzip.compress(text.encode()))
+    assert load_meters(tmp_path / "packed.csv.gz").meters == ("A (kW)", "B (kW)")

@@ -108,6 +108,7 @@ def _exact_floats() -> dict[str, str]:
 
 def _read_csv(path: Path, encoding: str) -> pd.DataFrame:
     head = _head_bytes(path)
+    _refuse_packed(path, head)
     tried = _encodings(head, encoding)
     for position, name in enumerate(tried):
         try:
@@ -250,7 +251,28 @@ def _encodings(head: bytes, encoding: str) -> tuple[str, ...]:
         return (encoding,)
     if head.startswith((b"\xff\xfe", b"\xfe\xff")):
         return ("utf-16",)
+    if len(head) >= 64 and head[1::2].count(0) > 0.9 * len(head[1::2]):
+        return ("utf-16-le",)  # UTF-16 without its byte-order mark
+    if len(head) >= 64 and head[0::2].count(0) > 0.9 * len(head[0::2]):
+        return ("utf-16-be",)
     return AUTO_ENCODINGS
+
+
+#: The first bytes of a compressed file, and the name it wants.
+_PACKED = {b"\x1f\x8b": ("gzip", ".csv.gz"), b"PK\x03\x04": ("a zip archive", ".csv.zip"),
+           b"\xfd7zXZ": ("xz", ".csv.xz")}  # fmt: skip
+
+
+def _refuse_packed(path: Path, head: bytes) -> None:
+    """Refuse compressed bytes in a file whose name does not say so (read as text, they
+    give a tokenizing error or no meter columns)."""
+    suffix = path.suffix.lower()
+    for magic, (what, name) in _PACKED.items():
+        if head.startswith(magic) and not name.endswith(suffix):
+            raise InputError(
+                f"{path}: {what} data in a file named {suffix or 'without a suffix'}; name it "
+                f"{name} (or unpack it)."
+            )
 
 
 def _csv_dialect(head: str) -> dict[str, Any]:
