@@ -3,6 +3,8 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
+import re
+import warnings
 from pathlib import Path
 
 import pytest
@@ -258,3 +260,17 @@ def test_site_file_mistakes_are_named_as_they_are(tmp_path: Path, text: str, mes
     with pytest.raises(InputError) as refused:
         RunSpec.from_toml(site)
     assert str(refused.value) == f"{site}: {message}"
+
+
+@pytest.mark.parametrize("zone", ["EST", "Etc/GMT+5"])
+def test_a_zone_without_daylight_saving_is_said(zone: str) -> None:
+    from wattcast.errors import FixedOffsetWarning
+
+    with pytest.warns(FixedOffsetWarning, match=re.escape(
+        f"[data] tz {zone!r} keeps one UTC offset all year (no daylight saving); a site that "
+        "changes its clocks names its region, such as 'America/New_York'.")):  # fmt: skip
+        RunSpec().with_flags({"data.tz": zone})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", FixedOffsetWarning)
+        RunSpec().with_flags({"data.tz": "America/New_York"})
+        RunSpec().with_flags({"data.tz": "UTC"})

@@ -123,6 +123,11 @@ class SkippedHourWarning(WattcastWarning):
     the wall clock for the history, but no forecast is judged against them."""
 
 
+class FixedOffsetWarning(WattcastWarning):
+    """A time zone that keeps one UTC offset all year, given for a site: its local days
+    are an hour off all summer where the site keeps daylight saving time."""
+
+
 class UnknownMetersWarning(WattcastWarning):
     """A side file (zones, ...) names meters that the readings do not have."""
 

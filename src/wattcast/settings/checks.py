@@ -131,3 +131,24 @@ def host_name(value: str | None, name: str) -> None:
             f"{name} must be a host name such as smtp.example.org (the port goes in port). "
             f"Got {value!r}."
         )
+
+
+#: Zones that keep one UTC offset all year though their names read like a region's.
+FIXED_OFFSETS = frozenset({"EST", "MST", "HST"})
+UTC_NAMES = frozenset({"Etc/GMT", "Etc/GMT+0", "Etc/GMT-0", "Etc/GMT0"})
+
+
+def fixed_offset_zone(zone: str | None, name: str) -> None:
+    """Warn of a zone without daylight saving whose name reads like a region's (``EST``
+    for New York, ``Etc/GMT+5``): the site's days would be an hour off all summer."""
+    import warnings
+
+    from wattcast.errors import FixedOffsetWarning
+
+    offset = (zone or "").startswith("Etc/GMT") and zone not in UTC_NAMES
+    if zone in FIXED_OFFSETS or offset:
+        warnings.warn(
+            f"{name} {zone!r} keeps one UTC offset all year (no daylight saving); a site "
+            "that changes its clocks names its region, such as 'America/New_York'.",
+            FixedOffsetWarning, stacklevel=4,
+        )  # fmt: skip

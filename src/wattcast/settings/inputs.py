@@ -71,6 +71,7 @@ class DataSection(Section):
 
     def check(self) -> None:
         checks.encoding(self.encoding)
+        checks.fixed_offset_zone(self.tz, "[data] tz")
 
 
 @dataclass(frozen=True)
