@@ -274,3 +274,15 @@ def test_a_zone_without_daylight_saving_is_said(zone: str) -> None:
         warnings.simplefilter("error", FixedOffsetWarning)
         RunSpec().with_flags({"data.tz": "America/New_York"})
         RunSpec().with_flags({"data.tz": "UTC"})
+
+
+def test_a_weather_setting_its_provider_does_not_use_is_refused(tmp_path: Path) -> None:
+    site = tmp_path / "site.toml"
+    site.write_text('[weather]\nprovider = "file"\npath = "w.csv"\nlatitude = 42.6\n')
+    with pytest.raises(InputError, match=re.escape(
+        "[weather] provider 'file' does not use latitude; remove it, or choose the provider "
+        "it is for.")):  # fmt: skip
+        RunSpec.from_toml(site)
+    site.write_text('[weather]\nprovider = "ghcnd"\npath = "w.csv"\nunits = "F"\n'
+                    'station = "USW00014739"\n')  # fmt: skip
+    assert RunSpec.from_toml(site).weather.station == "USW00014739"

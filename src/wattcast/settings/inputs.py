@@ -180,6 +180,14 @@ class WeatherSection(Section):
             checks.weather_without_provider(given)
             return
         checks.url(self.url, "[weather] url")
+        used = {"open-meteo": {"latitude", "longitude", "url", "timeout"},
+                "ghcnd": {"path", "units", "station"}, "file": {"path"}}[self.provider]  # fmt: skip
+        given = [f.name for f in dataclasses.fields(self) if getattr(self, f.name) != f.default
+                 and f.name in {"latitude", "longitude", "url", "timeout", "path", "units",
+                                "station"} - used]  # fmt: skip
+        if given:
+            raise InputError(f"[weather] provider {self.provider!r} does not use {given[0]}; "
+                             "remove it, or choose the provider it is for.")  # fmt: skip
         if not self.variables:
             raise InputError("[weather] variables must name at least one variable, such as "
                              "temperature (--weather-variables).")  # fmt: skip
