@@ -140,12 +140,18 @@ def _read_csv(path: Path, encoding: str) -> pd.DataFrame:
 
 
 def _id_columns(header: list[str]) -> dict[str, type]:
-    """Columns named only with words of meter ids (``meter``, ``Meter ID``, ``point``),
-    read as text: a meter named ``00123`` keeps its zeros, one named ``TRUE`` its case."""
+    """In a table of a long table's few columns, the columns named only with words of
+    meter ids (``meter``, ``Meter ID``, ``point``: no digits), read as text: a meter named
+    ``00123`` keeps its zeros, one named ``TRUE`` its case. A wide table's meters
+    (``Building 12``) are read as numbers."""
+    if len(header) > 4:
+        return {}
     return {
         name: str
         for name in header
-        if (words := re.findall(r"[a-z]+", name.lower())) and set(words) <= METER_WORDS
+        if not re.search(r"\d", name)
+        and (words := re.findall(r"[a-z]+", name.lower()))
+        and set(words) <= METER_WORDS
     }
 
 
