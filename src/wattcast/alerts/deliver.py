@@ -82,8 +82,7 @@ def _deliver_on(
         refused = _send(channel, spec, digest, run_id)
         error = None
     except Exception as exc:  # any failure of a channel: logged, recorded, retried
-        why = str(exc) if isinstance(exc, DeliveryError) else f"{type(exc).__name__}: {exc}"
-        error = _scrubbed(why, spec)
+        error = _failure(exc, spec)
         warnings.warn(f"{channel} alert not delivered ({error}); it is tried again next night.",
                       DeliveryWarning, stacklevel=3)  # fmt: skip
     ids = [e["id"] for e in events]
@@ -119,8 +118,7 @@ def _catch_up(
         refused = send(alone, digests.compose(store, events, context))
         error = f"refused: {refused[address]}" if address in refused else None
     except Exception as exc:  # the server refused it again, or is down: tried next night
-        why = str(exc) if isinstance(exc, DeliveryError) else f"{type(exc).__name__}: {exc}"
-        error = _scrubbed(why, spec)
+        error = _failure(exc, spec)
     if error is not None:
         warnings.warn(f"email alert of {len(events)} missed event(s) not delivered to "
                       f"{address} ({error}); it is tried again next night.", DeliveryWarning,
@@ -129,6 +127,13 @@ def _catch_up(
     channel = f"email:{address}" + ("" if error is None else ":missed")
     store.record_delivery(run_id, channel, [e["id"] for e in events], error, at)
     return {"channel": f"email to {address} (missed)", "events": len(events), "error": error}
+
+
+def _failure(exc: Exception, spec: Any) -> str:
+    """A delivery's failure in one line: ours as said, another library's with its type;
+    never a piece of the webhook's URL."""
+    why = str(exc) if isinstance(exc, DeliveryError) else f"{type(exc).__name__}: {exc}"
+    return _scrubbed(why, spec)
 
 
 def _scrubbed(error: str, spec: Any) -> str:

@@ -170,9 +170,10 @@ def _top(meter: str, places: dict[str, dict[str, str | None]]) -> str:
 
 
 def _site_meters(store: ForecastStore, site: str | None) -> set[str] | None:
-    if site is None:
-        return None
-    return {m for m, place in store.hierarchy().items() if place["site"] == site}
+    """The meters of a named site; None (every meter) for a site without a name."""
+    from wattcast.reporting.listing import site_meters
+
+    return None if site is None else site_meters(store, site)
 
 
 def _day(comparison: list[dict[str, Any]], events: list[dict[str, Any]]) -> dt.date:

@@ -16,7 +16,7 @@ import pandas as pd
 
 from wattcast.data.meter_frame import MeterFrame
 from wattcast.epoch import to_epoch, wall_from_epoch
-from wattcast.events.detection import rejudged_events, update_events
+from wattcast.events.detection import holding, rejudged_events, update_events
 from wattcast.models.methods import METHODS
 from wattcast.settings import AlertsSection
 
@@ -123,14 +123,15 @@ def settle_actuals(
     revised = pending[~fresh & (pending["actual"] != pending["recorded"])]
     if open_events is None:
         open_events = pd.DataFrame(columns=["id", "meter", "start", "end", "status"])
-    again = _rejudged(frame, zone, revised, revisit, units, thresholds, expected)
+    again = _rejudged(frame, zone, _times_by_meter(revised), revisit, units, thresholds,
+                      expected)  # fmt: skip
     if len(again):  # tonight's readings extend events as judged again (withdrawn: none)
-        open_events = _stacked(open_events[~open_events["id"].isin(again["id"])],
-                               again[again["readings"] > 0]).sort_values("end")  # fmt: skip
+        open_events = stacked(open_events[~open_events["id"].isin(again["id"])],
+                              again[again["readings"] > 0]).sort_values("end")  # fmt: skip
     use = readings[~readings["meter"].isin(thresholds.generation)]  # generation: never waste
     events = update_events(use, open_events, frame.interval, units, thresholds, expected)
     if len(again):
-        events = _stacked(again[~again["id"].isin(events["id"])], events)
+        events = stacked(again[~again["id"].isin(events["id"])], events)
     changed = pd.concat([readings, revised]) if len(revised) else readings
     actuals = changed[["meter", "t"]].assign(
         value=changed["actual"].to_numpy(), revised=changed["recorded"].notna().to_numpy()
@@ -139,36 +140,38 @@ def settle_actuals(
     return Settled(actuals.reset_index(drop=True), events, scores, scored)
 
 
-def _stacked(*parts: pd.DataFrame) -> pd.DataFrame:
-    """The rows of ``parts`` as one table, made from records (``pd.concat`` lets an
-    empty part decide the dtypes, which pandas deprecates)."""
-    columns = list(dict.fromkeys(c for part in parts for c in part.columns))
+def stacked(*parts: pd.DataFrame, columns: list[str] | None = None) -> pd.DataFrame:
+    """The rows of ``parts`` as one table (of ``columns``, else of every part's), made from
+    records: ``pd.concat`` lets an empty part decide the dtypes, which pandas deprecates."""
+    columns = columns or list(dict.fromkeys(c for part in parts for c in part.columns))
     return pd.DataFrame([r for part in parts for r in part.to_dict("records")], columns=columns)
 
 
 def revised_times(actuals: pd.DataFrame) -> dict[str, np.ndarray]:
     """Per meter, the epoch times of the ``actuals`` recorded again (their readings revised)."""
-    again = actuals[actuals["revised"].astype(bool)] if len(actuals) else actuals
-    return {str(m): g["t"].to_numpy(np.int64) for m, g in again.groupby("meter", sort=False)}
+    return _times_by_meter(actuals[actuals["revised"].astype(bool)] if len(actuals) else actuals)
+
+
+def _times_by_meter(rows: pd.DataFrame) -> dict[str, np.ndarray]:
+    """Per meter, the sorted epoch times ``t`` of ``rows``."""
+    return {
+        str(m): np.sort(g["t"].to_numpy(np.int64)) for m, g in rows.groupby("meter", sort=False)
+    }
 
 
 def _rejudged(
-    frame: MeterFrame, zone: str | None, revised: pd.DataFrame, revisit: Revisit | None,
-    units: Mapping[str, str], thresholds: AlertsSection,
+    frame: MeterFrame, zone: str | None, revised: Mapping[str, np.ndarray],
+    revisit: Revisit | None, units: Mapping[str, str], thresholds: AlertsSection,
     expected: Mapping[str, list[tuple[int, int]]] | None,
 ) -> pd.DataFrame:  # fmt: skip
     """The stored events that hold a revised actual, judged again on tonight's readings."""
-    if revisit is None or revised.empty or revisit.events.empty:
+    if revisit is None or not revised or revisit.events.empty:
         return pd.DataFrame(columns=["id", "readings"])
     events = revisit.events
+    starts, ends = (events[c].to_numpy(np.int64) for c in ("start", "end"))
     holds = np.zeros(len(events), dtype=bool)
-    for meter, group in revised.groupby("meter", sort=False):
-        times = np.sort(group["t"].to_numpy(dtype=np.int64))
-        own = (events["meter"] == meter).to_numpy()
-        inside = np.searchsorted(times, events["end"].to_numpy(np.int64)) - np.searchsorted(
-            times, events["start"].to_numpy(np.int64)
-        )
-        holds |= own & (inside > 0)
+    for meter, times in revised.items():
+        holds |= (events["meter"] == meter).to_numpy() & holding(times, starts, ends)
     if not holds.any():
         return pd.DataFrame(columns=["id", "readings"])
     readings = revisit.forecasts.assign(actual=values_at(frame, zone, revisit.forecasts))

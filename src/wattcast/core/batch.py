@@ -28,6 +28,7 @@ from wattcast.core.actuals import (
     revised_times,
     seen,
     settle_actuals,
+    stacked,
 )
 from wattcast.core.changes import CHANGE_COLUMNS, Context, Judged, judge_changes
 from wattcast.data.cleaning import trim_to_periods
@@ -154,9 +155,7 @@ def forecast_batch(
             judged = _judge(spec, batch, fleet, state, as_of, revised_times(settled.actuals))
             result.references = judged.references
             changes = judged.events
-            # rows, not pd.concat: columns all empty in one part would decide the dtypes
-            rows = result.events.to_dict("records") + changes.to_dict("records")
-            result.events = pd.DataFrame(rows, columns=list(changes.columns))
+            result.events = stacked(result.events, changes, columns=list(changes.columns))
         result.settle_seconds = time.perf_counter() - started
     return result
 

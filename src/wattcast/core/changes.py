@@ -27,7 +27,8 @@ from wattcast.data.meter_frame import MeterFrame
 from wattcast.epoch import to_epoch
 from wattcast.errors import InputError, ReferenceWarning
 from wattcast.events.changes import MIN_DAYS, Change, describe, find_changes
-from wattcast.events.detection import EVENT_FIELDS, to_kwh, unit_of, withdrawn
+from wattcast.events.detection import EVENT_FIELDS, holding, to_kwh, unit_of, withdrawn
+from wattcast.events.hierarchy import TOLD
 from wattcast.events.savings import Priced, Tariff, priced_text
 from wattcast.events.surges import SURGE, surge_spans
 from wattcast.events.surges import describe as describe_surge
@@ -282,7 +283,7 @@ def _event(
     certain = max(kwh - 2 * spread * np.sqrt(len(change.days)), 0.0)
     earlier = _matching(mine, start_t, end_t)
     status = earlier["status"] if earlier is not None else None
-    if status not in ("alerted", "acked", "expected"):
+    if status not in TOLD:
         large = change.share >= spec.reference.min_change and len(change.days) >= MIN_DAYS
         status = "new" if certain >= alerts.min_energy and large else "minor"
     energy = _energy_text(alerts, (kwh, certain), (start_t, end_t), frame.tz)
@@ -366,14 +367,9 @@ class _Judging:
         if not len(mine) or not len(self.revised):
             return []
         (since,) = to_epoch(_aware([first], self.frame.tz))
-        times = np.sort(self.revised)
-        rows = []
-        for event in mine.to_dict("records"):
-            start, end = int(event["start"]), int(event["end"])
-            held = np.searchsorted(times, end) > np.searchsorted(times, start)
-            if start >= since and held:
-                rows.append(withdrawn(event))
-        return rows
+        starts, ends = (mine[c].to_numpy(np.int64) for c in ("start", "end"))
+        gone = (starts >= since) & holding(np.sort(self.revised), starts, ends)
+        return [withdrawn(event) for event in mine[gone].to_dict("records")]
 
     def _surge(
         self, meter: str, start: pd.Timestamp, end: pd.Timestamp, kwh: dict[str, float],
@@ -384,7 +380,7 @@ class _Judging:
         alerts = self.spec.alerts
         earlier = _matching(mine, start_t, end_t)
         status = earlier["status"] if earlier is not None else None
-        if status not in ("alerted", "acked", "expected"):
+        if status not in TOLD:
             floor = max(alerts.min_energy, alerts.min_energy_hours * kwh["hourly"])
             long = end - start >= alerts.min_duration
             status = "new" if kwh["certain"] >= floor and long else "minor"

@@ -37,6 +37,7 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
+from wattcast.events.hierarchy import TOLD
 from wattcast.settings import AlertsSection
 
 STATUSES = ("new", "alerted", "acked", "expected")
@@ -121,8 +122,6 @@ def update_events(
     return events[~keyed.duplicated(keep="last")].reset_index(drop=True)
 
 
-#: Statuses that a person or a channel has seen: an event judged again keeps them.
-TOLD = ("alerted", "acked", "expected")
 #: The detail of an event whose revised readings are all within the band.
 WITHDRAWN = "withdrawn: its readings were revised"
 
@@ -196,6 +195,11 @@ def withdrawn(event: Mapping[str, object]) -> dict[str, object]:
     status = event.get("status") if event.get("status") in TOLD else "minor"
     return {**event, "readings": 0, "peak_excess_kw": 0.0, "kwh_above_band": 0.0,
             "kwh_above_forecast": 0.0, "status": status, "detail": WITHDRAWN}  # fmt: skip
+
+
+def holding(times: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """Whether each span ``[start, end)`` holds one of ``times`` (sorted epoch seconds)."""
+    return np.searchsorted(times, ends) > np.searchsorted(times, starts)
 
 
 def _expected_kw(group: pd.DataFrame, unit: str, interval: pd.Timedelta) -> float:
@@ -280,7 +284,7 @@ def _status(
     expected: list[tuple[int, int]],
 ) -> str:  # fmt: skip
     earlier = event.get("status")
-    if earlier in ("alerted", "acked", "expected"):
+    if earlier in TOLD:
         return str(earlier)  # a person or a digest has seen it: it keeps its state
     start, end = int(event["start"]), int(event["end"])  # type: ignore[call-overload]
     duration = pd.Timedelta(seconds=end - start)

@@ -291,9 +291,13 @@ def counted(events: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
     for event in chosen:
         if event.get("kind") == "change":
             changes.setdefault(event["meter"], []).append(_span(event))
-    return [e for e in chosen if e.get("kind") == "change" or not any(
-        first <= _span(e)[0] and _span(e)[1] <= last for first, last in changes.get(e["meter"], ())
-    )]  # fmt: skip
+    return [e for e in chosen if e.get("kind") == "change"
+            or not _within(_span(e), changes.get(e["meter"], []))]  # fmt: skip
+
+
+def _within(span: tuple[float, float], covers: list[tuple[float, float]]) -> bool:
+    """Whether ``span`` lies inside one of ``covers``."""
+    return any(first <= span[0] and span[1] <= last for first, last in covers)
 
 
 def _span(event: Mapping[str, Any]) -> tuple[float, float]:
