@@ -4,6 +4,7 @@ import json
 import os
 import re
 import shutil
+import sqlite3
 import time
 from io import StringIO
 from pathlib import Path
@@ -66,6 +67,52 @@ def test_figures_agree_with_savings_and_events_to_the_kwh(
     # the headline's week adds the same events
     week = re.search(r"This week, [^<]*<b>(\d+) events</b>([\d,.]+) kWh", page)
     assert week is not None and int(week.group(1)) <= len(events)
+
+
+def test_headline_cards_count_what_savings_counts_for_those_days(
+    andover_nights: Path, tmp_path: Path, cli
+) -> None:
+    """An event of the evening before counts partly on each day, as `savings --since
+    --until` counts it, so the day's card and the command agree to the kWh."""
+    site = tmp_path / "site"
+    shutil.copytree(andover_nights.parent, site)
+    config = site / andover_nights.name
+    cli("report", "--config", config, "--days", "14", "--out", tmp_path / "a.html")
+    page = (tmp_path / "a.html").read_text()
+    year = re.search(r"Period (\d{4})", page).group(1)
+    shown = re.search(r"Yesterday, \w+ (\d\d \w+)", page).group(1)
+    day = pd.Timestamp(f"{shown} {year}")
+    # one counted event moved to cross yesterday's midnight: half of it on each day
+    midnight = int(day.tz_localize("America/New_York").timestamp())
+    with sqlite3.connect(site / "site.db") as db:
+        (event,) = db.execute(
+            "SELECT id FROM events WHERE status IN ('new', 'alerted') AND "
+            "kind = 'excess' ORDER BY kwh_above_band DESC LIMIT 1"
+        ).fetchone()
+        db.execute("UPDATE events SET start = ?, end = ? WHERE id = ?",
+                   (midnight - 4 * 3600, midnight + 4 * 3600, event))  # fmt: skip
+    cli("report", "--config", config, "--days", "14", "--out", tmp_path / "b.html")
+    page = (tmp_path / "b.html").read_text()
+    for title, days in {"Yesterday": 1, "This week": 7}.items():
+        found = re.search(rf"{title}, [^<]*<b>(\d+) events</b>([\d,.]+) kWh above the band, "
+                          rf"cost \$([\d,.]+)", page)  # fmt: skip
+        since = day - pd.Timedelta(days=days - 1)
+        result = cli(
+            "savings",
+            "--config",
+            config,
+            "--since",
+            f"{since:%Y-%m-%d}",
+            "--until",
+            f"{day + pd.Timedelta(days=1):%Y-%m-%d}",
+            "--format",
+            "csv",
+        )
+        saved = pd.read_csv(StringIO(result.stdout))
+        total = float(saved["kwh_above_band"].sum())
+        assert int(found.group(1)) == int(saved["events"].sum())
+        assert number(found.group(2)) == pytest.approx(total, abs=0.05)
+        assert number(found.group(3)) == pytest.approx(0.2 * total, abs=0.01)
 
 
 def detailed(page: str) -> int:

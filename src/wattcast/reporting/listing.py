@@ -47,15 +47,20 @@ def event_rows(
             continue
         if mine is not None and event["meter"] not in mine:
             continue
-        span = max(event["end"] - event["start"], 1)
-        inside = min(event["end"], last) - max(event["start"], first)
-        event["share"] = float(min(max(inside / span, 0.0), 1.0))
+        event["share"] = share_inside(event["start"], event["end"], first, last)
         event["start_t"], event["end_t"] = event["start"], event["end"]
         event["start"] = format_epoch(event["start"], event["zone"])
         event["end"] = format_epoch(event["end"], event["zone"])
         event["cost"] = event_cost(event, tariff)
         rows.append(event)
     return rows
+
+
+def share_inside(start: float, end: float, first: float, last: float) -> float:
+    """The part of an event's duration ``[start, end)`` inside ``[first, last)`` (epoch
+    seconds): what a total over those dates counts of its energy and cost."""
+    span = max(end - start, 1)
+    return float(min(max((min(end, last) - max(start, first)) / span, 0.0), 1.0))
 
 
 def site_meters(store: ForecastStore, site: str | None) -> set[str] | None:

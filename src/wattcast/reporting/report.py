@@ -23,12 +23,12 @@ import numpy as np
 import pandas as pd
 
 from wattcast import __version__
-from wattcast.epoch import wall_from_epoch
+from wattcast.epoch import epoch_of, wall_from_epoch
 from wattcast.errors import InputError
 from wattcast.evaluation.metrics import g14_pass
 from wattcast.events.hierarchy import counted
 from wattcast.events.savings import TariffLike, savings
-from wattcast.reporting.listing import at_least, check_meter, event_rows
+from wattcast.reporting.listing import at_least, check_meter, event_rows, share_inside
 from wattcast.reporting.svg import meter_chart
 from wattcast.settings import RunSpec
 from wattcast.store.store import ForecastStore
@@ -279,12 +279,19 @@ def _accuracy_card(accuracy: pd.Series, inside: float) -> str:
 
 
 def _events_between(data: ReportData, start: pd.Timestamp, days: int) -> dict[str, float]:
-    end = start + pd.Timedelta(days=days)
-    chosen = [e for e in counted(data.events)
-              if start <= pd.Timestamp(e["start"][:19]) < end]  # fmt: skip
-    kwh = sum(e["kwh_above_band"] for e in chosen)
-    costs = [e["cost"] for e in chosen if e.get("cost") is not None]
-    cost = None if data.tariff is None else sum(costs)
+    """The events that count over ``days`` local days from ``start``, and the part of their
+    energy and cost inside them, as ``wattcast savings --since --until`` counts them (an
+    event of the night before is counted partly on each day)."""
+    first, last = f"{start:%Y-%m-%d}", f"{start + pd.Timedelta(days=days):%Y-%m-%d}"
+    chosen = []
+    for event in counted(data.events):
+        inside = share_inside(event["start_t"], event["end_t"], epoch_of(first, event["zone"]),
+                              epoch_of(last, event["zone"]))  # fmt: skip
+        if inside > 0:
+            chosen.append({**event, "share": inside})
+    totals = savings(chosen, data.tariff)
+    kwh = sum(row["kwh_above_band"] for row in totals)
+    cost = None if data.tariff is None else sum(row["cost"] or 0.0 for row in totals)
     return {"events": len(chosen), "kwh": kwh, "cost": cost}  # type: ignore[dict-item]
 
 
