@@ -466,6 +466,32 @@ def test_meter_names_of_a_long_table_are_read_as_written_without_surrounding_spa
     assert load_meters(tmp_path / "long.csv", meters=["00123"]).meters == ("00123",)
 
 
+def test_meters_named_like_missing_markers_keep_their_names_and_readings_stay_missing(
+    tmp_path: Path,
+) -> None:
+    """In a long table only an empty meter name is missing: meters named ``NA`` or
+    ``None`` are meters, while ``NA`` among readings is still a missing reading."""
+    table = synthetic_wide(days=3, meters=("NA", "None", "null")).melt(
+        id_vars="timestamp", var_name="meter", value_name="value"
+    )
+    table["value"] = table["value"].astype(object)
+    table.loc[5, "value"] = "NA"
+    table.loc[9, "value"] = "n/a"
+    table.to_csv(tmp_path / "long.csv", index=False)
+    frame = load_meters(tmp_path / "long.csv")
+    assert frame.meters == ("NA", "None", "null")
+    assert np.isnan(frame.values).sum() == 2  # the two missing readings, no name lost
+
+
+def test_the_missing_markers_are_pandas_own() -> None:
+    """wattcast lists the markers pandas reads as missing (it turns them off for meter
+    names only); a pandas that changes them is caught here."""
+    parsers = pytest.importorskip("pandas._libs.parsers")
+    from wattcast.data.files import MISSING_TEXT
+
+    assert set(MISSING_TEXT) == set(parsers.STR_NA_VALUES)
+
+
 def test_two_digit_years_are_read_in_one_order_or_refused(tmp_path: Path) -> None:
     path, table = dated_file(tmp_path, "%d-%m-%y %H:%M")  # 01-09-16 .. 20-09-16
     frame = load_meters(path)

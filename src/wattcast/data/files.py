@@ -114,7 +114,7 @@ def _read_csv(path: Path, encoding: str) -> pd.DataFrame:
         try:
             options = _csv_dialect(head.decode(name, errors="replace"))
             names = _header_names(head.decode(name, errors="replace"), options)
-            frame = pd.read_csv(path, encoding=name, dtype=_id_columns(names), **options,
+            frame = pd.read_csv(path, encoding=name, **_id_options(names), **options,
                                 **_exact_floats())  # fmt: skip
         except UnicodeDecodeError as exc:
             if position + 1 < len(tried):
@@ -137,6 +137,25 @@ def _read_csv(path: Path, encoding: str) -> pd.DataFrame:
         _refuse_short_rows(path, name, options, frame, names)
         return _named_columns(frame, names, path)
     raise AssertionError("unreachable")
+
+
+#: Cells read as missing in every column but meter ids: pandas' documented defaults.
+MISSING_TEXT = (
+    *("", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN"),
+    *("<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null"),
+)
+
+
+def _id_options(header: list[str]) -> dict[str, Any]:
+    """``read_csv`` options that read meter-id columns (:func:`_id_columns`) as text, in
+    which only an empty cell is missing (a meter named ``NA`` or ``None`` keeps its
+    name); other columns read the usual missing markers."""
+    ids = _id_columns(header)
+    if not ids:
+        return {}
+    # by position: pandas renames nameless and repeated columns
+    missing = {i: [""] if name in ids else list(MISSING_TEXT) for i, name in enumerate(header)}
+    return {"dtype": ids, "keep_default_na": False, "na_values": missing}
 
 
 def _id_columns(header: list[str]) -> dict[str, type]:
