@@ -11,6 +11,7 @@ import sys
 import time
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from conftest import synthetic_wide, write_site
 
@@ -222,3 +223,36 @@ def test_init_of_a_new_name_without_a_suffix_makes_that_folder(tmp_path: Path, c
     assert (tmp_path / "north-campus" / "site.toml").is_file()
     assert cli("init", tmp_path / "other.toml").exit_code == 0  # a file, as named
     assert (tmp_path / "other.toml").is_file()
+
+
+def test_an_output_that_is_an_input_of_the_site_is_refused_and_left_as_it_was(
+    tmp_path: Path, cli
+) -> None:
+    """--out naming the readings, an extras table or a file a readings glob takes would
+    replace what the next night reads: refused before anything is written."""
+    readings = tmp_path / "exports" / "day-1.csv"
+    readings.parent.mkdir()
+    synthetic_wide(days=21, meters=("A (kW)",)).to_csv(readings, index=False)
+    extras = tmp_path / "extras.csv"
+    days = pd.date_range("2021-01-04", periods=23, freq="D")
+    pd.DataFrame({"date": days.strftime("%Y-%m-%d"), "temp": 40.0}).to_csv(extras, index=False)
+    config = write_site(tmp_path, readings, (extras,))
+    before = readings.read_bytes()
+    refused(cli("run", "--config", config, "--out", readings),
+            f"{readings}: the forecast would write over [data] source ({readings}); choose "
+            "another path.")  # fmt: skip
+    refused(cli("backtest", "--config", config, "--days", "1", "--predictions-out", extras),
+            f"{extras}: --predictions-out would write over [extras] common ({extras}); "
+            "choose another path.")  # fmt: skip
+    (tmp_path / "glob").mkdir()
+    globbed = write_site(tmp_path / "glob", tmp_path / "exports" / "day-*.csv")
+    later = tmp_path / "exports" / "day-2.csv"
+    refused(cli("forecast", "--config", globbed, "--out", later),
+            f"{later}: the forecast would write over [data] source "
+            f"({tmp_path / 'exports' / 'day-*.csv'}); choose another path.")  # fmt: skip
+    assert readings.read_bytes() == before and not later.exists()
+    assert not (tmp_path / "site.db").exists()
+    assert cli("run", "--config", config, "--out", tmp_path / "forecast.csv").exit_code == 0
+    refused(cli("export", "--config", config, "--what", "runs", "--out", extras),
+            f"{extras}: the export would write over [extras] common ({extras}); choose "
+            "another path.")  # fmt: skip

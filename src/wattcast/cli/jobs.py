@@ -254,11 +254,13 @@ def backtest(
     with user_errors():
         with loading():
             from wattcast.workflows.backtest import run_backtest, write_backtest
-            from wattcast.workflows.outputs import check_output
+            from wattcast.workflows.outputs import check_output, refuse_writing_over_inputs
 
-        check_output(out_path, (".csv", ".csv.gz"), "--out")
-        check_output(predictions_out, (".csv", ".csv.gz"), "--predictions-out")
-        check_output(plot_path, (".png",), "--plot")
+        for path, kinds, what in ((out_path, (".csv", ".csv.gz"), "--out"),
+                                  (predictions_out, (".csv", ".csv.gz"), "--predictions-out"),
+                                  (plot_path, (".png",), "--plot")):  # fmt: skip
+            check_output(path, kinds, what)
+            refuse_writing_over_inputs(path, spec, what)
         started = time.perf_counter()
         with meter_progress() as progress:
             result = run_backtest(spec, progress)

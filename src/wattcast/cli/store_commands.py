@@ -250,7 +250,7 @@ def export(
     with user_errors():
         with loading():
             from wattcast.workflows.exports import export_table
-            from wattcast.workflows.outputs import check_output
+            from wattcast.workflows.outputs import check_output, refuse_writing_over_inputs
 
         kinds = {"csv": (".csv", ".csv.gz"), "parquet": (".parquet", ".pq")}
         if format in kinds:  # another format is refused by name in export_table
@@ -260,6 +260,7 @@ def export(
         from wattcast.reporting.listing import site_scope
 
         db, spec = open_store(config, store)
+        refuse_writing_over_inputs(out_path, spec, "the export")
         rows = export_table(db, spec, what, format, out_path, since,
                             site_scope(spec, config, store))  # fmt: skip
     say(f"wrote {rows} {what} rows to {out_path}")

@@ -117,6 +117,18 @@ class RunSpec:
             target[key] = option.dump(getattr(node, key))
         return out
 
+    def read_paths(self) -> list[tuple[str, Path]]:
+        """The files and folders a job reads, each with the option that names it."""
+        data, extras = self.data, self.extras
+        named = [("[data] source", data.source), ("[data] zones", data.zones),
+                 ("[site] meters", self.site.meters), ("[weather] path", self.weather.path),
+                 ("[store] path", self.store.path)]  # fmt: skip
+        named += [("[extras] common", p) for p in extras.common]
+        named += [("[extras] meter_extras", p) for ps in extras.meter_extras.values() for p in ps]
+        named += [("[extras] calendars", p) for p in extras.calendars]
+        named += [("[extras] half_days", p) for p in extras.half_days]
+        return [(option, path) for option, path in named if path is not None]
+
     def digest(self, *sections: str) -> str:
         """A short fingerprint of the settings (of ``sections`` only, when given)."""
         settings = self.to_settings()

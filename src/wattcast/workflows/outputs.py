@@ -13,12 +13,14 @@ is whole or absent; a part is renamed into place as soon as it is written.
 
 from __future__ import annotations
 
+import fnmatch
 import os
 from pathlib import Path
 
 import pandas as pd
 
 from wattcast.errors import InputError
+from wattcast.settings import RunSpec
 
 COLUMNS = ["meter", "timestamp", "mean", "std", "lower", "upper"]
 
@@ -27,6 +29,27 @@ def check_output(path: Path | None, kinds: tuple[str, ...], what: str) -> None:
     """Refuse, before any work, an output whose name does not end with one of ``kinds``."""
     if path is not None and not path.name.lower().endswith(kinds):
         raise InputError(f"{path}: unknown output type for {what}; expected {', '.join(kinds)}.")
+
+
+def refuse_writing_over_inputs(path: Path | None, spec: RunSpec, what: str) -> None:
+    """Refuse, before any work, an output that is one of the job's inputs (its readings,
+    extras, calendars, hierarchy, weather table or store), lies inside a readings folder,
+    or matches a readings glob: the next night would read it, or find its input gone."""
+    if path is None:
+        return
+    target = path.absolute().resolve()
+    for option, source in spec.read_paths():
+        if _covers(source, target):
+            raise InputError(f"{path}: {what} would write over {option} ({source}); choose "
+                             "another path.")  # fmt: skip
+
+
+def _covers(source: Path, target: Path) -> bool:
+    text = str(source.absolute())
+    if any(mark in text for mark in "*?["):  # a glob of exports
+        return fnmatch.fnmatch(str(target), text)
+    source = source.absolute().resolve()
+    return target == source or (source.is_dir() and source in target.parents)
 
 
 def is_folder(path: Path) -> bool:

@@ -42,7 +42,7 @@ from wattcast.workflows.cluster import cluster
 from wattcast.workflows.ingest import NightIntake, zone_changed
 from wattcast.workflows.inputs import JobInputs, ReadStats, batch_size, load_inputs, read_batches
 from wattcast.workflows.job import Job, JobSummary
-from wattcast.workflows.outputs import ForecastWriter
+from wattcast.workflows.outputs import ForecastWriter, refuse_writing_over_inputs
 from wattcast.workflows.store_io import (
     count_revised,
     failed_batch,
@@ -73,6 +73,7 @@ def run_job(
     started = time.perf_counter()
     if out is None and spec.store.path is None:
         raise InputError("give a forecast file or folder (--out), a store (--store), or both.")
+    refuse_writing_over_inputs(out, spec, "the forecast")
     stamp = _as_of(as_of)
     intake = _take_in(spec, command, stamp)
     # every input checked before anything (but the readings taken in) is written
