@@ -228,3 +228,25 @@ def test_a_weather_file_without_the_variables_asked_for_is_refused(
     run_job(asked, "run", "2017-03-10")
     record = json.loads(ForecastStore(asked.store.path).run(1)["record"])
     assert "humidity" in json.dumps(record["features"])
+
+
+@pytest.mark.parametrize("last", ["2017-03-31 23:00", "2017-03-10 23:00"])
+def test_an_hourly_weather_file_serves_a_daily_night_at_its_own_resolution(
+    tmp_path: Path, andover: Path, last: str
+) -> None:
+    """A weather file of hourly rows covers the forecast day; one that ends before it is
+    filled hour by hour from its history (the night asked for days)."""
+    hours = pd.date_range("2016-09-01", last, freq="1h")
+    table = tmp_path / "weather.csv"
+    clock = np.asarray(hours.hour, dtype=float)
+    pd.DataFrame({"time": hours.strftime("%Y-%m-%d %H:%M"), "temperature": 40 + clock}).to_csv(
+        table, index=False
+    )
+    spec = site(tmp_path, andover, f'provider = "file"\npath = "{table}"')
+    run_job(spec, "run", "2017-03-10")
+    store = ForecastStore(spec.store.path)
+    weather = weather_of(store, 1)
+    full = last.startswith("2017-03-31")
+    assert weather["fallback"] == (None if full else "climatology")
+    record = json.loads(store.run(1)["record"])
+    assert "temperature" in json.dumps(record["features"])

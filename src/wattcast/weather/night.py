@@ -52,10 +52,13 @@ class Night:
     live: bool  # a night happening now (else a replay of a past one)
     honest: bool = False  # a backtest night: a file of measurements gives no forecast
 
+    @property
+    def step(self) -> pd.Timedelta:
+        return pd.Timedelta("1D" if self.frequency == "daily" else "1h")
+
     def times(self, first: pd.Timestamp, stop: pd.Timestamp) -> pd.DatetimeIndex:
-        step = "1D" if self.frequency == "daily" else "1h"
         return pd.date_range(first.normalize() if self.frequency == "daily" else first,
-                             stop - pd.Timedelta(step), freq=step)  # fmt: skip
+                             stop - self.step, freq=self.step)  # fmt: skip
 
 
 @dataclass
@@ -76,20 +79,25 @@ def weather_for_night(section: Any, night: Night, zone: str | None, store: Any =
         ahead = provider.ahead()
     except WeatherError as exc:
         ahead, notes = _empty(section), [str(exc)]
-    ahead = ahead[ahead["time"].isin(period)]
-    missing = period[~period.isin(ahead.dropna()["time"])]
+    # the period's rows at the provider's own resolution (a file may be hourly when the
+    # night asks for days): a day (or hour) is missing when no row of it is known
+    inside = (ahead["time"] >= period[0]) & (ahead["time"] < period[-1] + night.step)
+    ahead = ahead[inside]
+    missing = period[~period.isin(ahead.dropna()["time"].dt.floor(night.step))]
     record = {"provider": section.provider, "fallback": None,
               "covered": _covered(_stack(history, ahead))}  # fmt: skip
     if notes:
         record["note"] = notes[0]
     if len(missing):
-        filled = _fall_back(section, history, missing, night, provider.name, notes)
+        wanted = _at_resolution(missing, history, night.step)
+        filled = _fall_back(section, history, wanted, night, provider.name, notes)
         if filled is None:
             return Weather(None, {**record, "fallback": "drop"})
         ahead = _stack(ahead.dropna(), filled)
         record["fallback"] = section.fallback
     table = _stack(history, ahead).sort_values("time")
     table = table.drop_duplicates("time", keep="last").reset_index(drop=True)
+    table.attrs["source"] = f"weather ({provider.name})"  # what its messages name
     return Weather(table, record)
 
 
@@ -109,6 +117,20 @@ def _fall_back(
     if filled.drop(columns="time").isna().any().any():
         return None  # no history to make it from: the night goes without weather
     return filled
+
+
+def _at_resolution(
+    missing: pd.DatetimeIndex, history: pd.DataFrame, step: pd.Timedelta
+) -> pd.DatetimeIndex:
+    """The ``missing`` days (or hours) at the resolution of ``history``'s rows where it
+    is finer (an hourly weather file), so that what stands in for them is as fine."""
+    times = pd.DatetimeIndex(history["time"]).sort_values()
+    resolution = pd.Series(times).diff().median() if len(times) > 1 else step
+    if not resolution < step:
+        return missing
+    return pd.DatetimeIndex(np.concatenate(
+        [pd.date_range(t, t + step - resolution, freq=resolution) for t in missing]
+    ))  # fmt: skip
 
 
 def _covered(table: pd.DataFrame) -> list[str] | None:
