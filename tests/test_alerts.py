@@ -162,8 +162,12 @@ def test_acked_and_expected_events_are_never_alerted(tmp_path: Path, andover: Pa
     assert target not in sent and sent
     acked = store.events_by_id([target])[0]
     assert (acked["status"], acked["note"]) == ("acked", "stage lights, booked")
-    result = cli("anomalies", "ack", 99999, "--config", tmp_path / "site.toml")
-    assert result.exit_code == 2 and "no event 99999" in result.stderr
+    for missing in (99999, 10**23):  # the second is beyond what SQLite counts
+        result = cli("anomalies", "ack", missing, "--config", tmp_path / "site.toml")
+        assert result.exit_code == 2 and f"no event {missing}." in result.stderr
+    minor = store.events(statuses=("minor",))[0]["id"]
+    result = cli("anomalies", "ack", minor, "--config", tmp_path / "site.toml")
+    assert result.exit_code == 2 and f"event {minor} is minor" in result.stderr
 
 
 def test_events_during_scheduled_use_are_expected(tmp_path: Path, andover: Path) -> None:

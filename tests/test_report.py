@@ -227,3 +227,35 @@ def test_plot_png(tmp_path: Path, andover: Path, cli) -> None:
                      "Gym (kW)", "--out", out)  # fmt: skip
         assert result.exit_code == 2 and result.stderr.count("\n") == 1, result.output
         assert f"{broken}, {said}" in result.stderr
+
+
+def test_exports_since_a_time_with_an_offset_and_runs_since_a_day(
+    andover_nights: Path, tmp_path: Path, cli
+) -> None:
+    """`--since` with a UTC offset is that instant in every meter's zone; runs are kept
+    when their forecasts reach past it, as models are."""
+    out = tmp_path / "f.csv"
+    # 12:00 at +05:00 is 02:00 in New York (EST, -05:00): 8 quarter-hours of that day left out
+    since = "2017-03-05T12:00+05:00"
+    assert cli("export", "--config", andover_nights, "--what", "forecasts", "--since", since,
+               "--out", out).exit_code == 0  # fmt: skip
+    stamps = pd.to_datetime(pd.read_csv(out)["timestamp"], utc=True)
+    assert stamps.min() == pd.Timestamp("2017-03-05T07:00", tz="UTC")
+    runs = tmp_path / "runs.csv"
+    assert cli("export", "--config", andover_nights, "--what", "runs", "--since", "2017-03-03",
+               "--out", runs).exit_code == 0  # fmt: skip
+    ends = pd.to_datetime(pd.read_csv(runs)["forecast_end"], utc=True)
+    assert len(ends) and ends.min() >= pd.Timestamp("2017-03-02", tz="UTC")  # a day's margin
+    assert len(ends) < 14  # of the 14 nights
+    assert cli("export", "--config", andover_nights, "--what", "runs", "--since", "2030-01-01",
+               "--out", runs).exit_code == 0  # fmt: skip
+    assert runs.read_text().strip() == ""  # no run: no rows (not every run)
+
+
+def test_a_report_of_more_days_than_can_be_counted_is_refused(
+    andover_nights: Path, tmp_path: Path, cli
+) -> None:
+    result = cli("report", "--config", andover_nights, "--days", 10**11, "--out",
+                 tmp_path / "r.html")  # fmt: skip
+    assert result.exit_code == 2
+    assert result.stderr == f"error: `--days` must be at most 36525. Got {10**11}.\n"

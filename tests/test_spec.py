@@ -201,6 +201,15 @@ def test_bad_durations_are_refused(text: str) -> None:
         parse_duration(text, "x")
 
 
+@pytest.mark.parametrize("text", ["36526D", "9999999999999D", "1000000000000000000000W"])
+def test_durations_beyond_a_hundred_years_are_refused(text: str) -> None:
+    with pytest.raises(InputError, match=r"`x` must be at most 100 years \('36525D'\)"):
+        parse_duration(text, "x")
+    assert parse_duration("36525D", "x") == dt.timedelta(days=36525)
+    with pytest.raises(InputError, match=r"`--keep` must be a duration .*, at most 100 years"):
+        RunSpec().with_flags({"store.keep": text})
+
+
 def test_the_specification_is_frozen() -> None:
     spec = RunSpec()
     with pytest.raises(dataclasses.FrozenInstanceError):

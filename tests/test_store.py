@@ -52,6 +52,34 @@ def test_garbage_and_foreign_stores_are_refused_and_left_alone(
     assert store.read_bytes() == before
 
 
+def foreign_meta(path: Path) -> bytes:
+    """An SQLite file of another program, with a table named meta of its own."""
+    with sqlite3.connect(path) as db:
+        db.execute("CREATE TABLE meta (k, v)")
+    return path.read_bytes()
+
+
+@pytest.mark.parametrize("command", ["history", "anomalies", "savings", "prune", "check"])
+def test_an_empty_file_or_another_programs_meta_table_is_no_store(
+    tmp_path: Path, cli, command: str
+) -> None:
+    """Commands that read a store make none out of an empty file (a truncated store stays
+    as it was), and a meta table of another program's is named, not a traceback."""
+    empty = tmp_path / "empty.db"
+    empty.write_bytes(b"")
+    result = cli(command, "--store", empty)
+    assert result.exit_code == 2 and empty.read_bytes() == b""
+    if command != "check":
+        assert result.stderr == (f"error: {empty}: an empty file, not a wattcast store (no job "
+                                 "has written it yet); it was left as it is.\n")  # fmt: skip
+    other = tmp_path / "other.db"
+    before = foreign_meta(other)
+    result = cli(command, "--store", other)
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert "not a wattcast store (its meta table is not wattcast's)" in result.stderr
+    assert other.read_bytes() == before
+
+
 def test_a_store_that_cannot_be_created_is_one_line(tmp_path: Path, wide_csv: Path, cli) -> None:
     (tmp_path / "afile").write_text("not a folder")
     store = tmp_path / "afile" / "site.db"

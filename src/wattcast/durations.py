@@ -24,6 +24,8 @@ _UNITS = {
     "second": dt.timedelta(seconds=1), "seconds": dt.timedelta(seconds=1),
 }  # fmt: skip
 _PART = re.compile(r"\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]+)")
+#: The longest duration a setting takes: 100 years (pandas counts time to about 292).
+LONGEST = dt.timedelta(days=36525)
 
 
 def parse_duration(value: object, name: str, *, zero_ok: bool = False) -> dt.timedelta:
@@ -39,6 +41,8 @@ def parse_duration(value: object, name: str, *, zero_ok: bool = False) -> dt.tim
     if delta < dt.timedelta(0) or (delta == dt.timedelta(0) and not zero_ok):
         qualifier = "of zero or more" if zero_ok else "positive"
         raise InputError(f"`{name}` must be a {qualifier} duration. Got {value!r}.")
+    if delta > LONGEST:
+        raise InputError(f"`{name}` must be at most 100 years ('36525D'). Got {value!r}.")
     return delta
 
 
@@ -59,7 +63,12 @@ def _parse_text(value: object, name: str) -> dt.timedelta:
         unit = _UNITS.get(word.lower())
         if match.start() != position or unit is None:
             break
-        total += float(match.group(1)) * unit
+        try:
+            total += float(match.group(1)) * unit
+        except OverflowError:
+            raise InputError(
+                f"`{name}` must be at most 100 years ('36525D'). Got {value!r}."
+            ) from None
         position = match.end()
     if position != len(text) or not text:
         raise InputError(

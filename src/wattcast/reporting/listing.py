@@ -108,11 +108,11 @@ def parse_day(text: str, name: str) -> int:
 MOST = 2**63 - 1
 
 
-def at_least(name: str, value: int, least: int) -> int:
+def at_least(name: str, value: int, least: int, most: int = MOST) -> int:
     """The ``value`` of option ``--name``, refused in one line when it is below ``least``
-    or beyond what the store can count."""
+    or beyond ``most`` (by default what the store can count)."""
     if value < least:
         raise InputError(f"`--{name}` must be at least {least}. Got {value!r}.")
-    if value > MOST:
-        raise InputError(f"`--{name}` must be at most {MOST}. Got {value!r}.")
+    if value > most:
+        raise InputError(f"`--{name}` must be at most {most}. Got {value!r}.")
     return value

@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from wattcast import __version__
+from wattcast.durations import LONGEST
 from wattcast.epoch import epoch_of, wall_from_epoch
 from wattcast.errors import InputError
 from wattcast.evaluation.metrics import g14_pass
@@ -149,7 +150,7 @@ def build_report(
     metrics: Path | None, detail: int,
 ) -> str:  # fmt: skip
     """Write the report; a line saying what it holds."""
-    at_least("days", days, 1)
+    at_least("days", days, 1, LONGEST.days)
     at_least("detail", detail, 0)
     table = None if metrics is None else read_metrics(metrics)
     data = collect(store, spec, days, meters)

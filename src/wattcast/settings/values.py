@@ -297,6 +297,8 @@ def _duration(raw: object, hint: Any, setting: Setting, base: Path | None) -> dt
     except InputError as exc:
         months = "minutes or months" in str(exc)  # '12m'
         hint = "; 'm' may be minutes or months: write 'min', or days ('365D')" if months else ""
+        if "at most 100 years" in str(exc):
+            hint = ", at most 100 years ('36525D')"
         raise Bad(_expected(dt.timedelta, setting) + hint) from None
 
 

@@ -43,6 +43,7 @@ class StoreFile:
     def __init__(self, path: str | Path, create: bool = True) -> None:
         self.path = Path(path)
         self._check_file(create)
+        self._refuse_foreign(create)
         with self.connect() as db:
             self._prepare(db)
 
@@ -59,6 +60,9 @@ class StoreFile:
             raise InputError(f"{self.path}: is a folder; expected a store file.")
         with self.path.open("rb") as handle:
             head = handle.read(len(SQLITE_HEADER))
+        if not head and not create:  # opening it would write SQLite's header into it
+            raise InputError(f"{self.path}: an empty file, not a wattcast store (no job has "
+                             "written it yet); it was left as it is.")  # fmt: skip
         if head and head != SQLITE_HEADER:
             raise InputError(
                 f"{self.path}: not a wattcast store (not an SQLite database); it was left as it is."
@@ -93,17 +97,43 @@ class StoreFile:
             )
         return exc
 
+    def _refuse_foreign(self, create: bool) -> None:
+        """Refuse an SQLite database of another program, read only (opening it for writing
+        would turn on the store's journal mode in its header); and unless ``create``, one
+        without tables (a command that only reads makes no store)."""
+        if not self.path.is_file() or not self.path.stat().st_size:
+            return
+        try:
+            db = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True)
+        except sqlite3.Error as exc:
+            raise self._failure(exc) from None
+        try:
+            tables = {r[0] for r in db.execute(
+                "SELECT name FROM sqlite_master WHERE type='table'")}  # fmt: skip
+            columns = {r[1] for r in db.execute("PRAGMA table_info(meta)")}
+        except sqlite3.Error as exc:
+            raise self._failure(exc) from None
+        finally:
+            db.close()
+        if not tables and not create:
+            raise InputError(f"{self.path}: an SQLite database without tables, not a "
+                             "wattcast store (no job has written it yet); it was left as it "
+                             "is.")  # fmt: skip
+        if tables and "meta" not in tables:
+            raise InputError(
+                f"{self.path}: an SQLite database, but not a wattcast store (no meta table); "
+                "it was left as it is."
+            )
+        if tables and not {"key", "value"} <= columns:
+            raise InputError(f"{self.path}: an SQLite database, but not a wattcast store (its "
+                             "meta table is not wattcast's); it was left as it is.")  # fmt: skip
+
     def _prepare(self, db: sqlite3.Connection) -> None:
         tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
         if not tables:
             with transaction_of(db):
                 schema.create(db)
             return
-        if "meta" not in tables:
-            raise InputError(
-                f"{self.path}: an SQLite database, but not a wattcast store (no meta table); "
-                "it was left as it is."
-            )
         version = self.schema_version(db)
         if version > schema.SCHEMA_VERSION:
             raise InputError(

@@ -97,12 +97,16 @@ class EventRecords(StoreFile):
     ) -> dict[str, Any]:
         """A person's review of an event: its new status, and a row of its history
         (``acks``); an earlier note stays in the history, the event shows the latest."""
+        if not 0 < event_id < 2**63:  # beyond what SQLite counts: no such event
+            raise InputError(f"{self.path}: no event {event_id}.")
         with self.transaction() as db:
-            found = db.execute(
-                "SELECT status FROM events WHERE id = ? AND status != 'minor'", (event_id,)
-            ).fetchone()
+            found = db.execute("SELECT status FROM events WHERE id = ?", (event_id,)).fetchone()
             if found is None:
                 raise InputError(f"{self.path}: no event {event_id}.")
+            if found[0] == "minor":
+                raise InputError(f"{self.path}: event {event_id} is minor (under the alert "
+                                 "thresholds): it is never alerted nor counted, so there is "
+                                 "nothing to mark.")  # fmt: skip
             db.execute("UPDATE events SET status = ?, note = COALESCE(?, note) WHERE id = ?",
                        (status, note, event_id))  # fmt: skip
             db.execute("INSERT INTO acks (event_id, at_utc, status, note) VALUES (?, ?, ?, ?)",

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from wattcast.epoch import from_epoch
+from wattcast.epoch import epoch_of, from_epoch
 from wattcast.errors import InputError
 from wattcast.reporting.listing import EVERY_SITE
 from wattcast.settings import RunSpec
@@ -91,7 +91,9 @@ def _anomalies(
 
 
 def _runs(store: ForecastStore, spec: RunSpec, low: int | None) -> pd.DataFrame:
-    table = pd.DataFrame(store.runs())
+    """The runs; with ``--since``, those whose readings end after ``low`` (as ``models``)."""
+    runs = [r for r in store.runs() if low is None or (r["t_last"] or 0) >= low]
+    table = pd.DataFrame(runs, columns=list(runs[0]) if runs else None)
     if table.empty:
         return table
     return table.drop(columns=["resume_key", "t_first", "t_last"])
@@ -125,9 +127,17 @@ def _times(seconds: np.ndarray, zones: pd.Series) -> pd.Series:
 
 
 def _local_on_or_after(table: pd.DataFrame, since: str) -> np.ndarray:
-    day = pd.Timestamp(since)
-    return np.array([(t.tz_localize(None) if t.tzinfo else t) >= day
-                     for t in table["timestamp"]], dtype=bool)  # fmt: skip
+    """Rows at or after ``since``, read in each row's zone (an offset written in it
+    stands: ``2017-03-12T12:00+05:00`` is the same instant in every zone)."""
+    bounds: dict[str | None, int] = {}
+    keep = []
+    for stamp in table["timestamp"]:
+        zone = None if stamp.tzinfo is None else str(stamp.tzinfo)
+        if zone not in bounds:
+            bounds[zone] = epoch_of(since, zone)
+        seconds = (stamp if stamp.tzinfo else stamp.tz_localize("UTC")).timestamp()
+        keep.append(seconds >= bounds[zone])
+    return np.array(keep, dtype=bool)
 
 
 def _text_times(table: pd.DataFrame) -> pd.DataFrame:
