@@ -534,3 +534,37 @@ def test_each_site_of_a_shared_store_lists_and_counts_its_own_events(tmp_path: P
         page = tmp_path / f"{meter[0]}.html"
         assert cli("report", "--config", config, "--out", page).exit_code == 0
         assert (set(configs) - {meter}).pop() not in page.read_text()
+
+
+def test_a_site_of_a_shared_store_cannot_take_another_sites_meter_but_may_be_renamed(
+    tmp_path: Path, cli
+) -> None:
+    """The store keeps one meter per name: a second site reading a meter of the first is
+    refused (it replaced the first site's forecasts and events); a site renamed whole
+    moves to its new name."""
+    source = panels(tmp_path, {"A (kW)": 40.0, "B (kW)": 40.0})
+
+    def site(name: str, meters: list[str]) -> Path:
+        folder = tmp_path / name.replace(" ", "-")
+        folder.mkdir()
+        config = folder / "site.toml"
+        listed = ", ".join(f'"{m}"' for m in meters)
+        config.write_text(f'[data]\nsource = "{source}"\nmeters = [{listed}]\n[model]\n'
+                          f'trees = 10\ninput = "7D"\n[site]\nname = "{name}"\n[store]\n'
+                          f'path = "{tmp_path / "shared.db"}"\n')  # fmt: skip
+        return config
+
+    north = site("North School", ["A (kW)", "B (kW)"])
+    assert cli("run", "--config", north, "--as-of", "2021-02-09").exit_code == 0
+    result = cli("run", "--config", site("Arts Center", ["B (kW)"]), "--as-of", "2021-02-09")
+    assert result.exit_code == 2
+    assert result.stderr == (
+        f"error: {tmp_path / 'shared.db'}: meter 'B (kW)' belongs to site 'North School' in "
+        "this store (with 1 other meter(s)); sites sharing a store need meters of names of "
+        "their own: rename them in this site's readings, or give it its own [store] path.\n"
+    )
+    store = ForecastStore(tmp_path / "shared.db")
+    assert {p["site"] for p in store.hierarchy().values()} == {"North School"}
+    renamed = site("North High", ["A (kW)", "B (kW)"])
+    assert cli("run", "--config", renamed, "--as-of", "2021-02-10").exit_code == 0
+    assert {p["site"] for p in store.hierarchy().values()} == {"North High"}

@@ -83,6 +83,7 @@ def run_job(
         inputs = load_inputs(spec, stored if intake else None)
         if stored is not None:
             _check_kept_as_stored(stored, inputs, spec.data.source)
+            _check_sites(stored, spec.site.name, inputs.meters)
             _warn_gone(stored, spec, inputs.meters)
     except InputError as exc:
         _refused(spec, command, stamp, str(exc), intake)
@@ -197,6 +198,27 @@ def _check_kept_as_stored(store: ForecastStore, inputs: JobInputs, source: objec
                 f"but the settings now give it {unit}; expected its unit as it was "
                 "([data] units), or a new store for the new unit."
             )
+
+
+def _check_sites(store: ForecastStore, site: str | None, meters: list[str]) -> None:
+    """Refuse a meter that another site of a shared store holds: the store keeps one meter
+    per name, so this site's forecasts, events and hierarchy would replace that site's. A
+    site renamed whole (every meter of its old name tonight) moves to its new name."""
+    placed = store.hierarchy()
+    ours = set(meters)
+    for meter in meters:
+        other = placed.get(meter, {}).get("site", site)
+        if other == site:
+            continue
+        theirs = {m for m, place in placed.items() if place["site"] == other}
+        if theirs <= ours:  # the same site under a new name
+            continue
+        named = "a site without a name" if other is None else f"site {other!r}"
+        raise InputError(
+            f"{store.path}: meter {meter!r} belongs to {named} in this store (with "
+            f"{len(theirs) - 1} other meter(s)); sites sharing a store need meters of names of "
+            "their own: rename them in this site's readings, or give it its own [store] path."
+        )
 
 
 def _as_of(as_of: str | pd.Timestamp | None) -> pd.Timestamp | None:
