@@ -204,6 +204,18 @@ def test_an_endless_recurrence_is_followed_for_twenty_years() -> None:
     assert all(d.weekday() >= 5 for d in dates) and len(dates) == 2088
 
 
+@pytest.mark.parametrize("rule", ["FREQ=SECONDLY", "FREQ=DAILY;BYHOUR=0,6,12,18;BYMINUTE=0,30"])
+def test_a_recurrence_of_more_occurrences_than_days_can_hold_is_refused(rule: str) -> None:
+    """A rule by the second was followed for twenty years (the night never ended)."""
+    endless = _calendar(f"SUMMARY:Tick|DTSTART:20210105T000000Z|RRULE:{rule}")
+    with pytest.raises(InputError, match=(
+        r"^cal\.ics: event 1 'Tick' recurs more than 10,000 times in 20 years \(from "
+        r"2021-01-05 00:00:00 to .*\); a calendar of closed days repeats by days, weeks, "
+        r"months or years\.$"
+    )):  # fmt: skip
+        DayCalendar.from_ics_bytes(endless, "closed", "cal.ics")
+
+
 def test_an_unreadable_recurrence_names_the_event() -> None:
     bad = _calendar("SUMMARY:Closures|DTSTART;VALUE=DATE:20210105|RRULE:FREQ=SOMETIMES")
     with pytest.raises(InputError, match=r"^cal\.ics: event 1 'Closures' has a"):

@@ -10,6 +10,7 @@ an end is followed for :data:`RECURRENCE_YEARS` years from its start.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from collections.abc import Container, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +25,9 @@ from wattcast.timezones import is_zone
 CalendarT = TypeVar("CalendarT")
 #: How far a recurring event without COUNT or UNTIL is followed from its start.
 RECURRENCE_YEARS = 20
+#: The most occurrences one recurring event may have: a day a year for as long as the
+#: rules are followed is 20; every day, 7,305. A rule by the second would never end.
+MOST_OCCURRENCES = 10_000
 Moment = dt.date | dt.datetime
 
 
@@ -226,12 +230,21 @@ def _recurrence_starts(event: object, start: Moment, number: int, source: str) -
         for value in _moments(event.get("EXDATE")):  # type: ignore[attr-defined]
             rules.exdate(_wall_clock(value, zone))
         horizon = first + dt.timedelta(days=round(365.25 * RECURRENCE_YEARS))
-        starts = rules.between(first, horizon, inc=True)
+        starts = list(itertools.islice(
+            itertools.takewhile(lambda moment: moment <= horizon, rules), MOST_OCCURRENCES + 1
+        ))  # fmt: skip
     except (ValueError, TypeError, KeyError) as exc:
         raise InputError(
             f"{source}: {_event_name(event, number)} has a recurrence (RRULE, RDATE or EXDATE) "
             f"that cannot be read ({exc})."
         ) from None
+    if len(starts) > MOST_OCCURRENCES:
+        raise InputError(
+            f"{source}: {_event_name(event, number)} recurs more than {MOST_OCCURRENCES:,} "
+            f"times in {RECURRENCE_YEARS} years (from {starts[0]:%Y-%m-%d %H:%M:%S} to "
+            f"{starts[-1]:%Y-%m-%d %H:%M:%S}); a calendar of closed days repeats by days, "
+            "weeks, months or years."
+        )
     if all_day:
         return [s.date() for s in starts]
     # icalendar 5 gives pytz zones, which attach their offset only through localize
