@@ -259,6 +259,34 @@ def test_workday_combines_weekdays_with_closed_day_flags() -> None:
     assert work["2021-01-23"] == 0 and work["2021-01-25"] == 1  # a Saturday, a Monday
 
 
+@pytest.mark.parametrize(
+    ("columns", "message"),
+    [
+        ({"workday": 1.0}, r"^a\.csv, column 'workday': has the name of the workday flag it "
+                           r"makes from the calendars and closed-day flags; rename the column\.$"),
+        ({"day_of_week": 3.0}, r"^a\.csv, column 'day_of_week': has the name of a calendar "
+                               r"attribute \(\[model\] time_attrs\); rename the column\.$"),
+        ({"temp": 40.0}, r"^b\.csv, column 'temp': a\.csv has a column of that name too; "
+                         r"rename one of them\.$"),
+    ],
+)  # fmt: skip
+def test_an_extras_column_named_as_another_feature_is_refused(
+    columns: dict[str, float], message: str
+) -> None:
+    """Two features of one name reached the model (and a `workday` column of the user's
+    stood beside wattcast's own)."""
+    days = pd.date_range("2021-01-01", periods=60, freq="D")
+    first = pd.DataFrame({"date": days, "noschool": 0.0, "temp": 30.0, **columns})
+    first.attrs["source"] = "a.csv"
+    second = pd.DataFrame({"date": days, "temp": 31.0})
+    second.attrs["source"] = "b.csv"
+    tables = [ExtraTable.load(first), ExtraTable.load(second)]
+    config = ModelSection(input="7D", time_attrs=("day_of_week", "month"))
+    frame = prepared(synthetic_wide(days=30), config)
+    with pytest.raises(InputError, match=message):
+        build_features(frame, config, tables, closed_flags=["noschool"])
+
+
 def test_a_closed_flag_marks_periods_of_several_days_by_any_of_their_days() -> None:
     days = pd.date_range("2021-01-01", periods=60, freq="D")
     closed = (days == "2021-01-20").astype(float)  # a Wednesday closed

@@ -165,6 +165,7 @@ def _period_features(
     forecast_time: pd.Timestamp,
     closed_flags: tuple[str, ...],
 ) -> tuple[np.ndarray, list[str]]:
+    _refuse_clashing_names(config.time_attrs, extras, calendars)
     parts = [calendar_features(target_times, config.time_attrs)]
     names = list(config.time_attrs)
     if extras:
@@ -188,6 +189,27 @@ def _period_features(
         parts.append(workday(target_times, table[:, columns])[:, None])
         names.append("workday")
     return np.hstack(parts), names
+
+
+def _refuse_clashing_names(
+    time_attrs: Sequence[str], extras: Sequence[ExtraTable], calendars: Sequence[DayCalendar]
+) -> None:
+    """Refuse an extras column named as a feature wattcast makes, or as a column of another
+    extras table: the model would get two features of one name (and a flag, the wrong
+    one)."""
+    made = {name: "a calendar attribute ([model] time_attrs)" for name in time_attrs}
+    made |= {c.name: "a calendar's feature" for c in calendars}
+    made["workday"] = "the workday flag it makes from the calendars and closed-day flags"
+    seen: dict[str, str] = {}
+    for table in extras:
+        for column in table.columns:
+            if column in made:
+                raise InputError(f"{table.source}, column {column!r}: has the name of "
+                                 f"{made[column]}; rename the column.")  # fmt: skip
+            if column in seen:
+                raise InputError(f"{table.source}, column {column!r}: {seen[column]} has a "
+                                 "column of that name too; rename one of them.")  # fmt: skip
+            seen[column] = str(table.source)
 
 
 def _columns_of(names: list[str], flag: str) -> list[int]:
