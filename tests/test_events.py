@@ -41,6 +41,27 @@ def test_an_events_best_estimate_counts_its_whole_excess_not_only_the_band() -> 
     assert event["start"] < first_flagged  # from where the excess began
 
 
+def test_use_that_goes_on_after_an_acked_event_is_an_event_of_its_own() -> None:
+    """An alerted event grows into the next night's readings; an acked one does not: the
+    person acked what they saw, and what came after is judged (and counted) on its own."""
+    readings = day_with_waste(np.full(8, 6.0), start=0)  # the next night's first 2 h
+    first = int(readings["t"].iloc[0])
+    for status, grows in (("alerted", True), ("acked", False)):
+        open_event = pd.DataFrame([{
+            "id": 7, "meter": "M (kW)", "start": first - 4 * 3600, "end": first,
+            "readings": 16, "peak_excess_kw": 6.0, "kwh_above_band": 12.0,
+            "kwh_above_forecast": 24.0, "status": status}])  # fmt: skip
+        event = update_events(readings, open_event, QUARTER, {}, AlertsSection()).iloc[0]
+        if grows:
+            assert (event["id"], event["start"], event["status"]) == (7, first - 4 * 3600,
+                                                                       "alerted")  # fmt: skip
+            assert event["kwh_above_band"] == pytest.approx(18.0, abs=0.5)
+        else:
+            assert np.isnan(event["id"]) and event["start"] == first
+            assert event["status"] == "new"
+            assert event["kwh_above_band"] == pytest.approx(6.0, abs=0.5)
+
+
 def test_two_bursts_whose_excess_joins_are_one_event() -> None:
     bursts = np.array([5, 5, 1, 1, 1, 1, 1, 1, 5, 5], dtype=float)  # never back to the mean
     events = update_events(day_with_waste(bursts), NOTHING_OPEN, QUARTER, {}, AlertsSection())

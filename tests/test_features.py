@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -285,6 +286,32 @@ def test_an_extras_column_named_as_another_feature_is_refused(
     frame = prepared(synthetic_wide(days=30), config)
     with pytest.raises(InputError, match=message):
         build_features(frame, config, tables, closed_flags=["noschool"])
+
+
+def test_a_table_that_skips_weeks_of_rows_says_so() -> None:
+    """Each value holds until the next row: 40 days missing from a daily table stood for by
+    the day before them is said, a weekend missing is not."""
+    from wattcast import ExtrasGapWarning
+
+    days = pd.date_range("2016-09-01", "2017-03-31", freq="D")
+    table = pd.DataFrame({"date": days, "temp": np.arange(len(days), dtype=float)})
+    gap = (days >= "2016-12-11") & (days <= "2017-01-19")
+    with pytest.warns(ExtrasGapWarning, match=(
+        r"^x\.csv: no rows from 2016-12-11 00:00:00 to 2017-01-19 00:00:00 \(40 missing at "
+        r"one per 1D\); the values of 2016-12-10 00:00:00 stand for them\. Add the missing "
+        r"rows\.$"
+    )):  # fmt: skip
+        ExtraTable.load(table[~gap].pipe(_named, "x.csv"))
+    weekdays = table[days.day_of_week < 5]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ExtrasGapWarning)
+        ExtraTable.load(_named(weekdays, "x.csv"))
+
+
+def _named(frame: pd.DataFrame, source: str) -> pd.DataFrame:
+    frame = frame.copy()
+    frame.attrs["source"] = source
+    return frame
 
 
 def test_a_closed_flag_marks_periods_of_several_days_by_any_of_their_days() -> None:

@@ -261,7 +261,10 @@ def test_prune_keeps_current_forecasts_and_recent_rows(spec: RunSpec, cli, tmp_p
     assert deleted["forecasts"] == 2 * 96  # the superseded night
     pd.testing.assert_frame_equal(store.current_forecasts(), current)
     short = cli("prune", "--config", tmp_path / "site.toml", "--keep", "2D")
-    assert short.exit_code == 2 and "keep must be at least 28D" in short.stderr
+    assert short.exit_code == 2 and "[store] keep (--keep) must be at least 28D" in short.stderr
+    empty = cli("prune", "--config", tmp_path / "site.toml", "--keep", "")
+    assert empty.exit_code == 2
+    assert empty.stderr == "error: `--keep` must be a duration such as '400D'. Got ''.\n"
     result = cli("prune", "--config", tmp_path / "site.toml", "--keep", "28D")
     assert result.exit_code == 0, result.output
     left = store.current_forecasts()
@@ -304,6 +307,11 @@ def test_adjacent_periods_count_an_events_kwh_once(tmp_path: Path, cli) -> None:
         assert result.exit_code == 0, result.output
         return float(pd.read_csv(io.StringIO(result.stdout))["kwh_above_band"].sum())
 
+    same = cli("savings", "--store", tmp_path / "s.db", "--since", "2021-01-01", "--until",
+               "2021-01-01")  # fmt: skip
+    assert same.exit_code == 2 and same.stderr == (
+        "error: `--until` is the first day left out, so --since 2021-01-01 --until 2021-01-01 "
+        "holds no time; for that day, give --until 2021-01-02.\n")  # fmt: skip
     first = saved("--since", "2021-01-01", "--until", "2021-01-02")
     second = saved("--since", "2021-01-02", "--until", "2021-01-03")
     assert first == pytest.approx(20.0) and second == pytest.approx(20.0)

@@ -18,6 +18,7 @@ __version__ = "0.2.0"
 from wattcast.errors import (  # noqa: E402
     BadReadingsWarning,
     DuplicateRowsWarning,
+    ExtrasGapWarning,
     FewWindowsWarning,
     GapFilledWarning,
     InputError,
@@ -46,6 +47,7 @@ __all__ = [
     "DayCalendar",
     "DuplicateRowsWarning",
     "ExtraTable",
+    "ExtrasGapWarning",
     "FewWindowsWarning",
     "Fleet",
     "Forecast",

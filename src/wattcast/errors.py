@@ -94,6 +94,11 @@ class GapFilledWarning(WattcastWarning):
     """Missing readings were filled in to make a forecast possible."""
 
 
+class ExtrasGapWarning(WattcastWarning):
+    """An extras or weather table lacks many rows in a row: the value before stands for
+    them."""
+
+
 class NonFiniteWarning(WattcastWarning):
     """Readings that are not finite numbers (inf, -inf) were treated as missing."""
 

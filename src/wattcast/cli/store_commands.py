@@ -374,6 +374,8 @@ def prune(
 
     sizes = None
     with user_errors():
+        if keep is not None and not keep.strip():  # an empty flag is no age at all
+            raise InputError(f"`--keep` must be a duration such as '400D'. Got {keep!r}.")
         flags: dict[str, object] = {"store.keep": keep}
         if store is not None:
             flags["store.path"] = str(store)

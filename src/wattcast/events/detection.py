@@ -109,7 +109,10 @@ def update_events(
         earlier = previous[previous["meter"] == meter].sort_values("end")
         last = earlier.iloc[-1].to_dict() if len(earlier) else None
         for stretch in stretches:
-            if last is not None and stretch["start"] - last["end"] <= gap:
+            # an acked event is closed as the person saw it: use that goes on after it is
+            # an event of its own, judged on its own (it grew untold and uncounted)
+            acked = last is not None and last.get("status") == "acked"
+            if last is not None and not acked and stretch["start"] - last["end"] <= gap:
                 stretch = _joined(last, stretch)
             last = stretch
             stretch["meter"] = meter

@@ -9,6 +9,7 @@ several, each kept as its own feature (``temp+06:00``...).
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,7 +24,8 @@ from wattcast.data.loading import (
     source_of,
     to_numeric_column,
 )
-from wattcast.errors import InputError
+from wattcast.durations import format_duration
+from wattcast.errors import ExtrasGapWarning, InputError
 
 
 @dataclass(frozen=True)
@@ -73,6 +75,7 @@ class ExtraTable:
         if times.has_duplicates:
             _refuse_repeat(frame, times, order)
         freq = infer_interval(times, source_of(frame))
+        _warn_long_gap(times, freq, source_of(frame))
         return cls(times, values, columns, freq, source_of(frame))
 
     def offsets(self, output: pd.Timedelta) -> list[pd.Timedelta]:
@@ -153,3 +156,27 @@ def _refuse_repeat(frame: pd.DataFrame, times: pd.DatetimeIndex, order: np.ndarr
 def _clock(offset: pd.Timedelta) -> str:
     minutes = int(offset.total_seconds() // 60)
     return f"{minutes // 60:02d}:{minutes % 60:02d}"
+
+
+#: A table that skips more than this many of its rows in a row is said to.
+LONG_GAP_ROWS = 7
+
+
+def _warn_long_gap(times: pd.DatetimeIndex, freq: pd.Timedelta, source: str) -> None:
+    """Say where a table skips more than :data:`LONG_GAP_ROWS` rows: each value holds until
+    the next row, so the row before the gap stands for all of it (a temperature of
+    December for January)."""
+    if len(times) < 2:
+        return
+    steps = times[1:] - times[:-1]
+    longest = int(np.argmax(steps))
+    if steps[longest] <= (LONG_GAP_ROWS + 1) * freq:
+        return
+    first, last = times[longest], times[longest + 1]
+    warnings.warn(
+        f"{source}: no rows from {first + freq} to {last - freq} ({(last - first) // freq - 1} "
+        f"missing at one per {format_duration(freq.to_pytimedelta())}); the values of {first} "
+        "stand for them. Add the missing rows.",
+        ExtrasGapWarning,
+        stacklevel=3,
+    )

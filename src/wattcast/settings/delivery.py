@@ -39,7 +39,8 @@ class StoreSection(Section):
             from wattcast.durations import format_duration
 
             raise InputError(
-                f"[store] keep must be at least {format_duration(MIN_KEEP)}: the nights judge "
+                f"[store] keep (--keep) must be at least {format_duration(MIN_KEEP)}: the "
+                "nights judge "
                 "forecasts made days before, and the methods and the report look back 28 "
                 f"days. Got {format_duration(self.keep)}."
             )
