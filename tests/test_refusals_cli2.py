@@ -47,6 +47,22 @@ def test_plot_reads_the_readings_in_the_zone_of_the_forecast_file(
     assert result.stdout == f"wrote {out}\n" and out.read_bytes()[:8] == PNG
 
 
+def test_a_plot_of_a_forecast_beyond_the_readings_says_it_has_no_actuals(
+    zoned_forecast: Path, andover: Path, tmp_path: Path, cli
+) -> None:
+    pytest.importorskip("matplotlib")
+    later = tmp_path / "later.csv"
+    later.write_text(zoned_forecast.read_text().replace(",2017-", ",2020-"))
+    out = tmp_path / "gym.png"
+    result = cli("plot", andover / "meters.csv.gz", "--forecast", later, "--meter", "Gym (kW)",
+                 "--out", out)  # fmt: skip
+    assert result.exit_code == 0 and out.read_bytes()[:8] == PNG
+    assert result.stderr.startswith(f"warning: {andover / 'meters.csv.gz'}: no readings of "
+                                    "'Gym (kW)' from 2020-03-16 00:00:00")  # fmt: skip
+    assert "(its readings run 2016-09-02 00:00:00 .. 2017-03-" in result.stderr
+    assert result.stderr.rstrip().endswith("the plot shows the forecast alone.")
+
+
 def test_plot_refuses_offsets_that_name_no_zone_unless_told_the_zone(
     zoned_forecast: Path, andover: Path, tmp_path: Path, cli
 ) -> None:

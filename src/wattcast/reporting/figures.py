@@ -85,8 +85,8 @@ def forecast_png(
     frame = load_meters(data, tz=zone, meters=[meter])
     wall = _wall(stamps, zone)
     history = frame.to_frame()[meter]
-    before = history[(history.index >= _start(history, wall[0], days_before))
-                     & (history.index < wall[0])]  # fmt: skip
+    start = _start(history, wall[0], days_before)
+    before = history[(history.index >= start) & (history.index < wall[0])]
     nan = np.full(len(before), np.nan)
     table = pd.concat([
         pd.DataFrame({"timestamp": before.index, "actual": before.to_numpy(), "mean": nan,
@@ -94,6 +94,17 @@ def forecast_png(
         forecast.assign(timestamp=wall, actual=history.reindex(wall).to_numpy())[
             ["timestamp", "actual", "mean", "lower", "upper"]],
     ], ignore_index=True)  # fmt: skip
+    if table["actual"].isna().all():
+        import warnings
+
+        from wattcast.errors import WattcastWarning
+
+        known = history.dropna()
+        held = (f"its readings run {known.index[0]} .. {known.index[-1]}" if len(known)
+                else "it has no readings")  # fmt: skip
+        warnings.warn(f"{data}: no readings of {meter!r} from {start} to "
+                      f"{wall[-1]} ({held}); the plot shows the forecast alone.",
+                      WattcastWarning, stacklevel=2)  # fmt: skip
     label = tz or (None if zone is None else str(stamps.tz))  # e.g. UTC-04:00
     return meter_png(table, meter, unit_of(meter), label, out)
 
