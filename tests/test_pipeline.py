@@ -166,6 +166,22 @@ def test_batches_read_only_their_meters_from_unsorted_partitions(tmp_path: Path)
         fleet.rows(["m9"])
 
 
+def test_meter_folders_named_with_digits_keep_their_names(tmp_path: Path) -> None:
+    """``meter=007`` and ``meter=7`` are two meters: folder keys are text (they were read
+    as the number 7, and the two merged into one meter named 'value')."""
+    pytest.importorskip("pyarrow")
+    from wattcast import load_meters
+
+    times = pd.date_range("2021-01-01", periods=96 * 3, freq="15min")
+    for key, level in (("007", 10.0), ("7", 20.0), ("010", 30.0)):
+        (tmp_path / "fleet" / f"meter={key}").mkdir(parents=True)
+        pd.DataFrame({"timestamp": times, "value": level}).to_parquet(
+            tmp_path / "fleet" / f"meter={key}" / "p.parquet", index=False)  # fmt: skip
+    frame = load_meters(tmp_path / "fleet")
+    assert frame.meters == ("007", "010", "7")
+    assert frame.values.mean(axis=0).tolist() == [10.0, 30.0, 20.0]
+
+
 def test_rows_without_a_meter_name_are_an_error(tmp_path: Path) -> None:
     rows = pd.DataFrame({"timestamp": pd.date_range("2021-01-01", periods=3, freq="15min"),
                          "meter": ["a", None, "a"], "value": [1.0, 2.0, 3.0]})  # fmt: skip

@@ -366,9 +366,23 @@ def _dataset(path: Path, format: Any = "parquet") -> Any:
     files = sorted(str(p) for p in path.rglob("*") if p.suffix.lower() in PARQUET_SUFFIXES)
     if not files:
         raise InputError(f"{path}: no Parquet files (.parquet) in this folder.")
-    partitioning = ds.HivePartitioning.discover()
-    return ds.dataset(files, format=format, partitioning=partitioning,
+    return ds.dataset(files, format=format, partitioning=_hive_keys(path, files),
                       partition_base_dir=str(path))  # fmt: skip
+
+
+def _hive_keys(path: Path, files: list[str]) -> Any:
+    """The folders' ``key=value`` partitioning, every key read as text: a meter folder
+    ``meter=007`` keeps its zeros (inferred, it was the number 7), and ``meter=7`` beside
+    it stays another meter."""
+    import pyarrow as pa
+    import pyarrow.dataset as ds
+
+    keys: dict[str, None] = {}
+    for file in files:
+        for part in Path(file).relative_to(path).parts[:-1]:
+            if "=" in part:
+                keys.setdefault(part.split("=", 1)[0])
+    return ds.partitioning(pa.schema([(k, pa.string()) for k in keys]), flavor="hive")
 
 
 def _dataset_columns(path: Path) -> list[str]:
