@@ -150,3 +150,28 @@ def test_every_meter_without_readings_fails_the_fit(wide: pd.DataFrame) -> None:
     frame = wide[["timestamp", "A (kW)"]].assign(**{"A (kW)": np.nan})
     with pytest.raises(AllMetersFailedError, match=r"meter 'A \(kW\)': no readings"):
         Fleet(S).fit(frame, on_error="skip")
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"meters": ("A", "A")}, r"`meters` must be distinct: 'A' appears more than once\."),
+        ({"meters": ("A", 7)}, r"`meters` must be names \(non-empty text\)\. Got 7\."),
+        ({"interval": pd.Timedelta(0)}, r"`interval` must be a positive duration\. Got 0 days"),
+        ({"tz": "Mars/Base"}, r"`tz` must be an IANA time zone .* Got 'Mars/Base'\."),
+        ({"start": pd.Timestamp("2024-01-01", tz="UTC")},
+         r"`start` must be a wall-clock time without a zone \(the zone is `tz`\)"),
+        ({"values": np.ones((10, 3))}, r"`values` must be a 2-D array with one column per "
+                                       r"meter\. Got shape \(10, 3\) for 2 meter\(s\)\."),
+    ],
+)  # fmt: skip
+def test_a_meter_frame_built_by_hand_is_checked(changes: dict, message: str) -> None:
+    """A repeated meter name forecast the first column twice and lost the second meter."""
+    from wattcast import MeterFrame
+
+    given = {"values": np.ones((10, 2)), "start": pd.Timestamp("2024-01-01"),
+             "interval": pd.Timedelta("15min"), "meters": ("A", "B"), **changes}  # fmt: skip
+    with pytest.raises(InputError, match=message):
+        MeterFrame(**given)
+    frame = MeterFrame(np.ones((10, 2)), "2024-01-01", "15min", ("A", "B"))  # text is read
+    assert (frame.start, frame.interval) == (pd.Timestamp("2024-01-01"), pd.Timedelta("15min"))

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from wattcast.errors import InputError
+from wattcast.timezones import is_zone
 
 
 @dataclass(frozen=True)
@@ -49,7 +50,36 @@ class MeterFrame:
         # and the same readings always give bitwise the same features.
         self.values = np.ascontiguousarray(self.values, dtype=np.float64)
         if self.values.ndim != 2 or self.values.shape[1] != len(self.meters):
-            raise ValueError("values must be a 2-D array with one column per meter")
+            raise InputError("`values` must be a 2-D array with one column per meter. Got "
+                             f"shape {self.values.shape} for {len(self.meters)} "
+                             "meter(s).")  # fmt: skip
+        self._check_description()
+
+    def _check_description(self) -> None:
+        """Meters, start, interval and zone as a frame built by hand may give them wrong:
+        refused here, in one line, rather than deep in the features."""
+        names = [m for m in self.meters if not isinstance(m, str) or not m]
+        if names:
+            raise InputError(f"`meters` must be names (non-empty text). Got {names[0]!r}.")
+        if len(set(self.meters)) < len(self.meters):
+            seen: set[str] = set()
+            repeated = next(m for m in self.meters if m in seen or seen.add(m))  # type: ignore[func-returns-value]
+            raise InputError(f"`meters` must be distinct: {repeated!r} appears more than once.")
+        try:
+            self.interval = pd.Timedelta(self.interval)
+            self.start = pd.Timestamp(self.start)
+        except (TypeError, ValueError) as exc:
+            raise InputError(
+                f"`start` and `interval` must be a time and a duration ({exc})."
+            ) from None
+        if not self.interval > pd.Timedelta(0):
+            raise InputError(f"`interval` must be a positive duration. Got {self.interval}.")
+        if self.start.tzinfo is not None:
+            raise InputError(f"`start` must be a wall-clock time without a zone (the zone is "
+                             f"`tz`). Got {self.start}.")  # fmt: skip
+        if self.tz is not None and not is_zone(self.tz):
+            raise InputError(f"`tz` must be an IANA time zone such as 'America/New_York'. "
+                             f"Got {self.tz!r}.")  # fmt: skip
 
     def __setstate__(self, state: dict[str, object]) -> None:
         state.setdefault("bad", {})  # frames pickled before bad readings were recorded
