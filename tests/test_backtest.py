@@ -235,9 +235,9 @@ def test_metrics_per_subset_and_training_on_a_subset(tmp_path: Path, cli) -> Non
     synthetic_wide(days=40).to_csv(data, index=False)
     metrics = tmp_path / "metrics.csv"
     result = cli("backtest", data, "--input", "7D", "--days", "7", "--trees", "8",
-                 "--hours", "07:00-15:00", "--day-types", "weekdays,weekends",
+                 "--hours", "07:00-15:00", "--day-types", "weekdays,weekends,weekdays",
                  "--dates", "2021-02-08..2021-02-09", "--dates", "2020-02-08",
-                 "--out", metrics)  # fmt: skip
+                 "--hours", "07:00-15:00", "--out", metrics)  # fmt: skip
     assert result.exit_code == 0, result.output
     assert "CV(RMSE) % by subset" in result.stdout
     assert ("subset 'dates 2020-02-08..2020-02-08': no backtested reading falls in it "
@@ -245,6 +245,7 @@ def test_metrics_per_subset_and_training_on_a_subset(tmp_path: Path, cli) -> Non
     table = pd.read_csv(metrics)
     wattcast = table[(table["method"] == "wattcast") & (table["meter"] == "A (kW)")]
     n = wattcast.set_index("subset")["n"]
+    assert n.index.is_unique  # a subset named twice is scored once (it crashed the table)
     assert n["all"] == 7 * 96 and n["hours 07:00-15:00"] == 7 * 32
     assert n["weekdays"] + n["weekends"] == n["all"]
     assert n["dates 2021-02-08..2021-02-09"] == 2 * 96

@@ -243,4 +243,5 @@ class BacktestSection(Section):
         """The subsets scored besides the whole (:mod:`wattcast.evaluation.subsets`)."""
         from wattcast.evaluation.subsets import parse_subset
 
-        return [parse_subset(text) for text in (*self.hours, *self.day_types, *self.dates)]
+        subsets = [parse_subset(text) for text in (*self.hours, *self.day_types, *self.dates)]
+        return list(dict.fromkeys(subsets))  # one row per subset, however often it is named
