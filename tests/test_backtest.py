@@ -31,6 +31,22 @@ def test_metrics_follow_their_definitions() -> None:
     assert s["mean_width"] == pytest.approx(5.0)
 
 
+def test_a_meter_of_negative_readings_is_scored_as_a_load_meter_is() -> None:
+    """Generation or export (readings below zero): CV(RMSE) was negative (and passed G14
+    at -53 %), NMBE's sign inverted; both are relative to the size of the mean now."""
+    times = pd.date_range("2021-01-04", periods=8, freq="15min")
+    load = np.array([10, 14, 10, 14, 10, 14, 10, 14], dtype=float)
+    high = load + 2.0  # too high on the load, as on the generation mirrored
+    predictions = pd.DataFrame({
+        "meter": ["load"] * 8 + ["solar"] * 8, "timestamp": list(times) * 2,
+        "actual": np.r_[load, -load], "wattcast": np.r_[high, -load + 2.0],
+    })  # fmt: skip
+    table = metrics_table(predictions, ["wattcast"], 0.95).set_index("meter")
+    for column in ("cv_rmse", "nmbe", "cv_rmse_hourly", "nmbe_hourly", "mape"):
+        assert table.loc["solar", column] == pytest.approx(table.loc["load", column])
+    assert table.loc["solar", "cv_rmse"] > 0 and table.loc["solar", "nmbe"] > 0  # too high
+
+
 def test_pooled_row_is_the_median_and_skips_idle_meters() -> None:
     rows = []
     levels = (("a", 10.0), ("b", 20.0), ("c", 40.0), ("small", 0.02), ("idle", 0.0))

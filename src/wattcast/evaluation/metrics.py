@@ -3,8 +3,8 @@
 Definitions (``docs/accuracy.md`` states them with examples), with ``pred`` the
 forecast mean, ``n`` readings and every percentage in %:
 
-* CV(RMSE) = RMSE / mean(actual);
-* NMBE = sum(pred - actual) / (n * mean(actual)): above 0 the forecast was too high
+* CV(RMSE) = RMSE / |mean(actual)|;
+* NMBE = sum(pred - actual) / (n * |mean(actual)|): above 0 the forecast was too high
   (ASHRAE Guideline 14 writes it with the opposite sign, actual - pred);
 * MAE = mean |pred - actual|, in the meter's unit;
 * MAPE over readings above 5 % of the meter's mean only;
@@ -43,18 +43,16 @@ def score(actual: np.ndarray, mean: np.ndarray, lower: np.ndarray, upper: np.nda
     """All metrics for one meter and method (``hours``: each reading's hour, for G14)."""
     n = len(actual)
     level = actual.mean() if n else np.nan
-    relative = level if n and abs(level) > 1e-9 * max(1.0, np.abs(actual).max()) else np.nan
     error = mean - actual
-    big = actual > 0.05 * level
+    big = np.abs(actual) > 0.05 * abs(level)
     has_band = not np.isnan(lower).all()
     alpha = (1 - confidence) / 2
     out = {
         "n": n,
         "mean_actual": level,
-        "cv_rmse": np.sqrt(np.mean(error**2)) / relative * 100,
-        "nmbe": error.sum() / (n * relative) * 100,
+        **relative_errors(actual, mean),
         "mae": np.abs(error).mean(),
-        "mape": np.mean(np.abs(error[big]) / actual[big]) * 100 if big.any() else np.nan,
+        "mape": np.mean(np.abs(error[big]) / np.abs(actual[big])) * 100 if big.any() else np.nan,
         "coverage": np.mean((actual >= lower) & (actual <= upper)) * 100 if has_band else np.nan,
         "mean_width": np.mean(upper - lower) if has_band else np.nan,
         "pinball": (_pinball(actual, lower, alpha) + _pinball(actual, upper, 1 - alpha)) / 2
@@ -63,6 +61,19 @@ def score(actual: np.ndarray, mean: np.ndarray, lower: np.ndarray, upper: np.nda
     }
     out.update(_hourly(actual, mean, hours))
     return out
+
+
+def relative_errors(actual: np.ndarray, mean: np.ndarray) -> dict[str, float]:
+    """CV(RMSE) and NMBE in %, relative to the size of the mean actual: a generation or
+    export meter (negative readings) gets a CV(RMSE) above zero and an NMBE of the same
+    sign as a load meter's; NaN for a meter whose mean is about zero."""
+    n = len(actual)
+    level = abs(actual.mean()) if n else 0.0
+    if level <= 1e-9 * max(1.0, np.abs(actual).max(initial=0.0)):
+        return {"cv_rmse": np.nan, "nmbe": np.nan}
+    error = mean - actual
+    return {"cv_rmse": np.sqrt(np.mean(error**2)) / level * 100,
+            "nmbe": error.sum() / (n * level) * 100}  # fmt: skip
 
 
 def _hourly(actual: np.ndarray, mean: np.ndarray, hours: np.ndarray | None) -> dict[str, float]:
@@ -76,12 +87,8 @@ def _hourly(actual: np.ndarray, mean: np.ndarray, hours: np.ndarray | None) -> d
     sums_p = np.bincount(codes[complete], weights=mean[complete], minlength=len(per_hour))
     kept = per_hour == per_hour.max()
     sums_a, sums_p = sums_a[kept], sums_p[kept]
-    level = sums_a.mean()
-    if not len(sums_a) or abs(level) <= 1e-9 * max(1.0, np.abs(sums_a).max()):
-        return {"cv_rmse_hourly": np.nan, "nmbe_hourly": np.nan}
-    error = sums_p - sums_a
-    return {"cv_rmse_hourly": np.sqrt(np.mean(error**2)) / level * 100,
-            "nmbe_hourly": error.sum() / (len(error) * level) * 100}  # fmt: skip
+    hourly = relative_errors(sums_a, sums_p)
+    return {"cv_rmse_hourly": hourly["cv_rmse"], "nmbe_hourly": hourly["nmbe"]}
 
 
 def _pinball(actual: np.ndarray, quantile: np.ndarray, level: float) -> float:
@@ -96,7 +103,8 @@ def near_zero_meters(predictions: pd.DataFrame) -> list[str]:
     still counts; an idle chiller with a rare spike does not.
     """
     actual = predictions.groupby("meter", sort=False)["actual"]
-    means, peaks = actual.mean().abs(), actual.max().abs()
+    means = actual.mean().abs()
+    peaks = predictions["actual"].abs().groupby(predictions["meter"], sort=False).max()
     return [str(m) for m in means.index[~(means > IDLE_SHARE * peaks)]]
 
 

@@ -26,7 +26,7 @@ from wattcast import __version__
 from wattcast.durations import LONGEST
 from wattcast.epoch import epoch_of, wall_from_epoch
 from wattcast.errors import InputError
-from wattcast.evaluation.metrics import g14_pass
+from wattcast.evaluation.metrics import g14_pass, relative_errors
 from wattcast.events.hierarchy import counted
 from wattcast.events.savings import TariffLike, savings
 from wattcast.reporting.listing import at_least, check_meter, event_rows, share_inside
@@ -132,15 +132,9 @@ def _accuracy(readings: pd.DataFrame) -> pd.DataFrame:
     rows = []
     for meter, group in readings.dropna(subset=["actual"]).groupby("meter", sort=True):
         actual, mean = group["actual"].to_numpy(), group["mean"].to_numpy()
-        level = actual.mean()
-        scale = level if abs(level) > 1e-9 * max(1.0, np.abs(actual).max()) else np.nan
         inside = (actual >= group["lower"].to_numpy()) & (actual <= group["upper"].to_numpy())
-        rows.append({
-            "meter": meter, "n": len(group),
-            "cv_rmse": np.sqrt(np.mean((mean - actual) ** 2)) / scale * 100,
-            "nmbe": (mean - actual).sum() / (len(group) * scale) * 100,
-            "coverage": inside.mean() * 100,
-        })  # fmt: skip
+        rows.append({"meter": meter, "n": len(group), **relative_errors(actual, mean),
+                     "coverage": inside.mean() * 100})  # fmt: skip
     columns = ["meter", "n", "cv_rmse", "nmbe", "coverage"]
     return pd.DataFrame(rows, columns=columns).set_index("meter")
 
