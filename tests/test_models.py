@@ -351,3 +351,28 @@ def test_a_saved_fleet_checks_versions_at_load(tmp_path: Path) -> None:
     (tmp_path / "junk.joblib").write_bytes(b"not a pickle")
     with pytest.raises(InputError, match=r"junk\.joblib: not a fleet saved by wattcast"):
         Fleet.load(tmp_path / "junk.joblib")
+
+
+def test_profiles_relative_to_the_recent_level_survive_a_missing_day() -> None:
+    """With `scale_targets`, a day without readings made the level of every later window
+    NaN, and the meter failed ('Input y contains NaN')."""
+    df = synthetic_wide(days=40)
+    df.loc[20 * 96 : 21 * 96 - 1, "B (kW)"] = np.nan  # one day missing, midway
+    model = dataclasses.replace(FAST, scale_targets=True)
+    fleet = Fleet(model).fit(df)
+    forecast = fleet.predict().frame
+    assert set(forecast["meter"]) == {"A (kW)", "B (kW)"}
+    assert np.isfinite(forecast[["mean", "lower", "upper"]].to_numpy()).all()
+    level = df["B (kW)"].iloc[-7 * 96 :].mean()
+    mean = forecast.loc[forecast["meter"] == "B (kW)", "mean"].mean()
+    assert 0.5 * level < mean < 1.5 * level
+    # each window's level is the mean of the readings its last week has
+    from wattcast import load_meters
+    from wattcast.features.builder import build_features
+
+    features = build_features(load_meters(df), model)
+    b = features.levels[:, features.meters.index("B (kW)")]
+    assert np.isfinite(b).all()
+    a = features.levels[:, features.meters.index("A (kW)")]
+    assert b[-1] == pytest.approx(df["B (kW)"].iloc[-7 * 96 :].mean())
+    assert np.isfinite(a).all()

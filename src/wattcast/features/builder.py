@@ -307,6 +307,11 @@ def _recent_levels(frame: MeterFrame, layout: WindowLayout) -> np.ndarray:
     its target.
     """
     span = _level_steps(frame, layout)
-    sums = np.vstack([np.zeros((1, frame.values.shape[1])), np.cumsum(frame.values, axis=0)])
+    known = np.isfinite(frame.values)
+    zeros = np.zeros((1, frame.values.shape[1]))
+    # missing readings left out (a gap made every later window's level NaN)
+    sums = np.vstack([zeros, np.cumsum(np.where(known, frame.values, 0.0), axis=0)])
+    counts = np.vstack([zeros, np.cumsum(known, axis=0)])
     end = layout.target_starts - layout.gap_steps
-    return (sums[end] - sums[end - span]) / span
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return (sums[end] - sums[end - span]) / (counts[end] - counts[end - span])

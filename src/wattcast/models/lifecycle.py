@@ -35,7 +35,7 @@ import pandas as pd
 
 from wattcast.data.meter_frame import MeterFrame
 from wattcast.features.builder import MeterData
-from wattcast.models.meter_model import MeterModel
+from wattcast.models.meter_model import MeterModel, level_scale
 from wattcast.models.methods import RECENT, Choice
 from wattcast.settings import ModelSection, ModelsSection
 
@@ -206,7 +206,7 @@ def challenge(
 
 
 def _unscaled(values: np.ndarray, floor: float | None, level: np.ndarray) -> np.ndarray:
-    return values if floor is None else values * np.maximum(level, floor)[:, None]
+    return values * level_scale(level, floor)[:, None]
 
 
 def renewed(kept: KeptModel, now: pd.Timestamp) -> KeptModel:

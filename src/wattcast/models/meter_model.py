@@ -67,7 +67,7 @@ class MeterModel:
         self, X: np.ndarray, config: ModelSection, level: float = 1.0
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Mean, spread of the trees, lower and upper band for one feature row."""
-        scale = 1.0 if self.level_floor is None else max(level, self.level_floor)
+        scale = float(level_scale(np.asarray(level), self.level_floor))
         mean, std, lower, upper = self._scaled_forecast(X, config)
         return mean * scale, std * scale, lower * scale, upper * scale
 
@@ -113,6 +113,13 @@ class MeterJob:
                          with_oob)  # fmt: skip
 
 
+def level_scale(level: np.ndarray, floor: float | None) -> np.ndarray:
+    """What a model trained on profiles relative to the recent level (``floor`` set)
+    multiplies its predictions by: the level, at least the floor (where the level is
+    unknown, a week without readings, the floor); 1 for a model of plain readings."""
+    return np.ones_like(level, dtype=float) if floor is None else np.fmax(level, floor)
+
+
 def check_windows(meter: str, data: MeterData) -> None:
     """Refuse a meter with no complete window; warn when it has few.
 
@@ -147,8 +154,8 @@ def plan_meter(
     targets, floor = data.Y, None
     if config.scale_targets:
         # Profiles relative to the recent level; the floor keeps idle meters sane.
-        floor = max(0.1 * float(np.mean(data.level)), 1e-9) if len(data.level) else 1e-9
-        targets = data.Y / np.maximum(data.level, floor)[:, None]
+        floor = max(0.1 * float(np.nanmean(data.level)), 1e-9) if len(data.level) else 1e-9
+        targets = data.Y / level_scale(data.level, floor)[:, None]
     X, Y, chunks = estimator.plan(data.X, targets)
     return MeterJob(
         meter,

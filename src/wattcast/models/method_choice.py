@@ -10,7 +10,7 @@ import numpy as np
 from wattcast.data.meter_frame import MeterFrame
 from wattcast.evaluation.baselines import LOOK_BACK_DAYS, baselines_at
 from wattcast.features.builder import FeatureSet
-from wattcast.models.meter_model import MeterModel
+from wattcast.models.meter_model import MeterModel, level_scale
 from wattcast.models.methods import RECENT, Choice, choose
 from wattcast.settings import ModelSection
 
@@ -50,7 +50,7 @@ def out_of_bag_choice(
         return Choice("forest" if config.method == "auto" else config.method)
     data = features.meter_data(meter)
     if fitted.level_floor is not None:  # trained on profiles relative to the recent level
-        oob = oob * np.maximum(data.level, fitted.level_floor)[:, None]
+        oob = oob * level_scale(data.level, fitted.level_floor)[:, None]
     recent = np.argsort(data.age_steps, kind="stable")[:RECENT]
     rows = features.layout.forecast_start - data.age_steps[recent]
     j = features.meters.index(meter)
