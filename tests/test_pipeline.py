@@ -182,6 +182,21 @@ def test_meter_folders_named_with_digits_keep_their_names(tmp_path: Path) -> Non
     assert frame.values.mean(axis=0).tolist() == [10.0, 30.0, 20.0]
 
 
+def test_a_parquet_file_of_meters_numbered_is_read(tmp_path: Path) -> None:
+    """Meter ids written as integers: a batch's filter compared them with text and the
+    file was refused as unreadable."""
+    pytest.importorskip("pyarrow")
+    from wattcast import load_meters
+
+    times = pd.date_range("2021-01-01", periods=96 * 3, freq="15min")
+    rows = pd.concat([pd.DataFrame({"timestamp": times, "meter": k, "value": 10.0 * k})
+                      for k in (1, 2, 12)])  # fmt: skip
+    rows.to_parquet(tmp_path / "fleet.parquet", index=False)
+    frame = load_meters(tmp_path / "fleet.parquet")
+    assert frame.meters == ("1", "12", "2")
+    assert frame.values.mean(axis=0).tolist() == [10.0, 120.0, 20.0]
+
+
 def test_rows_without_a_meter_name_are_an_error(tmp_path: Path) -> None:
     rows = pd.DataFrame({"timestamp": pd.date_range("2021-01-01", periods=3, freq="15min"),
                          "meter": ["a", None, "a"], "value": [1.0, 2.0, 3.0]})  # fmt: skip

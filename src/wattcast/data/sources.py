@@ -200,13 +200,20 @@ class ParquetDataset(Source):
         if unknown:
             raise InputError(f"{self.path}: no meter named {unknown[0]!r}.")
         row_groups = {id(g): g for m in meters for g in index[m]}.values()
-        wanted = self._ds.field(self.layout.meter).isin(meters)
+        kind = self.dataset.schema.field(self.layout.meter).type
+        numbered = pa.types.is_integer(kind)  # meter ids written as numbers: 1, 2, 3
+        names = [int(m) for m in meters] if numbered else meters
+        wanted = self._ds.field(self.layout.meter).isin(names)
         with parquet_errors(self.path):
             tables = [
                 g.to_table(columns=self.columns, filter=wanted, schema=self.dataset.schema)
                 for g in row_groups
             ]
             table = pa.concat_tables(tables).unify_dictionaries()
+            if numbered:  # the names the meters go by, as the index lists them
+                position = table.schema.get_field_index(self.layout.meter)
+                table = table.set_column(position, self.layout.meter,
+                                         table.column(position).cast(pa.string()))  # fmt: skip
         frame = table.to_pandas(strings_to_categorical=True)  # one name per meter, not per row
         frame.attrs.update(source=str(self.path), kind="dataset")
         return frame
