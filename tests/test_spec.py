@@ -295,3 +295,14 @@ def test_a_weather_setting_its_provider_does_not_use_is_refused(tmp_path: Path) 
     site.write_text('[weather]\nprovider = "ghcnd"\npath = "w.csv"\nunits = "F"\n'
                     'station = "USW00014739"\n')  # fmt: skip
     assert RunSpec.from_toml(site).weather.station == "USW00014739"
+
+
+def test_seeds_are_each_their_own_up_to_the_modulus_of_the_meters_seeds() -> None:
+    """Seeds 0 and 2**31 - 1 gave every meter the same seed (and the same forecasts)."""
+    from wattcast.models.meter_model import meter_seed
+
+    largest = RunSpec().with_flags({"model.seed": 2**31 - 2}).model.seed
+    assert meter_seed(largest, "A") != meter_seed(0, "A")
+    with pytest.raises(InputError, match=r"`--seed` must be an integer from 0 to 2147483646\. "
+                                         r"Got '2147483647'\."):  # fmt: skip
+        RunSpec().with_flags({"model.seed": "2147483647"})

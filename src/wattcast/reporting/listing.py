@@ -38,6 +38,9 @@ def event_rows(
     if meter is not None:
         check_meter(store, meter)
     low, high = _bounds(since, until)
+    if since is not None and since == until:  # one day named twice: that day
+        until = format_epoch(parse_day(until, "until") + 86400, None)[:10]
+        high = None if high is None else high + 86400
     mine = site_meters(store, site)
     rows = []
     for event in store.events(low, meter, statuses, high):
@@ -85,10 +88,6 @@ def _bounds(since: str | None, until: str | None) -> tuple[int | None, int | Non
     if first is not None and last is not None and first > last:
         raise InputError(f"`--since` must not be after `--until`. Got --since {since!r}, "
                          f"--until {until!r}.")  # fmt: skip
-    if first is not None and first == last:
-        after = format_epoch(first + 86400, None)[:10]
-        raise InputError(f"`--until` is the first day left out, so --since {since} --until "
-                         f"{until} holds no time; for that day, give --until {after}.")  # fmt: skip
     margin = 86400
     return (None if first is None else first - margin, None if last is None else last + margin)
 

@@ -58,7 +58,8 @@ class ModelSection(Section):
         expected="a table of parameter = value",
     )] = field(default_factory=dict)  # fmt: skip
     seed: Annotated[int, Setting(
-        "Random seed: the same seed gives the same forecasts.", ge=0,
+        "Random seed: the same seed gives the same forecasts (each seed its own: at most "
+        "2147483646, as each meter's seed is taken modulo 2**31 - 1).", ge=0, le=2**31 - 2,
     )] = 0  # fmt: skip
     confidence: Annotated[float, Setting("Confidence of the band.", gt=0.0, lt=1.0)] = 0.95
     interval: Annotated[IntervalMethod, Setting("How the band is made.")] = "conformal"

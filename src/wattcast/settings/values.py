@@ -335,8 +335,10 @@ def _expected(hint: Any, setting: Setting) -> str:
         return "a list of " + _plural(typing.get_args(hint)[0])
     if hint is int:
         if setting.ge is not None and setting.le is not None:
-            return f"an integer from {setting.ge:g} to {setting.le:g}"
-        return f"an integer of at least {setting.ge:g}" if setting.ge is not None else "an integer"
+            return f"an integer from {int(setting.ge)} to {int(setting.le)}"
+        if setting.ge is not None:
+            return f"an integer of at least {int(setting.ge)}"
+        return "an integer"
     if hint is float:
         return _number_words(setting)
     if hint is dt.timedelta:
