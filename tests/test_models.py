@@ -376,3 +376,23 @@ def test_profiles_relative_to_the_recent_level_survive_a_missing_day() -> None:
     a = features.levels[:, features.meters.index("A (kW)")]
     assert b[-1] == pytest.approx(df["B (kW)"].iloc[-7 * 96 :].mean())
     assert np.isfinite(a).all()
+
+
+def test_the_forest_takes_one_target_and_refuses_what_it_cannot_use() -> None:
+    """scikit-learn's conventions: a 1-D y gives 1-D predictions; bad weights, seeds and
+    job counts are refused in one line (they reached numpy and joblib errors)."""
+    X, Y = xy()
+    single = ProfileForestRegressor(n_estimators=8, random_state=0).fit(X, Y[:, 0])
+    both = ProfileForestRegressor(n_estimators=8, random_state=0).fit(X, Y[:, :1])
+    assert single.predict(X).shape == (len(X),)
+    np.testing.assert_array_equal(single.predict(X), both.predict(X)[:, 0])
+    for params, weight, message in (
+        ({"random_state": -1}, None, r"`random_state` must be None or an integer from 0"),
+        ({"random_state": "x"}, None, r"`random_state` must be None or an integer from 0"),
+        ({"n_jobs": 0}, None, r"`n_jobs` must be None or a non-zero integer\. Got 0\."),
+        ({}, np.zeros(len(X)), r"`sample_weight` must be finite, none negative, and not all"),
+        ({}, -np.ones(len(X)), r"`sample_weight` must be finite, none negative"),
+        ({}, np.ones(3), rf"`sample_weight` must have one value per row \({len(X)}\)"),
+    ):
+        with pytest.raises(InputError, match=message):
+            ProfileForestRegressor(n_estimators=4, **params).fit(X, Y, sample_weight=weight)

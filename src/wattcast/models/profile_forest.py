@@ -296,9 +296,16 @@ class ProfileForestRegressor(RegressorMixin, BaseEstimator):
         """Validate, learn the split targets and lay out the chunks: (X, Y, chunks)."""
         check_params("profile forest", {k: getattr(self, k) for k in CONSTRAINTS})
         trees = self.n_estimators
-        if not isinstance(trees, int | np.integer) or isinstance(trees, bool) or trees < 1:
+        if not _whole(trees) or trees < 1:
             raise InputError(f"`n_estimators` must be an integer of at least 1. Got {trees!r}.")
+        seed = self.random_state
+        if seed is not None and not (_whole(seed) and 0 <= seed < 2**32):
+            raise InputError(f"`random_state` must be None or an integer from 0 to {2**32 - 1}. "
+                             f"Got {seed!r}.")  # fmt: skip
+        if self.n_jobs is not None and (not _whole(self.n_jobs) or self.n_jobs == 0):
+            raise InputError(f"`n_jobs` must be None or a non-zero integer. Got {self.n_jobs!r}.")
         X, y = validate_data(self, X, y, multi_output=True, dtype=np.float64)
+        self.single_output_ = y.ndim == 1  # predictions come back as y came
         Y = y.reshape(len(y), -1)
         self._split_targets(Y)
         return X, Y, self.chunk_plan()
@@ -333,6 +340,7 @@ class ProfileForestRegressor(RegressorMixin, BaseEstimator):
         self, X: np.ndarray, y: np.ndarray, sample_weight: np.ndarray | None = None
     ) -> ProfileForestRegressor:
         X, Y, chunks = self.plan(X, y)
+        sample_weight = _checked_weights(sample_weight, len(X))
         Z = self.split_targets(Y)
         params = self.chunk_params()
         fitted = Parallel(n_jobs=self.n_jobs, prefer="threads")(
@@ -375,7 +383,10 @@ class ProfileForestRegressor(RegressorMixin, BaseEstimator):
         return _leaf_weights(leaves, self.train_leaves_, self.train_weights_) @ self.y_train_
 
     def predict(self, X: np.ndarray) -> np.ndarray:
-        return self.tree_predictions(X).mean(axis=0)
+        """The mean of the trees' predictions: ``(n,)`` for a forest fitted on one target
+        given as a 1-D ``y``, else ``(n, outputs)``."""
+        mean = self.tree_predictions(X).mean(axis=0)
+        return mean[:, 0] if getattr(self, "single_output_", False) else mean
 
     def compacted(self) -> ProfileForestRegressor:
         """This fitted forest with :class:`CompactTree` s, without its out-of-bag means,
@@ -396,3 +407,20 @@ class ProfileForestRegressor(RegressorMixin, BaseEstimator):
         X32 = self._check_X(X)
         leaves = apply_trees(self.estimators_, X32)
         return _leaf_weights(leaves, self.train_leaves_, self.train_weights_).mean(axis=0)
+
+
+def _whole(value: object) -> bool:
+    return isinstance(value, int | np.integer) and not isinstance(value, bool)
+
+
+def _checked_weights(weight: np.ndarray | None, n: int) -> np.ndarray | None:
+    """``sample_weight`` as fit takes it: ``n`` finite values, none negative, not all zero."""
+    if weight is None:
+        return None
+    weight = np.asarray(weight, dtype=float)
+    if weight.shape != (n,):
+        raise InputError(f"`sample_weight` must have one value per row ({n}). Got shape "
+                         f"{weight.shape}.")  # fmt: skip
+    if not np.isfinite(weight).all() or (weight < 0).any() or not weight.sum() > 0:
+        raise InputError("`sample_weight` must be finite, none negative, and not all zero.")
+    return weight
