@@ -396,3 +396,16 @@ def test_the_forest_takes_one_target_and_refuses_what_it_cannot_use() -> None:
     ):
         with pytest.raises(InputError, match=message):
             ProfileForestRegressor(n_estimators=4, **params).fit(X, Y, sample_weight=weight)
+
+
+def test_one_closed_flag_named_alone_is_one_flag() -> None:
+    """``closed_flags="noschool"`` was taken letter by letter ('closed_flags names n')."""
+    df = synthetic_wide(days=30)
+    days = pd.date_range("2021-01-01", periods=40, freq="D")
+    extras = pd.DataFrame({"date": days, "noschool": (days.day_of_week == 2).astype(float)})
+    alone = Fleet(FAST).fit(df, extras=[extras], closed_flags="noschool")
+    listed = Fleet(FAST).fit(df, extras=[extras], closed_flags=["noschool"])
+    assert alone.closed_flags_ == listed.closed_flags_ == ("noschool",)
+    pd.testing.assert_frame_equal(alone.predict().frame, listed.predict().frame)
+    with pytest.raises(InputError, match=r"`closed_flags` must be extras column names\. Got 3"):
+        Fleet(FAST).fit(df, extras=[extras], closed_flags=[3])

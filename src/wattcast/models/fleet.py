@@ -243,7 +243,12 @@ class Fleet(BaseEstimator):
         self.meter_extras_ = {m: t for m, t in per_meter.items() if m not in skipped}
         check_meter_extras(self.meter_extras_, frame)
         self.calendars_ = [as_calendar(c) for c in calendars]
-        self.closed_flags_ = tuple(closed_flags)
+        # one column named alone is one flag (a text was taken letter by letter)
+        flags = (closed_flags,) if isinstance(closed_flags, str) else tuple(closed_flags)
+        wrong = [f for f in flags if not isinstance(f, str)]
+        if wrong:
+            raise InputError(f"`closed_flags` must be extras column names. Got {wrong[0]!r}.")
+        self.closed_flags_ = flags
 
     def _checked_settings(self, on_error: str) -> ModelSection:
         # Checked here, in the caller's process, so that a fallback is seen and recorded.
