@@ -353,3 +353,15 @@ def test_half_days_are_a_feature_of_their_own_not_closed_days(andover: Path) -> 
     table = pd.DataFrame(features.common, columns=names, index=rows)
     assert table.loc["2016-11-23", "half_day"] == 1 and table.loc["2016-11-23", "workday"] == 1
     assert table.loc["2016-11-24", "workday"] == 0  # Thanksgiving: closed
+
+
+def test_train_on_days_the_history_does_not_hold_is_named() -> None:
+    """No closed day in the history (no calendar): said as such, not as missing readings."""
+    config = ModelSection(input="7D", train_on=("closed",))
+    frame = prepared(synthetic_wide(days=30), config)
+    with pytest.raises(InputError, match=(
+        r"^`train_on` \(closed\) holds none of the \d+ days the history trains on "
+        r"\(2021-01-12 \.\. 2021-02-02\): nothing to train on\. Closed days come from "
+        r"the calendars and closed-day flags\.$"
+    )):  # fmt: skip
+        build_features(frame, config)

@@ -253,6 +253,12 @@ def _trained(
     chosen = np.zeros(len(times), dtype=bool)
     for text in config.train_on:
         chosen |= parse_subset(text).days(times, flags)
+    if not chosen.any():
+        raise InputError(
+            f"`train_on` ({', '.join(config.train_on)}) holds none of the {len(times)} days "
+            f"the history trains on ({times[0]:%Y-%m-%d} .. {times[-1]:%Y-%m-%d}): nothing "
+            "to train on. Closed days come from the calendars and closed-day flags."
+        )
     return chosen
 
 
