@@ -40,6 +40,23 @@ def test_partitions_of_naive_and_zone_aware_timestamps_are_refused(tmp_path: Pat
     )
 
 
+def test_partitions_in_several_zones_need_the_meters_zone(tmp_path: Path) -> None:
+    """Without a zone, every meter took the clock of the part read first (the forecasts
+    changed with the files' names)."""
+    folder = tmp_path / "fleet"
+    _partition(folder, 0, _long("A (kW)"))
+    _partition(folder, 1, _long("B (kW)", tz="Asia/Tokyo"))
+    with pytest.raises(InputError) as caught:
+        load_meters(folder)
+    assert str(caught.value) == (
+        f"{folder}: timestamps written in several zones (UTC in partition "
+        "group=0/part-0.parquet, Asia/Tokyo in group=1/part-0.parquet); read without a zone, "
+        "every meter would keep the clock of the part read first: give the meters' zone "
+        "(--tz, or --zones), or write the parts in one zone."
+    )
+    assert load_meters(folder, tz="UTC").meters == ("A (kW)", "B (kW)")
+
+
 def test_partitions_all_naive_or_all_aware_are_read(tmp_path: Path) -> None:
     folder = tmp_path / "fleet"
     _partition(folder, 0, _long("A (kW)"))

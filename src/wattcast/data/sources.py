@@ -168,9 +168,10 @@ class ParquetDataset(Source):
                 f"{path}: no column {missing[0]!r}; expected long format (timestamp, meter, "
                 "value) or --timestamp-column, --meter-column and --value-column."
             )
+        self.zones_written: dict[str, str] = {}  # zone of aware timestamps -> a part in it
         if path.is_dir():
             with parquet_errors(path):
-                _check_partitions(path, self.dataset, self.columns)
+                self.zones_written = _check_partitions(path, self.dataset, self.columns)
         self._row_groups: dict[str, list[Any]] | None = None
 
     def _index(self) -> dict[str, list[Any]]:
@@ -219,18 +220,28 @@ class ParquetDataset(Source):
         return frame
 
     def read(self, meters: list[str], tz: str | None) -> MeterFrame:
+        if tz is None and len(self.zones_written) > 1:
+            (one, first), (other, second) = list(self.zones_written.items())[:2]
+            raise InputError(
+                f"{self.path}: timestamps written in several zones ({one} in partition "
+                f"{first}, {other} in {second}); read without a zone, every meter would keep "
+                "the clock of the part read first: give the meters' zone (--tz, or --zones), "
+                "or write the parts in one zone."
+            )
         return table_to_meters(self.rows(meters), tz, meters, self.layout, self.options)
 
 
-def _check_partitions(path: Path, dataset: Any, columns: list[str]) -> None:
+def _check_partitions(path: Path, dataset: Any, columns: list[str]) -> dict[str, str]:
     """Refuse a folder whose partitions differ in what they would be read as: one without
     the long columns of the first (its rows would be read without meter names or
-    values), or naive timestamps beside zone-aware ones (read as UTC, hours off)."""
+    values), or naive timestamps beside zone-aware ones (read as UTC, hours off). The
+    zones the aware timestamps are written in, each with a partition in it."""
     import pyarrow as pa
     import pyarrow.dataset as ds
 
     first: str | None = None
     kinds: dict[bool, str] = {}
+    zones: dict[str, str] = {}
     for fragment in dataset.get_fragments():
         schema = fragment.physical_schema
         name = os.path.relpath(fragment.path, path)
@@ -247,11 +258,14 @@ def _check_partitions(path: Path, dataset: Any, columns: list[str]) -> None:
         kind = schema.field(columns[0]).type
         if pa.types.is_timestamp(kind):
             kinds.setdefault(kind.tz is not None, name)
+            if kind.tz is not None:
+                zones.setdefault(str(kind.tz), name)
         if len(kinds) == 2:
             raise InputError(
                 f"{path}: timestamps with a UTC offset (partition {kinds[True]}) and without "
                 f"one (partition {kinds[False]}) in one folder; write them all one way."
             )
+    return zones
 
 
 def _names(column: Any, source: str, name: str) -> set[str]:
