@@ -306,3 +306,17 @@ def test_seeds_are_each_their_own_up_to_the_modulus_of_the_meters_seeds() -> Non
     with pytest.raises(InputError, match=r"`--seed` must be an integer from 0 to 2147483646\. "
                                          r"Got '2147483647'\."):  # fmt: skip
         RunSpec().with_flags({"model.seed": "2147483647"})
+
+
+def test_odd_settings_of_the_python_api_and_subsets_are_refused() -> None:
+    """A calendar attribute named twice was a second feature; hours that start where they
+    end read as the whole day; stored settings of another type raised AttributeError."""
+    from wattcast.evaluation.subsets import parse_subset
+
+    with pytest.raises(InputError, match=r"`time_attrs` names 'day_of_week' twice"):
+        RunSpec().with_flags({"model.time_attrs": "day_of_week,day_of_week"})
+    with pytest.raises(InputError, match=r"subset '07:00-07:00': the hours start where they end"):
+        parse_subset("07:00-07:00")
+    assert parse_subset("22:00-06:00").first == 22 * 60  # past midnight stays
+    with pytest.raises(InputError, match=r"stored run settings must be a table of sections"):
+        RunSpec.from_settings(None)  # type: ignore[arg-type]

@@ -66,6 +66,10 @@ def parse_subset(text: str) -> Subset:
         h1, m1, h2, m2 = (int(g) for g in hours.groups())
         if h1 > 24 or h2 > 24 or m1 > 59 or m2 > 59:
             raise InputError(f"subset {text!r}: hours must be between 00:00 and 24:00.")
+        if h1 * 60 + m1 == h2 * 60 + m2:  # it read as the whole day
+            raise InputError(f"subset {text!r}: the hours start where they end; expected "
+                             "a span such as 07:00-15:00 (or 22:00-06:00 past "
+                             "midnight).")  # fmt: skip
         return Subset(f"hours {text}", "hours", h1 * 60 + m1, h2 * 60 + m2)
     first, _, last = text.partition("..")
     try:

@@ -70,7 +70,10 @@ def time_attrs(attrs: tuple[str, ...], known: tuple[str, ...]) -> None:
     """Each calendar attribute named must be one a timestamp has (a one-line error
     otherwise, as :func:`wattcast.features.calendar_attrs.calendar_features` gives);
     those of ``known`` (the default) are, and need no pandas: the light commands read
-    settings without it."""
+    settings without it. One named twice is refused (it was a second feature)."""
+    repeated = next((a for i, a in enumerate(attrs) if a in attrs[:i]), None)
+    if repeated is not None:
+        raise InputError(f"`time_attrs` names {repeated!r} twice; expected each attribute once.")
     others = tuple(a for a in attrs if a not in known)
     if not others:
         return

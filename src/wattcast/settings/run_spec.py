@@ -81,6 +81,9 @@ class RunSpec:
     @classmethod
     def from_settings(cls, settings: Mapping[str, Any]) -> RunSpec:
         """The specification a stored run was made with (see :meth:`to_settings`)."""
+        if not isinstance(settings, Mapping):
+            raise InputError("stored run settings must be a table of sections (as "
+                             f"to_settings gives). Got {type(settings).__name__}.")  # fmt: skip
         return _read(cls, settings, None, "stored run settings: ")
 
     def with_flags(self, flags: Mapping[str, object]) -> RunSpec:
