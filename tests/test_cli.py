@@ -71,8 +71,9 @@ def test_demo_runs_on_bundled_data(tmp_path: Path, cli) -> None:
         (("--input", "10"), "`--input` must be a duration such as '28D', '1h' or '15min'"),
         (("--gap", "-1D"), "`--gap` must be a duration such as '28D', '1h' or '15min' (zero"),
         (("--agg", "avg"), "`--agg` must be one of mean, sum, min, max, median. Got 'avg'."),
-        (("--trees", "0"), "`--trees` must be an integer of at least 1. Got '0'."),
-        (("--trees", "many"), "`--trees` must be an integer of at least 1. Got 'many'."),
+        (("--trees", "0"), "`--trees` must be an integer from 1 to 10000. Got '0'."),
+        (("--trees", "many"), "`--trees` must be an integer from 1 to 10000. Got 'many'."),
+        (("--trees", "10**11"), "`--trees` must be an integer from 1 to 10000. Got '10**11'."),
         (("--confidence", "2"), "`--confidence` must be a number strictly between 0 and 1"),
         (("--n-jobs", "0"), "`--n-jobs` must be a positive number of cores, or -1 for all"),
         (("--params", "trees=bogus"), "`params` has no parameter 'trees' for the profile-forest"),
@@ -100,7 +101,7 @@ def test_messages_print_brackets_literally(tmp_path: Path, wide_csv: Path, cli) 
     config.write_text(f'[data]\nsource = "{wide_csv}"\n[model]\ntrees = "many"\n')
     result = cli("forecast", "--config", config, "--out", tmp_path / "f.csv")
     assert result.exit_code == 2
-    assert "[model] trees must be an integer of at least 1. Got 'many'." in result.stderr
+    assert "[model] trees must be an integer from 1 to 10000. Got 'many'." in result.stderr
     config.write_text("[modle]\ntrees = 3\n")
     result = cli("forecast", "--config", config, "--out", tmp_path / "f.csv")
     assert "unknown section [modle]; expected one of data, extras" in result.stderr

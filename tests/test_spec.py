@@ -49,13 +49,13 @@ def test_toml_flags_and_stored_settings_give_one_specification(tmp_path: Path) -
 def test_a_section_made_in_python_is_checked_like_a_site_file(tmp_path: Path) -> None:
     with pytest.raises(InputError) as caught:
         ModelSection(trees=0)
-    assert str(caught.value) == "[model] trees must be an integer of at least 1. Got 0."
+    assert str(caught.value) == "[model] trees must be an integer from 1 to 10000. Got 0."
     path = tmp_path / "site.toml"
     path.write_text("[model]\ntrees = 0\n")
     with pytest.raises(InputError) as from_file:
         RunSpec.from_toml(path)
     assert str(from_file.value) == f"{path}: {caught.value}"
-    with pytest.raises(InputError, match=r"`--trees` must be an integer of at least 1. Got '0'"):
+    with pytest.raises(InputError, match=r"`--trees` must be an integer from 1 to 10000. Got '0'"):
         RunSpec().with_flags({"model.trees": "0"})
     with pytest.raises(InputError, match=r"`input` \(10D\) must be a whole number"):
         ModelSection(input="10D", sample_freq="3D")
@@ -123,7 +123,7 @@ def test_legacy_keys_still_read(tmp_path: Path) -> None:
     [
         (
             '[model]\ntrees = "many"\n',
-            r"\[model\] trees must be an integer of at least 1. "
+            r"\[model\] trees must be an integer from 1 to 10000. "
             r"Got 'many'.",
         ),
         ("[data]\nsorce = 1\n", r"unknown key \[data\] sorce; expected one of source, tz"),

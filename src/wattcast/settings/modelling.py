@@ -52,7 +52,7 @@ class ModelSection(Section):
         expected="a list of day types or date ranges", commas=True,
     )] = ()  # fmt: skip
     estimator: Annotated[Estimator, Setting("Forest type per meter.")] = "profile-forest"
-    trees: Annotated[int, Setting("Trees per forest.", ge=1)] = 100
+    trees: Annotated[int, Setting("Trees per forest.", ge=1, le=10_000)] = 100
     params: Annotated[dict[str, object], Setting(
         "Estimator parameter NAME=VALUE, e.g. min_samples_leaf=3.", aliases=("param",),
         expected="a table of parameter = value",
