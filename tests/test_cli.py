@@ -70,6 +70,11 @@ def test_demo_runs_on_bundled_data(tmp_path: Path, cli) -> None:
         (("--as-of", "garbage"), "`as_of` must be an ISO date such as '2017-03-01'"),
         (("--input", "10"), "`--input` must be a duration such as '28D', '1h' or '15min'"),
         (("--gap", "-1D"), "`--gap` must be a duration such as '28D', '1h' or '15min' (zero"),
+        (
+            ("--models-max-age", "0s"),
+            "`--models-max-age` must be a duration such as '28D', '1h' "
+            "or '15min', above zero. Got '0s'.",
+        ),
         (("--agg", "avg"), "`--agg` must be one of mean, sum, min, max, median. Got 'avg'."),
         (("--trees", "0"), "`--trees` must be an integer from 1 to 10000. Got '0'."),
         (("--trees", "many"), "`--trees` must be an integer from 1 to 10000. Got 'many'."),

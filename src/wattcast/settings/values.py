@@ -299,6 +299,10 @@ def _duration(raw: object, hint: Any, setting: Setting, base: Path | None) -> dt
         hint = "; 'm' may be minutes or months: write 'min', or days ('365D')" if months else ""
         if "at most 100 years" in str(exc):
             hint = ", at most 100 years ('36525D')"
+        if "must be a positive duration" in str(exc):
+            hint = ", above zero"
+        if "of zero or more" in str(exc):
+            hint = ", not negative"
         raise Bad(_expected(dt.timedelta, setting) + hint) from None
 
 
