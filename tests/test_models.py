@@ -233,6 +233,40 @@ def test_dask_cluster_gives_the_same_forecasts_as_local_workers() -> None:
     pd.testing.assert_frame_equal(local, on_dask, check_exact=True)
 
 
+def test_an_address_that_is_no_dask_scheduler_is_one_line() -> None:
+    """A port answering HTTP (the dashboard's) failed deep in Dask; one that accepts and
+    never answers held the job past the client's own timeout."""
+    pytest.importorskip("distributed")
+    import socket
+    import threading
+
+    from wattcast.workflows.cluster import CONNECT_SECONDS, dask_client
+
+    def http_answers(server: socket.socket) -> None:
+        while True:
+            try:
+                conn, _ = server.accept()
+            except OSError:
+                return
+            conn.recv(1024)
+            conn.sendall(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n")
+            conn.close()
+
+    with socket.socket() as http, socket.socket() as silent:
+        for server in (http, silent):
+            server.bind(("127.0.0.1", 0))
+            server.listen(8)  # the silent one accepts (the kernel does) and never answers
+        threading.Thread(target=http_answers, args=(http,), daemon=True).start()
+        http_at = f"tcp://127.0.0.1:{http.getsockname()[1]}"
+        said = rf"^{http_at} did not answer as a Dask scheduler \(.*\); is it the scheduler's"
+        with pytest.raises(InputError, match=said), dask_client(http_at):
+            pass
+        silent_at = f"tcp://127.0.0.1:{silent.getsockname()[1]}"
+        said = rf"^no Dask scheduler answered at {silent_at} within {CONNECT_SECONDS} s; is it "
+        with pytest.raises(InputError, match=said), dask_client(silent_at):
+            pass
+
+
 def test_dask_without_a_client_is_a_clear_error() -> None:
     pytest.importorskip("distributed")
     with pytest.raises(WattcastError, match="needs a Dask client: pass --scheduler"):

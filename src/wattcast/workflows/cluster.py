@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 
@@ -39,14 +40,46 @@ def dask_client(scheduler: str) -> Iterator[object]:
         return
     if not scheduler.startswith(("tcp://", "tls://", "ws://", "wss://")):
         raise InputError(f"`scheduler` must be tcp://HOST:PORT or local:N. Got {scheduler!r}.")
-    try:
-        client = Client(scheduler, timeout="10s")
-    except OSError as exc:
-        raise InputError(f"cannot reach the Dask scheduler at {scheduler} ({exc}).") from None
+    client = _connect(Client, scheduler)
     try:
         yield client
     finally:
         client.close()
+
+
+#: How long a Dask scheduler has to answer before the job gives up on it.
+CONNECT_SECONDS = 15
+
+
+def _connect(client_class: type, scheduler: str) -> object:
+    """A client of the scheduler at ``scheduler``, or one line saying why there is none.
+
+    Connecting runs in a thread of its own, waited for ``CONNECT_SECONDS``: a port that
+    accepts and never answers held ``Client`` past its own timeout, and a port that
+    answers another protocol (the dashboard's HTTP) failed deep inside Dask."""
+    found: dict[str, object] = {}
+
+    def attempt() -> None:
+        try:
+            found["client"] = client_class(scheduler, timeout=f"{CONNECT_SECONDS - 5}s")
+        except BaseException as exc:  # said below, in the caller's thread
+            found["error"] = exc
+
+    thread = threading.Thread(target=attempt, name="wattcast-dask-connect", daemon=True)
+    thread.start()
+    thread.join(CONNECT_SECONDS)
+    hint = "is it the scheduler's address (port 8786 by default), not its dashboard's?"
+    if thread.is_alive():
+        raise InputError(f"no Dask scheduler answered at {scheduler} within "
+                         f"{CONNECT_SECONDS} s; {hint}")  # fmt: skip
+    error = found.get("error")
+    if isinstance(error, OSError):
+        raise InputError(f"cannot reach the Dask scheduler at {scheduler} ({error}).")
+    if error is not None:
+        reason = (str(error).strip().splitlines() or [""])[0][:200]
+        raise InputError(f"{scheduler} did not answer as a Dask scheduler "
+                         f"({type(error).__name__}: {reason}); {hint}")  # fmt: skip
+    return found["client"]
 
 
 def cluster(scheduler: str | None) -> AbstractContextManager[object]:
