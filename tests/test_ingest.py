@@ -419,3 +419,24 @@ def test_a_night_killed_while_taking_exports_in_keeps_those_it_took(tmp_path: Pa
     times, values = store.archived(["B (kW)"])["B (kW)"]
     np.testing.assert_array_equal(values, frame["B (kW)"].to_numpy())
     np.testing.assert_array_equal(times, to_epoch(frame["timestamp"]))
+
+
+def test_a_named_site_forecasting_some_meters_of_its_exports_runs_every_night(
+    tmp_path: Path,
+) -> None:
+    """Exports are taken in whole, with no site: a meter taken in but never forecast is
+    no other site's, so a named site listing some meters of its exports runs."""
+    frame = synthetic_wide(days=40, meters=("a1 (kW)", "a2 (kW)", "a3 (kW)"))
+    exports = tmp_path / "exports"
+    exports.mkdir()
+    drop_export(exports, frame, "export.csv")
+    spec = site(tmp_path / "site", exports).with_flags(
+        {"site.name": "North School", "data.meters": ["a1 (kW)", "a2 (kW)"]})  # fmt: skip
+    for night in ("2021-02-05", "2021-02-06"):
+        assert run_job(spec, "run", night).meters == 2
+    places = ForecastStore(spec.store.path).hierarchy()
+    assert {m: p["site"] for m, p in places.items()} == {
+        "a1 (kW)": "North School",
+        "a2 (kW)": "North School",
+        "a3 (kW)": None,
+    }

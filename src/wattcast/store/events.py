@@ -140,6 +140,13 @@ class EventRecords(StoreFile):
                  for name, p in places.items()],
             )  # fmt: skip
 
+    def forecast_meters(self) -> set[str]:
+        """The meters some run has forecast (beside those only taken in from exports)."""
+        with self.connect() as db:
+            rows = db.execute("SELECT DISTINCT m.name FROM run_meters r "
+                              "JOIN meters m ON m.id = r.meter_id")  # fmt: skip
+            return {name for (name,) in rows}
+
     def hierarchy(self) -> dict[str, dict[str, str | None]]:
         """name -> site, parent, label, area of every meter the store knows."""
         with self.connect() as db:

@@ -204,14 +204,17 @@ def _check_sites(store: ForecastStore, site: str | None, meters: list[str]) -> N
     """Refuse a meter that another site of a shared store holds: the store keeps one meter
     per name, so this site's forecasts, events and hierarchy would replace that site's. A
     site renamed whole (every meter of its old name tonight) moves to its new name."""
-    placed = store.hierarchy()
+    forecast = store.forecast_meters()  # a meter only taken in from exports is no one's yet
+    owners: dict[str | None, set[str]] = {}
+    for name, place in store.hierarchy().items():
+        if name in forecast:
+            owners.setdefault(place["site"], set()).add(name)
+    owner_of = {m: owner for owner, names in owners.items() for m in names}
     ours = set(meters)
     for meter in meters:
-        other = placed.get(meter, {}).get("site", site)
-        if other == site:
-            continue
-        theirs = {m for m, place in placed.items() if place["site"] == other}
-        if theirs <= ours:  # the same site under a new name
+        other = owner_of.get(meter, site)
+        theirs = owners.get(other, set())
+        if other == site or theirs <= ours:  # ours, or the same site under a new name
             continue
         named = "a site without a name" if other is None else f"site {other!r}"
         raise InputError(
