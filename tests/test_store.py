@@ -317,3 +317,18 @@ def test_adjacent_periods_count_an_events_kwh_once(tmp_path: Path, cli) -> None:
     cli("export", "--store", tmp_path / "s.db", "--what", "anomalies", "--since", "2021-01-03",
         "--out", out)  # fmt: skip
     assert pd.read_csv(out).empty  # the event ended before
+
+
+@pytest.mark.parametrize("folder", ["site#2", "what?", "100%A"])
+def test_a_store_in_a_folder_with_uri_marks_in_its_name_is_read(
+    tmp_path: Path, spec: RunSpec, cli, folder: str
+) -> None:
+    """Read-only opening went through an unescaped URI: SQLite opened another file (and
+    made it) and the store was refused as empty."""
+    store = tmp_path / folder / "s.db"
+    run_job(spec.with_flags({"store.path": str(store)}), "run", "2021-01-20")
+    before = sorted(p.name for p in tmp_path.iterdir())
+    for command in ("history", "check"):
+        result = cli(command, "--store", store)
+        assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == before  # no stray file beside it

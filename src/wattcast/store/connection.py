@@ -104,7 +104,7 @@ class StoreFile:
         if not self.path.is_file() or not self.path.stat().st_size:
             return
         try:
-            db = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True)
+            db = connect_read_only(self.path)
         except sqlite3.Error as exc:
             raise self._failure(exc) from None
         try:
@@ -196,6 +196,12 @@ class StoreFile:
         with self.connect() as db:
             rows = db.execute("SELECT name, id, zone, unit FROM meters ORDER BY name")
             return {name: (i, zone, unit) for name, i, zone, unit in rows}
+
+
+def connect_read_only(path: Path) -> sqlite3.Connection:
+    """A connection that cannot write ``path`` (its URI escaped: a ``#`` or ``?`` in a
+    folder's name cut the URI short, and SQLite opened another file)."""
+    return sqlite3.connect(path.absolute().as_uri() + "?mode=ro", uri=True)
 
 
 def bounds(since: int | None, until: int | None) -> tuple[int, int]:

@@ -9,6 +9,7 @@ from typing import Any
 
 from wattcast.errors import InputError
 from wattcast.store import schema
+from wattcast.store.connection import connect_read_only
 from wattcast.store.lock import lock_free
 from wattcast.store.process import process_gone
 from wattcast.store.store import SQLITE_HEADER, ForecastStore
@@ -29,7 +30,7 @@ def check(path: Path) -> dict[str, Any]:
             report["integrity"] = ["not an SQLite database"]
             return report
     try:
-        db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        db = connect_read_only(path)
     except sqlite3.Error as exc:
         report["integrity"] = [str(exc)]
         return report
