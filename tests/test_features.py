@@ -288,6 +288,20 @@ def test_an_extras_column_named_as_another_feature_is_refused(
         build_features(frame, config, tables, closed_flags=["noschool"])
 
 
+def test_a_workday_column_is_a_feature_where_wattcast_makes_none() -> None:
+    """Without closed flags or calendars wattcast makes no workday flag: a column of that
+    name is the user's feature. A meter's own table is checked beside the common ones."""
+    days = pd.date_range("2021-01-01", periods=60, freq="D")
+    mine = ExtraTable.load(pd.DataFrame({"date": days, "workday": 1.0}))
+    config = ModelSection(input="7D")
+    frame = prepared(synthetic_wide(days=30), config)
+    assert "workday" in build_features(frame, config, [mine]).common_names
+    common = ExtraTable.load(pd.DataFrame({"date": days, "temp": 30.0}).pipe(_named, "a.csv"))
+    own = ExtraTable.load(pd.DataFrame({"date": days, "temp": 31.0}).pipe(_named, "b.csv"))
+    with pytest.raises(InputError, match=r"^b\.csv, column 'temp': a\.csv has a column"):
+        build_features(frame, config, [common], meter_extras={"A (kW)": [own]})
+
+
 def test_a_table_that_skips_weeks_of_rows_says_so() -> None:
     """Each value holds until the next row: 40 days missing from a daily table stood for by
     the day before them is said, a weekend missing is not."""

@@ -133,7 +133,9 @@ def build_features(
                 else np.asarray(target_times.day_of_week < 5, dtype=float))  # fmt: skip
     per_meter = {}
     for meter, tables in (meter_extras or {}).items():
-        if tables:
+        if tables:  # a meter's own tables beside the common ones: one name, one feature
+            _refuse_clashing_names(config.time_attrs, [*extras, *tables], calendars,
+                                   closed_flags)  # fmt: skip
             per_meter[meter] = _extra_features(target_times, config.output, tables, forecast_time)
     rows = layout.target_starts[:, None] + np.arange(layout.output_steps)
     targets = frame.values[rows]
@@ -165,7 +167,7 @@ def _period_features(
     forecast_time: pd.Timestamp,
     closed_flags: tuple[str, ...],
 ) -> tuple[np.ndarray, list[str]]:
-    _refuse_clashing_names(config.time_attrs, extras, calendars)
+    _refuse_clashing_names(config.time_attrs, extras, calendars, closed_flags)
     parts = [calendar_features(target_times, config.time_attrs)]
     names = list(config.time_attrs)
     if extras:
@@ -192,14 +194,16 @@ def _period_features(
 
 
 def _refuse_clashing_names(
-    time_attrs: Sequence[str], extras: Sequence[ExtraTable], calendars: Sequence[DayCalendar]
-) -> None:
+    time_attrs: Sequence[str], extras: Sequence[ExtraTable], calendars: Sequence[DayCalendar],
+    closed_flags: Sequence[str],
+) -> None:  # fmt: skip
     """Refuse an extras column named as a feature wattcast makes, or as a column of another
     extras table: the model would get two features of one name (and a flag, the wrong
     one)."""
     made = {name: "a calendar attribute ([model] time_attrs)" for name in time_attrs}
     made |= {c.name: "a calendar's feature" for c in calendars}
-    made["workday"] = "the workday flag it makes from the calendars and closed-day flags"
+    if closed_flags or any(c.closed for c in calendars):  # then wattcast makes a workday flag
+        made["workday"] = "the workday flag it makes from the calendars and closed-day flags"
     seen: dict[str, str] = {}
     for table in extras:
         for column in table.columns:
