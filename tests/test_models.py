@@ -267,6 +267,22 @@ def test_an_address_that_is_no_dask_scheduler_is_one_line() -> None:
             pass
 
 
+def test_a_running_scheduler_is_reached_by_its_address() -> None:
+    """`--scheduler tcp://...`: the job's client serves the fleet, and is no one's after."""
+    distributed = pytest.importorskip("distributed")
+    from wattcast.workflows.cluster import dask_client
+
+    df = synthetic_wide(days=30, meters=("A", "B"))
+    local = fit_fleet(df, 1, "threading")
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True,
+                                  dashboard_address=None) as cluster:  # fmt: skip
+        with dask_client(cluster.scheduler_address):
+            on_dask = Fleet(dataclasses.replace(FAST, backend="dask")).fit(df).predict().frame
+        with pytest.raises(ValueError):  # no default client left behind
+            distributed.get_client()
+    pd.testing.assert_frame_equal(local, on_dask, check_exact=True)
+
+
 def test_dask_without_a_client_is_a_clear_error() -> None:
     pytest.importorskip("distributed")
     with pytest.raises(WattcastError, match="needs a Dask client: pass --scheduler"):

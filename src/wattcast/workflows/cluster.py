@@ -42,7 +42,8 @@ def dask_client(scheduler: str) -> Iterator[object]:
         raise InputError(f"`scheduler` must be tcp://HOST:PORT or local:N. Got {scheduler!r}.")
     client = _connect(Client, scheduler)
     try:
-        yield client
+        with client.as_current():  # the job's client, made the default only for its time
+            yield client
     finally:
         client.close()
 
@@ -61,7 +62,10 @@ def _connect(client_class: type, scheduler: str) -> object:
 
     def attempt() -> None:
         try:
-            found["client"] = client_class(scheduler, timeout=f"{CONNECT_SECONDS - 5}s")
+            # not the process's default client until it answers: one that failed part
+            # way stayed the default, and later jobs found it
+            found["client"] = client_class(scheduler, timeout=f"{CONNECT_SECONDS - 5}s",
+                                           set_as_default=False)  # fmt: skip
         except BaseException as exc:  # said below, in the caller's thread
             found["error"] = exc
 
