@@ -317,9 +317,13 @@ def test_a_table_that_skips_weeks_of_rows_says_so() -> None:
     )):  # fmt: skip
         ExtraTable.load(table[~gap].pipe(_named, "x.csv"))
     weekdays = table[days.day_of_week < 5]
+    changes = pd.DataFrame({"date": pd.to_datetime(["2024-01-08", "2024-02-19", "2024-02-26",
+                                                    "2024-06-20", "2024-09-04"]),
+                            "closed": [0.0, 1.0, 0.0, 1.0, 0.0]})  # fmt: skip
     with warnings.catch_warnings():
         warnings.simplefilter("error", ExtrasGapWarning)
         ExtraTable.load(_named(weekdays, "x.csv"))
+        ExtraTable.load(_named(changes, "x.csv"))  # rows where a value changes: the format
 
 
 def _named(frame: pd.DataFrame, source: str) -> pd.DataFrame:

@@ -435,10 +435,12 @@ def test_the_forest_takes_one_target_and_refuses_what_it_cannot_use() -> None:
     single = ProfileForestRegressor(n_estimators=8, random_state=0).fit(X, Y[:, 0])
     both = ProfileForestRegressor(n_estimators=8, random_state=0).fit(X, Y[:, :1])
     assert single.predict(X).shape == (len(X),)
+    drawn = ProfileForestRegressor(n_estimators=8, random_state=np.random.RandomState(0))
+    assert drawn.fit(X, Y).predict(X).shape == Y.shape  # a RandomState, as scikit-learn takes
     np.testing.assert_array_equal(single.predict(X), both.predict(X)[:, 0])
     for params, weight, message in (
-        ({"random_state": -1}, None, r"`random_state` must be None or an integer from 0"),
-        ({"random_state": "x"}, None, r"`random_state` must be None or an integer from 0"),
+        ({"random_state": -1}, None, r"`random_state` must be None, an integer from 0"),
+        ({"random_state": "x"}, None, r"`random_state` must be None, an integer from 0"),
         ({"n_jobs": 0}, None, r"`n_jobs` must be None or a non-zero integer\. Got 0\."),
         ({}, np.zeros(len(X)), r"`sample_weight` must be finite, none negative, and not all"),
         ({}, -np.ones(len(X)), r"`sample_weight` must be finite, none negative"),

@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from wattcast.epoch import format_epoch, from_epoch
+from wattcast.evaluation.metrics import relative_errors
 from wattcast.events.changes import ongoing
 from wattcast.events.hierarchy import counted
 from wattcast.events.savings import TariffLike, event_cost
@@ -216,12 +217,11 @@ def yesterday(store: ForecastStore, meters: set[str] | None = None) -> list[dict
         days = (wall.tz_localize(None) if wall.tz is not None else wall).normalize()
         last = group[days == days.max()]
         actual, mean = last["actual"].to_numpy(), last["mean"].to_numpy()
-        level = actual.mean()
+        cv = relative_errors(actual, mean)["cv_rmse"]
         rows.append({
             "meter": meter, "day": f"{days.max():%Y-%m-%d}", "readings": len(last),
-            "actual_mean": float(level), "forecast_mean": float(mean.mean()),
-            "cv_rmse": float(np.sqrt(np.mean((mean - actual) ** 2)) / level * 100)
-            if level > 0 else None,
+            "actual_mean": float(actual.mean()), "forecast_mean": float(mean.mean()),
+            "cv_rmse": float(cv) if np.isfinite(cv) else None,
             "above_band": int((actual > last["upper"].to_numpy()).sum()),
             "unit": str(last["unit"].iloc[0]) if "unit" in last else "",
         })  # fmt: skip

@@ -172,6 +172,8 @@ def _warn_long_gap(times: pd.DatetimeIndex, freq: pd.Timedelta, source: str) -> 
     longest = int(np.argmax(steps))
     if steps[longest] <= (LONG_GAP_ROWS + 1) * freq:
         return
+    if np.mean(steps == freq) < 0.8:  # rows where a value changes: holding is the format
+        return
     first, last = times[longest], times[longest + 1]
     warnings.warn(
         f"{source}: no rows from {first + freq} to {last - freq} ({(last - first) // freq - 1} "

@@ -299,9 +299,10 @@ class ProfileForestRegressor(RegressorMixin, BaseEstimator):
         if not _whole(trees) or trees < 1:
             raise InputError(f"`n_estimators` must be an integer of at least 1. Got {trees!r}.")
         seed = self.random_state
-        if seed is not None and not (_whole(seed) and 0 <= seed < 2**32):
-            raise InputError(f"`random_state` must be None or an integer from 0 to {2**32 - 1}. "
-                             f"Got {seed!r}.")  # fmt: skip
+        drawn = isinstance(seed, np.random.RandomState)  # as scikit-learn takes one
+        if seed is not None and not drawn and not (_whole(seed) and 0 <= seed < 2**32):
+            raise InputError(f"`random_state` must be None, an integer from 0 to {2**32 - 1} "
+                             f"or a numpy RandomState. Got {seed!r}.")  # fmt: skip
         if self.n_jobs is not None and (not _whole(self.n_jobs) or self.n_jobs == 0):
             raise InputError(f"`n_jobs` must be None or a non-zero integer. Got {self.n_jobs!r}.")
         X, y = validate_data(self, X, y, multi_output=True, dtype=np.float64)

@@ -38,7 +38,11 @@ def event_rows(
     if meter is not None:
         check_meter(store, meter)
     low, high = _bounds(since, until)
-    if since is not None and since == until:  # one day named twice: that day
+    if (
+        since is not None
+        and until is not None
+        and parse_day(since, "since") == parse_day(until, "until")
+    ):  # one day named twice: that day
         until = format_epoch(parse_day(until, "until") + 86400, None)[:10]
         high = None if high is None else high + 86400
     mine = site_meters(store, site)

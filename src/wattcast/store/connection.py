@@ -110,7 +110,7 @@ class StoreFile:
         try:
             tables = {r[0] for r in db.execute(
                 "SELECT name FROM sqlite_master WHERE type='table'")}  # fmt: skip
-            columns = {r[1] for r in db.execute("PRAGMA table_info(meta)")}
+            foreign = foreign_reason(db)
         except sqlite3.Error as exc:
             raise self._failure(exc) from None
         finally:
@@ -119,14 +119,9 @@ class StoreFile:
             raise InputError(f"{self.path}: an SQLite database without tables, not a "
                              "wattcast store (no job has written it yet); it was left as it "
                              "is.")  # fmt: skip
-        if tables and "meta" not in tables:
-            raise InputError(
-                f"{self.path}: an SQLite database, but not a wattcast store (no meta table); "
-                "it was left as it is."
-            )
-        if tables and not {"key", "value"} <= columns:
-            raise InputError(f"{self.path}: an SQLite database, but not a wattcast store (its "
-                             "meta table is not wattcast's); it was left as it is.")  # fmt: skip
+        if tables and foreign:
+            raise InputError(f"{self.path}: an SQLite database, but {foreign}; it was left as "
+                             "it is.")  # fmt: skip
 
     def _prepare(self, db: sqlite3.Connection) -> None:
         tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
@@ -196,6 +191,16 @@ class StoreFile:
         with self.connect() as db:
             rows = db.execute("SELECT name, id, zone, unit FROM meters ORDER BY name")
             return {name: (i, zone, unit) for name, i, zone, unit in rows}
+
+
+def foreign_reason(db: sqlite3.Connection) -> str | None:
+    """Why a database with tables is another program's (None: it may be a store)."""
+    tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    if "meta" not in tables:
+        return "not a wattcast store (no meta table)"
+    if not {"key", "value"} <= {r[1] for r in db.execute("PRAGMA table_info(meta)")}:
+        return "not a wattcast store (its meta table is not wattcast's)"
+    return None
 
 
 def connect_read_only(path: Path) -> sqlite3.Connection:

@@ -9,7 +9,7 @@ from typing import Any
 
 from wattcast.errors import InputError
 from wattcast.store import schema
-from wattcast.store.connection import connect_read_only
+from wattcast.store.connection import connect_read_only, foreign_reason
 from wattcast.store.lock import lock_free
 from wattcast.store.process import process_gone
 from wattcast.store.store import SQLITE_HEADER, ForecastStore
@@ -52,12 +52,9 @@ def _bytes(path: Path) -> int:
 
 def _contents(db: sqlite3.Connection, unlocked: bool) -> dict[str, Any]:
     tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-    if "meta" not in tables:
-        return {"schema_version": None, "problem": "not a wattcast store (no meta table)"}
-    columns = {row[1] for row in db.execute("PRAGMA table_info(meta)")}
-    if not {"key", "value"} <= columns:
-        return {"schema_version": None,
-                "problem": "not a wattcast store (its meta table is not wattcast's)"}  # fmt: skip
+    foreign = foreign_reason(db)
+    if foreign:
+        return {"schema_version": None, "problem": foreign}
     version = db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
     out: dict[str, Any] = {"schema_version": None if version is None else int(version[0])}
     if out["schema_version"] is not None and out["schema_version"] > schema.SCHEMA_VERSION:

@@ -92,7 +92,7 @@ def _anomalies(
 
 def _runs(store: ForecastStore, spec: RunSpec, low: int | None) -> pd.DataFrame:
     """The runs; with ``--since``, those whose readings end after ``low`` (as ``models``)."""
-    runs = [r for r in store.runs() if low is None or (r["t_last"] or 0) >= low]
+    runs = _runs_reaching(store, low)
     table = pd.DataFrame(runs, columns=list(runs[0]) if runs else None)
     if table.empty:
         return table
@@ -102,8 +102,12 @@ def _runs(store: ForecastStore, spec: RunSpec, low: int | None) -> pd.DataFrame:
 def _models(store: ForecastStore, spec: RunSpec, low: int | None) -> pd.DataFrame:
     """Per run and meter: its method, the model that served (kept, refit, challenger, or
     champion: kept over its refit), why it was refit, when its readings ended, its age."""
-    runs = [r["id"] for r in store.runs() if low is None or (r["t_last"] or 0) >= low]
-    return store.served_models(runs)
+    return store.served_models([r["id"] for r in _runs_reaching(store, low)])
+
+
+def _runs_reaching(store: ForecastStore, low: int | None) -> list[dict]:
+    """The runs whose forecasts reach past ``low`` (every run without it)."""
+    return [r for r in store.runs() if low is None or (r["t_last"] or 0) >= low]
 
 
 _TABLES = {"forecasts": _forecasts, "actuals": _actuals, "comparison": _comparison,

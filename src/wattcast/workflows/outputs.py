@@ -13,7 +13,6 @@ is whole or absent; a part is renamed into place as soon as it is written.
 
 from __future__ import annotations
 
-import fnmatch
 import os
 from pathlib import Path
 
@@ -45,9 +44,12 @@ def refuse_writing_over_inputs(path: Path | None, spec: RunSpec, what: str) -> N
 
 
 def _covers(source: Path, target: Path) -> bool:
-    text = str(source.absolute())
-    if any(mark in text for mark in "*?["):  # a glob of exports
-        return fnmatch.fnmatch(str(target), text)
+    from wattcast.data.exports import is_glob
+
+    if is_glob(source):  # a glob of exports: the files it takes (not those in subfolders)
+        folder = next((p for p in source.parents if not is_glob(p)), Path("."))
+        pattern = folder.absolute().resolve() / source.relative_to(folder)
+        return target.match(str(pattern))
     source = source.absolute().resolve()
     return target == source or (source.is_dir() and source in target.parents)
 
