@@ -149,6 +149,31 @@ def test_second_job_on_the_same_store_stops_clearly(
     assert run_job(spec, "run", "2021-02-01").status == "ok"  # free again
 
 
+def test_an_ack_waits_for_the_night_that_holds_the_store(
+    tmp_path: Path, cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A night writes its events' statuses from what it read at its start: an ack made
+    meanwhile would be written over. The ack waits for the store, then says so."""
+    monkeypatch.setattr(lock, "LOCK_WAIT_SECONDS", 0.3)
+    table = synthetic_wide(days=105, meters=("A (kW)",))
+    run = table["timestamp"].between(
+        pd.Timestamp("2021-04-17 07:00"), pd.Timestamp("2021-04-17 17:00"), inclusive="left"
+    )
+    table.loc[run, "A (kW)"] += 0.3 * table["A (kW)"].quantile(0.95)
+    table.to_csv(tmp_path / "meters.csv", index=False)
+    spec = RunSpec.from_toml(write_site(tmp_path, tmp_path / "meters.csv", input="28D"))
+    run_job(spec, "run", "2021-04-19")
+    store = ForecastStore(spec.store.path)
+    event = store.events(statuses=("new",))[0]["id"]
+    with store_lock(spec.store.path):  # a night running
+        result = cli("anomalies", "ack", event, "--store", spec.store.path)
+    assert result.exit_code == 2
+    assert "another wattcast job is running on this store" in result.stderr
+    assert store.events_by_id([event])[0]["status"] == "new"
+    assert cli("anomalies", "ack", event, "--store", spec.store.path).exit_code == 0
+    assert store.events_by_id([event])[0]["status"] == "acked"
+
+
 KILLER = """
 import sys, time
 from pathlib import Path

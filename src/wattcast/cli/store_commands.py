@@ -199,10 +199,13 @@ def ack(
     note (the report shows them)."""
     import datetime as dt
 
+    from wattcast.store.lock import store_lock
+
     with user_errors():
         db, _ = open_store(config, store)
         now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-        event = db.set_event_status(event_id, "acked", note, now)
+        with store_lock(db.path):  # a night running writes its events' statuses over it
+            event = db.set_event_status(event_id, "acked", note, now)
         earlier = [a for a in db.acks([event_id]).get(event_id, [])[:-1] if a["note"]]
     say(f"event {event_id} of {event['meter']} acked" + (f": {note}" if note else ""))
     if earlier:
