@@ -195,6 +195,9 @@ def test_a_parquet_file_of_meters_numbered_is_read(tmp_path: Path) -> None:
     frame = load_meters(tmp_path / "fleet.parquet")
     assert frame.meters == ("1", "12", "2")
     assert frame.values.mean(axis=0).tolist() == [10.0, 120.0, 20.0]
+    rows["meter"] = rows["meter"].astype(float)  # as pandas writes ids of a column with gaps
+    rows.to_parquet(tmp_path / "floats.parquet", index=False)
+    assert load_meters(tmp_path / "floats.parquet").meters == ("1", "12", "2")
 
 
 def test_rows_without_a_meter_name_are_an_error(tmp_path: Path) -> None:

@@ -202,8 +202,10 @@ class ParquetDataset(Source):
             raise InputError(f"{self.path}: no meter named {unknown[0]!r}.")
         row_groups = {id(g): g for m in meters for g in index[m]}.values()
         kind = self.dataset.schema.field(self.layout.meter).type
-        numbered = pa.types.is_integer(kind)  # meter ids written as numbers: 1, 2, 3
-        names = [int(m) for m in meters] if numbered else meters
+        # meter ids written as numbers (1, 2, 3; 1.0, 2.0 where a column had gaps)
+        numbered = pa.types.is_integer(kind) or pa.types.is_floating(kind)
+        number = int if pa.types.is_integer(kind) else float
+        names = [number(m) for m in meters] if numbered else meters
         wanted = self._ds.field(self.layout.meter).isin(names)
         with parquet_errors(self.path):
             tables = [
@@ -270,6 +272,8 @@ def _check_partitions(path: Path, dataset: Any, columns: list[str]) -> dict[str,
 
 def _names(column: Any, source: str, name: str) -> set[str]:
     """Distinct meter names of a (dictionary-encoded) column."""
+    import pyarrow as pa
+
     names: set[str] = set()
     for chunk in column.chunks:
         if chunk.null_count:
@@ -279,6 +283,8 @@ def _names(column: Any, source: str, name: str) -> set[str]:
         present = chunk.unique()
         if hasattr(present, "dictionary"):
             present = present.dictionary.take(present.indices)
+        if pa.types.is_integer(present.type) or pa.types.is_floating(present.type):
+            present = present.cast(pa.string())  # as a batch's rows are named (1.0 is '1')
         names.update(str(n) for n in present.to_pylist())
     return names
 
