@@ -320,3 +320,12 @@ def test_odd_settings_of_the_python_api_and_subsets_are_refused() -> None:
     assert parse_subset("22:00-06:00").first == 22 * 60  # past midnight stays
     with pytest.raises(InputError, match=r"stored run settings must be a table of sections"):
         RunSpec.from_settings(None)  # type: ignore[arg-type]
+
+
+def test_a_band_of_the_trees_spread_needs_two_trees() -> None:
+    """With one tree the band had no width, and no reading was inside it."""
+    with pytest.raises(InputError, match=r"`interval` tree-std needs at least 2 trees: the "
+                                         r"band is their spread, none with one tree\. Got "
+                                         r"trees = 1\."):  # fmt: skip
+        RunSpec().with_flags({"model.interval": "tree-std", "model.trees": "1"})
+    assert RunSpec().with_flags({"model.interval": "tree-std", "model.trees": "2"}).model.trees == 2

@@ -100,6 +100,9 @@ class ModelSection(Section):
         checks.scheduler(self.scheduler)
         checks.train_on(self.train_on)
         checks.time_attrs(self.time_attrs, ModelSection.time_attrs)
+        if self.interval == "tree-std" and self.trees < 2:
+            raise InputError("`interval` tree-std needs at least 2 trees: the band is their "
+                             f"spread, none with one tree. Got trees = {self.trees}.")  # fmt: skip
         if self.recency_half_life is not None and self.recency_half_life < self.output:
             raise InputError(
                 f"`recency_half_life` ({format_duration(self.recency_half_life)}) must be at "
