@@ -383,3 +383,22 @@ def test_train_on_days_the_history_does_not_hold_is_named() -> None:
         r"the calendars and closed-day flags\.$"
     )):  # fmt: skip
         build_features(frame, config)
+
+
+def test_a_calendar_of_another_year_is_said() -> None:
+    """Last year's school calendar marked no day closed, without a word."""
+    from wattcast import CalendarWarning
+
+    config = ModelSection(input="7D")
+    frame = prepared(synthetic_wide(days=30), config)
+    old = DayCalendar("cal_old", frozenset({dt.date(2019, 12, 23), dt.date(2020, 1, 2)}))
+    with pytest.warns(CalendarWarning, match=(
+        r"^calendar 'cal_old': its days \(2019-12-23 \.\. 2020-01-02\) all fall outside the "
+        r"periods trained on and forecast \(2021-01-\d\d \.\. 2021-\d\d-\d\d\); it marks none "
+        r"of them\. Another year's calendar\?$"
+    )):  # fmt: skip
+        build_features(frame, config, calendars=[old])
+    this = DayCalendar("cal_now", frozenset({dt.date(2021, 1, 20)}))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", CalendarWarning)
+        build_features(frame, config, calendars=[this])

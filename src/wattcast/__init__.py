@@ -17,6 +17,7 @@ __version__ = "0.2.0"
 
 from wattcast.errors import (  # noqa: E402
     BadReadingsWarning,
+    CalendarWarning,
     DuplicateRowsWarning,
     ExtrasGapWarning,
     FewWindowsWarning,
@@ -44,6 +45,7 @@ _LAZY = {
 
 __all__ = [
     "BadReadingsWarning",
+    "CalendarWarning",
     "DayCalendar",
     "DuplicateRowsWarning",
     "ExtraTable",

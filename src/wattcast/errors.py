@@ -99,6 +99,10 @@ class ExtrasGapWarning(WattcastWarning):
     them."""
 
 
+class CalendarWarning(WattcastWarning):
+    """A calendar's days all fall outside the readings and the forecast (another year's?)."""
+
+
 class NonFiniteWarning(WattcastWarning):
     """Readings that are not finite numbers (inf, -inf) were treated as missing."""
 

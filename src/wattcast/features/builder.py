@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from wattcast.data.meter_frame import MeterFrame
-from wattcast.errors import InputError
+from wattcast.errors import CalendarWarning, InputError
 from wattcast.features.calendar_attrs import calendar_features
 from wattcast.features.day_calendar import DayCalendar
 from wattcast.features.extras import ExtraTable
@@ -177,6 +177,7 @@ def _period_features(
     for calendar in calendars:
         parts.append(calendar.features(target_times, config.output))
         names.append(calendar.name)
+        _warn_calendar_elsewhere(calendar, target_times)
     closed = [i for c in closed_flags for i in _columns_of(names, c)]
     missing = [c for c in closed_flags if not _columns_of(names, c)]
     if missing:
@@ -214,6 +215,20 @@ def _refuse_clashing_names(
                 raise InputError(f"{table.source}, column {column!r}: {seen[column]} has a "
                                  "column of that name too; rename one of them.")  # fmt: skip
             seen[column] = str(table.source)
+
+
+def _warn_calendar_elsewhere(calendar: DayCalendar, target_times: pd.DatetimeIndex) -> None:
+    """Say when every day of a calendar file lies before the first period trained on or
+    after the one forecast: last year's school calendar marks no day closed."""
+    if not isinstance(calendar.dates, frozenset) or not calendar.dates:
+        return  # public holidays fill in whatever years are asked for
+    first, last = min(calendar.dates), max(calendar.dates)
+    start, end = target_times[0].date(), target_times[-1].date()
+    if last < start or first > end:
+        warnings.warn(f"calendar {calendar.name!r}: its days ({first} .. {last}) all fall "
+                      f"outside the periods trained on and forecast ({start} .. {end}); "
+                      "it marks none of them. Another year's calendar?", CalendarWarning,
+                      stacklevel=4)  # fmt: skip
 
 
 def _columns_of(names: list[str], flag: str) -> list[int]:
