@@ -42,8 +42,12 @@ def parse_duration(value: object, name: str, *, zero_ok: bool = False) -> dt.tim
         qualifier = "of zero or more" if zero_ok else "positive"
         raise InputError(f"`{name}` must be a {qualifier} duration. Got {value!r}.")
     if delta > LONGEST:
-        raise InputError(f"`{name}` must be at most 100 years ('36525D'). Got {value!r}.")
+        raise _too_long(name, value)
     return delta
+
+
+def _too_long(name: str, value: object) -> InputError:
+    return InputError(f"`{name}` must be at most 100 years ('36525D'). Got {value!r}.")
 
 
 def _parse_text(value: object, name: str) -> dt.timedelta:
@@ -66,9 +70,7 @@ def _parse_text(value: object, name: str) -> dt.timedelta:
         try:
             total += float(match.group(1)) * unit
         except OverflowError:
-            raise InputError(
-                f"`{name}` must be at most 100 years ('36525D'). Got {value!r}."
-            ) from None
+            raise _too_long(name, value) from None
         position = match.end()
     if position != len(text) or not text:
         raise InputError(

@@ -202,8 +202,7 @@ class ParquetDataset(Source):
             raise InputError(f"{self.path}: no meter named {unknown[0]!r}.")
         row_groups = {id(g): g for m in meters for g in index[m]}.values()
         kind = self.dataset.schema.field(self.layout.meter).type
-        # meter ids written as numbers (1, 2, 3; 1.0, 2.0 where a column had gaps)
-        numbered = pa.types.is_integer(kind) or pa.types.is_floating(kind)
+        numbered = _numbered(kind)
         number = int if pa.types.is_integer(kind) else float
         names = [number(m) for m in meters] if numbered else meters
         wanted = self._ds.field(self.layout.meter).isin(names)
@@ -270,6 +269,14 @@ def _check_partitions(path: Path, dataset: Any, columns: list[str]) -> dict[str,
     return zones
 
 
+def _numbered(kind: Any) -> bool:
+    """Whether meter ids are written as numbers (1, 2, 3; 1.0, 2.0 where a column had
+    gaps): they go by their text."""
+    import pyarrow as pa
+
+    return bool(pa.types.is_integer(kind) or pa.types.is_floating(kind))
+
+
 def _names(column: Any, source: str, name: str) -> set[str]:
     """Distinct meter names of a (dictionary-encoded) column."""
     import pyarrow as pa
@@ -283,7 +290,7 @@ def _names(column: Any, source: str, name: str) -> set[str]:
         present = chunk.unique()
         if hasattr(present, "dictionary"):
             present = present.dictionary.take(present.indices)
-        if pa.types.is_integer(present.type) or pa.types.is_floating(present.type):
+        if _numbered(present.type):
             present = present.cast(pa.string())  # as a batch's rows are named (1.0 is '1')
         names.update(str(n) for n in present.to_pylist())
     return names

@@ -37,14 +37,11 @@ def event_rows(
     (None: meters of no named site), or every site (:data:`EVERY_SITE`)."""
     if meter is not None:
         check_meter(store, meter)
+    if since is not None and until is not None:
+        since_day, day = parse_day(since, "since"), parse_day(until, "until")
+        if since_day == day:  # one day named twice: that day
+            until = format_epoch(day + 86400, None)[:10]
     low, high = _bounds(since, until)
-    if (
-        since is not None
-        and until is not None
-        and parse_day(since, "since") == parse_day(until, "until")
-    ):  # one day named twice: that day
-        until = format_epoch(parse_day(until, "until") + 86400, None)[:10]
-        high = None if high is None else high + 86400
     mine = site_meters(store, site)
     rows = []
     for event in store.events(low, meter, statuses, high):

@@ -110,7 +110,7 @@ class StoreFile:
         try:
             tables = {r[0] for r in db.execute(
                 "SELECT name FROM sqlite_master WHERE type='table'")}  # fmt: skip
-            foreign = foreign_reason(db)
+            foreign = foreign_reason(db, tables)
         except sqlite3.Error as exc:
             raise self._failure(exc) from None
         finally:
@@ -193,9 +193,8 @@ class StoreFile:
             return {name: (i, zone, unit) for name, i, zone, unit in rows}
 
 
-def foreign_reason(db: sqlite3.Connection) -> str | None:
-    """Why a database with tables is another program's (None: it may be a store)."""
-    tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+def foreign_reason(db: sqlite3.Connection, tables: set[str]) -> str | None:
+    """Why a database with ``tables`` is another program's (None: it may be a store)."""
     if "meta" not in tables:
         return "not a wattcast store (no meta table)"
     if not {"key", "value"} <= {r[1] for r in db.execute("PRAGMA table_info(meta)")}:

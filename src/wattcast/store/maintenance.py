@@ -52,7 +52,7 @@ def _bytes(path: Path) -> int:
 
 def _contents(db: sqlite3.Connection, unlocked: bool) -> dict[str, Any]:
     tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-    foreign = foreign_reason(db)
+    foreign = foreign_reason(db, tables)
     if foreign:
         return {"schema_version": None, "problem": foreign}
     version = db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
