@@ -271,6 +271,8 @@ def test_run_without_a_store_is_refused(tmp_path: Path, wide_csv: Path, cli) -> 
          "X-WR-TIMEZONE 'Mars/Olympus' is not a time zone name such as 'America/New_York'."),
         ("BEGIN:VEVENT\nDTSTART;VALUE=DATE:20210105\nDTEND:soon\nEND:VEVENT\n",
          "event 1 has a DTEND that is not a date or a time"),
+        ("BEGIN:VEVENT\nSUMMARY:Shut\nDTSTART;TZID=Mars/Olympus:20210105T230000\nEND:VEVENT\n",
+         "event 1 'Shut' has a DTSTART in TZID 'Mars/Olympus', which is neither a time zone"),
     ],
 )  # fmt: skip
 def test_bad_calendars_are_one_line_errors(

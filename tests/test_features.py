@@ -373,6 +373,22 @@ def test_half_days_are_a_feature_of_their_own_not_closed_days(andover: Path) -> 
     assert table.loc["2016-11-24", "workday"] == 0  # Thanksgiving: closed
 
 
+def test_a_zone_defined_in_the_file_counts_events_on_its_local_days(tmp_path: Path) -> None:
+    """A TZID that only the file's VTIMEZONE defines (as Outlook and school systems
+    write them) is that zone, not refused as unknown: 23:00-01:00 local is two days."""
+    rules = (
+        "BEGIN:STANDARD\nDTSTART:19701101T020000\nRRULE:FREQ=YEARLY;BYMONTH=11;BYDAY=1SU\n"
+        "TZOFFSETFROM:-0400\nTZOFFSETTO:-0500\nEND:STANDARD\n"
+    )
+    path = tmp_path / "closed.ics"
+    path.write_text(
+        "BEGIN:VCALENDAR\nVERSION:2.0\nBEGIN:VTIMEZONE\nTZID:School Time\n" + rules
+        + "END:VTIMEZONE\nBEGIN:VEVENT\nDTSTART;TZID=School Time:20170301T230000\n"
+        "DTEND;TZID=School Time:20170302T010000\nEND:VEVENT\nEND:VCALENDAR\n"
+    )  # fmt: skip
+    assert DayCalendar.from_ics(path).dates == {dt.date(2017, 3, 1), dt.date(2017, 3, 2)}
+
+
 def test_train_on_days_the_history_does_not_hold_is_named() -> None:
     """No closed day in the history (no calendar): said as such, not as missing readings."""
     config = ModelSection(input="7D", train_on=("closed",))

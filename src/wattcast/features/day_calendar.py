@@ -182,6 +182,18 @@ def _check_dates(event: object, number: int, source: str) -> None:
                 f"{source}: {_event_name(event, number)} has a {key} that is not a date or a "
                 f"time{detail}."
             )
+        _check_zone(prop, f"{source}: {_event_name(event, number)}", key)
+
+
+def _check_zone(prop: object, named: str, key: str) -> None:
+    """Refuse a time whose TZID icalendar could not resolve (it leaves the time without a
+    zone, which would otherwise be read on the calendar's clock without a word)."""
+    zone = prop.params.get("TZID")  # type: ignore[attr-defined]
+    if zone is not None and isinstance(prop.dt, dt.datetime) and prop.dt.tzinfo is None:  # type: ignore[attr-defined]
+        raise InputError(
+            f"{named} has a {key} in TZID {str(zone)!r}, which is neither a time zone name "
+            "such as 'America/New_York' nor defined by a VTIMEZONE of the file."
+        )
 
 
 def _event_name(event: object, number: int) -> str:
