@@ -83,6 +83,28 @@ def test_meter_forecaster_checks_its_series_in_fit_and_update(wide: pd.DataFrame
     assert forecaster.update(series).fleet_.frame_.end == load_meters(wide).end
 
 
+def test_an_update_on_another_clock_than_the_fit_is_refused(wide: pd.DataFrame) -> None:
+    """Without `tz`, timestamps are read on their own wall clock: readings in UTC after
+    a fit on New York times (or on naive ones) would land five hours off, unsaid."""
+    local = wide.assign(timestamp=wide["timestamp"].dt.tz_localize("America/New_York"))
+    fleet = Fleet(S).fit(local.iloc[:-96])
+    in_utc = local.assign(timestamp=local["timestamp"].dt.tz_convert("UTC"))
+    with pytest.raises(InputError, match=(
+        r"^`data` has timestamps in 'UTC', but the fleet was fitted on timestamps in "
+        r"'America/New_York' without `tz`: their wall clocks differ\."
+    )):  # fmt: skip
+        fleet.update(in_utc)
+    with pytest.raises(InputError, match=r"^`data` has naive \(zone-less\) timestamps, but"):
+        fleet.update(wide)
+    assert fleet.update(local).frame_.end == load_meters(wide).end
+    naive = Fleet(S).fit(wide.iloc[:-96])
+    with pytest.raises(InputError, match=r"timestamps in 'America/New_York', but the fleet "
+                       r"was fitted on naive \(zone-less\) timestamps"):  # fmt: skip
+        naive.update(local)
+    zoned = Fleet(S).fit(wide.iloc[:-96], tz="America/New_York")
+    assert zoned.update(in_utc).frame_.end == load_meters(wide).end  # converted to its zone
+
+
 def test_meter_extras_must_be_a_mapping(wide: pd.DataFrame) -> None:
     with pytest.raises(InputError, match=r"`meter_extras` must be a mapping of meter -> "
                        r"table\(s\). Got list."):  # fmt: skip

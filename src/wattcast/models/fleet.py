@@ -29,10 +29,12 @@ from wattcast.models.fleet_inputs import (
     as_meter_extras,
     as_meter_frame,
     check_meter_extras,
+    check_same_clock,
     flat_when_constant,
     forecastable,
     merge,
     prepare,
+    timestamp_zone,
     warn_gaps,
 )
 from wattcast.models.forecast import COLUMNS, Forecast, period_instants
@@ -146,6 +148,7 @@ class Fleet(BaseEstimator):
         models, reuse, reasons = self._served(features, frame, ready, timings, on_meter_done,
                                               failures, kept or {}, due or {})  # fmt: skip
         self.failed_, self.frame_ = dict(failures or {}), frame
+        self.clock_ = None if tz else timestamp_zone(data)
         self.models_ = {m: models[m] for m in frame.meters if m in models}
         self.gaps_ = {m: g for m, g in gaps.items() if m in models}
         # said of the meters forecast only: one that then failed has its reason instead
@@ -400,9 +403,15 @@ class Fleet(BaseEstimator):
         extras: Sequence[ExtrasLike] | None = None,
         as_of: str | pd.Timestamp | None = None,
     ) -> Fleet:
-        """Add newer readings (and extras) and move the forecast on, without refitting."""
+        """Add newer readings (and extras) and move the forecast on, without refitting.
+
+        Readings fitted without ``tz`` were read on their own timestamps' clock: newer
+        ones must come on the same one (naive, or aware in the same zone).
+        """
         check_is_fitted(self, "models_")
         with self.timings_.stage("update"):
+            if self.frame_.tz is None:
+                check_same_clock(self.clock_, data)
             new = as_meter_frame(data, self.frame_.tz, list(self.meters_))
             if new.interval != self.frame_.interval:
                 raise InputError(

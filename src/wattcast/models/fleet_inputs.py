@@ -46,6 +46,32 @@ def as_meter_frame(
     )
 
 
+def timestamp_zone(data: DataLike) -> str | None:
+    """The zone of a DataFrame's zone-aware timestamps (its index or a column of
+    aware times), or None: read without ``tz``, they are taken on that zone's clock."""
+    if not isinstance(data, pd.DataFrame):
+        return None
+    if isinstance(data.index, pd.DatetimeIndex) and data.index.tz is not None:
+        return str(data.index.tz)
+    for column in data.columns:
+        if isinstance(data[column].dtype, pd.DatetimeTZDtype):
+            return str(data[column].dt.tz)
+    return None
+
+
+def check_same_clock(fitted: str | None, data: DataLike) -> None:
+    """Refuse newer readings on another clock than the fitted ones, when no ``tz`` says
+    which: both were read on their own timestamps' wall clock, hours apart."""
+    zone = timestamp_zone(data)
+    if zone != fitted:
+        said = {None: "naive (zone-less) timestamps"}
+        raise InputError(
+            f"`data` has {said.get(zone, f'timestamps in {zone!r}')}, but the fleet was "
+            f"fitted on {said.get(fitted, f'timestamps in {fitted!r}')} without `tz`: "
+            "their wall clocks differ. Give the readings as fitted, or refit with `tz`."
+        )
+
+
 def _with_readings(
     frame: pd.DataFrame, meters: list[str] | None, failures: dict[str, str]
 ) -> list[str] | None:
