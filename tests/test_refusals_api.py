@@ -3,6 +3,7 @@ taken as a data scientist would mean it; never an error from deep inside."""
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -20,7 +21,7 @@ from wattcast import (
     RunSpec,
     load_meters,
 )
-from wattcast.errors import AllMetersFailedError
+from wattcast.errors import AllMetersFailedError, FewTreesWarning
 
 S = ModelSection(trees=5, input="7D")
 METERS = ("A (kW)", "B (kW)")
@@ -103,6 +104,19 @@ def test_an_update_on_another_clock_than_the_fit_is_refused(wide: pd.DataFrame) 
         naive.update(local)
     zoned = Fleet(S).fit(wide.iloc[:-96], tz="America/New_York")
     assert zoned.update(in_utc).frame_.end == load_meters(wide).end  # converted to its zone
+
+
+@pytest.mark.parametrize("interval", ["quantile", "tree-std"])
+def test_a_band_of_few_trees_is_said_to_be_too_narrow(wide: pd.DataFrame, interval: str) -> None:
+    few = ModelSection(trees=5, input="7D", interval=interval)
+    with pytest.warns(FewTreesWarning, match=rf"^`interval` {interval} with 5 trees: a band "
+                      r"from so few trees covers less than its confidence \(95%\) says"):  # fmt: skip
+        Fleet(few).fit(wide)
+    enough = ModelSection(trees=20, input="7D", interval=interval)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", FewTreesWarning)
+        Fleet(enough).fit(wide)
+        Fleet(S).fit(wide)  # conformal: sized on out-of-bag errors, whatever the trees
 
 
 def test_meter_extras_must_be_a_mapping(wide: pd.DataFrame) -> None:

@@ -111,6 +111,11 @@ class FewWindowsWarning(WattcastWarning):
     """A meter has few complete training windows; its forecast may be poor."""
 
 
+class FewTreesWarning(WattcastWarning):
+    """A band of the trees' own spread (``quantile``, ``tree-std``) from few trees is
+    narrower than its confidence says."""
+
+
 class SkippedColumnsWarning(WattcastWarning):
     """Columns of a wide table that hold text, not readings, were left aside."""
 

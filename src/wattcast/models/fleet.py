@@ -35,6 +35,7 @@ from wattcast.models.fleet_inputs import (
     merge,
     prepare,
     timestamp_zone,
+    warn_few_trees,
     warn_gaps,
 )
 from wattcast.models.forecast import COLUMNS, Forecast, period_instants
@@ -260,6 +261,7 @@ class Fleet(BaseEstimator):
             raise InputError(f"`on_error` must be 'raise' or 'skip'. Got {on_error!r}.")
         if not isinstance(self.settings, ModelSection):
             raise InputError(f"`model` must be a ModelSection. Got {type(self.settings).__name__}.")
+        warn_few_trees(self.settings)
         return self.settings
 
     def _features(

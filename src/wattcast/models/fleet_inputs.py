@@ -17,7 +17,13 @@ from wattcast.data.cleaning import fill_short_gaps, trim_to_periods
 from wattcast.data.meter_frame import MeterFrame
 from wattcast.data.sources import load_meters, meter_names, split_empty_meters
 from wattcast.durations import format_duration, format_timestamp, parse_timestamp
-from wattcast.errors import AllMetersFailedError, GapFilledWarning, InputError, MeterFitError
+from wattcast.errors import (
+    AllMetersFailedError,
+    FewTreesWarning,
+    GapFilledWarning,
+    InputError,
+    MeterFitError,
+)
 from wattcast.features.builder import FeatureSet
 from wattcast.features.day_calendar import DayCalendar
 from wattcast.features.extras import ExtraTable
@@ -248,6 +254,25 @@ def warn_gaps(gaps: Mapping[str, InputGap], settings: ModelSection, blocks: int)
     """Each forecast meter's gaps in its latest input window, said once."""
     for meter, gap in gaps.items():
         warnings.warn(gap.message(meter, settings, blocks), GapFilledWarning, stacklevel=3)
+
+
+#: Fewer trees than this make a ``quantile`` or ``tree-std`` band too narrow: on Andover's
+#: panels (14-day backtest, 95 %) the quantile band covered 58, 80, 89, 91 and 93 % of
+#: readings with 2, 5, 10, 25 and 100 trees; the trees' spread 55, 73, 82, 85 and 88 %.
+FEW_TREES = 20
+
+
+def warn_few_trees(settings: ModelSection) -> None:
+    """Say that a band from the trees themselves is too narrow with few of them (the
+    ``conformal`` band is sized on out-of-bag errors instead)."""
+    if settings.interval in ("quantile", "tree-std") and settings.trees < FEW_TREES:
+        warnings.warn(
+            f"`interval` {settings.interval} with {settings.trees} trees: a band from so few "
+            f"trees covers less than its confidence ({settings.confidence:.0%}) says; use "
+            f"{FEW_TREES} trees or more, or `interval` conformal.",
+            FewTreesWarning,
+            stacklevel=3,
+        )
 
 
 def flat_when_constant(
