@@ -20,10 +20,14 @@ from November to the judged days, on the reference alone and at the meter's
 recent level (what surges are judged on), and the fault's size in those spreads.
 A test of a window's mean that knew the fault's hours exactly, alerting 5 % of
 clean windows, finds 90 % of faults only where the fault is 2.9 spreads or more
-(1.645 + 1.282, normal departures).
+(1.645 + 1.282, normal departures). With ``--dataset`` (names of ``bench/waste.py``,
+comma-separated) the same for its benchmarked meters, the reference fitted as the
+nightly job fits it by default: on the 84 days that end 14 days before the first
+judged day, with the dataset's closed days and temperature where its site has them,
+the departures taken from the baseline's start to the last judged day.
 
     python bench/reference.py [--baseline 2016-09-02..2017-02-28] [--judged 2017-03-01..2017-03-17]
-    python bench/reference.py --separation
+    python bench/reference.py --separation [--dataset andover,synthetic,fontana,cambridge]
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
+import sys
 import time
 from importlib import resources
 from pathlib import Path
@@ -117,33 +122,97 @@ def window_means(residual: pd.Series, closed: pd.Series, window: str) -> pd.Seri
     return means[kind & ~shut.to_numpy(bool) if window == "night" else kind]
 
 
+#: A fault this many spreads from a meter's windows is found 90 % of the time by a test
+#: that alerts 5 % of clean windows (normal departures: 1.645 + 1.282).
+NEEDED = 2.9
+
+
+def meter_separation(span: pd.Series, closed: np.ndarray, temp: np.ndarray,
+                     baseline: tuple[pd.Timestamp, pd.Timestamp], measured_from: pd.Timestamp,
+                     fault: float) -> dict[str, float]:  # fmt: skip
+    """One meter's spreads of window mean departures from its reference (alone, and at its
+    recent level) and ``fault`` in those spreads; ``span`` on a regular local grid."""
+    inside = (span.index >= baseline[0]) & (span.index < baseline[1])
+    base = span[inside]
+    fitted = fit_reference(base.index, base.to_numpy(float), closed[inside], temp[inside])
+    residual = span.to_numpy(float) - fitted.predict(span.index, closed, temp)
+    level = np.nan_to_num(recent_level(span.index, residual, closed))
+    row = {"fault": fault}
+    for name, values in (("reference", residual), ("recent level", residual - level)):
+        departures = pd.Series(values, span.index)[measured_from:]
+        for window in WINDOWS:
+            means = window_means(departures, pd.Series(closed, span.index), window).dropna()
+            spread = 1.4826 * float((means - means.median()).abs().median())
+            row[f"{window} spread, {name}"] = spread
+            row[f"{window} fault / spread, {name}"] = fault / spread
+    return row
+
+
 def separation(meters: pd.DataFrame, extras: pd.DataFrame, baseline: tuple[str, str],
                judged: tuple[str, str]) -> pd.DataFrame:  # fmt: skip
-    """Per meter, the spread of its windows' mean departures and the fault in those spreads."""
+    """Per Andover panel, the spread of its windows' mean departures from a reference fitted
+    on ``baseline`` (November on) and the fault in those spreads."""
     rows = []
     for meter in meters.columns:
         series = meters[meter].asfreq("15min")
         if series.max() == series.min() or "Chiller" in meter:
             continue
-        base = series[baseline[0] : pd.Timestamp(baseline[1]) + pd.Timedelta("23h59min")]
         start = pd.Timestamp(judged[0])
         before = series[start - pd.Timedelta("56D") : start - pd.Timedelta("1min")]
-        p95 = float(before.quantile(0.95))
         span = series[baseline[0] : pd.Timestamp(judged[1]) + pd.Timedelta("23h59min")]
-        closed, temp = context(span.index, extras)
-        fitted = fit_reference(base.index, base.to_numpy(float), *context(base.index, extras))
-        residual = span.to_numpy(float) - fitted.predict(span.index, closed, temp)
-        level = np.nan_to_num(recent_level(span.index, residual, closed))
-        row = {"meter": meter, "fault": FAULT * p95}
-        for name, values in (("reference", residual), ("recent level", residual - level)):
-            departures = pd.Series(values, span.index)["2016-11-01":]
-            for window in WINDOWS:
-                means = window_means(departures, pd.Series(closed, span.index), window)
-                spread = 1.4826 * float((means - means.median()).abs().median())
-                row[f"{window} spread, {name}"] = spread
-                row[f"{window} fault / spread, {name}"] = FAULT * p95 / spread
-        rows.append(row)
+        period = (pd.Timestamp(baseline[0]), pd.Timestamp(baseline[1]) + pd.Timedelta("1D"))
+        fault = FAULT * float(before.quantile(0.95))
+        row = meter_separation(span, *context(span.index, extras), period,
+                               pd.Timestamp("2016-11-01"), fault)  # fmt: skip
+        rows.append({"meter": meter, **row})
     return pd.DataFrame(rows).set_index("meter")
+
+
+def dataset_separation(name: str) -> pd.DataFrame:
+    """:func:`meter_separation` of the meters ``bench/waste.py`` benchmarks on dataset
+    ``name``, each fault sized as it sizes them, the reference fitted on the nightly
+    job's default rolling baseline."""
+    sys.path.insert(0, str(ROOT / "bench"))
+    import waste
+
+    from wattcast.features.day_calendar import DayCalendar
+
+    dataset = waste.DATASETS[name]
+    days = waste.judged_days(dataset, None)
+    meters, levels, _ = waste.select(dataset, days, None, 0)
+    baseline = (days[0] - pd.Timedelta("98D"), days[0] - pd.Timedelta("14D"))
+    extras = andover()[1] if name.startswith("andover") else None
+    country = dataset.site.get("extras", {}).get("holidays")
+    holidays = DayCalendar.from_holidays(str(country)).dates if country else ()
+    rows = []
+    for meter in meters:
+        span = meter.grid()[baseline[0] : days[-1] + pd.Timedelta("1D") - pd.Timedelta("1s")]
+        if extras is not None:
+            closed, temp = context(span.index, extras)
+        else:
+            closed = np.array([d.date() in holidays for d in span.index])
+            temp = np.full(len(span), np.nan)
+        fault = FAULT * levels[meter.name].p95
+        row = meter_separation(span, closed, temp, baseline, baseline[0], fault)
+        rows.append({"meter": meter.name, **row})
+    return pd.DataFrame(rows).set_index("meter")
+
+
+def summary(table: pd.DataFrame) -> str:
+    """Per window kind: the median fault in spreads, the meters at :data:`NEEDED` or more,
+    and the share of faults a test that knew their hours would find alerting 5 % of clean
+    windows (normal departures: the mean over meters of P(Z > 1.645 - fault / spread))."""
+    parts = []
+    normal = statistics.NormalDist()
+    for window in WINDOWS:
+        ratio = table[f"{window} fault / spread, reference"]
+        enough = int((ratio >= NEEDED).sum())
+        found = float(np.mean([normal.cdf(r - normal.inv_cdf(0.95)) for r in ratio]))
+        parts.append(
+            f"{window}s: median {ratio.median():.1f} spreads, "
+            f"{enough} of {len(ratio)} meters at {NEEDED} or more, {found:.0%} found at best"
+        )
+    return "; ".join(parts)
 
 
 def main() -> None:
@@ -154,13 +223,21 @@ def main() -> None:
     parser.add_argument(
         "--separation", action="store_true", help="how far 15 %% faults stand from the meters"
     )
+    parser.add_argument("--dataset", default=None, help="bench/waste.py datasets (--separation)")
     args = parser.parse_args()
     b0, b1 = args.baseline.split("..")
     j0, j1 = args.judged.split("..")
     meters, extras = andover()
+    if args.separation and args.dataset:
+        for name in args.dataset.split(","):
+            table = dataset_separation(name)
+            print(f"{name}: {summary(table)}")
+            print(table.round(2).T.to_string(), end="\n\n")
+        return
     if args.separation:
         table = separation(meters, extras, (b0, b1), (j0, j1))
         print(table.round(2).T.to_string())
+        print(summary(table))
         return
     rows, fits = [], []
     for meter in meters.columns:
