@@ -20,7 +20,9 @@ from November to the judged days, on the reference alone and at the meter's
 recent level (what surges are judged on), and the fault's size in those spreads.
 A test of a window's mean that knew the fault's hours exactly, alerting 5 % of
 clean windows, finds 90 % of faults only where the fault is 2.9 spreads or more
-(1.645 + 1.282, normal departures). With ``--dataset`` (names of ``bench/waste.py``,
+(1.645 + 1.282, normal departures). Also printed: creeps of 5 and 10 % of the meter's
+mean in robust spreads of the clean daily scores the change test sums, and the days
+its CUSUM needs at that shift without noise. With ``--dataset`` (names of ``bench/waste.py``,
 comma-separated) the same for its benchmarked meters, the reference fitted as the
 nightly job fits it by default: on the 84 days that end 14 days before the first
 judged day, with the dataset's closed days and temperature where its site has them,
@@ -43,7 +45,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from wattcast.models.reference import fit_reference, recent_level
+from wattcast.events.changes import ALLOWANCE, CLIP, MIN_DAYS
+from wattcast.models.reference import Reference, daily_scores, fit_reference, recent_level
+from wattcast.settings import ReferenceSection
+
+#: The change test's threshold, as the nightly job has it by default.
+CHANGE_THRESHOLD = ReferenceSection().change_threshold
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results" / "reference-andover.json"
@@ -106,6 +113,8 @@ def opendsm_models(
 
 #: The fault size of bench/waste.py's rows the separation is measured for (x p95).
 FAULT = 0.15
+#: The creep sizes of bench/waste.py's rows (x the meter's mean).
+CREEPS = (0.05, 0.10)
 #: Fault windows of bench/waste.py: weekday nights and Saturday days, as (first hour, hours).
 WINDOWS = {"night": (19, 11), "saturday": (7, 10)}
 
@@ -127,15 +136,35 @@ def window_means(residual: pd.Series, closed: pd.Series, window: str) -> pd.Seri
 NEEDED = 2.9
 
 
+def creep_shift(span: pd.Series, expected: np.ndarray, fitted: Reference, closed: np.ndarray,
+                measured_from: pd.Timestamp, creep: float) -> float:  # fmt: skip
+    """A creep of ``creep`` added to every reading, in robust spreads of the clean daily
+    scores a change is found on (the median shift of a day's score, from ``measured_from``)."""
+    actual = span.to_numpy(float)
+    clean = daily_scores(span.index, actual, expected, fitted, closed)["score"]
+    crept = daily_scores(span.index, actual + creep, expected, fitted, closed)["score"]
+    clean, shift = clean[measured_from:].dropna(), (crept - clean)[measured_from:].dropna()
+    return float(shift.median()) / (1.4826 * float((clean - clean.median()).abs().median()))
+
+
+def cusum_days(shift: float) -> float:
+    """Days the change test's CUSUM needs to open at a constant daily ``shift`` (in
+    spreads, without noise; at least its 3 days)."""
+    gain = min(shift, CLIP) - ALLOWANCE
+    return max(MIN_DAYS, int(np.floor(CHANGE_THRESHOLD / gain)) + 1) if gain > 0 else np.inf
+
+
 def meter_separation(span: pd.Series, closed: np.ndarray, temp: np.ndarray,
                      baseline: tuple[pd.Timestamp, pd.Timestamp], measured_from: pd.Timestamp,
-                     fault: float) -> dict[str, float]:  # fmt: skip
+                     fault: float, mean: float) -> dict[str, float]:  # fmt: skip
     """One meter's spreads of window mean departures from its reference (alone, and at its
-    recent level) and ``fault`` in those spreads; ``span`` on a regular local grid."""
+    recent level) and ``fault`` in those spreads, and creeps of :data:`CREEPS` x ``mean``
+    in spreads of the daily scores; ``span`` on a regular local grid."""
     inside = (span.index >= baseline[0]) & (span.index < baseline[1])
     base = span[inside]
     fitted = fit_reference(base.index, base.to_numpy(float), closed[inside], temp[inside])
-    residual = span.to_numpy(float) - fitted.predict(span.index, closed, temp)
+    expected = fitted.predict(span.index, closed, temp)
+    residual = span.to_numpy(float) - expected
     level = np.nan_to_num(recent_level(span.index, residual, closed))
     row = {"fault": fault}
     for name, values in (("reference", residual), ("recent level", residual - level)):
@@ -145,6 +174,10 @@ def meter_separation(span: pd.Series, closed: np.ndarray, temp: np.ndarray,
             spread = 1.4826 * float((means - means.median()).abs().median())
             row[f"{window} spread, {name}"] = spread
             row[f"{window} fault / spread, {name}"] = fault / spread
+    for size in CREEPS:
+        shift = creep_shift(span, expected, fitted, closed, measured_from, size * mean)
+        row[f"creep {size:g} / day spread"] = shift
+        row[f"creep {size:g}: days to a change"] = cusum_days(shift)
     return row
 
 
@@ -163,7 +196,7 @@ def separation(meters: pd.DataFrame, extras: pd.DataFrame, baseline: tuple[str, 
         period = (pd.Timestamp(baseline[0]), pd.Timestamp(baseline[1]) + pd.Timedelta("1D"))
         fault = FAULT * float(before.quantile(0.95))
         row = meter_separation(span, *context(span.index, extras), period,
-                               pd.Timestamp("2016-11-01"), fault)  # fmt: skip
+                               pd.Timestamp("2016-11-01"), fault, float(before.mean()))  # fmt: skip
         rows.append({"meter": meter, **row})
     return pd.DataFrame(rows).set_index("meter")
 
@@ -192,8 +225,9 @@ def dataset_separation(name: str) -> pd.DataFrame:
         else:
             closed = np.array([d.date() in holidays for d in span.index])
             temp = np.full(len(span), np.nan)
-        fault = FAULT * levels[meter.name].p95
-        row = meter_separation(span, closed, temp, baseline, baseline[0], fault)
+        level = levels[meter.name]
+        row = meter_separation(span, closed, temp, baseline, baseline[0], FAULT * level.p95,
+                               level.mean)  # fmt: skip
         rows.append({"meter": meter.name, **row})
     return pd.DataFrame(rows).set_index("meter")
 
@@ -211,6 +245,14 @@ def summary(table: pd.DataFrame) -> str:
         parts.append(
             f"{window}s: median {ratio.median():.1f} spreads, "
             f"{enough} of {len(ratio)} meters at {NEEDED} or more, {found:.0%} found at best"
+        )
+    for size, days in zip(CREEPS, (7, 3), strict=True):
+        needed = table[f"creep {size:g}: days to a change"]
+        shift = table[f"creep {size:g} / day spread"].median()
+        within = int((needed <= days).sum())
+        parts.append(
+            f"creeps of {size:g} x mean: median {shift:.1f} day spreads, "
+            f"{within} of {len(needed)} meters within {days} days"
         )
     return "; ".join(parts)
 
