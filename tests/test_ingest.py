@@ -15,7 +15,7 @@ from conftest import synthetic_wide, write_site
 from wattcast.data.exports import RevisedReadingsWarning
 from wattcast.data.sources import is_export_set, load_meters, open_source
 from wattcast.epoch import to_epoch
-from wattcast.errors import InputError
+from wattcast.errors import InputError, ZoneWarning
 from wattcast.settings import RunSpec
 from wattcast.store.store import ForecastStore
 from wattcast.workflows.pipeline import run_job
@@ -343,6 +343,65 @@ def test_green_button_in_another_unit_or_with_a_bad_reading_is_refused(tmp_path:
     broken.write_text(broken.read_text().replace("<espi:value>5<", "<espi:value>five<"))
     with pytest.raises(InputError, match="IntervalReading 1: value 'five'"):
         load_meters(broken)
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (("<espi:powerOfTenMultiplier>0<", "<espi:powerOfTenMultiplier>400<"),
+         r"entry 3 \(ReadingType\): powerOfTenMultiplier '400'; expected a whole number "
+         r"from -12 to 12"),
+        (("<espi:start>1609459200<", "<espi:start>1609459200000<"),
+         r"IntervalReading 1: timePeriod start 1609459200000; expected epoch seconds of "
+         r"1970 \.\. 2106 \(milliseconds\?\)\.$"),
+    ],
+)  # fmt: skip
+def test_green_button_numbers_beyond_their_range_are_refused(
+    tmp_path: Path, change: tuple[str, str], expected: str
+) -> None:
+    """A power of ten of 400 overflowed, and starts in milliseconds failed deep inside."""
+    path = green_button(tmp_path / "usage.xml", [(1_609_459_200, 5)])
+    path.write_text(path.read_text().replace(*change))
+    with pytest.raises(InputError, match=expected):
+        load_meters(path, tz="UTC")
+
+
+def test_two_usage_points_of_one_title_are_two_meters(tmp_path: Path) -> None:
+    """Two homes both titled "Home" were one meter whose readings jumped at the join."""
+    start = 1_609_459_200
+    first = green_button(tmp_path / "a.xml", [(start + 900 * k, 1000) for k in range(4)],
+                         title="Home").read_text()  # fmt: skip
+    second = green_button(tmp_path / "b.xml", [(start + 900 * k, 5) for k in range(4)],
+                          title="Home").read_text()  # fmt: skip
+    entries = second[second.index("<entry>") : second.index("</feed>")]
+    entries = entries.replace("UsagePoint/1", "UsagePoint/2").replace("ReadingType/7",
+                                                                      "ReadingType/8")  # fmt: skip
+    path = tmp_path / "both.xml"
+    path.write_text(first.replace("</feed>", entries + "</feed>"))
+    frame = load_meters(path, tz="UTC")
+    assert frame.meters == ("Home (UsagePoint 1) (kWh)", "Home (UsagePoint 2) (kWh)")
+    np.testing.assert_allclose(frame.values, [[1.0, 0.005]] * 4)
+
+
+def test_green_button_read_without_a_zone_says_it_is_on_the_utc_clock(tmp_path: Path) -> None:
+    """Its starts are instants: without a zone a Pacific home's mornings were read as
+    afternoons, without a word."""
+    path = green_button(tmp_path / "usage.xml", [(1_609_459_200 + 900 * k, 5) for k in range(4)])
+    local = (
+        "<entry><link rel='self' href='https://utility.example/LocalTimeParameters/1'/>"
+        "<content><espi:LocalTimeParameters><espi:tzOffset>-28800</espi:tzOffset>"
+        "</espi:LocalTimeParameters></content></entry></feed>"
+    )
+    path.write_text(path.read_text().replace("</feed>", local))
+    with pytest.warns(ZoneWarning, match=(
+        r"usage\.xml: Green Button readings are stamped in UTC and no zone was given, so "
+        r"they are read on the UTC clock \(its LocalTimeParameters put the site at UTC-8 h\); "
+        r"give the site's zone"
+    )):  # fmt: skip
+        assert load_meters(path).start == pd.Timestamp("2021-01-01 00:00")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ZoneWarning)
+        assert load_meters(path, tz="America/Los_Angeles").start == pd.Timestamp("2020-12-31 16:00")
 
 
 def test_a_schema_3_store_gains_an_empty_archive(tmp_path: Path) -> None:

@@ -142,6 +142,11 @@ class FixedOffsetWarning(WattcastWarning):
     are an hour off all summer where the site keeps daylight saving time."""
 
 
+class ZoneWarning(WattcastWarning):
+    """Readings stamped as UTC instants were read without the site's zone: on the UTC
+    clock, hours off the site's days."""
+
+
 class UnknownMetersWarning(WattcastWarning):
     """A side file (zones, ...) names meters that the readings do not have."""
 

@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from wattcast.data.files import CSV_SUFFIXES, PARQUET_SUFFIXES, read_table
-from wattcast.data.green_button import GREEN_BUTTON_SUFFIXES, read_green_button
+from wattcast.data.green_button import GREEN_BUTTON_SUFFIXES, read_green_button, warn_utc_clock
 from wattcast.data.loading import (
     Layout,
     ReadOptions,
@@ -144,6 +144,7 @@ def read_export(
         if layout.long and len(zones) > 1:
             rows = frame[frame[layout.meter].isin(group)]
             rows.attrs = frame.attrs
+        warn_utc_clock(frame, zone)
         times, values = table_to_readings(rows, zone, group, layout, options)
         seconds = to_epoch(times)
         for j, name in enumerate(group):

@@ -34,6 +34,7 @@ elements wattcast needs are read here.
 from __future__ import annotations
 
 import re
+import warnings
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,11 +42,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from wattcast.errors import InputError
+from wattcast.errors import InputError, ZoneWarning
 
 GREEN_BUTTON_SUFFIXES = (".xml", ".espi")
 #: ESPI units of measure that wattcast reads (uom 72: watt-hours).
 WATT_HOURS = 72
+#: ESPI's unit multipliers run from pico (10^-12) to tera (10^12).
+MAX_POWER = 12
+#: Starts a reading may have, in epoch seconds: 1970 .. 2106 (milliseconds are beyond).
+LATEST_START = 2**32
 _DTD = re.compile(rb"<!(DOCTYPE|ENTITY)", re.IGNORECASE)
 
 
@@ -121,8 +126,39 @@ def read_green_button(path: Path) -> pd.DataFrame:
             "value": np.concatenate([p.kwh for parts in per_meter.values() for p in parts]),
         }
     )
-    frame.attrs.update(source=str(path), kind="green button")
+    frame.attrs.update(source=str(path), kind="green button", utc_offset=_utc_offset(feed))
     return frame
+
+
+def _utc_offset(feed: _Feed) -> float | None:
+    """The standard offset from UTC, in seconds, that the feed's LocalTimeParameters give
+    (None without them)."""
+    for entry in feed.of("LocalTimeParameters"):
+        offset = _text(entry.element, "tzOffset")
+        try:
+            return float(offset)  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            return None
+    return None
+
+
+def warn_utc_clock(frame: pd.DataFrame, zone: str | None) -> None:
+    """Say that a Green Button file read without a zone is on the UTC clock: its starts
+    are instants, and days, hours and calendars would be hours off the site's."""
+    if zone is not None or frame.attrs.get("kind") != "green button":
+        return
+    offset = frame.attrs.get("utc_offset")
+    said = ""
+    if offset is not None:
+        sign = "-" if offset < 0 else "+"
+        said = f" (its LocalTimeParameters put the site at UTC{sign}{abs(offset) / 3600:g} h)"
+    warnings.warn(
+        f"{frame.attrs.get('source')}: Green Button readings are stamped in UTC and no zone "
+        f"was given, so they are read on the UTC clock{said}; give the site's zone "
+        "(--tz, [data] tz), e.g. America/Los_Angeles.",
+        ZoneWarning,
+        stacklevel=3,
+    )
 
 
 def _entries(root: ET.Element, path: Path) -> _Feed:
@@ -175,10 +211,16 @@ def _meter_names(feed: _Feed, path: Path) -> dict[int, str]:
     per_point: dict[int, int] = {}
     for point in owners.values():
         per_point[id(point)] = per_point.get(id(point), 0) + 1
+    titled: dict[str, set[int]] = {}
+    for point in owners.values():
+        if point and point.title:
+            titled.setdefault(point.title, set()).add(id(point))
     names: dict[int, str] = {}
     for number, reading in enumerate(readings, 1):
         point = owners[id(reading)]
         title = point.title if point and point.title else _last(point, "UsagePoint")
+        if point and len(titled.get(point.title, ())) > 1:  # two homes both titled "Home"
+            title += f" ({_last(point, 'UsagePoint')})"
         if per_point[id(point)] > 1:
             title += f" {reading.title if reading and reading.title else number}"
         unit = "" if "(kwh)" in title.lower() else " (kWh)"
@@ -219,12 +261,16 @@ def _scale(feed: _Feed, reading: _Entry | None, path: Path) -> float:
     power = _text(chosen.element, "powerOfTenMultiplier")
     power = "0" if power is None else power  # absent: ESPI's default, none (10^0)
     try:
-        return 10.0 ** int(power) / 1000.0
+        exponent = int(power)
     except ValueError:
+        exponent = None
+    if exponent is None or abs(exponent) > MAX_POWER:
         raise InputError(
-            f"{path}, entry {chosen.position} (ReadingType): powerOfTenMultiplier {power!r} "
-            "is not a whole number."
-        ) from None
+            f"{path}, entry {chosen.position} (ReadingType): powerOfTenMultiplier {power!r}; "
+            f"expected a whole number from -{MAX_POWER} to {MAX_POWER} (ESPI's multipliers, "
+            "pico to tera)."
+        )
+    return 10.0**exponent / 1000.0
 
 
 @dataclass
@@ -258,6 +304,12 @@ def _interval_readings(block: _Entry, path: Path, scale: float) -> _Readings:
                 f"{path}, entry {block.position} (IntervalBlock), IntervalReading {number}: "
                 f"{what} {shown!r}; expected epoch seconds and a number."
             ) from None
+        if not 0 <= starts[-1] < LATEST_START:
+            raise InputError(
+                f"{path}, entry {block.position} (IntervalBlock), IntervalReading {number}: "
+                f"timePeriod start {start}; expected epoch seconds of 1970 .. 2106 "
+                "(milliseconds?)."
+            )
         if duration is None:  # not given: the spacing of the starts says it
             durations.append(-1)
             continue

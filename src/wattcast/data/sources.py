@@ -33,6 +33,7 @@ from wattcast.data.files import (
     read_table,
     read_zones,
 )
+from wattcast.data.green_button import read_green_button, warn_utc_clock
 from wattcast.data.loading import (
     Layout,
     ReadOptions,
@@ -104,6 +105,7 @@ class TableSource(Source):
 
     def read(self, meters: list[str], tz: str | None) -> MeterFrame:
         frame = self.frame
+        warn_utc_clock(frame, tz)
         if self.layout.long:
             rows = frame[frame[self.layout.meter].isin(meters)]
             rows.attrs = frame.attrs
@@ -338,8 +340,6 @@ def open_source(
     from wattcast.data.exports import LONG, export_kind
 
     if export_kind(path) == "green button":
-        from wattcast.data.green_button import read_green_button
-
         return TableSource(path, read_green_button(path), LONG, options)
     frame = join_date_and_time(read_table(path, encoding))
     layout = detect_layout(frame, *named, skip_columns=options.skip_columns)
