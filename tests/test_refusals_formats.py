@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from wattcast.data.sources import load_meters
-from wattcast.errors import InputError
+from wattcast.errors import InputError, SkippedColumnsWarning
 
 START = 1_609_459_200  # 2021-01-01 00:00 UTC
 
@@ -224,3 +224,55 @@ def test_an_empty_green_button_uom_is_refused(tmp_path: Path) -> None:
         "expected uom 72 (Wh), as electricity meters give."
     )
     assert re.search("Wh", _refused(_green_button(tmp_path / "w.xml", [_quarters(4)], "38")))
+
+
+# -- CSV exports as utilities write them -------------------------------------------------
+def _hourly_csv(path: Path, header: str, row: str, days: int = 3) -> Path:
+    """``row`` formatted with each hour's time ``t`` (and its ``end``) and a number ``k``."""
+    times = pd.date_range("2020-01-06", periods=days * 24, freq="1h")
+    lines = [row.format(t=t, end=t + pd.Timedelta("1h"), k=k % 7) for k, t in enumerate(times)]
+    path.write_text(header + "\n" + "\n".join(lines) + "\n")
+    return path
+
+
+@pytest.mark.parametrize(
+    ("row", "message"),
+    [
+        ("{t:%Y-%m-%d %H:%M},2{k}.13 kW,27.5",
+         "column 'Main', line 2: expected a number, got '20.13 kW', a reading written with its "
+         "unit; write the number alone (the unit belongs in the column's name, as in "
+         "'Main (kW)') (or leave the column out with skip_columns)."),
+        ('{t:%Y-%m-%d %H:%M},"2{k},13",27.5',
+         "column 'Main', line 2: expected a number, got '20,13', a reading written with a "
+         "decimal comma, in a file that writes decimals with a point; write it 20.13, or save "
+         "the file with ';' between columns (or leave the column out with skip_columns)."),
+    ],
+)  # fmt: skip
+def test_readings_written_with_a_unit_or_a_decimal_comma_are_refused(
+    tmp_path: Path, row: str, message: str
+) -> None:
+    """Most cells not plain numbers: the meter was left aside as text, with exit code 0."""
+    path = _hourly_csv(tmp_path / "u.csv", "timestamp,Main,Gym (kW)", row)
+    with pytest.raises(InputError) as caught:
+        load_meters(path)
+    assert str(caught.value) == f"{path}, {message}"
+
+
+def test_readings_stamped_with_their_interval_end_are_refused(tmp_path: Path) -> None:
+    """`Interval End` first: every reading was read one interval late, its start column
+    left aside as text."""
+    row = "{end:%Y-%m-%d %H:%M},{t:%Y-%m-%d %H:%M},{k}"
+    ends = _hourly_csv(tmp_path / "ends.csv", "Interval End,Interval Start,Usage (kWh)", row)
+    with pytest.raises(InputError) as caught:
+        load_meters(ends)
+    assert str(caught.value) == (
+        f"{ends}: columns 'Interval End' and 'Interval Start' both hold times, 'Interval Start' "
+        "1h earlier on every row: the interval's start, which a reading is stamped with; name "
+        "it with --timestamp-column 'Interval Start' ([data] timestamp_column) and leave the "
+        "other out with skip_columns."
+    )
+    starts = _hourly_csv(tmp_path / "starts.csv", "Interval Start,Interval End,Usage (kWh)",
+                         "{t:%Y-%m-%d %H:%M},{end:%Y-%m-%d %H:%M},{k}")  # fmt: skip
+    with pytest.warns(SkippedColumnsWarning, match="'Interval End': text"):
+        frame = load_meters(starts)
+    assert frame.start == pd.Timestamp("2020-01-06 00:00") and frame.values[1, 0] == 1

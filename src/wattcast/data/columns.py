@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from wattcast.data.files import METER_WORDS, column_title, listed_columns, row_label, source_of
+from wattcast.durations import format_duration
 from wattcast.errors import InputError, NonFiniteWarning, SkippedColumnsWarning
 
 LONG_COLUMNS = ("timestamp", "meter", "value")
@@ -264,6 +265,8 @@ def meter_columns(
         )
     for name in text:
         _refuse_ambiguous_groups(frame, name, decimal)
+        if not _refuse_interval_ends(frame, layout.timestamp, name):
+            _refuse_marked_numbers(frame, name)
     if text:
         warnings.warn(
             f"{source_of(frame)}: skipped column(s) {', '.join(repr(c) for c in text)}: "
@@ -290,6 +293,78 @@ def _refuse_ambiguous_groups(frame: pd.DataFrame, name: str, decimal: str) -> No
             f"{cell.replace(',', '').replace('.', '')}, or {cell.replace(',', '.')} if the "
             "comma is a decimal mark (or leave the column out with skip_columns)."
         )
+
+
+#: A reading written with its unit (``20.13 kW``) or, in a file of decimal points, with a
+#: decimal comma (``20,13``): a meter's column, not text to leave aside.
+MARKED_NUMBER = re.compile(
+    r"^[+-]?(?:\d+(?:[.,]\d+)?\s*(?:[kmg]?wh?|[km]?va(?:rh?|h)?|[km]?var|a|v|%|therms?)"
+    r"|\d+,\d+)$",
+    re.IGNORECASE,
+)
+
+
+def _refuse_marked_numbers(frame: pd.DataFrame, name: str) -> None:
+    """Refuse a column most of whose cells are readings written with a unit or a decimal
+    comma: left aside as text, the meter would be lost with only a warning."""
+    column = frame[column_named(frame, name)]
+    filled = column[~missing_cells(column)].astype(str).str.strip()
+    marked = filled.str.match(MARKED_NUMBER).to_numpy(dtype=bool)
+    if not marked.any() or marked.mean() <= 0.5:
+        return
+    first = int(np.flatnonzero(marked)[0])
+    cell = filled.iloc[first]
+    if re.fullmatch(r"[+-]?\d+,\d+", cell):
+        how = ("a decimal comma, in a file that writes decimals with a point; write it "
+               f"{cell.replace(',', '.')}, or save the file with ';' between columns")  # fmt: skip
+    else:
+        how = ("its unit; write the number alone (the unit belongs in the column's name, "
+               "as in 'Main (kW)')")  # fmt: skip
+    row = row_label(frame, frame.index.get_loc(filled.index[first]))
+    raise InputError(
+        f"{source_of(frame)}, column {name!r}, {row}: expected a number, got {cell!r}, a "
+        f"reading written with {how} (or leave the column out with skip_columns)."
+    )
+
+
+def _refuse_interval_ends(frame: pd.DataFrame, timestamp: str, name: str) -> bool:
+    """Whether ``name`` holds times too; refused when they are the readings' interval
+    starts, an interval before the timestamps taken (``Interval End, Interval Start``):
+    readings are stamped with their interval's start, so the other column would move
+    every reading one interval late."""
+    other = _as_times(frame[column_named(frame, name)])
+    if other is None:
+        return False
+    taken = _as_times(frame[column_named(frame, timestamp)])
+    if taken is None:
+        return True
+    step = (other - taken).dropna().unique()
+    if len(step) == 1 and step[0] < pd.Timedelta(0):
+        earlier = format_duration(pd.Timedelta(-step[0]).to_pytimedelta())
+        raise InputError(
+            f"{source_of(frame)}: columns {timestamp!r} and {name!r} both hold times, "
+            f"{name!r} {earlier} earlier on every row: the interval's start, "
+            f"which a reading is stamped with; name it with --timestamp-column {name!r} "
+            "([data] timestamp_column) and leave the other out with skip_columns."
+        )
+    return True
+
+
+def _as_times(column: pd.Series) -> pd.Series | None:
+    """A column as times when nearly all its filled cells read as such (None otherwise)."""
+    if pd.api.types.is_datetime64_any_dtype(column):
+        return column
+    if pd.api.types.is_numeric_dtype(column):
+        return None
+    text = column.astype("string").str.strip()
+    if not text.str.contains(r"\d[-/.:]\d", regex=True).fillna(False).mean() > 0.9:
+        return None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        times = pd.to_datetime(text, errors="coerce", format="mixed")
+    if times.notna().mean() <= 0.9:
+        return None
+    return times.dt.tz_localize(None) if times.dt.tz is not None else times
 
 
 def _exact(text: object) -> float:
