@@ -276,3 +276,19 @@ def test_readings_stamped_with_their_interval_end_are_refused(tmp_path: Path) ->
     with pytest.warns(SkippedColumnsWarning, match="'Interval End': text"):
         frame = load_meters(starts)
     assert frame.start == pd.Timestamp("2020-01-06 00:00") and frame.values[1, 0] == 1
+
+
+def test_thousands_grouped_by_points_in_a_semicolon_file_are_refused(tmp_path: Path) -> None:
+    """A ';' export of whole kW (`1.013` beside `987`): read as decimals, half the readings
+    were a thousand times too small, with exit code 0."""
+    path = _hourly_csv(tmp_path / "de.csv", "Zeit;Haupt (kW)", "{t:%d.%m.%Y %H:%M};98{k}")
+    path.write_text(path.read_text().replace(";986", ";1.013"))
+    with pytest.raises(InputError) as caught:
+        load_meters(path)
+    assert str(caught.value) == (
+        f"{path}, column 'Haupt (kW)', line 8: '1.013' may group thousands, as ';' files write "
+        "them, or hold a decimal point, beside whole numbers written bare; write 1013, or "
+        "1,013 if the point is a decimal mark."
+    )
+    decimals = _hourly_csv(tmp_path / "points.csv", "Zeit;Haupt (kW)", "{t:%Y-%m-%d %H:%M};1.{k}25")
+    np.testing.assert_allclose(load_meters(decimals).values[:3, 0], [1.025, 1.125, 1.225])

@@ -131,6 +131,7 @@ def _read_csv(path: Path, encoding: str) -> pd.DataFrame:
             reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             why = _why(reason)
             raise InputError(f"{path}: cannot be read as a table ({reason}){why}.") from None
+        _refuse_point_groups(path, head.decode(name, errors="replace"), options, names)
         frame.attrs["encoding"] = name
         frame.attrs["decimal"] = options.get("decimal", ".")
         frame.attrs["skipped_lines"] = options.get("skiprows", 0)
@@ -181,6 +182,38 @@ def _why(reason: str) -> str:
         return ("; lines of title above the header? the header (timestamp, meters) must be "
                 "the first line")  # fmt: skip
     return ""
+
+
+#: In a ``;`` file, a whole number whose thousands a point groups (``1.013``), a number
+#: with another decimal part (``1.5``) and a whole number written bare (``987``).
+_POINT_GROUP = re.compile(r"[+-]?[1-9]\d{0,2}(?:\.\d{3})+")
+_POINT_DECIMAL = re.compile(r"[+-]?\d*\.\d+")
+_WHOLE = re.compile(r"[+-]?\d+")
+
+
+def _refuse_point_groups(path: Path, head: str, options: dict[str, Any], names: list[str]) -> None:
+    """Refuse a ``;`` file without decimal commas whose column has cells such as ``1.013``
+    beside bare whole numbers and no other decimals: the way ``;`` files group thousands
+    (1013), read as decimals (1.013), a thousand times too small."""
+    if options["sep"] != ";" or options.get("decimal") == ",":
+        return
+    skip = options.get("skiprows", 0)
+    lines = head.lstrip("\ufeff").splitlines()
+    rows = list(csv.reader(lines[skip + 1 : -1], delimiter=";"))  # the last may be cut
+    for j, name in enumerate(names):
+        cells = [(n, row[j].strip()) for n, row in enumerate(rows, skip + 2) if len(row) > j]
+        grouped = [(n, c) for n, c in cells if _POINT_GROUP.fullmatch(c)]
+        if not grouped or not any(_WHOLE.fullmatch(c) for _, c in cells):
+            continue
+        if any(_POINT_DECIMAL.fullmatch(c) and not _POINT_GROUP.fullmatch(c) for _, c in cells):
+            continue  # a decimal such as 1.5 shows the point is a decimal mark
+        line, cell = grouped[0]
+        raise InputError(
+            f"{path}, column {name!r}, line {line}: {cell!r} may group thousands, as ';' "
+            "files write them, or hold a decimal point, beside whole numbers written bare; "
+            f"write {cell.replace('.', '')}, or {cell.replace('.', ',')} if the point is a "
+            "decimal mark."
+        )
 
 
 def _header_names(head: str, options: dict[str, Any]) -> list[str]:
