@@ -559,6 +559,30 @@ def test_title_lines_above_the_header_are_named_as_the_likely_cause(tmp_path: Pa
         load_meters(tmp_path / "titled.csv")
 
 
+def test_a_separator_at_the_end_of_every_row_is_read(tmp_path: Path) -> None:
+    """pandas took each row's timestamp as an index and every column's name one field to
+    the right: the file was refused as timestamps '1', naming the wrong column."""
+    text = synthetic_wide(days=1).to_csv(index=False)
+    lines = text.splitlines()
+    trailing = tmp_path / "trailing.csv"
+    trailing.write_text("\n".join([lines[0], *(line + "," for line in lines[1:])]) + "\n")
+    expected = load_meters(synthetic_wide(days=1))
+    frame = load_meters(trailing)
+    assert frame.meters == expected.meters and frame.start == expected.start
+    np.testing.assert_array_equal(frame.values, expected.values)
+    extra = tmp_path / "extra.csv"
+    extra.write_text("\n".join([lines[0], *(line + ",7" for line in lines[1:])]) + "\n")
+    with pytest.raises(InputError, match=r"extra\.csv, column 4: has readings but no name in "
+                       r"the header line; expected a meter name\.$"):  # fmt: skip
+        load_meters(extra)
+    one = tmp_path / "one.csv"
+    one.write_text("\n".join([lines[0], lines[1], lines[2] + ",", *lines[3:]]) + "\n")
+    with pytest.raises(InputError, match=r"Expected 3 fields in line 3, saw 4\); line 3 has "
+                       r"more fields than the header \(a separator at the end of the row, or a "
+                       r"value without a column\)\.$"):  # fmt: skip
+        load_meters(one)
+
+
 @pytest.mark.parametrize(("sep", "offset", "zeros"), [("\t", 0.0, 0), ("|", 0.0, 0),
                                                      (";", 1000.0, 0), (";", 0.0, 30)])  # fmt: skip
 def test_decimal_commas_are_found_in_tab_pipe_and_late_rows(

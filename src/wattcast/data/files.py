@@ -132,6 +132,7 @@ def _read_csv(path: Path, encoding: str) -> pd.DataFrame:
             why = _why(reason)
             raise InputError(f"{path}: cannot be read as a table ({reason}){why}.") from None
         _refuse_point_groups(path, head.decode(name, errors="replace"), options, names)
+        frame, names = _one_field_more(frame, names)
         frame.attrs["encoding"] = name
         frame.attrs["decimal"] = options.get("decimal", ".")
         frame.attrs["skipped_lines"] = options.get("skiprows", 0)
@@ -178,10 +179,13 @@ def _id_columns(header: list[str]) -> dict[str, type]:
 def _why(reason: str) -> str:
     """What a parser's complaint of more fields than the first line usually means."""
     found = re.search(r"Expected (\d+) fields? in line (\d+), saw (\d+)", reason)
-    if found and int(found.group(1)) < int(found.group(3)):
+    if not found or int(found.group(1)) >= int(found.group(3)):
+        return ""
+    if int(found.group(1)) == 1:  # a title line read as the header
         return ("; lines of title above the header? the header (timestamp, meters) must be "
                 "the first line")  # fmt: skip
-    return ""
+    return (f"; line {found.group(2)} has more fields than the header (a separator at the "
+            "end of the row, or a value without a column)")  # fmt: skip
 
 
 #: In a ``;`` file, a whole number whose thousands a point groups (``1.013``), a number
@@ -221,6 +225,21 @@ def _header_names(head: str, options: dict[str, Any]) -> list[str]:
     skip = options.get("skiprows", 0)
     line = head.lstrip("\ufeff").splitlines()[skip : skip + 1] or [""]
     return next(csv.reader(line, delimiter=options["sep"]), [])
+
+
+def _one_field_more(frame: pd.DataFrame, header: list[str]) -> tuple[pd.DataFrame, list[str]]:
+    """A table whose rows all hold one field more than the header (a separator at the end
+    of each row), as written: pandas takes their first field as an index and moves every
+    column's name one field to the right. The extra field is then a nameless last column
+    (dropped when empty, refused when it has readings)."""
+    if isinstance(frame.index, pd.RangeIndex) or frame.index.nlevels > 1:
+        return frame, header
+    if len(header) != frame.shape[1]:
+        return frame, header
+    names = [*header, ""]
+    shifted = frame.reset_index()
+    shifted.columns = [n.strip() or f"Unnamed: {i}" for i, n in enumerate(names)]
+    return shifted, names
 
 
 def _refuse_short_rows(
