@@ -292,3 +292,23 @@ def test_thousands_grouped_by_points_in_a_semicolon_file_are_refused(tmp_path: P
     )
     decimals = _hourly_csv(tmp_path / "points.csv", "Zeit;Haupt (kW)", "{t:%Y-%m-%d %H:%M};1.{k}25")
     np.testing.assert_allclose(load_meters(decimals).values[:3, 0], [1.025, 1.125, 1.225])
+
+
+@pytest.mark.parametrize("hours", [[f"{h:02d}:00" for h in range(24)],
+                                   [f"{h}:00" for h in range(1, 25)]])  # fmt: skip
+def test_a_table_of_one_row_per_day_and_a_column_per_hour_is_refused(
+    tmp_path: Path, hours: list[str]
+) -> None:
+    """A utility's day-per-row export was read as 24 meters of daily readings, exit 0."""
+    days = pd.date_range("2020-01-06", periods=60, freq="D")
+    table = pd.DataFrame(10.0 + np.arange(24)[None, :] + np.arange(60)[:, None] % 5,
+                         columns=hours).assign(Date=days)  # fmt: skip
+    path = tmp_path / "per_day.csv"
+    table[["Date", *hours]].to_csv(path, index=False)
+    with pytest.raises(InputError) as caught:
+        load_meters(path)
+    assert str(caught.value) == (
+        f"{path}: columns {hours[0]!r} .. {hours[-1]!r} are times of day: one row per day with "
+        "a column per hour, which would be read as a meter per hour; expected a row per reading "
+        "(a timestamp, then a column per meter). Reshape the file, e.g. with pandas' melt."
+    )

@@ -255,6 +255,7 @@ def meter_columns(
             f"are {listed_columns(frame, names)}."
         )
     rest = [c for c in names if c not in skip_columns]
+    _refuse_hours_as_columns(frame, rest)
     decimal = frame.attrs.get("decimal", ".")
     text = [c for c in rest if c in present and is_text(frame[column_named(frame, c)], decimal)]
     if text and _times_repeat_with_other_text(frame, layout.timestamp, text):
@@ -275,6 +276,25 @@ def meter_columns(
             stacklevel=3,
         )
     return [c for c in rest if c not in text]
+
+
+#: A column named like a time of day (``00:00``, ``1:00``, ``24:00``, ``12:15 AM``).
+HOUR_NAME = re.compile(r"\d{1,2}:\d{2}(?::\d{2})?(?:\s*[ap]\.?m\.?)?", re.IGNORECASE)
+#: A table with this many such columns is one row per day.
+HOUR_COLUMNS = 12
+
+
+def _refuse_hours_as_columns(frame: pd.DataFrame, names: Sequence[str]) -> None:
+    """Refuse a table of one row per day and one column per hour (or quarter-hour), as
+    some utilities export: each column would be read as a meter of daily readings."""
+    hours = [n for n in names if HOUR_NAME.fullmatch(n.strip())]
+    if len(hours) >= HOUR_COLUMNS:
+        raise InputError(
+            f"{source_of(frame)}: columns {hours[0]!r} .. {hours[-1]!r} are times of day: one "
+            "row per day with a column per hour, which would be read as a meter per hour; "
+            "expected a row per reading (a timestamp, then a column per meter). Reshape "
+            "the file, e.g. with pandas' melt."
+        )
 
 
 def _refuse_ambiguous_groups(frame: pd.DataFrame, name: str, decimal: str) -> None:
