@@ -339,6 +339,12 @@ def test_green_button_in_another_unit_or_with_a_bad_reading_is_refused(tmp_path:
     gas = green_button(tmp_path / "gas.xml", [(1_609_459_200, 5)], uom=169)
     with pytest.raises(InputError, match="entry 3 \\(ReadingType\\): uom 169 is not energy"):
         load_meters(gas)
+    therms = green_button(tmp_path / "therms.xml", [(1_609_459_200, 5)])
+    therms.write_text(therms.read_text().replace("<espi:kind>0<", "<espi:kind>1<")
+                      .replace("<espi:uom>72</espi:uom>", ""))  # fmt: skip
+    with pytest.raises(InputError, match=r"entry 1 \(UsagePoint\): ServiceCategory kind 1 "
+                       r"\(gas\); expected kind 0 \(electricity\)"):  # fmt: skip
+        load_meters(therms)
     broken = green_button(tmp_path / "broken.xml", [(1_609_459_200, 5)])
     broken.write_text(broken.read_text().replace("<espi:value>5<", "<espi:value>five<"))
     with pytest.raises(InputError, match="IntervalReading 1: value 'five'"):

@@ -109,6 +109,7 @@ def read_green_button(path: Path) -> pd.DataFrame:
             "interval readings."
         )
     readings = feed.of("MeterReading")
+    _refuse_other_services(feed, path)
     names = _meter_names(feed, path)
     per_meter: dict[str, list[_Readings]] = {}
     for block in blocks:
@@ -201,6 +202,25 @@ def _owner(entry: _Entry, owners: list[_Entry], path: Path, kind: str) -> _Entry
         f"{path}, entry {entry.position} ({entry.kind}): its links name none of the "
         f"{len(owners)} {kind} entries; expected a link whose href starts with one of theirs."
     )
+
+
+#: ESPI's ServiceKind of the UsagePoints read (0: electricity), and the others' names.
+ELECTRICITY = "0"
+SERVICES = {"1": "gas", "2": "water", "3": "time", "4": "heat", "5": "refuse",
+            "6": "sewerage", "7": "rates", "8": "TV licence", "9": "internet"}  # fmt: skip
+
+
+def _refuse_other_services(feed: _Feed, path: Path) -> None:
+    """Refuse a UsagePoint of another service than electricity (gas in therms or cubic
+    feet), whatever unit its readings say or leave unsaid."""
+    for point in feed.of("UsagePoint"):
+        kind = _text(_child(point.element, "ServiceCategory"), "kind")
+        if kind not in (None, "", ELECTRICITY):
+            what = SERVICES.get(kind, "not electricity")
+            raise InputError(
+                f"{path}, entry {point.position} (UsagePoint): ServiceCategory kind {kind} "
+                f"({what}); expected kind {ELECTRICITY} (electricity), which wattcast forecasts."
+            )
 
 
 def _meter_names(feed: _Feed, path: Path) -> dict[int, str]:
