@@ -312,3 +312,23 @@ def test_a_table_of_one_row_per_day_and_a_column_per_hour_is_refused(
         "a column per hour, which would be read as a meter per hour; expected a row per reading "
         "(a timestamp, then a column per meter). Reshape the file, e.g. with pandas' melt."
     )
+
+
+def test_readings_a_column_of_a_long_table_tells_apart_are_refused(tmp_path: Path) -> None:
+    """kW and kVAr rows of one meter: the message blamed clocks going back."""
+    times = pd.date_range("2020-01-06", periods=48, freq="1h")
+    table = pd.concat(
+        [
+            pd.DataFrame({"timestamp": times, "meter": "M1", "channel": channel, "value": value})
+            for channel, value in (("kW", 100.0), ("kVAr", 30.0))
+        ]
+    )
+    path = tmp_path / "channels.csv"
+    table.sort_values("timestamp", kind="stable").to_csv(path, index=False)
+    with pytest.raises(InputError) as caught:
+        load_meters(path)
+    assert str(caught.value) == (
+        f"{path}, line 3: meter 'M1' has two readings of one time, told apart by column "
+        "'channel' ('kW', then 'kVAr'), which is not read; keep the rows of one 'channel', "
+        "or name each its own meter."
+    )

@@ -204,13 +204,13 @@ def _long_to_arrays(
         grid = np.full((len(times_unique), len(names)), np.nan)
         grid[row, codes] = values
         return pd.DatetimeIndex(times_unique), grid, names, bad
-    times, grid = _pivot_with_repeats(frame, tz, times, codes, values, names)
+    times, grid = _pivot_with_repeats(frame, tz, times, codes, values, names, layout)
     return times, grid, names, bad
 
 
 def _pivot_with_repeats(
     frame: pd.DataFrame, tz: str | None, times: pd.DatetimeIndex, codes: np.ndarray,
-    values: np.ndarray, names: list[str],
+    values: np.ndarray, names: list[str], layout: Layout,
 ) -> tuple[pd.DatetimeIndex, np.ndarray]:  # fmt: skip
     """Long rows on a grid when a meter has a timestamp more than once: exact repeats are
     dropped, the hour repeated when clocks go back averaged, other repeats refused."""
@@ -225,6 +225,9 @@ def _pivot_with_repeats(
         if not allowed.all():
             first = np.flatnonzero(clash)[np.flatnonzero(~allowed)[0]]
             meter = f"meter {names[long['m'].iloc[first]]!r}"
+            twin = long.index[(long["t"] == long["t"].iloc[first])
+                              & (long["m"] == long["m"].iloc[first])][0]  # fmt: skip
+            _refuse_telling_column(frame, layout, int(twin), int(long.index[first]), meter)
             _raise_conflict(frame, int(long.index[first]), long["t"].iloc[first], meter, tz)
         # Readings of the hour repeated when clocks go back are averaged.
         long = long.groupby(["t", "m"], sort=False, as_index=False)["v"].mean()
@@ -264,6 +267,24 @@ def _warn_duplicates(frame: pd.DataFrame, count: int) -> None:
         DuplicateRowsWarning,
         stacklevel=4,
     )
+
+
+def _refuse_telling_column(
+    frame: pd.DataFrame, layout: Layout, earlier: int, later: int, meter: str
+) -> None:
+    """Refuse two readings of a meter's timestamp that another column of a long table
+    tells apart (a channel, kW beside kVAr; a site): read by timestamp, meter and value
+    alone, they would be one meter's repeated reading."""
+    used = {layout.timestamp, layout.meter, layout.value}
+    for column in (c for c in frame.columns if str(c) not in used):
+        first, second = frame[column].iloc[earlier], frame[column].iloc[later]
+        if not (pd.isna(first) and pd.isna(second)) and first != second:
+            raise InputError(
+                f"{source_of(frame)}, {row_label(frame, later)}: {meter} has two readings of "
+                f"one time, told apart by column {str(column)!r} ({first!r}, then "
+                f"{second!r}), which is not read; keep the rows of one {str(column)!r}, or "
+                "name each its own meter."
+            )
 
 
 def _raise_conflict(
