@@ -129,6 +129,11 @@ def test_legacy_keys_still_read(tmp_path: Path) -> None:
         ("[data]\nsorce = 1\n", r"unknown key \[data\] sorce; expected one of source, tz"),
         ("[modle]\n", r"unknown section \[modle\]; expected one of data, extras"),
         (
+            'tz = "UTC"\n[data]\n',
+            r"tz is set outside any table; it belongs in \[data\] \(the "
+            r"lines after a \[table\] header are its settings\)\.$",
+        ),
+        (
             '[model]\ninput = "10D"\nsample_freq = "3D"\n',
             r"`input` \(10D\) must be a whole "
             r"number of `sample_freq` \(3D\)",

@@ -181,7 +181,7 @@ def _read(node_type: type, given: Mapping[str, Any], base: Path | None, origin: 
             if raw is not None:
                 values[key] = _converted(options[key], raw, base, f"{origin}[{table}] {key}")
         else:
-            raise InputError(_unknown(origin, table, raw_key, [*options, *tables]))
+            raise InputError(_unknown(origin, table, raw_key, [*options, *tables], raw))
     try:
         return node_type(**values)
     except InputError as exc:
@@ -197,7 +197,12 @@ def _converted(option: Field, raw: object, base: Path | None, where: str) -> obj
         raise InputError(f"{where} must be {exc}. Got {option.shown(raw)}.") from None
 
 
-def _unknown(origin: str, table: str, key: str, known: list[str]) -> str:
+def _unknown(origin: str, table: str, key: str, known: list[str], raw: object = None) -> str:
+    if not table and not isinstance(raw, Mapping):  # a setting written above every table
+        homes = [f"[{t}]" for t, k, _ in options() if k == key]
+        where = f"it belongs in {' or '.join(homes)}" if homes else "expected a table"
+        return (f"{origin}{key} is set outside any table; {where} (the lines after a "
+                f"[table] header are its settings).")  # fmt: skip
     if not table:
         return f"{origin}unknown section [{key}]; expected one of {', '.join(known)}."
     return f"{origin}unknown key [{table}] {key}; expected one of {', '.join(known)}."
