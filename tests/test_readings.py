@@ -559,6 +559,23 @@ def test_title_lines_above_the_header_are_named_as_the_likely_cause(tmp_path: Pa
         load_meters(tmp_path / "titled.csv")
 
 
+@pytest.mark.parametrize(
+    ("header", "row"),
+    [("timestamp,A (kW)", "2020-01-0{d} {h:02d}:00,{v}"),
+     ("date,time,A (kW)", "0{d}.01.2020,{h:02d}:00,{v}")],
+)  # fmt: skip
+def test_a_days_last_reading_stamped_24_00_is_the_next_midnight(
+    tmp_path: Path, header: str, row: str
+) -> None:
+    """Utilities stamp a day's last hour 24:00: such files were refused as unparseable."""
+    rows = [row.format(d=d, h=h, v=10 * d + h) for d in range(1, 4) for h in range(1, 25)]
+    path = tmp_path / "ends.csv"
+    path.write_text(header + "\n" + "\n".join(rows) + "\n")
+    frame = load_meters(path, date_order="day-first")
+    assert frame.start == pd.Timestamp("2020-01-01 01:00") and frame.n_steps == 72
+    assert frame.values[22:25, 0].tolist() == [33.0, 34.0, 21.0]  # 23:00, 24:00, then 01:00
+
+
 def test_a_separator_at_the_end_of_every_row_is_read(tmp_path: Path) -> None:
     """pandas took each row's timestamp as an index and every column's name one field to
     the right: the file was refused as timestamps '1', naming the wrong column."""

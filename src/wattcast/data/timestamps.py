@@ -68,7 +68,10 @@ def parse_timestamps(
     else:
         text = raw.astype("string")
         iso, order = _year_first(frame, column, text, date_order)
+        iso, next_day = _end_of_day(iso)
         parsed, several = _to_datetime(iso)
+        if next_day.any():
+            parsed = parsed + pd.to_timedelta(next_day.astype(int), unit="D")
         if parsed.tz is not None:  # some or all with an offset: naive ones were taken as UTC
             _refuse_mixed_offsets(frame, text)
         if several and tz is None:
@@ -165,6 +168,19 @@ def _refuse_offsets_without_zone(frame: pd.DataFrame, column: object, text: pd.S
         f"offsets ({' and '.join(shown)}: a clock change?); give the site's zone "
         "(tz, --tz, e.g. Europe/Berlin) to read them on its wall clock."
     )
+
+
+#: A day's end written as its 24:00 (as many utilities stamp a day's last reading).
+_END_OF_DAY = re.compile(r"^(\s*\d{4}-\d{1,2}-\d{1,2}[ T])24(:00(?::00)?\s*)$")
+
+
+def _end_of_day(text: pd.Series) -> tuple[pd.Series, np.ndarray]:
+    """Times written ``2020-01-01 24:00`` rewritten as that day's 00:00, and where they were
+    (their next day's midnight: a day is added once parsed)."""
+    ends = text.str.match(_END_OF_DAY).to_numpy(dtype=bool, na_value=False)
+    if not ends.any():
+        return text, ends
+    return text.str.replace(_END_OF_DAY, r"\g<1>00\2", regex=True), ends
 
 
 def _year_first(
