@@ -618,18 +618,38 @@ def test_decimal_commas_are_found_in_tab_pipe_and_late_rows(
     np.testing.assert_allclose(frame.values, table[["A (kW)", "B (kW)"]].to_numpy())
 
 
-@pytest.mark.parametrize("written", ["epoch seconds", "epoch milliseconds", "excel"])
+def test_a_decimal_comma_first_written_after_the_first_lines_of_a_semicolon_file(
+    tmp_path: Path,
+) -> None:
+    """Whole numbers for the first 64 KB, then `12,5`: refused, though ';' files may write
+    decimal commas."""
+    table = synthetic_wide(days=30)
+    values = table["A (kW)"].round(2)
+    written = [f"{v:.2f}".replace(".", ",") if k >= 2800 else f"{v:.0f}"
+               for k, v in enumerate(values)]  # fmt: skip
+    lines = [f"{t};{v}" for t, v in zip(table["timestamp"], written, strict=True)]
+    (tmp_path / "late.csv").write_text("timestamp;A (kW)\n" + "\n".join(lines) + "\n")
+    frame = load_meters(tmp_path / "late.csv")
+    expected = np.where(np.arange(len(values)) >= 2800, values, values.round(0))
+    np.testing.assert_allclose(frame.values[:, 0], expected)
+
+
+@pytest.mark.parametrize("written", ["epoch seconds", "epoch milliseconds", "excel",
+                                     "excel, 4 decimals"])  # fmt: skip
 def test_times_written_as_numbers_are_read(tmp_path: Path, written: str) -> None:
+    """Excel serials written with 4 decimals are 8.6 s apart: read to the minute (they
+    were refused as off a 14min59s grid)."""
     table = synthetic_wide(days=2)
     stamps = table["timestamp"]
-    if written == "excel":  # days since 1899-12-30, wall clock
-        numbers = ((stamps - pd.Timestamp("1899-12-30")) / pd.Timedelta("1D")).round(6)
+    if written.startswith("excel"):  # days since 1899-12-30, wall clock
+        days = (stamps - pd.Timestamp("1899-12-30")) / pd.Timedelta("1D")
+        numbers = days.round(4 if "4" in written else 6)
     else:  # instants: these times are UTC
         unit = pd.Timedelta("1s") if written == "epoch seconds" else pd.Timedelta("1ms")
         numbers = (stamps - pd.Timestamp("1970-01-01")) // unit
     table.assign(timestamp=numbers).to_csv(tmp_path / "n.csv", index=False)
     frame = load_meters(tmp_path / "n.csv", tz="Europe/Paris")
-    shift = pd.Timedelta(0) if written == "excel" else pd.Timedelta("1h")  # UTC+1 in January
+    shift = pd.Timedelta(0) if written.startswith("excel") else pd.Timedelta("1h")  # UTC+1
     assert frame.start == stamps.iloc[0] + shift and frame.n_steps == len(table)
     np.testing.assert_allclose(frame.values[:, 0], table["A (kW)"])
 

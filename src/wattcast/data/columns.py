@@ -398,6 +398,18 @@ def _exact(text: object) -> float:
         return np.nan
 
 
+def _decimal_mark(frame: pd.DataFrame, text: pd.Series) -> str:
+    """The decimal mark of a column of text: the file's, or a comma in a ``;`` file whose
+    first lines showed none (``12,5`` first written after them)."""
+    decimal = frame.attrs.get("decimal", ".")
+    if decimal == "." and frame.attrs.get("separator") == ";":
+        comma = text.str.fullmatch(r"[+-]?\d+,\d+").fillna(False).to_numpy(dtype=bool)
+        points = text.str.contains(".", regex=False).fillna(False).to_numpy(dtype=bool)
+        if comma.any() and not points.any():
+            return ","
+    return decimal
+
+
 def to_numeric_column(frame: pd.DataFrame, column: object) -> np.ndarray:
     """Column as float64; cells marked missing (empty, ``--``, ``n/a``...) are missing and
     other text is an error. Non-finite readings (``inf``) become missing, with a counted
@@ -408,7 +420,7 @@ def to_numeric_column(frame: pd.DataFrame, column: object) -> np.ndarray:
     else:
         missing = missing_cells(raw)
         text = raw.where(~missing).astype("string").str.strip()
-        text = plain_numbers(text, frame.attrs.get("decimal", "."))
+        text = plain_numbers(text, _decimal_mark(frame, text))
         numbers = pd.Series([_exact(t) for t in text], index=text.index, dtype="float64")
         bad = np.flatnonzero(numbers.isna().to_numpy(dtype=bool, na_value=True) & ~missing)
         if len(bad):

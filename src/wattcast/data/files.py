@@ -135,6 +135,7 @@ def _read_csv(path: Path, encoding: str) -> pd.DataFrame:
         frame, names = _one_field_more(frame, names)
         frame.attrs["encoding"] = name
         frame.attrs["decimal"] = options.get("decimal", ".")
+        frame.attrs["separator"] = options["sep"]
         frame.attrs["skipped_lines"] = options.get("skiprows", 0)
         _refuse_short_rows(path, name, options, frame, names)
         return _named_columns(frame, names, path)

@@ -114,8 +114,10 @@ def _numeric_times(raw: pd.Series) -> pd.DatetimeIndex | None:
     if text.str.fullmatch(r"\d{5}(?:\.\d+)?").all():
         days = text.astype("float64")
         if days.between(*EXCEL_DAYS).all():
-            stamps = pd.to_datetime(days, unit="D", origin="1899-12-30")
-            return pd.DatetimeIndex(stamps).round("s")  # fractions of a day written short
+            stamps = pd.DatetimeIndex(pd.to_datetime(days, unit="D", origin="1899-12-30"))
+            # fractions of a day written short: 4 or 5 decimals are 8.6 s or 0.9 s apart
+            places = int(text.str.partition(".")[2].str.len().max())
+            return stamps.round("min" if places <= 5 else "s")
     return None
 
 
