@@ -61,17 +61,22 @@ def fill_short_gaps(frame: MeterFrame, max_gap: pd.Timedelta) -> MeterFrame:
     left out of training later on.
     """
     values = frame.values.copy()
-    missing = np.isnan(values)
-    if not missing.any():
+    gappy = np.flatnonzero(np.isnan(values).any(axis=0))  # most meters have no gap
+    if not len(gappy):
         return frame
+    part = values[:, gappy]
+    missing = np.isnan(part)
     max_steps = int(max_gap // frame.interval)
     prev_valid, _, run = _nan_runs(missing)
     short = missing & (run <= max_steps) & (prev_valid >= 0)
-    _fill_from_week_before(values, short, int(WEEK // frame.interval))
-    _interpolate(values, short & np.isnan(values))
+    _fill_from_week_before(part, short, int(WEEK // frame.interval))
+    _interpolate(part, short & np.isnan(part))
+    values[:, gappy] = part
+    counts = (short & ~np.isnan(part)).sum(axis=0)
+    added = {frame.meters[j]: int(c) for j, c in zip(gappy, counts, strict=True)}
     filled = dict(frame.filled)
-    for j, name in enumerate(frame.meters):
-        filled[name] = filled.get(name, 0) + int((short[:, j] & ~np.isnan(values[:, j])).sum())
+    for name in frame.meters:
+        filled[name] = filled.get(name, 0) + added.get(name, 0)
     return MeterFrame(
         values,
         frame.start,
