@@ -90,8 +90,9 @@ def day_digests(frame: MeterFrame) -> dict[str, DayDigest]:
     grid[lead:steps] = values
     grid = grid.reshape(days, per_day, -1)
     present = ~np.isnan(grid)
-    weights = 1.0 + np.arange(per_day)[None, :, None] / per_day
-    sums = (np.where(present, grid, 0.0) * weights).sum(axis=1)
+    grid[~present] = 0.0  # a copy already: zeroed in place, no temporaries of its size
+    weights = 1.0 + np.arange(per_day) / per_day
+    sums = np.einsum("dkm,k->dm", grid, weights)
     counts = present.sum(axis=1)
     return {m: DayDigest(first, sums[:, j], counts[:, j]) for j, m in enumerate(frame.meters)}
 
