@@ -349,6 +349,9 @@ def test_green_button_in_another_unit_or_with_a_bad_reading_is_refused(tmp_path:
     broken.write_text(broken.read_text().replace("<espi:value>5<", "<espi:value>five<"))
     with pytest.raises(InputError, match="IntervalReading 1: value 'five'"):
         load_meters(broken)
+    broken.write_text(broken.read_text().replace("<espi:value>five</espi:value>", ""))
+    with pytest.raises(InputError, match="IntervalReading 1: no value; expected epoch seconds"):
+        load_meters(broken)
 
 
 @pytest.mark.parametrize(

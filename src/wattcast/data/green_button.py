@@ -320,9 +320,10 @@ def _interval_readings(block: _Entry, path: Path, scale: float) -> _Readings:
         except (TypeError, ValueError):
             bad_start = start is None or not start.lstrip("-").isdigit()
             what, shown = ("timePeriod start", start) if bad_start else ("value", value)
+            said = f"{what} {shown!r}" if shown is not None else f"no {what}"
             raise InputError(
                 f"{path}, entry {block.position} (IntervalBlock), IntervalReading {number}: "
-                f"{what} {shown!r}; expected epoch seconds and a number."
+                f"{said}; expected epoch seconds and a number."
             ) from None
         if not 0 <= starts[-1] < LATEST_START:
             raise InputError(
