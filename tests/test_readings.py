@@ -592,6 +592,10 @@ def test_a_separator_at_the_end_of_every_row_is_read(tmp_path: Path) -> None:
     with pytest.raises(InputError, match=r"extra\.csv, column 4: has readings but no name in "
                        r"the header line; expected a meter name\.$"):  # fmt: skip
         load_meters(extra)
+    named = tmp_path / "row_names.csv"  # R's write.table: row names, no header field
+    named.write_text("\n".join([lines[0], *(f"r{k}," + line for k, line in
+                                            enumerate(lines[1:]))]) + "\n")  # fmt: skip
+    np.testing.assert_array_equal(load_meters(named).values, expected.values)
     one = tmp_path / "one.csv"
     one.write_text("\n".join([lines[0], lines[1], lines[2] + ",", *lines[3:]]) + "\n")
     with pytest.raises(InputError, match=r"Expected 3 fields in line 3, saw 4\); line 3 has "

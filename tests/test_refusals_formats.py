@@ -4,6 +4,7 @@ partitions differ, Green Button readings of another length, header-only tables."
 from __future__ import annotations
 
 import re
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -268,8 +269,8 @@ def test_readings_stamped_with_their_interval_end_are_refused(tmp_path: Path) ->
     assert str(caught.value) == (
         f"{ends}: columns 'Interval End' and 'Interval Start' both hold times, 'Interval Start' "
         "1h earlier on every row: the interval's start, which a reading is stamped with; name "
-        "it with --timestamp-column 'Interval Start' ([data] timestamp_column) and leave the "
-        "other out with skip_columns."
+        "it as the timestamp column (--timestamp-column 'Interval Start', [data] "
+        "timestamp_column) and leave the other out with skip_columns."
     )
     starts = _hourly_csv(tmp_path / "starts.csv", "Interval Start,Interval End,Usage (kWh)",
                          "{t:%Y-%m-%d %H:%M},{end:%Y-%m-%d %H:%M},{k}")  # fmt: skip
@@ -332,3 +333,33 @@ def test_readings_a_column_of_a_long_table_tells_apart_are_refused(tmp_path: Pat
         "'channel' ('kW', then 'kVAr'), which is not read; keep the rows of one 'channel', "
         "or name each its own meter."
     )
+
+
+@pytest.mark.parametrize(
+    ("header", "row", "meters"),
+    [
+        # a second column of times that is no interval's start: UTC beside local time, a date
+        ("Timestamp (UTC),Local Time,kWh", "{t:%Y-%m-%d %H:%M},{t:%Y-%m-%d} 0{k}:00,{k}",
+         ("kWh",)),
+        ("Timestamp,Date,Main (kW)", "{t:%Y-%m-%d %H:%M},{t:%Y-%m-%d},{k}", ("Main (kW)",)),
+        # interval starts with offsets, the clocks changing: read, the end column left aside
+        ("Interval Start,Interval End,kWh",
+         "{t:%Y-%m-%dT%H:%M}-05:00,{end:%Y-%m-%dT%H:%M}-04:00,{k}", ("kWh",)),
+        # a percentage and status codes are no readings written with a unit
+        ("timestamp,Main (kW),Completeness", "{t:%Y-%m-%d %H:%M},{k},100%", ("Main (kW)",)),
+        ("timestamp,Main (kW),Status", "{t:%Y-%m-%d %H:%M},{k},0A", ("Main (kW)",)),
+        # a ';' file of 3 decimals whose zeros are written bare
+        ("timestamp;PV (kW)", "{t:%Y-%m-%d %H:%M};{k}.274", ("PV (kW)",)),
+    ],
+)  # fmt: skip
+def test_exports_the_new_checks_leave_alone_are_read(
+    tmp_path: Path, header: str, row: str, meters: tuple[str, ...]
+) -> None:
+    path = _hourly_csv(tmp_path / "export.csv", header, row)
+    if header.startswith("timestamp;"):
+        path.write_text(path.read_text().replace(";0.274", ";0"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SkippedColumnsWarning)
+        frame = load_meters(path)
+    assert frame.meters == meters and frame.n_steps == 72
+    assert frame.start == pd.Timestamp("2020-01-06 00:00")

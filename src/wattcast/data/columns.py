@@ -90,8 +90,7 @@ def detect_layout(
     time_column = timestamp or columns[0]
     others = [c for c in columns if c != time_column]
     if len(others) == 2:
-        decimal = frame.attrs.get("decimal", ".")
-        text = [c for c in others if is_text(frame[column_named(frame, c)], decimal)]
+        text = [c for c in others if _is_text_column(frame, c)]
         if len(text) == 1:
             readings = next(c for c in others if c != text[0])
             if _names_meters(frame, time_column, text[0], readings):
@@ -256,8 +255,7 @@ def meter_columns(
         )
     rest = [c for c in names if c not in skip_columns]
     _refuse_hours_as_columns(frame, rest)
-    decimal = frame.attrs.get("decimal", ".")
-    text = [c for c in rest if c in present and is_text(frame[column_named(frame, c)], decimal)]
+    text = [c for c in rest if c in present and _is_text_column(frame, c)]
     if text and _times_repeat_with_other_text(frame, layout.timestamp, text):
         raise InputError(
             f"{source_of(frame)}: column {text[0]!r} holds text and timestamps repeat on "
@@ -265,9 +263,12 @@ def meter_columns(
             "--value-column."
         )
     for name in text:
-        _refuse_ambiguous_groups(frame, name, decimal)
-        if not _refuse_interval_ends(frame, layout.timestamp, name):
+        _refuse_ambiguous_groups(frame, name, frame.attrs.get("decimal", "."))
+        times = _times_of(frame, name)
+        if times is None:
             _refuse_marked_numbers(frame, name)
+        else:
+            _refuse_interval_ends(frame, layout.timestamp, name, times)
     if text:
         warnings.warn(
             f"{source_of(frame)}: skipped column(s) {', '.join(repr(c) for c in text)}: "
@@ -317,9 +318,9 @@ def _refuse_ambiguous_groups(frame: pd.DataFrame, name: str, decimal: str) -> No
 
 #: A reading written with its unit (``20.13 kW``) or, in a file of decimal points, with a
 #: decimal comma (``20,13``): a meter's column, not text to leave aside.
+DECIMAL_COMMA = r"[+-]?\d+,\d+"
 MARKED_NUMBER = re.compile(
-    r"^[+-]?(?:\d+(?:[.,]\d+)?\s*(?:[kmg]?wh?|[km]?va(?:rh?|h)?|[km]?var|a|v|%|therms?)"
-    r"|\d+,\d+)$",
+    rf"[+-]?\d+(?:[.,]\d+)?\s*(?:[kmg]?wh?|[km]?va(?:rh?|h)?|[km]?var)|{DECIMAL_COMMA}",
     re.IGNORECASE,
 )
 
@@ -329,12 +330,12 @@ def _refuse_marked_numbers(frame: pd.DataFrame, name: str) -> None:
     comma: left aside as text, the meter would be lost with only a warning."""
     column = frame[column_named(frame, name)]
     filled = column[~missing_cells(column)].astype(str).str.strip()
-    marked = filled.str.match(MARKED_NUMBER).to_numpy(dtype=bool)
+    marked = filled.str.fullmatch(MARKED_NUMBER).to_numpy(dtype=bool)
     if not marked.any() or marked.mean() <= 0.5:
         return
     first = int(np.flatnonzero(marked)[0])
     cell = filled.iloc[first]
-    if re.fullmatch(r"[+-]?\d+,\d+", cell):
+    if re.fullmatch(DECIMAL_COMMA, cell):
         how = ("a decimal comma, in a file that writes decimals with a point; write it "
                f"{cell.replace(',', '.')}, or save the file with ';' between columns")  # fmt: skip
     else:
@@ -347,44 +348,50 @@ def _refuse_marked_numbers(frame: pd.DataFrame, name: str) -> None:
     )
 
 
-def _refuse_interval_ends(frame: pd.DataFrame, timestamp: str, name: str) -> bool:
-    """Whether ``name`` holds times too; refused when they are the readings' interval
-    starts, an interval before the timestamps taken (``Interval End, Interval Start``):
-    readings are stamped with their interval's start, so the other column would move
-    every reading one interval late."""
-    other = _as_times(frame[column_named(frame, name)])
-    if other is None:
-        return False
-    taken = _as_times(frame[column_named(frame, timestamp)])
-    if taken is None:
-        return True
-    step = (other - taken).dropna().unique()
-    if len(step) == 1 and step[0] < pd.Timedelta(0):
-        earlier = format_duration(pd.Timedelta(-step[0]).to_pytimedelta())
+def _refuse_interval_ends(frame: pd.DataFrame, timestamp: str, name: str, times: pd.Series) -> None:
+    """Refuse a column of times that are the readings' interval starts, one interval
+    before the timestamps taken on every row (``Interval End, Interval Start``): readings
+    are stamped with their interval's start, so the file would be read an interval late.
+    Judged on the first rows (:data:`SAMPLE`), as instants (UTC where written naive)."""
+    taken = _times_of(frame, timestamp)
+    if taken is None or len(taken) < 3:
+        return
+    spacing = taken.sort_values().diff().dropna().median()
+    step = (times - taken).dropna().unique()
+    if len(step) == 1 and spacing > pd.Timedelta(0) and step[0] == -spacing:
+        earlier = format_duration(spacing.to_pytimedelta())
         raise InputError(
             f"{source_of(frame)}: columns {timestamp!r} and {name!r} both hold times, "
             f"{name!r} {earlier} earlier on every row: the interval's start, "
-            f"which a reading is stamped with; name it with --timestamp-column {name!r} "
-            "([data] timestamp_column) and leave the other out with skip_columns."
+            f"which a reading is stamped with; name it as the timestamp column (--timestamp-"
+            f"column {name!r}, [data] timestamp_column) and leave the other out with "
+            "skip_columns."
         )
-    return True
 
 
-def _as_times(column: pd.Series) -> pd.Series | None:
-    """A column as times when nearly all its filled cells read as such (None otherwise)."""
-    if pd.api.types.is_datetime64_any_dtype(column):
-        return column
-    if pd.api.types.is_numeric_dtype(column):
+#: Rows a column is judged on when it may hold times (parsing all of a long file's text
+#: twice costs seconds).
+SAMPLE = 1000
+
+
+def _times_of(frame: pd.DataFrame, name: str) -> pd.Series | None:
+    """The first :data:`SAMPLE` cells of a column as UTC instants when nearly all read as
+    times (naive ones taken as UTC), else None."""
+    column = frame[column_named(frame, name)].iloc[:SAMPLE]
+    if pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_datetime64_any_dtype(column):
         return None
-    text = column.astype("string").str.strip()
-    if not text.str.contains(r"\d[-/.:]\d", regex=True).fillna(False).mean() > 0.9:
+    if not pd.api.types.is_datetime64_any_dtype(column):
+        text = column.astype("string").str.strip()
+        if not text.str.contains(r"\d[-/.:]\d", regex=True).fillna(False).mean() > 0.9:
+            return None
+        column = text
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            times = pd.to_datetime(column, errors="coerce", format="mixed", utc=True)
+    except (ValueError, TypeError, OverflowError):
         return None
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        times = pd.to_datetime(text, errors="coerce", format="mixed")
-    if times.notna().mean() <= 0.9:
-        return None
-    return times.dt.tz_localize(None) if times.dt.tz is not None else times
+    return times if times.notna().mean() > 0.9 else None
 
 
 def _exact(text: object) -> float:
@@ -400,14 +407,25 @@ def _exact(text: object) -> float:
 
 def _decimal_mark(frame: pd.DataFrame, text: pd.Series) -> str:
     """The decimal mark of a column of text: the file's, or a comma in a ``;`` file whose
-    first lines showed none (``12,5`` first written after them)."""
+    first lines showed none (``12,5`` first written after them) where no cell has a point
+    and one comma cannot group thousands (``1,123`` beside ``987`` may be 1123)."""
     decimal = frame.attrs.get("decimal", ".")
     if decimal == "." and frame.attrs.get("separator") == ";":
-        comma = text.str.fullmatch(r"[+-]?\d+,\d+").fillna(False).to_numpy(dtype=bool)
+        comma = text.str.fullmatch(DECIMAL_COMMA).fillna(False).to_numpy(dtype=bool)
+        grouped = text.str.fullmatch(GROUPED["."].pattern.strip("^$")).fillna(False)
         points = text.str.contains(".", regex=False).fillna(False).to_numpy(dtype=bool)
-        if comma.any() and not points.any():
+        if (comma & ~grouped.to_numpy(dtype=bool)).any() and not points.any():
             return ","
     return decimal
+
+
+def _is_text_column(frame: pd.DataFrame, name: str) -> bool:
+    """:func:`is_text` of a column, at its own decimal mark (:func:`_decimal_mark`)."""
+    column = frame[column_named(frame, name)]
+    if pd.api.types.is_numeric_dtype(column) or pd.api.types.is_datetime64_any_dtype(column):
+        return False
+    text = column.astype("string").str.strip()
+    return is_text(column, _decimal_mark(frame, text))
 
 
 def to_numeric_column(frame: pd.DataFrame, column: object) -> np.ndarray:

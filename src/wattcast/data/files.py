@@ -132,7 +132,7 @@ def _read_csv(path: Path, encoding: str) -> pd.DataFrame:
             why = _why(reason)
             raise InputError(f"{path}: cannot be read as a table ({reason}){why}.") from None
         _refuse_point_groups(path, head.decode(name, errors="replace"), options, names)
-        frame, names = _one_field_more(frame, names)
+        frame, names = _one_field_more(frame, names, head.decode(name, errors="replace"), options)
         frame.attrs["encoding"] = name
         frame.attrs["decimal"] = options.get("decimal", ".")
         frame.attrs["separator"] = options["sep"]
@@ -208,7 +208,8 @@ def _refuse_point_groups(path: Path, head: str, options: dict[str, Any], names: 
     for j, name in enumerate(names):
         cells = [(n, row[j].strip()) for n, row in enumerate(rows, skip + 2) if len(row) > j]
         grouped = [(n, c) for n, c in cells if _POINT_GROUP.fullmatch(c)]
-        if not grouped or not any(_WHOLE.fullmatch(c) for _, c in cells):
+        bare = [c for _, c in cells if _WHOLE.fullmatch(c) and c.lstrip("+-") != "0"]
+        if not grouped or not bare:  # a 0 is written bare by exports of 3 decimals too
             continue
         if any(_POINT_DECIMAL.fullmatch(c) and not _POINT_GROUP.fullmatch(c) for _, c in cells):
             continue  # a decimal such as 1.5 shows the point is a decimal mark
@@ -228,14 +229,25 @@ def _header_names(head: str, options: dict[str, Any]) -> list[str]:
     return next(csv.reader(line, delimiter=options["sep"]), [])
 
 
-def _one_field_more(frame: pd.DataFrame, header: list[str]) -> tuple[pd.DataFrame, list[str]]:
-    """A table whose rows all hold one field more than the header (a separator at the end
-    of each row), as written: pandas takes their first field as an index and moves every
-    column's name one field to the right. The extra field is then a nameless last column
-    (dropped when empty, refused when it has readings)."""
-    if isinstance(frame.index, pd.RangeIndex) or frame.index.nlevels > 1:
+def _one_field_more(
+    frame: pd.DataFrame, header: list[str], head: str, options: dict[str, Any]
+) -> tuple[pd.DataFrame, list[str]]:
+    """A table whose rows hold one field more than its header line, as written: pandas
+    takes the rows' first field as an index and moves every column's name one field to
+    the right. Where the first row ends with a separator the header lacks, or the first
+    fields are times, the extra field is the last: a nameless last column (dropped when
+    empty, refused when it has readings). Row names written without a header field (R's
+    ``write.table``) stay pandas' index."""
+    separator, skip = options["sep"], options.get("skiprows", 0)
+    lines = [line.rstrip("\r") for line in head.lstrip("\ufeff").splitlines()[skip:]]
+    rows = [line for line in lines[1:] if line.strip()]
+    default = isinstance(frame.index, pd.RangeIndex) and frame.index.start == 0
+    if default or not rows or len(header) != frame.shape[1]:
         return frame, header
-    if len(header) != frame.shape[1]:
+    ending = rows[0].endswith(separator) and not lines[0].endswith(separator)
+    first = pd.Series(frame.index[:1000].astype(str))
+    timed = first.str.contains(r"\d[-/.:]\d\d?[-/.:T ]", regex=True).mean() > 0.9
+    if not (ending or timed):
         return frame, header
     names = [*header, ""]
     shifted = frame.reset_index()

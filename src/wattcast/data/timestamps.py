@@ -115,9 +115,9 @@ def _numeric_times(raw: pd.Series) -> pd.DatetimeIndex | None:
         days = text.astype("float64")
         if days.between(*EXCEL_DAYS).all():
             stamps = pd.DatetimeIndex(pd.to_datetime(days, unit="D", origin="1899-12-30"))
-            # fractions of a day written short: 4 or 5 decimals are 8.6 s or 0.9 s apart
+            # fractions of a day written short: 4 decimals are 8.6 s apart, 5 are 0.9 s
             places = int(text.str.partition(".")[2].str.len().max())
-            return stamps.round("min" if places <= 5 else "s")
+            return stamps.round("min" if places <= 4 else "s")
     return None
 
 
