@@ -345,6 +345,14 @@ def test_green_button_in_another_unit_or_with_a_bad_reading_is_refused(tmp_path:
     with pytest.raises(InputError, match=r"entry 1 \(UsagePoint\): ServiceCategory kind 1 "
                        r"\(gas\); expected kind 0 \(electricity\)"):  # fmt: skip
         load_meters(therms)
+    combined = green_button(tmp_path / "both.xml", [(1_609_459_200 + 900 * k, 5) for k in range(4)])
+    gas_point = (
+        "<entry><title>Gas</title><link rel='self' href='https://utility.example/"
+        "UsagePoint/2'/><content><espi:UsagePoint><espi:ServiceCategory><espi:kind>1"
+        "</espi:kind></espi:ServiceCategory></espi:UsagePoint></content></entry>"
+    )
+    combined.write_text(combined.read_text().replace("</feed>", gas_point + "</feed>"))
+    assert load_meters(combined, tz="UTC").meters == ("Main house (kWh)",)
     broken = green_button(tmp_path / "broken.xml", [(1_609_459_200, 5)])
     broken.write_text(broken.read_text().replace("<espi:value>5<", "<espi:value>five<"))
     with pytest.raises(InputError, match="IntervalReading 1: value 'five'"):

@@ -104,6 +104,9 @@ def test_an_update_on_another_clock_than_the_fit_is_refused(wide: pd.DataFrame) 
         naive.update(local)
     zoned = Fleet(S).fit(wide.iloc[:-96], tz="America/New_York")
     assert zoned.update(in_utc).frame_.end == load_meters(wide).end  # converted to its zone
+    loaded = Fleet(S).fit(load_meters(local.iloc[:-96]))  # read already: its own clock
+    assert loaded.update(local).frame_.end == load_meters(wide).end
+    assert Fleet(S).fit(local.iloc[:-96]).update(load_meters(local)).frame_.end == loaded.frame_.end
 
 
 @pytest.mark.parametrize("interval", ["quantile", "tree-std"])

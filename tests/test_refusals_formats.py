@@ -363,3 +363,17 @@ def test_exports_the_new_checks_leave_alone_are_read(
         frame = load_meters(path)
     assert frame.meters == meters and frame.n_steps == 72
     assert frame.start == pd.Timestamp("2020-01-06 00:00")
+
+
+def test_a_repeat_of_the_clock_change_still_asks_for_the_zone(tmp_path: Path) -> None:
+    """A UTC column beside local times tells the repeated hour apart, but is no channel:
+    the message keeps the advice that fits (the zone), and a column of pd.NA is no crash."""
+    local = pd.DatetimeIndex(pd.date_range("2021-11-07 04:00", periods=8, freq="1h", tz="UTC")
+                             .tz_convert("America/New_York").tz_localize(None))  # fmt: skip
+    table = pd.DataFrame({"timestamp": local, "meter": "A", "value": np.arange(8.0),
+                          "utc_time": np.arange(8), "flag": pd.array([1] * 7 + [None],
+                                                                     dtype="Int64")})  # fmt: skip
+    with pytest.raises(InputError, match=r"appears more than once with different values; "
+                       r"expected one reading per timestamp; if clocks went back then, give "
+                       r"the site's zone \(tz, --tz\)\.$"):  # fmt: skip
+        load_meters(table)

@@ -130,8 +130,13 @@ def test_legacy_keys_still_read(tmp_path: Path) -> None:
         ("[modle]\n", r"unknown section \[modle\]; expected one of data, extras"),
         (
             'tz = "UTC"\n[data]\n',
-            r"tz is set outside any table; it belongs in \[data\] \(the "
+            r"'tz' is set outside any table; it belongs in \[data\] \(the "
             r"lines after a \[table\] header are its settings\)\.$",
+        ),
+        (
+            "nosuch = 1\n",
+            r"'nosuch' is set outside any table and is no setting; expected settings under "
+            r"a \[table\] header, one of data, extras",
         ),
         (
             '[model]\ninput = "10D"\nsample_freq = "3D"\n',

@@ -109,11 +109,11 @@ def read_green_button(path: Path) -> pd.DataFrame:
             "interval readings."
         )
     readings = feed.of("MeterReading")
-    _refuse_other_services(feed, path)
     names = _meter_names(feed, path)
     per_meter: dict[str, list[_Readings]] = {}
     for block in blocks:
         reading = _owner(block, readings, path, "MeterReading")
+        _refuse_other_service(feed, reading, path)
         scale = _scale(feed, reading, path)
         name = names[id(reading)] if reading else next(iter(names.values()))
         per_meter.setdefault(name, []).append(_interval_readings(block, path, scale))
@@ -210,10 +210,13 @@ SERVICES = {"1": "gas", "2": "water", "3": "time", "4": "heat", "5": "refuse",
             "6": "sewerage", "7": "rates", "8": "TV licence", "9": "internet"}  # fmt: skip
 
 
-def _refuse_other_services(feed: _Feed, path: Path) -> None:
-    """Refuse a UsagePoint of another service than electricity (gas in therms or cubic
-    feet), whatever unit its readings say or leave unsaid."""
-    for point in feed.of("UsagePoint"):
+def _refuse_other_service(feed: _Feed, reading: _Entry | None, path: Path) -> None:
+    """Refuse interval readings of a UsagePoint of another service than electricity (gas
+    in therms or cubic feet), whatever unit they say or leave unsaid; a gas point
+    without readings beside an electric one (a combined download) is no matter."""
+    points = feed.of("UsagePoint")
+    owner = _owner(reading, points, path, "UsagePoint") if reading else None
+    for point in [owner] if owner else points:
         kind = _text(_child(point.element, "ServiceCategory"), "kind")
         if kind not in (None, "", ELECTRICITY):
             what = SERVICES.get(kind, "not electricity")

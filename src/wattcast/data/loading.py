@@ -269,22 +269,34 @@ def _warn_duplicates(frame: pd.DataFrame, count: int) -> None:
     )
 
 
+#: A column of a long table with at most this many values may be a channel (kW, kVAr).
+CHANNELS = 20
+
+
 def _refuse_telling_column(
     frame: pd.DataFrame, layout: Layout, earlier: int, later: int, meter: str
 ) -> None:
-    """Refuse two readings of a meter's timestamp that another column of a long table
-    tells apart (a channel, kW beside kVAr; a site): read by timestamp, meter and value
-    alone, they would be one meter's repeated reading."""
+    """Refuse two readings of a meter's time that another column of a long table tells
+    apart as a channel does (kW beside kVAr, a site): a few values, each a whole series
+    of the meter (a quality flag or a UTC time is not one). Read by timestamp, meter and
+    value alone, they would be one meter's reading twice."""
     used = {layout.timestamp, layout.meter, layout.value}
+    keys = [column_named(frame, layout.timestamp), column_named(frame, layout.meter)]
     for column in (c for c in frame.columns if str(c) not in used):
         first, second = frame[column].iloc[earlier], frame[column].iloc[later]
-        if not (pd.isna(first) and pd.isna(second)) and first != second:
-            raise InputError(
-                f"{source_of(frame)}, {row_label(frame, later)}: {meter} has two readings of "
-                f"one time, told apart by column {str(column)!r} ({first!r}, then "
-                f"{second!r}), which is not read; keep the rows of one {str(column)!r}, or "
-                "name each its own meter."
-            )
+        if pd.isna(first) or pd.isna(second) or first == second:
+            continue
+        if frame[column].nunique() > CHANNELS or frame.duplicated([*keys, column]).any():
+            continue
+        sizes = frame.groupby([keys[1], column], observed=True).size()
+        if sizes.min() < max(2, sizes.max() / 2):  # each value a series of the meter
+            continue
+        raise InputError(
+            f"{source_of(frame)}, {row_label(frame, later)}: {meter} has two readings of "
+            f"one time, told apart by column {str(column)!r} ('{first}', then '{second}'), "
+            f"which is not read; keep the rows of one {str(column)!r}, or name each its own "
+            "meter."
+        )
 
 
 def _raise_conflict(

@@ -22,6 +22,7 @@ from wattcast.features.builder import FeatureSet, Span, build_features
 from wattcast.features.day_calendar import DayCalendar
 from wattcast.models.fleet_files import load_fleet, save_fleet
 from wattcast.models.fleet_inputs import (
+    LOADED,
     DataLike,
     ExtrasLike,
     as_calendar,
@@ -413,7 +414,8 @@ class Fleet(BaseEstimator):
         check_is_fitted(self, "models_")
         with self.timings_.stage("update"):
             if self.frame_.tz is None:
-                check_same_clock(self.clock_, data)
+                # a fleet saved by an earlier release has no clock: not checked
+                check_same_clock(getattr(self, "clock_", LOADED), data)
             new = as_meter_frame(data, self.frame_.tz, list(self.meters_))
             if new.interval != self.frame_.interval:
                 raise InputError(

@@ -52,11 +52,16 @@ def as_meter_frame(
     )
 
 
+#: The clock of readings given as a MeterFrame: read already, whatever their zone was.
+LOADED = "loaded"
+
+
 def timestamp_zone(data: DataLike) -> str | None:
     """The zone of a DataFrame's zone-aware timestamps (its index or a column of
-    aware times), or None: read without ``tz``, they are taken on that zone's clock."""
+    aware times), None for naive ones (read without ``tz``, they are taken on that
+    clock), :data:`LOADED` for a MeterFrame."""
     if not isinstance(data, pd.DataFrame):
-        return None
+        return LOADED
     if isinstance(data.index, pd.DatetimeIndex) and data.index.tz is not None:
         return str(data.index.tz)
     for column in data.columns:
@@ -69,7 +74,7 @@ def check_same_clock(fitted: str | None, data: DataLike) -> None:
     """Refuse newer readings on another clock than the fitted ones, when no ``tz`` says
     which: both were read on their own timestamps' wall clock, hours apart."""
     zone = timestamp_zone(data)
-    if zone != fitted:
+    if zone != fitted and LOADED not in (zone, fitted):
         said = {None: "naive (zone-less) timestamps"}
         raise InputError(
             f"`data` has {said.get(zone, f'timestamps in {zone!r}')}, but the fleet was "

@@ -200,9 +200,12 @@ def _converted(option: Field, raw: object, base: Path | None, where: str) -> obj
 def _unknown(origin: str, table: str, key: str, known: list[str], raw: object = None) -> str:
     if not table and not isinstance(raw, Mapping):  # a setting written above every table
         homes = [f"[{t}]" for t, k, _ in options() if k == key]
-        where = f"it belongs in {' or '.join(homes)}" if homes else "expected a table"
-        return (f"{origin}{key} is set outside any table; {where} (the lines after a "
-                f"[table] header are its settings).")  # fmt: skip
+        if not homes:
+            return (f"{origin}{key!r} is set outside any table and is no setting; expected "
+                    f"settings under a [table] header, one of {', '.join(known)}.")  # fmt: skip
+        where = " or ".join(homes)
+        return (f"{origin}{key!r} is set outside any table; it belongs in {where} (the "
+                "lines after a [table] header are its settings).")  # fmt: skip
     if not table:
         return f"{origin}unknown section [{key}]; expected one of {', '.join(known)}."
     return f"{origin}unknown key [{table}] {key}; expected one of {', '.join(known)}."
