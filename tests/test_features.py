@@ -389,6 +389,47 @@ def test_a_zone_defined_in_the_file_counts_events_on_its_local_days(tmp_path: Pa
     assert DayCalendar.from_ics(path).dates == {dt.date(2017, 3, 1), dt.date(2017, 3, 2)}
 
 
+def _calendar(body: str) -> bytes:
+    return f"BEGIN:VCALENDAR\nVERSION:2.0\nX-WR-TIMEZONE:America/New_York\n{body}END:VCALENDAR\n".encode()
+
+
+WEEKLY = (
+    "BEGIN:VEVENT\nUID:w\nDTSTART;TZID=America/New_York:20170301T080000\n"
+    "DTEND;TZID=America/New_York:20170301T150000\nRRULE:FREQ=WEEKLY;COUNT=3\nEND:VEVENT\n"
+)
+MOVED = ("BEGIN:VEVENT\nUID:w\nRECURRENCE-ID;TZID=America/New_York:20170308T080000\n"
+         "DTSTART;TZID=America/New_York:20170309T080000\n"
+         "DTEND;TZID=America/New_York:20170309T150000\nEND:VEVENT\n")  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("body", "days"),
+    [
+        # DURATION instead of DTEND: five days, not one
+        ("BEGIN:VEVENT\nUID:d\nDTSTART;VALUE=DATE:20170310\nDURATION:P5D\nEND:VEVENT\n",
+         ["2017-03-10", "2017-03-11", "2017-03-12", "2017-03-13", "2017-03-14"]),
+        # an occurrence moved by an override (RECURRENCE-ID): its new day only
+        (WEEKLY + MOVED, ["2017-03-01", "2017-03-09", "2017-03-15"]),
+        # ... or cancelled by it, and a cancelled event: none of their days
+        (WEEKLY + MOVED.replace("END:VEVENT", "STATUS:CANCELLED\nEND:VEVENT"),
+         ["2017-03-01", "2017-03-15"]),
+        ("BEGIN:VEVENT\nUID:c\nDTSTART;VALUE=DATE:20170310\nSTATUS:CANCELLED\nEND:VEVENT\n", []),
+    ],
+)  # fmt: skip
+def test_calendar_days_are_those_the_calendar_schedules(body: str, days: list[str]) -> None:
+    """DURATION was ignored (one day of a week's closure), and moved or cancelled
+    occurrences were counted on their old days as well."""
+    found = DayCalendar.from_ics_bytes(_calendar(body), "closed").dates
+    assert sorted(str(d) for d in found) == days
+
+
+def test_a_negative_duration_is_refused() -> None:
+    body = "BEGIN:VEVENT\nSUMMARY:Show\nDTSTART;VALUE=DATE:20170310\nDURATION:-P2D\nEND:VEVENT\n"
+    with pytest.raises(InputError, match=r"event 1 'Show' lasts a negative DURATION \(-2 days, "
+                       r"0:00:00\); expected a length of zero or more\.$"):  # fmt: skip
+        DayCalendar.from_ics_bytes(_calendar(body), "closed", "show.ics")
+
+
 def test_train_on_days_the_history_does_not_hold_is_named() -> None:
     """No closed day in the history (no calendar): said as such, not as missing readings."""
     config = ModelSection(input="7D", train_on=("closed",))

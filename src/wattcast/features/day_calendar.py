@@ -14,7 +14,7 @@ import itertools
 from collections.abc import Container, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -23,6 +23,7 @@ from wattcast.errors import InputError
 from wattcast.timezones import is_zone
 
 CalendarT = TypeVar("CalendarT")
+ZERO = dt.timedelta(0)
 #: How far a recurring event without COUNT or UNTIL is followed from its start.
 RECURRENCE_YEARS = 20
 #: The most occurrences one recurring event may have: a day a year for as long as the
@@ -122,7 +123,27 @@ def ics_events(data: bytes, source: str) -> tuple[list[object], str | None]:
         _check_dates(event, number, source)
         where = f"{source}, line {line}" if line else source
         _check_span(event, f"{where}: {_event_name(event, number)}")
-    return events, zone
+    return _as_scheduled(events), zone
+
+
+def _as_scheduled(events: list[Any]) -> list[Any]:
+    """The events as the calendar now schedules them: cancelled ones (``STATUS:CANCELLED``)
+    left out, and an occurrence of a recurring event that another event overrides (its
+    ``RECURRENCE-ID``: moved, or cancelled) taken from the master's dates (as an
+    ``EXDATE``) so that only the override counts."""
+    overridden: dict[str, list[Any]] = {}
+    for event in events:
+        moved = event.get("RECURRENCE-ID")
+        if moved is not None:
+            overridden.setdefault(str(event.get("UID")), []).append(moved.dt)
+    kept = []
+    for event in events:
+        if event.get("RECURRENCE-ID") is None:
+            for moment in overridden.get(str(event.get("UID")), []):
+                event.add("EXDATE", moment)
+        if str(event.get("STATUS", "")).upper() != "CANCELLED":
+            kept.append(event)
+    return kept
 
 
 def _event_lines(data: bytes, count: int) -> list[int | None]:
@@ -138,6 +159,12 @@ def _check_span(event: object, named: str) -> None:
     start = event.get("DTSTART")  # type: ignore[attr-defined]
     if start is None:
         raise InputError(f"{named} has no DTSTART; expected a start date or time for every event.")
+    duration = event.get("DURATION")  # type: ignore[attr-defined]
+    if duration is not None and isinstance(duration.dt, dt.timedelta) and duration.dt < ZERO:
+        raise InputError(
+            f"{named} lasts a negative DURATION ({duration.dt}); expected a length of zero "
+            "or more."
+        )
     end = event.get("DTEND")  # type: ignore[attr-defined]
     if end is not None and _comparable(start.dt, end.dt) and end.dt < start.dt:
         raise InputError(
@@ -209,7 +236,10 @@ def occurrences(event: object, number: int, source: str) -> list[tuple[Moment, M
     """
     start = event.get("DTSTART").dt  # type: ignore[attr-defined]
     end_prop = event.get("DTEND")  # type: ignore[attr-defined]
+    duration = event.get("DURATION")  # type: ignore[attr-defined]
     end = end_prop.dt if end_prop is not None else None
+    if end is None and duration is not None and isinstance(duration.dt, dt.timedelta):
+        end = start + duration.dt  # an event's length given as DURATION instead of DTEND
     # icalendar 5 drops a property it cannot parse and notes why in ``errors``
     noted = dict(getattr(event, "errors", None) or [])
     for key in ("RRULE", "RDATE", "EXDATE"):
