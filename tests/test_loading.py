@@ -252,13 +252,13 @@ def test_named_long_columns(tmp_path: Path, cli) -> None:
 def test_non_finite_readings_are_missing_with_a_counted_warning(tmp_path: Path) -> None:
     frame = synthetic_wide(days=3)
     text = frame.to_csv(index=False).splitlines()
-    for line in (5, 9):  # lines 5 and 9 of the file (the header is line 1)
-        stamp, _, rest = text[line - 1].partition(",")
-        text[line - 1] = f"{stamp},inf,{rest.split(',')[1]}"
+    for line, written in ((5, "inf"), (9, "1e40")):  # the header is line 1; 1e40 crashed
+        stamp, _, rest = text[line - 1].partition(",")  # the trees (float32 inputs)
+        text[line - 1] = f"{stamp},{written},{rest.split(',')[1]}"
     path = tmp_path / "inf.csv"
     path.write_text("\n".join(text) + "\n")
     with pytest.warns(NonFiniteWarning, match=r"column 'A \(kW\)': 2 non-finite reading\(s\) "
-                                              r"treated as missing, the first on line 5"):  # fmt: skip
+                      r"\(or beyond 3\.4e\+38\) treated as missing, the first on line 5"):  # fmt: skip
         loaded = load_meters(path)
     assert np.isnan(loaded.values[[3, 7], 0]).all() and np.isfinite(loaded.values[:, 1]).all()
 

@@ -189,7 +189,16 @@ def test_ghcnd_files_from_climate_data_online_and_their_errors(tmp_path: Path) -
      (b'{"error": true, "reason": "Latitude must be in range"}', "refused: Latitude must be"),
      (b'{"daily": {"temperature_2m_mean": [1]}}', "no daily block with times"),
      (b'{"daily": {"time": ["2017-03-01"], "temperature_2m_mean": [1, 2]}}',
-      "no daily 'temperature_2m_mean' values")],
+      "no daily 'temperature_2m_mean' values"),
+     # answers that crashed the night (tracebacks) or were taken as they came
+     (b'{"daily": {"time": ["yesterday"], "temperature_2m_mean": [1]}}',
+      r"daily times are not ISO dates or times \(such as 'yesterday'\)"),
+     (b'{"daily": {"time": ["2017-03-01T00:00+01:00"], "temperature_2m_mean": [1]}}',
+      r"daily times carry a UTC offset \('2017-03-01T00:00\+01:00'\)"),
+     (b'{"utc_offset_seconds": "abc", "daily": {"time": ["2017-03-01"], '
+      b'"temperature_2m_mean": [1]}}', r"utc_offset_seconds is 'abc', not seconds"),
+     (b'{"daily_units": {"temperature_2m_mean": "\xc2\xb0F"}, "daily": {"time": ["2017-03-01"], '
+      b'"temperature_2m_mean": [41]}}', r"gave 'temperature_2m_mean' in '°F'; celsius was asked")],
 )  # fmt: skip
 def test_answers_are_read_as_documented(body: bytes, message: str) -> None:
     with pytest.raises(WeatherError, match=message):
@@ -200,6 +209,9 @@ def test_answers_are_read_as_documented(body: bytes, message: str) -> None:
                  b'"temperature_2m_mean": [1.5, null]}}', "daily", ["temperature_2m_mean"])  # fmt: skip
     assert good.values["temperature_2m_mean"] == [1.5, None] and good.utc_offset_seconds == -18000
     assert good.units["temperature_2m_mean"] == "°C"
+    huge = parse(b'{"daily": {"time": ["2017-03-01"], "temperature_2m_mean": [1e308]}}',
+                 "daily", ["temperature_2m_mean"])  # fmt: skip
+    assert huge.values["temperature_2m_mean"] == [None]  # no measurement: missing, not kept
 
 
 def test_weather_needs_its_location_or_file(tmp_path: Path) -> None:

@@ -428,6 +428,10 @@ def _is_text_column(frame: pd.DataFrame, name: str) -> bool:
     return is_text(column, _decimal_mark(frame, text))
 
 
+#: The largest value the models' float32 inputs hold.
+FLOAT32_MAX = float(np.finfo(np.float32).max)
+
+
 def to_numeric_column(frame: pd.DataFrame, column: object) -> np.ndarray:
     """Column as float64; cells marked missing (empty, ``--``, ``n/a``...) are missing and
     other text is an error. Non-finite readings (``inf``) become missing, with a counted
@@ -448,12 +452,15 @@ def to_numeric_column(frame: pd.DataFrame, column: object) -> np.ndarray:
                 "be empty, 'n/a' or '--')."
             )
         values = numbers.to_numpy(dtype="float64", na_value=np.nan)
-    infinite = np.isinf(values)
+    # beyond float32's range a value is no reading, and the trees' float32 inputs overflow
+    with np.errstate(invalid="ignore"):
+        infinite = np.isinf(values) | (np.abs(values) > FLOAT32_MAX)
     if infinite.any():
         first = int(np.flatnonzero(infinite)[0])
         warnings.warn(
             f"{source_of(frame)}, {column_title(frame, column)}: {int(infinite.sum())} non-finite "
-            f"reading(s) treated as missing, the first on {row_label(frame, first)}.",
+            f"reading(s) (or beyond {FLOAT32_MAX:.1e}) treated as missing, the first on "
+            f"{row_label(frame, first)}.",
             NonFiniteWarning,
             stacklevel=4,
         )

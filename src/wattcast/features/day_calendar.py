@@ -162,8 +162,7 @@ def _check_span(event: object, named: str) -> None:
     duration = event.get("DURATION")  # type: ignore[attr-defined]
     if duration is not None and isinstance(duration.dt, dt.timedelta) and duration.dt < ZERO:
         raise InputError(
-            f"{named} lasts a negative DURATION ({duration.dt}); expected a length of zero "
-            "or more."
+            f"{named} lasts a negative DURATION ({duration.dt}); expected a length of zero or more."
         )
     end = event.get("DTEND")  # type: ignore[attr-defined]
     if end is not None and _comparable(start.dt, end.dt) and end.dt < start.dt:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import math
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
@@ -138,6 +139,7 @@ def parse(body: bytes, frequency: str, variables: list[str]) -> Answer:
     if not isinstance(block, dict) or not isinstance(block.get("time"), list):
         raise WeatherError(f"the weather service's answer has no {frequency} block with times.")
     times = [str(t) for t in block["time"]]
+    _check_times(times, frequency)
     values: dict[str, list[float | None]] = {}
     for name in variables:
         column = block.get(name)
@@ -145,12 +147,42 @@ def parse(body: bytes, frequency: str, variables: list[str]) -> Answer:
             raise WeatherError(f"the weather service's answer has no {frequency} {name!r} values.")
         values[name] = [_number(v) for v in column]
     units = document.get(f"{frequency}_units", {})
-    shown = {n: str(units.get(n, "")) for n in variables}
-    offset = int(document.get("utc_offset_seconds", 0))
+    shown = {n: str(units.get(n, "")) if isinstance(units, dict) else "" for n in variables}
+    for name, unit in shown.items():
+        if "temperature" in name and unit not in ("", "°C"):
+            raise WeatherError(f"the weather service gave {name!r} in {unit!r}; celsius was asked.")
+    offset = document.get("utc_offset_seconds", 0)
+    if isinstance(offset, bool) or not isinstance(offset, int):
+        raise WeatherError(f"the weather service's utc_offset_seconds is {offset!r}, not seconds.")
     return Answer(times, values, shown, offset, str(document.get("timezone", "")))
+
+
+def _check_times(times: list[str], frequency: str) -> None:
+    """Refuse times that are not the local ISO dates or hours the service writes (a time
+    with an offset would be compared with the site's wall clock)."""
+    import pandas as pd
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # pandas 2.1 warns on mixed offsets
+            parsed = pd.to_datetime(pd.Series(times, dtype=object), format="ISO8601")
+    except (ValueError, TypeError, OverflowError):
+        raise WeatherError(
+            f"the weather service's {frequency} times are not ISO dates or times "
+            f"(such as {times[0]!r})."
+        ) from None
+    if not pd.api.types.is_datetime64_dtype(parsed):  # zone-aware, or several offsets
+        raise WeatherError(
+            f"the weather service's {frequency} times carry a UTC offset ({times[0]!r}); "
+            "expected the local times it was asked for."
+        )
+
+
+#: A weather value beyond this is no measurement (a float32 model input would overflow).
+LARGEST = 1e6
 
 
 def _number(value: object) -> float | None:
     if isinstance(value, bool) or not isinstance(value, int | float):
         return None
-    return float(value) if math.isfinite(value) else None
+    return float(value) if math.isfinite(value) and abs(value) <= LARGEST else None
