@@ -181,6 +181,15 @@ def test_ghcnd_files_from_climate_data_online_and_their_errors(tmp_path: Path) -
     bad.write_text("STATION,DATE,TMAX,TMIN\nA,March 1st,1,0\n")
     with pytest.raises(InputError, match=r"bad\.csv, column 'DATE', line 2: cannot read"):
         read_ghcnd(bad, "C")
+    # a day written twice kept its last row silently; -9999 (missing) was -9999 degrees
+    twice = tmp_path / "twice.csv"
+    twice.write_text("STATION,DATE,TMAX,TMIN\nA,20170301,1,0\nA,20170302,2,1\nA,20170301,9,8\n")
+    with pytest.raises(InputError, match=r"twice\.csv, line 4: 2017-03-01 appears twice; "
+                       r"expected one row per day"):  # fmt: skip
+        read_ghcnd(twice, "C")
+    marked = tmp_path / "marked.csv"
+    marked.write_text("STATION,DATE,TMAX,TMIN\nA,20170301,-9999,0\nA,20170302,2,1\n")
+    assert read_ghcnd(marked, "C")["temperature"].isna().tolist() == [True, False]
 
 
 @pytest.mark.parametrize(

@@ -20,6 +20,8 @@ from wattcast.data.sources import read_table
 from wattcast.errors import InputError
 
 TEMPERATURES = ("TMAX", "TMIN", "TAVG", "TOBS")
+#: How NOAA's older files write a missing value.
+MISSING = -9999.0
 
 
 def read_ghcnd(path: Path, units: str, station: str | None = None) -> pd.DataFrame:
@@ -34,6 +36,7 @@ def read_ghcnd(path: Path, units: str, station: str | None = None) -> pd.DataFra
         )
     table = _one_station(table, path, station)
     dates = _dates(table, path)
+    _refuse_repeated_days(table, dates, path)
     out = pd.DataFrame({"time": dates})
     for column in table.columns:
         if column in ("STATION", "DATE", "NAME", "time") or column.endswith("_ATTRIBUTES"):
@@ -41,6 +44,7 @@ def read_ghcnd(path: Path, units: str, station: str | None = None) -> pd.DataFra
         if column not in TEMPERATURES and is_text(table[column]):  # words (a name...)
             continue
         values = to_numeric_column(table, column)
+        values = np.where(values == MISSING, np.nan, values)  # NOAA's older missing mark
         if np.isnan(values).all():
             continue
         out[column] = _celsius(values, units) if column in TEMPERATURES else values
@@ -50,7 +54,17 @@ def read_ghcnd(path: Path, units: str, station: str | None = None) -> pd.DataFra
         out["temperature"] = out["TAVG"]
     else:
         raise InputError(f"{path}: no TMAX and TMIN (or TAVG) columns: no temperature.")
-    return out.sort_values("time").drop_duplicates("time", keep="last").reset_index(drop=True)
+    return out.sort_values("time").reset_index(drop=True)
+
+
+def _refuse_repeated_days(table: pd.DataFrame, dates: pd.DatetimeIndex, path: Path) -> None:
+    """Refuse a day written twice: which of its two rows is the station's?"""
+    repeated = np.flatnonzero(dates.duplicated())
+    if len(repeated):
+        raise InputError(
+            f"{path}, {row_label(table, int(repeated[0]))}: {dates[repeated[0]]:%Y-%m-%d} "
+            "appears twice; expected one row per day (the download repeats a part?)."
+        )
 
 
 def _one_station(table: pd.DataFrame, path: Path, station: str | None) -> pd.DataFrame:
