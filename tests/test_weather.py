@@ -3,6 +3,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +13,7 @@ from conftest import write_site
 from weather_standin import StandIn
 
 from wattcast import InputError
+from wattcast.errors import ExtrasGapWarning
 from wattcast.settings import RunSpec
 from wattcast.store.store import ForecastStore
 from wattcast.weather.open_meteo import WeatherError, parse
@@ -251,6 +253,28 @@ def test_a_weather_file_without_the_variables_asked_for_is_refused(
     assert "humidity" in json.dumps(record["features"])
 
 
+def test_a_daily_weather_file_stamped_off_midnight_stands_for_its_days(
+    tmp_path: Path, andover: Path
+) -> None:
+    """Days written as UTC midnights (19:00 the evening before in New York) gave the
+    forecast day the temperature of two days before; stamped at noon, of the day before."""
+    days = pd.date_range("2016-09-01", "2017-03-20", freq="D")
+    temperature = [andover_temperature(d.date()) for d in days]
+    forecasts = {}
+    for name, written in (("midnight", days.strftime("%Y-%m-%d")),
+                          ("utc", days.strftime("%Y-%m-%dT00:00:00Z")),
+                          ("noon", days.strftime("%Y-%m-%d 12:00"))):  # fmt: skip
+        folder = tmp_path / name
+        folder.mkdir()
+        table = folder / "weather.csv"
+        pd.DataFrame({"date": written, "temperature": temperature}).to_csv(table, index=False)
+        spec = site(folder, andover, f'provider = "file"\npath = "{table}"')
+        run_job(spec, "run", "2017-03-10")
+        forecasts[name] = ForecastStore(spec.store.path).current_forecasts()["mean"].to_numpy()
+    np.testing.assert_array_equal(forecasts["utc"], forecasts["midnight"])
+    np.testing.assert_array_equal(forecasts["noon"], forecasts["midnight"])
+
+
 @pytest.mark.parametrize("last", ["2017-03-31 23:00", "2017-03-10 23:00"])
 def test_an_hourly_weather_file_serves_a_daily_night_at_its_own_resolution(
     tmp_path: Path, andover: Path, last: str
@@ -264,7 +288,9 @@ def test_an_hourly_weather_file_serves_a_daily_night_at_its_own_resolution(
         table, index=False
     )
     spec = site(tmp_path, andover, f'provider = "file"\npath = "{table}"')
-    run_job(spec, "run", "2017-03-10")
+    with warnings.catch_warnings():  # tomorrow's rows were dropped: a gap said every night
+        warnings.simplefilter("error", ExtrasGapWarning)
+        run_job(spec, "run", "2017-03-10")
     store = ForecastStore(spec.store.path)
     weather = weather_of(store, 1)
     full = last.startswith("2017-03-31")

@@ -82,6 +82,8 @@ def weather_for_night(section: Any, night: Night, zone: str | None, store: Any =
     # the period's rows at the provider's own resolution (a file may be hourly when the
     # night asks for days): a day (or hour) is missing when no row of it is known
     inside = (ahead["time"] >= period[0]) & (ahead["time"] < period[-1] + night.step)
+    # rows between the cut-off and the period (tomorrow's, of a file) keep the table whole
+    bridge = ahead[(ahead["time"] >= night.cutoff) & (ahead["time"] < period[0])]
     ahead = ahead[inside]
     missing = period[~period.isin(ahead.dropna()["time"].dt.floor(night.step))]
     record = {"provider": section.provider, "fallback": None,
@@ -95,7 +97,7 @@ def weather_for_night(section: Any, night: Night, zone: str | None, store: Any =
             return Weather(None, {**record, "fallback": "drop"})
         ahead = _stack(ahead.dropna(), filled)
         record["fallback"] = section.fallback
-    table = _stack(history, ahead).sort_values("time")
+    table = _stack(history, bridge, ahead).sort_values("time")
     table = table.drop_duplicates("time", keep="last").reset_index(drop=True)
     table.attrs["source"] = f"weather ({provider.name})"  # what its messages name
     return Weather(table, record)
@@ -165,7 +167,7 @@ class _TableProvider:
     def ahead(self) -> pd.DataFrame:
         if self.night.honest:  # measured after the night: not known at its cut-off
             return self.table.iloc[:0]
-        return self.table[self.table["time"] >= self.night.period[0]].reset_index(drop=True)
+        return self.table[self.table["time"] >= self.night.cutoff].reset_index(drop=True)
 
 
 def _provider(section: Any, night: Night, zone: str | None, store: Any) -> Any:
@@ -196,8 +198,17 @@ def _weather_file(section: Any, zone: str | None) -> pd.DataFrame:
 
     extra = ExtraTable.from_frame(read_table(section.path), zone)
     table = pd.DataFrame(extra.values, columns=list(extra.columns))
-    table.insert(0, "time", extra.times)
+    table.insert(0, "time", _days_of(extra.times, extra.freq))
     return _choose(table, section, section.path)
+
+
+def _days_of(times: pd.DatetimeIndex, step: pd.Timedelta) -> pd.DatetimeIndex:
+    """A daily file's rows at the local midnight of the day each stands for: the nearest
+    one (a day written as UTC midnight is 19:00 the evening before in New York, and would
+    stand for the wrong day; a day stamped at noon keeps its date)."""
+    if step < pd.Timedelta(days=1) or (times == times.normalize()).all():
+        return times
+    return (times + pd.Timedelta(hours=12) - pd.Timedelta(1)).floor("D")
 
 
 class _OpenMeteoProvider:
