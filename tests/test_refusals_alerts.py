@@ -262,3 +262,54 @@ def test_delivery_settings_that_cannot_work_are_refused_when_read(
         RunSpec().with_flags(flags)
     assert str(refused.value).startswith(message)
     assert "T0/B0" not in str(refused.value) and "hunter2" not in str(refused.value)
+
+
+class DrippingServer:
+    """A mail server that sends its greeting one byte at a time, for ever: each read is
+    within the timeout, the exchange never ends."""
+
+    def __init__(self) -> None:
+        import socket
+        import threading
+
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+
+    def _serve(self) -> None:
+        connection, _ = self.listener.accept()
+        with connection:
+            while not self.stop.is_set():
+                try:
+                    connection.sendall(b"2")
+                except OSError:
+                    return
+                time.sleep(0.2)
+
+    def __enter__(self) -> DrippingServer:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop.set()
+        self.listener.close()
+
+
+def test_a_mail_server_that_never_finishes_is_cut_at_the_deadline(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each read came within the 20 s timeout: the night waited for ever (and outlived a
+    SIGTERM); now the exchange has a deadline and the digest is tried again next night."""
+    from wattcast.alerts import email
+
+    monkeypatch.setattr(email, "DEADLINE_SECONDS", 1.0)
+    with DrippingServer() as server:
+        spec = site(tmp_path, f'[alerts.email]\nhost = "127.0.0.1"\nport = {server.port}\n'
+                              'sender = "w@school.example"\nto = ["e@school.example"]\n')  # fmt: skip
+        store, run = night_with_events(spec)
+        started = time.monotonic()
+        with pytest.warns(DeliveryWarning, match=r"email alert not delivered \(the mail server "
+                          r"did not finish within 1 s\); it is tried again next night\."):  # fmt: skip
+            deliver(store, spec, run)
+    assert time.monotonic() - started < 10 and store.undelivered("email")

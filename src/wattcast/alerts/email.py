@@ -6,9 +6,12 @@ the chart is a PNG (Gmail and Outlook show no SVG) with its text alternative.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import smtplib
+import socket
 import ssl
+import threading
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from typing import Any
@@ -18,6 +21,8 @@ from wattcast.alerts.digest import Digest
 from wattcast.errors import InputError
 
 TIMEOUT_SECONDS = 20
+#: The whole exchange with the mail server, from connecting to the last answer.
+DEADLINE_SECONDS = 120.0
 
 
 def message(section: Any, digest: Digest) -> EmailMessage:
@@ -47,17 +52,42 @@ def send(section: Any, digest: Digest) -> dict[str, str]:
         if password is None:
             raise InputError(f"[alerts.email] password_env names {section.password_env}, "
                              "which is not set.")  # fmt: skip
-    with smtplib.SMTP(section.host, section.port, timeout=TIMEOUT_SECONDS) as smtp:
-        if section.starttls:
-            smtp.starttls(context=ssl.create_default_context())
-        if section.username:
-            smtp.login(section.username, password or "")
-        try:
-            refused = smtp.send_message(message(section, digest))
-        except smtplib.SMTPRecipientsRefused as exc:  # every one of them: a failed delivery
-            said = "; ".join(f"{a}: {answer(*why)}" for a, why in exc.recipients.items())
-            raise DeliveryError(f"every recipient refused: {said}") from None
+    smtp = smtplib.SMTP(timeout=TIMEOUT_SECONDS)
+    # the timeout bounds each read: a server that answers a byte at a time would hold the
+    # night for ever, so the whole exchange has a deadline that cuts the connection
+    fired = threading.Event()
+    deadline = threading.Timer(DEADLINE_SECONDS, _cut, (smtp, fired))
+    deadline.start()
+    try:
+        with smtp:
+            smtp.connect(section.host, section.port)
+            if section.starttls:
+                smtp.starttls(context=ssl.create_default_context())
+            if section.username:
+                smtp.login(section.username, password or "")
+            try:
+                refused = smtp.send_message(message(section, digest))
+            except smtplib.SMTPRecipientsRefused as exc:  # every one: a failed delivery
+                said = "; ".join(f"{a}: {answer(*why)}" for a, why in exc.recipients.items())
+                raise DeliveryError(f"every recipient refused: {said}") from None
+    except (smtplib.SMTPException, OSError):
+        if fired.is_set():
+            raise DeliveryError(
+                f"the mail server did not finish within {DEADLINE_SECONDS:g} s"
+            ) from None
+        raise
+    finally:
+        deadline.cancel()
     return {address: answer(code, text) for address, (code, text) in refused.items()}
+
+
+def _cut(smtp: smtplib.SMTP, fired: threading.Event) -> None:
+    """End a connection that has outlived the deadline: its blocked read returns."""
+    fired.set()
+    sock = getattr(smtp, "sock", None)
+    if sock is not None:
+        with contextlib.suppress(OSError):
+            sock.shutdown(socket.SHUT_RDWR)
 
 
 def answer(code: int, text: bytes | str) -> str:
