@@ -297,3 +297,26 @@ def test_an_hourly_weather_file_serves_a_daily_night_at_its_own_resolution(
     assert weather["fallback"] == (None if full else "climatology")
     record = json.loads(store.run(1)["record"])
     assert "temperature" in json.dumps(record["features"])
+
+
+def test_a_weather_file_that_misses_the_days_before_the_night(
+    tmp_path: Path, andover: Path
+) -> None:
+    """A file of forecasts only failed with 'need at least two distinct timestamps' and
+    no file named; last year's file dropped the weather without saying why."""
+    table = tmp_path / "weather.csv"
+    future = pd.date_range("2017-03-11", "2017-03-20", freq="D")
+    pd.DataFrame({"date": future, "temperature": 5.0}).to_csv(table, index=False)
+    spec = site(tmp_path, andover, f'provider = "file"\npath = "{table}"')
+    with pytest.raises(InputError, match=re.escape(
+        "weather (the weather file): 0 row(s) before the night (2017-03-10), the first on "
+        "2017-03-11; expected the weather of the days trained on as well as the forecast."
+    )):  # fmt: skip
+        run_job(spec, "run", "2017-03-10")
+    last_year = pd.date_range("2015-09-02", "2016-03-20", freq="D")
+    pd.DataFrame({"date": last_year, "temperature": 5.0}).to_csv(table, index=False)
+    run_job(spec, "run", "2017-03-10")
+    weather = weather_of(ForecastStore(spec.store.path), 1)
+    assert weather["fallback"] == "drop" and weather["note"] == (
+        "climatology needs the weather of the 7 days before the night, or a year of it"
+    )

@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 
 from wattcast.errors import InputError
-from wattcast.weather.fallback import climatology
+from wattcast.weather.fallback import RECENT_DAYS, climatology
 from wattcast.weather.open_meteo import OpenMeteo, WeatherError
 
 #: Open-Meteo's names of the variables wattcast calls by a plain name.
@@ -94,6 +94,11 @@ def weather_for_night(section: Any, night: Night, zone: str | None, store: Any =
         wanted = _at_resolution(missing, history, night.step)
         filled = _fall_back(section, history, wanted, night, provider.name, notes)
         if filled is None:
+            if section.fallback == "climatology" and "note" not in record:
+                record["note"] = (
+                    f"climatology needs the weather of the {RECENT_DAYS} days "
+                    "before the night, or a year of it"
+                )
             return Weather(None, {**record, "fallback": "drop"})
         ahead = _stack(ahead.dropna(), filled)
         record["fallback"] = section.fallback
@@ -162,7 +167,15 @@ class _TableProvider:
         self.table = table
 
     def history(self) -> pd.DataFrame:
-        return self.table[self.table["time"] < self.night.cutoff].reset_index(drop=True)
+        before = self.table[self.table["time"] < self.night.cutoff].reset_index(drop=True)
+        if len(before) < 2:  # the training days need the weather they had
+            first = f"{self.table['time'].min():%Y-%m-%d}" if len(self.table) else "none"
+            raise InputError(
+                f"weather ({self.name}): {len(before)} row(s) before the night "
+                f"({self.night.cutoff:%Y-%m-%d}), the first on {first}; expected the weather "
+                "of the days trained on as well as the forecast."
+            )
+        return before
 
     def ahead(self) -> pd.DataFrame:
         if self.night.honest:  # measured after the night: not known at its cut-off
