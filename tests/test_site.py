@@ -192,6 +192,21 @@ def test_a_bad_hierarchy_file_is_one_line(tmp_path: Path, cli) -> None:
         run_job(in_kwh, "run", "2021-02-09")
 
 
+def test_an_empty_or_semicolon_hierarchy_file(tmp_path: Path) -> None:
+    """An empty file said "no column 'meter'", a header alone was taken as no hierarchy,
+    and a ';' file (as readings may be) was refused."""
+    from wattcast.events.hierarchy import read_hierarchy
+
+    path = tmp_path / "hierarchy.csv"
+    for text, message in (("", "the file is empty; expected a header meter,parent"),
+                          ("meter,parent\n", "a header but no meter; expected a row per meter")):  # fmt: skip
+        path.write_text(text)
+        with pytest.raises(InputError, match=re.escape(f"{path} ([site] meters): {message}")):
+            read_hierarchy(path)
+    path.write_text("meter;parent\nA (kW);Main (kW)\n")
+    assert read_hierarchy(path).places["A (kW)"]["parent"] == "Main (kW)"
+
+
 def test_a_meter_named_like_a_computed_remainder_is_refused(tmp_path: Path) -> None:
     spec = hierarchy_site(tmp_path, {})
     table = pd.read_csv(tmp_path / "meters.csv")

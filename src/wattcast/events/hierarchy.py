@@ -92,7 +92,12 @@ def read_hierarchy(path: Path) -> Hierarchy:
 
     require_file(Path(path), "[site] meters file")
     text = Path(path).read_bytes().decode("utf-8-sig", errors="replace")
-    reader = csv.DictReader(io.StringIO(text))
+    if not text.strip():
+        raise InputError(f"{path} ([site] meters): the file is empty; expected a header "
+                         "meter,parent and a row per meter.")  # fmt: skip
+    first = text.splitlines()[0]
+    separator = ";" if first.count(";") > first.count(",") else ","
+    reader = csv.DictReader(io.StringIO(text), delimiter=separator)
     header = [c.strip().lower() for c in reader.fieldnames or []]
     missing = [c for c in ("meter", "parent") if c not in header]
     if missing:
@@ -122,6 +127,9 @@ def read_hierarchy(path: Path) -> Hierarchy:
                 break
             chain.append(up)
             up = places.get(up, {}).get("parent")
+    if not places:
+        raise InputError(f"{path} ([site] meters): a header but no meter; expected a row per "
+                         "meter (meter,parent).")  # fmt: skip
     for parent in {p["parent"] for p in places.values() if p["parent"]}:
         places.setdefault(parent, {"parent": None, "area": None, "label": None})
     return Hierarchy(places)
