@@ -14,6 +14,9 @@ from wattcast.settings import checks
 from wattcast.settings.base import Section
 from wattcast.settings.values import Setting
 
+#: A price per kWh or kW beyond this is a typo (every cost of a night would overflow).
+MAX_PRICE = 1_000_000.0
+
 
 @dataclass(frozen=True)
 class StoreSection(Section):
@@ -214,8 +217,9 @@ class AlertsSection(Section):
         periods = {f"tariff_periods {k!r}": v for k, v in self.tariff_periods.items()}
         prices = {"tariff": self.tariff, "demand_charge": self.demand_charge, **periods}
         for key, price in prices.items():
-            if price is not None and not math.isfinite(price):
-                raise InputError(f"[alerts] {key} must be a finite price. Got {price!r}.")
+            if price is not None and not (math.isfinite(price) and abs(price) <= MAX_PRICE):
+                raise InputError(f"[alerts] {key} must be a finite price of at most "
+                                 f"{MAX_PRICE:,.0f}. Got {price!r}.")  # fmt: skip
 
         for key, price in self.tariff_periods.items():
             try:
