@@ -459,3 +459,8 @@ def test_a_calendar_of_another_year_is_said() -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error", CalendarWarning)
         build_features(frame, config, calendars=[this])
+    empty = DayCalendar.from_ics_bytes(b"BEGIN:VCALENDAR\nBEGIN:VTODO\nEND:VTODO\nEND:VCALENDAR\n",
+                                       "cal_todo")  # fmt: skip
+    with pytest.warns(CalendarWarning, match=r"^calendar 'cal_todo': no events \(or only "
+                      r"cancelled ones\); it marks no day\.$"):  # fmt: skip
+        build_features(frame, config, calendars=[empty])

@@ -220,8 +220,12 @@ def _refuse_clashing_names(
 def _warn_calendar_elsewhere(calendar: DayCalendar, target_times: pd.DatetimeIndex) -> None:
     """Say when every day of a calendar file lies before the first period trained on or
     after the one forecast: last year's school calendar marks no day closed."""
-    if not isinstance(calendar.dates, frozenset) or not calendar.dates:
+    if not isinstance(calendar.dates, frozenset):
         return  # public holidays fill in whatever years are asked for
+    if not calendar.dates:
+        warnings.warn(f"calendar {calendar.name!r}: no events (or only cancelled ones); it "
+                      "marks no day.", CalendarWarning, stacklevel=4)  # fmt: skip
+        return
     first, last = min(calendar.dates), max(calendar.dates)
     start, end = target_times[0].date(), target_times[-1].date()
     if last < start or first > end:
