@@ -389,7 +389,7 @@ def test_a_zone_defined_in_the_file_counts_events_on_its_local_days(tmp_path: Pa
     assert DayCalendar.from_ics(path).dates == {dt.date(2017, 3, 1), dt.date(2017, 3, 2)}
 
 
-def _calendar(body: str) -> bytes:
+def _new_york_calendar(body: str) -> bytes:
     return f"BEGIN:VCALENDAR\nVERSION:2.0\nX-WR-TIMEZONE:America/New_York\n{body}END:VCALENDAR\n".encode()
 
 
@@ -419,7 +419,7 @@ MOVED = ("BEGIN:VEVENT\nUID:w\nRECURRENCE-ID;TZID=America/New_York:20170308T0800
 def test_calendar_days_are_those_the_calendar_schedules(body: str, days: list[str]) -> None:
     """DURATION was ignored (one day of a week's closure), and moved or cancelled
     occurrences were counted on their old days as well."""
-    found = DayCalendar.from_ics_bytes(_calendar(body), "closed").dates
+    found = DayCalendar.from_ics_bytes(_new_york_calendar(body), "closed").dates
     assert sorted(str(d) for d in found) == days
 
 
@@ -427,7 +427,7 @@ def test_a_negative_duration_is_refused() -> None:
     body = "BEGIN:VEVENT\nSUMMARY:Show\nDTSTART;VALUE=DATE:20170310\nDURATION:-P2D\nEND:VEVENT\n"
     with pytest.raises(InputError, match=r"event 1 'Show' lasts a negative DURATION \(-2 days, "
                        r"0:00:00\); expected a length of zero or more\.$"):  # fmt: skip
-        DayCalendar.from_ics_bytes(_calendar(body), "closed", "show.ics")
+        DayCalendar.from_ics_bytes(_new_york_calendar(body), "closed", "show.ics")
 
 
 def test_train_on_days_the_history_does_not_hold_is_named() -> None:
