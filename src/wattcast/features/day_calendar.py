@@ -263,13 +263,17 @@ def _recurrence_starts(event: object, start: Moment, number: int, source: str) -
     first = _wall_clock(start, zone)
     rules = rruleset()
     rules.rdate(first)
+    days_out: set[dt.date] = set()
     try:
         for recur in _listed(event.get("RRULE")):  # type: ignore[attr-defined]
             rules.rrule(rrulestr(_rule_text(recur, zone), dtstart=first))
         for value in _moments(event.get("RDATE")):  # type: ignore[attr-defined]
             rules.rdate(_wall_clock(value, zone))
         for value in _moments(event.get("EXDATE")):  # type: ignore[attr-defined]
-            rules.exdate(_wall_clock(value, zone))
+            if all_day or isinstance(value, dt.datetime):
+                rules.exdate(_wall_clock(value, zone))
+            else:  # a day taken from a timed event: its occurrence that day
+                days_out.add(value)
         horizon = first + dt.timedelta(days=round(365.25 * RECURRENCE_YEARS))
         starts = list(itertools.islice(
             itertools.takewhile(lambda moment: moment <= horizon, rules), MOST_OCCURRENCES + 1
@@ -286,6 +290,7 @@ def _recurrence_starts(event: object, start: Moment, number: int, source: str) -
             f"{starts[-1]:%Y-%m-%d %H:%M:%S}); a calendar of closed days repeats by days, "
             "weeks, months or years."
         )
+    starts = [s for s in starts if s.date() not in days_out]
     if all_day:
         return [s.date() for s in starts]
     # icalendar 5 gives pytz zones, which attach their offset only through localize
