@@ -143,6 +143,18 @@ def test_hourly_extras_become_several_features_per_day(tmp_path: Path) -> None:
     np.testing.assert_array_equal(row, expected.to_numpy())
 
 
+@pytest.mark.parametrize("stamp", ["%Y-%m-%d 12:00", "%Y-%m-%dT00:00:00Z"])
+def test_a_daily_table_stamped_off_midnight_holds_for_its_own_days(stamp: str) -> None:
+    """A row holds from its time on: a day stamped at noon stood for the next morning too
+    (every day took the day before's value at midnight)."""
+    days = pd.date_range("2017-03-01", periods=10, freq="D")
+    table = pd.DataFrame({"date": days.strftime(stamp), "temp": np.arange(10.0)})
+    extra = ExtraTable.from_frame(table, "America/New_York")
+    assert extra.values_at("temp", pd.DatetimeIndex(days + pd.Timedelta("1h"))).tolist() == list(
+        np.arange(10.0)
+    )
+
+
 def test_extras_must_cover_the_forecast_period(tmp_path: Path) -> None:
     path = tmp_path / "extras.csv"
     days = pd.date_range("2021-01-04", periods=20, freq="D")

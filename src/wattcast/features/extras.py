@@ -75,6 +75,7 @@ class ExtraTable:
         if times.has_duplicates:
             _refuse_repeat(frame, times, order)
         freq = infer_interval(times, source_of(frame))
+        times = _days_of(times, freq)
         _warn_long_gap(times, freq, source_of(frame))
         return cls(times, values, columns, freq, source_of(frame))
 
@@ -125,6 +126,16 @@ class ExtraTable:
                 f"{self.source}, column {missing.split('+')[0]!r}: no value for the forecast "
                 f"period starting {start}; expected a number."
             )
+
+
+def _days_of(times: pd.DatetimeIndex, step: pd.Timedelta) -> pd.DatetimeIndex:
+    """A daily table's rows at the local midnight of the day each stands for: the nearest
+    one. A row holds from its time on, so a day written as UTC midnight (19:00 the
+    evening before in New York) or stamped at noon would stand for parts of two days."""
+    if step < pd.Timedelta(days=1) or (times == times.normalize()).all():
+        return times
+    snapped = (times + pd.Timedelta(hours=12) - pd.Timedelta(1)).floor("D")
+    return times if snapped.has_duplicates else snapped
 
 
 def _check_flags(

@@ -211,17 +211,8 @@ def _weather_file(section: Any, zone: str | None) -> pd.DataFrame:
 
     extra = ExtraTable.from_frame(read_table(section.path), zone)
     table = pd.DataFrame(extra.values, columns=list(extra.columns))
-    table.insert(0, "time", _days_of(extra.times, extra.freq))
+    table.insert(0, "time", extra.times)
     return _choose(table, section, section.path)
-
-
-def _days_of(times: pd.DatetimeIndex, step: pd.Timedelta) -> pd.DatetimeIndex:
-    """A daily file's rows at the local midnight of the day each stands for: the nearest
-    one (a day written as UTC midnight is 19:00 the evening before in New York, and would
-    stand for the wrong day; a day stamped at noon keeps its date)."""
-    if step < pd.Timedelta(days=1) or (times == times.normalize()).all():
-        return times
-    return (times + pd.Timedelta(hours=12) - pd.Timedelta(1)).floor("D")
 
 
 class _OpenMeteoProvider:
