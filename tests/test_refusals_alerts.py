@@ -313,3 +313,27 @@ def test_a_mail_server_that_never_finishes_is_cut_at_the_deadline(
                           r"did not finish within 1 s\); it is tried again next night\."):  # fmt: skip
             deliver(store, spec, run)
     assert time.monotonic() - started < 10 and store.undelivered("email")
+
+
+def test_a_server_that_is_no_mail_server_is_said_so(tmp_path: Path) -> None:
+    """A greeting that is no SMTP reply said "SMTPConnectError: (-1, b'O THERE')"."""
+    import socket
+    import threading
+
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+
+    def greet() -> None:
+        connection, _ = listener.accept()
+        with connection:
+            connection.sendall(b"HELLO THERE\r\n")
+            time.sleep(0.5)
+
+    threading.Thread(target=greet, daemon=True).start()
+    spec = site(tmp_path, f'[alerts.email]\nhost = "127.0.0.1"\nport = {port}\n'
+                          'sender = "w@school.example"\nto = ["e@school.example"]\n')  # fmt: skip
+    store, run = night_with_events(spec)
+    with pytest.warns(DeliveryWarning, match=rf"email alert not delivered \(127\.0\.0\.1:{port} "
+                      r"answered, but not as a mail server does \(no SMTP reply code\)\)"):  # fmt: skip
+        deliver(store, spec, run)
+    listener.close()

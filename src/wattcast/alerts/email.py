@@ -60,7 +60,9 @@ def send(section: Any, digest: Digest) -> dict[str, str]:
     deadline.start()
     try:
         with smtp:
-            smtp.connect(section.host, section.port)
+            code, greeting = smtp.connect(section.host, section.port)
+            if code != 220:  # as smtplib.SMTP(host) checks it
+                raise smtplib.SMTPConnectError(code, greeting)
             if section.starttls:
                 smtp.starttls(context=ssl.create_default_context())
             if section.username:
@@ -70,11 +72,14 @@ def send(section: Any, digest: Digest) -> dict[str, str]:
             except smtplib.SMTPRecipientsRefused as exc:  # every one: a failed delivery
                 said = "; ".join(f"{a}: {answer(*why)}" for a, why in exc.recipients.items())
                 raise DeliveryError(f"every recipient refused: {said}") from None
-    except (smtplib.SMTPException, OSError):
+    except (smtplib.SMTPException, OSError) as exc:
         if fired.is_set():
             raise DeliveryError(
                 f"the mail server did not finish within {DEADLINE_SECONDS:g} s"
             ) from None
+        if isinstance(exc, smtplib.SMTPResponseException) and exc.smtp_code == -1:
+            raise DeliveryError(f"{section.host}:{section.port} answered, but not as a mail "
+                                "server does (no SMTP reply code)") from None  # fmt: skip
         raise
     finally:
         deadline.cancel()
