@@ -53,10 +53,15 @@ def send(section: Any, digest: Digest) -> dict[str, str]:
             raise InputError(f"[alerts.email] password_env names {section.password_env}, "
                              "which is not set.")  # fmt: skip
     smtp = smtplib.SMTP(timeout=TIMEOUT_SECONDS)
+    # connected apart from __init__ (to cut a greeting that never ends), so the host that
+    # starttls() checks the certificate against is set as __init__ sets it; a test
+    # upgrades a connection to TLS, which fails at once if smtplib stops reading it
+    smtp._host = section.host
     # the timeout bounds each read: a server that answers a byte at a time would hold the
     # night for ever, so the whole exchange has a deadline that cuts the connection
     fired = threading.Event()
     deadline = threading.Timer(DEADLINE_SECONDS, _cut, (smtp, fired))
+    deadline.daemon = True
     deadline.start()
     try:
         with smtp:
@@ -75,7 +80,8 @@ def send(section: Any, digest: Digest) -> dict[str, str]:
     except (smtplib.SMTPException, OSError) as exc:
         if fired.is_set():
             raise DeliveryError(
-                f"the mail server did not finish within {DEADLINE_SECONDS:g} s"
+                f"the mail server at {section.host}:{section.port} did not finish within "
+                f"{DEADLINE_SECONDS:g} s"
             ) from None
         if isinstance(exc, smtplib.SMTPResponseException) and exc.smtp_code == -1:
             raise DeliveryError(f"{section.host}:{section.port} answered, but not as a mail "
