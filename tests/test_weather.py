@@ -307,16 +307,21 @@ def test_a_weather_file_that_misses_the_days_before_the_night(
     table = tmp_path / "weather.csv"
     future = pd.date_range("2017-03-11", "2017-03-20", freq="D")
     pd.DataFrame({"date": future, "temperature": 5.0}).to_csv(table, index=False)
-    spec = site(tmp_path, andover, f'provider = "file"\npath = "{table}"')
+    spec = site(tmp_path, andover, f'provider = "file"\npath = "{table}"\nfallback = "fail"')
     with pytest.raises(InputError, match=re.escape(
-        "weather (the weather file): 0 row(s) before the night (2017-03-10), the first on "
-        "2017-03-11; expected the weather of the days trained on as well as the forecast."
+        "weather: the weather file starts on 2017-03-11, after the night (2017-03-10): no "
+        "weather for the days trained on; [weather] fallback is 'fail'."
     )):  # fmt: skip
         run_job(spec, "run", "2017-03-10")
+    spec = site(tmp_path, andover, f'provider = "file"\npath = "{table}"')
+    run_job(spec, "run", "2017-03-10")  # a replay before the file starts: without weather
+    assert weather_of(ForecastStore(spec.store.path), 1)["note"] == (
+        "the weather file starts on 2017-03-11, after the night"
+    )
     last_year = pd.date_range("2015-09-02", "2016-03-20", freq="D")
     pd.DataFrame({"date": last_year, "temperature": 5.0}).to_csv(table, index=False)
-    run_job(spec, "run", "2017-03-10")
-    weather = weather_of(ForecastStore(spec.store.path), 1)
+    run_job(spec, "run", "2017-03-11")
+    weather = weather_of(ForecastStore(spec.store.path), 2)
     assert weather["fallback"] == "drop" and weather["note"] == (
         "climatology needs the weather of the 7 days before the night, or a year of it"
     )

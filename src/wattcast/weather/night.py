@@ -73,6 +73,8 @@ def weather_for_night(section: Any, night: Night, zone: str | None, store: Any =
     """The weather of ``night`` from the provider of ``section`` (a ``[weather]`` section)."""
     provider = _provider(section, night, zone, store)
     history = provider.history()
+    if len(history) < 2 and hasattr(provider, "first"):  # a file that starts after the night
+        return _without_history(section, night, provider)
     period = night.times(*night.period)
     notes = []
     try:
@@ -106,6 +108,19 @@ def weather_for_night(section: Any, night: Night, zone: str | None, store: Any =
     table = table.drop_duplicates("time", keep="last").reset_index(drop=True)
     table.attrs["source"] = f"weather ({provider.name})"  # what its messages name
     return Weather(table, record)
+
+
+def _without_history(section: Any, night: Night, provider: Any) -> Weather:
+    """A night before its weather file starts: the days trained on have no weather, so the
+    night goes without (a fallback of 'fail' stops it)."""
+    first = provider.first()
+    why = (f"{provider.name} starts on {first:%Y-%m-%d}, after the night"
+           if first is not None else f"{provider.name} has no rows")  # fmt: skip
+    if section.fallback == "fail":
+        raise InputError(f"weather: {why} ({night.cutoff:%Y-%m-%d}): no weather for the days "
+                         "trained on; [weather] fallback is 'fail'.")  # fmt: skip
+    return Weather(None, {"provider": section.provider, "fallback": "drop", "covered": None,
+                          "note": why})  # fmt: skip
 
 
 def _fall_back(
@@ -167,15 +182,10 @@ class _TableProvider:
         self.table = table
 
     def history(self) -> pd.DataFrame:
-        before = self.table[self.table["time"] < self.night.cutoff].reset_index(drop=True)
-        if len(before) < 2:  # the training days need the weather they had
-            first = f"{self.table['time'].min():%Y-%m-%d}" if len(self.table) else "none"
-            raise InputError(
-                f"weather ({self.name}): {len(before)} row(s) before the night "
-                f"({self.night.cutoff:%Y-%m-%d}), the first on {first}; expected the weather "
-                "of the days trained on as well as the forecast."
-            )
-        return before
+        return self.table[self.table["time"] < self.night.cutoff].reset_index(drop=True)
+
+    def first(self) -> pd.Timestamp | None:
+        return self.table["time"].min() if len(self.table) else None
 
     def ahead(self) -> pd.DataFrame:
         if self.night.honest:  # measured after the night: not known at its cut-off
