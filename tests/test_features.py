@@ -153,6 +153,10 @@ def test_a_daily_table_stamped_off_midnight_holds_for_its_own_days(stamp: str) -
     assert extra.values_at("temp", pd.DatetimeIndex(days + pd.Timedelta("1h"))).tolist() == list(
         np.arange(10.0)
     )
+    changes = pd.DataFrame({"time": ["2017-03-01 14:00", "2017-03-02 09:30", "2017-03-05 16:00"],
+                            "closed": [1.0, 0.0, 1.0]})  # fmt: skip
+    kept = ExtraTable.from_frame(changes, "America/New_York")  # changes at their hours
+    assert kept.times.strftime("%H:%M").tolist() == ["14:00", "09:30", "16:00"]
 
 
 def test_extras_must_cover_the_forecast_period(tmp_path: Path) -> None:

@@ -131,8 +131,12 @@ class ExtraTable:
 def _days_of(times: pd.DatetimeIndex, step: pd.Timedelta) -> pd.DatetimeIndex:
     """A daily table's rows at the local midnight of the day each stands for: the nearest
     one. A row holds from its time on, so a day written as UTC midnight (19:00 the
-    evening before in New York) or stamped at noon would stand for parts of two days."""
-    if step < pd.Timedelta(days=1) or (times == times.normalize()).all():
+    evening before in New York) or stamped at noon would stand for parts of two days.
+    Only a table of one row a day at one time of day (two across the clock changes)."""
+    if step != pd.Timedelta(days=1) or (times == times.normalize()).all():
+        return times
+    clock = pd.Index(times - times.normalize()).unique()
+    if len(clock) > 2:  # a table of changes at their hours, not one row a day: as written
         return times
     snapped = (times + pd.Timedelta(hours=12) - pd.Timedelta(1)).floor("D")
     return times if snapped.has_duplicates else snapped
