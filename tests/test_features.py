@@ -442,6 +442,26 @@ def test_calendar_days_are_those_the_calendar_schedules(body: str, days: list[st
     assert sorted(str(d) for d in found) == days
 
 
+@pytest.mark.parametrize(("line", "message"), [
+    ("RECURRENCE-ID:soon", "has a RECURRENCE-ID that is not a date or a time"),
+    ("DURATION:long", "has a DURATION that is not a length"),
+])  # fmt: skip
+def test_a_broken_override_or_duration_is_refused(line: str, message: str) -> None:
+    """icalendar 7 raised from deep inside; icalendar 5 dropped them without a word."""
+    body = f"BEGIN:VEVENT\nUID:a\nSUMMARY:Show\nDTSTART;VALUE=DATE:20170310\n{line}\nEND:VEVENT\n"
+    with pytest.raises(InputError, match=rf"^show\.ics: event 1 'Show' {message} \("):
+        DayCalendar.from_ics_bytes(_new_york_calendar(body), "closed", "show.ics")
+
+
+def test_an_override_without_a_uid_moves_nothing_else() -> None:
+    """Events without a UID (written by hand) were all one series: an override of one took
+    the day from another."""
+    other = "BEGIN:VEVENT\nDTSTART;VALUE=DATE:20170308\nRRULE:FREQ=YEARLY;COUNT=2\nEND:VEVENT\n"
+    moved = MOVED.replace("UID:w\n", "")
+    found = DayCalendar.from_ics_bytes(_new_york_calendar(other + moved), "closed").dates
+    assert {dt.date(2017, 3, 8), dt.date(2018, 3, 8), dt.date(2017, 3, 9)} <= set(found)
+
+
 def test_a_negative_duration_is_refused() -> None:
     body = "BEGIN:VEVENT\nSUMMARY:Show\nDTSTART;VALUE=DATE:20170310\nDURATION:-P2D\nEND:VEVENT\n"
     with pytest.raises(InputError, match=r"event 1 'Show' lasts a negative DURATION \(-2 days, "

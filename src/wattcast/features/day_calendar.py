@@ -133,13 +133,14 @@ def _as_scheduled(events: list[Any]) -> list[Any]:
     ``EXDATE``) so that only the override counts."""
     overridden: dict[str, list[Any]] = {}
     for event in events:
-        moved = event.get("RECURRENCE-ID")
-        if moved is not None:
-            overridden.setdefault(str(event.get("UID")), []).append(moved.dt)
+        moved, uid = event.get("RECURRENCE-ID"), event.get("UID")
+        if moved is not None and uid is not None:  # an override names its series by UID
+            overridden.setdefault(str(uid), []).append(moved.dt)
     kept = []
     for event in events:
-        if event.get("RECURRENCE-ID") is None:
-            for moment in overridden.get(str(event.get("UID")), []):
+        uid = event.get("UID")
+        if event.get("RECURRENCE-ID") is None and uid is not None:
+            for moment in overridden.get(str(uid), []):
                 event.add("EXDATE", moment)
         if str(event.get("STATUS", "")).upper() != "CANCELLED":
             kept.append(event)
@@ -188,12 +189,19 @@ def _known_zone(zone: str, source: str) -> str:
     return zone
 
 
+#: The properties of an event read as moments or lengths, and what each must be.
+MOMENT = (dt.date, "a date or a time")
+TIMED = {"DTSTART": MOMENT, "DTEND": MOMENT, "RECURRENCE-ID": MOMENT,
+         "DURATION": (dt.timedelta, "a length")}  # fmt: skip
+
+
 def _check_dates(event: object, number: int, source: str) -> None:
-    """Refuse an event whose DTSTART or DTEND is not a date or a time, naming it."""
+    """Refuse an event whose DTSTART, DTEND or RECURRENCE-ID is not a date or a time, or
+    whose DURATION is no length, naming it."""
     # icalendar 5 keeps a property it cannot parse as None beside a note in ``errors``;
     # later versions keep a broken property whose ``dt`` raises ValueError.
     noted = dict(getattr(event, "errors", None) or [])
-    for key in ("DTSTART", "DTEND"):
+    for key, (kind, what) in TIMED.items():
         prop = event.get(key)  # type: ignore[attr-defined]
         if prop is None and key not in noted:
             continue
@@ -203,12 +211,12 @@ def _check_dates(event: object, number: int, source: str) -> None:
             value, detail = None, f" ({noted[key]})"
         except ValueError as exc:
             value, detail = None, f" ({exc})"
-        if not isinstance(value, dt.date):
+        if not isinstance(value, kind):
             raise InputError(
-                f"{source}: {_event_name(event, number)} has a {key} that is not a date or a "
-                f"time{detail}."
+                f"{source}: {_event_name(event, number)} has a {key} that is not {what}{detail}."
             )
-        _check_zone(prop, f"{source}: {_event_name(event, number)}", key)
+        if kind is dt.date:
+            _check_zone(prop, f"{source}: {_event_name(event, number)}", key)
 
 
 def _check_zone(prop: object, named: str, key: str) -> None:
