@@ -186,9 +186,12 @@ def test_ghcnd_files_from_climate_data_online_and_their_errors(tmp_path: Path) -
     # a day written twice kept its last row silently; -9999 (missing) was -9999 degrees
     twice = tmp_path / "twice.csv"
     twice.write_text("STATION,DATE,TMAX,TMIN\nA,20170301,1,0\nA,20170302,2,1\nA,20170301,9,8\n")
-    with pytest.raises(InputError, match=r"twice\.csv, line 4: 2017-03-01 appears twice; "
-                       r"expected one row per day"):  # fmt: skip
+    with pytest.raises(InputError, match=r"twice\.csv, line 4: 2017-03-01 appears twice with "
+                       r"other values; expected one row per day\.$"):  # fmt: skip
         read_ghcnd(twice, "C")
+    joined = tmp_path / "joined.csv"  # two downloads that overlap by a day: read once
+    joined.write_text("STATION,DATE,TMAX,TMIN\nA,20170301,1,0\nA,20170302,2,1\nA,20170302,2,1\n")
+    assert read_ghcnd(joined, "C")["TMAX"].tolist() == [1.0, 2.0]
     marked = tmp_path / "marked.csv"
     marked.write_text("STATION,DATE,TMAX,TMIN\nA,20170301,-9999,0\nA,20170302,2,1\n")
     assert read_ghcnd(marked, "C")["temperature"].isna().tolist() == [True, False]

@@ -14,8 +14,9 @@ from wattcast.settings import checks
 from wattcast.settings.base import Section
 from wattcast.settings.values import Setting
 
-#: A price per kWh or kW beyond this is a typo (every cost of a night would overflow).
-MAX_PRICE = 1_000_000.0
+#: A price per kWh or kW beyond this is a typo (costs overflowed at 1e308; a billion
+#: leaves room for currencies of many digits).
+MAX_PRICE = 1e9
 
 
 @dataclass(frozen=True)
@@ -217,7 +218,7 @@ class AlertsSection(Section):
         periods = {f"tariff_periods {k!r}": v for k, v in self.tariff_periods.items()}
         prices = {"tariff": self.tariff, "demand_charge": self.demand_charge, **periods}
         for key, price in prices.items():
-            if price is not None and not (math.isfinite(price) and abs(price) <= MAX_PRICE):
+            if price is not None and not (math.isfinite(price) and price <= MAX_PRICE):
                 raise InputError(f"[alerts] {key} must be a finite price of at most "
                                  f"{MAX_PRICE:,.0f}. Got {price!r}.")  # fmt: skip
 

@@ -35,6 +35,7 @@ def read_ghcnd(path: Path, units: str, station: str | None = None) -> pd.DataFra
             "(STATION,DATE,TMAX,TMIN,...)."
         )
     table = _one_station(table, path, station)
+    table = table[~table.duplicated()]  # two downloads joined repeat their common days
     dates = _dates(table, path)
     _refuse_repeated_days(table, dates, path)
     out = pd.DataFrame({"time": dates})
@@ -58,12 +59,12 @@ def read_ghcnd(path: Path, units: str, station: str | None = None) -> pd.DataFra
 
 
 def _refuse_repeated_days(table: pd.DataFrame, dates: pd.DatetimeIndex, path: Path) -> None:
-    """Refuse a day written twice: which of its two rows is the station's?"""
+    """Refuse a day written twice with other values: which of its rows is the station's?"""
     repeated = np.flatnonzero(dates.duplicated())
     if len(repeated):
         raise InputError(
             f"{path}, {row_label(table, int(repeated[0]))}: {dates[repeated[0]]:%Y-%m-%d} "
-            "appears twice; expected one row per day (the download repeats a part?)."
+            "appears twice with other values; expected one row per day."
         )
 
 
