@@ -167,9 +167,12 @@ def _check_times(times: list[str], frequency: str) -> None:
             warnings.simplefilter("ignore")  # pandas 2.1 warns on mixed offsets
             parsed = pd.to_datetime(pd.Series(times, dtype=object), format="ISO8601")
     except (ValueError, TypeError, OverflowError):
+        each = pd.to_datetime(pd.Series(times, dtype=object), format="ISO8601", errors="coerce",
+                              utc=True)  # fmt: skip
+        shown = times[int(each.isna().to_numpy().argmax())] if each.isna().any() else times[0]
         raise WeatherError(
             f"the weather service's {frequency} times are not ISO dates or times "
-            f"(such as {times[0]!r})."
+            f"(such as {shown!r})."
         ) from None
     if not pd.api.types.is_datetime64_dtype(parsed):  # zone-aware, or several offsets
         raise WeatherError(
