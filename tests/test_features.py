@@ -430,6 +430,9 @@ MOVED = ("BEGIN:VEVENT\nUID:w\nRECURRENCE-ID;TZID=America/New_York:20170308T0800
         (WEEKLY + MOVED.replace("END:VEVENT", "STATUS:CANCELLED\nEND:VEVENT"),
          ["2017-03-01", "2017-03-15"]),
         ("BEGIN:VEVENT\nUID:c\nDTSTART;VALUE=DATE:20170310\nSTATUS:CANCELLED\nEND:VEVENT\n", []),
+        # a single event moved by an override of its own: the new day only
+        (WEEKLY.replace("RRULE:FREQ=WEEKLY;COUNT=3\n", "").replace("20170301T", "20170308T")
+         + MOVED, ["2017-03-09"]),
         # a day taken from a timed weekly event (EXDATE;VALUE=DATE) was ignored
         (WEEKLY.replace("END:VEVENT", "EXDATE;VALUE=DATE:20170308\nEND:VEVENT"),
          ["2017-03-01", "2017-03-15"]),

@@ -128,9 +128,12 @@ def ics_events(data: bytes, source: str) -> tuple[list[object], str | None]:
 
 def _as_scheduled(events: list[Any]) -> list[Any]:
     """The events as the calendar now schedules them: cancelled ones (``STATUS:CANCELLED``)
-    left out, and an occurrence of a recurring event that another event overrides (its
+    left out, and an occurrence that another event of its UID overrides (its
     ``RECURRENCE-ID``: moved, or cancelled) taken from the master's dates (as an
-    ``EXDATE``) so that only the override counts."""
+    ``EXDATE``; a single event left out) so that only the override counts. Changes the
+    parsed events. Not followed: an override of all later occurrences
+    (``RANGE=THISANDFUTURE``), and a ``RECURRENCE-ID`` on another clock than the series'
+    start (a UTC one of an all-day series)."""
     overridden: dict[str, list[Any]] = {}
     for event in events:
         moved, uid = event.get("RECURRENCE-ID"), event.get("UID")
@@ -139,8 +142,12 @@ def _as_scheduled(events: list[Any]) -> list[Any]:
     kept = []
     for event in events:
         uid = event.get("UID")
-        if event.get("RECURRENCE-ID") is None and uid is not None:
-            for moment in overridden.get(str(uid), []):
+        moments = overridden.get(str(uid), []) if uid is not None else []
+        if event.get("RECURRENCE-ID") is None and moments:
+            single = event.get("RRULE") is None and event.get("RDATE") is None
+            if single and event.get("DTSTART").dt in moments:  # moved: the override stands
+                continue
+            for moment in moments:
                 event.add("EXDATE", moment)
         if str(event.get("STATUS", "")).upper() != "CANCELLED":
             kept.append(event)
