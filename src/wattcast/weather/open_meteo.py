@@ -149,12 +149,17 @@ def parse(body: bytes, frequency: str, variables: list[str]) -> Answer:
     units = document.get(f"{frequency}_units", {})
     shown = {n: str(units.get(n, "")) if isinstance(units, dict) else "" for n in variables}
     for name, unit in shown.items():
-        if "temperature" in name and unit not in ("", "°C"):
+        if unit.strip().upper() in FAHRENHEIT:
             raise WeatherError(f"the weather service gave {name!r} in {unit!r}; celsius was asked.")
     offset = document.get("utc_offset_seconds", 0)
-    if isinstance(offset, bool) or not isinstance(offset, int):
+    if isinstance(offset, bool) or not isinstance(offset, int | float) or offset != int(offset):
         raise WeatherError(f"the weather service's utc_offset_seconds is {offset!r}, not seconds.")
+    offset = int(offset)
     return Answer(times, values, shown, offset, str(document.get("timezone", "")))
+
+
+#: Units of temperatures in Fahrenheit, as a service may write them (celsius is asked).
+FAHRENHEIT = ("°F", "F", "℉", "FAHRENHEIT")
 
 
 def _check_times(times: list[str], frequency: str) -> None:
