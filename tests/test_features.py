@@ -159,6 +159,25 @@ def test_a_daily_table_stamped_off_midnight_holds_for_its_own_days(stamp: str) -
     assert kept.times.strftime("%H:%M").tolist() == ["14:00", "09:30", "16:00"]
 
 
+def test_extras_that_start_after_most_periods_trained_on_are_said_to() -> None:
+    """A weather file from last week left a year of readings trained on 5 days, said only
+    as few training windows per meter."""
+    from wattcast.errors import ExtrasGapWarning
+
+    config = ModelSection(input="7D")
+    frame = prepared(synthetic_wide(days=40), config)
+    days = pd.date_range("2021-02-05", "2021-02-20", freq="D")
+    late = ExtraTable.load(pd.DataFrame({"date": days, "temp": 1.0}))
+    with pytest.warns(ExtrasGapWarning, match=r"starts on 2021-02-05, after \d+ of the \d+ "
+                      r"periods trained on \(from 2021-01-1\d\); those are not trained on\."):  # fmt: skip
+        build_features(frame, config, [late])
+    early = ExtraTable.load(pd.DataFrame({"date": pd.date_range("2021-01-01", "2021-02-20"),
+                                          "temp": 1.0}))  # fmt: skip
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ExtrasGapWarning)
+        build_features(frame, config, [early])
+
+
 def test_extras_must_cover_the_forecast_period(tmp_path: Path) -> None:
     path = tmp_path / "extras.csv"
     days = pd.date_range("2021-01-04", periods=20, freq="D")

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from wattcast.data.meter_frame import MeterFrame
-from wattcast.errors import CalendarWarning, InputError
+from wattcast.errors import CalendarWarning, ExtrasGapWarning, InputError
 from wattcast.features.calendar_attrs import calendar_features
 from wattcast.features.day_calendar import DayCalendar
 from wattcast.features.extras import ExtraTable
@@ -307,7 +307,27 @@ def _extra_features(
         table.check_covers(forecast_time, output)
         parts.append(table.features(target_times, output))
         names.extend(table.feature_names(output))
+        _warn_late_start(table, target_times[:-1])
     return np.hstack(parts), names
+
+
+#: A table that starts after this share of the periods trained on is said to.
+LATE_SHARE = 0.25
+
+
+def _warn_late_start(table: ExtraTable, trained: pd.DatetimeIndex) -> None:
+    """Say when an extras or weather table starts after a good part of the periods the
+    meters are trained on: those periods have no value of it, and are not trained on (a
+    meter of a year's readings trained on a few days, with nothing else said)."""
+    before = int((trained < table.times[0]).sum()) if len(trained) else 0
+    if before > LATE_SHARE * len(trained):
+        warnings.warn(
+            f"{table.source}: starts on {table.times[0]:%Y-%m-%d}, after {before} of the "
+            f"{len(trained)} periods trained on (from {trained[0]:%Y-%m-%d}); those are not "
+            "trained on. Add its rows from then.",
+            ExtrasGapWarning,
+            stacklevel=4,
+        )
 
 
 LEVEL_SPAN = pd.Timedelta("7D")
