@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import socket
+import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
@@ -73,10 +76,10 @@ def night_with_events(spec: RunSpec, start: int = 1_700_000_000) -> tuple[Foreca
     return store, run
 
 
-def email_site(folder: Path, mailbox: Mailbox, to: list[str]) -> RunSpec:
+def email_site(folder: Path, server: Mailbox | OneClient, to: list[str], more: str = "") -> RunSpec:
     recipients = ", ".join(f'"{a}"' for a in to)
-    return site(folder, f'[alerts.email]\nhost = "127.0.0.1"\nport = {mailbox.port}\n'
-                        f'sender = "wattcast@school.example"\nto = [{recipients}]\n')  # fmt: skip
+    return site(folder, f'[alerts.email]\nhost = "127.0.0.1"\nport = {server.port}\n'
+                        f'sender = "wattcast@school.example"\nto = [{recipients}]\n{more}')  # fmt: skip
 
 
 def test_a_refused_recipient_is_warned_and_recorded(tmp_path: Path) -> None:
@@ -264,36 +267,56 @@ def test_delivery_settings_that_cannot_work_are_refused_when_read(
     assert "T0/B0" not in str(refused.value) and "hunter2" not in str(refused.value)
 
 
-class DrippingServer:
-    """A mail server that sends its greeting one byte at a time, for ever: each read is
-    within the timeout, the exchange never ends."""
+class OneClient:
+    """A server of one connection, on which ``talk(connection, stop)`` speaks in a thread
+    until ``stop`` is set: the mail servers that misbehave."""
 
-    def __init__(self) -> None:
-        import socket
-        import threading
-
+    def __init__(self, talk: Callable[[socket.socket, threading.Event], None]) -> None:
         self.listener = socket.create_server(("127.0.0.1", 0))
         self.port = self.listener.getsockname()[1]
         self.stop = threading.Event()
+        self.talk = talk
         self.thread = threading.Thread(target=self._serve, daemon=True)
 
     def _serve(self) -> None:
         connection, _ = self.listener.accept()
         with connection:
-            while not self.stop.is_set():
-                try:
-                    connection.sendall(b"2")
-                except OSError:
-                    return
-                time.sleep(0.2)
+            self.talk(connection, self.stop)
 
-    def __enter__(self) -> DrippingServer:
+    def __enter__(self) -> OneClient:
         self.thread.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.stop.set()
         self.listener.close()
+
+
+def drip(connection: socket.socket, stop: threading.Event) -> None:
+    """A greeting one byte at a time, for ever: each read within the timeout."""
+    while not stop.is_set():
+        try:
+            connection.sendall(b"2")
+        except OSError:
+            return
+        time.sleep(0.2)
+
+
+def greet_as_no_mail_server(connection: socket.socket, stop: threading.Event) -> None:
+    connection.sendall(b"HELLO THERE\r\n")
+    stop.wait(0.5)
+
+
+def offer_tls(connection: socket.socket, stop: threading.Event) -> None:
+    """STARTTLS offered and taken, then no TLS handshake."""
+    with connection.makefile("rb") as lines:
+        connection.sendall(b"220 mail.school.example ESMTP\r\n")
+        for line in lines:
+            if line.upper().startswith(b"EHLO"):
+                connection.sendall(b"250-mail.school.example\r\n250 STARTTLS\r\n")
+            elif line.strip().upper() == b"STARTTLS":
+                connection.sendall(b"220 ready\r\nnot a TLS handshake")
+                return
 
 
 def test_a_mail_server_that_never_finishes_is_cut_at_the_deadline(
@@ -304,9 +327,8 @@ def test_a_mail_server_that_never_finishes_is_cut_at_the_deadline(
     from wattcast.alerts import email
 
     monkeypatch.setattr(email, "DEADLINE_SECONDS", 1.0)
-    with DrippingServer() as server:
-        spec = site(tmp_path, f'[alerts.email]\nhost = "127.0.0.1"\nport = {server.port}\n'
-                              'sender = "w@school.example"\nto = ["e@school.example"]\n')  # fmt: skip
+    with OneClient(drip) as server:
+        spec = email_site(tmp_path, server, ["e@school.example"])
         store, run = night_with_events(spec)
         started = time.monotonic()
         with pytest.warns(DeliveryWarning, match=r"email alert not delivered \(the mail server "
@@ -318,54 +340,21 @@ def test_a_mail_server_that_never_finishes_is_cut_at_the_deadline(
 
 def test_a_server_that_is_no_mail_server_is_said_so(tmp_path: Path) -> None:
     """A greeting that is no SMTP reply said "SMTPConnectError: (-1, b'O THERE')"."""
-    import socket
-    import threading
-
-    listener = socket.create_server(("127.0.0.1", 0))
-    port = listener.getsockname()[1]
-
-    def greet() -> None:
-        connection, _ = listener.accept()
-        with connection:
-            connection.sendall(b"HELLO THERE\r\n")
-            time.sleep(0.5)
-
-    threading.Thread(target=greet, daemon=True).start()
-    spec = site(tmp_path, f'[alerts.email]\nhost = "127.0.0.1"\nport = {port}\n'
-                          'sender = "w@school.example"\nto = ["e@school.example"]\n')  # fmt: skip
-    store, run = night_with_events(spec)
-    with pytest.warns(DeliveryWarning, match=rf"email alert not delivered \(127\.0\.0\.1:{port} "
-                      r"answered, but not as a mail server does \(no SMTP reply code\)\)"):  # fmt: skip
-        deliver(store, spec, run)
-    listener.close()
+    with OneClient(greet_as_no_mail_server) as server:
+        spec = email_site(tmp_path, server, ["e@school.example"])
+        store, run = night_with_events(spec)
+        with pytest.warns(DeliveryWarning, match=rf"email alert not delivered \(127\.0\.0\.1:"
+                          rf"{server.port} answered, but not as a mail server does \(no SMTP "
+                          r"reply code\)\)"):  # fmt: skip
+            deliver(store, spec, run)
 
 
 def test_a_connection_is_upgraded_to_tls_with_the_hosts_name(tmp_path: Path) -> None:
     """With starttls, the certificate is checked against [alerts.email] host: connecting
     apart from smtplib's constructor once lost the host, and every such digest failed
     with 'check_hostname requires server_hostname' before any handshake."""
-    import socket
-    import threading
-
-    listener = socket.create_server(("127.0.0.1", 0))
-    port = listener.getsockname()[1]
-
-    def offer_tls() -> None:
-        connection, _ = listener.accept()
-        with connection, connection.makefile("rb") as lines:
-            connection.sendall(b"220 mail.school.example ESMTP\r\n")
-            for line in lines:
-                if line.upper().startswith(b"EHLO"):
-                    connection.sendall(b"250-mail.school.example\r\n250 STARTTLS\r\n")
-                elif line.strip().upper() == b"STARTTLS":
-                    connection.sendall(b"220 ready\r\n")
-                    connection.sendall(b"not a TLS handshake")
-                    return
-
-    threading.Thread(target=offer_tls, daemon=True).start()
-    spec = site(tmp_path, f'[alerts.email]\nhost = "127.0.0.1"\nport = {port}\nstarttls = true\n'
-                          'sender = "w@school.example"\nto = ["e@school.example"]\n')  # fmt: skip
-    store, run = night_with_events(spec)
-    with pytest.warns(DeliveryWarning, match=r"email alert not delivered \(SSL\w*Error"):
-        deliver(store, spec, run)  # the handshake is tried: the server speaks no TLS
-    listener.close()
+    with OneClient(offer_tls) as server:
+        spec = email_site(tmp_path, server, ["e@school.example"], "starttls = true\n")
+        store, run = night_with_events(spec)
+        with pytest.warns(DeliveryWarning, match=r"email alert not delivered \(SSL\w*Error"):
+            deliver(store, spec, run)  # the handshake is tried: the server speaks no TLS

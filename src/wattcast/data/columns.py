@@ -405,12 +405,13 @@ def _exact(text: object) -> float:
         return np.nan
 
 
-def _decimal_mark(frame: pd.DataFrame, text: pd.Series) -> str:
+def _decimal_mark(frame: pd.DataFrame, column: pd.Series) -> str:
     """The decimal mark of a column of text: the file's, or a comma in a ``;`` file whose
     first lines showed none (``12,5`` first written after them) where no cell has a point
     and one comma cannot group thousands (``1,123`` beside ``987`` may be 1123)."""
     decimal = frame.attrs.get("decimal", ".")
     if decimal == "." and frame.attrs.get("separator") == ";":
+        text = column.astype("string").str.strip()
         comma = text.str.fullmatch(DECIMAL_COMMA).fillna(False).to_numpy(dtype=bool)
         grouped = text.str.fullmatch(GROUPED["."].pattern.strip("^$")).fillna(False)
         points = text.str.contains(".", regex=False).fillna(False).to_numpy(dtype=bool)
@@ -422,10 +423,9 @@ def _decimal_mark(frame: pd.DataFrame, text: pd.Series) -> str:
 def _is_text_column(frame: pd.DataFrame, name: str) -> bool:
     """:func:`is_text` of a column, at its own decimal mark (:func:`_decimal_mark`)."""
     column = frame[column_named(frame, name)]
-    if pd.api.types.is_numeric_dtype(column) or pd.api.types.is_datetime64_any_dtype(column):
+    if pd.api.types.is_numeric_dtype(column):  # most meters: no decimal mark to judge
         return False
-    text = column.astype("string").str.strip()
-    return is_text(column, _decimal_mark(frame, text))
+    return is_text(column, _decimal_mark(frame, column))
 
 
 #: The largest value the models' float32 inputs hold.

@@ -111,9 +111,10 @@ def _read_csv(path: Path, encoding: str) -> pd.DataFrame:
     _refuse_packed(path, head)
     tried = _encodings(head, encoding)
     for position, name in enumerate(tried):
+        text = head.decode(name, errors="replace")
         try:
-            options = _csv_dialect(head.decode(name, errors="replace"))
-            names = _header_names(head.decode(name, errors="replace"), options)
+            options = _csv_dialect(text)
+            names = _header_names(text, options)
             frame = pd.read_csv(path, encoding=name, **_id_options(names), **options,
                                 **_exact_floats())  # fmt: skip
         except UnicodeDecodeError as exc:
@@ -131,8 +132,8 @@ def _read_csv(path: Path, encoding: str) -> pd.DataFrame:
             reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             why = _why(reason)
             raise InputError(f"{path}: cannot be read as a table ({reason}){why}.") from None
-        _refuse_point_groups(path, head.decode(name, errors="replace"), options, names)
-        frame, names = _one_field_more(frame, names, head.decode(name, errors="replace"), options)
+        _refuse_point_groups(path, text, options, names)
+        frame, names = _one_field_more(frame, names, text, options)
         frame.attrs["encoding"] = name
         frame.attrs["decimal"] = options.get("decimal", ".")
         frame.attrs["separator"] = options["sep"]

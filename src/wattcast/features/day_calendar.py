@@ -168,7 +168,7 @@ def _check_span(event: object, named: str) -> None:
     if start is None:
         raise InputError(f"{named} has no DTSTART; expected a start date or time for every event.")
     duration = event.get("DURATION")  # type: ignore[attr-defined]
-    if duration is not None and isinstance(duration.dt, dt.timedelta) and duration.dt < ZERO:
+    if duration is not None and duration.dt < ZERO:  # a length: checked by _check_dates
         raise InputError(
             f"{named} lasts a negative DURATION ({duration.dt}); expected a length of zero or more."
         )
@@ -252,7 +252,7 @@ def occurrences(event: object, number: int, source: str) -> list[tuple[Moment, M
     end_prop = event.get("DTEND")  # type: ignore[attr-defined]
     duration = event.get("DURATION")  # type: ignore[attr-defined]
     end = end_prop.dt if end_prop is not None else None
-    if end is None and duration is not None and isinstance(duration.dt, dt.timedelta):
+    if end is None and duration is not None:
         end = start + duration.dt  # an event's length given as DURATION instead of DTEND
     # icalendar 5 drops a property it cannot parse and notes why in ``errors``
     noted = dict(getattr(event, "errors", None) or [])

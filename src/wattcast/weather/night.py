@@ -73,7 +73,7 @@ def weather_for_night(section: Any, night: Night, zone: str | None, store: Any =
     """The weather of ``night`` from the provider of ``section`` (a ``[weather]`` section)."""
     provider = _provider(section, night, zone, store)
     history = provider.history()
-    if len(history) < 2 and hasattr(provider, "first"):  # a file that starts after the night
+    if len(history) < 2 and isinstance(provider, _TableProvider):  # a file starts later
         return _without_history(section, night, provider)
     period = night.times(*night.period)
     notes = []
