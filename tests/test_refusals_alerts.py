@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import ssl
 import threading
 import time
 from collections.abc import Callable
@@ -267,6 +268,15 @@ def test_delivery_settings_that_cannot_work_are_refused_when_read(
     assert "T0/B0" not in str(refused.value) and "hunter2" not in str(refused.value)
 
 
+def test_tls_from_the_start_and_an_upgrade_are_not_both_asked() -> None:
+    flags = {"alerts.email.sender": "w@school.example", "alerts.email.to": "e@school.example",
+             "alerts.email.host": "smtp.school.example", "alerts.email.ssl": True,
+             "alerts.email.starttls": True}  # fmt: skip
+    with pytest.raises(InputError, match=r"^\[alerts\.email\] takes ssl \(TLS from the start, "
+                       r"port 465\) or starttls \(an upgrade, port 587\), not both\.$"):  # fmt: skip
+        RunSpec().with_flags(flags)
+
+
 class OneClient:
     """A server of one connection, on which ``talk(connection, stop)`` speaks in a thread
     until ``stop`` is set: the mail servers that misbehave."""
@@ -307,18 +317,6 @@ def greet_as_no_mail_server(connection: socket.socket, stop: threading.Event) ->
     stop.wait(0.5)
 
 
-def offer_tls(connection: socket.socket, stop: threading.Event) -> None:
-    """STARTTLS offered and taken, then no TLS handshake."""
-    with connection.makefile("rb") as lines:
-        connection.sendall(b"220 mail.school.example ESMTP\r\n")
-        for line in lines:
-            if line.upper().startswith(b"EHLO"):
-                connection.sendall(b"250-mail.school.example\r\n250 STARTTLS\r\n")
-            elif line.strip().upper() == b"STARTTLS":
-                connection.sendall(b"220 ready\r\nnot a TLS handshake")
-                return
-
-
 def test_a_mail_server_that_never_finishes_is_cut_at_the_deadline(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -349,12 +347,65 @@ def test_a_server_that_is_no_mail_server_is_said_so(tmp_path: Path) -> None:
             deliver(store, spec, run)
 
 
-def test_a_connection_is_upgraded_to_tls_with_the_hosts_name(tmp_path: Path) -> None:
-    """With starttls, the certificate is checked against [alerts.email] host: connecting
-    apart from smtplib's constructor once lost the host, and every such digest failed
-    with 'check_hostname requires server_hostname' before any handshake."""
-    with OneClient(offer_tls) as server:
-        spec = email_site(tmp_path, server, ["e@school.example"], "starttls = true\n")
+class TlsMailbox(Mailbox):
+    """The local SMTP server with a certificate for 127.0.0.1 from a test authority:
+    TLS from the start (``implicit``) or after STARTTLS, which it then requires."""
+
+    def __init__(self, implicit: bool, name: str = "127.0.0.1") -> None:
+        import trustme
+        from aiosmtpd.controller import Controller
+
+        super().__init__()
+        self.authority = trustme.CA()
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        self.authority.issue_cert(name).configure_cert(context)
+        tls = {"ssl_context": context} if implicit else {"tls_context": context,
+                                                         "require_starttls": True}  # fmt: skip
+        self.controller = Controller(self, hostname="127.0.0.1", port=self.port, **tls)
+
+    def trust(self, folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        """Make the authority one that this process trusts, as a system's are."""
+        self.authority.cert_pem.write_to_path(str(folder / "authority.pem"))
+        monkeypatch.setenv("SSL_CERT_FILE", str(folder / "authority.pem"))
+
+
+@pytest.mark.parametrize("tls", ["ssl", "starttls"])
+def test_the_digest_is_delivered_over_tls(
+    tls: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """TLS from the start (port 465) and STARTTLS (587), the server's certificate checked
+    against [alerts.email] host: connecting apart from smtplib's constructor once lost
+    the host, and every such digest failed with 'check_hostname requires server_hostname'."""
+    pytest.importorskip("aiosmtpd")
+    pytest.importorskip("trustme")
+    with TlsMailbox(implicit=tls == "ssl") as mailbox:
+        mailbox.trust(tmp_path, monkeypatch)
+        spec = email_site(tmp_path, mailbox, ["e@school.example"], f"{tls} = true\n")
         store, run = night_with_events(spec)
-        with pytest.warns(DeliveryWarning, match=r"email alert not delivered \(SSL\w*Error"):
-            deliver(store, spec, run)  # the handshake is tried: the server speaks no TLS
+        done = deliver(store, spec, run)
+    assert [(d["channel"], d["error"]) for d in done] == [("email", None)]
+    assert len(mailbox.messages) == 1 and "2 new" in mailbox.messages[0]["Subject"]
+
+
+@pytest.mark.parametrize(("name", "trusted", "why"), [
+    ("127.0.0.1", False, "certificate verify failed: unable to get local issuer"),
+    ("mail.elsewhere.example", True, "certificate verify failed: IP address mismatch"),
+])  # fmt: skip
+def test_a_certificate_not_trusted_or_of_another_host_is_refused(
+    name: str, trusted: bool, why: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pytest.importorskip("aiosmtpd")
+    pytest.importorskip("trustme")
+    with TlsMailbox(implicit=True, name=name) as mailbox:
+        if trusted:
+            mailbox.trust(tmp_path, monkeypatch)
+        else:  # an empty authority file: this machine's own authorities do not matter
+            (tmp_path / "none.pem").write_text("")
+            monkeypatch.setenv("SSL_CERT_FILE", str(tmp_path / "none.pem"))
+        spec = email_site(tmp_path, mailbox, ["e@school.example"], "ssl = true\n")
+        store, run = night_with_events(spec)
+        with pytest.warns(
+            DeliveryWarning, match=rf"email alert not delivered \(SSL\w*Error.*{why}"
+        ):
+            deliver(store, spec, run)
+    assert mailbox.messages == [] and store.undelivered("email")

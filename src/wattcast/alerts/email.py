@@ -52,11 +52,7 @@ def send(section: Any, digest: Digest) -> dict[str, str]:
         if password is None:
             raise InputError(f"[alerts.email] password_env names {section.password_env}, "
                              "which is not set.")  # fmt: skip
-    smtp = smtplib.SMTP(timeout=TIMEOUT_SECONDS)
-    # connected apart from __init__ (to cut a greeting that never ends), so the host that
-    # starttls() checks the certificate against is set as __init__ sets it; a test
-    # upgrades a connection to TLS, which fails at once if smtplib stops reading it
-    smtp._host = section.host
+    smtp = _client(section)
     # the timeout bounds each read: a server that answers a byte at a time would hold the
     # night for ever, so the whole exchange has a deadline that cuts the connection
     fired = threading.Event()
@@ -90,6 +86,22 @@ def send(section: Any, digest: Digest) -> dict[str, str]:
     finally:
         deadline.cancel()
     return {address: answer(code, text) for address, (code, text) in refused.items()}
+
+
+def _client(section: Any) -> smtplib.SMTP:
+    """An unconnected client, over TLS from the start where ``ssl`` asks for it.
+
+    It connects apart from ``__init__`` (to cut a greeting that never ends), so the host
+    that TLS checks the certificate against is set as ``__init__`` sets it; tests deliver
+    over both kinds of TLS, and fail at once if smtplib stops reading it.
+    """
+    context = ssl.create_default_context()
+    if section.ssl:
+        smtp: smtplib.SMTP = smtplib.SMTP_SSL(timeout=TIMEOUT_SECONDS, context=context)
+    else:
+        smtp = smtplib.SMTP(timeout=TIMEOUT_SECONDS)
+    smtp._host = section.host
+    return smtp
 
 
 def _cut(smtp: smtplib.SMTP, fired: threading.Event) -> None:

@@ -77,13 +77,19 @@ class EmailSection(Section):
         expected="the name of an environment variable",
     )] = None  # fmt: skip
     starttls: Annotated[bool, Setting(
-        "Upgrade the connection with STARTTLS.", flag="email-starttls",
+        "Upgrade the connection with STARTTLS (usually port 587).", flag="email-starttls",
+    )] = False  # fmt: skip
+    ssl: Annotated[bool, Setting(
+        "Connect over TLS from the start (SMTPS, usually port 465).", flag="email-ssl",
     )] = False  # fmt: skip
 
     def check(self) -> None:
         """Delivery settings that cannot work are refused before the night, not after it."""
         checks.host_name(self.host, "[alerts.email] host")
         checks.env_name(self.password_env, "[alerts.email] password_env")
+        if self.ssl and self.starttls:
+            raise InputError("[alerts.email] takes ssl (TLS from the start, port 465) or "
+                             "starttls (an upgrade, port 587), not both.")  # fmt: skip
         if self.sender is not None and not is_address(self.sender):
             raise InputError("[alerts.email] sender must be an e-mail address such as "
                              f"wattcast@example.org. Got {self.sender!r}.")  # fmt: skip
