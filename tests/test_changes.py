@@ -10,7 +10,7 @@ import pytest
 from conftest import synthetic_wide
 
 from wattcast import InputError, load_meters
-from wattcast.core.changes import CHANGE_COLUMNS, Context, judge_changes
+from wattcast.core.changes import CHANGE_COLUMNS, Context, _warn_no_temperature, judge_changes
 from wattcast.errors import ReferenceWarning
 from wattcast.events.changes import find_changes
 from wattcast.features.extras import ExtraTable
@@ -346,3 +346,32 @@ def test_a_temperature_column_no_table_has_is_said() -> None:
         warnings.simplefilter("error", ReferenceWarning)
         judge_changes(RunSpec(), frame, Context((), (extras,), (), ("temperature", "temp")),
                       {}, NO_CHANGES, {})  # fmt: skip
+
+
+@pytest.mark.parametrize("column", ["air_temperature", "OAT", "Temperature"])
+def test_a_temperature_column_is_found_by_its_usual_names_whatever_their_case(
+    column: str,
+) -> None:
+    """An ASHRAE building's `air_temperature` was not used: its chilled water's summer
+    rise was reported as a change of 676,401 kWh, without a word of the temperature."""
+    times = pd.date_range(START, periods=60, freq="D")
+    extras = ExtraTable.from_frame(pd.DataFrame({"date": times, column: np.arange(60.0)}))
+    context = Context((), (extras,), (), RunSpec().reference.temperature)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ReferenceWarning)
+        _warn_no_temperature(context)
+    np.testing.assert_array_equal(context.temperatures(times[:3]), [0.0, 1.0, 2.0])
+
+
+def test_a_column_that_looks_like_a_temperature_but_is_not_named_is_said() -> None:
+    extras = ExtraTable.from_frame(pd.DataFrame({
+        "date": pd.date_range(START, periods=60, freq="D"), "Dry Bulb Temp (F)": 50.0}))  # fmt: skip
+    context = Context((), (extras,), (), RunSpec().reference.temperature)
+    with pytest.warns(ReferenceWarning, match=(
+        r"^extras column 'Dry Bulb Temp \(F\)' looks like a temperature, but is not one of "
+        r"\[reference\] temperature \('temperature', 'temp', 'air_temperature', "
+        r"'outdoor_temperature', 'oat'\): name it there \(--reference-temperature\) \(columns: "
+        r"Dry Bulb Temp \(F\)\); references are fitted without temperature\.$"
+    )):  # fmt: skip
+        _warn_no_temperature(context)
+    assert np.isnan(context.temperatures(pd.date_range(START, periods=3, freq="D"))).all()

@@ -379,7 +379,10 @@ def test_energy_meters_are_told_by_kwh_in_their_names_however_written(name: str)
 
 
 @pytest.mark.parametrize(("name", "unit"), [("Main (MW)", "MW"), ("Main (Wh)", "Wh"),
-                                            ("Main [MWh]", "MWh"), ("Main (kVA)", "kVA")])  # fmt: skip
+                                            ("Main [MWh]", "MWh"), ("Main (kVA)", "kVA"),
+                                            ("PJME_MW", "MW"), ("Reactive_Power_kVarh", "kVarh"),
+                                            ("Feed MWh", "MWh"), ("CO2(tCO2)", "tCO2"),
+                                            ("Load %", "%")])  # fmt: skip
 def test_a_meter_in_another_unit_is_refused_unless_its_unit_is_given(
     tmp_path: Path, cli, name: str, unit: str
 ) -> None:
@@ -390,11 +393,49 @@ def test_a_meter_in_another_unit_is_refused_unless_its_unit_is_given(
     assert refused.exit_code == 2
     assert refused.stderr.strip() == (
         f"error: meter {name!r}: its name gives its readings in {unit}; wattcast counts kW "
-        "(power) and kWh (energy per reading): convert the readings, or say which they are "
-        "with `[data] units` (--units)."
+        "(power) and kWh (energy per reading): convert the readings, say which they are "
+        "with `[data] units` (--units), or leave a column that is no meter out with "
+        "`[data] skip_columns` (--skip-columns)."
     )
     taken = cli(*common, "--units", f"{name}=kW", "--out", tmp_path / "f.csv")
     assert taken.exit_code == 0, taken.output
+
+
+@pytest.mark.parametrize(("name", "said"), [
+    ("OAT", "oat"), ("air_temperature", "temperature"), ("Dew Point Temp", "dew"),
+    ("Leading_Current_Power_Factor", "power factor"), ("wind_speed", "wind speed"),
+])  # fmt: skip
+def test_a_column_named_as_weather_or_a_ratio_is_not_read_as_a_meter(
+    tmp_path: Path, cli, name: str, said: str
+) -> None:
+    """A building's file with its outdoor temperature beside the meter: the temperature
+    was forecast as a power meter, and its rise in spring reported as a change of 3,907
+    kWh."""
+    table = synthetic_wide(days=12, meters=("Building 6 kW", name))
+    table.to_csv(tmp_path / "m.csv", index=False)
+    common = ("forecast", tmp_path / "m.csv", "--input", "7D", "--trees", "5")
+    refused = cli(*common, "--out", tmp_path / "f.csv")
+    assert refused.exit_code == 2
+    assert refused.stderr.strip() == (
+        f"error: meter {name!r}: its name says it holds {said!r}, not a meter's use; a "
+        "temperature goes in an extras table ([extras] common) or [weather]. If it is a "
+        "meter, give its unit in `[data] units` (--units); else leave a column that is no "
+        "meter out with `[data] skip_columns` (--skip-columns)."
+    )
+    skipped = cli(*common, "--skip-columns", name, "--out", tmp_path / "f.csv")
+    assert skipped.exit_code == 0, skipped.output
+    assert set(pd.read_csv(tmp_path / "f.csv")["meter"]) == {"Building 6 kW"}
+    taken = cli(*common, "--units", f"{name}=kW", "--out", tmp_path / "g.csv")
+    assert taken.exit_code == 0, taken.output
+    assert set(pd.read_csv(tmp_path / "g.csv")["meter"]) == {"Building 6 kW", name}
+
+
+def test_a_meter_with_a_weather_word_and_its_unit_is_a_meter(tmp_path: Path, cli) -> None:
+    table = synthetic_wide(days=12, meters=("Temp Classroom (kW)", "Humidity Plant kWh"))
+    table.to_csv(tmp_path / "m.csv", index=False)
+    done = cli("forecast", tmp_path / "m.csv", "--input", "7D", "--trees", "5",
+               "--out", tmp_path / "f.csv")  # fmt: skip
+    assert done.exit_code == 0, done.output
 
 
 def test_an_hourly_energy_meter_among_quarter_hours_is_refused(tmp_path: Path, cli) -> None:
@@ -574,6 +615,90 @@ def test_a_days_last_reading_stamped_24_00_is_the_next_midnight(
     frame = load_meters(path, date_order="day-first")
     assert frame.start == pd.Timestamp("2020-01-01 01:00") and frame.n_steps == 72
     assert frame.values[22:25, 0].tolist() == [33.0, 34.0, 21.0]  # 23:00, 24:00, then 01:00
+
+
+def test_a_days_end_written_as_its_own_dates_midnight_is_the_next_midnight(
+    tmp_path: Path,
+) -> None:
+    """A steel plant's export writes each day's last reading `01/01/2018 00:00` after
+    `01/01/2018 23:45`: sorted, every day's last reading became its first, without a
+    word."""
+    rows = [f"0{d}/01/2018 {h:02d}:00,{10 * d + h}" for d in range(1, 4) for h in range(1, 24)]
+    rows = [
+        r
+        for d in range(3)
+        for r in [*rows[23 * d : 23 * d + 23], f"0{d + 1}/01/2018 00:00,{10 * d + 34}"]
+    ]
+    path = tmp_path / "plant.csv"
+    path.write_text("date,Usage_kWh\n" + "\n".join(rows) + "\n")
+    frame = load_meters(path, date_order="day-first")
+    assert frame.start == pd.Timestamp("2018-01-01 01:00") and frame.n_steps == 72
+    assert frame.values[22:25, 0].tolist() == [33.0, 34.0, 21.0]  # 23:00, 24:00, 01:00
+    mixed = [*rows[:47], "03/01/2018 00:00,55"]  # the second day ends on the next date
+    path.write_text("date,Usage_kWh\n" + "\n".join(mixed) + "\n")
+    with pytest.raises(InputError, match=r"^.*plant\.csv, column 'date', line 25: 2018-01-01 "
+                       r"00:00:00 comes after 2018-01-01 23:00:00 of the same date, which other "
+                       r"midnights of the file do not; expected times in order, and a day's end "
+                       r"written as 24:00 or the next date's 00:00\.$"):  # fmt: skip
+        load_meters(path, date_order="day-first")
+
+
+def test_a_file_newest_first_is_not_taken_for_days_ending_at_their_own_midnight(
+    tmp_path: Path,
+) -> None:
+    table = synthetic_wide(days=3)
+    table.iloc[::-1].to_csv(tmp_path / "newest.csv", index=False)
+    frame = load_meters(tmp_path / "newest.csv")
+    assert frame.start == table["timestamp"].iloc[0]
+    np.testing.assert_allclose(frame.values[:, 0], table["A (kW)"])
+
+
+@pytest.mark.parametrize(("column", "stamps"), [("Hour Ending", "auto"), ("Interval_End", "auto"),
+                                                ("Datetime", "end")])  # fmt: skip
+def test_times_stamping_each_hours_end_are_read_as_its_start(
+    tmp_path: Path, column: str, stamps: str
+) -> None:
+    """Hour-ending files (utilities, grid operators) were read an hour late; when the
+    clocks go back they repeat 02:00 (the hour from 01:00 to 02:00, twice)."""
+    ends = pd.date_range("2014-11-01 01:00", "2014-11-03 00:00", freq="h")
+    ends = ends.insert(
+        ends.get_loc(pd.Timestamp("2014-11-02 02:00")), pd.Timestamp("2014-11-02 02:00")
+    )
+    values = np.arange(len(ends), dtype=float)
+    table = pd.DataFrame({column: ends.strftime("%Y-%m-%d %H:%M"), "Feed (kW)": values})
+    table.to_csv(tmp_path / "he.csv", index=False)
+    frame = load_meters(tmp_path / "he.csv", tz="America/New_York", stamps=stamps)
+    assert frame.start == pd.Timestamp("2014-11-01 00:00") and frame.n_steps == 48
+    # the hour from 01:00 to 02:00 on 2014-11-02, twice: averaged, as a start-stamped file's
+    assert frame.values[25, 0] == (values[25] + values[26]) / 2
+    assert frame.values[26, 0] == values[27]
+
+
+def test_hour_ending_repeats_refused_as_start_stamps_say_what_to_set(tmp_path: Path) -> None:
+    ends = pd.date_range("2014-11-02 00:00", "2014-11-02 05:00", freq="h")
+    ends = ends.insert(2, pd.Timestamp("2014-11-02 02:00"))
+    table = pd.DataFrame({"Datetime": ends, "Feed (kW)": np.arange(len(ends), dtype=float)})
+    table.to_csv(tmp_path / "he.csv", index=False)
+    with pytest.raises(InputError, match=r"timestamp 2014-11-02 02:00:00 of the file appears "
+                       r"more than once with different values; expected one reading per "
+                       r"timestamp; the clocks went back in America/New_York that night, and a "
+                       r"file stamped at each hour's end repeats 02:00: if this one is, say so "
+                       r'with `\[data\] stamps = "end"` \(--stamps end\)\.$'):  # fmt: skip
+        load_meters(tmp_path / "he.csv", tz="America/New_York")
+    assert load_meters(tmp_path / "he.csv", tz="America/New_York", stamps="end").n_steps == 6
+
+
+def test_exports_stamped_at_interval_ends_are_moved_once(tmp_path: Path) -> None:
+    """Each export is read once into the readings kept, and kept as interval starts."""
+    table = synthetic_wide(days=2)
+    ends = table.assign(**{"Interval End": table["timestamp"] + pd.Timedelta("15min")})
+    ends = ends[["Interval End", "A (kW)", "B (kW)"]]
+    (tmp_path / "exports").mkdir()
+    ends.iloc[:96].to_csv(tmp_path / "exports" / "day1.csv", index=False)
+    ends.iloc[96:].to_csv(tmp_path / "exports" / "day2.csv", index=False)
+    frame = load_meters(tmp_path / "exports")
+    assert frame.start == table["timestamp"].iloc[0] and frame.n_steps == 192
+    np.testing.assert_allclose(frame.values[:, 1], table["B (kW)"])
 
 
 def test_a_separator_at_the_end_of_every_row_is_read(tmp_path: Path) -> None:

@@ -245,3 +245,45 @@ def test_a_reading_standing_years_from_the_rest_is_refused(
     lines = wide_lines(days=3)
     far = [year + line[4:] for line in wide_lines(days=3)[1:]]  # three days: a history
     load_meters(write(tmp_path, "\n".join([*lines, *far]) + "\n"))
+
+
+def test_the_readings_file_given_as_extras_lends_only_its_other_columns(tmp_path: Path) -> None:
+    """A building's file of its meter and its outdoor temperature, given both as readings
+    (the temperature left out) and as extras (for the temperature): the meter's column
+    is no feature of its own forecast."""
+    from wattcast.errors import SkippedColumnsWarning
+    from wattcast.workflows.inputs import load_inputs
+
+    table = synthetic_wide(days=20, meters=("Building 6 kW",))
+    table["OAT"] = np.linspace(30.0, 60.0, len(table))
+    table.to_csv(tmp_path / "b6.csv", index=False)
+    site = write_site(tmp_path, tmp_path / "b6.csv", extras=(tmp_path / "b6.csv",))
+    spec = RunSpec.from_toml(site).with_flags({"data.skip_columns": ("OAT",)})
+    with pytest.warns(SkippedColumnsWarning, match=r"b6\.csv \(\[extras\]\): 1 column\(s\) left "
+                      r"out that are meters of the readings \('Building 6 kW'\): a meter's "
+                      r"own readings of the day forecast are not known the night before\."):  # fmt: skip
+        inputs = load_inputs(spec)
+    assert inputs.meters == ["Building 6 kW"]
+    assert list(inputs.extras[0].columns) == ["timestamp", "OAT"]
+    only_meters = RunSpec.from_toml(write_site(tmp_path, tmp_path / "b6.csv",
+                                               extras=(tmp_path / "b6.csv",)))  # fmt: skip
+    table.drop(columns="OAT").to_csv(tmp_path / "b6.csv", index=False)
+    with pytest.raises(InputError, match=r"b6\.csv \(\[extras\]\): every column is a meter of "
+                       r"the readings \('Building 6 kW'\); expected features known the night "
+                       r"before"):  # fmt: skip
+        load_inputs(only_meters)
+
+
+def test_units_may_name_a_meter_of_the_file_that_the_run_leaves_out(tmp_path: Path) -> None:
+    """`--meters m0` beside units for the file's other meters stopped with "`units`
+    names meter 'm1', which is not among the meters read (m0)"."""
+    from wattcast.workflows.inputs import load_inputs
+
+    synthetic_wide(days=20).to_csv(tmp_path / "m.csv", index=False)
+    site = write_site(tmp_path, tmp_path / "m.csv", more='[data.units]\n"B (kW)" = "kWh"\n')
+    inputs = load_inputs(RunSpec.from_toml(site).with_flags({"data.meters": ("A (kW)",)}))
+    assert inputs.meters == ["A (kW)"] and inputs.units == {"A (kW)": "kW"}
+    site = write_site(tmp_path, tmp_path / "m.csv", more='[data.units]\n"C (kW)" = "kWh"\n')
+    with pytest.raises(InputError, match=r"^`units` names meter 'C \(kW\)', which is not "
+                       r"among the meters read \(A \(kW\), B \(kW\)\)\.$"):  # fmt: skip
+        load_inputs(RunSpec.from_toml(site).with_flags({"data.meters": ("A (kW)",)}))

@@ -15,6 +15,7 @@ recorded for each day.
 
 from __future__ import annotations
 
+import re
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -92,11 +93,11 @@ class Context:
         return shut
 
     def temperatures(self, times: pd.DatetimeIndex) -> np.ndarray:
-        for name in self.temperature:
-            for table in self.extras:
-                if name in table.columns:
-                    return table.values_at(name, pd.DatetimeIndex(times))
-        return np.full(len(times), np.nan)
+        found = _temperature_column(self.temperature, self.extras)
+        if found is None:
+            return np.full(len(times), np.nan)
+        table, column = found
+        return table.values_at(column, pd.DatetimeIndex(times))
 
     def on(self, frame: MeterFrame) -> Grid:
         """Every row of ``frame`` with its day type and temperature, once for all meters."""
@@ -160,17 +161,41 @@ def judge_changes(
     return out
 
 
+def _temperature_column(
+    names: Sequence[str], extras: Sequence[ExtraTable]
+) -> tuple[ExtraTable, str] | None:  # fmt: skip
+    """The first of ``names`` that an extras table has, its case aside (``OAT``, ``oat``)."""
+    for name in names:
+        for table in extras:
+            column = next((c for c in table.columns if c.lower() == name.lower()), None)
+            if column is not None:
+                return table, column
+    return None
+
+
+#: Words of a column's name that say it is a temperature (``Dry Bulb Temp (F)``).
+TEMPERATURE_WORDS = frozenset({"temperature", "temp", "oat", "tavg", "tmean"})
+
+
 def _warn_no_temperature(context: Context) -> None:
-    """Say when none of the ``[reference] temperature`` columns is in any extras table: a
-    misspelt name would fit every reference without temperature, without a word."""
-    columns = [c for table in context.extras for c in table.columns]
-    given = tuple(context.temperature) != ReferenceSection().temperature  # not the default
-    if not given or not context.temperature or any(n in columns for n in context.temperature):
+    """Say when none of the ``[reference] temperature`` columns is in any extras table
+    while names were given or a column looks like a temperature: a misspelt or
+    unexpected name would fit every reference without temperature, without a word."""
+    if not context.temperature or _temperature_column(context.temperature, context.extras):
         return
+    columns = [c for table in context.extras for c in table.columns]
     names = ", ".join(repr(n) for n in context.temperature)
+    looks = [c for c in columns if set(re.findall(r"[a-z]+", c.lower())) & TEMPERATURE_WORDS]
+    if tuple(context.temperature) != ReferenceSection().temperature:  # given
+        said = f"[reference] temperature names {names}, which no extras or weather table has"
+    elif looks:
+        said = (f"extras column {looks[0]!r} looks like a temperature, but is not one of "
+                f"[reference] temperature ({names}): name it there "
+                "(--reference-temperature)")  # fmt: skip
+    else:
+        return
     warnings.warn(
-        f"[reference] temperature names {names}, which no extras or weather table has "
-        f"(columns: {', '.join(columns) or 'none'}); references are fitted without "
+        f"{said} (columns: {', '.join(columns) or 'none'}); references are fitted without "
         "temperature.", ReferenceWarning, stacklevel=3,
     )  # fmt: skip
 

@@ -16,6 +16,7 @@ With a store, each night takes what is new into the store's reading archive
 
 from __future__ import annotations
 
+import dataclasses
 import glob
 import hashlib
 import warnings
@@ -119,8 +120,9 @@ def read_export(
 ) -> Readings:  # fmt: skip
     """One export's readings, each meter's on the wall clock of ``zone_of(meter)``."""
     options = options or ReadOptions()
-    if export_kind(path) == "green button":
+    if export_kind(path) == "green button":  # its intervals name their starts
         frame, layout = read_green_button(path), LONG
+        options = dataclasses.replace(options, stamps="start")
     else:
         frame = join_date_and_time(read_table(path, encoding))
         layout = detect_layout(frame, *columns, skip_columns=options.skip_columns)
@@ -201,7 +203,9 @@ class ReadingsSource(Source):
         frame = pd.DataFrame(grid, columns=list(meters), copy=False)
         frame.insert(0, clock, pd.to_datetime(times, unit="s"))
         frame.attrs.update(source=self.label, kind="dataset")
-        return table_to_meters(frame, tz, meters, Layout(clock), self.options)
+        # the times kept are interval starts already, whatever the files stamped
+        options = dataclasses.replace(self.options, stamps="start")
+        return table_to_meters(frame, tz, meters, Layout(clock), options)
 
 
 class ExportsSource(ReadingsSource):

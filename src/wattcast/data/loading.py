@@ -16,6 +16,7 @@ when long.
 from __future__ import annotations
 
 import dataclasses
+import re
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -64,6 +65,12 @@ __all__ = [  # what callers outside data/ import from here
 ]
 
 
+#: What a file's times may stamp: found from the timestamp column's name, or said.
+STAMPS = ("auto", "start", "end")
+#: Words of a timestamp column's name that say it stamps each interval's end.
+END_WORDS = frozenset({"end", "ending", "ended"})
+
+
 @dataclass(frozen=True)
 class ReadOptions:
     """How readings are read, beyond where they are: what a user may set.
@@ -76,14 +83,20 @@ class ReadOptions:
         ``"auto"`` (from the meter's own history), ``"off"``, ``(low, high)`` for every
         meter, or ``{meter: "auto" | "off" | (low, high)}``; see
         :func:`wattcast.data.cleaning.meter_bounds`.
+    stamps : whether a file's times stamp the ``"start"`` or the ``"end"`` of each
+        reading's interval; ``"auto"``: the end where the timestamp column is named so
+        (``Interval End``, ``Hour Ending``), else the start.
     """
 
     date_order: str = "auto"
     skip_columns: Sequence[str] = ()  # kept as a tuple; one name may be given as a string
     bounds: BoundsLike = "auto"
+    stamps: str = "auto"
 
     def __post_init__(self) -> None:
         check_date_order(self.date_order)
+        if self.stamps not in STAMPS:
+            raise InputError(f"`stamps` must be one of {', '.join(STAMPS)}. Got {self.stamps!r}.")
         skip = self.skip_columns
         names = (skip,) if isinstance(skip, str) else tuple(skip)
         object.__setattr__(self, "skip_columns", tuple(str(c).strip() for c in names))
@@ -117,7 +130,7 @@ def table_to_meters(
             _check_known(frame, meters, [str(c) for c in frame.columns
                                          if str(c) != layout.timestamp])  # fmt: skip
         names = list(meters or meter_columns(frame, layout, options.skip_columns))
-        times, values = _wide_to_arrays(frame, tz, layout, names, options.date_order)
+        times, values = _wide_to_arrays(frame, tz, layout, names, options)
         bad = _mask_bad(frame, times, values, names, options.bounds)
         times, values = _drop_duplicate_times(frame, times, values, tz)
     warn_bad_readings(source_of(frame), bad, "meter" if layout.long else "column")
@@ -165,14 +178,14 @@ def _mask_bad(
 
 
 def _wide_to_arrays(
-    frame: pd.DataFrame, tz: str | None, layout: Layout, names: list[str], date_order: str
+    frame: pd.DataFrame, tz: str | None, layout: Layout, names: list[str], options: ReadOptions
 ) -> tuple[pd.DatetimeIndex, np.ndarray]:
     if not names:
         raise InputError(
             f"{source_of(frame)}: expected a timestamp column then one column per meter "
             "(wide), or columns timestamp,meter,value (long)."
         )
-    times = parse_timestamps(frame, column_named(frame, layout.timestamp), tz, date_order)
+    times = _interval_starts(frame, layout.timestamp, tz, options)
     values = np.column_stack([to_numeric_column(frame, column_named(frame, c)) for c in names])
     return times, values
 
@@ -181,8 +194,7 @@ def _long_to_arrays(
     frame: pd.DataFrame, tz: str | None, layout: Layout, options: ReadOptions
 ) -> tuple[pd.DatetimeIndex, np.ndarray, list[str], dict[str, BadReadings]]:
     assert layout.meter is not None and layout.value is not None
-    times = parse_timestamps(frame, column_named(frame, layout.timestamp), tz,
-                             options.date_order)  # fmt: skip
+    times = _interval_starts(frame, layout.timestamp, tz, options)
     # A copy: bad readings become missing in it, not in the caller's table.
     values = np.array(to_numeric_column(frame, column_named(frame, layout.value)))
     meter_col = frame[column_named(frame, layout.meter)]
@@ -206,6 +218,21 @@ def _long_to_arrays(
         return pd.DatetimeIndex(times_unique), grid, names, bad
     times, grid = _pivot_with_repeats(frame, tz, times, codes, values, names, layout)
     return times, grid, names, bad
+
+
+def _interval_starts(
+    frame: pd.DataFrame, column: str, tz: str | None, options: ReadOptions
+) -> pd.DatetimeIndex:  # fmt: skip
+    """The times of ``column`` as the starts of their readings' intervals: moved back one
+    interval where they stamp its end (``options.stamps``). Moved on the wall clock,
+    before repeats are judged: a file stamped at each hour's end repeats 02:00 when the
+    clocks go back (the hour from 01:00 to 02:00 twice), as one stamped at starts
+    repeats 01:00."""
+    times = parse_timestamps(frame, column_named(frame, column), tz, options.date_order)
+    said = set(re.findall(r"[a-z]+", str(column).lower())) & END_WORDS
+    if options.stamps == "end" or (options.stamps == "auto" and said):
+        return times - infer_interval(times, source_of(frame))
+    return times
 
 
 def _pivot_with_repeats(
@@ -306,6 +333,11 @@ def _raise_conflict(
     hour repeated when clocks go back, which only the zone allows."""
     hint = ("; if clocks went back then, give the site's zone (tz, --tz)"
             if tz is None and when.hour < 4 else "")  # fmt: skip
+    an_hour_before = pd.DatetimeIndex([when - pd.Timedelta("1h")])
+    if tz is not None and _in_repeated_dst_hour(an_hour_before, tz)[0]:
+        hint = (f"; the clocks went back in {tz} that night, and a file stamped at each "
+                f"hour's end repeats {when:%H:%M}: if this one is, say so with `[data] stamps = "
+                '"end"` (--stamps end)')  # fmt: skip
     raise InputError(
         f"{source_of(frame)}, {row_label(frame, int(position))}: timestamp {when} of {what} "
         f"appears more than once with different values; expected one reading per "
@@ -553,7 +585,7 @@ def table_to_readings(
     else:
         _check_known(frame, meters, [str(c) for c in frame.columns
                                      if str(c) != layout.timestamp])  # fmt: skip
-        times, values = _wide_to_arrays(frame, tz, layout, meters, options.date_order)
+        times, values = _wide_to_arrays(frame, tz, layout, meters, options)
         times, values = _drop_duplicate_times(frame, times, values, tz)
     order = np.argsort(times.asi8, kind="stable")
     times, values = times[order], values[order]

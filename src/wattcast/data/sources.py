@@ -14,6 +14,7 @@ Single files are opened in :mod:`wattcast.data.files`.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import warnings
 from collections.abc import Callable, Sequence
@@ -339,8 +340,9 @@ def open_source(
         return WideParquetSource(path, schema, layout.timestamp, options)
     from wattcast.data.exports import LONG, export_kind
 
-    if export_kind(path) == "green button":
-        return TableSource(path, read_green_button(path), LONG, options)
+    if export_kind(path) == "green button":  # its intervals name their starts
+        return TableSource(path, read_green_button(path), LONG,
+                           dataclasses.replace(options, stamps="start"))  # fmt: skip
     frame = join_date_and_time(read_table(path, encoding))
     layout = detect_layout(frame, *named, skip_columns=options.skip_columns)
     return TableSource(path, frame, layout, options)
@@ -491,6 +493,7 @@ def load_meters(
     date_order: str = "auto",
     skip_columns: Sequence[str] = (),
     bounds: BoundsLike = "auto",
+    stamps: str = "auto",
 ) -> MeterFrame:
     """Read meter readings (a file, a folder of partitions or a table) into a MeterFrame.
 
@@ -514,8 +517,12 @@ def load_meters(
         ``"auto"`` (from the meter's own history, see
         :func:`wattcast.data.cleaning.meter_bounds`), ``"off"``, ``(low, high)`` for
         every meter, or ``{meter: "auto" | "off" | (low, high)}``.
+    stamps : whether the times stamp the ``"start"`` or the ``"end"`` of each reading's
+        interval (``"end"``: moved back one interval); ``"auto"``: the end where the
+        timestamp column is named so (``Interval End``, ``Hour Ending``). A Green Button
+        file's intervals name their starts.
     """
-    options = ReadOptions(date_order, skip_columns, bounds)
+    options = ReadOptions(date_order, skip_columns, bounds, stamps)
     meters = meter_names(meters)
     if isinstance(data, pd.DataFrame):
         frame = table_to_meters(readings_table(data, options.skip_columns), tz, meters,

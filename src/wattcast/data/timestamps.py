@@ -87,7 +87,41 @@ def parse_timestamps(
     if parsed.tz is not None:
         parsed = parsed.tz_convert(tz) if tz else parsed
         parsed = parsed.tz_localize(None)
-    return parsed
+    return _day_ends_at_own_midnight(frame, column, parsed)
+
+
+def _day_ends_at_own_midnight(
+    frame: pd.DataFrame, column: object, parsed: pd.DatetimeIndex
+) -> pd.DatetimeIndex:  # fmt: skip
+    """A file that writes each day's end as 00:00 of that day's date, on the row after its
+    last reading and before the next date's first (``01/01/2018 23:45``, ``01/01/2018
+    00:00`` for 24:00, ``02/01/2018 00:15``): its midnights read as the next day's, as
+    24:00 is. Sorted as written, every day's last reading
+    became its first. Where only some midnights are written so, the order cannot tell
+    which day a midnight ends, and the first is refused."""
+    times = parsed.to_numpy()
+    if len(times) < 3:
+        return parsed
+    days = times.astype("datetime64[D]")
+    midnight = times == days
+    after_own_day = np.zeros(len(times), dtype=bool)
+    after_own_day[1:] = (days[:-1] == days[1:]) & (times[:-1] - times[1:] > np.timedelta64(12, "h"))
+    before_next_day = np.ones(len(times), dtype=bool)  # not a long table's next meter
+    before_next_day[:-1] = days[1:] == days[:-1] + np.timedelta64(1, "D")
+    ends = midnight & after_own_day & before_next_day
+    if not ends.any():
+        return parsed
+    others = midnight & ~ends
+    others[0] = False  # a file may begin at a midnight
+    if others.any():
+        row = int(np.flatnonzero(ends)[0])
+        raise InputError(
+            f"{source_of(frame)}, {column_title(frame, column)}, {row_label(frame, row)}: "
+            f"{parsed[row]} comes after {parsed[row - 1]} of the same date, which other "
+            "midnights of the file do not; expected times in order, and a day's end written "
+            "as 24:00 or the next date's 00:00."
+        )
+    return parsed + pd.to_timedelta(ends.astype(np.int64), unit="D")
 
 
 #: Days from Excel's day 0 (1899-12-30) that serial dates of meter readings fall in

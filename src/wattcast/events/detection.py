@@ -49,10 +49,15 @@ HOUR = pd.Timedelta("1h")
 
 #: ``kWh`` as a word of a meter's name: ``Gym (kWh)``, ``Gym [kWh]``, ``Gym kWh``, ``Gym_kWh``.
 KWH_IN_NAME = re.compile(r"(?<![a-z])kwh(?![a-z])", re.IGNORECASE)
-#: A unit other than kW and kWh in brackets in a meter's name (``Main (Wh)``, ``Main [MWh]``);
-#: ``(W)`` alone may be a wing (``AHU (W)``), so it is not one.
+#: Units of power or energy other than kW and kWh (``(W)`` alone may be a wing, ``AHU (W)``).
+_OTHER_UNITS = r"wh|[mg]wh?|kvar?h?|mvar?h?|k?btu|mmbtu|therms?|[kmg]j"
+#: A unit other than kW and kWh in a meter's name: in brackets (``Main (Wh)``, ``Main
+#: [MWh]``, also a share or a mass of CO2: ``(%)``, ``(tCO2)``), or as its last word
+#: (``PJME_MW``, ``Reactive_Power_kVarh``, ``Feed MWh``).
 OTHER_UNIT_IN_NAME = re.compile(
-    r"[(\[]\s*(wh|[mg]wh?|kvar?h?|mvah?|btu|therms?)\s*[)\]]", re.IGNORECASE
+    rf"[(\[]\s*({_OTHER_UNITS}|%|[kt]?co2e?|°\s*[cf])\s*[)\]]"
+    rf"|(?<=[\s_\-.])({_OTHER_UNITS}|%)\s*$",
+    re.IGNORECASE,
 )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -116,6 +117,9 @@ def build_features(
 
     ``frame`` must be trimmed to whole output periods and have its short gaps filled.
     """
+    _refuse_meters_as_extras(
+        frame.meters, [*extras, *itertools.chain(*(meter_extras or {}).values())]
+    )
     layout = make_layout(config, frame.interval, frame.n_steps, frame.source)
     starts = np.append(layout.target_starts, layout.forecast_start)
     target_times = pd.DatetimeIndex(frame.start + starts * frame.interval)
@@ -192,6 +196,18 @@ def _period_features(
         parts.append(workday(target_times, table[:, columns])[:, None])
         names.append("workday")
     return np.hstack(parts), names
+
+
+def _refuse_meters_as_extras(meters: Sequence[str], extras: Sequence[ExtraTable]) -> None:
+    """Leakage rule of the extras: none is a meter's readings, which are not known for the
+    period forecast the night before (the readings' own file given as extras, for the
+    temperature beside the meters, handed the forest the values it forecasts)."""
+    for table in extras:
+        mine = next((c for c in table.columns if c in meters), None)
+        if mine is not None:
+            raise InputError(f"{table.source}, column {mine!r}: is a meter of the readings, "
+                             "whose readings of the period forecast are not known before it; "
+                             "leave it out of the extras.")  # fmt: skip
 
 
 def _refuse_clashing_names(

@@ -55,6 +55,11 @@ class DataSection(Section):
         "How dates written year last (13.09.2016) are read: auto uses the order the file "
         "shows (a first field above 12 is a day); an ambiguous file is refused.",
     )] = "auto"  # fmt: skip
+    stamps: Annotated[Literal["auto", "start", "end"], Setting(
+        "Whether a file's times stamp the start or the end of each reading's interval "
+        "(end: hour-ending files); auto: the end where the timestamp column is named so "
+        "(Interval End, Hour Ending), else the start.",
+    )] = "auto"  # fmt: skip
     skip_columns: Annotated[tuple[str, ...], Setting(
         "Columns of a wide file that are not meters (columns of text are left aside on "
         "their own, with a warning).", aliases=("skip-column",),

@@ -177,9 +177,10 @@ class ReferenceSection(Section):
         flag="reference-refit",
     )] = _days(7)  # fmt: skip
     temperature: Annotated[tuple[str, ...], Setting(
-        "Extras or weather columns that hold the outdoor temperature (the first found).",
+        "Extras or weather columns that hold the outdoor temperature (the first found, "
+        "case aside).",
         flag="reference-temperature", expected="a list of column names", commas=True,
-    )] = ("temperature", "temp")  # fmt: skip
+    )] = ("temperature", "temp", "air_temperature", "outdoor_temperature", "oat")  # fmt: skip
     min_change: Annotated[float, Setting(
         "A change is alerted when use is up at least this share of the reference's use "
         "(smaller ones stay minor).", ge=0.0, le=1.0,

@@ -60,7 +60,7 @@ def take_in_exports(
     assert data.source is not None and path is not None
     files = export_files(data.source)
     zone_of = zone_lookup(data.source, data.zones, data.tz)
-    options = ReadOptions(data.date_order, data.skip_columns)
+    options = ReadOptions(data.date_order, data.skip_columns, stamps=data.stamps)
     columns = (data.timestamp_column, data.meter_column, data.value_column)
     intake = NightIntake(exports=len(files))
     new_store = not path.exists()

@@ -11,7 +11,10 @@ thread while the current one trains.
 from __future__ import annotations
 
 import dataclasses
+import functools
+import re
 import time
+import warnings
 from collections.abc import Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -19,6 +22,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from wattcast.core.changes import TEMPERATURE_WORDS
 from wattcast.data.loading import ReadOptions
 from wattcast.data.meter_frame import MeterFrame
 from wattcast.data.sources import (
@@ -29,7 +33,7 @@ from wattcast.data.sources import (
     read_table,
     zone_lookup,
 )
-from wattcast.errors import InputError
+from wattcast.errors import InputError, SkippedColumnsWarning
 from wattcast.events.detection import OTHER_UNIT_IN_NAME, unit_of
 from wattcast.events.hierarchy import Hierarchy, read_hierarchy
 from wattcast.features.day_calendar import DayCalendar
@@ -97,7 +101,7 @@ def load_inputs(spec: RunSpec, archive: ForecastStore | None = None) -> JobInput
             "no meter readings given: name a file or folder (DATA, or [data] source in the "
             "configuration)."
         )
-    options = ReadOptions(data.date_order, data.skip_columns)
+    options = ReadOptions(data.date_order, data.skip_columns, stamps=data.stamps)
     source: Source
     if archive is not None:
         from wattcast.workflows.ingest import ArchiveSource
@@ -107,26 +111,30 @@ def load_inputs(spec: RunSpec, archive: ForecastStore | None = None) -> JobInput
         source = open_source(data.source, data.encoding, data.timestamp_column,
                              data.meter_column, data.value_column, options=options,
                              zone_of=zone_lookup(data.source, data.zones, data.tz))  # fmt: skip
-    meters = list(data.meters) or source.meters()
+    known = source.meters()
+    meters = list(data.meters) or known
     source.options = dataclasses.replace(options, bounds=meter_bounds(data, meters))
     check_meters(source, meters)
-    _check_named_meters(meters, data.units, "units")
-    _check_named_meters(meters, extras.meter_extras, "meter_extras")
+    # settings may name meters of the file that this run leaves out (--meters)
+    _check_named_meters(known, data.units, "units")
+    _check_named_meters(known, extras.meter_extras, "meter_extras")
     zones = meter_zones(source, meters, data.zones, data.tz)
     if archive is not None:
         source.check_zones(zones)  # type: ignore[attr-defined]
     flags = extras.closed_flags
-    tables = [_extras_table(path, data.encoding, data.tz, flags) for path in extras.common]
+    read = functools.partial(_extras_table, encoding=data.encoding, flags=flags, meters=known)
+    tables = [read(path, zone=data.tz) for path in extras.common]
     per_meter = {
-        m: [_extras_table(path, data.encoding, zones[m], flags) for path in paths]
+        m: [read(path, zone=zones[m]) for path in paths]
         for m, paths in extras.meter_extras.items()
+        if m in zones
     }
     calendars = [DayCalendar.from_ics(path) for path in extras.calendars]
     if extras.half_days:
         calendars.append(_half_days(extras.half_days))
     if extras.holidays:
         calendars.append(DayCalendar.from_holidays(extras.holidays))
-    _refuse_other_units(meters, data.units)
+    _refuse_non_meters(meters, data.units)
     units = {m: unit_of(m, data.units) for m in meters}
     _check_named_meters(meters, spec.alerts.meter_expected, "meter_expected")
     _check_named_meters(meters, dict.fromkeys(spec.alerts.generation), "generation")
@@ -218,23 +226,65 @@ def _half_days(paths: tuple[Path, ...]) -> DayCalendar:
 
 
 def _extras_table(
-    path: Path, encoding: str, zone: str | None, flags: tuple[str, ...]
+    path: Path, encoding: str, zone: str | None, flags: tuple[str, ...], meters: list[str]
 ) -> pd.DataFrame:  # fmt: skip
-    table = read_table(path, encoding)
+    table = _without_meters(read_table(path, encoding), path, set(meters))
     ExtraTable.from_frame(table, zone, flags)  # checked now, before any work
     return table
 
 
-def _refuse_other_units(meters: list[str], units: Mapping[str, str]) -> None:
+def _without_meters(table: pd.DataFrame, path: Path, meters: set[str]) -> pd.DataFrame:
+    """An extras table less its columns that are meters of the readings (the readings'
+    own file given as extras, for the temperature beside the meters): a meter's readings
+    of the day forecast are not known the night before, and as features they would hand
+    the forest the very values it forecasts."""
+    mine = [c for c in table.columns[1:] if str(c) in meters]
+    if not mine:
+        return table
+    names = ", ".join(repr(str(c)) for c in mine[:5]) + (" ..." if len(mine) > 5 else "")
+    if len(mine) == table.shape[1] - 1:
+        raise InputError(f"{path} ([extras]): every column is a meter of the readings ({names}); "
+                         "expected features known the night before, such as the outdoor "
+                         "temperature or closed-day flags.")  # fmt: skip
+    warnings.warn(f"{path} ([extras]): {len(mine)} column(s) left out that are meters of the "
+                  f"readings ({names}): a meter's own readings of the day forecast are not "
+                  "known the night before.", SkippedColumnsWarning, stacklevel=2)  # fmt: skip
+    return table.drop(columns=mine)
+
+
+#: Words of a column's name that say it holds the weather or a ratio, not a meter's use.
+NOT_METER_WORDS = TEMPERATURE_WORDS | {"dewpoint", "dew", "humidity", "precipitation", "precip"}
+#: Pairs of words that say the same (``wind_speed``, ``Power Factor``).
+NOT_METER_PAIRS = (("wind", "speed"), ("wind", "direction"), ("power", "factor"),
+                   ("cloud", "coverage"))  # fmt: skip
+#: kW or kWh as a word of a name: a meter, whatever its other words.
+METER_UNIT = re.compile(r"(?<![a-z])kwh?(?![a-z])", re.IGNORECASE)
+
+
+def _refuse_non_meters(meters: list[str], units: Mapping[str, str]) -> None:
     """Refuse a meter whose name gives its readings in a unit wattcast does not count in
-    (``Main (W)``): read as kW, its events' energy would be a thousand times off."""
+    (``Main (MW)``: read as kW, its events' energy would be a thousand times off), or
+    says it is no meter (``OAT``, ``Power_Factor``: forecast and judged as one, its
+    "waste" would be reported in kWh). ``[data] units`` says a name is a meter's."""
+    skip = "leave a column that is no meter out with `[data] skip_columns` (--skip-columns)."
     for meter in meters:
+        if meter in units:
+            continue
         found = OTHER_UNIT_IN_NAME.search(meter)
-        if found and meter not in units:
+        if found:
             raise InputError(
-                f"meter {meter!r}: its name gives its readings in {found.group(1)}; wattcast "
-                "counts kW (power) and kWh (energy per reading): convert the readings, or "
-                "say which they are with `[data] units` (--units)."
+                f"meter {meter!r}: its name gives its readings in {found[1] or found[2]}; "
+                "wattcast counts kW (power) and kWh (energy per reading): convert the "
+                f"readings, say which they are with `[data] units` (--units), or {skip}"
+            )
+        words = re.findall(r"[a-z]+", meter.lower())
+        said = [w for w in words if w in NOT_METER_WORDS] + [
+            f"{a} {b}" for a, b in NOT_METER_PAIRS if a in words and b in words]  # fmt: skip
+        if said and not METER_UNIT.search(meter):
+            raise InputError(
+                f"meter {meter!r}: its name says it holds {said[0]!r}, not a meter's use; a "
+                "temperature goes in an extras table ([extras] common) or [weather]. If it "
+                f"is a meter, give its unit in `[data] units` (--units); else {skip}"
             )
 
 
