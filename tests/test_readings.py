@@ -674,6 +674,35 @@ def test_times_stamping_each_hours_end_are_read_as_its_start(
     assert frame.values[26, 0] == values[27]
 
 
+@pytest.mark.parametrize(("column", "first", "stamps", "start"), [
+    ("Hour", 1, "auto", "2021-01-11 00:00"),  # 1-24: each hour's end
+    ("Hour", 0, "auto", "2021-01-11 00:00"),  # 0-23: each hour's start
+    ("HE", 1, "auto", "2021-01-11 00:00"),
+    ("Hour Ending", 1, "end", "2021-01-11 00:00"),  # said twice: moved once
+    ("Hour", 1, "start", "2021-01-11 01:00"),
+])  # fmt: skip
+def test_a_column_of_hours_beside_the_dates_is_their_time_of_day(
+    tmp_path: Path, column: str, first: int, stamps: str, start: str
+) -> None:
+    """`Date,Hour,kWh` with hours 1-24, as utilities export a day's 24 hours: the hour was
+    read as a meter and the dates refused as repeated timestamps."""
+    rows = [f"01/1{d}/2021,{h},{10 * d + h}" for d in range(1, 4) for h in range(first, first + 24)]
+    (tmp_path / "hours.csv").write_text(f"Date,{column},Usage (kWh)\n" + "\n".join(rows) + "\n")
+    frame = load_meters(tmp_path / "hours.csv", stamps=stamps)
+    assert frame.meters == ("Usage (kWh)",) and frame.interval == pd.Timedelta("1h")
+    assert frame.start == pd.Timestamp(start) and frame.n_steps == 72
+    assert frame.values[:2, 0].tolist() == [10.0 + first, 11.0 + first]
+
+
+def test_hours_0_and_24_beside_the_dates_are_refused(tmp_path: Path) -> None:
+    rows = [f"2021-01-0{d},{h},{h}" for d in range(1, 4) for h in range(25)]
+    (tmp_path / "hours.csv").write_text("Date,Hour,kWh\n" + "\n".join(rows) + "\n")
+    with pytest.raises(InputError, match=r"hours\.csv, column 'Hour': holds hours 0 and 24 "
+                       r"both; expected hours 0-23 \(each hour's start\) or 1-24 \(each "
+                       r"hour's end\)\.$"):  # fmt: skip
+        load_meters(tmp_path / "hours.csv")
+
+
 def test_hour_ending_repeats_refused_as_start_stamps_say_what_to_set(tmp_path: Path) -> None:
     ends = pd.date_range("2014-11-02 00:00", "2014-11-02 05:00", freq="h")
     ends = ends.insert(2, pd.Timestamp("2014-11-02 02:00"))

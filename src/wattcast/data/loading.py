@@ -230,6 +230,7 @@ def _interval_starts(
     repeats 01:00."""
     times = parse_timestamps(frame, column_named(frame, column), tz, options.date_order)
     said = set(re.findall(r"[a-z]+", str(column).lower())) & END_WORDS
+    said = said or frame.attrs.get("stamps") == "end"  # hours 1-24 beside the dates
     if options.stamps == "end" or (options.stamps == "auto" and said):
         return times - infer_interval(times, source_of(frame))
     return times

@@ -161,20 +161,55 @@ _TIME_ONLY = r"\s*\d{1,2}:\d{2}(?::\d{2})?\s*(?:[AaPp]\.?[Mm]\.?)?\s*"
 
 def join_date_and_time(frame: pd.DataFrame) -> pd.DataFrame:
     """A table whose first two columns are dates and times of day (``date``, ``time``:
-    as utilities export them) with them joined into its first column; others as they are."""
+    as utilities export them), or dates and hours (``Date, Hour``: 0-23, or 1-24 for
+    each hour's end), with them joined into its first column; others as they are.
+    Hours 1-24, or a column named for hours' ends (``Hour Ending``, ``HE``), mark the
+    table's times as ends (``attrs["stamps"]``)."""
     if frame.shape[1] < 3 or frame.empty:
         return frame
     head = frame.iloc[:5, :2].astype("string")  # most tables: not so, seen at once
-    if not (head.iloc[:, 0].str.fullmatch(_DATE_ONLY).all()
-            and head.iloc[:, 1].str.fullmatch(_TIME_ONLY).all()):  # fmt: skip
+    if not head.iloc[:, 0].str.fullmatch(_DATE_ONLY).all():
         return frame
-    dates, times = (frame.iloc[:, k].astype("string") for k in (0, 1))
+    hours = _hours(frame)
+    if hours is None and not head.iloc[:, 1].str.fullmatch(_TIME_ONLY).all():
+        return frame
+    dates = frame.iloc[:, 0].astype("string")
+    times = hours if hours is not None else frame.iloc[:, 1].astype("string")
     if not (dates.str.fullmatch(_DATE_ONLY).all() and times.str.fullmatch(_TIME_ONLY).all()):
         return frame
     joined = frame.drop(columns=frame.columns[1])
     joined[frame.columns[0]] = dates.str.strip() + " " + times.str.strip()
     joined.attrs = frame.attrs
+    if hours is not None and _hour_ends(frame):
+        joined.attrs = {**frame.attrs, "stamps": "end"}
     return joined
+
+
+#: Words of a column's name that say it holds each reading's hour (``Hour``, ``HE``).
+HOUR_WORDS = frozenset({"hour", "hours", "hr", "he"})
+
+
+def _hours(frame: pd.DataFrame) -> pd.Series | None:
+    """The second column as times of day (``7`` -> ``07:00``) where it is named for hours
+    and holds whole hours 0-24; None otherwise."""
+    column = frame.columns[1]
+    if not set(re.findall(r"[a-z]+", str(column).lower())) & HOUR_WORDS:
+        return None
+    number = pd.to_numeric(frame.iloc[:, 1], errors="coerce")
+    if number.isna().any() or (number % 1 != 0).any() or not number.between(0, 24).all():
+        return None
+    if number.min() == 0 and number.max() == 24:
+        raise InputError(
+            f"{source_of(frame)}, {column_title(frame, column)}: holds hours 0 and 24 both; "
+            "expected hours 0-23 (each hour's start) or 1-24 (each hour's end)."
+        )
+    return number.astype(int).map("{:02d}:00".format).astype("string")
+
+
+def _hour_ends(frame: pd.DataFrame) -> bool:
+    """Whether a table's hours stamp each hour's end: named so, or running 1-24."""
+    words = set(re.findall(r"[a-z]+", str(frame.columns[1]).lower()))
+    return bool(words & {"he", "ending", "end"}) or int(frame.iloc[:, 1].astype(float).max()) == 24
 
 
 def _refuse_mixed_offsets(frame: pd.DataFrame, text: pd.Series) -> None:
