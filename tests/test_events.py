@@ -157,3 +157,16 @@ def test_totals_count_an_event_inside_a_change_of_its_meter_in_the_change() -> N
     other = {**inside, "id": 4, "meter": "N"}
     acked = {**change, "id": 5, "meter": "N", "status": "acked"}  # not counted: no cover
     assert [e["id"] for e in counted([change, inside, after, other, acked])] == [1, 3, 4]
+
+
+def test_a_night_replayed_before_a_later_event_is_not_joined_to_it() -> None:
+    """A night of November replayed into a store whose last night was in March stretched
+    March's event back over four months (and alerted it so)."""
+    readings = day_with_waste(np.full(8, 6.0))
+    first = int(readings["t"].iloc[0])
+    later = pd.DataFrame([{
+        "id": 3, "meter": "M (kW)", "start": first + 120 * 86400, "end": first + 120 * 86400 + 7200,
+        "readings": 8, "peak_excess_kw": 6.0, "kwh_above_band": 8.0, "kwh_above_forecast": 12.0,
+        "status": "alerted"}])  # fmt: skip
+    (event,) = update_events(readings, later, QUARTER, {}, AlertsSection()).to_dict("records")
+    assert np.isnan(event["id"]) and first < event["start"] < event["end"] < first + 86400

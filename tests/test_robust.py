@@ -119,6 +119,20 @@ def test_a_killed_night_started_again_resumes(tmp_path: Path, spec: RunSpec, cli
     assert [r["status"] for r in runs] == ["ok", "ok"] and runs[-1]["message"] == ""
 
 
+def test_a_killed_night_started_again_with_other_alert_settings_runs_anew(
+    tmp_path: Path, spec: RunSpec, cli
+) -> None:
+    """Resuming looked at the data, extras and model settings only: the meters done before
+    the kill kept events judged on the old [alerts] thresholds (and trained without the
+    weather turned on since), under the new run's settings."""
+    run_job(spec, "run", "2021-02-01")
+    kill_mid_run(tmp_path)
+    result = cli("run", "--config", tmp_path / "site.toml", "--as-of", "2021-02-02",
+                 "--batch-meters", "1", "--min-energy", "100")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "already done" not in result.stdout and "2 meters forecast" in result.stdout
+
+
 def test_a_running_run_of_a_gone_process_is_marked_by_the_next_job(spec: RunSpec) -> None:
     run_job(spec, "run", "2021-02-01")
     store = ForecastStore(spec.store.path)

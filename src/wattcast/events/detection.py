@@ -111,7 +111,11 @@ def update_events(
         unit = units.get(str(meter), unit_of(str(meter)))
         stretches = _stretches(group, step, gap, unit, interval)
         min_energy = thresholds.min_event_energy(_expected_kw(group, unit, interval))
-        earlier = previous[previous["meter"] == meter].sort_values("end")
+        # the event these readings may continue: the latest one begun before them (a night
+        # replayed after later ones must not stretch a later event back over months)
+        mine = previous[previous["meter"] == meter]
+        first = stretches[0]["start"] if stretches else np.inf
+        earlier = mine[mine["start"] <= first].sort_values("end")
         last = earlier.iloc[-1].to_dict() if len(earlier) else None
         for stretch in stretches:
             # an acked event is closed as the person saw it: use that goes on after it is

@@ -277,8 +277,10 @@ def _mark_interrupted(store: ForecastStore) -> None:
 
 
 def resume_key(spec: RunSpec, command: str, as_of: pd.Timestamp | None) -> str:
-    """What makes two jobs the same job, so that the second resumes the first."""
-    return f"{command}|{_iso(as_of)}|{spec.digest('data', 'extras', 'model')}"
+    """What makes two jobs the same job, so that the second resumes the first: every
+    setting that shapes what a night stores (not where the store is, nor backtests)."""
+    shaping = ("data", "extras", "site", "model", "models", "weather", "alerts", "reference")
+    return f"{command}|{_iso(as_of)}|{spec.digest(*shaping)}"
 
 
 def _iso(stamp: pd.Timestamp | None) -> str | None:
