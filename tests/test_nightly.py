@@ -400,7 +400,10 @@ def test_a_night_refused_for_bad_input_is_a_failed_run_in_history(spec: RunSpec,
     assert (first["status"], refused["status"]) == ("ok", "failed")
     assert "line 7: expected a number, got 'Err'" in refused["message"]
     listed = cli("history", "--config", spec.store.path.parent / "site.toml")
-    assert "run 2 failed: " in listed.stdout + listed.stderr
+    assert "run 2 failed: " in listed.stdout
+    as_json = cli("history", "--config", spec.store.path.parent / "site.toml", "--format", "json")
+    assert "run 2 failed: " in as_json.stderr  # the JSON stays JSON
+    assert [r["status"] for r in json.loads(as_json.stdout)] == ["ok", "failed"]
 
 
 def test_a_period_of_two_days_moves_by_a_day_each_night(spec: RunSpec) -> None:

@@ -339,3 +339,22 @@ def test_a_band_of_the_trees_spread_needs_two_trees() -> None:
                                          r"trees = 1\."):  # fmt: skip
         RunSpec().with_flags({"model.interval": "tree-std", "model.trees": "1"})
     assert RunSpec().with_flags({"model.interval": "tree-std", "model.trees": "2"}).model.trees == 2
+
+
+@pytest.mark.parametrize(("flags", "message"), [
+    ({"data.meters": ["Gym (kW),Gym (kW)"]},
+     r"^\[data\] meters \(--meters\) names 'Gym \(kW\)' twice; expected each meter once\.$"),
+    ({"data.meters": [""]}, r"^`--meters` must be a list of meter names\. Got ''\.$"),
+    ({"data.meters": [","]}, r"^`--meters` must be a list of meter names\. Got ','\.$"),
+])  # fmt: skip
+def test_meters_asked_twice_or_without_a_name_are_refused(flags: dict, message: str) -> None:
+    """A meter asked twice was forecast once and "failed" once, the run exit 1; `--meters
+    ''` meant every meter."""
+    with pytest.raises(InputError, match=message):
+        RunSpec().with_flags(flags)
+
+
+def test_an_empty_meter_name_in_the_site_file_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "site.toml").write_text('[data]\nsource = "m.csv"\nmeters = ["A (kW)", " "]\n')
+    with pytest.raises(InputError, match=r"\[data\] meters \(--meters\) holds an empty name"):
+        RunSpec.from_toml(tmp_path / "site.toml")

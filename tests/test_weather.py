@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import re
@@ -14,7 +15,7 @@ from weather_standin import StandIn
 
 from wattcast import InputError
 from wattcast.errors import ExtrasGapWarning
-from wattcast.settings import RunSpec
+from wattcast.settings import RunSpec, WeatherSection
 from wattcast.store.store import ForecastStore
 from wattcast.weather.open_meteo import WeatherError, parse
 from wattcast.workflows.pipeline import run_job
@@ -328,3 +329,25 @@ def test_a_weather_file_that_misses_the_days_before_the_night(
     assert weather["fallback"] == "drop" and weather["note"] == (
         "climatology needs the weather of the 7 days before the night, or a year of it"
     )
+
+
+def test_runs_with_and_without_weather_are_exported_together(
+    tmp_path: Path, andover: Path, cli
+) -> None:
+    """A store whose nights turned the weather on failed `export --what runs` as CSV
+    (TypeError: the JSON object must be str, bytes or bytearray, not float)."""
+    days = pd.date_range("2016-09-01", "2017-03-20", freq="D")
+    table = tmp_path / "weather.csv"
+    temperature = [andover_temperature(d.date()) for d in days]
+    pd.DataFrame({"date": days.strftime("%Y-%m-%d"), "temperature": temperature}).to_csv(
+        table, index=False
+    )
+    spec = site(tmp_path, andover, f'provider = "file"\npath = "{table}"')
+    run_job(dataclasses.replace(spec, weather=WeatherSection()), "run", "2017-03-09")
+    run_job(spec, "run", "2017-03-10")
+    config = tmp_path / "site.toml"
+    done = cli("export", "--config", config, "--what", "runs", "--out", tmp_path / "runs.csv")
+    assert done.exit_code == 0, done.output
+    runs = pd.read_csv(tmp_path / "runs.csv")
+    assert runs["weather"].isna().tolist() == [True, False]
+    assert json.loads(runs["weather"].iloc[1])["provider"] == "file"

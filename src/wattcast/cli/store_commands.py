@@ -12,7 +12,7 @@ from typing import Annotated, Any
 
 import typer
 
-from wattcast.cli.console import emit, say, user_errors
+from wattcast.cli.console import emit, say, tell, user_errors
 from wattcast.cli.options import build_spec, literal
 from wattcast.cli.startup import loading
 from wattcast.errors import InputError, require_extra
@@ -83,8 +83,8 @@ def history(
             shown = list(HISTORY_COLUMNS)
         emit(rows, shown, format, f"wattcast runs in {db.path}")
     told = [r for r in rows if r["status"] in ("failed", "interrupted") and r["message"]]
-    for row in told[-5:]:
-        say(f"run {row['run']} {row['status']}: {row['message']}")
+    for row in told[-5:]:  # beside a table; after csv or json, on standard error
+        (say if format == "table" else tell)(f"run {row['run']} {row['status']}: {row['message']}")
 
 
 def mark_interrupted(db: Any) -> None:

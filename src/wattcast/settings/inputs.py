@@ -77,6 +77,13 @@ class DataSection(Section):
     def check(self) -> None:
         checks.encoding(self.encoding)
         checks.fixed_offset_zone(self.tz, "[data] tz")
+        if any(not name.strip() for name in self.meters):
+            raise InputError("[data] meters (--meters) holds an empty name; expected meter "
+                             "names, or none for every meter.")  # fmt: skip
+        twice = next((m for k, m in enumerate(self.meters) if m in self.meters[:k]), None)
+        if twice is not None:
+            raise InputError(f"[data] meters (--meters) names {twice!r} twice; expected each "
+                             "meter once.")  # fmt: skip
 
 
 @dataclass(frozen=True)

@@ -99,12 +99,15 @@ class RunSpec:
             raw = flags.get(f"{table}.{key}")
             if raw is None or (option.many and not raw):
                 continue
+            flag = option.setting.flag_name(key) or key
             if option.setting.commas:
-                raw = split_commas(raw)
+                given, raw = raw, split_commas(raw)
+                if option.many and not raw:  # "--meters ''" is no list of meters, not all
+                    raise InputError(f"`--{flag}` must be {option.setting.expected}. Got "
+                                     f"{option.shown(given)}.")  # fmt: skip
             try:
                 changes.setdefault(table, {})[key] = option.convert(raw, Path.cwd())
             except Bad as exc:
-                flag = option.setting.flag_name(key) or key
                 raise InputError(f"`--{flag}` must be {exc}. Got {option.shown(raw)}.") from None
         return _updated(self, "", changes)
 

@@ -151,7 +151,10 @@ def _text_times(table: pd.DataFrame) -> pd.DataFrame:
             out[column] = out[column].map(lambda t: t.isoformat())
     for column in ("spec", "record", "timings", "weather"):
         if column in out:
-            out[column] = out[column].map(lambda v: v if v is None else json.dumps(json.loads(v)))
+            # a night without weather has none: NaN once pandas holds it beside text
+            out[column] = out[column].map(
+                lambda v: json.dumps(json.loads(v)) if isinstance(v, str) else v
+            )
     return out
 
 
