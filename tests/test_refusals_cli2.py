@@ -124,13 +124,13 @@ def test_a_stopped_run_says_so_and_is_marked_interrupted(
     assert proc.returncode == 1, err
     assert err.splitlines()[-1] == f"error: {said}" and "Traceback" not in err
     listed = cli("history", "--config", config, "--format", "json")
-    runs, end = json.JSONDecoder().raw_decode(listed.stdout)
+    runs = json.loads(listed.stdout)  # the run's message said beside it, on standard error
     (run,) = runs
     assert run["status"] == "interrupted", run
     assert run["message"].startswith(f"stopped by {how} after ")
     assert run["message"].endswith("; started again with the same settings, it resumes with "
                                    "the meters not yet done")  # fmt: skip
-    assert listed.stdout[end:].strip() == f"run {run['run']} interrupted: {run['message']}"
+    assert listed.stderr.strip() == f"run {run['run']} interrupted: {run['message']}"
 
 
 def test_a_stop_that_a_finalizer_swallowed_ends_the_job_at_the_next_batch(
