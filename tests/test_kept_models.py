@@ -330,3 +330,26 @@ def test_features_changed_on_a_meters_night_for_age_refit_it_for_features(
     night = run_job(warmer, "run", NIGHTS[n])  # that night, with a new feature
     reasons = {m: why[1] for m, why in served(ForecastStore(spec.store.path), night.run_id).items()}
     assert set(reasons.values()) == {"features"}  # not challenged by a model without it
+
+
+def test_prune_leaves_files_it_did_not_make_and_outputs_are_not_written_there(
+    tmp_path: Path, spec: RunSpec, cli
+) -> None:
+    """A report saved into the kept models' folder was taken for a stopped job's model
+    file, and `prune` deleted it."""
+    run_job(spec, "run", NIGHTS[0])
+    store = ForecastStore(spec.store.path)
+    folder = spec.store.path.with_name(spec.store.path.name + ".models")
+    (folder / "notes.txt").write_text("mine")
+    stray = folder / f"{'0' * 16}-r99.pkl"
+    stray.write_bytes(b"left by a killed job")
+    report = check(spec.store.path)["kept_models"]
+    assert report["model_files_unindexed"] == 1 and report["files_foreign"] == ["notes.txt"]
+    assert prune(store, None)["model files"] == 1
+    assert (folder / "notes.txt").read_text() == "mine" and not stray.exists()
+    config = tmp_path / "site.toml"
+    refused = cli("report", "--config", config, "--out", folder / "report.html")
+    assert refused.exit_code == 2
+    assert refused.stderr.strip().endswith(f": the report would be written among the files the "
+                                           f"store {spec.store.path.name} keeps beside it; "
+                                           "choose another path.")  # fmt: skip

@@ -272,3 +272,9 @@ def test_an_output_that_is_an_input_of_the_site_is_refused_and_left_as_it_was(
     refused(cli("export", "--config", config, "--what", "runs", "--out", extras),
             f"{extras}: the export would write over [extras] common ({extras}); choose "
             "another path.")  # fmt: skip
+    # given the store alone, the command knows the readings from the store's last run
+    refused(cli("export", "--store", tmp_path / "site.db", "--what", "forecasts", "--out",
+                readings),
+            f"{readings}: the export would write over [data] source ({readings}); choose "
+            "another path.")  # fmt: skip
+    assert readings.read_bytes() == before

@@ -162,11 +162,16 @@ def report(
     with user_errors():
         with loading():
             from wattcast.reporting.report import build_report
-            from wattcast.workflows.outputs import check_output, refuse_writing_over_inputs
+            from wattcast.workflows.outputs import (
+                check_output,
+                refuse_writing_over_inputs,
+                refuse_writing_over_recorded_inputs,
+            )
 
         check_output(out_path, (".html", ".htm"), "the report")
         db, spec = open_store(config, store)
         refuse_writing_over_inputs(out_path, spec, "the report")
+        refuse_writing_over_recorded_inputs(out_path, db, "the report")
         if tariff is not None:
             spec = spec.with_flags({"alerts.tariff": tariff})
         from wattcast.reporting.listing import site_meters, site_scope

@@ -253,7 +253,11 @@ def export(
     with user_errors():
         with loading():
             from wattcast.workflows.exports import export_table
-            from wattcast.workflows.outputs import check_output, refuse_writing_over_inputs
+            from wattcast.workflows.outputs import (
+                check_output,
+                refuse_writing_over_inputs,
+                refuse_writing_over_recorded_inputs,
+            )
 
         kinds = {"csv": (".csv", ".csv.gz"), "parquet": (".parquet", ".pq")}
         if format in kinds:  # another format is refused by name in export_table
@@ -264,6 +268,7 @@ def export(
 
         db, spec = open_store(config, store)
         refuse_writing_over_inputs(out_path, spec, "the export")
+        refuse_writing_over_recorded_inputs(out_path, db, "the export")
         rows = export_table(db, spec, what, format, out_path, since,
                             site_scope(spec, config, store))  # fmt: skip
     say(f"wrote {rows} {what} rows to {out_path}")
@@ -322,7 +327,7 @@ def check_lines(report: dict[str, Any]) -> list[str]:
 def model_lines(models: dict[str, Any] | None) -> list[str]:
     """What ``check`` says of the kept models: how many, and those refit next night."""
     if not models or not (models["models"] or models["model_files_unindexed"]
-                          or models["folders_foreign"]):  # fmt: skip
+                          or models["folders_foreign"] or models["files_foreign"]):  # fmt: skip
         return []
     lines = [f"kept models: {models['models']:,} ({byte_size(models['model_bytes'])})"]
     refit = "those meters are refit next night"
@@ -339,6 +344,10 @@ def model_lines(models: dict[str, Any] | None) -> list[str]:
     if models["model_files_unindexed"]:
         lines.append(f"  {models['model_files_unindexed']:,} file(s) no model uses (left by a "
                      "stopped job); `wattcast prune` deletes them")  # fmt: skip
+    if models["files_foreign"]:
+        lines.append(f"  {len(models['files_foreign']):,} file(s) wattcast did not make "
+                     f"(first: {models['files_foreign'][0]!r}); wattcast leaves them: move "
+                     "them away")  # fmt: skip
     if models["folders_foreign"]:
         lines.append(f"  {len(models['folders_foreign']):,} folder(s) wattcast did not make "
                      f"(first: {models['folders_foreign'][0]!r}); wattcast leaves them: move "

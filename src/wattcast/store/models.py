@@ -20,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import os
 import pickle
+import re
 import sqlite3
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -60,6 +61,10 @@ def _make_folder(folder: Path) -> None:
         raise InputError(f"{folder}: a file where the store's folder of kept models belongs; "
                          "move it away, or set [models] keep = false.")  # fmt: skip
     require_folder(folder, "the kept models")
+
+
+#: The name of a model file wattcast writes (:func:`file_name`), or of one being written.
+MODEL_FILE = re.compile(rf"[0-9a-f]{{16}}-r\d+\.pkl(?:{re.escape(TEMP_MARK)}\d+)?")
 
 
 def file_name(meter: str, run_id: int) -> str:
@@ -242,20 +247,26 @@ def folder_report(store: Path, indexed: Sequence[dict[str, Any]]) -> dict[str, A
         "models_missing": sorted(r["meter"] for r in indexed if r["meter"] not in present),
         "models_damaged": {m: why for m, why in sorted(damaged.items()) if why},
         "models_other_versions": len(other),
-        "model_files_unindexed": len([n for n in files if n not in names]),
+        "model_files_unindexed": len([n for n in files if n not in names and _ours(n)]),
+        "files_foreign": [n for n in files if not _ours(n)],
         "folders_foreign": [p.name for p in entries if p.is_dir() and p.name not in names],
     }
 
 
+def _ours(name: str) -> bool:
+    return MODEL_FILE.fullmatch(name) is not None
+
+
 def prune_files(store: Path, indexed: Sequence[dict[str, Any]]) -> int:
-    """Delete model files no model indexes (and temporary ones): how many."""
+    """Delete model files no model indexes (and temporary ones): how many. Files of other
+    names are not wattcast's, and are left."""
     folder = models_folder(store)
     if not folder.is_dir():
         return 0
     names = {row["file"] for row in indexed}
     gone = 0
     for path in folder.iterdir():
-        if path.is_file() and path.name not in names:
+        if path.is_file() and path.name not in names and _ours(path.name):
             path.unlink(missing_ok=True)
             gone += 1
     return gone

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -41,6 +42,38 @@ def refuse_writing_over_inputs(path: Path | None, spec: RunSpec, what: str) -> N
         if _covers(source, target):
             raise InputError(f"{path}: {what} would write over {option} ({source}); choose "
                              "another path.")  # fmt: skip
+    if spec.store.path is not None:
+        _refuse_store_files(path, target, spec.store.path.absolute().resolve(), what)
+
+
+def refuse_writing_over_recorded_inputs(path: Path, store: Any, what: str) -> None:
+    """Refuse an output over an input of the store's last run: given ``--store`` without
+    the site file, the command does not know the readings, but the run recorded them."""
+    import json
+
+    last = store.runs(1)
+    if last:
+        try:
+            recorded = RunSpec.from_settings(json.loads(last[0]["spec"]))
+        except (InputError, ValueError):  # a record this version cannot read: no check
+            return
+        refuse_writing_over_inputs(path, recorded, what)
+
+
+def _refuse_store_files(path: Path, target: Path, store: Path, what: str) -> None:
+    """Refuse an output among the files the store keeps beside it: its kept models (which
+    ``prune`` tidies), its lock, its journal."""
+    from wattcast.store.models import models_folder
+
+    models = models_folder(store)
+    beside = {store.name + end for end in ("-wal", "-shm", "-journal", ".lock")}
+    if (
+        models == target
+        or models in target.parents
+        or (target.parent == store.parent and target.name in beside)
+    ):
+        raise InputError(f"{path}: {what} would be written among the files the store "
+                         f"{store.name} keeps beside it; choose another path.")  # fmt: skip
 
 
 def _covers(source: Path, target: Path) -> bool:
