@@ -168,6 +168,11 @@ def test_acked_and_expected_events_are_never_alerted(tmp_path: Path, andover: Pa
     minor = store.events(statuses=("minor",))[0]["id"]
     result = cli("anomalies", "ack", minor, "--config", tmp_path / "site.toml")
     assert result.exit_code == 2 and f"event {minor} is minor" in result.stderr
+    # a note in bytes of another encoding (a Latin-1 shell): was a traceback, the ack lost
+    result = cli("anomalies", "ack", sent[0], "--note", "\udcff bad", "--config",
+                 tmp_path / "site.toml")  # fmt: skip
+    assert result.exit_code == 2
+    assert result.stderr.strip() == "error: `--note` must be a text in UTF-8. Got '\\udcff bad'."
 
 
 def test_events_during_scheduled_use_are_expected(tmp_path: Path, andover: Path) -> None:

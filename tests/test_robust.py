@@ -380,6 +380,58 @@ def test_check_names_a_table_that_is_gone(spec: RunSpec, cli, tmp_path: Path) ->
     assert "the store cannot be read (no such table: events)" in one_line_error(report)
 
 
+@pytest.mark.parametrize("table", ["forecasts", "actuals"])
+def test_a_table_gone_from_a_store_is_one_line_wherever_it_is_read(
+    spec: RunSpec, cli, tmp_path: Path, table: str
+) -> None:
+    """Read through pandas, a table gone or a text of another encoding ended in a
+    traceback (pandas.errors.DatabaseError)."""
+    run_job(spec, "run", "2021-02-01")
+    run_job(spec, "run", "2021-02-02")
+    with sqlite3.connect(spec.store.path) as db:
+        db.execute(f"DROP TABLE {table}")
+    config = tmp_path / "site.toml"
+    for command in (("report", "--out", tmp_path / "r.html"),
+                    ("export", "--what", table, "--out", tmp_path / "e.csv")):  # fmt: skip
+        result = cli(*command, "--config", config)
+        assert result.exit_code == 2, result.output
+        assert f"the store cannot be read (no such table: {table})" in one_line_error(result)
+
+
+def test_text_the_store_cannot_decode_is_one_line(spec: RunSpec, cli, tmp_path: Path) -> None:
+    run_job(spec, "run", "2021-02-01")
+    with sqlite3.connect(spec.store.path) as db:
+        db.execute("UPDATE run_meters SET served = CAST(x'ff00ff' AS TEXT)")
+    result = cli("history", "--config", tmp_path / "site.toml")
+    assert result.exit_code == 2, result.output
+    assert "the store cannot be read (Could not decode to UTF-8" in one_line_error(result)
+
+
+@pytest.mark.parametrize("written", ["abc", "", "5.0", "-1", " 5", "0"])
+def test_a_schema_version_wattcast_never_writes_is_a_problem_check_names(
+    spec: RunSpec, cli, tmp_path: Path, written: str
+) -> None:
+    run_job(spec, "run", "2021-02-01")
+    with sqlite3.connect(spec.store.path) as db:
+        db.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (written,))
+    result = cli("check", "--config", tmp_path / "site.toml")
+    assert result.exit_code == 2, result.output
+    assert f"its schema version {written!r} is none wattcast writes" in result.stderr
+
+
+def test_a_full_disk_is_not_called_damage(tmp_path: Path) -> None:
+    """SQLite says 'database or disk is full' for a disk without room: the store was
+    called damaged, and a backup advised."""
+    from wattcast.store.connection import StoreFile
+
+    path = tmp_path / "site.db"
+    ForecastStore(path, create=True)
+    failure = StoreFile(path)._failure(sqlite3.OperationalError("database or disk is full"))
+    assert str(failure) == (f"{path}: the disk that holds the store is full; what the command "
+                            "was writing was not written, and the store was left as it was: "
+                            "free space and run it again.")  # fmt: skip
+
+
 def test_parquet_as_pandas_writes_it(tmp_path: Path, cli) -> None:
     pytest.importorskip("pyarrow")
     frame = synthetic_wide(days=40).set_index("timestamp").rename_axis(None)

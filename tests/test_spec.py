@@ -358,3 +358,11 @@ def test_an_empty_meter_name_in_the_site_file_is_refused(tmp_path: Path) -> None
     (tmp_path / "site.toml").write_text('[data]\nsource = "m.csv"\nmeters = ["A (kW)", " "]\n')
     with pytest.raises(InputError, match=r"\[data\] meters \(--meters\) holds an empty name"):
         RunSpec.from_toml(tmp_path / "site.toml")
+
+
+def test_a_setting_given_in_bytes_of_another_encoding_is_refused() -> None:
+    """`--site-name` of a Latin-1 shell (Caf\\xe9) reached the store and crashed the night
+    after its forecasts were written."""
+    with pytest.raises(InputError, match=r"^`--site-name` must be a name such as 'Andover "
+                       r"High'\. Got 'Caf\\udce9'\.$"):  # fmt: skip
+        RunSpec().with_flags({"site.name": "Caf\udce9"})

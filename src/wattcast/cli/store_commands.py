@@ -199,9 +199,12 @@ def ack(
     note (the report shows them)."""
     import datetime as dt
 
+    from wattcast.settings.values import is_text
     from wattcast.store.lock import store_lock
 
     with user_errors():
+        if note is not None and not is_text(note):
+            raise InputError(f"`--note` must be a text in UTF-8. Got {note!r}.")
         db, _ = open_store(config, store)
         now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
         with store_lock(db.path):  # a night running writes its events' statuses over it

@@ -239,9 +239,19 @@ def _scalar(value: object) -> object:
 
 
 def _text(raw: object, hint: Any, setting: Setting, base: Path | None) -> str:
-    if not isinstance(raw, str):
-        raise Bad(setting.expected or "a text")
+    if not isinstance(raw, str) or not is_text(raw):
+        raise Bad(setting.expected or "a text (in UTF-8)")
     return raw
+
+
+def is_text(raw: str) -> bool:
+    """Whether a text can be stored and shown: not bytes of another encoding, which a
+    command line in UTF-8 hands over as lone surrogates (``Caf\\xe9``)."""
+    try:
+        raw.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _choice(raw: object, hint: Any, setting: Setting, base: Path | None) -> str:

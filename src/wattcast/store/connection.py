@@ -23,7 +23,7 @@ from wattcast.store.lock import StoreBusyError, unwritable
 SQLITE_HEADER = b"SQLite format 3\x00"
 #: SQLite messages that mean the file itself is at fault, not the query.
 _DAMAGE = ("not a database", "malformed", "disk i/o", "corrupt", "unable to open",
-           "no such table", "file is encrypted", "database or disk is full")  # fmt: skip
+           "no such table", "file is encrypted", "could not decode")  # fmt: skip
 
 
 class StoreMigratedWarning(WattcastWarning):
@@ -75,17 +75,29 @@ class StoreFile:
             db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
         except sqlite3.Error as exc:
             raise self._failure(exc) from None
+        from pandas.errors import DatabaseError  # pandas' queries wrap SQLite's errors
+
         try:
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=FULL")
             yield db
         except sqlite3.Error as exc:
             raise self._failure(exc) from None
+        except DatabaseError as exc:
+            cause = exc.__cause__
+            failure = self._failure(cause) if isinstance(cause, sqlite3.Error) else exc
+            if failure is cause or failure is exc:  # not damage: as it came
+                raise
+            raise failure from None
         finally:
             db.close()
 
     def _failure(self, exc: sqlite3.Error) -> Exception:
         message = str(exc)
+        if "database or disk is full" in message.lower():
+            return InputError(f"{self.path}: the disk that holds the store is full; what the "
+                              "command was writing was not written, and the store was left as "
+                              "it was: free space and run it again.")  # fmt: skip
         if "locked" in message.lower() or "busy" in message.lower():
             return StoreBusyError(f"{self.path}: the store is busy ({message}); try again.")
         if "unable to open" in message.lower() or "readonly" in message.lower():

@@ -56,7 +56,11 @@ def _contents(db: sqlite3.Connection, unlocked: bool) -> dict[str, Any]:
     if foreign:
         return {"schema_version": None, "problem": foreign}
     version = db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
-    out: dict[str, Any] = {"schema_version": None if version is None else int(version[0])}
+    written = None if version is None else str(version[0])
+    if written is not None and not (written.isdigit() and int(written) >= 1):
+        return {"schema_version": None,
+                "problem": f"its schema version {written!r} is none wattcast writes"}  # fmt: skip
+    out: dict[str, Any] = {"schema_version": None if written is None else int(written)}
     if out["schema_version"] is not None and out["schema_version"] > schema.SCHEMA_VERSION:
         out["problem"] = (f"written by a newer wattcast (schema {out['schema_version']}; this "
                           f"one reads up to {schema.SCHEMA_VERSION})")  # fmt: skip
