@@ -583,3 +583,22 @@ def test_a_site_of_a_shared_store_cannot_take_another_sites_meter_but_may_be_ren
     renamed = site("North High", ["A (kW)", "B (kW)"])
     assert cli("run", "--config", renamed, "--as-of", "2021-02-10").exit_code == 0
     assert {p["site"] for p in store.hierarchy().values()} == {"North High"}
+
+
+def test_a_remainder_whose_parts_change_has_its_reference_fitted_again(tmp_path: Path) -> None:
+    """A panel taken out of [site] meters moved its use into the remainder, whose kept
+    reference then reported "use up 26007 %": a change of 17 MWh that never happened."""
+    from wattcast.errors import ReferenceWarning
+
+    spec = hierarchy_site(tmp_path, {})
+    store = nights(spec)
+    remainder = "Main remainder (kW)"
+    assert store.references([remainder])[remainder]["made_of"] == ["Main (kW)", "A (kW)", "B (kW)"]
+    (tmp_path / "hierarchy.csv").write_text("meter,parent\nMain (kW),\nA (kW),Main (kW)\n")
+    with pytest.warns(ReferenceWarning, match=r"meter 'Main remainder \(kW\)': what it is "
+                      r"computed from changed since its reference was fitted \(now Main \(kW\) "
+                      r"less A \(kW\)\); its reference is fitted again\."):  # fmt: skip
+        run_job(RunSpec.from_toml(tmp_path / "site.toml"), "run", "2021-02-12")
+    assert store.references([remainder])[remainder]["made_of"] == ["Main (kW)", "A (kW)"]
+    changes = [e for e in store.events(meter=remainder) if e["kind"] == "change"]
+    assert not changes, changes

@@ -60,6 +60,7 @@ class BatchInputs:
     calendars: Sequence[DayCalendar] = ()
     units: Mapping[str, str] = field(default_factory=dict)  # meter -> kW or kWh
     expected: Mapping[str, list[tuple[int, int]]] = field(default_factory=dict)  # scheduled use
+    made_of: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # remainder: its parts
 
 
 @dataclass
@@ -232,7 +233,7 @@ def _judge(
 ) -> Judged:  # fmt: skip
     """The batch's lasting changes, judged on each meter's reference baseline."""
     context = Context(fleet.calendars_, fleet.extras_, spec.extras.closed_flags,
-                      spec.reference.temperature, revised)  # fmt: skip
+                      spec.reference.temperature, revised, batch.made_of)  # fmt: skip
     stored = state.changes if state.changes is not None else pd.DataFrame(columns=CHANGE_COLUMNS)
     return judge_changes(spec, seen(batch.frame, as_of, batch.zone), context, state.references,
                          stored, batch.units)  # fmt: skip

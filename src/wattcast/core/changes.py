@@ -77,6 +77,7 @@ class Context:
     closed_flags: Sequence[str]
     temperature: Sequence[str]
     revised: Mapping[str, np.ndarray] = field(default_factory=dict)
+    made_of: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # remainders' parts
 
     def closed(self, times: pd.DatetimeIndex) -> np.ndarray:
         days = pd.DatetimeIndex(times).normalize()
@@ -139,15 +140,18 @@ def judge_changes(
         kinds = mine["kind"] if "kind" in mine else pd.Series("change", index=mine.index)
         stored_changes, stored_surges = mine[kinds == "change"], mine[kinds == SURGE]
         unit = units.get(meter, unit_of(meter))
+        parts = list(context.made_of.get(meter, ()))
+        kept = _same_parts(meter, stored.get(meter), parts)
         try:
-            reference, found, fitted = _judged(spec, frame, j, grid, stored.get(meter),
-                                               stored_changes, night)  # fmt: skip
+            reference, found, fitted = _judged(spec, frame, j, grid, kept, stored_changes,
+                                               night)  # fmt: skip
         except ReferenceError as exc:
             warnings.warn(f"meter {meter!r}: no reference baseline ({exc}); it is judged by "
                           "its forecast band alone.", ReferenceWarning, stacklevel=3)  # fmt: skip
             continue
         if fitted:
-            out.references[meter] = {**reference.to_dict(), "fitted": str(night)}
+            made = {"made_of": parts} if parts else {}
+            out.references[meter] = {**reference.to_dict(), "fitted": str(night), **made}
         events = [
             _event(spec, meter, change, reference, stored_changes, unit, frame) for change in found
         ]
@@ -159,6 +163,21 @@ def judge_changes(
     if rows:
         out.events = pd.DataFrame(rows, columns=CHANGE_COLUMNS)
     return out
+
+
+def _same_parts(
+    meter: str, kept: dict[str, Any] | None, parts: list[str]
+) -> dict[str, Any] | None:  # fmt: skip
+    """A kept reference, or None where the meter is a remainder whose parts changed since it
+    was fitted (a panel taken out of [site] meters: the remainder now holds its use, which
+    its old reference would report as a change of thousands of per cent)."""
+    if kept is None or list(kept.get("made_of", [])) == parts:
+        return kept
+    now = f"{parts[0]} less {', '.join(parts[1:])}" if parts else "its own readings"
+    warnings.warn(f"meter {meter!r}: what it is computed from changed since its reference was "
+                  f"fitted (now {now}); its reference is fitted again.", ReferenceWarning,
+                  stacklevel=4)  # fmt: skip
+    return None
 
 
 def _temperature_column(

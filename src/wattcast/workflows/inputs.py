@@ -70,6 +70,11 @@ class JobInputs:
         self.extras.append(table)
         self._in_zone.clear()
 
+    def made_of(self, meters: list[str]) -> dict[str, tuple[str, ...]]:
+        """The parent and children each remainder among ``meters`` is computed from."""
+        remainders = self.hierarchy.remainders if self.hierarchy is not None else {}
+        return {m: (remainders[m][0], *remainders[m][1]) for m in meters if m in remainders}
+
     def expected_use(self, meters: list[str]) -> dict[str, list[tuple[int, int]]]:
         """Scheduled use of ``meters`` (epoch seconds, ``[start, end)``), global and their own."""
         common = self.expected.get("*", [])

@@ -371,7 +371,8 @@ def _one_batch(
                            job.spec.alerts.join_gap, job.spec.models)  # fmt: skip
     batch = BatchInputs(names, frame, zone, job.inputs.extras_in(zone),
                         job.inputs.meter_extras_in(zone, names), job.inputs.calendars,
-                        job.inputs.units, job.inputs.expected_use(names))  # fmt: skip
+                        job.inputs.units, job.inputs.expected_use(names),
+                        job.inputs.made_of(names))  # fmt: skip
     job.summary.record_seconds += time.perf_counter() - started
     try:
         result = forecast_batch(job.engine_spec, batch, state, job.as_of)
