@@ -613,8 +613,12 @@ def test_a_days_last_reading_stamped_24_00_is_the_next_midnight(
     path = tmp_path / "ends.csv"
     path.write_text(header + "\n" + "\n".join(rows) + "\n")
     frame = load_meters(path, date_order="day-first")
-    assert frame.start == pd.Timestamp("2020-01-01 01:00") and frame.n_steps == 72
+    # 24:00 can only end an hour: the file stamps each hour's end, the first 00:00-01:00
+    assert frame.start == pd.Timestamp("2020-01-01 00:00") and frame.n_steps == 72
     assert frame.values[22:25, 0].tolist() == [33.0, 34.0, 21.0]  # 23:00, 24:00, then 01:00
+    assert load_meters(path, date_order="day-first", stamps="start").start == pd.Timestamp(
+        "2020-01-01 01:00"
+    )
 
 
 def test_a_days_end_written_as_its_own_dates_midnight_is_the_next_midnight(
@@ -631,8 +635,8 @@ def test_a_days_end_written_as_its_own_dates_midnight_is_the_next_midnight(
     ]
     path = tmp_path / "plant.csv"
     path.write_text("date,Usage_kWh\n" + "\n".join(rows) + "\n")
-    frame = load_meters(path, date_order="day-first")
-    assert frame.start == pd.Timestamp("2018-01-01 01:00") and frame.n_steps == 72
+    frame = load_meters(path, date_order="day-first")  # each hour stamped at its end
+    assert frame.start == pd.Timestamp("2018-01-01 00:00") and frame.n_steps == 72
     assert frame.values[22:25, 0].tolist() == [33.0, 34.0, 21.0]  # 23:00, 24:00, 01:00
     mixed = [*rows[:47], "03/01/2018 00:00,55"]  # the second day ends on the next date
     path.write_text("date,Usage_kWh\n" + "\n".join(mixed) + "\n")

@@ -48,6 +48,10 @@ def parse_timestamps(
 ) -> pd.DatetimeIndex:
     """Parse ``column`` into naive local wall-clock times.
 
+    A day's end written ``24:00``, or as 00:00 of its own date after its last reading,
+    is the next midnight, and marks the frame's times as interval ends
+    (``frame.attrs["stamps"]``).
+
     Zone-aware times (offsets such as ``+00:00``) are converted to ``tz`` when
     it is given and kept in their own zone otherwise; naive times are taken as
     local times of ``tz``. ``date_order`` is how dates written year last are read.
@@ -70,8 +74,9 @@ def parse_timestamps(
         iso, order = _year_first(frame, column, text, date_order)
         iso, next_day = _end_of_day(iso)
         parsed, several = _to_datetime(iso)
-        if next_day.any():
+        if next_day.any():  # 24:00 ends a day: the file stamps each interval's end
             parsed = parsed + pd.to_timedelta(next_day.astype(int), unit="D")
+            frame.attrs["stamps"] = "end"
         if parsed.tz is not None:  # some or all with an offset: naive ones were taken as UTC
             _refuse_mixed_offsets(frame, text)
         if several and tz is None:
@@ -121,6 +126,7 @@ def _day_ends_at_own_midnight(
             "midnights of the file do not; expected times in order, and a day's end written "
             "as 24:00 or the next date's 00:00."
         )
+    frame.attrs["stamps"] = "end"  # each day ends at its last reading's stamp: ends
     return parsed + pd.to_timedelta(ends.astype(np.int64), unit="D")
 
 
