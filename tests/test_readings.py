@@ -393,9 +393,9 @@ def test_a_meter_in_another_unit_is_refused_unless_its_unit_is_given(
     assert refused.exit_code == 2
     assert refused.stderr.strip() == (
         f"error: meter {name!r}: its name gives its readings in {unit}; wattcast counts kW "
-        "(power) and kWh (energy per reading): convert the readings, say which they are "
-        "with `[data] units` (--units), or leave a column that is no meter out with "
-        "`[data] skip_columns` (--skip-columns)."
+        "(power) and kWh (energy per reading): convert the readings, say with `[data] units` "
+        "(--units) if they are in fact kW or kWh, or leave the columns that are no meters out "
+        f"with `[data] skip_columns` (--skip-columns {name!r})."
     )
     taken = cli(*common, "--units", f"{name}=kW", "--out", tmp_path / "f.csv")
     assert taken.exit_code == 0, taken.output
@@ -417,10 +417,10 @@ def test_a_column_named_as_weather_or_a_ratio_is_not_read_as_a_meter(
     refused = cli(*common, "--out", tmp_path / "f.csv")
     assert refused.exit_code == 2
     assert refused.stderr.strip() == (
-        f"error: meter {name!r}: its name says it holds {said!r}, not a meter's use; a "
-        "temperature goes in an extras table ([extras] common) or [weather]. If it is a "
-        "meter, give its unit in `[data] units` (--units); else leave a column that is no "
-        "meter out with `[data] skip_columns` (--skip-columns)."
+        f"error: meter {name!r}: its name says it holds {said!r}, not a meter's use; the "
+        "weather goes in an extras table ([extras] common) or [weather]. If it is a meter, "
+        "give its unit in `[data] units` (--units); else leave the columns that are no "
+        f"meters out with `[data] skip_columns` (--skip-columns {name!r})."
     )
     skipped = cli(*common, "--skip-columns", name, "--out", tmp_path / "f.csv")
     assert skipped.exit_code == 0, skipped.output
@@ -428,6 +428,23 @@ def test_a_column_named_as_weather_or_a_ratio_is_not_read_as_a_meter(
     taken = cli(*common, "--units", f"{name}=kW", "--out", tmp_path / "g.csv")
     assert taken.exit_code == 0, taken.output
     assert set(pd.read_csv(tmp_path / "g.csv")["meter"]) == {"Building 6 kW", name}
+
+
+def test_every_column_that_is_no_meter_is_named_at_once(tmp_path: Path, cli) -> None:
+    """A plant's export of six such columns took six runs to learn them one by one."""
+    names = ("Usage_kWh", "Reactive_kVarh", "CO2(tCO2)", "Power_Factor", "OAT")
+    synthetic_wide(days=12, meters=names).to_csv(tmp_path / "m.csv", index=False)
+    refused = cli("forecast", tmp_path / "m.csv", "--out", tmp_path / "f.csv")
+    assert refused.exit_code == 2
+    error = refused.stderr.strip()
+    assert error.startswith("error: meter 'Reactive_kVarh': its name gives its readings in "
+                            "kVarh (also 'CO2(tCO2)' in tCO2, 'Power_Factor', 'OAT'); ")  # fmt: skip
+    assert error.endswith("(--skip-columns 'Reactive_kVarh,CO2(tCO2),Power_Factor,OAT').")
+    skip = "Reactive_kVarh,CO2(tCO2),Power_Factor,OAT"
+    done = cli("forecast", tmp_path / "m.csv", "--input", "7D", "--trees", "5",
+               "--skip-columns", skip, "--out", tmp_path / "f.csv")  # fmt: skip
+    assert done.exit_code == 0, done.output
+    assert set(pd.read_csv(tmp_path / "f.csv")["meter"]) == {"Usage_kWh"}
 
 
 def test_a_meter_with_a_weather_word_and_its_unit_is_a_meter(tmp_path: Path, cli) -> None:

@@ -63,7 +63,7 @@ class DataSection(Section):
     skip_columns: Annotated[tuple[str, ...], Setting(
         "Columns of a wide file that are not meters (columns of text are left aside on "
         "their own, with a warning).", aliases=("skip-column",),
-        expected="a list of column names",
+        expected="a list of column names", commas=True,
     )] = ()  # fmt: skip
     bounds: Annotated[Literal["auto", "off"], Setting(
         "Readings outside a meter's range are bad (treated as missing, never alerted): auto "

@@ -10,6 +10,7 @@ Every table of the store is read and written by a subclass of :class:`StoreFile`
 from __future__ import annotations
 
 import sqlite3
+import sys
 import warnings
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -75,22 +76,32 @@ class StoreFile:
             db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
         except sqlite3.Error as exc:
             raise self._failure(exc) from None
-        from pandas.errors import DatabaseError  # pandas' queries wrap SQLite's errors
-
         try:
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=FULL")
             yield db
         except sqlite3.Error as exc:
             raise self._failure(exc) from None
-        except DatabaseError as exc:
-            cause = exc.__cause__
-            failure = self._failure(cause) if isinstance(cause, sqlite3.Error) else exc
-            if failure is cause or failure is exc:  # not damage: as it came
+        except Exception as exc:
+            failure = self._through_pandas(exc)
+            if failure is None:
                 raise
             raise failure from None
         finally:
             db.close()
+
+    def _through_pandas(self, exc: Exception) -> Exception | None:
+        """The failure of an SQLite error that a pandas query wrapped (``DatabaseError``),
+        where it is damage; None otherwise. pandas is not imported for it: a command that
+        never loaded it has no such error."""
+        pandas = sys.modules.get("pandas")
+        cause = exc.__cause__
+        if pandas is None or not isinstance(exc, pandas.errors.DatabaseError):
+            return None
+        if not isinstance(cause, sqlite3.Error):
+            return None
+        failure = self._failure(cause)
+        return None if failure is cause else failure
 
     def _failure(self, exc: sqlite3.Error) -> Exception:
         message = str(exc)

@@ -257,8 +257,10 @@ def _without_meters(table: pd.DataFrame, path: Path, meters: set[str]) -> pd.Dat
     return table.drop(columns=mine)
 
 
-#: Words of a column's name that say it holds the weather or a ratio, not a meter's use.
-NOT_METER_WORDS = TEMPERATURE_WORDS | {"dewpoint", "dew", "humidity", "precipitation", "precip"}
+#: Words of a column's name that say it holds the weather, a ratio or a sensor's reading,
+#: not a meter's use.
+NOT_METER_WORDS = TEMPERATURE_WORDS | {"dewpoint", "dew", "humidity", "precipitation", "precip",
+                                       "pressure", "irradiance", "co"}  # fmt: skip
 #: Pairs of words that say the same (``wind_speed``, ``Power Factor``).
 NOT_METER_PAIRS = (("wind", "speed"), ("wind", "direction"), ("power", "factor"),
                    ("cloud", "coverage"))  # fmt: skip
@@ -267,30 +269,49 @@ METER_UNIT = re.compile(r"(?<![a-z])kwh?(?![a-z])", re.IGNORECASE)
 
 
 def _refuse_non_meters(meters: list[str], units: Mapping[str, str]) -> None:
-    """Refuse a meter whose name gives its readings in a unit wattcast does not count in
-    (``Main (MW)``: read as kW, its events' energy would be a thousand times off), or
-    says it is no meter (``OAT``, ``Power_Factor``: forecast and judged as one, its
-    "waste" would be reported in kWh). ``[data] units`` says a name is a meter's."""
-    skip = "leave a column that is no meter out with `[data] skip_columns` (--skip-columns)."
-    for meter in meters:
-        if meter in units:
-            continue
-        found = OTHER_UNIT_IN_NAME.search(meter)
-        if found:
-            raise InputError(
-                f"meter {meter!r}: its name gives its readings in {found[1] or found[2]}; "
-                "wattcast counts kW (power) and kWh (energy per reading): convert the "
-                f"readings, say which they are with `[data] units` (--units), or {skip}"
-            )
-        words = re.findall(r"[a-z]+", meter.lower())
-        said = [w for w in words if w in NOT_METER_WORDS] + [
-            f"{a} {b}" for a, b in NOT_METER_PAIRS if a in words and b in words]  # fmt: skip
-        if said and not METER_UNIT.search(meter):
-            raise InputError(
-                f"meter {meter!r}: its name says it holds {said[0]!r}, not a meter's use; a "
-                "temperature goes in an extras table ([extras] common) or [weather]. If it "
-                f"is a meter, give its unit in `[data] units` (--units); else {skip}"
-            )
+    """Refuse meters whose name gives their readings in a unit wattcast does not count in
+    (``Main (MW)``: read as kW, its events' energy would be a thousand times off), or says
+    they are no meter (``OAT``, ``Power_Factor``: forecast and judged as one, their
+    "waste" would be reported in kWh); all of them in one line, with the ``skip_columns``
+    that leaves them out. ``[data] units`` says a name is a meter's."""
+    in_units = {m: f"in {u[1] or u[2]}" for m in meters
+                if m not in units and (u := OTHER_UNIT_IN_NAME.search(m))}  # fmt: skip
+    said = {m: w for m in meters if m not in units and m not in in_units and (w := _says(m))}
+    if not in_units and not said:
+        return
+    named = [*in_units, *said]
+    skip = ("leave the columns that are no meters out with `[data] skip_columns` "
+            f"(--skip-columns {','.join(named)!r})")  # fmt: skip
+    if in_units:
+        first, unit = next(iter(in_units.items()))
+        raise InputError(
+            f"meter {first!r}: its name gives its readings {unit}{_also(in_units, [*said])}; "
+            "wattcast counts kW (power) and kWh (energy per reading): convert the readings, "
+            f"say with `[data] units` (--units) if they are in fact kW or kWh, or {skip}."
+        )
+    first, word = next(iter(said.items()))
+    raise InputError(
+        f"meter {first!r}: its name says it holds {word!r}, not a meter's use"
+        f"{_also({first: word}, [*said][1:])}; the weather goes in an extras table ([extras] "
+        "common) or [weather]. If it is a meter, give its unit in `[data] units` (--units); "
+        f"else {skip}."
+    )
+
+
+def _says(meter: str) -> str | None:
+    """What a name without kW or kWh says its column holds, when that is no meter's use."""
+    if METER_UNIT.search(meter):
+        return None
+    words = re.findall(r"[a-z]+", meter.lower())
+    said = [w for w in words if w in NOT_METER_WORDS] + [
+        f"{a} {b}" for a, b in NOT_METER_PAIRS if a in words and b in words]  # fmt: skip
+    return said[0] if said else None
+
+
+def _also(first: Mapping[str, str], then: list[str]) -> str:
+    """The other refused columns, after the first: `` (also 'B' in kVarh, 'OAT')``."""
+    rest = [f"{m!r} {how}" for m, how in list(first.items())[1:]] + [repr(m) for m in then]
+    return f" (also {', '.join(rest[:5])}{' ...' if len(rest) > 5 else ''})" if rest else ""
 
 
 def _check_named_meters(meters: list[str], named: dict[str, object], option: str) -> None:
