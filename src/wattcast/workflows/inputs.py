@@ -260,7 +260,7 @@ def _without_meters(table: pd.DataFrame, path: Path, meters: set[str]) -> pd.Dat
 #: Words of a column's name that say it holds the weather, a ratio or a sensor's reading,
 #: not a meter's use.
 NOT_METER_WORDS = TEMPERATURE_WORDS | {"dewpoint", "dew", "humidity", "precipitation", "precip",
-                                       "pressure", "irradiance", "co"}  # fmt: skip
+                                       "pressure", "irradiance", "co2"}  # fmt: skip
 #: Pairs of words that say the same (``wind_speed``, ``Power Factor``).
 NOT_METER_PAIRS = (("wind", "speed"), ("wind", "direction"), ("power", "factor"),
                    ("cloud", "coverage"))  # fmt: skip
@@ -303,6 +303,7 @@ def _says(meter: str) -> str | None:
     if METER_UNIT.search(meter):
         return None
     words = re.findall(r"[a-z]+", meter.lower())
+    words += ["co2"] if re.search(r"(?<![a-z])co2(?![0-9])", meter.lower()) else []
     said = [w for w in words if w in NOT_METER_WORDS] + [
         f"{a} {b}" for a, b in NOT_METER_PAIRS if a in words and b in words]  # fmt: skip
     return said[0] if said else None
