@@ -366,3 +366,14 @@ def test_a_setting_given_in_bytes_of_another_encoding_is_refused() -> None:
     with pytest.raises(InputError, match=r"^`--site-name` must be a name such as 'Andover "
                        r"High'\. Got 'Caf\\udce9'\.$"):  # fmt: skip
         RunSpec().with_flags({"site.name": "Caf\udce9"})
+
+
+@pytest.mark.parametrize(("given", "bounds"), [
+    ("Gym (kW)=[1,inf]", (1.0, float("inf"))), ("Gym (kW)=[-inf, 1000]", (-float("inf"), 1000.0)),
+])  # fmt: skip
+def test_meter_bounds_are_given_on_the_command_line_as_the_help_writes_them(
+    given: str, bounds: tuple[float, float]
+) -> None:
+    """Every value was refused, the help's own example too."""
+    spec = RunSpec().with_flags({"data.meter_bounds": [given]})
+    assert spec.data.meter_bounds == {"Gym (kW)": bounds}

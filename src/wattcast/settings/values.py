@@ -214,9 +214,14 @@ def _table(raw: object, value_hint: Any, setting: Setting, base: Path | None) ->
 
 
 def _pair(item: object, expected: str) -> tuple[str, object]:
-    name, sep, value = str(item).partition("=")
+    """``NAME=VALUE`` from the command line; a value written as a list (``Gym=[1, inf]``,
+    as the site file writes it) is its items."""
+    name, sep, value = str(item).rpartition("=") if "=[" in str(item) else str(item).partition("=")
     if not sep or not name.strip():
         raise Bad(expected)
+    listed = value.strip()
+    if listed.startswith("[") and listed.endswith("]"):
+        return name.strip(), [v.strip() for v in listed[1:-1].split(",") if v.strip()]
     return name.strip(), value
 
 
