@@ -84,11 +84,12 @@ def test_backtest_never_reads_at_or_after_the_cut_off() -> None:
     honest = backtest(frame, FAST, periods=1).predictions
     # Spoil every reading from the cut-off on (the gap day and the target day).
     spoiled = df.copy()
-    spoiled.iloc[38 * 96 :, 1:] = 1e6
+    # (varying: a value held for hours outside the usual range is a stopped logger's)
+    spoiled.iloc[38 * 96 :, 1:] = 1e6 + np.arange(2 * 96)[:, None] * np.ones((1, 2))
     cheat = backtest(load_meters(spoiled), FAST, periods=1).predictions
     for column in ("mean", "lower", "upper", "last_week", "persistence", "previous_day"):
         np.testing.assert_array_equal(honest[column], cheat[column])
-    assert (cheat["actual"] == 1e6).all()
+    assert (cheat["actual"] >= 1e6).all()
 
 
 def test_weekly_refit_fits_less_often_with_the_same_first_day() -> None:

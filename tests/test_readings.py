@@ -867,3 +867,31 @@ def test_utf16_without_its_mark_is_read_and_packed_bytes_are_named(tmp_path: Pat
         load_meters(tmp_path / "packed.csv")
     (tmp_path / "packed.csv.gz").write_bytes(gzip.compress(text.encode()))
     assert load_meters(tmp_path / "packed.csv.gz").meters == ("A (kW)", "B (kW)")
+
+
+def test_a_busy_meter_reading_zero_or_holding_a_value_for_hours_is_missing_there(
+    tmp_path: Path,
+) -> None:
+    """An outage read as 22 days of zeros made a campus meter's return to normal use 47 MWh
+    of waste; a logger holding 145 kW for a day on a 450 kW meter is no use either."""
+    table = synthetic_wide(days=30, interval="1h", meters=("Busy (kW)", "Chiller (kW)"))
+    busy, chiller = (
+        table["Busy (kW)"].to_numpy(copy=True),
+        table["Chiller (kW)"].to_numpy(copy=True),
+    )
+    busy[200:272] = 0.0  # three days of an outage
+    busy[400:414] = 12.0  # a value held 14 hours, far below the meter's use
+    busy[500:520] = busy[499]  # held at a value of its usual range: cannot be told
+    chiller[: len(chiller) // 2] = 0.0  # idle for half the month: one of its states
+    table["Busy (kW)"], table["Chiller (kW)"] = busy, chiller
+    table.to_csv(tmp_path / "m.csv", index=False)
+    with pytest.warns(BadReadingsWarning, match=r"column 'Busy \(kW\)': 86 reading\(s\) "
+                      r"holding one value for 12 hours or more outside its usual range \(an "
+                      r"outage, or a meter or logger that stopped\) treated as missing, the first on line 202 "
+                      r"\(2021-01-12 08:00:00\): 0; set bounds to keep them\."):  # fmt: skip
+        frame = load_meters(tmp_path / "m.csv")
+    missing = np.isnan(frame.values)
+    assert missing[:, 0].sum() == 86 and missing[200:272, 0].all() and missing[400:414, 0].all()
+    assert not missing[:, 1].any()  # the chiller's zeros are its readings
+    assert frame.bad["Busy (kW)"].stuck == 86
+    assert not np.isnan(load_meters(tmp_path / "m.csv", bounds="off").values).any()

@@ -227,22 +227,74 @@ def bounds_of(bounds: BoundsLike, meter: str) -> str | Bounds:
 
 
 def find_bad_readings(
-    values: np.ndarray, setting: str | Bounds = "auto"
-) -> tuple[np.ndarray, float, float]:
-    """Where one meter's ``values`` are bad readings, with the bounds they are outside."""
+    values: np.ndarray, setting: str | Bounds = "auto", interval: pd.Timedelta | None = None
+) -> tuple[np.ndarray, float, float, int]:
+    """Where one meter's ``values`` (in time order) are bad readings, with the bounds they
+    are outside, and how many of them are stuck (:func:`stuck_readings`, with ``auto``
+    and the readings' ``interval``)."""
     lower, upper = meter_bounds(values, setting)
     with np.errstate(invalid="ignore"):
-        return (values < lower) | (values > upper), lower, upper
+        bad = (values < lower) | (values > upper)
+    if setting != "auto" or interval is None:
+        return bad, lower, upper, 0
+    stuck = stuck_readings(values, interval) & ~bad
+    return bad | stuck, lower, upper, int(stuck.sum())
+
+
+#: How long one value must be held to be judged (at least 3 readings): metered use with
+#: decimals does not hold a value so long, and a shorter outage is a short gap.
+STUCK_FOR = pd.Timedelta("12h")
+#: A value a meter reads this share of the time or more is one of its states (a chiller
+#: off all winter reads 0 half the year), however long it holds it.
+STUCK_SHARE = 0.25
+#: So is a value it holds at length this often or more (a unit off every night):
+#: a stopped logger is rare.
+STUCK_EVERY = pd.Timedelta("15D")
+
+
+def stuck_readings(values: np.ndarray, interval: pd.Timedelta) -> np.ndarray:
+    """Where one meter's ``values`` (in time order, one per ``interval``) hold one value
+    for :data:`STUCK_FOR` or more at a level outside the meter's usual range (the 1st to 99th
+    percentile of its readings that vary), a value it reads less than
+    :data:`STUCK_SHARE` of the time and holds at length rarely (:data:`STUCK_EVERY`):
+    a meter or logger that stopped, read as zeros or as its last value, while the
+    building ran (a campus meter's 22 days of outage read as zeros made its return to
+    normal use 47 MWh of waste, and its band useless for weeks). A meter idle at its
+    usual low (a chiller off all winter, a unit off every night) is not stuck."""
+    same = np.zeros(len(values), dtype=bool)
+    same[1:] = values[1:] == values[:-1]  # NaN never equals: missing readings end a run
+    run = np.cumsum(~same) - 1
+    lengths = np.bincount(run, minlength=1)
+    long = np.flatnonzero(lengths >= max(3, -(-STUCK_FOR // interval)))
+    out = np.zeros(len(values), dtype=bool)
+    if not len(long):
+        return out
+    varying = ~np.isin(run, np.flatnonzero(lengths >= 3)) & np.isfinite(values)
+    if varying.sum() < MIN_READINGS:
+        return out
+    low, high = np.quantile(values[varying], USUAL_RANGE)
+    held = values[np.flatnonzero(~same)[long]]
+    share = np.array([np.mean(values == v) for v in held])
+    every = max(1, STUCK_EVERY // interval)  # readings
+    often = np.array([np.count_nonzero(held == v) for v in held]) * every >= len(values)
+    outside = long[((held < low) | (held > high)) & (share < STUCK_SHARE) & ~often]
+    return np.isin(run, outside)
 
 
 def warn_bad_readings(source: str, bad: Mapping[str, BadReadings], what: str = "meter") -> None:
     """One :class:`BadReadingsWarning` per meter with bad readings."""
     for meter, found in bad.items():
         where = f"on {found.first} ({found.time})" if found.first else f"at {found.time}"
+        said = f"outside the meter's range ({found.lower:.4g} to {found.upper:.4g})"
+        if found.stuck:
+            stuck = (f"holding one value for {STUCK_FOR / pd.Timedelta('1h'):g} hours or more "
+                     "outside its usual range (an outage, or a meter or logger that "
+                     "stopped)")  # fmt: skip
+            rest = found.count - found.stuck
+            said = f"{stuck}" if not rest else f"{found.stuck:,} {stuck}, {rest:,} {said}"
         warnings.warn(
-            f"{source}, {what} {meter!r}: {found.count} reading(s) outside the meter's range "
-            f"({found.lower:.4g} to {found.upper:.4g}) treated as missing, the first {where}: "
-            f"{found.value:.4g}; set bounds to keep them.",
+            f"{source}, {what} {meter!r}: {found.count:,} reading(s) {said} treated as missing, "
+            f"the first {where}: {found.value:.4g}; set bounds to keep them.",
             BadReadingsWarning,
             stacklevel=4,
         )
@@ -259,12 +311,13 @@ def mask_bad_readings(frame: MeterFrame, bounds: BoundsLike = "auto") -> MeterFr
     values = frame.values.copy()
     found: dict[str, BadReadings] = {}
     for j, meter in enumerate(frame.meters):
-        bad, lower, upper = find_bad_readings(values[:, j], bounds_of(bounds, meter))
+        bad, lower, upper, stuck = find_bad_readings(values[:, j], bounds_of(bounds, meter),
+                                                     frame.interval)  # fmt: skip
         if bad.any():
             first = int(np.flatnonzero(bad)[0])
             when = str(frame.start + first * frame.interval)
             value = float(values[first, j])
-            found[meter] = BadReadings(int(bad.sum()), "", when, value, lower, upper)
+            found[meter] = BadReadings(int(bad.sum()), "", when, value, lower, upper, stuck)
             values[bad, j] = np.nan
     if not found:
         return frame

@@ -159,6 +159,7 @@ def _mask_bad(
     """
     known_rows = frame.attrs.get("kind") != "dataset"  # a batch of a dataset's rows
     found: dict[str, BadReadings] = {}
+    interval = infer_interval(times, source_of(frame)) if times.nunique() > 1 else None
     if codes is None:
         columns = [(j, np.arange(len(values))) for j in range(len(names))]
     else:
@@ -167,12 +168,13 @@ def _mask_bad(
         columns = [(0, rows) for rows in np.split(order, ends[:-1])]
     for name, (j, rows) in zip(names, columns, strict=True):
         readings = values[rows, j]
-        bad, lower, upper = find_bad_readings(readings, bounds_of(bounds, name))
+        bad, lower, upper, stuck = find_bad_readings(readings, bounds_of(bounds, name), interval)
         if bad.any():
             first = int(rows[np.flatnonzero(bad)[0]])
             label = row_label(frame, first) if known_rows else ""
             value = float(values[first, j])
-            found[name] = BadReadings(int(bad.sum()), label, str(times[first]), value, lower, upper)
+            found[name] = BadReadings(int(bad.sum()), label, str(times[first]), value, lower,
+                                      upper, stuck)  # fmt: skip
             values[rows[bad], j] = np.nan
     return found
 

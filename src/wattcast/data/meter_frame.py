@@ -14,7 +14,8 @@ from wattcast.timezones import is_zone
 
 @dataclass(frozen=True)
 class BadReadings:
-    """Readings of one meter outside its range, treated as missing when it was read."""
+    """Readings of one meter outside its range, or stuck at a value outside its usual
+    range, treated as missing when it was read."""
 
     count: int
     first: str  # where the first one is in the file ("line 5", "row 4"), "" when unknown
@@ -22,6 +23,7 @@ class BadReadings:
     value: float  # the first one
     lower: float
     upper: float
+    stuck: int = 0  # of ``count``: in runs of one value (a logger that stopped)
 
 
 @dataclass
