@@ -159,6 +159,26 @@ def test_totals_count_an_event_inside_a_change_of_its_meter_in_the_change() -> N
     assert [e["id"] for e in counted([change, inside, after, other, acked])] == [1, 3, 4]
 
 
+def test_an_event_that_overlaps_a_change_counts_only_its_part_outside() -> None:
+    """An excess event from the afternoon before a change through its days was added to
+    the totals whole beside the change: 28.7 MWh counted twice."""
+    from wattcast.events.hierarchy import counted
+
+    day = 86400
+    change = {"id": 1, "meter": "M", "kind": "change", "status": "alerted", "start": day,
+              "end": 5 * day, "kwh_above_band": 100.0, "kwh_above_forecast": 140.0}  # fmt: skip
+    straddling = {"id": 2, "meter": "M", "kind": "excess", "status": "new", "start": 0.5 * day,
+                  "end": 3 * day, "kwh_above_band": 50.0, "kwh_above_forecast": 80.0,
+                  "cost": 10.0}  # fmt: skip
+    totals = {e["id"]: e for e in counted([change, straddling])}
+    assert totals[1] is change  # the change whole
+    half_day = 0.5 / 2.5  # of the event's 2.5 days, half a day lies before the change
+    assert totals[2]["kwh_above_band"] == pytest.approx(50.0 * half_day)
+    assert totals[2]["kwh_above_forecast"] == pytest.approx(80.0 * half_day)
+    assert totals[2]["cost"] == pytest.approx(10.0 * half_day)
+    assert straddling["kwh_above_band"] == 50.0  # the event itself is listed as it is
+
+
 def test_a_night_replayed_before_a_later_event_is_not_joined_to_it() -> None:
     """A night of November replayed into a store whose last night was in March stretched
     March's event back over four months (and alerted it so)."""

@@ -290,22 +290,47 @@ def settle(store: Any, site: Any, hierarchy: Hierarchy | None, meters: Sequence[
         store.set_explained(changed)
 
 
+#: The fields of an event that totals add, and that its part outside a change scales.
+ADDED = ("kwh_above_band", "kwh_above_forecast", "cost")
+
+
 def counted(events: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
-    """The events that totals add: neither reviewed, expected, minor nor explained, nor
-    within a counted change of their meter (its energy above the reference holds theirs:
-    a weekend run inside a slow rise is listed, and counted once, in the change)."""
+    """The events that totals add: neither reviewed, expected, minor nor explained, and
+    of an event that overlaps a counted change of its meter only its part outside the
+    change (its energy above the reference holds the rest: a weekend run inside a slow
+    rise is listed, and counted once, in the change), its kWh and cost scaled by the
+    share of its time outside."""
     chosen = [e for e in events if e.get("status") in COUNTED]
     changes: dict[str, list[tuple[float, float]]] = {}
     for event in chosen:
         if event.get("kind") == "change":
             changes.setdefault(event["meter"], []).append(_span(event))
-    return [e for e in chosen if e.get("kind") == "change"
-            or not _within(_span(e), changes.get(e["meter"], []))]  # fmt: skip
+    out: list[Mapping[str, Any]] = []
+    for event in chosen:
+        covers = changes.get(event["meter"], []) if event.get("kind") != "change" else []
+        share = _share_outside(_span(event), covers)
+        if share >= 1.0:
+            out.append(event)
+        elif share > 0.0:
+            out.append({**event, **{k: share * float(event[k]) for k in ADDED
+                                    if event.get(k) is not None}})  # fmt: skip
+    return out
 
 
-def _within(span: tuple[float, float], covers: list[tuple[float, float]]) -> bool:
-    """Whether ``span`` lies inside one of ``covers``."""
-    return any(first <= span[0] and span[1] <= last for first, last in covers)
+def _share_outside(span: tuple[float, float], covers: list[tuple[float, float]]) -> float:
+    """The share of ``span`` that none of ``covers`` covers (0 where they hold it all)."""
+    first, last = span
+    if not covers:
+        return 1.0
+    if last <= first:  # an instant: in or out
+        return 0.0 if any(a <= first <= b for a, b in covers) else 1.0
+    inside, reached = 0.0, first
+    for a, b in sorted(covers):
+        a, b = max(a, reached), min(b, last)
+        if b > a:
+            inside += b - a
+            reached = b
+    return max(0.0, 1.0 - inside / (last - first))
 
 
 def _span(event: Mapping[str, Any]) -> tuple[float, float]:
