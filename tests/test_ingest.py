@@ -183,6 +183,26 @@ def test_a_bad_first_export_leaves_no_store(tmp_path: Path) -> None:
     assert sorted(p.name for p in (tmp_path / "site").iterdir()) == ["site.toml"]
 
 
+def test_a_column_left_out_after_its_exports_were_taken_in_is_left_out(tmp_path: Path) -> None:
+    """A first night refused for the outdoor temperature beside the meter had already taken
+    the exports in; with `skip_columns` set it was refused again for the same column."""
+    exports = tmp_path / "exports"
+    exports.mkdir()
+    table = synthetic_wide(days=20, meters=("Building 6 kW",))
+    table["OAT"] = np.linspace(30.0, 60.0, len(table))
+    for k, (_, day) in enumerate(days_of(table).items()):
+        drop_export(exports, day, f"day-{k:02d}.csv", age=k)
+    spec = site(tmp_path / "site", exports)
+    with pytest.raises(InputError, match=r"meter 'OAT': its name says it holds 'oat'"):
+        run_job(spec, "run")
+    skipped = spec.with_flags({"data.skip_columns": ("OAT",)})
+    done = run_job(skipped, "run")
+    assert ForecastStore(spec.store.path).current_forecasts()["meter"].unique().tolist() == [
+        "Building 6 kW"
+    ]
+    assert done.run_id is not None
+
+
 def test_a_meter_keeps_the_zone_its_readings_were_taken_in_with(tmp_path: Path) -> None:
     exports = tmp_path / "exports"
     exports.mkdir()

@@ -147,7 +147,9 @@ class ArchiveSource(ReadingsSource):
             )
 
     def meters(self) -> list[str]:
-        return sorted(self.zones)
+        """The archive's meters, less the columns the settings now leave out (taken in
+        before they did: a first night refused for a weather column beside the meters)."""
+        return sorted(m for m in self.zones if m not in self.options.skip_columns)
 
     def _readings(self, meters: list[str]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
         return self.store.archived(meters)
