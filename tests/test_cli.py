@@ -332,6 +332,10 @@ def test_a_night_after_the_latest_reading_forecasts_its_own_period(
         ("export --what runs --store {store} --format parquet --out {tmp}/x.csv",
          "x.csv: unknown output type for --format parquet"),
         ("report --store {store} --out {tmp}/r.pdf", "r.pdf: unknown output type for the report"),
+        ("export --what runs --store {store} --out {tmp}",
+         ": a folder, where --format csv expects a file ending with .csv, .csv.gz."),
+        ("report --store {store} --out {tmp}",
+         ": a folder, where the report expects a file ending with .html, .htm."),
     ],
 )  # fmt: skip
 def test_an_output_of_another_type_is_refused_before_any_work(

@@ -27,6 +27,9 @@ COLUMNS = ["meter", "timestamp", "mean", "std", "lower", "upper"]
 
 def check_output(path: Path | None, kinds: tuple[str, ...], what: str) -> None:
     """Refuse, before any work, an output whose name does not end with one of ``kinds``."""
+    if path is not None and path.is_dir():
+        raise InputError(f"{path}: a folder, where {what} expects a file ending with "
+                         f"{', '.join(kinds)}.")  # fmt: skip
     if path is not None and not path.name.lower().endswith(kinds):
         raise InputError(f"{path}: unknown output type for {what}; expected {', '.join(kinds)}.")
 
