@@ -466,3 +466,15 @@ def test_a_refused_path_is_named_for_what_stands_there(tmp_path: Path) -> None:
         with pytest.raises(OSError) as caught:
             make()
         assert path_error(caught.value) == said
+
+
+def test_a_resumed_run_with_every_meter_done_before_says_so_plainly() -> None:
+    """Resumed after its last batch, a run said "0 meters forecast, 8 already done for
+    None .. None" and "( on 1 core(s), parallel efficiency nan)"."""
+    from wattcast.cli.jobs import summary_lines
+    from wattcast.workflows.job import JobSummary
+
+    summary = JobSummary("run", run_id=4, status="ok", meters=0, skipped=8)
+    first, timing = summary_lines(summary)[:2]
+    assert first.startswith("run 4 ok: 0 meters forecast, 8 already done in 0 batch(es)")
+    assert "None" not in first and "(on 1 core(s))" in timing and "nan" not in timing

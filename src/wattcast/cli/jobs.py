@@ -6,6 +6,7 @@ scikit-learn are imported inside the commands.
 
 from __future__ import annotations
 
+import math
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -131,17 +132,21 @@ def summary_lines(summary: JobSummary) -> list[str]:
     run = f"run {summary.run_id} {summary.status}: " if summary.run_id is not None else ""
     from wattcast.durations import format_timestamp
 
-    period = (
-        f"{format_timestamp(summary.forecast_start)} .. {format_timestamp(summary.forecast_end)}"
-    )
+    # a resumed run whose meters were all done before it stopped forecast nothing now
+    period = "" if summary.forecast_start is None else (
+        f" for {format_timestamp(summary.forecast_start)} .. "
+        f"{format_timestamp(summary.forecast_end)}"
+    )  # fmt: skip
+    efficiency = summary.parallel_efficiency
+    how = " ".join(filter(None, [summary.backend, f"on {summary.cores} core(s)"]))
+    how += f", parallel efficiency {efficiency:.2f}" if math.isfinite(efficiency) else ""
     lines = [
-        f"{run}{meters_line(summary)} for {period} in {summary.batches} batch(es), "
+        f"{run}{meters_line(summary)}{period} in {summary.batches} batch(es), "
         f"{summary.seconds:.1f} s" + (f" -> {summary.out}" if summary.out else ""),
         f"read {summary.read_seconds:.1f} s (beside training), prepare "
-        f"{summary.prepare_seconds:.1f} s, train {summary.train_seconds:.1f} s "
-        f"({summary.backend} on {summary.cores} core(s), parallel efficiency "
-        f"{summary.parallel_efficiency:.2f}), forecast {summary.predict_seconds:.1f} s, record "
-        f"{summary.record_seconds:.1f} s, write {summary.write_seconds:.1f} s",
+        f"{summary.prepare_seconds:.1f} s, train {summary.train_seconds:.1f} s ({how}), "
+        f"forecast {summary.predict_seconds:.1f} s, record {summary.record_seconds:.1f} s, "
+        f"write {summary.write_seconds:.1f} s",
     ]
     if summary.record.get("readings"):
         from wattcast.workflows.ingest import intake_line
