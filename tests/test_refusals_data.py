@@ -287,3 +287,23 @@ def test_units_may_name_a_meter_of_the_file_that_the_run_leaves_out(tmp_path: Pa
     with pytest.raises(InputError, match=r"^`units` names meter 'C \(kW\)', which is not "
                        r"among the meters read \(A \(kW\), B \(kW\)\)\.$"):  # fmt: skip
         load_inputs(RunSpec.from_toml(site).with_flags({"data.meters": ("A (kW)",)}))
+
+
+def test_extras_given_as_a_glob_are_one_table_of_all_their_files(tmp_path: Path) -> None:
+    """A building's temperature in a file a year: given one by one, the second was refused
+    for a column of the same name as the first's."""
+    from wattcast.workflows.inputs import load_inputs
+
+    synthetic_wide(days=20).to_csv(tmp_path / "m.csv", index=False)
+    days = pd.date_range("2021-01-01", periods=40, freq="D")
+    for part, rows in (("a", days[:20]), ("b", days[20:])):
+        pd.DataFrame({"date": rows, "OAT": 40.0}).to_csv(tmp_path / f"oat-{part}.csv", index=False)
+    spec = RunSpec.from_toml(write_site(tmp_path, tmp_path / "m.csv",
+                                        extras=(tmp_path / "oat-*.csv",)))  # fmt: skip
+    (table,) = load_inputs(spec).extras
+    assert len(table) == 40 and list(table.columns) == ["date", "OAT"]
+    assert table.attrs["source"] == str(tmp_path / "oat-*.csv")
+    pd.DataFrame({"date": days[:3], "temp": 40.0}).to_csv(tmp_path / "oat-c.csv", index=False)
+    with pytest.raises(InputError, match=r"oat-c\.csv \(\[extras\] .*oat-\*\.csv\): columns "
+                       r"\['date', 'temp'\], where .*oat-a\.csv has \['date', 'OAT'\]"):  # fmt: skip
+        load_inputs(spec)

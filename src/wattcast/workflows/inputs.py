@@ -233,8 +233,32 @@ def _half_days(paths: tuple[Path, ...]) -> DayCalendar:
 def _extras_table(
     path: Path, encoding: str, zone: str | None, flags: tuple[str, ...], meters: list[str]
 ) -> pd.DataFrame:  # fmt: skip
-    table = _without_meters(read_table(path, encoding), path, set(meters))
+    table = _without_meters(_read_extras(path, encoding), path, set(meters))
     ExtraTable.from_frame(table, zone, flags)  # checked now, before any work
+    return table
+
+
+def _read_extras(path: Path, encoding: str) -> pd.DataFrame:
+    """An extras table, or where ``path`` is a glob (``oat-*.csv``: a file a year) the rows
+    of every file it matches, which must have the same columns, as one table."""
+    import glob
+
+    from wattcast.data.exports import is_glob
+
+    if not is_glob(path):
+        return read_table(path, encoding)
+    files = sorted(glob.glob(str(path)))
+    if not files:
+        raise InputError(f"{path} ([extras]): no file matches; expected tables of extra "
+                         "features, such as oat-2019.csv and oat-2020.csv.")  # fmt: skip
+    parts = [read_table(f, encoding) for f in files]
+    for name, part in zip(files, parts, strict=True):
+        if list(part.columns) != list(parts[0].columns):
+            raise InputError(f"{name} ([extras] {path}): columns {list(part.columns)}, where "
+                             f"{files[0]} has {list(parts[0].columns)}; expected the files of "
+                             "one glob to have the same columns.")  # fmt: skip
+    table = pd.concat(parts, ignore_index=True)
+    table.attrs = {**parts[0].attrs, "source": str(path)}
     return table
 
 
