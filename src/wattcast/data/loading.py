@@ -150,16 +150,18 @@ def _check_known(frame: pd.DataFrame, meters: list[str], names: list[str]) -> No
 
 def _mask_bad(
     frame: pd.DataFrame, times: pd.DatetimeIndex, values: np.ndarray, names: list[str],
-    bounds: BoundsLike, codes: np.ndarray | None = None,
+    bounds: BoundsLike, codes: np.ndarray | None = None, distinct: pd.DatetimeIndex | None = None,
 ) -> dict[str, BadReadings]:  # fmt: skip
     """Turn bad readings into missing ones, in place; what was found, by meter.
 
     ``values`` has a column per meter (wide), or is one column of readings whose meter
-    is ``names[codes]`` (long); ``times`` are the rows' times.
+    is ``names[codes]`` (long); ``times`` are the rows' times, ``distinct`` each of them
+    once (a long table's: its meters' times repeat).
     """
     known_rows = frame.attrs.get("kind") != "dataset"  # a batch of a dataset's rows
     found: dict[str, BadReadings] = {}
-    interval = infer_interval(times, source_of(frame)) if times.nunique() > 1 else None
+    distinct = times if distinct is None else distinct
+    interval = infer_interval(distinct, source_of(frame)) if len(distinct) > 1 else None
     if codes is None:
         columns = [(j, np.arange(len(values))) for j in range(len(names))]
     else:
@@ -210,8 +212,8 @@ def _long_to_arrays(
         meter_col = meter_col.astype(str).str.strip()
     codes, names = pd.factorize(meter_col, sort=True)
     names = [str(n) for n in names]
-    bad = _mask_bad(frame, times, values[:, None], names, options.bounds, codes)
     row, times_unique = factorize_times(times)
+    bad = _mask_bad(frame, times, values[:, None], names, options.bounds, codes, times_unique)
     cell = row.astype(np.int64) * len(names) + codes
     if np.bincount(cell, minlength=len(times_unique) * len(names)).max(initial=0) <= 1:
         # One reading per meter and timestamp: nothing to drop or average.

@@ -104,22 +104,26 @@ def _day_ends_at_own_midnight(
     24:00 is. Sorted as written, every day's last reading
     became its first. Where only some midnights are written so, the order cannot tell
     which day a midnight ends, and the first is refused."""
-    times = parsed.to_numpy()
-    if len(times) < 3:
+    if len(parsed) < 3:
         return parsed
-    days = times.astype("datetime64[D]")
-    midnight = times == days
-    after_own_day = np.zeros(len(times), dtype=bool)
-    after_own_day[1:] = (days[:-1] == days[1:]) & (times[:-1] - times[1:] > np.timedelta64(12, "h"))
-    before_next_day = np.ones(len(times), dtype=bool)  # not a long table's next meter
-    before_next_day[:-1] = days[1:] == days[:-1] + np.timedelta64(1, "D")
-    ends = midnight & after_own_day & before_next_day
-    if not ends.any():
+    # judged at the midnights only (a long table has millions of rows), in ns whatever
+    # the resolution pandas parsed to
+    ns = parsed.to_numpy().astype("datetime64[ns]").view("int64")
+    day, half = 86_400 * 10**9, 12 * 3_600 * 10**9
+    at = np.flatnonzero(ns % day == 0)
+    at = at[at > 0]  # a file may begin at a midnight
+    after = at - 1
+    following = np.minimum(at + 1, len(ns) - 1)
+    own_day = (ns[after] // day == ns[at] // day) & (ns[after] - ns[at] > half)
+    # not a long table's next meter: the next row is of the next date (or there is none)
+    next_day = (ns[following] // day == ns[at] // day + 1) | (at == len(ns) - 1)
+    is_end = own_day & next_day
+    if not is_end.any():
         return parsed
-    others = midnight & ~ends
-    others[0] = False  # a file may begin at a midnight
-    if others.any():
-        row = int(np.flatnonzero(ends)[0])
+    ends = np.zeros(len(ns), dtype=bool)
+    ends[at[is_end]] = True
+    if not is_end.all():
+        row = int(at[is_end][0])
         raise InputError(
             f"{source_of(frame)}, {column_title(frame, column)}, {row_label(frame, row)}: "
             f"{parsed[row]} comes after {parsed[row - 1]} of the same date, which other "
