@@ -177,6 +177,14 @@ def test_an_event_that_overlaps_a_change_counts_only_its_part_outside() -> None:
     assert totals[2]["kwh_above_forecast"] == pytest.approx(80.0 * half_day)
     assert totals[2]["cost"] == pytest.approx(10.0 * half_day)
     assert straddling["kwh_above_band"] == 50.0  # the event itself is listed as it is
+    assert (totals[2]["start_t"], totals[2]["end_t"]) == (0.5 * day, day)  # its part outside
+    # counted again (the report counts, then savings counts): nothing changes
+    again = {e["id"]: e for e in counted(list(totals.values()))}
+    assert again[2]["kwh_above_band"] == pytest.approx(50.0 * half_day)
+    # a period inside the change holds none of it: shares are of the part outside
+    from wattcast.reporting.listing import share_inside
+
+    assert share_inside(totals[2]["start_t"], totals[2]["end_t"], 2 * day, 3 * day) == 0.0
 
 
 def test_a_night_replayed_before_a_later_event_is_not_joined_to_it() -> None:

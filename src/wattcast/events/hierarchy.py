@@ -298,8 +298,10 @@ def counted(events: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
     """The events that totals add: neither reviewed, expected, minor nor explained, and
     of an event that overlaps a counted change of its meter only its part outside the
     change (its energy above the reference holds the rest: a weekend run inside a slow
-    rise is listed, and counted once, in the change), its kWh and cost scaled by the
-    share of its time outside."""
+    rise is listed, and counted once, in the change): its kWh and cost scaled by the
+    share of its time outside, its span (``start_t``, ``end_t``) the part outside, so
+    that a period's share of it is of that part. Counting what it gives again changes
+    nothing (``outside_changes`` marks the events it cut)."""
     chosen = [e for e in events if e.get("status") in COUNTED]
     changes: dict[str, list[tuple[float, float]]] = {}
     for event in chosen:
@@ -308,29 +310,40 @@ def counted(events: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
     out: list[Mapping[str, Any]] = []
     for event in chosen:
         covers = changes.get(event["meter"], []) if event.get("kind") != "change" else []
-        share = _share_outside(_span(event), covers)
+        if event.get("outside_changes"):
+            covers = []
+        pieces = _outside(_span(event), covers)
+        first, last = _span(event)
+        share = 1.0 if last <= first or not covers else (
+            sum(b - a for a, b in pieces) / (last - first))  # fmt: skip
+        if not pieces:
+            continue
         if share >= 1.0:
             out.append(event)
-        elif share > 0.0:
-            out.append({**event, **{k: share * float(event[k]) for k in ADDED
-                                    if event.get(k) is not None}})  # fmt: skip
+            continue
+        cut = {k: share * float(event[k]) for k in ADDED if event.get(k) is not None}
+        out.append({**event, **cut, "start_t": pieces[0][0], "end_t": pieces[-1][1],
+                    "outside_changes": True})  # fmt: skip
     return out
 
 
-def _share_outside(span: tuple[float, float], covers: list[tuple[float, float]]) -> float:
-    """The share of ``span`` that none of ``covers`` covers (0 where they hold it all)."""
+def _outside(
+    span: tuple[float, float], covers: list[tuple[float, float]]
+) -> list[tuple[float, float]]:
+    """The pieces of ``span`` that none of ``covers`` covers (an instant: itself, or none)."""
     first, last = span
-    if not covers:
-        return 1.0
-    if last <= first:  # an instant: in or out
-        return 0.0 if any(a <= first <= b for a, b in covers) else 1.0
-    inside, reached = 0.0, first
+    if last <= first:
+        return [] if any(a <= first <= b for a, b in covers) else [span]
+    pieces, reached = [], first
     for a, b in sorted(covers):
-        a, b = max(a, reached), min(b, last)
-        if b > a:
-            inside += b - a
-            reached = b
-    return max(0.0, 1.0 - inside / (last - first))
+        if b <= reached or a >= last:
+            continue
+        if a > reached:
+            pieces.append((reached, a))
+        reached = max(reached, b)
+    if reached < last:
+        pieces.append((reached, last))
+    return pieces
 
 
 def _span(event: Mapping[str, Any]) -> tuple[float, float]:
