@@ -874,24 +874,30 @@ def test_a_busy_meter_reading_zero_or_holding_a_value_for_hours_is_missing_there
 ) -> None:
     """An outage read as 22 days of zeros made a campus meter's return to normal use 47 MWh
     of waste; a logger holding 145 kW for a day on a 450 kW meter is no use either."""
-    table = synthetic_wide(days=30, interval="1h", meters=("Busy (kW)", "Chiller (kW)"))
+    names = ("Busy (kW)", "Chiller (kW)", "Weekly (kW)", "Off now (kW)")
+    table = synthetic_wide(days=30, interval="1h", meters=names)
     busy, chiller = (
         table["Busy (kW)"].to_numpy(copy=True),
         table["Chiller (kW)"].to_numpy(copy=True),
     )
-    busy[200:272] = 0.0  # three days of an outage
+    busy[200:248] = 0.0  # two days of an outage
     busy[400:414] = 12.0  # a value held 14 hours, far below the meter's use
     busy[500:520] = busy[499]  # held at a value of its usual range: cannot be told
     chiller[: len(chiller) // 2] = 0.0  # idle for half the month: one of its states
     table["Busy (kW)"], table["Chiller (kW)"] = busy, chiller
+    weekly = table["Weekly (kW)"].to_numpy(copy=True)
+    for week in range(4):  # 12 hours off every week: 7 % of the time, but often
+        weekly[168 * week + 20 : 168 * week + 32] = 0.0
+    table["Weekly (kW)"] = weekly
+    table.loc[table.index[-48:], "Off now (kW)"] = 0.0  # switched off two days ago
     table.to_csv(tmp_path / "m.csv", index=False)
-    with pytest.warns(BadReadingsWarning, match=r"column 'Busy \(kW\)': 86 reading\(s\) "
+    with pytest.warns(BadReadingsWarning, match=r"column 'Busy \(kW\)': 62 reading\(s\) "
                       r"holding one value for 12 hours or more outside its usual range \(an "
                       r"outage, or a meter or logger that stopped\) treated as missing, the first on line 202 "
                       r"\(2021-01-12 08:00:00\): 0; set bounds to keep them\."):  # fmt: skip
         frame = load_meters(tmp_path / "m.csv")
     missing = np.isnan(frame.values)
-    assert missing[:, 0].sum() == 86 and missing[200:272, 0].all() and missing[400:414, 0].all()
-    assert not missing[:, 1].any()  # the chiller's zeros are its readings
-    assert frame.bad["Busy (kW)"].stuck == 86
+    assert missing[:, 0].sum() == 62 and missing[200:248, 0].all() and missing[400:414, 0].all()
+    assert not missing[:, 1:].any()  # the chiller's, the weekly and the newest zeros stay
+    assert frame.bad["Busy (kW)"].stuck == 62
     assert not np.isnan(load_meters(tmp_path / "m.csv", bounds="off").values).any()

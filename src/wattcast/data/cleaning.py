@@ -245,8 +245,9 @@ def find_bad_readings(
 #: decimals does not hold a value so long, and a shorter outage is a short gap.
 STUCK_FOR = pd.Timedelta("12h")
 #: A value a meter reads this share of the time or more is one of its states (a chiller
-#: off all winter reads 0 half the year), however long it holds it.
-STUCK_SHARE = 0.25
+#: off all winter reads 0 half the year, a meter off ten weeks each summer 19 % of it),
+#: however long it holds it; a 22-day outage of a year is 6 %.
+STUCK_SHARE = 0.10
 #: So is a value it holds at length this often or more (a unit off every night):
 #: a stopped logger is rare.
 STUCK_EVERY = pd.Timedelta("15D")
@@ -260,7 +261,8 @@ def stuck_readings(values: np.ndarray, interval: pd.Timedelta) -> np.ndarray:
     a meter or logger that stopped, read as zeros or as its last value, while the
     building ran (a campus meter's 22 days of outage read as zeros made its return to
     normal use 47 MWh of waste, and its band useless for weeks). A meter idle at its
-    usual low (a chiller off all winter, a unit off every night) is not stuck."""
+    usual low (a chiller off all winter, a unit off every night) is not stuck, nor is
+    the newest run (a meter switched off, or not yet back, is so now)."""
     same = np.zeros(len(values), dtype=bool)
     same[1:] = values[1:] == values[:-1]  # NaN never equals: missing readings end a run
     run = np.cumsum(~same) - 1
@@ -274,10 +276,13 @@ def stuck_readings(values: np.ndarray, interval: pd.Timedelta) -> np.ndarray:
         return out
     low, high = np.quantile(values[varying], USUAL_RANGE)
     held = values[np.flatnonzero(~same)[long]]
-    share = np.array([np.mean(values == v) for v in held])
-    every = max(1, STUCK_EVERY // interval)  # readings
-    often = np.array([np.count_nonzero(held == v) for v in held]) * every >= len(values)
-    outside = long[((held < low) | (held > high)) & (share < STUCK_SHARE) & ~often]
+    kinds, count = np.unique(values[np.isin(values, held)], return_counts=True)
+    share = count[np.searchsorted(kinds, held)] / len(values)
+    runs_of = np.unique(held, return_counts=True)[1][np.searchsorted(np.unique(held), held)]
+    often = runs_of * max(1, STUCK_EVERY // interval) >= len(values)
+    # the newest run is the meter's state now (switched off, or not yet back): kept
+    ongoing = long == run[-1]
+    outside = long[((held < low) | (held > high)) & (share < STUCK_SHARE) & ~often & ~ongoing]
     return np.isin(run, outside)
 
 
