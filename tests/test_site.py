@@ -9,6 +9,7 @@ import json
 import re
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 import pandas as pd
@@ -433,6 +434,7 @@ def test_the_report_reads_at_phone_and_desktop_width(andover_site: dict, tmp_pat
 
 WITHOUT = """
 import sys
+import warnings
 
 class Missing:  # these packages import as if they were not installed
     def find_spec(self, name, path=None, target=None):
@@ -594,11 +596,17 @@ def test_a_remainder_whose_parts_change_has_its_reference_fitted_again(tmp_path:
     store = nights(spec)
     remainder = "Main remainder (kW)"
     assert store.references([remainder])[remainder]["made_of"] == ["Main (kW)", "A (kW)", "B (kW)"]
+    # the same panels listed in another order: the same remainder, no refit
+    (tmp_path / "hierarchy.csv").write_text("meter,parent\nMain (kW),\nB (kW),Main (kW)\n"
+                                            "A (kW),Main (kW)\n")  # fmt: skip
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ReferenceWarning)
+        run_job(RunSpec.from_toml(tmp_path / "site.toml"), "run", "2021-02-12")
     (tmp_path / "hierarchy.csv").write_text("meter,parent\nMain (kW),\nA (kW),Main (kW)\n")
     with pytest.warns(ReferenceWarning, match=r"meter 'Main remainder \(kW\)': what it is "
                       r"computed from changed since its reference was fitted \(now Main \(kW\) "
                       r"less A \(kW\)\); its reference is fitted again\."):  # fmt: skip
-        run_job(RunSpec.from_toml(tmp_path / "site.toml"), "run", "2021-02-12")
+        run_job(RunSpec.from_toml(tmp_path / "site.toml"), "run", "2021-02-13")
     assert store.references([remainder])[remainder]["made_of"] == ["Main (kW)", "A (kW)"]
     changes = [e for e in store.events(meter=remainder) if e["kind"] == "change"]
     assert not changes, changes

@@ -171,13 +171,19 @@ def _same_parts(
     """A kept reference, or None where the meter is a remainder whose parts changed since it
     was fitted (a panel taken out of [site] meters: the remainder now holds its use, which
     its old reference would report as a change of thousands of per cent)."""
-    if kept is None or list(kept.get("made_of", [])) == parts:
+    # a reference kept by a release that did not record parts is taken as of these
+    if kept is None or "made_of" not in kept or _same(kept["made_of"], parts):
         return kept
     now = f"{parts[0]} less {', '.join(parts[1:])}" if parts else "its own readings"
     warnings.warn(f"meter {meter!r}: what it is computed from changed since its reference was "
                   f"fitted (now {now}); its reference is fitted again.", ReferenceWarning,
                   stacklevel=4)  # fmt: skip
     return None
+
+
+def _same(kept: list[str], parts: list[str]) -> bool:
+    """One parent less the same children, in whatever order [site] meters lists them."""
+    return kept[:1] == parts[:1] and sorted(kept[1:]) == sorted(parts[1:])
 
 
 def _temperature_column(
