@@ -901,3 +901,21 @@ def test_a_busy_meter_reading_zero_or_holding_a_value_for_hours_is_missing_there
     assert not missing[:, 1:].any()  # the chiller's, the weekly and the newest zeros stay
     assert frame.bad["Busy (kW)"].stuck == 62
     assert not np.isnan(load_meters(tmp_path / "m.csv", bounds="off").values).any()
+
+
+def test_hours_run_beside_a_row_per_day_are_a_reading_and_hour_25_is_refused(
+    tmp_path: Path,
+) -> None:
+    """`Date,Run Hours,Chiller kWh` of a row per day was taken for dates and hours."""
+    days = pd.date_range("2021-01-01", periods=40, freq="D")
+    daily = pd.DataFrame({"Date": days.strftime("%Y-%m-%d"), "Run Hours": 24 - days.day % 7,
+                          "Chiller kWh": 100.0 + days.day})  # fmt: skip
+    daily.to_csv(tmp_path / "daily.csv", index=False)
+    frame = load_meters(tmp_path / "daily.csv", meters=["Chiller kWh"])
+    assert frame.interval == pd.Timedelta("1D") and frame.n_steps == 40
+    rows = [f"2021-11-0{d},{h},{h}" for d in (6, 7) for h in range(1, 25)]
+    rows.insert(24 + 2, "2021-11-07,25,9")
+    (tmp_path / "he.csv").write_text("Date,HE,kWh\n" + "\n".join(rows) + "\n")
+    with pytest.raises(InputError, match=r"he\.csv, column 'HE', line 28: hour '25'; expected "
+                       r"whole hours 0-23 \(each hour's start\) or 1-24 \(each hour's end\)\.$"):  # fmt: skip
+        load_meters(tmp_path / "he.csv")

@@ -201,13 +201,22 @@ HOUR_WORDS = frozenset({"hour", "hours", "hr", "he"})
 
 def _hours(frame: pd.DataFrame) -> pd.Series | None:
     """The second column as times of day (``7`` -> ``07:00``) where it is named for hours
-    and holds whole hours 0-24; None otherwise."""
+    beside dates that repeat (a row per hour: ``Run Hours`` beside a row per day is a
+    reading) and holds numbers; None otherwise. Hours that are not whole or not 0-24
+    are refused (``HE 25`` on the night the clocks go back)."""
     column = frame.columns[1]
     if not set(re.findall(r"[a-z]+", str(column).lower())) & HOUR_WORDS:
         return None
     number = pd.to_numeric(frame.iloc[:, 1], errors="coerce")
-    if number.isna().any() or (number % 1 != 0).any() or not number.between(0, 24).all():
+    if number.isna().any() or not frame.iloc[:, 0].duplicated().any():
         return None
+    wrong = np.flatnonzero(((number % 1 != 0) | ~number.between(0, 24)).to_numpy())
+    if len(wrong):
+        raise InputError(
+            f"{source_of(frame)}, {column_title(frame, column)}, {row_label(frame, wrong[0])}: "
+            f"hour {str(frame.iloc[wrong[0], 1])!r}; expected whole hours 0-23 (each hour's start) "
+            "or 1-24 (each hour's end)."
+        )
     if number.min() == 0 and number.max() == 24:
         raise InputError(
             f"{source_of(frame)}, {column_title(frame, column)}: holds hours 0 and 24 both; "

@@ -57,7 +57,9 @@ def _contents(db: sqlite3.Connection, unlocked: bool) -> dict[str, Any]:
         return {"schema_version": None, "problem": foreign}
     version = db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
     written = None if version is None else str(version[0])
-    if written is not None and not (written.isdigit() and int(written) >= 1):
+    if written is not None and not (
+        written.isdecimal() and written.isascii() and int(written) >= 1
+    ):
         return {"schema_version": None,
                 "problem": f"its schema version {written!r} is none wattcast writes"}  # fmt: skip
     out: dict[str, Any] = {"schema_version": None if written is None else int(written)}
