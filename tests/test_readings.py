@@ -448,7 +448,11 @@ def test_every_column_that_is_no_meter_is_named_at_once(tmp_path: Path, cli) -> 
 
 
 def test_a_meter_with_a_weather_word_and_its_unit_is_a_meter(tmp_path: Path, cli) -> None:
-    table = synthetic_wide(days=12, meters=("Temp Classroom (kW)", "Humidity Plant kWh"))
+    """Equipment named by a sensor's word (a temporary classroom, a supermarket's CO2
+    refrigeration rack, a pressure booster) or by its rating is a meter."""
+    table = synthetic_wide(days=12, meters=(
+        "Temp Classroom (kW)", "Humidity Plant kWh", "Temp Building 3", "CO2 Rack 1",
+        "Booster Pressure Set", "Generator 500 kVA"))  # fmt: skip
     table.to_csv(tmp_path / "m.csv", index=False)
     done = cli("forecast", tmp_path / "m.csv", "--input", "7D", "--trees", "5",
                "--out", tmp_path / "f.csv")  # fmt: skip
@@ -919,3 +923,12 @@ def test_hours_run_beside_a_row_per_day_are_a_reading_and_hour_25_is_refused(
     with pytest.raises(InputError, match=r"he\.csv, column 'HE', line 28: hour '25'; expected "
                        r"whole hours 0-23 \(each hour's start\) or 1-24 \(each hour's end\)\.$"):  # fmt: skip
         load_meters(tmp_path / "he.csv")
+
+
+def test_columns_to_leave_out_whose_names_hold_commas_are_suggested_as_the_site_file_writes_them() -> (
+    None
+):
+    from wattcast.workflows.inputs import _refuse_non_meters
+
+    with pytest.raises(InputError, match=r'\(skip_columns = \["Temperature, C", "OAT"\]\)\.$'):
+        _refuse_non_meters(["Temperature, C", "OAT"], {})

@@ -53,10 +53,11 @@ KWH_IN_NAME = re.compile(r"(?<![a-z])kwh(?![a-z])", re.IGNORECASE)
 _OTHER_UNITS = r"wh|[mg]wh?|kvar?h?|mvar?h?|k?btu|mmbtu|therms?|[kmg]j"
 #: A unit other than kW and kWh in a meter's name: in brackets (``Main (Wh)``, ``Main
 #: [MWh]``, also a share or a mass of CO2: ``(%)``, ``(tCO2)``), or as its last word
-#: (``PJME_MW``, ``Reactive_Power_kVarh``, ``Feed MWh``).
+#: (``PJME_MW``, ``Reactive_Power_kVarh``, ``Feed MWh``; not after a number: ``Generator
+#: 500 kVA`` is a rating).
 OTHER_UNIT_IN_NAME = re.compile(
     rf"[(\[]\s*({_OTHER_UNITS}|%|[kt]?co2e?|°\s*[cf])\s*[)\]]"
-    rf"|(?<=[\s_\-.])({_OTHER_UNITS}|%)\s*$",
+    rf"|(?<=[\s_\-.])(?<!\d[\s_\-.])({_OTHER_UNITS}|%)\s*$",
     re.IGNORECASE,
 )
 

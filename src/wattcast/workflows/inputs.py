@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import json
 import re
 import time
 import warnings
@@ -281,13 +282,19 @@ def _without_meters(table: pd.DataFrame, path: Path, meters: set[str]) -> pd.Dat
     return table.drop(columns=mine)
 
 
-#: Words of a column's name that say it holds the weather, a ratio or a sensor's reading,
-#: not a meter's use.
-NOT_METER_WORDS = TEMPERATURE_WORDS | {"dewpoint", "dew", "humidity", "precipitation", "precip",
-                                       "pressure", "irradiance", "co2"}  # fmt: skip
+#: Words of a column's name that say it holds the weather or a ratio, not a meter's use.
+NOT_METER_WORDS = (TEMPERATURE_WORDS - {"temp"}) | {
+    "dewpoint", "dew", "humidity", "precipitation", "precip", "irradiance"}  # fmt: skip
+#: Words that say so only with nothing else but these beside them: ``Temp``, ``OAT Temp
+#: (F)`` and ``CO2 ppm`` are sensors, ``Temp Classroom 3`` and ``CO2 Rack 1`` meters.
+ALONE_WORDS = frozenset({"temp", "co2"})
+SENSOR_QUALIFIERS = frozenset({"outdoor", "outside", "air", "dry", "bulb", "avg", "mean", "max",
+                               "min", "f", "c", "deg", "degf", "degc", "ppm", "level", "zone",
+                               "room", "indoor", "oat", "sensor"})  # fmt: skip
 #: Pairs of words that say the same (``wind_speed``, ``Power Factor``).
 NOT_METER_PAIRS = (("wind", "speed"), ("wind", "direction"), ("power", "factor"),
-                   ("cloud", "coverage"))  # fmt: skip
+                   ("cloud", "coverage"), ("sea", "pressure"),
+                   ("barometric", "pressure"))  # fmt: skip
 #: kW or kWh as a word of a name: a meter, whatever its other words.
 METER_UNIT = re.compile(r"(?<![a-z])kwh?(?![a-z])", re.IGNORECASE)
 
@@ -304,8 +311,9 @@ def _refuse_non_meters(meters: list[str], units: Mapping[str, str]) -> None:
     if not in_units and not said:
         return
     named = [*in_units, *said]
-    skip = ("leave the columns that are no meters out with `[data] skip_columns` "
-            f"(--skip-columns {','.join(named)!r})")  # fmt: skip
+    listed = (f"--skip-columns {','.join(named)!r}" if not any("," in m for m in named)
+              else "skip_columns = [" + ", ".join(json.dumps(m) for m in named) + "]")  # fmt: skip
+    skip = f"leave the columns that are no meters out with `[data] skip_columns` ({listed})"
     if in_units:
         first, unit = next(iter(in_units.items()))
         raise InputError(
@@ -327,7 +335,11 @@ def _says(meter: str) -> str | None:
     if METER_UNIT.search(meter):
         return None
     words = re.findall(r"[a-z]+", meter.lower())
-    words += ["co2"] if re.search(r"(?<![a-z])co2(?![0-9])", meter.lower()) else []
+    if re.search(r"(?<![a-z])co2(?![0-9])", meter.lower()):
+        words = [w for w in words if w != "co"] + ["co2"]
+    alone = [w for w in words if w in ALONE_WORDS]
+    if alone and set(words) <= ALONE_WORDS | SENSOR_QUALIFIERS:
+        return alone[0]
     said = [w for w in words if w in NOT_METER_WORDS] + [
         f"{a} {b}" for a, b in NOT_METER_PAIRS if a in words and b in words]  # fmt: skip
     return said[0] if said else None
