@@ -12,7 +12,7 @@ from conftest import synthetic_wide, write_site
 
 from wattcast import ExtraTable, InputError, load_meters
 from wattcast.data.sources import open_source
-from wattcast.errors import SkippedHourWarning
+from wattcast.errors import SkippedColumnsWarning, SkippedHourWarning
 from wattcast.features.day_calendar import DayCalendar
 from wattcast.settings import RunSpec
 from wattcast.weather.ghcnd import read_ghcnd
@@ -307,3 +307,16 @@ def test_extras_given_as_a_glob_are_one_table_of_all_their_files(tmp_path: Path)
     with pytest.raises(InputError, match=r"oat-c\.csv \(\[extras\] .*oat-\*\.csv\): columns "
                        r"\['date', 'temp'\], where .*oat-a\.csv has \['date', 'OAT'\]"):  # fmt: skip
         load_inputs(spec)
+
+
+def test_an_extras_table_of_dates_and_hours_is_read_as_readings_are(tmp_path: Path) -> None:
+    """`Date,Hour,...,OAT` given as extras was refused: its dates repeat a row per hour."""
+    from wattcast.workflows.inputs import load_inputs
+
+    rows = [f"2021-01-{d:02d},{h},{20 + h},{10 + h}" for d in range(4, 24) for h in range(24)]
+    (tmp_path / "b.csv").write_text("Date,Hour,Main kWh,OAT\n" + "\n".join(rows) + "\n")
+    site = write_site(tmp_path, tmp_path / "b.csv", extras=(tmp_path / "b.csv",))
+    spec = RunSpec.from_toml(site).with_flags({"data.skip_columns": ("OAT",)})
+    with pytest.warns(SkippedColumnsWarning):
+        (table,) = load_inputs(spec).extras
+    assert list(table.columns) == ["Date", "OAT"] and table["Date"].iloc[1] == "2021-01-04 01:00"

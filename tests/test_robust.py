@@ -428,8 +428,8 @@ def test_a_full_disk_is_not_called_damage(tmp_path: Path) -> None:
     ForecastStore(path, create=True)
     failure = StoreFile(path)._failure(sqlite3.OperationalError("database or disk is full"))
     assert str(failure) == (f"{path}: the disk that holds the store is full; what the command "
-                            "was writing was not written, and the store was left as it was: "
-                            "free space and run it again.")  # fmt: skip
+                            "was writing then was not written (what it had written before "
+                            "stays): free space and run it again.")  # fmt: skip
 
 
 def test_parquet_as_pandas_writes_it(tmp_path: Path, cli) -> None:

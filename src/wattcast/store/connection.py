@@ -107,8 +107,8 @@ class StoreFile:
         message = str(exc)
         if "database or disk is full" in message.lower():
             return InputError(f"{self.path}: the disk that holds the store is full; what the "
-                              "command was writing was not written, and the store was left as "
-                              "it was: free space and run it again.")  # fmt: skip
+                              "command was writing then was not written (what it had written "
+                              "before stays): free space and run it again.")  # fmt: skip
         if "locked" in message.lower() or "busy" in message.lower():
             return StoreBusyError(f"{self.path}: the store is busy ({message}); try again.")
         if "unable to open" in message.lower() or "readonly" in message.lower():

@@ -34,6 +34,7 @@ from wattcast.data.sources import (
     read_table,
     zone_lookup,
 )
+from wattcast.data.timestamps import join_date_and_time
 from wattcast.errors import InputError, SkippedColumnsWarning
 from wattcast.events.detection import OTHER_UNIT_IN_NAME, unit_of
 from wattcast.events.hierarchy import Hierarchy, read_hierarchy
@@ -246,13 +247,13 @@ def _read_extras(path: Path, encoding: str) -> pd.DataFrame:
 
     from wattcast.data.exports import is_glob
 
-    if not is_glob(path):
-        return read_table(path, encoding)
+    if not is_glob(path):  # laid out as readings may be: dates and times or hours apart
+        return join_date_and_time(read_table(path, encoding))
     files = sorted(glob.glob(str(path)))
     if not files:
         raise InputError(f"{path} ([extras]): no file matches; expected tables of extra "
                          "features, such as oat-2019.csv and oat-2020.csv.")  # fmt: skip
-    parts = [read_table(f, encoding) for f in files]
+    parts = [join_date_and_time(read_table(f, encoding)) for f in files]
     for name, part in zip(files, parts, strict=True):
         if list(part.columns) != list(parts[0].columns):
             raise InputError(f"{name} ([extras] {path}): columns {list(part.columns)}, where "
