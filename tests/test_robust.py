@@ -133,6 +133,20 @@ def test_a_killed_night_started_again_with_other_alert_settings_runs_anew(
     assert "already done" not in result.stdout and "2 meters forecast" in result.stdout
 
 
+def test_the_same_night_resumes_whatever_the_channels_of_its_digest() -> None:
+    """How the digest is sent shapes nothing stored: a mail server fixed after a killed
+    night resumes it, where another threshold runs the night anew."""
+    from wattcast.workflows.pipeline import resume_key
+
+    spec = RunSpec()
+    mailed = spec.with_flags({"alerts.email.host": "smtp.school.example", "alerts.email.port": 587,
+                              "alerts.email.sender": "w@school.example",
+                              "alerts.email.to": "e@school.example"})  # fmt: skip
+    assert resume_key(mailed, "run", None) == resume_key(spec, "run", None)
+    other = spec.with_flags({"alerts.min_energy": 100.0})
+    assert resume_key(other, "run", None) != resume_key(spec, "run", None)
+
+
 def test_a_running_run_of_a_gone_process_is_marked_by_the_next_job(spec: RunSpec) -> None:
     run_job(spec, "run", "2021-02-01")
     store = ForecastStore(spec.store.path)

@@ -278,9 +278,14 @@ def _mark_interrupted(store: ForecastStore) -> None:
 
 def resume_key(spec: RunSpec, command: str, as_of: pd.Timestamp | None) -> str:
     """What makes two jobs the same job, so that the second resumes the first: every
-    setting that shapes what a night stores (not where the store is, nor backtests)."""
+    setting that shapes what a night stores (not where the store is, nor backtests, nor
+    how the digest is sent: a mail server fixed after a killed night resumes it)."""
+    from wattcast.settings import AlertsSection
+
+    told = dataclasses.replace(spec.alerts, email=AlertsSection().email,
+                               webhook=AlertsSection().webhook)  # fmt: skip
     shaping = ("data", "extras", "site", "model", "models", "weather", "alerts", "reference")
-    return f"{command}|{_iso(as_of)}|{spec.digest(*shaping)}"
+    return f"{command}|{_iso(as_of)}|{dataclasses.replace(spec, alerts=told).digest(*shaping)}"
 
 
 def _iso(stamp: pd.Timestamp | None) -> str | None:
