@@ -378,6 +378,16 @@ def test_energy_meters_are_told_by_kwh_in_their_names_however_written(name: str)
     assert unit_of(name.replace("kWh", "kW")) == "kW"
 
 
+def refused_forecast(tmp_path: Path, cli, meters: tuple[str, ...]) -> tuple[tuple, str]:
+    """A forecast of seeded ``meters`` that is refused (exit code 2): its arguments but
+    the output, and the error line."""
+    synthetic_wide(days=12, meters=meters).to_csv(tmp_path / "m.csv", index=False)
+    common = ("forecast", tmp_path / "m.csv", "--input", "7D", "--trees", "5")
+    refused = cli(*common, "--out", tmp_path / "f.csv")
+    assert refused.exit_code == 2
+    return common, refused.stderr.strip()
+
+
 @pytest.mark.parametrize(("name", "unit"), [("Main (MW)", "MW"), ("Main (Wh)", "Wh"),
                                             ("Main [MWh]", "MWh"), ("Main (kVA)", "kVA"),
                                             ("PJME_MW", "MW"), ("Reactive_Power_kVarh", "kVarh"),
@@ -386,12 +396,8 @@ def test_energy_meters_are_told_by_kwh_in_their_names_however_written(name: str)
 def test_a_meter_in_another_unit_is_refused_unless_its_unit_is_given(
     tmp_path: Path, cli, name: str, unit: str
 ) -> None:
-    table = synthetic_wide(days=12, meters=(name,))
-    table.to_csv(tmp_path / "m.csv", index=False)
-    common = ("forecast", tmp_path / "m.csv", "--input", "7D", "--trees", "5")
-    refused = cli(*common, "--out", tmp_path / "f.csv")
-    assert refused.exit_code == 2
-    assert refused.stderr.strip() == (
+    common, error = refused_forecast(tmp_path, cli, (name,))
+    assert error == (
         f"error: meter {name!r}: its name gives its readings in {unit}; wattcast counts kW "
         "(power) and kWh (energy per reading): convert the readings, say with `[data] units` "
         "(--units) if they are in fact kW or kWh, or leave the columns that are no meters out "
@@ -411,12 +417,8 @@ def test_a_column_named_as_weather_or_a_ratio_is_not_read_as_a_meter(
     """A building's file with its outdoor temperature beside the meter: the temperature
     was forecast as a power meter, and its rise in spring reported as a change of 3,907
     kWh."""
-    table = synthetic_wide(days=12, meters=("Building 6 kW", name))
-    table.to_csv(tmp_path / "m.csv", index=False)
-    common = ("forecast", tmp_path / "m.csv", "--input", "7D", "--trees", "5")
-    refused = cli(*common, "--out", tmp_path / "f.csv")
-    assert refused.exit_code == 2
-    assert refused.stderr.strip() == (
+    common, error = refused_forecast(tmp_path, cli, ("Building 6 kW", name))
+    assert error == (
         f"error: meter {name!r}: its name says it holds {said!r}, not a meter's use; the "
         "weather goes in an extras table ([extras] common) or [weather]. If it is a meter, "
         "give its unit in `[data] units` (--units); else leave the columns that are no "

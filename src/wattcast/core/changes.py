@@ -15,7 +15,6 @@ recorded for each day.
 
 from __future__ import annotations
 
-import re
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -24,6 +23,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from wattcast.data.files import name_words
 from wattcast.data.meter_frame import MeterFrame
 from wattcast.epoch import to_epoch
 from wattcast.errors import InputError, ReferenceWarning
@@ -210,7 +210,7 @@ def _warn_no_temperature(context: Context) -> None:
         return
     columns = [c for table in context.extras for c in table.columns]
     names = ", ".join(repr(n) for n in context.temperature)
-    looks = [c for c in columns if set(re.findall(r"[a-z]+", c.lower())) & TEMPERATURE_WORDS]
+    looks = [c for c in columns if set(name_words(c)) & TEMPERATURE_WORDS]
     if tuple(context.temperature) != ReferenceSection().temperature:  # given
         said = f"[reference] temperature names {names}, which no extras or weather table has"
     elif looks:

@@ -268,12 +268,11 @@ def stuck_readings(values: np.ndarray, interval: pd.Timedelta) -> np.ndarray:
     run = np.cumsum(~same) - 1
     lengths = np.bincount(run, minlength=1)
     long = np.flatnonzero(lengths >= max(3, -(-STUCK_FOR // interval)))
-    out = np.zeros(len(values), dtype=bool)
     if not len(long):
-        return out
-    varying = ~np.isin(run, np.flatnonzero(lengths >= 3)) & np.isfinite(values)
+        return np.zeros(len(values), dtype=bool)
+    varying = (lengths[run] < 3) & np.isfinite(values)
     if varying.sum() < MIN_READINGS:
-        return out
+        return np.zeros(len(values), dtype=bool)
     low, high = np.quantile(values[varying], USUAL_RANGE)
     held = values[np.flatnonzero(~same)[long]]
     kinds, count = np.unique(values[np.isin(values, held)], return_counts=True)
@@ -282,8 +281,9 @@ def stuck_readings(values: np.ndarray, interval: pd.Timedelta) -> np.ndarray:
     often = runs_of * max(1, STUCK_EVERY // interval) >= len(values)
     # the newest run is the meter's state now (switched off, or not yet back): kept
     ongoing = long == run[-1]
-    outside = long[((held < low) | (held > high)) & (share < STUCK_SHARE) & ~often & ~ongoing]
-    return np.isin(run, outside)
+    stuck = np.zeros(len(lengths), dtype=bool)
+    stuck[long[((held < low) | (held > high)) & (share < STUCK_SHARE) & ~often & ~ongoing]] = True
+    return stuck[run]
 
 
 def warn_bad_readings(source: str, bad: Mapping[str, BadReadings], what: str = "meter") -> None:

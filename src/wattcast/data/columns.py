@@ -19,7 +19,14 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from wattcast.data.files import METER_WORDS, column_title, listed_columns, row_label, source_of
+from wattcast.data.files import (
+    METER_WORDS,
+    column_title,
+    listed_columns,
+    name_words,
+    row_label,
+    source_of,
+)
 from wattcast.durations import format_duration
 from wattcast.errors import InputError, NonFiniteWarning, SkippedColumnsWarning
 
@@ -148,7 +155,7 @@ def _names_meters(frame: pd.DataFrame, time_column: str, text_column: str, readi
         return False
     if _times_repeat_with_other_text(frame, time_column, [text_column]):
         return True
-    words = set(re.findall(r"[a-z]+", text_column.lower()))
+    words = set(name_words(text_column))
     if words & STATUS_WORDS or UNIT_IN_NAME.search(text_column) or UNIT_IN_NAME.search(readings):
         return False  # a reading's status beside one meter, or a meter partly text
     return bool(words & METER_WORDS)

@@ -172,9 +172,7 @@ def _id_columns(header: list[str]) -> dict[str, type]:
     return {
         name: str
         for name in header
-        if not re.search(r"\d", name)
-        and (words := re.findall(r"[a-z]+", name.lower()))
-        and set(words) <= METER_WORDS
+        if not re.search(r"\d", name) and (words := name_words(name)) and set(words) <= METER_WORDS
     }
 
 
@@ -427,6 +425,12 @@ def row_label(frame: pd.DataFrame, position: int) -> str:
 
 def source_of(frame: pd.DataFrame) -> str:
     return str(frame.attrs.get("source", "<frame>"))
+
+
+def name_words(name: object) -> list[str]:
+    """The words of a column's or meter's name, in lower case and in order: ``Hour
+    Ending`` -> ``hour, ending``; ``Interval_End`` -> ``interval, end``."""
+    return re.findall(r"[a-z]+", str(name).lower())
 
 
 def column_title(frame: pd.DataFrame, column: object) -> str:

@@ -16,7 +16,6 @@ when long.
 from __future__ import annotations
 
 import dataclasses
-import re
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -38,7 +37,7 @@ from wattcast.data.columns import (
     meter_columns,
     to_numeric_column,
 )
-from wattcast.data.files import row_label, source_of
+from wattcast.data.files import name_words, row_label, source_of
 from wattcast.data.meter_frame import BadReadings, MeterFrame
 from wattcast.data.timestamps import check_date_order, parse_timestamps
 from wattcast.durations import format_duration
@@ -233,7 +232,7 @@ def _interval_starts(
     clocks go back (the hour from 01:00 to 02:00 twice), as one stamped at starts
     repeats 01:00."""
     times = parse_timestamps(frame, column_named(frame, column), tz, options.date_order)
-    said = set(re.findall(r"[a-z]+", str(column).lower())) & END_WORDS
+    said = set(name_words(column)) & END_WORDS
     said = said or frame.attrs.get("stamps") == "end"  # hours 1-24 beside the dates
     if options.stamps == "end" or (options.stamps == "auto" and said):
         return times - infer_interval(times, source_of(frame))

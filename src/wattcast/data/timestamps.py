@@ -17,7 +17,7 @@ import warnings
 import numpy as np
 import pandas as pd
 
-from wattcast.data.files import column_title, row_label, source_of
+from wattcast.data.files import column_title, name_words, row_label, source_of
 from wattcast.errors import InputError
 
 DATE_ORDERS = ("auto", "day-first", "month-first")
@@ -184,13 +184,15 @@ def join_date_and_time(frame: pd.DataFrame) -> pd.DataFrame:
     if hours is None and not head.iloc[:, 1].str.fullmatch(_TIME_ONLY).all():
         return frame
     dates = frame.iloc[:, 0].astype("string")
-    times = hours if hours is not None else frame.iloc[:, 1].astype("string")
+    times = (frame.iloc[:, 1].astype("string") if hours is None
+             else hours.astype(int).map("{:02d}:00".format).astype("string"))  # fmt: skip
     if not (dates.str.fullmatch(_DATE_ONLY).all() and times.str.fullmatch(_TIME_ONLY).all()):
         return frame
     joined = frame.drop(columns=frame.columns[1])
     joined[frame.columns[0]] = dates.str.strip() + " " + times.str.strip()
     joined.attrs = frame.attrs
-    if hours is not None and _hour_ends(frame):
+    said_end = set(name_words(frame.columns[1])) & {"he", "ending", "end"}
+    if hours is not None and (said_end or hours.max() == 24):  # hours' ends
         joined.attrs = {**frame.attrs, "stamps": "end"}
     return joined
 
@@ -200,12 +202,12 @@ HOUR_WORDS = frozenset({"hour", "hours", "hr", "he"})
 
 
 def _hours(frame: pd.DataFrame) -> pd.Series | None:
-    """The second column as times of day (``7`` -> ``07:00``) where it is named for hours
-    beside dates that repeat (a row per hour: ``Run Hours`` beside a row per day is a
-    reading) and holds numbers; None otherwise. Hours that are not whole or not 0-24
-    are refused (``HE 25`` on the night the clocks go back)."""
+    """The second column's whole hours where it is named for hours beside dates that
+    repeat (a row per hour: ``Run Hours`` beside a row per day is a reading) and holds
+    numbers; None otherwise. Hours that are not whole or not 0-24 are refused (``HE 25``
+    on the night the clocks go back)."""
     column = frame.columns[1]
-    if not set(re.findall(r"[a-z]+", str(column).lower())) & HOUR_WORDS:
+    if not set(name_words(column)) & HOUR_WORDS:
         return None
     number = pd.to_numeric(frame.iloc[:, 1], errors="coerce")
     if number.isna().any() or not frame.iloc[:, 0].duplicated().any():
@@ -222,13 +224,7 @@ def _hours(frame: pd.DataFrame) -> pd.Series | None:
             f"{source_of(frame)}, {column_title(frame, column)}: holds hours 0 and 24 both; "
             "expected hours 0-23 (each hour's start) or 1-24 (each hour's end)."
         )
-    return number.astype(int).map("{:02d}:00".format).astype("string")
-
-
-def _hour_ends(frame: pd.DataFrame) -> bool:
-    """Whether a table's hours stamp each hour's end: named so, or running 1-24."""
-    words = set(re.findall(r"[a-z]+", str(frame.columns[1]).lower()))
-    return bool(words & {"he", "ending", "end"}) or int(frame.iloc[:, 1].astype(float).max()) == 24
+    return number
 
 
 def _refuse_mixed_offsets(frame: pd.DataFrame, text: pd.Series) -> None:

@@ -309,18 +309,15 @@ def counted(events: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
             changes.setdefault(event["meter"], []).append(_span(event))
     out: list[Mapping[str, Any]] = []
     for event in chosen:
-        covers = changes.get(event["meter"], []) if event.get("kind") != "change" else []
-        if event.get("outside_changes"):
-            covers = []
-        pieces = _outside(_span(event), covers)
-        first, last = _span(event)
-        share = 1.0 if last <= first or not covers else (
-            sum(b - a for a, b in pieces) / (last - first))  # fmt: skip
-        if not pieces:
-            continue
-        if share >= 1.0:
+        judged = event.get("kind") != "change" and not event.get("outside_changes")
+        span = _span(event)
+        pieces = _outside(span, changes.get(event["meter"], []) if judged else [])
+        if pieces == [span]:  # no change overlaps it: whole
             out.append(event)
             continue
+        if not pieces:  # inside a change: the change counts it
+            continue
+        share = sum(b - a for a, b in pieces) / (span[1] - span[0])
         cut = {k: share * float(event[k]) for k in ADDED if event.get(k) is not None}
         out.append({**event, **cut, "start_t": pieces[0][0], "end_t": pieces[-1][1],
                     "outside_changes": True})  # fmt: skip

@@ -24,6 +24,7 @@ from pathlib import Path
 import pandas as pd
 
 from wattcast.core.changes import TEMPERATURE_WORDS
+from wattcast.data.files import name_words
 from wattcast.data.loading import ReadOptions
 from wattcast.data.meter_frame import MeterFrame
 from wattcast.data.sources import (
@@ -335,7 +336,7 @@ def _says(meter: str) -> str | None:
     """What a name without kW or kWh says its column holds, when that is no meter's use."""
     if METER_UNIT.search(meter):
         return None
-    words = re.findall(r"[a-z]+", meter.lower())
+    words = name_words(meter)
     if re.search(r"(?<![a-z])co2(?![0-9])", meter.lower()):
         words = [w for w in words if w != "co"] + ["co2"]
     alone = [w for w in words if w in ALONE_WORDS]
