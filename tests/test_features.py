@@ -159,6 +159,21 @@ def test_a_daily_table_stamped_off_midnight_holds_for_its_own_days(stamp: str) -
     assert kept.times.strftime("%H:%M").tolist() == ["14:00", "09:30", "16:00"]
 
 
+@pytest.mark.parametrize("column", ["Hour Ending", "Interval End"])
+def test_an_hour_ending_weather_table_holds_for_the_hour_before_its_stamp(column: str) -> None:
+    """A weather table stamped at each hour's end (as the meters' own files may be) gave
+    each hour the next hour's temperature: its values now hold from each hour's start,
+    across the spring clock change too."""
+    ends = pd.date_range("2017-03-11 01:00", "2017-03-13 00:00", freq="h")
+    ends = ends[(ends.hour != 2) | (ends.day != 12)]  # the clocks skip 02:00 on the 12th
+    table = pd.DataFrame({column: ends.strftime("%Y-%m-%d %H:%M"),
+                          "temp": np.arange(len(ends), dtype=float)})  # fmt: skip
+    extra = ExtraTable.from_frame(table, "America/New_York")
+    starts = pd.DatetimeIndex(["2017-03-11 00:00", "2017-03-11 00:30", "2017-03-12 01:00",
+                               "2017-03-12 03:00", "2017-03-12 23:00"])  # fmt: skip
+    assert extra.values_at("temp", starts).tolist() == [0.0, 0.0, 25.0, 26.0, 46.0]
+
+
 def test_extras_that_start_after_most_periods_trained_on_are_said_to() -> None:
     """A weather file from last week left a year of readings trained on 5 days, said only
     as few training windows per meter."""

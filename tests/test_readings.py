@@ -701,6 +701,42 @@ def test_times_stamping_each_hours_end_are_read_as_its_start(
     assert frame.values[26, 0] == values[27]
 
 
+@pytest.mark.parametrize("interval", ["1h", "15min"])
+def test_the_interval_across_the_spring_clock_change_keeps_its_start(
+    tmp_path: Path, interval: str
+) -> None:
+    """An hour-ending file's 03:00 on the night the clocks go forward ends the hour that
+    began at 01:00: it was put at the skipped 02:00, its 01:00 left empty."""
+    ends = pd.date_range("2017-03-11 23:00", "2017-03-12 06:00", freq=interval)[1:]
+    ends = ends[ends.hour != 2]  # no 02:xx on that night's clocks
+    values = np.arange(len(ends), dtype=float)
+    pd.DataFrame({"Hour Ending": ends, "Feed (kW)": values}).to_csv(tmp_path / "he.csv",
+                                                                   index=False)  # fmt: skip
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no reading at a skipped time
+        frame = load_meters(tmp_path / "he.csv", tz="America/New_York")
+    times = pd.DatetimeIndex(frame.start + frame.interval * np.arange(frame.n_steps))
+    kept = ~np.isnan(frame.values[:, 0])
+    assert not (times[kept].hour == 2).any() and kept.sum() == len(ends)
+    assert frame.start == pd.Timestamp("2017-03-11 23:00")
+    # 03:00 ends the interval that began one interval before in real time: 01:00 (hourly),
+    # 01:45 (quarter-hours), an hour earlier on the clock than 03:00 less the interval
+    began = pd.Timestamp("2017-03-12 02:00") - pd.Timedelta(interval)
+    at_three = int(np.flatnonzero(ends == pd.Timestamp("2017-03-12 03:00"))[0])
+    assert frame.values[times.get_loc(began), 0] == values[at_three]
+
+
+def test_a_logger_ignoring_the_spring_change_stays_on_its_clock(tmp_path: Path) -> None:
+    """A file that wrote 02:00 that night anyway: its starts stay on its wall clock."""
+    ends = pd.date_range("2017-03-12 00:00", "2017-03-12 06:00", freq="h")[1:]
+    pd.DataFrame({"Hour Ending": ends, "Feed (kW)": np.arange(6.0)}).to_csv(
+        tmp_path / "he.csv", index=False)  # fmt: skip
+    with pytest.warns(UserWarning, match="skips when clocks go forward"):
+        frame = load_meters(tmp_path / "he.csv", tz="America/New_York")
+    assert frame.start == pd.Timestamp("2017-03-12 00:00") and frame.n_steps == 6
+    assert frame.values[:, 0].tolist() == [0.0, 1.0, 2.0, 3.0, 4.0, 5.0]
+
+
 @pytest.mark.parametrize(("column", "first", "stamps", "start"), [
     ("Hour", 1, "auto", "2021-01-11 00:00"),  # 1-24: each hour's end
     ("Hour", 0, "auto", "2021-01-11 00:00"),  # 0-23: each hour's start

@@ -232,11 +232,38 @@ def _interval_starts(
     clocks go back (the hour from 01:00 to 02:00 twice), as one stamped at starts
     repeats 01:00."""
     times = parse_timestamps(frame, column_named(frame, column), tz, options.date_order)
-    said = set(name_words(column)) & END_WORDS
-    said = said or frame.attrs.get("stamps") == "end"  # hours 1-24 beside the dates
-    if options.stamps == "end" or (options.stamps == "auto" and said):
-        return times - infer_interval(times, source_of(frame))
+    if options.stamps == "end" or (options.stamps == "auto" and stamps_ends(frame, column)):
+        return starts_of(times, infer_interval(times, source_of(frame)), tz)
     return times
+
+
+def stamps_ends(frame: pd.DataFrame, column: object) -> bool:
+    """Whether a table's times, as read, say they stamp each interval's end: the column's
+    name (``Interval End``, ``Hour Ending``), a day's end at ``24:00`` or at 00:00 of its
+    own date, or hours 1-24 beside the dates (``frame.attrs["stamps"]``)."""
+    return bool(set(name_words(str(column))) & END_WORDS) or frame.attrs.get("stamps") == "end"
+
+
+def starts_of(ends: pd.DatetimeIndex, interval: pd.Timedelta, tz: str | None) -> pd.DatetimeIndex:
+    """The wall-clock starts of intervals stamped at their ends: an interval before, on
+    the wall clock, except where that start is a time ``tz`` skips: the interval across
+    the spring clock change (an hour-ending file's 03:00 ends the hour from 01:00) starts
+    an interval before its end in real time. A start already taken stays on the wall
+    clock (a logger that wrote 02:00 that night, ignoring the change)."""
+    starts = ends - interval
+    if not tz or len(ends) == 0:
+        return starts
+    true_ = np.ones(len(ends), dtype=bool)
+    skipped = np.asarray(starts.tz_localize(tz, ambiguous=true_, nonexistent="NaT").isna())
+    if not skipped.any():
+        return starts
+    at = np.flatnonzero(skipped)
+    instants = ends[at].tz_localize(tz, ambiguous=true_[at], nonexistent="NaT")
+    moved = (instants - interval).tz_convert(tz).tz_localize(None).as_unit(starts.unit)
+    values = starts.asi8.copy()
+    free = ~np.asarray(instants.isna()) & ~np.isin(moved.asi8, values)
+    values[at[free]] = moved.asi8[free]
+    return pd.DatetimeIndex(values.view(f"datetime64[{starts.unit}]"))
 
 
 def _pivot_with_repeats(

@@ -22,6 +22,8 @@ from wattcast.data.loading import (
     infer_interval,
     parse_timestamps,
     source_of,
+    stamps_ends,
+    starts_of,
     to_numeric_column,
 )
 from wattcast.durations import format_duration
@@ -67,6 +69,8 @@ class ExtraTable:
                 "per extra feature."
             )
         times = parse_timestamps(frame, frame.columns[0], tz)
+        if stamps_ends(frame, frame.columns[0]):  # hour-ending weather: values of the hour before
+            times = starts_of(times, infer_interval(times, source_of(frame)), tz)
         columns = tuple(str(c) for c in frame.columns[1:])
         values = np.column_stack([to_numeric_column(frame, c) for c in frame.columns[1:]])
         _check_flags(frame, columns, values, flags)
