@@ -215,6 +215,28 @@ def test_a_meter_keeps_the_zone_its_readings_were_taken_in_with(tmp_path: Path) 
         run_job(moved, "run")
 
 
+def test_exports_keep_the_stamps_the_archive_was_read_with(tmp_path: Path) -> None:
+    """`[data] stamps` set after exports were taken in read the new ones an interval off
+    the archived ones, replacing the boundary readings unsaid: refused; an export already
+    taken, or none new, is no reason to refuse."""
+    exports = tmp_path / "exports"
+    exports.mkdir()
+    frame = synthetic_wide(days=41)
+    drop_export(exports, frame.iloc[: 40 * 96], "first.csv")
+    spec = site(tmp_path / "site", exports)
+    run_job(spec, "run")
+    ends = spec.with_flags({"data.stamps": "end"})
+    assert run_job(ends, "run").run_id is not None  # nothing new: nothing read
+    drop_export(exports, frame.iloc[40 * 96 :], "second.csv", age=1)
+    with pytest.raises(InputError, match=r"site\.db: its archived readings were read with "
+                       r'`\[data\] stamps = "auto"`, the settings now say "end"; expected the '
+                       r"setting as it was, or a new store \(its exports are then all read "
+                       r"again with the new one\)\.$"):  # fmt: skip
+        run_job(ends, "run")
+    assert ForecastStore(spec.store.path).read_with("end") == "auto"
+    assert run_job(spec, "run").run_id is not None
+
+
 def test_exports_without_a_store_are_read_together(tmp_path: Path) -> None:
     """A glob of overlapping exports in several formats reads as the whole file does; where
     two exports disagree the later one is used, with a warning."""

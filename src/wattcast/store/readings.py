@@ -107,6 +107,14 @@ class ReadingArchive(StoreFile):
             return None
         return {"name": row[0], "taken_utc": row[1], "new": row[2], "latest": latest}
 
+    def read_with(self, stamps: str) -> str:
+        """The ``[data] stamps`` the archive's exports were read with, recorded on its
+        first call: ``stamps`` itself then (or for an archive kept before it was)."""
+        with self.transaction() as db:
+            db.execute("INSERT OR IGNORE INTO meta VALUES ('archive_stamps', ?)", (stamps,))
+            return str(db.execute("SELECT value FROM meta WHERE key = 'archive_stamps'")
+                       .fetchone()[0])  # fmt: skip
+
     def archived_meters(self) -> dict[str, str | None]:
         """name -> zone (the wall clock of its readings) of every archived meter."""
         with self.connect() as db:

@@ -108,6 +108,8 @@ def _take_new(
         if digest in taken:
             intake.already += 1
             continue
+        if not intake.taken:
+            _check_stamps(store, options.stamps)
         readings = read_export(file, zone_of, spec.data.encoding, columns, options).meters
         zones = {m: zone_of(m) for m in readings}
         for meter, zone in zones.items():
@@ -121,6 +123,19 @@ def _take_new(
         intake.taken.append({"name": str(file), **asdict(got)})
         intake.new += got.new
         intake.revised += got.revised
+
+
+def _check_stamps(store: ForecastStore, stamps: str) -> None:
+    """Refuse exports read with another ``[data] stamps`` than those taken before: read
+    as ends where the earlier ones were starts (or the reverse), the new readings would
+    sit an interval off the archived ones and replace them at the boundary unsaid."""
+    was = store.read_with(stamps)
+    if was != stamps:
+        raise InputError(
+            f"{store.path}: its archived readings were read with `[data] stamps = "
+            f'"{was}"`, the settings now say "{stamps}"; expected the setting as it was, or '
+            "a new store (its exports are then all read again with the new one)."
+        )
 
 
 def zone_changed(where: object, meter: str, was: str | None, now: str | None,
