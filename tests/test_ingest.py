@@ -215,7 +215,7 @@ def test_a_meter_keeps_the_zone_its_readings_were_taken_in_with(tmp_path: Path) 
         run_job(moved, "run")
 
 
-def test_exports_keep_the_stamps_the_archive_was_read_with(tmp_path: Path) -> None:
+def test_exports_keep_how_the_archive_read_their_times(tmp_path: Path) -> None:
     """`[data] stamps` set after exports were taken in read the new ones an interval off
     the archived ones, replacing the boundary readings unsaid: refused; an export already
     taken, or none new, is no reason to refuse."""
@@ -233,7 +233,9 @@ def test_exports_keep_the_stamps_the_archive_was_read_with(tmp_path: Path) -> No
                        r"setting as it was, or a new store \(its exports are then all read "
                        r"again with the new one\)\.$"):  # fmt: skip
         run_job(ends, "run")
-    assert ForecastStore(spec.store.path).read_with("end") == "auto"
+    assert ForecastStore(spec.store.path).read_with({"stamps": "end"})["stamps"] == "auto"
+    with pytest.raises(InputError, match=r'`\[data\] naive = "local"`, the settings now say "utc"'):
+        run_job(spec.with_flags({"data.naive": "utc"}), "run")
     assert run_job(spec, "run").run_id is not None
 
 

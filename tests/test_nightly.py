@@ -320,10 +320,12 @@ def test_a_weekend_run_within_the_band_s_reach_is_listed_as_a_surge(tmp_path: Pa
     data = tmp_path / "meters.csv"
     table.to_csv(data, index=False)
     config = write_site(tmp_path, data, input="28D", more="[alerts]\ntariff = 0.2\n")
-    run_job(RunSpec.from_toml(config), "run", "2021-04-19")
+    summary = run_job(RunSpec.from_toml(config), "run", "2021-04-19")
     listed = json.loads(cli("anomalies", "--config", config, "--format", "json").stdout)
     surges = [e for e in listed if e["kind"] == "surge"]
     assert len(surges) == 1 and surges[0]["detail"].startswith("use ")
+    # the night's summary says it, though Saturday is not the day its actuals complete
+    assert [e["id"] for e in summary.events if e["kind"] == "surge"] == [surges[0]["id"]]
     assert pd.Timestamp(surges[0]["start"]).day == 17
     savings = pd.read_csv(StringIO(cli("savings", "--config", config, "--format", "csv").stdout))
     assert savings["kwh_above_band"].sum() == pytest.approx(sum(e["kwh_above_band"]
@@ -427,6 +429,29 @@ def test_a_meter_gone_from_the_readings_is_said_once(spec: RunSpec) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error", MetersGoneWarning)
         run_job(spec, "run", "2021-02-11")  # said once: run 2 forecast only A
+
+
+def test_readings_given_in_watts_are_kept_in_kw_and_stay_in_watts(tmp_path: Path) -> None:
+    """A logger's watts are stored, judged and exported as kW; giving them as kW later
+    would judge the next nights' readings against forecasts a thousand times theirs."""
+    table = synthetic_wide(days=40)
+    table.assign(**{"A (kW)": table["A (kW)"] * 1000}).to_csv(tmp_path / "w.csv", index=False)
+    in_kw = RunSpec.from_toml(write_site(tmp_path, tmp_path / "w.csv"))
+    spec = in_kw.with_flags({"data.units": {"A (kW)": "W"}})
+    for night in ("2021-02-04", "2021-02-05", "2021-02-06", "2021-02-07"):
+        run_job(spec, "run", night)
+    store = ForecastStore(spec.store.path)
+    actuals = store.forecasts_with_actuals()
+    mine = actuals[actuals["meter"] == "A (kW)"].dropna(subset=["actual"])
+    assert len(mine) >= 96
+    kept = pd.Series(table["A (kW)"].to_numpy(), index=pd.DatetimeIndex(table["timestamp"]))
+    np.testing.assert_allclose(mine["actual"], kept[from_epoch(mine["t"], None)].to_numpy())
+    assert set(mine["unit"]) == {"kW"} and mine["mean"].mean() < 2 * kept.mean()
+    with pytest.raises(InputError, match=(
+            r"meter 'A \(kW\)' has forecasts in .*site\.db of readings given in W, but the "
+            r"settings now give them in kW; expected its unit as it was \(\[data\] units\), "
+            r"or a new store for the new unit\.$")):  # fmt: skip
+        run_job(in_kw, "run", "2021-02-08")
 
 
 def test_a_unit_changed_between_nights_is_refused(spec: RunSpec) -> None:

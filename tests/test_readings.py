@@ -218,7 +218,7 @@ def test_a_text_column_named_like_meters_beside_one_meter_is_not_a_long_table(
 
 def test_missing_markers_are_missing_readings(tmp_path: Path) -> None:
     table = synthetic_wide(days=3, meters=("A", "B"))
-    markers = ["--", "n/a", "NaN", "null", "#N/A", "", " -- ", "N/A", "NULL"]
+    markers = ["--", "n/a", "NaN", "null", "#N/A", "", " -- ", "N/A", "NULL", "?"]  # ?: UCI
     text = table.to_csv(index=False).splitlines()
     for k, marker in enumerate(markers):
         stamp, _, b = text[10 + 5 * k].split(",")
@@ -388,41 +388,129 @@ def refused_forecast(tmp_path: Path, cli, meters: tuple[str, ...]) -> tuple[tupl
     return common, refused.stderr.strip()
 
 
-@pytest.mark.parametrize(("name", "unit"), [("Main (MW)", "MW"), ("Main (Wh)", "Wh"),
-                                            ("Main [MWh]", "MWh"), ("Main (kVA)", "kVA"),
-                                            ("PJME_MW", "MW"), ("Reactive_Power_kVarh", "kVarh"),
-                                            ("Feed MWh", "MWh"), ("CO2(tCO2)", "tCO2"),
-                                            ("Load %", "%")])  # fmt: skip
+@pytest.mark.parametrize(("name", "unit"), [("Main (kVA)", "kVA"), ("Reactive_Power_kVarh", "kVarh"),
+                                            ("CO2(tCO2)", "tCO2"), ("Load %", "%"),
+                                            ("Steam (MMBtu)", "MMBtu")])  # fmt: skip
 def test_a_meter_in_another_unit_is_refused_unless_its_unit_is_given(
     tmp_path: Path, cli, name: str, unit: str
 ) -> None:
     common, error = refused_forecast(tmp_path, cli, (name,))
     assert error == (
         f"error: meter {name!r}: its name gives its readings in {unit}; wattcast counts kW "
-        "(power) and kWh (energy per reading): convert the readings, say with `[data] units` "
-        "(--units) if they are in fact kW or kWh, or leave the columns that are no meters out "
-        f"with `[data] skip_columns` (--skip-columns {name!r})."
+        "(power) and kWh (energy per reading), and reads W, MW, GW, Wh, MWh and GWh as them: "
+        "convert the readings, give their unit with `[data] units` (--units) if it is one of "
+        "those, or leave the columns that are no meters out with `[data] skip_columns` "
+        f"(--skip-columns {name!r})."
     )
     taken = cli(*common, "--units", f"{name}=kW", "--out", tmp_path / "f.csv")
     assert taken.exit_code == 0, taken.output
 
 
+@pytest.mark.parametrize(("name", "given", "scale", "unit"), [
+    ("Main (MW)", None, 1e3, "kW"), ("PJME_MW", None, 1e3, "kW"), ("Feed MWh", None, 1e3, "kWh"),
+    ("Main [Wh]", None, 1e-3, "kWh"), ("Logger power", "W", 1e-3, "kW"),
+    ("Grid", "GWh", 1e6, "kWh"),
+])  # fmt: skip
+def test_readings_in_watts_or_megawatts_are_read_as_kw_or_kwh(
+    tmp_path: Path, cli, name: str, given: str | None, scale: float, unit: str
+) -> None:
+    """A grid operator's `PJME_MW` or a logger's watts: refused until converted by hand
+    (read as kW, their energy would have been a thousand times off)."""
+    table = synthetic_wide(days=12, meters=(name,))
+    table.to_csv(tmp_path / "kw.csv", index=False)
+    table.assign(**{name: table[name] / scale}).to_csv(tmp_path / "scaled.csv", index=False)
+    common = ("--input", "7D", "--trees", "5")
+    units = {"kw": ("--units", f"{name}={unit}"),  # the same readings in kW or kWh
+             "scaled": ("--units", f"{name}={given}") if given else ()}  # fmt: skip
+    for file in ("kw", "scaled"):
+        done = cli("forecast", tmp_path / f"{file}.csv", *common, *units[file], "--out",
+                   tmp_path / f"{file}-f.csv")  # fmt: skip
+        assert done.exit_code == 0, done.output
+    kw, scaled = (pd.read_csv(tmp_path / f"{f}-f.csv") for f in ("kw", "scaled"))
+    assert set(scaled["meter"]) == {name}
+    # forecast as kW or kWh, written in the unit the readings were given in
+    np.testing.assert_allclose(scaled["mean"] * scale, kw["mean"], rtol=1e-5)
+    np.testing.assert_allclose(scaled["upper"] * scale, kw["upper"], rtol=1e-5)
+
+
+@pytest.mark.parametrize(("column", "unit"), [("energy(kWh/hh)", "kWh"), ("Power (W)", "W"),
+                                            ("MW", "MW")])  # fmt: skip
+def test_a_long_table_whose_readings_column_gives_their_unit(
+    tmp_path: Path, cli, column: str, unit: str
+) -> None:
+    """London's smart meters, `LCLid,tstp,energy(kWh/hh)`: the households' half-hourly kWh
+    were read as kW (their energy half of what it was), named only by the column."""
+    table = synthetic_wide(days=12, meters=("MAC000002", "MAC000003"))
+    long = table.melt("timestamp", var_name="LCLid", value_name=column)
+    long[["LCLid", "timestamp", column]].to_csv(tmp_path / "long.csv", index=False)
+    common = ("forecast", tmp_path / "long.csv", "--input", "7D", "--trees", "5", "--out",
+              tmp_path / "f.csv")  # fmt: skip
+    refused = cli(*common)
+    assert refused.exit_code == 2
+    kept = "kW" if unit in ("W", "MW") else "kWh"
+    assert refused.stderr.strip() == (
+        f"error: {tmp_path / 'long.csv'}, column {column!r}: gives the readings in {unit}, but "
+        "meter 'MAC000002' (and 1 more) would be read in kW; say it with `[data] units` "
+        f'(`units = {{ "*" = "{unit}" }}` for every meter, --units \'*={unit}\').'
+    )
+    done = cli(*common, "--units", f"*={unit}", "--store", tmp_path / "s.db")
+    assert done.exit_code == 0, done.output
+    exported = cli("export", "--store", tmp_path / "s.db", "--what", "forecasts", "--out",
+                   tmp_path / "e.csv")  # fmt: skip
+    assert exported.exit_code == 0, exported.output
+    assert set(pd.read_csv(tmp_path / "e.csv")["unit"]) == {kept}
+
+
+def test_files_of_one_household_each_are_each_its_own_meter(tmp_path: Path) -> None:
+    """A folder of `LCLid,stdorToU,DateTime,KWH/hh` files, one household each: each was
+    read as a wide table of one meter named by the readings' column, and the households
+    merged into that one meter, the later file's readings replacing the earlier's."""
+    table = synthetic_wide(days=3, meters=("MAC000002", "MAC000003"))
+    (tmp_path / "homes").mkdir()
+    for home in ("MAC000002", "MAC000003"):
+        pd.DataFrame({"LCLid": home, "stdorToU": "Std", "DateTime": table["timestamp"],
+                      "KWH/hh (per half hour) ": table[home]}).to_csv(
+            tmp_path / "homes" / f"{home}.csv", index=False)  # fmt: skip
+    frame = load_meters(tmp_path / "homes")
+    assert frame.meters == ("MAC000002", "MAC000003")
+    np.testing.assert_allclose(frame.values, table[["MAC000002", "MAC000003"]].to_numpy())
+
+
+def test_a_row_without_a_reading_off_the_grid_is_dropped_and_said(tmp_path: Path) -> None:
+    """A logger's `2012-12-19 12:37:27,Null` between half-hours refused the whole file."""
+    table = synthetic_wide(days=2, meters=("Feed (kW)",))
+    text = table.to_csv(index=False).splitlines()
+    stray = f"{table['timestamp'][40] + pd.Timedelta('7min 27s')},Null"
+    (tmp_path / "m.csv").write_text("\n".join([*text[:42], stray, *text[42:]]) + "\n")
+    with pytest.warns(UserWarning, match=r"m\.csv: dropped 1 row\(s\) without a reading at "
+                      r"times off the 15min grid \(the first .* 10:07:27\)\.$"):  # fmt: skip
+        frame = load_meters(tmp_path / "m.csv")
+    np.testing.assert_allclose(frame.values[:, 0], table["Feed (kW)"])
+    (tmp_path / "n.csv").write_text("\n".join([*text[:42], stray.replace("Null", "3.5"),
+                                               *text[42:]]) + "\n")  # fmt: skip
+    with pytest.raises(InputError, match=r"timestamp .* 10:07:27 is not on the 15min grid"):
+        load_meters(tmp_path / "n.csv")  # a reading off the grid: refused as before
+
+
 @pytest.mark.parametrize(("name", "said"), [
     ("OAT", "oat"), ("air_temperature", "temperature"), ("Dew Point Temp", "dew"),
     ("Leading_Current_Power_Factor", "power factor"), ("wind_speed", "wind speed"),
+    ("Voltage", "voltage"), ("Global_intensity", "intensity"),
+    ("Global_reactive_power", "reactive power"),
 ])  # fmt: skip
 def test_a_column_named_as_weather_or_a_ratio_is_not_read_as_a_meter(
     tmp_path: Path, cli, name: str, said: str
 ) -> None:
     """A building's file with its outdoor temperature beside the meter: the temperature
     was forecast as a power meter, and its rise in spring reported as a change of 3,907
-    kWh."""
+    kWh; a household logger's volts and amps were reported as kWh of waste."""
     common, error = refused_forecast(tmp_path, cli, ("Building 6 kW", name))
+    weather = ("the weather goes in an extras table ([extras] common) or [weather]. "
+               if said in ("oat", "temperature", "dew", "wind speed") else "")  # fmt: skip
     assert error == (
-        f"error: meter {name!r}: its name says it holds {said!r}, not a meter's use; the "
-        "weather goes in an extras table ([extras] common) or [weather]. If it is a meter, "
-        "give its unit in `[data] units` (--units); else leave the columns that are no "
-        f"meters out with `[data] skip_columns` (--skip-columns {name!r})."
+        f"error: meter {name!r}: its name says it holds {said!r}, not a meter's use; "
+        f"{weather}If it is a meter, give its unit in `[data] units` (--units); else leave the "
+        f"columns that are no meters out with `[data] skip_columns` (--skip-columns {name!r})."
     )
     skipped = cli(*common, "--skip-columns", name, "--out", tmp_path / "f.csv")
     assert skipped.exit_code == 0, skipped.output
@@ -699,6 +787,25 @@ def test_times_stamping_each_hours_end_are_read_as_its_start(
     # the hour from 01:00 to 02:00 on 2014-11-02, twice: averaged, as a start-stamped file's
     assert frame.values[25, 0] == (values[25] + values[26]) / 2
     assert frame.values[26, 0] == values[27]
+
+
+def test_naive_times_in_utc_are_read_on_the_zone_s_clock(tmp_path: Path) -> None:
+    """London's smart-meter readings are stamped in GMT all year, without an offset: read
+    as local times, their spring night skipped an hour and every summer reading sat an
+    hour early on the clock."""
+    utc = pd.date_range("2013-03-30 00:00", "2013-04-02 00:00", freq="30min", inclusive="left")
+    values = np.random.default_rng(0).uniform(0.1, 2.0, len(utc)).round(3)
+    pd.DataFrame({"tstp": utc.strftime("%Y-%m-%d %H:%M:%S"), "Home (kWh)": values}).to_csv(
+        tmp_path / "gmt.csv", index=False)  # fmt: skip
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no reading at a time the clocks skip
+        frame = load_meters(tmp_path / "gmt.csv", tz="Europe/London", naive="utc")
+    times = pd.DatetimeIndex(frame.start + frame.interval * np.arange(frame.n_steps))
+    kept = ~np.isnan(frame.values[:, 0])
+    wall = utc.tz_localize("UTC").tz_convert("Europe/London").tz_localize(None)
+    assert kept.sum() == len(utc) and list(times[kept]) == list(wall)
+    assert frame.values[times.get_loc(pd.Timestamp("2013-04-01 13:00")), 0] == values[
+        utc.get_loc(pd.Timestamp("2013-04-01 12:00"))]  # fmt: skip
 
 
 @pytest.mark.parametrize("interval", ["1h", "15min"])

@@ -3,7 +3,6 @@ delivery faults (issue 24)."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import shutil
@@ -356,11 +355,12 @@ def test_outputs_under_a_file_are_one_line(spec: RunSpec, cli, tmp_path: Path) -
     config, blocker = tmp_path / "site.toml", tmp_path / "site.toml"
     forecast = one_line_error(cli("forecast", "--config", config, "--out", blocker / "f.csv"))
     assert f"{blocker}: cannot hold the forecast (a file stands on that path)" in forecast
-    parts = tmp_path / "parts"  # no suffix: a folder of Parquet parts
+    parts = tmp_path / "parts"  # no suffix: a folder of Parquet parts, with or without pyarrow
     parts.write_text("")
-    if importlib.util.find_spec("pyarrow") is not None:
-        error = one_line_error(cli("forecast", "--config", config, "--out", parts))
-        assert f"{parts}: a file, where the forecast's folder of parts goes" in error
+    for existing in (parts, Path(os.devnull)):
+        error = one_line_error(cli("forecast", "--config", config, "--out", existing))
+        assert f"{existing}: not a folder, and no .csv or .parquet file; expected a forecast " in (
+            error)  # fmt: skip
     empty = tmp_path / "later"
     assert cli("forecast", "--config", config, "--out", empty / "f.csv").exit_code == 0
     assert (empty / "f.csv").is_file()

@@ -90,6 +90,10 @@ class DuplicateRowsWarning(WattcastWarning):
     """Exact duplicate rows were found in an input file and dropped."""
 
 
+class EmptyRowsWarning(WattcastWarning):
+    """Rows without a reading, at times off the readings' grid, were dropped."""
+
+
 class GapFilledWarning(WattcastWarning):
     """Missing readings were filled in to make a forecast possible."""
 

@@ -28,7 +28,7 @@ from wattcast.data.meter_frame import MeterFrame
 from wattcast.epoch import to_epoch
 from wattcast.errors import InputError, ReferenceWarning
 from wattcast.events.changes import MIN_DAYS, Change, describe, find_changes
-from wattcast.events.detection import EVENT_FIELDS, holding, to_kwh, unit_of, withdrawn
+from wattcast.events.detection import EVENT_FIELDS, holding, to_kwh, withdrawn
 from wattcast.events.hierarchy import TOLD
 from wattcast.events.savings import Priced, Tariff, priced_text
 from wattcast.events.surges import SURGE, surge_spans
@@ -45,6 +45,7 @@ from wattcast.models.reference import (
     window_scores,
 )
 from wattcast.settings import ReferenceSection, RunSpec
+from wattcast.units import unit_of
 
 DAY = pd.Timedelta("1D")
 HOUR = pd.Timedelta("1h")

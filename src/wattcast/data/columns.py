@@ -20,8 +20,8 @@ import numpy as np
 import pandas as pd
 
 from wattcast.data.files import (
-    METER_WORDS,
     column_title,
+    is_meter_word,
     listed_columns,
     name_words,
     row_label,
@@ -44,7 +44,7 @@ UNIT_IN_NAME = re.compile(r"[(\[]\s*[kmg]?(?:w|wh|va|vah|var)\s*[)\]]", re.IGNOR
 #: Cells that mean "no reading" (compared without case and surrounding spaces).
 MISSING_TOKENS = frozenset(
     {"", "-", "--", "---", "n/a", "na", "nan", "-nan", "null", "none", "nil", "#n/a",
-     "#na", "<na>", "#value!", "#div/0!"}
+     "#na", "<na>", "#value!", "#div/0!", "?", "??", "missing"}
 )  # fmt: skip
 
 
@@ -71,13 +71,14 @@ def detect_layout(
     """Tell a long table (timestamp, meter, value) from a wide one by its content.
 
     Named columns win (``meter``/``value`` make it long). Otherwise a table whose
-    columns are ``timestamp, meter, value`` is long, and so is a three-column table
-    with one column of text names beside one column of numbers, whatever the columns
-    are called, when its timestamps repeat with other names (several meters) or the
-    column is named like one of meters (``Meter ID``, ``point``), unless one of the two
-    is named like a meter's readings (``Main (kW)``) or the text column like a status
+    columns are ``timestamp, meter, value`` is long, and so is a table of one column of
+    numbers beside columns of text, one of which names the meters, whatever the columns
+    are called: its timestamps repeat with other names (several meters) or it is named
+    like a column of meters (``Meter ID``, ``point``, ``LCLid``), unless it or the
+    numbers are named like a meter's readings (``Main (kW)``) or it like a status
     (``Meter status``); every other table is wide (timestamps, then one column per
-    meter). ``skip_columns`` are not judged.
+    meter). The timestamps are the first column, or the first that holds times after a
+    first of text that does not. ``skip_columns`` are not judged.
     """
     _refuse_repeated_columns(frame)
     columns = [str(c) for c in frame.columns if str(c) not in skip_columns]
@@ -94,15 +95,42 @@ def detect_layout(
     lowered = {c.strip().lower(): c for c in columns}
     if set(LONG_COLUMNS) <= set(lowered):
         return Layout(timestamp or lowered["timestamp"], lowered["meter"], lowered["value"])
-    time_column = timestamp or columns[0]
+    time_column = timestamp or _first_times(frame, columns)
     others = [c for c in columns if c != time_column]
-    if len(others) == 2:
-        text = [c for c in others if _is_text_column(frame, c)]
-        if len(text) == 1:
-            readings = next(c for c in others if c != text[0])
-            if _names_meters(frame, time_column, text[0], readings):
-                return Layout(time_column, text[0], readings)
+    text = [c for c in others if _is_text_column(frame, c)]
+    if len(others) - len(text) == 1 and text:  # one column of numbers beside text
+        readings = next(c for c in others if c not in text)
+        names = [c for c in text if _names_meters(frame, time_column, c, readings)]
+        if len(names) == 1:  # the others say something of each reading (a tariff)
+            return Layout(time_column, names[0], readings)
     return Layout(time_column)
+
+
+def _first_times(frame: pd.DataFrame, columns: list[str]) -> str:
+    """The column of timestamps: the first, unless it holds text that is no time and a
+    later one holds times (a long table of meter ids first: ``LCLid,tstp,energy``)."""
+    first = columns[0]
+    if not _is_text_column(frame, first) or _holds_times(frame, first, unreadable=True):
+        return first
+    return next((c for c in columns[1:] if _holds_times(frame, c)), first)
+
+
+def _holds_times(frame: pd.DataFrame, name: str, unreadable: bool = False) -> bool:
+    """Whether the first cells of a column are all times (as text, or typed so);
+    ``unreadable`` where pandas cannot tell."""
+    column = frame[column_named(frame, name)]
+    if pd.api.types.is_datetime64_any_dtype(column):
+        return True
+    if pd.api.types.is_numeric_dtype(column):
+        return False
+    cells = column.dropna().head(20).astype(str)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # pandas' word on day-first dates: not ours to say
+            parsed = pd.to_datetime(cells, errors="coerce", format="mixed", utc=True)
+    except (ValueError, TypeError, OverflowError):
+        return unreadable
+    return len(cells) > 0 and bool(parsed.notna().all())
 
 
 def _refuse_repeated_columns(frame: pd.DataFrame) -> None:
@@ -158,7 +186,7 @@ def _names_meters(frame: pd.DataFrame, time_column: str, text_column: str, readi
     words = set(name_words(text_column))
     if words & STATUS_WORDS or UNIT_IN_NAME.search(text_column) or UNIT_IN_NAME.search(readings):
         return False  # a reading's status beside one meter, or a meter partly text
-    return bool(words & METER_WORDS)
+    return any(is_meter_word(w) for w in words)
 
 
 def _times_repeat_with_other_text(

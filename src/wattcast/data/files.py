@@ -48,8 +48,18 @@ AUTO_ENCODINGS = ("utf-8-sig", "cp1252", "latin-1")
 #: Words in the name of a long table's meter column (for a table of one meter).
 METER_WORDS = frozenset(
     {"meter", "point", "name", "id", "device", "sensor", "channel", "tag", "circuit",
-     "building", "site", "asset", "location", "equipment", "panel", "feeder", "serial"}
+     "building", "site", "asset", "location", "equipment", "panel", "feeder", "serial", "mpan",
+     "mprn", "nmi", "esiid", "household"}
 )  # fmt: skip
+#: Words ending in ``id`` that name no meter (``LCLid``, ``MeterID`` and ``DeviceId`` do).
+_NOT_IDS = frozenset({"grid", "valid", "paid", "void", "fluid", "hybrid", "liquid", "solid",
+                      "mid", "said", "rapid", "humid", "acid", "avoid"})  # fmt: skip
+
+
+def is_meter_word(word: str) -> bool:
+    """Whether a word of a column's name names meters: ``meter``, ``point``, ``mpan``, or
+    an identifier run together (``lclid``, ``meterid``)."""
+    return word in METER_WORDS or (len(word) > 3 and word.endswith("id") and word not in _NOT_IDS)
 
 
 def read_table(path: str | Path, encoding: str = "auto") -> pd.DataFrame:
@@ -172,7 +182,9 @@ def _id_columns(header: list[str]) -> dict[str, type]:
     return {
         name: str
         for name in header
-        if not re.search(r"\d", name) and (words := name_words(name)) and set(words) <= METER_WORDS
+        if not re.search(r"\d", name)
+        and (words := name_words(name))
+        and all(is_meter_word(w) for w in words)
     }
 
 

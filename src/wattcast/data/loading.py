@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import warnings
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -43,11 +43,13 @@ from wattcast.data.timestamps import check_date_order, parse_timestamps
 from wattcast.durations import format_duration
 from wattcast.errors import (
     DuplicateRowsWarning,
+    EmptyRowsWarning,
     InputError,
     IntervalChangeWarning,
     SkippedHourWarning,
 )
 from wattcast.timezones import check_zone
+from wattcast.units import EVERY_METER, UNIT_SCALES, column_unit, given_unit
 
 __all__ = [  # what callers outside data/ import from here
     "Layout",
@@ -85,17 +87,26 @@ class ReadOptions:
     stamps : whether a file's times stamp the ``"start"`` or the ``"end"`` of each
         reading's interval; ``"auto"``: the end where the timestamp column is named so
         (``Interval End``, ``Hour Ending``), else the start.
+    naive : how times without a zone or offset are read: ``"local"`` times of the
+        zone, or ``"utc"`` (shown on the zone's wall clock).
+    units : the unit of each meter (``"*"``: of every meter not named), as
+        ``[data] units``: a long table whose column of readings says another unit in its
+        name (``energy(kWh/hh)`` of meters read as kW) is refused. None: not judged.
     """
 
     date_order: str = "auto"
     skip_columns: Sequence[str] = ()  # kept as a tuple; one name may be given as a string
     bounds: BoundsLike = "auto"
     stamps: str = "auto"
+    units: Mapping[str, str] | None = None
+    naive: str = "local"
 
     def __post_init__(self) -> None:
         check_date_order(self.date_order)
         if self.stamps not in STAMPS:
             raise InputError(f"`stamps` must be one of {', '.join(STAMPS)}. Got {self.stamps!r}.")
+        if self.naive not in ("local", "utc"):
+            raise InputError(f"`naive` must be 'local' or 'utc'. Got {self.naive!r}.")
         skip = self.skip_columns
         names = (skip,) if isinstance(skip, str) else tuple(skip)
         object.__setattr__(self, "skip_columns", tuple(str(c).strip() for c in names))
@@ -211,6 +222,8 @@ def _long_to_arrays(
         meter_col = meter_col.astype(str).str.strip()
     codes, names = pd.factorize(meter_col, sort=True)
     names = [str(n) for n in names]
+    if options.units is not None:
+        _refuse_unsaid_unit(frame, str(layout.value), names, options.units)
     row, times_unique = factorize_times(times)
     bad = _mask_bad(frame, times, values[:, None], names, options.bounds, codes, times_unique)
     cell = row.astype(np.int64) * len(names) + codes
@@ -231,7 +244,8 @@ def _interval_starts(
     before repeats are judged: a file stamped at each hour's end repeats 02:00 when the
     clocks go back (the hour from 01:00 to 02:00 twice), as one stamped at starts
     repeats 01:00."""
-    times = parse_timestamps(frame, column_named(frame, column), tz, options.date_order)
+    times = parse_timestamps(frame, column_named(frame, column), tz, options.date_order,
+                             naive_utc=options.naive == "utc")  # fmt: skip
     if options.stamps == "end" or (options.stamps == "auto" and stamps_ends(frame, column)):
         return starts_of(times, infer_interval(times, source_of(frame)), tz)
     return times
@@ -264,6 +278,29 @@ def starts_of(ends: pd.DatetimeIndex, interval: pd.Timedelta, tz: str | None) ->
     free = ~np.asarray(instants.isna()) & ~np.isin(moved.asi8, values)
     values[at[free]] = moved.asi8[free]
     return pd.DatetimeIndex(values.view(f"datetime64[{starts.unit}]"))
+
+
+def _refuse_unsaid_unit(
+    frame: pd.DataFrame, column: str, names: list[str], units: Mapping[str, str]
+) -> None:  # fmt: skip
+    """Refuse a long table whose column of readings gives a unit (``energy(kWh/hh)``,
+    ``Power (W)``) other than its meters would be read in: the half-hourly kWh of a
+    household's smart meter were read as kW, its energy half of what it was."""
+    said = column_unit(column)
+    if said is None or EVERY_METER in units:  # said for every meter
+        return
+    other = [m for m in names if m not in units and given_unit(m, units) != said]
+    if not other:
+        return
+    more = f" (and {len(other) - 1} more)" if len(other) > 1 else ""
+    how = (f"say it with `[data] units` (`units = {{ \"*\" = \"{said}\" }}` for every meter, "
+           f"--units '*={said}')" if said in UNIT_SCALES else
+           "convert the readings (wattcast counts kW and kWh, and reads W, MW, GW, Wh, MWh and "
+           "GWh as them)")  # fmt: skip
+    raise InputError(
+        f"{source_of(frame)}, column {column!r}: gives the readings in {said}, but meter "
+        f"{other[0]!r}{more} would be read in {given_unit(other[0], units)}; {how}."
+    )
 
 
 def _pivot_with_repeats(
@@ -579,6 +616,7 @@ def _to_grid(
     order = np.argsort(times.asi8, kind="stable")
     times, values = times[order], values[order]
     interval = infer_interval(times, source)
+    times, values = _drop_empty_off_grid(source, times, values, interval)
     _refuse_stray(source, times, interval)
     start = times[0]
     positions = _check_grid(source, times, interval)
@@ -623,6 +661,25 @@ def table_to_readings(
     if len(times) > 1:
         _check_grid(source_of(frame), times, infer_interval(times, source_of(frame)))
     return times, values
+
+
+def _drop_empty_off_grid(
+    source: str, times: pd.DatetimeIndex, values: np.ndarray, interval: pd.Timedelta
+) -> tuple[pd.DatetimeIndex, np.ndarray]:  # fmt: skip
+    """Sorted rows less those off the grid of the readings that have no reading (a
+    logger's `12:37:27,Null` between half-hours), said in a warning: they hold nothing
+    to place."""
+    empty = np.isnan(values).all(axis=1)
+    if not empty.any() or empty.all():
+        return times, values
+    offsets = (times - times[~empty][0]) / interval
+    off = empty & (np.abs(offsets - np.round(offsets)) > 1e-9)
+    if not off.any():
+        return times, values
+    warnings.warn(f"{source}: dropped {int(off.sum())} row(s) without a reading at times off "
+                  f"the {format_duration(interval)} grid (the first {times[off][0]}).",
+                  EmptyRowsWarning, stacklevel=4)  # fmt: skip
+    return times[~off], values[~off]
 
 
 def _check_grid(source: str, times: pd.DatetimeIndex, interval: pd.Timedelta) -> np.ndarray:

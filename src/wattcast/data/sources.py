@@ -494,6 +494,7 @@ def load_meters(
     skip_columns: Sequence[str] = (),
     bounds: BoundsLike = "auto",
     stamps: str = "auto",
+    naive: str = "local",
 ) -> MeterFrame:
     """Read meter readings (a file, a folder of partitions or a table) into a MeterFrame.
 
@@ -521,8 +522,10 @@ def load_meters(
         interval (``"end"``: moved back one interval); ``"auto"``: the end where the
         timestamp column is named so (``Interval End``, ``Hour Ending``). A Green Button
         file's intervals name their starts.
+    naive : how times without a zone or offset are read: ``"local"`` times of ``tz``,
+        or ``"utc"`` (loggers that keep UTC), shown on ``tz``'s wall clock.
     """
-    options = ReadOptions(date_order, skip_columns, bounds, stamps)
+    options = ReadOptions(date_order, skip_columns, bounds, stamps, naive=naive)
     meters = meter_names(meters)
     if isinstance(data, pd.DataFrame):
         frame = table_to_meters(readings_table(data, options.skip_columns), tz, meters,

@@ -44,8 +44,9 @@ def check_date_order(date_order: str) -> str:
 
 
 def parse_timestamps(
-    frame: pd.DataFrame, column: object, tz: str | None, date_order: str = "auto"
-) -> pd.DatetimeIndex:
+    frame: pd.DataFrame, column: object, tz: str | None, date_order: str = "auto",
+    naive_utc: bool = False,
+) -> pd.DatetimeIndex:  # fmt: skip
     """Parse ``column`` into naive local wall-clock times.
 
     A day's end written ``24:00``, or as 00:00 of its own date after its last reading,
@@ -54,7 +55,8 @@ def parse_timestamps(
 
     Zone-aware times (offsets such as ``+00:00``) are converted to ``tz`` when
     it is given and kept in their own zone otherwise; naive times are taken as
-    local times of ``tz``. ``date_order`` is how dates written year last are read.
+    local times of ``tz``, or as UTC with ``naive_utc``. ``date_order`` is how dates
+    written year last are read.
     """
     check_date_order(date_order)
     raw = frame[column]
@@ -89,6 +91,8 @@ def parse_timestamps(
                 f"cannot parse {text.iloc[bad[0]]!r} as a timestamp{shown}; "
                 "expected e.g. '2016-09-02 00:15:00' or '2016-09-02T00:15:00+00:00'."
             )
+    if parsed.tz is None and naive_utc:
+        parsed = parsed.tz_localize("UTC")
     if parsed.tz is not None:
         parsed = parsed.tz_convert(tz) if tz else parsed
         parsed = parsed.tz_localize(None)

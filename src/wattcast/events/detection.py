@@ -31,7 +31,6 @@ person) and ``expected`` (during scheduled use).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 
 import numpy as np
@@ -39,35 +38,13 @@ import pandas as pd
 
 from wattcast.events.hierarchy import TOLD
 from wattcast.settings import AlertsSection
+from wattcast.units import unit_of
 
 STATUSES = ("new", "alerted", "acked", "expected")
 #: The columns of an event everywhere: CLI, exports, report, digest and Python API.
 EVENT_FIELDS = ("id", "meter", "start", "end", "readings", "peak_excess_kw", "kwh_above_band",
                 "kwh_above_forecast", "cost", "status", "kind", "detail")  # fmt: skip
 HOUR = pd.Timedelta("1h")
-
-
-#: ``kWh`` as a word of a meter's name: ``Gym (kWh)``, ``Gym [kWh]``, ``Gym kWh``, ``Gym_kWh``.
-KWH_IN_NAME = re.compile(r"(?<![a-z])kwh(?![a-z])", re.IGNORECASE)
-#: Units of power or energy other than kW and kWh (``(W)`` alone may be a wing, ``AHU (W)``).
-_OTHER_UNITS = r"wh|[mg]wh?|kvar?h?|mvar?h?|k?btu|mmbtu|therms?|[kmg]j"
-#: A unit other than kW and kWh in a meter's name: in brackets (``Main (Wh)``, ``Main
-#: [MWh]``, also a share or a mass of CO2: ``(%)``, ``(tCO2)``), or as its last word
-#: (``PJME_MW``, ``Reactive_Power_kVarh``, ``Feed MWh``; not after a number: ``Generator
-#: 500 kVA`` is a rating).
-OTHER_UNIT_IN_NAME = re.compile(
-    rf"[(\[]\s*({_OTHER_UNITS}|%|[kt]?co2e?|°\s*[cf])\s*[)\]]"
-    rf"|(?<=[\s_\-.])(?<!\d[\s_\-.])({_OTHER_UNITS}|%)\s*$",
-    re.IGNORECASE,
-)
-
-
-def unit_of(meter: str, units: Mapping[str, str] | None = None) -> str:
-    """``kW`` (power) or ``kWh`` (energy per reading) of ``meter``: as ``units`` says, else
-    kWh where its name says so (``(kWh)``, ``[kWh]``, ``kWh`` as a word), else kW."""
-    if units and meter in units:
-        return units[meter]
-    return "kWh" if KWH_IN_NAME.search(meter) else "kW"
 
 
 def to_kwh(values: np.ndarray, unit: str, interval: pd.Timedelta) -> np.ndarray:

@@ -77,7 +77,7 @@ def forecast_png(
     import numpy as np
 
     from wattcast.data.sources import load_meters, read_table
-    from wattcast.events.detection import unit_of
+    from wattcast.units import given_unit
 
     forecast, offsets = _forecast_of(read_table(forecast_file), forecast_file, meter)
     stamps = pd.DatetimeIndex(forecast["timestamp"])
@@ -106,7 +106,7 @@ def forecast_png(
                       f"{wall[-1]} ({held}); the plot shows the forecast alone.",
                       WattcastWarning, stacklevel=2)  # fmt: skip
     label = tz or (None if zone is None else str(stamps.tz))  # e.g. UTC-04:00
-    return meter_png(table, meter, unit_of(meter), label, out)
+    return meter_png(table, meter, given_unit(meter), label, out)  # a forecast file's unit
 
 
 def _start(history: pd.Series, first: pd.Timestamp, days_before: int) -> pd.Timestamp:

@@ -28,13 +28,14 @@ EVERY_SITE = "*"
 def event_rows(
     store: ForecastStore, tariff: TariffLike, since: str | None = None,
     until: str | None = None, meter: str | None = None, statuses: tuple[str, ...] = LISTED,
-    site: str | None = EVERY_SITE,
+    site: str | None = EVERY_SITE, run_id: int | None = None,
 ) -> list[dict[str, Any]]:  # fmt: skip
     """Events that end after ``since`` and start before ``until`` (dates read in each
     meter's own zone), oldest first; each has its epoch times in ``start_t``/``end_t`` and
     in ``share`` the part of its duration inside those dates (totals count that part, so
     that adjacent periods count each kWh once). ``site`` keeps the meters of that site
-    (None: meters of no named site), or every site (:data:`EVERY_SITE`)."""
+    (None: meters of no named site), or every site (:data:`EVERY_SITE`); ``run_id`` the
+    events that run made or last changed."""
     if meter is not None:
         check_meter(store, meter)
     if since is not None and until is not None:
@@ -44,7 +45,7 @@ def event_rows(
     low, high = _bounds(since, until)
     mine = site_meters(store, site)
     rows = []
-    for event in store.events(low, meter, statuses, high):
+    for event in store.events(low, meter, statuses, high, run_id):
         first = -math.inf if since is None else epoch_of(since, event["zone"])
         last = math.inf if until is None else epoch_of(until, event["zone"])
         if event["end"] <= first or event["start"] >= last:

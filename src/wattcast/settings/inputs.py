@@ -33,9 +33,10 @@ class DataSection(Section):
         "Meters to forecast (comma-separated or repeated); default all.",
         expected="a list of meter names", commas=True,
     )] = ()  # fmt: skip
-    units: Annotated[dict[str, Literal["kW", "kWh"]], Setting(
-        "Unit of a meter, METER=kW (power) or kWh (energy per reading); default from the "
-        "name ('(kWh)').", expected="a table of meter = 'kW' or 'kWh'",
+    units: Annotated[dict[str, Literal["W", "kW", "MW", "GW", "Wh", "kWh", "MWh", "GWh"]], Setting(
+        "Unit of a meter, METER=kW (power) or kWh (energy per reading), or W, MW, GW, Wh, "
+        "MWh, GWh (read as kW or kWh); default from the name ('(kWh)', '(MW)').",
+        expected="a table of meter = 'kW' or 'kWh' (or W, MW, GW, Wh, MWh, GWh)",
     )] = field(default_factory=dict)  # fmt: skip
     zones: Annotated[Path | None, Setting(
         "CSV with columns meter,zone: each meter's own zone (default: tz for all).",
@@ -55,6 +56,10 @@ class DataSection(Section):
         "How dates written year last (13.09.2016) are read: auto uses the order the file "
         "shows (a first field above 12 is a day); an ambiguous file is refused.",
     )] = "auto"  # fmt: skip
+    naive: Annotated[Literal["local", "utc"], Setting(
+        "How timestamps without a zone or offset are read: local times of tz, or UTC "
+        "(loggers and smart-meter data that keep UTC), shown on tz's clock.",
+    )] = "local"  # fmt: skip
     stamps: Annotated[Literal["auto", "start", "end"], Setting(
         "Whether a file's times stamp the start or the end of each reading's interval "
         "(end: hour-ending files); auto: the end where the timestamp column is named so "

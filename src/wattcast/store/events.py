@@ -79,12 +79,14 @@ class EventRecords(StoreFile):
     def events(
         self, since: int | None = None, meter: str | None = None,
         statuses: Sequence[str] = ("new", "alerted", "acked", "expected", "explained"),
-        until: int | None = None,
+        until: int | None = None, run_id: int | None = None,
     ) -> list[dict[str, Any]]:  # fmt: skip
-        """Events (epoch times) with their meter's name, zone and unit, oldest first."""
+        """Events (epoch times) with their meter's name, zone and unit, oldest first
+        (``run_id``: those that run made or last changed)."""
         sql = f"{_EVENT_ROWS} WHERE e.status IN ({','.join('?' * len(statuses))})"
         params: list[object] = list(statuses)
-        for clause, value in (("e.end > ?", since), ("e.start < ?", until), ("m.name = ?", meter)):
+        for clause, value in (("e.end > ?", since), ("e.start < ?", until), ("m.name = ?", meter),
+                              ("e.run_id = ?", run_id)):  # fmt: skip
             if value is not None:
                 sql += f" AND {clause}"
                 params.append(value)

@@ -15,6 +15,7 @@ export it took in and takes the rest the next night.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import struct
 import zlib
@@ -107,13 +108,15 @@ class ReadingArchive(StoreFile):
             return None
         return {"name": row[0], "taken_utc": row[1], "new": row[2], "latest": latest}
 
-    def read_with(self, stamps: str) -> str:
-        """The ``[data] stamps`` the archive's exports were read with, recorded on its
-        first call: ``stamps`` itself then (or for an archive kept before it was)."""
+    def read_with(self, how: Mapping[str, str]) -> dict[str, str]:
+        """The settings of how times are read (``[data] stamps``, ``naive``) that the
+        archive's exports were read with: ``how`` where none was recorded, recorded so."""
         with self.transaction() as db:
-            db.execute("INSERT OR IGNORE INTO meta VALUES ('archive_stamps', ?)", (stamps,))
-            return str(db.execute("SELECT value FROM meta WHERE key = 'archive_stamps'")
-                       .fetchone()[0])  # fmt: skip
+            row = db.execute("SELECT value FROM meta WHERE key = 'archive_reading'").fetchone()
+            recorded = {**how, **(json.loads(row[0]) if row else {})}
+            db.execute("INSERT OR REPLACE INTO meta VALUES ('archive_reading', ?)",
+                       (json.dumps(recorded, sort_keys=True),))  # fmt: skip
+        return recorded
 
     def archived_meters(self) -> dict[str, str | None]:
         """name -> zone (the wall clock of its readings) of every archived meter."""

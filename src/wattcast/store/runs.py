@@ -175,6 +175,21 @@ class RunRecords(StoreFile):
             return None
         return {**dict(row), "meters": self.done_meters(int(row["id"]))}
 
+    def units_given(self) -> dict[str, Mapping[str, str]]:
+        """Each meter's ``[data] units`` as the newest run that forecast it was given them
+        (the settings a meter's stored forecasts were read under)."""
+        with self.connect() as db:
+            rows = db.execute(
+                "SELECT m.name, l.run_id FROM meters m JOIN (SELECT meter_id, MAX(run_id) AS "
+                "run_id FROM run_meters WHERE status = 'ok' GROUP BY meter_id) l ON "
+                "l.meter_id = m.id"
+            ).fetchall()
+            ids = sorted({run_id for _, run_id in rows})
+            specs = {i: json.loads(spec or "{}") for i, spec in db.execute(
+                f"SELECT id, spec FROM runs WHERE id IN ({_ids(ids)})")}  # fmt: skip
+        return {name: specs.get(run_id, {}).get("data", {}).get("units", {})
+                for name, run_id in rows}  # fmt: skip
+
     def runs(self, last: int | None = None) -> list[dict[str, Any]]:
         """Runs, oldest first (the ``last`` ones only, when given)."""
         sql = "SELECT * FROM runs ORDER BY id"

@@ -480,8 +480,8 @@ def write_backtest(
         predictions["timestamp"] = predictions["timestamp"].map(lambda t: t.isoformat())
         predictions.to_csv(predictions_out, index=False, float_format="%.6g")
     if plot_out is not None:
-        from wattcast.events.detection import unit_of
         from wattcast.reporting.figures import meters_png
+        from wattcast.units import unit_of
 
         units = {m: unit_of(m, spec.data.units) for m in result.predictions["meter"].unique()}
         meters_png(result.predictions, units, spec.data.tz, plot_out)

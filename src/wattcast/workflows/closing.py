@@ -32,7 +32,7 @@ def close_run(job: Job, run_id: int | None, finished_utc: str) -> None:
     from wattcast.events.hierarchy import settle
 
     settle(job.store, job.spec.site, job.inputs.hierarchy, job.inputs.meters)
-    summary.events = _events_of_night(job)
+    summary.events = _events_of_night(job, run_id)
     if job.spec.store.keep is not None:
         from wattcast.store.maintenance import prune
 
@@ -64,8 +64,10 @@ def undelivered(deliveries: list[dict[str, Any]]) -> str | None:
     )
 
 
-def _events_of_night(job: Job) -> list[dict[str, Any]]:
-    """The events of the day whose actuals this night completes (a re-run finds them too)."""
+def _events_of_night(job: Job, run_id: int) -> list[dict[str, Any]]:
+    """The events of the day whose actuals this night completes (a re-run finds them too),
+    and those this night made or grew whatever their days (a change open for weeks, a
+    night replayed days after the readings' end)."""
     from wattcast.reporting.listing import event_rows
 
     end = job.record.get("data_end")
@@ -73,5 +75,9 @@ def _events_of_night(job: Job) -> list[dict[str, Any]]:
         return []
     last = pd.Timestamp(end)
     first = last - job.spec.model.output
-    return event_rows(job.store, job.spec.alerts.prices(), f"{first:%Y-%m-%d}",
-                      f"{last:%Y-%m-%d}", site=job.spec.site.name)  # fmt: skip
+    prices, site = job.spec.alerts.prices(), job.spec.site.name
+    rows = event_rows(job.store, prices, f"{first:%Y-%m-%d}", f"{last:%Y-%m-%d}", site=site)
+    seen = {event["id"] for event in rows}
+    grown = [e for e in event_rows(job.store, prices, site=site, run_id=run_id)
+             if e["id"] not in seen]  # fmt: skip
+    return sorted([*rows, *grown], key=lambda e: (e["start_t"], e["meter"]))

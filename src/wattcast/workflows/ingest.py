@@ -60,7 +60,8 @@ def take_in_exports(
     assert data.source is not None and path is not None
     files = export_files(data.source)
     zone_of = zone_lookup(data.source, data.zones, data.tz)
-    options = ReadOptions(data.date_order, data.skip_columns, stamps=data.stamps)
+    options = ReadOptions(data.date_order, data.skip_columns, stamps=data.stamps,
+                          units=data.units, naive=data.naive)  # fmt: skip
     columns = (data.timestamp_column, data.meter_column, data.value_column)
     intake = NightIntake(exports=len(files))
     new_store = not path.exists()
@@ -99,7 +100,7 @@ def _take_new(
     store: ForecastStore, spec: RunSpec, files: list[Path], zone_of: Any,
     options: ReadOptions, columns: Any, intake: NightIntake, now_utc: str,
 ) -> None:  # fmt: skip
-    from wattcast.events.detection import unit_of
+    from wattcast.units import unit_of
 
     taken = store.taken_exports()
     archived = store.archived_meters()
@@ -109,7 +110,7 @@ def _take_new(
             intake.already += 1
             continue
         if not intake.taken:
-            _check_stamps(store, options.stamps)
+            _check_read_as_before(store, {"stamps": options.stamps, "naive": options.naive})
         readings = read_export(file, zone_of, spec.data.encoding, columns, options).meters
         zones = {m: zone_of(m) for m in readings}
         for meter, zone in zones.items():
@@ -125,16 +126,18 @@ def _take_new(
         intake.revised += got.revised
 
 
-def _check_stamps(store: ForecastStore, stamps: str) -> None:
-    """Refuse exports read with another ``[data] stamps`` than those taken before: read
-    as ends where the earlier ones were starts (or the reverse), the new readings would
-    sit an interval off the archived ones and replace them at the boundary unsaid."""
-    was = store.read_with(stamps)
-    if was != stamps:
+def _check_read_as_before(store: ForecastStore, how: dict[str, str]) -> None:
+    """Refuse exports whose times are read otherwise than those taken before (``[data]
+    stamps``, ``naive``): as ends where the earlier ones were starts, or as UTC where they
+    were local times, the new readings would sit off the archived ones and replace them
+    at the boundary unsaid."""
+    was = store.read_with(how)
+    changed = next((key for key in sorted(how) if was[key] != how[key]), None)
+    if changed is not None:
         raise InputError(
-            f"{store.path}: its archived readings were read with `[data] stamps = "
-            f'"{was}"`, the settings now say "{stamps}"; expected the setting as it was, or '
-            "a new store (its exports are then all read again with the new one)."
+            f"{store.path}: its archived readings were read with `[data] {changed} = "
+            f'"{was[changed]}"`, the settings now say "{how[changed]}"; expected the setting '
+            "as it was, or a new store (its exports are then all read again with the new one)."
         )
 
 

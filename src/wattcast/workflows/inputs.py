@@ -37,12 +37,18 @@ from wattcast.data.sources import (
 )
 from wattcast.data.timestamps import join_date_and_time
 from wattcast.errors import InputError, SkippedColumnsWarning
-from wattcast.events.detection import OTHER_UNIT_IN_NAME, unit_of
 from wattcast.events.hierarchy import Hierarchy, read_hierarchy
 from wattcast.features.day_calendar import DayCalendar
 from wattcast.features.extras import ExtraTable
 from wattcast.settings import DataSection, RunSpec
 from wattcast.store.store import ForecastStore
+from wattcast.units import (
+    EVERY_METER,
+    OTHER_UNIT_IN_NAME,
+    scale_of,
+    scaled_unit_in_name,
+    unit_of,
+)
 
 
 @dataclass
@@ -58,6 +64,7 @@ class JobInputs:
     calendars: list[DayCalendar]
     expected: dict[str, list[tuple[int, int]]] = field(default_factory=dict)  # meter, "*": all
     hierarchy: Hierarchy | None = None  # [site] meters, with the remainders forecast
+    scales: dict[str, float] = field(default_factory=dict)  # readings given in W, MW ...
     _in_zone: dict[str | None, list[ExtraTable]] = field(default_factory=dict)
 
     def groups(self, skip: set[str] = frozenset()) -> dict[str | None, list[str]]:  # type: ignore[assignment]
@@ -109,7 +116,8 @@ def load_inputs(spec: RunSpec, archive: ForecastStore | None = None) -> JobInput
             "no meter readings given: name a file or folder (DATA, or [data] source in the "
             "configuration)."
         )
-    options = ReadOptions(data.date_order, data.skip_columns, stamps=data.stamps)
+    options = ReadOptions(data.date_order, data.skip_columns, stamps=data.stamps,
+                          units=data.units, naive=data.naive)  # fmt: skip
     source: Source
     if archive is not None:
         from wattcast.workflows.ingest import ArchiveSource
@@ -124,7 +132,8 @@ def load_inputs(spec: RunSpec, archive: ForecastStore | None = None) -> JobInput
     source.options = dataclasses.replace(options, bounds=meter_bounds(data, meters))
     check_meters(source, meters)
     # settings may name meters of the file that this run leaves out (--meters)
-    _check_named_meters(known, data.units, "units")
+    _check_named_meters(known, {m: u for m, u in data.units.items() if m != EVERY_METER},
+                        "units")  # fmt: skip
     _check_named_meters(known, extras.meter_extras, "meter_extras")
     zones = meter_zones(source, meters, data.zones, data.tz)
     if archive is not None:
@@ -144,6 +153,9 @@ def load_inputs(spec: RunSpec, archive: ForecastStore | None = None) -> JobInput
         calendars.append(DayCalendar.from_holidays(extras.holidays))
     _refuse_non_meters(meters, data.units)
     units = {m: unit_of(m, data.units) for m in meters}
+    scales = {m: scale_of(m, data.units) for m in meters}
+    if any(scale != 1.0 for scale in scales.values()):
+        source = ScaledSource(source, scales)
     _check_named_meters(meters, spec.alerts.meter_expected, "meter_expected")
     _check_named_meters(meters, dict.fromkeys(spec.alerts.generation), "generation")
     expected = {"*": _periods(spec.alerts.expected, data.tz)}
@@ -161,12 +173,12 @@ def load_inputs(spec: RunSpec, archive: ForecastStore | None = None) -> JobInput
         _check_units(spec.site.meters, hierarchy, units)
         for name, (parent, _) in hierarchy.remainders.items():
             meters.append(name)
-            zones[name], units[name] = zones[parent], units[parent]
+            zones[name], units[name], scales[name] = zones[parent], units[parent], scales[parent]
         source = RemainderSource(source, hierarchy.remainders)
     # a meter named to refit that is not read would silently keep its old model
     _check_named_meters(meters, {m: None for m in spec.models.refit if m != "all"}, "refit")
     return JobInputs(source, meters, zones, units, tables, per_meter, calendars, expected,
-                     hierarchy)  # fmt: skip
+                     hierarchy, scales)  # fmt: skip
 
 
 def _check_units(path: Path, hierarchy: Hierarchy, units: dict[str, str]) -> None:
@@ -177,6 +189,25 @@ def _check_units(path: Path, hierarchy: Hierarchy, units: dict[str, str]) -> Non
             raise InputError(f"{path} ([site] meters): {other!r} is in {units[other]} below "
                              f"{parent!r} in {units[parent]}; a parent and the meters below "
                              "it need one unit ([data] units).")  # fmt: skip
+
+
+class ScaledSource(Source):
+    """A source whose meters given in W, MW, Wh, MWh ... (``[data] units`` or their
+    names) are read as kW or kWh: their readings times ``scales[meter]``."""
+
+    def __init__(self, inner: Source, scales: dict[str, float]) -> None:
+        self.inner, self.scales = inner, scales
+        self.path, self.options = inner.path, inner.options
+
+    def meters(self) -> list[str]:
+        return self.inner.meters()
+
+    def read(self, meters: list[str], tz: str | None) -> MeterFrame:
+        import numpy as np
+
+        frame = self.inner.read(meters, tz)
+        factors = np.array([self.scales.get(m, 1.0) for m in frame.meters])
+        return dataclasses.replace(frame, values=frame.values * factors)
 
 
 class RemainderSource(Source):
@@ -284,19 +315,25 @@ def _without_meters(table: pd.DataFrame, path: Path, meters: set[str]) -> pd.Dat
     return table.drop(columns=mine)
 
 
-#: Words of a column's name that say it holds the weather or a ratio, not a meter's use.
+#: Words of a column's name that say it holds the weather, a ratio or an electrical
+#: quantity other than use (a household's logger: ``Voltage``, ``Global_intensity`` in A).
 NOT_METER_WORDS = (TEMPERATURE_WORDS - {"temp"}) | {
-    "dewpoint", "dew", "humidity", "precipitation", "precip", "irradiance"}  # fmt: skip
+    "dewpoint", "dew", "humidity", "precipitation", "precip", "irradiance", "voltage", "volts",
+    "amps", "amperage", "intensity", "frequency"}  # fmt: skip
 #: Words that say so only with nothing else but these beside them: ``Temp``, ``OAT Temp
 #: (F)`` and ``CO2 ppm`` are sensors, ``Temp Classroom 3`` and ``CO2 Rack 1`` meters.
 ALONE_WORDS = frozenset({"temp", "co2"})
 SENSOR_QUALIFIERS = frozenset({"outdoor", "outside", "air", "dry", "bulb", "avg", "mean", "max",
                                "min", "f", "c", "deg", "degf", "degc", "ppm", "level", "zone",
                                "room", "indoor", "oat", "sensor"})  # fmt: skip
+#: What an electrical logger records beside a meter's use.
+ELECTRICAL = frozenset({"voltage", "volts", "amps", "amperage", "intensity", "frequency",
+                        "power factor", "reactive power", "apparent power"})  # fmt: skip
 #: Pairs of words that say the same (``wind_speed``, ``Power Factor``).
 NOT_METER_PAIRS = (("wind", "speed"), ("wind", "direction"), ("power", "factor"),
                    ("cloud", "coverage"), ("sea", "pressure"),
-                   ("barometric", "pressure"))  # fmt: skip
+                   ("barometric", "pressure"), ("reactive", "power"),
+                   ("apparent", "power"))  # fmt: skip
 #: kW or kWh as a word of a name: a meter, whatever its other words.
 METER_UNIT = re.compile(r"(?<![a-z])kwh?(?![a-z])", re.IGNORECASE)
 
@@ -308,7 +345,8 @@ def _refuse_non_meters(meters: list[str], units: Mapping[str, str]) -> None:
     "waste" would be reported in kWh); all of them in one line, with the ``skip_columns``
     that leaves them out. ``[data] units`` says a name is a meter's."""
     in_units = {m: f"in {u[1] or u[2]}" for m in meters
-                if m not in units and (u := OTHER_UNIT_IN_NAME.search(m))}  # fmt: skip
+                if m not in units and (u := OTHER_UNIT_IN_NAME.search(m))
+                and not scaled_unit_in_name(m)}  # fmt: skip
     said = {m: w for m in meters if m not in units and m not in in_units and (w := _says(m))}
     if not in_units and not said:
         return
@@ -320,15 +358,17 @@ def _refuse_non_meters(meters: list[str], units: Mapping[str, str]) -> None:
         first, unit = next(iter(in_units.items()))
         raise InputError(
             f"meter {first!r}: its name gives its readings {unit}{_also(in_units, [*said])}; "
-            "wattcast counts kW (power) and kWh (energy per reading): convert the readings, "
-            f"say with `[data] units` (--units) if they are in fact kW or kWh, or {skip}."
+            "wattcast counts kW (power) and kWh (energy per reading), and reads W, MW, GW, "
+            "Wh, MWh and GWh as them: convert the readings, give their unit with `[data] "
+            f"units` (--units) if it is one of those, or {skip}."
         )
     first, word = next(iter(said.items()))
+    weather = ("the weather goes in an extras table ([extras] common) or [weather]. "
+               if word not in ELECTRICAL else "")  # fmt: skip
     raise InputError(
         f"meter {first!r}: its name says it holds {word!r}, not a meter's use"
-        f"{_also({first: word}, [*said][1:])}; the weather goes in an extras table ([extras] "
-        "common) or [weather]. If it is a meter, give its unit in `[data] units` (--units); "
-        f"else {skip}."
+        f"{_also({first: word}, [*said][1:])}; {weather}If it is a meter, give its unit in "
+        f"`[data] units` (--units); else {skip}."
     )
 
 

@@ -14,6 +14,7 @@ is whole or absent; a part is renamed into place as soon as it is written.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -97,14 +98,19 @@ def is_folder(path: Path) -> bool:
 class ForecastWriter:
     """Writes a job's forecasts to ``path`` (a file or a folder of parts)."""
 
-    def __init__(self, path: Path, zones: set[str | None]) -> None:
-        self.path = path
+    def __init__(
+        self, path: Path, zones: set[str | None], scales: Mapping[str, float] | None = None
+    ) -> None:  # fmt: skip
+        self.path, self.scales = path, {m: f for m, f in (scales or {}).items() if f != 1.0}
         self.folder = is_folder(path)
         suffix = "".join(path.suffixes[-2:]).lower()
         if not self.folder and not (
             path.suffix.lower() in (".csv", ".parquet", ".pq") or suffix == ".csv.gz"
         ):
             raise InputError(f"{path}: unknown output type; expected .csv, .parquet or a folder.")
+        if self.folder and path.exists() and not path.is_dir():  # /dev/null, a file
+            raise InputError(f"{path}: not a folder, and no .csv or .parquet file; expected "
+                             "a forecast file (.csv, .csv.gz, .parquet) or a folder.")  # fmt: skip
         if self.folder or path.suffix.lower() in (".parquet", ".pq"):
             from wattcast.errors import require_extra
 
@@ -117,8 +123,6 @@ class ForecastWriter:
         from wattcast.errors import require_folder
 
         require_folder(path.parent, "the forecast")  # the file or folder itself: when written
-        if self.folder and path.exists() and not path.is_dir():
-            raise InputError(f"{path}: a file, where the forecast's folder of parts goes.")
         self._temporary = path.with_name(path.name + ".partial")
         self._parquet_writer = None
         self._rows = 0
@@ -134,8 +138,14 @@ class ForecastWriter:
         return done
 
     def write(self, forecast: pd.DataFrame) -> None:
+        """Append ``forecast`` (kW or kWh), each meter in the unit its readings were given
+        in (``scales``: a meter read in MW is forecast in MW)."""
         if forecast.empty:
             return
+        if self.scales:
+            factor = forecast["meter"].map(self.scales).fillna(1.0).to_numpy(dtype=float)
+            values = ["mean", "std", "lower", "upper"]
+            forecast = forecast.assign(**{c: forecast[c].to_numpy() / factor for c in values})
         if self.folder:
             self._write_part(forecast)
         elif self.parquet:

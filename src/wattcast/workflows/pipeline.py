@@ -34,9 +34,10 @@ from wattcast.data.cleaning import trim_to_periods
 from wattcast.data.loading import meter_problems
 from wattcast.data.meter_frame import MeterFrame
 from wattcast.errors import AllMetersFailedError, InputError, MetersGoneWarning, WattcastError
-from wattcast.settings import RunSpec
+from wattcast.settings import DataSection, RunSpec
 from wattcast.store.lock import lock_file, store_lock
 from wattcast.store.store import ForecastStore, remove_store
+from wattcast.units import given_unit
 from wattcast.workflows.closing import close_run
 from wattcast.workflows.cluster import cluster
 from wattcast.workflows.ingest import NightIntake, zone_changed
@@ -82,7 +83,7 @@ def run_job(
     try:
         inputs = load_inputs(spec, stored if intake else None)
         if stored is not None:
-            _check_kept_as_stored(stored, inputs, spec.data.source)
+            _check_kept_as_stored(stored, inputs, spec.data)
             _check_sites(stored, spec.site.name, inputs.meters)
             _warn_gone(stored, spec, inputs.meters)
     except InputError as exc:
@@ -168,7 +169,7 @@ def _run_in_place(
             job.new_store = not spec.store.path.exists()
             job.store = ForecastStore(spec.store.path)
         if out is not None:
-            job.writer = ForecastWriter(out, set(inputs.zones.values()))
+            job.writer = ForecastWriter(out, set(inputs.zones.values()), inputs.scales)
         stack.enter_context(cluster(spec.model.scheduler))
         run_id = _open_run(job, command)
         try:
@@ -182,11 +183,12 @@ def _run_in_place(
         close_run(job, run_id, _utc_now())
 
 
-def _check_kept_as_stored(store: ForecastStore, inputs: JobInputs, source: object) -> None:
+def _check_kept_as_stored(store: ForecastStore, inputs: JobInputs, data: DataSection) -> None:
     """Refuse a meter whose zone or unit the settings changed since its forecasts were
     stored: its forecasts, actuals and events would be matched on another clock, or its
-    earlier forecasts read in another unit (the store keeps one per meter)."""
-    known = store.meters()
+    earlier forecasts read in another unit (the store keeps one per meter, kW or kWh,
+    and readings given in MW were kept as a thousand times theirs)."""
+    source, known = data.source, store.meters()
     for meter, zone in inputs.zones.items():
         if meter in known and known[meter][1] != zone:
             raise InputError(zone_changed(source, meter, known[meter][1], zone, store.path,
@@ -196,6 +198,15 @@ def _check_kept_as_stored(store: ForecastStore, inputs: JobInputs, source: objec
             raise InputError(
                 f"{source}: meter {meter!r} has forecasts in {store.path} in {known[meter][2]}, "
                 f"but the settings now give it {unit}; expected its unit as it was "
+                "([data] units), or a new store for the new unit."
+            )
+    given = store.units_given()
+    for meter in (m for m in inputs.units if m in given):
+        was, now = given_unit(meter, given[meter]), given_unit(meter, data.units)
+        if was != now:
+            raise InputError(
+                f"{source}: meter {meter!r} has forecasts in {store.path} of readings given in "
+                f"{was}, but the settings now give them in {now}; expected its unit as it was "
                 "([data] units), or a new store for the new unit."
             )
 
