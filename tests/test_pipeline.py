@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
@@ -15,6 +16,7 @@ from wattcast.data.sources import ParquetDataset
 from wattcast.settings import RunSpec
 from wattcast.store.store import ForecastStore
 from wattcast.workflows import pipeline
+from wattcast.workflows.outputs import JOB_FILE
 from wattcast.workflows.pipeline import run_job
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -74,9 +76,13 @@ def test_batches_cover_every_meter_once_and_resume(fleet_dir: Path, tmp_path: Pa
     forecast = pd.concat(pd.read_parquet(p) for p in parts)
     assert forecast.groupby("meter").size().eq(96).sum() + len(summary.failed) >= 12
     assert forecast.duplicated(["meter", "timestamp"]).sum() == 0
-    # a crash after some batches: drop the last part and run again
+    # a crash after some batches (the folder's job left unfinished, its last part not
+    # written): the same job run again does only what is missing
     lost = set(pd.read_parquet(parts[-1])["meter"])
     parts[-1].unlink()
+    job = json.loads((out / JOB_FILE).read_text())
+    assert job["finished"] is True
+    (out / JOB_FILE).write_text(json.dumps({**job, "finished": False}))
     again = run_job(spec(fleet_dir), "forecast", out=out)
     assert again.skipped + again.meters == 12 and again.meters == len(lost)
     rerun = pd.concat(pd.read_parquet(p) for p in sorted(out.glob("batch-*.parquet")))
@@ -84,6 +90,26 @@ def test_batches_cover_every_meter_once_and_resume(fleet_dir: Path, tmp_path: Pa
         rerun.sort_values(["meter", "timestamp"]).reset_index(drop=True),
         forecast.sort_values(["meter", "timestamp"]).reset_index(drop=True),
     )
+
+
+def test_a_folder_of_parts_holds_the_last_job_not_an_earlier_one(
+    fleet_dir: Path, tmp_path: Path
+) -> None:
+    """`run --out FOLDER` night after night: every night after the first found the first
+    night's parts, took its meters as done, and forecast nothing ("ok", exit 0)."""
+    out = tmp_path / "forecasts"
+    def written() -> pd.DataFrame:
+        return pd.concat(pd.read_parquet(p) for p in out.glob("batch-*.parquet"))
+
+    first = run_job(spec(fleet_dir), "forecast", "2023-02-15", out=out)
+    before = written()
+    later = run_job(spec(fleet_dir), "forecast", "2023-02-16", out=out)
+    assert first.meters == later.meters == 12 and later.skipped == 0
+    forecast = written()  # the later night's day alone, each meter's 96 quarter-hours
+    assert forecast.groupby("meter").size().eq(96).all() and len(forecast) == len(before)
+    assert (forecast["timestamp"].min() - before["timestamp"].min()) == pd.Timedelta("1D")
+    again = run_job(spec(fleet_dir), "forecast", "2023-02-16", out=out)  # done: done again
+    assert again.meters == 12 and again.skipped == 0
 
 
 def test_default_batches_hold_25_meters_per_training_core() -> None:

@@ -5,7 +5,9 @@
 * ``forecast.parquet``: the same columns, timestamps zone-aware (in the one zone of
   the meters, or UTC when they have several);
 * a folder (a path without a file suffix): one Parquet part per batch, so a job
-  that stopped resumes with the meters not yet written.
+  that stopped resumes with the meters not yet written; the folder records its job
+  (:data:`JOB_FILE`), and another job (another night, other readings or settings),
+  or this one run again once finished, replaces its parts.
 
 A file is written under a temporary name and renamed when the job ends, so it
 is whole or absent; a part is renamed into place as soon as it is written.
@@ -13,6 +15,8 @@ is whole or absent; a part is renamed into place as soon as it is written.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -20,7 +24,7 @@ from typing import Any
 
 import pandas as pd
 
-from wattcast.errors import InputError
+from wattcast.errors import InputError, WattcastError
 from wattcast.settings import RunSpec
 
 COLUMNS = ["meter", "timestamp", "mean", "std", "lower", "upper"]
@@ -95,6 +99,34 @@ def is_folder(path: Path) -> bool:
     return path.is_dir() or not path.suffix
 
 
+#: In a folder of forecast parts: the job that wrote them, and whether it finished.
+JOB_FILE = ".wattcast-job.json"
+
+
+def _write_json(path: Path, content: dict[str, Any]) -> None:
+    temporary = path.with_name(path.name + ".partial")
+    temporary.write_text(json.dumps(content))
+    os.replace(temporary, path)
+
+
+def source_fingerprint(source: Path | None) -> str:
+    """What changes when the readings do: each file's name, size and modification time
+    (a file, a folder's files, or a glob's)."""
+    from wattcast.data.exports import export_files, is_glob
+
+    if source is None:
+        return ""
+    if is_glob(source) or source.is_dir():
+        try:
+            files = export_files(source) if is_glob(source) else sorted(source.rglob("*"))
+        except WattcastError:
+            files = []
+    else:
+        files = [source]
+    seen = [(str(f), f.stat().st_size, f.stat().st_mtime_ns) for f in files if f.is_file()]
+    return hashlib.sha256(json.dumps(seen).encode()).hexdigest()
+
+
 class ForecastWriter:
     """Writes a job's forecasts to ``path`` (a file or a folder of parts)."""
 
@@ -128,13 +160,26 @@ class ForecastWriter:
         self._rows = 0
         self._parts = len(list(path.glob("batch-*.parquet"))) if path.is_dir() else 0
 
-    def done_meters(self) -> set[str]:
-        """Meters already in a folder's parts (a job resumes without them)."""
-        if not self.path.is_dir():
+    def begin(self, job: str) -> set[str]:
+        """Meters already in a folder's parts of this very ``job`` left unfinished (it
+        resumes without them). Parts of another job, or of this one finished (another
+        night, other readings, a run again), are removed: the folder is this job's."""
+        if not self.folder:
             return set()
+        manifest = self.path / JOB_FILE
         done: set[str] = set()
-        for part in sorted(self.path.glob("batch-*.parquet")):
-            done.update(pd.read_parquet(part, columns=["meter"])["meter"].unique())
+        if self.path.is_dir():
+            kept = json.loads(manifest.read_text()) if manifest.is_file() else {}
+            parts = sorted(self.path.glob("batch-*.parquet"))
+            if kept == {"job": job, "finished": False}:
+                for part in parts:
+                    done.update(pd.read_parquet(part, columns=["meter"])["meter"].unique())
+                return done
+            for part in [*parts, *self.path.glob("batch-*.parquet.partial")]:
+                part.unlink()
+            self._parts = 0
+        self.path.mkdir(parents=True, exist_ok=True)
+        _write_json(manifest, {"job": job, "finished": False})
         return done
 
     def write(self, forecast: pd.DataFrame) -> None:
@@ -196,6 +241,9 @@ class ForecastWriter:
             self._parquet_writer.close()
         if not self.folder and self._temporary.exists():
             os.replace(self._temporary, self.path)
+        if self.folder and (self.path / JOB_FILE).is_file():
+            kept = json.loads((self.path / JOB_FILE).read_text())
+            _write_json(self.path / JOB_FILE, {**kept, "finished": True})
         return self.path
 
     def discard(self) -> None:

@@ -43,7 +43,11 @@ from wattcast.workflows.cluster import cluster
 from wattcast.workflows.ingest import NightIntake, zone_changed
 from wattcast.workflows.inputs import JobInputs, ReadStats, batch_size, load_inputs, read_batches
 from wattcast.workflows.job import Job, JobSummary
-from wattcast.workflows.outputs import ForecastWriter, refuse_writing_over_inputs
+from wattcast.workflows.outputs import (
+    ForecastWriter,
+    refuse_writing_over_inputs,
+    source_fingerprint,
+)
 from wattcast.workflows.store_io import (
     count_revised,
     failed_batch,
@@ -260,7 +264,8 @@ def _open_run(job: Job, command: str) -> int | None:
     skip: set[str] = set()
     run_id = None
     if job.writer is not None:
-        skip |= job.writer.done_meters()
+        readings = source_fingerprint(job.spec.data.source)
+        skip |= job.writer.begin(f"{resume_key(job.spec, command, job.as_of)}|{readings}")
     if job.store is not None:
         _mark_interrupted(job.store)
         key = resume_key(job.spec, command, job.as_of)
