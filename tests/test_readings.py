@@ -88,6 +88,19 @@ def test_peaks_and_rare_use_are_kept_glitches_and_negatives_are_not() -> None:
     assert np.nansum(frame.values[:, 2]) == pump.sum()
 
 
+@pytest.mark.parametrize("share", [0.01, 0.03])
+def test_glitches_of_a_few_percent_of_the_readings_are_bad_readings(share: float) -> None:
+    """At 1 % of a meter's readings, 65535 kW glitches were its 99th percentile: its
+    range grew to hold them, no reading was bad, and its forecast rose to 5,380 kW."""
+    table = synthetic_wide(days=30, meters=("Gym (kW)",), seed=5)
+    glitches = np.random.default_rng(1).choice(len(table), int(share * len(table)), replace=False)
+    table.loc[glitches, "Gym (kW)"] = 65535.0
+    with pytest.warns(BadReadingsWarning, match="outside the meter's range"):
+        frame = load_meters(table)
+    assert frame.bad["Gym (kW)"].count == len(glitches)
+    assert np.nanmax(frame.values) < 1000
+
+
 def test_a_meter_that_exports_keeps_its_negative_readings() -> None:
     table = synthetic_wide(days=20, meters=("net (kW)",), seed=4)
     hour = pd.DatetimeIndex(table["timestamp"]).hour
