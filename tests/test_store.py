@@ -332,3 +332,26 @@ def test_a_store_in_a_folder_with_uri_marks_in_its_name_is_read(
         result = cli(command, "--store", store)
         assert result.exit_code == 0, result.output
     assert sorted(p.name for p in tmp_path.iterdir()) == before  # no stray file beside it
+
+
+def test_a_store_reached_through_a_link_is_one_store(tmp_path: Path) -> None:
+    """`--store link.db` to `site.db`: its own lock let two nights run at once (events
+    stored twice) and its own models folder split the kept models."""
+    from wattcast.store.lock import StoreBusyError, lock_file, store_lock
+    from wattcast.store.models import models_folder
+
+    data = tmp_path / "meters.csv"
+    synthetic_wide(days=40).to_csv(data, index=False)
+    spec = RunSpec.from_toml(write_site(tmp_path, data))
+    run_job(spec, "run", "2021-02-05")
+    link = tmp_path / "link.db"
+    link.symlink_to(spec.store.path)
+    assert lock_file(link) == lock_file(spec.store.path)
+    assert models_folder(link) == models_folder(spec.store.path)
+    through_link = spec.with_flags({"store.path": str(link)})
+    with store_lock(spec.store.path), pytest.raises(StoreBusyError):
+        run_job(through_link, "run", "2021-02-06")
+    run_job(through_link, "run", "2021-02-06")
+    assert not (tmp_path / "link.db.models").exists()
+    report = check(spec.store.path)
+    assert report["ok"] and report["runs"] == {"ok": 2}

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import os
 import types
 import typing
 from collections.abc import Callable, Mapping
@@ -335,7 +336,7 @@ def _day(raw: object, hint: Any, setting: Setting, base: Path | None) -> dt.date
 def _path(raw: object, hint: Any, setting: Setting, base: Path | None) -> Path:
     if not isinstance(raw, str | Path) or not str(raw).strip():
         raise Bad("a path")
-    path = Path(raw).expanduser()
+    path = Path(os.path.expandvars(str(raw))).expanduser()  # $HOME/site.db, ~/site.db
     return path if path.is_absolute() or base is None else base / path
 
 

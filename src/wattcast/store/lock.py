@@ -19,8 +19,10 @@ class StoreBusyError(WattcastError):
 
 
 def lock_file(store: Path) -> Path:
-    """The file beside ``store`` that its jobs lock."""
-    return store.with_name(store.name + ".lock")
+    """The file beside ``store`` that its jobs lock: beside the file itself, where
+    ``store`` is reached through a link (two names of one store take one lock)."""
+    real = Path(os.path.realpath(store))
+    return real.with_name(real.name + ".lock")
 
 
 def unwritable(store: Path, exc: OSError) -> str:

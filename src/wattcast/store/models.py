@@ -40,8 +40,10 @@ class ModelRefitWarning(WattcastWarning):
 
 
 def models_folder(store: Path) -> Path:
-    """The folder of a store's models: ``<store>.models`` beside it."""
-    return store.with_name(store.name + ".models")
+    """The folder of a store's models: ``<store>.models`` beside it (beside the file
+    itself, where ``store`` is reached through a link)."""
+    real = Path(os.path.realpath(store))
+    return real.with_name(real.name + ".models")
 
 
 def versions() -> dict[str, str]:
