@@ -329,6 +329,8 @@ def check_lines(report: dict[str, Any]) -> list[str]:
 
 def model_lines(models: dict[str, Any] | None) -> list[str]:
     """What ``check`` says of the kept models: how many, and those refit next night."""
+    if models and models.get("busy"):
+        return ["kept models: not checked (a job holds the store and writes them now)"]
     if not models or not (models["models"] or models["model_files_unindexed"]
                           or models["folders_foreign"] or models["files_foreign"]):  # fmt: skip
         return []

@@ -86,7 +86,9 @@ def _contents(db: sqlite3.Connection, unlocked: bool) -> dict[str, Any]:
             "WHERE r.status = 'ok' AND u.superseded_by IS NULL"
         ).fetchone()[0]
         out["meter_nights"] = nights
-    if "models" in tables:
+    if "models" in tables and not unlocked:  # a night writes and replaces them now
+        out["kept_models"] = {"busy": True}
+    elif "models" in tables:
         from wattcast.store.models import folder_report
 
         indexed = [

@@ -245,7 +245,7 @@ def folder_report(store: Path, indexed: Sequence[dict[str, Any]]) -> dict[str, A
     damaged = {m: checked_bytes(folder / r["file"], r["sha256"])[1] for m, r in present.items()}
     return {
         "models": len(indexed),
-        "model_bytes": sum(p.stat().st_size for p in files.values()),
+        "model_bytes": sum(_size(p) for p in files.values()),
         "models_missing": sorted(r["meter"] for r in indexed if r["meter"] not in present),
         "models_damaged": {m: why for m, why in sorted(damaged.items()) if why},
         "models_other_versions": len(other),
@@ -253,6 +253,14 @@ def folder_report(store: Path, indexed: Sequence[dict[str, Any]]) -> dict[str, A
         "files_foreign": [n for n in files if not _ours(n)],
         "folders_foreign": [p.name for p in entries if p.is_dir() and p.name not in names],
     }
+
+
+def _size(path: Path) -> int:
+    """A file's bytes; 0 for one gone since the folder was listed."""
+    try:
+        return path.stat().st_size
+    except FileNotFoundError:
+        return 0
 
 
 def _ours(name: str) -> bool:
