@@ -98,6 +98,7 @@ def test_a_folder_of_parts_holds_the_last_job_not_an_earlier_one(
     """`run --out FOLDER` night after night: every night after the first found the first
     night's parts, took its meters as done, and forecast nothing ("ok", exit 0)."""
     out = tmp_path / "forecasts"
+
     def written() -> pd.DataFrame:
         return pd.concat(pd.read_parquet(p) for p in out.glob("batch-*.parquet"))
 

@@ -11,7 +11,9 @@ import socket
 import sqlite3
 import subprocess
 import sys
+import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
@@ -492,3 +494,64 @@ def test_a_resumed_run_with_every_meter_done_before_says_so_plainly() -> None:
     first, timing = summary_lines(summary)[:2]
     assert first.startswith("run 4 ok: 0 meters forecast, 8 already done in 0 batch(es)")
     assert "None" not in first and "(on 1 core(s))" in timing and "nan" not in timing
+
+
+@pytest.fixture
+def shared_folders() -> Iterator[list[Path]]:
+    """Folders under the system's temporary folder that other users may reach, removed
+    after the test."""
+    made: list[Path] = []
+    yield made
+    for folder in made:
+        folder.chmod(0o755)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _as_a_reader(folders: list[Path], store: Path) -> list[str]:
+    """The command prefix of a user who may read ``store`` and its folder, not write them:
+    this user after ``chmod``, or, as root (who writes whatever the modes), nobody."""
+    folder = Path(tempfile.mkdtemp(prefix="wattcast-ro-"))
+    folders.append(folder)
+    folder.chmod(0o755)  # others may reach it (tmp_path's parents are the owner's alone)
+    for name in (store.name, store.name + ".lock"):
+        if (store.parent / name).exists():
+            shutil.copy2(store.parent / name, folder / name)
+    (folder / store.name).chmod(0o444)
+    folder.chmod(0o555)
+    python = [sys.executable, "-m", "wattcast"]
+    if os.geteuid() != 0:
+        return [*python, "--store", str(folder / store.name)]
+    if shutil.which("setpriv") is None:
+        pytest.skip("root, and no setpriv to run as another user")
+    probe = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+                            sys.executable, "-c", "import wattcast"], capture_output=True)  # fmt: skip
+    if probe.returncode != 0:
+        pytest.skip("wattcast cannot be imported as another user here")
+    nobody = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
+    return [*nobody, *python, "--store", str(folder / store.name)]
+
+
+def test_a_store_this_user_may_only_read_is_read(spec: RunSpec, shared_folders: list[Path]) -> None:
+    """Another user's store (its file and folder read-only): `check` called it damaged
+    ('attempt to write a readonly database') and every reading command refused it."""
+    run_job(spec, "run", "2021-02-01")
+    reader = _as_a_reader(shared_folders, spec.store.path)
+    store = reader[-1]
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        command = [*reader[:-2], *args[:1], "--store", store, *args[1:]]
+        return subprocess.run(command, capture_output=True, text=True, timeout=120)
+
+    checked = run("check")
+    assert checked.returncode == 0 and "integrity: ok" in checked.stdout, checked.stderr
+    history = run("history", "--format", "json")
+    assert history.returncode == 0 and json.loads(history.stdout)[0]["status"] == "ok"
+    out = Path(tempfile.mkdtemp(prefix="wattcast-out-"))
+    shared_folders.append(out)
+    out.chmod(0o777)  # where the reader may write
+    exported = run("export", "--what", "forecasts", "--out", str(out / "f.csv"))
+    assert exported.returncode == 0 and len(pd.read_csv(out / "f.csv")) == 2 * 96
+    pruned = run("prune", "--keep", "30D")
+    assert pruned.returncode == 2 and pruned.stderr.strip().endswith(
+        "this user may only read the store (it or its folder is not writable); the command "
+        "writes to it, so it was not done: run it as the store's owner.")  # fmt: skip

@@ -9,6 +9,7 @@ Every table of the store is read and written by a subclass of :class:`StoreFile`
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import sys
 import warnings
@@ -44,6 +45,8 @@ class StoreFile:
     def __init__(self, path: str | Path, create: bool = True) -> None:
         self.path = Path(path)
         self._check_file(create)
+        # a store this user may only read (another's, or kept read-only) is read so
+        self.read_only = self.path.is_file() and not writable(self.path)
         self._refuse_foreign(create)
         with self.connect() as db:
             self._prepare(db)
@@ -73,12 +76,16 @@ class StoreFile:
     def connect(self) -> Iterator[sqlite3.Connection]:
         """A connection; damage found while using it ends in one line naming the store."""
         try:
-            db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+            if self.read_only:
+                db = connect_read_only(self.path, timeout=30)
+            else:
+                db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
         except sqlite3.Error as exc:
             raise self._failure(exc) from None
         try:
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute("PRAGMA synchronous=FULL")
+            if not self.read_only:
+                db.execute("PRAGMA journal_mode=WAL")
+                db.execute("PRAGMA synchronous=FULL")
             yield db
         except sqlite3.Error as exc:
             raise self._failure(exc) from None
@@ -111,6 +118,8 @@ class StoreFile:
                               "before stays): free space and run it again.")  # fmt: skip
         if "locked" in message.lower() or "busy" in message.lower():
             return StoreBusyError(f"{self.path}: the store is busy ({message}); try again.")
+        if "readonly" in message.lower() and getattr(self, "read_only", False):
+            return InputError(read_only(self.path))
         if "unable to open" in message.lower() or "readonly" in message.lower():
             return InputError(f"{self.path}: the store cannot be opened or written ({message}).")
         if any(word in message.lower() for word in _DAMAGE):
@@ -225,10 +234,30 @@ def foreign_reason(db: sqlite3.Connection, tables: set[str]) -> str | None:
     return None
 
 
-def connect_read_only(path: Path) -> sqlite3.Connection:
+def connect_read_only(path: Path, timeout: float = 5.0) -> sqlite3.Connection:
     """A connection that cannot write ``path`` (its URI escaped: a ``#`` or ``?`` in a
-    folder's name cut the URI short, and SQLite opened another file)."""
-    return sqlite3.connect(path.absolute().as_uri() + "?mode=ro", uri=True)
+    folder's name cut the URI short, and SQLite opened another file). Where its folder
+    cannot be written either (a store another user keeps) and no write-ahead log is
+    there, the file is read as it stands (``immutable``): SQLite could not make the
+    shared-memory file it otherwise needs beside it."""
+    uri = path.absolute().as_uri() + "?mode=ro"
+    wal = path.with_name(path.name + "-wal")
+    if not os.access(path.parent, os.W_OK) and not wal.exists():
+        uri += "&immutable=1"
+    return sqlite3.connect(uri, uri=True, timeout=timeout, isolation_level=None)
+
+
+def read_only(path: Path) -> str:
+    """The one line that refuses a command that writes to a store this user may only read."""
+    return (
+        f"{path}: this user may only read the store (it or its folder is not writable); the "
+        "command writes to it, so it was not done: run it as the store's owner."
+    )
+
+
+def writable(path: Path) -> bool:
+    """Whether this user may write a store file and the folder its journal goes in."""
+    return os.access(path, os.W_OK) and os.access(path.parent, os.W_OK)
 
 
 def bounds(since: int | None, until: int | None) -> tuple[int, int]:

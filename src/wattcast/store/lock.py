@@ -27,6 +27,10 @@ def lock_file(store: Path) -> Path:
 
 def unwritable(store: Path, exc: OSError) -> str:
     """The message for a store that cannot be created or written where it is asked for."""
+    from wattcast.store.connection import read_only, writable
+
+    if isinstance(exc, PermissionError) and store.is_file() and not writable(store):
+        return read_only(store)
     blocking = next((p for p in store.parents if p.exists() and not p.is_dir()), None)
     reason = f"{blocking} is a file, not a folder" if blocking else exc.strerror or str(exc)
     return f"{store}: the store cannot be created or written there ({reason})."

@@ -91,8 +91,11 @@ def _covers(source: Path, target: Path) -> bool:
         folder = next((p for p in source.parents if not is_glob(p)), Path("."))
         pattern = folder.absolute().resolve() / source.relative_to(folder)
         return target.match(str(pattern))
-    source = source.absolute().resolve()
-    return target == source or (source.is_dir() and source in target.parents)
+    try:
+        source = source.absolute().resolve()
+        return target == source or (source.is_dir() and source in target.parents)
+    except OSError:  # an input this user cannot reach: no output of theirs is in it
+        return False
 
 
 def is_folder(path: Path) -> bool:
