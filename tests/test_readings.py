@@ -489,6 +489,21 @@ def test_files_of_one_household_each_are_each_its_own_meter(tmp_path: Path) -> N
     np.testing.assert_allclose(frame.values, table[["MAC000002", "MAC000003"]].to_numpy())
 
 
+@pytest.mark.parametrize("year", ["2300", "0005"])
+def test_readings_dated_outside_the_years_meters_read_in_are_refused(
+    tmp_path: Path, year: str
+) -> None:
+    """Readings of 2300 broke the report (a traceback); of year 5, a night was stored and
+    then refused with a message of a `--since` nobody gave."""
+    table = synthetic_wide(days=3)
+    table["timestamp"] = table["timestamp"].dt.strftime(f"{year}-%m-%d %H:%M")
+    table.to_csv(tmp_path / "m.csv", index=False)
+    with pytest.raises(InputError, match=rf"m\.csv: timestamp {year}-01-0\d 00:00:00 is outside "
+                       r"the years 1900-2199 that meters read in; expected readings with their "
+                       r"true dates"):  # fmt: skip
+        load_meters(tmp_path / "m.csv")
+
+
 def test_a_row_without_a_reading_off_the_grid_is_dropped_and_said(tmp_path: Path) -> None:
     """A logger's `2012-12-19 12:37:27,Null` between half-hours refused the whole file."""
     table = synthetic_wide(days=2, meters=("Feed (kW)",))

@@ -153,6 +153,8 @@ def test_legacy_keys_still_read(tmp_path: Path) -> None:
             r"\[backtest\] until must be a date such as '2019-11-30'",
         ),
         ("[model\n", r"not valid TOML"),
+        ("x = " + "[" * 2000 + "]" * 2000 + "\n", r"not valid TOML \(arrays or tables nested "
+         r"hundreds deep\); expected a site file as `wattcast init` writes one\.$"),
         ('[model]\ntime_attrs = ["bogus"]\n', r"site\.toml: `time_attrs` has unknown attribute"),
         ('[data]\nencoding = "klingon"\n', r"site\.toml: `encoding` must be an encoding name"),
         ("[weather]\nlatitude = 42.6\n", r"\[weather\] sets latitude but no provider"),
@@ -377,3 +379,12 @@ def test_meter_bounds_are_given_on_the_command_line_as_the_help_writes_them(
     """Every value was refused, the help's own example too."""
     spec = RunSpec().with_flags({"data.meter_bounds": [given]})
     assert spec.data.meter_bounds == {"Gym (kW)": bounds}
+
+
+def test_paths_take_the_environment_s_variables_as_the_home_sign(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`path = "$HOME/site.db"` made a folder named '$HOME' beside the site file."""
+    monkeypatch.setenv("WATTCAST_STORES", str(tmp_path / "stores"))
+    (tmp_path / "site.toml").write_text('[store]\npath = "$WATTCAST_STORES/site.db"\n')
+    assert RunSpec.from_toml(tmp_path / "site.toml").store.path == tmp_path / "stores" / "site.db"

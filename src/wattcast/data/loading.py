@@ -581,6 +581,22 @@ def _refuse_stray(source: str, times: pd.DatetimeIndex, interval: pd.Timedelta) 
             )
 
 
+#: The years of meter readings: outside them, a mistyped year or a wrong date format
+#: (a reading of 2300 broke the report, one of year 5 the nights after it).
+YEARS = (1900, 2200)
+
+
+def _refuse_years(source: str, times: pd.DatetimeIndex) -> None:
+    """Refuse readings (``times`` sorted) dated outside :data:`YEARS`."""
+    for when in (times[0], times[-1]):
+        if not YEARS[0] <= when.year < YEARS[1]:
+            raise InputError(
+                f"{source}: timestamp {when} is outside the years {YEARS[0]}-{YEARS[1] - 1} "
+                "that meters read in; expected readings with their true dates (a mistyped "
+                "year, or dates read in the wrong order?)."
+            )
+
+
 def _warn_skipped_hour(source: str, times: pd.DatetimeIndex, tz: str | None) -> None:
     """Say once where readings are at local times that ``tz`` skips (a logger that kept
     writing through the spring clock change): on the wall clock they feed the history,
@@ -618,6 +634,7 @@ def _to_grid(
     interval = infer_interval(times, source)
     times, values = _drop_empty_off_grid(source, times, values, interval)
     _refuse_stray(source, times, interval)
+    _refuse_years(source, times)
     start = times[0]
     positions = _check_grid(source, times, interval)
     _warn_coarser_stretch(source, positions, times, interval)
@@ -658,6 +675,8 @@ def table_to_readings(
         times, values = _drop_duplicate_times(frame, times, values, tz)
     order = np.argsort(times.asi8, kind="stable")
     times, values = times[order], values[order]
+    if len(times):
+        _refuse_years(source_of(frame), times)
     if len(times) > 1:
         _check_grid(source_of(frame), times, infer_interval(times, source_of(frame)))
     return times, values

@@ -76,6 +76,11 @@ class RunSpec:
             ) from None
         except tomllib.TOMLDecodeError as exc:
             raise InputError(f"{path}: not valid TOML ({_toml_reason(exc, data)}).") from None
+        except RecursionError:
+            raise InputError(
+                f"{path}: not valid TOML (arrays or tables nested hundreds deep); expected a "
+                "site file as `wattcast init` writes one."
+            ) from None
         return _read(cls, raw, path.resolve().parent, f"{path}: ")
 
     @classmethod
