@@ -123,6 +123,10 @@ def test_long_exports_drop_duplicates_and_average_the_repeated_hour(tmp_path: Pa
             "timestamp,meter,value\n2021-01-01 00:00,A,1\n2021-01-01 00:00,,2\n",
             r"m\.csv, column 'meter', line 3: empty meter name",
         ),
+        (  # a name of spaces alone: was a settings error naming no file ("`meters` must be")
+            'timestamp,meter,value\n2021-01-01 00:00,A,1\n2021-01-01 00:00,"   ",2\n',
+            r"m\.csv, column 'meter', line 3: empty meter name",
+        ),
     ],
 )
 def test_bad_input_names_file_column_and_row(tmp_path: Path, text: str, message: str) -> None:

@@ -3,6 +3,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import shlex
 import signal
 import sqlite3
 import subprocess
@@ -286,6 +287,20 @@ def test_export_history_and_cron(tmp_path: Path, spec: RunSpec, cli) -> None:
     missing = cli("schedule", "--print-cron", "--config", tmp_path / "nope.toml")
     assert missing.exit_code == 2 and not missing.stdout  # no crontab line that fails nightly
     assert missing.stderr == f"error: {tmp_path / 'nope.toml'}: configuration file not found.\n"
+
+
+def test_a_crontab_line_of_a_site_under_a_percent_sign_escapes_it(tmp_path: Path, cli) -> None:
+    """Cron cuts a command at a bare `%`: the night of a site in `50%/` never ran."""
+    folder = tmp_path / "sp ace" / "50%"
+    folder.mkdir(parents=True)
+    data = tmp_path / "meters.csv"
+    synthetic_wide(days=40).to_csv(data, index=False)
+    config = write_site(folder, data)
+    line = cli("schedule", "--print-cron", "--config", config, "--log", folder / "w.log").stdout
+    words = shlex.split(line.strip().replace("\\%", "%"))  # what the shell gets from cron
+    assert "%" not in line.replace("\\%", "")
+    assert words[words.index("--config") + 1] == str(config.resolve())
+    assert words[-2:] == [str((folder / "w.log").resolve()), "2>&1"]
 
 
 def test_settings_are_stored_and_read_back(spec: RunSpec) -> None:

@@ -259,3 +259,15 @@ def test_a_report_of_more_days_than_can_be_counted_is_refused(
                  tmp_path / "r.html")  # fmt: skip
     assert result.exit_code == 2
     assert result.stderr == f"error: `--days` must be at most 36525. Got {10**11}.\n"
+
+
+def test_meters_whose_names_read_alike_have_sections_of_their_own() -> None:
+    """`Main (kW)` and `main-kW` (and `.` and `..`) shared one anchor: a digest's link to
+    one meter landed on the other's section."""
+    from wattcast.alerts.digest import meter_anchor
+
+    alike = ["Main (kW)", "main-kW", "Main ⚡ (kW)", ".", ".."]
+    anchors = [meter_anchor(m) for m in alike]
+    assert len(set(anchors)) == len(alike)
+    assert all(re.fullmatch(r"meter-[a-z0-9-]+-[0-9a-f]{6}", a) for a in anchors)
+    assert meter_anchor("Collins Center (kW)").startswith("meter-collins-center-kw-")

@@ -153,8 +153,11 @@ def test_legacy_keys_still_read(tmp_path: Path) -> None:
             r"\[backtest\] until must be a date such as '2019-11-30'",
         ),
         ("[model\n", r"not valid TOML"),
-        ("x = " + "[" * 2000 + "]" * 2000 + "\n", r"not valid TOML \(arrays or tables nested "
-         r"hundreds deep\); expected a site file as `wattcast init` writes one\.$"),
+        (
+            "x = " + "[" * 2000 + "]" * 2000 + "\n",
+            r"not valid TOML \(arrays or tables nested "
+            r"hundreds deep\); expected a site file as `wattcast init` writes one\.$",
+        ),
         ('[model]\ntime_attrs = ["bogus"]\n', r"site\.toml: `time_attrs` has unknown attribute"),
         ('[data]\nencoding = "klingon"\n', r"site\.toml: `encoding` must be an encoding name"),
         ("[weather]\nlatitude = 42.6\n", r"\[weather\] sets latitude but no provider"),

@@ -12,6 +12,7 @@ the same events and a ``text`` that Slack and Teams incoming webhooks show as it
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import html
 import re
 import shlex
@@ -86,8 +87,10 @@ class Context:
 
 def meter_anchor(meter: str) -> str:
     """The id of a meter's section in the report (``Collins Center (kW)`` ->
-    ``meter-collins-center-kw``)."""
-    return "meter-" + (re.sub(r"[^a-z0-9]+", "-", meter.lower()).strip("-") or "x")
+    ``meter-collins-center-kw-5a4b1c``): its name in words, and a digest of the name
+    itself (``Main (kW)`` and ``main-kW`` read the same, and led to one section)."""
+    words = re.sub(r"[^a-z0-9]+", "-", meter.lower()).strip("-") or "x"
+    return f"meter-{words}-{hashlib.sha256(meter.encode()).hexdigest()[:6]}"
 
 
 def listed(events: list[dict[str, Any]], tariff: TariffLike) -> list[dict[str, Any]]:

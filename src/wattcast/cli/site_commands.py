@@ -75,8 +75,9 @@ def schedule(
         check_log(log)
     command = [sys.executable, "-m", "wattcast", "run", "--config", str(config.resolve())]
     if print_cron:
-        line = " ".join(shlex.quote(c) for c in command)
-        say(f"{minute} {hour} * * * {line} >> {shlex.quote(str(log.resolve()))} 2>&1")
+        with user_errors():
+            line = cron_line(hour, minute, [*command, ">>", str(log.resolve())])
+        say(line)
         return
     while True:
         wait = _seconds_until(hour, minute)
@@ -87,6 +88,16 @@ def schedule(
             handle.flush()
             code = _run_logged(command, handle)
             handle.write(f"--- exit {code}\n")
+
+
+def cron_line(hour: int, minute: int, words: list[str]) -> str:
+    """A crontab line of ``words`` (the last two: ``>>`` and the log): quoted for the
+    shell, and each ``%`` escaped for cron, which cuts a command at a bare one."""
+    if any("\n" in w or "\r" in w for w in words):
+        raise InputError("a path with a line break cannot go in a crontab line; move the "
+                         "site file or the log.")  # fmt: skip
+    quoted = [shlex.quote(w) for w in words[:-2]] + [">>", shlex.quote(words[-1])]
+    return f"{minute} {hour} * * * " + " ".join(quoted).replace("%", "\\%") + " 2>&1"
 
 
 def check_log(log: Path) -> None:

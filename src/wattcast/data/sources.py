@@ -87,7 +87,8 @@ class TableSource(Source):
             _require_meters(path, self._meters)
         else:
             column = frame[layout.meter]
-            unnamed = np.flatnonzero(column.isna().to_numpy())
+            blank = column.astype("string").str.strip().eq("").to_numpy(dtype=bool, na_value=True)
+            unnamed = np.flatnonzero(column.isna().to_numpy() | blank)
             if len(unnamed):
                 raise InputError(
                     f"{path}, column {layout.meter!r}, {row_label(frame, unnamed[0])}: "
