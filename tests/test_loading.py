@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
@@ -142,6 +143,25 @@ def test_unknown_meter_is_named(wide_csv: Path) -> None:
 def test_missing_file(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="file not found"):
         load_meters(tmp_path / "nope.csv")
+
+
+def test_a_pipe_or_a_broken_link_is_said_for_what_it_is(tmp_path: Path, cli) -> None:
+    """A named pipe given as the store hung every command for ever (reading its header);
+    as readings or settings, it and a link to nothing were 'not found'."""
+    pipe = tmp_path / "pipe.db"
+    os.mkfifo(pipe)
+    (tmp_path / "link.csv").symlink_to(tmp_path / "gone.csv")
+    for args, what in ((("history", "--store", pipe), "a store file"),
+                       (("check", "--store", pipe), "a store file"),
+                       (("run", "--config", pipe), "a configuration file"),
+                       (("forecast", pipe, "--out", tmp_path / "f.csv"), "a file")):  # fmt: skip
+        done = cli(*args)
+        assert done.exit_code == 2 and done.stderr == (
+            f"error: {pipe}: not a regular file (a pipe, a socket or a device); expected "
+            f"{what}.\n")  # fmt: skip
+    with pytest.raises(InputError, match=r"link\.csv: a link to .*gone\.csv, which does not "
+                       r"exist; expected a file\.$"):  # fmt: skip
+        load_meters(tmp_path / "link.csv")
 
 
 # -- files as building-management systems write them ---------------------------------

@@ -8,6 +8,7 @@ filter them with :func:`warnings.filterwarnings`.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 
@@ -38,6 +39,12 @@ def require_file(path: Path, what: str = "file") -> None:
     """Refuse a ``path`` that is missing or a folder where a file is expected."""
     if path.is_dir():
         raise InputError(f"{path}: is a folder; expected a {what}.")
+    if path.is_symlink() and not path.exists():
+        raise InputError(f"{path}: a link to {os.readlink(path)}, which does not exist; "
+                         f"expected a {what}.")  # fmt: skip
+    if path.exists() and not path.is_file():
+        raise InputError(f"{path}: not a regular file (a pipe, a socket or a device); "
+                         f"expected a {what}.")  # fmt: skip
     if not path.is_file():
         raise InputError(f"{path}: {what} not found.")
 

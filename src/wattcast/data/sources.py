@@ -46,7 +46,7 @@ from wattcast.data.loading import (
 )
 from wattcast.data.meter_frame import MeterFrame, refuse_unknown_meters
 from wattcast.data.timestamps import join_date_and_time
-from wattcast.errors import InputError, UnknownMetersWarning
+from wattcast.errors import InputError, UnknownMetersWarning, require_file
 
 __all__ = ["read_file_bytes", "read_table", "read_zones"]  # opened here for every caller
 
@@ -328,8 +328,7 @@ def open_source(
         from wattcast.data.exports import ExportsSource
 
         return ExportsSource(path, zone_of or (lambda _: None), encoding, named, options)
-    if not path.exists():
-        raise InputError(f"{path}: file not found.")
+    require_file(path)
     if path.suffix.lower() in PARQUET_SUFFIXES:
         with parquet_errors(path):
             import pyarrow.parquet as pq

@@ -62,6 +62,9 @@ class StoreFile:
             return
         if self.path.is_dir():
             raise InputError(f"{self.path}: is a folder; expected a store file.")
+        if not self.path.is_file():  # a pipe would block reading its header for ever
+            raise InputError(f"{self.path}: not a regular file (a pipe, a socket or a "
+                             "device); expected a store file.")  # fmt: skip
         with self.path.open("rb") as handle:
             head = handle.read(len(SQLITE_HEADER))
         if not head and not create:  # opening it would write SQLite's header into it

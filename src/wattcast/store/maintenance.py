@@ -22,6 +22,9 @@ def check(path: Path) -> dict[str, Any]:
     """
     if path.is_dir():
         raise InputError(f"{path}: a folder, not a store file; give the store's .db file.")
+    if path.exists() and not path.is_file():
+        raise InputError(f"{path}: not a regular file (a pipe, a socket or a device); "
+                         "expected a store file.")  # fmt: skip
     if not path.is_file():
         raise InputError(f"{path}: store not found.")
     report: dict[str, Any] = {"path": str(path), "bytes": _bytes(path), "ok": False}
