@@ -587,6 +587,28 @@ def test_a_site_of_a_shared_store_cannot_take_another_sites_meter_but_may_be_ren
     assert {p["site"] for p in store.hierarchy().values()} == {"North High"}
 
 
+def test_a_second_site_without_a_name_in_a_store_is_refused(tmp_path: Path, cli) -> None:
+    """Two sites reading files of one name (`m.csv`) into one store, neither named: their
+    meters, events and reports were one site's, without a word."""
+    configs = []
+    for folder, meters in (("north", ("A (kW)", "B (kW)")), ("arts", ("C (kW)",))):
+        (tmp_path / folder).mkdir()
+        source = tmp_path / folder / "m.csv"
+        synthetic_wide(days=40, meters=meters).to_csv(source, index=False)
+        config = tmp_path / folder / "site.toml"
+        config.write_text(f'[data]\nsource = "{source}"\n[model]\ntrees = 10\ninput = "7D"\n'
+                          f'[store]\npath = "{tmp_path / "shared.db"}"\n')  # fmt: skip
+        configs.append(config)
+    assert cli("run", "--config", configs[0], "--as-of", "2021-02-09").exit_code == 0
+    refused = cli("run", "--config", configs[1], "--as-of", "2021-02-09")
+    assert refused.exit_code == 2 and refused.stderr == (
+        f"error: {tmp_path / 'shared.db'}: holds a site without a name already ('A (kW)', "
+        "'B (kW)'), "
+        "none of whose meters these readings have: sites sharing a store need a [site] name "
+        "each (unnamed, their meters, events and reports were one site's).\n")  # fmt: skip
+    assert cli("run", "--config", configs[0], "--as-of", "2021-02-10").exit_code == 0
+
+
 def test_a_remainder_whose_parts_change_has_its_reference_fitted_again(tmp_path: Path) -> None:
     """A panel taken out of [site] meters moved its use into the remainder, whose kept
     reference then reported "use up 26007 %": a change of 17 MWh that never happened."""

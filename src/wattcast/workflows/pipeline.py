@@ -226,6 +226,14 @@ def _check_sites(store: ForecastStore, site: str | None, meters: list[str]) -> N
             owners.setdefault(place["site"], set()).add(name)
     owner_of = {m: owner for owner, names in owners.items() for m in names}
     ours = set(meters)
+    if site is None and owners.get(None) and not owners[None] & ours:
+        theirs = sorted(owners[None])
+        shown = ", ".join(repr(m) for m in theirs[:3]) + (" ..." if len(theirs) > 3 else "")
+        raise InputError(
+            f"{store.path}: holds a site without a name already ({shown}), none of whose "
+            "meters these readings have: sites sharing a store need a [site] name each "
+            "(unnamed, their meters, events and reports were one site's)."
+        )
     for meter in meters:
         other = owner_of.get(meter, site)
         theirs = owners.get(other, set())
