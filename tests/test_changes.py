@@ -138,8 +138,20 @@ def test_a_meter_too_new_for_a_reference_is_said_once_and_judged_by_its_band() -
         result = judged(frame)
     said = [w for w in caught if issubclass(w.category, ReferenceWarning)]
     assert len(said) == 1 and "a reference needs 14" in str(said[0].message)
-    assert "judged by its forecast band alone" in str(said[0].message)
+    assert "judged by the forecast band alone" in str(said[0].message)
     assert result.events.empty and not result.references
+
+
+def test_meters_too_new_for_a_reference_are_said_in_one_warning() -> None:
+    """A night of seven new households printed seven warnings, night after night."""
+    table = synthetic_wide(days=10, meters=tuple(f"Home {k:02d} (kWh)" for k in range(7)))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        judged(load_meters(table))
+    said = [str(w.message) for w in caught if issubclass(w.category, ReferenceWarning)]
+    assert len(said) == 1 and said[0].startswith(
+        "meter 'Home 00 (kWh)' (and 6 more: 'Home 01 (kWh)', 'Home 02 (kWh)', 'Home 03 (kWh)'"
+        " ...): no reference baseline (")  # fmt: skip
 
 
 def test_a_baseline_period_outside_the_data_names_both() -> None:

@@ -134,6 +134,7 @@ def judge_changes(
     _warn_no_temperature(context)
     grid = context.on(frame)
     rows = []
+    unfitted: dict[str, str] = {}
     for j, meter in enumerate(frame.meters):
         if meter in spec.alerts.generation:  # output, not use: never judged for waste
             continue
@@ -147,8 +148,7 @@ def judge_changes(
             reference, found, fitted = _judged(spec, frame, j, grid, kept, stored_changes,
                                                night)  # fmt: skip
         except ReferenceError as exc:
-            warnings.warn(f"meter {meter!r}: no reference baseline ({exc}); it is judged by "
-                          "its forecast band alone.", ReferenceWarning, stacklevel=3)  # fmt: skip
+            unfitted[meter] = str(exc)
             continue
         if fitted:
             made = {"made_of": parts} if parts else {}
@@ -163,7 +163,21 @@ def judge_changes(
         rows += judged.surges(meter, standing, stored_surges, unit)
     if rows:
         out.events = pd.DataFrame(rows, columns=CHANGE_COLUMNS)
+    _warn_unfitted(unfitted)
     return out
+
+
+def _warn_unfitted(unfitted: Mapping[str, str]) -> None:
+    """Say in one warning which meters have no reference baseline, and why (one line per
+    meter made a night of new meters a page of warnings)."""
+    if not unfitted:
+        return
+    first, why = next(iter(unfitted.items()))
+    more = len(unfitted) - 1
+    others = f" (and {more} more: {', '.join(repr(m) for m in list(unfitted)[1:4])}" + (
+        " ...)" if more > 3 else ")") if more else ""  # fmt: skip
+    warnings.warn(f"meter {first!r}{others}: no reference baseline ({why}); judged by the "
+                  "forecast band alone.", ReferenceWarning, stacklevel=3)  # fmt: skip
 
 
 def _same_parts(
