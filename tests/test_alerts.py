@@ -172,7 +172,19 @@ def test_acked_and_expected_events_are_never_alerted(tmp_path: Path, andover: Pa
     result = cli("anomalies", "ack", sent[0], "--note", "\udcff bad", "--config",
                  tmp_path / "site.toml")  # fmt: skip
     assert result.exit_code == 2
-    assert result.stderr.strip() == "error: `--note` must be a text in UTF-8. Got '\\udcff bad'."
+    assert result.stderr.strip() == (
+        "error: `--note` must be a text in UTF-8 without control characters. Got '\\udcff bad'."
+    )
+    result = cli(
+        "anomalies",
+        "ack",
+        sent[0],
+        "--note",
+        "\x1b[31mred\x1b[0m",
+        "--config",
+        tmp_path / "site.toml",
+    )  # a terminal's escape codes: echoed as they were
+    assert result.exit_code == 2 and "Got '\\x1b[31mred\\x1b[0m'." in result.stderr
 
 
 def test_events_during_scheduled_use_are_expected(tmp_path: Path, andover: Path) -> None:

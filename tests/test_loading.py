@@ -333,3 +333,23 @@ def test_a_stretch_of_coarser_readings_is_named(tmp_path: Path) -> None:
         "<frame>: readings every 1h from 2021-01-10 00:00 to 2021-01-13 00:00, every 15min "
         "elsewhere; the readings between are missing there (short gaps are filled).")  # fmt: skip
     assert loaded.interval == pd.Timedelta("15min") and loaded.n_steps == 20 * 96
+
+
+def test_a_meter_name_with_a_control_character_is_refused(tmp_path: Path) -> None:
+    """A NUL in a header went into the report's page as it was."""
+    text = "timestamp,A\x00B,C\n2021-01-01 00:00,1,2\n2021-01-01 00:15,2,3\n"
+    (tmp_path / "m.csv").write_text(text)
+    with pytest.raises(InputError, match=r"m\.csv: meter 'A\\x00B' has a control character in "
+                       r"its name; expected names of printable characters"):  # fmt: skip
+        load_meters(tmp_path / "m.csv")
+
+
+def test_a_meter_name_split_at_its_comma_says_how_to_name_it(tmp_path: Path, cli) -> None:
+    """`--meters 'Gym, big (kW)'`: 'no meter named Gym', and nothing said how to name it."""
+    table = synthetic_wide(days=12, meters=("Gym, big (kW)", "Pool (kW)"))
+    table.to_csv(tmp_path / "m.csv", index=False)
+    done = cli("forecast", tmp_path / "m.csv", "--meters", "Gym, big (kW)", "--out",
+               tmp_path / "f.csv")  # fmt: skip
+    assert done.exit_code == 2 and done.stderr.strip().endswith(
+        "('Gym, big (kW)' is one: --meters splits at commas; name it in the site file, "
+        '[data] meters = ["Gym, big (kW)"]).')  # fmt: skip

@@ -204,7 +204,8 @@ def ack(
 
     with user_errors():
         if note is not None and not is_text(note):
-            raise InputError(f"`--note` must be a text in UTF-8. Got {note!r}.")
+            raise InputError(f"`--note` must be a text in UTF-8 without control characters. "
+                             f"Got {note!r}.")  # fmt: skip
         db, _ = open_store(config, store)
         now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
         with store_lock(db.path):  # a night running writes its events' statuses over it

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import unicodedata
 import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -544,8 +545,15 @@ def load_meters(
 
 
 def check_meters(source: Source, meters: list[str]) -> None:
-    """Refuse names that are not meters of ``source``, listing the ones that are."""
+    """Refuse names that are not meters of ``source``, listing the ones that are, and
+    meters whose names hold control characters (a NUL, a terminal's escape codes: they
+    went into the report's page and the terminal as they were)."""
     refuse_unknown_meters(str(source.path), meters, source.meters())
+    for meter in meters:
+        if any(unicodedata.category(c) == "Cc" for c in meter):
+            raise InputError(f"{source.path}: meter {meter!r} has a control character in its "
+                             "name; expected names of printable characters (rename it, or "
+                             "leave it out with skip_columns).")  # fmt: skip
 
 
 def meter_names(meters: str | Sequence[str] | None) -> list[str] | None:

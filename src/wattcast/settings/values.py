@@ -15,6 +15,7 @@ import functools
 import os
 import types
 import typing
+import unicodedata
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -252,12 +253,14 @@ def _text(raw: object, hint: Any, setting: Setting, base: Path | None) -> str:
 
 def is_text(raw: str) -> bool:
     """Whether a text can be stored and shown: not bytes of another encoding, which a
-    command line in UTF-8 hands over as lone surrogates (``Caf\\xe9``)."""
+    command line in UTF-8 hands over as lone surrogates (``Caf\\xe9``), nor control
+    characters but line breaks and tabs (a terminal's escape codes were echoed as they
+    were)."""
     try:
         raw.encode("utf-8")
     except UnicodeEncodeError:
         return False
-    return True
+    return not any(unicodedata.category(c) == "Cc" and c not in "\n\t" for c in raw)
 
 
 def _choice(raw: object, hint: Any, setting: Setting, base: Path | None) -> str:
