@@ -11,6 +11,7 @@ from conftest import synthetic_wide
 
 from wattcast import DayCalendar, ExtraTable, InputError, ModelSection, load_meters
 from wattcast.data.cleaning import fill_short_gaps, trim_to_periods
+from wattcast.errors import ExtrasGapWarning
 from wattcast.features.builder import build_features
 from wattcast.features.calendar_attrs import calendar_features
 
@@ -172,6 +173,22 @@ def test_an_hour_ending_weather_table_holds_for_the_hour_before_its_stamp(column
     starts = pd.DatetimeIndex(["2017-03-11 00:00", "2017-03-11 00:30", "2017-03-12 01:00",
                                "2017-03-12 03:00", "2017-03-12 23:00"])  # fmt: skip
     assert extra.values_at("temp", starts).tolist() == [0.0, 0.0, 25.0, 26.0, 46.0]
+
+
+def test_a_column_of_extras_empty_for_weeks_is_said() -> None:
+    """Fifty days of blank temperatures only said that few windows were left to train on."""
+    days = pd.date_range("2021-01-01", periods=120, freq="D")
+    temps = np.linspace(0.0, 20.0, 120)
+    temps[30:80] = np.nan
+    flags = np.where(np.arange(120) % 7 == 0, 1.0, np.nan)  # blanks: open days, not a gap
+    table = pd.DataFrame({"date": days, "temp": temps, "noschool": flags})
+    with pytest.warns(ExtrasGapWarning, match=r"column 'temp': empty from 2021-01-31 00:00:00 "
+                      r"to 2021-03-21 00:00:00 \(50 rows\); the periods then have no temp"):
+        ExtraTable.from_frame(table, flags=("noschool",))
+    temps[30:80] = 10.0
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ExtrasGapWarning)
+        ExtraTable.from_frame(table.assign(temp=temps), flags=("noschool",))
 
 
 def test_extras_that_start_after_most_periods_trained_on_are_said_to() -> None:

@@ -81,6 +81,8 @@ class ExtraTable:
         freq = infer_interval(times, source_of(frame))
         times = _days_of(times, freq)
         _warn_long_gap(times, freq, source_of(frame))
+        _warn_empty_stretch(times, values, [c for c in columns if c not in flags],
+                            columns, source_of(frame))  # fmt: skip
         return cls(times, values, columns, freq, source_of(frame))
 
     def offsets(self, output: pd.Timedelta) -> list[pd.Timedelta]:
@@ -179,6 +181,37 @@ def _clock(offset: pd.Timedelta) -> str:
 
 #: A table that skips more than this many of its rows in a row is said to.
 LONG_GAP_ROWS = 7
+
+
+def _warn_empty_stretch(
+    times: pd.DatetimeIndex, values: np.ndarray, judged: list[str], columns: tuple[str, ...],
+    source: str,
+) -> None:  # fmt: skip
+    """Say where a column (of ``judged``, not the closed-day flags, whose blanks are open
+    days) is empty for more than :data:`LONG_GAP_ROWS` rows in a row between values: the
+    periods then have no such feature, and are not trained on (fifty days of blank
+    temperatures only said that few windows were left)."""
+    for name in judged:
+        empty = np.isnan(values[:, columns.index(name)])
+        if empty.all() or not empty.any():
+            continue
+        edges = np.flatnonzero(np.diff(np.concatenate([[0], empty.astype(np.int8), [0]])))
+        starts, stops = edges[::2], edges[1::2]
+        inside = (starts > 0) & (stops < len(empty))  # between values, not the table's ends
+        if not inside.any():
+            continue
+        longest = int(np.argmax(np.where(inside, stops - starts, 0)))
+        start, stop = int(starts[longest]), int(stops[longest])
+        if stop - start <= LONG_GAP_ROWS:
+            continue
+        warnings.warn(
+            f"{source}, column {name!r}: empty from {times[start]} to {times[stop - 1]} "
+            f"({stop - start} rows); the periods then have no {name} and are not trained on. "
+            "Fill the values in.",
+            ExtrasGapWarning,
+            stacklevel=3,
+        )
+        return
 
 
 def _warn_long_gap(times: pd.DatetimeIndex, freq: pd.Timedelta, source: str) -> None:
