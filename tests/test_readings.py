@@ -101,6 +101,20 @@ def test_glitches_of_a_few_percent_of_the_readings_are_bad_readings(share: float
     assert np.nanmax(frame.values) < 1000
 
 
+def test_a_meter_s_rare_high_running_is_no_glitch() -> None:
+    """A chiller at 150 kW for 3 % of the time over a 10 kW baseload: its peaks vary, and
+    stay readings (cutting them would hide the very use judged for waste)."""
+    rng = np.random.default_rng(2)
+    table = synthetic_wide(days=30, meters=("Chiller (kW)",), seed=6)
+    table["Chiller (kW)"] = rng.uniform(0, 10, len(table))
+    running = rng.choice(len(table), int(0.03 * len(table)), replace=False)
+    table.loc[running, "Chiller (kW)"] = rng.normal(150, 5, len(running))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", BadReadingsWarning)
+        frame = load_meters(table)
+    assert frame.bad == {} and np.nanmax(frame.values) > 140
+
+
 def test_a_meter_that_exports_keeps_its_negative_readings() -> None:
     table = synthetic_wide(days=20, meters=("net (kW)",), seed=4)
     hour = pd.DatetimeIndex(table["timestamp"]).hour

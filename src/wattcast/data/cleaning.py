@@ -160,6 +160,10 @@ USUAL_RANGE = (0.01, 0.99)
 #: readings: the 5th to 95th percentile (at 1 % of the readings, 65535 kW glitches of a
 #: 40 kW meter were its 99th percentile, and no reading was bad).
 GLITCHED_RANGE = (0.05, 0.95)
+#: Readings beyond that range's bounds are glitches when this share of them or more is
+#: one value repeated (a logger's 65535 or 9999): real peaks (a chiller's 150 kW for 2 %
+#: of the time over a 10 kW baseload) vary from reading to reading.
+GLITCH_REPEATS = 0.5
 #: Readings further beyond that range than this many times its size (or its largest
 #: magnitude, if that is more) are bad readings: generous, so that real peaks are never
 #: cut.
@@ -204,7 +208,8 @@ def meter_bounds(values: np.ndarray, setting: str | Bounds = "auto") -> tuple[fl
     ``"auto"`` judges a meter by its own history: its usual range (1st to 99th
     percentile) widened by :data:`BOUNDS_FACTOR` times its size (or its largest
     magnitude) on both sides, or its 5th to 95th percentile so widened where the
-    usual range's ends are outside that (glitches of a few percent of the readings);
+    usual range's ends are outside that and the readings there are mostly one value
+    (a logger's glitches, a few percent of the readings);
     a meter that never exports (under 1% of its readings negative) may not read below
     zero.
     """
@@ -217,11 +222,18 @@ def meter_bounds(values: np.ndarray, setting: str | Bounds = "auto") -> tuple[fl
     if len(readings) < MIN_READINGS:
         return -np.inf, np.inf
     usual = tuple(float(q) for q in np.quantile(readings, USUAL_RANGE))
-    lower, upper = _widened(readings, *usual, never_exports=usual[0] >= 0)
     inner = _widened(readings, *np.quantile(readings, GLITCHED_RANGE), usual[0] >= 0)
-    if usual[1] > inner[1] or usual[0] < inner[0]:  # the usual range holds glitches
-        return inner
-    return lower, upper
+    if (usual[1] > inner[1] or usual[0] < inner[0]) and _sentinels(readings, *inner):
+        return inner  # the usual range holds a logger's glitches
+    return _widened(readings, *usual, never_exports=usual[0] >= 0)
+
+
+def _sentinels(readings: np.ndarray, lower: float, upper: float) -> bool:
+    """Whether the readings outside ``[lower, upper]`` are mostly one value repeated."""
+    outside = readings[(readings < lower) | (readings > upper)]
+    if len(outside) == 0:
+        return False
+    return bool(np.unique(outside, return_counts=True)[1].max() >= GLITCH_REPEATS * len(outside))
 
 
 def _widened(
