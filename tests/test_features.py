@@ -182,13 +182,37 @@ def test_a_column_of_extras_empty_for_weeks_is_said() -> None:
     temps[30:80] = np.nan
     flags = np.where(np.arange(120) % 7 == 0, 1.0, np.nan)  # blanks: open days, not a gap
     table = pd.DataFrame({"date": days, "temp": temps, "noschool": flags})
-    with pytest.warns(ExtrasGapWarning, match=r"column 'temp': empty from 2021-01-31 00:00:00 "
-                      r"to 2021-03-21 00:00:00 \(50 rows\); the periods then have no temp"):
+    with pytest.warns(
+        ExtrasGapWarning,
+        match=r"column 'temp': empty from 2021-01-31 00:00:00 "
+        r"to 2021-03-21 00:00:00 \(50 rows\); the periods then have no temp",
+    ):
         ExtraTable.from_frame(table, flags=("noschool",))
     temps[30:80] = 10.0
     with warnings.catch_warnings():
         warnings.simplefilter("error", ExtrasGapWarning)
         ExtraTable.from_frame(table.assign(temp=temps), flags=("noschool",))
+
+
+def test_a_night_does_not_take_closed_day_blanks_for_a_gap(tmp_path: Path) -> None:
+    """The night builds each zone's extras again: without the flags, their blanks (open
+    days) were said to be weeks of missing values."""
+    from wattcast.settings import RunSpec
+    from wattcast.workflows.inputs import load_inputs
+
+    synthetic_wide(days=40).to_csv(tmp_path / "m.csv", index=False)
+    days = pd.date_range("2021-01-01", periods=60, freq="D")
+    closed = np.where(days.dayofweek >= 5, 1.0, np.nan)
+    closed[10:30] = np.nan  # three weeks without a closed day
+    pd.DataFrame({"date": days, "temp": 5.0, "noschool": closed}).to_csv(
+        tmp_path / "x.csv", index=False)  # fmt: skip
+    spec = RunSpec().with_flags({"data.source": str(tmp_path / "m.csv"),
+                                 "extras.common": [str(tmp_path / "x.csv")],
+                                 "extras.closed_flags": ["noschool"]})  # fmt: skip
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ExtrasGapWarning)
+        inputs = load_inputs(spec)
+        assert inputs.extras_in("Europe/Paris")[0].columns == ("temp", "noschool")
 
 
 def test_extras_that_start_after_most_periods_trained_on_are_said_to() -> None:

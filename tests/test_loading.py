@@ -340,7 +340,8 @@ def test_a_meter_name_with_a_control_character_is_refused(tmp_path: Path) -> Non
     text = "timestamp,A\x00B,C\n2021-01-01 00:00,1,2\n2021-01-01 00:15,2,3\n"
     (tmp_path / "m.csv").write_text(text)
     with pytest.raises(InputError, match=r"m\.csv: meter 'A\\x00B' has a control character in "
-                       r"its name; expected names of printable characters"):  # fmt: skip
+                       r"its name; expected names of printable characters \(rename it in the "
+                       r"readings\)\.$"):  # fmt: skip
         load_meters(tmp_path / "m.csv")
 
 

@@ -463,7 +463,7 @@ def test_readings_given_in_watts_are_kept_in_kw_and_stay_in_watts(tmp_path: Path
     np.testing.assert_allclose(mine["actual"], kept[from_epoch(mine["t"], None)].to_numpy())
     assert set(mine["unit"]) == {"kW"} and mine["mean"].mean() < 2 * kept.mean()
     with pytest.raises(InputError, match=(
-            r"meter 'A \(kW\)' has forecasts in .*site\.db of readings given in W, but the "
+            r"meter 'A \(kW\)' has forecasts in .*site\.db of readings in W, but the "
             r"settings now give them in kW; expected its unit as it was \(\[data\] units\), "
             r"or a new store for the new unit\.$")):  # fmt: skip
         run_job(in_kw, "run", "2021-02-08")
@@ -473,8 +473,8 @@ def test_a_unit_changed_between_nights_is_refused(spec: RunSpec) -> None:
     run_job(spec, "run", "2021-02-09")
     in_kwh = spec.with_flags({"data.units": {"A (kW)": "kWh"}})
     with pytest.raises(InputError, match=(
-            r"meter 'A \(kW\)' has forecasts in .*site\.db in kW, but the settings now give "
-            r"it kWh; expected its unit as it was")):  # fmt: skip
+            r"meter 'A \(kW\)' has forecasts in .*site\.db of readings in kW, but the settings "
+            r"now give them in kWh; expected its unit as it was")):  # fmt: skip
         run_job(in_kwh, "run", "2021-02-10")
     runs = ForecastStore(spec.store.path).runs()  # the earlier forecasts keep their unit
     assert [r["status"] for r in runs] == ["ok", "failed"]

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -9,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import synthetic_wide, write_site
 
 from wattcast import InputError
 from wattcast.data.loading import Layout
@@ -245,3 +247,49 @@ def test_fleet_command_reports_what_trained_and_its_efficiency(
     assert "12 meters forecast" in line
     assert re.search(r"prepare \d+\.\d s, train .* forecast \d+\.\d s, record", line), line
     assert re.search(r"threading on 2 core\(s\), parallel efficiency \d\.\d\d", line), line
+
+
+KILLED_AFTER_A_BATCH = """
+import sys, time
+from pathlib import Path
+from wattcast.settings import RunSpec
+from wattcast.store import store
+from wattcast.workflows.pipeline import run_job
+
+original = store.ForecastStore.write_batch
+def slow(self, *args, **kwargs):
+    written = original(self, *args, **kwargs)
+    Path(sys.argv[2]).touch()  # the first batch is in the store and in the folder
+    time.sleep(60)
+    return written
+store.ForecastStore.write_batch = slow
+spec = RunSpec.from_toml(sys.argv[1]).with_flags({"model.batch_meters": "1"})
+run_job(spec, "run", "2021-02-05", out=Path(sys.argv[3]))
+"""
+
+
+def test_a_store_and_a_folder_resume_one_killed_job_together(tmp_path: Path) -> None:
+    """Killed after its first batch, then the readings file touched: the folder's parts
+    were removed as another job's while the store resumed without the meter it had
+    done, which was then in neither the folder nor written again ('ok')."""
+    import signal
+    import time
+
+    data = tmp_path / "m.csv"
+    synthetic_wide(days=40).to_csv(data, index=False)
+    config = write_site(tmp_path, data, trees=5)
+    script, flag, out = tmp_path / "killed.py", tmp_path / "written", tmp_path / "fc"
+    script.write_text(KILLED_AFTER_A_BATCH)
+    proc = subprocess.Popen([sys.executable, str(script), str(config), str(flag), str(out)])
+    deadline = time.monotonic() + 120
+    while not flag.exists() and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.05)
+    assert flag.exists(), "the job never wrote its first batch"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    os.utime(data)  # the logger touched the readings meanwhile
+    spec = RunSpec.from_toml(config).with_flags({"model.batch_meters": "1"})
+    again = run_job(spec, "run", "2021-02-05", out=out)
+    assert again.skipped == 1 and again.meters == 1
+    forecast = pd.concat(pd.read_parquet(p) for p in out.glob("batch-*.parquet"))
+    assert forecast.groupby("meter").size().to_dict() == {"A (kW)": 96, "B (kW)": 96}

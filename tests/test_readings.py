@@ -101,6 +101,17 @@ def test_glitches_of_a_few_percent_of_the_readings_are_bad_readings(share: float
     assert np.nanmax(frame.values) < 1000
 
 
+def test_a_meter_of_whole_kwh_with_a_charger_keeps_its_charging() -> None:
+    """A house meter reading 0 or 1 kWh, and 22 kWh in the hours a car charges: one value
+    repeated beyond its range, near it, is use, not a logger's sentinel."""
+    rng = np.random.default_rng(3)
+    hours = pd.date_range("2021-01-01", periods=24 * 60, freq="h")
+    kwh = rng.integers(0, 2, len(hours)).astype(float)
+    kwh[rng.choice(len(hours), int(0.03 * len(hours)), replace=False)] = 22.0
+    frame = load_meters(pd.DataFrame({"timestamp": hours, "House (kWh)": kwh}))
+    assert frame.bad == {} and np.nanmax(frame.values) == 22.0
+
+
 def test_a_meter_s_rare_high_running_is_no_glitch() -> None:
     """A chiller at 150 kW for 3 % of the time over a 10 kW baseload: its peaks vary, and
     stay readings (cutting them would hide the very use judged for waste)."""
@@ -528,6 +539,11 @@ def test_a_row_without_a_reading_off_the_grid_is_dropped_and_said(tmp_path: Path
                       r"times off the 15min grid \(the first .* 10:07:27\)\.$"):  # fmt: skip
         frame = load_meters(tmp_path / "m.csv")
     np.testing.assert_allclose(frame.values[:, 0], table["Feed (kW)"])
+    (tmp_path / "exports").mkdir()  # the same file as an export, read on its own first
+    (tmp_path / "m.csv").rename(tmp_path / "exports" / "m.csv")
+    with pytest.warns(UserWarning, match=r"dropped 1 row\(s\) without a reading"):
+        exported = load_meters(tmp_path / "exports")
+    np.testing.assert_allclose(exported.values[:, 0], table["Feed (kW)"])
     (tmp_path / "n.csv").write_text("\n".join([*text[:42], stray.replace("Null", "3.5"),
                                                *text[42:]]) + "\n")  # fmt: skip
     with pytest.raises(InputError, match=r"timestamp .* 10:07:27 is not on the 15min grid"):
@@ -848,6 +864,13 @@ def test_naive_times_in_utc_are_read_on_the_zone_s_clock(tmp_path: Path) -> None
     assert kept.sum() == len(utc) and list(times[kept]) == list(wall)
     assert frame.values[times.get_loc(pd.Timestamp("2013-04-01 13:00")), 0] == values[
         utc.get_loc(pd.Timestamp("2013-04-01 12:00"))]  # fmt: skip
+    # a folder of such exports: their times were moved from UTC twice (once per file, once
+    # more when the files were read together)
+    (tmp_path / "exports").mkdir()
+    (tmp_path / "gmt.csv").rename(tmp_path / "exports" / "gmt.csv")
+    together = load_meters(tmp_path / "exports", tz="Europe/London", naive="utc")
+    assert together.start == frame.start
+    np.testing.assert_array_equal(together.values, frame.values)
 
 
 @pytest.mark.parametrize("interval", ["1h", "15min"])

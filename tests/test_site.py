@@ -607,6 +607,11 @@ def test_a_second_site_without_a_name_in_a_store_is_refused(tmp_path: Path, cli)
         "none of whose meters these readings have: sites sharing a store need a [site] name "
         "each (unnamed, their meters, events and reports were one site's).\n")  # fmt: skip
     assert cli("run", "--config", configs[0], "--as-of", "2021-02-10").exit_code == 0
+    # one site, one meter a night (--meters) into a store of its own: its own file's
+    # meters, not a second site
+    alone = ("--config", configs[0], "--store", tmp_path / "alone.db", "--meters")
+    assert cli("run", *alone, "A (kW)", "--as-of", "2021-02-09").exit_code == 0
+    assert cli("run", *alone, "B (kW)", "--as-of", "2021-02-09").exit_code == 0
 
 
 def test_a_remainder_whose_parts_change_has_its_reference_fitted_again(tmp_path: Path) -> None:

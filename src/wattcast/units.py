@@ -78,9 +78,9 @@ def scale_of(meter: str, units: Mapping[str, str] | None = None) -> float:
 def column_unit(name: str) -> str | None:
     """The unit a long table's column of readings says in its name (``energy(kWh/hh)``,
     ``Power (W)``, ``MW``), or the text of another unit it gives (``kVArh``)."""
+    alone = name.strip().lower()  # a column named by its unit alone: 'MW', 'Wh'
     said = unit_in_name(name) or ("W" if WATTS_IN_COLUMN.search(name) else None)
-    if said is None and name.strip().lower() in {"mw", "mwh", "gw", "gwh", "wh", "w"}:
-        said = "W" if name.strip().lower() == "w" else _SCALED[name.strip().lower()]
+    said = said or {**_SCALED, "w": "W"}.get(alone)
     if said is None and (other := OTHER_UNIT_IN_NAME.search(name)):
         return other[1] or other[2]
     return said

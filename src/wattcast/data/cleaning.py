@@ -161,9 +161,12 @@ USUAL_RANGE = (0.01, 0.99)
 #: 40 kW meter were its 99th percentile, and no reading was bad).
 GLITCHED_RANGE = (0.05, 0.95)
 #: Readings beyond that range's bounds are glitches when this share of them or more is
-#: one value repeated (a logger's 65535 or 9999): real peaks (a chiller's 150 kW for 2 %
-#: of the time over a 10 kW baseload) vary from reading to reading.
+#: one value repeated (a logger's 65535 or 9999) at least :data:`GLITCH_FAR` times those
+#: bounds: real peaks vary from reading to reading (a chiller's 150 kW for 2 % of the
+#: time over a 10 kW baseload), or repeat near the meter's range (a 22 kWh charger on a
+#: house meter that reads whole kWh).
 GLITCH_REPEATS = 0.5
+GLITCH_FAR = 10.0
 #: Readings further beyond that range than this many times its size (or its largest
 #: magnitude, if that is more) are bad readings: generous, so that real peaks are never
 #: cut.
@@ -229,11 +232,15 @@ def meter_bounds(values: np.ndarray, setting: str | Bounds = "auto") -> tuple[fl
 
 
 def _sentinels(readings: np.ndarray, lower: float, upper: float) -> bool:
-    """Whether the readings outside ``[lower, upper]`` are mostly one value repeated."""
+    """Whether the readings outside ``[lower, upper]`` are mostly one value repeated, far
+    beyond them (:data:`GLITCH_FAR`)."""
     outside = readings[(readings < lower) | (readings > upper)]
     if len(outside) == 0:
         return False
-    return bool(np.unique(outside, return_counts=True)[1].max() >= GLITCH_REPEATS * len(outside))
+    values, counts = np.unique(outside, return_counts=True)
+    top = int(np.argmax(counts))
+    far = abs(values[top]) >= GLITCH_FAR * max(abs(lower), abs(upper))
+    return bool(far and counts[top] >= GLITCH_REPEATS * len(outside))
 
 
 def _widened(
@@ -245,7 +252,6 @@ def _widened(
     upper = high + BOUNDS_FACTOR * scale
     lower = -NEGATIVE_TOLERANCE * scale if never_exports else low - BOUNDS_FACTOR * scale
     return float(lower), float(upper)
-    return lower, upper
 
 
 def bounds_of(bounds: BoundsLike, meter: str) -> str | Bounds:

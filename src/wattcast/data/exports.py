@@ -203,8 +203,9 @@ class ReadingsSource(Source):
         frame = pd.DataFrame(grid, columns=list(meters), copy=False)
         frame.insert(0, clock, pd.to_datetime(times, unit="s"))
         frame.attrs.update(source=self.label, kind="dataset")
-        # the times kept are interval starts already, whatever the files stamped
-        options = dataclasses.replace(self.options, stamps="start")
+        # the times kept are interval starts on the meters' clocks already, whatever the
+        # files stamped and however their naive times were read
+        options = dataclasses.replace(self.options, stamps="start", naive="local")
         return table_to_meters(frame, tz, meters, Layout(clock), options)
 
 

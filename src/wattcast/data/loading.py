@@ -678,7 +678,9 @@ def table_to_readings(
     if len(times):
         _refuse_years(source_of(frame), times)
     if len(times) > 1:
-        _check_grid(source_of(frame), times, infer_interval(times, source_of(frame)))
+        interval = infer_interval(times, source_of(frame))
+        times, values = _drop_empty_off_grid(source_of(frame), times, values, interval)
+        _check_grid(source_of(frame), times, interval)
     return times, values
 
 

@@ -88,8 +88,10 @@ class TableSource(Source):
             _require_meters(path, self._meters)
         else:
             column = frame[layout.meter]
-            blank = column.astype("string").str.strip().eq("").to_numpy(dtype=bool, na_value=True)
-            unnamed = np.flatnonzero(column.isna().to_numpy() | blank)
+            # Names without surrounding spaces, as wide headers are.
+            names = column.astype("string").str.strip()
+            blank = names.isna() | names.eq("")
+            unnamed = np.flatnonzero(blank.to_numpy(dtype=bool, na_value=True))
             if len(unnamed):
                 raise InputError(
                     f"{path}, column {layout.meter!r}, {row_label(frame, unnamed[0])}: "
@@ -97,9 +99,7 @@ class TableSource(Source):
                 )
             if not isinstance(column.dtype, pd.CategoricalDtype):
                 # Names as categories: batches select by code, and "7" stays a name.
-                # Names without surrounding spaces, as wide headers are.
-                names = column.astype(str).str.strip()
-                frame[layout.meter] = column.where(column.isna(), names).astype("category")
+                frame[layout.meter] = names.astype(object).astype("category")
 
     def meters(self) -> list[str]:
         if not self.layout.long:
@@ -532,7 +532,8 @@ def load_meters(
         frame = table_to_meters(readings_table(data, options.skip_columns), tz, meters,
                                 options=options)  # fmt: skip
     elif isinstance(data, str | os.PathLike):
-        source = open_source(data, encoding, options=options)
+        # exports are read each on the zone's clock, as a night's are
+        source = open_source(data, encoding, options=options, zone_of=lambda _: tz)
         names = meters or source.meters()
         check_meters(source, names)
         frame = source.read(list(names), tz)
@@ -552,8 +553,8 @@ def check_meters(source: Source, meters: list[str]) -> None:
     for meter in meters:
         if any(unicodedata.category(c) == "Cc" for c in meter):
             raise InputError(f"{source.path}: meter {meter!r} has a control character in its "
-                             "name; expected names of printable characters (rename it, or "
-                             "leave it out with skip_columns).")  # fmt: skip
+                             "name; expected names of printable characters (rename it in the "
+                             "readings).")  # fmt: skip
 
 
 def meter_names(meters: str | Sequence[str] | None) -> list[str] | None:

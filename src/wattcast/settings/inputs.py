@@ -75,7 +75,8 @@ class DataSection(Section):
         "takes the range from the meter's own history; off keeps every reading.",
     )] = "auto"  # fmt: skip
     meter_bounds: Annotated[dict[str, tuple[float, ...]], Setting(
-        "The range of one meter, METER=[low, high] (-inf or inf for no bound on a side).",
+        "The range of one meter, METER=[low, high] (-inf or inf for no bound on a side), in "
+        "the unit its readings are given in.",
         check=_ranges, expected="a table of meter = [low, high] with low below high",
     )] = field(default_factory=dict)  # fmt: skip
 

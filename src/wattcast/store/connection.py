@@ -244,8 +244,9 @@ def connect_read_only(path: Path, timeout: float = 5.0) -> sqlite3.Connection:
     there, the file is read as it stands (``immutable``): SQLite could not make the
     shared-memory file it otherwise needs beside it."""
     uri = path.absolute().as_uri() + "?mode=ro"
-    wal = path.with_name(path.name + "-wal")
-    if not os.access(path.parent, os.W_OK) and not wal.exists():
+    real = Path(os.path.realpath(path))  # SQLite's journal goes beside the file itself
+    wal = real.with_name(real.name + "-wal")
+    if not os.access(real.parent, os.W_OK) and not wal.exists():
         uri += "&immutable=1"
     return sqlite3.connect(uri, uri=True, timeout=timeout, isolation_level=None)
 
@@ -259,8 +260,10 @@ def read_only(path: Path) -> str:
 
 
 def writable(path: Path) -> bool:
-    """Whether this user may write a store file and the folder its journal goes in."""
-    return os.access(path, os.W_OK) and os.access(path.parent, os.W_OK)
+    """Whether this user may write a store file and the folder its journal goes in (the
+    file's own, where ``path`` is a link to it)."""
+    real = Path(os.path.realpath(path))
+    return os.access(real, os.W_OK) and os.access(real.parent, os.W_OK)
 
 
 def bounds(since: int | None, until: int | None) -> tuple[int, int]:

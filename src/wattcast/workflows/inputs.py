@@ -44,6 +44,8 @@ from wattcast.settings import DataSection, RunSpec
 from wattcast.store.store import ForecastStore
 from wattcast.units import (
     EVERY_METER,
+    KW_IN_NAME,
+    KWH_IN_NAME,
     OTHER_UNIT_IN_NAME,
     scale_of,
     scaled_unit_in_name,
@@ -65,6 +67,7 @@ class JobInputs:
     expected: dict[str, list[tuple[int, int]]] = field(default_factory=dict)  # meter, "*": all
     hierarchy: Hierarchy | None = None  # [site] meters, with the remainders forecast
     scales: dict[str, float] = field(default_factory=dict)  # readings given in W, MW ...
+    flags: tuple[str, ...] = ()  # extras columns of closed days: blanks are open days
     _in_zone: dict[str | None, list[ExtraTable]] = field(default_factory=dict)
 
     def groups(self, skip: set[str] = frozenset()) -> dict[str | None, list[str]]:  # type: ignore[assignment]
@@ -93,12 +96,13 @@ class JobInputs:
     def extras_in(self, zone: str | None) -> list[ExtraTable]:
         """The common extras on ``zone``'s wall clock (built once per zone)."""
         if zone not in self._in_zone:
-            self._in_zone[zone] = [ExtraTable.from_frame(t, zone) for t in self.extras]
+            self._in_zone[zone] = [ExtraTable.from_frame(t, zone, self.flags)
+                                   for t in self.extras]  # fmt: skip
         return self._in_zone[zone]
 
     def meter_extras_in(self, zone: str | None, meters: list[str]) -> dict[str, list[ExtraTable]]:
         return {
-            m: [ExtraTable.from_frame(t, zone) for t in self.meter_extras[m]]
+            m: [ExtraTable.from_frame(t, zone, self.flags) for t in self.meter_extras[m]]
             for m in meters
             if m in self.meter_extras
         }
@@ -178,7 +182,7 @@ def load_inputs(spec: RunSpec, archive: ForecastStore | None = None) -> JobInput
     # a meter named to refit that is not read would silently keep its old model
     _check_named_meters(meters, {m: None for m in spec.models.refit if m != "all"}, "refit")
     return JobInputs(source, meters, zones, units, tables, per_meter, calendars, expected,
-                     hierarchy, scales)  # fmt: skip
+                     hierarchy, scales, flags)  # fmt: skip
 
 
 def _check_units(path: Path, hierarchy: Hierarchy, units: dict[str, str]) -> None:
@@ -334,8 +338,6 @@ NOT_METER_PAIRS = (("wind", "speed"), ("wind", "direction"), ("power", "factor")
                    ("cloud", "coverage"), ("sea", "pressure"),
                    ("barometric", "pressure"), ("reactive", "power"),
                    ("apparent", "power"))  # fmt: skip
-#: kW or kWh as a word of a name: a meter, whatever its other words.
-METER_UNIT = re.compile(r"(?<![a-z])kwh?(?![a-z])", re.IGNORECASE)
 
 
 def _refuse_non_meters(meters: list[str], units: Mapping[str, str]) -> None:
@@ -374,7 +376,7 @@ def _refuse_non_meters(meters: list[str], units: Mapping[str, str]) -> None:
 
 def _says(meter: str) -> str | None:
     """What a name without kW or kWh says its column holds, when that is no meter's use."""
-    if METER_UNIT.search(meter):
+    if KW_IN_NAME.search(meter) or KWH_IN_NAME.search(meter):  # a meter, whatever else it says
         return None
     words = name_words(meter)
     if re.search(r"(?<![a-z])co2(?![0-9])", meter.lower()):

@@ -88,7 +88,7 @@ def run_job(
         inputs = load_inputs(spec, stored if intake else None)
         if stored is not None:
             _check_kept_as_stored(stored, inputs, spec.data)
-            _check_sites(stored, spec.site.name, inputs.meters)
+            _check_sites(stored, spec.site.name, inputs.meters, inputs.source.meters())
             _warn_gone(stored, spec, inputs.meters)
     except InputError as exc:
         _refused(spec, command, stamp, str(exc), intake)
@@ -199,23 +199,27 @@ def _check_kept_as_stored(store: ForecastStore, inputs: JobInputs, data: DataSec
                                           "forecasts"))  # fmt: skip
     for meter, unit in inputs.units.items():
         if meter in known and known[meter][2] != unit:
-            raise InputError(
-                f"{source}: meter {meter!r} has forecasts in {store.path} in {known[meter][2]}, "
-                f"but the settings now give it {unit}; expected its unit as it was "
-                "([data] units), or a new store for the new unit."
-            )
+            raise _unit_changed(source, meter, store, known[meter][2], unit)
     given = store.units_given()
     for meter in (m for m in inputs.units if m in given):
         was, now = given_unit(meter, given[meter]), given_unit(meter, data.units)
         if was != now:
-            raise InputError(
-                f"{source}: meter {meter!r} has forecasts in {store.path} of readings given in "
-                f"{was}, but the settings now give them in {now}; expected its unit as it was "
-                "([data] units), or a new store for the new unit."
-            )
+            raise _unit_changed(source, meter, store, was, now)
 
 
-def _check_sites(store: ForecastStore, site: str | None, meters: list[str]) -> None:
+def _unit_changed(
+    source: object, meter: str, store: ForecastStore, was: str, now: str
+) -> InputError:
+    return InputError(
+        f"{source}: meter {meter!r} has forecasts in {store.path} of readings in {was}, but "
+        f"the settings now give them in {now}; expected its unit as it was ([data] units), or "
+        "a new store for the new unit."
+    )
+
+
+def _check_sites(
+    store: ForecastStore, site: str | None, meters: list[str], readable: list[str]
+) -> None:  # fmt: skip
     """Refuse a meter that another site of a shared store holds: the store keeps one meter
     per name, so this site's forecasts, events and hierarchy would replace that site's. A
     site renamed whole (every meter of its old name tonight) moves to its new name."""
@@ -226,7 +230,7 @@ def _check_sites(store: ForecastStore, site: str | None, meters: list[str]) -> N
             owners.setdefault(place["site"], set()).add(name)
     owner_of = {m: owner for owner, names in owners.items() for m in names}
     ours = set(meters)
-    if site is None and owners.get(None) and not owners[None] & ours:
+    if site is None and owners.get(None) and not owners[None] & (ours | set(readable)):
         theirs = sorted(owners[None])
         shown = ", ".join(repr(m) for m in theirs[:3]) + (" ..." if len(theirs) > 3 else "")
         raise InputError(
@@ -272,7 +276,9 @@ def _open_run(job: Job, command: str) -> int | None:
     skip: set[str] = set()
     run_id = None
     if job.writer is not None:
-        readings = source_fingerprint(job.spec.data.source)
+        # with a store, its resume key alone says which job this is, for both: a folder
+        # reset while the store resumed would lose the meters the store took as done
+        readings = source_fingerprint(job.spec.data.source) if job.store is None else ""
         skip |= job.writer.begin(f"{resume_key(job.spec, command, job.as_of)}|{readings}")
     if job.store is not None:
         _mark_interrupted(job.store)
