@@ -523,7 +523,7 @@ def test_readings_dated_outside_the_years_meters_read_in_are_refused(
     table = synthetic_wide(days=3)
     table["timestamp"] = table["timestamp"].dt.strftime(f"{year}-%m-%d %H:%M")
     table.to_csv(tmp_path / "m.csv", index=False)
-    with pytest.raises(InputError, match=rf"m\.csv: timestamp {year}-01-0\d 00:00:00 is outside "
+    with pytest.raises(InputError, match=rf"m\.csv: timestamp {year}-01-0\d 00:00(:00)? is outside "
                        r"the years 1900-2199 that meters read in; expected readings with their "
                        r"true dates"):  # fmt: skip
         load_meters(tmp_path / "m.csv")

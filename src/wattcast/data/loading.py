@@ -39,7 +39,7 @@ from wattcast.data.columns import (
 )
 from wattcast.data.files import name_words, row_label, source_of
 from wattcast.data.meter_frame import BadReadings, MeterFrame
-from wattcast.data.timestamps import check_date_order, parse_timestamps
+from wattcast.data.timestamps import YEARS, check_date_order, outside_years, parse_timestamps
 from wattcast.durations import format_duration
 from wattcast.errors import (
     DuplicateRowsWarning,
@@ -581,20 +581,11 @@ def _refuse_stray(source: str, times: pd.DatetimeIndex, interval: pd.Timedelta) 
             )
 
 
-#: The years of meter readings: outside them, a mistyped year or a wrong date format
-#: (a reading of 2300 broke the report, one of year 5 the nights after it).
-YEARS = (1900, 2200)
-
-
 def _refuse_years(source: str, times: pd.DatetimeIndex) -> None:
-    """Refuse readings (``times`` sorted) dated outside :data:`YEARS`."""
+    """Refuse readings (``times`` sorted) dated outside the years meters read in."""
     for when in (times[0], times[-1]):
         if not YEARS[0] <= when.year < YEARS[1]:
-            raise InputError(
-                f"{source}: timestamp {when} is outside the years {YEARS[0]}-{YEARS[1] - 1} "
-                "that meters read in; expected readings with their true dates (a mistyped "
-                "year, or dates read in the wrong order?)."
-            )
+            raise InputError(outside_years(source, when))
 
 
 def _warn_skipped_hour(source: str, times: pd.DatetimeIndex, tz: str | None) -> None:

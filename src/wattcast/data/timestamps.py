@@ -85,6 +85,9 @@ def parse_timestamps(
             _refuse_offsets_without_zone(frame, column, text)
         bad = np.flatnonzero(np.asarray(parsed.isna()))
         if len(bad):
+            year = re.match(r"\s*(\d{4})-\d{2}-\d{2}", str(iso.iloc[bad[0]]))
+            if year and not YEARS[0] <= int(year[1]) < YEARS[1]:  # beyond what pandas holds
+                raise InputError(outside_years(source_of(frame), text.iloc[bad[0]]))
             shown = f" ({order})" if order else ""
             raise InputError(
                 f"{source_of(frame)}, {column_title(frame, column)}, {row_label(frame, bad[0])}: "
@@ -97,6 +100,20 @@ def parse_timestamps(
         parsed = parsed.tz_convert(tz) if tz else parsed
         parsed = parsed.tz_localize(None)
     return _day_ends_at_own_midnight(frame, column, parsed)
+
+
+#: The years of meter readings: outside them, a mistyped year or a wrong date format
+#: (a reading of 2300 broke the report, one of year 5 the nights after it).
+YEARS = (1900, 2200)
+
+
+def outside_years(source: str, when: object) -> str:
+    """The one line that refuses readings dated outside :data:`YEARS`."""
+    return (
+        f"{source}: timestamp {when} is outside the years {YEARS[0]}-{YEARS[1] - 1} that "
+        "meters read in; expected readings with their true dates (a mistyped year, or dates "
+        "read in the wrong order?)."
+    )
 
 
 def _day_ends_at_own_midnight(
