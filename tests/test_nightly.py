@@ -469,6 +469,20 @@ def test_readings_given_in_watts_are_kept_in_kw_and_stay_in_watts(tmp_path: Path
         run_job(in_kw, "run", "2021-02-08")
 
 
+def test_naive_times_read_otherwise_between_nights_are_refused(spec: RunSpec) -> None:
+    """`naive` turned from utc to local on a store: the earlier actuals were recorded
+    again an hour off, and an open change moved a day, without a word."""
+    utc = spec.with_flags({"data.naive": "utc", "data.tz": "Europe/London"})
+    run_job(utc, "run", "2021-02-08")
+    local = utc.with_flags({"data.naive": "local"})
+    with pytest.raises(InputError, match=(
+            r"meter 'A \(kW\)' has forecasts in .*site\.db of readings whose naive times were "
+            r'read as utc, but the settings now say "local"; expected `\[data\] naive` as it '
+            r"was, or a new store\.$")):  # fmt: skip
+        run_job(local, "run", "2021-02-09")
+    run_job(utc, "run", "2021-02-09")
+
+
 def test_a_unit_changed_between_nights_is_refused(spec: RunSpec) -> None:
     run_job(spec, "run", "2021-02-09")
     in_kwh = spec.with_flags({"data.units": {"A (kW)": "kWh"}})

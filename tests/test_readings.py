@@ -101,6 +101,24 @@ def test_glitches_of_a_few_percent_of_the_readings_are_bad_readings(share: float
     assert np.nanmax(frame.values) < 1000
 
 
+def test_a_vacant_household_s_weeks_of_zeros_are_no_coarser_meter() -> None:
+    """A household away for two weeks reads 0 with a 0.001 kWh now and then: the zeros
+    held for days are missing (an outage, as far as the readings tell), and what was left
+    between them was refused as 'energy readings every 48h', night after night."""
+    from wattcast.data.loading import meter_problems
+
+    rng = np.random.default_rng(4)
+    times = pd.date_range("2013-04-01", periods=48 * 150, freq="30min")
+    kwh = rng.uniform(0.05, 0.6, len(times)).round(3)
+    away = (times >= "2013-08-01") & (times < "2013-08-15")
+    kwh[away] = 0.0
+    kwh[np.flatnonzero(away)[::96]] = 0.001  # the fridge's odd reading, every two days
+    with pytest.warns(BadReadingsWarning, match="holding one value"):
+        frame = load_meters(pd.DataFrame({"timestamp": times, "Home (kWh)": kwh}))
+    assert frame.bad["Home (kWh)"].stuck > 0
+    assert meter_problems(frame, energy=["Home (kWh)"]) == {}
+
+
 def test_a_meter_of_whole_kwh_with_a_charger_keeps_its_charging() -> None:
     """A house meter reading 0 or 1 kWh, and 22 kWh in the hours a car charges: one value
     repeated beyond its range, near it, is use, not a logger's sentinel."""
@@ -554,7 +572,7 @@ def test_a_row_without_a_reading_off_the_grid_is_dropped_and_said(tmp_path: Path
     ("OAT", "oat"), ("air_temperature", "temperature"), ("Dew Point Temp", "dew"),
     ("Leading_Current_Power_Factor", "power factor"), ("wind_speed", "wind speed"),
     ("Voltage", "voltage"), ("Global_intensity", "intensity"),
-    ("Global_reactive_power", "reactive power"),
+    ("Global_reactive_power", "reactive power"), ("Year", "year"), ("Rad", "rad"),
 ])  # fmt: skip
 def test_a_column_named_as_weather_or_a_ratio_is_not_read_as_a_meter(
     tmp_path: Path, cli, name: str, said: str
@@ -563,11 +581,11 @@ def test_a_column_named_as_weather_or_a_ratio_is_not_read_as_a_meter(
     was forecast as a power meter, and its rise in spring reported as a change of 3,907
     kWh; a household logger's volts and amps were reported as kWh of waste."""
     common, error = refused_forecast(tmp_path, cli, ("Building 6 kW", name))
-    weather = ("the weather goes in an extras table ([extras] common) or [weather]. "
-               if said in ("oat", "temperature", "dew", "wind speed") else "")  # fmt: skip
+    weather = ("the weather goes in an extras table ([extras] common) or [weather]; "
+               if said in ("oat", "temperature", "dew", "wind speed", "rad") else "")  # fmt: skip
     assert error == (
         f"error: meter {name!r}: its name says it holds {said!r}, not a meter's use; "
-        f"{weather}If it is a meter, give its unit in `[data] units` (--units); else leave the "
+        f"{weather}give its unit in `[data] units` (--units) if it is a meter; else leave the "
         f"columns that are no meters out with `[data] skip_columns` (--skip-columns {name!r})."
     )
     skipped = cli(*common, "--skip-columns", name, "--out", tmp_path / "f.csv")

@@ -501,12 +501,15 @@ def coarser_stretch(places: np.ndarray, interval: pd.Timedelta) -> tuple[int, in
 def meter_problems(frame: MeterFrame, energy: Sequence[str] = ()) -> dict[str, str]:
     """Meters whose readings cannot be what they claim, each with why (a message naming
     the file and the column): a register's running total, or an energy meter (``energy``:
-    kWh per reading) read at a coarser step than its table for a day or more."""
+    kWh per reading) read at a coarser step than its table for a day or more (not one
+    whose held values were made missing: the readings left between those runs are not a
+    coarser step, as a vacant household's rare 0.001 kWh between weeks of zeros)."""
     problems = {}
     for j, meter in enumerate(frame.meters):
         readings = frame.values[:, j]
         why = _register(readings, frame.interval)
-        if why is None and meter in energy:
+        held = meter in frame.bad and frame.bad[meter].stuck > 0
+        if why is None and meter in energy and not held:
             why = _coarser_energy(frame, readings)
         if why is not None:
             problems[meter] = f"{frame.source}, column {meter!r}: {why}"
@@ -602,7 +605,8 @@ def _warn_skipped_hour(source: str, times: pd.DatetimeIndex, tz: str | None) -> 
         warnings.warn(
             f"{source}: {len(skipped)} reading time(s) at local times that {tz} skips when "
             f"clocks go forward (the first {times[skipped[0]]}); they feed the history, but "
-            "no forecast is judged against them.",
+            "no forecast is judged against them (times kept in UTC all year: `[data] naive "
+            '= "utc"`).',
             SkippedHourWarning,
             stacklevel=4,
         )

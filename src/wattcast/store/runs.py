@@ -175,9 +175,9 @@ class RunRecords(StoreFile):
             return None
         return {**dict(row), "meters": self.done_meters(int(row["id"]))}
 
-    def units_given(self) -> dict[str, Mapping[str, str]]:
-        """Each meter's ``[data] units`` as the newest run that forecast it was given them
-        (the settings a meter's stored forecasts were read under)."""
+    def data_given(self) -> dict[str, Mapping[str, Any]]:
+        """Each meter's ``[data]`` settings as the newest run that forecast it was given
+        them (how a meter's stored forecasts and actuals were read: units, naive times)."""
         with self.connect() as db:
             rows = db.execute(
                 "SELECT m.name, l.run_id FROM meters m JOIN (SELECT meter_id, MAX(run_id) AS "
@@ -187,8 +187,7 @@ class RunRecords(StoreFile):
             ids = sorted({run_id for _, run_id in rows})
             specs = {i: json.loads(spec or "{}") for i, spec in db.execute(
                 f"SELECT id, spec FROM runs WHERE id IN ({_ids(ids)})")}  # fmt: skip
-        return {name: specs.get(run_id, {}).get("data", {}).get("units", {})
-                for name, run_id in rows}  # fmt: skip
+        return {name: specs.get(run_id, {}).get("data", {}) for name, run_id in rows}
 
     def runs(self, last: int | None = None) -> list[dict[str, Any]]:
         """Runs, oldest first (the ``last`` ones only, when given)."""

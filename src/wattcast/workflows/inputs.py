@@ -326,7 +326,8 @@ NOT_METER_WORDS = (TEMPERATURE_WORDS - {"temp"}) | {
     "amps", "amperage", "intensity", "frequency"}  # fmt: skip
 #: Words that say so only with nothing else but these beside them: ``Temp``, ``OAT Temp
 #: (F)`` and ``CO2 ppm`` are sensors, ``Temp Classroom 3`` and ``CO2 Rack 1`` meters.
-ALONE_WORDS = frozenset({"temp", "co2"})
+CALENDAR = frozenset({"year", "month", "day", "hour", "minute", "week", "weekday", "quarter"})
+ALONE_WORDS = frozenset({"temp", "co2", "rad"}) | CALENDAR  # a calendar's numbers beside use
 SENSOR_QUALIFIERS = frozenset({"outdoor", "outside", "air", "dry", "bulb", "avg", "mean", "max",
                                "min", "f", "c", "deg", "degf", "degc", "ppm", "level", "zone",
                                "room", "indoor", "oat", "sensor"})  # fmt: skip
@@ -365,12 +366,12 @@ def _refuse_non_meters(meters: list[str], units: Mapping[str, str]) -> None:
             f"units` (--units) if it is one of those, or {skip}."
         )
     first, word = next(iter(said.items()))
-    weather = ("the weather goes in an extras table ([extras] common) or [weather]. "
-               if word not in ELECTRICAL else "")  # fmt: skip
+    meter = "give its unit in `[data] units` (--units) if it is a meter"
+    how = (f"the weather goes in an extras table ([extras] common) or [weather]; {meter}"
+           if word not in ELECTRICAL | CALENDAR else meter)  # fmt: skip
     raise InputError(
         f"meter {first!r}: its name says it holds {word!r}, not a meter's use"
-        f"{_also({first: word}, [*said][1:])}; {weather}If it is a meter, give its unit in "
-        f"`[data] units` (--units); else {skip}."
+        f"{_also({first: word}, [*said][1:])}; {how}; else {skip}."
     )
 
 

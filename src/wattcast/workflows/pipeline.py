@@ -200,11 +200,18 @@ def _check_kept_as_stored(store: ForecastStore, inputs: JobInputs, data: DataSec
     for meter, unit in inputs.units.items():
         if meter in known and known[meter][2] != unit:
             raise _unit_changed(source, meter, store, known[meter][2], unit)
-    given = store.units_given()
+    given = store.data_given()
     for meter in (m for m in inputs.units if m in given):
-        was, now = given_unit(meter, given[meter]), given_unit(meter, data.units)
+        was, now = given_unit(meter, given[meter].get("units")), given_unit(meter, data.units)
         if was != now:
             raise _unit_changed(source, meter, store, was, now)
+        naive = given[meter].get("naive", "local")
+        if naive != data.naive:  # its actuals recorded again hours off
+            raise InputError(
+                f"{source}: meter {meter!r} has forecasts in {store.path} of readings whose "
+                f'naive times were read as {naive}, but the settings now say "{data.naive}"; '
+                "expected `[data] naive` as it was, or a new store."
+            )
 
 
 def _unit_changed(
