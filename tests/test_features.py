@@ -215,6 +215,38 @@ def test_a_night_does_not_take_closed_day_blanks_for_a_gap(tmp_path: Path) -> No
         assert inputs.extras_in("Europe/Paris")[0].columns == ("temp", "noschool")
 
 
+def test_extras_with_words_are_read_as_a_readings_table_is(tmp_path: Path) -> None:
+    """A campus file given as extras: its `Month = Jan` refused it at its first word, its
+    `Holiday = Yes/No` could not be a closed-day flag, and a row written twice refused it
+    (readings drop such a row)."""
+    from wattcast.errors import DuplicateRowsWarning, SkippedColumnsWarning
+    from wattcast.settings import RunSpec
+    from wattcast.workflows.inputs import load_inputs
+
+    synthetic_wide(days=40).to_csv(tmp_path / "m.csv", index=False)
+    days = pd.date_range("2021-01-01", periods=60, freq="D")
+    table = pd.DataFrame({"date": days.strftime("%Y-%m-%d"), "Month": days.strftime("%b"),
+                          "Holiday": np.where(days.dayofweek >= 5, "Yes", "No"),
+                          "temp": np.arange(60.0)})  # fmt: skip
+    pd.concat([table, table.iloc[[5]]]).to_csv(tmp_path / "x.csv", index=False)
+    spec = RunSpec().with_flags({"data.source": str(tmp_path / "m.csv"),
+                                 "extras.common": [str(tmp_path / "x.csv")],
+                                 "extras.closed_flags": ["Holiday"]})  # fmt: skip
+    with (
+        pytest.warns(SkippedColumnsWarning, match=r"1 column\(s\) of text left out \('Month'\)"),
+        pytest.warns(DuplicateRowsWarning, match="dropped 1 exact duplicate row"),
+    ):
+        inputs = load_inputs(spec)
+    extra = inputs.extras_in(None)[0]
+    assert extra.columns == ("Holiday", "temp")
+    saturday = pd.DatetimeIndex(["2021-01-02 12:00", "2021-01-04 12:00"])
+    assert extra.values_at("Holiday", saturday).tolist() == [1.0, 0.0]
+    table.loc[7, "temp"] = 99.0  # the same day twice with two values: still refused
+    pd.concat([table, table.iloc[[5]].assign(temp=-1.0)]).to_csv(tmp_path / "x.csv", index=False)
+    with pytest.raises(InputError, match="appears more than once"):
+        load_inputs(spec)
+
+
 def test_extras_that_start_after_most_periods_trained_on_are_said_to() -> None:
     """A weather file from last week left a year of readings trained on 5 days, said only
     as few training windows per meter."""

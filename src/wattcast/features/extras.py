@@ -27,7 +27,7 @@ from wattcast.data.loading import (
     to_numeric_column,
 )
 from wattcast.durations import format_duration
-from wattcast.errors import ExtrasGapWarning, InputError
+from wattcast.errors import DuplicateRowsWarning, ExtrasGapWarning, InputError
 
 
 @dataclass(frozen=True)
@@ -76,6 +76,8 @@ class ExtraTable:
         _check_flags(frame, columns, values, flags)
         order = np.argsort(times.asi8, kind="stable")
         times, values = times[order], values[order]
+        if times.has_duplicates:
+            times, values, order = _without_exact_repeats(frame, times, values, order)
         if times.has_duplicates:
             _refuse_repeat(frame, times, order)
         freq = infer_interval(times, source_of(frame))
@@ -161,6 +163,20 @@ def _check_flags(
                 f"flag is {values[wrong[0], j]:g}; expected 0 (open) or 1 (closed), or an "
                 "empty cell."
             )
+
+
+def _without_exact_repeats(
+    frame: pd.DataFrame, times: pd.DatetimeIndex, values: np.ndarray, order: np.ndarray
+) -> tuple[pd.DatetimeIndex, np.ndarray, np.ndarray]:  # fmt: skip
+    """Rows (sorted) less those that repeat an earlier row exactly, said in a warning, as
+    readings' are (two overlapping exports of one weather table)."""
+    rows = pd.DataFrame(values).assign(t=times.asi8)
+    exact = rows.duplicated().to_numpy()
+    if not exact.any():
+        return times, values, order
+    warnings.warn(f"{source_of(frame)}: dropped {int(exact.sum())} exact duplicate row(s).",
+                  DuplicateRowsWarning, stacklevel=4)  # fmt: skip
+    return times[~exact], values[~exact], order[~exact]
 
 
 def _refuse_repeat(frame: pd.DataFrame, times: pd.DatetimeIndex, order: np.ndarray) -> None:

@@ -272,8 +272,45 @@ def _extras_table(
     path: Path, encoding: str, zone: str | None, flags: tuple[str, ...], meters: list[str]
 ) -> pd.DataFrame:  # fmt: skip
     table = _without_meters(_read_extras(path, encoding), path, set(meters))
+    table = _without_text(table, path, flags)
     ExtraTable.from_frame(table, zone, flags)  # checked now, before any work
     return table
+
+
+#: Words a closed-day flag may be written in, and the flag each is.
+FLAG_WORDS = {"yes": 1.0, "y": 1.0, "true": 1.0, "no": 0.0, "n": 0.0, "false": 0.0}
+
+
+def _without_text(table: pd.DataFrame, path: Path, flags: tuple[str, ...]) -> pd.DataFrame:
+    """An extras table with its closed-day flags written as words (``Yes``/``No``) made
+    1 and 0, and its other columns of text (``Month = Jan``, a tariff band) left out with
+    a warning, as a readings table's are: the readings' own file given as extras was
+    refused at its first word."""
+    from wattcast.data.columns import is_text
+
+    out = table.copy()
+    words = []
+    for column in table.columns[1:]:
+        if not is_text(table[column]):
+            continue
+        said = table[column].astype("string").str.strip().str.lower()
+        if str(column) in flags and said.dropna().isin(list(FLAG_WORDS)).all():
+            out[column] = said.map(FLAG_WORDS).astype(float)
+        else:
+            words.append(column)
+    if not words:
+        return out
+    if len(words) == len(table.columns) - 1:
+        raise InputError(f"{path} ([extras]): every column holds text ({_listed(words)}); "
+                         "expected features in numbers, such as the outdoor temperature or "
+                         "closed-day flags (1 or 0).")  # fmt: skip
+    warnings.warn(f"{path} ([extras]): {len(words)} column(s) of text left out "
+                  f"({_listed(words)}).", SkippedColumnsWarning, stacklevel=3)  # fmt: skip
+    return out.drop(columns=words)
+
+
+def _listed(columns: list[object]) -> str:
+    return ", ".join(repr(str(c)) for c in columns[:5]) + (" ..." if len(columns) > 5 else "")
 
 
 def _read_extras(path: Path, encoding: str) -> pd.DataFrame:
