@@ -164,7 +164,8 @@ def test_the_grid_of_an_off_grid_time_is_written_as_people_write_it(tmp_path: Pa
 
 def test_a_repeated_extras_date_names_both_lines(tmp_path: Path) -> None:
     lines = [",noschool,temp", *(f"2021-01-{d:02d},0,{d}" for d in range(1, 11))]
-    path = write(tmp_path, "\n".join([*lines, lines[3]]) + "\n", "extras.csv")
+    # the date again with another value (a row written twice alike is dropped, said)
+    path = write(tmp_path, "\n".join([*lines, lines[3] + "5"]) + "\n", "extras.csv")
     with pytest.raises(InputError, match=(
         rf"^{path}: timestamp 2021-01-03 00:00:00 appears more than once \(line 4 and line 12\); "
         r"expected one row per time\.$"
