@@ -469,6 +469,30 @@ def test_readings_given_in_watts_are_kept_in_kw_and_stay_in_watts(tmp_path: Path
         run_job(in_kw, "run", "2021-02-08")
 
 
+def test_a_replayed_night_forecasts_as_that_night_did(tmp_path: Path) -> None:
+    """Readings after a replayed night were judged with the rest: a day of zeros before it
+    was an outage (missing) to that night, but weeks of the meter off after it made 0 a
+    state of the meter, and the night's history and forecasts depended on days it had
+    not seen (a household failed every replayed night over its August)."""
+    table = synthetic_wide(days=60)
+    times = table["timestamp"]
+    later = times >= "2021-02-02"
+    outage = (times >= "2021-01-20") & (times < "2021-01-21 12:00")  # zeros: missing ...
+    table.loc[outage, "A (kW)"] = 0.0
+    off = (times >= "2021-02-05") & (times < "2021-02-20")  # ... unless the meter is off
+    table.loc[off, "A (kW)"] = 0.0  # for weeks later: 0 is then a state of it
+    nights = {}
+    for name, rows in (("whole", table), ("seen", table[~later])):
+        folder = tmp_path / name
+        folder.mkdir()
+        rows.to_csv(folder / "m.csv", index=False)
+        spec = RunSpec.from_toml(write_site(folder, folder / "m.csv"))
+        run_job(spec, "run", "2021-02-02")
+        nights[name] = ForecastStore(spec.store.path).current_forecasts()
+    columns = ["meter", "t", "mean", "lower", "upper"]
+    pd.testing.assert_frame_equal(nights["whole"][columns], nights["seen"][columns])
+
+
 def test_naive_times_read_otherwise_between_nights_are_refused(spec: RunSpec) -> None:
     """`naive` turned from utc to local on a store: the earlier actuals were recorded
     again an hour off, and an open change moved a day, without a word."""

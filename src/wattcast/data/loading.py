@@ -89,6 +89,9 @@ class ReadOptions:
         (``Interval End``, ``Hour Ending``), else the start.
     naive : how times without a zone or offset are read: ``"local"`` times of the
         zone, or ``"utc"`` (shown on the zone's wall clock).
+    until : a night replayed (``as_of``): readings from then on are left out before any
+        is judged (a meter's range, held values), as that night had none of them; naive,
+        a wall-clock time of each meter's zone. None: every reading.
     units : the unit of each meter (``"*"``: of every meter not named), as
         ``[data] units``: a long table whose column of readings says another unit in its
         name (``energy(kWh/hh)`` of meters read as kW) is refused. None: not judged.
@@ -100,6 +103,7 @@ class ReadOptions:
     stamps: str = "auto"
     units: Mapping[str, str] | None = None
     naive: str = "local"
+    until: pd.Timestamp | None = None
 
     def __post_init__(self) -> None:
         check_date_order(self.date_order)
@@ -128,8 +132,9 @@ def table_to_meters(
     check_zone(tz)
     options = options or ReadOptions()
     layout = layout or detect_layout(frame, skip_columns=options.skip_columns)
+    frame, starts = _before(frame, layout, tz, options)
     if layout.long:  # duplicates are handled per (timestamp, meter) while pivoting
-        times, values, names, bad = _long_to_arrays(frame, tz, layout, options)
+        times, values, names, bad = _long_to_arrays(frame, tz, layout, options, starts)
         if meters:
             _check_known(frame, meters, names)
             keep = [names.index(m) for m in meters]
@@ -140,13 +145,31 @@ def table_to_meters(
             _check_known(frame, meters, [str(c) for c in frame.columns
                                          if str(c) != layout.timestamp])  # fmt: skip
         names = list(meters or meter_columns(frame, layout, options.skip_columns))
-        times, values = _wide_to_arrays(frame, tz, layout, names, options)
+        times, values = _wide_to_arrays(frame, tz, layout, names, options, starts)
         bad = _mask_bad(frame, times, values, names, options.bounds)
         times, values = _drop_duplicate_times(frame, times, values, tz)
     warn_bad_readings(source_of(frame), bad, "meter" if layout.long else "column")
     grid = _to_grid(frame, times, values, tuple(names), tz)
     grid.bad.update(bad)
     return grid
+
+
+def _before(
+    frame: pd.DataFrame, layout: Layout, tz: str | None, options: ReadOptions
+) -> tuple[pd.DataFrame, pd.DatetimeIndex | None]:  # fmt: skip
+    """``frame`` less its rows from ``options.until`` on (a replayed night's future), its
+    rows keeping their lines, with the interval starts of those kept (None: not read);
+    as it is where none is earlier (said later, as the data's range)."""
+    if options.until is None:
+        return frame, None
+    until = options.until
+    if until.tzinfo is not None:
+        until = (until.tz_convert(tz) if tz else until).tz_localize(None)
+    starts = _interval_starts(frame, layout.timestamp, tz, options)
+    keep = np.asarray(starts < until)
+    if keep.all() or not keep.any():
+        return frame, starts
+    return frame[keep], starts[keep]
 
 
 def _check_known(frame: pd.DataFrame, meters: list[str], names: list[str]) -> None:
@@ -192,23 +215,25 @@ def _mask_bad(
 
 
 def _wide_to_arrays(
-    frame: pd.DataFrame, tz: str | None, layout: Layout, names: list[str], options: ReadOptions
-) -> tuple[pd.DatetimeIndex, np.ndarray]:
+    frame: pd.DataFrame, tz: str | None, layout: Layout, names: list[str], options: ReadOptions,
+    starts: pd.DatetimeIndex | None = None,
+) -> tuple[pd.DatetimeIndex, np.ndarray]:  # fmt: skip
     if not names:
         raise InputError(
             f"{source_of(frame)}: expected a timestamp column then one column per meter "
             "(wide), or columns timestamp,meter,value (long)."
         )
-    times = _interval_starts(frame, layout.timestamp, tz, options)
+    times = _interval_starts(frame, layout.timestamp, tz, options) if starts is None else starts
     values = np.column_stack([to_numeric_column(frame, column_named(frame, c)) for c in names])
     return times, values
 
 
 def _long_to_arrays(
-    frame: pd.DataFrame, tz: str | None, layout: Layout, options: ReadOptions
-) -> tuple[pd.DatetimeIndex, np.ndarray, list[str], dict[str, BadReadings]]:
+    frame: pd.DataFrame, tz: str | None, layout: Layout, options: ReadOptions,
+    starts: pd.DatetimeIndex | None = None,
+) -> tuple[pd.DatetimeIndex, np.ndarray, list[str], dict[str, BadReadings]]:  # fmt: skip
     assert layout.meter is not None and layout.value is not None
-    times = _interval_starts(frame, layout.timestamp, tz, options)
+    times = _interval_starts(frame, layout.timestamp, tz, options) if starts is None else starts
     # A copy: bad readings become missing in it, not in the caller's table.
     values = np.array(to_numeric_column(frame, column_named(frame, layout.value)))
     meter_col = frame[column_named(frame, layout.meter)]

@@ -108,11 +108,15 @@ class JobInputs:
         }
 
 
-def load_inputs(spec: RunSpec, archive: ForecastStore | None = None) -> JobInputs:
+def load_inputs(
+    spec: RunSpec, archive: ForecastStore | None = None, as_of: pd.Timestamp | None = None
+) -> JobInputs:  # fmt: skip
     """Open and check every input that ``spec`` names.
 
     With ``archive`` (the job's store, into which its exports were taken, see
-    :mod:`wattcast.workflows.ingest`) the readings are read from the store's archive.
+    :mod:`wattcast.workflows.ingest`) the readings are read from the store's archive; with
+    ``as_of`` (a night replayed) readings from then on are left out as they are read, so
+    that bad readings are judged on what that night had.
     """
     data, extras = spec.data, spec.extras
     if data.source is None:
@@ -121,7 +125,7 @@ def load_inputs(spec: RunSpec, archive: ForecastStore | None = None) -> JobInput
             "configuration)."
         )
     options = ReadOptions(data.date_order, data.skip_columns, stamps=data.stamps,
-                          units=data.units, naive=data.naive)  # fmt: skip
+                          units=data.units, naive=data.naive, until=as_of)  # fmt: skip
     source: Source
     if archive is not None:
         from wattcast.workflows.ingest import ArchiveSource

@@ -85,7 +85,7 @@ def run_job(
     path = spec.store.path
     stored = ForecastStore(path) if path is not None and path.exists() else None
     try:
-        inputs = load_inputs(spec, stored if intake else None)
+        inputs = load_inputs(spec, stored if intake else None, stamp)
         if stored is not None:
             _check_kept_as_stored(stored, inputs, spec.data)
             _check_sites(stored, spec.site.name, inputs.meters, inputs.source.meters())
