@@ -29,6 +29,7 @@ from wattcast.data.cleaning import BoundsLike
 from wattcast.data.columns import TIME_NAMES, column_named, meter_columns, missing_cells
 from wattcast.data.files import (
     PARQUET_SUFFIXES,
+    name_words,
     parquet_errors,
     read_file_bytes,
     read_parquet,
@@ -37,6 +38,7 @@ from wattcast.data.files import (
 )
 from wattcast.data.green_button import read_green_button, warn_utc_clock
 from wattcast.data.loading import (
+    END_WORDS,
     Layout,
     ReadOptions,
     detect_layout,
@@ -197,8 +199,9 @@ class ParquetDataset(Source):
     def meters(self) -> list[str]:
         return sorted(self._index())
 
-    def rows(self, meters: list[str]) -> pd.DataFrame:
-        """The long-format rows of ``meters``."""
+    def rows(self, meters: list[str], tz: str | None = None) -> pd.DataFrame:
+        """The long-format rows of ``meters`` (before a replayed night's start, where the
+        times stamp starts: its later rows are not read at all)."""
         import pyarrow as pa
 
         index = self._index()
@@ -211,6 +214,9 @@ class ParquetDataset(Source):
         number = int if pa.types.is_integer(kind) else float
         names = [number(m) for m in meters] if numbered else meters
         wanted = self._ds.field(self.layout.meter).isin(names)
+        before = self._before(tz)
+        if before is not None:
+            wanted = wanted & before
         with parquet_errors(self.path):
             tables = [
                 g.to_table(columns=self.columns, filter=wanted, schema=self.dataset.schema)
@@ -225,6 +231,28 @@ class ParquetDataset(Source):
         frame.attrs.update(source=str(self.path), kind="dataset")
         return frame
 
+    def _before(self, tz: str | None) -> Any:
+        """The filter of rows before ``options.until`` (a replayed night), where the
+        timestamps are typed and stamp each interval's start; None otherwise (the rows
+        are then left out as they are read, the same)."""
+        import pyarrow as pa
+
+        until, column = self.options.until, self.layout.timestamp
+        kind = self.dataset.schema.field(column).type
+        ends = self.options.stamps == "end" or (
+            self.options.stamps == "auto" and set(name_words(column)) & END_WORDS
+        )
+        if until is None or ends or not pa.types.is_timestamp(kind):
+            return None
+        if kind.tz is None:  # wall-clock times of the meters' zone
+            if until.tzinfo is not None:
+                until = (until.tz_convert(tz) if tz else until).tz_localize(None)
+        elif until.tzinfo is None:
+            if tz is None:
+                return None
+            until = until.tz_localize(tz, ambiguous=True, nonexistent="shift_forward")
+        return self._ds.field(column) < pa.scalar(until.to_pydatetime(), type=kind)
+
     def read(self, meters: list[str], tz: str | None) -> MeterFrame:
         if tz is None and len(self.zones_written) > 1:
             (one, first), (other, second) = list(self.zones_written.items())[:2]
@@ -234,7 +262,7 @@ class ParquetDataset(Source):
                 "the clock of the part read first: give the meters' zone (--tz, or --zones), "
                 "or write the parts in one zone."
             )
-        return table_to_meters(self.rows(meters), tz, meters, self.layout, self.options)
+        return table_to_meters(self.rows(meters, tz), tz, meters, self.layout, self.options)
 
 
 def _check_partitions(path: Path, dataset: Any, columns: list[str]) -> dict[str, str]:
