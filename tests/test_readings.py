@@ -517,6 +517,25 @@ def test_a_long_table_whose_readings_column_gives_their_unit(
     assert set(pd.read_csv(tmp_path / "e.csv")["unit"]) == {kept}
 
 
+@pytest.mark.parametrize(
+    ("column", "ids"), [("MeterID", ("1001", "1002")), ("MPAN", ("1200012345678", "1200012345679"))]
+)
+def test_meter_ids_of_digits_first_name_the_meters(tmp_path: Path, column: str, ids: tuple) -> None:
+    """`MeterID,timestamp,kW` with ids 1001, 1002: the ids were read as the timestamps
+    (the year 1001, or epoch milliseconds for a 13-digit MPAN); integer readings of
+    meters named like ids (`Building`) stay readings."""
+    table = synthetic_wide(days=3, meters=ids)
+    long = table.melt("timestamp", var_name=column, value_name="kW")
+    long[[column, "timestamp", "kW"]].to_csv(tmp_path / "long.csv", index=False)
+    frame = load_meters(tmp_path / "long.csv")
+    assert frame.meters == ids and frame.n_steps == 3 * 96
+    np.testing.assert_allclose(frame.values, table[list(ids)].to_numpy())
+    whole = pd.DataFrame({"timestamp": table["timestamp"], "Building": np.arange(288) % 7,
+                          "Pool": np.arange(288) % 5 + 3})  # fmt: skip
+    whole.to_csv(tmp_path / "wide.csv", index=False)
+    assert load_meters(tmp_path / "wide.csv").meters == ("Building", "Pool")
+
+
 def test_files_of_one_household_each_are_each_its_own_meter(tmp_path: Path) -> None:
     """A folder of `LCLid,stdorToU,DateTime,KWH/hh` files, one household each: each was
     read as a wide table of one meter named by the readings' column, and the households

@@ -97,7 +97,7 @@ def detect_layout(
         return Layout(timestamp or lowered["timestamp"], lowered["meter"], lowered["value"])
     time_column = timestamp or _first_times(frame, columns)
     others = [c for c in columns if c != time_column]
-    text = [c for c in others if _is_text_column(frame, c)]
+    text = [c for c in others if _is_text_column(frame, c) or _ids_of_digits(frame, time_column, c)]
     if len(others) - len(text) == 1 and text:  # one column of numbers beside text
         readings = next(c for c in others if c not in text)
         names = [c for c in text if _names_meters(frame, time_column, c, readings)]
@@ -107,12 +107,33 @@ def detect_layout(
 
 
 def _first_times(frame: pd.DataFrame, columns: list[str]) -> str:
-    """The column of timestamps: the first, unless it holds text that is no time and a
-    later one holds times (a long table of meter ids first: ``LCLid,tstp,energy``)."""
+    """The column of timestamps: the first, unless it holds text that is no time, or is
+    named as meter ids are (ids of digits read as years or epoch times), and a later one
+    holds times (a long table of meter ids first: ``LCLid,tstp,energy``)."""
     first = columns[0]
-    if not _is_text_column(frame, first) or _holds_times(frame, first, unreadable=True):
+    if not _named_as_ids(first) and (  # MeterID 1001, MPAN: no years nor epoch times
+        not _is_text_column(frame, first) or _holds_times(frame, first, unreadable=True)
+    ):
         return first
     return next((c for c in columns[1:] if _holds_times(frame, c)), first)
+
+
+def _named_as_ids(name: str) -> bool:
+    """Whether a column is named only with words of meter ids (``MeterID``, ``MPAN``):
+    its values name meters, digits or not."""
+    words = name_words(name)
+    return bool(words) and all(is_meter_word(w) for w in words)
+
+
+def _ids_of_digits(frame: pd.DataFrame, time_column: str, name: str) -> bool:
+    """Whether a column of numbers named as meter ids (``MeterID``, ``MPAN``) names the
+    meters: one id all through (a meter's own file), or ids that come back with each
+    timestamp (several meters); a meter's whole readings named ``Building`` are not."""
+    if not _named_as_ids(name):
+        return False
+    ids = frame[column_named(frame, name)]
+    return ids.nunique(dropna=True) == 1 or _times_repeat_with_other_text(frame, time_column,
+                                                                          [name])  # fmt: skip
 
 
 def _holds_times(frame: pd.DataFrame, name: str, unreadable: bool = False) -> bool:
