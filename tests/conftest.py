@@ -122,3 +122,25 @@ def as_schema_3(db) -> None:
     for column in ("site", "parent", "label", "area"):
         db.execute(f"ALTER TABLE meters DROP COLUMN {column}")
     db.execute("UPDATE meta SET value = '3' WHERE key = 'schema_version'")
+
+
+def kill_when_flagged(
+    script: Path, text: str, args: list[object], flag: Path, what: str, wait: float = 120
+) -> None:
+    """Run ``text`` as a Python script with ``args``, wait until it touches ``flag`` (the
+    point the test kills it at), then kill it with SIGKILL, as a crash would; fail with
+    ``what`` when it never gets there."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    script.write_text(text)
+    proc = subprocess.Popen([sys.executable, str(script), *(str(a) for a in args)])
+    deadline = time.monotonic() + wait
+    while not flag.exists() and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.05)
+    assert flag.exists(), what
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import synthetic_wide, write_site
+from conftest import kill_when_flagged, synthetic_wide, write_site
 
 from wattcast.data.exports import RevisedReadingsWarning
 from wattcast.data.sources import is_export_set, load_meters, open_source
@@ -507,11 +507,7 @@ run_job(RunSpec.from_toml(sys.argv[1]), "run")
 
 
 def test_a_night_killed_while_taking_exports_in_keeps_those_it_took(tmp_path: Path) -> None:
-    import signal
     import sqlite3
-    import subprocess
-    import sys
-    import time
 
     frame = synthetic_wide(days=40)
     exports = tmp_path / "exports"
@@ -519,16 +515,9 @@ def test_a_night_killed_while_taking_exports_in_keeps_those_it_took(tmp_path: Pa
     for k, day in enumerate(days_of(frame)):
         drop_export(exports, days_of(frame)[day], f"{day}.csv", age=k)
     spec = site(tmp_path / "site", exports)
-    script, flag = tmp_path / "killer.py", tmp_path / "writing"
-    script.write_text(INGEST_KILLER)
-    proc = subprocess.Popen([sys.executable, str(script), str(tmp_path / "site" / "site.toml"),
-                             str(flag)])  # fmt: skip
-    deadline = time.monotonic() + 120
-    while not flag.exists() and time.monotonic() < deadline and proc.poll() is None:
-        time.sleep(0.05)
-    assert flag.exists(), "the night never reached its second export"
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait()
+    flag = tmp_path / "writing"
+    kill_when_flagged(tmp_path / "killer.py", INGEST_KILLER, [tmp_path / "site" / "site.toml", flag],
+                      flag, "the night never reached its second export")  # fmt: skip
     with sqlite3.connect(spec.store.path) as db:
         assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     store = ForecastStore(spec.store.path)

@@ -4,19 +4,14 @@ from __future__ import annotations
 
 import dataclasses
 import io
-import os
-import signal
 import sqlite3
-import subprocess
-import sys
-import time
 import warnings
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import synthetic_wide, write_site
+from conftest import kill_when_flagged, synthetic_wide, write_site
 
 from wattcast import load_meters
 from wattcast.errors import InputError
@@ -164,15 +159,9 @@ def test_a_job_killed_while_writing_models_leaves_the_previous_ones(
     run_job(spec, "run", NIGHTS[0])
     store = ForecastStore(spec.store.path)
     before = store.model_index()
-    script, flag = tmp_path / "killer.py", tmp_path / "writing"
-    script.write_text(KILLER)
-    proc = subprocess.Popen([sys.executable, str(script), str(tmp_path / "site.toml"), str(flag)])
-    deadline = time.monotonic() + 120
-    while not flag.exists() and time.monotonic() < deadline and proc.poll() is None:
-        time.sleep(0.05)
-    assert flag.exists(), "the job never reached the models' index"
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait()
+    flag = tmp_path / "writing"
+    kill_when_flagged(tmp_path / "killer.py", KILLER, [tmp_path / "site.toml", flag], flag,
+                      "the job never reached the models' index")  # fmt: skip
     assert store.model_index() == before  # the index still names the previous files
     kept, problems = store.kept_models(["A (kW)", "B (kW)", "C (kW)"])
     assert set(kept) == {"A (kW)", "B (kW)", "C (kW)"} and problems == {}

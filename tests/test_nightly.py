@@ -2,12 +2,8 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
 import shlex
-import signal
 import sqlite3
-import subprocess
-import sys
 import time
 import warnings
 from io import StringIO
@@ -16,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import synthetic_wide, write_site
+from conftest import kill_when_flagged, synthetic_wide, write_site
 
 from wattcast.alerts.digest import Context, compose
 from wattcast.epoch import from_epoch
@@ -211,15 +207,9 @@ def test_a_failed_first_night_leaves_no_store_a_later_one_is_recorded(spec: RunS
 
 def test_a_killed_run_keeps_its_batches_and_resumes(tmp_path: Path, spec: RunSpec) -> None:
     run_job(spec, "run", "2021-02-01")
-    script, flag = tmp_path / "killer.py", tmp_path / "writing"
-    script.write_text(KILLER)
-    proc = subprocess.Popen([sys.executable, str(script), str(tmp_path / "site.toml"), str(flag)])
-    deadline = time.monotonic() + 60
-    while not flag.exists() and time.monotonic() < deadline and proc.poll() is None:
-        time.sleep(0.05)
-    assert flag.exists(), "the job never reached the store write"
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait()
+    flag = tmp_path / "writing"
+    kill_when_flagged(tmp_path / "killer.py", KILLER, [tmp_path / "site.toml", flag], flag,
+                      "the job never reached the store write", wait=60)  # fmt: skip
     store = ForecastStore(spec.store.path)
     with sqlite3.connect(spec.store.path) as db:
         assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"

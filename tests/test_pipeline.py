@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import synthetic_wide, write_site
+from conftest import kill_when_flagged, synthetic_wide, write_site
 
 from wattcast import InputError
 from wattcast.data.loading import Layout
@@ -272,21 +272,12 @@ def test_a_store_and_a_folder_resume_one_killed_job_together(tmp_path: Path) -> 
     """Killed after its first batch, then the readings file touched: the folder's parts
     were removed as another job's while the store resumed without the meter it had
     done, which was then in neither the folder nor written again ('ok')."""
-    import signal
-    import time
-
     data = tmp_path / "m.csv"
     synthetic_wide(days=40).to_csv(data, index=False)
     config = write_site(tmp_path, data, trees=5)
-    script, flag, out = tmp_path / "killed.py", tmp_path / "written", tmp_path / "fc"
-    script.write_text(KILLED_AFTER_A_BATCH)
-    proc = subprocess.Popen([sys.executable, str(script), str(config), str(flag), str(out)])
-    deadline = time.monotonic() + 120
-    while not flag.exists() and time.monotonic() < deadline and proc.poll() is None:
-        time.sleep(0.05)
-    assert flag.exists(), "the job never wrote its first batch"
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait()
+    flag, out = tmp_path / "written", tmp_path / "fc"
+    kill_when_flagged(tmp_path / "killed.py", KILLED_AFTER_A_BATCH, [config, flag, out], flag,
+                      "the job never wrote its first batch")  # fmt: skip
     os.utime(data)  # the logger touched the readings meanwhile
     spec = RunSpec.from_toml(config).with_flags({"model.batch_meters": "1"})
     again = run_job(spec, "run", "2021-02-05", out=out)

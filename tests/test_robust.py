@@ -6,19 +6,17 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
 import socket
 import sqlite3
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import synthetic_wide, write_site
+from conftest import kill_when_flagged, synthetic_wide, write_site
 
 from wattcast import InputError
 from wattcast.redaction import redact_url
@@ -73,15 +71,9 @@ run_job(RunSpec.from_toml(sys.argv[1]).with_flags({"model.batch_meters": "1"}), 
 
 
 def kill_mid_run(tmp_path: Path) -> None:
-    script, flag = tmp_path / "killer.py", tmp_path / "writing"
-    script.write_text(KILLER)
-    proc = subprocess.Popen([sys.executable, str(script), str(tmp_path / "site.toml"), str(flag)])
-    deadline = time.monotonic() + 90
-    while not flag.exists() and time.monotonic() < deadline and proc.poll() is None:
-        time.sleep(0.05)
-    assert flag.exists(), "the job never reached the store write"
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait()
+    flag = tmp_path / "writing"
+    kill_when_flagged(tmp_path / "killer.py", KILLER, [tmp_path / "site.toml", flag], flag,
+                      "the job never reached the store write", wait=90)  # fmt: skip
 
 
 def test_a_killed_run_shows_interrupted_and_another_night_runs(

@@ -83,8 +83,7 @@ class ExtraTable:
         freq = infer_interval(times, source_of(frame))
         times = _days_of(times, freq)
         _warn_long_gap(times, freq, source_of(frame))
-        _warn_empty_stretch(times, values, [c for c in columns if c not in flags],
-                            columns, source_of(frame))  # fmt: skip
+        _warn_empty_stretch(times, values, columns, flags, source_of(frame))
         return cls(times, values, columns, freq, source_of(frame))
 
     def offsets(self, output: pd.Timedelta) -> list[pd.Timedelta]:
@@ -200,15 +199,17 @@ LONG_GAP_ROWS = 7
 
 
 def _warn_empty_stretch(
-    times: pd.DatetimeIndex, values: np.ndarray, judged: list[str], columns: tuple[str, ...],
-    source: str,
+    times: pd.DatetimeIndex, values: np.ndarray, columns: tuple[str, ...],
+    flags: Sequence[str], source: str,
 ) -> None:  # fmt: skip
-    """Say where a column (of ``judged``, not the closed-day flags, whose blanks are open
-    days) is empty for more than :data:`LONG_GAP_ROWS` rows in a row between values: the
-    periods then have no such feature, and are not trained on (fifty days of blank
-    temperatures only said that few windows were left)."""
-    for name in judged:
-        empty = np.isnan(values[:, columns.index(name)])
+    """Say where a column (not a closed-day flag, whose blanks are open days) is empty
+    for more than :data:`LONG_GAP_ROWS` rows in a row between values: the periods then
+    have no such feature, and are not trained on (fifty days of blank temperatures only
+    said that few windows were left)."""
+    for j, name in enumerate(columns):
+        if name in flags:
+            continue
+        empty = np.isnan(values[:, j])
         if empty.all() or not empty.any():
             continue
         edges = np.flatnonzero(np.diff(np.concatenate([[0], empty.astype(np.int8), [0]])))
