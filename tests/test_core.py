@@ -17,7 +17,7 @@ from wattcast.core import (
 )
 from wattcast.epoch import to_epoch
 from wattcast.models.forecast import COLUMNS
-from wattcast.models.methods import METHODS
+from wattcast.models.methods import METHODS, SCORE_COLUMNS
 from wattcast.settings import AlertsSection, RunSpec
 
 METERS = ["A (kW)", "B (kW)"]
@@ -58,11 +58,22 @@ def test_the_same_seed_gives_the_same_batch(settings: RunSpec) -> None:
     assert not np.allclose(first.forecast["mean"], other.forecast["mean"])
 
 
+def stored_scores(days: pd.DatetimeIndex, **sse: float) -> pd.DataFrame:
+    """Realized scores of meter A on ``days``: each method's squared errors a day."""
+    return pd.DataFrame(
+        [("A (kW)", int(to_epoch(pd.Series([d]))[0]), m, sse[m], 96)
+         for d in days for m in METHODS],
+        columns=SCORE_COLUMNS,
+    )  # fmt: skip
+
+
+ERRORS = {"forest": 90.0, "persistence": 10.0, "last_week": 80.0, "blend": 30.0}
+
+
 def test_realized_scores_in_the_state_choose_the_method(settings: RunSpec) -> None:
-    realized = {"A (kW)": {"forest": (900.0, 960, 10), "persistence": (100.0, 960, 10),
-                           "last_week": (800.0, 960, 10), "blend": (300.0, 960, 10)}}  # fmt: skip
+    days = pd.date_range("2021-01-20", periods=10, freq="D")
     alone = forecast_batch(settings, batch())
-    remembered = forecast_batch(settings, batch(), PriorState(realized))
+    remembered = forecast_batch(settings, batch(), PriorState(stored_scores(days, **ERRORS)))
     assert alone.details["A (kW)"]["method"] != "persistence"
     assert remembered.details["A (kW)"]["method"] == "persistence"
     a = remembered.forecast[remembered.forecast["meter"] == "A (kW)"]
@@ -71,6 +82,26 @@ def test_realized_scores_in_the_state_choose_the_method(settings: RunSpec) -> No
     assert {m: len(b) for m, b in remembered.candidates.items()} == {
         m: len(METHODS) * 96 * 4 for m in METERS
     }
+
+
+def test_the_day_whose_actuals_arrive_tonight_counts_in_the_choice(settings: RunSpec) -> None:
+    # six days stored (one fewer than realized errors need) and the forecast of the
+    # last complete day waiting: its actuals arrive tonight and are scored first
+    inputs = batch()
+    stored = stored_scores(pd.date_range("2021-01-27", periods=6, freq="D"), **ERRORS)
+    times = pd.date_range("2021-02-02", periods=96, freq="15min")
+    actual = inputs.frame.values[-96:, 0]
+    assert inputs.frame.end == times[-1] + pd.Timedelta("15min")
+    means = np.stack([actual + {"persistence": 0.0, "blend": 5.0}.get(m, 10.0) for m in METHODS])
+    t = to_epoch(pd.Series(times))
+    pending = pd.DataFrame({"meter": "A (kW)", "t": t, "run_id": 1, "mean": means[0],
+                            "lower": means[0] - 1, "upper": means[0] + 1})  # fmt: skip
+    candidates = {(1, "A (kW)"): (means.astype(np.float32).tobytes(), list(t))}
+    waiting = forecast_batch(settings, inputs, PriorState(stored, pending, None, candidates))
+    before = forecast_batch(settings, inputs, PriorState(stored))
+    assert waiting.details["A (kW)"]["method"] == "persistence"
+    assert before.details["A (kW)"]["method"] != "persistence"
+    assert {(s[0], s[2]) for s in waiting.scores} == {("A (kW)", m) for m in METHODS}
 
 
 def two_days(peak: float = 100.0) -> tuple[pd.DataFrame, pd.Series]:

@@ -13,7 +13,13 @@ from conftest import synthetic_wide
 from wattcast import Fleet, GapFilledWarning, ModelSection, load_meters
 from wattcast.evaluation.baselines import baseline_forecasts
 from wattcast.features.day_calendar import DayCalendar
-from wattcast.models.methods import MARGIN, choose, choose_realized
+from wattcast.models.methods import (
+    MARGIN,
+    SCORE_COLUMNS,
+    choose,
+    choose_realized,
+    realized_sums,
+)
 
 WEEK = ModelSection(input="7D")
 
@@ -58,6 +64,17 @@ def test_out_of_bag_the_blend_must_beat_the_forest_clearly(
     choice = choose(forest, {"persistence": persistence, "last_week": persistence}, truth, 0.95)
     assert choice.mse["blend"] < choice.mse["forest"]
     assert choice.method == expected
+
+
+def test_realized_sums_cover_each_meters_last_scored_days() -> None:
+    rows = [("A", day, m, float(day), 10) for day in range(1, 41) for m in ("forest", "blend")]
+    rows += [("B", day, "forest", 1.0, 10) for day in (3, 5)]  # a meter with few days
+    rows += [("A", 40, "blend", 100.0, 5)]  # day 40 scored again: the last score counts
+    sums = realized_sums(pd.DataFrame(rows, columns=SCORE_COLUMNS), days=28)
+    assert sums["A"]["forest"] == (float(sum(range(13, 41))), 280, 28)
+    assert sums["A"]["blend"] == (float(sum(range(13, 40))) + 100.0, 275, 28)
+    assert sums["B"] == {"forest": (2.0, 20, 2)}
+    assert realized_sums(pd.DataFrame(columns=SCORE_COLUMNS)) == {}
 
 
 def test_realized_errors_decide_once_there_are_enough() -> None:

@@ -17,6 +17,7 @@ from conftest import kill_when_flagged, synthetic_wide, write_site
 from wattcast.alerts.digest import Context, compose
 from wattcast.epoch import from_epoch
 from wattcast.errors import InputError
+from wattcast.models.methods import realized_sums
 from wattcast.settings import RunSpec
 from wattcast.store import lock
 from wattcast.store.lock import StoreBusyError, store_lock
@@ -306,7 +307,7 @@ def test_the_nightly_job_keeps_rolling_errors_of_each_method(spec: RunSpec) -> N
     scores = store.query("SELECT * FROM scores")
     assert set(scores["method"]) == {"forest", "persistence", "last_week", "blend"}
     assert scores.groupby(["meter_id", "day"]).size().eq(4).all()
-    realized = store.realized(list(store.meters()), 28)
+    realized = realized_sums(store.scores(list(store.meters()), 28))
     assert all(sums["forest"][2] >= 7 for sums in realized.values())
     # the candidates of a night are dropped once scored; the last nights' still wait
     waiting = store.query("SELECT COUNT(*) AS n FROM run_meters WHERE candidates IS NOT NULL")

@@ -17,7 +17,7 @@ import pandas as pd
 from wattcast.data.meter_frame import MeterFrame
 from wattcast.epoch import to_epoch, wall_from_epoch
 from wattcast.events.detection import holding, rejudged_events, update_events
-from wattcast.models.methods import METHODS
+from wattcast.models.methods import METHODS, SCORE_COLUMNS
 from wattcast.settings import AlertsSection
 
 #: A candidate's realized error of one day: meter, day, method, squared errors, readings.
@@ -114,13 +114,7 @@ def settle_actuals(
     """
     if pending is None or pending.empty or frame.n_steps == 0:
         return nothing_settled()
-    pending = pending.assign(actual=values_at(frame, zone, pending))
-    if "recorded" not in pending:
-        pending = pending.assign(recorded=np.nan)
-    pending = pending.dropna(subset=["actual"])
-    fresh = pending["recorded"].isna()
-    readings = pending[fresh]
-    revised = pending[~fresh & (pending["actual"] != pending["recorded"])]
+    readings, revised = arrived(frame, zone, pending)
     if open_events is None:
         open_events = pd.DataFrame(columns=["id", "meter", "start", "end", "status"])
     again = _rejudged(frame, zone, _times_by_meter(revised), revisit, units, thresholds,
@@ -138,6 +132,35 @@ def settle_actuals(
     )
     scores, scored = realized_scores(readings, candidates)
     return Settled(actuals.reset_index(drop=True), events, scores, scored)
+
+
+def arrived(
+    frame: MeterFrame, zone: str | None, pending: pd.DataFrame
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The ``pending`` forecasts whose actual ``frame`` holds (column ``actual``): those
+    never recorded, and those recorded before whose reading now differs."""
+    pending = pending.assign(actual=values_at(frame, zone, pending))
+    if "recorded" not in pending:
+        pending = pending.assign(recorded=np.nan)
+    pending = pending.dropna(subset=["actual"])
+    fresh = pending["recorded"].isna()
+    return pending[fresh], pending[~fresh & (pending["actual"] != pending["recorded"])]
+
+
+def known_scores(
+    frame: MeterFrame, zone: str | None, scores: pd.DataFrame | None,
+    pending: pd.DataFrame | None, candidates: Candidates,
+) -> pd.DataFrame:  # fmt: skip
+    """The stored ``scores`` with those of the forecasts whose actuals ``frame`` brings
+    tonight (:data:`~wattcast.models.methods.SCORE_COLUMNS`): a method chosen tonight is
+    judged up to the last complete day, as the backtest judges it."""
+    stored = scores if scores is not None else pd.DataFrame(columns=SCORE_COLUMNS)
+    if pending is None or pending.empty or frame.n_steps == 0:
+        return stored
+    tonight = realized_scores(arrived(frame, zone, pending)[0], candidates)[0]
+    if not tonight:
+        return stored
+    return stacked(stored, pd.DataFrame(tonight, columns=SCORE_COLUMNS), columns=SCORE_COLUMNS)
 
 
 def stacked(*parts: pd.DataFrame, columns: list[str] | None = None) -> pd.DataFrame:

@@ -24,6 +24,7 @@ from wattcast.core.actuals import (
     Revisit,
     Score,
     candidate_means,
+    known_scores,
     nothing_settled,
     revised_times,
     seen,
@@ -41,11 +42,9 @@ from wattcast.models.fleet import Fleet
 from wattcast.models.forecast import COLUMNS
 from wattcast.models.lifecycle import DayDigest, KeptModel, day_digests, settings_key
 from wattcast.models.lifecycle import due as lifecycle_due
+from wattcast.models.methods import realized_sums
 from wattcast.settings import RunSpec
 from wattcast.timing import Timings
-
-#: Per meter and method: (sum of squared errors, readings, days) of recent forecasts.
-Realized = Mapping[str, Mapping[str, tuple[float, int, int]]]
 
 
 @dataclass
@@ -67,7 +66,7 @@ class BatchInputs:
 class PriorState:
     """What earlier nights left that a batch uses (the workflow reads it from the store)."""
 
-    realized: Realized = field(default_factory=dict)
+    scores: pd.DataFrame | None = None  # realized scores of recent days: SCORE_COLUMNS
     pending: pd.DataFrame | None = None  # forecasts awaiting actuals: meter, t, run_id, mean...
     open_events: pd.DataFrame | None = None  # events that may continue: id, meter, start, end...
     candidates: Candidates = field(default_factory=dict)  # (run, meter) -> (means, times)
@@ -123,8 +122,9 @@ def forecast_batch(
     :class:`~wattcast.errors.AllMetersFailedError` when no meter could be forecast,
     and :class:`~wattcast.errors.InputError` for readings that cannot be used.
     """
-    realized = {} if state is None else state.realized
     readings = seen(batch.frame, as_of, batch.zone)
+    realized = {} if state is None else realized_sums(known_scores(
+        readings, batch.zone, state.scores, state.pending, state.candidates))  # fmt: skip
     keeping = state is not None and spec.models.keep and readings.n_steps > 0
     digests = day_digests(readings) if keeping else {}  # none: the fit says why
     kept, due = _due(spec, batch, state, readings, digests)

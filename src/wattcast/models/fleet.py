@@ -54,6 +54,7 @@ from wattcast.models.methods import (
     METHODS,
     MIN_DAYS,
     Choice,
+    Realized,
     calendar_changed,
     choose_realized,
 )
@@ -64,8 +65,6 @@ from wattcast.timing import Timings
 
 #: From this many meters, forecasts are computed in parallel threads.
 PARALLEL_PREDICT_MIN_METERS = 32
-#: Realized errors per meter and method: (sum of squares, readings, days).
-Realized = Mapping[str, Mapping[str, tuple[float, int, int]]]
 
 
 class Fleet(BaseEstimator):

@@ -6,7 +6,9 @@ forest and the persistence ensemble weighted by the inverse of their squared
 errors. Each is scored out of sample on the meter's most recent days:
 
 * realized errors, from the actuals of forecasts made before (the nightly job's
-  store, or a backtest's earlier days), once there are ``MIN_DAYS`` of them;
+  store, or a backtest's earlier days), up to the last complete day (a night scores
+  the actuals that arrive with its readings before it chooses), once there are
+  ``MIN_DAYS`` of them;
 * until then, the forest's out-of-bag predictions of its most recent training
   windows (no tree that trained on a window predicts it) against the baselines of
   the same windows.
@@ -66,6 +68,10 @@ LAST_WEEK_MARGIN = 0.15
 #: On realized errors, the forest and the persistence ensemble are not blended when
 #: one's squared error is this many times the other's.
 APART = 3.0
+#: The columns of realized scores: a candidate's squared errors of one forecast day.
+SCORE_COLUMNS = ["meter", "day", "method", "sse", "n"]
+#: Realized errors per meter and method: (sum of squares, readings, days).
+Realized = Mapping[str, Mapping[str, tuple[float, int, int]]]
 
 
 @dataclass(frozen=True)
@@ -128,6 +134,29 @@ def choose_realized(
     # meter too new for out-of-bag scores has none for the baselines yet
     banded = {m: v for m, v in mse.items() if m == "forest" or m in prior.radius}
     return Choice(_best(banded, realized=True), weight, mse, prior.radius, "realized")
+
+
+def realized_sums(scores: pd.DataFrame, days: int = RECENT) -> Realized:
+    """Per meter and method, ``(sum of squared errors, readings, days)`` over the meter's
+    last ``days`` days with a forest score.
+
+    ``scores`` has :data:`SCORE_COLUMNS`, a row per meter, day (any sortable number)
+    and method; a day scored twice counts as scored last, as the store keeps it.
+    """
+    if scores is None or scores.empty:
+        return {}
+    rows = scores.drop_duplicates(["meter", "day", "method"], keep="last")
+    forest_days = rows.loc[rows["method"] == "forest", ["meter", "day"]].drop_duplicates()
+    last = forest_days.sort_values("day").groupby("meter", sort=False).tail(days)
+    rows = rows.merge(last, on=["meter", "day"])
+    sums = rows.groupby(["meter", "method"], sort=False).agg(
+        sse=("sse", "sum"), n=("n", "sum"), days=("day", "nunique")
+    )
+    out: dict[str, dict[str, tuple[float, int, int]]] = {}
+    for (meter, method), row in sums.iterrows():
+        out.setdefault(str(meter), {})[str(method)] = (float(row["sse"]), int(row["n"]),
+                                                        int(row["days"]))  # fmt: skip
+    return out
 
 
 def blend_weight(forest_mse: float, persistence_mse: float) -> float:

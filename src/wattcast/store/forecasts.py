@@ -210,23 +210,17 @@ class ForecastRecords(StoreFile):
         rows.insert(0, "meter", rows.pop("meter_id").map({i: m for m, i in ids.items()}))
         return rows
 
-    def realized(self, meters: Sequence[str], days: int) -> dict[str, dict[str, Any]]:
-        """Per meter and method, ``(sum of squared errors, readings, days)`` over its last
-        ``days`` scored days."""
+    def scores(self, meters: Sequence[str], days: int) -> Any:
+        """DataFrame: the candidates' realized scores of each meter's last ``days`` scored
+        days (``meter, day, method, sse, n``: squared errors and readings of one day)."""
         with self.connect() as db:
             ids = self._ids(db, meters)
         marks = ",".join(str(int(i)) for i in ids.values()) or "NULL"
         rows = self.query(
-            f"""SELECT meter_id, method, sse, n, day FROM scores s WHERE meter_id IN ({marks})
+            f"""SELECT meter_id, day, method, sse, n FROM scores s WHERE meter_id IN ({marks})
                 AND day IN (SELECT day FROM scores r WHERE r.meter_id = s.meter_id
-                            AND r.method = 'forest' ORDER BY day DESC LIMIT {int(days)})"""
+                            AND r.method = 'forest' ORDER BY day DESC LIMIT {int(days)})
+                ORDER BY day"""
         )
-        names = {i: m for m, i in ids.items()}
-        out: dict[str, dict[str, Any]] = {}
-        for (meter_id, method), group in rows.groupby(["meter_id", "method"]):
-            out.setdefault(names[int(meter_id)], {})[str(method)] = (
-                float(group["sse"].sum()),
-                int(group["n"].sum()),
-                int(group["day"].nunique()),
-            )
-        return out
+        rows.insert(0, "meter", rows.pop("meter_id").map({i: m for m, i in ids.items()}))
+        return rows

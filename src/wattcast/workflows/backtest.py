@@ -38,7 +38,7 @@ from wattcast.models.fleet_inputs import InputGap
 from wattcast.models.lifecycle import KeptModel, settings_key
 from wattcast.models.lifecycle import due as lifecycle_due
 from wattcast.models.meter_model import FEW_WINDOWS
-from wattcast.models.methods import RECENT
+from wattcast.models.methods import METHODS, SCORE_COLUMNS, Realized, realized_sums
 from wattcast.settings import ModelSection, ModelsSection, RunSpec
 from wattcast.workflows.cluster import cluster
 from wattcast.workflows.inputs import (
@@ -142,6 +142,7 @@ def backtest(
     policy = models or ModelsSection()
     frame = trim_to_periods(frame, model.output)
     parts, fit_seconds, refits, meter_refits, fits = [], 0.0, 0, 0, 0
+    daily: list[pd.DataFrame] = []  # the realized scores of each part
     failed: dict[str, str] = {}
     gaps: dict[str, list[InputGap]] = {}
     few: dict[str, list[int]] = {}  # per meter, its training windows on fits with few
@@ -155,6 +156,8 @@ def backtest(
         every = REFIT_EVERY.get(refit, 1)
         if refit == "policy" or k % every == 0 or fleet is None or callable(extras):
             tables = extras(cutoff) if callable(extras) else extras
+            # as the nightly job: the methods are chosen on every day complete at the
+            # cutoff (its actuals scored first), drift judged on the scores stored before
             known = cutoff - model.output
             due = _due(kept, cutoff, policy, key, parts, known) if refit == "policy" else {}
             fleet = Fleet(model)
@@ -163,7 +166,7 @@ def backtest(
                 warnings.simplefilter("ignore", FewWindowsWarning)
                 fleet.fit(frame, extras=tables, meter_extras=meter_extras, calendars=calendars,
                           closed_flags=closed_flags, as_of=cutoff, on_error=on_error,
-                          realized=realized_errors(parts, known),
+                          realized=realized_errors(daily, cutoff),
                           kept=kept if refit == "policy" else None, due=due)  # fmt: skip
             kept, fits = fleet.kept_, fits + 1
             trained = _tally(fleet, gaps, failed, few)
@@ -173,6 +176,7 @@ def backtest(
         else:
             fleet.update(frame, as_of=cutoff)
         parts.append(_night(fleet, frame, target, cutoff))
+        daily.append(day_scores(parts[-1]))
     predictions = pd.concat(parts[scored_from:], ignore_index=True)
     predictions = predictions[~predictions["meter"].isin(failed)].reset_index(drop=True)
     _warn_gaps(gaps, fits, model)
@@ -418,22 +422,25 @@ def _combined(results: list[BacktestResult]) -> BacktestResult:
     )
 
 
-def realized_errors(
-    parts: list[pd.DataFrame], until: pd.Timestamp
-) -> dict[str, dict[str, tuple[float, int, int]]]:
-    """Per meter and method, squared errors of the backtest's own earlier days whose
-    actuals are known by ``until``: ``(sum, readings, days)`` over the last ``RECENT``."""
-    known = [p for p in parts if len(p) and _day_of(p) < until][-RECENT:]
-    if not known:
-        return {}
-    table = pd.concat(known, ignore_index=True).dropna(subset=["actual"])
-    out: dict[str, dict[str, tuple[float, int, int]]] = {}
-    for meter, group in table.groupby("meter", sort=False):
-        out[str(meter)] = {
-            m: (float(((group[m] - group["actual"]) ** 2).sum()), len(group), len(known))
-            for m in ("forest", "persistence", "last_week", "blend")
-        }
-    return out
+def day_scores(part: pd.DataFrame) -> pd.DataFrame:
+    """A backtested day's realized scores (:data:`~wattcast.models.methods.SCORE_COLUMNS`),
+    as the nightly job stores them: per meter and candidate, the squared errors and the
+    readings that have an actual."""
+    if part.empty:
+        return pd.DataFrame(columns=SCORE_COLUMNS)
+    errors = part[list(METHODS)].sub(part["actual"], axis=0) ** 2
+    by_meter = errors.groupby(part["meter"].to_numpy(), sort=False)
+    sums, counts = by_meter.sum(), by_meter.count()
+    rows = sums.stack().rename("sse").to_frame().join(counts.stack().rename("n"))
+    rows.index.names = ["meter", "method"]
+    return rows.reset_index().assign(day=_day_of(part))[SCORE_COLUMNS]
+
+
+def realized_errors(daily: list[pd.DataFrame], until: pd.Timestamp) -> Realized:
+    """Per meter and method, ``(sum, readings, days)`` of squared errors over the meter's
+    last ``RECENT`` backtested days before ``until`` (``daily``: :func:`day_scores` of each)."""
+    known = [d for d in daily if len(d) and d["day"].iloc[0] < until]
+    return realized_sums(pd.concat(known, ignore_index=True)) if known else {}
 
 
 def _day_of(part: pd.DataFrame) -> pd.Timestamp:

@@ -32,24 +32,24 @@ def read_state(
 ) -> PriorState:  # fmt: skip
     """What the store holds for this batch's meters from earlier nights (with ``models``,
     [models], their kept models too)."""
-    realized = store.realized(names, RECENT)
+    scores = store.scores(names, RECENT)
     kept = {"references": store.references(names), "changes": store.change_events(names),
             **kept_models(store, names, models)}  # fmt: skip
     readings = seen(frame, as_of, zone)
     if readings.n_steps == 0:
-        return PriorState(realized, **kept)
+        return PriorState(scores, **kept)
     since, until = actuals_span(readings, zone)
     kept["reported"] = store.reported_waste(names, since, until)
     pending = store.pending_forecasts(names, since, until)
     fresh = pending[pending["recorded"].isna()]  # the others: actuals revised since
     kept["revisit"] = revisit(store, names, pending[pending["recorded"].notna()])
     if fresh.empty:
-        return PriorState(realized, pending, **kept)
+        return PriorState(scores, pending, **kept)
     # every event that a pending forecast's reading could join (and maybe a few more)
     first = int(fresh["t"].min()) - int(join_gap.total_seconds())
     open_events = store.continuing_events(names, first)
     pairs = sorted({(int(r), str(m)) for r, m in zip(fresh["run_id"], fresh["meter"], strict=True)})
-    return PriorState(realized, pending, open_events, store.candidates(pairs), **kept)
+    return PriorState(scores, pending, open_events, store.candidates(pairs), **kept)
 
 
 def revisit(store: ForecastStore, names: list[str], revised: pd.DataFrame) -> Revisit | None:
