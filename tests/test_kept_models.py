@@ -15,7 +15,15 @@ from conftest import kill_when_flagged, synthetic_wide, write_site
 
 from wattcast import load_meters
 from wattcast.errors import InputError
-from wattcast.models.lifecycle import DayDigest, day_digests, due, settings_key, slot
+from wattcast.models.lifecycle import (
+    DayDigest,
+    day_digests,
+    due,
+    settings_key,
+    since_fit,
+    slot,
+)
+from wattcast.models.methods import SCORE_COLUMNS
 from wattcast.settings import ModelSection, ModelsSection, RunSpec
 from wattcast.store.lock import store_lock
 from wattcast.store.maintenance import check, prune
@@ -211,6 +219,16 @@ def test_drift_refits_only_on_enough_nights_beyond_the_calibration() -> None:
     assert due(meter, model, now, policy, "s", None, (10.0 * 96, 96, 1)) is None  # one night
     assert due(meter, model, now, policy, "s", None, (8.0 * 288, 288, 3)) is None  # RMSE 2.8
     assert due(meter, model, now, policy, "s", None, (10.0 * 288, 288, 3)) == "drift"  # 3.2
+
+
+def test_drift_is_judged_on_the_forests_scores_since_each_fit() -> None:
+    days = pd.date_range("2021-02-01", periods=6, freq="D")
+    rows = [(m, day, method, 10.0 * k, 96) for m in ("A", "B") for k, day in enumerate(days)
+            for method in ("forest", "persistence")]  # fmt: skip
+    scores = pd.DataFrame(rows, columns=SCORE_COLUMNS)
+    fitted = {"A": pd.Timestamp("2021-02-04"), "B": pd.Timestamp("2021-02-10")}
+    recent = since_fit(scores, pd.DatetimeIndex(scores["day"]), fitted)
+    assert recent == {"A": (30.0 + 40.0 + 50.0, 3 * 96, 3)}  # B: no day since its fit
 
 
 def test_day_digests_find_changed_days_but_not_days_dropped_from_the_start() -> None:

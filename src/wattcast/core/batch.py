@@ -40,9 +40,15 @@ from wattcast.features.day_calendar import DayCalendar
 from wattcast.features.extras import ExtraTable
 from wattcast.models.fleet import Fleet
 from wattcast.models.forecast import COLUMNS
-from wattcast.models.lifecycle import DayDigest, KeptModel, day_digests, settings_key
+from wattcast.models.lifecycle import (
+    DayDigest,
+    KeptModel,
+    day_digests,
+    settings_key,
+    since_fit,
+)
 from wattcast.models.lifecycle import due as lifecycle_due
-from wattcast.models.methods import realized_sums
+from wattcast.models.methods import SCORE_COLUMNS, realized_sums
 from wattcast.settings import RunSpec
 from wattcast.timing import Timings
 
@@ -73,7 +79,6 @@ class PriorState:
     references: dict[str, dict[str, Any]] = field(default_factory=dict)  # meter -> reference
     changes: pd.DataFrame | None = None  # stored change events: id, meter, start, end, status
     models: dict[str, KeptModel] = field(default_factory=dict)  # meter -> model kept
-    recent: pd.DataFrame | None = None  # the forest's latest scores: meter, day, sse, n
     reported: pd.DataFrame | None = None  # waste reported before: meter, start, end (epoch)
     revisit: Revisit | None = None  # events over revised actuals, with their forecasts
 
@@ -123,15 +128,15 @@ def forecast_batch(
     and :class:`~wattcast.errors.InputError` for readings that cannot be used.
     """
     readings = seen(batch.frame, as_of, batch.zone)
-    realized = {} if state is None else realized_sums(known_scores(
-        readings, batch.zone, state.scores, state.pending, state.candidates))  # fmt: skip
+    scores = None if state is None else known_scores(readings, batch.zone, state.scores,
+                                                     state.pending, state.candidates)  # fmt: skip
     keeping = state is not None and spec.models.keep and readings.n_steps > 0
     digests = day_digests(readings) if keeping else {}  # none: the fit says why
-    kept, due = _due(spec, batch, state, readings, digests)
+    kept, due = _due(spec, batch, state, readings, digests, scores)
     fleet = Fleet(spec.model)
     fleet.fit(batch.frame, extras=batch.extras, meter_extras=batch.meter_extras,
               calendars=batch.calendars, closed_flags=spec.extras.closed_flags, as_of=as_of,
-              on_error=on_error(spec), realized=realized, kept=kept, due=due,
+              on_error=on_error(spec), realized=realized_sums(scores), kept=kept, due=due,
               reported=_reported(state, batch.zone))  # fmt: skip
     frame = fleet.predict(candidates=state is not None).frame
     result = _result(batch.meters, fleet, frame, spec.model.output)
@@ -175,16 +180,18 @@ def _reported(state: PriorState | None, zone: str | None) -> dict[str, list[Span
 
 def _due(
     spec: RunSpec, batch: BatchInputs, state: PriorState | None, readings: MeterFrame,
-    digests: Mapping[str, DayDigest],
+    digests: Mapping[str, DayDigest], scores: pd.DataFrame | None,
 ) -> tuple[dict[str, KeptModel], dict[str, str]]:  # fmt: skip
     """The kept models a batch may serve, and why each of those meters is refit tonight
-    (:func:`wattcast.models.lifecycle.due`)."""
+    (:func:`wattcast.models.lifecycle.due`; drift judged on the realized ``scores``)."""
     if state is None or not spec.models.keep or not state.models:
         return {}, {}
     kept = {m: k for m, k in state.models.items() if m in batch.meters}
     now = trim_to_periods(readings, spec.model.output).end
     key = settings_key(spec.model)
-    recent = _since_fit(state.recent, kept, batch.zone)
+    scores = scores if scores is not None else pd.DataFrame(columns=SCORE_COLUMNS)
+    days = wall_from_epoch(scores["day"].to_numpy(np.int64), batch.zone)
+    recent = since_fit(scores, days, {m: k.fitted for m, k in kept.items()})
     due = {}
     for meter, model in kept.items():
         reason = lifecycle_due(meter, model, now, spec.models, key, digests.get(meter),
@@ -192,25 +199,6 @@ def _due(
         if reason is not None:
             due[meter] = reason
     return kept, due
-
-
-def _since_fit(
-    recent: pd.DataFrame | None, kept: Mapping[str, KeptModel], zone: str | None
-) -> dict[str, tuple[float, int, int]]:
-    """The forest's realized (sum of squares, readings, nights) since each kept model's fit."""
-    if recent is None or recent.empty:
-        return {}
-    out = {}
-    for meter, group in recent.groupby("meter", sort=False):
-        model = kept.get(str(meter))
-        if model is None:
-            continue
-        days = pd.DatetimeIndex(pd.to_datetime(group["day"], unit="s", utc=True))
-        local = days.tz_convert(zone).tz_localize(None) if zone else days.tz_localize(None)
-        after = group[np.asarray(local >= model.fitted)]
-        if len(after):
-            out[str(meter)] = (float(after["sse"].sum()), int(after["n"].sum()), len(after))
-    return out
 
 
 def _to_keep(fleet: Fleet, digests: Mapping[str, DayDigest]) -> dict[str, KeptModel]:

@@ -28,6 +28,7 @@ its challenge date moves on. Refits for every other reason replace it.
 from __future__ import annotations
 
 import zlib
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -164,6 +165,23 @@ def due(
     if unchallenged >= cycle or (unchallenged >= 1 and night % cycle == slot(meter, cycle)):
         return "age"
     return None
+
+
+def since_fit(
+    scores: pd.DataFrame, days: pd.DatetimeIndex, fitted: Mapping[str, pd.Timestamp]
+) -> dict[str, tuple[float, int, int]]:
+    """Per meter of ``fitted`` (meter -> when its model was fitted), the forest's realized
+    ``(sum of squares, readings, nights)`` on the days since: ``scores`` has
+    :data:`~wattcast.models.methods.SCORE_COLUMNS`, ``days`` each row's day on the
+    wall clock the fits are dated on."""
+    if scores is None or scores.empty:
+        return {}
+    since = scores["meter"].map(fitted).to_numpy(dtype="datetime64[ns]")
+    mine = (scores["method"] == "forest").to_numpy() & (days.to_numpy() >= since)
+    after = scores[mine]
+    sums = after.groupby("meter", sort=False).agg(sse=("sse", "sum"), n=("n", "sum"),
+                                                  nights=("day", "nunique"))  # fmt: skip
+    return {str(m): (float(r.sse), int(r.n), int(r.nights)) for m, r in sums.iterrows()}
 
 
 def _drifted(recent: tuple[float, int, int] | None, calibrated: float, drift: float) -> bool:

@@ -195,21 +195,6 @@ class ForecastRecords(StoreFile):
                 out[(run_id, meter)] = (row[0], times)
         return out
 
-    def recent_forest_scores(self, meters: Sequence[str], days: int) -> Any:
-        """The forest's realized errors of these meters' last ``days`` scored days: meter,
-        day (epoch seconds of its first reading), sse, n."""
-        with self.connect() as db:
-            ids = self._ids(db, meters)
-        marks = ",".join(str(int(i)) for i in ids.values()) or "NULL"
-        rows = self.query(
-            f"""SELECT meter_id, day, sse, n FROM scores s WHERE meter_id IN ({marks})
-                AND method = 'forest' AND day IN (SELECT day FROM scores r
-                WHERE r.meter_id = s.meter_id AND r.method = 'forest'
-                ORDER BY day DESC LIMIT {int(days)})"""
-        )
-        rows.insert(0, "meter", rows.pop("meter_id").map({i: m for m, i in ids.items()}))
-        return rows
-
     def scores(self, meters: Sequence[str], days: int) -> Any:
         """DataFrame: the candidates' realized scores of each meter's last ``days`` scored
         days (``meter, day, method, sse, n``: squared errors and readings of one day)."""

@@ -35,10 +35,10 @@ from wattcast.features.day_calendar import DayCalendar
 from wattcast.features.extras import ExtraTable
 from wattcast.models.fleet import Fleet
 from wattcast.models.fleet_inputs import InputGap
-from wattcast.models.lifecycle import KeptModel, settings_key
+from wattcast.models.lifecycle import KeptModel, settings_key, since_fit
 from wattcast.models.lifecycle import due as lifecycle_due
 from wattcast.models.meter_model import FEW_WINDOWS
-from wattcast.models.methods import METHODS, SCORE_COLUMNS, Realized, realized_sums
+from wattcast.models.methods import METHODS, SCORE_COLUMNS, realized_sums
 from wattcast.settings import ModelSection, ModelsSection, RunSpec
 from wattcast.workflows.cluster import cluster
 from wattcast.workflows.inputs import (
@@ -156,17 +156,17 @@ def backtest(
         every = REFIT_EVERY.get(refit, 1)
         if refit == "policy" or k % every == 0 or fleet is None or callable(extras):
             tables = extras(cutoff) if callable(extras) else extras
-            # as the nightly job: the methods are chosen on every day complete at the
-            # cutoff (its actuals scored first), drift judged on the scores stored before
-            known = cutoff - model.output
-            due = _due(kept, cutoff, policy, key, parts, known) if refit == "policy" else {}
+            # as the nightly job: methods and drift are judged on every day complete at
+            # the cutoff (its actuals scored first)
+            scores = known_scores(daily, cutoff)
+            due = _due(kept, cutoff, policy, key, scores) if refit == "policy" else {}
             fleet = Fleet(model)
             with warnings.catch_warnings():  # said once per meter, after the loop
                 warnings.simplefilter("ignore", GapFilledWarning)
                 warnings.simplefilter("ignore", FewWindowsWarning)
                 fleet.fit(frame, extras=tables, meter_extras=meter_extras, calendars=calendars,
                           closed_flags=closed_flags, as_of=cutoff, on_error=on_error,
-                          realized=realized_errors(daily, cutoff),
+                          realized=realized_sums(scores),
                           kept=kept if refit == "policy" else None, due=due)  # fmt: skip
             kept, fits = fleet.kept_, fits + 1
             trained = _tally(fleet, gaps, failed, few)
@@ -202,38 +202,19 @@ def _tally(
 
 def _due(
     kept: Mapping[str, KeptModel], now: pd.Timestamp, policy: ModelsSection, key: str,
-    parts: list[pd.DataFrame], known: pd.Timestamp,
+    scores: pd.DataFrame,
 ) -> dict[str, str]:  # fmt: skip
     """Why each kept model is refit tonight, judged as the nightly job judges it (its
     readings never change here, so never for a backfill)."""
+    days = scores["day"] if len(scores) else pd.Series(dtype="datetime64[ns]")
+    fitted = {m: k.fitted for m, k in kept.items()}
+    recent = since_fit(scores, pd.DatetimeIndex(days), fitted)
     due = {}
     for meter, model in kept.items():
-        reason = lifecycle_due(meter, model, now, policy, key, None,
-                               _since_fit(parts, meter, model.fitted, known))  # fmt: skip
+        reason = lifecycle_due(meter, model, now, policy, key, None, recent.get(meter))
         if reason is not None:
             due[meter] = reason
     return due
-
-
-def _since_fit(
-    parts: list[pd.DataFrame], meter: str, fitted: pd.Timestamp, known: pd.Timestamp
-) -> tuple[float, int, int] | None:
-    """The forest's realized (sum of squares, readings, days) of ``meter`` on the days
-    after ``fitted`` whose actuals are known by ``known``."""
-    sse, n, days = 0.0, 0, 0
-    for part in reversed(parts):
-        if part.empty:  # a night without actuals (a meter that stopped reporting)
-            continue
-        day = _day_of(part)
-        if day >= known:
-            continue
-        if day < fitted:
-            break
-        mine = part[part["meter"] == meter]
-        if len(mine):
-            sse += float(((mine["forest"] - mine["actual"]) ** 2).sum())
-            n, days = n + len(mine), days + 1
-    return (sse, n, days) if days else None
 
 
 def _targets(
@@ -436,11 +417,11 @@ def day_scores(part: pd.DataFrame) -> pd.DataFrame:
     return rows.reset_index().assign(day=_day_of(part))[SCORE_COLUMNS]
 
 
-def realized_errors(daily: list[pd.DataFrame], until: pd.Timestamp) -> Realized:
-    """Per meter and method, ``(sum, readings, days)`` of squared errors over the meter's
-    last ``RECENT`` backtested days before ``until`` (``daily``: :func:`day_scores` of each)."""
+def known_scores(daily: list[pd.DataFrame], until: pd.Timestamp) -> pd.DataFrame:
+    """The realized scores of the backtested days before ``until`` (``daily``:
+    :func:`day_scores` of each), as the nightly job knows them that night."""
     known = [d for d in daily if len(d) and d["day"].iloc[0] < until]
-    return realized_sums(pd.concat(known, ignore_index=True)) if known else {}
+    return pd.concat(known, ignore_index=True) if known else pd.DataFrame(columns=SCORE_COLUMNS)
 
 
 def _day_of(part: pd.DataFrame) -> pd.Timestamp:

@@ -32,7 +32,8 @@ def read_state(
 ) -> PriorState:  # fmt: skip
     """What the store holds for this batch's meters from earlier nights (with ``models``,
     [models], their kept models too)."""
-    scores = store.scores(names, RECENT)
+    # the methods are chosen on the last RECENT days, drift judged since each fit
+    scores = store.scores(names, max(RECENT, models.max_age.days) if models else RECENT)
     kept = {"references": store.references(names), "changes": store.change_events(names),
             **kept_models(store, names, models)}  # fmt: skip
     readings = seen(frame, as_of, zone)
@@ -70,8 +71,8 @@ def revisit(store: ForecastStore, names: list[str], revised: pd.DataFrame) -> Re
 def kept_models(
     store: ForecastStore, names: list[str], models: ModelsSection | None
 ) -> dict[str, Any]:
-    """The batch's kept models and the forest's recent errors that judge them; a model that
-    cannot be used is left out (its meter is refit) with one warning for the batch."""
+    """The batch's kept models; a model that cannot be used is left out (its meter is
+    refit) with one warning for the batch."""
     if models is None or not models.keep:
         return {}
     kept, problems = store.kept_models(names)
@@ -82,8 +83,7 @@ def kept_models(
             f"{store.models_folder}: {len(problems)} kept model(s) cannot be used and are "
             f"refit: meter {meter!r}: {why}{more}.", ModelRefitWarning, stacklevel=3,
         )  # fmt: skip
-    recent = store.recent_forest_scores(list(kept), max(models.max_age.days, 7)) if kept else None
-    return {"models": kept, "recent": recent}
+    return {"models": kept}
 
 
 def stored_batch(
