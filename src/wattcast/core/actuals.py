@@ -157,10 +157,11 @@ def known_scores(
     stored = scores if scores is not None else pd.DataFrame(columns=SCORE_COLUMNS)
     if pending is None or pending.empty or frame.n_steps == 0:
         return stored
-    tonight = realized_scores(arrived(frame, zone, pending)[0], candidates)[0]
-    if not tonight:
-        return stored
-    return stacked(stored, pd.DataFrame(tonight, columns=SCORE_COLUMNS), columns=SCORE_COLUMNS)
+    tonight = pd.DataFrame(realized_scores(arrived(frame, zone, pending)[0], candidates)[0],
+                           columns=SCORE_COLUMNS)  # fmt: skip
+    if tonight.empty or stored.empty:
+        return stored if tonight.empty else tonight
+    return pd.concat([stored, tonight], ignore_index=True)
 
 
 def stacked(*parts: pd.DataFrame, columns: list[str] | None = None) -> pd.DataFrame:

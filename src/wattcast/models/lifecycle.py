@@ -181,7 +181,8 @@ def since_fit(
     after = scores[mine]
     sums = after.groupby("meter", sort=False).agg(sse=("sse", "sum"), n=("n", "sum"),
                                                   nights=("day", "nunique"))  # fmt: skip
-    return {str(m): (float(r.sse), int(r.n), int(r.nights)) for m, r in sums.iterrows()}
+    return {str(m): (float(sse), int(n), int(nights))
+            for m, sse, n, nights in sums.itertuples(name=None)}  # fmt: skip
 
 
 def _drifted(recent: tuple[float, int, int] | None, calibrated: float, drift: float) -> bool:

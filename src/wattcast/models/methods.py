@@ -153,9 +153,8 @@ def realized_sums(scores: pd.DataFrame, days: int = RECENT) -> Realized:
         sse=("sse", "sum"), n=("n", "sum"), days=("day", "nunique")
     )
     out: dict[str, dict[str, tuple[float, int, int]]] = {}
-    for (meter, method), row in sums.iterrows():
-        out.setdefault(str(meter), {})[str(method)] = (float(row["sse"]), int(row["n"]),
-                                                        int(row["days"]))  # fmt: skip
+    for (meter, method), sse, n, days_ in sums.itertuples(name=None):
+        out.setdefault(str(meter), {})[str(method)] = (float(sse), int(n), int(days_))
     return out
 
 
