@@ -110,6 +110,11 @@ def test_messages_print_brackets_literally(tmp_path: Path, wide_csv: Path, cli) 
     config.write_text("[modle]\ntrees = 3\n")
     result = cli("forecast", "--config", config, "--out", tmp_path / "f.csv")
     assert "unknown section [modle]; expected one of data, extras" in result.stderr
+    config.write_text(f'[data]\nsource = "{wide_csv}"\n[model]\nskip_reported = "false"\n')
+    result = cli("forecast", "--config", config, "--out", tmp_path / "f.csv")
+    assert result.exit_code == 2 and result.stderr.count("\n") == 1
+    assert ("[model] skip_reported must be true or false, written without quotes (a TOML "
+            "boolean, not a text). Got 'false'.") in result.stderr  # fmt: skip
 
 
 def test_estimator_parameters_from_the_command_line(tmp_path: Path, wide_csv: Path, cli) -> None:

@@ -305,6 +305,8 @@ def _within(value: float, s: Setting) -> bool:
 
 
 def _switch(raw: object, hint: Any, setting: Setting, base: Path | None) -> bool:
+    if isinstance(raw, str) and raw.strip().lower() in ("true", "false"):
+        raise Bad("true or false, written without quotes (a TOML boolean, not a text)")
     if not isinstance(raw, bool):
         raise Bad("true or false")
     return raw
