@@ -12,7 +12,9 @@ training windows cover, and of the forecast period. Providers:
   were fetched for): a night run again uses the same numbers, and a night with
   the service down uses the forecasts fetched on earlier nights when they cover
   its period (each live night fetches a week ahead).
-* ``ghcnd``: a NOAA GHCN-Daily station file (:mod:`wattcast.weather.ghcnd`).
+* ``ghcnd``: a NOAA GHCN-Daily station file (:mod:`wattcast.weather.ghcnd`): daily
+  measurements, so the forecast period's weather is always the fallback's; a
+  replayed night does not take the later measurements in the file for a forecast.
 * ``file``: a table in the extras format that the user's own script keeps current.
 
 When the forecast period's weather is still missing, ``fallback`` decides:
@@ -24,7 +26,7 @@ models are trained without weather that night) or ``fail``. Every run records
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -50,7 +52,7 @@ class Night:
     period: tuple[pd.Timestamp, pd.Timestamp]  # the forecast period, [start, end)
     frequency: str  # "daily" or "hourly"
     live: bool  # a night happening now (else a replay of a past one)
-    honest: bool = False  # a backtest night: a file of measurements gives no forecast
+    honest: bool = False  # a file of measurements gives no forecast (backtests, station files)
 
     @property
     def step(self) -> pd.Timedelta:
@@ -198,7 +200,9 @@ def _provider(section: Any, night: Night, zone: str | None, store: Any) -> Any:
         from wattcast.weather.ghcnd import read_ghcnd
 
         table = read_ghcnd(section.path, section.units, section.station)
-        return _TableProvider("ghcnd", _choose(table, section, section.path), night)
+        # measured at the station: what the file holds from the night on was not known then
+        measured = replace(night, honest=True)
+        return _TableProvider("ghcnd", _choose(table, section, section.path), measured)
     if section.provider == "file":
         return _TableProvider("the weather file", _weather_file(section, zone), night)
     client = OpenMeteo(section.latitude, section.longitude, section.url,
