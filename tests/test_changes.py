@@ -12,7 +12,7 @@ from conftest import synthetic_wide
 from wattcast import InputError, load_meters
 from wattcast.core.changes import CHANGE_COLUMNS, Context, _warn_no_temperature, judge_changes
 from wattcast.errors import ReferenceWarning
-from wattcast.events.changes import find_changes
+from wattcast.events.changes import Change, describe, find_changes
 from wattcast.features.extras import ExtraTable
 from wattcast.models.reference import fit_reference
 from wattcast.settings import RunSpec
@@ -387,3 +387,13 @@ def test_a_column_that_looks_like_a_temperature_but_is_not_named_is_said() -> No
     )):  # fmt: skip
         _warn_no_temperature(context)
     assert np.isnan(context.temperatures(pd.date_range(START, periods=3, freq="D"))).all()
+
+
+def test_a_change_below_its_reference_over_its_days_reads_use_down() -> None:
+    days = pd.DataFrame({"excess": [-30.0, 10.0], "expected": [500.0, 500.0],
+                         "readings": [96, 96]},
+                        index=pd.date_range("2019-06-13", periods=2, freq="D"))  # fmt: skip
+    change = Change(days.index[0], days.index[1], None, days)
+    assert describe(change, "-20 kWh").startswith("use down 2% on its reference since 2019-06-13")
+    rise = Change(days.index[0], days.index[1], None, days.assign(excess=[30.0, 30.0]))
+    assert describe(rise, "60 kWh").startswith("use up 6% on its reference")

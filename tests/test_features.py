@@ -194,6 +194,31 @@ def test_a_column_of_extras_empty_for_weeks_is_said() -> None:
         ExtraTable.from_frame(table.assign(temp=temps), flags=("noschool",))
 
 
+def test_a_sensor_stuck_outside_its_range_for_hours_is_missing_and_said() -> None:
+    """A Fahrenheit logger wrote 0 (-17.8 °C) for missing temperatures, for a fifth of a
+    Bangkok spring's hours: read as weather, it made surges of ordinary days."""
+    hours = pd.date_range("2019-03-01", periods=2000, freq="h")
+    temps = 30.0 + 4.0 * np.sin(np.arange(2000) * 2 * np.pi / 24)
+    temps[300:372] = temps[900:1100] = -17.78
+    temps[-30:] = -17.78  # the newest values: the sensor's state now, kept
+    flags = (hours.dayofweek >= 5).astype(float)  # a flag holds its values by nature
+    table = pd.DataFrame({"time": hours, "temp": temps, "closed": flags})
+    with pytest.warns(ExtrasGapWarning, match=r"column 'temp': 272 value\(s\) holding one "
+                      r"value for 12 hours or more outside its usual range, treated as "
+                      r"missing .*, the first at 2019-03-13 12:00:00: -17.78"):  # fmt: skip
+        extra = ExtraTable.from_frame(table, flags=("closed",))
+    values = extra.values_at("temp", hours)
+    assert np.isnan(values[300:372]).all() and np.isnan(values[900:1100]).all()
+    assert np.isfinite(values[:300]).all() and (values[-30:] == -17.78).all()
+    assert (extra.values_at("closed", hours) == flags).all()
+    # a day forecast inside the stuck run says why its value is missing
+    with pytest.raises(InputError, match=r"column 'temp': no value for the forecast period "
+                       r"starting 2019-03-14 00:00:00 \(its value there, held for 12 hours or "
+                       r"more outside the column's usual range, was taken for a stopped"):  # fmt: skip
+        extra.check_covers(pd.Timestamp("2019-03-14"), pd.Timedelta("1D"))
+    extra.check_covers(pd.Timestamp("2019-03-02"), pd.Timedelta("1D"))
+
+
 def test_a_night_does_not_take_closed_day_blanks_for_a_gap(tmp_path: Path) -> None:
     """The night builds each zone's extras again: without the flags, their blanks (open
     days) were said to be weeks of missing values."""

@@ -288,7 +288,7 @@ STUCK_SHARE = 0.10
 STUCK_EVERY = pd.Timedelta("15D")
 
 
-def stuck_readings(values: np.ndarray, interval: pd.Timedelta) -> np.ndarray:
+def stuck_readings(values: np.ndarray, interval: pd.Timedelta, states: bool = True) -> np.ndarray:
     """Where one meter's ``values`` (in time order, one per ``interval``) hold one value
     for :data:`STUCK_FOR` or more at a level outside the meter's usual range (the 1st to 99th
     percentile of its readings that vary), a value it reads less than
@@ -297,7 +297,10 @@ def stuck_readings(values: np.ndarray, interval: pd.Timedelta) -> np.ndarray:
     building ran (a campus meter's 22 days of outage read as zeros made its return to
     normal use 47 MWh of waste, and its band useless for weeks). A meter idle at its
     usual low (a chiller off all winter, a unit off every night) is not stuck, nor is
-    the newest run (a meter switched off, or not yet back, is so now)."""
+    the newest run (a meter switched off, or not yet back, is so now). Without
+    ``states`` (a sensor's values, such as the outdoor temperature, which has no state
+    it holds for hours), every such run outside the usual range but the newest is stuck,
+    however often it comes."""
     same = np.zeros(len(values), dtype=bool)
     same[1:] = values[1:] == values[:-1]  # NaN never equals: missing readings end a run
     run = np.cumsum(~same) - 1
@@ -317,7 +320,8 @@ def stuck_readings(values: np.ndarray, interval: pd.Timedelta) -> np.ndarray:
     # the newest run is the meter's state now (switched off, or not yet back): kept
     ongoing = long == run[-1]
     stuck = np.zeros(len(lengths), dtype=bool)
-    stuck[long[((held < low) | (held > high)) & (share < STUCK_SHARE) & ~often & ~ongoing]] = True
+    rare = (share < STUCK_SHARE) & ~often if states else True
+    stuck[long[((held < low) | (held > high)) & rare & ~ongoing]] = True
     return stuck[run]
 
 

@@ -98,5 +98,7 @@ def describe(change: Change, energy: str) -> str:
     """One line an energy manager reads: "use up 12 % since 2017-03-06: 340 kWh, $61 (150
     kWh, $27 certain) so far" (``energy``: :func:`~wattcast.events.savings.priced_text`)."""
     still = ONGOING if change.end is None else f"until {change.end:%Y-%m-%d}"
-    share = f" {change.share:.0%}" if np.isfinite(change.share) else ""
-    return f"use up{share} on its reference since {change.start:%Y-%m-%d}: {energy} {still}"
+    finite = bool(np.isfinite(change.share))
+    way = "down" if finite and change.share < 0 else "up"  # a minor change, over all its hours
+    share = f" {abs(change.share):.0%}" if finite else ""
+    return f"use {way}{share} on its reference since {change.start:%Y-%m-%d}: {energy} {still}"

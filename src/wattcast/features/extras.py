@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from wattcast.data.cleaning import stuck_readings
 from wattcast.data.files import row_label
 from wattcast.data.loading import (
     infer_interval,
@@ -39,6 +40,7 @@ class ExtraTable:
     columns: tuple[str, ...]
     freq: pd.Timedelta
     source: str
+    stuck: np.ndarray | None = None  # (rows, columns): values held outside the usual range
 
     @classmethod
     def load(
@@ -84,7 +86,14 @@ class ExtraTable:
         times = _days_of(times, freq)
         _warn_long_gap(times, freq, source_of(frame))
         _warn_empty_stretch(times, values, columns, flags, source_of(frame))
-        return cls(times, values, columns, freq, source_of(frame))
+        values, stuck = _without_stuck(times, values, columns, freq, source_of(frame))
+        return cls(times, values, columns, freq, source_of(frame), stuck)
+
+    def with_columns(self, columns: Sequence[str]) -> ExtraTable:
+        """This table with only ``columns``."""
+        keep = [self.columns.index(c) for c in columns]
+        stuck = None if self.stuck is None else self.stuck[:, keep]
+        return replace(self, values=self.values[:, keep], columns=tuple(columns), stuck=stuck)
 
     def offsets(self, output: pd.Timedelta) -> list[pd.Timedelta]:
         """Where inside a target period each feature's value is read."""
@@ -127,11 +136,17 @@ class ExtraTable:
             )
         values = self.features(pd.DatetimeIndex([start]), output)
         if np.isnan(values).any():
-            names = self.feature_names(output)
-            missing = names[int(np.flatnonzero(np.isnan(values[0]))[0])]
+            k = int(np.flatnonzero(np.isnan(values[0]))[0])
+            offsets = self.offsets(output)
+            column = k // len(offsets)
+            row = int(self.times.searchsorted(start + offsets[k % len(offsets)], "right")) - 1
+            held = self.stuck is not None and bool(self.stuck[row, column])
+            why = (" (its value there, held for 12 hours or more outside the column's usual "
+                   "range, was taken for a stopped sensor or a code for no value: write the "
+                   "values measured, or leave the column out)") if held else ""  # fmt: skip
             raise InputError(
-                f"{self.source}, column {missing.split('+')[0]!r}: no value for the forecast "
-                f"period starting {start}; expected a number."
+                f"{self.source}, column {self.columns[column]!r}: no value for the forecast "
+                f"period starting {start}{why}; expected a number."
             )
 
 
@@ -196,6 +211,8 @@ def _clock(offset: pd.Timedelta) -> str:
 
 #: A table that skips more than this many of its rows in a row is said to.
 LONG_GAP_ROWS = 7
+#: A column with fewer distinct values holds them by nature (a flag, a category).
+MIN_DISTINCT = 10
 
 
 def _warn_empty_stretch(
@@ -229,6 +246,38 @@ def _warn_empty_stretch(
             stacklevel=3,
         )
         return
+
+
+def _without_stuck(
+    times: pd.DatetimeIndex, values: np.ndarray, columns: tuple[str, ...], freq: pd.Timedelta,
+    source: str,
+) -> tuple[np.ndarray, np.ndarray | None]:  # fmt: skip
+    """``values`` with the runs of a column that hold one value for 12 hours or more
+    outside the column's usual range made missing (and where), said once per column: a sensor or
+    logger that stopped, or a code written for no value (a Fahrenheit logger's 0 for a
+    missing temperature read -17.8 °C for weeks of Bangkok's spring, and made its
+    surges). Columns of few distinct values (closed-day flags, categories) hold values
+    by nature and are left as they are."""
+    out, where = values, None
+    for j, name in enumerate(columns):
+        column = values[:, j]
+        if len(np.unique(column[np.isfinite(column)])) < MIN_DISTINCT:
+            continue
+        stuck = stuck_readings(column, freq, states=False)
+        if not stuck.any():
+            continue
+        out = out.copy() if out is values else out
+        where = np.zeros(values.shape, dtype=bool) if where is None else where
+        where[:, j] = stuck
+        first = int(np.argmax(stuck))
+        warnings.warn(
+            f"{source}, column {name!r}: {int(stuck.sum())} value(s) holding one value for "
+            f"12 hours or more outside its usual range, treated as missing (a sensor or "
+            f"logger that stopped, or a code for no value), the first at {times[first]}: "
+            f"{column[first]:.4g}.", ExtrasGapWarning, stacklevel=3,
+        )  # fmt: skip
+        out[stuck, j] = np.nan
+    return out, where
 
 
 def _warn_long_gap(times: pd.DatetimeIndex, freq: pd.Timedelta, source: str) -> None:

@@ -19,6 +19,7 @@ from wattcast.durations import format_duration
 from wattcast.errors import AllMetersFailedError, InputError, require_folder
 from wattcast.evaluation.baselines import baseline_forecasts
 from wattcast.features.builder import FeatureSet, Span, build_features
+from wattcast.features.copies import without_copies
 from wattcast.features.day_calendar import DayCalendar
 from wattcast.models.fleet_files import load_fleet, save_fleet
 from wattcast.models.fleet_inputs import (
@@ -242,9 +243,10 @@ class Fleet(BaseEstimator):
     ) -> None:  # fmt: skip
         """Keep the extras and calendars (checked) for the forecast and later updates;
         those of ``skipped`` meters (left out of ``frame``) are dropped."""
-        self.extras_ = [as_extra(e, frame.tz) for e in extras]
+        self.extras_ = without_copies([as_extra(e, frame.tz) for e in extras], frame)
         per_meter = as_meter_extras(meter_extras, frame.tz)
-        self.meter_extras_ = {m: t for m, t in per_meter.items() if m not in skipped}
+        self.meter_extras_ = {m: without_copies(t, frame) for m, t in per_meter.items()
+                              if m not in skipped}  # fmt: skip
         check_meter_extras(self.meter_extras_, frame)
         self.calendars_ = [as_calendar(c) for c in calendars]
         # one column named alone is one flag (a text was taken letter by letter)
