@@ -11,7 +11,7 @@ from conftest import synthetic_wide
 
 from wattcast import ModelSection, load_meters
 from wattcast.evaluation.baselines import baseline_forecasts
-from wattcast.evaluation.metrics import metrics_table, score
+from wattcast.evaluation.metrics import POOLED, metrics_table, score
 from wattcast.workflows.backtest import _targets, backtest
 
 FAST = ModelSection(input="7D", trees=10)
@@ -233,6 +233,16 @@ def test_idle_meters_have_no_relative_metric_and_g14_uses_hourly_sums() -> None:
     assert busy["cv_rmse"] == pytest.approx(4 / 12 * 100) and busy["cv_rmse_hourly"] == 0
     assert np.isnan(idle["cv_rmse"]) and np.isnan(idle["nmbe"]) and idle["mae"] == 0
     assert not np.isinf(table.select_dtypes("number").to_numpy()).any()
+    # a remainder of rounding noise around zero has no relative metric either, and stays
+    # out of the median; a meter whose readings swing widely about a real mean keeps one
+    noise = np.array([0.05, -0.05, 0.04, -0.04, 0.05, -0.05, 0.03, -0.028])
+    swing = np.array([1.0, 9.0, 1.0, 9.0, 1.0, 9.0, 1.0, 9.0])
+    more = pd.DataFrame({"meter": ["noise"] * 8 + ["swing"] * 8, "timestamp": list(times) * 2,
+                         "actual": np.r_[noise, swing], "wattcast": np.r_[-noise, swing + 1]})  # fmt: skip
+    table = metrics_table(pd.concat([predictions, more]), ["wattcast"], 0.95).set_index("meter")
+    assert np.isnan(table.loc["noise", "cv_rmse"]) and table.loc["swing", "cv_rmse"] == 20.0
+    pooled = table.loc[POOLED, "cv_rmse"]
+    assert pooled == pytest.approx(np.median([4 / 12 * 100, 20.0]))
 
 
 def test_every_method_is_scored_on_the_same_readings() -> None:

@@ -15,8 +15,9 @@ forecast mean, ``n`` readings and every percentage in %:
   as ASHRAE Guideline 14 defines them for hourly data; G14 passes when
   cv_rmse_hourly <= 30 % and |nmbe_hourly| <= 10 %.
 
-A meter whose mean reading is about zero has no relative metric: CV(RMSE), NMBE and
-MAPE are n/a (NaN), never infinite. Every method is scored on the same readings:
+A meter whose mean reading is about zero, or under a tenth of its readings' spread
+(noise around zero), has no relative metric: CV(RMSE) and NMBE are n/a (NaN), never
+infinite. Every method is scored on the same readings:
 those where the actual and every method's forecast are there. The pooled row is
 the median over meters (as BuildingsBench aggregates), idle meters (a mean under
 1 % of the meter's own largest reading) left out.
@@ -36,6 +37,8 @@ G14_CV_RMSE, G14_NMBE = 30.0, 10.0
 POOLED = "(median of meters)"
 #: A meter whose mean reading is below this share of its own largest is "about idle".
 IDLE_SHARE = 0.01
+#: A meter whose mean is below this share of its readings' spread has no relative metric.
+NOISE_SHARE = 0.1
 
 
 def score(actual: np.ndarray, mean: np.ndarray, lower: np.ndarray, upper: np.ndarray,
@@ -66,10 +69,14 @@ def score(actual: np.ndarray, mean: np.ndarray, lower: np.ndarray, upper: np.nda
 def relative_errors(actual: np.ndarray, mean: np.ndarray) -> dict[str, float]:
     """CV(RMSE) and NMBE in %, relative to the size of the mean actual: a generation or
     export meter (negative readings) gets a CV(RMSE) above zero and an NMBE of the same
-    sign as a load meter's; NaN for a meter whose mean is about zero."""
+    sign as a load meter's; NaN for a meter whose mean is about zero, or under a tenth of
+    the spread of its readings (a parent's remainder that is rounding noise around zero
+    read 4,198 % and moved the fleet's median)."""
     n = len(actual)
     level = abs(actual.mean()) if n else 0.0
-    if level <= 1e-9 * max(1.0, np.abs(actual).max(initial=0.0)):
+    floor = max(1e-9 * max(1.0, np.abs(actual).max(initial=0.0)),
+                NOISE_SHARE * (actual.std() if n else 0.0))  # fmt: skip
+    if level <= floor:
         return {"cv_rmse": np.nan, "nmbe": np.nan}
     error = mean - actual
     return {"cv_rmse": np.sqrt(np.mean(error**2)) / level * 100,
