@@ -270,6 +270,13 @@ def test_extras_with_words_are_read_as_a_readings_table_is(tmp_path: Path) -> No
     pd.concat([table, table.iloc[[5]].assign(temp=-1.0)]).to_csv(tmp_path / "x.csv", index=False)
     with pytest.raises(InputError, match="appears more than once"):
         load_inputs(spec)
+    # a flag written in a word that is no flag's is refused with its line (it was left
+    # out as text, then said to be in no extras table)
+    table.loc[3, "Holiday"] = "maybe"
+    table.to_csv(tmp_path / "x.csv", index=False)
+    with pytest.raises(InputError, match=r"x\.csv, column 'Holiday', line 5: expected a "
+                       r"closed-day flag \(1 or 0, yes or no\), got 'maybe'\."):  # fmt: skip
+        load_inputs(spec)
 
 
 def test_extras_that_start_after_most_periods_trained_on_are_said_to() -> None:

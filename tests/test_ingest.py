@@ -203,6 +203,53 @@ def test_a_column_left_out_after_its_exports_were_taken_in_is_left_out(tmp_path:
     assert done.run_id is not None
 
 
+def test_a_meter_added_to_the_exports_before_it_reports_fails_alone(tmp_path: Path) -> None:
+    """An export with a new meter's column still empty was taken in, and every later night
+    stopped over it ('meter has no readings'), deleting the export or not."""
+    exports = tmp_path / "exports"
+    exports.mkdir()
+    days = list(days_of(synthetic_wide(days=20)).values())
+    for k, day in enumerate(days[:-2]):
+        drop_export(exports, day, f"day-{k:02d}.csv", age=k)
+    spec = site(tmp_path / "site", exports)
+    run_job(spec, "run", "2021-01-22")
+    drop_export(exports, days[-2].assign(**{"N (kW)": np.nan}), "day-18.csv", age=18)
+    for night in ("2021-01-23", "2021-01-24"):
+        summary = run_job(spec, "run", night)
+        assert list(summary.failed) == ["N (kW)"] and "no readings" in summary.failed["N (kW)"]
+    current = ForecastStore(spec.store.path).current_forecasts()
+    assert set(current["meter"]) == set(METERS)
+    assert pd.to_datetime(current["t"], unit="s").max() >= pd.Timestamp("2021-01-25")
+    # left out by name, on a new store: the exports before it came have no such column
+    skipping = site(tmp_path / "other", exports).with_flags({"data.skip_columns": ("N (kW)",)})
+    assert run_job(skipping, "run", "2021-01-24").failed == {}
+
+
+def test_an_export_still_being_written_is_left_for_the_next_night(tmp_path: Path) -> None:
+    """Read while it was being copied, an export's last number cut short (272.1 -> 2) was
+    taken in as a reading."""
+    from wattcast.workflows.ingest import UnfinishedExportWarning
+
+    exports = tmp_path / "exports"
+    exports.mkdir()
+    days = list(days_of(synthetic_wide(days=20)).values())
+    for k, day in enumerate(days[:-2]):
+        drop_export(exports, day, f"day-{k:02d}.csv", age=k)
+    spec = site(tmp_path / "site", exports)
+    run_job(spec, "run", "2021-01-22")
+    whole = days[-2].to_csv(index=False)
+    cut = whole[: whole.rindex(",") + 2]  # the last row's last number: its first digit
+    (exports / "day-18.csv").write_text(cut)  # written just now, no line end
+    with pytest.warns(UnfinishedExportWarning, match=r"day-18\.csv: left for the next night"):
+        summary = run_job(spec, "run", "2021-01-23")
+    assert summary.record["readings"]["taken"] == []
+    store = ForecastStore(spec.store.path)
+    assert store.taken_exports() and len(store.taken_exports()) == 18
+    (exports / "day-18.csv").write_text(whole)  # the copy finished
+    done = run_job(spec, "run", "2021-01-23")
+    assert [t["name"] for t in done.record["readings"]["taken"]] == [str(exports / "day-18.csv")]
+
+
 def test_a_meter_keeps_the_zone_its_readings_were_taken_in_with(tmp_path: Path) -> None:
     exports = tmp_path / "exports"
     exports.mkdir()

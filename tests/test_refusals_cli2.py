@@ -193,6 +193,10 @@ def test_backtest_refuses_until_after_the_data(wide: Path, cli) -> None:
             "last day.")  # fmt: skip
     last = cli("backtest", wide, "--days", 2, "--trees", 5, "--until", "2021-02-17")
     assert last.exit_code == 0, last.output
+    early = cli("backtest", wide, "--days", 2, "--trees", 5, "--until", "2020-01-01")
+    refused(early, f"`until` 2020-01-01 is before the first day of the data ({wide}: "
+            "2021-01-04 .. 2021-02-17); give a day in it, or leave it out to end on the "
+            "data's last day.")  # fmt: skip
 
 
 def test_schedule_refuses_a_log_no_night_could_write(wide: Path, tmp_path: Path, cli) -> None:

@@ -547,3 +547,51 @@ def test_a_store_this_user_may_only_read_is_read(spec: RunSpec, shared_folders: 
     assert pruned.returncode == 2 and pruned.stderr.strip().endswith(
         "this user may only read the store (it or its folder is not writable); the command "
         "writes to it, so it was not done: run it as the store's owner.")  # fmt: skip
+
+
+def test_a_night_replayed_from_before_a_meter_began_forecasts_the_others(
+    tmp_path: Path,
+) -> None:
+    """A meter that began reporting later in the file stopped every earlier night replayed
+    ('meter has no readings'), where later nights failed only that meter."""
+    wide = synthetic_wide(days=40, meters=("A (kW)", "B (kW)", "C (kW)"))
+    wide.loc[pd.to_datetime(wide["timestamp"]) < "2021-01-25", "C (kW)"] = float("nan")
+    data = tmp_path / "m.csv"
+    wide.to_csv(data, index=False)
+    spec = RunSpec.from_toml(write_site(tmp_path, data, tz="America/New_York"))
+    reasons = {}
+    for night in ("2021-01-20", "2021-01-27"):
+        summary = run_job(spec, "run", night)
+        assert list(summary.failed) == ["C (kW)"], night
+        reasons[night] = summary.failed["C (kW)"]
+    assert reasons["2021-01-20"].startswith("no readings in the latest 7D input window")
+    assert "training window" in reasons["2021-01-27"]
+    current = ForecastStore(spec.store.path).current_forecasts()
+    assert set(current["meter"]) == {"A (kW)", "B (kW)"}
+
+
+def test_a_store_emptied_beside_its_kept_models_is_refused_not_started_again(
+    spec: RunSpec,
+) -> None:
+    """A store file left at 0 bytes (a failed copy, a full disk) was taken for a new store:
+    'run 1 ok', its history and events gone, its models beside it."""
+    run_job(spec, "run", "2021-02-01")
+    spec.store.path.write_bytes(b"")
+    with pytest.raises(InputError, match=r"an empty file beside \d+ kept model\(s\) in .*: the "
+                       r"store's content is lost"):  # fmt: skip
+        run_job(spec, "run", "2021-02-02")
+    assert spec.store.path.stat().st_size == 0
+
+
+def test_an_unset_secret_variable_is_said_every_night_not_first_with_events(
+    spec: RunSpec, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A webhook whose url_env was not set ran 'ok' for weeks until the first event."""
+    from wattcast.alerts.deliver import DeliveryWarning
+
+    monkeypatch.delenv("SITE_HOOK_NOT_SET", raising=False)
+    hooked = spec.with_flags({"alerts.webhook.url_env": "SITE_HOOK_NOT_SET"})
+    with pytest.warns(DeliveryWarning, match=r"\[alerts\.webhook\] url_env names "
+                      r"SITE_HOOK_NOT_SET, which is not set: no alert can be sent by webhook"):  # fmt: skip
+        summary = run_job(hooked, "run", "2021-02-01")
+    assert summary.exit_code == 0 and not summary.deliveries  # a first night: no events yet

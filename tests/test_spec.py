@@ -391,3 +391,10 @@ def test_paths_take_the_environment_s_variables_as_the_home_sign(
     monkeypatch.setenv("WATTCAST_STORES", str(tmp_path / "stores"))
     (tmp_path / "site.toml").write_text('[store]\npath = "$WATTCAST_STORES/site.db"\n')
     assert RunSpec.from_toml(tmp_path / "site.toml").store.path == tmp_path / "stores" / "site.db"
+    # a variable that is not set is refused, not made a folder named '$NOPE'
+    monkeypatch.delenv("WATTCAST_NOPE", raising=False)
+    for written in ("$WATTCAST_NOPE/site.db", "${WATTCAST_NOPE}/site.db"):
+        (tmp_path / "site.toml").write_text(f'[store]\npath = "{written}"\n')
+        with pytest.raises(InputError, match=r"\[store\] path must be a path whose environment "
+                           r"variables are set \(\$WATTCAST_NOPE is not\)"):  # fmt: skip
+            RunSpec.from_toml(tmp_path / "site.toml")

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import os
 import warnings
 from typing import Any
 
@@ -54,6 +55,7 @@ def deliver(store: ForecastStore, spec: Any, run_id: int) -> list[dict[str, Any]
     configured = channels(spec)
     context = digests.Context.of(spec)
     for channel in configured:
+        _warn_unset(spec, channel)
         done += _deliver_on(store, spec, run_id, context, channel)
     if "email" in configured:  # unless the server is down or refuses them again tonight
         turned_away = {d["channel"] for d in done if d["error"] is not None}
@@ -64,6 +66,23 @@ def deliver(store: ForecastStore, spec: Any, run_id: int) -> list[dict[str, Any]
                      for a, events in missed.items() if events]  # fmt: skip
     store.mark_alerted(configured)
     return done
+
+
+def _warn_unset(spec: Any, channel: str) -> None:
+    """Say every night, events or not, that a channel's secret comes from a variable that
+    is not set: otherwise the first night with events is the first to tell (a webhook
+    unset for weeks while the nights ran 'ok')."""
+    option = "url_env" if channel == "webhook" else "password_env"
+    name = getattr(getattr(spec.alerts, channel), option)
+    unset = name and (name not in os.environ if channel == "email"  # an empty password is one
+                      else not os.environ.get(name, "").strip())  # fmt: skip
+    if unset:
+        warnings.warn(
+            f"[alerts.{channel}] {option} names {name}, which is not set: no alert can "
+            f"be sent by {channel} until it is.",
+            DeliveryWarning,
+            stacklevel=3,
+        )
 
 
 def _deliver_on(

@@ -125,6 +125,10 @@ def read_export(
         options = dataclasses.replace(options, stamps="start")
     else:
         frame = join_date_and_time(read_table(path, encoding))
+        # each export has its own columns: one to skip may come in later exports only
+        present = {str(c) for c in frame.columns}
+        skip = tuple(c for c in options.skip_columns if c in present)
+        options = dataclasses.replace(options, skip_columns=skip)
         layout = detect_layout(frame, *columns, skip_columns=options.skip_columns)
     if layout.long:  # names checked, kept as categories
         names = TableSource(path, frame, layout, options).meters()

@@ -95,6 +95,10 @@ class ReadOptions:
     units : the unit of each meter (``"*"``: of every meter not named), as
         ``[data] units``: a long table whose column of readings says another unit in its
         name (``energy(kWh/hh)`` of meters read as kW) is refused. None: not judged.
+    keep_empty : a meter without a single reading is kept (every reading missing) for
+        the job to fail it on its own, with its reason, while the others go on; by
+        default it is refused (a column added to an export before its meter reports, or
+        a night replayed from before a meter began, stopped every meter's night).
     """
 
     date_order: str = "auto"
@@ -104,6 +108,7 @@ class ReadOptions:
     units: Mapping[str, str] | None = None
     naive: str = "local"
     until: pd.Timestamp | None = None
+    keep_empty: bool = False
 
     def __post_init__(self) -> None:
         check_date_order(self.date_order)
@@ -149,7 +154,7 @@ def table_to_meters(
         bad = _mask_bad(frame, times, values, names, options.bounds)
         times, values = _drop_duplicate_times(frame, times, values, tz)
     warn_bad_readings(source_of(frame), bad, "meter" if layout.long else "column")
-    grid = _to_grid(frame, times, values, tuple(names), tz)
+    grid = _to_grid(frame, times, values, tuple(names), tz, options.keep_empty)
     grid.bad.update(bad)
     return grid
 
@@ -647,6 +652,7 @@ def _to_grid(
     values: np.ndarray,
     names: tuple[str, ...],
     tz: str | None,
+    keep_empty: bool = False,
 ) -> MeterFrame:
     source = source_of(frame)
     order = np.argsort(times.asi8, kind="stable")
@@ -662,7 +668,7 @@ def _to_grid(
     grid = np.full((positions[-1] + 1, len(names)), np.nan)
     grid[positions] = values
     empty = np.flatnonzero(np.isnan(grid).all(axis=0))
-    if len(empty):
+    if len(empty) and not keep_empty:
         raise InputError(f"{source}, column {names[empty[0]]!r}: meter has no readings.")
     return MeterFrame(grid, start, interval, names, tz, source)
 

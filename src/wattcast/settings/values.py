@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import os
+import re
 import types
 import typing
 import unicodedata
@@ -341,8 +342,16 @@ def _day(raw: object, hint: Any, setting: Setting, base: Path | None) -> dt.date
 def _path(raw: object, hint: Any, setting: Setting, base: Path | None) -> Path:
     if not isinstance(raw, str | Path) or not str(raw).strip():
         raise Bad("a path")
+    unset = [m.group(1) or m.group(2) for m in _VARIABLE.finditer(str(raw))
+             if (m.group(1) or m.group(2)) not in os.environ]  # fmt: skip
+    if unset:  # expandvars leaves them as they are: a folder named $NOPE was made
+        raise Bad(f"a path whose environment variables are set (${unset[0]} is not)")
     path = Path(os.path.expandvars(str(raw))).expanduser()  # $HOME/site.db, ~/site.db
     return path if path.is_absolute() or base is None else base / path
+
+
+#: ``$NAME`` or ``${NAME}`` in a path, as :func:`os.path.expandvars` reads them.
+_VARIABLE = re.compile(r"\$\{([^}]+)\}|\$(\w+)")
 
 
 _READERS: dict[Any, Callable[[object, Any, Setting, Path | None], Any]] = {

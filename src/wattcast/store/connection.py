@@ -70,6 +70,14 @@ class StoreFile:
         if not head and not create:  # opening it would write SQLite's header into it
             raise InputError(f"{self.path}: an empty file, not a wattcast store (no job has "
                              "written it yet); it was left as it is.")  # fmt: skip
+        kept = _kept_models(self.path) if not head else 0
+        if kept:  # a store emptied by a failed copy or a full disk, not a new one
+            raise InputError(
+                f"{self.path}: an empty file beside {kept} kept model(s) in "
+                f"{models_folder(self.path)}: the store's content is lost (a failed copy or a "
+                "full disk?); it was left as it is. Restore a backup, or remove both to start "
+                "a new store."
+            )
         if head and head != SQLITE_HEADER:
             raise InputError(
                 f"{self.path}: not a wattcast store (not an SQLite database); it was left as it is."
@@ -303,3 +311,18 @@ def remove_store(path: Path) -> None:
     nothing else, so that bad input leaves no output behind."""
     for suffix in ("", "-wal", "-shm"):
         path.with_name(path.name + suffix).unlink(missing_ok=True)
+
+
+def models_folder(store: Path) -> Path:
+    """The folder of a store's models: ``<store>.models`` beside it (beside the file
+    itself, where ``store`` is reached through a link)."""
+    real = Path(os.path.realpath(store))
+    return real.with_name(real.name + ".models")
+
+
+def _kept_models(store: Path) -> int:
+    """How many model files the folder beside ``store`` holds."""
+    try:
+        return sum(1 for p in models_folder(store).iterdir() if p.suffix == ".pkl")
+    except OSError:
+        return 0

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from wattcast.errors import InputError, WattcastWarning
-from wattcast.store.connection import StoreFile
+from wattcast.store.connection import StoreFile, models_folder
 
 #: The layout of a model file; another one is refit. Pickled with protocol 5: a
 #: model's arrays load at memory speed (joblib took 20 times as long).
@@ -37,13 +37,6 @@ TEMP_MARK = ".tmp-"
 
 class ModelRefitWarning(WattcastWarning):
     """Kept models that could not be used (missing, damaged, other versions): refit."""
-
-
-def models_folder(store: Path) -> Path:
-    """The folder of a store's models: ``<store>.models`` beside it (beside the file
-    itself, where ``store`` is reached through a link)."""
-    real = Path(os.path.realpath(store))
-    return real.with_name(real.name + ".models")
 
 
 def versions() -> dict[str, str]:

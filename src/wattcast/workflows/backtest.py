@@ -310,10 +310,16 @@ def run_backtest(
 
 def _until(frame: MeterFrame, until: dt.date | None) -> MeterFrame:
     """The data up to the end of ``until``; refused after the data's last day (the
-    backtest would end on that day, not on ``until``)."""
+    backtest would end on that day, not on ``until``) or before its first."""
     if until is None:
         return frame
     last = _last_day(frame)
+    if pd.Timestamp(until) < frame.start.normalize():
+        raise InputError(
+            f"`until` {until} is before the first day of the data ({frame.source}: "
+            f"{frame.start:%Y-%m-%d} .. {last:%Y-%m-%d}); give a day in it, or leave it out "
+            "to end on the data's last day."
+        )
     if pd.Timestamp(until) > last:
         raise InputError(
             f"`until` {until} is after the last day of the data ({frame.source}: "

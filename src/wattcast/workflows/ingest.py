@@ -8,12 +8,16 @@ again, under any name, is skipped after hashing it) into the store's reading arc
 taken once, a changed reading is kept as a revision, and late or backfilled readings
 join the history wherever they fall. The night then reads its meters from the archive
 (:class:`ArchiveSource`), so exports may be rotated away once taken in, and a night
-with nothing new still forecasts from what the archive holds, saying so.
+with nothing new still forecasts from what the archive holds, saying so. A text export
+changed in the last minute whose last line has no line end is being written: it is
+left for the next night, with a warning (read then, its last number cut short was
+taken for a reading: 2 kW for 272).
 """
 
 from __future__ import annotations
 
 import time
+import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,10 +28,17 @@ import pandas as pd
 from wattcast.data.exports import ReadingsSource, export_files, file_digest, read_export
 from wattcast.data.loading import ReadOptions
 from wattcast.data.sources import zone_lookup
-from wattcast.errors import InputError, WattcastError
+from wattcast.errors import InputError, WattcastError, WattcastWarning
 from wattcast.settings import RunSpec
 from wattcast.store.lock import lock_file, store_lock
 from wattcast.store.store import ForecastStore, remove_store
+
+#: An export changed this recently and not ending its last line is still being written.
+SETTLING_SECONDS = 60.0
+
+
+class UnfinishedExportWarning(WattcastWarning):
+    """An export still being written was left for the next night."""
 
 
 @dataclass
@@ -105,6 +116,11 @@ def _take_new(
     taken = store.taken_exports()
     archived = store.archived_meters()
     for file in files:
+        if _being_written(file):
+            warnings.warn(f"{file}: left for the next night: it changed less than a minute ago "
+                          "and its last line has no line end (still being written?).",
+                          UnfinishedExportWarning, stacklevel=4)  # fmt: skip
+            continue
         digest = file_digest(file)
         if digest in taken:
             intake.already += 1
@@ -124,6 +140,20 @@ def _take_new(
         intake.taken.append({"name": str(file), **asdict(got)})
         intake.new += got.new
         intake.revised += got.revised
+
+
+def _being_written(file: Path) -> bool:
+    """Whether a text export is still being written: changed within
+    :data:`SETTLING_SECONDS` and its last line without a line end (a finished file of an
+    exporter that ends no line stays taken in, once it has settled)."""
+    if file.suffix.lower() not in (".csv", ".txt"):
+        return False  # a compressed or binary file cut short fails to read
+    stat = file.stat()
+    if not stat.st_size or time.time() - stat.st_mtime > SETTLING_SECONDS:
+        return False
+    with file.open("rb") as handle:
+        handle.seek(-1, 2)
+        return handle.read(1) not in (b"\n", b"\r")
 
 
 def _check_read_as_before(store: ForecastStore, how: dict[str, str]) -> None:

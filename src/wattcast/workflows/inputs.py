@@ -24,7 +24,7 @@ from pathlib import Path
 import pandas as pd
 
 from wattcast.core.changes import TEMPERATURE_WORDS
-from wattcast.data.files import name_words
+from wattcast.data.files import name_words, row_label
 from wattcast.data.loading import ReadOptions
 from wattcast.data.meter_frame import MeterFrame
 from wattcast.data.sources import (
@@ -124,8 +124,10 @@ def load_inputs(
             "no meter readings given: name a file or folder (DATA, or [data] source in the "
             "configuration)."
         )
+    # a meter without readings fails on its own, with its reason, and the others go on
     options = ReadOptions(data.date_order, data.skip_columns, stamps=data.stamps,
-                          units=data.units, naive=data.naive, until=as_of)  # fmt: skip
+                          units=data.units, naive=data.naive, until=as_of,
+                          keep_empty=True)  # fmt: skip
     source: Source
     if archive is not None:
         from wattcast.workflows.ingest import ArchiveSource
@@ -298,8 +300,8 @@ def _without_text(table: pd.DataFrame, path: Path, flags: tuple[str, ...]) -> pd
         if not is_text(table[column]):
             continue
         said = table[column].astype("string").str.strip().str.lower()
-        if str(column) in flags and said.dropna().isin(list(FLAG_WORDS)).all():
-            out[column] = said.map(FLAG_WORDS).astype(float)
+        if str(column) in flags:  # a closed-day flag is never left out: it is 1/0 or refused
+            out[column] = _flag_values(table, said, path, column)
         else:
             words.append(column)
     if not words:
@@ -311,6 +313,20 @@ def _without_text(table: pd.DataFrame, path: Path, flags: tuple[str, ...]) -> pd
     warnings.warn(f"{path} ([extras]): {len(words)} column(s) of text left out "
                   f"({_listed(words)}).", SkippedColumnsWarning, stacklevel=3)  # fmt: skip
     return out.drop(columns=words)
+
+
+def _flag_values(table: pd.DataFrame, said: pd.Series, path: Path, column: object) -> pd.Series:
+    """A closed-day flag written in words (``Yes``/``No``) as 1 and 0; a word that is no
+    flag's is refused with its line (the column was left out as text, then said to be
+    in no table)."""
+    known = said.isna() | said.isin(list(FLAG_WORDS))
+    if not known.all():
+        row = int(known.to_numpy().argmin())
+        raise InputError(
+            f"{path}, column {str(column)!r}, {row_label(table, row)}: expected a "
+            f"closed-day flag (1 or 0, yes or no), got {said.iloc[row]!r}."
+        )
+    return said.map(FLAG_WORDS).astype(float)
 
 
 def _listed(columns: list[object]) -> str:
