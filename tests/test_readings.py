@@ -1180,3 +1180,28 @@ def test_columns_to_leave_out_whose_names_hold_commas_are_suggested_as_the_site_
 
     with pytest.raises(InputError, match=r'\(skip_columns = \["Temperature, C", "OAT"\]\)\.$'):
         _refuse_non_meters(["Temperature, C", "OAT"], {})
+
+
+def test_days_that_copy_the_same_day_a_week_before_are_missing() -> None:
+    """An export filled a floor's gap with copies of one week for 93 days: its near-idle
+    Tuesday, repeated, made surges of ordinary Tuesdays."""
+    wide = synthetic_wide(days=42, meters=("A (kW)", "B (kW)"))
+    wide["idle (kW)"] = 0.0  # days of zeros repeat by nature: never copies
+    times = pd.to_datetime(wide["timestamp"])
+    monday = pd.Timestamp("2021-01-11")
+    week = (times >= monday) & (times < monday + pd.Timedelta("7D"))
+    for k in (1, 2):  # two weeks pasted over from the week of 2021-01-11
+        start = monday + pd.Timedelta(days=7 * k)
+        later = (times >= start) & (times < start + pd.Timedelta("7D"))
+        wide.loc[later, "A (kW)"] = wide.loc[week, "A (kW)"].to_numpy()
+    with pytest.warns(BadReadingsWarning, match=r"meter 'A \(kW\)': 1,344 reading\(s\) on 14 "
+                      r"day\(s\) that repeat the same day a week before to the last digit .* "
+                      r"the first on 2021-01-18"):  # fmt: skip
+        frame = load_meters(wide)
+    a = frame.to_frame()["A (kW)"]
+    assert a["2021-01-18":"2021-01-31"].isna().all() and a["2021-01-11":"2021-01-17"].notna().all()
+    assert frame.to_frame()[["B (kW)", "idle (kW)"]].notna().all().all()
+    with warnings.catch_warnings():  # bounds off: the readings as they are
+        warnings.simplefilter("error", BadReadingsWarning)
+        kept = load_meters(wide, bounds="off")
+    assert kept.to_frame()["A (kW)"].notna().all()

@@ -325,6 +325,37 @@ def stuck_readings(values: np.ndarray, interval: pd.Timedelta, states: bool = Tr
     return stuck[run]
 
 
+#: A copied day varies over at least this many distinct readings (a day of zeros, or a
+#: whole-kWh house's hours of 0 and 1, repeats by nature).
+COPY_DISTINCT = 5
+#: ... and has at least this share of its readings.
+COPY_PRESENT = 0.9
+
+
+def copied_days(values: np.ndarray, start: pd.Timestamp, interval: pd.Timedelta) -> np.ndarray:
+    """Where one meter's readings on a regular wall-clock grid from ``start`` repeat, a whole
+    day at a time, the same day a week before to the last digit: a gap an exporter filled
+    with a copy of an earlier week (a campus floor's 93 days of one week repeated, its
+    near-idle Tuesday among them, made surges of ordinary Tuesdays). The day copied from
+    stays; a day without variety (:data:`COPY_DISTINCT`) is never a copy."""
+    per_day = int(pd.Timedelta("1D") // interval)
+    lag = 7 * per_day
+    out = np.zeros(len(values), dtype=bool)
+    if per_day < 1 or len(values) <= lag:
+        return out
+    day = (np.arange(len(values)) + int((start - start.normalize()) // interval)) // per_day
+    present = np.isfinite(values)
+    same = np.zeros(len(values), dtype=bool)
+    same[lag:] = present[lag:] & (values[lag:] == values[:-lag])
+    counts = np.bincount(day, weights=present)
+    alike = np.bincount(day, weights=same)
+    for d in np.flatnonzero((counts >= COPY_PRESENT * per_day) & (alike == counts)):
+        inside = day == d
+        if len(np.unique(values[inside & present])) >= COPY_DISTINCT:
+            out[inside] = True
+    return out
+
+
 def warn_bad_readings(source: str, bad: Mapping[str, BadReadings], what: str = "meter") -> None:
     """One :class:`BadReadingsWarning` per meter with bad readings."""
     for meter, found in bad.items():

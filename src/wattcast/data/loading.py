@@ -27,6 +27,7 @@ from wattcast.data.cleaning import (
     BoundsLike,
     bounds_of,
     check_bounds,
+    copied_days,
     find_bad_readings,
     warn_bad_readings,
 )
@@ -42,6 +43,7 @@ from wattcast.data.meter_frame import BadReadings, MeterFrame
 from wattcast.data.timestamps import YEARS, check_date_order, outside_years, parse_timestamps
 from wattcast.durations import format_duration
 from wattcast.errors import (
+    BadReadingsWarning,
     DuplicateRowsWarning,
     EmptyRowsWarning,
     InputError,
@@ -156,6 +158,27 @@ def table_to_meters(
     warn_bad_readings(source_of(frame), bad, "meter" if layout.long else "column")
     grid = _to_grid(frame, times, values, tuple(names), tz, options.keep_empty)
     grid.bad.update(bad)
+    return _without_copied_days(grid, options.bounds)
+
+
+def _without_copied_days(grid: MeterFrame, bounds: BoundsLike) -> MeterFrame:
+    """``grid`` with each day that copies the same day a week before (judged where a
+    meter's bounds are ``auto``) missing, said once per meter."""
+    for j, meter in enumerate(grid.meters):
+        if bounds_of(bounds, meter) != "auto":
+            continue
+        copied = copied_days(grid.values[:, j], grid.start, grid.interval)
+        if not copied.any():
+            continue
+        first = grid.start + int(np.argmax(copied)) * grid.interval
+        days = int(copied.sum() * grid.interval / pd.Timedelta("1D"))
+        warnings.warn(
+            f"{grid.source}, meter {meter!r}: {int(copied.sum()):,} reading(s) on {days} day(s) "
+            "that repeat the same day a week before to the last digit (a gap filled with a "
+            f"copy of an earlier week) treated as missing, the first on {first:%Y-%m-%d}; set "
+            "bounds to keep them.", BadReadingsWarning, stacklevel=4,
+        )  # fmt: skip
+        grid.values[copied, j] = np.nan
     return grid
 
 
