@@ -345,6 +345,19 @@ def test_a_meter_name_with_a_control_character_is_refused(tmp_path: Path) -> Non
         load_meters(tmp_path / "m.csv")
 
 
+def test_a_meter_name_that_a_spreadsheet_runs_as_a_formula_is_refused(tmp_path: Path) -> None:
+    """`=cmd|calc (kW)` went as it was into the CSV exports, a formula when opened."""
+    for name in ("=cmd|calc (kW)", "+1 (kW)", "@SUM(A1) (kW)"):
+        (tmp_path / "m.csv").write_text(f"timestamp,{name},C\n2021-01-01 00:00,1,2\n"
+                                        "2021-01-01 00:15,2,3\n")  # fmt: skip
+        with pytest.raises(InputError, match=rf"meter '{re.escape(name)}' begins with "
+                           rf"'{re.escape(name[0])}', as a spreadsheet formula does"):  # fmt: skip
+            load_meters(tmp_path / "m.csv")
+    (tmp_path / "m.csv").write_text("timestamp,-B2 Riser (kW)\n2021-01-01 00:00,1\n"
+                                    "2021-01-01 00:15,2\n")  # fmt: skip
+    assert load_meters(tmp_path / "m.csv").meters == ("-B2 Riser (kW)",)
+
+
 def test_a_meter_name_split_at_its_comma_says_how_to_name_it(tmp_path: Path, cli) -> None:
     """`--meters 'Gym, big (kW)'`: 'no meter named Gym', and nothing said how to name it."""
     table = synthetic_wide(days=12, meters=("Gym, big (kW)", "Pool (kW)"))

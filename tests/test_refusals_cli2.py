@@ -273,6 +273,12 @@ def test_an_output_that_is_an_input_of_the_site_is_refused_and_left_as_it_was(
     assert readings.read_bytes() == before and not later.exists()
     assert not (tmp_path / "site.db").exists()
     assert cli("run", "--config", config, "--out", tmp_path / "forecast.csv").exit_code == 0
+    # a calendar given as the folder the output goes to is refused as a folder, not as
+    # an output written over it
+    refused(
+        cli("forecast", readings, "--calendar", tmp_path, "--out", tmp_path / "o.csv"),
+        f"{tmp_path}: is a folder; expected a calendar file.",
+    )
     refused(cli("export", "--config", config, "--what", "runs", "--out", extras),
             f"{extras}: the export would write over [extras] common ({extras}); choose "
             "another path.")  # fmt: skip

@@ -573,16 +573,26 @@ def load_meters(
     return frame
 
 
+#: What a spreadsheet takes for the start of a formula in a CSV cell (OWASP's list, less
+#: the minus: a point named ``-B2 Riser`` is a name, and a formula needs more after it).
+FORMULA_STARTS = ("=", "+", "@")
+
+
 def check_meters(source: Source, meters: list[str]) -> None:
     """Refuse names that are not meters of ``source``, listing the ones that are, and
     meters whose names hold control characters (a NUL, a terminal's escape codes: they
-    went into the report's page and the terminal as they were)."""
+    went into the report's page and the terminal as they were) or begin as a spreadsheet
+    formula (``=cmd|calc``: the exports' CSV files would run it when opened)."""
     refuse_unknown_meters(str(source.path), meters, source.meters())
     for meter in meters:
         if any(unicodedata.category(c) == "Cc" for c in meter):
             raise InputError(f"{source.path}: meter {meter!r} has a control character in its "
                              "name; expected names of printable characters (rename it in the "
                              "readings).")  # fmt: skip
+        if meter[:1] in FORMULA_STARTS:
+            raise InputError(f"{source.path}: meter {meter!r} begins with {meter[0]!r}, as a "
+                             "spreadsheet formula does: opened from wattcast's CSV exports it "
+                             "would run as one; rename it in the readings.")  # fmt: skip
 
 
 def meter_names(meters: str | Sequence[str] | None) -> list[str] | None:

@@ -47,7 +47,7 @@ def refuse_writing_over_inputs(path: Path | None, spec: RunSpec, what: str) -> N
         return
     target = path.absolute().resolve()
     for option, source in spec.read_paths():
-        if _covers(source, target):
+        if _covers(source, target, folder=option == "[data] source"):
             raise InputError(f"{path}: {what} would write over {option} ({source}); choose "
                              "another path.")  # fmt: skip
     if spec.store.path is not None:
@@ -84,7 +84,9 @@ def _refuse_store_files(path: Path, target: Path, store: Path, what: str) -> Non
                          f"{store.name} keeps beside it; choose another path.")  # fmt: skip
 
 
-def _covers(source: Path, target: Path) -> bool:
+def _covers(source: Path, target: Path, folder: bool) -> bool:
+    """Whether writing ``target`` writes over ``source``, or into it where it is a
+    ``folder`` input (the readings; a calendar given as a folder is refused as such)."""
     from wattcast.data.exports import is_glob
 
     if is_glob(source):  # a glob of exports: the files it takes (not those in subfolders)
@@ -93,7 +95,7 @@ def _covers(source: Path, target: Path) -> bool:
         return target.match(str(pattern))
     try:
         source = source.absolute().resolve()
-        return target == source or (source.is_dir() and source in target.parents)
+        return target == source or (folder and source.is_dir() and source in target.parents)
     except OSError:  # an input this user cannot reach: no output of theirs is in it
         return False
 
