@@ -203,9 +203,9 @@ def test_a_column_left_out_after_its_exports_were_taken_in_is_left_out(tmp_path:
     assert done.run_id is not None
 
 
-def test_a_meter_added_to_the_exports_before_it_reports_fails_alone(tmp_path: Path) -> None:
-    """An export with a new meter's column still empty was taken in, and every later night
-    stopped over it ('meter has no readings'), deleting the export or not."""
+def first_nights(tmp_path: Path) -> tuple[Path, list[pd.DataFrame], RunSpec]:
+    """A folder of 18 daily exports (of 20 days made) and a store that took them in on the
+    night of 2021-01-22."""
     exports = tmp_path / "exports"
     exports.mkdir()
     days = list(days_of(synthetic_wide(days=20)).values())
@@ -213,6 +213,13 @@ def test_a_meter_added_to_the_exports_before_it_reports_fails_alone(tmp_path: Pa
         drop_export(exports, day, f"day-{k:02d}.csv", age=k)
     spec = site(tmp_path / "site", exports)
     run_job(spec, "run", "2021-01-22")
+    return exports, days, spec
+
+
+def test_a_meter_added_to_the_exports_before_it_reports_fails_alone(tmp_path: Path) -> None:
+    """An export with a new meter's column still empty was taken in, and every later night
+    stopped over it ('meter has no readings'), deleting the export or not."""
+    exports, days, spec = first_nights(tmp_path)
     drop_export(exports, days[-2].assign(**{"N (kW)": np.nan}), "day-18.csv", age=18)
     for night in ("2021-01-23", "2021-01-24"):
         summary = run_job(spec, "run", night)
@@ -230,13 +237,7 @@ def test_an_export_still_being_written_is_left_for_the_next_night(tmp_path: Path
     taken in as a reading."""
     from wattcast.workflows.ingest import UnfinishedExportWarning
 
-    exports = tmp_path / "exports"
-    exports.mkdir()
-    days = list(days_of(synthetic_wide(days=20)).values())
-    for k, day in enumerate(days[:-2]):
-        drop_export(exports, day, f"day-{k:02d}.csv", age=k)
-    spec = site(tmp_path / "site", exports)
-    run_job(spec, "run", "2021-01-22")
+    exports, days, spec = first_nights(tmp_path)
     whole = days[-2].to_csv(index=False)
     cut = whole[: whole.rindex(",") + 2]  # the last row's last number: its first digit
     (exports / "day-18.csv").write_text(cut)  # written just now, no line end
@@ -244,7 +245,7 @@ def test_an_export_still_being_written_is_left_for_the_next_night(tmp_path: Path
         summary = run_job(spec, "run", "2021-01-23")
     assert summary.record["readings"]["taken"] == []
     store = ForecastStore(spec.store.path)
-    assert store.taken_exports() and len(store.taken_exports()) == 18
+    assert len(store.taken_exports()) == 18
     (exports / "day-18.csv").write_text(whole)  # the copy finished
     done = run_job(spec, "run", "2021-01-23")
     assert [t["name"] for t in done.record["readings"]["taken"]] == [str(exports / "day-18.csv")]

@@ -258,26 +258,24 @@ def _without_stuck(
     missing temperature read -17.8 °C for weeks of Bangkok's spring, and made its
     surges). Columns of few distinct values (closed-day flags, categories) hold values
     by nature and are left as they are."""
-    out, where = values, None
+    stuck = np.zeros(values.shape, dtype=bool)
     for j, name in enumerate(columns):
         column = values[:, j]
         if len(np.unique(column[np.isfinite(column)])) < MIN_DISTINCT:
             continue
-        stuck = stuck_readings(column, freq, states=False)
-        if not stuck.any():
+        stuck[:, j] = stuck_readings(column, freq, states=False)
+        if not stuck[:, j].any():
             continue
-        out = out.copy() if out is values else out
-        where = np.zeros(values.shape, dtype=bool) if where is None else where
-        where[:, j] = stuck
-        first = int(np.argmax(stuck))
+        first = int(np.argmax(stuck[:, j]))
         warnings.warn(
             f"{source}, column {name!r}: {int(stuck.sum())} value(s) holding one value for "
             f"12 hours or more outside its usual range, treated as missing (a sensor or "
             f"logger that stopped, or a code for no value), the first at {times[first]}: "
             f"{column[first]:.4g}.", ExtrasGapWarning, stacklevel=3,
         )  # fmt: skip
-        out[stuck, j] = np.nan
-    return out, where
+    if not stuck.any():
+        return values, None
+    return np.where(stuck, np.nan, values), stuck
 
 
 def _warn_long_gap(times: pd.DatetimeIndex, freq: pd.Timedelta, source: str) -> None:

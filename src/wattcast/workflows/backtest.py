@@ -158,7 +158,7 @@ def backtest(
             tables = extras(cutoff) if callable(extras) else extras
             # as the nightly job: methods and drift are judged on every day complete at
             # the cutoff (its actuals scored first)
-            scores = known_scores(daily, cutoff)
+            scores = scores_before(daily, cutoff)
             due = _due(kept, cutoff, policy, key, scores) if refit == "policy" else {}
             fleet = Fleet(model)
             with warnings.catch_warnings():  # said once per meter, after the loop
@@ -206,9 +206,8 @@ def _due(
 ) -> dict[str, str]:  # fmt: skip
     """Why each kept model is refit tonight, judged as the nightly job judges it (its
     readings never change here, so never for a backfill)."""
-    days = scores["day"] if len(scores) else pd.Series(dtype="datetime64[ns]")
     fitted = {m: k.fitted for m, k in kept.items()}
-    recent = since_fit(scores, pd.DatetimeIndex(days), fitted)
+    recent = since_fit(scores, pd.DatetimeIndex(scores["day"]), fitted)
     due = {}
     for meter, model in kept.items():
         reason = lifecycle_due(meter, model, now, policy, key, None, recent.get(meter))
@@ -423,7 +422,7 @@ def day_scores(part: pd.DataFrame) -> pd.DataFrame:
     return rows.reset_index().assign(day=_day_of(part))[SCORE_COLUMNS]
 
 
-def known_scores(daily: list[pd.DataFrame], until: pd.Timestamp) -> pd.DataFrame:
+def scores_before(daily: list[pd.DataFrame], until: pd.Timestamp) -> pd.DataFrame:
     """The realized scores of the backtested days before ``until`` (``daily``:
     :func:`day_scores` of each), as the nightly job knows them that night."""
     known = [d for d in daily if len(d) and d["day"].iloc[0] < until]
