@@ -229,6 +229,55 @@ def test_plot_png(tmp_path: Path, andover: Path, cli) -> None:
         assert f"{broken}, {said}" in result.stderr
 
 
+def test_plot_of_the_store_draws_the_stored_forecasts_and_their_actuals(
+    andover_nights: Path, tmp_path: Path, cli
+) -> None:
+    """`plot --config` draws what the nightly job stored: the newest forecast day and the
+    days before it, with the same forecasts and actuals the comparison export gives."""
+    from wattcast.reporting.figures import stored_frame
+
+    meter, spec = "Gym (kW)", RunSpec.from_toml(andover_nights)
+    frame = stored_frame(ForecastStore(spec.store.path, create=False), spec, meter, 2)
+    days = frame["timestamp"].dt.normalize().unique()
+    runs = cli("history", "--config", andover_nights, "--last", 1, "--format", "csv").stdout
+    newest = pd.Timestamp(pd.read_csv(StringIO(runs))["forecast"].iloc[0])
+    assert list(days) == list(pd.date_range(newest - pd.Timedelta(days=2), newest, freq="D"))
+    out = tmp_path / "c.csv"
+    assert cli("export", "--config", andover_nights, "--what", "comparison", "--out",
+               out).exit_code == 0  # fmt: skip
+    compared = pd.read_csv(out).query("meter == @meter")
+    compared["timestamp"] = pd.to_datetime(compared["timestamp"], utc=True).dt.tz_convert(
+        "America/New_York").dt.tz_localize(None)  # fmt: skip
+    drawn = frame.dropna(subset=["actual"]).merge(compared, on="timestamp", suffixes=("", "_x"))
+    assert len(drawn) == frame["actual"].notna().sum() == 96  # the first day; then the gap
+    for column in ("mean", "upper", "actual"):
+        assert (drawn[column] - drawn[f"{column}_x"]).abs().max() < 1e-3
+    assert frame["actual"].isna().sum() == 2 * 96  # the gap and the newest day: none yet
+    pytest.importorskip("matplotlib")
+    png = tmp_path / "gym.png"
+    result = cli("plot", "--config", andover_nights, "--meter", meter, "--out", png)
+    assert result.exit_code == 0 and png.read_bytes()[:4] == b"\x89PNG", result.output
+
+
+@pytest.mark.parametrize(("args", "said"), [
+    (["DATA"], "`plot` with DATA needs --forecast too"),
+    (["--forecast", "FORECAST"], "`plot` with --forecast needs DATA too"),
+    (["DATA", "--forecast", "FORECAST", "--config", "SITE"], "`plot` draws either DATA and "
+     "--forecast (files) or a site's store (--config or --store), not both."),
+    (["--config", "SITE", "--tz", "UTC"], "`--tz` is for DATA and --forecast"),
+    (["--config", "SITE", "--meter", "Nope (kW)"], "no meter named 'Nope (kW)'"),
+])  # fmt: skip
+def test_plot_takes_files_or_the_store(andover_nights: Path, tmp_path: Path, cli,
+                                       args: list[str], said: str) -> None:  # fmt: skip
+    given = {"DATA": andover_nights.parent / "x.csv", "FORECAST": tmp_path / "f.csv",
+             "SITE": andover_nights}  # fmt: skip
+    out = tmp_path / "p.png"
+    meter = [] if "--meter" in args else ["--meter", "Gym (kW)"]
+    result = cli("plot", *[given.get(a, a) for a in args], *meter, "--out", out)
+    assert result.exit_code == 2 and said in result.stderr and result.stderr.count("\n") == 1
+    assert not out.exists()
+
+
 def test_exports_since_a_time_with_an_offset_and_runs_since_a_day(
     andover_nights: Path, tmp_path: Path, cli
 ) -> None:

@@ -194,21 +194,59 @@ def report(
 
 
 def plot(
-    data: Annotated[Path, typer.Argument(help="Meter readings (as for forecast).")],
-    forecast_file: Annotated[Path, typer.Option("--forecast", help="A forecast file.")],
     meter: Annotated[str, typer.Option(help="The meter to draw.")],
     out_path: Annotated[Path, typer.Option("--out", help="PNG file to write.")],
-    days_before: Annotated[int, typer.Option(help="Days of actuals before the forecast.")] = 3,
-    tz: Annotated[str | None, typer.Option(help="Zone of the readings.")] = None,
+    data: Annotated[
+        Path | None, typer.Argument(help="Meter readings (as for forecast), with --forecast.")
+    ] = None,
+    forecast_file: Annotated[
+        Path | None, typer.Option("--forecast", help="A forecast file, with DATA.")
+    ] = None,
+    config: ConfigOpt = None,
+    store: StoreOpt = None,
+    days_before: Annotated[int, typer.Option(help="Days shown before the forecast.")] = 3,
+    tz: Annotated[str | None, typer.Option(help="Zone of the readings (with DATA).")] = None,
 ) -> None:
-    """One PNG of a meter's actuals, forecast and band, for slides and e-mail."""
+    """One PNG of a meter's actuals, forecast and band, for slides and e-mail: from the
+    store (the site's newest forecast and the days before it), or from DATA and a forecast
+    file."""
     with user_errors():
         with loading():
-            from wattcast.reporting.figures import forecast_png
+            from wattcast.reporting.figures import forecast_png, stored_png
             from wattcast.reporting.listing import at_least
             from wattcast.workflows.outputs import check_output
 
         at_least("days-before", days_before, 0)
+        _plot_source(data, forecast_file, config, store, tz)
         check_output(out_path, (".png",), "the plot")
-        path = forecast_png(data, forecast_file, meter, out_path, days_before, tz)
+        if data is not None and forecast_file is not None:
+            path = forecast_png(data, forecast_file, meter, out_path, days_before, tz)
+        else:
+            from wattcast.cli.store_commands import open_store
+            from wattcast.reporting.listing import check_meter
+
+            db, spec = open_store(config, store)
+            check_meter(db, meter)
+            path = stored_png(db, spec, meter, out_path, days_before)
     say(f"wrote {path}")
+
+
+def _plot_source(
+    data: Path | None,
+    forecast: Path | None,
+    config: Path | None,
+    store: Path | None,
+    tz: str | None,
+) -> None:
+    """``plot`` draws files (DATA and --forecast) or the store (--config, --store or the
+    site file), never a mix."""
+    files = data is not None or forecast is not None
+    if files and (config is not None or store is not None):
+        raise InputError("`plot` draws either DATA and --forecast (files) or a site's store "
+                         "(--config or --store), not both.")  # fmt: skip
+    if files and (data is None or forecast is None):
+        given, missing = ("DATA", "--forecast") if forecast is None else ("--forecast", "DATA")
+        raise InputError(f"`plot` with {given} needs {missing} too: the readings and the "
+                         "forecast file to draw.")  # fmt: skip
+    if not files and tz is not None:
+        raise InputError("`--tz` is for DATA and --forecast: the store knows each meter's zone.")

@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from wattcast.errors import InputError
+
+if TYPE_CHECKING:
+    from wattcast.settings import RunSpec
+    from wattcast.store.store import ForecastStore
 
 
 def _pyplot():
@@ -107,6 +112,31 @@ def forecast_png(
                       WattcastWarning, stacklevel=2)  # fmt: skip
     label = tz or (None if zone is None else str(stamps.tz))  # e.g. UTC-04:00
     return meter_png(table, meter, given_unit(meter), label, out)  # a forecast file's unit
+
+
+def stored_frame(store: ForecastStore, spec: RunSpec, meter: str, days_before: int
+                 ) -> pd.DataFrame:  # fmt: skip
+    """A meter's forecasts and band as the nightly job stored them, with the actuals that
+    arrived: the local days of its newest forecast period and ``days_before`` days before
+    them (``timestamp`` on the meter's wall clock, ``zone``, ``unit``, ``mean``, ``lower``,
+    ``upper``, ``actual``)."""
+    from wattcast.reporting.report import collect
+
+    days = days_before + -(-spec.model.output // pd.Timedelta(days=1))
+    frame = collect(store, spec, days, [meter]).readings
+    if frame.empty:
+        raise InputError(f"{store.path}: no forecasts of {meter!r} in the {days} days up "
+                         "to the store's newest.")  # fmt: skip
+    return frame.rename(columns={"wall": "timestamp"})
+
+
+def stored_png(store: ForecastStore, spec: RunSpec, meter: str, out: Path,
+               days_before: int) -> Path:  # fmt: skip
+    """The PNG of :func:`stored_frame`."""
+    frame = stored_frame(store, spec, meter, days_before)
+    zone = frame["zone"].dropna()
+    unit = str(frame["unit"].iloc[-1])
+    return meter_png(frame, meter, unit, zone.iloc[-1] if len(zone) else None, out)
 
 
 def _start(history: pd.Series, first: pd.Timestamp, days_before: int) -> pd.Timestamp:
