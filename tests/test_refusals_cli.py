@@ -92,6 +92,17 @@ def test_history_needs_at_least_one_run(nights: Path, cli, last: int) -> None:
             f"`--last` must be at most {2**63 - 1}. Got {2**63}.")  # fmt: skip
 
 
+def test_history_shows_a_night_given_with_an_offset_with_its_offset(tmp_path: Path, cli) -> None:
+    """23:00 at -08:00 is 07:00 the next day in UTC: shown without its offset it would read
+    as 23:00 at the site."""
+    config = site(tmp_path)
+    for night in ("2021-02-01", "2021-02-01T23:00-08:00", "2021-02-03T00:00+01:00"):
+        assert cli("run", "--config", config, "--as-of", night).exit_code == 0
+    listed = cli("history", "--config", config, "--format", "csv").stdout.splitlines()
+    shown = [line.split(",")[4] for line in listed[1:]]
+    assert shown == ["2021-02-01", "2021-02-01 23:00-08:00", "2021-02-03 00:00+01:00"]
+
+
 def test_plot_refuses_negative_days_before(nights: Path, tmp_path: Path, cli) -> None:
     out = tmp_path / "p.png"
     result = cli("plot", nights.parent / "meters.csv", "--forecast",

@@ -7,6 +7,7 @@ SQLite, so they answer at once; ``export`` imports pandas.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -132,11 +133,15 @@ def _history_row(run: dict[str, Any]) -> dict[str, object]:
 
 
 def _day(text: str | None) -> str:
-    """A stored time as its date, or date and time when not at midnight."""
+    """A stored time as its date, or date and time when not at midnight; with the UTC
+    offset it was given with (``--as-of 2017-03-14T23:00-08:00`` is not 23:00 at the site)."""
     if not text:
         return ""
     text = str(text).replace("T", " ")
-    return text[:10] if text[11:19] in ("", "00:00:00") else text[:16]
+    offset = re.search(r"(Z|[+-]\d\d:?\d\d)$", text[19:])
+    if offset is None and text[11:19] in ("", "00:00:00"):
+        return text[:10]
+    return text[:16] + (offset.group(1) if offset else "")
 
 
 def settings_digest(run: dict[str, Any]) -> str:
