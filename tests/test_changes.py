@@ -50,6 +50,11 @@ def test_a_creep_the_forecast_would_learn_is_a_change_from_its_first_day() -> No
     assert change["status"] == "new" and "so far" in change["detail"]
     assert change["detail"].startswith("use up 1")  # about 10 % of the reference's use
     assert METER in result.references  # fitted tonight, kept for the next nights
+    # its peak is its largest day's mean excess, not the mean over the whole change
+    step = 0.10 * float(np.nanmean(frame.values))
+    days = frame.to_frame()[METER].groupby(lambda t: t.normalize()).mean()
+    assert step * 0.8 < change["peak_excess_kw"] < step + days.std()
+    assert change["peak_excess_kw"] > change["kwh_above_forecast"] / 24 / 5
 
 
 def test_a_changes_cost_is_priced_with_the_time_of_use_periods() -> None:
@@ -202,6 +207,9 @@ def test_a_weekend_day_run_is_a_surge_with_its_hours_and_energy() -> None:
     assert 0.8 < surge["kwh_above_forecast"] / injected < 1.25
     assert 0 < surge["kwh_above_band"] < surge["kwh_above_forecast"]
     assert surge["status"] == "new" and "above its reference for 1" in surge["detail"]
+    # the peak is one reading's excess: above the run's mean excess (its noise on top)
+    hours = (end - start) / pd.Timedelta("1h")
+    assert surge["kwh_above_forecast"] / hours < surge["peak_excess_kw"] < 3 * injected / 10
 
 
 def test_a_surge_keeps_its_id_and_status_and_older_hours_are_not_judged_again() -> None:

@@ -28,7 +28,7 @@ from wattcast.data.meter_frame import MeterFrame
 from wattcast.epoch import to_epoch
 from wattcast.errors import InputError, ReferenceWarning
 from wattcast.events.changes import MIN_DAYS, Change, describe, find_changes
-from wattcast.events.detection import EVENT_FIELDS, holding, to_kwh, withdrawn
+from wattcast.events.detection import EVENT_FIELDS, holding, to_kw, to_kwh, withdrawn
 from wattcast.events.hierarchy import TOLD
 from wattcast.events.savings import Priced, Tariff, priced_text
 from wattcast.events.surges import SURGE, surge_spans
@@ -341,7 +341,6 @@ def _event(
     start_t, end_t = (int(t) for t in to_epoch(_aware([change.start, end], frame.tz)))
     excess = to_kwh(change.days["excess"].to_numpy(), unit, frame.interval)
     spread = float(to_kwh(np.asarray([reference.day_spread]), unit, frame.interval)[0])
-    hours = max(float((end - change.start) / pd.Timedelta("1h")), 1.0)
     alerts = spec.alerts
     kwh = float(excess.sum())
     # what is certain: the excess beyond two spreads of a sum of that many days
@@ -354,9 +353,19 @@ def _event(
     energy = _energy_text(alerts, (kwh, certain), (start_t, end_t), frame.tz)
     return {"id": np.nan if earlier is None else earlier["id"], "meter": meter,
             "start": start_t, "end": end_t, "readings": int(change.days["readings"].sum()),
-            "peak_excess_kw": kwh / hours, "kwh_above_band": certain,
+            "peak_excess_kw": _peak_day(change, unit, frame.interval), "kwh_above_band": certain,
             "kwh_above_forecast": kwh, "status": status, "kind": "change",
             "detail": describe(change, energy)}  # fmt: skip
+
+
+def _peak_day(change: Change, unit: str, interval: pd.Timedelta) -> float:
+    """A change's peak excess in kW: the mean excess over the reference of its largest
+    day (a lasting rise is judged by the day; its single readings are the band's)."""
+    days = change.days[change.days["readings"] > 0]
+    if days.empty:
+        return 0.0
+    hours = days["readings"].to_numpy(float) * (interval / pd.Timedelta("1h"))
+    return float(np.max(to_kwh(days["excess"].to_numpy(float), unit, interval) / hours))
 
 
 def _energy_text(
@@ -452,7 +461,7 @@ class _Judging:
         share = kwh["excess"] / kwh["expected"] if kwh["expected"] > 0 else np.nan
         return {"id": np.nan if earlier is None else earlier["id"], "meter": meter,
                 "start": start_t, "end": end_t, "readings": kwh["readings"],
-                "peak_excess_kw": kwh["excess"] / hours, "kwh_above_band": kwh["certain"],
+                "peak_excess_kw": kwh["peak_kw"], "kwh_above_band": kwh["certain"],
                 "kwh_above_forecast": kwh["excess"], "status": status, "kind": SURGE,
                 "detail": describe_surge(hours, share, _energy_text(
                     alerts, (kwh["excess"], kwh["certain"]), (start_t, end_t),
@@ -481,7 +490,9 @@ class _Energy:
         known = np.isfinite(self.residual[part])
         excess = float(np.nansum(kwh(self.residual[part])))
         deviation = self.scale * float(np.sqrt(np.sum(kwh(self.spread[part][known]) ** 2)))
+        peak = to_kw(self.residual[part][known], self.unit, self.interval)
         return {"excess": excess, "certain": max(excess - 2 * deviation, 0.0),
+                "peak_kw": float(peak.max()) if len(peak) else 0.0,
                 "expected": float(np.nansum(kwh(self.expected[part]))), "hourly": self.hourly,
                 "readings": int(known.sum())}  # fmt: skip
 

@@ -10,7 +10,8 @@ Per event:
 
 * ``readings``: flagged readings in it;
 * ``peak_excess_kw``: the largest excess over the band, in kW (energy readings
-  are divided by the interval);
+  are divided by the interval); a surge's and a change's are over the reference
+  (:mod:`wattcast.core.changes`);
 * ``kwh_above_band``: energy above the upper band, the conservative savings;
 * ``kwh_above_forecast``: energy above the mean forecast (the expected use) over
   the whole event, the best estimate of the savings.
