@@ -117,7 +117,13 @@ def test_long_exports_drop_duplicates_and_average_the_repeated_hour(tmp_path: Pa
         ),
         (
             "timestamp,A,\n2021-01-01 00:00,1,2\n2021-01-01 00:15,2,3\n",
-            r"m\.csv, column 3: has readings but no name in the header line",
+            r"m\.csv, column 3: has readings but no name in the header line \(the first on "
+            r"line 2\)",
+        ),
+        (  # a note beside the table, then a number: readings after all
+            "timestamp,A,\n2021-01-01 00:00,1,down\n2021-01-01 00:15,2,\n2021-01-01 00:30,2,7\n",
+            r"m\.csv, column 3: has readings but no name in the header line \(the first on "
+            r"line 4\)",
         ),
         ("timestamp\n2021-01-01 00:00\n2021-01-01 00:15\n", r"m\.csv: no meter columns"),
         (

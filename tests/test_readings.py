@@ -240,6 +240,26 @@ def test_text_columns_are_skipped_with_one_warning_naming_them(tmp_path: Path) -
         load_meters(path, skip_columns=["State"])
 
 
+def test_a_note_beside_the_table_in_a_column_without_a_name_is_left_aside(
+    tmp_path: Path,
+) -> None:
+    """An export whose rows end in a separator, with one note written in that last
+    column, as a building's historian left it: the readings are read, the note said."""
+    path = tmp_path / "notes.csv"
+    rows = [f"2021-01-01 {h:02d}:00,{10 + h}," for h in range(6)]
+    rows[3] += '"Historian down 8/27 .. 9/6, calculated from the prior week"'
+    path.write_text("timestamp,Main (kW),\n" + "\n".join(rows) + "\n")
+    with pytest.warns(SkippedColumnsWarning) as caught:
+        frame = load_meters(path)
+    assert [str(w.message) for w in caught] == [
+        f"{path}, column 3: no name in the header line and only text (1 cell(s), the first "
+        "on line 5: 'Historian down 8/27 .. 9/6, calculated from the prior week'), not "
+        "readings; left aside."
+    ]
+    assert frame.meters == ("Main (kW)",)
+    np.testing.assert_array_equal(frame.values[:, 0], np.arange(10, 16))
+
+
 def test_one_meter_beside_a_status_column_is_wide_not_long(tmp_path: Path) -> None:
     table = synthetic_wide(days=3, meters=("Panel (kW)",))
     table["Status"] = np.where(np.arange(len(table)) % 50 == 0, "ERR", "OK")
@@ -1017,7 +1037,7 @@ def test_a_separator_at_the_end_of_every_row_is_read(tmp_path: Path) -> None:
     extra = tmp_path / "extra.csv"
     extra.write_text("\n".join([lines[0], *(line + ",7" for line in lines[1:])]) + "\n")
     with pytest.raises(InputError, match=r"extra\.csv, column 4: has readings but no name in "
-                       r"the header line; expected a meter name\.$"):  # fmt: skip
+                       r"the header line \(the first on line 2\); expected a meter name\.$"):  # fmt: skip
         load_meters(extra)
     named = tmp_path / "row_names.csv"  # R's write.table: row names, no header field
     named.write_text("\n".join([lines[0], *(f"r{k}," + line for k, line in

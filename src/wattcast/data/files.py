@@ -15,6 +15,7 @@ import gzip
 import io
 import lzma
 import re
+import warnings
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -23,7 +24,7 @@ from typing import IO, Any
 import numpy as np
 import pandas as pd
 
-from wattcast.errors import InputError, require_file
+from wattcast.errors import InputError, SkippedColumnsWarning, require_file
 from wattcast.settings import checks
 from wattcast.timezones import is_zone
 
@@ -313,11 +314,7 @@ def _named_columns(frame: pd.DataFrame, header: list[str], path: Path) -> pd.Dat
         names[0] = str(frame.columns[0])
     unnamed = [i for i, name in enumerate(names) if not name]
     for i in unnamed:
-        if frame.iloc[:, i].notna().any():
-            raise InputError(
-                f"{path}, column {i + 1}: has readings but no name in the header line; "
-                "expected a meter name."
-            )
+        _unnamed_column(frame, i, path)
     seen: dict[str, int] = {}
     for i, name in enumerate(names):
         if name and name in seen:
@@ -335,6 +332,27 @@ def _named_columns(frame: pd.DataFrame, header: list[str], path: Path) -> pd.Dat
     if nameless:
         kept.attrs["nameless"] = names[0]
     return kept
+
+
+def _unnamed_column(frame: pd.DataFrame, i: int, path: Path) -> None:
+    """A column without a name holds nothing (a trailing separator), only text (a note
+    written beside the table: left aside, said once) or readings, refused: whose are
+    they?"""
+    cells = frame.iloc[:, i]
+    filled = np.flatnonzero(cells.notna().to_numpy())
+    if not len(filled):
+        return
+    numbers = np.flatnonzero(pd.to_numeric(cells, errors="coerce").notna().to_numpy())
+    above = 2 + frame.attrs.get("skipped_lines", 0)  # the header line, and a `sep=` line
+    if len(numbers):
+        raise InputError(f"{path}, column {i + 1}: has readings but no name in the header "
+                         f"line (the first on line {numbers[0] + above}); expected a meter "
+                         "name.")  # fmt: skip
+    note = str(cells.iloc[filled[0]]).strip()
+    shown = note if len(note) <= 60 else note[:60] + "..."
+    warnings.warn(f"{path}, column {i + 1}: no name in the header line and only text "
+                  f"({len(filled)} cell(s), the first on line {filled[0] + above}: {shown!r}), "
+                  "not readings; left aside.", SkippedColumnsWarning, stacklevel=5)  # fmt: skip
 
 
 def _head_bytes(path: Path, size: int = 65536) -> bytes:
