@@ -10,7 +10,13 @@ import pytest
 from conftest import synthetic_wide
 
 from wattcast import InputError, load_meters
-from wattcast.core.changes import CHANGE_COLUMNS, Context, _warn_no_temperature, judge_changes
+from wattcast.core.changes import (
+    CHANGE_COLUMNS,
+    SEASON_CAVEAT,
+    Context,
+    _warn_no_temperature,
+    judge_changes,
+)
 from wattcast.errors import ReferenceWarning
 from wattcast.events.changes import Change, describe, find_changes
 from wattcast.features.extras import ExtraTable
@@ -65,12 +71,20 @@ def test_a_changes_cost_is_priced_with_the_time_of_use_periods() -> None:
     (change,) = judged(frame, flat).events.to_dict("records")
     (priced,) = judged(frame, peak).events.to_dict("records")
     kwh, certain = change["kwh_above_forecast"], change["kwh_above_band"]
-    assert change["detail"].endswith(
-        f"{kwh:,.0f} kWh, ${0.1 * kwh:,.0f} ({certain:,.0f} kWh, ${0.1 * certain:,.0f} "
-        "certain) so far"
+    assert (
+        change["detail"]
+        .removesuffix(SEASON_CAVEAT)
+        .endswith(
+            f"{kwh:,.0f} kWh, ${0.1 * kwh:,.0f} ({certain:,.0f} kWh, ${0.1 * certain:,.0f} "
+            "certain) so far"
+        )
     )
-    assert priced["detail"].endswith(  # 1.0 every hour
-        f"{kwh:,.0f} kWh, ${kwh:,.0f} ({certain:,.0f} kWh, ${certain:,.0f} certain) so far"
+    assert (
+        priced["detail"]
+        .removesuffix(SEASON_CAVEAT)
+        .endswith(  # 1.0 every hour
+            f"{kwh:,.0f} kWh, ${kwh:,.0f} ({certain:,.0f} kWh, ${certain:,.0f} certain) so far"
+        )
     )
     assert priced["kwh_above_band"] == certain
 
@@ -119,6 +133,25 @@ def test_the_reference_follows_temperature_not_the_recent_level() -> None:
     assert (result.events["status"] == "minor").all()  # the weather's use is no change
     slopes = result.references[METER]["slopes"]
     assert slopes[0] == pytest.approx(3.0, rel=0.2)  # kW per degree of heating, open days
+
+
+def test_a_change_on_a_reference_without_temperature_says_the_season_may_be_it() -> None:
+    """Heating rising through the autumn: without temperatures the reference cannot tell
+    it from waste, and the change says so; with them there is no such change."""
+    days = pd.date_range("2021-01-01", periods=140, freq="D")
+    temps = np.linspace(20, 0, 140)  # an autumn cooling
+    table = synthetic_wide(days=140, meters=(METER,), start="2021-01-01")
+    daily_temp = pd.Series(temps, index=days).reindex(table["timestamp"].dt.normalize())
+    table[METER] += 3.0 * np.maximum(18 - daily_temp.to_numpy(), 0)
+    frame = load_meters(table)
+    blind = judged(frame).events
+    assert (blind["kind"] == "change").any()
+    assert all(d.endswith(SEASON_CAVEAT) for d in blind["detail"][blind["kind"] == "change"])
+    extras = ExtraTable.load(pd.DataFrame({"date": days, "temp": temps}))
+    context = Context((), (extras,), (), ("temperature", "temp"))
+    told = judge_changes(RunSpec(), frame, context, {}, NO_CHANGES, {}).events
+    assert not told["detail"].str.contains("knows no outdoor temperature").any()
+    assert (told["status"] == "minor").all()
 
 
 def test_a_change_accepted_as_the_new_normal_refits_the_reference_from_its_start() -> None:

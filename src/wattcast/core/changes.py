@@ -355,7 +355,17 @@ def _event(
             "start": start_t, "end": end_t, "readings": int(change.days["readings"].sum()),
             "peak_excess_kw": _peak_day(change, unit, frame.interval), "kwh_above_band": certain,
             "kwh_above_forecast": kwh, "status": status, "kind": "change",
-            "detail": describe(change, energy)}  # fmt: skip
+            "detail": describe(change, energy) + _season_caveat(reference)}  # fmt: skip
+
+
+#: Said of a change on a reference fitted without outdoor temperatures.
+SEASON_CAVEAT = ("; its reference knows no outdoor temperature, so heating or cooling as "
+                 "the season turns reads as a change: give temperatures ([weather], or a "
+                 "temperature column in [extras])")  # fmt: skip
+
+
+def _season_caveat(reference: Reference) -> str:
+    return "" if reference.knows_temperature else SEASON_CAVEAT
 
 
 def _peak_day(change: Change, unit: str, interval: pd.Timedelta) -> float:

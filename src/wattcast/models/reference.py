@@ -75,6 +75,11 @@ class Reference:
         release may not)."""
         return bool(np.isfinite(self.window_scale).all() and np.isfinite(self.surge_spread).all())
 
+    @property
+    def knows_temperature(self) -> bool:
+        """Whether it was fitted with outdoor temperatures (heating and cooling slopes)."""
+        return bool(np.isfinite(self.balance))
+
     def predict(self, times: pd.DatetimeIndex, closed: np.ndarray, temperature: np.ndarray
                 ) -> np.ndarray:  # fmt: skip
         """Expected use at ``times`` (wall clock) on days ``closed`` or not, at ``temperature``
