@@ -488,6 +488,32 @@ def test_a_resumed_run_with_every_meter_done_before_says_so_plainly() -> None:
     assert "None" not in first and "(on 1 core(s))" in timing and "nan" not in timing
 
 
+def test_a_change_in_the_nights_summary_is_said_apart_with_its_energy_so_far() -> None:
+    """A change grows every night while it lasts: its energy in the summary line read as
+    the night's new waste ("2011-10-16: 1 (50,305.6 kWh above band)", night after night)."""
+    from wattcast.cli.jobs import events_line
+    from wattcast.workflows.job import JobSummary
+
+    def event(meter: str, kind: str, start: str, end: str, kwh: float) -> dict[str, object]:
+        return {"meter": meter, "kind": kind, "status": "new", "start": start, "end": end,
+                "kwh_above_band": kwh}  # fmt: skip
+
+    summary = JobSummary("run", events=[
+        event("Heating (kW)", "change", "2011-10-16T00:00:00-06:00",
+              "2011-11-12T00:00:00-07:00", 50305.6),
+        event("Plug (kW)", "excess", "2011-11-11T19:00:00-07:00", "2011-11-12T02:00:00-07:00",
+              12.5),
+        event("Lights (kW)", "surge", "2011-11-11T07:00:00-07:00", "2011-11-11T17:00:00-07:00",
+              7.5),
+        event("Fans (kW)", "change", "2011-11-11T00:00:00-07:00", "2011-11-12T00:00:00-07:00",
+              30.0),
+    ])  # fmt: skip
+    assert events_line(summary) == (
+        "2011-10-16: 1 change (50,305.6 kWh above band so far); "
+        "2011-11-11: 2 (20.0 kWh above band), 1 change (30.0 kWh above band so far)"
+    )
+
+
 @pytest.fixture
 def shared_folders() -> Iterator[list[Path]]:
     """Folders under the system's temporary folder that other users may reach, removed

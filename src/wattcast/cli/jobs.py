@@ -179,20 +179,32 @@ def meters_line(summary: JobSummary) -> str:
 
 def events_line(summary: JobSummary) -> str:
     """The events this job made or grew that count, by their own local day (acked, expected
-    and explained ones only counted apart, so that each kWh is added once)."""
+    and explained ones only counted apart, so that each kWh is added once). A change is
+    said apart, with its energy so far: it grows every night while it lasts."""
     from wattcast.events.hierarchy import counted
 
     if not summary.events:
         return "none"
-    by_day: dict[str, list[float]] = {}
+    by_day: dict[str, dict[bool, list[float]]] = {}
     chosen = counted(summary.events)
     for event in chosen:
-        day = event["start"][:10]
-        by_day.setdefault(day, []).append(event["kwh_above_band"])
-    line = "; ".join(f"{day}: {len(kwh)} ({sum(kwh):,.1f} kWh above band)"
-                     for day, kwh in sorted(by_day.items())) or "none new"  # fmt: skip
+        kinds = by_day.setdefault(event["start"][:10], {False: [], True: []})
+        kinds[event.get("kind") == "change"].append(event["kwh_above_band"])
+    line = "; ".join(f"{day}: {_day_events(kinds)}" for day, kinds in sorted(by_day.items()))
     apart = len(summary.events) - len(chosen)
-    return line + (f"; {apart} acked, expected, explained or in a change" if apart else "")
+    return (line or "none new") + (
+        f"; {apart} acked, expected, explained or in a change" if apart else ""
+    )
+
+
+def _day_events(kinds: dict[bool, list[float]]) -> str:
+    """``2 (40.0 kWh above band), 1 change (310.5 kWh above band so far)``."""
+    events, changes = kinds[False], kinds[True]
+    said = [f"{len(events)} ({sum(events):,.1f} kWh above band)"] if events else []
+    if changes:
+        noun = "change" if len(changes) == 1 else "changes"
+        said.append(f"{len(changes)} {noun} ({sum(changes):,.1f} kWh above band so far)")
+    return ", ".join(said)
 
 
 def print_profile(summary: JobSummary) -> None:
