@@ -374,6 +374,24 @@ return [overlaps, boxes.length, document.documentElement.scrollWidth, innerWidth
 """
 
 
+def test_the_headline_accuracy_leaves_the_computed_remainder_out(andover_site: dict) -> None:
+    """A remainder's errors are its parent's and children's together (hundreds of per cent
+    where it is small): the headline's median is of the metered meters, and says so."""
+    from wattcast.reporting.report import collect, render
+
+    spec = andover_site["spec"]
+    data = collect(ForecastStore(spec.store.path), spec, 14)
+    assert data.aside == {"Main remainder (kW)"}
+    accuracy = data.accuracy["cv_rmse"].dropna()
+    metered = accuracy.drop("Main remainder (kW)")
+    assert metered.median() != accuracy.median()
+    page = render(data)
+    shown = float(re.search(r"Forecast accuracy<b>([\d.]+) % CV\(RMSE\)", page).group(1))
+    assert shown == round(metered.median(), 1)
+    assert (f"(median over {len(metered)} meters; 1 remainder or generation meter(s) left "
+            "out)") in page  # fmt: skip
+
+
 def test_the_report_reads_at_phone_and_desktop_width(andover_site: dict, tmp_path, cli) -> None:
     import shutil
 

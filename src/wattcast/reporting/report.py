@@ -27,7 +27,7 @@ from wattcast.durations import LONGEST
 from wattcast.epoch import epoch_of, wall_from_epoch
 from wattcast.errors import InputError
 from wattcast.evaluation.metrics import g14_pass, relative_errors
-from wattcast.events.hierarchy import counted
+from wattcast.events.hierarchy import counted, remainder_name
 from wattcast.events.savings import TariffLike, savings
 from wattcast.reporting.listing import at_least, check_meter, event_rows, share_inside
 from wattcast.reporting.svg import meter_chart
@@ -76,6 +76,8 @@ class ReportData:
     models: dict[str, str] = field(default_factory=dict)  # the model that served it, its age
     acks: dict[int, list[dict[str, Any]]] | None = None  # each event's reviews, oldest first
     site: str = "wattcast"
+    #: Meters whose accuracy the headline leaves out: remainders (computed) and generation
+    aside: frozenset[str] = frozenset()
 
 
 def collect(
@@ -103,7 +105,16 @@ def collect(
     site = spec.site.title(spec.data.source) if spec.site.name else "wattcast"
     return ReportData(since, until, readings, events, _accuracy(readings), store.runs(30),
                       tariff, spec.alerts.currency, store.chosen_methods(), _models(store),
-                      acks, site)  # fmt: skip
+                      acks, site, _aside(store, spec))  # fmt: skip
+
+
+def _aside(store: ForecastStore, spec: RunSpec) -> frozenset[str]:
+    """The meters the headline's accuracy leaves out: a remainder is computed (its errors
+    are its parent's and children's together), a generation meter is output, not use."""
+    places = store.hierarchy()
+    remainders = {m for m, place in places.items()
+                  if place["parent"] and m == remainder_name(place["parent"])}  # fmt: skip
+    return frozenset(remainders | set(spec.alerts.generation))
 
 
 def _models(store: ForecastStore) -> dict[str, str]:
@@ -248,10 +259,12 @@ def _headline(data: ReportData, per_meter: pd.DataFrame) -> str:
              _card(f"This week, {week:%d %b} .. {yesterday:%d %b}",
                    _events_between(data, week, 7), data.currency)]  # fmt: skip
     accuracy = data.accuracy["cv_rmse"].replace([np.inf, -np.inf], np.nan).dropna()
+    left_out = accuracy.index.isin(list(data.aside))
+    accuracy = accuracy[~left_out] if not left_out.all() else accuracy
     inside = (with_actuals["actual"] >= with_actuals["lower"]) & (
         with_actuals["actual"] <= with_actuals["upper"]
     )
-    cards.append(_accuracy_card(accuracy, inside.mean() * 100))
+    cards.append(_accuracy_card(accuracy, inside.mean() * 100, int(left_out.sum())))
     worst = per_meter[per_meter["kwh_above_band"] > 0].head(5)
     listing = ", ".join(f"{html.escape(m)} ({row.kwh_above_band:,.1f} kWh)"
                         for m, row in worst.iterrows()) or "none"  # fmt: skip
@@ -259,8 +272,9 @@ def _headline(data: ReportData, per_meter: pd.DataFrame) -> str:
     return f"<div class='cards'>{''.join(cards)}</div>{worst_line}"
 
 
-def _accuracy_card(accuracy: pd.Series, inside: float) -> str:
-    """The forecasts' accuracy as a figure and in words a facilities reader follows."""
+def _accuracy_card(accuracy: pd.Series, inside: float, aside: int = 0) -> str:
+    """The forecasts' accuracy as a figure and in words a facilities reader follows; ``aside``
+    meters (remainders, generation) are not in its median."""
     if not len(accuracy):
         return "<div class='card'>Forecast accuracy<b>n/a</b>no actuals to compare yet</div>"
     median = accuracy.median()
@@ -269,8 +283,12 @@ def _accuracy_card(accuracy: pd.Series, inside: float) -> str:
                "savings with care")  # fmt: skip
     return (f"<div class='card'>Forecast accuracy<b>{median:.1f} % CV(RMSE)</b>A typical "
             f"reading was off by about {median:.0f} % of the meter's average use (median over "
-            f"{len(accuracy)} meters): {verdict}. {inside:.1f} % of actuals were inside the "
-            "band.</div>")  # fmt: skip
+            f"{len(accuracy)} meters{_aside_text(aside)}): {verdict}. {inside:.1f} % of "
+            "actuals were inside the band.</div>")  # fmt: skip
+
+
+def _aside_text(aside: int) -> str:
+    return f"; {aside} remainder or generation meter(s) left out" if aside else ""
 
 
 def _events_between(data: ReportData, start: pd.Timestamp, days: int) -> dict[str, float]:
