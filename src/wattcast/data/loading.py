@@ -658,8 +658,9 @@ def _warn_skipped_hour(source: str, times: pd.DatetimeIndex, tz: str | None) -> 
         warnings.warn(
             f"{source}: {len(skipped)} reading time(s) at local times that {tz} skips when "
             f"clocks go forward (the first {times[skipped[0]]}); they feed the history, but "
-            "no forecast is judged against them (times kept in UTC all year: `[data] naive "
-            '= "utc"`).',
+            "no forecast is judged against them (if the file keeps UTC all year, say "
+            '`[data] naive = "utc"`; if its own standard time, a fixed zone such as '
+            '"Etc/GMT+5").',
             SkippedHourWarning,
             stacklevel=4,
         )
