@@ -276,7 +276,7 @@ def test_one_meter_beside_a_status_column_is_wide_not_long(tmp_path: Path) -> No
     ("meter", "text", "values"),
     [
         ("Main (kWh)", "Meter status", ["OK", "COMM FAIL"]),  # a status, named like meters
-        ("Main (kW)", "Meter 2 (kW)", ["OFFLINE", "OFFLINE", "OFFLINE", "12.5"]),
+        ("Main (kW)", "Meter 2 status", ["OFFLINE", "OFFLINE", "OFFLINE", "12.5"]),
         ("Reading", "Point quality", ["good", "estimated"]),
     ],
 )
@@ -290,6 +290,23 @@ def test_a_text_column_named_like_meters_beside_one_meter_is_not_a_long_table(
         frame = load_meters(tmp_path / "m.csv")
     assert frame.meters == (meter,)  # not meters named after the statuses
     np.testing.assert_allclose(frame.values[:, 0], table[meter])
+
+
+def test_a_meter_mostly_of_status_words_is_refused_not_left_aside(tmp_path: Path) -> None:
+    """A column named as a meter whose readings are among more cells of status words
+    ("Comm Fail") was left aside as text, its readings with it; a night took in such an
+    export and never read its readings again."""
+    table = synthetic_wide(days=3, meters=("Main (kW)", "Gym (kW)"))
+    table["Main (kW)"] = table["Main (kW)"].astype(object)
+    table.loc[table.index % 5 < 3, "Main (kW)"] = "Comm Fail"  # 60 % of the cells
+    table.to_csv(tmp_path / "m.csv", index=False)
+    with pytest.raises(InputError, match=r"m\.csv, column 'Main \(kW\)', line 2: expected a "
+                       r"number, got 'Comm Fail'"):  # fmt: skip
+        load_meters(tmp_path / "m.csv")
+    table["Main (kW)"] = "Comm Fail"  # no reading at all: a status column after all
+    table.to_csv(tmp_path / "m.csv", index=False)
+    with pytest.warns(SkippedColumnsWarning, match=r"skipped column\(s\) 'Main \(kW\)'"):
+        assert load_meters(tmp_path / "m.csv").meters == ("Gym (kW)",)
 
 
 def test_missing_markers_are_missing_readings(tmp_path: Path) -> None:

@@ -29,6 +29,7 @@ from wattcast.data.files import (
 )
 from wattcast.durations import format_duration
 from wattcast.errors import InputError, NonFiniteWarning, SkippedColumnsWarning
+from wattcast.units import unit_in_name
 
 LONG_COLUMNS = ("timestamp", "meter", "value")
 #: Names a long table's timestamp column commonly has (compared in lower case).
@@ -311,7 +312,8 @@ def meter_columns(
         )
     rest = [c for c in names if c not in skip_columns]
     _refuse_hours_as_columns(frame, rest)
-    text = [c for c in rest if c in present and _is_text_column(frame, c)]
+    text = [c for c in rest if c in present and _is_text_column(frame, c)
+            and not _meter_with_readings(frame, c)]  # fmt: skip
     if text and _times_repeat_with_other_text(frame, layout.timestamp, text):
         raise InputError(
             f"{source_of(frame)}: column {text[0]!r} holds text and timestamps repeat on "
@@ -474,6 +476,17 @@ def _decimal_mark(frame: pd.DataFrame, column: pd.Series) -> str:
         if (comma & ~grouped.to_numpy(dtype=bool)).any() and not points.any():
             return ","
     return decimal
+
+
+def _meter_with_readings(frame: pd.DataFrame, name: str) -> bool:
+    """A column named as a meter (``Main (kW)``) that holds some numbers: its readings,
+    among status words (``Comm Fail``) that must be said, not left aside with them."""
+    if unit_in_name(str(name)) is None:
+        return False
+    column = frame[column_named(frame, name)]
+    filled = column[~missing_cells(column)].astype(str).str.strip()
+    numbers = pd.to_numeric(plain_numbers(filled, _decimal_mark(frame, column)), errors="coerce")
+    return bool(numbers.notna().any())
 
 
 def _is_text_column(frame: pd.DataFrame, name: str) -> bool:
