@@ -4,7 +4,8 @@ Leakage rule: calendars are published ahead, so a target period may use its
 own flag. For periods longer than a day the feature is the share of days flagged.
 
 Recurring events (RRULE, RDATE, EXDATE) count on every occurrence; a rule without
-an end is followed for :data:`RECURRENCE_YEARS` years from its start.
+an end is followed to the end of the years readings may have
+(:data:`~wattcast.data.timestamps.YEARS`), however long ago it began.
 """
 
 from __future__ import annotations
@@ -19,16 +20,18 @@ from typing import Any, TypeVar
 import numpy as np
 import pandas as pd
 
+from wattcast.data.timestamps import YEARS
 from wattcast.errors import InputError
 from wattcast.timezones import is_zone
 
 CalendarT = TypeVar("CalendarT")
 ZERO = dt.timedelta(0)
-#: How far a recurring event without COUNT or UNTIL is followed from its start.
-RECURRENCE_YEARS = 20
-#: The most occurrences one recurring event may have: a day a year for as long as the
-#: rules are followed is 20; every day, 7,305. A rule by the second would never end.
-MOST_OCCURRENCES = 10_000
+#: Where a recurring event without COUNT or UNTIL stops: after the last year readings
+#: may have (a weekly closure written once in 1990 still holds in 2017).
+RECURRENCE_END = dt.datetime(YEARS[1], 1, 1)
+#: The most occurrences one recurring event may have: every day of the years readings
+#: may have is 109,573. A rule by the second would never end.
+MOST_OCCURRENCES = 110_000
 Moment = dt.date | dt.datetime
 
 
@@ -289,9 +292,9 @@ def _recurrence_starts(event: object, start: Moment, number: int, source: str) -
                 rules.exdate(_wall_clock(value, zone))
             else:  # a day taken from a timed event: its occurrence that day
                 days_out.add(value)
-        horizon = first + dt.timedelta(days=round(365.25 * RECURRENCE_YEARS))
         starts = list(itertools.islice(
-            itertools.takewhile(lambda moment: moment <= horizon, rules), MOST_OCCURRENCES + 1
+            itertools.takewhile(lambda moment: moment < RECURRENCE_END, rules),
+            MOST_OCCURRENCES + 1,
         ))  # fmt: skip
     except (ValueError, TypeError, KeyError) as exc:
         raise InputError(
@@ -301,7 +304,7 @@ def _recurrence_starts(event: object, start: Moment, number: int, source: str) -
     if len(starts) > MOST_OCCURRENCES:
         raise InputError(
             f"{source}: {_event_name(event, number)} recurs more than {MOST_OCCURRENCES:,} "
-            f"times in {RECURRENCE_YEARS} years (from {starts[0]:%Y-%m-%d %H:%M:%S} to "
+            f"times before {RECURRENCE_END.year} (from {starts[0]:%Y-%m-%d %H:%M:%S} to "
             f"{starts[-1]:%Y-%m-%d %H:%M:%S}); a calendar of closed days repeats by days, "
             "weeks, months or years."
         )
@@ -386,5 +389,8 @@ def _event_days(start: Moment, end: Moment | None, zone: str | None = None) -> l
         last = end - dt.timedelta(days=1)  # DTEND of an all-day event is exclusive
     else:
         last = (_local(end, zone) - dt.timedelta(microseconds=1)).date()
-    count = (last - first).days + 1
-    return [first + dt.timedelta(days=k) for k in range(max(count, 1))]
+    count = max((last - first).days + 1, 1)
+    # only the days of the years readings may have (an event from 0001 to 9999 took 3 s)
+    low, high = dt.date(YEARS[0], 1, 1), dt.date(YEARS[1] - 1, 12, 31)
+    first, last = max(first, low), min(first + dt.timedelta(days=count - 1), high)
+    return [first + dt.timedelta(days=k) for k in range((last - first).days + 1)]
