@@ -52,6 +52,35 @@ def test_garbage_and_foreign_stores_are_refused_and_left_alone(
     assert store.read_bytes() == before
 
 
+def test_a_night_that_meets_a_damaged_page_stops_and_records_nothing_more(
+    tmp_path: Path, spec: RunSpec, cli
+) -> None:
+    """A damaged page of the events table is met part way through a night: the night
+    stops with one line, and no failed run is written into the damaged file (it said the
+    store was left as it is, then recorded the failure in it)."""
+    config = tmp_path / "site.toml"
+    for night in ("2021-02-01", "2021-02-02"):
+        assert cli("run", "--config", config, "--as-of", night).exit_code == 0
+    store = tmp_path / "site.db"
+    with sqlite3.connect(store) as db:
+        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        try:
+            (page,) = db.execute("SELECT MIN(pageno) FROM dbstat WHERE name = 'events'").fetchone()
+        except sqlite3.OperationalError:
+            pytest.skip("this SQLite has no dbstat table")
+        size = db.execute("PRAGMA page_size").fetchone()[0]
+    with store.open("r+b") as file:
+        file.seek((page - 1) * size)
+        file.write(b"\xa5" * size)
+    result = cli("run", "--config", config, "--as-of", "2021-02-03")
+    assert result.exit_code == 2 and result.stderr.count("\n") == 1, result.output
+    assert "the store cannot be read (database disk image is malformed); the command " \
+           "stopped there and writes nothing more to it." in result.stderr  # fmt: skip
+    with sqlite3.connect(f"file:{store}?mode=ro", uri=True) as db:
+        statuses = [row[0] for row in db.execute("SELECT status FROM runs ORDER BY id")]
+    assert statuses[:2] == ["ok", "ok"] and "failed" not in statuses
+
+
 def foreign_meta(path: Path) -> bytes:
     """An SQLite file of another program, with a table named meta of its own."""
     with sqlite3.connect(path) as db:

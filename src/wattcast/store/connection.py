@@ -28,6 +28,10 @@ _DAMAGE = ("not a database", "malformed", "disk i/o", "corrupt", "unable to open
            "no such table", "file is encrypted", "could not decode")  # fmt: skip
 
 
+class StoreDamagedError(InputError):
+    """The store file is damaged: nothing more is written to it, a failed run included."""
+
+
 class StoreMigratedWarning(WattcastWarning):
     """The store was upgraded to this release's schema (a backup was made first)."""
 
@@ -134,8 +138,10 @@ class StoreFile:
         if "unable to open" in message.lower() or "readonly" in message.lower():
             return InputError(f"{self.path}: the store cannot be opened or written ({message}).")
         if any(word in message.lower() for word in _DAMAGE):
-            return InputError(
-                f"{self.path}: the store cannot be read ({message}); it was left as it is. "
+            reason = message if len(message) <= 100 else message[:100] + "..."
+            return StoreDamagedError(
+                f"{self.path}: the store cannot be read ({reason}); the command stopped there "
+                "and writes nothing more to it. "
                 f"`wattcast check --store {self.path}` reports on it; restore a backup."
             )
         return exc

@@ -35,6 +35,7 @@ from wattcast.data.loading import meter_problems
 from wattcast.data.meter_frame import MeterFrame
 from wattcast.errors import AllMetersFailedError, InputError, MetersGoneWarning, WattcastError
 from wattcast.settings import DataSection, RunSpec
+from wattcast.store.connection import StoreDamagedError
 from wattcast.store.lock import lock_file, store_lock
 from wattcast.store.store import ForecastStore, remove_store
 from wattcast.units import given_unit
@@ -465,6 +466,8 @@ def _abandon(job: Job, run_id: int | None, command: str, exc: BaseException) -> 
     if isinstance(exc, KeyboardInterrupt) and job.store is not None and run_id is not None:
         _interrupted(job, job.store, run_id, exc)
     if not isinstance(exc, WattcastError) or job.store is None:
+        return
+    if isinstance(exc, StoreDamagedError):  # its message says the file was left as it is
         return
     if _nothing_kept(job):
         remove_store(job.store.path)
