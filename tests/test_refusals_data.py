@@ -248,6 +248,25 @@ def test_a_reading_standing_years_from_the_rest_is_refused(
     load_meters(write(tmp_path, "\n".join([*lines, *far]) + "\n"))
 
 
+def test_the_latest_reading_weeks_after_the_rest_is_said(tmp_path: Path) -> None:
+    """A month typed wrong in the last row moved the forecast period weeks ahead, said
+    only as readings missing."""
+    from wattcast.errors import BadReadingsWarning
+
+    lines = wide_lines(days=20)
+    last = lines[-1].split(",")[0]  # the latest of the readings
+    stray = "2021-02-15 10:00:00" + lines[-1][len(last) :]
+    path = write(tmp_path, "\n".join([*lines, stray]) + "\n")
+    days = (pd.Timestamp("2021-02-15 10:00") - pd.Timestamp(last)).days
+    with pytest.warns(BadReadingsWarning, match=(
+            rf"^{path}: the latest 1 reading time\(s\), from 2021-02-15 10:00:00, stand {days} "
+            rf"days after the others \(the nearest {last}\): a mistyped date")):  # fmt: skip
+        load_meters(path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", BadReadingsWarning)
+        load_meters(write(tmp_path, "\n".join(lines) + "\n"))  # a week of gap or less: quiet
+
+
 def test_the_readings_file_given_as_extras_lends_only_its_other_columns(tmp_path: Path) -> None:
     """A building's file of its meter and its outdoor temperature, given both as readings
     (the temperature left out) and as extras (for the temperature): the meter's column

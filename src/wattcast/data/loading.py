@@ -637,6 +637,28 @@ def _refuse_stray(source: str, times: pd.DatetimeIndex, interval: pd.Timedelta) 
             )
 
 
+#: Readings this long after the rest, no more than :data:`STRAY_SPAN` of them, are said.
+LATE_GAP = pd.Timedelta(days=7)
+
+
+def _warn_late(source: str, times: pd.DatetimeIndex, interval: pd.Timedelta) -> None:
+    """Say where the latest readings (a day of them or less) stand more than a week after
+    the rest (``times`` sorted): the forecast period follows them, so a mistyped month
+    moves it weeks ahead; a meter back after an outage reads the same, once."""
+    few = max(int(STRAY_SPAN / interval), 1)
+    if len(times) <= few + 1:
+        return
+    gaps = np.asarray(times[-few:] - times[-few - 1 : -1])
+    k = int(np.argmax(gaps))
+    if gaps[k] <= LATE_GAP:
+        return
+    first, before = times[len(times) - few + k], times[len(times) - few + k - 1]
+    warnings.warn(f"{source}: the latest {few - k} reading time(s), from {first}, stand "
+                  f"{(first - before).days} days after the others (the nearest {before}): a "
+                  "mistyped date, or a meter back after an outage? The forecast period follows "
+                  "the latest reading.", BadReadingsWarning, stacklevel=5)  # fmt: skip
+
+
 def _refuse_years(source: str, times: pd.DatetimeIndex) -> None:
     """Refuse readings (``times`` sorted) dated outside the years meters read in."""
     for when in (times[0], times[-1]):
@@ -685,6 +707,7 @@ def _to_grid(
     times, values = _drop_empty_off_grid(source, times, values, interval)
     _refuse_stray(source, times, interval)
     _refuse_years(source, times)
+    _warn_late(source, times, interval)
     start = times[0]
     positions = _check_grid(source, times, interval)
     _warn_coarser_stretch(source, positions, times, interval)
