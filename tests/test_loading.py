@@ -126,6 +126,14 @@ def test_long_exports_drop_duplicates_and_average_the_repeated_hour(tmp_path: Pa
             r"line 4\)",
         ),
         ("timestamp\n2021-01-01 00:00\n2021-01-01 00:15\n", r"m\.csv: no meter columns"),
+        (  # Python's float() takes digits joined by _ and digits of other scripts
+            "timestamp,A\n2021-01-01 00:00,1\n2021-01-01 00:15,15_4.4\n",
+            r"m\.csv, column 'A', line 3: expected a number, got '15_4\.4'",
+        ),
+        (
+            "timestamp,A\n2021-01-01 00:00,1\n2021-01-01 00:15,\u0661\u0665\u0664\n",
+            "m\\.csv, column 'A', line 3: expected a number, got '\u0661\u0665\u0664'",
+        ),
         (
             "timestamp,meter,value\n2021-01-01 00:00,A,1\n2021-01-01 00:00,,2\n",
             r"m\.csv, column 'meter', line 3: empty meter name",

@@ -454,11 +454,16 @@ def _times_of(frame: pd.DataFrame, name: str) -> pd.Series | None:
 
 def _exact(text: object) -> float:
     """A reading's text as the float it writes (Python's parser rounds exactly), NaN
-    for missing or not a number."""
+    for missing or not a number. Python's parser also takes what no meter writes and a
+    slip makes: digits joined by ``_`` (``15_4.4``) and digits of other scripts (Arabic-Indic,
+    full-width); those are not numbers here."""
     if text is None or text is pd.NA:
         return np.nan
+    written = str(text)
+    if "_" in written or not written.isascii():
+        return np.nan
     try:
-        return float(str(text))
+        return float(written)
     except ValueError:
         return np.nan
 
