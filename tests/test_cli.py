@@ -291,6 +291,20 @@ def test_bad_calendars_are_one_line_errors(
     assert f"{calendar}:" in result.stderr and not (tmp_path / "f.csv").exists()
 
 
+def test_a_binary_calendar_is_one_line_with_its_bytes_escaped(
+    tmp_path: Path, wide_csv: Path, cli
+) -> None:
+    """A calendar of binary bytes had them echoed in the reason: control codes sent to
+    the terminal, and a line broken."""
+    calendar = tmp_path / "closed.ics"
+    calendar.write_bytes(bytes(range(32)) * 4)
+    result = cli("forecast", wide_csv, "--calendar", calendar, "--out", tmp_path / "f.csv")
+    assert result.exit_code == 2 and result.stderr.count("\n") == 1, result.stderr
+    assert f"{calendar}: not a valid iCalendar file" in result.stderr
+    assert "\\x01\\x02" in result.stderr
+    assert all(c.isprintable() for c in result.stderr.rstrip("\n")), result.stderr
+
+
 @pytest.mark.parametrize(
     ("flag", "what"),
     [("--extras", "file"), ("--calendar", "calendar file"), ("--config", "configuration file"),
@@ -367,3 +381,11 @@ def test_a_zones_file_that_misnames_or_twice_zones_a_meter_says_so(
     assert twice.exit_code == 2 and twice.stderr == (
         f"error: {zones}, line 3: meter 'A (kW)' is given a second zone, 'America/Denver' "
         "after 'America/Chicago'; expected one zone per meter.\n")  # fmt: skip
+    zones.write_text("meter,zone\n  A (kW)  , America/Chicago \n")  # spaces around: read
+    spaced = cli("forecast", wide_csv, "--zones", zones, "--out", tmp_path / "h.csv")
+    assert spaced.exit_code == 0 and "do not have" not in spaced.stderr, spaced.stderr
+    zones.write_text("meter,zone\nA (kW),\n")  # an empty zone was "nan is not a time zone"
+    empty = cli("forecast", wide_csv, "--zones", zones, "--out", tmp_path / "i.csv")
+    assert empty.exit_code == 2 and empty.stderr == (
+        f"error: {zones}, column 'zone', line 2: empty; expected a meter and its zone on every "
+        "line (a meter without a line keeps the default zone).\n")  # fmt: skip

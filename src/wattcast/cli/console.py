@@ -65,13 +65,30 @@ def warning_line(message: str) -> None:
 
 
 def _labelled(label: str, style: str, message: str) -> None:
-    """``label`` in colour on a terminal, then ``message`` literally (never as markup)."""
+    """``label`` in colour on a terminal, then ``message`` literally (never as markup),
+    its control characters written as escapes (a damaged file's bytes quoted in a reason
+    would drive the terminal, or break the line)."""
+    message = visible(message)
     if not sys.stderr.isatty():
         sys.stderr.write(label + message + "\n")
         return
     from rich.text import Text
 
     stderr_console().print(Text.assemble((label, style), message), soft_wrap=True)
+
+
+def visible(text: str) -> str:
+    """``text`` with the characters a terminal does not print (control bytes, zero-width
+    and other invisible spaces; not line breaks) as ``\\xNN`` or ``\\uNNNN`` escapes."""
+    if all(c.isprintable() or c == "\n" for c in text):
+        return text
+    return "".join(_escaped(c) for c in text)
+
+
+def _escaped(c: str) -> str:
+    if c.isprintable() or c == "\n":
+        return c
+    return f"\\x{ord(c):02x}" if ord(c) < 256 else f"\\u{ord(c):04x}"
 
 
 @contextmanager

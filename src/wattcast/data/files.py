@@ -320,7 +320,7 @@ def _named_columns(frame: pd.DataFrame, header: list[str], path: Path) -> pd.Dat
         if name and name in seen:
             raise InputError(
                 f"{path}: column {name!r} appears twice in the header (columns "
-                f"{seen[name] + 1} and {i + 1}); expected one column per meter."
+                f"{seen[name] + 1} and {i + 1}); expected one column per meter (or extra feature)."
             )
         seen[name] = i
     filled = np.flatnonzero(frame.notna().any(axis=1).to_numpy())
@@ -428,8 +428,14 @@ def read_zones(path: str | Path) -> dict[str, str]:
     if missing:
         raise InputError(f"{path}: no column {missing[0]!r}; expected columns meter,zone.")
     zones: dict[str, str] = {}
-    for position, (meter, zone) in enumerate(zip(table["meter"], table["zone"], strict=True)):
-        if not is_zone(str(zone)):
+    cells = zip(_stripped(table["meter"]), _stripped(table["zone"]), strict=True)
+    for position, (meter, zone) in enumerate(cells):
+        for column, cell in (("meter", meter), ("zone", zone)):
+            if not cell:
+                raise InputError(f"{path}, column {column!r}, line {position + 2}: empty; "
+                                 "expected a meter and its zone on every line (a meter "
+                                 "without a line keeps the default zone).")  # fmt: skip
+        if not is_zone(zone):
             raise InputError(
                 f"{path}, column 'zone', line {position + 2}: {zone!r} is not a time zone "
                 "name; expected e.g. 'America/New_York'."
@@ -441,6 +447,11 @@ def read_zones(path: str | Path) -> dict[str, str]:
             )
         zones[str(meter)] = str(zone)
     return zones
+
+
+def _stripped(column: pd.Series) -> list[str]:
+    """A column's cells as text without surrounding spaces; an empty cell is ``""``."""
+    return ["" if pd.isna(cell) else str(cell).strip() for cell in column]
 
 
 def row_label(frame: pd.DataFrame, position: int) -> str:
