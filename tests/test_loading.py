@@ -126,6 +126,15 @@ def test_long_exports_drop_duplicates_and_average_the_repeated_hour(tmp_path: Pa
             r"line 4\)",
         ),
         ("timestamp\n2021-01-01 00:00\n2021-01-01 00:15\n", r"m\.csv: no meter columns"),
+        (  # names that read the same: one meter to a user, two to the file
+            "timestamp,Main (kW),main  (kW)\n2021-01-01 00:00,1,2\n2021-01-01 00:15,2,3\n",
+            r"m\.csv: columns 'Main \(kW\)' and 'main  \(kW\)' \(columns 2 and 3\) differ only "
+            r"in case, spacing or characters that look the same",
+        ),
+        (
+            "timestamp,Main (kW),Main\u00a0(kW)\u200b\n2021-01-01 00:00,1,2\n2021-01-01 00:15,2,3\n",
+            r"m\.csv: columns 'Main \(kW\)' and 'Main\\xa0\(kW\)\\u200b' \(columns 2 and 3\)",
+        ),
         (  # Python's float() takes digits joined by _ and digits of other scripts
             "timestamp,A\n2021-01-01 00:00,1\n2021-01-01 00:15,15_4.4\n",
             r"m\.csv, column 'A', line 3: expected a number, got '15_4\.4'",

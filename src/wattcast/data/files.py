@@ -15,6 +15,7 @@ import gzip
 import io
 import lzma
 import re
+import unicodedata
 import warnings
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -316,6 +317,7 @@ def _named_columns(frame: pd.DataFrame, header: list[str], path: Path) -> pd.Dat
     for i in unnamed:
         _unnamed_column(frame, i, path)
     seen: dict[str, int] = {}
+    alike: dict[str, int] = {}
     for i, name in enumerate(names):
         if name and name in seen:
             raise InputError(
@@ -323,6 +325,15 @@ def _named_columns(frame: pd.DataFrame, header: list[str], path: Path) -> pd.Dat
                 f"{seen[name] + 1} and {i + 1}); expected one column per meter (or extra feature)."
             )
         seen[name] = i
+        key = look_alike(name)
+        if name and key in alike:
+            other = names[alike[key]]
+            raise InputError(
+                f"{path}: columns {other!r} and {name!r} (columns {alike[key] + 1} and {i + 1}) "
+                "differ only in case, spacing or characters that look the same; expected one "
+                "column per meter (or extra feature), each named its own way."
+            )
+        alike[key] = i
     filled = np.flatnonzero(frame.notna().any(axis=1).to_numpy())
     frame = frame.iloc[: filled[-1] + 1 if len(filled) else 0]  # rows of bare separators at the end
     named = [i for i in range(len(names)) if i not in unnamed]
@@ -332,6 +343,15 @@ def _named_columns(frame: pd.DataFrame, header: list[str], path: Path) -> pd.Dat
     if nameless:
         kept.attrs["nameless"] = names[0]
     return kept
+
+
+def look_alike(name: str) -> str:
+    """What a name reads as: compatible Unicode forms made one (a non-breaking or a
+    full-width space, an accent written apart), invisible characters dropped, spaces
+    collapsed and case folded. Two names that read the same are one meter to a user."""
+    text = unicodedata.normalize("NFKC", name)
+    text = "".join(c for c in text if unicodedata.category(c) != "Cf")  # zero-width
+    return " ".join(text.split()).casefold()
 
 
 def _unnamed_column(frame: pd.DataFrame, i: int, path: Path) -> None:
