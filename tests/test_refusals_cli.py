@@ -118,6 +118,30 @@ def first_model(config: Path) -> tuple[str, Path]:
     return row["meter"], store.models_folder / row["file"]
 
 
+def test_a_file_or_folder_where_the_store_keeps_its_models_or_lock_is_named(
+    tmp_path: Path, cli
+) -> None:
+    """A file where the models folder belongs refused the night while `check` said the
+    store was healthy; a folder where the lock file goes was said of the store."""
+    config = site(tmp_path)
+    assert cli("run", "--config", config, "--as-of", NIGHTS[0]).exit_code == 0
+    store = tmp_path / "site.db"
+    models = tmp_path / "site.db.models"
+    for model in models.iterdir():
+        model.unlink()
+    models.rmdir()
+    models.write_text("")
+    refused(cli("check", "--config", config),
+            f"{store}: a file stands where its folder of kept models belongs ({models}); move "
+            "it away, or set [models] keep = false.")  # fmt: skip
+    models.unlink()
+    (tmp_path / "site.db.lock").unlink()
+    (tmp_path / "site.db.lock").mkdir()
+    refused(cli("run", "--config", config, "--as-of", NIGHTS[1]),
+            f"{tmp_path / 'site.db.lock'}: a folder stands where the store's lock file goes "
+            "(beside site.db); move it away.")  # fmt: skip
+
+
 def test_check_reports_a_damaged_kept_model_as_a_missing_one(tmp_path: Path, cli) -> None:
     config = site(tmp_path)
     assert cli("run", "--config", config, "--as-of", NIGHTS[0]).exit_code == 0

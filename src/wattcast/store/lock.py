@@ -48,6 +48,9 @@ def store_lock(store: Path, wait: float | None = None) -> Iterator[None]:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         handle = open(path, "a+")  # noqa: SIM115 - held for the whole job
+    except IsADirectoryError:
+        raise InputError(f"{path}: a folder stands where the store's lock file goes (beside "
+                         f"{store.name}); move it away.") from None  # fmt: skip
     except OSError as exc:
         raise InputError(unwritable(store, exc)) from None
     deadline = time.monotonic() + wait

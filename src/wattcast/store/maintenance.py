@@ -9,7 +9,7 @@ from typing import Any
 
 from wattcast.errors import InputError
 from wattcast.store import schema
-from wattcast.store.connection import connect_read_only, foreign_reason
+from wattcast.store.connection import connect_read_only, foreign_reason, models_folder
 from wattcast.store.lock import lock_free
 from wattcast.store.process import process_gone
 from wattcast.store.store import SQLITE_HEADER, ForecastStore
@@ -92,7 +92,7 @@ def _contents(db: sqlite3.Connection, unlocked: bool) -> dict[str, Any]:
     if "models" in tables and not unlocked:  # a night writes and replaces them now
         out["kept_models"] = {"busy": True}
     elif "models" in tables:
-        from wattcast.store.models import folder_report
+        from wattcast.store.models import folder_blocked, folder_report
 
         indexed = [
             {"meter": m, "file": f, "wattcast_version": w, "sklearn_version": k, "sha256": h}
@@ -102,6 +102,10 @@ def _contents(db: sqlite3.Connection, unlocked: bool) -> dict[str, Any]:
             )
         ]
         out["kept_models"] = folder_report(Path(db_path(db)), indexed)
+        folder = models_folder(Path(db_path(db)))
+        if folder_blocked(folder) and "problem" not in out:  # nights refused until it moves
+            out["problem"] = (f"a file stands where its folder of kept models belongs ({folder}); "
+                              "move it away, or set [models] keep = false")  # fmt: skip
     return out
 
 

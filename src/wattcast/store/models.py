@@ -52,10 +52,15 @@ def _make_folder(folder: Path) -> None:
     """The models folder, made if need be; what stands in its way is a one-line error."""
     from wattcast.errors import require_folder
 
-    if folder.exists() and not folder.is_dir():
+    if folder_blocked(folder):
         raise InputError(f"{folder}: a file where the store's folder of kept models belongs; "
                          "move it away, or set [models] keep = false.")  # fmt: skip
     require_folder(folder, "the kept models")
+
+
+def folder_blocked(folder: Path) -> bool:
+    """Whether something not a folder stands where the models folder belongs."""
+    return folder.exists() and not folder.is_dir()
 
 
 #: The name of a model file wattcast writes (:func:`file_name`), or of one being written.
