@@ -214,7 +214,7 @@ def test_a_sensor_stuck_outside_its_range_for_hours_is_missing_and_said() -> Non
     # a day forecast inside the stuck run says why its value is missing
     with pytest.raises(InputError, match=r"column 'temp': no value for the forecast period "
                        r"starting 2019-03-14 00:00:00 \(its value there, held for 12 hours or "
-                       r"more outside the column's usual range, was taken for a stopped"):  # fmt: skip
+                       r"more outside the column's usual range or beyond any weather, was taken for a "):  # fmt: skip
         extra.check_covers(pd.Timestamp("2019-03-14"), pd.Timedelta("1D"))
     extra.check_covers(pd.Timestamp("2019-03-02"), pd.Timedelta("1D"))
 
@@ -489,13 +489,36 @@ def test_a_workday_column_is_a_feature_where_wattcast_makes_none() -> None:
         build_features(frame, config, [common], meter_extras={"A (kW)": [own]})
 
 
+def test_a_temperature_beyond_any_weather_is_missing_and_said() -> None:
+    """-9999 written for a missing day (as weather archives do) was taken as a
+    temperature: the reference's heating slope, and every expected use, went absurd."""
+    from wattcast import ExtrasGapWarning
+
+    days = pd.date_range("2019-01-01", periods=60, freq="D")
+    temps = 40 + 10 * np.sin(np.arange(60) / 9)
+    temps[[20, 41]] = [-9999.0, 1e30]
+    table = pd.DataFrame({"date": days, "OAT (F)": temps, "load_kw": temps * 1000})
+    with pytest.warns(ExtrasGapWarning, match=(
+        r"^x\.csv, column 'OAT \(F\)': 2 temperature\(s\) outside -130 \.\. 140 \(°C or °F\), "
+        r"treated as missing \(a code for no value\?\), the first at 2019-01-21 00:00:00: -9999\.$"
+    )):  # fmt: skip
+        extra = ExtraTable.load(table.pipe(_named, "x.csv"))
+    assert (
+        np.isnan(extra.values[[20, 41], 0]).all()
+        and np.isfinite(np.delete(extra.values[:, 0], [20, 41])).all()
+    )
+    assert np.isfinite(extra.values[:, 1]).all()  # not a temperature by its name: as written
+    with pytest.raises(InputError, match="beyond any weather"):
+        extra.check_covers(pd.Timestamp("2019-01-21"), pd.Timedelta("1D"))
+
+
 def test_a_table_that_skips_weeks_of_rows_says_so() -> None:
     """Each value holds until the next row: 40 days missing from a daily table stood for by
     the day before them is said, a weekend missing is not."""
     from wattcast import ExtrasGapWarning
 
     days = pd.date_range("2016-09-01", "2017-03-31", freq="D")
-    table = pd.DataFrame({"date": days, "temp": np.arange(len(days), dtype=float)})
+    table = pd.DataFrame({"date": days, "temp": np.linspace(-10.0, 30.0, len(days))})
     gap = (days >= "2016-12-11") & (days <= "2017-01-19")
     with pytest.warns(ExtrasGapWarning, match=(
         r"^x\.csv: no rows from 2016-12-11 00:00:00 to 2017-01-19 00:00:00 \(40 missing at "

@@ -23,7 +23,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from wattcast.data.files import name_words
 from wattcast.data.meter_frame import MeterFrame
 from wattcast.epoch import to_epoch
 from wattcast.errors import InputError, ReferenceWarning
@@ -34,7 +33,7 @@ from wattcast.events.savings import Priced, Tariff, priced_text
 from wattcast.events.surges import SURGE, surge_spans
 from wattcast.events.surges import describe as describe_surge
 from wattcast.features.day_calendar import DayCalendar
-from wattcast.features.extras import ExtraTable
+from wattcast.features.extras import ExtraTable, is_temperature_name
 from wattcast.models.reference import (
     Reference,
     ReferenceError,
@@ -214,7 +213,6 @@ def _temperature_column(
 
 
 #: Words of a column's name that say it is a temperature (``Dry Bulb Temp (F)``).
-TEMPERATURE_WORDS = frozenset({"temperature", "temp", "oat", "tavg", "tmean"})
 
 
 def _warn_no_temperature(context: Context) -> None:
@@ -225,7 +223,7 @@ def _warn_no_temperature(context: Context) -> None:
         return
     columns = [c for table in context.extras for c in table.columns]
     names = ", ".join(repr(n) for n in context.temperature)
-    looks = [c for c in columns if set(name_words(c)) & TEMPERATURE_WORDS]
+    looks = [c for c in columns if is_temperature_name(c)]
     if tuple(context.temperature) != ReferenceSection().temperature:  # given
         said = f"[reference] temperature names {names}, which no extras or weather table has"
     elif looks:

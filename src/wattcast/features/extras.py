@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from wattcast.data.cleaning import stuck_readings
-from wattcast.data.files import row_label
+from wattcast.data.files import name_words, row_label
 from wattcast.data.loading import (
     infer_interval,
     parse_timestamps,
@@ -40,7 +40,7 @@ class ExtraTable:
     columns: tuple[str, ...]
     freq: pd.Timedelta
     source: str
-    stuck: np.ndarray | None = None  # (rows, columns): values held outside the usual range
+    stuck: np.ndarray | None = None  # (rows, columns): values held or implausible, made missing
 
     @classmethod
     def load(
@@ -86,8 +86,12 @@ class ExtraTable:
         times = _days_of(times, freq)
         _warn_long_gap(times, freq, source_of(frame))
         _warn_empty_stretch(times, values, columns, flags, source_of(frame))
-        values, stuck = _without_stuck(times, values, columns, freq, source_of(frame))
-        return cls(times, values, columns, freq, source_of(frame), stuck)
+        held = _stuck(times, values, columns, freq, source_of(frame))
+        unusable = held | _implausible(times, values, columns, source_of(frame))
+        if not unusable.any():
+            return cls(times, values, columns, freq, source_of(frame))
+        values = np.where(unusable, np.nan, values)
+        return cls(times, values, columns, freq, source_of(frame), unusable)
 
     def with_columns(self, columns: Sequence[str]) -> ExtraTable:
         """This table with only ``columns``."""
@@ -142,8 +146,9 @@ class ExtraTable:
             row = int(self.times.searchsorted(start + offsets[k % len(offsets)], "right")) - 1
             held = self.stuck is not None and bool(self.stuck[row, column])
             why = (" (its value there, held for 12 hours or more outside the column's usual "
-                   "range, was taken for a stopped sensor or a code for no value: write the "
-                   "values measured, or leave the column out)") if held else ""  # fmt: skip
+                   "range or beyond any weather, was taken for a stopped sensor or a code for "
+                   "no value: write the values measured, or leave the column out)"
+                   ) if held else ""  # fmt: skip
             raise InputError(
                 f"{self.source}, column {self.columns[column]!r}: no value for the forecast "
                 f"period starting {start}{why}; expected a number."
@@ -248,16 +253,15 @@ def _warn_empty_stretch(
         return
 
 
-def _without_stuck(
+def _stuck(
     times: pd.DatetimeIndex, values: np.ndarray, columns: tuple[str, ...], freq: pd.Timedelta,
     source: str,
-) -> tuple[np.ndarray, np.ndarray | None]:  # fmt: skip
-    """``values`` with the runs of a column that hold one value for 12 hours or more
-    outside the column's usual range made missing (and where), said once per column: a sensor or
-    logger that stopped, or a code written for no value (a Fahrenheit logger's 0 for a
-    missing temperature read -17.8 °C for weeks of Bangkok's spring, and made its
-    surges). Columns of few distinct values (closed-day flags, categories) hold values
-    by nature and are left as they are."""
+) -> np.ndarray:  # fmt: skip
+    """Where a column holds one value for 12 hours or more outside its usual range, said
+    once per column: a sensor or logger that stopped, or a code written for no value (a
+    Fahrenheit logger's 0 for a missing temperature read -17.8 °C for weeks of Bangkok's
+    spring, and made its surges). Columns of few distinct values (closed-day flags,
+    categories) hold values by nature and are left as they are."""
     stuck = np.zeros(values.shape, dtype=bool)
     for j, name in enumerate(columns):
         column = values[:, j]
@@ -268,14 +272,47 @@ def _without_stuck(
             continue
         first = int(np.argmax(stuck[:, j]))
         warnings.warn(
-            f"{source}, column {name!r}: {int(stuck.sum())} value(s) holding one value for "
-            f"12 hours or more outside its usual range, treated as missing (a sensor or "
+            f"{source}, column {name!r}: {int(stuck[:, j].sum())} value(s) holding one value "
+            f"for 12 hours or more outside its usual range, treated as missing (a sensor or "
             f"logger that stopped, or a code for no value), the first at {times[first]}: "
-            f"{column[first]:.4g}.", ExtrasGapWarning, stacklevel=3,
+            f"{column[first]:.4g}.", ExtrasGapWarning, stacklevel=4,
         )  # fmt: skip
-    if not stuck.any():
-        return values, None
-    return np.where(stuck, np.nan, values), stuck
+    return stuck
+
+
+#: Words that name a column of outdoor temperatures.
+TEMPERATURE_WORDS = frozenset({"temperature", "temp", "oat", "tavg", "tmean"})
+#: Temperatures no weather reaches, in °C or °F: codes for no value (-9999, 999.9).
+PLAUSIBLE_TEMPERATURE = (-130.0, 140.0)
+
+
+def is_temperature_name(name: str) -> bool:
+    """Whether a column's name reads as a temperature (``OAT``, ``Temp (F)``)."""
+    return bool(set(name_words(name)) & TEMPERATURE_WORDS)
+
+
+def _implausible(
+    times: pd.DatetimeIndex, values: np.ndarray, columns: tuple[str, ...], source: str
+) -> np.ndarray:  # fmt: skip
+    """Where a temperature column holds what no weather reaches (a -9999 written for a
+    missing day, a 1e30 of a broken export), said once per column: one such value made
+    the reference's heating slope, and every expected use, absurd."""
+    low, high = PLAUSIBLE_TEMPERATURE
+    out = np.zeros(values.shape, dtype=bool)
+    for j, name in enumerate(columns):
+        if not is_temperature_name(name):
+            continue
+        column = values[:, j]
+        out[:, j] = np.isfinite(column) & ((column < low) | (column > high))
+        if out[:, j].any():
+            first = int(np.argmax(out[:, j]))
+            warnings.warn(
+                f"{source}, column {name!r}: {int(out[:, j].sum())} temperature(s) outside "
+                f"{low:g} .. {high:g} (°C or °F), treated as missing (a code for no value?), "
+                f"the first at {times[first]}: {column[first]:.4g}.", ExtrasGapWarning,
+                stacklevel=4,
+            )  # fmt: skip
+    return out
 
 
 def _warn_long_gap(times: pd.DatetimeIndex, freq: pd.Timedelta, source: str) -> None:

@@ -23,7 +23,6 @@ from pathlib import Path
 
 import pandas as pd
 
-from wattcast.core.changes import TEMPERATURE_WORDS
 from wattcast.data.files import name_words, row_label
 from wattcast.data.loading import ReadOptions
 from wattcast.data.meter_frame import MeterFrame
@@ -39,7 +38,7 @@ from wattcast.data.timestamps import join_date_and_time
 from wattcast.errors import InputError, SkippedColumnsWarning
 from wattcast.events.hierarchy import Hierarchy, read_hierarchy
 from wattcast.features.day_calendar import DayCalendar
-from wattcast.features.extras import ExtraTable
+from wattcast.features.extras import TEMPERATURE_WORDS, ExtraTable
 from wattcast.settings import DataSection, RunSpec
 from wattcast.store.store import ForecastStore
 from wattcast.units import (
