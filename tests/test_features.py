@@ -700,3 +700,8 @@ def test_a_calendar_of_another_year_is_said() -> None:
     with pytest.warns(CalendarWarning, match=r"^calendar 'cal_todo': no events \(or only "
                       r"cancelled ones\); it marks no day\.$"):  # fmt: skip
         build_features(frame, config, calendars=[empty])
+    always = DayCalendar.from_ics_bytes(_calendar(
+        "DTSTART;VALUE=DATE:19500101|DTEND;VALUE=DATE:20991231"), "cal_always")  # fmt: skip
+    with pytest.warns(CalendarWarning, match=r"^calendar 'cal_always': it marks every day from "
+                      r"2021-01-\d\d to 2021-\d\d-\d\d closed, so it tells no day from another"):  # fmt: skip
+        build_features(frame, config, calendars=[always])

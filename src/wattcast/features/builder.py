@@ -249,6 +249,15 @@ def _warn_calendar_elsewhere(calendar: DayCalendar, target_times: pd.DatetimeInd
                       f"outside the periods trained on and forecast ({start} .. {end}); "
                       "it marks none of them. Another year's calendar?", CalendarWarning,
                       stacklevel=4)  # fmt: skip
+    elif calendar.closed and first <= start and last >= end and _marks_all(calendar, start, end):
+        warnings.warn(f"calendar {calendar.name!r}: it marks every day from {start} to {end} "
+                      "closed, so it tells no day from another (an event spanning years?).",
+                      CalendarWarning, stacklevel=4)  # fmt: skip
+
+
+def _marks_all(calendar: DayCalendar, start: dt.date, end: dt.date) -> bool:
+    days = (end - start).days + 1
+    return all(start + dt.timedelta(days=k) in calendar.dates for k in range(days))
 
 
 def _columns_of(names: list[str], flag: str) -> list[int]:
