@@ -288,3 +288,31 @@ def test_an_output_that_is_an_input_of_the_site_is_refused_and_left_as_it_was(
             f"{readings}: the export would write over [data] source ({readings}); choose "
             "another path.")  # fmt: skip
     assert readings.read_bytes() == before
+
+
+def test_a_nights_warnings_are_said_once_and_kept_in_its_record(
+    tmp_path: Path, cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The readings are read whole every night, so a warning about months-old readings
+    (an hour the clock change skipped) went to a scheduled job's mail every night. It is
+    said on the first night, then one line says how many were as the night before; a
+    channel that cannot send is said every night."""
+    data = tmp_path / "meters.csv"
+    synthetic_wide(days=45, start="2021-02-01").to_csv(data, index=False)  # spans 2021-03-14
+    config = write_site(tmp_path, data, tz="America/New_York",
+                        more='[alerts.webhook]\nurl_env = "HOOK_NOT_SET_HERE"\n')  # fmt: skip
+    monkeypatch.delenv("HOOK_NOT_SET_HERE", raising=False)
+    skipped = "local times that America/New_York skips when clocks go forward"
+    unset = "url_env names HOOK_NOT_SET_HERE, which is not set"
+    first = cli("run", "--config", config, "--as-of", "2021-03-16")
+    assert first.exit_code == 0 and skipped in first.stderr and unset in first.stderr
+    second = cli("run", "--config", config, "--as-of", "2021-03-17")
+    assert second.exit_code == 0 and skipped not in second.stderr, second.stderr
+    assert unset in second.stderr  # said every night it holds
+    assert "1 warning(s) as the night before, not repeated" in second.stderr
+    runs = tmp_path / "runs.csv"
+    assert cli("export", "--config", config, "--what", "runs", "--out", runs).exit_code == 0
+    records = [json.loads(r) for r in pd.read_csv(runs)["record"]]
+    assert all(any(skipped in w for w in r["warnings"]) for r in records)
+    stopped = cli("run", "--config", config, "--as-of", "2021-05-01")  # every meter fails
+    assert stopped.exit_code == 2 and skipped in stopped.stderr, stopped.stderr  # all said

@@ -106,10 +106,69 @@ def _job(spec: RunSpec, command: str, as_of: str | None, out_path: Path | None) 
         with loading():
             from wattcast.workflows.pipeline import run_job
 
-        with meter_progress() as progress:
+        with meter_progress() as progress, _said_once(spec, command) as said:
             summary = run_job(spec, command, as_of, out_path, progress)
+            said.append(summary)
     summary.record["imports_seconds"] = started - wattcast.IMPORT_STARTED
     return summary
+
+
+@contextmanager
+def _said_once(spec: RunSpec, command: str) -> Iterator[list[JobSummary]]:
+    """A night's warnings, each said on the first night it holds and kept in the run's
+    record: the ones the night before said word for word (an old gap, a clock change
+    months ago: the readings are read whole every night) are one line, not repeated every
+    night to a scheduled job's mail. A job that stops says them all."""
+    import warnings
+
+    from wattcast.alerts.deliver import DeliveryWarning
+    from wattcast.errors import WattcastWarning
+
+    done: list[JobSummary] = []
+    if command != "run":
+        yield done
+        return
+    caught: list[warnings.WarningMessage] = []
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", WattcastWarning)
+            yield done
+    except BaseException:
+        _warn_again(caught)  # outside the catch: said, not caught again
+        raise
+    texts = list(dict.fromkeys(str(w.message) for w in caught
+                               if issubclass(w.category, WattcastWarning)))  # fmt: skip
+    before = _record_warnings(spec, done[0] if done else None, texts)
+    # an alert channel that cannot send is said every night it cannot
+    before -= {str(w.message) for w in caught if issubclass(w.category, DeliveryWarning)}
+    _warn_again([w for w in caught if str(w.message) not in before])
+    repeated = len([t for t in texts if t in before])
+    if repeated:
+        tell(f"{repeated} warning(s) as the night before, not repeated (`wattcast export "
+             "--what runs` keeps each night's).")  # fmt: skip
+
+
+def _record_warnings(spec: RunSpec, summary: JobSummary | None, texts: list[str]) -> set[str]:
+    """Keep ``texts`` in the run's record; the ones the run before said (none where the
+    store cannot be written: then every warning is said)."""
+    from wattcast.store.store import ForecastStore
+
+    if summary is None or summary.run_id is None or spec.store.path is None:
+        return set()
+    try:
+        store = ForecastStore(spec.store.path, create=False)
+        store.add_to_record(summary.run_id, "warnings", texts)
+        return store.warnings_before(summary.run_id, spec.site.name)
+    except wattcast.WattcastError:
+        return set()
+
+
+def _warn_again(caught: list[Any]) -> None:
+    """Warn again what was caught, for the command's own catch to print."""
+    import warnings
+
+    for item in caught:
+        warnings.warn_explicit(item.message, item.category, item.filename, item.lineno)
 
 
 def _finish(summary: JobSummary, profile: bool) -> None:

@@ -164,6 +164,17 @@ class RunRecords(StoreFile):
             db.execute("UPDATE runs SET record = ? WHERE id = ?",
                        (json.dumps(record, default=str), run_id))  # fmt: skip
 
+    def warnings_before(self, run_id: int, site: str | None) -> set[str]:
+        """The warnings the nightly run before ``run_id`` of the same site recorded (none
+        where it recorded none: a store of an earlier release)."""
+        with self.connect() as db:
+            rows = db.execute("SELECT spec, record FROM runs WHERE id < ? AND command = 'run' "
+                              "ORDER BY id DESC", (run_id,))  # fmt: skip
+            for spec, record in rows:
+                if (json.loads(spec or "{}").get("site") or {}).get("name") == site:
+                    return set(json.loads(record or "{}").get("warnings") or [])
+        return set()
+
     def last_finished_run(self) -> dict[str, Any] | None:
         """The newest run that forecast (``ok`` or ``partial``), with its ``meters`` done
         (a set of names), or None."""
