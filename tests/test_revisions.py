@@ -23,7 +23,9 @@ def drop_export(folder: Path, table: pd.DataFrame, name: str, age: int) -> Path:
     return path
 
 
-def first_night(tmp_path: Path, cli) -> tuple[Path, Path, list[pd.DataFrame]]:
+def first_night(
+    tmp_path: Path, cli, tz: str | None = None
+) -> tuple[Path, Path, list[pd.DataFrame]]:
     """A site on a folder of daily exports of 40 days, the first 38 taken in and forecast:
     its site file, its exports folder, and the 40 days' tables."""
     frame = synthetic_wide(days=40)
@@ -32,17 +34,17 @@ def first_night(tmp_path: Path, cli) -> tuple[Path, Path, list[pd.DataFrame]]:
     exports.mkdir()
     for k, day in enumerate(days[:38]):
         drop_export(exports, day, f"day_{day['timestamp'].iloc[0].date()}.csv", k)
-    config = write_site(tmp_path, exports.resolve())
+    config = write_site(tmp_path, exports.resolve(), tz=tz)
     assert cli("run", "--config", config).exit_code == 0
     return config, exports, days
 
 
-def first_nights(tmp_path: Path, cli, early: float | None = None):
+def first_nights(tmp_path: Path, cli, early: float | None = None, tz: str | None = None):
     """A site on a folder of daily exports: 38 days taken in and forecast (the night
     forecasts day 39, after a day's gap), then days 38 and 39 taken in by a second night,
     which records day 39's actuals (with ``early``, day 39's 10:00 reading of meter A is
     revised by that much in the same night, before its actual is recorded)."""
-    config, exports, days = first_night(tmp_path, cli)
+    config, exports, days = first_night(tmp_path, cli, tz)
     for k, day in enumerate(days[38:]):
         drop_export(exports, day, f"day_{day['timestamp'].iloc[0].date()}.csv", 38 + k)
     day = days[39]
@@ -55,13 +57,18 @@ def first_nights(tmp_path: Path, cli, early: float | None = None):
     return config, exports, day, ForecastStore(tmp_path / "site.db"), second.output
 
 
-def epoch(stamp: pd.Timestamp) -> int:
-    return int(to_epoch(pd.DatetimeIndex([stamp]))[0])
+def epoch(stamp: pd.Timestamp, tz: str | None = None) -> int:
+    """Epoch seconds of a reading's (wall clock) time on zone ``tz``."""
+    index = pd.DatetimeIndex([stamp])
+    return int(to_epoch(index.tz_localize(tz) if tz else index)[0])
 
 
-def test_a_revised_reading_records_its_actual_again(tmp_path: Path, cli) -> None:
-    config, exports, day, store, _ = first_nights(tmp_path, cli)
-    t = epoch(day["timestamp"].iloc[40])  # 10:00
+@pytest.mark.parametrize("tz", [None, "America/New_York"])
+def test_a_revised_reading_records_its_actual_again(tmp_path: Path, cli, tz: str | None) -> None:
+    """On a zone too: the archive keeps its times on the meters' wall clock, the actuals as
+    instants; their revisions were matched five hours apart in New York."""
+    config, exports, day, store, _ = first_nights(tmp_path, cli, tz=tz)
+    t = epoch(day["timestamp"].iloc[40], tz)  # 10:00
     before = store.actuals(meters=["A (kW)"]).set_index("t")["actual"]
     assert before[t] == pytest.approx(day["A (kW)"].iloc[40])
     revised = day.copy()

@@ -128,22 +128,29 @@ class ForecastRecords(StoreFile):
         """Current forecasts in [since, until) of these meters that have no actual yet, or
         whose actual a later export revised (its latest revision differs from the actual):
         meter, t, run_id, mean, lower, upper, recorded (the stored actual; NaN when none)."""
+        import pandas as pd
+
         with self.connect() as db:
             ids = self._ids(db, meters)
-        marks = ",".join(str(int(i)) for i in ids.values()) or "NULL"
-        sql = f"""SELECT f.meter_id AS meter_id, f.t AS t, MAX(f.run_id) AS run_id,
-                         f.mean AS mean, f.lower AS lower, f.upper AS upper,
-                         a.value AS recorded
-                  FROM forecasts f
-                  LEFT JOIN actuals a ON a.meter_id = f.meter_id AND a.t = f.t
-                  WHERE f.run_id IN (SELECT id FROM runs WHERE t_last >= :since
-                                     AND t_first < :until)
-                    AND f.meter_id IN ({marks}) AND f.t >= :since AND f.t < :until
-                    AND (a.t IS NULL OR a.value != (
-                         SELECT r.new FROM revisions r WHERE r.meter_id = f.meter_id
-                         AND r.t = f.t ORDER BY r.export_id DESC LIMIT 1))
-                  GROUP BY f.meter_id, f.t"""
-        table = self.query(sql, {"since": since, "until": until})
+            marks = ",".join(str(int(i)) for i in ids.values()) or "NULL"
+            db.execute("CREATE TEMP TABLE IF NOT EXISTS revised (meter_id INTEGER, t INTEGER, "
+                       "new REAL, PRIMARY KEY (meter_id, t))")  # fmt: skip
+            db.execute("DELETE FROM revised")
+            db.executemany("INSERT OR REPLACE INTO revised VALUES (?, ?, ?)",
+                           _latest_revisions(db, marks, since, until))  # fmt: skip
+            sql = f"""SELECT f.meter_id AS meter_id, f.t AS t, MAX(f.run_id) AS run_id,
+                             f.mean AS mean, f.lower AS lower, f.upper AS upper,
+                             a.value AS recorded
+                      FROM forecasts f
+                      LEFT JOIN actuals a ON a.meter_id = f.meter_id AND a.t = f.t
+                      LEFT JOIN revised r ON r.meter_id = f.meter_id AND r.t = f.t
+                      WHERE f.run_id IN (SELECT id FROM runs WHERE t_last >= :since
+                                         AND t_first < :until)
+                        AND f.meter_id IN ({marks}) AND f.t >= :since AND f.t < :until
+                        AND (a.t IS NULL OR a.value != r.new)
+                      GROUP BY f.meter_id, f.t"""
+            table = pd.read_sql_query(sql, db, params={"since": since, "until": until})
+            db.execute("DROP TABLE revised")
         table.insert(0, "meter", table.pop("meter_id").map({i: m for m, i in ids.items()}))
         table["recorded"] = table["recorded"].astype(float)
         return table
@@ -209,3 +216,43 @@ class ForecastRecords(StoreFile):
         )
         rows.insert(0, "meter", rows.pop("meter_id").map({i: m for m, i in ids.items()}))
         return rows
+
+
+def _latest_revisions(
+    db: sqlite3.Connection, marks: str, since: int, until: int
+) -> list[tuple[int, int, float]]:
+    """The latest revision of each reading of these meters in [since, until): (meter id,
+    epoch seconds, new value). The archive keeps its times on each meter's wall clock
+    (epoch seconds of the local time read as UTC), forecasts and actuals as instants:
+    a revision's time is made an instant on its meter's zone (the first of an hour the
+    autumn clock change repeats, as the readings' wall clock takes it)."""
+    import numpy as np
+    import pandas as pd
+
+    from wattcast.epoch import to_epoch
+
+    day = 86400  # no zone is a day from UTC: the wall clock's window around the instants'
+    rows = db.execute(
+        f"""SELECT r.meter_id, m.zone, r.t, r.new FROM revisions r
+            JOIN meters m ON m.id = r.meter_id
+            WHERE r.meter_id IN ({marks}) AND r.t >= ? AND r.t < ?
+            ORDER BY r.meter_id, r.t, r.export_id""",
+        (since - day, until + day),
+    ).fetchall()  # fmt: skip
+    if not rows:
+        return []
+    table = pd.DataFrame(rows, columns=["meter_id", "zone", "t", "new"])
+    table = table.drop_duplicates(["meter_id", "t"], keep="last")  # the latest export's
+    out = []
+    for zone, part in table.groupby(table["zone"].fillna(""), sort=False):
+        wall = pd.DatetimeIndex(pd.to_datetime(part["t"].to_numpy(), unit="s"))
+        if zone:
+            wall = wall.tz_localize(zone, ambiguous=True, nonexistent="NaT")
+        known = ~np.asarray(wall.isna())
+        instants = np.full(len(part), -1, dtype=np.int64)
+        instants[known] = to_epoch(wall[known])
+        inside = known & (instants >= since) & (instants < until)
+        found = zip(part["meter_id"].to_numpy()[inside], instants[inside],
+                    part["new"].to_numpy()[inside], strict=True)  # fmt: skip
+        out += [(int(m), int(t), float(v)) for m, t, v in found]
+    return out
