@@ -223,7 +223,7 @@ def test_text_columns_are_skipped_with_one_warning_naming_them(tmp_path: Path) -
     assert len(caught) == 1
     assert str(caught[0].message) == (
         f"{path}: skipped column(s) 'Status', 'Note': text, not readings; name them in "
-        "skip_columns (--skip-column) to say so."
+        "skip_columns (--skip-columns) to say so."
     )
     assert frame.meters == ("A", "B")
     np.testing.assert_allclose(frame.values, table[["A", "B"]].to_numpy())

@@ -306,6 +306,29 @@ def test_an_hourly_weather_file_serves_a_daily_night_at_its_own_resolution(
     assert "temperature" in json.dumps(record["features"])
 
 
+def test_blank_hours_of_the_forecast_day_are_filled_not_the_night_refused(
+    tmp_path: Path, andover: Path
+) -> None:
+    """Four blank quarter-hours of the day forecast (a logger's clock change) refused the
+    night: the day counted as covered, so no fallback filled them, and the features then
+    had no value there. Only the blanks are filled; the hours the file has are its own."""
+    hours = pd.date_range("2016-09-01", "2017-03-31 23:00", freq="1h")
+    temps = 40 + np.asarray(hours.hour, dtype=float)
+    blank = (hours >= "2017-03-12 02:00") & (hours < "2017-03-12 06:00")
+    temps[blank] = np.nan
+    table = tmp_path / "weather.csv"
+    pd.DataFrame({"time": hours.strftime("%Y-%m-%d %H:%M"), "temperature": temps}).to_csv(
+        table, index=False, na_rep=""
+    )
+    spec = site(tmp_path, andover, f'provider = "file"\npath = "{table}"')
+    run_job(spec, "run", "2017-03-11")  # forecasts 2017-03-12
+    assert weather_of(ForecastStore(spec.store.path), 1)["fallback"] == "climatology"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ExtrasGapWarning)
+        run_job(spec, "run", "2017-03-12")  # forecasts 2017-03-13: the file's own rows
+    assert weather_of(ForecastStore(spec.store.path), 2)["fallback"] is None
+
+
 def test_a_weather_file_that_misses_the_days_before_the_night(
     tmp_path: Path, andover: Path
 ) -> None:

@@ -330,7 +330,7 @@ def meter_columns(
     if text:
         warnings.warn(
             f"{source_of(frame)}: skipped column(s) {', '.join(repr(c) for c in text)}: "
-            "text, not readings; name them in skip_columns (--skip-column) to say so.",
+            "text, not readings; name them in skip_columns (--skip-columns) to say so.",
             SkippedColumnsWarning,
             stacklevel=3,
         )

@@ -83,20 +83,22 @@ def weather_for_night(section: Any, night: Night, zone: str | None, store: Any =
         ahead = provider.ahead()
     except WeatherError as exc:
         ahead, notes = _empty(section), [str(exc)]
-    # the period's rows at the provider's own resolution (a file may be hourly when the
-    # night asks for days): a day (or hour) is missing when no row of it is known
+    # the period's rows at the provider's own resolution (a file may be hourly or finer
+    # when the night asks for days): each row without a value is missing, so that four
+    # blank quarter-hours of a day are filled, not the day refused
     inside = (ahead["time"] >= period[0]) & (ahead["time"] < period[-1] + night.step)
     # rows between the cut-off and the period (tomorrow's, of a file) keep the table whole
     bridge = ahead[(ahead["time"] >= night.cutoff) & (ahead["time"] < period[0])]
     ahead = ahead[inside]
-    missing = period[~period.isin(ahead.dropna()["time"].dt.floor(night.step))]
+    wanted = _at_resolution(period, history, night.step)
+    resolution = wanted[1] - wanted[0] if len(wanted) > 1 else night.step
+    missing = wanted[~wanted.isin(ahead.dropna()["time"].dt.floor(resolution))]
     record = {"provider": section.provider, "fallback": None,
               "covered": _covered(_stack(history, ahead))}  # fmt: skip
     if notes:
         record["note"] = notes[0]
     if len(missing):
-        wanted = _at_resolution(missing, history, night.step)
-        filled = _fall_back(section, history, wanted, night, provider.name, notes)
+        filled = _fall_back(section, history, missing, night, provider.name, notes)
         if filled is None:
             if section.fallback == "climatology" and "note" not in record:
                 record["note"] = (
