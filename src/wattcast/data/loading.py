@@ -681,11 +681,25 @@ def _warn_skipped_hour(source: str, times: pd.DatetimeIndex, tz: str | None) -> 
             f"{source}: {len(skipped)} reading time(s) at local times that {tz} skips when "
             f"clocks go forward (the first {times[skipped[0]]}); they feed the history, but "
             "no forecast is judged against them (if the file keeps UTC all year, say "
-            '`[data] naive = "utc"`; if its own standard time, a fixed zone such as '
-            '"Etc/GMT+5").',
+            f'`[data] naive = "utc"`{_standard_zone_hint(tz, times[skipped[0]])}).',
             SkippedHourWarning,
             stacklevel=4,
         )
+
+
+def _standard_zone_hint(tz: str, when: pd.Timestamp) -> str:
+    """The fixed zone of ``tz``'s standard time, for a file kept on it all year
+    (``Etc/GMT-1`` is UTC+01:00: the signs of those names are reversed); none where no
+    such zone exists (a half-hour offset)."""
+    import datetime as dt
+    from zoneinfo import ZoneInfo
+
+    moment = dt.datetime(when.year, when.month, when.day, 12, tzinfo=ZoneInfo(tz))
+    standard = (moment.utcoffset() or dt.timedelta(0)) - (moment.dst() or dt.timedelta(0))
+    hours, rest = divmod(standard, dt.timedelta(hours=1))
+    if rest:
+        return ""
+    return f'; if its own standard time all year, tz = "Etc/GMT{-hours:+d}"'
 
 
 def _stamp(times: pd.DatetimeIndex, position: int, interval: pd.Timedelta) -> str:
