@@ -259,6 +259,30 @@ def test_plot_of_the_store_draws_the_stored_forecasts_and_their_actuals(
     assert result.exit_code == 0 and png.read_bytes()[:4] == b"\x89PNG", result.output
 
 
+def test_a_plot_breaks_its_lines_over_a_day_without_forecast_or_readings() -> None:
+    """A night that failed left a day without forecast or actuals: the lines and the band
+    were drawn straight across it, as if a flat day had been forecast and measured."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from wattcast.reporting.figures import draw_meter
+
+    times = pd.date_range("2019-03-30", periods=4 * 96, freq="15min")
+    times = times[(times < "2019-03-31") | (times >= "2019-04-01")]  # 03-31 missing
+    frame = pd.DataFrame({"timestamp": times, "mean": 50.0, "lower": 40.0, "upper": 60.0,
+                          "actual": 52.0})  # fmt: skip
+    fig, ax = plt.subplots()
+    draw_meter(ax, frame, "M (kW)", "kW", None)
+    for line in ax.get_lines():
+        x, y = pd.DatetimeIndex(line.get_xdata()), pd.Series(line.get_ydata(), dtype=float)
+        gap = (x > pd.Timestamp("2019-03-30 23:45")) & (x < pd.Timestamp("2019-04-01"))
+        assert gap.sum() == 1 and y[gap].isna().all()  # one row of no value: the line breaks
+        assert y.notna().sum() == len(times)
+    plt.close(fig)
+
+
 @pytest.mark.parametrize(("args", "said"), [
     (["DATA"], "`plot` with DATA needs --forecast too"),
     (["--forecast", "FORECAST"], "`plot` with --forecast needs DATA too"),

@@ -30,6 +30,7 @@ def draw_meter(ax: object, frame: pd.DataFrame, meter: str, unit: str, tz: str |
     times = pd.DatetimeIndex(frame["timestamp"])
     if times.tz is not None:
         times = times.tz_localize(None)  # local wall-clock times on the axis
+    frame, times = _broken_at_gaps(frame, times)
     ax.fill_between(times, frame["lower"], frame["upper"], color="#9ecae1", alpha=0.6,  # type: ignore[attr-defined]
                     label="band", step="post", linewidth=0)  # fmt: skip
     ax.plot(times, frame["mean"], color="#08519c", linewidth=1.2, label="forecast")  # type: ignore[attr-defined]
@@ -43,6 +44,29 @@ def draw_meter(ax: object, frame: pd.DataFrame, meter: str, unit: str, tz: str |
     ax.set_xlabel(f"local time ({tz})" if tz else "time")  # type: ignore[attr-defined]
     ax.grid(alpha=0.3)  # type: ignore[attr-defined]
     ax.legend(loc="upper left", fontsize=8)  # type: ignore[attr-defined]
+
+
+def _broken_at_gaps(
+    frame: pd.DataFrame, times: pd.DatetimeIndex
+) -> tuple[pd.DataFrame, pd.DatetimeIndex]:
+    """``frame`` with a row of no values where its times skip more than one and a half of
+    their usual step, so that the lines and the band break over a day without forecast
+    or readings instead of drawing straight across it."""
+    import numpy as np
+
+    if len(times) < 3:
+        return frame, times
+    steps = pd.Series(times).diff().iloc[1:]
+    step = steps.median()
+    after = np.flatnonzero((steps > 1.5 * step).to_numpy())
+    if not len(after):
+        return frame, times
+    blank = pd.DataFrame({c: np.nan for c in ("mean", "lower", "upper", "actual")
+                          if c in frame}, index=range(len(after)))  # fmt: skip
+    joined = pd.concat([frame.reset_index(drop=True), blank], ignore_index=True)
+    stamps = times.append(times[after] + step)
+    order = stamps.argsort(kind="stable")
+    return joined.iloc[order].reset_index(drop=True), stamps[order]
 
 
 def meter_png(frame: pd.DataFrame, meter: str, unit: str, tz: str | None, out: Path) -> Path:
