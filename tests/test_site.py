@@ -569,6 +569,14 @@ def test_each_site_of_a_shared_store_lists_and_counts_its_own_events(tmp_path: P
         page = tmp_path / f"{meter[0]}.html"
         assert cli("report", "--config", config, "--out", page).exit_code == 0
         assert (set(configs) - {meter}).pop() not in page.read_text()
+    # an event of the other site is that site's to ack (an ack from here changed it)
+    north = json.loads(cli("anomalies", "--config", configs["A (kW)"], "--format", "json").stdout)
+    refused = cli("anomalies", "ack", north[0]["id"], "--config", configs["B (kW)"])
+    assert refused.exit_code == 2 and refused.stderr == (
+        f"error: {tmp_path / 'shared.db'}: event {north[0]['id']} is of meter 'A (kW)', of "
+        "site 'North School', not of this site's (Arts Center); ack it with that site's "
+        "settings.\n")  # fmt: skip
+    assert cli("anomalies", "ack", north[0]["id"], "--config", configs["A (kW)"]).exit_code == 0
 
 
 def test_a_site_of_a_shared_store_cannot_take_another_sites_meter_but_may_be_renamed(

@@ -211,7 +211,8 @@ def ack(
         if note is not None and not is_text(note):
             raise InputError(f"`--note` must be a text in UTF-8 without control characters. "
                              f"Got {note!r}.")  # fmt: skip
-        db, _ = open_store(config, store)
+        db, spec = open_store(config, store)
+        _refuse_other_sites(db, spec, config, store, event_id)
         now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
         with store_lock(db.path):  # a night running writes its events' statuses over it
             event = db.set_event_status(event_id, "acked", note, now)
@@ -220,6 +221,24 @@ def ack(
     if earlier:
         say("  earlier notes, kept: " + "; ".join(
             f"{(a['at_utc'] or '')[:10] or 'undated'}: {a['note']}" for a in earlier))  # fmt: skip
+
+
+def _refuse_other_sites(db: Any, spec: RunSpec, config: Path | None, store: Path | None,
+                        event_id: int) -> None:  # fmt: skip
+    """An event of another site of a shared store is that site's to ack (its listing is
+    its own); ``--store`` alone speaks for every site."""
+    from wattcast.reporting.listing import site_meters, site_scope
+
+    mine = site_meters(db, site_scope(spec, config, store))
+    found = db.events_by_id([event_id]) if 0 < event_id < 2**63 else []
+    if mine is None or not found or found[0]["meter"] in mine:
+        return
+    meter = found[0]["meter"]
+    other = db.hierarchy().get(meter, {}).get("site")
+    raise InputError(f"{db.path}: event {event_id} is of meter {meter!r}, of "
+                     f"{'site ' + repr(other) if other else 'no named site'}, not of this "
+                     f"site's ({spec.site.name or 'unnamed'}); ack it with that site's "
+                     "settings.")  # fmt: skip
 
 
 def savings(
