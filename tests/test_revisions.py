@@ -102,6 +102,25 @@ def test_a_reading_revised_before_its_actual_is_recorded_is_taken_once(tmp_path:
     assert actuals[epoch(day["timestamp"].iloc[40])] == pytest.approx(day["A (kW)"].iloc[40] + 60.0)
 
 
+def test_an_export_a_year_from_the_archive_is_refused_not_taken_in(tmp_path: Path, cli) -> None:
+    """An export dated with the wrong year was taken into the archive and then stopped
+    every night, the file removed or not."""
+    config, exports, days = first_night(tmp_path, cli)
+    stray = days[38].assign(timestamp=days[38]["timestamp"] + pd.Timedelta(days=400))
+    path = drop_export(exports, stray, "stray.csv", 60)
+    refused = cli("run", "--config", config)
+    assert refused.exit_code == 2, refused.output
+    first, last = (f"{t + pd.Timedelta(days=400):%Y-%m-%d %H:%M}" for t in
+                   (days[38]["timestamp"].iloc[0], days[38]["timestamp"].iloc[-1]))  # fmt: skip
+    assert f"error: {path}: its readings ({first} .. {last}) stand 1.1 years from those taken " \
+           "in before" in refused.stderr and "It was not taken in: fix or remove it." in \
+           refused.stderr  # fmt: skip
+    path.unlink()
+    drop_export(exports, days[38], f"day_{days[38]['timestamp'].iloc[0].date()}.csv", 61)
+    again = cli("run", "--config", config)
+    assert again.exit_code == 0 and "took in 1 of" in again.output, again.output
+
+
 def test_a_bad_export_records_a_failed_run_with_what_it_took_in(tmp_path: Path, cli) -> None:
     config, exports, days = first_night(tmp_path, cli)
     drop_export(exports, days[38], "day_38.csv", 100)

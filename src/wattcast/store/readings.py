@@ -127,6 +127,13 @@ class ReadingArchive(StoreFile):
             )
             return dict(rows.fetchall())
 
+    def archived_span(self) -> tuple[int, int] | None:
+        """The first and last reading time of the archive (wall-clock epoch seconds), or
+        None while it holds none."""
+        with self.connect() as db:
+            first, last = db.execute("SELECT MIN(first), MAX(last) FROM reading_meters").fetchone()
+        return None if first is None else (int(first), int(last))
+
     def archived(self, meters: Iterable[str]) -> dict[str, Series]:
         """Each named meter's archived readings (meters without any are left out)."""
         names = list(meters)

@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from wattcast.data.exports import ReadingsSource, export_files, file_digest, read_export
-from wattcast.data.loading import ReadOptions
+from wattcast.data.loading import STRAY_GAP, ReadOptions
 from wattcast.data.sources import zone_lookup
 from wattcast.errors import InputError, WattcastError, WattcastWarning
 from wattcast.settings import RunSpec
@@ -128,6 +128,7 @@ def _take_new(
         if not intake.taken:
             _check_read_as_before(store, {"stamps": options.stamps, "naive": options.naive})
         readings = read_export(file, zone_of, spec.data.encoding, columns, options).meters
+        _refuse_stray_export(file, readings, store.archived_span())
         zones = {m: zone_of(m) for m in readings}
         for meter, zone in zones.items():
             if meter in archived and archived[meter] != zone:
@@ -140,6 +141,26 @@ def _take_new(
         intake.taken.append({"name": str(file), **asdict(got)})
         intake.new += got.new
         intake.revised += got.revised
+
+
+def _refuse_stray_export(file: Path, readings: dict[str, Any], span: tuple[int, int] | None
+                         ) -> None:  # fmt: skip
+    """Refuse an export whose readings stand more than a year from those taken in before
+    (a date typed with the wrong year): taken in, they would stop every later night, the
+    file removed or not, as the archive keeps them."""
+    times = [t for t, v in readings.values() if len(t)]
+    if span is None or not times:
+        return
+    first, last = min(int(t.min()) for t in times), max(int(t.max()) for t in times)
+    gap = max(first - span[1], span[0] - last)
+    if gap <= STRAY_GAP.total_seconds():
+        return
+    shown = [f"{pd.Timestamp(t, unit='s'):%Y-%m-%d %H:%M}" for t in (first, last, *span)]
+    years = gap / 86400 / 365.25
+    raise InputError(f"{file}: its readings ({shown[0]} .. {shown[1]}) stand {years:.1f} years "
+                     f"from those taken in before ({shown[2]} .. {shown[3]}); expected "
+                     "readings without such a jump (a mistyped year?). It was not taken in: "
+                     "fix or remove it.")  # fmt: skip
 
 
 def _being_written(file: Path) -> bool:
