@@ -127,7 +127,7 @@ def test_a_refused_recipient_gets_the_events_it_missed_once_the_server_takes_it(
     assert mailbox.recipients[-1] == ["full@school.example"]  # to it alone
     assert mailbox.messages[-1]["To"] == "full@school.example"
     assert done == [{"channel": "email to full@school.example (missed)", "events": 4,
-                     "error": None}]  # fmt: skip
+                     "error": None, "retry": True}]  # fmt: skip
     assert store.missed("full@school.example") == []  # nothing is sent to it twice
     fourth = night_with_events(spec, start=1_700_300_000)[1]
     with RefusingMailbox() as again:

@@ -514,6 +514,20 @@ def test_a_change_in_the_nights_summary_is_said_apart_with_its_energy_so_far() -
     )
 
 
+def test_a_failed_retry_of_events_told_before_does_not_fail_the_night() -> None:
+    """The mail server down, a webhook that works: the events reached the webhook on the
+    first night, yet every later night ended with exit code 1, 'reached no channel', as
+    the retry of the mail they missed failed again."""
+    from wattcast.workflows.closing import undelivered
+
+    retry = {"channel": "email to energy@school.example (missed)", "events": 1,
+             "error": "ConnectionRefusedError", "retry": True}  # fmt: skip
+    assert undelivered([retry]) is None
+    tonight = {"channel": "webhook", "events": 2, "error": "HTTP 500"}
+    assert undelivered([tonight, retry]).startswith(
+        "the alerts of 2 event(s) reached no channel (webhook: HTTP 500)")  # fmt: skip
+
+
 @pytest.fixture
 def shared_folders() -> Iterator[list[Path]]:
     """Folders under the system's temporary folder that other users may reach, removed

@@ -145,7 +145,8 @@ def _catch_up(
     at = dt.datetime.now(dt.UTC).isoformat()
     channel = f"email:{address}" + ("" if error is None else ":missed")
     store.record_delivery(run_id, channel, [e["id"] for e in events], error, at)
-    return {"channel": f"email to {address} (missed)", "events": len(events), "error": error}
+    return {"channel": f"email to {address} (missed)", "events": len(events), "error": error,
+            "retry": True}  # fmt: skip
 
 
 def _failure(exc: Exception, spec: Any) -> str:

@@ -51,7 +51,10 @@ def close_run(job: Job, run_id: int | None, finished_utc: str) -> None:
 
 def undelivered(deliveries: list[dict[str, Any]]) -> str | None:
     """Why the night's events reached nobody: every channel that had events to tell failed
-    (None when one of them took the digest, or there was nothing to tell)."""
+    (None when one of them took the digest, or there was nothing to tell). A retry to an
+    address of events another channel or address took on an earlier night is no such
+    failure: they reached someone (its warning says it is tried again)."""
+    deliveries = [d for d in deliveries if not d.get("retry")]
     if any(d["error"] is None for d in deliveries):
         return None
     events = max((d["events"] for d in deliveries), default=0)
