@@ -37,9 +37,34 @@ def test_a_copy_of_a_meters_readings_is_found_by_its_values(freq: str, how: str)
     table = extras_beside(wide, freq, how)
     table.loc[::50, "Load"] *= 1.2  # a value in fifty off: still a copy
     found = copied_columns(ExtraTable.from_frame(table), load_meters(wide))
-    assert list(found) == ["Load"] and found["Load"][0] == "A (kW)"
+    assert list(found) == ["Load"] and found["Load"][0] == ("A (kW)",)
     alike, present = found["Load"][1:]
     assert present == (960 if freq == "1h" else 40) and alike < present
+
+
+def test_a_sum_of_meters_readings_is_found_by_its_values() -> None:
+    """A substation's export lists its panels, their total ('Allocated') and the feed less
+    them: the total, a sum of meters not known the night before, was kept as a feature."""
+    wide = synthetic_wide(days=40, meters=("A (kW)", "B (kW)", "C (kW)"))
+    times = pd.to_datetime(wide.iloc[:, 0])
+    meters = wide.set_index(times)[["A (kW)", "B (kW)", "C (kW)"]]
+    ahead = pd.date_range(meters.index[0], meters.index[-1] + pd.Timedelta(days=3), freq="15min")
+    meters = meters.reindex(ahead)  # the table reaches past the readings, as a forecast
+    rng = np.random.default_rng(3)
+    table = pd.DataFrame({"time": meters.index,
+                          "Allocated": (meters["A (kW)"] + meters["B (kW)"]).to_numpy(),
+                          "Rest": (meters["C (kW)"] - 0.5 * meters["A (kW)"]).to_numpy(),
+                          "temp": rng.normal(10.0, 4.0, len(meters))})  # fmt: skip
+    found = copied_columns(ExtraTable.from_frame(table), load_meters(wide))
+    assert found["Allocated"][0] == ("A (kW)", "B (kW)")
+    assert found["Rest"][0] == ("A (kW)", "C (kW)")
+    assert "temp" not in found and found["Allocated"][1] == found["Allocated"][2] > 3000
+    with pytest.warns(SkippedColumnsWarning, match=r"extras column 'Allocated' left out: it "
+                      r"holds the readings of meters 'A \(kW\)', 'B \(kW\)', summed with "
+                      r"weights"):  # fmt: skip
+        fitted = Fleet(ModelSection(input="7D", trees=5)).fit(
+            load_meters(wide), extras=[ExtraTable.from_frame(table)])  # fmt: skip
+    assert fitted.extras_[0].columns == ("temp",)
 
 
 def test_flags_and_columns_near_a_meter_are_no_copy() -> None:

@@ -38,10 +38,10 @@ def without_copies(tables: Sequence[ExtraTable], frame: MeterFrame) -> list[Extr
     out = []
     for table in tables:
         copies = copied_columns(table, frame)
-        for column, (meter, alike, present) in copies.items():
+        for column, (meters, alike, present) in copies.items():
             warnings.warn(
                 f"{table.source}: extras column {column!r} left out: it holds the readings of "
-                f"meter {meter!r} ({alike} of {present} values alike), which are not known "
+                f"{_named(meters)} ({alike} of {present} values alike), which are not known "
                 "the night before the day forecast.", SkippedColumnsWarning, stacklevel=3,
             )  # fmt: skip
         kept = [c for c in table.columns if c not in copies]
@@ -50,9 +50,12 @@ def without_copies(tables: Sequence[ExtraTable], frame: MeterFrame) -> list[Extr
     return out
 
 
-def copied_columns(table: ExtraTable, frame: MeterFrame) -> dict[str, tuple[str, int, int]]:
-    """``column -> (meter, values alike, values present in both)`` for each column of
-    ``table`` that equals a meter's mean or sum over each of the table's intervals."""
+def copied_columns(
+    table: ExtraTable, frame: MeterFrame
+) -> dict[str, tuple[tuple[str, ...], int, int]]:
+    """``column -> (meters, values alike, values present in both)`` for each column of
+    ``table`` that equals a meter's mean or sum over each of the table's intervals, or
+    the readings of several meters summed with weights (:func:`_combination`)."""
     if table.freq < frame.interval or table.freq % frame.interval:
         return {}  # finer than the readings: no interval of readings to compare with
     steps = int(table.freq // frame.interval)
@@ -62,7 +65,7 @@ def copied_columns(table: ExtraTable, frame: MeterFrame) -> dict[str, tuple[str,
                if len(np.unique(_finite(table.values[rows, c]))) >= MIN_DISTINCT]  # fmt: skip
     if len(rows) < MIN_VALUES or not columns:
         return {}
-    found: dict[str, tuple[str, int, int]] = {}
+    found: dict[str, tuple[tuple[str, ...], int, int]] = {}
     for begin in range(0, len(frame.meters), CHUNK):
         sums, complete = _interval_sums(frame.values[:, begin : begin + CHUNK], first[rows], steps)
         for c in columns:
@@ -73,9 +76,44 @@ def copied_columns(table: ExtraTable, frame: MeterFrame) -> dict[str, tuple[str,
                 match = _match(table.values[rows, c], candidate, complete)
                 if match is not None:
                     j, alike, present = match
-                    found[name] = (frame.meters[begin + j], alike, present)
+                    found[name] = ((frame.meters[begin + j],), alike, present)
                     break
+            if name not in found and len(frame.meters) <= CHUNK:
+                mixed = _combination(table.values[rows, c], sums, complete)
+                if mixed is not None:
+                    parts, alike, present = mixed
+                    found[name] = (tuple(frame.meters[j] for j in parts), alike, present)
     return found
+
+
+def _combination(
+    x: np.ndarray, sums: np.ndarray, complete: np.ndarray
+) -> tuple[np.ndarray, int, int] | None:
+    """The meters whose readings, summed with weights, make ``x`` (a table's ``Allocated``:
+    the sum of the panels, or a main feed less them), with the values alike and present;
+    None where none do. Judged where every meter and ``x`` have a value, on at least four
+    times as many of those as there are meters (fewer, any column fits)."""
+    both = complete.all(axis=1) & np.isfinite(x)
+    k = sums.shape[1]
+    if k < 2 or both.sum() < max(MIN_VALUES, 4 * (k + 1)):
+        return None
+    design, y = sums[both], x[both]
+    weights = np.linalg.lstsq(design, y, rcond=None)[0]
+    scale = float(np.median(np.abs(y)))
+    alike = int(np.sum(np.abs(design @ weights - y) <= TOLERANCE * scale))
+    parts = np.flatnonzero(np.abs(weights) * np.median(np.abs(design), axis=0) > TOLERANCE * scale)
+    if scale <= 0 or alike < ALIKE * len(y) or len(parts) < 2:
+        return None
+    return parts, alike, len(y)
+
+
+def _named(meters: tuple[str, ...]) -> str:
+    """``meter 'A (kW)'``, or ``meters 'A (kW)', 'B (kW)' and 5 more, summed with weights``."""
+    if len(meters) == 1:
+        return f"meter {meters[0]!r}"
+    names = ", ".join(repr(m) for m in meters[:3])
+    more = f" and {len(meters) - 3} more" if len(meters) > 3 else ""
+    return f"meters {names}{more}, summed with weights"
 
 
 def _finite(values: np.ndarray) -> np.ndarray:
