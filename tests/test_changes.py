@@ -154,6 +154,23 @@ def test_a_change_on_a_reference_without_temperature_says_the_season_may_be_it()
     assert (told["status"] == "minor").all()
 
 
+def test_a_change_on_days_warmer_than_the_baseline_says_the_weather_may_be_it() -> None:
+    """A data centre's cooling on the first warm days of spring, judged on a reference
+    fitted on winter days only, read as certain waste without a word of the weather."""
+    days = pd.date_range("2021-01-01", periods=120, freq="D")
+    temps = np.where(np.arange(120) < 110, 8.0 + 4 * np.sin(np.arange(120) / 5), 24.0)
+    table = synthetic_wide(days=120, meters=(METER,), start="2021-01-01")
+    daily_temp = pd.Series(temps, index=days).reindex(table["timestamp"].dt.normalize())
+    table[METER] += 2.0 * np.maximum(daily_temp.to_numpy() - 18, 0)  # cooling above 18
+    extras = ExtraTable.load(pd.DataFrame({"date": days, "temp": temps}))
+    context = Context((), (extras,), (), ("temperature", "temp"))
+    events = judge_changes(RunSpec(), load_meters(table), context, {}, NO_CHANGES, {}).events
+    changes = events[events["kind"] == "change"]
+    assert len(changes) and all("its days reached 24.0 degrees, outside its baseline's 4.0 .. "
+                                "12.0 (daily means): part of it may be the weather" in d
+                                for d in changes["detail"])  # fmt: skip
+
+
 def test_a_change_accepted_as_the_new_normal_refits_the_reference_from_its_start() -> None:
     frame = readings(110, 96)
     first = judged(frame)

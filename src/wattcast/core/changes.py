@@ -326,7 +326,8 @@ def _changes_of(
         return []
     span, closed = grid.times[inside], grid.closed[inside]
     expected = reference.predict(span, closed, grid.temperature[inside])
-    days = daily_scores(span, frame.values[inside, j], expected, reference, closed)
+    days = daily_scores(span, frame.values[inside, j], expected, reference, closed,
+                        grid.temperature[inside])  # fmt: skip
     return find_changes(days, spec.reference.change_threshold)
 
 
@@ -353,7 +354,8 @@ def _event(
             "start": start_t, "end": end_t, "readings": int(change.days["readings"].sum()),
             "peak_excess_kw": _peak_day(change, unit, frame.interval), "kwh_above_band": certain,
             "kwh_above_forecast": kwh, "status": status, "kind": "change",
-            "detail": describe(change, energy) + _season_caveat(reference)}  # fmt: skip
+            "detail": describe(change, energy) + _season_caveat(reference)
+                      + _beyond_baseline(change, reference)}  # fmt: skip
 
 
 #: Said of a change on a reference fitted without outdoor temperatures.
@@ -364,6 +366,22 @@ SEASON_CAVEAT = ("; its reference knows no outdoor temperature, so heating or co
 
 def _season_caveat(reference: Reference) -> str:
     return "" if reference.knows_temperature else SEASON_CAVEAT
+
+
+def _beyond_baseline(change: Change, reference: Reference) -> str:
+    """Said of a change whose days were warmer or colder than any of the baseline's: the
+    reference's heating or cooling is drawn out beyond what it was fitted on there (a data
+    centre's cooling on the first warm days of spring read as use up)."""
+    low, high = reference.temperatures
+    if "temperature" not in change.days or not (np.isfinite(low) and np.isfinite(high)):
+        return ""
+    days = change.days["temperature"].dropna()
+    above, below = days[days > high], days[days < low]
+    if above.empty and below.empty:
+        return ""
+    reached = f"{above.max():.1f}" if len(above) else f"{below.min():.1f}"
+    return (f"; its days reached {reached} degrees, outside its baseline's {low:.1f} .. "
+            f"{high:.1f} (daily means): part of it may be the weather")  # fmt: skip
 
 
 def _peak_day(change: Change, unit: str, interval: pd.Timedelta) -> float:

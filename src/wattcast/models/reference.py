@@ -68,6 +68,8 @@ class Reference:
     end: pd.Timestamp
     window_scale: np.ndarray = field(default_factory=lambda: np.full(len(WINDOW_HOURS), np.nan))
     surge_spread: np.ndarray = field(default_factory=lambda: np.full(2 * HOURS, np.nan))
+    #: The lowest and highest daily mean temperature of the baseline (NaN: none known)
+    temperatures: np.ndarray = field(default_factory=lambda: np.full(2, np.nan))
 
     @property
     def judges_surges(self) -> bool:
@@ -102,7 +104,8 @@ class Reference:
                 "day_scale": self.day_scale, "day_spread": self.day_spread,
                 "start": str(self.start), "end": str(self.end),
                 "window_scale": self.window_scale.tolist(),
-                "surge_spread": self.surge_spread.tolist()}  # fmt: skip
+                "surge_spread": self.surge_spread.tolist(),
+                "temperatures": self.temperatures.tolist()}  # fmt: skip
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Reference:
@@ -111,7 +114,8 @@ class Reference:
                    float(data["day_scale"]), float(data["day_spread"]),
                    pd.Timestamp(data["start"]), pd.Timestamp(data["end"]),
                    np.asarray(data.get("window_scale", [np.nan] * len(WINDOW_HOURS)), float),
-                   np.asarray(data.get("surge_spread", [np.nan] * 2 * HOURS), float))  # fmt: skip
+                   np.asarray(data.get("surge_spread", [np.nan] * 2 * HOURS), float),
+                   np.asarray(data.get("temperatures", [np.nan] * 2), float))  # fmt: skip
 
 
 class ReferenceError(ValueError):
@@ -162,7 +166,14 @@ def fit_reference(
     window_scale = np.array([max(_robust_spread(pd.Series(w[np.isfinite(w)])), 1e-9)
                              if np.isfinite(w).any() else np.nan for w in windows])  # fmt: skip
     return Reference(levels, slopes, balance, spread, max(scale, 1e-9), day_spread, times[0],
-                     times[-1], window_scale, surge_spread)  # fmt: skip
+                     times[-1], window_scale, surge_spread,
+                     _day_range(times, temperature))  # fmt: skip
+
+
+def _day_range(times: pd.DatetimeIndex, temperature: np.ndarray) -> np.ndarray:
+    """The lowest and highest daily mean of ``temperature`` (NaN where none is known)."""
+    days = pd.Series(temperature).groupby(pd.DatetimeIndex(times).normalize()).mean().dropna()
+    return np.array([days.min(), days.max()]) if len(days) else np.full(2, np.nan)
 
 
 def recent_level(times: pd.DatetimeIndex, residual: np.ndarray, closed: np.ndarray) -> np.ndarray:
@@ -245,7 +256,7 @@ def _robust_spread(values: pd.Series) -> float:
 
 def daily_scores(
     times: pd.DatetimeIndex, actual: np.ndarray, expected: np.ndarray, reference: Reference,
-    closed: np.ndarray,
+    closed: np.ndarray, temperature: np.ndarray | None = None,
 ) -> pd.DataFrame:  # fmt: skip
     """Per day: the score of its departure from the reference, and its energy.
 
@@ -253,7 +264,8 @@ def daily_scores(
     of its hour's spread, the test of a constant shift that is most sensitive where
     the meter is steady (nights, closed days); divided by the baseline's ``day_scale``
     it is about 1 on a typical baseline day. ``excess`` and ``expected`` are the sums
-    of the readings' excess and of the expected readings.
+    of the readings' excess and of the expected readings; with ``temperature``, each
+    day's mean of it too.
     """
     weight = 1.0 / reference.hour_spread(times, closed) ** 2
     residual = actual - expected
@@ -266,11 +278,15 @@ def daily_scores(
     num, den = per_day(residual * weight), per_day(weight)
     with np.errstate(invalid="ignore", divide="ignore"):
         score = np.where(den > 0, num / np.sqrt(den), np.nan) / reference.day_scale
-    return pd.DataFrame(
+    table = pd.DataFrame(
         {"score": score, "excess": per_day(residual), "expected": per_day(expected),
          "readings": np.bincount(day, known, minlength=len(dates)).astype(int)},
         index=dates,
     )  # fmt: skip
+    if temperature is not None:
+        table["temperature"] = pd.Series(temperature).groupby(day).mean().reindex(
+            range(len(dates))).to_numpy()  # fmt: skip
+    return table
 
 
 def _clock(times: pd.DatetimeIndex) -> tuple[np.ndarray, np.ndarray]:
