@@ -220,6 +220,25 @@ def test_the_nightly_protocol_uses_only_what_the_night_knew(tmp_path: Path, cli)
     assert not np.allclose(pd.read_csv(tmp_path / "o2.csv")["mean"], a["mean"])
 
 
+def test_the_nightly_protocol_fills_the_days_it_withholds_without_a_word(
+    tmp_path: Path, cli
+) -> None:
+    """A file of hourly temperatures under the nightly protocol: each night's table lacked
+    the day between the night and its period (the protocol withholds it), and every night
+    said 'no rows ...; add the missing rows' of rows the file has."""
+    data = tmp_path / "m.csv"
+    synthetic_wide(days=40).to_csv(data, index=False)
+    hours = pd.date_range("2021-01-04", periods=42 * 24, freq="1h")
+    weather = tmp_path / "weather.csv"
+    pd.DataFrame({"time": hours, "temperature": 5 + (hours.hour / 3.0)}).to_csv(
+        weather, index=False
+    )
+    result = cli("backtest", data, "--input", "7D", "--days", "3", "--trees", "8", "--weather",
+                 "file", "--weather-path", weather, "--protocol", "nightly")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "no rows from" not in result.stderr and "Add the missing rows" not in result.stderr
+
+
 def test_idle_meters_have_no_relative_metric_and_g14_uses_hourly_sums() -> None:
     times = pd.date_range("2021-01-04", periods=8, freq="15min")
     actual = np.array([10, 14, 10, 14, 10, 14, 10, 14], dtype=float)

@@ -90,7 +90,10 @@ def weather_for_night(section: Any, night: Night, zone: str | None, store: Any =
     # rows between the cut-off and the period (tomorrow's, of a file) keep the table whole
     bridge = ahead[(ahead["time"] >= night.cutoff) & (ahead["time"] < period[0])]
     ahead = ahead[inside]
-    wanted = _at_resolution(period, history, night.step)
+    # a file of measurements lends nothing after the night (backtests, station files):
+    # the days from the cut-off to the period are filled too, not held from its last row
+    span = night.times(night.cutoff, period[-1] + night.step) if night.honest else period
+    wanted = _at_resolution(span, history, night.step)
     resolution = wanted[1] - wanted[0] if len(wanted) > 1 else night.step
     missing = wanted[~wanted.isin(ahead.dropna()["time"].dt.floor(resolution))]
     record = {"provider": section.provider, "fallback": None,
