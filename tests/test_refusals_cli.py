@@ -103,6 +103,22 @@ def test_history_shows_a_night_given_with_an_offset_with_its_offset(tmp_path: Pa
     assert shown == ["2021-02-01", "2021-02-01 23:00-08:00", "2021-02-03 00:00+01:00"]
 
 
+def test_a_negative_event_id_is_said_to_be_one(nights: Path, cli) -> None:
+    """Click takes `-1` for an option it does not know: 'No such option: -1'."""
+    refused(
+        cli("anomalies", "ack", "-1", "--config", nights),
+        "-1 is a negative number where a number of 1 or more (an id, a count) is expected.",
+    )
+    unknown = cli(
+        "anomalies", "ack", "--sure", "--config", nights
+    )  # other unknown options as before
+    assert (
+        unknown.exit_code == 2
+        and "No such option" in unknown.stderr
+        and "--sure" in (unknown.stderr)
+    )
+
+
 def test_plot_refuses_negative_days_before(nights: Path, tmp_path: Path, cli) -> None:
     out = tmp_path / "p.png"
     result = cli("plot", nights.parent / "meters.csv", "--forecast",

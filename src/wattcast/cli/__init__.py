@@ -46,7 +46,7 @@ def main(argv: list[str] | None = None) -> int:
             return exc.exit_code
         return _stopped(stop)
     except _usage_errors() as exc:
-        error_line(exc.format_message().strip().replace("\n", " "))  # type: ignore[attr-defined]
+        error_line(_usage_message(exc))
         return EXIT_INPUT
     finally:
         stop = stops.asked()
@@ -54,6 +54,20 @@ def main(argv: list[str] | None = None) -> int:
     if stop is not None:  # typer returns 130 for a KeyboardInterrupt
         return _stopped(stop)
     return result if isinstance(result, int) else 0
+
+
+def _usage_message(exc: Exception) -> str:
+    """Click's usage error in one line; a negative number, which click takes for an
+    option it does not know (``anomalies ack -1``), is said to be a number below 1."""
+    import re
+
+    message = exc.format_message().strip().replace("\n", " ")  # type: ignore[attr-defined]
+    # click 8.1 writes "No such option: -1", 8.0 "No such option '-1'."
+    number = re.fullmatch(r"No such option:? '?(-\d+(?:\.\d+)?)'?\.?", message)
+    if number:
+        return (f"{number[1]} is a negative number where a number of 1 or more (an id, a "
+                "count) is expected.")  # fmt: skip
+    return message
 
 
 def _stopped(stop: KeyboardInterrupt | None) -> int:
