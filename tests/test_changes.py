@@ -18,7 +18,7 @@ from wattcast.core.changes import (
     judge_changes,
 )
 from wattcast.errors import ReferenceWarning
-from wattcast.events.changes import Change, describe, find_changes
+from wattcast.events.changes import Change, describe, find_changes, ongoing
 from wattcast.features.extras import ExtraTable
 from wattcast.models.reference import fit_reference
 from wattcast.settings import RunSpec
@@ -147,6 +147,8 @@ def test_a_change_on_a_reference_without_temperature_says_the_season_may_be_it()
     blind = judged(frame).events
     assert (blind["kind"] == "change").any()
     assert all(d.endswith(SEASON_CAVEAT) for d in blind["detail"][blind["kind"] == "change"])
+    # still going, caveat and all: the digest lists it among the changes still going
+    assert ongoing(blind[blind["kind"] == "change"].iloc[-1].to_dict())
     extras = ExtraTable.load(pd.DataFrame({"date": days, "temp": temps}))
     context = Context((), (extras,), (), ("temperature", "temp"))
     told = judge_changes(RunSpec(), frame, context, {}, NO_CHANGES, {}).events

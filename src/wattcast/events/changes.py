@@ -90,8 +90,10 @@ def _change(days: pd.DataFrame, start: int, found: int, end: int | None) -> Chan
 
 
 def ongoing(event: dict[str, object]) -> bool:
-    """Whether a stored event is a change that still lasts."""
-    return event.get("kind") == "change" and str(event.get("detail") or "").endswith(ONGOING)
+    """Whether a stored event is a change that still lasts: its line ends "so far", before
+    what is said after it (``; its reference knows no outdoor temperature ...``)."""
+    line = str(event.get("detail") or "").partition("; ")[0]
+    return event.get("kind") == "change" and line.endswith(ONGOING)
 
 
 def describe(change: Change, energy: str) -> str:
