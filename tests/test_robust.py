@@ -507,10 +507,18 @@ def test_a_change_in_the_nights_summary_is_said_apart_with_its_energy_so_far() -
               7.5),
         event("Fans (kW)", "change", "2011-11-11T00:00:00-07:00", "2011-11-12T00:00:00-07:00",
               30.0),
+        event("Pumps (kW)", "change", "2011-11-11T00:00:00-07:00", "2011-11-12T00:00:00-07:00",
+              5.0),
     ])  # fmt: skip
+    for item in summary.events:  # a change's line ends "so far" while it lasts
+        if item["kind"] == "change":
+            item["detail"] = "use up 9% on its reference since ...: 50 kWh (30 kWh certain) " + (
+                "until 2011-11-12" if item["meter"] == "Pumps (kW)" else "so far; its days reached"
+            )
     assert events_line(summary) == (
         "2011-10-16: 1 change (50,305.6 kWh above band so far); "
-        "2011-11-11: 2 (20.0 kWh above band), 1 change (30.0 kWh above band so far)"
+        "2011-11-11: 2 (20.0 kWh above band), 1 change (30.0 kWh above band so far), "
+        "1 change (5.0 kWh above band, ended)"
     )
 
 

@@ -244,11 +244,14 @@ def events_line(summary: JobSummary) -> str:
 
     if not summary.events:
         return "none"
-    by_day: dict[str, dict[bool, list[float]]] = {}
+    from wattcast.events.changes import ongoing
+
+    by_day: dict[str, dict[str, list[float]]] = {}
     chosen = counted(summary.events)
     for event in chosen:
-        kinds = by_day.setdefault(event["start"][:10], {False: [], True: []})
-        kinds[event.get("kind") == "change"].append(event["kwh_above_band"])
+        kinds = by_day.setdefault(event["start"][:10], {"event": [], "open": [], "ended": []})
+        kind = ("open" if ongoing(event) else "ended") if event.get("kind") == "change" else "event"
+        kinds[kind].append(event["kwh_above_band"])
     line = "; ".join(f"{day}: {_day_events(kinds)}" for day, kinds in sorted(by_day.items()))
     apart = len(summary.events) - len(chosen)
     return (line or "none new") + (
@@ -256,13 +259,14 @@ def events_line(summary: JobSummary) -> str:
     )
 
 
-def _day_events(kinds: dict[bool, list[float]]) -> str:
+def _day_events(kinds: dict[str, list[float]]) -> str:
     """``2 (40.0 kWh above band), 1 change (310.5 kWh above band so far)``."""
-    events, changes = kinds[False], kinds[True]
+    events, changes, ended = kinds["event"], kinds["open"], kinds["ended"]
     said = [f"{len(events)} ({sum(events):,.1f} kWh above band)"] if events else []
-    if changes:
-        noun = "change" if len(changes) == 1 else "changes"
-        said.append(f"{len(changes)} {noun} ({sum(changes):,.1f} kWh above band so far)")
+    for group, how in ((changes, " so far"), (ended, ", ended")):
+        if group:
+            noun = "change" if len(group) == 1 else "changes"
+            said.append(f"{len(group)} {noun} ({sum(group):,.1f} kWh above band{how})")
     return ", ".join(said)
 
 

@@ -81,6 +81,15 @@ def _events_of_night(job: Job, run_id: int) -> list[dict[str, Any]]:
     prices, site = job.spec.alerts.prices(), job.spec.site.name
     rows = event_rows(job.store, prices, f"{first:%Y-%m-%d}", f"{last:%Y-%m-%d}", site=site)
     seen = {event["id"] for event in rows}
+    day = f"{first:%Y-%m-%d}"
     grown = [e for e in event_rows(job.store, prices, site=site, run_id=run_id)
-             if e["id"] not in seen]  # fmt: skip
+             if e["id"] not in seen and not _ended_before(e, day)]  # fmt: skip
     return sorted([*rows, *grown], key=lambda e: (e["start_t"], e["meter"]))
+
+
+def _ended_before(event: dict[str, Any], day: str) -> bool:
+    """A change that closed before ``day`` (local): judged again every night on its meter's
+    reference, it is not the night's news (it was listed every night for weeks)."""
+    from wattcast.events.changes import ongoing
+
+    return event.get("kind") == "change" and not ongoing(event) and str(event["end"])[:10] < day
