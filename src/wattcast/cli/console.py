@@ -80,8 +80,6 @@ def _labelled(label: str, style: str, message: str) -> None:
 def visible(text: str) -> str:
     """``text`` with the characters a terminal does not print (control bytes, zero-width
     and other invisible spaces; not line breaks) as ``\\xNN`` or ``\\uNNNN`` escapes."""
-    if all(c.isprintable() or c == "\n" for c in text):
-        return text
     return "".join(_escaped(c) for c in text)
 
 

@@ -223,11 +223,9 @@ def plot(
             path = forecast_png(data, forecast_file, meter, out_path, days_before, tz)
         else:
             from wattcast.cli.store_commands import open_store
-            from wattcast.reporting.listing import check_meter
 
             db, spec = open_store(config, store)
-            check_meter(db, meter)
-            path = stored_png(db, spec, meter, out_path, days_before)
+            path = stored_png(db, spec, meter, out_path, days_before)  # the meter checked
     say(f"wrote {path}")
 
 

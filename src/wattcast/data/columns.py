@@ -280,12 +280,14 @@ def is_text(column: pd.Series, decimal: str = ".") -> bool:
     (missing markers aside) are not numbers."""
     if pd.api.types.is_numeric_dtype(column) or pd.api.types.is_datetime64_any_dtype(column):
         return False
+    numbers = _filled_numbers(column, decimal)
+    return bool(len(numbers) and numbers.isna().mean() > 0.5)
+
+
+def _filled_numbers(column: pd.Series, decimal: str) -> pd.Series:
+    """A column's filled cells (missing markers aside) as numbers; NaN where one is not."""
     filled = column[~missing_cells(column)].astype(str).str.strip()
-    if filled.empty:
-        return False
-    filled = plain_numbers(filled, decimal)
-    numbers = pd.to_numeric(filled, errors="coerce")
-    return bool(numbers.isna().mean() > 0.5)
+    return pd.to_numeric(plain_numbers(filled, decimal), errors="coerce")
 
 
 def meter_columns(
@@ -489,9 +491,7 @@ def _meter_with_readings(frame: pd.DataFrame, name: str) -> bool:
     if unit_in_name(str(name)) is None:
         return False
     column = frame[column_named(frame, name)]
-    filled = column[~missing_cells(column)].astype(str).str.strip()
-    numbers = pd.to_numeric(plain_numbers(filled, _decimal_mark(frame, column)), errors="coerce")
-    return bool(numbers.notna().any())
+    return bool(_filled_numbers(column, _decimal_mark(frame, column)).notna().any())
 
 
 def _is_text_column(frame: pd.DataFrame, name: str) -> bool:

@@ -155,7 +155,7 @@ def fit_reference(
     _, levels, slopes, balance, residual = best  # type: ignore[misc]
     spread = _spread(residual, _groups(times, closed), values)
     fitted = Reference(levels, slopes, balance, spread, 1.0, 0.0, times[0], times[-1])
-    days = daily_scores(times, values, values - residual, fitted, closed)
+    days = daily_scores(times, values, values - residual, fitted, closed, temperature)
     scale, day_spread = _robust_spread(days["score"]), _robust_spread(days["excess"])
     on_grid = np.full(len(grid), np.nan)
     on_grid[known] = residual
@@ -167,13 +167,7 @@ def fit_reference(
                              if np.isfinite(w).any() else np.nan for w in windows])  # fmt: skip
     return Reference(levels, slopes, balance, spread, max(scale, 1e-9), day_spread, times[0],
                      times[-1], window_scale, surge_spread,
-                     _day_range(times, temperature))  # fmt: skip
-
-
-def _day_range(times: pd.DatetimeIndex, temperature: np.ndarray) -> np.ndarray:
-    """The lowest and highest daily mean of ``temperature`` (NaN where none is known)."""
-    days = pd.Series(temperature).groupby(pd.DatetimeIndex(times).normalize()).mean().dropna()
-    return np.array([days.min(), days.max()]) if len(days) else np.full(2, np.nan)
+                     np.array([days["temperature"].min(), days["temperature"].max()]))  # fmt: skip
 
 
 def recent_level(times: pd.DatetimeIndex, residual: np.ndarray, closed: np.ndarray) -> np.ndarray:

@@ -133,9 +133,10 @@ class ForecastRecords(StoreFile):
         with self.connect() as db:
             ids = self._ids(db, meters)
             marks = ",".join(str(int(i)) for i in ids.values()) or "NULL"
-            db.execute("CREATE TEMP TABLE IF NOT EXISTS revised (meter_id INTEGER, t INTEGER, "
-                       "new REAL, PRIMARY KEY (meter_id, t))")  # fmt: skip
-            db.execute("DELETE FROM revised")
+            db.execute(
+                "CREATE TEMP TABLE revised (meter_id INTEGER, t INTEGER, new REAL, "
+                "PRIMARY KEY (meter_id, t))"
+            )  # this connection's own, gone with it
             db.executemany("INSERT OR REPLACE INTO revised VALUES (?, ?, ?)",
                            _latest_revisions(db, marks, since, until))  # fmt: skip
             sql = f"""SELECT f.meter_id AS meter_id, f.t AS t, MAX(f.run_id) AS run_id,
@@ -150,7 +151,6 @@ class ForecastRecords(StoreFile):
                         AND (a.t IS NULL OR a.value != r.new)
                       GROUP BY f.meter_id, f.t"""
             table = pd.read_sql_query(sql, db, params={"since": since, "until": until})
-            db.execute("DROP TABLE revised")
         table.insert(0, "meter", table.pop("meter_id").map({i: m for m, i in ids.items()}))
         table["recorded"] = table["recorded"].astype(float)
         return table
