@@ -82,15 +82,15 @@ class Receiver:
         self.server.server_close()
 
 
-def alerts_site(folder: Path, andover: Path, mailbox: Mailbox, receiver: Receiver,
+def alerts_site(folder: Path, andover: Path, mailbox: Mailbox, receiver: Receiver | None,
                 more: str = "") -> RunSpec:  # fmt: skip
+    hook = "" if receiver is None else f'[alerts.webhook]\nurl = "{receiver.url}"\n'
     config = write_site(
         folder, andover / "meters.csv.gz", (andover / "daily_extras.csv",), trees=30,
         tz="America/New_York", input="28D",
         more=("[alerts]\nmin_duration = \"30min\"\nmin_energy = 5.0\ntariff = 0.2\n" + more
               + f'[alerts.email]\nhost = "127.0.0.1"\nport = {mailbox.port}\n'
-              'sender = "wattcast@school.example"\nto = ["energy@school.example"]\n'
-              f'[alerts.webhook]\nurl = "{receiver.url}"\n'),
+              'sender = "wattcast@school.example"\nto = ["energy@school.example"]\n' + hook),
     )  # fmt: skip
     return RunSpec.from_toml(config).with_flags({"extras.closed_flags": ["noschool"]})
 
@@ -134,6 +134,27 @@ def test_nightly_digests_and_webhook_send_each_event_once(tmp_path: Path, andove
     assert list(failed["channel"]) == ["webhook"] and "HTTP 500" in failed["detail"].iloc[0]
     record = json.loads(store.run(int(failed["run_id"].iloc[0]))["record"])
     assert any(d["channel"] == "webhook" and d["error"] for d in record["deliveries"])
+
+
+def test_a_webhook_set_up_later_starts_with_that_nights_events(
+    tmp_path: Path, andover: Path
+) -> None:
+    """A channel added to a site that has run for a while carries the events of the nights
+    it is set up for; the ones before it are not all posted at once."""
+    pytest.importorskip("aiosmtpd")
+    nights = pd.date_range("2017-03-02", periods=4, freq="D")
+    with Mailbox() as mailbox, Receiver() as receiver:
+        for night in nights[:3]:  # e-mail only
+            run_job(alerts_site(tmp_path, andover, mailbox, None), "run", night)
+        spec = alerts_site(tmp_path, andover, mailbox, receiver)
+        for night in nights[3:]:
+            last = run_job(spec, "run", night).run_id
+    events = ForecastStore(spec.store.path).events(statuses=("new", "alerted"))
+    posted = {e["id"] for p in receiver.posts for e in p["events"]}
+    older = {e["id"] for e in events if e["first_run"] < last}
+    assert older, "the e-mail-only nights found events"
+    assert posted == {e["id"] for e in events if e["first_run"] == last} and posted
+    assert len(mailbox.messages) >= 2  # e-mail carried the older ones, on their nights
 
 
 def json_ids(message: email.message.EmailMessage) -> list[int]:

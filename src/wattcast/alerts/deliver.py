@@ -1,7 +1,10 @@
 """After every nightly run: alerts to the channels of ``[alerts.email]`` and ``[alerts.webhook]``.
 
 Each channel gets the events it has not had yet (new ones, or ones another channel
-already carried); an event is ``alerted`` once every channel has carried it. The
+already carried) of the nights it has been set up for: a channel added to a site that ran
+for months starts with that night's events, not with every event since the store began
+(those are in ``wattcast anomalies``). An event is ``alerted`` once every channel has
+carried it. The
 e-mail digest goes out on nights with new events (every night with ``[alerts]
 digest_without_news``); the webhook only when there are new events. Sites that
 share a store each get their own: a site's channels carry its own meters' events. A delivery that
@@ -23,6 +26,7 @@ import dataclasses
 import datetime as dt
 import os
 import warnings
+from collections.abc import Mapping
 from typing import Any
 
 from wattcast.errors import WattcastWarning
@@ -38,13 +42,19 @@ class DeliveryError(OSError):
 
 
 def channels(spec: Any) -> list[str]:
-    alerts = spec.alerts
-    found = []
-    if alerts.email.host and alerts.email.to and alerts.email.sender:
-        found.append("email")
-    if alerts.webhook.configured:
-        found.append("webhook")
-    return found
+    """The channels ``spec`` sets up, of ``email`` and ``webhook``."""
+    settings = spec.to_settings()
+    return [channel for channel in ("email", "webhook") if set_up(settings, channel)]
+
+
+def set_up(settings: Mapping[str, Any], channel: str) -> bool:
+    """Whether run settings (as stored with each run) set up ``channel``."""
+    alerts = settings.get("alerts") or {}
+    if channel == "email":
+        email = alerts.get("email") or {}
+        return bool(email.get("host") and email.get("to") and email.get("sender"))
+    webhook = alerts.get("webhook") or {}
+    return bool(webhook.get("url") or webhook.get("url_env"))
 
 
 def deliver(store: ForecastStore, spec: Any, run_id: int) -> list[dict[str, Any]]:
@@ -92,7 +102,8 @@ def _deliver_on(
     then one row per recipient the mail server refused)."""
     from wattcast.alerts import digest as digests
 
-    events = store.undelivered(channel, spec.site.name)
+    since = store.first_of_stretch(run_id, spec.site.name, lambda s: set_up(s, channel))
+    events = store.undelivered(channel, spec.site.name, since)
     if not events and (channel == "webhook" or not spec.alerts.digest_without_news):
         return []
     refused: dict[str, str] = {}

@@ -214,17 +214,20 @@ class EventRecords(StoreFile):
         return table
 
     # -- deliveries of alerts ------------------------------------------------
-    def undelivered(self, channel: str, site: str | None = None) -> list[dict[str, Any]]:
+    def undelivered(
+        self, channel: str, site: str | None = None, since_run: int = 0
+    ) -> list[dict[str, Any]]:
         """Events to alert (new, or alerted on another channel) not yet sent on ``channel``
-        (of the meters of ``site`` only, when given)."""
+        (of the meters of ``site`` only, when given), first found at run ``since_run`` or
+        later."""
         where = "" if site is None else " AND m.site = ?"
         with self.connect() as db:
             db.row_factory = sqlite3.Row
             rows = db.execute(
-                f"""{_EVENT_ROWS} WHERE e.status IN ('new', 'alerted')
+                f"""{_EVENT_ROWS} WHERE e.status IN ('new', 'alerted') AND e.first_run >= ?
                    AND NOT EXISTS (SELECT 1 FROM delivered d WHERE d.channel = ?
                                    AND d.event_id = e.id){where} ORDER BY e.start""",
-                (channel,) if site is None else (channel, site),
+                (since_run, channel) if site is None else (since_run, channel, site),
             )
             return [dict(r) for r in rows]
 

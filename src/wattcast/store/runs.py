@@ -6,7 +6,7 @@ import json
 import os
 import socket
 import sqlite3
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 from wattcast import __version__
@@ -167,13 +167,32 @@ class RunRecords(StoreFile):
     def warnings_before(self, run_id: int, site: str | None) -> set[str]:
         """The warnings the nightly run before ``run_id`` of the same site recorded (none
         where it recorded none: a store of an earlier release)."""
-        with self.connect() as db:
-            rows = db.execute("SELECT spec, record FROM runs WHERE id < ? AND command = 'run' "
-                              "ORDER BY id DESC", (run_id,))  # fmt: skip
-            for spec, record in rows:
-                if (json.loads(spec or "{}").get("site") or {}).get("name") == site:
-                    return set(json.loads(record or "{}").get("warnings") or [])
+        for _, _, record in self._nights_before(run_id, site):
+            return set(json.loads(record or "{}").get("warnings") or [])
         return set()
+
+    def first_of_stretch(
+        self, run_id: int, site: str | None, holds: Callable[[Mapping[str, Any]], bool]
+    ) -> int:
+        """The first of the nightly runs of ``site`` up to ``run_id`` whose settings all
+        satisfy ``holds`` (``run_id`` when the night before does not): since when an alert
+        channel has been set up."""
+        first = run_id
+        for night, spec, _ in self._nights_before(run_id, site):
+            if not holds(json.loads(spec or "{}")):
+                break
+            first = night
+        return first
+
+    def _nights_before(self, run_id: int, site: str | None) -> Iterator[tuple[int, str, str]]:
+        """The nightly runs of ``site`` before ``run_id``, newest first: id, settings and
+        record, as stored."""
+        with self.connect() as db:
+            rows = db.execute("SELECT id, spec, record FROM runs WHERE id < ? AND "
+                              "command = 'run' ORDER BY id DESC", (run_id,)).fetchall()  # fmt: skip
+        for night, spec, record in rows:
+            if (json.loads(spec or "{}").get("site") or {}).get("name") == site:
+                yield night, spec, record
 
     def last_finished_run(self) -> dict[str, Any] | None:
         """The newest run that forecast (``ok`` or ``partial``), with its ``meters`` done
