@@ -83,7 +83,7 @@ def history(
         else:
             shown = list(HISTORY_COLUMNS)
         emit(rows, shown, format, f"wattcast runs in {db.path}")
-    told = [r for r in rows if r["status"] in ("failed", "interrupted") and r["message"]]
+    told = [r for r in rows if r["message"]]
     for row in told[-5:]:  # beside a table; after csv or json, on standard error
         (say if format == "table" else tell)(f"run {row['run']} {row['status']}: {row['message']}")
 

@@ -155,6 +155,11 @@ class RunRecords(StoreFile):
                         finished_utc=finished_utc)  # fmt: skip
         return run_id
 
+    def note_run(self, run_id: int, message: str) -> None:
+        """Set a closed run's message (what happened after it closed)."""
+        with self.transaction() as db:
+            db.execute("UPDATE runs SET message = ? WHERE id = ?", (message, run_id))
+
     def add_to_record(self, run_id: int, key: str, value: object) -> None:
         """Add what happened after a run closed (its deliveries) to its record."""
         with self.transaction() as db:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 import pandas as pd
@@ -29,20 +30,36 @@ def close_run(job: Job, run_id: int | None, finished_utc: str) -> None:
                          timings=summary.figures(),
                          period=(summary.forecast_start, summary.forecast_end),
                          weather=job.record.get("weather"), finished_utc=finished_utc)  # fmt: skip
+    try:
+        _after_run(job, run_id)
+    except KeyboardInterrupt as exc:  # its forecasts are stored: the run stays as it closed
+        how = str(exc) or "Ctrl-C (SIGINT)"
+        with contextlib.suppress(Exception):  # stopping anyway
+            job.store.note_run(run_id, f"stopped by {how} after its forecasts and events were "
+                                       "stored, before its alerts were all sent: the next "
+                                       "night sends those not sent")  # fmt: skip
+        raise
+
+
+def _after_run(job: Job, run_id: int) -> None:
+    """What follows a closed run: events settled over the meters' hierarchy, the night's
+    events listed, old rows pruned and (the nightly ``run``) its alerts delivered."""
     from wattcast.events.hierarchy import settle
 
-    settle(job.store, job.spec.site, job.inputs.hierarchy, job.inputs.meters)
+    summary, store = job.summary, job.store
+    assert store is not None
+    settle(store, job.spec.site, job.inputs.hierarchy, job.inputs.meters)
     summary.events = _events_of_night(job, run_id)
     if job.spec.store.keep is not None:
         from wattcast.store.maintenance import prune
 
-        prune(job.store, job.spec.store.keep)
+        prune(store, job.spec.store.keep)
     if summary.command == "run":
         from wattcast.alerts.deliver import channels, deliver
 
         if channels(job.spec):
-            summary.deliveries = deliver(job.store, job.spec, run_id)
-            job.store.add_to_record(run_id, "deliveries", summary.deliveries)
+            summary.deliveries = deliver(store, job.spec, run_id)
+            store.add_to_record(run_id, "deliveries", summary.deliveries)
             untold = undelivered(summary.deliveries)
             if untold and job.spec.alerts.fail_when_undelivered:
                 summary.exit_code = 1
