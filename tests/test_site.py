@@ -25,10 +25,10 @@ from wattcast.workflows.pipeline import run_job
 SPIKE_DAY = "2021-02-10"
 
 
-def panels(folder: Path, spike: dict[str, float]) -> Path:
+def panels(folder: Path, spike: dict[str, float], days: int = 40) -> Path:
     """A main feed ``Main (kW)`` over panels A, B (metered) and C (not metered), with
     ``spike`` kW added to panels on the evening of SPIKE_DAY."""
-    frame = synthetic_wide(days=40, meters=("A (kW)", "B (kW)", "C (kW)"), seed=3)
+    frame = synthetic_wide(days=days, meters=("A (kW)", "B (kW)", "C (kW)"), seed=3)
     evening = (frame["timestamp"] >= f"{SPIKE_DAY} 17:00") & (
         frame["timestamp"] < f"{SPIKE_DAY} 23:00"
     )
@@ -40,12 +40,14 @@ def panels(folder: Path, spike: dict[str, float]) -> Path:
     return path
 
 
-def hierarchy_site(folder: Path, spike: dict[str, float], more: str = "") -> RunSpec:
+def hierarchy_site(
+    folder: Path, spike: dict[str, float], more: str = "", days: int = 40
+) -> RunSpec:
     (folder / "hierarchy.csv").write_text(
         "meter,parent,area,label\nMain (kW),,,Main feed\nA (kW),Main (kW),east,Kitchen\n"
         "B (kW),Main (kW),west,\n"
     )
-    config = write_site(folder, panels(folder, spike), trees=10, more=(
+    config = write_site(folder, panels(folder, spike, days), trees=10, more=(
         '[site]\nname = "North School"\nmeters = "hierarchy.csv"\n'
         "[alerts]\nmin_energy = 5.0\ntariff = 0.2\n" + more))  # fmt: skip
     return RunSpec.from_toml(config)
@@ -645,7 +647,7 @@ def test_a_remainder_whose_parts_change_has_its_reference_fitted_again(tmp_path:
     reference then reported "use up 26007 %": a change of 17 MWh that never happened."""
     from wattcast.errors import ReferenceWarning
 
-    spec = hierarchy_site(tmp_path, {})
+    spec = hierarchy_site(tmp_path, {}, days=46)
     store = nights(spec)
     remainder = "Main remainder (kW)"
     assert store.references([remainder])[remainder]["made_of"] == ["Main (kW)", "A (kW)", "B (kW)"]
@@ -658,8 +660,20 @@ def test_a_remainder_whose_parts_change_has_its_reference_fitted_again(tmp_path:
     (tmp_path / "hierarchy.csv").write_text("meter,parent\nMain (kW),\nA (kW),Main (kW)\n")
     with pytest.warns(ReferenceWarning, match=r"meter 'Main remainder \(kW\)': what it is "
                       r"computed from changed since its reference was fitted \(now Main \(kW\) "
-                      r"less A \(kW\)\); its reference is fitted again\."):  # fmt: skip
+                      r"less A \(kW\)\); its reference is fitted again, and its forecasts "
+                      r"made before are not judged\."):  # fmt: skip
         run_job(RunSpec.from_toml(tmp_path / "site.toml"), "run", "2021-02-13")
     assert store.references([remainder])[remainder]["made_of"] == ["Main (kW)", "A (kW)"]
     changes = [e for e in store.events(meter=remainder) if e["kind"] == "change"]
     assert not changes, changes
+    # the forecasts made when it held B's use are not judged on readings that now hold it
+    # (they made an excess of thousands of kWh); those made since are
+    for night in ("2021-02-14", "2021-02-15", "2021-02-16"):
+        run_job(RunSpec.from_toml(tmp_path / "site.toml"), "run", night)
+    assert not excess(store, remainder), excess(store, remainder)
+    judged = store.query("SELECT r.as_of, COUNT(a.t) AS n FROM forecasts f JOIN runs r ON "
+                         "r.id = f.run_id JOIN meters m ON m.id = f.meter_id LEFT JOIN actuals "
+                         "a ON a.meter_id = f.meter_id AND a.t = f.t WHERE m.name = "
+                         f"'{remainder}' GROUP BY r.id")  # fmt: skip
+    counts = dict(zip(judged["as_of"].str[:10], judged["n"], strict=True))
+    assert counts["2021-02-12"] == 0 and counts["2021-02-13"] > 0, counts

@@ -186,18 +186,19 @@ def _same_parts(
     was fitted (a panel taken out of [site] meters: the remainder now holds its use, which
     its old reference would report as a change of thousands of per cent)."""
     # a reference kept by a release that did not record parts is taken as of these
-    if kept is None or "made_of" not in kept or _same(kept["made_of"], parts):
+    if kept is None or "made_of" not in kept or computed_alike(kept["made_of"], parts):
         return kept
     now = f"{parts[0]} less {', '.join(parts[1:])}" if parts else "its own readings"
     warnings.warn(f"meter {meter!r}: what it is computed from changed since its reference was "
-                  f"fitted (now {now}); its reference is fitted again.", ReferenceWarning,
+                  f"fitted (now {now}); its reference is fitted again, and its forecasts made "
+                  "before are not judged.", ReferenceWarning,
                   stacklevel=4)  # fmt: skip
     return None
 
 
-def _same(kept: list[str], parts: list[str]) -> bool:
+def computed_alike(kept: Sequence[str], parts: Sequence[str]) -> bool:
     """One parent less the same children, in whatever order [site] meters lists them."""
-    return kept[:1] == parts[:1] and sorted(kept[1:]) == sorted(parts[1:])
+    return list(kept[:1]) == list(parts[:1]) and sorted(kept[1:]) == sorted(parts[1:])
 
 
 def _temperature_column(

@@ -155,6 +155,15 @@ class RunRecords(StoreFile):
                         finished_utc=finished_utc)  # fmt: skip
         return run_id
 
+    def remainders_of(self, run_ids: Sequence[int]) -> dict[int, dict[str, list[str]]]:
+        """What each remainder was computed from (parent, then children) in these runs, as
+        their records say; a run that recorded nothing (of an earlier release, or killed)
+        is left out."""
+        with self.connect() as db:
+            rows = db.execute(f"SELECT id, record FROM runs WHERE id IN ({_ids(run_ids)})")
+            records = {int(run_id): json.loads(record or "{}") for run_id, record in rows}
+        return {r: record["remainders"] for r, record in records.items() if "remainders" in record}
+
     def note_run(self, run_id: int, message: str) -> None:
         """Set a closed run's message (what happened after it closed)."""
         with self.transaction() as db:

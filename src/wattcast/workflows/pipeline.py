@@ -50,6 +50,7 @@ from wattcast.workflows.outputs import (
     source_fingerprint,
 )
 from wattcast.workflows.store_io import (
+    as_computed_now,
     count_revised,
     failed_batch,
     read_state,
@@ -299,6 +300,8 @@ def _open_run(job: Job, command: str) -> int | None:
     job.summary.run_id = run_id
     job.summary.skipped = len(skip & set(job.inputs.meters))
     job.record["skip"] = skip
+    if made_of := job.inputs.made_of(job.inputs.meters):  # judged by later nights as made
+        job.record["remainders"] = {meter: list(parts) for meter, parts in made_of.items()}
     return run_id
 
 
@@ -408,14 +411,14 @@ def _one_batch(
 ) -> None:
     """Read the batch's state, run the core on it, write what it gives (one transaction)."""
     started = time.perf_counter()
-    state = None
+    state, made_of = None, job.inputs.made_of(names)
     if job.store is not None:
         state = read_state(job.store, names, frame, zone, job.as_of,
                            job.spec.alerts.join_gap, job.spec.models)  # fmt: skip
+        state = as_computed_now(job.store, state, made_of)
     batch = BatchInputs(names, frame, zone, job.inputs.extras_in(zone),
                         job.inputs.meter_extras_in(zone, names), job.inputs.calendars,
-                        job.inputs.units, job.inputs.expected_use(names),
-                        job.inputs.made_of(names))  # fmt: skip
+                        job.inputs.units, job.inputs.expected_use(names), made_of)  # fmt: skip
     job.summary.record_seconds += time.perf_counter() - started
     try:
         result = forecast_batch(job.engine_spec, batch, state, job.as_of)

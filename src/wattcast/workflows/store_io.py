@@ -8,13 +8,17 @@ batch's result is then written in one transaction (:func:`stored_batch`).
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import warnings
+from collections.abc import Mapping
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from wattcast.core import BatchResult, PriorState, Revisit, actuals_span, seen
+from wattcast.core.changes import computed_alike
 from wattcast.data.meter_frame import MeterFrame
 from wattcast.epoch import to_epoch
 from wattcast.events.detection import WITHDRAWN
@@ -51,6 +55,27 @@ def read_state(
     open_events = store.continuing_events(names, first)
     pairs = sorted({(int(r), str(m)) for r, m in zip(fresh["run_id"], fresh["meter"], strict=True)})
     return PriorState(scores, pending, open_events, store.candidates(pairs), **kept)
+
+
+def as_computed_now(
+    store: ForecastStore, state: PriorState, made_of: Mapping[str, tuple[str, ...]]
+) -> PriorState:
+    """``state`` less the pending forecasts of a remainder made on a night it was computed
+    from other meters than tonight ([site] meters changed): tonight's readings of it are
+    another quantity, and judged against them made events of thousands of kWh."""
+    pending = state.pending
+    if pending is None or pending.empty or not made_of:
+        return state
+    mine = pending["meter"].isin(list(made_of)).to_numpy()
+    if not mine.any():
+        return state
+    then = store.remainders_of(sorted({int(r) for r in pending.loc[mine, "run_id"]}))
+    other = [
+        is_mine and int(run) in then and not computed_alike(then[int(run)].get(meter, ()),
+                                                             made_of[meter])
+        for is_mine, run, meter in zip(mine, pending["run_id"], pending["meter"], strict=True)
+    ]  # fmt: skip
+    return dataclasses.replace(state, pending=pending[~np.array(other)])
 
 
 def revisit(store: ForecastStore, names: list[str], revised: pd.DataFrame) -> Revisit | None:
