@@ -119,6 +119,32 @@ def test_a_vacant_household_s_weeks_of_zeros_are_no_coarser_meter() -> None:
     assert meter_problems(frame, energy=["Home (kWh)"]) == {}
 
 
+def test_a_meter_that_fell_to_zero_and_stays_there_is_said_and_kept() -> None:
+    """A panel whose readings fell to 0 last night, a level it never held, raised nothing:
+    its forecasts ran on, and nobody was told that its meter may have stopped."""
+    from wattcast.errors import HeldReadingsWarning
+
+    times = pd.date_range("2021-01-04", periods=96 * 40, freq="15min")
+    day = np.sin(np.arange(len(times)) * 2 * np.pi / 96)
+    gym = 60 + 40 * day + np.random.default_rng(2).normal(0, 2, len(times))
+    chiller = np.where(day > 0, gym, 0.0)  # off every night: its zeros are a state of it
+    gym[-60:] = 0.0
+    table = pd.DataFrame({"timestamp": times, "Gym (kW)": gym, "Chiller (kW)": chiller})
+    table.loc[len(table) - 4 :, "Gym (kW)"] = np.nan  # then nothing at all: still said
+    with pytest.warns(HeldReadingsWarning) as caught:
+        frame = load_meters(table)
+    (said,) = [str(w.message) for w in caught if w.category is HeldReadingsWarning]
+    low, high = np.quantile(gym[:-60], (0.01, 0.99))
+    assert said == (f"<frame>, meter 'Gym (kW)': has read 0 since {times[-60]}, outside its usual "
+                    f"range ({low:.4g} to {high:.4g}) and a value it seldom holds: a meter or "
+                    "logger that stopped, or equipment switched off? Its readings are kept "
+                    "as they are.")  # fmt: skip
+    assert (frame.values[-60:-4, 0] == 0).all()  # kept: it may be off now
+    with warnings.catch_warnings():  # the same zeros for 11 hours: not yet
+        warnings.simplefilter("error", HeldReadingsWarning)
+        load_meters(table.iloc[: len(table) - 60 + 44])
+
+
 def test_a_meter_of_whole_kwh_with_a_charger_keeps_its_charging() -> None:
     """A house meter reading 0 or 1 kWh, and 22 kWh in the hours a car charges: one value
     repeated beyond its range, near it, is use, not a logger's sentinel."""

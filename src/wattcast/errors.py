@@ -135,6 +135,10 @@ class BadReadingsWarning(WattcastWarning):
     """Readings outside a meter's range (a logger's glitch) were treated as missing."""
 
 
+class HeldReadingsWarning(WattcastWarning):
+    """A meter's newest readings hold one value outside its usual range (kept as read)."""
+
+
 class IntervalChangeWarning(WattcastWarning):
     """Readings come at a coarser step over part of the data (a meter or logger changed)."""
 

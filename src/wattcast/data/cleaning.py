@@ -297,32 +297,62 @@ def stuck_readings(values: np.ndarray, interval: pd.Timedelta, states: bool = Tr
     building ran (a campus meter's 22 days of outage read as zeros made its return to
     normal use 47 MWh of waste, and its band useless for weeks). A meter idle at its
     usual low (a chiller off all winter, a unit off every night) is not stuck, nor is
-    the newest run (a meter switched off, or not yet back, is so now). Without
-    ``states`` (a sensor's values, such as the outdoor temperature, which has no state
-    it holds for hours), every such run outside the usual range but the newest is stuck,
-    however often it comes."""
+    the newest run, missing readings after it aside (a meter switched off, or not yet
+    back, is so now: see :func:`held_now`). Without ``states`` (a sensor's values, such
+    as the outdoor temperature, which has no state it holds for hours), every such run
+    outside the usual range but the newest is stuck, however often it comes."""
+    found = _held_outside(values, interval, states)
+    if found is None:
+        return np.zeros(len(values), dtype=bool)
+    run, held, _ = found
+    return np.isin(run, held[held != _newest(values, run)])
+
+
+def held_now(
+    values: np.ndarray, interval: pd.Timedelta
+) -> tuple[int, tuple[float, float]] | None:  # fmt: skip
+    """Where one meter's newest readings (missing ones after them aside) hold one value as
+    :func:`stuck_readings` judges a stuck run, which it keeps as the meter's state now: the
+    position of the first of them, and the meter's usual range; None when they do not.
+    A meter that fell to zero last night, or a logger that repeats its last value."""
+    found = _held_outside(values, interval, True)
+    if found is None:
+        return None
+    run, held, usual = found
+    newest = _newest(values, run)
+    return (int(np.argmax(run == newest)), usual) if newest in held else None
+
+
+def _newest(values: np.ndarray, run: np.ndarray) -> int:
+    """The run of the last reading that is not missing (-1: none)."""
+    finite = np.flatnonzero(np.isfinite(values))
+    return int(run[finite[-1]]) if len(finite) else -1
+
+
+def _held_outside(
+    values: np.ndarray, interval: pd.Timedelta, states: bool
+) -> tuple[np.ndarray, np.ndarray, tuple[float, float]] | None:  # fmt: skip
+    """Each reading's run of one held value, the runs held :data:`STUCK_FOR` or more at a
+    rare level outside the usual range (with ``states``; any level outside it without),
+    and the usual range; None when no run is so long or too few readings vary."""
     same = np.zeros(len(values), dtype=bool)
     same[1:] = values[1:] == values[:-1]  # NaN never equals: missing readings end a run
     run = np.cumsum(~same) - 1
     lengths = np.bincount(run, minlength=1)
     long = np.flatnonzero(lengths >= max(3, -(-STUCK_FOR // interval)))
     if not len(long):
-        return np.zeros(len(values), dtype=bool)
+        return None
     varying = (lengths[run] < 3) & np.isfinite(values)
     if varying.sum() < MIN_READINGS:
-        return np.zeros(len(values), dtype=bool)
+        return None
     low, high = np.quantile(values[varying], USUAL_RANGE)
     held = values[np.flatnonzero(~same)[long]]
     kinds, count = np.unique(values[np.isin(values, held)], return_counts=True)
     share = count[np.searchsorted(kinds, held)] / len(values)
     runs_of = np.unique(held, return_counts=True)[1][np.searchsorted(np.unique(held), held)]
     often = runs_of * max(1, STUCK_EVERY // interval) >= len(values)
-    # the newest run is the meter's state now (switched off, or not yet back): kept
-    ongoing = long == run[-1]
-    stuck = np.zeros(len(lengths), dtype=bool)
     rare = (share < STUCK_SHARE) & ~often if states else True
-    stuck[long[((held < low) | (held > high)) & rare & ~ongoing]] = True
-    return stuck[run]
+    return run, long[((held < low) | (held > high)) & rare], (float(low), float(high))
 
 
 #: A copied day varies over at least this many distinct readings (a day of zeros, or a

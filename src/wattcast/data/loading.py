@@ -29,6 +29,7 @@ from wattcast.data.cleaning import (
     check_bounds,
     copied_days,
     find_bad_readings,
+    held_now,
     warn_bad_readings,
 )
 from wattcast.data.columns import (
@@ -46,6 +47,7 @@ from wattcast.errors import (
     BadReadingsWarning,
     DuplicateRowsWarning,
     EmptyRowsWarning,
+    HeldReadingsWarning,
     InputError,
     IntervalChangeWarning,
     SkippedHourWarning,
@@ -232,6 +234,8 @@ def _mask_bad(
     for name, (j, rows) in zip(names, columns, strict=True):
         readings = values[rows, j]
         bad, lower, upper, stuck = find_bad_readings(readings, bounds_of(bounds, name), interval)
+        if interval is not None and bounds_of(bounds, name) == "auto":
+            _say_held(source_of(frame), name, readings, times[rows], interval)
         if bad.any():
             first = int(rows[np.flatnonzero(bad)[0]])
             label = row_label(frame, first) if known_rows else ""
@@ -240,6 +244,24 @@ def _mask_bad(
                                       upper, stuck)  # fmt: skip
             values[rows[bad], j] = np.nan
     return found
+
+
+def _say_held(
+    source: str, meter: str, readings: np.ndarray, times: pd.DatetimeIndex,
+    interval: pd.Timedelta,
+) -> None:  # fmt: skip
+    """Say where a meter's newest readings hold one value outside its usual range (kept:
+    it may be off now; or its meter or logger stopped, and nothing else would tell)."""
+    now = held_now(readings, interval)
+    if now is None:
+        return
+    first, (low, high) = now
+    warnings.warn(
+        f"{source}, meter {meter!r}: has read {readings[first]:.4g} since {times[first]}, "
+        f"outside its usual range ({low:.4g} to {high:.4g}) and a value it seldom holds: a "
+        "meter or logger that stopped, or equipment switched off? Its readings are kept as "
+        "they are.", HeldReadingsWarning, stacklevel=5,
+    )  # fmt: skip
 
 
 def _wide_to_arrays(
