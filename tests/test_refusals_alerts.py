@@ -67,7 +67,8 @@ def site(folder: Path, alerts: str) -> RunSpec:
 def night_with_events(spec: RunSpec, start: int = 1_700_000_000) -> tuple[ForecastStore, int]:
     """A store with one run and two new events of meter M1 (what a nightly run leaves)."""
     store = ForecastStore(spec.store.path, create=True)
-    run = store.begin_run("run", {}, None, f"night {start}", "2023-11-15T00:00:00")
+    run = store.begin_run("run", spec.to_settings(), None, f"night {start}",
+                          "2023-11-15T00:00:00")  # fmt: skip
     events = pd.DataFrame([
         {"id": None, "meter": "M1", "start": start + k * 7200, "end": start + k * 7200 + 3600,
          "readings": 4, "peak_excess_kw": 3.0, "kwh_above_band": 9.0 + k,
@@ -117,12 +118,12 @@ def test_a_refused_recipient_gets_the_events_it_missed_once_the_server_takes_it(
             deliver(store, spec, second)  # refused again: one warning, still missed
         assert len(caught) == 1 and "full@school.example: 550" in str(caught[0].message)
         assert len(store.missed("full@school.example")) == 4
-        quiet = store.begin_run("run", {}, None, "night 3", "2023-11-17T00:00:00")
+        quiet = store.begin_run("run", spec.to_settings(), None, "night 3", "2023-11-17T00:00:00")
         with pytest.warns(DeliveryWarning, match=r"email alert of 4 missed event\(s\) not "
                           r"delivered to full@school.example \(every recipient refused"):  # fmt: skip
             deliver(store, spec, quiet)  # a night without news: the catch-up alone, refused
         mailbox.refused = ()  # its mailbox has room again, on a night without news
-        third = store.begin_run("run", {}, None, "night 4", "2023-11-18T00:00:00")
+        third = store.begin_run("run", spec.to_settings(), None, "night 4", "2023-11-18T00:00:00")
         done = deliver(store, spec, third)
     assert mailbox.recipients[-1] == ["full@school.example"]  # to it alone
     assert mailbox.messages[-1]["To"] == "full@school.example"
