@@ -99,6 +99,24 @@ def test_record_reproduces_the_forecast(spec: RunSpec, tmp_path: Path) -> None:
     np.testing.assert_array_equal(stored["upper"].to_numpy(), again["upper"].to_numpy())
 
 
+def test_a_nightly_run_on_readings_that_stopped_days_ago_says_so(spec: RunSpec) -> None:
+    """A feed that stopped read 'ok' night after night, forecasting a day years past."""
+    from wattcast.errors import StaleReadingsWarning
+
+    source = spec.data.source  # readings of 2021-01-04 .. 2021-02-12 23:45
+    with pytest.warns(StaleReadingsWarning) as caught:
+        run_job(spec, "run", now=pd.Timestamp("2021-02-20 02:00", tz="UTC"))
+    (said,) = [str(w.message) for w in caught if w.category is StaleReadingsWarning]
+    assert said == (f"{source}: the newest reading is of 2021-02-12 23:45, 7 days before "
+                    "now: tonight forecasts the period after it, not the days after tomorrow. "
+                    "Have the readings stopped coming? (`--as-of` replays a past night.)")  # fmt: skip
+    with warnings.catch_warnings():  # last night's readings; a replayed night; a forecast
+        warnings.simplefilter("error", StaleReadingsWarning)
+        run_job(spec, "run", now=pd.Timestamp("2021-02-14 02:00", tz="UTC"))
+        run_job(spec, "run", "2021-02-12", now=pd.Timestamp("2021-02-20 02:00", tz="UTC"))
+        run_job(spec, "forecast", now=pd.Timestamp("2021-02-20 02:00", tz="UTC"))
+
+
 def test_as_of_uses_nothing_later(tmp_path: Path, spec: RunSpec) -> None:
     honest = run_job(spec, "run", "2021-02-01")
     df = synthetic_wide(days=40)

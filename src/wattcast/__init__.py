@@ -29,6 +29,7 @@ from wattcast.errors import (  # noqa: E402
     MeterFitError,
     NonFiniteWarning,
     SkippedColumnsWarning,
+    StaleReadingsWarning,
     WattcastError,
     WattcastWarning,
 )
@@ -69,6 +70,7 @@ __all__ = [
     "ProfileForestRegressor",
     "RunSpec",
     "SkippedColumnsWarning",
+    "StaleReadingsWarning",
     "WattcastError",
     "WattcastWarning",
     "__version__",

@@ -139,6 +139,10 @@ class HeldReadingsWarning(WattcastWarning):
     """A meter's newest readings hold one value outside its usual range (kept as read)."""
 
 
+class StaleReadingsWarning(WattcastWarning):
+    """A nightly run's newest reading is days before now (the readings stopped coming?)."""
+
+
 class IntervalChangeWarning(WattcastWarning):
     """Readings come at a coarser step over part of the data (a meter or logger changed)."""
 

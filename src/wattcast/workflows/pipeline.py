@@ -33,7 +33,13 @@ from wattcast.core import BatchInputs, forecast_batch, on_error, wall
 from wattcast.data.cleaning import trim_to_periods
 from wattcast.data.loading import meter_problems
 from wattcast.data.meter_frame import MeterFrame
-from wattcast.errors import AllMetersFailedError, InputError, MetersGoneWarning, WattcastError
+from wattcast.errors import (
+    AllMetersFailedError,
+    InputError,
+    MetersGoneWarning,
+    StaleReadingsWarning,
+    WattcastError,
+)
 from wattcast.settings import DataSection, RunSpec
 from wattcast.store.connection import StoreDamagedError
 from wattcast.store.lock import lock_file, store_lock
@@ -353,6 +359,8 @@ def _run_batches(job: Job, progress: Progress | None) -> None:
         ):
             _add_weather(job, frame, zone)
         if isinstance(frame, MeterFrame):
+            if not job.summary.batches:
+                _warn_stale(job, frame, zone)
             frame, names = _without_problems(job, zone, names, frame, batch_errors)
         if isinstance(frame, InputError):
             _fail_batch(job, names, zone, str(frame), batch_errors, frame)
@@ -367,6 +375,29 @@ def _run_batches(job: Job, progress: Progress | None) -> None:
         if batch_errors:
             raise batch_errors[0]  # nothing worked, for one reason: say it as it is
         raise AllMetersFailedError(job.summary.failed)
+
+
+#: A nightly run whose newest reading is this long before now is told so.
+STALE_AFTER = pd.Timedelta(days=3)
+
+
+def _warn_stale(job: Job, frame: MeterFrame, zone: str | None) -> None:
+    """A nightly ``run`` (no ``--as-of``) on readings that ended days ago forecasts the
+    period after them, not the days after tomorrow: say so every night (a feed that
+    stopped read 'ok' night after night, forecasting a day years past)."""
+    if job.summary.command != "run" or job.as_of is not None or frame.n_steps == 0:
+        return
+    from wattcast.durations import format_timestamp
+
+    ended = frame.end.tz_localize(zone or "UTC", ambiguous=True, nonexistent="shift_forward")
+    behind, newest = job.now - ended, format_timestamp(frame.end - frame.interval)
+    if behind >= STALE_AFTER:
+        warnings.warn(
+            f"{frame.source}: the newest reading is of {newest}, "
+            f"{behind.days:,} days before now: tonight forecasts the period after it, not the "
+            "days after tomorrow. Have the readings stopped coming? (`--as-of` replays a past "
+            "night.)", StaleReadingsWarning, stacklevel=2,
+        )  # fmt: skip
 
 
 def _without_problems(
