@@ -309,6 +309,11 @@ def test_keep_prunes_after_every_night(spec: RunSpec) -> None:
     forecasts = store.current_forecasts()
     assert forecasts["t"].min() >= forecasts["t"].max() - 28 * 86400
     assert len(store.runs()) == 2  # the first night's run is older than that
+    # a night refused tonight stays in the history, which tells why (it went at once)
+    with pytest.raises(InputError):
+        run_job(keeping, "run", "2020-06-01")
+    run_job(keeping, "run", "2021-02-14")
+    assert [r["status"] for r in store.runs()] == ["ok", "ok", "failed", "ok"]  # newest first
 
 
 def test_check_of_a_folder_says_so(tmp_path: Path, cli) -> None:

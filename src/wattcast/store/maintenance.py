@@ -154,9 +154,14 @@ def prune(store: ForecastStore, keep: dt.timedelta | None) -> dict[str, int]:
                 for table, column in (("forecasts", "t"), ("actuals", "t"), ("events", "end")):
                     cursor = db.execute(f"DELETE FROM {table} WHERE {column} < ?", (cutoff,))
                     deleted[table] += cursor.rowcount
-                old = "SELECT id FROM runs WHERE status != 'running' AND COALESCE(t_last, 0) < ?"
-                db.execute(f"DELETE FROM run_meters WHERE run_id IN ({old})", (cutoff,))
-                cursor = db.execute(f"DELETE FROM runs WHERE id IN ({old})", (cutoff,))
+                # a run that stored no forecast (failed, or stopped first) is as old as
+                # when it ran, before the newest run began (it went at once, however recent)
+                old = ("SELECT id FROM runs WHERE status != 'running' AND (t_last < :cutoff OR "
+                       "(t_last IS NULL AND julianday(started_utc) < (SELECT "
+                       "julianday(MAX(started_utc)) FROM runs) - :days))")  # fmt: skip
+                ages = {"cutoff": cutoff, "days": keep.total_seconds() / 86400}
+                db.execute(f"DELETE FROM run_meters WHERE run_id IN ({old})", ages)
+                cursor = db.execute(f"DELETE FROM runs WHERE id IN ({old})", ages)
                 deleted["runs"] += cursor.rowcount
     deleted["model files"] = _prune_models(store)
     return deleted
