@@ -335,6 +335,27 @@ def test_a_meter_mostly_of_status_words_is_refused_not_left_aside(tmp_path: Path
         assert load_meters(tmp_path / "m.csv").meters == ("Gym (kW)",)
 
 
+def test_rows_with_no_cell_filled_are_dropped_and_said(tmp_path: Path) -> None:
+    """A spreadsheet's lines of commas alone (a blank line between two months' readings)
+    were refused as 'empty timestamp', although they hold nothing at all."""
+    from wattcast.errors import EmptyRowsWarning
+
+    table = synthetic_wide(days=3)
+    lines = table.to_csv(index=False).splitlines()
+    path = tmp_path / "sheet.csv"
+    path.write_text("\n".join([*lines[:101], ",,", ",,", *lines[101:]]) + "\n")
+    with pytest.warns(EmptyRowsWarning) as caught:
+        frame = load_meters(path)
+    assert [str(w.message) for w in caught] == [
+        f"{path}: dropped 2 row(s) with no cell filled (the first on line 102)."
+    ]
+    np.testing.assert_allclose(frame.values, table[["A (kW)", "B (kW)"]].to_numpy())
+    # a row with a reading but no time is still refused, naming its line
+    path.write_text("\n".join([*lines[:101], ",,", ",5.0,", *lines[101:]]) + "\n")
+    with pytest.raises(InputError, match="line 103: empty timestamp"):
+        load_meters(path)
+
+
 def test_missing_markers_are_missing_readings(tmp_path: Path) -> None:
     table = synthetic_wide(days=3, meters=("A", "B"))
     markers = ["--", "n/a", "NaN", "null", "#N/A", "", " -- ", "N/A", "NULL", "?"]  # ?: UCI

@@ -98,7 +98,8 @@ class DuplicateRowsWarning(WattcastWarning):
 
 
 class EmptyRowsWarning(WattcastWarning):
-    """Rows without a reading, at times off the readings' grid, were dropped."""
+    """Rows with no cell filled, or without a reading at times off the readings' grid,
+    were dropped."""
 
 
 class GapFilledWarning(WattcastWarning):

@@ -25,7 +25,7 @@ from typing import IO, Any
 import numpy as np
 import pandas as pd
 
-from wattcast.errors import InputError, SkippedColumnsWarning, require_file
+from wattcast.errors import EmptyRowsWarning, InputError, SkippedColumnsWarning, require_file
 from wattcast.settings import checks
 from wattcast.timezones import is_zone
 
@@ -79,6 +79,9 @@ def read_table(path: str | Path, encoding: str = "auto") -> pd.DataFrame:
         raise InputError(f"{path}: unknown file type; expected .csv, .csv.gz or .parquet.")
     if frame.shape[1] == 0:
         raise InputError(f"{path}: file is empty; expected a header row and readings.")
+    frame.attrs["source"] = str(path)
+    frame.attrs["kind"] = kind
+    frame = _without_empty_rows(frame)
     if frame.shape[0] == 0:
         header = listed_columns(frame, frame.columns)
         what = "columns" if kind == "parquet" else "a header"
@@ -88,6 +91,20 @@ def read_table(path: str | Path, encoding: str = "auto") -> pd.DataFrame:
     frame.attrs["source"] = str(path)
     frame.attrs["kind"] = kind
     return frame
+
+
+def _without_empty_rows(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` less its rows with no cell filled (a spreadsheet's ``,,,,,,`` lines after
+    its table), said once: they hold no time and no reading. Rows keep their lines."""
+    empty = frame.isna().to_numpy().all(axis=1)
+    if not empty.any() or empty.all():
+        return frame
+    first = row_label(frame, int(np.flatnonzero(empty)[0]))
+    warnings.warn(f"{source_of(frame)}: dropped {int(empty.sum())} row(s) with no cell filled "
+                  f"(the first on {first}).", EmptyRowsWarning, stacklevel=4)  # fmt: skip
+    kept = frame[~empty]
+    kept.attrs = frame.attrs
+    return kept
 
 
 def read_parquet(path: Path, **options: Any) -> pd.DataFrame:
