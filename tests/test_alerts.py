@@ -206,6 +206,13 @@ def test_acked_and_expected_events_are_never_alerted(tmp_path: Path, andover: Pa
         tmp_path / "site.toml",
     )  # a terminal's escape codes: echoed as they were
     assert result.exit_code == 2 and "Got '\\x1b[31mred\\x1b[0m'." in result.stderr
+    # a note that a spreadsheet runs as a formula, when the CSV export is opened
+    result = cli("anomalies", "ack", sent[0], "--note", '=HYPERLINK("http://x","y")',
+                 "--config", tmp_path / "site.toml")  # fmt: skip
+    assert result.exit_code == 2 and result.stderr.strip() == (
+        "error: `--note` must not begin with '=', as a spreadsheet formula does: opened from "
+        '`wattcast export`\'s CSV it would run as one. Got \'=HYPERLINK("http://x","y")\'.'
+    )
 
 
 def test_events_during_scheduled_use_are_expected(tmp_path: Path, andover: Path) -> None:

@@ -204,6 +204,7 @@ def ack(
     note (the report shows them)."""
     import datetime as dt
 
+    from wattcast.data.sources import FORMULA_STARTS
     from wattcast.settings.values import is_text
     from wattcast.store.lock import store_lock
 
@@ -211,6 +212,10 @@ def ack(
         if note is not None and not is_text(note):
             raise InputError(f"`--note` must be a text in UTF-8 without control characters. "
                              f"Got {note!r}.")  # fmt: skip
+        if note is not None and note.lstrip()[:1] in FORMULA_STARTS:
+            raise InputError(f"`--note` must not begin with {note.lstrip()[0]!r}, as a "
+                             "spreadsheet formula does: opened from `wattcast export`'s CSV "
+                             f"it would run as one. Got {note!r}.")  # fmt: skip
         db, spec = open_store(config, store)
         _refuse_other_sites(db, spec, config, store, event_id)
         now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
