@@ -163,11 +163,23 @@ def test_a_forced_baseline_forecasts_the_baseline_with_its_own_band() -> None:
     assert fleet.run_log()["methods"] == {"A (kW)": "persistence", "B (kW)": "persistence"}
 
 
+def day_scores(meter: str, totals: dict[str, float], first: str, days: int = 10) -> pd.DataFrame:
+    """Realized scores of ``days`` forecast days from ``first``: each method's squared
+    errors, ``totals`` spread evenly over them."""
+    starts = pd.date_range(first, periods=days, freq="D")
+    rows = [(meter, int(day.timestamp()), method, total / days, 96)
+            for day in starts for method, total in totals.items()]  # fmt: skip
+    return pd.DataFrame(rows, columns=SCORE_COLUMNS)
+
+
+#: Realized errors by which the persistence ensemble is best.
+PERSISTENCE_BEST = {"forest": 900.0, "persistence": 100.0, "last_week": 800.0, "blend": 300.0}
+
+
 def test_realized_errors_passed_to_fit_choose_the_method() -> None:
     frame = load_meters(synthetic_wide(days=40))
-    realized = {"A (kW)": {"forest": (900.0, 960, 10), "persistence": (100.0, 960, 10),
-                           "last_week": (800.0, 960, 10), "blend": (300.0, 960, 10)}}  # fmt: skip
-    fleet = Fleet(dataclasses.replace(WEEK, trees=10)).fit(frame, realized=realized)
+    scores = day_scores("A (kW)", PERSISTENCE_BEST, "2021-01-30")
+    fleet = Fleet(dataclasses.replace(WEEK, trees=10)).fit(frame, scores=scores)
     assert fleet.choices_["A (kW)"].method == "persistence"
     assert fleet.choices_["A (kW)"].source == "realized"
     assert fleet.choices_["B (kW)"].source == "out-of-bag"
@@ -184,13 +196,29 @@ def test_where_the_calendar_changed_since_last_week_the_forest_is_served(
     closed: str, served: str
 ) -> None:
     frame = load_meters(synthetic_wide(days=38))  # the forecast is for Friday 2021-02-12
-    realized = {"A (kW)": {"forest": (900.0, 960, 10), "persistence": (100.0, 960, 10),
-                           "last_week": (800.0, 960, 10), "blend": (300.0, 960, 10)}}  # fmt: skip
+    scores = day_scores("A (kW)", PERSISTENCE_BEST, "2021-01-14", days=28)
     calendar = DayCalendar("cal_break", {pd.Timestamp(closed).date()})
     fleet = Fleet(dataclasses.replace(WEEK, trees=10))
-    fleet.fit(frame, realized=realized, calendars=[calendar])
+    fleet.fit(frame, scores=scores, calendars=[calendar])
     assert fleet.predict().frame["timestamp"].min() == pd.Timestamp("2021-02-12")
     assert fleet.choices_["A (kW)"].method == served
+
+
+def test_days_the_calendar_changed_do_not_choose_the_method() -> None:
+    """Last week's copy, best on every ordinary day, lost the choice for four weeks over
+    its errors on one holiday and the week after it, days it is never served on."""
+    frame = load_meters(synthetic_wide(days=38))  # the forecast is for Friday 2021-02-12
+    ordinary = {"forest": 900.0, "persistence": 800.0, "last_week": 100.0, "blend": 700.0}
+    holiday = {"forest": 300.0, "persistence": 3000.0, "last_week": 9000.0, "blend": 2000.0}
+    scores = pd.concat([day_scores("A (kW)", ordinary, "2021-01-15", days=28),
+                        day_scores("A (kW)", holiday, "2021-02-01", days=1),
+                        day_scores("A (kW)", holiday, "2021-02-08", days=1)])  # fmt: skip
+    closed = DayCalendar("cal_holiday", {pd.Timestamp("2021-02-01").date()})  # a Monday
+    fleet = Fleet(dataclasses.replace(WEEK, trees=10))
+    fleet.fit(frame, scores=scores, calendars=[closed])
+    assert fleet.choices_["A (kW)"].method == "last_week"
+    fleet = Fleet(dataclasses.replace(WEEK, trees=10)).fit(frame, scores=scores)  # no calendar
+    assert fleet.choices_["A (kW)"].method != "last_week"
 
 
 @pytest.mark.parametrize("gap_end_days", [0, 4])  # the gap reaches the cut-off, or ends before

@@ -48,7 +48,7 @@ from wattcast.models.lifecycle import (
     since_fit,
 )
 from wattcast.models.lifecycle import due as lifecycle_due
-from wattcast.models.methods import SCORE_COLUMNS, realized_sums
+from wattcast.models.methods import SCORE_COLUMNS
 from wattcast.settings import RunSpec
 from wattcast.timing import Timings
 
@@ -136,7 +136,7 @@ def forecast_batch(
     fleet = Fleet(spec.model)
     fleet.fit(batch.frame, extras=batch.extras, meter_extras=batch.meter_extras,
               calendars=batch.calendars, closed_flags=spec.extras.closed_flags, as_of=as_of,
-              on_error=on_error(spec), realized=realized_sums(scores), kept=kept, due=due,
+              on_error=on_error(spec), scores=scores, kept=kept, due=due,
               reported=_reported(state, batch.zone))  # fmt: skip
     frame = fleet.predict(candidates=state is not None).frame
     result = _result(batch.meters, fleet, frame, spec.model.output)

@@ -55,9 +55,10 @@ from wattcast.models.methods import (
     METHODS,
     MIN_DAYS,
     Choice,
-    Realized,
     calendar_changed,
     choose_realized,
+    comparable,
+    realized_sums,
 )
 from wattcast.models.parallel import one_thread_per_pool, train_meters
 from wattcast.models.tree_growing import tree_builder
@@ -106,7 +107,7 @@ class Fleet(BaseEstimator):
         as_of: str | pd.Timestamp | None = None,
         on_meter_done: Callable[[str], None] | None = None,
         on_error: str = "raise",
-        realized: Realized | None = None,
+        scores: pd.DataFrame | None = None,
         kept: Mapping[str, KeptModel] | None = None,
         due: Mapping[str, str] | None = None,
         reported: Mapping[str, Sequence[Span]] | None = None,
@@ -127,7 +128,10 @@ class Fleet(BaseEstimator):
         on_meter_done : called with each meter's name when it is trained.
         on_error : ``"skip"`` a failing meter (named in ``failed_`` with its reason; a
             meter of a DataFrame without a single reading is one), or ``"raise"``.
-        realized : meter -> method -> ``(sum, readings, days)`` of squared errors.
+        scores : realized scores of earlier forecasts (``SCORE_COLUMNS`` of
+            :mod:`wattcast.models.methods`: meter, day, method, sse, n; ``day`` the
+            forecast's first instant in epoch seconds, or its wall-clock start), which
+            choose each meter's method once there are enough.
         kept : models of earlier nights (:mod:`wattcast.models.lifecycle`), served with
             tonight's windows unless ``due`` (meter -> why it is refit; a refit for age
             or drift serves only if it beats the kept one; see ``kept_``).
@@ -158,7 +162,7 @@ class Fleet(BaseEstimator):
         self.meters_ = tuple(m for m in frame.meters if m in models)
         self._set_forecast_rows(features)
         with timings.stage("choose methods"):
-            self.choices_ = self._choose_methods(features, frame, realized or {}, reuse)
+            self.choices_ = self._choose_methods(features, frame, scores, reuse)
         self.kept_ = self._kept(reuse, reasons)
         self.timings_ = timings
         return self
@@ -274,12 +278,15 @@ class Fleet(BaseEstimator):
 
     def _choose_methods(
         self, features: FeatureSet, frame: MeterFrame,
-        realized: Realized, reuse: Mapping[str, KeptModel],
+        scores: pd.DataFrame | None, reuse: Mapping[str, KeptModel],
     ) -> dict[str, Choice]:  # fmt: skip
         """Each meter's method (see :mod:`wattcast.models.methods`): a kept model's is the
-        one chosen out of bag when it was fitted, until realized errors choose; the
-        forest where the calendar changed since the week before."""
+        one chosen out of bag when it was fitted, until realized errors choose (on the
+        days whose type is the same weekday's a week before); the forest where the
+        calendar changed since the week before."""
         config = self.settings
+        realized = realized_sums(comparable(scores, features.target_times, features.workday,
+                                            frame.tz))  # fmt: skip
         self.oob_choices_: dict[str, Choice] = {}
         if config.method == "forest":
             return {m: Choice() for m in self.meters_}

@@ -35,7 +35,8 @@ one's errors on the days it fails badly (the persistence ensemble on the first d
 of a vacation) for little gain on the others.
 On a day whose type (workday or not) differs from the same weekday's a week before —
 a break's first days, the week after it, a holiday — the methods that copy the recent
-past are not served, whatever their scores: the forest, which knows the calendar, is.
+past are not served, whatever their scores: the forest, which knows the calendar, is;
+and such days are left out of the realized errors that choose (:func:`comparable`).
 The band is the forest's, or for another method the split-conformal quantile of that
 method's own recent absolute errors, per slot.
 """
@@ -204,5 +205,41 @@ def calendar_changed(target_times: pd.DatetimeIndex, workday: np.ndarray) -> boo
 
     False where the period a week before is not among ``target_times``.
     """
-    week_before = target_times.get_indexer([target_times[-1] - pd.Timedelta("7D")])[0]
-    return bool(week_before >= 0 and (workday[week_before] > 0) != (workday[-1] > 0))
+    return bool(changed_periods(target_times, workday)[-1])
+
+
+def changed_periods(target_times: pd.DatetimeIndex, workday: np.ndarray) -> np.ndarray:
+    """Per period of ``target_times``, whether its type (workday or not) differs from the
+    period's a week before (False where that one is not among them)."""
+    before = target_times.get_indexer(target_times - pd.Timedelta("7D"))
+    found = before >= 0
+    flip = np.zeros(len(target_times), dtype=bool)
+    flip[found] = (workday[before[found]] > 0) != (workday[found] > 0)
+    return flip
+
+
+def comparable(
+    scores: pd.DataFrame | None, target_times: pd.DatetimeIndex, workday: np.ndarray | None,
+    tz: str | None,
+) -> pd.DataFrame | None:  # fmt: skip
+    """``scores`` less the days whose type differs from the same weekday's a week before
+    (a holiday, the week after it): the methods that copy the recent past are not served on
+    them, so their errors there do not choose (one holiday kept last week's copy out for
+    four weeks, on a building it forecast at 4.4 % CV(RMSE) against the forest's 11.5)."""
+    if scores is None or scores.empty or workday is None:
+        return scores
+    changed = target_times[changed_periods(target_times, workday)].normalize()
+    if not len(changed):
+        return scores
+    return scores[~_wall_days(scores["day"], tz).isin(changed)]
+
+
+def _wall_days(days: pd.Series, tz: str | None) -> pd.DatetimeIndex:
+    """The wall-clock day of each score's ``day``: the forecast's first instant in epoch
+    seconds (the nightly job's) or its wall-clock start (a backtest's)."""
+    if pd.api.types.is_numeric_dtype(days):
+        stamps = pd.DatetimeIndex(pd.to_datetime(days.to_numpy(np.int64), unit="s", utc=True))
+        stamps = stamps.tz_convert(tz) if tz else stamps
+    else:
+        stamps = pd.DatetimeIndex(days)
+    return (stamps.tz_localize(None) if stamps.tz is not None else stamps).normalize()

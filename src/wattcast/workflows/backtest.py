@@ -38,7 +38,7 @@ from wattcast.models.fleet_inputs import InputGap
 from wattcast.models.lifecycle import KeptModel, settings_key, since_fit
 from wattcast.models.lifecycle import due as lifecycle_due
 from wattcast.models.meter_model import FEW_WINDOWS
-from wattcast.models.methods import METHODS, SCORE_COLUMNS, realized_sums
+from wattcast.models.methods import METHODS, SCORE_COLUMNS
 from wattcast.settings import ModelSection, ModelsSection, RunSpec
 from wattcast.workflows.cluster import cluster
 from wattcast.workflows.inputs import (
@@ -166,7 +166,7 @@ def backtest(
                 warnings.simplefilter("ignore", FewWindowsWarning)
                 fleet.fit(frame, extras=tables, meter_extras=meter_extras, calendars=calendars,
                           closed_flags=closed_flags, as_of=cutoff, on_error=on_error,
-                          realized=realized_sums(scores),
+                          scores=scores,
                           kept=kept if refit == "policy" else None, due=due)  # fmt: skip
             kept, fits = fleet.kept_, fits + 1
             trained = _tally(fleet, gaps, failed, few)
