@@ -155,6 +155,10 @@ def test_a_webhook_set_up_later_starts_with_that_nights_events(
     assert older, "the e-mail-only nights found events"
     assert posted == {e["id"] for e in events if e["first_run"] == last} and posted
     assert len(mailbox.messages) >= 2  # e-mail carried the older ones, on their nights
+    # each digest is of its night's last day of readings; the first night's too, whose
+    # events are changes that ended days before (it was dated by them: Sun 26 Feb)
+    days = [m["Subject"].split(", ")[1].split(":")[0] for m in mailbox.messages]
+    assert days[0] == "Wed 01 Mar"
 
 
 def json_ids(message: email.message.EmailMessage) -> list[int]:

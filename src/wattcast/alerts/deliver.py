@@ -63,7 +63,7 @@ def deliver(store: ForecastStore, spec: Any, run_id: int) -> list[dict[str, Any]
 
     done: list[dict[str, Any]] = []
     configured = channels(spec)
-    context = digests.Context.of(spec)
+    context = dataclasses.replace(digests.Context.of(spec), day=_night_day(store, run_id))
     for channel in configured:
         _warn_unset(spec, channel)
         done += _deliver_on(store, spec, run_id, context, channel)
@@ -76,6 +76,16 @@ def deliver(store: ForecastStore, spec: Any, run_id: int) -> list[dict[str, Any]
                      for a, events in missed.items() if events]  # fmt: skip
     store.mark_alerted(configured)
     return done
+
+
+def _night_day(store: ForecastStore, run_id: int) -> dt.date | None:
+    """The last day of the night's readings, which its digest is of (a first night's
+    digest was dated by its events, changes that ended days before)."""
+    import json
+
+    end = json.loads(store.run(run_id).get("record") or "{}").get("data_end")
+    return None if end is None else (dt.datetime.fromisoformat(str(end)) - dt.timedelta(
+        seconds=1)).date()  # fmt: skip
 
 
 def _warn_unset(spec: Any, channel: str) -> None:

@@ -65,6 +65,7 @@ class Context:
     store_path: str
     report_url: str | None = None
     site_key: str | None = None  # the meters' site in the store (None: every meter)
+    day: dt.date | None = None  # the night's: the last day of its readings
 
     @classmethod
     def of(cls, spec: Any) -> Context:
@@ -114,7 +115,7 @@ def compose(store: ForecastStore, events: list[dict[str, Any]], context: Context
     still = listed([e for e in store.events(statuses=("alerted",))
                     if ongoing(e) and e["id"] not in told
                     and (meters is None or e["meter"] in meters)], context.tariff)  # fmt: skip
-    day = _day(comparison, events)
+    day = context.day or _day(comparison, events)
     headline = _headline(rows, context)
     subject = f"{context.site}, {day:%a %d %b}: {headline}"
     digest = Digest(subject, "", "", rows, comparison=comparison, ongoing=still,
