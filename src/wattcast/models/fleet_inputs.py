@@ -144,7 +144,7 @@ class InputGap:
         imputed = (f" ({self.taken} of {history_blocks} history values taken from the same "
                    "weekdays)" if self.taken else "")  # fmt: skip
         since = self.silent_since
-        silent = "" if since is None else f"; no reading since {since} (stopped reporting?)"
+        silent = "" if since is None else f"; no reading since {since} (stopped reporting, or readings set aside as bad?)"
         return (f"meter {meter!r}: {self.missing} of {self.steps} readings missing in the "
                 f"latest {format_duration(window.input)} input window; its forecast uses the "
                 f"readings that are there{imputed}{silent}.")  # fmt: skip
@@ -170,8 +170,8 @@ def forecastable(
         row, _, _ = features.forecast_row(meter)
         if np.isnan(row).any():
             reason = (f"no readings in the latest {format_duration(window.input)} input window "
-                      f"({frame.end - window.input:%Y-%m-%d} .. {frame.end:%Y-%m-%d}): nothing "
-                      "to forecast from")  # fmt: skip
+                      f"({frame.end - window.input:%Y-%m-%d} .. {frame.end:%Y-%m-%d}), or only "
+                      "readings set aside as bad: nothing to forecast from")  # fmt: skip
             if failures is None:
                 raise MeterFitError(meter, reason)
             failures[meter] = reason
