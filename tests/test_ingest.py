@@ -3,6 +3,7 @@ Green Button files."""
 
 from __future__ import annotations
 
+import json
 import os
 import warnings
 from pathlib import Path
@@ -576,6 +577,45 @@ def test_a_night_killed_while_taking_exports_in_keeps_those_it_took(tmp_path: Pa
     times, values = store.archived(["B (kW)"])["B (kW)"]
     np.testing.assert_array_equal(values, frame["B (kW)"].to_numpy())
     np.testing.assert_array_equal(times, to_epoch(frame["timestamp"]))
+
+
+def test_a_night_stopped_while_taking_exports_in_is_recorded_interrupted(
+    tmp_path: Path, cli
+) -> None:
+    """SIGTERM while the exports were taken in left no run at all: history showed no
+    night, though it had taken exports in."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    frame = synthetic_wide(days=40)
+    exports = tmp_path / "exports"
+    exports.mkdir()
+    for k, day in enumerate(days_of(frame)):
+        drop_export(exports, days_of(frame)[day], f"{day}.csv", age=k)
+    spec = site(tmp_path / "site", exports)
+    flag, script = tmp_path / "writing", tmp_path / "stopped.py"
+    script.write_text(INGEST_KILLER.replace(
+        'run_job(RunSpec.from_toml(sys.argv[1]), "run")',
+        "from wattcast.cli.stopping import stop_signals\nwith stop_signals():\n"
+        '    run_job(RunSpec.from_toml(sys.argv[1]), "run")'))  # fmt: skip
+    proc = subprocess.Popen([sys.executable, str(script), str(spec.store.path.parent / "site.toml"),
+                             str(flag)], stderr=subprocess.PIPE, text=True)  # fmt: skip
+    deadline = time.monotonic() + 120
+    while not flag.exists() and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    assert flag.exists() and proc.returncode != 0, err
+    listed = cli("history", "--config", tmp_path / "site" / "site.toml", "--format", "json")
+    (run,) = json.loads(listed.stdout)
+    assert run["status"] == "interrupted" and run["message"] == (
+        "stopped by SIGTERM while taking exports in (1 of 40 taken in); the next night takes "
+        "the others in"
+    )
+    again = run_job(spec, "run").record["readings"]
+    assert again["already"] == 1 and again["new"] == 39 * 96 * 2
 
 
 def test_a_named_site_forecasting_some_meters_of_its_exports_runs_every_night(

@@ -234,7 +234,10 @@ def test_a_long_gap_never_shifts_the_forecasts_level(gap_end_days: int) -> None:
                       ) as caught:  # fmt: skip
         fleet = Fleet(ModelSection(trees=20)).fit(frame)
     said = " ".join(str(w.message) for w in caught)
-    stopped = "no reading since 2021-02-22 23:45:00 (stopped reporting, or readings set aside as bad?)" in said
+    stopped = (
+        "no reading since 2021-02-22 23:45:00 (stopped reporting, or readings set aside as bad?)"
+        in said
+    )
     assert stopped == (gap_end_days == 0)  # said where the meter has been silent since
     forecast = fleet.predict().frame
     assert str(forecast["timestamp"].iloc[0])[:10] == "2021-03-06"

@@ -144,7 +144,8 @@ class InputGap:
         imputed = (f" ({self.taken} of {history_blocks} history values taken from the same "
                    "weekdays)" if self.taken else "")  # fmt: skip
         since = self.silent_since
-        silent = "" if since is None else f"; no reading since {since} (stopped reporting, or readings set aside as bad?)"
+        silent = "" if since is None else (f"; no reading since {since} (stopped reporting, or "
+                                           "readings set aside as bad?)")  # fmt: skip
         return (f"meter {meter!r}: {self.missing} of {self.steps} readings missing in the "
                 f"latest {format_duration(window.input)} input window; its forecast uses the "
                 f"readings that are there{imputed}{silent}.")  # fmt: skip

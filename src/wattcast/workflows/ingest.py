@@ -16,6 +16,7 @@ taken for a reading: 2 kW for 272).
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 import warnings
 from dataclasses import asdict, dataclass, field
@@ -65,7 +66,8 @@ def take_in_exports(
 
     A bad export stops the intake (the exports before it stay taken): the night is then
     recorded as a ``failed`` run of ``command`` with the error and what it took in, except
-    on a new store that took nothing (it is removed again)."""
+    on a new store that took nothing (it is removed again); a stop (Ctrl-C, SIGTERM), as
+    an ``interrupted`` one."""
     started = time.perf_counter()
     data, path = spec.data, spec.store.path
     assert data.source is not None and path is not None
@@ -84,8 +86,8 @@ def take_in_exports(
             except BaseException as exc:
                 if new_store and not intake.taken:
                     remove_store(path)  # bad input leaves nothing behind
-                elif isinstance(exc, WattcastError):
-                    _record_failed(store, spec, intake, command, as_of, str(exc), now_utc)
+                elif isinstance(exc, WattcastError | KeyboardInterrupt):
+                    _record_stopped(store, spec, intake, (command, as_of), exc, now_utc)
                 raise
             intake.last = store.last_export()
     finally:
@@ -95,16 +97,23 @@ def take_in_exports(
     return intake
 
 
-def _record_failed(
-    store: ForecastStore, spec: RunSpec, intake: NightIntake, command: str,
-    as_of: str | None, message: str, started_utc: str,
+def _record_stopped(
+    store: ForecastStore, spec: RunSpec, intake: NightIntake,
+    night: tuple[str, str | None], exc: BaseException, started_utc: str,
 ) -> None:  # fmt: skip
-    """The night a bad export stopped, as a failed run that keeps what it took in."""
-    from wattcast.workflows.store_io import record_failed_run
-
+    """The night a bad export stopped (``failed``), or Ctrl-C or SIGTERM
+    (``interrupted``), as a run of ``night`` (command, as_of) that keeps what it took in."""
     intake.last = store.last_export()
-    record_failed_run(store, spec.to_settings(), command, as_of, message, started_utc,
-                      {"readings": intake.record()})  # fmt: skip
+    status, message = "failed", str(exc)
+    if isinstance(exc, KeyboardInterrupt):
+        status = "interrupted"
+        message = (f"stopped by {str(exc) or 'Ctrl-C (SIGINT)'} while taking exports in "
+                   f"({len(intake.taken)} of {intake.exports} taken in); the next night "
+                   "takes the others in")  # fmt: skip
+    command, as_of = night
+    run_id = store.begin_run(command, spec.to_settings(), as_of, "", started_utc)
+    store.finish_run(run_id, status, message, record={"readings": intake.record()}, timings={},
+                     finished_utc=dt.datetime.now(dt.UTC).isoformat())  # fmt: skip
 
 
 def _take_new(
