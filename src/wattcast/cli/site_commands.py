@@ -59,7 +59,12 @@ def init(
 
 
 def schedule(
-    at: Annotated[str, typer.Option(help="Local time of day to run, HH:MM.")] = "01:30",
+    at: Annotated[
+        str,
+        typer.Option(
+            help="Time of day to run, HH:MM, on this machine's clock (not the site's zone)."
+        ),
+    ] = "01:30",  # fmt: skip
     config: Annotated[Path, typer.Option("--config", help="Site configuration (TOML).")] = Path(
         "site.toml"
     ),
