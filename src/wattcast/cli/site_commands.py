@@ -64,7 +64,7 @@ def schedule(
         typer.Option(
             help="Time of day to run, HH:MM, on this machine's clock (not the site's zone)."
         ),
-    ] = "01:30",  # fmt: skip
+    ] = "01:30",
     config: Annotated[Path, typer.Option("--config", help="Site configuration (TOML).")] = Path(
         "site.toml"
     ),
