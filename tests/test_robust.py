@@ -93,6 +93,7 @@ def test_a_killed_run_shows_interrupted_and_another_night_runs(
     assert killed["status"] == "interrupted" and ",interrupted," in history.stdout
     assert "1 batch(es) written (1 meter(s), 0 failed)" in killed["message"]
     assert killed["finished_utc"] and killed["n_meters"] == 1
+    assert killed["forecast_start"] == "2021-02-03 00:00:00"  # what its batch stored
     # another night (other settings or date) runs as a new run; the killed one stays told
     later = run_job(spec, "run", "2021-02-03")
     assert later.status == "ok" and later.run_id != killed["id"]

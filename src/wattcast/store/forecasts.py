@@ -30,6 +30,7 @@ class Batch:
     scored: list[tuple[int, str]] = field(default_factory=list)  # (run, meter) now scored
     references: dict[str, dict[str, Any]] = field(default_factory=dict)  # fitted tonight
     models: dict[str, tuple] = field(default_factory=dict)  # meter -> index row (models.py)
+    period: tuple[str, str] | None = None  # its forecasts' period, wall clock (first, last)
 
 
 class ForecastRecords(StoreFile):

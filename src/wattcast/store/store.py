@@ -51,6 +51,11 @@ class ForecastStore(
             self._insert_run_meters(db, run_id, ids, batch)
             self._insert_scores(db, ids, batch)
             self._insert_forecasts(db, run_id, ids, batch.forecasts)
+            if batch.period is not None:  # a run killed later still tells its period
+                first, last = batch.period
+                db.execute("UPDATE runs SET forecast_start = MIN(COALESCE(forecast_start, :a), "
+                           ":a), forecast_end = MAX(COALESCE(forecast_end, :b), :b) WHERE id = "
+                           ":run", {"a": first, "b": last, "run": run_id})  # fmt: skip
             self._insert_actuals(db, run_id, ids, batch.actuals)
             if batch.events is not None and len(batch.events):
                 self._write_events(db, run_id, ids, batch.events)

@@ -124,7 +124,8 @@ def stored_batch(
         models = store.write_model_files(run_id, result.models)
     return Batch(meters, dict(result.status), rows, result.actuals, result.events,
                  result.details, result.candidates, result.scores, result.scored,
-                 result.references, models)  # fmt: skip
+                 result.references, models,
+                 (str(result.forecast_start), str(result.forecast_end)))  # fmt: skip
 
 
 def count_revised(record: dict[str, Any], result: BatchResult) -> None:
