@@ -11,6 +11,7 @@ from email import policy
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from conftest import synthetic_wide, write_site
@@ -159,6 +160,38 @@ def test_a_webhook_set_up_later_starts_with_that_nights_events(
     # events are changes that ended days before (it was dated by them: Sun 26 Feb)
     days = [m["Subject"].split(", ")[1].split(":")[0] for m in mailbox.messages]
     assert days[0] == "Wed 01 Mar"
+
+
+def test_the_digest_names_meters_that_stopped_or_read_one_value_all_day(
+    tmp_path: Path, andover: Path
+) -> None:
+    """A panel fell to zero, another's readings stopped coming: both were said on the
+    scheduled job's standard error only, which the energy manager never reads."""
+    pytest.importorskip("aiosmtpd")
+    table = pd.read_csv(andover / "meters.csv.gz", index_col=0, parse_dates=True)
+    table.loc[table.index >= "2017-03-06 12:00", "Gym (kW)"] = 0.0
+    table.loc[table.index >= "2017-03-07", "Lighting (kW)"] = np.nan
+    readings = tmp_path / "readings"
+    readings.mkdir()
+    table.to_csv(readings / "meters.csv")
+    with Mailbox() as mailbox:
+        spec = alerts_site(tmp_path, andover, mailbox, None, "digest_without_news = true\n")
+        spec = spec.with_flags({"data.source": str(readings / "meters.csv")})
+        for night in pd.date_range("2017-03-05", "2017-03-09", freq="D"):
+            run_job(spec, "run", night)
+    last = mailbox.messages[-1]
+    assert "Wed 08 Mar" in last["Subject"]
+    lines = last.get_body(("plain",)).get_content().splitlines()
+    first = lines.index("Meters to check:") + 1
+    listed = lines[first : lines.index("", first)]
+    assert listed[0] == ("- Lighting (kW): no readings since Mon 06 Mar (its export, logger or "
+                         "meter stopped?)")  # fmt: skip
+    assert listed[1].startswith("- Gym (kW): read 0 kW all day, against ")
+    assert len(listed) == 2  # the others read as usual
+    html = last.get_body(("html",)).get_content()
+    assert "<h3>Meters to check</h3>" in html and "Lighting (kW): no readings since" in html
+    earlier = mailbox.messages[0].get_body(("plain",)).get_content()
+    assert "Meters to check" not in earlier  # all read as usual then
 
 
 def json_ids(message: email.message.EmailMessage) -> list[int]:

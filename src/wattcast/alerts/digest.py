@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from wattcast.alerts.notes import meters_to_check
 from wattcast.epoch import format_epoch, from_epoch
 from wattcast.evaluation.metrics import relative_errors
 from wattcast.events.changes import ongoing
@@ -53,6 +54,7 @@ class Digest:
     site: str = "wattcast"
     day: dt.date | None = None  # the local day whose actuals the night completed
     peaks: dict[int, str] = field(default_factory=dict)  # events that set a month's peak
+    to_check: list[str] = field(default_factory=list)  # meters silent, or reading one value
 
 
 @dataclass(frozen=True)
@@ -120,6 +122,7 @@ def compose(store: ForecastStore, events: list[dict[str, Any]], context: Context
     subject = f"{context.site}, {day:%a %d %b}: {headline}"
     digest = Digest(subject, "", "", rows, comparison=comparison, ongoing=still,
                     site=context.site, day=day)  # fmt: skip
+    digest.to_check = meters_to_check(comparison, store.newest_actual_days(meters), day)
     demand = getattr(context.tariff, "demand", None)
     places = store.hierarchy() if demand else {}
     known = store.meters() if demand else {}
@@ -227,6 +230,7 @@ def yesterday(store: ForecastStore, meters: set[str] | None = None) -> list[dict
             "actual_mean": float(actual.mean()), "forecast_mean": float(mean.mean()),
             "cv_rmse": float(cv) if np.isfinite(cv) else None,
             "above_band": int((actual > last["upper"].to_numpy()).sum()),
+            "flat": bool(len(actual) >= 8 and np.ptp(actual) == 0),
             "unit": str(last["unit"].iloc[0]) if "unit" in last else "",
         })  # fmt: skip
     return sorted(rows, key=lambda r: -abs(r["forecast_mean"] - r["actual_mean"]))
@@ -264,6 +268,8 @@ def _text(digest: Digest, context: Context, headline: str) -> str:
         if link:
             lines.append(f"  report: {link}")
     lines += _still_text(digest.ongoing)
+    if digest.to_check:
+        lines += ["", "Meters to check:", *(f"- {line}" for line in digest.to_check)]
     comparison = digest.comparison
     if comparison:
         lines += ["", "Yesterday, forecast against actual (mean reading):"]
@@ -347,9 +353,16 @@ def _html(digest: Digest, context: Context, headline: str) -> str:
     return ("<!DOCTYPE html><html><head><meta charset='utf-8'>"
             "<meta name='viewport' content='width=device-width, initial-scale=1'>"
             f"<title>{title}</title></head><body style='font-family:sans-serif;color:#222'>"
-            f"<h2>{title}</h2>{events}{chart}"
+            f"<h2>{title}</h2>{events}{_checks_html(digest.to_check)}{chart}"
             + (f"<h3>Yesterday, forecast against actual</h3>{compared}" if compared else "")
             + f"<p>The report: {where}</p></body></html>")  # fmt: skip
+
+
+def _checks_html(lines: list[str]) -> str:
+    if not lines:
+        return ""
+    items = "".join(f"<li>{html.escape(line)}</li>" for line in lines)
+    return f"<h3>Meters to check</h3><ul>{items}</ul>"
 
 
 def _alt(event: dict[str, Any]) -> str:

@@ -7,6 +7,7 @@ meters are named, and their ids stay inside the store.
 
 from __future__ import annotations
 
+import datetime as dt
 import sqlite3
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -184,6 +185,16 @@ class ForecastRecords(StoreFile):
         with self.connect() as db:
             row = db.execute("SELECT MAX(t) FROM actuals").fetchone()
         return None if row[0] is None else int(row[0])
+
+    def newest_actual_days(self, meters: set[str] | None = None) -> dict[str, dt.date]:
+        """Each meter's local day of its newest actual (of ``meters`` only, when given)."""
+        with self.connect() as db:
+            rows = db.execute("SELECT m.name, m.zone, MAX(a.t) FROM actuals a JOIN meters m "
+                              "ON m.id = a.meter_id GROUP BY a.meter_id").fetchall()  # fmt: skip
+        from wattcast.epoch import format_epoch
+
+        return {name: dt.date.fromisoformat(format_epoch(t, zone)[:10]) for name, zone, t in rows
+                if meters is None or name in meters}  # fmt: skip
 
     def candidates(self, pairs: Sequence[tuple[int, str]]) -> dict[tuple[int, str], Any]:
         """The candidates' forecasts kept for (run, meter): (blob, their times)."""
