@@ -187,6 +187,29 @@ def test_an_event_that_overlaps_a_change_counts_only_its_part_outside() -> None:
     assert share_inside(totals[2]["start_t"], totals[2]["end_t"], 2 * day, 3 * day) == 0.0
 
 
+def test_a_change_is_counted_less_the_events_inside_it_that_a_person_acked() -> None:
+    """An acked weekend run inside a rise was counted again in the rise's energy."""
+    from wattcast.events.hierarchy import counted
+
+    day = 86400
+    change = {"id": 1, "meter": "M", "kind": "change", "status": "alerted", "start": day,
+              "end": 5 * day, "kwh_above_band": 100.0, "kwh_above_forecast": 140.0,
+              "cost": 20.0}  # fmt: skip
+    acked = {"id": 2, "meter": "M", "kind": "surge", "status": "acked", "start": 2 * day,
+             "end": 2.5 * day, "kwh_above_band": 30.0, "kwh_above_forecast": 40.0,
+             "cost": 6.0}  # fmt: skip
+    straddling = {**acked, "id": 3, "status": "expected", "start": 0, "end": 2 * day}
+    elsewhere = {**acked, "id": 4, "meter": "N"}
+    (total,) = counted([change, acked, straddling, elsewhere])
+    assert total["kwh_above_band"] == pytest.approx(100.0 - 30.0 - 15.0)  # half inside
+    assert total["kwh_above_forecast"] == pytest.approx(140.0 - 40.0 - 20.0)
+    assert total["cost"] == pytest.approx(20.0 - 6.0 - 3.0)
+    assert change["kwh_above_band"] == 100.0  # the change itself is listed as it is
+    assert counted([total]) == [total]  # counted again: nothing changes
+    big = {**acked, "kwh_above_band": 500.0, "kwh_above_forecast": 500.0, "cost": 99.0}
+    assert counted([change, big])[0]["kwh_above_band"] == 0.0  # never below nothing
+
+
 def test_a_night_replayed_before_a_later_event_is_not_joined_to_it() -> None:
     """A night of November replayed into a store whose last night was in March stretched
     March's event back over four months (and alerted it so)."""

@@ -39,6 +39,8 @@ EXPLAINED_SHARE = 0.5
 #: The statuses an event is counted with in totals: not reviewed (acked), scheduled
 #: (expected), below the thresholds (minor) or explained by the meters below it.
 COUNTED = ("new", "alerted")
+#: The statuses of an event a person reviewed: not waste.
+REVIEWED = ("acked", "expected")
 #: The statuses of an event already told: sent on every channel, or reviewed by a person.
 TOLD = ("alerted", "acked", "expected")
 COLUMNS = ("meter", "parent", "area", "label")
@@ -300,16 +302,23 @@ def counted(events: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
     change (its energy above the reference holds the rest: a weekend run inside a slow
     rise is listed, and counted once, in the change): its kWh and cost scaled by the
     share of its time outside, its span (``start_t``, ``end_t``) the part outside, so
-    that a period's share of it is of that part. Counting what it gives again changes
-    nothing (``outside_changes`` marks the events it cut)."""
+    that a period's share of it is of that part. A change is counted less the part
+    inside it of its meter's events a person reviewed (acked or expected: not waste),
+    which its energy holds too. Counting what it gives again changes nothing
+    (``outside_changes`` marks the events it cut)."""
+    events = list(events)
     chosen = [e for e in events if e.get("status") in COUNTED]
+    reviewed = [e for e in events if e.get("status") in REVIEWED and e.get("kind") != "change"]
     changes: dict[str, list[tuple[float, float]]] = {}
     for event in chosen:
         if event.get("kind") == "change":
             changes.setdefault(event["meter"], []).append(_span(event))
     out: list[Mapping[str, Any]] = []
     for event in chosen:
-        judged = event.get("kind") != "change" and not event.get("outside_changes")
+        if event.get("kind") == "change":
+            out.append(_less_reviewed(event, reviewed))
+            continue
+        judged = not event.get("outside_changes")
         span = _span(event)
         pieces = _outside(span, changes.get(event["meter"], []) if judged else [])
         if pieces == [span]:  # no change overlaps it: whole
@@ -322,6 +331,24 @@ def counted(events: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
         out.append({**event, **cut, "start_t": pieces[0][0], "end_t": pieces[-1][1],
                     "outside_changes": True})  # fmt: skip
     return out
+
+
+def _less_reviewed(
+    change: Mapping[str, Any], reviewed: list[Mapping[str, Any]]
+) -> Mapping[str, Any]:  # fmt: skip
+    """``change`` less the share inside it of its meter's ``reviewed`` events' kWh and
+    cost (an acked weekend run inside a rise was counted again in the rise)."""
+    first, last = _span(change)
+    cut = dict.fromkeys(ADDED, 0.0)
+    for event in (e for e in reviewed if e["meter"] == change["meter"]):
+        start, end = _span(event)
+        inside = max(0.0, min(end, last) - max(start, first)) / max(end - start, 1.0)
+        for key in ADDED:
+            cut[key] += inside * float(event.get(key) or 0.0)
+    if not any(cut.values()):
+        return change
+    return {**change, **{k: max(0.0, float(change[k]) - cut[k]) for k in ADDED
+                         if change.get(k) is not None}}  # fmt: skip
 
 
 def _outside(
