@@ -394,3 +394,28 @@ def test_a_meter_that_stopped_reporting_is_said_not_a_traceback(tmp_path: Path, 
     assert alone.exit_code == 2 and "Traceback" not in alone.output
     assert ("no meter could be backtested: the backtested days hold no readings of the "
             "meters asked for") in alone.stderr  # fmt: skip
+
+
+def test_the_observed_protocol_fills_blank_hours_of_the_days_forecast(tmp_path: Path, cli) -> None:
+    """Three blank hours of hourly temperature on a day forecast stopped the observed
+    backtest ('no value for the forecast period'); the nightly job and the nightly
+    protocol fill them by the fallback, and so does it now ('fail' still stops it)."""
+    data = tmp_path / "m.csv"
+    synthetic_wide(days=40).to_csv(data, index=False)
+    hours = pd.date_range("2021-01-04", periods=40 * 24, freq="1h")
+    temperature = 5 + hours.hour / 3.0 + hours.day / 10.0
+    blank = (hours >= "2021-02-11 04:00") & (hours < "2021-02-11 07:00")  # a target day
+    weather = tmp_path / "weather.csv"
+    pd.DataFrame({"time": hours, "temperature": np.where(blank, np.nan, temperature)}).to_csv(
+        weather, index=False
+    )
+    common = ["backtest", data, "--input", "7D", "--days", "3", "--trees", "8",
+              "--weather", "file", "--weather-path", weather]  # fmt: skip
+    result = cli(*common, "--predictions-out", tmp_path / "o.csv")
+    assert result.exit_code == 0, result.output
+    assert len(pd.read_csv(tmp_path / "o.csv")) == 3 * 2 * 96
+    dropped = cli(*common, "--weather-fallback", "drop")
+    assert dropped.exit_code == 0, dropped.output
+    assert "3 time(s) of 2021-02-11" in dropped.stderr and "goes without weather" in dropped.stderr
+    failed = cli(*common, "--weather-fallback", "fail")
+    assert failed.exit_code == 2 and "3 time(s) of 2021-02-11" in failed.stderr

@@ -26,13 +26,14 @@ models are trained without weather that night) or ``fail``. Every run records
 from __future__ import annotations
 
 import datetime as dt
+import warnings
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from wattcast.errors import InputError
+from wattcast.errors import InputError, WattcastWarning
 from wattcast.weather.fallback import RECENT_DAYS, climatology
 from wattcast.weather.open_meteo import OpenMeteo, WeatherError
 
@@ -115,6 +116,58 @@ def weather_for_night(section: Any, night: Night, zone: str | None, store: Any =
     table = table.drop_duplicates("time", keep="last").reset_index(drop=True)
     table.attrs["source"] = f"weather ({provider.name})"  # what its messages name
     return Weather(table, record)
+
+
+class WeatherFilledWarning(WattcastWarning):
+    """A backtest's days with blank weather go without weather (fallback ``drop``, or
+    no history to make climatology from)."""
+
+
+def observed_weather(
+    section: Any, night: Night, zone: str | None, days: tuple[pd.Timestamp, pd.Timestamp]
+) -> pd.DataFrame | None:
+    """The weather measured up to ``night``'s cut-off (the observed backtest's: the days
+    forecast are among them), its blank or absent rows of ``days`` [first, end) made by the
+    fallback; None: the backtest goes without weather. Nothing is asked for the days after
+    the cut-off, which no day of the backtest forecasts (with ``drop`` the backtest went
+    without weather, and ``fail`` stopped it, for want of them)."""
+    provider = _provider(section, night, zone, None)
+    history = provider.history()
+    if len(history) < 2:
+        return _without_history(section, night, provider).table
+    history.attrs["source"] = f"weather ({provider.name})"
+    return filled_measurements(section, history, days, night.step)
+
+
+def filled_measurements(
+    section: Any, table: pd.DataFrame, days: tuple[pd.Timestamp, pd.Timestamp], step: pd.Timedelta
+) -> pd.DataFrame | None:
+    """``table`` (measured weather) with its blank or absent rows of ``days`` [first, end)
+    made by ``section``'s fallback, each day's from the weather before it, as that day's
+    night fills its forecast period (three blank hours stopped the observed backtest).
+    None: the days go without weather (``drop``, or climatology had nothing to go on)."""
+    wanted = _at_resolution(pd.date_range(days[0], days[1] - step, freq=step), table, step)
+    resolution = wanted[1] - wanted[0] if len(wanted) > 1 else step
+    missing = wanted[~wanted.isin(table.dropna()["time"].dt.floor(resolution))]
+    if not len(missing):
+        return table
+    name = table.attrs.get("source", "weather")
+    dates = sorted({f"{t:%Y-%m-%d}" for t in missing})
+    said = ", ".join(dates[:5]) + (f" and {len(dates) - 5} more day(s)" if len(dates) > 5 else "")
+    if section.fallback == "fail":
+        raise InputError(f"{name}: no weather for {len(missing)} time(s) of {said}; "
+                         "[weather] fallback is 'fail'.")  # fmt: skip
+    made = [climatology(table, missing[missing.normalize() == day], day)
+            for day in missing.normalize().unique()]  # fmt: skip
+    filled = pd.concat(made, ignore_index=True)
+    if section.fallback == "drop" or filled.drop(columns="time").isna().any().any():
+        warnings.warn(f"{name}: no weather for {len(missing)} time(s) of {said}, and [weather] "
+                      f"fallback {section.fallback!r} made none: the backtest goes without "
+                      "weather.", WeatherFilledWarning, stacklevel=3)  # fmt: skip
+        return None
+    out = table.set_index("time").combine_first(filled.set_index("time")).reset_index()
+    out.attrs = dict(table.attrs)
+    return out
 
 
 def _without_history(section: Any, night: Night, provider: Any) -> Weather:

@@ -364,7 +364,7 @@ def _extras(
     if not spec.weather.provider:
         return tables
     from wattcast.features.extras import ExtraTable
-    from wattcast.weather.night import Night, weather_for_night
+    from wattcast.weather.night import Night, observed_weather, weather_for_night
 
     window = spec.model
     frequency = "daily" if window.output >= pd.Timedelta("1D") else "hourly"
@@ -373,14 +373,24 @@ def _extras(
     def night_weather(cutoff: pd.Timestamp, first: pd.Timestamp, honest: bool) -> list[ExtraTable]:
         period = (first, first + window.output)
         night = Night(frame.start, cutoff, period, frequency, live=False, honest=honest)
-        found = weather_for_night(spec.weather, night, weather_zone)
-        if found.table is None:
+        if honest:
+            found = weather_for_night(spec.weather, night, weather_zone).table
+        else:  # the weather measured on the days forecast, blanks filled
+            days = (_first_target(frame, spec), frame.end)
+            found = observed_weather(spec.weather, night, weather_zone, days)
+        if found is None:
             return list(tables)
-        return [*tables, ExtraTable.from_frame(found.table, zone)]
+        return [*tables, ExtraTable.from_frame(found, zone)]
 
     if spec.backtest.protocol == "observed":
         return night_weather(frame.end, frame.end, honest=False)
     return lambda cutoff: night_weather(cutoff, cutoff + window.gap, honest=True)
+
+
+def _first_target(frame: MeterFrame, spec: RunSpec) -> pd.Timestamp:
+    """The start of the backtest's first day forecast (its warmup's included)."""
+    window, days = spec.model, spec.backtest
+    return _targets(trim_to_periods(frame, window.output), window, days.days, days.warmup)[0]
 
 
 def _failed(names: list[str], reason: str | None, failures: dict[str, str] | None = None
