@@ -220,3 +220,60 @@ def test_a_told_event_keeps_its_status_and_takes_its_revised_energy(tmp_path: Pa
     assert after["readings"] == 2 and after["end"] == epoch(day["timestamp"].iloc[42])
     assert after["kwh_above_band"] == pytest.approx(event["kwh_above_band"] / 2, rel=0.15)
     assert after["kwh_above_band"] < event["kwh_above_band"]
+
+
+def excess_at(store: ForecastStore, meter: str, t: int) -> list[dict]:
+    """The events above the band of ``meter`` (listed or not) whose extent holds ``t``."""
+    statuses = ("minor", "new", "alerted", "acked", "expected", "explained")
+    return [e for e in store.events(meter=meter, statuses=statuses)
+            if e["kind"] == "excess" and e["start"] <= t < e["end"]]  # fmt: skip
+
+
+def revised_night(exports: Path, config: Path, cli, table: pd.DataFrame) -> str:
+    """A night that takes in ``table`` as a revision export: its output."""
+    drop_export(exports, table, "revision.csv", 100)
+    night = cli("run", "--config", config)
+    assert night.exit_code == 0, night.output
+    return night.output
+
+
+def test_a_revision_above_the_band_outside_any_event_makes_one_as_on_time(
+    tmp_path: Path, cli
+) -> None:
+    """The fuzz round's Gym: 80 kW more for an hour sent as a revision made no event (only
+    revisions inside an event were judged), where the same readings on time made one."""
+    (tmp_path / "on_time").mkdir()
+    _, _, day, on_time = glitch_night(tmp_path / "on_time", cli)
+    start = epoch(day["timestamp"].iloc[40])
+    (expected,) = excess_at(on_time, "A (kW)", start)
+    (tmp_path / "revised").mkdir()
+    config, exports, day, store, _ = first_nights(tmp_path / "revised", cli)
+    assert not excess_at(store, "A (kW)", start)
+    glitch = day.copy()
+    glitch.loc[glitch.index[40:44], "A (kW)"] += 80.0
+    assert "4 recorded actual(s) revised" in revised_night(exports, config, cli, glitch.iloc[40:44])
+    (made,) = excess_at(store, "A (kW)", start)
+    assert made["status"] == expected["status"] and made["status"] in ("new", "explained")
+    over = {e["id"] for e in store.events(meter="A (kW)") if e["start"] <= start < e["end"]}
+    assert over & listed_ids(cli, config)  # the excess, or the surge that counts it
+
+
+def test_a_revision_just_before_an_event_joins_it(tmp_path: Path, cli) -> None:
+    """Readings revised above the band within join_gap before a stored event extend it, as
+    they would have had they come with it, rather than being left out."""
+    config, exports, day, store = glitch_night(tmp_path, cli)
+    start = epoch(day["timestamp"].iloc[40])
+    (event,) = excess_at(store, "A (kW)", start)
+    times = to_epoch(pd.DatetimeIndex(day["timestamp"]))
+    at = int(list(times).index(event["start"]))  # two readings, 15 minutes before it
+    glitch = day.copy()
+    glitch.loc[glitch.index[40:44], "A (kW)"] += 80.0
+    glitch.loc[glitch.index[at - 3 : at - 1], "A (kW)"] += 80.0
+    assert "2 recorded actual(s) revised" in revised_night(
+        exports, config, cli, glitch.iloc[at - 3 : at - 1]
+    )
+    after = events_of(store, "A (kW)").loc[event["id"]]
+    assert after["start"] <= times[at - 3] and after["end"] == event["end"]
+    assert after["readings"] == event["readings"] + 2
+    assert after["kwh_above_band"] > event["kwh_above_band"] + 20
+    assert [e["id"] for e in excess_at(store, "A (kW)", int(times[at - 3]))] == [event["id"]]

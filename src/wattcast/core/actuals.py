@@ -115,15 +115,16 @@ def settle_actuals(
     if pending is None or pending.empty or frame.n_steps == 0:
         return nothing_settled()
     readings, revised = arrived(frame, zone, pending)
-    if open_events is None:
-        open_events = pd.DataFrame(columns=["id", "meter", "start", "end", "status"])
+    nearby = revisit.events if revisit is not None else None
     again = _rejudged(frame, zone, _times_by_meter(revised), revisit, units, thresholds,
                       expected)  # fmt: skip
-    if len(again):  # tonight's readings extend events as judged again (withdrawn: none)
-        open_events = stacked(open_events[~open_events["id"].isin(again["id"])],
-                              again[again["readings"] > 0]).sort_values("end")  # fmt: skip
-    use = readings[~readings["meter"].isin(thresholds.generation)]  # generation: never waste
-    events = update_events(use, open_events, frame.interval, units, thresholds, expected)
+    # revised readings no stored event holds are judged as late ones: they may start an
+    # event, or join one within join_gap (results do not hang on the order of exports)
+    late = _unheld(revised, nearby)
+    judged = pd.concat([readings, late]) if len(late) else readings
+    use = judged[~judged["meter"].isin(thresholds.generation)]  # generation: never waste
+    previous = _previous(open_events, nearby, again)
+    events = update_events(use, previous, frame.interval, units, thresholds, expected)
     if len(again):
         events = stacked(again[~again["id"].isin(events["id"])], events)
     changed = pd.concat([readings, revised]) if len(revised) else readings
@@ -181,6 +182,36 @@ def _times_by_meter(rows: pd.DataFrame) -> dict[str, np.ndarray]:
     return {
         str(m): np.sort(g["t"].to_numpy(np.int64)) for m, g in rows.groupby("meter", sort=False)
     }
+
+
+def _previous(
+    open_events: pd.DataFrame | None, nearby: pd.DataFrame | None, again: pd.DataFrame
+) -> pd.DataFrame:
+    """The stored events tonight's and the revised readings may join: those that may
+    continue and those near revised readings, as judged again (withdrawn ones: none)."""
+    parts = [p for p in (open_events, nearby) if p is not None and len(p)]
+    events = pd.concat(parts).drop_duplicates("id") if parts else pd.DataFrame()
+    if events.empty:
+        return pd.DataFrame(columns=["id", "meter", "start", "end", "status"])
+    if len(again):
+        events = stacked(events[~events["id"].isin(again["id"])], again[again["readings"] > 0])
+    return events.sort_values("end")
+
+
+def _unheld(revised: pd.DataFrame, events: pd.DataFrame | None) -> pd.DataFrame:
+    """The ``revised`` readings that no stored event's extent holds (those are judged again
+    with their events)."""
+    if events is None or events.empty or revised.empty:
+        return revised
+    times = revised["t"].to_numpy(np.int64)
+    held = np.zeros(len(revised), dtype=bool)
+    for event in events[["meter", "start", "end"]].itertuples(index=False):
+        held |= (
+            (revised["meter"] == event.meter).to_numpy()
+            & (times >= event.start)
+            & (times < event.end)
+        )
+    return revised[~held]
 
 
 def _rejudged(

@@ -90,18 +90,14 @@ def update_events(
         unit = units.get(str(meter), unit_of(str(meter)))
         stretches = _stretches(group, step, gap, unit, interval)
         min_energy = thresholds.min_event_energy(_expected_kw(group, unit, interval))
-        # the event these readings may continue: the latest one begun before them (a night
-        # replayed after later ones must not stretch a later event back over months)
-        mine = previous[previous["meter"] == meter]
-        first = stretches[0]["start"] if stretches else np.inf
-        earlier = mine[mine["start"] <= first].sort_values("end")
-        last = earlier.iloc[-1].to_dict() if len(earlier) else None
+        mine = {e["id"]: e for e in previous[previous["meter"] == meter].to_dict("records")}
+        last: dict[str, object] | None = None
         for stretch in stretches:
-            # an acked event is closed as the person saw it: use that goes on after it is
-            # an event of its own, judged on its own (it grew untold and uncounted)
-            acked = last is not None and last.get("status") == "acked"
-            if last is not None and not acked and stretch["start"] - last["end"] <= gap:
-                stretch = _joined(last, stretch)
+            event = _continued(stretch, [*mine.values(), *([last] if last else [])], gap)
+            if event is not None:
+                stretch = _joined(event, stretch)
+                if pd.notna(stretch["id"]):
+                    mine[stretch["id"]] = stretch  # joined again: as it stands now
             last = stretch
             stretch["meter"] = meter
             periods = (expected or {}).get(str(meter), [])
@@ -111,6 +107,26 @@ def update_events(
     # one row per event: a stretch joined to an event keeps only its last version
     keyed = events["id"].where(events["id"].notna(), -(events.index + 1))
     return events[~keyed.duplicated(keep="last")].reset_index(drop=True)
+
+
+def _continued(
+    stretch: Mapping[str, object], events: list[dict[str, object]], gap: int
+) -> dict[str, object] | None:
+    """The event ``stretch`` joins: the one begun before it that ends latest, if it ends
+    within ``gap`` of the stretch's start; else the first that begins within ``gap`` after
+    the stretch's end (late or revised readings just before an event). Never one begun
+    further after it (a night replayed after later ones must not stretch a later event
+    back over months), nor an acked one: it is closed as the person saw it, and use that
+    goes on beside it is an event of its own (it grew untold and uncounted)."""
+    start, end = int(stretch["start"]), int(stretch["end"])  # type: ignore[call-overload]
+    before = [e for e in events if int(e["start"]) <= start]  # type: ignore[call-overload]
+    if before:
+        last = max(before, key=lambda e: int(e["end"]))  # type: ignore[call-overload]
+        if start - int(last["end"]) <= gap:  # type: ignore[call-overload]
+            return None if last.get("status") == "acked" else last
+    after = [e for e in events if start < int(e["start"]) <= end + gap]  # type: ignore[call-overload]
+    first = min(after, key=lambda e: int(e["start"]), default=None)  # type: ignore[call-overload]
+    return None if first is None or first.get("status") == "acked" else first
 
 
 #: The detail of an event whose revised readings are all within the band.

@@ -47,7 +47,7 @@ def read_state(
     kept["reported"] = store.reported_waste(names, since, until)
     pending = store.pending_forecasts(names, since, until)
     fresh = pending[pending["recorded"].isna()]  # the others: actuals revised since
-    kept["revisit"] = revisit(store, names, pending[pending["recorded"].notna()])
+    kept["revisit"] = revisit(store, pending[pending["recorded"].notna()], join_gap)
     if fresh.empty:
         return PriorState(scores, pending, **kept)
     # every event that a pending forecast's reading could join (and maybe a few more)
@@ -78,12 +78,14 @@ def as_computed_now(
     return dataclasses.replace(state, pending=pending[~np.array(other)])
 
 
-def revisit(store: ForecastStore, names: list[str], revised: pd.DataFrame) -> Revisit | None:
-    """The events above the band over the times of ``revised`` actuals (their readings
-    changed by a later export), with the current forecasts over those events."""
+def revisit(store: ForecastStore, revised: pd.DataFrame, join_gap: dt.timedelta) -> Revisit | None:
+    """The events above the band within ``join_gap`` of the times of ``revised`` actuals
+    (their readings changed by a later export): those that hold one are judged again, the
+    others may be joined by them. With the current forecasts over those events."""
     if revised.empty:
         return None
-    since, until = int(revised["t"].min()), int(revised["t"].max()) + 1
+    gap = int(join_gap.total_seconds())
+    since, until = int(revised["t"].min()) - gap, int(revised["t"].max()) + 1 + gap
     events = store.events_over(sorted(set(revised["meter"])), since, until)
     if events.empty:
         return None
