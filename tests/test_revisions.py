@@ -277,3 +277,57 @@ def test_a_revision_just_before_an_event_joins_it(tmp_path: Path, cli) -> None:
     assert after["readings"] == event["readings"] + 2
     assert after["kwh_above_band"] > event["kwh_above_band"] + 20
     assert [e["id"] for e in excess_at(store, "A (kW)", int(times[at - 3]))] == [event["id"]]
+
+
+def panel_site(tmp_path: Path, cli, meter: str, size: float):
+    """A main feed over panels A and B and one no panel meters (C): its remainder is
+    computed. The second night records day 39 with ``meter`` reading ``size`` kW off from
+    10:00 to 11:00, which the remainder takes: its site file, exports, day 39 and store."""
+    frame = synthetic_wide(days=40, meters=("A (kW)", "B (kW)", "C (kW)"), seed=3)
+    frame["Main (kW)"] = frame[["A (kW)", "B (kW)", "C (kW)"]].sum(axis=1)
+    frame = frame.drop(columns="C (kW)")
+    days = [table for _, table in frame.groupby(frame["timestamp"].dt.date)]
+    exports = tmp_path / "exports"
+    exports.mkdir()
+    for k, table in enumerate(days[:38]):
+        drop_export(exports, table, f"day_{table['timestamp'].iloc[0].date()}.csv", k)
+    (tmp_path / "hierarchy.csv").write_text(
+        "meter,parent\nMain (kW),\nA (kW),Main (kW)\nB (kW),Main (kW)\n"
+    )
+    config = write_site(tmp_path, exports.resolve(), more='[site]\nmeters = "hierarchy.csv"\n')
+    assert cli("run", "--config", config).exit_code == 0
+    drop_export(exports, days[38], "day_38.csv", 38)
+    glitch = days[39].copy()
+    glitch.loc[glitch.index[40:44], meter] += size
+    drop_export(exports, glitch, "day_39.csv", 39)
+    second = cli("run", "--config", config)
+    assert second.exit_code == 0, second.output
+    return config, exports, days[39], ForecastStore(tmp_path / "site.db")
+
+
+@pytest.mark.parametrize(("meter", "size"), [("Main (kW)", 80.0), ("A (kW)", -30.0)])
+def test_a_revised_parent_or_panel_revises_the_remainder(
+    tmp_path: Path, cli, meter: str, size: float
+) -> None:
+    """The fuzz round's Main: the remainder is computed from its parent and panels, never
+    archived, so their corrected readings left its actuals at the glitch (77.1 kW for -2.9)
+    and its event alerted and counted."""
+    config, exports, day, store = panel_site(tmp_path, cli, meter, size)
+    remainder = "Main remainder (kW)"
+    times = [epoch(t) for t in day["timestamp"].iloc[40:44]]
+    glitched = [e for e in store.events(meter=remainder) if e["start"] <= times[0] < e["end"]]
+    assert glitched
+    assert {e["id"] for e in glitched} & listed_ids(cli, config)
+    truth = day["Main (kW)"] - day["A (kW)"] - day["B (kW)"]
+    output = revised_night(exports, config, cli, day.iloc[36:48][["timestamp", meter]])
+    assert "8 recorded actual(s) revised" in output
+    actuals = store.actuals(meters=[remainder]).set_index("t")
+    assert list(actuals.loc[times, "actual"]) == pytest.approx(list(truth.iloc[40:44]))
+    assert set(actuals.loc[times, "run_id"]) == {store.runs()[-1]["id"]}
+    after = events_of(store, remainder).loc[[e["id"] for e in glitched]]
+    assert (after["kwh_above_band"] == 0).all() and (after["readings"] == 0).all()
+    assert not {e["id"] for e in glitched} & listed_ids(cli, config)
+    saved = json.loads(cli("savings", "--config", config, "--format", "json").stdout)
+    assert remainder not in {r["meter"] for r in saved}
+    again = cli("run", "--config", config)  # nothing left to record again
+    assert again.exit_code == 0 and "recorded actual(s) revised" not in again.output

@@ -138,11 +138,19 @@ class ForecastRecords(StoreFile):
         return self.query(sql + where + " ORDER BY m.name, f.t, f.run_id",
                           (since,) if since else ())  # fmt: skip
 
-    def pending_forecasts(self, meters: Sequence[str], since: int, until: int) -> Any:
+    def pending_forecasts(
+        self, meters: Sequence[str], since: int, until: int,
+        parts: Mapping[str, Sequence[str]] | None = None,
+    ) -> Any:  # fmt: skip
         """Current forecasts in [since, until) of these meters that have no actual yet, or
         whose actual a later export revised (its latest revision differs from the actual):
         meter, t, run_id, mean, lower, upper, recorded (the stored actual; NaN when none).
-        A replay's forecasts are never pending: a later night does not judge them."""
+        A replay's forecasts are never pending: a later night does not judge them.
+
+        ``parts``: per computed meter (a remainder), the meters it is computed from. Its
+        readings are not archived: a revision of one of its parts revises it, and its
+        stored actuals at those times come with ``recorded`` for the caller to compare
+        with the value computed now."""
         import pandas as pd
 
         with self.connect() as db:
@@ -151,9 +159,11 @@ class ForecastRecords(StoreFile):
             db.execute(
                 "CREATE TEMP TABLE revised (meter_id INTEGER, t INTEGER, new REAL, "
                 "PRIMARY KEY (meter_id, t))"
-            )  # this connection's own, gone with it
+            )  # this connection's own, gone with it; new NULL: a part of the meter revised
             db.executemany("INSERT OR REPLACE INTO revised VALUES (?, ?, ?)",
                            _latest_revisions(db, marks, since, until))  # fmt: skip
+            db.executemany("INSERT OR IGNORE INTO revised VALUES (?, ?, NULL)",
+                           _parts_revised(db, ids, parts or {}, since, until))  # fmt: skip
             sql = f"""SELECT f.meter_id AS meter_id, f.t AS t, MAX(f.run_id) AS run_id,
                              f.mean AS mean, f.lower AS lower, f.upper AS upper,
                              a.value AS recorded
@@ -163,7 +173,8 @@ class ForecastRecords(StoreFile):
                       WHERE f.run_id IN (SELECT id FROM runs WHERE t_last >= :since
                                          AND t_first < :until AND id NOT IN ({REPLAYS}))
                         AND f.meter_id IN ({marks}) AND f.t >= :since AND f.t < :until
-                        AND (a.t IS NULL OR a.value != r.new)
+                        AND (a.t IS NULL OR a.value != r.new
+                             OR (r.t IS NOT NULL AND r.new IS NULL))
                       GROUP BY f.meter_id, f.t"""
             table = pd.read_sql_query(sql, db, params={"since": since, "until": until})
         table.insert(0, "meter", table.pop("meter_id").map({i: m for m, i in ids.items()}))
@@ -241,6 +252,24 @@ class ForecastRecords(StoreFile):
         )
         rows.insert(0, "meter", rows.pop("meter_id").map({i: m for m, i in ids.items()}))
         return rows
+
+
+def _parts_revised(
+    db: sqlite3.Connection, ids: Mapping[str, int], parts: Mapping[str, Sequence[str]],
+    since: int, until: int,
+) -> list[tuple[int, int]]:  # fmt: skip
+    """(meter id, epoch seconds) of each computed meter of ``parts`` at the times in [since,
+    until) a revision changed one of the meters it is computed from."""
+    wanted = {m: p for m, p in parts.items() if m in ids}
+    part_ids = StoreFile._ids(db, sorted({p for ps in wanted.values() for p in ps}))
+    if not part_ids:
+        return []
+    marks = ",".join(str(int(i)) for i in part_ids.values())
+    times: dict[int, set[int]] = {}
+    for meter_id, t, _ in _latest_revisions(db, marks, since, until):
+        times.setdefault(meter_id, set()).add(t)
+    return sorted({(ids[meter], t) for meter, ps in wanted.items()
+                   for p in ps if p in part_ids for t in times.get(part_ids[p], ())})  # fmt: skip
 
 
 def _latest_revisions(

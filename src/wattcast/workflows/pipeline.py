@@ -445,7 +445,7 @@ def _one_batch(
     state, made_of = None, job.inputs.made_of(names)
     if job.store is not None:
         state = read_state(job.store, names, frame, zone, job.as_of,
-                           job.spec.alerts.join_gap, job.spec.models)  # fmt: skip
+                           job.spec.alerts.join_gap, job.spec.models, made_of)  # fmt: skip
         state = as_computed_now(job.store, state, made_of)
     batch = BatchInputs(names, frame, zone, job.inputs.extras_in(zone),
                         job.inputs.meter_extras_in(zone, names), job.inputs.calendars,

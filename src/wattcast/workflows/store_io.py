@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from wattcast.core import BatchResult, PriorState, Revisit, actuals_span, seen
+from wattcast.core.actuals import values_at
 from wattcast.core.changes import computed_alike
 from wattcast.data.meter_frame import MeterFrame
 from wattcast.epoch import to_epoch
@@ -33,9 +34,11 @@ MeterInfo = dict[str, tuple[str | None, str]]  # meter -> (zone, unit)
 def read_state(
     store: ForecastStore, names: list[str], frame: MeterFrame, zone: str | None,
     as_of: pd.Timestamp | None, join_gap: dt.timedelta, models: ModelsSection | None = None,
+    made_of: Mapping[str, tuple[str, ...]] | None = None,
 ) -> PriorState:  # fmt: skip
     """What the store holds for this batch's meters from earlier nights (with ``models``,
-    [models], their kept models too)."""
+    [models], their kept models too; ``made_of``: the meters each remainder among them is
+    computed from, whose revisions revise it)."""
     # the methods are chosen on the last RECENT days, drift judged since each fit
     scores = store.scores(names, max(RECENT, models.max_age.days) if models else RECENT)
     kept = {"references": store.references(names), "changes": store.change_events(names),
@@ -45,7 +48,8 @@ def read_state(
         return PriorState(scores, **kept)
     since, until = actuals_span(readings, zone)
     kept["reported"] = store.reported_waste(names, since, until)
-    pending = store.pending_forecasts(names, since, until)
+    pending = recomputed(store.pending_forecasts(names, since, until, made_of), readings,
+                         zone, made_of or {})  # fmt: skip
     fresh = pending[pending["recorded"].isna()]  # the others: actuals revised since
     kept["revisit"] = revisit(store, pending[pending["recorded"].notna()], join_gap)
     if fresh.empty:
@@ -76,6 +80,20 @@ def as_computed_now(
         for is_mine, run, meter in zip(mine, pending["run_id"], pending["meter"], strict=True)
     ]  # fmt: skip
     return dataclasses.replace(state, pending=pending[~np.array(other)])
+
+
+def recomputed(
+    pending: pd.DataFrame, readings: MeterFrame, zone: str | None,
+    made_of: Mapping[str, tuple[str, ...]],
+) -> pd.DataFrame:  # fmt: skip
+    """``pending`` less the recorded actuals of remainders whose parts were revised but
+    whose value, computed from tonight's readings, is the one recorded (another part's
+    revision, or one recorded again already)."""
+    again = pending["recorded"].notna().to_numpy() & pending["meter"].isin(list(made_of))
+    if not again.any():
+        return pending
+    same = values_at(readings, zone, pending[again]) == pending.loc[again, "recorded"]
+    return pending.drop(index=pending.index[again][same.to_numpy()])
 
 
 def revisit(store: ForecastStore, revised: pd.DataFrame, join_gap: dt.timedelta) -> Revisit | None:
