@@ -56,7 +56,6 @@ from wattcast.workflows.outputs import (
     source_fingerprint,
 )
 from wattcast.workflows.store_io import (
-    as_computed_now,
     count_revised,
     failed_batch,
     read_state,
@@ -446,7 +445,6 @@ def _one_batch(
     if job.store is not None:
         state = read_state(job.store, names, frame, zone, job.as_of,
                            job.spec.alerts.join_gap, job.spec.models, made_of)  # fmt: skip
-        state = as_computed_now(job.store, state, made_of)
     batch = BatchInputs(names, frame, zone, job.inputs.extras_in(zone),
                         job.inputs.meter_extras_in(zone, names), job.inputs.calendars,
                         job.inputs.units, job.inputs.expected_use(names), made_of)  # fmt: skip

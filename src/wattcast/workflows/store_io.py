@@ -8,7 +8,6 @@ batch's result is then written in one transaction (:func:`stored_batch`).
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import warnings
 from collections.abc import Mapping
@@ -50,6 +49,7 @@ def read_state(
     kept["reported"] = store.reported_waste(names, since, until)
     pending = recomputed(store.pending_forecasts(names, since, until, made_of), readings,
                          zone, made_of or {})  # fmt: skip
+    pending = as_computed_now(store, pending, made_of or {})
     fresh = pending[pending["recorded"].isna()]  # the others: actuals revised since
     kept["revisit"] = revisit(store, pending[pending["recorded"].notna()], join_gap)
     if fresh.empty:
@@ -62,24 +62,23 @@ def read_state(
 
 
 def as_computed_now(
-    store: ForecastStore, state: PriorState, made_of: Mapping[str, tuple[str, ...]]
-) -> PriorState:
-    """``state`` less the pending forecasts of a remainder made on a night it was computed
-    from other meters than tonight ([site] meters changed): tonight's readings of it are
+    store: ForecastStore, pending: pd.DataFrame, made_of: Mapping[str, tuple[str, ...]]
+) -> pd.DataFrame:
+    """``pending`` less the forecasts of a remainder made on a night it was computed from
+    other meters than tonight ([site] meters changed): tonight's readings of it are
     another quantity, and judged against them made events of thousands of kWh."""
-    pending = state.pending
-    if pending is None or pending.empty or not made_of:
-        return state
+    if pending.empty or not made_of:
+        return pending
     mine = pending["meter"].isin(list(made_of)).to_numpy()
     if not mine.any():
-        return state
+        return pending
     then = store.remainders_of(sorted({int(r) for r in pending.loc[mine, "run_id"]}))
     other = [
         is_mine and int(run) in then and not computed_alike(then[int(run)].get(meter, ()),
                                                              made_of[meter])
         for is_mine, run, meter in zip(mine, pending["run_id"], pending["meter"], strict=True)
     ]  # fmt: skip
-    return dataclasses.replace(state, pending=pending[~np.array(other)])
+    return pending[~np.array(other)]
 
 
 def recomputed(
