@@ -175,6 +175,23 @@ def test_an_hour_ending_weather_table_holds_for_the_hour_before_its_stamp(column
     assert extra.values_at("temp", starts).tolist() == [0.0, 0.0, 25.0, 26.0, 46.0]
 
 
+def test_every_long_stretch_without_a_value_is_counted_codes_for_none_too() -> None:
+    """Five stretches, 895 hours in all, most of them a code for no value (-17.78, 0 F),
+    were said as one stretch of 402 blank rows."""
+    hours = pd.date_range("2021-01-01", periods=24 * 60, freq="h")
+    temps = 10 + 8 * np.sin(np.arange(len(hours)) * 2 * np.pi / 24)
+    temps[100:120], temps[400:700], temps[900:910] = np.nan, -17.78, np.nan
+    with pytest.warns(ExtrasGapWarning) as caught:
+        extra = ExtraTable.from_frame(pd.DataFrame({"time": hours, "temp": temps}))
+    said = [str(w.message) for w in caught if "empty from" in str(w.message)]
+    assert said == [
+        "<frame>, column 'temp': empty from 2021-01-17 16:00:00 to 2021-01-30 "
+        "03:00:00 (300 rows), and 2 more such stretch(es), 330 rows in all; the "
+        "periods then have no temp and are not trained on. Fill the values in."
+    ]
+    assert np.isnan(extra.values[400:700, 0]).all()
+
+
 def test_a_column_of_extras_empty_for_weeks_is_said() -> None:
     """Fifty days of blank temperatures only said that few windows were left to train on."""
     days = pd.date_range("2021-01-01", periods=120, freq="D")

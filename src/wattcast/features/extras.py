@@ -85,13 +85,14 @@ class ExtraTable:
         freq = infer_interval(times, source_of(frame))
         times = _days_of(times, freq)
         _warn_long_gap(times, freq, source_of(frame))
-        _warn_empty_stretch(times, values, columns, flags, source_of(frame))
         held = _stuck(times, values, columns, freq, source_of(frame))
         unusable = held | _implausible(times, values, columns, source_of(frame))
-        if not unusable.any():
-            return cls(times, values, columns, freq, source_of(frame))
-        values = np.where(unusable, np.nan, values)
-        return cls(times, values, columns, freq, source_of(frame), unusable)
+        if unusable.any():
+            values = np.where(unusable, np.nan, values)
+        # after the codes for no value are blanked: -17.78 for weeks is weeks without one
+        _warn_empty_stretch(times, values, columns, flags, source_of(frame))
+        return cls(times, values, columns, freq, source_of(frame),
+                   unusable if unusable.any() else None)  # fmt: skip
 
     def with_columns(self, columns: Sequence[str]) -> ExtraTable:
         """This table with only ``columns``."""
@@ -227,7 +228,8 @@ def _warn_empty_stretch(
     """Say where a column (not a closed-day flag, whose blanks are open days) is empty
     for more than :data:`LONG_GAP_ROWS` rows in a row between values: the periods then
     have no such feature, and are not trained on (fifty days of blank temperatures only
-    said that few windows were left)."""
+    said that few windows were left). The longest stretch is named, and how many more
+    there are (five of them, 895 hours in all, read as one of 402)."""
     for j, name in enumerate(columns):
         if name in flags:
             continue
@@ -237,20 +239,21 @@ def _warn_empty_stretch(
         edges = np.flatnonzero(np.diff(np.concatenate([[0], empty.astype(np.int8), [0]])))
         starts, stops = edges[::2], edges[1::2]
         inside = (starts > 0) & (stops < len(empty))  # between values, not the table's ends
-        if not inside.any():
+        long = inside & (stops - starts > LONG_GAP_ROWS)
+        if not long.any():
             continue
-        longest = int(np.argmax(np.where(inside, stops - starts, 0)))
+        longest = int(np.argmax(np.where(long, stops - starts, 0)))
         start, stop = int(starts[longest]), int(stops[longest])
-        if stop - start <= LONG_GAP_ROWS:
-            continue
+        more = int(long.sum()) - 1
+        others = (f", and {more} more such stretch(es), {int((stops - starts)[long].sum())} "
+                  "rows in all" if more else "")  # fmt: skip
         warnings.warn(
             f"{source}, column {name!r}: empty from {times[start]} to {times[stop - 1]} "
-            f"({stop - start} rows); the periods then have no {name} and are not trained on. "
-            "Fill the values in.",
+            f"({stop - start} rows){others}; the periods then have no {name} and are not "
+            "trained on. Fill the values in.",
             ExtrasGapWarning,
             stacklevel=3,
         )
-        return
 
 
 def _stuck(
