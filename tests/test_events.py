@@ -210,6 +210,18 @@ def test_a_change_is_counted_less_the_events_inside_it_that_a_person_acked() -> 
     assert counted([change, big])[0]["kwh_above_band"] == 0.0  # never below nothing
 
 
+def test_an_alerted_event_its_revised_readings_withdrew_counts_nowhere() -> None:
+    """savings listed it as '1 event, 0.00 kWh' after its readings were corrected."""
+    from wattcast.events.detection import withdrawn
+    from wattcast.events.hierarchy import counted
+
+    event = {"id": 1, "meter": "M", "kind": "excess", "status": "alerted", "start": 0,
+             "end": 3600, "kwh_above_band": 9.0, "kwh_above_forecast": 12.0, "cost": 2.0}  # fmt: skip
+    gone = withdrawn(event)
+    assert gone["status"] == "alerted"  # still listed: a channel carried it
+    assert counted([event, {**gone, "id": 2}]) == [event]
+
+
 def test_a_night_replayed_before_a_later_event_is_not_joined_to_it() -> None:
     """A night of November replayed into a store whose last night was in March stretched
     March's event back over four months (and alerted it so)."""

@@ -37,7 +37,7 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from wattcast.events.hierarchy import TOLD
+from wattcast.events.hierarchy import TOLD, WITHDRAWN
 from wattcast.settings import AlertsSection
 from wattcast.units import unit_of
 
@@ -127,10 +127,6 @@ def _continued(
     after = [e for e in events if start < int(e["start"]) <= end + gap]  # type: ignore[call-overload]
     first = min(after, key=lambda e: int(e["start"]), default=None)  # type: ignore[call-overload]
     return None if first is None or first.get("status") == "acked" else first
-
-
-#: The detail of an event whose revised readings are all within the band.
-WITHDRAWN = "withdrawn: its readings were revised"
 
 
 def rejudged_events(

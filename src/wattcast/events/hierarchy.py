@@ -39,6 +39,9 @@ EXPLAINED_SHARE = 0.5
 #: The statuses an event is counted with in totals: not reviewed (acked), scheduled
 #: (expected), below the thresholds (minor) or explained by the meters below it.
 COUNTED = ("new", "alerted")
+#: The detail of an event whose revised readings are all within the band: it stays listed
+#: as withdrawn where a person or a channel saw it, and counts nowhere.
+WITHDRAWN = "withdrawn: its readings were revised"
 #: The statuses of an event a person reviewed: not waste.
 REVIEWED = ("acked", "expected")
 #: The statuses of an event already told: sent on every channel, or reviewed by a person.
@@ -302,12 +305,13 @@ def counted(events: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
     change (its energy above the reference holds the rest: a weekend run inside a slow
     rise is listed, and counted once, in the change): its kWh and cost scaled by the
     share of its time outside, its span (``start_t``, ``end_t``) the part outside, so
-    that a period's share of it is of that part. A change is counted less the part
+    that a period's share of it is of that part; a withdrawn event not at all. A change
+    is counted less the part
     inside it of its meter's events a person reviewed (acked or expected: not waste),
     which its energy holds too. Counting what it gives again changes nothing
     (``outside_changes`` marks the events it cut)."""
     events = list(events)
-    chosen = [e for e in events if e.get("status") in COUNTED]
+    chosen = [e for e in events if e.get("status") in COUNTED and e.get("detail") != WITHDRAWN]
     reviewed = [e for e in events if e.get("status") in REVIEWED and e.get("kind") != "change"]
     changes: dict[str, list[tuple[float, float]]] = {}
     for event in chosen:

@@ -21,7 +21,7 @@ from wattcast.core.actuals import values_at
 from wattcast.core.changes import computed_alike
 from wattcast.data.meter_frame import MeterFrame
 from wattcast.epoch import to_epoch
-from wattcast.events.detection import WITHDRAWN
+from wattcast.events.hierarchy import WITHDRAWN
 from wattcast.models.methods import RECENT
 from wattcast.settings import ModelsSection
 from wattcast.store.models import ModelRefitWarning
