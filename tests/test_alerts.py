@@ -17,7 +17,6 @@ import pytest
 from conftest import synthetic_wide, write_site
 
 from wattcast.settings import RunSpec
-from wattcast.store.maintenance import prune
 from wattcast.store.store import ForecastStore
 from wattcast.workflows.pipeline import run_job
 
@@ -316,53 +315,3 @@ def test_a_generation_meter_must_be_among_the_meters(tmp_path: Path, cli) -> Non
     assert "`generation` names meter 'PV (kW)', which is not among the meters read" in (
         result.stderr
     )
-
-
-def replay_site(folder: Path, mailbox: Mailbox) -> RunSpec:
-    """Two synthetic meters, meter A 60 kW above its use on 2021-01-21 from 10:00 to 14:00."""
-    table = synthetic_wide(days=40)
-    spike = (table["timestamp"] >= "2021-01-21 10:00") & (table["timestamp"] < "2021-01-21 14:00")
-    table.loc[spike, "A (kW)"] += 60.0
-    table.to_csv(folder / "meters.csv", index=False)
-    config = write_site(folder, folder / "meters.csv", more=(
-        f'[alerts.email]\nhost = "127.0.0.1"\nport = {mailbox.port}\n'
-        'sender = "wattcast@school.example"\nto = ["energy@school.example"]\n'))  # fmt: skip
-    return RunSpec.from_toml(config)
-
-
-def test_a_replayed_old_night_is_not_judged_nor_alerted_by_the_next_night(tmp_path: Path) -> None:
-    """Replaying a night of months before made the next night record that replay's
-    actuals and mail its events (waste of November in a digest of February) as news."""
-    pytest.importorskip("aiosmtpd")
-    with Mailbox() as mailbox:
-        spec = replay_site(tmp_path, mailbox)
-        run_job(spec, "run", "2021-02-08")
-        replayed = run_job(spec, "run", "2021-01-20")  # forecasts 2021-01-21, the spike's day
-        night = run_job(spec, "run", "2021-02-09")
-    assert night.actuals == 0  # nothing of its own to record yet: none of the replay's
-    store = ForecastStore(spec.store.path)
-    old = pd.Timestamp("2021-01-22").value // 10**9
-    assert (store.current_forecasts(until=old)["run_id"] == replayed.run_id).all()
-    assert store.actuals(until=old).empty  # the replay's forecasts were never judged
-    assert not [e for e in store.events(statuses=("minor", "new", "alerted")) if e["start"] < old]
-    assert not [e for e in night.events if e["start_t"] < old]
-    mailed = [i for m in mailbox.messages for i in json_ids(m)]
-    assert all(e["start"] >= old for e in store.events_by_id(mailed))
-
-
-def test_a_replay_leaves_the_nights_forecasts_to_be_judged(tmp_path: Path) -> None:
-    """A night replayed after the next one ran forecast the same day again: the nights'
-    own forecast of it stays current, is judged the next night and is not pruned."""
-    table = synthetic_wide(days=40)
-    table.to_csv(tmp_path / "meters.csv", index=False)
-    spec = RunSpec.from_toml(write_site(tmp_path, tmp_path / "meters.csv"))
-    nightly = run_job(spec, "run", "2021-02-08")  # forecasts 2021-02-09
-    run_job(spec, "run", "2021-02-09")
-    run_job(spec, "run", "2021-02-08")  # the replay: 2021-02-09 again
-    store = ForecastStore(spec.store.path)
-    prune(store, None)
-    run_job(spec, "run", "2021-02-10")  # records the actuals of 2021-02-09
-    day = (pd.Timestamp("2021-02-09").value // 10**9, pd.Timestamp("2021-02-10").value // 10**9)
-    current = store.current_forecasts(day[0], day[1] - 1)
-    assert len(current) == 2 * 96 and (current["run_id"] == nightly.run_id).all()
-    assert len(store.actuals(day[0], day[1] - 1)) == 2 * 96

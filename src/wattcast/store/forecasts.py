@@ -1,10 +1,8 @@
 """Forecasts, actuals and the candidates' scores in the store.
 
 For each meter and time the forecast of the latest run is current; earlier ones
-stay as history until pruned. A replay of a past night (:data:`REPLAYS`) is current
-only where no night forecast, and no later night judges it. Times are epoch
-seconds (see :mod:`wattcast.epoch`); meters are named, and their ids stay inside
-the store.
+stay as history until pruned. Times are epoch seconds (see :mod:`wattcast.epoch`);
+meters are named, and their ids stay inside the store.
 """
 
 from __future__ import annotations
@@ -16,13 +14,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from wattcast.store.connection import StoreFile, bounds, name_filter
-from wattcast.store.runs import REPLAYS
-
-#: A forecast ``f`` that no night's forecast of the same meter and time outdoes: not a
-#: replay's, or a replay's where only replays forecast.
-_NOT_OUTDONE = f"""(f.run_id NOT IN ({REPLAYS}) OR NOT EXISTS (
-    SELECT 1 FROM runs q JOIN forecasts g ON g.run_id = q.id AND g.meter_id = f.meter_id
-    AND g.t = f.t WHERE q.t_first <= f.t AND q.t_last >= f.t AND q.id NOT IN ({REPLAYS})))"""
 
 
 @dataclass
@@ -113,17 +104,14 @@ class ForecastRecords(StoreFile):
         meters: Sequence[str] | None = None,
     ) -> Any:  # fmt: skip
         """The current forecast of every meter and time in [since, until]: meter, zone, unit,
-        t, mean, lower, upper, run_id (a replay's only where no night forecast)."""
+        t, mean, lower, upper, run_id."""
         low, high = bounds(since, until)
-        sql = (
-            """SELECT m.name AS meter, m.zone AS zone, m.unit AS unit, f.t AS t,
+        sql = """SELECT m.name AS meter, m.zone AS zone, m.unit AS unit, f.t AS t,
                         MAX(f.run_id) AS run_id, f.mean AS mean, f.lower AS lower,
                         f.upper AS upper
                  FROM forecasts f JOIN meters m ON m.id = f.meter_id
                  WHERE f.run_id IN (SELECT id FROM runs WHERE t_last >= :low AND t_first <= :high)
-                   AND f.t BETWEEN :low AND :high AND """
-            + _NOT_OUTDONE
-        )
+                   AND f.t BETWEEN :low AND :high"""
         params: dict[str, object] = {"low": low, "high": high}
         sql += name_filter(meters, params)
         return self.query(sql + " GROUP BY f.meter_id, f.t ORDER BY m.name, f.t", params)
@@ -145,7 +133,6 @@ class ForecastRecords(StoreFile):
         """Current forecasts in [since, until) of these meters that have no actual yet, or
         whose actual a later export revised (its latest revision differs from the actual):
         meter, t, run_id, mean, lower, upper, recorded (the stored actual; NaN when none).
-        A replay's forecasts are never pending: a later night does not judge them.
 
         ``parts``: per computed meter (a remainder), the meters it is computed from. Its
         readings are not archived: a revision of one of its parts revises it, and its
@@ -171,7 +158,7 @@ class ForecastRecords(StoreFile):
                       LEFT JOIN actuals a ON a.meter_id = f.meter_id AND a.t = f.t
                       LEFT JOIN revised r ON r.meter_id = f.meter_id AND r.t = f.t
                       WHERE f.run_id IN (SELECT id FROM runs WHERE t_last >= :since
-                                         AND t_first < :until AND id NOT IN ({REPLAYS}))
+                                         AND t_first < :until)
                         AND f.meter_id IN ({marks}) AND f.t >= :since AND f.t < :until
                         AND (a.t IS NULL OR a.value != r.new
                              OR (r.t IS NOT NULL AND r.new IS NULL))

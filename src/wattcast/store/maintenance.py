@@ -12,7 +12,6 @@ from wattcast.store import schema
 from wattcast.store.connection import connect_read_only, foreign_reason, models_folder
 from wattcast.store.lock import lock_free
 from wattcast.store.process import process_gone
-from wattcast.store.runs import REPLAYS
 from wattcast.store.store import SQLITE_HEADER, ForecastStore
 
 
@@ -212,15 +211,12 @@ class VacuumError(InputError):
 
 
 def _superseded(db: sqlite3.Connection) -> int:
-    """Delete forecasts that a later run made for the same meter and time (a replay's
-    replace only replays', never a night's own)."""
+    """Delete forecasts that a later run made for the same meter and time."""
     runs = db.execute("SELECT id, t_first, t_last FROM runs WHERE t_first IS NOT NULL "
                       "ORDER BY id").fetchall()  # fmt: skip
-    replays = {run_id for (run_id,) in db.execute(REPLAYS)}
     total = 0
     for position, (run_id, first, last) in enumerate(runs):
-        later = [r for r, f, t in runs[position + 1 :] if t >= first and f <= last
-                 and (r not in replays or run_id in replays)]  # fmt: skip
+        later = [r for r, f, t in runs[position + 1 :] if t >= first and f <= last]
         for newer in later:
             cursor = db.execute(
                 "DELETE FROM forecasts WHERE run_id = ? AND EXISTS (SELECT 1 FROM forecasts g "

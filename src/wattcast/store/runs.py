@@ -22,18 +22,6 @@ class RunInterruptedWarning(WattcastWarning):
 #: Statuses of a run that the same job started again continues.
 RESUMABLE = ("running", "interrupted")
 
-#: The runs that replayed a past night (``--as-of``) after a later night of the same
-#: meters had already forecast: a look back at what that night would have made. Their
-#: forecasts are no night's forecasts: no later night judges them (records their actuals
-#: or finds events on them), and they do not replace the nights' own (replaying November
-#: in March made the next night record November's actuals and mail its events as news).
-REPLAYS = """SELECT r.id FROM runs r WHERE r.as_of IS NOT NULL AND r.t_first IS NOT NULL
-    AND EXISTS (SELECT 1 FROM runs s WHERE s.id < r.id AND s.status != 'failed'
-                AND s.t_first > r.t_first
-                AND EXISTS (SELECT 1 FROM run_meters a JOIN run_meters b
-                            ON b.meter_id = a.meter_id AND b.run_id = r.id
-                            WHERE a.run_id = s.id))"""
-
 
 class RunRecords(StoreFile):
     """The ``runs`` and ``run_meters`` tables."""
@@ -144,12 +132,10 @@ class RunRecords(StoreFile):
 
     @staticmethod
     def _mark_superseded(db: sqlite3.Connection, run_id: int) -> None:
-        """Earlier runs none of whose forecasts this run left current (a replay leaves the
-        nights' own forecasts current: it supersedes replays only)."""
+        """Earlier runs none of whose forecasts this run left current."""
         db.execute(
-            f"""UPDATE runs SET superseded_by = :run WHERE superseded_by IS NULL AND id < :run
+            """UPDATE runs SET superseded_by = :run WHERE superseded_by IS NULL AND id < :run
                AND status != 'failed'
-               AND (:run NOT IN ({REPLAYS}) OR id IN ({REPLAYS}))
                AND t_last >= (SELECT t_first FROM runs WHERE id = :run)
                AND t_first <= (SELECT t_last FROM runs WHERE id = :run)
                AND NOT EXISTS (SELECT 1 FROM forecasts f WHERE f.run_id = runs.id
