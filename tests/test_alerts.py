@@ -194,6 +194,32 @@ def test_the_digest_names_meters_that_stopped_or_read_one_value_all_day(
     assert "Meters to check" not in earlier  # all read as usual then
 
 
+def test_a_night_replayed_months_back_sends_nothing_of_those_months(
+    tmp_path: Path, andover: Path
+) -> None:
+    """After a night of November was replayed in March, the next night judged its
+    forecasts and mailed a November event as news."""
+    (tmp_path / "h.csv").write_text((andover / "hierarchy.csv").read_text())
+    with Receiver() as receiver:
+        config = write_site(
+            tmp_path, andover / "meters.csv.gz", (andover / "daily_extras.csv",), trees=30,
+            tz="America/New_York", input="28D",
+            more=('[site]\nmeters = "h.csv"\n[alerts]\nmin_duration = "30min"\n'
+                  f'min_energy = 5.0\n[alerts.webhook]\nurl = "{receiver.url}"\n'),
+        )  # fmt: skip
+        spec = RunSpec.from_toml(config)
+        for night in ("2017-03-02", "2017-03-03", "2016-11-15"):
+            run_job(spec, "run", night)
+        before = len(receiver.posts)
+        summary = run_job(spec, "run", "2017-03-04")
+    november = pd.Timestamp("2016-12-01", tz="America/New_York").timestamp()
+    old = [e for e in ForecastStore(spec.store.path).events() if e["end"] < november]
+    assert old and all(e["status"] == "new" for e in old)  # found, stored, listed
+    posted = [e["end"] for post in receiver.posts[before:] for e in post["events"]]
+    assert posted and all(end >= "2017" for end in posted)
+    assert all(str(e["end"]) >= "2017" for e in summary.events)
+
+
 def json_ids(message: email.message.EmailMessage) -> list[int]:
     """The event ids a digest lists (the text part says 'event N')."""
     text = message.get_body(("plain",)).get_content()

@@ -3,8 +3,9 @@
 Each channel gets the events it has not had yet (new ones, or ones another channel
 already carried) of the nights it has been set up for: a channel added to a site that ran
 for months starts with that night's events, not with every event since the store began
-(those are in ``wattcast anomalies``). An event is ``alerted`` once every channel has
-carried it. The
+(those are in ``wattcast anomalies``). An event that ended :data:`NEWS_DAYS` or more before the
+night's day is no news (stored and listed, never sent). An event is ``alerted`` once
+every channel has carried it. The
 e-mail digest goes out on nights with new events (every night with ``[alerts]
 digest_without_news``); the webhook only when there are new events. Sites that
 share a store each get their own: a site's channels carry its own meters' events. A delivery that
@@ -78,6 +79,20 @@ def deliver(store: ForecastStore, spec: Any, run_id: int) -> list[dict[str, Any]
     return done
 
 
+#: An event that ended this many days or more before the night's day is not its news (a
+#: night replayed months back left forecasts that the next night judged, and its digest
+#: mailed a November event in March): it is stored and listed, never alerted.
+NEWS_DAYS = 35
+
+
+def _news_since(day: dt.date | None) -> int:
+    """Epoch seconds before which an event's end makes it no news on the night of ``day``."""
+    if day is None:
+        return 0
+    start = dt.datetime.combine(day - dt.timedelta(days=NEWS_DAYS), dt.time(), dt.UTC)
+    return int(start.timestamp())
+
+
 def _night_day(store: ForecastStore, run_id: int) -> dt.date | None:
     """The last day of the night's readings, which its digest is of (a first night's
     digest was dated by its events, changes that ended days before)."""
@@ -113,7 +128,7 @@ def _deliver_on(
     from wattcast.alerts import digest as digests
 
     since = store.first_of_stretch(run_id, spec.site.name, lambda s: set_up(s, channel))
-    events = store.undelivered(channel, spec.site.name, since)
+    events = store.undelivered(channel, spec.site.name, since, _news_since(context.day))
     if not events and (channel == "webhook" or not spec.alerts.digest_without_news):
         return []
     refused: dict[str, str] = {}

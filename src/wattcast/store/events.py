@@ -215,19 +215,19 @@ class EventRecords(StoreFile):
 
     # -- deliveries of alerts ------------------------------------------------
     def undelivered(
-        self, channel: str, site: str | None = None, since_run: int = 0
+        self, channel: str, site: str | None = None, since_run: int = 0, ends_after: int = 0
     ) -> list[dict[str, Any]]:
         """Events to alert (new, or alerted on another channel) not yet sent on ``channel``
         (of the meters of ``site`` only, when given), first found at run ``since_run`` or
-        later."""
+        later, that end after epoch second ``ends_after``."""
         where = "" if site is None else " AND m.site = ?"
         with self.connect() as db:
             db.row_factory = sqlite3.Row
             rows = db.execute(
                 f"""{_EVENT_ROWS} WHERE e.status IN ('new', 'alerted') AND e.first_run >= ?
-                   AND NOT EXISTS (SELECT 1 FROM delivered d WHERE d.channel = ?
-                                   AND d.event_id = e.id){where} ORDER BY e.start""",
-                (since_run, channel) if site is None else (since_run, channel, site),
+                   AND e.end > ? AND NOT EXISTS (SELECT 1 FROM delivered d WHERE
+                   d.channel = ? AND d.event_id = e.id){where} ORDER BY e.start""",
+                (since_run, ends_after, channel, *(() if site is None else (site,))),
             )
             return [dict(r) for r in rows]
 

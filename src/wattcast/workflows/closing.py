@@ -99,8 +99,12 @@ def _events_of_night(job: Job, run_id: int) -> list[dict[str, Any]]:
     rows = event_rows(job.store, prices, f"{first:%Y-%m-%d}", f"{last:%Y-%m-%d}", site=site)
     seen = {event["id"] for event in rows}
     day = f"{first:%Y-%m-%d}"
+    from wattcast.alerts.deliver import NEWS_DAYS
+
+    news = f"{first - pd.Timedelta(days=NEWS_DAYS):%Y-%m-%d}"  # older: a replay's leftovers
     grown = [e for e in event_rows(job.store, prices, site=site, run_id=run_id)
-             if e["id"] not in seen and not _ended_before(e, day)]  # fmt: skip
+             if e["id"] not in seen and not _ended_before(e, day)
+             and str(e["end"])[:10] >= news]  # fmt: skip
     return sorted([*rows, *grown], key=lambda e: (e["start_t"], e["meter"]))
 
 
