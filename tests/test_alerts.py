@@ -184,12 +184,12 @@ def test_the_digest_names_meters_that_stopped_or_read_one_value_all_day(
     lines = last.get_body(("plain",)).get_content().splitlines()
     first = lines.index("Meters to check:") + 1
     listed = lines[first : lines.index("", first)]
-    assert listed[0] == ("- Lighting (kW): no readings since Mon 06 Mar (its export, logger or "
-                         "meter stopped?)")  # fmt: skip
+    assert listed[0] == ("- Lighting (kW): no readings judged since Mon 06 Mar (its export, "
+                         "logger or meter stopped, or its forecasts failed?)")  # fmt: skip
     assert listed[1].startswith("- Gym (kW): read 0 kW all day, against ")
     assert len(listed) == 2  # the others read as usual
     html = last.get_body(("html",)).get_content()
-    assert "<h3>Meters to check</h3>" in html and "Lighting (kW): no readings since" in html
+    assert "<h3>Meters to check</h3>" in html and "Lighting (kW): no readings judged since" in html
     earlier = mailbox.messages[0].get_body(("plain",)).get_content()
     assert "Meters to check" not in earlier  # all read as usual then
 
@@ -218,6 +218,29 @@ def test_a_night_replayed_months_back_sends_nothing_of_those_months(
     posted = [e["end"] for post in receiver.posts[before:] for e in post["events"]]
     assert posted and all(end >= "2017" for end in posted)
     assert all(str(e["end"]) >= "2017" for e in summary.events)
+
+
+def test_the_digest_subject_counts_a_change_less_the_acked_events_inside_it(
+    tmp_path: Path,
+) -> None:
+    """savings counted the rise less an acked weekend run inside it; the subject did not."""
+    from wattcast.alerts.digest import Context, compose
+    from wattcast.store.store import Batch
+
+    store = ForecastStore(tmp_path / "s.db", create=True)
+    run = store.begin_run("run", {}, None, "night", "2021-01-10T00:00:00")
+    day = 86400
+    rows = [{"id": None, "meter": "M (kW)", "start": 1_609_459_200 + a * day,
+             "end": 1_609_459_200 + b * day, "readings": 96, "peak_excess_kw": 5.0,
+             "kwh_above_band": kwh, "kwh_above_forecast": kwh, "status": "new", "kind": kind}
+            for a, b, kwh, kind in ((0, 8, 1000.0, "change"), (2, 3, 400.0, "surge"))]  # fmt: skip
+    store.write_batch(run, Batch(meters={"M (kW)": ("UTC", "kW")}, status={"M (kW)": None},
+                                 events=pd.DataFrame(rows)))  # fmt: skip
+    change, surge = sorted(store.events(), key=lambda e: e["kind"])
+    store.set_event_status(surge["id"], "acked", "the fair", "2021-01-10T00:00:00")
+    spec = RunSpec.from_settings({"data": {"source": "x.csv"}})
+    digest = compose(store, [change], Context.of(spec))
+    assert digest.subject.endswith(": 1 new event, 600 kWh")
 
 
 def json_ids(message: email.message.EmailMessage) -> list[int]:

@@ -32,6 +32,7 @@ from wattcast.errors import (  # noqa: E402
     StaleReadingsWarning,
     WattcastError,
     WattcastWarning,
+    WeatherDroppedWarning,
 )
 
 _LAZY = {
@@ -73,6 +74,7 @@ __all__ = [
     "StaleReadingsWarning",
     "WattcastError",
     "WattcastWarning",
+    "WeatherDroppedWarning",
     "__version__",
     "load_meters",
 ]

@@ -144,6 +144,11 @@ class StaleReadingsWarning(WattcastWarning):
     """A nightly run's newest reading is days before now (the readings stopped coming?)."""
 
 
+class WeatherDroppedWarning(WattcastWarning):
+    """A backtest's days with blank weather go without weather (fallback ``drop``, or no
+    history to make climatology from)."""
+
+
 class IntervalChangeWarning(WattcastWarning):
     """Readings come at a coarser step over part of the data (a meter or logger changed)."""
 

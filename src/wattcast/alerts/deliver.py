@@ -48,9 +48,12 @@ def channels(spec: Any) -> list[str]:
     return [channel for channel in ("email", "webhook") if set_up(settings, channel)]
 
 
-def set_up(settings: Mapping[str, Any], channel: str) -> bool:
-    """Whether run settings (as stored with each run) set up ``channel``."""
-    alerts = settings.get("alerts") or {}
+def set_up(settings: Mapping[str, Any], channel: str, unknown: bool = False) -> bool:
+    """Whether run settings (as stored with each run) set up ``channel``; ``unknown``
+    where they do not say (a run of an earlier release, stored without them)."""
+    if channel not in (settings.get("alerts") or {}):
+        return unknown
+    alerts = settings["alerts"]
     if channel == "email":
         email = alerts.get("email") or {}
         return bool(email.get("host") and email.get("to") and email.get("sender"))
@@ -127,7 +130,7 @@ def _deliver_on(
     then one row per recipient the mail server refused)."""
     from wattcast.alerts import digest as digests
 
-    since = store.first_of_stretch(run_id, spec.site.name, lambda s: set_up(s, channel))
+    since = store.first_of_stretch(run_id, spec.site.name, lambda s: set_up(s, channel, True))
     events = store.undelivered(channel, spec.site.name, since, _news_since(context.day))
     if not events and (channel == "webhook" or not spec.alerts.digest_without_news):
         return []

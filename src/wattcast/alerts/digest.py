@@ -26,7 +26,7 @@ from wattcast.alerts.notes import meters_to_check
 from wattcast.epoch import format_epoch, from_epoch
 from wattcast.evaluation.metrics import relative_errors
 from wattcast.events.changes import ongoing
-from wattcast.events.hierarchy import counted
+from wattcast.events.hierarchy import REVIEWED, counted
 from wattcast.events.savings import TariffLike, event_cost
 from wattcast.reporting.listing import EVENT_COLUMNS
 from wattcast.store.store import ForecastStore
@@ -118,7 +118,7 @@ def compose(store: ForecastStore, events: list[dict[str, Any]], context: Context
                     if ongoing(e) and e["id"] not in told
                     and (meters is None or e["meter"] in meters)], context.tariff)  # fmt: skip
     day = context.day or _day(comparison, events)
-    headline = _headline(rows, context)
+    headline = _headline(rows, _reviewed_inside(store, rows, context.tariff), context)
     subject = f"{context.site}, {day:%a %d %b}: {headline}"
     digest = Digest(subject, "", "", rows, comparison=comparison, ongoing=still,
                     site=context.site, day=day)  # fmt: skip
@@ -198,11 +198,26 @@ def _plural(n: int, word: str) -> str:
     return f"{n} {word}" + ("" if n == 1 else "s")
 
 
-def _headline(rows: list[dict[str, Any]], context: Context) -> str:
-    """``4 new events, 142 kWh, $26``: the events that count (never acked or explained)."""
+def _reviewed_inside(
+    store: ForecastStore, rows: list[dict[str, Any]], tariff: TariffLike
+) -> list[dict[str, Any]]:  # fmt: skip
+    """The acked or expected events of the meters of the changes among ``rows``, which
+    those changes are counted without (as every total counts them)."""
+    changed = {r["meter"] for r in rows if r.get("kind") == "change"}
+    if not changed:
+        return []
+    reviewed = [e for e in store.events(statuses=REVIEWED) if e["meter"] in changed]
+    return listed(reviewed, tariff)
+
+
+def _headline(
+    rows: list[dict[str, Any]], reviewed: list[dict[str, Any]], context: Context
+) -> str:  # fmt: skip
+    """``4 new events, 142 kWh, $26``: the events that count (never acked or explained;
+    a change less the ``reviewed`` events inside it)."""
     if not rows:
         return "no new events"
-    totals = counted(rows)
+    totals = counted([*rows, *reviewed])
     kwh = sum(r["kwh_above_band"] for r in totals)
     costs = [r["cost"] for r in totals if r["cost"] is not None]
     cost = f", {context.currency}{sum(costs):,.0f}" if costs else ""

@@ -25,7 +25,8 @@ def meters_to_check(
     local day) is before ``day`` but within :data:`SILENT_LISTED`, or its ``comparison``
     row (see :func:`wattcast.alerts.digest.yesterday`) read one value all ``day``."""
     lines = [
-        f"{meter}: no readings since {last:%a %d %b} (its export, logger or meter stopped?)"
+        f"{meter}: no readings judged since {last:%a %d %b} (its export, logger or meter "
+        "stopped, or its forecasts failed?)"
         for meter, last in sorted(newest.items())
         if day - SILENT_LISTED <= last < day
     ]

@@ -20,7 +20,7 @@ TIMEOUT_SECONDS = 10
 
 
 def payload(digest: Digest, run_id: int) -> dict[str, Any]:
-    return {"text": f"{digest.subject}\n{digest.text}", "run": run_id, "events": digest.events}
+    return {"text": digest.text, "run": run_id, "events": digest.events}
 
 
 def send(section: Any, digest: Digest, run_id: int) -> None:

@@ -278,7 +278,8 @@ def export(
     store: StoreOpt = None,
     since: SinceOpt = None,
 ) -> None:
-    """Export forecasts, actuals, forecast against actual, events or runs.
+    """Export forecasts, actuals, forecast against actual (comparison), events
+    (anomalies), runs or kept models.
 
     Times are each meter's local time with its offset (Parquet: zone-aware, in the
     meters' one zone or UTC).

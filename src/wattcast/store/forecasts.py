@@ -198,14 +198,15 @@ class ForecastRecords(StoreFile):
         return None if row[0] is None else int(row[0])
 
     def newest_actual_days(self, meters: set[str] | None = None) -> dict[str, dt.date]:
-        """Each meter's local day of its newest actual (of ``meters`` only, when given)."""
-        with self.connect() as db:
-            rows = db.execute("SELECT m.name, m.zone, MAX(a.t) FROM actuals a JOIN meters m "
-                              "ON m.id = a.meter_id GROUP BY a.meter_id").fetchall()  # fmt: skip
+        """Each meter's local day of its newest actual (of ``meters`` only, when given):
+        one lookup of the actuals' index per meter."""
         from wattcast.epoch import format_epoch
 
+        with self.connect() as db:
+            rows = db.execute("SELECT m.name, m.zone, (SELECT MAX(t) FROM actuals a WHERE "
+                              "a.meter_id = m.id) FROM meters m").fetchall()  # fmt: skip
         return {name: dt.date.fromisoformat(format_epoch(t, zone)[:10]) for name, zone, t in rows
-                if meters is None or name in meters}  # fmt: skip
+                if t is not None and (meters is None or name in meters)}  # fmt: skip
 
     def candidates(self, pairs: Sequence[tuple[int, str]]) -> dict[tuple[int, str], Any]:
         """The candidates' forecasts kept for (run, meter): (blob, their times)."""

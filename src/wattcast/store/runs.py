@@ -165,9 +165,13 @@ class RunRecords(StoreFile):
         return {r: record["remainders"] for r, record in records.items() if "remainders" in record}
 
     def note_run(self, run_id: int, message: str) -> None:
-        """Set a closed run's message (what happened after it closed)."""
+        """Add to a closed run's message what happened after it closed."""
         with self.transaction() as db:
-            db.execute("UPDATE runs SET message = ? WHERE id = ?", (message, run_id))
+            db.execute(
+                "UPDATE runs SET message = CASE WHEN message = '' THEN :m ELSE "
+                "message || '; ' || :m END WHERE id = :run",
+                {"m": message, "run": run_id},
+            )
 
     def add_to_record(self, run_id: int, key: str, value: object) -> None:
         """Add what happened after a run closed (its deliveries) to its record."""

@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from wattcast.errors import InputError, WattcastWarning
+from wattcast.errors import InputError, WeatherDroppedWarning
 from wattcast.weather.fallback import RECENT_DAYS, climatology
 from wattcast.weather.open_meteo import OpenMeteo, WeatherError
 
@@ -118,11 +118,6 @@ def weather_for_night(section: Any, night: Night, zone: str | None, store: Any =
     return Weather(table, record)
 
 
-class WeatherFilledWarning(WattcastWarning):
-    """A backtest's days with blank weather go without weather (fallback ``drop``, or
-    no history to make climatology from)."""
-
-
 def observed_weather(
     section: Any, night: Night, zone: str | None, days: tuple[pd.Timestamp, pd.Timestamp]
 ) -> pd.DataFrame | None:
@@ -163,7 +158,7 @@ def filled_measurements(
     if section.fallback == "drop" or filled.drop(columns="time").isna().any().any():
         warnings.warn(f"{name}: no weather for {len(missing)} time(s) of {said}, and [weather] "
                       f"fallback {section.fallback!r} made none: the backtest goes without "
-                      "weather.", WeatherFilledWarning, stacklevel=3)  # fmt: skip
+                      "weather.", WeatherDroppedWarning, stacklevel=3)  # fmt: skip
         return None
     out = table.set_index("time").combine_first(filled.set_index("time")).reset_index()
     out.attrs = dict(table.attrs)
