@@ -781,6 +781,16 @@ def test_a_register_of_running_totals_is_refused(tmp_path: Path) -> None:
     table["Main (kWh)"] = use + np.linspace(0, 50, len(use))  # use that creeps up, with noise
     table.to_csv(tmp_path / "m.csv", index=False)
     assert load_meters(tmp_path / "m.csv").meters == ("Main (kWh)", "Hall (kW)")
+    # a charger's register, still all night and most days: was forecast as 1,308 kW
+    charging = (table["timestamp"].dt.hour.between(18, 20)).to_numpy() * 7.0
+    table["Main (kWh)"] = 500 + np.cumsum(charging)
+    table.to_csv(tmp_path / "m.csv", index=False)
+    with pytest.raises(InputError, match=r"column 'Main \(kWh\)': readings never fall"):
+        load_meters(tmp_path / "m.csv")
+    steps = np.where(np.arange(len(use)) < 200, 0.0, 40.0)  # use that stepped up once
+    table["Main (kWh)"] = steps
+    table.to_csv(tmp_path / "m.csv", index=False)
+    assert load_meters(tmp_path / "m.csv").meters == ("Main (kWh)", "Hall (kW)")
 
 
 def test_meter_names_of_a_long_table_are_read_as_written_without_surrounding_spaces(

@@ -602,12 +602,22 @@ def refuse_meter_problems(frame: MeterFrame, energy: Sequence[str] = ()) -> None
 REGISTER_SPAN = pd.Timedelta(days=2)
 
 
+#: ... and rise on this many days at least: a meter whose use stepped up once is no register.
+REGISTER_RISING_DAYS = 2
+
+
 def _register(values: np.ndarray, interval: pd.Timedelta) -> str | None:
-    """Why readings that never fall and mostly rise for days are a register's running
-    total, which forecast as use would be a rise without end (None: they are not)."""
-    readings = values[np.isfinite(values)]
+    """Why readings that never fall and rise on several days are a register's running
+    total, which forecast as use would be a rise without end (None: they are not). A
+    register may hold for hours (a charger's or a solar panel's, all night)."""
+    present = np.flatnonzero(np.isfinite(values))
+    readings = values[present]
     steps = np.diff(readings)
-    if len(steps) * interval < REGISTER_SPAN or (steps < 0).any() or (steps > 0).mean() <= 0.5:
+    if len(steps) * interval < REGISTER_SPAN or (steps < 0).any():
+        return None
+    per_day = max(1, int(pd.Timedelta(days=1) // interval))
+    rising_days = np.unique(present[1:][steps > 0] // per_day)
+    if len(rising_days) < REGISTER_RISING_DAYS:
         return None
     return (f"readings never fall ({readings[0]:g} to {readings[-1]:g}): a meter's register "
             "(a running total)? give each interval's use (the differences between "
