@@ -345,6 +345,22 @@ def test_weekends_at_a_level_reached_since_the_baseline_are_no_surge_but_a_run_a
     assert 0.8 < surges.iloc[0]["kwh_above_forecast"] / (raised * 10) < 1.25
 
 
+def test_a_surge_of_a_meter_that_never_reads_below_zero_is_no_more_than_its_use() -> None:
+    """A charger's surge was 8.71 kWh over an evening it used 8.57 kWh on: its reference at
+    the recent level had gone below zero (other weekdays' charging, stopped lately)."""
+    times = pd.date_range(START, periods=107 * 96, freq="15min")  # the night: a Wednesday
+    use = np.abs(np.random.default_rng(1).normal(0, 0.05, len(times)))
+    day, weekday = np.asarray((times - START).days), times.dayofweek
+    evening = (times.hour >= 18) & (times.hour < 21)
+    use[evening & (weekday < 5) & (weekday != 1) & (day < 80)] += 7.0  # charged then, daily
+    use[evening & (weekday == 1) & (day < 80)] += 2.0  # less on Tuesdays
+    use[evening & (day == 106)] += 7.0  # a charge on the Tuesday judged, after weeks of none
+    events = judged(load_meters(pd.DataFrame({"timestamp": times, METER: use}))).events
+    (surge,) = events.query("kind == 'surge'").itertuples()
+    used = use[(day == 106) & evening].sum() / 4
+    assert 0.95 * used < surge.kwh_above_forecast <= used + 1e-6
+
+
 def test_a_higher_surge_threshold_finds_fewer_surges() -> None:
     frame, _ = weekend_run(103, share=0.15)
     strict = RunSpec().with_flags({"reference.surge_threshold": 1000.0})

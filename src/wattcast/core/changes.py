@@ -439,6 +439,9 @@ class _Judging:
         residual = self.frame.values[inside, self.j] - expected
         level = np.nan_to_num(recent_level(times, residual, closed))
         expected, residual = expected + level, residual - level
+        if np.nanmin(self.frame.values[:, self.j], initial=np.inf) >= 0:  # no use below 0
+            floor = np.maximum(expected, 0.0)  # a charger's surge was more than it used
+            expected, residual = floor, residual - (floor - expected)
         # the meter's size, for the alert floor: its expected use per hour over the span
         hourly = float(np.nansum(to_kwh(expected, unit, interval))) / (
             len(expected) * (interval / HOUR)
