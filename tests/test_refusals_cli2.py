@@ -104,7 +104,8 @@ def _first_batch_written(store: Path, proc: subprocess.Popen[str]) -> None:
     while time.monotonic() < deadline and proc.poll() is None:
         try:
             with sqlite3.connect(f"file:{store}?mode=ro", uri=True, timeout=0.1) as db:
-                if db.execute("SELECT batches FROM runs WHERE status = 'running'").fetchone():
+                if db.execute("SELECT batches FROM runs WHERE status = 'running' AND "
+                              "batches > 0").fetchone():  # fmt: skip
                     return
         except sqlite3.Error:
             pass  # not created yet, or being written

@@ -182,11 +182,11 @@ def _run_in_place(
         if out is not None:
             job.writer = ForecastWriter(out, set(inputs.zones.values()), inputs.scales)
         stack.enter_context(cluster(spec.model.scheduler))
-        run_id = _open_run(job, command)
-        try:
+        try:  # a stop just after the run is opened marks it too (it stayed 'running')
+            run_id = _open_run(job, command)
             _run_batches(job, progress)
         except BaseException as exc:
-            _abandon(job, run_id, command, exc)
+            _abandon(job, job.summary.run_id, command, exc)
             raise
         if job.writer is not None:
             job.writer.close()
@@ -301,6 +301,7 @@ def _open_run(job: Job, command: str) -> int | None:
         if run_id is None:
             run_id = job.store.begin_run(command, job.spec.to_settings(), _iso(job.as_of), key,
                                          _utc_now())  # fmt: skip
+        job.summary.run_id = run_id
         skip |= job.store.done_meters(run_id)
     job.summary.run_id = run_id
     job.summary.skipped = len(skip & set(job.inputs.meters))
