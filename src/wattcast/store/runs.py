@@ -19,6 +19,8 @@ class RunInterruptedWarning(WattcastWarning):
     """A run whose job was killed was found and marked 'interrupted'."""
 
 
+#: Runs read at a time when earlier nights are looked back on.
+PAGE_RUNS = 16
 #: Statuses of a run that the same job started again continues.
 RESUMABLE = ("running", "interrupted")
 
@@ -204,13 +206,14 @@ class RunRecords(StoreFile):
 
     def _nights_before(self, run_id: int, site: str | None) -> Iterator[tuple[int, str, str]]:
         """The nightly runs of ``site`` before ``run_id``, newest first: id, settings and
-        record, as stored."""
+        record, as stored; read a page at a time, as far as the caller goes."""
         with self.connect() as db:
-            rows = db.execute("SELECT id, spec, record FROM runs WHERE id < ? AND "
-                              "command = 'run' ORDER BY id DESC", (run_id,)).fetchall()  # fmt: skip
-        for night, spec, record in rows:
-            if (json.loads(spec or "{}").get("site") or {}).get("name") == site:
-                yield night, spec, record
+            cursor = db.execute("SELECT id, spec, record FROM runs WHERE id < ? AND "
+                                "command = 'run' ORDER BY id DESC", (run_id,))  # fmt: skip
+            while rows := cursor.fetchmany(PAGE_RUNS):
+                for night, spec, record in rows:
+                    if (json.loads(spec or "{}").get("site") or {}).get("name") == site:
+                        yield night, spec, record
 
     def last_finished_run(self) -> dict[str, Any] | None:
         """The newest run that forecast (``ok`` or ``partial``), with its ``meters`` done
