@@ -184,12 +184,14 @@ def test_the_digest_names_meters_that_stopped_or_read_one_value_all_day(
     lines = last.get_body(("plain",)).get_content().splitlines()
     first = lines.index("Meters to check:") + 1
     listed = lines[first : lines.index("", first)]
-    assert listed[0] == ("- Lighting (kW): no readings judged since Mon 06 Mar (its export, "
-                         "logger or meter stopped, or its forecasts failed?)")  # fmt: skip
-    assert listed[1].startswith("- Gym (kW): read 0 kW all day, against ")
+    assert listed[0].startswith("- Gym (kW): has read 0 kW since Mon 06 Mar 12:00, outside its "
+                                "usual ")  # fmt: skip
+    assert listed[0].endswith(" kW (its meter or logger stopped, or the equipment is off?)")
+    assert listed[1] == ("- Lighting (kW): no readings after Mon 06 Mar 23:45 (its export, "
+                         "logger or meter stopped?)")  # fmt: skip
     assert len(listed) == 2  # the others read as usual
     html = last.get_body(("html",)).get_content()
-    assert "<h3>Meters to check</h3>" in html and "Lighting (kW): no readings judged since" in html
+    assert "<h3>Meters to check</h3>" in html and "Lighting (kW): no readings after" in html
     earlier = mailbox.messages[0].get_body(("plain",)).get_content()
     assert "Meters to check" not in earlier  # all read as usual then
 

@@ -67,7 +67,7 @@ def deliver(store: ForecastStore, spec: Any, run_id: int) -> list[dict[str, Any]
 
     done: list[dict[str, Any]] = []
     configured = channels(spec)
-    context = dataclasses.replace(digests.Context.of(spec), day=_night_day(store, run_id))
+    context = dataclasses.replace(digests.Context.of(spec), **_night(store, run_id))
     for channel in configured:
         _warn_unset(spec, channel)
         done += _deliver_on(store, spec, run_id, context, channel)
@@ -96,14 +96,17 @@ def _news_since(day: dt.date | None) -> int:
     return int(start.timestamp())
 
 
-def _night_day(store: ForecastStore, run_id: int) -> dt.date | None:
-    """The last day of the night's readings, which its digest is of (a first night's
-    digest was dated by its events, changes that ended days before)."""
+def _night(store: ForecastStore, run_id: int) -> dict[str, Any]:
+    """What the night's run recorded that its digest tells: the last day of its readings
+    (a first night's digest was dated by its events, changes that ended days before) and
+    the meters to check (:mod:`wattcast.alerts.notes`)."""
     import json
 
-    end = json.loads(store.run(run_id).get("record") or "{}").get("data_end")
-    return None if end is None else (dt.datetime.fromisoformat(str(end)) - dt.timedelta(
+    record = json.loads(store.run(run_id).get("record") or "{}")
+    end = record.get("data_end")
+    day = None if end is None else (dt.datetime.fromisoformat(str(end)) - dt.timedelta(
         seconds=1)).date()  # fmt: skip
+    return {"day": day, "to_check": record.get("to_check") or {}}
 
 
 def _warn_unset(spec: Any, channel: str) -> None:

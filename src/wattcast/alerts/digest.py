@@ -16,13 +16,13 @@ import hashlib
 import html
 import re
 import shlex
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from wattcast.alerts.notes import meters_to_check
 from wattcast.epoch import format_epoch, from_epoch
 from wattcast.evaluation.metrics import relative_errors
 from wattcast.events.changes import ongoing
@@ -68,6 +68,7 @@ class Context:
     report_url: str | None = None
     site_key: str | None = None  # the meters' site in the store (None: every meter)
     day: dt.date | None = None  # the night's: the last day of its readings
+    to_check: Mapping[str, str] = field(default_factory=dict)  # meter -> why to look at it
 
     @classmethod
     def of(cls, spec: Any) -> Context:
@@ -122,7 +123,8 @@ def compose(store: ForecastStore, events: list[dict[str, Any]], context: Context
     subject = f"{context.site}, {day:%a %d %b}: {headline}"
     digest = Digest(subject, "", "", rows, comparison=comparison, ongoing=still,
                     site=context.site, day=day)  # fmt: skip
-    digest.to_check = meters_to_check(comparison, store.newest_actual_days(meters), day)
+    digest.to_check = [f"{meter}: {why}" for meter, why in sorted(context.to_check.items())
+                       if meters is None or meter in meters]  # fmt: skip
     demand = getattr(context.tariff, "demand", None)
     places = store.hierarchy() if demand else {}
     known = store.meters() if demand else {}
@@ -245,7 +247,6 @@ def yesterday(store: ForecastStore, meters: set[str] | None = None) -> list[dict
             "actual_mean": float(actual.mean()), "forecast_mean": float(mean.mean()),
             "cv_rmse": float(cv) if np.isfinite(cv) else None,
             "above_band": int((actual > last["upper"].to_numpy()).sum()),
-            "flat": bool(len(actual) >= 8 and np.ptp(actual) == 0),
             "unit": str(last["unit"].iloc[0]) if "unit" in last else "",
         })  # fmt: skip
     return sorted(rows, key=lambda r: -abs(r["forecast_mean"] - r["actual_mean"]))

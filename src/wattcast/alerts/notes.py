@@ -1,42 +1,52 @@
-"""Meters the digest asks someone to look at: silent since a recent day, or reading one
-value all day where their forecast expected use.
+"""Meters the digest asks someone to look at, from the readings the night saw: silent
+while the others report, or holding one value outside their usual range.
 
 Energy managers read the digest, not the job's log: a panel that fell to zero, or whose
-export stopped, was otherwise told only on the scheduled job's standard error.
+export stopped, was otherwise told only on the scheduled job's standard error. The
+nightly job writes these notes into its run's record; the digest reads them there.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-from collections.abc import Iterable, Mapping
-from typing import Any
+from collections.abc import Mapping
+
+import numpy as np
+import pandas as pd
+
+from wattcast.data.cleaning import held_now
+from wattcast.data.meter_frame import MeterFrame
 
 #: A meter silent for longer than this is no longer listed (it was, every night, till then).
-SILENT_LISTED = dt.timedelta(days=14)
-#: A day's readings of one value are a stopped meter where the forecast's mean for the day
-#: is off from it by more than this share of the forecast.
-FLAT_OFF = 0.5
+SILENT_LISTED = pd.Timedelta(days=14)
+#: A meter is silent when its last reading is this long before the batch's newest.
+SILENT_AFTER = pd.Timedelta(days=1)
 
 
-def meters_to_check(
-    comparison: Iterable[Mapping[str, Any]], newest: Mapping[str, dt.date], day: dt.date
-) -> list[str]:
-    """One line per meter to look at: its newest day of actuals (``newest``, meter ->
-    local day) is before ``day`` but within :data:`SILENT_LISTED`, or its ``comparison``
-    row (see :func:`wattcast.alerts.digest.yesterday`) read one value all ``day``."""
-    lines = [
-        f"{meter}: no readings judged since {last:%a %d %b} (its export, logger or meter "
-        "stopped, or its forecasts failed?)"
-        for meter, last in sorted(newest.items())
-        if day - SILENT_LISTED <= last < day
-    ]
-    for row in comparison:
-        forecast, actual = row["forecast_mean"], row["actual_mean"]
-        if row["day"] != f"{day:%Y-%m-%d}" or not row.get("flat") or not forecast:
+def meters_to_check(frame: MeterFrame, units: Mapping[str, str]) -> dict[str, str]:
+    """Per meter of ``frame`` to look at, why: no reading for a day or more before the
+    newest of its batch (for :data:`SILENT_LISTED`), or newest readings that hold one value
+    outside its usual range (:func:`~wattcast.data.cleaning.held_now`)."""
+    present = np.isfinite(frame.values)
+    if not present.any():
+        return {}
+    last = np.where(present.any(axis=0), frame.n_steps - 1 - np.argmax(present[::-1], axis=0), -1)
+    newest = frame.start + int(last.max()) * frame.interval
+    notes = {}
+    for j, meter in enumerate(frame.meters):
+        if last[j] < 0:
             continue
-        if abs(actual - forecast) > FLAT_OFF * abs(forecast):
-            unit = row.get("unit") or ""
-            lines.append(f"{row['meter']}: read {actual:.4g} {unit} all day, against "
-                         f"{forecast:,.1f} {unit} forecast (its meter or logger "
-                         "stopped?)")  # fmt: skip
-    return lines
+        since = frame.start + int(last[j]) * frame.interval
+        if SILENT_AFTER <= newest - since <= SILENT_LISTED:
+            notes[meter] = (f"no readings after {since:%a %d %b %H:%M} (its export, logger or "
+                            "meter stopped?)")  # fmt: skip
+            continue
+        held = held_now(frame.values[:, j], frame.interval)
+        if held is not None:
+            first, (low, high) = held
+            start = frame.start + first * frame.interval
+            unit = units.get(meter, "")
+            notes[meter] = (f"has read {frame.values[first, j]:.4g} {unit} since "
+                            f"{start:%a %d %b %H:%M}, outside its usual {low:.4g} .. "
+                            f"{high:.4g} {unit} (its meter or logger stopped, or the "
+                            "equipment is off?)")  # fmt: skip
+    return notes

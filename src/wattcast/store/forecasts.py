@@ -7,7 +7,6 @@ meters are named, and their ids stay inside the store.
 
 from __future__ import annotations
 
-import datetime as dt
 import sqlite3
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -196,17 +195,6 @@ class ForecastRecords(StoreFile):
         with self.connect() as db:
             row = db.execute("SELECT MAX(t) FROM actuals").fetchone()
         return None if row[0] is None else int(row[0])
-
-    def newest_actual_days(self, meters: set[str] | None = None) -> dict[str, dt.date]:
-        """Each meter's local day of its newest actual (of ``meters`` only, when given):
-        one lookup of the actuals' index per meter."""
-        from wattcast.epoch import format_epoch
-
-        with self.connect() as db:
-            rows = db.execute("SELECT m.name, m.zone, (SELECT MAX(t) FROM actuals a WHERE "
-                              "a.meter_id = m.id) FROM meters m").fetchall()  # fmt: skip
-        return {name: dt.date.fromisoformat(format_epoch(t, zone)[:10]) for name, zone, t in rows
-                if t is not None and (meters is None or name in meters)}  # fmt: skip
 
     def candidates(self, pairs: Sequence[tuple[int, str]]) -> dict[tuple[int, str], Any]:
         """The candidates' forecasts kept for (run, meter): (blob, their times)."""

@@ -29,6 +29,7 @@ from pathlib import Path
 import pandas as pd
 
 from wattcast import stops
+from wattcast.alerts.notes import meters_to_check
 from wattcast.core import BatchInputs, forecast_batch, on_error, wall
 from wattcast.data.cleaning import trim_to_periods
 from wattcast.data.loading import meter_problems
@@ -361,6 +362,9 @@ def _run_batches(job: Job, progress: Progress | None) -> None:
         if isinstance(frame, MeterFrame):
             if not job.summary.batches:
                 _warn_stale(job, frame, zone)
+            if job.store is not None:  # for the digest, from the run's record
+                notes = meters_to_check(frame, job.inputs.units)
+                job.record.setdefault("to_check", {}).update(notes)
             frame, names = _without_problems(job, zone, names, frame, batch_errors)
         if isinstance(frame, InputError):
             _fail_batch(job, names, zone, str(frame), batch_errors, frame)
