@@ -194,6 +194,18 @@ def test_the_digest_names_meters_that_stopped_or_read_one_value_all_day(
     assert "<h3>Meters to check</h3>" in html and "Lighting (kW): no readings after" in html
     earlier = mailbox.messages[0].get_body(("plain",)).get_content()
     assert "Meters to check" not in earlier  # all read as usual then
+    # the night a meter is first to check is told without events; not again for it alone
+    (tmp_path / "quiet").mkdir()
+    with Mailbox() as quiet:
+        spec = alerts_site(tmp_path / "quiet", andover, quiet, None, "min_energy_hours = 1e6\n")
+        spec = spec.with_flags({"data.source": str(readings / "meters.csv")})
+        for night in pd.date_range("2017-03-05", "2017-03-09", freq="D"):
+            run_job(spec, "run", night)
+    subjects = [m["Subject"] for m in quiet.messages if "new events" in m["Subject"]]
+    assert [s.split(": ", 1)[1] for s in subjects] == [
+        "no new events, 1 meter to check",  # the Gym, the night after it fell to zero
+        "no new events, 2 meters to check",  # and Lighting, a day without readings
+    ]
 
 
 def test_a_night_replayed_months_back_sends_nothing_of_those_months(

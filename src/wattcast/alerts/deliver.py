@@ -6,8 +6,8 @@ for months starts with that night's events, not with every event since the store
 (those are in ``wattcast anomalies``). An event that ended :data:`NEWS_DAYS` or more before the
 night's day is no news (stored and listed, never sent). An event is ``alerted`` once
 every channel has carried it. The
-e-mail digest goes out on nights with new events (every night with ``[alerts]
-digest_without_news``); the webhook only when there are new events. Sites that
+e-mail digest goes out on nights with new events or a meter newly to check (every night
+with ``[alerts] digest_without_news``); the webhook on nights with news. Sites that
 share a store each get their own: a site's channels carry its own meters' events. A delivery that
 fails is logged (a warning), recorded with the run, retried the next night with
 the events it missed, and never fails the run. Nothing is sent twice for the
@@ -96,6 +96,15 @@ def _news_since(day: dt.date | None) -> int:
     return int(start.timestamp())
 
 
+def _new_checks(
+    store: ForecastStore, spec: Any, run_id: int, to_check: Mapping[str, str]
+) -> bool:  # fmt: skip
+    """Whether a meter to check is new tonight (or its why changed): a panel that stopped
+    is told on the night it is first seen, events or not."""
+    before = store.recorded_before(run_id, spec.site.name, "to_check") or {}
+    return any(before.get(meter) != why for meter, why in to_check.items())
+
+
 def _night(store: ForecastStore, run_id: int) -> dict[str, Any]:
     """What the night's run recorded that its digest tells: the last day of its readings
     (a first night's digest was dated by its events, changes that ended days before) and
@@ -135,7 +144,8 @@ def _deliver_on(
 
     since = store.first_of_stretch(run_id, spec.site.name, lambda s: set_up(s, channel, True))
     events = store.undelivered(channel, spec.site.name, since, _news_since(context.day))
-    if not events and (channel == "webhook" or not spec.alerts.digest_without_news):
+    news = bool(events) or _new_checks(store, spec, run_id, context.to_check)
+    if not news and (channel == "webhook" or not spec.alerts.digest_without_news):
         return []
     refused: dict[str, str] = {}
     try:

@@ -119,12 +119,13 @@ def compose(store: ForecastStore, events: list[dict[str, Any]], context: Context
                     if ongoing(e) and e["id"] not in told
                     and (meters is None or e["meter"] in meters)], context.tariff)  # fmt: skip
     day = context.day or _day(comparison, events)
-    headline = _headline(rows, _reviewed_inside(store, rows, context.tariff), context)
+    to_check = [f"{meter}: {why}" for meter, why in sorted(context.to_check.items())
+                if meters is None or meter in meters]  # fmt: skip
+    headline = _headline(rows, _reviewed_inside(store, rows, context.tariff), context) + (
+        f", {_plural(len(to_check), 'meter')} to check" if to_check else "")  # fmt: skip
     subject = f"{context.site}, {day:%a %d %b}: {headline}"
     digest = Digest(subject, "", "", rows, comparison=comparison, ongoing=still,
-                    site=context.site, day=day)  # fmt: skip
-    digest.to_check = [f"{meter}: {why}" for meter, why in sorted(context.to_check.items())
-                       if meters is None or meter in meters]  # fmt: skip
+                    site=context.site, day=day, to_check=to_check)  # fmt: skip
     demand = getattr(context.tariff, "demand", None)
     places = store.hierarchy() if demand else {}
     known = store.meters() if demand else {}

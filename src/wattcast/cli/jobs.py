@@ -158,7 +158,7 @@ def _record_warnings(spec: RunSpec, summary: JobSummary | None, texts: list[str]
     try:
         store = ForecastStore(spec.store.path, create=False)
         store.add_to_record(summary.run_id, "warnings", texts)
-        return store.warnings_before(summary.run_id, spec.site.name)
+        return set(store.recorded_before(summary.run_id, spec.site.name, "warnings") or [])
     except wattcast.WattcastError:
         return set()
 

@@ -184,12 +184,12 @@ class RunRecords(StoreFile):
             db.execute("UPDATE runs SET record = ? WHERE id = ?",
                        (json.dumps(record, default=str), run_id))  # fmt: skip
 
-    def warnings_before(self, run_id: int, site: str | None) -> set[str]:
-        """The warnings the nightly run before ``run_id`` of the same site recorded (none
-        where it recorded none: a store of an earlier release)."""
+    def recorded_before(self, run_id: int, site: str | None, key: str) -> Any:
+        """What the nightly run before ``run_id`` of the same site recorded under ``key``
+        (None where it recorded nothing: a store of an earlier release, a first night)."""
         for _, _, record in self._nights_before(run_id, site):
-            return set(json.loads(record or "{}").get("warnings") or [])
-        return set()
+            return json.loads(record or "{}").get(key)
+        return None
 
     def first_of_stretch(
         self, run_id: int, site: str | None, holds: Callable[[Mapping[str, Any]], bool]
