@@ -44,9 +44,9 @@ def meters_to_check(frame: MeterFrame, units: Mapping[str, str]) -> dict[str, st
         if held is not None:
             first, (low, high) = held
             start = frame.start + first * frame.interval
-            unit = units.get(meter, "")
-            notes[meter] = (f"has read {frame.values[first, j]:.4g} {unit} since "
+            unit = f" {units[meter]}" if units.get(meter) else ""
+            notes[meter] = (f"has read {frame.values[first, j]:.4g}{unit} since "
                             f"{start:%a %d %b %H:%M}, outside its usual {low:.4g} .. "
-                            f"{high:.4g} {unit} (its meter or logger stopped, or the "
+                            f"{high:.4g}{unit} (its meter or logger stopped, or the "
                             "equipment is off?)")  # fmt: skip
     return notes
