@@ -148,13 +148,15 @@ class RunRecords(StoreFile):
 
     def record_failure(
         self, run_id: int | None, command: str, spec: Mapping[str, object], as_of: str | None,
-        message: str, started_utc: str, finished_utc: str,
+        message: str, started_utc: str, *, status: str = "failed",
+        record: Mapping[str, object] | None = None,
     ) -> int:  # fmt: skip
-        """Record a job that stopped on an error (opening a run when it had none)."""
+        """Record a job that stopped (``failed`` on an error, or ``interrupted``) with its
+        one-line message, opening a run when it had none; it finishes now."""
         if run_id is None:
             run_id = self.begin_run(command, spec, as_of, "", started_utc)
-        self.finish_run(run_id, "failed", message, record={}, timings={},
-                        finished_utc=finished_utc)  # fmt: skip
+        self.finish_run(run_id, status, message, record=record or {}, timings={},
+                        finished_utc=_utc_now())  # fmt: skip
         return run_id
 
     def remainders_of(self, run_ids: Sequence[int]) -> dict[int, dict[str, list[str]]]:

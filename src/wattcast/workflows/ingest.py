@@ -16,7 +16,6 @@ taken for a reading: 2 kW for 272).
 
 from __future__ import annotations
 
-import datetime as dt
 import time
 import warnings
 from dataclasses import asdict, dataclass, field
@@ -111,9 +110,8 @@ def _record_stopped(
                    f"({len(intake.taken)} of {intake.exports} taken in); the next night "
                    "takes the others in")  # fmt: skip
     command, as_of = night
-    run_id = store.begin_run(command, spec.to_settings(), as_of, "", started_utc)
-    store.finish_run(run_id, status, message, record={"readings": intake.record()}, timings={},
-                     finished_utc=dt.datetime.now(dt.UTC).isoformat())  # fmt: skip
+    store.record_failure(None, command, spec.to_settings(), as_of, message, started_utc,
+                         status=status, record={"readings": intake.record()})  # fmt: skip
 
 
 def _take_new(

@@ -60,7 +60,6 @@ from wattcast.workflows.store_io import (
     count_revised,
     failed_batch,
     read_state,
-    record_failed_run,
     stored_batch,
 )
 
@@ -147,8 +146,8 @@ def _refused(
     record = {} if intake is None else {"readings": intake.record()}
     try:
         with store_lock(path):
-            record_failed_run(ForecastStore(path), spec.to_settings(), command, _iso(as_of),
-                              message, _utc_now(), record)  # fmt: skip
+            ForecastStore(path).record_failure(None, command, spec.to_settings(), _iso(as_of),
+                                               message, _utc_now(), record=record)  # fmt: skip
     except WattcastError:
         pass  # the store is busy or cannot be used: the night is refused all the same
 
@@ -510,7 +509,7 @@ def _abandon(job: Job, run_id: int | None, command: str, exc: BaseException) -> 
         remove_store(job.store.path)
     else:
         job.store.record_failure(run_id, command, job.spec.to_settings(), _iso(job.as_of),
-                                 str(exc), _utc_now(), _utc_now())  # fmt: skip
+                                 str(exc), _utc_now())  # fmt: skip
 
 
 def _interrupted(job: Job, store: ForecastStore, run_id: int, exc: KeyboardInterrupt) -> None:

@@ -163,14 +163,3 @@ def count_revised(record: dict[str, Any], result: BatchResult) -> None:
 def failed_batch(meters: MeterInfo, failures: dict[str, str]) -> Batch:
     """A batch none of whose meters was forecast: each with why."""
     return Batch(meters, dict(failures))
-
-
-def record_failed_run(
-    store: ForecastStore, settings: dict[str, Any], command: str, as_of: str | None,
-    message: str, started_utc: str, record: dict[str, Any],
-) -> None:  # fmt: skip
-    """A night stopped by bad input, as a ``failed`` run with its one-line message (what
-    ``history`` shows), before any forecast was written."""
-    run_id = store.begin_run(command, settings, as_of, "", started_utc)
-    store.finish_run(run_id, "failed", message, record=record, timings={},
-                     finished_utc=pd.Timestamp.now(tz="UTC").isoformat())  # fmt: skip
