@@ -234,6 +234,31 @@ def test_a_night_replayed_months_back_sends_nothing_of_those_months(
     assert all(str(e["end"]) >= "2017" for e in summary.events)
 
 
+def test_meters_to_check_are_silent_ones_and_ones_holding_a_value_outside_their_range() -> None:
+    from wattcast.alerts.notes import meters_to_check
+    from wattcast.data.meter_frame import MeterFrame
+
+    times = pd.date_range("2021-01-04", periods=96 * 40, freq="15min")
+    day = np.sin(np.arange(len(times)) * 2 * np.pi / 96)
+    rng = np.random.default_rng(0)
+    use = np.column_stack([60 + 40 * day + rng.normal(0, 2, len(times)) for _ in range(4)])
+    use[:, 1] = np.where(day > 0, use[:, 1], 0.0)  # off every night: a state, not a stop
+    use[-200:, 2] = np.nan  # silent for two days
+    use[-60:, 3] = 0.0  # fell to zero 15 hours ago
+    meters = ("A (kW)", "Chiller (kW)", "Silent (kW)", "Gym (kW)")
+    frame = MeterFrame(use, times[0], pd.Timedelta("15min"), meters, None, "m.csv")
+    notes = meters_to_check(frame, dict.fromkeys(meters, "kW"))
+    assert set(notes) == {"Silent (kW)", "Gym (kW)"}
+    assert notes["Silent (kW)"] == ("no readings after Wed 10 Feb 21:45 (its export, logger "
+                                    "or meter stopped?)")  # fmt: skip
+    assert notes["Gym (kW)"].startswith("has read 0 kW since Fri 12 Feb 09:00, outside its usual")
+    alone = MeterFrame(use[:, 2:3], times[0], pd.Timedelta("15min"), meters[2:3], None, "m.csv")
+    assert meters_to_check(alone, {}) == {}  # its batch alone: nothing newer to compare with
+    assert set(meters_to_check(alone, {}, times[-1] + pd.Timedelta("15min"))) == {"Silent (kW)"}
+    late = times[-1] + pd.Timedelta(days=20)  # silent for three weeks: no longer listed
+    assert meters_to_check(alone, {}, late) == {}
+
+
 def test_the_digest_subject_counts_a_change_less_the_acked_events_inside_it(
     tmp_path: Path,
 ) -> None:

@@ -22,15 +22,20 @@ SILENT_LISTED = pd.Timedelta(days=14)
 SILENT_AFTER = pd.Timedelta(days=1)
 
 
-def meters_to_check(frame: MeterFrame, units: Mapping[str, str]) -> dict[str, str]:
+def meters_to_check(
+    frame: MeterFrame, units: Mapping[str, str], until: pd.Timestamp | None = None
+) -> dict[str, str]:  # fmt: skip
     """Per meter of ``frame`` to look at, why: no reading for a day or more before the
-    newest of its batch (for :data:`SILENT_LISTED`), or newest readings that hold one value
-    outside its usual range (:func:`~wattcast.data.cleaning.held_now`)."""
+    newest of its batch, or before ``until`` (a night's cut-off, wall clock), for
+    :data:`SILENT_LISTED`; or newest readings that hold one value outside its usual range
+    (:func:`~wattcast.data.cleaning.held_now`)."""
     present = np.isfinite(frame.values)
     if not present.any():
         return {}
     last = np.where(present.any(axis=0), frame.n_steps - 1 - np.argmax(present[::-1], axis=0), -1)
     newest = frame.start + int(last.max()) * frame.interval
+    if until is not None:
+        newest = max(newest, until - frame.interval)
     notes = {}
     for j, meter in enumerate(frame.meters):
         if last[j] < 0:

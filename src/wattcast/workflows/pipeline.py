@@ -362,7 +362,8 @@ def _run_batches(job: Job, progress: Progress | None) -> None:
             if not job.summary.batches:
                 _warn_stale(job, frame, zone)
             if job.store is not None:  # for the digest, from the run's record
-                notes = meters_to_check(frame, job.inputs.units)
+                cutoff = None if job.as_of is None else wall(job.as_of, zone)
+                notes = meters_to_check(frame, job.inputs.units, cutoff)
                 job.record.setdefault("to_check", {}).update(notes)
             frame, names = _without_problems(job, zone, names, frame, batch_errors)
         if isinstance(frame, InputError):
