@@ -111,7 +111,7 @@ def stored(readings: pd.DataFrame, status: str) -> pd.DataFrame:
 
 
 def test_an_event_judged_again_takes_the_figures_of_its_revised_readings() -> None:
-    readings = day_with_waste(np.full(8, 6.0))  # 2 h of waste
+    readings = day_with_waste(np.full(8, 10.0))  # 2 h of waste, half of it above min_energy
     events = stored(readings, "alerted")
     revised = readings.copy()
     revised.loc[52:55, "actual"] = 20.0  # its second hour was an export's glitch
@@ -135,6 +135,18 @@ def test_an_event_whose_revised_readings_are_in_the_band_is_withdrawn(
     assert again["status"] == after and again["readings"] == 0
     assert again["kwh_above_band"] == 0 and again["kwh_above_forecast"] == 0
     assert again["detail"] == WITHDRAWN
+
+
+def test_a_told_event_its_revised_readings_leave_below_the_thresholds_is_withdrawn() -> None:
+    """A correction left an alerted event 3.93 kWh above the band (under min_energy 5):
+    it stayed alerted and counted, where the readings on time make no event."""
+    readings = day_with_waste(np.full(8, 6.0))  # 2 h of waste, 6 kWh above the band
+    events = stored(readings, "alerted")
+    revised = readings.copy()
+    revised.loc[49:55, "actual"] = 20.0  # one quarter-hour left: 0.75 kWh above the band
+    again = rejudged_events(revised, events, QUARTER, {}, AlertsSection()).iloc[0]
+    assert again["status"] == "alerted" and again["detail"] == WITHDRAWN
+    assert again["kwh_above_band"] == 0 and again["readings"] == 0
 
 
 def test_an_event_with_a_reading_missing_is_not_judged_again() -> None:
