@@ -259,6 +259,32 @@ def test_meters_to_check_are_silent_ones_and_ones_holding_a_value_outside_their_
     assert meters_to_check(alone, {}, late) == {}
 
 
+def test_a_sites_digest_compares_its_own_newest_day_in_a_shared_store(tmp_path: Path) -> None:
+    """Once another site of the store had later readings, a site's digest lost its
+    forecast-against-actual table: it looked for the store's newest day."""
+    pytest.importorskip("aiosmtpd")
+    with Mailbox() as mailbox:
+        specs = {}
+        for name, meters, days in (("North", ("A (kW)",), 40), ("Arts", ("C (kW)",), 50)):
+            folder = tmp_path / name
+            folder.mkdir()
+            source = folder / "m.csv"
+            synthetic_wide(days=days, meters=meters).to_csv(source, index=False)
+            specs[name] = RunSpec.from_toml(write_site(folder, source, more=(
+                f'[site]\nname = "{name}"\n[alerts]\ndigest_without_news = true\n'
+                f'[alerts.email]\nhost = "127.0.0.1"\nport = {mailbox.port}\n'
+                'sender = "w@x.example"\nto = ["e@x.example"]\n'
+            ))).with_flags({"store.path": str(tmp_path / "shared.db")})  # fmt: skip
+        for night in ("2021-02-05", "2021-02-06", "2021-02-07"):
+            run_job(specs["North"], "run", night)
+        for night in ("2021-02-19", "2021-02-20", "2021-02-21"):  # its actuals of the 20th
+            run_job(specs["Arts"], "run", night)
+        run_job(specs["North"], "run", "2021-02-08")
+    last = mailbox.messages[-1]
+    assert last["Subject"].startswith("North, Sun 07 Feb")
+    assert "- A (kW) (2021-02-07): forecast" in last.get_body(("plain",)).get_content()
+
+
 def test_the_digest_subject_counts_a_change_less_the_acked_events_inside_it(
     tmp_path: Path,
 ) -> None:

@@ -229,7 +229,7 @@ def _headline(
 
 def yesterday(store: ForecastStore, meters: set[str] | None = None) -> list[dict[str, Any]]:
     """Per meter, its latest local day with actuals: actual and forecast kWh-like totals."""
-    newest = store.newest_actual()
+    newest = store.newest_actual(None if meters is None else sorted(meters))
     if newest is None:
         return []
     readings = store.forecasts_with_actuals(since=int(newest) - 2 * 86400)

@@ -190,10 +190,16 @@ class ForecastRecords(StoreFile):
         sql += name_filter(meters, params)
         return self.query(sql + " ORDER BY m.name, a.t", params)
 
-    def newest_actual(self) -> int | None:
-        """Epoch seconds of the latest actual stored (None: none yet)."""
+    def newest_actual(self, meters: Sequence[str] | None = None) -> int | None:
+        """Epoch seconds of the latest actual stored, of ``meters`` only when given (None:
+        none yet)."""
         with self.connect() as db:
-            row = db.execute("SELECT MAX(t) FROM actuals").fetchone()
+            if meters is None:
+                row = db.execute("SELECT MAX(t) FROM actuals").fetchone()
+            else:
+                marks = ",".join(str(int(i)) for i in self._ids(db, meters).values()) or "NULL"
+                row = db.execute(f"SELECT MAX(t) FROM actuals WHERE meter_id IN ({marks})"
+                                 ).fetchone()  # fmt: skip
         return None if row[0] is None else int(row[0])
 
     def candidates(self, pairs: Sequence[tuple[int, str]]) -> dict[tuple[int, str], Any]:
