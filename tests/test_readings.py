@@ -343,12 +343,12 @@ def test_rows_with_no_cell_filled_are_dropped_and_said(tmp_path: Path) -> None:
     table = synthetic_wide(days=3)
     lines = table.to_csv(index=False).splitlines()
     path = tmp_path / "sheet.csv"
-    path.write_text("\n".join([*lines[:101], ",,", ",,", *lines[101:]]) + "\n")
+    path.write_text("\n".join([*lines[:101], ",,", " , ,", *lines[101:]]) + "\n")
     with pytest.warns(EmptyRowsWarning) as caught:
         frame = load_meters(path)
     assert [str(w.message) for w in caught] == [
         f"{path}: dropped 2 row(s) with no cell filled (the first on line 102)."
-    ]
+    ]  # cells of spaces alone are empty too
     np.testing.assert_allclose(frame.values, table[["A (kW)", "B (kW)"]].to_numpy())
     # a row with a reading but no time is still refused, naming its line
     path.write_text("\n".join([*lines[:101], ",,", ",5.0,", *lines[101:]]) + "\n")
@@ -786,6 +786,12 @@ def test_a_register_of_running_totals_is_refused(tmp_path: Path) -> None:
     table["Main (kWh)"] = 500 + np.cumsum(charging)
     table.to_csv(tmp_path / "m.csv", index=False)
     with pytest.raises(InputError, match=r"column 'Main \(kWh\)': readings never fall"):
+        load_meters(tmp_path / "m.csv")
+    register = 500 + np.cumsum(charging)
+    register[200:] -= register[199]  # reset to zero once, as registers roll over
+    table["Main (kWh)"] = register
+    table.to_csv(tmp_path / "m.csv", index=False)
+    with pytest.raises(InputError, match=r"readings only rise, but for a reset \(500 to "):
         load_meters(tmp_path / "m.csv")
     steps = np.where(np.arange(len(use)) < 200, 0.0, 40.0)  # use that stepped up once
     table["Main (kWh)"] = steps

@@ -96,7 +96,7 @@ def read_table(path: str | Path, encoding: str = "auto") -> pd.DataFrame:
 def _without_empty_rows(frame: pd.DataFrame) -> pd.DataFrame:
     """``frame`` less its rows with no cell filled (a spreadsheet's ``,,,,,,`` lines after
     its table), said once: they hold no time and no reading. Rows keep their lines."""
-    empty = frame.isna().to_numpy().all(axis=1)
+    empty = np.column_stack([_blank(frame.iloc[:, j]) for j in range(frame.shape[1])]).all(1)
     if not empty.any() or empty.all():
         return frame
     first = row_label(frame, int(np.flatnonzero(empty)[0]))
@@ -105,6 +105,14 @@ def _without_empty_rows(frame: pd.DataFrame) -> pd.DataFrame:
     kept = frame[~empty]
     kept.attrs = frame.attrs
     return kept
+
+
+def _blank(column: pd.Series) -> np.ndarray:
+    """Where ``column``'s cells are missing or spaces alone."""
+    if column.dtype == object or pd.api.types.is_string_dtype(column):
+        spaces = column.astype("string").str.strip().eq("").fillna(False)
+        return (column.isna() | spaces).to_numpy(dtype=bool)
+    return column.isna().to_numpy(dtype=bool)
 
 
 def read_parquet(path: Path, **options: Any) -> pd.DataFrame:

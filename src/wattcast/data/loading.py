@@ -604,22 +604,29 @@ REGISTER_SPAN = pd.Timedelta(days=2)
 
 #: ... and rise on this many days at least: a meter whose use stepped up once is no register.
 REGISTER_RISING_DAYS = 2
+#: ... falling no more often than this, each time to a tenth of its value or less: a
+#: register rolls over, or is reset, now and then.
+REGISTER_RESETS = 2
 
 
 def _register(values: np.ndarray, interval: pd.Timedelta) -> str | None:
-    """Why readings that never fall and rise on several days are a register's running
-    total, which forecast as use would be a rise without end (None: they are not). A
-    register may hold for hours (a charger's or a solar panel's, all night)."""
+    """Why readings that (but for a rollover or two) never fall, and rise on several days,
+    are a register's running total, which forecast as use would be a rise without end
+    (None: they are not). A register may hold for hours (a charger's or a solar panel's,
+    all night)."""
     present = np.flatnonzero(np.isfinite(values))
     readings = values[present]
     steps = np.diff(readings)
-    if len(steps) * interval < REGISTER_SPAN or (steps < 0).any():
+    falls = np.flatnonzero(steps < 0)
+    resets = readings[falls + 1] <= 0.1 * readings[falls]
+    if len(steps) * interval < REGISTER_SPAN or len(falls) > REGISTER_RESETS or not resets.all():
         return None
     per_day = max(1, int(pd.Timedelta(days=1) // interval))
     rising_days = np.unique(present[1:][steps > 0] // per_day)
     if len(rising_days) < REGISTER_RISING_DAYS:
         return None
-    return (f"readings never fall ({readings[0]:g} to {readings[-1]:g}): a meter's register "
+    how = "only rise, but for a reset" if len(falls) else "never fall"
+    return (f"readings {how} ({readings[0]:g} to {readings[-1]:g}): a meter's register "
             "(a running total)? give each interval's use (the differences between "
             "readings).")  # fmt: skip
 
