@@ -618,6 +618,59 @@ def test_a_night_stopped_while_taking_exports_in_is_recorded_interrupted(
     assert again["already"] == 1 and again["new"] == 39 * 96 * 2
 
 
+STOPPED_IN_A_BATCH = """
+import sys, time
+from pathlib import Path
+from wattcast.cli.stopping import stop_signals
+from wattcast.settings import RunSpec
+from wattcast.store import store
+from wattcast.workflows.pipeline import run_job
+
+original = store.ForecastStore._insert_forecasts
+def slow(self, db, run_id, ids, forecasts):
+    original(self, db, run_id, ids, forecasts)
+    if "B (kW)" in set(forecasts["meter"]):
+        Path(sys.argv[2]).touch()   # A is written; B's transaction is open
+        time.sleep(60)
+store.ForecastStore._insert_forecasts = slow
+with stop_signals():
+    run_job(RunSpec.from_toml(sys.argv[1]).with_flags({"model.batch_meters": "1"}), "run",
+            "2021-02-10")
+"""
+
+
+def test_a_night_resumed_after_a_stop_keeps_the_exports_its_first_try_took_in(
+    tmp_path: Path,
+) -> None:
+    """The resumed night's record said it took no export in: its first try had."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    frame = synthetic_wide(days=40)
+    exports = tmp_path / "exports"
+    exports.mkdir()
+    for k, day in enumerate(days_of(frame)):
+        drop_export(exports, days_of(frame)[day], f"{day}.csv", age=k)
+    spec = site(tmp_path / "site", exports)
+    flag, script = tmp_path / "writing", tmp_path / "stopped.py"
+    script.write_text(STOPPED_IN_A_BATCH)
+    proc = subprocess.Popen([sys.executable, str(script), str(tmp_path / "site" / "site.toml"),
+                             str(flag)], stderr=subprocess.PIPE, text=True)  # fmt: skip
+    deadline = time.monotonic() + 120
+    while not flag.exists() and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    assert flag.exists(), err
+    resumed = run_job(spec.with_flags({"model.batch_meters": "1"}), "run", "2021-02-10")
+    run = ForecastStore(spec.store.path).run(resumed.run_id)
+    readings = json.loads(run["record"])["readings"]
+    assert len(readings["taken"]) == 40 and readings["already"] == 0
+    assert readings["new"] == 40 * 96 * 2
+
+
 def test_a_named_site_forecasting_some_meters_of_its_exports_runs_every_night(
     tmp_path: Path,
 ) -> None:

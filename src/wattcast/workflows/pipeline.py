@@ -298,6 +298,8 @@ def _open_run(job: Job, command: str) -> int | None:
         _mark_interrupted(job.store)
         key = resume_key(job.spec, command, job.as_of)
         run_id = job.store.resumable_run(key)
+        if run_id is not None:
+            _carry_intake(job, json.loads(job.store.run(run_id)["record"] or "{}"))
         if run_id is None:
             run_id = job.store.begin_run(command, job.spec.to_settings(), _iso(job.as_of), key,
                                          _utc_now())  # fmt: skip
@@ -309,6 +311,19 @@ def _open_run(job: Job, command: str) -> int | None:
     if made_of := job.inputs.made_of(job.inputs.meters):  # judged by later nights as made
         job.record["remainders"] = {meter: list(parts) for meter, parts in made_of.items()}
     return run_id
+
+
+def _carry_intake(job: Job, before: dict) -> None:
+    """A resumed night's intake record with what its earlier try took in: the exports
+    that try took are 'taken before' to this one (its record had said it took none)."""
+    earlier, now = before.get("readings"), job.record.get("readings")
+    if not earlier or not now:
+        return
+    taken = [*earlier.get("taken", []), *now.get("taken", [])]
+    merged = {**now, "taken": taken, "already": max(0, now["already"] - len(earlier["taken"]))}
+    for key in ("new", "revised", "seconds", "actuals_revised"):
+        merged[key] = earlier.get(key, 0) + now.get(key, 0)
+    job.record["readings"] = merged
 
 
 def _mark_interrupted(store: ForecastStore) -> None:
