@@ -793,6 +793,11 @@ def test_a_register_of_running_totals_is_refused(tmp_path: Path) -> None:
     table.to_csv(tmp_path / "m.csv", index=False)
     with pytest.raises(InputError, match=r"readings only rise, but for a reset \(500 to "):
         load_meters(tmp_path / "m.csv")
+    pump = np.where(np.arange(len(use)) < 10, 0.0, 3.2)  # a pump switched on, off, on
+    pump[200:208], pump[208:] = 0.0, 3.4
+    table["Main (kWh)"] = pump
+    table.to_csv(tmp_path / "m.csv", index=False)
+    assert load_meters(tmp_path / "m.csv").meters == ("Main (kWh)", "Hall (kW)")
     steps = np.where(np.arange(len(use)) < 200, 0.0, 40.0)  # use that stepped up once
     table["Main (kWh)"] = steps
     table.to_csv(tmp_path / "m.csv", index=False)

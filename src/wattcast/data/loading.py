@@ -607,6 +607,9 @@ REGISTER_RISING_DAYS = 2
 #: ... falling no more often than this, each time to a tenth of its value or less: a
 #: register rolls over, or is reset, now and then.
 REGISTER_RESETS = 2
+#: ... and rising in all by this many times its largest single rise at least: a register
+#: adds up many intervals' use, a load switched on and off steps up once each time.
+REGISTER_RISES = 5
 
 
 def _register(values: np.ndarray, interval: pd.Timedelta) -> str | None:
@@ -623,7 +626,8 @@ def _register(values: np.ndarray, interval: pd.Timedelta) -> str | None:
         return None
     per_day = max(1, int(pd.Timedelta(days=1) // interval))
     rising_days = np.unique(present[1:][steps > 0] // per_day)
-    if len(rising_days) < REGISTER_RISING_DAYS:
+    rises = steps[steps > 0]
+    if len(rising_days) < REGISTER_RISING_DAYS or rises.sum() < REGISTER_RISES * rises.max():
         return None
     how = "only rise, but for a reset" if len(falls) else "never fall"
     return (f"readings {how} ({readings[0]:g} to {readings[-1]:g}): a meter's register "

@@ -148,7 +148,8 @@ def rejudged_events(
     Returns the events whose figures changed, with the same columns as
     :func:`update_events`. An event keeps its id, and a status a person or a channel
     has seen; the stretches above the band left in its extent are its new figures. One
-    with none left, or told and left below the thresholds, is *withdrawn*: its figures
+    with none left, or told and left shorter than ``min_duration`` or below
+    ``min_energy`` (the floor every night's bar is at least), is *withdrawn*: its figures
     are zero and, unless told already, it is ``minor`` (never listed or sent again). An
     event with a reading missing in its extent is left as it is (it cannot be judged
     again whole).
@@ -171,12 +172,12 @@ def rejudged_events(
         again = _judged_again(event, stretches)
         if all(np.isclose(float(again[k]), float(event[k])) for k in _FIGURES):
             continue
-        min_energy = thresholds.min_event_energy(_expected_kw(inside, unit, interval))
         periods = (expected or {}).get(str(event["meter"]), [])
-        status = _status({**again, "status": None}, thresholds, min_energy, periods)
         if again["status"] is None:  # not told yet: judged as a new one would be
-            again["status"] = status
-        elif status == "minor":  # told, and below the thresholds now: as if never found
+            min_energy = thresholds.min_event_energy(_expected_kw(inside, unit, interval))
+            again["status"] = _status(again, thresholds, min_energy, periods)
+        elif _status({**again, "status": None}, thresholds, thresholds.min_event_energy(0.0),
+                     periods) == "minor":  # told, and below the fixed floor now  # fmt: skip
             again = withdrawn(event)
         out.append(again)
     return pd.DataFrame(out, columns=[*(f for f in EVENT_FIELDS if f != "cost")])
