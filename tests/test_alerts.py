@@ -184,9 +184,8 @@ def test_the_digest_names_meters_that_stopped_or_read_one_value_all_day(
     lines = last.get_body(("plain",)).get_content().splitlines()
     first = lines.index("Meters to check:") + 1
     listed = lines[first : lines.index("", first)]
-    assert listed[0].startswith("- Gym (kW): has read 0 kW since Mon 06 Mar 12:00, outside its "
-                                "usual ")  # fmt: skip
-    assert listed[0].endswith(" kW (its meter or logger stopped, or the equipment is off?)")
+    assert listed[0] == ("- Gym (kW): has read 0 kW since Mon 06 Mar 12:00, outside its usual "
+                         "range (its meter or logger stopped, or the equipment is off?)")  # fmt: skip
     assert listed[1] == ("- Lighting (kW): no readings after Mon 06 Mar 23:45 (its export, "
                          "logger or meter stopped?)")  # fmt: skip
     assert len(listed) == 2  # the others read as usual
@@ -235,7 +234,7 @@ def test_a_night_replayed_months_back_sends_nothing_of_those_months(
 
 
 def test_meters_to_check_are_silent_ones_and_ones_holding_a_value_outside_their_range() -> None:
-    from wattcast.alerts.notes import meters_to_check
+    from wattcast.alerts.notes import holding, last_readings, silent
     from wattcast.data.meter_frame import MeterFrame
 
     times = pd.date_range("2021-01-04", periods=96 * 40, freq="15min")
@@ -246,17 +245,21 @@ def test_meters_to_check_are_silent_ones_and_ones_holding_a_value_outside_their_
     use[-200:, 2] = np.nan  # silent for two days
     use[-60:, 3] = 0.0  # fell to zero 15 hours ago
     meters = ("A (kW)", "Chiller (kW)", "Silent (kW)", "Gym (kW)")
-    frame = MeterFrame(use, times[0], pd.Timedelta("15min"), meters, None, "m.csv")
-    notes = meters_to_check(frame, dict.fromkeys(meters, "kW"))
-    assert set(notes) == {"Silent (kW)", "Gym (kW)"}
-    assert notes["Silent (kW)"] == ("no readings after Wed 10 Feb 21:45 (its export, logger "
-                                    "or meter stopped?)")  # fmt: skip
-    assert notes["Gym (kW)"].startswith("has read 0 kW since Fri 12 Feb 09:00, outside its usual")
-    alone = MeterFrame(use[:, 2:3], times[0], pd.Timedelta("15min"), meters[2:3], None, "m.csv")
-    assert meters_to_check(alone, {}) == {}  # its batch alone: nothing newer to compare with
-    assert set(meters_to_check(alone, {}, times[-1] + pd.Timedelta("15min"))) == {"Silent (kW)"}
-    late = times[-1] + pd.Timedelta(days=20)  # silent for three weeks: no longer listed
-    assert meters_to_check(alone, {}, late) == {}
+
+    def batch(columns: list[int]) -> MeterFrame:
+        return MeterFrame(use[:, columns], times[0], pd.Timedelta("15min"),
+                          tuple(meters[j] for j in columns), None, "m.csv")  # fmt: skip
+
+    assert holding(batch([0, 1, 2, 3]), dict.fromkeys(meters, "kW")) == {
+        "Gym (kW)": "has read 0 kW since Fri 12 Feb 09:00, outside its usual range (its meter "
+                    "or logger stopped, or the equipment is off?)"}  # fmt: skip
+    last = {**last_readings(batch([2])), **last_readings(batch([0, 1]))}  # batches of a night
+    assert silent(last) == {"Silent (kW)": "no readings after Wed 10 Feb 21:45 (its export, "
+                                           "logger or meter stopped?)"}  # fmt: skip
+    alone = last_readings(batch([2]))
+    assert silent(alone) == {}  # nothing newer to compare with
+    assert set(silent(alone, times[-1] + pd.Timedelta("15min"))) == {"Silent (kW)"}
+    assert silent(alone, times[-1] + pd.Timedelta(days=20)) == {}  # three weeks: no longer
 
 
 def test_a_sites_digest_compares_its_own_newest_day_in_a_shared_store(tmp_path: Path) -> None:

@@ -187,10 +187,13 @@ class RunRecords(StoreFile):
                        (json.dumps(record, default=str), run_id))  # fmt: skip
 
     def recorded_before(self, run_id: int, site: str | None, key: str) -> Any:
-        """What the nightly run before ``run_id`` of the same site recorded under ``key``
-        (None where it recorded nothing: a store of an earlier release, a first night)."""
+        """What the latest nightly run before ``run_id`` of the same site that recorded
+        ``key`` recorded under it (a night refused for bad input records none); None
+        where none did (a store of an earlier release, a first night)."""
         for _, _, record in self._nights_before(run_id, site):
-            return json.loads(record or "{}").get(key)
+            found = json.loads(record or "{}")
+            if key in found:
+                return found[key]
         return None
 
     def first_of_stretch(

@@ -29,7 +29,7 @@ from pathlib import Path
 import pandas as pd
 
 from wattcast import stops
-from wattcast.alerts.notes import meters_to_check
+from wattcast.alerts.notes import holding, last_readings, silent
 from wattcast.core import BatchInputs, forecast_batch, on_error, wall
 from wattcast.data.cleaning import trim_to_periods
 from wattcast.data.loading import meter_problems
@@ -299,7 +299,7 @@ def _open_run(job: Job, command: str) -> int | None:
         key = resume_key(job.spec, command, job.as_of)
         run_id = job.store.resumable_run(key)
         if run_id is not None:
-            _carry_intake(job, json.loads(job.store.run(run_id)["record"] or "{}"))
+            _carry_record(job, json.loads(job.store.run(run_id)["record"] or "{}"))
         if run_id is None:
             run_id = job.store.begin_run(command, job.spec.to_settings(), _iso(job.as_of), key,
                                          _utc_now())  # fmt: skip
@@ -313,9 +313,11 @@ def _open_run(job: Job, command: str) -> int | None:
     return run_id
 
 
-def _carry_intake(job: Job, before: dict) -> None:
-    """A resumed night's intake record with what its earlier try took in: the exports
-    that try took are 'taken before' to this one (its record had said it took none)."""
+def _carry_record(job: Job, before: dict) -> None:
+    """A resumed night's record with what its earlier try found: the meters to check of
+    the meters it did, and the exports it took in, which are 'taken before' to this try
+    (its record had said it took none)."""
+    job.record["to_check"] = dict(before.get("to_check") or {})
     earlier, now = before.get("readings"), job.record.get("readings")
     if not earlier or not now:
         return
@@ -364,6 +366,7 @@ def _run_batches(job: Job, progress: Progress | None) -> None:
     total = len(job.inputs.meters) - job.summary.skipped
     size = batch_size(job.spec)
     batch_errors: list[InputError] = []
+    last: dict[str, pd.Timestamp] = {}  # each meter's last reading, for the silent ones
     for zone, names, frame in read_batches(job.inputs, size, skip, stats):
         stops.check()  # a stop that a finalizer swallowed ends the job here
         count = len(names)
@@ -377,9 +380,8 @@ def _run_batches(job: Job, progress: Progress | None) -> None:
             if not job.summary.batches:
                 _warn_stale(job, frame, zone)
             if job.store is not None:  # for the digest, from the run's record
-                cutoff = None if job.as_of is None else wall(job.as_of, zone)
-                notes = meters_to_check(frame, job.inputs.units, cutoff)
-                job.record.setdefault("to_check", {}).update(notes)
+                job.record.setdefault("to_check", {}).update(holding(frame, job.inputs.units))
+                last.update(last_readings(frame))
             frame, names = _without_problems(job, zone, names, frame, batch_errors)
         if isinstance(frame, InputError):
             _fail_batch(job, names, zone, str(frame), batch_errors, frame)
@@ -390,6 +392,9 @@ def _run_batches(job: Job, progress: Progress | None) -> None:
         if progress is not None:
             progress(count, total)
     job.summary.read_seconds = stats.seconds
+    if job.store is not None:  # judged once against the night's newest reading
+        cutoff = None if job.as_of is None else wall(job.as_of, None)
+        job.record.setdefault("to_check", {}).update(silent(last, cutoff))
     if job.summary.meters and len(job.summary.failed) == job.summary.meters:
         if batch_errors:
             raise batch_errors[0]  # nothing worked, for one reason: say it as it is
