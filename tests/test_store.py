@@ -316,6 +316,25 @@ def test_keep_prunes_after_every_night(spec: RunSpec) -> None:
     assert [r["status"] for r in store.runs()] == ["ok", "ok", "failed", "ok"]  # newest first
 
 
+def test_what_the_night_before_recorded_skips_a_night_that_recorded_nothing(
+    tmp_path: Path,
+) -> None:
+    """A refused night records no meters to check: the next night took every meter as
+    newly to check, and sent the digest again."""
+    store = ForecastStore(tmp_path / "s.db", create=True)
+    site = {"site": {"name": "North"}}
+    first = store.begin_run("run", site, None, "", "2021-01-01T00:00:00")
+    store.add_to_record(first, "to_check", {"A (kW)": "no readings after ..."})
+    store.record_failure(None, "run", site, None, "bad export", "2021-01-02T00:00:00")
+    other = store.begin_run("run", {"site": {"name": "Arts"}}, None, "", "2021-01-02T00:00:00")
+    store.add_to_record(other, "to_check", {})
+    tonight = store.begin_run("run", site, None, "", "2021-01-03T00:00:00")
+    assert store.recorded_before(tonight, "North", "to_check") == {
+        "A (kW)": "no readings after ..."}  # fmt: skip
+    assert store.recorded_before(tonight, "Arts", "to_check") == {}
+    assert store.recorded_before(first, "North", "to_check") is None
+
+
 def test_check_of_a_folder_says_so(tmp_path: Path, cli) -> None:
     result = cli("check", "--store", tmp_path)
     assert result.exit_code == 2
