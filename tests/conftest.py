@@ -1,7 +1,10 @@
 from __future__ import annotations
 
+import json
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
 from pathlib import Path
 
@@ -125,12 +128,12 @@ def as_schema_3(db) -> None:
 
 
 def kill_when_flagged(
-    script: Path, text: str, args: list[object], flag: Path, what: str, wait: float = 120
-) -> None:
+    script: Path, text: str, args: list[object], flag: Path, what: str, wait: float = 120,
+    signum: int | None = None,
+) -> int:  # fmt: skip
     """Run ``text`` as a Python script with ``args``, wait until it touches ``flag`` (the
-    point the test kills it at), then kill it with SIGKILL, as a crash would; fail with
-    ``what`` when it never gets there."""
-    import os
+    point the test kills it at), then kill it with SIGKILL, as a crash would (or send it
+    ``signum``); fail with ``what`` when it never gets there. Its exit code."""
     import signal
     import subprocess
     import sys
@@ -142,5 +145,70 @@ def kill_when_flagged(
     while not flag.exists() and time.monotonic() < deadline and proc.poll() is None:
         time.sleep(0.05)
     assert flag.exists(), what
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait()
+    proc.send_signal(signal.SIGKILL if signum is None else signum)
+    return proc.wait(timeout=60)
+
+
+def slow_second_batch(as_of: str, stops: bool = False) -> str:
+    """A script that runs the night ``as_of`` of the site file ``argv[1]`` a meter a batch
+    and, once meter A is written and B's transaction is open, touches ``argv[2]`` and
+    waits (``stops``: under the command line's handling of Ctrl-C and SIGTERM)."""
+    night = (f'run_job(RunSpec.from_toml(sys.argv[1]).with_flags({{"model.batch_meters": "1"}}), '
+             f'"run", "{as_of}")')  # fmt: skip
+    if stops:
+        night = f"from wattcast.cli.stopping import stop_signals\nwith stop_signals():\n    {night}"
+    return f"""
+import sys, time
+from pathlib import Path
+from wattcast.settings import RunSpec
+from wattcast.store import store
+from wattcast.workflows.pipeline import run_job
+
+original = store.ForecastStore._insert_forecasts
+def slow(self, db, run_id, ids, forecasts):
+    original(self, db, run_id, ids, forecasts)
+    if "B (kW)" in set(forecasts["meter"]):
+        Path(sys.argv[2]).touch()   # A is written; B's transaction is open
+        time.sleep(60)
+store.ForecastStore._insert_forecasts = slow
+{night}
+"""
+
+
+class Receiver:
+    """A local HTTP server that keeps the JSON POSTed to it (``failing``: answers 500;
+    ``withhold``: called with each body, answers nothing and keeps nothing where it
+    returns True, as a server that never answers)."""
+
+    def __init__(self) -> None:
+        self.posts: list[dict] = []
+        self.failing = False
+        self.withhold: Callable[[dict], bool] | None = None
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                if receiver.withhold is not None and receiver.withhold(body):
+                    return
+                if receiver.failing:
+                    self.send_response(500)
+                else:
+                    receiver.posts.append(body)
+                    self.send_response(200)
+                self.end_headers()
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self) -> Receiver:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()

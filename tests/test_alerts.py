@@ -6,15 +6,13 @@ import email
 import json
 import re
 import socket
-import threading
 from email import policy
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import synthetic_wide, write_site
+from conftest import Receiver, synthetic_wide, write_site
 
 from wattcast.settings import RunSpec
 from wattcast.store.store import ForecastStore
@@ -47,40 +45,6 @@ class Mailbox:
 
     def __exit__(self, *exc: object) -> None:
         self.controller.stop()
-
-
-class Receiver:
-    """A local HTTP server that keeps the JSON POSTed to it (``failing``: answers 500)."""
-
-    def __init__(self) -> None:
-        self.posts: list[dict] = []
-        self.failing = False
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                if receiver.failing:
-                    self.send_response(500)
-                else:
-                    receiver.posts.append(json.loads(body))
-                    self.send_response(200)
-                self.end_headers()
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    def __enter__(self) -> Receiver:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.shutdown()
-        self.server.server_close()
 
 
 def alerts_site(folder: Path, andover: Path, mailbox: Mailbox, receiver: Receiver | None,

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import warnings
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import kill_when_flagged, synthetic_wide, write_site
+from conftest import kill_when_flagged, slow_second_batch, synthetic_wide, write_site
 
 from wattcast.data.exports import RevisedReadingsWarning
 from wattcast.data.sources import is_export_set, load_meters, open_source
@@ -536,7 +537,14 @@ def test_a_schema_3_store_gains_an_empty_archive(tmp_path: Path) -> None:
     assert later.record["readings"]["new"] == 41 * 96 * 2 and len(store.runs()) == 2
 
 
-INGEST_KILLER = """
+def slow_second_export(stops: bool = False) -> str:
+    """A script that runs the night of the site file ``argv[1]`` and, with its second
+    export half taken in (its transaction open), touches ``argv[2]`` and waits
+    (``stops``: under the command line's handling of Ctrl-C and SIGTERM)."""
+    night = 'run_job(RunSpec.from_toml(sys.argv[1]), "run")'
+    if stops:
+        night = f"from wattcast.cli.stopping import stop_signals\nwith stop_signals():\n    {night}"
+    return f"""
 import sys, time
 from pathlib import Path
 from wattcast.settings import RunSpec
@@ -551,22 +559,28 @@ def slow(self, db, export_id, *args):
         time.sleep(60)
     return counts
 readings.ReadingArchive._take_meter = slow
-run_job(RunSpec.from_toml(sys.argv[1]), "run")
+{night}
 """
 
 
-def test_a_night_killed_while_taking_exports_in_keeps_those_it_took(tmp_path: Path) -> None:
-    import sqlite3
-
+def daily_exports(tmp_path: Path) -> tuple[pd.DataFrame, RunSpec]:
+    """40 days of two meters, an export a day in ``exports/``, and a site reading them."""
     frame = synthetic_wide(days=40)
     exports = tmp_path / "exports"
     exports.mkdir()
     for k, day in enumerate(days_of(frame)):
         drop_export(exports, days_of(frame)[day], f"{day}.csv", age=k)
-    spec = site(tmp_path / "site", exports)
+    return frame, site(tmp_path / "site", exports)
+
+
+def test_a_night_killed_while_taking_exports_in_keeps_those_it_took(tmp_path: Path) -> None:
+    import sqlite3
+
+    frame, spec = daily_exports(tmp_path)
     flag = tmp_path / "writing"
-    kill_when_flagged(tmp_path / "killer.py", INGEST_KILLER, [tmp_path / "site" / "site.toml", flag],
-                      flag, "the night never reached its second export")  # fmt: skip
+    kill_when_flagged(tmp_path / "killer.py", slow_second_export(),
+                      [tmp_path / "site" / "site.toml", flag], flag,
+                      "the night never reached its second export")  # fmt: skip
     with sqlite3.connect(spec.store.path) as db:
         assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     store = ForecastStore(spec.store.path)
@@ -584,30 +598,13 @@ def test_a_night_stopped_while_taking_exports_in_is_recorded_interrupted(
 ) -> None:
     """SIGTERM while the exports were taken in left no run at all: history showed no
     night, though it had taken exports in."""
-    import signal
-    import subprocess
-    import sys
-    import time
-
-    frame = synthetic_wide(days=40)
-    exports = tmp_path / "exports"
-    exports.mkdir()
-    for k, day in enumerate(days_of(frame)):
-        drop_export(exports, days_of(frame)[day], f"{day}.csv", age=k)
-    spec = site(tmp_path / "site", exports)
-    flag, script = tmp_path / "writing", tmp_path / "stopped.py"
-    script.write_text(INGEST_KILLER.replace(
-        'run_job(RunSpec.from_toml(sys.argv[1]), "run")',
-        "from wattcast.cli.stopping import stop_signals\nwith stop_signals():\n"
-        '    run_job(RunSpec.from_toml(sys.argv[1]), "run")'))  # fmt: skip
-    proc = subprocess.Popen([sys.executable, str(script), str(spec.store.path.parent / "site.toml"),
-                             str(flag)], stderr=subprocess.PIPE, text=True)  # fmt: skip
-    deadline = time.monotonic() + 120
-    while not flag.exists() and time.monotonic() < deadline and proc.poll() is None:
-        time.sleep(0.05)
-    proc.send_signal(signal.SIGTERM)
-    _, err = proc.communicate(timeout=60)
-    assert flag.exists() and proc.returncode != 0, err
+    _, spec = daily_exports(tmp_path)
+    flag = tmp_path / "writing"
+    code = kill_when_flagged(tmp_path / "stopped.py", slow_second_export(stops=True),
+                             [tmp_path / "site" / "site.toml", flag], flag,
+                             "the night never reached its second export",
+                             signum=signal.SIGTERM)  # fmt: skip
+    assert code != 0
     listed = cli("history", "--config", tmp_path / "site" / "site.toml", "--format", "json")
     (run,) = json.loads(listed.stdout)
     assert run["status"] == "interrupted" and run["message"] == (
@@ -618,52 +615,15 @@ def test_a_night_stopped_while_taking_exports_in_is_recorded_interrupted(
     assert again["already"] == 1 and again["new"] == 39 * 96 * 2
 
 
-STOPPED_IN_A_BATCH = """
-import sys, time
-from pathlib import Path
-from wattcast.cli.stopping import stop_signals
-from wattcast.settings import RunSpec
-from wattcast.store import store
-from wattcast.workflows.pipeline import run_job
-
-original = store.ForecastStore._insert_forecasts
-def slow(self, db, run_id, ids, forecasts):
-    original(self, db, run_id, ids, forecasts)
-    if "B (kW)" in set(forecasts["meter"]):
-        Path(sys.argv[2]).touch()   # A is written; B's transaction is open
-        time.sleep(60)
-store.ForecastStore._insert_forecasts = slow
-with stop_signals():
-    run_job(RunSpec.from_toml(sys.argv[1]).with_flags({"model.batch_meters": "1"}), "run",
-            "2021-02-10")
-"""
-
-
 def test_a_night_resumed_after_a_stop_keeps_the_exports_its_first_try_took_in(
     tmp_path: Path,
 ) -> None:
     """The resumed night's record said it took no export in: its first try had."""
-    import signal
-    import subprocess
-    import sys
-    import time
-
-    frame = synthetic_wide(days=40)
-    exports = tmp_path / "exports"
-    exports.mkdir()
-    for k, day in enumerate(days_of(frame)):
-        drop_export(exports, days_of(frame)[day], f"{day}.csv", age=k)
-    spec = site(tmp_path / "site", exports)
-    flag, script = tmp_path / "writing", tmp_path / "stopped.py"
-    script.write_text(STOPPED_IN_A_BATCH)
-    proc = subprocess.Popen([sys.executable, str(script), str(tmp_path / "site" / "site.toml"),
-                             str(flag)], stderr=subprocess.PIPE, text=True)  # fmt: skip
-    deadline = time.monotonic() + 120
-    while not flag.exists() and time.monotonic() < deadline and proc.poll() is None:
-        time.sleep(0.05)
-    proc.send_signal(signal.SIGTERM)
-    _, err = proc.communicate(timeout=60)
-    assert flag.exists(), err
+    _, spec = daily_exports(tmp_path)
+    flag = tmp_path / "writing"
+    kill_when_flagged(tmp_path / "stopped.py", slow_second_batch("2021-02-10", stops=True),
+                      [tmp_path / "site" / "site.toml", flag], flag,
+                      "the night never wrote its second batch", signum=signal.SIGTERM)  # fmt: skip
     resumed = run_job(spec.with_flags({"model.batch_meters": "1"}), "run", "2021-02-10")
     run = ForecastStore(spec.store.path).run(resumed.run_id)
     readings = json.loads(run["record"])["readings"]

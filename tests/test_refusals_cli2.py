@@ -8,14 +8,12 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import synthetic_wide, write_site
+from conftest import Receiver, synthetic_wide, write_site
 
 PNG = b"\x89PNG\r\n\x1a\n"
 
@@ -136,53 +134,27 @@ def test_a_stopped_run_says_so_and_is_marked_interrupted(
     assert listed.stderr.strip() == f"run {run['run']} interrupted: {run['message']}"
 
 
-class StoppingHook:
-    """A local webhook whose first POST from ``proc`` sends it SIGTERM (a stop while the
-    night's alerts go out) and is never answered; the POSTs of others are kept."""
-
-    def __init__(self) -> None:
-        self.posts: list[dict] = []
-        self.stopped: list[int] = []
-        self.proc: subprocess.Popen[str] | None = None
-        hook = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                if hook.proc is not None:
-                    hook.stopped = [e["id"] for e in body["events"]]
-                    hook.proc.send_signal(signal.SIGTERM)
-                    return  # no answer: the job stops while waiting for it
-                hook.posts.append(body)
-                self.send_response(200)
-                self.end_headers()
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
-
-    def __enter__(self) -> StoppingHook:
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-
 def test_a_run_stopped_while_its_alerts_go_out_says_so_and_the_next_night_sends_them(
     tmp_path: Path, andover: Path, cli
 ) -> None:
-    with StoppingHook() as hook:
+    stopped: list[int] = []
+    procs: list[subprocess.Popen[str]] = []
+
+    def stop_the_night(body: dict) -> bool:
+        """Its first POST sends the night SIGTERM and is never answered."""
+        stopped.extend(e["id"] for e in body["events"])
+        procs[0].send_signal(signal.SIGTERM)
+        return True
+
+    with Receiver() as hook:
         config = write_site(tmp_path, andover / "meters.csv.gz", (andover / "daily_extras.csv",),
                             trees=30, tz="America/New_York", input="28D",
                             more=f'[alerts.webhook]\nurl = "{hook.url}"\n')  # fmt: skip
-        hook.proc = proc = _start("run", "--config", config, "--as-of", "2017-03-03")
+        hook.withhold = stop_the_night
+        procs.append(proc := _start("run", "--config", config, "--as-of", "2017-03-03"))
         _, err = proc.communicate(timeout=120)
-        hook.proc = None
-        assert hook.stopped, f"the night had events to post: {err}"
+        hook.withhold = None
+        assert stopped, f"the night had events to post: {err}"
         listed = cli("history", "--config", config, "--format", "json")
         assert cli("run", "--config", config, "--as-of", "2017-03-04").exit_code == 0
     assert proc.returncode == 1 and err.splitlines()[-1] == "error: stopped by SIGTERM."
@@ -193,7 +165,7 @@ def test_a_run_stopped_while_its_alerts_go_out_says_so_and_the_next_night_sends_
                               "not sent")  # fmt: skip
     assert listed.stderr.strip() == f"run {run['run']} ok: {run['message']}"
     posted = {e["id"] for body in hook.posts for e in body["events"]}
-    assert set(hook.stopped) <= posted  # the next night sent what the stop cut off
+    assert set(stopped) <= posted  # the next night sent what the stop cut off
 
 
 def test_a_stop_that_a_finalizer_swallowed_ends_the_job_at_the_next_batch(

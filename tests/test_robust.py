@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import kill_when_flagged, synthetic_wide, write_site
+from conftest import kill_when_flagged, slow_second_batch, synthetic_wide, write_site
 
 from wattcast import InputError
 from wattcast.redaction import redact_url
@@ -49,30 +49,10 @@ def dead_pid() -> int:
 
 
 # -- interrupted runs ----------------------------------------------------------------------
-KILLER = """
-import sys, time
-from pathlib import Path
-from wattcast import InputError
-from wattcast.redaction import redact_url
-from wattcast.settings import RunSpec
-from wattcast.store import store
-from wattcast.workflows.pipeline import run_job
-
-original = store.ForecastStore._insert_forecasts
-def slow(self, db, run_id, ids, forecasts):
-    original(self, db, run_id, ids, forecasts)
-    if "B (kW)" in set(forecasts["meter"]):
-        Path(sys.argv[2]).touch()   # A is written; B's transaction is open
-        time.sleep(60)
-store.ForecastStore._insert_forecasts = slow
-run_job(RunSpec.from_toml(sys.argv[1]).with_flags({"model.batch_meters": "1"}), "run",
-        "2021-02-02")
-"""
-
-
 def kill_mid_run(tmp_path: Path) -> None:
     flag = tmp_path / "writing"
-    kill_when_flagged(tmp_path / "killer.py", KILLER, [tmp_path / "site.toml", flag], flag,
+    kill_when_flagged(tmp_path / "killer.py", slow_second_batch("2021-02-02"),
+                      [tmp_path / "site.toml", flag], flag,
                       "the job never reached the store write", wait=90)  # fmt: skip
 
 

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import json
 import os
 import warnings
 from collections.abc import Mapping
@@ -109,8 +110,6 @@ def _night(store: ForecastStore, run_id: int) -> dict[str, Any]:
     """What the night's run recorded that its digest tells: the last day of its readings
     (a first night's digest was dated by its events, changes that ended days before) and
     the meters to check (:mod:`wattcast.alerts.notes`)."""
-    import json
-
     record = json.loads(store.run(run_id).get("record") or "{}")
     end = record.get("data_end")
     day = None if end is None else (dt.datetime.fromisoformat(str(end)) - dt.timedelta(
