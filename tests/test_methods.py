@@ -13,6 +13,7 @@ from conftest import synthetic_wide
 from wattcast import Fleet, GapFilledWarning, ModelSection, load_meters
 from wattcast.evaluation.baselines import baseline_forecasts
 from wattcast.features.day_calendar import DayCalendar
+from wattcast.models.lifecycle import EarlierNights
 from wattcast.models.methods import (
     MARGIN,
     SCORE_COLUMNS,
@@ -179,7 +180,7 @@ PERSISTENCE_BEST = {"forest": 900.0, "persistence": 100.0, "last_week": 800.0, "
 def test_realized_errors_passed_to_fit_choose_the_method() -> None:
     frame = load_meters(synthetic_wide(days=40))
     scores = day_scores("A (kW)", PERSISTENCE_BEST, "2021-01-30")
-    fleet = Fleet(dataclasses.replace(WEEK, trees=10)).fit(frame, scores=scores)
+    fleet = Fleet(dataclasses.replace(WEEK, trees=10)).fit(frame, earlier=EarlierNights(scores))
     assert fleet.choices_["A (kW)"].method == "persistence"
     assert fleet.choices_["A (kW)"].source == "realized"
     assert fleet.choices_["B (kW)"].source == "out-of-bag"
@@ -199,7 +200,7 @@ def test_where_the_calendar_changed_since_last_week_the_forest_is_served(
     scores = day_scores("A (kW)", PERSISTENCE_BEST, "2021-01-14", days=28)
     calendar = DayCalendar("cal_break", {pd.Timestamp(closed).date()})
     fleet = Fleet(dataclasses.replace(WEEK, trees=10))
-    fleet.fit(frame, scores=scores, calendars=[calendar])
+    fleet.fit(frame, earlier=EarlierNights(scores), calendars=[calendar])
     assert fleet.predict().frame["timestamp"].min() == pd.Timestamp("2021-02-12")
     assert fleet.choices_["A (kW)"].method == served
 
@@ -215,9 +216,11 @@ def test_days_the_calendar_changed_do_not_choose_the_method() -> None:
                         day_scores("A (kW)", holiday, "2021-02-08", days=1)])  # fmt: skip
     closed = DayCalendar("cal_holiday", {pd.Timestamp("2021-02-01").date()})  # a Monday
     fleet = Fleet(dataclasses.replace(WEEK, trees=10))
-    fleet.fit(frame, scores=scores, calendars=[closed])
+    fleet.fit(frame, earlier=EarlierNights(scores), calendars=[closed])
     assert fleet.choices_["A (kW)"].method == "last_week"
-    fleet = Fleet(dataclasses.replace(WEEK, trees=10)).fit(frame, scores=scores)  # no calendar
+    fleet = Fleet(dataclasses.replace(WEEK, trees=10)).fit(
+        frame, earlier=EarlierNights(scores)
+    )  # no calendar
     assert fleet.choices_["A (kW)"].method != "last_week"
 
 

@@ -37,6 +37,7 @@ from wattcast.errors import (  # noqa: E402
 
 _LAZY = {
     "DayCalendar": "wattcast.features.day_calendar",
+    "EarlierNights": "wattcast.models.lifecycle",
     "ExtraTable": "wattcast.features.extras",
     "Fleet": "wattcast.models.fleet",
     "Forecast": "wattcast.models.forecast",
@@ -53,6 +54,7 @@ __all__ = [
     "CalendarWarning",
     "DayCalendar",
     "DuplicateRowsWarning",
+    "EarlierNights",
     "EmptyRowsWarning",
     "ExtraTable",
     "ExtrasGapWarning",

@@ -42,6 +42,7 @@ from wattcast.models.fleet import Fleet
 from wattcast.models.forecast import COLUMNS
 from wattcast.models.lifecycle import (
     DayDigest,
+    EarlierNights,
     KeptModel,
     day_digests,
     settings_key,
@@ -136,8 +137,8 @@ def forecast_batch(
     fleet = Fleet(spec.model)
     fleet.fit(batch.frame, extras=batch.extras, meter_extras=batch.meter_extras,
               calendars=batch.calendars, closed_flags=spec.extras.closed_flags, as_of=as_of,
-              on_error=on_error(spec), scores=scores, kept=kept, due=due,
-              reported=_reported(state, batch.zone))  # fmt: skip
+              on_error=on_error(spec),
+              earlier=EarlierNights(scores, kept, due, _reported(state, batch.zone)))  # fmt: skip
     frame = fleet.predict(candidates=state is not None).frame
     result = _result(batch.meters, fleet, frame, spec.model.output)
     if digests:

@@ -43,6 +43,7 @@ from wattcast.models.fleet_inputs import (
 from wattcast.models.forecast import COLUMNS, Forecast, period_instants
 from wattcast.models.lifecycle import (
     CHALLENGED,
+    EarlierNights,
     KeptModel,
     calibration,
     challenge,
@@ -107,10 +108,7 @@ class Fleet(BaseEstimator):
         as_of: str | pd.Timestamp | None = None,
         on_meter_done: Callable[[str], None] | None = None,
         on_error: str = "raise",
-        scores: pd.DataFrame | None = None,
-        kept: Mapping[str, KeptModel] | None = None,
-        due: Mapping[str, str] | None = None,
-        reported: Mapping[str, Sequence[Span]] | None = None,
+        earlier: EarlierNights | None = None,
     ) -> Fleet:
         """Train one forest per meter on every complete window of ``data``.
 
@@ -128,18 +126,13 @@ class Fleet(BaseEstimator):
         on_meter_done : called with each meter's name when it is trained.
         on_error : ``"skip"`` a failing meter (named in ``failed_`` with its reason; a
             meter of a DataFrame without a single reading is one), or ``"raise"``.
-        scores : realized scores of earlier forecasts (``SCORE_COLUMNS`` of
-            :mod:`wattcast.models.methods`: meter, day, method, sse, n; ``day`` the
-            forecast's first instant in epoch seconds, or its wall-clock start), which
-            choose each meter's method once there are enough.
-        kept : models of earlier nights (:mod:`wattcast.models.lifecycle`), served with
-            tonight's windows unless ``due`` (meter -> why it is refit; a refit for age
-            or drift serves only if it beats the kept one; see ``kept_``).
-        reported : meter -> spans of readings reported as waste on earlier nights
-            (wall-clock start and end, the end excluded): not learned as normal use
-            (see :func:`~wattcast.features.builder.build_features`).
+        earlier : what the nights before leave (:class:`EarlierNights`): realized
+            scores that choose each meter's method, kept models served with tonight's
+            windows unless due for a refit (see ``kept_``), and spans reported as
+            waste, not learned as normal use; none by default.
         """
         settings = self._checked_settings(on_error)
+        earlier = EarlierNights() if earlier is None else earlier
         timings = Timings()
         failures: dict[str, str] | None = {} if on_error == "skip" else None
         with timings.stage("load"):
@@ -149,10 +142,10 @@ class Fleet(BaseEstimator):
         with timings.stage("validate"):
             frame, self.missing_ = prepare(frame, settings, as_of)
         with timings.stage("features"):
-            features = self._features(frame, reported)
+            features = self._features(frame, earlier.reported)
         ready, gaps = forecastable(features, frame, settings, failures)
         models, reuse, reasons = self._served(features, frame, ready, timings, on_meter_done,
-                                              failures, kept or {}, due or {})  # fmt: skip
+                                              failures, earlier.kept, earlier.due)  # fmt: skip
         self.failed_, self.frame_ = dict(failures or {}), frame
         self.clock_ = None if tz else timestamp_zone(data)
         self.models_ = {m: models[m] for m in frame.meters if m in models}
@@ -162,7 +155,7 @@ class Fleet(BaseEstimator):
         self.meters_ = tuple(m for m in frame.meters if m in models)
         self._set_forecast_rows(features)
         with timings.stage("choose methods"):
-            self.choices_ = self._choose_methods(features, frame, scores, reuse)
+            self.choices_ = self._choose_methods(features, frame, earlier.scores, reuse)
         self.kept_ = self._kept(reuse, reasons)
         self.timings_ = timings
         return self

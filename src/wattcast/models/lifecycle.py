@@ -28,14 +28,14 @@ its challenge date moves on. Refits for every other reason replace it.
 from __future__ import annotations
 
 import zlib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
 
 from wattcast.data.meter_frame import MeterFrame
-from wattcast.features.builder import MeterData
+from wattcast.features.builder import MeterData, Span
 from wattcast.models.meter_model import MeterModel, level_scale
 from wattcast.models.methods import RECENT, Choice
 from wattcast.settings import ModelSection, ModelsSection
@@ -49,6 +49,30 @@ MIN_COMPARED = 3
 CHALLENGED = ("age", "drift")
 #: [model] options that do not change a fitted model (how it is computed, or chosen).
 NOT_FITTED = ("n_jobs", "backend", "scheduler", "batch_meters", "method")
+
+
+@dataclass(frozen=True)
+class EarlierNights:
+    """What the nights before leave a fleet's fit (the nightly job's, or a backtest's).
+
+    Parameters
+    ----------
+    scores : realized scores of earlier forecasts (``SCORE_COLUMNS`` of
+        :mod:`wattcast.models.methods`: meter, day, method, sse, n; ``day`` the
+        forecast's first instant in epoch seconds, or its wall-clock start), which
+        choose each meter's method once there are enough.
+    kept : models of earlier nights, served with tonight's windows unless ``due``.
+    due : meter -> why its kept model is refit tonight (:func:`due`); a refit for age
+        or drift serves only if it beats the kept one (:func:`challenge`).
+    reported : meter -> spans of readings reported as waste (wall-clock start and end,
+        the end excluded): not learned as normal use
+        (see :func:`~wattcast.features.builder.build_features`).
+    """
+
+    scores: pd.DataFrame | None = None
+    kept: Mapping[str, KeptModel] = field(default_factory=dict)
+    due: Mapping[str, str] = field(default_factory=dict)
+    reported: Mapping[str, Sequence[Span]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -35,7 +35,7 @@ from wattcast.features.day_calendar import DayCalendar
 from wattcast.features.extras import ExtraTable
 from wattcast.models.fleet import Fleet
 from wattcast.models.fleet_inputs import InputGap
-from wattcast.models.lifecycle import KeptModel, settings_key, since_fit
+from wattcast.models.lifecycle import EarlierNights, KeptModel, settings_key, since_fit
 from wattcast.models.lifecycle import due as lifecycle_due
 from wattcast.models.meter_model import FEW_WINDOWS
 from wattcast.models.methods import METHODS, SCORE_COLUMNS
@@ -161,13 +161,13 @@ def backtest(
             scores = scores_before(daily, cutoff)
             due = _due(kept, cutoff, policy, key, scores) if refit == "policy" else {}
             fleet = Fleet(model)
+            earlier = EarlierNights(scores, kept if refit == "policy" else {}, due)
             with warnings.catch_warnings():  # said once per meter, after the loop
                 warnings.simplefilter("ignore", GapFilledWarning)
                 warnings.simplefilter("ignore", FewWindowsWarning)
                 fleet.fit(frame, extras=tables, meter_extras=meter_extras, calendars=calendars,
                           closed_flags=closed_flags, as_of=cutoff, on_error=on_error,
-                          scores=scores,
-                          kept=kept if refit == "policy" else None, due=due)  # fmt: skip
+                          earlier=earlier)  # fmt: skip
             kept, fits = fleet.kept_, fits + 1
             trained = _tally(fleet, gaps, failed, few)
             fit_seconds += fleet.timings_.train_wall
