@@ -63,6 +63,27 @@ def test_a_plot_of_a_forecast_beyond_the_readings_says_it_has_no_actuals(
     assert result.stderr.rstrip().endswith("the plot shows the forecast alone.")
 
 
+def test_a_plot_of_a_remainder_from_files_draws_its_forecast_and_says_why_no_actuals(
+    zoned_forecast: Path, andover: Path, tmp_path: Path, cli
+) -> None:
+    pytest.importorskip("matplotlib")
+    remainder = tmp_path / "remainder.csv"  # as a site with a hierarchy writes it
+    remainder.write_text(zoned_forecast.read_text().replace("Gym (kW),", "Main remainder (kW),"))
+    out = tmp_path / "remainder.png"
+    result = cli("plot", andover / "meters.csv.gz", "--forecast", remainder, "--meter",
+                 "Main remainder (kW)", "--out", out)  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert out.read_bytes()[:8] == PNG
+    assert "(the file has no meter 'Main remainder (kW)': a site's remainder is computed" in (
+        result.stderr
+    )
+    assert result.stderr.rstrip().endswith("the plot shows the forecast alone.")
+    typo = cli("plot", andover / "meters.csv.gz", "--forecast", remainder, "--meter",
+               "Gym (kW)", "--out", out)  # fmt: skip
+    assert typo.exit_code == 2
+    assert typo.stderr == f"error: {remainder}: no forecast of meter 'Gym (kW)'.\n"
+
+
 def test_plot_refuses_offsets_that_name_no_zone_unless_told_the_zone(
     zoned_forecast: Path, andover: Path, tmp_path: Path, cli
 ) -> None:

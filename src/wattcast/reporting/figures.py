@@ -105,15 +105,14 @@ def forecast_png(
     """
     import numpy as np
 
-    from wattcast.data.sources import load_meters, read_table
+    from wattcast.data.sources import read_table
     from wattcast.units import given_unit
 
     forecast, offsets = _forecast_of(read_table(forecast_file), forecast_file, meter)
     stamps = pd.DatetimeIndex(forecast["timestamp"])
     zone = tz or _zone_of(offsets, forecast_file, meter)
-    frame = load_meters(data, tz=zone, meters=[meter])
+    history = _readings_of(data, meter, zone)
     wall = _wall(stamps, zone)
-    history = frame.to_frame()[meter]
     start = _start(history, wall[0], days_before)
     before = history[(history.index >= start) & (history.index < wall[0])]
     nan = np.full(len(before), np.nan)
@@ -131,6 +130,10 @@ def forecast_png(
         known = history.dropna()
         held = (f"its readings run {known.index[0]} .. {known.index[-1]}" if len(known)
                 else "it has no readings")  # fmt: skip
+        if history.name is None:  # not a meter of the file
+            held = (f"the file has no meter {meter!r}: a site's remainder is computed from "
+                    "its feed and panels, and `wattcast plot --config` draws it with its "
+                    "actuals from the store")  # fmt: skip
         warnings.warn(f"{data}: no readings of {meter!r} from {start} to "
                       f"{wall[-1]} ({held}); the plot shows the forecast alone.",
                       WattcastWarning, stacklevel=2)  # fmt: skip
@@ -161,6 +164,19 @@ def stored_png(store: ForecastStore, spec: RunSpec, meter: str, out: Path,
     zone = frame["zone"].dropna()
     unit = str(frame["unit"].iloc[-1])
     return meter_png(frame, meter, unit, zone.iloc[-1] if len(zone) else None, out)
+
+
+def _readings_of(data: Path, meter: str, zone: str | None) -> pd.Series:
+    """``meter``'s readings in ``data``; an unnamed empty series where the file has no such
+    meter (a forecast file also holds the remainders a site's hierarchy computes)."""
+    from wattcast.data.sources import load_meters, open_source
+
+    try:
+        return load_meters(data, tz=zone, meters=[meter]).to_frame()[meter]
+    except InputError:
+        if meter in open_source(data, zone_of=lambda _: zone).meters():
+            raise
+    return pd.Series(index=pd.DatetimeIndex([]), dtype=float)
 
 
 def _start(history: pd.Series, first: pd.Timestamp, days_before: int) -> pd.Timestamp:
