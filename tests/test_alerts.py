@@ -396,3 +396,31 @@ def test_a_generation_meter_must_be_among_the_meters(tmp_path: Path, cli) -> Non
     assert "`generation` names meter 'PV (kW)', which is not among the meters read" in (
         result.stderr
     )
+
+
+def test_the_digest_compares_yesterday_in_kwh_for_power_and_energy_meters(tmp_path: Path) -> None:
+    from wattcast.alerts.digest import Context, compose
+
+    frame = synthetic_wide(days=20, meters=("Hall (kW)", "Pool (kWh)"))
+    frame["Pool (kWh)"] /= 4  # a quarter-hour's energy
+    frame.to_csv(tmp_path / "meters.csv", index=False)
+    spec = RunSpec.from_toml(write_site(tmp_path, tmp_path / "meters.csv", input="7D"))
+    for night in ("2021-01-20", "2021-01-23"):  # the second judges the 21st
+        assert run_job(spec, "run", pd.Timestamp(night)).exit_code == 0
+    store = ForecastStore(spec.store.path)
+    digest = compose(store, [], Context.of(spec))
+    judged = store.forecasts_with_actuals()
+    day = judged[pd.to_datetime(judged["t"], unit="s").dt.strftime("%Y-%m-%d") == "2021-01-21"]
+    energy = {"Hall (kW)": day[day["meter"] == "Hall (kW)"]["actual"].sum() / 4,
+              "Pool (kWh)": day[day["meter"] == "Pool (kWh)"]["actual"].sum()}  # fmt: skip
+    assert energy["Hall (kW)"] > 100 and 0.4 < energy["Pool (kWh)"] / energy["Hall (kW)"] < 4
+    rows = {c["meter"]: c for c in digest.comparison}
+    for meter, kwh in energy.items():
+        assert rows[meter]["day"] == "2021-01-21" and rows[meter]["readings"] == 96
+        assert rows[meter]["actual_kwh"] == pytest.approx(kwh)
+        assert (
+            f"- {meter} (2021-01-21): forecast {rows[meter]['forecast_kwh']:,.0f} kWh, "
+            f"actual {kwh:,.0f} kWh over 96 readings, typically off by " in digest.text
+        )
+    misses = [abs(c["forecast_kwh"] - c["actual_kwh"]) for c in digest.comparison]
+    assert misses == sorted(misses, reverse=True)  # the biggest miss in kWh first

@@ -228,7 +228,8 @@ def _headline(
 
 
 def yesterday(store: ForecastStore, meters: set[str] | None = None) -> list[dict[str, Any]]:
-    """Per meter, its latest local day with actuals: actual and forecast kWh-like totals."""
+    """Per meter, its latest local day with actuals: the energy (kWh) of the readings that
+    arrived and of their forecasts, biggest difference first (kW and kWh meters alike)."""
     newest = store.newest_actual(None if meters is None else sorted(meters))
     if newest is None:
         return []
@@ -243,14 +244,27 @@ def yesterday(store: ForecastStore, meters: set[str] | None = None) -> list[dict
         last = group[days == days.max()]
         actual, mean = last["actual"].to_numpy(), last["mean"].to_numpy()
         cv = relative_errors(actual, mean)["cv_rmse"]
+        hours = _hours_per_reading(group["t"].to_numpy(), str(group["unit"].iloc[0]))
         rows.append({
             "meter": meter, "day": f"{days.max():%Y-%m-%d}", "readings": len(last),
-            "actual_mean": float(actual.mean()), "forecast_mean": float(mean.mean()),
+            "actual_kwh": float(actual.sum() * hours),
+            "forecast_kwh": float(mean.sum() * hours),
             "cv_rmse": float(cv) if np.isfinite(cv) else None,
             "above_band": int((actual > last["upper"].to_numpy()).sum()),
-            "unit": str(last["unit"].iloc[0]) if "unit" in last else "",
         })  # fmt: skip
-    return sorted(rows, key=lambda r: -abs(r["forecast_mean"] - r["actual_mean"]))
+    return sorted(rows, key=lambda r: -abs(r["forecast_kwh"] - r["actual_kwh"]))
+
+
+def _hours_per_reading(times: np.ndarray, unit: str) -> float:
+    """What turns a sum of readings into kWh: 1 for energy readings, else the hours of
+    the interval between readings (the most common step of ``times``, epoch seconds)."""
+    if unit == "kWh":
+        return 1.0
+    steps = np.diff(np.unique(times))
+    if not len(steps):
+        return 0.0
+    values, counts = np.unique(steps, return_counts=True)
+    return float(values[counts.argmax()]) / 3600
 
 
 def when(text: str) -> str:
@@ -289,12 +303,12 @@ def _text(digest: Digest, context: Context, headline: str) -> str:
         lines += ["", "Meters to check:", *(f"- {line}" for line in digest.to_check)]
     comparison = digest.comparison
     if comparison:
-        lines += ["", "Yesterday, forecast against actual (mean reading):"]
+        lines += ["", "Yesterday, forecast against actual (energy of the readings that arrived):"]
         for c in comparison[:COMPARED]:
             cv = "n/a" if c["cv_rmse"] is None else f"{c['cv_rmse']:.0f} %"
-            unit = c.get("unit") or ""
-            lines.append(f"- {c['meter']} ({c['day']}): forecast {c['forecast_mean']:,.1f} {unit}, "
-                         f"actual {c['actual_mean']:,.1f} {unit}, typically off by {cv} "
+            lines.append(f"- {c['meter']} ({c['day']}): forecast {c['forecast_kwh']:,.0f} kWh, "
+                         f"actual {c['actual_kwh']:,.0f} kWh over "
+                         f"{_plural(c['readings'], 'reading')}, typically off by {cv} "
                          "(CV(RMSE)), "
                          f"{_plural(c['above_band'], 'reading')} above the band")  # fmt: skip
         if len(comparison) > COMPARED:
@@ -351,14 +365,13 @@ def _html(digest: Digest, context: Context, headline: str) -> str:
              for r in digest.ongoing],
         )  # fmt: skip
     compared = _table(
-        ["Meter", "Day", "Forecast (mean reading)", "Actual (mean reading)",
+        ["Meter", "Day", "Forecast (kWh)", "Actual (kWh)", "Readings",
          "Typically off by (CV(RMSE), %)", "Readings above the band"],
-        [[html.escape(c["meter"]), c["day"],
-          f"{c['forecast_mean']:,.1f} {html.escape(c.get('unit') or '')}",
-          f"{c['actual_mean']:,.1f} {html.escape(c.get('unit') or '')}",
+        [[html.escape(c["meter"]), c["day"], f"{c['forecast_kwh']:,.0f}",
+          f"{c['actual_kwh']:,.0f}", str(c["readings"]),
           "n/a" if c["cv_rmse"] is None else f"{c['cv_rmse']:.0f}",
           str(c["above_band"])] for c in digest.comparison[:COMPARED]],
-        {2, 3, 4, 5},
+        {2, 3, 4, 5, 6},
     ) if digest.comparison else ""  # fmt: skip
     chart = (f"<p><img src='cid:worst-event' width='600' style='max-width:100%;height:auto' "
              f"alt='{html.escape(digest.chart_alt, quote=True)}'></p>"
