@@ -55,6 +55,9 @@ NOT_FITTED = ("n_jobs", "backend", "scheduler", "batch_meters", "method")
 class EarlierNights:
     """What the nights before leave a fleet's fit (the nightly job's, or a backtest's).
 
+    The nightly job makes it, per batch, from what its store keeps
+    (:class:`wattcast.core.batch.PriorState`); a backtest from its earlier days.
+
     Parameters
     ----------
     scores : realized scores of earlier forecasts (``SCORE_COLUMNS`` of
