@@ -260,6 +260,27 @@ def test_anomalies_json_uses_the_one_vocabulary(andover_nights: Path, cli) -> No
     assert events[0]["cost"] == pytest.approx(0.2 * events[0]["kwh_above_band"])
 
 
+def test_the_anomalies_table_shows_every_event_time_whole(andover_nights: Path, cli) -> None:
+    from wattcast.durations import format_timestamp
+
+    events = json.loads(cli("anomalies", "--config", andover_nights, "--format", "json").stdout)
+    table = cli("anomalies", "--config", andover_nights).stdout  # 160 columns off a terminal
+    assert "\N{HORIZONTAL ELLIPSIS}" not in table  # a time cut to '2017-02-21T1…' lost its hour
+    rows: list[list[str]] = []
+    for line in table.splitlines():
+        cells = [cell.strip() for cell in line.split("\N{BOX DRAWINGS LIGHT VERTICAL}")[1:-1]]
+        if len(cells) != len(events[0]):
+            continue
+        if cells[0]:
+            rows.append(cells)
+        elif rows:
+            rows[-1] = [" ".join(filter(None, pair)) for pair in zip(rows[-1], cells, strict=True)]
+    shown = {row[0]: (row[2], row[3]) for row in rows}
+    for event in events:  # as a user writes them: 2017-02-21 13:15-05:00, or the day alone
+        start, end = (format_timestamp(event[key].replace("T", " ")) for key in ("start", "end"))
+        assert shown[str(event["id"])] == (start, end)
+
+
 def test_run_without_a_store_is_refused(tmp_path: Path, wide_csv: Path, cli) -> None:
     config = write_site(tmp_path, wide_csv)
     config.write_text(config.read_text().replace('path = "site.db"\n', ""))

@@ -7,6 +7,7 @@ printed literally: rich's markup is never applied to messages.
 from __future__ import annotations
 
 import functools
+import re
 import sys
 import warnings
 from collections.abc import Iterator, Sequence
@@ -191,10 +192,10 @@ def emit(rows: list[dict[str, Any]], columns: Sequence[str], format: str, title:
         from rich.text import Text
 
         table = Table(title=title)
-        for column in columns:
-            table.add_column(column)
+        for column in columns:  # folded rather than cut: a time cut short lost its hour
+            table.add_column(column, overflow="fold")
         for row in rows:
-            table.add_row(*[Text(_cell(row.get(c))) for c in columns])
+            table.add_row(*[Text(_table_cell(row.get(c))) for c in columns])
         show(table)
     else:
         raise WattcastError(f"`--format` must be table, csv or json. Got {format!r}.")
@@ -206,6 +207,18 @@ def _cell(value: object) -> str:
     if isinstance(value, float):
         return "n/a" if value != value else f"{value:,.2f}"
     return str(value)
+
+
+def _table_cell(value: object) -> str:
+    """A cell of a table for people: an ISO time as a user writes it (``2017-03-11 01:45-05:00``),
+    which a narrow column wraps between the date and the clock."""
+    from wattcast.durations import format_timestamp
+
+    text = _cell(value)
+    return format_timestamp(text.replace("T", " ", 1)) if _ISO_TIME.match(text) else text
+
+
+_ISO_TIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}")
 
 
 def _csv_cell(value: object) -> object:
