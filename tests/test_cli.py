@@ -361,6 +361,20 @@ def test_a_night_after_the_latest_reading_forecasts_its_own_period(
     ) in stale.stderr
 
 
+@pytest.mark.parametrize(("output", "said"),
+                         [("1D", "for 2021-02-21 in"), ("2D", "for 2021-02-21 .. 2021-02-22 in")])  # fmt: skip
+def test_the_closing_line_names_the_days_forecast_both_included(
+    tmp_path: Path, wide_csv: Path, cli, output: str, said: str
+) -> None:
+    out = tmp_path / "f.csv"
+    result = cli("forecast", wide_csv, "--input", "7D", "--output", output, "--trees", "5",
+                 "--as-of", "2021-02-20", "--out", out)  # fmt: skip
+    assert result.exit_code == 0, result.output
+    days = sorted(set(pd.read_csv(out)["timestamp"].str[:10]))
+    assert said.split(" in")[0].endswith(days[-1])  # the last day in the file, not the day after
+    assert f"2 meters forecast {said} 1 batch(es)" in result.stdout
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [

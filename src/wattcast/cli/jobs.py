@@ -189,12 +189,9 @@ def _finish(summary: JobSummary, profile: bool) -> None:
 def summary_lines(summary: JobSummary) -> list[str]:
     """The closing lines of a job: what it forecast, what it recorded, where the time went."""
     run = f"run {summary.run_id} {summary.status}: " if summary.run_id is not None else ""
-    from wattcast.durations import format_timestamp
-
     # a resumed run whose meters were all done before it stopped forecast nothing now
     period = "" if summary.forecast_start is None else (
-        f" for {format_timestamp(summary.forecast_start)} .. "
-        f"{format_timestamp(summary.forecast_end)}"
+        f" for {forecast_days(summary.forecast_start, summary.forecast_end)}"
     )  # fmt: skip
     efficiency = summary.parallel_efficiency
     how = " ".join(filter(None, [summary.backend, f"on {summary.cores} core(s)"]))
@@ -223,6 +220,21 @@ def summary_lines(summary: JobSummary) -> list[str]:
         outcome = "sent" if sent["error"] is None else f"failed ({sent['error']})"
         lines.append(f"alerts by {sent['channel']}: {outcome}, {sent['events']} event(s)")
     return lines
+
+
+def forecast_days(start: str, end: str) -> str:
+    """The period forecast as the forecast file shows it, its last day included:
+    ``2017-03-14`` or ``2017-03-14 .. 2017-03-15`` (the end stored is the midnight after
+    it); a period of other length runs from its start to its end."""
+    import datetime as dt
+
+    from wattcast.durations import format_timestamp
+
+    first, after = format_timestamp(start), format_timestamp(end)
+    if " " in first or " " in after:
+        return f"{first} .. {after}"
+    last = (dt.date.fromisoformat(after) - dt.timedelta(days=1)).isoformat()
+    return first if last <= first else f"{first} .. {last}"
 
 
 def meters_line(summary: JobSummary) -> str:
