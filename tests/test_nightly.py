@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 import shlex
 import sqlite3
 import time
@@ -279,6 +280,8 @@ def test_init_writes_a_config_that_loads(tmp_path: Path, cli) -> None:
     assert spec.data.source == tmp_path / "meters.csv"
     again = cli("init", path)
     assert again.exit_code == 2 and "already exists" in again.stderr
+    glued = [line for line in path.read_text().splitlines() if re.search(r"\S# ", line)]
+    assert not glued  # a long default ran into its comment: `["day_of_week", ...]# Calendar`
 
 
 def test_export_history_and_cron(tmp_path: Path, spec: RunSpec, cli) -> None:

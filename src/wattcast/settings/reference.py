@@ -27,7 +27,8 @@ def example_toml() -> str:
         value = _STARTERS.get(f"{table}.{key}")
         prefix = "" if value is not None else "# "
         value = value or toml_value(default_of(table, key))
-        lines.append(f"{prefix}{key} = {value}".ljust(44) + f"# {option.setting.help}")
+        setting = f"{prefix}{key} = {value} "  # a long default keeps a space before its comment
+        lines.append(setting.ljust(44) + f"# {option.setting.help}")
     return "\n".join(lines) + "\n"
 
 
