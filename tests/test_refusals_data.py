@@ -82,6 +82,21 @@ def test_offsets_across_a_clock_change_need_the_zone(tmp_path: Path) -> None:
     assert set(peaks.hour) == {13}  # on the site's wall clock on both sides of the change
 
 
+def test_offsets_of_hours_alone_are_named_in_the_refusal(tmp_path: Path) -> None:
+    times = pd.date_range("2018-03-05", "2018-03-18", freq="15min", tz="America/Chicago")
+    table = pd.DataFrame(
+        {"local_15min": times.strftime("%Y-%m-%d %H:%M:%S%z").str[:-2], "A (kW)": 1.0}
+    )  # as PostgreSQL writes them: 2018-03-05 00:00:00-06
+    path = tmp_path / "dataport.csv"
+    table.to_csv(path, index=False)
+    with pytest.raises(InputError, match=(
+        rf"^{path}, column 'local_15min': timestamps with several UTC offsets \(-06 and -05: "
+        r"a clock change\?\); give the site's zone"
+    )):  # fmt: skip
+        load_meters(path)
+    assert load_meters(path, tz="America/Chicago").start == pd.Timestamp("2018-03-05")
+
+
 def test_a_wide_row_with_fewer_fields_than_the_header_is_refused(tmp_path: Path) -> None:
     lines = wide_lines()
     lines[4] = lines[4].rsplit(",", 1)[0]  # line 5 lacks its last field

@@ -32,6 +32,8 @@ _OFFSET = (
     r"(?i)\d:\d{2}(?::\d{2}(?:[.,]\d+)?)?\s*(?:[ap]m\s*)?"
     r"(?:z|utc|gmt|[+-]\d{2}(?::?\d{2})?)\s*$"
 )
+#: The same, the offset as written captured (``-06``, as PostgreSQL writes it, included).
+_OFFSET_WRITTEN = _OFFSET.replace("(?:z|utc|gmt", "(z|utc|gmt")
 
 
 def check_date_order(date_order: str) -> str:
@@ -268,7 +270,7 @@ def _refuse_offsets_without_zone(frame: pd.DataFrame, column: object, text: pd.S
     """Refuse timestamps with several UTC offsets (a clock change) when no zone is given:
     the times of one offset are kept on their own clock, so only a zone says which wall
     clock the readings of a site are on."""
-    offsets = text.str.extract(r"([+-]\d{2}:?\d{2}|[zZ])\s*$", expand=False)
+    offsets = text.str.extract(_OFFSET_WRITTEN, expand=False)
     shown = offsets.dropna().unique()[:2]
     raise InputError(
         f"{source_of(frame)}, {column_title(frame, column)}: timestamps with several UTC "
