@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import warnings
 from pathlib import Path
@@ -142,6 +143,8 @@ def test_a_night_without_new_readings_says_so_and_forecasts(tmp_path: Path, cli)
     assert again.exit_code == 0, again.output
     assert "readings: no new readings since " in again.output
     assert "the latest reading is of 2021-02-12 23:45" in again.output
+    since = again.stdout.split("no new readings since ")[1].split(" (")[0]
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00", since)  # no microseconds
     runs = ForecastStore(tmp_path / "site.db").runs()
     assert [r["status"] for r in runs] == ["ok", "ok"]
 

@@ -16,6 +16,7 @@ taken for a reading: 2 kW for 272).
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 import warnings
 from dataclasses import asdict, dataclass, field
@@ -255,5 +256,6 @@ def intake_line(record: dict[str, Any]) -> str:
     if last.get("latest") is not None:
         stamp = pd.Timestamp(last["latest"], unit="s")
         latest = f"; the latest reading is of {stamp:%Y-%m-%d %H:%M}"
-    return (f"readings: no new readings since {last['taken_utc']} ({last['name']}){latest}; "
+    taken_utc = dt.datetime.fromisoformat(last["taken_utc"]).isoformat(timespec="seconds")
+    return (f"readings: no new readings since {taken_utc} ({last['name']}){latest}; "
             "forecast from the readings taken in before" + told)  # fmt: skip
