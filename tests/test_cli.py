@@ -60,6 +60,7 @@ def test_demo_runs_on_bundled_data(tmp_path: Path, cli) -> None:
     assert frame["meter"].nunique() == 8 and len(frame) == 8 * 96
     assert "Main remainder (kW)" in set(frame["meter"])
     assert "Collins Center (kW)" in result.stdout
+    assert "Forecast for 2017-03-19 " in result.stdout  # the day, as the file holds it
     assert (tmp_path / "site.toml").is_file() and (tmp_path / "data" / "hierarchy.csv").is_file()
 
 

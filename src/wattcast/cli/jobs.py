@@ -455,7 +455,9 @@ def print_demo(summary: JobSummary, out_dir: Path) -> None:
     first = frame[frame["meter"] == frame["meter"].iloc[0]]["timestamp"].iloc[:2]
     stamps = pd.to_datetime(first, utc=True, format="ISO8601")
     hours = (stamps.iloc[1] - stamps.iloc[0]) / pd.Timedelta("1h")
-    table = Table(title=f"Forecast for {summary.forecast_start}")
+    table = Table(
+        title=f"Forecast for {forecast_days(summary.forecast_start, summary.forecast_end)}"
+    )
     for column in ("meter", "energy kWh", "peak kW", "mean band kW"):
         table.add_column(column, justify="left" if column == "meter" else "right")
     for meter, group in frame.groupby("meter", sort=False):
