@@ -352,6 +352,20 @@ def test_events_during_scheduled_use_are_expected(tmp_path: Path, andover: Path)
     assert {e["status"] for e in events if e["meter"] != "Collins Center (kW)"} <= {"new"}
 
 
+def test_anomalies_minor_also_lists_the_events_under_the_thresholds(
+    andover_nights: Path, cli
+) -> None:
+    listed = json.loads(cli("anomalies", "--config", andover_nights, "--format", "json").stdout)
+    every = json.loads(cli("anomalies", "--config", andover_nights, "--format", "json",
+                           "--minor").stdout)  # fmt: skip
+    minor = [e for e in every if e["status"] == "minor"]
+    assert [e for e in every if e["status"] != "minor"] == listed
+    assert minor and all(e["status"] != "minor" for e in listed)
+    assert cli("anomalies", "--config", andover_nights, "--minor", "--meter", "Gym (kW)",
+               "--format", "csv").stdout.count("Gym (kW)") == sum(
+        e["meter"] == "Gym (kW)" for e in every)  # fmt: skip
+
+
 def test_every_listed_event_meets_the_thresholds(andover_nights: Path, cli) -> None:
     spec = RunSpec.from_toml(andover_nights)
     events = json.loads(cli("anomalies", "--config", andover_nights, "--format", "json").stdout)

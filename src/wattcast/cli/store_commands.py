@@ -179,15 +179,20 @@ def anomalies(
     until: UntilOpt = None,
     meter: Annotated[str | None, typer.Option(help="Only this meter.")] = None,
     format: FormatOpt = "table",
-) -> None:
+    minor: Annotated[bool, typer.Option(
+        "--minor", help=literal("Also the events under the alert thresholds ([alerts] "
+                                "min_duration, min_energy): kept, never alerted nor counted."),
+    )] = False,
+) -> None:  # fmt: skip
     """List events: actual use above the band (fields in docs/data-formats.md, "Events")."""
     if ctx.invoked_subcommand is not None:
         return
-    from wattcast.reporting.listing import EVENT_COLUMNS, event_rows, site_scope
+    from wattcast.reporting.listing import EVENT_COLUMNS, LISTED, event_rows, site_scope
 
     with user_errors():
         db, spec = open_store(config, store)
-        rows = event_rows(db, spec.alerts.prices(), since, until, meter,
+        statuses = (*LISTED, "minor") if minor else LISTED
+        rows = event_rows(db, spec.alerts.prices(), since, until, meter, statuses,
                           site=site_scope(spec, config, store))  # fmt: skip
         emit(rows, EVENT_COLUMNS, format, "Events")
 
