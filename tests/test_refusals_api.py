@@ -189,6 +189,15 @@ def test_every_meter_without_readings_fails_the_fit(wide: pd.DataFrame) -> None:
     frame = wide[["timestamp", "A (kW)"]].assign(**{"A (kW)": np.nan})
     with pytest.raises(AllMetersFailedError, match=r"meter 'A \(kW\)': no readings"):
         Fleet(S).fit(frame, on_error="skip")
+    both = wide[["timestamp", "A (kW)", "B (kW)"]].assign(**{"A (kW)": np.nan, "B (kW)": np.nan})
+    with pytest.raises(AllMetersFailedError) as raised:  # one reason said once
+        Fleet(S).fit(both, on_error="skip")
+    assert str(raised.value) == ("every meter failed, all 2 for one reason: no readings (every "
+                                 "reading of it is missing)")  # fmt: skip
+    apart = both.copy()  # B read for a day only: two reasons, the first named
+    apart.loc[:95, "B (kW)"] = 1.0
+    with pytest.raises(AllMetersFailedError, match=r"^every meter failed; first: meter 'A "):
+        Fleet(S).fit(apart, on_error="skip")
 
 
 @pytest.mark.parametrize(

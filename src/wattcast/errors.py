@@ -9,6 +9,7 @@ filter them with :func:`warnings.filterwarnings`.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
 
 
@@ -68,12 +69,20 @@ class AllMetersFailedError(InputError):
     """Every meter of a fit failed; ``failures`` maps each meter to its reason."""
 
     def __init__(self, failures: dict[str, str]) -> None:
-        meter, reason = next(iter(failures.items()), ("", "no meters"))
-        super().__init__(f"every meter failed; first: meter {meter!r}: {reason}")
+        super().__init__(f"every meter failed{why_all_failed(failures)}")
         self.failures = failures
 
     def __reduce__(self) -> tuple[type, tuple[dict[str, str]]]:
         return (type(self), (self.failures,))
+
+
+def why_all_failed(failures: Mapping[str, str]) -> str:
+    """Why every meter failed, for the end of a line: the one reason all share (a file's
+    problem, said once), or the first meter's."""
+    meter, reason = next(iter(failures.items()), ("", "no meters"))
+    if len(failures) > 1 and len(set(failures.values())) == 1:
+        return f", all {len(failures)} for one reason: {reason}"
+    return f"; first: meter {meter!r}: {reason}"
 
 
 class MeterFitError(WattcastError, RuntimeError):

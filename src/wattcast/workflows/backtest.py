@@ -27,6 +27,7 @@ from wattcast.errors import (
     FewWindowsWarning,
     GapFilledWarning,
     InputError,
+    why_all_failed,
 )
 from wattcast.evaluation.baselines import BASELINES, baseline_forecasts
 from wattcast.evaluation.metrics import metrics_table
@@ -407,8 +408,7 @@ def _combined(results: list[BacktestResult]) -> BacktestResult:
             raise InputError("no meter could be backtested: the backtested days hold no "
                              "readings of the meters asked for (have they stopped "
                              "reporting?); end earlier with --until.")  # fmt: skip
-        meter, reason = next(iter(failed.items()))
-        raise InputError(f"no meter could be backtested; first: meter {meter!r}: {reason}")
+        raise InputError(f"no meter could be backtested{why_all_failed(failed)}")
     return BacktestResult(
         pd.concat(scored, ignore_index=True),
         sum(r.fit_seconds for r in results),
