@@ -61,6 +61,42 @@ def test_pooled_row_is_the_median_and_skips_idle_meters() -> None:
     assert pooled["cv_rmse"] == pytest.approx(per_meter.median())
 
 
+def test_pooled_row_leaves_out_the_meters_set_aside_unless_every_meter_is() -> None:
+    """A main feed's remainder that is rounding noise (NREL's Research Support Facility,
+    2011: -0.3 kW on average) read 568.6 % and, with the solar panels' 230 %, took the
+    median of meters from 31.7 % to 43.4 %: the report's headline left both out, the
+    backtest did not."""
+    rows = []
+    for meter, level in (("a", 10.0), ("b", 20.0), ("c", 40.0), ("rest", 1.0)):
+        for k in range(200):
+            actual = level + k % 4 * level / 10
+            rows.append({"meter": meter, "actual": actual, "m": actual + level / 10 + 5 * (
+                meter == "rest")})  # fmt: skip
+    predictions = pd.DataFrame(rows)
+    table = metrics_table(predictions, ["m"], 0.95, aside={"rest"}).set_index("meter")
+    metered = table.loc[["a", "b", "c"], "cv_rmse"]
+    assert table.loc[POOLED, "cv_rmse"] == pytest.approx(metered.median())
+    assert table.loc["rest", "cv_rmse"] > 100  # still scored on its own row
+    alone = metrics_table(predictions[predictions["meter"] == "rest"], ["m"], 0.95, {"rest"})
+    assert alone.set_index("meter").loc[POOLED, "cv_rmse"] > 100
+
+
+def test_backtest_of_a_site_leaves_remainders_and_generation_out_of_the_median(
+    tmp_path: Path, cli
+) -> None:  # fmt: skip
+    from test_site import hierarchy_site
+
+    hierarchy_site(tmp_path, {}, more='generation = ["B (kW)"]\n')
+    out = tmp_path / "metrics.csv"
+    result = cli("backtest", "--config", tmp_path / "site.toml", "--days", "3", "--out", out)
+    assert result.exit_code == 0, result.output
+    table = pd.read_csv(out)
+    ours = table[table["method"] == "wattcast"].set_index("meter")["cv_rmse"]
+    assert {"Main remainder (kW)", "B (kW)"} < set(ours.index)
+    assert ours[POOLED] == pytest.approx(ours[["A (kW)", "Main (kW)"]].median(), rel=1e-3)
+    assert "median of meters: 2 remainder or generation meter(s) left out" in result.output
+
+
 def test_baselines_use_only_readings_before_the_cut_off() -> None:
     frame = load_meters(synthetic_wide(days=20))
     day = 96

@@ -361,7 +361,7 @@ def backtest(
     refits = (f"{result.meter_refits} meter refits ({spec.backtest.refit})"
               if spec.backtest.refit == "policy" else f"{result.refits} refits")  # fmt: skip
     print_backtest(metrics[metrics["subset"] == "all"], spec.backtest.days, refits,
-                   elapsed, result.methods())  # fmt: skip
+                   elapsed, result.methods(), result.aside)  # fmt: skip
     if (metrics["subset"] != "all").any():
         print_subsets(metrics)
     for meter, reason in result.failed.items():
@@ -369,8 +369,9 @@ def backtest(
 
 
 def print_backtest(
-    metrics: Any, days: int, refits: str, elapsed: float, methods: dict[str, str]
-) -> None:
+    metrics: Any, days: int, refits: str, elapsed: float, methods: dict[str, str],
+    aside: frozenset[str] = frozenset(),
+) -> None:  # fmt: skip
     import numpy as np
     from rich.table import Table
 
@@ -397,6 +398,9 @@ def print_backtest(
     show(table)
     say("forest and baseline columns: CV(RMSE) % of each on the same readings; method: what "
         "forecast each meter's days")  # fmt: skip
+    shown = len(aside & set(metrics["meter"]))
+    if shown and shown < metrics["meter"].nunique() - 1:
+        say(f"median of meters: {shown} remainder or generation meter(s) left out")
 
 
 def print_subsets(metrics: Any) -> None:

@@ -20,10 +20,13 @@ A meter whose mean reading is about zero, or under a tenth of its readings' spre
 infinite. Every method is scored on the same readings:
 those where the actual and every method's forecast are there. The pooled row is
 the median over meters (as BuildingsBench aggregates), idle meters (a mean under
-1 % of the meter's own largest reading) left out.
+1 % of the meter's own largest reading) and the meters set aside (a site's computed
+remainders and generation meters) left out.
 """
 
 from __future__ import annotations
+
+from collections.abc import Collection
 
 import numpy as np
 import pandas as pd
@@ -115,8 +118,13 @@ def near_zero_meters(predictions: pd.DataFrame) -> list[str]:
     return [str(m) for m in means.index[~(means > IDLE_SHARE * peaks)]]
 
 
-def metrics_table(predictions: pd.DataFrame, methods: list[str], confidence: float) -> pd.DataFrame:
-    """One row per meter and method, then one pooled row per method.
+def metrics_table(
+    predictions: pd.DataFrame, methods: list[str], confidence: float, aside: Collection[str] = ()
+) -> pd.DataFrame:
+    """One row per meter and method, then one pooled row per method, of the meters neither
+    idle nor ``aside`` (a site's computed remainders and generation meters: a remainder's
+    errors are its parent's and children's together, rounding noise of hundreds of per
+    cent on a main feed its panels cover; unless every meter is aside).
 
     ``predictions`` has ``actual`` and, per method, ``<method>`` (mean) and
     optionally ``<method>_lower`` / ``<method>_upper``; a ``timestamp`` column gives
@@ -132,7 +140,9 @@ def metrics_table(predictions: pd.DataFrame, methods: list[str], confidence: flo
             scores = score(actual, scored[method].to_numpy(), lower, upper, confidence, hours)
             rows.append({"meter": meter, "method": method, **scores})
     table = pd.DataFrame(rows)
-    excluded = near_zero_meters(predictions)
+    excluded = set(near_zero_meters(predictions))
+    if not set(table["meter"]) <= set(aside):
+        excluded |= set(aside)
     kept = table[~table["meter"].isin(excluded)]
     pooled = kept.groupby("method", sort=False).median(numeric_only=True).reset_index()
     pooled["meter"] = POOLED

@@ -61,6 +61,7 @@ class BacktestResult:
     refits: int  # nights that trained a meter
     failed: dict[str, str] = field(default_factory=dict)  # meter -> why it was left out
     meter_refits: int = 0  # meters trained, over all nights
+    aside: frozenset[str] = frozenset()  # remainders and generation: not in the pooled row
 
     def metrics(self, confidence: float, subsets: Sequence[Subset] = ()) -> pd.DataFrame:
         """wattcast (each meter's chosen method), the forest alone, and the baselines, on
@@ -68,12 +69,13 @@ class BacktestResult:
         frame = self.predictions.rename(columns={"mean": "wattcast"})
         frame["wattcast_lower"], frame["wattcast_upper"] = frame["lower"], frame["upper"]
         methods = ["wattcast", "forest", *BASELINES]
-        tables = [metrics_table(frame, methods, confidence).assign(subset="all")]
+        tables = [metrics_table(frame, methods, confidence, self.aside).assign(subset="all")]
         local = wall_clock(frame)
         for subset in subsets:
             chosen = frame[subset.readings(local, frame["workday"].to_numpy())]
             if len(chosen):
-                tables.append(metrics_table(chosen, methods, confidence).assign(subset=subset.name))
+                table = metrics_table(chosen, methods, confidence, self.aside)
+                tables.append(table.assign(subset=subset.name))
             else:
                 span = f"{local.min():%Y-%m-%d} .. {local.max():%Y-%m-%d}" if len(local) else "none"
                 warnings.warn(f"subset {subset.name!r}: no backtested reading falls in it "
@@ -305,7 +307,14 @@ def run_backtest(
                 results.append(_failed(names, None, exc.failures))
             if progress is not None:
                 progress(len(names), len(inputs.meters))
-    return _combined(results)
+    return dataclasses.replace(_combined(results), aside=_aside(spec, inputs))
+
+
+def _aside(spec: RunSpec, inputs: JobInputs) -> frozenset[str]:
+    """The meters the pooled row leaves out, as the report's headline does: the computed
+    remainders and the generation meters."""
+    remainders = inputs.hierarchy.remainders if inputs.hierarchy is not None else {}
+    return frozenset(set(remainders) | set(spec.alerts.generation))
 
 
 def _until(frame: MeterFrame, until: dt.date | None) -> MeterFrame:
