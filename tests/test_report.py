@@ -344,3 +344,23 @@ def test_meters_whose_names_read_alike_have_sections_of_their_own() -> None:
     assert len(set(anchors)) == len(alike)
     assert all(re.fullmatch(r"meter-[a-z0-9-]+-[0-9a-f]{6}", a) for a in anchors)
     assert meter_anchor("Collins Center (kW)").startswith("meter-collins-center-kw-")
+
+
+def test_the_headline_counts_every_meter_it_sets_aside_those_without_a_metric_too() -> None:
+    """A site of nine meters (NREL's Research Support Facility, 2011) whose remainder is
+    noise around zero (no CV(RMSE)) and whose solar meter is generation read "median over
+    7 meters; 1 remainder or generation meter(s) left out": one meter short."""
+    from wattcast.reporting.report import ReportData, _headline
+
+    meters = [f"M{k} (kW)" for k in range(7)] + ["Main remainder (kW)", "PV (kW)"]
+    cv = [10.0, 20.0, 30.0, 40.0, 50.0, 60.0, 70.0, float("nan"), 230.0]
+    wall = pd.Timestamp("2011-11-09 12:00")
+    readings = pd.DataFrame({"meter": meters, "wall": wall, "actual": 1.0, "lower": 0.0,
+                             "upper": 2.0})  # fmt: skip
+    data = ReportData(wall.normalize(), wall.normalize() + pd.Timedelta(days=1), readings, [],
+                      pd.DataFrame({"cv_rmse": cv}, index=meters), [], None, "$", {},
+                      aside=frozenset({"Main remainder (kW)", "PV (kW)"}))  # fmt: skip
+    per_meter = pd.DataFrame({"kwh_above_band": 0.0}, index=meters)
+    page = _headline(data, per_meter)
+    assert "<b>40.0 % CV(RMSE)</b>" in page
+    assert "(median over 7 meters; 2 remainder or generation meter(s) left out)" in page

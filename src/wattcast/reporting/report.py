@@ -258,18 +258,28 @@ def _headline(data: ReportData, per_meter: pd.DataFrame) -> str:
                    data.currency),
              _card(f"This week, {week:%d %b} .. {yesterday:%d %b}",
                    _events_between(data, week, 7), data.currency)]  # fmt: skip
-    accuracy = data.accuracy["cv_rmse"].replace([np.inf, -np.inf], np.nan).dropna()
-    left_out = accuracy.index.isin(list(data.aside))
-    accuracy = accuracy[~left_out] if not left_out.all() else accuracy
+    accuracy, aside = _headline_accuracy(data.accuracy["cv_rmse"], data.aside)
     inside = (with_actuals["actual"] >= with_actuals["lower"]) & (
         with_actuals["actual"] <= with_actuals["upper"]
     )
-    cards.append(_accuracy_card(accuracy, inside.mean() * 100, int(left_out.sum())))
+    cards.append(_accuracy_card(accuracy, inside.mean() * 100, aside))
     worst = per_meter[per_meter["kwh_above_band"] > 0].head(5)
     listing = ", ".join(f"{html.escape(m)} ({row.kwh_above_band:,.1f} kWh)"
                         for m, row in worst.iterrows()) or "none"  # fmt: skip
     worst_line = f"<p><b>Worst meters</b> (energy above the band in the period): {listing}</p>"
     return f"<div class='cards'>{''.join(cards)}</div>{worst_line}"
+
+
+def _headline_accuracy(cv_rmse: pd.Series, aside: frozenset[str]) -> tuple[pd.Series, int]:
+    """The CV(RMSE) the headline's median is of, and how many meters it sets aside: every
+    remainder and generation meter, those without a metric too (a remainder that is noise
+    around zero is n/a: counted as in neither, the words gave one meter fewer than the
+    site has), unless they are all the meters scored."""
+    scored = cv_rmse.replace([np.inf, -np.inf], np.nan).dropna()
+    left_out = scored.index.isin(list(aside))
+    if left_out.all():
+        return scored, 0
+    return scored[~left_out], int(cv_rmse.index.isin(list(aside)).sum())
 
 
 def _accuracy_card(accuracy: pd.Series, inside: float, aside: int = 0) -> str:
