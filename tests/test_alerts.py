@@ -438,3 +438,20 @@ def test_the_digest_compares_yesterday_in_kwh_for_power_and_energy_meters(tmp_pa
         )
     misses = [abs(c["forecast_kwh"] - c["actual_kwh"]) for c in digest.comparison]
     assert misses == sorted(misses, reverse=True)  # the biggest miss in kWh first
+
+
+def test_the_digest_gives_a_remainders_few_kwh_below_zero_as_0_not_minus_0() -> None:
+    """A main feed's remainder of rounding noise (NREL's Research Support Facility, 2011)
+    was forecast at -0.4 kWh for a day: "forecast -0 kWh"."""
+    import datetime
+
+    from wattcast.alerts.digest import Context, Digest, _html, _text
+
+    row = {"meter": "Main remainder (kW)", "day": "2011-11-02", "forecast_kwh": -0.4,
+           "actual_kwh": -1234.6, "readings": 24, "cv_rmse": 434.0, "above_band": 0}  # fmt: skip
+    digest = Digest("", "", "", [], comparison=[row], day=datetime.date(2011, 11, 2))
+    context = Context("RSF", None, "$", "site.db")
+    text = _text(digest, context, "no new events")
+    assert "- Main remainder (kW) (2011-11-02): forecast 0 kWh, actual -1,235 kWh over" in text
+    cells = re.findall(r"<td[^>]*>([^<]*)</td>", _html(digest, context, "no new events"))
+    assert cells[-7:] == ["Main remainder (kW)", "2011-11-02", "0", "-1,235", "24", "434", "0"]

@@ -306,8 +306,8 @@ def _text(digest: Digest, context: Context, headline: str) -> str:
         lines += ["", "Yesterday, forecast against actual (energy of the readings that arrived):"]
         for c in comparison[:COMPARED]:
             cv = "n/a" if c["cv_rmse"] is None else f"{c['cv_rmse']:.0f} %"
-            lines.append(f"- {c['meter']} ({c['day']}): forecast {c['forecast_kwh']:,.0f} kWh, "
-                         f"actual {c['actual_kwh']:,.0f} kWh over "
+            lines.append(f"- {c['meter']} ({c['day']}): forecast {_whole(c['forecast_kwh'])} "
+                         f"kWh, actual {_whole(c['actual_kwh'])} kWh over "
                          f"{_plural(c['readings'], 'reading')}, typically off by {cv} "
                          "(CV(RMSE)), "
                          f"{_plural(c['above_band'], 'reading')} above the band")  # fmt: skip
@@ -315,6 +315,12 @@ def _text(digest: Digest, context: Context, headline: str) -> str:
             lines.append(f"... and {len(comparison) - COMPARED} more meters in the report")
     lines += ["", f"The report: {context.report_link() or context.report_command()}"]
     return "\n".join(lines) + "\n"
+
+
+def _whole(kwh: float) -> str:
+    """``kwh`` to the whole kWh, with its thousands grouped: a remainder's -0.4 kWh is
+    ``0`` (it read ``-0``)."""
+    return f"{round(kwh):,}" if np.isfinite(kwh) else "n/a"
 
 
 def _still_text(still: list[dict[str, Any]]) -> list[str]:
@@ -367,8 +373,8 @@ def _html(digest: Digest, context: Context, headline: str) -> str:
     compared = _table(
         ["Meter", "Day", "Forecast (kWh)", "Actual (kWh)", "Readings",
          "Typically off by (CV(RMSE), %)", "Readings above the band"],
-        [[html.escape(c["meter"]), c["day"], f"{c['forecast_kwh']:,.0f}",
-          f"{c['actual_kwh']:,.0f}", str(c["readings"]),
+        [[html.escape(c["meter"]), c["day"], _whole(c["forecast_kwh"]),
+          _whole(c["actual_kwh"]), str(c["readings"]),
           "n/a" if c["cv_rmse"] is None else f"{c['cv_rmse']:.0f}",
           str(c["above_band"])] for c in digest.comparison[:COMPARED]],
         {2, 3, 4, 5, 6},
