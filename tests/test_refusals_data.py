@@ -310,6 +310,31 @@ def test_the_readings_file_given_as_extras_lends_only_its_other_columns(tmp_path
         load_inputs(only_meters)
 
 
+def test_generation_and_scheduled_use_may_name_a_meter_the_run_leaves_out(
+    tmp_path: Path,
+) -> None:  # fmt: skip
+    """`--meters` for a main feed and one panel of a site with solar panels (NREL's Research
+    Support Facility, 2011) stopped with "`generation` names meter 'PV (kW)', which is not
+    among the meters read", as `units` did: the site file names every meter of the site."""
+    from wattcast.workflows.inputs import load_inputs
+
+    synthetic_wide(days=20, meters=("A (kW)", "B (kW)", "PV (kW)")).to_csv(
+        tmp_path / "m.csv", index=False)  # fmt: skip
+    booking = tmp_path / "b.ics"
+    booking.write_text("BEGIN:VCALENDAR\nVERSION:2.0\nBEGIN:VEVENT\nDTSTART;VALUE=DATE:"
+                       "20210110\nDTEND;VALUE=DATE:20210111\nEND:VEVENT\nEND:VCALENDAR\n")  # fmt: skip
+    more = (f'[alerts]\ngeneration = ["PV (kW)"]\nmeter_expected = {{ "B (kW)" = '
+            f'["{booking}"] }}\n')  # fmt: skip
+    spec = RunSpec.from_toml(write_site(tmp_path, tmp_path / "m.csv", more=more))
+    inputs = load_inputs(spec.with_flags({"data.meters": ("A (kW)",)}))
+    assert inputs.meters == ["A (kW)"] and set(inputs.expected) == {"*"}
+    assert set(load_inputs(spec).expected) == {"*", "B (kW)"}
+    typo = write_site(tmp_path, tmp_path / "m.csv", more='[alerts]\ngeneration = ["Pv (kW)"]\n')
+    with pytest.raises(InputError, match=r"^`generation` names meter 'Pv \(kW\)', which is not "
+                       r"among the meters read \(A \(kW\), B \(kW\), PV \(kW\)\)\.$"):  # fmt: skip
+        load_inputs(RunSpec.from_toml(typo).with_flags({"data.meters": ("A (kW)",)}))
+
+
 def test_units_may_name_a_meter_of_the_file_that_the_run_leaves_out(tmp_path: Path) -> None:
     """`--meters m0` beside units for the file's other meters stopped with "`units`
     names meter 'm1', which is not among the meters read (m0)"."""

@@ -165,12 +165,11 @@ def load_inputs(
     scales = {m: scale_of(m, data.units) for m in meters}
     if any(scale != 1.0 for scale in scales.values()):
         source = ScaledSource(source, scales)
-    _check_named_meters(meters, spec.alerts.meter_expected, "meter_expected")
-    _check_named_meters(meters, dict.fromkeys(spec.alerts.generation), "generation")
+    _check_named_meters(known, spec.alerts.meter_expected, "meter_expected")
+    _check_named_meters(known, dict.fromkeys(spec.alerts.generation), "generation")
     expected = {"*": _periods(spec.alerts.expected, data.tz)}
-    expected.update(
-        {m: _periods(paths, zones[m]) for m, paths in spec.alerts.meter_expected.items()}
-    )
+    expected.update({m: _periods(paths, zones[m])
+                     for m, paths in spec.alerts.meter_expected.items() if m in zones})  # fmt: skip
     hierarchy = None
     if spec.site.meters is not None:
         hierarchy = read_hierarchy(spec.site.meters)
