@@ -315,7 +315,8 @@ def test_generation_and_scheduled_use_may_name_a_meter_the_run_leaves_out(
 ) -> None:  # fmt: skip
     """`--meters` for a main feed and one panel of a site with solar panels (NREL's Research
     Support Facility, 2011) stopped with "`generation` names meter 'PV (kW)', which is not
-    among the meters read", as `units` did: the site file names every meter of the site."""
+    among the meters read", as `units` did (and `meter_bounds`): the site file names every
+    meter of the site."""
     from wattcast.workflows.inputs import load_inputs
 
     synthetic_wide(days=20, meters=("A (kW)", "B (kW)", "PV (kW)")).to_csv(
@@ -323,8 +324,8 @@ def test_generation_and_scheduled_use_may_name_a_meter_the_run_leaves_out(
     booking = tmp_path / "b.ics"
     booking.write_text("BEGIN:VCALENDAR\nVERSION:2.0\nBEGIN:VEVENT\nDTSTART;VALUE=DATE:"
                        "20210110\nDTEND;VALUE=DATE:20210111\nEND:VEVENT\nEND:VCALENDAR\n")  # fmt: skip
-    more = (f'[alerts]\ngeneration = ["PV (kW)"]\nmeter_expected = {{ "B (kW)" = '
-            f'["{booking}"] }}\n')  # fmt: skip
+    more = ('[data.meter_bounds]\n"PV (kW)" = [-100, 1]\n[alerts]\ngeneration = ["PV (kW)"]\n'
+            f'meter_expected = {{ "B (kW)" = ["{booking}"] }}\n')  # fmt: skip
     spec = RunSpec.from_toml(write_site(tmp_path, tmp_path / "m.csv", more=more))
     inputs = load_inputs(spec.with_flags({"data.meters": ("A (kW)",)}))
     assert inputs.meters == ["A (kW)"] and set(inputs.expected) == {"*"}

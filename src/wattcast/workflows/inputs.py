@@ -138,9 +138,10 @@ def load_inputs(
                              zone_of=zone_lookup(data.source, data.zones, data.tz))  # fmt: skip
     known = source.meters()
     meters = list(data.meters) or known
+    # settings may name meters of the file that this run leaves out (--meters)
+    _check_named_meters(known, data.meter_bounds, "meter_bounds")
     source.options = dataclasses.replace(options, bounds=meter_bounds(data, meters))
     check_meters(source, meters)
-    # settings may name meters of the file that this run leaves out (--meters)
     _check_named_meters(known, {m: u for m, u in data.units.items() if m != EVERY_METER},
                         "units")  # fmt: skip
     _check_named_meters(known, extras.meter_extras, "meter_extras")
@@ -520,5 +521,4 @@ def read_batches(
 
 def meter_bounds(data: DataSection, meters: list[str]) -> dict[str, str | tuple[float, float]]:
     """Each meter's range setting: its own [data] meter_bounds, or [data] bounds."""
-    _check_named_meters(meters, data.meter_bounds, "meter_bounds")
     return {m: data.meter_bounds.get(m, data.bounds) for m in meters}  # type: ignore[misc]
