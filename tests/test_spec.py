@@ -288,11 +288,15 @@ def test_site_file_mistakes_are_named_as_they_are(tmp_path: Path, text: str, mes
 
 @pytest.mark.parametrize("zone", ["EST", "Etc/GMT+5"])
 def test_a_zone_without_daylight_saving_is_said(zone: str) -> None:
+    """... and the zone that the warning of skipped local times gives for readings kept on
+    standard time all year (NREL's Research Support Facility, 2011: tz = "Etc/GMT+7") is
+    not said to be wrong for a site that changes its clocks."""
     from wattcast.errors import FixedOffsetWarning
 
     with pytest.warns(FixedOffsetWarning, match=re.escape(
         f"[data] tz {zone!r} keeps one UTC offset all year (no daylight saving); a site that "
-        "changes its clocks names its region, such as 'America/New_York'.")):  # fmt: skip
+        "changes its clocks names its region, such as 'America/New_York', unless its "
+        "readings are written on its standard time all year.")):  # fmt: skip
         RunSpec().with_flags({"data.tz": zone})
     with warnings.catch_warnings():
         warnings.simplefilter("error", FixedOffsetWarning)

@@ -152,6 +152,7 @@ def fixed_offset_zone(zone: str | None, name: str) -> None:
     if zone in FIXED_OFFSETS or offset:
         warnings.warn(
             f"{name} {zone!r} keeps one UTC offset all year (no daylight saving); a site "
-            "that changes its clocks names its region, such as 'America/New_York'.",
+            "that changes its clocks names its region, such as 'America/New_York', unless "
+            "its readings are written on its standard time all year.",
             FixedOffsetWarning, stacklevel=4,
         )  # fmt: skip
