@@ -677,3 +677,14 @@ def test_a_remainder_whose_parts_change_has_its_reference_fitted_again(tmp_path:
                          f"'{remainder}' GROUP BY r.id")  # fmt: skip
     counts = dict(zip(judged["as_of"].str[:10], judged["n"], strict=True))
     assert counts["2021-02-12"] == 0 and counts["2021-02-13"] > 0, counts
+
+
+def test_the_report_shows_each_meters_label_and_area_under_its_heading(tmp_path: Path) -> None:
+    """`label` and `area` of `[site] meters` were kept in the store and shown nowhere."""
+    from wattcast.reporting.report import collect, render
+
+    spec = hierarchy_site(tmp_path, {"A (kW)": 40.0})
+    page = render(collect(nights(spec), spec, 14))
+    assert "<h2>A (kW)</h2><p class='muted'>Kitchen, east</p>" in page
+    section = re.search(r"<h2>Main \(kW\)</h2>(<p class='muted'>[^<]*</p>)?", page)
+    assert section is None or section.group(1) == "<p class='muted'>Main feed</p>"

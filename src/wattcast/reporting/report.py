@@ -78,6 +78,8 @@ class ReportData:
     site: str = "wattcast"
     #: Meters whose accuracy the headline leaves out: remainders (computed) and generation
     aside: frozenset[str] = frozenset()
+    #: Each meter's label and area from ``[site] meters``, shown under its heading
+    places: dict[str, str] = field(default_factory=dict)
 
 
 def collect(
@@ -105,7 +107,18 @@ def collect(
     site = spec.site.title(spec.data.source) if spec.site.name else "wattcast"
     return ReportData(since, until, readings, events, _accuracy(readings), store.runs(30),
                       tariff, spec.alerts.currency, store.chosen_methods(), _models(store),
-                      acks, site, _aside(store, spec))  # fmt: skip
+                      acks, site, _aside(store, spec), _places(store))  # fmt: skip
+
+
+def _places(store: ForecastStore) -> dict[str, str]:
+    """``Performing arts, west``: each meter's label and area, as ``[site] meters`` gives
+    them (they were kept in the store and shown nowhere)."""
+    out = {}
+    for meter, place in store.hierarchy().items():
+        words = [place[k] for k in ("label", "area") if place.get(k)]
+        if words:
+            out[meter] = ", ".join(words)
+    return out
 
 
 def _aside(store: ForecastStore, spec: RunSpec) -> frozenset[str]:
@@ -332,8 +345,10 @@ def _meter_section(data: ReportData, meter: str) -> str:
     chart = meter_chart(frame, unit, data.since, spans, title=meter)
     from wattcast.alerts.digest import meter_anchor
 
+    place = data.places.get(meter)
+    where = f"<p class='muted'>{html.escape(place)}</p>" if place else ""
     return (f"<section class='meter' id='{meter_anchor(meter)}'><h2>{html.escape(meter)}</h2>"
-            f"<div class='wattcast-chart' data-meter='{html.escape(meter)}'>{chart}</div>"
+            f"{where}<div class='wattcast-chart' data-meter='{html.escape(meter)}'>{chart}</div>"
             f"{_events_table(events, data)}</section>")  # fmt: skip
 
 
