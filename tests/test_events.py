@@ -245,3 +245,42 @@ def test_a_night_replayed_before_a_later_event_is_not_joined_to_it() -> None:
         "status": "alerted"}])  # fmt: skip
     (event,) = update_events(readings, later, QUARTER, {}, AlertsSection()).to_dict("records")
     assert np.isnan(event["id"]) and first < event["start"] < event["end"] < first + 86400
+
+
+def test_a_parent_event_not_explained_is_counted_less_the_events_below_it() -> None:
+    """A main feed's event of 270 kWh over a panel's of 90 kWh (less than half: not
+    explained) was counted whole beside it, 360 kWh where the feed's readings hold 270."""
+    from wattcast.events.hierarchy import counted
+    from wattcast.events.savings import savings
+
+    hour = 3600
+    main = {"id": 1, "meter": "Main", "parent": None, "kind": "excess", "status": "new",
+            "start": 0, "end": 10 * hour, "kwh_above_band": 270.0,
+            "kwh_above_forecast": 400.0, "cost": 54.0}  # fmt: skip
+    panel = {**main, "id": 2, "meter": "Panel", "parent": "Main", "start": 2 * hour,
+             "end": 4 * hour, "kwh_above_band": 90.0, "kwh_above_forecast": 100.0,
+             "cost": 18.0}  # fmt: skip
+    totals = {e["id"]: e for e in counted([main, panel])}
+    assert totals[2] is panel  # the panel's whole
+    assert totals[1]["kwh_above_band"] == pytest.approx(180.0)
+    assert totals[1]["kwh_above_forecast"] == pytest.approx(300.0)
+    assert totals[1]["cost"] == pytest.approx(36.0)
+    assert main["kwh_above_band"] == 270.0  # the event itself is listed as it is
+    again = {e["id"]: e for e in counted(list(totals.values()))}  # counted again: the same
+    assert again[1]["kwh_above_band"] == pytest.approx(180.0)
+    rows = savings([main, panel])
+    assert sum(r["kwh_above_band"] for r in rows) == pytest.approx(270.0)
+    # half of a panel's event outside the feed's takes off half of it
+    straddling = {**panel, "start": 9 * hour, "end": 11 * hour}
+    assert counted([main, straddling])[0]["kwh_above_band"] == pytest.approx(225.0)
+    # a meter two levels down, and one between without an event: the hierarchy says so
+    deep = {**panel, "id": 3, "meter": "Circuit", "parent": "Panel"}
+    parents = {"Main": None, "Panel": "Main", "Circuit": "Panel"}
+    assert counted([main, deep])[0]["kwh_above_band"] == 270.0  # rows alone: no link
+    assert counted([main, deep], parents)[0]["kwh_above_band"] == pytest.approx(180.0)
+    # with the panel's event too, each takes off what is left below it: 270 in all
+    three = counted([main, panel, deep], parents)
+    assert sum(e["kwh_above_band"] for e in three) == pytest.approx(270.0)
+    # never below nothing, and an explained or acked parent is not counted at all
+    assert counted([{**main, "kwh_above_band": 50.0}, panel])[0]["kwh_above_band"] == 0.0
+    assert counted([{**main, "status": "explained"}, panel]) == [panel]

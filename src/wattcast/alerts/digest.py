@@ -28,7 +28,7 @@ from wattcast.evaluation.metrics import relative_errors
 from wattcast.events.changes import ongoing
 from wattcast.events.hierarchy import REVIEWED, counted
 from wattcast.events.savings import TariffLike, event_cost
-from wattcast.reporting.listing import EVENT_COLUMNS
+from wattcast.reporting.listing import EVENT_COLUMNS, parents_of
 from wattcast.store.store import ForecastStore
 
 #: Meters listed in the forecast-against-actual table (the largest misses first).
@@ -121,7 +121,8 @@ def compose(store: ForecastStore, events: list[dict[str, Any]], context: Context
     day = context.day or _day(comparison, events)
     to_check = [f"{meter}: {why}" for meter, why in sorted(context.to_check.items())
                 if meters is None or meter in meters]  # fmt: skip
-    headline = _headline(rows, _reviewed_inside(store, rows, context.tariff), context) + (
+    headline = _headline(rows, _reviewed_inside(store, rows, context.tariff), context,
+                         parents_of(store)) + (
         f", {_plural(len(to_check), 'meter')} to check" if to_check else "")  # fmt: skip
     subject = f"{context.site}, {day:%a %d %b}: {headline}"
     digest = Digest(subject, "", "", rows, comparison=comparison, ongoing=still,
@@ -214,13 +215,14 @@ def _reviewed_inside(
 
 
 def _headline(
-    rows: list[dict[str, Any]], reviewed: list[dict[str, Any]], context: Context
+    rows: list[dict[str, Any]], reviewed: list[dict[str, Any]], context: Context,
+    parents: Mapping[str, str | None],
 ) -> str:  # fmt: skip
     """``4 new events, 142 kWh, $26``: the events that count (never acked or explained;
-    a change less the ``reviewed`` events inside it)."""
+    a change less the ``reviewed`` events inside it, a meter's less those below it)."""
     if not rows:
         return "no new events"
-    totals = counted([*rows, *reviewed])
+    totals = counted([*rows, *reviewed], parents)
     kwh = sum(r["kwh_above_band"] for r in totals)
     costs = [r["cost"] for r in totals if r["cost"] is not None]
     cost = f", {context.currency}{sum(costs):,.0f}" if costs else ""

@@ -261,13 +261,13 @@ def savings(
     """Energy that could have been saved, per meter, counted within events."""
     from wattcast.events.savings import COLUMNS
     from wattcast.events.savings import savings as savings_rows
-    from wattcast.reporting.listing import event_rows, site_scope
+    from wattcast.reporting.listing import event_rows, parents_of, site_scope
 
     with user_errors():
         db, spec = open_store(config, store)
         events = event_rows(db, spec.alerts.prices(), since, until,
                             site=site_scope(spec, config, store))  # fmt: skip
-        emit(savings_rows(events, spec.alerts.prices()), COLUMNS, format,
+        emit(savings_rows(events, spec.alerts.prices(), parents_of(db)), COLUMNS, format,
              "Savings (kWh; acked, expected and explained events left out)")  # fmt: skip
 
 

@@ -15,8 +15,9 @@ and ``label``). Three things follow from it:
   narrow for its size (its panels' errors partly cancel), so more of the same
   waste can be certain on it than on the panel where it happens;
 * totals (the digest, ``savings``, the report's headline) add the events that
-  are still ``new`` or ``alerted`` only (:data:`COUNTED`), and of those inside a
-  change of their meter the change alone (:func:`counted`).
+  are still ``new`` or ``alerted`` only (:data:`COUNTED`), of those inside a
+  change of their meter the change alone, and of a parent's the part its
+  children's counted events do not hold (:func:`counted`).
 
 Plain Python and the standard library, so the light commands can use it.
 """
@@ -299,7 +300,9 @@ def settle(store: Any, site: Any, hierarchy: Hierarchy | None, meters: Sequence[
 ADDED = ("kwh_above_band", "kwh_above_forecast", "cost")
 
 
-def counted(events: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+def counted(
+    events: Iterable[Mapping[str, Any]], parents: Mapping[str, str | None] | None = None
+) -> list[Mapping[str, Any]]:  # fmt: skip
     """The events that totals add: neither reviewed, expected, minor nor explained, and
     of an event that overlaps a counted change of its meter only its part outside the
     change (its energy above the reference holds the rest: a weekend run inside a slow
@@ -308,8 +311,11 @@ def counted(events: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
     that a period's share of it is of that part; a withdrawn event not at all. A change
     is counted less the part
     inside it of its meter's events a person reviewed (acked or expected: not waste),
-    which its energy holds too. Counting what it gives again changes nothing
-    (``outside_changes`` marks the events it cut)."""
+    which its energy holds too. An event of a meter with meters below it (``parents``:
+    meter -> its parent; by default each event's own ``parent``) is counted less the
+    part inside it of the counted events below, which its readings hold too
+    (:func:`_less_below`). Counting what it gives again changes nothing
+    (``outside_changes`` and ``less_below`` mark the events it cut)."""
     events = list(events)
     chosen = [e for e in events if e.get("status") in COUNTED and e.get("detail") != WITHDRAWN]
     reviewed = [e for e in events if e.get("status") in REVIEWED and e.get("kind") != "change"]
@@ -334,7 +340,39 @@ def counted(events: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
         cut = {k: share * float(event[k]) for k in ADDED if event.get(k) is not None}
         out.append({**event, **cut, "start_t": pieces[0][0], "end_t": pieces[-1][1],
                     "outside_changes": True})  # fmt: skip
+    if parents is None:
+        parents = {e["meter"]: e.get("parent") for e in events}
+    return _less_below(out, parents)
+
+
+def _less_below(
+    events: list[Mapping[str, Any]], parents: Mapping[str, str | None]
+) -> list[Mapping[str, Any]]:  # fmt: skip
+    """Each event less the part inside it of the counted events of every meter below its
+    meter: a main feed's readings hold its panels' (an event of 270 kWh on the feed over
+    one of 90 kWh on a panel, less than half of it so not explained, is 270 kWh of waste,
+    not 360). The deepest meters go first, so that each event takes off what is left of
+    the events below it, and every kWh counts once whatever the depth."""
+    above = {m: _ancestors(m, parents) for m in {e["meter"] for e in events}}
+    if not any(above.values()):
+        return events
+    out = list(events)
+    for i in sorted(range(len(out)), key=lambda i: -len(above[out[i]["meter"]])):
+        meter = out[i]["meter"]
+        below = [e for e in out if meter in above[e["meter"]]]
+        if below and not out[i].get("less_below"):
+            out[i] = {**_less_inside(out[i], below), "less_below": True}
     return out
+
+
+def _ancestors(meter: str, parents: Mapping[str, str | None]) -> tuple[str, ...]:
+    """The meters above ``meter``, nearest first (a loop in ``parents`` ends the chain)."""
+    chain: list[str] = []
+    parent = parents.get(meter)
+    while parent and parent not in chain and parent != meter:
+        chain.append(parent)
+        parent = parents.get(parent)
+    return tuple(chain)
 
 
 def _less_reviewed(
@@ -342,17 +380,25 @@ def _less_reviewed(
 ) -> Mapping[str, Any]:  # fmt: skip
     """``change`` less the share inside it of its meter's ``reviewed`` events' kWh and
     cost (an acked weekend run inside a rise was counted again in the rise)."""
-    first, last = _span(change)
+    return _less_inside(change, [e for e in reviewed if e["meter"] == change["meter"]])
+
+
+def _less_inside(
+    event: Mapping[str, Any], others: list[Mapping[str, Any]]
+) -> Mapping[str, Any]:  # fmt: skip
+    """``event`` less the share of each of ``others``' kWh and cost that falls within its
+    time (none below zero)."""
+    first, last = _span(event)
     cut = dict.fromkeys(ADDED, 0.0)
-    for event in (e for e in reviewed if e["meter"] == change["meter"]):
-        start, end = _span(event)
+    for other in others:
+        start, end = _span(other)
         inside = max(0.0, min(end, last) - max(start, first)) / max(end - start, 1.0)
         for key in ADDED:
-            cut[key] += inside * float(event.get(key) or 0.0)
+            cut[key] += inside * float(other.get(key) or 0.0)
     if not any(cut.values()):
-        return change
-    return {**change, **{k: max(0.0, float(change[k]) - cut[k]) for k in ADDED
-                         if change.get(k) is not None}}  # fmt: skip
+        return event
+    return {**event, **{k: max(0.0, float(event[k]) - cut[k]) for k in ADDED
+                        if event.get(k) is not None}}  # fmt: skip
 
 
 def _outside(

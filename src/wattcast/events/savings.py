@@ -143,12 +143,17 @@ def event_cost(event: Mapping[str, Any], tariff: TariffLike) -> float | None:
     return tariff.energy_cost(float(event["kwh_above_band"]), start, end, event.get("zone"))
 
 
-def savings(events: Iterable[Mapping[str, Any]], tariff: TariffLike = None) -> list[dict[str, Any]]:
+def savings(
+    events: Iterable[Mapping[str, Any]], tariff: TariffLike = None,
+    parents: Mapping[str, str | None] | None = None,
+) -> list[dict[str, Any]]:  # fmt: skip
     """One row per meter (worst first): the events that count, kWh above band and
     forecast, cost; of an event only its ``share`` inside the period asked for (all of it
-    without one), so that adjacent periods count each kWh once."""
+    without one), so that adjacent periods count each kWh once; a meter's events less
+    what the events of the meters below it hold (``parents``, see
+    :func:`~wattcast.events.hierarchy.counted`)."""
     rows: dict[str, dict[str, Any]] = {}
-    for event in counted(events):
+    for event in counted(events, parents):
         row = rows.setdefault(event["meter"], {"meter": event["meter"], "events": 0,
                                                "kwh_above_band": 0.0,
                                                "kwh_above_forecast": 0.0})  # fmt: skip

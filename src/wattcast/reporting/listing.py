@@ -68,6 +68,12 @@ def share_inside(start: float, end: float, first: float, last: float) -> float:
     return float(min(max((min(end, last) - max(start, first)) / span, 0.0), 1.0))
 
 
+def parents_of(store: ForecastStore) -> dict[str, str | None]:
+    """Each meter's parent in the store's hierarchy (None: at the top): what totals take
+    off a meter's events for the meters below it."""
+    return {meter: place["parent"] for meter, place in store.hierarchy().items()}
+
+
 def site_meters(store: ForecastStore, site: str | None) -> set[str] | None:
     """The meters the store places in ``site`` (None: in no named site); None for every
     site (:data:`EVERY_SITE`)."""

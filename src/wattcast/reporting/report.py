@@ -29,7 +29,13 @@ from wattcast.errors import InputError
 from wattcast.evaluation.metrics import g14_pass, relative_errors
 from wattcast.events.hierarchy import counted, remainder_name
 from wattcast.events.savings import TariffLike, savings
-from wattcast.reporting.listing import at_least, check_meter, event_rows, share_inside
+from wattcast.reporting.listing import (
+    at_least,
+    check_meter,
+    event_rows,
+    parents_of,
+    share_inside,
+)
 from wattcast.reporting.svg import meter_chart
 from wattcast.settings import RunSpec
 from wattcast.store.store import ForecastStore
@@ -80,6 +86,8 @@ class ReportData:
     aside: frozenset[str] = frozenset()
     #: Each meter's label and area from ``[site] meters``, shown under its heading
     places: dict[str, str] = field(default_factory=dict)
+    #: Each meter's parent: totals take off a meter's events what those below it hold
+    parents: dict[str, str | None] = field(default_factory=dict)
 
 
 def collect(
@@ -107,7 +115,8 @@ def collect(
     site = spec.site.title(spec.data.source) if spec.site.name else "wattcast"
     return ReportData(since, until, readings, events, _accuracy(readings), store.runs(30),
                       tariff, spec.alerts.currency, store.chosen_methods(), _models(store),
-                      acks, site, _aside(store, spec), _places(store))  # fmt: skip
+                      acks, site, _aside(store, spec), _places(store),
+                      parents_of(store))  # fmt: skip
 
 
 def _places(store: ForecastStore) -> dict[str, str]:
@@ -242,7 +251,7 @@ def _has_something(data: ReportData, per_meter: pd.DataFrame, meter: str) -> boo
 
 
 def _meter_table(data: ReportData) -> pd.DataFrame:
-    rows = {r["meter"]: r for r in savings(data.events, data.tariff)}
+    rows = {r["meter"]: r for r in savings(data.events, data.tariff, data.parents)}
     meters = sorted(data.readings["meter"].unique())
     table = pd.DataFrame(
         [{k: rows.get(m, {}).get(k, 0) for k in ("events", "kwh_above_band",
@@ -320,12 +329,12 @@ def _events_between(data: ReportData, start: pd.Timestamp, days: int) -> dict[st
     event of the night before is counted partly on each day)."""
     first, last = f"{start:%Y-%m-%d}", f"{start + pd.Timedelta(days=days):%Y-%m-%d}"
     chosen = []
-    for event in counted(data.events):
+    for event in counted(data.events, data.parents):
         inside = share_inside(event["start_t"], event["end_t"], epoch_of(first, event["zone"]),
                               epoch_of(last, event["zone"]))  # fmt: skip
         if inside > 0:
             chosen.append({**event, "share": inside})
-    totals = savings(chosen, data.tariff)
+    totals = savings(chosen, data.tariff, data.parents)
     kwh = sum(row["kwh_above_band"] for row in totals)
     cost = None if data.tariff is None else sum(row["cost"] or 0.0 for row in totals)
     return {"events": len(chosen), "kwh": kwh, "cost": cost}  # type: ignore[dict-item]
