@@ -259,7 +259,7 @@ def events_line(summary: JobSummary) -> str:
     from wattcast.events.changes import ongoing
 
     by_day: dict[str, dict[str, list[float]]] = {}
-    chosen = counted(summary.events)
+    chosen = counted(summary.events, summary.parents or None)
     for event in chosen:
         kinds = by_day.setdefault(event["start"][:10], {"event": [], "open": [], "ended": []})
         kind = ("open" if ongoing(event) else "ended") if event.get("kind") == "change" else "event"

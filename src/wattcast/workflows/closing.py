@@ -45,11 +45,13 @@ def _after_run(job: Job, run_id: int) -> None:
     """What follows a closed run: events settled over the meters' hierarchy, the night's
     events listed, old rows pruned and (the nightly ``run``) its alerts delivered."""
     from wattcast.events.hierarchy import settle
+    from wattcast.reporting.listing import parents_of
 
     summary, store = job.summary, job.store
     assert store is not None
     settle(store, job.spec.site, job.inputs.hierarchy, job.inputs.meters)
     summary.events = _events_of_night(job, run_id)
+    summary.parents = parents_of(store)
     if job.spec.store.keep is not None:
         from wattcast.store.maintenance import prune
 

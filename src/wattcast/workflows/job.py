@@ -41,6 +41,7 @@ class JobSummary:
     forecast_end: str | None = None
     actuals: int = 0
     events: list[dict[str, Any]] = field(default_factory=list)  # the events of its night
+    parents: dict[str, str | None] = field(default_factory=dict)  # meter -> its parent
     deliveries: list[dict[str, Any]] = field(default_factory=list)  # alerts it sent
     exit_code: int = 0
     exit_reasons: list[str] = field(default_factory=list)  # why the exit code is not 0
@@ -57,7 +58,16 @@ class JobSummary:
 
     def figures(self) -> dict[str, object]:
         """Every figure, for the store."""
-        skip = {"failed", "events", "deliveries", "timings", "record", "out", "exit_reasons"}
+        skip = {
+            "failed",
+            "events",
+            "parents",
+            "deliveries",
+            "timings",
+            "record",
+            "out",
+            "exit_reasons",
+        }
         figures = {k: v for k, v in asdict(self).items() if k not in skip}
         return {**figures, "parallel_efficiency": self.parallel_efficiency}
 
