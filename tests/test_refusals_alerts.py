@@ -256,6 +256,23 @@ def test_an_unreachable_webhook_is_one_short_line(tmp_path: Path) -> None:
             "https://",
             "[alerts.webhook] url must be an http:// or https:// URL with a host.",
         ),
+        (  # a typed port out of range failed on the first night with events, not when read
+            "alerts.webhook.url",
+            "https://hooks.example.org:80800/T0/B0",
+            "[alerts.webhook] url must be an http:// or https:// URL whose port is a number "
+            "from 1 to 65535. Got '***'.",
+        ),
+        (
+            "alerts.webhook.url",
+            "https://hooks.example.org:https/T0/B0",
+            "[alerts.webhook] url must be an http:// or https:// URL whose port is a number",
+        ),
+        (
+            "alerts.webhook.url",
+            "https://hooks example.org/T0/B0",
+            "[alerts.webhook] url must be a URL without spaces or control characters (a space "
+            "is written %20).",
+        ),
     ],
 )
 def test_delivery_settings_that_cannot_work_are_refused_when_read(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Mapping
+from urllib.parse import SplitResult
 
 from wattcast.durations import format_duration
 from wattcast.errors import InputError
@@ -92,21 +93,42 @@ def weather_without_provider(given: list[str]) -> None:
         )
 
 
+#: What no request line may carry: spaces and control characters (http.client refuses them).
+_UNSENDABLE = re.compile(r"[\x00-\x20\x7f]")
+
+
+def _port(parts: SplitResult) -> bool:
+    """Whether a URL's port, if it has one, is a number from 1 to 65535."""
+    try:
+        return parts.port != 0
+    except ValueError:  # out of range, or not a number
+        return False
+
+
 def url(address: str | None, name: str, secret: bool = False) -> None:
-    """An http(s) address with a host; a secret one is shown redacted when refused."""
+    """An http(s) address with a host, a port that is one and nothing a request cannot
+    carry; a secret one is shown redacted when refused."""
     if address is None:
         return
     from urllib.parse import urlsplit
 
     try:
-        host = urlsplit(address).hostname
-    except ValueError:  # a malformed port or bracket
-        host = None
+        parts = urlsplit(address)
+    except ValueError:  # a malformed bracket
+        parts = None
+    host = parts.hostname if parts else None
+    why = None
     if not address.startswith(("http://", "https://")) or not host:
+        why = "an http:// or https:// URL with a host"
+    elif not _port(parts):
+        why = "an http:// or https:// URL whose port is a number from 1 to 65535"
+    elif _UNSENDABLE.search(address):
+        why = "a URL without spaces or control characters (a space is written %20)"
+    if why is not None:
         from wattcast.redaction import redact_url
 
         got = redact_url(address) if secret else address
-        raise InputError(f"{name} must be an http:// or https:// URL with a host. Got {got!r}.")
+        raise InputError(f"{name} must be {why}. Got {got!r}.")
 
 
 #: An environment variable's name, as shells take them.
