@@ -81,6 +81,32 @@ def test_a_night_that_meets_a_damaged_page_stops_and_records_nothing_more(
     assert statuses[:2] == ["ok", "ok"] and "failed" not in statuses
 
 
+def test_prune_deletes_nothing_from_a_damaged_store(tmp_path: Path, spec: RunSpec, cli) -> None:
+    """A damaged page that prune's deletes do not reach: prune refused the store in one
+    line and left it as it was (it deleted rows, then said VACUUM lacked disk space, exit
+    0)."""
+    config = tmp_path / "site.toml"
+    for night in ("2021-02-01", "2021-02-02"):
+        assert cli("run", "--config", config, "--as-of", night).exit_code == 0
+    store = tmp_path / "site.db"
+    with sqlite3.connect(store) as db:
+        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        try:
+            (page,) = db.execute("SELECT MIN(pageno) FROM dbstat WHERE name = 'events'").fetchone()
+        except sqlite3.OperationalError:
+            pytest.skip("this SQLite has no dbstat table")
+        size = db.execute("PRAGMA page_size").fetchone()[0]
+    with store.open("r+b") as file:
+        file.seek((page - 1) * size)
+        file.write(b"\xa5" * size)
+    before = store.read_bytes()
+    result = cli("prune", "--config", config)
+    assert result.exit_code == 2 and result.stderr.count("\n") == 1, result.output
+    assert result.stderr.startswith(f"error: {store}: the store ")
+    assert "restore a backup.\n" in result.stderr and "VACUUM" not in result.stderr
+    assert store.read_bytes() == before
+
+
 def foreign_meta(path: Path) -> bytes:
     """An SQLite file of another program, with a table named meta of its own."""
     with sqlite3.connect(path) as db:

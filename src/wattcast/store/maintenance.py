@@ -9,7 +9,12 @@ from typing import Any
 
 from wattcast.errors import InputError
 from wattcast.store import schema
-from wattcast.store.connection import connect_read_only, foreign_reason, models_folder
+from wattcast.store.connection import (
+    StoreDamagedError,
+    connect_read_only,
+    foreign_reason,
+    models_folder,
+)
 from wattcast.store.lock import lock_free
 from wattcast.store.process import process_gone
 from wattcast.store.store import SQLITE_HEADER, ForecastStore
@@ -140,6 +145,7 @@ def prune(store: ForecastStore, keep: dt.timedelta | None) -> dict[str, int]:
     never empties it. One transaction: all of it happens, or none.
     """
     deleted = {"forecasts": 0, "actuals": 0, "events": 0, "runs": 0, "model files": 0}
+    _refuse_damaged(store)
     with store.transaction() as db:
         deleted["forecasts"] += _superseded(db)
         # candidates of superseded runs will never be scored against actuals
@@ -165,6 +171,19 @@ def prune(store: ForecastStore, keep: dt.timedelta | None) -> dict[str, int]:
                 deleted["runs"] += cursor.rowcount
     deleted["model files"] = _prune_models(store)
     return deleted
+
+
+def _refuse_damaged(store: ForecastStore) -> None:
+    """Prune writes nothing into a damaged store: its deletes may miss the damaged pages
+    and go through (VACUUM then failed, its warning blamed the disk space, exit 0)."""
+    with store.connect() as db:
+        found = [str(row[0]) for row in db.execute("PRAGMA quick_check")]
+    if found != ["ok"]:
+        reason = found[0] if len(found[0]) <= 100 else found[0][:100] + "..."
+        raise StoreDamagedError(
+            f"{store.path}: the store is damaged ({reason}); prune deletes nothing from it. "
+            f"`wattcast check --store {store.path}` reports on it; restore a backup."
+        )
 
 
 def _prune_models(store: ForecastStore) -> int:
