@@ -87,6 +87,28 @@ def test_long_exports_drop_duplicates_and_average_the_repeated_hour(tmp_path: Pa
     assert loaded.values[0, 0] == 0
 
 
+@pytest.mark.parametrize("layout", ["wide", "long"])
+def test_a_third_reading_of_the_repeated_hour_is_refused(tmp_path: Path, layout: str) -> None:
+    """The hour clocks go back repeats once: a third reading of one of its times is a
+    conflict, named by its line (three were averaged without a word)."""
+    wall = ["2016-11-06 00:45", "2016-11-06 01:00", "2016-11-06 01:00", "2016-11-06 01:00",
+            "2016-11-06 01:15"]  # fmt: skip
+    rows = [f"{t},{v}" for t, v in zip(wall, (1.0, 2.0, 3.0, 4.0, 5.0), strict=True)]
+    header = "timestamp,A" if layout == "wide" else "timestamp,meter,value"
+    if layout == "long":
+        rows = [row.replace(",", ",A,") for row in rows]
+    path = write(tmp_path, "\n".join([header, *rows]) + "\n")
+    with pytest.raises(InputError) as refused:
+        load_meters(path, tz="America/New_York")
+    what = "the file" if layout == "wide" else "meter 'A'"
+    assert str(refused.value) == (
+        f"{path}, line 5: timestamp 2016-11-06 01:00:00 of {what} appears more than once with "
+        "different values; expected one reading per timestamp; the clocks went back in "
+        "America/New_York then, which repeats the hour once: two readings of each of its "
+        "times, not three or more."
+    )
+
+
 @pytest.mark.parametrize(
     ("text", "message"),
     [
