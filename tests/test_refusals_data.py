@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import warnings
 from pathlib import Path
 
@@ -207,6 +208,17 @@ def calendar(tmp_path: Path, event: str) -> Path:
          r"DTEND at or after DTSTART\."),
         ("DTSTART:20210106T150000Z\nDTEND:20210106T140000Z\n",
          r"ends \(DTEND 2021-01-06 14:00:00\+00:00\) before it starts"),
+        # a date beside a time, or a time with a zone beside one without: a traceback
+        ("DTSTART;VALUE=DATE:20210106\nDTEND:20210107T120000Z\n",
+         r"starts on a date \(DTSTART 2021-01-06\) and ends at a time with a zone \(DTEND "
+         r"2021-01-07 12:00:00\+00:00\); expected both dates \(an all-day event\) or both "
+         r"times, both with a zone or both without\.$"),
+        ("DTSTART:20210106T120000Z\nDTEND;VALUE=DATE:20210108\n",
+         r"starts at a time with a zone \(DTSTART 2021-01-06 12:00:00\+00:00\) and ends on a "
+         r"date \(DTEND 2021-01-08\)"),
+        ("DTSTART:20210106T120000Z\nDTEND:20210106T160000\nRRULE:FREQ=WEEKLY;COUNT=3\n",
+         r"starts at a time with a zone \(DTSTART 2021-01-06 12:00:00\+00:00\) and ends at a "
+         r"time without a zone \(DTEND 2021-01-06 16:00:00\)"),
     ],
 )  # fmt: skip
 def test_calendar_events_without_a_start_or_ending_before_it_are_refused(
@@ -215,6 +227,19 @@ def test_calendar_events_without_a_start_or_ending_before_it_are_refused(
     path = calendar(tmp_path, event)
     with pytest.raises(InputError, match=rf"^{path}, line 8: event 2 'Half day' {message}"):
         DayCalendar.from_ics(path)
+
+
+@pytest.mark.parametrize("rule", ["", "RRULE:FREQ=YEARLY;COUNT=3\n"])
+def test_a_calendar_event_lasting_past_the_calendar_years_is_read(
+    tmp_path: Path, rule: str
+) -> None:
+    """A DURATION or DTEND beyond the year 9999 (once, or from a later occurrence) marks the
+    days up to the calendar years' end (its sum overflowed: a traceback)."""
+    path = calendar(tmp_path, f"DTSTART;VALUE=DATE:21990101\nDURATION:P99999999D\n{rule}")
+    dates = DayCalendar.from_ics(path).dates
+    assert dt.date(2199, 12, 31) in dates and dt.date(2198, 12, 31) not in dates  # type: ignore[operator]
+    path = calendar(tmp_path, f"DTSTART;VALUE=DATE:19000101\nDTEND;VALUE=DATE:99991231\n{rule}")
+    assert dt.date(2150, 6, 1) in DayCalendar.from_ics(path).dates  # type: ignore[operator]
 
 
 def test_a_calendar_event_ending_where_it_starts_is_read(tmp_path: Path) -> None:

@@ -176,11 +176,23 @@ def _check_span(event: object, named: str) -> None:
             f"{named} lasts a negative DURATION ({duration.dt}); expected a length of zero or more."
         )
     end = event.get("DTEND")  # type: ignore[attr-defined]
-    if end is not None and _comparable(start.dt, end.dt) and end.dt < start.dt:
+    if end is not None and not _comparable(start.dt, end.dt):
+        raise InputError(
+            f"{named} starts {_kind_of(start.dt)} (DTSTART {start.dt}) and ends "
+            f"{_kind_of(end.dt)} (DTEND {end.dt}); expected both dates (an all-day event) "
+            "or both times, both with a zone or both without."
+        )
+    if end is not None and end.dt < start.dt:
         raise InputError(
             f"{named} ends (DTEND {end.dt}) before it starts (DTSTART {start.dt}); expected "
             "DTEND at or after DTSTART."
         )
+
+
+def _kind_of(moment: Moment) -> str:
+    if not isinstance(moment, dt.datetime):
+        return "on a date"
+    return "at a time with a zone" if moment.tzinfo else "at a time without a zone"
 
 
 def _comparable(start: Moment, end: Moment) -> bool:
@@ -256,7 +268,7 @@ def occurrences(event: object, number: int, source: str) -> list[tuple[Moment, M
     duration = event.get("DURATION")  # type: ignore[attr-defined]
     end = end_prop.dt if end_prop is not None else None
     if end is None and duration is not None:
-        end = start + duration.dt  # an event's length given as DURATION instead of DTEND
+        end = _plus(start, duration.dt)  # an event's length given as DURATION, not DTEND
     # icalendar 5 drops a property it cannot parse and notes why in ``errors``
     noted = dict(getattr(event, "errors", None) or [])
     for key in ("RRULE", "RDATE", "EXDATE"):
@@ -269,7 +281,19 @@ def occurrences(event: object, number: int, source: str) -> list[tuple[Moment, M
         return [(start, end)]
     length = None if end is None else end - start
     starts = _recurrence_starts(event, start, number, source)
-    return [(s, None if length is None else s + length) for s in starts]
+    return [(s, None if length is None else _plus(s, length)) for s in starts]
+
+
+def _plus(moment: Moment, length: dt.timedelta) -> Moment:
+    """``moment + length``, at most the start of year 9000: the days after the years
+    readings may have are left out anyway (a DURATION of 99999999 days overflowed)."""
+    far = dt.date(9000, 1, 1)
+    if isinstance(moment, dt.datetime):
+        far = dt.datetime(9000, 1, 1, tzinfo=moment.tzinfo)
+    try:
+        return min(moment + length, far)
+    except OverflowError:
+        return far
 
 
 def _recurrence_starts(event: object, start: Moment, number: int, source: str) -> list[Moment]:
