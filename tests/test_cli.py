@@ -11,6 +11,8 @@ import pandas as pd
 import pytest
 from conftest import synthetic_wide, write_site
 
+from wattcast.store.store import ForecastStore
+
 
 def test_forecast_writes_exactly_the_tidy_columns(tmp_path: Path, andover: Path, cli) -> None:
     out = tmp_path / "f.csv"
@@ -248,6 +250,19 @@ def test_wrong_meter_name_lists_the_meters(andover_nights: Path, cli) -> None:
     result = cli("anomalies", "--config", andover_nights, "--meter", "Main")
     assert result.exit_code == 2
     assert "no meter named 'Main'; meters: Chiller (kW), Collins Center (kW)" in result.stderr
+
+
+@pytest.mark.parametrize("command", [["anomalies"], ["plot", "--out", "p.png"]])
+def test_a_meter_asked_of_a_store_without_meters_says_so(
+    tmp_path: Path, cli, command: list[str]
+) -> None:
+    """A store whose first night stopped before it stored a meter: 'meters: .' was said."""
+    store = tmp_path / "site.db"
+    ForecastStore(store)
+    result = cli(*command, "--store", store, "--meter", "Main")
+    assert result.exit_code == 2
+    assert result.stderr == (f"error: {store}: no meter named 'Main'; the store has no meters "
+                             "yet: run `wattcast run` first.\n")  # fmt: skip
 
 
 def test_anomalies_json_uses_the_one_vocabulary(andover_nights: Path, cli) -> None:

@@ -102,6 +102,9 @@ def _bounds(since: str | None, until: str | None) -> tuple[int | None, int | Non
 
 def check_meter(store: ForecastStore, meter: str) -> None:
     meters = store.meters()
+    if not meters:  # a store whose first night stopped before it stored a meter
+        raise InputError(f"{store.path}: no meter named {meter!r}; the store has no meters "
+                         "yet: run `wattcast run` first.")  # fmt: skip
     if meter not in meters:
         names = ", ".join(sorted(meters)[:20]) + (" ..." if len(meters) > 20 else "")
         raise InputError(f"{store.path}: no meter named {meter!r}; meters: {names}.")
