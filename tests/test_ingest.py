@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 from conftest import kill_when_flagged, slow_second_batch, synthetic_wide, write_site
 
-from wattcast.data.exports import RevisedReadingsWarning
+from wattcast.data.exports import RevisedReadingsWarning, UnreadFilesWarning
 from wattcast.data.sources import is_export_set, load_meters, open_source
 from wattcast.epoch import to_epoch
 from wattcast.errors import InputError, ZoneWarning
@@ -254,6 +254,23 @@ def test_an_export_still_being_written_is_left_for_the_next_night(tmp_path: Path
     (exports / "day-18.csv").write_text(whole)  # the copy finished
     done = run_job(spec, "run", "2021-01-23")
     assert [t["name"] for t in done.record["readings"]["taken"]] == [str(exports / "day-18.csv")]
+
+
+def test_files_of_the_exports_folder_in_no_format_read_are_said(tmp_path: Path) -> None:
+    """A workbook saved among the CSV exports was left aside without a word, the night and
+    a read without a store alike; hidden files are no exports."""
+    exports, _, spec = first_nights(tmp_path)
+    (exports / "day-18.xlsx").write_bytes(b"PK\x03\x04 a workbook")
+    (exports / "sub").mkdir()
+    (exports / "sub" / "notes").write_text("read me")
+    (exports / ".~lock.day-18.xlsx#").write_text("lock")
+    said = (rf"^{exports}: 2 file\(s\) left aside, in no format wattcast reads \(the first: "
+            r"day-18\.xlsx and 1 more\); expected CSV \(\.csv, \.csv\.gz\), Parquet \(\.parquet\) "
+            r"or Green Button \(\.xml\) exports \(save a workbook as CSV\)\.$")  # fmt: skip
+    with pytest.warns(UnreadFilesWarning, match=said):
+        run_job(spec, "run", "2021-01-23")
+    with pytest.warns(UnreadFilesWarning, match=said):
+        load_meters(exports)
 
 
 def test_a_meter_keeps_the_zone_its_readings_were_taken_in_with(tmp_path: Path) -> None:

@@ -54,6 +54,10 @@ class RevisedReadingsWarning(WattcastWarning):
     """Exports read together disagree on some readings; the later export's are used."""
 
 
+class UnreadFilesWarning(WattcastWarning):
+    """Files of a folder of exports in no format wattcast reads were left aside."""
+
+
 @dataclass
 class Readings:
     """Readings of some meters: per meter, wall-clock epoch seconds (ascending, each once)
@@ -103,6 +107,26 @@ def export_files(path: Path) -> list[Path]:
             "(.parquet) or Green Button (.xml) files."
         )
     return sorted(files, key=lambda p: (p.stat().st_mtime_ns, str(p)))
+
+
+def warn_unread(path: Path) -> None:
+    """Say the files of a folder of exports that are left aside for their type (an Excel
+    workbook among CSV exports): their readings were missed without a word. Hidden files
+    and folders, and a ``meters.csv`` of zones at its top, are not exports."""
+    if is_glob(path) or not path.is_dir():
+        return
+    inside = (p.relative_to(path) for p in path.rglob("*") if p != path / "meters.csv")
+    unread = sorted(p for p in inside if not any(part.startswith(".") for part in p.parts)
+                    and (path / p).is_file() and export_kind(p) is None)  # fmt: skip
+    if unread:
+        more = f" and {len(unread) - 1} more" if len(unread) > 1 else ""
+        warnings.warn(
+            f"{path}: {len(unread)} file(s) left aside, in no format wattcast reads (the "
+            f"first: {unread[0]}{more}); expected CSV (.csv, .csv.gz), Parquet (.parquet) or "
+            "Green Button (.xml) exports (save a workbook as CSV).",
+            UnreadFilesWarning,
+            stacklevel=3,
+        )
 
 
 def file_digest(path: Path) -> str:
@@ -223,6 +247,7 @@ class ExportsSource(ReadingsSource):
         self.path, self.label = path, str(path)
         self.options = options or ReadOptions()
         parts: dict[str, list[tuple[np.ndarray, np.ndarray]]] = {}
+        warn_unread(path)
         for file in export_files(path):
             for name, part in read_export(file, zone_of, encoding, columns,
                                           self.options).meters.items():  # fmt: skip

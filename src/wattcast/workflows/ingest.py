@@ -26,7 +26,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from wattcast.data.exports import ReadingsSource, export_files, file_digest, read_export
+from wattcast.data.exports import (
+    ReadingsSource,
+    export_files,
+    file_digest,
+    read_export,
+    warn_unread,
+)
 from wattcast.data.loading import STRAY_GAP, ReadOptions
 from wattcast.data.sources import zone_lookup
 from wattcast.errors import InputError, WattcastError, WattcastWarning
@@ -72,6 +78,7 @@ def take_in_exports(
     data, path = spec.data, spec.store.path
     assert data.source is not None and path is not None
     files = export_files(data.source)
+    warn_unread(data.source)
     zone_of = zone_lookup(data.source, data.zones, data.tz)
     options = ReadOptions(data.date_order, data.skip_columns, stamps=data.stamps,
                           units=data.units, naive=data.naive)  # fmt: skip
