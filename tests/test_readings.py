@@ -913,6 +913,29 @@ def test_title_lines_above_the_header_are_named_as_the_likely_cause(tmp_path: Pa
 
 
 @pytest.mark.parametrize(
+    ("text", "cause"),
+    [
+        ("Site energy report\ntimestamp,A,B\n2023-03-01 00:00,1,2\n2023-03-01 00:15,1,2\n",
+         "lines of title above the header? the header (timestamp, meters) must be the first "
+         "line."),
+        ("timestamp,A,B\n2023-03-01 00:00,1,2,,\n2023-03-01 00:15,1,2,,\n",
+         "line 2 has more fields than the header (a separator at the end of the row, or a "
+         "value without a column)."),
+    ],
+)  # fmt: skip
+def test_rows_of_two_fields_more_than_the_header_are_one_line(
+    tmp_path: Path, text: str, cause: str
+) -> None:
+    """pandas takes the extra fields for an index of two levels: a traceback."""
+    (tmp_path / "m.csv").write_text(text)
+    with pytest.raises(InputError) as refused:
+        load_meters(tmp_path / "m.csv")
+    assert str(refused.value) == (
+        f"{tmp_path / 'm.csv'}: the rows hold 2 fields more than the header line; {cause}"
+    )
+
+
+@pytest.mark.parametrize(
     ("header", "row"),
     [("timestamp,A (kW)", "2020-01-0{d} {h:02d}:00,{v}"),
      ("date,time,A (kW)", "0{d}.01.2020,{h:02d}:00,{v}")],

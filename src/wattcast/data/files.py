@@ -170,6 +170,7 @@ def _read_csv(path: Path, encoding: str) -> pd.DataFrame:
             why = _why(reason)
             raise InputError(f"{path}: cannot be read as a table ({reason}){why}.") from None
         _refuse_point_groups(path, text, options, names)
+        _refuse_fields_more(path, frame, names, options)
         frame, names = _one_field_more(frame, names, text, options)
         frame.attrs["encoding"] = name
         frame.attrs["decimal"] = options.get("decimal", ".")
@@ -265,6 +266,19 @@ def _header_names(head: str, options: dict[str, Any]) -> list[str]:
     skip = options.get("skiprows", 0)
     line = head.lstrip("\ufeff").splitlines()[skip : skip + 1] or [""]
     return next(csv.reader(line, delimiter=options["sep"]), [])
+
+
+def _refuse_fields_more(
+    path: Path, frame: pd.DataFrame, header: list[str], options: dict[str, Any]
+) -> None:
+    """Refuse rows of two or more fields more than the header line, which pandas takes
+    for an index of several levels (a title line above the header: a traceback)."""
+    if not isinstance(frame.index, pd.MultiIndex):
+        return
+    line = options.get("skiprows", 0) + 2
+    more = frame.index.nlevels
+    why = _why(f"Expected {len(header)} fields in line {line}, saw {len(header) + more}")
+    raise InputError(f"{path}: the rows hold {more} fields more than the header line{why}.")
 
 
 def _one_field_more(
