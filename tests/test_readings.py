@@ -601,6 +601,37 @@ def test_a_long_table_whose_readings_column_gives_their_unit(
     assert set(pd.read_csv(tmp_path / "e.csv")["unit"]) == {kept}
 
 
+def test_a_long_tables_column_of_units_is_read_not_left_aside(tmp_path: Path, cli) -> None:
+    """`timestamp,meter,value,unit`: the unit column was left aside as text, so readings
+    in W were read as kW (a thousand times off) and a unit changed part way through
+    without a word."""
+    table = synthetic_wide(days=12, meters=("Main", "Gym"))
+    long = table.melt("timestamp", var_name="meter", value_name="value")
+    path = tmp_path / "long.csv"
+    common = ("forecast", path, "--input", "7D", "--trees", "5", "--out", tmp_path / "f.csv")
+
+    def refused(frame: pd.DataFrame) -> str:
+        frame.to_csv(path, index=False)
+        result = cli(*common)
+        assert result.exit_code == 2, result.output
+        return result.stderr
+
+    assert refused(long.assign(unit="W")) == (
+        f"error: {path}, column 'unit', line 2: meter 'Main' in 'W', but it would be read in "
+        'kW; say it with `[data] units` (`units = { "Main" = "W" }`, or "*" for every '
+        "meter).\n"
+    )
+    assert cli(*common, "--units", "*=W").exit_code == 0
+    changed = long.assign(unit=np.where(long["timestamp"] < table["timestamp"][100], "kW", "W"))
+    assert refused(changed).endswith(", column 'unit', line 102: meter 'Main' in 'W', after "
+                                     "'kW' on earlier lines; expected one unit per meter.\n")  # fmt: skip
+    assert "column 'UoM', line 2: meter 'Main' in 'therm', which wattcast does not read" in (
+        refused(long.assign(UoM="therm"))
+    )
+    long.assign(unit="kW").to_csv(path, index=False)
+    assert cli(*common).exit_code == 0
+
+
 @pytest.mark.parametrize(
     ("column", "ids"), [("MeterID", ("1001", "1002")), ("MPAN", ("1200012345678", "1200012345679"))]
 )

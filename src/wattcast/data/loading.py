@@ -299,6 +299,7 @@ def _long_to_arrays(
     names = [str(n) for n in names]
     if options.units is not None:
         _refuse_unsaid_unit(frame, str(layout.value), names, options.units)
+        _refuse_unit_column(frame, layout, codes, names, options.units)
     row, times_unique = factorize_times(times)
     bad = _mask_bad(frame, times, values[:, None], names, options.bounds, codes, times_unique)
     cell = row.astype(np.int64) * len(names) + codes
@@ -353,6 +354,44 @@ def starts_of(ends: pd.DatetimeIndex, interval: pd.Timedelta, tz: str | None) ->
     free = ~np.asarray(instants.isna()) & ~np.isin(moved.asi8, values)
     values[at[free]] = moved.asi8[free]
     return pd.DatetimeIndex(values.view(f"datetime64[{starts.unit}]"))
+
+
+#: Names of a long table's column that gives each reading's unit, spaces and case aside.
+UNIT_COLUMNS = frozenset({"unit", "units", "uom", "unit of measure", "unit_of_measure"})
+
+
+def _refuse_unit_column(
+    frame: pd.DataFrame, layout: Layout, codes: np.ndarray, names: list[str],
+    units: Mapping[str, str],
+) -> None:  # fmt: skip
+    """Refuse a long table whose column of units (``unit``, ``uom``) gives a meter's
+    readings in a unit other than the one they would be read in, or in two: left aside
+    as a column of text, readings in W were read as kW, and kWh as kW, without a word."""
+    used = {layout.timestamp, layout.meter, layout.value}
+    column = next((c for c in frame.columns if str(c) not in used
+                   and str(c).strip().lower() in UNIT_COLUMNS), None)  # fmt: skip
+    if column is None:
+        return
+    cells = frame[column].astype("string").str.strip().replace("", pd.NA)
+    pairs = pd.DataFrame({"m": codes, "u": cells.to_numpy()}).dropna().drop_duplicates()
+    known = {u.lower(): u for u in UNIT_SCALES}
+    seen: dict[int, str] = {}
+    for code, said in pairs.itertuples(index=False):
+        meter, unit = names[code], known.get(str(said).lower())
+        if unit is None:
+            why = "which wattcast does not read; expected kW or kWh (or W, MW, GW, Wh, MWh, GWh)"
+        elif code in seen:
+            why = f"after {seen[code]!r} on earlier lines; expected one unit per meter"
+        elif unit != given_unit(meter, units):
+            say = f'units = {{ "{meter}" = "{unit}" }}'
+            why = (f"but it would be read in {given_unit(meter, units)}; say it with `[data] "
+                   f'units` (`{say}`, or "*" for every meter)')  # fmt: skip
+        else:
+            seen[code] = str(said)
+            continue
+        first = np.flatnonzero((codes == code) & cells.eq(said).fillna(False).to_numpy())[0]
+        where = f"{source_of(frame)}, column {str(column)!r}, {row_label(frame, int(first))}"
+        raise InputError(f"{where}: meter {meter!r} in {said!r}, {why}.")
 
 
 def _refuse_unsaid_unit(
