@@ -18,7 +18,7 @@ from conftest import kill_when_flagged, slow_second_batch, synthetic_wide, write
 from wattcast.data.exports import RevisedReadingsWarning, UnreadFilesWarning
 from wattcast.data.sources import is_export_set, load_meters, open_source
 from wattcast.epoch import to_epoch
-from wattcast.errors import InputError, ZoneWarning
+from wattcast.errors import InputError, SkippedColumnsWarning, ZoneWarning
 from wattcast.settings import RunSpec
 from wattcast.store.store import ForecastStore
 from wattcast.workflows.pipeline import run_job
@@ -409,6 +409,46 @@ def test_a_green_button_file_is_read_as_kwh_per_interval(tmp_path: Path) -> None
     assert frame.meters == ("Main house (kWh)",)
     assert frame.start == pd.Timestamp("2020-12-31 19:00")  # the site's wall clock
     np.testing.assert_allclose(frame.values[:, 0], [(250 + k) / 10 / 1000 for k in range(8)])
+
+
+def test_green_button_energy_sent_to_the_grid_is_not_read_as_use(tmp_path: Path) -> None:
+    """Net metering's second MeterReading (flowDirection 19: the solar sent to the grid)
+    was read as a meter of use: a sunny day's export forecast and judged as a load."""
+    start = 1_609_459_200
+    path = green_button(tmp_path / "usage.xml", [(start + 900 * k, 250) for k in range(8)])
+    base = "https://utility.example/DataCustodian/espi/1_1/resource"
+    point = f"{base}/RetailCustomer/9/UsagePoint/1"
+    sent = "".join(
+        f"<espi:IntervalReading><espi:timePeriod><espi:duration>900</espi:duration><espi:start>"
+        f"{start + 900 * k}</espi:start></espi:timePeriod><espi:value>90</espi:value>"
+        "</espi:IntervalReading>" for k in range(8))  # fmt: skip
+    more = f"""
+  <entry><link rel="self" href="{point}/MeterReading/2"/>
+    <link rel="related" href="{base}/ReadingType/8"/><content><espi:MeterReading/></content>
+  </entry>
+  <entry><link rel="self" href="{base}/ReadingType/8"/><content><espi:ReadingType>
+    <espi:flowDirection>19</espi:flowDirection><espi:uom>72</espi:uom></espi:ReadingType>
+  </content></entry>
+  <entry><link rel="self" href="{point}/MeterReading/2/IntervalBlock/1"/>
+    <content><espi:IntervalBlock>{sent}</espi:IntervalBlock></content></entry>
+</feed>
+"""
+    path.write_text(path.read_text().replace("</feed>", more))
+    with pytest.warns(SkippedColumnsWarning, match=(
+        rf"^{path}, entry 6 \(ReadingType\): flowDirection 19 \(energy sent to the grid\) for "
+        r"meter 'Main house 2 \(kWh\)': left aside; wattcast forecasts the energy delivered\.$"
+    )):  # fmt: skip
+        frame = load_meters(path, tz="UTC")
+    assert frame.meters == ("Main house 1 (kWh)",)
+    np.testing.assert_allclose(frame.values[:, 0], 0.25)
+    alone = green_button(tmp_path / "sent.xml", [(start + 900 * k, 90) for k in range(8)])
+    alone.write_text(alone.read_text().replace("<espi:flowDirection>1<", "<espi:flowDirection>19<"))
+    with pytest.raises(InputError, match=(
+        r"entry 3 \(ReadingType\): flowDirection 19 \(energy sent to the grid\) for meter "
+        r"'Main house \(kWh\)'; expected readings of energy delivered to the site "
+        r"\(flowDirection 1\), the use wattcast forecasts\.$"
+    )):  # fmt: skip
+        load_meters(alone, tz="UTC")
 
 
 def test_green_button_exports_are_taken_in_night_by_night(tmp_path: Path) -> None:

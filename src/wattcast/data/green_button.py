@@ -42,7 +42,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from wattcast.errors import InputError, ZoneWarning
+from wattcast.errors import InputError, SkippedColumnsWarning, ZoneWarning
 
 GREEN_BUTTON_SUFFIXES = (".xml", ".espi")
 #: ESPI units of measure that wattcast reads (uom 72: watt-hours).
@@ -111,12 +111,18 @@ def read_green_button(path: Path) -> pd.DataFrame:
     readings = feed.of("MeterReading")
     names = _meter_names(feed, path)
     per_meter: dict[str, list[_Readings]] = {}
+    sent: dict[str, _Entry] = {}  # meters of energy sent to the grid, left aside
     for block in blocks:
         reading = _owner(block, readings, path, "MeterReading")
         _refuse_other_service(feed, reading, path)
         scale = _scale(feed, reading, path)
         name = names[id(reading)] if reading else next(iter(names.values()))
+        flow = _sent_to_grid(feed, reading)
+        if flow is not None:
+            sent.setdefault(name, flow)
+            continue
         per_meter.setdefault(name, []).append(_interval_readings(block, path, scale))
+    _leave_aside_sent(path, sent, bool(per_meter))
     for name, parts in per_meter.items():
         _check_intervals(path, name, parts)
     starts = [p.starts for parts in per_meter.values() for p in parts]
@@ -256,14 +262,50 @@ def _last(entry: _Entry | None, kind: str) -> str:
     return f"{kind} {number}"
 
 
-def _scale(feed: _Feed, reading: _Entry | None, path: Path) -> float:
-    """kWh per unit of the readings' values, from their ReadingType."""
+#: ESPI's flowDirection of energy the site sends to the grid (solar it exports).
+REVERSE = "19"
+
+
+def _reading_type(feed: _Feed, reading: _Entry | None) -> _Entry | None:
+    """The ReadingType of a MeterReading: the one it links to, or the feed's only one."""
     types = feed.of("ReadingType")
     chosen = None
     if reading is not None:
         chosen = next((t for t in types if t.self_href and t.self_href in reading.related), None)
     if chosen is None and len(types) == 1:
         chosen = types[0]
+    return chosen
+
+
+def _sent_to_grid(feed: _Feed, reading: _Entry | None) -> _Entry | None:
+    """The ReadingType of a MeterReading that counts energy sent to the grid
+    (flowDirection 19), not use; None for any other."""
+    chosen = _reading_type(feed, reading)
+    if chosen is None or _text(chosen.element, "flowDirection") != REVERSE:
+        return None
+    return chosen
+
+
+def _leave_aside_sent(path: Path, sent: dict[str, _Entry], others: bool) -> None:
+    """Leave aside, with a warning, the meters of energy sent to the grid (net metering's
+    second MeterReading): read as use, a sunny day's export was forecast and judged as a
+    load, its excess reported as waste. A file of nothing else is refused."""
+    if not sent:
+        return
+    name, entry = next(iter(sent.items()))
+    said = (f"{path}, entry {entry.position} (ReadingType): flowDirection {REVERSE} (energy "
+            f"sent to the grid) for meter {name!r}")  # fmt: skip
+    if not others:
+        raise InputError(f"{said}; expected readings of energy delivered to the site "
+                         "(flowDirection 1), the use wattcast forecasts.")  # fmt: skip
+    more = f" (and {len(sent) - 1} more)" if len(sent) > 1 else ""
+    warnings.warn(f"{said}{more}: left aside; wattcast forecasts the energy delivered.",
+                  SkippedColumnsWarning, stacklevel=3)  # fmt: skip
+
+
+def _scale(feed: _Feed, reading: _Entry | None, path: Path) -> float:
+    """kWh per unit of the readings' values, from their ReadingType."""
+    chosen = _reading_type(feed, reading)
     if chosen is None:
         raise InputError(
             f"{path}: no ReadingType for the interval readings"
