@@ -402,3 +402,18 @@ def test_paths_take_the_environment_s_variables_as_the_home_sign(
         with pytest.raises(InputError, match=r"\[store\] path must be a path whose environment "
                            r"variables are set \(\$WATTCAST_NOPE is not\)"):  # fmt: skip
             RunSpec.from_toml(tmp_path / "site.toml")
+
+
+def test_a_site_in_a_folder_with_a_dollar_sign_keeps_its_paths(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A site file in a folder named 'd$HOME' had its paths, once resolved beside it, read
+    for variables again: its store went to 'd/root/site.db' (or was refused as unset)."""
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("x", raising=False)
+    for name in ("d$HOME", "we ird'$x"):
+        folder = tmp_path / name
+        folder.mkdir()
+        (folder / "site.toml").write_text('[data]\nsource = "m.csv"\n[store]\npath = "s.db"\n')
+        spec = RunSpec.from_toml(folder / "site.toml").with_flags({"model.trees": 5})
+        assert (spec.data.source, spec.store.path) == (folder / "m.csv", folder / "s.db")

@@ -342,6 +342,9 @@ def _day(raw: object, hint: Any, setting: Setting, base: Path | None) -> dt.date
 def _path(raw: object, hint: Any, setting: Setting, base: Path | None) -> Path:
     if not isinstance(raw, str | Path) or not str(raw).strip():
         raise Bad("a path")
+    if isinstance(raw, Path):  # read before, or given as a path: its $ signs are its own
+        path = raw.expanduser()
+        return path if path.is_absolute() or base is None else base / path
     unset = [m.group(1) or m.group(2) for m in _VARIABLE.finditer(str(raw))
              if (m.group(1) or m.group(2)) not in os.environ]  # fmt: skip
     if unset:  # expandvars leaves them as they are: a folder named $NOPE was made
