@@ -273,6 +273,18 @@ def test_files_of_the_exports_folder_in_no_format_read_are_said(tmp_path: Path) 
         load_meters(exports)
 
 
+def test_a_compressed_export_named_as_text_is_refused_at_once(tmp_path: Path) -> None:
+    """gzip bytes under a .csv name end in no line end: just written, the export was left
+    for the next night as 'still being written?', and refused only then."""
+    import gzip
+
+    exports, days, spec = first_nights(tmp_path)
+    (exports / "day-18.csv").write_bytes(gzip.compress(days[-2].to_csv(index=False).encode()))
+    with pytest.raises(InputError, match=r"day-18\.csv: gzip data in a file named \.csv; name "
+                       r"it \.csv\.gz \(or unpack it\)\.$"):  # fmt: skip
+        run_job(spec, "run", "2021-01-23")
+
+
 def test_a_meter_keeps_the_zone_its_readings_were_taken_in_with(tmp_path: Path) -> None:
     exports = tmp_path / "exports"
     exports.mkdir()

@@ -437,7 +437,7 @@ def _encodings(head: bytes, encoding: str) -> tuple[str, ...]:
 
 
 #: The first bytes of a compressed file, and the name it wants.
-_PACKED = {b"\x1f\x8b": ("gzip", ".csv.gz"), b"PK\x03\x04": ("a zip archive", ".csv.zip"),
+PACKED = {b"\x1f\x8b": ("gzip", ".csv.gz"), b"PK\x03\x04": ("a zip archive", ".csv.zip"),
            b"\xfd7zXZ": ("xz", ".csv.xz")}  # fmt: skip
 
 
@@ -445,7 +445,7 @@ def _refuse_packed(path: Path, head: bytes) -> None:
     """Refuse compressed bytes in a file whose name does not say so (read as text, they
     give a tokenizing error or no meter columns)."""
     suffix = path.suffix.lower()
-    for magic, (what, name) in _PACKED.items():
+    for magic, (what, name) in PACKED.items():
         if head.startswith(magic) and not name.endswith(suffix):
             raise InputError(
                 f"{path}: {what} data in a file named {suffix or 'without a suffix'}; name it "

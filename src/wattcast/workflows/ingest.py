@@ -33,6 +33,7 @@ from wattcast.data.exports import (
     read_export,
     warn_unread,
 )
+from wattcast.data.files import PACKED
 from wattcast.data.loading import STRAY_GAP, ReadOptions
 from wattcast.data.sources import zone_lookup
 from wattcast.errors import InputError, WattcastError, WattcastWarning
@@ -188,6 +189,8 @@ def _being_written(file: Path) -> bool:
     if not stat.st_size or time.time() - stat.st_mtime > SETTLING_SECONDS:
         return False
     with file.open("rb") as handle:
+        if handle.read(8).startswith(tuple(PACKED)):  # compressed under a text name: refused
+            return False
         handle.seek(-1, 2)
         return handle.read(1) not in (b"\n", b"\r")
 
