@@ -943,27 +943,34 @@ def test_title_lines_above_the_header_are_named_as_the_likely_cause(tmp_path: Pa
         load_meters(tmp_path / "titled.csv")
 
 
-@pytest.mark.parametrize(
-    ("text", "cause"),
-    [
-        ("Site energy report\ntimestamp,A,B\n2023-03-01 00:00,1,2\n2023-03-01 00:15,1,2\n",
-         "lines of title above the header? the header (timestamp, meters) must be the first "
-         "line."),
-        ("timestamp,A,B\n2023-03-01 00:00,1,2,,\n2023-03-01 00:15,1,2,,\n",
-         "line 2 has more fields than the header (a separator at the end of the row, or a "
-         "value without a column)."),
-    ],
-)  # fmt: skip
-def test_rows_of_two_fields_more_than_the_header_are_one_line(
-    tmp_path: Path, text: str, cause: str
-) -> None:
+def test_rows_of_two_fields_more_than_the_header_are_one_line(tmp_path: Path) -> None:
     """pandas takes the extra fields for an index of two levels: a traceback."""
-    (tmp_path / "m.csv").write_text(text)
+    (tmp_path / "m.csv").write_text("Site energy report\ntimestamp,A,B\n2023-03-01 00:00,1,2\n"
+                                    "2023-03-01 00:15,1,2\n")  # fmt: skip
     with pytest.raises(InputError) as refused:
         load_meters(tmp_path / "m.csv")
     assert str(refused.value) == (
-        f"{tmp_path / 'm.csv'}: the rows hold 2 fields more than the header line; {cause}"
+        f"{tmp_path / 'm.csv'}: the rows hold 2 fields more than the header line; lines of title "
+        "above the header? the header (timestamp, meters) must be the first line."
     )
+
+
+@pytest.mark.parametrize("empty", [",,", ",,,", ";;"])
+def test_empty_fields_at_the_end_of_every_row_are_read_as_empty_columns(
+    tmp_path: Path, empty: str
+) -> None:
+    """A spreadsheet's empty columns beyond the header: one was read, two or more were
+    refused (or a traceback)."""
+    sep = empty[0]
+    lines = [f"timestamp{sep}A{sep}B", *(f"2023-03-01 00:{m:02d}{sep}1{sep}{m}{empty}"
+                                        for m in (0, 15, 30))]  # fmt: skip
+    (tmp_path / "m.csv").write_text("\n".join(lines) + "\n")
+    frame = load_meters(tmp_path / "m.csv")
+    assert frame.meters == ("A", "B") and frame.values.tolist() == [[1, 0], [1, 15], [1, 30]]
+    lines[2] = lines[2].replace(empty, f"{sep}7{empty[1:]}")  # a reading without a column
+    (tmp_path / "m.csv").write_text("\n".join(lines) + "\n")
+    with pytest.raises(InputError, match=r"column 4: has readings but no name in the header"):
+        load_meters(tmp_path / "m.csv")
 
 
 @pytest.mark.parametrize(

@@ -170,8 +170,8 @@ def _read_csv(path: Path, encoding: str) -> pd.DataFrame:
             why = _why(reason)
             raise InputError(f"{path}: cannot be read as a table ({reason}){why}.") from None
         _refuse_point_groups(path, text, options, names)
+        frame, names = _fields_more(frame, names, text, options)
         _refuse_fields_more(path, frame, names, options)
-        frame, names = _one_field_more(frame, names, text, options)
         frame.attrs["encoding"] = name
         frame.attrs["decimal"] = options.get("decimal", ".")
         frame.attrs["separator"] = options["sep"]
@@ -281,27 +281,28 @@ def _refuse_fields_more(
     raise InputError(f"{path}: the rows hold {more} fields more than the header line{why}.")
 
 
-def _one_field_more(
+def _fields_more(
     frame: pd.DataFrame, header: list[str], head: str, options: dict[str, Any]
 ) -> tuple[pd.DataFrame, list[str]]:
-    """A table whose rows hold one field more than its header line, as written: pandas
-    takes the rows' first field as an index and moves every column's name one field to
-    the right. Where the first row ends with a separator the header lacks, or the first
-    fields are times, the extra field is the last: a nameless last column (dropped when
-    empty, refused when it has readings). Row names written without a header field (R's
-    ``write.table``) stay pandas' index."""
+    """A table whose rows hold fields more than its header line, as written: pandas
+    takes the rows' first fields as an index and moves every column's name to the right.
+    Where the first row ends with as many separators as the header lacks (a spreadsheet's
+    empty columns), or one field more is a time, the extra fields are the last: nameless
+    last columns (dropped when empty, refused when they have readings). Row names written
+    without a header field (R's ``write.table``) stay pandas' index."""
     separator, skip = options["sep"], options.get("skiprows", 0)
     lines = [line.rstrip("\r") for line in head.lstrip("\ufeff").splitlines()[skip:]]
     rows = [line for line in lines[1:] if line.strip()]
     default = isinstance(frame.index, pd.RangeIndex) and frame.index.start == 0
     if default or not rows or len(header) != frame.shape[1]:
         return frame, header
-    ending = rows[0].endswith(separator) and not lines[0].endswith(separator)
-    first = pd.Series(frame.index[:1000].astype(str))
-    timed = first.str.contains(r"\d[-/.:]\d\d?[-/.:T ]", regex=True).mean() > 0.9
+    more = frame.index.nlevels
+    ending = rows[0].endswith(separator * more) and not lines[0].endswith(separator)
+    first = pd.Series(frame.index.get_level_values(0)[:1000].astype(str))
+    timed = more == 1 and first.str.contains(r"\d[-/.:]\d\d?[-/.:T ]", regex=True).mean() > 0.9
     if not (ending or timed):
         return frame, header
-    names = [*header, ""]
+    names = [*header, *[""] * more]
     shifted = frame.reset_index()
     shifted.columns = [n.strip() or f"Unnamed: {i}" for i, n in enumerate(names)]
     return shifted, names
