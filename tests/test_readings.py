@@ -358,7 +358,24 @@ def test_rows_with_no_cell_filled_are_dropped_and_said(tmp_path: Path) -> None:
 
 def test_missing_markers_are_missing_readings(tmp_path: Path) -> None:
     table = synthetic_wide(days=3, meters=("A", "B"))
-    markers = ["--", "n/a", "NaN", "null", "#N/A", "", " -- ", "N/A", "NULL", "?"]  # ?: UCI
+    markers = [
+        "--",
+        "n/a",
+        "NaN",
+        "null",
+        "#N/A",
+        "",
+        " -- ",
+        "N/A",
+        "NULL",
+        "?",  # ?: UCI
+        "#VALUE!",
+        "#DIV/0!",
+        "#REF!",
+        "#NUM!",
+        "#NAME?",
+        "#NULL!",
+    ]  # a spreadsheet's
     text = table.to_csv(index=False).splitlines()
     for k, marker in enumerate(markers):
         stamp, _, b = text[10 + 5 * k].split(",")

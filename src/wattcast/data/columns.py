@@ -42,11 +42,16 @@ STATUS_WORDS = frozenset(
 )  # fmt: skip
 #: A unit of power or energy in a column's name (``Main (kW)``, ``Gym [kWh]``): a meter.
 UNIT_IN_NAME = re.compile(r"[(\[]\s*[kmg]?(?:w|wh|va|vah|var)\s*[)\]]", re.IGNORECASE)
+#: Excel's error values: a formula that gave no number (compared without case).
+SPREADSHEET_ERRORS = frozenset(
+    {"#n/a", "#na", "#value!", "#div/0!", "#ref!", "#num!", "#name?", "#null!", "#spill!",
+     "#calc!", "#getting_data", "#field!", "#blocked!", "#connect!", "#busy!", "#unknown!"}
+)  # fmt: skip
 #: Cells that mean "no reading" (compared without case and surrounding spaces).
 MISSING_TOKENS = frozenset(
-    {"", "-", "--", "---", "n/a", "na", "nan", "-nan", "null", "none", "nil", "#n/a",
-     "#na", "<na>", "#value!", "#div/0!", "?", "??", "missing"}
-)  # fmt: skip
+    {"", "-", "--", "---", "n/a", "na", "nan", "-nan", "null", "none", "nil", "<na>", "?",
+     "??", "missing"}
+) | SPREADSHEET_ERRORS  # fmt: skip
 
 
 @dataclass(frozen=True)
