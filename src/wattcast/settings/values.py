@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import math
 import os
 import re
 import types
@@ -291,9 +292,16 @@ def _number(raw: object, hint: Any, setting: Setting, base: Path | None) -> floa
         except ValueError:
             raise Bad(_expected(float, setting)) from None
     ok = not isinstance(raw, bool) and isinstance(raw, int | float) and raw == raw
-    if not ok or not _within(raw, setting):  # type: ignore[arg-type]
+    if not ok or not _within(raw, setting) or not _finite_if_bounded(raw, setting):  # type: ignore[arg-type]
         raise Bad(_expected(float, setting))
     return float(raw)  # type: ignore[arg-type]
+
+
+def _finite_if_bounded(value: float, s: Setting) -> bool:
+    """A setting with bounds (a threshold, a share) is a finite number: ``inf`` would turn
+    it off without saying so (a range's open end, ``[0, inf]``, has no bounds of its own)."""
+    bounded = any(b is not None for b in (s.ge, s.gt, s.le, s.lt))
+    return math.isfinite(value) or not bounded
 
 
 def _within(value: float, s: Setting) -> bool:
