@@ -292,7 +292,8 @@ def _number(raw: object, hint: Any, setting: Setting, base: Path | None) -> floa
         except ValueError:
             raise Bad(_expected(float, setting)) from None
     ok = not isinstance(raw, bool) and isinstance(raw, int | float) and raw == raw
-    if not ok or not _within(raw, setting) or not _finite_if_bounded(raw, setting):  # type: ignore[arg-type]
+    ok = ok and _within(raw, setting) and _finite_if_bounded(raw, setting)  # type: ignore[arg-type]
+    if not ok:
         raise Bad(_expected(float, setting))
     return float(raw)  # type: ignore[arg-type]
 
