@@ -680,8 +680,8 @@ def test_a_night_stopped_while_taking_exports_in_is_recorded_interrupted(
     listed = cli("history", "--config", tmp_path / "site" / "site.toml", "--format", "json")
     (run,) = json.loads(listed.stdout)
     assert run["status"] == "interrupted" and run["message"] == (
-        "stopped by SIGTERM while taking exports in (1 of 40 taken in); the next night takes "
-        "the others in"
+        "stopped by SIGTERM while taking exports in (1 taken in, 39 of 40 still to take in); "
+        "the next night takes them in"
     )
     again = run_job(spec, "run").record["readings"]
     assert again["already"] == 1 and again["new"] == 39 * 96 * 2

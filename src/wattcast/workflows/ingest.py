@@ -115,9 +115,11 @@ def _record_stopped(
     status, message = "failed", str(exc)
     if isinstance(exc, KeyboardInterrupt):
         status = "interrupted"
+        before = f", {intake.already} taken in before" if intake.already else ""
+        left = intake.exports - len(intake.taken) - intake.already
         message = (f"stopped by {str(exc) or 'Ctrl-C (SIGINT)'} while taking exports in "
-                   f"({len(intake.taken)} of {intake.exports} taken in); the next night "
-                   "takes the others in")  # fmt: skip
+                   f"({len(intake.taken)} taken in{before}, {left} of {intake.exports} still "
+                   "to take in); the next night takes them in")  # fmt: skip
     command, as_of = night
     store.record_failure(None, command, spec.to_settings(), as_of, message, started_utc,
                          status=status, record={"readings": intake.record()})  # fmt: skip
