@@ -284,3 +284,29 @@ def test_a_parent_event_not_explained_is_counted_less_the_events_below_it() -> N
     # never below nothing, and an explained or acked parent is not counted at all
     assert counted([{**main, "kwh_above_band": 50.0}, panel])[0]["kwh_above_band"] == 0.0
     assert counted([{**main, "status": "explained"}, panel]) == [panel]
+
+
+def test_a_parent_event_is_counted_less_the_reviewed_events_below_it_too() -> None:
+    """A panel's event acked as not waste left its kWh counted on the main feed above
+    it: acking it took nothing off the totals (270 kWh, new or acked)."""
+    from wattcast.events.hierarchy import counted
+
+    hour = 3600
+    main = {"id": 1, "meter": "Main", "parent": None, "kind": "excess", "status": "new",
+            "start": 0, "end": 10 * hour, "kwh_above_band": 270.0,
+            "kwh_above_forecast": 400.0, "cost": 54.0}  # fmt: skip
+    panel = {**main, "id": 2, "meter": "Panel", "parent": "Main", "start": 2 * hour,
+             "end": 4 * hour, "kwh_above_band": 90.0, "kwh_above_forecast": 100.0,
+             "cost": 18.0}  # fmt: skip
+    for status in ("acked", "expected"):
+        (feed,) = counted([main, {**panel, "status": status}])
+        assert feed["kwh_above_band"] == pytest.approx(180.0)
+        assert feed["cost"] == pytest.approx(36.0)
+        assert counted([feed]) == [feed]  # counted again: the same
+    # a reviewed change below with a reviewed event inside it takes off each kWh once
+    change = {**panel, "id": 3, "kind": "change", "status": "acked", "start": 0,
+              "end": 10 * hour, "kwh_above_band": 100.0}  # fmt: skip
+    inside = {**panel, "status": "acked"}
+    (feed,) = counted([main, change, inside])
+    assert feed["kwh_above_band"] == pytest.approx(170.0)
+    assert counted([main, {**panel, "status": "minor"}])[0]["kwh_above_band"] == 270.0

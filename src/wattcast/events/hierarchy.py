@@ -313,8 +313,8 @@ def counted(
     inside it of its meter's events a person reviewed (acked or expected: not waste),
     which its energy holds too. An event of a meter with meters below it (``parents``:
     meter -> its parent; by default each event's own ``parent``) is counted less the
-    part inside it of the counted events below, which its readings hold too
-    (:func:`_less_below`). Counting what it gives again changes nothing
+    part inside it of the events below that are counted or reviewed, which its readings
+    hold too (:func:`_less_below`). Counting what it gives again changes nothing
     (``outside_changes`` and ``less_below`` mark the events it cut)."""
     events = list(events)
     chosen = [e for e in events if e.get("status") in COUNTED and e.get("detail") != WITHDRAWN]
@@ -342,24 +342,36 @@ def counted(
                     "outside_changes": True})  # fmt: skip
     if parents is None:
         parents = {e["meter"]: e.get("parent") for e in events}
-    return _less_below(out, parents)
+    return _less_below(out, parents, _not_waste(events, reviewed))
+
+
+def _not_waste(
+    events: list[Mapping[str, Any]], reviewed: list[Mapping[str, Any]]
+) -> list[Mapping[str, Any]]:  # fmt: skip
+    """The events a person reviewed (acked or expected: not waste), each kWh once: a
+    reviewed change less the reviewed events inside it, which are listed too."""
+    changes = [e for e in events if e.get("status") in REVIEWED and e.get("kind") == "change"]
+    return [*reviewed, *(_less_reviewed(change, reviewed) for change in changes)]
 
 
 def _less_below(
-    events: list[Mapping[str, Any]], parents: Mapping[str, str | None]
+    events: list[Mapping[str, Any]], parents: Mapping[str, str | None],
+    reviewed: Sequence[Mapping[str, Any]] = (),
 ) -> list[Mapping[str, Any]]:  # fmt: skip
     """Each event less the part inside it of the counted events of every meter below its
     meter: a main feed's readings hold its panels' (an event of 270 kWh on the feed over
     one of 90 kWh on a panel, less than half of it so not explained, is 270 kWh of waste,
-    not 360). The deepest meters go first, so that each event takes off what is left of
-    the events below it, and every kWh counts once whatever the depth."""
-    above = {m: _ancestors(m, parents) for m in {e["meter"] for e in events}}
+    not 360), and of the ``reviewed`` ones (a panel's event acked as not waste is not
+    waste on the feed either). The deepest meters go first, so that each event takes off
+    what is left of the events below it, and every kWh counts once whatever the depth."""
+    every = [*events, *reviewed]
+    above = {m: _ancestors(m, parents) for m in {e["meter"] for e in every}}
     if not any(above.values()):
         return events
     out = list(events)
     for i in sorted(range(len(out)), key=lambda i: -len(above[out[i]["meter"]])):
         meter = out[i]["meter"]
-        below = [e for e in out if meter in above[e["meter"]]]
+        below = [e for e in [*out, *reviewed] if meter in above[e["meter"]]]
         if below and not out[i].get("less_below"):
             out[i] = {**_less_inside(out[i], below), "less_below": True}
     return out
