@@ -91,7 +91,7 @@ def test_a_changes_cost_is_priced_with_the_time_of_use_periods() -> None:
 
 @pytest.mark.parametrize(
     ("key", "value", "message"),
-    [("alerts.tariff", "inf", "`--tariff` must be a number of at least 0. Got 'inf'."),
+    [("alerts.tariff", "inf", "`--tariff` must be a finite number of at least 0. Got 'inf'."),
      ("alerts.tariff", "1e308", "[alerts] tariff must be a finite price of at most "
       "1,000,000,000. Got 1e+308."),
      ("alerts.tariff_periods", ["07:00-07:00=1.0"], "[alerts] tariff_periods: '07:00-07:00' "

@@ -146,8 +146,8 @@ def test_legacy_keys_still_read(tmp_path: Path) -> None:
         ("[model]\nparams = { trees = 3 }\n", r"`params` has no parameter 'trees'"),
         ("[model]\nn_jobs = 0\n", r"\[model\] n_jobs must be a positive number of cores"),
         ("[store]\nmax_failed_share = 1.5\n", r"max_failed_share must be a number from 0 to 1"),
-        ("[alerts]\nmin_energy = inf\n", r"min_energy must be a number of at least 0\. Got inf"),
-        ("[models]\ndrift = inf\n", r"\[models\] drift must be a number above 1\. Got inf"),
+        ("[alerts]\nmin_energy = inf\n", r"min_energy must be a finite number of at least 0\. Got"),
+        ("[models]\ndrift = inf\n", r"\[models\] drift must be a finite number above 1\. Got inf"),
         ('[model]\nscheduler = "here"\n', r"`scheduler` must be tcp://HOST:PORT or local:N"),
         ("model = 3\n", r"\[model\] must be a table of settings"),
         (

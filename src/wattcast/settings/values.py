@@ -292,9 +292,10 @@ def _number(raw: object, hint: Any, setting: Setting, base: Path | None) -> floa
         except ValueError:
             raise Bad(_expected(float, setting)) from None
     ok = not isinstance(raw, bool) and isinstance(raw, int | float) and raw == raw
-    ok = ok and _within(raw, setting) and _finite_if_bounded(raw, setting)  # type: ignore[arg-type]
-    if not ok:
+    if not ok or not _within(raw, setting):  # type: ignore[arg-type]
         raise Bad(_expected(float, setting))
+    if not _finite_if_bounded(raw, setting):  # type: ignore[arg-type]
+        raise Bad(_expected(float, setting).replace("a number", "a finite number", 1))
     return float(raw)  # type: ignore[arg-type]
 
 
