@@ -315,7 +315,7 @@ def counted(
     meter -> its parent; by default each event's own ``parent``) is counted less the
     part inside it of the events below that are counted or reviewed, which its readings
     hold too (:func:`_less_below`). Counting what it gives again changes nothing
-    (``outside_changes`` and ``less_below`` mark the events it cut)."""
+    (``outside_changes``, ``less_reviewed`` and ``less_below`` mark the events it cut)."""
     events = list(events)
     chosen = [e for e in events if e.get("status") in COUNTED and e.get("detail") != WITHDRAWN]
     reviewed = [e for e in events if e.get("status") in REVIEWED and e.get("kind") != "change"]
@@ -326,7 +326,8 @@ def counted(
     out: list[Mapping[str, Any]] = []
     for event in chosen:
         if event.get("kind") == "change":
-            out.append(_less_reviewed(event, reviewed))
+            cut = event if event.get("less_reviewed") else _less_reviewed(event, reviewed)
+            out.append({**cut, "less_reviewed": True})
             continue
         judged = not event.get("outside_changes")
         span = _span(event)
@@ -399,14 +400,20 @@ def _less_inside(
     event: Mapping[str, Any], others: list[Mapping[str, Any]]
 ) -> Mapping[str, Any]:  # fmt: skip
     """``event`` less the share of each of ``others``' kWh and cost that falls within its
-    time (none below zero)."""
+    time (none below zero). Of an event listed for a period (its ``period``, epoch
+    bounds, and ``share`` of it inside them, see :func:`~wattcast.reporting.listing.
+    event_rows`), only the part of the others inside both is taken off the part that
+    the period counts, so that adjacent periods add up to the whole."""
     first, last = _span(event)
+    low, high = event.get("period", (-math.inf, math.inf))
+    first, last = max(first, low), min(last, high)
+    share = float(event.get("share", 1.0))
     cut = dict.fromkeys(ADDED, 0.0)
     for other in others:
         start, end = _span(other)
         inside = max(0.0, min(end, last) - max(start, first)) / max(end - start, 1.0)
         for key in ADDED:
-            cut[key] += inside * float(other.get(key) or 0.0)
+            cut[key] += inside * float(other.get(key) or 0.0) / max(share, 1e-12)
     if not any(cut.values()):
         return event
     return {**event, **{k: max(0.0, float(event[k]) - cut[k]) for k in ADDED

@@ -53,6 +53,7 @@ def event_rows(
         if mine is not None and event["meter"] not in mine:
             continue
         event["share"] = share_inside(event["start"], event["end"], first, last)
+        event["period"] = (first, last)  # what totals of the period count of it
         event["start_t"], event["end_t"] = event["start"], event["end"]
         event["start"] = format_epoch(event["start"], event["zone"])
         event["end"] = format_epoch(event["end"], event["zone"])

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import html
 import json
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,7 +28,7 @@ from wattcast.durations import LONGEST
 from wattcast.epoch import epoch_of, wall_from_epoch
 from wattcast.errors import InputError
 from wattcast.evaluation.metrics import g14_pass, relative_errors
-from wattcast.events.hierarchy import counted, remainder_name
+from wattcast.events.hierarchy import REVIEWED, counted, remainder_name
 from wattcast.events.savings import TariffLike, savings
 from wattcast.reporting.listing import (
     at_least,
@@ -328,13 +329,21 @@ def _events_between(data: ReportData, start: pd.Timestamp, days: int) -> dict[st
     energy and cost inside them, as ``wattcast savings --since --until`` counts them (an
     event of the night before is counted partly on each day)."""
     first, last = f"{start:%Y-%m-%d}", f"{start + pd.Timedelta(days=days):%Y-%m-%d}"
-    chosen = []
-    for event in counted(data.events, data.parents):
-        inside = share_inside(event["start_t"], event["end_t"], epoch_of(first, event["zone"]),
-                              epoch_of(last, event["zone"]))  # fmt: skip
-        if inside > 0:
-            chosen.append({**event, "share": inside})
-    totals = savings(chosen, data.tariff, data.parents)
+
+    def within(events: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+        rows = []
+        for event in events:
+            period = (epoch_of(first, event["zone"]), epoch_of(last, event["zone"]))
+            inside = share_inside(event["start_t"], event["end_t"], *period)
+            if inside > 0:
+                rows.append({**event, "share": inside, "period": period})
+        return rows
+
+    # each event's part outside its meter's changes; the hierarchy's cut is the period's,
+    # with the reviewed events below a parent (not waste there either)
+    chosen = within(counted(data.events, {}))
+    reviewed = within(e for e in data.events if e.get("status") in REVIEWED)
+    totals = savings([*chosen, *reviewed], data.tariff, data.parents)
     kwh = sum(row["kwh_above_band"] for row in totals)
     cost = None if data.tariff is None else sum(row["cost"] or 0.0 for row in totals)
     return {"events": len(chosen), "kwh": kwh, "cost": cost}  # type: ignore[dict-item]
