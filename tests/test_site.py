@@ -688,3 +688,39 @@ def test_the_report_shows_each_meters_label_and_area_under_its_heading(tmp_path:
     assert "<h2>A (kW)</h2><p class='muted'>Kitchen, east</p>" in page
     section = re.search(r"<h2>Main \(kW\)</h2>(<p class='muted'>[^<]*</p>)?", page)
     assert section is None or section.group(1) == "<p class='muted'>Main feed</p>"
+
+
+def test_totals_take_the_hierarchy_from_the_store_to_any_depth(tmp_path: Path, cli) -> None:
+    """A main feed's event not explained is counted less the events below it, whatever
+    the depth: savings and the report take each meter's parent from the store, not only
+    from the events (a panel under a wing without events of its own)."""
+    import sqlite3
+
+    from test_report import number, table_rows
+
+    spec = hierarchy_site(tmp_path, {"A (kW)": 40.0})
+    store = nights(spec)
+    (spiked,) = [e for e in store.events(meter="A (kW)") if e["status"] == "new"]
+    with sqlite3.connect(spec.store.path) as db:  # as a site of three levels, its feed's
+        db.execute("INSERT INTO meters (name, unit, site, parent) VALUES "  # event standing
+                   "('Wing (kW)', 'kW', 'North School', 'Main (kW)')")  # fmt: skip
+        db.execute("UPDATE meters SET parent = 'Wing (kW)' WHERE name = 'A (kW)'")
+        db.execute("UPDATE events SET status = 'new', detail = NULL WHERE status = "
+                   "'explained' AND meter_id = (SELECT id FROM meters WHERE name = "
+                   "'Main (kW)')")  # fmt: skip
+    main = [e for e in store.events(meter="Main (kW)") if e["status"] == "new"
+            and e["start"] < spiked["end"] and spiked["start"] < e["end"]]  # fmt: skip
+    assert main, "the feed has an event over the panel's evening"
+    config = tmp_path / "site.toml"
+    saved = json.loads(cli("savings", "--config", config, "--format", "json").stdout)
+    rows = {r["meter"]: r for r in saved}
+    feed = sum(e["kwh_above_band"] for e in store.events(meter="Main (kW)")
+               if e["status"] == "new")  # fmt: skip
+    assert rows["A (kW)"]["kwh_above_band"] == pytest.approx(spiked["kwh_above_band"])
+    assert rows.get("Main (kW)", {"kwh_above_band": 0.0})["kwh_above_band"] < feed - 1.0
+    out = tmp_path / "report.html"
+    assert cli("report", "--config", config, "--out", out).exit_code == 0
+    head, *table = table_rows(out.read_text(), "meters")
+    shown = {r[0]: number(r[head.index("kwh_above_band")]) for r in table}
+    for meter, row in rows.items():
+        assert shown[meter] == pytest.approx(row["kwh_above_band"], abs=0.05)
