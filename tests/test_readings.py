@@ -647,6 +647,9 @@ def test_a_long_tables_column_of_units_is_read_not_left_aside(tmp_path: Path, cl
     )
     long.assign(unit="kW").to_csv(path, index=False)
     assert cli(*common).exit_code == 0
+    # a column named unit that holds no unit of measure (a flat's number) is not judged
+    long.assign(unit=np.where(long["meter"] == "Main", "Apt 1", "Apt 2")).to_csv(path, index=False)
+    assert cli(*common).exit_code == 0
 
 
 @pytest.mark.parametrize(

@@ -25,6 +25,8 @@ KWH_IN_NAME = re.compile(r"(?<![a-z])kwh(?![a-z])", re.IGNORECASE)
 KW_IN_NAME = re.compile(r"(?<![a-z])kw(?![a-z])", re.IGNORECASE)
 #: Units of power or energy other than kW and kWh (``(W)`` alone may be a wing, ``AHU (W)``).
 _OTHER_UNITS = r"wh|[mg]wh?|kvar?h?|mvar?h?|k?btu|mmbtu|therms?|[kmg]j"
+#: A cell that is a unit of power or energy, read or not (``kW``, ``Wh``, ``therm``, ``kVArh``).
+UNIT_WORD = re.compile(rf"\s*(k?w|{_OTHER_UNITS}|kwh|kva|va|var|vah)\s*", re.IGNORECASE)
 #: A unit other than kW and kWh in a meter's name: in brackets (``Main (Wh)``, ``Main
 #: [MWh]``, also a share or a mass of CO2: ``(%)``, ``(tCO2)``), or as its last word
 #: (``PJME_MW``, ``Reactive_Power_kVarh``, ``Feed MWh``; not after a number: ``Generator

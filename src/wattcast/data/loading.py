@@ -53,7 +53,7 @@ from wattcast.errors import (
     SkippedHourWarning,
 )
 from wattcast.timezones import check_zone
-from wattcast.units import EVERY_METER, UNIT_SCALES, column_unit, given_unit
+from wattcast.units import EVERY_METER, UNIT_SCALES, UNIT_WORD, column_unit, given_unit
 
 __all__ = [  # what callers outside data/ import from here
     "Layout",
@@ -373,6 +373,8 @@ def _refuse_unit_column(
     if column is None:
         return
     cells = frame[column].astype("string").str.strip().replace("", pd.NA)
+    if not any(UNIT_WORD.fullmatch(str(v)) for v in cells.dropna().unique()):
+        return  # not units of measure: a flat's 'unit' number
     pairs = pd.DataFrame({"m": codes, "u": cells.to_numpy()}).dropna().drop_duplicates()
     known = {u.lower(): u for u in UNIT_SCALES}
     seen: dict[int, str] = {}
