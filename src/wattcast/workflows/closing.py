@@ -43,7 +43,7 @@ def close_run(job: Job, run_id: int | None, finished_utc: str) -> None:
 
 def _after_run(job: Job, run_id: int) -> None:
     """What follows a closed run: events settled over the meters' hierarchy, the night's
-    events listed, old rows pruned and (the nightly ``run``) its alerts delivered."""
+    events listed, (the nightly ``run``) its alerts delivered, then old rows pruned."""
     from wattcast.events.hierarchy import settle
     from wattcast.reporting.listing import parents_of
 
@@ -52,10 +52,6 @@ def _after_run(job: Job, run_id: int) -> None:
     settle(store, job.spec.site, job.inputs.hierarchy, job.inputs.meters)
     summary.events = _events_of_night(job, run_id)
     summary.parents = parents_of(store)
-    if job.spec.store.keep is not None:
-        from wattcast.store.maintenance import prune
-
-        prune(store, job.spec.store.keep)
     if summary.command == "run":
         from wattcast.alerts.deliver import channels, deliver
 
@@ -66,6 +62,10 @@ def _after_run(job: Job, run_id: int) -> None:
             if untold and job.spec.alerts.fail_when_undelivered:
                 summary.exit_code = 1
                 summary.exit_reasons.append(untold)
+    if job.spec.store.keep is not None:  # after the alerts: pruning never keeps them back
+        from wattcast.store.maintenance import prune
+
+        prune(store, job.spec.store.keep)
 
 
 def undelivered(deliveries: list[dict[str, Any]]) -> str | None:
