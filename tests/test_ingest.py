@@ -258,12 +258,14 @@ def test_an_export_still_being_written_is_left_for_the_next_night(tmp_path: Path
 
 def test_files_of_the_exports_folder_in_no_format_read_are_said(tmp_path: Path) -> None:
     """A workbook saved among the CSV exports was left aside without a word, the night and
-    a read without a store alike; hidden files are no exports."""
+    a read without a store alike; hidden files and a system's are no exports."""
     exports, _, spec = first_nights(tmp_path)
     (exports / "day-18.xlsx").write_bytes(b"PK\x03\x04 a workbook")
     (exports / "sub").mkdir()
     (exports / "sub" / "notes").write_text("read me")
     (exports / ".~lock.day-18.xlsx#").write_text("lock")
+    for system in ("Thumbs.db", "desktop.ini", "~$day-18.xlsx"):  # a Windows share's own
+        (exports / system).write_bytes(b"\x00 system")
     said = (rf"^{exports}: 2 file\(s\) left aside, in no format wattcast reads \(the first: "
             r"day-18\.xlsx and 1 more\); expected CSV \(\.csv, \.csv\.gz\), Parquet \(\.parquet\) "
             r"or Green Button \(\.xml\) exports \(save a workbook as CSV\)\.$")  # fmt: skip

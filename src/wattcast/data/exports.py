@@ -109,14 +109,21 @@ def export_files(path: Path) -> list[Path]:
     return sorted(files, key=lambda p: (p.stat().st_mtime_ns, str(p)))
 
 
+#: Files a system leaves in shared folders (Windows' thumbnails and folder settings, an
+#: open workbook's lock): never exports.
+SYSTEM_FILES = frozenset({"thumbs.db", "desktop.ini", "ehthumbs.db"})
+
+
 def warn_unread(path: Path) -> None:
     """Say the files of a folder of exports that are left aside for their type (an Excel
     workbook among CSV exports): their readings were missed without a word. Hidden files
-    and folders, and a ``meters.csv`` of zones at its top, are not exports."""
+    and folders, a system's files (:data:`SYSTEM_FILES`, ``~$`` locks) and a ``meters.csv``
+    of zones at its top are not exports."""
     if is_glob(path) or not path.is_dir():
         return
     inside = (p.relative_to(path) for p in path.rglob("*") if p != path / "meters.csv")
     unread = sorted(p for p in inside if not any(part.startswith(".") for part in p.parts)
+                    and not _system_file(p.name)
                     and (path / p).is_file() and export_kind(p) is None)  # fmt: skip
     if unread:
         more = f" and {len(unread) - 1} more" if len(unread) > 1 else ""
@@ -127,6 +134,10 @@ def warn_unread(path: Path) -> None:
             UnreadFilesWarning,
             stacklevel=3,
         )
+
+
+def _system_file(name: str) -> bool:
+    return name.lower() in SYSTEM_FILES or name.startswith("~$")
 
 
 def file_digest(path: Path) -> str:
