@@ -275,6 +275,21 @@ def test_files_of_the_exports_folder_in_no_format_read_are_said(tmp_path: Path) 
         load_meters(exports)
 
 
+def test_a_sync_tools_old_versions_in_a_hidden_folder_are_not_exports(tmp_path: Path) -> None:
+    """Syncthing keeps the versions a file replaced in `.stversions/` of the folder: they
+    were taken in as exports, the readings of a day revised back to an older export's."""
+    exports, days, spec = first_nights(tmp_path)
+    old = days[3].assign(**{m: 0.0 for m in METERS})  # an earlier version of day 3
+    (exports / ".stversions").mkdir()
+    drop_export(exports / ".stversions", old, "day-03~20210104-000000.csv", age=19)
+    before = ForecastStore(spec.store.path).archived(METERS)
+    record = run_job(spec, "run", "2021-01-23").record["readings"]
+    assert record["exports"] == 18 and record["revised"] == 0 and record["new"] == 0
+    after = ForecastStore(spec.store.path).archived(METERS)
+    for meter in METERS:
+        np.testing.assert_array_equal(after[meter][1], before[meter][1])
+
+
 def test_a_compressed_export_named_as_text_is_refused_at_once(tmp_path: Path) -> None:
     """gzip bytes under a .csv name end in no line end: just written, the export was left
     for the next night as 'still being written?', and refused only then."""

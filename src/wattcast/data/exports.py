@@ -93,12 +93,14 @@ def export_kind(path: Path) -> str | None:
 
 def export_files(path: Path) -> list[Path]:
     """The export files of a folder (every table or Green Button file under it, but a
-    ``meters.csv`` of zones at its top) or of a glob, oldest first (modification time,
-    then name)."""
+    ``meters.csv`` of zones at its top and what hidden folders hold: a sync tool's old
+    versions of the exports, ``.stversions/``) or of a glob, oldest first (modification
+    time, then name)."""
     if is_glob(path):
         found = [Path(p) for p in glob.glob(str(path), recursive=True)]
     else:
-        found = [p for p in path.rglob("*") if p != path / "meters.csv"]
+        found = [p for p in path.rglob("*") if p != path / "meters.csv"
+                 and not _hidden(p.relative_to(path))]  # fmt: skip
     files = [p for p in found if p.is_file() and not p.name.startswith(".") and export_kind(p)]
     if not files:
         where = "match this pattern" if is_glob(path) else "in this folder"
@@ -122,8 +124,7 @@ def warn_unread(path: Path) -> None:
     if is_glob(path) or not path.is_dir():
         return
     inside = (p.relative_to(path) for p in path.rglob("*") if p != path / "meters.csv")
-    unread = sorted(p for p in inside if not any(part.startswith(".") for part in p.parts)
-                    and not _system_file(p.name)
+    unread = sorted(p for p in inside if not _hidden(p) and not _system_file(p.name)
                     and (path / p).is_file() and export_kind(p) is None)  # fmt: skip
     if unread:
         more = f" and {len(unread) - 1} more" if len(unread) > 1 else ""
@@ -134,6 +135,11 @@ def warn_unread(path: Path) -> None:
             UnreadFilesWarning,
             stacklevel=3,
         )
+
+
+def _hidden(relative: Path) -> bool:
+    """Whether a path inside the exports folder is hidden, or inside a hidden folder."""
+    return any(part.startswith(".") for part in relative.parts)
 
 
 def _system_file(name: str) -> bool:
