@@ -15,7 +15,7 @@ from wattcast import Fleet, InputError, ModelSection, load_meters
 from wattcast.data.cleaning import mask_bad_readings, meter_bounds
 from wattcast.data.loading import ReadOptions
 from wattcast.data.sources import open_source
-from wattcast.errors import BadReadingsWarning, SkippedColumnsWarning
+from wattcast.errors import BadReadingsWarning, DuplicateRowsWarning, SkippedColumnsWarning
 
 PLUG = "Plug load (kW)"
 
@@ -1095,6 +1095,30 @@ def test_naive_times_in_utc_are_read_on_the_zone_s_clock(tmp_path: Path) -> None
     together = load_meters(tmp_path / "exports", tz="Europe/London", naive="utc")
     assert together.start == frame.start
     np.testing.assert_array_equal(together.values, frame.values)
+
+
+@pytest.mark.parametrize("long", [False, True])
+def test_utc_readings_of_the_repeated_hour_are_not_duplicates(tmp_path: Path, long: bool) -> None:
+    """A household's GMT half-hours of the night the clocks go back, 00:00 and 01:00 UTC,
+    are 01:00 twice on London's clock: two readings of 0 kWh there were dropped as exact
+    duplicate rows of overlapping exports; a row written twice still is one."""
+    utc = pd.date_range("2013-10-26 00:00", "2013-10-29 00:00", freq="30min", inclusive="left")
+    values = np.random.default_rng(0).uniform(0.1, 2.0, len(utc)).round(3)
+    values[utc.isin(pd.DatetimeIndex(["2013-10-27 00:00", "2013-10-27 01:00"]))] = 0.0
+    table = pd.DataFrame({"tstp": utc.strftime("%Y-%m-%d %H:%M:%S"), "Home (kWh)": values})
+    if long:
+        table = table.rename(columns={"Home (kWh)": "kWh"}).assign(LCLid="Home (kWh)")
+    table.to_csv(tmp_path / "gmt.csv", index=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DuplicateRowsWarning)
+        frame = load_meters(tmp_path / "gmt.csv", tz="Europe/London", naive="utc")
+    times = pd.DatetimeIndex(frame.start + frame.interval * np.arange(frame.n_steps))
+    half_past = values[utc.isin(pd.DatetimeIndex(["2013-10-27 00:30", "2013-10-27 01:30"]))]
+    assert frame.values[times.get_loc(pd.Timestamp("2013-10-27 01:00")), 0] == 0.0
+    assert frame.values[times.get_loc(pd.Timestamp("2013-10-27 01:30")), 0] == half_past.mean()
+    pd.concat([table, table.iloc[[10]]]).to_csv(tmp_path / "twice.csv", index=False)
+    with pytest.warns(DuplicateRowsWarning, match=r"dropped 1 exact duplicate row\(s\)"):
+        load_meters(tmp_path / "twice.csv", tz="Europe/London", naive="utc")
 
 
 @pytest.mark.parametrize("interval", ["1h", "15min"])

@@ -156,7 +156,7 @@ def table_to_meters(
         names = list(meters or meter_columns(frame, layout, options.skip_columns))
         times, values = _wide_to_arrays(frame, tz, layout, names, options, starts)
         bad = _mask_bad(frame, times, values, names, options.bounds)
-        times, values = _drop_duplicate_times(frame, times, values, tz)
+        times, values = _drop_duplicate_times(frame, layout, times, values, tz)
     warn_bad_readings(source_of(frame), bad, "meter" if layout.long else "column")
     grid = _to_grid(frame, times, values, tuple(names), tz, options.keep_empty)
     grid.bad.update(bad)
@@ -426,7 +426,7 @@ def _pivot_with_repeats(
     """Long rows on a grid when a meter has a timestamp more than once: exact repeats are
     dropped, the hour repeated when clocks go back averaged, other repeats refused."""
     long = pd.DataFrame({"t": times, "m": codes, "v": values})
-    exact = long.duplicated()
+    exact = long.assign(s=_written_times(frame, layout)).duplicated()
     if exact.any():
         _warn_duplicates(frame, int(exact.sum()))
         long = long[~exact]
@@ -534,14 +534,15 @@ def _raise_conflict(
 
 
 def _drop_duplicate_times(
-    frame: pd.DataFrame, times: pd.DatetimeIndex, values: np.ndarray, tz: str | None
-) -> tuple[pd.DatetimeIndex, np.ndarray]:
+    frame: pd.DataFrame, layout: Layout, times: pd.DatetimeIndex, values: np.ndarray,
+    tz: str | None,
+) -> tuple[pd.DatetimeIndex, np.ndarray]:  # fmt: skip
     """Drop exact duplicate rows; average the hour repeated when clocks go back."""
     if not times.has_duplicates:  # nothing to drop: skip the row-wise comparison
         return times, values
     table = pd.DataFrame(values)
     table.insert(0, "__t", times)
-    exact = table.duplicated().to_numpy()
+    exact = table.assign(__s=_written_times(frame, layout)).duplicated().to_numpy()
     if exact.any():
         _warn_duplicates(frame, int(exact.sum()))
     table = table[~exact]
@@ -555,6 +556,14 @@ def _drop_duplicate_times(
         table = table.groupby("__t", sort=False).mean()
         return pd.DatetimeIndex(table.index), table.to_numpy(dtype="float64")
     return pd.DatetimeIndex(table["__t"]), table.drop(columns="__t").to_numpy(dtype="float64")
+
+
+def _written_times(frame: pd.DataFrame, layout: Layout) -> np.ndarray:
+    """The timestamps of ``frame``'s rows as written: a row is an exact duplicate of
+    another only where they are one time as written, not two instants (UTC or with
+    offsets) on the one wall-clock time that the hour repeated when clocks go back shows
+    twice (a household's half-hours of 0 kWh there were dropped as overlapping exports)."""
+    return frame[column_named(frame, layout.timestamp)].to_numpy()
 
 
 def _second_reading(table: pd.DataFrame, keys: list[str]) -> np.ndarray:
@@ -855,7 +864,7 @@ def table_to_readings(
         _check_known(frame, meters, [str(c) for c in frame.columns
                                      if str(c) != layout.timestamp])  # fmt: skip
         times, values = _wide_to_arrays(frame, tz, layout, meters, options)
-        times, values = _drop_duplicate_times(frame, times, values, tz)
+        times, values = _drop_duplicate_times(frame, layout, times, values, tz)
     order = np.argsort(times.asi8, kind="stable")
     times, values = times[order], values[order]
     if len(times):
