@@ -242,6 +242,14 @@ def test_backtest_names_train_on_dates_outside_the_data(wide: Path, cli) -> None
             "2021-01-04 .. 2021-02-17); give dates within it, or day types such as workdays.")  # fmt: skip
 
 
+def test_backtest_refit_daily_given_as_meters_to_refit_names_its_flag(wide: Path, cli) -> None:
+    """`--refit` names meters to refit tonight; a backtest that should refit every model
+    daily was refused as naming a meter 'daily', without saying where that belongs."""
+    result = cli("backtest", wide, "--days", 2, "--trees", 5, "--refit", "daily")
+    refused(result, "`refit` names meter 'daily', which is not among the meters read; how a "
+            "backtest refits its models is `[backtest] refit` (--backtest-refit daily).")  # fmt: skip
+
+
 def test_backtest_refuses_until_after_the_data(wide: Path, cli) -> None:
     result = cli("backtest", wide, "--days", 2, "--trees", 5, "--until", "2030-01-01")
     refused(result, f"`until` 2030-01-01 is after the last day of the data ({wide}: "

@@ -16,7 +16,7 @@ import json
 import re
 import time
 import warnings
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -184,8 +184,7 @@ def load_inputs(
             meters.append(name)
             zones[name], units[name], scales[name] = zones[parent], units[parent], scales[parent]
         source = RemainderSource(source, hierarchy.remainders)
-    # a meter named to refit that is not read would silently keep its old model
-    _check_named_meters(meters, {m: None for m in spec.models.refit if m != "all"}, "refit")
+    _check_refit(meters, spec.models.refit)
     return JobInputs(source, meters, zones, units, tables, per_meter, calendars, expected,
                      hierarchy, scales, flags)  # fmt: skip
 
@@ -450,6 +449,22 @@ def _also(first: Mapping[str, str], then: list[str]) -> str:
     """The other refused columns, after the first: `` (also 'B' in kVarh, 'OAT')``."""
     rest = [f"{m!r} {how}" for m, how in list(first.items())[1:]] + [repr(m) for m in then]
     return f" (also {', '.join(rest[:5])}{' ...' if len(rest) > 5 else ''})" if rest else ""
+
+
+#: How a backtest refits its models (``[backtest] refit``), not meters to refit.
+BACKTEST_REFITS = ("policy", "daily", "weekly")
+
+
+def _check_refit(meters: list[str], refit: Sequence[str]) -> None:
+    """Refuse a meter named to refit that is not read (it would silently keep its old
+    model); ``--refit daily`` in a backtest meant ``--backtest-refit daily``."""
+    unknown = [m for m in refit if m != "all" and m not in meters]
+    if unknown and unknown[0] in BACKTEST_REFITS:
+        raise InputError(
+            f"`refit` names meter {unknown[0]!r}, which is not among the meters read; how a "
+            f"backtest refits its models is `[backtest] refit` (--backtest-refit {unknown[0]})."
+        )
+    _check_named_meters(meters, dict.fromkeys(unknown), "refit")
 
 
 def _check_named_meters(meters: list[str], named: dict[str, object], option: str) -> None:
