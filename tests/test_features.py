@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 import warnings
 from pathlib import Path
 
@@ -413,6 +414,21 @@ def test_public_holidays() -> None:
     np.testing.assert_array_equal(flags[:, 0], [1, 0])
     with pytest.raises(InputError, match="country 'XX' is not known"):
         DayCalendar.from_holidays("XX")
+
+
+def test_a_subdivision_a_country_lacks_lists_the_ones_it_has() -> None:
+    """GB-ENGLAND was refused as an unknown country, as XX is: GB's subdivisions are
+    ENG, NIR, SCT and WLS, and England's bank holidays are GB-ENG."""
+    with pytest.raises(InputError, match=re.escape(
+            "`holidays` country 'GB-ENGLAND': GB has no subdivision 'ENGLAND'; its "
+            "subdivisions are ENG, NIR, SCT, WLS (as in 'GB-ENG').")):  # fmt: skip
+        DayCalendar.from_holidays("GB-ENGLAND")
+    with pytest.raises(InputError, match=re.escape(
+            "`holidays` country 'IS-1': IS has no subdivisions; give 'IS'.")):  # fmt: skip
+        DayCalendar.from_holidays("IS-1")
+    england = DayCalendar.from_holidays("GB-ENG")
+    flags = england.features(pd.DatetimeIndex(["2013-08-26", "2013-08-05"]), pd.Timedelta("1D"))
+    np.testing.assert_array_equal(flags[:, 0], [1, 0])  # England's August bank holiday
 
 
 def test_too_little_history_is_an_error() -> None:

@@ -85,10 +85,7 @@ class DayCalendar:
         try:
             table = holidays.country_holidays(code, subdiv=subdiv or None)
         except NotImplementedError:
-            raise InputError(
-                f"`holidays` country {country!r} is not known; expected an ISO code such as "
-                "'US' or 'US-MA'."
-            ) from None
+            raise InputError(_unknown_holidays(country)) from None
         return cls("holiday", table)
 
     def features(self, target_times: pd.DatetimeIndex, output: pd.Timedelta) -> np.ndarray:
@@ -99,6 +96,23 @@ class DayCalendar:
             days = (target_times + pd.Timedelta(days=k)).date
             flags += np.fromiter((d in self.dates for d in days), dtype=float, count=len(days))
         return (flags / n_days)[:, None]
+
+
+def _unknown_holidays(country: str) -> str:
+    """Why ``country`` names no public holidays: an unknown country, or a known one's
+    subdivision it does not have (``GB-ENGLAND``: its subdivisions are listed)."""
+    import holidays
+
+    code, _, subdiv = country.partition("-")
+    try:
+        known = holidays.country_holidays(code).subdivisions
+    except NotImplementedError:
+        return (f"`holidays` country {country!r} is not known; expected an ISO code such as "
+                "'US' or 'US-MA'.")  # fmt: skip
+    if not known:
+        return f"`holidays` country {country!r}: {code} has no subdivisions; give '{code}'."
+    return (f"`holidays` country {country!r}: {code} has no subdivision {subdiv!r}; its "
+            f"subdivisions are {', '.join(known)} (as in '{code}-{known[0]}').")  # fmt: skip
 
 
 def with_holidays(
