@@ -339,3 +339,26 @@ def test_a_parents_cut_is_the_periods_so_adjacent_periods_add_up() -> None:
         )
     assert total(0, day) == pytest.approx(100.0 - 80.0)  # the first day less the acked hour
     assert total(day, 2 * day) == pytest.approx(100.0 - 80.0 + 80.0)
+
+
+def test_a_periods_share_of_an_event_cut_by_a_change_is_of_its_part_outside() -> None:
+    """`savings --since --until` counted an event cut to its part before a change by its
+    share of the whole event: its first day's total had a third of the part outside, the
+    change's days the rest, where the first day holds it all."""
+    from wattcast.events.hierarchy import share_inside
+    from wattcast.events.savings import savings
+
+    day = 86400
+    change = {"id": 1, "meter": "M", "kind": "change", "status": "alerted", "start": day,
+              "end": 3 * day, "kwh_above_band": 0.0, "kwh_above_forecast": 0.0}  # fmt: skip
+    event = {"id": 2, "meter": "M", "kind": "excess", "status": "new", "start": 0,
+             "end": 3 * day, "kwh_above_band": 90.0, "kwh_above_forecast": 90.0}  # fmt: skip
+
+    def total(first: float, last: float) -> float:
+        listed = [{**e, "share": share_inside(e["start"], e["end"], first, last),
+                   "period": (first, last)} for e in (change, event)]  # fmt: skip
+        return sum(row["kwh_above_band"] for row in savings(listed))
+
+    assert total(0, 3 * day) == pytest.approx(30.0)  # its day outside the change
+    assert total(0, day) == pytest.approx(30.0)
+    assert total(day, 2 * day) == pytest.approx(0.0) and total(2 * day, 3 * day) == 0.0

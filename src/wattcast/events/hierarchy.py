@@ -296,6 +296,13 @@ def settle(store: Any, site: Any, hierarchy: Hierarchy | None, meters: Sequence[
         store.set_explained(changed)
 
 
+def share_inside(start: float, end: float, first: float, last: float) -> float:
+    """The part of an event's duration ``[start, end)`` inside ``[first, last)`` (epoch
+    seconds): what a total over those dates counts of its energy and cost."""
+    span = max(end - start, 1)
+    return float(min(max((min(end, last) - max(start, first)) / span, 0.0), 1.0))
+
+
 #: The fields of an event that totals add, and that its part outside a change scales.
 ADDED = ("kwh_above_band", "kwh_above_forecast", "cost")
 
@@ -339,8 +346,10 @@ def counted(
             continue
         share = sum(b - a for a, b in pieces) / (span[1] - span[0])
         cut = {k: share * float(event[k]) for k in ADDED if event.get(k) is not None}
-        out.append({**event, **cut, "start_t": pieces[0][0], "end_t": pieces[-1][1],
-                    "outside_changes": True})  # fmt: skip
+        piece = {"start_t": pieces[0][0], "end_t": pieces[-1][1], "outside_changes": True}
+        if "period" in event:  # a period's total counts its share of the part outside
+            piece["share"] = share_inside(pieces[0][0], pieces[-1][1], *event["period"])
+        out.append({**event, **cut, **piece})
     if parents is None:
         parents = {e["meter"]: e.get("parent") for e in events}
     return _less_below(out, parents, _not_waste(events, reviewed))

@@ -12,6 +12,7 @@ from typing import Any
 
 from wattcast.epoch import epoch_of, format_epoch
 from wattcast.errors import InputError
+from wattcast.events.hierarchy import share_inside
 from wattcast.events.savings import TariffLike, event_cost
 from wattcast.store.store import ForecastStore
 
@@ -60,13 +61,6 @@ def event_rows(
         event["cost"] = event_cost(event, tariff)
         rows.append(event)
     return rows
-
-
-def share_inside(start: float, end: float, first: float, last: float) -> float:
-    """The part of an event's duration ``[start, end)`` inside ``[first, last)`` (epoch
-    seconds): what a total over those dates counts of its energy and cost."""
-    span = max(end - start, 1)
-    return float(min(max((min(end, last) - max(start, first)) / span, 0.0), 1.0))
 
 
 def parents_of(store: ForecastStore) -> dict[str, str | None]:
