@@ -362,3 +362,29 @@ def test_a_periods_share_of_an_event_cut_by_a_change_is_of_its_part_outside() ->
     assert total(0, 3 * day) == pytest.approx(30.0)  # its day outside the change
     assert total(0, day) == pytest.approx(30.0)
     assert total(day, 2 * day) == pytest.approx(0.0) and total(2 * day, 3 * day) == 0.0
+
+
+def test_an_event_partly_in_a_change_counts_day_by_day_only_its_days_outside() -> None:
+    """savings --since --until a day inside a change counted a share of the part outside
+    it of an event that runs into the change: an event of 100 kWh over two days, the
+    second in the change, gave 50 + 25 kWh day by day against 50 for both days."""
+    from wattcast.events.savings import savings
+    from wattcast.reporting.listing import share_inside
+
+    day = 86400
+    change = {"id": 1, "meter": "M", "kind": "change", "status": "alerted", "start": day,
+              "end": 5 * day, "kwh_above_band": 80.0, "kwh_above_forecast": 120.0}  # fmt: skip
+    straddling = {**change, "id": 2, "kind": "excess", "status": "new", "start": 0,
+                  "end": 2 * day, "kwh_above_band": 100.0, "kwh_above_forecast": 100.0}  # fmt: skip
+
+    def total(first: float, last: float) -> float:
+        listed = [{**e, "share": share_inside(e["start"], e["end"], first, last),
+                   "period": (first, last)}
+                  for e in (change, straddling) if e["end"] > first and e["start"] < last]  # fmt: skip
+        return sum(row["kwh_above_band"] for row in savings(listed))
+
+    assert total(0, 5 * day) == pytest.approx(50.0 + 80.0)
+    assert total(0, day) == pytest.approx(50.0)  # the day before the change
+    assert total(day, 2 * day) == pytest.approx(80.0 / 4)  # the change's first day alone
+    days = sum(total(d * day, (d + 1) * day) for d in range(5))
+    assert days == pytest.approx(total(0, 5 * day))

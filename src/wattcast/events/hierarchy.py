@@ -315,7 +315,8 @@ def counted(
     change (its energy above the reference holds the rest: a weekend run inside a slow
     rise is listed, and counted once, in the change): its kWh and cost scaled by the
     share of its time outside, its span (``start_t``, ``end_t``) the part outside, so
-    that a period's share of it is of that part; a withdrawn event not at all. A change
+    that a period's share of it is of that part (of one listed for a ``period``, its
+    ``share`` is of that part too); a withdrawn event not at all. A change
     is counted less the part
     inside it of its meter's events a person reviewed (acked or expected: not waste),
     which its energy holds too. An event of a meter with meters below it (``parents``:
@@ -346,13 +347,24 @@ def counted(
             continue
         share = sum(b - a for a, b in pieces) / (span[1] - span[0])
         cut = {k: share * float(event[k]) for k in ADDED if event.get(k) is not None}
-        piece = {"start_t": pieces[0][0], "end_t": pieces[-1][1], "outside_changes": True}
-        if "period" in event:  # a period's total counts its share of the part outside
-            piece["share"] = share_inside(pieces[0][0], pieces[-1][1], *event["period"])
-        out.append({**event, **cut, **piece})
+        out.append({**event, **cut, "start_t": pieces[0][0], "end_t": pieces[-1][1],
+                    "outside_changes": True, **_period_share(event, pieces)})  # fmt: skip
     if parents is None:
         parents = {e["meter"]: e.get("parent") for e in events}
     return _less_below(out, parents, _not_waste(events, reviewed))
+
+
+def _period_share(
+    event: Mapping[str, Any], pieces: list[tuple[float, float]]
+) -> dict[str, float]:  # fmt: skip
+    """The ``share`` of an event listed for a period (its ``period``) that the period counts
+    of its ``pieces`` outside changes: of a period inside the change, none (its share of
+    the whole event counted it again beside the change that holds it)."""
+    if "period" not in event:
+        return {}
+    low, high = event["period"]
+    inside = sum(max(0.0, min(b, high) - max(a, low)) for a, b in pieces)
+    return {"share": inside / max(sum(b - a for a, b in pieces), 1e-12)}
 
 
 def _not_waste(
