@@ -503,6 +503,27 @@ def test_a_change_in_the_nights_summary_is_said_apart_with_its_energy_so_far() -
     )
 
 
+def test_the_nights_summary_counts_a_parents_event_whole_less_those_below_it() -> None:
+    """A main feed's event of the day before and the night's day, over a panel's event of
+    the night's day, was cut by twice the panel's: the night's day's part of it was taken
+    off the whole event (672.7 - 2 x 129 = 414.6 kWh where savings counts 540.2)."""
+    from wattcast.cli.jobs import events_line
+    from wattcast.workflows.job import JobSummary
+
+    day = 86400
+    main = {"id": 1, "meter": "Main", "kind": "excess", "status": "new",
+            "start": "2017-03-13T00:00:00", "end": "2017-03-15T00:00:00",
+            "start_t": 0, "end_t": 2 * day, "kwh_above_band": 200.0,
+            "kwh_above_forecast": 260.0, "share": 0.5, "period": (day, 2 * day)}  # fmt: skip
+    panel = {**main, "id": 2, "meter": "Panel", "start": "2017-03-14T01:00:00",
+             "end": "2017-03-14T02:00:00", "start_t": day + 3600, "end_t": day + 7200,
+             "kwh_above_band": 80.0, "kwh_above_forecast": 90.0, "share": 1.0}  # fmt: skip
+    summary = JobSummary("run", events=[main, panel], parents={"Panel": "Main"})
+    assert events_line(summary) == (
+        "2017-03-13: 1 (120.0 kWh above band); 2017-03-14: 1 (80.0 kWh above band)"
+    )
+
+
 def test_a_failed_retry_of_events_told_before_does_not_fail_the_night() -> None:
     """The mail server down, a webhook that works: the events reached the webhook on the
     first night, yet every later night ended with exit code 1, 'reached no channel', as

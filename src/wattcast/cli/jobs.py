@@ -259,7 +259,9 @@ def events_line(summary: JobSummary) -> str:
     from wattcast.events.changes import ongoing
 
     by_day: dict[str, dict[str, list[float]]] = {}
-    chosen = counted(summary.events, summary.parents or None)
+    # each event whole, less the whole of those below it: not the night's day's part
+    whole = [{k: v for k, v in e.items() if k not in ("period", "share")} for e in summary.events]
+    chosen = counted(whole, summary.parents or None)
     for event in chosen:
         kinds = by_day.setdefault(event["start"][:10], {"event": [], "open": [], "ended": []})
         kind = ("open" if ongoing(event) else "ended") if event.get("kind") == "change" else "event"
