@@ -364,3 +364,36 @@ def test_the_headline_counts_every_meter_it_sets_aside_those_without_a_metric_to
     page = _headline(data, per_meter)
     assert "<b>40.0 % CV(RMSE)</b>" in page
     assert "(median over 7 meters; 2 remainder or generation meter(s) left out)" in page
+
+
+def test_a_days_card_counts_what_savings_counts_for_that_day_about_a_change() -> None:
+    """The cards cut a change by the reviewed events inside it over its whole time, then
+    took each day's share: an acked 20 kWh on a change's first day came off 5 kWh a day,
+    where savings --since --until that day takes it off that day (15 against 0 kWh); and
+    they took a day's share of an event running into the change over all its time."""
+    from wattcast.events.savings import savings
+    from wattcast.reporting.listing import share_inside
+    from wattcast.reporting.report import ReportData, _events_between
+
+    day = 86400
+    change = {"id": 1, "meter": "M", "kind": "change", "status": "alerted", "start": day,
+              "end": 5 * day, "kwh_above_band": 80.0, "kwh_above_forecast": 100.0,
+              "zone": None}  # fmt: skip
+    acked = {**change, "id": 2, "kind": "excess", "status": "acked", "start": day + 3600,
+             "end": day + 7200, "kwh_above_band": 20.0, "kwh_above_forecast": 20.0}  # fmt: skip
+    into = {**acked, "id": 3, "status": "new", "start": 0, "end": 3 * day,
+            "kwh_above_band": 60.0, "kwh_above_forecast": 60.0}  # fmt: skip
+    events = [{**e, "start_t": e["start"], "end_t": e["end"]} for e in (change, acked, into)]
+    since = pd.Timestamp("1970-01-01")
+    data = ReportData(since, since + pd.Timedelta(days=5), pd.DataFrame(), events,
+                      pd.DataFrame(), [], 0.2, "$", {})  # fmt: skip
+    for first in range(5):
+        listed = [{**e, "share": share_inside(e["start"], e["end"], first * day,
+                                              (first + 1) * day),
+                   "period": (first * day, (first + 1) * day)}
+                  for e in events if e["end"] > first * day and e["start"] < (first + 1) * day]  # fmt: skip
+        saved = sum(row["kwh_above_band"] for row in savings(listed, 0.2))
+        card = _events_between(data, since + pd.Timedelta(days=first), 1)
+        assert card["kwh"] == pytest.approx(saved)
+        assert card["cost"] == pytest.approx(0.2 * saved)
+    assert _events_between(data, since + pd.Timedelta(days=1), 1)["kwh"] == pytest.approx(0.0)

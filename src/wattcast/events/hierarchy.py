@@ -347,8 +347,11 @@ def counted(
             continue
         share = sum(b - a for a, b in pieces) / (span[1] - span[0])
         cut = {k: share * float(event[k]) for k in ADDED if event.get(k) is not None}
+        within = _period_share(event, pieces)
+        if within.get("share") == 0.0:  # the period's part of it is in the change
+            continue
         out.append({**event, **cut, "start_t": pieces[0][0], "end_t": pieces[-1][1],
-                    "outside_changes": True, **_period_share(event, pieces)})  # fmt: skip
+                    "outside_changes": True, **within})  # fmt: skip
     if parents is None:
         parents = {e["meter"]: e.get("parent") for e in events}
     return _less_below(out, parents, _not_waste(events, reviewed))

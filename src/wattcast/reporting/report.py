@@ -28,7 +28,7 @@ from wattcast.durations import LONGEST
 from wattcast.epoch import epoch_of, wall_from_epoch
 from wattcast.errors import InputError
 from wattcast.evaluation.metrics import g14_pass, relative_errors
-from wattcast.events.hierarchy import REVIEWED, counted, remainder_name
+from wattcast.events.hierarchy import remainder_name
 from wattcast.events.savings import TariffLike, savings
 from wattcast.reporting.listing import (
     at_least,
@@ -339,14 +339,13 @@ def _events_between(data: ReportData, start: pd.Timestamp, days: int) -> dict[st
                 rows.append({**event, "share": inside, "period": period})
         return rows
 
-    # each event's part outside its meter's changes; the hierarchy's cut is the period's,
-    # with the reviewed events below a parent (not waste there either)
-    chosen = within(counted(data.events, {}))
-    reviewed = within(e for e in data.events if e.get("status") in REVIEWED)
-    totals = savings([*chosen, *reviewed], data.tariff, data.parents)
+    # the rows savings --since --until lists: the cuts of changes, of reviewed events and
+    # of the meters below are the period's
+    totals = savings(within(data.events), data.tariff, data.parents)
     kwh = sum(row["kwh_above_band"] for row in totals)
     cost = None if data.tariff is None else sum(row["cost"] or 0.0 for row in totals)
-    return {"events": len(chosen), "kwh": kwh, "cost": cost}  # type: ignore[dict-item]
+    events = sum(row["events"] for row in totals)
+    return {"events": events, "kwh": kwh, "cost": cost}  # type: ignore[dict-item]
 
 
 def _card(title: str, figures: dict[str, float], currency: str) -> str:
