@@ -440,6 +440,32 @@ def test_the_digest_compares_yesterday_in_kwh_for_power_and_energy_meters(tmp_pa
     assert misses == sorted(misses, reverse=True)  # the biggest miss in kWh first
 
 
+def test_the_digest_gives_a_power_meters_one_reading_of_its_days_its_kwh(tmp_path: Path) -> None:
+    """A panel whose readings stopped, one of them arriving in the two days the table reads,
+    had no step between readings: "forecast 0 kWh, actual 0 kWh over 1 reading"."""
+    import sqlite3
+
+    from wattcast.alerts.digest import yesterday
+
+    synthetic_wide(days=20, meters=("Hall (kW)", "Gym (kW)")).to_csv(tmp_path / "m.csv",
+                                                                     index=False)  # fmt: skip
+    spec = RunSpec.from_toml(write_site(tmp_path, tmp_path / "m.csv", input="7D"))
+    for night in ("2021-01-20", "2021-01-23"):  # the second judges the 21st
+        assert run_job(spec, "run", pd.Timestamp(night)).exit_code == 0
+    store = ForecastStore(spec.store.path)
+    newest = int(store.newest_actual())
+    with sqlite3.connect(spec.store.path) as db:  # the Gym's last reading alone in the days
+        (gym,) = db.execute("SELECT id FROM meters WHERE name = 'Gym (kW)'").fetchone()
+        db.execute("DELETE FROM actuals WHERE meter_id = ? AND t >= ? AND t != ?",
+                   (gym, newest - 2 * 86400, newest))  # fmt: skip
+    (row,) = [r for r in yesterday(store) if r["meter"] == "Gym (kW)"]
+    alone = store.forecasts_with_actuals(since=newest, meters=["Gym (kW)"])
+    assert row["readings"] == 1 and len(alone) == 1
+    assert row["actual_kwh"] == pytest.approx(alone["actual"].iloc[0] / 4)  # a quarter hour
+    assert row["forecast_kwh"] == pytest.approx(alone["mean"].iloc[0] / 4)
+    assert row["actual_kwh"] > 0
+
+
 def test_the_digest_gives_a_remainders_few_kwh_below_zero_as_0_not_minus_0() -> None:
     """A main feed's remainder of rounding noise (NREL's Research Support Facility, 2011)
     was forecast at -0.4 kWh for a day: "forecast -0 kWh"."""

@@ -235,7 +235,10 @@ def yesterday(store: ForecastStore, meters: set[str] | None = None) -> list[dict
     newest = store.newest_actual(None if meters is None else sorted(meters))
     if newest is None:
         return []
-    readings = store.forecasts_with_actuals(since=int(newest) - 2 * 86400)
+    since = int(newest) - 2 * 86400
+    forecasts = store.current_forecasts(since=since)
+    readings = forecasts.merge(store.actuals(since=since)[["meter", "t", "actual"]],
+                               on=["meter", "t"])  # fmt: skip
     if meters is not None:
         readings = readings[readings["meter"].isin(meters)]
     rows = []
@@ -246,7 +249,9 @@ def yesterday(store: ForecastStore, meters: set[str] | None = None) -> list[dict
         last = group[days == days.max()]
         actual, mean = last["actual"].to_numpy(), last["mean"].to_numpy()
         cv = relative_errors(actual, mean)["cv_rmse"]
-        hours = _hours_per_reading(group["t"].to_numpy(), str(group["unit"].iloc[0]))
+        # the step of its forecasts: a reading alone in the days read has no step of its own
+        times = forecasts.loc[forecasts["meter"] == meter, "t"].to_numpy()
+        hours = _hours_per_reading(times, str(group["unit"].iloc[0]))
         rows.append({
             "meter": meter, "day": f"{days.max():%Y-%m-%d}", "readings": len(last),
             "actual_kwh": float(actual.sum() * hours),
