@@ -975,19 +975,20 @@ def test_rows_of_two_fields_more_than_the_header_are_one_line(tmp_path: Path) ->
     )
 
 
-@pytest.mark.parametrize("empty", [",,", ",,,", ";;"])
+@pytest.mark.parametrize("empty", [",,", ",,,", ";;", ',"",""', ';"";""'])
 def test_empty_fields_at_the_end_of_every_row_are_read_as_empty_columns(
     tmp_path: Path, empty: str
 ) -> None:
     """A spreadsheet's empty columns beyond the header: one was read, two or more were
-    refused (or a traceback)."""
+    refused (or a traceback); written quoted (an export that quotes every field), two were
+    refused still."""
     sep = empty[0]
     lines = [f"timestamp{sep}A{sep}B", *(f"2023-03-01 00:{m:02d}{sep}1{sep}{m}{empty}"
                                         for m in (0, 15, 30))]  # fmt: skip
     (tmp_path / "m.csv").write_text("\n".join(lines) + "\n")
     frame = load_meters(tmp_path / "m.csv")
     assert frame.meters == ("A", "B") and frame.values.tolist() == [[1, 0], [1, 15], [1, 30]]
-    lines[2] = lines[2].replace(empty, f"{sep}7{empty[1:]}")  # a reading without a column
+    lines[2] = lines[2][: -len(empty)] + f"{sep}7{empty[len(empty) // 2 :]}"  # a reading
     (tmp_path / "m.csv").write_text("\n".join(lines) + "\n")
     with pytest.raises(InputError, match=r"column 4: has readings but no name in the header"):
         load_meters(tmp_path / "m.csv")

@@ -297,7 +297,7 @@ def _fields_more(
     if default or not rows or len(header) != frame.shape[1]:
         return frame, header
     more = frame.index.nlevels
-    ending = rows[0].endswith(separator * more) and not lines[0].endswith(separator)
+    ending = _ends_empty(rows[0], separator, more) and not lines[0].endswith(separator)
     first = pd.Series(frame.index.get_level_values(0)[:1000].astype(str))
     timed = more == 1 and first.str.contains(r"\d[-/.:]\d\d?[-/.:T ]", regex=True).mean() > 0.9
     if not (ending or timed):
@@ -306,6 +306,13 @@ def _fields_more(
     shifted = frame.reset_index()
     shifted.columns = [n.strip() or f"Unnamed: {i}" for i, n in enumerate(names)]
     return shifted, names
+
+
+def _ends_empty(row: str, separator: str, more: int) -> bool:
+    """Whether a row's last ``more`` fields are empty: written bare (``,,``), quoted
+    (``,"",""``) or as spaces (``, ,``)."""
+    fields = next(csv.reader([row], delimiter=separator), [])
+    return len(fields) > more and all(not f.strip() for f in fields[-more:])
 
 
 def _refuse_short_rows(
