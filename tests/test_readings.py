@@ -652,6 +652,31 @@ def test_a_long_tables_column_of_units_is_read_not_left_aside(tmp_path: Path, cl
     assert cli(*common).exit_code == 0
 
 
+@pytest.mark.parametrize("written", ["KWHR", "kW h", "[kWh]", "kW-h", "kilowatt-hours"])
+def test_a_long_tables_units_in_odd_case_spacing_and_brackets_are_read(
+    tmp_path: Path, written: str, cli
+) -> None:
+    """A column of units written 'KWHR', 'kW h' or '[kWh]' was taken for no unit at all
+    (a flat's number) and left aside: a quarter hour's kWh read as kW, without a word; a
+    meter's 'kW' on most lines and 'kw' on one was refused as two units."""
+    table = synthetic_wide(days=12, meters=("Main", "Gym"))
+    long = table.melt("timestamp", var_name="meter", value_name="value")
+    path = tmp_path / "long.csv"
+    common = ("forecast", path, "--input", "7D", "--trees", "5", "--out", tmp_path / "f.csv")
+    long.assign(unit=written).to_csv(path, index=False)
+    result = cli(*common)
+    assert result.exit_code == 2
+    assert result.stderr == (
+        f"error: {path}, column 'unit', line 2: meter 'Main' in {written!r}, but it would be "
+        'read in kW; say it with `[data] units` (`units = { "Main" = "kWh" }`, or "*" for '
+        "every meter).\n"
+    )
+    assert cli(*common, "--units", "*=kWh").exit_code == 0
+    units = np.where(long.index == 7, "kw", "kW")  # one line in another case: one unit
+    long.assign(unit=units).to_csv(path, index=False)
+    assert cli(*common).exit_code == 0
+
+
 @pytest.mark.parametrize(
     ("column", "ids"), [("MeterID", ("1001", "1002")), ("MPAN", ("1200012345678", "1200012345679"))]
 )

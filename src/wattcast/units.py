@@ -27,6 +27,20 @@ KW_IN_NAME = re.compile(r"(?<![a-z])kw(?![a-z])", re.IGNORECASE)
 _OTHER_UNITS = r"wh|[mg]wh?|kvar?h?|mvar?h?|k?btu|mmbtu|therms?|[kmg]j"
 #: A cell that is a unit of power or energy, read or not (``kW``, ``Wh``, ``therm``, ``kVArh``).
 UNIT_WORD = re.compile(rf"\s*(k?w|{_OTHER_UNITS}|kwh|kva|va|var|vah)\s*", re.IGNORECASE)
+#: Words of a unit written out, as :func:`unit_key` shortens them.
+_SPELLED = ((r"kilowatthours?", "kwh"), (r"megawatthours?", "mwh"), (r"watthours?", "wh"),
+            (r"kilowatts?", "kw"), (r"megawatts?", "mw"), (r"watts?", "w"))  # fmt: skip
+
+
+def unit_key(text: str) -> str:
+    """A unit as a cell of a column of units may write it, its case, spaces, brackets and
+    marks aside (``[kWh]``, ``kW h``, ``kW-h``, ``KWHR``, ``kilowatt-hours``: ``kwh``)."""
+    key = re.sub(r"[\s()\[\]\-\u00b7.*_]", "", text).lower()
+    for spelled, short in _SPELLED:
+        key = re.sub(spelled, short, key)
+    return re.sub(r"whrs?$", "wh", key)
+
+
 #: A unit other than kW and kWh in a meter's name: in brackets (``Main (Wh)``, ``Main
 #: [MWh]``, also a share or a mass of CO2: ``(%)``, ``(tCO2)``), or as its last word
 #: (``PJME_MW``, ``Reactive_Power_kVarh``, ``Feed MWh``; not after a number: ``Generator

@@ -53,7 +53,14 @@ from wattcast.errors import (
     SkippedHourWarning,
 )
 from wattcast.timezones import check_zone
-from wattcast.units import EVERY_METER, UNIT_SCALES, UNIT_WORD, column_unit, given_unit
+from wattcast.units import (
+    EVERY_METER,
+    UNIT_SCALES,
+    UNIT_WORD,
+    column_unit,
+    given_unit,
+    unit_key,
+)
 
 __all__ = [  # what callers outside data/ import from here
     "Layout",
@@ -373,23 +380,25 @@ def _refuse_unit_column(
     if column is None:
         return
     cells = frame[column].astype("string").str.strip().replace("", pd.NA)
-    if not any(UNIT_WORD.fullmatch(str(v)) for v in cells.dropna().unique()):
+    if not any(UNIT_WORD.fullmatch(unit_key(str(v))) for v in cells.dropna().unique()):
         return  # not units of measure: a flat's 'unit' number
     pairs = pd.DataFrame({"m": codes, "u": cells.to_numpy()}).dropna().drop_duplicates()
     known = {u.lower(): u for u in UNIT_SCALES}
-    seen: dict[int, str] = {}
+    seen: dict[int, tuple[str, str]] = {}  # a meter's unit, as first written
     for code, said in pairs.itertuples(index=False):
-        meter, unit = names[code], known.get(str(said).lower())
+        meter, unit = names[code], known.get(unit_key(str(said)))
         if unit is None:
             why = "which wattcast does not read; expected kW or kWh (or W, MW, GW, Wh, MWh, GWh)"
+        elif code in seen and seen[code][1] == unit:  # written another way: 'kw' and 'kW'
+            continue
         elif code in seen:
-            why = f"after {seen[code]!r} on earlier lines; expected one unit per meter"
+            why = f"after {seen[code][0]!r} on earlier lines; expected one unit per meter"
         elif unit != given_unit(meter, units):
             say = f'units = {{ "{meter}" = "{unit}" }}'
             why = (f"but it would be read in {given_unit(meter, units)}; say it with `[data] "
                    f'units` (`{say}`, or "*" for every meter)')  # fmt: skip
         else:
-            seen[code] = str(said)
+            seen[code] = (str(said), unit)
             continue
         first = np.flatnonzero((codes == code) & cells.eq(said).fillna(False).to_numpy())[0]
         where = f"{source_of(frame)}, column {str(column)!r}, {row_label(frame, int(first))}"
