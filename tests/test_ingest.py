@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 from conftest import kill_when_flagged, slow_second_batch, synthetic_wide, write_site
 
-from wattcast.data.exports import RevisedReadingsWarning, UnreadFilesWarning
+from wattcast.data.exports import RevisedReadingsWarning, UnreadFilesWarning, export_files
 from wattcast.data.sources import is_export_set, load_meters, open_source
 from wattcast.epoch import to_epoch
 from wattcast.errors import InputError, SkippedColumnsWarning, ZoneWarning
@@ -273,6 +273,19 @@ def test_files_of_the_exports_folder_in_no_format_read_are_said(tmp_path: Path) 
         run_job(spec, "run", "2021-01-23")
     with pytest.warns(UnreadFilesWarning, match=said):
         load_meters(exports)
+
+
+def test_excels_lock_of_an_open_export_is_not_an_export(tmp_path: Path) -> None:
+    """Excel keeps `~$day-17.csv` beside a CSV it has open: the lock was taken for an
+    export, left for the next night as 'still being written?' and refused there as a
+    table with a header of its owner's name; a read of the folder refused it at once."""
+    exports, _, spec = first_nights(tmp_path)
+    lock = b"\x05alice" + b" " * 48 + "alice".encode("utf-16-le") + b"\x20\x00" * 50
+    (exports / "~$day-17.csv").write_bytes(lock)
+    summary = run_job(spec, "run", "2021-01-23")
+    assert summary.exit_code == 0 and summary.record["readings"]["exports"] == 18
+    assert not any(p.name.startswith("~$") for p in export_files(exports))
+    assert load_meters(exports).meters == tuple(METERS)
 
 
 def test_a_sync_tools_old_versions_in_a_hidden_folder_are_not_exports(tmp_path: Path) -> None:

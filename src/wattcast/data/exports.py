@@ -93,15 +93,17 @@ def export_kind(path: Path) -> str | None:
 
 def export_files(path: Path) -> list[Path]:
     """The export files of a folder (every table or Green Button file under it, but a
-    ``meters.csv`` of zones at its top and what hidden folders hold: a sync tool's old
-    versions of the exports, ``.stversions/``) or of a glob, oldest first (modification
-    time, then name)."""
+    ``meters.csv`` of zones at its top, what hidden folders hold: a sync tool's old
+    versions of the exports, ``.stversions/``, and a system's files: Excel's ``~$day.csv``
+    while it has ``day.csv`` open) or of a glob, oldest first (modification time, then
+    name)."""
     if is_glob(path):
         found = [Path(p) for p in glob.glob(str(path), recursive=True)]
     else:
         found = [p for p in path.rglob("*") if p != path / "meters.csv"
                  and not _hidden(p.relative_to(path))]  # fmt: skip
-    files = [p for p in found if p.is_file() and not p.name.startswith(".") and export_kind(p)]
+    files = [p for p in found if p.is_file() and not p.name.startswith(".")
+             and not _system_file(p.name) and export_kind(p)]  # fmt: skip
     if not files:
         where = "match this pattern" if is_glob(path) else "in this folder"
         raise InputError(
