@@ -121,8 +121,9 @@ def compose(store: ForecastStore, events: list[dict[str, Any]], context: Context
     day = context.day or _day(comparison, events)
     to_check = [f"{meter}: {why}" for meter, why in sorted(context.to_check.items())
                 if meters is None or meter in meters]  # fmt: skip
-    headline = _headline(rows, _reviewed_inside(store, rows, context.tariff), context,
-                         parents_of(store)) + (
+    parents = parents_of(store)
+    headline = _headline(rows, _reviewed_inside(store, rows, context.tariff, parents), context,
+                         parents) + (
         f", {_plural(len(to_check), 'meter')} to check" if to_check else "")  # fmt: skip
     subject = f"{context.site}, {day:%a %d %b}: {headline}"
     digest = Digest(subject, "", "", rows, comparison=comparison, ongoing=still,
@@ -203,15 +204,27 @@ def _plural(n: int, word: str) -> str:
 
 
 def _reviewed_inside(
-    store: ForecastStore, rows: list[dict[str, Any]], tariff: TariffLike
+    store: ForecastStore, rows: list[dict[str, Any]], tariff: TariffLike,
+    parents: Mapping[str, str | None],
 ) -> list[dict[str, Any]]:  # fmt: skip
-    """The acked or expected events of the meters of the changes among ``rows``, which
-    those changes are counted without (as every total counts them)."""
+    """The acked or expected events of the meters of the changes among ``rows``, and of
+    the meters below those of ``rows``, which those events are counted without (as every
+    total counts them: a panel's event acked as not waste is not waste on the feed)."""
     changed = {r["meter"] for r in rows if r.get("kind") == "change"}
-    if not changed:
+    shown = {r["meter"] for r in rows}
+    wanted = changed | {m for m in parents if shown & set(_above(m, parents))}
+    if not wanted:
         return []
-    reviewed = [e for e in store.events(statuses=REVIEWED) if e["meter"] in changed]
+    reviewed = [e for e in store.events(statuses=REVIEWED) if e["meter"] in wanted]
     return listed(reviewed, tariff)
+
+
+def _above(meter: str, parents: Mapping[str, str | None]) -> list[str]:
+    """The meters above ``meter`` (a loop in ``parents`` ends the chain)."""
+    chain: list[str] = []
+    while (meter := parents.get(meter) or "") and meter not in chain:
+        chain.append(meter)
+    return chain
 
 
 def _headline(
