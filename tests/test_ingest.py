@@ -303,6 +303,30 @@ def test_a_sync_tools_old_versions_in_a_hidden_folder_are_not_exports(tmp_path: 
         np.testing.assert_array_equal(after[meter][1], before[meter][1])
 
 
+@pytest.mark.parametrize("folder", ["#recycle", "$RECYCLE.BIN", "@eaDir"])
+def test_a_shares_recycle_bin_and_index_folders_are_not_exports(
+    tmp_path: Path, folder: str
+) -> None:
+    """A NAS keeps deleted files in `#recycle/` of the share (Windows in `$RECYCLE.BIN`),
+    and its index of each file in `@eaDir/`: a deleted old export was taken in, revising
+    its day back to its readings, and the index's files named as unread every night."""
+    import warnings
+
+    exports, days, spec = first_nights(tmp_path)
+    (exports / folder).mkdir()
+    old = days[3].assign(**{m: 0.0 for m in METERS})  # a deleted, earlier version of day 3
+    drop_export(exports / folder, old, "day-03.csv", age=0)
+    (exports / folder / "SYNOINDEX_MEDIA_INFO").write_text("index")
+    before = ForecastStore(spec.store.path).archived(METERS)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UnreadFilesWarning)
+        record = run_job(spec, "run", "2021-01-23").record["readings"]
+    assert record["exports"] == 18 and record["revised"] == 0 and record["new"] == 0
+    after = ForecastStore(spec.store.path).archived(METERS)
+    for meter in METERS:
+        np.testing.assert_array_equal(after[meter][1], before[meter][1])
+
+
 def test_a_compressed_export_named_as_text_is_refused_at_once(tmp_path: Path) -> None:
     """gzip bytes under a .csv name end in no line end: just written, the export was left
     for the next night as 'still being written?', and refused only then."""

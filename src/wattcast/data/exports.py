@@ -139,9 +139,19 @@ def warn_unread(path: Path) -> None:
         )
 
 
+#: Folders a system or a NAS keeps in shared folders: deleted files (Synology's
+#: ``#recycle``, Windows' ``$RECYCLE.BIN``), snapshots and a NAS's index (``@eaDir``).
+SYSTEM_FOLDERS = frozenset({"#recycle", "$recycle.bin", "#snapshot", "@eadir", "@recycle",
+                            "system volume information"})  # fmt: skip
+
+
 def _hidden(relative: Path) -> bool:
-    """Whether a path inside the exports folder is hidden, or inside a hidden folder."""
-    return any(part.startswith(".") for part in relative.parts)
+    """Whether a path inside the exports folder is hidden, or inside a hidden folder or
+    a system's (:data:`SYSTEM_FOLDERS`)."""
+    folders = relative.parts[:-1]
+    return any(part.startswith(".") for part in relative.parts) or any(
+        part.lower() in SYSTEM_FOLDERS for part in folders
+    )
 
 
 def _system_file(name: str) -> bool:
