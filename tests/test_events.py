@@ -247,12 +247,9 @@ def test_a_night_replayed_before_a_later_event_is_not_joined_to_it() -> None:
     assert np.isnan(event["id"]) and first < event["start"] < event["end"] < first + 86400
 
 
-def test_a_parent_event_not_explained_is_counted_less_the_events_below_it() -> None:
-    """A main feed's event of 270 kWh over a panel's of 90 kWh (less than half: not
-    explained) was counted whole beside it, 360 kWh where the feed's readings hold 270."""
-    from wattcast.events.hierarchy import counted
-    from wattcast.events.savings import savings
-
+def feed_and_panel() -> tuple[dict, dict]:
+    """A main feed's event of 270 kWh over ten hours, and a panel's of 90 kWh below it
+    over hours 2-4 (less than half of it: not explained)."""
     hour = 3600
     main = {"id": 1, "meter": "Main", "parent": None, "kind": "excess", "status": "new",
             "start": 0, "end": 10 * hour, "kwh_above_band": 270.0,
@@ -260,6 +257,17 @@ def test_a_parent_event_not_explained_is_counted_less_the_events_below_it() -> N
     panel = {**main, "id": 2, "meter": "Panel", "parent": "Main", "start": 2 * hour,
              "end": 4 * hour, "kwh_above_band": 90.0, "kwh_above_forecast": 100.0,
              "cost": 18.0}  # fmt: skip
+    return main, panel
+
+
+def test_a_parent_event_not_explained_is_counted_less_the_events_below_it() -> None:
+    """A main feed's event of 270 kWh over a panel's of 90 kWh (less than half: not
+    explained) was counted whole beside it, 360 kWh where the feed's readings hold 270."""
+    from wattcast.events.hierarchy import counted
+    from wattcast.events.savings import savings
+
+    hour = 3600
+    main, panel = feed_and_panel()
     totals = {e["id"]: e for e in counted([main, panel])}
     assert totals[2] is panel  # the panel's whole
     assert totals[1]["kwh_above_band"] == pytest.approx(180.0)
@@ -292,12 +300,7 @@ def test_a_parent_event_is_counted_less_the_reviewed_events_below_it_too() -> No
     from wattcast.events.hierarchy import counted
 
     hour = 3600
-    main = {"id": 1, "meter": "Main", "parent": None, "kind": "excess", "status": "new",
-            "start": 0, "end": 10 * hour, "kwh_above_band": 270.0,
-            "kwh_above_forecast": 400.0, "cost": 54.0}  # fmt: skip
-    panel = {**main, "id": 2, "meter": "Panel", "parent": "Main", "start": 2 * hour,
-             "end": 4 * hour, "kwh_above_band": 90.0, "kwh_above_forecast": 100.0,
-             "cost": 18.0}  # fmt: skip
+    main, panel = feed_and_panel()
     for status in ("acked", "expected"):
         (feed,) = counted([main, {**panel, "status": status}])
         assert feed["kwh_above_band"] == pytest.approx(180.0)

@@ -52,16 +52,9 @@ def test_garbage_and_foreign_stores_are_refused_and_left_alone(
     assert store.read_bytes() == before
 
 
-def test_a_night_that_meets_a_damaged_page_stops_and_records_nothing_more(
-    tmp_path: Path, spec: RunSpec, cli
-) -> None:
-    """A damaged page of the events table is met part way through a night: the night
-    stops with one line, and no failed run is written into the damaged file (it said the
-    store was left as it is, then recorded the failure in it)."""
-    config = tmp_path / "site.toml"
-    for night in ("2021-02-01", "2021-02-02"):
-        assert cli("run", "--config", config, "--as-of", night).exit_code == 0
-    store = tmp_path / "site.db"
+def damage_events_page(store: Path) -> None:
+    """Overwrite the first page of the store's events table (skips where SQLite has no
+    ``dbstat`` table to find it)."""
     with sqlite3.connect(store) as db:
         db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         try:
@@ -72,6 +65,19 @@ def test_a_night_that_meets_a_damaged_page_stops_and_records_nothing_more(
     with store.open("r+b") as file:
         file.seek((page - 1) * size)
         file.write(b"\xa5" * size)
+
+
+def test_a_night_that_meets_a_damaged_page_stops_and_records_nothing_more(
+    tmp_path: Path, spec: RunSpec, cli
+) -> None:
+    """A damaged page of the events table is met part way through a night: the night
+    stops with one line, and no failed run is written into the damaged file (it said the
+    store was left as it is, then recorded the failure in it)."""
+    config = tmp_path / "site.toml"
+    for night in ("2021-02-01", "2021-02-02"):
+        assert cli("run", "--config", config, "--as-of", night).exit_code == 0
+    store = tmp_path / "site.db"
+    damage_events_page(store)
     result = cli("run", "--config", config, "--as-of", "2021-02-03")
     assert result.exit_code == 2 and result.stderr.count("\n") == 1, result.output
     assert "the store cannot be read (database disk image is malformed); the command " \
@@ -89,16 +95,7 @@ def test_prune_deletes_nothing_from_a_damaged_store(tmp_path: Path, spec: RunSpe
     for night in ("2021-02-01", "2021-02-02"):
         assert cli("run", "--config", config, "--as-of", night).exit_code == 0
     store = tmp_path / "site.db"
-    with sqlite3.connect(store) as db:
-        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        try:
-            (page,) = db.execute("SELECT MIN(pageno) FROM dbstat WHERE name = 'events'").fetchone()
-        except sqlite3.OperationalError:
-            pytest.skip("this SQLite has no dbstat table")
-        size = db.execute("PRAGMA page_size").fetchone()[0]
-    with store.open("r+b") as file:
-        file.seek((page - 1) * size)
-        file.write(b"\xa5" * size)
+    damage_events_page(store)
     before = store.read_bytes()
     result = cli("prune", "--config", config)
     assert result.exit_code == 2 and result.stderr.count("\n") == 1, result.output
