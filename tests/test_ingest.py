@@ -776,3 +776,18 @@ def test_a_named_site_forecasting_some_meters_of_its_exports_runs_every_night(
         "a2 (kW)": "North School",
         "a3 (kW)": None,
     }
+
+
+@pytest.mark.parametrize("folder", ["#recycle", "@eaDir", "$RECYCLE.BIN"])
+def test_a_glob_of_exports_leaves_a_shares_recycle_bin_aside_too(
+    tmp_path: Path, folder: str
+) -> None:
+    """`source = "exports/**/*.csv"` reached into the share's recycle bin and the NAS's
+    index folders that a folder given whole leaves aside: a deleted old export was read."""
+    exports = tmp_path / "#recycle-named" / "exports"  # the folder itself may be named so
+    (exports / "site" / folder).mkdir(parents=True)
+    for where in (exports / "site", exports / "site" / folder):
+        (where / "day.csv").write_text("timestamp,A\n2023-01-01 00:00,1\n")
+    found = export_files(exports / "**" / "*.csv")
+    assert found == [exports / "site" / "day.csv"]
+    assert export_files(exports) == found

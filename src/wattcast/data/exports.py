@@ -98,7 +98,9 @@ def export_files(path: Path) -> list[Path]:
     while it has ``day.csv`` open) or of a glob, oldest first (modification time, then
     name)."""
     if is_glob(path):
+        root = _glob_root(path)
         found = [Path(p) for p in glob.glob(str(path), recursive=True)]
+        found = [p for p in found if not (p.is_relative_to(root) and _hidden(p.relative_to(root)))]
     else:
         found = [p for p in path.rglob("*") if p != path / "meters.csv"
                  and not _hidden(p.relative_to(path))]  # fmt: skip
@@ -152,6 +154,15 @@ def _hidden(relative: Path) -> bool:
     return any(part.startswith(".") for part in relative.parts) or any(
         part.lower() in SYSTEM_FOLDERS for part in folders
     )
+
+
+def _glob_root(pattern: Path) -> Path:
+    """The folder a glob's matches lie under: its parts before the first with a wildcard
+    (``exports/**/*.csv``: ``exports``), so that a share's recycle bin or a NAS's index
+    that ``**`` reaches is left aside as in a folder given whole."""
+    parts = list(pattern.parts)
+    fixed = next((i for i, part in enumerate(parts) if is_glob(Path(part))), len(parts))
+    return Path(*parts[:fixed]) if fixed else Path()
 
 
 def _system_file(name: str) -> bool:
