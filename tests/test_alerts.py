@@ -301,6 +301,38 @@ def test_the_digest_subject_counts_a_feeds_event_less_the_acked_events_below_it(
     assert digest.subject.endswith(": 1 new event, 480 kWh")
 
 
+def test_the_digest_subject_counts_a_feeds_event_less_the_panels_told_before(
+    tmp_path: Path,
+) -> None:
+    """A panel's event told on an earlier night is not among the night's new events:
+    the subject counted a main feed's new event over it whole (600 kWh where savings
+    counts 480 on the feed beside the panel's 120)."""
+    from wattcast.alerts.digest import Context, compose
+    from wattcast.events.savings import savings
+    from wattcast.reporting.listing import parents_of
+    from wattcast.store.store import Batch
+
+    store = ForecastStore(tmp_path / "s.db", create=True)
+    run = store.begin_run("run", {}, None, "night", "2021-01-10T00:00:00")
+    start = 1_609_459_200
+    rows = [{"id": None, "meter": meter, "start": start + a * 3600, "end": start + b * 3600,
+             "readings": 4, "peak_excess_kw": 5.0, "kwh_above_band": kwh,
+             "kwh_above_forecast": kwh, "status": "new", "kind": "excess"}
+            for meter, a, b, kwh in (("Main (kW)", 0, 36, 600.0), ("Gym (kW)", 2, 8, 120.0))]  # fmt: skip
+    meters = {m: ("UTC", "kW") for m in ("Main (kW)", "Gym (kW)")}
+    store.write_batch(run, Batch(meters=meters, status=dict.fromkeys(meters),
+                                 events=pd.DataFrame(rows)))  # fmt: skip
+    store.place_meters("S", {"Main (kW)": {}, "Gym (kW)": {"parent": "Main (kW)"}})
+    gym, main = sorted(store.events(), key=lambda e: e["meter"])
+    store.set_event_status(gym["id"], "alerted", "told", "2021-01-10T00:00:00")
+    totals = {r["meter"]: r["kwh_above_band"] for r in savings(store.events(), None,
+                                                                 parents_of(store))}  # fmt: skip
+    assert totals == {"Main (kW)": 480.0, "Gym (kW)": 120.0}
+    spec = RunSpec.from_settings({"data": {"source": "x.csv"}})
+    digest = compose(store, [main], Context.of(spec))
+    assert digest.subject.endswith(": 1 new event, 480 kWh")
+
+
 def json_ids(message: email.message.EmailMessage) -> list[int]:
     """The event ids a digest lists (the text part says 'event N')."""
     text = message.get_body(("plain",)).get_content()

@@ -524,6 +524,43 @@ def test_the_nights_summary_counts_a_parents_event_whole_less_those_below_it() -
     )
 
 
+def test_the_nights_summary_counts_a_feeds_event_less_a_panels_of_the_day_before(
+    tmp_path: Path,
+) -> None:
+    """A panel's event of the day before, told then, is not among the night's events:
+    the closing line counted a main feed's event over it whole (600 kWh where savings
+    counts 480 on the feed beside the panel's 120)."""
+    from wattcast.cli.jobs import events_line
+    from wattcast.epoch import format_epoch
+    from wattcast.events.savings import savings
+    from wattcast.reporting.listing import parents_of
+    from wattcast.store.store import Batch
+    from wattcast.workflows.closing import _events_below
+    from wattcast.workflows.job import JobSummary
+
+    store = ForecastStore(tmp_path / "s.db", create=True)
+    run = store.begin_run("run", {}, None, "night", "2021-01-10T00:00:00")
+    start = 1_609_459_200  # 2021-01-01
+    rows = [{"id": None, "meter": meter, "start": start + a * 3600, "end": start + b * 3600,
+             "readings": 4, "peak_excess_kw": 5.0, "kwh_above_band": kwh,
+             "kwh_above_forecast": kwh, "status": status, "kind": "excess"}
+            for meter, a, b, kwh, status in (("Main (kW)", 12, 36, 600.0, "new"),
+                                             ("Gym (kW)", 14, 20, 120.0, "alerted"))]  # fmt: skip
+    meters = {m: ("UTC", "kW") for m in ("Main (kW)", "Gym (kW)")}
+    store.write_batch(run, Batch(meters=meters, status=dict.fromkeys(meters),
+                                 events=pd.DataFrame(rows)))  # fmt: skip
+    store.place_meters("S", {"Main (kW)": {}, "Gym (kW)": {"parent": "Main (kW)"}})
+    parents = parents_of(store)
+    totals = {r["meter"]: r["kwh_above_band"] for r in savings(store.events(), None, parents)}
+    assert totals == {"Main (kW)": 480.0, "Gym (kW)": 120.0}
+    (main,) = [e for e in store.events() if e["meter"] == "Main (kW)"]  # the night's: 2 Jan
+    night = {**main, "start_t": main["start"], "end_t": main["end"],
+             "start": format_epoch(main["start"], "UTC"), "end": format_epoch(main["end"], "UTC")}  # fmt: skip
+    summary = JobSummary("run", events=[night], parents=parents)
+    summary.below = _events_below(store, summary.events, parents)
+    assert events_line(summary) == "2021-01-01: 1 (480.0 kWh above band)"
+
+
 def test_a_failed_retry_of_events_told_before_does_not_fail_the_night() -> None:
     """The mail server down, a webhook that works: the events reached the webhook on the
     first night, yet every later night ended with exit code 1, 'reached no channel', as

@@ -26,7 +26,7 @@ import pandas as pd
 from wattcast.epoch import format_epoch, from_epoch
 from wattcast.evaluation.metrics import relative_errors
 from wattcast.events.changes import ongoing
-from wattcast.events.hierarchy import REVIEWED, counted
+from wattcast.events.hierarchy import COUNTED, REVIEWED, ancestors, counted
 from wattcast.events.savings import TariffLike, event_cost
 from wattcast.reporting.listing import EVENT_COLUMNS, parents_of
 from wattcast.store.store import ForecastStore
@@ -122,8 +122,8 @@ def compose(store: ForecastStore, events: list[dict[str, Any]], context: Context
     to_check = [f"{meter}: {why}" for meter, why in sorted(context.to_check.items())
                 if meters is None or meter in meters]  # fmt: skip
     parents = parents_of(store)
-    headline = _headline(rows, _reviewed_inside(store, rows, context.tariff, parents), context,
-                         parents) + (
+    headline = _headline(rows, *_reviewed_inside(store, rows, context.tariff, parents),
+                         context, parents) + (
         f", {_plural(len(to_check), 'meter')} to check" if to_check else "")  # fmt: skip
     subject = f"{context.site}, {day:%a %d %b}: {headline}"
     digest = Digest(subject, "", "", rows, comparison=comparison, ongoing=still,
@@ -206,36 +206,34 @@ def _plural(n: int, word: str) -> str:
 def _reviewed_inside(
     store: ForecastStore, rows: list[dict[str, Any]], tariff: TariffLike,
     parents: Mapping[str, str | None],
-) -> list[dict[str, Any]]:  # fmt: skip
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:  # fmt: skip
     """The acked or expected events of the meters of the changes among ``rows``, and of
     the meters below those of ``rows``, which those events are counted without (as every
-    total counts them: a panel's event acked as not waste is not waste on the feed)."""
+    total counts them: a panel's event acked as not waste is not waste on the feed); and
+    the events below them still counted that are not among ``rows`` (a panel's told on an
+    earlier night), which the feed's readings hold too."""
     changed = {r["meter"] for r in rows if r.get("kind") == "change"}
     shown = {r["meter"] for r in rows}
-    wanted = changed | {m for m in parents if shown & set(_above(m, parents))}
-    if not wanted:
-        return []
-    reviewed = [e for e in store.events(statuses=REVIEWED) if e["meter"] in wanted]
-    return listed(reviewed, tariff)
-
-
-def _above(meter: str, parents: Mapping[str, str | None]) -> list[str]:
-    """The meters above ``meter`` (a loop in ``parents`` ends the chain)."""
-    chain: list[str] = []
-    while (meter := parents.get(meter) or "") and meter not in chain:
-        chain.append(meter)
-    return chain
+    under = {m for m in parents if shown & set(ancestors(m, parents))}
+    if not changed | under:
+        return [], []
+    ids = {r["id"] for r in rows}
+    found = [e for e in store.events(statuses=(*REVIEWED, *COUNTED))
+             if e["meter"] in changed | under and e["id"] not in ids]  # fmt: skip
+    reviewed = [e for e in found if e["status"] in REVIEWED]
+    told = [e for e in found if e["status"] in COUNTED and e["meter"] in under]
+    return listed(reviewed, tariff), listed(told, tariff)
 
 
 def _headline(
-    rows: list[dict[str, Any]], reviewed: list[dict[str, Any]], context: Context,
-    parents: Mapping[str, str | None],
+    rows: list[dict[str, Any]], reviewed: list[dict[str, Any]], below: list[dict[str, Any]],
+    context: Context, parents: Mapping[str, str | None],
 ) -> str:  # fmt: skip
     """``4 new events, 142 kWh, $26``: the events that count (never acked or explained;
     a change less the ``reviewed`` events inside it, a meter's less those below it)."""
     if not rows:
         return "no new events"
-    totals = counted([*rows, *reviewed], parents)
+    totals = counted([*rows, *reviewed], parents, below)
     kwh = sum(r["kwh_above_band"] for r in totals)
     costs = [r["cost"] for r in totals if r["cost"] is not None]
     cost = f", {context.currency}{sum(costs):,.0f}" if costs else ""

@@ -261,7 +261,7 @@ def events_line(summary: JobSummary) -> str:
     by_day: dict[str, dict[str, list[float]]] = {}
     # each event whole, less the whole of those below it: not the night's day's part
     whole = [{k: v for k, v in e.items() if k not in ("period", "share")} for e in summary.events]
-    chosen = counted(whole, summary.parents or None)
+    chosen = counted(whole, summary.parents or None, summary.below)
     for event in chosen:
         kinds = by_day.setdefault(event["start"][:10], {"event": [], "open": [], "ended": []})
         kind = ("open" if ongoing(event) else "ended") if event.get("kind") == "change" else "event"

@@ -308,7 +308,8 @@ ADDED = ("kwh_above_band", "kwh_above_forecast", "cost")
 
 
 def counted(
-    events: Iterable[Mapping[str, Any]], parents: Mapping[str, str | None] | None = None
+    events: Iterable[Mapping[str, Any]], parents: Mapping[str, str | None] | None = None,
+    below: Iterable[Mapping[str, Any]] = (),
 ) -> list[Mapping[str, Any]]:  # fmt: skip
     """The events that totals add: neither reviewed, expected, minor nor explained, and
     of an event that overlaps a counted change of its meter only its part outside the
@@ -322,7 +323,9 @@ def counted(
     which its energy holds too. An event of a meter with meters below it (``parents``:
     meter -> its parent; by default each event's own ``parent``) is counted less the
     part inside it of the events below that are counted or reviewed, which its readings
-    hold too (:func:`_less_below`). Counting what it gives again changes nothing
+    hold too (:func:`_less_below`); ``below`` are events of the meters below that are not
+    among ``events`` (a panel's told on an earlier night), only taken off them as they
+    count. Counting what it gives again changes nothing
     (``outside_changes``, ``less_reviewed`` and ``less_below`` mark the events it cut)."""
     events = list(events)
     chosen = [e for e in events if e.get("status") in COUNTED and e.get("detail") != WITHDRAWN]
@@ -352,9 +355,14 @@ def counted(
             continue
         out.append({**event, **cut, "start_t": pieces[0][0], "end_t": pieces[-1][1],
                     "outside_changes": True, **within})  # fmt: skip
+    below = list(below)
     if parents is None:
-        parents = {e["meter"]: e.get("parent") for e in events}
-    return _less_below(out, parents, _not_waste(events, reviewed))
+        parents = {e["meter"]: e.get("parent") for e in [*events, *below]}
+    taken = _not_waste(events, reviewed)
+    if below:
+        seen = [e for e in below if e.get("status") in REVIEWED and e.get("kind") != "change"]
+        taken = [*taken, *counted(below, parents), *_not_waste(below, seen)]
+    return _less_below(out, parents, taken)
 
 
 def _period_share(
@@ -390,7 +398,7 @@ def _less_below(
     waste on the feed either). The deepest meters go first, so that each event takes off
     what is left of the events below it, and every kWh counts once whatever the depth."""
     every = [*events, *reviewed]
-    above = {m: _ancestors(m, parents) for m in {e["meter"] for e in every}}
+    above = {m: ancestors(m, parents) for m in {e["meter"] for e in every}}
     if not any(above.values()):
         return events
     out = list(events)
@@ -402,7 +410,7 @@ def _less_below(
     return out
 
 
-def _ancestors(meter: str, parents: Mapping[str, str | None]) -> tuple[str, ...]:
+def ancestors(meter: str, parents: Mapping[str, str | None]) -> tuple[str, ...]:
     """The meters above ``meter``, nearest first (a loop in ``parents`` ends the chain)."""
     chain: list[str] = []
     parent = parents.get(meter)

@@ -52,6 +52,7 @@ def _after_run(job: Job, run_id: int) -> None:
     settle(store, job.spec.site, job.inputs.hierarchy, job.inputs.meters)
     summary.events = _events_of_night(job, run_id)
     summary.parents = parents_of(store)
+    summary.below = _events_below(store, summary.events, summary.parents)
     if summary.command == "run":
         from wattcast.alerts.deliver import channels, deliver
 
@@ -108,6 +109,23 @@ def _events_of_night(job: Job, run_id: int) -> list[dict[str, Any]]:
              if e["id"] not in seen and not _ended_before(e, day)
              and str(e["end"])[:10] >= news]  # fmt: skip
     return sorted([*rows, *grown], key=lambda e: (e["start_t"], e["meter"]))
+
+
+def _events_below(
+    store: Any, events: list[dict[str, Any]], parents: dict[str, str | None]
+) -> list[dict[str, Any]]:  # fmt: skip
+    """The events of the meters below the night's events' that the night does not list
+    (a panel's of the day before, told then), still counted or reviewed: a main feed's
+    event over them is counted less them, as savings counts it."""
+    from wattcast.events.hierarchy import COUNTED, REVIEWED, ancestors
+
+    shown = {e["meter"] for e in events}
+    under = {m for m in parents if shown & set(ancestors(m, parents))}
+    if not under:
+        return []
+    ids = {e["id"] for e in events}
+    return [e for e in store.events(statuses=(*COUNTED, *REVIEWED))
+            if e["meter"] in under and e["id"] not in ids]  # fmt: skip
 
 
 def _ended_before(event: dict[str, Any], day: str) -> bool:

@@ -42,6 +42,7 @@ class JobSummary:
     actuals: int = 0
     events: list[dict[str, Any]] = field(default_factory=list)  # the events of its night
     parents: dict[str, str | None] = field(default_factory=dict)  # meter -> its parent
+    below: list[dict[str, Any]] = field(default_factory=list)  # unlisted events below them
     deliveries: list[dict[str, Any]] = field(default_factory=list)  # alerts it sent
     exit_code: int = 0
     exit_reasons: list[str] = field(default_factory=list)  # why the exit code is not 0
