@@ -275,26 +275,34 @@ def test_the_digest_subject_counts_a_change_less_the_acked_events_inside_it(
     assert digest.subject.endswith(": 1 new event, 600 kWh")
 
 
+def feed_over_panel(path: Path, hours: tuple[int, int]) -> tuple[ForecastStore, dict, dict]:
+    """A store whose night recorded a main feed's new event of 600 kWh over 36 hours and
+    a Gym panel's below it of 120 kWh over ``hours``; returns it, the Gym's and Main's."""
+    from wattcast.store.store import Batch
+
+    store = ForecastStore(path, create=True)
+    run = store.begin_run("run", {}, None, "night", "2021-01-10T00:00:00")
+    start = 1_609_459_200
+    rows = [{"id": None, "meter": meter, "start": start + a * 3600, "end": start + b * 3600,
+             "readings": 4, "peak_excess_kw": 5.0, "kwh_above_band": kwh,
+             "kwh_above_forecast": kwh, "status": "new", "kind": "excess"}
+            for meter, (a, b), kwh in (("Main (kW)", (0, 36), 600.0), ("Gym (kW)", hours, 120.0))]  # fmt: skip
+    meters = {m: ("UTC", "kW") for m in ("Main (kW)", "Gym (kW)")}
+    store.write_batch(run, Batch(meters=meters, status=dict.fromkeys(meters),
+                                 events=pd.DataFrame(rows)))  # fmt: skip
+    store.place_meters("S", {"Main (kW)": {}, "Gym (kW)": {"parent": "Main (kW)"}})
+    gym, main = sorted(store.events(), key=lambda e: e["meter"])
+    return store, gym, main
+
+
 def test_the_digest_subject_counts_a_feeds_event_less_the_acked_events_below_it(
     tmp_path: Path,
 ) -> None:
     """savings counted a main feed's event less a panel's event below it acked as not
     waste; the subject counted the feed's whole (980 kWh against 854 in savings)."""
     from wattcast.alerts.digest import Context, compose
-    from wattcast.store.store import Batch
 
-    store = ForecastStore(tmp_path / "s.db", create=True)
-    run = store.begin_run("run", {}, None, "night", "2021-01-10T00:00:00")
-    start = 1_609_459_200
-    rows = [{"id": None, "meter": meter, "start": start + a * 3600, "end": start + b * 3600,
-             "readings": 4, "peak_excess_kw": 5.0, "kwh_above_band": kwh,
-             "kwh_above_forecast": kwh, "status": "new", "kind": "excess"}
-            for meter, a, b, kwh in (("Main (kW)", 0, 36, 600.0), ("Gym (kW)", 24, 30, 120.0))]  # fmt: skip
-    meters = {m: ("UTC", "kW") for m in ("Main (kW)", "Gym (kW)")}
-    store.write_batch(run, Batch(meters=meters, status=dict.fromkeys(meters),
-                                 events=pd.DataFrame(rows)))  # fmt: skip
-    store.place_meters("S", {"Main (kW)": {}, "Gym (kW)": {"parent": "Main (kW)"}})
-    gym, main = sorted(store.events(), key=lambda e: e["meter"])
+    store, gym, main = feed_over_panel(tmp_path / "s.db", (24, 30))
     store.set_event_status(gym["id"], "acked", "the fair", "2021-01-10T00:00:00")
     spec = RunSpec.from_settings({"data": {"source": "x.csv"}})
     digest = compose(store, [main], Context.of(spec))
@@ -310,20 +318,8 @@ def test_the_digest_subject_counts_a_feeds_event_less_the_panels_told_before(
     from wattcast.alerts.digest import Context, compose
     from wattcast.events.savings import savings
     from wattcast.reporting.listing import parents_of
-    from wattcast.store.store import Batch
 
-    store = ForecastStore(tmp_path / "s.db", create=True)
-    run = store.begin_run("run", {}, None, "night", "2021-01-10T00:00:00")
-    start = 1_609_459_200
-    rows = [{"id": None, "meter": meter, "start": start + a * 3600, "end": start + b * 3600,
-             "readings": 4, "peak_excess_kw": 5.0, "kwh_above_band": kwh,
-             "kwh_above_forecast": kwh, "status": "new", "kind": "excess"}
-            for meter, a, b, kwh in (("Main (kW)", 0, 36, 600.0), ("Gym (kW)", 2, 8, 120.0))]  # fmt: skip
-    meters = {m: ("UTC", "kW") for m in ("Main (kW)", "Gym (kW)")}
-    store.write_batch(run, Batch(meters=meters, status=dict.fromkeys(meters),
-                                 events=pd.DataFrame(rows)))  # fmt: skip
-    store.place_meters("S", {"Main (kW)": {}, "Gym (kW)": {"parent": "Main (kW)"}})
-    gym, main = sorted(store.events(), key=lambda e: e["meter"])
+    store, gym, main = feed_over_panel(tmp_path / "s.db", (2, 8))
     store.set_event_status(gym["id"], "alerted", "told", "2021-01-10T00:00:00")
     totals = {r["meter"]: r["kwh_above_band"] for r in savings(store.events(), None,
                                                                  parents_of(store))}  # fmt: skip
