@@ -652,7 +652,10 @@ def test_a_long_tables_column_of_units_is_read_not_left_aside(tmp_path: Path, cl
     assert cli(*common).exit_code == 0
 
 
-@pytest.mark.parametrize("written", ["KWHR", "kW h", "[kWh]", "kW-h", "kilowatt-hours"])
+@pytest.mark.parametrize(
+    "written",
+    ["KWHR", "kW h", "[kWh]", "kW-h", "kilowatt-hours", "kWh/hh", "kWh (delivered)", "KWH_DEL"],
+)
 def test_a_long_tables_units_in_odd_case_spacing_and_brackets_are_read(
     tmp_path: Path, written: str, cli
 ) -> None:

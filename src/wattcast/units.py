@@ -34,10 +34,13 @@ _SPELLED = ((r"kilowatthours?", "kwh"), (r"megawatthours?", "mwh"), (r"watthours
 
 def unit_key(text: str) -> str:
     """A unit as a cell of a column of units may write it, its case, spaces, brackets and
-    marks aside (``[kWh]``, ``kW h``, ``kW-h``, ``KWHR``, ``kilowatt-hours``: ``kwh``)."""
-    key = re.sub(r"[\s()\[\]\-\u00b7.*_]", "", text).lower()
+    marks aside (``[kWh]``, ``kW h``, ``kW-h``, ``KWHR``, ``kilowatt-hours``: ``kwh``), and
+    what it says of the energy's interval or way (``kWh/hh``, ``kWh (delivered)``,
+    ``KWH_DEL``: ``kwh``; energy received from the site, exported, stays other)."""
+    key = re.sub(r"[\s()\[\]\-\u00b7.*_]", "", text.split("/")[0]).lower()
     for spelled, short in _SPELLED:
         key = re.sub(spelled, short, key)
+    key = re.sub(r"(wh?)(?:del|delivered)$", r"\1", key)
     return re.sub(r"whrs?$", "wh", key)
 
 
