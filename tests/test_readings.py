@@ -645,6 +645,7 @@ def test_a_long_tables_column_of_units_is_read_not_left_aside(tmp_path: Path, cl
     assert "column 'UoM', line 2: meter 'Main' in 'therm', which wattcast does not read" in (
         refused(long.assign(UoM="therm"))
     )
+    assert "meter 'Main' in 'mW', which wattcast does not read" in refused(long.assign(unit="mW"))
     long.assign(unit="kW").to_csv(path, index=False)
     assert cli(*common).exit_code == 0
     # a column named unit that holds no unit of measure (a flat's number) is not judged

@@ -37,6 +37,8 @@ def unit_key(text: str) -> str:
     marks aside (``[kWh]``, ``kW h``, ``kW-h``, ``KWHR``, ``kilowatt-hours``: ``kwh``), and
     what it says of the energy's interval or way (``kWh/hh``, ``kWh (delivered)``,
     ``KWH_DEL``: ``kwh``; energy received from the site, exported, stays other)."""
+    if re.search(r"(?<![A-Za-z])mWh?(?![A-Za-z])", text):  # milliwatts, not megawatts
+        return "milli" + text.strip().lower()
     key = re.sub(r"[\s()\[\]\-\u00b7.*_]", "", text.split("/")[0]).lower()
     for spelled, short in _SPELLED:
         key = re.sub(spelled, short, key)

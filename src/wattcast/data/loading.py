@@ -380,7 +380,8 @@ def _refuse_unit_column(
     if column is None:
         return
     cells = frame[column].astype("string").str.strip().replace("", pd.NA)
-    if not any(UNIT_WORD.fullmatch(unit_key(str(v))) for v in cells.dropna().unique()):
+    written = [str(v) for v in cells.dropna().unique()]
+    if not any(UNIT_WORD.fullmatch(v) or UNIT_WORD.fullmatch(unit_key(v)) for v in written):
         return  # not units of measure: a flat's 'unit' number
     pairs = pd.DataFrame({"m": codes, "u": cells.to_numpy()}).dropna().drop_duplicates()
     known = {u.lower(): u for u in UNIT_SCALES}
