@@ -646,6 +646,9 @@ def test_a_long_tables_column_of_units_is_read_not_left_aside(tmp_path: Path, cl
         refused(long.assign(UoM="therm"))
     )
     assert "meter 'Main' in 'mW', which wattcast does not read" in refused(long.assign(unit="mW"))
+    assert "meter 'Main' in 'kWh_REC', which wattcast does not read" in (
+        refused(long.assign(unit="kWh_REC"))  # energy the site sent to the grid
+    )
     long.assign(unit="kW").to_csv(path, index=False)
     assert cli(*common).exit_code == 0
     # a column named unit that holds no unit of measure (a flat's number) is not judged

@@ -27,6 +27,9 @@ KW_IN_NAME = re.compile(r"(?<![a-z])kw(?![a-z])", re.IGNORECASE)
 _OTHER_UNITS = r"wh|[mg]wh?|kvar?h?|mvar?h?|k?btu|mmbtu|therms?|[kmg]j"
 #: A cell that is a unit of power or energy, read or not (``kW``, ``Wh``, ``therm``, ``kVArh``).
 UNIT_WORD = re.compile(rf"\s*(k?w|{_OTHER_UNITS}|kwh|kva|va|var|vah)\s*", re.IGNORECASE)
+#: A unit with the way of an energy wattcast does not read as use (``kWh_REC``: received
+#: from the site, exported to the grid; ``kWh net``).
+OTHER_WAY = re.compile(r"(k?wh?|[mg]wh?)(rec|received|exp|export|exported|net)", re.IGNORECASE)
 #: Words of a unit written out, as :func:`unit_key` shortens them.
 _SPELLED = ((r"kilowatthours?", "kwh"), (r"megawatthours?", "mwh"), (r"watthours?", "wh"),
             (r"kilowatts?", "kw"), (r"megawatts?", "mw"), (r"watts?", "w"))  # fmt: skip

@@ -55,6 +55,7 @@ from wattcast.errors import (
 from wattcast.timezones import check_zone
 from wattcast.units import (
     EVERY_METER,
+    OTHER_WAY,
     UNIT_SCALES,
     UNIT_WORD,
     column_unit,
@@ -381,7 +382,8 @@ def _refuse_unit_column(
         return
     cells = frame[column].astype("string").str.strip().replace("", pd.NA)
     written = [str(v) for v in cells.dropna().unique()]
-    if not any(UNIT_WORD.fullmatch(v) or UNIT_WORD.fullmatch(unit_key(v)) for v in written):
+    if not any(UNIT_WORD.fullmatch(v) or UNIT_WORD.fullmatch(unit_key(v))
+               or OTHER_WAY.fullmatch(unit_key(v)) for v in written):  # fmt: skip
         return  # not units of measure: a flat's 'unit' number
     pairs = pd.DataFrame({"m": codes, "u": cells.to_numpy()}).dropna().drop_duplicates()
     known = {u.lower(): u for u in UNIT_SCALES}
