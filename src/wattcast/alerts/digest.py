@@ -26,9 +26,9 @@ import pandas as pd
 from wattcast.epoch import format_epoch, from_epoch
 from wattcast.evaluation.metrics import relative_errors
 from wattcast.events.changes import ongoing
-from wattcast.events.hierarchy import COUNTED, REVIEWED, ancestors, counted
+from wattcast.events.hierarchy import COUNTED, REVIEWED, counted, meters_below
 from wattcast.events.savings import TariffLike, event_cost
-from wattcast.reporting.listing import EVENT_COLUMNS, parents_of
+from wattcast.reporting.listing import EVENT_COLUMNS, other_events, parents_of
 from wattcast.store.store import ForecastStore
 
 #: Meters listed in the forecast-against-actual table (the largest misses first).
@@ -122,7 +122,7 @@ def compose(store: ForecastStore, events: list[dict[str, Any]], context: Context
     to_check = [f"{meter}: {why}" for meter, why in sorted(context.to_check.items())
                 if meters is None or meter in meters]  # fmt: skip
     parents = parents_of(store)
-    headline = _headline(rows, *_reviewed_inside(store, rows, context.tariff, parents),
+    headline = _headline(rows, *_reviewed_inside(store, events, context.tariff, parents),
                          context, parents) + (
         f", {_plural(len(to_check), 'meter')} to check" if to_check else "")  # fmt: skip
     subject = f"{context.site}, {day:%a %d %b}: {headline}"
@@ -204,22 +204,17 @@ def _plural(n: int, word: str) -> str:
 
 
 def _reviewed_inside(
-    store: ForecastStore, rows: list[dict[str, Any]], tariff: TariffLike,
+    store: ForecastStore, events: list[dict[str, Any]], tariff: TariffLike,
     parents: Mapping[str, str | None],
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:  # fmt: skip
-    """The acked or expected events of the meters of the changes among ``rows``, and of
-    the meters below those of ``rows``, which those events are counted without (as every
+    """The acked or expected events of the meters of the changes among ``events``, and of
+    the meters below those of ``events``, which those events are counted without (as every
     total counts them: a panel's event acked as not waste is not waste on the feed); and
-    the events below them still counted that are not among ``rows`` (a panel's told on an
-    earlier night), which the feed's readings hold too."""
-    changed = {r["meter"] for r in rows if r.get("kind") == "change"}
-    shown = {r["meter"] for r in rows}
-    under = {m for m in parents if shown & set(ancestors(m, parents))}
-    if not changed | under:
-        return [], []
-    ids = {r["id"] for r in rows}
-    found = [e for e in store.events(statuses=(*REVIEWED, *COUNTED))
-             if e["meter"] in changed | under and e["id"] not in ids]  # fmt: skip
+    the events below them still counted that are not among ``events`` (a panel's told on
+    an earlier night), which the feed's readings hold too."""
+    changed = {e["meter"] for e in events if e.get("kind") == "change"}
+    under = meters_below({e["meter"] for e in events}, parents)
+    found = other_events(store, changed | under, events, (*REVIEWED, *COUNTED))
     reviewed = [e for e in found if e["status"] in REVIEWED]
     told = [e for e in found if e["status"] in COUNTED and e["meter"] in under]
     return listed(reviewed, tariff), listed(told, tariff)
@@ -276,13 +271,14 @@ def yesterday(store: ForecastStore, meters: set[str] | None = None) -> list[dict
 def _hours_per_reading(times: np.ndarray, unit: str) -> float:
     """What turns a sum of readings into kWh: 1 for energy readings, else the hours of
     the interval between readings (the most common step of ``times``, epoch seconds)."""
+    from wattcast.data.loading import infer_interval
+
     if unit == "kWh":
         return 1.0
-    steps = np.diff(np.unique(times))
-    if not len(steps):
+    if len(np.unique(times)) < 2:
         return 0.0
-    values, counts = np.unique(steps, return_counts=True)
-    return float(values[counts.argmax()]) / 3600
+    stamps = pd.DatetimeIndex(pd.to_datetime(times, unit="s"))
+    return infer_interval(stamps, "forecasts") / pd.Timedelta("1h")
 
 
 def when(text: str) -> str:

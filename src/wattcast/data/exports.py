@@ -20,7 +20,7 @@ import dataclasses
 import glob
 import hashlib
 import warnings
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -100,12 +100,10 @@ def export_files(path: Path) -> list[Path]:
     if is_glob(path):
         root = _glob_root(path)
         found = [Path(p) for p in glob.glob(str(path), recursive=True)]
-        found = [p for p in found if not (p.is_relative_to(root) and _hidden(p.relative_to(root)))]
+        found = [p for p in found if not (p.is_relative_to(root) and _left_aside(p, root))]
+        files = [p for p in found if p.is_file() and export_kind(p)]
     else:
-        found = [p for p in path.rglob("*") if p != path / "meters.csv"
-                 and not _hidden(p.relative_to(path))]  # fmt: skip
-    files = [p for p in found if p.is_file() and not p.name.startswith(".")
-             and not _system_file(p.name) and export_kind(p)]  # fmt: skip
+        files = [p for p in _folder_files(path) if export_kind(p)]
     if not files:
         where = "match this pattern" if is_glob(path) else "in this folder"
         raise InputError(
@@ -127,9 +125,7 @@ def warn_unread(path: Path) -> None:
     of zones at its top are not exports."""
     if is_glob(path) or not path.is_dir():
         return
-    inside = (p.relative_to(path) for p in path.rglob("*") if p != path / "meters.csv")
-    unread = sorted(p for p in inside if not _hidden(p) and not _system_file(p.name)
-                    and (path / p).is_file() and export_kind(p) is None)  # fmt: skip
+    unread = sorted(p.relative_to(path) for p in _folder_files(path) if export_kind(p) is None)
     if unread:
         more = f" and {len(unread) - 1} more" if len(unread) > 1 else ""
         warnings.warn(
@@ -145,6 +141,20 @@ def warn_unread(path: Path) -> None:
 #: ``#recycle``, Windows' ``$RECYCLE.BIN``), snapshots and a NAS's index (``@eaDir``).
 SYSTEM_FOLDERS = frozenset({"#recycle", "$recycle.bin", "#snapshot", "@eadir", "@recycle",
                             "system volume information"})  # fmt: skip
+
+
+def _folder_files(path: Path) -> Iterator[Path]:
+    """The files under a folder of exports that may be exports: all but a ``meters.csv``
+    of zones at its top and what :func:`_left_aside` leaves."""
+    for found in path.rglob("*"):
+        if found != path / "meters.csv" and found.is_file() and not _left_aside(found, path):
+            yield found
+
+
+def _left_aside(found: Path, root: Path) -> bool:
+    """Whether a file under ``root`` is never an export: hidden, in a hidden folder or a
+    system's, or a system's own file."""
+    return _hidden(found.relative_to(root)) or _system_file(found.name)
 
 
 def _hidden(relative: Path) -> bool:

@@ -410,6 +410,12 @@ def _less_below(
     return out
 
 
+def meters_below(meters: Iterable[str], parents: Mapping[str, str | None]) -> set[str]:
+    """The meters below any of ``meters``, at any depth."""
+    above = set(meters)
+    return {m for m in parents if above.intersection(ancestors(m, parents))}
+
+
 def ancestors(meter: str, parents: Mapping[str, str | None]) -> tuple[str, ...]:
     """The meters above ``meter``, nearest first (a loop in ``parents`` ends the chain)."""
     chain: list[str] = []

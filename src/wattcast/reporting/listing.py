@@ -69,6 +69,21 @@ def parents_of(store: ForecastStore) -> dict[str, str | None]:
     return {meter: place["parent"] for meter, place in store.hierarchy().items()}
 
 
+def other_events(
+    store: ForecastStore, meters: set[str], events: list[dict[str, Any]],
+    statuses: tuple[str, ...],
+) -> list[dict[str, Any]]:  # fmt: skip
+    """Stored events (of ``statuses``) of ``meters`` that are not among ``events`` and end
+    after the first of them starts: those that totals of ``events`` count them less (a
+    panel's event told on an earlier night, below a feed's of tonight)."""
+    if not meters or not events:
+        return []
+    ids = {e["id"] for e in events}
+    since = int(min(float(e.get("start_t", e["start"])) for e in events))
+    return [e for e in store.events(since, statuses=statuses)
+            if e["meter"] in meters and e["id"] not in ids]  # fmt: skip
+
+
 def site_meters(store: ForecastStore, site: str | None) -> set[str] | None:
     """The meters the store places in ``site`` (None: in no named site); None for every
     site (:data:`EVERY_SITE`)."""

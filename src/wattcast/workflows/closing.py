@@ -117,15 +117,11 @@ def _events_below(
     """The events of the meters below the night's events' that the night does not list
     (a panel's of the day before, told then), still counted or reviewed: a main feed's
     event over them is counted less them, as savings counts it."""
-    from wattcast.events.hierarchy import COUNTED, REVIEWED, ancestors
+    from wattcast.events.hierarchy import COUNTED, REVIEWED, meters_below
+    from wattcast.reporting.listing import other_events
 
-    shown = {e["meter"] for e in events}
-    under = {m for m in parents if shown & set(ancestors(m, parents))}
-    if not under:
-        return []
-    ids = {e["id"] for e in events}
-    return [e for e in store.events(statuses=(*COUNTED, *REVIEWED))
-            if e["meter"] in under and e["id"] not in ids]  # fmt: skip
+    under = meters_below({e["meter"] for e in events}, parents)
+    return other_events(store, under, events, (*COUNTED, *REVIEWED))
 
 
 def _ended_before(event: dict[str, Any], day: str) -> bool:
