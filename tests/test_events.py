@@ -294,6 +294,43 @@ def test_a_parent_event_not_explained_is_counted_less_the_events_below_it() -> N
     assert counted([{**main, "status": "explained"}, panel]) == [panel]
 
 
+def test_a_parents_total_does_not_jump_where_the_events_below_come_to_explain_it() -> None:
+    """A main feed's event whose panel's events held half of it or more was explained and
+    counted not at all: the totals fell from 270 kWh to 140 as the panel's event grew from
+    130 to 140 kWh. What the panel's do not hold is counted either way."""
+    from wattcast.events.hierarchy import counted, explanations
+
+    main, panel = feed_and_panel()
+    main = {**main, "kwh_above_band": 270.0, "kwh_above_forecast": 270.0, "cost": 54.0}
+    parents = {"Main": None, "Panel": "Main"}
+    for below in (130.0, 140.0, 200.0, 270.0, 300.0):
+        grown = {**panel, "kwh_above_band": below, "kwh_above_forecast": below}
+        why = explanations([main, grown], parents)[1]
+        feed = {**main, "status": "explained", "detail": why} if why else main
+        assert (why is not None) == (below >= 135.0)
+        totals = counted([feed, grown], parents)
+        assert sum(e["kwh_above_band"] for e in totals) == pytest.approx(max(270.0, below))
+        assert [e["id"] for e in totals] == ([1, 2] if below < 270.0 else [2])
+        assert counted(totals, parents) == totals  # counted again: the same
+    # without the meters below among those counted, an explained event counts nothing
+    explained = {**main, "status": "explained", "detail": why}
+    assert counted([explained]) == []
+    # one that a surge of its own meter holds is not counted either
+    surge = {**main, "status": "explained", "detail": "counted in its surge 7, 10 kWh certain"}
+    assert counted([surge, {**panel, "kwh_above_band": 10.0}], parents)[0]["id"] == 2
+    # an explained change of the feed does not hold the feed's events inside it
+    hour = 3600
+    below = {**panel, "kind": "change", "start": 0, "end": 10 * hour, "kwh_above_band": 290.0,
+             "kwh_above_forecast": 290.0}  # fmt: skip
+    change = {**main, "kind": "change", "kwh_above_band": 300.0, "kwh_above_forecast": 300.0}
+    change = {**change, "status": "explained", "detail": explanations([change, below],
+                                                                      parents)[1]}  # fmt: skip
+    night = {**main, "id": 3, "start": 2 * hour, "end": 4 * hour, "kwh_above_band": 100.0}
+    totals = {e["id"]: e for e in counted([change, below, night], parents)}
+    assert totals[3]["kwh_above_band"] == pytest.approx(100.0 - 290.0 * 2 / 10)
+    assert totals[1]["kwh_above_band"] == pytest.approx(10.0)
+
+
 def test_a_parent_event_is_counted_less_the_reviewed_events_below_it_too() -> None:
     """A panel's event acked as not waste left its kWh counted on the main feed above
     it: acking it took nothing off the totals (270 kWh, new or acked)."""

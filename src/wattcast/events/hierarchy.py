@@ -10,13 +10,14 @@ and ``label``). Three things follow from it:
   events of any kind explain (they overlap it in time and hold at least
   :data:`EXPLAINED_SHARE` of its best estimate, ``kwh_above_forecast``, or of
   its certain energy, ``kwh_above_band``) is ``explained``: its ``detail`` names
-  the events below it, and it is neither alerted nor counted in the totals, so
-  that each kWh counts once. Either energy may show it: a main feed's band is
-  narrow for its size (its panels' errors partly cancel), so more of the same
-  waste can be certain on it than on the panel where it happens;
+  the events below it, it is not alerted, and the totals count only what those
+  events do not hold of it, so that each kWh counts once. Either energy may show
+  it: a main feed's band is narrow for its size (its panels' errors partly
+  cancel), so more of the same waste can be certain on it than on the panel where
+  it happens;
 * totals (the digest, ``savings``, the report's headline) add the events that
-  are still ``new`` or ``alerted`` only (:data:`COUNTED`), of those inside a
-  change of their meter the change alone, and of a parent's the part its
+  are still ``new`` or ``alerted`` (:data:`COUNTED`), of those inside a change of
+  their meter the change alone, and of a parent's, explained or not, the part its
   children's counted events do not hold (:func:`counted`).
 
 Plain Python and the standard library, so the light commands can use it.
@@ -43,6 +44,8 @@ COUNTED = ("new", "alerted")
 #: The detail of an event whose revised readings are all within the band: it stays listed
 #: as withdrawn where a person or a channel saw it, and counts nowhere.
 WITHDRAWN = "withdrawn: its readings were revised"
+#: How the ``detail`` of an event that the events below its meter explain begins.
+BELOW_IT = "explained by "
 #: The statuses of an event a person reviewed: not waste.
 REVIEWED = ("acked", "expected")
 #: The statuses of an event already told: sent on every channel, or reviewed by a person.
@@ -208,7 +211,7 @@ def _why(
              for m, n in sorted(ids.items(), key=lambda item: -len(item[1]))]  # fmt: skip
     shown = ", ".join(named[:3]) + (f" and {len(named) - 3} more meters" if len(named) > 3 else "")
     which = "" if energy is _estimate else " above the band"
-    return f"explained by {shown} below it, {held:,.1f} of its {total:,.1f} kWh{which}"
+    return f"{BELOW_IT}{shown} below it, {held:,.1f} of its {total:,.1f} kWh{which}"
 
 
 def surge_overlaps(events: Iterable[Mapping[str, Any]]) -> dict[int, str | None]:
@@ -311,7 +314,8 @@ def counted(
     events: Iterable[Mapping[str, Any]], parents: Mapping[str, str | None] | None = None,
     below: Iterable[Mapping[str, Any]] = (),
 ) -> list[Mapping[str, Any]]:  # fmt: skip
-    """The events that totals add: neither reviewed, expected, minor nor explained, and
+    """The events that totals add: neither reviewed, expected, minor nor explained (but
+    what the events below a parent's do not hold of one they explain), and
     of an event that overlaps a counted change of its meter only its part outside the
     change (its energy above the reference holds the rest: a weekend run inside a slow
     rise is listed, and counted once, in the change): its kWh and cost scaled by the
@@ -323,16 +327,18 @@ def counted(
     which its energy holds too. An event of a meter with meters below it (``parents``:
     meter -> its parent; by default each event's own ``parent``) is counted less the
     part inside it of the events below that are counted or reviewed, which its readings
-    hold too (:func:`_less_below`); ``below`` are events of the meters below that are not
+    hold too (:func:`_less_below`), explained by them or not (of one they explain, only
+    what is left: :func:`_rest`); ``below`` are events of the meters below that are not
     among ``events`` (a panel's told on an earlier night), only taken off them as they
     count. Counting what it gives again changes nothing
     (``outside_changes``, ``less_reviewed`` and ``less_below`` mark the events it cut)."""
     events = list(events)
-    chosen = [e for e in events if e.get("status") in COUNTED and e.get("detail") != WITHDRAWN]
+    chosen = [e for e in events if (e.get("status") in COUNTED or _explained_below(e))
+              and e.get("detail") != WITHDRAWN]  # fmt: skip
     reviewed = [e for e in events if e.get("status") in REVIEWED and e.get("kind") != "change"]
     changes: dict[str, list[tuple[float, float]]] = {}
-    for event in chosen:
-        if event.get("kind") == "change":
+    for event in chosen:  # an explained change holds no event of its meter: its rest is small
+        if event.get("kind") == "change" and event.get("status") in COUNTED:
             changes.setdefault(event["meter"], []).append(_span(event))
     out: list[Mapping[str, Any]] = []
     for event in chosen:
@@ -362,7 +368,22 @@ def counted(
     if below:
         seen = [e for e in below if e.get("status") in REVIEWED and e.get("kind") != "change"]
         taken = [*taken, *counted(below, parents), *_not_waste(below, seen)]
-    return _less_below(out, parents, taken)
+    return [e for e in _less_below(out, parents, taken) if not _explained_below(e) or _rest(e)]
+
+
+def _explained_below(event: Mapping[str, Any]) -> bool:
+    """Whether the events below ``event``'s meter explain it (not a surge's overlap)."""
+    return event.get("status") == "explained" and str(event.get("detail")).startswith(BELOW_IT)
+
+
+def _rest(event: Mapping[str, Any]) -> bool:
+    """Whether an explained event keeps energy once the events below it are taken off:
+    what they do not hold is counted, as of a parent's event they hold less of (a feed
+    280 kWh above over a panel's 140 counts 140 more, where at 130 below it was counted
+    150 more and at 141 it was not counted at all). One without a meter below it among
+    those counted (a listing without the hierarchy) is not counted."""
+    kwh = ("kwh_above_band", "kwh_above_forecast")
+    return bool(event.get("less_below")) and any(float(event.get(k) or 0.0) > 0 for k in kwh)
 
 
 def _period_share(

@@ -5,8 +5,8 @@ above the mean forecast, both counted within events only, as CalTRACK-style
 savings count energy where use departed from the baseline: readings that just
 wobble around an unbiased forecast add nothing. The run summary, ``wattcast
 savings``, the report and the digest all add the same event rows, and only the
-events that count (:data:`~wattcast.events.hierarchy.COUNTED`: not acked, expected
-or explained by the meters below).
+events that count (:data:`~wattcast.events.hierarchy.COUNTED`: not acked or
+expected; of an event the meters below explain, what they do not hold).
 
 An event's ``cost`` is its energy above the band at the price of its hours: a flat
 ``[alerts] tariff``, or the time-of-use ``[alerts] tariff_periods`` (the event's
