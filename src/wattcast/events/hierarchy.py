@@ -333,7 +333,7 @@ def counted(
     count. Counting what it gives again changes nothing
     (``outside_changes``, ``less_reviewed`` and ``less_below`` mark the events it cut)."""
     events = list(events)
-    chosen = [e for e in events if (e.get("status") in COUNTED or _explained_below(e))
+    chosen = [e for e in events if (e.get("status") in COUNTED or explained_below(e))
               and e.get("detail") != WITHDRAWN]  # fmt: skip
     reviewed = [e for e in events if e.get("status") in REVIEWED and e.get("kind") != "change"]
     changes: dict[str, list[tuple[float, float]]] = {}
@@ -368,10 +368,10 @@ def counted(
     if below:
         seen = [e for e in below if e.get("status") in REVIEWED and e.get("kind") != "change"]
         taken = [*taken, *counted(below, parents), *_not_waste(below, seen)]
-    return [e for e in _less_below(out, parents, taken) if not _explained_below(e) or _rest(e)]
+    return [e for e in _less_below(out, parents, taken) if not explained_below(e) or _rest(e)]
 
 
-def _explained_below(event: Mapping[str, Any]) -> bool:
+def explained_below(event: Mapping[str, Any]) -> bool:
     """Whether the events below ``event``'s meter explain it (not a surge's overlap)."""
     return event.get("status") == "explained" and str(event.get("detail")).startswith(BELOW_IT)
 
