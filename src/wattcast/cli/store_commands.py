@@ -268,7 +268,7 @@ def savings(
         events = event_rows(db, spec.alerts.prices(), since, until,
                             site=site_scope(spec, config, store))  # fmt: skip
         emit(savings_rows(events, spec.alerts.prices(), parents_of(db)), COLUMNS, format,
-             "Savings (kWh; acked, expected and explained events left out)")  # fmt: skip
+             "Savings (kWh; acked and expected events left out, each kWh once)")  # fmt: skip
 
 
 def export(

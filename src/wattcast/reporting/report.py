@@ -8,7 +8,7 @@ in words), then one table of all meters, then charts and events of the
 ``detail`` worst meters that have events to show (with every ack and its note),
 backtest accuracy when given, and the run log. Events and savings come from the
 same rows as ``wattcast anomalies`` and ``wattcast savings``, so the figures
-agree to the kWh; totals leave out acked, expected and explained events.
+agree to the kWh; totals leave out acked and expected events and count each kWh once.
 """
 
 from __future__ import annotations
