@@ -331,6 +331,41 @@ def test_a_parents_total_does_not_jump_where_the_events_below_come_to_explain_it
     assert totals[1]["kwh_above_band"] == pytest.approx(10.0)
 
 
+def test_a_panels_event_inside_its_change_is_taken_off_the_feeds_at_its_own_hours() -> None:
+    """A panel's night of 100 kWh inside its rise of 200 kWh over 80 hours (counted in
+    the rise) took off a main feed's event that night only the rise's even share of the
+    night (15 kWh): the feed's 110 kWh, explained by the panel's night, added 95 kWh to
+    the rise's 200 that already held that night."""
+    from wattcast.events.hierarchy import counted, explanations
+
+    hour = 3600
+    main, panel = feed_and_panel()
+    parents = {"Main": None, "Panel": "Main"}
+    rise = {**panel, "id": 3, "kind": "change", "start": 0, "end": 80 * hour,
+            "kwh_above_band": 200.0, "kwh_above_forecast": 200.0, "cost": 40.0}  # fmt: skip
+    night = {**panel, "start": 10 * hour, "end": 16 * hour, "kwh_above_band": 100.0,
+             "kwh_above_forecast": 100.0, "cost": 20.0}  # fmt: skip
+    for kwh in (110.0, 300.0):  # explained by the panel's night, and not
+        feed = {**main, "start": 10 * hour, "end": 16 * hour, "kwh_above_band": kwh,
+                "kwh_above_forecast": kwh}  # fmt: skip
+        why = explanations([feed, night, rise], parents)[1]
+        assert (why is not None) == (kwh == 110.0)
+        feed = {**feed, "status": "explained", "detail": why} if why else feed
+        totals = {e["id"]: e for e in counted([feed, night, rise], parents)}
+        assert totals.keys() == {1, 3}  # the night is the rise's
+        rest = kwh - 100.0 - (200.0 - 100.0) * 6 / 80  # less the night, and the rise's rest
+        assert totals[1]["kwh_above_band"] == pytest.approx(rest)
+        assert totals[3]["kwh_above_band"] == 200.0
+        assert counted(list(totals.values()), parents) == list(totals.values())
+    # a night half inside the rise: its half outside counted, its half inside held
+    straddling = {**night, "start": -3 * hour, "end": 3 * hour}
+    feed = {**main, "start": -3 * hour, "end": 3 * hour, "kwh_above_band": 300.0,
+            "kwh_above_forecast": 300.0}  # fmt: skip
+    totals = {e["id"]: e for e in counted([feed, straddling, rise], parents)}
+    assert totals[2]["kwh_above_band"] == pytest.approx(50.0)
+    assert totals[1]["kwh_above_band"] == pytest.approx(300.0 - 100.0 - 150.0 * 3 / 80)
+
+
 def test_a_parent_event_is_counted_less_the_reviewed_events_below_it_too() -> None:
     """A panel's event acked as not waste left its kWh counted on the main feed above
     it: acking it took nothing off the totals (270 kWh, new or acked)."""

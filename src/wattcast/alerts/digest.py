@@ -26,14 +26,7 @@ import pandas as pd
 from wattcast.epoch import format_epoch, from_epoch
 from wattcast.evaluation.metrics import relative_errors
 from wattcast.events.changes import ongoing
-from wattcast.events.hierarchy import (
-    COUNTED,
-    REVIEWED,
-    ancestors,
-    counted,
-    explained_below,
-    meters_below,
-)
+from wattcast.events.hierarchy import COUNTED, REVIEWED, counted, meters_below
 from wattcast.events.savings import TariffLike, event_cost
 from wattcast.reporting.listing import EVENT_COLUMNS, other_events, parents_of
 from wattcast.store.store import ForecastStore
@@ -216,28 +209,15 @@ def _reviewed_inside(
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:  # fmt: skip
     """The acked or expected events of the meters of the changes among ``events``, and of
     the meters below those of ``events``, which those events are counted without (as every
-    total counts them: a panel's event acked as not waste is not waste on the feed), with
-    the night's events above them that they explain (what they leave of those counts);
-    and the events below them still counted that are not among ``events`` (a panel's
-    told on an earlier night), which the feed's readings hold too."""
-    explained = _explained_above(store, events, parents)
+    total counts them: a panel's event acked as not waste is not waste on the feed); and
+    the events below them still counted that are not among ``events`` (a panel's told on
+    an earlier night), which the feed's readings hold too."""
     changed = {e["meter"] for e in events if e.get("kind") == "change"}
-    under = meters_below({e["meter"] for e in [*events, *explained]}, parents)
+    under = meters_below({e["meter"] for e in events}, parents)
     found = other_events(store, changed | under, events, (*REVIEWED, *COUNTED))
     reviewed = [e for e in found if e["status"] in REVIEWED]
     told = [e for e in found if e["status"] in COUNTED and e["meter"] in under]
-    return listed([*reviewed, *explained], tariff), listed(told, tariff)
-
-
-def _explained_above(
-    store: ForecastStore, events: list[dict[str, Any]], parents: Mapping[str, str | None]
-) -> list[dict[str, Any]]:  # fmt: skip
-    """The events of the meters above those of ``events`` that the night's run left
-    explained by the events below them (a main feed's over a panel's)."""
-    above = {m for e in events for m in ancestors(e["meter"], parents)}
-    runs = {e.get("run_id") for e in events}
-    found = other_events(store, above, events, ("explained",))
-    return [e for e in found if explained_below(e) and e.get("run_id") in runs]
+    return listed(reviewed, tariff), listed(told, tariff)
 
 
 def _headline(

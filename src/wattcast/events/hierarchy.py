@@ -327,20 +327,45 @@ def counted(
     which its energy holds too. An event of a meter with meters below it (``parents``:
     meter -> its parent; by default each event's own ``parent``) is counted less the
     part inside it of the events below that are counted or reviewed, which its readings
-    hold too (:func:`_less_below`), explained by them or not (of one they explain, only
-    what is left: :func:`_rest`); ``below`` are events of the meters below that are not
+    hold too (those a change below holds at their own hours: :func:`_less_below`),
+    explained by them or not (of one they explain, only what is left: :func:`_rest`);
+    ``below`` are events of the meters below that are not
     among ``events`` (a panel's told on an earlier night), only taken off them as they
     count. Counting what it gives again changes nothing
     (``outside_changes``, ``less_reviewed`` and ``less_below`` mark the events it cut)."""
-    events = list(events)
+    events, below = list(events), list(below)
+    if parents is None:
+        parents = {e["meter"]: e.get("parent") for e in [*events, *below]}
+    out, held = _judged(events)
+    taken = _not_waste(events, _reviewed(events))
+    if below:
+        taken = [*taken, *counted(below, parents), *_not_waste(below, _reviewed(below))]
+        held = [*held, *_judged(below)[1]]
+    return [e for e in _less_below(out, parents, taken, held)
+            if not explained_below(e) or _rest(e)]  # fmt: skip
+
+
+def _reviewed(events: list[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    """The events a person reviewed (acked or expected), changes aside."""
+    return [e for e in events if e.get("status") in REVIEWED and e.get("kind") != "change"]
+
+
+def _judged(
+    events: list[Mapping[str, Any]],
+) -> tuple[list[Mapping[str, Any]], list[Mapping[str, Any]]]:  # fmt: skip
+    """The events that count, each change less its meter's reviewed events inside it and
+    every other event less its part inside a counted change of its meter; and those parts
+    (``held``: a night left on inside a slow rise, with the energy the change holds of it
+    at its own hours), which a parent's events are counted less of at those hours."""
     chosen = [e for e in events if (e.get("status") in COUNTED or explained_below(e))
               and e.get("detail") != WITHDRAWN]  # fmt: skip
-    reviewed = [e for e in events if e.get("status") in REVIEWED and e.get("kind") != "change"]
+    reviewed = _reviewed(events)
     changes: dict[str, list[tuple[float, float]]] = {}
     for event in chosen:  # an explained change holds no event of its meter: its rest is small
         if event.get("kind") == "change" and event.get("status") in COUNTED:
             changes.setdefault(event["meter"], []).append(_span(event))
     out: list[Mapping[str, Any]] = []
+    held: list[Mapping[str, Any]] = []
     for event in chosen:
         if event.get("kind") == "change":
             cut = event if event.get("less_reviewed") else _less_reviewed(event, reviewed)
@@ -352,23 +377,23 @@ def counted(
         if pieces == [span]:  # no change overlaps it: whole
             out.append(event)
             continue
+        share = sum(b - a for a, b in pieces) / max(span[1] - span[0], 1e-12)
+        inside = _outside(span, pieces)  # its part in the change, at those hours
+        held.append({**_scaled(event, 1.0 - share), "start_t": inside[0][0],
+                     "end_t": inside[-1][1]})  # fmt: skip
         if not pieces:  # inside a change: the change counts it
             continue
-        share = sum(b - a for a, b in pieces) / (span[1] - span[0])
-        cut = {k: share * float(event[k]) for k in ADDED if event.get(k) is not None}
         within = _period_share(event, pieces)
         if within.get("share") == 0.0:  # the period's part of it is in the change
             continue
-        out.append({**event, **cut, "start_t": pieces[0][0], "end_t": pieces[-1][1],
+        out.append({**_scaled(event, share), "start_t": pieces[0][0], "end_t": pieces[-1][1],
                     "outside_changes": True, **within})  # fmt: skip
-    below = list(below)
-    if parents is None:
-        parents = {e["meter"]: e.get("parent") for e in [*events, *below]}
-    taken = _not_waste(events, reviewed)
-    if below:
-        seen = [e for e in below if e.get("status") in REVIEWED and e.get("kind") != "change"]
-        taken = [*taken, *counted(below, parents), *_not_waste(below, seen)]
-    return [e for e in _less_below(out, parents, taken) if not explained_below(e) or _rest(e)]
+    return out, held
+
+
+def _scaled(event: Mapping[str, Any], share: float) -> Mapping[str, Any]:
+    """``event`` with its kWh and cost scaled by ``share``."""
+    return {**event, **{k: share * float(event[k]) for k in ADDED if event.get(k) is not None}}
 
 
 def explained_below(event: Mapping[str, Any]) -> bool:
@@ -410,25 +435,37 @@ def _not_waste(
 
 def _less_below(
     events: list[Mapping[str, Any]], parents: Mapping[str, str | None],
-    reviewed: Sequence[Mapping[str, Any]] = (),
+    reviewed: Sequence[Mapping[str, Any]] = (), held: Sequence[Mapping[str, Any]] = (),
 ) -> list[Mapping[str, Any]]:  # fmt: skip
     """Each event less the part inside it of the counted events of every meter below its
     meter: a main feed's readings hold its panels' (an event of 270 kWh on the feed over
     one of 90 kWh on a panel, less than half of it so not explained, is 270 kWh of waste,
     not 360), and of the ``reviewed`` ones (a panel's event acked as not waste is not
     waste on the feed either). The deepest meters go first, so that each event takes off
-    what is left of the events below it, and every kWh counts once whatever the depth."""
-    every = [*events, *reviewed]
+    what is left of the events below it, and every kWh counts once whatever the depth.
+    The events a change below holds (``held``, see :func:`_judged`) are taken off at
+    their own hours, and the change at its others: a panel's night left on inside its
+    slow rise is a main feed's that night, not a share of the rise's weeks."""
+    every = [*events, *reviewed, *held]
     above = {m: ancestors(m, parents) for m in {e["meter"] for e in every}}
     if not any(above.values()):
         return events
     out = list(events)
     for i in sorted(range(len(out)), key=lambda i: -len(above[out[i]["meter"]])):
         meter = out[i]["meter"]
-        below = [e for e in [*out, *reviewed] if meter in above[e["meter"]]]
+        below = [_spread(e, held) for e in [*out, *reviewed, *held]
+                 if meter in above[e["meter"]]]  # fmt: skip
         if below and not out[i].get("less_below"):
             out[i] = {**_less_inside(out[i], below), "less_below": True}
     return out
+
+
+def _spread(event: Mapping[str, Any], held: Sequence[Mapping[str, Any]]) -> Mapping[str, Any]:
+    """A counted change less the ``held`` events of its meter inside it, which are taken
+    off at their own hours; any other event as it is."""
+    if event.get("kind") != "change" or event.get("status") not in COUNTED:
+        return event
+    return _less_inside(event, [e for e in held if e["meter"] == event["meter"]])
 
 
 def meters_below(meters: Iterable[str], parents: Mapping[str, str | None]) -> set[str]:
