@@ -524,6 +524,26 @@ def test_the_nights_summary_counts_a_parents_event_whole_less_those_below_it() -
     )
 
 
+def test_the_nights_summary_adds_what_a_panels_event_leaves_of_the_feeds_it_explains() -> None:
+    """A main feed's event of 300 kWh that a panel's of 200 explains is not one more event
+    of the night, but what the panel's leaves of it counts, as in savings (300 kWh)."""
+    from wattcast.cli.jobs import events_line
+    from wattcast.workflows.job import JobSummary
+
+    main = {"id": 1, "meter": "Main", "kind": "excess", "status": "explained",
+            "detail": "explained by Panel (event 2) below it, 200.0 of its 300.0 kWh",
+            "start": "2017-03-14T00:00:00", "end": "2017-03-14T06:00:00", "start_t": 0,
+            "end_t": 6 * 3600, "kwh_above_band": 300.0, "kwh_above_forecast": 300.0}  # fmt: skip
+    panel = {**main, "id": 2, "meter": "Panel", "status": "new", "detail": None,
+             "kwh_above_band": 200.0, "kwh_above_forecast": 200.0}  # fmt: skip
+    summary = JobSummary("run", events=[main, panel], parents={"Panel": "Main"})
+    said = "2017-03-14: 1 (300.0 kWh above band); 1 acked, expected, explained or in a change"
+    assert events_line(summary) == said
+    later = {**main, "start": "2017-03-13T23:00:00"}  # alone on its day: its kWh, no count
+    summary = JobSummary("run", events=[later, panel], parents={"Panel": "Main"})
+    assert events_line(summary).startswith("2017-03-13: 100.0 kWh above band; 2017-03-14: 1 (")
+
+
 def test_the_nights_summary_counts_a_feeds_event_less_a_panels_of_the_day_before(
     tmp_path: Path,
 ) -> None:
