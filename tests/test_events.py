@@ -335,8 +335,9 @@ def test_a_panels_event_inside_its_change_is_taken_off_the_feeds_at_its_own_hour
     """A panel's night of 100 kWh inside its rise of 200 kWh over 80 hours (counted in
     the rise) took off a main feed's event that night only the rise's even share of the
     night (15 kWh): the feed's 110 kWh, explained by the panel's night, added 95 kWh to
-    the rise's 200 that already held that night."""
-    from wattcast.events.hierarchy import counted, explanations
+    the rise's 200 that already held that night; it adds nothing now, and a feed's 300
+    kWh that night adds 185."""
+    from wattcast.events.hierarchy import counted, explanations, share_inside
 
     hour = 3600
     main, panel = feed_and_panel()
@@ -352,9 +353,11 @@ def test_a_panels_event_inside_its_change_is_taken_off_the_feeds_at_its_own_hour
         assert (why is not None) == (kwh == 110.0)
         feed = {**feed, "status": "explained", "detail": why} if why else feed
         totals = {e["id"]: e for e in counted([feed, night, rise], parents)}
-        assert totals.keys() == {1, 3}  # the night is the rise's
-        rest = kwh - 100.0 - (200.0 - 100.0) * 6 / 80  # less the night, and the rise's rest
-        assert totals[1]["kwh_above_band"] == pytest.approx(rest)
+        rest = kwh - 100.0 - 200.0 * 6 / 80  # less the night, and the rise's share of it
+        assert totals.keys() == ({1, 3} if rest > 0 else {3})  # the night is the rise's
+        assert totals.get(1, {"kwh_above_band": 0.0})["kwh_above_band"] == pytest.approx(
+            max(rest, 0.0)
+        )
         assert totals[3]["kwh_above_band"] == 200.0
         assert counted(list(totals.values()), parents) == list(totals.values())
     # a night half inside the rise: its half outside counted, its half inside held
@@ -363,7 +366,22 @@ def test_a_panels_event_inside_its_change_is_taken_off_the_feeds_at_its_own_hour
             "kwh_above_forecast": 300.0}  # fmt: skip
     totals = {e["id"]: e for e in counted([feed, straddling, rise], parents)}
     assert totals[2]["kwh_above_band"] == pytest.approx(50.0)
-    assert totals[1]["kwh_above_band"] == pytest.approx(300.0 - 100.0 - 150.0 * 3 / 80)
+    assert totals[1]["kwh_above_band"] == pytest.approx(300.0 - 100.0 - 200.0 * 3 / 80)
+    # day by day, the rise spread over all its hours: the days add up to the whole
+    from wattcast.events.savings import savings
+
+    feed = {**feed, "start": 0, "end": 30 * hour, "parent": None}
+    events = [feed, {**night, "parent": "Main"}, {**rise, "parent": "Main"}]
+
+    def total(first: float, last: float) -> float:
+        listed = [{**e, "share": share_inside(e["start"], e["end"], first, last),
+                   "period": (first, last)}
+                  for e in events if e["end"] > first and e["start"] < last]  # fmt: skip
+        return sum(row["kwh_above_band"] for row in savings(listed))
+
+    days = [total(a * 24 * hour, (a + 1) * 24 * hour) for a in range(4)]
+    assert sum(days) == pytest.approx(total(0, 96 * hour))
+    assert total(0, 96 * hour) == pytest.approx(200.0 + 300.0 - 100.0 - 200.0 * 30 / 80)
 
 
 def test_a_parent_event_is_counted_less_the_reviewed_events_below_it_too() -> None:

@@ -444,8 +444,12 @@ def _less_below(
     waste on the feed either). The deepest meters go first, so that each event takes off
     what is left of the events below it, and every kWh counts once whatever the depth.
     The events a change below holds (``held``, see :func:`_judged`) are taken off at
-    their own hours, and the change at its others: a panel's night left on inside its
-    slow rise is a main feed's that night, not a share of the rise's weeks."""
+    their own hours, as well as the change's share of those hours: a panel's night left
+    on inside its slow rise is a main feed's that night, not only a share of the rise's
+    weeks. The change is spread evenly whatever it holds, so that a period's cut does
+    not depend on events outside it and adjacent periods add up to the whole; a feed's
+    event is so cut by a little more than its panels hold (the held events' share of
+    its hours: 100 kWh held in a rise of 80 hours, 7.5 kWh more over 6 hours)."""
     every = [*events, *reviewed, *held]
     above = {m: ancestors(m, parents) for m in {e["meter"] for e in every}}
     if not any(above.values()):
@@ -453,19 +457,10 @@ def _less_below(
     out = list(events)
     for i in sorted(range(len(out)), key=lambda i: -len(above[out[i]["meter"]])):
         meter = out[i]["meter"]
-        below = [_spread(e, held) for e in [*out, *reviewed, *held]
-                 if meter in above[e["meter"]]]  # fmt: skip
+        below = [e for e in [*out, *reviewed, *held] if meter in above[e["meter"]]]
         if below and not out[i].get("less_below"):
             out[i] = {**_less_inside(out[i], below), "less_below": True}
     return out
-
-
-def _spread(event: Mapping[str, Any], held: Sequence[Mapping[str, Any]]) -> Mapping[str, Any]:
-    """A counted change less the ``held`` events of its meter inside it, which are taken
-    off at their own hours; any other event as it is."""
-    if event.get("kind") != "change" or event.get("status") not in COUNTED:
-        return event
-    return _less_inside(event, [e for e in held if e["meter"] == event["meter"]])
 
 
 def meters_below(meters: Iterable[str], parents: Mapping[str, str | None]) -> set[str]:
