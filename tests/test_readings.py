@@ -1179,6 +1179,30 @@ def test_the_interval_across_the_spring_clock_change_keeps_its_start(
     assert frame.values[times.get_loc(began), 0] == values[at_three]
 
 
+@pytest.mark.parametrize("written", ["%Y-%m-%dT%H:%M:%SZ", "epoch"])
+def test_utc_interval_ends_are_moved_back_in_real_time(tmp_path: Path, written: str) -> None:
+    """Hour-ending readings stamped in UTC (Open Power System Data's registers, made
+    differences) across Berlin's autumn change: both 02:00s on the clock (00:00 and 01:00
+    UTC) were moved back to 01:00 on the wall clock and refused as one timestamp with two
+    values; the hour that ends at 01:00 UTC began at 02:00 (summer time)."""
+    ends = pd.date_range("2015-10-24 00:00", "2015-10-26 00:00", freq="h", tz="UTC")[1:]
+    values = np.arange(len(ends), dtype=float)
+    epoch = (ends - pd.Timestamp("1970-01-01", tz="UTC")) // pd.Timedelta("1s")
+    stamps = ends.strftime(written) if written != "epoch" else epoch
+    pd.DataFrame({"utc_timestamp": stamps, "Home (kWh)": values}).to_csv(
+        tmp_path / "utc.csv", index=False)  # fmt: skip
+    frame = load_meters(tmp_path / "utc.csv", tz="Europe/Berlin", stamps="end")
+    times = pd.DatetimeIndex(frame.start + frame.interval * np.arange(frame.n_steps))
+    starts = (ends - pd.Timedelta("1h")).tz_convert("Europe/Berlin").tz_localize(None)
+    assert frame.start == starts[0] and frame.n_steps == len(starts.unique())
+    # the repeated hour is 02:00 on Berlin's clock: the mean of its two readings
+    repeated = values[starts == pd.Timestamp("2015-10-25 02:00")]
+    assert len(repeated) == 2
+    assert frame.values[times.get_loc(pd.Timestamp("2015-10-25 02:00")), 0] == repeated.mean()
+    assert frame.values[times.get_loc(pd.Timestamp("2015-10-25 01:00")), 0] == values[
+        starts.get_loc(pd.Timestamp("2015-10-25 01:00"))]  # fmt: skip
+
+
 def test_a_logger_ignoring_the_spring_change_stays_on_its_clock(tmp_path: Path) -> None:
     """A file that wrote 02:00 that night anyway: its starts stay on its wall clock."""
     ends = pd.date_range("2017-03-12 00:00", "2017-03-12 06:00", freq="h")[1:]

@@ -41,7 +41,15 @@ from wattcast.data.columns import (
 )
 from wattcast.data.files import name_words, row_label, source_of
 from wattcast.data.meter_frame import BadReadings, MeterFrame
-from wattcast.data.timestamps import YEARS, check_date_order, outside_years, parse_timestamps
+from wattcast.data.timestamps import (
+    YEARS,
+    check_date_order,
+    outside_years,
+    parse_instants,
+    parse_timestamps,
+    wall_clock,
+    wall_times,
+)
 from wattcast.durations import format_duration
 from wattcast.errors import (
     BadReadingsWarning,
@@ -68,6 +76,7 @@ __all__ = [  # what callers outside data/ import from here
     "ReadOptions",
     "detect_layout",
     "infer_interval",
+    "interval_starts",
     "meter_problems",
     "parse_timestamps",
     "refuse_meter_problems",
@@ -328,11 +337,26 @@ def _interval_starts(
     before repeats are judged: a file stamped at each hour's end repeats 02:00 when the
     clocks go back (the hour from 01:00 to 02:00 twice), as one stamped at starts
     repeats 01:00."""
-    times = parse_timestamps(frame, column_named(frame, column), tz, options.date_order,
-                             naive_utc=options.naive == "utc")  # fmt: skip
+    named = column_named(frame, column)
+    parsed = parse_instants(frame, named, tz, options.date_order, naive_utc=options.naive == "utc")
+    times = wall_times(frame, named, parsed)
     if options.stamps == "end" or (options.stamps == "auto" and stamps_ends(frame, column)):
-        return starts_of(times, infer_interval(times, source_of(frame)), tz)
+        return interval_starts(frame, parsed, times, tz)
     return times
+
+
+def interval_starts(
+    frame: pd.DataFrame, parsed: pd.DatetimeIndex, ends: pd.DatetimeIndex, tz: str | None
+) -> pd.DatetimeIndex:  # fmt: skip
+    """The wall-clock starts of the intervals whose ends ``ends`` are (on the clock);
+    ``parsed`` the same times as read (:func:`parse_instants`). Instants (UTC, offsets,
+    epoch numbers) start one interval before their ends in real time: moved on the wall
+    clock, the two ends the clock shows as 02:00 when it goes back (00:00 and 01:00 UTC in
+    Berlin) both became 01:00, refused as a repeated timestamp."""
+    interval = infer_interval(ends, source_of(frame))
+    if parsed.tz is None or not ends.equals(wall_clock(parsed)):
+        return starts_of(ends, interval, tz)
+    return wall_clock(parsed - interval)
 
 
 def stamps_ends(frame: pd.DataFrame, column: object) -> bool:

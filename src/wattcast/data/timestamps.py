@@ -49,11 +49,32 @@ def parse_timestamps(
     frame: pd.DataFrame, column: object, tz: str | None, date_order: str = "auto",
     naive_utc: bool = False,
 ) -> pd.DatetimeIndex:  # fmt: skip
-    """Parse ``column`` into naive local wall-clock times.
+    """Parse ``column`` into naive local wall-clock times (:func:`parse_instants`, on the
+    clock)."""
+    return wall_times(frame, column, parse_instants(frame, column, tz, date_order, naive_utc))
 
-    A day's end written ``24:00``, or as 00:00 of its own date after its last reading,
-    is the next midnight, and marks the frame's times as interval ends
-    (``frame.attrs["stamps"]``).
+
+def wall_times(frame: pd.DataFrame, column: object, parsed: pd.DatetimeIndex) -> pd.DatetimeIndex:
+    """The times :func:`parse_instants` read, as naive local wall-clock times. A day's end
+    written as 00:00 of its own date after its last reading is the next midnight, and
+    marks the frame's times as interval ends (``frame.attrs["stamps"]``)."""
+    return _day_ends_at_own_midnight(frame, column, wall_clock(parsed))
+
+
+def wall_clock(times: pd.DatetimeIndex) -> pd.DatetimeIndex:
+    """Zone-aware times as naive times on their zone's clock; naive ones as they are."""
+    return times.tz_localize(None) if times.tz is not None else times
+
+
+def parse_instants(
+    frame: pd.DataFrame, column: object, tz: str | None, date_order: str = "auto",
+    naive_utc: bool = False,
+) -> pd.DatetimeIndex:  # fmt: skip
+    """Parse ``column``: zone-aware where the file gives instants (offsets, epoch numbers,
+    or naive times taken as UTC), in ``tz``; naive local times otherwise.
+
+    A day's end written ``24:00`` is the next midnight, and marks the frame's times as
+    interval ends (``frame.attrs["stamps"]``).
 
     Zone-aware times (offsets such as ``+00:00``) are converted to ``tz`` when
     it is given and kept in their own zone otherwise; naive times are taken as
@@ -98,10 +119,9 @@ def parse_timestamps(
             )
     if parsed.tz is None and naive_utc:
         parsed = parsed.tz_localize("UTC")
-    if parsed.tz is not None:
-        parsed = parsed.tz_convert(tz) if tz else parsed
-        parsed = parsed.tz_localize(None)
-    return _day_ends_at_own_midnight(frame, column, parsed)
+    if parsed.tz is not None and tz:
+        parsed = parsed.tz_convert(tz)
+    return parsed
 
 
 #: The years of meter readings: outside them, a mistyped year or a wrong date format

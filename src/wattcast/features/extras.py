@@ -21,12 +21,12 @@ from wattcast.data.cleaning import stuck_readings
 from wattcast.data.files import name_words, row_label
 from wattcast.data.loading import (
     infer_interval,
-    parse_timestamps,
+    interval_starts,
     source_of,
     stamps_ends,
-    starts_of,
     to_numeric_column,
 )
+from wattcast.data.timestamps import parse_instants, wall_times
 from wattcast.durations import format_duration
 from wattcast.errors import DuplicateRowsWarning, ExtrasGapWarning, InputError
 
@@ -70,9 +70,10 @@ class ExtraTable:
                 f"{source_of(frame)}: expected a timestamp or date column then one column "
                 "per extra feature."
             )
-        times = parse_timestamps(frame, frame.columns[0], tz)
+        parsed = parse_instants(frame, frame.columns[0], tz)
+        times = wall_times(frame, frame.columns[0], parsed)
         if stamps_ends(frame, frame.columns[0]):  # hour-ending weather: values of the hour before
-            times = starts_of(times, infer_interval(times, source_of(frame)), tz)
+            times = interval_starts(frame, parsed, times, tz)
         columns = tuple(str(c) for c in frame.columns[1:])
         values = np.column_stack([to_numeric_column(frame, c) for c in frame.columns[1:]])
         _check_flags(frame, columns, values, flags)
