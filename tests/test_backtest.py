@@ -426,6 +426,11 @@ def test_a_meter_that_stopped_reporting_is_said_not_a_traceback(tmp_path: Path, 
     common = ["backtest", data, "--input", "7D", "--days", "3", "--trees", "8"]
     both = cli(*common, "--out", tmp_path / "both.csv")
     assert both.exit_code == 0, both.output  # the other meter is backtested
+    # the one that stopped was forecast and had no row in the table, without a word
+    assert (
+        "left out: B (kW): no reading in the backtested days to score its forecasts "
+        "against (has it stopped reporting?); end earlier with --until"
+    ) in both.output
     alone = cli(*common, "--meters", "B (kW)", "--out", tmp_path / "b.csv")
     assert alone.exit_code == 2 and "Traceback" not in alone.output
     assert ("no meter could be backtested: the backtested days hold no readings of the "

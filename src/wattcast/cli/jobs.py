@@ -373,6 +373,11 @@ def backtest(
         print_subsets(metrics)
     for meter, reason in result.failed.items():
         say(f"  left out: {meter}: {reason}")
+    for meter in result.unscored:
+        say(
+            f"  left out: {meter}: no reading in the backtested days to score its forecasts "
+            "against (has it stopped reporting?); end earlier with --until"
+        )
 
 
 def print_backtest(

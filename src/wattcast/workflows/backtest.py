@@ -62,6 +62,7 @@ class BacktestResult:
     failed: dict[str, str] = field(default_factory=dict)  # meter -> why it was left out
     meter_refits: int = 0  # meters trained, over all nights
     aside: frozenset[str] = frozenset()  # remainders and generation: not in the pooled row
+    unscored: tuple[str, ...] = ()  # forecast, with no reading in the days scored
 
     def metrics(self, confidence: float, subsets: Sequence[Subset] = ()) -> pd.DataFrame:
         """wattcast (each meter's chosen method), the forest alone, and the baselines, on
@@ -184,7 +185,10 @@ def backtest(
     predictions = predictions[~predictions["meter"].isin(failed)].reset_index(drop=True)
     _warn_gaps(gaps, fits, model)
     _warn_few(few, fits)
-    return BacktestResult(predictions, fit_seconds, refits, failed, meter_refits)
+    scored = set(predictions["meter"])
+    unscored = tuple(m for m in frame.meters if m not in failed and m not in scored)
+    return BacktestResult(predictions, fit_seconds, refits, failed, meter_refits,
+                          unscored=unscored)  # fmt: skip
 
 
 def _tally(
@@ -424,6 +428,7 @@ def _combined(results: list[BacktestResult]) -> BacktestResult:
         max(r.refits for r in results),
         failed,
         sum(r.meter_refits for r in results),
+        unscored=tuple(m for r in results for m in r.unscored),
     )
 
 
