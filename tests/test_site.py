@@ -729,3 +729,29 @@ def test_totals_take_the_hierarchy_from_the_store_to_any_depth(tmp_path: Path, c
     shown = {r[0]: number(r[head.index("kwh_above_band")]) for r in table}
     for meter, row in rows.items():
         assert shown[meter] == pytest.approx(row["kwh_above_band"], abs=0.05)
+
+
+def test_panels_that_read_more_than_their_main_feed_are_said(tmp_path: Path, cli) -> None:
+    """A home's grid import over its appliances, with solar panels behind the meter (Open
+    Power System Data, Konstanz): the panels read more than the feed on 38 % of the hours,
+    and its remainder, forecast and judged as use no panel meters, was the sun's output,
+    without a word."""
+    spec = hierarchy_site(tmp_path, {})
+    out = tmp_path / "f.csv"
+    clean = cli("forecast", "--config", tmp_path / "site.toml", "--out", out)
+    assert clean.exit_code == 0, clean.output
+    assert "read more than it" not in clean.output  # panels and feed that agree
+    table = pd.read_csv(spec.data.source, parse_dates=["timestamp"])
+    sun = table["timestamp"].dt.hour.between(10, 15).to_numpy()
+    table.loc[sun, "Main (kW)"] *= 0.2  # the panels' output, used behind the meter
+    table.to_csv(spec.data.source, index=False)
+    sunny = cli("forecast", "--config", tmp_path / "site.toml", "--out", out)
+    assert sunny.exit_code == 0, sunny.output
+    assert re.search(
+        r"warning: \S*hierarchy\.csv \(\[site\] meters\): the meters below 'Main \(kW\)' read more than it \(by "
+        r"over 10%\) on 2\d% of its readings, the first at 2021-01-\d\d 10:00:00: "
+        r"generation behind its meter \(solar panels\), or a meter listed below it that it "
+        r"does not feed\? Its remainder 'Main remainder \(kW\)' is then not the use that no "
+        r"meter below it measures, nor are its events\.",
+        sunny.stderr,
+    ), sunny.stderr

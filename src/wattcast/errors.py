@@ -189,5 +189,10 @@ class EmptySubsetWarning(WattcastWarning):
     """A subset the backtest was asked to score holds none of its readings."""
 
 
+class RemainderWarning(WattcastWarning):
+    """The meters below a parent read more than it on many readings (generation behind its
+    meter, or a meter it does not feed): its remainder is no use that no meter measures."""
+
+
 class ReferenceWarning(WattcastWarning):
     """A meter's reference baseline could not be fitted; it is judged by its band alone."""

@@ -21,6 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from wattcast.data.files import name_words, row_label
@@ -35,7 +36,7 @@ from wattcast.data.sources import (
     zone_lookup,
 )
 from wattcast.data.timestamps import join_date_and_time
-from wattcast.errors import InputError, SkippedColumnsWarning
+from wattcast.errors import InputError, RemainderWarning, SkippedColumnsWarning
 from wattcast.events.hierarchy import Hierarchy, read_hierarchy
 from wattcast.features.day_calendar import DayCalendar
 from wattcast.features.extras import TEMPERATURE_WORDS, ExtraTable
@@ -183,7 +184,7 @@ def load_inputs(
         for name, (parent, _) in hierarchy.remainders.items():
             meters.append(name)
             zones[name], units[name], scales[name] = zones[parent], units[parent], scales[parent]
-        source = RemainderSource(source, hierarchy.remainders)
+        source = RemainderSource(source, hierarchy.remainders, spec.site.meters)
     _check_refit(meters, spec.models.refit)
     return JobInputs(source, meters, zones, units, tables, per_meter, calendars, expected,
                      hierarchy, scales, flags)  # fmt: skip
@@ -220,10 +221,14 @@ class ScaledSource(Source):
 
 class RemainderSource(Source):
     """A source with each remainder meter (a parent less the sum of its children) computed
-    from its parent's and children's readings, as they are read."""
+    from its parent's and children's readings, as they are read (``listing``: the file of
+    the hierarchy, named in warnings)."""
 
-    def __init__(self, inner: Source, remainders: dict[str, tuple[str, tuple[str, ...]]]) -> None:
-        self.inner, self.remainders = inner, remainders
+    def __init__(
+        self, inner: Source, remainders: dict[str, tuple[str, tuple[str, ...]]],
+        listing: Path | None = None,
+    ) -> None:  # fmt: skip
+        self.inner, self.remainders, self.listing = inner, remainders, listing
         self.path, self.options = inner.path, inner.options
 
     def meters(self) -> list[str]:
@@ -243,13 +248,47 @@ class RemainderSource(Source):
             if name in self.remainders:
                 parent, kids = self.remainders[name]
                 whole = frame.select([parent]).values[:, 0]
-                columns.append(whole - frame.select(list(kids)).values.sum(axis=1))
+                parts = frame.select(list(kids)).values.sum(axis=1)
+                _warn_children_above(self.listing, name, parent, whole, parts, frame)
+                columns.append(whole - parts)
             else:
                 columns.append(frame.select([name]).values[:, 0])
         own = frame.select([m for m in meters if m not in self.remainders])
         return MeterFrame(np.column_stack(columns), frame.start, frame.interval, tuple(meters),
                           frame.tz, frame.source, {m: own.filled.get(m, 0) for m in meters},
                           dict(own.bad))  # fmt: skip
+
+
+#: The meters below a parent that read more than it by this share of its reading ...
+CHILDREN_ABOVE = 0.10
+#: ... on this share of its readings or more: not the rounding of meters that disagree a
+#: little (Andover's panels, 0.6 % of the quarter-hours), but generation behind the
+#: parent's meter, or a meter it does not feed.
+CHILDREN_ABOVE_SHARE = 0.05
+
+
+def _warn_children_above(
+    listing: Path | None, name: str, parent: str, whole: np.ndarray, parts: np.ndarray,
+    frame: MeterFrame,
+) -> None:  # fmt: skip
+    """Say where the meters below ``parent`` read more than it on many readings: its
+    remainder ``name`` is then no use that no meter measures (a home's grid import over its
+    appliances, with solar panels behind the meter: the remainder was the sun's output)."""
+    both = np.isfinite(whole) & np.isfinite(parts)
+    above = both & (parts > (1 + CHILDREN_ABOVE) * whole) & (parts > 0)
+    if not both.any() or above.sum() < CHILDREN_ABOVE_SHARE * both.sum():
+        return
+    first = frame.start + frame.interval * int(np.flatnonzero(above)[0])
+    where = f"{listing} ([site] meters)" if listing is not None else "[site] meters"
+    warnings.warn(
+        f"{where}: the meters below {parent!r} read more than it (by over "
+        f"{CHILDREN_ABOVE:.0%}) on {above.sum() / both.sum():.0%} of its readings, the first "
+        f"at {first}: generation behind its meter (solar panels), or a meter listed below it "
+        f"that it does not feed? Its remainder {name!r} is then not the use that no meter "
+        "below it measures, nor are its events.",
+        RemainderWarning,
+        stacklevel=2,
+    )
 
 
 def _periods(paths: tuple[Path, ...], zone: str | None) -> list[tuple[int, int]]:
