@@ -440,3 +440,11 @@ def test_a_zones_file_that_misnames_or_twice_zones_a_meter_says_so(
     assert empty.exit_code == 2 and empty.stderr == (
         f"error: {zones}, column 'zone', line 2: empty; expected a meter and its zone on every "
         "line (a meter without a line keeps the default zone).\n")  # fmt: skip
+
+
+def test_forecast_help_says_a_site_file_s_store_records_it(cli) -> None:
+    """A one-off `forecast --config site.toml` recorded a run in the site's store, where the
+    help spoke of --store alone."""
+    result = cli("forecast", "--help")
+    text = " ".join(result.stdout.replace("│", " ").split())
+    assert "With --store, or --config whose site file sets [store] path, the forecasts" in text

@@ -65,8 +65,8 @@ def forecast(
 ) -> None:
     """Forecast every meter's next period after the gap, with an uncertainty band.
 
-    With --store the forecasts are recorded in the store as a nightly run records
-    them (actuals and events included).
+    With --store, or --config whose site file sets \\[store] path, the forecasts are
+    recorded in the store as a nightly run records them (actuals and events included).
     """
     summary = _job(spec, "forecast", as_of, out_path)
     _finish(summary, profile)
