@@ -887,6 +887,23 @@ def test_a_register_of_running_totals_is_refused(tmp_path: Path) -> None:
     assert load_meters(tmp_path / "m.csv").meters == ("Main (kWh)", "Hall (kW)")
 
 
+def test_a_register_is_refused_without_warnings_of_outages_before(tmp_path: Path) -> None:
+    """Open Power System Data's hourly registers: warnings of values held for 12 hours and
+    more (an outage? treated as missing) and of a meter that stopped came before the one
+    line that says what the column is, a register, and what to give instead."""
+    hours = pd.date_range("2016-01-04", periods=24 * 120, freq="h")
+    use = np.random.default_rng(0).uniform(0.001, 0.005, len(hours))  # standby
+    use[(hours.hour == 19) & (hours.day % 2 == 0)] += 0.9  # a cycle every other day
+    use[3:20] = use[-20:] = 0.0  # unplugged: the register holds
+    table = pd.DataFrame({"timestamp": hours, "Dishwasher (kWh)": 0.002 + np.cumsum(use)})
+    table.to_csv(tmp_path / "m.csv", index=False)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with pytest.raises(InputError, match=r"'Dishwasher \(kWh\)': readings never fall"):
+            load_meters(tmp_path / "m.csv")
+    assert [str(w.message) for w in caught] == []
+
+
 def test_meter_names_of_a_long_table_are_read_as_written_without_surrounding_spaces(
     tmp_path: Path,
 ) -> None:

@@ -250,6 +250,8 @@ def _mask_bad(
         columns = [(0, rows) for rows in np.split(order, ends[:-1])]
     for name, (j, rows) in zip(names, columns, strict=True):
         readings = values[rows, j]
+        if interval is not None and _register(readings, interval) is not None:
+            continue  # a running total, refused as such (meter_problems): its holds no outage
         bad, lower, upper, stuck = find_bad_readings(readings, bounds_of(bounds, name), interval)
         if interval is not None and bounds_of(bounds, name) == "auto":
             _say_held(source_of(frame), name, readings, times[rows], interval)
