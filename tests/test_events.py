@@ -384,6 +384,32 @@ def test_a_panels_event_inside_its_change_is_taken_off_the_feeds_at_its_own_hour
     assert total(0, 96 * hour) == pytest.approx(200.0 + 300.0 - 100.0 - 200.0 * 30 / 80)
 
 
+def test_a_day_of_an_explained_event_without_the_events_below_it_counts_whole() -> None:
+    """A main feed's event over three days, explained by a panel's over the first two:
+    the third day lists no event of the panel, and counted nothing of the feed's 100 kWh
+    that day (day by day 200 kWh, the three days together 300)."""
+    from wattcast.events.hierarchy import explanations, share_inside
+    from wattcast.events.savings import savings
+
+    day = 86400
+    parents = {"Main": None, "Panel": "Main"}
+    main, panel = feed_and_panel()
+    feed = {**main, "start": 0, "end": 3 * day, "kwh_above_band": 300.0}
+    panel = {**panel, "start": 0, "end": 2 * day, "kwh_above_band": 160.0}
+    feed = {**feed, "status": "explained", "detail": explanations([feed, panel], parents)[1]}
+
+    def total(first: float, last: float) -> float:
+        listed = [{**e, "share": share_inside(e["start"], e["end"], first, last),
+                   "period": (first, last)}
+                  for e in (feed, panel) if e["end"] > first and e["start"] < last]  # fmt: skip
+        return sum(row["kwh_above_band"] for row in savings(listed, None, parents))
+
+    assert feed["detail"].startswith("explained by Panel")
+    assert total(2 * day, 3 * day) == pytest.approx(100.0)
+    days = [total(a * day, (a + 1) * day) for a in range(3)]
+    assert sum(days) == pytest.approx(total(0, 3 * day)) == pytest.approx(300.0)
+
+
 def test_a_parent_event_is_counted_less_the_reviewed_events_below_it_too() -> None:
     """A panel's event acked as not waste left its kWh counted on the main feed above
     it: acking it took nothing off the totals (270 kWh, new or acked)."""

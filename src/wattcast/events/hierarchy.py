@@ -342,7 +342,7 @@ def counted(
         taken = [*taken, *counted(below, parents), *_not_waste(below, _reviewed(below))]
         held = [*held, *_judged(below)[1]]
     return [e for e in _less_below(out, parents, taken, held)
-            if not explained_below(e) or _rest(e)]  # fmt: skip
+            if not explained_below(e) or _rest(e, parents)]  # fmt: skip
 
 
 def _reviewed(events: list[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
@@ -401,14 +401,19 @@ def explained_below(event: Mapping[str, Any]) -> bool:
     return event.get("status") == "explained" and str(event.get("detail")).startswith(BELOW_IT)
 
 
-def _rest(event: Mapping[str, Any]) -> bool:
+def _rest(event: Mapping[str, Any], parents: Mapping[str, str | None]) -> bool:
     """Whether an explained event keeps energy once the events below it are taken off:
     what they do not hold is counted, as of a parent's event they hold less of (a feed
     280 kWh above over a panel's 140 counts 140 more, where at 130 below it was counted
-    150 more and at 141 it was not counted at all). One without a meter below it among
-    those counted (a listing without the hierarchy) is not counted."""
+    150 more and at 141 it was not counted at all). Its meter's place, not the events
+    listed, says whether it has meters below: a day of a feed's event that its panel's
+    event of the day before explains lists no event below it, and counts the day whole
+    (else the days fell short of the two together). One whose meter has no meter below
+    it in ``parents`` nor events below it counted (a listing without the hierarchy) is
+    not counted."""
     kwh = ("kwh_above_band", "kwh_above_forecast")
-    return bool(event.get("less_below")) and any(float(event.get(k) or 0.0) > 0 for k in kwh)
+    placed = event.get("less_below") or event["meter"] in parents.values()
+    return bool(placed) and any(float(event.get(k) or 0.0) > 0 for k in kwh)
 
 
 def _period_share(
