@@ -329,6 +329,53 @@ def test_the_digest_subject_counts_a_feeds_event_less_the_panels_told_before(
     assert digest.subject.endswith(": 1 new event, 480 kWh")
 
 
+def campus_over_building_over_panel(path: Path) -> tuple[ForecastStore, dict]:
+    """A store whose night recorded a campus feed's event of 600 kWh over 24 hours, over
+    a building's of 200 kWh that a panel's of 120 below it explains (both told before);
+    returns it, and the campus's event."""
+    from wattcast.events.hierarchy import explanations
+    from wattcast.reporting.listing import parents_of
+    from wattcast.store.store import Batch
+
+    store = ForecastStore(path, create=True)
+    run = store.begin_run("run", {}, None, "night", "2021-01-10T00:00:00")
+    start, names = 1_609_459_200, ("Campus (kW)", "Main (kW)", "Gym (kW)")
+    rows = [{"id": None, "meter": meter, "start": start + a * 3600, "end": start + b * 3600,
+             "readings": 4, "peak_excess_kw": 5.0, "kwh_above_band": kwh,
+             "kwh_above_forecast": kwh, "status": status, "kind": "excess"}
+            for meter, a, b, kwh, status in ((names[0], 12, 36, 600.0, "new"),
+                                             (names[1], 12, 20, 200.0, "new"),
+                                             (names[2], 14, 20, 120.0, "alerted"))]  # fmt: skip
+    meters = dict.fromkeys(names, ("UTC", "kW"))
+    store.write_batch(run, Batch(meters=meters, status=dict.fromkeys(meters),
+                                 events=pd.DataFrame(rows)))  # fmt: skip
+    store.place_meters("S", {"Campus (kW)": {}, "Main (kW)": {"parent": "Campus (kW)"},
+                             "Gym (kW)": {"parent": "Main (kW)"}})  # fmt: skip
+    why = explanations(store.events(), parents_of(store))
+    store.set_explained({i: text for i, text in why.items() if text})
+    (campus,) = [e for e in store.events() if e["meter"] == "Campus (kW)"]
+    return store, campus
+
+
+def test_the_digest_subject_counts_a_campus_event_less_an_explained_building_event_below(
+    tmp_path: Path,
+) -> None:
+    """A building's event that a panel's explains, told before, counts in savings for what
+    the panel's leaves (80 kWh), and the campus feed's event over both less the two
+    (400 kWh): the subject counted the campus's less the panel's alone, 480 kWh."""
+    from wattcast.alerts.digest import Context, compose
+    from wattcast.events.savings import savings
+    from wattcast.reporting.listing import event_rows, parents_of
+
+    store, campus = campus_over_building_over_panel(tmp_path / "s.db")
+    totals = {r["meter"]: r["kwh_above_band"]
+              for r in savings(event_rows(store, None), None, parents_of(store))}  # fmt: skip
+    assert totals == {"Campus (kW)": 400.0, "Main (kW)": 80.0, "Gym (kW)": 120.0}
+    spec = RunSpec.from_settings({"data": {"source": "x.csv"}})
+    digest = compose(store, [campus], Context.of(spec))
+    assert digest.subject.endswith(": 1 new event, 400 kWh")
+
+
 def json_ids(message: email.message.EmailMessage) -> list[int]:
     """The event ids a digest lists (the text part says 'event N')."""
     text = message.get_body(("plain",)).get_content()

@@ -581,6 +581,30 @@ def test_the_nights_summary_counts_a_feeds_event_less_a_panels_of_the_day_before
     assert events_line(summary) == "2021-01-01: 1 (480.0 kWh above band)"
 
 
+def test_the_nights_summary_counts_a_campus_event_less_an_explained_building_event_below(
+    tmp_path: Path,
+) -> None:
+    """A building's event of the day before that a panel's explains counts in savings for
+    what the panel's leaves: the closing line counted a campus feed's event over both less
+    the panel's alone (480 kWh where savings counts 400 on the campus)."""
+    from test_alerts import campus_over_building_over_panel
+
+    from wattcast.cli.jobs import events_line
+    from wattcast.epoch import format_epoch
+    from wattcast.reporting.listing import parents_of
+    from wattcast.workflows.closing import _events_below
+    from wattcast.workflows.job import JobSummary
+
+    store, campus = campus_over_building_over_panel(tmp_path / "s.db")
+    parents = parents_of(store)
+    night = {**campus, "start_t": campus["start"], "end_t": campus["end"],
+             "start": format_epoch(campus["start"], "UTC"),
+             "end": format_epoch(campus["end"], "UTC")}  # fmt: skip
+    summary = JobSummary("run", events=[night], parents=parents)
+    summary.below = _events_below(store, summary.events, parents)
+    assert events_line(summary) == "2021-01-01: 1 (400.0 kWh above band)"
+
+
 def test_a_failed_retry_of_events_told_before_does_not_fail_the_night() -> None:
     """The mail server down, a webhook that works: the events reached the webhook on the
     first night, yet every later night ended with exit code 1, 'reached no channel', as

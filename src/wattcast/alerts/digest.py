@@ -211,12 +211,13 @@ def _reviewed_inside(
     the meters below those of ``events``, which those events are counted without (as every
     total counts them: a panel's event acked as not waste is not waste on the feed); and
     the events below them still counted that are not among ``events`` (a panel's told on
-    an earlier night), which the feed's readings hold too."""
+    an earlier night; a building's that its panels' explain, for what theirs leave), which
+    the feed's readings hold too."""
     changed = {e["meter"] for e in events if e.get("kind") == "change"}
     under = meters_below({e["meter"] for e in events}, parents)
-    found = other_events(store, changed | under, events, (*REVIEWED, *COUNTED))
+    found = other_events(store, changed | under, events, (*REVIEWED, *COUNTED, "explained"))
     reviewed = [e for e in found if e["status"] in REVIEWED]
-    told = [e for e in found if e["status"] in COUNTED and e["meter"] in under]
+    told = [e for e in found if e["status"] not in REVIEWED and e["meter"] in under]
     return listed(reviewed, tariff), listed(told, tariff)
 
 

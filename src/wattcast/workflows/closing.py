@@ -115,13 +115,14 @@ def _events_below(
     store: Any, events: list[dict[str, Any]], parents: dict[str, str | None]
 ) -> list[dict[str, Any]]:  # fmt: skip
     """The events of the meters below the night's events' that the night does not list
-    (a panel's of the day before, told then), still counted or reviewed: a main feed's
-    event over them is counted less them, as savings counts it."""
+    (a panel's of the day before, told then), still counted or reviewed, or explained
+    (a building's explained by its panels', counted for what theirs leave): a campus
+    feed's event over them is counted less them, as savings counts it."""
     from wattcast.events.hierarchy import COUNTED, REVIEWED, meters_below
     from wattcast.reporting.listing import other_events
 
     under = meters_below({e["meter"] for e in events}, parents)
-    return other_events(store, under, events, (*COUNTED, *REVIEWED))
+    return other_events(store, under, events, (*COUNTED, *REVIEWED, "explained"))
 
 
 def _ended_before(event: dict[str, Any], day: str) -> bool:
