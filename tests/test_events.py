@@ -410,6 +410,17 @@ def test_a_day_of_an_explained_event_without_the_events_below_it_counts_whole() 
     assert sum(days) == pytest.approx(total(0, 3 * day)) == pytest.approx(300.0)
 
 
+def test_a_change_of_no_duration_holds_no_event_of_its_meter() -> None:
+    """A change stored with its start at its end, inside an event of its meter, stopped
+    every total (IndexError): the event's part inside the change was looked for and none
+    was found. It holds none of the event, which counts whole."""
+    from wattcast.events.hierarchy import counted
+
+    main, _ = feed_and_panel()
+    change = {**main, "id": 2, "kind": "change", "start": 5 * 3600, "end": 5 * 3600}
+    assert counted([main, change]) == [main, {**change, "less_reviewed": True}]
+
+
 def test_a_parent_event_is_counted_less_the_reviewed_events_below_it_too() -> None:
     """A panel's event acked as not waste left its kWh counted on the main feed above
     it: acking it took nothing off the totals (270 kWh, new or acked)."""

@@ -519,13 +519,15 @@ def _less_inside(
 def _outside(
     span: tuple[float, float], covers: list[tuple[float, float]]
 ) -> list[tuple[float, float]]:
-    """The pieces of ``span`` that none of ``covers`` covers (an instant: itself, or none)."""
+    """The pieces of ``span`` that none of ``covers`` covers (an instant: itself, or none;
+    a cover of an instant covers no time of a span: it cut no piece out of it, whose part
+    inside covers was then none at all)."""
     first, last = span
     if last <= first:
         return [] if any(a <= first <= b for a, b in covers) else [span]
     pieces, reached = [], first
     for a, b in sorted(covers):
-        if b <= reached or a >= last:
+        if b <= reached or a >= last or b <= a:
             continue
         if a > reached:
             pieces.append((reached, a))
