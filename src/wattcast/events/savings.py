@@ -6,7 +6,8 @@ savings count energy where use departed from the baseline: readings that just
 wobble around an unbiased forecast add nothing. The run summary, ``wattcast
 savings``, the report and the digest all add the same event rows, and only the
 events that count (:data:`~wattcast.events.hierarchy.COUNTED`: not acked or
-expected; of an event the meters below explain, what they do not hold).
+expected; of an event the meters below explain, what they do not hold, which the
+digest, listing the events it tells, leaves out of its subject).
 
 An event's ``cost`` is its energy above the band at the price of its hours: a flat
 ``[alerts] tariff``, or the time-of-use ``[alerts] tariff_periods`` (the event's
