@@ -1220,6 +1220,23 @@ def test_utc_interval_ends_are_moved_back_in_real_time(tmp_path: Path, written: 
         starts.get_loc(pd.Timestamp("2015-10-25 01:00"))]  # fmt: skip
 
 
+@pytest.mark.parametrize("utc", [False, True])
+def test_day_ends_given_as_instants_start_at_the_days_midnight(tmp_path: Path, utc: bool) -> None:
+    """Daily readings stamped at each day's end (local midnight, with its offset or in
+    UTC) across Berlin's spring change: moved back 24 hours in real time, the day of 23
+    hours began at 23:00 the day before, and the file was refused as off its grid of
+    days. A day begins at the midnight before its end, on the clock."""
+    ends = pd.date_range("2021-03-20", "2021-04-05", freq="D", tz="Europe/Berlin")[1:]
+    values = np.random.default_rng(0).uniform(5.0, 15.0, len(ends))
+    stamps = (ends.tz_convert("UTC").strftime("%Y-%m-%dT%H:%M:%SZ") if utc
+              else ends.strftime("%Y-%m-%dT%H:%M:%S%z"))  # fmt: skip
+    pd.DataFrame({"Interval End": stamps, "Home (kWh)": values}).to_csv(
+        tmp_path / "days.csv", index=False)  # fmt: skip
+    frame = load_meters(tmp_path / "days.csv", tz="Europe/Berlin", stamps="end")
+    assert frame.start == pd.Timestamp("2021-03-20") and frame.interval == pd.Timedelta("1D")
+    assert frame.n_steps == len(ends) and np.allclose(frame.values[:, 0], values)
+
+
 def test_a_logger_ignoring_the_spring_change_stays_on_its_clock(tmp_path: Path) -> None:
     """A file that wrote 02:00 that night anyway: its starts stay on its wall clock."""
     ends = pd.date_range("2017-03-12 00:00", "2017-03-12 06:00", freq="h")[1:]

@@ -354,9 +354,13 @@ def interval_starts(
     ``parsed`` the same times as read (:func:`parse_instants`). Instants (UTC, offsets,
     epoch numbers) start one interval before their ends in real time: moved on the wall
     clock, the two ends the clock shows as 02:00 when it goes back (00:00 and 01:00 UTC in
-    Berlin) both became 01:00, refused as a repeated timestamp."""
+    Berlin) both became 01:00, refused as a repeated timestamp. A day or more is of the
+    calendar and starts on the clock (a day that ends at midnight began at midnight, 23
+    hours before it in real time across the spring change: moved back 24 hours, the day
+    started at 23:00 and was refused as off the grid of days)."""
     interval = infer_interval(ends, source_of(frame))
-    if parsed.tz is None or not ends.equals(wall_clock(parsed)):
+    real = parsed.tz is not None and interval < pd.Timedelta(days=1)
+    if not real or not ends.equals(wall_clock(parsed)):
         return starts_of(ends, interval, tz)
     return wall_clock(parsed - interval)
 
