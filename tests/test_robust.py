@@ -524,10 +524,12 @@ def test_the_nights_summary_counts_a_parents_event_whole_less_those_below_it() -
     )
 
 
-def test_the_nights_summary_adds_what_a_panels_event_leaves_of_the_feeds_it_explains() -> None:
-    """A main feed's event of 300 kWh that a panel's of 200 explains is not one more event
-    of the night, but what the panel's leaves of it counts, as in savings (300 kWh)."""
+def test_the_nights_summary_counts_the_events_savings_counts() -> None:
+    """A main feed's event of 300 kWh that a panel's of 200 explains adds what the panel's
+    leaves of it (100 kWh): savings lists it as one of the feed's events, and the closing
+    line counts it so too (it had been set apart while its kWh were added)."""
     from wattcast.cli.jobs import events_line
+    from wattcast.events.savings import savings
     from wattcast.workflows.job import JobSummary
 
     main = {"id": 1, "meter": "Main", "kind": "excess", "status": "explained",
@@ -536,12 +538,12 @@ def test_the_nights_summary_adds_what_a_panels_event_leaves_of_the_feeds_it_expl
             "end_t": 6 * 3600, "kwh_above_band": 300.0, "kwh_above_forecast": 300.0}  # fmt: skip
     panel = {**main, "id": 2, "meter": "Panel", "status": "new", "detail": None,
              "kwh_above_band": 200.0, "kwh_above_forecast": 200.0}  # fmt: skip
+    parents = {"Main": None, "Panel": "Main"}
+    rows = savings([main, panel], None, parents)
+    assert {r["meter"]: (r["events"], r["kwh_above_band"]) for r in rows} == {
+        "Main": (1, 100.0), "Panel": (1, 200.0)}  # fmt: skip
     summary = JobSummary("run", events=[main, panel], parents={"Panel": "Main"})
-    said = "2017-03-14: 1 (300.0 kWh above band); 1 acked, expected, explained or in a change"
-    assert events_line(summary) == said
-    later = {**main, "start": "2017-03-13T23:00:00"}  # alone on its day: its kWh, no count
-    summary = JobSummary("run", events=[later, panel], parents={"Panel": "Main"})
-    assert events_line(summary).startswith("2017-03-13: 100.0 kWh above band; 2017-03-14: 1 (")
+    assert events_line(summary) == "2017-03-14: 2 (300.0 kWh above band)"
 
 
 def test_the_nights_summary_counts_a_feeds_event_less_a_panels_of_the_day_before(

@@ -252,40 +252,35 @@ def events_line(summary: JobSummary) -> str:
     """The events this job made or grew that count, by their own local day (acked, expected
     and explained ones only counted apart, so that each kWh is added once). A change is
     said apart, with its energy so far: it grows every night while it lasts."""
-    from wattcast.events.hierarchy import counted, explained_below
+    from wattcast.events.hierarchy import counted
 
     if not summary.events:
         return "none"
     from wattcast.events.changes import ongoing
 
-    by_day: dict[str, dict[str, list[tuple[float, bool]]]] = {}
+    by_day: dict[str, dict[str, list[float]]] = {}
     # each event whole, less the whole of those below it: not the night's day's part
     whole = [{k: v for k, v in e.items() if k not in ("period", "share")} for e in summary.events]
     chosen = counted(whole, summary.parents or None, summary.below)
     for event in chosen:
         kinds = by_day.setdefault(event["start"][:10], {"event": [], "open": [], "ended": []})
         kind = ("open" if ongoing(event) else "ended") if event.get("kind") == "change" else "event"
-        # an explained event adds what the events below it leave, and is not one more
-        kinds[kind].append((event["kwh_above_band"], not explained_below(event)))
+        kinds[kind].append(event["kwh_above_band"])
     line = "; ".join(f"{day}: {_day_events(kinds)}" for day, kinds in sorted(by_day.items()))
-    apart = len(summary.events) - sum(not explained_below(e) for e in chosen)
+    apart = len(summary.events) - len(chosen)
     return (line or "none new") + (
         f"; {apart} acked, expected, explained or in a change" if apart else ""
     )
 
 
-def _day_events(kinds: dict[str, list[tuple[float, bool]]]) -> str:
-    """``2 (40.0 kWh above band), 1 change (310.5 kWh above band so far)``: of each kind
-    the events that count one each, and the kWh of those and of what the events below an
-    explained one leave of it (alone: ``5.6 kWh above band``)."""
-    said = []
-    for group, noun, how in ((kinds["event"], "", ""), (kinds["open"], " change", " so far"),
-                             (kinds["ended"], " change", ", ended")):  # fmt: skip
-        if not group:
-            continue
-        n, kwh = sum(one for _, one in group), f"{sum(k for k, _ in group):,.1f} kWh above band"
-        many = "s" if noun and n != 1 else ""
-        said.append(f"{n}{noun}{many} ({kwh}{how})" if n else f"{kwh}{how}")
+def _day_events(kinds: dict[str, list[float]]) -> str:
+    """``2 (40.0 kWh above band), 1 change (310.5 kWh above band so far)``."""
+    events, changes, ended = kinds["event"], kinds["open"], kinds["ended"]
+    said = [f"{len(events)} ({sum(events):,.1f} kWh above band)"] if events else []
+    for group, how in ((changes, " so far"), (ended, ", ended")):
+        if group:
+            noun = "change" if len(group) == 1 else "changes"
+            said.append(f"{len(group)} {noun} ({sum(group):,.1f} kWh above band{how})")
     return ", ".join(said)
 
 
