@@ -377,3 +377,22 @@ def test_runs_with_and_without_weather_are_exported_together(
     runs = pd.read_csv(tmp_path / "runs.csv")
     assert runs["weather"].isna().tolist() == [True, False]
     assert json.loads(runs["weather"].iloc[1])["provider"] == "file"
+
+
+def test_a_weather_file_reads_only_the_columns_of_its_variables(
+    tmp_path: Path, andover: Path
+) -> None:
+    """A logger's table of the readings and the weather side by side, given as the weather
+    file (Politecnico di Torino's: a tariff band's words, the radiation, the temperature):
+    the tariff band, a column the night does not use, stopped it at its first word."""
+    days = pd.date_range("2016-09-01", "2017-03-20", freq="D")
+    table = tmp_path / "weather.csv"
+    pd.DataFrame({"date": days, "FasciaAEEG": "F23", "Rad": 0.0,
+                  "Test": [andover_temperature(d.date()) for d in days]}).to_csv(
+        table, index=False)  # fmt: skip
+    spec = site(tmp_path, andover, f'provider = "file"\npath = "{table}"\nvariables = ["Test"]')
+    assert run_job(spec, "run", "2017-03-10").exit_code == 0
+    record = json.loads(ForecastStore(spec.store.path).run(1)["record"])
+    assert "Test" in record["features"] and not any("Rad" in f for f in record["features"])
+    said = json.dumps(record.get("warnings", []))
+    assert "FasciaAEEG" not in said and "Rad" not in said  # unused columns are no news either

@@ -264,22 +264,42 @@ def _provider(section: Any, night: Night, zone: str | None, store: Any) -> Any:
 
 
 def _choose(table: pd.DataFrame, section: Any, source: object) -> pd.DataFrame:
-    missing = [v for v in section.variables if v not in table.columns]
-    if missing:
-        columns = ", ".join(c for c in table.columns if c != "time")
-        raise InputError(f"{source}: no weather variable {missing[0]!r}; it has {columns} "
-                         "(name the ones to use in [weather] variables).")  # fmt: skip
+    _refuse_missing([str(c) for c in table.columns if c != "time"], section, source)
     return table[["time", *section.variables]]
+
+
+def _refuse_missing(columns: list[str], section: Any, source: object) -> None:
+    """Refuse a table without a column for each of ``[weather] variables``, naming its
+    columns."""
+    missing = [v for v in section.variables if v not in columns]
+    if missing:
+        raise InputError(f"{source}: no weather variable {missing[0]!r}; it has "
+                         f"{', '.join(columns)} (name the ones to use in [weather] "
+                         "variables).")  # fmt: skip
 
 
 def _weather_file(section: Any, zone: str | None) -> pd.DataFrame:
     from wattcast.data.sources import read_table
     from wattcast.features.extras import ExtraTable
 
-    extra = ExtraTable.from_frame(read_table(section.path), zone)
+    extra = ExtraTable.from_frame(_variables_of(read_table(section.path), section), zone)
     table = pd.DataFrame(extra.values, columns=list(extra.columns))
     table.insert(0, "time", extra.times)
     return _choose(table, section, section.path)
+
+
+def _variables_of(frame: pd.DataFrame, section: Any) -> pd.DataFrame:
+    """The weather file's times and its columns of ``[weather] variables``: the others (a
+    tariff band's words, a station's name, meters beside the weather) are not read, so a
+    column the night does not use neither stops it nor is warned of."""
+    if isinstance(frame.index, pd.DatetimeIndex):
+        frame = frame.reset_index()
+    columns = [str(c) for c in frame.columns[1:]]
+    _refuse_missing(columns, section, section.path)
+    kept = [frame.columns[0], *(c for c in frame.columns[1:] if str(c) in section.variables)]
+    chosen = frame[kept]
+    chosen.attrs = dict(frame.attrs)
+    return chosen
 
 
 class _OpenMeteoProvider:
