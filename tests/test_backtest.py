@@ -275,6 +275,27 @@ def test_the_nightly_protocol_fills_the_days_it_withholds_without_a_word(
     assert "no rows from" not in result.stderr and "Add the missing rows" not in result.stderr
 
 
+def test_the_nightly_protocol_says_which_extras_it_leaves_out(tmp_path: Path, cli) -> None:
+    """A substation's log given as its own extras (a holiday flag and the outdoor temperature
+    beside the meters, Politecnico di Torino's): the nightly protocol dropped both tables
+    and flags without a word, and scored the site as if it had never had a temperature."""
+    data = tmp_path / "m.csv"
+    synthetic_wide(days=40).to_csv(data, index=False)
+    days = pd.date_range("2021-01-04", periods=42, freq="D")
+    flags = tmp_path / "flags.csv"
+    pd.DataFrame({"date": days, "Holiday": (days.day_of_week == 6).astype(int),
+                  "Test": np.arange(42.0)}).to_csv(flags, index=False)  # fmt: skip
+    common = ["backtest", data, "--input", "7D", "--days", "3", "--trees", "8", "--extras",
+              flags, "--closed-flag", "Holiday"]  # fmt: skip
+    nightly = cli(*common, "--protocol", "nightly")
+    assert nightly.exit_code == 0, nightly.output
+    assert (
+        f"--protocol nightly: [extras] table(s) {flags} and closed-day flag(s) 'Holiday' "
+        "left out, as recorded after the fact (not known the night before)"
+    ) in nightly.stderr
+    assert "left out, as recorded" not in cli(*common).stderr  # the observed protocol uses them
+
+
 def test_idle_meters_have_no_relative_metric_and_g14_uses_hourly_sums() -> None:
     times = pd.date_range("2021-01-04", periods=8, freq="15min")
     actual = np.array([10, 14, 10, 14, 10, 14, 10, 14], dtype=float)

@@ -185,6 +185,11 @@ class UnknownMetersWarning(WattcastWarning):
     """A side file (zones, ...) names meters that the readings do not have."""
 
 
+class WithheldExtrasWarning(WattcastWarning):
+    """A nightly-protocol backtest left out the extras tables and closed-day flags: recorded
+    after the fact, they were not known the night before."""
+
+
 class EmptySubsetWarning(WattcastWarning):
     """A subset the backtest was asked to score holds none of its readings."""
 

@@ -27,6 +27,7 @@ from wattcast.errors import (
     FewWindowsWarning,
     GapFilledWarning,
     InputError,
+    WithheldExtrasWarning,
     why_all_failed,
 )
 from wattcast.evaluation.baselines import BASELINES, baseline_forecasts
@@ -284,6 +285,7 @@ def run_backtest(
     inputs = load_inputs(spec)
     closed_flags = spec.extras.closed_flags
     if spec.backtest.protocol == "nightly":  # flags recorded after the fact are not known
+        _warn_withheld(spec.extras.common, closed_flags)
         closed_flags = ()
         inputs.extras.clear()
     on_error = "raise" if spec.store.on_error == "fail" else "skip"
@@ -312,6 +314,19 @@ def run_backtest(
             if progress is not None:
                 progress(len(names), len(inputs.meters))
     return dataclasses.replace(_combined(results), aside=_aside(spec, inputs))
+
+
+def _warn_withheld(tables: Sequence[Path], flags: Sequence[str]) -> None:
+    """Say which extras tables and closed-day flags the nightly protocol leaves out: a
+    temperature among them is not the weather forecast a night would have had."""
+    if not tables and not flags:
+        return
+    said = [f"[extras] table(s) {', '.join(str(t) for t in tables)}"] if tables else []
+    said += [f"closed-day flag(s) {', '.join(repr(f) for f in flags)}"] if flags else []
+    warnings.warn(f"--protocol nightly: {' and '.join(said)} left out, as recorded after the "
+                  "fact (not known the night before); give the weather in [weather] and "
+                  "closures as calendars ([extras] calendars) to backtest with them.",
+                  WithheldExtrasWarning, stacklevel=3)  # fmt: skip
 
 
 def _aside(spec: RunSpec, inputs: JobInputs) -> frozenset[str]:
