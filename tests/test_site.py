@@ -755,3 +755,33 @@ def test_panels_that_read_more_than_their_main_feed_are_said(tmp_path: Path, cli
         r"meter below it measures, nor are its events\.",
         sunny.stderr,
     ), sunny.stderr
+
+
+def test_a_meter_that_reads_as_a_remainder_or_a_sum_of_panels_is_said(tmp_path: Path, cli) -> None:
+    """A substation's log with the publisher's own sums beside the meters (Politecnico di
+    Torino's ``Allocated``, the sum of the sub-meters, and ``Not_allocated``, the main feed
+    less them): forecast as meters of their own beside the hierarchy, their events counted
+    the same use a second time (savings listed the remainder's waste twice), without a
+    word."""
+    spec = hierarchy_site(tmp_path, {})
+    out = tmp_path / "f.csv"
+    clean = cli("forecast", "--config", tmp_path / "site.toml", "--out", out)
+    assert clean.exit_code == 0, clean.output
+    assert "counted twice" not in clean.stderr
+    table = pd.read_csv(spec.data.source)
+    table["Allocated (kW)"] = table["A (kW)"] + table["B (kW)"]
+    table["Not allocated (kW)"] = table["Main (kW)"] - table["Allocated (kW)"]
+    table.to_csv(spec.data.source, index=False)
+    summed = cli("forecast", "--config", tmp_path / "site.toml", "--out", out)
+    assert summed.exit_code == 0, summed.output
+    where = r"warning: \S*hierarchy\.csv \(\[site\] meters\): "
+    assert re.search(
+        where + r"meter 'Not allocated \(kW\)' reads as the remainder 'Main remainder \(kW\)' "
+        r"\('Main \(kW\)' less the meters below it\) on 100% of the readings both have: the "
+        r"same use is counted twice, in its events and in the remainder's; leave it out with "
+        r"`\[data\] skip_columns`\.", summed.stderr), summed.stderr  # fmt: skip
+    assert re.search(
+        where + r"meter 'Allocated \(kW\)' reads as the sum of the meters below 'Main \(kW\)' "
+        r"on 100% of the readings both have: the same use is counted twice, in its events "
+        r"and in theirs; list it in \S*hierarchy\.csv as their parent, below 'Main \(kW\)', "
+        r"or leave it out with `\[data\] skip_columns`\.", summed.stderr), summed.stderr  # fmt: skip

@@ -250,6 +250,7 @@ class RemainderSource(Source):
                 whole = frame.select([parent]).values[:, 0]
                 parts = frame.select(list(kids)).values.sum(axis=1)
                 _warn_children_above(self.listing, name, parent, whole, parts, frame)
+                _warn_counted_twice(self.listing, name, (parent, kids), (whole, parts), frame)
                 columns.append(whole - parts)
             else:
                 columns.append(frame.select([name]).values[:, 0])
@@ -289,6 +290,53 @@ def _warn_children_above(
         RemainderWarning,
         stacklevel=2,
     )
+
+
+def _warn_counted_twice(
+    listing: Path | None, name: str, family: tuple[str, tuple[str, ...]],
+    readings: tuple[np.ndarray, np.ndarray], frame: MeterFrame,
+) -> None:  # fmt: skip
+    """Say which meter outside ``family`` (a parent and the meters below it) reads as its
+    remainder ``name``, or as the sum of the meters below it: a log's own ``Not_allocated``
+    and ``Allocated`` beside its meters, whose events count the same use a second time."""
+    parent, kids = family
+    whole, parts = readings
+    others = [m for m in frame.meters if m != parent and m not in kids]
+    if not others:
+        return
+    where = f"{listing} ([site] meters)" if listing is not None else "[site] meters"
+    values = frame.select(others).values
+    said = {
+        "remainder": (whole - parts, f"the remainder {name!r} ({parent!r} less the meters below "
+                      "it)", "the remainder's; leave it out with `[data] skip_columns`."),
+        "sum": (parts, f"the sum of the meters below {parent!r}", f"theirs; list it in "
+                f"{listing or '[site] meters'} as their parent, below {parent!r}, or leave it "
+                "out with `[data] skip_columns`."),
+    }  # fmt: skip
+    for series, what, then in said.values():
+        found = _reads_as(series, values)
+        if found is not None:
+            meter, share = others[found[0]], found[1]
+            warnings.warn(f"{where}: meter {meter!r} reads as {what} on {share:.0%} of the "
+                          "readings both have: the same use is counted twice, in its events "
+                          f"and in {then}", RemainderWarning, stacklevel=3)  # fmt: skip
+
+
+def _reads_as(series: np.ndarray, values: np.ndarray) -> tuple[int, float] | None:
+    """The column of ``values`` that reads as ``series`` (within 1 % of its typical reading,
+    on 95 % of the readings both have, as an extras column that copies a meter), with the
+    share alike; None where none does."""
+    from wattcast.features.copies import ALIKE, MIN_VALUES, TOLERANCE
+
+    both = np.isfinite(values) & np.isfinite(series)[:, None]
+    scale = np.median(np.abs(series[np.isfinite(series)])) if np.isfinite(series).any() else 0.0
+    alike = both & (np.abs(values - series[:, None]) <= TOLERANCE * scale)
+    present, same = both.sum(axis=0), alike.sum(axis=0)
+    fits = (present >= MIN_VALUES) & (same >= ALIKE * np.maximum(present, 1)) & (scale > 0)
+    if not fits.any():
+        return None
+    j = int(np.flatnonzero(fits)[0])
+    return j, float(same[j] / present[j])
 
 
 def _periods(paths: tuple[Path, ...], zone: str | None) -> list[tuple[int, int]]:
