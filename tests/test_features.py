@@ -738,3 +738,23 @@ def test_a_calendar_of_another_year_is_said() -> None:
     with pytest.warns(CalendarWarning, match=r"^calendar 'cal_always': it marks every day from "
                       r"2021-01-\d\d to 2021-\d\d-\d\d closed, so it tells no day from another"):  # fmt: skip
         build_features(frame, config, calendars=[always])
+
+
+def test_an_unknown_closed_flag_lists_the_extras_columns_not_their_features() -> None:
+    """A substation's log at 15 minutes given as extras, its flag mistyped ('Holidays'): the
+    error listed 96 features of each column (``Year+00:00`` ... ``Year+23:45``) in one line
+    of 1,244 characters; and 'holiday', in lower case, was taken for the public holidays'
+    own feature without a word, the log's flag left a plain feature."""
+    hours = pd.date_range("2021-01-01", periods=60 * 24, freq="h")
+    extras = ExtraTable.load(pd.DataFrame({"time": hours, "Year": 2021.0,
+                                           "Holiday": (hours.day_of_week == 6) * 1.0}))  # fmt: skip
+    config = ModelSection(input="7D")
+    frame = prepared(synthetic_wide(days=30), config)
+    public = DayCalendar("holiday", frozenset({dt.date(2021, 1, 6)}), closed=True)
+    for flag in ("Holidays", "holiday"):
+        with pytest.raises(InputError, match=re.escape(
+                f"`closed_flags` names {flag!r}, which no extras table has; extras columns: "
+                "Year, Holiday.")):  # fmt: skip
+            build_features(frame, config, [extras], [public], None, [flag])
+    features = build_features(frame, config, [extras], [public], None, ["Holiday"])
+    assert features.common_names[-1] == "workday"

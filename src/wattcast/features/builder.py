@@ -174,6 +174,7 @@ def _period_features(
     _refuse_clashing_names(config.time_attrs, extras, calendars, closed_flags)
     parts = [calendar_features(target_times, config.time_attrs)]
     names = list(config.time_attrs)
+    extra_names: list[str] = []
     if extras:
         values, extra_names = _extra_features(target_times, config.output, extras, forecast_time)
         parts.append(values)
@@ -182,13 +183,9 @@ def _period_features(
         parts.append(calendar.features(target_times, config.output))
         names.append(calendar.name)
         _warn_calendar_elsewhere(calendar, target_times)
-    closed = [i for c in closed_flags for i in _columns_of(names, c)]
-    missing = [c for c in closed_flags if not _columns_of(names, c)]
-    if missing:
-        raise InputError(
-            f"`closed_flags` names {missing[0]!r}, which no extras table has; "
-            f"extra features: {', '.join(names[len(config.time_attrs) :]) or 'none'}."
-        )
+    _refuse_unknown_flags(closed_flags, extras)
+    closed = [len(config.time_attrs) + i for c in closed_flags
+              for i in _columns_of(extra_names, c)]  # fmt: skip
     shut = [c for c in calendars if c.closed]
     if closed or shut:
         table = np.hstack(parts)
@@ -258,6 +255,17 @@ def _warn_calendar_elsewhere(calendar: DayCalendar, target_times: pd.DatetimeInd
 def _marks_all(calendar: DayCalendar, start: dt.date, end: dt.date) -> bool:
     days = (end - start).days + 1
     return all(start + dt.timedelta(days=k) in calendar.dates for k in range(days))
+
+
+def _refuse_unknown_flags(closed_flags: Sequence[str], extras: Sequence[ExtraTable]) -> None:
+    """Refuse a closed-day flag that no extras table has, listing the tables' columns (not
+    their features per hour of the period, nor a calendar's: the public holidays' own
+    ``holiday`` is no flag of the user's)."""
+    columns = list(dict.fromkeys(c for table in extras for c in table.columns))
+    missing = [c for c in closed_flags if c not in columns]
+    if missing:
+        raise InputError(f"`closed_flags` names {missing[0]!r}, which no extras table has; "
+                         f"extras columns: {', '.join(columns) or 'none'}.")  # fmt: skip
 
 
 def _columns_of(names: list[str], flag: str) -> list[int]:
