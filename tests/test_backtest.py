@@ -296,6 +296,34 @@ def test_the_nightly_protocol_says_which_extras_it_leaves_out(tmp_path: Path, cl
     assert "left out, as recorded" not in cli(*common).stderr  # the observed protocol uses them
 
 
+def test_the_nightly_protocol_leaves_out_a_meters_own_extras_too(tmp_path: Path) -> None:
+    """A meter's own extras table (``[extras] meter_extras``) was still used by the nightly
+    protocol, which leaves out every table recorded after the fact: its columns' values
+    of the days forecast, which no night knows, went into the forecast."""
+    from wattcast.errors import WithheldExtrasWarning
+    from wattcast.settings import RunSpec
+    from wattcast.workflows.backtest import run_backtest
+
+    data = tmp_path / "m.csv"
+    frame = synthetic_wide(days=40)
+    frame.to_csv(data, index=False)
+    days = pd.date_range("2021-01-04", periods=42, freq="D")
+    table = tmp_path / "a.csv"
+    noise = np.random.default_rng(1).normal(size=len(days))
+    pd.DataFrame({"date": days, "occupancy": noise}).to_csv(table, index=False)
+    meter = str(frame.columns[1])
+
+    def forecasts(**extras: object) -> pd.DataFrame:
+        spec = RunSpec.from_settings({
+            "data": {"source": str(data)}, "model": {"input": "7D", "trees": 8},
+            "backtest": {"days": 3, "protocol": "nightly"}, "extras": extras})  # fmt: skip
+        return run_backtest(spec).predictions
+
+    with pytest.warns(WithheldExtrasWarning, match=re.escape(f"{meter}'s [extras] table(s) ")):
+        given = forecasts(meter_extras={meter: [str(table)]})
+    pd.testing.assert_frame_equal(given, forecasts())
+
+
 def test_idle_meters_have_no_relative_metric_and_g14_uses_hourly_sums() -> None:
     times = pd.date_range("2021-01-04", periods=8, freq="15min")
     actual = np.array([10, 14, 10, 14, 10, 14, 10, 14], dtype=float)

@@ -285,9 +285,10 @@ def run_backtest(
     inputs = load_inputs(spec)
     closed_flags = spec.extras.closed_flags
     if spec.backtest.protocol == "nightly":  # flags recorded after the fact are not known
-        _warn_withheld(spec.extras.common, closed_flags)
+        _warn_withheld(spec.extras.common, closed_flags, spec.extras.meter_extras)
         closed_flags = ()
         inputs.extras.clear()
+        inputs.meter_extras.clear()
     on_error = "raise" if spec.store.on_error == "fail" else "skip"
     results: list[BacktestResult] = []
     stats = ReadStats()
@@ -316,12 +317,17 @@ def run_backtest(
     return dataclasses.replace(_combined(results), aside=_aside(spec, inputs))
 
 
-def _warn_withheld(tables: Sequence[Path], flags: Sequence[str]) -> None:
-    """Say which extras tables and closed-day flags the nightly protocol leaves out: a
-    temperature among them is not the weather forecast a night would have had."""
-    if not tables and not flags:
+def _warn_withheld(
+    tables: Sequence[Path], flags: Sequence[str], mine: Mapping[str, Sequence[Path]]
+) -> None:  # fmt: skip
+    """Say which extras tables (common, and each meter's own: ``mine``) and closed-day
+    flags the nightly protocol leaves out: a temperature among them is not the weather
+    forecast a night would have had."""
+    if not tables and not flags and not mine:
         return
     said = [f"[extras] table(s) {', '.join(str(t) for t in tables)}"] if tables else []
+    said += [f"{meter}'s [extras] table(s) {', '.join(str(t) for t in own)}"
+             for meter, own in mine.items()]  # fmt: skip
     said += [f"closed-day flag(s) {', '.join(repr(f) for f in flags)}"] if flags else []
     warnings.warn(f"--protocol nightly: {' and '.join(said)} left out, as recorded after the "
                   "fact (not known the night before); give the weather in [weather] and "
