@@ -25,6 +25,7 @@ Plain Python and the standard library, so the light commands can use it.
 
 from __future__ import annotations
 
+import bisect
 import csv
 import io
 import math
@@ -460,12 +461,40 @@ def _less_below(
     if not any(above.values()):
         return events
     out = list(events)
+    under = {m: [k for k, up in above.items() if m in up] for m in above}
+    index = _Spans(every)
     for i in sorted(range(len(out)), key=lambda i: -len(above[out[i]["meter"]])):
         meter = out[i]["meter"]
-        below = [e for e in [*out, *reviewed, *held] if meter in above[e["meter"]]]
-        if below and not out[i].get("less_below"):
-            out[i] = {**_less_inside(out[i], below), "less_below": True}
+        if not any(k in index.meters for k in under[meter]) or out[i].get("less_below"):
+            continue
+        near = index.overlapping(under[meter], *_span(out[i]))  # out's own cut ones first
+        below = [out[k] if k < len(out) else every[k] for k in near]
+        out[i] = {**_less_inside(out[i], below), "less_below": True}
     return out
+
+
+class _Spans:
+    """Events' spans by meter, sorted by start, to find those that overlap a time in
+    about the log of their number: a parent's event is cut by its meters' events near
+    it only (each of a year's events against all the others took 4 s for 8,000)."""
+
+    def __init__(self, events: Sequence[Mapping[str, Any]]) -> None:
+        spans: dict[str, list[tuple[float, float, int]]] = {}
+        for k, event in enumerate(events):
+            spans.setdefault(event["meter"], []).append((*_span(event), k))
+        self.meters = {m: sorted(rows) for m, rows in spans.items()}
+        self.starts = {m: [row[0] for row in rows] for m, rows in self.meters.items()}
+        self.longest = {m: max(row[1] - row[0] for row in rows) for m, rows in self.meters.items()}
+
+    def overlapping(self, meters: Iterable[str], first: float, last: float) -> list[int]:
+        """The positions of the events of ``meters`` that overlap ``[first, last)``."""
+        found = []
+        for meter in meters:
+            rows, starts = self.meters.get(meter, []), self.starts.get(meter, [])
+            low = bisect.bisect_left(starts, first - self.longest.get(meter, 0.0))
+            high = bisect.bisect_left(starts, last)
+            found += [row[2] for row in rows[low:high] if row[1] > first]
+        return sorted(found)
 
 
 def meters_below(meters: Iterable[str], parents: Mapping[str, str | None]) -> set[str]:
