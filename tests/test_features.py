@@ -277,7 +277,11 @@ def test_extras_with_words_are_read_as_a_readings_table_is(tmp_path: Path) -> No
                                  "extras.closed_flags": ["Holiday"]})  # fmt: skip
     with (
         pytest.warns(SkippedColumnsWarning, match=r"1 column\(s\) of text left out \('Month'\)"),
-        pytest.warns(DuplicateRowsWarning, match="dropped 1 exact duplicate row"),
+        pytest.warns(
+            DuplicateRowsWarning,
+            match=r"x\.csv \(\[extras\]\): dropped 1 exact "
+            r"duplicate row\(s\), the first at line 62\.",
+        ),
     ):
         inputs = load_inputs(spec)
     extra = inputs.extras_in(None)[0]

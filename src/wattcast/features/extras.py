@@ -190,13 +190,16 @@ def _without_exact_repeats(
     frame: pd.DataFrame, times: pd.DatetimeIndex, values: np.ndarray, order: np.ndarray
 ) -> tuple[pd.DatetimeIndex, np.ndarray, np.ndarray]:  # fmt: skip
     """Rows (sorted) less those that repeat an earlier row exactly, said in a warning, as
-    readings' are (two overlapping exports of one weather table)."""
+    readings' are (two overlapping exports of one weather table), naming the table as
+    extras and the first such line: the readings' file given as extras too is warned of
+    twice, once as each."""
     rows = pd.DataFrame(values).assign(t=times.asi8)
     exact = rows.duplicated().to_numpy()
     if not exact.any():
         return times, values, order
-    warnings.warn(f"{source_of(frame)}: dropped {int(exact.sum())} exact duplicate row(s).",
-                  DuplicateRowsWarning, stacklevel=4)  # fmt: skip
+    first = row_label(frame, int(order[exact].min()))
+    warnings.warn(f"{source_of(frame)} ([extras]): dropped {int(exact.sum())} exact duplicate "
+                  f"row(s), the first at {first}.", DuplicateRowsWarning, stacklevel=4)  # fmt: skip
     return times[~exact], values[~exact], order[~exact]
 
 
