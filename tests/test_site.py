@@ -785,3 +785,31 @@ def test_a_meter_that_reads_as_a_remainder_or_a_sum_of_panels_is_said(tmp_path: 
         r"on 100% of the readings both have: the same use is counted twice, in its events "
         r"and in theirs; list it in \S*hierarchy\.csv as their parent, below 'Main \(kW\)', "
         r"or leave it out with `\[data\] skip_columns`\.", summed.stderr), summed.stderr  # fmt: skip
+
+
+@pytest.mark.parametrize("below", [["Panel (kW)"], ["Panel (kW)", "Lights (kW)"]])
+def test_a_meter_already_above_or_below_a_parent_is_no_copy_of_its_sum(
+    tmp_path: Path, below: list[str]
+) -> None:
+    """A feed over one transformer meter, itself over the panels it feeds (a utility meter,
+    its substation's and the main panel's reading alike): the panel, below the transformer,
+    read as 'the sum of the meters below' the feed, and the feed as the sum of the panels,
+    said to be counted twice (and to list as their parent what is listed so already),
+    where the hierarchy counts each of them once."""
+    from wattcast.errors import RemainderWarning
+    from wattcast.workflows.inputs import load_inputs
+
+    frame = synthetic_wide(days=30, meters=tuple(below), seed=3)
+    frame["Sub (kW)"] = frame[below].sum(axis=1) * 1.002  # a hair of the transformer's losses
+    frame["Main (kW)"] = frame["Sub (kW)"] + 0.01
+    frame.to_csv(tmp_path / "m.csv", index=False)
+    rows = "".join(f"{m},Sub (kW)\n" for m in below)
+    (tmp_path / "h.csv").write_text(f"meter,parent\nMain (kW),\nSub (kW),Main (kW)\n{rows}")
+    spec = RunSpec.from_settings({"data": {"source": str(tmp_path / "m.csv")},
+                                  "site": {"meters": str(tmp_path / "h.csv")}})  # fmt: skip
+    inputs = load_inputs(spec)
+    with warnings.catch_warnings(record=True) as said:
+        warnings.simplefilter("always")
+        inputs.source.read(inputs.source.meters(), None)
+    twice = [str(w.message) for w in said if issubclass(w.category, RemainderWarning)]
+    assert not twice, twice

@@ -37,7 +37,7 @@ from wattcast.data.sources import (
 )
 from wattcast.data.timestamps import join_date_and_time
 from wattcast.errors import InputError, RemainderWarning, SkippedColumnsWarning
-from wattcast.events.hierarchy import Hierarchy, read_hierarchy
+from wattcast.events.hierarchy import Hierarchy, ancestors, meters_below, read_hierarchy
 from wattcast.features.day_calendar import DayCalendar
 from wattcast.features.extras import TEMPERATURE_WORDS, ExtraTable
 from wattcast.settings import DataSection, RunSpec
@@ -184,7 +184,8 @@ def load_inputs(
         for name, (parent, _) in hierarchy.remainders.items():
             meters.append(name)
             zones[name], units[name], scales[name] = zones[parent], units[parent], scales[parent]
-        source = RemainderSource(source, hierarchy.remainders, spec.site.meters)
+        parents = {m: place["parent"] for m, place in hierarchy.places.items()}
+        source = RemainderSource(source, hierarchy.remainders, spec.site.meters, parents)
     _check_refit(meters, spec.models.refit)
     return JobInputs(source, meters, zones, units, tables, per_meter, calendars, expected,
                      hierarchy, scales, flags)  # fmt: skip
@@ -222,13 +223,14 @@ class ScaledSource(Source):
 class RemainderSource(Source):
     """A source with each remainder meter (a parent less the sum of its children) computed
     from its parent's and children's readings, as they are read (``listing``: the file of
-    the hierarchy, named in warnings)."""
+    the hierarchy, named in warnings; ``parents``: each meter's parent in it)."""
 
     def __init__(
         self, inner: Source, remainders: dict[str, tuple[str, tuple[str, ...]]],
-        listing: Path | None = None,
+        listing: Path | None = None, parents: Mapping[str, str | None] | None = None,
     ) -> None:  # fmt: skip
         self.inner, self.remainders, self.listing = inner, remainders, listing
+        self.parents = dict(parents or {})
         self.path, self.options = inner.path, inner.options
 
     def meters(self) -> list[str]:
@@ -250,7 +252,8 @@ class RemainderSource(Source):
                 whole = frame.select([parent]).values[:, 0]
                 parts = frame.select(list(kids)).values.sum(axis=1)
                 _warn_children_above(self.listing, name, parent, whole, parts, frame)
-                _warn_counted_twice(self.listing, name, (parent, kids), (whole, parts), frame)
+                placed = _placed(parent, kids, self.parents)
+                _warn_counted_twice(self.listing, name, (parent, placed), (whole, parts), frame)
                 columns.append(whole - parts)
             else:
                 columns.append(frame.select([name]).values[:, 0])
@@ -292,16 +295,24 @@ def _warn_children_above(
     )
 
 
+def _placed(parent: str, kids: tuple[str, ...], parents: Mapping[str, str | None]) -> set[str]:
+    """The meters the hierarchy places above ``parent`` or below it (``kids`` and theirs):
+    their events are counted once already, however alike their readings (a feed over a
+    single transformer meter over the panel it feeds read as the sum of the panels)."""
+    return {*kids, *ancestors(parent, parents), *meters_below([parent], parents)}
+
+
 def _warn_counted_twice(
-    listing: Path | None, name: str, family: tuple[str, tuple[str, ...]],
+    listing: Path | None, name: str, family: tuple[str, set[str]],
     readings: tuple[np.ndarray, np.ndarray], frame: MeterFrame,
 ) -> None:  # fmt: skip
-    """Say which meter outside ``family`` (a parent and the meters below it) reads as its
-    remainder ``name``, or as the sum of the meters below it: a log's own ``Not_allocated``
-    and ``Allocated`` beside its meters, whose events count the same use a second time."""
-    parent, kids = family
+    """Say which meter outside ``family`` (a parent and the meters the hierarchy places above
+    or below it, :func:`_placed`) reads as its remainder ``name``, or as the sum of the
+    meters below it: a log's own ``Not_allocated`` and ``Allocated`` beside its meters,
+    whose events count the same use a second time."""
+    parent, placed = family
     whole, parts = readings
-    others = [m for m in frame.meters if m != parent and m not in kids]
+    others = [m for m in frame.meters if m != parent and m not in placed]
     if not others:
         return
     where = f"{listing} ([site] meters)" if listing is not None else "[site] meters"
