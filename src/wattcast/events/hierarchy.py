@@ -461,7 +461,10 @@ def _less_below(
     if not any(above.values()):
         return events
     out = list(events)
-    under = {m: [k for k, up in above.items() if m in up] for m in above}
+    under: dict[str, list[str]] = {m: [] for m in above}  # each meter's, at any depth
+    for meter, up in above.items():
+        for parent in up:
+            under.setdefault(parent, []).append(meter)
     index = _Spans(every)
     for i in sorted(range(len(out)), key=lambda i: -len(above[out[i]["meter"]])):
         meter = out[i]["meter"]
