@@ -1,12 +1,20 @@
-"""How long the totals take over many events under a hierarchy (``wattcast savings``).
+"""How long the work of a hierarchy takes: totals over many events, and over many meters,
+and the night's search for a meter that copies a parent's remainder or sum.
 
-A main feed over ``--panels`` panels, ``--events`` events drawn with the seed over a
-year (an hour to a day each, new), counted as ``wattcast savings`` counts them: each
-event of the feed less the part inside it of its panels' events. Each size is timed
-``--repeats`` times; printed: the median and the best, in seconds, and per 1,000
-events, so that how the time grows with the events shows in one run.
+* ``--events``: a main feed over ``--panels`` panels, that many events drawn with the
+  seed over a year (an hour to a day each, new), counted as ``wattcast savings``
+  counts them: each event of the feed less the part inside it of its panels' events;
+* ``--campus``: that many meters, a campus over buildings of 50 meters each, an event
+  on each meter;
+* ``--remainders``: that many parents of 3 meters each among 5 times as many meters,
+  a year of quarter-hours, searched for a meter that reads as a parent's remainder or
+  sum (the ``RemainderWarning`` of a night's read).
 
-    python bench/totals.py [--events 2000 8000 32000] [--panels 50] [--repeats 5]
+Each size is timed ``--repeats`` times; printed: the median and the best, in seconds,
+and per 1,000 events, meters or parents, so that how the time grows shows in one run.
+
+    python bench/totals.py [--events 2000 8000 32000] [--campus 2000 8000]
+                           [--remainders 20 80] [--panels 50] [--repeats 5]
 """
 
 from __future__ import annotations
@@ -14,6 +22,7 @@ from __future__ import annotations
 import argparse
 import statistics
 import time
+from collections.abc import Callable
 
 import numpy as np
 
@@ -38,23 +47,72 @@ def events(count: int, panels: int, seed: int) -> tuple[list[dict], dict[str, st
     return rows, parents
 
 
+def campus(count: int) -> tuple[list[dict], dict[str, str | None]]:
+    """An event on each of ``count`` meters: a campus over buildings of 50 meters each."""
+    parents: dict[str, str | None] = {"Campus": None}
+    for b in range(max(count // 50, 1)):
+        parents |= {f"B{b}": "Campus", **{f"B{b}.{k}": f"B{b}" for k in range(49)}}
+    rows = [{"id": i, "meter": m, "parent": p, "kind": "excess", "status": "new",
+             "start": 3600 * i, "end": 3600 * i + 7200, "kwh_above_band": 5.0,
+             "kwh_above_forecast": 6.0, "cost": None}
+            for i, (m, p) in enumerate(parents.items())]  # fmt: skip
+    return rows, parents
+
+
+def search(parents: int, seed: int) -> Callable[[], None]:
+    """The search of a night's read over ``parents`` parents of 3 meters each."""
+    import warnings
+
+    import pandas as pd
+
+    from wattcast.data.meter_frame import MeterFrame
+    from wattcast.workflows.inputs import _warn_counted_twice
+
+    width = 5 * parents
+    values = np.random.default_rng(seed).gamma(2.0, 10.0, (365 * 96, width))
+    meters = tuple(f"M{i}" for i in range(width))
+    frame = MeterFrame(values, pd.Timestamp("2021-01-01"), pd.Timedelta("15min"), meters)
+
+    def run() -> None:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            for k in range(0, 4 * parents, 4):
+                kids = meters[k + 1 : k + 4]
+                readings = values[:, k], values[:, k + 1 : k + 4].sum(axis=1)
+                _warn_counted_twice(None, f"{meters[k]} remainder", (meters[k], set(kids)),
+                                    readings, frame)  # fmt: skip
+
+    return run
+
+
+def timed(run: Callable[[], object], repeats: int) -> tuple[float, float]:
+    """The median and the best of ``repeats`` runs, in seconds."""
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        run()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times), min(times)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--events", type=int, nargs="+", default=[2000, 8000, 32000])
+    parser.add_argument("--events", type=int, nargs="*", default=[2000, 8000, 32000])
+    parser.add_argument("--campus", type=int, nargs="*", default=[2000, 8000])
+    parser.add_argument("--remainders", type=int, nargs="*", default=[20, 80])
     parser.add_argument("--panels", type=int, default=50)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
-    print(f"{'events':>8} {'median s':>9} {'best s':>8} {'ms per 1,000 events':>20}")
-    for count in args.events:
-        rows, parents = events(count, args.panels, args.seed)
-        times = []
-        for _ in range(args.repeats):
-            start = time.perf_counter()
-            savings(rows, None, parents)
-            times.append(time.perf_counter() - start)
-        median = statistics.median(times)
-        print(f"{count:>8,} {median:>9.3f} {min(times):>8.3f} {1e6 * median / count:>20.1f}")
+    print(f"{'what':>12} {'size':>8} {'median s':>9} {'best s':>8} {'ms per 1,000':>13}")
+    made = [("events", n, events(n, args.panels, args.seed)) for n in args.events]
+    made += [("campus", n, campus(n)) for n in args.campus]
+    sizes = [(what, n, lambda given=given: savings(given[0], None, given[1]))
+             for what, n, given in made]  # fmt: skip
+    sizes += [("remainders", n, search(n, args.seed)) for n in args.remainders]
+    for what, count, run in sizes:
+        median, best = timed(run, args.repeats)
+        print(f"{what:>12} {count:>8,} {median:>9.3f} {best:>8.3f} {1e6 * median / count:>13.1f}")
 
 
 if __name__ == "__main__":

@@ -816,13 +816,11 @@ def test_a_meter_already_above_or_below_a_parent_is_no_copy_of_its_sum(
     assert not twice, twice
 
 
-def test_a_campus_is_searched_for_copies_of_its_remainders_in_little_time() -> None:
-    """A campus of 40 parents over 200 meters and a year of quarter-hours: each parent's
-    remainder and sum were compared with every meter on every reading each night (5 s here,
-    27 s for 100 parents over 400 meters, before anything was forecast); the log's own sum
-    is still found among them."""
-    import time
-
+def test_a_campus_log_s_own_sum_is_found_among_its_meters_alone() -> None:
+    """A campus of 40 parents over 200 meters and a year of quarter-hours, the meters first
+    compared on a sample of the readings (every reading was compared for every meter each
+    night: bench/totals.py --remainders): the log's own sum of a parent's panels, missing
+    for their first month, is found, and no other meter."""
     from wattcast.data.meter_frame import MeterFrame
     from wattcast.errors import RemainderWarning
     from wattcast.workflows.inputs import _warn_counted_twice
@@ -833,7 +831,6 @@ def test_a_campus_is_searched_for_copies_of_its_remainders_in_little_time() -> N
     values[:, 199] = values[:, 1:4].sum(axis=1)  # the log's own sum of the first parent's panels
     meters = tuple(f"M{i}" for i in range(200))
     frame = MeterFrame(values, pd.Timestamp("2021-01-01"), pd.Timedelta("15min"), meters)
-    started = time.perf_counter()
     with warnings.catch_warnings(record=True) as said:
         warnings.simplefilter("always")
         for k in range(0, 160, 4):
@@ -841,6 +838,5 @@ def test_a_campus_is_searched_for_copies_of_its_remainders_in_little_time() -> N
             whole, parts = values[:, k], values[:, k + 1 : k + 4].sum(axis=1)
             _warn_counted_twice(None, f"{meters[k]} remainder", (meters[k], set(kids)),
                                 (whole, parts), frame)  # fmt: skip
-    assert time.perf_counter() - started < 1.5
     found = [str(w.message) for w in said if issubclass(w.category, RemainderWarning)]
     assert len(found) == 1 and "meter 'M199' reads as the sum of the meters below 'M0'" in found[0]
