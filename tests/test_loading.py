@@ -211,11 +211,11 @@ def test_a_pipe_or_a_broken_link_is_said_for_what_it_is(tmp_path: Path, cli) -> 
 
 # -- files as building-management systems write them ---------------------------------
 def test_latin1_export_with_a_degree_sign_in_a_header(tmp_path: Path) -> None:
-    frame = synthetic_wide(days=3).rename(columns={"A (kW)": "Temp (°F)"})
+    frame = synthetic_wide(days=3).rename(columns={"A (kW)": "Salle n° 3 (kW)"})
     path = tmp_path / "bms.csv"
     path.write_bytes(frame.to_csv(index=False).encode("cp1252"))
     loaded = load_meters(path)
-    assert loaded.meters == ("Temp (°F)", "B (kW)")
+    assert loaded.meters == ("Salle n° 3 (kW)", "B (kW)")
     np.testing.assert_allclose(loaded.values[:, 1], frame["B (kW)"].to_numpy())
     forced = tmp_path / "forced.csv"
     forced.write_bytes(frame.to_csv(index=False).encode("latin-1"))

@@ -1477,10 +1477,27 @@ def test_hours_run_beside_a_row_per_day_are_a_reading_and_hour_25_is_refused(
 def test_columns_to_leave_out_whose_names_hold_commas_are_suggested_as_the_site_file_writes_them() -> (
     None
 ):
-    from wattcast.workflows.inputs import _refuse_non_meters
+    from wattcast.data.names import refuse_non_meters
 
     with pytest.raises(InputError, match=r'\(skip_columns = \["Temperature, C", "OAT"\]\)\.$'):
-        _refuse_non_meters(["Temperature, C", "OAT"], {})
+        refuse_non_meters(["Temperature, C", "OAT"], {})
+
+
+def test_load_meters_refuses_columns_that_are_no_meters_as_a_site_does(tmp_path: Path) -> None:
+    """A substation's log with its calendar's numbers and the outdoor temperature beside
+    the meters: a site's job refused ``Year`` and ``OAT`` as no meters, ``load_meters``
+    read them as two more meters to forecast."""
+    wide = synthetic_wide(days=3, meters=("A (kW)",))
+    wide["Year"], wide["OAT"] = 2021, 10.0
+    wide.to_csv(tmp_path / "log.csv", index=False)
+    said = (r"^meter 'Year': its name says it holds 'year', not a meter's use \(also 'OAT'\); "
+            r"rename the column with its unit \(kW or kWh\) if it is a meter; else leave the "
+            r"columns that are no meters out with `skip_columns=\['Year', 'OAT'\]`\.$")  # fmt: skip
+    for data in (tmp_path / "log.csv", wide):
+        with pytest.raises(InputError, match=said):
+            load_meters(data)
+        assert load_meters(data, skip_columns=["Year", "OAT"]).meters == ("A (kW)",)
+        assert load_meters(data, meters="A (kW)").meters == ("A (kW)",)
 
 
 def test_days_that_copy_the_same_day_a_week_before_are_missing() -> None:

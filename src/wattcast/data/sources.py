@@ -48,6 +48,7 @@ from wattcast.data.loading import (
     table_to_meters,
 )
 from wattcast.data.meter_frame import MeterFrame, refuse_unknown_meters
+from wattcast.data.names import API, refuse_non_meters
 from wattcast.data.timestamps import join_date_and_time
 from wattcast.errors import InputError, UnknownMetersWarning, require_file
 
@@ -541,7 +542,9 @@ def load_meters(
         ``"day-first"`` or ``"month-first"``.
     skip_columns : columns of a wide table that are not meters; columns of text are
         left aside without being named, with a
-        :class:`~wattcast.errors.SkippedColumnsWarning`.
+        :class:`~wattcast.errors.SkippedColumnsWarning`. A column whose name says it is
+        no meter's use (``OAT``, ``Year``) is refused until it is named here, as a
+        site's job refuses it.
     bounds : each meter's range; readings outside it are bad (a logger's glitch) and
         missing, with a :class:`~wattcast.errors.BadReadingsWarning` per meter:
         ``"auto"`` (from the meter's own history, see
@@ -559,11 +562,13 @@ def load_meters(
     if isinstance(data, pd.DataFrame):
         frame = table_to_meters(readings_table(data, options.skip_columns), tz, meters,
                                 options=options)  # fmt: skip
+        refuse_non_meters(list(frame.meters), {}, API)  # as a site's job refuses them
     elif isinstance(data, str | os.PathLike):
         # exports are read each on the zone's clock, as a night's are
         source = open_source(data, encoding, options=options, zone_of=lambda _: tz)
         names = meters or source.meters()
         check_meters(source, names)
+        refuse_non_meters(list(names), {}, API)
         frame = source.read(list(names), tz)
     else:
         raise InputError(

@@ -26,6 +26,7 @@ from wattcast.data.loading import (
     stamps_ends,
     to_numeric_column,
 )
+from wattcast.data.names import TEMPERATURE_WORDS
 from wattcast.data.timestamps import parse_instants, wall_times
 from wattcast.durations import format_duration
 from wattcast.errors import DuplicateRowsWarning, ExtrasGapWarning, InputError
@@ -287,8 +288,6 @@ def _stuck(
     return stuck
 
 
-#: Words that name a column of outdoor temperatures.
-TEMPERATURE_WORDS = frozenset({"temperature", "temp", "oat", "tavg", "tmean"})
 #: Temperatures no weather reaches, in °C or °F: codes for no value (-9999, 999.9).
 PLAUSIBLE_TEMPERATURE = (-130.0, 140.0)
 

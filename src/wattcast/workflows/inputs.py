@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import json
-import re
 import time
 import warnings
 from collections.abc import Iterator, Mapping, Sequence
@@ -24,9 +22,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from wattcast.data.files import name_words, row_label
+from wattcast.data.files import row_label
 from wattcast.data.loading import ReadOptions
 from wattcast.data.meter_frame import MeterFrame
+from wattcast.data.names import refuse_non_meters
 from wattcast.data.sources import (
     Source,
     check_meters,
@@ -39,16 +38,12 @@ from wattcast.data.timestamps import join_date_and_time
 from wattcast.errors import InputError, RemainderWarning, SkippedColumnsWarning
 from wattcast.events.hierarchy import Hierarchy, ancestors, meters_below, read_hierarchy
 from wattcast.features.day_calendar import DayCalendar
-from wattcast.features.extras import TEMPERATURE_WORDS, ExtraTable
+from wattcast.features.extras import ExtraTable
 from wattcast.settings import DataSection, RunSpec
 from wattcast.store.store import ForecastStore
 from wattcast.units import (
     EVERY_METER,
-    KW_IN_NAME,
-    KWH_IN_NAME,
-    OTHER_UNIT_IN_NAME,
     scale_of,
-    scaled_unit_in_name,
     unit_of,
 )
 
@@ -162,7 +157,7 @@ def load_inputs(
         calendars.append(_half_days(extras.half_days))
     if extras.holidays:
         calendars.append(DayCalendar.from_holidays(extras.holidays))
-    _refuse_non_meters(meters, data.units)
+    refuse_non_meters(meters, data.units)
     units = {m: unit_of(m, data.units) for m in meters}
     scales = {m: scale_of(m, data.units) for m in meters}
     if any(scale != 1.0 for scale in scales.values()):
@@ -496,83 +491,6 @@ def _without_meters(table: pd.DataFrame, path: Path, meters: set[str]) -> pd.Dat
                   f"readings ({names}): a meter's own readings of the day forecast are not "
                   "known the night before.", SkippedColumnsWarning, stacklevel=2)  # fmt: skip
     return table.drop(columns=mine)
-
-
-#: Words of a column's name that say it holds the weather, a ratio or an electrical
-#: quantity other than use (a household's logger: ``Voltage``, ``Global_intensity`` in A).
-NOT_METER_WORDS = (TEMPERATURE_WORDS - {"temp"}) | {
-    "dewpoint", "dew", "humidity", "precipitation", "precip", "irradiance", "voltage", "volts",
-    "amps", "amperage", "intensity", "frequency"}  # fmt: skip
-#: Words that say so only with nothing else but these beside them: ``Temp``, ``OAT Temp
-#: (F)`` and ``CO2 ppm`` are sensors, ``Temp Classroom 3`` and ``CO2 Rack 1`` meters.
-CALENDAR = frozenset({"year", "month", "day", "hour", "minute", "week", "weekday", "quarter"})
-ALONE_WORDS = frozenset({"temp", "co2", "rad"}) | CALENDAR  # a calendar's numbers beside use
-SENSOR_QUALIFIERS = frozenset({"outdoor", "outside", "air", "dry", "bulb", "avg", "mean", "max",
-                               "min", "f", "c", "deg", "degf", "degc", "ppm", "level", "zone",
-                               "room", "indoor", "oat", "sensor"})  # fmt: skip
-#: What an electrical logger records beside a meter's use.
-ELECTRICAL = frozenset({"voltage", "volts", "amps", "amperage", "intensity", "frequency",
-                        "power factor", "reactive power", "apparent power"})  # fmt: skip
-#: Pairs of words that say the same (``wind_speed``, ``Power Factor``).
-NOT_METER_PAIRS = (("wind", "speed"), ("wind", "direction"), ("power", "factor"),
-                   ("cloud", "coverage"), ("sea", "pressure"),
-                   ("barometric", "pressure"), ("reactive", "power"),
-                   ("apparent", "power"))  # fmt: skip
-
-
-def _refuse_non_meters(meters: list[str], units: Mapping[str, str]) -> None:
-    """Refuse meters whose name gives their readings in a unit wattcast does not count in
-    (``Main (MW)``: read as kW, its events' energy would be a thousand times off), or says
-    they are no meter (``OAT``, ``Power_Factor``: forecast and judged as one, their
-    "waste" would be reported in kWh); all of them in one line, with the ``skip_columns``
-    that leaves them out. ``[data] units`` says a name is a meter's."""
-    in_units = {m: f"in {u[1] or u[2]}" for m in meters
-                if m not in units and (u := OTHER_UNIT_IN_NAME.search(m))
-                and not scaled_unit_in_name(m)}  # fmt: skip
-    said = {m: w for m in meters if m not in units and m not in in_units and (w := _says(m))}
-    if not in_units and not said:
-        return
-    named = [*in_units, *said]
-    listed = (f"--skip-columns {','.join(named)!r}" if not any("," in m for m in named)
-              else "skip_columns = [" + ", ".join(json.dumps(m) for m in named) + "]")  # fmt: skip
-    skip = f"leave the columns that are no meters out with `[data] skip_columns` ({listed})"
-    if in_units:
-        first, unit = next(iter(in_units.items()))
-        raise InputError(
-            f"meter {first!r}: its name gives its readings {unit}{_also(in_units, [*said])}; "
-            "wattcast counts kW (power) and kWh (energy per reading), and reads W, MW, GW, "
-            "Wh, MWh and GWh as them: convert the readings, give their unit with `[data] "
-            f"units` (--units) if it is one of those, or {skip}."
-        )
-    first, word = next(iter(said.items()))
-    meter = "give its unit in `[data] units` (--units) if it is a meter"
-    how = (f"the weather goes in an extras table ([extras] common) or [weather]; {meter}"
-           if word not in ELECTRICAL | CALENDAR else meter)  # fmt: skip
-    raise InputError(
-        f"meter {first!r}: its name says it holds {word!r}, not a meter's use"
-        f"{_also({first: word}, [*said][1:])}; {how}; else {skip}."
-    )
-
-
-def _says(meter: str) -> str | None:
-    """What a name without kW or kWh says its column holds, when that is no meter's use."""
-    if KW_IN_NAME.search(meter) or KWH_IN_NAME.search(meter):  # a meter, whatever else it says
-        return None
-    words = name_words(meter)
-    if re.search(r"(?<![a-z])co2(?![0-9])", meter.lower()):
-        words = [w for w in words if w != "co"] + ["co2"]
-    alone = [w for w in words if w in ALONE_WORDS]
-    if alone and set(words) <= ALONE_WORDS | SENSOR_QUALIFIERS:
-        return alone[0]
-    said = [w for w in words if w in NOT_METER_WORDS] + [
-        f"{a} {b}" for a, b in NOT_METER_PAIRS if a in words and b in words]  # fmt: skip
-    return said[0] if said else None
-
-
-def _also(first: Mapping[str, str], then: list[str]) -> str:
-    """The other refused columns, after the first: `` (also 'B' in kVarh, 'OAT')``."""
-    rest = [f"{m!r} {how}" for m, how in list(first.items())[1:]] + [repr(m) for m in then]
-    return f" (also {', '.join(rest[:5])}{' ...' if len(rest) > 5 else ''})" if rest else ""
 
 
 #: How a backtest refits its models (``[backtest] refit``), not meters to refit.
