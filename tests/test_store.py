@@ -431,3 +431,35 @@ def test_a_store_reached_through_a_link_is_one_store(tmp_path: Path) -> None:
     assert not (tmp_path / "link.db.models").exists()
     report = check(spec.store.path)
     assert report["ok"] and report["runs"] == {"ok": 2}
+
+
+@pytest.mark.parametrize(
+    ("sql", "cell"),
+    [
+        ("UPDATE runs SET spec = '{not json' WHERE id = 2", "run 2's spec"),
+        ("UPDATE runs SET record = '[1, 2]' WHERE id = 2", "run 2's record"),
+        ("UPDATE runs SET timings = 'fast' WHERE id = 2", "run 2's timings"),
+        ("UPDATE runs SET weather = '{\"provider\": ' WHERE id = 2", "run 2's weather"),
+        ("UPDATE baselines SET reference = '7'", "the reference baseline of meter 'A (kW)'"),
+    ],
+)  # fmt: skip
+def test_a_hand_edited_json_cell_is_named_by_every_command(
+    tmp_path: Path, spec: RunSpec, cli, sql: str, cell: str
+) -> None:
+    """A JSON column of the store edited by hand (or damaged): `check` said healthy, and
+    history, report, export of runs and the next night each ended in a Python traceback;
+    now check and every command that reads the cell name it in one line, exit 2."""
+    config = tmp_path / "site.toml"
+    for night in ("2021-02-01", "2021-02-02"):
+        assert cli("run", "--config", config, "--as-of", night).exit_code == 0
+    with sqlite3.connect(tmp_path / "site.db") as db:
+        assert db.execute(sql).rowcount >= 1
+    commands = [["check"], ["run", "--as-of", "2021-02-03"]]
+    if "runs" in sql:
+        commands += [["history"], ["report", "--out", tmp_path / "r.html"],
+                     ["export", "--what", "runs", "--out", tmp_path / "runs.csv"]]  # fmt: skip
+    for command in commands:
+        result = cli(*command, "--config", config)
+        assert result.exit_code == 2, (command, result.output)
+        assert result.stderr.count("\n") == 1 and "Traceback" not in result.output
+        assert f"{cell} is not a JSON object (" in result.stderr, (command, result.stderr)

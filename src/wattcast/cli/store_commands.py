@@ -70,12 +70,13 @@ def history(
 ) -> None:
     """Runs with status, forecast period, settings, weather and timings (csv/json: all)."""
     from wattcast.reporting.listing import at_least
+    from wattcast.store.connection import checked_run
 
     with user_errors():
         at_least("last", last, 1)
         db, _ = open_store(config, store)
         mark_interrupted(db)
-        runs = db.runs(last)
+        runs = [checked_run(db.path, run) for run in db.runs(last)]
         models = db.model_summary([run["id"] for run in runs])
         rows = [{**_history_row(run), "models": models.get(run["id"], "")} for run in runs]
         if format == "table":

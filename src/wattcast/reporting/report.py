@@ -39,6 +39,7 @@ from wattcast.reporting.listing import (
 )
 from wattcast.reporting.svg import meter_chart
 from wattcast.settings import RunSpec
+from wattcast.store.connection import checked_run
 from wattcast.store.store import ForecastStore
 
 STYLE = """
@@ -114,7 +115,7 @@ def collect(
               if not meters or e["meter"] in meters]  # fmt: skip
     acks = store.acks([e["id"] for e in events]) if events else {}
     site = spec.site.title(spec.data.source) if spec.site.name else "wattcast"
-    return ReportData(since, until, readings, events, _accuracy(readings), store.runs(30),
+    return ReportData(since, until, readings, events, _accuracy(readings), _runs(store),
                       tariff, spec.alerts.currency, store.chosen_methods(), _models(store),
                       acks, site, _aside(store, spec), _places(store),
                       parents_of(store))  # fmt: skip
@@ -159,6 +160,11 @@ def _wall(readings: pd.DataFrame) -> pd.Series:
         stamps = wall_from_epoch(readings.loc[rows, "t"].to_numpy(), zone or None)
         wall.loc[rows] = stamps.to_numpy()
     return wall
+
+
+def _runs(store: ForecastStore) -> list[dict[str, Any]]:
+    """The last 30 runs, each with its settings and weather readable."""
+    return [checked_run(store.path, run) for run in store.runs(30)]
 
 
 def _accuracy(readings: pd.DataFrame) -> pd.DataFrame:

@@ -9,6 +9,7 @@ Every table of the store is read and written by a subclass of :class:`StoreFile`
 
 from __future__ import annotations
 
+import json
 import os
 import sqlite3
 import sys
@@ -249,6 +250,47 @@ def foreign_reason(db: sqlite3.Connection, tables: set[str]) -> str | None:
     if not {"key", "value"} <= {r[1] for r in db.execute("PRAGMA table_info(meta)")}:
         return "not a wattcast store (its meta table is not wattcast's)"
     return None
+
+
+#: The columns of ``runs`` that hold a JSON object (``weather``: or NULL).
+RUN_JSON = ("spec", "record", "timings", "weather")
+
+
+def stored_json(path: Path, text: str | None, where: str) -> dict[str, Any]:
+    """The JSON object a store holds in one cell (``where`` names it: ``run 7's spec``);
+    empty where there is none. Any other value (text that is not JSON, a list: a damaged
+    store, or one edited by hand) is one line naming the cell."""
+    problem = json_problem(text)
+    if problem is not None:
+        raise StoreDamagedError(
+            f"{path}: {where} is not a JSON object ({problem}): the store is damaged or was "
+            "edited by hand; the command stopped there and writes nothing more to it. "
+            f"`wattcast check --store {path}` reports on it; restore a backup."
+        )
+    return json.loads(text) if text else {}
+
+
+def json_problem(text: str | None) -> str | None:
+    """Why a stored cell is not a JSON object (None: it is one, or empty)."""
+    if not text:
+        return None
+    try:
+        value = json.loads(text)
+    except ValueError as exc:
+        return f"not JSON: {exc}"
+    if isinstance(value, dict):
+        return None
+    return f"JSON of another kind: {str(text)[:40]}"
+
+
+def checked_run(path: Path, row: sqlite3.Row) -> dict[str, Any]:
+    """A row of ``runs`` whose JSON columns each hold an object (or nothing), else one
+    line naming the run and the column."""
+    run = dict(row)
+    for column in RUN_JSON:
+        if column in run:
+            stored_json(path, run[column], f"run {run['id']}'s {column}")
+    return run
 
 
 def connect_read_only(path: Path, timeout: float = 5.0) -> sqlite3.Connection:

@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from wattcast.errors import InputError
-from wattcast.store.connection import StoreFile, plain
+from wattcast.store.connection import StoreFile, plain, stored_json
 
 #: An event with its meter's name, zone and unit.
 _EVENT_ROWS = ("SELECT e.*, m.name AS meter, m.zone AS zone, m.unit AS unit, m.site AS site, "
@@ -69,7 +69,8 @@ class EventRecords(StoreFile):
             rows = db.execute(
                 f"SELECT meter_id, reference FROM baselines WHERE meter_id IN ({marks})"
             ).fetchall()
-        return {names[i]: json.loads(text) for i, text in rows}
+        where = "the reference baseline of meter {!r}".format
+        return {names[i]: stored_json(self.path, text, where(names[i])) for i, text in rows}
 
     def change_events(self, meters: Sequence[str]) -> Any:
         """The change and surge events of these meters (minor ones too), with their meter's

@@ -10,9 +10,11 @@ from typing import Any
 from wattcast.errors import InputError
 from wattcast.store import schema
 from wattcast.store.connection import (
+    RUN_JSON,
     StoreDamagedError,
     connect_read_only,
     foreign_reason,
+    json_problem,
     models_folder,
 )
 from wattcast.store.lock import lock_free
@@ -85,6 +87,9 @@ def _contents(db: sqlite3.Connection, unlocked: bool) -> dict[str, Any]:
             out["runs"]["running"] -= orphans
             out["runs"]["interrupted"] = out["runs"].get("interrupted", 0) + orphans
             out["runs"] = {k: n for k, n in out["runs"].items() if n}
+        unreadable = _unreadable_run(db) or _unreadable_reference(db, tables)
+        if unreadable and "problem" not in out:  # each command that reads it stops there
+            out["problem"] = unreadable
     for table in ("meters", "forecasts", "actuals", "events"):
         if table in tables:
             out[table] = db.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
@@ -112,6 +117,31 @@ def _contents(db: sqlite3.Connection, unlocked: bool) -> dict[str, Any]:
             out["problem"] = (f"a file stands where its folder of kept models belongs ({folder}); "
                               "move it away, or set [models] keep = false")  # fmt: skip
     return out
+
+
+def _unreadable_run(db: sqlite3.Connection) -> str | None:
+    """The first run's column that holds no JSON object (hand-edited, or damaged), in
+    words; None where every one holds one."""
+    names = {row[1] for row in db.execute("PRAGMA table_info(runs)")}
+    columns = [c for c in RUN_JSON if c in names]
+    if not columns:
+        return None
+    for row in db.execute(f"SELECT id, {', '.join(columns)} FROM runs ORDER BY id"):
+        for column, text in zip(columns, row[1:], strict=True):
+            if (problem := json_problem(text)) is not None:
+                return f"run {row[0]}'s {column} is not a JSON object ({problem})"
+    return None
+
+
+def _unreadable_reference(db: sqlite3.Connection, tables: set[str]) -> str | None:
+    """The first meter whose kept reference baseline holds no JSON object, in words."""
+    if not {"baselines", "meters"} <= tables:
+        return None
+    for meter, text in db.execute("SELECT m.name, b.reference FROM baselines b JOIN meters m "
+                                  "ON m.id = b.meter_id ORDER BY m.name"):  # fmt: skip
+        if (problem := json_problem(text)) is not None:
+            return f"the reference baseline of meter {meter!r} is not a JSON object ({problem})"
+    return None
 
 
 def db_path(db: sqlite3.Connection) -> str:

@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from wattcast.store.connection import StoreFile
+from wattcast.store.connection import StoreFile, stored_json
 
 WEEK = 7 * 86400
 _NAN = float("nan")
@@ -113,7 +113,8 @@ class ReadingArchive(StoreFile):
         archive's exports were read with: ``how`` where none was recorded, recorded so."""
         with self.transaction() as db:
             row = db.execute("SELECT value FROM meta WHERE key = 'archive_reading'").fetchone()
-            recorded = {**how, **(json.loads(row[0]) if row else {})}
+            kept = stored_json(self.path, row[0] if row else None, "its archive_reading")
+            recorded = {**how, **kept}
             db.execute("INSERT OR REPLACE INTO meta VALUES ('archive_reading', ?)",
                        (json.dumps(recorded, sort_keys=True),))  # fmt: skip
         return recorded

@@ -11,7 +11,7 @@ from typing import Any
 
 from wattcast import __version__
 from wattcast.errors import InputError, WattcastWarning
-from wattcast.store.connection import StoreFile
+from wattcast.store.connection import StoreFile, checked_run, stored_json
 from wattcast.store.process import process_gone
 
 
@@ -165,7 +165,8 @@ class RunRecords(StoreFile):
         is left out."""
         with self.connect() as db:
             rows = db.execute(f"SELECT id, record FROM runs WHERE id IN ({_ids(run_ids)})")
-            records = {int(run_id): json.loads(record or "{}") for run_id, record in rows}
+            records = {int(run_id): stored_json(self.path, record, f"run {run_id}'s record")
+                       for run_id, record in rows}  # fmt: skip
         return {r: record["remainders"] for r, record in records.items() if "remainders" in record}
 
     def note_run(self, run_id: int, message: str) -> None:
@@ -181,7 +182,7 @@ class RunRecords(StoreFile):
         """Add what happened after a run closed (its deliveries) to its record."""
         with self.transaction() as db:
             row = db.execute("SELECT record FROM runs WHERE id = ?", (run_id,)).fetchone()
-            record = json.loads(row[0] or "{}") if row else {}
+            record = stored_json(self.path, row[0] if row else None, f"run {run_id}'s record")
             record[key] = value
             db.execute("UPDATE runs SET record = ? WHERE id = ?",
                        (json.dumps(record, default=str), run_id))  # fmt: skip
@@ -190,8 +191,8 @@ class RunRecords(StoreFile):
         """What the latest nightly run before ``run_id`` of the same site that recorded
         ``key`` recorded under it (a night refused for bad input records none); None
         where none did (a store of an earlier release, a first night)."""
-        for _, _, record in self._nights_before(run_id, site):
-            found = json.loads(record or "{}")
+        for night, _, record in self._nights_before(run_id, site):
+            found = stored_json(self.path, record, f"run {night}'s record")
             if key in found:
                 return found[key]
         return None
@@ -204,7 +205,7 @@ class RunRecords(StoreFile):
         channel has been set up."""
         first = run_id
         for night, spec, _ in self._nights_before(run_id, site):
-            if not holds(json.loads(spec or "{}")):
+            if not holds(stored_json(self.path, spec, f"run {night}'s spec")):
                 break
             first = night
         return first
@@ -217,7 +218,8 @@ class RunRecords(StoreFile):
                                 "command = 'run' ORDER BY id DESC", (run_id,))  # fmt: skip
             while rows := cursor.fetchmany(PAGE_RUNS):
                 for night, spec, record in rows:
-                    if (json.loads(spec or "{}").get("site") or {}).get("name") == site:
+                    settings = stored_json(self.path, spec, f"run {night}'s spec")
+                    if (settings.get("site") or {}).get("name") == site:
                         yield night, spec, record
 
     def last_finished_run(self) -> dict[str, Any] | None:
@@ -229,7 +231,7 @@ class RunRecords(StoreFile):
                              "ORDER BY id DESC LIMIT 1").fetchone()  # fmt: skip
         if row is None:
             return None
-        return {**dict(row), "meters": self.done_meters(int(row["id"]))}
+        return {**checked_run(self.path, row), "meters": self.done_meters(int(row["id"]))}
 
     def data_given(self) -> dict[str, Mapping[str, Any]]:
         """Each meter's ``[data]`` settings as the newest run that forecast it was given
@@ -241,7 +243,7 @@ class RunRecords(StoreFile):
                 "l.meter_id = m.id"
             ).fetchall()
             ids = sorted({run_id for _, run_id in rows})
-            specs = {i: json.loads(spec or "{}") for i, spec in db.execute(
+            specs = {i: stored_json(self.path, spec, f"run {i}'s spec") for i, spec in db.execute(
                 f"SELECT id, spec FROM runs WHERE id IN ({_ids(ids)})")}  # fmt: skip
         return {name: specs.get(run_id, {}).get("data", {}) for name, run_id in rows}
 
@@ -262,7 +264,7 @@ class RunRecords(StoreFile):
             row = db.execute("SELECT * FROM runs WHERE id = ?", (run_id,)).fetchone()
         if row is None:
             raise InputError(f"{self.path}: no run {run_id}.")
-        return dict(row)
+        return checked_run(self.path, row)
 
     def latest_run(self, statuses: Sequence[str] = ("ok", "partial")) -> dict[str, Any] | None:
         marks = ",".join("?" * len(statuses))
@@ -272,7 +274,7 @@ class RunRecords(StoreFile):
                 f"SELECT * FROM runs WHERE status IN ({marks}) ORDER BY id DESC LIMIT 1",
                 tuple(statuses),
             ).fetchone()
-        return None if row is None else dict(row)
+        return None if row is None else checked_run(self.path, row)
 
     def newest_forecast(self) -> int | None:
         """Epoch seconds of the last time any run forecast (None: no forecasts yet)."""

@@ -19,6 +19,7 @@ from wattcast.epoch import epoch_of, from_epoch
 from wattcast.errors import InputError
 from wattcast.reporting.listing import EVERY_SITE
 from wattcast.settings import RunSpec
+from wattcast.store.connection import checked_run
 from wattcast.store.store import ForecastStore
 
 WHAT = ("forecasts", "actuals", "comparison", "anomalies", "runs", "models")
@@ -92,7 +93,7 @@ def _anomalies(
 
 def _runs(store: ForecastStore, spec: RunSpec, low: int | None) -> pd.DataFrame:
     """The runs; with ``--since``, those whose readings end after ``low`` (as ``models``)."""
-    runs = _runs_reaching(store, low)
+    runs = [checked_run(store.path, run) for run in _runs_reaching(store, low)]
     table = pd.DataFrame(runs, columns=list(runs[0]) if runs else None)
     if table.empty:
         return table
