@@ -216,6 +216,24 @@ def test_an_empty_or_semicolon_hierarchy_file(tmp_path: Path) -> None:
     assert read_hierarchy(path).places["A (kW)"]["parent"] == "Main (kW)"
 
 
+def test_a_mistyped_column_of_the_hierarchy_file_is_named(tmp_path: Path) -> None:
+    """A column ``lable`` (or ``Area `` with a space, or ``areas``) was left aside without
+    a word: every label or area under it was read as none. A trailing empty column
+    (a spreadsheet's) is still read."""
+    from wattcast.events.hierarchy import read_hierarchy
+
+    path = tmp_path / "hierarchy.csv"
+    for heading in ("lable", "areas", "colour"):
+        path.write_text(f"meter,parent,{heading}\nA (kW),Main (kW),west\n")
+        with pytest.raises(InputError, match=re.escape(
+                f"{path} ([site] meters): unknown column {heading!r}; expected columns "
+                "meter,parent (optionally area and label).")):  # fmt: skip
+            read_hierarchy(path)
+    path.write_text("Meter, Parent ,Area ,zone,\nA (kW),Main (kW),west,UTC,\n")  # zones too
+    assert read_hierarchy(path).places["A (kW)"] == {"parent": "Main (kW)", "area": "west",
+                                                      "label": None}  # fmt: skip
+
+
 def test_a_meter_named_like_a_computed_remainder_is_refused(tmp_path: Path) -> None:
     spec = hierarchy_site(tmp_path, {})
     table = pd.read_csv(tmp_path / "meters.csv")

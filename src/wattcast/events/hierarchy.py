@@ -113,6 +113,10 @@ def read_hierarchy(path: Path) -> Hierarchy:
     if missing:
         raise InputError(f"{path} ([site] meters): no column {missing[0]!r}; expected columns "
                          "meter,parent (optionally area and label).")  # fmt: skip
+    unknown = [c for c in header if c and c not in (*COLUMNS, "zone")]  # zone: one file, both
+    if unknown:  # a label or area under a mistyped heading was read as none
+        raise InputError(f"{path} ([site] meters): unknown column {unknown[0]!r}; expected "
+                         "columns meter,parent (optionally area and label).")  # fmt: skip
     places: dict[str, dict[str, str | None]] = {}
     lines: dict[str, int] = {}
     for line, row in enumerate(reader, start=2):
