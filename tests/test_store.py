@@ -463,3 +463,27 @@ def test_a_hand_edited_json_cell_is_named_by_every_command(
         assert result.exit_code == 2, (command, result.output)
         assert result.stderr.count("\n") == 1 and "Traceback" not in result.output
         assert f"{cell} is not a JSON object (" in result.stderr, (command, result.stderr)
+
+
+def test_a_meter_kept_on_a_zone_this_machine_lacks_is_named(tmp_path: Path, cli) -> None:
+    """A meter's zone in the store that the zone database lacks (edited by hand, or a
+    store from a machine with newer tzdata): report, plot and the comparison export ended
+    in a ZoneInfoNotFoundError traceback and check said healthy; now each names the meter
+    and the zone in one line, exit 2, and leaves the store as it is."""
+    data = tmp_path / "meters.csv"
+    synthetic_wide(days=40).to_csv(data, index=False)
+    config = write_site(tmp_path, data, tz="Asia/Kathmandu")
+    for night in ("2021-02-01", "2021-02-02", "2021-02-03"):
+        assert cli("run", "--config", config, "--as-of", night).exit_code == 0
+    with sqlite3.connect(tmp_path / "site.db") as db:
+        db.execute("UPDATE meters SET zone = 'Asia/Atlantis' WHERE name = 'A (kW)'")
+    before = (tmp_path / "site.db").read_bytes()
+    for command in (["check"], ["report", "--out", tmp_path / "r.html"],
+                    ["plot", "--meter", "A (kW)", "--out", tmp_path / "a.png"],
+                    ["export", "--what", "comparison", "--out", tmp_path / "c.csv"]):  # fmt: skip
+        result = cli(*command, "--config", config)
+        assert result.exit_code == 2, (command, result.output)
+        assert result.stderr.count("\n") == 1 and "Traceback" not in result.output
+        assert "meter 'A (kW)' is kept on the clock of 'Asia/Atlantis', a time zone this " \
+               "machine does not know" in result.stderr, (command, result.stderr)  # fmt: skip
+    assert (tmp_path / "site.db").read_bytes() == before

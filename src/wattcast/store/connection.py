@@ -55,6 +55,7 @@ class StoreFile:
         self._refuse_foreign(create)
         with self.connect() as db:
             self._prepare(db)
+            self._refuse_unknown_zones(db)
 
     def _check_file(self, create: bool) -> None:
         if not self.path.exists():
@@ -196,6 +197,15 @@ class StoreFile:
                 stacklevel=3,
             )
 
+    def _refuse_unknown_zones(self, db: sqlite3.Connection) -> None:
+        """Refuse a store that keeps a meter on a zone this machine does not know: each
+        command that showed its times ended in a traceback."""
+        unknown = unknown_zone(db)
+        if unknown:
+            raise InputError(f"{self.path}: {unknown} (the store was edited by hand, or "
+                             "written where the zone database is newer: update tzdata); it "
+                             "was left as it is.")  # fmt: skip
+
     def schema_version(self, db: sqlite3.Connection) -> int:
         row = db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
         if row is None or not str(row[0]).isdigit():
@@ -241,6 +251,18 @@ class StoreFile:
         with self.connect() as db:
             rows = db.execute("SELECT name, id, zone, unit FROM meters ORDER BY name")
             return {name: (i, zone, unit) for name, i, zone, unit in rows}
+
+
+def unknown_zone(db: sqlite3.Connection) -> str | None:
+    """The first meter the store keeps on a zone this machine does not know, in words."""
+    from wattcast.timezones import is_zone
+
+    for name, zone in db.execute("SELECT name, zone FROM meters WHERE zone IS NOT NULL AND "
+                                 "zone != '' ORDER BY name"):  # fmt: skip
+        if not is_zone(zone):
+            return f"meter {name!r} is kept on the clock of {zone!r}, a time zone this " \
+                   "machine does not know"  # fmt: skip
+    return None
 
 
 def foreign_reason(db: sqlite3.Connection, tables: set[str]) -> str | None:

@@ -16,6 +16,7 @@ from wattcast.store.connection import (
     foreign_reason,
     json_problem,
     models_folder,
+    unknown_zone,
 )
 from wattcast.store.lock import lock_free
 from wattcast.store.process import process_gone
@@ -90,6 +91,9 @@ def _contents(db: sqlite3.Connection, unlocked: bool) -> dict[str, Any]:
         unreadable = _unreadable_run(db) or _unreadable_reference(db, tables)
         if unreadable and "problem" not in out:  # each command that reads it stops there
             out["problem"] = unreadable
+    zone = unknown_zone(db) if "meters" in tables else None
+    if zone and "problem" not in out:
+        out["problem"] = zone
     for table in ("meters", "forecasts", "actuals", "events"):
         if table in tables:
             out[table] = db.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
