@@ -272,6 +272,24 @@ def test_meters_keep_their_own_zone_and_local_days(tmp_path: Path) -> None:
     assert first["CHI (kW)"] - first["NY (kW)"] == 3600  # midnight an hour later in Chicago
 
 
+def test_a_replayed_night_of_readings_off_midnights_grid_keeps_its_newest_day(
+    tmp_path: Path,
+) -> None:
+    """Hourly readings of a UTC logger in India fall at half past on the site's clock. A
+    night replayed at midnight (``--as-of 2021-01-30``) left out the newest complete day
+    and forecast the period from 23:30 the evening before, one that had begun: a night
+    replayed at 01:30 forecast the day after. Both now forecast the same period."""
+    data = tmp_path / "meters.csv"
+    synthetic_wide(days=30, interval="1h").to_csv(data, index=False)
+    site = write_site(tmp_path, data, trees=5, tz="Asia/Kolkata")
+    spec = RunSpec.from_toml(site).with_flags({"data.naive": "utc"})
+    starts = []
+    for night in ("2021-01-30", "2021-01-30T01:30"):
+        run_job(spec, "forecast", night, out=tmp_path / "f.csv")
+        starts.append(pd.read_csv(tmp_path / "f.csv")["timestamp"].min())
+    assert starts == ["2021-01-30T23:30:00+05:30"] * 2
+
+
 def test_init_writes_a_config_that_loads(tmp_path: Path, cli) -> None:
     path = tmp_path / "site.toml"
     assert cli("init", path).exit_code == 0

@@ -27,7 +27,8 @@ def trim_to_periods(frame: MeterFrame, period: pd.Timedelta) -> MeterFrame:
     Boundaries are whole multiples of ``period`` counted from the last midnight of the
     readings (for a daily output: local midnights), so that the newest complete periods
     are kept whatever the night: a period of several days counted from the first day
-    would leave the newest day out every other night.
+    would leave the newest day out every other night. Readings off midnight's grid
+    (hourly at half past: a UTC logger in India) count from the grid's time before it.
     """
     if period % frame.interval:
         raise InputError(
@@ -36,6 +37,7 @@ def trim_to_periods(frame: MeterFrame, period: pd.Timedelta) -> MeterFrame:
         )
     end = frame.start + frame.n_steps * frame.interval
     origin = end.normalize()
+    origin -= (origin - frame.start) % frame.interval  # on the grid, or a newest day is lost
     last_boundary = origin + ((end - origin) // period) * period
     first_boundary = last_boundary - ((last_boundary - frame.start) // period) * period
     first = int((first_boundary - frame.start) // frame.interval)
