@@ -441,6 +441,7 @@ def test_a_store_reached_through_a_link_is_one_store(tmp_path: Path) -> None:
         ("UPDATE runs SET timings = 'fast' WHERE id = 2", "run 2's timings"),
         ("UPDATE runs SET weather = '{\"provider\": ' WHERE id = 2", "run 2's weather"),
         ("UPDATE baselines SET reference = '7'", "the reference baseline of meter 'A (kW)'"),
+        ("UPDATE runs SET spec = json_set(spec, '$.site', 'x') WHERE id = 2", "run 2's spec"),
     ],
 )  # fmt: skip
 def test_a_hand_edited_json_cell_is_named_by_every_command(
@@ -463,6 +464,20 @@ def test_a_hand_edited_json_cell_is_named_by_every_command(
         assert result.exit_code == 2, (command, result.output)
         assert result.stderr.count("\n") == 1 and "Traceback" not in result.output
         assert f"{cell} is not a JSON object (" in result.stderr, (command, result.stderr)
+
+
+def test_history_shows_a_run_whose_model_settings_lack_a_key(tmp_path: Path, cli) -> None:
+    """A run's model settings without ``estimator`` (edited by hand, or of a release that
+    recorded fewer) ended `history` in a KeyError traceback; now the key missing reads ?."""
+    data = tmp_path / "meters.csv"
+    synthetic_wide(days=40).to_csv(data, index=False)
+    config = write_site(tmp_path, data)
+    assert cli("run", "--config", config, "--as-of", "2021-02-01").exit_code == 0
+    with sqlite3.connect(tmp_path / "site.db") as db:
+        db.execute("UPDATE runs SET spec = json_remove(spec, '$.model.estimator')")
+    result = cli("history", "--config", config, "--format", "csv")
+    assert result.exit_code == 0 and "Traceback" not in result.output, result.output
+    assert '"? x10, 7D/1D/1D, seed 0"' in result.stdout
 
 
 def test_a_meter_kept_on_a_zone_this_machine_lacks_is_named(tmp_path: Path, cli) -> None:

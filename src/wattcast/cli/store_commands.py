@@ -150,8 +150,9 @@ def settings_digest(run: dict[str, Any]) -> str:
     spec = json.loads(run["spec"] or "{}").get("model")
     if not spec:
         return "(release 0.1 settings)" if run["command"] == "run" and run["spec"] == "{}" else ""
-    return (f"{spec['estimator']} x{spec['trees']}, {spec['input']}/{spec['gap']}/"
-            f"{spec['output']}, seed {spec['seed']}")  # fmt: skip
+    got = {k: spec.get(k, "?") for k in ("estimator", "trees", "input", "gap", "output", "seed")}
+    return (f"{got['estimator']} x{got['trees']}, {got['input']}/{got['gap']}/{got['output']}, "
+            f"seed {got['seed']}")  # fmt: skip
 
 
 def weather_digest(weather: str | None) -> str:

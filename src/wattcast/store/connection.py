@@ -278,11 +278,12 @@ def foreign_reason(db: sqlite3.Connection, tables: set[str]) -> str | None:
 RUN_JSON = ("spec", "record", "timings", "weather")
 
 
-def stored_json(path: Path, text: str | None, where: str) -> dict[str, Any]:
+def stored_json(path: Path, text: str | None, where: str, sections: bool = False) -> dict[str, Any]:
     """The JSON object a store holds in one cell (``where`` names it: ``run 7's spec``);
     empty where there is none. Any other value (text that is not JSON, a list: a damaged
-    store, or one edited by hand) is one line naming the cell."""
-    problem = json_problem(text)
+    store, or one edited by hand) is one line naming the cell. ``sections``: as
+    :func:`json_problem`."""
+    problem = json_problem(text, sections)
     if problem is not None:
         raise StoreDamagedError(
             f"{path}: {where} is not a JSON object ({problem}): the store is damaged or was "
@@ -292,17 +293,22 @@ def stored_json(path: Path, text: str | None, where: str) -> dict[str, Any]:
     return json.loads(text) if text else {}
 
 
-def json_problem(text: str | None) -> str | None:
-    """Why a stored cell is not a JSON object (None: it is one, or empty)."""
+def json_problem(text: str | None, sections: bool = False) -> str | None:
+    """Why a stored cell is not a JSON object (None: it is one, or empty); with
+    ``sections``, an object of objects (a run's settings: a table per section)."""
     if not text:
         return None
     try:
         value = json.loads(text)
     except ValueError as exc:
         return f"not JSON: {exc}"
-    if isinstance(value, dict):
-        return None
-    return f"JSON of another kind: {str(text)[:40]}"
+    if not isinstance(value, dict):
+        return f"JSON of another kind: {str(text)[:40]}"
+    if sections:
+        bad = [key for key, section in value.items() if not isinstance(section, dict)]
+        if bad:
+            return f"an object, but its section {bad[0]!r} holds {str(value[bad[0]])[:40]!r}"
+    return None
 
 
 def checked_run(path: Path, row: sqlite3.Row) -> dict[str, Any]:
@@ -311,7 +317,7 @@ def checked_run(path: Path, row: sqlite3.Row) -> dict[str, Any]:
     run = dict(row)
     for column in RUN_JSON:
         if column in run:
-            stored_json(path, run[column], f"run {run['id']}'s {column}")
+            stored_json(path, run[column], f"run {run['id']}'s {column}", column == "spec")
     return run
 
 

@@ -132,7 +132,7 @@ def _unreadable_run(db: sqlite3.Connection) -> str | None:
         return None
     for row in db.execute(f"SELECT id, {', '.join(columns)} FROM runs ORDER BY id"):
         for column, text in zip(columns, row[1:], strict=True):
-            if (problem := json_problem(text)) is not None:
+            if (problem := json_problem(text, sections=column == "spec")) is not None:
                 return f"run {row[0]}'s {column} is not a JSON object ({problem})"
     return None
 

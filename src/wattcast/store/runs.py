@@ -205,7 +205,7 @@ class RunRecords(StoreFile):
         channel has been set up."""
         first = run_id
         for night, spec, _ in self._nights_before(run_id, site):
-            if not holds(stored_json(self.path, spec, f"run {night}'s spec")):
+            if not holds(stored_json(self.path, spec, f"run {night}'s spec", True)):
                 break
             first = night
         return first
@@ -218,7 +218,7 @@ class RunRecords(StoreFile):
                                 "command = 'run' ORDER BY id DESC", (run_id,))  # fmt: skip
             while rows := cursor.fetchmany(PAGE_RUNS):
                 for night, spec, record in rows:
-                    settings = stored_json(self.path, spec, f"run {night}'s spec")
+                    settings = stored_json(self.path, spec, f"run {night}'s spec", True)
                     if (settings.get("site") or {}).get("name") == site:
                         yield night, spec, record
 
@@ -243,8 +243,10 @@ class RunRecords(StoreFile):
                 "l.meter_id = m.id"
             ).fetchall()
             ids = sorted({run_id for _, run_id in rows})
-            specs = {i: stored_json(self.path, spec, f"run {i}'s spec") for i, spec in db.execute(
-                f"SELECT id, spec FROM runs WHERE id IN ({_ids(ids)})")}  # fmt: skip
+            rows_of = db.execute(f"SELECT id, spec FROM runs WHERE id IN ({_ids(ids)})")
+            specs = {
+                i: stored_json(self.path, spec, f"run {i}'s spec", True) for i, spec in rows_of
+            }
         return {name: specs.get(run_id, {}).get("data", {}) for name, run_id in rows}
 
     def runs(self, last: int | None = None) -> list[dict[str, Any]]:
