@@ -234,6 +234,25 @@ def test_a_mistyped_column_of_the_hierarchy_file_is_named(tmp_path: Path) -> Non
                                                       "label": None}  # fmt: skip
 
 
+def test_a_hierarchy_file_of_old_mac_lines_is_read_and_one_csv_cannot_read_is_named(
+    tmp_path: Path,
+) -> None:
+    """A [site] meters file whose lines end in a carriage return alone (an old Mac's), or
+    a file that is not CSV (a store, a spreadsheet named by mistake), ended in a traceback
+    of the csv module; the first is now read as the readings' reader reads such lines,
+    the second refused in one line naming the file and line."""
+    from wattcast.events.hierarchy import read_hierarchy
+
+    path = tmp_path / "hierarchy.csv"
+    path.write_text("meter,parent\rA (kW),Main (kW)\rB (kW),Main (kW)\r", newline="")
+    assert read_hierarchy(path).children("Main (kW)") == ["A (kW)", "B (kW)"]
+    path.write_text('meter,parent\nA (kW),"' + "x" * 200_000 + '"\n')
+    with pytest.raises(InputError, match=re.escape(
+            f"{path} ([site] meters), line 2: not CSV text (field larger than field limit "
+            "(131072)); expected a header meter,parent and a row per meter")):  # fmt: skip
+        read_hierarchy(path)
+
+
 def test_a_meter_named_like_a_computed_remainder_is_refused(tmp_path: Path) -> None:
     spec = hierarchy_site(tmp_path, {})
     table = pd.read_csv(tmp_path / "meters.csv")

@@ -105,10 +105,8 @@ def read_hierarchy(path: Path) -> Hierarchy:
     if not text.strip():
         raise InputError(f"{path} ([site] meters): the file is empty; expected a header "
                          "meter,parent and a row per meter.")  # fmt: skip
-    first = text.splitlines()[0]
-    separator = ";" if first.count(";") > first.count(",") else ","
-    reader = csv.DictReader(io.StringIO(text), delimiter=separator)
-    header = [c.strip().lower() for c in reader.fieldnames or []]
+    fields, rows = _csv_rows(path, text)
+    header = [c.strip().lower() for c in fields]
     missing = [c for c in ("meter", "parent") if c not in header]
     if missing:
         raise InputError(f"{path} ([site] meters): no column {missing[0]!r}; expected columns "
@@ -119,7 +117,7 @@ def read_hierarchy(path: Path) -> Hierarchy:
                          "columns meter,parent (optionally area and label).")  # fmt: skip
     places: dict[str, dict[str, str | None]] = {}
     lines: dict[str, int] = {}
-    for line, row in enumerate(reader, start=2):
+    for line, row in enumerate(rows, start=2):
         row = {str(k).strip().lower(): (v or "").strip() for k, v in row.items() if k}
         meter = row.get("meter", "")
         if not meter:
@@ -147,6 +145,23 @@ def read_hierarchy(path: Path) -> Hierarchy:
     for parent in {p["parent"] for p in places.values() if p["parent"]}:
         places.setdefault(parent, {"parent": None, "area": None, "label": None})
     return Hierarchy(places)
+
+
+def _csv_rows(path: Path, text: str) -> tuple[list[str], list[dict[str, str]]]:
+    """The header and rows of the ``[site] meters`` file (``,`` or ``;`` between fields);
+    a file that CSV cannot read (another kind of file: a spreadsheet, a store) is one
+    line naming the line (it ended in a traceback of the csv module)."""
+    first = text.splitlines()[0]
+    separator = ";" if first.count(";") > first.count(",") else ","
+    # lines may end as on old Macs (\r), as the readings' reader takes them
+    reader = csv.DictReader(io.StringIO(text, newline=None), delimiter=separator)
+    try:
+        return list(reader.fieldnames or []), list(reader)
+    except csv.Error as exc:
+        why = str(exc).split(" - ")[0]  # less the csv module's advice to programmers
+        raise InputError(f"{path} ([site] meters), line {reader.line_num + 1}: not CSV text "
+                         f"({why}); expected a header meter,parent and a row per meter (is it "
+                         "another kind of file?).") from None  # fmt: skip
 
 
 def explanations(
