@@ -155,13 +155,15 @@ def _thread_results(tasks: Tasks, cores: int, with_oob: bool, tolerate: bool) ->
     with ThreadPoolExecutor(max_workers=cores, thread_name_prefix="wattcast") as pool:
         running: set[Future] = set()
 
-        def submit_next() -> None:
+        def submit_next() -> bool:
             task = next(tasks, None)
             if task is not None:
                 running.add(pool.submit(run_task, task, with_oob, tolerate))
+            return task is not None
 
-        for _ in range(TASKS_AHEAD * cores):
-            submit_next()
+        for _ in range(TASKS_AHEAD * cores):  # n_jobs far above the tasks: as many as they
+            if not submit_next():
+                break
         while running:
             finished, _ = wait(running, return_when=FIRST_COMPLETED)
             for future in finished:
