@@ -70,6 +70,7 @@ def test_demo_runs_on_bundled_data(tmp_path: Path, cli) -> None:
     ("args", "message"),
     [
         (("--tz", "Not/AZone"), "`--tz` must be a time zone name such as 'America/New_York'."),
+        (("--tz", "localtime"), "`--tz` must be a time zone name such as 'America/New_York'."),
         (("--as-of", "garbage"), "`as_of` must be an ISO date such as '2017-03-01'"),
         (("--input", "10"), "`--input` must be a duration such as '28D', '1h' or '15min'"),
         (("--gap", "-1D"), "`--gap` must be a duration such as '28D', '1h' or '15min' (zero"),

@@ -255,11 +255,11 @@ class StoreFile:
 
 def unknown_zone(db: sqlite3.Connection) -> str | None:
     """The first meter the store keeps on a zone this machine does not know, in words."""
-    from wattcast.timezones import is_zone
+    from wattcast.timezones import loads_zone
 
     for name, zone in db.execute("SELECT name, zone FROM meters WHERE zone IS NOT NULL AND "
                                  "zone != '' ORDER BY name"):  # fmt: skip
-        if not is_zone(zone):
+        if not loads_zone(zone):
             return f"meter {name!r} is kept on the clock of {zone!r}, a time zone this " \
                    "machine does not know"  # fmt: skip
     return None
