@@ -478,6 +478,12 @@ def test_history_shows_a_run_whose_model_settings_lack_a_key(tmp_path: Path, cli
     result = cli("history", "--config", config, "--format", "csv")
     assert result.exit_code == 0 and "Traceback" not in result.output, result.output
     assert '"? x10, 7D/1D/1D, seed 0"' in result.stdout
+    # a start time that is no time (history ended in a ValueError traceback): no seconds
+    with sqlite3.connect(tmp_path / "site.db") as db:
+        db.execute("UPDATE runs SET started_utc = 'yesterday'")
+    result = cli("history", "--config", config, "--format", "json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)[0]["seconds"] == "nan"  # as a run that is still going
 
 
 def test_a_meter_kept_on_a_zone_this_machine_lacks_is_named(tmp_path: Path, cli) -> None:

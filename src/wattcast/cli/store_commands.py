@@ -164,12 +164,15 @@ def weather_digest(weather: str | None) -> str:
 
 
 def _seconds(run: dict[str, Any]) -> float:
+    """How long a run took; not a number while it runs, or where its times are no times
+    (a store edited by hand: ``history`` ended in a traceback)."""
     import datetime as dt
 
-    if not run["finished_utc"]:
+    try:
+        start = dt.datetime.fromisoformat(str(run["started_utc"]))
+        return (dt.datetime.fromisoformat(str(run["finished_utc"])) - start).total_seconds()
+    except (TypeError, ValueError):
         return float("nan")
-    start = dt.datetime.fromisoformat(run["started_utc"])
-    return (dt.datetime.fromisoformat(run["finished_utc"]) - start).total_seconds()
 
 
 @anomalies_app.callback()
