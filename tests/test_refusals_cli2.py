@@ -250,6 +250,21 @@ def test_backtest_refit_daily_given_as_meters_to_refit_names_its_flag(wide: Path
             "backtest refits its models is `[backtest] refit` (--backtest-refit daily).")  # fmt: skip
 
 
+def test_a_meter_whose_name_holds_a_comma_given_to_a_flag_that_splits_is_said(
+    tmp_path: Path, cli
+) -> None:  # fmt: skip
+    """`--refit` and `--generation` split at commas, as `--meters` does: a meter named
+    'a,b (kW)' was refused as 'a', without the hint `--meters` gives."""
+    frame = synthetic_wide(days=40).rename(columns={"A (kW)": "a,b (kW)"})
+    frame.to_csv(tmp_path / "m.csv", index=False)
+    for flag, setting in (("refit", "[models] refit"), ("generation", "[alerts] generation")):
+        result = cli("run", tmp_path / "m.csv", "--store", tmp_path / "s.db", "--as-of",
+                     "2021-02-01", f"--{flag}", "a,b (kW)")  # fmt: skip
+        refused(result, f"`{flag}` names meter 'a', which is not among the meters read (a,b "
+                f"(kW), B (kW)) ('a,b (kW)' is one: --{flag} splits at commas; name it in the "
+                f'site file, {setting} = ["a,b (kW)"]).')  # fmt: skip
+
+
 def test_backtest_refuses_until_after_the_data(wide: Path, cli) -> None:
     result = cli("backtest", wide, "--days", 2, "--trees", 5, "--until", "2030-01-01")
     refused(result, f"`until` 2030-01-01 is after the last day of the data ({wide}: "

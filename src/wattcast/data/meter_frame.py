@@ -158,19 +158,24 @@ def refuse_unknown_meters(source: str, meters: Sequence[str], known: Collection[
         more = f" and {len(listed) - 20} more" if len(listed) > 20 else ""
         shown = ", ".join(listed[:20]) + more
         raise InputError(f"{source}: no meter named {unknown[0]!r}; meters: {shown}"
-                         f"{_split_at_a_comma(list(meters), names)}.")  # fmt: skip
+                         f"{split_at_a_comma(list(meters), names)}.")  # fmt: skip
 
 
-def _split_at_a_comma(meters: list[str], names: set[str]) -> str:
+def split_at_a_comma(
+    meters: Sequence[str], names: Collection[str], flag: str = "--meters",
+    setting: str = "[data] meters",
+) -> str:  # fmt: skip
     """The hint for a meter whose name holds a comma, given on the command line, where
-    ``--meters`` splits at commas (``Gym, big (kW)`` became 'Gym' and 'big (kW)')."""
+    ``flag`` splits at commas (``Gym, big (kW)`` became 'Gym' and 'big (kW)'): name it
+    with ``setting`` in the site file."""
+    meters = list(meters)
     for start in range(len(meters)):
         for stop in range(start + 2, len(meters) + 1):
             for mark in (",", ", "):
                 joined = mark.join(meters[start:stop])
                 if joined in names:
                     return (
-                        f" ({joined!r} is one: --meters splits at commas; name it in "
-                        f"the site file, [data] meters = [{json.dumps(joined)}])"
+                        f" ({joined!r} is one: {flag} splits at commas; name it in "
+                        f"the site file, {setting} = [{json.dumps(joined)}])"
                     )
     return ""

@@ -24,7 +24,7 @@ import pandas as pd
 
 from wattcast.data.files import row_label
 from wattcast.data.loading import ReadOptions
-from wattcast.data.meter_frame import MeterFrame
+from wattcast.data.meter_frame import MeterFrame, split_at_a_comma
 from wattcast.data.names import refuse_non_meters
 from wattcast.data.sources import (
     Source,
@@ -509,12 +509,19 @@ def _check_refit(meters: list[str], refit: Sequence[str]) -> None:
     _check_named_meters(meters, dict.fromkeys(unknown), "refit")
 
 
+#: The settings that name meters and whose flag splits at commas: the flag, the setting.
+SPLIT_AT_COMMAS = {"refit": ("--refit", "[models] refit"),
+                   "generation": ("--generation", "[alerts] generation")}  # fmt: skip
+
+
 def _check_named_meters(meters: list[str], named: dict[str, object], option: str) -> None:
     unknown = [m for m in named if m not in meters]
     if unknown:
+        split = SPLIT_AT_COMMAS.get(option)
+        hint = split_at_a_comma(list(named), meters, *split) if split else ""
         raise InputError(
             f"`{option}` names meter {unknown[0]!r}, which is not among the meters read "
-            f"({', '.join(meters[:10])}{' ...' if len(meters) > 10 else ''})."
+            f"({', '.join(meters[:10])}{' ...' if len(meters) > 10 else ''}){hint}."
         )
 
 
