@@ -218,6 +218,14 @@ def test_a_baseline_period_outside_the_data_names_both() -> None:
         "[reference] baseline 2020-06-01 .. 2020-08-31 is outside the data "
         "(2021-01-04 .. 2021-03-05)."
     )
+    # a period partly before the data was said to be outside it
+    spec = RunSpec().with_flags({"reference.start": "2020-12-01", "reference.end": "2021-01-20"})
+    with pytest.raises(InputError) as caught:
+        judged(readings(60), spec)
+    assert str(caught.value) == (
+        "[reference] baseline 2020-12-01 .. 2021-01-20 is not all within the data (2021-01-04 "
+        ".. 2021-03-05): it begins before its first day; choose days inside it."
+    )
     with pytest.raises(InputError, match="give both or neither"):
         RunSpec().with_flags({"reference.start": "2020-06-01"})
 
@@ -301,7 +309,7 @@ def test_an_older_reference_whose_fixed_baseline_left_the_data_is_kept_with_a_wa
     assert not result.references  # kept as it was: the night goes on
     said = [str(w.message) for w in caught if issubclass(w.category, ReferenceWarning)]
     assert said and "2021-01-04 .. 2021-03-31 is no longer in the data" in said[0]
-    with pytest.raises(InputError, match="is outside the data"):
+    with pytest.raises(InputError, match=r"is not all within the data .*: it begins before"):
         judged(later, spec=fixed)  # nothing kept: the period asked for is an error, as before
 
 

@@ -302,13 +302,23 @@ def _baseline(
     if settings.start is not None and settings.end is not None:
         start, end = _fixed_period(spec)
         if not _holds_baseline(spec, frame):
-            raise InputError(
-                f"[reference] baseline {settings.start} .. {settings.end} is outside the data "
-                f"({frame.start:%Y-%m-%d} .. {frame.end:%Y-%m-%d})."
-            )
+            raise InputError(f"[reference] baseline {settings.start} .. {settings.end} "
+                             f"{_beyond_data(start, end, frame)}.")  # fmt: skip
         return start, end
     end = night - settings.recent
     return end - settings.baseline, end
+
+
+def _beyond_data(start: pd.Timestamp, end: pd.Timestamp, frame: MeterFrame) -> str:
+    """How a fixed baseline period ``[start, end)`` misses the readings: all of it, or
+    its first or last days (a period partly inside was said to be outside the data)."""
+    first, last = frame.start, frame.end + frame.interval
+    span = f"the data ({frame.start:%Y-%m-%d} .. {frame.end:%Y-%m-%d})"
+    if end <= first or start >= last:
+        return f"is outside {span}"
+    ends = [w for w, out in (("begins before its first day", start < first),
+                             ("ends after its last day", end > last)) if out]  # fmt: skip
+    return f"is not all within {span}: it {' and '.join(ends)}; choose days inside it"
 
 
 def _acked(mine: pd.DataFrame, change: Change, zone: str | None) -> bool:
