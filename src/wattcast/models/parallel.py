@@ -27,7 +27,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from functools import cache, partial
 
-from joblib import Parallel, delayed, effective_n_jobs, parallel_config
+from joblib import Parallel, cpu_count, delayed, effective_n_jobs, parallel_config
 from joblib.externals.loky.process_executor import TerminatedWorkerError
 from threadpoolctl import ThreadpoolController
 
@@ -125,6 +125,13 @@ def _dask_errors() -> tuple[type[BaseException], ...]:
     except ImportError:
         return ()
     return (KilledWorker,)
+
+
+def process_cores(cores: int) -> int:
+    """Worker processes for ``cores``: no more than the machine's cores (``n_jobs`` of
+    10**9, a typo, started that many processes), where threads beyond the meters cost
+    nothing."""
+    return max(1, min(cores, cpu_count()))
 
 
 def _loky_results(tasks: Tasks, cores: int, with_oob: bool, tolerate: bool) -> Results:
@@ -400,6 +407,7 @@ def train_meters(
         run = _dask_results
     elif backend == "loky" and cores > 1:
         run = _loky_results
+        cores = process_cores(cores)
     startup = start_workers(cores) if run is _loky_results else 0.0
     start = time.perf_counter()
     try:

@@ -78,7 +78,7 @@ class ModelSection(Section):
         "Weight windows by age with this half-life (default: equal weights).",
     )] = None  # fmt: skip
     n_jobs: Annotated[int, Setting(
-        "Cores used in total (-1: all).", check=_cores,
+        "Cores used in total (-1: all; worker processes at most the machine's).", check=_cores,
         expected="a positive number of cores, or -1 for all cores (-2: all but one)",
     )] = 1  # fmt: skip
     backend: Annotated[Backend, Setting(
