@@ -211,21 +211,17 @@ def test_meters_too_new_for_a_reference_are_said_in_one_warning() -> None:
 
 
 def test_a_baseline_period_outside_the_data_names_both() -> None:
-    spec = RunSpec().with_flags({"reference.start": "2020-06-01", "reference.end": "2020-08-31"})
-    with pytest.raises(InputError) as caught:
-        judged(readings(60), spec)
-    assert str(caught.value) == (
-        "[reference] baseline 2020-06-01 .. 2020-08-31 is outside the data "
-        "(2021-01-04 .. 2021-03-05)."
-    )
-    # a period partly before the data was said to be outside it
-    spec = RunSpec().with_flags({"reference.start": "2020-12-01", "reference.end": "2021-01-20"})
-    with pytest.raises(InputError) as caught:
-        judged(readings(60), spec)
-    assert str(caught.value) == (
-        "[reference] baseline 2020-12-01 .. 2021-01-20 is not all within the data (2021-01-04 "
-        ".. 2021-03-05): it begins before its first day; choose days inside it."
-    )
+    data = "the data (2021-01-04 .. 2021-03-05)"
+    for start, end, said in (
+        ("2020-06-01", "2020-08-31", f"is outside {data}."),
+        # a period partly before the data was said to be outside it
+        ("2020-12-01", "2021-01-20", f"is not all within {data}: it begins before its first "
+                                     "day; choose days inside it."),
+    ):  # fmt: skip
+        spec = RunSpec().with_flags({"reference.start": start, "reference.end": end})
+        with pytest.raises(InputError) as caught:
+            judged(readings(60), spec)
+        assert str(caught.value) == f"[reference] baseline {start} .. {end} {said}"
     with pytest.raises(InputError, match="give both or neither"):
         RunSpec().with_flags({"reference.start": "2020-06-01"})
 
