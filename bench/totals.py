@@ -4,6 +4,8 @@ and the night's search for a meter that copies a parent's remainder or sum.
 * ``--events``: a main feed over ``--panels`` panels, that many events drawn with the
   seed over a year (an hour to a day each, new), counted as ``wattcast savings``
   counts them: each event of the feed less the part inside it of its panels' events;
+  (``--changes``: and a change over the whole year on each panel, which searches for
+  the events near a time must not walk back through);
 * ``--campus``: that many meters, a campus over buildings of 50 meters each, an event
   on each meter;
 * ``--remainders``: that many parents of 3 meters each among 5 times as many meters,
@@ -13,7 +15,7 @@ and the night's search for a meter that copies a parent's remainder or sum.
 Each size is timed ``--repeats`` times; printed: the median and the best, in seconds,
 and per 1,000 events, meters or parents, so that how the time grows shows in one run.
 
-    python bench/totals.py [--events 2000 8000 32000] [--campus 2000 8000]
+    python bench/totals.py [--events 2000 8000 32000] [--changes] [--campus 2000 8000]
                            [--remainders 20 80] [--panels 50] [--repeats 5]
 """
 
@@ -31,8 +33,11 @@ from wattcast.events.savings import savings
 YEAR = 365 * 86400
 
 
-def events(count: int, panels: int, seed: int) -> tuple[list[dict], dict[str, str | None]]:
-    """``count`` events over a year of a main feed and its ``panels`` panels."""
+def events(
+    count: int, panels: int, seed: int, changes: bool = False
+) -> tuple[list[dict], dict[str, str | None]]:  # fmt: skip
+    """``count`` events over a year of a main feed and its ``panels`` panels (and with
+    ``changes`` a change over the whole year on each panel)."""
     parents: dict[str, str | None] = {"Main": None, **{f"P{i}": "Main" for i in range(panels)}}
     meters = list(parents)
     rng = np.random.default_rng(seed)
@@ -44,6 +49,10 @@ def events(count: int, panels: int, seed: int) -> tuple[list[dict], dict[str, st
                      "status": "new", "start": start,
                      "end": start + int(rng.integers(3600, 86400)), "kwh_above_band": 10.0,
                      "kwh_above_forecast": 20.0, "cost": None})  # fmt: skip
+    rows += [{"id": count + i, "meter": f"P{i}", "parent": "Main", "kind": "change",
+              "status": "new", "start": 0, "end": YEAR, "kwh_above_band": 100.0,
+              "kwh_above_forecast": 100.0, "cost": None}
+             for i in range(panels if changes else 0)]  # fmt: skip
     return rows, parents
 
 
@@ -101,11 +110,12 @@ def main() -> None:
     parser.add_argument("--campus", type=int, nargs="*", default=[2000, 8000])
     parser.add_argument("--remainders", type=int, nargs="*", default=[20, 80])
     parser.add_argument("--panels", type=int, default=50)
+    parser.add_argument("--changes", action="store_true", help="a year-long change per panel")
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
     print(f"{'what':>12} {'size':>8} {'median s':>9} {'best s':>8} {'ms per 1,000':>13}")
-    made = [("events", n, events(n, args.panels, args.seed)) for n in args.events]
+    made = [("events", n, events(n, args.panels, args.seed, args.changes)) for n in args.events]
     made += [("campus", n, campus(n)) for n in args.campus]
     sizes = [(what, n, lambda given=given: savings(given[0], None, given[1]))
              for what, n, given in made]  # fmt: skip

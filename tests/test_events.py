@@ -536,3 +536,19 @@ def test_a_campus_s_totals_count_each_building_less_its_own_meters() -> None:
             for i, (m, p) in enumerate(parents.items())]  # fmt: skip
     totals = {r["meter"]: r["kwh_above_band"] for r in savings(rows, None, parents)}
     assert totals["B0"] == 2.5 and totals["B0.0"] == 5.0  # its first meter's from 1 h in
+
+
+def test_a_long_change_below_is_found_beside_the_short_events_near_a_time() -> None:
+    """Events over two days are searched apart from the others (a year-long change on a
+    panel made every search walk back through the year's short events): both kinds are
+    still found where they overlap a time, and only they."""
+    from wattcast.events.hierarchy import _Spans
+
+    day = 86400
+    events = [{"meter": "P", "start": 0, "end": 365 * day},  # a change over the year
+              *({"meter": "P", "start": d * day, "end": d * day + 3600} for d in range(300)),
+              {"meter": "Q", "start": 100 * day, "end": 100 * day + 60}]  # fmt: skip
+    index = _Spans(events)
+    assert index.overlapping(["P"], 100 * day + 1800, 100 * day + 7200) == [0, 101]
+    assert index.overlapping(["P", "Q"], 100 * day, 100 * day + 1) == [0, 101, 301]
+    assert index.overlapping(["Q"], 0, 99 * day) == []

@@ -498,25 +498,39 @@ def _less_below(
 class _Spans:
     """Events' spans by meter, sorted by start, to find those that overlap a time in
     about the log of their number: a parent's event is cut by its meters' events near
-    it only (each of a year's events against all the others took 4 s for 8,000)."""
+    it only (each of a year's events against all the others took 4 s for 8,000). Events
+    over :data:`LONG_EVENT` (changes) are kept apart, so that one of them does not
+    widen the search back through every short event of its meter."""
 
     def __init__(self, events: Sequence[Mapping[str, Any]]) -> None:
-        spans: dict[str, list[tuple[float, float, int]]] = {}
+        spans: dict[tuple[str, bool], list[tuple[float, float, int]]] = {}
         for k, event in enumerate(events):
-            spans.setdefault(event["meter"], []).append((*_span(event), k))
-        self.meters = {m: sorted(rows) for m, rows in spans.items()}
-        self.starts = {m: [row[0] for row in rows] for m, rows in self.meters.items()}
-        self.longest = {m: max(row[1] - row[0] for row in rows) for m, rows in self.meters.items()}
+            first, last = _span(event)
+            spans.setdefault((event["meter"], last - first > LONG_EVENT), []).append(
+                (first, last, k)
+            )
+        self.rows = {key: sorted(rows) for key, rows in spans.items()}
+        self.starts = {key: [row[0] for row in rows] for key, rows in self.rows.items()}
+        self.longest = {
+            key: max(row[1] - row[0] for row in rows) for key, rows in self.rows.items()
+        }
+        self.meters = {meter for meter, _ in self.rows}
 
     def overlapping(self, meters: Iterable[str], first: float, last: float) -> list[int]:
         """The positions of the events of ``meters`` that overlap ``[first, last)``."""
         found = []
-        for meter in meters:
-            rows, starts = self.meters.get(meter, []), self.starts.get(meter, [])
-            low = bisect.bisect_left(starts, first - self.longest.get(meter, 0.0))
+        for key in ((m, long) for m in meters for long in (False, True)):
+            if key not in self.rows:
+                continue
+            starts = self.starts[key]
+            low = bisect.bisect_left(starts, first - self.longest[key])
             high = bisect.bisect_left(starts, last)
-            found += [row[2] for row in rows[low:high] if row[1] > first]
+            found += [row[2] for row in self.rows[key][low:high] if row[1] > first]
         return sorted(found)
+
+
+#: Events longer than this (seconds: two days) are searched apart from the others.
+LONG_EVENT = 2 * 86400.0
 
 
 def meters_below(meters: Iterable[str], parents: Mapping[str, str | None]) -> set[str]:
