@@ -554,12 +554,44 @@ def test_time_of_use_prices_and_a_new_monthly_peak(tmp_path: Path, cli) -> None:
     assert spike["cost"] == pytest.approx(spike["kwh_above_band"] * price, rel=1e-6)
     (message,) = [m for m in mailbox.messages if spike["id"] in json_ids(m)]
     text = message.get_body(("plain",)).get_content()
-    said = re.search(r"demand: Main \(kW\) sets the peak of Feb 2021: ([\d,]+) kW, ([\d,]+) kW above the "
-                     r"month's earlier peak: \$([\d,.]+) more in demand charges", text)  # fmt: skip
+    said = re.search(r"demand: Main \(kW\) sets the highest reading since 2021-02-10, the first "
+                     r"the store keeps of Feb 2021: ([\d,]+) kW, ([\d,]+) kW above those before "
+                     r"it: up to \$([\d,.]+) more in demand charges", text)  # fmt: skip
     assert said, text
     assert float(said.group(3).replace(",", "")) == pytest.approx(
         12.0 * float(said.group(2)), rel=0.05)  # fmt: skip
     assert float(said.group(2)) > 20  # the spike's 40 kW, over the band's noise
+
+
+def test_a_new_peak_is_the_months_only_where_the_store_keeps_the_whole_month(
+    tmp_path: Path,
+) -> None:
+    """The demo's main feed 'set the peak of Mar 2017' at 270 kW on 11 March, its store
+    begun on the 10th, after 454 kW on the 3rd: the month's readings before the store
+    began were never compared. Such a peak is said to be the highest since the store's
+    first reading of the month; one whose store holds the whole month, the month's."""
+    from wattcast.alerts.digest import peak_note
+    from wattcast.store.store import Batch
+
+    store = ForecastStore(tmp_path / "s.db", create=True)
+    run = store.begin_run("run", {}, None, "night", "2021-02-11T00:00:00")
+    hours = pd.date_range("2021-02-01", "2021-02-11", freq="h", inclusive="left", tz="UTC")
+    kw = np.where(hours.day == 10, 300.0, 100.0) + np.where(hours.day == 3, 150.0, 0.0)
+    actuals = pd.DataFrame({"meter": "Main (kW)", "t": hours.as_unit("s").asi8, "value": kw})
+    store.write_batch(run, Batch(meters={"Main (kW)": ("UTC", "kW")},
+                                 status={"Main (kW)": None}, actuals=actuals))  # fmt: skip
+    start = int(pd.Timestamp("2021-02-10", tz="UTC").timestamp())
+    event = {"meter": "Main (kW)", "zone": "UTC", "unit": "kW", "start": start,
+             "end": start + 86400}  # fmt: skip
+    assert peak_note(store, event, 10.0, "$") == (
+        "sets the peak of Feb 2021: 300 kW, 50 kW above the month's earlier peak: $500.00 "
+        "more in demand charges ($3,000.00 in all)")  # fmt: skip
+    with store.connect() as db:  # a store begun on the 5th: the 3rd's 250 kW is not kept
+        db.execute("DELETE FROM actuals WHERE t < ?", (start - 5 * 86400,))
+    assert peak_note(store, event, 10.0, "$") == (
+        "sets the highest reading since 2021-02-05, the first the store keeps of Feb 2021: "
+        "300 kW, 200 kW above those before it: up to $2,000.00 more in demand charges "
+        "($3,000.00 in all) if no earlier reading of the month was higher")  # fmt: skip
 
 
 def test_a_panels_event_under_its_main_feeds_peak_costs_no_demand_charge(tmp_path: Path) -> None:

@@ -152,7 +152,11 @@ def compose(store: ForecastStore, events: list[dict[str, Any]], context: Context
 def peak_note(
     store: ForecastStore, event: dict[str, Any], demand: float, currency: str
 ) -> str | None:  # fmt: skip
-    """What the month's new peak costs, when ``event`` sets one (None: it does not)."""
+    """What the month's new peak costs, when ``event`` sets one (None: it does not). Where
+    the store's readings of the month begin after its first day (a store begun in the
+    month), the peak is said to be the highest since then, not the month's: the month's
+    earlier readings, which the store never kept, may have been higher (the demo's main
+    feed 'set the peak of Mar 2017' at 270 kW, after 454 kW on 3 March)."""
     start = pd.Timestamp(format_epoch(event["start"], event["zone"])[:19])
     month = start.replace(day=1, hour=0, minute=0, second=0)
     low = int(event["start"] - (start - month).total_seconds())
@@ -166,11 +170,24 @@ def peak_note(
     if not len(before) or not len(during) or during.max() <= before.max():
         return None
     peak, earlier = float(during.max()), float(before.max())
-    return (
-        f"sets the peak of {start:%b %Y}: {peak:,.0f} kW, {peak - earlier:,.0f} kW above "
-        f"the month's earlier peak: {currency}{(peak - earlier) * demand:,.2f} more in "
-        f"demand charges ({currency}{peak * demand:,.2f} in all)"
-    )
+    more, whole = f"{currency}{(peak - earlier) * demand:,.2f}", f"{currency}{peak * demand:,.2f}"
+    since = _kept_since(int(t[0]), low, event["zone"])
+    if since is None:
+        return (f"sets the peak of {start:%b %Y}: {peak:,.0f} kW, {peak - earlier:,.0f} kW "
+                f"above the month's earlier peak: {more} more in demand charges ({whole} in "
+                "all)")  # fmt: skip
+    return (f"sets the highest reading since {since}, the first the store keeps of "
+            f"{start:%b %Y}: {peak:,.0f} kW, {peak - earlier:,.0f} kW above those before "
+            f"it: up to {more} more in demand charges ({whole} in all) if no earlier reading "
+            "of the month was higher")  # fmt: skip
+
+
+def _kept_since(first: int, month: int, zone: str | None) -> str | None:
+    """The day the store's readings of the month begin, where that is after the month's
+    first day (None: they cover the month)."""
+    if first - month < 86400:
+        return None
+    return format_epoch(first, zone)[:10]
 
 
 def _top(meter: str, places: dict[str, dict[str, str | None]]) -> str:
