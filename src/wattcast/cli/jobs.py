@@ -251,7 +251,7 @@ def meters_line(summary: JobSummary) -> str:
 def events_line(summary: JobSummary) -> str:
     """The events this job made or grew that count, by their own local day (acked, expected
     and explained ones only counted apart, so that each kWh is added once). A change is
-    said apart, with its energy so far: it grows every night while it lasts."""
+    said apart, with its energy so far: it is judged again every night while it lasts."""
     from wattcast.events.hierarchy import counted
 
     if not summary.events:
