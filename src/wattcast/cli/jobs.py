@@ -443,7 +443,7 @@ def demo(
     n_jobs: Annotated[int, typer.Option(help="Cores used in total (-1: all).")] = 2,
     profile: ProfileOpt = False,
 ) -> None:
-    """Forecast the bundled Andover High School meters (7 panels, 15-minute data).
+    """Forecast the bundled Andover High School meters (a feed, six panels; 15-minute data).
 
     Also writes a site configuration of the nightly job over the same data into
     the demo folder, to try `wattcast run` with.
