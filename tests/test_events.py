@@ -552,3 +552,14 @@ def test_a_long_change_below_is_found_beside_the_short_events_near_a_time() -> N
     assert index.overlapping(["P"], 100 * day + 1800, 100 * day + 7200) == [0, 101]
     assert index.overlapping(["P", "Q"], 100 * day, 100 * day + 1) == [0, 101, 301]
     assert index.overlapping(["Q"], 0, 99 * day) == []
+
+
+def test_savings_of_an_event_without_a_best_estimate_count_its_certain_kwh() -> None:
+    """An event given without ``kwh_above_forecast`` (None: a record of its certain energy
+    alone, as the hierarchy already reads one) stopped savings with a TypeError."""
+    from wattcast.events.savings import savings
+
+    event = {"id": 1, "meter": "M", "kind": "excess", "status": "new", "start": 0,
+             "end": 3600, "kwh_above_band": 12.0, "kwh_above_forecast": None, "cost": None}  # fmt: skip
+    (row,) = savings([event])
+    assert row["kwh_above_band"] == 12.0 and row["kwh_above_forecast"] == 12.0

@@ -189,7 +189,7 @@ def explanations(
         overlapping = [e for kid in sorted(kids) for e in below.get(kid, [])
                        if e["status"] != "minor" and _overlap(e, event) > 0]  # fmt: skip
         out[int(event["id"])] = None
-        for energy in (_estimate, _certain):
+        for energy in (best_estimate, _certain):
             held = sum(energy(e) * _overlap(e, event) for e in overlapping)
             total = energy(event)
             if overlapping and held >= EXPLAINED_SHARE * total:
@@ -198,7 +198,7 @@ def explanations(
     return out
 
 
-def _estimate(event: Mapping[str, Any]) -> float:
+def best_estimate(event: Mapping[str, Any]) -> float:
     """An event's best estimate of its energy (its certain energy where a store kept no
     estimate)."""
     best = event.get("kwh_above_forecast")
@@ -230,7 +230,7 @@ def _why(
     named = [f"{m} (event{'s' if len(n) > 1 else ''} {', '.join(n)})"
              for m, n in sorted(ids.items(), key=lambda item: -len(item[1]))]  # fmt: skip
     shown = ", ".join(named[:3]) + (f" and {len(named) - 3} more meters" if len(named) > 3 else "")
-    which = "" if energy is _estimate else " above the band"
+    which = "" if energy is best_estimate else " above the band"
     return f"{BELOW_IT}{shown} below it, {held:,.1f} of its {total:,.1f} kWh{which}"
 
 

@@ -21,7 +21,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from wattcast.events.hierarchy import counted
+from wattcast.events.hierarchy import best_estimate, counted
 
 COLUMNS = ("meter", "events", "kwh_above_band", "kwh_above_forecast", "cost")
 DAYS = {"all": range(7), "weekdays": range(5), "weekends": range(5, 7)}
@@ -161,7 +161,7 @@ def savings(
         share = float(event.get("share", 1.0))
         row["events"] += 1
         row["kwh_above_band"] += share * float(event["kwh_above_band"])
-        row["kwh_above_forecast"] += share * float(event["kwh_above_forecast"])
+        row["kwh_above_forecast"] += share * best_estimate(event)  # an event given none
         cost = event_cost(event, tariff)
         row["cost"] = None if cost is None else row.get("cost", 0.0) + share * cost
     for row in rows.values():
