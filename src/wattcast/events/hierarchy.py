@@ -571,8 +571,7 @@ def _less_inside(
     share = float(event.get("share", 1.0))
     cut = dict.fromkeys(ADDED, 0.0)
     for other in others:
-        start, end = _span(other)
-        inside = max(0.0, min(end, last) - max(start, first)) / max(end - start, 1.0)
+        inside = share_inside(*_span(other), first, last)
         for key in ADDED:
             cut[key] += inside * float(other.get(key) or 0.0) / max(share, 1e-12)
     if not any(cut.values()):

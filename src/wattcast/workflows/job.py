@@ -63,6 +63,7 @@ class JobSummary:
             "failed",
             "events",
             "parents",
+            "below",
             "deliveries",
             "timings",
             "record",
