@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -563,3 +566,85 @@ def test_savings_of_an_event_without_a_best_estimate_count_its_certain_kwh() -> 
              "end": 3600, "kwh_above_band": 12.0, "kwh_above_forecast": None, "cost": None}  # fmt: skip
     (row,) = savings([event])
     assert row["kwh_above_band"] == 12.0 and row["kwh_above_forecast"] == 12.0
+
+
+def test_a_days_savings_count_a_night_inside_a_change_at_its_own_hours(tmp_path: Path, cli) -> None:
+    """`savings --since --until` a night's days counted a fault inside a slow rise of its
+    meter as the rise's even share of those days: 12.5 of the night's 34.6 kWh. The
+    night now counts at its own hours and only the rise's rest is spread evenly; the
+    days add up to the rise less its acked event, and the feed's event that night is cut
+    by the night and the rest's share of its hours, not by the whole rise's share too."""
+    from wattcast.store.store import Batch, ForecastStore
+
+    store = ForecastStore(tmp_path / "s.db", create=True)
+    run = store.begin_run("run", {}, None, "night", "2021-01-12T00:00:00")
+    start, hour = 1_609_459_200, 3600  # 2021-01-01, UTC
+    plan = (("Rectory (kW)", "change", 0, 192, 120.0, 160.0, "alerted"),
+            ("Rectory (kW)", "excess", 91, 102, 34.6, 54.6, "alerted"),
+            ("Rectory (kW)", "excess", 154, 158, 10.0, 10.0, "acked"),
+            ("Feed (kW)", "excess", 90, 104, 60.0, 80.0, "alerted"))  # fmt: skip
+    rows = [{"id": None, "meter": meter, "start": start + a * hour, "end": start + b * hour,
+             "readings": 4, "peak_excess_kw": 5.0, "kwh_above_band": band,
+             "kwh_above_forecast": best, "status": status, "kind": kind}
+            for meter, kind, a, b, band, best, status in plan]  # fmt: skip
+    meters = {m: ("UTC", "kW") for m in ("Feed (kW)", "Rectory (kW)")}
+    store.write_batch(run, Batch(meters=meters, status=dict.fromkeys(meters),
+                                 events=pd.DataFrame(rows)))  # fmt: skip
+    store.place_meters("S", {"Feed (kW)": {}, "Rectory (kW)": {"parent": "Feed (kW)"}})
+
+    def kwh(*dates: str) -> dict[str, float]:
+        bounds = [] if not dates else ["--since", dates[0], "--until", dates[1]]
+        result = cli("savings", "--store", tmp_path / "s.db", *bounds, "--format", "json")
+        assert result.exit_code == 0, result.stderr
+        return {r["meter"]: r["kwh_above_band"] for r in json.loads(result.stdout)}
+
+    rest = 120.0 - 10.0 - 34.6  # the rise less its acked event and the night it holds
+    days = [kwh(f"2021-01-{d:02d}", f"2021-01-{d + 1:02d}") for d in range(1, 9)]
+    assert days[3]["Rectory (kW)"] == pytest.approx(rest / 8 + 34.6 * 5 / 11)
+    assert days[4]["Rectory (kW)"] == pytest.approx(rest / 8 + 34.6 * 6 / 11)
+    assert days[0]["Rectory (kW)"] == pytest.approx(rest / 8)
+    for meter, whole in kwh().items():
+        assert sum(day.get(meter, 0.0) for day in days) == pytest.approx(whole)
+    assert kwh()["Rectory (kW)"] == pytest.approx(110.0)
+    assert kwh()["Feed (kW)"] == pytest.approx(60.0 - 34.6 - rest * 14 / 192)
+
+
+def period_totals(events: list[dict], first: int, last: int) -> np.ndarray:
+    """Savings of ``events`` over ``[first, last)`` (kWh above band, above forecast, cost),
+    listed as ``event_rows`` lists them: each change with the events it holds."""
+    from wattcast.events.hierarchy import share_inside
+    from wattcast.events.savings import savings
+
+    listed = []
+    for event in (e for e in events if e["end"] > first and e["start"] < last):
+        row = {**event, "share": share_inside(event["start"], event["end"], first, last),
+               "period": (first, last)}  # fmt: skip
+        if event["kind"] == "change":
+            row["holds"] = [e for e in events if e["kind"] != "change"
+                            and e["end"] > event["start"] and e["start"] < event["end"]]  # fmt: skip
+        listed.append(row)
+    rows = savings(listed)
+    keys = ("kwh_above_band", "kwh_above_forecast", "cost")
+    return np.array([sum(r[k] or 0.0 for r in rows) for k in keys])
+
+
+def test_a_meters_days_add_up_to_its_whole_with_changes_that_say_what_they_hold() -> None:
+    """Random events of one meter, changes among them holding some (counted, acked and
+    expected), cut day by day: the days add up to the whole in every field. With the
+    change spread evenly whatever it held, a day's share of it less an acked event inside
+    it that day was floored at zero (45 of these 150 sets of events did not add up)."""
+    rng, day = np.random.default_rng(7), 86400
+    for _ in range(150):
+        events = []
+        for i in range(int(rng.integers(2, 12))):
+            kind = str(rng.choice(["excess", "surge", "change"], p=[0.6, 0.2, 0.2]))
+            start = int(rng.integers(0, 8 * day))
+            length = int(rng.integers(3600, (6 if kind == "change" else 1) * day))
+            status = str(rng.choice(["new", "alerted", "acked", "expected"]))
+            events.append({"id": i, "meter": "M", "kind": kind, "status": status,
+                           "start": start, "end": start + length,
+                           "kwh_above_band": float(rng.integers(0, 200)),
+                           "kwh_above_forecast": float(rng.integers(0, 300)),
+                           "cost": float(rng.integers(0, 50))})  # fmt: skip
+        days = sum(period_totals(events, d * day, (d + 1) * day) for d in range(15))
+        np.testing.assert_allclose(days, period_totals(events, 0, 15 * day), atol=1e-6)

@@ -344,7 +344,10 @@ def counted(
     ``share`` is of that part too); a withdrawn event not at all. A change
     is counted less the part
     inside it of its meter's events a person reviewed (acked or expected: not waste),
-    which its energy holds too. An event of a meter with meters below it (``parents``:
+    which its energy holds too; one that lists what it ``holds`` (its meter's events
+    inside it, as :func:`~wattcast.reporting.listing.event_rows` gives them) has a
+    period count those at their own hours and spread only the rest (:func:`_spread`).
+    An event of a meter with meters below it (``parents``:
     meter -> its parent; by default each event's own ``parent``) is counted less the
     part inside it of the events below that are counted or reviewed, which its readings
     hold too (those a change below holds at their own hours: :func:`_less_below`),
@@ -388,8 +391,12 @@ def _judged(
     held: list[Mapping[str, Any]] = []
     for event in chosen:
         if event.get("kind") == "change":
-            cut = event if event.get("less_reviewed") else _less_reviewed(event, reviewed)
-            out.append({**cut, "less_reviewed": True})
+            if event.get("less_reviewed"):
+                out.append(event)
+            elif "holds" in event and event.get("status") in COUNTED:  # it holds them
+                out.append(_spread(event))
+            else:
+                out.append({**_less_reviewed(event, reviewed), "less_reviewed": True})
             continue
         judged = not event.get("outside_changes")
         span = _span(event)
@@ -409,6 +416,48 @@ def _judged(
         out.append({**_scaled(event, share), "start_t": pieces[0][0], "end_t": pieces[-1][1],
                     "outside_changes": True, **within})  # fmt: skip
     return out, held
+
+
+def _spread(change: Mapping[str, Any]) -> Mapping[str, Any]:
+    """A change as a total of its ``period`` counts it, from what it ``holds`` (its meter's
+    events inside it, whatever the dates): the counted ones at their own hours, the
+    reviewed ones (not waste) taken off at theirs, and only the rest spread evenly over
+    its time. A night left on inside a slow rise is that night's, not a share of the
+    rise's weeks (a day's total counted 12.5 of the night's 34.6 kWh). Adjacent periods
+    add up to the whole, which is the change less its reviewed events. Its ``rest`` (the
+    kWh and cost spread evenly, over its whole time) is what a parent's event is cut by
+    beside the held events themselves."""
+    span = _span(change)
+    low, high = change.get("period", (-math.inf, math.inf))
+    share = share_inside(*span, low, high)
+    counts, rests = {}, {}
+    for key in (k for k in ADDED if change.get(k) is not None):
+        whole = float(change[key])
+        reviewed = held = held_within = 0.0
+        for other in change["holds"]:
+            inside, within = _inside(_span(other), span, (low, high))
+            value = inside * float(other.get(key) or 0.0)
+            if other.get("status") in REVIEWED:
+                reviewed += value
+            elif (other.get("status") in COUNTED or explained_below(other)) and \
+                    other.get("detail") != WITHDRAWN:  # fmt: skip
+                held, held_within = held + value, held_within + within * value
+        left = max(whole - reviewed, 0.0)
+        rests[key] = max(left - held, 0.0)
+        count = share * rests[key] + held_within * min(1.0, left / max(held, 1e-12))
+        counts[key] = count / share if share > 0 else 0.0
+    return {**change, **counts, "rest": rests, "less_reviewed": True}
+
+
+def _inside(
+    span: tuple[float, float], change: tuple[float, float], period: tuple[float, float]
+) -> tuple[float, float]:  # fmt: skip
+    """The share of an event's ``span`` inside a ``change``, and of that part the share
+    inside a ``period``."""
+    first, last = max(span[0], change[0]), min(span[1], change[1])
+    if last < first or (last == first and span[1] > span[0]):
+        return 0.0, 0.0
+    return share_inside(*span, *change), share_inside(first, last, *period)
 
 
 def _scaled(event: Mapping[str, Any], share: float) -> Mapping[str, Any]:
@@ -471,10 +520,11 @@ def _less_below(
     The events a change below holds (``held``, see :func:`_judged`) are taken off at
     their own hours, as well as the change's share of those hours: a panel's night left
     on inside its slow rise is a main feed's that night, not only a share of the rise's
-    weeks. The change is spread evenly whatever it holds, so that a period's cut does
-    not depend on events outside it and adjacent periods add up to the whole; a feed's
-    event is so cut by a little more than its panels hold (the held events' share of
-    its hours: 100 kWh held in a rise of 80 hours, 7.5 kWh more over 6 hours)."""
+    weeks. A change that lists what it holds is taken off for its ``rest`` only, spread
+    evenly (:func:`_as_cut`); one that does not (built by hand) is spread evenly whole,
+    so that a period's cut does not depend on events it does not know of, and cuts a
+    feed's event by a little more than its panels hold (the held events' share of its
+    hours: 100 kWh held in a rise of 80 hours, 7.5 kWh more over 6 hours)."""
     every = [*events, *reviewed, *held]
     above = {m: ancestors(m, parents) for m in {e["meter"] for e in every}}
     if not any(above.values()):
@@ -490,9 +540,15 @@ def _less_below(
         if not any(k in index.meters for k in under[meter]) or out[i].get("less_below"):
             continue
         near = index.overlapping(under[meter], *_span(out[i]))  # out's own cut ones first
-        below = [out[k] if k < len(out) else every[k] for k in near]
+        below = [_as_cut(out[k]) if k < len(out) else every[k] for k in near]
         out[i] = {**_less_inside(out[i], below), "less_below": True}
     return out
+
+
+def _as_cut(event: Mapping[str, Any]) -> Mapping[str, Any]:
+    """What an event below takes off a parent's: a change that says what it holds only
+    its ``rest``, spread evenly (the events it holds are taken off at their own hours)."""
+    return {**event, **event["rest"]} if "rest" in event else event
 
 
 class _Spans:

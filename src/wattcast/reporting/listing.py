@@ -60,7 +60,39 @@ def event_rows(
         event["end"] = format_epoch(event["end"], event["zone"])
         event["cost"] = event_cost(event, tariff)
         rows.append(event)
+    return _with_holds(store, rows, tariff)
+
+
+def _with_holds(
+    store: ForecastStore, rows: list[dict[str, Any]], tariff: TariffLike
+) -> list[dict[str, Any]]:  # fmt: skip
+    """``rows`` with each change's ``holds``: the stored events of its meter inside it,
+    listed or not (a night left on inside a slow rise, a week before the dates asked
+    for), each with its epoch span, kWh, cost and status. A total of some dates counts
+    those the change holds at their own hours and spreads only the rest evenly
+    (:func:`~wattcast.events.hierarchy.counted`), which needs all of them whatever the
+    dates."""
+    changes = [row for row in rows if row.get("kind") == "change"]
+    if not changes:
+        return rows
+    low = int(min(row["start_t"] for row in changes))
+    high = int(max(row["end_t"] for row in changes))
+    meters = {row["meter"] for row in changes}
+    found = [_hold(e, tariff) for e in store.events(low, statuses=LISTED, until=high + 1)
+             if e["meter"] in meters and e.get("kind") != "change"]  # fmt: skip
+    for change in changes:
+        change["holds"] = [e for e in found if e["meter"] == change["meter"]
+                           and e["end_t"] > change["start_t"]
+                           and e["start_t"] < change["end_t"]]  # fmt: skip
     return rows
+
+
+def _hold(event: dict[str, Any], tariff: TariffLike) -> dict[str, Any]:
+    """A stored event as a change's ``holds`` keep it: epoch span, kWh, cost, status."""
+    kept = ("id", "meter", "start", "end", "status", "detail", "kwh_above_band",
+            "kwh_above_forecast")  # fmt: skip
+    return {**{k: event.get(k) for k in kept}, "start_t": event["start"],
+            "end_t": event["end"], "cost": event_cost(event, tariff)}  # fmt: skip
 
 
 def parents_of(store: ForecastStore) -> dict[str, str | None]:
