@@ -762,3 +762,26 @@ def test_an_unknown_closed_flag_lists_the_extras_columns_not_their_features() ->
             build_features(frame, config, [extras], [public], None, [flag])
     features = build_features(frame, config, [extras], [public], None, ["Holiday"])
     assert features.common_names[-1] == "workday"
+
+
+def test_utc_weather_of_the_repeated_hour_is_averaged_not_refused(tmp_path: Path) -> None:
+    """Hourly weather stamped in UTC (`+00:00`) across Madrid's autumn clock change: 00:00
+    and 01:00 UTC are both 02:00 on the local clock, two instants, as readings' are. One
+    temperature at both was dropped as an 'exact duplicate row'; two were refused as a
+    timestamp written twice. Each is one hour of the clock, the mean of its two values."""
+    from wattcast.errors import DuplicateRowsWarning
+
+    utc = pd.date_range("2021-10-30 00:00", "2021-11-02 00:00", freq="h", tz="UTC")
+    temps = np.linspace(10.0, 20.0, len(utc)).round(2)
+    table = pd.DataFrame({"Fecha": utc.strftime("%Y-%m-%d %H:%M:%S+00:00"), "tmed": temps})
+    table.to_csv(tmp_path / "meteo.csv", sep=";", index=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DuplicateRowsWarning)
+        extras = ExtraTable.load(tmp_path / "meteo.csv", tz="Europe/Madrid")
+    both = temps[utc.isin(pd.DatetimeIndex(["2021-10-31 00:00", "2021-10-31 01:00"], tz="UTC"))]
+    when = pd.DatetimeIndex(["2021-10-31 02:00", "2021-10-31 03:00"])
+    assert extras.values_at("tmed", when)[0] == pytest.approx(both.mean())
+    assert extras.freq == pd.Timedelta("1h")
+    pd.concat([table, table.iloc[[10]]]).to_csv(tmp_path / "twice.csv", sep=";", index=False)
+    with pytest.warns(DuplicateRowsWarning, match=r"dropped 1 exact duplicate row\(s\)"):
+        ExtraTable.load(tmp_path / "twice.csv", tz="Europe/Madrid")

@@ -20,6 +20,8 @@ import pandas as pd
 from wattcast.data.cleaning import stuck_readings
 from wattcast.data.files import name_words, row_label
 from wattcast.data.loading import (
+    _in_repeated_dst_hour,
+    _second_reading,
     infer_interval,
     interval_starts,
     source_of,
@@ -83,7 +85,7 @@ class ExtraTable:
         if times.has_duplicates:
             times, values, order = _without_exact_repeats(frame, times, values, order)
         if times.has_duplicates:
-            _refuse_repeat(frame, times, order)
+            times, values = _mean_of_repeated_hour(frame, times, values, order, tz)
         freq = infer_interval(times, source_of(frame))
         times = _days_of(times, freq)
         _warn_long_gap(times, freq, source_of(frame))
@@ -194,7 +196,8 @@ def _without_exact_repeats(
     readings' are (two overlapping exports of one weather table), naming the table as
     extras and the first such line: the readings' file given as extras too is warned of
     twice, once as each."""
-    rows = pd.DataFrame(values).assign(t=times.asi8)
+    written = frame[frame.columns[0]].to_numpy()[order]  # two instants on one clock time differ
+    rows = pd.DataFrame(values).assign(t=times.asi8, s=written)
     exact = rows.duplicated().to_numpy()
     if not exact.any():
         return times, values, order
@@ -204,9 +207,26 @@ def _without_exact_repeats(
     return times[~exact], values[~exact], order[~exact]
 
 
-def _refuse_repeat(frame: pd.DataFrame, times: pd.DatetimeIndex, order: np.ndarray) -> None:
+def _mean_of_repeated_hour(
+    frame: pd.DataFrame, times: pd.DatetimeIndex, values: np.ndarray, order: np.ndarray,
+    tz: str | None,
+) -> tuple[pd.DatetimeIndex, np.ndarray]:  # fmt: skip
+    """Each time of the hour repeated when clocks go back as the mean of its two rows (two
+    instants, UTC or with offsets, that the local clock shows as one time), as readings'
+    are; any other time written twice, or a third row of one, is refused."""
+    table = pd.DataFrame(values).assign(t=times)
+    repeated = np.flatnonzero(table["t"].duplicated().to_numpy())
+    allowed = _in_repeated_dst_hour(times[repeated], tz) & _second_reading(table, ["t"])[repeated]
+    if not allowed.all():
+        _refuse_repeat(frame, times, order, int(repeated[np.flatnonzero(~allowed)[0]]))
+    merged = table.groupby("t", sort=True).mean()
+    return pd.DatetimeIndex(merged.index), merged.to_numpy(dtype="float64")
+
+
+def _refuse_repeat(
+    frame: pd.DataFrame, times: pd.DatetimeIndex, order: np.ndarray, later: int
+) -> None:
     """Refuse a time written twice, naming both its rows (``times`` sorted by ``order``)."""
-    later = int(np.flatnonzero(times.duplicated())[0])
     first = int(np.searchsorted(times.asi8, times.asi8[later]))
     rows = [row_label(frame, int(order[k])) for k in (first, later)]
     raise InputError(
