@@ -146,6 +146,8 @@ def test_a_change_on_a_reference_without_temperature_says_the_season_may_be_it()
     blind = judged(frame).events
     assert (blind["kind"] == "change").any()
     assert all(d.endswith(SEASON_CAVEAT) for d in blind["detail"][blind["kind"] == "change"])
+    # a weather column named otherwise ('tmed') is read by the reference once named there
+    assert SEASON_CAVEAT.endswith("[reference] temperature names (--reference-temperature)")
     # still going, caveat and all: the digest lists it among the changes still going
     assert ongoing(blind[blind["kind"] == "change"].iloc[-1].to_dict())
     extras = ExtraTable.load(pd.DataFrame({"date": days, "temp": temps}))

@@ -372,7 +372,8 @@ def _event(
 #: Said of a change on a reference fitted without outdoor temperatures.
 SEASON_CAVEAT = ("; its reference knows no outdoor temperature, so heating or cooling as "
                  "the season turns reads as a change: give temperatures ([weather], or a "
-                 "temperature column in [extras])")  # fmt: skip
+                 "temperature column in [extras]) in a column that [reference] temperature "
+                 "names (--reference-temperature)")  # fmt: skip
 
 
 def _season_caveat(reference: Reference) -> str:
