@@ -396,3 +396,19 @@ def test_a_weather_file_reads_only_the_columns_of_its_variables(
     assert "Test" in record["features"] and not any("Rad" in f for f in record["features"])
     said = json.dumps(record.get("warnings", []))
     assert "FasciaAEEG" not in said and "Rad" not in said  # unused columns are no news either
+
+
+def test_a_weather_files_duplicate_rows_are_warned_of_as_the_weather_files(
+    tmp_path: Path,
+) -> None:
+    """A weather file's repeated row was warned of as an extras table's (``[extras]``),
+    which a site given only a ``[weather]`` file has none of."""
+    from wattcast.errors import DuplicateRowsWarning
+    from wattcast.weather.night import _weather_file
+
+    days = pd.date_range("2021-01-01", "2021-02-01", freq="D")
+    table = pd.DataFrame({"date": days.strftime("%Y-%m-%d"), "tmed": 5.0})
+    pd.concat([table, table.iloc[[3]]]).to_csv(tmp_path / "w.csv", index=False)
+    section = WeatherSection(provider="file", path=tmp_path / "w.csv", variables=("tmed",))
+    with pytest.warns(DuplicateRowsWarning, match=r"w\.csv \(\[weather\]\): dropped 1 exact"):
+        _weather_file(section, None)

@@ -202,7 +202,8 @@ def _without_exact_repeats(
     if not exact.any():
         return times, values, order
     first = row_label(frame, int(order[exact].min()))
-    warnings.warn(f"{source_of(frame)} ([extras]): dropped {int(exact.sum())} exact duplicate "
+    section = frame.attrs.get("section", "[extras]")  # a [weather] file's says so
+    warnings.warn(f"{source_of(frame)} ({section}): dropped {int(exact.sum())} exact duplicate "
                   f"row(s), the first at {first}.", DuplicateRowsWarning, stacklevel=4)  # fmt: skip
     return times[~exact], values[~exact], order[~exact]
 

@@ -298,7 +298,7 @@ def _variables_of(frame: pd.DataFrame, section: Any) -> pd.DataFrame:
     _refuse_missing(columns, section, section.path)
     kept = [frame.columns[0], *(c for c in frame.columns[1:] if str(c) in section.variables)]
     chosen = frame[kept]
-    chosen.attrs = dict(frame.attrs)
+    chosen.attrs = {**frame.attrs, "section": "[weather]"}  # what its warnings name
     return chosen
 
 
