@@ -474,8 +474,8 @@ def _pivot_with_repeats(
         long = long[~exact]
     clash = long.duplicated(subset=["t", "m"], keep="first").to_numpy()
     if clash.any():
-        allowed = _in_repeated_dst_hour(pd.DatetimeIndex(long["t"][clash]), tz)
-        allowed &= _second_reading(long, ["t", "m"])[clash]
+        allowed = in_repeated_dst_hour(pd.DatetimeIndex(long["t"][clash]), tz)
+        allowed &= second_reading(long, ["t", "m"])[clash]
         if not allowed.all():
             first = np.flatnonzero(clash)[np.flatnonzero(~allowed)[0]]
             meter = f"meter {names[long['m'].iloc[first]]!r}"
@@ -561,10 +561,10 @@ def _raise_conflict(
     hint = ("; if clocks went back then, give the site's zone (tz, --tz)"
             if tz is None and when.hour < 4 else "")  # fmt: skip
     an_hour_before = pd.DatetimeIndex([when - pd.Timedelta("1h")])
-    if tz is not None and _in_repeated_dst_hour(pd.DatetimeIndex([when]), tz)[0]:
+    if tz is not None and in_repeated_dst_hour(pd.DatetimeIndex([when]), tz)[0]:
         hint = (f"; the clocks went back in {tz} then, which repeats the hour once: two "
                 "readings of each of its times, not three or more")  # fmt: skip
-    elif tz is not None and _in_repeated_dst_hour(an_hour_before, tz)[0]:
+    elif tz is not None and in_repeated_dst_hour(an_hour_before, tz)[0]:
         hint = (f"; the clocks went back in {tz} that night, and a file stamped at each "
                 f"hour's end repeats {when:%H:%M}: if this one is, say so with `[data] stamps = "
                 '"end"` (--stamps end)')  # fmt: skip
@@ -590,8 +590,8 @@ def _drop_duplicate_times(
     table = table[~exact]
     repeated = table["__t"].duplicated(keep="first").to_numpy()
     if repeated.any():
-        allowed = _in_repeated_dst_hour(pd.DatetimeIndex(table["__t"][repeated]), tz)
-        allowed &= _second_reading(table, ["__t"])[repeated]
+        allowed = in_repeated_dst_hour(pd.DatetimeIndex(table["__t"][repeated]), tz)
+        allowed &= second_reading(table, ["__t"])[repeated]
         if not allowed.all():
             position = int(table.index[np.flatnonzero(repeated)[np.flatnonzero(~allowed)[0]]])
             _raise_conflict(frame, position, times[position], "the file", tz)
@@ -608,14 +608,16 @@ def _written_times(frame: pd.DataFrame, layout: Layout) -> np.ndarray:
     return frame[column_named(frame, layout.timestamp)].to_numpy()
 
 
-def _second_reading(table: pd.DataFrame, keys: list[str]) -> np.ndarray:
+def second_reading(table: pd.DataFrame, keys: list[str]) -> np.ndarray:
     """Whether each row is at most the second of its ``keys`` (time, meter): the hour
     clocks repeat holds two readings of each time, and a third one is a conflict (three
     were averaged without a word)."""
     return np.asarray(table.groupby(keys, sort=False).cumcount().to_numpy() <= 1)
 
 
-def _in_repeated_dst_hour(wall: pd.DatetimeIndex, tz: str | None) -> np.ndarray:
+def in_repeated_dst_hour(wall: pd.DatetimeIndex, tz: str | None) -> np.ndarray:
+    """Whether each wall-clock time of ``tz`` falls in the hour its clocks repeat when they
+    go back (two instants show it): a time written twice there is two readings."""
     if not tz:
         return np.zeros(len(wall), dtype=bool)
     first = wall.tz_localize(tz, ambiguous=np.ones(len(wall), dtype=bool), nonexistent="NaT")

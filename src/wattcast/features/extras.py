@@ -20,10 +20,10 @@ import pandas as pd
 from wattcast.data.cleaning import stuck_readings
 from wattcast.data.files import name_words, row_label
 from wattcast.data.loading import (
-    _in_repeated_dst_hour,
-    _second_reading,
+    in_repeated_dst_hour,
     infer_interval,
     interval_starts,
+    second_reading,
     source_of,
     stamps_ends,
     to_numeric_column,
@@ -217,7 +217,7 @@ def _mean_of_repeated_hour(
     are; any other time written twice, or a third row of one, is refused."""
     table = pd.DataFrame(values).assign(t=times)
     repeated = np.flatnonzero(table["t"].duplicated().to_numpy())
-    allowed = _in_repeated_dst_hour(times[repeated], tz) & _second_reading(table, ["t"])[repeated]
+    allowed = in_repeated_dst_hour(times[repeated], tz) & second_reading(table, ["t"])[repeated]
     if not allowed.all():
         _refuse_repeat(frame, times, order, int(repeated[np.flatnonzero(~allowed)[0]]))
     merged = table.groupby("t", sort=True).mean()
