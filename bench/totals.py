@@ -5,7 +5,8 @@ and the night's search for a meter that copies a parent's remainder or sum.
   seed over a year (an hour to a day each, new), counted as ``wattcast savings``
   counts them: each event of the feed less the part inside it of its panels' events;
   (``--changes``: and a change over the whole year on each panel, which searches for
-  the events near a time must not walk back through);
+  the events near a time must not walk back through, holding the panel's events as
+  ``event_rows`` lists them: counted at their own hours, the rest spread evenly);
 * ``--campus``: that many meters, a campus over buildings of 50 meters each, an event
   on each meter;
 * ``--remainders``: that many parents of 3 meters each among 5 times as many meters,
@@ -51,7 +52,8 @@ def events(
                      "kwh_above_forecast": 20.0, "cost": None})  # fmt: skip
     rows += [{"id": count + i, "meter": f"P{i}", "parent": "Main", "kind": "change",
               "status": "new", "start": 0, "end": YEAR, "kwh_above_band": 100.0,
-              "kwh_above_forecast": 100.0, "cost": None}
+              "kwh_above_forecast": 100.0, "cost": None,
+              "holds": [r for r in rows if r["meter"] == f"P{i}"]}
              for i in range(panels if changes else 0)]  # fmt: skip
     return rows, parents
 
