@@ -611,7 +611,7 @@ def test_a_days_savings_count_a_night_inside_a_change_at_its_own_hours(tmp_path:
 
 def period_totals(events: list[dict], first: int, last: int) -> np.ndarray:
     """Savings of ``events`` over ``[first, last)`` (kWh above band, above forecast, cost),
-    listed as ``event_rows`` lists them: each change with the events it holds."""
+    listed as ``event_rows`` lists them: each change with the events of its meter it holds."""
     from wattcast.events.hierarchy import share_inside
     from wattcast.events.savings import savings
 
@@ -621,6 +621,7 @@ def period_totals(events: list[dict], first: int, last: int) -> np.ndarray:
                "period": (first, last)}  # fmt: skip
         if event["kind"] == "change":
             row["holds"] = [e for e in events if e["kind"] != "change"
+                            and e["meter"] == event["meter"]
                             and e["end"] > event["start"] and e["start"] < event["end"]]  # fmt: skip
         listed.append(row)
     rows = savings(listed)
@@ -648,3 +649,23 @@ def test_a_meters_days_add_up_to_its_whole_with_changes_that_say_what_they_hold(
                            "cost": float(rng.integers(0, 50))})  # fmt: skip
         days = sum(period_totals(events, d * day, (d + 1) * day) for d in range(15))
         np.testing.assert_allclose(days, period_totals(events, 0, 15 * day), atol=1e-6)
+
+
+def test_a_campus_is_cut_once_by_a_feeds_rise_that_its_panels_cut_too() -> None:
+    """A feed's rise of 200 kWh (saying what it holds) over a panel's event of 50 kWh,
+    both under a campus's event of 400 kWh: the rise counts 150 and the panel 50, so the
+    campus's readings leave 200. The campus was cut by the rise's rest (200, not less the
+    panel's) and by the panel's event again: 150; day by day too."""
+    hour, day = 3600, 86400
+    parents = {"Campus": None, "Feed": "Campus", "Panel": "Feed"}
+    plan = (("Feed", "change", 0, 96, 200.0), ("Panel", "excess", 30, 40, 50.0),
+            ("Campus", "excess", 0, 96, 400.0))  # fmt: skip
+    events = [{"id": i, "meter": m, "parent": parents[m], "kind": kind, "status": "alerted",
+               "start": a * hour, "end": b * hour, "kwh_above_band": kwh,
+               "kwh_above_forecast": kwh, "cost": kwh / 10}
+              for i, (m, kind, a, b, kwh) in enumerate(plan)]  # fmt: skip
+    whole = period_totals(events, 0, 4 * day)
+    assert whole[0] == pytest.approx(150.0 + 50.0 + 200.0)
+    # the day of the panel's event: the rise's 50 less the panel's 50 leaves the feed
+    # nothing, and the campus its 100 less the panel's 50
+    assert period_totals(events, day, 2 * day)[0] == pytest.approx(50.0 + 50.0)

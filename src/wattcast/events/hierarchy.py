@@ -541,14 +541,28 @@ def _less_below(
             continue
         near = index.overlapping(under[meter], *_span(out[i]))  # out's own cut ones first
         below = [_as_cut(out[k]) if k < len(out) else every[k] for k in near]
-        out[i] = {**_less_inside(out[i], below), "less_below": True}
+        out[i] = {**_rest_less(out[i], _less_inside(out[i], below)), "less_below": True}
     return out
 
 
 def _as_cut(event: Mapping[str, Any]) -> Mapping[str, Any]:
     """What an event below takes off a parent's: a change that says what it holds only
-    its ``rest``, spread evenly (the events it holds are taken off at their own hours)."""
+    its ``rest``, spread evenly (the events it holds are taken off at their own hours),
+    less what the events below its own meter took off it (:func:`_rest_less`)."""
     return {**event, **event["rest"]} if "rest" in event else event
+
+
+def _rest_less(change: Mapping[str, Any], cut: Mapping[str, Any]) -> Mapping[str, Any]:
+    """``cut`` (``change`` less the events below its meter) with its ``rest`` less what they
+    took off it too: a campus's event is cut by a feed's rise at the hours of the rise's
+    nights and by its rest, and by the panels' events below the feed again (a rise of 200
+    kWh over a panel's 50 took 250 off the campus, where the feed's readings hold 200).
+    Less than nothing where they took off some of the nights it holds, which the campus
+    is cut by at their own hours."""
+    if "rest" not in cut:
+        return cut
+    less = {k: float(change[k]) - float(cut[k]) for k in cut["rest"]}
+    return {**cut, "rest": {k: v - less[k] for k, v in cut["rest"].items()}}
 
 
 class _Spans:
