@@ -669,3 +669,18 @@ def test_a_campus_is_cut_once_by_a_feeds_rise_that_its_panels_cut_too() -> None:
     # the day of the panel's event: the rise's 50 less the panel's 50 leaves the feed
     # nothing, and the campus its 100 less the panel's 50
     assert period_totals(events, day, 2 * day)[0] == pytest.approx(50.0 + 50.0)
+
+
+def test_an_instant_change_that_says_what_it_holds_is_counted_whole_without_dates() -> None:
+    """A change of no duration (start = end, as an import may give it), counted whole (the
+    closing line's events, without dates), counted nothing once it listed what it holds:
+    its share of all time was that of an instant, none."""
+    from wattcast.events.hierarchy import counted
+
+    change = {"id": 1, "meter": "M", "kind": "change", "status": "alerted", "start": 3600,
+              "end": 3600, "kwh_above_band": 100.0, "kwh_above_forecast": 120.0, "cost": 9.0}  # fmt: skip
+    night = {**change, "id": 2, "kind": "excess", "start": 0, "end": 7200,
+             "kwh_above_band": 20.0, "kwh_above_forecast": 20.0, "cost": 2.0}  # fmt: skip
+    plain = {e["id"]: e["kwh_above_band"] for e in counted([change, night])}
+    holding = {e["id"]: e["kwh_above_band"] for e in counted([{**change, "holds": [night]}, night])}
+    assert plain == holding == {1: 100.0, 2: 20.0}

@@ -429,7 +429,8 @@ def _spread(change: Mapping[str, Any]) -> Mapping[str, Any]:
     beside the held events themselves."""
     span = _span(change)
     low, high = change.get("period", (-math.inf, math.inf))
-    share = share_inside(*span, low, high)
+    # without dates all of it, an instant's too (its share of all time is none)
+    share = share_inside(*span, low, high) if "period" in change else 1.0
     counts, rests = {}, {}
     for key in (k for k in ADDED if change.get(k) is not None):
         whole = float(change[key])
