@@ -77,13 +77,14 @@ def _with_holds(
         return rows
     low = int(min(row["start_t"] for row in changes))
     high = int(max(row["end_t"] for row in changes))
-    meters = {row["meter"] for row in changes}
-    found = [_hold(e, tariff) for e in store.events(low, statuses=LISTED, until=high + 1)
-             if e["meter"] in meters and e.get("kind") != "change"]  # fmt: skip
-    for change in changes:
-        change["holds"] = [e for e in found if e["meter"] == change["meter"]
-                           and e["end_t"] > change["start_t"]
-                           and e["start_t"] < change["end_t"]]  # fmt: skip
+    found: dict[str, list[dict[str, Any]]] = {row["meter"]: [] for row in changes}
+    for event in store.events(low, statuses=LISTED, until=high + 1):
+        if event["meter"] in found and event.get("kind") != "change":
+            found[event["meter"]].append(_hold(event, tariff))
+    for change in changes:  # against its meter's events only: a year of 50 meters' events
+        first, last = change["start_t"], change["end_t"]  # against 600 changes took 2 s
+        change["holds"] = [e for e in found[change["meter"]]
+                           if e["end_t"] > first and e["start_t"] < last]  # fmt: skip
     return rows
 
 
