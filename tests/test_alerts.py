@@ -329,6 +329,41 @@ def test_the_digest_subject_counts_a_feeds_event_less_the_panels_told_before(
     assert digest.subject.endswith(": 1 new event, 480 kWh")
 
 
+def test_the_digest_subject_takes_a_panels_night_inside_its_rise_off_the_feed_as_savings(
+    tmp_path: Path,
+) -> None:
+    """A panel's rise of 120 kWh over 8 days holds a night of 34.6 kWh told before, under
+    a feed's new event of 60 kWh that night: savings takes the night and the rise's rest
+    (85.4 kWh spread evenly) off the feed, 139 kWh in all; the subject took the rise's
+    whole even share (its rows did not say what the rise holds): 137 kWh."""
+    from wattcast.alerts.digest import Context, compose
+    from wattcast.events.savings import savings
+    from wattcast.reporting.listing import event_rows, parents_of
+    from wattcast.store.store import Batch
+
+    store = ForecastStore(tmp_path / "s.db", create=True)
+    run = store.begin_run("run", {}, None, "night", "2021-01-12T00:00:00")
+    start, hour = 1_609_459_200, 3600
+    plan = (("Rectory (kW)", "change", 0, 192, 120.0, "new"),
+            ("Rectory (kW)", "excess", 91, 102, 34.6, "alerted"),
+            ("Feed (kW)", "excess", 90, 104, 60.0, "new"))  # fmt: skip
+    rows = [{"id": None, "meter": meter, "start": start + a * hour, "end": start + b * hour,
+             "readings": 4, "peak_excess_kw": 5.0, "kwh_above_band": kwh,
+             "kwh_above_forecast": kwh, "status": status, "kind": kind}
+            for meter, kind, a, b, kwh, status in plan]  # fmt: skip
+    meters = {m: ("UTC", "kW") for m in ("Feed (kW)", "Rectory (kW)")}
+    store.write_batch(run, Batch(meters=meters, status=dict.fromkeys(meters),
+                                 events=pd.DataFrame(rows)))  # fmt: skip
+    store.place_meters("S", {"Feed (kW)": {}, "Rectory (kW)": {"parent": "Feed (kW)"}})
+    totals = savings(event_rows(store, None), None, parents_of(store))
+    assert sum(r["kwh_above_band"] for r in totals) == pytest.approx(
+        120.0 + 60.0 - 34.6 - (120.0 - 34.6) * 14 / 192
+    )
+    spec = RunSpec.from_settings({"data": {"source": "x.csv"}})
+    night = [e for e in store.events() if e["status"] == "new"]
+    assert compose(store, night, Context.of(spec)).subject.endswith(": 2 new events, 139 kWh")
+
+
 def campus_over_building_over_panel(path: Path) -> tuple[ForecastStore, dict]:
     """A store whose night recorded a campus feed's event of 600 kWh over 24 hours, over
     a building's of 200 kWh that a panel's of 120 below it explains (both told before);

@@ -28,7 +28,7 @@ from wattcast.evaluation.metrics import relative_errors
 from wattcast.events.changes import ongoing
 from wattcast.events.hierarchy import COUNTED, REVIEWED, counted, meters_below
 from wattcast.events.savings import TariffLike, event_cost
-from wattcast.reporting.listing import EVENT_COLUMNS, other_events, parents_of
+from wattcast.reporting.listing import EVENT_COLUMNS, other_events, parents_of, with_holds
 from wattcast.store.store import ForecastStore
 
 #: Meters listed in the forecast-against-actual table (the largest misses first).
@@ -122,7 +122,8 @@ def compose(store: ForecastStore, events: list[dict[str, Any]], context: Context
     to_check = [f"{meter}: {why}" for meter, why in sorted(context.to_check.items())
                 if meters is None or meter in meters]  # fmt: skip
     parents = parents_of(store)
-    headline = _headline(rows, *_reviewed_inside(store, events, context.tariff, parents),
+    headline = _headline(_holding(store, events, rows, context.tariff),
+                         *_reviewed_inside(store, events, context.tariff, parents),
                          context, parents) + (
         f", {_plural(len(to_check), 'meter')} to check" if to_check else "")  # fmt: skip
     subject = f"{context.site}, {day:%a %d %b}: {headline}"
@@ -218,6 +219,20 @@ def _day(comparison: list[dict[str, Any]], events: list[dict[str, Any]]) -> dt.d
 
 def _plural(n: int, word: str) -> str:
     return f"{n} {word}" + ("" if n == 1 else "s")
+
+
+def _holding(
+    store: ForecastStore, events: list[dict[str, Any]], rows: list[dict[str, Any]],
+    tariff: TariffLike,
+) -> list[dict[str, Any]]:  # fmt: skip
+    """``rows`` (of ``events``) as the subject counts them: each change with the events of
+    its meter it holds (:func:`~wattcast.reporting.listing.with_holds`), as savings counts
+    it; a feed's event over a panel's night inside the panel's rise is cut by the night
+    and the rise's rest, not by the rise's whole even share. The rows sent stay as they
+    are listed."""
+    spans = {e["id"]: (e["start"], e["end"]) for e in events}
+    timed = [{**r, "start_t": spans[r["id"]][0], "end_t": spans[r["id"]][1]} for r in rows]
+    return with_holds(store, timed, tariff)
 
 
 def _reviewed_inside(

@@ -60,10 +60,10 @@ def event_rows(
         event["end"] = format_epoch(event["end"], event["zone"])
         event["cost"] = event_cost(event, tariff)
         rows.append(event)
-    return _with_holds(store, rows, tariff)
+    return with_holds(store, rows, tariff)
 
 
-def _with_holds(
+def with_holds(
     store: ForecastStore, rows: list[dict[str, Any]], tariff: TariffLike
 ) -> list[dict[str, Any]]:  # fmt: skip
     """``rows`` with each change's ``holds``: the stored events of its meter inside it,
@@ -71,7 +71,7 @@ def _with_holds(
     for), each with its epoch span, kWh, cost and status. A total of some dates counts
     those the change holds at their own hours and spreads only the rest evenly
     (:func:`~wattcast.events.hierarchy.counted`), which needs all of them whatever the
-    dates."""
+    dates; the digest's subject counts so too."""
     changes = [row for row in rows if row.get("kind") == "change"]
     if not changes:
         return rows
