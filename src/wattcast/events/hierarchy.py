@@ -420,18 +420,20 @@ def _judged(
 
 def _spread(change: Mapping[str, Any]) -> Mapping[str, Any]:
     """A change as a total of its ``period`` counts it, from what it ``holds`` (its meter's
-    events inside it, whatever the dates): the counted ones at their own hours, the
-    reviewed ones (not waste) taken off at theirs, and only the rest spread evenly over
-    its time. A night left on inside a slow rise is that night's, not a share of the
-    rise's weeks (a day's total counted 12.5 of the night's 34.6 kWh). Adjacent periods
-    add up to the whole, which is the change less its reviewed events. Its ``rest`` (the
-    kWh and cost spread evenly, over its whole time) is what a parent's event is cut by
-    beside the held events themselves."""
+    events inside it, whatever the dates): the counted ones at their own hours, and only
+    the rest spread evenly over its time, less the reviewed ones (not waste: taken off
+    at their own hours, a day's share less an acked event was floored at zero, and the
+    days fell short of the whole). A night left on inside a slow rise is that night's,
+    not a share of the rise's weeks (a day's total counted 12.5 of the night's 34.6 kWh).
+    Adjacent periods add up to the whole, which is the change less its reviewed events.
+    Its ``rest`` (the kWh and cost spread evenly, over its whole time) is what a parent's
+    event is cut by beside the held events themselves."""
     span = _span(change)
     low, high = change.get("period", (-math.inf, math.inf))
     # without dates all of it, an instant's too (its share of all time is none)
     share = share_inside(*span, low, high) if "period" in change else 1.0
-    counts, rests = {}, {}
+    counts: dict[str, float] = {}
+    rests: dict[str, float] = {}
     for key in (k for k in ADDED if change.get(k) is not None):
         whole = float(change[key])
         reviewed = held = held_within = 0.0
