@@ -405,7 +405,7 @@ def test_the_digest_subject_counts_a_campus_event_less_an_explained_building_eve
     store, campus = campus_over_building_over_panel(tmp_path / "s.db")
     totals = {r["meter"]: r["kwh_above_band"]
               for r in savings(event_rows(store, None), None, parents_of(store))}  # fmt: skip
-    assert totals == {"Campus (kW)": 400.0, "Main (kW)": 80.0, "Gym (kW)": 120.0}
+    assert totals == pytest.approx({"Campus (kW)": 400.0, "Main (kW)": 80.0, "Gym (kW)": 120.0})
     spec = RunSpec.from_settings({"data": {"source": "x.csv"}})
     digest = compose(store, [campus], Context.of(spec))
     assert digest.subject.endswith(": 1 new event, 400 kWh")

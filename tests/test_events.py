@@ -250,6 +250,30 @@ def test_a_night_replayed_before_a_later_event_is_not_joined_to_it() -> None:
     assert np.isnan(event["id"]) and first < event["start"] < event["end"] < first + 86400
 
 
+def listed_within(
+    events: list[dict], first: float, last: float, holds: bool = False
+) -> tuple[list[dict], list[dict]]:  # fmt: skip
+    """``events`` as ``savings --since --until`` gives them to its totals: those that
+    overlap ``[first, last)``, each with its share of them (and with ``holds``, each change
+    with its meter's events inside it, as ``event_rows`` lists it), and the others beside
+    them, which a parent's event is cut by over all its time."""
+    from wattcast.events.hierarchy import share_inside
+
+    listed, beside = [], []
+    for event in events:
+        row = dict(event)
+        if holds and event["kind"] == "change":
+            row["holds"] = [e for e in events if e["kind"] != "change"
+                            and e["meter"] == event["meter"]
+                            and e["end"] > event["start"] and e["start"] < event["end"]]  # fmt: skip
+        if event["end"] > first and event["start"] < last:
+            share = share_inside(event["start"], event["end"], first, last)
+            listed.append({**row, "share": share, "period": (first, last)})
+        else:
+            beside.append(row)
+    return listed, beside
+
+
 def feed_and_panel() -> tuple[dict, dict]:
     """A main feed's event of 270 kWh over ten hours, and a panel's of 90 kWh below it
     over hours 2-4 (less than half of it: not explained)."""
@@ -340,7 +364,7 @@ def test_a_panels_event_inside_its_change_is_taken_off_the_feeds_at_its_own_hour
     night (15 kWh): the feed's 110 kWh, explained by the panel's night, added 95 kWh to
     the rise's 200 that already held that night; it adds nothing now, and a feed's 300
     kWh that night adds 185."""
-    from wattcast.events.hierarchy import counted, explanations, share_inside
+    from wattcast.events.hierarchy import counted, explanations
 
     hour = 3600
     main, panel = feed_and_panel()
@@ -377,10 +401,8 @@ def test_a_panels_event_inside_its_change_is_taken_off_the_feeds_at_its_own_hour
     events = [feed, {**night, "parent": "Main"}, {**rise, "parent": "Main"}]
 
     def total(first: float, last: float) -> float:
-        listed = [{**e, "share": share_inside(e["start"], e["end"], first, last),
-                   "period": (first, last)}
-                  for e in events if e["end"] > first and e["start"] < last]  # fmt: skip
-        return sum(row["kwh_above_band"] for row in savings(listed))
+        listed, beside = listed_within(events, first, last)
+        return sum(row["kwh_above_band"] for row in savings(listed, None, None, beside))
 
     days = [total(a * 24 * hour, (a + 1) * 24 * hour) for a in range(4)]
     assert sum(days) == pytest.approx(total(0, 96 * hour))
@@ -450,7 +472,6 @@ def test_a_parents_cut_is_the_periods_so_adjacent_periods_add_up() -> None:
     second day on that day only, but counted half on each: 100 + 140 = 240 kWh where the
     two days together gave 200."""
     from wattcast.events.savings import savings
-    from wattcast.reporting.listing import share_inside
 
     day = 86400
     main = {"id": 1, "meter": "Main", "parent": None, "kind": "excess", "status": "new",
@@ -460,10 +481,8 @@ def test_a_parents_cut_is_the_periods_so_adjacent_periods_add_up() -> None:
     acked = {**panel, "id": 3, "status": "acked", "start": 3600, "end": 7200}  # not waste
 
     def total(first: float, last: float, key: str = "kwh_above_band") -> float:
-        listed = [{**e, "share": share_inside(e["start"], e["end"], first, last),
-                   "period": (first, last)}
-                  for e in (main, panel, acked) if e["end"] > first and e["start"] < last]  # fmt: skip
-        return sum(row[key] for row in savings(listed))
+        listed, beside = listed_within([main, panel, acked], first, last)
+        return sum(row[key] for row in savings(listed, None, None, beside))
 
     for key, whole in (("kwh_above_band", 40.0), ("kwh_above_forecast", 80.0)):
         assert total(0, 2 * day, key) == pytest.approx(whole + panel[key])  # less both below
@@ -612,19 +631,10 @@ def test_a_days_savings_count_a_night_inside_a_change_at_its_own_hours(tmp_path:
 def period_totals(events: list[dict], first: int, last: int) -> np.ndarray:
     """Savings of ``events`` over ``[first, last)`` (kWh above band, above forecast, cost),
     listed as ``event_rows`` lists them: each change with the events of its meter it holds."""
-    from wattcast.events.hierarchy import share_inside
     from wattcast.events.savings import savings
 
-    listed = []
-    for event in (e for e in events if e["end"] > first and e["start"] < last):
-        row = {**event, "share": share_inside(event["start"], event["end"], first, last),
-               "period": (first, last)}  # fmt: skip
-        if event["kind"] == "change":
-            row["holds"] = [e for e in events if e["kind"] != "change"
-                            and e["meter"] == event["meter"]
-                            and e["end"] > event["start"] and e["start"] < event["end"]]  # fmt: skip
-        listed.append(row)
-    rows = savings(listed)
+    listed, beside = listed_within(events, first, last, holds=True)
+    rows = savings(listed, None, None, beside)
     keys = ("kwh_above_band", "kwh_above_forecast", "cost")
     return np.array([sum(r[k] or 0.0 for r in rows) for k in keys])
 
@@ -655,7 +665,7 @@ def test_a_campus_is_cut_once_by_a_feeds_rise_that_its_panels_cut_too() -> None:
     """A feed's rise of 200 kWh (saying what it holds) over a panel's event of 50 kWh,
     both under a campus's event of 400 kWh: the rise counts 150 and the panel 50, so the
     campus's readings leave 200. The campus was cut by the rise's rest (200, not less the
-    panel's) and by the panel's event again: 150; day by day too."""
+    panel's) and by the panel's event again: 150; day by day too, and the days add up."""
     hour, day = 3600, 86400
     parents = {"Campus": None, "Feed": "Campus", "Panel": "Feed"}
     plan = (("Feed", "change", 0, 96, 200.0), ("Panel", "excess", 30, 40, 50.0),
@@ -666,9 +676,12 @@ def test_a_campus_is_cut_once_by_a_feeds_rise_that_its_panels_cut_too() -> None:
               for i, (m, kind, a, b, kwh) in enumerate(plan)]  # fmt: skip
     whole = period_totals(events, 0, 4 * day)
     assert whole[0] == pytest.approx(150.0 + 50.0 + 200.0)
-    # the day of the panel's event: the rise's 50 less the panel's 50 leaves the feed
-    # nothing, and the campus its 100 less the panel's 50
-    assert period_totals(events, day, 2 * day)[0] == pytest.approx(50.0 + 50.0)
+    days = [period_totals(events, d * day, (d + 1) * day) for d in range(4)]
+    np.testing.assert_allclose(sum(days), whole)
+    # what is left of the rise (150) and of the campus (200) is theirs outside the panel's
+    # ten hours, where the panel's 5 kWh an hour is more than the rise's even 2.1: the day
+    # of the panel's event counts 14 of their 86 hours, beside the panel's 50
+    assert days[1][0] == pytest.approx(50.0 + (150.0 + 200.0) * 14 / 86)
 
 
 def test_an_instant_change_that_says_what_it_holds_is_counted_whole_without_dates() -> None:
@@ -684,3 +697,36 @@ def test_an_instant_change_that_says_what_it_holds_is_counted_whole_without_date
     plain = {e["id"]: e["kwh_above_band"] for e in counted([change, night])}
     holding = {e["id"]: e["kwh_above_band"] for e in counted([{**change, "holds": [night]}, night])}
     assert plain == holding == {1: 100.0, 2: 20.0}
+
+
+def test_a_feeds_days_add_up_to_its_whole_over_a_panels_burst(tmp_path: Path, cli) -> None:
+    """A main feed's event of 200 kWh over four days over a panel's burst of 140 kWh on the
+    first: `savings --since --until` each day counted the feed no less than nothing on
+    the first and 50 kWh on each of the others, 150 where all four days together count
+    60 (the periods added up to more than the whole). Each day now counts the part of the
+    feed's 60 kWh left over the hours the burst does not cover, and the days add up."""
+    from wattcast.store.store import Batch, ForecastStore
+
+    store = ForecastStore(tmp_path / "s.db", create=True)
+    run = store.begin_run("run", {}, None, "night", "2021-01-12T00:00:00")
+    start, hour = 1_609_459_200, 3600  # 2021-01-01, UTC
+    plan = (("Feed (kW)", 0, 96, 200.0), ("Panel (kW)", 10, 14, 140.0))
+    rows = [{"id": None, "meter": meter, "start": start + a * hour, "end": start + b * hour,
+             "readings": 4, "peak_excess_kw": 5.0, "kwh_above_band": kwh,
+             "kwh_above_forecast": kwh, "status": "alerted", "kind": "excess"}
+            for meter, a, b, kwh in plan]  # fmt: skip
+    meters = {m: ("UTC", "kW") for m in ("Feed (kW)", "Panel (kW)")}
+    store.write_batch(run, Batch(meters=meters, status=dict.fromkeys(meters),
+                                 events=pd.DataFrame(rows)))  # fmt: skip
+    store.place_meters("S", {"Feed (kW)": {}, "Panel (kW)": {"parent": "Feed (kW)"}})
+
+    def feed(*dates: str) -> float:
+        bounds = [] if not dates else ["--since", dates[0], "--until", dates[1]]
+        result = cli("savings", "--store", tmp_path / "s.db", *bounds, "--format", "json")
+        assert result.exit_code == 0, result.stderr
+        return {r["meter"]: r["kwh_above_band"] for r in json.loads(result.stdout)}["Feed (kW)"]
+
+    days = [feed(f"2021-01-{d:02d}", f"2021-01-{d + 1:02d}") for d in range(1, 5)]
+    assert feed() == pytest.approx(60.0)
+    assert sum(days) == pytest.approx(60.0)
+    assert days == pytest.approx([60.0 * 20 / 92, *[60.0 * 24 / 92] * 3])

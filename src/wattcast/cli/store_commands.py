@@ -266,13 +266,14 @@ def savings(
     """Energy that could have been saved, per meter, counted within events."""
     from wattcast.events.savings import COLUMNS
     from wattcast.events.savings import savings as savings_rows
-    from wattcast.reporting.listing import event_rows, parents_of, site_scope
+    from wattcast.reporting.listing import beside_rows, event_rows, parents_of, site_scope
 
     with user_errors():
         db, spec = open_store(config, store)
-        events = event_rows(db, spec.alerts.prices(), since, until,
-                            site=site_scope(spec, config, store))  # fmt: skip
-        emit(savings_rows(events, spec.alerts.prices(), parents_of(db)), COLUMNS, format,
+        prices = spec.alerts.prices()
+        events = event_rows(db, prices, since, until, site=site_scope(spec, config, store))
+        below = beside_rows(db, events, prices) if since or until else []
+        emit(savings_rows(events, prices, parents_of(db), below), COLUMNS, format,
              "Savings (kWh; acked and expected events left out, each kWh once)")  # fmt: skip
 
 

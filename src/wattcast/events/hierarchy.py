@@ -18,7 +18,8 @@ and ``label``). Three things follow from it:
 * totals (the digest, ``savings``, the report's headline) add the events that
   are still ``new`` or ``alerted`` (:data:`COUNTED`), of those inside a change of
   their meter the change alone, and of a parent's, explained or not, the part its
-  children's counted events do not hold (:func:`counted`).
+  children's counted events do not hold (:func:`counted`), at its hours
+  (:mod:`~wattcast.events.profiles`), so that periods add up to the whole.
 
 Plain Python and the standard library, so the light commands can use it.
 """
@@ -35,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from wattcast.errors import InputError
+from wattcast.events.profiles import Profile, energy_within, left_over, summed, uniform
 
 #: Share of a parent's event's energy (best estimate, or certain) that its children's
 #: overlapping events must hold for it to be explained by them.
@@ -328,6 +330,8 @@ def share_inside(start: float, end: float, first: float, last: float) -> float:
 
 #: The fields of an event that totals add, and that its part outside a change scales.
 ADDED = ("kwh_above_band", "kwh_above_forecast", "cost")
+#: Marks the events given to :func:`counted` beside those it counts (``below``).
+BESIDE = "beside"
 
 
 def counted(
@@ -353,19 +357,17 @@ def counted(
     hold too (those a change below holds at their own hours: :func:`_less_below`),
     explained by them or not (of one they explain, only what is left: :func:`_rest`);
     ``below`` are events of the meters below that are not
-    among ``events`` (a panel's told on an earlier night), only taken off them as they
-    count. Counting what it gives again changes nothing
+    among ``events`` (a panel's told on an earlier night, or one outside the period of
+    ``events``), only taken off them as they count: a parent's event is cut over all its
+    time, so a period's part of it is of what is left over all of it. Counting what it gives again changes nothing
     (``outside_changes``, ``less_reviewed`` and ``less_below`` mark the events it cut)."""
-    events, below = list(events), list(below)
+    every = [*events, *({**e, BESIDE: True} for e in below)]
     if parents is None:
-        parents = {e["meter"]: e.get("parent") for e in [*events, *below]}
-    out, held = _judged(events)
-    taken = _not_waste(events, _reviewed(events))
-    if below:
-        taken = [*taken, *counted(below, parents), *_not_waste(below, _reviewed(below))]
-        held = [*held, *_judged(below)[1]]
+        parents = {e["meter"]: e.get("parent") for e in every}
+    out, held = _judged(every)
+    taken = _not_waste(every, _reviewed(every))
     return [e for e in _less_below(out, parents, taken, held)
-            if not explained_below(e) or _rest(e, parents)]  # fmt: skip
+            if not e.get(BESIDE) and (not explained_below(e) or _rest(e, parents))]  # fmt: skip
 
 
 def _reviewed(events: list[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
@@ -384,9 +386,11 @@ def _judged(
               and e.get("detail") != WITHDRAWN]  # fmt: skip
     reviewed = _reviewed(events)
     changes: dict[str, list[tuple[float, float]]] = {}
+    holding: set[str] = set()  # meters whose changes' profiles hold their events' hours
     for event in chosen:  # an explained change holds no event of its meter: its rest is small
         if event.get("kind") == "change" and event.get("status") in COUNTED:
             changes.setdefault(event["meter"], []).append(_span(event))
+            holding |= {event["meter"]} if "holds" in event else set()
     out: list[Mapping[str, Any]] = []
     held: list[Mapping[str, Any]] = []
     for event in chosen:
@@ -406,61 +410,68 @@ def _judged(
             continue
         share = sum(b - a for a, b in pieces) / max(span[1] - span[0], 1e-12)
         inside = _outside(span, pieces)  # its part in the change, at those hours
-        held.append({**_scaled(event, 1.0 - share), "start_t": inside[0][0],
-                     "end_t": inside[-1][1]})  # fmt: skip
+        if event["meter"] not in holding:
+            held.append({**_scaled(event, 1.0 - share), "start_t": inside[0][0],
+                         "end_t": inside[-1][1]})  # fmt: skip
         if not pieces:  # inside a change: the change counts it
             continue
         within = _period_share(event, pieces)
-        if within.get("share") == 0.0:  # the period's part of it is in the change
-            continue
+        beside = {BESIDE: True} if within.get("share") == 0.0 else {}  # the period's part of
+        # it is in the change: not counted, but what it holds outside is a parent's too
         out.append({**_scaled(event, share), "start_t": pieces[0][0], "end_t": pieces[-1][1],
-                    "outside_changes": True, **within})  # fmt: skip
+                    "outside_changes": True, **within, **beside})  # fmt: skip
     return out, held
 
 
 def _spread(change: Mapping[str, Any]) -> Mapping[str, Any]:
     """A change as a total of its ``period`` counts it, from what it ``holds`` (its meter's
-    events inside it, whatever the dates): the counted ones at their own hours, and only
-    the rest spread evenly over its time, less the reviewed ones (not waste: taken off
-    at their own hours, a day's share less an acked event was floored at zero, and the
-    days fell short of the whole). A night left on inside a slow rise is that night's,
+    events inside it, whatever the dates): the counted ones at their own hours (scaled
+    down where they hold more than the change), and only the rest spread evenly over its
+    time, less the reviewed ones (not waste). The reviewed are taken off the rest, not at
+    their own hours: a day's share less an acked event that day was floored at zero, and
+    the days fell short of the whole. A night left on inside a slow rise is that night's,
     not a share of the rise's weeks (a day's total counted 12.5 of the night's 34.6 kWh).
-    Adjacent periods add up to the whole, which is the change less its reviewed events.
-    Its ``rest`` (the kWh and cost spread evenly, over its whole time) is what a parent's
-    event is cut by beside the held events themselves."""
+    Its ``profile`` is what a parent's event is cut by."""
     span = _span(change)
-    low, high = change.get("period", (-math.inf, math.inf))
-    # without dates all of it, an instant's too (its share of all time is none)
-    share = share_inside(*span, low, high) if "period" in change else 1.0
-    counts: dict[str, float] = {}
-    rests: dict[str, float] = {}
-    for key in (k for k in ADDED if change.get(k) is not None):
-        whole = float(change[key])
-        reviewed = held = held_within = 0.0
-        for other in change["holds"]:
-            inside, within = _inside(_span(other), span, (low, high))
-            value = inside * float(other.get(key) or 0.0)
-            if other.get("status") in REVIEWED:
-                reviewed += value
-            elif (other.get("status") in COUNTED or explained_below(other)) and \
-                    other.get("detail") != WITHDRAWN:  # fmt: skip
-                held, held_within = held + value, held_within + within * value
-        left = max(whole - reviewed, 0.0)
-        rests[key] = max(left - held, 0.0)
-        count = share * rests[key] + held_within * min(1.0, left / max(held, 1e-12))
-        counts[key] = count / share if share > 0 else 0.0
-    return {**change, **counts, "rest": rests, "less_reviewed": True}
+    first, last = span[0], max(span[1], span[0] + 1.0)
+    keys = [k for k in ADDED if change.get(k) is not None]
+    reviewed, held = dict.fromkeys(keys, 0.0), dict.fromkeys(keys, 0.0)
+    nights = []
+    for other in change["holds"]:
+        inside = _inside(_span(other), span)
+        counts = (other.get("status") in COUNTED or explained_below(other)) and \
+            other.get("detail") != WITHDRAWN  # fmt: skip
+        if inside <= 0 or not (counts or other.get("status") in REVIEWED):
+            continue
+        into = reviewed if other.get("status") in REVIEWED else held
+        for key in keys:
+            into[key] += inside * float(other.get(key) or 0.0)
+        nights += [other] if counts else []
+    left = {k: max(float(change[k]) - reviewed[k], 0.0) for k in keys}
+    scale = {k: min(1.0, left[k] / held[k]) if held[k] > 0 else 1.0 for k in keys}
+    rest = uniform(first, last, {k: max(left[k] - held[k], 0.0) for k in keys})
+    parts = [(uniform(*_span(n), {k: scale[k] * float(n.get(k) or 0.0) for k in keys}), 1.0)
+             for n in nights]  # fmt: skip
+    profile = summed([(rest, 1.0), *parts], first, last, keys)
+    return {**change, **_counted_of(change, profile), "profile": profile, "less_reviewed": True}
 
 
-def _inside(
-    span: tuple[float, float], change: tuple[float, float], period: tuple[float, float]
-) -> tuple[float, float]:  # fmt: skip
-    """The share of an event's ``span`` inside a ``change``, and of that part the share
-    inside a ``period``."""
+def _counted_of(event: Mapping[str, Any], profile: Profile) -> dict[str, float]:
+    """The fields of ``event`` that make a total of its ``period`` (its ``share`` of them)
+    count the energy of ``profile`` inside it; without a period, all of it."""
+    if "period" not in event:
+        return energy_within(profile, -math.inf, math.inf)
+    counts = energy_within(profile, *event["period"])
+    share = float(event.get("share", 1.0))
+    return {k: v / share if share > 0 else 0.0 for k, v in counts.items()}
+
+
+def _inside(span: tuple[float, float], change: tuple[float, float]) -> float:
+    """The share of an event's ``span`` inside a ``change`` (an instant's: none)."""
     first, last = max(span[0], change[0]), min(span[1], change[1])
-    if last < first or (last == first and span[1] > span[0]):
-        return 0.0, 0.0
-    return share_inside(*span, *change), share_inside(first, last, *period)
+    if last <= first:
+        return 0.0
+    return share_inside(*span, *change)
 
 
 def _scaled(event: Mapping[str, Any], share: float) -> Mapping[str, Any]:
@@ -505,9 +516,16 @@ def _not_waste(
     events: list[Mapping[str, Any]], reviewed: list[Mapping[str, Any]]
 ) -> list[Mapping[str, Any]]:  # fmt: skip
     """The events a person reviewed (acked or expected: not waste), each kWh once: a
-    reviewed change less the reviewed events inside it, which are listed too."""
-    changes = [e for e in events if e.get("status") in REVIEWED and e.get("kind") == "change"]
+    reviewed change less the reviewed events inside it, which are listed too, over all
+    its time (what a parent's event is cut by does not depend on the dates asked for)."""
+    changes = [_whole(e) for e in events
+               if e.get("status") in REVIEWED and e.get("kind") == "change"]  # fmt: skip
     return [*reviewed, *(_less_reviewed(change, reviewed) for change in changes)]
+
+
+def _whole(event: Mapping[str, Any]) -> Mapping[str, Any]:
+    """``event`` as listed without dates."""
+    return {k: v for k, v in event.items() if k not in ("period", "share")}
 
 
 def _less_below(
@@ -520,14 +538,16 @@ def _less_below(
     not 360), and of the ``reviewed`` ones (a panel's event acked as not waste is not
     waste on the feed either). The deepest meters go first, so that each event takes off
     what is left of the events below it, and every kWh counts once whatever the depth.
-    The events a change below holds (``held``, see :func:`_judged`) are taken off at
-    their own hours, as well as the change's share of those hours: a panel's night left
-    on inside its slow rise is a main feed's that night, not only a share of the rise's
-    weeks. A change that lists what it holds is taken off for its ``rest`` only, spread
-    evenly (:func:`_as_cut`); one that does not (built by hand) is spread evenly whole,
-    so that a period's cut does not depend on events it does not know of, and cuts a
-    feed's event by a little more than its panels hold (the held events' share of its
-    hours: 100 kWh held in a rise of 80 hours, 7.5 kWh more over 6 hours)."""
+    Each is taken off at its own hours (:func:`_profile`): a change that lists what it
+    holds as its rest spread evenly and the events it holds at theirs, a panel's night
+    left on inside its slow rise being a main feed's that night, not a share of the
+    rise's weeks; what is left of the parent's is what is left over all its time,
+    counted where anything is left (:func:`_cut`), so that adjacent periods add up to
+    the whole given the events below it outside them (``savings``' ``below``). A change
+    that does not list what it holds (built by hand) is spread evenly whole and the
+    events inside it (``held``, see :func:`_judged`) taken off again at their hours: a
+    little more than its panels hold (100 kWh held in a rise of 80 hours, 7.5 kWh more
+    over 6 hours)."""
     every = [*events, *reviewed, *held]
     above = {m: ancestors(m, parents) for m in {e["meter"] for e in every}}
     if not any(above.values()):
@@ -543,29 +563,31 @@ def _less_below(
         if not any(k in index.meters for k in under[meter]) or out[i].get("less_below"):
             continue
         near = index.overlapping(under[meter], *_span(out[i]))  # out's own cut ones first
-        below = [_as_cut(out[k]) if k < len(out) else every[k] for k in near]
-        out[i] = {**_rest_less(out[i], _less_inside(out[i], below)), "less_below": True}
+        below = [_profile(out[k] if k < len(out) else every[k]) for k in near]
+        out[i] = {**_cut(out[i], below), "less_below": True}
     return out
 
 
-def _as_cut(event: Mapping[str, Any]) -> Mapping[str, Any]:
-    """What an event below takes off a parent's: a change that says what it holds only
-    its ``rest``, spread evenly (the events it holds are taken off at their own hours),
-    less what the events below its own meter took off it (:func:`_rest_less`)."""
-    return {**event, **event["rest"]} if "rest" in event else event
+def _profile(event: Mapping[str, Any]) -> Profile:
+    """An event's energy over its time: its ``profile`` where a cut or a change's spread
+    gave it one, else its fields spread evenly over its span."""
+    if "profile" in event:
+        return event["profile"]
+    values = {k: float(event[k] or 0.0) for k in ADDED if k in event}
+    return uniform(*_span(event), values)
 
 
-def _rest_less(change: Mapping[str, Any], cut: Mapping[str, Any]) -> Mapping[str, Any]:
-    """``cut`` (``change`` less the events below its meter) with its ``rest`` less what they
-    took off it too: a campus's event is cut by a feed's rise at the hours of the rise's
-    nights and by its rest, and by the panels' events below the feed again (a rise of 200
-    kWh over a panel's 50 took 250 off the campus, where the feed's readings hold 200).
-    Less than nothing where they took off some of the nights it holds, which the campus
-    is cut by at their own hours."""
-    if "rest" not in cut:
-        return cut
-    less = {k: float(change[k]) - float(cut[k]) for k in cut["rest"]}
-    return {**cut, "rest": {k: v - less[k] for k, v in cut["rest"].items()}}
+def _cut(event: Mapping[str, Any], below: list[Profile]) -> Mapping[str, Any]:
+    """``event`` less the energy of the events ``below`` its meter at their hours: what is
+    left of it where anything is (:func:`~wattcast.events.profiles.left_over`), so that
+    its whole is its energy less theirs (none below nothing) and a total of some dates
+    counts the part of that inside them: adjacent periods add up to the whole."""
+    first, last = _span(event)
+    keys = [k for k in ADDED if event.get(k) is not None]
+    net = summed([(_profile(event), 1.0), *((p, -1.0) for p in below)], first,
+                 max(last, first + 1.0), keys)  # fmt: skip
+    kept = left_over(net)
+    return {**event, **_counted_of(event, kept), "profile": kept}
 
 
 class _Spans:

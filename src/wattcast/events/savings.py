@@ -146,15 +146,15 @@ def event_cost(event: Mapping[str, Any], tariff: TariffLike) -> float | None:
 
 def savings(
     events: Iterable[Mapping[str, Any]], tariff: TariffLike = None,
-    parents: Mapping[str, str | None] | None = None,
+    parents: Mapping[str, str | None] | None = None, below: Iterable[Mapping[str, Any]] = (),
 ) -> list[dict[str, Any]]:  # fmt: skip
     """One row per meter (worst first): the events that count, kWh above band and
     forecast, cost; of an event only its ``share`` inside the period asked for (all of it
     without one), so that adjacent periods count each kWh once; a meter's events less
-    what the events of the meters below it hold (``parents``, see
-    :func:`~wattcast.events.hierarchy.counted`)."""
+    what the events of the meters below it hold (``parents``, and ``below``: their events
+    outside the period, see :func:`~wattcast.events.hierarchy.counted`)."""
     rows: dict[str, dict[str, Any]] = {}
-    for event in counted(events, parents):
+    for event in counted(events, parents, below):
         row = rows.setdefault(event["meter"], {"meter": event["meter"], "events": 0,
                                                "kwh_above_band": 0.0,
                                                "kwh_above_forecast": 0.0})  # fmt: skip

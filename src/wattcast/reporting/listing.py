@@ -12,7 +12,7 @@ from typing import Any
 
 from wattcast.epoch import epoch_of, format_epoch
 from wattcast.errors import InputError
-from wattcast.events.hierarchy import share_inside
+from wattcast.events.hierarchy import meters_below, share_inside
 from wattcast.events.savings import TariffLike, event_cost
 from wattcast.store.store import ForecastStore
 
@@ -55,12 +55,32 @@ def event_rows(
             continue
         event["share"] = share_inside(event["start"], event["end"], first, last)
         event["period"] = (first, last)  # what totals of the period count of it
-        event["start_t"], event["end_t"] = event["start"], event["end"]
-        event["start"] = format_epoch(event["start"], event["zone"])
-        event["end"] = format_epoch(event["end"], event["zone"])
-        event["cost"] = event_cost(event, tariff)
-        rows.append(event)
+        rows.append(_listed(event, tariff))
     return with_holds(store, rows, tariff)
+
+
+def _listed(event: dict[str, Any], tariff: TariffLike) -> dict[str, Any]:
+    """A stored event as outputs list it: its epoch times in ``start_t``/``end_t``, its
+    times in its meter's zone, and its cost."""
+    event["start_t"], event["end_t"] = event["start"], event["end"]
+    event["start"] = format_epoch(event["start"], event["zone"])
+    event["end"] = format_epoch(event["end"], event["zone"])
+    event["cost"] = event_cost(event, tariff)
+    return event
+
+
+def beside_rows(
+    store: ForecastStore, rows: list[dict[str, Any]], tariff: TariffLike
+) -> list[dict[str, Any]]:  # fmt: skip
+    """The stored events of the meters below those of ``rows`` (a period's events) that
+    are not among them, listed as :func:`event_rows` lists them but without dates: a main
+    feed's event is cut by its panels' events over all its time, also those before or
+    after the period, so that its part in each period is of what they leave over all of
+    it and adjacent periods add up to the whole (``savings(rows, tariff, parents,
+    below)``)."""
+    under = meters_below({row["meter"] for row in rows}, parents_of(store))
+    found = other_events(store, under, rows, LISTED)
+    return with_holds(store, [_listed(event, tariff) for event in found], tariff)
 
 
 def with_holds(

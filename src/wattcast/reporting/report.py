@@ -345,9 +345,12 @@ def _events_between(data: ReportData, start: pd.Timestamp, days: int) -> dict[st
                 rows.append({**event, "share": inside, "period": period})
         return rows
 
-    # the rows savings --since --until lists: the cuts of changes, of reviewed events and
-    # of the meters below are the period's
-    totals = savings(within(data.events), data.tariff, data.parents)
+    # the rows savings --since --until lists, and beside them the others, which a parent's
+    # event is cut by over all its time, as savings --since --until cuts it
+    rows = within(data.events)
+    listed = {row["id"] for row in rows}
+    beside = [e for e in data.events if e["id"] not in listed]
+    totals = savings(rows, data.tariff, data.parents, beside)
     kwh = sum(row["kwh_above_band"] for row in totals)
     cost = None if data.tariff is None else sum(row["cost"] or 0.0 for row in totals)
     events = sum(row["events"] for row in totals)
