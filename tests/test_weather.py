@@ -398,6 +398,21 @@ def test_a_weather_file_reads_only_the_columns_of_its_variables(
     assert "FasciaAEEG" not in said and "Rad" not in said  # unused columns are no news either
 
 
+def test_a_weather_files_variable_is_found_in_any_case(tmp_path: Path, andover: Path) -> None:
+    """A logger's table with the readings beside ``Temperature`` (Tetouan's zones): the
+    default variable ``temperature`` was refused there, while ``[reference] temperature``
+    finds the same column in any case."""
+    days = pd.date_range("2016-09-01", "2017-03-20", freq="D")
+    table = tmp_path / "weather.csv"
+    pd.DataFrame({"date": days, "Temperature": [andover_temperature(d.date()) for d in days],
+                  "Humidity": 60.0}).to_csv(table, index=False)  # fmt: skip
+    spec = site(tmp_path, andover, f'provider = "file"\npath = "{table}"')
+    assert run_job(spec, "run", "2017-03-10").exit_code == 0
+    record = json.loads(ForecastStore(spec.store.path).run(1)["record"])
+    assert "temperature" in record["features"]
+    assert not any("Humidity" in f for f in record["features"])
+
+
 def test_a_weather_files_duplicate_rows_are_warned_of_as_the_weather_files(
     tmp_path: Path,
 ) -> None:

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import datetime as dt
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -294,12 +295,26 @@ def _variables_of(frame: pd.DataFrame, section: Any) -> pd.DataFrame:
     column the night does not use neither stops it nor is warned of."""
     if isinstance(frame.index, pd.DatetimeIndex):
         frame = frame.reset_index()
+    names = _named_as_variables([str(c) for c in frame.columns[1:]], section.variables)
+    frame = frame.rename(columns=names)
     columns = [str(c) for c in frame.columns[1:]]
     _refuse_missing(columns, section, section.path)
     kept = [frame.columns[0], *(c for c in frame.columns[1:] if str(c) in section.variables)]
     chosen = frame[kept]
     chosen.attrs = {**frame.attrs, "section": "[weather]"}  # what its warnings name
     return chosen
+
+
+def _named_as_variables(columns: list[str], variables: Sequence[str]) -> dict[str, str]:
+    """The weather file's columns that name a variable in another case (``Temperature``
+    for ``temperature``), as ``[reference] temperature`` finds them: each renamed to its
+    variable, where no column is named so exactly and only one is so in any case."""
+    names = {}
+    for variable in variables:
+        same = [c for c in columns if c.casefold() == variable.casefold()]
+        if variable not in columns and len(same) == 1:
+            names[same[0]] = variable
+    return names
 
 
 class _OpenMeteoProvider:
