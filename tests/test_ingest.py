@@ -791,3 +791,63 @@ def test_a_glob_of_exports_leaves_a_shares_recycle_bin_aside_too(
     found = export_files(exports / "**" / "*.csv")
     assert found == [exports / "site" / "day.csv"]
     assert export_files(exports) == found
+
+
+def test_exports_of_two_meters_under_one_name_are_said_to_clash(tmp_path: Path) -> None:
+    """Three buildings' files each naming their meter's column alike were read as one
+    meter, told only by a count of readings that differ between exports (Murcia's
+    Pleiades blocks, each `dif_cons`). A meter whose exports differ on most of the times
+    they share is now named with its files; a revision of a few readings is not."""
+    from wattcast.data.exports import NameClashWarning
+
+    frame = synthetic_wide(days=10)
+    exports = tmp_path / "exports"
+    exports.mkdir()
+    drop_export(exports, frame, "block-a.csv", age=0)
+    other = frame.copy()
+    other["A (kW)"] = other["A (kW)"] * 3.0 + 1.0  # another building's readings
+    drop_export(exports, other, "block-b.csv", age=1)
+    with pytest.warns(NameClashWarning, match=r"block-b\.csv: meter 'A \(kW\)': its readings "
+                      r"differ from those of block-a\.csv on 960 of the 960 times both give: "
+                      r"two meters under one name"):  # fmt: skip
+        load_meters(exports)
+    revised = frame.iloc[:20].copy()
+    revised["A (kW)"] += 1.0
+    (exports / "block-b.csv").unlink()
+    drop_export(exports, revised, "block-b.csv", age=1)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        load_meters(exports)
+    assert not [w for w in caught if issubclass(w.category, NameClashWarning)]
+    assert [w for w in caught if issubclass(w.category, RevisedReadingsWarning)]
+
+
+def test_an_export_of_another_meter_under_a_stored_name_is_said_to_clash(
+    tmp_path: Path,
+) -> None:
+    """A second building's file naming its meter as the first's, dropped where a store
+    takes exports in, was taken in as revisions of the first's readings (a night's count
+    of revised readings); it is now named with the meter. A revised day is not."""
+    from wattcast.data.exports import NameClashWarning
+    from wattcast.workflows.ingest import take_in_exports
+
+    frame = synthetic_wide(days=10)
+    exports = tmp_path / "exports"
+    exports.mkdir()
+    drop_export(exports, frame, "block-a.csv", age=0)
+    spec = site(tmp_path / "site", exports)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", NameClashWarning)
+        take_in_exports(spec, "2021-01-11T00:00:00")
+    corrected = frame.iloc[:96].copy()  # a day read again, every reading of it changed
+    corrected[["A (kW)", "B (kW)"]] += 1.0
+    drop_export(exports, corrected, "day-1-again.csv", age=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", NameClashWarning)
+        assert take_in_exports(spec, "2021-01-11T00:00:00").revised == 192
+    other = frame.assign(**{"A (kW)": frame["A (kW)"] * 3.0 + 1.0})
+    drop_export(exports, other, "block-b.csv", age=2)
+    with pytest.warns(NameClashWarning, match=r"block-b\.csv: meter 'A \(kW\)': its readings "
+                      r"differ from the readings taken in before on 960 of the 960 times "
+                      r"both give"):  # fmt: skip
+        take_in_exports(spec, "2021-01-11T00:00:00")

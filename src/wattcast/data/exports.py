@@ -54,6 +54,19 @@ class RevisedReadingsWarning(WattcastWarning):
     """Exports read together disagree on some readings; the later export's are used."""
 
 
+class NameClashWarning(RevisedReadingsWarning):
+    """Exports read together give one meter readings that differ on most of the times they
+    share: likely two meters under one name (each building's file naming its meter
+    alike), whose readings the later export's replace."""
+
+
+#: A meter whose exports share this many times with readings or more (a week of
+#: quarter-hours: a day, or a few, sent again corrected whole is a revision) ...
+CLASH_READINGS = 672
+#: ... and differ on this share of them is said to be two meters under one name.
+CLASH_SHARE = 0.9
+
+
 class UnreadFilesWarning(WattcastWarning):
     """Files of a folder of exports in no format wattcast reads were left aside."""
 
@@ -237,20 +250,42 @@ def read_export(
     return Readings(meters)
 
 
-def combine(parts: Sequence[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray, int]:
+def combine(
+    parts: Sequence[tuple[np.ndarray, np.ndarray]],
+) -> tuple[np.ndarray, np.ndarray, int, int]:  # fmt: skip
     """One meter's readings from several exports in order: each time once, the last
-    export's reading where there is one; and how many readings a later export changed."""
+    export's reading where there is one; how many readings a later export changed, and
+    of how many that a later export gave again."""
     if len(parts) == 1:
-        return parts[0][0], parts[0][1], 0
+        return parts[0][0], parts[0][1], 0, 0
     times = np.concatenate([t for t, _ in parts])
     values = np.concatenate([v for _, v in parts])
     has = ~np.isnan(values)
     order = np.lexsort((np.arange(len(times)), has, times))  # by time, readings last
     times, values, has = times[order], values[order], has[order]
     last = np.append(times[1:] != times[:-1], True)
-    # readings that a later one of the same time replaces with another value
-    replaced = has[:-1] & has[1:] & (times[:-1] == times[1:]) & (values[:-1] != values[1:])
-    return times[last], values[last], int(np.count_nonzero(replaced))
+    # readings that a later one of the same time gives again, and replaces with another
+    again = has[:-1] & has[1:] & (times[:-1] == times[1:])
+    replaced = again & (values[:-1] != values[1:])
+    return times[last], values[last], int(np.count_nonzero(replaced)), int(again.sum())
+
+
+def warn_clash(path: Path, name: str, counts: tuple[int, int], against: str) -> None:
+    """Say where a meter's readings in ``path`` differ from ``against`` on most of the
+    times both give (``counts``: those revised, of those given again): three buildings'
+    files each with a column ``dif_cons`` were read as one meter, told only by a count of
+    readings that differ between exports."""
+    changed, again = counts
+    if again < CLASH_READINGS or changed < CLASH_SHARE * again:
+        return
+    warnings.warn(
+        f"{path}: meter {name!r}: its readings differ from {against} on {changed:,} of "
+        f"the {again:,} times both give: two meters under one name (each building's file "
+        "naming its column alike)? Give each its own name; otherwise the later export's "
+        "readings replace the earlier's.",
+        NameClashWarning,
+        stacklevel=3,
+    )
 
 
 class ReadingsSource(Source):
@@ -297,17 +332,21 @@ class ExportsSource(ReadingsSource):
         self.path, self.label = path, str(path)
         self.options = options or ReadOptions()
         parts: dict[str, list[tuple[np.ndarray, np.ndarray]]] = {}
+        files: dict[str, list[Path]] = {}
         warn_unread(path)
         for file in export_files(path):
             for name, part in read_export(file, zone_of, encoding, columns,
                                           self.options).meters.items():  # fmt: skip
                 parts.setdefault(name, []).append(part)
+                files.setdefault(name, []).append(file)
         self._meters: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         revised = 0
         for name, pieces in parts.items():
-            times, values, changed = combine(pieces)
+            times, values, changed, again = combine(pieces)
             self._meters[name] = (times, values)
             revised += changed
+            earlier = f"those of {files[name][0].name}" + (" and others" * (len(pieces) > 2))
+            warn_clash(files[name][-1], name, (changed, again), earlier)
         if revised:
             warnings.warn(
                 f"{path}: {revised} reading(s) differ between exports; the later export's "

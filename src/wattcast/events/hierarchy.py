@@ -359,8 +359,9 @@ def counted(
     ``below`` are events of the meters below that are not
     among ``events`` (a panel's told on an earlier night, or one outside the period of
     ``events``), only taken off them as they count: a parent's event is cut over all its
-    time, so a period's part of it is of what is left over all of it. Counting what it gives again changes nothing
-    (``outside_changes``, ``less_reviewed`` and ``less_below`` mark the events it cut)."""
+    time, so a period's part of it is of what is left over all of it. Counting what it
+    gives again changes nothing (``outside_changes``, ``less_reviewed`` and
+    ``less_below`` mark the events it cut)."""
     every = [*events, *({**e, BESIDE: True} for e in below)]
     if parents is None:
         parents = {e["meter"]: e.get("parent") for e in every}

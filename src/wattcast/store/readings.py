@@ -20,7 +20,7 @@ import sqlite3
 import struct
 import zlib
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -40,6 +40,8 @@ class Intake:
     readings: int = 0
     new: int = 0
     revised: int = 0
+    #: per meter, the readings it revised and the times it gave again that had one
+    again: dict[str, tuple[int, int]] = field(default_factory=dict)
 
 
 def _pack(times: np.ndarray, values: np.ndarray) -> tuple[bytes, bytes]:
@@ -165,6 +167,7 @@ class ReadingArchive(StoreFile):
     ) -> Intake:  # fmt: skip
         """Take one export's readings into the archive, in one transaction."""
         total = new = revised = 0
+        again: dict[str, tuple[int, int]] = {}
         with self.transaction() as db:
             (export_id,) = db.execute(
                 "INSERT INTO exports (sha256, name, bytes, taken_utc, readings, new, revised) "
@@ -183,17 +186,20 @@ class ReadingArchive(StoreFile):
                 total += int(np.count_nonzero(~np.isnan(values)))
                 new += counts[0]
                 revised += counts[1]
+                again[meter] = (counts[1], counts[2])
             db.execute("UPDATE exports SET readings = ?, new = ?, revised = ? WHERE id = ?",
                        (total, new, revised, export_id))  # fmt: skip
-        return Intake(total, new, revised)
+        return Intake(total, new, revised, again)
 
     def _take_meter(
         self, db: sqlite3.Connection, export_id: int, meter_id: int, zone: str | None,
         times: np.ndarray, values: np.ndarray,
-    ) -> tuple[int, int]:  # fmt: skip
+    ) -> tuple[int, int, int]:  # fmt: skip
+        """The readings of one meter of an export laid over the archive's: how many were
+        new, how many revised one, and how many were given again of a time with one."""
         weeks = times // WEEK
         bounds = np.flatnonzero(np.diff(weeks)) + 1
-        new = revised = 0
+        new = revised = again = 0
         for part_t, part_v in zip(np.split(times, bounds), np.split(values, bounds), strict=True):
             if not len(part_t):
                 continue
@@ -202,6 +208,7 @@ class ReadingArchive(StoreFile):
                              (meter_id, week)).fetchone()  # fmt: skip
             old = _unpack(*row) if row else (np.empty(0, np.int64), np.empty(0))
             (merged_t, merged_v), added, changed = merge(old, (part_t, part_v))
+            again += int(np.count_nonzero(~np.isnan(part_v))) - int(np.count_nonzero(added))
             if row is not None and len(merged_t) == len(old[0]) and not (added | changed).any():
                 continue  # sent again as it is
             if changed.any():
@@ -226,4 +233,4 @@ class ReadingArchive(StoreFile):
                readings = readings + excluded.readings""",
             (meter_id, zone, first, last, new),
         )
-        return new, revised
+        return new, revised, again

@@ -31,6 +31,7 @@ from wattcast.data.exports import (
     export_files,
     file_digest,
     read_export,
+    warn_clash,
     warn_unread,
 )
 from wattcast.data.files import PACKED
@@ -156,7 +157,10 @@ def _take_new(
                             now_utc)  # fmt: skip
         archived.update(zones)
         taken.add(digest)
-        intake.taken.append({"name": str(file), **asdict(got)})
+        for meter, counts in got.again.items():
+            warn_clash(file, meter, counts, "the readings taken in before")
+        intake.taken.append({"name": str(file), "readings": got.readings, "new": got.new,
+                             "revised": got.revised})  # fmt: skip
         intake.new += got.new
         intake.revised += got.revised
 
