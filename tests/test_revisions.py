@@ -331,3 +331,49 @@ def test_a_revised_parent_or_panel_revises_the_remainder(
     assert remainder not in {r["meter"] for r in saved}
     again = cli("run", "--config", config)  # nothing left to record again
     assert again.exit_code == 0 and "recorded actual(s) revised" not in again.output
+
+
+@pytest.mark.parametrize(
+    ("change", "first_off"),
+    [
+        (lambda t: t.assign(timestamp=t["timestamp"] + pd.Timedelta(minutes=7)), "00:07"),
+        (lambda t: t.set_index("timestamp").resample("5min").ffill().reset_index(), "00:05"),
+    ],
+    ids=["shifted", "finer"],
+)
+def test_an_export_off_the_archives_grid_is_refused_not_taken_in(
+    tmp_path: Path, cli, change, first_off: str
+) -> None:
+    """An export of times off the archive's 15-minute grid (shifted, or every 5 minutes) was
+    taken in and then stopped every night, the file removed or not."""
+    config, exports, days = first_night(tmp_path, cli)
+    path = drop_export(exports, change(days[38]), "odd.csv", 60)
+    refused = cli("run", "--config", config)
+    assert refused.exit_code == 2, refused.output
+    day = days[38]["timestamp"].iloc[0].date()
+    assert (
+        f"error: {path}, column 'A (kW)': reading time {day} {first_off} is not on the "
+        "15min grid of the meter's readings taken in before"
+    ) in refused.stderr
+    assert "It was not taken in: fix or remove it." in refused.stderr
+    assert "Traceback" not in refused.output
+    path.unlink()
+    drop_export(exports, days[38], f"day_{day}.csv", 61)
+    again = cli("run", "--config", config)
+    assert again.exit_code == 0 and "took in 1 of" in again.output, again.output
+
+
+def test_a_first_nights_exports_are_judged_together_on_their_grid(tmp_path: Path, cli) -> None:
+    """A folder whose first days are hourly and the rest 15-minute is read whole on its
+    first night (15-minute, the hourly days said), not refused at its first 15-minute
+    export as off the grid of the hourly days taken in just before."""
+    frame = synthetic_wide(days=40)
+    days = [table for _, table in frame.groupby(frame["timestamp"].dt.date)]
+    exports = tmp_path / "exports"
+    exports.mkdir()
+    for k, day in enumerate(days):
+        hourly = day.iloc[::4] if k < 6 else day
+        drop_export(exports, hourly, f"day_{day['timestamp'].iloc[0].date()}.csv", k)
+    result = cli("run", "--config", write_site(tmp_path, exports.resolve()))
+    assert result.exit_code == 0, result.output
+    assert "readings every 1h from" in result.stderr

@@ -161,6 +161,28 @@ class ReadingArchive(StoreFile):
                                     np.concatenate([v for _, v in series]))  # fmt: skip
         return out
 
+    def archived_around(
+        self, meters: Iterable[str], first: int, last: int
+    ) -> dict[str, np.ndarray]:
+        """Each named meter's archived reading times of the weeks from ``first`` to ``last``
+        and of its nearest week with readings on either side (meters without any are left
+        out): the grid an export of those times must keep."""
+        names = list(meters)
+        week_of = (first // WEEK, last // WEEK)
+        out: dict[str, np.ndarray] = {}
+        with self.connect() as db:
+            for name, meter_id in self._ids(db, names).items():
+                rows = db.execute(
+                    "SELECT times, vals FROM readings WHERE meter_id = ?1 AND week >= COALESCE("
+                    "(SELECT MAX(week) FROM readings WHERE meter_id = ?1 AND week < ?2), ?2) "
+                    "AND week <= COALESCE((SELECT MIN(week) FROM readings WHERE meter_id = ?1 "
+                    "AND week > ?3), ?3) ORDER BY week",
+                    (meter_id, *week_of),
+                ).fetchall()
+                if rows:
+                    out[name] = np.concatenate([_unpack(t, v)[0] for t, v in rows])
+        return out
+
     def take_in(
         self, name: str, sha256: str, size: int, readings: Mapping[str, Series],
         zones: Mapping[str, str | None], units: Mapping[str, str], taken_utc: str,

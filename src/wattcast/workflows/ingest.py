@@ -37,6 +37,7 @@ from wattcast.data.exports import (
 from wattcast.data.files import PACKED
 from wattcast.data.loading import STRAY_GAP, ReadOptions
 from wattcast.data.sources import zone_lookup
+from wattcast.durations import format_duration
 from wattcast.errors import InputError, WattcastError, WattcastWarning
 from wattcast.settings import RunSpec
 from wattcast.store.lock import lock_file, store_lock
@@ -134,6 +135,7 @@ def _take_new(
 
     taken = store.taken_exports()
     archived = store.archived_meters()
+    grids: dict[str, tuple[int, int] | None] = {}
     for file in files:
         if _being_written(file):
             warnings.warn(f"{file}: left for the next night: it changed less than a minute ago "
@@ -148,6 +150,7 @@ def _take_new(
             _check_read_as_before(store, {"stamps": options.stamps, "naive": options.naive})
         readings = read_export(file, zone_of, spec.data.encoding, columns, options).meters
         _refuse_stray_export(file, readings, store.archived_span())
+        _refuse_off_grid_export(file, readings, store, grids)
         zones = {m: zone_of(m) for m in readings}
         for meter, zone in zones.items():
             if meter in archived and archived[meter] != zone:
@@ -183,6 +186,47 @@ def _refuse_stray_export(file: Path, readings: dict[str, Any], span: tuple[int, 
                      f"from those taken in before ({shown[2]} .. {shown[3]}); expected "
                      "readings without such a jump (a mistyped year?). It was not taken in: "
                      "fix or remove it.")  # fmt: skip
+
+
+def _refuse_off_grid_export(
+    file: Path, readings: dict[str, Any], store: ForecastStore,
+    grids: dict[str, tuple[int, int] | None],
+) -> None:  # fmt: skip
+    """Refuse an export whose readings of a meter lie off the grid of that meter's readings
+    taken in on earlier nights (its times half an hour off, or 15-minute readings of a
+    meter read hourly until now): taken in, they would stop every later night, the file
+    removed or not, as the archive keeps them. ``grids``: each meter's (step, a time on
+    it) as the night found them, before its exports changed them (a first night's
+    exports are judged together, as the night reads them)."""
+    spans = [(int(t.min()), int(t.max())) for t, _ in readings.values() if len(t)]
+    unseen = [m for m, (t, _) in readings.items() if len(t) and m not in grids]
+    if unseen:
+        first, last = min(a for a, _ in spans), max(b for _, b in spans)
+        kept = store.archived_around(unseen, first, last)
+        grids.update({meter: _grid_of(kept.get(meter)) for meter in unseen})
+    for meter, (times, _) in readings.items():
+        grid = grids.get(meter)
+        if grid is None or not len(times):
+            continue
+        off = np.flatnonzero((times - grid[1]) % grid[0])
+        if len(off):
+            raise InputError(
+                f"{file}, column {meter!r}: reading time "
+                f"{pd.Timestamp(int(times[off[0]]), unit='s'):%Y-%m-%d %H:%M} is not on the "
+                f"{format_duration(pd.Timedelta(seconds=grid[0]))} grid of the meter's "
+                f"readings taken in before ({store.path}); expected readings at their times "
+                "and interval (resample it, or start a new store). It was not taken in: fix "
+                "or remove it."
+            )
+
+
+def _grid_of(times: np.ndarray | None) -> tuple[int, int] | None:
+    """The most common step of archived reading ``times`` and one of them; None for fewer
+    than two."""
+    if times is None or len(times) < 2:
+        return None
+    steps, counts = np.unique(np.diff(times), return_counts=True)
+    return int(steps[np.argmax(counts)]), int(times[0])
 
 
 def _being_written(file: Path) -> bool:
