@@ -396,6 +396,27 @@ def test_extras_given_as_a_glob_are_one_table_of_all_their_files(tmp_path: Path)
         load_inputs(spec)
 
 
+def test_a_row_of_an_extras_glob_is_named_by_its_file_and_line(tmp_path: Path) -> None:
+    """Rows of a glob's files were named by their place in all the files together: a
+    date in two files was said to be on `line 20 and line 22` of `oat-*.csv`."""
+    from wattcast.workflows.inputs import load_inputs
+
+    synthetic_wide(days=20).to_csv(tmp_path / "m.csv", index=False)
+    days = pd.date_range("2021-01-01", periods=40, freq="D")
+    pd.DataFrame({"date": days[:20], "OAT": 40.0}).to_csv(tmp_path / "oat-a.csv", index=False)
+    later = pd.DataFrame({"date": days[18:], "OAT": 41.0}).astype({"OAT": object})
+    later.to_csv(tmp_path / "oat-b.csv", index=False)
+    spec = RunSpec.from_toml(write_site(tmp_path, tmp_path / "m.csv",
+                                        extras=(tmp_path / "oat-*.csv",)))  # fmt: skip
+    with pytest.raises(InputError, match=r"2021-01-19 00:00:00 appears more than once \(.*"
+                       r"oat-a\.csv, line 20 and .*oat-b\.csv, line 2\)"):  # fmt: skip
+        load_inputs(spec)
+    later.iloc[2:].assign(OAT=["45F"] + [41.0] * 19).to_csv(tmp_path / "oat-b.csv", index=False)
+    with pytest.raises(InputError, match=r"column 'OAT', .*oat-b\.csv, line 2: expected a "
+                       r"number, got '45F'"):  # fmt: skip
+        load_inputs(spec)
+
+
 def test_an_extras_table_of_dates_and_hours_is_read_as_readings_are(tmp_path: Path) -> None:
     """`Date,Hour,...,OAT` given as extras was refused: its dates repeat a row per hour."""
     from wattcast.workflows.inputs import load_inputs

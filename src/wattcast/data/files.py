@@ -526,8 +526,16 @@ def row_label(frame: pd.DataFrame, position: int) -> str:
     place in the file when ``frame`` holds some of its rows (a long table's meters)."""
     index = frame.index
     row = int(index[position]) if pd.api.types.is_integer_dtype(index) else position
-    if frame.attrs.get("kind") == "csv":  # after the header (and a `sep=` line above it)
-        return f"line {row + 2 + frame.attrs.get('skipped_lines', 0)}"
+    parts = frame.attrs.get("parts")
+    if parts:  # rows of several files (a glob): the file the row is in, and its place there
+        name, first, attrs = [part for part in parts if part[1] <= row][-1]
+        return f"{name}, {_row_in(attrs, row - first)}"
+    return _row_in(frame.attrs, row)
+
+
+def _row_in(attrs: dict[str, Any], row: int) -> str:
+    if attrs.get("kind") == "csv":  # after the header (and a `sep=` line above it)
+        return f"line {row + 2 + attrs.get('skipped_lines', 0)}"
     return f"row {row + 1}"
 
 

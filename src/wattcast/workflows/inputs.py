@@ -470,7 +470,10 @@ def _read_extras(path: Path, encoding: str) -> pd.DataFrame:
                              f"{files[0]} has {list(parts[0].columns)}; expected the files of "
                              "one glob to have the same columns.")  # fmt: skip
     table = pd.concat(parts, ignore_index=True)
-    table.attrs = {**parts[0].attrs, "source": str(path)}
+    starts = np.cumsum([0] + [len(part) for part in parts[:-1]])
+    placed = zip(files, starts, parts, strict=True)  # each row named by its own file's line
+    named = [(name, int(first), dict(part.attrs)) for name, first, part in placed]
+    table.attrs = {**parts[0].attrs, "source": str(path), "parts": named}
     return table
 
 
