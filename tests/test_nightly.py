@@ -546,3 +546,26 @@ def test_a_unit_changed_between_nights_is_refused(spec: RunSpec) -> None:
         run_job(in_kwh, "run", "2021-02-10")
     runs = ForecastStore(spec.store.path).runs()  # the earlier forecasts keep their unit
     assert [r["status"] for r in runs] == ["ok", "failed"]
+
+
+def test_readings_turned_hourly_are_refused_against_quarter_hour_forecasts(
+    tmp_path: Path,
+) -> None:
+    """A site file whose readings turned from 15-minute to hourly: each hourly reading of
+    an energy meter was taken for the actual of all four quarter-hours forecast, four
+    times their use, and made an event of thousands of kWh that never was."""
+    table = synthetic_wide(days=40, meters=("A (kW)", "B (kWh)"))
+    table.to_csv(tmp_path / "q.csv", index=False)
+    hours = table.set_index("timestamp").resample("h")
+    hours.mean().assign(**{"B (kWh)": hours["B (kWh)"].sum()}).to_csv(tmp_path / "h.csv")
+    spec = RunSpec.from_toml(write_site(tmp_path, tmp_path / "q.csv"))
+    for night in ("2021-02-04", "2021-02-05"):
+        run_job(spec, "run", night)
+    hourly = RunSpec.from_toml(write_site(tmp_path, tmp_path / "h.csv"))
+    with pytest.raises(InputError, match=(
+            r"h\.csv: meter 'A \(kW\)' has forecasts in .*site\.db of readings every 15min "
+            r"\(run 1\), but its readings now come every 1h; expected readings at the interval "
+            r"as it was, or a new store for the new interval\.$")):  # fmt: skip
+        run_job(hourly, "run", "2021-02-07")
+    store = ForecastStore(spec.store.path)
+    assert store.events() == [] and store.forecasts_with_actuals().empty

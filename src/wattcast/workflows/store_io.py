@@ -20,7 +20,9 @@ from wattcast.core import BatchResult, PriorState, Revisit, actuals_span, seen
 from wattcast.core.actuals import values_at
 from wattcast.core.changes import computed_alike
 from wattcast.data.meter_frame import MeterFrame
+from wattcast.durations import format_duration
 from wattcast.epoch import to_epoch
+from wattcast.errors import InputError
 from wattcast.events.hierarchy import WITHDRAWN
 from wattcast.models.methods import RECENT
 from wattcast.settings import ModelsSection
@@ -50,6 +52,7 @@ def read_state(
     pending = recomputed(store.pending_forecasts(names, since, until, made_of), readings,
                          zone, made_of or {})  # fmt: skip
     pending = as_computed_now(store, pending, made_of or {})
+    _refuse_other_interval(store, pending, readings)
     fresh = pending[pending["recorded"].isna()]  # the others: actuals revised since
     kept["revisit"] = revisit(store, pending[pending["recorded"].notna()], join_gap)
     if fresh.empty:
@@ -59,6 +62,25 @@ def read_state(
     open_events = store.continuing_events(names, first)
     pairs = sorted({(int(r), str(m)) for r, m in zip(fresh["run_id"], fresh["meter"], strict=True)})
     return PriorState(scores, pending, open_events, store.candidates(pairs), **kept)
+
+
+def _refuse_other_interval(store: ForecastStore, pending: pd.DataFrame, readings: MeterFrame
+                           ) -> None:  # fmt: skip
+    """Refuse readings at another interval than the stored forecasts waiting for them (a
+    site's readings turned from 15-minute to hourly): each hourly reading was taken for the
+    actual of all four quarter-hours, an energy meter's four times their use, and made
+    events of thousands of kWh that never were."""
+    step = int(readings.interval.total_seconds())
+    for (run, meter), times in pending.groupby(["run_id", "meter"], sort=True)["t"]:
+        gaps = np.diff(np.unique(times.to_numpy()))
+        if len(gaps) and int(gaps.min()) != step:
+            made = format_duration(dt.timedelta(seconds=int(gaps.min())))
+            raise InputError(
+                f"{readings.source}: meter {meter!r} has forecasts in {store.path} of readings "
+                f"every {made} (run {run}), but its readings now come every "
+                f"{format_duration(readings.interval)}; expected readings at the interval as "
+                "it was, or a new store for the new interval."
+            )
 
 
 def as_computed_now(
