@@ -339,6 +339,34 @@ def test_a_compressed_export_named_as_text_is_refused_at_once(tmp_path: Path) ->
         run_job(spec, "run", "2021-01-23")
 
 
+def test_a_zipped_export_is_read_as_the_refusal_of_one_named_csv_says(tmp_path: Path) -> None:
+    """A zip archive named .csv was refused with 'name it .csv.zip', and then, so named, left
+    aside every night as in no format read; a single .csv.zip file of semicolons was sniffed
+    in its compressed bytes and refused for fields more than its header."""
+    import zipfile
+
+    exports, days, spec = first_nights(tmp_path)
+    text = days[-2].to_csv(index=False, sep=";", decimal=",")
+    with zipfile.ZipFile(exports / "day-18.csv", "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("day-18.csv", text)
+    with pytest.raises(InputError, match=r"day-18\.csv: a zip archive data in a file named "
+                       r"\.csv; name it \.csv\.zip \(or unpack it\)\.$"):  # fmt: skip
+        run_job(spec, "run", "2021-01-23")
+    (exports / "day-18.csv").rename(exports / "day-18.csv.zip")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UnreadFilesWarning)
+        run_job(spec, "run", "2021-01-23")
+    kept = ForecastStore(spec.store.path).archived(METERS)["A (kW)"]
+    day = to_epoch(pd.DatetimeIndex(days[-2]["timestamp"]))
+    np.testing.assert_allclose(kept[1][np.isin(kept[0], day)], days[-2]["A (kW)"], atol=1e-9)
+    with zipfile.ZipFile(tmp_path / "two.csv.zip", "w") as archive:
+        archive.writestr("a.csv", text)
+        archive.writestr("b.csv", text)
+    with pytest.raises(InputError, match=r"two\.csv\.zip: a zip archive of 2 files; expected "
+                       r"one table in it \(or unpack it\)\.$"):  # fmt: skip
+        load_meters(tmp_path / "two.csv.zip")
+
+
 def test_a_meter_keeps_the_zone_its_readings_were_taken_in_with(tmp_path: Path) -> None:
     exports = tmp_path / "exports"
     exports.mkdir()

@@ -46,7 +46,7 @@ ZoneOf = Callable[[str], "str | None"]
 #: ``(timestamp, meter, value)`` column names, any of them None to be told by content.
 Columns = tuple["str | None", "str | None", "str | None"]
 _GLOB = frozenset("*?[")
-_COMPRESSED = (".gz", ".bz2", ".xz")
+_COMPRESSED = (".gz", ".bz2", ".xz", ".zip")
 LONG = Layout("timestamp", "meter", "value")
 
 

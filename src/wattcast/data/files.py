@@ -17,6 +17,7 @@ import lzma
 import re
 import unicodedata
 import warnings
+import zipfile
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -31,7 +32,19 @@ from wattcast.timezones import is_zone
 
 PARQUET_SUFFIXES = (".parquet", ".pq")
 CSV_SUFFIXES = (".csv", ".txt", ".tsv")
-_OPENERS = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}
+
+
+def _open_zip(path: Path, mode: str = "rb") -> IO[bytes]:
+    """The one file a zip archive holds (``day.csv.zip``), open to read."""
+    with zipfile.ZipFile(path) as archive:  # the member keeps the file open until closed
+        files = [member for member in archive.infolist() if not member.is_dir()]
+        if len(files) != 1:
+            raise InputError(f"{path}: a zip archive of {len(files)} files; expected one "
+                             "table in it (or unpack it).")  # fmt: skip
+        return archive.open(files[0])
+
+
+_OPENERS = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open, ".zip": _open_zip}
 _SEPARATORS = (",", ";", "\t", "|")
 #: A cell written with a decimal comma, by separator: in a ``;`` file any ``12,5`` or
 #: ``1.234,5``; in a tab or ``|`` file one that cannot be a thousands group (``12,5``,
@@ -427,7 +440,7 @@ def _head_bytes(path: Path, size: int = 65536) -> bytes:
     try:
         with opener(path, "rb") as handle:
             return handle.read(size)
-    except (OSError, EOFError, lzma.LZMAError) as exc:
+    except (OSError, EOFError, lzma.LZMAError, zipfile.BadZipFile) as exc:
         raise InputError(f"{path}: cannot be read ({exc}).") from None
 
 
