@@ -301,6 +301,29 @@ def test_extras_with_words_are_read_as_a_readings_table_is(tmp_path: Path) -> No
         load_inputs(spec)
 
 
+@pytest.mark.parametrize("words", [("TRUE", "FALSE"), ("True", "False"), ("true", "false")])
+def test_a_closed_day_flag_written_true_or_false_is_read(
+    tmp_path: Path, words: tuple[str, str]
+) -> None:
+    """A flag column of TRUE and FALSE, as spreadsheets write them, was read by pandas as
+    booleans and refused: 'expected a number, got 'True''."""
+    from wattcast.settings import RunSpec
+    from wattcast.workflows.inputs import load_inputs
+
+    synthetic_wide(days=40).to_csv(tmp_path / "m.csv", index=False)
+    days = pd.date_range("2021-01-01", periods=60, freq="D")
+    closed = np.where(days.dayofweek >= 5, *words)
+    pd.DataFrame({"date": days.strftime("%Y-%m-%d"), "Holiday": closed}).to_csv(
+        tmp_path / "x.csv", index=False
+    )
+    spec = RunSpec().with_flags({"data.source": str(tmp_path / "m.csv"),
+                                 "extras.common": [str(tmp_path / "x.csv")],
+                                 "extras.closed_flags": ["Holiday"]})  # fmt: skip
+    extra = load_inputs(spec).extras_in(None)[0]
+    saturday = pd.DatetimeIndex(["2021-01-02 12:00", "2021-01-04 12:00"])
+    assert extra.values_at("Holiday", saturday).tolist() == [1.0, 0.0]
+
+
 def test_extras_that_start_after_most_periods_trained_on_are_said_to() -> None:
     """A weather file from last week left a year of readings trained on 5 days, said only
     as few training windows per meter."""

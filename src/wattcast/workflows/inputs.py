@@ -405,15 +405,18 @@ FLAG_WORDS = {"yes": 1.0, "y": 1.0, "true": 1.0, "no": 0.0, "n": 0.0, "false": 0
 
 
 def _without_text(table: pd.DataFrame, path: Path, flags: tuple[str, ...]) -> pd.DataFrame:
-    """An extras table with its closed-day flags written as words (``Yes``/``No``) made
-    1 and 0, and its other columns of text (``Month = Jan``, a tariff band) left out with
-    a warning, as a readings table's are: the readings' own file given as extras was
-    refused at its first word."""
+    """An extras table with its closed-day flags written as words (``Yes``/``No``,
+    ``TRUE``/``FALSE``) made 1 and 0, and its other columns of text (``Month = Jan``, a
+    tariff band) left out with a warning, as a readings table's are: the readings' own
+    file given as extras was refused at its first word."""
     from wattcast.data.columns import is_text
 
     out = table.copy()
     words = []
     for column in table.columns[1:]:
+        if pd.api.types.is_bool_dtype(table[column]):  # TRUE/FALSE read so: flags as 1 and 0
+            out[column] = table[column].astype(float)
+            continue
         if not is_text(table[column]):
             continue
         said = table[column].astype("string").str.strip().str.lower()
