@@ -343,6 +343,23 @@ def test_extras_that_start_after_most_periods_trained_on_are_said_to() -> None:
         build_features(frame, config, [early])
 
 
+def test_an_extras_column_that_starts_late_is_said_to() -> None:
+    """A column blank in the table's first rows (an occupancy count kept only from a later
+    day) left the periods before it out of training (160 windows down to 37), said by
+    nothing: the table itself started early."""
+    from wattcast.errors import ExtrasGapWarning
+
+    config = ModelSection(input="7D")
+    frame = prepared(synthetic_wide(days=40), config)
+    days = pd.date_range("2021-01-01", "2021-02-20", freq="D")
+    counted = np.where(days >= "2021-02-05", 30.0, np.nan)
+    table = ExtraTable.load(pd.DataFrame({"date": days, "temp": 1.0, "occupancy": counted}))
+    with pytest.warns(ExtrasGapWarning, match=r"column 'occupancy': starts on 2021-02-05, "
+                      r"after \d+ of the \d+ periods trained on \(from 2021-01-1\d\); those "
+                      r"are not trained on\. Fill its values in from then\."):  # fmt: skip
+        build_features(frame, config, [table])
+
+
 def test_extras_must_cover_the_forecast_period(tmp_path: Path) -> None:
     path = tmp_path / "extras.csv"
     days = pd.date_range("2021-01-04", periods=20, freq="D")

@@ -349,15 +349,24 @@ LATE_SHARE = 0.25
 
 
 def _warn_late_start(table: ExtraTable, trained: pd.DatetimeIndex) -> None:
-    """Say when an extras or weather table starts after a good part of the periods the
+    """Say when an extras or weather table, or a column of it (blank in its first rows: an
+    occupancy count kept from February on), starts after a good part of the periods the
     meters are trained on: those periods have no value of it, and are not trained on (a
     meter of a year's readings trained on a few days, with nothing else said)."""
-    before = int((trained < table.times[0]).sum()) if len(trained) else 0
+    filled = np.isfinite(table.values).T
+    starts = {name: table.times[int(np.argmax(has))]
+              for name, has in zip(table.columns, filled, strict=True) if has.any()}  # fmt: skip
+    if not starts or not len(trained):
+        return
+    name = max(starts, key=lambda column: starts[column])  # the column that starts last
+    before = int((trained < starts[name]).sum())
     if before > LATE_SHARE * len(trained):
+        whole = starts[name] == table.times[0]
+        where = table.source if whole else f"{table.source}, column {name!r}"
         warnings.warn(
-            f"{table.source}: starts on {table.times[0]:%Y-%m-%d}, after {before} of the "
+            f"{where}: starts on {starts[name]:%Y-%m-%d}, after {before} of the "
             f"{len(trained)} periods trained on (from {trained[0]:%Y-%m-%d}); those are not "
-            "trained on. Add its rows from then.",
+            f"trained on. {'Add its rows' if whole else 'Fill its values in'} from then.",
             ExtrasGapWarning,
             stacklevel=4,
         )
