@@ -730,3 +730,37 @@ def test_a_feeds_days_add_up_to_its_whole_over_a_panels_burst(tmp_path: Path, cl
     assert feed() == pytest.approx(60.0)
     assert sum(days) == pytest.approx(60.0)
     assert days == pytest.approx([60.0 * 20 / 92, *[60.0 * 24 / 92] * 3])
+
+
+def test_an_explained_changes_days_add_up_to_its_whole_less_an_expected_event_inside() -> None:
+    """A main feed's rise of 143.9 kWh over hours 20-126 that its panels' events explain
+    (it holds no event: its rest is counted) and an expected event of 137.1 kWh inside it
+    over hours 94-106: the whole counts 6.8 kWh, but each period's share less the
+    expected part inside it was floored at nothing, 0 + 7.0 kWh split at hour 104. A
+    change built without what it holds (by hand) was counted so too."""
+    from wattcast.events.savings import savings
+
+    hour = 3600
+    rise = {"id": 1, "meter": "Feed", "kind": "change", "status": "explained",
+            "detail": "explained by Panel (event 9) below it, 100.0 of 143.9 kWh",
+            "start": 20 * hour, "end": 126 * hour, "kwh_above_band": 143.9,
+            "kwh_above_forecast": 122.9, "cost": 28.78}  # fmt: skip
+    expected = {"id": 2, "meter": "Feed", "kind": "excess", "status": "expected",
+                "start": 94 * hour, "end": 106 * hour, "kwh_above_band": 137.1,
+                "kwh_above_forecast": 70.3, "cost": 27.42}  # fmt: skip
+
+    def total(events: list[dict], first: int, last: int, holds: bool) -> np.ndarray:
+        listed, beside = listed_within(events, first, last, holds)
+        rows = savings(listed, None, {"Feed": None, "Panel": "Feed"}, beside)
+        keys = ("kwh_above_band", "kwh_above_forecast")
+        return np.array([sum(r[k] or 0.0 for r in rows) for k in keys])
+
+    for change in (rise, {**rise, "status": "alerted", "detail": None}):
+        for holds in (True, False):
+            events = [change, expected]
+            whole = total(events, 0, 200 * hour, holds)
+            split = ((0, 104 * hour), (104 * hour, 200 * hour))
+            days = sum(total(events, first, last, holds) for first, last in split)
+            np.testing.assert_allclose(days, whole, atol=1e-6)
+            if change["status"] == "explained" or not holds:  # else: the reviewed off its rest
+                np.testing.assert_allclose(whole, [143.9 - 137.1, 122.9 - 70.3], atol=1e-6)

@@ -369,8 +369,10 @@ def test_the_headline_counts_every_meter_it_sets_aside_those_without_a_metric_to
 def test_a_days_card_counts_what_savings_counts_for_that_day_about_a_change() -> None:
     """The cards cut a change by the reviewed events inside it over its whole time, then
     took each day's share: an acked 20 kWh on a change's first day came off 5 kWh a day,
-    where savings --since --until that day takes it off that day (15 against 0 kWh); and
-    they took a day's share of an event running into the change over all its time."""
+    where savings --since --until that day took it off that day (15 against 0 kWh), and
+    the days added up to more than the whole where it was more than the day's share; and
+    they took a day's share of an event running into the change over all its time. Both
+    take it off evenly now, given the events outside the day beside it."""
     from wattcast.events.savings import savings
     from wattcast.reporting.listing import share_inside
     from wattcast.reporting.report import ReportData, _events_between
@@ -387,13 +389,18 @@ def test_a_days_card_counts_what_savings_counts_for_that_day_about_a_change() ->
     since = pd.Timestamp("1970-01-01")
     data = ReportData(since, since + pd.Timedelta(days=5), pd.DataFrame(), events,
                       pd.DataFrame(), [], 0.2, "$", {})  # fmt: skip
+    days = []
     for first in range(5):
-        listed = [{**e, "share": share_inside(e["start"], e["end"], first * day,
-                                              (first + 1) * day),
-                   "period": (first * day, (first + 1) * day)}
-                  for e in events if e["end"] > first * day and e["start"] < (first + 1) * day]  # fmt: skip
-        saved = sum(row["kwh_above_band"] for row in savings(listed, 0.2))
+        low, high = first * day, (first + 1) * day
+        listed = [{**e, "share": share_inside(e["start"], e["end"], low, high),
+                   "period": (low, high)}
+                  for e in events if e["end"] > low and e["start"] < high]  # fmt: skip
+        beside = [e for e in events if e["id"] not in {row["id"] for row in listed}]
+        days.append(sum(row["kwh_above_band"] for row in savings(listed, 0.2, None, beside)))
         card = _events_between(data, since + pd.Timedelta(days=first), 1)
-        assert card["kwh"] == pytest.approx(saved)
-        assert card["cost"] == pytest.approx(0.2 * saved)
-    assert _events_between(data, since + pd.Timedelta(days=1), 1)["kwh"] == pytest.approx(0.0)
+        assert card["kwh"] == pytest.approx(days[-1])
+        assert card["cost"] == pytest.approx(0.2 * days[-1])
+    assert sum(days) == pytest.approx(_events_between(data, since, 5)["kwh"])
+    # the event running into the change on its day outside it; the change's 80 kWh less
+    # the acked 20, a quarter a day (its first day counted none)
+    assert days == pytest.approx([20.0, 15.0, 15.0, 15.0, 15.0])

@@ -400,8 +400,13 @@ def _judged(
                 out.append(event)
             elif "holds" in event and event.get("status") in COUNTED:  # it holds them
                 out.append(_spread(event))
-            else:
-                out.append({**_less_reviewed(event, reviewed), "less_reviewed": True})
+            else:  # explained, or built by hand: less its meter's reviewed events over all
+                # its time, spread evenly, as _spread takes them off a change's rest (a
+                # period's share less those inside the period, floored at nothing, made the
+                # periods add up to more than the whole); those it holds, whatever the dates
+                whole = _less_reviewed(_whole(event), _reviewed(event.get("holds", reviewed)))
+                out.append({**event, **{k: whole[k] for k in ADDED if k in whole},
+                            "less_reviewed": True})  # fmt: skip
             continue
         judged = not event.get("outside_changes")
         span = _span(event)
