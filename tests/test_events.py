@@ -764,3 +764,24 @@ def test_an_explained_changes_days_add_up_to_its_whole_less_an_expected_event_in
             np.testing.assert_allclose(days, whole, atol=1e-6)
             if change["status"] == "explained" or not holds:  # else: the reviewed off its rest
                 np.testing.assert_allclose(whole, [143.9 - 137.1, 122.9 - 70.3], atol=1e-6)
+
+
+def test_a_feeds_days_add_up_over_an_event_around_its_rise_that_a_panel_cuts() -> None:
+    """A feed's event of 100 kWh over ten days around its own rise of days 4-6 (saying
+    what it holds), a panel's event of 30 kWh under it on day 1: the event counts its 80
+    kWh outside the rise less the panel's 30. Its part left was spread over its ten days,
+    the rise's two among them, which count none of it (the rise holds them): the days
+    fell 11.1 kWh short of the whole."""
+    day = 86400
+    parents = {"Campus": None, "Feed": "Campus", "Panel": "Feed"}
+    plan = ((1, "Feed", "excess", 0, 10, 100.0), (2, "Feed", "change", 4, 6, 50.0),
+            (3, "Panel", "excess", 1, 2, 30.0))  # fmt: skip
+    events = [{"id": i, "meter": m, "parent": parents[m], "kind": kind, "status": "new",
+               "start": a * day, "end": b * day, "kwh_above_band": kwh,
+               "kwh_above_forecast": kwh, "cost": None}
+              for i, m, kind, a, b, kwh in plan]  # fmt: skip
+    whole = period_totals(events, 0, 10 * day)
+    days = [period_totals(events, d * day, (d + 1) * day) for d in range(10)]
+    np.testing.assert_allclose(sum(days), whole)
+    assert whole[0] == pytest.approx(80.0 - 30.0 + 50.0 + 30.0)
+    assert days[5][0] == pytest.approx(25.0)  # the rise's even half, none of the event

@@ -425,8 +425,25 @@ def _judged(
         beside = {BESIDE: True} if within.get("share") == 0.0 else {}  # the period's part of
         # it is in the change: not counted, but what it holds outside is a parent's too
         out.append({**_scaled(event, share), "start_t": pieces[0][0], "end_t": pieces[-1][1],
-                    "outside_changes": True, **within, **beside})  # fmt: skip
+                    "outside_changes": True, **within, **beside,
+                    **_over_pieces(_scaled(event, share), pieces)})  # fmt: skip
     return out, held
+
+
+def _over_pieces(
+    event: Mapping[str, Any], pieces: list[tuple[float, float]]
+) -> dict[str, Profile]:  # fmt: skip
+    """The ``profile`` of an event's part outside the changes of its meter where a change
+    splits it (``pieces``: before and after): its energy on those hours only, as a
+    period's ``share`` counts it. Spread over its span, the change's hours among them, a
+    meter below cutting it left some on hours no period counted it on."""
+    if len(pieces) < 2:
+        return {}
+    keys = [k for k in ADDED if event.get(k) is not None]
+    length = sum(b - a for a, b in pieces)
+    parts = [(uniform(a, b, {k: float(event[k]) * (b - a) / length for k in keys}), 1.0)
+             for a, b in pieces]  # fmt: skip
+    return {"profile": summed(parts, pieces[0][0], pieces[-1][1], keys)}
 
 
 def _spread(change: Mapping[str, Any]) -> Mapping[str, Any]:
