@@ -785,3 +785,43 @@ def test_a_feeds_days_add_up_over_an_event_around_its_rise_that_a_panel_cuts() -
     np.testing.assert_allclose(sum(days), whole)
     assert whole[0] == pytest.approx(80.0 - 30.0 + 50.0 + 30.0)
     assert days[5][0] == pytest.approx(25.0)  # the rise's even half, none of the event
+
+
+def test_a_campus_days_add_up_over_a_feeds_event_its_panel_cut_before_them(
+    tmp_path: Path, cli
+) -> None:  # fmt: skip
+    """A campus's event of 60 kWh over days 5-10 above a feed's of 100 kWh over days 2-5
+    above a panel's of 60 kWh on day 2: the feed keeps 40 kWh, on days 3-5, and the
+    campus 60 less the feed's 13.3 on day 5 (46.7 kWh, spread over the days after). A day
+    after the feed's event read the panels' events ending after the day's first event
+    started only: the feed's was not cut by the panel's, took 25 kWh off the campus, and
+    the campus's days added up to 35 kWh."""
+    from wattcast.store.store import Batch, ForecastStore
+
+    store = ForecastStore(tmp_path / "s.db", create=True)
+    run = store.begin_run("run", {}, None, "night", "2021-01-12T00:00:00")
+    start, day = 1_609_459_200, 86400  # 2021-01-01, UTC
+    plan = (("Campus (kW)", 4, 10, 60.0), ("Feed (kW)", 1, 5, 100.0), ("Panel (kW)", 1, 2, 60.0))
+    rows = [{"id": None, "meter": meter, "start": start + a * day, "end": start + b * day,
+             "readings": 4, "peak_excess_kw": 5.0, "kwh_above_band": kwh,
+             "kwh_above_forecast": kwh, "status": "alerted", "kind": "excess"}
+            for meter, a, b, kwh in plan]  # fmt: skip
+    meters = {m: ("UTC", "kW") for m, *_ in plan}
+    store.write_batch(run, Batch(meters=meters, status=dict.fromkeys(meters),
+                                 events=pd.DataFrame(rows)))  # fmt: skip
+    store.place_meters("S", {"Campus (kW)": {}, "Feed (kW)": {"parent": "Campus (kW)"},
+                             "Panel (kW)": {"parent": "Feed (kW)"}})  # fmt: skip
+
+    def campus(*dates: str) -> float:
+        bounds = [] if not dates else ["--since", dates[0], "--until", dates[1]]
+        result = cli("savings", "--store", tmp_path / "s.db", *bounds, "--format", "json")
+        assert result.exit_code == 0, result.stderr
+        return {r["meter"]: r["kwh_above_band"] for r in json.loads(result.stdout)}.get(
+            "Campus (kW)", 0.0
+        )
+
+    whole = 60.0 - 40.0 / 3
+    assert campus() == pytest.approx(whole)
+    days = [campus(f"2021-01-{d:02d}", f"2021-01-{d + 1:02d}") for d in range(5, 11)]
+    assert sum(days) == pytest.approx(whole)
+    assert days[-1] == pytest.approx(whole / 5)

@@ -12,7 +12,7 @@ from typing import Any
 
 from wattcast.epoch import epoch_of, format_epoch
 from wattcast.errors import InputError
-from wattcast.events.hierarchy import meters_below, share_inside
+from wattcast.events.hierarchy import ancestors, meters_below, share_inside
 from wattcast.events.savings import TariffLike, event_cost
 from wattcast.store.store import ForecastStore
 
@@ -77,9 +77,26 @@ def beside_rows(
     feed's event is cut by its panels' events over all its time, also those before or
     after the period, so that its part in each period is of what they leave over all of
     it and adjacent periods add up to the whole (``savings(rows, tariff, parents,
-    below)``)."""
-    under = meters_below({row["meter"] for row in rows}, parents_of(store))
-    found = other_events(store, under, rows, LISTED)
+    below)``). Those that overlap them, and those that overlap those, a step for each way
+    one event's count depends on another's (a level of meters, a change of its meter):
+    the events near the period only, not every later one, but a campus's event over a
+    feed's that its panel's cut before the period is cut by what the panel's leaves."""
+    parents = parents_of(store)
+    under = meters_below({row["meter"] for row in rows}, parents)
+    if not under or not rows:
+        return []
+    listed = {row["id"] for row in rows}
+    low = min(float(row["start_t"]) for row in rows)
+    high = max(float(row["end_t"]) for row in rows)
+    found: list[dict[str, Any]] = []
+    for _ in range(2 * max(len(ancestors(m, parents)) for m in under)):
+        found = [e for e in store.events(math.floor(low), statuses=LISTED,
+                                         until=math.ceil(high) + 1)
+                 if e["meter"] in under and e["id"] not in listed]  # fmt: skip
+        wider = (min([low, *(e["start"] for e in found)]), max([high, *(e["end"] for e in found)]))
+        if wider == (low, high):
+            break
+        low, high = wider
     return with_holds(store, [_listed(event, tariff) for event in found], tariff)
 
 
