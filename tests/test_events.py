@@ -825,3 +825,30 @@ def test_a_campus_days_add_up_over_a_feeds_event_its_panel_cut_before_them(
     days = [campus(f"2021-01-{d:02d}", f"2021-01-{d + 1:02d}") for d in range(5, 11)]
     assert sum(days) == pytest.approx(whole)
     assert days[-1] == pytest.approx(whole / 5)
+
+
+def test_an_instant_below_takes_nothing_off_the_event_above_it() -> None:
+    """A panel's event of no duration inside a feed's counts none of its energy in any
+    dates (its share of them is none), and took none off the feed's before totals were
+    cut at the hours of the events below; spread over a second, it took all of its 31.6
+    kWh off the feed's rise of 163.6, which then counted 132 kWh with nothing beside it
+    (and an acked one of 125 kWh left 6.3 of a feed's 131.3)."""
+    from wattcast.events.hierarchy import counted
+
+    hour = 3600
+    parents = {"Feed": None, "Panel": "Feed"}
+    rise = {"id": 1, "meter": "Feed", "kind": "change", "status": "new", "start": 61 * hour,
+            "end": 89 * hour, "kwh_above_band": 163.6, "kwh_above_forecast": 212.7,
+            "cost": 32.72, "holds": []}  # fmt: skip
+    instant = {"id": 2, "meter": "Panel", "kind": "surge", "status": "alerted",
+               "start": 62 * hour, "end": 62 * hour, "kwh_above_band": 31.6,
+               "kwh_above_forecast": 39.3, "cost": 6.32}  # fmt: skip
+    surge = {**rise, "id": 3, "kind": "surge"}
+    del surge["holds"]
+    for above in (rise, surge):
+        for status in ("alerted", "acked"):
+            kwh = {e["id"]: e["kwh_above_band"]
+                   for e in counted([above, {**instant, "status": status}], parents)}  # fmt: skip
+            assert kwh[above["id"]] == pytest.approx(163.6)
+    listed, _ = listed_within([rise, instant], 0, 200 * hour)
+    assert {e["id"]: e["share"] for e in listed} == {1: 1.0, 2: 0.0}

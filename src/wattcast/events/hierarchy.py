@@ -586,9 +586,18 @@ def _less_below(
         if not any(k in index.meters for k in under[meter]) or out[i].get("less_below"):
             continue
         near = index.overlapping(under[meter], *_span(out[i]))  # out's own cut ones first
-        below = [_profile(out[k] if k < len(out) else every[k]) for k in near]
-        out[i] = {**_cut(out[i], below), "less_below": True}
+        # an instant neither takes off nor is taken off (its share of any time is none, as
+        # totals of dates count it: spread over a second it took its whole off a feed's)
+        below = [_profile(e) for e in (out[k] if k < len(out) else every[k] for k in near)
+                 if not _instant(e)]  # fmt: skip
+        out[i] = {**(out[i] if _instant(out[i]) else _cut(out[i], below)), "less_below": True}
     return out
+
+
+def _instant(event: Mapping[str, Any]) -> bool:
+    """Whether ``event`` lasts no time (a change of no duration, an event built by hand)."""
+    first, last = _span(event)
+    return last <= first
 
 
 def _profile(event: Mapping[str, Any]) -> Profile:
