@@ -404,3 +404,41 @@ def test_a_days_card_counts_what_savings_counts_for_that_day_about_a_change() ->
     # the event running into the change on its day outside it; the change's 80 kWh less
     # the acked 20, a quarter a day (its first day counted none)
     assert days == pytest.approx([20.0, 15.0, 15.0, 15.0, 15.0])
+
+
+def test_a_days_card_cuts_a_feeds_change_by_a_panels_event_before_the_days_shown(
+    tmp_path: Path,
+) -> None:
+    """The report loads the events from its first day on, so a panel's event that ended
+    before it did not cut the main feed's change that straddles that day, and a day's card
+    counted more of the feed than `savings --since --until` that day."""
+    from wattcast.events.savings import savings
+    from wattcast.reporting.listing import beside_rows, event_rows, parents_of
+    from wattcast.reporting.report import _events_between, collect
+    from wattcast.settings import RunSpec
+    from wattcast.store.store import Batch, ForecastStore
+
+    store = ForecastStore(tmp_path / "s.db", create=True)
+    run = store.begin_run("run", {}, None, "night", "2021-01-12T00:00:00")
+    start, hour = 1_609_459_200, 3600  # 2021-01-01, UTC
+    plan = (("Feed (kW)", "change", 24, 168, 300.0), ("Panel (kW)", "excess", 30, 40, 100.0))
+    rows = [{"id": None, "meter": meter, "start": start + a * hour, "end": start + b * hour,
+             "readings": 4, "peak_excess_kw": 5.0, "kwh_above_band": kwh,
+             "kwh_above_forecast": kwh, "status": "alerted", "kind": kind}
+            for meter, kind, a, b, kwh in plan]  # fmt: skip
+    meters = {m: ("UTC", "kW") for m in ("Feed (kW)", "Panel (kW)")}
+    times = pd.date_range("2021-01-01", "2021-01-08", freq="15min", inclusive="left")
+    seconds = (times - pd.Timestamp("1970-01-01")) // pd.Timedelta("1s")
+    forecasts = pd.concat([pd.DataFrame({"meter": m, "t": seconds, "mean": 10.0, "lower": 8.0,
+                                         "upper": 12.0}) for m in meters])  # fmt: skip
+    store.write_batch(run, Batch(meters=meters, status=dict.fromkeys(meters),
+                                 events=pd.DataFrame(rows), forecasts=forecasts))  # fmt: skip
+    store.place_meters("S", {"Feed (kW)": {}, "Panel (kW)": {"parent": "Feed (kW)"}})
+    data = collect(store, RunSpec(), 3)
+    assert data.since == pd.Timestamp("2021-01-05")  # after the panel's event
+    for day in pd.date_range(data.since, periods=3):
+        listed = event_rows(store, None, f"{day:%Y-%m-%d}", f"{day + pd.Timedelta('1D'):%Y-%m-%d}")
+        saved = savings(listed, None, parents_of(store), beside_rows(store, listed, None))
+        card = _events_between(data, day, 1)
+        assert card["kwh"] == pytest.approx(sum(r["kwh_above_band"] for r in saved))
+        assert card["kwh"] == pytest.approx((300.0 - 100.0) * 24 / 134)

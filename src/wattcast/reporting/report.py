@@ -32,6 +32,7 @@ from wattcast.events.hierarchy import remainder_name
 from wattcast.events.savings import TariffLike, savings
 from wattcast.reporting.listing import (
     at_least,
+    beside_rows,
     check_meter,
     event_rows,
     parents_of,
@@ -90,6 +91,9 @@ class ReportData:
     places: dict[str, str] = field(default_factory=dict)
     #: Each meter's parent: totals take off a meter's events what those below it hold
     parents: dict[str, str | None] = field(default_factory=dict)
+    #: The events of the meters below those of ``events`` that are not among them (a
+    #: panel's before the first day shown): totals cut a feed's event over all its time
+    beside: list[dict[str, Any]] = field(default_factory=list)
 
 
 def collect(
@@ -118,7 +122,7 @@ def collect(
     return ReportData(since, until, readings, events, _accuracy(readings), _runs(store),
                       tariff, spec.alerts.currency, store.chosen_methods(), _models(store),
                       acks, site, _aside(store, spec), _places(store),
-                      parents_of(store))  # fmt: skip
+                      parents_of(store), beside_rows(store, events, tariff))  # fmt: skip
 
 
 def _places(store: ForecastStore) -> dict[str, str]:
@@ -258,7 +262,8 @@ def _has_something(data: ReportData, per_meter: pd.DataFrame, meter: str) -> boo
 
 
 def _meter_table(data: ReportData) -> pd.DataFrame:
-    rows = {r["meter"]: r for r in savings(data.events, data.tariff, data.parents)}
+    rows = {r["meter"]: r for r in savings(data.events, data.tariff, data.parents,
+                                           data.beside)}  # fmt: skip
     meters = sorted(data.readings["meter"].unique())
     table = pd.DataFrame(
         [{k: rows.get(m, {}).get(k, 0) for k in ("events", "kwh_above_band",
@@ -349,7 +354,7 @@ def _events_between(data: ReportData, start: pd.Timestamp, days: int) -> dict[st
     # event is cut by over all its time, as savings --since --until cuts it
     rows = within(data.events)
     listed = {row["id"] for row in rows}
-    beside = [e for e in data.events if e["id"] not in listed]
+    beside = [*(e for e in data.events if e["id"] not in listed), *data.beside]
     totals = savings(rows, data.tariff, data.parents, beside)
     kwh = sum(row["kwh_above_band"] for row in totals)
     cost = None if data.tariff is None else sum(row["cost"] or 0.0 for row in totals)
