@@ -330,7 +330,9 @@ def share_inside(start: float, end: float, first: float, last: float) -> float:
 
 #: The fields of an event that totals add, and that its part outside a change scales.
 ADDED = ("kwh_above_band", "kwh_above_forecast", "cost")
-#: Marks the events given to :func:`counted` beside those it counts (``below``).
+#: Marks the events that cut a parent's but are not counted themselves: those given to
+#: :func:`counted` beside the ones it counts (``below``), and the part outside a change
+#: of an event whose part in the period is all inside it.
 BESIDE = "beside"
 
 
@@ -422,8 +424,8 @@ def _judged(
         if not pieces:  # inside a change: the change counts it
             continue
         within = _period_share(event, pieces)
-        beside = {BESIDE: True} if within.get("share") == 0.0 else {}  # the period's part of
-        # it is in the change: not counted, but what it holds outside is a parent's too
+        # the period's part of it is in the change: not counted, but a parent's holds it
+        beside = {BESIDE: True} if within.get("share") == 0.0 else {}
         out.append({**_scaled(event, share), "start_t": pieces[0][0], "end_t": pieces[-1][1],
                     "outside_changes": True, **within, **beside,
                     **_over_pieces(_scaled(event, share), pieces)})  # fmt: skip
@@ -610,7 +612,8 @@ def _profile(event: Mapping[str, Any]) -> Profile:
 
 
 def _cut(event: Mapping[str, Any], below: list[Profile]) -> Mapping[str, Any]:
-    """``event`` less the energy of the events ``below`` its meter at their hours: what is
+    """``event`` less the energy over time (``below``: the profiles of the events below its
+    meter) at their hours: what is
     left of it where anything is (:func:`~wattcast.events.profiles.left_over`), so that
     its whole is its energy less theirs (none below nothing) and a total of some dates
     counts the part of that inside them: adjacent periods add up to the whole."""
