@@ -395,3 +395,25 @@ def test_a_nights_warnings_are_said_once_and_kept_in_its_record(
     assert all(any(skipped in w for w in r["warnings"]) for r in records)
     stopped = cli("run", "--config", config, "--as-of", "2021-05-01")  # every meter fails
     assert stopped.exit_code == 2 and skipped in stopped.stderr, stopped.stderr  # all said
+
+
+def test_a_fixed_offset_zone_is_said_on_the_first_night_only(tmp_path: Path, cli) -> None:
+    """A site file's zone of one offset all year (Etc/GMT-1, which the warning of a
+    spring-forward hour advises for readings on standard time all year) was warned of
+    while the site file was read, before the night's warnings are gathered: it reached a
+    scheduled job's mail every night, though the night before had said it word for word.
+    It is said on the first night, counted among those as the night before after, and
+    kept in each night's record."""
+    data = tmp_path / "meters.csv"
+    synthetic_wide(days=45, start="2021-01-01").to_csv(data, index=False)
+    config = write_site(tmp_path, data, tz="Etc/GMT-1")
+    fixed = "[data] tz 'Etc/GMT-1' keeps one UTC offset all year"
+    first = cli("run", "--config", config, "--as-of", "2021-02-10")
+    assert first.exit_code == 0 and fixed in first.stderr, first.stderr
+    second = cli("run", "--config", config, "--as-of", "2021-02-11")
+    assert second.exit_code == 0 and fixed not in second.stderr, second.stderr
+    assert "1 warning(s) as the night before, not repeated" in second.stderr
+    runs = tmp_path / "runs.csv"
+    assert cli("export", "--config", config, "--what", "runs", "--out", runs).exit_code == 0
+    records = [json.loads(r) for r in pd.read_csv(runs)["record"]]
+    assert len(records) == 2 and all(any(fixed in w for w in r["warnings"]) for r in records)

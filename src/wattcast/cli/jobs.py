@@ -80,17 +80,28 @@ def run(
     out_path: OutOpt = None,
     profile: ProfileOpt = False,
     config_used: Path | None = None,
+    setup_warnings: list[Any] | None = None,
 ) -> None:
     """The nightly job: actuals, training, forecast, store, events (reads site.toml by default)."""
-    with user_errors():
+    with user_errors(), _said_now_where_it_stops(setup_warnings):
         if config_used is None and (spec.store.path is None or spec.data.source is None):
             raise wattcast.InputError(missing_site("run"))
         if spec.store.path is None:
             raise wattcast.InputError(
                 f"`run` records into a store: set [store] path in {config_used} or pass --store."
             )
-    summary = _job(spec, "run", as_of, out_path)
+    summary = _job(spec, "run", as_of, out_path, setup_warnings)
     _finish(summary, profile)
+
+
+@contextmanager
+def _said_now_where_it_stops(setup_warnings: list[Any] | None) -> Iterator[None]:
+    """Say the site file's warnings where the job stops before its night begins."""
+    try:
+        yield
+    except BaseException:
+        _warn_again(setup_warnings or [])
+        raise
 
 
 def missing_site(command: str) -> str:
@@ -100,13 +111,20 @@ def missing_site(command: str) -> str:
             "FILE (or the readings and --store), or run `wattcast init` to write one.")  # fmt: skip
 
 
-def _job(spec: RunSpec, command: str, as_of: str | None, out_path: Path | None) -> JobSummary:
+def _job(
+    spec: RunSpec,
+    command: str,
+    as_of: str | None,
+    out_path: Path | None,
+    setup_warnings: list[Any] | None = None,
+) -> JobSummary:
     started = time.perf_counter()
     with user_errors():
         with loading():
             from wattcast.workflows.pipeline import run_job
 
         with meter_progress() as progress, _said_once(spec, command) as said:
+            _warn_again(setup_warnings or [])  # the site file's, as the night's
             summary = run_job(spec, command, as_of, out_path, progress)
             said.append(summary)
     summary.record["imports_seconds"] = started - wattcast.IMPORT_STARTED

@@ -10,9 +10,10 @@ same one-line message from a flag as from the TOML file.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import inspect
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -69,13 +70,17 @@ def spec_options(
     The command declares a ``spec`` parameter (and may declare ``data`` for the
     readings as an argument); it receives the :class:`RunSpec` built from
     ``--config`` (or ``default_config`` when that file exists) and the flags given,
-    and, when it declares ``config_used``, the site file read (None: none).
+    and, when it declares ``config_used``, the site file read (None: none). When it
+    declares ``setup_warnings``, the wattcast warnings of reading the site file (a
+    zone of one offset all year) are given to it to say, not said here: the nightly
+    job says them with the night's own, once.
     """
 
     def decorate(command: Callable[..., None]) -> Callable[..., None]:
         own = [p for p in inspect.signature(command, eval_str=True).parameters.values()
-               if p.name not in ("spec", "config_used")]  # fmt: skip
+               if p.name not in ("spec", "config_used", "setup_warnings")]  # fmt: skip
         wants_config = "config_used" in inspect.signature(command).parameters
+        wants_warnings = "setup_warnings" in inspect.signature(command).parameters
         added = [
             parameter
             for section, key, option in options()
@@ -96,7 +101,9 @@ def spec_options(
             if "data" in values and values["data"] is not None:
                 flags["data.source"] = str(values["data"])
             config = values.pop("config")
-            with user_errors():
+            if wants_warnings:
+                values["setup_warnings"] = []
+            with user_errors(), _kept(values.get("setup_warnings")):
                 spec = build_spec(config, flags, default_config)
             if wants_config:  # the site file read: the one given, the default one, or none
                 used = config or (default_config if default_config and default_config.is_file()
@@ -108,6 +115,37 @@ def spec_options(
         return with_spec
 
     return decorate
+
+
+@contextlib.contextmanager
+def _kept(into: list[Any] | None) -> Iterator[None]:
+    """Keep in ``into`` the wattcast warnings raised inside, and say the others; where
+    the block raises, or ``into`` is None, say them all."""
+    import warnings
+
+    from wattcast.errors import WattcastWarning
+
+    if into is None:
+        yield
+        return
+    caught: list[warnings.WarningMessage] = []
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", WattcastWarning)
+            yield
+    except BaseException:
+        _say(caught)
+        raise
+    ours = [w for w in caught if issubclass(w.category, WattcastWarning)]
+    into.extend(ours)
+    _say([w for w in caught if w not in ours])
+
+
+def _say(caught: list[Any]) -> None:
+    import warnings
+
+    for item in caught:
+        warnings.warn_explicit(item.message, item.category, item.filename, item.lineno)
 
 
 def build_spec(
