@@ -590,25 +590,21 @@ def _less_below(
         near = index.overlapping(under[meter], *_span(out[i]))  # out's own cut ones first
         # an instant neither takes off nor is taken off (its share of any time is none, as
         # totals of dates count it: spread over a second it took its whole off a feed's)
-        below = [_profile(e) for e in (out[k] if k < len(out) else every[k] for k in near)
-                 if not _instant(e)]  # fmt: skip
-        out[i] = {**(out[i] if _instant(out[i]) else _cut(out[i], below)), "less_below": True}
+        below = [p for p in (_profile(out[k] if k < len(out) else every[k]) for k in near)
+                 if p is not None]  # fmt: skip
+        out[i] = {**_cut(out[i], below), "less_below": True}
     return out
 
 
-def _instant(event: Mapping[str, Any]) -> bool:
-    """Whether ``event`` lasts no time (a change of no duration, an event built by hand)."""
-    first, last = _span(event)
-    return last <= first
-
-
-def _profile(event: Mapping[str, Any]) -> Profile:
+def _profile(event: Mapping[str, Any]) -> Profile | None:
     """An event's energy over its time: its ``profile`` where a cut or a change's spread
-    gave it one, else its fields spread evenly over its span."""
+    gave it one, else its fields spread evenly over its span; None for an instant."""
+    first, last = _span(event)
+    if last <= first:  # its share of any time is none, as totals of dates count it
+        return None
     if "profile" in event:
         return event["profile"]
-    values = {k: float(event[k] or 0.0) for k in ADDED if k in event}
-    return uniform(*_span(event), values)
+    return uniform(first, last, {k: float(event[k] or 0.0) for k in ADDED if k in event})
 
 
 def _cut(event: Mapping[str, Any], below: list[Profile]) -> Mapping[str, Any]:
@@ -616,11 +612,14 @@ def _cut(event: Mapping[str, Any], below: list[Profile]) -> Mapping[str, Any]:
     meter) at their hours: what is
     left of it where anything is (:func:`~wattcast.events.profiles.left_over`), so that
     its whole is its energy less theirs (none below nothing) and a total of some dates
-    counts the part of that inside them: adjacent periods add up to the whole."""
+    counts the part of that inside them: adjacent periods add up to the whole. An instant
+    is not cut (it counts none of any dates)."""
+    own = _profile(event)
+    if own is None:
+        return event
     first, last = _span(event)
     keys = [k for k in ADDED if event.get(k) is not None]
-    net = summed([(_profile(event), 1.0), *((p, -1.0) for p in below)], first,
-                 max(last, first + 1.0), keys)  # fmt: skip
+    net = summed([(own, 1.0), *((p, -1.0) for p in below)], first, last, keys)
     kept = left_over(net)
     return {**event, **_counted_of(event, kept), "profile": kept}
 
@@ -733,12 +732,15 @@ def _outside(
 
 def _span(event: Mapping[str, Any]) -> tuple[float, float]:
     """An event's start and end in epoch seconds, from either form outputs hold."""
+    first = event["start_t"] if "start_t" in event else event["start"]
+    last = event["end_t"] if "end_t" in event else event["end"]
+    return _seconds(first), _seconds(last)
 
-    def seconds(value: Any) -> float:
-        if isinstance(value, str):
-            import datetime as dt
 
-            return dt.datetime.fromisoformat(value).timestamp()
-        return float(value)
+def _seconds(value: Any) -> float:
+    """Epoch seconds of a number, or of an ISO 8601 time with its offset."""
+    if isinstance(value, str):
+        import datetime as dt
 
-    return seconds(event.get("start_t", event["start"])), seconds(event.get("end_t", event["end"]))
+        return dt.datetime.fromisoformat(value).timestamp()
+    return float(value)
