@@ -414,6 +414,10 @@ def test_a_fixed_offset_zone_is_said_on_the_first_night_only(tmp_path: Path, cli
     assert second.exit_code == 0 and fixed not in second.stderr, second.stderr
     assert "1 warning(s) as the night before, not repeated" in second.stderr
     runs = tmp_path / "runs.csv"
-    assert cli("export", "--config", config, "--what", "runs", "--out", runs).exit_code == 0
+    exported = cli("export", "--config", config, "--what", "runs", "--out", runs)
+    assert exported.exit_code == 0 and fixed not in exported.stderr  # the job's advice only
     records = [json.loads(r) for r in pd.read_csv(runs)["record"]]
     assert len(records) == 2 and all(any(fixed in w for w in r["warnings"]) for r in records)
+    for command in (["history"], ["anomalies"], ["savings"], ["check"]):
+        listed = cli(*command, "--config", config)
+        assert listed.exit_code == 0 and fixed not in listed.stderr, (command, listed.stderr)

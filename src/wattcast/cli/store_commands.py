@@ -41,11 +41,24 @@ def open_store(config: Path | None, store: Path | None) -> tuple[Any, RunSpec]:
     """The store named by ``--store`` or the configuration, and the configuration."""
     from wattcast.store.store import ForecastStore
 
-    flags = {} if store is None else {"store.path": str(store)}
-    spec = build_spec(config, flags, SITE)
+    spec = store_spec(config, store)
     if spec.store.path is None:
         raise InputError(no_store(config))
     return ForecastStore(spec.store.path, create=False), spec
+
+
+def store_spec(config: Path | None, store: Path | None) -> RunSpec:
+    """The configuration a store command reads, with ``--store``. A zone of one offset all
+    year is not warned of here: the advice is the nightly job's, which says it on its
+    first night (every command that listed the store repeated it)."""
+    import warnings
+
+    from wattcast.errors import FixedOffsetWarning
+
+    flags = {} if store is None else {"store.path": str(store)}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FixedOffsetWarning)
+        return build_spec(config, flags, SITE)
 
 
 def no_store(config: Path | None) -> str:
@@ -324,8 +337,7 @@ def check(config: ConfigOpt = None, store: StoreOpt = None) -> None:
     from wattcast.store.maintenance import check as check_store
 
     with user_errors():
-        flags = {} if store is None else {"store.path": str(store)}
-        spec = build_spec(config, flags, SITE)
+        spec = store_spec(config, store)
         if spec.store.path is None:
             raise InputError(no_store(config))
         report = check_store(spec.store.path)

@@ -85,11 +85,19 @@ class RunSpec:
 
     @classmethod
     def from_settings(cls, settings: Mapping[str, Any]) -> RunSpec:
-        """The specification a stored run was made with (see :meth:`to_settings`)."""
+        """The specification a stored run was made with (see :meth:`to_settings`). Its
+        advice (a zone of one offset all year) was given when the run was made: read
+        back (an export checking what it would write over), it is not given again."""
+        import warnings
+
+        from wattcast.errors import FixedOffsetWarning
+
         if not isinstance(settings, Mapping):
             raise InputError("stored run settings must be a table of sections (as "
                              f"to_settings gives). Got {type(settings).__name__}.")  # fmt: skip
-        return _read(cls, settings, None, "stored run settings: ")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", FixedOffsetWarning)
+            return _read(cls, settings, None, "stored run settings: ")
 
     def with_flags(self, flags: Mapping[str, object]) -> RunSpec:
         """This specification with the options given on the command line.
