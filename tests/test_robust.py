@@ -579,7 +579,7 @@ def test_the_nights_summary_counts_a_feeds_event_less_a_panels_of_the_day_before
     night = {**main, "start_t": main["start"], "end_t": main["end"],
              "start": format_epoch(main["start"], "UTC"), "end": format_epoch(main["end"], "UTC")}  # fmt: skip
     summary = JobSummary("run", events=[night], parents=parents)
-    summary.below = _events_below(store, summary.events, parents)
+    summary.below = _events_below(store, summary.events)
     assert events_line(summary) == "2021-01-01: 1 (480.0 kWh above band)"
 
 
@@ -603,7 +603,7 @@ def test_the_nights_summary_counts_a_campus_event_less_an_explained_building_eve
              "start": format_epoch(campus["start"], "UTC"),
              "end": format_epoch(campus["end"], "UTC")}  # fmt: skip
     summary = JobSummary("run", events=[night], parents=parents)
-    summary.below = _events_below(store, summary.events, parents)
+    summary.below = _events_below(store, summary.events)
     assert events_line(summary) == "2021-01-01: 1 (400.0 kWh above band)"
 
 

@@ -52,7 +52,7 @@ def _after_run(job: Job, run_id: int) -> None:
     settle(store, job.spec.site, job.inputs.hierarchy, job.inputs.meters)
     summary.events = _events_of_night(job, run_id)
     summary.parents = parents_of(store)
-    summary.below = _events_below(store, summary.events, summary.parents)
+    summary.below = _events_below(store, summary.events)
     if summary.command == "run":
         from wattcast.alerts.deliver import channels, deliver
 
@@ -111,18 +111,16 @@ def _events_of_night(job: Job, run_id: int) -> list[dict[str, Any]]:
     return sorted([*rows, *grown], key=lambda e: (e["start_t"], e["meter"]))
 
 
-def _events_below(
-    store: Any, events: list[dict[str, Any]], parents: dict[str, str | None]
-) -> list[dict[str, Any]]:  # fmt: skip
+def _events_below(store: Any, events: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The events of the meters below the night's events' that the night does not list
     (a panel's of the day before, told then), still counted or reviewed, or explained
     (a building's explained by its panels', counted for what theirs leave): a campus
-    feed's event over them is counted less them, as savings counts it."""
-    from wattcast.events.hierarchy import COUNTED, REVIEWED, meters_below
-    from wattcast.reporting.listing import other_events
+    feed's event over them is counted less them, as savings counts it (the same events
+    as ``savings --since --until`` reads beside the dates, each change with what it
+    holds)."""
+    from wattcast.reporting.listing import beside_rows
 
-    under = meters_below({e["meter"] for e in events}, parents)
-    return other_events(store, under, events, (*COUNTED, *REVIEWED, "explained"))
+    return beside_rows(store, events, None)
 
 
 def _ended_before(event: dict[str, Any], day: str) -> bool:
