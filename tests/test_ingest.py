@@ -879,3 +879,27 @@ def test_an_export_of_another_meter_under_a_stored_name_is_said_to_clash(
                       r"differ from the readings taken in before on 960 of the 960 times "
                       r"both give"):  # fmt: skip
         take_in_exports(spec, "2021-01-11T00:00:00")
+
+
+@pytest.mark.parametrize("stored", [False, True], ids=["without store", "with store"])
+def test_a_reissue_to_more_decimals_is_no_clash(tmp_path: Path, stored: bool) -> None:
+    """A fortnight sent at one decimal, then again at three: every reading differs, by
+    less than the last decimal written, and was said to be two meters under one name."""
+    from wattcast.data.exports import ExportsSource, NameClashWarning
+    from wattcast.workflows.ingest import take_in_exports
+
+    frame = synthetic_wide(days=14)
+    exports = tmp_path / "exports"
+    exports.mkdir()
+    drop_export(exports, frame.round({m: 1 for m in METERS}), "first.csv", age=0)
+    spec = site(tmp_path / "site", exports)
+    if stored:
+        take_in_exports(spec, "2021-01-18T00:00:00")
+    drop_export(exports, frame.round({m: 3 for m in METERS}), "reissued.csv", age=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RevisedReadingsWarning)
+        warnings.simplefilter("error", NameClashWarning)
+        if stored:
+            assert take_in_exports(spec, "2021-01-18T00:00:00").revised > 2000
+        else:
+            ExportsSource(exports, lambda meter: None)

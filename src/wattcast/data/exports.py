@@ -41,6 +41,7 @@ from wattcast.data.sources import Source, TableSource
 from wattcast.data.timestamps import join_date_and_time
 from wattcast.epoch import to_epoch
 from wattcast.errors import InputError, WattcastWarning
+from wattcast.store.readings import far_apart
 
 ZoneOf = Callable[[str], "str | None"]
 #: ``(timestamp, meter, value)`` column names, any of them None to be told by content.
@@ -252,12 +253,12 @@ def read_export(
 
 def combine(
     parts: Sequence[tuple[np.ndarray, np.ndarray]],
-) -> tuple[np.ndarray, np.ndarray, int, int]:  # fmt: skip
+) -> tuple[np.ndarray, np.ndarray, int, tuple[int, int]]:  # fmt: skip
     """One meter's readings from several exports in order: each time once, the last
     export's reading where there is one; how many readings a later export changed, and
-    of how many that a later export gave again."""
+    how many it changed :func:`far_apart` of how many it gave again (``warn_clash``)."""
     if len(parts) == 1:
-        return parts[0][0], parts[0][1], 0, 0
+        return parts[0][0], parts[0][1], 0, (0, 0)
     times = np.concatenate([t for t, _ in parts])
     values = np.concatenate([v for _, v in parts])
     has = ~np.isnan(values)
@@ -267,14 +268,15 @@ def combine(
     # readings that a later one of the same time gives again, and replaces with another
     again = has[:-1] & has[1:] & (times[:-1] == times[1:])
     replaced = again & (values[:-1] != values[1:])
-    return times[last], values[last], int(np.count_nonzero(replaced)), int(again.sum())
+    apart = far_apart(values[:-1][again], values[1:][again])
+    return times[last], values[last], int(np.count_nonzero(replaced)), (apart, int(again.sum()))
 
 
 def warn_clash(path: Path, name: str, counts: tuple[int, int], against: str) -> None:
     """Say where a meter's readings in ``path`` differ from ``against`` on most of the
-    times both give (``counts``: those revised, of those given again): three buildings'
-    files each with a column ``dif_cons`` were read as one meter, told only by a count of
-    readings that differ between exports."""
+    times both give (``counts``: those revised :func:`far_apart`, of those given again):
+    three buildings' files each with a column ``dif_cons`` were read as one meter, told
+    only by a count of readings that differ between exports."""
     changed, again = counts
     if again < CLASH_READINGS or changed < CLASH_SHARE * again:
         return
@@ -342,11 +344,11 @@ class ExportsSource(ReadingsSource):
         self._meters: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         revised = 0
         for name, pieces in parts.items():
-            times, values, changed, again = combine(pieces)
+            times, values, changed, clash = combine(pieces)
             self._meters[name] = (times, values)
             revised += changed
             earlier = f"those of {files[name][0].name}" + (" and others" * (len(pieces) > 2))
-            warn_clash(files[name][-1], name, (changed, again), earlier)
+            warn_clash(files[name][-1], name, clash, earlier)
         if revised:
             warnings.warn(
                 f"{path}: {revised} reading(s) differ between exports; the later export's "

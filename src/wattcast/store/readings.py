@@ -31,6 +31,9 @@ WEEK = 7 * 86400
 _NAN = float("nan")
 
 Series = tuple[np.ndarray, np.ndarray]  # times (int64), values (float64)
+#: A reading given again that differs from the one before by more than this share of the
+#: larger is another value, not the same one written to more or fewer decimals.
+APART = 0.05
 
 
 @dataclass(frozen=True)
@@ -40,7 +43,8 @@ class Intake:
     readings: int = 0
     new: int = 0
     revised: int = 0
-    #: per meter, the readings it revised and the times it gave again that had one
+    #: per meter, the readings it revised by more than :data:`APART` and the times it gave
+    #: again that had one
     again: dict[str, tuple[int, int]] = field(default_factory=dict)
 
 
@@ -63,6 +67,14 @@ def _unpack(times: bytes, values: bytes) -> Series:
     else:
         seconds = np.frombuffer(zlib.decompress(times[1:]), "<i8").astype(np.int64)
     return seconds, np.frombuffer(values, "<f8").astype(np.float64)
+
+
+def far_apart(before: np.ndarray, after: np.ndarray) -> int:
+    """How many readings given again (``after``) differ from those before by more than
+    :data:`APART` of the larger: a re-issue at three decimals of readings first sent at
+    one differs from them on every time, and is not another meter's."""
+    gap = np.abs(after - before)
+    return int(np.count_nonzero(gap > APART * np.maximum(np.abs(before), np.abs(after))))
 
 
 def merge(old: Series, new: Series) -> tuple[Series, np.ndarray, np.ndarray]:
@@ -208,7 +220,7 @@ class ReadingArchive(StoreFile):
                 total += int(np.count_nonzero(~np.isnan(values)))
                 new += counts[0]
                 revised += counts[1]
-                again[meter] = (counts[1], counts[2])
+                again[meter] = (counts[2], counts[3])
             db.execute("UPDATE exports SET readings = ?, new = ?, revised = ? WHERE id = ?",
                        (total, new, revised, export_id))  # fmt: skip
         return Intake(total, new, revised, again)
@@ -216,12 +228,13 @@ class ReadingArchive(StoreFile):
     def _take_meter(
         self, db: sqlite3.Connection, export_id: int, meter_id: int, zone: str | None,
         times: np.ndarray, values: np.ndarray,
-    ) -> tuple[int, int, int]:  # fmt: skip
+    ) -> tuple[int, int, int, int]:  # fmt: skip
         """The readings of one meter of an export laid over the archive's: how many were
-        new, how many revised one, and how many were given again of a time with one."""
+        new, how many revised one (and of those, how many :func:`far_apart`), and how many
+        were given again of a time with one."""
         weeks = times // WEEK
         bounds = np.flatnonzero(np.diff(weeks)) + 1
-        new = revised = again = 0
+        new = revised = apart = again = 0
         for part_t, part_v in zip(np.split(times, bounds), np.split(values, bounds), strict=True):
             if not len(part_t):
                 continue
@@ -235,6 +248,7 @@ class ReadingArchive(StoreFile):
                 continue  # sent again as it is
             if changed.any():
                 before = old[1][np.searchsorted(old[0], part_t[changed])]
+                apart += far_apart(before, part_v[changed])
                 db.executemany(
                     "INSERT OR REPLACE INTO revisions VALUES (?, ?, ?, ?, ?)",
                     [(meter_id, int(t), export_id, float(b), float(v))
@@ -255,4 +269,4 @@ class ReadingArchive(StoreFile):
                readings = readings + excluded.readings""",
             (meter_id, zone, first, last, new),
         )
-        return new, revised, again
+        return new, revised, apart, again
