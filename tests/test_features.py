@@ -825,3 +825,29 @@ def test_utc_weather_of_the_repeated_hour_is_averaged_not_refused(tmp_path: Path
     pd.concat([table, table.iloc[[10]]]).to_csv(tmp_path / "twice.csv", sep=";", index=False)
     with pytest.warns(DuplicateRowsWarning, match=r"dropped 1 exact duplicate row\(s\)"):
         ExtraTable.load(tmp_path / "twice.csv", tz="Europe/Madrid")
+
+
+def test_a_closed_day_flag_left_blank_on_open_days_is_open() -> None:
+    """A closed-day flag column is 0 or 1, or blank for an open day (data-formats.md): its
+    blanks were features missing, so every period they touched was left out of training
+    (a meter's 52 windows down to 10, nothing said where the column is named a flag), and
+    a blank on the day forecast was refused ("no value for the forecast period")."""
+    from wattcast import Fleet, ModelSection, load_meters
+    from wattcast.features.extras import ExtraTable
+
+    frame = load_meters(synthetic_wide(days=60))
+    days = pd.date_range("2021-01-01", periods=70, freq="D")
+    blank = np.full(70, np.nan)
+    blank[[10, 11, 40]] = 1.0
+
+    def windows(flag: np.ndarray) -> dict[str, int]:
+        table = ExtraTable.from_frame(pd.DataFrame({"date": days, "closed": flag}),
+                                      flags=["closed"])  # fmt: skip
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", ExtrasGapWarning)
+            fleet = Fleet(ModelSection(input="7D", trees=10)).fit(
+                frame, extras=[table], closed_flags=["closed"]
+            )
+        return fleet.run_log()["training_windows"]
+
+    assert windows(blank) == windows(np.nan_to_num(blank)) == {"A (kW)": 52, "B (kW)": 52}

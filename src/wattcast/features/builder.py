@@ -120,6 +120,7 @@ def build_features(
     _refuse_meters_as_extras(
         frame.meters, [*extras, *itertools.chain(*(meter_extras or {}).values())]
     )
+    extras = [table.with_open_days(closed_flags) for table in extras]  # a blank flag: open
     layout = make_layout(config, frame.interval, frame.n_steps, frame.source)
     starts = np.append(layout.target_starts, layout.forecast_start)
     target_times = pd.DatetimeIndex(frame.start + starts * frame.interval)

@@ -104,6 +104,17 @@ class ExtraTable:
         stuck = None if self.stuck is None else self.stuck[:, keep]
         return replace(self, values=self.values[:, keep], columns=tuple(columns), stuck=stuck)
 
+    def with_open_days(self, flags: Sequence[str]) -> ExtraTable:
+        """This table with the blank cells of its closed-day ``flags`` columns 0 (open), as
+        a flag column is read: a blank left as missing left its periods out of training
+        without a word (52 windows of a meter to 10) and was refused on the day forecast."""
+        marked = [j for j, column in enumerate(self.columns) if column in flags]
+        if not marked:
+            return self
+        values = self.values.copy()
+        values[:, marked] = np.nan_to_num(values[:, marked], nan=0.0)
+        return replace(self, values=values)
+
     def offsets(self, output: pd.Timedelta) -> list[pd.Timedelta]:
         """Where inside a target period each feature's value is read."""
         if self.freq >= output:
