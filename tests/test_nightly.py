@@ -564,8 +564,32 @@ def test_readings_turned_hourly_are_refused_against_quarter_hour_forecasts(
     hourly = RunSpec.from_toml(write_site(tmp_path, tmp_path / "h.csv"))
     with pytest.raises(InputError, match=(
             r"h\.csv: meter 'A \(kW\)' has forecasts in .*site\.db of readings every 15min "
-            r"\(run 1\), but its readings now come every 1h; expected readings at the interval "
-            r"as it was, or a new store for the new interval\.$")):  # fmt: skip
+            r"\(run 1\), but the readings read with it now come every 1h \(its own, or a "
+            r"meter's new at that interval: a site's meters share one\); expected readings at "
+            r"the interval as it was, or a new store for the new interval\.$")):  # fmt: skip
         run_job(hourly, "run", "2021-02-07")
     store = ForecastStore(spec.store.path)
     assert store.events() == [] and store.forecasts_with_actuals().empty
+
+
+def test_daily_forecasts_across_a_clock_change_are_at_the_readings_interval(
+    tmp_path: Path,
+) -> None:
+    """Forecasts of a daily meter waiting for their actuals across the spring clock change
+    are 23 hours of instants apart there: compared exactly with the readings' day, they
+    were refused as readings of another interval."""
+    from wattcast.data.meter_frame import MeterFrame
+    from wattcast.workflows.store_io import _refuse_other_interval
+
+    days = pd.date_range("2021-03-25", periods=7, freq="D", tz="Europe/Berlin")
+    pending = pd.DataFrame({"run_id": 1, "meter": "A (kWh)",
+                            "t": (days.tz_convert("UTC") - pd.Timestamp("1970-01-01", tz="UTC"))
+                            // pd.Timedelta("1s")})  # fmt: skip
+    daily = MeterFrame(np.ones((7, 1)), pd.Timestamp("2021-03-25"), pd.Timedelta("1D"),
+                       ("A (kWh)",), "Europe/Berlin")  # fmt: skip
+    store = ForecastStore(tmp_path / "s.db", create=True)
+    _refuse_other_interval(store, pending, daily)  # not refused
+    hourly = MeterFrame(np.ones((7, 1)), pd.Timestamp("2021-03-25"), pd.Timedelta("1h"),
+                        ("A (kWh)",), "Europe/Berlin")  # fmt: skip
+    with pytest.raises(InputError, match=r"of readings every 1D \(run 1\)"):
+        _refuse_other_interval(store, pending, hourly)

@@ -69,16 +69,20 @@ def _refuse_other_interval(store: ForecastStore, pending: pd.DataFrame, readings
     """Refuse readings at another interval than the stored forecasts waiting for them (a
     site's readings turned from 15-minute to hourly): each hourly reading was taken for the
     actual of all four quarter-hours, an energy meter's four times their use, and made
-    events of thousands of kWh that never were."""
+    events of thousands of kWh that never were. Days are compared with an hour to spare:
+    across a clock change a day is 23 or 25 hours of instants. The readings' interval is
+    that of the meters read together, which one new meter at a finer one sets."""
     step = int(readings.interval.total_seconds())
+    slack = 3600 if step >= 86400 else 0
     for (run, meter), times in pending.groupby(["run_id", "meter"], sort=True)["t"]:
         gaps = np.diff(np.unique(times.to_numpy()))
-        if len(gaps) and int(gaps.min()) != step:
-            made = format_duration(dt.timedelta(seconds=int(gaps.min())))
+        if len(gaps) and abs(int(gaps.min()) - step) > slack:
+            made = format_duration(dt.timedelta(seconds=int(np.median(gaps))))
             raise InputError(
                 f"{readings.source}: meter {meter!r} has forecasts in {store.path} of readings "
-                f"every {made} (run {run}), but its readings now come every "
-                f"{format_duration(readings.interval)}; expected readings at the interval as "
+                f"every {made} (run {run}), but the readings read with it now come every "
+                f"{format_duration(readings.interval)} (its own, or a meter's new at that "
+                "interval: a site's meters share one); expected readings at the interval as "
                 "it was, or a new store for the new interval."
             )
 
