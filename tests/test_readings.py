@@ -1523,3 +1523,25 @@ def test_days_that_copy_the_same_day_a_week_before_are_missing() -> None:
         warnings.simplefilter("error", BadReadingsWarning)
         kept = load_meters(wide, bounds="off")
     assert kept.to_frame()["A (kW)"].notna().all()
+
+
+@pytest.mark.parametrize("until", ["2021-03-24", "2021-10-27"])
+def test_a_week_of_daily_forecasts_across_a_clock_change_is_at_local_midnights(
+    tmp_path: Path, until: str
+) -> None:
+    """A daily meter's forecast of a week in Berlin was stepped 24 hours in real time: after
+    the spring change its days began at 01:00, so that no daily reading (at midnight) was
+    ever their actual; after the autumn one at 23:00 the day before, the day of the change
+    forecast twice (8 rows for 7 days)."""
+    from wattcast import Fleet, ModelSection
+
+    days = pd.date_range("2020-10-01", until, freq="D")
+    values = 10.0 + np.random.default_rng(0).uniform(0.0, 5.0, len(days))
+    pd.DataFrame({"date": days.strftime("%Y-%m-%d"), "Home (kWh)": values}).to_csv(
+        tmp_path / "days.csv", index=False)  # fmt: skip
+    frame = load_meters(tmp_path / "days.csv", tz="Europe/Berlin")
+    config = ModelSection(input="28D", output="7D", gap="1D", trees=5)
+    stamps = Fleet(config).fit(frame).predict().frame["timestamp"]
+    local = pd.DatetimeIndex(stamps).tz_convert("Europe/Berlin")
+    assert len(local) == 7 and local.is_unique
+    assert (local == local.normalize()).all()  # each at its midnight

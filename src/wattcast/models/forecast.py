@@ -21,11 +21,16 @@ def period_instants(
 
     Forecasts are made per wall-clock slot. In a zone, a day with a DST change
     has 92 or 100 quarter-hours: the skipped slots are dropped and the repeated
-    hour reads its slots twice.
+    hour reads its slots twice. A slot of a day or more is its local midnight: stepped
+    in real time, the days after the spring change began at 01:00, and after the
+    autumn one at 23:00 the day before, the day of the change forecast twice.
     """
     wall = pd.date_range(start, periods=steps, freq=interval)
     if not tz:
         return wall, np.arange(steps)
+    if interval >= pd.Timedelta("1D"):
+        every = np.ones(steps, dtype=bool)
+        return wall.tz_localize(tz, ambiguous=every, nonexistent="shift_forward"), np.arange(steps)
     first = pd.DatetimeIndex([wall[0]]).tz_localize(
         tz, ambiguous=np.array([True]), nonexistent="shift_forward"
     )[0]
