@@ -825,6 +825,13 @@ def test_utc_weather_of_the_repeated_hour_is_averaged_not_refused(tmp_path: Path
     pd.concat([table, table.iloc[[10]]]).to_csv(tmp_path / "twice.csv", sep=";", index=False)
     with pytest.warns(DuplicateRowsWarning, match=r"dropped 1 exact duplicate row\(s\)"):
         ExtraTable.load(tmp_path / "twice.csv", tz="Europe/Madrid")
+    # one instant written in UTC and again with Madrid's offset is one row twice, not a
+    # time of the clock written twice (refused)
+    again = table.iloc[[10]].assign(Fecha=utc[[10]].tz_convert("Europe/Madrid").strftime(
+        "%Y-%m-%d %H:%M:%S%z"))  # fmt: skip
+    pd.concat([table, again]).to_csv(tmp_path / "spelled.csv", sep=";", index=False)
+    with pytest.warns(DuplicateRowsWarning, match=r"dropped 1 exact duplicate row\(s\)"):
+        ExtraTable.load(tmp_path / "spelled.csv", tz="Europe/Madrid")
 
 
 def test_a_closed_day_flag_left_blank_on_open_days_is_open() -> None:

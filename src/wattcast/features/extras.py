@@ -83,7 +83,8 @@ class ExtraTable:
         order = np.argsort(times.asi8, kind="stable")
         times, values = times[order], values[order]
         if times.has_duplicates:
-            times, values, order = _without_exact_repeats(frame, times, values, order)
+            instants = pd.DatetimeIndex(parsed)[order]
+            times, values, order = _without_exact_repeats(frame, (times, instants), values, order)
         if times.has_duplicates:
             times, values = _mean_of_repeated_hour(frame, times, values, order, tz)
         freq = infer_interval(times, source_of(frame))
@@ -201,14 +202,17 @@ def _check_flags(
 
 
 def _without_exact_repeats(
-    frame: pd.DataFrame, times: pd.DatetimeIndex, values: np.ndarray, order: np.ndarray
+    frame: pd.DataFrame, stamps: tuple[pd.DatetimeIndex, pd.DatetimeIndex], values: np.ndarray,
+    order: np.ndarray,
 ) -> tuple[pd.DatetimeIndex, np.ndarray, np.ndarray]:  # fmt: skip
     """Rows (sorted) less those that repeat an earlier row exactly, said in a warning, as
     readings' are (two overlapping exports of one weather table), naming the table as
     extras and the first such line: the readings' file given as extras too is warned of
-    twice, once as each."""
-    written = frame[frame.columns[0]].to_numpy()[order]  # two instants on one clock time differ
-    rows = pd.DataFrame(values).assign(t=times.asi8, s=written)
+    twice, once as each. Rows repeat one another at one instant (``stamps``: the clock's
+    times and the instants parsed): the two of the hour clocks repeat do not, one written
+    in UTC and again with its offset do."""
+    times, instants = stamps
+    rows = pd.DataFrame(values).assign(t=times.asi8, i=instants.asi8)
     exact = rows.duplicated().to_numpy()
     if not exact.any():
         return times, values, order
