@@ -427,3 +427,25 @@ def test_a_certificate_not_trusted_or_of_another_host_is_refused(
         ):
             deliver(store, spec, run)
     assert mailbox.messages == [] and store.undelivered("email")
+
+
+@pytest.mark.parametrize(
+    ("table", "key", "message"),
+    [
+        ("site", "name", "[site] name must be a name such as 'Andover High' on one line."),
+        ("alerts", "currency", "[alerts] currency must be a currency sign such as '$' or 'EUR ' "
+                               "on one line."),
+    ],
+)  # fmt: skip
+def test_a_line_break_in_what_the_subject_shows_is_refused_when_read(
+    tmp_path: Path, table: str, key: str, message: str
+) -> None:
+    # the digest's subject holds the site's name and the cost: a line break there failed
+    # every e-mail, night after night (a header holds no line break)
+    with pytest.raises(InputError) as refused:
+        site(tmp_path, f'[{table}]\n{key} = "Andover\\nHigh"\n')
+    assert message in str(refused.value) and "\n" not in str(refused.value)
+    with pytest.raises(InputError) as refused:
+        RunSpec().with_flags({f"{table}.{key}": "Andover\nHigh"})
+    assert message.split(" must ")[1] in str(refused.value)
+    assert site(tmp_path, f'[{table}]\n{key} = "Andover\\tHigh"\n') is not None

@@ -375,7 +375,7 @@ def test_a_setting_given_in_bytes_of_another_encoding_is_refused() -> None:
     """`--site-name` of a Latin-1 shell (Caf\\xe9) reached the store and crashed the night
     after its forecasts were written."""
     with pytest.raises(InputError, match=r"^`--site-name` must be a name such as 'Andover "
-                       r"High'\. Got 'Caf\\udce9'\.$"):  # fmt: skip
+                       r"High' on one line\. Got 'Caf\\udce9'\.$"):  # fmt: skip
         RunSpec().with_flags({"site.name": "Caf\udce9"})
 
 

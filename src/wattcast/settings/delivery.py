@@ -12,7 +12,7 @@ from typing import Annotated, Any, ClassVar, Literal
 from wattcast.errors import InputError
 from wattcast.settings import checks
 from wattcast.settings.base import Section
-from wattcast.settings.values import Setting
+from wattcast.settings.values import Setting, one_line
 
 #: A price per kWh or kW beyond this is a typo (costs overflowed at 1e308; a billion
 #: leaves room for currencies of many digits).
@@ -190,7 +190,10 @@ class AlertsSection(Section):
         "Price per kW of a meter's monthly peak: an event that sets a new peak says what "
         "it costs.", ge=0.0,
     )] = None  # fmt: skip
-    currency: Annotated[str, Setting("Currency sign shown with costs.")] = "$"
+    currency: Annotated[str, Setting(
+        "Currency sign shown with costs.", check=one_line,
+        expected="a currency sign such as '$' or 'EUR ' on one line",
+    )] = "$"  # fmt: skip
     expected: Annotated[tuple[Path, ...], Setting(
         "iCalendar files of scheduled use (bookings): events during them are expected.",
         expected="a list of .ics paths",

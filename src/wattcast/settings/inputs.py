@@ -11,7 +11,7 @@ from typing import Annotated, ClassVar, Literal
 from wattcast.errors import InputError
 from wattcast.settings import checks
 from wattcast.settings.base import Section, _ranges
-from wattcast.settings.values import Setting
+from wattcast.settings.values import Setting, one_line
 from wattcast.timezones import is_zone
 
 
@@ -134,7 +134,8 @@ class SiteSection(Section):
     table: ClassVar[str] = "site"
     name: Annotated[str | None, Setting(
         "The site's name, in the digest's subject and the report (default: the name of the "
-        "readings' file).", flag="site-name", expected="a name such as 'Andover High'",
+        "readings' file).", flag="site-name", expected="a name such as 'Andover High' on one line",
+        check=one_line,
     )] = None  # fmt: skip
     meters: Annotated[Path | None, Setting(
         "CSV with columns meter,parent (optionally area and label): the main feed above "

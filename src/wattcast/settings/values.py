@@ -265,6 +265,11 @@ def is_text(raw: str) -> bool:
     return not any(unicodedata.category(c) == "Cc" and c not in "\n\t" for c in raw)
 
 
+def one_line(raw: str | None) -> bool:
+    """Whether a text holds no line break: one shown in a mail's subject (a header line)."""
+    return raw is None or not any(c in raw for c in "\r\n\v\f\x85\u2028\u2029")
+
+
 def _choice(raw: object, hint: Any, setting: Setting, base: Path | None) -> str:
     if raw not in typing.get_args(hint):
         raise Bad(_expected(hint, setting))
