@@ -13,6 +13,7 @@ from conftest import synthetic_wide
 from sklearn.exceptions import NotFittedError
 
 from wattcast import (
+    ExtraTable,
     Fleet,
     InputError,
     MeterForecaster,
@@ -223,3 +224,26 @@ def test_a_meter_frame_built_by_hand_is_checked(changes: dict, message: str) -> 
         MeterFrame(**given)
     frame = MeterFrame(np.ones((10, 2)), "2024-01-01", "15min", ("A", "B"))  # text is read
     assert (frame.start, frame.interval) == (pd.Timestamp("2024-01-01"), pd.Timedelta("15min"))
+
+
+@pytest.mark.parametrize(
+    ("table", "kind"),
+    [([["2024-01-01", 1.0]], "list"), (np.zeros((3, 2)), "ndarray"),
+     (pd.Series([1.0], index=pd.DatetimeIndex(["2024-01-01"])), "Series")],
+)  # fmt: skip
+def test_extra_tables_refuse_what_is_no_table(table: object, kind: str) -> None:
+    with pytest.raises(InputError, match=r"^`frame` must be a DataFrame: times, then one "
+                       r"column per extra feature; read files with ExtraTable.load\(path\). "
+                       rf"Got {kind}\.$"):  # fmt: skip
+        ExtraTable.from_frame(table)  # type: ignore[arg-type]
+    with pytest.raises(InputError, match=r"^`path` must be a CSV or Parquet file, or a "
+                       rf"DataFrame. Got {kind}\.$"):  # fmt: skip
+        ExtraTable.load(table)  # type: ignore[arg-type]
+
+
+def test_an_extra_table_with_a_repeated_column_is_refused_naming_it() -> None:
+    days = pd.date_range("2024-01-01", periods=5, freq="D")
+    frame = pd.DataFrame([days, range(5), range(5)], index=["date", "temp", "temp"]).T
+    with pytest.raises(InputError, match=r"^<frame>: column 'temp' appears more than once; "
+                       r"expected each column named once \(rename or drop the repeats\)\.$"):  # fmt: skip
+        ExtraTable.from_frame(frame)

@@ -86,7 +86,7 @@ def detect_layout(
     meter). The timestamps are the first column, or the first that holds times after a
     first of text that does not. ``skip_columns`` are not judged.
     """
-    _refuse_repeated_columns(frame)
+    refuse_repeated_columns(frame)
     columns = [str(c) for c in frame.columns if str(c) not in skip_columns]
     if not columns:
         raise InputError(f"{source_of(frame)}: no columns; expected timestamps and readings.")
@@ -160,7 +160,7 @@ def _holds_times(frame: pd.DataFrame, name: str, unreadable: bool = False) -> bo
     return len(cells) > 0 and bool(parsed.notna().all())
 
 
-def _refuse_repeated_columns(frame: pd.DataFrame) -> None:
+def refuse_repeated_columns(frame: pd.DataFrame) -> None:
     """Refuse a table with two columns of one name: which of them is the meter's?"""
     names = pd.Index([str(c) for c in frame.columns])
     if names.has_duplicates:

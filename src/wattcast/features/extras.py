@@ -9,6 +9,7 @@ several, each kept as its own feature (``temp+06:00``...).
 
 from __future__ import annotations
 
+import os
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -18,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from wattcast.data.cleaning import stuck_readings
+from wattcast.data.columns import refuse_repeated_columns
 from wattcast.data.files import name_words, row_label
 from wattcast.data.loading import (
     in_repeated_dst_hour,
@@ -52,6 +54,9 @@ class ExtraTable:
         """A table from a file (CSV or Parquet) or a DataFrame; see :meth:`from_frame`."""
         if isinstance(path, pd.DataFrame):
             return cls.from_frame(path, tz, flags)
+        if not isinstance(path, str | os.PathLike):
+            raise InputError(f"`path` must be a CSV or Parquet file, or a DataFrame. "
+                             f"Got {type(path).__name__}.")  # fmt: skip
         from wattcast.data.sources import read_table
 
         return cls.from_frame(read_table(path), tz, flags)
@@ -66,8 +71,14 @@ class ExtraTable:
         ``flags`` name columns that mark closed days (``closed_flags``): where the table
         has them, their values must be 0 or 1 (or missing: open).
         """
+        if not isinstance(frame, pd.DataFrame):
+            raise InputError(
+                "`frame` must be a DataFrame: times, then one column per extra feature; read "
+                f"files with ExtraTable.load(path). Got {type(frame).__name__}."
+            )
         if isinstance(frame.index, pd.DatetimeIndex):
             frame = frame.reset_index()
+        refuse_repeated_columns(frame)
         if frame.shape[1] < 2:
             raise InputError(
                 f"{source_of(frame)}: expected a timestamp or date column then one column "
