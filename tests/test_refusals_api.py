@@ -13,6 +13,7 @@ from conftest import synthetic_wide
 from sklearn.exceptions import NotFittedError
 
 from wattcast import (
+    DayCalendar,
     ExtraTable,
     Fleet,
     InputError,
@@ -247,3 +248,10 @@ def test_an_extra_table_with_a_repeated_column_is_refused_naming_it() -> None:
     with pytest.raises(InputError, match=r"^<frame>: column 'temp' appears more than once; "
                        r"expected each column named once \(rename or drop the repeats\)\.$"):  # fmt: skip
         ExtraTable.from_frame(frame)
+
+
+@pytest.mark.parametrize("country", [5, None, ["US"]])
+def test_holidays_of_no_country_code_are_refused(country: object) -> None:
+    with pytest.raises(InputError, match=r"`holidays` country .* is not known; expected an "
+                       r"ISO code such as 'US' or 'US-MA'\."):  # fmt: skip
+        DayCalendar.from_holidays(country)  # type: ignore[arg-type]

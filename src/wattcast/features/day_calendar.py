@@ -81,6 +81,9 @@ class DayCalendar:
         """
         import holidays
 
+        if not isinstance(country, str):
+            raise InputError(f"`holidays` country {country!r} is not known; expected an ISO "
+                             "code such as 'US' or 'US-MA'.")  # fmt: skip
         code, _, subdiv = country.partition("-")
         try:
             table = holidays.country_holidays(code, subdiv=subdiv or None)
