@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from conftest import synthetic_wide
 
-from wattcast import ModelSection, load_meters
+from wattcast import InputError, ModelSection, load_meters
 from wattcast.evaluation.baselines import baseline_forecasts
 from wattcast.evaluation.metrics import POOLED, metrics_table, score
 from wattcast.workflows.backtest import _targets, backtest
@@ -509,3 +509,25 @@ def test_the_observed_protocol_fills_blank_hours_of_the_days_forecast(tmp_path: 
     assert "3 time(s) of 2021-02-11" in dropped.stderr and "goes without weather" in dropped.stderr
     failed = cli(*common, "--weather-fallback", "fail")
     assert failed.exit_code == 2 and "3 time(s) of 2021-02-11" in failed.stderr
+
+
+@pytest.mark.parametrize(
+    ("given", "message"),
+    [
+        ({"frame": "frame"}, "`frame` must be a MeterFrame; read files and tables with "
+                             "wattcast.load_meters. Got DataFrame."),
+        ({"model": {"input": "7D"}}, "`model` must be a ModelSection. Got dict."),
+        ({"models": {}}, "`models` must be a ModelsSection. Got dict."),
+        ({"periods": "3"}, "`periods` must be a whole number of periods. Got '3'."),
+        ({"periods": 2.5}, "`periods` must be a whole number of periods. Got 2.5."),
+        ({"warmup": -1}, "`warmup` must be a whole number of periods (0: none). Got -1."),
+    ],
+)  # fmt: skip
+def test_backtest_refuses_arguments_of_another_type_in_one_line(given: dict, message: str) -> None:
+    wide = synthetic_wide(days=21)
+    arguments = {"frame": load_meters(wide), "model": FAST, "periods": 2, **given}
+    if given.get("frame") == "frame":
+        arguments["frame"] = wide
+    with pytest.raises(InputError) as refused:
+        backtest(**arguments)
+    assert str(refused.value) == message

@@ -142,6 +142,7 @@ def backtest(
     method on the first scored nights, as a nightly job in service has those of the
     nights before. Only the scored nights count in ``refits`` and ``meter_refits``.
     """
+    _check_arguments(frame, model, periods, warmup, models)
     if refit not in (*REFIT_EVERY, "policy"):
         raise InputError(f"`refit` must be policy, daily or weekly. Got {refit!r}.")
     policy = models or ModelsSection()
@@ -222,6 +223,24 @@ def _due(
         if reason is not None:
             due[meter] = reason
     return due
+
+
+def _check_arguments(
+    frame: object, model: object, periods: object, warmup: object, models: object
+) -> None:
+    """Refuse arguments of :func:`backtest` of another type than it takes, in one line."""
+    if not isinstance(frame, MeterFrame):
+        raise InputError("`frame` must be a MeterFrame; read files and tables with "
+                         f"wattcast.load_meters. Got {type(frame).__name__}.")  # fmt: skip
+    if not isinstance(model, ModelSection):
+        raise InputError(f"`model` must be a ModelSection. Got {type(model).__name__}.")
+    if models is not None and not isinstance(models, ModelsSection):
+        raise InputError(f"`models` must be a ModelsSection. Got {type(models).__name__}.")
+    for name, value in (("periods", periods), ("warmup", warmup)):
+        whole = isinstance(value, int | np.integer) and not isinstance(value, bool)
+        if not whole or (name == "warmup" and value < 0):  # periods below 1: _targets
+            none = " (0: none)" if name == "warmup" else ""
+            raise InputError(f"`{name}` must be a whole number of periods{none}. Got {value!r}.")
 
 
 def _targets(
