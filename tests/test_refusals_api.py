@@ -255,3 +255,11 @@ def test_holidays_of_no_country_code_are_refused(country: object) -> None:
     with pytest.raises(InputError, match=r"`holidays` country .* is not known; expected an "
                        r"ISO code such as 'US' or 'US-MA'\."):  # fmt: skip
         DayCalendar.from_holidays(country)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("tz", ["Mars/Olympus", 5])
+def test_an_extra_table_in_an_unknown_zone_is_refused(tz: object) -> None:
+    days = pd.DataFrame({"date": pd.date_range("2024-01-01", periods=5), "temp": 1.0})
+    with pytest.raises(InputError, match=r"^`tz` must be a time zone name such as "
+                       r"'America/New_York'\. Got .*\.$"):  # fmt: skip
+        ExtraTable.from_frame(days, tz)  # type: ignore[arg-type]

@@ -34,6 +34,7 @@ from wattcast.data.names import TEMPERATURE_WORDS
 from wattcast.data.timestamps import parse_instants, wall_times
 from wattcast.durations import format_duration
 from wattcast.errors import DuplicateRowsWarning, ExtrasGapWarning, InputError
+from wattcast.timezones import check_zone, loads_zone
 
 
 @dataclass(frozen=True)
@@ -76,6 +77,8 @@ class ExtraTable:
                 "`frame` must be a DataFrame: times, then one column per extra feature; read "
                 f"files with ExtraTable.load(path). Got {type(frame).__name__}."
             )
+        if tz is not None and not loads_zone(tz):  # a store of old may keep 'localtime'
+            check_zone(tz)
         if isinstance(frame.index, pd.DatetimeIndex):
             frame = frame.reset_index()
         refuse_repeated_columns(frame)
