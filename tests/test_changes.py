@@ -478,3 +478,25 @@ def test_a_change_below_its_reference_over_its_days_reads_use_down() -> None:
     assert describe(change, "-20 kWh").startswith("use down 2% on its reference since 2019-06-13")
     rise = Change(days.index[0], days.index[1], None, days.assign(excess=[30.0, 30.0]))
     assert describe(rise, "60 kWh").startswith("use up 6% on its reference")
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        ({"reference.baseline": "3D"}, "[reference] baseline must be at least 14D: a reference "
+         "is fitted on at least 14 days of readings. Got '3D'."),
+        ({"reference.baseline": "1h"}, "[reference] baseline must be at least 14D: a reference "
+         "is fitted on at least 14 days of readings. Got '1h'."),
+        ({"reference.start": "2021-02-01", "reference.end": "2021-02-01"}, "[reference] baseline "
+         "2021-02-01 .. 2021-02-01 holds 1 day(s); a reference is fitted on at least 14 days "
+         "of readings."),
+    ],
+)  # fmt: skip
+def test_a_baseline_too_short_for_any_reference_is_refused_when_read(
+    flags: dict, message: str
+) -> None:
+    # such a baseline was taken, then every night said each meter had no reference
+    with pytest.raises(InputError) as refused:
+        RunSpec().with_flags(flags)
+    assert str(refused.value) == message
+    assert RunSpec().with_flags({"reference.baseline": "14D"}).reference.baseline.days == 14

@@ -24,6 +24,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from wattcast.settings.modelling import REFERENCE_MIN_DAYS
+
 #: Day types: Monday to Friday (0-4), Saturday (5), Sunday (6), a closed weekday (7).
 DAY_TYPES = 8
 HOURS = 24
@@ -33,7 +35,7 @@ FALLBACK = {7: 6, 5: 6, 6: 5}
 #: Candidate balance points, as percentiles of the baseline's temperatures.
 BALANCE_PERCENTILES = (30, 50, 70)
 #: A reference needs this many days of baseline readings.
-MIN_DAYS = 14
+MIN_DAYS = REFERENCE_MIN_DAYS
 #: Lengths (hours) of the windows a surge is looked for in (:func:`window_scores`).
 WINDOW_HOURS = (3, 6, 12)
 #: A surge is judged against the meter's recent level on the reference: the median

@@ -22,6 +22,9 @@ from wattcast.settings.base import (
 )
 from wattcast.settings.values import Setting
 
+#: Days of readings a meter's reference baseline needs at least.
+REFERENCE_MIN_DAYS = 14
+
 
 @dataclass(frozen=True)
 class ModelSection(Section):
@@ -203,6 +206,15 @@ class ReferenceSection(Section):
                              "give both or neither.")  # fmt: skip
         if self.start is not None and self.end is not None and self.end < self.start:
             raise InputError(f"[reference] end ({self.end}) is before start ({self.start}).")
+        needs = f"a reference is fitted on at least {REFERENCE_MIN_DAYS} days of readings"
+        if self.start is not None and self.end is not None:
+            days = (self.end - self.start).days + 1
+            if days < REFERENCE_MIN_DAYS:
+                raise InputError(f"[reference] baseline {self.start} .. {self.end} holds {days} "
+                                 f"day(s); {needs}.")  # fmt: skip
+        elif self.baseline < _days(REFERENCE_MIN_DAYS):
+            raise InputError(f"[reference] baseline must be at least {REFERENCE_MIN_DAYS}D: "
+                             f"{needs}. Got {format_duration(self.baseline)!r}.")  # fmt: skip
 
 
 @dataclass(frozen=True)
