@@ -263,3 +263,13 @@ def test_an_extra_table_in_an_unknown_zone_is_refused(tz: object) -> None:
     with pytest.raises(InputError, match=r"^`tz` must be a time zone name such as "
                        r"'America/New_York'\. Got .*\.$"):  # fmt: skip
         ExtraTable.from_frame(days, tz)  # type: ignore[arg-type]
+
+
+def test_an_output_period_off_the_data_s_interval_is_said_in_durations() -> None:
+    weekly = pd.DataFrame({"A (kW)": 1.0}, index=pd.date_range("2024-01-01", periods=60, freq="7D"))
+    with pytest.raises(InputError) as refused:
+        Fleet(S).fit(weekly)
+    # was '(1 day, 0:00:00) ... (7 days 00:00:00)': two spellings of durations, neither ours
+    assert str(refused.value) == (
+        "<frame>: the output period (1D) is not a whole number of the data's interval (7D)."
+    )

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from wattcast.data.meter_frame import BadReadings, MeterFrame
+from wattcast.durations import format_duration
 from wattcast.errors import BadReadingsWarning, GapFilledWarning, InputError
 
 WEEK = pd.Timedelta("7D")
@@ -32,8 +33,8 @@ def trim_to_periods(frame: MeterFrame, period: pd.Timedelta) -> MeterFrame:
     """
     if period % frame.interval:
         raise InputError(
-            f"{frame.source}: the output period ({period}) is not a whole number of the "
-            f"data's interval ({frame.interval})."
+            f"{frame.source}: the output period ({format_duration(period)}) is not a whole "
+            f"number of the data's interval ({format_duration(frame.interval)})."
         )
     end = frame.start + frame.n_steps * frame.interval
     origin = end.normalize()
