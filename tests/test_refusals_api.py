@@ -273,3 +273,10 @@ def test_an_output_period_off_the_data_s_interval_is_said_in_durations() -> None
     assert str(refused.value) == (
         "<frame>: the output period (1D) is not a whole number of the data's interval (7D)."
     )
+
+
+@pytest.mark.parametrize(("path", "kind"), [(5, "int"), (None, "NoneType"), ({}, "dict")])
+def test_a_site_file_that_is_no_path_is_refused_in_one_line(path: object, kind: str) -> None:
+    with pytest.raises(InputError) as refused:
+        RunSpec.from_toml(path)  # type: ignore[arg-type]
+    assert str(refused.value) == f"`path` must be the path of a site file (TOML). Got {kind}."

@@ -13,6 +13,7 @@ import dataclasses
 import functools
 import hashlib
 import json
+import os
 import re
 import tomllib
 import typing
@@ -62,6 +63,9 @@ class RunSpec:
     @classmethod
     def from_toml(cls, path: str | Path) -> RunSpec:
         """Read a site file; relative paths are taken from the file's folder."""
+        if not isinstance(path, str | os.PathLike):
+            raise InputError(f"`path` must be the path of a site file (TOML). "
+                             f"Got {type(path).__name__}.")  # fmt: skip
         path = Path(path)
         require_file(path, "configuration file")
         data = path.read_bytes()
