@@ -265,3 +265,36 @@ def test_a_meter_that_fails_for_lack_of_history_is_not_said_to_be_forecast() -> 
     assert "no complete training window" in fleet.failed_["B (kW)"]
     said = [str(w.message) for w in caught if issubclass(w.category, GapFilledWarning)]
     assert not any("'B (kW)'" in s for s in said)  # not "its forecast uses the readings..."
+
+
+@pytest.mark.parametrize(
+    ("on_changed", "served"), [("copies", "persistence"), ("forest", "forest")]
+)
+def test_the_forest_is_served_on_a_changed_day_unless_copies_held_on_earlier_ones(
+    on_changed: str, served: str
+) -> None:
+    """On a day whose type changed since the week before the forest is served, which knows
+    the calendar; but a city network's holidays barely move its use, and the forest served
+    on them, its level fallen behind, was five times the persistence ensemble's errors.
+    Where the meter's method did better than the forest on the changed days already
+    scored, it is served on the next too."""
+    frame = load_meters(synthetic_wide(days=38))  # the forecast is for Friday 2021-02-12
+    closed = {pd.Timestamp(d).date() for d in ("2021-01-22", "2021-02-05")}  # Fridays
+    calendar = DayCalendar("cal_break", closed)
+    changed = ("2021-01-22", "2021-01-29", "2021-02-05")  # closed, or open after closed
+    better = {"copies": {"forest": 900.0, "persistence": 100.0, "last_week": 800.0,
+                         "blend": 300.0},
+              "forest": {"forest": 100.0, "persistence": 900.0, "last_week": 800.0,
+                         "blend": 500.0}}[on_changed]  # fmt: skip
+    ordinary = day_scores("A (kW)", PERSISTENCE_BEST, "2021-01-14", days=28)
+    days = _wall_days_of(ordinary)
+    scores = pd.concat([ordinary[~days.isin(pd.DatetimeIndex(changed))],
+                        *(day_scores("A (kW)", better, d, days=1) for d in changed)])  # fmt: skip
+    fleet = Fleet(dataclasses.replace(WEEK, trees=10))
+    fleet.fit(frame, earlier=EarlierNights(scores), calendars=[calendar])
+    assert fleet.choices_["A (kW)"].method == served
+
+
+def _wall_days_of(scores: pd.DataFrame) -> pd.DatetimeIndex:
+    """The day of each score (its forecast's first instant, epoch seconds)."""
+    return pd.DatetimeIndex(pd.to_datetime(scores["day"], unit="s")).normalize()

@@ -59,6 +59,8 @@ from wattcast.models.methods import (
     calendar_changed,
     choose_realized,
     comparable,
+    copies_held,
+    on_changed_days,
     realized_sums,
 )
 from wattcast.models.parallel import one_thread_per_pool, train_meters
@@ -280,6 +282,8 @@ class Fleet(BaseEstimator):
         config = self.settings
         realized = realized_sums(comparable(scores, features.target_times, features.workday,
                                             frame.tz))  # fmt: skip
+        on_changed = realized_sums(on_changed_days(scores, features.target_times,
+                                                   features.workday, frame.tz))  # fmt: skip
         self.oob_choices_: dict[str, Choice] = {}
         if config.method == "forest":
             return {m: Choice() for m in self.meters_}
@@ -297,7 +301,8 @@ class Fleet(BaseEstimator):
             days = min((d for _, _, d in sums.values()), default=0)
             if days >= MIN_DAYS and config.method == "auto":
                 prior = choose_realized({k: (s, n) for k, (s, n, _) in sums.items()}, prior)
-            choices[meter] = replace(prior, method="forest") if changed else prior
+            forced = changed and not copies_held(on_changed.get(meter, {}), prior.method)
+            choices[meter] = replace(prior, method="forest") if forced else prior
         return choices
 
     def _train(

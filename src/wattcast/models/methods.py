@@ -35,8 +35,10 @@ one's errors on the days it fails badly (the persistence ensemble on the first d
 of a vacation) for little gain on the others.
 On a day whose type (workday or not) differs from the same weekday's a week before —
 a break's first days, the week after it, a holiday — the methods that copy the recent
-past are not served, whatever their scores: the forest, which knows the calendar, is;
-and such days are left out of the realized errors that choose (:func:`comparable`).
+past are not served, whatever their scores: the forest, which knows the calendar, is,
+unless the meter's method did better than the forest on ``CHANGED_DAYS`` or more such
+days already scored (:func:`copies_held`); and such days are left out of the realized
+errors that choose (:func:`comparable`).
 The band is the forest's, or for another method the split-conformal quantile of that
 method's own recent absolute errors, per slot.
 """
@@ -226,12 +228,45 @@ def comparable(
     (a holiday, the week after it): the methods that copy the recent past are not served on
     them, so their errors there do not choose (one holiday kept last week's copy out for
     four weeks, on a building it forecast at 4.4 % CV(RMSE) against the forest's 11.5)."""
+    return _on_changed_days(scores, target_times, workday, tz, changed=False)
+
+
+def on_changed_days(
+    scores: pd.DataFrame | None, target_times: pd.DatetimeIndex, workday: np.ndarray | None,
+    tz: str | None,
+) -> pd.DataFrame | None:  # fmt: skip
+    """``scores`` of the days whose type differs from the same weekday's a week before
+    only: how each method did on them, which says whether the forest is served on the
+    next (:func:`copies_held`)."""
+    return _on_changed_days(scores, target_times, workday, tz, changed=True)
+
+
+def _on_changed_days(
+    scores: pd.DataFrame | None, target_times: pd.DatetimeIndex, workday: np.ndarray | None,
+    tz: str | None, changed: bool,
+) -> pd.DataFrame | None:  # fmt: skip
     if scores is None or scores.empty or workday is None:
-        return scores
-    changed = target_times[changed_periods(target_times, workday)].normalize()
-    if not len(changed):
-        return scores
-    return scores[~_wall_days(scores["day"], tz).isin(changed)]
+        return None if changed else scores
+    days = target_times[changed_periods(target_times, workday)].normalize()
+    inside = _wall_days(scores["day"], tz).isin(days)
+    return scores[inside if changed else ~inside]
+
+
+#: Days whose type changed on which a meter's methods must have been scored before their
+#: errors there keep the forest from being served on the next.
+CHANGED_DAYS = 2
+
+
+def copies_held(sums: Mapping[str, tuple[float, int, int]], method: str) -> bool:
+    """Whether ``method`` (a meter's choice on ordinary days) did better than the forest on
+    the days whose type changed that were scored (method -> (sum, readings, days)): its
+    copy of the recent past then holds on such days, and it is served on the next too (a
+    city network's holidays, where its level had fallen: the forest served on them was
+    five times the persistence ensemble's errors)."""
+    if method == "forest" or "forest" not in sums or method not in sums:
+        return False
+    (forest, n, days), (mine, m, _) = sums["forest"], sums[method]
+    return days >= CHANGED_DAYS and bool(n and m) and mine / m < forest / n
 
 
 def _wall_days(days: pd.Series, tz: str | None) -> pd.DatetimeIndex:
