@@ -617,3 +617,21 @@ def test_the_digest_gives_a_remainders_few_kwh_below_zero_as_0_not_minus_0() -> 
     assert "- Main remainder (kW) (2011-11-02): forecast 0 kWh, actual -1,235 kWh over" in text
     cells = re.findall(r"<td[^>]*>([^<]*)</td>", _html(digest, context, "no new events"))
     assert cells[-7:] == ["Main remainder (kW)", "2011-11-02", "0", "-1,235", "24", "434", "0"]
+
+
+def test_a_slack_webhooks_text_escapes_what_slack_reads_as_markup() -> None:
+    """Slack reads `<`, `>` and `&` in a message's text as markup: a meter named
+    `<!channel>` pinged the whole channel, and `A & B <west>` lost its words. A Slack
+    URL's text has them escaped as Slack asks; other receivers get it as it is, and the
+    events' own fields never change."""
+    from wattcast.alerts.digest import Digest
+    from wattcast.alerts.webhook import payload
+
+    text = "1 new event: <!channel> & Plug load <west> 12 kWh"
+    events = [{"meter": "<!channel> & Plug load <west>"}]
+    digest = Digest("subject", text, "<p>html</p>", events)
+    slack = payload(digest, 3, "https://hooks.slack.com/services/T0/B0/secret")
+    assert slack["text"] == "1 new event: &lt;!channel&gt; &amp; Plug load &lt;west&gt; 12 kWh"
+    assert slack["events"] == events and slack["run"] == 3
+    for other in ("https://example.webhook.office.com/x", "http://127.0.0.1:8080/hook", ""):
+        assert payload(digest, 3, other)["text"] == text

@@ -19,8 +19,24 @@ RETRIES = 2
 TIMEOUT_SECONDS = 10
 
 
-def payload(digest: Digest, run_id: int) -> dict[str, Any]:
-    return {"text": digest.text, "run": run_id, "events": digest.events}
+def payload(digest: Digest, run_id: int, url: str = "") -> dict[str, Any]:
+    """The JSON POSTed: the digest's ``text``, the run and the events. Slack reads ``<``,
+    ``>`` and ``&`` in a text as its markup (a meter named ``<!channel>`` pinged the whole
+    channel): for a Slack URL they are escaped as Slack asks; other receivers (Teams,
+    plain JSON) get the text as it is."""
+    text = _for_slack(digest.text) if _is_slack(url) else digest.text
+    return {"text": text, "run": run_id, "events": digest.events}
+
+
+def _is_slack(url: str) -> bool:
+    from urllib.parse import urlsplit
+
+    host = (urlsplit(url).hostname or "").lower()
+    return host == "slack.com" or host.endswith(".slack.com")
+
+
+def _for_slack(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def send(section: Any, digest: Digest, run_id: int) -> None:
@@ -37,7 +53,7 @@ def send(section: Any, digest: Digest, run_id: int) -> None:
         backoff_factor=0.5, raise_on_status=False,
     )  # fmt: skip
     pool = urllib3.PoolManager(retries=retry, timeout=urllib3.Timeout(TIMEOUT_SECONDS))
-    body = json.dumps(payload(digest, run_id), default=str).encode()
+    body = json.dumps(payload(digest, run_id, url), default=str).encode()
     try:
         response = pool.request("POST", url, body=body,
                                 headers={"Content-Type": "application/json"})  # fmt: skip
