@@ -478,3 +478,23 @@ def test_one_closed_flag_named_alone_is_one_flag() -> None:
     pd.testing.assert_frame_equal(alone.predict().frame, listed.predict().frame)
     with pytest.raises(InputError, match=r"`closed_flags` must be extras column names\. Got 3"):
         Fleet(FAST).fit(df, extras=[extras], closed_flags=[3])
+
+
+def test_an_update_with_a_meter_not_fitted_says_so() -> None:
+    """A meter given to `update` that the fleet never fitted was left out without a word:
+    its forecast simply never came. It is said; the meters that failed to fit are known
+    already (a backtest updates with every meter)."""
+    import warnings
+
+    from wattcast import load_meters
+    from wattcast.errors import UnknownMetersWarning
+
+    df = synthetic_wide(days=40, meters=("A (kW)", "B (kW)", "C (kW)"))
+    fleet = Fleet(FAST).fit(df.iloc[: 35 * 96][["timestamp", "A (kW)", "B (kW)"]])
+    with pytest.warns(UnknownMetersWarning, match=r"^meter 'C \(kW\)' was not fitted: it is "
+                      r"not forecast; fit the fleet again to forecast it\.$"):  # fmt: skip
+        fleet.update(load_meters(df.iloc[33 * 96 :]))
+    assert set(fleet.predict().frame["meter"]) == {"A (kW)", "B (kW)"}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UnknownMetersWarning)
+        fleet.update(load_meters(df.iloc[33 * 96 :][["timestamp", "A (kW)", "B (kW)"]]))

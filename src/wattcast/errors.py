@@ -182,7 +182,8 @@ class ZoneWarning(WattcastWarning):
 
 
 class UnknownMetersWarning(WattcastWarning):
-    """A side file (zones, ...) names meters that the readings do not have."""
+    """Meters named where they are not known: a side file's (zones, ...) that the readings
+    do not have, or those given to ``Fleet.update`` that were not fitted."""
 
 
 class WithheldExtrasWarning(WattcastWarning):

@@ -415,13 +415,17 @@ class Fleet(BaseEstimator):
         """Add newer readings (and extras) and move the forecast on, without refitting.
 
         Readings fitted without ``tz`` were read on their own timestamps' clock: newer
-        ones must come on the same one (naive, or aware in the same zone).
+        ones must come on the same one (naive, or aware in the same zone). A meter of a
+        :class:`MeterFrame` ``data`` that was neither fitted nor failed to fit is not
+        forecast, and is said (``UnknownMetersWarning``): refit to forecast it.
         """
         check_is_fitted(self, "models_")
         with self.timings_.stage("update"):
             if self.frame_.tz is None:
                 # a fleet saved by an earlier release has no clock: not checked
                 check_same_clock(getattr(self, "clock_", LOADED), data)
+            if isinstance(data, MeterFrame):
+                self._warn_unfitted(data.meters)
             new = as_meter_frame(data, self.frame_.tz, list(self.meters_))
             if new.interval != self.frame_.interval:
                 raise InputError(
@@ -441,6 +445,21 @@ class Fleet(BaseEstimator):
             self.frame_ = frame
             self._set_forecast_rows(features)
         return self
+
+    def _warn_unfitted(self, meters: Sequence[str]) -> None:
+        """Say the meters given to :meth:`update` that the fleet neither fitted nor failed
+        to fit: they were left out without a word."""
+        import warnings
+
+        from wattcast.errors import UnknownMetersWarning
+
+        known = {*self.meters_, *getattr(self, "failed_", {})}
+        new = [m for m in meters if m not in known]
+        if new:
+            more = f" (and {len(new) - 1} more)" if len(new) > 1 else ""
+            warnings.warn(f"meter {new[0]!r}{more} was not fitted: it is not forecast; "
+                          "fit the fleet again to forecast it.", UnknownMetersWarning,
+                          stacklevel=3)  # fmt: skip
 
     # -- records -------------------------------------------------------
     def run_log(self) -> dict[str, Any]:
