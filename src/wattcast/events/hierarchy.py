@@ -463,7 +463,7 @@ def _spread(change: Mapping[str, Any]) -> Mapping[str, Any]:
     reviewed, held = dict.fromkeys(keys, 0.0), dict.fromkeys(keys, 0.0)
     nights = []
     for other in change["holds"]:
-        inside = _inside(_span(other), span)
+        inside = share_inside(*_span(other), *span)
         counts = (other.get("status") in COUNTED or explained_below(other)) and \
             other.get("detail") != WITHDRAWN  # fmt: skip
         if inside <= 0 or not (counts or other.get("status") in REVIEWED):
@@ -489,14 +489,6 @@ def _counted_of(event: Mapping[str, Any], profile: Profile) -> dict[str, float]:
     counts = energy_within(profile, *event["period"])
     share = float(event.get("share", 1.0))
     return {k: v / share if share > 0 else 0.0 for k, v in counts.items()}
-
-
-def _inside(span: tuple[float, float], change: tuple[float, float]) -> float:
-    """The share of an event's ``span`` inside a ``change`` (an instant's: none)."""
-    first, last = max(span[0], change[0]), min(span[1], change[1])
-    if last <= first:
-        return 0.0
-    return share_inside(*span, *change)
 
 
 def _scaled(event: Mapping[str, Any], share: float) -> Mapping[str, Any]:

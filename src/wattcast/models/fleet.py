@@ -56,11 +56,10 @@ from wattcast.models.methods import (
     METHODS,
     MIN_DAYS,
     Choice,
+    by_day_type,
     calendar_changed,
     choose_realized,
-    comparable,
     copies_held,
-    on_changed_days,
     realized_sums,
 )
 from wattcast.models.parallel import one_thread_per_pool, train_meters
@@ -280,10 +279,9 @@ class Fleet(BaseEstimator):
         days whose type is the same weekday's a week before); the forest where the
         calendar changed since the week before."""
         config = self.settings
-        realized = realized_sums(comparable(scores, features.target_times, features.workday,
-                                            frame.tz))  # fmt: skip
-        on_changed = realized_sums(on_changed_days(scores, features.target_times,
-                                                   features.workday, frame.tz))  # fmt: skip
+        ordinary, changed_days = by_day_type(scores, features.target_times, features.workday,
+                                             frame.tz)  # fmt: skip
+        realized, on_changed = realized_sums(ordinary), realized_sums(changed_days)
         self.oob_choices_: dict[str, Choice] = {}
         if config.method == "forest":
             return {m: Choice() for m in self.meters_}

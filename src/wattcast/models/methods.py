@@ -38,7 +38,7 @@ a break's first days, the week after it, a holiday — the methods that copy the
 past are not served, whatever their scores: the forest, which knows the calendar, is,
 unless the meter's method did better than the forest on ``CHANGED_DAYS`` or more such
 days already scored (:func:`copies_held`); and such days are left out of the realized
-errors that choose (:func:`comparable`).
+errors that choose (:func:`by_day_type`).
 The band is the forest's, or for another method the split-conformal quantile of that
 method's own recent absolute errors, per slot.
 """
@@ -220,36 +220,21 @@ def changed_periods(target_times: pd.DatetimeIndex, workday: np.ndarray) -> np.n
     return flip
 
 
-def comparable(
+def by_day_type(
     scores: pd.DataFrame | None, target_times: pd.DatetimeIndex, workday: np.ndarray | None,
     tz: str | None,
-) -> pd.DataFrame | None:  # fmt: skip
-    """``scores`` less the days whose type differs from the same weekday's a week before
-    (a holiday, the week after it): the methods that copy the recent past are not served on
-    them, so their errors there do not choose (one holiday kept last week's copy out for
-    four weeks, on a building it forecast at 4.4 % CV(RMSE) against the forest's 11.5)."""
-    return _on_changed_days(scores, target_times, workday, tz, changed=False)
-
-
-def on_changed_days(
-    scores: pd.DataFrame | None, target_times: pd.DatetimeIndex, workday: np.ndarray | None,
-    tz: str | None,
-) -> pd.DataFrame | None:  # fmt: skip
-    """``scores`` of the days whose type differs from the same weekday's a week before
-    only: how each method did on them, which says whether the forest is served on the
-    next (:func:`copies_held`)."""
-    return _on_changed_days(scores, target_times, workday, tz, changed=True)
-
-
-def _on_changed_days(
-    scores: pd.DataFrame | None, target_times: pd.DatetimeIndex, workday: np.ndarray | None,
-    tz: str | None, changed: bool,
-) -> pd.DataFrame | None:  # fmt: skip
+) -> tuple[pd.DataFrame | None, pd.DataFrame | None]:  # fmt: skip
+    """``scores`` of the ordinary days, and of the days whose type differs from the same
+    weekday's a week before (a holiday, the week after it). The methods that copy the
+    recent past are not served on the latter, so their errors there do not choose (one
+    holiday kept last week's copy out for four weeks, on a building it forecast at 4.4 %
+    CV(RMSE) against the forest's 11.5); they say whether the forest is served on the
+    next such day (:func:`copies_held`)."""
     if scores is None or scores.empty or workday is None:
-        return None if changed else scores
+        return scores, None
     days = target_times[changed_periods(target_times, workday)].normalize()
-    inside = _wall_days(scores["day"], tz).isin(days)
-    return scores[inside if changed else ~inside]
+    changed = _wall_days(scores["day"], tz).isin(days)
+    return scores[~changed], scores[changed]
 
 
 #: Days whose type changed on which a meter's methods must have been scored before their
